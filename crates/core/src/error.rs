@@ -1,0 +1,59 @@
+//! The one error type of the core. Every variant renders as a single line that names the
+//! field, the value given and what is allowed, so the CLI can print it as is.
+
+use thiserror::Error;
+
+/// Result with the core's [`Error`].
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// An input the core cannot accept. Never a panic: every bad input maps to one of these.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum Error {
+    /// A field holds a value outside what the model allows.
+    #[error("{field} = {value}: {allowed}")]
+    Invalid {
+        /// Dotted path of the field, e.g. `parallel.tp`.
+        field: String,
+        /// The value given, as text.
+        value: String,
+        /// What would be accepted.
+        allowed: String,
+    },
+    /// Text that does not parse (TOML, JSON, a case file).
+    #[error("{context}: {message}")]
+    Parse {
+        /// What was being parsed (a file name, "scenario", ...).
+        context: String,
+        /// The parser's message, on one line.
+        message: String,
+    },
+    /// A name that is not in a catalog.
+    #[error("unknown {kind} '{name}'; known: {known}")]
+    Unknown {
+        /// What kind of thing: "gpu", "cluster preset", ...
+        kind: &'static str,
+        /// The name given.
+        name: String,
+        /// The names that exist, comma separated.
+        known: String,
+    },
+}
+
+impl Error {
+    /// Shorthand for [`Error::Invalid`].
+    pub fn invalid(field: impl Into<String>, value: impl ToString, allowed: impl Into<String>) -> Error {
+        Error::Invalid { field: field.into(), value: value.to_string(), allowed: allowed.into() }
+    }
+
+    /// Shorthand for [`Error::Parse`]; folds the message onto one line.
+    pub fn parse(context: impl Into<String>, message: impl ToString) -> Error {
+        let message = message
+            .to_string()
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && l.trim_matches('|').trim() != "" && !l.starts_with('^'))
+            .collect::<Vec<_>>()
+            .join(" ");
+        Error::Parse { context: context.into(), message }
+    }
+}

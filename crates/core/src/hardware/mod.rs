@@ -1,0 +1,227 @@
+//! Hardware catalog: GPUs and NICs, with the source of every number.
+//!
+//! Sources are abbreviated as in `../shared/reference/facts.md` (section numbers given).
+
+use crate::error::{Error, Result};
+use crate::units::{Bandwidth, Bytes, FlopRate, Watts, GIB};
+use serde::Serialize;
+
+/// GPU architecture generation; selects NCCL's tables and framework behaviour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Generation {
+    /// A100 (sm80).
+    Ampere,
+    /// H100/H800/H200 (sm90).
+    Hopper,
+    /// B200 (sm100).
+    Blackwell,
+}
+
+/// One GPU model. Peaks are dense (no sparsity).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GpuSpec {
+    /// Catalog name, as used in case files.
+    pub name: &'static str,
+    /// Architecture generation.
+    pub generation: Generation,
+    /// Dense FP16/BF16 tensor-core peak.
+    pub peak_bf16: FlopRate,
+    /// Dense FP8 tensor-core peak (None where the GPU has no FP8).
+    pub peak_fp8: Option<FlopRate>,
+    /// Maximum achievable matmul FLOP/s (MAMF) as a fraction of the BF16 peak.
+    pub mamf_bf16_fraction: f64,
+    /// MAMF as a fraction of the FP8 peak.
+    pub mamf_fp8_fraction: f64,
+    /// HBM capacity.
+    pub hbm_capacity: Bytes,
+    /// HBM bandwidth (spec).
+    pub hbm_bandwidth: Bandwidth,
+    /// NVLink bandwidth per direction (spec).
+    pub nvlink_bw_per_dir: Bandwidth,
+    /// NVLink bandwidth per direction as NCCL's topology search sees it
+    /// (links x per-link constant of `src/graph/topo.h`).
+    pub nccl_nvlink_bw: Bandwidth,
+    /// Thermal design power.
+    pub tdp: Watts,
+    /// Streaming multiprocessors (for GEMM wave quantization).
+    pub sms: u32,
+}
+
+impl GpuSpec {
+    /// The dense tensor peak for a precision of the GEMMs.
+    pub fn peak(&self, fp8: bool) -> FlopRate {
+        match (fp8, self.peak_fp8) {
+            (true, Some(p)) => p,
+            _ => self.peak_bf16,
+        }
+    }
+}
+
+const TB: f64 = 1e12;
+const GB: f64 = 1e9;
+
+/// The GPU catalog.
+///
+/// - H100 SXM5: dense BF16 989.4, FP8 1,978.9 TFLOP/s; 80 GB HBM3 at 3.35 TB/s; NVLink 4
+///   900 GB/s bidirectional = 450 GB/s per direction; 700 W. facts.md §2.1 (Klockwood,
+///   hpctech). MAMF BF16 80.3%, FP8 70.9%: facts.md §2.4 (ml-engineering @744d01e1).
+///   NCCL sees 18 links x `SM90_NVLINK_BW` 20.6 = 370.8 GB/s: facts.md §3.3.
+/// - H800 SXM5: the H100 die with NVLink cut to 8 links = 400 GB/s bidirectional
+///   (NVIDIA H800 datasheet; not in facts.md ⚠). Compute and memory as H100.
+/// - H200 SXM: same GH100 compute; 141 GB HBM3e at 4.8 TB/s; NVLink 900 GB/s; 700 W.
+///   facts.md §2.3. MAMF BF16 taken as GH200's 83.8%, FP8 73.4% (H200 row): facts.md §2.4.
+/// - A100 SXM4 80GB: dense BF16 312 TFLOP/s, no FP8; HBM2e 2.039 TB/s; NVLink 3 600 GB/s
+///   bidirectional = 300 per direction, 12 links; 400 W (NVIDIA A100 datasheet ⚠ not in
+///   facts.md). NCCL: 12 x `SM80_NVLINK_BW` 20.0 = 240 GB/s (facts.md §3.3).
+///   MAMF 86.9% (ml-engineering MAMF table, A100 SXM row ⚠ not copied into facts.md).
+/// - B200: dense BF16 2,250, FP8 4,500 TFLOP/s; 180 GB HBM3e at 7.7 TB/s; NVLink 5
+///   1.8 TB/s bidirectional; 1,000 W. facts.md §2.3. MAMF BF16 77.6%, FP8 76.3%: §2.4.
+///   NCCL: 18 x `SM100_NVLINK_BW` 40.1 = 721.8 GB/s (facts.md §3.3).
+///
+/// HBM capacities are binary (stacks of 16 or 24 GiB): 80 GiB for the 80 GB parts, as
+/// nvidia-smi reports ~81,559 MiB; 141 and 180 GiB are taken at face value ⚠.
+/// SMs: A100 108, H100/H200 132 (facts.md §2.1), B200 148 ⚠ (NVIDIA Blackwell brief).
+pub fn gpu_catalog() -> &'static [GpuSpec] {
+    static CATALOG: std::sync::OnceLock<Vec<GpuSpec>> = std::sync::OnceLock::new();
+    CATALOG.get_or_init(|| {
+        vec![
+            GpuSpec {
+                name: "A100-SXM4-80GB",
+                generation: Generation::Ampere,
+                peak_bf16: FlopRate(312.0 * TB),
+                peak_fp8: None,
+                mamf_bf16_fraction: 0.869,
+                mamf_fp8_fraction: 0.869,
+                hbm_capacity: Bytes(80.0 * GIB),
+                hbm_bandwidth: Bandwidth(2.039 * TB),
+                nvlink_bw_per_dir: Bandwidth(300.0 * GB),
+                nccl_nvlink_bw: Bandwidth(12.0 * 20.0 * GB),
+                tdp: Watts(400.0),
+                sms: 108,
+            },
+            GpuSpec {
+                name: "H100-SXM5-80GB",
+                generation: Generation::Hopper,
+                peak_bf16: FlopRate(989.4 * TB),
+                peak_fp8: Some(FlopRate(1978.9 * TB)),
+                mamf_bf16_fraction: 0.803,
+                mamf_fp8_fraction: 0.709,
+                hbm_capacity: Bytes(80.0 * GIB),
+                hbm_bandwidth: Bandwidth(3.35 * TB),
+                nvlink_bw_per_dir: Bandwidth(450.0 * GB),
+                nccl_nvlink_bw: Bandwidth(18.0 * 20.6 * GB),
+                tdp: Watts(700.0),
+                sms: 132,
+            },
+            GpuSpec {
+                name: "H800-SXM5-80GB",
+                generation: Generation::Hopper,
+                peak_bf16: FlopRate(989.4 * TB),
+                peak_fp8: Some(FlopRate(1978.9 * TB)),
+                mamf_bf16_fraction: 0.803,
+                mamf_fp8_fraction: 0.709,
+                hbm_capacity: Bytes(80.0 * GIB),
+                hbm_bandwidth: Bandwidth(3.35 * TB),
+                nvlink_bw_per_dir: Bandwidth(200.0 * GB),
+                nccl_nvlink_bw: Bandwidth(8.0 * 20.6 * GB),
+                tdp: Watts(700.0),
+                sms: 132,
+            },
+            GpuSpec {
+                name: "H200-SXM-141GB",
+                generation: Generation::Hopper,
+                peak_bf16: FlopRate(989.4 * TB),
+                peak_fp8: Some(FlopRate(1978.9 * TB)),
+                mamf_bf16_fraction: 0.838,
+                mamf_fp8_fraction: 0.734,
+                hbm_capacity: Bytes(141.0 * GIB),
+                hbm_bandwidth: Bandwidth(4.8 * TB),
+                nvlink_bw_per_dir: Bandwidth(450.0 * GB),
+                nccl_nvlink_bw: Bandwidth(18.0 * 20.6 * GB),
+                tdp: Watts(700.0),
+                sms: 132,
+            },
+            GpuSpec {
+                name: "B200",
+                generation: Generation::Blackwell,
+                peak_bf16: FlopRate(2250.0 * TB),
+                peak_fp8: Some(FlopRate(4500.0 * TB)),
+                mamf_bf16_fraction: 0.776,
+                mamf_fp8_fraction: 0.763,
+                hbm_capacity: Bytes(180.0 * GIB),
+                hbm_bandwidth: Bandwidth(7.7 * TB),
+                nvlink_bw_per_dir: Bandwidth(900.0 * GB),
+                nccl_nvlink_bw: Bandwidth(18.0 * 40.1 * GB),
+                tdp: Watts(1000.0),
+                sms: 148,
+            },
+        ]
+    })
+}
+
+/// Looks a GPU up by catalog name (case-insensitive).
+pub fn gpu(name: &str) -> Result<&'static GpuSpec> {
+    gpu_catalog().iter().find(|g| g.name.eq_ignore_ascii_case(name)).ok_or_else(|| Error::Unknown {
+        kind: "gpu",
+        name: name.to_string(),
+        known: gpu_catalog().iter().map(|g| g.name).collect::<Vec<_>>().join(", "),
+    })
+}
+
+/// A scale-out NIC.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NicSpec {
+    /// Catalog name.
+    pub name: &'static str,
+    /// Line rate in Gb/s.
+    pub gbps: f64,
+    /// Typical power.
+    pub power: Watts,
+}
+
+/// NICs of 200, 400 and 800 Gb/s.
+///
+/// - 200G: ConnectX-6 HDR, as in DGX A100 (8 x 200G IB). Power ~ 15 W ⚠ (vendor
+///   datasheets; not in facts.md).
+/// - 400G: BlueField-3 B3140H SuperNIC / ConnectX-7 NDR, 400 Gb/s = 50 GB/s (facts.md §4).
+///   Power ~ 25 W ⚠ (facts.md §7 says no primary source was found for BF-3 power).
+/// - 800G: ConnectX-8 SuperNIC, 800 Gb/s. Power ~ 30 W ⚠ (estimate).
+pub fn nic_catalog() -> &'static [NicSpec] {
+    const NICS: [NicSpec; 3] = [
+        NicSpec { name: "CX6-200G", gbps: 200.0, power: Watts(15.0) },
+        NicSpec { name: "BF3-400G", gbps: 400.0, power: Watts(25.0) },
+        NicSpec { name: "CX8-800G", gbps: 800.0, power: Watts(30.0) },
+    ];
+    &NICS
+}
+
+/// The catalog NIC for a line rate in Gb/s.
+pub fn nic_for_gbps(gbps: f64) -> Result<&'static NicSpec> {
+    nic_catalog().iter().find(|n| n.gbps == gbps).ok_or_else(|| {
+        Error::invalid("cluster.nic_gbps", gbps, "one of 200, 400 or 800 (Gb/s per GPU)")
+    })
+}
+
+/// HBM capacity in GiB, for display.
+pub fn capacity_gib(g: &GpuSpec) -> f64 {
+    g.hbm_capacity.0 / GIB
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalog_lookup() {
+        let h = gpu("h100-sxm5-80gb").unwrap();
+        assert_eq!(h.tdp, Watts(700.0));
+        assert!((h.peak(true).tflops() - 1978.9).abs() < 1e-9);
+        let a = gpu("A100-SXM4-80GB").unwrap();
+        assert_eq!(a.peak(true), a.peak_bf16, "A100 has no FP8: falls back to BF16");
+        let err = gpu("Z9000").unwrap_err().to_string();
+        assert!(err.contains("unknown gpu 'Z9000'") && err.contains("H100-SXM5-80GB"), "{err}");
+        assert_eq!(nic_for_gbps(400.0).unwrap().name, "BF3-400G");
+        assert!(nic_for_gbps(100.0).is_err());
+    }
+}

@@ -1,0 +1,354 @@
+//! Analytical collective model after NCCL's tuner (facts.md §3, `src/graph/tuning.cc`
+//! @5067397c): for each algorithm and protocol, time = latency + bytes / bandwidth, and
+//! the fastest wins, as NCCL's `ncclTopoGetAlgoTime` picks.
+//!
+//! Bandwidths are per GPU. Inside one NVLink domain a GPU moves data at NCCL's NVLink
+//! figure; across servers a group with r members per server drives r NICs in parallel, so
+//! the bus bandwidth is min(NVLink, r x NIC) (rail-optimized: one NIC per GPU).
+
+use crate::hardware::Generation;
+use crate::units::{Bandwidth, Bytes, Seconds};
+use serde::{Deserialize, Serialize};
+
+/// A collective operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CollectiveOp {
+    /// Sum across ranks, result everywhere.
+    AllReduce,
+    /// Concatenate shards everywhere.
+    AllGather,
+    /// Sum, each rank keeps a shard.
+    ReduceScatter,
+    /// Every rank sends a distinct block to every other.
+    AllToAll,
+}
+
+impl CollectiveOp {
+    /// nccl-tests bus-bandwidth factor: busbw = algbw x factor (facts.md §3.8).
+    pub fn bus_factor(self, n: u32) -> f64 {
+        let n = n.max(1) as f64;
+        match self {
+            CollectiveOp::AllReduce => 2.0 * (n - 1.0) / n,
+            _ => (n - 1.0) / n,
+        }
+    }
+}
+
+/// Algorithm chosen for a collective.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Algorithm {
+    /// Flat ring over all ranks.
+    Ring,
+    /// Double binary tree (all-reduce).
+    Tree,
+    /// Reduce-scatter inside the server, ring across servers, all-gather back.
+    Hierarchical,
+    /// Direct sends to every peer (all-to-all).
+    Direct,
+}
+
+/// NCCL protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Protocol {
+    /// Low-latency, 8 B data + 8 B flag lines: half the bandwidth.
+    LL,
+    /// 128-B lines with 120 B of data.
+    LL128,
+    /// Plain copies with fences: full bandwidth, highest latency.
+    Simple,
+}
+
+const PROTOCOLS: [Protocol; 3] = [Protocol::LL, Protocol::LL128, Protocol::Simple];
+
+impl Protocol {
+    fn index(self) -> usize {
+        match self {
+            Protocol::LL => 0,
+            Protocol::LL128 => 1,
+            Protocol::Simple => 2,
+        }
+    }
+}
+
+/// NCCL `baseLatencies` (µs) for Tree and Ring, by protocol (LL, LL128, Simple).
+const BASE_LAT_TREE: [f64; 3] = [6.8, 14.0, 8.4];
+const BASE_LAT_RING: [f64; 3] = [6.6, 14.0, 8.4];
+/// NCCL `hwLatencies` (µs): NVLink and NET rows for Tree and Ring.
+const NVLINK_LAT_TREE: [f64; 3] = [0.6, 1.25, 4.0];
+const NVLINK_LAT_RING: [f64; 3] = [0.6, 1.9, 3.4];
+const NET_LAT_TREE: [f64; 3] = [5.0, 8.5, 14.0];
+const NET_LAT_RING: [f64; 3] = [2.7, 4.0, 14.0];
+/// `getNetOverhead` for x86 Intel hosts, µs (x3 for Simple).
+const NET_OVERHEAD_US: f64 = 1.0;
+
+/// Fraction of NIC line rate NCCL sustains: 24 GB/s per channel x 16 channels over
+/// 8 x 50 GB/s NICs = 0.96 (facts.md §3.7, from `sm90SpeedArrayInter`; RoCE's MTU-4096
+/// goodput of 98%, §4, bounds it from above).
+pub const NET_EFFICIENCY: f64 = 0.96;
+
+/// The two tiers a collective can cross, per GPU.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NetworkParams {
+    /// NVLink bandwidth per GPU per direction, as NCCL sees it.
+    pub nvlink: Bandwidth,
+    /// Scale-out bandwidth per GPU (one NIC per GPU), after [`NET_EFFICIENCY`].
+    pub nic: Bandwidth,
+    /// GPUs per NVLink domain.
+    pub gpus_per_node: u32,
+    /// GPU generation (NCCL's LL bandwidth caps).
+    pub generation: Generation,
+}
+
+/// How a communicator's ranks sit on servers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct GroupShape {
+    /// Ranks in the communicator.
+    pub ranks: u32,
+    /// Ranks per server (all servers alike).
+    pub ranks_per_node: u32,
+}
+
+impl GroupShape {
+    /// Shape of a group of `size` ranks at rank stride `stride` (Megatron order), on
+    /// servers of `gpus_per_node`.
+    pub fn strided(size: u32, stride: u64, gpus_per_node: u32) -> GroupShape {
+        let span = stride.max(1);
+        let per_node = (u64::from(gpus_per_node) / span).clamp(1, u64::from(size.max(1)));
+        GroupShape { ranks: size.max(1), ranks_per_node: per_node as u32 }
+    }
+
+    /// Servers the group spans.
+    pub fn nodes(&self) -> u32 {
+        self.ranks.div_ceil(self.ranks_per_node.max(1))
+    }
+}
+
+/// A predicted collective.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct CollectiveEstimate {
+    /// Time of one operation.
+    pub time: Seconds,
+    /// Chosen algorithm.
+    pub algorithm: Algorithm,
+    /// Chosen protocol.
+    pub protocol: Protocol,
+}
+
+fn ll_max_bw(gen: Generation, nodes: u32) -> f64 {
+    // llMaxBws (GB/s): the compCap row for one node, the Intel-CPU row across nodes.
+    let idx = match nodes {
+        0 | 1 => 0,
+        2 => 1,
+        _ => 2,
+    };
+    let single = match gen {
+        Generation::Ampere => [87.7, 22.5, 19.0],
+        Generation::Hopper => [141.0, 45.0, 35.0],
+        Generation::Blackwell => [282.0, 90.0, 70.0],
+    };
+    if nodes <= 1 {
+        single[idx]
+    } else {
+        [39.0, 39.0, 20.4][idx]
+    }
+}
+
+fn log2i(n: u32) -> f64 {
+    if n <= 1 {
+        0.0
+    } else {
+        (31 - n.leading_zeros()) as f64
+    }
+}
+
+impl NetworkParams {
+    /// Bus bandwidth of a ring over this group, per GPU.
+    pub fn ring_bus_bw(&self, g: GroupShape) -> Bandwidth {
+        if g.nodes() <= 1 {
+            self.nvlink
+        } else {
+            self.nvlink.min(self.nic * g.ranks_per_node as f64)
+        }
+    }
+
+    /// Apply a protocol's bandwidth factor and caps to a bus bandwidth.
+    fn protocol_bw(&self, bw: Bandwidth, p: Protocol, nodes: u32) -> Bandwidth {
+        match p {
+            Protocol::LL => (bw * 0.5).min(Bandwidth::from_gbyte_per_s(ll_max_bw(self.generation, nodes))),
+            Protocol::LL128 => bw * 0.92,
+            Protocol::Simple => bw,
+        }
+    }
+
+    /// Predicts one collective. `size` follows nccl-tests: the buffer for all-reduce, the
+    /// whole gathered/scattered array for all-gather and reduce-scatter, and each rank's
+    /// send buffer for all-to-all.
+    pub fn collective(&self, op: CollectiveOp, size: Bytes, g: GroupShape) -> CollectiveEstimate {
+        let n = g.ranks;
+        if n <= 1 || size.0 <= 0.0 {
+            return CollectiveEstimate { time: Seconds::ZERO, algorithm: Algorithm::Ring, protocol: Protocol::Simple };
+        }
+        if op == CollectiveOp::AllToAll {
+            return CollectiveEstimate { time: self.all_to_all(size, g), algorithm: Algorithm::Direct, protocol: Protocol::Simple };
+        }
+        let mut best: Option<CollectiveEstimate> = None;
+        let mut consider = |time: Seconds, algorithm, protocol| {
+            if best.is_none_or(|b: CollectiveEstimate| time.0 < b.time.0) {
+                best = Some(CollectiveEstimate { time, algorithm, protocol });
+            }
+        };
+        let nodes = g.nodes();
+        let ring_bw = self.ring_bus_bw(g);
+        for p in PROTOCOLS {
+            let i = p.index();
+            // Ring: steps inside servers cost the NVLink latency, steps across the NET one.
+            let nsteps = if op == CollectiveOp::AllReduce { 2 * (n - 1) } else { n - 1 };
+            let inter_steps = if nodes <= 1 {
+                0
+            } else if op == CollectiveOp::AllReduce {
+                2 * (nodes - 1)
+            } else {
+                nodes - 1
+            };
+            let mut intra_lat = NVLINK_LAT_RING[i];
+            if nodes > 1 {
+                let overhead = NET_OVERHEAD_US * if p == Protocol::Simple { 3.0 } else { 1.0 };
+                intra_lat = intra_lat.max(overhead);
+            }
+            let mut lat = BASE_LAT_RING[i]
+                + (nsteps - inter_steps) as f64 * intra_lat
+                + inter_steps as f64 * NET_LAT_RING[i];
+            if p == Protocol::Simple && nodes > 1 && op == CollectiveOp::AllReduce {
+                lat *= 1.4; // NCCL's plateau factor for multi-node ring Simple (sm >= 80)
+            }
+            let bw = self.protocol_bw(ring_bw, p, nodes);
+            let t = Seconds(lat * 1e-6) + size * op.bus_factor(n) / bw;
+            consider(t, Algorithm::Ring, p);
+
+            if op == CollectiveOp::AllReduce {
+                // Tree: up and down a tree of servers; algbw = 0.5 x 0.92 x bus bandwidth.
+                let ppn = g.ranks_per_node as f64;
+                let lat = BASE_LAT_TREE[i]
+                    + 2.0 * ((ppn - 1.0) * NVLINK_LAT_TREE[i] + log2i(nodes) * NET_LAT_TREE[i]);
+                let tree_bw = match p {
+                    Protocol::LL => (ring_bw / 3.8).min(Bandwidth::from_gbyte_per_s(ll_max_bw(self.generation, nodes))),
+                    Protocol::LL128 => ring_bw * (if nodes == 1 { 7.0 / 9.0 } else { 120.0 / 128.0 }),
+                    Protocol::Simple => ring_bw * 0.92,
+                };
+                let t = Seconds(lat * 1e-6) + size / (tree_bw * 0.5);
+                consider(t, Algorithm::Tree, p);
+            }
+
+            if nodes > 1 && g.ranks_per_node > 1 {
+                // Hierarchical: intra-server reduce-scatter, r parallel inter-server
+                // collectives on 1/r of the data each, intra-server all-gather.
+                let r = g.ranks_per_node;
+                let intra = GroupShape { ranks: r, ranks_per_node: r };
+                let inter = GroupShape { ranks: nodes, ranks_per_node: 1 };
+                let (first, second) = match op {
+                    CollectiveOp::AllReduce => (CollectiveOp::ReduceScatter, CollectiveOp::AllGather),
+                    other => (other, other),
+                };
+                let t_intra = self.ring_time(first, size, intra, p) + self.ring_time(second, size, intra, p);
+                let t_inter = self.ring_time(op, size / r as f64, inter, p);
+                let t = if op == CollectiveOp::AllReduce { t_intra + t_inter } else { t_intra * 0.5 + t_inter };
+                consider(t, Algorithm::Hierarchical, p);
+            }
+        }
+        best.expect("at least one algorithm is considered")
+    }
+
+    /// A plain ring with one protocol (used inside the hierarchical algorithm).
+    fn ring_time(&self, op: CollectiveOp, size: Bytes, g: GroupShape, p: Protocol) -> Seconds {
+        let n = g.ranks;
+        if n <= 1 {
+            return Seconds::ZERO;
+        }
+        let i = p.index();
+        let nodes = g.nodes();
+        let nsteps = if op == CollectiveOp::AllReduce { 2 * (n - 1) } else { n - 1 } as f64;
+        let hop = if nodes > 1 { NET_LAT_RING[i] } else { NVLINK_LAT_RING[i] };
+        let lat = BASE_LAT_RING[i] + nsteps * hop;
+        let bw = self.protocol_bw(self.ring_bus_bw(g), p, nodes);
+        Seconds(lat * 1e-6) + size * op.bus_factor(n) / bw
+    }
+
+    /// All-to-all: each rank sends (n-1)/n of its buffer; the part for peers in the same
+    /// server rides NVLink, the rest the NIC, concurrently.
+    fn all_to_all(&self, size: Bytes, g: GroupShape) -> Seconds {
+        let n = g.ranks as f64;
+        let r = g.ranks_per_node as f64;
+        let intra = size * ((r - 1.0) / n) / self.nvlink;
+        let inter = size * ((n - r) / n) / self.nic;
+        let hop = if g.nodes() > 1 { NET_LAT_RING[2] } else { NVLINK_LAT_RING[2] };
+        Seconds((BASE_LAT_RING[2] + hop) * 1e-6) + intra.max(inter)
+    }
+
+    /// A point-to-point send of `size` between pipeline stages (different servers unless
+    /// the whole pipeline fits in one).
+    pub fn p2p(&self, size: Bytes, same_node: bool) -> Seconds {
+        if same_node {
+            Seconds(NVLINK_LAT_RING[2] * 1e-6) + size / self.nvlink
+        } else {
+            Seconds(NET_LAT_RING[2] * 1e-6) + size / self.nic
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h100_ib() -> NetworkParams {
+        NetworkParams {
+            nvlink: Bandwidth::from_gbyte_per_s(370.8),
+            nic: Bandwidth::from_gbit_per_s(400.0) * NET_EFFICIENCY,
+            gpus_per_node: 8,
+            generation: Generation::Hopper,
+        }
+    }
+
+    #[test]
+    fn bus_factors_follow_nccl_tests() {
+        assert_eq!(CollectiveOp::AllReduce.bus_factor(8), 1.75);
+        assert_eq!(CollectiveOp::AllGather.bus_factor(4), 0.75);
+        assert_eq!(CollectiveOp::AllToAll.bus_factor(1), 0.0);
+    }
+
+    #[test]
+    fn large_allreduce_runs_at_bus_bandwidth() {
+        let net = h100_ib();
+        let g = GroupShape { ranks: 8, ranks_per_node: 8 };
+        let s = Bytes(8.0 * (1u64 << 30) as f64);
+        let e = net.collective(CollectiveOp::AllReduce, s, g);
+        let busbw = s.0 / e.time.0 * 1.75 / 1e9;
+        assert!((busbw - 370.8).abs() / 370.8 < 0.02, "{busbw}");
+        assert_eq!(e.protocol, Protocol::Simple);
+    }
+
+    #[test]
+    fn small_messages_pick_low_latency_protocols_and_trees() {
+        let net = h100_ib();
+        let g = GroupShape { ranks: 1024, ranks_per_node: 1 };
+        let e = net.collective(CollectiveOp::AllReduce, Bytes(8.0), g);
+        assert_eq!(e.algorithm, Algorithm::Tree);
+        assert_eq!(e.protocol, Protocol::LL);
+        // The flat ring at 100k ranks costs ~1 s of latency (facts.md §3.7); the tree far less.
+        let g = GroupShape { ranks: 100_000, ranks_per_node: 8 };
+        let e = net.collective(CollectiveOp::AllReduce, Bytes(8.0), g);
+        assert!(e.time.0 < 1e-3, "{:?}", e);
+    }
+
+    #[test]
+    fn cross_node_ring_is_nic_bound() {
+        let net = h100_ib();
+        let g = GroupShape::strided(64, 8, 8); // one rank per server
+        assert_eq!(g.ranks_per_node, 1);
+        assert_eq!(g.nodes(), 64);
+        assert_eq!(net.ring_bus_bw(g), net.nic);
+        let g = GroupShape::strided(64, 1, 8); // 8 per server
+        assert_eq!(net.ring_bus_bw(g), net.nvlink.min(net.nic * 8.0));
+    }
+}

@@ -1,0 +1,734 @@
+//! The scenario: what the user asks about, in two steps (as Shadow does).
+//!
+//! 1. Parse: TOML (or a Hugging Face `config.json` for the model) into the `*File`
+//!    structs, where every field is optional and unknown keys are rejected.
+//! 2. Validate: presets fill what is unset, command-line [`Overrides`] replace single
+//!    fields, and [`ScenarioFile::validate`] checks everything and builds a [`Scenario`]
+//!    whose invariants the engine relies on. Nothing is half-built: either a whole
+//!    Scenario or one [`Error`] naming the field.
+
+use crate::error::{Error, Result};
+use crate::hardware::{self, GpuSpec, NicSpec};
+use crate::net::analytical::{NetworkParams, NET_EFFICIENCY};
+use crate::units::Bandwidth;
+use crate::workload::{MlpKind, ModelSpec, Moe, ParallelPlan, Precision, Recompute, TrainingRun};
+use serde::{Deserialize, Serialize};
+
+/// The scale-out fabric technology.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FabricKind {
+    /// InfiniBand.
+    Infiniband,
+    /// RDMA over Converged Ethernet (Spectrum-X).
+    Roce,
+    /// Plain Ethernet.
+    Ethernet,
+    /// Omni-Path.
+    Omnipath,
+}
+
+/// `[cluster]`: a preset name and/or explicit fields.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterFile {
+    /// Start from this cluster preset.
+    pub preset: Option<String>,
+    /// Display name.
+    pub name: Option<String>,
+    /// One line about it.
+    pub description: Option<String>,
+    /// GPU catalog name.
+    pub gpu: Option<String>,
+    /// GPUs in the cluster.
+    pub gpus: Option<u64>,
+    /// GPUs per server (one NVLink domain).
+    pub gpus_per_node: Option<u32>,
+    /// Servers per rack.
+    pub nodes_per_rack: Option<u32>,
+    /// Racks per array (first fabric tier unit).
+    pub racks_per_array: Option<u32>,
+    /// Scale-out Gb/s per GPU.
+    pub nic_gbps: Option<f64>,
+    /// Fabric technology.
+    pub fabric: Option<FabricKind>,
+    /// Switch tiers.
+    pub tiers: Option<u32>,
+    /// TP communication overlapped with GEMMs (default: Hopper and newer).
+    pub tp_comm_overlap: Option<bool>,
+}
+
+/// `[model]`: a preset name and/or explicit fields.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelFile {
+    /// Start from this model preset.
+    pub preset: Option<String>,
+    /// Display name.
+    pub name: Option<String>,
+    /// One line about it.
+    pub description: Option<String>,
+    /// Transformer layers.
+    pub layers: Option<u32>,
+    /// Hidden size.
+    pub hidden: Option<u64>,
+    /// Attention heads.
+    pub heads: Option<u32>,
+    /// Key/value heads.
+    pub kv_heads: Option<u32>,
+    /// MLP inner size (per expert).
+    pub ffn_hidden: Option<u64>,
+    /// Vocabulary.
+    pub vocab: Option<u64>,
+    /// `standard` or `gated`.
+    pub mlp: Option<MlpKind>,
+    /// Experts per layer (0 = dense).
+    pub moe_experts: Option<u32>,
+    /// Experts per token.
+    pub moe_topk: Option<u32>,
+}
+
+/// `[parallel]`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParallelFile {
+    /// Tensor parallel.
+    pub tp: Option<u32>,
+    /// Pipeline parallel.
+    pub pp: Option<u32>,
+    /// Virtual pipeline chunks per stage.
+    pub vpp: Option<u32>,
+    /// Context parallel.
+    pub cp: Option<u32>,
+    /// Expert parallel.
+    pub ep: Option<u32>,
+    /// Data parallel (default: the job's GPUs / (tp·pp·cp)).
+    pub dp: Option<u32>,
+    /// Sequences per micro-batch.
+    pub micro_batch: Option<u32>,
+    /// Sequence parallelism (default: on when tp > 1).
+    pub sequence_parallel: Option<bool>,
+    /// `none`, `selective` or `full`.
+    pub recompute: Option<Recompute>,
+    /// ZeRO-1 optimizer sharding.
+    pub distributed_optimizer: Option<bool>,
+}
+
+/// `[training]`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainingFile {
+    /// GPUs in the job (default: tp·pp·cp·dp, or the whole cluster).
+    pub gpus: Option<u64>,
+    /// Sequences per step.
+    pub global_batch: Option<u64>,
+    /// Tokens per sequence.
+    pub seq_len: Option<u64>,
+    /// Token budget.
+    pub tokens: Option<f64>,
+    /// `fp16`, `bf16` or `fp8`.
+    pub precision: Option<Precision>,
+}
+
+/// A scenario file as parsed, before validation.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    /// Start from this scenario preset.
+    pub preset: Option<String>,
+    /// Display name.
+    pub name: Option<String>,
+    /// One line about it.
+    pub description: Option<String>,
+    /// The cluster.
+    #[serde(default)]
+    pub cluster: ClusterFile,
+    /// The model.
+    #[serde(default)]
+    pub model: ModelFile,
+    /// The parallel plan.
+    #[serde(default)]
+    pub parallel: ParallelFile,
+    /// The run.
+    #[serde(default)]
+    pub training: TrainingFile,
+}
+
+/// A validated cluster.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClusterSpec {
+    /// Display name.
+    pub name: String,
+    /// The GPU.
+    pub gpu: &'static GpuSpec,
+    /// GPUs in the cluster.
+    pub gpus: u64,
+    /// GPUs per server.
+    pub gpus_per_node: u32,
+    /// Servers per rack.
+    pub nodes_per_rack: u32,
+    /// Racks per array.
+    pub racks_per_array: u32,
+    /// The NIC (one per GPU).
+    pub nic: &'static NicSpec,
+    /// Fabric technology.
+    pub fabric: FabricKind,
+    /// Switch tiers.
+    pub tiers: u32,
+    /// Whether TP communication overlaps GEMMs.
+    pub tp_comm_overlap: bool,
+}
+
+impl ClusterSpec {
+    /// Per-GPU bandwidths of the two tiers, for the analytical network model.
+    pub fn network(&self) -> NetworkParams {
+        NetworkParams {
+            nvlink: self.gpu.nccl_nvlink_bw,
+            nic: Bandwidth::from_gbit_per_s(self.nic.gbps) * NET_EFFICIENCY,
+            gpus_per_node: self.gpus_per_node,
+            generation: self.gpu.generation,
+        }
+    }
+
+    /// Servers in the cluster (the last may be partly filled).
+    pub fn nodes(&self) -> u64 {
+        self.gpus.div_ceil(u64::from(self.gpus_per_node))
+    }
+}
+
+/// A validated scenario: everything the engine needs, consistent.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Scenario {
+    /// Display name.
+    pub name: String,
+    /// The cluster.
+    pub cluster: ClusterSpec,
+    /// The model.
+    pub model: ModelSpec,
+    /// The plan.
+    pub plan: ParallelPlan,
+    /// The run.
+    pub run: TrainingRun,
+}
+
+impl Scenario {
+    /// GPUs the job uses.
+    pub fn job_gpus(&self) -> u64 {
+        self.plan.gpus()
+    }
+    /// Cluster GPUs the job leaves free (hot spares).
+    pub fn spare_gpus(&self) -> u64 {
+        self.cluster.gpus - self.job_gpus()
+    }
+}
+
+/// Field overrides from the command line; `None` leaves the scenario's value.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Overrides {
+    /// Replace the cluster section with this preset.
+    pub cluster_preset: Option<String>,
+    /// Replace the model section (a preset or a parsed file).
+    pub model: Option<ModelFile>,
+    /// GPU catalog name.
+    pub gpu: Option<String>,
+    /// Job GPUs (dp is re-derived unless also given).
+    pub gpus: Option<u64>,
+    /// Tensor parallel.
+    pub tp: Option<u32>,
+    /// Pipeline parallel.
+    pub pp: Option<u32>,
+    /// Virtual pipeline chunks.
+    pub vpp: Option<u32>,
+    /// Context parallel.
+    pub cp: Option<u32>,
+    /// Expert parallel.
+    pub ep: Option<u32>,
+    /// Data parallel.
+    pub dp: Option<u32>,
+    /// Micro-batch.
+    pub micro_batch: Option<u32>,
+    /// Global batch.
+    pub global_batch: Option<u64>,
+    /// Sequence length.
+    pub seq_len: Option<u64>,
+    /// Token budget.
+    pub tokens: Option<f64>,
+    /// Precision.
+    pub precision: Option<Precision>,
+    /// Recompute.
+    pub recompute: Option<Recompute>,
+    /// Sequence parallelism.
+    pub sequence_parallel: Option<bool>,
+    /// Distributed optimizer.
+    pub distributed_optimizer: Option<bool>,
+}
+
+// ---------------------------------------------------------------- presets
+
+/// An embedded preset: name, one-line description, TOML text.
+#[derive(Debug, Clone, Copy)]
+pub struct Preset {
+    /// Name used on the command line.
+    pub name: &'static str,
+    /// TOML source.
+    pub toml: &'static str,
+}
+
+macro_rules! presets {
+    ($dir:literal: $($name:literal),* $(,)?) => {
+        &[$(Preset { name: $name, toml: include_str!(concat!("../../../presets/", $dir, "/", $name, ".toml")) }),*]
+    };
+}
+
+/// Cluster presets.
+pub const CLUSTER_PRESETS: &[Preset] = presets!("clusters": "memphis", "dgx-a100", "dgx-h100");
+/// Model presets.
+pub const MODEL_PRESETS: &[Preset] =
+    presets!("models": "gpt3-175b", "llama3-8b", "llama3-70b", "llama3-405b", "grok-1");
+/// Scenario presets; the first is the default.
+pub const SCENARIO_PRESETS: &[Preset] =
+    presets!("scenarios": "memphis-405b", "memphis-grok1", "dgx-h100-llama3-70b", "dgx-a100-gpt3-175b");
+
+/// The default scenario's name.
+pub const DEFAULT_SCENARIO: &str = "memphis-405b";
+
+fn find<'a>(list: &'a [Preset], kind: &'static str, name: &str) -> Result<&'a Preset> {
+    list.iter().find(|p| p.name.eq_ignore_ascii_case(name)).ok_or_else(|| Error::Unknown {
+        kind,
+        name: name.to_string(),
+        known: list.iter().map(|p| p.name).collect::<Vec<_>>().join(", "),
+    })
+}
+
+/// The description line of a preset (its `description` key).
+pub fn preset_description(p: &Preset) -> String {
+    toml::from_str::<toml::Table>(p.toml)
+        .ok()
+        .and_then(|t| t.get("description").and_then(|d| d.as_str().map(String::from)))
+        .unwrap_or_default()
+}
+
+fn parse_toml<T: serde::de::DeserializeOwned>(context: &str, text: &str) -> Result<T> {
+    toml::from_str(text).map_err(|e| Error::parse(context, e))
+}
+
+/// Parses a scenario file's text.
+pub fn parse_scenario(context: &str, text: &str) -> Result<ScenarioFile> {
+    parse_toml(context, text)
+}
+
+/// Parses a model file's text (the fields of `[model]`, at top level).
+pub fn parse_model(context: &str, text: &str) -> Result<ModelFile> {
+    parse_toml(context, text)
+}
+
+/// The embedded scenario preset `name`.
+pub fn scenario_preset(name: &str) -> Result<ScenarioFile> {
+    let p = find(SCENARIO_PRESETS, "scenario preset", name)?;
+    parse_scenario(&format!("preset scenario '{}'", p.name), p.toml)
+}
+
+/// The embedded model preset `name`.
+pub fn model_preset(name: &str) -> Result<ModelFile> {
+    let p = find(MODEL_PRESETS, "model preset", name)?;
+    parse_model(&format!("preset model '{}'", p.name), p.toml)
+}
+
+/// The embedded cluster preset `name`.
+pub fn cluster_preset(name: &str) -> Result<ClusterFile> {
+    let p = find(CLUSTER_PRESETS, "cluster preset", name)?;
+    parse_toml(&format!("preset cluster '{}'", p.name), p.toml)
+}
+
+/// Reads a Hugging Face `config.json` (Llama, Mistral, Mixtral, GPT-NeoX, Qwen style).
+pub fn model_from_hf_config(context: &str, json: &str) -> Result<ModelFile> {
+    let v: serde_json::Value = serde_json::from_str(json).map_err(|e| Error::parse(context, e))?;
+    let obj = v.as_object().ok_or_else(|| Error::parse(context, "expected a JSON object"))?;
+    let uint = |keys: &[&str]| -> Result<Option<u64>> {
+        for k in keys {
+            if let Some(x) = obj.get(*k) {
+                return x.as_u64().map(Some).ok_or_else(|| {
+                    Error::invalid(format!("{context}: {k}"), x, "a non-negative integer")
+                });
+            }
+        }
+        Ok(None)
+    };
+    let u32_of = |keys: &[&str]| -> Result<Option<u32>> {
+        match uint(keys)? {
+            None => Ok(None),
+            Some(x) => u32::try_from(x)
+                .map(Some)
+                .map_err(|_| Error::invalid(format!("{context}: {}", keys[0]), x, "an integer below 2^32")),
+        }
+    };
+    let hidden = uint(&["hidden_size", "n_embd", "d_model"])?;
+    let layers = u32_of(&["num_hidden_layers", "n_layer", "num_layers"])?;
+    let heads = u32_of(&["num_attention_heads", "n_head"])?;
+    let missing = |k: &str| Error::invalid(format!("{context}: {k}"), "missing", "present in config.json");
+    let hidden = hidden.ok_or_else(|| missing("hidden_size"))?;
+    let layers = layers.ok_or_else(|| missing("num_hidden_layers"))?;
+    let heads = heads.ok_or_else(|| missing("num_attention_heads"))?;
+    let kv_heads = u32_of(&["num_key_value_heads", "multi_query_group_num"])?.unwrap_or(heads);
+    let arch = obj
+        .get("architectures")
+        .and_then(|a| a.as_array())
+        .and_then(|a| a.first())
+        .and_then(|a| a.as_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let act = obj.get("hidden_act").and_then(|a| a.as_str()).unwrap_or("").to_ascii_lowercase();
+    // GPT-NeoX, GPT-2 and similar use a plain two-matrix MLP; Llama/Mistral/Mixtral/Qwen
+    // use SwiGLU (hidden_act "silu").
+    let gated = !(arch.contains("neox") || arch.contains("gpt2") || act.contains("gelu") || act == "relu");
+    let ffn = uint(&["intermediate_size", "n_inner", "ffn_hidden_size"])?.unwrap_or(4 * hidden);
+    let vocab = uint(&["vocab_size", "padded_vocab_size"])?.ok_or_else(|| missing("vocab_size"))?;
+    let experts = u32_of(&["num_local_experts", "num_experts", "n_routed_experts"])?;
+    let topk = u32_of(&["num_experts_per_tok", "moe_topk", "top_k"])?;
+    let name = obj
+        .get("_name_or_path")
+        .and_then(|n| n.as_str())
+        .map(String::from)
+        .or_else(|| (!arch.is_empty()).then(|| arch.clone()))
+        .unwrap_or_else(|| "hf-model".into());
+    Ok(ModelFile {
+        preset: None,
+        name: Some(name),
+        description: Some(format!("from {context}")),
+        layers: Some(layers),
+        hidden: Some(hidden),
+        heads: Some(heads),
+        kv_heads: Some(kv_heads),
+        ffn_hidden: Some(ffn),
+        vocab: Some(vocab),
+        mlp: Some(if gated { MlpKind::Gated } else { MlpKind::Standard }),
+        moe_experts: experts.filter(|&e| e > 0),
+        moe_topk: experts.filter(|&e| e > 0).and(topk.or(Some(2))),
+    })
+}
+
+// ---------------------------------------------------------------- merging
+
+macro_rules! fill {
+    ($dst:expr, $src:expr; $($f:ident),*) => { $( if $dst.$f.is_none() { $dst.$f = $src.$f.clone(); } )* };
+}
+
+impl ClusterFile {
+    fn resolved(mut self) -> Result<ClusterFile> {
+        if let Some(p) = self.preset.take() {
+            let base = cluster_preset(&p)?;
+            fill!(self, base; name, description, gpu, gpus, gpus_per_node, nodes_per_rack, racks_per_array, nic_gbps, fabric, tiers, tp_comm_overlap);
+        }
+        Ok(self)
+    }
+}
+
+impl ModelFile {
+    fn resolved(mut self) -> Result<ModelFile> {
+        if let Some(p) = self.preset.take() {
+            let base = model_preset(&p)?;
+            fill!(self, base; name, description, layers, hidden, heads, kv_heads, ffn_hidden, vocab, mlp, moe_experts, moe_topk);
+        }
+        Ok(self)
+    }
+
+    /// Validates into a [`ModelSpec`]; `prefix` names the section in errors.
+    pub fn validate(self, prefix: &str) -> Result<ModelSpec> {
+        let m = self.resolved()?;
+        let need = |name: &str| Error::invalid(format!("{prefix}.{name}"), "missing", "a value (or a model preset)");
+        let experts = m.moe_experts.unwrap_or(0);
+        let moe = if experts == 0 {
+            None
+        } else {
+            Some(Moe { experts, topk: m.moe_topk.unwrap_or(2) })
+        };
+        if experts == 0 && m.moe_topk.unwrap_or(0) > 0 {
+            return Err(Error::invalid(format!("{prefix}.moe_topk"), m.moe_topk.unwrap_or(0), "0 for a dense model (moe_experts = 0)"));
+        }
+        let heads = m.heads.ok_or_else(|| need("heads"))?;
+        let spec = ModelSpec {
+            name: m.name.unwrap_or_else(|| "custom".into()),
+            layers: m.layers.ok_or_else(|| need("layers"))?,
+            hidden: m.hidden.ok_or_else(|| need("hidden"))?,
+            heads,
+            kv_heads: m.kv_heads.unwrap_or(heads),
+            ffn_hidden: m.ffn_hidden.ok_or_else(|| need("ffn_hidden"))?,
+            vocab: m.vocab.ok_or_else(|| need("vocab"))?,
+            mlp: m.mlp.unwrap_or(MlpKind::Standard),
+            moe,
+        };
+        spec.validate(prefix)?;
+        Ok(spec)
+    }
+}
+
+impl ScenarioFile {
+    /// Applies command-line overrides.
+    pub fn apply(&mut self, o: &Overrides) {
+        if let Some(base) = self.preset.take() {
+            // Resolve the preset first so that overrides land on its values.
+            if let Ok(resolved) = (ScenarioFile { preset: Some(base.clone()), ..self.clone() }).resolved() {
+                *self = resolved;
+            } else {
+                self.preset = Some(base);
+                return;
+            }
+        }
+        if self.training.gpus.is_none() && (o.tp.is_some() || o.pp.is_some() || o.cp.is_some()) && o.dp.is_none() {
+            if let (Some(dp), tp, pp, cp) = (self.parallel.dp, self.parallel.tp, self.parallel.pp, self.parallel.cp) {
+                let g = u64::from(dp) * u64::from(tp.unwrap_or(1)) * u64::from(pp.unwrap_or(1)) * u64::from(cp.unwrap_or(1));
+                self.training.gpus = Some(g);
+            }
+        }
+        if let Some(p) = &o.cluster_preset {
+            self.cluster = ClusterFile { preset: Some(p.clone()), ..Default::default() };
+        }
+        if let Some(m) = &o.model {
+            self.model = m.clone();
+        }
+        if let Some(g) = &o.gpu {
+            self.cluster.gpu = Some(g.clone());
+        }
+        if o.gpus.is_some() {
+            self.training.gpus = o.gpus;
+            if o.dp.is_none() {
+                self.parallel.dp = None;
+            }
+        }
+        macro_rules! set {
+            ($sec:ident: $($f:ident),*) => { $( if o.$f.is_some() { self.$sec.$f = o.$f.clone(); } )* };
+        }
+        set!(parallel: tp, pp, vpp, cp, ep, dp, micro_batch, recompute, sequence_parallel, distributed_optimizer);
+        set!(training: global_batch, seq_len, tokens, precision);
+        // A changed plan keeps the job's size and re-derives dp, unless dp was given.
+        if (o.tp.is_some() || o.pp.is_some() || o.cp.is_some()) && o.dp.is_none() {
+            self.parallel.dp = None;
+        }
+    }
+
+    fn resolved(mut self) -> Result<ScenarioFile> {
+        if let Some(p) = self.preset.take() {
+            let base = scenario_preset(&p)?;
+            fill!(self, base; name, description);
+            fill!(self.cluster, base.cluster; preset, name, description, gpu, gpus, gpus_per_node, nodes_per_rack, racks_per_array, nic_gbps, fabric, tiers, tp_comm_overlap);
+            fill!(self.model, base.model; preset, name, description, layers, hidden, heads, kv_heads, ffn_hidden, vocab, mlp, moe_experts, moe_topk);
+            fill!(self.parallel, base.parallel; tp, pp, vpp, cp, ep, dp, micro_batch, sequence_parallel, recompute, distributed_optimizer);
+            fill!(self.training, base.training; gpus, global_batch, seq_len, tokens, precision);
+        }
+        Ok(self)
+    }
+
+    /// Checks everything and builds the [`Scenario`].
+    pub fn validate(self) -> Result<Scenario> {
+        let sf = self.resolved()?;
+        let c = sf.cluster.resolved()?;
+        let need = |name: &str| Error::invalid(name, "missing", "a value (or a cluster preset)");
+        let gpu = hardware::gpu(c.gpu.as_deref().ok_or_else(|| need("cluster.gpu"))?)?;
+        let gpus = c.gpus.ok_or_else(|| need("cluster.gpus"))?;
+        if gpus == 0 || gpus > MAX_CLUSTER_GPUS {
+            return Err(Error::invalid("cluster.gpus", gpus, format!("an integer from 1 to {MAX_CLUSTER_GPUS}")));
+        }
+        let gpn = c.gpus_per_node.unwrap_or(8);
+        if gpn == 0 || gpn > 576 {
+            return Err(Error::invalid("cluster.gpus_per_node", gpn, "an integer from 1 to 576 (the NVLink domain)"));
+        }
+        for (name, v) in [("cluster.nodes_per_rack", c.nodes_per_rack), ("cluster.racks_per_array", c.racks_per_array)] {
+            if let Some(v) = v {
+                if v == 0 || v > 1024 {
+                    return Err(Error::invalid(name, v, "an integer from 1 to 1024"));
+                }
+            }
+        }
+        let tiers = c.tiers.unwrap_or(3);
+        if !(1..=4).contains(&tiers) {
+            return Err(Error::invalid("cluster.tiers", tiers, "1, 2, 3 or 4 switch tiers"));
+        }
+        let nic_gbps = c.nic_gbps.ok_or_else(|| need("cluster.nic_gbps"))?;
+        if !nic_gbps.is_finite() {
+            return Err(Error::invalid("cluster.nic_gbps", nic_gbps, "one of 200, 400 or 800 (Gb/s per GPU)"));
+        }
+        let nic = hardware::nic_for_gbps(nic_gbps)?;
+        let cluster = ClusterSpec {
+            name: c.name.unwrap_or_else(|| "custom".into()),
+            gpu,
+            gpus,
+            gpus_per_node: gpn,
+            nodes_per_rack: c.nodes_per_rack.unwrap_or(8),
+            racks_per_array: c.racks_per_array.unwrap_or(8),
+            nic,
+            fabric: c.fabric.unwrap_or(FabricKind::Infiniband),
+            tiers,
+            tp_comm_overlap: c.tp_comm_overlap.unwrap_or_else(|| crate::step::analytical::tp_overlap_default(gpu.generation)),
+        };
+
+        let model = sf.model.validate("model")?;
+
+        let p = &sf.parallel;
+        let tp = p.tp.unwrap_or(1);
+        let pp = p.pp.unwrap_or(1);
+        let cp = p.cp.unwrap_or(1);
+        for (name, v) in [("parallel.tp", tp), ("parallel.pp", pp), ("parallel.cp", cp)] {
+            if v == 0 || u64::from(v) > MAX_CLUSTER_GPUS {
+                return Err(Error::invalid(name, v, "an integer from 1 to the cluster's GPUs"));
+            }
+        }
+        let model_par = u64::from(tp) * u64::from(pp) * u64::from(cp);
+        let job_gpus = sf.training.gpus;
+        if let Some(g) = job_gpus {
+            if g == 0 || g > gpus {
+                return Err(Error::invalid("training.gpus", g, format!("an integer from 1 to the cluster's {gpus} GPUs")));
+            }
+        }
+        let dp = match (p.dp, job_gpus) {
+            (Some(dp), Some(g)) => {
+                if model_par * u64::from(dp) != g {
+                    return Err(Error::invalid(
+                        "parallel.dp",
+                        dp,
+                        format!("tp x pp x cp x dp = training.gpus ({tp} x {pp} x {cp} x dp = {g})"),
+                    ));
+                }
+                dp
+            }
+            (Some(dp), None) => dp,
+            (None, g) => {
+                let g = g.unwrap_or(gpus);
+                if g % model_par != 0 {
+                    let field = if job_gpus.is_some() { "training.gpus" } else { "cluster.gpus" };
+                    return Err(Error::invalid(
+                        field,
+                        g,
+                        format!("a multiple of tp x pp x cp = {tp} x {pp} x {cp} = {model_par}"),
+                    ));
+                }
+                u32::try_from(g / model_par).map_err(|_| Error::invalid("parallel.dp", g / model_par, "below 2^32"))?
+            }
+        };
+        let plan = ParallelPlan {
+            tp,
+            pp,
+            vpp: p.vpp.unwrap_or(1),
+            cp,
+            ep: p.ep.unwrap_or(1),
+            dp,
+            micro_batch: p.micro_batch.unwrap_or(1),
+            sequence_parallel: p.sequence_parallel.unwrap_or(tp > 1),
+            recompute: p.recompute.unwrap_or(Recompute::Selective),
+            distributed_optimizer: p.distributed_optimizer.unwrap_or(true),
+        };
+        if plan.gpus() > gpus {
+            return Err(Error::invalid(
+                "parallel.dp",
+                dp,
+                format!("small enough that tp x pp x cp x dp ({}) fits the cluster's {gpus} GPUs", plan.gpus()),
+            ));
+        }
+        let t = &sf.training;
+        let run = TrainingRun {
+            global_batch: t.global_batch.ok_or_else(|| Error::invalid("training.global_batch", "missing", "a number of sequences per step"))?,
+            seq_len: t.seq_len.ok_or_else(|| Error::invalid("training.seq_len", "missing", "tokens per sequence"))?,
+            tokens: t.tokens.unwrap_or(1e12),
+            precision: t.precision.unwrap_or(Precision::Bf16),
+        };
+        if run.precision == Precision::Fp8 && gpu.peak_fp8.is_none() {
+            return Err(Error::invalid("training.precision", "fp8", format!("fp16 or bf16 on {} (it has no FP8)", gpu.name)));
+        }
+        plan.validate(&model, &run)?;
+        Ok(Scenario { name: sf.name.unwrap_or_else(|| "custom".into()), cluster, model, plan, run })
+    }
+}
+
+/// Largest cluster accepted: 16.7M GPUs (2^24), far beyond any built.
+pub const MAX_CLUSTER_GPUS: u64 = 1 << 24;
+
+/// Builds the scenario: `base` (or the default preset), then `overrides`, then validation.
+pub fn build(base: Option<ScenarioFile>, overrides: &Overrides) -> Result<Scenario> {
+    let mut sf = match base {
+        Some(sf) => sf,
+        None => scenario_preset(DEFAULT_SCENARIO)?,
+    };
+    sf.apply(overrides);
+    sf.validate()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_preset_parses_and_validates() {
+        for p in SCENARIO_PRESETS {
+            let s = scenario_preset(p.name).unwrap().validate();
+            assert!(s.is_ok(), "{}: {:?}", p.name, s.err());
+            assert!(!preset_description(p).is_empty(), "{} has no description", p.name);
+        }
+        for p in MODEL_PRESETS {
+            model_preset(p.name).unwrap().validate("model").unwrap();
+        }
+        for p in CLUSTER_PRESETS {
+            cluster_preset(p.name).unwrap();
+        }
+    }
+
+    #[test]
+    fn default_uses_memphis_with_spares() {
+        let s = build(None, &Overrides::default()).unwrap();
+        assert_eq!(s.cluster.gpus, 100_000);
+        assert_eq!(s.model.name, "llama3-405b");
+        assert!(s.job_gpus() as f64 >= 0.96 * 100_000.0, "{}", s.job_gpus());
+        assert!(s.spare_gpus() > 0);
+        assert_eq!(s.run.tokens, 15e12);
+    }
+
+    #[test]
+    fn overrides_replace_single_fields() {
+        let o = Overrides { tp: Some(4), gpus: Some(4096), ..Default::default() };
+        let s = build(None, &o).unwrap();
+        assert_eq!(s.plan.tp, 4);
+        assert_eq!(s.plan.gpus(), 4096);
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let o = Overrides { gpus: Some(1000), ..Default::default() };
+        let e = build(None, &o).unwrap_err().to_string();
+        assert!(e.starts_with("training.gpus = 1000: a multiple of tp x pp x cp"), "{e}");
+        let e = parse_scenario("x.toml", "[parallel]\ntpp = 3\n").unwrap_err().to_string();
+        assert!(e.contains("tpp"), "{e}");
+        let e = parse_scenario("x.toml", "[parallel\n").unwrap_err().to_string();
+        assert!(e.starts_with("x.toml:"), "{e}");
+        let mut sf = scenario_preset(DEFAULT_SCENARIO).unwrap();
+        sf.cluster.gpu = Some("Z100".into());
+        assert!(sf.validate().unwrap_err().to_string().starts_with("unknown gpu 'Z100'"));
+        let mut sf = scenario_preset(DEFAULT_SCENARIO).unwrap();
+        sf.model.preset = None;
+        sf.model.layers = Some(0);
+        sf.model.hidden = Some(4096);
+        sf.model.heads = Some(32);
+        sf.model.ffn_hidden = Some(4096);
+        sf.model.vocab = Some(32000);
+        let e = sf.validate().unwrap_err().to_string();
+        assert!(e.starts_with("model.layers = 0"), "{e}");
+    }
+
+    #[test]
+    fn hf_config_llama_and_mixtral() {
+        let llama = r#"{"architectures":["LlamaForCausalLM"],"hidden_size":4096,"intermediate_size":14336,
+            "num_attention_heads":32,"num_hidden_layers":32,"num_key_value_heads":8,"vocab_size":128256,"hidden_act":"silu"}"#;
+        let m = model_from_hf_config("config.json", llama).unwrap().validate("model").unwrap();
+        assert_eq!(m.mlp, MlpKind::Gated);
+        assert_eq!(m.kv_heads, 8);
+        assert!((m.total_params() / 1e9 - 8.03).abs() < 0.05, "{}", m.total_params());
+        let mixtral = r#"{"architectures":["MixtralForCausalLM"],"hidden_size":4096,"intermediate_size":14336,
+            "num_attention_heads":32,"num_hidden_layers":32,"num_key_value_heads":8,"vocab_size":32000,
+            "num_local_experts":8,"num_experts_per_tok":2}"#;
+        let m = model_from_hf_config("config.json", mixtral).unwrap().validate("model").unwrap();
+        assert_eq!(m.moe, Some(Moe { experts: 8, topk: 2 }));
+        let neox = r#"{"architectures":["GPTNeoXForCausalLM"],"hidden_size":6144,"intermediate_size":24576,
+            "num_attention_heads":64,"num_hidden_layers":44,"vocab_size":50432,"hidden_act":"gelu_fast"}"#;
+        let m = model_from_hf_config("config.json", neox).unwrap().validate("model").unwrap();
+        assert_eq!(m.mlp, MlpKind::Standard);
+        let e = model_from_hf_config("c.json", r#"{"hidden_size": 10}"#).unwrap_err().to_string();
+        assert!(e.contains("num_hidden_layers"), "{e}");
+    }
+}

@@ -1,0 +1,6 @@
+//! One training step. [`analytical`] is the closed form: per-stage micro-batch times, the
+//! pipeline schedule, and what communication is left exposed after overlap.
+
+pub mod analytical;
+
+pub use analytical::{simulate_step, Breakdown, StageTiming, StepResult};

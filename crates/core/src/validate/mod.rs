@@ -1,0 +1,422 @@
+//! Ground-truth cases (format v1, `../shared/validation/README.md`) and the comparison of
+//! predictions against them.
+//!
+//! A case is turned into an ordinary [`ScenarioFile`] and goes through the same
+//! validation and simulation as any user scenario: nothing is looked up from the case
+//! but its inputs.
+
+use crate::error::{Error, Result};
+use crate::net::analytical::{CollectiveOp, GroupShape};
+use crate::scenario::{ClusterFile, FabricKind, ModelFile, ParallelFile, ScenarioFile, TrainingFile};
+use crate::step::simulate_step;
+use crate::units::Bytes;
+use crate::workload::{MlpKind, Precision, Recompute};
+use serde::{Deserialize, Serialize};
+
+/// A published training run.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)] // fields are documented in the format's README
+pub struct TrainingCase {
+    pub id: String,
+    pub source: String,
+    pub gpu: String,
+    pub gpus: u64,
+    pub gpus_per_node: u32,
+    pub nic_gbps_per_gpu: f64,
+    pub fabric: FabricKind,
+    pub layers: u32,
+    pub hidden: u64,
+    pub heads: u32,
+    pub kv_heads: u32,
+    pub ffn_hidden: u64,
+    pub mlp: MlpKind,
+    pub vocab: u64,
+    pub seq_len: u64,
+    pub moe_experts: u32,
+    pub moe_topk: u32,
+    pub tp: u32,
+    pub pp: u32,
+    pub cp: u32,
+    pub ep: u32,
+    pub dp: u32,
+    pub vpp: u32,
+    pub micro_batch: u32,
+    pub global_batch: u64,
+    pub sequence_parallel: bool,
+    pub recompute: Recompute,
+    pub distributed_optimizer: bool,
+    pub precision: Precision,
+    pub measured_step_time_s: f64,
+    pub step_time_is: String,
+    pub assumed: Vec<String>,
+}
+
+/// A published collective measurement (nccl-tests).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct CollectiveCase {
+    pub id: String,
+    pub source: String,
+    pub op: CollectiveOp,
+    pub gpu: String,
+    pub gpus: u32,
+    pub gpus_per_node: u32,
+    pub nic_gbps_per_gpu: f64,
+    pub fabric: FabricKind,
+    pub size_bytes: Vec<u64>,
+    #[serde(default)]
+    pub measured_time_us: Option<Vec<f64>>,
+    pub measured_busbw_gbps: Vec<f64>,
+}
+
+/// The cases of one file.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CaseFile {
+    /// Training runs.
+    Training(Vec<TrainingCase>),
+    /// Collectives.
+    Collective(Vec<CollectiveCase>),
+}
+
+/// Parses a case file. The kind is told by the first case: collective cases have `op`.
+pub fn parse_cases(context: &str, text: &str) -> Result<CaseFile> {
+    let table: toml::Table = toml::from_str(text).map_err(|e| Error::parse(context, e))?;
+    for key in table.keys() {
+        if key != "case" {
+            return Err(Error::parse(context, format!("unknown top-level key `{key}`; a case file holds only [[case]] tables")));
+        }
+    }
+    let cases = match table.get("case") {
+        Some(toml::Value::Array(a)) if !a.is_empty() => a,
+        _ => return Err(Error::parse(context, "no [[case]] tables; see the case format v1 README")),
+    };
+    let is_collective = cases[0].get("op").is_some();
+    let label = |i: usize, v: &toml::Value| {
+        let id = v.get("id").and_then(|x| x.as_str()).unwrap_or("?");
+        format!("{context}: case {} (id {id})", i + 1)
+    };
+    if is_collective {
+        let mut out = Vec::with_capacity(cases.len());
+        for (i, v) in cases.iter().enumerate() {
+            let c: CollectiveCase = v.clone().try_into().map_err(|e| Error::parse(label(i, v), e))?;
+            if c.size_bytes.is_empty() || c.size_bytes.len() != c.measured_busbw_gbps.len() {
+                return Err(Error::invalid(
+                    format!("{}: measured_busbw_gbps", label(i, v)),
+                    format!("{} values", c.measured_busbw_gbps.len()),
+                    format!("one value per size_bytes entry ({})", c.size_bytes.len()),
+                ));
+            }
+            out.push(c);
+        }
+        Ok(CaseFile::Collective(out))
+    } else {
+        let mut out = Vec::with_capacity(cases.len());
+        for (i, v) in cases.iter().enumerate() {
+            let c: TrainingCase = v.clone().try_into().map_err(|e| Error::parse(label(i, v), e))?;
+            if !(c.measured_step_time_s.is_finite() && c.measured_step_time_s > 0.0) {
+                return Err(Error::invalid(
+                    format!("{}: measured_step_time_s", label(i, v)),
+                    c.measured_step_time_s,
+                    "a positive number of seconds",
+                ));
+            }
+            out.push(c);
+        }
+        Ok(CaseFile::Training(out))
+    }
+}
+
+impl TrainingCase {
+    /// The case as a scenario: its cluster is exactly the job's GPUs.
+    pub fn scenario(&self) -> ScenarioFile {
+        ScenarioFile {
+            preset: None,
+            name: Some(self.id.clone()),
+            description: Some(self.source.clone()),
+            cluster: ClusterFile {
+                name: Some(format!("{} x {}", self.gpus, self.gpu)),
+                gpu: Some(self.gpu.clone()),
+                gpus: Some(self.gpus),
+                gpus_per_node: Some(self.gpus_per_node),
+                nic_gbps: Some(self.nic_gbps_per_gpu),
+                fabric: Some(self.fabric),
+                ..Default::default()
+            },
+            model: ModelFile {
+                name: Some(self.id.clone()),
+                layers: Some(self.layers),
+                hidden: Some(self.hidden),
+                heads: Some(self.heads),
+                kv_heads: Some(self.kv_heads),
+                ffn_hidden: Some(self.ffn_hidden),
+                vocab: Some(self.vocab),
+                mlp: Some(self.mlp),
+                moe_experts: Some(self.moe_experts),
+                moe_topk: Some(self.moe_topk),
+                ..Default::default()
+            },
+            parallel: ParallelFile {
+                tp: Some(self.tp),
+                pp: Some(self.pp),
+                vpp: Some(self.vpp),
+                cp: Some(self.cp),
+                ep: Some(self.ep),
+                dp: Some(self.dp),
+                micro_batch: Some(self.micro_batch),
+                sequence_parallel: Some(self.sequence_parallel),
+                recompute: Some(self.recompute),
+                distributed_optimizer: Some(self.distributed_optimizer),
+            },
+            training: TrainingFile {
+                gpus: Some(self.gpus),
+                global_batch: Some(self.global_batch),
+                seq_len: Some(self.seq_len),
+                tokens: None,
+                precision: Some(self.precision),
+            },
+        }
+    }
+}
+
+/// One compared value.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrainingResult {
+    /// Case id.
+    pub id: String,
+    /// Published step time.
+    pub measured_step_time_s: f64,
+    /// Predicted step time.
+    pub predicted_step_time_s: f64,
+    /// Signed error, percent: (predicted - measured) / measured.
+    pub error_pct: f64,
+}
+
+/// Per-size comparison of a collective case.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CollectiveResult {
+    /// Case id.
+    pub id: String,
+    /// Sizes.
+    pub size_bytes: Vec<u64>,
+    /// Published bus bandwidth, GB/s.
+    pub measured_busbw_gbps: Vec<f64>,
+    /// Predicted bus bandwidth, GB/s.
+    pub predicted_busbw_gbps: Vec<f64>,
+    /// Predicted time, µs.
+    pub predicted_time_us: Vec<f64>,
+    /// Signed busbw error per size, percent.
+    pub error_pct: Vec<f64>,
+}
+
+/// Error statistics.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    /// Values compared.
+    pub n: usize,
+    /// Mean absolute percentage error.
+    pub mape_pct: f64,
+    /// Median absolute percentage error.
+    pub median_ape_pct: f64,
+    /// Largest absolute percentage error.
+    pub max_ape_pct: f64,
+    /// Where the largest error is.
+    pub worst: String,
+}
+
+/// The outcome of `validate`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Report {
+    /// Training cases.
+    Training {
+        /// Per case.
+        cases: Vec<TrainingResult>,
+        /// Over all cases.
+        summary: Summary,
+    },
+    /// Collective cases.
+    Collective {
+        /// Per case.
+        cases: Vec<CollectiveResult>,
+        /// Over all sizes of 1 MiB and more.
+        summary: Summary,
+    },
+}
+
+fn summarize(errors: &[(String, f64)]) -> Summary {
+    let mut abs: Vec<f64> = errors.iter().map(|(_, e)| e.abs()).collect();
+    let n = abs.len();
+    let (worst, max) = errors
+        .iter()
+        .map(|(id, e)| (id.clone(), e.abs()))
+        .fold((String::new(), -1.0), |a, b| if b.1 > a.1 { b } else { a });
+    abs.sort_by(f64::total_cmp);
+    let median = if n == 0 {
+        0.0
+    } else if n % 2 == 1 {
+        abs[n / 2]
+    } else {
+        (abs[n / 2 - 1] + abs[n / 2]) / 2.0
+    };
+    Summary {
+        n,
+        mape_pct: if n == 0 { 0.0 } else { abs.iter().sum::<f64>() / n as f64 },
+        median_ape_pct: median,
+        max_ape_pct: max.max(0.0),
+        worst,
+    }
+}
+
+/// Predicts every case and compares.
+pub fn run_cases(file: &CaseFile) -> Result<Report> {
+    match file {
+        CaseFile::Training(cases) => {
+            let mut out = Vec::with_capacity(cases.len());
+            for c in cases {
+                let sc = c.scenario().validate().map_err(|e| prefix_case(&c.id, e))?;
+                let step = simulate_step(&sc);
+                let pred = step.time.0;
+                out.push(TrainingResult {
+                    id: c.id.clone(),
+                    measured_step_time_s: c.measured_step_time_s,
+                    predicted_step_time_s: pred,
+                    error_pct: (pred - c.measured_step_time_s) / c.measured_step_time_s * 100.0,
+                });
+            }
+            let errs: Vec<(String, f64)> = out.iter().map(|r| (r.id.clone(), r.error_pct)).collect();
+            Ok(Report::Training { summary: summarize(&errs), cases: out })
+        }
+        CaseFile::Collective(cases) => {
+            let mut out = Vec::with_capacity(cases.len());
+            let mut errs = Vec::new();
+            for c in cases {
+                let net = collective_network(c)?;
+                let g = GroupShape { ranks: c.gpus, ranks_per_node: c.gpus_per_node.min(c.gpus).max(1) };
+                let mut r = CollectiveResult {
+                    id: c.id.clone(),
+                    size_bytes: c.size_bytes.clone(),
+                    measured_busbw_gbps: c.measured_busbw_gbps.clone(),
+                    predicted_busbw_gbps: vec![],
+                    predicted_time_us: vec![],
+                    error_pct: vec![],
+                };
+                for (&size, &measured) in c.size_bytes.iter().zip(&c.measured_busbw_gbps) {
+                    let e = net.collective(c.op, Bytes(size as f64), g);
+                    let busbw = size as f64 / e.time.0 * c.op.bus_factor(c.gpus) / 1e9;
+                    let err = if measured > 0.0 { (busbw - measured) / measured * 100.0 } else { 0.0 };
+                    r.predicted_busbw_gbps.push(busbw);
+                    r.predicted_time_us.push(e.time.0 * 1e6);
+                    r.error_pct.push(err);
+                    if size >= 1 << 20 && measured > 0.0 {
+                        errs.push((format!("{} @ {size} B", c.id), err));
+                    }
+                }
+                out.push(r);
+            }
+            Ok(Report::Collective { summary: summarize(&errs), cases: out })
+        }
+    }
+}
+
+fn collective_network(c: &CollectiveCase) -> Result<crate::net::analytical::NetworkParams> {
+    let sf = ScenarioFile {
+        cluster: ClusterFile {
+            gpu: Some(c.gpu.clone()),
+            gpus: Some(u64::from(c.gpus)),
+            gpus_per_node: Some(c.gpus_per_node),
+            nic_gbps: Some(c.nic_gbps_per_gpu),
+            fabric: Some(c.fabric),
+            ..Default::default()
+        },
+        model: ModelFile { preset: Some("llama3-8b".into()), ..Default::default() },
+        training: TrainingFile { global_batch: Some(u64::from(c.gpus)), seq_len: Some(2048), ..Default::default() },
+        ..Default::default()
+    };
+    let sc = sf.validate().map_err(|e| prefix_case(&c.id, e))?;
+    Ok(sc.cluster.network())
+}
+
+fn prefix_case(id: &str, e: Error) -> Error {
+    match e {
+        Error::Invalid { field, value, allowed } => Error::Invalid { field: format!("case {id}: {field}"), value, allowed },
+        Error::Parse { context, message } => Error::Parse { context: format!("case {id}: {context}"), message },
+        Error::Unknown { kind, name, known } => Error::Unknown { kind, name: format!("{name} (case {id})"), known },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ONE: &str = r#"
+[[case]]
+id = "t"
+source = "s"
+gpu = "H100-SXM5-80GB"
+gpus = 16
+gpus_per_node = 8
+nic_gbps_per_gpu = 400
+fabric = "infiniband"
+layers = 4
+hidden = 1024
+heads = 8
+kv_heads = 8
+ffn_hidden = 4096
+mlp = "standard"
+vocab = 32000
+seq_len = 2048
+moe_experts = 0
+moe_topk = 0
+tp = 2
+pp = 2
+cp = 1
+ep = 1
+dp = 4
+vpp = 1
+micro_batch = 1
+global_batch = 16
+sequence_parallel = true
+recompute = "selective"
+distributed_optimizer = true
+precision = "bf16"
+measured_step_time_s = 1.0
+step_time_is = "measured"
+assumed = []
+"#;
+
+    #[test]
+    fn parses_and_runs_a_training_case() {
+        let f = parse_cases("one.toml", ONE).unwrap();
+        let r = run_cases(&f).unwrap();
+        match r {
+            Report::Training { cases, summary } => {
+                assert_eq!(cases.len(), 1);
+                assert!(cases[0].predicted_step_time_s > 0.0);
+                assert_eq!(summary.n, 1);
+            }
+            _ => panic!("expected training"),
+        }
+    }
+
+    #[test]
+    fn missing_field_names_case_and_field() {
+        let text = ONE.replace("gpus = 16\n", "");
+        let e = parse_cases("one.toml", &text).unwrap_err().to_string();
+        assert!(e.contains("case 1 (id t)") && e.contains("gpus"), "{e}");
+        let text = ONE.replace("gpus = 16\n", "gpus = \"many\"\n");
+        let e = parse_cases("one.toml", &text).unwrap_err().to_string();
+        assert!(e.contains("case 1 (id t)"), "{e}");
+    }
+
+    #[test]
+    fn summary_statistics() {
+        let s = summarize(&[("a".into(), 10.0), ("b".into(), -20.0), ("c".into(), 3.0)]);
+        assert_eq!(s.n, 3);
+        assert!((s.mape_pct - 11.0).abs() < 1e-12);
+        assert_eq!(s.median_ape_pct, 10.0);
+        assert_eq!(s.max_ape_pct, 20.0);
+        assert_eq!(s.worst, "b");
+    }
+}

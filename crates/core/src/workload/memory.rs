@@ -1,0 +1,232 @@
+//! Memory per GPU: weights, gradients, optimizer state and activations.
+//!
+//! Bytes per parameter follow Megatron-LM's distributed-optimizer table
+//! (docs/source/api-guide/dist_optimizer.md, "Data flow"):
+//!
+//! | precision                 | non-distributed | distributed (d = DP size) |
+//! |---------------------------|-----------------|---------------------------|
+//! | fp16 params, fp16 grads   | 20              | 4 + 16/d                  |
+//! | bf16 params, fp32 grads   | 18              | 6 + 12/d                  |
+//!
+//! FP8 (Transformer Engine) keeps the BF16 weights and adds an FP8 copy: +1 byte.
+//!
+//! Activations per layer follow Korthikanti et al. 2022 (§4): s·b·h·(34 + 5·a·s/h) bytes
+//! with no parallelism, where 5·a·s/h is the stored attention scores. With fused
+//! attention the scores are never stored, so that term is gone in every mode. The 34 is
+//! split here into its parts so that GQA, gated MLPs and MoE are counted as they are.
+
+use super::model::ModelSpec;
+use super::ops::{tokens_per_gpu, HALF, MOE_LOAD_IMBALANCE};
+use super::plan::{ParallelPlan, Precision, Recompute, TrainingRun};
+use crate::units::{Bytes, GIB};
+use serde::Serialize;
+
+/// Memory of one GPU (the fullest pipeline stage).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MemoryBreakdown {
+    /// Pipeline stage this is for.
+    pub stage: u32,
+    /// Model weights.
+    pub weights: Bytes,
+    /// Gradients.
+    pub gradients: Bytes,
+    /// Optimizer state (FP32 master weights and Adam moments).
+    pub optimizer: Bytes,
+    /// Stored activations of the in-flight micro-batches.
+    pub activations: Bytes,
+    /// CUDA context, NCCL buffers and allocator slack.
+    pub reserved: Bytes,
+}
+
+impl MemoryBreakdown {
+    /// The sum of all parts.
+    pub fn total(&self) -> Bytes {
+        self.weights + self.gradients + self.optimizer + self.activations + self.reserved
+    }
+}
+
+/// CUDA context (~0.5 GiB), NCCL buffers and allocator fragmentation, taken as 2 GiB per
+/// GPU ⚠ (an engineering estimate, not a measured constant).
+pub const RESERVED_GIB: f64 = 2.0;
+
+/// (weights, gradients, optimizer) bytes per parameter before sharding the optimizer.
+fn bytes_per_param(precision: Precision) -> (f64, f64, f64) {
+    match precision {
+        Precision::Fp16 => (2.0, 2.0, 16.0),
+        Precision::Bf16 => (2.0, 4.0, 12.0),
+        Precision::Fp8 => (3.0, 4.0, 12.0),
+    }
+}
+
+/// Stored activation bytes of one layer for one micro-batch on one GPU.
+pub fn activation_bytes_per_layer(model: &ModelSpec, plan: &ParallelPlan, run: &TrainingRun) -> Bytes {
+    let tokens = tokens_per_gpu(plan, run);
+    let t = plan.tp as f64;
+    let h = model.hidden as f64;
+    if plan.recompute == Recompute::Full {
+        // Only the layer input, sharded by sequence parallelism.
+        let sp = if plan.sequence_parallel { t } else { 1.0 };
+        return Bytes(tokens * h * HALF / sp);
+    }
+    // Replicated across TP ranks unless sequence parallel: both norm inputs and outputs
+    // (4 x 2h bytes per token), two dropout masks (2 x 1h). Korthikanti's "10".
+    let replicated = 4.0 * h * HALF + 2.0 * h;
+    // Split by TP: Q, K, V (GQA narrows K and V), the attention output, and the MLP's
+    // inner tensors (input to the activation and its output; gated: two inputs).
+    let ffn = model.ffn_hidden as f64;
+    let mlp_inner = match model.moe {
+        None => model.mlp.matrices() * ffn,
+        Some(m) => model.mlp.matrices() * ffn * m.topk as f64 * MOE_LOAD_IMBALANCE,
+    };
+    let split = (model.qkv_width() + h + mlp_inner) * HALF;
+    let sp = if plan.sequence_parallel { t } else { 1.0 };
+    Bytes(tokens * (replicated / sp + split / t))
+}
+
+/// Memory per GPU of every pipeline stage; the caller usually wants the largest.
+pub fn memory_per_stage(model: &ModelSpec, plan: &ParallelPlan, run: &TrainingRun) -> Vec<MemoryBreakdown> {
+    let (wb, gb, ob) = bytes_per_param(run.precision);
+    let t = plan.tp as f64;
+    let layers = plan.stage_layers(model.layers);
+    let m = plan.micro_batches(run) as f64;
+    let (p, v) = (plan.pp as f64, plan.vpp as f64);
+    let act_layer = activation_bytes_per_layer(model, plan, run).0;
+    let tokens = tokens_per_gpu(plan, run);
+    // Optimizer state is sharded over the data-parallel ranks that hold the same weights:
+    // dp x cp for dense weights, dp x cp / ep for experts.
+    let dense_shard = if plan.distributed_optimizer { (plan.dp * plan.cp) as f64 } else { 1.0 };
+    let expert_shard = if plan.distributed_optimizer { dense_shard / plan.ep as f64 } else { 1.0 };
+
+    layers
+        .iter()
+        .enumerate()
+        .map(|(s, &l)| {
+            let l = l as f64;
+            let first = s == 0;
+            let last = s + 1 == layers.len();
+            let mut dense = l * model.dense_params_per_layer() / t;
+            if first {
+                dense += model.embedding_params() / t;
+            }
+            if last {
+                dense += model.embedding_params() / t;
+            }
+            let experts = l * model.expert_params_per_layer() / (t * plan.ep as f64);
+            let params = dense + experts;
+            // In-flight micro-batches on stage s (Megatron's warm-up counts):
+            // 1F1B holds p - s; interleaved holds (v·p + p - 1 - 2s)/v stage-equivalents.
+            let in_flight_layers = if plan.vpp > 1 {
+                let chunks = (v * p + p - 1.0 - 2.0 * s as f64).min(m * v);
+                chunks * l / v
+            } else {
+                (p - s as f64).min(m) * l
+            };
+            let mut activations = in_flight_layers * act_layer;
+            if last {
+                // Logits in BF16 and the FP32 copy the loss keeps, for one micro-batch.
+                activations += tokens * model.vocab as f64 / t * (HALF + 4.0);
+            }
+            MemoryBreakdown {
+                stage: s as u32,
+                weights: Bytes(params * wb),
+                gradients: Bytes(params * gb),
+                optimizer: Bytes(dense * ob / dense_shard + experts * ob / expert_shard),
+                activations: Bytes(activations),
+                reserved: Bytes(RESERVED_GIB * GIB),
+            }
+        })
+        .collect()
+}
+
+/// The fullest stage's memory.
+pub fn peak_memory(model: &ModelSpec, plan: &ParallelPlan, run: &TrainingRun) -> MemoryBreakdown {
+    memory_per_stage(model, plan, run)
+        .into_iter()
+        .max_by(|a, b| a.total().0.total_cmp(&b.total().0).then(b.stage.cmp(&a.stage)))
+        .expect("pp >= 1 gives at least one stage")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workload::model::MlpKind;
+
+    fn gpt175() -> ModelSpec {
+        ModelSpec {
+            name: "gpt3-175b".into(),
+            layers: 96,
+            hidden: 12288,
+            heads: 96,
+            kv_heads: 96,
+            ffn_hidden: 49152,
+            vocab: 51200,
+            mlp: MlpKind::Standard,
+            moe: None,
+        }
+    }
+
+    fn plan() -> ParallelPlan {
+        ParallelPlan {
+            tp: 8,
+            pp: 8,
+            vpp: 1,
+            cp: 1,
+            ep: 1,
+            dp: 1,
+            micro_batch: 1,
+            sequence_parallel: true,
+            recompute: Recompute::Selective,
+            distributed_optimizer: false,
+        }
+    }
+
+    #[test]
+    fn korthikanti_34_bytes_per_token_hidden() {
+        // GPT (ffn = 4h, MHA): per layer s·b·h·34/t with SP + selective recompute.
+        let m = gpt175();
+        let run = TrainingRun { global_batch: 64, seq_len: 2048, tokens: 1e9, precision: Precision::Bf16 };
+        let a = activation_bytes_per_layer(&m, &plan(), &run).0;
+        let expected = 2048.0 * 12288.0 * 34.0 / 8.0;
+        assert!((a / expected - 1.0).abs() < 1e-12, "{a} vs {expected}");
+        // Without SP: 10 + 24/t.
+        let mut p = plan();
+        p.sequence_parallel = false;
+        let a = activation_bytes_per_layer(&m, &p, &run).0;
+        let expected = 2048.0 * 12288.0 * (10.0 + 24.0 / 8.0);
+        assert!((a / expected - 1.0).abs() < 1e-12);
+        // Full recompute: the layer input only.
+        p.recompute = Recompute::Full;
+        let a = activation_bytes_per_layer(&m, &p, &run).0;
+        assert_eq!(a, 2048.0 * 12288.0 * 2.0);
+    }
+
+    #[test]
+    fn first_stage_holds_p_microbatches() {
+        let m = gpt175();
+        let run = TrainingRun { global_batch: 64, seq_len: 2048, tokens: 1e9, precision: Precision::Bf16 };
+        let stages = memory_per_stage(&m, &plan(), &run);
+        let per_layer = activation_bytes_per_layer(&m, &plan(), &run).0;
+        // Stage 0: 8 in flight x 12 layers; stage 7: 1 x 12 (+ logits).
+        assert!((stages[0].activations.0 - 8.0 * 12.0 * per_layer).abs() < 1.0);
+        assert!(stages[7].activations.0 < stages[0].activations.0);
+        // Interleaving adds (p-1)/(p·v) on the first stage (Korthikanti §4.2.3).
+        let mut p = plan();
+        p.vpp = 3;
+        let inter = memory_per_stage(&m, &p, &run);
+        let factor = inter[0].activations.0 / stages[0].activations.0;
+        assert!((factor - (1.0 + 7.0 / 24.0)).abs() < 1e-9, "{factor}");
+    }
+
+    #[test]
+    fn distributed_optimizer_shards_state() {
+        let m = gpt175();
+        let run = TrainingRun { global_batch: 64, seq_len: 2048, tokens: 1e9, precision: Precision::Bf16 };
+        let mut p = plan();
+        p.dp = 8;
+        let plain = peak_memory(&m, &p, &run);
+        p.distributed_optimizer = true;
+        let dist = peak_memory(&m, &p, &run);
+        assert!((plain.optimizer.0 / dist.optimizer.0 - 8.0).abs() < 1e-9);
+        assert_eq!(plain.weights, dist.weights);
+    }
+}

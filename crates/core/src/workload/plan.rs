@@ -1,0 +1,256 @@
+//! The parallel plan (Megatron semantics) and the training run.
+//!
+//! world = tp x pp x cp x dp; ep divides dp (experts are sharded over part of the
+//! data-parallel group); sequence parallelism goes with tp; vpp > 1 means interleaved 1F1B.
+//! Ranks are laid out tp fastest, then cp, then dp, then pp, as Megatron does, so a TP
+//! group is inside one server whenever tp <= GPUs per server.
+
+use super::model::ModelSpec;
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+
+/// Activation recomputation mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Recompute {
+    /// Keep every activation.
+    None,
+    /// Recompute the attention core only (free when attention is fused: see `ops`).
+    Selective,
+    /// Keep only each layer's input; recompute the whole forward in backward.
+    Full,
+}
+
+/// Numeric precision of the GEMMs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    /// FP16 with loss scaling.
+    Fp16,
+    /// BF16.
+    Bf16,
+    /// FP8 GEMMs (Transformer Engine), BF16 elsewhere.
+    Fp8,
+}
+
+impl Precision {
+    /// Whether the GEMMs run in FP8.
+    pub fn fp8_gemms(self) -> bool {
+        self == Precision::Fp8
+    }
+}
+
+/// How the job is split over GPUs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ParallelPlan {
+    /// Tensor parallel size.
+    pub tp: u32,
+    /// Pipeline parallel size (stages).
+    pub pp: u32,
+    /// Virtual pipeline chunks per stage.
+    pub vpp: u32,
+    /// Context parallel size.
+    pub cp: u32,
+    /// Expert parallel size (divides dp).
+    pub ep: u32,
+    /// Data parallel size.
+    pub dp: u32,
+    /// Sequences per micro-batch.
+    pub micro_batch: u32,
+    /// Megatron sequence parallelism (with tp).
+    pub sequence_parallel: bool,
+    /// Activation recomputation.
+    pub recompute: Recompute,
+    /// Optimizer state sharded over dp (ZeRO-1).
+    pub distributed_optimizer: bool,
+}
+
+/// The run: batch, sequence, token budget, precision.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrainingRun {
+    /// Sequences per optimizer step.
+    pub global_batch: u64,
+    /// Tokens per sequence.
+    pub seq_len: u64,
+    /// Tokens to train on.
+    pub tokens: f64,
+    /// GEMM precision.
+    pub precision: Precision,
+}
+
+impl ParallelPlan {
+    /// GPUs in the job: tp x pp x cp x dp.
+    pub fn gpus(&self) -> u64 {
+        u64::from(self.tp) * u64::from(self.pp) * u64::from(self.cp) * u64::from(self.dp)
+    }
+
+    /// Micro-batches per step per pipeline.
+    pub fn micro_batches(&self, run: &TrainingRun) -> u64 {
+        run.global_batch / (u64::from(self.dp) * u64::from(self.micro_batch))
+    }
+
+    /// Checks the plan against the model and the run. Errors name the field.
+    pub fn validate(&self, model: &ModelSpec, run: &TrainingRun) -> Result<()> {
+        for (name, v) in [
+            ("tp", self.tp),
+            ("pp", self.pp),
+            ("vpp", self.vpp),
+            ("cp", self.cp),
+            ("ep", self.ep),
+            ("dp", self.dp),
+            ("micro_batch", self.micro_batch),
+        ] {
+            if v == 0 || v > 10_000_000 {
+                return Err(Error::invalid(format!("parallel.{name}"), v, "an integer from 1 to 10000000"));
+            }
+        }
+        if model.heads % self.tp != 0 {
+            return Err(Error::invalid(
+                "parallel.tp",
+                self.tp,
+                format!("a divisor of the model's attention heads ({})", model.heads),
+            ));
+        }
+        if model.ffn_hidden % u64::from(self.tp) != 0 {
+            return Err(Error::invalid(
+                "parallel.tp",
+                self.tp,
+                format!("a divisor of the model's ffn_hidden ({})", model.ffn_hidden),
+            ));
+        }
+        if self.vpp > 1 && self.pp == 1 {
+            return Err(Error::invalid("parallel.vpp", self.vpp, "1 when pp = 1 (interleaving needs pipeline stages)"));
+        }
+        let chunks = u64::from(self.pp) * u64::from(self.vpp);
+        if chunks > u64::from(model.layers) {
+            return Err(Error::invalid(
+                "parallel.pp",
+                self.pp,
+                format!("pp x vpp ({chunks}) at most the model's layers ({})", model.layers),
+            ));
+        }
+        if self.dp % self.ep != 0 {
+            return Err(Error::invalid("parallel.ep", self.ep, format!("a divisor of dp ({})", self.dp)));
+        }
+        match model.moe {
+            None if self.ep > 1 => {
+                return Err(Error::invalid("parallel.ep", self.ep, "1 for a dense model (it has no experts)"));
+            }
+            Some(m) if m.experts % self.ep != 0 => {
+                return Err(Error::invalid(
+                    "parallel.ep",
+                    self.ep,
+                    format!("a divisor of the model's experts ({})", m.experts),
+                ));
+            }
+            _ => {}
+        }
+        if run.seq_len == 0 || run.seq_len > (1 << 24) {
+            return Err(Error::invalid("training.seq_len", run.seq_len, "an integer from 1 to 16777216"));
+        }
+        if run.seq_len % (2 * u64::from(self.cp)) != 0 && self.cp > 1 {
+            return Err(Error::invalid(
+                "parallel.cp",
+                self.cp,
+                format!("a value with 2 x cp dividing seq_len ({}), for load-balanced causal CP", run.seq_len),
+            ));
+        }
+        let per_step = u64::from(self.dp) * u64::from(self.micro_batch);
+        if run.global_batch == 0 || run.global_batch % per_step != 0 {
+            return Err(Error::invalid(
+                "training.global_batch",
+                run.global_batch,
+                format!("a positive multiple of dp x micro_batch ({} x {} = {per_step})", self.dp, self.micro_batch),
+            ));
+        }
+        if !(run.tokens.is_finite() && run.tokens > 0.0 && run.tokens <= 1e18) {
+            return Err(Error::invalid("training.tokens", run.tokens, "a number of tokens above 0 and at most 1e18"));
+        }
+        Ok(())
+    }
+
+    /// Layers held by each pipeline stage. When pp does not divide the layers, the extra
+    /// layers go to the middle stages first: the first and last stages also carry the
+    /// embedding and the LM head.
+    pub fn stage_layers(&self, layers: u32) -> Vec<u32> {
+        let pp = self.pp as usize;
+        let base = layers / self.pp;
+        let mut extra = (layers % self.pp) as usize;
+        let mut out = vec![base; pp];
+        // Middle stages (1..pp-1) first, then the first, then the last.
+        let order: Vec<usize> = (1..pp.saturating_sub(1)).chain([0, pp - 1]).collect();
+        for &s in order.iter().cycle().take(order.len().max(1) * 2) {
+            if extra == 0 {
+                break;
+            }
+            out[s] += 1;
+            extra -= 1;
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workload::model::MlpKind;
+
+    fn plan(tp: u32, pp: u32, dp: u32) -> ParallelPlan {
+        ParallelPlan {
+            tp,
+            pp,
+            vpp: 1,
+            cp: 1,
+            ep: 1,
+            dp,
+            micro_batch: 1,
+            sequence_parallel: true,
+            recompute: Recompute::Selective,
+            distributed_optimizer: true,
+        }
+    }
+
+    fn model() -> ModelSpec {
+        ModelSpec {
+            name: "t".into(),
+            layers: 126,
+            hidden: 16384,
+            heads: 128,
+            kv_heads: 8,
+            ffn_hidden: 53248,
+            vocab: 128256,
+            mlp: MlpKind::Gated,
+            moe: None,
+        }
+    }
+
+    fn run(gb: u64) -> TrainingRun {
+        TrainingRun { global_batch: gb, seq_len: 8192, tokens: 1e12, precision: Precision::Bf16 }
+    }
+
+    #[test]
+    fn uneven_layers_go_to_middle_stages() {
+        let p = plan(8, 16, 1);
+        let s = p.stage_layers(126);
+        assert_eq!(s.iter().sum::<u32>(), 126);
+        assert_eq!(s[0], 7);
+        assert_eq!(s[15], 7);
+        assert!(s[1..15].iter().all(|&l| l == 8));
+        let p = plan(1, 4, 1);
+        assert_eq!(p.stage_layers(7), vec![2, 2, 2, 1]);
+        assert_eq!(plan(1, 1, 1).stage_layers(5), vec![5]);
+        assert_eq!(plan(1, 2, 1).stage_layers(5), vec![3, 2]);
+    }
+
+    #[test]
+    fn validation_names_fields() {
+        let m = model();
+        assert!(plan(8, 16, 4).validate(&m, &run(64)).is_ok());
+        let e = plan(3, 1, 1).validate(&m, &run(64)).unwrap_err().to_string();
+        assert!(e.starts_with("parallel.tp = 3"), "{e}");
+        let e = plan(8, 16, 4).validate(&m, &run(65)).unwrap_err().to_string();
+        assert!(e.starts_with("training.global_batch = 65"), "{e}");
+        let e = plan(8, 127, 1).validate(&m, &run(64)).unwrap_err().to_string();
+        assert!(e.starts_with("parallel.pp = 127"), "{e}");
+    }
+}
