@@ -1,0 +1,131 @@
+//! Command-line definitions (clap).
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// memphis: predict how a training job runs on a GPU supercluster, in seconds.
+#[derive(Debug, Parser)]
+#[command(name = "memphis", version, about, long_about = None, after_help = "Examples:\n  memphis simulate                    the default: Llama 3.1 405B on the 100,000-GPU Memphis cluster\n  memphis simulate --model config.json --gpus 1024 --tp 8 --pp 4\n  memphis validate --cases ../shared/validation/training_public.toml\n\nExit codes: 0 success, 2 bad input, 1 internal error.")]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Predict one training step and the whole run of a scenario.
+    #[command(after_help = "Examples:\n  memphis simulate\n  memphis simulate dgx-h100-llama3-70b --json\n  memphis simulate my.toml --tp 4 --pp 8 --global-batch 2048\n  memphis simulate --model ./config.json --cluster dgx-h100 --gpus 512 --tp 8 --global-batch 512 --seq-len 4096")]
+    Simulate(SimulateArgs),
+    /// Compare predictions with published measurements (case format v1).
+    #[command(after_help = "Example:\n  memphis validate --cases ../shared/validation/training_public.toml --json")]
+    Validate(ValidateArgs),
+    /// List the embedded clusters, models and scenarios.
+    #[command(after_help = "Example:\n  memphis presets")]
+    Presets,
+}
+
+/// `simulate` flags.
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// Scenario: a preset name (see `memphis presets`) or a TOML file. Default: memphis-405b.
+    pub scenario: Option<String>,
+    /// Print JSON instead of the summary.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub overrides: OverrideArgs,
+}
+
+/// Flags that override single fields of the scenario.
+#[derive(Debug, Args, Default)]
+pub struct OverrideArgs {
+    /// Cluster preset (replaces the scenario's cluster).
+    #[arg(long, value_name = "PRESET")]
+    pub cluster: Option<String>,
+    /// Model: a preset name, a Hugging Face config.json, or a TOML model file.
+    #[arg(long, value_name = "NAME|FILE")]
+    pub model: Option<String>,
+    /// GPU catalog name (e.g. H200-SXM-141GB).
+    #[arg(long)]
+    pub gpu: Option<String>,
+    /// GPUs in the job (dp is re-derived).
+    #[arg(long, short = 'g')]
+    pub gpus: Option<u64>,
+    /// Tensor parallel size.
+    #[arg(long)]
+    pub tp: Option<u32>,
+    /// Pipeline parallel size.
+    #[arg(long)]
+    pub pp: Option<u32>,
+    /// Virtual pipeline chunks per stage (interleaved 1F1B when > 1).
+    #[arg(long)]
+    pub vpp: Option<u32>,
+    /// Context parallel size.
+    #[arg(long)]
+    pub cp: Option<u32>,
+    /// Expert parallel size (divides dp).
+    #[arg(long)]
+    pub ep: Option<u32>,
+    /// Data parallel size.
+    #[arg(long)]
+    pub dp: Option<u32>,
+    /// Sequences per micro-batch.
+    #[arg(long)]
+    pub micro_batch: Option<u32>,
+    /// Sequences per optimizer step.
+    #[arg(long)]
+    pub global_batch: Option<u64>,
+    /// Tokens per sequence.
+    #[arg(long)]
+    pub seq_len: Option<u64>,
+    /// Tokens to train on (e.g. 15e12).
+    #[arg(long)]
+    pub tokens: Option<f64>,
+    /// GEMM precision.
+    #[arg(long, value_enum)]
+    pub precision: Option<PrecisionArg>,
+    /// Activation recomputation.
+    #[arg(long, value_enum)]
+    pub recompute: Option<RecomputeArg>,
+    /// Sequence parallelism with TP.
+    #[arg(long, value_name = "BOOL")]
+    pub sequence_parallel: Option<bool>,
+    /// Optimizer state sharded over DP.
+    #[arg(long, value_name = "BOOL")]
+    pub distributed_optimizer: Option<bool>,
+}
+
+/// `--precision` values.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum PrecisionArg {
+    /// FP16 with loss scaling.
+    Fp16,
+    /// BF16.
+    Bf16,
+    /// FP8 GEMMs.
+    Fp8,
+}
+
+/// `--recompute` values.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum RecomputeArg {
+    /// Keep all activations.
+    None,
+    /// Recompute the attention core.
+    Selective,
+    /// Recompute whole layers.
+    Full,
+}
+
+/// `validate` flags.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Case file (format v1): training or collective cases.
+    #[arg(long, value_name = "FILE")]
+    pub cases: PathBuf,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,17 @@
+//! One module per subcommand.
+
+mod presets;
+mod simulate;
+mod validate;
+
+use crate::cli::{Cli, Command};
+use crate::errors::CliResult;
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> CliResult {
+    match cli.command {
+        Command::Simulate(a) => simulate::run(a),
+        Command::Validate(a) => validate::run(a),
+        Command::Presets => presets::run(),
+    }
+}

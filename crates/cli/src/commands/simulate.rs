@@ -1,0 +1,204 @@
+//! `memphis simulate`: one step and the whole run of a scenario.
+
+use crate::cli::{OverrideArgs, PrecisionArg, RecomputeArg, SimulateArgs};
+use crate::errors::{CliError, CliResult};
+use crate::sinks::format::{count, duration, pct, si};
+use crate::{input, sinks};
+use memphis_core::scenario::{self, Overrides, Scenario};
+use memphis_core::step::{simulate_step, StepResult};
+use memphis_core::workload::{Precision, Recompute};
+use serde_json::json;
+use std::fmt::Write;
+
+pub fn run(a: SimulateArgs) -> CliResult {
+    let base = input::scenario_arg(a.scenario.as_deref())?;
+    let overrides = overrides(&a.overrides)?;
+    let sc = scenario::build(base, &overrides)?;
+    let step = simulate_step(&sc);
+    if a.json {
+        let s = serde_json::to_string_pretty(&to_json(&sc, &step)).map_err(|e| CliError::internal(e.to_string()))?;
+        sinks::stdout(&(s + "\n"))
+    } else {
+        sinks::stdout(&render(&sc, &step))
+    }
+}
+
+/// Maps the flags onto the core's overrides.
+pub fn overrides(o: &OverrideArgs) -> CliResult<Overrides> {
+    Ok(Overrides {
+        cluster_preset: o.cluster.clone(),
+        model: o.model.as_deref().map(input::model_arg).transpose()?,
+        gpu: o.gpu.clone(),
+        gpus: o.gpus,
+        tp: o.tp,
+        pp: o.pp,
+        vpp: o.vpp,
+        cp: o.cp,
+        ep: o.ep,
+        dp: o.dp,
+        micro_batch: o.micro_batch,
+        global_batch: o.global_batch,
+        seq_len: o.seq_len,
+        tokens: o.tokens,
+        precision: o.precision.map(|p| match p {
+            PrecisionArg::Fp16 => Precision::Fp16,
+            PrecisionArg::Bf16 => Precision::Bf16,
+            PrecisionArg::Fp8 => Precision::Fp8,
+        }),
+        recompute: o.recompute.map(|r| match r {
+            RecomputeArg::None => Recompute::None,
+            RecomputeArg::Selective => Recompute::Selective,
+            RecomputeArg::Full => Recompute::Full,
+        }),
+        sequence_parallel: o.sequence_parallel,
+        distributed_optimizer: o.distributed_optimizer,
+    })
+}
+
+struct RunFigures {
+    steps: f64,
+    ideal_days: f64,
+}
+
+fn run_figures(sc: &Scenario, step: &StepResult) -> RunFigures {
+    let tokens_per_step = (sc.run.global_batch * sc.run.seq_len) as f64;
+    let steps = (sc.run.tokens / tokens_per_step).ceil();
+    RunFigures { steps, ideal_days: steps * step.time.0 / 86400.0 }
+}
+
+fn to_json(sc: &Scenario, step: &StepResult) -> serde_json::Value {
+    let rf = run_figures(sc, step);
+    let bd: serde_json::Map<String, serde_json::Value> =
+        step.breakdown.entries().iter().map(|(k, v)| (k.to_string(), json!(v.0))).collect();
+    let mem = &step.memory;
+    let gib = |b: memphis_core::units::Bytes| b.gib();
+    let p = &sc.plan;
+    json!({
+        "scenario": sc.name,
+        "cluster": {
+            "name": sc.cluster.name,
+            "gpu": sc.cluster.gpu.name,
+            "gpus": sc.cluster.gpus,
+            "gpus_per_node": sc.cluster.gpus_per_node,
+            "nic_gbps": sc.cluster.nic.gbps,
+        },
+        "model": {
+            "name": sc.model.name,
+            "params": sc.model.total_params(),
+            "active_params": sc.model.active_params(),
+        },
+        "plan": {
+            "tp": p.tp, "pp": p.pp, "vpp": p.vpp, "cp": p.cp, "ep": p.ep, "dp": p.dp,
+            "micro_batch": p.micro_batch, "micro_batches": step.micro_batches,
+            "sequence_parallel": p.sequence_parallel, "recompute": p.recompute,
+            "distributed_optimizer": p.distributed_optimizer,
+            "global_batch": sc.run.global_batch, "seq_len": sc.run.seq_len,
+            "precision": sc.run.precision,
+        },
+        "step": {
+            "time_s": step.time.0,
+            "mfu": step.mfu,
+            "tflops_per_gpu": step.tflops_per_gpu,
+            "tokens_per_s": step.tokens_per_s,
+            "model_flops": step.model_flops.0,
+            "critical_stage": step.critical_stage,
+            "breakdown": bd,
+        },
+        "memory": {
+            "per_gpu_gib": gib(mem.total()),
+            "capacity_gib": gib(sc.cluster.gpu.hbm_capacity),
+            "fits": step.fits,
+            "stage": mem.stage,
+            "weights_gib": gib(mem.weights),
+            "gradients_gib": gib(mem.gradients),
+            "optimizer_gib": gib(mem.optimizer),
+            "activations_gib": gib(mem.activations),
+            "reserved_gib": gib(mem.reserved),
+        },
+        "run": {
+            "gpus": sc.job_gpus(),
+            "spare_gpus": sc.spare_gpus(),
+            "tokens": sc.run.tokens,
+            "steps": rf.steps,
+            "ideal_days": rf.ideal_days,
+        },
+    })
+}
+
+fn render(sc: &Scenario, step: &StepResult) -> String {
+    let rf = run_figures(sc, step);
+    let p = &sc.plan;
+    let mut o = String::new();
+    let _ = writeln!(o, "memphis · {}", sc.name);
+    let _ = writeln!(
+        o,
+        "  cluster  {}: {} x {} ({} per server, {:.0}G NIC per GPU)",
+        sc.cluster.name,
+        count(sc.cluster.gpus),
+        sc.cluster.gpu.name,
+        sc.cluster.gpus_per_node,
+        sc.cluster.nic.gbps
+    );
+    let moe = sc.model.moe.map(|m| format!(", MoE {}x top-{}", m.experts, m.topk)).unwrap_or_default();
+    let _ = writeln!(o, "  model    {}: {} parameters{moe}", sc.model.name, si(sc.model.total_params()));
+    let _ = writeln!(
+        o,
+        "  plan     TP{} PP{}{} CP{} EP{} DP{} = {} GPUs ({} spare) · micro-batch {} x {} · {} seq {} · {:?} recompute{}{}",
+        p.tp,
+        p.pp,
+        if p.vpp > 1 { format!(" (vpp {})", p.vpp) } else { String::new() },
+        p.cp,
+        p.ep,
+        p.dp,
+        count(sc.job_gpus()),
+        count(sc.spare_gpus()),
+        p.micro_batch,
+        step.micro_batches,
+        count(sc.run.global_batch),
+        count(sc.run.seq_len),
+        p.recompute,
+        if p.sequence_parallel { " · SP" } else { "" },
+        if p.distributed_optimizer { " · dist-opt" } else { "" },
+    );
+    let _ = writeln!(o, "\nstep");
+    let _ = writeln!(o, "  time         {}", duration(step.time.0));
+    let _ = writeln!(o, "  MFU          {}", pct(step.mfu));
+    let _ = writeln!(o, "  per GPU      {:.0} TFLOP/s", step.tflops_per_gpu);
+    let _ = writeln!(o, "  throughput   {} tokens/s", si(step.tokens_per_s));
+    let _ = writeln!(o, "\nbreakdown (exposed time, critical stage {})", step.critical_stage);
+    let total = step.time.0.max(1e-30);
+    for (k, v) in step.breakdown.entries() {
+        if v.0 <= 0.0 {
+            continue;
+        }
+        let bar = "█".repeat(((v.0 / total) * 40.0).round() as usize);
+        let _ = writeln!(o, "  {:<10} {:>10}  {:>6}  {bar}", k, duration(v.0), pct(v.0 / total));
+    }
+    let mem = &step.memory;
+    let cap = sc.cluster.gpu.hbm_capacity.gib();
+    let _ = writeln!(o, "\nmemory per GPU (stage {})", mem.stage);
+    for (k, v) in [
+        ("weights", mem.weights),
+        ("gradients", mem.gradients),
+        ("optimizer", mem.optimizer),
+        ("activations", mem.activations),
+        ("reserved", mem.reserved),
+    ] {
+        let _ = writeln!(o, "  {:<12} {:>7.1} GiB", k, v.gib());
+    }
+    let verdict = if step.fits { "fits" } else { "DOES NOT FIT" };
+    let _ = writeln!(o, "  {:<12} {:>7.1} GiB of {:.1} GiB: {verdict}", "total", mem.total().gib(), cap);
+    let _ = writeln!(o, "\nrun");
+    let _ = writeln!(o, "  tokens       {} in {} steps", si(sc.run.tokens), count(rf.steps as u64));
+    let _ = writeln!(o, "  ideal time   {:.1} days (no failures, no checkpoints)", rf.ideal_days);
+    if !step.fits {
+        let _ = writeln!(
+            o,
+            "\nwarning: this plan needs {:.1} GiB per GPU but the {} has {:.1} GiB; raise tp/pp, use recompute or the distributed optimizer",
+            mem.total().gib(),
+            sc.cluster.gpu.name,
+            cap
+        );
+    }
+    o
+}

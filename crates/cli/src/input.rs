@@ -1,0 +1,59 @@
+//! Reading the user's files: scenarios, models, case files. Every failure is one line
+//! that names the path.
+
+use crate::errors::{CliError, CliResult};
+use memphis_core::scenario::{self, ModelFile, ScenarioFile};
+use std::path::Path;
+
+/// Reads a text file, with clear errors for missing, directory, empty and binary files.
+pub fn read_text(path: &Path, what: &str) -> CliResult<String> {
+    let shown = path.display();
+    let meta = std::fs::metadata(path).map_err(|e| CliError::bad(format!("{what} '{shown}': {}", io_reason(&e))))?;
+    if meta.is_dir() {
+        return Err(CliError::bad(format!("{what} '{shown}': is a directory, expected a file")));
+    }
+    let bytes = std::fs::read(path).map_err(|e| CliError::bad(format!("{what} '{shown}': {}", io_reason(&e))))?;
+    if bytes.is_empty() {
+        return Err(CliError::bad(format!("{what} '{shown}': the file is empty")));
+    }
+    String::from_utf8(bytes).map_err(|_| CliError::bad(format!("{what} '{shown}': not UTF-8 text (a binary file?)")))
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string(),
+    }
+}
+
+/// A scenario argument: a preset name, or a path to a TOML file.
+pub fn scenario_arg(arg: Option<&str>) -> CliResult<Option<ScenarioFile>> {
+    let Some(arg) = arg else { return Ok(None) };
+    let p = Path::new(arg);
+    if looks_like_path(arg) || p.exists() {
+        let text = read_text(p, "scenario")?;
+        Ok(Some(scenario::parse_scenario(arg, &text)?))
+    } else {
+        Ok(Some(scenario::scenario_preset(arg)?))
+    }
+}
+
+/// A model argument: a preset name, a Hugging Face `config.json`, or a TOML model file.
+pub fn model_arg(arg: &str) -> CliResult<ModelFile> {
+    let p = Path::new(arg);
+    if looks_like_path(arg) || p.exists() {
+        let text = read_text(p, "model")?;
+        if arg.ends_with(".json") || text.trim_start().starts_with('{') {
+            Ok(scenario::model_from_hf_config(arg, &text)?)
+        } else {
+            Ok(scenario::parse_model(arg, &text)?)
+        }
+    } else {
+        Ok(ModelFile { preset: Some(arg.to_string()), ..Default::default() })
+    }
+}
+
+fn looks_like_path(arg: &str) -> bool {
+    arg.contains('/') || arg.contains('\\') || arg.ends_with(".toml") || arg.ends_with(".json")
+}

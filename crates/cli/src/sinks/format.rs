@@ -1,0 +1,75 @@
+//! Consistent units in all output: 1.23 s, 456 TFLOP/s, 12.3 MW, 80.0 GiB.
+
+/// Seconds with a unit that fits: µs, ms, s, min, h, d.
+pub fn duration(s: f64) -> String {
+    let a = s.abs();
+    if a < 1e-3 {
+        format!("{:.1} µs", s * 1e6)
+    } else if a < 1.0 {
+        format!("{:.1} ms", s * 1e3)
+    } else if a < 120.0 {
+        format!("{s:.2} s")
+    } else if a < 7200.0 {
+        format!("{:.1} min", s / 60.0)
+    } else if a < 172_800.0 {
+        format!("{:.1} h", s / 3600.0)
+    } else {
+        format!("{:.1} d", s / 86400.0)
+    }
+}
+
+/// A count with thousands separators.
+pub fn count(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A large number with an SI suffix: 15.0T, 405B, 2.1M.
+pub fn si(x: f64) -> String {
+    let a = x.abs();
+    let (v, suffix) = if a >= 1e12 {
+        (x / 1e12, "T")
+    } else if a >= 1e9 {
+        (x / 1e9, "B")
+    } else if a >= 1e6 {
+        (x / 1e6, "M")
+    } else if a >= 1e3 {
+        (x / 1e3, "k")
+    } else {
+        (x, "")
+    };
+    if v.abs() >= 100.0 {
+        format!("{v:.0}{suffix}")
+    } else {
+        format!("{v:.1}{suffix}")
+    }
+}
+
+/// A fraction as a percentage with one decimal.
+pub fn pct(f: f64) -> String {
+    format!("{:.1}%", f * 100.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units() {
+        assert_eq!(duration(1.234), "1.23 s");
+        assert_eq!(duration(0.0123), "12.3 ms");
+        assert_eq!(duration(86400.0 * 3.0), "3.0 d");
+        assert_eq!(count(1234567), "1,234,567");
+        assert_eq!(count(12), "12");
+        assert_eq!(si(15e12), "15.0T");
+        assert_eq!(si(405e9), "405B");
+        assert_eq!(pct(0.4567), "45.7%");
+    }
+}

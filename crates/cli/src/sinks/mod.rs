@@ -1,0 +1,48 @@
+//! Output sinks: where a command's result goes. Each report renders to a string; the
+//! sink writes it to stdout or, atomically, to a file.
+
+pub mod format;
+
+use crate::errors::{CliError, CliResult};
+use std::io::Write;
+use std::path::Path;
+
+/// Writes `text` to stdout; a closed pipe is not an error.
+pub fn stdout(text: &str) -> CliResult {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(CliError::internal(format!("writing to stdout: {e}"))),
+    }
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file beside it, then a rename, so a
+/// failure never leaves a partial file.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> CliResult {
+    let shown = path.display();
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if path.is_dir() {
+        return Err(CliError::bad(format!("output '{shown}': is a directory")));
+    }
+    if !dir.is_dir() {
+        return Err(CliError::bad(format!("output '{shown}': directory '{}' does not exist", dir.display())));
+    }
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        let kind = if e.kind() == std::io::ErrorKind::PermissionDenied { "permission denied".to_string() } else { e.to_string() };
+        return Err(CliError::bad(format!("output '{shown}': cannot write: {kind}")));
+    }
+    Ok(())
+}
