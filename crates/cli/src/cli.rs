@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 /// memphis: predict how a training job runs on a GPU supercluster, in seconds.
 #[derive(Debug, Parser)]
-#[command(name = "memphis", version, about, long_about = None, after_help = "Examples:\n  memphis simulate                    the default: Llama 3.1 405B on the 100,000-GPU Memphis cluster\n  memphis simulate --model config.json --gpus 1024 --tp 8 --pp 4\n  memphis validate --cases ../shared/validation/training_public.toml\n\nExit codes: 0 success, 2 bad input, 1 internal error.")]
+#[command(name = "memphis", version, about, long_about = None, allow_negative_numbers = true, after_help = "Examples:\n  memphis simulate                    the default: Llama 3.1 405B on the 100,000-GPU Memphis cluster\n  memphis simulate --model config.json --gpus 1024 --tp 8 --pp 4\n  memphis validate --cases ../shared/validation/training_public.toml\n\nExit codes: 0 success, 2 bad input, 1 internal error.")]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -16,10 +16,14 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Predict one training step and the whole run of a scenario.
-    #[command(after_help = "Examples:\n  memphis simulate\n  memphis simulate dgx-h100-llama3-70b --json\n  memphis simulate my.toml --tp 4 --pp 8 --global-batch 2048\n  memphis simulate --model ./config.json --cluster dgx-h100 --gpus 512 --tp 8 --global-batch 512 --seq-len 4096")]
+    #[command(
+        after_help = "Examples:\n  memphis simulate\n  memphis simulate dgx-h100-llama3-70b --json\n  memphis simulate my.toml --tp 4 --pp 8 --global-batch 2048\n  memphis simulate --model ./config.json --cluster dgx-h100 --gpus 512 --tp 8 --global-batch 512 --seq-len 4096"
+    )]
     Simulate(SimulateArgs),
     /// Compare predictions with published measurements (case format v1).
-    #[command(after_help = "Example:\n  memphis validate --cases ../shared/validation/training_public.toml --json")]
+    #[command(
+        after_help = "Example:\n  memphis validate --cases ../shared/validation/training_public.toml --json"
+    )]
     Validate(ValidateArgs),
     /// List the embedded clusters, models and scenarios.
     #[command(after_help = "Example:\n  memphis presets")]
@@ -28,12 +32,16 @@ pub enum Command {
 
 /// `simulate` flags.
 #[derive(Debug, Args)]
+#[command(allow_negative_numbers = true)]
 pub struct SimulateArgs {
     /// Scenario: a preset name (see `memphis presets`) or a TOML file. Default: memphis-405b.
     pub scenario: Option<String>,
     /// Print JSON instead of the summary.
     #[arg(long)]
     pub json: bool,
+    /// Write the report to FILE (atomically) instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
     #[command(flatten)]
     pub overrides: OverrideArgs,
 }
@@ -128,4 +136,7 @@ pub struct ValidateArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+    /// Write the report to FILE (atomically) instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }

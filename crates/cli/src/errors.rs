@@ -31,11 +31,17 @@ pub struct CliError {
 impl CliError {
     /// A bad-input error.
     pub fn bad(message: impl Into<String>) -> Self {
-        CliError { kind: Kind::BadInput, message: message.into() }
+        CliError {
+            kind: Kind::BadInput,
+            message: message.into(),
+        }
     }
     /// An internal error.
     pub fn internal(message: impl Into<String>) -> Self {
-        CliError { kind: Kind::Internal, message: message.into() }
+        CliError {
+            kind: Kind::Internal,
+            message: message.into(),
+        }
     }
 }
 

@@ -8,15 +8,22 @@ use std::path::Path;
 /// Reads a text file, with clear errors for missing, directory, empty and binary files.
 pub fn read_text(path: &Path, what: &str) -> CliResult<String> {
     let shown = path.display();
-    let meta = std::fs::metadata(path).map_err(|e| CliError::bad(format!("{what} '{shown}': {}", io_reason(&e))))?;
+    let meta = std::fs::metadata(path)
+        .map_err(|e| CliError::bad(format!("{what} '{shown}': {}", io_reason(&e))))?;
     if meta.is_dir() {
-        return Err(CliError::bad(format!("{what} '{shown}': is a directory, expected a file")));
+        return Err(CliError::bad(format!(
+            "{what} '{shown}': is a directory, expected a file"
+        )));
     }
-    let bytes = std::fs::read(path).map_err(|e| CliError::bad(format!("{what} '{shown}': {}", io_reason(&e))))?;
+    let bytes = std::fs::read(path)
+        .map_err(|e| CliError::bad(format!("{what} '{shown}': {}", io_reason(&e))))?;
     if bytes.is_empty() {
-        return Err(CliError::bad(format!("{what} '{shown}': the file is empty")));
+        return Err(CliError::bad(format!(
+            "{what} '{shown}': the file is empty"
+        )));
     }
-    String::from_utf8(bytes).map_err(|_| CliError::bad(format!("{what} '{shown}': not UTF-8 text (a binary file?)")))
+    String::from_utf8(bytes)
+        .map_err(|_| CliError::bad(format!("{what} '{shown}': not UTF-8 text (a binary file?)")))
 }
 
 fn io_reason(e: &std::io::Error) -> String {
@@ -50,7 +57,10 @@ pub fn model_arg(arg: &str) -> CliResult<ModelFile> {
             Ok(scenario::parse_model(arg, &text)?)
         }
     } else {
-        Ok(ModelFile { preset: Some(arg.to_string()), ..Default::default() })
+        Ok(ModelFile {
+            preset: Some(arg.to_string()),
+            ..Default::default()
+        })
     }
 }
 

@@ -41,8 +41,34 @@ pub enum Error {
 
 impl Error {
     /// Shorthand for [`Error::Invalid`].
-    pub fn invalid(field: impl Into<String>, value: impl ToString, allowed: impl Into<String>) -> Error {
-        Error::Invalid { field: field.into(), value: value.to_string(), allowed: allowed.into() }
+    pub fn invalid(
+        field: impl Into<String>,
+        value: impl ToString,
+        allowed: impl Into<String>,
+    ) -> Error {
+        Error::Invalid {
+            field: field.into(),
+            value: value.to_string(),
+            allowed: allowed.into(),
+        }
+    }
+
+    /// A TOML error on one line: where it is, the offending line, and what is wrong.
+    pub fn toml(context: impl Into<String>, e: &toml::de::Error, source: &str) -> Error {
+        let message = e.message().replace('\n', " ");
+        let Some(span) = e.span() else {
+            return Error::parse(context, message);
+        };
+        let start = span.start.min(source.len());
+        let line_no = source[..start].matches('\n').count() + 1;
+        let line_start = source[..start].rfind('\n').map_or(0, |i| i + 1);
+        let column = source[line_start..start].chars().count() + 1;
+        let line = source[line_start..].lines().next().unwrap_or("").trim();
+        let shown: String = line.chars().take(80).collect();
+        Error::Parse {
+            context: context.into(),
+            message: format!("line {line_no}, column {column} (`{shown}`): {message}"),
+        }
     }
 
     /// Shorthand for [`Error::Parse`]; folds the message onto one line.
@@ -54,6 +80,9 @@ impl Error {
             .filter(|l| !l.is_empty() && l.trim_matches('|').trim() != "" && !l.starts_with('^'))
             .collect::<Vec<_>>()
             .join(" ");
-        Error::Parse { context: context.into(), message }
+        Error::Parse {
+            context: context.into(),
+            message,
+        }
     }
 }

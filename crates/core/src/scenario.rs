@@ -286,30 +286,34 @@ pub const CLUSTER_PRESETS: &[Preset] = presets!("clusters": "memphis", "dgx-a100
 pub const MODEL_PRESETS: &[Preset] =
     presets!("models": "gpt3-175b", "llama3-8b", "llama3-70b", "llama3-405b", "grok-1");
 /// Scenario presets; the first is the default.
-pub const SCENARIO_PRESETS: &[Preset] =
-    presets!("scenarios": "memphis-405b", "memphis-grok1", "dgx-h100-llama3-70b", "dgx-a100-gpt3-175b");
+pub const SCENARIO_PRESETS: &[Preset] = presets!("scenarios": "memphis-405b", "memphis-grok1", "dgx-h100-llama3-70b", "dgx-a100-gpt3-175b");
 
 /// The default scenario's name.
 pub const DEFAULT_SCENARIO: &str = "memphis-405b";
 
 fn find<'a>(list: &'a [Preset], kind: &'static str, name: &str) -> Result<&'a Preset> {
-    list.iter().find(|p| p.name.eq_ignore_ascii_case(name)).ok_or_else(|| Error::Unknown {
-        kind,
-        name: name.to_string(),
-        known: list.iter().map(|p| p.name).collect::<Vec<_>>().join(", "),
-    })
+    list.iter()
+        .find(|p| p.name.eq_ignore_ascii_case(name))
+        .ok_or_else(|| Error::Unknown {
+            kind,
+            name: name.to_string(),
+            known: list.iter().map(|p| p.name).collect::<Vec<_>>().join(", "),
+        })
 }
 
 /// The description line of a preset (its `description` key).
 pub fn preset_description(p: &Preset) -> String {
     toml::from_str::<toml::Table>(p.toml)
         .ok()
-        .and_then(|t| t.get("description").and_then(|d| d.as_str().map(String::from)))
+        .and_then(|t| {
+            t.get("description")
+                .and_then(|d| d.as_str().map(String::from))
+        })
         .unwrap_or_default()
 }
 
 fn parse_toml<T: serde::de::DeserializeOwned>(context: &str, text: &str) -> Result<T> {
-    toml::from_str(text).map_err(|e| Error::parse(context, e))
+    toml::from_str(text).map_err(|e| Error::toml(context, &e, text))
 }
 
 /// Parses a scenario file's text.
@@ -343,7 +347,9 @@ pub fn cluster_preset(name: &str) -> Result<ClusterFile> {
 /// Reads a Hugging Face `config.json` (Llama, Mistral, Mixtral, GPT-NeoX, Qwen style).
 pub fn model_from_hf_config(context: &str, json: &str) -> Result<ModelFile> {
     let v: serde_json::Value = serde_json::from_str(json).map_err(|e| Error::parse(context, e))?;
-    let obj = v.as_object().ok_or_else(|| Error::parse(context, "expected a JSON object"))?;
+    let obj = v
+        .as_object()
+        .ok_or_else(|| Error::parse(context, "expected a JSON object"))?;
     let uint = |keys: &[&str]| -> Result<Option<u64>> {
         for k in keys {
             if let Some(x) = obj.get(*k) {
@@ -357,15 +363,25 @@ pub fn model_from_hf_config(context: &str, json: &str) -> Result<ModelFile> {
     let u32_of = |keys: &[&str]| -> Result<Option<u32>> {
         match uint(keys)? {
             None => Ok(None),
-            Some(x) => u32::try_from(x)
-                .map(Some)
-                .map_err(|_| Error::invalid(format!("{context}: {}", keys[0]), x, "an integer below 2^32")),
+            Some(x) => u32::try_from(x).map(Some).map_err(|_| {
+                Error::invalid(
+                    format!("{context}: {}", keys[0]),
+                    x,
+                    "an integer below 2^32",
+                )
+            }),
         }
     };
     let hidden = uint(&["hidden_size", "n_embd", "d_model"])?;
     let layers = u32_of(&["num_hidden_layers", "n_layer", "num_layers"])?;
     let heads = u32_of(&["num_attention_heads", "n_head"])?;
-    let missing = |k: &str| Error::invalid(format!("{context}: {k}"), "missing", "present in config.json");
+    let missing = |k: &str| {
+        Error::invalid(
+            format!("{context}: {k}"),
+            "missing",
+            "present in config.json",
+        )
+    };
     let hidden = hidden.ok_or_else(|| missing("hidden_size"))?;
     let layers = layers.ok_or_else(|| missing("num_hidden_layers"))?;
     let heads = heads.ok_or_else(|| missing("num_attention_heads"))?;
@@ -377,10 +393,15 @@ pub fn model_from_hf_config(context: &str, json: &str) -> Result<ModelFile> {
         .and_then(|a| a.as_str())
         .unwrap_or("")
         .to_ascii_lowercase();
-    let act = obj.get("hidden_act").and_then(|a| a.as_str()).unwrap_or("").to_ascii_lowercase();
+    let act = obj
+        .get("hidden_act")
+        .and_then(|a| a.as_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
     // GPT-NeoX, GPT-2 and similar use a plain two-matrix MLP; Llama/Mistral/Mixtral/Qwen
     // use SwiGLU (hidden_act "silu").
-    let gated = !(arch.contains("neox") || arch.contains("gpt2") || act.contains("gelu") || act == "relu");
+    let gated =
+        !(arch.contains("neox") || arch.contains("gpt2") || act.contains("gelu") || act == "relu");
     let ffn = uint(&["intermediate_size", "n_inner", "ffn_hidden_size"])?.unwrap_or(4 * hidden);
     let vocab = uint(&["vocab_size", "padded_vocab_size"])?.ok_or_else(|| missing("vocab_size"))?;
     let experts = u32_of(&["num_local_experts", "num_experts", "n_routed_experts"])?;
@@ -401,7 +422,11 @@ pub fn model_from_hf_config(context: &str, json: &str) -> Result<ModelFile> {
         kv_heads: Some(kv_heads),
         ffn_hidden: Some(ffn),
         vocab: Some(vocab),
-        mlp: Some(if gated { MlpKind::Gated } else { MlpKind::Standard }),
+        mlp: Some(if gated {
+            MlpKind::Gated
+        } else {
+            MlpKind::Standard
+        }),
         moe_experts: experts.filter(|&e| e > 0),
         moe_topk: experts.filter(|&e| e > 0).and(topk.or(Some(2))),
     })
@@ -435,15 +460,28 @@ impl ModelFile {
     /// Validates into a [`ModelSpec`]; `prefix` names the section in errors.
     pub fn validate(self, prefix: &str) -> Result<ModelSpec> {
         let m = self.resolved()?;
-        let need = |name: &str| Error::invalid(format!("{prefix}.{name}"), "missing", "a value (or a model preset)");
+        let need = |name: &str| {
+            Error::invalid(
+                format!("{prefix}.{name}"),
+                "missing",
+                "a value (or a model preset)",
+            )
+        };
         let experts = m.moe_experts.unwrap_or(0);
         let moe = if experts == 0 {
             None
         } else {
-            Some(Moe { experts, topk: m.moe_topk.unwrap_or(2) })
+            Some(Moe {
+                experts,
+                topk: m.moe_topk.unwrap_or(2),
+            })
         };
         if experts == 0 && m.moe_topk.unwrap_or(0) > 0 {
-            return Err(Error::invalid(format!("{prefix}.moe_topk"), m.moe_topk.unwrap_or(0), "0 for a dense model (moe_experts = 0)"));
+            return Err(Error::invalid(
+                format!("{prefix}.moe_topk"),
+                m.moe_topk.unwrap_or(0),
+                "0 for a dense model (moe_experts = 0)",
+            ));
         }
         let heads = m.heads.ok_or_else(|| need("heads"))?;
         let spec = ModelSpec {
@@ -467,21 +505,40 @@ impl ScenarioFile {
     pub fn apply(&mut self, o: &Overrides) {
         if let Some(base) = self.preset.take() {
             // Resolve the preset first so that overrides land on its values.
-            if let Ok(resolved) = (ScenarioFile { preset: Some(base.clone()), ..self.clone() }).resolved() {
+            if let Ok(resolved) = (ScenarioFile {
+                preset: Some(base.clone()),
+                ..self.clone()
+            })
+            .resolved()
+            {
                 *self = resolved;
             } else {
                 self.preset = Some(base);
                 return;
             }
         }
-        if self.training.gpus.is_none() && (o.tp.is_some() || o.pp.is_some() || o.cp.is_some()) && o.dp.is_none() {
-            if let (Some(dp), tp, pp, cp) = (self.parallel.dp, self.parallel.tp, self.parallel.pp, self.parallel.cp) {
-                let g = u64::from(dp) * u64::from(tp.unwrap_or(1)) * u64::from(pp.unwrap_or(1)) * u64::from(cp.unwrap_or(1));
+        if self.training.gpus.is_none()
+            && (o.tp.is_some() || o.pp.is_some() || o.cp.is_some())
+            && o.dp.is_none()
+        {
+            if let (Some(dp), tp, pp, cp) = (
+                self.parallel.dp,
+                self.parallel.tp,
+                self.parallel.pp,
+                self.parallel.cp,
+            ) {
+                let g = u64::from(dp)
+                    * u64::from(tp.unwrap_or(1))
+                    * u64::from(pp.unwrap_or(1))
+                    * u64::from(cp.unwrap_or(1));
                 self.training.gpus = Some(g);
             }
         }
         if let Some(p) = &o.cluster_preset {
-            self.cluster = ClusterFile { preset: Some(p.clone()), ..Default::default() };
+            self.cluster = ClusterFile {
+                preset: Some(p.clone()),
+                ..Default::default()
+            };
         }
         if let Some(m) = &o.model {
             self.model = m.clone();
@@ -500,6 +557,10 @@ impl ScenarioFile {
         }
         set!(parallel: tp, pp, vpp, cp, ep, dp, micro_batch, recompute, sequence_parallel, distributed_optimizer);
         set!(training: global_batch, seq_len, tokens, precision);
+        // Interleaving only exists with pipeline stages: a new pp resets vpp unless given.
+        if o.pp.is_some() && o.vpp.is_none() {
+            self.parallel.vpp = None;
+        }
         // A changed plan keeps the job's size and re-derives dp, unless dp was given.
         if (o.tp.is_some() || o.pp.is_some() || o.cp.is_some()) && o.dp.is_none() {
             self.parallel.dp = None;
@@ -526,13 +587,24 @@ impl ScenarioFile {
         let gpu = hardware::gpu(c.gpu.as_deref().ok_or_else(|| need("cluster.gpu"))?)?;
         let gpus = c.gpus.ok_or_else(|| need("cluster.gpus"))?;
         if gpus == 0 || gpus > MAX_CLUSTER_GPUS {
-            return Err(Error::invalid("cluster.gpus", gpus, format!("an integer from 1 to {MAX_CLUSTER_GPUS}")));
+            return Err(Error::invalid(
+                "cluster.gpus",
+                gpus,
+                format!("an integer from 1 to {MAX_CLUSTER_GPUS}"),
+            ));
         }
         let gpn = c.gpus_per_node.unwrap_or(8);
         if gpn == 0 || gpn > 576 {
-            return Err(Error::invalid("cluster.gpus_per_node", gpn, "an integer from 1 to 576 (the NVLink domain)"));
+            return Err(Error::invalid(
+                "cluster.gpus_per_node",
+                gpn,
+                "an integer from 1 to 576 (the NVLink domain)",
+            ));
         }
-        for (name, v) in [("cluster.nodes_per_rack", c.nodes_per_rack), ("cluster.racks_per_array", c.racks_per_array)] {
+        for (name, v) in [
+            ("cluster.nodes_per_rack", c.nodes_per_rack),
+            ("cluster.racks_per_array", c.racks_per_array),
+        ] {
             if let Some(v) = v {
                 if v == 0 || v > 1024 {
                     return Err(Error::invalid(name, v, "an integer from 1 to 1024"));
@@ -541,11 +613,19 @@ impl ScenarioFile {
         }
         let tiers = c.tiers.unwrap_or(3);
         if !(1..=4).contains(&tiers) {
-            return Err(Error::invalid("cluster.tiers", tiers, "1, 2, 3 or 4 switch tiers"));
+            return Err(Error::invalid(
+                "cluster.tiers",
+                tiers,
+                "1, 2, 3 or 4 switch tiers",
+            ));
         }
         let nic_gbps = c.nic_gbps.ok_or_else(|| need("cluster.nic_gbps"))?;
         if !nic_gbps.is_finite() {
-            return Err(Error::invalid("cluster.nic_gbps", nic_gbps, "one of 200, 400 or 800 (Gb/s per GPU)"));
+            return Err(Error::invalid(
+                "cluster.nic_gbps",
+                nic_gbps,
+                "one of 200, 400 or 800 (Gb/s per GPU)",
+            ));
         }
         let nic = hardware::nic_for_gbps(nic_gbps)?;
         let cluster = ClusterSpec {
@@ -558,7 +638,9 @@ impl ScenarioFile {
             nic,
             fabric: c.fabric.unwrap_or(FabricKind::Infiniband),
             tiers,
-            tp_comm_overlap: c.tp_comm_overlap.unwrap_or_else(|| crate::step::analytical::tp_overlap_default(gpu.generation)),
+            tp_comm_overlap: c
+                .tp_comm_overlap
+                .unwrap_or_else(|| crate::step::analytical::tp_overlap_default(gpu.generation)),
         };
 
         let model = sf.model.validate("model")?;
@@ -567,16 +649,28 @@ impl ScenarioFile {
         let tp = p.tp.unwrap_or(1);
         let pp = p.pp.unwrap_or(1);
         let cp = p.cp.unwrap_or(1);
-        for (name, v) in [("parallel.tp", tp), ("parallel.pp", pp), ("parallel.cp", cp)] {
+        for (name, v) in [
+            ("parallel.tp", tp),
+            ("parallel.pp", pp),
+            ("parallel.cp", cp),
+        ] {
             if v == 0 || u64::from(v) > MAX_CLUSTER_GPUS {
-                return Err(Error::invalid(name, v, "an integer from 1 to the cluster's GPUs"));
+                return Err(Error::invalid(
+                    name,
+                    v,
+                    "an integer from 1 to the cluster's GPUs",
+                ));
             }
         }
         let model_par = u64::from(tp) * u64::from(pp) * u64::from(cp);
         let job_gpus = sf.training.gpus;
         if let Some(g) = job_gpus {
             if g == 0 || g > gpus {
-                return Err(Error::invalid("training.gpus", g, format!("an integer from 1 to the cluster's {gpus} GPUs")));
+                return Err(Error::invalid(
+                    "training.gpus",
+                    g,
+                    format!("an integer from 1 to the cluster's {gpus} GPUs"),
+                ));
             }
         }
         let dp = match (p.dp, job_gpus) {
@@ -585,7 +679,9 @@ impl ScenarioFile {
                     return Err(Error::invalid(
                         "parallel.dp",
                         dp,
-                        format!("tp x pp x cp x dp = training.gpus ({tp} x {pp} x {cp} x dp = {g})"),
+                        format!(
+                            "tp x pp x cp x dp = training.gpus ({tp} x {pp} x {cp} x dp = {g})"
+                        ),
                     ));
                 }
                 dp
@@ -594,14 +690,19 @@ impl ScenarioFile {
             (None, g) => {
                 let g = g.unwrap_or(gpus);
                 if g % model_par != 0 {
-                    let field = if job_gpus.is_some() { "training.gpus" } else { "cluster.gpus" };
+                    let field = if job_gpus.is_some() {
+                        "training.gpus"
+                    } else {
+                        "cluster.gpus"
+                    };
                     return Err(Error::invalid(
                         field,
                         g,
                         format!("a multiple of tp x pp x cp = {tp} x {pp} x {cp} = {model_par}"),
                     ));
                 }
-                u32::try_from(g / model_par).map_err(|_| Error::invalid("parallel.dp", g / model_par, "below 2^32"))?
+                u32::try_from(g / model_par)
+                    .map_err(|_| Error::invalid("parallel.dp", g / model_par, "below 2^32"))?
             }
         };
         let plan = ParallelPlan {
@@ -620,21 +721,42 @@ impl ScenarioFile {
             return Err(Error::invalid(
                 "parallel.dp",
                 dp,
-                format!("small enough that tp x pp x cp x dp ({}) fits the cluster's {gpus} GPUs", plan.gpus()),
+                format!(
+                    "small enough that tp x pp x cp x dp ({}) fits the cluster's {gpus} GPUs",
+                    plan.gpus()
+                ),
             ));
         }
         let t = &sf.training;
         let run = TrainingRun {
-            global_batch: t.global_batch.ok_or_else(|| Error::invalid("training.global_batch", "missing", "a number of sequences per step"))?,
-            seq_len: t.seq_len.ok_or_else(|| Error::invalid("training.seq_len", "missing", "tokens per sequence"))?,
+            global_batch: t.global_batch.ok_or_else(|| {
+                Error::invalid(
+                    "training.global_batch",
+                    "missing",
+                    "a number of sequences per step",
+                )
+            })?,
+            seq_len: t.seq_len.ok_or_else(|| {
+                Error::invalid("training.seq_len", "missing", "tokens per sequence")
+            })?,
             tokens: t.tokens.unwrap_or(1e12),
             precision: t.precision.unwrap_or(Precision::Bf16),
         };
         if run.precision == Precision::Fp8 && gpu.peak_fp8.is_none() {
-            return Err(Error::invalid("training.precision", "fp8", format!("fp16 or bf16 on {} (it has no FP8)", gpu.name)));
+            return Err(Error::invalid(
+                "training.precision",
+                "fp8",
+                format!("fp16 or bf16 on {} (it has no FP8)", gpu.name),
+            ));
         }
         plan.validate(&model, &run)?;
-        Ok(Scenario { name: sf.name.unwrap_or_else(|| "custom".into()), cluster, model, plan, run })
+        Ok(Scenario {
+            name: sf.name.unwrap_or_else(|| "custom".into()),
+            cluster,
+            model,
+            plan,
+            run,
+        })
     }
 }
 
@@ -660,7 +782,11 @@ mod tests {
         for p in SCENARIO_PRESETS {
             let s = scenario_preset(p.name).unwrap().validate();
             assert!(s.is_ok(), "{}: {:?}", p.name, s.err());
-            assert!(!preset_description(p).is_empty(), "{} has no description", p.name);
+            assert!(
+                !preset_description(p).is_empty(),
+                "{} has no description",
+                p.name
+            );
         }
         for p in MODEL_PRESETS {
             model_preset(p.name).unwrap().validate("model").unwrap();
@@ -682,7 +808,11 @@ mod tests {
 
     #[test]
     fn overrides_replace_single_fields() {
-        let o = Overrides { tp: Some(4), gpus: Some(4096), ..Default::default() };
+        let o = Overrides {
+            tp: Some(4),
+            gpus: Some(4096),
+            ..Default::default()
+        };
         let s = build(None, &o).unwrap();
         assert_eq!(s.plan.tp, 4);
         assert_eq!(s.plan.gpus(), 4096);
@@ -690,16 +820,30 @@ mod tests {
 
     #[test]
     fn errors_name_the_field() {
-        let o = Overrides { gpus: Some(1000), ..Default::default() };
+        let o = Overrides {
+            gpus: Some(1000),
+            ..Default::default()
+        };
         let e = build(None, &o).unwrap_err().to_string();
-        assert!(e.starts_with("training.gpus = 1000: a multiple of tp x pp x cp"), "{e}");
-        let e = parse_scenario("x.toml", "[parallel]\ntpp = 3\n").unwrap_err().to_string();
+        assert!(
+            e.starts_with("training.gpus = 1000: a multiple of tp x pp x cp"),
+            "{e}"
+        );
+        let e = parse_scenario("x.toml", "[parallel]\ntpp = 3\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("tpp"), "{e}");
-        let e = parse_scenario("x.toml", "[parallel\n").unwrap_err().to_string();
+        let e = parse_scenario("x.toml", "[parallel\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("x.toml:"), "{e}");
         let mut sf = scenario_preset(DEFAULT_SCENARIO).unwrap();
         sf.cluster.gpu = Some("Z100".into());
-        assert!(sf.validate().unwrap_err().to_string().starts_with("unknown gpu 'Z100'"));
+        assert!(sf
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .starts_with("unknown gpu 'Z100'"));
         let mut sf = scenario_preset(DEFAULT_SCENARIO).unwrap();
         sf.model.preset = None;
         sf.model.layers = Some(0);
@@ -715,20 +859,41 @@ mod tests {
     fn hf_config_llama_and_mixtral() {
         let llama = r#"{"architectures":["LlamaForCausalLM"],"hidden_size":4096,"intermediate_size":14336,
             "num_attention_heads":32,"num_hidden_layers":32,"num_key_value_heads":8,"vocab_size":128256,"hidden_act":"silu"}"#;
-        let m = model_from_hf_config("config.json", llama).unwrap().validate("model").unwrap();
+        let m = model_from_hf_config("config.json", llama)
+            .unwrap()
+            .validate("model")
+            .unwrap();
         assert_eq!(m.mlp, MlpKind::Gated);
         assert_eq!(m.kv_heads, 8);
-        assert!((m.total_params() / 1e9 - 8.03).abs() < 0.05, "{}", m.total_params());
+        assert!(
+            (m.total_params() / 1e9 - 8.03).abs() < 0.05,
+            "{}",
+            m.total_params()
+        );
         let mixtral = r#"{"architectures":["MixtralForCausalLM"],"hidden_size":4096,"intermediate_size":14336,
             "num_attention_heads":32,"num_hidden_layers":32,"num_key_value_heads":8,"vocab_size":32000,
             "num_local_experts":8,"num_experts_per_tok":2}"#;
-        let m = model_from_hf_config("config.json", mixtral).unwrap().validate("model").unwrap();
-        assert_eq!(m.moe, Some(Moe { experts: 8, topk: 2 }));
+        let m = model_from_hf_config("config.json", mixtral)
+            .unwrap()
+            .validate("model")
+            .unwrap();
+        assert_eq!(
+            m.moe,
+            Some(Moe {
+                experts: 8,
+                topk: 2
+            })
+        );
         let neox = r#"{"architectures":["GPTNeoXForCausalLM"],"hidden_size":6144,"intermediate_size":24576,
             "num_attention_heads":64,"num_hidden_layers":44,"vocab_size":50432,"hidden_act":"gelu_fast"}"#;
-        let m = model_from_hf_config("config.json", neox).unwrap().validate("model").unwrap();
+        let m = model_from_hf_config("config.json", neox)
+            .unwrap()
+            .validate("model")
+            .unwrap();
         assert_eq!(m.mlp, MlpKind::Standard);
-        let e = model_from_hf_config("c.json", r#"{"hidden_size": 10}"#).unwrap_err().to_string();
+        let e = model_from_hf_config("c.json", r#"{"hidden_size": 10}"#)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("num_hidden_layers"), "{e}");
     }
 }

@@ -2,7 +2,9 @@
 
 use crate::errors::CliResult;
 use crate::sinks;
-use memphis_core::scenario::{preset_description, Preset, CLUSTER_PRESETS, DEFAULT_SCENARIO, MODEL_PRESETS, SCENARIO_PRESETS};
+use memphis_core::scenario::{
+    preset_description, Preset, CLUSTER_PRESETS, DEFAULT_SCENARIO, MODEL_PRESETS, SCENARIO_PRESETS,
+};
 use std::fmt::Write;
 
 pub fn run() -> CliResult {
@@ -10,7 +12,11 @@ pub fn run() -> CliResult {
     let section = |out: &mut String, title: &str, list: &[Preset]| {
         let _ = writeln!(out, "{title}:");
         for p in list {
-            let mark = if p.name == DEFAULT_SCENARIO { " (default)" } else { "" };
+            let mark = if p.name == DEFAULT_SCENARIO {
+                " (default)"
+            } else {
+                ""
+            };
             let _ = writeln!(out, "  {:<22} {}{mark}", p.name, preset_description(p));
         }
         out.push('\n');

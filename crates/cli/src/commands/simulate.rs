@@ -1,7 +1,7 @@
 //! `memphis simulate`: one step and the whole run of a scenario.
 
 use crate::cli::{OverrideArgs, PrecisionArg, RecomputeArg, SimulateArgs};
-use crate::errors::{CliError, CliResult};
+use crate::errors::CliResult;
 use crate::sinks::format::{count, duration, pct, si};
 use crate::{input, sinks};
 use memphis_core::scenario::{self, Overrides, Scenario};
@@ -15,12 +15,12 @@ pub fn run(a: SimulateArgs) -> CliResult {
     let overrides = overrides(&a.overrides)?;
     let sc = scenario::build(base, &overrides)?;
     let step = simulate_step(&sc);
-    if a.json {
-        let s = serde_json::to_string_pretty(&to_json(&sc, &step)).map_err(|e| CliError::internal(e.to_string()))?;
-        sinks::stdout(&(s + "\n"))
+    let text = if a.json {
+        sinks::json_text(&to_json(&sc, &step))?
     } else {
-        sinks::stdout(&render(&sc, &step))
-    }
+        render(&sc, &step)
+    };
+    sinks::emit(a.output.as_deref(), &text)
 }
 
 /// Maps the flags onto the core's overrides.
@@ -63,13 +63,20 @@ struct RunFigures {
 fn run_figures(sc: &Scenario, step: &StepResult) -> RunFigures {
     let tokens_per_step = (sc.run.global_batch * sc.run.seq_len) as f64;
     let steps = (sc.run.tokens / tokens_per_step).ceil();
-    RunFigures { steps, ideal_days: steps * step.time.0 / 86400.0 }
+    RunFigures {
+        steps,
+        ideal_days: steps * step.time.0 / 86400.0,
+    }
 }
 
 fn to_json(sc: &Scenario, step: &StepResult) -> serde_json::Value {
     let rf = run_figures(sc, step);
-    let bd: serde_json::Map<String, serde_json::Value> =
-        step.breakdown.entries().iter().map(|(k, v)| (k.to_string(), json!(v.0))).collect();
+    let bd: serde_json::Map<String, serde_json::Value> = step
+        .breakdown
+        .entries()
+        .iter()
+        .map(|(k, v)| (k.to_string(), json!(v.0)))
+        .collect();
     let mem = &step.memory;
     let gib = |b: memphis_core::units::Bytes| b.gib();
     let p = &sc.plan;
@@ -139,8 +146,17 @@ fn render(sc: &Scenario, step: &StepResult) -> String {
         sc.cluster.gpus_per_node,
         sc.cluster.nic.gbps
     );
-    let moe = sc.model.moe.map(|m| format!(", MoE {}x top-{}", m.experts, m.topk)).unwrap_or_default();
-    let _ = writeln!(o, "  model    {}: {} parameters{moe}", sc.model.name, si(sc.model.total_params()));
+    let moe = sc
+        .model
+        .moe
+        .map(|m| format!(", MoE {}x top-{}", m.experts, m.topk))
+        .unwrap_or_default();
+    let _ = writeln!(
+        o,
+        "  model    {}: {} parameters{moe}",
+        sc.model.name,
+        si(sc.model.total_params())
+    );
     let _ = writeln!(
         o,
         "  plan     TP{} PP{}{} CP{} EP{} DP{} = {} GPUs ({} spare) · micro-batch {} x {} · {} seq {} · {:?} recompute{}{}",
@@ -165,14 +181,24 @@ fn render(sc: &Scenario, step: &StepResult) -> String {
     let _ = writeln!(o, "  MFU          {}", pct(step.mfu));
     let _ = writeln!(o, "  per GPU      {:.0} TFLOP/s", step.tflops_per_gpu);
     let _ = writeln!(o, "  throughput   {} tokens/s", si(step.tokens_per_s));
-    let _ = writeln!(o, "\nbreakdown (exposed time, critical stage {})", step.critical_stage);
+    let _ = writeln!(
+        o,
+        "\nbreakdown (exposed time, critical stage {})",
+        step.critical_stage
+    );
     let total = step.time.0.max(1e-30);
     for (k, v) in step.breakdown.entries() {
         if v.0 <= 0.0 {
             continue;
         }
         let bar = "█".repeat(((v.0 / total) * 40.0).round() as usize);
-        let _ = writeln!(o, "  {:<10} {:>10}  {:>6}  {bar}", k, duration(v.0), pct(v.0 / total));
+        let _ = writeln!(
+            o,
+            "  {:<10} {:>10}  {:>6}  {bar}",
+            k,
+            duration(v.0),
+            pct(v.0 / total)
+        );
     }
     let mem = &step.memory;
     let cap = sc.cluster.gpu.hbm_capacity.gib();
@@ -187,10 +213,25 @@ fn render(sc: &Scenario, step: &StepResult) -> String {
         let _ = writeln!(o, "  {:<12} {:>7.1} GiB", k, v.gib());
     }
     let verdict = if step.fits { "fits" } else { "DOES NOT FIT" };
-    let _ = writeln!(o, "  {:<12} {:>7.1} GiB of {:.1} GiB: {verdict}", "total", mem.total().gib(), cap);
+    let _ = writeln!(
+        o,
+        "  {:<12} {:>7.1} GiB of {:.1} GiB: {verdict}",
+        "total",
+        mem.total().gib(),
+        cap
+    );
     let _ = writeln!(o, "\nrun");
-    let _ = writeln!(o, "  tokens       {} in {} steps", si(sc.run.tokens), count(rf.steps as u64));
-    let _ = writeln!(o, "  ideal time   {:.1} days (no failures, no checkpoints)", rf.ideal_days);
+    let _ = writeln!(
+        o,
+        "  tokens       {} in {} steps",
+        si(sc.run.tokens),
+        count(rf.steps as u64)
+    );
+    let _ = writeln!(
+        o,
+        "  ideal time   {:.1} days (no failures, no checkpoints)",
+        rf.ideal_days
+    );
     if !step.fits {
         let _ = writeln!(
             o,

@@ -1,7 +1,7 @@
 //! `memphis validate --cases FILE`: predictions against published measurements.
 
 use crate::cli::ValidateArgs;
-use crate::errors::{CliError, CliResult};
+use crate::errors::CliResult;
 use crate::{input, sinks};
 use memphis_core::validate::{parse_cases, run_cases, Report};
 use std::fmt::Write;
@@ -10,11 +10,12 @@ pub fn run(a: ValidateArgs) -> CliResult {
     let text = input::read_text(&a.cases, "case file")?;
     let file = parse_cases(&a.cases.display().to_string(), &text)?;
     let report = run_cases(&file)?;
-    if a.json {
-        let s = serde_json::to_string_pretty(&report).map_err(|e| CliError::internal(e.to_string()))?;
-        return sinks::stdout(&(s + "\n"));
-    }
-    sinks::stdout(&render(&report))
+    let text = if a.json {
+        sinks::json_text(&report)?
+    } else {
+        render(&report)
+    };
+    sinks::emit(a.output.as_deref(), &text)
 }
 
 fn render(r: &Report) -> String {
@@ -22,7 +23,11 @@ fn render(r: &Report) -> String {
     match r {
         Report::Training { cases, summary } => {
             let w = cases.iter().map(|c| c.id.len()).max().unwrap_or(2).max(4);
-            let _ = writeln!(o, "{:<w$}  {:>12}  {:>12}  {:>8}", "case", "measured s", "predicted s", "error");
+            let _ = writeln!(
+                o,
+                "{:<w$}  {:>12}  {:>12}  {:>8}",
+                "case", "measured s", "predicted s", "error"
+            );
             for c in cases {
                 let _ = writeln!(
                     o,
@@ -33,18 +38,30 @@ fn render(r: &Report) -> String {
             let _ = writeln!(
                 o,
                 "\n{} cases: mean absolute error {:.1}%, median {:.1}%, worst {:.1}% ({})",
-                summary.n, summary.mape_pct, summary.median_ape_pct, summary.max_ape_pct, summary.worst
+                summary.n,
+                summary.mape_pct,
+                summary.median_ape_pct,
+                summary.max_ape_pct,
+                summary.worst
             );
         }
         Report::Collective { cases, summary } => {
             for c in cases {
                 let _ = writeln!(o, "{}", c.id);
-                let _ = writeln!(o, "  {:>12}  {:>11}  {:>11}  {:>11}  {:>8}", "size B", "pred µs", "meas busbw", "pred busbw", "error");
+                let _ = writeln!(
+                    o,
+                    "  {:>12}  {:>11}  {:>11}  {:>11}  {:>8}",
+                    "size B", "pred µs", "meas busbw", "pred busbw", "error"
+                );
                 for i in 0..c.size_bytes.len() {
                     let _ = writeln!(
                         o,
                         "  {:>12}  {:>11.2}  {:>11.2}  {:>11.2}  {:>+7.1}%",
-                        c.size_bytes[i], c.predicted_time_us[i], c.measured_busbw_gbps[i], c.predicted_busbw_gbps[i], c.error_pct[i]
+                        c.size_bytes[i],
+                        c.predicted_time_us[i],
+                        c.measured_busbw_gbps[i],
+                        c.predicted_busbw_gbps[i],
+                        c.error_pct[i]
                     );
                 }
             }

@@ -17,6 +17,21 @@ pub fn stdout(text: &str) -> CliResult {
     }
 }
 
+/// Pretty JSON with a final newline.
+pub fn json_text<T: serde::Serialize>(value: &T) -> CliResult<String> {
+    serde_json::to_string_pretty(value)
+        .map(|s| s + "\n")
+        .map_err(|e| CliError::internal(format!("serializing JSON: {e}")))
+}
+
+/// Sends a finished report to `path` (atomically) or to stdout.
+pub fn emit(path: Option<&Path>, text: &str) -> CliResult {
+    match path {
+        Some(p) => write_atomic(p, text.as_bytes()),
+        None => stdout(text),
+    }
+}
+
 /// Writes `bytes` to `path` atomically: a temporary file beside it, then a rename, so a
 /// failure never leaves a partial file.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> CliResult {
@@ -29,9 +44,15 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> CliResult {
         return Err(CliError::bad(format!("output '{shown}': is a directory")));
     }
     if !dir.is_dir() {
-        return Err(CliError::bad(format!("output '{shown}': directory '{}' does not exist", dir.display())));
+        return Err(CliError::bad(format!(
+            "output '{shown}': directory '{}' does not exist",
+            dir.display()
+        )));
     }
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
@@ -41,8 +62,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> CliResult {
     })();
     if let Err(e) = result {
         let _ = std::fs::remove_file(&tmp);
-        let kind = if e.kind() == std::io::ErrorKind::PermissionDenied { "permission denied".to_string() } else { e.to_string() };
-        return Err(CliError::bad(format!("output '{shown}': cannot write: {kind}")));
+        let kind = if e.kind() == std::io::ErrorKind::PermissionDenied {
+            "permission denied".to_string()
+        } else {
+            e.to_string()
+        };
+        return Err(CliError::bad(format!(
+            "output '{shown}': cannot write: {kind}"
+        )));
     }
     Ok(())
 }

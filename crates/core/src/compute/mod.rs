@@ -59,7 +59,11 @@ impl<'a> ComputeModel<'a> {
 
     /// The sustained GEMM ceiling before shape effects.
     pub fn gemm_ceiling(&self) -> FlopRate {
-        let mamf = if self.fp8 { self.gpu.mamf_fp8_fraction } else { self.gpu.mamf_bf16_fraction };
+        let mamf = if self.fp8 {
+            self.gpu.mamf_fp8_fraction
+        } else {
+            self.gpu.mamf_bf16_fraction
+        };
         self.gpu.peak(self.fp8) * (mamf * SUSTAINED_FRACTION_OF_MAMF)
     }
 
@@ -75,7 +79,10 @@ impl<'a> ComputeModel<'a> {
         let wave_eff = tiles / (waves * sms);
         // Partial tiles at the edges do full work for partial output.
         let tile_eff = (m * n) / (tm * tile_m * tn * tile_n);
-        let k_eff = k / (k + K_HALF);
+        // The prologue and epilogue take the same time at any precision, while FP8's main
+        // loop runs peak_fp8 / peak_bf16 times faster per k: its half point moves up.
+        let k_half = K_HALF * (self.gpu.peak(self.fp8) / self.gpu.peak_bf16);
+        let k_eff = k / (k + k_half);
         (wave_eff * tile_eff * k_eff).clamp(1e-6, 1.0)
     }
 
@@ -131,12 +138,24 @@ mod tests {
         let h100 = gpu("H100-SXM5-80GB").unwrap();
         let cm = ComputeModel::new(h100, false);
         // A GEMV-like GEMM is memory bound.
-        let g = Gemm { name: "gemv", m: 1.0, n: 16384.0, k: 16384.0, count: 1.0 };
+        let g = Gemm {
+            name: "gemv",
+            m: 1.0,
+            n: 16384.0,
+            k: 16384.0,
+            count: 1.0,
+        };
         let t = cm.gemm_time(&g);
         let mem = cm.memory_time(g.bytes(2.0));
         assert_eq!(t, mem);
         // FP8 doubles the peak but not the time: MAMF fraction is lower.
-        let g = Gemm { name: "big", m: 8192.0, n: 8192.0, k: 8192.0, count: 1.0 };
+        let g = Gemm {
+            name: "big",
+            m: 8192.0,
+            n: 8192.0,
+            k: 8192.0,
+            count: 1.0,
+        };
         let bf16 = cm.gemm_time(&g);
         let fp8 = ComputeModel::new(h100, true).gemm_time(&g);
         let speedup = bf16 / fp8;

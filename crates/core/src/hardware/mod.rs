@@ -162,11 +162,18 @@ pub fn gpu_catalog() -> &'static [GpuSpec] {
 
 /// Looks a GPU up by catalog name (case-insensitive).
 pub fn gpu(name: &str) -> Result<&'static GpuSpec> {
-    gpu_catalog().iter().find(|g| g.name.eq_ignore_ascii_case(name)).ok_or_else(|| Error::Unknown {
-        kind: "gpu",
-        name: name.to_string(),
-        known: gpu_catalog().iter().map(|g| g.name).collect::<Vec<_>>().join(", "),
-    })
+    gpu_catalog()
+        .iter()
+        .find(|g| g.name.eq_ignore_ascii_case(name))
+        .ok_or_else(|| Error::Unknown {
+            kind: "gpu",
+            name: name.to_string(),
+            known: gpu_catalog()
+                .iter()
+                .map(|g| g.name)
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
 }
 
 /// A scale-out NIC.
@@ -189,18 +196,37 @@ pub struct NicSpec {
 /// - 800G: ConnectX-8 SuperNIC, 800 Gb/s. Power ~ 30 W ⚠ (estimate).
 pub fn nic_catalog() -> &'static [NicSpec] {
     const NICS: [NicSpec; 3] = [
-        NicSpec { name: "CX6-200G", gbps: 200.0, power: Watts(15.0) },
-        NicSpec { name: "BF3-400G", gbps: 400.0, power: Watts(25.0) },
-        NicSpec { name: "CX8-800G", gbps: 800.0, power: Watts(30.0) },
+        NicSpec {
+            name: "CX6-200G",
+            gbps: 200.0,
+            power: Watts(15.0),
+        },
+        NicSpec {
+            name: "BF3-400G",
+            gbps: 400.0,
+            power: Watts(25.0),
+        },
+        NicSpec {
+            name: "CX8-800G",
+            gbps: 800.0,
+            power: Watts(30.0),
+        },
     ];
     &NICS
 }
 
 /// The catalog NIC for a line rate in Gb/s.
 pub fn nic_for_gbps(gbps: f64) -> Result<&'static NicSpec> {
-    nic_catalog().iter().find(|n| n.gbps == gbps).ok_or_else(|| {
-        Error::invalid("cluster.nic_gbps", gbps, "one of 200, 400 or 800 (Gb/s per GPU)")
-    })
+    nic_catalog()
+        .iter()
+        .find(|n| n.gbps == gbps)
+        .ok_or_else(|| {
+            Error::invalid(
+                "cluster.nic_gbps",
+                gbps,
+                "one of 200, 400 or 800 (Gb/s per GPU)",
+            )
+        })
 }
 
 /// HBM capacity in GiB, for display.
@@ -218,9 +244,16 @@ mod tests {
         assert_eq!(h.tdp, Watts(700.0));
         assert!((h.peak(true).tflops() - 1978.9).abs() < 1e-9);
         let a = gpu("A100-SXM4-80GB").unwrap();
-        assert_eq!(a.peak(true), a.peak_bf16, "A100 has no FP8: falls back to BF16");
+        assert_eq!(
+            a.peak(true),
+            a.peak_bf16,
+            "A100 has no FP8: falls back to BF16"
+        );
         let err = gpu("Z9000").unwrap_err().to_string();
-        assert!(err.contains("unknown gpu 'Z9000'") && err.contains("H100-SXM5-80GB"), "{err}");
+        assert!(
+            err.contains("unknown gpu 'Z9000'") && err.contains("H100-SXM5-80GB"),
+            "{err}"
+        );
         assert_eq!(nic_for_gbps(400.0).unwrap().name, "BF3-400G");
         assert!(nic_for_gbps(100.0).is_err());
     }

@@ -116,7 +116,10 @@ impl GroupShape {
     pub fn strided(size: u32, stride: u64, gpus_per_node: u32) -> GroupShape {
         let span = stride.max(1);
         let per_node = (u64::from(gpus_per_node) / span).clamp(1, u64::from(size.max(1)));
-        GroupShape { ranks: size.max(1), ranks_per_node: per_node as u32 }
+        GroupShape {
+            ranks: size.max(1),
+            ranks_per_node: per_node as u32,
+        }
     }
 
     /// Servers the group spans.
@@ -176,7 +179,10 @@ impl NetworkParams {
     /// Apply a protocol's bandwidth factor and caps to a bus bandwidth.
     fn protocol_bw(&self, bw: Bandwidth, p: Protocol, nodes: u32) -> Bandwidth {
         match p {
-            Protocol::LL => (bw * 0.5).min(Bandwidth::from_gbyte_per_s(ll_max_bw(self.generation, nodes))),
+            Protocol::LL => (bw * 0.5).min(Bandwidth::from_gbyte_per_s(ll_max_bw(
+                self.generation,
+                nodes,
+            ))),
             Protocol::LL128 => bw * 0.92,
             Protocol::Simple => bw,
         }
@@ -188,15 +194,27 @@ impl NetworkParams {
     pub fn collective(&self, op: CollectiveOp, size: Bytes, g: GroupShape) -> CollectiveEstimate {
         let n = g.ranks;
         if n <= 1 || size.0 <= 0.0 {
-            return CollectiveEstimate { time: Seconds::ZERO, algorithm: Algorithm::Ring, protocol: Protocol::Simple };
+            return CollectiveEstimate {
+                time: Seconds::ZERO,
+                algorithm: Algorithm::Ring,
+                protocol: Protocol::Simple,
+            };
         }
         if op == CollectiveOp::AllToAll {
-            return CollectiveEstimate { time: self.all_to_all(size, g), algorithm: Algorithm::Direct, protocol: Protocol::Simple };
+            return CollectiveEstimate {
+                time: self.all_to_all(size, g),
+                algorithm: Algorithm::Direct,
+                protocol: Protocol::Simple,
+            };
         }
         let mut best: Option<CollectiveEstimate> = None;
         let mut consider = |time: Seconds, algorithm, protocol| {
             if best.is_none_or(|b: CollectiveEstimate| time.0 < b.time.0) {
-                best = Some(CollectiveEstimate { time, algorithm, protocol });
+                best = Some(CollectiveEstimate {
+                    time,
+                    algorithm,
+                    protocol,
+                });
             }
         };
         let nodes = g.nodes();
@@ -204,7 +222,11 @@ impl NetworkParams {
         for p in PROTOCOLS {
             let i = p.index();
             // Ring: steps inside servers cost the NVLink latency, steps across the NET one.
-            let nsteps = if op == CollectiveOp::AllReduce { 2 * (n - 1) } else { n - 1 };
+            let nsteps = if op == CollectiveOp::AllReduce {
+                2 * (n - 1)
+            } else {
+                n - 1
+            };
             let inter_steps = if nodes <= 1 {
                 0
             } else if op == CollectiveOp::AllReduce {
@@ -233,8 +255,13 @@ impl NetworkParams {
                 let lat = BASE_LAT_TREE[i]
                     + 2.0 * ((ppn - 1.0) * NVLINK_LAT_TREE[i] + log2i(nodes) * NET_LAT_TREE[i]);
                 let tree_bw = match p {
-                    Protocol::LL => (ring_bw / 3.8).min(Bandwidth::from_gbyte_per_s(ll_max_bw(self.generation, nodes))),
-                    Protocol::LL128 => ring_bw * (if nodes == 1 { 7.0 / 9.0 } else { 120.0 / 128.0 }),
+                    Protocol::LL => (ring_bw / 3.8).min(Bandwidth::from_gbyte_per_s(ll_max_bw(
+                        self.generation,
+                        nodes,
+                    ))),
+                    Protocol::LL128 => {
+                        ring_bw * (if nodes == 1 { 7.0 / 9.0 } else { 120.0 / 128.0 })
+                    }
                     Protocol::Simple => ring_bw * 0.92,
                 };
                 let t = Seconds(lat * 1e-6) + size / (tree_bw * 0.5);
@@ -245,15 +272,28 @@ impl NetworkParams {
                 // Hierarchical: intra-server reduce-scatter, r parallel inter-server
                 // collectives on 1/r of the data each, intra-server all-gather.
                 let r = g.ranks_per_node;
-                let intra = GroupShape { ranks: r, ranks_per_node: r };
-                let inter = GroupShape { ranks: nodes, ranks_per_node: 1 };
+                let intra = GroupShape {
+                    ranks: r,
+                    ranks_per_node: r,
+                };
+                let inter = GroupShape {
+                    ranks: nodes,
+                    ranks_per_node: 1,
+                };
                 let (first, second) = match op {
-                    CollectiveOp::AllReduce => (CollectiveOp::ReduceScatter, CollectiveOp::AllGather),
+                    CollectiveOp::AllReduce => {
+                        (CollectiveOp::ReduceScatter, CollectiveOp::AllGather)
+                    }
                     other => (other, other),
                 };
-                let t_intra = self.ring_time(first, size, intra, p) + self.ring_time(second, size, intra, p);
+                let t_intra =
+                    self.ring_time(first, size, intra, p) + self.ring_time(second, size, intra, p);
                 let t_inter = self.ring_time(op, size / r as f64, inter, p);
-                let t = if op == CollectiveOp::AllReduce { t_intra + t_inter } else { t_intra * 0.5 + t_inter };
+                let t = if op == CollectiveOp::AllReduce {
+                    t_intra + t_inter
+                } else {
+                    t_intra * 0.5 + t_inter
+                };
                 consider(t, Algorithm::Hierarchical, p);
             }
         }
@@ -268,8 +308,16 @@ impl NetworkParams {
         }
         let i = p.index();
         let nodes = g.nodes();
-        let nsteps = if op == CollectiveOp::AllReduce { 2 * (n - 1) } else { n - 1 } as f64;
-        let hop = if nodes > 1 { NET_LAT_RING[i] } else { NVLINK_LAT_RING[i] };
+        let nsteps = if op == CollectiveOp::AllReduce {
+            2 * (n - 1)
+        } else {
+            n - 1
+        } as f64;
+        let hop = if nodes > 1 {
+            NET_LAT_RING[i]
+        } else {
+            NVLINK_LAT_RING[i]
+        };
         let lat = BASE_LAT_RING[i] + nsteps * hop;
         let bw = self.protocol_bw(self.ring_bus_bw(g), p, nodes);
         Seconds(lat * 1e-6) + size * op.bus_factor(n) / bw
@@ -282,7 +330,11 @@ impl NetworkParams {
         let r = g.ranks_per_node as f64;
         let intra = size * ((r - 1.0) / n) / self.nvlink;
         let inter = size * ((n - r) / n) / self.nic;
-        let hop = if g.nodes() > 1 { NET_LAT_RING[2] } else { NVLINK_LAT_RING[2] };
+        let hop = if g.nodes() > 1 {
+            NET_LAT_RING[2]
+        } else {
+            NVLINK_LAT_RING[2]
+        };
         Seconds((BASE_LAT_RING[2] + hop) * 1e-6) + intra.max(inter)
     }
 
@@ -320,7 +372,10 @@ mod tests {
     #[test]
     fn large_allreduce_runs_at_bus_bandwidth() {
         let net = h100_ib();
-        let g = GroupShape { ranks: 8, ranks_per_node: 8 };
+        let g = GroupShape {
+            ranks: 8,
+            ranks_per_node: 8,
+        };
         let s = Bytes(8.0 * (1u64 << 30) as f64);
         let e = net.collective(CollectiveOp::AllReduce, s, g);
         let busbw = s.0 / e.time.0 * 1.75 / 1e9;
@@ -331,12 +386,18 @@ mod tests {
     #[test]
     fn small_messages_pick_low_latency_protocols_and_trees() {
         let net = h100_ib();
-        let g = GroupShape { ranks: 1024, ranks_per_node: 1 };
+        let g = GroupShape {
+            ranks: 1024,
+            ranks_per_node: 1,
+        };
         let e = net.collective(CollectiveOp::AllReduce, Bytes(8.0), g);
         assert_eq!(e.algorithm, Algorithm::Tree);
         assert_eq!(e.protocol, Protocol::LL);
         // The flat ring at 100k ranks costs ~1 s of latency (facts.md §3.7); the tree far less.
-        let g = GroupShape { ranks: 100_000, ranks_per_node: 8 };
+        let g = GroupShape {
+            ranks: 100_000,
+            ranks_per_node: 8,
+        };
         let e = net.collective(CollectiveOp::AllReduce, Bytes(8.0), g);
         assert!(e.time.0 < 1e-3, "{:?}", e);
     }

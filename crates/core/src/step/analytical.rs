@@ -45,7 +45,14 @@ pub struct Breakdown {
 impl Breakdown {
     /// Sum of all parts.
     pub fn total(&self) -> Seconds {
-        self.compute + self.bubble + self.tp_comm + self.cp_comm + self.ep_comm + self.pp_comm + self.dp_comm + self.optimizer
+        self.compute
+            + self.bubble
+            + self.tp_comm
+            + self.cp_comm
+            + self.ep_comm
+            + self.pp_comm
+            + self.dp_comm
+            + self.optimizer
     }
 
     /// (key, seconds) pairs in a fixed order, for reports.
@@ -146,6 +153,16 @@ fn tp_exposed(comm: Seconds, gemm: Seconds, tp: u32, overlap: bool) -> Seconds {
     chunk + (comm - chunk - gemm).max(Seconds::ZERO)
 }
 
+/// Time of the forward and backward passes of `m` micro-batches through stages whose
+/// micro-batch times are `per_stage`, with `v` chunks per stage:
+/// m · max T + (Σ T − max T) / v. For equal stages the bubble fraction, (t − m·T)/(m·T),
+/// is (p − 1)/(v · m).
+pub fn pipeline_time(per_stage: &[Seconds], m: u64, v: u32) -> Seconds {
+    let t_max = per_stage.iter().copied().fold(Seconds::ZERO, Seconds::max);
+    let t_sum: Seconds = per_stage.iter().copied().sum();
+    t_max * m as f64 + (t_sum - t_max) / v.max(1) as f64
+}
+
 /// Simulates one step of a validated scenario with the analytical model.
 pub fn simulate_step(sc: &Scenario) -> StepResult {
     let (model, plan, run, cluster) = (&sc.model, &sc.plan, &sc.run, &sc.cluster);
@@ -162,11 +179,12 @@ pub fn simulate_step(sc: &Scenario) -> StepResult {
     let gemm_fwd: Seconds = lw.gemms.iter().map(|g| cm.gemm_time(g)).sum();
     let attn_fwd = cm.attention_time(lw.attention_flops);
     let elem_fwd = cm.memory_time(lw.elementwise_bytes);
+    let elem_bwd = cm.memory_time(lw.elementwise_bwd_bytes);
     let compute_fwd = gemm_fwd + attn_fwd + elem_fwd;
     // Backward: data + weight gradients (2x GEMMs), fused attention backward 2.5x,
-    // element-wise 2x. Full recompute repeats the forward; selective recompute of the
+    // element-wise about 2x (see `ops`). Full recompute repeats the forward; selective recompute of the
     // attention core is already part of the fused attention backward.
-    let mut compute_bwd = gemm_fwd * 2.0 + attn_fwd * 2.5 + elem_fwd * 2.0;
+    let mut compute_bwd = gemm_fwd * 2.0 + attn_fwd * 2.5 + elem_bwd;
     if plan.recompute == Recompute::Full {
         compute_bwd += compute_fwd;
     }
@@ -175,10 +193,14 @@ pub fn simulate_step(sc: &Scenario) -> StepResult {
     let tp_overlap = cluster.tp_comm_overlap;
     let tp_comm_fwd = if tp > 1 {
         let per = if plan.sequence_parallel {
-            net.collective(CollectiveOp::AllGather, lw.tp_message, tp_group).time
-                + net.collective(CollectiveOp::ReduceScatter, lw.tp_message, tp_group).time
+            net.collective(CollectiveOp::AllGather, lw.tp_message, tp_group)
+                .time
+                + net
+                    .collective(CollectiveOp::ReduceScatter, lw.tp_message, tp_group)
+                    .time
         } else {
-            net.collective(CollectiveOp::AllReduce, lw.tp_message, tp_group).time
+            net.collective(CollectiveOp::AllReduce, lw.tp_message, tp_group)
+                .time
         };
         per * lw.tp_collectives_fwd as f64
     } else {
@@ -195,7 +217,11 @@ pub fn simulate_step(sc: &Scenario) -> StepResult {
         let cp_group = GroupShape::strided(plan.cp, u64::from(tp), gpn);
         let bw = net.ring_bus_bw(cp_group);
         let steps = (plan.cp - 1) as f64;
-        let lat = if cp_group.nodes() > 1 { net.p2p(Bytes::ZERO, false) } else { net.p2p(Bytes::ZERO, true) };
+        let lat = if cp_group.nodes() > 1 {
+            net.p2p(Bytes::ZERO, false)
+        } else {
+            net.p2p(Bytes::ZERO, true)
+        };
         let t = lw.cp_ring_bytes / bw + lat * steps;
         let f = (t - attn_fwd).max(Seconds::ZERO);
         let mut b = (t * 2.0 - attn_fwd * 2.5).max(Seconds::ZERO);
@@ -211,9 +237,15 @@ pub fn simulate_step(sc: &Scenario) -> StepResult {
     let (ep_fwd, ep_bwd) = if plan.ep > 1 {
         let ep_group = GroupShape::strided(plan.ep, u64::from(tp) * u64::from(plan.cp), gpn);
         let send_buffer = lw.ep_a2a_bytes * (plan.ep as f64 / (plan.ep as f64 - 1.0));
-        let one = net.collective(CollectiveOp::AllToAll, send_buffer, ep_group).time;
+        let one = net
+            .collective(CollectiveOp::AllToAll, send_buffer, ep_group)
+            .time;
         let f = one * 2.0;
-        let b = if plan.recompute == Recompute::Full { f * 2.0 } else { f };
+        let b = if plan.recompute == Recompute::Full {
+            f * 2.0
+        } else {
+            f
+        };
         (f, b)
     } else {
         (Seconds::ZERO, Seconds::ZERO)
@@ -227,12 +259,20 @@ pub fn simulate_step(sc: &Scenario) -> StepResult {
     let emb_bwd = emb_fwd * 2.0;
 
     // ---- data-parallel traffic per stage
-    let grad_bytes = if run.precision == Precision::Fp16 { 2.0 } else { 4.0 };
+    let grad_bytes = if run.precision == Precision::Fp16 {
+        2.0
+    } else {
+        4.0
+    };
     let dense_dp = plan.dp * plan.cp;
     let dense_group = GroupShape::strided(dense_dp, u64::from(tp), gpn);
     let expert_dp = (dense_dp / plan.ep).max(1);
     let expert_group = GroupShape::strided(expert_dp, u64::from(tp) * u64::from(plan.ep), gpn);
-    let reduce_op = if plan.distributed_optimizer { CollectiveOp::ReduceScatter } else { CollectiveOp::AllReduce };
+    let reduce_op = if plan.distributed_optimizer {
+        CollectiveOp::ReduceScatter
+    } else {
+        CollectiveOp::AllReduce
+    };
 
     let layers = plan.stage_layers(model.layers);
     let pp = plan.pp as usize;
@@ -273,12 +313,19 @@ pub fn simulate_step(sc: &Scenario) -> StepResult {
 
     // ---- pipeline
     let t_of = |st: &StageTiming| st.per_microbatch();
-    let (critical, t_max) = stages
-        .iter()
-        .map(|st| (st.stage, t_of(st)))
-        .fold((0u32, Seconds::ZERO), |acc, (s, t)| if t.0 > acc.1 .0 { (s, t) } else { acc });
-    let t_sum: Seconds = stages.iter().map(t_of).sum();
-    let t_pipe = t_max * m as f64 + (t_sum - t_max) / v;
+    let (critical, t_max) =
+        stages
+            .iter()
+            .map(|st| (st.stage, t_of(st)))
+            .fold((0u32, Seconds::ZERO), |acc, (s, t)| {
+                if t.0 > acc.1 .0 {
+                    (s, t)
+                } else {
+                    acc
+                }
+            });
+    let per_stage: Vec<Seconds> = stages.iter().map(t_of).collect();
+    let t_pipe = pipeline_time(&per_stage, m, plan.vpp);
 
     // Pipeline p2p: activations of one micro-batch, sharded by tp (Megatron's
     // scatter-gather optimization, or sequence parallelism).
@@ -288,7 +335,11 @@ pub fn simulate_step(sc: &Scenario) -> StepResult {
         let t = net.p2p(bytes, same_node);
         // 1F1B blocks on each send/receive pair; interleaved overlaps them except during
         // fill and drain.
-        let crossings = if plan.vpp > 1 { (plan.pp - 1) as f64 } else { (m + u64::from(plan.pp) - 1) as f64 };
+        let crossings = if plan.vpp > 1 {
+            (plan.pp - 1) as f64
+        } else {
+            (m + u64::from(plan.pp) - 1) as f64
+        };
         t * (2.0 * crossings)
     } else {
         Seconds::ZERO
@@ -306,11 +357,18 @@ pub fn simulate_step(sc: &Scenario) -> StepResult {
             dense += model.embedding_params() / tp as f64;
         }
         let experts = l * model.expert_params_per_layer() / (tp as f64 * plan.ep as f64);
-        let reduce = net.collective(reduce_op, Bytes(dense * grad_bytes), dense_group).time
-            + net.collective(reduce_op, Bytes(experts * grad_bytes), expert_group).time;
+        let reduce = net
+            .collective(reduce_op, Bytes(dense * grad_bytes), dense_group)
+            .time
+            + net
+                .collective(reduce_op, Bytes(experts * grad_bytes), expert_group)
+                .time;
         let gather = if plan.distributed_optimizer {
-            net.collective(CollectiveOp::AllGather, Bytes(dense * HALF), dense_group).time
-                + net.collective(CollectiveOp::AllGather, Bytes(experts * HALF), expert_group).time
+            net.collective(CollectiveOp::AllGather, Bytes(dense * HALF), dense_group)
+                .time
+                + net
+                    .collective(CollectiveOp::AllGather, Bytes(experts * HALF), expert_group)
+                    .time
         } else {
             Seconds::ZERO
         };
@@ -327,12 +385,26 @@ pub fn simulate_step(sc: &Scenario) -> StepResult {
         st.dp_exposed = exposed_reduce + exposed_gather;
         // Adam: read grad (4 B), master weight, m, v (12 B), write master, m, v (12 B) and
         // the BF16 weight (2 B) = 30 B per parameter it owns; plus the gradient-norm pass.
-        let dense_owned = if plan.distributed_optimizer { dense / dense_dp as f64 } else { dense };
-        let expert_owned = if plan.distributed_optimizer { experts / expert_dp as f64 } else { experts };
+        let dense_owned = if plan.distributed_optimizer {
+            dense / dense_dp as f64
+        } else {
+            dense
+        };
+        let expert_owned = if plan.distributed_optimizer {
+            experts / expert_dp as f64
+        } else {
+            experts
+        };
         st.optimizer = Bytes((dense_owned + expert_owned) * 30.0 + params * grad_bytes) / hbm;
     }
-    let dp_comm = stages.iter().map(|s| s.dp_exposed).fold(Seconds::ZERO, Seconds::max);
-    let optimizer = stages.iter().map(|s| s.optimizer).fold(Seconds::ZERO, Seconds::max);
+    let dp_comm = stages
+        .iter()
+        .map(|s| s.dp_exposed)
+        .fold(Seconds::ZERO, Seconds::max);
+    let optimizer = stages
+        .iter()
+        .map(|s| s.optimizer)
+        .fold(Seconds::ZERO, Seconds::max);
 
     let crit = &stages[critical as usize];
     let mf = m as f64;
@@ -381,6 +453,30 @@ mod tests {
         assert_eq!(tp_exposed(c, Seconds(100.0), 8, true), Seconds(1.0));
         assert_eq!(tp_exposed(c, Seconds(3.0), 8, true), Seconds(1.0 + 4.0));
         assert_eq!(tp_exposed(c, Seconds(100.0), 8, false), c);
+    }
+
+    #[test]
+    fn bubble_fraction_is_p_minus_1_over_v_m() {
+        for (p, m, v) in [
+            (4usize, 8u64, 1u32),
+            (8, 16, 1),
+            (8, 16, 3),
+            (16, 32, 4),
+            (2, 2, 1),
+        ] {
+            let stages = vec![Seconds(0.25); p];
+            let t = pipeline_time(&stages, m, v);
+            let ideal = 0.25 * m as f64;
+            let bubble = (t.0 - ideal) / ideal;
+            let expected = (p as f64 - 1.0) / (v as f64 * m as f64);
+            assert!(
+                (bubble - expected).abs() < 1e-12,
+                "p={p} m={m} v={v}: {bubble} vs {expected}"
+            );
+        }
+        // An uneven pipeline runs at the pace of its slowest stage.
+        let t = pipeline_time(&[Seconds(1.0), Seconds(2.0), Seconds(1.0)], 10, 1);
+        assert_eq!(t, Seconds(2.0 * 10.0 + 2.0));
     }
 
     #[test]

@@ -7,7 +7,9 @@
 
 use crate::error::{Error, Result};
 use crate::net::analytical::{CollectiveOp, GroupShape};
-use crate::scenario::{ClusterFile, FabricKind, ModelFile, ParallelFile, ScenarioFile, TrainingFile};
+use crate::scenario::{
+    ClusterFile, FabricKind, ModelFile, ParallelFile, ScenarioFile, TrainingFile,
+};
 use crate::step::simulate_step;
 use crate::units::Bytes;
 use crate::workload::{MlpKind, Precision, Recompute};
@@ -82,15 +84,23 @@ pub enum CaseFile {
 
 /// Parses a case file. The kind is told by the first case: collective cases have `op`.
 pub fn parse_cases(context: &str, text: &str) -> Result<CaseFile> {
-    let table: toml::Table = toml::from_str(text).map_err(|e| Error::parse(context, e))?;
+    let table: toml::Table = toml::from_str(text).map_err(|e| Error::toml(context, &e, text))?;
     for key in table.keys() {
         if key != "case" {
-            return Err(Error::parse(context, format!("unknown top-level key `{key}`; a case file holds only [[case]] tables")));
+            return Err(Error::parse(
+                context,
+                format!("unknown top-level key `{key}`; a case file holds only [[case]] tables"),
+            ));
         }
     }
     let cases = match table.get("case") {
         Some(toml::Value::Array(a)) if !a.is_empty() => a,
-        _ => return Err(Error::parse(context, "no [[case]] tables; see the case format v1 README")),
+        _ => {
+            return Err(Error::parse(
+                context,
+                "no [[case]] tables; see the case format v1 README",
+            ))
+        }
     };
     let is_collective = cases[0].get("op").is_some();
     let label = |i: usize, v: &toml::Value| {
@@ -100,7 +110,10 @@ pub fn parse_cases(context: &str, text: &str) -> Result<CaseFile> {
     if is_collective {
         let mut out = Vec::with_capacity(cases.len());
         for (i, v) in cases.iter().enumerate() {
-            let c: CollectiveCase = v.clone().try_into().map_err(|e| Error::parse(label(i, v), e))?;
+            let c: CollectiveCase = v
+                .clone()
+                .try_into()
+                .map_err(|e| Error::parse(label(i, v), e))?;
             if c.size_bytes.is_empty() || c.size_bytes.len() != c.measured_busbw_gbps.len() {
                 return Err(Error::invalid(
                     format!("{}: measured_busbw_gbps", label(i, v)),
@@ -114,7 +127,10 @@ pub fn parse_cases(context: &str, text: &str) -> Result<CaseFile> {
     } else {
         let mut out = Vec::with_capacity(cases.len());
         for (i, v) in cases.iter().enumerate() {
-            let c: TrainingCase = v.clone().try_into().map_err(|e| Error::parse(label(i, v), e))?;
+            let c: TrainingCase = v
+                .clone()
+                .try_into()
+                .map_err(|e| Error::parse(label(i, v), e))?;
             if !(c.measured_step_time_s.is_finite() && c.measured_step_time_s > 0.0) {
                 return Err(Error::invalid(
                     format!("{}: measured_step_time_s", label(i, v)),
@@ -262,7 +278,11 @@ fn summarize(errors: &[(String, f64)]) -> Summary {
     };
     Summary {
         n,
-        mape_pct: if n == 0 { 0.0 } else { abs.iter().sum::<f64>() / n as f64 },
+        mape_pct: if n == 0 {
+            0.0
+        } else {
+            abs.iter().sum::<f64>() / n as f64
+        },
         median_ape_pct: median,
         max_ape_pct: max.max(0.0),
         worst,
@@ -285,15 +305,22 @@ pub fn run_cases(file: &CaseFile) -> Result<Report> {
                     error_pct: (pred - c.measured_step_time_s) / c.measured_step_time_s * 100.0,
                 });
             }
-            let errs: Vec<(String, f64)> = out.iter().map(|r| (r.id.clone(), r.error_pct)).collect();
-            Ok(Report::Training { summary: summarize(&errs), cases: out })
+            let errs: Vec<(String, f64)> =
+                out.iter().map(|r| (r.id.clone(), r.error_pct)).collect();
+            Ok(Report::Training {
+                summary: summarize(&errs),
+                cases: out,
+            })
         }
         CaseFile::Collective(cases) => {
             let mut out = Vec::with_capacity(cases.len());
             let mut errs = Vec::new();
             for c in cases {
                 let net = collective_network(c)?;
-                let g = GroupShape { ranks: c.gpus, ranks_per_node: c.gpus_per_node.min(c.gpus).max(1) };
+                let g = GroupShape {
+                    ranks: c.gpus,
+                    ranks_per_node: c.gpus_per_node.min(c.gpus).max(1),
+                };
                 let mut r = CollectiveResult {
                     id: c.id.clone(),
                     size_bytes: c.size_bytes.clone(),
@@ -305,7 +332,11 @@ pub fn run_cases(file: &CaseFile) -> Result<Report> {
                 for (&size, &measured) in c.size_bytes.iter().zip(&c.measured_busbw_gbps) {
                     let e = net.collective(c.op, Bytes(size as f64), g);
                     let busbw = size as f64 / e.time.0 * c.op.bus_factor(c.gpus) / 1e9;
-                    let err = if measured > 0.0 { (busbw - measured) / measured * 100.0 } else { 0.0 };
+                    let err = if measured > 0.0 {
+                        (busbw - measured) / measured * 100.0
+                    } else {
+                        0.0
+                    };
                     r.predicted_busbw_gbps.push(busbw);
                     r.predicted_time_us.push(e.time.0 * 1e6);
                     r.error_pct.push(err);
@@ -315,7 +346,10 @@ pub fn run_cases(file: &CaseFile) -> Result<Report> {
                 }
                 out.push(r);
             }
-            Ok(Report::Collective { summary: summarize(&errs), cases: out })
+            Ok(Report::Collective {
+                summary: summarize(&errs),
+                cases: out,
+            })
         }
     }
 }
@@ -330,8 +364,15 @@ fn collective_network(c: &CollectiveCase) -> Result<crate::net::analytical::Netw
             fabric: Some(c.fabric),
             ..Default::default()
         },
-        model: ModelFile { preset: Some("llama3-8b".into()), ..Default::default() },
-        training: TrainingFile { global_batch: Some(u64::from(c.gpus)), seq_len: Some(2048), ..Default::default() },
+        model: ModelFile {
+            preset: Some("llama3-8b".into()),
+            ..Default::default()
+        },
+        training: TrainingFile {
+            global_batch: Some(u64::from(c.gpus)),
+            seq_len: Some(2048),
+            ..Default::default()
+        },
         ..Default::default()
     };
     let sc = sf.validate().map_err(|e| prefix_case(&c.id, e))?;
@@ -340,9 +381,24 @@ fn collective_network(c: &CollectiveCase) -> Result<crate::net::analytical::Netw
 
 fn prefix_case(id: &str, e: Error) -> Error {
     match e {
-        Error::Invalid { field, value, allowed } => Error::Invalid { field: format!("case {id}: {field}"), value, allowed },
-        Error::Parse { context, message } => Error::Parse { context: format!("case {id}: {context}"), message },
-        Error::Unknown { kind, name, known } => Error::Unknown { kind, name: format!("{name} (case {id})"), known },
+        Error::Invalid {
+            field,
+            value,
+            allowed,
+        } => Error::Invalid {
+            field: format!("case {id}: {field}"),
+            value,
+            allowed,
+        },
+        Error::Parse { context, message } => Error::Parse {
+            context: format!("case {id}: {context}"),
+            message,
+        },
+        Error::Unknown { kind, name, known } => Error::Unknown {
+            kind,
+            name: format!("{name} (case {id})"),
+            known,
+        },
     }
 }
 

@@ -59,7 +59,11 @@ fn bytes_per_param(precision: Precision) -> (f64, f64, f64) {
 }
 
 /// Stored activation bytes of one layer for one micro-batch on one GPU.
-pub fn activation_bytes_per_layer(model: &ModelSpec, plan: &ParallelPlan, run: &TrainingRun) -> Bytes {
+pub fn activation_bytes_per_layer(
+    model: &ModelSpec,
+    plan: &ParallelPlan,
+    run: &TrainingRun,
+) -> Bytes {
     let tokens = tokens_per_gpu(plan, run);
     let t = plan.tp as f64;
     let h = model.hidden as f64;
@@ -84,7 +88,11 @@ pub fn activation_bytes_per_layer(model: &ModelSpec, plan: &ParallelPlan, run: &
 }
 
 /// Memory per GPU of every pipeline stage; the caller usually wants the largest.
-pub fn memory_per_stage(model: &ModelSpec, plan: &ParallelPlan, run: &TrainingRun) -> Vec<MemoryBreakdown> {
+pub fn memory_per_stage(
+    model: &ModelSpec,
+    plan: &ParallelPlan,
+    run: &TrainingRun,
+) -> Vec<MemoryBreakdown> {
     let (wb, gb, ob) = bytes_per_param(run.precision);
     let t = plan.tp as f64;
     let layers = plan.stage_layers(model.layers);
@@ -94,8 +102,16 @@ pub fn memory_per_stage(model: &ModelSpec, plan: &ParallelPlan, run: &TrainingRu
     let tokens = tokens_per_gpu(plan, run);
     // Optimizer state is sharded over the data-parallel ranks that hold the same weights:
     // dp x cp for dense weights, dp x cp / ep for experts.
-    let dense_shard = if plan.distributed_optimizer { (plan.dp * plan.cp) as f64 } else { 1.0 };
-    let expert_shard = if plan.distributed_optimizer { dense_shard / plan.ep as f64 } else { 1.0 };
+    let dense_shard = if plan.distributed_optimizer {
+        (plan.dp * plan.cp) as f64
+    } else {
+        1.0
+    };
+    let expert_shard = if plan.distributed_optimizer {
+        dense_shard / plan.ep as f64
+    } else {
+        1.0
+    };
 
     layers
         .iter()
@@ -142,7 +158,12 @@ pub fn memory_per_stage(model: &ModelSpec, plan: &ParallelPlan, run: &TrainingRu
 pub fn peak_memory(model: &ModelSpec, plan: &ParallelPlan, run: &TrainingRun) -> MemoryBreakdown {
     memory_per_stage(model, plan, run)
         .into_iter()
-        .max_by(|a, b| a.total().0.total_cmp(&b.total().0).then(b.stage.cmp(&a.stage)))
+        .max_by(|a, b| {
+            a.total()
+                .0
+                .total_cmp(&b.total().0)
+                .then(b.stage.cmp(&a.stage))
+        })
         .expect("pp >= 1 gives at least one stage")
 }
 
@@ -184,7 +205,12 @@ mod tests {
     fn korthikanti_34_bytes_per_token_hidden() {
         // GPT (ffn = 4h, MHA): per layer s·b·h·34/t with SP + selective recompute.
         let m = gpt175();
-        let run = TrainingRun { global_batch: 64, seq_len: 2048, tokens: 1e9, precision: Precision::Bf16 };
+        let run = TrainingRun {
+            global_batch: 64,
+            seq_len: 2048,
+            tokens: 1e9,
+            precision: Precision::Bf16,
+        };
         let a = activation_bytes_per_layer(&m, &plan(), &run).0;
         let expected = 2048.0 * 12288.0 * 34.0 / 8.0;
         assert!((a / expected - 1.0).abs() < 1e-12, "{a} vs {expected}");
@@ -203,7 +229,12 @@ mod tests {
     #[test]
     fn first_stage_holds_p_microbatches() {
         let m = gpt175();
-        let run = TrainingRun { global_batch: 64, seq_len: 2048, tokens: 1e9, precision: Precision::Bf16 };
+        let run = TrainingRun {
+            global_batch: 64,
+            seq_len: 2048,
+            tokens: 1e9,
+            precision: Precision::Bf16,
+        };
         let stages = memory_per_stage(&m, &plan(), &run);
         let per_layer = activation_bytes_per_layer(&m, &plan(), &run).0;
         // Stage 0: 8 in flight x 12 layers; stage 7: 1 x 12 (+ logits).
@@ -220,7 +251,12 @@ mod tests {
     #[test]
     fn distributed_optimizer_shards_state() {
         let m = gpt175();
-        let run = TrainingRun { global_batch: 64, seq_len: 2048, tokens: 1e9, precision: Precision::Bf16 };
+        let run = TrainingRun {
+            global_batch: 64,
+            seq_len: 2048,
+            tokens: 1e9,
+            precision: Precision::Bf16,
+        };
         let mut p = plan();
         p.dp = 8;
         let plain = peak_memory(&m, &p, &run);

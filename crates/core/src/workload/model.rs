@@ -63,24 +63,40 @@ impl ModelSpec {
     pub fn validate(&self, prefix: &str) -> Result<()> {
         let f = |n: &str| format!("{prefix}.{n}");
         if self.layers == 0 || self.layers > 100_000 {
-            return Err(Error::invalid(f("layers"), self.layers, "an integer from 1 to 100000"));
+            return Err(Error::invalid(
+                f("layers"),
+                self.layers,
+                "an integer from 1 to 100000",
+            ));
         }
-        for (name, v) in [("hidden", self.hidden), ("ffn_hidden", self.ffn_hidden), ("vocab", self.vocab)] {
+        for (name, v) in [
+            ("hidden", self.hidden),
+            ("ffn_hidden", self.ffn_hidden),
+            ("vocab", self.vocab),
+        ] {
             if v == 0 || v > MAX_DIM {
-                return Err(Error::invalid(f(name), v, format!("an integer from 1 to {MAX_DIM}")));
+                return Err(Error::invalid(
+                    f(name),
+                    v,
+                    format!("an integer from 1 to {MAX_DIM}"),
+                ));
             }
         }
         if self.heads == 0 || u64::from(self.heads) > self.hidden {
-            return Err(Error::invalid(f("heads"), self.heads, "an integer from 1 to hidden"));
+            return Err(Error::invalid(
+                f("heads"),
+                self.heads,
+                "an integer from 1 to hidden",
+            ));
         }
-        if self.hidden % u64::from(self.heads) != 0 {
+        if !self.hidden.is_multiple_of(u64::from(self.heads)) {
             return Err(Error::invalid(
                 f("heads"),
                 self.heads,
                 format!("a divisor of hidden ({})", self.hidden),
             ));
         }
-        if self.kv_heads == 0 || self.heads % self.kv_heads != 0 {
+        if self.kv_heads == 0 || !self.heads.is_multiple_of(self.kv_heads) {
             return Err(Error::invalid(
                 f("kv_heads"),
                 self.kv_heads,
@@ -89,7 +105,11 @@ impl ModelSpec {
         }
         if let Some(m) = self.moe {
             if m.experts < 2 || m.experts > 4096 {
-                return Err(Error::invalid(f("moe_experts"), m.experts, "0 (dense) or 2 to 4096"));
+                return Err(Error::invalid(
+                    f("moe_experts"),
+                    m.experts,
+                    "0 (dense) or 2 to 4096",
+                ));
             }
             if m.topk == 0 || m.topk > m.experts {
                 return Err(Error::invalid(
@@ -127,13 +147,18 @@ impl ModelSpec {
     pub fn dense_params_per_layer(&self) -> f64 {
         let h = self.hidden as f64;
         let router = self.moe.map_or(0.0, |m| h * m.experts as f64);
-        let mlp = if self.moe.is_some() { 0.0 } else { self.mlp_params() };
+        let mlp = if self.moe.is_some() {
+            0.0
+        } else {
+            self.mlp_params()
+        };
         self.attention_params() + mlp + router + 2.0 * h
     }
 
     /// Expert parameters of one layer (all experts); 0 for dense.
     pub fn expert_params_per_layer(&self) -> f64 {
-        self.moe.map_or(0.0, |m| m.experts as f64 * self.mlp_params())
+        self.moe
+            .map_or(0.0, |m| m.experts as f64 * self.mlp_params())
     }
 
     /// Input embedding (or output head) parameters: V x h.
@@ -150,7 +175,8 @@ impl ModelSpec {
     /// Parameters each token touches (the "active" count of an MoE).
     pub fn active_params(&self) -> f64 {
         let experts = self.moe.map_or(0.0, |m| m.topk as f64 * self.mlp_params());
-        self.layers as f64 * (self.dense_params_per_layer() + experts) + 2.0 * self.embedding_params()
+        self.layers as f64 * (self.dense_params_per_layer() + experts)
+            + 2.0 * self.embedding_params()
     }
 }
 
@@ -181,7 +207,10 @@ mod tests {
     #[test]
     fn moe_active_is_smaller_than_total() {
         let mut m = llama405();
-        m.moe = Some(Moe { experts: 8, topk: 2 });
+        m.moe = Some(Moe {
+            experts: 8,
+            topk: 2,
+        });
         assert!(m.active_params() < m.total_params());
         assert!(m.validate("model").is_ok());
     }
@@ -190,12 +219,24 @@ mod tests {
     fn bad_shapes_name_the_field() {
         let mut m = llama405();
         m.layers = 0;
-        assert!(m.validate("model").unwrap_err().to_string().starts_with("model.layers = 0"));
+        assert!(m
+            .validate("model")
+            .unwrap_err()
+            .to_string()
+            .starts_with("model.layers = 0"));
         let mut m = llama405();
         m.kv_heads = 7;
-        assert!(m.validate("model").unwrap_err().to_string().contains("model.kv_heads"));
+        assert!(m
+            .validate("model")
+            .unwrap_err()
+            .to_string()
+            .contains("model.kv_heads"));
         let mut m = llama405();
         m.hidden = 1 << 40;
-        assert!(m.validate("model").unwrap_err().to_string().contains("model.hidden"));
+        assert!(m
+            .validate("model")
+            .unwrap_err()
+            .to_string()
+            .contains("model.hidden"));
     }
 }

@@ -54,8 +54,11 @@ pub struct LayerWork {
     pub attention_flops: Flops,
     /// Attention-core FLOPs as model FLOPs count them (full score matrix).
     pub attention_model_flops: Flops,
-    /// Memory-bound element-wise traffic (norms, residuals, activation, dropout, casts).
+    /// Memory-bound element-wise traffic of the forward (norms, residuals, activation,
+    /// dropout, FP8 casts).
     pub elementwise_bytes: Bytes,
+    /// The same for the backward: twice the forward's, plus its own FP8 casts.
+    pub elementwise_bwd_bytes: Bytes,
     /// Bytes of the activation tensor each TP collective moves (the full b x s x h tensor).
     pub tp_message: Bytes,
     /// TP collectives in the forward: 2 all-reduces, or 2 all-gathers + 2 reduce-scatters
@@ -88,16 +91,40 @@ pub fn layer_work(model: &ModelSpec, plan: &ParallelPlan, run: &TrainingRun) -> 
     let s = run.seq_len as f64;
 
     let mut gemms = vec![
-        Gemm { name: "qkv", m: tokens, n: model.qkv_width() / t, k: h, count: 1.0 },
-        Gemm { name: "attn_out", m: tokens, n: h, k: h / t, count: 1.0 },
+        Gemm {
+            name: "qkv",
+            m: tokens,
+            n: model.qkv_width() / t,
+            k: h,
+            count: 1.0,
+        },
+        Gemm {
+            name: "attn_out",
+            m: tokens,
+            n: h,
+            k: h / t,
+            count: 1.0,
+        },
     ];
     let fc1_width = ffn * (model.mlp.matrices() - 1.0);
     let mut model_mlp_flops;
     let mut ep_a2a_bytes = Bytes::ZERO;
     match model.moe {
         None => {
-            gemms.push(Gemm { name: "mlp_in", m: tokens, n: fc1_width / t, k: h, count: 1.0 });
-            gemms.push(Gemm { name: "mlp_out", m: tokens, n: h, k: ffn / t, count: 1.0 });
+            gemms.push(Gemm {
+                name: "mlp_in",
+                m: tokens,
+                n: fc1_width / t,
+                k: h,
+                count: 1.0,
+            });
+            gemms.push(Gemm {
+                name: "mlp_out",
+                m: tokens,
+                n: h,
+                k: ffn / t,
+                count: 1.0,
+            });
             model_mlp_flops = 2.0 * tokens * h * ffn * model.mlp.matrices() / t;
         }
         Some(moe) => {
@@ -108,9 +135,27 @@ pub fn layer_work(model: &ModelSpec, plan: &ParallelPlan, run: &TrainingRun) -> 
             // Tokens each local expert processes: the EP group's tokens times top-k, spread
             // over all experts, with the busiest expert's imbalance.
             let per_expert = tokens * k * ep / e * MOE_LOAD_IMBALANCE;
-            gemms.push(Gemm { name: "router", m: tokens, n: e, k: h, count: 1.0 });
-            gemms.push(Gemm { name: "expert_in", m: per_expert, n: fc1_width / t, k: h, count: local_experts });
-            gemms.push(Gemm { name: "expert_out", m: per_expert, n: h, k: ffn / t, count: local_experts });
+            gemms.push(Gemm {
+                name: "router",
+                m: tokens,
+                n: e,
+                k: h,
+                count: 1.0,
+            });
+            gemms.push(Gemm {
+                name: "expert_in",
+                m: per_expert,
+                n: fc1_width / t,
+                k: h,
+                count: local_experts,
+            });
+            gemms.push(Gemm {
+                name: "expert_out",
+                m: per_expert,
+                n: h,
+                k: ffn / t,
+                count: local_experts,
+            });
             model_mlp_flops = 2.0 * tokens * h * ffn * model.mlp.matrices() * k / t;
             model_mlp_flops += 2.0 * tokens * h * e;
             if plan.ep > 1 {
@@ -134,13 +179,22 @@ pub fn layer_work(model: &ModelSpec, plan: &ParallelPlan, run: &TrainingRun) -> 
         None => model.mlp.matrices() * ffn / t,
         Some(moe) => model.mlp.matrices() * ffn / t * moe.topk as f64 * MOE_LOAD_IMBALANCE,
     };
-    let mut elems_per_token = 11.0 * h / sp_div + mlp_act;
+    let elems_per_token = 11.0 * h / sp_div + mlp_act;
+    let mut fwd_bytes = tokens * elems_per_token * HALF;
+    let mut bwd_bytes = 2.0 * fwd_bytes;
     if run.precision.fp8_gemms() {
-        // Transformer Engine casts each GEMM input to FP8 (read 2 B, write 1 B): the
-        // QKV, attention-out, MLP-in and MLP-out inputs, about 3h + ffn elements.
-        elems_per_token += 1.5 * (3.0 * h + ffn) / t;
+        // Transformer Engine casts every GEMM operand it quantizes: read 2 B, write 1 B of
+        // FP8 and 1 B of its transpose (Hopper FP8 GEMMs take only the TN layout, so the
+        // backward needs transposed copies): 4 B per element.
+        // Forward: the inputs of QKV and MLP-in (full h each, gathered), attention-out
+        // (h/t) and MLP-out (ffn/t). Backward: the output gradients of all four GEMMs.
+        let fwd_elems = 2.0 * h + h / t + ffn / t;
+        let bwd_elems = model.qkv_width() / t + h + fc1_width / t + h;
+        fwd_bytes += tokens * fwd_elems * 4.0;
+        bwd_bytes += tokens * bwd_elems * 4.0;
     }
-    let elementwise_bytes = Bytes(tokens * elems_per_token * HALF);
+    let elementwise_bytes = Bytes(fwd_bytes);
+    let elementwise_bwd_bytes = Bytes(bwd_bytes);
 
     let tp_message = Bytes(tokens * h * HALF);
     let tp_collectives_fwd = if plan.tp > 1 { 2 } else { 0 };
@@ -161,6 +215,7 @@ pub fn layer_work(model: &ModelSpec, plan: &ParallelPlan, run: &TrainingRun) -> 
         attention_flops,
         attention_model_flops,
         elementwise_bytes,
+        elementwise_bwd_bytes,
         tp_message,
         tp_collectives_fwd,
         ep_a2a_bytes,
@@ -187,7 +242,13 @@ pub fn head_work(model: &ModelSpec, plan: &ParallelPlan, run: &TrainingRun) -> H
     let v = model.vocab as f64;
     let h = model.hidden as f64;
     HeadWork {
-        logits: Gemm { name: "lm_head", m: tokens, n: v / t, k: h, count: 1.0 },
+        logits: Gemm {
+            name: "lm_head",
+            m: tokens,
+            n: v / t,
+            k: h,
+            count: 1.0,
+        },
         loss_bytes: Bytes(tokens * v / t * 4.0 * 3.0),
         embedding_bytes: Bytes(tokens * h * HALF * 2.0),
     }
@@ -241,7 +302,12 @@ mod tests {
         // Narayanan et al. 2021: 72·B·s·l·h²·(1 + s/6h + V/12lh) without recompute;
         // with full recompute the hardware count is 96·B·s·l·h²·(1 + s/6h + V/16lh).
         let m = gpt(96, 12288, 96);
-        let run = TrainingRun { global_batch: 1536, seq_len: 2048, tokens: 1e9, precision: Precision::Fp16 };
+        let run = TrainingRun {
+            global_batch: 1536,
+            seq_len: 2048,
+            tokens: 1e9,
+            precision: Precision::Fp16,
+        };
         let (b, s, l, h, v) = (1536.0, 2048.0, 96.0, 12288.0, 51200.0);
         let formula = 72.0 * b * s * l * h * h * (1.0 + s / (6.0 * h) + v / (12.0 * l * h));
         let got = model_flops_per_step(&m, &run).0;
@@ -257,7 +323,12 @@ mod tests {
     #[test]
     fn tensor_parallel_splits_gemms_and_sp_splits_elementwise() {
         let m = gpt(2, 4096, 32);
-        let run = TrainingRun { global_batch: 8, seq_len: 2048, tokens: 1e9, precision: Precision::Bf16 };
+        let run = TrainingRun {
+            global_batch: 8,
+            seq_len: 2048,
+            tokens: 1e9,
+            precision: Precision::Bf16,
+        };
         let mut p = ParallelPlan {
             tp: 1,
             pp: 1,
@@ -286,7 +357,12 @@ mod tests {
     #[test]
     fn causal_attention_executes_half_the_model_count() {
         let m = gpt(2, 4096, 32);
-        let run = TrainingRun { global_batch: 8, seq_len: 8192, tokens: 1e9, precision: Precision::Bf16 };
+        let run = TrainingRun {
+            global_batch: 8,
+            seq_len: 8192,
+            tokens: 1e9,
+            precision: Precision::Bf16,
+        };
         let p = ParallelPlan {
             tp: 1,
             pp: 1,

@@ -101,17 +101,21 @@ impl ParallelPlan {
             ("micro_batch", self.micro_batch),
         ] {
             if v == 0 || v > 10_000_000 {
-                return Err(Error::invalid(format!("parallel.{name}"), v, "an integer from 1 to 10000000"));
+                return Err(Error::invalid(
+                    format!("parallel.{name}"),
+                    v,
+                    "an integer from 1 to 10000000",
+                ));
             }
         }
-        if model.heads % self.tp != 0 {
+        if !model.heads.is_multiple_of(self.tp) {
             return Err(Error::invalid(
                 "parallel.tp",
                 self.tp,
                 format!("a divisor of the model's attention heads ({})", model.heads),
             ));
         }
-        if model.ffn_hidden % u64::from(self.tp) != 0 {
+        if !model.ffn_hidden.is_multiple_of(u64::from(self.tp)) {
             return Err(Error::invalid(
                 "parallel.tp",
                 self.tp,
@@ -119,22 +123,37 @@ impl ParallelPlan {
             ));
         }
         if self.vpp > 1 && self.pp == 1 {
-            return Err(Error::invalid("parallel.vpp", self.vpp, "1 when pp = 1 (interleaving needs pipeline stages)"));
+            return Err(Error::invalid(
+                "parallel.vpp",
+                self.vpp,
+                "1 when pp = 1 (interleaving needs pipeline stages)",
+            ));
         }
         let chunks = u64::from(self.pp) * u64::from(self.vpp);
         if chunks > u64::from(model.layers) {
             return Err(Error::invalid(
                 "parallel.pp",
                 self.pp,
-                format!("pp x vpp ({chunks}) at most the model's layers ({})", model.layers),
+                format!(
+                    "pp x vpp ({chunks}) at most the model's layers ({})",
+                    model.layers
+                ),
             ));
         }
-        if self.dp % self.ep != 0 {
-            return Err(Error::invalid("parallel.ep", self.ep, format!("a divisor of dp ({})", self.dp)));
+        if !self.dp.is_multiple_of(self.ep) {
+            return Err(Error::invalid(
+                "parallel.ep",
+                self.ep,
+                format!("a divisor of dp ({})", self.dp),
+            ));
         }
         match model.moe {
             None if self.ep > 1 => {
-                return Err(Error::invalid("parallel.ep", self.ep, "1 for a dense model (it has no experts)"));
+                return Err(Error::invalid(
+                    "parallel.ep",
+                    self.ep,
+                    "1 for a dense model (it has no experts)",
+                ));
             }
             Some(m) if m.experts % self.ep != 0 => {
                 return Err(Error::invalid(
@@ -146,25 +165,39 @@ impl ParallelPlan {
             _ => {}
         }
         if run.seq_len == 0 || run.seq_len > (1 << 24) {
-            return Err(Error::invalid("training.seq_len", run.seq_len, "an integer from 1 to 16777216"));
+            return Err(Error::invalid(
+                "training.seq_len",
+                run.seq_len,
+                "an integer from 1 to 16777216",
+            ));
         }
-        if run.seq_len % (2 * u64::from(self.cp)) != 0 && self.cp > 1 {
+        if !run.seq_len.is_multiple_of(2 * u64::from(self.cp)) && self.cp > 1 {
             return Err(Error::invalid(
                 "parallel.cp",
                 self.cp,
-                format!("a value with 2 x cp dividing seq_len ({}), for load-balanced causal CP", run.seq_len),
+                format!(
+                    "a value with 2 x cp dividing seq_len ({}), for load-balanced causal CP",
+                    run.seq_len
+                ),
             ));
         }
         let per_step = u64::from(self.dp) * u64::from(self.micro_batch);
-        if run.global_batch == 0 || run.global_batch % per_step != 0 {
+        if run.global_batch == 0 || !run.global_batch.is_multiple_of(per_step) {
             return Err(Error::invalid(
                 "training.global_batch",
                 run.global_batch,
-                format!("a positive multiple of dp x micro_batch ({} x {} = {per_step})", self.dp, self.micro_batch),
+                format!(
+                    "a positive multiple of dp x micro_batch ({} x {} = {per_step})",
+                    self.dp, self.micro_batch
+                ),
             ));
         }
         if !(run.tokens.is_finite() && run.tokens > 0.0 && run.tokens <= 1e18) {
-            return Err(Error::invalid("training.tokens", run.tokens, "a number of tokens above 0 and at most 1e18"));
+            return Err(Error::invalid(
+                "training.tokens",
+                run.tokens,
+                "a number of tokens above 0 and at most 1e18",
+            ));
         }
         Ok(())
     }
@@ -225,7 +258,12 @@ mod tests {
     }
 
     fn run(gb: u64) -> TrainingRun {
-        TrainingRun { global_batch: gb, seq_len: 8192, tokens: 1e12, precision: Precision::Bf16 }
+        TrainingRun {
+            global_batch: gb,
+            seq_len: 8192,
+            tokens: 1e12,
+            precision: Precision::Bf16,
+        }
     }
 
     #[test]
@@ -246,11 +284,20 @@ mod tests {
     fn validation_names_fields() {
         let m = model();
         assert!(plan(8, 16, 4).validate(&m, &run(64)).is_ok());
-        let e = plan(3, 1, 1).validate(&m, &run(64)).unwrap_err().to_string();
+        let e = plan(3, 1, 1)
+            .validate(&m, &run(64))
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("parallel.tp = 3"), "{e}");
-        let e = plan(8, 16, 4).validate(&m, &run(65)).unwrap_err().to_string();
+        let e = plan(8, 16, 4)
+            .validate(&m, &run(65))
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("training.global_batch = 65"), "{e}");
-        let e = plan(8, 127, 1).validate(&m, &run(64)).unwrap_err().to_string();
+        let e = plan(8, 127, 1)
+            .validate(&m, &run(64))
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("parallel.pp = 127"), "{e}");
     }
 }

@@ -1,0 +1,355 @@
+//! The one integration-test binary: runs the real `memphis` executable.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn memphis(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_memphis"))
+        .args(args)
+        .output()
+        .expect("run memphis")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8(o.stderr.clone()).unwrap()
+}
+
+fn json(args: &[&str]) -> serde_json::Value {
+    let o = memphis(args);
+    assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+    serde_json::from_slice(&o.stdout).expect("valid JSON")
+}
+
+/// `../shared` beside the repository: the validation cases live there.
+fn shared() -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared");
+    assert!(
+        p.join("validation").is_dir(),
+        "expected the shared folder at {}",
+        p.display()
+    );
+    p
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("memphis-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+#[test]
+fn simulate_default_prints_the_summary() {
+    let o = memphis(&["simulate"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    for needle in [
+        "memphis-405b",
+        "MFU",
+        "TFLOP/s",
+        "tokens/s",
+        "breakdown",
+        "memory per GPU",
+        "fits",
+        "ideal time",
+    ] {
+        assert!(out.contains(needle), "missing {needle:?} in\n{out}");
+    }
+}
+
+#[test]
+fn simulate_json_has_the_documented_keys() {
+    let v = json(&["simulate", "--json"]);
+    let step = &v["step"];
+    let t = step["time_s"].as_f64().unwrap();
+    assert!(t > 0.0);
+    let mfu = step["mfu"].as_f64().unwrap();
+    assert!(mfu > 0.0 && mfu < 1.0, "{mfu}");
+    assert!(step["tflops_per_gpu"].as_f64().unwrap() > 0.0);
+    assert!(step["tokens_per_s"].as_f64().unwrap() > 0.0);
+    let bd = step["breakdown"].as_object().unwrap();
+    let keys = [
+        "compute",
+        "bubble",
+        "tp_comm",
+        "cp_comm",
+        "ep_comm",
+        "pp_comm",
+        "dp_comm",
+        "optimizer",
+    ];
+    for k in keys {
+        assert!(bd[k].as_f64().unwrap() >= 0.0, "breakdown.{k}");
+    }
+    let sum: f64 = keys.iter().map(|k| bd[*k].as_f64().unwrap()).sum();
+    assert!(
+        (sum - t).abs() < 1e-9 * t,
+        "breakdown sums to {sum}, step is {t}"
+    );
+    let mem = &v["memory"];
+    assert!(mem["per_gpu_gib"].as_f64().unwrap() > 0.0);
+    assert_eq!(mem["capacity_gib"].as_f64().unwrap(), 80.0);
+    assert_eq!(mem["fits"], true);
+    let run = &v["run"];
+    let gpus = run["gpus"].as_u64().unwrap();
+    assert!((96_000..=100_000).contains(&gpus), "{gpus}");
+    assert_eq!(run["tokens"].as_f64().unwrap(), 15e12);
+    assert!(run["ideal_days"].as_f64().unwrap() > 1.0);
+}
+
+#[test]
+fn output_is_deterministic() {
+    for args in [
+        &["simulate", "--json"][..],
+        &["simulate"],
+        &["simulate", "memphis-grok1", "--json"],
+        &["presets"],
+    ] {
+        let a = memphis(args);
+        let b = memphis(args);
+        assert!(a.status.success());
+        assert_eq!(a.stdout, b.stdout, "{args:?} differs between runs");
+    }
+}
+
+#[test]
+fn every_scenario_preset_simulates_and_fits() {
+    let o = memphis(&["presets"]);
+    let out = stdout(&o);
+    let scenarios = out.split("scenarios:").nth(1).unwrap();
+    let names: Vec<&str> = scenarios
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert!(names.len() >= 3, "{names:?}");
+    for n in names {
+        let v = json(&["simulate", n, "--json"]);
+        assert_eq!(v["memory"]["fits"], true, "{n} does not fit");
+    }
+}
+
+#[test]
+fn validate_public_training_cases_within_bounds() {
+    let cases = shared().join("validation/training_public.toml");
+    let v = json(&["validate", "--cases", cases.to_str().unwrap(), "--json"]);
+    let s = &v["summary"];
+    let mape = s["mape_pct"].as_f64().unwrap();
+    let worst = s["max_ape_pct"].as_f64().unwrap();
+    assert_eq!(
+        s["n"].as_u64().unwrap(),
+        v["cases"].as_array().unwrap().len() as u64
+    );
+    assert!(mape <= 15.0, "MAPE {mape:.1}% above 15%");
+    assert!(worst <= 35.0, "worst case {worst:.1}% above 35%");
+    for c in v["cases"].as_array().unwrap() {
+        let (m, p) = (
+            c["measured_step_time_s"].as_f64().unwrap(),
+            c["predicted_step_time_s"].as_f64().unwrap(),
+        );
+        let e = c["error_pct"].as_f64().unwrap();
+        assert!(((p - m) / m * 100.0 - e).abs() < 1e-9);
+    }
+    // The text report ends with the summary line.
+    let o = memphis(&["validate", "--cases", cases.to_str().unwrap()]);
+    assert!(stdout(&o).contains("mean absolute error"));
+}
+
+#[test]
+fn validate_reads_collective_cases() {
+    let cases = shared().join("validation/collectives_public.toml");
+    let v = json(&["validate", "--cases", cases.to_str().unwrap(), "--json"]);
+    assert!(v["summary"]["n"].as_u64().unwrap() > 0);
+    assert!(
+        v["cases"][0]["predicted_busbw_gbps"]
+            .as_array()
+            .unwrap()
+            .len()
+            > 10
+    );
+}
+
+#[test]
+fn public_cases_fit_in_memory_and_405b_on_one_gpu_does_not() {
+    use memphis_core::validate::{parse_cases, CaseFile};
+    let path = shared().join("validation/training_public.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let CaseFile::Training(cases) = parse_cases("public", &text).unwrap() else {
+        panic!("training cases")
+    };
+    for c in &cases {
+        let sc = c.scenario().validate().unwrap();
+        let step = memphis_core::step::simulate_step(&sc);
+        // Every published run ran, so it fit; the 175B full-recompute ones are in here.
+        assert!(
+            step.fits,
+            "{} needs {:.1} GiB",
+            c.id,
+            step.memory.total().gib()
+        );
+    }
+    assert!(cases.iter().any(|c| c.id.contains("175B_full_recompute")));
+    let v = json(&[
+        "simulate",
+        "--tp",
+        "1",
+        "--pp",
+        "1",
+        "--cp",
+        "1",
+        "--gpus",
+        "1024",
+        "--global-batch",
+        "1024",
+        "--json",
+    ]);
+    assert_eq!(v["memory"]["fits"], false);
+    let o = memphis(&[
+        "simulate",
+        "--tp",
+        "1",
+        "--pp",
+        "1",
+        "--cp",
+        "1",
+        "--gpus",
+        "1024",
+        "--global-batch",
+        "1024",
+    ]);
+    assert!(stdout(&o).contains("DOES NOT FIT"));
+}
+
+#[test]
+fn hugging_face_config_runs() {
+    let cfg = tmp("config.json");
+    std::fs::write(
+        &cfg,
+        r#"{"architectures":["MistralForCausalLM"],"hidden_size":4096,"intermediate_size":14336,
+           "num_attention_heads":32,"num_hidden_layers":32,"num_key_value_heads":8,"vocab_size":32000}"#,
+    )
+    .unwrap();
+    let v = json(&[
+        "simulate",
+        "--model",
+        cfg.to_str().unwrap(),
+        "--cluster",
+        "dgx-h100",
+        "--gpus",
+        "64",
+        "--tp",
+        "2",
+        "--pp",
+        "1",
+        "--cp",
+        "1",
+        "--global-batch",
+        "256",
+        "--seq-len",
+        "4096",
+        "--json",
+    ]);
+    assert!((v["model"]["params"].as_f64().unwrap() / 1e9 - 7.24).abs() < 0.1);
+    assert_eq!(v["run"]["gpus"].as_u64().unwrap(), 64);
+}
+
+/// Each bad input: exit code 2, one line on stderr naming the problem, nothing on stdout.
+#[test]
+fn bad_inputs_get_one_clear_error() {
+    let bad_toml = tmp("bad.toml");
+    std::fs::write(&bad_toml, "[parallel\ntp = 2\n").unwrap();
+    let zero_layers = tmp("zero.toml");
+    std::fs::write(
+        &zero_layers,
+        "preset = \"memphis-405b\"\n[model]\npreset = \"llama3-405b\"\nlayers = 0\n",
+    )
+    .unwrap();
+    let cases = shared().join("validation/training_public.toml");
+    let missing_field = tmp("cases.toml");
+    let text = std::fs::read_to_string(&cases)
+        .unwrap()
+        .replacen("gpus = 32\n", "", 1);
+    std::fs::write(&missing_field, text).unwrap();
+    let (bt, zl, mf) = (
+        bad_toml.to_str().unwrap(),
+        zero_layers.to_str().unwrap(),
+        missing_field.to_str().unwrap(),
+    );
+    let table: &[(&[&str], &str)] = &[
+        (&["simulate", "--gpus", "1000"], "training.gpus = 1000"),
+        (&["simulate", zl], "model.layers = 0"),
+        (&["simulate", "--tp", "3"], "parallel.tp = 3"),
+        (&["simulate", "--gpu", "Z100"], "unknown gpu 'Z100'"),
+        (&["simulate", "/no/such/file.toml"], "no such file"),
+        (&["simulate", bt], "line 1"),
+        (&["validate", "--cases", mf], "missing field `gpus`"),
+        (
+            &["validate", "--cases", "/no/such/cases.toml"],
+            "no such file",
+        ),
+        (&["validate", "--cases", "/tmp"], "is a directory"),
+        (&["simulate", "--tokens", "-5"], "training.tokens = -5"),
+        (&["simulate", "--tokens", "NaN"], "training.tokens = NaN"),
+        (
+            &["simulate", "--global-batch", "7"],
+            "training.global_batch = 7",
+        ),
+        (&["simulate", "no-such-preset"], "unknown scenario preset"),
+        (
+            &["simulate", "--model", "gpt5"],
+            "unknown model preset 'gpt5'",
+        ),
+        (&["simulate", "--ep", "2"], "parallel.ep = 2"),
+        (
+            &[
+                "simulate",
+                "--precision",
+                "fp8",
+                "--cluster",
+                "dgx-a100",
+                "--gpus",
+                "4096",
+            ],
+            "training.precision",
+        ),
+    ];
+    for (args, needle) in table {
+        let o = memphis(args);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(o.stdout.is_empty(), "{args:?} printed to stdout");
+        assert_eq!(
+            err.trim_end().lines().count(),
+            1,
+            "{args:?}: not one line: {err}"
+        );
+        assert!(
+            err.contains(needle),
+            "{args:?}: expected {needle:?} in {err}"
+        );
+        assert!(!err.contains("panicked"), "{args:?} panicked");
+    }
+}
+
+#[test]
+fn output_files_are_complete_or_absent() {
+    let out = tmp("report.json");
+    let o = memphis(&["simulate", "--json", "-o", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(o.stdout.is_empty());
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert!(v["step"]["time_s"].as_f64().unwrap() > 0.0);
+    // An unwritable path: exit 2, one line, and no file left behind.
+    let bad = Path::new("/no/such/dir/report.json");
+    let o = memphis(&["simulate", "-o", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!bad.exists());
+    assert_eq!(stderr(&o).trim_end().lines().count(), 1);
+    // A failed scenario writes nothing.
+    let never = tmp("never.json");
+    let o = memphis(&["simulate", "--tp", "3", "-o", never.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!never.exists());
+}
