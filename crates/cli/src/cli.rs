@@ -25,6 +25,15 @@ pub enum Command {
         after_help = "Example:\n  memphis validate --cases ../shared/validation/training_public.toml --json"
     )]
     Validate(ValidateArgs),
+    /// Print the cluster's inventory: GPUs, servers, racks, switches, links, bisection.
+    #[command(after_help = "Examples:\n  memphis cluster\n  memphis cluster dgx-h100 --json")]
+    Cluster(ClusterArgs),
+    /// Solve one traffic pattern on the cluster's fabric (max-min fair flow rates).
+    #[command(
+        name = "fabric-bench",
+        after_help = "Examples:\n  memphis fabric-bench --pattern permutation --gpus 100000 --routing ecmp\n  memphis fabric-bench --pattern all-to-all --gpus 8192 --routing adaptive --json"
+    )]
+    FabricBench(FabricBenchArgs),
     /// List the embedded clusters, models and scenarios.
     #[command(after_help = "Example:\n  memphis presets")]
     Presets,
@@ -139,4 +148,60 @@ pub struct ValidateArgs {
     /// Write the report to FILE (atomically) instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+}
+
+/// `cluster` flags.
+#[derive(Debug, Args)]
+pub struct ClusterArgs {
+    /// Scenario (preset or TOML file) whose cluster to describe. Default: memphis-405b.
+    pub scenario: Option<String>,
+    /// A cluster preset instead of the scenario's.
+    #[arg(long, value_name = "PRESET")]
+    pub cluster: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Traffic patterns.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum PatternArg {
+    /// Each GPU to the same-rail GPU of the next server.
+    Ring,
+    /// A random permutation (seeded).
+    Permutation,
+    /// Every GPU to every other.
+    AllToAll,
+}
+
+/// Routing modes.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum RoutingArg {
+    /// One hashed path per flow.
+    Ecmp,
+    /// Packet spraying over all equal-cost paths.
+    Adaptive,
+}
+
+/// `fabric-bench` flags.
+#[derive(Debug, Args)]
+pub struct FabricBenchArgs {
+    /// Traffic pattern.
+    #[arg(long, value_enum)]
+    pub pattern: PatternArg,
+    /// GPUs taking part (the first N of the cluster). Default: all.
+    #[arg(long, short = 'g')]
+    pub gpus: Option<u64>,
+    /// Routing mode.
+    #[arg(long, value_enum, default_value = "ecmp")]
+    pub routing: RoutingArg,
+    /// Cluster preset. Default: memphis.
+    #[arg(long, value_name = "PRESET", default_value = "memphis")]
+    pub cluster: String,
+    /// Seed of the permutation and of the ECMP hash.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }

@@ -35,10 +35,14 @@ fn shared() -> PathBuf {
     p
 }
 
+/// A fresh path in a per-process temporary folder; a counter keeps tests that run in
+/// parallel from sharing files.
 fn tmp(name: &str) -> PathBuf {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let dir = std::env::temp_dir().join(format!("memphis-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+    dir.join(format!("{n}-{name}"))
 }
 
 #[test]
@@ -352,4 +356,98 @@ fn output_files_are_complete_or_absent() {
     let o = memphis(&["simulate", "--tp", "3", "-o", never.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     assert!(!never.exists());
+}
+
+#[test]
+fn cluster_inventory_of_memphis() {
+    let v = json(&["cluster", "--json"]);
+    assert_eq!(v["gpus"], 100_000);
+    assert_eq!(v["nodes"], 12_500);
+    assert_eq!(v["racks"], 1_563);
+    let tiers = v["switches_by_tier"].as_array().unwrap();
+    assert_eq!(tiers.len(), 3);
+    let total: u64 = tiers.iter().map(|t| t.as_u64().unwrap()).sum();
+    assert_eq!(v["switches"].as_u64().unwrap(), total);
+    assert!(v["links"].as_u64().unwrap() > 300_000);
+    assert_eq!(v["bisection_tbps"].as_f64().unwrap(), 20_000.0);
+    let o = memphis(&["cluster"]);
+    assert!(stdout(&o).contains("bisection"));
+}
+
+#[test]
+fn fabric_bench_shows_ecmp_collisions_and_adaptive_line_rate() {
+    let run = |routing: &str| {
+        json(&[
+            "fabric-bench",
+            "--pattern",
+            "permutation",
+            "--gpus",
+            "16384",
+            "--routing",
+            routing,
+            "--json",
+        ])
+    };
+    let ecmp = run("ecmp");
+    let adaptive = run("adaptive");
+    for v in [&ecmp, &adaptive] {
+        for k in [
+            "pattern",
+            "gpus",
+            "routing",
+            "flows",
+            "mean_rate_fraction",
+            "min_rate_fraction",
+            "solve_ms",
+        ] {
+            assert!(!v[k].is_null(), "missing {k}");
+        }
+    }
+    assert!(adaptive["mean_rate_fraction"].as_f64().unwrap() >= 0.95);
+    let e = ecmp["mean_rate_fraction"].as_f64().unwrap();
+    assert!(e < 0.8, "{e}");
+    let ring = json(&[
+        "fabric-bench",
+        "--pattern",
+        "ring",
+        "--gpus",
+        "4096",
+        "--json",
+    ]);
+    assert_eq!(ring["flows"], 4096);
+}
+
+#[test]
+fn bad_fabrics_are_refused() {
+    let write = |name: &str, cluster: &str| {
+        let p = tmp(name);
+        std::fs::write(
+            &p,
+            format!("preset = \"memphis-405b\"\n[cluster]\npreset = \"memphis\"\n{cluster}\n"),
+        )
+        .unwrap();
+        p
+    };
+    let cases = [
+        (
+            write("radix.toml", "switch_radix = 2"),
+            "cluster.switch_radix = 2",
+        ),
+        (write("zero.toml", "gpus = 0"), "cluster.gpus = 0"),
+        (
+            write("over.toml", "oversubscription = [0.5, 1.0]"),
+            "oversubscription",
+        ),
+        (write("big.toml", "tiers = 2"), "at most 8192 GPUs"),
+    ];
+    for (path, needle) in &cases {
+        let o = memphis(&["cluster", path.to_str().unwrap()]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.contains(needle), "expected {needle:?} in {err}");
+        assert_eq!(err.trim_end().lines().count(), 1);
+    }
+    let o = memphis(&["fabric-bench", "--pattern", "ring", "--gpus", "200000"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--gpus = 200000"));
 }

@@ -6,11 +6,15 @@
 //! with published runs. The core does no I/O and reads no clock.
 
 #![warn(missing_docs)]
+// Numerical loops over parallel arrays read more plainly with an index.
+#![allow(clippy::needless_range_loop)]
 
 pub mod compute;
 pub mod error;
+pub mod fabric;
 pub mod hardware;
 pub mod net;
+pub mod rng;
 pub mod scenario;
 pub mod step;
 pub mod units;

@@ -8,6 +8,7 @@
 //!    Scenario or one [`Error`] naming the field.
 
 use crate::error::{Error, Result};
+use crate::fabric::FabricSpec;
 use crate::hardware::{self, GpuSpec, NicSpec};
 use crate::net::analytical::{NetworkParams, NET_EFFICIENCY};
 use crate::units::Bandwidth;
@@ -56,6 +57,12 @@ pub struct ClusterFile {
     pub tiers: Option<u32>,
     /// TP communication overlapped with GEMMs (default: Hopper and newer).
     pub tp_comm_overlap: Option<bool>,
+    /// Switch ports at NIC speed (default: a 51.2 Tb/s Spectrum-4 SN5600, 51,200 / nic_gbps).
+    pub switch_radix: Option<u32>,
+    /// Oversubscription (down/up) of the leaf and spine tiers (default [1, 1]).
+    pub oversubscription: Option<Vec<f64>>,
+    /// Rail-optimized leaves (default true).
+    pub rail_optimized: Option<bool>,
 }
 
 /// `[model]`: a preset name and/or explicit fields.
@@ -177,6 +184,8 @@ pub struct ClusterSpec {
     pub tiers: u32,
     /// Whether TP communication overlaps GEMMs.
     pub tp_comm_overlap: bool,
+    /// The scale-out fabric.
+    pub fabric_spec: FabricSpec,
 }
 
 impl ClusterSpec {
@@ -442,7 +451,7 @@ impl ClusterFile {
     fn resolved(mut self) -> Result<ClusterFile> {
         if let Some(p) = self.preset.take() {
             let base = cluster_preset(&p)?;
-            fill!(self, base; name, description, gpu, gpus, gpus_per_node, nodes_per_rack, racks_per_array, nic_gbps, fabric, tiers, tp_comm_overlap);
+            fill!(self, base; name, description, gpu, gpus, gpus_per_node, nodes_per_rack, racks_per_array, nic_gbps, fabric, tiers, tp_comm_overlap, switch_radix, oversubscription, rail_optimized);
         }
         Ok(self)
     }
@@ -571,7 +580,7 @@ impl ScenarioFile {
         if let Some(p) = self.preset.take() {
             let base = scenario_preset(&p)?;
             fill!(self, base; name, description);
-            fill!(self.cluster, base.cluster; preset, name, description, gpu, gpus, gpus_per_node, nodes_per_rack, racks_per_array, nic_gbps, fabric, tiers, tp_comm_overlap);
+            fill!(self.cluster, base.cluster; preset, name, description, gpu, gpus, gpus_per_node, nodes_per_rack, racks_per_array, nic_gbps, fabric, tiers, tp_comm_overlap, switch_radix, oversubscription, rail_optimized);
             fill!(self.model, base.model; preset, name, description, layers, hidden, heads, kv_heads, ffn_hidden, vocab, mlp, moe_experts, moe_topk);
             fill!(self.parallel, base.parallel; tp, pp, vpp, cp, ep, dp, micro_batch, sequence_parallel, recompute, distributed_optimizer);
             fill!(self.training, base.training; gpus, global_batch, seq_len, tokens, precision);
@@ -628,19 +637,45 @@ impl ScenarioFile {
             ));
         }
         let nic = hardware::nic_for_gbps(nic_gbps)?;
+        // SN5600: 51.2 Tb/s of switching = 128 x 400G or 64 x 800G (facts.md §1.3).
+        let radix = c
+            .switch_radix
+            .unwrap_or((SWITCH_TBPS * 1000.0 / nic_gbps) as u32);
+        let over = c.oversubscription.clone().unwrap_or_else(|| vec![1.0, 1.0]);
+        if over.len() != 2 {
+            return Err(Error::invalid(
+                "cluster.oversubscription",
+                format!("{over:?}"),
+                "two ratios, [leaf, spine], each from 1 (non-blocking) to 64",
+            ));
+        }
+        let nodes_per_rack = c.nodes_per_rack.unwrap_or(8);
+        let racks_per_array = c.racks_per_array.unwrap_or(8);
+        let fabric_spec = FabricSpec {
+            endpoints: gpus,
+            gpus_per_node: gpn,
+            servers_per_array: nodes_per_rack * racks_per_array,
+            radix,
+            link_gbps: nic_gbps,
+            tiers,
+            oversubscription: [over[0], over[1]],
+            rail_optimized: c.rail_optimized.unwrap_or(true),
+        };
+        fabric_spec.validate()?;
         let cluster = ClusterSpec {
             name: c.name.unwrap_or_else(|| "custom".into()),
             gpu,
             gpus,
             gpus_per_node: gpn,
-            nodes_per_rack: c.nodes_per_rack.unwrap_or(8),
-            racks_per_array: c.racks_per_array.unwrap_or(8),
+            nodes_per_rack,
+            racks_per_array,
             nic,
             fabric: c.fabric.unwrap_or(FabricKind::Infiniband),
             tiers,
             tp_comm_overlap: c
                 .tp_comm_overlap
                 .unwrap_or_else(|| crate::step::analytical::tp_overlap_default(gpu.generation)),
+            fabric_spec,
         };
 
         let model = sf.model.validate("model")?;
@@ -759,6 +794,9 @@ impl ScenarioFile {
         })
     }
 }
+
+/// Switching capacity of one Spectrum-4 SN5600, Tb/s (facts.md §1.3).
+pub const SWITCH_TBPS: f64 = 51.2;
 
 /// Largest cluster accepted: 16.7M GPUs (2^24), far beyond any built.
 pub const MAX_CLUSTER_GPUS: u64 = 1 << 24;

@@ -1,5 +1,7 @@
 //! One module per subcommand.
 
+mod cluster;
+mod fabric_bench;
 mod presets;
 mod simulate;
 mod validate;
@@ -12,6 +14,8 @@ pub fn run(cli: Cli) -> CliResult {
     match cli.command {
         Command::Simulate(a) => simulate::run(a),
         Command::Validate(a) => validate::run(a),
+        Command::Cluster(a) => cluster::run(a),
+        Command::FabricBench(a) => fabric_bench::run(a),
         Command::Presets => presets::run(),
     }
 }

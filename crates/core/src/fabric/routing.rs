@@ -1,0 +1,237 @@
+//! Up-down routing on the fat-tree, from tree coordinates (no all-pairs search).
+//!
+//! - ECMP: at each upward hop a deterministic hash of the flow's identity picks one of
+//!   the equal-cost links, for the whole flow, as a switch hashing the 5-tuple does.
+//! - Adaptive (packet spraying, Spectrum-X): a flow spreads evenly over all its
+//!   equal-cost paths. In the fluid limit that is the same as sharing pooled resources:
+//!   the uplinks of the source leaf, the uplinks of the source pod's spines, the
+//!   core-to-spine links into the destination pod, and the spine-to-leaf links into the
+//!   destination leaf. Each pool's capacity is the sum of its links'.
+
+use super::topology::Fabric;
+use crate::rng::flow_hash;
+use serde::{Deserialize, Serialize};
+
+/// How flows pick among equal-cost paths.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Routing {
+    /// One hashed path per flow.
+    Ecmp,
+    /// Spread over all equal-cost paths.
+    Adaptive,
+}
+
+/// Flows routed onto resources: the input of the max-min solver.
+#[derive(Debug, Clone, Default)]
+pub struct RoutedFlows {
+    /// Capacity of each resource, bytes/s.
+    pub capacity: Vec<f64>,
+    /// CSR over flows: resources of flow f are `path[path_start[f]..path_start[f+1]]`
+    /// (u32 offsets: [`Fabric::route`] refuses more than 2^32 path entries).
+    pub path_start: Vec<u32>,
+    /// Resource ids.
+    pub path: Vec<u32>,
+}
+
+impl RoutedFlows {
+    /// Number of flows.
+    pub fn flows(&self) -> usize {
+        self.path_start.len().saturating_sub(1)
+    }
+
+    /// Resources of flow f.
+    pub fn resources(&self, f: usize) -> &[u32] {
+        &self.path[self.path_start[f] as usize..self.path_start[f + 1] as usize]
+    }
+}
+
+/// Ids of the pooled resources of adaptive routing, after the links.
+struct Pools {
+    leaf_up: u32,
+    leaf_down: u32,
+    pod_up: u32,
+    pod_down: u32,
+}
+
+impl Fabric {
+    /// Routes `(src, dst)` endpoint pairs. `salt` varies the ECMP hash (a new set of
+    /// queue pairs); it does not matter for adaptive routing.
+    pub fn route(&self, routing: Routing, pairs: &[(u32, u32)], salt: u64) -> RoutedFlows {
+        let rate = self.link_rate.0;
+        let links = self.links() as u32;
+        let leaves = self.tier_start[2] - self.tier_start[1];
+        let pools = Pools {
+            leaf_up: links,
+            leaf_down: links + leaves,
+            pod_up: links + 2 * leaves,
+            pod_down: links + 2 * leaves + self.pods,
+        };
+        let mut capacity = vec![rate; links as usize];
+        if routing == Routing::Adaptive {
+            capacity.resize((links + 2 * leaves + 2 * self.pods) as usize, 0.0);
+            for (id, (&s, &d)) in self.link_src.iter().zip(&self.link_dst).enumerate() {
+                let (ts, td) = (self.tier(s), self.tier(d));
+                let pool = match (ts, td) {
+                    (1, 2) => Some(pools.leaf_up + (s - self.tier_start[1])),
+                    (2, 1) => Some(pools.leaf_down + (d - self.tier_start[1])),
+                    (2, 3) => Some(pools.pod_up + self.pod_of_spine(s)),
+                    (3, 2) => Some(pools.pod_down + self.pod_of_spine(d)),
+                    _ => None,
+                };
+                if let Some(p) = pool {
+                    capacity[p as usize] += rate;
+                }
+                let _ = id;
+            }
+        }
+        let mut path_start = Vec::with_capacity(pairs.len() + 1);
+        let mut path = Vec::with_capacity(pairs.len() * 6);
+        path_start.push(0);
+        for &(src, dst) in pairs {
+            match routing {
+                Routing::Ecmp => self.ecmp_path(src, dst, salt, &mut path),
+                Routing::Adaptive => self.adaptive_path(src, dst, &pools, &mut path),
+            }
+            // At most 6 resources per flow; route() callers bound the flow count (see
+            // bench::MAX_ALL_TO_ALL_GPUS), so this cannot overflow.
+            path_start.push(u32::try_from(path.len()).expect("fewer than 2^32 path entries"));
+        }
+        RoutedFlows {
+            capacity,
+            path_start,
+            path,
+        }
+    }
+
+    fn pod_of_spine(&self, s: u32) -> u32 {
+        let (_, u1) = self.spec.leaf_ports();
+        (s - self.tier_start[2]) / u1.max(1)
+    }
+
+    fn ecmp_path(&self, src: u32, dst: u32, salt: u64, out: &mut Vec<u32>) {
+        if src == dst {
+            return;
+        }
+        let [_, leaf0, spine0, _, _] = self.tier_start;
+        let (ls, ld) = (self.leaf_of[src as usize], self.leaf_of[dst as usize]);
+        out.push(self.out_start[src as usize]); // an endpoint's only link: to its leaf
+        if ls != ld {
+            let (_, u1) = self.spec.leaf_ports();
+            let (d2, _) = self.spec.spine_ports();
+            let (ps, pd) = (self.pod_of_leaf[ls as usize], self.pod_of_leaf[ld as usize]);
+            let j = (flow_hash(src, dst, salt, 1) % u64::from(u1)) as u32;
+            out.push(self.up_start[(leaf0 + ls) as usize] + j);
+            let spine_s = spine0 + ps * u1 + j;
+            let spine_d = spine0 + pd * u1 + j;
+            if ps != pd {
+                let (_, u2) = self.spec.spine_ports();
+                let up = self.up_start[spine_s as usize]
+                    + (flow_hash(src, dst, salt, 2) % u64::from(u2)) as u32;
+                out.push(up);
+                let core = self.link_dst[up as usize] - self.tier_start[3];
+                let row = (core * (self.pods + 1) + pd) as usize;
+                let (a, b) = (self.core_pod[row], self.core_pod[row + 1]);
+                out.push(a + (flow_hash(src, dst, salt, 3) % u64::from(b - a)) as u32);
+            }
+            // A spine's down-links run over its pod's leaves in order.
+            out.push(self.out_start[spine_d as usize] + (ld - pd * d2));
+        }
+        out.push(self.ep_down[dst as usize]);
+    }
+
+    fn adaptive_path(&self, src: u32, dst: u32, pools: &Pools, out: &mut Vec<u32>) {
+        if src == dst {
+            return;
+        }
+        let (ls, ld) = (self.leaf_of[src as usize], self.leaf_of[dst as usize]);
+        out.push(self.out_start[src as usize]);
+        if ls != ld {
+            out.push(pools.leaf_up + ls);
+            let (ps, pd) = (self.pod_of_leaf[ls as usize], self.pod_of_leaf[ld as usize]);
+            if ps != pd {
+                out.push(pools.pod_up + ps);
+                out.push(pools.pod_down + pd);
+            }
+            out.push(pools.leaf_down + ld);
+        }
+        out.push(self.ep_down[dst as usize]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fabric::FabricSpec;
+
+    fn fabric() -> Fabric {
+        let s = FabricSpec {
+            endpoints: 16,
+            gpus_per_node: 1,
+            servers_per_array: 1,
+            radix: 4,
+            link_gbps: 400.0,
+            tiers: 3,
+            oversubscription: [1.0, 1.0],
+            rail_optimized: false,
+        };
+        s.validate().unwrap();
+        Fabric::build(&s)
+    }
+
+    #[test]
+    fn ecmp_paths_are_connected_up_down_paths() {
+        let f = fabric();
+        for src in 0..16 {
+            for dst in 0..16 {
+                if src == dst {
+                    continue;
+                }
+                let r = f.route(Routing::Ecmp, &[(src, dst)], 7);
+                let p = r.resources(0);
+                assert_eq!(f.link_src[p[0] as usize], src);
+                assert_eq!(f.link_dst[*p.last().unwrap() as usize], dst);
+                for w in p.windows(2) {
+                    assert_eq!(
+                        f.link_dst[w[0] as usize], f.link_src[w[1] as usize],
+                        "{src}->{dst}: {p:?}"
+                    );
+                }
+                let same_leaf = f.leaf_of[src as usize] == f.leaf_of[dst as usize];
+                let same_pod = f.pod_of_leaf[f.leaf_of[src as usize] as usize]
+                    == f.pod_of_leaf[f.leaf_of[dst as usize] as usize];
+                let expect = if same_leaf {
+                    2
+                } else if same_pod {
+                    4
+                } else {
+                    6
+                };
+                assert_eq!(p.len(), expect);
+            }
+        }
+    }
+
+    #[test]
+    fn ecmp_is_deterministic_and_salted() {
+        let f = fabric();
+        let pairs: Vec<(u32, u32)> = (0..16).map(|i| (i, 15 - i)).collect();
+        let a = f.route(Routing::Ecmp, &pairs, 1);
+        let b = f.route(Routing::Ecmp, &pairs, 1);
+        assert_eq!(a.path, b.path);
+        let differs = (2..50).any(|salt| f.route(Routing::Ecmp, &pairs, salt).path != a.path);
+        assert!(differs);
+    }
+
+    #[test]
+    fn adaptive_pools_sum_their_links() {
+        let f = fabric();
+        let r = f.route(Routing::Adaptive, &[(0, 15)], 0);
+        let p = r.resources(0);
+        assert_eq!(p.len(), 6);
+        let rate = f.link_rate.0;
+        // leaf-up pool: 2 uplinks; pod-up pool: 2 spines x 2 uplinks.
+        assert_eq!(r.capacity[p[1] as usize], 2.0 * rate);
+        assert_eq!(r.capacity[p[2] as usize], 4.0 * rate);
+    }
+}

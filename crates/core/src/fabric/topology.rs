@@ -1,0 +1,444 @@
+//! The fabric graph: nodes are endpoints, then leaves, spines and cores; directed links
+//! are stored once in flat arrays and indexed by source in CSR form.
+
+use super::FabricSpec;
+use crate::units::Bandwidth;
+use serde::Serialize;
+
+/// Node tiers.
+pub const TIER_ENDPOINT: u8 = 0;
+/// Leaf switches.
+pub const TIER_LEAF: u8 = 1;
+/// Spine switches.
+pub const TIER_SPINE: u8 = 2;
+/// Core switches.
+pub const TIER_CORE: u8 = 3;
+
+/// The built fabric.
+#[derive(Debug, Clone)]
+pub struct Fabric {
+    /// What it was built from.
+    pub spec: FabricSpec,
+    /// First node id of each tier: [endpoints, leaves, spines, cores, end].
+    pub tier_start: [u32; 5],
+    /// Leaf of each endpoint.
+    pub leaf_of: Vec<u32>,
+    /// Pod of each leaf (index by leaf - tier_start[1]).
+    pub pod_of_leaf: Vec<u32>,
+    /// Pods.
+    pub pods: u32,
+    /// Cores per plane (3 tiers).
+    pub cores_per_plane: u32,
+    /// CSR: out-links of node v are `out_start[v]..out_start[v+1]`, sorted by target.
+    pub out_start: Vec<u32>,
+    /// Link target node, in CSR order (link id = position).
+    pub link_dst: Vec<u32>,
+    /// Link source node.
+    pub link_src: Vec<u32>,
+    /// Link capacity (all links run at the endpoint rate).
+    pub link_rate: Bandwidth,
+    /// Routing index: the leaf-to-endpoint link of each endpoint.
+    pub ep_down: Vec<u32>,
+    /// Routing index: first uplink of each node (leaf: to spine 0 of its pod; spine: to
+    /// its first core); `u32::MAX` where there is none.
+    pub up_start: Vec<u32>,
+    /// Routing index: for core c, its links to pod p's spine are
+    /// `core_pod[c·(pods+1) + p] .. core_pod[c·(pods+1) + p + 1]`.
+    pub core_pod: Vec<u32>,
+}
+
+/// Counts for `memphis cluster`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Inventory {
+    /// GPUs (endpoints).
+    pub gpus: u64,
+    /// Switches per tier, leaf first.
+    pub switches_by_tier: Vec<u64>,
+    /// All switches.
+    pub switches: u64,
+    /// Bidirectional links per tier: endpoint-leaf, leaf-spine, spine-core.
+    pub links_by_tier: Vec<u64>,
+    /// All bidirectional links.
+    pub links: u64,
+    /// Optical transceivers: one per NIC, one per 2 switch ports (800G twin-port OSFP
+    /// carrying 2 x 400G), two per switch-switch link end pair counted the same way.
+    pub transceivers: u64,
+    /// Cables: one per link.
+    pub cables: u64,
+    /// Bisection bandwidth, Tb/s.
+    pub bisection_tbps: f64,
+    /// Links on the longest shortest path between two GPUs.
+    pub max_hops_links: u32,
+    /// Switches on that path.
+    pub max_hops_switches: u32,
+}
+
+/// Leaves needed for the spec (see the module docs for the formula).
+pub fn leaf_count(spec: &FabricSpec) -> u64 {
+    let (d1, _) = spec.leaf_ports();
+    let d1 = u64::from(d1.max(1));
+    if spec.tiers == 1 {
+        return 1;
+    }
+    if !spec.rail_optimized {
+        return spec.endpoints.div_ceil(d1);
+    }
+    let g = u64::from(spec.gpus_per_node);
+    let servers = spec.endpoints.div_ceil(g);
+    let sa = u64::from(spec.servers_per_array);
+    let full_arrays = servers / sa;
+    let rest = servers % sa;
+    g * (full_arrays * sa.div_ceil(d1) + rest.div_ceil(d1))
+}
+
+impl Fabric {
+    /// Builds the graph. The spec must have passed [`FabricSpec::validate`].
+    pub fn build(spec: &FabricSpec) -> Fabric {
+        let n = spec.endpoints as u32;
+        let g = spec.gpus_per_node;
+        let (d1, u1) = spec.leaf_ports();
+        let (d2, u2) = spec.spine_ports();
+        let k = spec.radix;
+
+        // Leaf of each endpoint.
+        let mut leaf_of = vec![0u32; n as usize];
+        if spec.tiers == 1 {
+            // One switch.
+        } else if spec.rail_optimized {
+            // Array-major, then rail, then the leaf within (array, rail). The last array
+            // may be partial and then has fewer leaves per rail.
+            let sa = spec.servers_per_array;
+            let servers = n.div_ceil(g);
+            let full_arrays = servers / sa;
+            let per_rail = sa.div_ceil(d1);
+            let per_rail_last = (servers % sa).div_ceil(d1);
+            for e in 0..n {
+                let (server, rail) = (e / g, e % g);
+                let (array, sub) = (server / sa, (server % sa) / d1);
+                let stride = if array < full_arrays {
+                    per_rail
+                } else {
+                    per_rail_last
+                };
+                leaf_of[e as usize] = array * g * per_rail + rail * stride + sub;
+            }
+        } else {
+            for e in 0..n {
+                leaf_of[e as usize] = e / d1;
+            }
+        }
+        let leaves = if spec.tiers == 1 {
+            1
+        } else {
+            leaf_count(spec) as u32
+        };
+        let (pods, spines, cores_per_plane, cores) = match spec.tiers {
+            1 => (1, 0, 0, 0),
+            2 => (1, u1, 0, 0),
+            _ => {
+                let pods = leaves.div_ceil(d2);
+                let c = (pods * u2).div_ceil(k);
+                (pods, pods * u1, c, u1 * c)
+            }
+        };
+        let pod_of_leaf: Vec<u32> = (0..leaves)
+            .map(|l| if spec.tiers == 3 { l / d2 } else { 0 })
+            .collect();
+        let leaf0 = n;
+        let spine0 = leaf0 + leaves;
+        let core0 = spine0 + spines;
+        let end = core0 + cores;
+
+        // Links as (src, dst) pairs, both directions.
+        let mut pairs: Vec<(u32, u32)> = Vec::with_capacity(2 * (n as usize) * spec.tiers as usize);
+        for e in 0..n {
+            let l = leaf0 + leaf_of[e as usize];
+            pairs.push((e, l));
+            pairs.push((l, e));
+        }
+        if spec.tiers >= 2 {
+            for l in 0..leaves {
+                let pod = pod_of_leaf[l as usize];
+                for j in 0..u1 {
+                    let s = spine0 + pod * u1 + j;
+                    pairs.push((leaf0 + l, s));
+                    pairs.push((s, leaf0 + l));
+                }
+            }
+        }
+        if spec.tiers == 3 {
+            for pod in 0..pods {
+                for j in 0..u1 {
+                    let s = spine0 + pod * u1 + j;
+                    for i in 0..u2 {
+                        let c = core0 + j * cores_per_plane + (i + pod * u2) % cores_per_plane;
+                        pairs.push((s, c));
+                        pairs.push((c, s));
+                    }
+                }
+            }
+        }
+        pairs.sort_unstable();
+        let mut out_start = vec![0u32; end as usize + 1];
+        for &(s, _) in &pairs {
+            out_start[s as usize + 1] += 1;
+        }
+        for v in 0..end as usize {
+            out_start[v + 1] += out_start[v];
+        }
+        let link_src: Vec<u32> = pairs.iter().map(|p| p.0).collect();
+        let link_dst: Vec<u32> = pairs.iter().map(|p| p.1).collect();
+        drop(pairs);
+
+        // Routing indexes, so that a path is found by arithmetic, not by search.
+        let mut ep_down = vec![0u32; n as usize];
+        let mut up_start = vec![u32::MAX; end as usize];
+        for v in leaf0..end {
+            let (a, b) = (out_start[v as usize], out_start[v as usize + 1]);
+            for id in a..b {
+                let t = link_dst[id as usize];
+                if t < n {
+                    ep_down[t as usize] = id;
+                } else if t > v && up_start[v as usize] == u32::MAX {
+                    up_start[v as usize] = id;
+                }
+            }
+        }
+        let mut core_pod = Vec::with_capacity((cores * (pods + 1)) as usize);
+        for c in core0..end {
+            let (a, b) = (out_start[c as usize], out_start[c as usize + 1]);
+            let mut id = a;
+            for p in 0..pods {
+                core_pod.push(id);
+                while id < b && (link_dst[id as usize] - spine0) / u1.max(1) <= p {
+                    id += 1;
+                }
+            }
+            core_pod.push(id);
+        }
+        Fabric {
+            spec: spec.clone(),
+            tier_start: [0, leaf0, spine0, core0, end],
+            leaf_of,
+            pod_of_leaf,
+            pods,
+            cores_per_plane,
+            out_start,
+            link_dst,
+            link_src,
+            link_rate: Bandwidth::from_gbit_per_s(spec.link_gbps),
+            ep_down,
+            up_start,
+            core_pod,
+        }
+    }
+
+    /// Directed links.
+    pub fn links(&self) -> usize {
+        self.link_dst.len()
+    }
+
+    /// Tier of a node.
+    pub fn tier(&self, v: u32) -> u8 {
+        match v {
+            _ if v < self.tier_start[1] => TIER_ENDPOINT,
+            _ if v < self.tier_start[2] => TIER_LEAF,
+            _ if v < self.tier_start[3] => TIER_SPINE,
+            _ => TIER_CORE,
+        }
+    }
+
+    /// Out-links of node v from u to targets in [lo, hi): a contiguous id range.
+    pub fn links_to(&self, u: u32, lo: u32, hi: u32) -> std::ops::Range<u32> {
+        let (a, b) = (
+            self.out_start[u as usize] as usize,
+            self.out_start[u as usize + 1] as usize,
+        );
+        let t = &self.link_dst[a..b];
+        let first = t.partition_point(|&x| x < lo);
+        let last = t.partition_point(|&x| x < hi);
+        (a + first) as u32..(a + last) as u32
+    }
+
+    /// The inventory: counts per tier, transceivers, cables, bisection, diameter.
+    pub fn inventory(&self) -> Inventory {
+        let s = &self.spec;
+        let ts = self.tier_start;
+        let switches_by_tier: Vec<u64> = (1..=s.tiers as usize)
+            .map(|t| u64::from(ts[t + 1] - ts[t]))
+            .collect();
+        let mut links_by_tier = vec![0u64; s.tiers as usize];
+        for (i, &src) in self.link_src.iter().enumerate() {
+            let (a, b) = (self.tier(src), self.tier(self.link_dst[i]));
+            if a < b {
+                links_by_tier[a as usize] += 1;
+            }
+        }
+        let links: u64 = links_by_tier.iter().sum();
+        let switch_links: u64 = links - links_by_tier[0];
+        // NIC side: one 400G transceiver per NIC; switch side: 800G twin-port OSFPs carry
+        // two 400G links each, so one per two switch ports in use.
+        let switch_ports_used = links_by_tier[0] + 2 * switch_links;
+        let transceivers = s.endpoints + switch_ports_used.div_ceil(2);
+        let rate_tbps = s.link_gbps / 1000.0;
+        let mut cap = s.endpoints as f64;
+        for &l in &links_by_tier[1..] {
+            cap = cap.min(l as f64);
+        }
+        let bisection_tbps = cap * rate_tbps / 2.0;
+        let max_hops_links = if s.endpoints <= 1 {
+            0
+        } else {
+            2 * self.top_tier_needed()
+        };
+        Inventory {
+            gpus: s.endpoints,
+            switches: switches_by_tier.iter().sum(),
+            switches_by_tier,
+            links_by_tier,
+            links,
+            transceivers,
+            cables: links,
+            bisection_tbps,
+            max_hops_links,
+            max_hops_switches: max_hops_links.saturating_sub(1),
+        }
+    }
+
+    /// The highest tier a path must climb to between the farthest endpoints.
+    fn top_tier_needed(&self) -> u32 {
+        let leaves = self.tier_start[2] - self.tier_start[1];
+        if leaves <= 1 {
+            1
+        } else if self.pods <= 1 {
+            2
+        } else {
+            3
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(n: u64, k: u32, tiers: u32, rail: bool) -> FabricSpec {
+        FabricSpec {
+            endpoints: n,
+            gpus_per_node: 8,
+            servers_per_array: 4,
+            radix: k,
+            link_gbps: 400.0,
+            tiers,
+            oversubscription: [1.0, 1.0],
+            rail_optimized: rail,
+        }
+    }
+
+    #[test]
+    fn hand_counted_two_tier_tree() {
+        // 32 GPUs, radix 8: leaves have 4 down / 4 up. Plain: 8 leaves, 4 spines,
+        // 8 x 4 = 32 leaf-spine links, 32 endpoint links.
+        let s = spec(32, 8, 2, false);
+        s.validate().unwrap();
+        let f = Fabric::build(&s);
+        let inv = f.inventory();
+        assert_eq!(inv.switches_by_tier, vec![8, 4]);
+        assert_eq!(inv.links_by_tier, vec![32, 32]);
+        assert_eq!(f.links(), 2 * 64);
+        assert_eq!(inv.max_hops_links, 4);
+        assert_eq!(inv.bisection_tbps, 32.0 * 0.4 / 2.0);
+        assert_eq!(s.max_endpoints(), 4 * 8);
+    }
+
+    #[test]
+    fn hand_counted_three_tier_tree() {
+        // k = 4: k^3/4 = 16 endpoints. Leaves 2 down/2 up: 8 leaves; pods of 2 leaves:
+        // 4 pods x 2 spines = 8 spines; cores per plane = ceil(4 x 2 / 4) = 2, 2 planes:
+        // 4 cores. Links: 16 + 16 + 16.
+        let s = spec(16, 4, 3, false);
+        s.validate().unwrap();
+        let inv = Fabric::build(&s).inventory();
+        assert_eq!(inv.switches_by_tier, vec![8, 8, 4]);
+        assert_eq!(inv.links_by_tier, vec![16, 16, 16]);
+        assert_eq!(inv.switches, 20);
+        assert_eq!(inv.max_hops_links, 6);
+        assert_eq!(inv.max_hops_switches, 5);
+        assert!(spec(17, 4, 3, false).validate().is_err());
+    }
+
+    #[test]
+    fn rail_optimized_puts_each_rail_on_its_own_leaf() {
+        // 8 servers x 8 GPUs, arrays of 4 servers, radix 16 (8 down): one leaf per
+        // (array, rail) = 2 x 8 = 16 leaves.
+        let s = FabricSpec {
+            radix: 16,
+            ..spec(64, 16, 2, true)
+        };
+        s.validate().unwrap();
+        let f = Fabric::build(&s);
+        assert_eq!(f.tier_start[2] - f.tier_start[1], 16);
+        // GPU 3 of servers 0..3 share a leaf; GPU 3 of server 4 is on another (array 1).
+        let l = |server: u32, rail: u32| f.leaf_of[(server * 8 + rail) as usize];
+        assert_eq!(l(0, 3), l(3, 3));
+        assert_ne!(l(0, 3), l(0, 4));
+        assert_ne!(l(0, 3), l(4, 3));
+        // Leaves are numbered array-major, then rail.
+        assert_eq!(l(0, 0), 0);
+        assert_eq!(l(0, 1), 1);
+        assert_eq!(l(4, 0), 8);
+    }
+
+    #[test]
+    fn memphis_scale_builds() {
+        let s = FabricSpec {
+            endpoints: 100_000,
+            gpus_per_node: 8,
+            servers_per_array: 64,
+            radix: 128,
+            link_gbps: 400.0,
+            tiers: 3,
+            oversubscription: [1.0, 1.0],
+            rail_optimized: true,
+        };
+        s.validate().unwrap();
+        let f = Fabric::build(&s);
+        let inv = f.inventory();
+        // 12,500 servers = 195 arrays of 64 + 20 servers: 195 x 8 + 8 leaves = 1,568.
+        assert_eq!(inv.switches_by_tier[0], 1568);
+        assert_eq!(inv.links_by_tier[0], 100_000);
+        assert_eq!(inv.links_by_tier[1], 1568 * 64);
+        assert!(
+            inv.switches > 3800 && inv.switches < 4100,
+            "{}",
+            inv.switches
+        );
+        assert!((inv.bisection_tbps - 100_000.0 * 0.4 / 2.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn bad_specs_are_refused() {
+        assert!(spec(0, 8, 2, false)
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("fabric.endpoints"));
+        assert!(spec(10, 2, 3, false)
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("switch_radix"));
+        let mut s = spec(10, 8, 2, false);
+        s.oversubscription = [0.5, 1.0];
+        assert!(s
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("oversubscription"));
+        let e = spec(10_000, 8, 2, false)
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("at most 32 GPUs"), "{e}");
+    }
+}
