@@ -9,6 +9,7 @@
 // Numerical loops over parallel arrays read more plainly with an index.
 #![allow(clippy::needless_range_loop)]
 
+pub mod collective;
 pub mod compute;
 pub mod error;
 pub mod fabric;

@@ -47,6 +47,11 @@ pub enum Algorithm {
     Hierarchical,
     /// Direct sends to every peer (all-to-all).
     Direct,
+    /// NVLink SHARP: the NVSwitch reduces and multicasts (one NVLink domain).
+    Nvls,
+    /// Parallel aggregated trees / halving-doubling: log-depth all-gather and
+    /// reduce-scatter (NCCL enables it with one GPU per node).
+    Pat,
 }
 
 /// NCCL protocol.
@@ -82,6 +87,24 @@ const NET_LAT_TREE: [f64; 3] = [5.0, 8.5, 14.0];
 const NET_LAT_RING: [f64; 3] = [2.7, 4.0, 14.0];
 /// `getNetOverhead` for x86 Intel hosts, µs (x3 for Simple).
 const NET_OVERHEAD_US: f64 = 1.0;
+
+/// NCCL's `nvlsEfficiency` (tuning.cc): Hopper 0.85, Blackwell 0.74, none before.
+fn nvls_efficiency(gen: Generation) -> f64 {
+    match gen {
+        Generation::Ampere => 0.0,
+        Generation::Hopper => 0.85,
+        Generation::Blackwell => 0.74,
+    }
+}
+
+/// NVLS channels on Hopper (NCCL `NCCL_NVLS_NCHANNELS` default 16 ⚠, from init.cc).
+const NVLS_CHANNELS: f64 = 16.0;
+/// NVLS pipeline: NCCL_STEPS = 8 chunks in flight per channel (facts.md §3.3) of the
+/// 128 KiB NVLS chunk (NCCL `NCCL_NVLS_CHUNKSIZE` default ⚠): the pipeline takes this
+/// many bytes to fill before it streams at full rate.
+const NVLS_PIPELINE_BYTES: f64 = 8.0 * 128.0 * 1024.0 * NVLS_CHANNELS;
+/// hwLat[NVLINK][NVLS][Simple], µs.
+const NVLS_LAT_US: f64 = 25.0;
 
 /// Fraction of NIC line rate NCCL sustains: 24 GB/s per channel x 16 channels over
 /// 8 x 50 GB/s NICs = 0.96 (facts.md §3.7, from `sm90SpeedArrayInter`; RoCE's MTU-4096
@@ -268,6 +291,32 @@ impl NetworkParams {
                 consider(t, Algorithm::Tree, p);
             }
 
+            if p == Protocol::Simple
+                && nodes == 1
+                && nvls_efficiency(self.generation) > 0.0
+                && n > 2
+            {
+                // NVLS: each GPU pushes its data into the switch, which reduces, and pulls
+                // the result: algbw = NVLink x nvlsEfficiency x (nCh - 1)/nCh for
+                // all-reduce (NCCL's bandwidth model), plus the pipeline's fill.
+                let algbw = self.nvlink
+                    * (nvls_efficiency(self.generation) * (NVLS_CHANNELS - 1.0) / NVLS_CHANNELS);
+                let fill = Bytes(NVLS_PIPELINE_BYTES) / algbw;
+                let t = match op {
+                    CollectiveOp::AllReduce => Seconds(NVLS_LAT_US * 1e-6) + fill + size / algbw,
+                    _ => Seconds(NVLS_LAT_US * 1e-6) + fill + size * op.bus_factor(n) / algbw,
+                };
+                consider(t, Algorithm::Nvls, p);
+            }
+
+            if p == Protocol::Simple && g.ranks_per_node == 1 && op != CollectiveOp::AllReduce {
+                // PAT (AG/RS, one GPU per node): lat = 8 + log2(nNodes) x NET/3.5 +
+                // nRanks x 2.8 µs; bandwidth x 0.75 (tuning.cc).
+                let lat = 8.0 + log2i(nodes) * NET_LAT_RING[2] / 3.5 + n as f64 * 2.8;
+                let t = Seconds(lat * 1e-6) + size * op.bus_factor(n) / (ring_bw * 0.75);
+                consider(t, Algorithm::Pat, p);
+            }
+
             if nodes > 1 && g.ranks_per_node > 1 {
                 // Hierarchical: intra-server reduce-scatter, r parallel inter-server
                 // collectives on 1/r of the data each, intra-server all-gather.
@@ -372,15 +421,48 @@ mod tests {
     #[test]
     fn large_allreduce_runs_at_bus_bandwidth() {
         let net = h100_ib();
-        let g = GroupShape {
-            ranks: 8,
-            ranks_per_node: 8,
-        };
         let s = Bytes(8.0 * (1u64 << 30) as f64);
-        let e = net.collective(CollectiveOp::AllReduce, s, g);
-        let busbw = s.0 / e.time.0 * 1.75 / 1e9;
-        assert!((busbw - 370.8).abs() / 370.8 < 0.02, "{busbw}");
-        assert_eq!(e.protocol, Protocol::Simple);
+        // One H100 server: NVLS wins; its algbw is NVLink x 0.85 x 15/16.
+        let e = net.collective(
+            CollectiveOp::AllReduce,
+            s,
+            GroupShape {
+                ranks: 8,
+                ranks_per_node: 8,
+            },
+        );
+        assert_eq!(e.algorithm, Algorithm::Nvls);
+        let algbw = s.0 / e.time.0 / 1e9;
+        assert!(
+            (algbw / (370.8 * 0.85 * 15.0 / 16.0) - 1.0).abs() < 0.01,
+            "{algbw}"
+        );
+        // Two servers: no NVLS across servers; the ring runs at min(NVLink, 8 NICs).
+        let e = net.collective(
+            CollectiveOp::AllReduce,
+            s,
+            GroupShape {
+                ranks: 16,
+                ranks_per_node: 8,
+            },
+        );
+        assert_ne!(e.algorithm, Algorithm::Nvls);
+        let busbw = s.0 / e.time.0 * CollectiveOp::AllReduce.bus_factor(16) / 1e9;
+        assert!((busbw - 370.8).abs() / 370.8 < 0.03, "{busbw}");
+        // Ampere has no NVLS.
+        let a100 = NetworkParams {
+            generation: Generation::Ampere,
+            ..net
+        };
+        let e = a100.collective(
+            CollectiveOp::AllReduce,
+            s,
+            GroupShape {
+                ranks: 8,
+                ranks_per_node: 8,
+            },
+        );
+        assert_eq!(e.algorithm, Algorithm::Ring);
     }
 
     #[test]

@@ -12,8 +12,9 @@
 //! the backward (and, with the distributed optimizer, the parameter all-gather behind the
 //! next forward) is exposed, and the optimizer step runs.
 
+use crate::collective::{CommModel, GroupKind};
 use crate::compute::ComputeModel;
-use crate::net::analytical::{CollectiveOp, GroupShape, NetworkParams};
+use crate::net::analytical::{CollectiveOp, GroupShape};
 use crate::scenario::Scenario;
 use crate::units::{Bytes, Flops, Seconds};
 use crate::workload::memory::{peak_memory, MemoryBreakdown};
@@ -163,12 +164,16 @@ pub fn pipeline_time(per_stage: &[Seconds], m: u64, v: u32) -> Seconds {
     t_max * m as f64 + (t_sum - t_max) / v.max(1) as f64
 }
 
-/// Simulates one step of a validated scenario with the analytical model.
+/// Simulates one step of a validated scenario with the analytical network model.
 pub fn simulate_step(sc: &Scenario) -> StepResult {
+    simulate_step_with(sc, &sc.cluster.network())
+}
+
+/// Simulates one step with communication costed by `net` (analytical or flow level).
+pub fn simulate_step_with(sc: &Scenario, net: &dyn CommModel) -> StepResult {
     let (model, plan, run, cluster) = (&sc.model, &sc.plan, &sc.run, &sc.cluster);
     let gpu = cluster.gpu;
     let cm = ComputeModel::new(gpu, run.precision.fp8_gemms());
-    let net: NetworkParams = cluster.network();
     let gpn = cluster.gpus_per_node;
     let tp = plan.tp;
     let m = plan.micro_batches(run);
@@ -193,14 +198,24 @@ pub fn simulate_step(sc: &Scenario) -> StepResult {
     let tp_overlap = cluster.tp_comm_overlap;
     let tp_comm_fwd = if tp > 1 {
         let per = if plan.sequence_parallel {
-            net.collective(CollectiveOp::AllGather, lw.tp_message, tp_group)
-                .time
-                + net
-                    .collective(CollectiveOp::ReduceScatter, lw.tp_message, tp_group)
-                    .time
+            net.collective(
+                CollectiveOp::AllGather,
+                lw.tp_message,
+                GroupKind::Tp,
+                tp_group,
+            ) + net.collective(
+                CollectiveOp::ReduceScatter,
+                lw.tp_message,
+                GroupKind::Tp,
+                tp_group,
+            )
         } else {
-            net.collective(CollectiveOp::AllReduce, lw.tp_message, tp_group)
-                .time
+            net.collective(
+                CollectiveOp::AllReduce,
+                lw.tp_message,
+                GroupKind::Tp,
+                tp_group,
+            )
         };
         per * lw.tp_collectives_fwd as f64
     } else {
@@ -215,14 +230,14 @@ pub fn simulate_step(sc: &Scenario) -> StepResult {
     // CP: K/V blocks travel the ring while attention computes; backward also returns dK/dV.
     let (cp_fwd, cp_bwd) = if plan.cp > 1 {
         let cp_group = GroupShape::strided(plan.cp, u64::from(tp), gpn);
-        let bw = net.ring_bus_bw(cp_group);
-        let steps = (plan.cp - 1) as f64;
-        let lat = if cp_group.nodes() > 1 {
-            net.p2p(Bytes::ZERO, false)
-        } else {
-            net.p2p(Bytes::ZERO, true)
-        };
-        let t = lw.cp_ring_bytes / bw + lat * steps;
+        // Passing each rank's block around the ring cp - 1 times is an all-gather.
+        let cp = plan.cp as f64;
+        let t = net.collective(
+            CollectiveOp::AllGather,
+            lw.cp_ring_bytes * (cp / (cp - 1.0)),
+            GroupKind::Cp,
+            cp_group,
+        );
         let f = (t - attn_fwd).max(Seconds::ZERO);
         let mut b = (t * 2.0 - attn_fwd * 2.5).max(Seconds::ZERO);
         if plan.recompute == Recompute::Full {
@@ -237,9 +252,7 @@ pub fn simulate_step(sc: &Scenario) -> StepResult {
     let (ep_fwd, ep_bwd) = if plan.ep > 1 {
         let ep_group = GroupShape::strided(plan.ep, u64::from(tp) * u64::from(plan.cp), gpn);
         let send_buffer = lw.ep_a2a_bytes * (plan.ep as f64 / (plan.ep as f64 - 1.0));
-        let one = net
-            .collective(CollectiveOp::AllToAll, send_buffer, ep_group)
-            .time;
+        let one = net.collective(CollectiveOp::AllToAll, send_buffer, GroupKind::Ep, ep_group);
         let f = one * 2.0;
         let b = if plan.recompute == Recompute::Full {
             f * 2.0
@@ -357,18 +370,29 @@ pub fn simulate_step(sc: &Scenario) -> StepResult {
             dense += model.embedding_params() / tp as f64;
         }
         let experts = l * model.expert_params_per_layer() / (tp as f64 * plan.ep as f64);
-        let reduce = net
-            .collective(reduce_op, Bytes(dense * grad_bytes), dense_group)
-            .time
-            + net
-                .collective(reduce_op, Bytes(experts * grad_bytes), expert_group)
-                .time;
+        let reduce = net.collective(
+            reduce_op,
+            Bytes(dense * grad_bytes),
+            GroupKind::Dp,
+            dense_group,
+        ) + net.collective(
+            reduce_op,
+            Bytes(experts * grad_bytes),
+            GroupKind::ExpertDp,
+            expert_group,
+        );
         let gather = if plan.distributed_optimizer {
-            net.collective(CollectiveOp::AllGather, Bytes(dense * HALF), dense_group)
-                .time
-                + net
-                    .collective(CollectiveOp::AllGather, Bytes(experts * HALF), expert_group)
-                    .time
+            net.collective(
+                CollectiveOp::AllGather,
+                Bytes(dense * HALF),
+                GroupKind::Dp,
+                dense_group,
+            ) + net.collective(
+                CollectiveOp::AllGather,
+                Bytes(experts * HALF),
+                GroupKind::ExpertDp,
+                expert_group,
+            )
         } else {
             Seconds::ZERO
         };

@@ -1,0 +1,281 @@
+//! Flow-level collectives: each algorithm's scale-out phase becomes flows on the fabric
+//! graph, with every concurrent group of the same kind sending at once, so that groups
+//! contend for the same links.
+//!
+//! Collectives are bulk-synchronous and pipelined: a ring step sends the same bytes to
+//! the same neighbour on every rank, so its flow pattern is fixed. The max-min rates of a
+//! pattern are solved once; the slowest flow paces every step of the ring (the pipeline
+//! runs at its rate). That rate, as a fraction of the NIC line rate, derates the NIC in
+//! the analytical model for that group kind, which keeps NCCL's latencies and protocol
+//! choice and replaces the ideal scale-out bandwidth by what the fabric delivers.
+
+use super::{CommModel, GroupKind};
+use crate::fabric::{Fabric, Routing};
+use crate::net::analytical::{CollectiveOp, GroupShape, NetworkParams};
+use crate::net::flow::max_min_rates;
+use crate::scenario::Scenario;
+use crate::units::{Bytes, Seconds};
+use std::collections::BTreeMap;
+
+/// Communication costed on the fabric graph.
+#[derive(Debug, Clone)]
+pub struct FlowComm {
+    analytical: NetworkParams,
+    /// Per group kind: the slowest flow's rate / line rate with all groups active.
+    fractions: BTreeMap<GroupKind, f64>,
+}
+
+/// The ring-step pattern of a set of concurrent groups (global GPU ids): inside each
+/// group, member l of every server sends to member l of the next server (the
+/// hierarchical algorithm's inter-server ring, which is the flat ring when there is one
+/// member per server). Transfers inside a server ride NVLink and are not fabric flows.
+pub fn ring_pattern(groups: &[Vec<u32>], gpus_per_node: u32) -> Vec<(u32, u32)> {
+    let mut pairs = Vec::new();
+    for g in groups {
+        // Members by server, in order.
+        let mut by_node: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+        for &r in g {
+            by_node.entry(r / gpus_per_node).or_default().push(r);
+        }
+        let nodes: Vec<&Vec<u32>> = by_node.values().collect();
+        if nodes.len() < 2 {
+            continue;
+        }
+        let per = nodes.iter().map(|v| v.len()).min().unwrap_or(0);
+        for l in 0..per {
+            for m in 0..nodes.len() {
+                pairs.push((nodes[m][l], nodes[(m + 1) % nodes.len()][l]));
+            }
+        }
+    }
+    pairs
+}
+
+/// Pattern of phase k of a pairwise all-to-all inside each group.
+pub fn shift_pattern(groups: &[Vec<u32>], k: usize, gpus_per_node: u32) -> Vec<(u32, u32)> {
+    let mut pairs = Vec::new();
+    for g in groups {
+        let n = g.len();
+        for i in 0..n {
+            let (s, d) = (g[i], g[(i + k) % n]);
+            if s / gpus_per_node != d / gpus_per_node {
+                pairs.push((s, d));
+            }
+        }
+    }
+    pairs
+}
+
+/// The slowest flow's rate as a fraction of the line rate (1 when nothing crosses the
+/// fabric).
+pub fn min_rate_fraction(
+    fabric: &Fabric,
+    pairs: &[(u32, u32)],
+    routing: Routing,
+    seed: u64,
+) -> f64 {
+    if pairs.is_empty() {
+        return 1.0;
+    }
+    let rf = fabric.route(routing, pairs, seed);
+    let rates = max_min_rates(&rf, None);
+    let min = rates.iter().copied().fold(f64::INFINITY, f64::min);
+    (min / fabric.link_rate.0).min(1.0)
+}
+
+/// The communicators of a job, as global GPU ids (Megatron order: tp fastest, then cp,
+/// then dp, then pp; EP groups are consecutive DP ranks).
+pub fn job_groups(sc: &Scenario, kind: GroupKind) -> Vec<Vec<u32>> {
+    let p = &sc.plan;
+    let (tp, cp, dp, pp, ep) = (p.tp, p.cp, p.dp, p.pp, p.ep);
+    let rank = |t: u32, c: u32, d: u32, s: u32| t + tp * (c + cp * (d + dp * s));
+    let mut groups = Vec::new();
+    match kind {
+        GroupKind::Tp => {
+            for s in 0..pp {
+                for d in 0..dp {
+                    for c in 0..cp {
+                        groups.push((0..tp).map(|t| rank(t, c, d, s)).collect());
+                    }
+                }
+            }
+        }
+        GroupKind::Cp => {
+            for s in 0..pp {
+                for d in 0..dp {
+                    for t in 0..tp {
+                        groups.push((0..cp).map(|c| rank(t, c, d, s)).collect());
+                    }
+                }
+            }
+        }
+        GroupKind::Dp => {
+            // Dense gradients are reduced over dp x cp ranks.
+            for s in 0..pp {
+                for t in 0..tp {
+                    let mut g = Vec::with_capacity((dp * cp) as usize);
+                    for d in 0..dp {
+                        for c in 0..cp {
+                            g.push(rank(t, c, d, s));
+                        }
+                    }
+                    g.sort_unstable();
+                    groups.push(g);
+                }
+            }
+        }
+        GroupKind::Ep | GroupKind::ExpertDp => {
+            // DP rank d = q x ep + e: EP groups vary e, expert-DP groups vary q.
+            for s in 0..pp {
+                for t in 0..tp {
+                    for c in 0..cp {
+                        if kind == GroupKind::Ep {
+                            for q in 0..dp / ep {
+                                groups.push((0..ep).map(|e| rank(t, c, q * ep + e, s)).collect());
+                            }
+                        } else {
+                            for e in 0..ep {
+                                groups.push(
+                                    (0..dp / ep).map(|q| rank(t, c, q * ep + e, s)).collect(),
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        GroupKind::Pp => {
+            for d in 0..dp {
+                for c in 0..cp {
+                    for t in 0..tp {
+                        groups.push((0..pp).map(|s| rank(t, c, d, s)).collect());
+                    }
+                }
+            }
+        }
+    }
+    groups
+}
+
+/// Phases of an all-to-all sampled for its flow level cost (the rest are alike).
+const A2A_PHASE_SAMPLES: usize = 8;
+
+impl FlowComm {
+    /// Solves the fabric for every communicator kind the job uses.
+    pub fn for_scenario(sc: &Scenario, fabric: &Fabric, routing: Routing, seed: u64) -> FlowComm {
+        let gpn = sc.cluster.gpus_per_node;
+        let p = &sc.plan;
+        let mut fractions = BTreeMap::new();
+        let mut ring = |kind: GroupKind, size: u32| {
+            if size > 1 {
+                let groups = job_groups(sc, kind);
+                fractions.insert(
+                    kind,
+                    min_rate_fraction(fabric, &ring_pattern(&groups, gpn), routing, seed),
+                );
+            }
+        };
+        ring(GroupKind::Dp, p.dp * p.cp);
+        ring(GroupKind::Cp, p.cp);
+        ring(GroupKind::Pp, p.pp);
+        if sc.model.moe.is_some() {
+            ring(GroupKind::ExpertDp, p.dp * p.cp / p.ep);
+        }
+        if p.ep > 1 {
+            let groups = job_groups(sc, GroupKind::Ep);
+            let n = p.ep as usize;
+            let ks: Vec<usize> = (1..n)
+                .step_by(((n - 1) / A2A_PHASE_SAMPLES).max(1))
+                .collect();
+            // Phases run one after the other: the time adds, so rates combine harmonically.
+            let inv: f64 = ks
+                .iter()
+                .map(|&k| {
+                    1.0 / min_rate_fraction(fabric, &shift_pattern(&groups, k, gpn), routing, seed)
+                        .max(1e-9)
+                })
+                .sum();
+            fractions.insert(GroupKind::Ep, ks.len() as f64 / inv);
+        }
+        FlowComm {
+            analytical: sc.cluster.network(),
+            fractions,
+        }
+    }
+
+    /// A model for one set of groups running one collective (the `collective` command).
+    pub fn for_groups(
+        net: NetworkParams,
+        fabric: &Fabric,
+        groups: &[Vec<u32>],
+        op: CollectiveOp,
+        routing: Routing,
+        seed: u64,
+    ) -> FlowComm {
+        let gpn = net.gpus_per_node;
+        let fraction = if op == CollectiveOp::AllToAll {
+            let n = groups.first().map_or(0, |g| g.len());
+            let ks: Vec<usize> = (1..n.max(2))
+                .step_by(((n.max(2) - 1) / A2A_PHASE_SAMPLES).max(1))
+                .collect();
+            let inv: f64 = ks
+                .iter()
+                .map(|&k| {
+                    1.0 / min_rate_fraction(fabric, &shift_pattern(groups, k, gpn), routing, seed)
+                        .max(1e-9)
+                })
+                .sum();
+            ks.len() as f64 / inv
+        } else {
+            min_rate_fraction(fabric, &ring_pattern(groups, gpn), routing, seed)
+        };
+        let mut fractions = BTreeMap::new();
+        fractions.insert(GroupKind::Dp, fraction);
+        FlowComm {
+            analytical: net,
+            fractions,
+        }
+    }
+
+    /// The derating of a group kind (1 = line rate).
+    pub fn fraction(&self, kind: GroupKind) -> f64 {
+        self.fractions.get(&kind).copied().unwrap_or(1.0)
+    }
+
+    fn derated(&self, kind: GroupKind) -> NetworkParams {
+        let mut n = self.analytical.clone();
+        n.nic = n.nic * self.fraction(kind);
+        n
+    }
+}
+
+impl CommModel for FlowComm {
+    fn collective(
+        &self,
+        op: CollectiveOp,
+        size: Bytes,
+        kind: GroupKind,
+        shape: GroupShape,
+    ) -> Seconds {
+        self.derated(kind).collective(op, size, shape).time
+    }
+    fn p2p(&self, size: Bytes, same_node: bool) -> Seconds {
+        self.derated(GroupKind::Pp).p2p(size, same_node)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ring_pattern_crosses_servers_on_each_rail() {
+        // One group of 4 servers x 2 members: 2 rings of 4 hops.
+        let g = vec![vec![0, 1, 8, 9, 16, 17, 24, 25]];
+        let p = ring_pattern(&g, 8);
+        assert_eq!(p.len(), 8);
+        assert!(p.contains(&(0, 8)) && p.contains(&(24, 0)) && p.contains(&(1, 9)));
+        // A group inside one server has no fabric flows.
+        assert!(ring_pattern(&[vec![0, 1, 2, 3]], 8).is_empty());
+    }
+}
