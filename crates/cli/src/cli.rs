@@ -34,6 +34,11 @@ pub enum Command {
         after_help = "Examples:\n  memphis fabric-bench --pattern permutation --gpus 100000 --routing ecmp\n  memphis fabric-bench --pattern all-to-all --gpus 8192 --routing adaptive --json"
     )]
     FabricBench(FabricBenchArgs),
+    /// Predict a collective over a range of sizes, nccl-tests style.
+    #[command(
+        after_help = "Examples:\n  memphis collective all_reduce -g 8 -b 8 -e 16G\n  memphis collective all_reduce -g 100000 -b 1G -e 1G --network flow --routing ecmp\n  memphis collective all_reduce --compare all_reduce_perf.log"
+    )]
+    Collective(CollectiveArgs),
     /// List the embedded clusters, models and scenarios.
     #[command(after_help = "Example:\n  memphis presets")]
     Presets,
@@ -112,6 +117,12 @@ pub struct OverrideArgs {
     /// Optimizer state sharded over DP.
     #[arg(long, value_name = "BOOL")]
     pub distributed_optimizer: Option<bool>,
+    /// Network fidelity: analytical (fast, default) or flow (the fabric graph).
+    #[arg(long, value_enum)]
+    pub network: Option<NetworkArg>,
+    /// Routing on the fabric at flow level.
+    #[arg(long, value_enum)]
+    pub routing: Option<RoutingArg>,
 }
 
 /// `--precision` values.
@@ -201,6 +212,67 @@ pub struct FabricBenchArgs {
     /// Seed of the permutation and of the ECMP hash.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Collective operations, named as nccl-tests names them.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum OpArg {
+    /// all_reduce_perf
+    #[value(name = "all_reduce")]
+    AllReduce,
+    /// all_gather_perf
+    #[value(name = "all_gather")]
+    AllGather,
+    /// reduce_scatter_perf
+    #[value(name = "reduce_scatter")]
+    ReduceScatter,
+    /// alltoall_perf
+    #[value(name = "all_to_all", alias = "alltoall")]
+    AllToAll,
+}
+
+/// Network fidelity.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum NetworkArg {
+    /// NCCL's alpha-beta model per tier.
+    Analytical,
+    /// Flows on the fabric graph, all groups at once.
+    Flow,
+}
+
+/// `collective` flags.
+#[derive(Debug, Args)]
+pub struct CollectiveArgs {
+    /// The collective.
+    #[arg(value_enum)]
+    pub op: OpArg,
+    /// GPUs in the communicator (the first N of the cluster). Default: 8, or the log's ranks.
+    #[arg(short = 'g', long)]
+    pub gpus: Option<u64>,
+    /// Smallest size (8, 64K, 1M, 16G).
+    #[arg(short = 'b', long = "minbytes", default_value = "8")]
+    pub min_bytes: String,
+    /// Largest size.
+    #[arg(short = 'e', long = "maxbytes", default_value = "16G")]
+    pub max_bytes: String,
+    /// Size step factor.
+    #[arg(short = 'f', long = "stepfactor", default_value_t = 2)]
+    pub factor: u64,
+    /// Cluster preset.
+    #[arg(long, default_value = "memphis")]
+    pub cluster: String,
+    /// Network fidelity.
+    #[arg(long, value_enum, default_value = "analytical")]
+    pub network: NetworkArg,
+    /// Routing (flow level).
+    #[arg(long, value_enum, default_value = "adaptive")]
+    pub routing: RoutingArg,
+    /// nccl-tests output to compare against, size by size.
+    #[arg(long, value_name = "LOG")]
+    pub compare: Option<PathBuf>,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,

@@ -451,3 +451,189 @@ fn bad_fabrics_are_refused() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--gpus = 200000"));
 }
+
+#[test]
+fn collective_table_and_json() {
+    let o = memphis(&["collective", "all_reduce", "-g", "8", "-b", "8", "-e", "1G"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("busbw") && out.contains("nvls"), "{out}");
+    let v = json(&[
+        "collective",
+        "all_gather",
+        "-g",
+        "64",
+        "-b",
+        "1K",
+        "-e",
+        "1M",
+        "-f",
+        "4",
+        "--json",
+    ]);
+    let rows = v.as_array().unwrap();
+    assert_eq!(rows.len(), 6); // 1K 4K 16K 64K 256K 1M
+    for r in rows {
+        for k in [
+            "size_bytes",
+            "time_us",
+            "algbw_gbps",
+            "busbw_gbps",
+            "algorithm",
+            "protocol",
+        ] {
+            assert!(!r[k].is_null(), "missing {k}");
+        }
+        let (algbw, busbw) = (
+            r["algbw_gbps"].as_f64().unwrap(),
+            r["busbw_gbps"].as_f64().unwrap(),
+        );
+        assert!(
+            (busbw / algbw - 63.0 / 64.0).abs() < 1e-9,
+            "all-gather busbw factor (n-1)/n"
+        );
+    }
+}
+
+#[test]
+fn collective_at_flow_level_on_100k_gpus_shows_ecmp_collisions() {
+    let run = |routing: &str| {
+        let v = json(&[
+            "collective",
+            "all_reduce",
+            "-g",
+            "100000",
+            "-b",
+            "1G",
+            "-e",
+            "1G",
+            "--network",
+            "flow",
+            "--routing",
+            routing,
+            "--json",
+        ]);
+        v[0]["busbw_gbps"].as_f64().unwrap()
+    };
+    let (ecmp, adaptive) = (run("ecmp"), run("adaptive"));
+    assert!(adaptive > 1.5 * ecmp, "adaptive {adaptive} vs ecmp {ecmp}");
+}
+
+#[test]
+fn collective_compares_with_an_nccl_tests_log() {
+    let log = tmp("all_reduce_perf.log");
+    std::fs::write(
+        &log,
+        "# nThread 1 nGpus 8 minBytes 1048576 maxBytes 1073741824 step: 2(factor)\n\
+         #       size         count      type   redop    root     time   algbw   busbw #wrong     time   algbw   busbw #wrong\n\
+         \x20    1048576        262144     float     sum      -1    27.37   38.31   67.04      0    27.10   38.69   67.71      0\n\
+         \x20 1073741824     268435456     float     sum      -1   4029.4  266.48  466.33      0   4030.1  266.43  466.25      0\n",
+    )
+    .unwrap();
+    let o = memphis(&[
+        "collective",
+        "all_reduce",
+        "--compare",
+        log.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("measured") && out.contains("mean absolute busbw error"),
+        "{out}"
+    );
+    let bad = tmp("bad.log");
+    std::fs::write(
+        &bad,
+        "# header\n     1048576   262144  float  sum  -1  oops  1 2 0 1 2 3 0\n",
+    )
+    .unwrap();
+    let o = memphis(&[
+        "collective",
+        "all_reduce",
+        "--compare",
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("line 2"), "{}", stderr(&o));
+}
+
+#[test]
+fn collective_bad_inputs() {
+    let table: &[(&[&str], &str)] = &[
+        (
+            &["collective", "all_reduce", "-b", "0"],
+            "-b/--minbytes = 0",
+        ),
+        (
+            &["collective", "all_reduce", "-e", "12Q"],
+            "-e/--maxbytes = 12Q",
+        ),
+        (
+            &["collective", "all_reduce", "-g", "200000"],
+            "-g/--gpus = 200000",
+        ),
+    ];
+    for (args, needle) in table {
+        let o = memphis(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&o).contains(needle), "{args:?}: {}", stderr(&o));
+    }
+    let o = memphis(&["collective", "broadcast"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("broadcast"));
+}
+
+#[test]
+fn validate_collectives_within_bounds() {
+    let cases = shared().join("validation/collectives_public.toml");
+    let v = json(&["validate", "--cases", cases.to_str().unwrap(), "--json"]);
+    let mape = v["summary"]["mape_pct"].as_f64().unwrap();
+    assert!(mape <= 10.0, "busbw error over sizes >= 1 MiB: {mape}%");
+    let lat = v["cases"][0]["latency_error_pct"].as_f64().unwrap();
+    assert!(lat.abs() <= 30.0, "small-message latency error {lat}%");
+}
+
+#[test]
+fn flow_level_step_agrees_with_analytical_when_the_fabric_is_ideal() {
+    use memphis_core::collective::flow::FlowComm;
+    use memphis_core::fabric::{Fabric, Routing};
+    use memphis_core::validate::{parse_cases, CaseFile};
+    let text = std::fs::read_to_string(shared().join("validation/training_public.toml")).unwrap();
+    let CaseFile::Training(cases) = parse_cases("public", &text).unwrap() else {
+        panic!()
+    };
+    for c in cases.iter().filter(|c| c.gpus >= 256) {
+        let sc = c.scenario().validate().unwrap();
+        let analytical = memphis_core::step::simulate_step(&sc).time.0;
+        let fabric = Fabric::build(&sc.cluster.fabric_spec);
+        let comm = FlowComm::for_scenario(&sc, &fabric, Routing::Adaptive, 1);
+        let flow = memphis_core::step::simulate_step_with(&sc, &comm).time.0;
+        assert!(
+            (flow / analytical - 1.0).abs() < 0.10,
+            "{}: flow {flow} vs analytical {analytical}",
+            c.id
+        );
+    }
+    // On Memphis with ECMP, collisions cost time.
+    let ecmp = json(&[
+        "simulate",
+        "--network",
+        "flow",
+        "--routing",
+        "ecmp",
+        "--json",
+    ]);
+    let adaptive = json(&[
+        "simulate",
+        "--network",
+        "flow",
+        "--routing",
+        "adaptive",
+        "--json",
+    ]);
+    assert!(
+        ecmp["step"]["time_s"].as_f64().unwrap() > adaptive["step"]["time_s"].as_f64().unwrap()
+    );
+    assert_eq!(ecmp["network"], "flow");
+}

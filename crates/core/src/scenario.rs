@@ -8,7 +8,7 @@
 //!    Scenario or one [`Error`] naming the field.
 
 use crate::error::{Error, Result};
-use crate::fabric::FabricSpec;
+use crate::fabric::{FabricSpec, Routing};
 use crate::hardware::{self, GpuSpec, NicSpec};
 use crate::net::analytical::{NetworkParams, NET_EFFICIENCY};
 use crate::units::Bandwidth;
@@ -159,6 +159,20 @@ pub struct ScenarioFile {
     /// The run.
     #[serde(default)]
     pub training: TrainingFile,
+    /// Network fidelity: `analytical` (default) or `flow`.
+    pub network: Option<NetworkModel>,
+    /// Routing on the fabric at flow level: `adaptive` (default) or `ecmp`.
+    pub routing: Option<Routing>,
+}
+
+/// Network fidelity of the step simulation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NetworkModel {
+    /// NCCL's alpha-beta model, groups independent.
+    Analytical,
+    /// DP, CP, EP and PP traffic routed on the fabric graph, all groups at once.
+    Flow,
 }
 
 /// A validated cluster.
@@ -194,6 +208,7 @@ impl ClusterSpec {
         NetworkParams {
             nvlink: self.gpu.nccl_nvlink_bw,
             nic: Bandwidth::from_gbit_per_s(self.nic.gbps) * NET_EFFICIENCY,
+            tree_nic: Bandwidth::from_gbit_per_s(self.nic.gbps) * NET_EFFICIENCY,
             gpus_per_node: self.gpus_per_node,
             generation: self.gpu.generation,
         }
@@ -218,6 +233,10 @@ pub struct Scenario {
     pub plan: ParallelPlan,
     /// The run.
     pub run: TrainingRun,
+    /// Network fidelity.
+    pub network: NetworkModel,
+    /// Routing at flow level.
+    pub routing: Routing,
 }
 
 impl Scenario {
@@ -270,6 +289,10 @@ pub struct Overrides {
     pub sequence_parallel: Option<bool>,
     /// Distributed optimizer.
     pub distributed_optimizer: Option<bool>,
+    /// Network fidelity.
+    pub network: Option<NetworkModel>,
+    /// Routing at flow level.
+    pub routing: Option<Routing>,
 }
 
 // ---------------------------------------------------------------- presets
@@ -555,6 +578,12 @@ impl ScenarioFile {
         if let Some(g) = &o.gpu {
             self.cluster.gpu = Some(g.clone());
         }
+        if o.network.is_some() {
+            self.network = o.network;
+        }
+        if o.routing.is_some() {
+            self.routing = o.routing;
+        }
         if o.gpus.is_some() {
             self.training.gpus = o.gpus;
             if o.dp.is_none() {
@@ -579,7 +608,7 @@ impl ScenarioFile {
     fn resolved(mut self) -> Result<ScenarioFile> {
         if let Some(p) = self.preset.take() {
             let base = scenario_preset(&p)?;
-            fill!(self, base; name, description);
+            fill!(self, base; name, description, network, routing);
             fill!(self.cluster, base.cluster; preset, name, description, gpu, gpus, gpus_per_node, nodes_per_rack, racks_per_array, nic_gbps, fabric, tiers, tp_comm_overlap, switch_radix, oversubscription, rail_optimized);
             fill!(self.model, base.model; preset, name, description, layers, hidden, heads, kv_heads, ffn_hidden, vocab, mlp, moe_experts, moe_topk);
             fill!(self.parallel, base.parallel; tp, pp, vpp, cp, ep, dp, micro_batch, sequence_parallel, recompute, distributed_optimizer);
@@ -791,6 +820,8 @@ impl ScenarioFile {
             model,
             plan,
             run,
+            network: sf.network.unwrap_or(NetworkModel::Analytical),
+            routing: sf.routing.unwrap_or(Routing::Adaptive),
         })
     }
 }

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 mod cluster;
+mod collective;
 mod fabric_bench;
 mod presets;
 mod simulate;
@@ -15,6 +16,7 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Simulate(a) => simulate::run(a),
         Command::Validate(a) => validate::run(a),
         Command::Cluster(a) => cluster::run(a),
+        Command::Collective(a) => collective::run(a),
         Command::FabricBench(a) => fabric_bench::run(a),
         Command::Presets => presets::run(),
     }

@@ -1,11 +1,13 @@
 //! `memphis simulate`: one step and the whole run of a scenario.
 
-use crate::cli::{OverrideArgs, PrecisionArg, RecomputeArg, SimulateArgs};
+use crate::cli::{NetworkArg, OverrideArgs, PrecisionArg, RecomputeArg, RoutingArg, SimulateArgs};
 use crate::errors::CliResult;
 use crate::sinks::format::{count, duration, pct, si};
 use crate::{input, sinks};
-use memphis_core::scenario::{self, Overrides, Scenario};
-use memphis_core::step::{simulate_step, StepResult};
+use memphis_core::collective::flow::FlowComm;
+use memphis_core::fabric::{Fabric, Routing};
+use memphis_core::scenario::{self, NetworkModel, Overrides, Scenario};
+use memphis_core::step::{simulate_step, simulate_step_with, StepResult};
 use memphis_core::workload::{Precision, Recompute};
 use serde_json::json;
 use std::fmt::Write;
@@ -14,13 +16,25 @@ pub fn run(a: SimulateArgs) -> CliResult {
     let base = input::scenario_arg(a.scenario.as_deref())?;
     let overrides = overrides(&a.overrides)?;
     let sc = scenario::build(base, &overrides)?;
-    let step = simulate_step(&sc);
+    let step = run_step(&sc);
     let text = if a.json {
         sinks::json_text(&to_json(&sc, &step))?
     } else {
         render(&sc, &step)
     };
     sinks::emit(a.output.as_deref(), &text)
+}
+
+/// One step at the scenario's network fidelity.
+pub fn run_step(sc: &Scenario) -> StepResult {
+    match sc.network {
+        NetworkModel::Analytical => simulate_step(sc),
+        NetworkModel::Flow => {
+            let fabric = Fabric::build(&sc.cluster.fabric_spec);
+            let comm = FlowComm::for_scenario(sc, &fabric, sc.routing, 1);
+            simulate_step_with(sc, &comm)
+        }
+    }
 }
 
 /// Maps the flags onto the core's overrides.
@@ -52,6 +66,14 @@ pub fn overrides(o: &OverrideArgs) -> CliResult<Overrides> {
         }),
         sequence_parallel: o.sequence_parallel,
         distributed_optimizer: o.distributed_optimizer,
+        network: o.network.map(|n| match n {
+            NetworkArg::Analytical => NetworkModel::Analytical,
+            NetworkArg::Flow => NetworkModel::Flow,
+        }),
+        routing: o.routing.map(|r| match r {
+            RoutingArg::Ecmp => Routing::Ecmp,
+            RoutingArg::Adaptive => Routing::Adaptive,
+        }),
     })
 }
 
@@ -102,6 +124,8 @@ fn to_json(sc: &Scenario, step: &StepResult) -> serde_json::Value {
             "global_batch": sc.run.global_batch, "seq_len": sc.run.seq_len,
             "precision": sc.run.precision,
         },
+        "network": sc.network,
+        "routing": sc.routing,
         "step": {
             "time_s": step.time.0,
             "mfu": step.mfu,

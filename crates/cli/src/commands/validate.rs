@@ -65,6 +65,15 @@ fn render(r: &Report) -> String {
                     );
                 }
             }
+            for c in cases {
+                if let Some(l) = c.latency_error_pct {
+                    let _ = writeln!(
+                        o,
+                        "{}: small-message latency ({} B) error {l:+.1}%",
+                        c.id, c.size_bytes[0]
+                    );
+                }
+            }
             let _ = writeln!(
                 o,
                 "\n{} sizes >= 1 MiB: mean absolute busbw error {:.1}%, median {:.1}%, worst {:.1}% ({})",

@@ -23,6 +23,8 @@ pub struct FlowComm {
     analytical: NetworkParams,
     /// Per group kind: the slowest flow's rate / line rate with all groups active.
     fractions: BTreeMap<GroupKind, f64>,
+    /// Where the tree pattern's derating is kept, if it was solved (`for_groups`).
+    tree_kind: Option<GroupKind>,
 }
 
 /// The ring-step pattern of a set of concurrent groups (global GPU ids): inside each
@@ -66,8 +68,10 @@ pub fn shift_pattern(groups: &[Vec<u32>], k: usize, gpus_per_node: u32) -> Vec<(
     pairs
 }
 
-/// The slowest flow's rate as a fraction of the line rate (1 when nothing crosses the
-/// fabric).
+/// How much the fabric slows a pattern down: the smallest ratio, over flows, of its
+/// max-min rate on the fabric to its rate if only the NICs limited it (1 when nothing
+/// crosses the fabric, or when the fabric adds no contention). The NICs' own sharing
+/// between a GPU's flows is the analytical model's business, so it is factored out.
 pub fn min_rate_fraction(
     fabric: &Fabric,
     pairs: &[(u32, u32)],
@@ -79,8 +83,65 @@ pub fn min_rate_fraction(
     }
     let rf = fabric.route(routing, pairs, seed);
     let rates = max_min_rates(&rf, None);
-    let min = rates.iter().copied().fold(f64::INFINITY, f64::min);
-    (min / fabric.link_rate.0).min(1.0)
+    // The same flows with only their two NIC links as resources.
+    let mut nic_only = crate::fabric::RoutedFlows {
+        capacity: rf.capacity.clone(),
+        path_start: vec![0],
+        path: Vec::with_capacity(2 * pairs.len()),
+    };
+    for f in 0..rf.flows() {
+        let r = rf.resources(f);
+        if let (Some(&a), Some(&b)) = (r.first(), r.last()) {
+            nic_only.path.push(a);
+            if b != a {
+                nic_only.path.push(b);
+            }
+        }
+        nic_only.path_start.push(nic_only.path.len() as u32);
+    }
+    let ideal = max_min_rates(&nic_only, None);
+    rates
+        .iter()
+        .zip(&ideal)
+        .filter(|(_, i)| i.is_finite() && **i > 0.0)
+        .map(|(r, i)| r / i)
+        .fold(1.0f64, f64::min)
+}
+
+/// The double binary tree's pattern across servers: for each member slot, server i and
+/// its parent in heap order exchange (reduce up, broadcast down), in the tree and in its
+/// mirror, all at once as the pipelined tree runs.
+pub fn tree_pattern(groups: &[Vec<u32>], gpus_per_node: u32) -> Vec<(u32, u32)> {
+    let mut pairs = Vec::new();
+    for g in groups {
+        let mut by_node: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+        for &r in g {
+            by_node.entry(r / gpus_per_node).or_default().push(r);
+        }
+        let nodes: Vec<&Vec<u32>> = by_node.values().collect();
+        let n = nodes.len();
+        if n < 2 {
+            continue;
+        }
+        let per = nodes.iter().map(|v| v.len()).min().unwrap_or(0);
+        for l in 0..per {
+            for mirror in [false, true] {
+                let at = |h: usize| {
+                    if mirror {
+                        nodes[n - 1 - h][l]
+                    } else {
+                        nodes[h][l]
+                    }
+                };
+                for i in 1..n {
+                    let (child, parent) = (at(i), at((i - 1) / 2));
+                    pairs.push((child, parent));
+                    pairs.push((parent, child));
+                }
+            }
+        }
+    }
+    pairs
 }
 
 /// The communicators of a job, as global GPU ids (Megatron order: tp fastest, then cp,
@@ -200,6 +261,7 @@ impl FlowComm {
         FlowComm {
             analytical: sc.cluster.network(),
             fractions,
+            tree_kind: None,
         }
     }
 
@@ -213,7 +275,8 @@ impl FlowComm {
         seed: u64,
     ) -> FlowComm {
         let gpn = net.gpus_per_node;
-        let fraction = if op == CollectiveOp::AllToAll {
+        let mut fractions = BTreeMap::new();
+        if op == CollectiveOp::AllToAll {
             let n = groups.first().map_or(0, |g| g.len());
             let ks: Vec<usize> = (1..n.max(2))
                 .step_by(((n.max(2) - 1) / A2A_PHASE_SAMPLES).max(1))
@@ -225,15 +288,28 @@ impl FlowComm {
                         .max(1e-9)
                 })
                 .sum();
-            ks.len() as f64 / inv
+            fractions.insert(GroupKind::Dp, ks.len() as f64 / inv);
         } else {
-            min_rate_fraction(fabric, &ring_pattern(groups, gpn), routing, seed)
-        };
-        let mut fractions = BTreeMap::new();
-        fractions.insert(GroupKind::Dp, fraction);
+            fractions.insert(
+                GroupKind::Dp,
+                min_rate_fraction(fabric, &ring_pattern(groups, gpn), routing, seed),
+            );
+            if op == CollectiveOp::AllReduce {
+                fractions.insert(
+                    GroupKind::Tp,
+                    min_rate_fraction(fabric, &tree_pattern(groups, gpn), routing, seed),
+                );
+                return FlowComm {
+                    analytical: net,
+                    fractions,
+                    tree_kind: Some(GroupKind::Tp),
+                };
+            }
+        }
         FlowComm {
             analytical: net,
             fractions,
+            tree_kind: None,
         }
     }
 
@@ -242,10 +318,30 @@ impl FlowComm {
         self.fractions.get(&kind).copied().unwrap_or(1.0)
     }
 
+    /// The full estimate (algorithm, protocol) of one collective on groups of `kind`.
+    pub fn estimate(
+        &self,
+        op: CollectiveOp,
+        size: Bytes,
+        kind: GroupKind,
+        shape: GroupShape,
+    ) -> crate::net::analytical::CollectiveEstimate {
+        self.derated(kind).collective(op, size, shape)
+    }
+
     fn derated(&self, kind: GroupKind) -> NetworkParams {
         let mut n = self.analytical.clone();
         n.nic = n.nic * self.fraction(kind);
+        n.tree_nic = n.tree_nic
+            * self
+                .tree_kind
+                .map_or(self.fraction(kind), |k| self.fraction(k));
         n
+    }
+
+    /// The tree pattern's derating, when solved.
+    pub fn tree_fraction(&self) -> Option<f64> {
+        self.tree_kind.map(|k| self.fraction(k))
     }
 }
 

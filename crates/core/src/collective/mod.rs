@@ -4,6 +4,7 @@
 //! every concurrent group's traffic is routed on the fabric graph together.
 
 pub mod flow;
+pub mod nccl_tests;
 pub mod schedule;
 
 pub use crate::net::analytical::{
@@ -57,5 +58,52 @@ impl CommModel for NetworkParams {
     }
     fn p2p(&self, size: Bytes, same_node: bool) -> Seconds {
         NetworkParams::p2p(self, size, same_node)
+    }
+}
+
+/// Parses an nccl-tests size: a whole number of bytes with an optional binary suffix
+/// (K, M, G, T: powers of 1024), such as 8, 64K, 1M or 16G. Zero is refused.
+pub fn parse_size(field: &str, text: &str) -> crate::Result<u64> {
+    let bad = || {
+        crate::Error::invalid(
+            field,
+            text,
+            "a positive size such as 8, 64K, 1M or 16G (powers of 1024)",
+        )
+    };
+    let t = text.trim();
+    let (digits, mult) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let m: u64 = match c.to_ascii_uppercase() {
+                'K' => 1 << 10,
+                'M' => 1 << 20,
+                'G' => 1 << 30,
+                'T' => 1 << 40,
+                _ => return Err(bad()),
+            };
+            (&t[..i], m)
+        }
+        _ => (t, 1),
+    };
+    let n: u64 = digits.parse().map_err(|_| bad())?;
+    match n.checked_mul(mult) {
+        Some(v) if v > 0 && v <= 1 << 44 => Ok(v),
+        _ => Err(bad()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_like_nccl_tests() {
+        assert_eq!(parse_size("-b", "8").unwrap(), 8);
+        assert_eq!(parse_size("-b", "64K").unwrap(), 65536);
+        assert_eq!(parse_size("-b", "1m").unwrap(), 1 << 20);
+        assert_eq!(parse_size("-e", "16G").unwrap(), 16 << 30);
+        for bad in ["0", "", "1X", "-5", "K", "1.5M", "99999999999T"] {
+            assert!(parse_size("-b", bad).is_err(), "{bad}");
+        }
     }
 }

@@ -116,8 +116,12 @@ pub const NET_EFFICIENCY: f64 = 0.96;
 pub struct NetworkParams {
     /// NVLink bandwidth per GPU per direction, as NCCL sees it.
     pub nvlink: Bandwidth,
-    /// Scale-out bandwidth per GPU (one NIC per GPU), after [`NET_EFFICIENCY`].
+    /// Scale-out bandwidth per GPU (one NIC per GPU), after [`NET_EFFICIENCY`], for
+    /// ring-like algorithms.
     pub nic: Bandwidth,
+    /// The same for the tree algorithm, whose traffic pattern differs (the flow level
+    /// derates the two separately; analytically they are equal).
+    pub tree_nic: Bandwidth,
     /// GPUs per NVLink domain.
     pub gpus_per_node: u32,
     /// GPU generation (NCCL's LL bandwidth caps).
@@ -277,15 +281,19 @@ impl NetworkParams {
                 let ppn = g.ranks_per_node as f64;
                 let lat = BASE_LAT_TREE[i]
                     + 2.0 * ((ppn - 1.0) * NVLINK_LAT_TREE[i] + log2i(nodes) * NET_LAT_TREE[i]);
+                let tree_shape_bw = if nodes <= 1 {
+                    self.nvlink
+                } else {
+                    self.nvlink.min(self.tree_nic * g.ranks_per_node as f64)
+                };
                 let tree_bw = match p {
-                    Protocol::LL => (ring_bw / 3.8).min(Bandwidth::from_gbyte_per_s(ll_max_bw(
-                        self.generation,
-                        nodes,
-                    ))),
+                    Protocol::LL => (tree_shape_bw / 3.8).min(Bandwidth::from_gbyte_per_s(
+                        ll_max_bw(self.generation, nodes),
+                    )),
                     Protocol::LL128 => {
-                        ring_bw * (if nodes == 1 { 7.0 / 9.0 } else { 120.0 / 128.0 })
+                        tree_shape_bw * (if nodes == 1 { 7.0 / 9.0 } else { 120.0 / 128.0 })
                     }
-                    Protocol::Simple => ring_bw * 0.92,
+                    Protocol::Simple => tree_shape_bw * 0.92,
                 };
                 let t = Seconds(lat * 1e-6) + size / (tree_bw * 0.5);
                 consider(t, Algorithm::Tree, p);
@@ -406,6 +414,7 @@ mod tests {
         NetworkParams {
             nvlink: Bandwidth::from_gbyte_per_s(370.8),
             nic: Bandwidth::from_gbit_per_s(400.0) * NET_EFFICIENCY,
+            tree_nic: Bandwidth::from_gbit_per_s(400.0) * NET_EFFICIENCY,
             gpus_per_node: 8,
             generation: Generation::Hopper,
         }

@@ -3,4 +3,4 @@
 
 pub mod analytical;
 
-pub use analytical::{simulate_step, Breakdown, StageTiming, StepResult};
+pub use analytical::{simulate_step, simulate_step_with, Breakdown, StageTiming, StepResult};

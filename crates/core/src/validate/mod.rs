@@ -192,6 +192,8 @@ impl TrainingCase {
                 tokens: None,
                 precision: Some(self.precision),
             },
+            network: None,
+            routing: None,
         }
     }
 }
@@ -224,6 +226,9 @@ pub struct CollectiveResult {
     pub predicted_time_us: Vec<f64>,
     /// Signed busbw error per size, percent.
     pub error_pct: Vec<f64>,
+    /// Signed error of the predicted time at the smallest size (the latency), percent,
+    /// when the case has measured times.
+    pub latency_error_pct: Option<f64>,
 }
 
 /// Error statistics.
@@ -328,6 +333,7 @@ pub fn run_cases(file: &CaseFile) -> Result<Report> {
                     predicted_busbw_gbps: vec![],
                     predicted_time_us: vec![],
                     error_pct: vec![],
+                    latency_error_pct: None,
                 };
                 for (&size, &measured) in c.size_bytes.iter().zip(&c.measured_busbw_gbps) {
                     let e = net.collective(c.op, Bytes(size as f64), g);
@@ -342,6 +348,13 @@ pub fn run_cases(file: &CaseFile) -> Result<Report> {
                     r.error_pct.push(err);
                     if size >= 1 << 20 && measured > 0.0 {
                         errs.push((format!("{} @ {size} B", c.id), err));
+                    }
+                }
+                if let (Some(times), Some(&pred)) =
+                    (&c.measured_time_us, r.predicted_time_us.first())
+                {
+                    if let Some(&m) = times.first().filter(|&&m| m > 0.0) {
+                        r.latency_error_pct = Some((pred - m) / m * 100.0);
                     }
                 }
                 out.push(r);

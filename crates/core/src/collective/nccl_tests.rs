@@ -1,0 +1,162 @@
+//! Reading the text output of nccl-tests' `*_perf` programs, so that users can compare
+//! their own cluster's measurements with the prediction.
+
+use super::CollectiveOp;
+use crate::error::{Error, Result};
+
+/// One measured size (out-of-place columns).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NcclRow {
+    /// Message size, bytes (nccl-tests convention).
+    pub size_bytes: u64,
+    /// Time per operation, µs.
+    pub time_us: f64,
+    /// Algorithm bandwidth, GB/s.
+    pub algbw_gbps: f64,
+    /// Bus bandwidth, GB/s.
+    pub busbw_gbps: f64,
+    /// 1-based line number in the log.
+    pub line: usize,
+}
+
+/// A parsed log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NcclLog {
+    /// Ranks: the `# Rank` lines, or nThread x nGpus of the header.
+    pub ranks: Option<u32>,
+    /// The collective, when the log names it (`all_reduce_perf` in a command line).
+    pub op: Option<CollectiveOp>,
+    /// Data rows in order.
+    pub rows: Vec<NcclRow>,
+}
+
+/// Parses nccl-tests output. Comment lines (`#`) and blank lines are read for the header
+/// only; every other line must be a data row, or the error names it.
+pub fn parse(context: &str, text: &str) -> Result<NcclLog> {
+    let mut rank_lines = 0u32;
+    let mut header_ranks: Option<u32> = None;
+    let mut op = None;
+    let mut rows = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line_no = i + 1;
+        let line = raw.trim();
+        for (name, o) in [
+            ("all_reduce_perf", CollectiveOp::AllReduce),
+            ("all_gather_perf", CollectiveOp::AllGather),
+            ("reduce_scatter_perf", CollectiveOp::ReduceScatter),
+            ("alltoall_perf", CollectiveOp::AllToAll),
+        ] {
+            if line.contains(name) {
+                op = Some(o);
+            }
+        }
+        if line.is_empty() {
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix('#') {
+            let words: Vec<&str> = rest.split_whitespace().collect();
+            if words.first() == Some(&"Rank") {
+                rank_lines += 1;
+            }
+            if words.first() == Some(&"nThread") {
+                let get = |k: &str| {
+                    words
+                        .iter()
+                        .position(|w| *w == k)
+                        .and_then(|p| words.get(p + 1))
+                        .and_then(|v| v.parse::<u32>().ok())
+                };
+                if let (Some(t), Some(g)) = (get("nThread"), get("nGpus")) {
+                    header_ranks = Some(t.saturating_mul(g));
+                }
+            }
+            continue;
+        }
+        let t: Vec<&str> = line.split_whitespace().collect();
+        let bad = |why: &str| {
+            Error::parse(
+                format!("{context}: line {line_no}"),
+                format!("{why}: `{}`", line.chars().take(100).collect::<String>()),
+            )
+        };
+        let size: u64 = t
+            .first()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| bad("not an nccl-tests data row (expected a size in bytes first)"))?;
+        // size count type [redop [root]] time algbw busbw #wrong time algbw busbw #wrong
+        let first = match t.len() {
+            n if n >= 13 => 5,
+            12 => 4,
+            11 => 3,
+            _ => return Err(bad("expected 11 to 13 columns")),
+        };
+        let num = |k: usize| {
+            t.get(k)
+                .and_then(|v| v.parse::<f64>().ok())
+                .filter(|v| v.is_finite() && *v >= 0.0)
+        };
+        let (Some(time_us), Some(algbw_gbps), Some(busbw_gbps)) =
+            (num(first), num(first + 1), num(first + 2))
+        else {
+            return Err(bad("time, algbw and busbw must be non-negative numbers"));
+        };
+        rows.push(NcclRow {
+            size_bytes: size,
+            time_us,
+            algbw_gbps,
+            busbw_gbps,
+            line: line_no,
+        });
+    }
+    if rows.is_empty() {
+        return Err(Error::parse(
+            context,
+            "no data rows: is this the output of an nccl-tests *_perf program?",
+        ));
+    }
+    let ranks = if rank_lines > 0 {
+        Some(rank_lines)
+    } else {
+        header_ranks
+    };
+    Ok(NcclLog { ranks, op, rows })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LOG: &str = "# nThread 1 nGpus 8 minBytes 8 maxBytes 134217728 step: 2(factor) warmup iters: 5 iters: 20
+#
+# Using devices
+#  Rank  0 Group  0 Pid  1 on node1 device  0 [0x18] NVIDIA H100 80GB HBM3
+#  Rank  1 Group  0 Pid  1 on node1 device  1 [0x2a] NVIDIA H100 80GB HBM3
+#
+#       size         count      type   redop    root     time   algbw   busbw #wrong     time   algbw   busbw #wrong
+#        (B)    (elements)                               (us)  (GB/s)  (GB/s)            (us)  (GB/s)  (GB/s)
+           8             2     float     sum      -1    13.67    0.00    0.00      0    13.28    0.00    0.00      0
+     1048576        262144     float     sum      -1    27.37   38.31   67.04      0    27.10   38.69   67.71      0
+# Out of bounds values : 0 OK
+# Avg bus bandwidth    : 33.52
+";
+
+    #[test]
+    fn parses_a_log() {
+        let l = parse("log", LOG).unwrap();
+        assert_eq!(l.ranks, Some(2));
+        assert_eq!(l.rows.len(), 2);
+        assert_eq!(l.rows[1].size_bytes, 1 << 20);
+        assert_eq!(l.rows[1].busbw_gbps, 67.04);
+        assert_eq!(l.rows[1].line, 10);
+    }
+
+    #[test]
+    fn bad_lines_are_named() {
+        let bad = LOG.replace("    27.37   38.31", "    fast   38.31");
+        let e = parse("log", &bad).unwrap_err().to_string();
+        assert!(e.contains("line 10"), "{e}");
+        let e = parse("log", "hello world\n").unwrap_err().to_string();
+        assert!(e.contains("line 1"), "{e}");
+        assert!(parse("log", "# only comments\n").is_err());
+    }
+}
