@@ -39,6 +39,11 @@ pub enum Command {
         after_help = "Examples:\n  memphis collective all_reduce -g 8 -b 8 -e 16G\n  memphis collective all_reduce -g 100000 -b 1G -e 1G --network flow --routing ecmp\n  memphis collective all_reduce --compare all_reduce_perf.log"
     )]
     Collective(CollectiveArgs),
+    /// Failures, checkpoints and goodput: job MTBF, the checkpoint interval, ETTR, spares.
+    #[command(
+        after_help = "Examples:\n  memphis reliability --gpus 16384 --days 54      the Llama 3 405B setting\n  memphis reliability --json"
+    )]
+    Reliability(ReliabilityArgs),
     /// List the embedded clusters, models and scenarios.
     #[command(after_help = "Example:\n  memphis presets")]
     Presets,
@@ -123,6 +128,9 @@ pub struct OverrideArgs {
     /// Routing on the fabric at flow level.
     #[arg(long, value_enum)]
     pub routing: Option<RoutingArg>,
+    /// Seed of the failure Monte Carlo.
+    #[arg(long)]
+    pub seed: Option<u64>,
 }
 
 /// `--precision` values.
@@ -273,6 +281,32 @@ pub struct CollectiveArgs {
     /// nccl-tests output to compare against, size by size.
     #[arg(long, value_name = "LOG")]
     pub compare: Option<PathBuf>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `reliability` flags.
+#[derive(Debug, Args)]
+#[command(allow_negative_numbers = true)]
+pub struct ReliabilityArgs {
+    /// Scenario (preset or TOML file). Default: memphis-405b.
+    pub scenario: Option<String>,
+    /// GPUs in the job (of the scenario's GPU type). Default: the scenario's job.
+    #[arg(long, short = 'g')]
+    pub gpus: Option<u64>,
+    /// Report the interruptions expected in this many days of training.
+    #[arg(long)]
+    pub days: Option<f64>,
+    /// Hot spare GPUs. Default: the cluster's GPUs the job leaves free.
+    #[arg(long)]
+    pub spares: Option<u64>,
+    /// Checkpoint interval in minutes. Default: Daly's optimum.
+    #[arg(long, value_name = "MIN")]
+    pub checkpoint_interval_min: Option<f64>,
+    /// Seed of the Monte Carlo.
+    #[arg(long)]
+    pub seed: Option<u64>,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,

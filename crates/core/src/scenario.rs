@@ -11,6 +11,8 @@ use crate::error::{Error, Result};
 use crate::fabric::{FabricSpec, Routing};
 use crate::hardware::{self, GpuSpec, NicSpec};
 use crate::net::analytical::{NetworkParams, NET_EFFICIENCY};
+use crate::power::{Cooling, PowerConfig};
+use crate::reliability::ReliabilityConfig;
 use crate::units::Bandwidth;
 use crate::workload::{MlpKind, ModelSpec, Moe, ParallelPlan, Precision, Recompute, TrainingRun};
 use serde::{Deserialize, Serialize};
@@ -63,6 +65,8 @@ pub struct ClusterFile {
     pub oversubscription: Option<Vec<f64>>,
     /// Rail-optimized leaves (default true).
     pub rail_optimized: Option<bool>,
+    /// `liquid` or `air` (default liquid).
+    pub cooling: Option<Cooling>,
 }
 
 /// `[model]`: a preset name and/or explicit fields.
@@ -163,6 +167,46 @@ pub struct ScenarioFile {
     pub network: Option<NetworkModel>,
     /// Routing on the fabric at flow level: `adaptive` (default) or `ecmp`.
     pub routing: Option<Routing>,
+    /// Power, cooling, carbon and water settings.
+    #[serde(default)]
+    pub power: PowerFile,
+    /// Checkpoint, restart and spare settings.
+    #[serde(default)]
+    pub reliability: ReliabilityFile,
+}
+
+/// `[power]`: every field optional (see [`PowerConfig`] for defaults and sources).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct PowerFile {
+    pub pue: Option<f64>,
+    pub host_w_per_node: Option<f64>,
+    pub switch_w: Option<f64>,
+    pub storage_mw: Option<f64>,
+    pub grid_gco2_per_kwh: Option<f64>,
+    pub turbine_share: Option<f64>,
+    pub turbine_gco2_per_kwh: Option<f64>,
+    pub wue_site_l_per_kwh: Option<f64>,
+    pub wue_source_l_per_kwh: Option<f64>,
+}
+
+/// `[reliability]`: every field optional (see [`ReliabilityConfig`]).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct ReliabilityFile {
+    pub checkpoint_interval_min: Option<f64>,
+    pub async_checkpoint: Option<bool>,
+    pub storage_write_tbps: Option<f64>,
+    pub storage_read_tbps: Option<f64>,
+    pub detect_min: Option<f64>,
+    pub reschedule_min: Option<f64>,
+    pub warmup_min: Option<f64>,
+    pub repair_hours: Option<f64>,
+    pub spare_gpus: Option<u64>,
+    pub trials: Option<u32>,
+    pub seed: Option<u64>,
 }
 
 /// Network fidelity of the step simulation.
@@ -237,6 +281,10 @@ pub struct Scenario {
     pub network: NetworkModel,
     /// Routing at flow level.
     pub routing: Routing,
+    /// Power settings.
+    pub power: PowerConfig,
+    /// Reliability settings.
+    pub reliability: ReliabilityConfig,
 }
 
 impl Scenario {
@@ -293,6 +341,8 @@ pub struct Overrides {
     pub network: Option<NetworkModel>,
     /// Routing at flow level.
     pub routing: Option<Routing>,
+    /// Monte Carlo seed.
+    pub seed: Option<u64>,
 }
 
 // ---------------------------------------------------------------- presets
@@ -474,7 +524,7 @@ impl ClusterFile {
     fn resolved(mut self) -> Result<ClusterFile> {
         if let Some(p) = self.preset.take() {
             let base = cluster_preset(&p)?;
-            fill!(self, base; name, description, gpu, gpus, gpus_per_node, nodes_per_rack, racks_per_array, nic_gbps, fabric, tiers, tp_comm_overlap, switch_radix, oversubscription, rail_optimized);
+            fill!(self, base; name, description, gpu, gpus, gpus_per_node, nodes_per_rack, racks_per_array, nic_gbps, fabric, tiers, tp_comm_overlap, switch_radix, oversubscription, rail_optimized, cooling);
         }
         Ok(self)
     }
@@ -584,6 +634,9 @@ impl ScenarioFile {
         if o.routing.is_some() {
             self.routing = o.routing;
         }
+        if o.seed.is_some() {
+            self.reliability.seed = o.seed;
+        }
         if o.gpus.is_some() {
             self.training.gpus = o.gpus;
             if o.dp.is_none() {
@@ -609,7 +662,9 @@ impl ScenarioFile {
         if let Some(p) = self.preset.take() {
             let base = scenario_preset(&p)?;
             fill!(self, base; name, description, network, routing);
-            fill!(self.cluster, base.cluster; preset, name, description, gpu, gpus, gpus_per_node, nodes_per_rack, racks_per_array, nic_gbps, fabric, tiers, tp_comm_overlap, switch_radix, oversubscription, rail_optimized);
+            fill!(self.cluster, base.cluster; preset, name, description, gpu, gpus, gpus_per_node, nodes_per_rack, racks_per_array, nic_gbps, fabric, tiers, tp_comm_overlap, switch_radix, oversubscription, rail_optimized, cooling);
+            fill!(self.power, base.power; pue, host_w_per_node, switch_w, storage_mw, grid_gco2_per_kwh, turbine_share, turbine_gco2_per_kwh, wue_site_l_per_kwh, wue_source_l_per_kwh);
+            fill!(self.reliability, base.reliability; checkpoint_interval_min, async_checkpoint, storage_write_tbps, storage_read_tbps, detect_min, reschedule_min, warmup_min, repair_hours, spare_gpus, trials, seed);
             fill!(self.model, base.model; preset, name, description, layers, hidden, heads, kv_heads, ffn_hidden, vocab, mlp, moe_experts, moe_topk);
             fill!(self.parallel, base.parallel; tp, pp, vpp, cp, ep, dp, micro_batch, sequence_parallel, recompute, distributed_optimizer);
             fill!(self.training, base.training; gpus, global_batch, seq_len, tokens, precision);
@@ -814,6 +869,38 @@ impl ScenarioFile {
             ));
         }
         plan.validate(&model, &run)?;
+        let d = PowerConfig::default();
+        let pw = &sf.power;
+        let power = PowerConfig {
+            cooling: c.cooling.unwrap_or(Cooling::Liquid),
+            pue: pw.pue,
+            host_w_per_node: pw.host_w_per_node.unwrap_or(d.host_w_per_node),
+            switch_w: pw.switch_w.unwrap_or(d.switch_w),
+            nics_per_node: d.nics_per_node,
+            storage_mw: pw.storage_mw.unwrap_or(d.storage_mw),
+            grid_gco2_per_kwh: pw.grid_gco2_per_kwh.unwrap_or(d.grid_gco2_per_kwh),
+            turbine_share: pw.turbine_share.unwrap_or(d.turbine_share),
+            turbine_gco2_per_kwh: pw.turbine_gco2_per_kwh.unwrap_or(d.turbine_gco2_per_kwh),
+            wue_site_l_per_kwh: pw.wue_site_l_per_kwh.unwrap_or(d.wue_site_l_per_kwh),
+            wue_source_l_per_kwh: pw.wue_source_l_per_kwh.unwrap_or(d.wue_source_l_per_kwh),
+        };
+        power.validate()?;
+        let r = ReliabilityConfig::default();
+        let rf = &sf.reliability;
+        let reliability = ReliabilityConfig {
+            checkpoint_interval_min: rf.checkpoint_interval_min,
+            async_checkpoint: rf.async_checkpoint.unwrap_or(r.async_checkpoint),
+            storage_write_tbps: rf.storage_write_tbps.unwrap_or(r.storage_write_tbps),
+            storage_read_tbps: rf.storage_read_tbps.unwrap_or(r.storage_read_tbps),
+            detect_min: rf.detect_min.unwrap_or(r.detect_min),
+            reschedule_min: rf.reschedule_min.unwrap_or(r.reschedule_min),
+            warmup_min: rf.warmup_min.unwrap_or(r.warmup_min),
+            repair_hours: rf.repair_hours.unwrap_or(r.repair_hours),
+            spare_gpus: rf.spare_gpus,
+            trials: rf.trials.unwrap_or(r.trials),
+            seed: rf.seed.unwrap_or(r.seed),
+        };
+        reliability.validate(cluster.gpus, plan.gpus())?;
         Ok(Scenario {
             name: sf.name.unwrap_or_else(|| "custom".into()),
             cluster,
@@ -822,6 +909,8 @@ impl ScenarioFile {
             run,
             network: sf.network.unwrap_or(NetworkModel::Analytical),
             routing: sf.routing.unwrap_or(Routing::Adaptive),
+            power,
+            reliability,
         })
     }
 }

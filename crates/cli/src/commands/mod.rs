@@ -4,6 +4,7 @@ mod cluster;
 mod collective;
 mod fabric_bench;
 mod presets;
+mod reliability;
 mod simulate;
 mod validate;
 
@@ -19,5 +20,6 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Collective(a) => collective::run(a),
         Command::FabricBench(a) => fabric_bench::run(a),
         Command::Presets => presets::run(),
+        Command::Reliability(a) => reliability::run(a),
     }
 }

@@ -6,6 +6,7 @@ use crate::sinks::format::{count, duration, pct, si};
 use crate::{input, sinks};
 use memphis_core::collective::flow::FlowComm;
 use memphis_core::fabric::{Fabric, Routing};
+use memphis_core::run::RunReport;
 use memphis_core::scenario::{self, NetworkModel, Overrides, Scenario};
 use memphis_core::step::{simulate_step, simulate_step_with, StepResult};
 use memphis_core::workload::{Precision, Recompute};
@@ -17,10 +18,11 @@ pub fn run(a: SimulateArgs) -> CliResult {
     let overrides = overrides(&a.overrides)?;
     let sc = scenario::build(base, &overrides)?;
     let step = run_step(&sc);
+    let run = memphis_core::run::project(&sc, &step);
     let text = if a.json {
-        sinks::json_text(&to_json(&sc, &step))?
+        sinks::json_text(&to_json(&sc, &step, &run))?
     } else {
-        render(&sc, &step)
+        render(&sc, &step, &run)
     };
     sinks::emit(a.output.as_deref(), &text)
 }
@@ -74,25 +76,13 @@ pub fn overrides(o: &OverrideArgs) -> CliResult<Overrides> {
             RoutingArg::Ecmp => Routing::Ecmp,
             RoutingArg::Adaptive => Routing::Adaptive,
         }),
+        seed: o.seed,
     })
 }
 
-struct RunFigures {
-    steps: f64,
-    ideal_days: f64,
-}
-
-fn run_figures(sc: &Scenario, step: &StepResult) -> RunFigures {
-    let tokens_per_step = (sc.run.global_batch * sc.run.seq_len) as f64;
-    let steps = (sc.run.tokens / tokens_per_step).ceil();
-    RunFigures {
-        steps,
-        ideal_days: steps * step.time.0 / 86400.0,
-    }
-}
-
-fn to_json(sc: &Scenario, step: &StepResult) -> serde_json::Value {
-    let rf = run_figures(sc, step);
+fn to_json(sc: &Scenario, step: &StepResult, run: &RunReport) -> serde_json::Value {
+    let rel = &run.reliability;
+    let pw = &run.power;
     let bd: serde_json::Map<String, serde_json::Value> = step
         .breakdown
         .entries()
@@ -150,14 +140,55 @@ fn to_json(sc: &Scenario, step: &StepResult) -> serde_json::Value {
             "gpus": sc.job_gpus(),
             "spare_gpus": sc.spare_gpus(),
             "tokens": sc.run.tokens,
-            "steps": rf.steps,
-            "ideal_days": rf.ideal_days,
+            "steps": run.steps,
+            "ideal_days": run.ideal_days,
+            "days_p10": rel.days_p10,
+            "days_p50": rel.days_p50,
+            "days_p90": rel.days_p90,
+            "gpu_hours": run.gpu_hours,
+        },
+        "reliability": {
+            "job_mtbf_hours": rel.job_mtbf_hours,
+            "interruptions": rel.interruptions,
+            "planned_interruptions": rel.planned_interruptions,
+            "checkpoint_interval_min": rel.checkpoint_interval_min,
+            "checkpoint_size_tb": rel.checkpoint.size_bytes / 1e12,
+            "checkpoint_stall_s": rel.checkpoint.stall_s,
+            "restart_min": rel.checkpoint.restart_s / 60.0,
+            "ettr": rel.ettr,
+            "ettr_expected": rel.ettr_expected,
+            "spare_gpus": rel.spare_gpus,
+            "spare_wait_hours": rel.spare_wait_hours,
+        },
+        "power": {
+            "it_mw": pw.it_mw,
+            "facility_mw": pw.facility_mw,
+            "swing_mw": pw.swing_mw,
+            "peak_it_mw": pw.peak_it_mw,
+            "pue": pw.pue,
+            "cooling": sc.power.cooling,
+            "facility_mw_other_cooling": pw.facility_mw_other_cooling,
+            "other_cooling": pw.other_cooling,
+            "parts": pw.parts,
+            "profile": pw.profile,
+        },
+        "energy": {
+            "step_mwh": pw.step_mwh,
+            "run_mwh": run.footprint.run_mwh,
+            "run_mwh_other_cooling": run.footprint.run_mwh_other_cooling,
+        },
+        "carbon": {
+            "run_tco2e": run.footprint.run_tco2e,
+            "gco2_per_kwh": sc.power.gco2_per_kwh(),
+            "turbine_share": sc.power.turbine_share,
+        },
+        "water": {
+            "run_m3": run.footprint.run_m3,
         },
     })
 }
 
-fn render(sc: &Scenario, step: &StepResult) -> String {
-    let rf = run_figures(sc, step);
+fn render(sc: &Scenario, step: &StepResult, run: &RunReport) -> String {
     let p = &sc.plan;
     let mut o = String::new();
     let _ = writeln!(o, "memphis · {}", sc.name);
@@ -249,12 +280,109 @@ fn render(sc: &Scenario, step: &StepResult) -> String {
         o,
         "  tokens       {} in {} steps",
         si(sc.run.tokens),
-        count(rf.steps as u64)
+        count(run.steps as u64)
     );
     let _ = writeln!(
         o,
         "  ideal time   {:.1} days (no failures, no checkpoints)",
-        rf.ideal_days
+        run.ideal_days
+    );
+    let rel = &run.reliability;
+    let _ = writeln!(
+        o,
+        "  with failures {:.1} days p50 ({:.1} p10, {:.1} p90) · {} GPU-hours",
+        rel.days_p50,
+        rel.days_p10,
+        rel.days_p90,
+        si(run.gpu_hours)
+    );
+    let _ = writeln!(o, "\nreliability");
+    let _ = writeln!(
+        o,
+        "  job MTBF     {} ({:.0} interruptions over the run, {:.0} planned)",
+        duration(rel.job_mtbf_hours * 3600.0),
+        rel.interruptions,
+        rel.planned_interruptions
+    );
+    let _ = writeln!(
+        o,
+        "  checkpoint   every {} · {:.1} TB · stall {} ({}) · restart {}",
+        duration(rel.checkpoint_interval_min * 60.0),
+        rel.checkpoint.size_bytes / 1e12,
+        duration(rel.checkpoint.stall_s),
+        if sc.reliability.async_checkpoint {
+            "async"
+        } else {
+            "sync"
+        },
+        duration(rel.checkpoint.restart_s)
+    );
+    let _ = writeln!(
+        o,
+        "  ETTR         {} (analytic {}) · {} spare GPUs",
+        pct(rel.ettr),
+        pct(rel.ettr_expected),
+        count(rel.spare_gpus)
+    );
+    if rel.spare_wait_hours > 0.0 {
+        let _ = writeln!(
+            o,
+            "  spares ran out: {:.1} h waiting for repairs",
+            rel.spare_wait_hours
+        );
+    }
+    let pw = &run.power;
+    let _ = writeln!(
+        o,
+        "\npower ({:?} cooling, PUE {:.2})",
+        sc.power.cooling, pw.pue
+    );
+    let _ = writeln!(
+        o,
+        "  IT           {:.1} MW average, {:.1} MW peak",
+        pw.it_mw, pw.peak_it_mw
+    );
+    let _ = writeln!(
+        o,
+        "  facility     {:.1} MW ({:?} cooling would draw {:.1} MW)",
+        pw.facility_mw, pw.other_cooling, pw.facility_mw_other_cooling
+    );
+    let _ = writeln!(
+        o,
+        "  swing        {:.1} MW between compute and communication or checkpoint waits",
+        pw.swing_mw
+    );
+    let total_mw: f64 = pw.parts.iter().map(|p| p.mw).sum();
+    for part in pw.parts.iter().filter(|p| p.mw > 0.0) {
+        let _ = writeln!(
+            o,
+            "    {:<30} {:>7.1} MW  {:>6}",
+            part.name,
+            part.mw,
+            pct(part.mw / total_mw)
+        );
+    }
+    let fp = &run.footprint;
+    let _ = writeln!(o, "\nenergy, carbon, water (whole run, p50)");
+    let _ = writeln!(
+        o,
+        "  energy       {} MWh ({:.1} MWh per step; {:?} cooling: {} MWh)",
+        si(fp.run_mwh),
+        pw.step_mwh,
+        pw.other_cooling,
+        si(fp.run_mwh_other_cooling)
+    );
+    let _ = writeln!(
+        o,
+        "  carbon       {} t CO2e ({:.0} g/kWh, {} from gas turbines)",
+        si(fp.run_tco2e),
+        sc.power.gco2_per_kwh(),
+        pct(sc.power.turbine_share)
+    );
+    let _ = writeln!(
+        o,
+        "  water        {} m³ (on site and upstream)",
+        si(fp.run_m3)
     );
     if !step.fits {
         let _ = writeln!(

@@ -194,6 +194,8 @@ impl TrainingCase {
             },
             network: None,
             routing: None,
+            power: Default::default(),
+            reliability: Default::default(),
         }
     }
 }

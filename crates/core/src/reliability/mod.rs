@@ -1,0 +1,606 @@
+//! Failures, checkpoints and goodput over the whole run.
+//!
+//! Failure rates per component are calibrated on the Llama 3 405B run (facts.md §6.1,
+//! Llama 3 paper Table 5): 419 unexpected interruptions in 54 days on 16,384 H100s in
+//! 2,048 servers, plus 47 planned ones. Each cause is charged to the component it names
+//! and scaled by how many of those the job uses. Checkpoint cost comes from the state
+//! size and the storage bandwidth; the interval from Young and Daly; the run from a
+//! seeded Monte Carlo that also runs out of hot spares.
+
+use crate::error::{Error, Result};
+use crate::rng::SplitMix64;
+use serde::Serialize;
+
+/// The calibration run: Llama 3 405B pre-training snapshot (facts.md §6.1).
+pub mod llama3 {
+    /// GPUs in the job.
+    pub const GPUS: f64 = 16_384.0;
+    /// Servers (8 GPUs each).
+    pub const NODES: f64 = 2_048.0;
+    /// Days of the snapshot.
+    pub const DAYS: f64 = 54.0;
+    /// Planned interruptions in the snapshot.
+    pub const PLANNED: f64 = 47.0;
+}
+
+/// What a failure takes down, which sets how its rate scales.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// Per GPU (and its HBM, SRAM, GSP, thermal interface).
+    Gpu,
+    /// Per NIC (one per GPU).
+    Nic,
+    /// Per fabric link/switch port: scales with the GPUs attached.
+    Network,
+    /// Per server (host parts, host maintenance).
+    Host,
+    /// Per server process (software, NCCL watchdog, dependencies).
+    Software,
+}
+
+/// One cause of interruption.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Cause {
+    /// Name.
+    pub name: &'static str,
+    /// Count in the Llama 3 snapshot (Table 5).
+    pub llama3_count: f64,
+    /// What it scales with.
+    pub scope: Scope,
+    /// Whether recovery needs a replacement server (a hot spare).
+    pub needs_spare: bool,
+}
+
+/// Llama 3 Table 5, grouped by component (facts.md §6.1). Counts as printed there.
+pub const CAUSES: [Cause; 9] = [
+    Cause {
+        name: "gpu",
+        llama3_count: 148.0 + 6.0,
+        scope: Scope::Gpu,
+        needs_spare: true,
+    }, // faulty GPU + thermal interface/sensor
+    Cause {
+        name: "hbm",
+        llama3_count: 72.0,
+        scope: Scope::Gpu,
+        needs_spare: true,
+    },
+    Cause {
+        name: "gpu_sram",
+        llama3_count: 19.0,
+        scope: Scope::Gpu,
+        needs_spare: true,
+    },
+    Cause {
+        name: "gpu_system_processor",
+        llama3_count: 17.0,
+        scope: Scope::Gpu,
+        needs_spare: true,
+    },
+    Cause {
+        name: "nic",
+        llama3_count: 7.0,
+        scope: Scope::Nic,
+        needs_spare: true,
+    },
+    Cause {
+        name: "network_switch_cable",
+        llama3_count: 35.0,
+        scope: Scope::Network,
+        needs_spare: false,
+    },
+    // Host maintenance 32, SSD 3, power supply 3, chassis 2, IO board 2, CPU 2, memory 2.
+    Cause {
+        name: "host",
+        llama3_count: 46.0,
+        scope: Scope::Host,
+        needs_spare: true,
+    },
+    // Software bug 54, NCCL watchdog timeouts 7, dependency 2.
+    Cause {
+        name: "software",
+        llama3_count: 63.0,
+        scope: Scope::Software,
+        needs_spare: false,
+    },
+    Cause {
+        name: "silent_data_corruption",
+        llama3_count: 6.0,
+        scope: Scope::Gpu,
+        needs_spare: true,
+    },
+];
+
+/// Checkpoint, restart and spare settings.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReliabilityConfig {
+    /// Checkpoint interval in minutes; None = Daly's optimum.
+    pub checkpoint_interval_min: Option<f64>,
+    /// Asynchronous checkpointing: the step stalls only to copy the shard to host memory.
+    pub async_checkpoint: bool,
+    /// Storage write bandwidth, TB/s (Tectonic: 2 TB/s sustained, facts.md §6.1).
+    pub storage_write_tbps: f64,
+    /// Storage read bandwidth, TB/s (Tectonic: 7 TB/s peak).
+    pub storage_read_tbps: f64,
+    /// Minutes to detect a failure (NCCL watchdog / health checks) ⚠.
+    pub detect_min: f64,
+    /// Minutes to reschedule onto a spare and restart processes ⚠.
+    pub reschedule_min: f64,
+    /// Minutes of warm-up after reload (NCCL init, compilation, data loader) ⚠.
+    pub warmup_min: f64,
+    /// Hours to repair a failed server before it can serve as a spare again ⚠.
+    pub repair_hours: f64,
+    /// Hot spare GPUs (None = the cluster's GPUs the job does not use).
+    pub spare_gpus: Option<u64>,
+    /// Monte Carlo trials.
+    pub trials: u32,
+    /// Seed.
+    pub seed: u64,
+}
+
+impl Default for ReliabilityConfig {
+    fn default() -> Self {
+        ReliabilityConfig {
+            checkpoint_interval_min: None,
+            async_checkpoint: true,
+            storage_write_tbps: 2.0,
+            storage_read_tbps: 7.0,
+            detect_min: 3.0,
+            reschedule_min: 2.0,
+            warmup_min: 5.0,
+            repair_hours: 72.0,
+            spare_gpus: None,
+            trials: 200,
+            seed: 1,
+        }
+    }
+}
+
+impl ReliabilityConfig {
+    /// Checks the settings; errors name the field.
+    pub fn validate(&self, cluster_gpus: u64, job_gpus: u64) -> Result<()> {
+        if let Some(t) = self.checkpoint_interval_min {
+            if !(t.is_finite() && t > 0.0 && t <= 1e6) {
+                return Err(Error::invalid(
+                    "reliability.checkpoint_interval_min",
+                    t,
+                    "a number of minutes above 0",
+                ));
+            }
+        }
+        for (name, v) in [
+            ("reliability.storage_write_tbps", self.storage_write_tbps),
+            ("reliability.storage_read_tbps", self.storage_read_tbps),
+        ] {
+            if !(v.is_finite() && v > 0.0 && v <= 1e6) {
+                return Err(Error::invalid(name, v, "a bandwidth above 0 TB/s"));
+            }
+        }
+        for (name, v) in [
+            ("reliability.detect_min", self.detect_min),
+            ("reliability.reschedule_min", self.reschedule_min),
+            ("reliability.warmup_min", self.warmup_min),
+            ("reliability.repair_hours", self.repair_hours),
+        ] {
+            if !(v.is_finite() && (0.0..=1e6).contains(&v)) {
+                return Err(Error::invalid(name, v, "a non-negative duration"));
+            }
+        }
+        if let Some(s) = self.spare_gpus {
+            let free = cluster_gpus - job_gpus;
+            if s > free {
+                return Err(Error::invalid(
+                    "reliability.spare_gpus",
+                    s,
+                    format!("at most the cluster's GPUs the job leaves free ({free})"),
+                ));
+            }
+        }
+        if self.trials == 0 || self.trials > 100_000 {
+            return Err(Error::invalid(
+                "reliability.trials",
+                self.trials,
+                "1 to 100000",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Interruption rate of each cause for a job, per hour.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FailureModel {
+    /// (cause, interruptions per hour) for the job.
+    pub rates: Vec<(Cause, f64)>,
+    /// Planned interruptions per hour.
+    pub planned_per_hour: f64,
+}
+
+impl FailureModel {
+    /// Rates for a job of `gpus` GPUs in servers of `gpus_per_node`.
+    pub fn for_job(gpus: u64, gpus_per_node: u32) -> FailureModel {
+        let hours = llama3::DAYS * 24.0;
+        let g = gpus as f64;
+        let nodes = (gpus as f64 / gpus_per_node.max(1) as f64).ceil();
+        let rates = CAUSES
+            .iter()
+            .map(|c| {
+                let (mine, theirs) = match c.scope {
+                    Scope::Gpu | Scope::Nic | Scope::Network => (g, llama3::GPUS),
+                    Scope::Host | Scope::Software => (nodes, llama3::NODES),
+                };
+                (*c, c.llama3_count / hours * mine / theirs)
+            })
+            .collect();
+        FailureModel {
+            rates,
+            planned_per_hour: llama3::PLANNED / hours * nodes / llama3::NODES,
+        }
+    }
+
+    /// Unexpected interruptions per hour.
+    pub fn unexpected_per_hour(&self) -> f64 {
+        self.rates.iter().map(|(_, r)| r).sum()
+    }
+
+    /// Share of unexpected interruptions that consume a spare server.
+    pub fn spare_fraction(&self) -> f64 {
+        let all = self.unexpected_per_hour();
+        if all <= 0.0 {
+            return 0.0;
+        }
+        self.rates
+            .iter()
+            .filter(|(c, _)| c.needs_spare)
+            .map(|(_, r)| r)
+            .sum::<f64>()
+            / all
+    }
+
+    /// Mean time between unexpected interruptions, hours.
+    pub fn job_mtbf_hours(&self) -> f64 {
+        1.0 / self.unexpected_per_hour()
+    }
+}
+
+/// Young (1974): τ = √(2δM).
+pub fn young_interval(delta: f64, mtbf: f64) -> f64 {
+    (2.0 * delta * mtbf).sqrt()
+}
+
+/// Daly (2006): τ = √(2δM)·[1 + ⅓·√(δ/(2M)) + δ/(18M)] − δ for δ < 2M, else M.
+pub fn daly_interval(delta: f64, mtbf: f64) -> f64 {
+    if delta >= 2.0 * mtbf {
+        return mtbf;
+    }
+    let x = delta / (2.0 * mtbf);
+    young_interval(delta, mtbf) * (1.0 + x.sqrt() / 3.0 + delta / (18.0 * mtbf)) - delta
+}
+
+/// Expected effective-training-time ratio (Kokolis et al. 2024, facts.md §6.2):
+/// (1 − (u0 + τ/2)/M) / (1 + δ/τ), for interval τ, stall δ, restart u0, MTBF M.
+pub fn ettr_expected(tau: f64, delta: f64, restart: f64, mtbf: f64) -> f64 {
+    ((1.0 - (restart + tau / 2.0) / mtbf) / (1.0 + delta / tau)).clamp(0.0, 1.0)
+}
+
+/// Checkpoint costs of a job.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CheckpointCost {
+    /// Bytes of one checkpoint: BF16 weights and FP32 master weights and Adam moments.
+    pub size_bytes: f64,
+    /// Seconds the training stalls per checkpoint.
+    pub stall_s: f64,
+    /// Seconds the write takes in all (background when asynchronous).
+    pub write_s: f64,
+    /// Seconds to restart: detect, reschedule, reload, warm up.
+    pub restart_s: f64,
+}
+
+/// PCIe Gen5 x16 device-to-host, ~55 GB/s measured (facts.md §2.1).
+pub const PCIE_BYTES_PER_S: f64 = 55e9;
+
+/// Checkpoint cost for `params` parameters on `gpus` GPUs.
+pub fn checkpoint_cost(params: f64, gpus: u64, cfg: &ReliabilityConfig) -> CheckpointCost {
+    // 2 B BF16 weights + 12 B FP32 master, m, v (Megatron's distributed checkpoint).
+    let size = params * 14.0;
+    let write = size / (cfg.storage_write_tbps * 1e12);
+    let shard = size / gpus.max(1) as f64;
+    let stall = if cfg.async_checkpoint {
+        shard / PCIE_BYTES_PER_S
+    } else {
+        write
+    };
+    let reload = size / (cfg.storage_read_tbps * 1e12) + shard / PCIE_BYTES_PER_S;
+    let restart = (cfg.detect_min + cfg.reschedule_min + cfg.warmup_min) * 60.0 + reload;
+    CheckpointCost {
+        size_bytes: size,
+        stall_s: stall,
+        write_s: write,
+        restart_s: restart,
+    }
+}
+
+/// The run projection.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunProjection {
+    /// Mean time between unexpected interruptions, hours.
+    pub job_mtbf_hours: f64,
+    /// Checkpoint interval used, minutes.
+    pub checkpoint_interval_min: f64,
+    /// Checkpoint costs.
+    pub checkpoint: CheckpointCost,
+    /// Expected interruptions over the run (p50 wall time), unexpected.
+    pub interruptions: f64,
+    /// Planned interruptions over the run.
+    pub planned_interruptions: f64,
+    /// Mean ETTR over the trials (useful training time / wall time).
+    pub ettr: f64,
+    /// Analytic ETTR for comparison.
+    pub ettr_expected: f64,
+    /// Wall-clock days at p10, p50, p90.
+    pub days_p10: f64,
+    /// Median.
+    pub days_p50: f64,
+    /// 90th percentile.
+    pub days_p90: f64,
+    /// Mean hours the job waited for repairs when spares ran out.
+    pub spare_wait_hours: f64,
+    /// Spare GPUs available at the start.
+    pub spare_gpus: u64,
+}
+
+/// One trial of the whole run: returns (wall hours, unexpected interruptions, hours
+/// waiting for spares).
+#[allow(clippy::too_many_arguments)]
+fn trial(
+    rng: &mut SplitMix64,
+    work_h: f64,
+    step_h: f64,
+    tau_h: f64,
+    stall_h: f64,
+    restart_h: f64,
+    fm: &FailureModel,
+    spares_nodes: u64,
+    repair_h: f64,
+) -> (f64, u64, f64) {
+    let lam = fm.unexpected_per_hour();
+    let planned = fm.planned_per_hour;
+    let spare_p = fm.spare_fraction();
+    let exp = |rng: &mut SplitMix64, rate: f64| {
+        if rate > 0.0 {
+            -(1.0 - rng.next_f64()).ln() / rate
+        } else {
+            f64::INFINITY
+        }
+    };
+    let (mut wall, mut done, mut since_ckpt) = (0.0f64, 0.0f64, 0.0f64);
+    let mut failures = 0u64;
+    let mut waited = 0.0;
+    let mut spares = spares_nodes;
+    let mut repairs: Vec<f64> = Vec::new(); // wall times when repaired servers return
+    let mut next_fail = exp(rng, lam);
+    let mut next_planned = exp(rng, planned);
+    // Progress in segments: train until the next checkpoint, failure or the end.
+    while done < work_h {
+        let to_ckpt = tau_h - since_ckpt;
+        let to_end = work_h - done;
+        let seg = to_ckpt.min(to_end);
+        let event = next_fail.min(next_planned);
+        if wall + seg <= event {
+            wall += seg;
+            done += seg;
+            since_ckpt += seg;
+            if since_ckpt >= tau_h - 1e-12 && done < work_h {
+                wall += stall_h;
+                since_ckpt = 0.0;
+            }
+            continue;
+        }
+        // Interrupted mid-segment.
+        let ran = (event - wall).max(0.0);
+        wall = event;
+        done += ran;
+        since_ckpt += ran;
+        if next_planned < next_fail {
+            // Planned: checkpoint first, nothing lost; restart.
+            wall += stall_h + restart_h;
+            since_ckpt = 0.0;
+            next_planned = wall + exp(rng, planned);
+            if next_fail < wall {
+                next_fail = wall + exp(rng, lam);
+            }
+            continue;
+        }
+        failures += 1;
+        // Lose the work since the last checkpoint (rounded up to the step in flight).
+        let lost = (since_ckpt + step_h * 0.5).min(done);
+        done -= lost;
+        since_ckpt = 0.0;
+        if rng.next_f64() < spare_p {
+            repairs.retain(|&t| {
+                if t <= wall {
+                    spares += 1;
+                    false
+                } else {
+                    true
+                }
+            });
+            if spares == 0 {
+                // Wait for the earliest repair.
+                let back = repairs.iter().copied().fold(f64::INFINITY, f64::min);
+                if back.is_finite() {
+                    waited += back - wall;
+                    wall = back;
+                    repairs.retain(|&t| t > back);
+                } else {
+                    waited += repair_h;
+                    wall += repair_h;
+                }
+            } else {
+                spares -= 1;
+            }
+            repairs.push(wall + repair_h);
+        }
+        wall += restart_h;
+        next_fail = wall + exp(rng, lam);
+        if next_planned < wall {
+            next_planned = wall + exp(rng, planned);
+        }
+    }
+    (wall, failures, waited)
+}
+
+/// Projects a run of `work_hours` of failure-free training (steps of `step_s`) on a job
+/// of `gpus` GPUs with `params` parameters.
+pub fn project_run(
+    work_hours: f64,
+    step_s: f64,
+    params: f64,
+    gpus: u64,
+    gpus_per_node: u32,
+    spare_gpus: u64,
+    cfg: &ReliabilityConfig,
+) -> RunProjection {
+    let fm = FailureModel::for_job(gpus, gpus_per_node);
+    let mtbf_h = fm.job_mtbf_hours();
+    let ck = checkpoint_cost(params, gpus, cfg);
+    let stall_h = ck.stall_s / 3600.0;
+    let restart_h = ck.restart_s / 3600.0;
+    let tau_h = match cfg.checkpoint_interval_min {
+        Some(m) => m / 60.0,
+        // Daly's optimum, but no shorter than a step, nor than the write itself: an
+        // asynchronous checkpoint must reach storage before the next one starts.
+        None => daly_interval(stall_h.max(1e-9), mtbf_h)
+            .max(step_s / 3600.0)
+            .max(ck.write_s / 3600.0),
+    };
+    let spares_nodes = spare_gpus / u64::from(gpus_per_node.max(1));
+    let mut rng = SplitMix64::new(cfg.seed);
+    let mut walls = Vec::with_capacity(cfg.trials as usize);
+    let (mut fails, mut waited) = (0.0, 0.0);
+    for _ in 0..cfg.trials {
+        let (w, f, wt) = trial(
+            &mut rng,
+            work_hours,
+            step_s / 3600.0,
+            tau_h,
+            stall_h,
+            restart_h,
+            &fm,
+            spares_nodes,
+            cfg.repair_hours,
+        );
+        walls.push(w);
+        fails += f as f64;
+        waited += wt;
+    }
+    let n = cfg.trials as f64;
+    let mean_wall = walls.iter().sum::<f64>() / n;
+    walls.sort_by(f64::total_cmp);
+    let q = |p: f64| {
+        walls[((p * (walls.len() - 1) as f64).round() as usize).min(walls.len() - 1)] / 24.0
+    };
+    let days_p50 = q(0.5);
+    RunProjection {
+        job_mtbf_hours: mtbf_h,
+        checkpoint_interval_min: tau_h * 60.0,
+        interruptions: fails / n,
+        planned_interruptions: fm.planned_per_hour * days_p50 * 24.0,
+        ettr: (work_hours / mean_wall).min(1.0),
+        ettr_expected: ettr_expected(tau_h, stall_h, restart_h, mtbf_h),
+        days_p10: q(0.1),
+        days_p50,
+        days_p90: q(0.9),
+        spare_wait_hours: waited / n,
+        checkpoint: ck,
+        spare_gpus,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calibration_reproduces_llama3() {
+        let fm = FailureModel::for_job(16_384, 8);
+        let unexpected = fm.unexpected_per_hour() * 54.0 * 24.0;
+        assert!((unexpected - 419.0).abs() < 1e-9, "{unexpected}");
+        assert!((fm.planned_per_hour * 54.0 * 24.0 - 47.0).abs() < 1e-9);
+        // 3.09 h MTBF (facts.md §6.1); ~30 min at 100k GPUs.
+        assert!((fm.job_mtbf_hours() - 3.093).abs() < 0.01);
+        let big = FailureModel::for_job(100_000, 8);
+        assert!(
+            (big.job_mtbf_hours() * 60.0 - 30.4).abs() < 1.0,
+            "{}",
+            big.job_mtbf_hours() * 60.0
+        );
+    }
+
+    #[test]
+    fn young_and_daly_match_the_sources() {
+        // facts.md §6.4: M = 30.4 min, δ = 10 s -> τ ≈ 191 s (Young); δ = 60 s -> 468 s.
+        assert!((young_interval(10.0, 30.4 * 60.0) - 191.0).abs() < 1.0);
+        assert!((young_interval(60.0, 30.4 * 60.0) - 468.0).abs() < 1.5);
+        // Daly's worked example (R = 10, δ = 5 min): M = 24 h -> 117 min; 6 h -> 57 min.
+        assert!(
+            (daly_interval(5.0, 24.0 * 60.0) - 117.0).abs() < 1.5,
+            "{}",
+            daly_interval(5.0, 1440.0)
+        );
+        assert!(
+            (daly_interval(5.0, 6.0 * 60.0) - 57.0).abs() < 1.5,
+            "{}",
+            daly_interval(5.0, 360.0)
+        );
+        assert_eq!(daly_interval(100.0, 40.0), 40.0);
+    }
+
+    #[test]
+    fn monte_carlo_converges_to_the_analytic_ettr() {
+        let cfg = ReliabilityConfig {
+            trials: 400,
+            spare_gpus: Some(1_000_000),
+            ..Default::default()
+        };
+        // Plenty of spares: the MC mean should match the analytic expectation closely.
+        let p = project_run(24.0 * 30.0, 10.0, 70e9, 16_384, 8, 1_000_000, &cfg);
+        assert!(
+            (p.ettr - p.ettr_expected).abs() < 0.02,
+            "mc {} vs analytic {}",
+            p.ettr,
+            p.ettr_expected
+        );
+        assert!(p.days_p10 <= p.days_p50 && p.days_p50 <= p.days_p90);
+    }
+
+    #[test]
+    fn running_out_of_spares_costs_time() {
+        let cfg = ReliabilityConfig {
+            trials: 50,
+            ..Default::default()
+        };
+        let plenty = project_run(24.0 * 20.0, 10.0, 405e9, 100_000, 8, 100_000, &cfg);
+        let none = project_run(24.0 * 20.0, 10.0, 405e9, 100_000, 8, 0, &cfg);
+        assert!(
+            none.days_p50 > plenty.days_p50 * 1.5,
+            "{} vs {}",
+            none.days_p50,
+            plenty.days_p50
+        );
+        assert!(none.spare_wait_hours > 0.0 && plenty.spare_wait_hours == 0.0);
+    }
+
+    #[test]
+    fn same_seed_same_answer() {
+        let cfg = ReliabilityConfig {
+            trials: 20,
+            seed: 7,
+            ..Default::default()
+        };
+        let a = project_run(500.0, 5.0, 405e9, 98_304, 8, 1_696, &cfg);
+        let b = project_run(500.0, 5.0, 405e9, 98_304, 8, 1_696, &cfg);
+        assert_eq!(a, b);
+    }
+}

@@ -1,0 +1,63 @@
+//! The run projection: from one step to the whole training run. Failures and
+//! checkpoints stretch the ideal time ([`reliability`](crate::reliability)); the power
+//! model turns time into energy, carbon and water ([`power`](crate::power)).
+
+use crate::fabric::Fabric;
+use crate::power::{power_report, run_footprint, PowerInputs, PowerReport, RunFootprint};
+use crate::reliability::{project_run, RunProjection};
+use crate::scenario::Scenario;
+use crate::step::StepResult;
+use serde::Serialize;
+
+/// Everything past the step.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunReport {
+    /// Optimizer steps to train the token budget.
+    pub steps: f64,
+    /// Failure-free training time, days.
+    pub ideal_days: f64,
+    /// Goodput and time to train.
+    pub reliability: RunProjection,
+    /// Power during training.
+    pub power: PowerReport,
+    /// Energy, carbon and water of the run (p50 wall time).
+    pub footprint: RunFootprint,
+    /// Job GPUs x p50 wall-clock hours.
+    pub gpu_hours: f64,
+}
+
+/// Projects the run of a scenario from its step.
+pub fn project(sc: &Scenario, step: &StepResult) -> RunReport {
+    let tokens_per_step = (sc.run.global_batch * sc.run.seq_len) as f64;
+    let steps = (sc.run.tokens / tokens_per_step).ceil();
+    let work_hours = steps * step.time.0 / 3600.0;
+    let spares = sc.reliability.spare_gpus.unwrap_or(sc.spare_gpus());
+    let reliability = project_run(
+        work_hours,
+        step.time.0,
+        sc.model.total_params(),
+        sc.job_gpus(),
+        sc.cluster.gpus_per_node,
+        spares,
+        &sc.reliability,
+    );
+    let switches = Fabric::build(&sc.cluster.fabric_spec).inventory().switches;
+    let inputs = PowerInputs {
+        job_gpus: sc.job_gpus(),
+        idle_gpus: sc.spare_gpus(),
+        nodes: sc.cluster.nodes(),
+        switches,
+        gpu_tdp_w: sc.cluster.gpu.tdp.0,
+    };
+    let power = power_report(step, &inputs, &sc.power, sc.cluster.nic.power.0);
+    let wall_hours = reliability.days_p50 * 24.0;
+    let footprint = run_footprint(&power, &sc.power, work_hours, wall_hours);
+    RunReport {
+        steps,
+        ideal_days: work_hours / 24.0,
+        gpu_hours: sc.job_gpus() as f64 * wall_hours,
+        reliability,
+        power,
+        footprint,
+    }
+}
