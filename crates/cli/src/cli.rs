@@ -44,6 +44,11 @@ pub enum Command {
         after_help = "Examples:\n  memphis reliability --gpus 16384 --days 54      the Llama 3 405B setting\n  memphis reliability --json"
     )]
     Reliability(ReliabilityArgs),
+    /// Search the parallel plans for the fastest that fits; shard a sweep over many machines.
+    #[command(
+        after_help = "Examples:\n  memphis plan --top 5\n  memphis plan dgx-h100-llama3-70b --objective time-to-train --json\n  memphis plan --shard 3/8 --out shard3.json        # one slice of a sweep\n  memphis plan --merge shard*.json                  # the same top K as one run"
+    )]
+    Plan(PlanArgs),
     /// List the embedded clusters, models and scenarios.
     #[command(after_help = "Example:\n  memphis presets")]
     Presets,
@@ -61,6 +66,9 @@ pub struct SimulateArgs {
     /// Write the report to FILE (atomically) instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// `auto`: replace the scenario's plan by the planner's best.
+    #[arg(long, value_name = "auto")]
+    pub plan: Option<String>,
     #[command(flatten)]
     pub overrides: OverrideArgs,
 }
@@ -310,4 +318,41 @@ pub struct ReliabilityArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Planner objectives.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ObjectiveArg {
+    /// Step time.
+    Step,
+    /// Time to train the token budget, with failures.
+    TimeToTrain,
+}
+
+/// `plan` flags.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Scenario (preset or TOML file). Default: memphis-405b.
+    pub scenario: Option<String>,
+    /// How many plans to show.
+    #[arg(long, default_value_t = 5)]
+    pub top: usize,
+    /// What to rank by.
+    #[arg(long, value_enum, default_value = "step")]
+    pub objective: ObjectiveArg,
+    /// Evaluate only slice I of N (1-based), for a sweep over many machines.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// Write the (shard's) result as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Merge shard files into the result of one unsharded search.
+    #[arg(long, value_name = "FILES", num_args = 1..)]
+    pub merge: Vec<PathBuf>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// No progress bar.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
 }

@@ -15,6 +15,7 @@ pub mod error;
 pub mod fabric;
 pub mod hardware;
 pub mod net;
+pub mod plan;
 pub mod power;
 pub mod reliability;
 pub mod rng;

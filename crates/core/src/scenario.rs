@@ -921,6 +921,58 @@ pub const SWITCH_TBPS: f64 = 51.2;
 /// Largest cluster accepted: 16.7M GPUs (2^24), far beyond any built.
 pub const MAX_CLUSTER_GPUS: u64 = 1 << 24;
 
+/// Builds a scenario for the planner, which chooses the plan itself: the file's plan is
+/// not checked against the batch, only the job size (from `training.gpus`, or the
+/// file's plan, or the whole cluster) and everything else.
+pub fn build_for_planning(base: Option<ScenarioFile>, overrides: &Overrides) -> Result<Scenario> {
+    let mut sf = match base {
+        Some(sf) => sf,
+        None => scenario_preset(DEFAULT_SCENARIO)?,
+    };
+    sf.apply(overrides);
+    let mut sf = sf.resolved()?;
+    let p = &sf.parallel;
+    let job = sf.training.gpus.or_else(|| {
+        p.dp.map(|dp| {
+            u64::from(dp)
+                * u64::from(p.tp.unwrap_or(1))
+                * u64::from(p.pp.unwrap_or(1))
+                * u64::from(p.cp.unwrap_or(1))
+        })
+    });
+    let batch = sf.training.global_batch;
+    let mut trivial = ParallelFile {
+        tp: Some(1),
+        pp: Some(1),
+        vpp: Some(1),
+        cp: Some(1),
+        ep: Some(1),
+        ..Default::default()
+    };
+    trivial.recompute = sf.parallel.recompute;
+    sf.parallel = trivial;
+    sf.training.gpus = job;
+    // Any positive batch passes here; the planner checks it against every plan.
+    let gb = batch.ok_or_else(|| {
+        Error::invalid(
+            "training.global_batch",
+            "missing",
+            "a number of sequences per step",
+        )
+    })?;
+    if gb == 0 {
+        return Err(Error::invalid(
+            "training.global_batch",
+            0,
+            "a positive number of sequences per step",
+        ));
+    }
+    sf.training.global_batch = Some(job.unwrap_or(1).max(1));
+    let mut sc = sf.validate()?;
+    sc.run.global_batch = gb;
+    Ok(sc)
+}
+
 /// Builds the scenario: `base` (or the default preset), then `overrides`, then validation.
 pub fn build(base: Option<ScenarioFile>, overrides: &Overrides) -> Result<Scenario> {
     let mut sf = match base {

@@ -3,6 +3,7 @@
 mod cluster;
 mod collective;
 mod fabric_bench;
+mod plan;
 mod presets;
 mod reliability;
 mod simulate;
@@ -19,6 +20,7 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Cluster(a) => cluster::run(a),
         Command::Collective(a) => collective::run(a),
         Command::FabricBench(a) => fabric_bench::run(a),
+        Command::Plan(a) => plan::run(a),
         Command::Presets => presets::run(),
         Command::Reliability(a) => reliability::run(a),
     }

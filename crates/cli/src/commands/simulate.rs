@@ -16,7 +16,19 @@ use std::fmt::Write;
 pub fn run(a: SimulateArgs) -> CliResult {
     let base = input::scenario_arg(a.scenario.as_deref())?;
     let overrides = overrides(&a.overrides)?;
-    let sc = scenario::build(base, &overrides)?;
+    let mut sc = scenario::build(base, &overrides)?;
+    match a.plan.as_deref() {
+        None => {}
+        Some("auto") => {
+            let best = super::plan::best_plan(&sc)?;
+            sc = best.apply(&sc);
+        }
+        Some(other) => {
+            return Err(crate::errors::CliError::bad(format!(
+                "--plan = {other}: only `auto` (the planner's best plan)"
+            )))
+        }
+    }
     let step = run_step(&sc);
     let run = memphis_core::run::project(&sc, &step);
     let text = if a.json {

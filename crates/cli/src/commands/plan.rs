@@ -1,0 +1,124 @@
+//! `memphis plan`: the fastest plans that fit, and sharded sweeps.
+
+use crate::cli::{ObjectiveArg, PlanArgs};
+use crate::errors::{CliError, CliResult};
+use crate::sinks::format::{count, duration, pct};
+use crate::{input, sinks};
+use memphis_core::plan::{merge, search, Objective, PlanResult, SearchResult, Shard};
+use memphis_core::scenario::{self, Overrides, Scenario};
+use serde_json::json;
+use std::fmt::Write;
+use std::io::{IsTerminal, Write as _};
+use std::time::Instant;
+
+/// The planner's best plan for a scenario (for `simulate --plan auto`).
+pub fn best_plan(sc: &Scenario) -> CliResult<PlanResult> {
+    let r = search(sc, Objective::Step, 1, None, &|_, _| {})?;
+    r.top.into_iter().next().ok_or_else(|| {
+        CliError::bad(
+            "--plan auto: no plan fits in memory for this model, job and batch".to_string(),
+        )
+    })
+}
+
+pub fn run(a: PlanArgs) -> CliResult {
+    if a.top == 0 {
+        return Err(CliError::bad("--top = 0: at least 1"));
+    }
+    let started = Instant::now();
+    let result = if !a.merge.is_empty() {
+        let mut parts = Vec::new();
+        for p in &a.merge {
+            let text = input::read_text(p, "shard file")?;
+            let part: SearchResult = serde_json::from_str(&text).map_err(|e| {
+                CliError::bad(format!(
+                    "shard file '{}': not a `memphis plan --shard` result: {e}",
+                    p.display()
+                ))
+            })?;
+            parts.push(part);
+        }
+        merge(&parts)?
+    } else {
+        let base = input::scenario_arg(a.scenario.as_deref())?;
+        let sc = scenario::build_for_planning(base, &Overrides::default())?;
+        let shard = a.shard.as_deref().map(Shard::parse).transpose()?;
+        let objective = match a.objective {
+            ObjectiveArg::Step => Objective::Step,
+            ObjectiveArg::TimeToTrain => Objective::TimeToTrain,
+        };
+        let show = !a.quiet && std::io::stderr().is_terminal();
+        let progress = move |done: u64, total: u64| {
+            if show {
+                let width = 30;
+                let filled = (done * width / total.max(1)) as usize;
+                let mut err = std::io::stderr().lock();
+                let _ = write!(
+                    err,
+                    "\r  planning [{}{}] {done}/{total}",
+                    "#".repeat(filled),
+                    " ".repeat(width as usize - filled)
+                );
+                if done == total {
+                    let _ = writeln!(err);
+                }
+            }
+        };
+        search(&sc, objective, a.top, shard, &progress)?
+    };
+    let elapsed = started.elapsed().as_secs_f64();
+    if let Some(out) = &a.out {
+        return sinks::write_atomic(out, sinks::json_text(&result)?.as_bytes());
+    }
+    let text = if a.json {
+        let mut v = serde_json::to_value(&result).map_err(|e| CliError::internal(e.to_string()))?;
+        v["elapsed_s"] = json!(elapsed);
+        sinks::json_text(&v)?
+    } else {
+        render(&result, elapsed)
+    };
+    sinks::stdout(&text)
+}
+
+fn render(r: &SearchResult, elapsed: f64) -> String {
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "plan search ({}): {} plans evaluated, {} fit, {} rejected for memory, in {} ({:.0} plans/s)",
+        r.shard,
+        count(r.plans_evaluated),
+        count(r.plans_feasible),
+        count(r.plans_rejected_memory),
+        duration(elapsed),
+        r.plans_evaluated as f64 / elapsed.max(1e-9)
+    );
+    let _ = writeln!(o, "\n  #  TP  PP vpp  CP  EP     DP  mb  recompute  dist-opt      step    MFU   memory   days");
+    for (i, p) in r.top.iter().enumerate() {
+        let _ = writeln!(
+            o,
+            "{:>3} {:>3} {:>3} {:>3} {:>3} {:>3} {:>6} {:>3}  {:<9}  {:<8} {:>9} {:>6} {:>6.1} GiB {:>6.1}",
+            i + 1,
+            p.tp,
+            p.pp,
+            p.vpp,
+            p.cp,
+            p.ep,
+            p.dp,
+            p.micro_batch,
+            format!("{:?}", p.recompute).to_lowercase(),
+            if p.distributed_optimizer { "yes" } else { "no" },
+            duration(p.step_time_s),
+            pct(p.mfu),
+            p.memory_gib,
+            p.days_to_train
+        );
+        let parts: Vec<String> = p
+            .breakdown
+            .iter()
+            .filter(|(_, v)| *v > 0.0)
+            .map(|(k, v)| format!("{k} {}", duration(*v)))
+            .collect();
+        let _ = writeln!(o, "      {}", parts.join(" · "));
+    }
+    o
+}

@@ -1,0 +1,512 @@
+//! The planner: search TP, PP, vpp, CP, EP, DP, micro-batch, recompute and the
+//! distributed optimizer for the fastest plan that fits, on the analytical model.
+//!
+//! The space is enumerated in a fixed order and every candidate gets an index, so a
+//! sweep can be cut into shards (`index % n == i`) that evaluate disjoint slices; each
+//! shard keeps its own top K, and the top K of the shards' top Ks is the top K of the
+//! whole space. Ranking is by (objective, index), so ties break the same way whatever
+//! the thread count or the sharding.
+
+use crate::error::{Error, Result};
+use crate::reliability::{checkpoint_cost, daly_interval, ettr_expected, FailureModel};
+use crate::scenario::Scenario;
+use crate::step::simulate_step;
+use crate::workload::{ParallelPlan, Recompute};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// What to rank plans by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Objective {
+    /// Step time.
+    Step,
+    /// Time to train the token budget with failures (analytic ETTR at Daly's interval).
+    TimeToTrain,
+}
+
+/// One evaluated plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanResult {
+    /// Position in the enumeration.
+    pub index: u64,
+    /// Tensor parallel.
+    pub tp: u32,
+    /// Pipeline parallel.
+    pub pp: u32,
+    /// Virtual pipeline chunks.
+    pub vpp: u32,
+    /// Context parallel.
+    pub cp: u32,
+    /// Expert parallel.
+    pub ep: u32,
+    /// Data parallel.
+    pub dp: u32,
+    /// Micro-batch.
+    pub micro_batch: u32,
+    /// Recompute mode.
+    pub recompute: Recompute,
+    /// Distributed optimizer.
+    pub distributed_optimizer: bool,
+    /// Sequence parallelism.
+    pub sequence_parallel: bool,
+    /// Step time, s.
+    pub step_time_s: f64,
+    /// MFU.
+    pub mfu: f64,
+    /// Peak memory per GPU, GiB.
+    pub memory_gib: f64,
+    /// Whether it fits.
+    pub fits: bool,
+    /// Time to train, days (analytic goodput).
+    pub days_to_train: f64,
+    /// Breakdown, seconds: compute, bubble, tp, cp, ep, pp, dp, optimizer.
+    pub breakdown: Vec<(String, f64)>,
+}
+
+impl PlanResult {
+    /// The value ranked on.
+    pub fn score(&self, o: Objective) -> f64 {
+        match o {
+            Objective::Step => self.step_time_s,
+            Objective::TimeToTrain => self.days_to_train,
+        }
+    }
+
+    /// The plan, applied to a scenario.
+    pub fn apply(&self, sc: &Scenario) -> Scenario {
+        let mut s = sc.clone();
+        s.plan = ParallelPlan {
+            tp: self.tp,
+            pp: self.pp,
+            vpp: self.vpp,
+            cp: self.cp,
+            ep: self.ep,
+            dp: self.dp,
+            micro_batch: self.micro_batch,
+            sequence_parallel: self.sequence_parallel,
+            recompute: self.recompute,
+            distributed_optimizer: self.distributed_optimizer,
+        };
+        s
+    }
+}
+
+/// The outcome of a (possibly sharded) search.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchResult {
+    /// Fingerprint of the scenario, objective and K: shards must agree on it.
+    pub fingerprint: String,
+    /// Shard "i/n" (1-based) or "all".
+    pub shard: String,
+    /// Candidates evaluated (valid plans).
+    pub plans_evaluated: u64,
+    /// Of those, the ones that fit in memory.
+    pub plans_feasible: u64,
+    /// Rejected for memory.
+    pub plans_rejected_memory: u64,
+    /// The objective.
+    pub objective: Objective,
+    /// The best K, best first.
+    pub top: Vec<PlanResult>,
+}
+
+fn divisors(n: u64) -> Vec<u64> {
+    let mut d = Vec::new();
+    let mut i = 1;
+    while i * i <= n {
+        if n.is_multiple_of(i) {
+            d.push(i);
+            d.push(n / i);
+        }
+        i += 1;
+    }
+    d.sort_unstable();
+    d.dedup();
+    d
+}
+
+/// Every plan in the space for the scenario's model, job size and batch, in a fixed
+/// order. Plans that break a rule (divisibility, layers) are left out.
+pub fn enumerate(sc: &Scenario) -> Vec<ParallelPlan> {
+    let gpus = sc.job_gpus();
+    let m = &sc.model;
+    let run = &sc.run;
+    let gpn = u64::from(sc.cluster.gpus_per_node);
+    let mut out = Vec::new();
+    let tps: Vec<u32> = [1u32, 2, 4, 8, 16]
+        .into_iter()
+        .filter(|&t| u64::from(t) <= gpn.max(1) && m.heads.is_multiple_of(t))
+        .collect();
+    let cps = [1u32, 2, 4, 8, 16];
+    let experts = m.moe.map_or(1, |x| x.experts);
+    for &tp in &tps {
+        for &cp in &cps {
+            if !run.seq_len.is_multiple_of(2 * u64::from(cp)) && cp > 1 {
+                continue;
+            }
+            let tc = u64::from(tp) * u64::from(cp);
+            if !gpus.is_multiple_of(tc) {
+                continue;
+            }
+            for pp in divisors(gpus / tc) {
+                if pp > u64::from(m.layers) || pp > 256 {
+                    continue;
+                }
+                let dp = gpus / tc / pp;
+                if dp == 0 || dp > u64::from(u32::MAX) || !run.global_batch.is_multiple_of(dp) {
+                    continue;
+                }
+                let per_replica = run.global_batch / dp;
+                let eps: Vec<u32> = divisors(u64::from(experts))
+                    .into_iter()
+                    .map(|e| e as u32)
+                    .filter(|&e| dp.is_multiple_of(u64::from(e)))
+                    .collect();
+                for &ep in &eps {
+                    let vpps: Vec<u32> = if pp == 1 {
+                        vec![1]
+                    } else {
+                        (1..=8)
+                            .filter(|&v| pp * u64::from(v) <= u64::from(m.layers))
+                            .collect()
+                    };
+                    for &vpp in &vpps {
+                        for mb in divisors(per_replica).into_iter().filter(|&b| b <= 32) {
+                            for recompute in
+                                [Recompute::None, Recompute::Selective, Recompute::Full]
+                            {
+                                for distributed_optimizer in [true, false] {
+                                    let plan = ParallelPlan {
+                                        tp,
+                                        pp: pp as u32,
+                                        vpp,
+                                        cp,
+                                        ep,
+                                        dp: dp as u32,
+                                        micro_batch: mb as u32,
+                                        sequence_parallel: tp > 1,
+                                        recompute,
+                                        distributed_optimizer,
+                                    };
+                                    if plan.validate(m, run).is_ok() {
+                                        out.push(plan);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Evaluates one plan.
+pub fn evaluate(sc: &Scenario, index: u64, plan: &ParallelPlan) -> PlanResult {
+    let mut s = sc.clone();
+    s.plan = plan.clone();
+    let step = simulate_step(&s);
+    // Analytic time to train: ideal time / ETTR at Daly's interval.
+    let tokens_per_step = (s.run.global_batch * s.run.seq_len) as f64;
+    let ideal_h = (s.run.tokens / tokens_per_step).ceil() * step.time.0 / 3600.0;
+    let fm = FailureModel::for_job(s.job_gpus(), s.cluster.gpus_per_node);
+    let mtbf = fm.job_mtbf_hours();
+    let ck = checkpoint_cost(s.model.total_params(), s.job_gpus(), &s.reliability);
+    let stall = ck.stall_s / 3600.0;
+    let tau = daly_interval(stall.max(1e-9), mtbf)
+        .max(step.time.0 / 3600.0)
+        .max(ck.write_s / 3600.0);
+    let ettr = ettr_expected(tau, stall, ck.restart_s / 3600.0, mtbf).max(1e-6);
+    PlanResult {
+        index,
+        tp: plan.tp,
+        pp: plan.pp,
+        vpp: plan.vpp,
+        cp: plan.cp,
+        ep: plan.ep,
+        dp: plan.dp,
+        micro_batch: plan.micro_batch,
+        recompute: plan.recompute,
+        distributed_optimizer: plan.distributed_optimizer,
+        sequence_parallel: plan.sequence_parallel,
+        step_time_s: step.time.0,
+        mfu: step.mfu,
+        memory_gib: step.memory.total().gib(),
+        fits: step.fits,
+        days_to_train: ideal_h / ettr / 24.0,
+        breakdown: step
+            .breakdown
+            .entries()
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.0))
+            .collect(),
+    }
+}
+
+/// A shard of the sweep: `index` of `count`, 1-based.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// 1-based index.
+    pub index: u32,
+    /// Number of shards.
+    pub count: u32,
+}
+
+impl Shard {
+    /// Parses "I/N" with 1 <= I <= N.
+    pub fn parse(text: &str) -> Result<Shard> {
+        let bad = || Error::invalid("--shard", text, "I/N with 1 <= I <= N, e.g. 3/8");
+        let (i, n) = text.split_once('/').ok_or_else(bad)?;
+        let (i, n): (u32, u32) = (
+            i.trim().parse().map_err(|_| bad())?,
+            n.trim().parse().map_err(|_| bad())?,
+        );
+        if n == 0 || i == 0 || i > n {
+            return Err(bad());
+        }
+        Ok(Shard { index: i, count: n })
+    }
+}
+
+/// A stable fingerprint of what a search is about.
+pub fn fingerprint(sc: &Scenario, objective: Objective, top: usize) -> String {
+    let mut s = sc.clone();
+    s.plan = ParallelPlan {
+        tp: 1,
+        pp: 1,
+        vpp: 1,
+        cp: 1,
+        ep: 1,
+        dp: 1,
+        micro_batch: 1,
+        sequence_parallel: false,
+        recompute: Recompute::None,
+        distributed_optimizer: false,
+    };
+    let text = format!(
+        "{}|{:?}|{top}",
+        serde_json::to_string(&s).unwrap_or_default(),
+        objective
+    );
+    // FNV-1a, 64 bits.
+    let h = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("{h:016x}")
+}
+
+/// Explains why no plan exists, when that is the case.
+fn no_plan_reason(sc: &Scenario) -> Error {
+    let gpus = sc.job_gpus();
+    Error::invalid(
+        "training.global_batch",
+        sc.run.global_batch,
+        format!(
+            "no plan exists: the global batch must be a multiple of dp x micro_batch, and every dp = {gpus} GPUs / (tp x pp x cp) that the model allows leaves a remainder; choose a global batch that shares a factor with {gpus}"
+        ),
+    )
+}
+
+/// Searches the space (or one shard of it) and keeps the best `top` plans that fit.
+/// `progress` is called with (done, total) from worker threads, for a progress bar.
+pub fn search(
+    sc: &Scenario,
+    objective: Objective,
+    top: usize,
+    shard: Option<Shard>,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> Result<SearchResult> {
+    let all = enumerate(sc);
+    if all.is_empty() {
+        return Err(no_plan_reason(sc));
+    }
+    let (si, sn) = shard.map_or((0, 1), |s| (s.index - 1, s.count));
+    let mine: Vec<(u64, &ParallelPlan)> = all
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (i as u64, p))
+        .filter(|(i, _)| i % u64::from(sn) == u64::from(si))
+        .collect();
+    let total = mine.len() as u64;
+    let done = std::sync::atomic::AtomicU64::new(0);
+    let mut results: Vec<PlanResult> = mine
+        .par_iter()
+        .map(|(i, p)| {
+            let r = evaluate(sc, *i, p);
+            let d = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            if d.is_multiple_of(4096) || d == total {
+                progress(d, total);
+            }
+            r
+        })
+        .collect();
+    let evaluated = results.len() as u64;
+    results.retain(|r| r.fits);
+    let feasible = results.len() as u64;
+    rank(&mut results, objective);
+    results.truncate(top);
+    Ok(SearchResult {
+        fingerprint: fingerprint(sc, objective, top),
+        shard: shard.map_or("all".into(), |s| format!("{}/{}", s.index, s.count)),
+        plans_evaluated: evaluated,
+        plans_feasible: feasible,
+        plans_rejected_memory: evaluated - feasible,
+        objective,
+        top: results,
+    })
+}
+
+fn rank(v: &mut [PlanResult], o: Objective) {
+    v.sort_by(|a, b| {
+        a.score(o)
+            .total_cmp(&b.score(o))
+            .then(a.index.cmp(&b.index))
+    });
+}
+
+/// Combines shard results into the result of one unsharded search.
+pub fn merge(parts: &[SearchResult]) -> Result<SearchResult> {
+    let first = parts
+        .first()
+        .ok_or_else(|| Error::invalid("--merge", "no files", "at least one shard file"))?;
+    for p in parts {
+        if p.fingerprint != first.fingerprint || p.objective != first.objective {
+            return Err(Error::invalid(
+                "--merge",
+                format!("shard {} (fingerprint {})", p.shard, p.fingerprint),
+                format!(
+                    "slices of one search: fingerprint {} (same scenario, objective and --top)",
+                    first.fingerprint
+                ),
+            ));
+        }
+    }
+    let mut shards: Vec<&str> = parts.iter().map(|p| p.shard.as_str()).collect();
+    shards.sort_unstable();
+    let n = parts.len();
+    for (k, s) in shards.iter().enumerate() {
+        if *s != format!("{}/{}", k + 1, n) {
+            return Err(Error::invalid(
+                "--merge",
+                format!("shards {shards:?}"),
+                format!("exactly the shards 1/{n} .. {n}/{n}, once each"),
+            ));
+        }
+    }
+    let k = parts.iter().map(|p| p.top.len()).max().unwrap_or(0);
+    let mut top: Vec<PlanResult> = parts.iter().flat_map(|p| p.top.iter().cloned()).collect();
+    rank(&mut top, first.objective);
+    top.truncate(k);
+    let evaluated: u64 = parts.iter().map(|p| p.plans_evaluated).sum();
+    let feasible: u64 = parts.iter().map(|p| p.plans_feasible).sum();
+    Ok(SearchResult {
+        fingerprint: first.fingerprint.clone(),
+        shard: "all".into(),
+        plans_evaluated: evaluated,
+        plans_feasible: feasible,
+        plans_rejected_memory: evaluated - feasible,
+        objective: first.objective,
+        top,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::{build, Overrides};
+
+    fn small() -> Scenario {
+        build(
+            None,
+            &Overrides {
+                model: Some(crate::scenario::model_preset("llama3-8b").unwrap()),
+                gpus: Some(64),
+                tp: Some(1),
+                pp: Some(1),
+                cp: Some(1),
+                global_batch: Some(128),
+                seq_len: Some(4096),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn shards_merge_to_the_unsharded_result() {
+        let sc = small();
+        let noop = |_: u64, _: u64| {};
+        let whole = search(&sc, Objective::Step, 5, None, &noop).unwrap();
+        assert!(whole.plans_evaluated > 100);
+        let parts: Vec<SearchResult> = (1..=3)
+            .map(|i| {
+                search(
+                    &sc,
+                    Objective::Step,
+                    5,
+                    Some(Shard { index: i, count: 3 }),
+                    &noop,
+                )
+                .unwrap()
+            })
+            .collect();
+        let merged = merge(&parts).unwrap();
+        assert_eq!(
+            serde_json::to_string(&merged).unwrap(),
+            serde_json::to_string(&whole).unwrap()
+        );
+        // Results do not depend on the thread count.
+        let one = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap()
+            .install(|| search(&sc, Objective::Step, 5, None, &noop).unwrap());
+        assert_eq!(one, whole);
+    }
+
+    #[test]
+    fn bad_shards_and_merges() {
+        assert!(Shard::parse("0/4").is_err());
+        assert!(Shard::parse("5/4").is_err());
+        assert!(Shard::parse("x").is_err());
+        assert_eq!(Shard::parse("2/4").unwrap(), Shard { index: 2, count: 4 });
+        let noop = |_: u64, _: u64| {};
+        let a = search(
+            &small(),
+            Objective::Step,
+            3,
+            Some(Shard { index: 1, count: 2 }),
+            &noop,
+        )
+        .unwrap();
+        let mut other = small();
+        other.run.seq_len = 2048;
+        let b = search(
+            &other,
+            Objective::Step,
+            3,
+            Some(Shard { index: 2, count: 2 }),
+            &noop,
+        )
+        .unwrap();
+        assert!(merge(&[a, b])
+            .unwrap_err()
+            .to_string()
+            .contains("fingerprint"));
+    }
+
+    #[test]
+    fn a_batch_no_plan_divides_is_explained() {
+        // 98,304 GPUs need dp >= 8 (tp <= 8, cp <= 16, pp <= 126 layers): an odd batch
+        // has no plan.
+        let mut sc = build(None, &Overrides::default()).unwrap();
+        sc.run.global_batch = 1001;
+        let noop = |_: u64, _: u64| {};
+        let e = search(&sc, Objective::Step, 3, None, &noop)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("no plan exists"), "{e}");
+    }
+}
