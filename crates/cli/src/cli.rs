@@ -19,7 +19,7 @@ pub enum Command {
     #[command(
         after_help = "Examples:\n  memphis simulate\n  memphis simulate dgx-h100-llama3-70b --json\n  memphis simulate my.toml --tp 4 --pp 8 --global-batch 2048\n  memphis simulate --model ./config.json --cluster dgx-h100 --gpus 512 --tp 8 --global-batch 512 --seq-len 4096"
     )]
-    Simulate(SimulateArgs),
+    Simulate(Box<SimulateArgs>),
     /// Compare predictions with published measurements (case format v1).
     #[command(
         after_help = "Example:\n  memphis validate --cases ../shared/validation/training_public.toml --json"
@@ -69,6 +69,24 @@ pub struct SimulateArgs {
     /// `auto`: replace the scenario's plan by the planner's best.
     #[arg(long, value_name = "auto")]
     pub plan: Option<String>,
+    /// Step model: the discrete-event timeline (default) or the closed form.
+    #[arg(long, value_enum, default_value = "timeline")]
+    pub step_model: StepModelArg,
+    /// Write the step's timeline as Chrome trace JSON (Perfetto, chrome://tracing).
+    #[arg(long, value_name = "FILE.json")]
+    pub trace: Option<PathBuf>,
+    /// A straggler: this job GPU runs slower by --slowdown percent.
+    #[arg(long, value_name = "INDEX")]
+    pub slow_gpu: Option<u64>,
+    /// A straggler server (job server index).
+    #[arg(long, value_name = "INDEX")]
+    pub slow_server: Option<u64>,
+    /// A slow NIC link (of this job GPU).
+    #[arg(long, value_name = "INDEX")]
+    pub slow_link: Option<u64>,
+    /// How much slower the straggler is, percent (0 to <100).
+    #[arg(long, value_name = "PCT", default_value_t = 10.0)]
+    pub slowdown: f64,
     #[command(flatten)]
     pub overrides: OverrideArgs,
 }
@@ -163,9 +181,21 @@ pub enum RecomputeArg {
     Full,
 }
 
+/// Step models.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum StepModelArg {
+    /// Discrete-event simulation of the pipeline schedule.
+    Timeline,
+    /// Closed form (what the planner uses).
+    Analytical,
+}
+
 /// `validate` flags.
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
+    /// Step model for training cases.
+    #[arg(long, value_enum, default_value = "timeline")]
+    pub step_model: StepModelArg,
     /// Case file (format v1): training or collective cases.
     #[arg(long, value_name = "FILE")]
     pub cases: PathBuf,

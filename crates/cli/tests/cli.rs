@@ -850,3 +850,107 @@ fn plan_command_shards_merge_and_errors() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("no plan exists"), "{}", stderr(&o));
 }
+
+#[test]
+fn trace_of_the_default_opens_and_is_deterministic() {
+    let a = tmp("trace-a.json");
+    let b = tmp("trace-b.json");
+    for p in [&a, &b] {
+        let o = memphis(&["simulate", "--trace", p.to_str().unwrap()]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let bytes = std::fs::read(&a).unwrap();
+    assert!(bytes.len() < 50 << 20, "{} bytes", bytes.len());
+    assert_eq!(
+        bytes,
+        std::fs::read(&b).unwrap(),
+        "traces differ between runs"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    let events = v["traceEvents"].as_array().unwrap();
+    let names = |ph: &str, name: &str| {
+        events
+            .iter()
+            .filter(|e| e["ph"] == ph && e["name"] == name)
+            .count()
+    };
+    assert_eq!(names("M", "process_name"), 16, "one process per stage");
+    assert_eq!(names("M", "thread_name"), 16 * 6, "one track per stream");
+    let complete: Vec<&serde_json::Value> = events.iter().filter(|e| e["ph"] == "X").collect();
+    assert!(complete
+        .iter()
+        .any(|e| e["name"].as_str().unwrap().starts_with("F mb0")));
+    assert!(complete
+        .iter()
+        .any(|e| e["name"].as_str().unwrap().starts_with("B mb31")));
+    assert!(complete.iter().any(|e| e["cat"] == "dp comm"));
+    assert!(complete
+        .iter()
+        .filter(|e| e["cat"] == "compute")
+        .all(|e| e["args"]["flops"].is_number() && e["args"]["bytes"].is_number()));
+    assert!(events.iter().any(|e| e["ph"] == "C"), "memory counters");
+}
+
+#[test]
+fn stragglers_and_bad_timeline_inputs() {
+    let base = json(&["simulate", "--json"]);
+    let slow = json(&[
+        "simulate",
+        "--json",
+        "--slow-gpu",
+        "30720",
+        "--slowdown",
+        "10",
+    ]);
+    let (t0, t1) = (
+        base["step"]["time_s"].as_f64().unwrap(),
+        slow["step"]["time_s"].as_f64().unwrap(),
+    );
+    assert!(t1 > t0 * 1.02, "{t0} -> {t1}");
+    assert_eq!(slow["step"]["slowest_stage"], 5);
+    let table: &[(&[&str], &str)] = &[
+        (
+            &["simulate", "--slow-gpu", "1", "--slowdown", "100"],
+            "--slowdown = 100",
+        ),
+        (
+            &["simulate", "--slow-gpu", "1", "--slowdown", "-5"],
+            "--slowdown = -5",
+        ),
+        (&["simulate", "--slow-gpu", "98304"], "--slow-gpu = 98304"),
+        (
+            &["simulate", "--slow-server", "99999"],
+            "--slow-server = 99999",
+        ),
+        (
+            &["simulate", "--trace", "/no/such/dir/t.json"],
+            "/no/such/dir/t.json",
+        ),
+    ];
+    for (args, needle) in table {
+        let o = memphis(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&o).contains(needle), "{args:?}: {}", stderr(&o));
+    }
+    assert!(!Path::new("/no/such/dir/t.json").exists());
+}
+
+#[test]
+fn timeline_is_at_least_as_accurate_as_the_closed_form() {
+    let cases = shared().join("validation/training_public.toml");
+    let c = cases.to_str().unwrap();
+    let t = json(&["validate", "--cases", c, "--json"]);
+    let a = json(&[
+        "validate",
+        "--cases",
+        c,
+        "--step-model",
+        "analytical",
+        "--json",
+    ]);
+    let (mt, ma) = (
+        t["summary"]["mape_pct"].as_f64().unwrap(),
+        a["summary"]["mape_pct"].as_f64().unwrap(),
+    );
+    assert!(mt <= ma, "timeline {mt}% vs analytical {ma}%");
+}

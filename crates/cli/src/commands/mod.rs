@@ -15,7 +15,7 @@ use crate::errors::CliResult;
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> CliResult {
     match cli.command {
-        Command::Simulate(a) => simulate::run(a),
+        Command::Simulate(a) => simulate::run(*a),
         Command::Validate(a) => validate::run(a),
         Command::Cluster(a) => cluster::run(a),
         Command::Collective(a) => collective::run(a),

@@ -1,14 +1,19 @@
 //! `memphis simulate`: one step and the whole run of a scenario.
 
-use crate::cli::{NetworkArg, OverrideArgs, PrecisionArg, RecomputeArg, RoutingArg, SimulateArgs};
-use crate::errors::CliResult;
+use crate::cli::{
+    NetworkArg, OverrideArgs, PrecisionArg, RecomputeArg, RoutingArg, SimulateArgs, StepModelArg,
+};
+use crate::errors::{CliError, CliResult};
 use crate::sinks::format::{count, duration, pct, si};
 use crate::{input, sinks};
 use memphis_core::collective::flow::FlowComm;
 use memphis_core::fabric::{Fabric, Routing};
 use memphis_core::run::RunReport;
 use memphis_core::scenario::{self, NetworkModel, Overrides, Scenario};
-use memphis_core::step::{simulate_step, simulate_step_with, StepResult};
+use memphis_core::step::Timeline;
+use memphis_core::step::{
+    simulate_step, simulate_step_with, simulate_timeline_step, Heterogeneity, StepResult,
+};
 use memphis_core::workload::{Precision, Recompute};
 use serde_json::json;
 use std::fmt::Write;
@@ -29,10 +34,33 @@ pub fn run(a: SimulateArgs) -> CliResult {
             )))
         }
     }
-    let step = run_step(&sc);
+    let het =
+        Heterogeneity::from_stragglers(&sc, a.slow_gpu, a.slow_server, a.slow_link, a.slowdown)?;
+    let base = run_step(&sc);
+    let (step, timeline) = match a.step_model {
+        StepModelArg::Analytical => {
+            if a.trace.is_some() || !het.slow_compute.is_empty() || !het.slow_link.is_empty() {
+                return Err(CliError::bad(
+                    "--trace and the straggler flags need --step-model timeline",
+                ));
+            }
+            (base, None)
+        }
+        StepModelArg::Timeline => {
+            let (s, t) = simulate_timeline_step(&sc, base, &het);
+            (s, Some(t))
+        }
+    };
+    if let (Some(path), Some(tl)) = (&a.trace, &timeline) {
+        let m = &step.memory;
+        let static_gib = (m.weights + m.gradients + m.optimizer + m.reserved).gib();
+        let trace = memphis_core::step::trace::chrome_trace(tl, sc.plan.pp, &sc.name, static_gib);
+        let text = serde_json::to_string(&trace).map_err(|e| CliError::internal(e.to_string()))?;
+        sinks::write_atomic(path, text.as_bytes())?;
+    }
     let run = memphis_core::run::project(&sc, &step);
     let text = if a.json {
-        sinks::json_text(&to_json(&sc, &step, &run))?
+        sinks::json_text(&to_json(&sc, &step, &run, timeline.as_ref()))?
     } else {
         render(&sc, &step, &run)
     };
@@ -92,7 +120,12 @@ pub fn overrides(o: &OverrideArgs) -> CliResult<Overrides> {
     })
 }
 
-fn to_json(sc: &Scenario, step: &StepResult, run: &RunReport) -> serde_json::Value {
+fn to_json(
+    sc: &Scenario,
+    step: &StepResult,
+    run: &RunReport,
+    timeline: Option<&Timeline>,
+) -> serde_json::Value {
     let rel = &run.reliability;
     let pw = &run.power;
     let bd: serde_json::Map<String, serde_json::Value> = step
@@ -135,6 +168,8 @@ fn to_json(sc: &Scenario, step: &StepResult, run: &RunReport) -> serde_json::Val
             "tokens_per_s": step.tokens_per_s,
             "model_flops": step.model_flops.0,
             "critical_stage": step.critical_stage,
+            "slowest_stage": timeline.as_ref().map_or(step.critical_stage, |t| t.slowest_stage),
+            "model": if timeline.is_some() { "timeline" } else { "analytical" },
             "breakdown": bd,
         },
         "memory": {

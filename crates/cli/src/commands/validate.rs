@@ -9,7 +9,7 @@ use std::fmt::Write;
 pub fn run(a: ValidateArgs) -> CliResult {
     let text = input::read_text(&a.cases, "case file")?;
     let file = parse_cases(&a.cases.display().to_string(), &text)?;
-    let report = run_cases(&file)?;
+    let report = run_cases(&file, a.step_model == crate::cli::StepModelArg::Timeline)?;
     let text = if a.json {
         sinks::json_text(&report)?
     } else {

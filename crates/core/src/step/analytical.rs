@@ -128,6 +128,42 @@ pub struct StepResult {
     pub memory: MemoryBreakdown,
     /// Whether that fits in HBM.
     pub fits: bool,
+    /// The per-op costs the totals were built from (the timeline replays them).
+    pub costs: StepCosts,
+}
+
+/// Costs of the pieces of a step, for the timeline.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepCosts {
+    /// One layer's forward for one micro-batch: compute plus exposed TP, CP, EP.
+    pub layer_fwd: Seconds,
+    /// One layer's backward (with recomputation), likewise.
+    pub layer_bwd: Seconds,
+    /// Compute part of `layer_fwd`.
+    pub layer_compute_fwd: Seconds,
+    /// Compute part of `layer_bwd`.
+    pub layer_compute_bwd: Seconds,
+    /// TP communication per layer forward / backward (total, overlapped or not).
+    pub layer_tp: (Seconds, Seconds),
+    /// CP ring exchange per layer forward / backward (total).
+    pub layer_cp: (Seconds, Seconds),
+    /// EP all-to-all per layer forward / backward.
+    pub layer_ep: (Seconds, Seconds),
+    /// FLOPs executed by one layer's forward on one GPU.
+    pub layer_fwd_flops: f64,
+    /// Bytes one layer's forward moves through HBM (element-wise) and over TP.
+    pub layer_fwd_bytes: f64,
+    /// LM head forward / backward (last stage).
+    pub head: (Seconds, Seconds),
+    /// Embedding forward / backward (first stage).
+    pub embedding: (Seconds, Seconds),
+    /// One pipeline send of a micro-batch's activations.
+    pub p2p: Seconds,
+    /// Per stage: DP gradient reduction, parameter all-gather, optimizer, and the
+    /// fraction of the stage's parameters in Megatron's last (unoverlappable) bucket.
+    pub dp: Vec<(Seconds, Seconds, Seconds, f64)>,
+    /// Activation bytes one layer keeps per micro-batch.
+    pub layer_activation_bytes: f64,
 }
 
 /// Bucket of Megatron's gradient buffer: max(40M, 1M x dp) elements
@@ -342,10 +378,14 @@ pub fn simulate_step_with(sc: &Scenario, net: &dyn CommModel) -> StepResult {
 
     // Pipeline p2p: activations of one micro-batch, sharded by tp (Megatron's
     // scatter-gather optimization, or sequence parallelism).
-    let pp_comm = if plan.pp > 1 {
+    let p2p = if plan.pp > 1 {
         let bytes = Bytes(tokens_per_gpu(plan, run) * model.hidden as f64 * HALF / tp as f64);
-        let same_node = plan.gpus() <= u64::from(gpn);
-        let t = net.p2p(bytes, same_node);
+        net.p2p(bytes, plan.gpus() <= u64::from(gpn))
+    } else {
+        Seconds::ZERO
+    };
+    let pp_comm = if plan.pp > 1 {
+        let t = p2p;
         // 1F1B blocks on each send/receive pair; interleaved overlaps them except during
         // fill and drain.
         let crossings = if plan.vpp > 1 {
@@ -363,6 +403,7 @@ pub fn simulate_step_with(sc: &Scenario, net: &dyn CommModel) -> StepResult {
     let bwd_avg = stages.iter().map(|s| s.backward).sum::<Seconds>() / pp as f64;
     let fwd_avg = stages.iter().map(|s| s.forward).sum::<Seconds>() / pp as f64;
     let hbm = cm.hbm_bandwidth();
+    let mut dp_costs = Vec::with_capacity(pp);
     for (s, st) in stages.iter_mut().enumerate() {
         let l = layers[s] as f64;
         let mut dense = l * model.dense_params_per_layer() / tp as f64;
@@ -420,6 +461,7 @@ pub fn simulate_step_with(sc: &Scenario, net: &dyn CommModel) -> StepResult {
             experts
         };
         st.optimizer = Bytes((dense_owned + expert_owned) * 30.0 + params * grad_bytes) / hbm;
+        dp_costs.push((reduce, gather, st.optimizer, tail));
     }
     let dp_comm = stages
         .iter()
@@ -452,7 +494,35 @@ pub fn simulate_step_with(sc: &Scenario, net: &dyn CommModel) -> StepResult {
     let memory = peak_memory(model, plan, run);
     let fits = memory.total().0 <= gpu.hbm_capacity.0;
 
+    let costs = StepCosts {
+        layer_fwd: per_layer_fwd,
+        layer_bwd: per_layer_bwd,
+        layer_compute_fwd: compute_fwd,
+        layer_compute_bwd: compute_bwd,
+        layer_tp: (
+            tp_comm_fwd,
+            tp_comm_fwd
+                * if plan.recompute == Recompute::Full {
+                    2.0
+                } else {
+                    1.0
+                },
+        ),
+        layer_cp: (cp_fwd, cp_bwd),
+        layer_ep: (ep_fwd, ep_bwd),
+        layer_fwd_flops: lw.gemms.iter().map(|g| g.flops().0).sum::<f64>() + lw.attention_flops.0,
+        layer_fwd_bytes: lw.elementwise_bytes.0 + lw.tp_message.0 * lw.tp_collectives_fwd as f64,
+        head: (head_fwd, head_bwd),
+        embedding: (emb_fwd, emb_bwd),
+        p2p,
+        dp: dp_costs,
+        layer_activation_bytes: crate::workload::memory::activation_bytes_per_layer(
+            model, plan, run,
+        )
+        .0,
+    };
     StepResult {
+        costs,
         time,
         breakdown,
         stages,

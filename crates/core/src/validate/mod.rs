@@ -296,14 +296,18 @@ fn summarize(errors: &[(String, f64)]) -> Summary {
     }
 }
 
-/// Predicts every case and compares.
-pub fn run_cases(file: &CaseFile) -> Result<Report> {
+/// Predicts every case and compares; `timeline` selects the discrete-event step model
+/// (else the closed form).
+pub fn run_cases(file: &CaseFile, timeline: bool) -> Result<Report> {
     match file {
         CaseFile::Training(cases) => {
             let mut out = Vec::with_capacity(cases.len());
             for c in cases {
                 let sc = c.scenario().validate().map_err(|e| prefix_case(&c.id, e))?;
-                let step = simulate_step(&sc);
+                let mut step = simulate_step(&sc);
+                if timeline {
+                    step = crate::step::simulate_timeline_step(&sc, step, &Default::default()).0;
+                }
                 let pred = step.time.0;
                 out.push(TrainingResult {
                     id: c.id.clone(),
@@ -460,7 +464,7 @@ assumed = []
     #[test]
     fn parses_and_runs_a_training_case() {
         let f = parse_cases("one.toml", ONE).unwrap();
-        let r = run_cases(&f).unwrap();
+        let r = run_cases(&f, true).unwrap();
         match r {
             Report::Training { cases, summary } => {
                 assert_eq!(cases.len(), 1);

@@ -1,0 +1,770 @@
+//! The step as a timeline: a discrete-event simulation of one representative rank per
+//! pipeline stage, in integer nanoseconds, with an event queue ordered by (time,
+//! sequence number).
+//!
+//! Each stage runs Megatron's schedule (1F1B, or interleaved 1F1B when vpp > 1) on its
+//! compute stream. A forward or backward of a chunk starts when the stream is free and
+//! its input has arrived: the previous stage's activations (or the next stage's
+//! gradients) after a pipeline send on the PP stream. TP, CP and EP traffic runs on their
+//! own streams alongside the compute they overlap with (what stays exposed is part of the
+//! op's duration, as in the closed form). Gradients of a chunk are reduced on the DP
+//! stream as soon as its last backward ends, overlapping the rest; with the distributed
+//! optimizer, parameters are gathered per chunk before their first forward. Symmetric
+//! ranks (TP, CP, DP peers) run the same timeline and are not simulated twice.
+
+use super::analytical::{StepCosts, StepResult};
+use crate::scenario::Scenario;
+use crate::units::{Seconds, SimTime};
+use serde::Serialize;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+/// Streams of a rank, one trace track each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stream {
+    /// Forward and backward compute.
+    Compute,
+    /// Tensor-parallel collectives.
+    Tp,
+    /// Context-parallel ring exchange.
+    Cp,
+    /// Expert-parallel all-to-all.
+    Ep,
+    /// Pipeline sends and receives.
+    Pp,
+    /// Data-parallel reduce-scatter / all-gather.
+    Dp,
+}
+
+impl Stream {
+    /// All streams, in track order.
+    pub const ALL: [Stream; 6] = [
+        Stream::Compute,
+        Stream::Tp,
+        Stream::Cp,
+        Stream::Ep,
+        Stream::Pp,
+        Stream::Dp,
+    ];
+}
+
+/// One span on one stream.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Span {
+    /// Pipeline stage.
+    pub stage: u32,
+    /// Stream.
+    pub stream: Stream,
+    /// Label, e.g. "F mb3 c1".
+    pub name: String,
+    /// Start.
+    pub start: SimTime,
+    /// Duration.
+    pub dur: SimTime,
+    /// FLOPs executed.
+    pub flops: f64,
+    /// Bytes moved.
+    pub bytes: f64,
+}
+
+/// Memory in use on a stage at a time (activations plus the static part).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MemorySample {
+    /// Stage.
+    pub stage: u32,
+    /// When.
+    pub at: SimTime,
+    /// Bytes of activations held.
+    pub activation_bytes: f64,
+}
+
+/// Slowdowns of single components (stragglers).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Heterogeneity {
+    /// (stage, compute time multiplier) for a slow GPU or server.
+    pub slow_compute: Vec<(u32, f64)>,
+    /// (stage, communication time multiplier) for a slow link.
+    pub slow_link: Vec<(u32, f64)>,
+}
+
+impl Heterogeneity {
+    /// Stragglers: a GPU, a server, or a GPU's NIC link slowed by `slowdown_pct` percent
+    /// (its work takes 1 / (1 - x) as long). Indices are job ranks (Megatron order) and
+    /// job servers. Errors name the flag.
+    pub fn from_stragglers(
+        sc: &Scenario,
+        slow_gpu: Option<u64>,
+        slow_server: Option<u64>,
+        slow_link: Option<u64>,
+        slowdown_pct: f64,
+    ) -> crate::Result<Heterogeneity> {
+        use crate::Error;
+        let mut h = Heterogeneity::default();
+        if slow_gpu.is_none() && slow_server.is_none() && slow_link.is_none() {
+            return Ok(h);
+        }
+        if !(slowdown_pct.is_finite() && (0.0..100.0).contains(&slowdown_pct)) {
+            return Err(Error::invalid(
+                "--slowdown",
+                slowdown_pct,
+                "a percentage from 0 up to (not including) 100",
+            ));
+        }
+        let k = 1.0 / (1.0 - slowdown_pct / 100.0);
+        let gpus = sc.job_gpus();
+        let per_stage = u64::from(sc.plan.tp) * u64::from(sc.plan.cp) * u64::from(sc.plan.dp);
+        let stage_of = |g: u64| (g / per_stage) as u32;
+        if let Some(g) = slow_gpu {
+            if g >= gpus {
+                return Err(Error::invalid(
+                    "--slow-gpu",
+                    g,
+                    format!("a job GPU index from 0 to {}", gpus - 1),
+                ));
+            }
+            h.slow_compute.push((stage_of(g), k));
+        }
+        if let Some(n) = slow_server {
+            let gpn = u64::from(sc.cluster.gpus_per_node);
+            let servers = gpus.div_ceil(gpn);
+            if n >= servers {
+                return Err(Error::invalid(
+                    "--slow-server",
+                    n,
+                    format!("a job server index from 0 to {}", servers - 1),
+                ));
+            }
+            let (a, b) = (n * gpn, ((n + 1) * gpn).min(gpus) - 1);
+            for st in stage_of(a)..=stage_of(b) {
+                h.slow_compute.push((st, k));
+            }
+        }
+        if let Some(g) = slow_link {
+            if g >= gpus {
+                return Err(Error::invalid(
+                    "--slow-link",
+                    g,
+                    format!("a job GPU index from 0 to {}", gpus - 1),
+                ));
+            }
+            h.slow_link.push((stage_of(g), k));
+        }
+        Ok(h)
+    }
+}
+
+/// The simulated step.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Timeline {
+    /// Step time.
+    pub time: SimTime,
+    /// Per stage: when its last backward ended.
+    pub stage_compute_end: Vec<SimTime>,
+    /// Per stage: when it finished (DP and optimizer included).
+    pub stage_end: Vec<SimTime>,
+    /// The stage with the most work on its compute stream: the pipeline's bottleneck
+    /// (a straggler's stage shows here).
+    pub slowest_stage: u32,
+    /// Busy time of each stage's compute stream.
+    pub stage_busy: Vec<SimTime>,
+    /// The stage that finished last.
+    pub last_stage: u32,
+    /// Spans on every stream.
+    pub spans: Vec<Span>,
+    /// Memory counters.
+    pub memory: Vec<MemorySample>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dir {
+    F,
+    B,
+}
+
+/// One op of a stage's schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Op {
+    dir: Dir,
+    mb: u32,
+    chunk: u32,
+}
+
+/// Megatron's per-stage order of forward and backward chunk-microbatches.
+/// Virtual micro-batch k maps to micro-batch (k / (p·v))·p + k % p and chunk
+/// (k / p) % v (backward: v - 1 - that), groups of p micro-batches at a time.
+fn stage_schedule(s: u32, p: u32, v: u32, m: u32) -> Vec<Op> {
+    let total = m * v;
+    let map = |k: u32, dir: Dir| {
+        // Groups of p micro-batches; the last group may be smaller.
+        let group = k / (p * v);
+        let base = group * p;
+        let size = p.min(m - base);
+        let within = k - group * p * v;
+        let chunk = within / size;
+        let mb = base + within % size;
+        let chunk = if dir == Dir::B { v - 1 - chunk } else { chunk };
+        Op { dir, mb, chunk }
+    };
+    let warmup = if v == 1 {
+        (p - s - 1).min(m)
+    } else {
+        ((p - s - 1) * 2 + (v - 1) * p).min(total)
+    };
+    let mut ops = Vec::with_capacity(2 * total as usize);
+    let (mut f, mut b) = (0, 0);
+    for _ in 0..warmup {
+        ops.push(map(f, Dir::F));
+        f += 1;
+    }
+    while f < total {
+        ops.push(map(f, Dir::F));
+        f += 1;
+        ops.push(map(b, Dir::B));
+        b += 1;
+    }
+    while b < total {
+        ops.push(map(b, Dir::B));
+        b += 1;
+    }
+    ops
+}
+
+fn ns(s: Seconds) -> u64 {
+    SimTime::from_seconds(s).0
+}
+
+/// Events: an input arriving at a stage, or a stream becoming free.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Event {
+    Arrive {
+        stage: u32,
+        dir_b: bool,
+        mb: u32,
+        chunk: u32,
+    },
+    ComputeFree {
+        stage: u32,
+    },
+}
+
+/// Simulates the step of a scenario whose closed form is `step`.
+pub fn simulate_timeline(sc: &Scenario, step: &StepResult, het: &Heterogeneity) -> Timeline {
+    let c: &StepCosts = &step.costs;
+    let plan = &sc.plan;
+    let (p, v) = (plan.pp, plan.vpp);
+    let m = step.micro_batches as u32;
+    let layers = plan.stage_layers(sc.model.layers);
+    // Layers of each chunk: the stage's layers split over v, extra ones to early chunks.
+    let chunk_layers = |s: u32, ch: u32| -> f64 {
+        let l = layers[s as usize];
+        (l / v + u32::from(ch < l % v)) as f64
+    };
+    let slow = |list: &[(u32, f64)], s: u32| {
+        list.iter()
+            .filter(|(st, _)| *st == s)
+            .map(|(_, f)| *f)
+            .fold(1.0, f64::max)
+    };
+    let dur = |s: u32, op: Op| -> (u64, u64) {
+        let l = chunk_layers(s, op.chunk);
+        let (mut total, mut compute) = match op.dir {
+            Dir::F => (c.layer_fwd * l, c.layer_compute_fwd * l),
+            Dir::B => (c.layer_bwd * l, c.layer_compute_bwd * l),
+        };
+        let first = s == 0 && op.chunk == 0;
+        let last = s + 1 == p && op.chunk + 1 == v;
+        let (e, h) = match op.dir {
+            Dir::F => (c.embedding.0, c.head.0),
+            Dir::B => (c.embedding.1, c.head.1),
+        };
+        if first {
+            total += e;
+            compute += e;
+        }
+        if last {
+            total += h;
+            compute += h;
+        }
+        let k = slow(&het.slow_compute, s);
+        (ns(total * k), ns(compute * k))
+    };
+    let p2p = |s: u32| ns(c.p2p * slow(&het.slow_link, s));
+
+    let schedules: Vec<Vec<Op>> = (0..p).map(|s| stage_schedule(s, p, v, m)).collect();
+    let mut next_op = vec![0usize; p as usize];
+    let mut busy_until = vec![0u64; p as usize];
+    let mut pp_free = vec![0u64; p as usize];
+    let mut dp_free = vec![0u64; p as usize];
+    // Arrived inputs: [stage][dir][mb * v + chunk].
+    let idx = |mb: u32, ch: u32| (mb * v + ch) as usize;
+    let mut arrived =
+        vec![[vec![false; (m * v) as usize], vec![false; (m * v) as usize]]; p as usize];
+    let mut f_done = vec![vec![false; (m * v) as usize]; p as usize];
+    let mut b_left = vec![vec![m; v as usize]; p as usize];
+    let mut gathered_at = vec![vec![0u64; v as usize]; p as usize];
+    let mut spans = Vec::new();
+    let mut memory = Vec::new();
+    let mut act = vec![0.0f64; p as usize];
+    let mut compute_end = vec![0u64; p as usize];
+
+    // Distributed optimizer: gather each chunk's parameters before its first forward.
+    for s in 0..p {
+        let (_, gather, _, tail) = c.dp.get(s as usize).copied().unwrap_or_default();
+        let g = ns(gather * slow(&het.slow_link, s) / v as f64);
+        for ch in 0..v {
+            let start = dp_free[s as usize];
+            if g > 0 {
+                spans.push(Span {
+                    stage: s,
+                    stream: Stream::Dp,
+                    name: format!("all-gather params c{ch}"),
+                    start: SimTime(start),
+                    dur: SimTime(g),
+                    flops: 0.0,
+                    bytes: 0.0,
+                });
+                dp_free[s as usize] = start + g;
+            }
+            // overlap-param-gather: a chunk's forward starts once its first bucket is
+            // in; the rest streams in during the forward.
+            gathered_at[s as usize][ch as usize] =
+                start + (g as f64 * tail.clamp(0.0, 1.0) * v as f64).min(g as f64) as u64;
+        }
+    }
+
+    let mut queue: BinaryHeap<Reverse<(u64, u64, Event)>> = BinaryHeap::new();
+    let mut seq = 0u64;
+    let mut push = |q: &mut BinaryHeap<Reverse<(u64, u64, Event)>>, t: u64, e: Event| {
+        q.push(Reverse((t, seq, e)));
+        seq += 1;
+    };
+    for s in 0..p {
+        push(&mut queue, 0, Event::ComputeFree { stage: s });
+    }
+    while let Some(Reverse((now, _, ev))) = queue.pop() {
+        let s = match ev {
+            Event::Arrive {
+                stage,
+                dir_b,
+                mb,
+                chunk,
+            } => {
+                arrived[stage as usize][usize::from(dir_b)][idx(mb, chunk)] = true;
+                stage
+            }
+            Event::ComputeFree { stage } => stage,
+        };
+        let su = s as usize;
+        // Try to start the stage's next op.
+        if busy_until[su] > now || next_op[su] >= schedules[su].len() {
+            continue;
+        }
+        let op = schedules[su][next_op[su]];
+        let ready = match op.dir {
+            Dir::F => {
+                let input = (s == 0 && op.chunk == 0) || arrived[su][0][idx(op.mb, op.chunk)];
+                input && gathered_at[su][op.chunk as usize] <= now
+            }
+            Dir::B => {
+                if s + 1 == p && op.chunk + 1 == v {
+                    f_done[su][idx(op.mb, op.chunk)]
+                } else {
+                    arrived[su][1][idx(op.mb, op.chunk)]
+                }
+            }
+        };
+        if !ready {
+            if op.dir == Dir::F && gathered_at[su][op.chunk as usize] > now {
+                push(
+                    &mut queue,
+                    gathered_at[su][op.chunk as usize],
+                    Event::ComputeFree { stage: s },
+                );
+            }
+            continue;
+        }
+        let (total, compute) = dur(s, op);
+        let end = now + total;
+        busy_until[su] = end;
+        next_op[su] += 1;
+        let l = chunk_layers(s, op.chunk);
+        let label = format!(
+            "{} mb{} c{}",
+            if op.dir == Dir::F { "F" } else { "B" },
+            op.mb,
+            op.chunk
+        );
+        let mult = if op.dir == Dir::F { 1.0 } else { 2.0 };
+        spans.push(Span {
+            stage: s,
+            stream: Stream::Compute,
+            name: label.clone(),
+            start: SimTime(now),
+            dur: SimTime(total),
+            flops: c.layer_fwd_flops * l * mult,
+            bytes: c.layer_fwd_bytes * l * mult,
+        });
+        for (stream, (f, b)) in [
+            (Stream::Tp, c.layer_tp),
+            (Stream::Cp, c.layer_cp),
+            (Stream::Ep, c.layer_ep),
+        ] {
+            let t = if op.dir == Dir::F { f } else { b } * l;
+            if t.0 > 0.0 {
+                spans.push(Span {
+                    stage: s,
+                    stream,
+                    name: label.clone(),
+                    start: SimTime(now),
+                    dur: SimTime(ns(t).min(total.max(1))),
+                    flops: 0.0,
+                    bytes: 0.0,
+                });
+            }
+        }
+        let _ = compute;
+        // Activation memory: held from the end of F to the end of B.
+        let delta = c.layer_activation_bytes * l;
+        act[su] += if op.dir == Dir::F { delta } else { -delta };
+        memory.push(MemorySample {
+            stage: s,
+            at: SimTime(end),
+            activation_bytes: act[su].max(0.0),
+        });
+        match op.dir {
+            Dir::F => {
+                f_done[su][idx(op.mb, op.chunk)] = true;
+                // Next: same chunk on the next stage, or the next chunk on stage 0.
+                let target = if s + 1 < p {
+                    Some((s + 1, op.chunk))
+                } else if op.chunk + 1 < v {
+                    Some((0, op.chunk + 1))
+                } else {
+                    None
+                };
+                if let Some((ts, tc)) = target {
+                    let start = end.max(pp_free[su]);
+                    let d = p2p(s);
+                    pp_free[su] = start + d;
+                    if d > 0 {
+                        spans.push(Span {
+                            stage: s,
+                            stream: Stream::Pp,
+                            name: format!("send F mb{} c{}", op.mb, op.chunk),
+                            start: SimTime(start),
+                            dur: SimTime(d),
+                            flops: 0.0,
+                            bytes: 0.0,
+                        });
+                    }
+                    push(
+                        &mut queue,
+                        start + d,
+                        Event::Arrive {
+                            stage: ts,
+                            dir_b: false,
+                            mb: op.mb,
+                            chunk: tc,
+                        },
+                    );
+                } else {
+                    // The last stage's own backward may now start.
+                    push(&mut queue, end, Event::ComputeFree { stage: s });
+                }
+            }
+            Dir::B => {
+                let target = if s > 0 {
+                    Some((s - 1, op.chunk))
+                } else if op.chunk > 0 {
+                    Some((p - 1, op.chunk - 1))
+                } else {
+                    None
+                };
+                if let Some((ts, tc)) = target {
+                    let start = end.max(pp_free[su]);
+                    let d = p2p(s);
+                    pp_free[su] = start + d;
+                    if d > 0 {
+                        spans.push(Span {
+                            stage: s,
+                            stream: Stream::Pp,
+                            name: format!("send B mb{} c{}", op.mb, op.chunk),
+                            start: SimTime(start),
+                            dur: SimTime(d),
+                            flops: 0.0,
+                            bytes: 0.0,
+                        });
+                    }
+                    push(
+                        &mut queue,
+                        start + d,
+                        Event::Arrive {
+                            stage: ts,
+                            dir_b: true,
+                            mb: op.mb,
+                            chunk: tc,
+                        },
+                    );
+                }
+                let left = &mut b_left[su][op.chunk as usize];
+                *left -= 1;
+                if *left == 0 {
+                    // overlap-grad-reduce: this chunk's gradients become final bucket by
+                    // bucket during its last backward; the reduction streams alongside and
+                    // only the last bucket waits for the backward to end.
+                    let (reduce, _, _, tail) = c.dp.get(su).copied().unwrap_or_default();
+                    let r = ns(reduce * slow(&het.slow_link, s) / v as f64);
+                    let last_bucket = (r as f64 * (tail * v as f64).min(1.0)) as u64;
+                    let start = now.max(dp_free[su]);
+                    let finish = (start + r).max(end + last_bucket);
+                    if r > 0 {
+                        spans.push(Span {
+                            stage: s,
+                            stream: Stream::Dp,
+                            name: format!("reduce-scatter grads c{}", op.chunk),
+                            start: SimTime(start),
+                            dur: SimTime(finish - start),
+                            flops: 0.0,
+                            bytes: 0.0,
+                        });
+                    }
+                    dp_free[su] = finish;
+                }
+                compute_end[su] = end;
+            }
+        }
+        push(&mut queue, end, Event::ComputeFree { stage: s });
+    }
+
+    // Optimizer after the last reduction.
+    let mut stage_end = vec![0u64; p as usize];
+    for s in 0..p as usize {
+        let (_, _, opt, _) = c.dp.get(s).copied().unwrap_or_default();
+        let start = compute_end[s].max(dp_free[s]);
+        let d = ns(opt);
+        spans.push(Span {
+            stage: s as u32,
+            stream: Stream::Compute,
+            name: "optimizer".into(),
+            start: SimTime(start),
+            dur: SimTime(d),
+            flops: 0.0,
+            bytes: 0.0,
+        });
+        stage_end[s] = start + d;
+    }
+    let (last, time) =
+        stage_end.iter().enumerate().fold(
+            (0usize, 0u64),
+            |a, (i, &t)| if t > a.1 { (i, t) } else { a },
+        );
+    let mut busy = vec![0u64; p as usize];
+    for sp in spans.iter().filter(|sp| sp.stream == Stream::Compute) {
+        busy[sp.stage as usize] += sp.dur.0;
+    }
+    let slowest = busy
+        .iter()
+        .enumerate()
+        .fold(
+            (0usize, 0u64),
+            |a, (i, &t)| if t > a.1 { (i, t) } else { a },
+        )
+        .0;
+    Timeline {
+        time: SimTime(time),
+        stage_busy: busy.into_iter().map(SimTime).collect(),
+        last_stage: last as u32,
+        stage_compute_end: compute_end.into_iter().map(SimTime).collect(),
+        stage_end: stage_end.into_iter().map(SimTime).collect(),
+        slowest_stage: slowest as u32,
+        spans,
+        memory,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedules_run_every_op_once_in_dependency_order() {
+        for (p, v, m) in [(4, 1, 8), (4, 2, 8), (8, 3, 16), (3, 1, 2), (4, 2, 6)] {
+            for s in 0..p {
+                let ops = stage_schedule(s, p, v, m);
+                assert_eq!(ops.len() as u32, 2 * m * v);
+                for dir in [Dir::F, Dir::B] {
+                    let mut seen: Vec<(u32, u32)> = ops
+                        .iter()
+                        .filter(|o| o.dir == dir)
+                        .map(|o| (o.mb, o.chunk))
+                        .collect();
+                    seen.sort();
+                    seen.dedup();
+                    assert_eq!(seen.len() as u32, m * v, "p{p} v{v} m{m} s{s}");
+                }
+                // A backward never precedes its forward on the same stage.
+                for (i, o) in ops.iter().enumerate() {
+                    if o.dir == Dir::B {
+                        assert!(ops[..i]
+                            .iter()
+                            .any(|f| f.dir == Dir::F && f.mb == o.mb && f.chunk == o.chunk));
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod public_cases {
+    use super::*;
+    use crate::validate::{parse_cases, CaseFile};
+
+    #[test]
+    #[ignore = "exploration: prints timeline vs analytical on the public cases"]
+    fn print_public() {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/validation/training_public.toml"
+        ))
+        .unwrap();
+        let CaseFile::Training(cases) = parse_cases("p", &text).unwrap() else {
+            panic!()
+        };
+        let (mut ea, mut et) = (0.0, 0.0);
+        for c in &cases {
+            let sc = c.scenario().validate().unwrap();
+            let step = crate::step::simulate_step(&sc);
+            let tl = simulate_timeline(&sc, &step, &Heterogeneity::default());
+            let a = (step.time.0 - c.measured_step_time_s) / c.measured_step_time_s * 100.0;
+            let t =
+                (tl.time.as_seconds().0 - c.measured_step_time_s) / c.measured_step_time_s * 100.0;
+            ea += a.abs();
+            et += t.abs();
+            println!(
+                "{:<40} meas {:>8.3} analytical {:>8.3} ({a:+.1}%) timeline {:>8.3} ({t:+.1}%)",
+                c.id,
+                c.measured_step_time_s,
+                step.time.0,
+                tl.time.as_seconds().0
+            );
+        }
+        println!(
+            "MAPE analytical {:.2} timeline {:.2}",
+            ea / cases.len() as f64,
+            et / cases.len() as f64
+        );
+    }
+}
+
+#[cfg(test)]
+mod pipeline_tests {
+    use super::*;
+    use crate::scenario::{build, ModelFile, Overrides};
+    use crate::workload::MlpKind;
+
+    /// A pipeline of equal stages where compute is all there is: 16 layers, a tiny
+    /// vocabulary, no TP/DP, stages in one server (NVLink sends).
+    fn pipeline(pp: u32, vpp: u32, m: u64) -> Scenario {
+        let model = ModelFile {
+            name: Some("flat".into()),
+            layers: Some(48),
+            hidden: Some(4096),
+            heads: Some(32),
+            ffn_hidden: Some(16384),
+            vocab: Some(8),
+            mlp: Some(MlpKind::Standard),
+            ..Default::default()
+        };
+        let o = Overrides {
+            cluster_preset: Some("dgx-h100".into()),
+            model: Some(model),
+            gpus: Some(u64::from(pp)),
+            tp: Some(1),
+            pp: Some(pp),
+            vpp: Some(vpp),
+            cp: Some(1),
+            dp: Some(1),
+            global_batch: Some(m),
+            seq_len: Some(2048),
+            ..Default::default()
+        };
+        build(None, &o).unwrap()
+    }
+
+    fn run(sc: &Scenario, het: &Heterogeneity) -> (f64, f64) {
+        let step = crate::step::simulate_step(sc);
+        let tl = simulate_timeline(sc, &step, het);
+        // Ideal: m micro-batches of the busiest stage back to back.
+        let per_mb = step
+            .stages
+            .iter()
+            .map(|s| s.per_microbatch().0)
+            .fold(0.0, f64::max);
+        (tl.time.as_seconds().0, per_mb * step.micro_batches as f64)
+    }
+
+    #[test]
+    fn timeline_bubble_is_p_minus_1_over_v_m() {
+        for (p, v, m) in [(4, 1, 8), (4, 2, 8), (8, 1, 16), (4, 3, 12)] {
+            let sc = pipeline(p, v, m);
+            let step = crate::step::simulate_step(&sc);
+            let tl = simulate_timeline(&sc, &step, &Heterogeneity::default());
+            // From the start to the last backward: no optimizer.
+            let t = tl
+                .stage_compute_end
+                .iter()
+                .map(|e| e.as_seconds().0)
+                .fold(0.0, f64::max);
+            let ideal = step
+                .stages
+                .iter()
+                .map(|s| s.per_microbatch().0)
+                .fold(0.0, f64::max)
+                * m as f64;
+            let bubble = (t - ideal) / ideal;
+            let expected = (p as f64 - 1.0) / (v as f64 * m as f64);
+            assert!(
+                (bubble - expected).abs() < 0.02 + 0.05 * expected,
+                "p{p} v{v} m{m}: {bubble:.4} vs {expected:.4}"
+            );
+        }
+    }
+
+    #[test]
+    fn timeline_and_closed_form_agree_without_overlap() {
+        for (p, v, m) in [(4, 1, 8), (4, 2, 16), (2, 1, 4), (8, 2, 16)] {
+            let sc = pipeline(p, v, m);
+            let step = crate::step::simulate_step(&sc);
+            let tl = simulate_timeline(&sc, &step, &Heterogeneity::default());
+            let (a, t) = (step.time.0, tl.time.as_seconds().0);
+            assert!(
+                (t / a - 1.0).abs() < 0.02,
+                "p{p} v{v} m{m}: timeline {t} vs closed form {a}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_straggler_slows_the_step_as_synchronous_training_implies() {
+        let (p, m) = (4, 32);
+        let sc = pipeline(p, 1, m);
+        let (base, ideal) = run(&sc, &Heterogeneity::default());
+        let het = Heterogeneity::from_stragglers(&sc, Some(2), None, None, 10.0).unwrap();
+        let step = crate::step::simulate_step(&sc);
+        let tl = simulate_timeline(&sc, &step, &het);
+        let slow = tl.time.as_seconds().0;
+        // The slow stage paces the pipeline: about m x its extra time per micro-batch.
+        let per_mb = ideal / m as f64;
+        let expected = base + (m as f64) * per_mb * (1.0 / 0.9 - 1.0);
+        assert!(
+            (slow / expected - 1.0).abs() < 0.03,
+            "slow {slow} expected {expected} (base {base})"
+        );
+        assert_eq!(tl.slowest_stage, 2);
+        assert!(Heterogeneity::from_stragglers(&sc, Some(4), None, None, 10.0).is_err());
+        assert!(Heterogeneity::from_stragglers(&sc, Some(0), None, None, 100.0).is_err());
+        assert!(Heterogeneity::from_stragglers(&sc, Some(0), None, None, -1.0).is_err());
+    }
+}
