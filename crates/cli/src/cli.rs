@@ -72,6 +72,9 @@ pub struct SimulateArgs {
     /// Step model: the discrete-event timeline (default) or the closed form.
     #[arg(long, value_enum, default_value = "timeline")]
     pub step_model: StepModelArg,
+    /// Write a self-contained HTML report (no network needed to view it).
+    #[arg(long, value_name = "FILE.html")]
+    pub html: Option<PathBuf>,
     /// Write the step's timeline as Chrome trace JSON (Perfetto, chrome://tracing).
     #[arg(long, value_name = "FILE.json")]
     pub trace: Option<PathBuf>,

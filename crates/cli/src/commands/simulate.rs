@@ -59,6 +59,11 @@ pub fn run(a: SimulateArgs) -> CliResult {
         sinks::write_atomic(path, text.as_bytes())?;
     }
     let run = memphis_core::run::project(&sc, &step);
+    if let Some(path) = &a.html {
+        let inv = Fabric::build(&sc.cluster.fabric_spec).inventory();
+        let page = crate::sinks::html::report(&sc, &step, &run, timeline.as_ref(), &inv);
+        sinks::write_atomic(path, page.as_bytes())?;
+    }
     let text = if a.json {
         sinks::json_text(&to_json(&sc, &step, &run, timeline.as_ref()))?
     } else {

@@ -2,6 +2,7 @@
 //! sink writes it to stdout or, atomically, to a file.
 
 pub mod format;
+pub mod html;
 
 use crate::errors::{CliError, CliResult};
 use std::io::Write;

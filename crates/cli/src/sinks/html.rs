@@ -1,0 +1,379 @@
+//! The self-contained HTML report: inline CSS and hand-written SVG, nothing loaded from
+//! the network. Every chart has an id (`chart-*`) so tests can find it in the DOM.
+
+use memphis_core::fabric::Inventory;
+use memphis_core::run::RunReport;
+use memphis_core::scenario::Scenario;
+use memphis_core::step::timeline::{Stream, Timeline};
+use memphis_core::step::StepResult;
+use std::fmt::Write;
+
+use super::format::{count, duration, pct, si};
+
+/// Escapes text for HTML.
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+const COLORS: [&str; 8] = [
+    "#2f6fde", "#f2a541", "#8e5bd6", "#3fb6a8", "#e05d5d", "#7a8b99", "#5cb85c", "#c9a227",
+];
+
+fn stream_color(s: Stream) -> &'static str {
+    match s {
+        Stream::Compute => "#2f6fde",
+        Stream::Tp => "#8e5bd6",
+        Stream::Cp => "#3fb6a8",
+        Stream::Ep => "#c9a227",
+        Stream::Pp => "#f2a541",
+        Stream::Dp => "#e05d5d",
+    }
+}
+
+/// A horizontal stacked bar with a legend.
+fn stacked_bar(
+    id: &str,
+    parts: &[(&str, f64)],
+    unit: &dyn Fn(f64) -> String,
+    cap: Option<(f64, &str)>,
+) -> String {
+    let total: f64 = parts.iter().map(|p| p.1).sum();
+    let scale_to = cap.map_or(total, |(c, _)| c.max(total)).max(1e-30);
+    let (w, h) = (860.0, 34.0);
+    let mut svg = format!(
+        r#"<svg id="{id}" class="chart" viewBox="0 0 {w} {}" width="100%" role="img"><title>{id}</title>"#,
+        h + 22.0 * parts.len() as f64 + 24.0
+    );
+    let mut x = 0.0;
+    for (i, (name, v)) in parts.iter().enumerate() {
+        let bw = v / scale_to * w;
+        let _ = write!(
+            svg,
+            r#"<rect x="{x:.1}" y="0" width="{bw:.1}" height="{h}" fill="{}"><title>{} {}</title></rect>"#,
+            COLORS[i % COLORS.len()],
+            esc(name),
+            unit(*v)
+        );
+        x += bw;
+    }
+    if let Some((c, label)) = cap {
+        let cx = c / scale_to * w;
+        let _ = write!(
+            svg,
+            r##"<line x1="{cx:.1}" x2="{cx:.1}" y1="-2" y2="{}" stroke="#111" stroke-width="2" stroke-dasharray="4 3"/><text x="{:.1}" y="{}" font-size="11" text-anchor="end">{}</text>"##,
+            h + 4.0,
+            cx - 3.0,
+            h + 14.0,
+            esc(label)
+        );
+    }
+    for (i, (name, v)) in parts.iter().enumerate() {
+        let y = h + 30.0 + 22.0 * i as f64;
+        let share = if total > 0.0 { v / total } else { 0.0 };
+        let _ = write!(
+            svg,
+            r#"<rect x="0" y="{:.1}" width="12" height="12" fill="{}"/><text x="18" y="{:.1}" font-size="13">{} — {} ({})</text>"#,
+            y - 10.0,
+            COLORS[i % COLORS.len()],
+            y,
+            esc(name),
+            unit(*v),
+            pct(share)
+        );
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+/// Gantt chart of one step: a row per stage and stream (compute, PP, DP), sampled.
+fn gantt(tl: &Timeline, pp: u32) -> String {
+    let stages = memphis_core::step::trace::sampled_stages(pp);
+    let stages: Vec<u32> = if stages.len() > 16 {
+        stages
+            .iter()
+            .step_by(stages.len().div_ceil(16))
+            .copied()
+            .collect()
+    } else {
+        stages
+    };
+    let streams = [Stream::Compute, Stream::Pp, Stream::Dp];
+    let total = tl.time.0.max(1) as f64;
+    let (left, w, row) = (70.0, 790.0, 9.0);
+    let h = stages.len() as f64 * (streams.len() as f64 * row + 6.0) + 30.0;
+    let mut svg = format!(
+        r#"<svg id="chart-timeline" class="chart" viewBox="0 0 {} {h:.0}" width="100%" role="img"><title>pipeline timeline</title>"#,
+        left + w
+    );
+    for (i, &s) in stages.iter().enumerate() {
+        let y0 = i as f64 * (streams.len() as f64 * row + 6.0);
+        let _ = write!(
+            svg,
+            r#"<text x="0" y="{:.1}" font-size="11">stage {s}</text>"#,
+            y0 + 2.0 * row
+        );
+        for sp in tl.spans.iter().filter(|sp| sp.stage == s) {
+            let Some(k) = streams.iter().position(|st| *st == sp.stream) else {
+                continue;
+            };
+            let x = left + sp.start.0 as f64 / total * w;
+            let bw = (sp.dur.0 as f64 / total * w).max(0.3);
+            let _ = write!(
+                svg,
+                r#"<rect x="{x:.1}" y="{:.1}" width="{bw:.1}" height="{:.1}" fill="{}"/>"#,
+                y0 + k as f64 * row,
+                row - 1.5,
+                stream_color(sp.stream)
+            );
+        }
+    }
+    let y = h - 14.0;
+    for (k, st) in streams.iter().enumerate() {
+        let name = match st {
+            Stream::Compute => "compute (forward and backward)",
+            Stream::Pp => "pipeline sends",
+            _ => "data-parallel reduce / gather",
+        };
+        let x = left + k as f64 * 230.0;
+        let _ = write!(
+            svg,
+            r#"<rect x="{x:.0}" y="{:.0}" width="12" height="10" fill="{}"/><text x="{:.0}" y="{:.0}" font-size="12">{name}</text>"#,
+            y - 9.0,
+            stream_color(*st),
+            x + 16.0,
+            y
+        );
+    }
+    let _ = write!(
+        svg,
+        r#"<text x="{:.0}" y="{:.0}" font-size="12" text-anchor="end">{}</text></svg>"#,
+        left + w,
+        y,
+        duration(tl.time.as_seconds().0)
+    );
+    svg
+}
+
+/// Facility power over one step, phase by phase.
+fn power_chart(run: &RunReport) -> String {
+    let prof = &run.power.profile;
+    let total: f64 = prof.iter().map(|p| p.seconds).sum::<f64>().max(1e-12);
+    let peak = prof.iter().map(|p| p.facility_mw).fold(1e-9, f64::max);
+    let (w, h) = (860.0, 160.0);
+    let mut svg = format!(
+        r#"<svg id="chart-power" class="chart" viewBox="0 0 {w} {}" width="100%" role="img"><title>power over one step</title>"#,
+        h + 40.0
+    );
+    let mut x = 0.0;
+    for (i, p) in prof.iter().enumerate() {
+        let bw = p.seconds / total * w;
+        let bh = p.facility_mw / peak * h;
+        let _ = write!(
+            svg,
+            r#"<rect x="{x:.1}" y="{:.1}" width="{bw:.1}" height="{bh:.1}" fill="{}"><title>{}: {:.1} MW for {}</title></rect>"#,
+            h - bh,
+            COLORS[i % COLORS.len()],
+            p.phase,
+            p.facility_mw,
+            duration(p.seconds)
+        );
+        if bw > 60.0 {
+            let _ = write!(
+                svg,
+                r##"<text x="{:.1}" y="{:.1}" font-size="12" fill="#fff">{} {:.0} MW</text>"##,
+                x + 4.0,
+                h - bh + 16.0,
+                p.phase,
+                p.facility_mw
+            );
+        }
+        x += bw;
+    }
+    let _ = write!(
+        svg,
+        r#"<text x="0" y="{:.0}" font-size="12">average {:.1} MW facility ({:.1} MW IT), swing {:.1} MW</text></svg>"#,
+        h + 26.0,
+        run.power.facility_mw,
+        run.power.it_mw,
+        run.power.swing_mw
+    );
+    svg
+}
+
+/// Time to train: ideal, p10, p50, p90 as bars, with ETTR.
+fn goodput_chart(run: &RunReport) -> String {
+    let r = &run.reliability;
+    let bars = [
+        ("ideal (no failures)", run.ideal_days),
+        ("p10", r.days_p10),
+        ("p50", r.days_p50),
+        ("p90", r.days_p90),
+    ];
+    let max = bars.iter().map(|b| b.1).fold(1e-9, f64::max);
+    let (w, row) = (620.0, 26.0);
+    let mut svg = format!(
+        r#"<svg id="chart-goodput" class="chart" viewBox="0 0 860 {}" width="100%" role="img"><title>time to train</title>"#,
+        row * bars.len() as f64 + 30.0
+    );
+    for (i, (name, d)) in bars.iter().enumerate() {
+        let y = i as f64 * row;
+        let bw = d / max * w;
+        let _ = write!(
+            svg,
+            r#"<text x="0" y="{:.0}" font-size="12">{name}</text><rect x="140" y="{y:.0}" width="{bw:.1}" height="{:.0}" fill="{}"/><text x="{:.1}" y="{:.0}" font-size="12">{d:.1} d</text>"#,
+            y + 16.0,
+            row - 6.0,
+            COLORS[i % COLORS.len()],
+            144.0 + bw,
+            y + 16.0
+        );
+    }
+    let _ = write!(
+        svg,
+        r#"<text x="0" y="{:.0}" font-size="12">ETTR {} · job MTBF {} · {:.0} interruptions · checkpoint every {}</text></svg>"#,
+        row * bars.len() as f64 + 20.0,
+        pct(r.ettr),
+        duration(r.job_mtbf_hours * 3600.0),
+        r.interruptions,
+        duration(r.checkpoint_interval_min * 60.0)
+    );
+    svg
+}
+
+/// The whole report.
+pub fn report(
+    sc: &Scenario,
+    step: &StepResult,
+    run: &RunReport,
+    tl: Option<&Timeline>,
+    inv: &Inventory,
+) -> String {
+    let title = format!("memphis report — {}", sc.name);
+    let p = &sc.plan;
+    let mem = &step.memory;
+    let cap = sc.cluster.gpu.hbm_capacity.gib();
+    let cards = [
+        ("step time", duration(step.time.0)),
+        ("MFU", pct(step.mfu)),
+        ("per GPU", format!("{:.0} TFLOP/s", step.tflops_per_gpu)),
+        ("throughput", format!("{} tokens/s", si(step.tokens_per_s))),
+        (
+            "memory per GPU",
+            format!("{:.1} GiB of {:.1}", mem.total().gib(), cap),
+        ),
+        (
+            "time to train",
+            format!("{:.1} days p50", run.reliability.days_p50),
+        ),
+        ("facility power", format!("{:.1} MW", run.power.facility_mw)),
+        ("carbon", format!("{} t CO2e", si(run.footprint.run_tco2e))),
+    ];
+    let mut o = String::with_capacity(1 << 20);
+    let _ = write!(
+        o,
+        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{t}</title><meta name="viewport" content="width=device-width, initial-scale=1"><style>
+body{{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px auto;max-width:920px;color:#1b1f24;background:#fafbfc}}
+h1{{font-size:24px;margin-bottom:4px}} h2{{font-size:18px;margin-top:28px;border-bottom:1px solid #dde;padding-bottom:4px}}
+.sub{{color:#566;font-size:14px}} .cards{{display:grid;grid-template-columns:repeat(4,1fr);gap:10px;margin-top:16px}}
+.card{{background:#fff;border:1px solid #dde;border-radius:8px;padding:10px 12px}} .card .k{{font-size:12px;color:#667}} .card .v{{font-size:19px;font-weight:600;margin-top:2px}}
+table{{border-collapse:collapse;font-size:13px;background:#fff}} td,th{{border:1px solid #dde;padding:4px 10px;text-align:right}} th{{background:#f0f2f5}} td:first-child,th:first-child{{text-align:left}}
+.chart{{background:#fff;border:1px solid #dde;border-radius:6px;padding:8px;box-sizing:border-box}}
+</style></head><body><h1>{t}</h1>"#,
+        t = esc(&title)
+    );
+    let _ = write!(
+        o,
+        r#"<div class="sub">{} on {} x {} · {} parameters · TP{} PP{} (vpp {}) CP{} EP{} DP{} = {} GPUs · {} sequences of {} tokens · {}</div><div class="cards" id="cards">"#,
+        esc(&sc.model.name),
+        count(sc.cluster.gpus),
+        esc(sc.cluster.gpu.name),
+        si(sc.model.total_params()),
+        p.tp,
+        p.pp,
+        p.vpp,
+        p.cp,
+        p.ep,
+        p.dp,
+        count(sc.job_gpus()),
+        count(sc.run.global_batch),
+        count(sc.run.seq_len),
+        esc(&format!("{:?}", sc.run.precision).to_lowercase())
+    );
+    for (k, v) in cards {
+        let _ = write!(
+            o,
+            r#"<div class="card"><div class="k">{}</div><div class="v">{}</div></div>"#,
+            esc(k),
+            esc(&v)
+        );
+    }
+    o.push_str("</div><h2>Where the step goes</h2>");
+    let parts: Vec<(&str, f64)> = step
+        .breakdown
+        .entries()
+        .iter()
+        .filter(|(_, v)| v.0 > 0.0)
+        .map(|(k, v)| (*k, v.0))
+        .collect();
+    o.push_str(&stacked_bar(
+        "chart-breakdown",
+        &parts,
+        &|v| duration(v),
+        None,
+    ));
+    o.push_str("<h2>Pipeline timeline of one step</h2>");
+    match tl {
+        Some(t) => o.push_str(&gantt(t, p.pp)),
+        None => o.push_str(
+            r#"<p id="chart-timeline">(run with the timeline step model to see the pipeline)</p>"#,
+        ),
+    }
+    let _ = write!(o, "<h2>Memory per GPU (stage {})</h2>", mem.stage);
+    let mparts = [
+        ("weights", mem.weights.gib()),
+        ("gradients", mem.gradients.gib()),
+        ("optimizer", mem.optimizer.gib()),
+        ("activations", mem.activations.gib()),
+        ("reserved", mem.reserved.gib()),
+    ];
+    let cap_label = format!("HBM {cap:.0} GiB");
+    o.push_str(&stacked_bar(
+        "chart-memory",
+        &mparts,
+        &|v| format!("{v:.1} GiB"),
+        Some((cap, &cap_label)),
+    ));
+    o.push_str(r#"<h2>Fabric</h2><table id="table-fabric"><tr><th>tier</th><th>switches</th><th>links</th></tr>"#);
+    for (i, n) in inv.switches_by_tier.iter().enumerate() {
+        let name = ["leaf", "spine", "core"].get(i).copied().unwrap_or("tier");
+        let _ = write!(
+            o,
+            "<tr><td>{name}</td><td>{}</td><td>{}</td></tr>",
+            count(*n),
+            count(inv.links_by_tier[i])
+        );
+    }
+    let _ = write!(
+        o,
+        "<tr><th>total</th><th>{}</th><th>{}</th></tr></table><p class=\"sub\">{} transceivers · {} cables · bisection {:.1} Tb/s · farthest GPUs {} switch hops</p>",
+        count(inv.switches),
+        count(inv.links),
+        count(inv.transceivers),
+        count(inv.cables),
+        inv.bisection_tbps,
+        inv.max_hops_switches
+    );
+    o.push_str("<h2>Power over one step</h2>");
+    o.push_str(&power_chart(run));
+    o.push_str("<h2>Goodput and time to train</h2>");
+    o.push_str(&goodput_chart(run));
+    let _ = write!(
+        o,
+        r#"<p class="sub">Generated by memphis {}. All numbers computed; see README for the models and their sources.</p></body></html>"#,
+        env!("CARGO_PKG_VERSION")
+    );
+    o
+}
