@@ -1065,3 +1065,53 @@ fn html_report_renders_in_headless_chromium() {
         );
     }
 }
+
+#[test]
+fn cli_polish_help_completions_and_outputs() {
+    // Help for the tool and every subcommand, each with an example.
+    let o = memphis(&["--help"]);
+    assert!(o.status.success() && stdout(&o).contains("Examples:"));
+    for sub in [
+        "simulate",
+        "validate",
+        "cluster",
+        "fabric-bench",
+        "collective",
+        "reliability",
+        "plan",
+        "presets",
+        "completions",
+    ] {
+        let o = memphis(&[sub, "--help"]);
+        assert!(o.status.success(), "{sub} --help");
+        assert!(
+            stdout(&o).contains("Example"),
+            "{sub} --help has no example"
+        );
+    }
+    for shell in ["bash", "zsh", "fish"] {
+        let o = memphis(&["completions", shell]);
+        assert!(
+            o.status.success() && stdout(&o).contains("memphis"),
+            "{shell}"
+        );
+    }
+    let o = memphis(&["completions", "tcsh"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(stderr(&o).trim_end().lines().count(), 1);
+    // An unwritable HTML path: exit 2, one line, no file.
+    let o = memphis(&["simulate", "--html", "/no/such/dir/r.html"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!Path::new("/no/such/dir/r.html").exists());
+    // Piped output has no colour codes.
+    let o = memphis(&["simulate"]);
+    assert!(!stdout(&o).contains('\u{1b}'));
+    let o = memphis(&["presets"]);
+    let out = stdout(&o);
+    assert!(
+        out.contains("clusters:")
+            && out.contains("models:")
+            && out.contains("scenarios:")
+            && out.contains("(default)")
+    );
+}

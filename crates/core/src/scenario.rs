@@ -621,9 +621,11 @@ impl ScenarioFile {
                 preset: Some(p.clone()),
                 ..Default::default()
             };
+            self.name = None;
         }
         if let Some(m) = &o.model {
             self.model = m.clone();
+            self.name = None;
         }
         if let Some(g) = &o.gpu {
             self.cluster.gpu = Some(g.clone());
@@ -902,7 +904,9 @@ impl ScenarioFile {
         };
         reliability.validate(cluster.gpus, plan.gpus())?;
         Ok(Scenario {
-            name: sf.name.unwrap_or_else(|| "custom".into()),
+            name: sf
+                .name
+                .unwrap_or_else(|| format!("{} on {}", model.name, cluster.name)),
             cluster,
             model,
             plan,

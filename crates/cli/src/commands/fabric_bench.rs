@@ -35,6 +35,10 @@ pub fn run(a: FabricBenchArgs) -> CliResult {
     };
     let pairs = pattern_pairs(pattern, gpus as u32, c.gpus_per_node, a.seed)?;
     let fabric = Fabric::build(&c.fabric_spec);
+    sinks::status(&format!(
+        "routing and solving {} flows ...",
+        count(pairs.len() as u64)
+    ));
     let t0 = Instant::now();
     let r = run_pattern(&fabric, &pairs, routing, a.seed);
     let solve_ms = t0.elapsed().as_secs_f64() * 1e3;

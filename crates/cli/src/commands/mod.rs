@@ -14,7 +14,19 @@ use crate::errors::CliResult;
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> CliResult {
+    crate::sinks::set_quiet(cli.quiet);
     match cli.command {
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let shell = match shell {
+                crate::cli::ShellArg::Bash => clap_complete::Shell::Bash,
+                crate::cli::ShellArg::Zsh => clap_complete::Shell::Zsh,
+                crate::cli::ShellArg::Fish => clap_complete::Shell::Fish,
+            };
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "memphis", &mut out);
+            crate::sinks::stdout(&String::from_utf8_lossy(&out))
+        }
         Command::Simulate(a) => simulate::run(*a),
         Command::Validate(a) => validate::run(a),
         Command::Cluster(a) => cluster::run(a),

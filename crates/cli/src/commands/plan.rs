@@ -8,7 +8,7 @@ use memphis_core::plan::{merge, search, Objective, PlanResult, SearchResult, Sha
 use memphis_core::scenario::{self, Overrides, Scenario};
 use serde_json::json;
 use std::fmt::Write;
-use std::io::{IsTerminal, Write as _};
+use std::io::Write as _;
 use std::time::Instant;
 
 /// The planner's best plan for a scenario (for `simulate --plan auto`).
@@ -47,7 +47,7 @@ pub fn run(a: PlanArgs) -> CliResult {
             ObjectiveArg::Step => Objective::Step,
             ObjectiveArg::TimeToTrain => Objective::TimeToTrain,
         };
-        let show = !a.quiet && std::io::stderr().is_terminal();
+        let show = sinks::progress_enabled();
         let progress = move |done: u64, total: u64| {
             if show {
                 let width = 30;

@@ -48,6 +48,7 @@ pub fn run(a: ReliabilityArgs) -> CliResult {
         None => (sc.run.tokens / tokens_per_step).ceil() * step_s / 3600.0,
     };
     let params = sc.model.total_params();
+    sinks::status("running the failure Monte Carlo ...");
     let base_run = project_run(work_hours, step_s, params, gpus, gpn, spares, &cfg);
     let optimum = base_run.checkpoint_interval_min;
     let explore_cfg = ReliabilityConfig {

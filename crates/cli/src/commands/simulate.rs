@@ -21,19 +21,19 @@ use std::fmt::Write;
 pub fn run(a: SimulateArgs) -> CliResult {
     let base = input::scenario_arg(a.scenario.as_deref())?;
     let overrides = overrides(&a.overrides)?;
-    let mut sc = scenario::build(base, &overrides)?;
-    match a.plan.as_deref() {
-        None => {}
+    let sc = match a.plan.as_deref() {
+        None => scenario::build(base, &overrides)?,
+        // The planner picks the plan, so the file's own plan need not fit the new job.
         Some("auto") => {
-            let best = super::plan::best_plan(&sc)?;
-            sc = best.apply(&sc);
+            let sc = scenario::build_for_planning(base, &overrides)?;
+            super::plan::best_plan(&sc)?.apply(&sc)
         }
         Some(other) => {
-            return Err(crate::errors::CliError::bad(format!(
+            return Err(CliError::bad(format!(
                 "--plan = {other}: only `auto` (the planner's best plan)"
             )))
         }
-    }
+    };
     let het =
         Heterogeneity::from_stragglers(&sc, a.slow_gpu, a.slow_server, a.slow_link, a.slowdown)?;
     let base = run_step(&sc);
@@ -283,7 +283,7 @@ fn render(sc: &Scenario, step: &StepResult, run: &RunReport) -> String {
         if p.sequence_parallel { " · SP" } else { "" },
         if p.distributed_optimizer { " · dist-opt" } else { "" },
     );
-    let _ = writeln!(o, "\nstep");
+    let _ = writeln!(o, "\n{}", sinks::heading("step"));
     let _ = writeln!(o, "  time         {}", duration(step.time.0));
     let _ = writeln!(o, "  MFU          {}", pct(step.mfu));
     let _ = writeln!(o, "  per GPU      {:.0} TFLOP/s", step.tflops_per_gpu);
@@ -327,7 +327,7 @@ fn render(sc: &Scenario, step: &StepResult, run: &RunReport) -> String {
         mem.total().gib(),
         cap
     );
-    let _ = writeln!(o, "\nrun");
+    let _ = writeln!(o, "\n{}", sinks::heading("run"));
     let _ = writeln!(
         o,
         "  tokens       {} in {} steps",
@@ -348,7 +348,7 @@ fn render(sc: &Scenario, step: &StepResult, run: &RunReport) -> String {
         rel.days_p90,
         si(run.gpu_hours)
     );
-    let _ = writeln!(o, "\nreliability");
+    let _ = writeln!(o, "\n{}", sinks::heading("reliability"));
     let _ = writeln!(
         o,
         "  job MTBF     {} ({:.0} interruptions over the run, {:.0} planned)",

@@ -8,6 +8,36 @@ use crate::errors::{CliError, CliResult};
 use std::io::Write;
 use std::path::Path;
 
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Silences progress and status lines (`--quiet`).
+pub fn set_quiet(q: bool) {
+    QUIET.store(q, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether progress may be shown: stderr is a terminal and `--quiet` is off.
+pub fn progress_enabled() -> bool {
+    use std::io::IsTerminal;
+    !QUIET.load(std::sync::atomic::Ordering::Relaxed) && std::io::stderr().is_terminal()
+}
+
+/// A status line on stderr for work that takes a while (only on a terminal).
+pub fn status(msg: &str) {
+    if progress_enabled() {
+        eprintln!("  {msg}");
+    }
+}
+
+/// Bold section headings when stdout is a terminal and NO_COLOR is unset.
+pub fn heading(text: &str) -> String {
+    use std::io::IsTerminal;
+    if std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none() {
+        format!("\x1b[1m{text}\x1b[0m")
+    } else {
+        text.to_string()
+    }
+}
+
 /// Writes `text` to stdout; a closed pipe is not an error.
 pub fn stdout(text: &str) -> CliResult {
     let mut out = std::io::stdout().lock();
