@@ -55,7 +55,7 @@ impl Error {
 
     /// A TOML error on one line: where it is, the offending line, and what is wrong.
     pub fn toml(context: impl Into<String>, e: &toml::de::Error, source: &str) -> Error {
-        let message = e.message().replace('\n', " ");
+        let message = suggest_key(&e.message().replace('\n', " "));
         let Some(span) = e.span() else {
             return Error::parse(context, message);
         };
@@ -84,5 +84,61 @@ impl Error {
             context: context.into(),
             message,
         }
+    }
+}
+
+/// Rewrites serde's "unknown field `x`, expected one of `a`, `b`" into a message that
+/// suggests the nearest known key.
+pub fn suggest_key(message: &str) -> String {
+    let Some(rest) = message.strip_prefix("unknown field `") else {
+        return message.to_string();
+    };
+    let Some((bad, rest)) = rest.split_once('`') else {
+        return message.to_string();
+    };
+    let known: Vec<&str> = rest.split('`').skip(1).step_by(2).collect();
+    let best = known.iter().map(|k| (edit_distance(bad, k), *k)).min();
+    match best {
+        Some((d, k)) if d <= 2.max(bad.len() / 3) => {
+            format!(
+                "unknown key `{bad}`: did you mean `{k}`? (known keys: {})",
+                known.join(", ")
+            )
+        }
+        _ => format!("unknown key `{bad}` (known keys: {})", known.join(", ")),
+    }
+}
+
+/// Levenshtein distance.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_the_nearest_key() {
+        let m = suggest_key("unknown field `tpp`, expected one of `tp`, `pp`, `vpp`");
+        assert!(
+            m.starts_with("unknown key `tpp`: did you mean `tp`?"),
+            "{m}"
+        );
+        let m = suggest_key("unknown field `zzzzzz`, expected one of `tp`, `pp`");
+        assert!(m.starts_with("unknown key `zzzzzz` (known keys"), "{m}");
+        assert_eq!(suggest_key("something else"), "something else");
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
     }
 }
