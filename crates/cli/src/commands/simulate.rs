@@ -47,7 +47,7 @@ pub fn run(a: SimulateArgs) -> CliResult {
             (base, None)
         }
         StepModelArg::Timeline => {
-            let (s, t) = simulate_timeline_step(&sc, base, &het);
+            let (s, t) = simulate_timeline_step(&sc, base, &het)?;
             (s, Some(t))
         }
     };

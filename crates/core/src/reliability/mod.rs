@@ -348,7 +348,14 @@ pub struct RunProjection {
     pub spare_wait_hours: f64,
     /// Spare GPUs available at the start.
     pub spare_gpus: u64,
+    /// Whether the spread comes from the Monte Carlo (false: the run would see more than
+    /// [`MC_MAX_EVENTS`] interruptions per trial, and the analytic ETTR is used instead).
+    pub monte_carlo: bool,
 }
+
+/// Most interruptions one Monte Carlo trial may simulate; beyond it the analytic
+/// expectation stands in (it converges there anyway), so that absurd runs cannot hang.
+pub const MC_MAX_EVENTS: f64 = 50_000.0;
 
 /// One trial of the whole run: returns (wall hours, unexpected interruptions, hours
 /// waiting for spares).
@@ -476,6 +483,27 @@ pub fn project_run(
             .max(ck.write_s / 3600.0),
     };
     let spares_nodes = spare_gpus / u64::from(gpus_per_node.max(1));
+    let expected_events = work_hours * (fm.unexpected_per_hour() + fm.planned_per_hour)
+        / ettr_expected(tau_h, stall_h, restart_h, mtbf_h).max(0.05);
+    if !(expected_events.is_finite() && expected_events <= MC_MAX_EVENTS) {
+        let ettr = ettr_expected(tau_h, stall_h, restart_h, mtbf_h).max(1e-6);
+        let days = work_hours / ettr / 24.0;
+        return RunProjection {
+            job_mtbf_hours: mtbf_h,
+            checkpoint_interval_min: tau_h * 60.0,
+            interruptions: fm.unexpected_per_hour() * days * 24.0,
+            planned_interruptions: fm.planned_per_hour * days * 24.0,
+            ettr,
+            ettr_expected: ettr,
+            days_p10: days,
+            days_p50: days,
+            days_p90: days,
+            spare_wait_hours: 0.0,
+            checkpoint: ck,
+            spare_gpus,
+            monte_carlo: false,
+        };
+    }
     let mut rng = SplitMix64::new(cfg.seed);
     let mut walls = Vec::with_capacity(cfg.trials as usize);
     let (mut fails, mut waited) = (0.0, 0.0);
@@ -515,6 +543,7 @@ pub fn project_run(
         spare_wait_hours: waited / n,
         checkpoint: ck,
         spare_gpus,
+        monte_carlo: true,
     }
 }
 

@@ -51,12 +51,83 @@ pub fn with_timeline(mut step: StepResult, tl: &Timeline) -> StepResult {
     step
 }
 
-/// The step with the timeline as the step model.
+/// Most chunk forward/backward ops the timeline simulates in one step.
+pub const MAX_TIMELINE_OPS: u64 = 4_000_000;
+
+/// The step with the timeline as the step model. Refuses steps of more than
+/// [`MAX_TIMELINE_OPS`] ops (the closed form has no such limit).
 pub fn simulate_timeline_step(
     sc: &crate::scenario::Scenario,
     base: StepResult,
     het: &Heterogeneity,
-) -> (StepResult, Timeline) {
+) -> crate::Result<(StepResult, Timeline)> {
+    let ops = 2 * base.micro_batches * u64::from(sc.plan.vpp) * u64::from(sc.plan.pp);
+    if ops > MAX_TIMELINE_OPS {
+        return Err(crate::Error::invalid(
+            "step model",
+            format!("timeline of {ops} ops"),
+            format!("at most {MAX_TIMELINE_OPS} ops (2 x micro-batches x vpp x pp); use --step-model analytical"),
+        ));
+    }
     let tl = timeline::simulate_timeline(sc, &base, het);
-    (with_timeline(base, &tl), tl)
+    Ok((with_timeline(base, &tl), tl))
+}
+
+#[cfg(test)]
+mod robustness {
+    //! The proptest twin of the `simulate` fuzz target: any scenario the validator accepts
+    //! simulates to a finite, positive step; anything else is an error, never a panic.
+    use crate::scenario::{ClusterFile, ModelFile, ParallelFile, ScenarioFile, TrainingFile};
+    use crate::workload::{MlpKind, Precision, Recompute};
+    use proptest::prelude::*;
+
+    fn pick<T: Clone + std::fmt::Debug + 'static>(v: Vec<T>) -> impl Strategy<Value = T> {
+        proptest::sample::select(v)
+    }
+
+    prop_compose! {
+        fn scenario()(
+            gpu in pick(vec!["A100-SXM4-80GB", "H100-SXM5-80GB", "H800-SXM5-80GB", "H200-SXM-141GB", "B200", "nope"]),
+            gpus in pick(vec![0u64, 1, 7, 8, 64, 512, 4096, 100_000, 1 << 30]),
+            gpn in pick(vec![0u32, 1, 4, 8, 72]),
+            nic in pick(vec![0.0f64, 200.0, 400.0, 800.0, f64::NAN]),
+            layers in pick(vec![0u32, 1, 2, 7, 32, 126]),
+            hidden in pick(vec![0u64, 64, 1024, 4096, 1 << 40]),
+            heads in pick(vec![0u32, 1, 8, 32, 48]),
+            kv in pick(vec![1u32, 2, 8]),
+            ffn in pick(vec![0u64, 256, 14336]),
+            vocab in pick(vec![0u64, 8, 32000]),
+            moe in pick(vec![(0u32, 0u32), (8, 2), (2, 3)]),
+            (tp, pp, vpp, cp, ep) in (pick(vec![0u32, 1, 2, 8]), pick(vec![0u32, 1, 2, 4, 16]), pick(vec![0u32, 1, 2, 3]), pick(vec![0u32, 1, 2]), pick(vec![1u32, 2, 8])),
+            mb in pick(vec![0u32, 1, 2]),
+            gb in pick(vec![0u64, 1, 64, 1000, 1 << 30]),
+            seq in pick(vec![0u64, 1, 2048, 8192]),
+            tokens in pick(vec![-1.0f64, 0.0, 1e9, 1e13, f64::INFINITY]),
+            precision in pick(vec![Precision::Fp16, Precision::Bf16, Precision::Fp8]),
+            recompute in pick(vec![Recompute::None, Recompute::Selective, Recompute::Full]),
+        ) -> ScenarioFile {
+            ScenarioFile {
+                cluster: ClusterFile { gpu: Some(gpu.into()), gpus: Some(gpus), gpus_per_node: Some(gpn), nic_gbps: Some(nic), ..Default::default() },
+                model: ModelFile { layers: Some(layers), hidden: Some(hidden), heads: Some(heads), kv_heads: Some(kv), ffn_hidden: Some(ffn), vocab: Some(vocab), mlp: Some(MlpKind::Gated), moe_experts: Some(moe.0), moe_topk: Some(moe.1), ..Default::default() },
+                parallel: ParallelFile { tp: Some(tp), pp: Some(pp), vpp: Some(vpp), cp: Some(cp), ep: Some(ep), micro_batch: Some(mb), recompute: Some(recompute), ..Default::default() },
+                training: TrainingFile { global_batch: Some(gb), seq_len: Some(seq), tokens: Some(tokens), precision: Some(precision), ..Default::default() },
+                ..Default::default()
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+        #[test]
+        fn validated_scenarios_simulate(sf in scenario()) {
+            if let Ok(sc) = sf.validate() {
+                let s = super::simulate_step(&sc);
+                prop_assert!(s.time.0.is_finite() && s.time.0 > 0.0, "step {}", s.time.0);
+                prop_assert!(s.mfu.is_finite() && s.mfu >= 0.0);
+                if let Ok((t, _)) = super::simulate_timeline_step(&sc, s, &Default::default()) {
+                    prop_assert!(t.time.0.is_finite() && t.time.0 > 0.0);
+                }
+            }
+        }
+    }
 }

@@ -306,7 +306,9 @@ pub fn run_cases(file: &CaseFile, timeline: bool) -> Result<Report> {
                 let sc = c.scenario().validate().map_err(|e| prefix_case(&c.id, e))?;
                 let mut step = simulate_step(&sc);
                 if timeline {
-                    step = crate::step::simulate_timeline_step(&sc, step, &Default::default()).0;
+                    step = crate::step::simulate_timeline_step(&sc, step, &Default::default())
+                        .map_err(|e| prefix_case(&c.id, e))?
+                        .0;
                 }
                 let pred = step.time.0;
                 out.push(TrainingResult {

@@ -78,6 +78,9 @@ pub struct TrainingRun {
     pub precision: Precision,
 }
 
+/// Largest global batch accepted, in sequences (2^24).
+pub const MAX_GLOBAL_BATCH: u64 = 1 << 24;
+
 impl ParallelPlan {
     /// GPUs in the job: tp x pp x cp x dp.
     pub fn gpus(&self) -> u64 {
@@ -179,6 +182,13 @@ impl ParallelPlan {
                     "a value with 2 x cp dividing seq_len ({}), for load-balanced causal CP",
                     run.seq_len
                 ),
+            ));
+        }
+        if run.global_batch > MAX_GLOBAL_BATCH {
+            return Err(Error::invalid(
+                "training.global_batch",
+                run.global_batch,
+                format!("at most {MAX_GLOBAL_BATCH} sequences per step"),
             ));
         }
         let per_step = u64::from(self.dp) * u64::from(self.micro_batch);
