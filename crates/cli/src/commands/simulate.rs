@@ -59,13 +59,44 @@ pub fn run(a: SimulateArgs) -> CliResult {
         sinks::write_atomic(path, text.as_bytes())?;
     }
     let run = memphis_core::run::project(&sc, &step);
+    let power_timeline = timeline.as_ref().map(|tl| {
+        let inv = Fabric::build(&sc.cluster.fabric_spec).inventory();
+        let inputs = memphis_core::power::PowerInputs {
+            job_gpus: sc.job_gpus(),
+            idle_gpus: sc.spare_gpus(),
+            nodes: sc.cluster.nodes(),
+            switches: inv.switches,
+            gpu_tdp_w: sc.cluster.gpu.tdp.0,
+        };
+        memphis_core::power::timeline_profile(
+            tl,
+            &inputs,
+            &sc.power,
+            sc.cluster.nic.power.0,
+            sc.plan.pp,
+            200,
+        )
+    });
     if let Some(path) = &a.html {
         let inv = Fabric::build(&sc.cluster.fabric_spec).inventory();
-        let page = crate::sinks::html::report(&sc, &step, &run, timeline.as_ref(), &inv);
+        let page = crate::sinks::html::report(
+            &sc,
+            &step,
+            &run,
+            timeline.as_ref(),
+            &inv,
+            power_timeline.as_deref(),
+        );
         sinks::write_atomic(path, page.as_bytes())?;
     }
     let text = if a.json {
-        sinks::json_text(&to_json(&sc, &step, &run, timeline.as_ref()))?
+        sinks::json_text(&to_json(
+            &sc,
+            &step,
+            &run,
+            timeline.as_ref(),
+            power_timeline.as_deref(),
+        ))?
     } else {
         render(&sc, &step, &run)
     };
@@ -130,6 +161,7 @@ fn to_json(
     step: &StepResult,
     run: &RunReport,
     timeline: Option<&Timeline>,
+    power_timeline: Option<&[(f64, f64)]>,
 ) -> serde_json::Value {
     let rel = &run.reliability;
     let pw = &run.power;
@@ -223,6 +255,11 @@ fn to_json(
             "other_cooling": pw.other_cooling,
             "parts": pw.parts,
             "profile": pw.profile,
+            "timeline": power_timeline.map(|p| p.iter().map(|(t, mw)| serde_json::json!([t, mw])).collect::<Vec<_>>()),
+            "timeline_swing_mw": power_timeline.map(|p| {
+                let (lo, hi) = p.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), (_, mw)| (lo.min(*mw), hi.max(*mw)));
+                hi - lo
+            }),
         },
         "energy": {
             "step_mwh": pw.step_mwh,

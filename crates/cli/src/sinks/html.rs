@@ -157,6 +157,40 @@ fn gantt(tl: &Timeline, pp: u32) -> String {
     svg
 }
 
+/// Facility power over one step from the timeline, as a line.
+fn power_line(run: &RunReport, points: &[(f64, f64)]) -> String {
+    let (w, h) = (860.0, 170.0);
+    let t_end = points.last().map_or(1.0, |p| p.0).max(1e-9);
+    let hi = points.iter().map(|p| p.1).fold(0.0, f64::max).max(1e-9);
+    let lo = points
+        .iter()
+        .map(|p| p.1)
+        .fold(f64::INFINITY, f64::min)
+        .min(hi);
+    let base = (lo * 0.8).max(0.0);
+    let y = |mw: f64| h - (mw - base) / (hi - base).max(1e-9) * (h - 10.0);
+    let mut path = String::new();
+    for (i, (t, mw)) in points.iter().enumerate() {
+        let _ = write!(
+            path,
+            "{}{:.1},{:.1}",
+            if i == 0 { "M" } else { " L" },
+            t / t_end * w,
+            y(*mw)
+        );
+    }
+    format!(
+        r##"<svg id="chart-power" class="chart" viewBox="0 0 {w} {}" width="100%" role="img"><title>power over one step</title><path d="{path}" fill="none" stroke="#e05d5d" stroke-width="2"/><text x="4" y="12" font-size="11">{hi:.1} MW</text><text x="4" y="{:.0}" font-size="11">{lo:.1} MW</text><text x="0" y="{:.0}" font-size="12">facility power over one step ({}): average {:.1} MW ({:.1} MW IT), swing {:.1} MW</text></svg>"##,
+        h + 40.0,
+        h - 2.0,
+        h + 26.0,
+        duration(t_end),
+        run.power.facility_mw,
+        run.power.it_mw,
+        hi - lo
+    )
+}
+
 /// Facility power over one step, phase by phase.
 fn power_chart(run: &RunReport) -> String {
     let prof = &run.power.profile;
@@ -250,6 +284,7 @@ pub fn report(
     run: &RunReport,
     tl: Option<&Timeline>,
     inv: &Inventory,
+    power_timeline: Option<&[(f64, f64)]>,
 ) -> String {
     let title = format!("memphis report — {}", sc.name);
     let p = &sc.plan;
@@ -367,7 +402,10 @@ table{{border-collapse:collapse;font-size:13px;background:#fff}} td,th{{border:1
         inv.max_hops_switches
     );
     o.push_str("<h2>Power over one step</h2>");
-    o.push_str(&power_chart(run));
+    match power_timeline {
+        Some(p) if p.len() > 1 => o.push_str(&power_line(run, p)),
+        _ => o.push_str(&power_chart(run)),
+    }
     o.push_str("<h2>Goodput and time to train</h2>");
     o.push_str(&goodput_chart(run));
     let _ = write!(
