@@ -333,6 +333,54 @@ pub fn run_footprint(
     }
 }
 
+/// Facility power over one step from the timeline: each stage's GPUs draw compute power
+/// while their compute stream is busy and waiting power otherwise; the rest of the IT
+/// load is constant. `samples` evenly spaced points: (seconds, facility MW).
+pub fn timeline_profile(
+    tl: &crate::step::Timeline,
+    inp: &PowerInputs,
+    cfg: &PowerConfig,
+    nic_w: f64,
+    pp: u32,
+    samples: usize,
+) -> Vec<(f64, f64)> {
+    use crate::step::timeline::Stream;
+    let total = tl.time.0.max(1);
+    let n = samples.max(2);
+    let per_stage_gpus = inp.job_gpus as f64 / pp.max(1) as f64;
+    let w = |f: f64| inp.gpu_tdp_w * f;
+    let (hosts, nics, switches, storage) = fixed_it_mw(inp, cfg, nic_w);
+    let fixed = inp.idle_gpus as f64 * w(gpu_phase::IDLE) / 1e6 + hosts + nics + switches + storage;
+    // Busy fraction of each stage's compute stream in each time bin.
+    let mut busy = vec![vec![0.0f64; n]; pp.max(1) as usize];
+    let bin = total as f64 / n as f64;
+    for sp in tl.spans.iter().filter(|s| s.stream == Stream::Compute) {
+        let (a, b) = (sp.start.0 as f64, (sp.start.0 + sp.dur.0) as f64);
+        let (first, last) = ((a / bin) as usize, ((b / bin) as usize).min(n - 1));
+        for k in first..=last {
+            let lo = (k as f64 * bin).max(a);
+            let hi = ((k + 1) as f64 * bin).min(b);
+            if hi > lo {
+                busy[sp.stage as usize][k] += (hi - lo) / bin;
+            }
+        }
+    }
+    (0..n)
+        .map(|k| {
+            let gpu_mw: f64 = busy
+                .iter()
+                .map(|b| {
+                    let f = b[k].min(1.0);
+                    per_stage_gpus
+                        * (f * w(gpu_phase::COMPUTE) + (1.0 - f) * w(gpu_phase::COMM_WAIT))
+                        / 1e6
+                })
+                .sum();
+            ((k as f64 + 0.5) * bin / 1e9, (gpu_mw + fixed) * cfg.pue())
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -451,52 +499,4 @@ mod tests {
         .to_string();
         assert!(e.starts_with("power.turbine_share = 1.5"), "{e}");
     }
-}
-
-/// Facility power over one step from the timeline: each stage's GPUs draw compute power
-/// while their compute stream is busy and waiting power otherwise; the rest of the IT
-/// load is constant. `samples` evenly spaced points: (seconds, facility MW).
-pub fn timeline_profile(
-    tl: &crate::step::Timeline,
-    inp: &PowerInputs,
-    cfg: &PowerConfig,
-    nic_w: f64,
-    pp: u32,
-    samples: usize,
-) -> Vec<(f64, f64)> {
-    use crate::step::timeline::Stream;
-    let total = tl.time.0.max(1);
-    let n = samples.max(2);
-    let per_stage_gpus = inp.job_gpus as f64 / pp.max(1) as f64;
-    let w = |f: f64| inp.gpu_tdp_w * f;
-    let (hosts, nics, switches, storage) = fixed_it_mw(inp, cfg, nic_w);
-    let fixed = inp.idle_gpus as f64 * w(gpu_phase::IDLE) / 1e6 + hosts + nics + switches + storage;
-    // Busy fraction of each stage's compute stream in each time bin.
-    let mut busy = vec![vec![0.0f64; n]; pp.max(1) as usize];
-    let bin = total as f64 / n as f64;
-    for sp in tl.spans.iter().filter(|s| s.stream == Stream::Compute) {
-        let (a, b) = (sp.start.0 as f64, (sp.start.0 + sp.dur.0) as f64);
-        let (first, last) = ((a / bin) as usize, ((b / bin) as usize).min(n - 1));
-        for k in first..=last {
-            let lo = (k as f64 * bin).max(a);
-            let hi = ((k + 1) as f64 * bin).min(b);
-            if hi > lo {
-                busy[sp.stage as usize][k] += (hi - lo) / bin;
-            }
-        }
-    }
-    (0..n)
-        .map(|k| {
-            let gpu_mw: f64 = busy
-                .iter()
-                .map(|b| {
-                    let f = b[k].min(1.0);
-                    per_stage_gpus
-                        * (f * w(gpu_phase::COMPUTE) + (1.0 - f) * w(gpu_phase::COMM_WAIT))
-                        / 1e6
-                })
-                .sum();
-            ((k as f64 + 0.5) * bin / 1e9, (gpu_mw + fixed) * cfg.pue())
-        })
-        .collect()
 }
