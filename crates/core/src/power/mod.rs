@@ -473,6 +473,47 @@ mod tests {
     }
 
     #[test]
+    fn timeline_profile_follows_the_compute_stream() {
+        use crate::step::timeline::{Span, Stream, Timeline};
+        use crate::units::SimTime;
+        // One stage, computing for the first half of a 2 s step.
+        let tl = Timeline {
+            time: SimTime(2_000_000_000),
+            stage_compute_end: vec![SimTime(1_000_000_000)],
+            stage_end: vec![SimTime(2_000_000_000)],
+            slowest_stage: 0,
+            stage_busy: vec![SimTime(1_000_000_000)],
+            last_stage: 0,
+            spans: vec![Span {
+                stage: 0,
+                stream: Stream::Compute,
+                name: "F".into(),
+                start: SimTime(0),
+                dur: SimTime(1_000_000_000),
+                flops: 0.0,
+                bytes: 0.0,
+            }],
+            memory: vec![],
+        };
+        let cfg = PowerConfig {
+            storage_mw: 0.0,
+            ..Default::default()
+        };
+        let inp = PowerInputs {
+            job_gpus: 1000,
+            idle_gpus: 0,
+            nodes: 0,
+            switches: 0,
+            gpu_tdp_w: 700.0,
+        };
+        let p = timeline_profile(&tl, &inp, &cfg, 25.0, 1, 4);
+        assert_eq!(p.len(), 4);
+        assert!((p[0].1 - 0.7 * 1.15).abs() < 1e-9 && (p[1].1 - 0.7 * 1.15).abs() < 1e-9);
+        assert!((p[3].1 - 0.7 * 0.45 * 1.15).abs() < 1e-9);
+        assert!((p[0].0 - 0.25).abs() < 1e-12);
+    }
+
+    #[test]
     fn bad_settings_are_refused() {
         let e = PowerConfig {
             pue: Some(0.9),
