@@ -131,7 +131,7 @@ mod tests {
 
     #[test]
     fn suggests_the_nearest_key() {
-        let m = suggest_key("unknown field `tpp`, expected one of `tp`, `pp`, `vpp`");
+        let m = suggest_key("unknown field `tpx`, expected one of `tp`, `pp`, `vpp`");
         assert!(
             m.starts_with("unknown key `tpp`: did you mean `tp`?"),
             "{m}"

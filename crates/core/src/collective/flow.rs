@@ -27,6 +27,15 @@ pub struct FlowComm {
     tree_kind: Option<GroupKind>,
 }
 
+/// A group's members by server, servers in order.
+fn by_server(group: &[u32], gpus_per_node: u32) -> Vec<Vec<u32>> {
+    let mut m: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+    for &r in group {
+        m.entry(r / gpus_per_node).or_default().push(r);
+    }
+    m.into_values().collect()
+}
+
 /// The ring-step pattern of a set of concurrent groups (global GPU ids): inside each
 /// group, member l of every server sends to member l of the next server (the
 /// hierarchical algorithm's inter-server ring, which is the flat ring when there is one
@@ -34,12 +43,7 @@ pub struct FlowComm {
 pub fn ring_pattern(groups: &[Vec<u32>], gpus_per_node: u32) -> Vec<(u32, u32)> {
     let mut pairs = Vec::new();
     for g in groups {
-        // Members by server, in order.
-        let mut by_node: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
-        for &r in g {
-            by_node.entry(r / gpus_per_node).or_default().push(r);
-        }
-        let nodes: Vec<&Vec<u32>> = by_node.values().collect();
+        let nodes = by_server(g, gpus_per_node);
         if nodes.len() < 2 {
             continue;
         }
@@ -114,11 +118,7 @@ pub fn min_rate_fraction(
 pub fn tree_pattern(groups: &[Vec<u32>], gpus_per_node: u32) -> Vec<(u32, u32)> {
     let mut pairs = Vec::new();
     for g in groups {
-        let mut by_node: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
-        for &r in g {
-            by_node.entry(r / gpus_per_node).or_default().push(r);
-        }
-        let nodes: Vec<&Vec<u32>> = by_node.values().collect();
+        let nodes = by_server(g, gpus_per_node);
         let n = nodes.len();
         if n < 2 {
             continue;
@@ -221,6 +221,28 @@ pub fn job_groups(sc: &Scenario, kind: GroupKind) -> Vec<Vec<u32>> {
 /// Phases of an all-to-all sampled for its flow level cost (the rest are alike).
 const A2A_PHASE_SAMPLES: usize = 8;
 
+/// The fabric's derating of a pairwise all-to-all in every group at once. Its phases
+/// run one after the other, so their times add: rates combine harmonically.
+fn all_to_all_fraction(
+    fabric: &Fabric,
+    groups: &[Vec<u32>],
+    gpn: u32,
+    routing: Routing,
+    seed: u64,
+) -> f64 {
+    let n = groups.first().map_or(0, |g| g.len()).max(2);
+    let ks: Vec<usize> = (1..n)
+        .step_by(((n - 1) / A2A_PHASE_SAMPLES).max(1))
+        .collect();
+    let inv: f64 = ks
+        .iter()
+        .map(|&k| {
+            1.0 / min_rate_fraction(fabric, &shift_pattern(groups, k, gpn), routing, seed).max(1e-9)
+        })
+        .sum();
+    ks.len() as f64 / inv
+}
+
 impl FlowComm {
     /// Solves the fabric for every communicator kind the job uses.
     pub fn for_scenario(sc: &Scenario, fabric: &Fabric, routing: Routing, seed: u64) -> FlowComm {
@@ -244,19 +266,10 @@ impl FlowComm {
         }
         if p.ep > 1 {
             let groups = job_groups(sc, GroupKind::Ep);
-            let n = p.ep as usize;
-            let ks: Vec<usize> = (1..n)
-                .step_by(((n - 1) / A2A_PHASE_SAMPLES).max(1))
-                .collect();
-            // Phases run one after the other: the time adds, so rates combine harmonically.
-            let inv: f64 = ks
-                .iter()
-                .map(|&k| {
-                    1.0 / min_rate_fraction(fabric, &shift_pattern(&groups, k, gpn), routing, seed)
-                        .max(1e-9)
-                })
-                .sum();
-            fractions.insert(GroupKind::Ep, ks.len() as f64 / inv);
+            fractions.insert(
+                GroupKind::Ep,
+                all_to_all_fraction(fabric, &groups, gpn, routing, seed),
+            );
         }
         FlowComm {
             analytical: sc.cluster.network(),
@@ -277,18 +290,10 @@ impl FlowComm {
         let gpn = net.gpus_per_node;
         let mut fractions = BTreeMap::new();
         if op == CollectiveOp::AllToAll {
-            let n = groups.first().map_or(0, |g| g.len());
-            let ks: Vec<usize> = (1..n.max(2))
-                .step_by(((n.max(2) - 1) / A2A_PHASE_SAMPLES).max(1))
-                .collect();
-            let inv: f64 = ks
-                .iter()
-                .map(|&k| {
-                    1.0 / min_rate_fraction(fabric, &shift_pattern(groups, k, gpn), routing, seed)
-                        .max(1e-9)
-                })
-                .sum();
-            fractions.insert(GroupKind::Dp, ks.len() as f64 / inv);
+            fractions.insert(
+                GroupKind::Dp,
+                all_to_all_fraction(fabric, groups, gpn, routing, seed),
+            );
         } else {
             fractions.insert(
                 GroupKind::Dp,

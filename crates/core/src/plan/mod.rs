@@ -273,18 +273,7 @@ impl Shard {
 /// A stable fingerprint of what a search is about.
 pub fn fingerprint(sc: &Scenario, objective: Objective, top: usize) -> String {
     let mut s = sc.clone();
-    s.plan = ParallelPlan {
-        tp: 1,
-        pp: 1,
-        vpp: 1,
-        cp: 1,
-        ep: 1,
-        dp: 1,
-        micro_batch: 1,
-        sequence_parallel: false,
-        recompute: Recompute::None,
-        distributed_optimizer: false,
-    };
+    s.plan = ParallelPlan::single();
     let text = format!(
         "{}|{:?}|{top}",
         serde_json::to_string(&s).unwrap_or_default(),

@@ -432,107 +432,80 @@ pub fn simulate_timeline(sc: &Scenario, step: &StepResult, het: &Heterogeneity) 
             at: SimTime(end),
             activation_bytes: act[su].max(0.0),
         });
-        match op.dir {
-            Dir::F => {
-                f_done[su][idx(op.mb, op.chunk)] = true;
-                // Next: same chunk on the next stage, or the next chunk on stage 0.
-                let target = if s + 1 < p {
-                    Some((s + 1, op.chunk))
-                } else if op.chunk + 1 < v {
-                    Some((0, op.chunk + 1))
-                } else {
-                    None
-                };
-                if let Some((ts, tc)) = target {
-                    let start = end.max(pp_free[su]);
-                    let d = p2p(s);
-                    pp_free[su] = start + d;
-                    if d > 0 {
-                        spans.push(Span {
-                            stage: s,
-                            stream: Stream::Pp,
-                            name: format!("send F mb{} c{}", op.mb, op.chunk),
-                            start: SimTime(start),
-                            dur: SimTime(d),
-                            flops: 0.0,
-                            bytes: 0.0,
-                        });
-                    }
-                    push(
-                        &mut queue,
-                        start + d,
-                        Event::Arrive {
-                            stage: ts,
-                            dir_b: false,
-                            mb: op.mb,
-                            chunk: tc,
-                        },
-                    );
-                } else {
-                    // The last stage's own backward may now start.
-                    push(&mut queue, end, Event::ComputeFree { stage: s });
-                }
+        // Where this op's output goes: forward to the next stage (or, from the last
+        // stage, the next chunk on stage 0); backward to the previous stage (or, from
+        // stage 0, the previous chunk on the last stage).
+        let target = match op.dir {
+            Dir::F if s + 1 < p => Some((s + 1, op.chunk)),
+            Dir::F if op.chunk + 1 < v => Some((0, op.chunk + 1)),
+            Dir::B if s > 0 => Some((s - 1, op.chunk)),
+            Dir::B if op.chunk > 0 => Some((p - 1, op.chunk - 1)),
+            _ => None,
+        };
+        if op.dir == Dir::F {
+            f_done[su][idx(op.mb, op.chunk)] = true;
+        }
+        if let Some((ts, tc)) = target {
+            let start = end.max(pp_free[su]);
+            let d = p2p(s);
+            pp_free[su] = start + d;
+            if d > 0 {
+                let name = format!(
+                    "send {} mb{} c{}",
+                    if op.dir == Dir::F { "F" } else { "B" },
+                    op.mb,
+                    op.chunk
+                );
+                spans.push(Span {
+                    stage: s,
+                    stream: Stream::Pp,
+                    name,
+                    start: SimTime(start),
+                    dur: SimTime(d),
+                    flops: 0.0,
+                    bytes: 0.0,
+                });
             }
-            Dir::B => {
-                let target = if s > 0 {
-                    Some((s - 1, op.chunk))
-                } else if op.chunk > 0 {
-                    Some((p - 1, op.chunk - 1))
-                } else {
-                    None
-                };
-                if let Some((ts, tc)) = target {
-                    let start = end.max(pp_free[su]);
-                    let d = p2p(s);
-                    pp_free[su] = start + d;
-                    if d > 0 {
-                        spans.push(Span {
-                            stage: s,
-                            stream: Stream::Pp,
-                            name: format!("send B mb{} c{}", op.mb, op.chunk),
-                            start: SimTime(start),
-                            dur: SimTime(d),
-                            flops: 0.0,
-                            bytes: 0.0,
-                        });
-                    }
-                    push(
-                        &mut queue,
-                        start + d,
-                        Event::Arrive {
-                            stage: ts,
-                            dir_b: true,
-                            mb: op.mb,
-                            chunk: tc,
-                        },
-                    );
+            push(
+                &mut queue,
+                start + d,
+                Event::Arrive {
+                    stage: ts,
+                    dir_b: op.dir == Dir::B,
+                    mb: op.mb,
+                    chunk: tc,
+                },
+            );
+        } else if op.dir == Dir::F {
+            // The last stage's own backward may now start.
+            push(&mut queue, end, Event::ComputeFree { stage: s });
+        }
+        if op.dir == Dir::B {
+            let left = &mut b_left[su][op.chunk as usize];
+            *left -= 1;
+            if *left == 0 {
+                // overlap-grad-reduce: this chunk's gradients become final bucket by
+                // bucket during its last backward; the reduction streams alongside and
+                // only the last bucket waits for the backward to end.
+                let (reduce, _, _, tail) = c.dp.get(su).copied().unwrap_or_default();
+                let r = ns(reduce * slow(&het.slow_link, s) / v as f64);
+                let last_bucket = (r as f64 * (tail * v as f64).min(1.0)) as u64;
+                let start = now.max(dp_free[su]);
+                let finish = (start + r).max(end + last_bucket);
+                if r > 0 {
+                    spans.push(Span {
+                        stage: s,
+                        stream: Stream::Dp,
+                        name: format!("reduce-scatter grads c{}", op.chunk),
+                        start: SimTime(start),
+                        dur: SimTime(finish - start),
+                        flops: 0.0,
+                        bytes: 0.0,
+                    });
                 }
-                let left = &mut b_left[su][op.chunk as usize];
-                *left -= 1;
-                if *left == 0 {
-                    // overlap-grad-reduce: this chunk's gradients become final bucket by
-                    // bucket during its last backward; the reduction streams alongside and
-                    // only the last bucket waits for the backward to end.
-                    let (reduce, _, _, tail) = c.dp.get(su).copied().unwrap_or_default();
-                    let r = ns(reduce * slow(&het.slow_link, s) / v as f64);
-                    let last_bucket = (r as f64 * (tail * v as f64).min(1.0)) as u64;
-                    let start = now.max(dp_free[su]);
-                    let finish = (start + r).max(end + last_bucket);
-                    if r > 0 {
-                        spans.push(Span {
-                            stage: s,
-                            stream: Stream::Dp,
-                            name: format!("reduce-scatter grads c{}", op.chunk),
-                            start: SimTime(start),
-                            dur: SimTime(finish - start),
-                            flops: 0.0,
-                            bytes: 0.0,
-                        });
-                    }
-                    dp_free[su] = finish;
-                }
-                compute_end[su] = end;
+                dp_free[su] = finish;
             }
+            compute_end[su] = end;
         }
         push(&mut queue, end, Event::ComputeFree { stage: s });
     }

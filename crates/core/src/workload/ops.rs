@@ -259,18 +259,7 @@ pub fn head_work(model: &ModelSpec, plan: &ParallelPlan, run: &TrainingRun) -> H
 /// standard-MLP GPT with ffn = 4h.
 pub fn model_flops_per_step(model: &ModelSpec, run: &TrainingRun) -> Flops {
     // Evaluate on an unsplit plan: one GPU, one sequence.
-    let plan = ParallelPlan {
-        tp: 1,
-        pp: 1,
-        vpp: 1,
-        cp: 1,
-        ep: 1,
-        dp: 1,
-        micro_batch: 1,
-        sequence_parallel: false,
-        recompute: super::plan::Recompute::None,
-        distributed_optimizer: false,
-    };
+    let plan = ParallelPlan::single();
     let lw = layer_work(model, &plan, run);
     let head = head_work(model, &plan, run);
     let per_seq = lw.model_flops * model.layers as f64 + head.logits.flops();

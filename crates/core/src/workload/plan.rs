@@ -82,6 +82,22 @@ pub struct TrainingRun {
 pub const MAX_GLOBAL_BATCH: u64 = 1 << 24;
 
 impl ParallelPlan {
+    /// One GPU, one sequence, nothing split: the reference for per-model counts.
+    pub fn single() -> ParallelPlan {
+        ParallelPlan {
+            tp: 1,
+            pp: 1,
+            vpp: 1,
+            cp: 1,
+            ep: 1,
+            dp: 1,
+            micro_batch: 1,
+            sequence_parallel: false,
+            recompute: Recompute::None,
+            distributed_optimizer: false,
+        }
+    }
+
     /// GPUs in the job: tp x pp x cp x dp.
     pub fn gpus(&self) -> u64 {
         u64::from(self.tp) * u64::from(self.pp) * u64::from(self.cp) * u64::from(self.dp)
