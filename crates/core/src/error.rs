@@ -133,7 +133,7 @@ mod tests {
     fn suggests_the_nearest_key() {
         let m = suggest_key("unknown field `tpx`, expected one of `tp`, `pp`, `vpp`");
         assert!(
-            m.starts_with("unknown key `tpp`: did you mean `tp`?"),
+            m.starts_with("unknown key `tpx`: did you mean `tp`?"),
             "{m}"
         );
         let m = suggest_key("unknown field `zzzzzz`, expected one of `tp`, `pp`");
