@@ -108,6 +108,7 @@ pub fn run_step(sc: &Scenario) -> StepResult {
     match sc.network {
         NetworkModel::Analytical => simulate_step(sc),
         NetworkModel::Flow => {
+            sinks::status("routing the job's traffic on the fabric ...");
             let fabric = Fabric::build(&sc.cluster.fabric_spec);
             let comm = FlowComm::for_scenario(sc, &fabric, sc.routing, 1);
             simulate_step_with(sc, &comm)
