@@ -70,7 +70,7 @@ impl Fabric {
         let mut capacity = vec![rate; links as usize];
         if routing == Routing::Adaptive {
             capacity.resize((links + 2 * leaves + 2 * self.pods) as usize, 0.0);
-            for (id, (&s, &d)) in self.link_src.iter().zip(&self.link_dst).enumerate() {
+            for (&s, &d) in self.link_src.iter().zip(&self.link_dst) {
                 let (ts, td) = (self.tier(s), self.tier(d));
                 let pool = match (ts, td) {
                     (1, 2) => Some(pools.leaf_up + (s - self.tier_start[1])),
@@ -82,7 +82,6 @@ impl Fabric {
                 if let Some(p) = pool {
                     capacity[p as usize] += rate;
                 }
-                let _ = id;
             }
         }
         let mut path_start = Vec::with_capacity(pairs.len() + 1);

@@ -266,11 +266,11 @@ pub fn simulate_timeline(sc: &Scenario, step: &StepResult, het: &Heterogeneity) 
             .map(|(_, f)| *f)
             .fold(1.0, f64::max)
     };
-    let dur = |s: u32, op: Op| -> (u64, u64) {
+    let dur = |s: u32, op: Op| -> u64 {
         let l = chunk_layers(s, op.chunk);
-        let (mut total, mut compute) = match op.dir {
-            Dir::F => (c.layer_fwd * l, c.layer_compute_fwd * l),
-            Dir::B => (c.layer_bwd * l, c.layer_compute_bwd * l),
+        let mut total = match op.dir {
+            Dir::F => c.layer_fwd * l,
+            Dir::B => c.layer_bwd * l,
         };
         let first = s == 0 && op.chunk == 0;
         let last = s + 1 == p && op.chunk + 1 == v;
@@ -280,14 +280,11 @@ pub fn simulate_timeline(sc: &Scenario, step: &StepResult, het: &Heterogeneity) 
         };
         if first {
             total += e;
-            compute += e;
         }
         if last {
             total += h;
-            compute += h;
         }
-        let k = slow(&het.slow_compute, s);
-        (ns(total * k), ns(compute * k))
+        ns(total * slow(&het.slow_compute, s))
     };
     let p2p = |s: u32| ns(c.p2p * slow(&het.slow_link, s));
 
@@ -384,7 +381,7 @@ pub fn simulate_timeline(sc: &Scenario, step: &StepResult, het: &Heterogeneity) 
             }
             continue;
         }
-        let (total, compute) = dur(s, op);
+        let total = dur(s, op);
         let end = now + total;
         busy_until[su] = end;
         next_op[su] += 1;
@@ -423,7 +420,6 @@ pub fn simulate_timeline(sc: &Scenario, step: &StepResult, het: &Heterogeneity) 
                 });
             }
         }
-        let _ = compute;
         // Activation memory: held from the end of F to the end of B.
         let delta = c.layer_activation_bytes * l;
         act[su] += if op.dir == Dir::F { delta } else { -delta };
