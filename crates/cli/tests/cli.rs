@@ -1196,10 +1196,10 @@ fn forty_bad_inputs_one_clear_error_each() {
                 f("simulate"),
                 scen(
                     "m11.toml",
-                    "[cluster]\npreset = \"memphis\"\nnic_gbps = 300",
+                    "[cluster]\npreset = \"memphis\"\nnic_gbps = 0",
                 ),
             ],
-            "cluster.nic_gbps = 300",
+            "cluster.nic_gbps = 0",
         ),
         (
             vec![f("simulate"), scen("m12.toml", "[power]\npue = nan")],

@@ -235,7 +235,7 @@ pub struct ClusterSpec {
     /// Racks per array.
     pub racks_per_array: u32,
     /// The NIC (one per GPU).
-    pub nic: &'static NicSpec,
+    pub nic: NicSpec,
     /// Fabric technology.
     pub fabric: FabricKind,
     /// Switch tiers.
@@ -723,10 +723,9 @@ impl ScenarioFile {
             ));
         }
         let nic = hardware::nic_for_gbps(nic_gbps)?;
-        // SN5600: 51.2 Tb/s of switching = 128 x 400G or 64 x 800G (facts.md §1.3).
-        let radix = c
-            .switch_radix
-            .unwrap_or((SWITCH_TBPS * 1000.0 / nic_gbps) as u32);
+        // SN5600: 51.2 Tb/s of switching = 128 x 400G or 64 x 800G, at most 256 ports (256 x
+        // 200G) whatever the speed (facts.md §1.3).
+        let radix = c.switch_radix.unwrap_or(((SWITCH_TBPS * 1000.0 / nic_gbps) as u32).clamp(4, 256));
         let over = c.oversubscription.clone().unwrap_or_else(|| vec![1.0, 1.0]);
         if over.len() != 2 {
             return Err(Error::invalid(

@@ -215,18 +215,18 @@ pub fn nic_catalog() -> &'static [NicSpec] {
     &NICS
 }
 
-/// The catalog NIC for a line rate in Gb/s.
-pub fn nic_for_gbps(gbps: f64) -> Result<&'static NicSpec> {
-    nic_catalog()
-        .iter()
-        .find(|n| n.gbps == gbps)
-        .ok_or_else(|| {
-            Error::invalid(
-                "cluster.nic_gbps",
-                gbps,
-                "one of 200, 400 or 800 (Gb/s per GPU)",
-            )
-        })
+/// The NIC for a line rate in Gb/s: the catalog's at 200, 400 and 800; any other rate
+/// from 1 to 3,200 Gb/s (older or future clusters) gets a generic NIC whose power is
+/// interpolated between the catalog's ⚠.
+pub fn nic_for_gbps(gbps: f64) -> Result<NicSpec> {
+    if let Some(n) = nic_catalog().iter().find(|n| n.gbps == gbps) {
+        return Ok(n.clone());
+    }
+    if !(gbps.is_finite() && (1.0..=3200.0).contains(&gbps)) {
+        return Err(Error::invalid("cluster.nic_gbps", gbps, "a line rate from 1 to 3200 Gb/s per GPU (catalog: 200, 400, 800)"));
+    }
+    let power = (10.0 + gbps / 40.0).min(40.0);
+    Ok(NicSpec { name: "generic", gbps, power: Watts(power) })
 }
 
 /// HBM capacity in GiB, for display.
@@ -255,6 +255,8 @@ mod tests {
             "{err}"
         );
         assert_eq!(nic_for_gbps(400.0).unwrap().name, "BF3-400G");
-        assert!(nic_for_gbps(100.0).is_err());
+        assert_eq!(nic_for_gbps(100.0).unwrap().name, "generic");
+        assert!(nic_for_gbps(0.0).is_err());
+        assert!(nic_for_gbps(f64::NAN).is_err());
     }
 }
