@@ -1194,10 +1194,7 @@ fn forty_bad_inputs_one_clear_error_each() {
         (
             vec![
                 f("simulate"),
-                scen(
-                    "m11.toml",
-                    "[cluster]\npreset = \"memphis\"\nnic_gbps = 0",
-                ),
+                scen("m11.toml", "[cluster]\npreset = \"memphis\"\nnic_gbps = 0"),
             ],
             "cluster.nic_gbps = 0",
         ),

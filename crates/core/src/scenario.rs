@@ -725,7 +725,9 @@ impl ScenarioFile {
         let nic = hardware::nic_for_gbps(nic_gbps)?;
         // SN5600: 51.2 Tb/s of switching = 128 x 400G or 64 x 800G, at most 256 ports (256 x
         // 200G) whatever the speed (facts.md §1.3).
-        let radix = c.switch_radix.unwrap_or(((SWITCH_TBPS * 1000.0 / nic_gbps) as u32).clamp(4, 256));
+        let radix = c
+            .switch_radix
+            .unwrap_or(((SWITCH_TBPS * 1000.0 / nic_gbps) as u32).clamp(4, 256));
         let over = c.oversubscription.clone().unwrap_or_else(|| vec![1.0, 1.0]);
         if over.len() != 2 {
             return Err(Error::invalid(

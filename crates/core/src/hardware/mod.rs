@@ -223,10 +223,18 @@ pub fn nic_for_gbps(gbps: f64) -> Result<NicSpec> {
         return Ok(n.clone());
     }
     if !(gbps.is_finite() && (1.0..=3200.0).contains(&gbps)) {
-        return Err(Error::invalid("cluster.nic_gbps", gbps, "a line rate from 1 to 3200 Gb/s per GPU (catalog: 200, 400, 800)"));
+        return Err(Error::invalid(
+            "cluster.nic_gbps",
+            gbps,
+            "a line rate from 1 to 3200 Gb/s per GPU (catalog: 200, 400, 800)",
+        ));
     }
     let power = (10.0 + gbps / 40.0).min(40.0);
-    Ok(NicSpec { name: "generic", gbps, power: Watts(power) })
+    Ok(NicSpec {
+        name: "generic",
+        gbps,
+        power: Watts(power),
+    })
 }
 
 /// HBM capacity in GiB, for display.

@@ -484,6 +484,7 @@ mod tests {
             slowest_stage: 0,
             stage_busy: vec![SimTime(1_000_000_000)],
             last_stage: 0,
+            unscheduled_ops: 0,
             spans: vec![Span {
                 stage: 0,
                 stream: Stream::Compute,

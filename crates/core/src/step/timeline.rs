@@ -170,6 +170,8 @@ pub struct Timeline {
     pub stage_busy: Vec<SimTime>,
     /// The stage that finished last.
     pub last_stage: u32,
+    /// Ops that could not run (a schedule that deadlocks); 0 for every valid plan.
+    pub unscheduled_ops: u64,
     /// Spans on every stream.
     pub spans: Vec<Span>,
     /// Memory counters.
@@ -248,8 +250,19 @@ enum Event {
     },
 }
 
-/// Simulates the step of a scenario whose closed form is `step`.
+/// Simulates the step of a scenario whose closed form is `step`. Megatron's interleaved
+/// order needs the micro-batches in groups of pp; when that order cannot complete (it
+/// would wait on itself), the stage instead runs whichever op is ready, backward first.
 pub fn simulate_timeline(sc: &Scenario, step: &StepResult, het: &Heterogeneity) -> Timeline {
+    let tl = simulate(sc, step, het, false);
+    if tl.unscheduled_ops == 0 {
+        tl
+    } else {
+        simulate(sc, step, het, true)
+    }
+}
+
+fn simulate(sc: &Scenario, step: &StepResult, het: &Heterogeneity, dynamic: bool) -> Timeline {
     let c: &StepCosts = &step.costs;
     let plan = &sc.plan;
     let (p, v) = (plan.pp, plan.vpp);
@@ -288,7 +301,7 @@ pub fn simulate_timeline(sc: &Scenario, step: &StepResult, het: &Heterogeneity) 
     };
     let p2p = |s: u32| ns(c.p2p * slow(&het.slow_link, s));
 
-    let schedules: Vec<Vec<Op>> = (0..p).map(|s| stage_schedule(s, p, v, m)).collect();
+    let mut schedules: Vec<Vec<Op>> = (0..p).map(|s| stage_schedule(s, p, v, m)).collect();
     let mut next_op = vec![0usize; p as usize];
     let mut busy_until = vec![0u64; p as usize];
     let mut pp_free = vec![0u64; p as usize];
@@ -353,12 +366,12 @@ pub fn simulate_timeline(sc: &Scenario, step: &StepResult, het: &Heterogeneity) 
             Event::ComputeFree { stage } => stage,
         };
         let su = s as usize;
-        // Try to start the stage's next op.
+        // Try to start the stage's next op: Megatron's fixed order, or (when that order
+        // cannot complete, see below) the first ready op of the rest, backward first.
         if busy_until[su] > now || next_op[su] >= schedules[su].len() {
             continue;
         }
-        let op = schedules[su][next_op[su]];
-        let ready = match op.dir {
+        let is_ready = |op: &Op| match op.dir {
             Dir::F => {
                 let input = (s == 0 && op.chunk == 0) || arrived[su][0][idx(op.mb, op.chunk)];
                 input && gathered_at[su][op.chunk as usize] <= now
@@ -371,16 +384,29 @@ pub fn simulate_timeline(sc: &Scenario, step: &StepResult, het: &Heterogeneity) 
                 }
             }
         };
-        if !ready {
-            if op.dir == Dir::F && gathered_at[su][op.chunk as usize] > now {
+        let rest = &schedules[su][next_op[su]..];
+        let pick = if dynamic {
+            rest.iter()
+                .position(|o| o.dir == Dir::B && is_ready(o))
+                .or_else(|| rest.iter().position(|o| o.dir == Dir::F && is_ready(o)))
+        } else {
+            is_ready(&rest[0]).then_some(0)
+        };
+        let Some(offset) = pick else {
+            let first = rest[0];
+            if first.dir == Dir::F && gathered_at[su][first.chunk as usize] > now {
                 push(
                     &mut queue,
-                    gathered_at[su][op.chunk as usize],
+                    gathered_at[su][first.chunk as usize],
                     Event::ComputeFree { stage: s },
                 );
             }
             continue;
-        }
+        };
+        // Move the chosen op to the front of the remaining ones, then take it.
+        let at = next_op[su];
+        schedules[su][at..=at + offset].rotate_right(1);
+        let op = schedules[su][at];
         let total = dur(s, op);
         let end = now + total;
         busy_until[su] = end;
@@ -523,6 +549,9 @@ pub fn simulate_timeline(sc: &Scenario, step: &StepResult, het: &Heterogeneity) 
         });
         stage_end[s] = start + d;
     }
+    let unscheduled_ops: u64 = (0..p as usize)
+        .map(|s| (schedules[s].len() - next_op[s]) as u64)
+        .sum();
     let (last, time) =
         stage_end.iter().enumerate().fold(
             (0usize, 0u64),
@@ -544,6 +573,7 @@ pub fn simulate_timeline(sc: &Scenario, step: &StepResult, het: &Heterogeneity) 
         time: SimTime(time),
         stage_busy: busy.into_iter().map(SimTime).collect(),
         last_stage: last as u32,
+        unscheduled_ops,
         stage_compute_end: compute_end.into_iter().map(SimTime).collect(),
         stage_end: stage_end.into_iter().map(SimTime).collect(),
         slowest_stage: slowest as u32,
@@ -698,6 +728,23 @@ mod pipeline_tests {
                 (bubble - expected).abs() < 0.02 + 0.05 * expected,
                 "p{p} v{v} m{m}: {bubble:.4} vs {expected:.4}"
             );
+        }
+    }
+
+    #[test]
+    fn every_schedule_runs_to_completion() {
+        for p in 1..=6u32 {
+            for v in 1..=4u32 {
+                if p == 1 && v > 1 {
+                    continue;
+                }
+                for m in 1..=10u64 {
+                    let sc = pipeline(p, v, m);
+                    let step = crate::step::simulate_step(&sc);
+                    let tl = simulate_timeline(&sc, &step, &Heterogeneity::default());
+                    assert_eq!(tl.unscheduled_ops, 0, "p{p} v{v} m{m} deadlocked");
+                }
+            }
         }
     }
 
