@@ -10,6 +10,15 @@ pub fn run(a: ValidateArgs) -> CliResult {
     let text = input::read_text(&a.cases, "case file")?;
     let file = parse_cases(&a.cases.display().to_string(), &text)?;
     let report = run_cases(&file, a.step_model == crate::cli::StepModelArg::Timeline)?;
+    if let Report::Training { cases, .. } = &report {
+        let failed = cases.iter().filter(|c| c.error.is_some()).count();
+        if failed > 0 {
+            eprintln!(
+                "warning: {failed} of {} cases could not be simulated; the summary leaves them out",
+                cases.len()
+            );
+        }
+    }
     let text = if a.json {
         sinks::json_text(&report)?
     } else {
@@ -29,11 +38,26 @@ fn render(r: &Report) -> String {
                 "case", "measured s", "predicted s", "error"
             );
             for c in cases {
-                let _ = writeln!(
-                    o,
-                    "{:<w$}  {:>12.3}  {:>12.3}  {:>+7.1}%",
-                    c.id, c.measured_step_time_s, c.predicted_step_time_s, c.error_pct
-                );
+                match (c.predicted_step_time_s, c.error_pct, &c.error) {
+                    (Some(p), Some(e), _) => {
+                        let _ = writeln!(
+                            o,
+                            "{:<w$}  {:>12.3}  {:>12.3}  {:>+7.1}%",
+                            c.id, c.measured_step_time_s, p, e
+                        );
+                    }
+                    (_, _, err) => {
+                        let _ = writeln!(
+                            o,
+                            "{:<w$}  {:>12.3}  {:>12}  {:>8}   not simulated: {}",
+                            c.id,
+                            c.measured_step_time_s,
+                            "-",
+                            "-",
+                            err.as_deref().unwrap_or("?")
+                        );
+                    }
+                }
             }
             let _ = writeln!(
                 o,

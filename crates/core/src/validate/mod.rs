@@ -207,10 +207,13 @@ pub struct TrainingResult {
     pub id: String,
     /// Published step time.
     pub measured_step_time_s: f64,
-    /// Predicted step time.
-    pub predicted_step_time_s: f64,
+    /// Predicted step time (absent when the case could not be simulated).
+    pub predicted_step_time_s: Option<f64>,
     /// Signed error, percent: (predicted - measured) / measured.
-    pub error_pct: f64,
+    pub error_pct: Option<f64>,
+    /// Why the case could not be simulated (an input the model refuses).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// Per-size comparison of a collective case.
@@ -303,23 +306,33 @@ pub fn run_cases(file: &CaseFile, timeline: bool) -> Result<Report> {
         CaseFile::Training(cases) => {
             let mut out = Vec::with_capacity(cases.len());
             for c in cases {
-                let sc = c.scenario().validate().map_err(|e| prefix_case(&c.id, e))?;
-                let mut step = simulate_step(&sc);
-                if timeline {
-                    step = crate::step::simulate_timeline_step(&sc, step, &Default::default())
-                        .map_err(|e| prefix_case(&c.id, e))?
-                        .0;
-                }
-                let pred = step.time.0;
+                // One case the model refuses does not stop the others: it is reported.
+                let predicted = c.scenario().validate().and_then(|sc| {
+                    let step = simulate_step(&sc);
+                    if timeline {
+                        crate::step::simulate_timeline_step(&sc, step, &Default::default())
+                            .map(|r| r.0)
+                    } else {
+                        Ok(step)
+                    }
+                });
+                let (pred, error) = match predicted {
+                    Ok(step) => (Some(step.time.0), None),
+                    Err(e) => (None, Some(e.to_string())),
+                };
                 out.push(TrainingResult {
                     id: c.id.clone(),
                     measured_step_time_s: c.measured_step_time_s,
                     predicted_step_time_s: pred,
-                    error_pct: (pred - c.measured_step_time_s) / c.measured_step_time_s * 100.0,
+                    error_pct: pred
+                        .map(|p| (p - c.measured_step_time_s) / c.measured_step_time_s * 100.0),
+                    error,
                 });
             }
-            let errs: Vec<(String, f64)> =
-                out.iter().map(|r| (r.id.clone(), r.error_pct)).collect();
+            let errs: Vec<(String, f64)> = out
+                .iter()
+                .filter_map(|r| r.error_pct.map(|e| (r.id.clone(), e)))
+                .collect();
             Ok(Report::Training {
                 summary: summarize(&errs),
                 cases: out,
@@ -470,7 +483,7 @@ assumed = []
         match r {
             Report::Training { cases, summary } => {
                 assert_eq!(cases.len(), 1);
-                assert!(cases[0].predicted_step_time_s > 0.0);
+                assert!(cases[0].predicted_step_time_s.unwrap() > 0.0);
                 assert_eq!(summary.n, 1);
             }
             _ => panic!("expected training"),
