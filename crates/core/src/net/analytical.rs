@@ -185,6 +185,26 @@ fn ll_max_bw(gen: Generation, nodes: u32) -> f64 {
     }
 }
 
+/// Channels NCCL runs a ring or tree on when the message is large (16: two per NIC on
+/// an 8-NIC server, and NCCL's usual count over NVLink on Hopper ⚠).
+pub const MAX_CHANNELS: f64 = 16.0;
+
+/// Share of the channels a message keeps. NCCL drops channels while
+/// nBytes < nChannels x nThreads x threshold (enqueue.cc, facts.md §3.6): threads are 512
+/// (640 for LL128) and the threshold 64 B per thread for Simple, 8 for LL128, and 8 x
+/// nRanks for ring LL. Each channel carries 1/16 of the bandwidth.
+pub fn channel_share(size: Bytes, p: Protocol, ranks: u32) -> f64 {
+    let (threads, threshold) = match p {
+        Protocol::LL => (512.0, 8.0 * ranks.max(1) as f64),
+        Protocol::LL128 => (640.0, 8.0),
+        Protocol::Simple => (512.0, 64.0),
+    };
+    let channels = (size.0 / (threads * threshold))
+        .floor()
+        .clamp(1.0, MAX_CHANNELS);
+    channels / MAX_CHANNELS
+}
+
 fn log2i(n: u32) -> f64 {
     if n <= 1 {
         0.0
@@ -272,7 +292,7 @@ impl NetworkParams {
             if p == Protocol::Simple && nodes > 1 && op == CollectiveOp::AllReduce {
                 lat *= 1.4; // NCCL's plateau factor for multi-node ring Simple (sm >= 80)
             }
-            let bw = self.protocol_bw(ring_bw, p, nodes);
+            let bw = self.protocol_bw(ring_bw, p, nodes) * channel_share(size, p, n);
             let t = Seconds(lat * 1e-6) + size * op.bus_factor(n) / bw;
             consider(t, Algorithm::Ring, p);
 
@@ -295,7 +315,7 @@ impl NetworkParams {
                     }
                     Protocol::Simple => tree_shape_bw * 0.92,
                 };
-                let t = Seconds(lat * 1e-6) + size / (tree_bw * 0.5);
+                let t = Seconds(lat * 1e-6) + size / (tree_bw * 0.5 * channel_share(size, p, 1));
                 consider(t, Algorithm::Tree, p);
             }
 
@@ -491,6 +511,17 @@ mod tests {
         };
         let e = net.collective(CollectiveOp::AllReduce, Bytes(8.0), g);
         assert!(e.time.0 < 1e-3, "{:?}", e);
+    }
+
+    #[test]
+    fn small_messages_use_fewer_channels() {
+        assert_eq!(channel_share(Bytes(1e9), Protocol::Simple, 8), 1.0);
+        // 64 KiB at 512 threads x 64 B = 32 KiB per channel: 2 of 16.
+        assert_eq!(
+            channel_share(Bytes(65536.0), Protocol::Simple, 8),
+            2.0 / 16.0
+        );
+        assert_eq!(channel_share(Bytes(8.0), Protocol::LL, 8), 1.0 / 16.0);
     }
 
     #[test]
