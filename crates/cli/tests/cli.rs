@@ -18,6 +18,13 @@ fn stderr(o: &Output) -> String {
     String::from_utf8(o.stderr.clone()).unwrap()
 }
 
+/// A bad input: exit code 2 and `needle` in the error.
+fn expect_bad(args: &[&str], needle: &str) {
+    let o = memphis(args);
+    assert_eq!(o.status.code(), Some(2), "{args:?}");
+    assert!(stderr(&o).contains(needle), "{args:?}: {}", stderr(&o));
+}
+
 fn json(args: &[&str]) -> serde_json::Value {
     let o = memphis(args);
     assert!(o.status.success(), "{args:?}: {}", stderr(&o));
@@ -575,9 +582,7 @@ fn collective_bad_inputs() {
         ),
     ];
     for (args, needle) in table {
-        let o = memphis(args);
-        assert_eq!(o.status.code(), Some(2), "{args:?}");
-        assert!(stderr(&o).contains(needle), "{args:?}: {}", stderr(&o));
+        expect_bad(args, needle);
     }
     let o = memphis(&["collective", "broadcast"]);
     assert_eq!(o.status.code(), Some(2));
@@ -718,9 +723,7 @@ fn bad_reliability_and_power_inputs() {
         ),
     ];
     for (args, needle) in table {
-        let o = memphis(args);
-        assert_eq!(o.status.code(), Some(2), "{args:?}");
-        assert!(stderr(&o).contains(needle), "{args:?}: {}", stderr(&o));
+        expect_bad(args, needle);
     }
     for (body, needle) in [
         ("[power]\npue = 0.9", "power.pue = 0.9"),
@@ -928,9 +931,7 @@ fn stragglers_and_bad_timeline_inputs() {
         ),
     ];
     for (args, needle) in table {
-        let o = memphis(args);
-        assert_eq!(o.status.code(), Some(2), "{args:?}");
-        assert!(stderr(&o).contains(needle), "{args:?}: {}", stderr(&o));
+        expect_bad(args, needle);
     }
     assert!(!Path::new("/no/such/dir/t.json").exists());
 }

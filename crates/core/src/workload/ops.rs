@@ -270,7 +270,7 @@ pub fn model_flops_per_step(model: &ModelSpec, run: &TrainingRun) -> Flops {
 mod tests {
     use super::*;
     use crate::workload::model::MlpKind;
-    use crate::workload::plan::{Precision, Recompute};
+    use crate::workload::plan::Precision;
 
     fn gpt(l: u32, h: u64, heads: u32) -> ModelSpec {
         ModelSpec {
@@ -318,18 +318,7 @@ mod tests {
             tokens: 1e9,
             precision: Precision::Bf16,
         };
-        let mut p = ParallelPlan {
-            tp: 1,
-            pp: 1,
-            vpp: 1,
-            cp: 1,
-            ep: 1,
-            dp: 1,
-            micro_batch: 1,
-            sequence_parallel: false,
-            recompute: Recompute::None,
-            distributed_optimizer: false,
-        };
+        let mut p = ParallelPlan::single();
         let one = layer_work(&m, &p, &run);
         p.tp = 8;
         let eight = layer_work(&m, &p, &run);
@@ -353,16 +342,8 @@ mod tests {
             precision: Precision::Bf16,
         };
         let p = ParallelPlan {
-            tp: 1,
-            pp: 1,
-            vpp: 1,
             cp: 2,
-            ep: 1,
-            dp: 1,
-            micro_batch: 1,
-            sequence_parallel: false,
-            recompute: Recompute::None,
-            distributed_optimizer: false,
+            ..ParallelPlan::single()
         };
         let w = layer_work(&m, &p, &run);
         assert_eq!(w.attention_flops.0 * 2.0, w.attention_model_flops.0);
