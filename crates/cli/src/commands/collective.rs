@@ -156,7 +156,12 @@ pub fn run(a: CollectiveArgs) -> CliResult {
                 let tree = model
                     .tree_fraction()
                     .map_or(String::new(), |t| format!(", tree {t:.3}"));
-                format!(", {routing:?} routing; fabric contention: ring {:.3}{tree} of the NIC-bound rate", model.fraction(GroupKind::Dp)).to_lowercase()
+                format!(
+                    ", {routing:?} routing; fabric contention: {} {:.3}{tree} of the NIC-bound rate",
+                    if op == CollectiveOp::AllToAll { "all-to-all" } else { "ring" },
+                    model.fraction(GroupKind::Dp)
+                )
+                .to_lowercase()
             } else {
                 String::new()
             },
