@@ -418,8 +418,6 @@ mod tests {
             costs: crate::step::analytical::StepCosts {
                 layer_fwd: Seconds(0.0),
                 layer_bwd: Seconds(0.0),
-                layer_compute_fwd: Seconds(0.0),
-                layer_compute_bwd: Seconds(0.0),
                 layer_tp: (Seconds(0.0), Seconds(0.0)),
                 layer_cp: (Seconds(0.0), Seconds(0.0)),
                 layer_ep: (Seconds(0.0), Seconds(0.0)),

@@ -139,10 +139,6 @@ pub struct StepCosts {
     pub layer_fwd: Seconds,
     /// One layer's backward (with recomputation), likewise.
     pub layer_bwd: Seconds,
-    /// Compute part of `layer_fwd`.
-    pub layer_compute_fwd: Seconds,
-    /// Compute part of `layer_bwd`.
-    pub layer_compute_bwd: Seconds,
     /// TP communication per layer forward / backward (total, overlapped or not).
     pub layer_tp: (Seconds, Seconds),
     /// CP ring exchange per layer forward / backward (total).
@@ -497,8 +493,6 @@ pub fn simulate_step_with(sc: &Scenario, net: &dyn CommModel) -> StepResult {
     let costs = StepCosts {
         layer_fwd: per_layer_fwd,
         layer_bwd: per_layer_bwd,
-        layer_compute_fwd: compute_fwd,
-        layer_compute_bwd: compute_bwd,
         layer_tp: (
             tp_comm_fwd,
             tp_comm_fwd
