@@ -767,13 +767,13 @@ fn planner_is_no_slower_than_the_published_plans() {
             published,
             b.step_time_s,
             (1.0 - b.step_time_s / published) * 100.0,
-            b.tp,
-            b.pp,
-            b.vpp,
-            b.cp,
-            b.dp,
-            b.micro_batch,
-            b.recompute
+            b.plan.tp,
+            b.plan.pp,
+            b.plan.vpp,
+            b.plan.cp,
+            b.plan.dp,
+            b.plan.micro_batch,
+            b.plan.recompute
         );
     }
 }

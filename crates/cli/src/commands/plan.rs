@@ -93,7 +93,8 @@ fn render(r: &SearchResult, elapsed: f64) -> String {
         r.plans_evaluated as f64 / elapsed.max(1e-9)
     );
     let _ = writeln!(o, "\n  #  TP  PP vpp  CP  EP     DP  mb  recompute  dist-opt      step    MFU   memory   days");
-    for (i, p) in r.top.iter().enumerate() {
+    for (i, res) in r.top.iter().enumerate() {
+        let p = &res.plan;
         let _ = writeln!(
             o,
             "{:>3} {:>3} {:>3} {:>3} {:>3} {:>3} {:>6} {:>3}  {:<9}  {:<8} {:>9} {:>6} {:>6.1} GiB {:>6.1}",
@@ -107,12 +108,12 @@ fn render(r: &SearchResult, elapsed: f64) -> String {
             p.micro_batch,
             format!("{:?}", p.recompute).to_lowercase(),
             if p.distributed_optimizer { "yes" } else { "no" },
-            duration(p.step_time_s),
-            pct(p.mfu),
-            p.memory_gib,
-            p.days_to_train
+            duration(res.step_time_s),
+            pct(res.mfu),
+            res.memory_gib,
+            res.days_to_train
         );
-        let parts: Vec<String> = p
+        let parts: Vec<String> = res
             .breakdown
             .iter()
             .filter(|(_, v)| *v > 0.0)

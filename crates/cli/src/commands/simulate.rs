@@ -302,15 +302,11 @@ fn render(sc: &Scenario, step: &StepResult, run: &RunReport) -> String {
         sc.model.name,
         si(sc.model.total_params())
     );
-    let _ = writeln!(
+    let _ =
+        writeln!(
         o,
-        "  plan     TP{} PP{}{} CP{} EP{} DP{} = {} GPUs ({} spare) · micro-batch {} x {} · {} seq {} · {:?} recompute{}{}",
-        p.tp,
-        p.pp,
-        if p.vpp > 1 { format!(" (vpp {})", p.vpp) } else { String::new() },
-        p.cp,
-        p.ep,
-        p.dp,
+        "  plan     {} = {} GPUs ({} spare) · micro-batch {} x {} · {} seq {} · {:?} recompute{}{}",
+        p.label(),
         count(sc.job_gpus()),
         count(sc.spare_gpus()),
         p.micro_batch,

@@ -30,26 +30,9 @@ pub enum Objective {
 pub struct PlanResult {
     /// Position in the enumeration.
     pub index: u64,
-    /// Tensor parallel.
-    pub tp: u32,
-    /// Pipeline parallel.
-    pub pp: u32,
-    /// Virtual pipeline chunks.
-    pub vpp: u32,
-    /// Context parallel.
-    pub cp: u32,
-    /// Expert parallel.
-    pub ep: u32,
-    /// Data parallel.
-    pub dp: u32,
-    /// Micro-batch.
-    pub micro_batch: u32,
-    /// Recompute mode.
-    pub recompute: Recompute,
-    /// Distributed optimizer.
-    pub distributed_optimizer: bool,
-    /// Sequence parallelism.
-    pub sequence_parallel: bool,
+    /// The plan.
+    #[serde(flatten)]
+    pub plan: ParallelPlan,
     /// Step time, s.
     pub step_time_s: f64,
     /// MFU.
@@ -76,18 +59,7 @@ impl PlanResult {
     /// The plan, applied to a scenario.
     pub fn apply(&self, sc: &Scenario) -> Scenario {
         let mut s = sc.clone();
-        s.plan = ParallelPlan {
-            tp: self.tp,
-            pp: self.pp,
-            vpp: self.vpp,
-            cp: self.cp,
-            ep: self.ep,
-            dp: self.dp,
-            micro_batch: self.micro_batch,
-            sequence_parallel: self.sequence_parallel,
-            recompute: self.recompute,
-            distributed_optimizer: self.distributed_optimizer,
-        };
+        s.plan = self.plan.clone();
         s
     }
 }
@@ -221,16 +193,7 @@ pub fn evaluate(sc: &Scenario, index: u64, plan: &ParallelPlan) -> PlanResult {
     let ettr = ettr_expected(tau, stall, ck.restart_s / 3600.0, mtbf).max(1e-6);
     PlanResult {
         index,
-        tp: plan.tp,
-        pp: plan.pp,
-        vpp: plan.vpp,
-        cp: plan.cp,
-        ep: plan.ep,
-        dp: plan.dp,
-        micro_batch: plan.micro_batch,
-        recompute: plan.recompute,
-        distributed_optimizer: plan.distributed_optimizer,
-        sequence_parallel: plan.sequence_parallel,
+        plan: plan.clone(),
         step_time_s: step.time.0,
         mfu: step.mfu,
         memory_gib: step.memory.total().gib(),

@@ -616,48 +616,6 @@ mod tests {
 }
 
 #[cfg(test)]
-mod public_cases {
-    use super::*;
-    use crate::validate::{parse_cases, CaseFile};
-
-    #[test]
-    #[ignore = "exploration: prints timeline vs analytical on the public cases"]
-    fn print_public() {
-        let text = std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/validation/training_public.toml"
-        ))
-        .unwrap();
-        let CaseFile::Training(cases) = parse_cases("p", &text).unwrap() else {
-            panic!()
-        };
-        let (mut ea, mut et) = (0.0, 0.0);
-        for c in &cases {
-            let sc = c.scenario().validate().unwrap();
-            let step = crate::step::simulate_step(&sc);
-            let tl = simulate_timeline(&sc, &step, &Heterogeneity::default());
-            let a = (step.time.0 - c.measured_step_time_s) / c.measured_step_time_s * 100.0;
-            let t =
-                (tl.time.as_seconds().0 - c.measured_step_time_s) / c.measured_step_time_s * 100.0;
-            ea += a.abs();
-            et += t.abs();
-            println!(
-                "{:<40} meas {:>8.3} analytical {:>8.3} ({a:+.1}%) timeline {:>8.3} ({t:+.1}%)",
-                c.id,
-                c.measured_step_time_s,
-                step.time.0,
-                tl.time.as_seconds().0
-            );
-        }
-        println!(
-            "MAPE analytical {:.2} timeline {:.2}",
-            ea / cases.len() as f64,
-            et / cases.len() as f64
-        );
-    }
-}
-
-#[cfg(test)]
 mod pipeline_tests {
     use super::*;
     use crate::scenario::{build, ModelFile, Overrides};

@@ -41,7 +41,7 @@ impl Precision {
 }
 
 /// How the job is split over GPUs.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ParallelPlan {
     /// Tensor parallel size.
     pub tp: u32,
@@ -96,6 +96,19 @@ impl ParallelPlan {
             recompute: Recompute::None,
             distributed_optimizer: false,
         }
+    }
+
+    /// "TP8 PP16 (vpp 4) CP2 EP1 DP384", for reports.
+    pub fn label(&self) -> String {
+        let vpp = if self.vpp > 1 {
+            format!(" (vpp {})", self.vpp)
+        } else {
+            String::new()
+        };
+        format!(
+            "TP{} PP{}{vpp} CP{} EP{} DP{}",
+            self.tp, self.pp, self.cp, self.ep, self.dp
+        )
     }
 
     /// GPUs in the job: tp x pp x cp x dp.
