@@ -1,6 +1,9 @@
 //! Command-line definitions (clap).
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use memphis_core::plan::Objective;
+use memphis_core::scenario::{NetworkModel, ParallelFile, TrainingFile};
+use memphis_core::step::StepModel;
 use std::path::PathBuf;
 
 /// memphis: predict how a training job runs on a GPU supercluster, in seconds.
@@ -70,8 +73,6 @@ pub enum Command {
 #[derive(Debug, Args)]
 #[command(allow_negative_numbers = true)]
 pub struct SimulateArgs {
-    /// Scenario: a preset name (see `memphis presets`) or a TOML file. Default: memphis-405b.
-    pub scenario: Option<String>,
     /// Print JSON instead of the summary.
     #[arg(long)]
     pub json: bool,
@@ -83,7 +84,7 @@ pub struct SimulateArgs {
     pub plan: Option<String>,
     /// Step model: the discrete-event timeline (default) or the closed form.
     #[arg(long, value_enum, default_value = "timeline")]
-    pub step_model: StepModelArg,
+    pub step_model: StepModel,
     /// Write a self-contained HTML report (no network needed to view it).
     #[arg(long, value_name = "FILE.html")]
     pub html: Option<PathBuf>,
@@ -103,114 +104,47 @@ pub struct SimulateArgs {
     #[arg(long, value_name = "PCT", default_value_t = 10.0)]
     pub slowdown: f64,
     #[command(flatten)]
-    pub overrides: OverrideArgs,
+    pub scenario: ScenarioArgs,
 }
 
-/// Flags that override single fields of the scenario.
+/// The scenario and the flags that override single fields of it: the same for every
+/// command that runs a job (`simulate`, `plan`, `reliability`).
 #[derive(Debug, Args, Default)]
-pub struct OverrideArgs {
+#[command(next_help_heading = "Scenario")]
+pub struct ScenarioArgs {
+    /// Scenario: a preset name (see `memphis presets`) or a TOML file. Default: memphis-405b.
+    pub scenario: Option<String>,
     /// Cluster preset (replaces the scenario's cluster).
     #[arg(long, value_name = "PRESET")]
     pub cluster: Option<String>,
     /// Model: a preset name, a Hugging Face config.json, or a TOML model file.
     #[arg(long, value_name = "NAME|FILE")]
     pub model: Option<String>,
-    /// GPU catalog name (e.g. H200-SXM-141GB).
+    /// GPU catalog name (e.g. H200-SXM-141GB, B200).
     #[arg(long)]
     pub gpu: Option<String>,
-    /// GPUs in the job (dp is re-derived).
-    #[arg(long, short = 'g')]
-    pub gpus: Option<u64>,
-    /// Tensor parallel size.
-    #[arg(long)]
-    pub tp: Option<u32>,
-    /// Pipeline parallel size.
-    #[arg(long)]
-    pub pp: Option<u32>,
-    /// Virtual pipeline chunks per stage (interleaved 1F1B when > 1).
-    #[arg(long)]
-    pub vpp: Option<u32>,
-    /// Context parallel size.
-    #[arg(long)]
-    pub cp: Option<u32>,
-    /// Expert parallel size (divides dp).
-    #[arg(long)]
-    pub ep: Option<u32>,
-    /// Data parallel size.
-    #[arg(long)]
-    pub dp: Option<u32>,
-    /// Sequences per micro-batch.
-    #[arg(long)]
-    pub micro_batch: Option<u32>,
-    /// Sequences per optimizer step.
-    #[arg(long)]
-    pub global_batch: Option<u64>,
-    /// Tokens per sequence.
-    #[arg(long)]
-    pub seq_len: Option<u64>,
-    /// Tokens to train on (e.g. 15e12).
-    #[arg(long)]
-    pub tokens: Option<f64>,
-    /// GEMM precision.
-    #[arg(long, value_enum)]
-    pub precision: Option<PrecisionArg>,
-    /// Activation recomputation.
-    #[arg(long, value_enum)]
-    pub recompute: Option<RecomputeArg>,
-    /// Sequence parallelism with TP.
-    #[arg(long, value_name = "BOOL")]
-    pub sequence_parallel: Option<bool>,
-    /// Optimizer state sharded over DP.
-    #[arg(long, value_name = "BOOL")]
-    pub distributed_optimizer: Option<bool>,
+    #[command(flatten)]
+    pub parallel: ParallelFile,
+    #[command(flatten)]
+    pub training: TrainingFile,
     /// Network fidelity: analytical (fast, default) or flow (the fabric graph).
     #[arg(long, value_enum)]
-    pub network: Option<NetworkArg>,
+    pub network: Option<NetworkModel>,
     /// Routing on the fabric at flow level.
     #[arg(long, value_enum)]
-    pub routing: Option<RoutingArg>,
+    pub routing: Option<memphis_core::fabric::Routing>,
     /// Seed of the failure Monte Carlo.
     #[arg(long)]
     pub seed: Option<u64>,
 }
 
-/// `--precision` values.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum PrecisionArg {
-    /// FP16 with loss scaling.
-    Fp16,
-    /// BF16.
-    Bf16,
-    /// FP8 GEMMs.
-    Fp8,
-}
-
-/// `--recompute` values.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum RecomputeArg {
-    /// Keep all activations.
-    None,
-    /// Recompute the attention core.
-    Selective,
-    /// Recompute whole layers.
-    Full,
-}
-
-/// Step models.
-#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum StepModelArg {
-    /// Discrete-event simulation of the pipeline schedule.
-    Timeline,
-    /// Closed form (what the planner uses).
-    Analytical,
-}
 
 /// `validate` flags.
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
     /// Step model for training cases.
     #[arg(long, value_enum, default_value = "timeline")]
-    pub step_model: StepModelArg,
+    pub step_model: StepModel,
     /// Case file (format v1): training or collective cases.
     #[arg(long, value_name = "FILE")]
     pub cases: PathBuf,
@@ -343,11 +277,6 @@ pub struct CollectiveArgs {
 #[derive(Debug, Args)]
 #[command(allow_negative_numbers = true)]
 pub struct ReliabilityArgs {
-    /// Scenario (preset or TOML file). Default: memphis-405b.
-    pub scenario: Option<String>,
-    /// GPUs in the job (of the scenario's GPU type). Default: the scenario's job.
-    #[arg(long, short = 'g')]
-    pub gpus: Option<u64>,
     /// Report the interruptions expected in this many days of training.
     #[arg(long)]
     pub days: Option<f64>,
@@ -357,34 +286,23 @@ pub struct ReliabilityArgs {
     /// Checkpoint interval in minutes. Default: Daly's optimum.
     #[arg(long, value_name = "MIN")]
     pub checkpoint_interval_min: Option<f64>,
-    /// Seed of the Monte Carlo.
-    #[arg(long)]
-    pub seed: Option<u64>,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub scenario: ScenarioArgs,
 }
 
-/// Planner objectives.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum ObjectiveArg {
-    /// Step time.
-    Step,
-    /// Time to train the token budget, with failures.
-    TimeToTrain,
-}
 
 /// `plan` flags.
 #[derive(Debug, Args)]
 pub struct PlanArgs {
-    /// Scenario (preset or TOML file). Default: memphis-405b.
-    pub scenario: Option<String>,
     /// How many plans to show.
     #[arg(long, default_value_t = 5)]
     pub top: usize,
     /// What to rank by.
     #[arg(long, value_enum, default_value = "step")]
-    pub objective: ObjectiveArg,
+    pub objective: Objective,
     /// Evaluate only slice I of N (1-based), for a sweep over many machines.
     #[arg(long, value_name = "I/N")]
     pub shard: Option<String>,
@@ -397,6 +315,8 @@ pub struct PlanArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub scenario: ScenarioArgs,
 }
 
 /// Shells with completions.

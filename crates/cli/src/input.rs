@@ -2,7 +2,7 @@
 //! that names the path.
 
 use crate::errors::{CliError, CliResult};
-use memphis_core::scenario::{self, ModelFile, ScenarioFile};
+use memphis_core::scenario::{self, ModelFile, ScenarioFile, ScenarioLayers};
 use std::path::Path;
 
 /// Reads a text file, with clear errors for missing, directory, empty and binary files.
@@ -66,4 +66,34 @@ pub fn model_arg(arg: &str) -> CliResult<ModelFile> {
 
 fn looks_like_path(arg: &str) -> bool {
     arg.contains('/') || arg.contains('\\') || arg.ends_with(".toml") || arg.ends_with(".json")
+}
+
+/// The scenario's layers from the command line: the scenario file (or preset), then the
+/// flags that override single fields. The core merges them by its one rule.
+pub fn scenario_layers(a: &crate::cli::ScenarioArgs) -> CliResult<ScenarioLayers> {
+    let file = scenario_arg(a.scenario.as_deref())?;
+    let mut flags = ScenarioFile {
+        parallel: a.parallel.clone(),
+        training: a.training.clone(),
+        network: a.network,
+        routing: a.routing,
+        ..Default::default()
+    };
+    flags.cluster.preset = a.cluster.clone();
+    flags.cluster.gpu = a.gpu.clone();
+    flags.reliability.seed = a.seed;
+    let mut model = None;
+    if let Some(m) = a.model.as_deref() {
+        let parsed = model_arg(m)?;
+        if parsed.preset.is_some() {
+            flags.model = parsed;
+        } else {
+            model = Some(parsed);
+        }
+    }
+    Ok(ScenarioLayers {
+        file,
+        flags,
+        model,
+    })
 }

@@ -31,16 +31,7 @@ pub fn project(sc: &Scenario, step: &StepResult) -> RunReport {
     let tokens_per_step = (sc.run.global_batch * sc.run.seq_len) as f64;
     let steps = (sc.run.tokens / tokens_per_step).ceil();
     let work_hours = steps * step.time.0 / 3600.0;
-    let spares = sc.reliability.spare_gpus.unwrap_or(sc.spare_gpus());
-    let reliability = project_run(
-        work_hours,
-        step.time.0,
-        sc.model.total_params(),
-        sc.job_gpus(),
-        sc.cluster.gpus_per_node,
-        spares,
-        &sc.reliability,
-    );
+    let reliability = reliability_of(sc, step.time.0, work_hours, &sc.reliability);
     let switches = Fabric::build(&sc.cluster.fabric_spec).inventory().switches;
     let inputs = PowerInputs {
         job_gpus: sc.job_gpus(),
@@ -60,4 +51,24 @@ pub fn project(sc: &Scenario, step: &StepResult) -> RunReport {
         power,
         footprint,
     }
+}
+
+/// Failures, checkpoints and spares over `work_hours` of training at `step_s` per step:
+/// the one projection `simulate`, `plan` and `reliability` share.
+pub fn reliability_of(
+    sc: &Scenario,
+    step_s: f64,
+    work_hours: f64,
+    cfg: &crate::reliability::ReliabilityConfig,
+) -> RunProjection {
+    let spares = cfg.spare_gpus.unwrap_or(sc.spare_gpus());
+    project_run(
+        work_hours,
+        step_s,
+        sc.model.total_params(),
+        sc.job_gpus(),
+        sc.cluster.gpus_per_node,
+        spares,
+        cfg,
+    )
 }

@@ -16,6 +16,8 @@ use crate::reliability::ReliabilityConfig;
 use crate::units::Bandwidth;
 use crate::workload::{MlpKind, ModelSpec, Moe, ParallelPlan, Precision, Recompute, TrainingRun};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeSet;
 
 /// The scale-out fabric technology.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -102,42 +104,59 @@ pub struct ModelFile {
 /// `[parallel]`.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "clap", derive(clap::Args))]
 pub struct ParallelFile {
     /// Tensor parallel.
+    #[cfg_attr(feature = "clap", arg(long))]
     pub tp: Option<u32>,
     /// Pipeline parallel.
+    #[cfg_attr(feature = "clap", arg(long))]
     pub pp: Option<u32>,
     /// Virtual pipeline chunks per stage.
+    #[cfg_attr(feature = "clap", arg(long))]
     pub vpp: Option<u32>,
     /// Context parallel.
+    #[cfg_attr(feature = "clap", arg(long))]
     pub cp: Option<u32>,
     /// Expert parallel.
+    #[cfg_attr(feature = "clap", arg(long))]
     pub ep: Option<u32>,
     /// Data parallel (default: the job's GPUs / (tp·pp·cp)).
+    #[cfg_attr(feature = "clap", arg(long))]
     pub dp: Option<u32>,
     /// Sequences per micro-batch.
+    #[cfg_attr(feature = "clap", arg(long))]
     pub micro_batch: Option<u32>,
     /// Sequence parallelism (default: on when tp > 1).
+    #[cfg_attr(feature = "clap", arg(long, value_name = "BOOL"))]
     pub sequence_parallel: Option<bool>,
     /// `none`, `selective` or `full`.
+    #[cfg_attr(feature = "clap", arg(long, value_enum))]
     pub recompute: Option<Recompute>,
     /// ZeRO-1 optimizer sharding.
+    #[cfg_attr(feature = "clap", arg(long, value_name = "BOOL"))]
     pub distributed_optimizer: Option<bool>,
 }
 
 /// `[training]`.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "clap", derive(clap::Args))]
 pub struct TrainingFile {
     /// GPUs in the job (default: tp·pp·cp·dp, or the whole cluster).
+    #[cfg_attr(feature = "clap", arg(long, short = 'g'))]
     pub gpus: Option<u64>,
     /// Sequences per step.
+    #[cfg_attr(feature = "clap", arg(long))]
     pub global_batch: Option<u64>,
     /// Tokens per sequence.
+    #[cfg_attr(feature = "clap", arg(long))]
     pub seq_len: Option<u64>,
     /// Token budget.
+    #[cfg_attr(feature = "clap", arg(long))]
     pub tokens: Option<f64>,
     /// `fp16`, `bf16` or `fp8`.
+    #[cfg_attr(feature = "clap", arg(long, value_enum))]
     pub precision: Option<Precision>,
 }
 
@@ -211,6 +230,7 @@ pub struct ReliabilityFile {
 
 /// Network fidelity of the step simulation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum NetworkModel {
     /// NCCL's alpha-beta model, groups independent.
@@ -296,53 +316,6 @@ impl Scenario {
     pub fn spare_gpus(&self) -> u64 {
         self.cluster.gpus - self.job_gpus()
     }
-}
-
-/// Field overrides from the command line; `None` leaves the scenario's value.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Overrides {
-    /// Replace the cluster section with this preset.
-    pub cluster_preset: Option<String>,
-    /// Replace the model section (a preset or a parsed file).
-    pub model: Option<ModelFile>,
-    /// GPU catalog name.
-    pub gpu: Option<String>,
-    /// Job GPUs (dp is re-derived unless also given).
-    pub gpus: Option<u64>,
-    /// Tensor parallel.
-    pub tp: Option<u32>,
-    /// Pipeline parallel.
-    pub pp: Option<u32>,
-    /// Virtual pipeline chunks.
-    pub vpp: Option<u32>,
-    /// Context parallel.
-    pub cp: Option<u32>,
-    /// Expert parallel.
-    pub ep: Option<u32>,
-    /// Data parallel.
-    pub dp: Option<u32>,
-    /// Micro-batch.
-    pub micro_batch: Option<u32>,
-    /// Global batch.
-    pub global_batch: Option<u64>,
-    /// Sequence length.
-    pub seq_len: Option<u64>,
-    /// Token budget.
-    pub tokens: Option<f64>,
-    /// Precision.
-    pub precision: Option<Precision>,
-    /// Recompute.
-    pub recompute: Option<Recompute>,
-    /// Sequence parallelism.
-    pub sequence_parallel: Option<bool>,
-    /// Distributed optimizer.
-    pub distributed_optimizer: Option<bool>,
-    /// Network fidelity.
-    pub network: Option<NetworkModel>,
-    /// Routing at flow level.
-    pub routing: Option<Routing>,
-    /// Monte Carlo seed.
-    pub seed: Option<u64>,
 }
 
 // ---------------------------------------------------------------- presets
@@ -515,28 +488,96 @@ pub fn model_from_hf_config(context: &str, json: &str) -> Result<ModelFile> {
 }
 
 // ---------------------------------------------------------------- merging
+//
+// One rule for every field: layers are overlaid as JSON values, the upper layer's
+// fields winning (preset < the user's file < command-line flags). A section that names
+// a preset replaces the section below it; single fields are merged. No field is listed
+// by hand here, so a field added to a `*File` struct is merged like the others.
 
-macro_rules! fill {
-    ($dst:expr, $src:expr; $($f:ident),*) => { $( if $dst.$f.is_none() { $dst.$f = $src.$f.clone(); } )* };
+fn to_value<T: Serialize>(t: &T) -> Result<Value> {
+    let v = serde_json::to_value(t).map_err(|e| Error::parse("scenario", e))?;
+    Ok(strip_nulls(v))
+}
+
+fn from_value<T: serde::de::DeserializeOwned>(context: &str, v: Value) -> Result<T> {
+    serde_json::from_value(v).map_err(|e| Error::parse(context, e))
+}
+
+/// Removes `null`s (unset fields), so that overlaying never unsets a field.
+fn strip_nulls(v: Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k, strip_nulls(v)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+/// `top` over `base`: objects key by key, anything else replaced.
+fn overlay(base: &mut Value, top: Value) {
+    match (base, top) {
+        (Value::Object(b), Value::Object(t)) => {
+            for (k, v) in t {
+                match b.get_mut(&k) {
+                    Some(slot) => overlay(slot, v),
+                    None => {
+                        b.insert(k, v);
+                    }
+                }
+            }
+        }
+        (slot, t) => *slot = t,
+    }
+}
+
+/// Dotted paths of the fields set in a value (`parallel.tp`, `cluster.preset`, ...).
+fn field_paths(v: &Value, prefix: &str, out: &mut BTreeSet<String>) {
+    if let Value::Object(m) = v {
+        for (k, v) in m {
+            let path = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}.{k}")
+            };
+            if v.is_object() {
+                field_paths(v, &path, out);
+            } else {
+                out.insert(path);
+            }
+        }
+    }
+}
+
+/// `file`'s fields over the preset's, with the preset key removed.
+fn over_preset<T: Serialize + serde::de::DeserializeOwned>(file: &T, preset: &T) -> Result<T> {
+    let mut v = to_value(preset)?;
+    let mut top = to_value(file)?;
+    if let Value::Object(m) = &mut top {
+        m.remove("preset");
+    }
+    overlay(&mut v, top);
+    from_value("preset", v)
 }
 
 impl ClusterFile {
-    fn resolved(mut self) -> Result<ClusterFile> {
-        if let Some(p) = self.preset.take() {
-            let base = cluster_preset(&p)?;
-            fill!(self, base; name, description, gpu, gpus, gpus_per_node, nodes_per_rack, racks_per_array, nic_gbps, fabric, tiers, tp_comm_overlap, switch_radix, oversubscription, rail_optimized, cooling);
+    /// The preset's fields filled in under the ones given.
+    pub(crate) fn resolved(self) -> Result<ClusterFile> {
+        match &self.preset {
+            None => Ok(self),
+            Some(p) => over_preset(&self, &cluster_preset(p)?),
         }
-        Ok(self)
     }
 }
 
 impl ModelFile {
-    fn resolved(mut self) -> Result<ModelFile> {
-        if let Some(p) = self.preset.take() {
-            let base = model_preset(&p)?;
-            fill!(self, base; name, description, layers, hidden, heads, kv_heads, ffn_hidden, vocab, mlp, moe_experts, moe_topk);
+    fn resolved(self) -> Result<ModelFile> {
+        match &self.preset {
+            None => Ok(self),
+            Some(p) => over_preset(&self, &model_preset(p)?),
         }
-        Ok(self)
     }
 
     /// Validates into a [`ModelSpec`]; `prefix` names the section in errors.
@@ -583,95 +624,37 @@ impl ModelFile {
 }
 
 impl ScenarioFile {
-    /// Applies command-line overrides.
-    pub fn apply(&mut self, o: &Overrides) {
-        if let Some(base) = self.preset.take() {
-            // Resolve the preset first so that overrides land on its values.
-            if let Ok(resolved) = (ScenarioFile {
-                preset: Some(base.clone()),
-                ..self.clone()
-            })
-            .resolved()
-            {
-                *self = resolved;
-            } else {
-                self.preset = Some(base);
-                return;
-            }
-        }
-        if self.training.gpus.is_none()
-            && (o.tp.is_some() || o.pp.is_some() || o.cp.is_some())
-            && o.dp.is_none()
-        {
-            if let (Some(dp), tp, pp, cp) = (
-                self.parallel.dp,
-                self.parallel.tp,
-                self.parallel.pp,
-                self.parallel.cp,
-            ) {
-                let g = u64::from(dp)
-                    * u64::from(tp.unwrap_or(1))
-                    * u64::from(pp.unwrap_or(1))
-                    * u64::from(cp.unwrap_or(1));
-                self.training.gpus = Some(g);
-            }
-        }
-        if let Some(p) = &o.cluster_preset {
-            self.cluster = ClusterFile {
-                preset: Some(p.clone()),
-                ..Default::default()
-            };
-            self.name = None;
-        }
-        if let Some(m) = &o.model {
-            self.model = m.clone();
-            self.name = None;
-        }
-        if let Some(g) = &o.gpu {
-            self.cluster.gpu = Some(g.clone());
-        }
-        if o.network.is_some() {
-            self.network = o.network;
-        }
-        if o.routing.is_some() {
-            self.routing = o.routing;
-        }
-        if o.seed.is_some() {
-            self.reliability.seed = o.seed;
-        }
-        if o.gpus.is_some() {
-            self.training.gpus = o.gpus;
-            if o.dp.is_none() {
-                self.parallel.dp = None;
-            }
-        }
-        macro_rules! set {
-            ($sec:ident: $($f:ident),*) => { $( if o.$f.is_some() { self.$sec.$f = o.$f.clone(); } )* };
-        }
-        set!(parallel: tp, pp, vpp, cp, ep, dp, micro_batch, recompute, sequence_parallel, distributed_optimizer);
-        set!(training: global_batch, seq_len, tokens, precision);
-        // Interleaving only exists with pipeline stages: a new pp resets vpp unless given.
-        if o.pp.is_some() && o.vpp.is_none() {
-            self.parallel.vpp = None;
-        }
-        // A changed plan keeps the job's size and re-derives dp, unless dp was given.
-        if (o.tp.is_some() || o.pp.is_some() || o.cp.is_some()) && o.dp.is_none() {
-            self.parallel.dp = None;
-        }
+    /// The cluster and model presets expanded into their fields.
+    fn sections_resolved(mut self) -> Result<ScenarioFile> {
+        self.cluster = self.cluster.resolved()?;
+        self.model = self.model.resolved()?;
+        Ok(self)
     }
 
-    fn resolved(mut self) -> Result<ScenarioFile> {
-        if let Some(p) = self.preset.take() {
-            let base = scenario_preset(&p)?;
-            fill!(self, base; name, description, network, routing);
-            fill!(self.cluster, base.cluster; preset, name, description, gpu, gpus, gpus_per_node, nodes_per_rack, racks_per_array, nic_gbps, fabric, tiers, tp_comm_overlap, switch_radix, oversubscription, rail_optimized, cooling);
-            fill!(self.power, base.power; pue, host_w_per_node, switch_w, storage_mw, grid_gco2_per_kwh, turbine_share, turbine_gco2_per_kwh, wue_site_l_per_kwh, wue_source_l_per_kwh);
-            fill!(self.reliability, base.reliability; checkpoint_interval_min, async_checkpoint, storage_write_tbps, storage_read_tbps, detect_min, reschedule_min, warmup_min, repair_hours, spare_gpus, trials, seed);
-            fill!(self.model, base.model; preset, name, description, layers, hidden, heads, kv_heads, ffn_hidden, vocab, mlp, moe_experts, moe_topk);
-            fill!(self.parallel, base.parallel; tp, pp, vpp, cp, ep, dp, micro_batch, sequence_parallel, recompute, distributed_optimizer);
-            fill!(self.training, base.training; gpus, global_batch, seq_len, tokens, precision);
+    /// `upper` over `self`: a section of `upper` that names a preset replaces this one's.
+    fn overlaid(self, upper: &ScenarioFile) -> Result<ScenarioFile> {
+        let mut lower = self.sections_resolved()?;
+        if upper.cluster.preset.is_some() {
+            lower.cluster = ClusterFile::default();
         }
-        Ok(self)
+        if upper.model.preset.is_some() {
+            lower.model = ModelFile::default();
+        }
+        let mut v = to_value(&lower)?;
+        let mut top = to_value(&upper.clone().sections_resolved()?)?;
+        if let Value::Object(m) = &mut top {
+            m.remove("preset");
+        }
+        overlay(&mut v, top);
+        from_value("scenario", v)
+    }
+
+    /// The scenario preset (if any) expanded, with this file's fields over it.
+    fn resolved(self) -> Result<ScenarioFile> {
+        match &self.preset {
+            None => self.sections_resolved(),
+            Some(p) => scenario_preset(p)?.resolved()?.overlaid(&self),
+        }
     }
 
     /// Checks everything and builds the [`Scenario`].
@@ -926,16 +909,11 @@ pub const SWITCH_TBPS: f64 = 51.2;
 /// Largest cluster accepted: 16.7M GPUs (2^24), far beyond any built.
 pub const MAX_CLUSTER_GPUS: u64 = 1 << 24;
 
-/// Builds a scenario for the planner, which chooses the plan itself: the file's plan is
-/// not checked against the batch, only the job size (from `training.gpus`, or the
-/// file's plan, or the whole cluster) and everything else.
-pub fn build_for_planning(base: Option<ScenarioFile>, overrides: &Overrides) -> Result<Scenario> {
-    let mut sf = match base {
-        Some(sf) => sf,
-        None => scenario_preset(DEFAULT_SCENARIO)?,
-    };
-    sf.apply(overrides);
-    let mut sf = sf.resolved()?;
+/// Builds a scenario for the planner, which chooses the plan itself: the merged file's
+/// plan is replaced by a trivial one and the batch is checked only for being positive;
+/// the job size comes from `training.gpus`, else from the file's plan, else the cluster.
+pub fn build_for_planning(merged: &ScenarioFile) -> Result<Scenario> {
+    let mut sf = merged.clone().resolved()?;
     let p = &sf.parallel;
     let job = sf.training.gpus.or_else(|| {
         p.dp.map(|dp| {
@@ -946,16 +924,15 @@ pub fn build_for_planning(base: Option<ScenarioFile>, overrides: &Overrides) -> 
         })
     });
     let batch = sf.training.global_batch;
-    let mut trivial = ParallelFile {
+    sf.parallel = ParallelFile {
         tp: Some(1),
         pp: Some(1),
         vpp: Some(1),
         cp: Some(1),
         ep: Some(1),
+        recompute: sf.parallel.recompute,
         ..Default::default()
     };
-    trivial.recompute = sf.parallel.recompute;
-    sf.parallel = trivial;
     sf.training.gpus = job;
     // Any positive batch passes here; the planner checks it against every plan.
     let gb = batch.ok_or_else(|| {
@@ -978,14 +955,169 @@ pub fn build_for_planning(base: Option<ScenarioFile>, overrides: &Overrides) -> 
     Ok(sc)
 }
 
-/// Builds the scenario: `base` (or the default preset), then `overrides`, then validation.
-pub fn build(base: Option<ScenarioFile>, overrides: &Overrides) -> Result<Scenario> {
-    let mut sf = match base {
-        Some(sf) => sf,
-        None => scenario_preset(DEFAULT_SCENARIO)?,
-    };
-    sf.apply(overrides);
-    sf.validate()
+/// Builds the scenario from its layers, strictly: the merged plan must be valid.
+pub fn build(layers: &ScenarioLayers) -> Result<Scenario> {
+    layers.merge()?.validate()
+}
+
+/// What a scenario is built from, lowest first: a scenario preset (the one the file
+/// names, or the default when there is no file), the user's file, then the
+/// command-line flags. [`ScenarioLayers::merge`] applies the one merge rule.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ScenarioLayers {
+    /// The user's scenario file (its `preset` names the base), or None for the default.
+    pub file: Option<ScenarioFile>,
+    /// Fields given on the command line; they win over the file.
+    pub flags: ScenarioFile,
+    /// A whole model (`--model FILE`): replaces the model section.
+    pub model: Option<ModelFile>,
+}
+
+/// The merged scenario file, and which fields the user wrote (in the file or as flags,
+/// not inherited from a preset).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MergedScenario {
+    /// All layers merged, derived fields cleared where they must be derived again.
+    pub file: ScenarioFile,
+    /// Dotted paths of the fields the user wrote (`parallel.tp`, `cluster.preset`, ...).
+    pub written: BTreeSet<String>,
+    /// The scenario preset underneath, if any.
+    pub preset: Option<String>,
+}
+
+impl MergedScenario {
+    /// Whether the user wrote this field.
+    pub fn wrote(&self, path: &str) -> bool {
+        self.written.contains(path)
+    }
+
+    /// Whether the user wrote any field of this section.
+    pub fn wrote_in(&self, section: &str) -> bool {
+        let p = format!("{section}.");
+        self.written.iter().any(|w| w.starts_with(&p))
+    }
+
+    /// The fields the user wrote in a section, for messages.
+    fn written_in(&self, section: &str) -> Vec<&str> {
+        let p = format!("{section}.");
+        self.written
+            .iter()
+            .filter(|w| w.starts_with(&p))
+            .map(String::as_str)
+            .collect()
+    }
+
+    /// Validates the merged file. An error about a field the user did not write (one
+    /// kept from the preset) names the fields the user wrote that it conflicts with.
+    pub fn validate(&self) -> Result<Scenario> {
+        self.file.clone().validate().map_err(|e| self.blame(e))
+    }
+
+    fn blame(&self, e: Error) -> Error {
+        let Error::Invalid { field, value, allowed } = &e else {
+            return e;
+        };
+        let section = field.split('.').next().unwrap_or("");
+        if self.wrote(field) || !matches!(section, "parallel" | "training") {
+            return e;
+        }
+        let mine: Vec<&str> = ["parallel", "training", "cluster", "model"]
+            .iter()
+            .flat_map(|s| self.written_in(s))
+            .collect();
+        if mine.is_empty() {
+            return e;
+        }
+        let from = self
+            .preset
+            .as_deref()
+            .map_or("the scenario".to_string(), |p| format!("preset '{p}'"));
+        Error::invalid(
+            mine.join(", "),
+            "as given",
+            format!("conflicts with {field} = {value} kept from {from}, which must be {allowed}; set {field} too"),
+        )
+    }
+}
+
+impl ScenarioLayers {
+    /// Only command-line flags over the default scenario.
+    pub fn flags(flags: ScenarioFile) -> ScenarioLayers {
+        ScenarioLayers {
+            flags,
+            ..Default::default()
+        }
+    }
+
+    /// Merges the layers by the one rule, then clears the fields derived from others
+    /// (dp from the job's GPUs, the job's GPUs from dp or the cluster, the name from the
+    /// model and cluster) unless the user wrote them, so that they are derived again.
+    pub fn merge(&self) -> Result<MergedScenario> {
+        let (preset, mut user) = match &self.file {
+            None => (Some(DEFAULT_SCENARIO.to_string()), ScenarioFile::default()),
+            Some(f) => {
+                let mut u = f.clone();
+                (u.preset.take(), u)
+            }
+        };
+        let mut written = BTreeSet::new();
+        user = user_over(user, &self.flags)?;
+        if let Some(m) = &self.model {
+            user.model = m.clone();
+        }
+        field_paths(&to_value(&user)?, "", &mut written);
+        let base = match &preset {
+            Some(p) => scenario_preset(p)?.resolved()?,
+            None => ScenarioFile::default(),
+        };
+        let mut file = base.overlaid(&user)?;
+        if self.model.is_some() {
+            file.model = self.model.clone().unwrap_or_default().resolved()?;
+        }
+        let merged = MergedScenario {
+            file: ScenarioFile::default(),
+            written,
+            preset,
+        };
+        file = merged.derive_again(file);
+        Ok(MergedScenario { file, ..merged })
+    }
+}
+
+/// The flags over the user's file (both written by the user).
+fn user_over(file: ScenarioFile, flags: &ScenarioFile) -> Result<ScenarioFile> {
+    let mut file = file;
+    if flags.cluster.preset.is_some() {
+        file.cluster = ClusterFile::default();
+    }
+    if flags.model.preset.is_some() {
+        file.model = ModelFile::default();
+    }
+    let mut v = to_value(&file)?;
+    overlay(&mut v, to_value(flags)?);
+    from_value("scenario", v)
+}
+
+impl MergedScenario {
+    fn derive_again(&self, mut f: ScenarioFile) -> ScenarioFile {
+        if !self.wrote("parallel.dp") {
+            f.parallel.dp = None;
+        }
+        if !self.wrote("training.gpus") {
+            let too_many = match (f.training.gpus, f.cluster.gpus) {
+                (Some(job), Some(cluster)) => job > cluster,
+                _ => false,
+            };
+            if self.wrote("parallel.dp") || too_many {
+                f.training.gpus = None;
+            }
+        }
+        if !self.wrote("name") && (self.wrote_in("cluster") || self.wrote_in("model")) {
+            f.name = None;
+            f.description = None;
+        }
+        f
+    }
 }
 
 #[cfg(test)]

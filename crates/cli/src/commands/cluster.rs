@@ -5,17 +5,21 @@ use crate::errors::CliResult;
 use crate::sinks::format::count;
 use crate::{input, sinks};
 use memphis_core::fabric::{Fabric, Inventory};
-use memphis_core::scenario::{self, ClusterSpec, Overrides};
+use memphis_core::scenario::{self, ClusterSpec};
 use serde_json::json;
 use std::fmt::Write;
 
 pub fn run(a: ClusterArgs) -> CliResult {
     let base = input::scenario_arg(a.scenario.as_deref())?;
-    let o = Overrides {
-        cluster_preset: a.cluster.clone(),
-        ..Default::default()
-    };
-    let sc = scenario::build(base, &o)?;
+    let mut flags = scenario::ScenarioFile::default();
+    flags.cluster.preset = a.cluster.clone();
+    let merged = scenario::ScenarioLayers {
+        file: base,
+        flags,
+        model: None,
+    }
+    .merge()?;
+    let sc = scenario::build_for_planning(&merged.file)?;
     let c = &sc.cluster;
     let inv = Fabric::build(&c.fabric_spec).inventory();
     let text = if a.json {

@@ -7,7 +7,6 @@ use crate::{input, sinks};
 use memphis_core::collective::flow::FlowComm;
 use memphis_core::collective::{nccl_tests, parse_size, CollectiveOp, GroupKind, GroupShape};
 use memphis_core::fabric::{Fabric, Routing};
-use memphis_core::scenario::{self, Overrides};
 use memphis_core::units::Bytes;
 use serde::Serialize;
 use std::fmt::Write;
@@ -40,13 +39,7 @@ pub fn run(a: CollectiveArgs) -> CliResult {
         )?),
         None => None,
     };
-    let sc = scenario::build(
-        None,
-        &Overrides {
-            cluster_preset: Some(a.cluster.clone()),
-            ..Default::default()
-        },
-    )?;
+    let sc = crate::commands::fabric_bench::temp_cluster_scenario(&a.cluster)?;
     let c = &sc.cluster;
     let gpus = a
         .gpus

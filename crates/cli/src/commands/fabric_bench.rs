@@ -6,16 +6,12 @@ use crate::sinks;
 use crate::sinks::format::count;
 use memphis_core::fabric::bench::{pattern_pairs, run_pattern, Pattern};
 use memphis_core::fabric::{Fabric, Routing};
-use memphis_core::scenario::{self, Overrides};
+use memphis_core::scenario;
 use serde_json::json;
 use std::time::Instant;
 
 pub fn run(a: FabricBenchArgs) -> CliResult {
-    let o = Overrides {
-        cluster_preset: Some(a.cluster.clone()),
-        ..Default::default()
-    };
-    let sc = scenario::build(None, &o)?;
+    let sc = temp_cluster_scenario(&a.cluster)?;
     let c = &sc.cluster;
     let gpus = a.gpus.unwrap_or(c.gpus);
     if gpus == 0 || gpus > c.gpus {
@@ -94,4 +90,12 @@ fn fraction(x: f64) -> String {
     } else {
         format!("{x:.3}")
     }
+}
+
+/// A scenario on the cluster preset (until these commands take a cluster alone).
+pub fn temp_cluster_scenario(cluster: &str) -> CliResult<scenario::Scenario> {
+    let mut flags = scenario::ScenarioFile::default();
+    flags.cluster.preset = Some(cluster.to_string());
+    let merged = scenario::ScenarioLayers::flags(flags).merge()?;
+    Ok(scenario::build_for_planning(&merged.file)?)
 }

@@ -1,25 +1,14 @@
 //! `memphis plan`: the fastest plans that fit, and sharded sweeps.
 
-use crate::cli::{ObjectiveArg, PlanArgs};
+use crate::cli::PlanArgs;
 use crate::errors::{CliError, CliResult};
 use crate::sinks::format::{count, duration, pct};
 use crate::{input, sinks};
-use memphis_core::plan::{merge, search, Objective, PlanResult, SearchResult, Shard};
-use memphis_core::scenario::{self, Overrides, Scenario};
-use serde_json::json;
+use memphis_core::plan::{merge, search, SearchResult, Shard};
+use memphis_core::scenario;
 use std::fmt::Write;
 use std::io::Write as _;
 use std::time::Instant;
-
-/// The planner's best plan for a scenario (for `simulate --plan auto`).
-pub fn best_plan(sc: &Scenario) -> CliResult<PlanResult> {
-    let r = search(sc, Objective::Step, 1, None, &|_, _| {})?;
-    r.top.into_iter().next().ok_or_else(|| {
-        CliError::bad(
-            "--plan auto: no plan fits in memory for this model, job and batch".to_string(),
-        )
-    })
-}
 
 pub fn run(a: PlanArgs) -> CliResult {
     if a.top == 0 {
@@ -40,13 +29,10 @@ pub fn run(a: PlanArgs) -> CliResult {
         }
         merge(&parts)?
     } else {
-        let base = input::scenario_arg(a.scenario.as_deref())?;
-        let sc = scenario::build_for_planning(base, &Overrides::default())?;
+        let merged = input::scenario_layers(&a.scenario)?.merge()?;
+        let sc = scenario::build_for_planning(&merged.file)?;
         let shard = a.shard.as_deref().map(Shard::parse).transpose()?;
-        let objective = match a.objective {
-            ObjectiveArg::Step => Objective::Step,
-            ObjectiveArg::TimeToTrain => Objective::TimeToTrain,
-        };
+        let objective = a.objective;
         let show = sinks::progress_enabled();
         let progress = move |done: u64, total: u64| {
             if show {
@@ -67,30 +53,33 @@ pub fn run(a: PlanArgs) -> CliResult {
         search(&sc, objective, a.top, shard, &progress)?
     };
     let elapsed = started.elapsed().as_secs_f64();
+    // Wall time goes to stderr: stdout depends only on the input.
+    sinks::status(&format!(
+        "searched in {} ({:.0} plans/s)",
+        duration(elapsed),
+        result.plans_evaluated as f64 / elapsed.max(1e-9)
+    ));
     if let Some(out) = &a.out {
         return sinks::write_atomic(out, sinks::json_text(&result)?.as_bytes());
     }
     let text = if a.json {
-        let mut v = serde_json::to_value(&result).map_err(|e| CliError::internal(e.to_string()))?;
-        v["elapsed_s"] = json!(elapsed);
-        sinks::json_text(&v)?
+        sinks::json_text(&result)?
     } else {
-        render(&result, elapsed)
+        render(&result)
     };
     sinks::stdout(&text)
 }
 
-fn render(r: &SearchResult, elapsed: f64) -> String {
+fn render(r: &SearchResult) -> String {
     let mut o = String::new();
     let _ = writeln!(
         o,
-        "plan search ({}): {} plans evaluated, {} fit, {} rejected for memory, in {} ({:.0} plans/s)",
+        "plan search ({}): {} plans evaluated, {} fit, {} rejected for memory; the best {} by the closed form ranked by the timeline",
         r.shard,
         count(r.plans_evaluated),
         count(r.plans_feasible),
         count(r.plans_rejected_memory),
-        duration(elapsed),
-        r.plans_evaluated as f64 / elapsed.max(1e-9)
+        memphis_core::plan::FINALISTS
     );
     let _ = writeln!(o, "\n  #  TP  PP vpp  CP  EP     DP  mb  recompute  dist-opt      step    MFU   memory   days");
     for (i, res) in r.top.iter().enumerate() {

@@ -9,7 +9,7 @@ use std::fmt::Write;
 pub fn run(a: ValidateArgs) -> CliResult {
     let text = input::read_text(&a.cases, "case file")?;
     let file = parse_cases(&a.cases.display().to_string(), &text)?;
-    let report = run_cases(&file, a.step_model == crate::cli::StepModelArg::Timeline)?;
+    let report = run_cases(&file, a.step_model == memphis_core::step::StepModel::Timeline)?;
     if let Report::Training { cases, .. } = &report {
         let failed = cases.iter().filter(|c| c.error.is_some()).count();
         if failed > 0 {

@@ -2,10 +2,9 @@
 //! the network. Every chart has an id (`chart-*`) so tests can find it in the DOM.
 
 use memphis_core::fabric::Inventory;
-use memphis_core::run::RunReport;
+use memphis_core::api::SimulationReport;
 use memphis_core::scenario::Scenario;
 use memphis_core::step::timeline::{Stream, Timeline};
-use memphis_core::step::StepResult;
 use std::fmt::Write;
 
 use super::format::{count, duration, pct, si};
@@ -158,7 +157,7 @@ fn gantt(tl: &Timeline, pp: u32) -> String {
 }
 
 /// Facility power over one step from the timeline, as a line.
-fn power_line(run: &RunReport, points: &[(f64, f64)]) -> String {
+fn power_line(r: &SimulationReport, points: &[(f64, f64)]) -> String {
     let (w, h) = (860.0, 170.0);
     let t_end = points.last().map_or(1.0, |p| p.0).max(1e-9);
     let hi = points.iter().map(|p| p.1).fold(0.0, f64::max).max(1e-9);
@@ -185,15 +184,15 @@ fn power_line(run: &RunReport, points: &[(f64, f64)]) -> String {
         h - 2.0,
         h + 26.0,
         duration(t_end),
-        run.power.facility_mw,
-        run.power.it_mw,
+        r.power.facility_mw,
+        r.power.it_mw,
         hi - lo
     )
 }
 
 /// Facility power over one step, phase by phase.
-fn power_chart(run: &RunReport) -> String {
-    let prof = &run.power.profile;
+fn power_chart(r: &SimulationReport) -> String {
+    let prof = &r.power.profile;
     let total: f64 = prof.iter().map(|p| p.seconds).sum::<f64>().max(1e-12);
     let peak = prof.iter().map(|p| p.facility_mw).fold(1e-9, f64::max);
     let (w, h) = (860.0, 160.0);
@@ -230,21 +229,22 @@ fn power_chart(run: &RunReport) -> String {
         svg,
         r#"<text x="0" y="{:.0}" font-size="12">average {:.1} MW facility ({:.1} MW IT), swing {:.1} MW</text></svg>"#,
         h + 26.0,
-        run.power.facility_mw,
-        run.power.it_mw,
-        run.power.swing_mw
+        r.power.facility_mw,
+        r.power.it_mw,
+        r.power.swing_mw
     );
     svg
 }
 
 /// Time to train: ideal, p10, p50, p90 as bars, with ETTR.
-fn goodput_chart(run: &RunReport) -> String {
-    let r = &run.reliability;
+fn goodput_chart(rep: &SimulationReport) -> String {
+    let r = &rep.reliability;
+    let run = &rep.run;
     let bars = [
         ("ideal (no failures)", run.ideal_days),
-        ("p10", r.days_p10),
-        ("p50", r.days_p50),
-        ("p90", r.days_p90),
+        ("p10", run.days_p10),
+        ("p50", run.days_p50),
+        ("p90", run.days_p90),
     ];
     let max = bars.iter().map(|b| b.1).fold(1e-9, f64::max);
     let (w, row) = (620.0, 26.0);
@@ -267,44 +267,42 @@ fn goodput_chart(run: &RunReport) -> String {
     }
     let _ = write!(
         svg,
-        r#"<text x="0" y="{:.0}" font-size="12">ETTR {} · job MTBF {} · {:.0} interruptions · checkpoint every {}</text></svg>"#,
+        r#"<text x="0" y="{:.0}" font-size="12">ETTR {} · job MTBF {} · {:.0} interruptions · checkpoint every {} ({:.1} TB, stall {}) · restart {} · {} spare GPUs</text></svg>"#,
         row * bars.len() as f64 + 20.0,
         pct(r.ettr),
         duration(r.job_mtbf_hours * 3600.0),
         r.interruptions,
-        duration(r.checkpoint_interval_min * 60.0)
+        duration(r.checkpoint_interval_min * 60.0),
+        r.checkpoint_size_tb,
+        duration(r.checkpoint_stall_s),
+        duration(r.restart_min * 60.0),
+        count(r.spare_gpus)
     );
     svg
 }
 
 /// The whole report.
-pub fn report(
-    sc: &Scenario,
-    step: &StepResult,
-    run: &RunReport,
-    tl: Option<&Timeline>,
-    inv: &Inventory,
-    power_timeline: Option<&[(f64, f64)]>,
-) -> String {
+pub fn report(sc: &Scenario, r: &SimulationReport, inv: &Inventory) -> String {
+    let tl = r.timeline.as_ref();
     let title = format!("memphis report — {}", sc.name);
     let p = &sc.plan;
-    let mem = &step.memory;
-    let cap = sc.cluster.gpu.hbm_capacity.gib();
+    let mem = &r.memory;
+    let cap = mem.capacity_gib;
     let cards = [
-        ("step time", duration(step.time.0)),
-        ("MFU", pct(step.mfu)),
-        ("per GPU", format!("{:.0} TFLOP/s", step.tflops_per_gpu)),
-        ("throughput", format!("{} tokens/s", si(step.tokens_per_s))),
+        ("step time", duration(r.step.time_s)),
+        ("MFU", pct(r.step.mfu)),
+        ("per GPU", format!("{:.0} TFLOP/s", r.step.tflops_per_gpu)),
+        ("throughput", format!("{} tokens/s", si(r.step.tokens_per_s))),
         (
             "memory per GPU",
-            format!("{:.1} GiB of {:.1}", mem.total().gib(), cap),
+            format!("{:.1} GiB of {:.1}", mem.per_gpu_gib, cap),
         ),
         (
             "time to train",
-            format!("{:.1} days p50", run.reliability.days_p50),
+            format!("{:.1} days p50", r.run.days_p50),
         ),
-        ("facility power", format!("{:.1} MW", run.power.facility_mw)),
-        ("carbon", format!("{} t CO2e", si(run.footprint.run_tco2e))),
+        ("facility power", format!("{:.1} MW", r.power.facility_mw)),
+        ("carbon", format!("{} t CO2e", si(r.carbon.run_tco2e))),
     ];
     let mut o = String::with_capacity(1 << 20);
     let _ = write!(
@@ -341,7 +339,8 @@ table{{border-collapse:collapse;font-size:13px;background:#fff}} td,th{{border:1
         );
     }
     o.push_str("</div><h2>Where the step goes</h2>");
-    let parts: Vec<(&str, f64)> = step
+    let parts: Vec<(&str, f64)> = r
+        .step
         .breakdown
         .entries()
         .iter()
@@ -363,11 +362,11 @@ table{{border-collapse:collapse;font-size:13px;background:#fff}} td,th{{border:1
     }
     let _ = write!(o, "<h2>Memory per GPU (stage {})</h2>", mem.stage);
     let mparts = [
-        ("weights", mem.weights.gib()),
-        ("gradients", mem.gradients.gib()),
-        ("optimizer", mem.optimizer.gib()),
-        ("activations", mem.activations.gib()),
-        ("reserved", mem.reserved.gib()),
+        ("weights", mem.weights_gib),
+        ("gradients", mem.gradients_gib),
+        ("optimizer", mem.optimizer_gib),
+        ("activations", mem.activations_gib),
+        ("reserved", mem.reserved_gib),
     ];
     let cap_label = format!("HBM {cap:.0} GiB");
     o.push_str(&stacked_bar(
@@ -397,16 +396,54 @@ table{{border-collapse:collapse;font-size:13px;background:#fff}} td,th{{border:1
         inv.max_hops_switches
     );
     o.push_str("<h2>Power over one step</h2>");
-    match power_timeline {
-        Some(p) if p.len() > 1 => o.push_str(&power_line(run, p)),
-        _ => o.push_str(&power_chart(run)),
+    match r.power.timeline.as_deref() {
+        Some(p) if p.len() > 1 => o.push_str(&power_line(r, p)),
+        _ => o.push_str(&power_chart(r)),
     }
+    o.push_str(&power_parts_table(r));
     o.push_str("<h2>Goodput and time to train</h2>");
-    o.push_str(&goodput_chart(run));
+    o.push_str(&goodput_chart(r));
+    o.push_str(&footprint_table(r));
     let _ = write!(
         o,
         r#"<p class="sub">Generated by memphis {}. All numbers computed; see README for the models and their sources.</p></body></html>"#,
         env!("CARGO_PKG_VERSION")
     );
     o
+}
+
+/// Power by component, as the text report lists it.
+fn power_parts_table(r: &SimulationReport) -> String {
+    let total: f64 = r.power.parts.iter().map(|p| p.mw).sum();
+    let mut o = String::from(
+        r#"<table id="table-power"><tr><th>component</th><th>MW</th><th>share</th></tr>"#,
+    );
+    for part in r.power.parts.iter().filter(|p| p.mw > 0.0) {
+        let _ = write!(
+            o,
+            "<tr><td>{}</td><td>{:.1}</td><td>{}</td></tr>",
+            esc(&part.name),
+            part.mw,
+            pct(part.mw / total.max(1e-30))
+        );
+    }
+    let _ = write!(
+        o,
+        "<tr><th>IT</th><th>{:.1}</th><th></th></tr></table><p class=\"sub\">facility {:.1} MW at PUE {:.2} · swing {:.1} MW between compute and waits</p>",
+        r.power.it_mw, r.power.facility_mw, r.power.pue, r.power.swing_mw
+    );
+    o
+}
+
+/// Energy, carbon and water of the whole run.
+fn footprint_table(r: &SimulationReport) -> String {
+    format!(
+        r#"<h2>Energy, carbon, water (whole run, p50)</h2><table id="table-footprint"><tr><th>energy</th><td>{} MWh</td><td>{:.1} MWh per step</td></tr><tr><th>carbon</th><td>{} t CO2e</td><td>{:.0} g/kWh, {} from gas turbines</td></tr><tr><th>water</th><td>{} m³</td><td>on site and upstream</td></tr></table>"#,
+        si(r.energy.run_mwh),
+        r.energy.step_mwh,
+        si(r.carbon.run_tco2e),
+        r.carbon.gco2_per_kwh,
+        pct(r.carbon.turbine_share),
+        si(r.water.run_m3)
+    )
 }

@@ -104,3 +104,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> CliResult {
     }
     Ok(())
 }
+
+/// A note on stderr about a decision made for the user (unless `--quiet`).
+pub fn note(msg: &str) {
+    if !QUIET.load(std::sync::atomic::Ordering::Relaxed) {
+        eprintln!("note: {msg}");
+    }
+}

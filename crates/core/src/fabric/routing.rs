@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 /// How flows pick among equal-cost paths.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Routing {
     /// One hashed path per flow.

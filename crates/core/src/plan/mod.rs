@@ -1,5 +1,6 @@
 //! The planner: search TP, PP, vpp, CP, EP, DP, micro-batch, recompute and the
-//! distributed optimizer for the fastest plan that fits, on the analytical model.
+//! distributed optimizer for the fastest plan that fits. The closed form prefilters
+//! the whole space; the finalists are ranked by the step model `simulate` reports.
 //!
 //! The space is enumerated in a fixed order and every candidate gets an index, so a
 //! sweep can be cut into shards (`index % n == i`) that evaluate disjoint slices; each
@@ -10,13 +11,14 @@
 use crate::error::{Error, Result};
 use crate::reliability::{checkpoint_cost, daly_interval, ettr_expected, FailureModel};
 use crate::scenario::Scenario;
-use crate::step::simulate_step;
+use crate::step::{simulate_step, Heterogeneity, StepModel};
 use crate::workload::{ParallelPlan, Recompute};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// What to rank plans by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "kebab-case")]
 pub enum Objective {
     /// Step time.
@@ -175,37 +177,69 @@ pub fn enumerate(sc: &Scenario) -> Vec<ParallelPlan> {
     out
 }
 
-/// Evaluates one plan.
-pub fn evaluate(sc: &Scenario, index: u64, plan: &ParallelPlan) -> PlanResult {
+/// Plans the closed form passes to the timeline: the best this many by the closed
+/// form's objective, over the whole space, are re-simulated with the step model that
+/// `simulate` reports, and ranked by it. The closed form is within a few per cent of the
+/// timeline, so the best plan is among these.
+pub const FINALISTS: usize = 48;
+
+/// The closed form's verdict on one plan: its prefilter score, and whether it fits.
+fn prefilter(sc: &Scenario, plan: &ParallelPlan, objective: Objective) -> (f64, bool) {
     let mut s = sc.clone();
     s.plan = plan.clone();
     let step = simulate_step(&s);
-    // Analytic time to train: ideal time / ETTR at Daly's interval.
+    let score = match objective {
+        Objective::Step => step.time.0,
+        Objective::TimeToTrain => analytic_days(&s, step.time.0),
+    };
+    (score, step.fits)
+}
+
+/// Days to train at the analytic ETTR at Daly's interval (the prefilter's estimate).
+fn analytic_days(s: &Scenario, step_s: f64) -> f64 {
     let tokens_per_step = (s.run.global_batch * s.run.seq_len) as f64;
-    let ideal_h = (s.run.tokens / tokens_per_step).ceil() * step.time.0 / 3600.0;
+    let ideal_h = (s.run.tokens / tokens_per_step).ceil() * step_s / 3600.0;
     let fm = FailureModel::for_job(s.job_gpus(), s.cluster.gpus_per_node);
     let mtbf = fm.job_mtbf_hours();
     let ck = checkpoint_cost(s.model.total_params(), s.job_gpus(), &s.reliability);
     let stall = ck.stall_s / 3600.0;
     let tau = daly_interval(stall.max(1e-9), mtbf)
-        .max(step.time.0 / 3600.0)
+        .max(step_s / 3600.0)
         .max(ck.write_s / 3600.0);
     let ettr = ettr_expected(tau, stall, ck.restart_s / 3600.0, mtbf).max(1e-6);
-    PlanResult {
+    ideal_h / ettr / 24.0
+}
+
+/// Evaluates one plan as `simulate` does: the default step model, then the run with
+/// failures. None when the step model refuses the plan (a timeline too long).
+pub fn evaluate(sc: &Scenario, index: u64, plan: &ParallelPlan) -> Option<PlanResult> {
+    let mut s = sc.clone();
+    s.plan = plan.clone();
+    let step = crate::step::simulate(&s, StepModel::Timeline, &Heterogeneity::default()).ok()?;
+    let step = step.result;
+    let run = crate::run::project(&s, &step);
+    Some(PlanResult {
         index,
         plan: plan.clone(),
         step_time_s: step.time.0,
         mfu: step.mfu,
         memory_gib: step.memory.total().gib(),
         fits: step.fits,
-        days_to_train: ideal_h / ettr / 24.0,
+        days_to_train: run.reliability.days_p50,
         breakdown: step
             .breakdown
             .entries()
             .iter()
             .map(|(k, v)| (k.to_string(), v.0))
             .collect(),
-    }
+    })
+}
+
+/// Keeps the best `n` of (score, index) pairs: sorted, bounded.
+fn keep_best(mut v: Vec<(f64, u64)>, n: usize) -> Vec<(f64, u64)> {
+    v.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    v.truncate(n);
+    v
 }
 
 /// A shard of the sweep: `index` of `count`, 1-based.
@@ -275,28 +309,56 @@ pub fn search(
         return Err(no_plan_reason(sc));
     }
     let (si, sn) = shard.map_or((0, 1), |s| (s.index - 1, s.count));
-    let mine: Vec<(u64, &ParallelPlan)> = all
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (i as u64, p))
-        .filter(|(i, _)| i % u64::from(sn) == u64::from(si))
-        .collect();
-    let total = mine.len() as u64;
+    let mine = |i: u64| i % u64::from(sn) == u64::from(si);
+    let total = all.len() as u64;
     let done = std::sync::atomic::AtomicU64::new(0);
-    let mut results: Vec<PlanResult> = mine
+    // 1. The closed form over the whole space (cheap), so that every shard agrees on the
+    //    finalists; the counts are of this shard's slice.
+    let n_final = FINALISTS.max(top);
+    let (best, evaluated, feasible) = all
         .par_iter()
-        .map(|(i, p)| {
-            let r = evaluate(sc, *i, p);
-            let d = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-            if d.is_multiple_of(4096) || d == total {
-                progress(d, total);
-            }
-            r
-        })
+        .enumerate()
+        .fold(
+            || (Vec::new(), 0u64, 0u64),
+            |(mut best, mut ev, mut fe), (i, p)| {
+                let (score, fits) = prefilter(sc, p, objective);
+                let i = i as u64;
+                if mine(i) {
+                    ev += 1;
+                    fe += u64::from(fits);
+                }
+                if fits {
+                    best.push((score, i));
+                    if best.len() >= 4 * n_final {
+                        best = keep_best(best, n_final);
+                    }
+                }
+                let d = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                if d.is_multiple_of(4096) || d == total {
+                    progress(d, total);
+                }
+                (best, ev, fe)
+            },
+        )
+        .reduce(
+            || (Vec::new(), 0, 0),
+            |a, b| {
+                let mut v = a.0;
+                v.extend(b.0);
+                (keep_best(v, n_final), a.1 + b.1, a.2 + b.2)
+            },
+        );
+    // 2. This shard's finalists, with the step model `simulate` reports, ranked by it.
+    let finalists: Vec<u64> = keep_best(best, n_final)
+        .into_iter()
+        .map(|(_, i)| i)
+        .filter(|&i| mine(i))
         .collect();
-    let evaluated = results.len() as u64;
-    results.retain(|r| r.fits);
-    let feasible = results.len() as u64;
+    let mut results: Vec<PlanResult> = finalists
+        .par_iter()
+        .filter_map(|&i| evaluate(sc, i, &all[i as usize]))
+        .filter(|r| r.fits)
+        .collect();
     rank(&mut results, objective);
     results.truncate(top);
     Ok(SearchResult {
@@ -307,6 +369,23 @@ pub fn search(
         plans_rejected_memory: evaluated - feasible,
         objective,
         top: results,
+    })
+}
+
+/// The best plan that fits, by the objective (what `simulate --plan auto` runs).
+pub fn best(sc: &Scenario, objective: Objective) -> Result<PlanResult> {
+    let r = search(sc, objective, 1, None, &|_, _| {})?;
+    r.top.into_iter().next().ok_or_else(|| {
+        Error::invalid(
+            "parallel",
+            "any plan",
+            format!(
+                "none fits in memory for {} on {} GPUs at global batch {}: more GPUs, a smaller batch or shorter sequences",
+                sc.model.name,
+                sc.job_gpus(),
+                sc.run.global_batch
+            ),
+        )
     })
 }
 

@@ -10,6 +10,7 @@ pub mod trace;
 pub use analytical::{simulate_step, simulate_step_with, Breakdown, StageTiming, StepResult};
 pub use timeline::{Heterogeneity, Timeline};
 
+use crate::scenario::{NetworkModel, Scenario};
 use crate::units::Seconds;
 
 /// Folds a timeline into a step result: its time, and a breakdown that adds up to it
@@ -51,6 +52,64 @@ pub fn with_timeline(mut step: StepResult, tl: &Timeline) -> StepResult {
     step
 }
 
+/// Which step model answers: the discrete-event timeline (the default, what every
+/// command reports) or the closed form (the planner's prefilter).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "lowercase")]
+pub enum StepModel {
+    /// Discrete-event simulation of the pipeline schedule.
+    #[default]
+    Timeline,
+    /// Closed form (what the planner prefilters with).
+    Analytical,
+}
+
+/// One simulated step: the result, and the timeline when the timeline model ran.
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// Time, breakdown, memory, MFU.
+    pub result: StepResult,
+    /// The discrete-event timeline (None with the closed form).
+    pub timeline: Option<Timeline>,
+}
+
+/// The one step function: every command that needs a step time calls this, so that
+/// `simulate`, `plan`, `reliability` and `validate` agree. The network fidelity is the
+/// scenario's (`network`); stragglers need the timeline.
+pub fn simulate(sc: &Scenario, model: StepModel, het: &Heterogeneity) -> crate::Result<Step> {
+    let base = match sc.network {
+        NetworkModel::Analytical => simulate_step(sc),
+        NetworkModel::Flow => {
+            let fabric = crate::fabric::Fabric::build(&sc.cluster.fabric_spec);
+            let comm = crate::collective::flow::FlowComm::for_scenario(sc, &fabric, sc.routing, 1);
+            simulate_step_with(sc, &comm)
+        }
+    };
+    match model {
+        StepModel::Analytical => {
+            if !het.is_empty() {
+                return Err(crate::Error::invalid(
+                    "step model",
+                    "analytical",
+                    "timeline when a straggler (slow GPU, server or link) is given",
+                ));
+            }
+            Ok(Step {
+                result: base,
+                timeline: None,
+            })
+        }
+        StepModel::Timeline => {
+            let (result, tl) = simulate_timeline_step(sc, base, het)?;
+            Ok(Step {
+                result,
+                timeline: Some(tl),
+            })
+        }
+    }
+}
+
 /// Most chunk forward/backward ops the timeline simulates in one step.
 pub const MAX_TIMELINE_OPS: u64 = 4_000_000;
 
@@ -66,7 +125,7 @@ pub fn simulate_timeline_step(
         return Err(crate::Error::invalid(
             "step model",
             format!("timeline of {ops} ops"),
-            format!("at most {MAX_TIMELINE_OPS} ops (2 x micro-batches x vpp x pp); use --step-model analytical"),
+            format!("at most {MAX_TIMELINE_OPS} ops (2 x micro-batches x vpp x pp): a larger micro_batch, or the analytical step model"),
         ));
     }
     let tl = timeline::simulate_timeline(sc, &base, het);

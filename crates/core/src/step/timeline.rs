@@ -89,6 +89,11 @@ pub struct Heterogeneity {
 }
 
 impl Heterogeneity {
+    /// No stragglers.
+    pub fn is_empty(&self) -> bool {
+        self.slow_compute.is_empty() && self.slow_link.is_empty()
+    }
+
     /// Stragglers: a GPU, a server, or a GPU's NIC link slowed by `slowdown_pct` percent
     /// (its work takes 1 / (1 - x) as long). Indices are job ranks (Megatron order) and
     /// job servers. Errors name the flag.

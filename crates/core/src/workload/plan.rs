@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 /// Activation recomputation mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Recompute {
     /// Keep every activation.
@@ -23,6 +24,7 @@ pub enum Recompute {
 
 /// Numeric precision of the GEMMs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Precision {
     /// FP16 with loss scaling.
@@ -228,6 +230,21 @@ impl ParallelPlan {
                 format!(
                     "a positive multiple of dp x micro_batch ({} x {} = {per_step})",
                     self.dp, self.micro_batch
+                ),
+            ));
+        }
+        // Megatron's interleaved schedule runs micro-batches in groups of pp
+        // (megatron/core/pipeline_parallel/schedules.py,
+        // forward_backward_pipelining_with_interleaving: "number of microbatches is not
+        // divisible by pipeline-model-parallel-size when using interleaved schedule").
+        let micro_batches = run.global_batch / per_step;
+        if self.vpp > 1 && !micro_batches.is_multiple_of(u64::from(self.pp)) {
+            return Err(Error::invalid(
+                "parallel.vpp",
+                self.vpp,
+                format!(
+                    "1 here: interleaving needs the micro-batches per pipeline ({micro_batches} = global_batch / (dp x micro_batch)) to be a multiple of pp ({}), as Megatron requires",
+                    self.pp
                 ),
             ));
         }

@@ -1,0 +1,206 @@
+//! `reliability`: job MTBF, the checkpoint interval, ETTR and spares, explored around
+//! the scenario's run, from the same step and projection as `simulate`.
+
+use crate::error::{Error, Result};
+use crate::reliability::{FailureModel, ReliabilityConfig};
+use crate::run::reliability_of;
+use crate::scenario::Scenario;
+use crate::step::{self, Heterogeneity, StepModel};
+use serde::Serialize;
+
+/// What to explore.
+#[derive(Debug, Clone, Default)]
+pub struct ReliabilityOptions {
+    /// Train for this many days instead of the token budget.
+    pub days: Option<f64>,
+}
+
+/// The answer to "how do failures and checkpoints stretch the run?".
+#[derive(Debug, Clone, Serialize)]
+pub struct ReliabilityReport {
+    /// Scenario name.
+    pub scenario: String,
+    /// GPU model.
+    pub gpu: String,
+    /// Job GPUs.
+    pub gpus: u64,
+    /// Hot spares at the start.
+    pub spare_gpus: u64,
+    /// Days of training asked about, if any.
+    pub days: Option<f64>,
+    /// Seconds per step (the timeline, as `simulate` reports it).
+    pub step_time_s: f64,
+    /// Days of work without failures or checkpoints.
+    pub ideal_days: f64,
+    /// Mean time between unexpected interruptions, hours.
+    pub job_mtbf_hours: f64,
+    /// Unexpected interruptions expected in `days`.
+    pub interruptions_unexpected: Option<f64>,
+    /// Planned interruptions expected in `days`.
+    pub interruptions_planned: Option<f64>,
+    /// Checkpoint interval used, minutes (Daly's optimum unless set).
+    pub checkpoint_interval_min: f64,
+    /// Checkpoint size, TB.
+    pub checkpoint_size_tb: f64,
+    /// Stall per checkpoint, s.
+    pub checkpoint_stall_s: f64,
+    /// Whether checkpoints are asynchronous.
+    pub async_checkpoint: bool,
+    /// Restart, minutes.
+    pub restart_min: f64,
+    /// ETTR (Monte Carlo).
+    pub ettr: f64,
+    /// Analytic ETTR.
+    pub ettr_expected: f64,
+    /// Wall days, 10th percentile.
+    pub days_p10: f64,
+    /// Median.
+    pub days_p50: f64,
+    /// 90th percentile.
+    pub days_p90: f64,
+    /// Unexpected interruptions by cause.
+    pub causes: Vec<CauseRate>,
+    /// The run at other checkpoint intervals.
+    pub intervals: Vec<IntervalRow>,
+    /// The run with other numbers of hot spares.
+    pub spares: Vec<SpareRow>,
+}
+
+/// One cause of interruptions.
+#[derive(Debug, Clone, Serialize)]
+pub struct CauseRate {
+    /// Name.
+    pub cause: String,
+    /// Interruptions per day for this job.
+    pub per_day: f64,
+    /// Share of all unexpected interruptions.
+    pub share: f64,
+}
+
+/// The run at one checkpoint interval.
+#[derive(Debug, Clone, Serialize)]
+pub struct IntervalRow {
+    /// Minutes.
+    pub checkpoint_interval_min: f64,
+    /// ETTR.
+    pub ettr: f64,
+    /// Wall days, median.
+    pub days_p50: f64,
+}
+
+/// The run with one number of hot spares.
+#[derive(Debug, Clone, Serialize)]
+pub struct SpareRow {
+    /// Spare GPUs.
+    pub spare_gpus: u64,
+    /// ETTR.
+    pub ettr: f64,
+    /// Wall days, median.
+    pub days_p50: f64,
+    /// Hours waiting for repairs.
+    pub spare_wait_hours: f64,
+}
+
+/// Trials of each exploration row (the base run uses the scenario's).
+const EXPLORE_TRIALS: u32 = 100;
+
+/// The reliability report of a scenario.
+pub fn reliability(sc: &Scenario, opts: &ReliabilityOptions) -> Result<ReliabilityReport> {
+    if let Some(d) = opts.days {
+        if !(d.is_finite() && d > 0.0 && d <= 36_500.0) {
+            return Err(Error::invalid(
+                "days",
+                d,
+                "a number of days above 0 (at most 36500)",
+            ));
+        }
+    }
+    let step_s = step::simulate(sc, StepModel::Timeline, &Heterogeneity::default())?
+        .result
+        .time
+        .0;
+    let tokens_per_step = (sc.run.global_batch * sc.run.seq_len) as f64;
+    let ideal_hours = (sc.run.tokens / tokens_per_step).ceil() * step_s / 3600.0;
+    let work_hours = opts.days.map_or(ideal_hours, |d| d * 24.0);
+    let cfg = &sc.reliability;
+    let base = reliability_of(sc, step_s, work_hours, cfg);
+    let optimum = base.checkpoint_interval_min;
+    let explore = ReliabilityConfig {
+        trials: cfg.trials.min(EXPLORE_TRIALS),
+        ..cfg.clone()
+    };
+    let intervals = [0.25, 0.5, 1.0, 2.0, 4.0]
+        .iter()
+        .map(|k| {
+            let c = ReliabilityConfig {
+                checkpoint_interval_min: Some(optimum * k),
+                ..explore.clone()
+            };
+            let r = reliability_of(sc, step_s, work_hours, &c);
+            IntervalRow {
+                checkpoint_interval_min: optimum * k,
+                ettr: r.ettr,
+                days_p50: r.days_p50,
+            }
+        })
+        .collect();
+    let gpus = sc.job_gpus();
+    let gpn = u64::from(sc.cluster.gpus_per_node);
+    let mut spare_counts: Vec<u64> = [0.0, 0.001, 0.005, 0.01, 0.02]
+        .iter()
+        .map(|f| ((gpus as f64 * f) as u64 / gpn) * gpn)
+        .filter(|&s| s <= sc.spare_gpus())
+        .collect();
+    spare_counts.dedup();
+    let spares = spare_counts
+        .iter()
+        .map(|&s| {
+            let c = ReliabilityConfig {
+                spare_gpus: Some(s),
+                ..explore.clone()
+            };
+            let r = reliability_of(sc, step_s, work_hours, &c);
+            SpareRow {
+                spare_gpus: s,
+                ettr: r.ettr,
+                days_p50: r.days_p50,
+                spare_wait_hours: r.spare_wait_hours,
+            }
+        })
+        .collect();
+    let fm = FailureModel::for_job(gpus, sc.cluster.gpus_per_node);
+    let unexpected = fm.unexpected_per_hour();
+    Ok(ReliabilityReport {
+        scenario: sc.name.clone(),
+        gpu: sc.cluster.gpu.name.to_string(),
+        gpus,
+        spare_gpus: base.spare_gpus,
+        days: opts.days,
+        step_time_s: step_s,
+        ideal_days: ideal_hours / 24.0,
+        job_mtbf_hours: fm.job_mtbf_hours(),
+        interruptions_unexpected: opts.days.map(|d| unexpected * d * 24.0),
+        interruptions_planned: opts.days.map(|d| fm.planned_per_hour * d * 24.0),
+        checkpoint_interval_min: optimum,
+        checkpoint_size_tb: base.checkpoint.size_bytes / 1e12,
+        checkpoint_stall_s: base.checkpoint.stall_s,
+        async_checkpoint: cfg.async_checkpoint,
+        restart_min: base.checkpoint.restart_s / 60.0,
+        ettr: base.ettr,
+        ettr_expected: base.ettr_expected,
+        days_p10: base.days_p10,
+        days_p50: base.days_p50,
+        days_p90: base.days_p90,
+        causes: fm
+            .rates
+            .iter()
+            .map(|(c, r)| CauseRate {
+                cause: c.name.to_string(),
+                per_day: r * 24.0,
+                share: r / unexpected,
+            })
+            .collect(),
+        intervals,
+        spares,
+    })
+}

@@ -1,0 +1,479 @@
+//! `simulate`: one step and the whole run of a scenario.
+
+use crate::error::Result;
+use crate::fabric::Routing;
+use crate::power::{Cooling, Part, ProfileSegment};
+use crate::plan::{self, Objective};
+use crate::run::{project, RunReport};
+use crate::scenario::{build_for_planning, NetworkModel, Scenario, ScenarioLayers};
+use crate::step::{self, Breakdown, Heterogeneity, StepModel, StepResult, Timeline};
+use crate::workload::{ParallelPlan, Precision};
+use serde::Serialize;
+
+/// A scenario ready to simulate, and what memphis decided on the user's behalf.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    /// The validated scenario.
+    pub scenario: Scenario,
+    /// Decisions worth telling the user (a plan chosen by the planner, say).
+    pub notes: Vec<String>,
+}
+
+/// Builds the scenario from its layers. When the user wrote no plan field and the
+/// preset's plan does not suit the model, cluster or job they chose (it is invalid, or
+/// does not fit in memory), the planner picks one, and a note says so.
+pub fn resolve(layers: &ScenarioLayers) -> Result<Resolved> {
+    let merged = layers.merge()?;
+    let strict = merged.validate();
+    if merged.wrote_in("parallel") {
+        return strict.map(|scenario| Resolved {
+            scenario,
+            notes: Vec::new(),
+        });
+    }
+    let reason = match &strict {
+        Ok(sc) => {
+            let s = crate::step::simulate_step(sc);
+            if s.fits {
+                return Ok(Resolved {
+                    scenario: strict?,
+                    notes: Vec::new(),
+                });
+            }
+            format!(
+                "needs {:.1} GiB per GPU of {:.1}",
+                s.memory.total().gib(),
+                sc.cluster.gpu.hbm_capacity.gib()
+            )
+        }
+        Err(e) => e.to_string(),
+    };
+    // The preset's plan does not suit this job: plan it, or report the first error.
+    let Ok(base) = build_for_planning(&merged.file) else {
+        return strict.map(|scenario| Resolved {
+            scenario,
+            notes: Vec::new(),
+        });
+    };
+    let best = plan::best(&base, Objective::Step)?;
+    let scenario = best.apply(&base);
+    let from = merged.preset.as_deref().unwrap_or("the scenario");
+    let notes = vec![format!(
+        "the plan of {from} does not suit this job ({reason}); the planner chose {}",
+        scenario.plan.label()
+    )];
+    Ok(Resolved { scenario, notes })
+}
+
+/// How to simulate.
+#[derive(Debug, Clone, Default)]
+pub struct SimulateOptions {
+    /// The step model (the timeline by default).
+    pub step_model: StepModel,
+    /// Stragglers (timeline only).
+    pub stragglers: Heterogeneity,
+}
+
+/// The answer to "how does this job run?": its serde output is `simulate --json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SimulationReport {
+    /// Scenario name.
+    pub scenario: String,
+    /// What memphis decided on the user's behalf.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    /// The cluster.
+    pub cluster: ClusterSummary,
+    /// The model.
+    pub model: ModelSummary,
+    /// The plan and the batch.
+    pub plan: PlanSummary,
+    /// Network fidelity.
+    pub network: NetworkModel,
+    /// Routing at flow level.
+    pub routing: Routing,
+    /// One step.
+    pub step: StepSummary,
+    /// Memory of the fullest GPU.
+    pub memory: MemorySummary,
+    /// The whole run.
+    pub run: RunSummary,
+    /// Failures and checkpoints.
+    pub reliability: ReliabilitySummary,
+    /// Power during training.
+    pub power: PowerSection,
+    /// Energy of a step and of the run.
+    pub energy: EnergySection,
+    /// Carbon of the run.
+    pub carbon: CarbonSection,
+    /// Water of the run.
+    pub water: WaterSection,
+    /// The step's timeline, for the trace and the HTML report (not in the JSON).
+    #[serde(skip)]
+    pub timeline: Option<Timeline>,
+    /// The full step result, for renderers that draw per-stage detail.
+    #[serde(skip)]
+    pub step_result: StepResult,
+}
+
+/// The cluster, briefly.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClusterSummary {
+    /// Name.
+    pub name: String,
+    /// GPU model.
+    pub gpu: String,
+    /// GPUs in the cluster.
+    pub gpus: u64,
+    /// GPUs per server.
+    pub gpus_per_node: u32,
+    /// Scale-out Gb/s per GPU.
+    pub nic_gbps: f64,
+    /// HBM per GPU, GiB.
+    pub hbm_gib: f64,
+}
+
+/// The model, briefly.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelSummary {
+    /// Name.
+    pub name: String,
+    /// Parameters.
+    pub params: f64,
+    /// Parameters active per token (all of them for a dense model).
+    pub active_params: f64,
+    /// Experts and experts per token, for a MoE model.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub moe: Option<(u32, u32)>,
+}
+
+/// The plan and the batch.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanSummary {
+    /// The parallel plan.
+    #[serde(flatten)]
+    pub plan: ParallelPlan,
+    /// Micro-batches per step per pipeline.
+    pub micro_batches: u64,
+    /// Sequences per step.
+    pub global_batch: u64,
+    /// Tokens per sequence.
+    pub seq_len: u64,
+    /// GEMM precision.
+    pub precision: Precision,
+}
+
+/// One step.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepSummary {
+    /// Seconds per step.
+    pub time_s: f64,
+    /// Model FLOP utilization.
+    pub mfu: f64,
+    /// Model TFLOP/s per GPU.
+    pub tflops_per_gpu: f64,
+    /// Tokens per second, whole job.
+    pub tokens_per_s: f64,
+    /// Model FLOPs of one step, whole job.
+    pub model_flops: f64,
+    /// The stage whose micro-batch time bounds the pipeline.
+    pub critical_stage: u32,
+    /// The stage that finished last (the timeline's), else the critical stage.
+    pub slowest_stage: u32,
+    /// Which step model answered.
+    pub model: StepModel,
+    /// Exposed seconds by kind; they add up to `time_s`.
+    pub breakdown: Breakdown,
+}
+
+/// Memory per GPU, GiB.
+#[derive(Debug, Clone, Serialize)]
+pub struct MemorySummary {
+    /// Total.
+    pub per_gpu_gib: f64,
+    /// HBM.
+    pub capacity_gib: f64,
+    /// Whether it fits.
+    pub fits: bool,
+    /// The stage of the fullest GPU.
+    pub stage: u32,
+    /// Weights.
+    pub weights_gib: f64,
+    /// Gradients.
+    pub gradients_gib: f64,
+    /// Optimizer state.
+    pub optimizer_gib: f64,
+    /// Activations.
+    pub activations_gib: f64,
+    /// Allocator and framework reserve.
+    pub reserved_gib: f64,
+}
+
+/// The whole run.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunSummary {
+    /// Job GPUs.
+    pub gpus: u64,
+    /// Cluster GPUs the job leaves free (hot spares).
+    pub spare_gpus: u64,
+    /// Token budget.
+    pub tokens: f64,
+    /// Optimizer steps.
+    pub steps: f64,
+    /// Days without failures or checkpoints.
+    pub ideal_days: f64,
+    /// Days with failures, 10th percentile.
+    pub days_p10: f64,
+    /// Median.
+    pub days_p50: f64,
+    /// 90th percentile.
+    pub days_p90: f64,
+    /// Job GPUs x p50 wall hours.
+    pub gpu_hours: f64,
+}
+
+/// Failures and checkpoints.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReliabilitySummary {
+    /// Mean time between unexpected interruptions of the job, hours.
+    pub job_mtbf_hours: f64,
+    /// Unexpected interruptions over the run.
+    pub interruptions: f64,
+    /// Planned interruptions over the run.
+    pub planned_interruptions: f64,
+    /// Checkpoint interval, minutes.
+    pub checkpoint_interval_min: f64,
+    /// Checkpoint size, TB.
+    pub checkpoint_size_tb: f64,
+    /// Training stall per checkpoint, s.
+    pub checkpoint_stall_s: f64,
+    /// Whether checkpoints are written asynchronously.
+    pub async_checkpoint: bool,
+    /// Restart after an interruption, minutes.
+    pub restart_min: f64,
+    /// Effective training time ratio (Monte Carlo).
+    pub ettr: f64,
+    /// Analytic ETTR.
+    pub ettr_expected: f64,
+    /// Hot spares at the start.
+    pub spare_gpus: u64,
+    /// Hours waiting for repairs when spares ran out.
+    pub spare_wait_hours: f64,
+}
+
+/// Simulates one step with the chosen model and projects the run.
+pub fn simulate(sc: &Scenario, opts: &SimulateOptions) -> Result<SimulationReport> {
+    let s = step::simulate(sc, opts.step_model, &opts.stragglers)?;
+    let run = project(sc, &s.result);
+    Ok(report(sc, s, &run, opts.step_model))
+}
+
+fn report(sc: &Scenario, s: step::Step, run: &RunReport, model: StepModel) -> SimulationReport {
+    let step = &s.result;
+    let mem = &step.memory;
+    let rel = &run.reliability;
+    SimulationReport {
+        scenario: sc.name.clone(),
+        notes: Vec::new(),
+        cluster: ClusterSummary {
+            name: sc.cluster.name.clone(),
+            gpu: sc.cluster.gpu.name.to_string(),
+            gpus: sc.cluster.gpus,
+            gpus_per_node: sc.cluster.gpus_per_node,
+            nic_gbps: sc.cluster.nic.gbps,
+            hbm_gib: sc.cluster.gpu.hbm_capacity.gib(),
+        },
+        model: ModelSummary {
+            name: sc.model.name.clone(),
+            params: sc.model.total_params(),
+            active_params: sc.model.active_params(),
+            moe: sc.model.moe.map(|m| (m.experts, m.topk)),
+        },
+        plan: PlanSummary {
+            plan: sc.plan.clone(),
+            micro_batches: step.micro_batches,
+            global_batch: sc.run.global_batch,
+            seq_len: sc.run.seq_len,
+            precision: sc.run.precision,
+        },
+        network: sc.network,
+        routing: sc.routing,
+        step: StepSummary {
+            time_s: step.time.0,
+            mfu: step.mfu,
+            tflops_per_gpu: step.tflops_per_gpu,
+            tokens_per_s: step.tokens_per_s,
+            model_flops: step.model_flops.0,
+            critical_stage: step.critical_stage,
+            slowest_stage: s
+                .timeline
+                .as_ref()
+                .map_or(step.critical_stage, |t| t.slowest_stage),
+            model,
+            breakdown: step.breakdown.clone(),
+        },
+        memory: MemorySummary {
+            per_gpu_gib: mem.total().gib(),
+            capacity_gib: sc.cluster.gpu.hbm_capacity.gib(),
+            fits: step.fits,
+            stage: mem.stage,
+            weights_gib: mem.weights.gib(),
+            gradients_gib: mem.gradients.gib(),
+            optimizer_gib: mem.optimizer.gib(),
+            activations_gib: mem.activations.gib(),
+            reserved_gib: mem.reserved.gib(),
+        },
+        run: RunSummary {
+            gpus: sc.job_gpus(),
+            spare_gpus: sc.spare_gpus(),
+            tokens: sc.run.tokens,
+            steps: run.steps,
+            ideal_days: run.ideal_days,
+            days_p10: rel.days_p10,
+            days_p50: rel.days_p50,
+            days_p90: rel.days_p90,
+            gpu_hours: run.gpu_hours,
+        },
+        reliability: ReliabilitySummary {
+            job_mtbf_hours: rel.job_mtbf_hours,
+            interruptions: rel.interruptions,
+            planned_interruptions: rel.planned_interruptions,
+            checkpoint_interval_min: rel.checkpoint_interval_min,
+            checkpoint_size_tb: rel.checkpoint.size_bytes / 1e12,
+            checkpoint_stall_s: rel.checkpoint.stall_s,
+            async_checkpoint: sc.reliability.async_checkpoint,
+            restart_min: rel.checkpoint.restart_s / 60.0,
+            ettr: rel.ettr,
+            ettr_expected: rel.ettr_expected,
+            spare_gpus: rel.spare_gpus,
+            spare_wait_hours: rel.spare_wait_hours,
+        },
+        power: power_section(sc, run, s.timeline.as_ref()),
+        energy: EnergySection {
+            step_mwh: run.power.step_mwh,
+            run_mwh: run.footprint.run_mwh,
+            run_mwh_other_cooling: run.footprint.run_mwh_other_cooling,
+        },
+        carbon: CarbonSection {
+            run_tco2e: run.footprint.run_tco2e,
+            gco2_per_kwh: sc.power.gco2_per_kwh(),
+            turbine_share: sc.power.turbine_share,
+        },
+        water: WaterSection {
+            run_m3: run.footprint.run_m3,
+        },
+        timeline: s.timeline,
+        step_result: s.result,
+    }
+}
+
+/// Power during training.
+#[derive(Debug, Clone, Serialize)]
+pub struct PowerSection {
+    /// IT power, average over the step, MW.
+    pub it_mw: f64,
+    /// Facility power (IT x PUE), MW.
+    pub facility_mw: f64,
+    /// IT swing between compute and waiting, MW.
+    pub swing_mw: f64,
+    /// Peak IT power, MW.
+    pub peak_it_mw: f64,
+    /// Power usage effectiveness.
+    pub pue: f64,
+    /// Cooling.
+    pub cooling: Cooling,
+    /// Facility power with the other cooling, MW.
+    pub facility_mw_other_cooling: f64,
+    /// The other cooling.
+    pub other_cooling: Cooling,
+    /// Power by component.
+    pub parts: Vec<Part>,
+    /// Power by phase of the step.
+    pub profile: Vec<ProfileSegment>,
+    /// Facility power over the step, (seconds, MW) samples (timeline model only).
+    pub timeline: Option<Vec<(f64, f64)>>,
+    /// Max minus min of that, MW.
+    pub timeline_swing_mw: Option<f64>,
+}
+
+/// Energy.
+#[derive(Debug, Clone, Serialize)]
+pub struct EnergySection {
+    /// One step, MWh.
+    pub step_mwh: f64,
+    /// The run (p50 wall time), MWh.
+    pub run_mwh: f64,
+    /// The run with the other cooling, MWh.
+    pub run_mwh_other_cooling: f64,
+}
+
+/// Carbon.
+#[derive(Debug, Clone, Serialize)]
+pub struct CarbonSection {
+    /// The run, t CO2e.
+    pub run_tco2e: f64,
+    /// Carbon intensity of the supply, g/kWh.
+    pub gco2_per_kwh: f64,
+    /// Share from on-site gas turbines.
+    pub turbine_share: f64,
+}
+
+/// Water.
+#[derive(Debug, Clone, Serialize)]
+pub struct WaterSection {
+    /// The run, on site and upstream, m³.
+    pub run_m3: f64,
+}
+
+fn power_section(sc: &Scenario, run: &RunReport, tl: Option<&Timeline>) -> PowerSection {
+    let pw = &run.power;
+    let timeline = tl.map(|tl| {
+        let inv = crate::fabric::Fabric::build(&sc.cluster.fabric_spec).inventory();
+        let inputs = crate::power::PowerInputs {
+            job_gpus: sc.job_gpus(),
+            idle_gpus: sc.spare_gpus(),
+            nodes: sc.cluster.nodes(),
+            switches: inv.switches,
+            gpu_tdp_w: sc.cluster.gpu.tdp.0,
+        };
+        crate::power::timeline_profile(
+            tl,
+            &inputs,
+            &sc.power,
+            sc.cluster.nic.power.0,
+            sc.plan.pp,
+            200,
+        )
+    });
+    let timeline_swing_mw = timeline.as_ref().map(|p| {
+        let (lo, hi) = p.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), (_, mw)| {
+            (lo.min(*mw), hi.max(*mw))
+        });
+        hi - lo
+    });
+    PowerSection {
+        it_mw: pw.it_mw,
+        facility_mw: pw.facility_mw,
+        swing_mw: pw.swing_mw,
+        peak_it_mw: pw.peak_it_mw,
+        pue: pw.pue,
+        cooling: sc.power.cooling,
+        facility_mw_other_cooling: pw.facility_mw_other_cooling,
+        other_cooling: pw.other_cooling,
+        parts: pw.parts.clone(),
+        profile: pw.profile.clone(),
+        timeline,
+        timeline_swing_mw,
+    }
+}
+
+/// `--plan auto`: the planner's best plan for the merged scenario, whatever plan the
+/// scenario holds.
+pub fn plan_auto(layers: &ScenarioLayers) -> Result<Resolved> {
+    let merged = layers.merge()?;
+    let base = build_for_planning(&merged.file)?;
+    let best = plan::best(&base, Objective::Step)?;
+    let scenario = best.apply(&base);
+    let notes = vec![format!("the planner chose {}", scenario.plan.label())];
+    Ok(Resolved { scenario, notes })
+}
