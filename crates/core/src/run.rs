@@ -28,9 +28,8 @@ pub struct RunReport {
 
 /// Projects the run of a scenario from its step.
 pub fn project(sc: &Scenario, step: &StepResult) -> RunReport {
-    let tokens_per_step = (sc.run.global_batch * sc.run.seq_len) as f64;
-    let steps = (sc.run.tokens / tokens_per_step).ceil();
-    let work_hours = steps * step.time.0 / 3600.0;
+    let steps = sc.run.steps();
+    let work_hours = sc.run.work_hours(step.time.0);
     let reliability = reliability_of(sc, step.time.0, work_hours, &sc.reliability);
     let switches = Fabric::build(&sc.cluster.fabric_spec).inventory().switches;
     let inputs = PowerInputs {

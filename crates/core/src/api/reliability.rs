@@ -119,8 +119,7 @@ pub fn reliability(sc: &Scenario, opts: &ReliabilityOptions) -> Result<Reliabili
         .result
         .time
         .0;
-    let tokens_per_step = (sc.run.global_batch * sc.run.seq_len) as f64;
-    let ideal_hours = (sc.run.tokens / tokens_per_step).ceil() * step_s / 3600.0;
+    let ideal_hours = sc.run.work_hours(step_s);
     let work_hours = opts.days.map_or(ideal_hours, |d| d * 24.0);
     let cfg = &sc.reliability;
     let base = reliability_of(sc, step_s, work_hours, cfg);

@@ -24,13 +24,13 @@ pub struct Resolved {
 /// does not fit in memory), the planner picks one, and a note says so.
 pub fn resolve(layers: &ScenarioLayers) -> Result<Resolved> {
     let merged = layers.merge()?;
-    let strict = merged.validate();
     if merged.wrote_in("parallel") {
-        return strict.map(|scenario| Resolved {
+        return merged.validate().map(|scenario| Resolved {
             scenario,
             notes: Vec::new(),
         });
     }
+    let strict = merged.file.clone().validate();
     let reason = match &strict {
         Ok(sc) => {
             let s = crate::step::simulate_step(sc);
@@ -50,7 +50,7 @@ pub fn resolve(layers: &ScenarioLayers) -> Result<Resolved> {
     };
     // The preset's plan does not suit this job: plan it, or report the first error.
     let Ok(base) = build_for_planning(&merged.file) else {
-        return strict.map(|scenario| Resolved {
+        return merged.validate().map(|scenario| Resolved {
             scenario,
             notes: Vec::new(),
         });

@@ -181,7 +181,7 @@ pub fn enumerate(sc: &Scenario) -> Vec<ParallelPlan> {
 /// form's objective, over the whole space, are re-simulated with the step model that
 /// `simulate` reports, and ranked by it. The closed form is within a few per cent of the
 /// timeline, so the best plan is among these.
-pub const FINALISTS: usize = 48;
+pub const FINALISTS: usize = 256;
 
 /// The closed form's verdict on one plan: its prefilter score, and whether it fits.
 fn prefilter(sc: &Scenario, plan: &ParallelPlan, objective: Objective) -> (f64, bool) {
@@ -197,8 +197,7 @@ fn prefilter(sc: &Scenario, plan: &ParallelPlan, objective: Objective) -> (f64, 
 
 /// Days to train at the analytic ETTR at Daly's interval (the prefilter's estimate).
 fn analytic_days(s: &Scenario, step_s: f64) -> f64 {
-    let tokens_per_step = (s.run.global_batch * s.run.seq_len) as f64;
-    let ideal_h = (s.run.tokens / tokens_per_step).ceil() * step_s / 3600.0;
+    let ideal_h = s.run.work_hours(step_s);
     let fm = FailureModel::for_job(s.job_gpus(), s.cluster.gpus_per_node);
     let mtbf = fm.job_mtbf_hours();
     let ck = checkpoint_cost(s.model.total_params(), s.job_gpus(), &s.reliability);
@@ -210,14 +209,14 @@ fn analytic_days(s: &Scenario, step_s: f64) -> f64 {
     ideal_h / ettr / 24.0
 }
 
-/// Evaluates one plan as `simulate` does: the default step model, then the run with
-/// failures. None when the step model refuses the plan (a timeline too long).
+/// Evaluates one plan's step as `simulate` does (the default step model). None when
+/// the step model refuses the plan (a timeline too long). Days to train are filled in
+/// by [`with_days`], which costs a Monte Carlo.
 pub fn evaluate(sc: &Scenario, index: u64, plan: &ParallelPlan) -> Option<PlanResult> {
     let mut s = sc.clone();
     s.plan = plan.clone();
     let step = crate::step::simulate(&s, StepModel::Timeline, &Heterogeneity::default()).ok()?;
     let step = step.result;
-    let run = crate::run::project(&s, &step);
     Some(PlanResult {
         index,
         plan: plan.clone(),
@@ -225,7 +224,7 @@ pub fn evaluate(sc: &Scenario, index: u64, plan: &ParallelPlan) -> Option<PlanRe
         mfu: step.mfu,
         memory_gib: step.memory.total().gib(),
         fits: step.fits,
-        days_to_train: run.reliability.days_p50,
+        days_to_train: f64::NAN,
         breakdown: step
             .breakdown
             .entries()
@@ -233,6 +232,15 @@ pub fn evaluate(sc: &Scenario, index: u64, plan: &ParallelPlan) -> Option<PlanRe
             .map(|(k, v)| (k.to_string(), v.0))
             .collect(),
     })
+}
+
+/// Days to train with failures (p50), by the projection `simulate` reports.
+fn with_days(sc: &Scenario, mut r: PlanResult) -> PlanResult {
+    let s = r.apply(sc);
+    let work_hours = s.run.work_hours(r.step_time_s);
+    r.days_to_train = crate::run::reliability_of(&s, r.step_time_s, work_hours, &s.reliability)
+        .days_p50;
+    r
 }
 
 /// Keeps the best `n` of (score, index) pairs: sorted, bounded.
@@ -359,6 +367,11 @@ pub fn search(
         .filter_map(|&i| evaluate(sc, i, &all[i as usize]))
         .filter(|r| r.fits)
         .collect();
+    if objective == Objective::Step {
+        rank(&mut results, objective);
+        results.truncate(top);
+    }
+    let mut results: Vec<PlanResult> = results.into_par_iter().map(|r| with_days(sc, r)).collect();
     rank(&mut results, objective);
     results.truncate(top);
     Ok(SearchResult {

@@ -381,52 +381,48 @@ fn trial(
             f64::INFINITY
         }
     };
-    let (mut wall, mut done, mut since_ckpt) = (0.0f64, 0.0f64, 0.0f64);
+    let _ = step_h; // a failure loses the work since the last checkpoint, partial step included
+    let mut t = Training {
+        wall: 0.0,
+        done: 0.0,
+        since_ckpt: 0.0,
+        work_h,
+        tau_h,
+        stall_h,
+    };
     let mut failures = 0u64;
     let mut waited = 0.0;
     let mut spares = spares_nodes;
     let mut repairs: Vec<f64> = Vec::new(); // wall times when repaired servers return
     let mut next_fail = exp(rng, lam);
     let mut next_planned = exp(rng, planned);
-    // Progress in segments: train until the next checkpoint, failure or the end.
-    while done < work_h {
-        let to_ckpt = tau_h - since_ckpt;
-        let to_end = work_h - done;
-        let seg = to_ckpt.min(to_end);
+    // Train from one interruption to the next: the checkpoints between them are counted
+    // in bulk, so a trial costs O(interruptions), whatever the checkpoint interval.
+    while t.done < work_h {
         let event = next_fail.min(next_planned);
-        if wall + seg <= event {
-            wall += seg;
-            done += seg;
-            since_ckpt += seg;
-            if since_ckpt >= tau_h - 1e-12 && done < work_h {
-                wall += stall_h;
-                since_ckpt = 0.0;
-            }
-            continue;
+        if t.advance_until(event) {
+            break;
         }
-        // Interrupted mid-segment.
-        let ran = (event - wall).max(0.0);
-        wall = event;
-        done += ran;
-        since_ckpt += ran;
+        t.wall = t.wall.max(event);
         if next_planned < next_fail {
             // Planned: checkpoint first, nothing lost; restart.
-            wall += stall_h + restart_h;
-            since_ckpt = 0.0;
-            next_planned = wall + exp(rng, planned);
-            if next_fail < wall {
-                next_fail = wall + exp(rng, lam);
+            t.wall += stall_h + restart_h;
+            t.since_ckpt = 0.0;
+            next_planned = t.wall + exp(rng, planned);
+            if next_fail < t.wall {
+                next_fail = t.wall + exp(rng, lam);
             }
             continue;
         }
         failures += 1;
-        // Lose the work since the last checkpoint (rounded up to the step in flight).
-        let lost = (since_ckpt + step_h * 0.5).min(done);
-        done -= lost;
-        since_ckpt = 0.0;
+        // Lose the work since the last checkpoint (the step in flight included), and
+        // nothing that a checkpoint holds.
+        t.done -= t.since_ckpt;
+        t.since_ckpt = 0.0;
         if rng.next_f64() < spare_p {
-            repairs.retain(|&t| {
-                if t <= wall {
+            let now = t.wall;
+            repairs.retain(|&back| {
+                if back <= now {
                     spares += 1;
                     false
                 } else {
@@ -437,25 +433,83 @@ fn trial(
                 // Wait for the earliest repair.
                 let back = repairs.iter().copied().fold(f64::INFINITY, f64::min);
                 if back.is_finite() {
-                    waited += back - wall;
-                    wall = back;
-                    repairs.retain(|&t| t > back);
+                    waited += back - t.wall;
+                    t.wall = back;
+                    repairs.retain(|&r| r > back);
                 } else {
                     waited += repair_h;
-                    wall += repair_h;
+                    t.wall += repair_h;
                 }
             } else {
                 spares -= 1;
             }
-            repairs.push(wall + repair_h);
+            repairs.push(t.wall + repair_h);
         }
-        wall += restart_h;
-        next_fail = wall + exp(rng, lam);
-        if next_planned < wall {
-            next_planned = wall + exp(rng, planned);
+        t.wall += restart_h;
+        next_fail = t.wall + exp(rng, lam);
+        if next_planned < t.wall {
+            next_planned = t.wall + exp(rng, planned);
         }
     }
-    (wall, failures, waited)
+    (t.wall, failures, waited)
+}
+
+/// The state of training within one Monte Carlo trial (hours).
+struct Training {
+    wall: f64,
+    done: f64,
+    since_ckpt: f64,
+    work_h: f64,
+    tau_h: f64,
+    stall_h: f64,
+}
+
+impl Training {
+    /// Trains until wall time `event` or the end of the work, checkpointing every
+    /// `tau_h` of work (each costing `stall_h` of wall time). Returns whether the work
+    /// is done. Whole checkpoint cycles are taken in one step, so the cost is O(1).
+    fn advance_until(&mut self, event: f64) -> bool {
+        loop {
+            let budget = event - self.wall;
+            let to_end = self.work_h - self.done;
+            let to_ckpt = self.tau_h - self.since_ckpt;
+            if to_end <= to_ckpt {
+                if to_end <= budget {
+                    self.wall += to_end;
+                    self.done = self.work_h;
+                    return true;
+                }
+                self.run(budget.max(0.0));
+                return false;
+            }
+            if to_ckpt > budget {
+                self.run(budget.max(0.0));
+                return false;
+            }
+            // Reach the checkpoint, then take the whole cycles that fit before the event
+            // and leave work after them (no stall after the last piece of work).
+            self.run(to_ckpt);
+            self.since_ckpt = 0.0;
+            self.wall += self.stall_h;
+            let cycle = self.tau_h + self.stall_h;
+            let left = self.work_h - self.done;
+            let by_time = ((event - self.wall) / cycle).floor().max(0.0);
+            let by_work = ((left / self.tau_h).ceil() - 1.0).max(0.0);
+            let k = by_time.min(by_work);
+            self.wall += k * cycle;
+            self.done += k * self.tau_h;
+            if self.wall >= event {
+                return false;
+            }
+        }
+    }
+
+    fn run(&mut self, h: f64) {
+        self.wall += h;
+        self.done += h;
+        self.since_ckpt += h;
+    }
+
 }
 
 /// Projects a run of `work_hours` of failure-free training (steps of `step_s`) on a job

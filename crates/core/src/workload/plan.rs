@@ -80,6 +80,18 @@ pub struct TrainingRun {
     pub precision: Precision,
 }
 
+impl TrainingRun {
+    /// Optimizer steps to train the token budget.
+    pub fn steps(&self) -> f64 {
+        (self.tokens / (self.global_batch * self.seq_len).max(1) as f64).ceil()
+    }
+
+    /// Hours of work (no failures) at `step_s` seconds per step.
+    pub fn work_hours(&self, step_s: f64) -> f64 {
+        self.steps() * step_s / 3600.0
+    }
+}
+
 /// Largest global batch accepted, in sequences (2^24).
 pub const MAX_GLOBAL_BATCH: u64 = 1 << 24;
 
