@@ -9,6 +9,7 @@
 // Numerical loops over parallel arrays read more plainly with an index.
 #![allow(clippy::needless_range_loop)]
 
+pub mod api;
 pub mod collective;
 pub mod compute;
 pub mod error;

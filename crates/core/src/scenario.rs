@@ -212,6 +212,7 @@ pub struct ReliabilityFile {
 /// Network fidelity of the step simulation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum NetworkModel {
     /// NCCL's alpha-beta model, groups independent.
     Analytical,

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 /// How flows pick among equal-cost paths.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Routing {
     /// One hashed path per flow.
     Ecmp,
