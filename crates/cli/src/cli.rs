@@ -34,18 +34,18 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Print the cluster's inventory: GPUs, servers, racks, switches, links, bisection.
     #[command(
-        after_help = "Examples:\n  memphis cluster                             the Memphis cluster\n  memphis cluster --cluster dgx-a100\n  memphis cluster --cluster dgx-h100 --json\n  memphis cluster dgx-h100-llama3-70b         a scenario's cluster\n  memphis cluster --cluster presets/clusters/dgx-h100.toml   a cluster file (from the repository root)"
+        after_help = "Examples:\n  memphis cluster                             # the Memphis cluster\n  memphis cluster --cluster dgx-a100\n  memphis cluster --cluster dgx-h100 --json\n  memphis cluster dgx-h100-llama3-70b         # a scenario's cluster\n  memphis cluster --cluster presets/clusters/dgx-h100.toml   # a cluster file (from the repository root)"
     )]
     Cluster(ClusterArgs),
     /// Solve one traffic pattern on the cluster's fabric (max-min fair flow rates).
     #[command(
         name = "fabric-bench",
-        after_help = "Examples:\n  memphis fabric-bench --pattern permutation --routing ecmp       ECMP collisions at 100,000 GPUs\n  memphis fabric-bench --pattern ring --cluster dgx-h100 --gpus 8192\n  memphis fabric-bench --pattern all-to-all --gpus 2048 --routing adaptive --json\n  memphis fabric-bench --pattern permutation --cluster dgx-a100 --timing"
+        after_help = "Examples:\n  memphis fabric-bench --pattern permutation --routing ecmp   # ECMP collisions at 100,000 GPUs\n  memphis fabric-bench --pattern ring --cluster dgx-h100 --gpus 8192\n  memphis fabric-bench --pattern all-to-all --gpus 1024 --routing adaptive --json\n  memphis fabric-bench --pattern permutation --cluster dgx-a100 --timing"
     )]
     FabricBench(FabricBenchArgs),
     /// Predict a collective over a range of sizes, nccl-tests style.
     #[command(
-        after_help = "Examples:\n  memphis collective all_reduce -g 8 -b 8 -e 16G\n  memphis collective all_gather --cluster dgx-h100 -g 64 -b 1K -e 1G -f 4 --json\n  memphis collective all_reduce -g 100000 -b 1G -e 1G --network flow --routing ecmp\n  all_reduce_perf -b 8 -e 8G -f 2 -g 8 > ar.log && memphis collective all_reduce --compare ar.log"
+        after_help = "Examples:\n  memphis collective all_reduce -g 8 -b 8 -e 16G\n  memphis collective all_gather --cluster dgx-h100 -g 64 -b 1K -e 1G -f 4 --json\n  memphis collective all_reduce -g 100000 -b 1G -e 1G --network flow --routing ecmp\n  all_reduce_perf -b 8 -e 8G -f 2 -g 8 > ar.log   # nccl-tests, on your cluster\n  memphis collective all_reduce --compare ar.log"
     )]
     Collective(CollectiveArgs),
     /// Failures, checkpoints and goodput: job MTBF, the checkpoint interval, ETTR, spares.
@@ -231,7 +231,8 @@ pub struct ValidateArgs {
 /// `cluster` flags.
 #[derive(Debug, Args)]
 pub struct ClusterArgs {
-    /// Scenario (preset or TOML file) whose cluster to describe; its job is not looked at.
+    /// Scenario (preset or TOML file) whose cluster to describe (its job is not looked at),
+    /// or a cluster preset.
     pub scenario: Option<String>,
     /// The cluster: a preset (see `memphis presets`) or a TOML file with the fields of a
     /// scenario's [cluster] section. Wins over SCENARIO. Default: memphis.

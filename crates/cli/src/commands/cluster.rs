@@ -12,10 +12,11 @@ use std::fmt::Write;
 use std::path::Path;
 
 pub fn run(a: ClusterArgs) -> CliResult {
-    let scenario = input::scenario_arg(a.scenario.as_deref())?;
-    let c = match (&a.cluster, scenario) {
+    // The positional argument is checked even when --cluster replaces it.
+    let positional = a.scenario.as_deref().map(scenario_cluster).transpose()?;
+    let c = match (&a.cluster, positional) {
         (Some(arg), _) => cluster_arg(arg)?,
-        (None, Some(sf)) => api::from_scenario(sf)?,
+        (None, Some(c)) => c,
         (None, None) => cluster_arg(DEFAULT_CLUSTER)?,
     };
     let r = api::cluster_report(&c);
@@ -25,6 +26,16 @@ pub fn run(a: ClusterArgs) -> CliResult {
         render(&r)
     };
     sinks::stdout(&text)
+}
+
+/// The positional argument: a scenario (preset or file) whose cluster to take, or, for
+/// a name that is no scenario preset, a cluster preset (`memphis cluster dgx-h100`).
+fn scenario_cluster(arg: &str) -> CliResult<ClusterSpec> {
+    match input::scenario_arg(Some(arg)) {
+        Ok(Some(sf)) => Ok(api::from_scenario(sf)?),
+        Ok(None) => cluster_arg(DEFAULT_CLUSTER),
+        Err(e) => api::preset(arg).map_err(|_| e),
+    }
 }
 
 /// A `--cluster` argument: a preset name, or a TOML file holding a cluster's fields (a

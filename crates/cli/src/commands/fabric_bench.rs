@@ -65,7 +65,8 @@ fn timing_line(t: &Timing) -> String {
     format!(
         "solved in {:.0} ms, peak memory {} MiB",
         t.solve_ms,
-        t.peak_rss_mib.map_or("?".to_string(), |m| format!("{m:.0}"))
+        t.peak_rss_mib
+            .map_or("?".to_string(), |m| format!("{m:.0}"))
     )
 }
 

@@ -191,7 +191,10 @@ mod tests {
         let e = err("preset = \"memphis\"\ngpux = 8\n");
         assert!(e.contains("unknown key `gpux`: did you mean"), "{e}");
         let e = err("preset = \"colossus\"\n");
-        assert!(e.starts_with("unknown cluster preset 'colossus'; known: memphis"), "{e}");
+        assert!(
+            e.starts_with("unknown cluster preset 'colossus'; known: memphis"),
+            "{e}"
+        );
         let e = err("preset = \"memphis\"\nnic_gbps = 0\n");
         assert!(e.contains("nic_gbps = 0"), "{e}");
         let e = err("[cluster]\npreset = \"memphis\"\n");

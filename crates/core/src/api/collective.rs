@@ -123,7 +123,11 @@ impl Serialize for CollectiveReport {
 /// The sizes of the sweep: `min`, `min·f`, `min·f²`, ... up to `max`.
 fn sweep_sizes(o: &CollectiveOptions) -> Result<Vec<u64>> {
     if o.min_bytes == 0 {
-        return Err(Error::invalid("-b/--minbytes", 0, "a positive size in bytes"));
+        return Err(Error::invalid(
+            "-b/--minbytes",
+            0,
+            "a positive size in bytes",
+        ));
     }
     if o.max_bytes < o.min_bytes {
         return Err(Error::invalid(
@@ -279,9 +283,15 @@ mod tests {
         let row = &r.rows[0];
         assert!((row.busbw_gbps / row.algbw_gbps - 2.0 * 63.0 / 64.0).abs() < 1e-12);
         // Bounded by 8 x 400G NICs at NCCL's efficiency: under 8 x 50 GB/s x 2 x 63/64.
-        assert!(row.busbw_gbps > 100.0 && row.busbw_gbps < 8.0 * 50.0, "{row:?}");
+        assert!(
+            row.busbw_gbps > 100.0 && row.busbw_gbps < 8.0 * 50.0,
+            "{row:?}"
+        );
         assert_eq!((r.fabric_fraction, r.compare.as_ref()), (None, None));
-        assert_eq!(sweep(&c, &one_size(CollectiveOp::AllReduce, 64, 1 << 30)).unwrap(), r);
+        assert_eq!(
+            sweep(&c, &one_size(CollectiveOp::AllReduce, 64, 1 << 30)).unwrap(),
+            r
+        );
     }
 
     #[test]
@@ -362,7 +372,10 @@ mod tests {
             ..o
         };
         let e = sweep(&c, &o).unwrap_err().to_string();
-        assert!(e.starts_with("op = all_gather: all_reduce, the collective"), "{e}");
+        assert!(
+            e.starts_with("op = all_gather: all_reduce, the collective"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -374,7 +387,10 @@ mod tests {
             gpus: Some(4481),
             ..base.clone()
         });
-        assert!(e.starts_with("-g/--gpus = 4481: from 2 to the cluster's 4480"), "{e}");
+        assert!(
+            e.starts_with("-g/--gpus = 4481: from 2 to the cluster's 4480"),
+            "{e}"
+        );
         let e = err(CollectiveOptions {
             gpus: Some(1),
             ..base.clone()

@@ -88,7 +88,10 @@ mod tests {
             ..FabricBenchOptions::new(Pattern::Ring)
         };
         let r = run(&c, &o).unwrap();
-        assert_eq!((r.gpus, r.rates.flows, r.cluster.as_str()), (8192, 8192, "dgx-h100"));
+        assert_eq!(
+            (r.gpus, r.rates.flows, r.cluster.as_str()),
+            (8192, 8192, "dgx-h100")
+        );
         assert!(r.rates.min_rate_fraction > 0.99, "{r:?}");
         assert_eq!(run(&c, &o).unwrap(), r);
     }
@@ -136,7 +139,9 @@ mod tests {
             );
         }
         let o = FabricBenchOptions::new(Pattern::AllToAll);
-        let e = run(&preset("dgx-h100").unwrap(), &o).unwrap_err().to_string();
+        let e = run(&preset("dgx-h100").unwrap(), &o)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("at most 10000 for all-to-all"), "{e}");
     }
 }
