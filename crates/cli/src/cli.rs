@@ -2,8 +2,12 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use memphis_core::plan::Objective;
-use memphis_core::scenario::{NetworkModel, ParallelFile, TrainingFile};
+use memphis_core::scenario::{ParallelFile, TrainingFile};
 use memphis_core::step::StepModel;
+use memphis_core::collective::CollectiveOp;
+use memphis_core::fabric::bench::Pattern;
+use memphis_core::fabric::Routing;
+use memphis_core::scenario::NetworkModel;
 use std::path::PathBuf;
 
 /// memphis: predict how a training job runs on a GPU supercluster, in seconds.
@@ -32,17 +36,19 @@ pub enum Command {
     )]
     Validate(ValidateArgs),
     /// Print the cluster's inventory: GPUs, servers, racks, switches, links, bisection.
-    #[command(after_help = "Examples:\n  memphis cluster\n  memphis cluster dgx-h100 --json")]
+    #[command(
+        after_help = "Examples:\n  memphis cluster                             # the Memphis cluster\n  memphis cluster --cluster dgx-a100\n  memphis cluster --cluster dgx-h100 --json\n  memphis cluster dgx-h100-llama3-70b         # a scenario's cluster\n  memphis cluster --cluster presets/clusters/dgx-h100.toml   # a cluster file (from the repository root)"
+    )]
     Cluster(ClusterArgs),
     /// Solve one traffic pattern on the cluster's fabric (max-min fair flow rates).
     #[command(
         name = "fabric-bench",
-        after_help = "Examples:\n  memphis fabric-bench --pattern permutation --gpus 100000 --routing ecmp\n  memphis fabric-bench --pattern all-to-all --gpus 8192 --routing adaptive --json"
+        after_help = "Examples:\n  memphis fabric-bench --pattern permutation --routing ecmp   # ECMP collisions at 100,000 GPUs\n  memphis fabric-bench --pattern ring --cluster dgx-h100 --gpus 8192\n  memphis fabric-bench --pattern all-to-all --gpus 1024 --routing adaptive --json\n  memphis fabric-bench --pattern permutation --cluster dgx-a100 --timing"
     )]
     FabricBench(FabricBenchArgs),
     /// Predict a collective over a range of sizes, nccl-tests style.
     #[command(
-        after_help = "Examples:\n  memphis collective all_reduce -g 8 -b 8 -e 16G\n  memphis collective all_reduce -g 100000 -b 1G -e 1G --network flow --routing ecmp\n  memphis collective all_reduce --compare all_reduce_perf.log"
+        after_help = "Examples:\n  memphis collective all_reduce -g 8 -b 8 -e 16G\n  memphis collective all_gather --cluster dgx-h100 -g 64 -b 1K -e 1G -f 4 --json\n  memphis collective all_reduce -g 100000 -b 1G -e 1G --network flow --routing ecmp\n  all_reduce_perf -b 8 -e 8G -f 2 -g 8 > ar.log   # nccl-tests, on your cluster\n  memphis collective all_reduce --compare ar.log"
     )]
     Collective(CollectiveArgs),
     /// Failures, checkpoints and goodput: job MTBF, the checkpoint interval, ETTR, spares.
@@ -132,7 +138,7 @@ pub struct ScenarioArgs {
     pub network: Option<NetworkModel>,
     /// Routing on the fabric at flow level.
     #[arg(long, value_enum)]
-    pub routing: Option<memphis_core::fabric::Routing>,
+    pub routing: Option<Routing>,
     /// Seed of the failure Monte Carlo.
     #[arg(long)]
     pub seed: Option<u64>,
@@ -159,50 +165,34 @@ pub struct ValidateArgs {
 /// `cluster` flags.
 #[derive(Debug, Args)]
 pub struct ClusterArgs {
-    /// Scenario (preset or TOML file) whose cluster to describe. Default: memphis-405b.
+    /// Scenario (preset or TOML file) whose cluster to describe (its job is not looked at),
+    /// or a cluster preset.
     pub scenario: Option<String>,
-    /// A cluster preset instead of the scenario's.
-    #[arg(long, value_name = "PRESET")]
+    /// The cluster: a preset (see `memphis presets`) or a TOML file with the fields of a
+    /// scenario's [cluster] section. Wins over SCENARIO. Default: memphis.
+    #[arg(long, value_name = "PRESET|FILE.toml")]
     pub cluster: Option<String>,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
 }
 
-/// Traffic patterns.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum PatternArg {
-    /// Each GPU to the same-rail GPU of the next server.
-    Ring,
-    /// A random permutation (seeded).
-    Permutation,
-    /// Every GPU to every other.
-    AllToAll,
-}
-
-/// Routing modes.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum RoutingArg {
-    /// One hashed path per flow.
-    Ecmp,
-    /// Packet spraying over all equal-cost paths.
-    Adaptive,
-}
 
 /// `fabric-bench` flags.
 #[derive(Debug, Args)]
 pub struct FabricBenchArgs {
     /// Traffic pattern.
     #[arg(long, value_enum)]
-    pub pattern: PatternArg,
+    pub pattern: Pattern,
     /// GPUs taking part (the first N of the cluster). Default: all.
     #[arg(long, short = 'g')]
     pub gpus: Option<u64>,
     /// Routing mode.
     #[arg(long, value_enum, default_value = "ecmp")]
-    pub routing: RoutingArg,
-    /// Cluster preset. Default: memphis.
-    #[arg(long, value_name = "PRESET", default_value = "memphis")]
+    pub routing: Routing,
+    /// The cluster: a preset (see `memphis presets`) or a TOML file with the fields of a
+    /// scenario's [cluster] section.
+    #[arg(long, value_name = "PRESET|FILE.toml", default_value = "memphis")]
     pub cluster: String,
     /// Seed of the permutation and of the ECMP hash.
     #[arg(long, default_value_t = 1)]
@@ -210,40 +200,19 @@ pub struct FabricBenchArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+    /// Add the solve's wall time and the peak memory (solve_ms, peak_rss_mib), which vary
+    /// from run to run, to the output.
+    #[arg(long)]
+    pub timing: bool,
 }
 
-/// Collective operations, named as nccl-tests names them.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum OpArg {
-    /// all_reduce_perf
-    #[value(name = "all_reduce")]
-    AllReduce,
-    /// all_gather_perf
-    #[value(name = "all_gather")]
-    AllGather,
-    /// reduce_scatter_perf
-    #[value(name = "reduce_scatter")]
-    ReduceScatter,
-    /// alltoall_perf
-    #[value(name = "all_to_all", alias = "alltoall")]
-    AllToAll,
-}
-
-/// Network fidelity.
-#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum NetworkArg {
-    /// NCCL's alpha-beta model per tier.
-    Analytical,
-    /// Flows on the fabric graph, all groups at once.
-    Flow,
-}
 
 /// `collective` flags.
 #[derive(Debug, Args)]
 pub struct CollectiveArgs {
-    /// The collective.
+    /// The collective, named as nccl-tests names it.
     #[arg(value_enum)]
-    pub op: OpArg,
+    pub op: CollectiveOp,
     /// GPUs in the communicator (the first N of the cluster). Default: 8, or the log's ranks.
     #[arg(short = 'g', long)]
     pub gpus: Option<u64>,
@@ -256,15 +225,16 @@ pub struct CollectiveArgs {
     /// Size step factor.
     #[arg(short = 'f', long = "stepfactor", default_value_t = 2)]
     pub factor: u64,
-    /// Cluster preset.
-    #[arg(long, default_value = "memphis")]
+    /// The cluster: a preset (see `memphis presets`) or a TOML file with the fields of a
+    /// scenario's [cluster] section.
+    #[arg(long, value_name = "PRESET|FILE.toml", default_value = "memphis")]
     pub cluster: String,
     /// Network fidelity.
     #[arg(long, value_enum, default_value = "analytical")]
-    pub network: NetworkArg,
+    pub network: NetworkModel,
     /// Routing (flow level).
     #[arg(long, value_enum, default_value = "adaptive")]
-    pub routing: RoutingArg,
+    pub routing: Routing,
     /// nccl-tests output to compare against, size by size.
     #[arg(long, value_name = "LOG")]
     pub compare: Option<PathBuf>,

@@ -405,7 +405,6 @@ fn fabric_bench_shows_ecmp_collisions_and_adaptive_line_rate() {
             "flows",
             "mean_rate_fraction",
             "min_rate_fraction",
-            "solve_ms",
         ] {
             assert!(!v[k].is_null(), "missing {k}");
         }

@@ -570,6 +570,104 @@ impl ClusterFile {
             Some(p) => over_preset(&self, &cluster_preset(p)?),
         }
     }
+
+    /// Validates into a [`ClusterSpec`] (the preset resolved first); `prefix` names the
+    /// section in errors (`cluster` in a scenario).
+    pub fn validate(self, prefix: &str) -> Result<ClusterSpec> {
+        let c = self.resolved()?;
+        let need = |name: &str| {
+            Error::invalid(
+                format!("{prefix}.{name}"),
+                "missing",
+                "a value (or a cluster preset)",
+            )
+        };
+        let gpu = hardware::gpu(c.gpu.as_deref().ok_or_else(|| need("gpu"))?)?;
+        let gpus = c.gpus.ok_or_else(|| need("gpus"))?;
+        if gpus == 0 || gpus > MAX_CLUSTER_GPUS {
+            return Err(Error::invalid(
+                format!("{prefix}.gpus"),
+                gpus,
+                format!("an integer from 1 to {MAX_CLUSTER_GPUS}"),
+            ));
+        }
+        let gpn = c.gpus_per_node.unwrap_or(8);
+        if gpn == 0 || gpn > 576 {
+            return Err(Error::invalid(
+                format!("{prefix}.gpus_per_node"),
+                gpn,
+                "an integer from 1 to 576 (the NVLink domain)",
+            ));
+        }
+        for (name, v) in [
+            (format!("{prefix}.nodes_per_rack"), c.nodes_per_rack),
+            (format!("{prefix}.racks_per_array"), c.racks_per_array),
+        ] {
+            if let Some(v) = v {
+                if v == 0 || v > 1024 {
+                    return Err(Error::invalid(name, v, "an integer from 1 to 1024"));
+                }
+            }
+        }
+        let tiers = c.tiers.unwrap_or(3);
+        if !(1..=4).contains(&tiers) {
+            return Err(Error::invalid(
+                format!("{prefix}.tiers"),
+                tiers,
+                "1, 2, 3 or 4 switch tiers",
+            ));
+        }
+        let nic_gbps = c.nic_gbps.ok_or_else(|| need("nic_gbps"))?;
+        if !nic_gbps.is_finite() {
+            return Err(Error::invalid(
+                format!("{prefix}.nic_gbps"),
+                nic_gbps,
+                "one of 200, 400 or 800 (Gb/s per GPU)",
+            ));
+        }
+        let nic = hardware::nic_for_gbps(nic_gbps)?;
+        // SN5600: 51.2 Tb/s of switching = 128 x 400G or 64 x 800G, at most 256 ports (256 x
+        // 200G) whatever the speed (facts.md §1.3).
+        let radix = c
+            .switch_radix
+            .unwrap_or(((SWITCH_TBPS * 1000.0 / nic_gbps) as u32).clamp(4, 256));
+        let over = c.oversubscription.clone().unwrap_or_else(|| vec![1.0, 1.0]);
+        if over.len() != 2 {
+            return Err(Error::invalid(
+                format!("{prefix}.oversubscription"),
+                format!("{over:?}"),
+                "two ratios, [leaf, spine], each from 1 (non-blocking) to 64",
+            ));
+        }
+        let nodes_per_rack = c.nodes_per_rack.unwrap_or(8);
+        let racks_per_array = c.racks_per_array.unwrap_or(8);
+        let fabric_spec = FabricSpec {
+            endpoints: gpus,
+            gpus_per_node: gpn,
+            servers_per_array: nodes_per_rack * racks_per_array,
+            radix,
+            link_gbps: nic_gbps,
+            tiers,
+            oversubscription: [over[0], over[1]],
+            rail_optimized: c.rail_optimized.unwrap_or(true),
+        };
+        fabric_spec.validate()?;
+        Ok(ClusterSpec {
+            name: c.name.unwrap_or_else(|| "custom".into()),
+            gpu,
+            gpus,
+            gpus_per_node: gpn,
+            nodes_per_rack,
+            racks_per_array,
+            nic,
+            fabric: c.fabric.unwrap_or(FabricKind::Infiniband),
+            tiers,
+            tp_comm_overlap: c
+                .tp_comm_overlap
+                .unwrap_or_else(|| crate::step::analytical::tp_overlap_default(gpu.generation)),
+            fabric_spec,
+        })
+    }
 }
 
 impl ModelFile {
@@ -661,92 +759,9 @@ impl ScenarioFile {
     pub fn validate(self) -> Result<Scenario> {
         let sf = self.resolved()?;
         let c = sf.cluster.resolved()?;
-        let need = |name: &str| Error::invalid(name, "missing", "a value (or a cluster preset)");
-        let gpu = hardware::gpu(c.gpu.as_deref().ok_or_else(|| need("cluster.gpu"))?)?;
-        let gpus = c.gpus.ok_or_else(|| need("cluster.gpus"))?;
-        if gpus == 0 || gpus > MAX_CLUSTER_GPUS {
-            return Err(Error::invalid(
-                "cluster.gpus",
-                gpus,
-                format!("an integer from 1 to {MAX_CLUSTER_GPUS}"),
-            ));
-        }
-        let gpn = c.gpus_per_node.unwrap_or(8);
-        if gpn == 0 || gpn > 576 {
-            return Err(Error::invalid(
-                "cluster.gpus_per_node",
-                gpn,
-                "an integer from 1 to 576 (the NVLink domain)",
-            ));
-        }
-        for (name, v) in [
-            ("cluster.nodes_per_rack", c.nodes_per_rack),
-            ("cluster.racks_per_array", c.racks_per_array),
-        ] {
-            if let Some(v) = v {
-                if v == 0 || v > 1024 {
-                    return Err(Error::invalid(name, v, "an integer from 1 to 1024"));
-                }
-            }
-        }
-        let tiers = c.tiers.unwrap_or(3);
-        if !(1..=4).contains(&tiers) {
-            return Err(Error::invalid(
-                "cluster.tiers",
-                tiers,
-                "1, 2, 3 or 4 switch tiers",
-            ));
-        }
-        let nic_gbps = c.nic_gbps.ok_or_else(|| need("cluster.nic_gbps"))?;
-        if !nic_gbps.is_finite() {
-            return Err(Error::invalid(
-                "cluster.nic_gbps",
-                nic_gbps,
-                "one of 200, 400 or 800 (Gb/s per GPU)",
-            ));
-        }
-        let nic = hardware::nic_for_gbps(nic_gbps)?;
-        // SN5600: 51.2 Tb/s of switching = 128 x 400G or 64 x 800G, at most 256 ports (256 x
-        // 200G) whatever the speed (facts.md §1.3).
-        let radix = c
-            .switch_radix
-            .unwrap_or(((SWITCH_TBPS * 1000.0 / nic_gbps) as u32).clamp(4, 256));
-        let over = c.oversubscription.clone().unwrap_or_else(|| vec![1.0, 1.0]);
-        if over.len() != 2 {
-            return Err(Error::invalid(
-                "cluster.oversubscription",
-                format!("{over:?}"),
-                "two ratios, [leaf, spine], each from 1 (non-blocking) to 64",
-            ));
-        }
-        let nodes_per_rack = c.nodes_per_rack.unwrap_or(8);
-        let racks_per_array = c.racks_per_array.unwrap_or(8);
-        let fabric_spec = FabricSpec {
-            endpoints: gpus,
-            gpus_per_node: gpn,
-            servers_per_array: nodes_per_rack * racks_per_array,
-            radix,
-            link_gbps: nic_gbps,
-            tiers,
-            oversubscription: [over[0], over[1]],
-            rail_optimized: c.rail_optimized.unwrap_or(true),
-        };
-        fabric_spec.validate()?;
-        let cluster = ClusterSpec {
-            name: c.name.unwrap_or_else(|| "custom".into()),
-            gpu,
-            gpus,
-            gpus_per_node: gpn,
-            nodes_per_rack,
-            racks_per_array,
-            nic,
-            fabric: c.fabric.unwrap_or(FabricKind::Infiniband),
-            tiers,
-            tp_comm_overlap: c
-                .tp_comm_overlap
-                .unwrap_or_else(|| crate::step::analytical::tp_overlap_default(gpu.generation)),
-            fabric_spec,
-        };
+        let cooling = c.cooling;
+        let cluster = c.validate("cluster")?;
+        let (gpu, gpus) = (cluster.gpu, cluster.gpus);
 
         let model = sf.model.validate("model")?;
 
@@ -858,7 +873,7 @@ impl ScenarioFile {
         let d = PowerConfig::default();
         let pw = &sf.power;
         let power = PowerConfig {
-            cooling: c.cooling.unwrap_or(Cooling::Liquid),
+            cooling: cooling.unwrap_or(Cooling::Liquid),
             pue: pw.pue,
             host_w_per_node: pw.host_w_per_node.unwrap_or(d.host_w_per_node),
             switch_w: pw.switch_w.unwrap_or(d.switch_w),

@@ -1,136 +1,129 @@
-//! `memphis cluster`: the inventory of a cluster and its fabric.
+//! `memphis cluster`: the inventory of a cluster and its fabric. Also the `--cluster`
+//! argument that the cluster commands (cluster, fabric-bench, collective) share.
 
 use crate::cli::ClusterArgs;
 use crate::errors::CliResult;
 use crate::sinks::format::count;
 use crate::{input, sinks};
-use memphis_core::fabric::{Fabric, Inventory};
-use memphis_core::scenario::{self, ClusterSpec};
-use serde_json::json;
+use memphis_core::api::cluster::{self as api, ClusterReport, DEFAULT_CLUSTER};
+use memphis_core::scenario::ClusterSpec;
+use serde::Serialize;
 use std::fmt::Write;
+use std::path::Path;
 
 pub fn run(a: ClusterArgs) -> CliResult {
-    let base = input::scenario_arg(a.scenario.as_deref())?;
-    let mut flags = scenario::ScenarioFile::default();
-    flags.cluster.preset = a.cluster.clone();
-    let merged = scenario::ScenarioLayers {
-        file: base,
-        flags,
-        model: None,
-    }
-    .merge()?;
-    let sc = scenario::build_for_planning(&merged.file)?;
-    let c = &sc.cluster;
-    let inv = Fabric::build(&c.fabric_spec).inventory();
+    // The positional argument is checked even when --cluster replaces it.
+    let positional = a.scenario.as_deref().map(scenario_cluster).transpose()?;
+    let c = match (&a.cluster, positional) {
+        (Some(arg), _) => cluster_arg(arg)?,
+        (None, Some(c)) => c,
+        (None, None) => cluster_arg(DEFAULT_CLUSTER)?,
+    };
+    let r = api::cluster_report(&c);
     let text = if a.json {
-        sinks::json_text(&to_json(c, &inv))?
+        sinks::json_text(&r)?
     } else {
-        render(c, &inv)
+        render(&r)
     };
     sinks::stdout(&text)
 }
 
-/// Servers, racks and arrays of a cluster.
-pub fn packaging(c: &ClusterSpec) -> (u64, u64, u64) {
-    let nodes = c.nodes();
-    let racks = nodes.div_ceil(u64::from(c.nodes_per_rack));
-    let arrays = racks.div_ceil(u64::from(c.racks_per_array));
-    (nodes, racks, arrays)
+/// The positional argument: a scenario (preset or file) whose cluster to take, or, for
+/// a name that is no scenario preset, a cluster preset (`memphis cluster dgx-h100`).
+fn scenario_cluster(arg: &str) -> CliResult<ClusterSpec> {
+    match input::scenario_arg(Some(arg)) {
+        Ok(Some(sf)) => Ok(api::from_scenario(sf)?),
+        Ok(None) => cluster_arg(DEFAULT_CLUSTER),
+        Err(e) => api::preset(arg).map_err(|_| e),
+    }
 }
 
-fn to_json(c: &ClusterSpec, inv: &Inventory) -> serde_json::Value {
-    let (nodes, racks, arrays) = packaging(c);
-    json!({
-        "name": c.name,
-        "gpu": c.gpu.name,
-        "gpus": c.gpus,
-        "nodes": nodes,
-        "racks": racks,
-        "arrays": arrays,
-        "nic_gbps": c.nic.gbps,
-        "tiers": c.fabric_spec.tiers,
-        "radix": c.fabric_spec.radix,
-        "rail_optimized": c.fabric_spec.rail_optimized,
-        "oversubscription": c.fabric_spec.oversubscription,
-        "switches": inv.switches,
-        "switches_by_tier": inv.switches_by_tier,
-        "links": inv.links,
-        "links_by_tier": inv.links_by_tier,
-        "transceivers": inv.transceivers,
-        "cables": inv.cables,
-        "bisection_tbps": inv.bisection_tbps,
-        "max_hops_links": inv.max_hops_links,
-        "max_hops_switches": inv.max_hops_switches,
-    })
+/// A `--cluster` argument: a preset name, or a TOML file holding a cluster's fields (a
+/// scenario's `[cluster]` section at top level, like `presets/clusters/*.toml`).
+pub fn cluster_arg(arg: &str) -> CliResult<ClusterSpec> {
+    let p = Path::new(arg);
+    let looks_like_path = arg.contains('/') || arg.contains('\\') || arg.ends_with(".toml");
+    if looks_like_path || p.exists() {
+        let text = input::read_text(p, "cluster")?;
+        Ok(api::parse_cluster(arg, &text)?.validate("cluster")?)
+    } else {
+        Ok(api::preset(arg)?)
+    }
 }
 
-fn render(c: &ClusterSpec, inv: &Inventory) -> String {
-    let (nodes, racks, arrays) = packaging(c);
-    let fs = &c.fabric_spec;
+/// The name serde gives an enum value (`ecmp`, `all-to-all`, `LL128`, ...).
+pub fn serde_name<T: Serialize>(x: &T) -> String {
+    serde_json::to_value(x)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default()
+}
+
+fn render(r: &ClusterReport) -> String {
     let mut o = String::new();
-    let _ = writeln!(o, "cluster {}", c.name);
-    let _ = writeln!(o, "  GPUs          {} x {}", count(c.gpus), c.gpu.name);
+    let _ = writeln!(o, "cluster {}", r.name);
+    let _ = writeln!(o, "  GPUs          {} x {}", count(r.gpus), r.gpu);
     let _ = writeln!(
         o,
         "  servers       {} ({} GPUs each)",
-        count(nodes),
-        c.gpus_per_node
+        count(r.nodes),
+        r.gpus_per_node
     );
     let _ = writeln!(
         o,
         "  racks         {} ({} servers each)",
-        count(racks),
-        c.nodes_per_rack
+        count(r.racks),
+        r.nodes_per_rack
     );
     let _ = writeln!(
         o,
         "  arrays        {} ({} racks each)",
-        count(arrays),
-        c.racks_per_array
+        count(r.arrays),
+        r.racks_per_array
     );
     let _ = writeln!(
         o,
         "\nfabric: {}-tier {} fat-tree, radix {} x {:.0}G, oversubscription {}:1 / {}:1",
-        fs.tiers,
-        if fs.rail_optimized {
+        r.tiers,
+        if r.rail_optimized {
             "rail-optimized"
         } else {
             "plain"
         },
-        fs.radix,
-        fs.link_gbps,
-        fs.oversubscription[0],
-        fs.oversubscription[1]
+        r.radix,
+        r.nic_gbps,
+        r.oversubscription[0],
+        r.oversubscription[1]
     );
     let names = ["leaf", "spine", "core"];
     let link_names = ["GPU-leaf", "leaf-spine", "spine-core"];
-    for (i, n) in inv.switches_by_tier.iter().enumerate() {
+    for (i, n) in r.switches_by_tier.iter().enumerate() {
         let _ = writeln!(
             o,
             "  {:<6} switches {:>9}    {:<10} links {:>9}",
-            names[i],
+            names.get(i).unwrap_or(&"tier"),
             count(*n),
-            link_names[i],
-            count(inv.links_by_tier[i])
+            link_names.get(i).unwrap_or(&"tier"),
+            count(r.links_by_tier.get(i).copied().unwrap_or(0))
         );
     }
     let _ = writeln!(
         o,
         "  total  switches {:>9}    all        links {:>9}",
-        count(inv.switches),
-        count(inv.links)
+        count(r.switches),
+        count(r.links)
     );
     let _ = writeln!(
         o,
         "  transceivers   {:>10}    cables {:>10}",
-        count(inv.transceivers),
-        count(inv.cables)
+        count(r.transceivers),
+        count(r.cables)
     );
-    let _ = writeln!(o, "  bisection      {:>10.1} Tb/s", inv.bisection_tbps);
+    let _ = writeln!(o, "  bisection      {:>10.1} Tb/s", r.bisection_tbps);
     let _ = writeln!(
         o,
         "  farthest GPUs  {:>10} links, {} switch hops",
-        inv.max_hops_links, inv.max_hops_switches
+        r.max_hops_links, r.max_hops_switches
     );
     o
 }

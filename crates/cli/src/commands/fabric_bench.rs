@@ -1,78 +1,93 @@
 //! `memphis fabric-bench`: one traffic pattern on the cluster's fabric.
 
-use crate::cli::{FabricBenchArgs, PatternArg, RoutingArg};
-use crate::errors::{CliError, CliResult};
+use super::cluster::{cluster_arg, serde_name};
+use crate::cli::FabricBenchArgs;
+use crate::errors::CliResult;
 use crate::sinks;
 use crate::sinks::format::count;
-use memphis_core::fabric::bench::{pattern_pairs, run_pattern, Pattern};
-use memphis_core::fabric::{Fabric, Routing};
-use memphis_core::scenario;
-use serde_json::json;
+use memphis_core::api::fabric_bench::{self as api, FabricBenchOptions, FabricBenchReport};
+use serde::Serialize;
 use std::time::Instant;
 
+/// The wall time and memory of this run: they vary from run to run, so they stay out of
+/// the report and appear only with `--timing` (or as a status line on a terminal).
+#[derive(Serialize)]
+struct Timing {
+    /// Building the fabric, routing and solving, ms.
+    solve_ms: f64,
+    /// Peak resident memory of the process, MiB (Linux).
+    peak_rss_mib: Option<f64>,
+}
+
+/// The report with its timing, for `--json --timing`.
+#[derive(Serialize)]
+struct Timed<'a> {
+    #[serde(flatten)]
+    report: &'a FabricBenchReport,
+    #[serde(flatten)]
+    timing: &'a Timing,
+}
+
 pub fn run(a: FabricBenchArgs) -> CliResult {
-    let sc = temp_cluster_scenario(&a.cluster)?;
-    let c = &sc.cluster;
-    let gpus = a.gpus.unwrap_or(c.gpus);
-    if gpus == 0 || gpus > c.gpus {
-        return Err(CliError::bad(format!(
-            "--gpus = {gpus}: from 2 to the cluster's {} GPUs",
-            c.gpus
-        )));
-    }
-    let pattern = match a.pattern {
-        PatternArg::Ring => Pattern::Ring,
-        PatternArg::Permutation => Pattern::Permutation,
-        PatternArg::AllToAll => Pattern::AllToAll,
+    let c = cluster_arg(&a.cluster)?;
+    let o = FabricBenchOptions {
+        pattern: a.pattern,
+        gpus: a.gpus,
+        routing: a.routing,
+        seed: a.seed,
     };
-    let routing = match a.routing {
-        RoutingArg::Ecmp => Routing::Ecmp,
-        RoutingArg::Adaptive => Routing::Adaptive,
-    };
-    let pairs = pattern_pairs(pattern, gpus as u32, c.gpus_per_node, a.seed)?;
-    let fabric = Fabric::build(&c.fabric_spec);
     sinks::status(&format!(
-        "routing and solving {} flows ...",
-        count(pairs.len() as u64)
+        "routing and solving {} on {} ...",
+        serde_name(&o.pattern),
+        c.name
     ));
     let t0 = Instant::now();
-    let r = run_pattern(&fabric, &pairs, routing, a.seed);
-    let solve_ms = t0.elapsed().as_secs_f64() * 1e3;
-    let peak = peak_rss_mib();
-    let pattern_name = serde_json::to_value(pattern).unwrap_or_default();
-    let routing_name = serde_json::to_value(routing).unwrap_or_default();
-    let text = if a.json {
-        sinks::json_text(&json!({
-            "pattern": pattern_name,
-            "gpus": gpus,
-            "routing": routing_name,
-            "cluster": c.name,
-            "seed": a.seed,
-            "flows": r.flows,
-            "mean_rate_fraction": r.mean_rate_fraction,
-            "min_rate_fraction": r.min_rate_fraction,
-            "p10_rate_fraction": r.p10_rate_fraction,
-            "mean_injection_fraction": r.mean_injection_fraction,
-            "solve_ms": solve_ms,
-            "peak_rss_mib": peak,
-        }))?
-    } else {
-        format!(
-            "{} on {} GPUs of {}, {} routing: {} flows\n  flow rate / line rate: mean {}, p10 {}, min {}; per-GPU injection {}\n  solved in {:.0} ms, peak memory {} MiB\n",
-            pattern_name.as_str().unwrap_or("?"),
-            count(gpus),
-            c.name,
-            routing_name.as_str().unwrap_or("?"),
-            count(r.flows as u64),
-            fraction(r.mean_rate_fraction),
-            fraction(r.p10_rate_fraction),
-            fraction(r.min_rate_fraction),
-            fraction(r.mean_injection_fraction),
-            solve_ms,
-            peak.map_or("?".to_string(), |m| format!("{m:.0}")),
-        )
+    let r = api::run(&c, &o)?;
+    let timing = Timing {
+        solve_ms: t0.elapsed().as_secs_f64() * 1e3,
+        peak_rss_mib: peak_rss_mib(),
+    };
+    if !a.timing {
+        sinks::status(&timing_line(&timing));
+    }
+    let text = match (a.json, a.timing) {
+        (true, false) => sinks::json_text(&r)?,
+        (true, true) => sinks::json_text(&Timed {
+            report: &r,
+            timing: &timing,
+        })?,
+        (false, _) => render(&r, a.timing.then_some(&timing)),
     };
     sinks::stdout(&text)
+}
+
+fn timing_line(t: &Timing) -> String {
+    format!(
+        "solved in {:.0} ms, peak memory {} MiB",
+        t.solve_ms,
+        t.peak_rss_mib
+            .map_or("?".to_string(), |m| format!("{m:.0}"))
+    )
+}
+
+fn render(r: &FabricBenchReport, timing: Option<&Timing>) -> String {
+    let rates = &r.rates;
+    let mut o = format!(
+        "{} on {} GPUs of {}, {} routing: {} flows\n  flow rate / line rate: mean {}, p10 {}, min {}; per-GPU injection {}\n",
+        serde_name(&r.pattern),
+        count(r.gpus),
+        r.cluster,
+        serde_name(&r.routing),
+        count(rates.flows as u64),
+        fraction(rates.mean_rate_fraction),
+        fraction(rates.p10_rate_fraction),
+        fraction(rates.min_rate_fraction),
+        fraction(rates.mean_injection_fraction),
+    );
+    if let Some(t) = timing {
+        o += &format!("  {}\n", timing_line(t));
+    }
+    o
 }
 
 /// Peak resident memory of this process (Linux), MiB.
@@ -90,12 +105,4 @@ fn fraction(x: f64) -> String {
     } else {
         format!("{x:.3}")
     }
-}
-
-/// A scenario on the cluster preset (until these commands take a cluster alone).
-pub fn temp_cluster_scenario(cluster: &str) -> CliResult<scenario::Scenario> {
-    let mut flags = scenario::ScenarioFile::default();
-    flags.cluster.preset = Some(cluster.to_string());
-    let merged = scenario::ScenarioLayers::flags(flags).merge()?;
-    Ok(scenario::build_for_planning(&merged.file)?)
 }

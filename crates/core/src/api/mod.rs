@@ -3,6 +3,9 @@
 //! everywhere. This is the top layer of the core: it may use every other module, and no
 //! other module uses it.
 
+pub mod cluster;
+pub mod collective;
+pub mod fabric_bench;
 pub mod reliability;
 pub mod simulate;
 

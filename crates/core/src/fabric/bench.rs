@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 /// A synthetic traffic pattern.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Pattern {
     /// Each GPU sends to the same-rail GPU of the next server (a ring per rail).
     Ring,

@@ -13,14 +13,19 @@ use serde::{Deserialize, Serialize};
 /// A collective operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum CollectiveOp {
     /// Sum across ranks, result everywhere.
+    #[cfg_attr(feature = "clap", value(name = "all_reduce"))]
     AllReduce,
     /// Concatenate shards everywhere.
+    #[cfg_attr(feature = "clap", value(name = "all_gather"))]
     AllGather,
     /// Sum, each rank keeps a shard.
+    #[cfg_attr(feature = "clap", value(name = "reduce_scatter"))]
     ReduceScatter,
     /// Every rank sends a distinct block to every other.
+    #[cfg_attr(feature = "clap", value(name = "all_to_all", alias = "alltoall"))]
     AllToAll,
 }
 

@@ -1,0 +1,377 @@
+//! The commands that take a cluster and no job: `cluster`, `fabric-bench`, `collective`.
+//! Runs the real `memphis` executable.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn memphis_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_memphis"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run memphis")
+}
+
+fn memphis(args: &[&str]) -> Output {
+    memphis_in(&repo(), args)
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn json(args: &[&str]) -> serde_json::Value {
+    let o = memphis(args);
+    assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+    serde_json::from_slice(&o.stdout).expect("valid JSON")
+}
+
+/// A fresh path in a per-process temporary folder.
+fn tmp(name: &str) -> PathBuf {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("memphis-cluster-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(format!("{n}-{name}"))
+}
+
+fn write(name: &str, text: &str) -> String {
+    let p = tmp(name);
+    std::fs::write(&p, text).unwrap();
+    p.to_str().unwrap().to_string()
+}
+
+/// A small two-tier cluster, every field given.
+const LAB: &str = "name = \"lab\"\ngpu = \"H100-SXM5-80GB\"\ngpus = 1024\ngpus_per_node = 8\n\
+                   nodes_per_rack = 4\nracks_per_array = 8\nnic_gbps = 400\nfabric = \"roce\"\ntiers = 2\n";
+
+/// Each command on one cluster: `--cluster` takes it, the JSON names it.
+fn all_three(cluster: &str, name: &str, gpus: u64) {
+    let v = json(&["cluster", "--cluster", cluster, "--json"]);
+    assert_eq!(
+        (v["name"].as_str(), v["gpus"].as_u64()),
+        (Some(name), Some(gpus))
+    );
+    let v = json(&[
+        "fabric-bench",
+        "--cluster",
+        cluster,
+        "--pattern",
+        "ring",
+        "--gpus",
+        "512",
+        "--json",
+    ]);
+    assert_eq!(v["cluster"], name);
+    assert_eq!(v["flows"], 512);
+    assert!(v.get("solve_ms").is_none(), "timing only with --timing");
+    let v = json(&[
+        "collective",
+        "all_reduce",
+        "--cluster",
+        cluster,
+        "-g",
+        "64",
+        "-b",
+        "1G",
+        "-e",
+        "1G",
+        "--json",
+    ]);
+    let rows = v.as_array().unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["size_bytes"], 1u64 << 30);
+    let o = memphis(&["collective", "all_reduce", "--cluster", cluster, "-g", "64"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let head = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(head.contains(&format!("on 64 GPUs of {name}")), "{head}");
+}
+
+#[test]
+fn presets_and_files_without_a_job() {
+    // dgx-h100 and dgx-a100 are smaller than the default job: these failed on its dp.
+    all_three("dgx-h100", "dgx-h100", 10_752);
+    all_three("dgx-a100", "dgx-a100", 4_480);
+    all_three(&write("lab.toml", LAB), "lab", 1024);
+    // A file over a preset; a preset file as shipped.
+    all_three(
+        &write("small.toml", "preset = \"dgx-h100\"\ngpus = 2048\n"),
+        "dgx-h100",
+        2048,
+    );
+    let v = json(&[
+        "cluster",
+        "--cluster",
+        "presets/clusters/dgx-a100.toml",
+        "--json",
+    ]);
+    assert_eq!(v, json(&["cluster", "--cluster", "dgx-a100", "--json"]));
+}
+
+#[test]
+fn cluster_defaults_to_memphis_and_reads_a_scenarios_cluster() {
+    let v = json(&["cluster", "--json"]);
+    assert_eq!(
+        (v["name"].as_str(), v["gpus"].as_u64()),
+        (Some("memphis"), Some(100_000))
+    );
+    let v = json(&["cluster", "dgx-a100-gpt3-175b", "--json"]);
+    assert_eq!(v["name"], "dgx-a100");
+    // A scenario whose job does not fit the cluster still has a cluster to describe.
+    let s = write(
+        "s.toml",
+        "preset = \"memphis-405b\"\n[cluster]\npreset = \"dgx-a100\"\n",
+    );
+    let v = json(&["cluster", &s, "--json"]);
+    assert_eq!(v["gpus"], 4480);
+    // A cluster preset in the scenario's place, as `memphis cluster dgx-h100` once read.
+    assert_eq!(
+        json(&["cluster", "dgx-h100", "--json"]),
+        json(&["cluster", "--cluster", "dgx-h100", "--json"])
+    );
+    let o = memphis(&["cluster", "nope"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("unknown scenario preset 'nope'"),
+        "{}",
+        stderr(&o)
+    );
+    // --cluster wins over the scenario's.
+    let v = json(&["cluster", &s, "--cluster", "dgx-h100", "--json"]);
+    assert_eq!(v["name"], "dgx-h100");
+}
+
+#[test]
+fn output_is_byte_identical_across_runs() {
+    let commands: &[&[&str]] = &[
+        &["cluster", "--cluster", "dgx-a100", "--json"],
+        &["cluster", "--cluster", "dgx-h100"],
+        &[
+            "fabric-bench",
+            "--cluster",
+            "dgx-h100",
+            "--gpus",
+            "8192",
+            "--pattern",
+            "permutation",
+            "--json",
+        ],
+        &[
+            "fabric-bench",
+            "--cluster",
+            "dgx-a100",
+            "--pattern",
+            "permutation",
+            "--routing",
+            "adaptive",
+        ],
+        &[
+            "collective",
+            "all_reduce",
+            "--cluster",
+            "dgx-h100",
+            "-g",
+            "64",
+            "-b",
+            "1K",
+            "-e",
+            "1G",
+            "--json",
+        ],
+        &[
+            "collective",
+            "all_gather",
+            "--cluster",
+            "dgx-a100",
+            "-g",
+            "256",
+            "-b",
+            "1M",
+            "-e",
+            "1G",
+            "--network",
+            "flow",
+        ],
+    ];
+    for args in commands {
+        let (a, b) = (memphis(args), memphis(args));
+        assert!(a.status.success(), "{args:?}: {}", stderr(&a));
+        assert!(!a.stdout.is_empty());
+        assert_eq!(a.stdout, b.stdout, "{args:?}");
+    }
+}
+
+#[test]
+fn timing_only_when_asked() {
+    let v = json(&[
+        "fabric-bench",
+        "--cluster",
+        "dgx-a100",
+        "--pattern",
+        "ring",
+        "--json",
+        "--timing",
+    ]);
+    assert!(v["solve_ms"].as_f64().unwrap() >= 0.0);
+    assert_eq!(v["flows"], 4480);
+    let o = memphis(&[
+        "fabric-bench",
+        "--cluster",
+        "dgx-a100",
+        "--pattern",
+        "ring",
+        "--timing",
+    ]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("solved in"));
+}
+
+#[test]
+fn bad_cluster_input_is_one_clear_error() {
+    let dir = tmp("a-directory.toml");
+    std::fs::create_dir_all(&dir).unwrap();
+    let dir = dir.to_str().unwrap().to_string();
+    let cases: Vec<(String, &str)> = vec![
+        (
+            "colossus".into(),
+            "unknown cluster preset 'colossus'; known: memphis, dgx-a100, dgx-h100",
+        ),
+        (
+            "/no/such/cluster.toml".into(),
+            "cluster '/no/such/cluster.toml': no such file",
+        ),
+        (dir, "is a directory"),
+        (write("empty.toml", ""), "the file is empty"),
+        (
+            write("typo.toml", "preset = \"memphis\"\ngpux = 8\n"),
+            "unknown key `gpux`",
+        ),
+        (
+            write("zero.toml", "preset = \"dgx-h100\"\ngpus = 0\n"),
+            "cluster.gpus = 0",
+        ),
+        (
+            write("nogpu.toml", "gpus = 8\nnic_gbps = 400\n"),
+            "cluster.gpu = missing",
+        ),
+        (
+            write("big.toml", "preset = \"memphis\"\ntiers = 2\n"),
+            "at most 8192 GPUs",
+        ),
+        (
+            write("nic.toml", "preset = \"memphis\"\nnic_gbps = 0\n"),
+            "nic_gbps = 0",
+        ),
+        (
+            write(
+                "scenario.toml",
+                "preset = \"memphis-405b\"\n[cluster]\ngpus = 64\n",
+            ),
+            "unknown key `cluster`",
+        ),
+        (write("syntax.toml", "gpus = [\n"), "line"),
+    ];
+    for (cluster, needle) in &cases {
+        for args in [
+            vec!["cluster", "--cluster", cluster.as_str()],
+            vec![
+                "fabric-bench",
+                "--pattern",
+                "ring",
+                "--cluster",
+                cluster.as_str(),
+            ],
+            vec!["collective", "all_reduce", "--cluster", cluster.as_str()],
+        ] {
+            let o = memphis(&args);
+            let err = stderr(&o);
+            assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+            assert!(o.stdout.is_empty(), "{args:?} wrote to stdout");
+            let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+            assert_eq!(lines.len(), 1, "{args:?}: not one line: {err}");
+            assert!(lines[0].starts_with("error:"), "{args:?}: {err}");
+            assert!(
+                err.contains(needle),
+                "{args:?}: expected {needle:?} in {err}"
+            );
+        }
+    }
+    // Sizes of the question against the cluster.
+    for (args, needle) in [
+        (
+            &[
+                "fabric-bench",
+                "--cluster",
+                "dgx-a100",
+                "--pattern",
+                "ring",
+                "--gpus",
+                "4481",
+            ][..],
+            "--gpus = 4481: from 2 to the cluster's 4480 GPUs",
+        ),
+        (
+            &[
+                "collective",
+                "all_reduce",
+                "--cluster",
+                "dgx-a100",
+                "-g",
+                "4481",
+            ][..],
+            "-g/--gpus = 4481: from 2 to the cluster's 4480 GPUs",
+        ),
+        (
+            &["collective", "all_reduce", "-b", "1G", "-e", "1K"][..],
+            "-e/--maxbytes = 1024",
+        ),
+        (
+            &["collective", "all_reduce", "-f", "1"][..],
+            "-f/--stepfactor = 1",
+        ),
+    ] {
+        let o = memphis(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert_eq!(stderr(&o).lines().count(), 1, "{args:?}");
+        assert!(stderr(&o).contains(needle), "{args:?}: {}", stderr(&o));
+    }
+}
+
+#[test]
+fn every_help_example_runs() {
+    let log = write(
+        "ar.log",
+        "# nThread 1 nGpus 8 minBytes 1048576 maxBytes 1073741824 step: 2(factor)\n\
+         \x20    1048576        262144     float     sum      -1    27.37   38.31   67.04      0    27.10   38.69   67.71      0\n\
+         \x20 1073741824     268435456     float     sum      -1   4029.4  266.48  466.33      0   4030.1  266.43  466.25      0\n",
+    );
+    let mut ran = 0;
+    for sub in ["cluster", "fabric-bench", "collective"] {
+        let help = memphis(&[sub, "--help"]);
+        let help = String::from_utf8_lossy(&help.stdout).into_owned();
+        let examples = help.split("Examples:").nth(1).expect("examples");
+        for line in examples.lines().map(str::trim) {
+            // Lines that are not memphis (nccl-tests making the log) are not ours to run.
+            let Some(rest) = line.strip_prefix("memphis ") else {
+                continue;
+            };
+            let command = rest.split(" #").next().unwrap();
+            let args: Vec<&str> = command
+                .split_whitespace()
+                .map(|a| if a == "ar.log" { log.as_str() } else { a })
+                .collect();
+            let o = memphis(&args);
+            assert!(o.status.success(), "`{line}`: {}", stderr(&o));
+            assert!(!o.stdout.is_empty(), "`{line}` printed nothing");
+            ran += 1;
+        }
+    }
+    assert!(ran >= 12, "{ran} examples");
+}

@@ -1,0 +1,228 @@
+//! What a cluster is made of (`memphis cluster`), and how to get a cluster without a
+//! job: a preset, a cluster file (the fields of `[cluster]` at top level, like
+//! `presets/clusters/*.toml`), or a scenario's `[cluster]` section.
+
+use crate::error::{Error, Result};
+use crate::fabric::Fabric;
+use crate::scenario::{self, ClusterFile, ClusterSpec, FabricKind, ScenarioFile};
+use serde::{Deserialize, Serialize};
+
+/// The cluster the cluster commands use when none is named.
+pub const DEFAULT_CLUSTER: &str = "memphis";
+
+/// Parses a cluster file's text: the fields of a scenario's `[cluster]` section at top
+/// level (`preset` included); unknown keys are rejected. Validate the result with
+/// [`ClusterFile::validate`].
+pub fn parse_cluster(context: &str, text: &str) -> Result<ClusterFile> {
+    toml::from_str(text).map_err(|e| Error::toml(context, &e, text))
+}
+
+/// The embedded cluster preset `name`, validated.
+pub fn preset(name: &str) -> Result<ClusterSpec> {
+    ClusterFile {
+        preset: Some(name.to_string()),
+        ..Default::default()
+    }
+    .validate("cluster")
+}
+
+/// The cluster of a scenario, without its job: the file's `[cluster]` over its scenario
+/// preset's (when it names one), validated. The model, plan and run are not looked at.
+pub fn from_scenario(sf: ScenarioFile) -> Result<ClusterSpec> {
+    let mut cluster = sf.cluster;
+    if let Some(p) = &sf.preset {
+        cluster = fill(cluster, scenario::scenario_preset(p)?.cluster)?;
+    }
+    cluster.validate("cluster")
+}
+
+/// `over`'s fields, and `base`'s where `over` leaves one unset. Merged as TOML tables
+/// (which skip unset fields and keep inf and NaN, so that validation still sees them).
+fn fill(over: ClusterFile, base: ClusterFile) -> Result<ClusterFile> {
+    let table = |c: ClusterFile| match toml::Value::try_from(c) {
+        Ok(toml::Value::Table(t)) => Ok(t),
+        Ok(_) => Err(Error::parse("cluster", "not a table")),
+        Err(e) => Err(Error::parse("cluster", e)),
+    };
+    let mut merged = table(base)?;
+    merged.extend(table(over)?);
+    ClusterFile::deserialize(toml::Value::Table(merged)).map_err(|e| Error::parse("cluster", e))
+}
+
+/// The inventory of a cluster: packaging, fabric shape and the counts of its parts.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClusterReport {
+    /// Display name.
+    pub name: String,
+    /// GPU catalog name.
+    pub gpu: String,
+    /// GPUs.
+    pub gpus: u64,
+    /// GPUs per server.
+    pub gpus_per_node: u32,
+    /// Servers (the last may be partly filled).
+    pub nodes: u64,
+    /// Servers per rack.
+    pub nodes_per_rack: u32,
+    /// Racks.
+    pub racks: u64,
+    /// Racks per array.
+    pub racks_per_array: u32,
+    /// Arrays (the first fabric tier unit).
+    pub arrays: u64,
+    /// Scale-out Gb/s per GPU (also the switch port speed the radix counts in).
+    pub nic_gbps: f64,
+    /// Fabric technology.
+    pub fabric: FabricKind,
+    /// Switch tiers.
+    pub tiers: u32,
+    /// Switch ports at NIC speed.
+    pub radix: u32,
+    /// Rail-optimized leaves.
+    pub rail_optimized: bool,
+    /// Oversubscription (down/up) of the leaf and spine tiers.
+    pub oversubscription: [f64; 2],
+    /// All switches.
+    pub switches: u64,
+    /// Switches per tier, leaf first.
+    pub switches_by_tier: Vec<u64>,
+    /// All bidirectional links.
+    pub links: u64,
+    /// Links per tier: GPU-leaf, leaf-spine, spine-core.
+    pub links_by_tier: Vec<u64>,
+    /// Optical transceivers.
+    pub transceivers: u64,
+    /// Cables.
+    pub cables: u64,
+    /// Bisection bandwidth, Tb/s.
+    pub bisection_tbps: f64,
+    /// Links on the longest shortest path between two GPUs.
+    pub max_hops_links: u32,
+    /// Switches on that path.
+    pub max_hops_switches: u32,
+}
+
+/// The inventory of `c`: builds its fabric and counts.
+pub fn cluster_report(c: &ClusterSpec) -> ClusterReport {
+    let inv = Fabric::build(&c.fabric_spec).inventory();
+    let fs = &c.fabric_spec;
+    let nodes = c.nodes();
+    let racks = nodes.div_ceil(u64::from(c.nodes_per_rack.max(1)));
+    let arrays = racks.div_ceil(u64::from(c.racks_per_array.max(1)));
+    ClusterReport {
+        name: c.name.clone(),
+        gpu: c.gpu.name.to_string(),
+        gpus: c.gpus,
+        gpus_per_node: c.gpus_per_node,
+        nodes,
+        nodes_per_rack: c.nodes_per_rack,
+        racks,
+        racks_per_array: c.racks_per_array,
+        arrays,
+        nic_gbps: c.nic.gbps,
+        fabric: c.fabric,
+        tiers: fs.tiers,
+        radix: fs.radix,
+        rail_optimized: fs.rail_optimized,
+        oversubscription: fs.oversubscription,
+        switches: inv.switches,
+        switches_by_tier: inv.switches_by_tier,
+        links: inv.links,
+        links_by_tier: inv.links_by_tier,
+        transceivers: inv.transceivers,
+        cables: inv.cables,
+        bisection_tbps: inv.bisection_tbps,
+        max_hops_links: inv.max_hops_links,
+        max_hops_switches: inv.max_hops_switches,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_without_a_job() {
+        // dgx-a100 is smaller than the default job: it once failed on the job's dp.
+        let r = cluster_report(&preset("dgx-a100").unwrap());
+        assert_eq!((r.gpus, r.nodes, r.racks, r.arrays), (4480, 560, 140, 28));
+        assert_eq!(r.gpu, "A100-SXM4-80GB");
+        assert_eq!(r.nic_gbps, 200.0);
+        let r = cluster_report(&preset("dgx-h100").unwrap());
+        assert_eq!((r.gpus, r.nodes), (10_752, 1_344));
+        let r = cluster_report(&preset(DEFAULT_CLUSTER).unwrap());
+        assert_eq!((r.gpus, r.nodes, r.racks), (100_000, 12_500, 1_563));
+        assert_eq!(r.bisection_tbps, 20_000.0);
+        assert_eq!(r.switches, r.switches_by_tier.iter().sum::<u64>());
+        assert_eq!(r.links, r.links_by_tier.iter().sum::<u64>());
+    }
+
+    #[test]
+    fn a_cluster_file_is_the_cluster_section_at_top_level() {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../presets/clusters/dgx-h100.toml"
+        ))
+        .unwrap();
+        let from_file = parse_cluster("dgx-h100.toml", &text)
+            .unwrap()
+            .validate("cluster")
+            .unwrap();
+        assert_eq!(from_file, preset("dgx-h100").unwrap());
+        // A preset with one field changed.
+        let c = parse_cluster("c.toml", "preset = \"dgx-h100\"\ngpus = 4096\n")
+            .unwrap()
+            .validate("cluster")
+            .unwrap();
+        assert_eq!((c.gpus, c.name.as_str()), (4096, "dgx-h100"));
+    }
+
+    #[test]
+    fn bad_clusters_name_the_field() {
+        let err = |text: &str| {
+            parse_cluster("c.toml", text)
+                .and_then(|c| c.validate("cluster"))
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(err("gpus = 8\n").starts_with("cluster.gpu = missing"));
+        let e = err("preset = \"memphis\"\ngpus = 0\n");
+        assert!(e.starts_with("cluster.gpus = 0: an integer from 1"), "{e}");
+        let e = err("preset = \"memphis\"\ngpux = 8\n");
+        assert!(e.contains("unknown key `gpux`: did you mean"), "{e}");
+        let e = err("preset = \"colossus\"\n");
+        assert!(
+            e.starts_with("unknown cluster preset 'colossus'; known: memphis"),
+            "{e}"
+        );
+        let e = err("preset = \"memphis\"\nnic_gbps = 0\n");
+        assert!(e.contains("nic_gbps = 0"), "{e}");
+        let e = err("[cluster]\npreset = \"memphis\"\n");
+        assert!(e.contains("unknown key `cluster`"), "{e}");
+        assert!(preset("nope").is_err());
+    }
+
+    #[test]
+    fn a_scenario_gives_its_cluster_and_nothing_of_its_job() {
+        let c = from_scenario(scenario::scenario_preset("dgx-a100-gpt3-175b").unwrap()).unwrap();
+        assert_eq!(c, preset("dgx-a100").unwrap());
+        // A scenario file over a preset: its [cluster] fields win, the preset fills the rest.
+        let sf = scenario::parse_scenario(
+            "s.toml",
+            "preset = \"memphis-405b\"\n[cluster]\ngpus = 2048\n[parallel]\ndp = 7\n",
+        )
+        .unwrap();
+        let c = from_scenario(sf).unwrap();
+        assert_eq!((c.gpus, c.name.as_str()), (2048, "memphis"));
+        // Non-finite values survive the merge and are refused.
+        let sf = scenario::parse_scenario(
+            "s.toml",
+            "preset = \"memphis-405b\"\n[cluster]\nnic_gbps = inf\n",
+        )
+        .unwrap();
+        let e = from_scenario(sf).unwrap_err().to_string();
+        assert!(e.starts_with("cluster.nic_gbps = inf"), "{e}");
+        let sf = scenario::parse_scenario("s.toml", "preset = \"nope\"\n").unwrap();
+        assert!(from_scenario(sf).is_err());
+    }
+}

@@ -1,0 +1,431 @@
+//! A collective over a range of sizes, nccl-tests style (`memphis collective`), at the
+//! analytical or the flow level; optionally side by side with a measured nccl-tests log.
+
+use crate::collective::flow::FlowComm;
+use crate::collective::nccl_tests::NcclLog;
+use crate::collective::{Algorithm, CollectiveOp, GroupKind, GroupShape, Protocol};
+use crate::error::{Error, Result};
+use crate::fabric::{Fabric, Routing};
+use crate::scenario::{ClusterSpec, NetworkModel};
+use crate::units::Bytes;
+use serde::{Serialize, Serializer};
+
+/// What to sweep.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CollectiveOptions {
+    /// The collective.
+    pub op: CollectiveOp,
+    /// GPUs in the communicator, the first N of the cluster (default: the log's ranks,
+    /// else 8).
+    pub gpus: Option<u64>,
+    /// Smallest size, bytes (nccl-tests `-b`).
+    pub min_bytes: u64,
+    /// Largest size, bytes (`-e`).
+    pub max_bytes: u64,
+    /// Size step factor (`-f`).
+    pub factor: u64,
+    /// Network fidelity.
+    pub network: NetworkModel,
+    /// Routing on the fabric (flow level only).
+    pub routing: Routing,
+    /// A measured nccl-tests log: its sizes replace the sweep, and each row gets the
+    /// measured bus bandwidth and the error.
+    pub compare: Option<NcclLog>,
+}
+
+impl CollectiveOptions {
+    /// nccl-tests' sweep from 8 B to 16 GiB by factors of 2, analytical, adaptive routing
+    /// (the command's defaults).
+    pub fn new(op: CollectiveOp) -> CollectiveOptions {
+        CollectiveOptions {
+            op,
+            gpus: None,
+            min_bytes: 8,
+            max_bytes: 16 << 30,
+            factor: 2,
+            network: NetworkModel::Analytical,
+            routing: Routing::Adaptive,
+            compare: None,
+        }
+    }
+}
+
+/// One size.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CollectiveRow {
+    /// Message size, bytes (nccl-tests convention).
+    pub size_bytes: u64,
+    /// Time of one operation, µs.
+    pub time_us: f64,
+    /// Algorithm bandwidth, size / time, GB/s.
+    pub algbw_gbps: f64,
+    /// Bus bandwidth, algbw x the nccl-tests bus factor, GB/s.
+    pub busbw_gbps: f64,
+    /// The algorithm NCCL's tuner would pick.
+    pub algorithm: Algorithm,
+    /// The protocol it would pick.
+    pub protocol: Protocol,
+    /// The log's bus bandwidth at this size, GB/s.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub measured_busbw_gbps: Option<f64>,
+    /// (predicted − measured) / measured, percent; absent when the measurement is 0.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_pct: Option<f64>,
+}
+
+/// Sizes from this one up count in the comparison's summary: below it, latency rules
+/// and nccl-tests' own timing noise dominates.
+pub const COMPARE_MIN_BYTES: u64 = 1 << 20;
+
+/// The comparison with a log, summed up.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CompareSummary {
+    /// Sizes counted (at least [`COMPARE_MIN_BYTES`], with a non-zero measurement).
+    pub sizes: usize,
+    /// Mean absolute busbw error over them, percent.
+    pub mean_abs_error_pct: f64,
+}
+
+/// The sweep. Its JSON is the array of rows (what `memphis collective --json` has always
+/// printed); the other fields describe the run for renderers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CollectiveReport {
+    /// The collective.
+    pub op: CollectiveOp,
+    /// The cluster's name.
+    pub cluster: String,
+    /// Ranks in the communicator.
+    pub gpus: u64,
+    /// GPUs per server on the cluster.
+    pub gpus_per_node: u32,
+    /// Network fidelity.
+    pub network: NetworkModel,
+    /// Routing (flow level).
+    pub routing: Routing,
+    /// Flow level: the fabric's derating of the scale-out pattern (the ring's, or the
+    /// pairwise all-to-all's), as a fraction of the NIC-bound rate.
+    pub fabric_fraction: Option<f64>,
+    /// Flow level, all-reduce: the double binary tree's derating.
+    pub tree_fraction: Option<f64>,
+    /// One row per size.
+    pub rows: Vec<CollectiveRow>,
+    /// With a log: the mean absolute error over sizes from [`COMPARE_MIN_BYTES`] up
+    /// (`None` without a log, or when no such size was measured).
+    pub compare: Option<CompareSummary>,
+}
+
+impl Serialize for CollectiveReport {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        self.rows.serialize(s)
+    }
+}
+
+/// The sizes of the sweep: `min`, `min·f`, `min·f²`, ... up to `max`.
+fn sweep_sizes(o: &CollectiveOptions) -> Result<Vec<u64>> {
+    if o.min_bytes == 0 {
+        return Err(Error::invalid(
+            "-b/--minbytes",
+            0,
+            "a positive size in bytes",
+        ));
+    }
+    if o.max_bytes < o.min_bytes {
+        return Err(Error::invalid(
+            "-e/--maxbytes",
+            o.max_bytes,
+            format!("at least -b/--minbytes ({})", o.min_bytes),
+        ));
+    }
+    if o.factor < 2 {
+        return Err(Error::invalid("-f/--stepfactor", o.factor, "at least 2"));
+    }
+    let mut sizes = vec![o.min_bytes];
+    let mut size = o.min_bytes;
+    while let Some(next) = size.checked_mul(o.factor).filter(|&n| n <= o.max_bytes) {
+        sizes.push(next);
+        size = next;
+    }
+    Ok(sizes)
+}
+
+/// Predicts the collective at every size on the first `gpus` GPUs of the cluster.
+pub fn sweep(c: &ClusterSpec, o: &CollectiveOptions) -> Result<CollectiveReport> {
+    let log = o.compare.as_ref();
+    if let Some(logged) = log.and_then(|l| l.op) {
+        if logged != o.op {
+            return Err(Error::invalid(
+                "op",
+                op_name(o.op),
+                format!("{}, the collective of the nccl-tests log", op_name(logged)),
+            ));
+        }
+    }
+    let gpus = o
+        .gpus
+        .or(log.and_then(|l| l.ranks.map(u64::from)))
+        .unwrap_or(8);
+    if gpus < 2 || gpus > c.gpus {
+        return Err(Error::invalid(
+            "-g/--gpus",
+            gpus,
+            format!("from 2 to the cluster's {} GPUs", c.gpus),
+        ));
+    }
+    // The cluster holds at most 2^24 GPUs (ClusterFile::validate).
+    let n = u32::try_from(gpus).map_err(|_| Error::invalid("-g/--gpus", gpus, "below 2^32"))?;
+    // (size, measured busbw) per row.
+    let sizes: Vec<(u64, Option<f64>)> = match log {
+        Some(l) => l
+            .rows
+            .iter()
+            .filter(|r| r.size_bytes > 0)
+            .map(|r| (r.size_bytes, Some(r.busbw_gbps)))
+            .collect(),
+        None => sweep_sizes(o)?.into_iter().map(|s| (s, None)).collect(),
+    };
+    let shape = GroupShape {
+        ranks: n,
+        ranks_per_node: c.gpus_per_node.min(n),
+    };
+    let net = c.network();
+    let flow = match o.network {
+        NetworkModel::Analytical => None,
+        NetworkModel::Flow => {
+            let fabric = Fabric::build(&c.fabric_spec);
+            let group: Vec<u32> = (0..n).collect();
+            Some(FlowComm::for_groups(
+                net.clone(),
+                &fabric,
+                &[group],
+                o.op,
+                o.routing,
+                1,
+            ))
+        }
+    };
+    let rows: Vec<CollectiveRow> = sizes
+        .into_iter()
+        .map(|(size, measured)| {
+            let bytes = Bytes(size as f64);
+            let e = match &flow {
+                Some(f) => f.estimate(o.op, bytes, GroupKind::Dp, shape),
+                None => net.collective(o.op, bytes, shape),
+            };
+            let algbw = size as f64 / e.time.0 / 1e9;
+            let busbw = algbw * o.op.bus_factor(n);
+            CollectiveRow {
+                size_bytes: size,
+                time_us: e.time.0 * 1e6,
+                algbw_gbps: algbw,
+                busbw_gbps: busbw,
+                algorithm: e.algorithm,
+                protocol: e.protocol,
+                measured_busbw_gbps: measured,
+                error_pct: measured
+                    .filter(|&m| m > 0.0)
+                    .map(|m| (busbw - m) / m * 100.0),
+            }
+        })
+        .collect();
+    let counted: Vec<f64> = rows
+        .iter()
+        .filter(|r| r.size_bytes >= COMPARE_MIN_BYTES)
+        .filter_map(|r| r.error_pct.map(f64::abs))
+        .collect();
+    let compare = (!counted.is_empty()).then(|| CompareSummary {
+        sizes: counted.len(),
+        mean_abs_error_pct: counted.iter().sum::<f64>() / counted.len() as f64,
+    });
+    Ok(CollectiveReport {
+        op: o.op,
+        cluster: c.name.clone(),
+        gpus,
+        gpus_per_node: c.gpus_per_node,
+        network: o.network,
+        routing: o.routing,
+        fabric_fraction: flow.as_ref().map(|f| f.fraction(GroupKind::Dp)),
+        tree_fraction: flow.as_ref().and_then(FlowComm::tree_fraction),
+        rows,
+        compare,
+    })
+}
+
+/// The nccl-tests name of an op (`all_reduce`, ...).
+pub fn op_name(op: CollectiveOp) -> &'static str {
+    match op {
+        CollectiveOp::AllReduce => "all_reduce",
+        CollectiveOp::AllGather => "all_gather",
+        CollectiveOp::ReduceScatter => "reduce_scatter",
+        CollectiveOp::AllToAll => "all_to_all",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::cluster::preset;
+    use crate::collective::nccl_tests;
+
+    fn one_size(op: CollectiveOp, gpus: u64, size: u64) -> CollectiveOptions {
+        CollectiveOptions {
+            gpus: Some(gpus),
+            min_bytes: size,
+            max_bytes: size,
+            ..CollectiveOptions::new(op)
+        }
+    }
+
+    #[test]
+    fn all_reduce_of_1g_on_64_h100s() {
+        let c = preset("dgx-h100").unwrap();
+        let r = sweep(&c, &one_size(CollectiveOp::AllReduce, 64, 1 << 30)).unwrap();
+        assert_eq!(r.rows.len(), 1);
+        let row = &r.rows[0];
+        assert!((row.busbw_gbps / row.algbw_gbps - 2.0 * 63.0 / 64.0).abs() < 1e-12);
+        // Bounded by 8 x 400G NICs at NCCL's efficiency: under 8 x 50 GB/s x 2 x 63/64.
+        assert!(
+            row.busbw_gbps > 100.0 && row.busbw_gbps < 8.0 * 50.0,
+            "{row:?}"
+        );
+        assert_eq!((r.fabric_fraction, r.compare.as_ref()), (None, None));
+        assert_eq!(
+            sweep(&c, &one_size(CollectiveOp::AllReduce, 64, 1 << 30)).unwrap(),
+            r
+        );
+    }
+
+    #[test]
+    fn json_is_the_array_of_rows() {
+        let c = preset("dgx-a100").unwrap();
+        let o = CollectiveOptions {
+            gpus: Some(64),
+            min_bytes: 1 << 10,
+            max_bytes: 1 << 20,
+            factor: 4,
+            ..CollectiveOptions::new(CollectiveOp::AllGather)
+        };
+        let v = serde_json::to_value(sweep(&c, &o).unwrap()).unwrap();
+        let rows = v.as_array().unwrap();
+        assert_eq!(rows.len(), 6); // 1K 4K 16K 64K 256K 1M
+        for k in [
+            "size_bytes",
+            "time_us",
+            "algbw_gbps",
+            "busbw_gbps",
+            "algorithm",
+            "protocol",
+        ] {
+            assert!(!rows[0][k].is_null(), "missing {k}");
+        }
+        assert!(rows[0].get("measured_busbw_gbps").is_none());
+        assert!(rows.iter().all(|r| r["protocol"].is_string()));
+    }
+
+    #[test]
+    fn flow_level_reports_the_fabric_derating() {
+        let c = preset("dgx-a100").unwrap();
+        let o = CollectiveOptions {
+            network: NetworkModel::Flow,
+            routing: Routing::Ecmp,
+            ..one_size(CollectiveOp::AllReduce, 512, 1 << 30)
+        };
+        let r = sweep(&c, &o).unwrap();
+        let f = r.fabric_fraction.unwrap();
+        assert!(f > 0.0 && f <= 1.0, "{f}");
+        assert!(r.tree_fraction.is_some());
+        let o = CollectiveOptions {
+            network: NetworkModel::Flow,
+            ..one_size(CollectiveOp::AllGather, 16, 1 << 20)
+        };
+        assert_eq!(sweep(&c, &o).unwrap().tree_fraction, None);
+    }
+
+    #[test]
+    fn compares_with_a_log() {
+        let log = nccl_tests::parse(
+            "log",
+            "# nThread 1 nGpus 8 minBytes 1048576 maxBytes 1073741824 step: 2(factor)\n\
+             # all_reduce_perf -b 1M -e 1G\n\
+             \x20          0             0     float     sum      -1     0.10    0.00    0.00      0     0.10    0.00    0.00      0\n\
+             \x20    1048576        262144     float     sum      -1    27.37   38.31   67.04      0    27.10   38.69   67.71      0\n\
+             \x20 1073741824     268435456     float     sum      -1   4029.4  266.48  466.33      0   4030.1  266.43  466.25      0\n",
+        )
+        .unwrap();
+        let c = preset("dgx-h100").unwrap();
+        let o = CollectiveOptions {
+            compare: Some(log),
+            ..CollectiveOptions::new(CollectiveOp::AllReduce)
+        };
+        let r = sweep(&c, &o).unwrap();
+        assert_eq!(r.gpus, 8);
+        // The zero-size row is skipped and the measurements stay with their sizes.
+        let sizes: Vec<u64> = r.rows.iter().map(|r| r.size_bytes).collect();
+        assert_eq!(sizes, [1 << 20, 1 << 30]);
+        assert_eq!(r.rows[1].measured_busbw_gbps, Some(466.33));
+        let s = r.compare.as_ref().unwrap();
+        assert_eq!(s.sizes, 2);
+        let mean = (r.rows[0].error_pct.unwrap().abs() + r.rows[1].error_pct.unwrap().abs()) / 2.0;
+        assert_eq!(s.mean_abs_error_pct, mean);
+        // The log's collective must be the one asked for.
+        let o = CollectiveOptions {
+            op: CollectiveOp::AllGather,
+            ..o
+        };
+        let e = sweep(&c, &o).unwrap_err().to_string();
+        assert!(
+            e.starts_with("op = all_gather: all_reduce, the collective"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn bad_options_name_the_flag() {
+        let c = preset("dgx-a100").unwrap();
+        let err = |o: CollectiveOptions| sweep(&c, &o).unwrap_err().to_string();
+        let base = CollectiveOptions::new(CollectiveOp::AllReduce);
+        let e = err(CollectiveOptions {
+            gpus: Some(4481),
+            ..base.clone()
+        });
+        assert!(
+            e.starts_with("-g/--gpus = 4481: from 2 to the cluster's 4480"),
+            "{e}"
+        );
+        let e = err(CollectiveOptions {
+            gpus: Some(1),
+            ..base.clone()
+        });
+        assert!(e.starts_with("-g/--gpus = 1"), "{e}");
+        let e = err(CollectiveOptions {
+            min_bytes: 0,
+            ..base.clone()
+        });
+        assert!(e.starts_with("-b/--minbytes = 0"), "{e}");
+        let e = err(CollectiveOptions {
+            min_bytes: 1 << 20,
+            max_bytes: 1 << 10,
+            ..base.clone()
+        });
+        assert!(e.starts_with("-e/--maxbytes = 1024: at least"), "{e}");
+        let e = err(CollectiveOptions { factor: 1, ..base });
+        assert!(e.starts_with("-f/--stepfactor = 1: at least 2"), "{e}");
+    }
+
+    #[test]
+    fn the_sweep_stops_at_the_largest_size_without_overflow() {
+        let o = CollectiveOptions {
+            min_bytes: 3,
+            max_bytes: u64::MAX,
+            factor: u64::MAX / 2,
+            ..CollectiveOptions::new(CollectiveOp::AllReduce)
+        };
+        assert_eq!(sweep_sizes(&o).unwrap(), [3]);
+        let o = CollectiveOptions {
+            min_bytes: 8,
+            max_bytes: 16 << 30,
+            ..o
+        };
+        let o = CollectiveOptions { factor: 2, ..o };
+        assert_eq!(sweep_sizes(&o).unwrap().len(), 32);
+    }
+}
