@@ -1,7 +1,7 @@
 //! Hardening: bad inputs get one clear error, output is deterministic, help and
 //! completions.
 
-use crate::util::{memphis, shared, stderr, stdout, tmp};
+use crate::util::{memphis, stderr, stdout, tmp, validation};
 use std::path::Path;
 
 #[test]
@@ -30,7 +30,7 @@ fn bad_inputs_get_one_clear_error() {
         "preset = \"memphis-405b\"\n[model]\npreset = \"llama3-405b\"\nlayers = 0\n",
     )
     .unwrap();
-    let cases = shared().join("validation/training_public.toml");
+    let cases = validation("training_public.toml");
     let missing_field = tmp("cases.toml");
     let text = std::fs::read_to_string(&cases)
         .unwrap()
@@ -112,8 +112,7 @@ fn forty_bad_inputs_one_clear_error_each() {
             format!("preset = \"memphis-405b\"\n{body}\n").as_bytes(),
         )
     };
-    let cases_text =
-        std::fs::read_to_string(shared().join("validation/training_public.toml")).unwrap();
+    let cases_text = std::fs::read_to_string(validation("training_public.toml")).unwrap();
     let out = tmp("never-written.json");
     let out_s = out.to_str().unwrap().to_string();
     let dir = std::env::temp_dir().to_str().unwrap().to_string();
@@ -466,7 +465,7 @@ fn every_command_is_deterministic() {
         }
         v
     };
-    let cases = shared().join("validation/training_public.toml");
+    let cases = validation("training_public.toml");
     let c = cases.to_str().unwrap();
     let commands: Vec<Vec<&str>> = vec![
         vec!["simulate", "--json"],
@@ -480,6 +479,7 @@ fn every_command_is_deterministic() {
             "--json",
         ],
         vec!["validate", "--cases", c, "--json"],
+        vec!["validate", "--json"],
         vec!["cluster", "--json"],
         vec![
             "fabric-bench",

@@ -1,13 +1,13 @@
 //! `memphis plan`: the planner against the published plans, shards and merge.
 
-use crate::util::{json, memphis, shared, stderr, tmp};
+use crate::util::{json, memphis, stderr, tmp, validation};
 use std::path::PathBuf;
 
 #[test]
 fn planner_is_no_slower_than_the_published_plans() {
     use memphis_core::plan::{search, Objective};
     use memphis_core::validate::{parse_cases, CaseFile};
-    let text = std::fs::read_to_string(shared().join("validation/training_public.toml")).unwrap();
+    let text = std::fs::read_to_string(validation("training_public.toml")).unwrap();
     let CaseFile::Training(cases) = parse_cases("public", &text).unwrap() else {
         panic!()
     };

@@ -1,7 +1,7 @@
 //! `memphis simulate`: the summary, the JSON report, presets, Hugging Face configs,
 //! output files, run projection, traces and stragglers.
 
-use crate::util::{expect_bad, json, memphis, shared, stderr, stdout, tmp};
+use crate::util::{expect_bad, json, memphis, stderr, stdout, tmp, validation};
 use std::path::Path;
 
 #[test]
@@ -259,7 +259,7 @@ fn flow_level_step_agrees_with_analytical_when_the_fabric_is_ideal() {
     use memphis_core::collective::flow::FlowComm;
     use memphis_core::fabric::{Fabric, Routing};
     use memphis_core::validate::{parse_cases, CaseFile};
-    let text = std::fs::read_to_string(shared().join("validation/training_public.toml")).unwrap();
+    let text = std::fs::read_to_string(validation("training_public.toml")).unwrap();
     let CaseFile::Training(cases) = parse_cases("public", &text).unwrap() else {
         panic!()
     };

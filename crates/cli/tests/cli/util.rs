@@ -31,14 +31,16 @@ pub fn json(args: &[&str]) -> serde_json::Value {
     serde_json::from_slice(&o.stdout).expect("valid JSON")
 }
 
-/// `../shared` beside the repository: the validation cases live there.
-pub fn shared() -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared");
-    assert!(
-        p.join("validation").is_dir(),
-        "expected the shared folder at {}",
-        p.display()
-    );
+/// The repository root.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A file of the repository's validation suites (`validation/`, the repository's copy of
+/// `../shared/validation/`).
+pub fn validation(file: &str) -> PathBuf {
+    let p = repo().join("validation").join(file);
+    assert!(p.is_file(), "expected the validation file {}", p.display());
     p
 }
 

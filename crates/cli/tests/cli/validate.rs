@@ -1,10 +1,10 @@
 //! `memphis validate`: predictions against the published training and collective cases.
 
-use crate::util::{json, memphis, shared, stdout};
+use crate::util::{expect_bad, json, memphis, repo, stderr, stdout, validation};
 
 #[test]
 fn validate_public_training_cases_within_bounds() {
-    let cases = shared().join("validation/training_public.toml");
+    let cases = validation("training_public.toml");
     let v = json(&["validate", "--cases", cases.to_str().unwrap(), "--json"]);
     let s = &v["summary"];
     let mape = s["mape_pct"].as_f64().unwrap();
@@ -30,7 +30,7 @@ fn validate_public_training_cases_within_bounds() {
 
 #[test]
 fn validate_reads_collective_cases() {
-    let cases = shared().join("validation/collectives_public.toml");
+    let cases = validation("collectives_public.toml");
     let v = json(&["validate", "--cases", cases.to_str().unwrap(), "--json"]);
     assert!(v["summary"]["n"].as_u64().unwrap() > 0);
     assert!(
@@ -45,7 +45,7 @@ fn validate_reads_collective_cases() {
 #[test]
 fn public_cases_fit_in_memory_and_405b_on_one_gpu_does_not() {
     use memphis_core::validate::{parse_cases, CaseFile};
-    let path = shared().join("validation/training_public.toml");
+    let path = validation("training_public.toml");
     let text = std::fs::read_to_string(&path).unwrap();
     let CaseFile::Training(cases) = parse_cases("public", &text).unwrap() else {
         panic!("training cases")
@@ -95,7 +95,7 @@ fn public_cases_fit_in_memory_and_405b_on_one_gpu_does_not() {
 
 #[test]
 fn validate_collectives_within_bounds() {
-    let cases = shared().join("validation/collectives_public.toml");
+    let cases = validation("collectives_public.toml");
     let v = json(&["validate", "--cases", cases.to_str().unwrap(), "--json"]);
     let mape = v["summary"]["mape_pct"].as_f64().unwrap();
     assert!(mape <= 10.0, "busbw error over sizes >= 1 MiB: {mape}%");
@@ -105,7 +105,7 @@ fn validate_collectives_within_bounds() {
 
 #[test]
 fn timeline_is_at_least_as_accurate_as_the_closed_form() {
-    let cases = shared().join("validation/training_public.toml");
+    let cases = validation("training_public.toml");
     let c = cases.to_str().unwrap();
     let t = json(&["validate", "--cases", c, "--json"]);
     let a = json(&[
@@ -121,4 +121,70 @@ fn timeline_is_at_least_as_accurate_as_the_closed_form() {
         a["summary"]["mape_pct"].as_f64().unwrap(),
     );
     assert!(mt <= ma, "timeline {mt}% vs analytical {ma}%");
+}
+
+#[test]
+fn every_validation_file_is_a_compiled_suite() {
+    use memphis_core::validate::SUITES;
+    let mut files: Vec<String> = std::fs::read_dir(repo().join("validation"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".toml"))
+        .collect();
+    files.sort();
+    let mut listed: Vec<&str> = SUITES
+        .iter()
+        .map(|s| s.path.strip_prefix("validation/").unwrap())
+        .collect();
+    listed.sort_unstable();
+    assert_eq!(files, listed, "validation/*.toml and SUITES differ");
+    for s in SUITES {
+        let on_disk = std::fs::read_to_string(repo().join(s.path)).unwrap();
+        assert_eq!(on_disk, s.text, "{} is not what was compiled in", s.path);
+    }
+}
+
+#[test]
+fn validate_with_no_arguments_runs_every_suite() {
+    use memphis_core::validate::SUITES;
+    let all = json(&["validate", "--json"]);
+    let suites = all["suites"].as_array().unwrap();
+    assert_eq!(suites.len(), SUITES.len());
+    for (entry, s) in suites.iter().zip(SUITES) {
+        assert_eq!(entry["suite"], s.name);
+        assert_eq!(entry["file"], s.path);
+        // The same report as the suite alone, and as its file read from disk.
+        let one = json(&["validate", "--suite", s.name, "--json"]);
+        let path = repo().join(s.path);
+        let file = json(&["validate", "--cases", path.to_str().unwrap(), "--json"]);
+        assert_eq!(one, file, "{}: --suite and --cases differ", s.name);
+        let mut entry = entry.clone();
+        let o = entry.as_object_mut().unwrap();
+        o.remove("suite");
+        o.remove("file");
+        assert_eq!(entry, one, "{}", s.name);
+    }
+    // The text report: a header and a summary line per suite, in order.
+    let o = memphis(&["validate"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    let mut at = 0;
+    for s in SUITES {
+        let header = format!("== suite {} ({})", s.name, s.path);
+        let pos = out[at..]
+            .find(&header)
+            .unwrap_or_else(|| panic!("{header}"));
+        at += pos + header.len();
+    }
+    assert!(out.contains("cases: mean absolute error"), "{out}");
+    assert!(out.contains("mean absolute busbw error"), "{out}");
+}
+
+#[test]
+fn validate_suite_errors() {
+    expect_bad(&["validate", "--suite", "nope"], "--suite = nope");
+    expect_bad(
+        &["validate", "--suite", "training", "--cases", "x.toml"],
+        "cannot be used with",
+    );
 }
