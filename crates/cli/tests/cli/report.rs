@@ -4,25 +4,65 @@ use crate::util::{memphis, stderr, tmp};
 use std::path::PathBuf;
 use std::process::Command;
 
-/// Headless Chromium, or None (skipped) outside CI; `.ci/run` installs it.
-fn chromium() -> Option<PathBuf> {
-    let found = ["chromium", "chromium-browser", "google-chrome"]
-        .iter()
-        .find_map(|name| {
-            std::env::var_os("PATH").and_then(|paths| {
-                std::env::split_paths(&paths)
-                    .map(|d| d.join(name))
-                    .find(|p| p.is_file())
-            })
-        });
-    if found.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must have chromium installed (.ci/run installs it)"
-        );
-        eprintln!("skipping the browser test: no chromium on PATH (apt-get install chromium)");
+const BROWSERS: [&str; 3] = ["chromium", "chromium-browser", "google-chrome"];
+
+/// The first of [`BROWSERS`] on `PATH`.
+fn find_chromium() -> Option<PathBuf> {
+    let paths = std::env::var_os("PATH")?;
+    BROWSERS.iter().find_map(|name| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join(name))
+            .find(|p| p.is_file())
+    })
+}
+
+/// What the browser test does: run with the browser, skip (outside CI), or fail with why
+/// (in CI, where a skipped check would pass unseen).
+fn browser_or_skip(found: Option<PathBuf>, ci: bool) -> Result<Option<PathBuf>, String> {
+    match found {
+        Some(p) => Ok(Some(p)),
+        None if ci => Err(format!(
+            "CI is set but none of {BROWSERS:?} is on PATH, so the HTML report cannot be \
+             rendered and checked. .ci/run installs it (apt-get install chromium); a CI run \
+             without it must not pass as if the report had been checked."
+        )),
+        None => Ok(None),
     }
-    found
+}
+
+/// Headless Chromium; `None` (the browser part skipped, loudly) outside CI; a failure in
+/// CI (the environment variable `CI` is set). `.ci/run` installs it.
+fn chromium() -> Option<PathBuf> {
+    match browser_or_skip(find_chromium(), std::env::var_os("CI").is_some()) {
+        Ok(Some(p)) => Some(p),
+        Ok(None) => {
+            // Straight to stderr: libtest captures eprintln! of passing tests, and a skip
+            // nobody sees is the problem this guards against.
+            use std::io::Write;
+            let bar = "!".repeat(78);
+            let _ = writeln!(
+                std::io::stderr(),
+                "\n{bar}\nSKIPPED: the HTML report was not rendered in a browser: none of \
+                 {BROWSERS:?} is on PATH.\nInstall chromium (apt-get install chromium) to \
+                 run this check; with CI set, this is a failure.\n{bar}"
+            );
+            None
+        }
+        Err(why) => panic!("{why}"),
+    }
+}
+
+#[test]
+fn browser_missing_fails_in_ci_and_skips_outside() {
+    let why = browser_or_skip(None, true).unwrap_err();
+    assert!(
+        why.contains("CI is set") && why.contains("chromium"),
+        "{why}"
+    );
+    assert_eq!(browser_or_skip(None, false), Ok(None));
+    let p = PathBuf::from("/usr/bin/chromium");
+    assert_eq!(browser_or_skip(Some(p.clone()), true), Ok(Some(p.clone())));
+    assert_eq!(browser_or_skip(Some(p.clone()), false), Ok(Some(p)));
 }
 
 #[test]
