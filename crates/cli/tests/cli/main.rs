@@ -4,6 +4,7 @@
 mod fabric;
 mod hardening;
 mod plan;
+mod presets;
 mod reliability;
 mod report;
 mod simulate;
