@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 /// memphis: predict how a training job runs on a GPU supercluster, in seconds.
 #[derive(Debug, Parser)]
-#[command(name = "memphis", version, about, long_about = None, allow_negative_numbers = true, after_help = "Examples:\n  memphis simulate                    the default: Llama 3.1 405B on the 100,000-GPU Memphis cluster\n  memphis simulate --model config.json --gpus 1024 --tp 8 --pp 4\n  memphis validate --cases ../shared/validation/training_public.toml\n\nExit codes: 0 success, 2 bad input, 1 internal error.")]
+#[command(name = "memphis", version, about, long_about = None, allow_negative_numbers = true, after_help = "Examples:\n  memphis simulate                    the default: Llama 3.1 405B on the 100,000-GPU Memphis cluster\n  memphis simulate --model config.json --gpus 1024 --tp 8 --pp 4\n  memphis validate                    the published training runs and collectives\n\nExit codes: 0 success, 2 bad input, 1 internal error.")]
 pub struct Cli {
     /// No progress bars or status lines on stderr.
     #[arg(long, short = 'q', global = true)]
@@ -32,7 +32,7 @@ pub enum Command {
     Simulate(Box<SimulateArgs>),
     /// Compare predictions with published measurements (case format v1).
     #[command(
-        after_help = "Example:\n  memphis validate --cases ../shared/validation/training_public.toml --json"
+        after_help = "Examples:\n  memphis validate                           every suite in the repository (validation/)\n  memphis validate --suite training --json\n  memphis validate --cases my_cases.toml     any file in case format v1"
     )]
     Validate(ValidateArgs),
     /// Print the cluster's inventory: GPUs, servers, racks, switches, links, bisection.
@@ -151,9 +151,13 @@ pub struct ValidateArgs {
     /// Step model for training cases.
     #[arg(long, value_enum, default_value = "timeline")]
     pub step_model: StepModel,
-    /// Case file (format v1): training or collective cases.
-    #[arg(long, value_name = "FILE")]
-    pub cases: PathBuf,
+    /// Case file (format v1): training or collective cases. Default: every suite of the
+    /// repository (`validation/`), compiled into the binary.
+    #[arg(long, value_name = "FILE", conflicts_with = "suite")]
+    pub cases: Option<PathBuf>,
+    /// Run only this compiled-in suite: `training` or `collectives`.
+    #[arg(long, value_name = "NAME")]
+    pub suite: Option<String>,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,

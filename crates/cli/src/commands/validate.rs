@@ -1,30 +1,92 @@
-//! `memphis validate --cases FILE`: predictions against published measurements.
+//! `memphis validate`: predictions against published measurements. With no `--cases`,
+//! every suite compiled into the binary (the repository's `validation/`); `--suite`
+//! picks one.
 
 use crate::cli::ValidateArgs;
 use crate::errors::CliResult;
 use crate::{input, sinks};
-use memphis_core::validate::{parse_cases, run_cases, Report};
+use memphis_core::validate::{parse_cases, run_cases, CaseFile, Report, Suite, SUITES};
+use serde::Serialize;
 use std::fmt::Write;
 
+/// One suite's report in the JSON of several suites: its name and file, then the same
+/// keys as a single file's report (`cases`, `summary`).
+#[derive(Serialize)]
+struct SuiteReport<'a> {
+    suite: &'a str,
+    file: &'a str,
+    #[serde(flatten)]
+    report: &'a Report,
+}
+
+/// The JSON of several suites: `{"suites": [...]}`, in `SUITES` order.
+#[derive(Serialize)]
+struct SuitesReport<'a> {
+    suites: Vec<SuiteReport<'a>>,
+}
+
 pub fn run(a: ValidateArgs) -> CliResult {
-    let text = input::read_text(&a.cases, "case file")?;
-    let file = parse_cases(&a.cases.display().to_string(), &text)?;
-    let report = run_cases(&file, a.step_model == memphis_core::step::StepModel::Timeline)?;
+    let timeline = a.step_model == memphis_core::step::StepModel::Timeline;
+    let single = match (&a.cases, &a.suite) {
+        (Some(path), _) => {
+            let text = input::read_text(path, "case file")?;
+            Some(parse_cases(&path.display().to_string(), &text)?)
+        }
+        (None, Some(name)) => Some(Suite::named(name)?.cases()?),
+        (None, None) => None,
+    };
+    let text = if let Some(file) = single {
+        let report = evaluate(&file, timeline, "")?;
+        if a.json {
+            sinks::json_text(&report)?
+        } else {
+            render(&report)
+        }
+    } else {
+        let mut reports = Vec::with_capacity(SUITES.len());
+        for s in SUITES {
+            let label = format!("{}: ", s.name);
+            reports.push((s, evaluate(&s.cases()?, timeline, &label)?));
+        }
+        if a.json {
+            let suites = reports
+                .iter()
+                .map(|(s, r)| SuiteReport {
+                    suite: s.name,
+                    file: s.path,
+                    report: r,
+                })
+                .collect();
+            sinks::json_text(&SuitesReport { suites })?
+        } else {
+            let mut o = String::new();
+            for (i, (s, r)) in reports.iter().enumerate() {
+                if i > 0 {
+                    o.push('\n');
+                }
+                let _ = writeln!(o, "== suite {} ({})\n", s.name, s.path);
+                o.push_str(&render(r));
+            }
+            o
+        }
+    };
+    sinks::emit(a.output.as_deref(), &text)
+}
+
+/// Runs one case file; warns on stderr (prefixed by `label`) about cases the model
+/// refused.
+fn evaluate(file: &CaseFile, timeline: bool, label: &str) -> CliResult<Report> {
+    let report = run_cases(file, timeline)?;
     if let Report::Training { cases, .. } = &report {
         let failed = cases.iter().filter(|c| c.error.is_some()).count();
         if failed > 0 {
             eprintln!(
-                "warning: {failed} of {} cases could not be simulated; the summary leaves them out",
+                "warning: {label}{failed} of {} cases could not be simulated; the summary leaves them out",
                 cases.len()
             );
         }
     }
-    let text = if a.json {
-        sinks::json_text(&report)?
-    } else {
-        render(&report)
-    };
-    sinks::emit(a.output.as_deref(), &text)
+    Ok(report)
 }
 
 fn render(r: &Report) -> String {

@@ -1,4 +1,4 @@
-//! Ground-truth cases (format v1, `../shared/validation/README.md`) and the comparison of
+//! Ground-truth cases (format v1, `validation/README.md`) and the comparison of
 //! predictions against them.
 //!
 //! A case is turned into an ordinary [`ScenarioFile`] and goes through the same
@@ -14,6 +14,9 @@ use crate::step::simulate_step;
 use crate::units::Bytes;
 use crate::workload::{MlpKind, Precision, Recompute};
 use serde::{Deserialize, Serialize};
+
+mod suites;
+pub use suites::{Suite, SUITES};
 
 /// A published training run.
 #[derive(Debug, Clone, PartialEq, Deserialize)]

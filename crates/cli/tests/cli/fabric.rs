@@ -1,0 +1,226 @@
+//! `memphis cluster`, `fabric-bench` and `collective`.
+
+use crate::util::{expect_bad, json, memphis, stderr, stdout, tmp};
+
+#[test]
+fn cluster_inventory_of_memphis() {
+    let v = json(&["cluster", "--json"]);
+    assert_eq!(v["gpus"], 100_000);
+    assert_eq!(v["nodes"], 12_500);
+    assert_eq!(v["racks"], 1_563);
+    let tiers = v["switches_by_tier"].as_array().unwrap();
+    assert_eq!(tiers.len(), 3);
+    let total: u64 = tiers.iter().map(|t| t.as_u64().unwrap()).sum();
+    assert_eq!(v["switches"].as_u64().unwrap(), total);
+    assert!(v["links"].as_u64().unwrap() > 300_000);
+    assert_eq!(v["bisection_tbps"].as_f64().unwrap(), 20_000.0);
+    let o = memphis(&["cluster"]);
+    assert!(stdout(&o).contains("bisection"));
+}
+
+#[test]
+fn fabric_bench_shows_ecmp_collisions_and_adaptive_line_rate() {
+    let run = |routing: &str| {
+        json(&[
+            "fabric-bench",
+            "--pattern",
+            "permutation",
+            "--gpus",
+            "16384",
+            "--routing",
+            routing,
+            "--json",
+        ])
+    };
+    let ecmp = run("ecmp");
+    let adaptive = run("adaptive");
+    for v in [&ecmp, &adaptive] {
+        for k in [
+            "pattern",
+            "gpus",
+            "routing",
+            "flows",
+            "mean_rate_fraction",
+            "min_rate_fraction",
+        ] {
+            assert!(!v[k].is_null(), "missing {k}");
+        }
+    }
+    assert!(adaptive["mean_rate_fraction"].as_f64().unwrap() >= 0.95);
+    let e = ecmp["mean_rate_fraction"].as_f64().unwrap();
+    assert!(e < 0.8, "{e}");
+    let ring = json(&[
+        "fabric-bench",
+        "--pattern",
+        "ring",
+        "--gpus",
+        "4096",
+        "--json",
+    ]);
+    assert_eq!(ring["flows"], 4096);
+}
+
+#[test]
+fn bad_fabrics_are_refused() {
+    let write = |name: &str, cluster: &str| {
+        let p = tmp(name);
+        std::fs::write(
+            &p,
+            format!("preset = \"memphis-405b\"\n[cluster]\npreset = \"memphis\"\n{cluster}\n"),
+        )
+        .unwrap();
+        p
+    };
+    let cases = [
+        (
+            write("radix.toml", "switch_radix = 2"),
+            "cluster.switch_radix = 2",
+        ),
+        (write("zero.toml", "gpus = 0"), "cluster.gpus = 0"),
+        (
+            write("over.toml", "oversubscription = [0.5, 1.0]"),
+            "oversubscription",
+        ),
+        (write("big.toml", "tiers = 2"), "at most 8192 GPUs"),
+    ];
+    for (path, needle) in &cases {
+        let o = memphis(&["cluster", path.to_str().unwrap()]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.contains(needle), "expected {needle:?} in {err}");
+        assert_eq!(err.trim_end().lines().count(), 1);
+    }
+    let o = memphis(&["fabric-bench", "--pattern", "ring", "--gpus", "200000"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--gpus = 200000"));
+}
+
+#[test]
+fn collective_table_and_json() {
+    let o = memphis(&["collective", "all_reduce", "-g", "8", "-b", "8", "-e", "1G"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("busbw") && out.contains("nvls"), "{out}");
+    let v = json(&[
+        "collective",
+        "all_gather",
+        "-g",
+        "64",
+        "-b",
+        "1K",
+        "-e",
+        "1M",
+        "-f",
+        "4",
+        "--json",
+    ]);
+    let rows = v.as_array().unwrap();
+    assert_eq!(rows.len(), 6); // 1K 4K 16K 64K 256K 1M
+    for r in rows {
+        for k in [
+            "size_bytes",
+            "time_us",
+            "algbw_gbps",
+            "busbw_gbps",
+            "algorithm",
+            "protocol",
+        ] {
+            assert!(!r[k].is_null(), "missing {k}");
+        }
+        let (algbw, busbw) = (
+            r["algbw_gbps"].as_f64().unwrap(),
+            r["busbw_gbps"].as_f64().unwrap(),
+        );
+        assert!(
+            (busbw / algbw - 63.0 / 64.0).abs() < 1e-9,
+            "all-gather busbw factor (n-1)/n"
+        );
+    }
+}
+
+#[test]
+fn collective_at_flow_level_on_100k_gpus_shows_ecmp_collisions() {
+    let run = |routing: &str| {
+        let v = json(&[
+            "collective",
+            "all_reduce",
+            "-g",
+            "100000",
+            "-b",
+            "1G",
+            "-e",
+            "1G",
+            "--network",
+            "flow",
+            "--routing",
+            routing,
+            "--json",
+        ]);
+        v[0]["busbw_gbps"].as_f64().unwrap()
+    };
+    let (ecmp, adaptive) = (run("ecmp"), run("adaptive"));
+    assert!(adaptive > 1.5 * ecmp, "adaptive {adaptive} vs ecmp {ecmp}");
+}
+
+#[test]
+fn collective_compares_with_an_nccl_tests_log() {
+    let log = tmp("all_reduce_perf.log");
+    std::fs::write(
+        &log,
+        "# nThread 1 nGpus 8 minBytes 1048576 maxBytes 1073741824 step: 2(factor)\n\
+         #       size         count      type   redop    root     time   algbw   busbw #wrong     time   algbw   busbw #wrong\n\
+         \x20    1048576        262144     float     sum      -1    27.37   38.31   67.04      0    27.10   38.69   67.71      0\n\
+         \x20 1073741824     268435456     float     sum      -1   4029.4  266.48  466.33      0   4030.1  266.43  466.25      0\n",
+    )
+    .unwrap();
+    let o = memphis(&[
+        "collective",
+        "all_reduce",
+        "--compare",
+        log.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("measured") && out.contains("mean absolute busbw error"),
+        "{out}"
+    );
+    let bad = tmp("bad.log");
+    std::fs::write(
+        &bad,
+        "# header\n     1048576   262144  float  sum  -1  oops  1 2 0 1 2 3 0\n",
+    )
+    .unwrap();
+    let o = memphis(&[
+        "collective",
+        "all_reduce",
+        "--compare",
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("line 2"), "{}", stderr(&o));
+}
+
+#[test]
+fn collective_bad_inputs() {
+    let table: &[(&[&str], &str)] = &[
+        (
+            &["collective", "all_reduce", "-b", "0"],
+            "-b/--minbytes = 0",
+        ),
+        (
+            &["collective", "all_reduce", "-e", "12Q"],
+            "-e/--maxbytes = 12Q",
+        ),
+        (
+            &["collective", "all_reduce", "-g", "200000"],
+            "-g/--gpus = 200000",
+        ),
+    ];
+    for (args, needle) in table {
+        expect_bad(args, needle);
+    }
+    let o = memphis(&["collective", "broadcast"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("broadcast"));
+}

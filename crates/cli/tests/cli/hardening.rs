@@ -1,0 +1,572 @@
+//! Hardening: bad inputs get one clear error, output is deterministic, help and
+//! completions.
+
+use crate::util::{memphis, stderr, stdout, tmp, validation};
+use std::path::Path;
+
+#[test]
+fn output_is_deterministic() {
+    for args in [
+        &["simulate", "--json"][..],
+        &["simulate"],
+        &["simulate", "memphis-grok1", "--json"],
+        &["presets"],
+    ] {
+        let a = memphis(args);
+        let b = memphis(args);
+        assert!(a.status.success());
+        assert_eq!(a.stdout, b.stdout, "{args:?} differs between runs");
+    }
+}
+
+/// Each bad input: exit code 2, one line on stderr naming the problem, nothing on stdout.
+#[test]
+fn bad_inputs_get_one_clear_error() {
+    let bad_toml = tmp("bad.toml");
+    std::fs::write(&bad_toml, "[parallel\ntp = 2\n").unwrap();
+    let zero_layers = tmp("zero.toml");
+    std::fs::write(
+        &zero_layers,
+        "preset = \"memphis-405b\"\n[model]\npreset = \"llama3-405b\"\nlayers = 0\n",
+    )
+    .unwrap();
+    let cases = validation("training_public.toml");
+    let missing_field = tmp("cases.toml");
+    let text = std::fs::read_to_string(&cases)
+        .unwrap()
+        .replacen("gpus = 32\n", "", 1);
+    std::fs::write(&missing_field, text).unwrap();
+    let (bt, zl, mf) = (
+        bad_toml.to_str().unwrap(),
+        zero_layers.to_str().unwrap(),
+        missing_field.to_str().unwrap(),
+    );
+    let table: &[(&[&str], &str)] = &[
+        (&["simulate", "--gpus", "1000"], "training.gpus = 1000"),
+        (&["simulate", zl], "model.layers = 0"),
+        (&["simulate", "--tp", "3"], "parallel.tp = 3"),
+        (&["simulate", "--gpu", "Z100"], "unknown gpu 'Z100'"),
+        (&["simulate", "/no/such/file.toml"], "no such file"),
+        (&["simulate", bt], "line 1"),
+        (&["validate", "--cases", mf], "missing field `gpus`"),
+        (
+            &["validate", "--cases", "/no/such/cases.toml"],
+            "no such file",
+        ),
+        (&["validate", "--cases", "/tmp"], "is a directory"),
+        (&["simulate", "--tokens", "-5"], "training.tokens = -5"),
+        (&["simulate", "--tokens", "NaN"], "training.tokens = NaN"),
+        (
+            &["simulate", "--global-batch", "7"],
+            "training.global_batch = 7",
+        ),
+        (&["simulate", "no-such-preset"], "unknown scenario preset"),
+        (
+            &["simulate", "--model", "gpt5"],
+            "unknown model preset 'gpt5'",
+        ),
+        (&["simulate", "--ep", "2"], "parallel.ep = 2"),
+        (
+            &[
+                "simulate",
+                "--precision",
+                "fp8",
+                "--cluster",
+                "dgx-a100",
+                "--gpus",
+                "4096",
+            ],
+            "training.precision",
+        ),
+    ];
+    for (args, needle) in table {
+        let o = memphis(args);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(o.stdout.is_empty(), "{args:?} printed to stdout");
+        assert_eq!(
+            err.trim_end().lines().count(),
+            1,
+            "{args:?}: not one line: {err}"
+        );
+        assert!(
+            err.contains(needle),
+            "{args:?}: expected {needle:?} in {err}"
+        );
+        assert!(!err.contains("panicked"), "{args:?} panicked");
+    }
+}
+
+/// Hardening: bad inputs a user could give. Each gets exit code 2, exactly one error line
+/// on stderr, nothing on stdout, no panic, and leaves no output file behind.
+#[test]
+fn forty_bad_inputs_one_clear_error_each() {
+    let file = |name: &str, body: &[u8]| {
+        let p = tmp(name);
+        std::fs::write(&p, body).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let scen = |name: &str, body: &str| {
+        file(
+            name,
+            format!("preset = \"memphis-405b\"\n{body}\n").as_bytes(),
+        )
+    };
+    let cases_text = std::fs::read_to_string(validation("training_public.toml")).unwrap();
+    let out = tmp("never-written.json");
+    let out_s = out.to_str().unwrap().to_string();
+    let dir = std::env::temp_dir().to_str().unwrap().to_string();
+    let f = |s: &str| s.to_string();
+    let table: Vec<(Vec<String>, &str)> = vec![
+        (
+            vec![f("simulate"), file("m1.toml", b"[parallel\ntp = 2\n")],
+            "line 1",
+        ),
+        (
+            vec![f("simulate"), scen("m2.toml", "[parallel]\ntpp = 2")],
+            "did you mean `pp`",
+        ),
+        (
+            vec![f("simulate"), scen("m3.toml", "[paralel]\ntp = 2")],
+            "did you mean `parallel`",
+        ),
+        (
+            vec![f("simulate"), scen("m4.toml", "[parallel]\ntp = \"eight\"")],
+            "tp = \"eight\"",
+        ),
+        (
+            vec![f("simulate"), scen("m5.toml", "[parallel]\ntp = -1")],
+            "tp = -1",
+        ),
+        (
+            vec![f("simulate"), scen("m6.toml", "[parallel]\ntp = 0")],
+            "parallel.tp = 0",
+        ),
+        (
+            vec![
+                f("simulate"),
+                scen("m7.toml", "[model]\npreset = \"llama3-8b\"\nlayers = 0"),
+            ],
+            "model.layers = 0",
+        ),
+        (
+            vec![f("simulate"), scen("m8.toml", "[training]\ntokens = nan")],
+            "training.tokens = NaN",
+        ),
+        (
+            vec![f("simulate"), scen("m9.toml", "[training]\ntokens = inf")],
+            "training.tokens = inf",
+        ),
+        (
+            vec![f("simulate"), f("--tokens"), f("-1e12")],
+            "training.tokens = -1000000000000",
+        ),
+        (
+            vec![
+                f("simulate"),
+                scen(
+                    "m10.toml",
+                    "[cluster]\npreset = \"memphis\"\nnic_gbps = inf",
+                ),
+            ],
+            "cluster.nic_gbps = inf",
+        ),
+        (
+            vec![
+                f("simulate"),
+                scen("m11.toml", "[cluster]\npreset = \"memphis\"\nnic_gbps = 0"),
+            ],
+            "cluster.nic_gbps = 0",
+        ),
+        (
+            vec![f("simulate"), scen("m12.toml", "[power]\npue = nan")],
+            "power.pue = NaN",
+        ),
+        (
+            vec![
+                f("simulate"),
+                scen("m13.toml", "[power]\nturbine_share = -0.1"),
+            ],
+            "power.turbine_share = -0.1",
+        ),
+        (
+            vec![
+                f("simulate"),
+                scen(
+                    "m14.toml",
+                    "[cluster]\npreset = \"memphis\"\ngpus = 1000000000000",
+                ),
+            ],
+            "cluster.gpus = 1000000000000",
+        ),
+        (
+            vec![
+                f("simulate"),
+                scen(
+                    "m15.toml",
+                    "[model]\npreset = \"llama3-8b\"\nhidden = 1099511627776",
+                ),
+            ],
+            "model.hidden = 1099511627776",
+        ),
+        (
+            vec![
+                f("simulate"),
+                scen("m16.toml", "[model]\npreset = \"llama3-8b\"\nheads = 33"),
+            ],
+            "model.heads = 33",
+        ),
+        (
+            vec![
+                f("simulate"),
+                scen("m17.toml", "[model]\npreset = \"llama3-8b\"\nkv_heads = 5"),
+            ],
+            "model.kv_heads = 5",
+        ),
+        (
+            vec![
+                f("simulate"),
+                scen("m18.toml", "[model]\npreset = \"grok-1\"\nmoe_topk = 9"),
+            ],
+            "model.moe_topk = 9",
+        ),
+        (
+            vec![f("simulate"), f("--gpus"), f("1000")],
+            "training.gpus = 1000",
+        ),
+        (vec![f("simulate"), f("--tp"), f("3")], "parallel.tp = 3"),
+        (vec![f("simulate"), f("--ep"), f("2")], "parallel.ep = 2"),
+        (
+            vec![f("simulate"), f("--global-batch"), f("7")],
+            "training.global_batch = 7",
+        ),
+        (
+            vec![f("simulate"), f("--seq-len"), f("0")],
+            "training.seq_len = 0",
+        ),
+        (
+            vec![f("simulate"), f("--micro-batch"), f("0")],
+            "parallel.micro_batch = 0",
+        ),
+        (
+            vec![f("simulate"), f("--pp"), f("1"), f("--vpp"), f("2")],
+            "parallel.vpp = 2",
+        ),
+        (
+            vec![
+                f("simulate"),
+                f("--cluster"),
+                f("dgx-a100"),
+                f("--gpus"),
+                f("4096"),
+                f("--precision"),
+                f("fp8"),
+            ],
+            "training.precision",
+        ),
+        (
+            vec![f("simulate"), f("--gpu"), f("Z100")],
+            "unknown gpu 'Z100'",
+        ),
+        (
+            vec![f("simulate"), f("--cluster"), f("colossus-9")],
+            "unknown cluster preset",
+        ),
+        (
+            vec![f("simulate"), f("--model"), f("gpt-7")],
+            "unknown model preset",
+        ),
+        (
+            vec![f("simulate"), f("no-such-scenario")],
+            "unknown scenario preset",
+        ),
+        (
+            vec![f("simulate"), f("/no/such/scenario.toml")],
+            "no such file",
+        ),
+        (
+            vec![f("simulate"), file("empty.toml", b"")],
+            "the file is empty",
+        ),
+        (
+            vec![f("simulate"), file("binary.toml", &[0, 159, 146, 150, 255])],
+            "not UTF-8",
+        ),
+        (vec![f("simulate"), format!("{dir}/")], "is a directory"),
+        (
+            vec![f("simulate"), f("--model"), f("/no/such/config.json")],
+            "no such file",
+        ),
+        (
+            vec![
+                f("simulate"),
+                f("--model"),
+                file("bad.json", b"{\"hidden_size\": 4096,"),
+            ],
+            "bad.json",
+        ),
+        (
+            vec![
+                f("simulate"),
+                f("--model"),
+                file("nohidden.json", b"{\"num_hidden_layers\": 2}"),
+            ],
+            "hidden_size",
+        ),
+        (
+            vec![f("validate"), f("--cases"), file("c-empty.toml", b"")],
+            "the file is empty",
+        ),
+        (
+            vec![
+                f("validate"),
+                f("--cases"),
+                file(
+                    "c-type.toml",
+                    cases_text
+                        .replacen("gpus = 32", "gpus = \"a\"", 1)
+                        .as_bytes(),
+                ),
+            ],
+            "expected u64",
+        ),
+        (
+            vec![
+                f("validate"),
+                f("--cases"),
+                file(
+                    "c-miss.toml",
+                    cases_text.replacen("hidden = 2304\n", "", 1).as_bytes(),
+                ),
+            ],
+            "missing field `hidden`",
+        ),
+        (
+            vec![f("validate"), f("--cases"), dir.clone()],
+            "is a directory",
+        ),
+        (
+            vec![
+                f("validate"),
+                f("--cases"),
+                file("c-bin.toml", &[0xff, 0xfe, 0]),
+            ],
+            "not UTF-8",
+        ),
+        (
+            vec![
+                f("validate"),
+                f("--cases"),
+                file("c-none.toml", b"title = 'x'\n"),
+            ],
+            "unknown top-level key",
+        ),
+        (
+            vec![f("simulate"), f("-o"), f("/no/such/dir/out.json")],
+            "/no/such/dir/out.json",
+        ),
+        (vec![f("simulate"), f("-o"), dir.clone()], "is a directory"),
+        (
+            vec![f("simulate"), f("--trace"), f("/no/such/dir/t.json")],
+            "/no/such/dir/t.json",
+        ),
+        (
+            vec![f("simulate"), f("--html"), f("/no/such/dir/r.html")],
+            "/no/such/dir/r.html",
+        ),
+        (
+            vec![
+                f("plan"),
+                f("--top"),
+                f("2"),
+                f("--shard"),
+                f("1/2"),
+                f("--out"),
+                f("/no/such/dir/p.json"),
+            ],
+            "/no/such/dir/p.json",
+        ),
+        (
+            vec![f("collective"), f("all_reduce"), f("-b"), f("0")],
+            "-b/--minbytes = 0",
+        ),
+        (
+            vec![
+                f("fabric-bench"),
+                f("--pattern"),
+                f("ring"),
+                f("--gpus"),
+                f("0"),
+            ],
+            "--gpus = 0",
+        ),
+        (
+            vec![f("reliability"), f("--days"), f("nan")],
+            "--days = NaN",
+        ),
+        (vec![f("plan"), f("--shard"), f("5/4")], "--shard = 5/4"),
+        (
+            vec![
+                f("simulate"),
+                f("--slow-gpu"),
+                f("0"),
+                f("--slowdown"),
+                f("150"),
+            ],
+            "--slowdown = 150",
+        ),
+        (
+            vec![
+                f("simulate"),
+                f("--tp"),
+                f("8"),
+                f("-o"),
+                out_s.clone(),
+                f("--gpus"),
+                f("3"),
+            ],
+            "training.gpus = 3",
+        ),
+    ];
+    assert!(table.len() >= 40, "{} cases", table.len());
+    for (args, needle) in &table {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let o = memphis(&args);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(o.stdout.is_empty(), "{args:?} wrote to stdout");
+        let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert_eq!(lines.len(), 1, "{args:?}: not one line: {err}");
+        assert!(lines[0].starts_with("error:"), "{args:?}: {err}");
+        assert!(
+            err.contains(needle),
+            "{args:?}: expected {needle:?} in {err}"
+        );
+        assert!(!err.contains("panicked"), "{args:?} panicked");
+        for (i, a) in args.iter().enumerate() {
+            if ["-o", "--trace", "--html", "--out"].contains(a) {
+                let p = Path::new(args[i + 1]);
+                assert!(!p.is_file(), "{args:?} left {}", p.display());
+            }
+        }
+    }
+    assert!(!out.exists());
+}
+
+/// Every command, run twice, prints the same bytes (fields with the simulator's own
+/// wall time aside).
+#[test]
+fn every_command_is_deterministic() {
+    let strip = |mut v: serde_json::Value| {
+        if let Some(o) = v.as_object_mut() {
+            for k in ["elapsed_s", "solve_ms", "peak_rss_mib"] {
+                o.remove(k);
+            }
+        }
+        v
+    };
+    let cases = validation("training_public.toml");
+    let c = cases.to_str().unwrap();
+    let commands: Vec<Vec<&str>> = vec![
+        vec!["simulate", "--json"],
+        vec!["simulate", "memphis-grok1", "--json"],
+        vec![
+            "simulate",
+            "--network",
+            "flow",
+            "--routing",
+            "ecmp",
+            "--json",
+        ],
+        vec!["validate", "--cases", c, "--json"],
+        vec!["validate", "--json"],
+        vec!["cluster", "--json"],
+        vec![
+            "fabric-bench",
+            "--pattern",
+            "permutation",
+            "--gpus",
+            "8192",
+            "--json",
+        ],
+        vec![
+            "collective",
+            "all_reduce",
+            "-g",
+            "64",
+            "-b",
+            "1K",
+            "-e",
+            "1G",
+            "--json",
+        ],
+        vec!["reliability", "--json"],
+        vec!["plan", "dgx-h100-llama3-70b", "--top", "3", "--json"],
+        vec!["presets"],
+        vec!["completions", "bash"],
+    ];
+    for args in &commands {
+        let a = memphis(args);
+        let b = memphis(args);
+        assert!(a.status.success(), "{args:?}: {}", stderr(&a));
+        if args.contains(&"--json") {
+            let (x, y): (serde_json::Value, serde_json::Value) = (
+                serde_json::from_slice(&a.stdout).unwrap(),
+                serde_json::from_slice(&b.stdout).unwrap(),
+            );
+            assert_eq!(strip(x), strip(y), "{args:?}");
+        } else {
+            assert_eq!(a.stdout, b.stdout, "{args:?}");
+        }
+    }
+}
+
+#[test]
+fn cli_polish_help_completions_and_outputs() {
+    // Help for the tool and every subcommand, each with an example.
+    let o = memphis(&["--help"]);
+    assert!(o.status.success() && stdout(&o).contains("Examples:"));
+    for sub in [
+        "simulate",
+        "validate",
+        "cluster",
+        "fabric-bench",
+        "collective",
+        "reliability",
+        "plan",
+        "presets",
+        "completions",
+    ] {
+        let o = memphis(&[sub, "--help"]);
+        assert!(o.status.success(), "{sub} --help");
+        assert!(
+            stdout(&o).contains("Example"),
+            "{sub} --help has no example"
+        );
+    }
+    for shell in ["bash", "zsh", "fish"] {
+        let o = memphis(&["completions", shell]);
+        assert!(
+            o.status.success() && stdout(&o).contains("memphis"),
+            "{shell}"
+        );
+    }
+    let o = memphis(&["completions", "tcsh"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(stderr(&o).trim_end().lines().count(), 1);
+    // An unwritable HTML path: exit 2, one line, no file.
+    let o = memphis(&["simulate", "--html", "/no/such/dir/r.html"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!Path::new("/no/such/dir/r.html").exists());
+    // Piped output has no colour codes.
+    let o = memphis(&["simulate"]);
+    assert!(!stdout(&o).contains('\u{1b}'));
+    let o = memphis(&["presets"]);
+    let out = stdout(&o);
+    assert!(
+        out.contains("clusters:")
+            && out.contains("models:")
+            && out.contains("scenarios:")
+            && out.contains("(default)")
+    );
+}

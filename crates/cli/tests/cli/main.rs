@@ -1,0 +1,12 @@
+//! The one integration-test binary: runs the real `memphis` executable. One module per
+//! topic; `util` holds the helpers.
+
+mod fabric;
+mod hardening;
+mod plan;
+mod presets;
+mod reliability;
+mod report;
+mod simulate;
+mod util;
+mod validate;

@@ -1,0 +1,117 @@
+//! `memphis plan`: the planner against the published plans, shards and merge.
+
+use crate::util::{json, memphis, stderr, tmp, validation};
+use std::path::PathBuf;
+
+#[test]
+fn planner_is_no_slower_than_the_published_plans() {
+    use memphis_core::plan::{search, Objective};
+    use memphis_core::validate::{parse_cases, CaseFile};
+    let text = std::fs::read_to_string(validation("training_public.toml")).unwrap();
+    let CaseFile::Training(cases) = parse_cases("public", &text).unwrap() else {
+        panic!()
+    };
+    for c in &cases {
+        let sc = c.scenario().validate().unwrap();
+        let published = memphis_core::step::simulate_step(&sc).time.0;
+        let best = search(&sc, Objective::Step, 1, None, &|_, _| {}).unwrap();
+        let b = &best.top[0];
+        assert!(
+            b.step_time_s <= published * (1.0 + 1e-12),
+            "{}: best {} > published {}",
+            c.id,
+            b.step_time_s,
+            published
+        );
+        println!(
+            "{:<40} published {:>8.3} s  best {:>8.3} s  ({:>5.1}% faster)  TP{} PP{} vpp{} CP{} DP{} mb{} {:?}",
+            c.id,
+            published,
+            b.step_time_s,
+            (1.0 - b.step_time_s / published) * 100.0,
+            b.plan.tp,
+            b.plan.pp,
+            b.plan.vpp,
+            b.plan.cp,
+            b.plan.dp,
+            b.plan.micro_batch,
+            b.plan.recompute
+        );
+    }
+}
+
+#[test]
+fn plan_command_shards_merge_and_errors() {
+    let v = json(&["plan", "dgx-h100-llama3-70b", "--top", "3", "--json"]);
+    for k in ["plans_evaluated", "plans_feasible", "elapsed_s", "top"] {
+        assert!(!v[k].is_null(), "missing {k}");
+    }
+    let top = v["top"].as_array().unwrap();
+    assert_eq!(top.len(), 3);
+    for k in ["tp", "pp", "dp", "step_time_s", "mfu", "memory_gib", "fits"] {
+        assert!(!top[0][k].is_null(), "missing top.{k}");
+    }
+    let files: Vec<PathBuf> = (1..=3).map(|i| tmp(&format!("shard{i}.json"))).collect();
+    for (i, f) in files.iter().enumerate() {
+        let o = memphis(&[
+            "plan",
+            "dgx-h100-llama3-70b",
+            "--top",
+            "3",
+            "--shard",
+            &format!("{}/3", i + 1),
+            "--out",
+            f.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let mut args = vec!["plan", "--top", "3", "--json", "--merge"];
+    args.extend(files.iter().map(|f| f.to_str().unwrap()));
+    let mut merged = json(&args);
+    let mut whole = v.clone();
+    merged.as_object_mut().unwrap().remove("elapsed_s");
+    whole.as_object_mut().unwrap().remove("elapsed_s");
+    assert_eq!(
+        serde_json::to_string(&merged).unwrap(),
+        serde_json::to_string(&whole).unwrap()
+    );
+    // Errors.
+    for (args, needle) in [
+        (&["plan", "--shard", "0/4"][..], "--shard = 0/4"),
+        (&["plan", "--shard", "5/4"][..], "--shard = 5/4"),
+        (&["plan", "--global-batch-never"][..], "unexpected argument"),
+    ] {
+        let o = memphis(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&o).contains(needle), "{args:?}: {}", stderr(&o));
+    }
+    let other = tmp("other.json");
+    let o = memphis(&[
+        "plan",
+        "memphis-grok1",
+        "--top",
+        "3",
+        "--shard",
+        "2/3",
+        "--out",
+        other.to_str().unwrap(),
+    ]);
+    assert!(o.status.success());
+    let o = memphis(&[
+        "plan",
+        "--merge",
+        files[0].to_str().unwrap(),
+        other.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("fingerprint"), "{}", stderr(&o));
+    let odd = tmp("odd.toml");
+    std::fs::write(
+        &odd,
+        "preset = \"memphis-405b\"\n[training]\nglobal_batch = 1001\n",
+    )
+    .unwrap();
+    let o = memphis(&["plan", odd.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no plan exists"), "{}", stderr(&o));
+}

@@ -1,0 +1,62 @@
+//! `memphis reliability` and the goodput / power inputs.
+
+use crate::util::{expect_bad, json, memphis, stderr, tmp};
+
+#[test]
+fn reliability_reproduces_the_llama3_interruptions() {
+    let v = json(&["reliability", "--gpus", "16384", "--days", "54", "--json"]);
+    let n = v["interruptions_unexpected"].as_f64().unwrap();
+    assert!((n - 419.0).abs() / 419.0 < 0.15, "{n}");
+    assert!(v["ettr"].as_f64().unwrap() > 0.90, "{}", v["ettr"]);
+    for k in [
+        "job_mtbf_hours",
+        "checkpoint_interval_min",
+        "intervals",
+        "spares",
+    ] {
+        assert!(!v[k].is_null(), "missing {k}");
+    }
+    let d = json(&["reliability", "--json"]);
+    let mtbf_min = d["job_mtbf_hours"].as_f64().unwrap() * 60.0;
+    assert!(
+        (10.0..60.0).contains(&mtbf_min),
+        "{mtbf_min} min at ~100k GPUs"
+    );
+    assert!(d["days_p90"].as_f64().unwrap() >= d["days_p50"].as_f64().unwrap());
+    let a = memphis(&["reliability", "--seed", "9", "--json"]);
+    let b = memphis(&["reliability", "--seed", "9", "--json"]);
+    assert_eq!(a.stdout, b.stdout);
+}
+
+#[test]
+fn bad_reliability_and_power_inputs() {
+    let table: &[(&[&str], &str)] = &[
+        (&["reliability", "--days", "0"], "--days = 0"),
+        (&["reliability", "--days", "-3"], "--days = -3"),
+        (
+            &["reliability", "--spares", "5000"],
+            "reliability.spare_gpus = 5000",
+        ),
+        (
+            &["reliability", "--checkpoint-interval-min", "0"],
+            "reliability.checkpoint_interval_min = 0",
+        ),
+    ];
+    for (args, needle) in table {
+        expect_bad(args, needle);
+    }
+    for (body, needle) in [
+        ("[power]\npue = 0.9", "power.pue = 0.9"),
+        (
+            "[power]\ngrid_gco2_per_kwh = -5.0",
+            "power.grid_gco2_per_kwh = -5",
+        ),
+        ("[power]\nturbine_share = 1.5", "power.turbine_share = 1.5"),
+    ] {
+        let p = tmp("power.toml");
+        std::fs::write(&p, format!("preset = \"memphis-405b\"\n{body}\n")).unwrap();
+        let o = memphis(&["simulate", p.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2), "{body}");
+        assert!(stderr(&o).contains(needle), "{body}: {}", stderr(&o));
+    }
+}

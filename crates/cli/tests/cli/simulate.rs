@@ -1,0 +1,299 @@
+//! `memphis simulate`: the summary, the JSON report, presets, Hugging Face configs,
+//! output files, run projection, traces and stragglers.
+
+use crate::util::{expect_bad, json, memphis, stderr, stdout, tmp, validation};
+use std::path::Path;
+
+#[test]
+fn simulate_default_prints_the_summary() {
+    let o = memphis(&["simulate"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    for needle in [
+        "memphis-405b",
+        "MFU",
+        "TFLOP/s",
+        "tokens/s",
+        "breakdown",
+        "memory per GPU",
+        "fits",
+        "ideal time",
+    ] {
+        assert!(out.contains(needle), "missing {needle:?} in\n{out}");
+    }
+}
+
+#[test]
+fn simulate_json_has_the_documented_keys() {
+    let v = json(&["simulate", "--json"]);
+    let step = &v["step"];
+    let t = step["time_s"].as_f64().unwrap();
+    assert!(t > 0.0);
+    let mfu = step["mfu"].as_f64().unwrap();
+    assert!(mfu > 0.0 && mfu < 1.0, "{mfu}");
+    assert!(step["tflops_per_gpu"].as_f64().unwrap() > 0.0);
+    assert!(step["tokens_per_s"].as_f64().unwrap() > 0.0);
+    let bd = step["breakdown"].as_object().unwrap();
+    let keys = [
+        "compute",
+        "bubble",
+        "tp_comm",
+        "cp_comm",
+        "ep_comm",
+        "pp_comm",
+        "dp_comm",
+        "optimizer",
+    ];
+    for k in keys {
+        assert!(bd[k].as_f64().unwrap() >= 0.0, "breakdown.{k}");
+    }
+    let sum: f64 = keys.iter().map(|k| bd[*k].as_f64().unwrap()).sum();
+    assert!(
+        (sum - t).abs() < 1e-9 * t,
+        "breakdown sums to {sum}, step is {t}"
+    );
+    let mem = &v["memory"];
+    assert!(mem["per_gpu_gib"].as_f64().unwrap() > 0.0);
+    assert_eq!(mem["capacity_gib"].as_f64().unwrap(), 80.0);
+    assert_eq!(mem["fits"], true);
+    let run = &v["run"];
+    let gpus = run["gpus"].as_u64().unwrap();
+    assert!((96_000..=100_000).contains(&gpus), "{gpus}");
+    assert_eq!(run["tokens"].as_f64().unwrap(), 15e12);
+    assert!(run["ideal_days"].as_f64().unwrap() > 1.0);
+}
+
+#[test]
+fn every_scenario_preset_simulates_and_fits() {
+    let o = memphis(&["presets"]);
+    let out = stdout(&o);
+    let scenarios = out.split("scenarios:").nth(1).unwrap();
+    let names: Vec<&str> = scenarios
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert!(names.len() >= 3, "{names:?}");
+    for n in names {
+        let v = json(&["simulate", n, "--json"]);
+        assert_eq!(v["memory"]["fits"], true, "{n} does not fit");
+    }
+}
+
+#[test]
+fn hugging_face_config_runs() {
+    let cfg = tmp("config.json");
+    std::fs::write(
+        &cfg,
+        r#"{"architectures":["MistralForCausalLM"],"hidden_size":4096,"intermediate_size":14336,
+           "num_attention_heads":32,"num_hidden_layers":32,"num_key_value_heads":8,"vocab_size":32000}"#,
+    )
+    .unwrap();
+    let v = json(&[
+        "simulate",
+        "--model",
+        cfg.to_str().unwrap(),
+        "--cluster",
+        "dgx-h100",
+        "--gpus",
+        "64",
+        "--tp",
+        "2",
+        "--pp",
+        "1",
+        "--cp",
+        "1",
+        "--global-batch",
+        "256",
+        "--seq-len",
+        "4096",
+        "--json",
+    ]);
+    assert!((v["model"]["params"].as_f64().unwrap() / 1e9 - 7.24).abs() < 0.1);
+    assert_eq!(v["run"]["gpus"].as_u64().unwrap(), 64);
+}
+
+#[test]
+fn output_files_are_complete_or_absent() {
+    let out = tmp("report.json");
+    let o = memphis(&["simulate", "--json", "-o", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(o.stdout.is_empty());
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert!(v["step"]["time_s"].as_f64().unwrap() > 0.0);
+    // An unwritable path: exit 2, one line, and no file left behind.
+    let bad = Path::new("/no/such/dir/report.json");
+    let o = memphis(&["simulate", "-o", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!bad.exists());
+    assert_eq!(stderr(&o).trim_end().lines().count(), 1);
+    // A failed scenario writes nothing.
+    let never = tmp("never.json");
+    let o = memphis(&["simulate", "--tp", "3", "-o", never.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!never.exists());
+}
+
+#[test]
+fn simulate_reports_goodput_power_energy_carbon_water() {
+    let v = json(&["simulate", "--tokens", "15.6e12", "--json"]);
+    for (section, keys) in [
+        (
+            "reliability",
+            &[
+                "job_mtbf_hours",
+                "interruptions",
+                "checkpoint_interval_min",
+                "ettr",
+            ][..],
+        ),
+        ("run", &["days_p50", "days_p90", "gpu_hours"][..]),
+        ("power", &["it_mw", "facility_mw", "swing_mw"][..]),
+        ("energy", &["run_mwh"][..]),
+        ("carbon", &["run_tco2e"][..]),
+        ("water", &["run_m3"][..]),
+    ] {
+        for k in keys {
+            assert!(v[section][k].as_f64().is_some(), "missing {section}.{k}");
+        }
+    }
+    let facility = v["power"]["facility_mw"].as_f64().unwrap();
+    assert!(facility > 50.0 && facility <= 150.0, "{facility} MW");
+    assert!(v["power"]["swing_mw"].as_f64().unwrap() > 10.0);
+    // Llama 3.1 405B: 30.84M H100-hours for 15.6T tokens (facts.md §5).
+    let gh = v["run"]["gpu_hours"].as_f64().unwrap();
+    assert!((gh / 30.84e6 - 1.0).abs() < 0.30, "{gh}");
+    let ettr = v["reliability"]["ettr"].as_f64().unwrap();
+    assert!(ettr > 0.3 && ettr < 1.0);
+    let o = memphis(&["simulate"]);
+    let out = stdout(&o);
+    assert!(
+        out.contains("Air cooling would draw") && out.contains("gpus (training)"),
+        "{out}"
+    );
+}
+
+#[test]
+fn trace_of_the_default_opens_and_is_deterministic() {
+    let a = tmp("trace-a.json");
+    let b = tmp("trace-b.json");
+    for p in [&a, &b] {
+        let o = memphis(&["simulate", "--trace", p.to_str().unwrap()]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let bytes = std::fs::read(&a).unwrap();
+    assert!(bytes.len() < 50 << 20, "{} bytes", bytes.len());
+    assert_eq!(
+        bytes,
+        std::fs::read(&b).unwrap(),
+        "traces differ between runs"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    let events = v["traceEvents"].as_array().unwrap();
+    let names = |ph: &str, name: &str| {
+        events
+            .iter()
+            .filter(|e| e["ph"] == ph && e["name"] == name)
+            .count()
+    };
+    assert_eq!(names("M", "process_name"), 16, "one process per stage");
+    assert_eq!(names("M", "thread_name"), 16 * 6, "one track per stream");
+    let complete: Vec<&serde_json::Value> = events.iter().filter(|e| e["ph"] == "X").collect();
+    assert!(complete
+        .iter()
+        .any(|e| e["name"].as_str().unwrap().starts_with("F mb0")));
+    assert!(complete
+        .iter()
+        .any(|e| e["name"].as_str().unwrap().starts_with("B mb31")));
+    assert!(complete.iter().any(|e| e["cat"] == "dp comm"));
+    assert!(complete
+        .iter()
+        .filter(|e| e["cat"] == "compute")
+        .all(|e| e["args"]["flops"].is_number() && e["args"]["bytes"].is_number()));
+    assert!(events.iter().any(|e| e["ph"] == "C"), "memory counters");
+}
+
+#[test]
+fn stragglers_and_bad_timeline_inputs() {
+    let base = json(&["simulate", "--json"]);
+    let slow = json(&[
+        "simulate",
+        "--json",
+        "--slow-gpu",
+        "30720",
+        "--slowdown",
+        "10",
+    ]);
+    let (t0, t1) = (
+        base["step"]["time_s"].as_f64().unwrap(),
+        slow["step"]["time_s"].as_f64().unwrap(),
+    );
+    assert!(t1 > t0 * 1.02, "{t0} -> {t1}");
+    assert_eq!(slow["step"]["slowest_stage"], 5);
+    let table: &[(&[&str], &str)] = &[
+        (
+            &["simulate", "--slow-gpu", "1", "--slowdown", "100"],
+            "--slowdown = 100",
+        ),
+        (
+            &["simulate", "--slow-gpu", "1", "--slowdown", "-5"],
+            "--slowdown = -5",
+        ),
+        (&["simulate", "--slow-gpu", "98304"], "--slow-gpu = 98304"),
+        (
+            &["simulate", "--slow-server", "99999"],
+            "--slow-server = 99999",
+        ),
+        (
+            &["simulate", "--trace", "/no/such/dir/t.json"],
+            "/no/such/dir/t.json",
+        ),
+    ];
+    for (args, needle) in table {
+        expect_bad(args, needle);
+    }
+    assert!(!Path::new("/no/such/dir/t.json").exists());
+}
+
+#[test]
+fn flow_level_step_agrees_with_analytical_when_the_fabric_is_ideal() {
+    use memphis_core::collective::flow::FlowComm;
+    use memphis_core::fabric::{Fabric, Routing};
+    use memphis_core::validate::{parse_cases, CaseFile};
+    let text = std::fs::read_to_string(validation("training_public.toml")).unwrap();
+    let CaseFile::Training(cases) = parse_cases("public", &text).unwrap() else {
+        panic!()
+    };
+    for c in cases.iter().filter(|c| c.gpus >= 256) {
+        let sc = c.scenario().validate().unwrap();
+        let analytical = memphis_core::step::simulate_step(&sc).time.0;
+        let fabric = Fabric::build(&sc.cluster.fabric_spec);
+        let comm = FlowComm::for_scenario(&sc, &fabric, Routing::Adaptive, 1);
+        let flow = memphis_core::step::simulate_step_with(&sc, &comm).time.0;
+        assert!(
+            (flow / analytical - 1.0).abs() < 0.10,
+            "{}: flow {flow} vs analytical {analytical}",
+            c.id
+        );
+    }
+    // On Memphis with ECMP, collisions cost time.
+    let ecmp = json(&[
+        "simulate",
+        "--network",
+        "flow",
+        "--routing",
+        "ecmp",
+        "--json",
+    ]);
+    let adaptive = json(&[
+        "simulate",
+        "--network",
+        "flow",
+        "--routing",
+        "adaptive",
+        "--json",
+    ]);
+    assert!(
+        ecmp["step"]["time_s"].as_f64().unwrap() > adaptive["step"]["time_s"].as_f64().unwrap()
+    );
+    assert_eq!(ecmp["network"], "flow");
+}

@@ -1,0 +1,190 @@
+//! `memphis validate`: predictions against the published training and collective cases.
+
+use crate::util::{expect_bad, json, memphis, repo, stderr, stdout, validation};
+
+#[test]
+fn validate_public_training_cases_within_bounds() {
+    let cases = validation("training_public.toml");
+    let v = json(&["validate", "--cases", cases.to_str().unwrap(), "--json"]);
+    let s = &v["summary"];
+    let mape = s["mape_pct"].as_f64().unwrap();
+    let worst = s["max_ape_pct"].as_f64().unwrap();
+    assert_eq!(
+        s["n"].as_u64().unwrap(),
+        v["cases"].as_array().unwrap().len() as u64
+    );
+    assert!(mape <= 15.0, "MAPE {mape:.1}% above 15%");
+    assert!(worst <= 35.0, "worst case {worst:.1}% above 35%");
+    for c in v["cases"].as_array().unwrap() {
+        let (m, p) = (
+            c["measured_step_time_s"].as_f64().unwrap(),
+            c["predicted_step_time_s"].as_f64().unwrap(),
+        );
+        let e = c["error_pct"].as_f64().unwrap();
+        assert!(((p - m) / m * 100.0 - e).abs() < 1e-9);
+    }
+    // The text report ends with the summary line.
+    let o = memphis(&["validate", "--cases", cases.to_str().unwrap()]);
+    assert!(stdout(&o).contains("mean absolute error"));
+}
+
+#[test]
+fn validate_reads_collective_cases() {
+    let cases = validation("collectives_public.toml");
+    let v = json(&["validate", "--cases", cases.to_str().unwrap(), "--json"]);
+    assert!(v["summary"]["n"].as_u64().unwrap() > 0);
+    assert!(
+        v["cases"][0]["predicted_busbw_gbps"]
+            .as_array()
+            .unwrap()
+            .len()
+            > 10
+    );
+}
+
+#[test]
+fn public_cases_fit_in_memory_and_405b_on_one_gpu_does_not() {
+    use memphis_core::validate::{parse_cases, CaseFile};
+    let path = validation("training_public.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let CaseFile::Training(cases) = parse_cases("public", &text).unwrap() else {
+        panic!("training cases")
+    };
+    for c in &cases {
+        let sc = c.scenario().validate().unwrap();
+        let step = memphis_core::step::simulate_step(&sc);
+        // Every published run ran, so it fit; the 175B full-recompute ones are in here.
+        assert!(
+            step.fits,
+            "{} needs {:.1} GiB",
+            c.id,
+            step.memory.total().gib()
+        );
+    }
+    assert!(cases.iter().any(|c| c.id.contains("175B_full_recompute")));
+    let v = json(&[
+        "simulate",
+        "--tp",
+        "1",
+        "--pp",
+        "1",
+        "--cp",
+        "1",
+        "--gpus",
+        "1024",
+        "--global-batch",
+        "1024",
+        "--json",
+    ]);
+    assert_eq!(v["memory"]["fits"], false);
+    let o = memphis(&[
+        "simulate",
+        "--tp",
+        "1",
+        "--pp",
+        "1",
+        "--cp",
+        "1",
+        "--gpus",
+        "1024",
+        "--global-batch",
+        "1024",
+    ]);
+    assert!(stdout(&o).contains("DOES NOT FIT"));
+}
+
+#[test]
+fn validate_collectives_within_bounds() {
+    let cases = validation("collectives_public.toml");
+    let v = json(&["validate", "--cases", cases.to_str().unwrap(), "--json"]);
+    let mape = v["summary"]["mape_pct"].as_f64().unwrap();
+    assert!(mape <= 10.0, "busbw error over sizes >= 1 MiB: {mape}%");
+    let lat = v["cases"][0]["latency_error_pct"].as_f64().unwrap();
+    assert!(lat.abs() <= 30.0, "small-message latency error {lat}%");
+}
+
+#[test]
+fn timeline_is_at_least_as_accurate_as_the_closed_form() {
+    let cases = validation("training_public.toml");
+    let c = cases.to_str().unwrap();
+    let t = json(&["validate", "--cases", c, "--json"]);
+    let a = json(&[
+        "validate",
+        "--cases",
+        c,
+        "--step-model",
+        "analytical",
+        "--json",
+    ]);
+    let (mt, ma) = (
+        t["summary"]["mape_pct"].as_f64().unwrap(),
+        a["summary"]["mape_pct"].as_f64().unwrap(),
+    );
+    assert!(mt <= ma, "timeline {mt}% vs analytical {ma}%");
+}
+
+#[test]
+fn every_validation_file_is_a_compiled_suite() {
+    use memphis_core::validate::SUITES;
+    let mut files: Vec<String> = std::fs::read_dir(repo().join("validation"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".toml"))
+        .collect();
+    files.sort();
+    let mut listed: Vec<&str> = SUITES
+        .iter()
+        .map(|s| s.path.strip_prefix("validation/").unwrap())
+        .collect();
+    listed.sort_unstable();
+    assert_eq!(files, listed, "validation/*.toml and SUITES differ");
+    for s in SUITES {
+        let on_disk = std::fs::read_to_string(repo().join(s.path)).unwrap();
+        assert_eq!(on_disk, s.text, "{} is not what was compiled in", s.path);
+    }
+}
+
+#[test]
+fn validate_with_no_arguments_runs_every_suite() {
+    use memphis_core::validate::SUITES;
+    let all = json(&["validate", "--json"]);
+    let suites = all["suites"].as_array().unwrap();
+    assert_eq!(suites.len(), SUITES.len());
+    for (entry, s) in suites.iter().zip(SUITES) {
+        assert_eq!(entry["suite"], s.name);
+        assert_eq!(entry["file"], s.path);
+        // The same report as the suite alone, and as its file read from disk.
+        let one = json(&["validate", "--suite", s.name, "--json"]);
+        let path = repo().join(s.path);
+        let file = json(&["validate", "--cases", path.to_str().unwrap(), "--json"]);
+        assert_eq!(one, file, "{}: --suite and --cases differ", s.name);
+        let mut entry = entry.clone();
+        let o = entry.as_object_mut().unwrap();
+        o.remove("suite");
+        o.remove("file");
+        assert_eq!(entry, one, "{}", s.name);
+    }
+    // The text report: a header and a summary line per suite, in order.
+    let o = memphis(&["validate"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    let mut at = 0;
+    for s in SUITES {
+        let header = format!("== suite {} ({})", s.name, s.path);
+        let pos = out[at..]
+            .find(&header)
+            .unwrap_or_else(|| panic!("{header}"));
+        at += pos + header.len();
+    }
+    assert!(out.contains("cases: mean absolute error"), "{out}");
+    assert!(out.contains("mean absolute busbw error"), "{out}");
+}
+
+#[test]
+fn validate_suite_errors() {
+    expect_bad(&["validate", "--suite", "nope"], "--suite = nope");
+    expect_bad(
+        &["validate", "--suite", "training", "--cases", "x.toml"],
+        "cannot be used with",
+    );
+}
