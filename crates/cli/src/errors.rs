@@ -47,7 +47,64 @@ impl CliError {
 
 impl From<memphis_core::Error> for CliError {
     fn from(e: memphis_core::Error) -> Self {
-        CliError::bad(e.to_string())
+        let given: Vec<String> = std::env::args().collect();
+        CliError::bad(with_flag(e, &given))
+    }
+}
+
+/// The core names fields (`parallel.tp`); when the user gave that field as a flag
+/// (`--tp`), the message names the flag too.
+fn with_flag(e: memphis_core::Error, given: &[String]) -> String {
+    let memphis_core::Error::Invalid {
+        field,
+        value,
+        allowed,
+    } = &e
+    else {
+        return e.to_string();
+    };
+    let Some(flag) = flag_of(field) else {
+        return e.to_string();
+    };
+    let passed = given
+        .iter()
+        .any(|a| *a == flag || a.starts_with(&format!("{flag}=")));
+    if !passed {
+        return e.to_string();
+    }
+    if field.contains('.') {
+        format!("{field} = {value} (given as {flag}): {allowed}")
+    } else {
+        format!("{flag} = {value}: {allowed}")
+    }
+}
+
+/// The flag that sets a field, where one does.
+fn flag_of(field: &str) -> Option<String> {
+    let (section, key) = field.rsplit_once('.').unwrap_or(("", field));
+    let flag = match (section, key) {
+        ("cluster", "preset") => "cluster",
+        ("model", "preset") => "model",
+        ("reliability", "spare_gpus") => "spares",
+        (_, k) if k.chars().all(|c| c.is_ascii_lowercase() || c == '_') => k,
+        _ => return None,
+    };
+    Some(format!("--{}", flag.replace('_', "-")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_given_as_flags_name_the_flag() {
+        let e = memphis_core::Error::invalid("parallel.tp", 3, "a divisor of 8");
+        let given = ["memphis".to_string(), "simulate".into(), "--tp".into(), "3".into()];
+        assert_eq!(with_flag(e.clone(), &given), "parallel.tp = 3 (given as --tp): a divisor of 8");
+        assert_eq!(with_flag(e, &given[..2]), "parallel.tp = 3: a divisor of 8");
+        let e = memphis_core::Error::invalid("training.global_batch", 7, "x");
+        let given = ["--global-batch=7".to_string()];
+        assert_eq!(with_flag(e, &given), "training.global_batch = 7 (given as --global-batch): x");
     }
 }
 

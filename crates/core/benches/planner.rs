@@ -3,11 +3,11 @@
 //! A plain timing loop: criterion would add more compile time than it saves here.
 
 use memphis_core::plan::{search, Objective};
-use memphis_core::scenario::{build, Overrides};
+use memphis_core::scenario::{build, ScenarioLayers};
 use std::time::Instant;
 
 fn main() {
-    let sc = build(None, &Overrides::default()).expect("default scenario");
+    let sc = build(&ScenarioLayers::default()).expect("default scenario");
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     for t in [1, threads] {
         let pool = rayon::ThreadPoolBuilder::new()

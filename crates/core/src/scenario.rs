@@ -2,7 +2,7 @@
 //!
 //! 1. Parse: TOML (or a Hugging Face `config.json` for the model) into the `*File`
 //!    structs, where every field is optional and unknown keys are rejected.
-//! 2. Validate: presets fill what is unset, command-line [`Overrides`] replace single
+//! 2. Validate: presets fill what is unset, command-line flags ([`ScenarioLayers`]) replace single
 //!    fields, and [`ScenarioFile::validate`] checks everything and builds a [`Scenario`]
 //!    whose invariants the engine relies on. Nothing is half-built: either a whole
 //!    Scenario or one [`Error`] naming the field.
@@ -16,7 +16,7 @@ use crate::reliability::ReliabilityConfig;
 use crate::units::Bandwidth;
 use crate::workload::{MlpKind, ModelSpec, Moe, ParallelPlan, Precision, Recompute, TrainingRun};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use toml::Value;
 use std::collections::BTreeSet;
 
 /// The scale-out fabric technology.
@@ -489,37 +489,24 @@ pub fn model_from_hf_config(context: &str, json: &str) -> Result<ModelFile> {
 
 // ---------------------------------------------------------------- merging
 //
-// One rule for every field: layers are overlaid as JSON values, the upper layer's
-// fields winning (preset < the user's file < command-line flags). A section that names
-// a preset replaces the section below it; single fields are merged. No field is listed
-// by hand here, so a field added to a `*File` struct is merged like the others.
+// One rule for every field: layers are overlaid as TOML values (unset fields are absent,
+// NaN and infinities survive to validation), the upper layer's fields winning (preset <
+// the user's file < command-line flags). A section that names a preset replaces the
+// section below it; single fields are merged. No field is listed by hand here, so a
+// field added to a `*File` struct is merged like the others.
 
 fn to_value<T: Serialize>(t: &T) -> Result<Value> {
-    let v = serde_json::to_value(t).map_err(|e| Error::parse("scenario", e))?;
-    Ok(strip_nulls(v))
+    Value::try_from(t).map_err(|e| Error::parse("scenario", e))
 }
 
 fn from_value<T: serde::de::DeserializeOwned>(context: &str, v: Value) -> Result<T> {
-    serde_json::from_value(v).map_err(|e| Error::parse(context, e))
+    v.try_into().map_err(|e: toml::de::Error| Error::parse(context, e))
 }
 
-/// Removes `null`s (unset fields), so that overlaying never unsets a field.
-fn strip_nulls(v: Value) -> Value {
-    match v {
-        Value::Object(m) => Value::Object(
-            m.into_iter()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| (k, strip_nulls(v)))
-                .collect(),
-        ),
-        other => other,
-    }
-}
-
-/// `top` over `base`: objects key by key, anything else replaced.
+/// `top` over `base`: tables key by key, anything else replaced.
 fn overlay(base: &mut Value, top: Value) {
     match (base, top) {
-        (Value::Object(b), Value::Object(t)) => {
+        (Value::Table(b), Value::Table(t)) => {
             for (k, v) in t {
                 match b.get_mut(&k) {
                     Some(slot) => overlay(slot, v),
@@ -535,14 +522,14 @@ fn overlay(base: &mut Value, top: Value) {
 
 /// Dotted paths of the fields set in a value (`parallel.tp`, `cluster.preset`, ...).
 fn field_paths(v: &Value, prefix: &str, out: &mut BTreeSet<String>) {
-    if let Value::Object(m) = v {
+    if let Value::Table(m) = v {
         for (k, v) in m {
             let path = if prefix.is_empty() {
                 k.clone()
             } else {
                 format!("{prefix}.{k}")
             };
-            if v.is_object() {
+            if v.is_table() {
                 field_paths(v, &path, out);
             } else {
                 out.insert(path);
@@ -555,7 +542,7 @@ fn field_paths(v: &Value, prefix: &str, out: &mut BTreeSet<String>) {
 fn over_preset<T: Serialize + serde::de::DeserializeOwned>(file: &T, preset: &T) -> Result<T> {
     let mut v = to_value(preset)?;
     let mut top = to_value(file)?;
-    if let Value::Object(m) = &mut top {
+    if let Value::Table(m) = &mut top {
         m.remove("preset");
     }
     overlay(&mut v, top);
@@ -740,7 +727,7 @@ impl ScenarioFile {
         }
         let mut v = to_value(&lower)?;
         let mut top = to_value(&upper.clone().sections_resolved()?)?;
-        if let Value::Object(m) = &mut top {
+        if let Value::Table(m) = &mut top {
             m.remove("preset");
         }
         overlay(&mut v, top);
@@ -1022,10 +1009,60 @@ impl MergedScenario {
             .collect()
     }
 
-    /// Validates the merged file. An error about a field the user did not write (one
-    /// kept from the preset) names the fields the user wrote that it conflicts with.
+    /// Validates the merged file. A plan field kept from the preset that no longer suits
+    /// what the user wrote (vpp 4 with pp 1, say) is derived again, with a note. Any
+    /// other error about a field the user did not write names the fields the user wrote.
     pub fn validate(&self) -> Result<Scenario> {
-        self.file.clone().validate().map_err(|e| self.blame(e))
+        self.validate_with_notes().map(|(sc, _)| sc)
+    }
+
+    /// [`MergedScenario::validate`], with the notes on what was derived again.
+    pub fn validate_with_notes(&self) -> Result<(Scenario, Vec<String>)> {
+        let mut file = self.file.clone();
+        let mut notes = Vec::new();
+        loop {
+            match file.clone().validate() {
+                Ok(sc) => return Ok((sc, notes)),
+                Err(e) => match self.rederivable(&e, &file.parallel)? {
+                    Some((key, parallel)) => {
+                        if let Error::Invalid { value, .. } = &e {
+                            notes.push(format!(
+                                "parallel.{key} = {value} from {} does not suit the plan you gave; it is derived again",
+                                self.source()
+                            ));
+                        }
+                        file.parallel = parallel;
+                    }
+                    None => return Err(self.blame(e)),
+                },
+            }
+        }
+    }
+
+    /// The plan section without the field `e` is about, when that field came from the
+    /// preset and the user wrote some other plan field.
+    fn rederivable(&self, e: &Error, p: &ParallelFile) -> Result<Option<(String, ParallelFile)>> {
+        let Error::Invalid { field, .. } = e else {
+            return Ok(None);
+        };
+        let Some(key) = field.strip_prefix("parallel.") else {
+            return Ok(None);
+        };
+        if self.wrote(field) || !self.wrote_in("parallel") {
+            return Ok(None);
+        }
+        let mut v = to_value(p)?;
+        let removed = match &mut v {
+            Value::Table(t) => t.remove(key).is_some(),
+            _ => false,
+        };
+        Ok(removed.then(|| from_value("parallel", v).map(|p| (key.to_string(), p))).transpose()?)
+    }
+
+    fn source(&self) -> String {
+        self.preset
+            .as_deref()
+            .map_or("the scenario".to_string(), |p| format!("preset '{p}'"))
     }
 
     fn blame(&self, e: Error) -> Error {
@@ -1036,21 +1073,22 @@ impl MergedScenario {
         if self.wrote(field) || !matches!(section, "parallel" | "training") {
             return e;
         }
+        // The user's plan and job fields first: those are what conflicts with a plan field.
         let mine: Vec<&str> = ["parallel", "training", "cluster", "model"]
             .iter()
-            .flat_map(|s| self.written_in(s))
-            .collect();
+            .map(|s| self.written_in(s))
+            .find(|w| !w.is_empty())
+            .unwrap_or_default();
         if mine.is_empty() {
             return e;
         }
-        let from = self
-            .preset
-            .as_deref()
-            .map_or("the scenario".to_string(), |p| format!("preset '{p}'"));
         Error::invalid(
             mine.join(", "),
             "as given",
-            format!("conflicts with {field} = {value} kept from {from}, which must be {allowed}; set {field} too"),
+            format!(
+                "conflicts with {field} = {value} kept from {}, which must be {allowed}; set {field} too",
+                self.source()
+            ),
         )
     }
 }
@@ -1160,7 +1198,7 @@ mod tests {
 
     #[test]
     fn default_uses_memphis_with_spares() {
-        let s = build(None, &Overrides::default()).unwrap();
+        let s = build(&ScenarioLayers::default()).unwrap();
         assert_eq!(s.cluster.gpus, 100_000);
         assert_eq!(s.model.name, "llama3-405b");
         assert!(s.job_gpus() as f64 >= 0.96 * 100_000.0, "{}", s.job_gpus());
@@ -1168,25 +1206,85 @@ mod tests {
         assert_eq!(s.run.tokens, 15e12);
     }
 
+    fn flags(f: impl FnOnce(&mut ScenarioFile)) -> ScenarioLayers {
+        let mut sf = ScenarioFile::default();
+        f(&mut sf);
+        ScenarioLayers::flags(sf)
+    }
+
     #[test]
-    fn overrides_replace_single_fields() {
-        let o = Overrides {
-            tp: Some(4),
-            gpus: Some(4096),
-            ..Default::default()
-        };
-        let s = build(None, &o).unwrap();
+    fn flags_replace_single_fields() {
+        let s = build(&flags(|f| {
+            f.parallel.tp = Some(4);
+            f.training.gpus = Some(4096);
+        }))
+        .unwrap();
         assert_eq!(s.plan.tp, 4);
         assert_eq!(s.plan.gpus(), 4096);
+        // The preset's other plan fields are kept: vpp 4 with a new pp.
+        let s = build(&flags(|f| f.parallel.pp = Some(8))).unwrap();
+        assert_eq!((s.plan.pp, s.plan.vpp), (8, 4));
+        assert_eq!(s.job_gpus(), 98_304, "dp derived again from the job's GPUs");
+    }
+
+    #[test]
+    fn derived_fields_are_derived_again_unless_written() {
+        // A file that starts from a preset and changes tp: dp follows the job's GPUs.
+        let file = parse_scenario("f.toml", "preset = \"memphis-405b\"\n[parallel]\ntp = 4\n")
+            .unwrap();
+        let layers = ScenarioLayers {
+            file: Some(file),
+            ..Default::default()
+        };
+        let s = build(&layers).unwrap();
+        assert_eq!((s.plan.tp, s.plan.dp, s.job_gpus()), (4, 768, 98_304));
+        // dp written: the job's GPUs follow dp.
+        let s = build(&flags(|f| f.parallel.dp = Some(16))).unwrap();
+        assert_eq!(s.job_gpus(), 8 * 16 * 2 * 16);
+        // Another cluster, smaller than the preset's job: the job is the whole cluster.
+        let m = flags(|f| f.cluster.preset = Some("dgx-h100".into()))
+            .merge()
+            .unwrap();
+        assert_eq!(m.file.training.gpus, None);
+        assert!(m.wrote_in("cluster") && !m.wrote_in("parallel"));
+        assert_eq!(m.file.name, None, "the name is derived again");
+        // Another GPU type: the job's size stays.
+        let s = build(&flags(|f| f.cluster.gpu = Some("B200".into()))).unwrap();
+        assert_eq!(s.job_gpus(), 98_304);
+    }
+
+    #[test]
+    fn a_field_that_cannot_be_kept_names_what_the_user_wrote() {
+        // pp 7 leaves vpp 4 from the preset invalid: the error names parallel.pp.
+        let e = build(&flags(|f| f.parallel.pp = Some(7)))
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("parallel.pp"), "{e}");
+        assert!(e.contains("preset 'memphis-405b'"), "{e}");
+    }
+
+    #[test]
+    fn a_section_preset_replaces_the_section() {
+        // The model preset replaces the whole model, MoE fields included.
+        let file = parse_scenario("f.toml", "preset = \"memphis-grok1\"\n[model]\npreset = \"llama3-70b\"\n").unwrap();
+        let m = ScenarioLayers {
+            file: Some(file),
+            ..Default::default()
+        }
+        .merge()
+        .unwrap();
+        assert_eq!(m.file.model.moe_experts, None);
+        assert_eq!(m.file.model.layers, Some(80));
+        // A field without a preset is merged into the section.
+        let m = flags(|f| f.model.layers = Some(64)).merge().unwrap();
+        assert_eq!((m.file.model.layers, m.file.model.hidden), (Some(64), Some(16384)));
     }
 
     #[test]
     fn errors_name_the_field() {
-        let o = Overrides {
-            gpus: Some(1000),
-            ..Default::default()
-        };
-        let e = build(None, &o).unwrap_err().to_string();
+        let e = build(&flags(|f| f.training.gpus = Some(1000)))
+            .unwrap_err()
+            .to_string();
         assert!(
             e.starts_with("training.gpus = 1000: a multiple of tp x pp x cp"),
             "{e}"

@@ -1,6 +1,7 @@
 //! The one integration-test binary: runs the real `memphis` executable. One module per
 //! topic; `util` holds the helpers.
 
+mod cluster_commands;
 mod fabric;
 mod hardening;
 mod plan;

@@ -3,9 +3,11 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// Runs `memphis` in the repository root (so that relative paths in examples work).
 pub fn memphis(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_memphis"))
         .args(args)
+        .current_dir(repo())
         .output()
         .expect("run memphis")
 }

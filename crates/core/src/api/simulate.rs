@@ -25,10 +25,9 @@ pub struct Resolved {
 pub fn resolve(layers: &ScenarioLayers) -> Result<Resolved> {
     let merged = layers.merge()?;
     if merged.wrote_in("parallel") {
-        return merged.validate().map(|scenario| Resolved {
-            scenario,
-            notes: Vec::new(),
-        });
+        return merged
+            .validate_with_notes()
+            .map(|(scenario, notes)| Resolved { scenario, notes });
     }
     let strict = merged.file.clone().validate();
     let reason = match &strict {

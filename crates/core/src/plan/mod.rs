@@ -459,23 +459,27 @@ pub fn merge(parts: &[SearchResult]) -> Result<SearchResult> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::{build, Overrides};
+    use crate::scenario::{build, ParallelFile, ScenarioFile, ScenarioLayers, TrainingFile};
 
     fn small() -> Scenario {
-        build(
-            None,
-            &Overrides {
-                model: Some(crate::scenario::model_preset("llama3-8b").unwrap()),
-                gpus: Some(64),
+        let mut flags = ScenarioFile {
+            parallel: ParallelFile {
                 tp: Some(1),
                 pp: Some(1),
+                vpp: Some(1),
                 cp: Some(1),
+                ..Default::default()
+            },
+            training: TrainingFile {
+                gpus: Some(64),
                 global_batch: Some(128),
                 seq_len: Some(4096),
                 ..Default::default()
             },
-        )
-        .unwrap()
+            ..Default::default()
+        };
+        flags.model.preset = Some("llama3-8b".into());
+        build(&ScenarioLayers::flags(flags)).unwrap()
     }
 
     #[test]
@@ -545,7 +549,7 @@ mod tests {
     fn a_batch_no_plan_divides_is_explained() {
         // 98,304 GPUs need dp >= 8 (tp <= 8, cp <= 16, pp <= 126 layers): an odd batch
         // has no plan.
-        let mut sc = build(None, &Overrides::default()).unwrap();
+        let mut sc = build(&ScenarioLayers::default()).unwrap();
         sc.run.global_batch = 1001;
         let noop = |_: u64, _: u64| {};
         let e = search(&sc, Objective::Step, 3, None, &noop)

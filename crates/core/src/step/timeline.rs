@@ -623,7 +623,7 @@ mod tests {
 #[cfg(test)]
 mod pipeline_tests {
     use super::*;
-    use crate::scenario::{build, ModelFile, Overrides};
+    use crate::scenario::{build, ModelFile, ParallelFile, ScenarioFile, ScenarioLayers, TrainingFile};
     use crate::workload::MlpKind;
 
     /// A pipeline of equal stages where compute is all there is: 16 layers, a tiny
@@ -639,20 +639,34 @@ mod pipeline_tests {
             mlp: Some(MlpKind::Standard),
             ..Default::default()
         };
-        let o = Overrides {
-            cluster_preset: Some("dgx-h100".into()),
-            model: Some(model),
-            gpus: Some(u64::from(pp)),
-            tp: Some(1),
-            pp: Some(pp),
-            vpp: Some(vpp),
-            cp: Some(1),
-            dp: Some(1),
-            global_batch: Some(m),
-            seq_len: Some(2048),
+        let mut flags = ScenarioFile {
+            parallel: ParallelFile {
+                tp: Some(1),
+                pp: Some(pp),
+                vpp: Some(vpp),
+                cp: Some(1),
+                dp: Some(1),
+                ..Default::default()
+            },
+            training: TrainingFile {
+                gpus: Some(u64::from(pp)),
+                global_batch: Some(u64::from(pp)),
+                seq_len: Some(2048),
+                ..Default::default()
+            },
             ..Default::default()
         };
-        build(None, &o).unwrap()
+        flags.cluster.preset = Some("dgx-h100".into());
+        let mut sc = build(&ScenarioLayers {
+            file: None,
+            flags,
+            model: Some(model),
+        })
+        .unwrap();
+        // Any m, also those Megatron's interleaving refuses: the timeline must still
+        // finish (its fallback order).
+        sc.run.global_batch = m;
+        sc
     }
 
     fn run(sc: &Scenario, het: &Heterogeneity) -> (f64, f64) {

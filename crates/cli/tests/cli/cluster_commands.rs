@@ -1,43 +1,7 @@
 //! The commands that take a cluster and no job: `cluster`, `fabric-bench`, `collective`.
 //! Runs the real `memphis` executable.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn memphis_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_memphis"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run memphis")
-}
-
-fn memphis(args: &[&str]) -> Output {
-    memphis_in(&repo(), args)
-}
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn json(args: &[&str]) -> serde_json::Value {
-    let o = memphis(args);
-    assert!(o.status.success(), "{args:?}: {}", stderr(&o));
-    serde_json::from_slice(&o.stdout).expect("valid JSON")
-}
-
-/// A fresh path in a per-process temporary folder.
-fn tmp(name: &str) -> PathBuf {
-    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let dir = std::env::temp_dir().join(format!("memphis-cluster-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(format!("{n}-{name}"))
-}
+use super::util::{json, memphis, stderr, tmp};
 
 fn write(name: &str, text: &str) -> String {
     let p = tmp(name);
