@@ -88,7 +88,7 @@ pub fn min_rate_fraction(
     let rf = fabric.route(routing, pairs, seed);
     let rates = max_min_rates(&rf, None);
     // The same flows with only their two NIC links as resources.
-    let mut nic_only = crate::fabric::RoutedFlows {
+    let mut nic_only = crate::net::flow::RoutedFlows {
         capacity: rf.capacity.clone(),
         path_start: vec![0],
         path: Vec::with_capacity(2 * pairs.len()),

@@ -168,13 +168,6 @@ fn bucket_params(dp: u32) -> f64 {
     (40e6f64).max(1e6 * dp as f64)
 }
 
-/// Whether TP communication overlaps its GEMMs. Transformer Engine's userbuffer overlap
-/// (Megatron `--tp-comm-overlap`) is what the published Hopper-era runs use; the A100-era
-/// runs (2021–2022) predate it.
-pub fn tp_overlap_default(gen: crate::hardware::Generation) -> bool {
-    !matches!(gen, crate::hardware::Generation::Ampere)
-}
-
 /// Exposed part of a TP collective of duration `comm` overlapped with GEMMs of duration
 /// `gemm`: the pipelined overlap splits it into tp chunks, the first (or last) of which
 /// cannot hide; the rest hides up to the GEMM time.
