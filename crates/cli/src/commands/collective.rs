@@ -91,10 +91,7 @@ pub fn run(a: CollectiveArgs) -> CliResult {
         }
     };
     let gpn = c.gpus_per_node;
-    let shape = GroupShape {
-        ranks: gpus as u32,
-        ranks_per_node: gpn.min(gpus as u32),
-    };
+    let shape = GroupShape::uniform(gpus as u32, gpn.min(gpus as u32));
     let routing = match a.routing {
         RoutingArg::Ecmp => Routing::Ecmp,
         RoutingArg::Adaptive => Routing::Adaptive,

@@ -14,9 +14,10 @@
 
 use crate::collective::{CommModel, GroupKind};
 use crate::compute::ComputeModel;
-use crate::net::analytical::{CollectiveOp, GroupShape};
+use crate::net::analytical::CollectiveOp;
 use crate::scenario::Scenario;
 use crate::units::{Bytes, Flops, Seconds};
+use crate::workload::layout::RankLayout;
 use crate::workload::memory::{peak_memory, MemoryBreakdown};
 use crate::workload::ops::{head_work, layer_work, model_flops_per_step, tokens_per_gpu, HALF};
 use crate::workload::plan::{Precision, Recompute};
@@ -199,7 +200,7 @@ pub fn simulate_step_with(sc: &Scenario, net: &dyn CommModel) -> StepResult {
     let (model, plan, run, cluster) = (&sc.model, &sc.plan, &sc.run, &sc.cluster);
     let gpu = cluster.gpu;
     let cm = ComputeModel::new(gpu, run.precision.fp8_gemms());
-    let gpn = cluster.gpus_per_node;
+    let layout = RankLayout::new(plan, cluster.gpus_per_node);
     let tp = plan.tp;
     let m = plan.micro_batches(run);
     let v = plan.vpp as f64;
@@ -219,7 +220,7 @@ pub fn simulate_step_with(sc: &Scenario, net: &dyn CommModel) -> StepResult {
         compute_bwd += compute_fwd;
     }
 
-    let tp_group = GroupShape::strided(tp, 1, gpn);
+    let tp_group = layout.shape(GroupKind::Tp);
     let tp_overlap = cluster.tp_comm_overlap;
     let tp_comm_fwd = if tp > 1 {
         let per = if plan.sequence_parallel {
@@ -254,7 +255,7 @@ pub fn simulate_step_with(sc: &Scenario, net: &dyn CommModel) -> StepResult {
 
     // CP: K/V blocks travel the ring while attention computes; backward also returns dK/dV.
     let (cp_fwd, cp_bwd) = if plan.cp > 1 {
-        let cp_group = GroupShape::strided(plan.cp, u64::from(tp), gpn);
+        let cp_group = layout.shape(GroupKind::Cp);
         // Passing each rank's block around the ring cp - 1 times is an all-gather.
         let cp = plan.cp as f64;
         let t = net.collective(
@@ -275,7 +276,7 @@ pub fn simulate_step_with(sc: &Scenario, net: &dyn CommModel) -> StepResult {
 
     // EP: dispatch and combine all-to-all in forward, their transposes in backward.
     let (ep_fwd, ep_bwd) = if plan.ep > 1 {
-        let ep_group = GroupShape::strided(plan.ep, u64::from(tp) * u64::from(plan.cp), gpn);
+        let ep_group = layout.shape(GroupKind::Ep);
         let send_buffer = lw.ep_a2a_bytes * (plan.ep as f64 / (plan.ep as f64 - 1.0));
         let one = net.collective(CollectiveOp::AllToAll, send_buffer, GroupKind::Ep, ep_group);
         let f = one * 2.0;
@@ -303,9 +304,9 @@ pub fn simulate_step_with(sc: &Scenario, net: &dyn CommModel) -> StepResult {
         4.0
     };
     let dense_dp = plan.dp * plan.cp;
-    let dense_group = GroupShape::strided(dense_dp, u64::from(tp), gpn);
-    let expert_dp = (dense_dp / plan.ep).max(1);
-    let expert_group = GroupShape::strided(expert_dp, u64::from(tp) * u64::from(plan.ep), gpn);
+    let dense_group = layout.shape(GroupKind::Dp);
+    let expert_group = layout.shape(GroupKind::ExpertDp);
+    let expert_dp = expert_group.ranks;
     let reduce_op = if plan.distributed_optimizer {
         CollectiveOp::ReduceScatter
     } else {
@@ -369,7 +370,7 @@ pub fn simulate_step_with(sc: &Scenario, net: &dyn CommModel) -> StepResult {
     // scatter-gather optimization, or sequence parallelism).
     let p2p = if plan.pp > 1 {
         let bytes = Bytes(tokens_per_gpu(plan, run) * model.hidden as f64 * HALF / tp as f64);
-        net.p2p(bytes, plan.gpus() <= u64::from(gpn))
+        net.p2p(bytes, layout.shape(GroupKind::Pp).nodes <= 1)
     } else {
         Seconds::ZERO
     };

@@ -113,8 +113,8 @@ impl Heterogeneity {
         }
         let k = 1.0 / (1.0 - slowdown_pct / 100.0);
         let gpus = sc.job_gpus();
-        let per_stage = u64::from(sc.plan.tp) * u64::from(sc.plan.cp) * u64::from(sc.plan.dp);
-        let stage_of = |g: u64| (g / per_stage) as u32;
+        let layout = crate::workload::RankLayout::new(&sc.plan, sc.cluster.gpus_per_node);
+        let stage_of = |g: u64| layout.stage_of(g);
         if let Some(g) = slow_gpu {
             if g >= gpus {
                 return Err(Error::invalid(
