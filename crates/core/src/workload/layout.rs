@@ -57,6 +57,8 @@ pub struct RankLayout {
     pp: u64,
     ep: u64,
     gpus_per_node: u64,
+    /// The shape of each kind, in [`GroupKind::ALL`] order (measured once).
+    shapes: [GroupShape; 6],
 }
 
 impl RankLayout {
@@ -64,14 +66,17 @@ impl RankLayout {
     /// plan (ep divides dp); zero sizes count as 1.
     pub fn new(plan: &ParallelPlan, gpus_per_node: u32) -> RankLayout {
         let f = |v: u32| u64::from(v.max(1));
-        RankLayout {
+        let mut l = RankLayout {
             tp: f(plan.tp),
             cp: f(plan.cp),
             dp: f(plan.dp),
             pp: f(plan.pp),
             ep: f(plan.ep),
             gpus_per_node: f(gpus_per_node),
-        }
+            shapes: [GroupShape::uniform(1, 1); 6],
+        };
+        l.shapes = GroupKind::ALL.map(|k| l.measure(k));
+        l
     }
 
     /// Ranks in the job: tp x cp x dp x pp.
@@ -144,6 +149,11 @@ impl RankLayout {
     /// servers any group spans and the fewest members any group has on one of its
     /// servers (the NICs that carry its traffic there). Uniform groups are exact.
     pub fn shape(&self, kind: GroupKind) -> GroupShape {
+        let i = GroupKind::ALL.iter().position(|&k| k == kind).unwrap_or(0);
+        self.shapes[i]
+    }
+
+    fn measure(&self, kind: GroupKind) -> GroupShape {
         let n = self.size(kind);
         let (nodes, per_node) = spread(
             n,
