@@ -212,15 +212,20 @@ fn spread(n: u64, stride: u64, groups: u64, gpn: u64) -> (u64, u64) {
     let step = stride * (n % gpn) % gpn; // stride < gpn: no overflow
     let period = if step == 0 { 1 } else { gpn / gcd(step, gpn) };
     let highs = (groups / stride).min(period);
-    // Offsets already measured (a cache: past its length every offset is measured).
-    let mut seen = vec![false; gpn.min(1 << 12) as usize];
+    // Offsets already measured, one bit each (a cache: offsets past 1,024, beyond any
+    // NVLink domain, are measured every time).
+    let mut seen = [0u64; 16];
     let (mut nodes, mut fewest) = (1, n);
     for h in 0..highs {
         let t = step * h % gpn;
         for low in 0..stride {
             let o = (t + low) % gpn;
-            let done = seen.get_mut(o as usize).map(|m| std::mem::replace(m, true));
-            if done != Some(true) {
+            let (word, bit) = ((o / 64) as usize, 1u64 << (o % 64));
+            let done = seen.get(word).is_some_and(|w| w & bit != 0);
+            if let Some(w) = seen.get_mut(word) {
+                *w |= bit;
+            }
+            if !done {
                 let (a, b) = spread_from(o, n, stride, gpn);
                 nodes = nodes.max(a);
                 fewest = fewest.min(b);
