@@ -12,7 +12,7 @@
 //! the backward (and, with the distributed optimizer, the parameter all-gather behind the
 //! next forward) is exposed, and the optimizer step runs.
 
-use super::costs::{step_costs, StepCosts};
+use super::costs::{step_costs, LayerComm, StepCosts};
 use crate::collective::CommModel;
 use crate::scenario::Scenario;
 use crate::units::{Flops, Seconds};
@@ -158,7 +158,7 @@ fn stage_timings(sc: &Scenario, c: &StepCosts) -> Vec<StageTiming> {
     let (fwd, bwd) = (lc.forward(), lc.backward());
     let (cf, cb) = (lc.compute.forward.time, lc.compute.backward.time);
     let (emb, head) = (&c.embedding, &c.head);
-    let exposed = |x: &super::costs::LayerComm| x.exposed.forward + x.exposed.backward;
+    let exposed = |x: &LayerComm| x.exposed.forward + x.exposed.backward;
     layers
         .iter()
         .enumerate()

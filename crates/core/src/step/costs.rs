@@ -160,7 +160,7 @@ pub(crate) fn tp_exposed(comm: Seconds, gemm: Seconds, tp: u32, overlap: bool) -
 }
 
 /// Everything a step is built from, with communication costed by `net`.
-pub fn step_costs(sc: &Scenario, net: &dyn CommModel) -> StepCosts {
+pub(crate) fn step_costs(sc: &Scenario, net: &dyn CommModel) -> StepCosts {
     let layout = RankLayout::new(&sc.plan, sc.cluster.gpus_per_node);
     let cm = ComputeModel::new(sc.cluster.gpu, sc.run.precision.fp8_gemms());
     let lw = layer_work(&sc.model, &sc.plan, &sc.run);

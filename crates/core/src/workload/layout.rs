@@ -50,7 +50,7 @@ impl GroupKind {
 
 /// A job's ranks on servers and its communicators.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RankLayout {
+pub(crate) struct RankLayout {
     tp: u64,
     cp: u64,
     dp: u64,
