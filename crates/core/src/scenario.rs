@@ -651,7 +651,7 @@ impl ClusterFile {
             tiers,
             tp_comm_overlap: c
                 .tp_comm_overlap
-                .unwrap_or_else(|| crate::step::analytical::tp_overlap_default(gpu.generation)),
+                .unwrap_or_else(|| gpu.generation.tp_comm_overlap_default()),
             fabric_spec,
         })
     }

@@ -183,10 +183,7 @@ pub fn sweep(c: &ClusterSpec, o: &CollectiveOptions) -> Result<CollectiveReport>
             .collect(),
         None => sweep_sizes(o)?.into_iter().map(|s| (s, None)).collect(),
     };
-    let shape = GroupShape {
-        ranks: n,
-        ranks_per_node: c.gpus_per_node.min(n),
-    };
+    let shape = GroupShape::uniform(n, c.gpus_per_node.min(n));
     let net = c.network();
     let flow = match o.network {
         NetworkModel::Analytical => None,

@@ -15,6 +15,7 @@ use crate::net::analytical::{CollectiveOp, GroupShape, NetworkParams};
 use crate::net::flow::max_min_rates;
 use crate::scenario::Scenario;
 use crate::units::{Bytes, Seconds};
+use crate::workload::layout::RankLayout;
 use std::collections::BTreeMap;
 
 /// Communication costed on the fabric graph.
@@ -88,7 +89,7 @@ pub fn min_rate_fraction(
     let rf = fabric.route(routing, pairs, seed);
     let rates = max_min_rates(&rf, None);
     // The same flows with only their two NIC links as resources.
-    let mut nic_only = crate::fabric::RoutedFlows {
+    let mut nic_only = crate::net::flow::RoutedFlows {
         capacity: rf.capacity.clone(),
         path_start: vec![0],
         path: Vec::with_capacity(2 * pairs.len()),
@@ -144,80 +145,6 @@ pub fn tree_pattern(groups: &[Vec<u32>], gpus_per_node: u32) -> Vec<(u32, u32)> 
     pairs
 }
 
-/// The communicators of a job, as global GPU ids (Megatron order: tp fastest, then cp,
-/// then dp, then pp; EP groups are consecutive DP ranks).
-pub fn job_groups(sc: &Scenario, kind: GroupKind) -> Vec<Vec<u32>> {
-    let p = &sc.plan;
-    let (tp, cp, dp, pp, ep) = (p.tp, p.cp, p.dp, p.pp, p.ep);
-    let rank = |t: u32, c: u32, d: u32, s: u32| t + tp * (c + cp * (d + dp * s));
-    let mut groups = Vec::new();
-    match kind {
-        GroupKind::Tp => {
-            for s in 0..pp {
-                for d in 0..dp {
-                    for c in 0..cp {
-                        groups.push((0..tp).map(|t| rank(t, c, d, s)).collect());
-                    }
-                }
-            }
-        }
-        GroupKind::Cp => {
-            for s in 0..pp {
-                for d in 0..dp {
-                    for t in 0..tp {
-                        groups.push((0..cp).map(|c| rank(t, c, d, s)).collect());
-                    }
-                }
-            }
-        }
-        GroupKind::Dp => {
-            // Dense gradients are reduced over dp x cp ranks.
-            for s in 0..pp {
-                for t in 0..tp {
-                    let mut g = Vec::with_capacity((dp * cp) as usize);
-                    for d in 0..dp {
-                        for c in 0..cp {
-                            g.push(rank(t, c, d, s));
-                        }
-                    }
-                    g.sort_unstable();
-                    groups.push(g);
-                }
-            }
-        }
-        GroupKind::Ep | GroupKind::ExpertDp => {
-            // DP rank d = q x ep + e: EP groups vary e, expert-DP groups vary q.
-            for s in 0..pp {
-                for t in 0..tp {
-                    for c in 0..cp {
-                        if kind == GroupKind::Ep {
-                            for q in 0..dp / ep {
-                                groups.push((0..ep).map(|e| rank(t, c, q * ep + e, s)).collect());
-                            }
-                        } else {
-                            for e in 0..ep {
-                                groups.push(
-                                    (0..dp / ep).map(|q| rank(t, c, q * ep + e, s)).collect(),
-                                );
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        GroupKind::Pp => {
-            for d in 0..dp {
-                for c in 0..cp {
-                    for t in 0..tp {
-                        groups.push((0..pp).map(|s| rank(t, c, d, s)).collect());
-                    }
-                }
-            }
-        }
-    }
-    groups
-}
-
 /// Phases of an all-to-all sampled for its flow level cost (the rest are alike).
 const A2A_PHASE_SAMPLES: usize = 8;
 
@@ -244,28 +171,25 @@ fn all_to_all_fraction(
 }
 
 impl FlowComm {
-    /// Solves the fabric for every communicator kind the job uses.
+    /// Solves the fabric for every communicator kind the job uses, with the groups of
+    /// the job's rank layout.
     pub fn for_scenario(sc: &Scenario, fabric: &Fabric, routing: Routing, seed: u64) -> FlowComm {
         let gpn = sc.cluster.gpus_per_node;
-        let p = &sc.plan;
-        let mut fractions = BTreeMap::new();
-        let mut ring = |kind: GroupKind, size: u32| {
-            if size > 1 {
-                let groups = job_groups(sc, kind);
-                fractions.insert(
-                    kind,
-                    min_rate_fraction(fabric, &ring_pattern(&groups, gpn), routing, seed),
-                );
-            }
-        };
-        ring(GroupKind::Dp, p.dp * p.cp);
-        ring(GroupKind::Cp, p.cp);
-        ring(GroupKind::Pp, p.pp);
+        let layout = RankLayout::new(&sc.plan, gpn);
+        let mut kinds = vec![GroupKind::Dp, GroupKind::Cp, GroupKind::Pp];
         if sc.model.moe.is_some() {
-            ring(GroupKind::ExpertDp, p.dp * p.cp / p.ep);
+            kinds.push(GroupKind::ExpertDp);
         }
-        if p.ep > 1 {
-            let groups = job_groups(sc, GroupKind::Ep);
+        let mut fractions = BTreeMap::new();
+        for kind in kinds {
+            if layout.size(kind) > 1 {
+                let groups = layout.groups(kind);
+                let f = min_rate_fraction(fabric, &ring_pattern(&groups, gpn), routing, seed);
+                fractions.insert(kind, f);
+            }
+        }
+        if layout.size(GroupKind::Ep) > 1 {
+            let groups = layout.groups(GroupKind::Ep);
             fractions.insert(
                 GroupKind::Ep,
                 all_to_all_fraction(fabric, &groups, gpn, routing, seed),

@@ -11,24 +11,10 @@ pub use crate::net::analytical::{
     Algorithm, CollectiveEstimate, CollectiveOp, GroupShape, NetworkParams, Protocol,
 };
 
-use crate::units::{Bytes, Seconds};
+/// The communicator kinds live with the rank layout that defines them.
+pub use crate::workload::layout::GroupKind;
 
-/// Which communicator of a training job a collective runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum GroupKind {
-    /// Tensor parallel (inside the NVLink domain when tp <= GPUs per server).
-    Tp,
-    /// Context parallel.
-    Cp,
-    /// Expert parallel.
-    Ep,
-    /// Data parallel (dense weights: dp x cp ranks).
-    Dp,
-    /// Data parallel of expert weights.
-    ExpertDp,
-    /// Pipeline neighbours.
-    Pp,
-}
+use crate::units::{Bytes, Seconds};
 
 /// The cost of communication in a training step, at some fidelity.
 pub trait CommModel {

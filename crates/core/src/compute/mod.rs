@@ -92,10 +92,15 @@ impl<'a> ComputeModel<'a> {
             return Seconds::ZERO;
         }
         let rate = self.gemm_ceiling() * self.shape_efficiency(g.m, g.n, g.k);
-        let elem = if self.fp8 { 1.0 } else { 2.0 };
         let compute = g.flops() / rate;
-        let memory = g.bytes(elem) / self.hbm_bandwidth();
+        let memory = self.gemm_bytes(g) / self.hbm_bandwidth();
         compute.max(memory)
+    }
+
+    /// HBM bytes of all of a GEMM's repetitions at this model's operand precision.
+    pub fn gemm_bytes(&self, g: &Gemm) -> Bytes {
+        let elem = if self.fp8 { 1.0 } else { 2.0 };
+        g.bytes(elem)
     }
 
     /// Time of the fused attention core for `flops` executed FLOPs (BF16 either way).

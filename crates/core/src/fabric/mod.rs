@@ -25,7 +25,8 @@ pub mod bench;
 pub mod routing;
 pub mod topology;
 
-pub use routing::{RoutedFlows, Routing};
+pub use crate::net::flow::RoutedFlows;
+pub use routing::Routing;
 pub use topology::{Fabric, Inventory};
 
 use crate::error::{Error, Result};

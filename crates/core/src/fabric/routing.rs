@@ -9,6 +9,7 @@
 //!   destination leaf. Each pool's capacity is the sum of its links'.
 
 use super::topology::Fabric;
+use crate::net::flow::RoutedFlows;
 use crate::rng::flow_hash;
 use serde::{Deserialize, Serialize};
 
@@ -21,30 +22,6 @@ pub enum Routing {
     Ecmp,
     /// Spread over all equal-cost paths.
     Adaptive,
-}
-
-/// Flows routed onto resources: the input of the max-min solver.
-#[derive(Debug, Clone, Default)]
-pub struct RoutedFlows {
-    /// Capacity of each resource, bytes/s.
-    pub capacity: Vec<f64>,
-    /// CSR over flows: resources of flow f are `path[path_start[f]..path_start[f+1]]`
-    /// (u32 offsets: [`Fabric::route`] refuses more than 2^32 path entries).
-    pub path_start: Vec<u32>,
-    /// Resource ids.
-    pub path: Vec<u32>,
-}
-
-impl RoutedFlows {
-    /// Number of flows.
-    pub fn flows(&self) -> usize {
-        self.path_start.len().saturating_sub(1)
-    }
-
-    /// Resources of flow f.
-    pub fn resources(&self, f: usize) -> &[u32] {
-        &self.path[self.path_start[f] as usize..self.path_start[f + 1] as usize]
-    }
 }
 
 /// Ids of the pooled resources of adaptive routing, after the links.

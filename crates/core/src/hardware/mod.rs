@@ -18,6 +18,15 @@ pub enum Generation {
     Blackwell,
 }
 
+impl Generation {
+    /// Whether TP communication overlaps its GEMMs by default. Transformer Engine's
+    /// userbuffer overlap (Megatron `--tp-comm-overlap`) is what the published
+    /// Hopper-era runs use; the A100-era runs (2021–2022) predate it.
+    pub fn tp_comm_overlap_default(self) -> bool {
+        !matches!(self, Generation::Ampere)
+    }
+}
+
 /// One GPU model. Peaks are dense (no sparsity).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GpuSpec {

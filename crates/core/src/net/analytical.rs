@@ -133,30 +133,30 @@ pub struct NetworkParams {
     pub generation: Generation,
 }
 
-/// How a communicator's ranks sit on servers.
+/// How a communicator's ranks sit on servers (`workload::layout::RankLayout::shape`
+/// measures it for a job's groups).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct GroupShape {
     /// Ranks in the communicator.
     pub ranks: u32,
-    /// Ranks per server (all servers alike).
+    /// Ranks per server: the fewest the group has on any of its servers, which is how
+    /// many NICs carry its traffic there.
     pub ranks_per_node: u32,
+    /// Servers the group spans.
+    pub nodes: u32,
 }
 
 impl GroupShape {
-    /// Shape of a group of `size` ranks at rank stride `stride` (Megatron order), on
-    /// servers of `gpus_per_node`.
-    pub fn strided(size: u32, stride: u64, gpus_per_node: u32) -> GroupShape {
-        let span = stride.max(1);
-        let per_node = (u64::from(gpus_per_node) / span).clamp(1, u64::from(size.max(1)));
+    /// A group of `ranks` with `ranks_per_node` on each of its servers (at least 1 of
+    /// each).
+    pub fn uniform(ranks: u32, ranks_per_node: u32) -> GroupShape {
+        let ranks = ranks.max(1);
+        let per = ranks_per_node.clamp(1, ranks);
         GroupShape {
-            ranks: size.max(1),
-            ranks_per_node: per_node as u32,
+            ranks,
+            ranks_per_node: per,
+            nodes: ranks.div_ceil(per),
         }
-    }
-
-    /// Servers the group spans.
-    pub fn nodes(&self) -> u32 {
-        self.ranks.div_ceil(self.ranks_per_node.max(1))
     }
 }
 
@@ -221,7 +221,7 @@ fn log2i(n: u32) -> f64 {
 impl NetworkParams {
     /// Bus bandwidth of a ring over this group, per GPU.
     pub fn ring_bus_bw(&self, g: GroupShape) -> Bandwidth {
-        if g.nodes() <= 1 {
+        if g.nodes <= 1 {
             self.nvlink
         } else {
             self.nvlink.min(self.nic * g.ranks_per_node as f64)
@@ -269,7 +269,7 @@ impl NetworkParams {
                 });
             }
         };
-        let nodes = g.nodes();
+        let nodes = g.nodes;
         let ring_bw = self.ring_bus_bw(g);
         for p in PROTOCOLS {
             let i = p.index();
@@ -354,14 +354,8 @@ impl NetworkParams {
                 // Hierarchical: intra-server reduce-scatter, r parallel inter-server
                 // collectives on 1/r of the data each, intra-server all-gather.
                 let r = g.ranks_per_node;
-                let intra = GroupShape {
-                    ranks: r,
-                    ranks_per_node: r,
-                };
-                let inter = GroupShape {
-                    ranks: nodes,
-                    ranks_per_node: 1,
-                };
+                let intra = GroupShape::uniform(r, r);
+                let inter = GroupShape::uniform(nodes, 1);
                 let (first, second) = match op {
                     CollectiveOp::AllReduce => {
                         (CollectiveOp::ReduceScatter, CollectiveOp::AllGather)
@@ -389,7 +383,7 @@ impl NetworkParams {
             return Seconds::ZERO;
         }
         let i = p.index();
-        let nodes = g.nodes();
+        let nodes = g.nodes;
         let nsteps = if op == CollectiveOp::AllReduce {
             2 * (n - 1)
         } else {
@@ -412,7 +406,7 @@ impl NetworkParams {
         let r = g.ranks_per_node as f64;
         let intra = size * ((r - 1.0) / n) / self.nvlink;
         let inter = size * ((n - r) / n) / self.nic;
-        let hop = if g.nodes() > 1 {
+        let hop = if g.nodes > 1 {
             NET_LAT_RING[2]
         } else {
             NVLINK_LAT_RING[2]
@@ -457,14 +451,7 @@ mod tests {
         let net = h100_ib();
         let s = Bytes(8.0 * (1u64 << 30) as f64);
         // One H100 server: NVLS wins; its algbw is NVLink x 0.85 x 15/16.
-        let e = net.collective(
-            CollectiveOp::AllReduce,
-            s,
-            GroupShape {
-                ranks: 8,
-                ranks_per_node: 8,
-            },
-        );
+        let e = net.collective(CollectiveOp::AllReduce, s, GroupShape::uniform(8, 8));
         assert_eq!(e.algorithm, Algorithm::Nvls);
         let algbw = s.0 / e.time.0 / 1e9;
         assert!(
@@ -472,14 +459,7 @@ mod tests {
             "{algbw}"
         );
         // Two servers: no NVLS across servers; the ring runs at min(NVLink, 8 NICs).
-        let e = net.collective(
-            CollectiveOp::AllReduce,
-            s,
-            GroupShape {
-                ranks: 16,
-                ranks_per_node: 8,
-            },
-        );
+        let e = net.collective(CollectiveOp::AllReduce, s, GroupShape::uniform(16, 8));
         assert_ne!(e.algorithm, Algorithm::Nvls);
         let busbw = s.0 / e.time.0 * CollectiveOp::AllReduce.bus_factor(16) / 1e9;
         assert!((busbw - 370.8).abs() / 370.8 < 0.03, "{busbw}");
@@ -488,32 +468,19 @@ mod tests {
             generation: Generation::Ampere,
             ..net
         };
-        let e = a100.collective(
-            CollectiveOp::AllReduce,
-            s,
-            GroupShape {
-                ranks: 8,
-                ranks_per_node: 8,
-            },
-        );
+        let e = a100.collective(CollectiveOp::AllReduce, s, GroupShape::uniform(8, 8));
         assert_eq!(e.algorithm, Algorithm::Ring);
     }
 
     #[test]
     fn small_messages_pick_low_latency_protocols_and_trees() {
         let net = h100_ib();
-        let g = GroupShape {
-            ranks: 1024,
-            ranks_per_node: 1,
-        };
+        let g = GroupShape::uniform(1024, 1);
         let e = net.collective(CollectiveOp::AllReduce, Bytes(8.0), g);
         assert_eq!(e.algorithm, Algorithm::Tree);
         assert_eq!(e.protocol, Protocol::LL);
         // The flat ring at 100k ranks costs ~1 s of latency (facts.md §3.7); the tree far less.
-        let g = GroupShape {
-            ranks: 100_000,
-            ranks_per_node: 8,
-        };
+        let g = GroupShape::uniform(100_000, 8);
         let e = net.collective(CollectiveOp::AllReduce, Bytes(8.0), g);
         assert!(e.time.0 < 1e-3, "{:?}", e);
     }
@@ -532,11 +499,11 @@ mod tests {
     #[test]
     fn cross_node_ring_is_nic_bound() {
         let net = h100_ib();
-        let g = GroupShape::strided(64, 8, 8); // one rank per server
+        let g = GroupShape::uniform(64, 1); // one rank per server
         assert_eq!(g.ranks_per_node, 1);
-        assert_eq!(g.nodes(), 64);
+        assert_eq!(g.nodes, 64);
         assert_eq!(net.ring_bus_bw(g), net.nic);
-        let g = GroupShape::strided(64, 1, 8); // 8 per server
+        let g = GroupShape::uniform(64, 8); // 8 per server
         assert_eq!(net.ring_bus_bw(g), net.nvlink.min(net.nic * 8.0));
     }
 }

@@ -8,9 +8,33 @@
 //! popped instead of on every change: each resource is pushed O(1) times on average.
 //! [`max_min_reference`] is the plain O(rounds x flows x path) version, kept as the oracle.
 
-use crate::fabric::RoutedFlows;
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
+
+/// Flows routed onto resources: the input of the max-min solver. The fabric fills it
+/// (`Fabric::route`); it lives here so that the solver does not depend on the topology.
+#[derive(Debug, Clone, Default)]
+pub struct RoutedFlows {
+    /// Capacity of each resource, bytes/s.
+    pub capacity: Vec<f64>,
+    /// CSR over flows: resources of flow f are `path[path_start[f]..path_start[f+1]]`
+    /// (u32 offsets: `Fabric::route` refuses more than 2^32 path entries).
+    pub path_start: Vec<u32>,
+    /// Resource ids.
+    pub path: Vec<u32>,
+}
+
+impl RoutedFlows {
+    /// Number of flows.
+    pub fn flows(&self) -> usize {
+        self.path_start.len().saturating_sub(1)
+    }
+
+    /// Resources of flow f.
+    pub fn resources(&self, f: usize) -> &[u32] {
+        &self.path[self.path_start[f] as usize..self.path_start[f + 1] as usize]
+    }
+}
 
 /// A heap entry: the level at which a resource fills. Min-heap by (level, id).
 #[derive(Debug, Clone, Copy, PartialEq)]

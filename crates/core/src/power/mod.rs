@@ -415,20 +415,7 @@ mod tests {
                 reserved: Bytes(0.0),
             },
             fits: true,
-            costs: crate::step::analytical::StepCosts {
-                layer_fwd: Seconds(0.0),
-                layer_bwd: Seconds(0.0),
-                layer_tp: (Seconds(0.0), Seconds(0.0)),
-                layer_cp: (Seconds(0.0), Seconds(0.0)),
-                layer_ep: (Seconds(0.0), Seconds(0.0)),
-                layer_fwd_flops: 0.0,
-                layer_fwd_bytes: 0.0,
-                head: (Seconds(0.0), Seconds(0.0)),
-                embedding: (Seconds(0.0), Seconds(0.0)),
-                p2p: Seconds(0.0),
-                dp: vec![],
-                layer_activation_bytes: 0.0,
-            },
+            costs: crate::step::StepCosts::default(),
         }
     }
 

@@ -12,14 +12,12 @@
 //! the backward (and, with the distributed optimizer, the parameter all-gather behind the
 //! next forward) is exposed, and the optimizer step runs.
 
-use crate::collective::{CommModel, GroupKind};
-use crate::compute::ComputeModel;
-use crate::net::analytical::{CollectiveOp, GroupShape};
+use super::costs::{step_costs, LayerComm, StepCosts};
+use crate::collective::CommModel;
 use crate::scenario::Scenario;
-use crate::units::{Bytes, Flops, Seconds};
+use crate::units::{Flops, Seconds};
 use crate::workload::memory::{peak_memory, MemoryBreakdown};
-use crate::workload::ops::{head_work, layer_work, model_flops_per_step, tokens_per_gpu, HALF};
-use crate::workload::plan::{Precision, Recompute};
+use crate::workload::ops::model_flops_per_step;
 use serde::Serialize;
 
 /// Exposed seconds of one step by kind; they add up to the step time.
@@ -72,7 +70,7 @@ impl Breakdown {
 }
 
 /// One stage's cost for one micro-batch.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct StageTiming {
     /// Stage index.
     pub stage: u32,
@@ -132,60 +130,6 @@ pub struct StepResult {
     pub costs: StepCosts,
 }
 
-/// Costs of the pieces of a step, for the timeline.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct StepCosts {
-    /// One layer's forward for one micro-batch: compute plus exposed TP, CP, EP.
-    pub layer_fwd: Seconds,
-    /// One layer's backward (with recomputation), likewise.
-    pub layer_bwd: Seconds,
-    /// TP communication per layer forward / backward (total, overlapped or not).
-    pub layer_tp: (Seconds, Seconds),
-    /// CP ring exchange per layer forward / backward (total).
-    pub layer_cp: (Seconds, Seconds),
-    /// EP all-to-all per layer forward / backward.
-    pub layer_ep: (Seconds, Seconds),
-    /// FLOPs executed by one layer's forward on one GPU.
-    pub layer_fwd_flops: f64,
-    /// Bytes one layer's forward moves through HBM (element-wise) and over TP.
-    pub layer_fwd_bytes: f64,
-    /// LM head forward / backward (last stage).
-    pub head: (Seconds, Seconds),
-    /// Embedding forward / backward (first stage).
-    pub embedding: (Seconds, Seconds),
-    /// One pipeline send of a micro-batch's activations.
-    pub p2p: Seconds,
-    /// Per stage: DP gradient reduction, parameter all-gather, optimizer, and the
-    /// fraction of the stage's parameters in Megatron's last (unoverlappable) bucket.
-    pub dp: Vec<(Seconds, Seconds, Seconds, f64)>,
-    /// Activation bytes one layer keeps per micro-batch.
-    pub layer_activation_bytes: f64,
-}
-
-/// Bucket of Megatron's gradient buffer: max(40M, 1M x dp) elements
-/// (megatron/core/distributed/distributed_data_parallel.py, `bucket_size`).
-fn bucket_params(dp: u32) -> f64 {
-    (40e6f64).max(1e6 * dp as f64)
-}
-
-/// Whether TP communication overlaps its GEMMs. Transformer Engine's userbuffer overlap
-/// (Megatron `--tp-comm-overlap`) is what the published Hopper-era runs use; the A100-era
-/// runs (2021–2022) predate it.
-pub fn tp_overlap_default(gen: crate::hardware::Generation) -> bool {
-    !matches!(gen, crate::hardware::Generation::Ampere)
-}
-
-/// Exposed part of a TP collective of duration `comm` overlapped with GEMMs of duration
-/// `gemm`: the pipelined overlap splits it into tp chunks, the first (or last) of which
-/// cannot hide; the rest hides up to the GEMM time.
-fn tp_exposed(comm: Seconds, gemm: Seconds, tp: u32, overlap: bool) -> Seconds {
-    if !overlap || tp <= 1 {
-        return comm;
-    }
-    let chunk = comm / tp as f64;
-    chunk + (comm - chunk - gemm).max(Seconds::ZERO)
-}
-
 /// Time of the forward and backward passes of `m` micro-batches through stages whose
 /// micro-batch times are `per_stage`, with `v` chunks per stage:
 /// m · max T + (Σ T − max T) / v. For equal stages the bubble fraction, (t − m·T)/(m·T),
@@ -203,272 +147,115 @@ pub fn simulate_step(sc: &Scenario) -> StepResult {
 
 /// Simulates one step with communication costed by `net` (analytical or flow level).
 pub fn simulate_step_with(sc: &Scenario, net: &dyn CommModel) -> StepResult {
-    let (model, plan, run, cluster) = (&sc.model, &sc.plan, &sc.run, &sc.cluster);
-    let gpu = cluster.gpu;
-    let cm = ComputeModel::new(gpu, run.precision.fp8_gemms());
-    let gpn = cluster.gpus_per_node;
-    let tp = plan.tp;
-    let m = plan.micro_batches(run);
-    let v = plan.vpp as f64;
+    closed_form(sc, step_costs(sc, net))
+}
 
-    // ---- one layer, one micro-batch
-    let lw = layer_work(model, plan, run);
-    let gemm_fwd: Seconds = lw.gemms.iter().map(|g| cm.gemm_time(g)).sum();
-    let attn_fwd = cm.attention_time(lw.attention_flops);
-    let elem_fwd = cm.memory_time(lw.elementwise_bytes);
-    let elem_bwd = cm.memory_time(lw.elementwise_bwd_bytes);
-    let compute_fwd = gemm_fwd + attn_fwd + elem_fwd;
-    // Backward: data + weight gradients (2x GEMMs), fused attention backward 2.5x,
-    // element-wise about 2x (see `ops`). Full recompute repeats the forward; selective recompute of the
-    // attention core is already part of the fused attention backward.
-    let mut compute_bwd = gemm_fwd * 2.0 + attn_fwd * 2.5 + elem_bwd;
-    if plan.recompute == Recompute::Full {
-        compute_bwd += compute_fwd;
-    }
-
-    let tp_group = GroupShape::strided(tp, 1, gpn);
-    let tp_overlap = cluster.tp_comm_overlap;
-    let tp_comm_fwd = if tp > 1 {
-        let per = if plan.sequence_parallel {
-            net.collective(
-                CollectiveOp::AllGather,
-                lw.tp_message,
-                GroupKind::Tp,
-                tp_group,
-            ) + net.collective(
-                CollectiveOp::ReduceScatter,
-                lw.tp_message,
-                GroupKind::Tp,
-                tp_group,
-            )
-        } else {
-            net.collective(
-                CollectiveOp::AllReduce,
-                lw.tp_message,
-                GroupKind::Tp,
-                tp_group,
-            )
-        };
-        per * lw.tp_collectives_fwd as f64
-    } else {
-        Seconds::ZERO
-    };
-    let tp_fwd = tp_exposed(tp_comm_fwd, gemm_fwd, tp, tp_overlap);
-    let mut tp_bwd = tp_exposed(tp_comm_fwd, gemm_fwd * 2.0, tp, tp_overlap);
-    if plan.recompute == Recompute::Full {
-        tp_bwd += tp_fwd;
-    }
-
-    // CP: K/V blocks travel the ring while attention computes; backward also returns dK/dV.
-    let (cp_fwd, cp_bwd) = if plan.cp > 1 {
-        let cp_group = GroupShape::strided(plan.cp, u64::from(tp), gpn);
-        // Passing each rank's block around the ring cp - 1 times is an all-gather.
-        let cp = plan.cp as f64;
-        let t = net.collective(
-            CollectiveOp::AllGather,
-            lw.cp_ring_bytes * (cp / (cp - 1.0)),
-            GroupKind::Cp,
-            cp_group,
-        );
-        let f = (t - attn_fwd).max(Seconds::ZERO);
-        let mut b = (t * 2.0 - attn_fwd * 2.5).max(Seconds::ZERO);
-        if plan.recompute == Recompute::Full {
-            b += f;
-        }
-        (f, b)
-    } else {
-        (Seconds::ZERO, Seconds::ZERO)
-    };
-
-    // EP: dispatch and combine all-to-all in forward, their transposes in backward.
-    let (ep_fwd, ep_bwd) = if plan.ep > 1 {
-        let ep_group = GroupShape::strided(plan.ep, u64::from(tp) * u64::from(plan.cp), gpn);
-        let send_buffer = lw.ep_a2a_bytes * (plan.ep as f64 / (plan.ep as f64 - 1.0));
-        let one = net.collective(CollectiveOp::AllToAll, send_buffer, GroupKind::Ep, ep_group);
-        let f = one * 2.0;
-        let b = if plan.recompute == Recompute::Full {
-            f * 2.0
-        } else {
-            f
-        };
-        (f, b)
-    } else {
-        (Seconds::ZERO, Seconds::ZERO)
-    };
-
-    // ---- embedding and LM head
-    let hw = head_work(model, plan, run);
-    let head_fwd = cm.gemm_time(&hw.logits) + cm.memory_time(hw.loss_bytes);
-    let head_bwd = cm.gemm_time(&hw.logits) * 2.0 + cm.memory_time(hw.loss_bytes);
-    let emb_fwd = cm.memory_time(hw.embedding_bytes);
-    let emb_bwd = emb_fwd * 2.0;
-
-    // ---- data-parallel traffic per stage
-    let grad_bytes = if run.precision == Precision::Fp16 {
-        2.0
-    } else {
-        4.0
-    };
-    let dense_dp = plan.dp * plan.cp;
-    let dense_group = GroupShape::strided(dense_dp, u64::from(tp), gpn);
-    let expert_dp = (dense_dp / plan.ep).max(1);
-    let expert_group = GroupShape::strided(expert_dp, u64::from(tp) * u64::from(plan.ep), gpn);
-    let reduce_op = if plan.distributed_optimizer {
-        CollectiveOp::ReduceScatter
-    } else {
-        CollectiveOp::AllReduce
-    };
-
-    let layers = plan.stage_layers(model.layers);
-    let pp = plan.pp as usize;
-    let per_layer_fwd = compute_fwd + tp_fwd + cp_fwd + ep_fwd;
-    let per_layer_bwd = compute_bwd + tp_bwd + cp_bwd + ep_bwd;
-
-    let mut stages: Vec<StageTiming> = layers
+/// Each stage's forward and backward of one micro-batch, before data parallelism.
+fn stage_timings(sc: &Scenario, c: &StepCosts) -> Vec<StageTiming> {
+    let layers = sc.plan.stage_layers(sc.model.layers);
+    let pp = layers.len();
+    let lc = &c.layer;
+    let (fwd, bwd) = (lc.forward(), lc.backward());
+    let (cf, cb) = (lc.compute.forward.time, lc.compute.backward.time);
+    let (emb, head) = (&c.embedding, &c.head);
+    let exposed = |x: &LayerComm| x.exposed.forward + x.exposed.backward;
+    layers
         .iter()
         .enumerate()
         .map(|(s, &l)| {
             let lf = l as f64;
-            let (mut fwd, mut bwd) = (per_layer_fwd * lf, per_layer_bwd * lf);
-            let mut compute = (compute_fwd + compute_bwd) * lf;
+            let (mut forward, mut backward) = (fwd * lf, bwd * lf);
+            let mut compute = (cf + cb) * lf;
             if s == 0 {
-                fwd += emb_fwd;
-                bwd += emb_bwd;
-                compute += emb_fwd + emb_bwd;
+                forward += emb.forward.time;
+                backward += emb.backward.time;
+                compute += emb.forward.time + emb.backward.time;
             }
             if s + 1 == pp {
-                fwd += head_fwd;
-                bwd += head_bwd;
-                compute += head_fwd + head_bwd;
+                forward += head.forward.time;
+                backward += head.backward.time;
+                compute += head.forward.time + head.backward.time;
             }
             StageTiming {
                 stage: s as u32,
                 layers: l,
-                forward: fwd,
-                backward: bwd,
+                forward,
+                backward,
                 compute,
-                tp_comm: (tp_fwd + tp_bwd) * lf,
-                cp_comm: (cp_fwd + cp_bwd) * lf,
-                ep_comm: (ep_fwd + ep_bwd) * lf,
+                tp_comm: exposed(&lc.tp) * lf,
+                cp_comm: exposed(&lc.cp) * lf,
+                ep_comm: exposed(&lc.ep) * lf,
                 dp_exposed: Seconds::ZERO,
                 optimizer: Seconds::ZERO,
             }
         })
-        .collect();
+        .collect()
+}
 
-    // ---- pipeline
-    let t_of = |st: &StageTiming| st.per_microbatch();
-    let (critical, t_max) =
-        stages
-            .iter()
-            .map(|st| (st.stage, t_of(st)))
-            .fold((0u32, Seconds::ZERO), |acc, (s, t)| {
-                if t.0 > acc.1 .0 {
-                    (s, t)
-                } else {
-                    acc
-                }
-            });
-    let per_stage: Vec<Seconds> = stages.iter().map(t_of).collect();
-    let t_pipe = pipeline_time(&per_stage, m, plan.vpp);
-
-    // Pipeline p2p: activations of one micro-batch, sharded by tp (Megatron's
-    // scatter-gather optimization, or sequence parallelism).
-    let p2p = if plan.pp > 1 {
-        let bytes = Bytes(tokens_per_gpu(plan, run) * model.hidden as f64 * HALF / tp as f64);
-        net.p2p(bytes, plan.gpus() <= u64::from(gpn))
+/// Pipeline sends on the critical path: 1F1B blocks on each send/receive pair;
+/// interleaved overlaps them except during fill and drain.
+fn pp_exposed(sc: &Scenario, p2p: Seconds, m: u64) -> Seconds {
+    let plan = &sc.plan;
+    if plan.pp <= 1 {
+        return Seconds::ZERO;
+    }
+    let crossings = if plan.vpp > 1 {
+        (plan.pp - 1) as f64
     } else {
-        Seconds::ZERO
+        (m + u64::from(plan.pp) - 1) as f64
     };
-    let pp_comm = if plan.pp > 1 {
-        let t = p2p;
-        // 1F1B blocks on each send/receive pair; interleaved overlaps them except during
-        // fill and drain.
-        let crossings = if plan.vpp > 1 {
-            (plan.pp - 1) as f64
-        } else {
-            (m + u64::from(plan.pp) - 1) as f64
-        };
-        t * (2.0 * crossings)
-    } else {
-        Seconds::ZERO
-    };
+    p2p * (2.0 * crossings)
+}
 
-    // DP exposure and optimizer per stage. Stage s finishes its last backward s·T/v before
-    // stage 0 does, which hides more of its gradient reduction.
-    let bwd_avg = stages.iter().map(|s| s.backward).sum::<Seconds>() / pp as f64;
-    let fwd_avg = stages.iter().map(|s| s.forward).sum::<Seconds>() / pp as f64;
-    let hbm = cm.hbm_bandwidth();
-    let mut dp_costs = Vec::with_capacity(pp);
+/// DP exposure and optimizer per stage. Stage s finishes its last backward s·T/v before
+/// stage 0 does, which hides more of its gradient reduction.
+fn expose_dp(sc: &Scenario, c: &StepCosts, stages: &mut [StageTiming]) {
+    let pp = stages.len().max(1) as f64;
+    let v = sc.plan.vpp as f64;
+    let dist = sc.plan.distributed_optimizer;
+    let bwd_avg = stages.iter().map(|s| s.backward).sum::<Seconds>() / pp;
+    let fwd_avg = stages.iter().map(|s| s.forward).sum::<Seconds>() / pp;
     for (s, st) in stages.iter_mut().enumerate() {
-        let l = layers[s] as f64;
-        let mut dense = l * model.dense_params_per_layer() / tp as f64;
-        if s == 0 || s + 1 == pp {
-            dense += model.embedding_params() / tp as f64;
-        }
-        let experts = l * model.expert_params_per_layer() / (tp as f64 * plan.ep as f64);
-        let reduce = net.collective(
-            reduce_op,
-            Bytes(dense * grad_bytes),
-            GroupKind::Dp,
-            dense_group,
-        ) + net.collective(
-            reduce_op,
-            Bytes(experts * grad_bytes),
-            GroupKind::ExpertDp,
-            expert_group,
-        );
-        let gather = if plan.distributed_optimizer {
-            net.collective(
-                CollectiveOp::AllGather,
-                Bytes(dense * HALF),
-                GroupKind::Dp,
-                dense_group,
-            ) + net.collective(
-                CollectiveOp::AllGather,
-                Bytes(experts * HALF),
-                GroupKind::ExpertDp,
-                expert_group,
-            )
-        } else {
-            Seconds::ZERO
-        };
-        let params = dense + experts;
-        let tail = (bucket_params(plan.dp) / params.max(1.0)).min(1.0);
+        let d = c.dp.get(s).copied().unwrap_or_default();
+        let (reduce, gather) = (d.grad_reduce.time, d.param_gather.time);
+        let tail = d.last_bucket_fraction;
         let slack_b = bwd_avg * (s as f64 / v);
         let slack_f = fwd_avg * (s as f64 / v);
         let exposed_reduce = (reduce - st.backward - slack_b).max(Seconds::ZERO) + reduce * tail;
-        let exposed_gather = if plan.distributed_optimizer {
+        let exposed_gather = if dist {
             (gather - st.forward - slack_f).max(Seconds::ZERO) + gather * tail
         } else {
             Seconds::ZERO
         };
         st.dp_exposed = exposed_reduce + exposed_gather;
-        // Adam: read grad (4 B), master weight, m, v (12 B), write master, m, v (12 B) and
-        // the BF16 weight (2 B) = 30 B per parameter it owns; plus the gradient-norm pass.
-        let dense_owned = if plan.distributed_optimizer {
-            dense / dense_dp as f64
-        } else {
-            dense
-        };
-        let expert_owned = if plan.distributed_optimizer {
-            experts / expert_dp as f64
-        } else {
-            experts
-        };
-        st.optimizer = Bytes((dense_owned + expert_owned) * 30.0 + params * grad_bytes) / hbm;
-        dp_costs.push((reduce, gather, st.optimizer, tail));
+        st.optimizer = d.optimizer.time;
     }
-    let dp_comm = stages
-        .iter()
-        .map(|s| s.dp_exposed)
-        .fold(Seconds::ZERO, Seconds::max);
-    let optimizer = stages
-        .iter()
-        .map(|s| s.optimizer)
-        .fold(Seconds::ZERO, Seconds::max);
+}
 
-    let crit = &stages[critical as usize];
+/// The closed form over the step's costs: stages, pipeline, exposed DP, optimizer.
+fn closed_form(sc: &Scenario, costs: StepCosts) -> StepResult {
+    let (model, plan, run, gpu) = (&sc.model, &sc.plan, &sc.run, sc.cluster.gpu);
+    let m = plan.micro_batches(run);
+    let mut stages = stage_timings(sc, &costs);
+    let per_stage: Vec<Seconds> = stages.iter().map(StageTiming::per_microbatch).collect();
+    let (critical, t_max) =
+        per_stage
+            .iter()
+            .enumerate()
+            .fold((0u32, Seconds::ZERO), |acc, (s, &t)| {
+                if t.0 > acc.1 .0 {
+                    (s as u32, t)
+                } else {
+                    acc
+                }
+            });
+    let t_pipe = pipeline_time(&per_stage, m, plan.vpp);
+    expose_dp(sc, &costs, &mut stages);
+    let max_of =
+        |f: fn(&StageTiming) -> Seconds| stages.iter().map(f).fold(Seconds::ZERO, Seconds::max);
+    let (dp_comm, optimizer) = (max_of(|s| s.dp_exposed), max_of(|s| s.optimizer));
+
+    let crit = stages.get(critical as usize).cloned().unwrap_or_default();
     let mf = m as f64;
     let breakdown = Breakdown {
         compute: crit.compute * mf,
@@ -476,7 +263,7 @@ pub fn simulate_step_with(sc: &Scenario, net: &dyn CommModel) -> StepResult {
         tp_comm: crit.tp_comm * mf,
         cp_comm: crit.cp_comm * mf,
         ep_comm: crit.ep_comm * mf,
-        pp_comm,
+        pp_comm: pp_exposed(sc, costs.p2p.time, m),
         dp_comm,
         optimizer,
     };
@@ -489,32 +276,6 @@ pub fn simulate_step_with(sc: &Scenario, net: &dyn CommModel) -> StepResult {
     let tokens_per_s = (run.global_batch * run.seq_len) as f64 / time.0;
     let memory = peak_memory(model, plan, run);
     let fits = memory.total().0 <= gpu.hbm_capacity.0;
-
-    let costs = StepCosts {
-        layer_fwd: per_layer_fwd,
-        layer_bwd: per_layer_bwd,
-        layer_tp: (
-            tp_comm_fwd,
-            tp_comm_fwd
-                * if plan.recompute == Recompute::Full {
-                    2.0
-                } else {
-                    1.0
-                },
-        ),
-        layer_cp: (cp_fwd, cp_bwd),
-        layer_ep: (ep_fwd, ep_bwd),
-        layer_fwd_flops: lw.gemms.iter().map(|g| g.flops().0).sum::<f64>() + lw.attention_flops.0,
-        layer_fwd_bytes: lw.elementwise_bytes.0 + lw.tp_message.0 * lw.tp_collectives_fwd as f64,
-        head: (head_fwd, head_bwd),
-        embedding: (emb_fwd, emb_bwd),
-        p2p,
-        dp: dp_costs,
-        layer_activation_bytes: crate::workload::memory::activation_bytes_per_layer(
-            model, plan, run,
-        )
-        .0,
-    };
     StepResult {
         costs,
         time,
@@ -534,14 +295,6 @@ pub fn simulate_step_with(sc: &Scenario, net: &dyn CommModel) -> StepResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn tp_overlap_hides_all_but_one_chunk_when_gemms_are_long() {
-        let c = Seconds(8.0);
-        assert_eq!(tp_exposed(c, Seconds(100.0), 8, true), Seconds(1.0));
-        assert_eq!(tp_exposed(c, Seconds(3.0), 8, true), Seconds(1.0 + 4.0));
-        assert_eq!(tp_exposed(c, Seconds(100.0), 8, false), c);
-    }
 
     #[test]
     fn bubble_fraction_is_p_minus_1_over_v_m() {
@@ -565,11 +318,5 @@ mod tests {
         // An uneven pipeline runs at the pace of its slowest stage.
         let t = pipeline_time(&[Seconds(1.0), Seconds(2.0), Seconds(1.0)], 10, 1);
         assert_eq!(t, Seconds(2.0 * 10.0 + 2.0));
-    }
-
-    #[test]
-    fn megatron_bucket_size() {
-        assert_eq!(bucket_params(8), 40e6);
-        assert_eq!(bucket_params(128), 128e6);
     }
 }

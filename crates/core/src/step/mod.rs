@@ -1,13 +1,17 @@
-//! One training step. [`analytical`] is the closed form: per-stage micro-batch times, the
-//! pipeline schedule, and what communication is left exposed after overlap; the planner
-//! uses it for speed. [`timeline`] replays the same costs as a discrete-event simulation
-//! of Megatron's schedule (the default step model), and [`trace`] writes it for Perfetto.
+//! One training step. [`costs`] prices its pieces once (compute, communication over the
+//! job's rank layout, optimizer). [`analytical`] is the closed form over them: per-stage
+//! micro-batch times, the pipeline schedule, and what communication is left exposed after
+//! overlap; the planner uses it for speed. [`timeline`] replays the same costs as a
+//! discrete-event simulation of Megatron's schedule (the default step model), and
+//! [`trace`] writes it for Perfetto, each op with its FLOPs and bytes.
 
 pub mod analytical;
+pub mod costs;
 pub mod timeline;
 pub mod trace;
 
 pub use analytical::{simulate_step, simulate_step_with, Breakdown, StageTiming, StepResult};
+pub use costs::{FwdBwd, LayerComm, LayerCosts, OpCost, StageDpCosts, StepCosts};
 pub use timeline::{Heterogeneity, Timeline};
 
 use crate::scenario::{NetworkModel, Scenario};
@@ -19,7 +23,11 @@ use crate::units::Seconds;
 pub fn with_timeline(mut step: StepResult, tl: &Timeline) -> StepResult {
     let time = tl.time.as_seconds();
     let s = tl.last_stage as usize;
-    let opt = step.costs.dp.get(s).map_or(Seconds::ZERO, |d| d.2);
+    let opt = step
+        .costs
+        .dp
+        .get(s)
+        .map_or(Seconds::ZERO, |d| d.optimizer.time);
     let dp = (tl.stage_end[s].as_seconds() - tl.stage_compute_end[s].as_seconds() - opt)
         .max(Seconds::ZERO);
     let b = &mut step.breakdown;

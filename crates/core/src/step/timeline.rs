@@ -12,7 +12,8 @@
 //! optimizer, parameters are gathered per chunk before their first forward. Symmetric
 //! ranks (TP, CP, DP peers) run the same timeline and are not simulated twice.
 
-use super::analytical::{StepCosts, StepResult};
+use super::analytical::StepResult;
+use super::costs::{FwdBwd, OpCost, StepCosts};
 use crate::scenario::Scenario;
 use crate::units::{Seconds, SimTime};
 use serde::Serialize;
@@ -118,8 +119,8 @@ impl Heterogeneity {
         }
         let k = 1.0 / (1.0 - slowdown_pct / 100.0);
         let gpus = sc.job_gpus();
-        let per_stage = u64::from(sc.plan.tp) * u64::from(sc.plan.cp) * u64::from(sc.plan.dp);
-        let stage_of = |g: u64| (g / per_stage) as u32;
+        let layout = crate::workload::RankLayout::new(&sc.plan, sc.cluster.gpus_per_node);
+        let stage_of = |g: u64| layout.stage_of(g);
         if let Some(g) = slow_gpu {
             if g >= gpus {
                 return Err(Error::invalid(
@@ -284,27 +285,32 @@ fn simulate(sc: &Scenario, step: &StepResult, het: &Heterogeneity, dynamic: bool
             .map(|(_, f)| *f)
             .fold(1.0, f64::max)
     };
-    let dur = |s: u32, op: Op| -> u64 {
-        let l = chunk_layers(s, op.chunk);
-        let mut total = match op.dir {
-            Dir::F => c.layer_fwd * l,
-            Dir::B => c.layer_bwd * l,
-        };
-        let first = s == 0 && op.chunk == 0;
-        let last = s + 1 == p && op.chunk + 1 == v;
-        let (e, h) = match op.dir {
-            Dir::F => (c.embedding.0, c.head.0),
-            Dir::B => (c.embedding.1, c.head.1),
-        };
-        if first {
-            total += e;
-        }
-        if last {
-            total += h;
-        }
-        ns(total * slow(&het.slow_compute, s))
+    let of_dir = |x: &FwdBwd<OpCost>, dir: Dir| match dir {
+        Dir::F => x.forward,
+        Dir::B => x.backward,
     };
-    let p2p = |s: u32| ns(c.p2p * slow(&het.slow_link, s));
+    // A chunk's op on the compute stream: its layers (compute plus exposed TP, CP, EP
+    // time), and the embedding or the LM head at either end of the model.
+    let compute_op = |s: u32, op: Op| -> OpCost {
+        let l = chunk_layers(s, op.chunk);
+        let time = match op.dir {
+            Dir::F => c.layer.forward(),
+            Dir::B => c.layer.backward(),
+        };
+        let mut cost = OpCost {
+            time,
+            ..of_dir(&c.layer.compute, op.dir)
+        }
+        .times(l);
+        if s == 0 && op.chunk == 0 {
+            cost = cost.then(of_dir(&c.embedding, op.dir));
+        }
+        if s + 1 == p && op.chunk + 1 == v {
+            cost = cost.then(of_dir(&c.head, op.dir));
+        }
+        cost
+    };
+    let p2p = |s: u32| ns(c.p2p.time * slow(&het.slow_link, s));
 
     let mut schedules: Vec<Vec<Op>> = (0..p).map(|s| stage_schedule(s, p, v, m)).collect();
     let mut next_op = vec![0usize; p as usize];
@@ -325,8 +331,9 @@ fn simulate(sc: &Scenario, step: &StepResult, het: &Heterogeneity, dynamic: bool
 
     // Distributed optimizer: gather each chunk's parameters before its first forward.
     for s in 0..p {
-        let (_, gather, _, tail) = c.dp.get(s as usize).copied().unwrap_or_default();
-        let g = ns(gather * slow(&het.slow_link, s) / v as f64);
+        let d = c.dp.get(s as usize).copied().unwrap_or_default();
+        let tail = d.last_bucket_fraction;
+        let g = ns(d.param_gather.time * slow(&het.slow_link, s) / v as f64);
         for ch in 0..v {
             let start = dp_free[s as usize];
             if g > 0 {
@@ -337,7 +344,7 @@ fn simulate(sc: &Scenario, step: &StepResult, het: &Heterogeneity, dynamic: bool
                     start: SimTime(start),
                     dur: SimTime(g),
                     flops: 0.0,
-                    bytes: 0.0,
+                    bytes: d.param_gather.bytes.0 / v as f64,
                 });
                 dp_free[s as usize] = start + g;
             }
@@ -412,7 +419,8 @@ fn simulate(sc: &Scenario, step: &StepResult, het: &Heterogeneity, dynamic: bool
         let at = next_op[su];
         schedules[su][at..=at + offset].rotate_right(1);
         let op = schedules[su][at];
-        let total = dur(s, op);
+        let work = compute_op(s, op);
+        let total = ns(work.time * slow(&het.slow_compute, s));
         let end = now + total;
         busy_until[su] = end;
         next_op[su] += 1;
@@ -423,36 +431,35 @@ fn simulate(sc: &Scenario, step: &StepResult, het: &Heterogeneity, dynamic: bool
             op.mb,
             op.chunk
         );
-        let mult = if op.dir == Dir::F { 1.0 } else { 2.0 };
         spans.push(Span {
             stage: s,
             stream: Stream::Compute,
             name: label.clone(),
             start: SimTime(now),
             dur: SimTime(total),
-            flops: c.layer_fwd_flops * l * mult,
-            bytes: c.layer_fwd_bytes * l * mult,
+            flops: work.flops.0,
+            bytes: work.bytes.0,
         });
-        for (stream, (f, b)) in [
-            (Stream::Tp, c.layer_tp),
-            (Stream::Cp, c.layer_cp),
-            (Stream::Ep, c.layer_ep),
+        for (stream, comm) in [
+            (Stream::Tp, &c.layer.tp),
+            (Stream::Cp, &c.layer.cp),
+            (Stream::Ep, &c.layer.ep),
         ] {
-            let t = if op.dir == Dir::F { f } else { b } * l;
-            if t.0 > 0.0 {
+            let w = of_dir(&comm.whole, op.dir).times(l);
+            if w.time.0 > 0.0 {
                 spans.push(Span {
                     stage: s,
                     stream,
                     name: label.clone(),
                     start: SimTime(now),
-                    dur: SimTime(ns(t).min(total.max(1))),
+                    dur: SimTime(ns(w.time).min(total.max(1))),
                     flops: 0.0,
-                    bytes: 0.0,
+                    bytes: w.bytes.0,
                 });
             }
         }
         // Activation memory: held from the end of F to the end of B.
-        let delta = c.layer_activation_bytes * l;
+        let delta = c.layer.activation_bytes.0 * l;
         act[su] += if op.dir == Dir::F { delta } else { -delta };
         memory.push(MemorySample {
             stage: s,
@@ -490,7 +497,7 @@ fn simulate(sc: &Scenario, step: &StepResult, het: &Heterogeneity, dynamic: bool
                     start: SimTime(start),
                     dur: SimTime(d),
                     flops: 0.0,
-                    bytes: 0.0,
+                    bytes: c.p2p.bytes.0,
                 });
             }
             push(
@@ -514,8 +521,9 @@ fn simulate(sc: &Scenario, step: &StepResult, het: &Heterogeneity, dynamic: bool
                 // overlap-grad-reduce: this chunk's gradients become final bucket by
                 // bucket during its last backward; the reduction streams alongside and
                 // only the last bucket waits for the backward to end.
-                let (reduce, _, _, tail) = c.dp.get(su).copied().unwrap_or_default();
-                let r = ns(reduce * slow(&het.slow_link, s) / v as f64);
+                let d = c.dp.get(su).copied().unwrap_or_default();
+                let tail = d.last_bucket_fraction;
+                let r = ns(d.grad_reduce.time * slow(&het.slow_link, s) / v as f64);
                 let last_bucket = (r as f64 * (tail * v as f64).min(1.0)) as u64;
                 let start = now.max(dp_free[su]);
                 let finish = (start + r).max(end + last_bucket);
@@ -527,7 +535,7 @@ fn simulate(sc: &Scenario, step: &StepResult, het: &Heterogeneity, dynamic: bool
                         start: SimTime(start),
                         dur: SimTime(finish - start),
                         flops: 0.0,
-                        bytes: 0.0,
+                        bytes: d.grad_reduce.bytes.0 / v as f64,
                     });
                 }
                 dp_free[su] = finish;
@@ -540,17 +548,17 @@ fn simulate(sc: &Scenario, step: &StepResult, het: &Heterogeneity, dynamic: bool
     // Optimizer after the last reduction.
     let mut stage_end = vec![0u64; p as usize];
     for s in 0..p as usize {
-        let (_, _, opt, _) = c.dp.get(s).copied().unwrap_or_default();
+        let opt = c.dp.get(s).copied().unwrap_or_default().optimizer;
         let start = compute_end[s].max(dp_free[s]);
-        let d = ns(opt);
+        let d = ns(opt.time);
         spans.push(Span {
             stage: s as u32,
             stream: Stream::Compute,
             name: "optimizer".into(),
             start: SimTime(start),
             dur: SimTime(d),
-            flops: 0.0,
-            bytes: 0.0,
+            flops: opt.flops.0,
+            bytes: opt.bytes.0,
         });
         stage_end[s] = start + d;
     }

@@ -75,3 +75,125 @@ pub fn chrome_trace(tl: &Timeline, pp: u32, title: &str, static_gib: f64) -> Val
         },
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::{
+        build, ModelFile, ParallelFile, ScenarioFile, ScenarioLayers, TrainingFile,
+    };
+    use crate::step::timeline::Heterogeneity;
+    use crate::workload::ops::layer_work;
+    use crate::workload::MlpKind;
+
+    /// A small MoE job that uses every stream: TP2 CP2 PP2 EP2 DP2 on one DGX H100 pair.
+    fn scenario() -> crate::scenario::Scenario {
+        let model = ModelFile {
+            name: Some("tiny-moe".into()),
+            layers: Some(4),
+            hidden: Some(1024),
+            heads: Some(8),
+            kv_heads: Some(8),
+            ffn_hidden: Some(4096),
+            vocab: Some(32000),
+            mlp: Some(MlpKind::Gated),
+            moe_experts: Some(4),
+            moe_topk: Some(2),
+            ..Default::default()
+        };
+        let mut flags = ScenarioFile {
+            parallel: ParallelFile {
+                tp: Some(2),
+                pp: Some(2),
+                vpp: Some(1),
+                cp: Some(2),
+                ep: Some(2),
+                dp: Some(4),
+                sequence_parallel: Some(true),
+                distributed_optimizer: Some(true),
+                ..Default::default()
+            },
+            training: TrainingFile {
+                gpus: Some(32),
+                global_batch: Some(16),
+                seq_len: Some(4096),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        flags.cluster.preset = Some("dgx-h100".into());
+        build(&ScenarioLayers {
+            file: None,
+            flags,
+            model: Some(model),
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn trace_events_carry_the_ops_flops_and_bytes() {
+        let sc = scenario();
+        let step = crate::step::simulate_step(&sc);
+        let tl = crate::step::timeline::simulate_timeline(&sc, &step, &Heterogeneity::default());
+        let trace = chrome_trace(&tl, sc.plan.pp, "t", 0.0);
+        let ops: Vec<&Value> = trace["traceEvents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["ph"] == "X")
+            .collect();
+        let arg = |e: &Value, k: &str| e["args"][k].as_f64().unwrap();
+        // Every op moves bytes; every compute op also executes FLOPs.
+        for cat in [
+            "compute",
+            "tp comm",
+            "cp ring",
+            "ep all-to-all",
+            "pp send/recv",
+            "dp comm",
+        ] {
+            let of: Vec<_> = ops.iter().filter(|e| e["cat"] == cat).collect();
+            assert!(!of.is_empty(), "{cat}");
+            assert!(of.iter().all(|e| arg(e, "bytes") > 0.0), "{cat} bytes");
+            let flops = of.iter().all(|e| arg(e, "flops") > 0.0);
+            assert_eq!(flops, cat == "compute", "{cat} flops");
+        }
+        // Per stage, the ops add up to the step's costs.
+        let c = &step.costs;
+        let m = step.micro_batches as f64;
+        let layers = sc.plan.stage_layers(sc.model.layers);
+        for (s, &l) in layers.iter().enumerate() {
+            let sum = |cat: &str, k: &str| -> f64 {
+                ops.iter()
+                    .filter(|e| e["cat"] == cat && e["pid"] == s as u64)
+                    .map(|e| arg(e, k))
+                    .sum()
+            };
+            let lc = &c.layer;
+            let ends = if s == 0 { &c.embedding } else { &c.head };
+            let flops = m
+                * (l as f64 * (lc.compute.forward.flops + lc.compute.backward.flops).0
+                    + (ends.forward.flops + ends.backward.flops).0)
+                + c.dp[s].optimizer.flops.0;
+            let tp = m * l as f64 * (lc.tp.whole.forward.bytes + lc.tp.whole.backward.bytes).0;
+            let dp = (c.dp[s].grad_reduce.bytes + c.dp[s].param_gather.bytes).0;
+            for (got, want) in [
+                (sum("compute", "flops"), flops),
+                (sum("tp comm", "bytes"), tp),
+                (sum("dp comm", "bytes"), dp),
+            ] {
+                assert!(
+                    (got / want - 1.0).abs() < 1e-9,
+                    "stage {s}: {got} vs {want}"
+                );
+            }
+        }
+        // From first principles: with sequence parallelism each layer's forward runs two
+        // all-gathers and two reduce-scatters of the b x s/cp x h activations; on 2 ranks
+        // each sends half of every one. The forward executes its GEMMs and attention.
+        let lw = layer_work(&sc.model, &sc.plan, &sc.run);
+        assert_eq!(c.layer.tp.whole.forward.bytes, lw.tp_message * 2.0);
+        let gemm: f64 = lw.gemms.iter().map(|g| g.flops().0).sum();
+        assert_eq!(c.layer.compute.forward.flops.0, gemm + lw.attention_flops.0);
+    }
+}

@@ -346,10 +346,7 @@ pub fn run_cases(file: &CaseFile, timeline: bool) -> Result<Report> {
             let mut errs = Vec::new();
             for c in cases {
                 let net = collective_network(c)?;
-                let g = GroupShape {
-                    ranks: c.gpus,
-                    ranks_per_node: c.gpus_per_node.min(c.gpus).max(1),
-                };
+                let g = GroupShape::uniform(c.gpus, c.gpus_per_node.min(c.gpus).max(1));
                 let mut r = CollectiveResult {
                     id: c.id.clone(),
                     size_bytes: c.size_bytes.clone(),

@@ -15,6 +15,7 @@
 //! attention the scores are never stored, so that term is gone in every mode. The 34 is
 //! split here into its parts so that GQA, gated MLPs and MoE are counted as they are.
 
+use super::layout::{GroupKind, RankLayout};
 use super::model::ModelSpec;
 use super::ops::{tokens_per_gpu, HALF, MOE_LOAD_IMBALANCE};
 use super::plan::{ParallelPlan, Precision, Recompute, TrainingRun};
@@ -101,16 +102,15 @@ pub fn memory_per_stage(
     let act_layer = activation_bytes_per_layer(model, plan, run).0;
     let tokens = tokens_per_gpu(plan, run);
     // Optimizer state is sharded over the data-parallel ranks that hold the same weights:
-    // dp x cp for dense weights, dp x cp / ep for experts.
-    let dense_shard = if plan.distributed_optimizer {
-        (plan.dp * plan.cp) as f64
+    // dp x cp for dense weights, dp x cp / ep for experts (the rank layout's groups).
+    let (dense_shard, expert_shard) = if plan.distributed_optimizer {
+        let l = RankLayout::new(plan, 1); // group sizes do not depend on the servers
+        (
+            l.size(GroupKind::Dp) as f64,
+            l.size(GroupKind::ExpertDp) as f64,
+        )
     } else {
-        1.0
-    };
-    let expert_shard = if plan.distributed_optimizer {
-        dense_shard / plan.ep as f64
-    } else {
-        1.0
+        (1.0, 1.0)
     };
 
     layers

@@ -1,10 +1,14 @@
 //! The training job: the transformer, the parallel plan, the run, and what they imply per
-//! GPU: FLOPs and bytes per op ([`ops`]) and memory ([`memory`]).
+//! GPU: FLOPs and bytes per op ([`ops`]), memory ([`memory`]), and where the ranks sit
+//! and which communicators they form ([`layout`]).
 
+pub mod layout;
 pub mod memory;
 pub mod model;
 pub mod ops;
 pub mod plan;
 
+pub use layout::GroupKind;
+pub(crate) use layout::RankLayout;
 pub use model::{MlpKind, ModelSpec, Moe};
 pub use plan::{ParallelPlan, Precision, Recompute, TrainingRun};

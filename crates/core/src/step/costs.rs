@@ -1,0 +1,489 @@
+//! The costs of the pieces of one step on one GPU, computed once from the workload
+//! (`workload::ops`), the compute model and the communication model over the job's rank
+//! layout. Both step models consume them: the closed form (`analytical`) and the
+//! discrete-event timeline (`timeline`), whose trace events carry their FLOPs and bytes.
+
+use crate::collective::{CommModel, GroupKind};
+use crate::compute::ComputeModel;
+use crate::net::analytical::{CollectiveOp, GroupShape};
+use crate::scenario::Scenario;
+use crate::units::{Bytes, Flops, Seconds};
+use crate::workload::layout::RankLayout;
+use crate::workload::memory::activation_bytes_per_layer;
+use crate::workload::ops::{head_work, layer_work, tokens_per_gpu, LayerWork, HALF};
+use crate::workload::plan::{Precision, Recompute};
+use serde::Serialize;
+
+/// Time and work of one op on one GPU.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct OpCost {
+    /// Duration.
+    pub time: Seconds,
+    /// FLOPs executed.
+    pub flops: Flops,
+    /// Bytes moved: through HBM for computation (what the roofline counts: GEMM
+    /// operands and element-wise traffic; fused attention is costed by its FLOPs), sent
+    /// by this GPU for communication.
+    pub bytes: Bytes,
+}
+
+impl OpCost {
+    /// The op repeated `k` times.
+    pub fn times(self, k: f64) -> OpCost {
+        OpCost {
+            time: self.time * k,
+            flops: self.flops * k,
+            bytes: self.bytes * k,
+        }
+    }
+
+    /// Two ops, one after the other.
+    pub fn then(self, o: OpCost) -> OpCost {
+        OpCost {
+            time: self.time + o.time,
+            flops: self.flops + o.flops,
+            bytes: self.bytes + o.bytes,
+        }
+    }
+}
+
+/// A forward and a backward (with recomputation) of one micro-batch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct FwdBwd<T> {
+    /// Forward pass.
+    pub forward: T,
+    /// Backward pass.
+    pub backward: T,
+}
+
+/// Communication of one layer of one kind (TP, CP or EP).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct LayerComm {
+    /// All of it: time (overlapped or not) and bytes this GPU sends.
+    pub whole: FwdBwd<OpCost>,
+    /// The time the compute does not hide.
+    pub exposed: FwdBwd<Seconds>,
+}
+
+/// One transformer layer for one micro-batch on one GPU.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct LayerCosts {
+    /// Computation: time, FLOPs, HBM bytes.
+    pub compute: FwdBwd<OpCost>,
+    /// Tensor-parallel collectives (NVLink when tp fits a server).
+    pub tp: LayerComm,
+    /// Context-parallel ring exchange of K and V blocks.
+    pub cp: LayerComm,
+    /// Expert-parallel dispatch and combine all-to-all (never hidden).
+    pub ep: LayerComm,
+    /// Activation bytes the layer keeps per micro-batch until its backward.
+    pub activation_bytes: Bytes,
+}
+
+impl LayerCosts {
+    /// Forward time on the compute stream: compute plus exposed communication.
+    pub fn forward(&self) -> Seconds {
+        self.compute.forward.time
+            + self.tp.exposed.forward
+            + self.cp.exposed.forward
+            + self.ep.exposed.forward
+    }
+
+    /// Backward time on the compute stream, likewise.
+    pub fn backward(&self) -> Seconds {
+        self.compute.backward.time
+            + self.tp.exposed.backward
+            + self.cp.exposed.backward
+            + self.ep.exposed.backward
+    }
+}
+
+/// Data-parallel costs of one pipeline stage, once per step.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct StageDpCosts {
+    /// Gradient reduce-scatter (all-reduce without the distributed optimizer), dense and
+    /// expert weights.
+    pub grad_reduce: OpCost,
+    /// Parameter all-gather of the distributed optimizer (zero without it).
+    pub param_gather: OpCost,
+    /// The optimizer step over the parameters this GPU owns.
+    pub optimizer: OpCost,
+    /// Fraction of the stage's parameters in Megatron's last, unoverlappable bucket.
+    pub last_bucket_fraction: f64,
+}
+
+/// The costs of the pieces of a step, consumed by both step models.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct StepCosts {
+    /// One transformer layer.
+    pub layer: LayerCosts,
+    /// LM head and loss (last stage).
+    pub head: FwdBwd<OpCost>,
+    /// Embedding lookup (first stage).
+    pub embedding: FwdBwd<OpCost>,
+    /// One pipeline send of a micro-batch's activations.
+    pub p2p: OpCost,
+    /// Per pipeline stage.
+    pub dp: Vec<StageDpCosts>,
+}
+
+/// Bytes each rank sends in one bandwidth-optimal collective of `size`: the nccl-tests
+/// bus-bandwidth factor (facts.md §3.8) is exactly that share of the size.
+fn sent(op: CollectiveOp, size: Bytes, ranks: u32) -> Bytes {
+    size * op.bus_factor(ranks)
+}
+
+/// FLOPs of one AdamW update per parameter it owns, counted from the update rule
+/// (Loshchilov & Hutter 2019, Algorithm 2): first moment 3, second moment 4, bias
+/// corrections 2, square root and epsilon 2, division 1, learning-rate step 2,
+/// decoupled weight decay 2.
+const ADAM_FLOPS_PER_PARAM: f64 = 16.0;
+
+/// FLOPs of the gradient-norm pass per gradient element: square and accumulate.
+const GRAD_NORM_FLOPS_PER_PARAM: f64 = 2.0;
+
+/// Bucket of Megatron's gradient buffer: max(40M, 1M x dp) elements
+/// (megatron/core/distributed/distributed_data_parallel.py, `bucket_size`).
+pub(crate) fn bucket_params(dp: u32) -> f64 {
+    (40e6f64).max(1e6 * dp as f64)
+}
+
+/// Exposed part of a TP collective of duration `comm` overlapped with GEMMs of duration
+/// `gemm`: the pipelined overlap splits it into tp chunks, the first (or last) of which
+/// cannot hide; the rest hides up to the GEMM time.
+pub(crate) fn tp_exposed(comm: Seconds, gemm: Seconds, tp: u32, overlap: bool) -> Seconds {
+    if !overlap || tp <= 1 {
+        return comm;
+    }
+    let chunk = comm / tp as f64;
+    chunk + (comm - chunk - gemm).max(Seconds::ZERO)
+}
+
+/// Everything a step is built from, with communication costed by `net`.
+pub(crate) fn step_costs(sc: &Scenario, net: &dyn CommModel) -> StepCosts {
+    let layout = RankLayout::new(&sc.plan, sc.cluster.gpus_per_node);
+    let cm = ComputeModel::new(sc.cluster.gpu, sc.run.precision.fp8_gemms());
+    let lw = layer_work(&sc.model, &sc.plan, &sc.run);
+    let (head, embedding) = head_costs(sc, &cm);
+    StepCosts {
+        layer: layer_costs(sc, net, &layout, &cm, &lw),
+        head,
+        embedding,
+        p2p: p2p_cost(sc, net, &layout),
+        dp: dp_costs(sc, net, &layout, &cm),
+    }
+}
+
+/// GEMM, fused attention and element-wise parts of one layer's forward and backward.
+struct LayerCompute {
+    gemm_fwd: Seconds,
+    attn_fwd: Seconds,
+    cost: FwdBwd<OpCost>,
+}
+
+fn layer_compute(sc: &Scenario, cm: &ComputeModel, lw: &LayerWork) -> LayerCompute {
+    let gemm_fwd: Seconds = lw.gemms.iter().map(|g| cm.gemm_time(g)).sum();
+    let gemm_flops: Flops = lw.gemms.iter().map(|g| g.flops()).sum();
+    let gemm_bytes: Bytes = lw.gemms.iter().map(|g| cm.gemm_bytes(g)).sum();
+    let attn_fwd = cm.attention_time(lw.attention_flops);
+    let forward = OpCost {
+        time: gemm_fwd + attn_fwd + cm.memory_time(lw.elementwise_bytes),
+        flops: gemm_flops + lw.attention_flops,
+        bytes: gemm_bytes + lw.elementwise_bytes,
+    };
+    // Backward: data + weight gradients (2x GEMMs), fused attention backward 2.5x,
+    // element-wise about 2x (see `ops`). Full recompute repeats the forward; selective
+    // recompute of the attention core is already part of the fused attention backward.
+    let mut backward = OpCost {
+        time: gemm_fwd * 2.0 + attn_fwd * 2.5 + cm.memory_time(lw.elementwise_bwd_bytes),
+        flops: gemm_flops * 2.0 + lw.attention_flops * 2.5,
+        bytes: gemm_bytes * 2.0 + lw.elementwise_bwd_bytes,
+    };
+    if sc.plan.recompute == Recompute::Full {
+        backward = backward.then(forward);
+    }
+    LayerCompute {
+        gemm_fwd,
+        attn_fwd,
+        cost: FwdBwd { forward, backward },
+    }
+}
+
+fn layer_costs(
+    sc: &Scenario,
+    net: &dyn CommModel,
+    layout: &RankLayout,
+    cm: &ComputeModel,
+    lw: &LayerWork,
+) -> LayerCosts {
+    let c = layer_compute(sc, cm, lw);
+    LayerCosts {
+        compute: c.cost,
+        tp: tp_comm(sc, net, layout.shape(GroupKind::Tp), lw, c.gemm_fwd),
+        cp: cp_comm(sc, net, layout.shape(GroupKind::Cp), lw, c.attn_fwd),
+        ep: ep_comm(sc, net, layout.shape(GroupKind::Ep), lw),
+        activation_bytes: activation_bytes_per_layer(&sc.model, &sc.plan, &sc.run),
+    }
+}
+
+/// The backward repeats the forward's communication once more under full recompute.
+fn recompute_factor(sc: &Scenario) -> f64 {
+    if sc.plan.recompute == Recompute::Full {
+        2.0
+    } else {
+        1.0
+    }
+}
+
+/// TP: two all-reduces per layer forward, or all-gather + reduce-scatter pairs with
+/// sequence parallelism (same bytes); the backward mirrors them. With overlap they hide
+/// behind the GEMMs but for one chunk.
+fn tp_comm(
+    sc: &Scenario,
+    net: &dyn CommModel,
+    g: GroupShape,
+    lw: &LayerWork,
+    gemm_fwd: Seconds,
+) -> LayerComm {
+    let (plan, tp) = (&sc.plan, sc.plan.tp);
+    if tp <= 1 {
+        return LayerComm::default();
+    }
+    let msg = lw.tp_message;
+    let per = if plan.sequence_parallel {
+        net.collective(CollectiveOp::AllGather, msg, GroupKind::Tp, g)
+            + net.collective(CollectiveOp::ReduceScatter, msg, GroupKind::Tp, g)
+    } else {
+        net.collective(CollectiveOp::AllReduce, msg, GroupKind::Tp, g)
+    };
+    let n = lw.tp_collectives_fwd as f64;
+    let forward = OpCost {
+        time: per * n,
+        flops: Flops::ZERO,
+        bytes: sent(CollectiveOp::AllReduce, msg, g.ranks) * n,
+    };
+    let overlap = sc.cluster.tp_comm_overlap;
+    let fwd = tp_exposed(forward.time, gemm_fwd, tp, overlap);
+    let mut bwd = tp_exposed(forward.time, gemm_fwd * 2.0, tp, overlap);
+    if plan.recompute == Recompute::Full {
+        bwd += fwd;
+    }
+    LayerComm {
+        whole: FwdBwd {
+            forward,
+            backward: forward.times(recompute_factor(sc)),
+        },
+        exposed: FwdBwd {
+            forward: fwd,
+            backward: bwd,
+        },
+    }
+}
+
+/// CP: K/V blocks travel the ring while attention computes; the backward also returns
+/// dK/dV (twice the traffic).
+fn cp_comm(
+    sc: &Scenario,
+    net: &dyn CommModel,
+    g: GroupShape,
+    lw: &LayerWork,
+    attn_fwd: Seconds,
+) -> LayerComm {
+    if sc.plan.cp <= 1 {
+        return LayerComm::default();
+    }
+    // Passing each rank's block around the ring cp - 1 times is an all-gather.
+    let cp = sc.plan.cp as f64;
+    let size = lw.cp_ring_bytes * (cp / (cp - 1.0));
+    let t = net.collective(CollectiveOp::AllGather, size, GroupKind::Cp, g);
+    let f = (t - attn_fwd).max(Seconds::ZERO);
+    let mut b = (t * 2.0 - attn_fwd * 2.5).max(Seconds::ZERO);
+    if sc.plan.recompute == Recompute::Full {
+        b += f;
+    }
+    let forward = OpCost {
+        time: t,
+        flops: Flops::ZERO,
+        bytes: sent(CollectiveOp::AllGather, size, g.ranks),
+    };
+    let k = recompute_factor(sc) - 1.0;
+    LayerComm {
+        whole: FwdBwd {
+            forward,
+            backward: forward.times(2.0 + k),
+        },
+        exposed: FwdBwd {
+            forward: f,
+            backward: b,
+        },
+    }
+}
+
+/// EP: dispatch and combine all-to-all in the forward, their transposes in the backward.
+fn ep_comm(sc: &Scenario, net: &dyn CommModel, g: GroupShape, lw: &LayerWork) -> LayerComm {
+    let ep = sc.plan.ep;
+    if ep <= 1 {
+        return LayerComm::default();
+    }
+    let send_buffer = lw.ep_a2a_bytes * (ep as f64 / (ep as f64 - 1.0));
+    let one = net.collective(CollectiveOp::AllToAll, send_buffer, GroupKind::Ep, g);
+    let forward = OpCost {
+        time: one * 2.0,
+        flops: Flops::ZERO,
+        bytes: sent(CollectiveOp::AllToAll, send_buffer, g.ranks) * 2.0,
+    };
+    let backward = forward.times(recompute_factor(sc));
+    LayerComm {
+        whole: FwdBwd { forward, backward },
+        exposed: FwdBwd {
+            forward: forward.time,
+            backward: backward.time,
+        },
+    }
+}
+
+/// LM head (logits GEMM and the loss over the vocabulary) and embedding lookup.
+fn head_costs(sc: &Scenario, cm: &ComputeModel) -> (FwdBwd<OpCost>, FwdBwd<OpCost>) {
+    let hw = head_work(&sc.model, &sc.plan, &sc.run);
+    let logits = OpCost {
+        time: cm.gemm_time(&hw.logits),
+        flops: hw.logits.flops(),
+        bytes: cm.gemm_bytes(&hw.logits),
+    };
+    let loss = OpCost {
+        time: cm.memory_time(hw.loss_bytes),
+        flops: Flops::ZERO,
+        bytes: hw.loss_bytes,
+    };
+    let emb = OpCost {
+        time: cm.memory_time(hw.embedding_bytes),
+        flops: Flops::ZERO,
+        bytes: hw.embedding_bytes,
+    };
+    let head = FwdBwd {
+        forward: logits.then(loss),
+        backward: logits.times(2.0).then(loss),
+    };
+    let embedding = FwdBwd {
+        forward: emb,
+        backward: emb.times(2.0),
+    };
+    (head, embedding)
+}
+
+/// Pipeline send of one micro-batch's activations, sharded by tp (Megatron's
+/// scatter-gather optimization, or sequence parallelism).
+fn p2p_cost(sc: &Scenario, net: &dyn CommModel, layout: &RankLayout) -> OpCost {
+    if sc.plan.pp <= 1 {
+        return OpCost::default();
+    }
+    let bytes = Bytes(
+        tokens_per_gpu(&sc.plan, &sc.run) * sc.model.hidden as f64 * HALF / sc.plan.tp as f64,
+    );
+    OpCost {
+        time: net.p2p(bytes, layout.shape(GroupKind::Pp).nodes <= 1),
+        flops: Flops::ZERO,
+        bytes,
+    }
+}
+
+/// Per stage: gradient reduction, parameter gathering and the optimizer.
+fn dp_costs(
+    sc: &Scenario,
+    net: &dyn CommModel,
+    layout: &RankLayout,
+    cm: &ComputeModel,
+) -> Vec<StageDpCosts> {
+    let (model, plan) = (&sc.model, &sc.plan);
+    let layers = plan.stage_layers(model.layers);
+    let pp = layers.len();
+    let tp = plan.tp as f64;
+    (0..pp)
+        .map(|s| {
+            let l = layers[s] as f64;
+            let mut dense = l * model.dense_params_per_layer() / tp;
+            if s == 0 || s + 1 == pp {
+                dense += model.embedding_params() / tp;
+            }
+            let experts = l * model.expert_params_per_layer() / (tp * plan.ep as f64);
+            stage_dp(sc, net, layout, cm, dense, experts)
+        })
+        .collect()
+}
+
+/// DP costs of a stage holding `dense` and `experts` parameters per GPU.
+fn stage_dp(
+    sc: &Scenario,
+    net: &dyn CommModel,
+    layout: &RankLayout,
+    cm: &ComputeModel,
+    dense: f64,
+    experts: f64,
+) -> StageDpCosts {
+    let plan = &sc.plan;
+    let grad_bytes = if sc.run.precision == Precision::Fp16 {
+        2.0
+    } else {
+        4.0
+    };
+    let (dense_g, expert_g) = (
+        layout.shape(GroupKind::Dp),
+        layout.shape(GroupKind::ExpertDp),
+    );
+    // One collective on the dense and the expert data-parallel groups.
+    let both = |op: CollectiveOp, per_param: f64| {
+        let (d, e) = (Bytes(dense * per_param), Bytes(experts * per_param));
+        OpCost {
+            time: net.collective(op, d, GroupKind::Dp, dense_g)
+                + net.collective(op, e, GroupKind::ExpertDp, expert_g),
+            flops: Flops::ZERO,
+            bytes: sent(op, d, dense_g.ranks) + sent(op, e, expert_g.ranks),
+        }
+    };
+    let (grad_reduce, param_gather) = if plan.distributed_optimizer {
+        (
+            both(CollectiveOp::ReduceScatter, grad_bytes),
+            both(CollectiveOp::AllGather, HALF),
+        )
+    } else {
+        (both(CollectiveOp::AllReduce, grad_bytes), OpCost::default())
+    };
+    let params = dense + experts;
+    // Adam: read grad (4 B), master weight, m, v (12 B), write master, m, v (12 B) and
+    // the BF16 weight (2 B) = 30 B per parameter it owns; plus the gradient-norm pass.
+    let owned = if plan.distributed_optimizer {
+        dense / dense_g.ranks as f64 + experts / expert_g.ranks as f64
+    } else {
+        params
+    };
+    let bytes = Bytes(owned * 30.0 + params * grad_bytes);
+    StageDpCosts {
+        grad_reduce,
+        param_gather,
+        optimizer: OpCost {
+            time: bytes / cm.hbm_bandwidth(),
+            flops: Flops(owned * ADAM_FLOPS_PER_PARAM + params * GRAD_NORM_FLOPS_PER_PARAM),
+            bytes,
+        },
+        last_bucket_fraction: (bucket_params(plan.dp) / params.max(1.0)).min(1.0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tp_overlap_hides_all_but_one_chunk_when_gemms_are_long() {
+        let c = Seconds(8.0);
+        assert_eq!(tp_exposed(c, Seconds(100.0), 8, true), Seconds(1.0));
+        assert_eq!(tp_exposed(c, Seconds(3.0), 8, true), Seconds(1.0 + 4.0));
+        assert_eq!(tp_exposed(c, Seconds(100.0), 8, false), c);
+    }
+
+    #[test]
+    fn megatron_bucket_size() {
+        assert_eq!(bucket_params(8), 40e6);
+        assert_eq!(bucket_params(128), 128e6);
+    }
+}
