@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::fabric::{FabricSpec, Routing};
 use crate::hardware::{self, GpuSpec, NicSpec};
 use crate::net::analytical::{NetworkParams, NET_EFFICIENCY};
-use crate::power::{Cooling, PowerConfig};
+use crate::power::{Cooling, GridMix, PowerConfig};
 use crate::reliability::ReliabilityConfig;
 use crate::units::Bandwidth;
 use crate::workload::{MlpKind, ModelSpec, Moe, ParallelPlan, Precision, Recompute, TrainingRun};
@@ -67,6 +67,16 @@ pub struct ClusterFile {
     pub rail_optimized: Option<bool>,
     /// `liquid` or `air` (default liquid).
     pub cooling: Option<Cooling>,
+    /// The site's grid carbon intensity, g CO2e/kWh (default [`GridMix`]'s).
+    pub grid_gco2_per_kwh: Option<f64>,
+    /// Share of the site's energy from on-site gas turbines, 0 to 1 (default 0).
+    pub turbine_share: Option<f64>,
+    /// Gas turbine intensity, g CO2e/kWh.
+    pub turbine_gco2_per_kwh: Option<f64>,
+    /// The site's water, L per IT kWh.
+    pub wue_site_l_per_kwh: Option<f64>,
+    /// Water embedded in the site's electricity, L per kWh.
+    pub wue_source_l_per_kwh: Option<f64>,
 }
 
 /// `[model]`: a preset name and/or explicit fields.
@@ -175,7 +185,8 @@ pub struct ScenarioFile {
     pub reliability: ReliabilityFile,
 }
 
-/// `[power]`: every field optional (see [`PowerConfig`] for defaults and sources).
+/// `[power]`: every field optional (see [`PowerConfig`] for defaults and sources). The
+/// grid and water fields override the cluster's (its site's) values.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
@@ -524,7 +535,7 @@ impl ClusterFile {
     fn resolved(mut self) -> Result<ClusterFile> {
         if let Some(p) = self.preset.take() {
             let base = cluster_preset(&p)?;
-            fill!(self, base; name, description, gpu, gpus, gpus_per_node, nodes_per_rack, racks_per_array, nic_gbps, fabric, tiers, tp_comm_overlap, switch_radix, oversubscription, rail_optimized, cooling);
+            fill!(self, base; name, description, gpu, gpus, gpus_per_node, nodes_per_rack, racks_per_array, nic_gbps, fabric, tiers, tp_comm_overlap, switch_radix, oversubscription, rail_optimized, cooling, grid_gco2_per_kwh, turbine_share, turbine_gco2_per_kwh, wue_site_l_per_kwh, wue_source_l_per_kwh);
         }
         Ok(self)
     }
@@ -664,7 +675,7 @@ impl ScenarioFile {
         if let Some(p) = self.preset.take() {
             let base = scenario_preset(&p)?;
             fill!(self, base; name, description, network, routing);
-            fill!(self.cluster, base.cluster; preset, name, description, gpu, gpus, gpus_per_node, nodes_per_rack, racks_per_array, nic_gbps, fabric, tiers, tp_comm_overlap, switch_radix, oversubscription, rail_optimized, cooling);
+            fill!(self.cluster, base.cluster; preset, name, description, gpu, gpus, gpus_per_node, nodes_per_rack, racks_per_array, nic_gbps, fabric, tiers, tp_comm_overlap, switch_radix, oversubscription, rail_optimized, cooling, grid_gco2_per_kwh, turbine_share, turbine_gco2_per_kwh, wue_site_l_per_kwh, wue_source_l_per_kwh);
             fill!(self.power, base.power; pue, host_w_per_node, switch_w, storage_mw, grid_gco2_per_kwh, turbine_share, turbine_gco2_per_kwh, wue_site_l_per_kwh, wue_source_l_per_kwh);
             fill!(self.reliability, base.reliability; checkpoint_interval_min, async_checkpoint, storage_write_tbps, storage_read_tbps, detect_min, reschedule_min, warmup_min, repair_hours, spare_gpus, trials, seed);
             fill!(self.model, base.model; preset, name, description, layers, hidden, heads, kv_heads, ffn_hidden, vocab, mlp, moe_experts, moe_topk);
@@ -872,6 +883,16 @@ impl ScenarioFile {
             ));
         }
         plan.validate(&model, &run)?;
+        // The grid mix belongs to the site: the cluster's, unless [power] overrides it.
+        let g = GridMix::default();
+        let site = GridMix {
+            grid_gco2_per_kwh: c.grid_gco2_per_kwh.unwrap_or(g.grid_gco2_per_kwh),
+            turbine_share: c.turbine_share.unwrap_or(g.turbine_share),
+            turbine_gco2_per_kwh: c.turbine_gco2_per_kwh.unwrap_or(g.turbine_gco2_per_kwh),
+            wue_site_l_per_kwh: c.wue_site_l_per_kwh.unwrap_or(g.wue_site_l_per_kwh),
+            wue_source_l_per_kwh: c.wue_source_l_per_kwh.unwrap_or(g.wue_source_l_per_kwh),
+        };
+        site.validate("cluster")?;
         let d = PowerConfig::default();
         let pw = &sf.power;
         let power = PowerConfig {
@@ -880,12 +901,14 @@ impl ScenarioFile {
             host_w_per_node: pw.host_w_per_node.unwrap_or(d.host_w_per_node),
             switch_w: pw.switch_w.unwrap_or(d.switch_w),
             nics_per_node: d.nics_per_node,
-            storage_mw: pw.storage_mw.unwrap_or(d.storage_mw),
-            grid_gco2_per_kwh: pw.grid_gco2_per_kwh.unwrap_or(d.grid_gco2_per_kwh),
-            turbine_share: pw.turbine_share.unwrap_or(d.turbine_share),
-            turbine_gco2_per_kwh: pw.turbine_gco2_per_kwh.unwrap_or(d.turbine_gco2_per_kwh),
-            wue_site_l_per_kwh: pw.wue_site_l_per_kwh.unwrap_or(d.wue_site_l_per_kwh),
-            wue_source_l_per_kwh: pw.wue_source_l_per_kwh.unwrap_or(d.wue_source_l_per_kwh),
+            storage_mw: pw.storage_mw,
+            grid: GridMix {
+                grid_gco2_per_kwh: pw.grid_gco2_per_kwh.unwrap_or(site.grid_gco2_per_kwh),
+                turbine_share: pw.turbine_share.unwrap_or(site.turbine_share),
+                turbine_gco2_per_kwh: pw.turbine_gco2_per_kwh.unwrap_or(site.turbine_gco2_per_kwh),
+                wue_site_l_per_kwh: pw.wue_site_l_per_kwh.unwrap_or(site.wue_site_l_per_kwh),
+                wue_source_l_per_kwh: pw.wue_source_l_per_kwh.unwrap_or(site.wue_source_l_per_kwh),
+            },
         };
         power.validate()?;
         let r = ReliabilityConfig::default();

@@ -58,45 +58,15 @@ pub fn run(a: SimulateArgs) -> CliResult {
         let text = serde_json::to_string(&trace).map_err(|e| CliError::internal(e.to_string()))?;
         sinks::write_atomic(path, text.as_bytes())?;
     }
-    let run = memphis_core::run::project(&sc, &step);
-    let power_timeline = timeline.as_ref().map(|tl| {
-        let inv = Fabric::build(&sc.cluster.fabric_spec).inventory();
-        let inputs = memphis_core::power::PowerInputs {
-            job_gpus: sc.job_gpus(),
-            idle_gpus: sc.spare_gpus(),
-            nodes: sc.cluster.nodes(),
-            switches: inv.switches,
-            gpu_tdp_w: sc.cluster.gpu.tdp.0,
-        };
-        memphis_core::power::timeline_profile(
-            tl,
-            &inputs,
-            &sc.power,
-            sc.cluster.nic.power.0,
-            sc.plan.pp,
-            200,
-        )
-    });
+    // One fabric build: its inventory serves the power model and the HTML report.
+    let inv = Fabric::build(&sc.cluster.fabric_spec).inventory();
+    let run = memphis_core::run::project_with(&sc, &step, timeline.as_ref(), &inv);
     if let Some(path) = &a.html {
-        let inv = Fabric::build(&sc.cluster.fabric_spec).inventory();
-        let page = crate::sinks::html::report(
-            &sc,
-            &step,
-            &run,
-            timeline.as_ref(),
-            &inv,
-            power_timeline.as_deref(),
-        );
+        let page = crate::sinks::html::report(&sc, &step, &run, timeline.as_ref(), &inv);
         sinks::write_atomic(path, page.as_bytes())?;
     }
     let text = if a.json {
-        sinks::json_text(&to_json(
-            &sc,
-            &step,
-            &run,
-            timeline.as_ref(),
-            power_timeline.as_deref(),
-        ))?
+        sinks::json_text(&to_json(&sc, &step, &run, timeline.as_ref()))?
     } else {
         render(&sc, &step, &run)
     };
@@ -162,7 +132,6 @@ fn to_json(
     step: &StepResult,
     run: &RunReport,
     timeline: Option<&Timeline>,
-    power_timeline: Option<&[(f64, f64)]>,
 ) -> serde_json::Value {
     let rel = &run.reliability;
     let pw = &run.power;
@@ -245,10 +214,12 @@ fn to_json(
             "spare_gpus": rel.spare_gpus,
             "spare_wait_hours": rel.spare_wait_hours,
         },
+        // The job's figures under the historical keys, the site's beside them.
         "power": {
             "it_mw": pw.it_mw,
             "facility_mw": pw.facility_mw,
             "swing_mw": pw.swing_mw,
+            "swing_source": pw.swing_source,
             "peak_it_mw": pw.peak_it_mw,
             "pue": pw.pue,
             "cooling": sc.power.cooling,
@@ -256,24 +227,32 @@ fn to_json(
             "other_cooling": pw.other_cooling,
             "parts": pw.parts,
             "profile": pw.profile,
-            "timeline": power_timeline.map(|p| p.iter().map(|(t, mw)| serde_json::json!([t, mw])).collect::<Vec<_>>()),
-            "timeline_swing_mw": power_timeline.map(|p| {
-                let (lo, hi) = p.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), (_, mw)| (lo.min(*mw), hi.max(*mw)));
-                hi - lo
-            }),
+            "timeline": pw.timeline,
+            // The same figure as swing_mw when it comes from the timeline.
+            "timeline_swing_mw": pw.timeline.as_ref().map(|_| pw.swing_mw),
+            "site": pw.site,
         },
         "energy": {
             "step_mwh": pw.step_mwh,
             "run_mwh": run.footprint.run_mwh,
             "run_mwh_other_cooling": run.footprint.run_mwh_other_cooling,
+            "j_per_token": run.footprint.j_per_token,
+            "site": {
+                "step_mwh": pw.site.step_mwh,
+                "run_mwh": run.footprint.site.run_mwh,
+                "run_mwh_other_cooling": run.footprint.site.run_mwh_other_cooling,
+            },
         },
         "carbon": {
             "run_tco2e": run.footprint.run_tco2e,
             "gco2_per_kwh": sc.power.gco2_per_kwh(),
-            "turbine_share": sc.power.turbine_share,
+            "turbine_share": sc.power.grid.turbine_share,
+            "grid_gco2_per_kwh": sc.power.grid.grid_gco2_per_kwh,
+            "site": { "run_tco2e": run.footprint.site.run_tco2e },
         },
         "water": {
             "run_m3": run.footprint.run_m3,
+            "site": { "run_m3": run.footprint.site.run_m3 },
         },
     })
 }
@@ -418,43 +397,56 @@ fn render(sc: &Scenario, step: &StepResult, run: &RunReport) -> String {
         );
     }
     let pw = &run.power;
+    let site = &pw.site;
     let _ = writeln!(
         o,
-        "\npower ({:?} cooling, PUE {:.2})",
+        "\npower of the job ({:?} cooling, PUE {:.2})",
         sc.power.cooling, pw.pue
     );
     let _ = writeln!(
         o,
-        "  IT           {:.1} MW average, {:.1} MW peak",
-        pw.it_mw, pw.peak_it_mw
+        "  IT           {:.2} MW average, {:.2} MW peak ({} GPUs on {} servers)",
+        pw.it_mw,
+        pw.peak_it_mw,
+        count(sc.job_gpus()),
+        count(site.job_nodes)
     );
     let _ = writeln!(
         o,
-        "  facility     {:.1} MW ({:?} cooling would draw {:.1} MW)",
+        "  facility     {:.2} MW ({:?} cooling would draw {:.2} MW)",
         pw.facility_mw, pw.other_cooling, pw.facility_mw_other_cooling
     );
     let _ = writeln!(
         o,
-        "  swing        {:.1} MW between compute and communication or checkpoint waits",
-        pw.swing_mw
+        "  swing        {:.2} MW facility over one step (from the {})",
+        pw.swing_mw, pw.swing_source
     );
     let total_mw: f64 = pw.parts.iter().map(|p| p.mw).sum();
     for part in pw.parts.iter().filter(|p| p.mw > 0.0) {
         let _ = writeln!(
             o,
-            "    {:<30} {:>7.1} MW  {:>6}",
+            "    {:<30} {:>8.2} MW  {:>6}",
             part.name,
             part.mw,
-            pct(part.mw / total_mw)
+            pct(part.mw / total_mw.max(1e-30))
         );
     }
-    let fp = &run.footprint;
-    let _ = writeln!(o, "\nenergy, carbon, water (whole run, p50)");
     let _ = writeln!(
         o,
-        "  energy       {} MWh ({:.1} MWh per step; {:?} cooling: {} MWh)",
+        "  site         {:.2} MW IT, {:.2} MW facility: {} GPUs, {} idle at idle power",
+        site.it_mw,
+        site.facility_mw,
+        count(site.gpus),
+        count(site.idle_gpus)
+    );
+    let fp = &run.footprint;
+    let _ = writeln!(o, "\nenergy, carbon, water of the job (whole run, p50)");
+    let _ = writeln!(
+        o,
+        "  energy       {} MWh ({:.1} kWh per step, {:.2} J per token; {:?} cooling: {} MWh)",
         si(fp.run_mwh),
-        pw.step_mwh,
+        pw.step_mwh * 1000.0,
+        fp.j_per_token,
         pw.other_cooling,
         si(fp.run_mwh_other_cooling)
     );
@@ -463,12 +455,19 @@ fn render(sc: &Scenario, step: &StepResult, run: &RunReport) -> String {
         "  carbon       {} t CO2e ({:.0} g/kWh, {} from gas turbines)",
         si(fp.run_tco2e),
         sc.power.gco2_per_kwh(),
-        pct(sc.power.turbine_share)
+        pct(sc.power.grid.turbine_share)
     );
     let _ = writeln!(
         o,
         "  water        {} m³ (on site and upstream)",
         si(fp.run_m3)
+    );
+    let _ = writeln!(
+        o,
+        "  site         {} MWh · {} t CO2e · {} m³ over the same time",
+        si(fp.site.run_mwh),
+        si(fp.site.run_tco2e),
+        si(fp.site.run_m3)
     );
     if !step.fits {
         let _ = writeln!(

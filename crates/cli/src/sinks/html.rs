@@ -157,7 +157,7 @@ fn gantt(tl: &Timeline, pp: u32) -> String {
     svg
 }
 
-/// Facility power over one step from the timeline, as a line.
+/// The job's facility power over one step from the timeline, as a line.
 fn power_line(run: &RunReport, points: &[(f64, f64)]) -> String {
     let (w, h) = (860.0, 170.0);
     let t_end = points.last().map_or(1.0, |p| p.0).max(1e-9);
@@ -180,14 +180,15 @@ fn power_line(run: &RunReport, points: &[(f64, f64)]) -> String {
         );
     }
     format!(
-        r##"<svg id="chart-power" class="chart" viewBox="0 0 {w} {}" width="100%" role="img"><title>power over one step</title><path d="{path}" fill="none" stroke="#e05d5d" stroke-width="2"/><text x="4" y="12" font-size="11">{hi:.1} MW</text><text x="4" y="{:.0}" font-size="11">{lo:.1} MW</text><text x="0" y="{:.0}" font-size="12">facility power over one step ({}): average {:.1} MW ({:.1} MW IT), swing {:.1} MW</text></svg>"##,
+        r##"<svg id="chart-power" class="chart" viewBox="0 0 {w} {}" width="100%" role="img"><title>power over one step</title><path d="{path}" fill="none" stroke="#e05d5d" stroke-width="2"/><text x="4" y="12" font-size="11">{hi:.1} MW</text><text x="4" y="{:.0}" font-size="11">{lo:.1} MW</text><text x="0" y="{:.0}" font-size="12">the job's facility power over one step ({}): average {:.2} MW ({:.2} MW IT), swing {:.2} MW; site {:.1} MW</text></svg>"##,
         h + 40.0,
         h - 2.0,
         h + 26.0,
         duration(t_end),
         run.power.facility_mw,
         run.power.it_mw,
-        hi - lo
+        run.power.swing_mw,
+        run.power.site.facility_mw
     )
 }
 
@@ -228,11 +229,12 @@ fn power_chart(run: &RunReport) -> String {
     }
     let _ = write!(
         svg,
-        r#"<text x="0" y="{:.0}" font-size="12">average {:.1} MW facility ({:.1} MW IT), swing {:.1} MW</text></svg>"#,
+        r#"<text x="0" y="{:.0}" font-size="12">the job: average {:.2} MW facility ({:.2} MW IT), swing {:.2} MW; site {:.1} MW</text></svg>"#,
         h + 26.0,
         run.power.facility_mw,
         run.power.it_mw,
-        run.power.swing_mw
+        run.power.swing_mw,
+        run.power.site.facility_mw
     );
     svg
 }
@@ -284,7 +286,6 @@ pub fn report(
     run: &RunReport,
     tl: Option<&Timeline>,
     inv: &Inventory,
-    power_timeline: Option<&[(f64, f64)]>,
 ) -> String {
     let title = format!("memphis report — {}", sc.name);
     let p = &sc.plan;
@@ -303,7 +304,13 @@ pub fn report(
             "time to train",
             format!("{:.1} days p50", run.reliability.days_p50),
         ),
-        ("facility power", format!("{:.1} MW", run.power.facility_mw)),
+        (
+            "facility power (job · site)",
+            format!(
+                "{:.1} · {:.1} MW",
+                run.power.facility_mw, run.power.site.facility_mw
+            ),
+        ),
         ("carbon", format!("{} t CO2e", si(run.footprint.run_tco2e))),
     ];
     let mut o = String::with_capacity(1 << 20);
@@ -397,7 +404,7 @@ table{{border-collapse:collapse;font-size:13px;background:#fff}} td,th{{border:1
         inv.max_hops_switches
     );
     o.push_str("<h2>Power over one step</h2>");
-    match power_timeline {
+    match run.power.timeline.as_deref() {
         Some(p) if p.len() > 1 => o.push_str(&power_line(run, p)),
         _ => o.push_str(&power_chart(run)),
     }
