@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::fabric::{FabricSpec, Routing};
 use crate::hardware::{self, GpuSpec, NicSpec};
 use crate::net::analytical::{NetworkParams, NET_EFFICIENCY};
-use crate::power::{Cooling, PowerConfig};
+use crate::power::{Cooling, GridMix, PowerConfig};
 use crate::reliability::ReliabilityConfig;
 use crate::units::Bandwidth;
 use crate::workload::{MlpKind, ModelSpec, Moe, ParallelPlan, Precision, Recompute, TrainingRun};
@@ -69,6 +69,16 @@ pub struct ClusterFile {
     pub rail_optimized: Option<bool>,
     /// `liquid` or `air` (default liquid).
     pub cooling: Option<Cooling>,
+    /// The site's grid carbon intensity, g CO2e/kWh (default [`GridMix`]'s).
+    pub grid_gco2_per_kwh: Option<f64>,
+    /// Share of the site's energy from on-site gas turbines, 0 to 1 (default 0).
+    pub turbine_share: Option<f64>,
+    /// Gas turbine intensity, g CO2e/kWh.
+    pub turbine_gco2_per_kwh: Option<f64>,
+    /// The site's water, L per IT kWh.
+    pub wue_site_l_per_kwh: Option<f64>,
+    /// Water embedded in the site's electricity, L per kWh.
+    pub wue_source_l_per_kwh: Option<f64>,
 }
 
 /// `[model]`: a preset name and/or explicit fields.
@@ -194,7 +204,8 @@ pub struct ScenarioFile {
     pub reliability: ReliabilityFile,
 }
 
-/// `[power]`: every field optional (see [`PowerConfig`] for defaults and sources).
+/// `[power]`: every field optional (see [`PowerConfig`] for defaults and sources). The
+/// grid and water fields override the cluster's (its site's) values.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
@@ -747,6 +758,7 @@ impl ScenarioFile {
         let sf = self.resolved()?;
         let c = sf.cluster.resolved()?;
         let cooling = c.cooling;
+        let site = site_grid_mix(&c, &sf.power)?;
         let cluster = c.validate("cluster")?;
         let (gpu, gpus) = (cluster.gpu, cluster.gpus);
 
@@ -865,12 +877,8 @@ impl ScenarioFile {
             host_w_per_node: pw.host_w_per_node.unwrap_or(d.host_w_per_node),
             switch_w: pw.switch_w.unwrap_or(d.switch_w),
             nics_per_node: d.nics_per_node,
-            storage_mw: pw.storage_mw.unwrap_or(d.storage_mw),
-            grid_gco2_per_kwh: pw.grid_gco2_per_kwh.unwrap_or(d.grid_gco2_per_kwh),
-            turbine_share: pw.turbine_share.unwrap_or(d.turbine_share),
-            turbine_gco2_per_kwh: pw.turbine_gco2_per_kwh.unwrap_or(d.turbine_gco2_per_kwh),
-            wue_site_l_per_kwh: pw.wue_site_l_per_kwh.unwrap_or(d.wue_site_l_per_kwh),
-            wue_source_l_per_kwh: pw.wue_source_l_per_kwh.unwrap_or(d.wue_source_l_per_kwh),
+            storage_mw: pw.storage_mw,
+            grid: site,
         };
         power.validate()?;
         let r = ReliabilityConfig::default();
@@ -903,6 +911,26 @@ impl ScenarioFile {
             reliability,
         })
     }
+}
+
+/// The grid mix belongs to the site: the cluster's fields, then `[power]`'s over them,
+/// then defaults. Generic over [`GridMix`]'s fields, so none is listed here.
+fn site_grid_mix(cluster: &ClusterFile, power: &PowerFile) -> Result<GridMix> {
+    let mut v = to_value(&GridMix::default())?;
+    if let Value::Table(t) = &mut v {
+        for layer in [to_value(cluster)?, to_value(power)?] {
+            if let Value::Table(l) = layer {
+                for (k, x) in l {
+                    if t.contains_key(&k) {
+                        t.insert(k, x);
+                    }
+                }
+            }
+        }
+    }
+    let mix: GridMix = from_value("site", v)?;
+    mix.validate("cluster")?;
+    Ok(mix)
 }
 
 /// Switching capacity of one Spectrum-4 SN5600, Tb/s (facts.md §1.3).

@@ -210,52 +210,77 @@ fn render(r: &SimulationReport) -> String {
 }
 
 fn render_power(o: &mut String, r: &SimulationReport) {
-    let pw = &r.power;
-    let _ = writeln!(o, "\npower ({:?} cooling, PUE {:.2})", pw.cooling, pw.pue);
+    let pw = &r.power.report;
+    let site = &pw.site;
     let _ = writeln!(
         o,
-        "  IT           {:.1} MW average, {:.1} MW peak",
-        pw.it_mw, pw.peak_it_mw
+        "\npower of the job ({:?} cooling, PUE {:.2})",
+        r.power.cooling, pw.pue
     );
     let _ = writeln!(
         o,
-        "  facility     {:.1} MW ({:?} cooling would draw {:.1} MW)",
+        "  IT           {:.2} MW average, {:.2} MW peak ({} GPUs on {} servers)",
+        pw.it_mw,
+        pw.peak_it_mw,
+        count(r.run.gpus),
+        count(site.job_nodes)
+    );
+    let _ = writeln!(
+        o,
+        "  facility     {:.2} MW ({:?} cooling would draw {:.2} MW)",
         pw.facility_mw, pw.other_cooling, pw.facility_mw_other_cooling
     );
     let _ = writeln!(
         o,
-        "  swing        {:.1} MW between compute and communication or checkpoint waits",
-        pw.swing_mw
+        "  swing        {:.2} MW facility over one step (from the {})",
+        pw.swing_mw, pw.swing_source
     );
     let total_mw: f64 = pw.parts.iter().map(|p| p.mw).sum();
     for part in pw.parts.iter().filter(|p| p.mw > 0.0) {
         let _ = writeln!(
             o,
-            "    {:<30} {:>7.1} MW  {:>6}",
+            "    {:<30} {:>8.2} MW  {:>6}",
             part.name,
             part.mw,
-            pct(part.mw / total_mw)
+            pct(part.mw / total_mw.max(1e-30))
         );
     }
-    let _ = writeln!(o, "\nenergy, carbon, water (whole run, p50)");
     let _ = writeln!(
         o,
-        "  energy       {} MWh ({:.1} MWh per step; {:?} cooling: {} MWh)",
-        si(r.energy.run_mwh),
-        r.energy.step_mwh,
+        "  site         {:.2} MW IT, {:.2} MW facility: {} GPUs, {} idle at idle power",
+        site.it_mw,
+        site.facility_mw,
+        count(site.gpus),
+        count(site.idle_gpus)
+    );
+    let (e, c, w) = (&r.energy, &r.carbon, &r.water);
+    let _ = writeln!(o, "\nenergy, carbon, water of the job (whole run, p50)");
+    let _ = writeln!(
+        o,
+        "  energy       {} MWh ({:.1} kWh per step, {:.2} J per token; {:?} cooling: {} MWh)",
+        si(e.run_mwh),
+        e.step_mwh * 1000.0,
+        e.j_per_token,
         pw.other_cooling,
-        si(r.energy.run_mwh_other_cooling)
+        si(e.run_mwh_other_cooling)
     );
     let _ = writeln!(
         o,
         "  carbon       {} t CO2e ({:.0} g/kWh, {} from gas turbines)",
-        si(r.carbon.run_tco2e),
-        r.carbon.gco2_per_kwh,
-        pct(r.carbon.turbine_share)
+        si(c.run_tco2e),
+        c.gco2_per_kwh,
+        pct(c.turbine_share)
     );
     let _ = writeln!(
         o,
         "  water        {} m³ (on site and upstream)",
-        si(r.water.run_m3)
+        si(w.run_m3)
+    );
+    let _ = writeln!(
+        o,
+        "  site         {} MWh · {} t CO2e · {} m³ over the same time",
+        si(e.site.run_mwh),
+        si(c.site.run_tco2e),
+        si(w.site.run_m3)
     );
 }

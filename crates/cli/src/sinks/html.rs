@@ -179,20 +179,21 @@ fn power_line(r: &SimulationReport, points: &[(f64, f64)]) -> String {
         );
     }
     format!(
-        r##"<svg id="chart-power" class="chart" viewBox="0 0 {w} {}" width="100%" role="img"><title>power over one step</title><path d="{path}" fill="none" stroke="#e05d5d" stroke-width="2"/><text x="4" y="12" font-size="11">{hi:.1} MW</text><text x="4" y="{:.0}" font-size="11">{lo:.1} MW</text><text x="0" y="{:.0}" font-size="12">facility power over one step ({}): average {:.1} MW ({:.1} MW IT), swing {:.1} MW</text></svg>"##,
+        r##"<svg id="chart-power" class="chart" viewBox="0 0 {w} {}" width="100%" role="img"><title>power over one step</title><path d="{path}" fill="none" stroke="#e05d5d" stroke-width="2"/><text x="4" y="12" font-size="11">{hi:.1} MW</text><text x="4" y="{:.0}" font-size="11">{lo:.1} MW</text><text x="0" y="{:.0}" font-size="12">the job's facility power over one step ({}): average {:.2} MW ({:.2} MW IT), swing {:.2} MW; site {:.1} MW</text></svg>"##,
         h + 40.0,
         h - 2.0,
         h + 26.0,
         duration(t_end),
-        r.power.facility_mw,
-        r.power.it_mw,
-        hi - lo
+        r.power.report.facility_mw,
+        r.power.report.it_mw,
+        r.power.report.swing_mw,
+        r.power.report.site.facility_mw
     )
 }
 
 /// Facility power over one step, phase by phase.
 fn power_chart(r: &SimulationReport) -> String {
-    let prof = &r.power.profile;
+    let prof = &r.power.report.profile;
     let total: f64 = prof.iter().map(|p| p.seconds).sum::<f64>().max(1e-12);
     let peak = prof.iter().map(|p| p.facility_mw).fold(1e-9, f64::max);
     let (w, h) = (860.0, 160.0);
@@ -227,11 +228,12 @@ fn power_chart(r: &SimulationReport) -> String {
     }
     let _ = write!(
         svg,
-        r#"<text x="0" y="{:.0}" font-size="12">average {:.1} MW facility ({:.1} MW IT), swing {:.1} MW</text></svg>"#,
+        r#"<text x="0" y="{:.0}" font-size="12">the job: average {:.2} MW facility ({:.2} MW IT), swing {:.2} MW; site {:.1} MW</text></svg>"#,
         h + 26.0,
-        r.power.facility_mw,
-        r.power.it_mw,
-        r.power.swing_mw
+        r.power.report.facility_mw,
+        r.power.report.it_mw,
+        r.power.report.swing_mw,
+        r.power.report.site.facility_mw
     );
     svg
 }
@@ -301,7 +303,13 @@ pub fn report(sc: &Scenario, r: &SimulationReport, inv: &Inventory) -> String {
             "time to train",
             format!("{:.1} days p50", r.run.days_p50),
         ),
-        ("facility power", format!("{:.1} MW", r.power.facility_mw)),
+        (
+            "facility power (job · site)",
+            format!(
+                "{:.1} · {:.1} MW",
+                r.power.report.facility_mw, r.power.report.site.facility_mw
+            ),
+        ),
         ("carbon", format!("{} t CO2e", si(r.carbon.run_tco2e))),
     ];
     let mut o = String::with_capacity(1 << 20);
@@ -396,7 +404,7 @@ table{{border-collapse:collapse;font-size:13px;background:#fff}} td,th{{border:1
         inv.max_hops_switches
     );
     o.push_str("<h2>Power over one step</h2>");
-    match r.power.timeline.as_deref() {
+    match r.power.report.timeline.as_deref() {
         Some(p) if p.len() > 1 => o.push_str(&power_line(r, p)),
         _ => o.push_str(&power_chart(r)),
     }
@@ -414,11 +422,11 @@ table{{border-collapse:collapse;font-size:13px;background:#fff}} td,th{{border:1
 
 /// Power by component, as the text report lists it.
 fn power_parts_table(r: &SimulationReport) -> String {
-    let total: f64 = r.power.parts.iter().map(|p| p.mw).sum();
+    let total: f64 = r.power.report.parts.iter().map(|p| p.mw).sum();
     let mut o = String::from(
         r#"<table id="table-power"><tr><th>component</th><th>MW</th><th>share</th></tr>"#,
     );
-    for part in r.power.parts.iter().filter(|p| p.mw > 0.0) {
+    for part in r.power.report.parts.iter().filter(|p| p.mw > 0.0) {
         let _ = write!(
             o,
             "<tr><td>{}</td><td>{:.1}</td><td>{}</td></tr>",
@@ -430,7 +438,7 @@ fn power_parts_table(r: &SimulationReport) -> String {
     let _ = write!(
         o,
         "<tr><th>IT</th><th>{:.1}</th><th></th></tr></table><p class=\"sub\">facility {:.1} MW at PUE {:.2} · swing {:.1} MW between compute and waits</p>",
-        r.power.it_mw, r.power.facility_mw, r.power.pue, r.power.swing_mw
+        r.power.report.it_mw, r.power.report.facility_mw, r.power.report.pue, r.power.report.swing_mw
     );
     o
 }

@@ -2,7 +2,7 @@
 
 use crate::error::Result;
 use crate::fabric::Routing;
-use crate::power::{Cooling, Part, ProfileSegment};
+use crate::power::{Cooling, PowerReport};
 use crate::plan::{self, Objective};
 use crate::run::{project, RunReport};
 use crate::scenario::{build_for_planning, NetworkModel, Scenario, ScenarioLayers};
@@ -263,7 +263,7 @@ pub struct ReliabilitySummary {
 /// Simulates one step with the chosen model and projects the run.
 pub fn simulate(sc: &Scenario, opts: &SimulateOptions) -> Result<SimulationReport> {
     let s = step::simulate(sc, opts.step_model, &opts.stragglers)?;
-    let run = project(sc, &s.result);
+    let run = project(sc, &s.result, s.timeline.as_ref());
     Ok(report(sc, s, &run, opts.step_model))
 }
 
@@ -271,6 +271,7 @@ fn report(sc: &Scenario, s: step::Step, run: &RunReport, model: StepModel) -> Si
     let step = &s.result;
     let mem = &step.memory;
     let rel = &run.reliability;
+    let (power, energy, carbon, water) = footprint_sections(sc, run);
     SimulationReport {
         scenario: sc.name.clone(),
         notes: Vec::new(),
@@ -347,60 +348,50 @@ fn report(sc: &Scenario, s: step::Step, run: &RunReport, model: StepModel) -> Si
             spare_gpus: rel.spare_gpus,
             spare_wait_hours: rel.spare_wait_hours,
         },
-        power: power_section(sc, run, s.timeline.as_ref()),
-        energy: EnergySection {
-            step_mwh: run.power.step_mwh,
-            run_mwh: run.footprint.run_mwh,
-            run_mwh_other_cooling: run.footprint.run_mwh_other_cooling,
-        },
-        carbon: CarbonSection {
-            run_tco2e: run.footprint.run_tco2e,
-            gco2_per_kwh: sc.power.gco2_per_kwh(),
-            turbine_share: sc.power.turbine_share,
-        },
-        water: WaterSection {
-            run_m3: run.footprint.run_m3,
-        },
+        power,
+        energy,
+        carbon,
+        water,
         timeline: s.timeline,
         step_result: s.result,
     }
 }
 
-/// Power during training.
+/// Power during training: the job's figures (its GPUs and their share of hosts, NICs,
+/// switches, storage and cooling), the site's beside them.
 #[derive(Debug, Clone, Serialize)]
 pub struct PowerSection {
-    /// IT power, average over the step, MW.
-    pub it_mw: f64,
-    /// Facility power (IT x PUE), MW.
-    pub facility_mw: f64,
-    /// IT swing between compute and waiting, MW.
-    pub swing_mw: f64,
-    /// Peak IT power, MW.
-    pub peak_it_mw: f64,
-    /// Power usage effectiveness.
-    pub pue: f64,
+    /// The job's power (IT average, facility, swing, parts, profile, timeline) and the
+    /// site's (`site`).
+    #[serde(flatten)]
+    pub report: PowerReport,
     /// Cooling.
     pub cooling: Cooling,
-    /// Facility power with the other cooling, MW.
-    pub facility_mw_other_cooling: f64,
-    /// The other cooling.
-    pub other_cooling: Cooling,
-    /// Power by component.
-    pub parts: Vec<Part>,
-    /// Power by phase of the step.
-    pub profile: Vec<ProfileSegment>,
-    /// Facility power over the step, (seconds, MW) samples (timeline model only).
-    pub timeline: Option<Vec<(f64, f64)>>,
-    /// Max minus min of that, MW.
+    /// The swing again when it comes from the timeline (as older reports named it).
     pub timeline_swing_mw: Option<f64>,
 }
 
 /// Energy.
 #[derive(Debug, Clone, Serialize)]
 pub struct EnergySection {
+    /// One step of the job, MWh.
+    pub step_mwh: f64,
+    /// The job's run (p50 wall time), MWh.
+    pub run_mwh: f64,
+    /// The job's run with the other cooling, MWh.
+    pub run_mwh_other_cooling: f64,
+    /// Joules per trained token (facility energy of the job).
+    pub j_per_token: f64,
+    /// The site over the same time.
+    pub site: SiteEnergy,
+}
+
+/// The site's energy over the job's run.
+#[derive(Debug, Clone, Serialize)]
+pub struct SiteEnergy {
     /// One step, MWh.
     pub step_mwh: f64,
-    /// The run (p50 wall time), MWh.
+    /// The run, MWh.
     pub run_mwh: f64,
     /// The run with the other cooling, MWh.
     pub run_mwh_other_cooling: f64,
@@ -409,61 +400,80 @@ pub struct EnergySection {
 /// Carbon.
 #[derive(Debug, Clone, Serialize)]
 pub struct CarbonSection {
-    /// The run, t CO2e.
+    /// The job's run, t CO2e.
     pub run_tco2e: f64,
-    /// Carbon intensity of the supply, g/kWh.
+    /// Carbon intensity of the site's supply (grid and turbines), g/kWh.
     pub gco2_per_kwh: f64,
     /// Share from on-site gas turbines.
     pub turbine_share: f64,
+    /// The grid's intensity, g/kWh.
+    pub grid_gco2_per_kwh: f64,
+    /// The site over the same time.
+    pub site: SiteCarbon,
+}
+
+/// The site's carbon.
+#[derive(Debug, Clone, Serialize)]
+pub struct SiteCarbon {
+    /// t CO2e.
+    pub run_tco2e: f64,
 }
 
 /// Water.
 #[derive(Debug, Clone, Serialize)]
 pub struct WaterSection {
-    /// The run, on site and upstream, m³.
+    /// The job's run, on site and upstream, m³.
+    pub run_m3: f64,
+    /// The site over the same time.
+    pub site: SiteWater,
+}
+
+/// The site's water.
+#[derive(Debug, Clone, Serialize)]
+pub struct SiteWater {
+    /// m³.
     pub run_m3: f64,
 }
 
-fn power_section(sc: &Scenario, run: &RunReport, tl: Option<&Timeline>) -> PowerSection {
+fn footprint_sections(
+    sc: &Scenario,
+    run: &RunReport,
+) -> (PowerSection, EnergySection, CarbonSection, WaterSection) {
     let pw = &run.power;
-    let timeline = tl.map(|tl| {
-        let inv = crate::fabric::Fabric::build(&sc.cluster.fabric_spec).inventory();
-        let inputs = crate::power::PowerInputs {
-            job_gpus: sc.job_gpus(),
-            idle_gpus: sc.spare_gpus(),
-            nodes: sc.cluster.nodes(),
-            switches: inv.switches,
-            gpu_tdp_w: sc.cluster.gpu.tdp.0,
-        };
-        crate::power::timeline_profile(
-            tl,
-            &inputs,
-            &sc.power,
-            sc.cluster.nic.power.0,
-            sc.plan.pp,
-            200,
-        )
-    });
-    let timeline_swing_mw = timeline.as_ref().map(|p| {
-        let (lo, hi) = p.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), (_, mw)| {
-            (lo.min(*mw), hi.max(*mw))
-        });
-        hi - lo
-    });
-    PowerSection {
-        it_mw: pw.it_mw,
-        facility_mw: pw.facility_mw,
-        swing_mw: pw.swing_mw,
-        peak_it_mw: pw.peak_it_mw,
-        pue: pw.pue,
-        cooling: sc.power.cooling,
-        facility_mw_other_cooling: pw.facility_mw_other_cooling,
-        other_cooling: pw.other_cooling,
-        parts: pw.parts.clone(),
-        profile: pw.profile.clone(),
-        timeline,
-        timeline_swing_mw,
-    }
+    let fp = &run.footprint;
+    (
+        PowerSection {
+            report: pw.clone(),
+            cooling: sc.power.cooling,
+            timeline_swing_mw: pw.timeline.as_ref().map(|_| pw.swing_mw),
+        },
+        EnergySection {
+            step_mwh: pw.step_mwh,
+            run_mwh: fp.run_mwh,
+            run_mwh_other_cooling: fp.run_mwh_other_cooling,
+            j_per_token: fp.j_per_token,
+            site: SiteEnergy {
+                step_mwh: pw.site.step_mwh,
+                run_mwh: fp.site.run_mwh,
+                run_mwh_other_cooling: fp.site.run_mwh_other_cooling,
+            },
+        },
+        CarbonSection {
+            run_tco2e: fp.run_tco2e,
+            gco2_per_kwh: sc.power.gco2_per_kwh(),
+            turbine_share: sc.power.grid.turbine_share,
+            grid_gco2_per_kwh: sc.power.grid.grid_gco2_per_kwh,
+            site: SiteCarbon {
+                run_tco2e: fp.site.run_tco2e,
+            },
+        },
+        WaterSection {
+            run_m3: fp.run_m3,
+            site: SiteWater {
+                run_m3: fp.site.run_m3,
+            },
+        },
+    )
 }
 
 /// `--plan auto`: the planner's best plan for the merged scenario, whatever plan the
