@@ -201,11 +201,16 @@ pub fn busy_profile(tl: &Timeline, stages: u32, samples: usize) -> BusyProfile {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::{self, Overrides};
+    use crate::scenario::{self, ScenarioFile, ScenarioLayers};
     use crate::step::{simulate_step, simulate_timeline_step};
 
-    fn scenario(name: &str, o: &Overrides) -> Scenario {
-        scenario::build(Some(scenario::scenario_preset(name).unwrap()), o).unwrap()
+    fn scenario(name: &str) -> Scenario {
+        let file = scenario::scenario_preset(name).unwrap();
+        scenario::build(&ScenarioLayers {
+            file: Some(file),
+            ..Default::default()
+        })
+        .unwrap()
     }
 
     fn run_of(sc: &Scenario) -> RunReport {
@@ -255,7 +260,7 @@ mod tests {
 
     #[test]
     fn a_small_job_pays_for_its_share_not_the_site() {
-        let small = scenario("dgx-h100-llama3-70b", &Overrides::default());
+        let small = scenario("dgx-h100-llama3-70b");
         assert_eq!(small.job_gpus(), 1024);
         let r = run_of(&small);
         let p = &r.power;
@@ -286,7 +291,7 @@ mod tests {
         let site: f64 = p.site.ledger.iter().map(|s| s.site_mw).sum();
         assert!((site - p.site.facility_mw).abs() < 1e-9 * site);
         // Energy per token below the 405B default's (a model 5.8x bigger per token).
-        let big = run_of(&scenario(scenario::DEFAULT_SCENARIO, &Overrides::default()));
+        let big = run_of(&scenario(scenario::DEFAULT_SCENARIO));
         assert!(
             r.footprint.j_per_token < 0.5 * big.footprint.j_per_token,
             "{} vs {} J/token",
@@ -303,15 +308,15 @@ mod tests {
 
     #[test]
     fn the_site_depends_on_the_job_only_through_busy_versus_idle_gpus() {
-        let base = scenario("dgx-h100-llama3-70b", &Overrides::default());
-        let bigger = scenario(
-            "dgx-h100-llama3-70b",
-            &Overrides {
-                dp: Some(64),
-                global_batch: Some(1024),
-                ..Default::default()
-            },
-        );
+        let base = scenario("dgx-h100-llama3-70b");
+        let mut f = scenario::scenario_preset("dgx-h100-llama3-70b").unwrap();
+        f.parallel.dp = Some(64);
+        f.training.global_batch = Some(1024);
+        let bigger = scenario::build(&ScenarioLayers {
+            file: Some(f),
+            ..Default::default()
+        })
+        .unwrap();
         assert_eq!(bigger.job_gpus(), 2048);
         let (a, b) = (run_of(&base).power, run_of(&bigger).power);
         let gpu_site = |p: &PowerReport| p.site.ledger[0].site_mw;
@@ -329,32 +334,32 @@ mod tests {
 
     #[test]
     fn the_grid_mix_comes_from_the_cluster() {
-        let memphis = scenario(scenario::DEFAULT_SCENARIO, &Overrides::default());
+        let memphis = scenario(scenario::DEFAULT_SCENARIO);
         assert_eq!(memphis.power.grid.turbine_share, 0.25);
         assert_eq!(memphis.power.grid.grid_gco2_per_kwh, 283.5);
-        let dgx = scenario("dgx-h100-llama3-70b", &Overrides::default());
+        let dgx = scenario("dgx-h100-llama3-70b");
         assert_eq!(dgx.power.grid.turbine_share, 0.0);
         // Another cluster under Memphis's scenario takes that cluster's grid.
-        let moved = scenario::build_for_planning(
-            None,
-            &Overrides {
-                cluster_preset: Some("dgx-h100".into()),
-                gpus: Some(1024),
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        let mut flags = ScenarioFile::default();
+        flags.cluster.preset = Some("dgx-h100".into());
+        flags.training.gpus = Some(1024);
+        let merged = ScenarioLayers::flags(flags).merge().unwrap();
+        let moved = scenario::build_for_planning(&merged.file).unwrap();
         assert_eq!(moved.power.grid, dgx.power.grid);
         // A scenario's [power] still overrides the site.
         let mut f = scenario::scenario_preset("dgx-h100-llama3-70b").unwrap();
         f.power.turbine_share = Some(0.5);
-        let sc = scenario::build(Some(f), &Overrides::default()).unwrap();
+        let sc = scenario::build(&ScenarioLayers {
+            file: Some(f),
+            ..Default::default()
+        })
+        .unwrap();
         assert_eq!(sc.power.grid.turbine_share, 0.5);
     }
 
     #[test]
     fn projection_is_deterministic() {
-        let sc = scenario("dgx-h100-llama3-70b", &Overrides::default());
+        let sc = scenario("dgx-h100-llama3-70b");
         let (a, b) = (run_of(&sc), run_of(&sc));
         let text = |r: &RunReport| serde_json::to_string(&(&r.power, &r.footprint)).unwrap();
         assert_eq!(text(&a), text(&b));

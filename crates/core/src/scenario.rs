@@ -929,7 +929,27 @@ fn site_grid_mix(cluster: &ClusterFile, power: &PowerFile) -> Result<GridMix> {
         }
     }
     let mix: GridMix = from_value("site", v)?;
-    mix.validate("cluster")?;
+    // An error names the section the bad value came from.
+    mix.validate("cluster").map_err(|e| match e {
+        Error::Invalid {
+            field,
+            value,
+            allowed,
+        } => {
+            let key = field.trim_start_matches("cluster.");
+            let from_power = to_value(power)
+                .ok()
+                .and_then(|p| p.get(key).cloned())
+                .is_some();
+            let field = if from_power { format!("power.{key}") } else { field };
+            Error::Invalid {
+                field,
+                value,
+                allowed,
+            }
+        }
+        other => other,
+    })?;
     Ok(mix)
 }
 
