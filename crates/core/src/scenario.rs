@@ -983,7 +983,12 @@ pub fn build_for_planning(merged: &ScenarioFile) -> Result<Scenario> {
         recompute: sf.parallel.recompute,
         ..Default::default()
     };
-    sf.training.gpus = job;
+    // No job size given: the whole cluster.
+    let job = match job {
+        Some(j) => j,
+        None => sf.cluster.clone().validate("cluster")?.gpus,
+    };
+    sf.training.gpus = Some(job);
     // Any positive batch passes here; the planner checks it against every plan.
     let gb = batch.ok_or_else(|| {
         Error::invalid(
@@ -999,7 +1004,7 @@ pub fn build_for_planning(merged: &ScenarioFile) -> Result<Scenario> {
             "a positive number of sequences per step",
         ));
     }
-    sf.training.global_batch = Some(job.unwrap_or(1).max(1));
+    sf.training.global_batch = Some(job.max(1));
     let mut sc = sf.validate()?;
     sc.run.global_batch = gb;
     Ok(sc)

@@ -234,7 +234,7 @@ fn forty_bad_inputs_one_clear_error_each() {
             "model.moe_topk = 9",
         ),
         (
-            vec![f("simulate"), f("--gpus"), f("1000")],
+            vec![f("simulate"), f("--gpus"), f("1000"), f("--pp"), f("16")],
             "training.gpus = 1000",
         ),
         (vec![f("simulate"), f("--tp"), f("3")], "parallel.tp = 3"),

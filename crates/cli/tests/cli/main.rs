@@ -2,6 +2,7 @@
 //! topic; `util` holds the helpers.
 
 mod cluster_commands;
+mod consistency;
 mod fabric;
 mod hardening;
 mod plan;

@@ -5,7 +5,7 @@
 use crate::error::{Error, Result};
 use crate::fabric::Fabric;
 use crate::scenario::{self, ClusterFile, ClusterSpec, FabricKind, ScenarioFile};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// The cluster the cluster commands use when none is named.
 pub const DEFAULT_CLUSTER: &str = "memphis";
@@ -29,24 +29,12 @@ pub fn preset(name: &str) -> Result<ClusterSpec> {
 /// The cluster of a scenario, without its job: the file's `[cluster]` over its scenario
 /// preset's (when it names one), validated. The model, plan and run are not looked at.
 pub fn from_scenario(sf: ScenarioFile) -> Result<ClusterSpec> {
-    let mut cluster = sf.cluster;
-    if let Some(p) = &sf.preset {
-        cluster = fill(cluster, scenario::scenario_preset(p)?.cluster)?;
+    let merged = scenario::ScenarioLayers {
+        file: Some(sf),
+        ..Default::default()
     }
-    cluster.validate("cluster")
-}
-
-/// `over`'s fields, and `base`'s where `over` leaves one unset. Merged as TOML tables
-/// (which skip unset fields and keep inf and NaN, so that validation still sees them).
-fn fill(over: ClusterFile, base: ClusterFile) -> Result<ClusterFile> {
-    let table = |c: ClusterFile| match toml::Value::try_from(c) {
-        Ok(toml::Value::Table(t)) => Ok(t),
-        Ok(_) => Err(Error::parse("cluster", "not a table")),
-        Err(e) => Err(Error::parse("cluster", e)),
-    };
-    let mut merged = table(base)?;
-    merged.extend(table(over)?);
-    ClusterFile::deserialize(toml::Value::Table(merged)).map_err(|e| Error::parse("cluster", e))
+    .merge()?;
+    merged.file.cluster.validate("cluster")
 }
 
 /// The inventory of a cluster: packaging, fabric shape and the counts of its parts.

@@ -56,12 +56,12 @@ pub fn run(c: &ClusterSpec, o: &FabricBenchOptions) -> Result<FabricBenchReport>
     let gpus = o.gpus.unwrap_or(c.gpus);
     if gpus < 2 || gpus > c.gpus {
         return Err(Error::invalid(
-            "--gpus",
+            "gpus",
             gpus,
             format!("from 2 to the cluster's {} GPUs", c.gpus),
         ));
     }
-    let n = u32::try_from(gpus).map_err(|_| Error::invalid("--gpus", gpus, "below 2^32"))?;
+    let n = u32::try_from(gpus).map_err(|_| Error::invalid("gpus", gpus, "below 2^32"))?;
     let pairs = pattern_pairs(o.pattern, n, c.gpus_per_node, o.seed)?;
     let fabric = Fabric::build(&c.fabric_spec);
     let rates = run_pattern(&fabric, &pairs, o.routing, o.seed);
@@ -134,7 +134,7 @@ mod tests {
             };
             let e = run(&c, &o).unwrap_err().to_string();
             assert!(
-                e.starts_with(&format!("--gpus = {g}: from 2 to the cluster's 4480 GPUs")),
+                e.starts_with(&format!("gpus = {g}: from 2 to the cluster's 4480 GPUs")),
                 "{e}"
             );
         }

@@ -33,7 +33,7 @@ pub fn pattern_pairs(
 ) -> Result<Vec<(u32, u32)>> {
     if gpus < 2 {
         return Err(Error::invalid(
-            "--gpus",
+            "gpus",
             gpus,
             "at least 2 GPUs for a traffic pattern",
         ));
@@ -63,7 +63,7 @@ pub fn pattern_pairs(
         Pattern::AllToAll => {
             if gpus > MAX_ALL_TO_ALL_GPUS {
                 return Err(Error::invalid(
-                    "--gpus",
+                    "gpus",
                     gpus,
                     format!("at most {MAX_ALL_TO_ALL_GPUS} for all-to-all (n² flows: memory grows as the square)"),
                 ));

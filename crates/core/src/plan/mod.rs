@@ -262,7 +262,7 @@ pub struct Shard {
 impl Shard {
     /// Parses "I/N" with 1 <= I <= N.
     pub fn parse(text: &str) -> Result<Shard> {
-        let bad = || Error::invalid("--shard", text, "I/N with 1 <= I <= N, e.g. 3/8");
+        let bad = || Error::invalid("shard", text, "I/N with 1 <= I <= N, e.g. 3/8");
         let (i, n) = text.split_once('/').ok_or_else(bad)?;
         let (i, n): (u32, u32) = (
             i.trim().parse().map_err(|_| bad())?,
@@ -414,11 +414,11 @@ fn rank(v: &mut [PlanResult], o: Objective) {
 pub fn merge(parts: &[SearchResult]) -> Result<SearchResult> {
     let first = parts
         .first()
-        .ok_or_else(|| Error::invalid("--merge", "no files", "at least one shard file"))?;
+        .ok_or_else(|| Error::invalid("merge", "no files", "at least one shard file"))?;
     for p in parts {
         if p.fingerprint != first.fingerprint || p.objective != first.objective {
             return Err(Error::invalid(
-                "--merge",
+                "merge",
                 format!("shard {} (fingerprint {})", p.shard, p.fingerprint),
                 format!(
                     "slices of one search: fingerprint {} (same scenario, objective and --top)",
@@ -433,7 +433,7 @@ pub fn merge(parts: &[SearchResult]) -> Result<SearchResult> {
     for (k, s) in shards.iter().enumerate() {
         if *s != format!("{}/{}", k + 1, n) {
             return Err(Error::invalid(
-                "--merge",
+                "merge",
                 format!("shards {shards:?}"),
                 format!("exactly the shards 1/{n} .. {n}/{n}, once each"),
             ));

@@ -97,7 +97,7 @@ impl Heterogeneity {
 
     /// Stragglers: a GPU, a server, or a GPU's NIC link slowed by `slowdown_pct` percent
     /// (its work takes 1 / (1 - x) as long). Indices are job ranks (Megatron order) and
-    /// job servers. Errors name the flag.
+    /// job servers. Errors name the field (`slow_gpu`, ...).
     pub fn from_stragglers(
         sc: &Scenario,
         slow_gpu: Option<u64>,
@@ -112,7 +112,7 @@ impl Heterogeneity {
         }
         if !(slowdown_pct.is_finite() && (0.0..100.0).contains(&slowdown_pct)) {
             return Err(Error::invalid(
-                "--slowdown",
+                "slowdown",
                 slowdown_pct,
                 "a percentage from 0 up to (not including) 100",
             ));
@@ -124,7 +124,7 @@ impl Heterogeneity {
         if let Some(g) = slow_gpu {
             if g >= gpus {
                 return Err(Error::invalid(
-                    "--slow-gpu",
+                    "slow_gpu",
                     g,
                     format!("a job GPU index from 0 to {}", gpus - 1),
                 ));
@@ -136,7 +136,7 @@ impl Heterogeneity {
             let servers = gpus.div_ceil(gpn);
             if n >= servers {
                 return Err(Error::invalid(
-                    "--slow-server",
+                    "slow_server",
                     n,
                     format!("a job server index from 0 to {}", servers - 1),
                 ));
@@ -149,7 +149,7 @@ impl Heterogeneity {
         if let Some(g) = slow_link {
             if g >= gpus {
                 return Err(Error::invalid(
-                    "--slow-link",
+                    "slow_link",
                     g,
                     format!("a job GPU index from 0 to {}", gpus - 1),
                 ));

@@ -37,7 +37,7 @@ impl Suite {
     pub fn named(name: &str) -> Result<&'static Suite> {
         SUITES.iter().find(|s| s.name == name).ok_or_else(|| {
             let names: Vec<&str> = SUITES.iter().map(|s| s.name).collect();
-            Error::invalid("--suite", name, format!("one of {}", names.join(", ")))
+            Error::invalid("suite", name, format!("one of {}", names.join(", ")))
         })
     }
 
@@ -60,7 +60,7 @@ mod tests {
         assert_eq!(Suite::named("training").unwrap().name, "training");
         let e = Suite::named("nope").unwrap_err().to_string();
         assert!(
-            e.contains("--suite") && e.contains("training, collectives"),
+            e.contains("suite") && e.contains("training, collectives"),
             "{e}"
         );
     }
