@@ -1,13 +1,13 @@
 //! Command-line definitions (clap).
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use memphis_core::plan::Objective;
-use memphis_core::scenario::{ParallelFile, TrainingFile};
-use memphis_core::step::StepModel;
 use memphis_core::collective::CollectiveOp;
 use memphis_core::fabric::bench::Pattern;
 use memphis_core::fabric::Routing;
+use memphis_core::plan::Objective;
 use memphis_core::scenario::NetworkModel;
+use memphis_core::scenario::{ParallelFile, TrainingFile};
+use memphis_core::step::StepModel;
 use std::path::PathBuf;
 
 /// memphis: predict how a training job runs on a GPU supercluster, in seconds.
@@ -144,7 +144,6 @@ pub struct ScenarioArgs {
     pub seed: Option<u64>,
 }
 
-
 /// `validate` flags.
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
@@ -181,7 +180,6 @@ pub struct ClusterArgs {
     pub json: bool,
 }
 
-
 /// `fabric-bench` flags.
 #[derive(Debug, Args)]
 pub struct FabricBenchArgs {
@@ -209,7 +207,6 @@ pub struct FabricBenchArgs {
     #[arg(long)]
     pub timing: bool,
 }
-
 
 /// `collective` flags.
 #[derive(Debug, Args)]
@@ -266,7 +263,6 @@ pub struct ReliabilityArgs {
     #[command(flatten)]
     pub scenario: ScenarioArgs,
 }
-
 
 /// `plan` flags.
 #[derive(Debug, Args)]

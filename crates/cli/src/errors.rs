@@ -92,6 +92,9 @@ fn flag_of(field: &str) -> Option<String> {
     Some(format!("--{}", flag.replace('_', "-")))
 }
 
+/// Result of a command.
+pub type CliResult<T = ()> = Result<T, CliError>;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,14 +102,22 @@ mod tests {
     #[test]
     fn fields_given_as_flags_name_the_flag() {
         let e = memphis_core::Error::invalid("parallel.tp", 3, "a divisor of 8");
-        let given = ["memphis".to_string(), "simulate".into(), "--tp".into(), "3".into()];
-        assert_eq!(with_flag(e.clone(), &given), "parallel.tp = 3 (given as --tp): a divisor of 8");
+        let given = [
+            "memphis".to_string(),
+            "simulate".into(),
+            "--tp".into(),
+            "3".into(),
+        ];
+        assert_eq!(
+            with_flag(e.clone(), &given),
+            "parallel.tp = 3 (given as --tp): a divisor of 8"
+        );
         assert_eq!(with_flag(e, &given[..2]), "parallel.tp = 3: a divisor of 8");
         let e = memphis_core::Error::invalid("training.global_batch", 7, "x");
         let given = ["--global-batch=7".to_string()];
-        assert_eq!(with_flag(e, &given), "training.global_batch = 7 (given as --global-batch): x");
+        assert_eq!(
+            with_flag(e, &given),
+            "training.global_batch = 7 (given as --global-batch): x"
+        );
     }
 }
-
-/// Result of a command.
-pub type CliResult<T = ()> = Result<T, CliError>;

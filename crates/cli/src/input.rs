@@ -91,9 +91,5 @@ pub fn scenario_layers(a: &crate::cli::ScenarioArgs) -> CliResult<ScenarioLayers
             model = Some(parsed);
         }
     }
-    Ok(ScenarioLayers {
-        file,
-        flags,
-        model,
-    })
+    Ok(ScenarioLayers { file, flags, model })
 }

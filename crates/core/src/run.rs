@@ -311,6 +311,7 @@ mod tests {
         let base = scenario("dgx-h100-llama3-70b");
         let mut f = scenario::scenario_preset("dgx-h100-llama3-70b").unwrap();
         f.parallel.dp = Some(64);
+        f.training.gpus = None;
         f.training.global_batch = Some(1024);
         let bigger = scenario::build(&ScenarioLayers {
             file: Some(f),

@@ -16,8 +16,8 @@ use crate::reliability::ReliabilityConfig;
 use crate::units::Bandwidth;
 use crate::workload::{MlpKind, ModelSpec, Moe, ParallelPlan, Precision, Recompute, TrainingRun};
 use serde::{Deserialize, Serialize};
-use toml::Value;
 use std::collections::BTreeSet;
+use toml::Value;
 
 /// The scale-out fabric technology.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -511,7 +511,8 @@ fn to_value<T: Serialize>(t: &T) -> Result<Value> {
 }
 
 fn from_value<T: serde::de::DeserializeOwned>(context: &str, v: Value) -> Result<T> {
-    v.try_into().map_err(|e: toml::de::Error| Error::parse(context, e))
+    v.try_into()
+        .map_err(|e: toml::de::Error| Error::parse(context, e))
 }
 
 /// `top` over `base`: tables key by key, anything else replaced.
@@ -941,7 +942,11 @@ fn site_grid_mix(cluster: &ClusterFile, power: &PowerFile) -> Result<GridMix> {
                 .ok()
                 .and_then(|p| p.get(key).cloned())
                 .is_some();
-            let field = if from_power { format!("power.{key}") } else { field };
+            let field = if from_power {
+                format!("power.{key}")
+            } else {
+                field
+            };
             Error::Invalid {
                 field,
                 value,
@@ -1109,7 +1114,9 @@ impl MergedScenario {
             Value::Table(t) => t.remove(key).is_some(),
             _ => false,
         };
-        Ok(removed.then(|| from_value("parallel", v).map(|p| (key.to_string(), p))).transpose()?)
+        removed
+            .then(|| from_value("parallel", v).map(|p| (key.to_string(), p)))
+            .transpose()
     }
 
     fn source(&self) -> String {
@@ -1119,7 +1126,12 @@ impl MergedScenario {
     }
 
     fn blame(&self, e: Error) -> Error {
-        let Error::Invalid { field, value, allowed } = &e else {
+        let Error::Invalid {
+            field,
+            value,
+            allowed,
+        } = &e
+        else {
             return e;
         };
         let section = field.split('.').next().unwrap_or("");
@@ -1187,6 +1199,30 @@ impl ScenarioLayers {
         };
         file = merged.derive_again(file);
         Ok(MergedScenario { file, ..merged })
+    }
+}
+
+impl ParallelFile {
+    /// Whether `plan` has every field this section sets (what a search may not change).
+    /// Compared field by field through their serde names, so no field is listed here.
+    pub fn admits(&self, plan: &ParallelPlan) -> bool {
+        match (to_value(self), to_value(plan)) {
+            (Ok(Value::Table(fixed)), Ok(Value::Table(p))) => {
+                fixed.iter().all(|(k, v)| p.get(k) == Some(v))
+            }
+            _ => false,
+        }
+    }
+}
+
+impl MergedScenario {
+    /// The plan fields the user wrote, alone: what a search keeps fixed.
+    pub fn written_plan(&self) -> ParallelFile {
+        let mut v = to_value(&self.file.parallel).unwrap_or(Value::Table(Default::default()));
+        if let Value::Table(t) = &mut v {
+            t.retain(|k, _| self.wrote(&format!("parallel.{k}")));
+        }
+        from_value("parallel", v).unwrap_or_default()
     }
 }
 
@@ -1283,8 +1319,8 @@ mod tests {
     #[test]
     fn derived_fields_are_derived_again_unless_written() {
         // A file that starts from a preset and changes tp: dp follows the job's GPUs.
-        let file = parse_scenario("f.toml", "preset = \"memphis-405b\"\n[parallel]\ntp = 4\n")
-            .unwrap();
+        let file =
+            parse_scenario("f.toml", "preset = \"memphis-405b\"\n[parallel]\ntp = 4\n").unwrap();
         let layers = ScenarioLayers {
             file: Some(file),
             ..Default::default()
@@ -1319,7 +1355,11 @@ mod tests {
     #[test]
     fn a_section_preset_replaces_the_section() {
         // The model preset replaces the whole model, MoE fields included.
-        let file = parse_scenario("f.toml", "preset = \"memphis-grok1\"\n[model]\npreset = \"llama3-70b\"\n").unwrap();
+        let file = parse_scenario(
+            "f.toml",
+            "preset = \"memphis-grok1\"\n[model]\npreset = \"llama3-70b\"\n",
+        )
+        .unwrap();
         let m = ScenarioLayers {
             file: Some(file),
             ..Default::default()
@@ -1330,7 +1370,10 @@ mod tests {
         assert_eq!(m.file.model.layers, Some(80));
         // A field without a preset is merged into the section.
         let m = flags(|f| f.model.layers = Some(64)).merge().unwrap();
-        assert_eq!((m.file.model.layers, m.file.model.hidden), (Some(64), Some(16384)));
+        assert_eq!(
+            (m.file.model.layers, m.file.model.hidden),
+            (Some(64), Some(16384))
+        );
     }
 
     #[test]

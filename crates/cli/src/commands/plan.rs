@@ -4,7 +4,7 @@ use crate::cli::PlanArgs;
 use crate::errors::{CliError, CliResult};
 use crate::sinks::format::{count, duration, pct};
 use crate::{input, sinks};
-use memphis_core::plan::{merge, search, SearchResult, Shard};
+use memphis_core::plan::{merge, search_within, SearchResult, Shard};
 use memphis_core::scenario;
 use std::fmt::Write;
 use std::io::Write as _;
@@ -50,7 +50,14 @@ pub fn run(a: PlanArgs) -> CliResult {
                 }
             }
         };
-        search(&sc, objective, a.top, shard, &progress)?
+        search_within(
+            &sc,
+            &merged.written_plan(),
+            objective,
+            a.top,
+            shard,
+            &progress,
+        )?
     };
     let elapsed = started.elapsed().as_secs_f64();
     // Wall time goes to stderr: stdout depends only on the input.

@@ -38,7 +38,9 @@ fn render(r: &ReliabilityReport) -> String {
         "  job MTBF        {} (unexpected interruptions)",
         duration(r.job_mtbf_hours * 3600.0)
     );
-    if let (Some(d), Some(u), Some(p)) = (r.days, r.interruptions_unexpected, r.interruptions_planned) {
+    if let (Some(d), Some(u), Some(p)) =
+        (r.days, r.interruptions_unexpected, r.interruptions_planned)
+    {
         let _ = writeln!(
             o,
             "  in {d} days      {u:.0} unexpected and {p:.0} planned interruptions"

@@ -89,7 +89,8 @@ fn render(r: &SimulationReport) -> String {
         r.model.name,
         si(r.model.params)
     );
-    let _ = writeln!(
+    let _ =
+        writeln!(
         o,
         "  plan     {} = {} GPUs ({} spare) · micro-batch {} x {} · {} seq {} · {:?} recompute{}{}",
         p.label(),
@@ -181,7 +182,11 @@ fn render(r: &SimulationReport) -> String {
         duration(rel.checkpoint_interval_min * 60.0),
         rel.checkpoint_size_tb,
         duration(rel.checkpoint_stall_s),
-        if rel.async_checkpoint { "async" } else { "sync" },
+        if rel.async_checkpoint {
+            "async"
+        } else {
+            "sync"
+        },
         duration(rel.restart_min * 60.0)
     );
     let _ = writeln!(

@@ -1,8 +1,8 @@
 //! The self-contained HTML report: inline CSS and hand-written SVG, nothing loaded from
 //! the network. Every chart has an id (`chart-*`) so tests can find it in the DOM.
 
-use memphis_core::fabric::Inventory;
 use memphis_core::api::SimulationReport;
+use memphis_core::fabric::Inventory;
 use memphis_core::scenario::Scenario;
 use memphis_core::step::timeline::{Stream, Timeline};
 use std::fmt::Write;
@@ -294,15 +294,15 @@ pub fn report(sc: &Scenario, r: &SimulationReport, inv: &Inventory) -> String {
         ("step time", duration(r.step.time_s)),
         ("MFU", pct(r.step.mfu)),
         ("per GPU", format!("{:.0} TFLOP/s", r.step.tflops_per_gpu)),
-        ("throughput", format!("{} tokens/s", si(r.step.tokens_per_s))),
+        (
+            "throughput",
+            format!("{} tokens/s", si(r.step.tokens_per_s)),
+        ),
         (
             "memory per GPU",
             format!("{:.1} GiB of {:.1}", mem.per_gpu_gib, cap),
         ),
-        (
-            "time to train",
-            format!("{:.1} days p50", r.run.days_p50),
-        ),
+        ("time to train", format!("{:.1} days p50", r.run.days_p50)),
         (
             "facility power (job · site)",
             format!(
@@ -430,7 +430,7 @@ fn power_parts_table(r: &SimulationReport) -> String {
         let _ = write!(
             o,
             "<tr><td>{}</td><td>{:.1}</td><td>{}</td></tr>",
-            esc(&part.name),
+            esc(part.name),
             part.mw,
             pct(part.mw / total.max(1e-30))
         );

@@ -7,7 +7,14 @@ use crate::util::{json, memphis, stderr};
 const SCENARIOS: &[&[&str]] = &[
     &[],
     &["--gpu", "B200"],
-    &["--model", "llama3-70b", "--gpus", "16384", "--global-batch", "2048"],
+    &[
+        "--model",
+        "llama3-70b",
+        "--gpus",
+        "16384",
+        "--global-batch",
+        "2048",
+    ],
     &["--model", "llama3-8b"],
     &["dgx-h100-llama3-70b"],
 ];
@@ -33,7 +40,10 @@ fn plan_and_plan_auto_agree_and_beat_the_preset() {
             f(&preset["step"]["time_s"]),
         );
         assert_eq!(p, a, "{extra:?}: plan {p} vs --plan auto {a}");
-        assert!(p <= s, "{extra:?}: the planner's {p} s is slower than {s} s");
+        assert!(
+            p <= s,
+            "{extra:?}: the planner's {p} s is slower than {s} s"
+        );
         assert_eq!(
             f(&best["days_to_train"]),
             f(&auto["run"]["days_p50"]),
@@ -47,11 +57,23 @@ fn plan_and_plan_auto_agree_and_beat_the_preset() {
 
 #[test]
 fn reliability_and_simulate_give_the_same_days() {
-    for extra in [&[][..], &["dgx-h100-llama3-70b"][..], &["--gpus", "16384"][..]] {
+    for extra in [
+        &[][..],
+        &["dgx-h100-llama3-70b"][..],
+        &["--gpus", "16384"][..],
+    ] {
         let sim = json(&with(&["simulate", "--json"], extra));
         let rel = json(&with(&["reliability", "--json"], extra));
-        assert_eq!(f(&sim["step"]["time_s"]), f(&rel["step_time_s"]), "{extra:?}");
-        assert_eq!(f(&sim["run"]["ideal_days"]), f(&rel["ideal_days"]), "{extra:?}");
+        assert_eq!(
+            f(&sim["step"]["time_s"]),
+            f(&rel["step_time_s"]),
+            "{extra:?}"
+        );
+        assert_eq!(
+            f(&sim["run"]["ideal_days"]),
+            f(&rel["ideal_days"]),
+            "{extra:?}"
+        );
         assert_eq!(f(&sim["run"]["days_p50"]), f(&rel["days_p50"]), "{extra:?}");
     }
 }
@@ -69,11 +91,17 @@ fn changing_only_the_model_or_the_cluster_works_and_says_so() {
         assert_eq!(v["memory"]["fits"], true, "{extra:?}");
         let note = v["notes"][0].as_str().unwrap_or("");
         assert!(note.contains("planner chose"), "{extra:?}: {note}");
-        assert!(stderr(&o).contains("note: "), "{extra:?}: the note is on stderr too");
+        assert!(
+            stderr(&o).contains("note: "),
+            "{extra:?}: the note is on stderr too"
+        );
     }
     // A plan field the user gave keeps the preset's others where they still hold.
     let v = json(&["simulate", "--pp", "16", "--json"]);
-    assert_eq!((v["plan"]["pp"].as_u64(), v["plan"]["vpp"].as_u64()), (Some(16), Some(4)));
+    assert_eq!(
+        (v["plan"]["pp"].as_u64(), v["plan"]["vpp"].as_u64()),
+        (Some(16), Some(4))
+    );
     let default = json(&["simulate", "--json"]);
     assert_eq!(v["step"]["time_s"], default["step"]["time_s"]);
 }
@@ -85,8 +113,14 @@ fn the_job_is_charged_for_its_share_not_the_site() {
     assert_eq!(small["run"]["gpus"], 1024);
     let it = f(&small["power"]["it_mw"]);
     assert!(it < 3.0, "a 1,024-GPU job draws {it} MW of IT power");
-    assert!(f(&small["power"]["site"]["it_mw"]) > it, "the site is reported beside it");
-    let (a, b) = (f(&small["energy"]["j_per_token"]), f(&big["energy"]["j_per_token"]));
+    assert!(
+        f(&small["power"]["site"]["it_mw"]) > it,
+        "the site is reported beside it"
+    );
+    let (a, b) = (
+        f(&small["energy"]["j_per_token"]),
+        f(&big["energy"]["j_per_token"]),
+    );
     assert!(a < 0.5 * b, "70B: {a} J/token, 405B: {b} J/token");
     // Another cluster brings its own grid mix.
     assert_eq!(f(&small["carbon"]["turbine_share"]), 0.0);
@@ -97,7 +131,17 @@ fn the_job_is_charged_for_its_share_not_the_site() {
 fn interleaving_follows_megatrons_rule() {
     // dp = 98,304 / (8 x 12 x 2) = 512: 4,608 / 512 = 9 micro-batches per pipeline, not a
     // multiple of pp 12, so Megatron would refuse vpp 2; the user wrote both: refused.
-    let o = memphis(&["simulate", "--pp", "12", "--vpp", "2", "--gpus", "98304", "--global-batch", "4608"]);
+    let o = memphis(&[
+        "simulate",
+        "--pp",
+        "12",
+        "--vpp",
+        "2",
+        "--gpus",
+        "98304",
+        "--global-batch",
+        "4608",
+    ]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("multiple of pp"), "{}", stderr(&o));
 }

@@ -69,7 +69,10 @@ fn plan_command_shards_merge_and_errors() {
     args.extend(files.iter().map(|f| f.to_str().unwrap()));
     let merged = json(&args);
     let whole = v.clone();
-    assert!(v.get("elapsed_s").is_none(), "wall time goes to stderr, not stdout");
+    assert!(
+        v.get("elapsed_s").is_none(),
+        "wall time goes to stderr, not stdout"
+    );
     assert_eq!(
         serde_json::to_string(&merged).unwrap(),
         serde_json::to_string(&whole).unwrap()

@@ -2,8 +2,8 @@
 
 use crate::error::Result;
 use crate::fabric::Routing;
-use crate::power::{Cooling, PowerReport};
 use crate::plan::{self, Objective};
+use crate::power::{Cooling, PowerReport};
 use crate::run::{project, RunReport};
 use crate::scenario::{build_for_planning, NetworkModel, Scenario, ScenarioLayers};
 use crate::step::{self, Breakdown, Heterogeneity, StepModel, StepResult, Timeline};
@@ -54,7 +54,7 @@ pub fn resolve(layers: &ScenarioLayers) -> Result<Resolved> {
             notes: Vec::new(),
         });
     };
-    let best = plan::best(&base, Objective::Step)?;
+    let best = plan::best(&base, &Default::default(), Objective::Step)?;
     let scenario = best.apply(&base);
     let from = merged.preset.as_deref().unwrap_or("the scenario");
     let notes = vec![format!(
@@ -476,12 +476,12 @@ fn footprint_sections(
     )
 }
 
-/// `--plan auto`: the planner's best plan for the merged scenario, whatever plan the
-/// scenario holds.
+/// `--plan auto`: the planner's best plan for the merged scenario, keeping the plan
+/// fields the user wrote (`--tp 8`), whatever else the scenario's plan holds.
 pub fn plan_auto(layers: &ScenarioLayers) -> Result<Resolved> {
     let merged = layers.merge()?;
     let base = build_for_planning(&merged.file)?;
-    let best = plan::best(&base, Objective::Step)?;
+    let best = plan::best(&base, &merged.written_plan(), Objective::Step)?;
     let scenario = best.apply(&base);
     let notes = vec![format!("the planner chose {}", scenario.plan.label())];
     Ok(Resolved { scenario, notes })

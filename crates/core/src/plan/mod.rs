@@ -10,7 +10,7 @@
 
 use crate::error::{Error, Result};
 use crate::reliability::{checkpoint_cost, daly_interval, ettr_expected, FailureModel};
-use crate::scenario::Scenario;
+use crate::scenario::{ParallelFile, Scenario};
 use crate::step::{simulate_step, Heterogeneity, StepModel};
 use crate::workload::{ParallelPlan, Recompute};
 use rayon::prelude::*;
@@ -238,8 +238,8 @@ pub fn evaluate(sc: &Scenario, index: u64, plan: &ParallelPlan) -> Option<PlanRe
 fn with_days(sc: &Scenario, mut r: PlanResult) -> PlanResult {
     let s = r.apply(sc);
     let work_hours = s.run.work_hours(r.step_time_s);
-    r.days_to_train = crate::run::reliability_of(&s, r.step_time_s, work_hours, &s.reliability)
-        .days_p50;
+    r.days_to_train =
+        crate::run::reliability_of(&s, r.step_time_s, work_hours, &s.reliability).days_p50;
     r
 }
 
@@ -276,12 +276,18 @@ impl Shard {
 }
 
 /// A stable fingerprint of what a search is about.
-pub fn fingerprint(sc: &Scenario, objective: Objective, top: usize) -> String {
+pub fn fingerprint(
+    sc: &Scenario,
+    fixed: &ParallelFile,
+    objective: Objective,
+    top: usize,
+) -> String {
     let mut s = sc.clone();
     s.plan = ParallelPlan::single();
     let text = format!(
-        "{}|{:?}|{top}",
+        "{}|{}|{:?}|{top}",
         serde_json::to_string(&s).unwrap_or_default(),
+        serde_json::to_string(fixed).unwrap_or_default(),
         objective
     );
     // FNV-1a, 64 bits.
@@ -312,9 +318,38 @@ pub fn search(
     shard: Option<Shard>,
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<SearchResult> {
-    let all = enumerate(sc);
+    search_within(
+        sc,
+        &ParallelFile::default(),
+        objective,
+        top,
+        shard,
+        progress,
+    )
+}
+
+/// [`search`] over the plans that keep the `fixed` fields (those the user wrote).
+pub fn search_within(
+    sc: &Scenario,
+    fixed: &ParallelFile,
+    objective: Objective,
+    top: usize,
+    shard: Option<Shard>,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> Result<SearchResult> {
+    let mut all = enumerate(sc);
     if all.is_empty() {
         return Err(no_plan_reason(sc));
+    }
+    all.retain(|p| fixed.admits(p));
+    if all.is_empty() {
+        let given = toml::to_string(fixed).unwrap_or_default();
+        let given: Vec<&str> = given.lines().collect();
+        return Err(Error::invalid(
+            "parallel",
+            given.join(", "),
+            "plan fields that some valid plan of this model, job and batch has; no plan keeps all of these",
+        ));
     }
     let (si, sn) = shard.map_or((0, 1), |s| (s.index - 1, s.count));
     let mine = |i: u64| i % u64::from(sn) == u64::from(si);
@@ -375,7 +410,7 @@ pub fn search(
     rank(&mut results, objective);
     results.truncate(top);
     Ok(SearchResult {
-        fingerprint: fingerprint(sc, objective, top),
+        fingerprint: fingerprint(sc, fixed, objective, top),
         shard: shard.map_or("all".into(), |s| format!("{}/{}", s.index, s.count)),
         plans_evaluated: evaluated,
         plans_feasible: feasible,
@@ -385,9 +420,10 @@ pub fn search(
     })
 }
 
-/// The best plan that fits, by the objective (what `simulate --plan auto` runs).
-pub fn best(sc: &Scenario, objective: Objective) -> Result<PlanResult> {
-    let r = search(sc, objective, 1, None, &|_, _| {})?;
+/// The best plan that fits, by the objective, keeping the `fixed` fields (what
+/// `simulate --plan auto` runs).
+pub fn best(sc: &Scenario, fixed: &ParallelFile, objective: Objective) -> Result<PlanResult> {
+    let r = search_within(sc, fixed, objective, 1, None, &|_, _| {})?;
     r.top.into_iter().next().ok_or_else(|| {
         Error::invalid(
             "parallel",

@@ -509,7 +509,6 @@ impl Training {
         self.done += h;
         self.since_ckpt += h;
     }
-
 }
 
 /// Projects a run of `work_hours` of failure-free training (steps of `step_s`) on a job

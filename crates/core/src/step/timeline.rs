@@ -631,7 +631,9 @@ mod tests {
 #[cfg(test)]
 mod pipeline_tests {
     use super::*;
-    use crate::scenario::{build, ModelFile, ParallelFile, ScenarioFile, ScenarioLayers, TrainingFile};
+    use crate::scenario::{
+        build, ModelFile, ParallelFile, ScenarioFile, ScenarioLayers, TrainingFile,
+    };
     use crate::workload::MlpKind;
 
     /// A pipeline of equal stages where compute is all there is: 16 layers, a tiny
