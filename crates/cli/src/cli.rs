@@ -70,6 +70,15 @@ pub enum Command {
         #[arg(value_enum)]
         shell: ShellArg,
     },
+    /// Print the JSON Schema of a command's `--json` report.
+    #[command(
+        after_help = "Examples:\n  memphis schema simulate > simulate.schema.json\n  memphis schema collective"
+    )]
+    Schema {
+        /// The command whose report to describe.
+        #[arg(value_parser = clap::builder::PossibleValuesParser::new(memphis_core::api::REPORTS))]
+        report: String,
+    },
     /// List the embedded clusters, models and scenarios.
     #[command(after_help = "Example:\n  memphis presets")]
     Presets,

@@ -20,7 +20,7 @@ use std::collections::BTreeSet;
 use toml::Value;
 
 /// The scale-out fabric technology.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum FabricKind {
     /// InfiniBand.
@@ -240,7 +240,7 @@ pub struct ReliabilityFile {
 }
 
 /// Network fidelity of the step simulation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum NetworkModel {

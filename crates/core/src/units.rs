@@ -45,7 +45,7 @@ impl Add for SimTime {
 macro_rules! f64_quantity {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Default, Serialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Default, Serialize, schemars::JsonSchema)]
         pub struct $name(pub f64);
 
         impl $name {

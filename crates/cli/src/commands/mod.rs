@@ -34,6 +34,10 @@ pub fn run(cli: Cli) -> CliResult {
         Command::FabricBench(a) => fabric_bench::run(a),
         Command::Plan(a) => plan::run(a),
         Command::Presets => presets::run(),
+        Command::Schema { report } => {
+            let schema = memphis_core::api::schema(&report)?;
+            crate::sinks::stdout(&crate::sinks::json_text(&schema)?)
+        }
         Command::Reliability(a) => reliability::run(a),
     }
 }

@@ -9,6 +9,7 @@ mod plan;
 mod presets;
 mod reliability;
 mod report;
+mod schema;
 mod simulate;
 mod util;
 mod validate;

@@ -38,7 +38,7 @@ pub fn from_scenario(sf: ScenarioFile) -> Result<ClusterSpec> {
 }
 
 /// The inventory of a cluster: packaging, fabric shape and the counts of its parts.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct ClusterReport {
     /// Display name.
     pub name: String,

@@ -51,7 +51,7 @@ impl CollectiveOptions {
 }
 
 /// One size.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct CollectiveRow {
     /// Message size, bytes (nccl-tests convention).
     pub size_bytes: u64,
@@ -66,10 +66,10 @@ pub struct CollectiveRow {
     /// The protocol it would pick.
     pub protocol: Protocol,
     /// The log's bus bandwidth at this size, GB/s.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub measured_busbw_gbps: Option<f64>,
     /// (predicted − measured) / measured, percent; absent when the measurement is 0.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_pct: Option<f64>,
 }
 
@@ -78,7 +78,7 @@ pub struct CollectiveRow {
 pub const COMPARE_MIN_BYTES: u64 = 1 << 20;
 
 /// The comparison with a log, summed up.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct CompareSummary {
     /// Sizes counted (at least [`COMPARE_MIN_BYTES`], with a non-zero measurement).
     pub sizes: usize,
@@ -117,6 +117,17 @@ pub struct CollectiveReport {
 impl Serialize for CollectiveReport {
     fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         self.rows.serialize(s)
+    }
+}
+
+/// The JSON is the rows alone (nccl-tests' table), so is the schema.
+impl schemars::JsonSchema for CollectiveReport {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "CollectiveReport".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        <Vec<CollectiveRow>>::json_schema(generator)
     }
 }
 

@@ -34,7 +34,7 @@ impl FabricBenchOptions {
 
 /// The rates of one pattern. Deterministic: the same cluster and options give the same
 /// report, bit for bit (no wall time or memory figures in it).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct FabricBenchReport {
     /// The pattern.
     pub pattern: Pattern,

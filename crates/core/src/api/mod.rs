@@ -11,3 +11,63 @@ pub mod simulate;
 
 pub use reliability::{reliability, ReliabilityOptions, ReliabilityReport};
 pub use simulate::{resolve, simulate, Resolved, SimulateOptions, SimulationReport};
+
+/// The reports, by the command that prints them, for `memphis schema`.
+pub const REPORTS: &[&str] = &[
+    "simulate",
+    "plan",
+    "reliability",
+    "cluster",
+    "fabric-bench",
+    "collective",
+    "validate",
+];
+
+/// The JSON Schema of a command's `--json` report (draft 2020-12), generated from the
+/// report types themselves.
+pub fn schema(report: &str) -> crate::Result<serde_json::Value> {
+    use schemars::schema_for;
+    let s = match report {
+        "simulate" => schema_for!(SimulationReport),
+        "plan" => schema_for!(crate::plan::SearchResult),
+        "reliability" => schema_for!(ReliabilityReport),
+        "cluster" => schema_for!(cluster::ClusterReport),
+        "fabric-bench" => schema_for!(fabric_bench::FabricBenchReport),
+        "collective" => schema_for!(collective::CollectiveReport),
+        "validate" => schema_for!(crate::validate::Report),
+        other => {
+            return Err(crate::Error::invalid(
+                "report",
+                other,
+                format!("one of {}", REPORTS.join(", ")),
+            ))
+        }
+    };
+    serde_json::to_value(s).map_err(|e| crate::Error::parse("schema", e))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_report_has_a_schema_that_names_its_top_level_keys() {
+        for r in super::REPORTS {
+            let s = super::schema(r).unwrap();
+            assert!(
+                s.get("properties").is_some()
+                    || s.get("items").is_some()
+                    || s.get("oneOf").is_some(),
+                "{r}: {s}"
+            );
+        }
+        let s = super::schema("simulate").unwrap();
+        for k in [
+            "step", "memory", "run", "power", "energy", "carbon", "water",
+        ] {
+            assert!(
+                s["properties"].get(k).is_some(),
+                "simulate schema lacks {k}"
+            );
+        }
+        assert!(super::schema("nope").is_err());
+    }
+}

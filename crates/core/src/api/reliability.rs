@@ -16,7 +16,7 @@ pub struct ReliabilityOptions {
 }
 
 /// The answer to "how do failures and checkpoints stretch the run?".
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ReliabilityReport {
     /// Scenario name.
     pub scenario: String,
@@ -67,7 +67,7 @@ pub struct ReliabilityReport {
 }
 
 /// One cause of interruptions.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct CauseRate {
     /// Name.
     pub cause: String,
@@ -78,7 +78,7 @@ pub struct CauseRate {
 }
 
 /// The run at one checkpoint interval.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct IntervalRow {
     /// Minutes.
     pub checkpoint_interval_min: f64,
@@ -89,7 +89,7 @@ pub struct IntervalRow {
 }
 
 /// The run with one number of hot spares.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct SpareRow {
     /// Spare GPUs.
     pub spare_gpus: u64,

@@ -74,12 +74,12 @@ pub struct SimulateOptions {
 }
 
 /// The answer to "how does this job run?": its serde output is `simulate --json`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct SimulationReport {
     /// Scenario name.
     pub scenario: String,
     /// What memphis decided on the user's behalf.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
     /// The cluster.
     pub cluster: ClusterSummary,
@@ -116,7 +116,7 @@ pub struct SimulationReport {
 }
 
 /// The cluster, briefly.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ClusterSummary {
     /// Name.
     pub name: String,
@@ -133,7 +133,7 @@ pub struct ClusterSummary {
 }
 
 /// The model, briefly.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ModelSummary {
     /// Name.
     pub name: String,
@@ -142,12 +142,12 @@ pub struct ModelSummary {
     /// Parameters active per token (all of them for a dense model).
     pub active_params: f64,
     /// Experts and experts per token, for a MoE model.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub moe: Option<(u32, u32)>,
 }
 
 /// The plan and the batch.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct PlanSummary {
     /// The parallel plan.
     #[serde(flatten)]
@@ -163,7 +163,7 @@ pub struct PlanSummary {
 }
 
 /// One step.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct StepSummary {
     /// Seconds per step.
     pub time_s: f64,
@@ -186,7 +186,7 @@ pub struct StepSummary {
 }
 
 /// Memory per GPU, GiB.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct MemorySummary {
     /// Total.
     pub per_gpu_gib: f64,
@@ -209,7 +209,7 @@ pub struct MemorySummary {
 }
 
 /// The whole run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct RunSummary {
     /// Job GPUs.
     pub gpus: u64,
@@ -232,7 +232,7 @@ pub struct RunSummary {
 }
 
 /// Failures and checkpoints.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ReliabilitySummary {
     /// Mean time between unexpected interruptions of the job, hours.
     pub job_mtbf_hours: f64,
@@ -359,7 +359,7 @@ fn report(sc: &Scenario, s: step::Step, run: &RunReport, model: StepModel) -> Si
 
 /// Power during training: the job's figures (its GPUs and their share of hosts, NICs,
 /// switches, storage and cooling), the site's beside them.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct PowerSection {
     /// The job's power (IT average, facility, swing, parts, profile, timeline) and the
     /// site's (`site`).
@@ -372,7 +372,7 @@ pub struct PowerSection {
 }
 
 /// Energy.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct EnergySection {
     /// One step of the job, MWh.
     pub step_mwh: f64,
@@ -387,7 +387,7 @@ pub struct EnergySection {
 }
 
 /// The site's energy over the job's run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct SiteEnergy {
     /// One step, MWh.
     pub step_mwh: f64,
@@ -398,7 +398,7 @@ pub struct SiteEnergy {
 }
 
 /// Carbon.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct CarbonSection {
     /// The job's run, t CO2e.
     pub run_tco2e: f64,
@@ -413,14 +413,14 @@ pub struct CarbonSection {
 }
 
 /// The site's carbon.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct SiteCarbon {
     /// t CO2e.
     pub run_tco2e: f64,
 }
 
 /// Water.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct WaterSection {
     /// The job's run, on site and upstream, m³.
     pub run_m3: f64,
@@ -429,7 +429,7 @@ pub struct WaterSection {
 }
 
 /// The site's water.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct SiteWater {
     /// m³.
     pub run_m3: f64,

@@ -8,7 +8,7 @@ use crate::rng::SplitMix64;
 use serde::{Deserialize, Serialize};
 
 /// A synthetic traffic pattern.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Pattern {
@@ -82,7 +82,7 @@ pub fn pattern_pairs(
 }
 
 /// Rates of one pattern, as fractions of the NIC line rate.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct BenchResult {
     /// Flows solved.
     pub flows: usize,

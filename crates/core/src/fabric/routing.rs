@@ -14,7 +14,7 @@ use crate::rng::flow_hash;
 use serde::{Deserialize, Serialize};
 
 /// How flows pick among equal-cost paths.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Routing {

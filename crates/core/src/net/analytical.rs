@@ -11,7 +11,7 @@ use crate::units::{Bandwidth, Bytes, Seconds};
 use serde::{Deserialize, Serialize};
 
 /// A collective operation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum CollectiveOp {
@@ -41,7 +41,7 @@ impl CollectiveOp {
 }
 
 /// Algorithm chosen for a collective.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Algorithm {
     /// Flat ring over all ranks.
@@ -60,7 +60,7 @@ pub enum Algorithm {
 }
 
 /// NCCL protocol.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub enum Protocol {
     /// Low-latency, 8 B data + 8 B flag lines: half the bandwidth.
     LL,

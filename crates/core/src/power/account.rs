@@ -93,7 +93,7 @@ pub struct BusyProfile {
 }
 
 /// One component's draw, split between the job, the rest of the site and nobody.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Share {
     /// Component.
     pub name: &'static str,
@@ -120,7 +120,7 @@ impl Share {
 }
 
 /// One part's average draw.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Part {
     /// Name.
     pub name: &'static str,
@@ -129,7 +129,7 @@ pub struct Part {
 }
 
 /// A piece of the step's power profile.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct ProfileSegment {
     /// Phase name.
     pub phase: &'static str,
@@ -140,7 +140,7 @@ pub struct ProfileSegment {
 }
 
 /// The site: every GPU of the cluster, the job's and the idle ones.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct SitePower {
     /// GPUs in the cluster.
     pub gpus: u64,
@@ -167,7 +167,7 @@ pub struct SitePower {
 }
 
 /// Power of the job, with the site's beside it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct PowerReport {
     /// The job's average IT power over a step, MW.
     pub it_mw: f64,

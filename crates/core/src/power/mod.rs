@@ -27,7 +27,7 @@ use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 
 /// How the heat leaves the racks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Cooling {
     /// Direct-to-chip liquid cooling (Colossus: cold plates, rack CDUs, facility loop).

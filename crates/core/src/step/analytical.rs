@@ -21,7 +21,7 @@ use crate::workload::ops::model_flops_per_step;
 use serde::Serialize;
 
 /// Exposed seconds of one step by kind; they add up to the step time.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Breakdown {
     /// Computation on the critical stage.
     pub compute: Seconds,

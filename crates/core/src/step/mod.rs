@@ -62,7 +62,17 @@ pub fn with_timeline(mut step: StepResult, tl: &Timeline) -> StepResult {
 
 /// Which step model answers: the discrete-event timeline (the default, what every
 /// command reports) or the closed form (the planner's prefilter).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum StepModel {

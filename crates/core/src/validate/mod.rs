@@ -204,7 +204,7 @@ impl TrainingCase {
 }
 
 /// One compared value.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct TrainingResult {
     /// Case id.
     pub id: String,
@@ -215,12 +215,12 @@ pub struct TrainingResult {
     /// Signed error, percent: (predicted - measured) / measured.
     pub error_pct: Option<f64>,
     /// Why the case could not be simulated (an input the model refuses).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
 
 /// Per-size comparison of a collective case.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct CollectiveResult {
     /// Case id.
     pub id: String,
@@ -240,7 +240,7 @@ pub struct CollectiveResult {
 }
 
 /// Error statistics.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Summary {
     /// Values compared.
     pub n: usize,
@@ -255,7 +255,7 @@ pub struct Summary {
 }
 
 /// The outcome of `validate`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum Report {
     /// Training cases.

@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 
 /// Activation recomputation mode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Recompute {
@@ -23,7 +23,7 @@ pub enum Recompute {
 }
 
 /// Numeric precision of the GEMMs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Precision {
@@ -43,7 +43,7 @@ impl Precision {
 }
 
 /// How the job is split over GPUs.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ParallelPlan {
     /// Tensor parallel size.
     pub tp: u32,

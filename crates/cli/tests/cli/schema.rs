@@ -1,0 +1,59 @@
+//! `memphis schema`: the JSON Schema of each report, shipped in `schemas/` and kept
+//! current (regenerate with `for r in ...; do memphis schema $r > schemas/$r.schema.json`).
+
+use crate::util::{json, repo};
+
+const REPORTS: &[&str] = &[
+    "simulate",
+    "plan",
+    "reliability",
+    "cluster",
+    "fabric-bench",
+    "collective",
+    "validate",
+];
+
+#[test]
+fn shipped_schemas_match_the_binary() {
+    for r in REPORTS {
+        let now = json(&["schema", r]);
+        let path = repo().join("schemas").join(format!("{r}.schema.json"));
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let shipped: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            now, shipped,
+            "schemas/{r}.schema.json is stale: regenerate it"
+        );
+    }
+}
+
+/// Every top-level key of a report is described by its schema, and the reverse.
+#[test]
+fn schemas_describe_the_reports_keys() {
+    let cases: &[(&str, &[&str])] = &[
+        ("simulate", &["simulate", "--json"]),
+        ("reliability", &["reliability", "--json"]),
+        ("cluster", &["cluster", "--json"]),
+        (
+            "plan",
+            &["plan", "dgx-h100-llama3-70b", "--top", "1", "--json"],
+        ),
+    ];
+    for (r, args) in cases {
+        let schema = json(&["schema", r]);
+        let report = json(args);
+        let props = schema["properties"].as_object().unwrap();
+        let keys = report.as_object().unwrap();
+        for k in keys.keys() {
+            assert!(props.contains_key(k), "{r}: key {k} not in the schema");
+        }
+        for k in schema["required"].as_array().into_iter().flatten() {
+            let k = k.as_str().unwrap();
+            assert!(
+                keys.contains_key(k),
+                "{r}: required {k} missing from the report"
+            );
+        }
+    }
+}
