@@ -1,3 +1,4 @@
+#![allow(clippy::print_stdout)] // a benchmark reports on stdout
 //! `cargo bench -p memphis-core --bench planner`: planner throughput on the Memphis
 //! default (405B on 98,304 GPUs), analytical model, on 1 thread and on all cores.
 //! A plain timing loop: criterion would add more compile time than it saves here.

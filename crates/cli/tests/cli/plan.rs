@@ -1,4 +1,5 @@
 //! `memphis plan`: the planner against the published plans, shards and merge.
+#![allow(clippy::print_stdout)] // the test prints its table for the reader of `cargo test -- --nocapture`
 
 use crate::util::{json, memphis, stderr, tmp, validation};
 use std::path::PathBuf;
