@@ -609,11 +609,11 @@ impl ClusterFile {
             }
         }
         let tiers = c.tiers.unwrap_or(3);
-        if !(1..=4).contains(&tiers) {
+        if !(1..=crate::fabric::MAX_TIERS).contains(&tiers) {
             return Err(Error::invalid(
                 format!("{prefix}.tiers"),
                 tiers,
-                "1, 2, 3 or 4 switch tiers",
+                format!("1 to {} switch tiers", crate::fabric::MAX_TIERS),
             ));
         }
         let nic_gbps = c.nic_gbps.ok_or_else(|| need("nic_gbps"))?;
@@ -961,8 +961,8 @@ fn site_grid_mix(cluster: &ClusterFile, power: &PowerFile) -> Result<GridMix> {
 /// Switching capacity of one Spectrum-4 SN5600, Tb/s (facts.md §1.3).
 pub const SWITCH_TBPS: f64 = 51.2;
 
-/// Largest cluster accepted: 16.7M GPUs (2^24), far beyond any built.
-pub const MAX_CLUSTER_GPUS: u64 = 1 << 24;
+/// Largest cluster accepted: the fabric's limit (its owner), far beyond any built.
+pub const MAX_CLUSTER_GPUS: u64 = crate::fabric::MAX_ENDPOINTS;
 
 /// Builds a scenario for the planner, which chooses the plan itself: the merged file's
 /// plan is replaced by a trivial one and the batch is checked only for being positive;

@@ -56,6 +56,9 @@ pub struct FabricSpec {
 /// Largest fabric accepted, to keep ids in u32 and memory bounded.
 pub const MAX_ENDPOINTS: u64 = 4_000_000;
 
+/// Most switch tiers a fabric is built with.
+pub const MAX_TIERS: u32 = 3;
+
 impl FabricSpec {
     /// Leaf down ports d1 and uplinks u1 (u1 = 0 for a single tier).
     pub fn leaf_ports(&self) -> (u32, u32) {
@@ -97,7 +100,7 @@ impl FabricSpec {
                 format!("at most {MAX_ENDPOINTS}"),
             ));
         }
-        if !(1..=3).contains(&self.tiers) {
+        if !(1..=MAX_TIERS).contains(&self.tiers) {
             return Err(Error::invalid(
                 "cluster.tiers",
                 self.tiers,

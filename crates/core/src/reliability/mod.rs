@@ -165,7 +165,7 @@ impl ReliabilityConfig {
                 return Err(Error::invalid(
                     "reliability.checkpoint_interval_min",
                     t,
-                    "a number of minutes above 0",
+                    "a number of minutes above 0, at most 1e6",
                 ));
             }
         }
