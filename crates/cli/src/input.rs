@@ -42,7 +42,12 @@ pub fn scenario_arg(arg: Option<&str>) -> CliResult<Option<ScenarioFile>> {
         let text = read_text(p, "scenario")?;
         Ok(Some(scenario::parse_scenario(arg, &text)?))
     } else {
-        Ok(Some(scenario::scenario_preset(arg)?))
+        // A preset by name is the base layer: the user wrote none of its fields.
+        scenario::scenario_preset(arg)?;
+        Ok(Some(ScenarioFile {
+            preset: Some(arg.to_string()),
+            ..Default::default()
+        }))
     }
 }
 

@@ -17,6 +17,9 @@ pub fn run(a: ReliabilityArgs) -> CliResult {
     }
     sinks::status("running the failure Monte Carlo ...");
     let r = api::reliability(&resolved.scenario, &ReliabilityOptions { days: a.days })?;
+    for n in &r.notes {
+        sinks::note(n);
+    }
     if a.json {
         return sinks::stdout(&sinks::json_text(&r)?);
     }

@@ -37,7 +37,7 @@ pub fn run(a: SimulateArgs) -> CliResult {
         ));
     }
     let mut report = api::simulate(sc, &opts)?;
-    report.notes = resolved.notes;
+    report.notes.splice(0..0, resolved.notes);
     for n in &report.notes {
         sinks::note(n);
     }

@@ -12,6 +12,40 @@ pub mod simulate;
 pub use reliability::{reliability, ReliabilityOptions, ReliabilityReport};
 pub use simulate::{resolve, simulate, Resolved, SimulateOptions, SimulationReport};
 
+/// Below this ETTR a run is refused: failures undo nearly all the work.
+pub const MIN_ETTR: f64 = 0.01;
+
+/// Below this ETTR a run gets a warning in its notes.
+pub const WARN_ETTR: f64 = 0.5;
+
+/// Whether the job makes progress against its failures: an error when it barely does, a
+/// warning when failures take more than half the run, else nothing.
+pub(crate) fn progress_notes(
+    rel: &crate::reliability::RunProjection,
+    step_s: f64,
+) -> crate::Result<Vec<String>> {
+    let mtbf_min = rel.job_mtbf_hours * 60.0;
+    if rel.ettr < MIN_ETTR {
+        return Err(crate::Error::invalid(
+            "step",
+            format!("{:.1} min per step", step_s / 60.0),
+            format!(
+                "a step the job can finish between failures: with a job MTBF of {mtbf_min:.1} min and a checkpoint at most every step, it keeps {:.3}% of its time (ETTR); use a smaller global batch, more GPUs or fewer stragglers",
+                rel.ettr * 100.0
+            ),
+        ));
+    }
+    if rel.ettr < WARN_ETTR {
+        return Ok(vec![format!(
+            "warning: failures take {:.0}% of the run (ETTR {:.1}%): a step of {:.1} min against a job MTBF of {mtbf_min:.1} min",
+            (1.0 - rel.ettr) * 100.0,
+            rel.ettr * 100.0,
+            step_s / 60.0
+        )]);
+    }
+    Ok(Vec::new())
+}
+
 /// The reports, by the command that prints them, for `memphis schema`.
 pub const REPORTS: &[&str] = &[
     "simulate",

@@ -20,6 +20,9 @@ pub struct ReliabilityOptions {
 pub struct ReliabilityReport {
     /// Scenario name.
     pub scenario: String,
+    /// Warnings about the run (failures outpacing progress).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     /// GPU model.
     pub gpu: String,
     /// Job GPUs.
@@ -123,6 +126,7 @@ pub fn reliability(sc: &Scenario, opts: &ReliabilityOptions) -> Result<Reliabili
     let work_hours = opts.days.map_or(ideal_hours, |d| d * 24.0);
     let cfg = &sc.reliability;
     let base = reliability_of(sc, step_s, work_hours, cfg);
+    let notes = super::progress_notes(&base, step_s)?;
     let optimum = base.checkpoint_interval_min;
     let explore = ReliabilityConfig {
         trials: cfg.trials.min(EXPLORE_TRIALS),
@@ -171,6 +175,7 @@ pub fn reliability(sc: &Scenario, opts: &ReliabilityOptions) -> Result<Reliabili
     let unexpected = fm.unexpected_per_hour();
     Ok(ReliabilityReport {
         scenario: sc.name.clone(),
+        notes,
         gpu: sc.cluster.gpu.name.to_string(),
         gpus,
         spare_gpus: base.spare_gpus,

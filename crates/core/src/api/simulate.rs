@@ -54,7 +54,16 @@ pub fn resolve(layers: &ScenarioLayers) -> Result<Resolved> {
             notes: Vec::new(),
         });
     };
-    let best = plan::best(&base, &Default::default(), Objective::Step)?;
+    let best = match plan::best(&base, &Default::default(), Objective::Step) {
+        Ok(b) => b,
+        // No plan either: the first error says best what is wrong.
+        Err(e) => {
+            return Err(match strict {
+                Err(_) => merged.validate().err().unwrap_or(e),
+                Ok(_) => e,
+            })
+        }
+    };
     let scenario = best.apply(&base);
     let from = merged.preset.as_deref().unwrap_or("the scenario");
     let notes = vec![format!(
@@ -264,7 +273,10 @@ pub struct ReliabilitySummary {
 pub fn simulate(sc: &Scenario, opts: &SimulateOptions) -> Result<SimulationReport> {
     let s = step::simulate(sc, opts.step_model, &opts.stragglers)?;
     let run = project(sc, &s.result, s.timeline.as_ref());
-    Ok(report(sc, s, &run, opts.step_model))
+    let notes = super::progress_notes(&run.reliability, s.result.time.0)?;
+    let mut r = report(sc, s, &run, opts.step_model);
+    r.notes = notes;
+    Ok(r)
 }
 
 fn report(sc: &Scenario, s: step::Step, run: &RunReport, model: StepModel) -> SimulationReport {

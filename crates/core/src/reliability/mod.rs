@@ -278,10 +278,22 @@ pub fn daly_interval(delta: f64, mtbf: f64) -> f64 {
     young_interval(delta, mtbf) * (1.0 + x.sqrt() / 3.0 + delta / (18.0 * mtbf)) - delta
 }
 
-/// Expected effective-training-time ratio (Kokolis et al. 2024, facts.md §6.2):
-/// (1 − (u0 + τ/2)/M) / (1 + δ/τ), for interval τ, stall δ, restart u0, MTBF M.
+/// Expected effective-training-time ratio for interval τ, stall δ, restart u0 and MTBF M
+/// with exponential failures: a segment of τ + δ must run without a failure, and each
+/// failure costs the time lost plus u0, so a segment takes (e^{(τ+δ)/M} − 1)(M + u0) on
+/// average (the renewal argument behind Daly 2006, eq. 8) and ETTR = τ over that. To
+/// first order it is Kokolis et al. 2024's (1 − (u0 + τ/2)/M) / (1 + δ/τ) (facts.md
+/// §6.2); unlike that, it stays right when a step is as long as the MTBF, where the
+/// job barely progresses.
 pub fn ettr_expected(tau: f64, delta: f64, restart: f64, mtbf: f64) -> f64 {
-    ((1.0 - (restart + tau / 2.0) / mtbf) / (1.0 + delta / tau)).clamp(0.0, 1.0)
+    if !(tau > 0.0 && mtbf > 0.0) {
+        return 0.0;
+    }
+    let per_segment = ((tau + delta) / mtbf).exp_m1() * (mtbf + restart);
+    if !per_segment.is_finite() || per_segment <= 0.0 {
+        return 0.0;
+    }
+    (tau / per_segment).clamp(0.0, 1.0)
 }
 
 /// Checkpoint costs of a job.
@@ -527,7 +539,10 @@ pub fn project_run(
     let ck = checkpoint_cost(params, gpus, cfg);
     let stall_h = ck.stall_s / 3600.0;
     let restart_h = ck.restart_s / 3600.0;
+    let step_h = step_s / 3600.0;
     let tau_h = match cfg.checkpoint_interval_min {
+        // Checkpoints are taken between steps: a whole number of them, at least one.
+        Some(m) if step_h > 0.0 => ((m / 60.0) / step_h).ceil().max(1.0) * step_h,
         Some(m) => m / 60.0,
         // Daly's optimum, but no shorter than a step, nor than the write itself: an
         // asynchronous checkpoint must reach storage before the next one starts.
@@ -537,7 +552,7 @@ pub fn project_run(
     };
     let spares_nodes = spare_gpus / u64::from(gpus_per_node.max(1));
     let expected_events = work_hours * (fm.unexpected_per_hour() + fm.planned_per_hour)
-        / ettr_expected(tau_h, stall_h, restart_h, mtbf_h).max(0.05);
+        / ettr_expected(tau_h, stall_h, restart_h, mtbf_h).max(1e-12);
     if !(expected_events.is_finite() && expected_events <= MC_MAX_EVENTS) {
         let ettr = ettr_expected(tau_h, stall_h, restart_h, mtbf_h).max(1e-6);
         let days = work_hours / ettr / 24.0;
@@ -684,5 +699,43 @@ mod tests {
         let a = project_run(500.0, 5.0, 405e9, 98_304, 8, 1_696, &cfg);
         let b = project_run(500.0, 5.0, 405e9, 98_304, 8, 1_696, &cfg);
         assert_eq!(a, b);
+    }
+
+    #[test]
+    fn failures_outpacing_checkpoints_lose_only_uncheckpointed_work() {
+        // A step (the shortest checkpoint interval) as long as the job's MTBF: the
+        // Monte Carlo still converges to the exact renewal ETTR, and goes forward.
+        let cfg = ReliabilityConfig {
+            trials: 400,
+            ..Default::default()
+        };
+        let fm = FailureModel::for_job(98_304, 8);
+        let step_s = fm.job_mtbf_hours() * 3600.0;
+        let p = project_run(24.0 * 10.0, step_s, 405e9, 98_304, 8, 1_696, &cfg);
+        assert!(p.monte_carlo);
+        assert!(p.ettr > 0.1 && p.ettr < 0.6, "{}", p.ettr);
+        assert!(
+            (p.ettr - p.ettr_expected).abs() < 0.05,
+            "{} vs {}",
+            p.ettr,
+            p.ettr_expected
+        );
+        // Each checkpoint is a step: a checkpoint interval below a step is rounded up.
+        let short = ReliabilityConfig {
+            checkpoint_interval_min: Some(1e-9),
+            ..cfg.clone()
+        };
+        let q = project_run(24.0, 5.0, 405e9, 98_304, 8, 1_696, &short);
+        assert!((q.checkpoint_interval_min - 5.0 / 60.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_exact_ettr_matches_kokolis_to_first_order() {
+        // τ = 1 h, δ = 1 min, u0 = 10 min, M = 100 h: the first-order form of facts.md §6.2.
+        let (tau, delta, u0, m) = (1.0, 1.0 / 60.0, 10.0 / 60.0, 100.0);
+        let kokolis = (1.0 - (u0 + tau / 2.0) / m) / (1.0 + delta / tau);
+        assert!((ettr_expected(tau, delta, u0, m) - kokolis).abs() < 1e-3);
+        // A segment far longer than the MTBF: almost no progress, and no NaN.
+        assert!(ettr_expected(1e4, 0.0, 0.1, 1.0) < 1e-12);
     }
 }

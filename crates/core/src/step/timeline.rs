@@ -110,11 +110,12 @@ impl Heterogeneity {
         if slow_gpu.is_none() && slow_server.is_none() && slow_link.is_none() {
             return Ok(h);
         }
-        if !(slowdown_pct.is_finite() && (0.0..100.0).contains(&slowdown_pct)) {
+        // Past 99% (a GPU 100x slower) it is a dead GPU, not a straggler.
+        if !(slowdown_pct.is_finite() && (0.0..=99.0).contains(&slowdown_pct)) {
             return Err(Error::invalid(
                 "slowdown",
                 slowdown_pct,
-                "a percentage from 0 up to (not including) 100",
+                "a percentage from 0 to 99",
             ));
         }
         let k = 1.0 / (1.0 - slowdown_pct / 100.0);
