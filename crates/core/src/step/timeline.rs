@@ -18,7 +18,7 @@ use crate::scenario::Scenario;
 use crate::units::{Seconds, SimTime};
 use serde::Serialize;
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BTreeSet, BinaryHeap};
 
 /// Streams of a rank, one trace track each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -313,8 +313,26 @@ fn simulate(sc: &Scenario, step: &StepResult, het: &Heterogeneity, dynamic: bool
     };
     let p2p = |s: u32| ns(c.p2p.time * slow(&het.slow_link, s));
 
-    let mut schedules: Vec<Vec<Op>> = (0..p).map(|s| stage_schedule(s, p, v, m)).collect();
+    let schedules: Vec<Vec<Op>> = (0..p).map(|s| stage_schedule(s, p, v, m)).collect();
     let mut next_op = vec![0usize; p as usize];
+    // The fallback's ready ops per stage and direction, by position in the schedule.
+    let pos_of: Vec<[Vec<usize>; 2]> = schedules
+        .iter()
+        .map(|sched| {
+            let mut pos = [vec![0; (m * v) as usize], vec![0; (m * v) as usize]];
+            for (at, op) in sched.iter().enumerate() {
+                pos[usize::from(op.dir == Dir::B)][(op.mb * v + op.chunk) as usize] = at;
+            }
+            pos
+        })
+        .collect();
+    let mut ready: Vec<[BTreeSet<usize>; 2]> = (0..p).map(|_| Default::default()).collect();
+    if dynamic {
+        // Stage 0's first chunk reads its input from the data loader.
+        for mb in 0..m {
+            ready[0][0].insert(pos_of[0][0][(mb * v) as usize]);
+        }
+    }
     let mut busy_until = vec![0u64; p as usize];
     let mut pp_free = vec![0u64; p as usize];
     let mut dp_free = vec![0u64; p as usize];
@@ -374,6 +392,10 @@ fn simulate(sc: &Scenario, step: &StepResult, het: &Heterogeneity, dynamic: bool
                 chunk,
             } => {
                 arrived[stage as usize][usize::from(dir_b)][idx(mb, chunk)] = true;
+                if dynamic {
+                    let d = usize::from(dir_b);
+                    ready[stage as usize][d].insert(pos_of[stage as usize][d][idx(mb, chunk)]);
+                }
                 stage
             }
             Event::ComputeFree { stage } => stage,
@@ -397,29 +419,41 @@ fn simulate(sc: &Scenario, step: &StepResult, het: &Heterogeneity, dynamic: bool
                 }
             }
         };
-        let rest = &schedules[su][next_op[su]..];
+        // Megatron's order takes the next op; the fallback takes the first ready one
+        // (backward first) from ordered sets of ready ops: O(log n) an event.
         let pick = if dynamic {
-            rest.iter()
-                .position(|o| o.dir == Dir::B && is_ready(o))
-                .or_else(|| rest.iter().position(|o| o.dir == Dir::F && is_ready(o)))
+            let blocked_f = |at: &usize| {
+                let op = schedules[su][*at];
+                gathered_at[su][op.chunk as usize] > now
+            };
+            ready[su][1]
+                .first()
+                .copied()
+                .or_else(|| ready[su][0].iter().find(|at| !blocked_f(at)).copied())
         } else {
-            is_ready(&rest[0]).then_some(0)
+            let at = next_op[su];
+            is_ready(&schedules[su][at]).then_some(at)
         };
-        let Some(offset) = pick else {
-            let first = rest[0];
-            if first.dir == Dir::F && gathered_at[su][first.chunk as usize] > now {
-                push(
-                    &mut queue,
-                    gathered_at[su][first.chunk as usize],
-                    Event::ComputeFree { stage: s },
-                );
+        let Some(at) = pick else {
+            // Waiting on a parameter gather: come back when it is in.
+            let wake = if dynamic {
+                ready[su][0]
+                    .iter()
+                    .map(|&at| gathered_at[su][schedules[su][at].chunk as usize])
+                    .min()
+            } else {
+                let first = schedules[su][next_op[su]];
+                (first.dir == Dir::F).then(|| gathered_at[su][first.chunk as usize])
+            };
+            if let Some(t) = wake.filter(|&t| t > now) {
+                push(&mut queue, t, Event::ComputeFree { stage: s });
             }
             continue;
         };
-        // Move the chosen op to the front of the remaining ones, then take it.
-        let at = next_op[su];
-        schedules[su][at..=at + offset].rotate_right(1);
         let op = schedules[su][at];
+        if dynamic {
+            ready[su][usize::from(op.dir == Dir::B)].remove(&at);
+        }
         let work = compute_op(s, op);
         let total = ns(work.time * slow(&het.slow_compute, s));
         let end = now + total;
@@ -479,6 +513,10 @@ fn simulate(sc: &Scenario, step: &StepResult, het: &Heterogeneity, dynamic: bool
         };
         if op.dir == Dir::F {
             f_done[su][idx(op.mb, op.chunk)] = true;
+            if dynamic && s + 1 == p && op.chunk + 1 == v {
+                // The last stage's backward of this micro-batch needs only this forward.
+                ready[su][1].insert(pos_of[su][1][idx(op.mb, op.chunk)]);
+            }
         }
         if let Some((ts, tc)) = target {
             let start = end.max(pp_free[su]);
