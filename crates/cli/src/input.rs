@@ -38,7 +38,7 @@ fn io_reason(e: &std::io::Error) -> String {
 pub fn scenario_arg(arg: Option<&str>) -> CliResult<Option<ScenarioFile>> {
     let Some(arg) = arg else { return Ok(None) };
     let p = Path::new(arg);
-    if looks_like_path(arg) || p.exists() {
+    if is_file_arg(arg, scenario::SCENARIO_PRESETS) {
         let text = read_text(p, "scenario")?;
         Ok(Some(scenario::parse_scenario(arg, &text)?))
     } else {
@@ -54,7 +54,7 @@ pub fn scenario_arg(arg: Option<&str>) -> CliResult<Option<ScenarioFile>> {
 /// A model argument: a preset name, a Hugging Face `config.json`, or a TOML model file.
 pub fn model_arg(arg: &str) -> CliResult<ModelFile> {
     let p = Path::new(arg);
-    if looks_like_path(arg) || p.exists() {
+    if is_file_arg(arg, scenario::MODEL_PRESETS) {
         let text = read_text(p, "model")?;
         if arg.ends_with(".json") || text.trim_start().starts_with('{') {
             Ok(scenario::model_from_hf_config(arg, &text)?)
@@ -73,6 +73,27 @@ fn looks_like_path(arg: &str) -> bool {
     arg.contains('/') || arg.contains('\\') || arg.ends_with(".toml") || arg.ends_with(".json")
 }
 
+/// Whether an argument that may be a preset name or a file names a file: one that looks
+/// like a path does; a preset's name is the preset even if a file of that name is in
+/// the working folder; otherwise an existing file.
+pub fn is_file_arg(arg: &str, presets: &[scenario::Preset]) -> bool {
+    if looks_like_path(arg) {
+        return true;
+    }
+    let is_preset = presets.iter().any(|p| p.name.eq_ignore_ascii_case(arg));
+    !is_preset && Path::new(arg).exists()
+}
+
+/// A cluster argument that names a file: the file's fields (a cluster TOML, the
+/// `[cluster]` fields at top level). None for a preset name.
+pub fn cluster_file_arg(arg: &str) -> CliResult<Option<memphis_core::scenario::ClusterFile>> {
+    if !is_file_arg(arg, scenario::CLUSTER_PRESETS) {
+        return Ok(None);
+    }
+    let text = read_text(Path::new(arg), "cluster")?;
+    Ok(Some(memphis_core::api::cluster::parse_cluster(arg, &text)?))
+}
+
 /// The scenario's layers from the command line: the scenario file (or preset), then the
 /// flags that override single fields. The core merges them by its one rule.
 pub fn scenario_layers(a: &crate::cli::ScenarioArgs) -> CliResult<ScenarioLayers> {
@@ -84,7 +105,13 @@ pub fn scenario_layers(a: &crate::cli::ScenarioArgs) -> CliResult<ScenarioLayers
         routing: a.routing,
         ..Default::default()
     };
-    flags.cluster.preset = a.cluster.clone();
+    let mut cluster = None;
+    if let Some(c) = a.cluster.as_deref() {
+        match cluster_file_arg(c)? {
+            Some(file) => cluster = Some(file),
+            None => flags.cluster.preset = Some(c.to_string()),
+        }
+    }
     flags.cluster.gpu = a.gpu.clone();
     flags.reliability.seed = a.seed;
     let mut model = None;
@@ -96,5 +123,10 @@ pub fn scenario_layers(a: &crate::cli::ScenarioArgs) -> CliResult<ScenarioLayers
             model = Some(parsed);
         }
     }
-    Ok(ScenarioLayers { file, flags, model })
+    Ok(ScenarioLayers {
+        file,
+        flags,
+        model,
+        cluster,
+    })
 }

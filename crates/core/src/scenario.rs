@@ -808,18 +808,19 @@ impl ScenarioFile {
             }
             (Some(dp), None) => dp,
             (None, g) => {
-                let g = g.unwrap_or(gpus);
+                let g = g.unwrap_or_else(|| default_job_gpus(gpus, cluster.gpus_per_node));
                 if g % model_par != 0 {
-                    let field = if job_gpus.is_some() {
-                        "training.gpus"
+                    let allowed =
+                        format!("a multiple of tp x pp x cp = {tp} x {pp} x {cp} = {model_par}");
+                    return Err(if job_gpus.is_some() {
+                        Error::invalid("training.gpus", g, allowed)
                     } else {
-                        "cluster.gpus"
-                    };
-                    return Err(Error::invalid(
-                        field,
-                        g,
-                        format!("a multiple of tp x pp x cp = {tp} x {pp} x {cp} = {model_par}"),
-                    ));
+                        Error::invalid(
+                            "training.gpus",
+                            format!("{g} (the default for a cluster of {gpus})"),
+                            format!("{allowed}; set training.gpus"),
+                        )
+                    });
                 }
                 u32::try_from(g / model_par)
                     .map_err(|_| Error::invalid("parallel.dp", g / model_par, "below 2^32"))?
@@ -958,6 +959,25 @@ fn site_grid_mix(cluster: &ClusterFile, power: &PowerFile) -> Result<GridMix> {
     Ok(mix)
 }
 
+/// The job's GPUs when neither `training.gpus` nor `dp` says: the largest 2^k or 3·2^k
+/// GPUs (sizes that split into tp, pp, cp and dp) that leaves at least 1% of the cluster
+/// as hot spares, as Memphis's default does (98,304 of 100,000); a cluster of up to
+/// eight servers is used whole.
+pub fn default_job_gpus(cluster_gpus: u64, gpus_per_node: u32) -> u64 {
+    if cluster_gpus <= 8 * u64::from(gpus_per_node) {
+        return cluster_gpus;
+    }
+    let limit = cluster_gpus - cluster_gpus.div_ceil(100);
+    let pow2 = |x: u64| {
+        if x == 0 {
+            0
+        } else {
+            1u64 << (63 - x.leading_zeros())
+        }
+    };
+    pow2(limit).max(3 * pow2(limit / 3)).max(1)
+}
+
 /// Switching capacity of one Spectrum-4 SN5600, Tb/s (facts.md §1.3).
 pub const SWITCH_TBPS: f64 = 51.2;
 
@@ -988,10 +1008,13 @@ pub fn build_for_planning(merged: &ScenarioFile) -> Result<Scenario> {
         recompute: sf.parallel.recompute,
         ..Default::default()
     };
-    // No job size given: the whole cluster.
+    // No job size given: the default share of the cluster.
     let job = match job {
         Some(j) => j,
-        None => sf.cluster.clone().validate("cluster")?.gpus,
+        None => {
+            let c = sf.cluster.clone().validate("cluster")?;
+            default_job_gpus(c.gpus, c.gpus_per_node)
+        }
     };
     sf.training.gpus = Some(job);
     // Any positive batch passes here; the planner checks it against every plan.
@@ -1031,6 +1054,8 @@ pub struct ScenarioLayers {
     pub flags: ScenarioFile,
     /// A whole model (`--model FILE`): replaces the model section.
     pub model: Option<ModelFile>,
+    /// A whole cluster (`--cluster FILE`): replaces the cluster section.
+    pub cluster: Option<ClusterFile>,
 }
 
 /// The merged scenario file, and which fields the user wrote (in the file or as flags,
@@ -1183,14 +1208,20 @@ impl ScenarioLayers {
         if let Some(m) = &self.model {
             user.model = m.clone();
         }
+        if let Some(c) = &self.cluster {
+            user.cluster = c.clone();
+        }
         field_paths(&to_value(&user)?, "", &mut written);
         let base = match &preset {
             Some(p) => scenario_preset(p)?.resolved()?,
             None => ScenarioFile::default(),
         };
         let mut file = base.overlaid(&user)?;
-        if self.model.is_some() {
-            file.model = self.model.clone().unwrap_or_default().resolved()?;
+        if let Some(m) = &self.model {
+            file.model = m.clone().resolved()?;
+        }
+        if let Some(c) = &self.cluster {
+            file.cluster = c.clone().resolved()?;
         }
         let merged = MergedScenario {
             file: ScenarioFile::default(),
@@ -1340,6 +1371,15 @@ mod tests {
         // Another GPU type: the job's size stays.
         let s = build(&flags(|f| f.cluster.gpu = Some("B200".into()))).unwrap();
         assert_eq!(s.job_gpus(), 98_304);
+    }
+
+    #[test]
+    fn the_default_job_leaves_hot_spares() {
+        assert_eq!(default_job_gpus(100_000, 8), 98_304);
+        assert_eq!(default_job_gpus(10_752, 8), 8_192);
+        assert_eq!(default_job_gpus(4_480, 8), 4_096);
+        assert_eq!(default_job_gpus(64, 8), 64);
+        assert_eq!(default_job_gpus(1, 8), 1);
     }
 
     #[test]

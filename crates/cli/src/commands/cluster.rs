@@ -9,7 +9,6 @@ use memphis_core::api::cluster::{self as api, ClusterReport, DEFAULT_CLUSTER};
 use memphis_core::scenario::ClusterSpec;
 use serde::Serialize;
 use std::fmt::Write;
-use std::path::Path;
 
 pub fn run(a: ClusterArgs) -> CliResult {
     // The positional argument is checked even when --cluster replaces it.
@@ -41,13 +40,9 @@ fn scenario_cluster(arg: &str) -> CliResult<ClusterSpec> {
 /// A `--cluster` argument: a preset name, or a TOML file holding a cluster's fields (a
 /// scenario's `[cluster]` section at top level, like `presets/clusters/*.toml`).
 pub fn cluster_arg(arg: &str) -> CliResult<ClusterSpec> {
-    let p = Path::new(arg);
-    let looks_like_path = arg.contains('/') || arg.contains('\\') || arg.ends_with(".toml");
-    if looks_like_path || p.exists() {
-        let text = input::read_text(p, "cluster")?;
-        Ok(api::parse_cluster(arg, &text)?.validate("cluster")?)
-    } else {
-        Ok(api::preset(arg)?)
+    match input::cluster_file_arg(arg)? {
+        Some(file) => Ok(file.validate("cluster")?),
+        None => Ok(api::preset(arg)?),
     }
 }
 

@@ -4,7 +4,7 @@ use crate::cli::PlanArgs;
 use crate::errors::{CliError, CliResult};
 use crate::sinks::format::{count, duration, pct};
 use crate::{input, sinks};
-use memphis_core::plan::{merge, search_within, SearchResult, Shard};
+use memphis_core::plan::{fingerprint, merge, search_within, SearchResult, Shard};
 use memphis_core::scenario;
 use std::fmt::Write;
 use std::io::Write as _;
@@ -15,6 +15,10 @@ pub fn run(a: PlanArgs) -> CliResult {
         return Err(CliError::bad("--top = 0: at least 1"));
     }
     let started = Instant::now();
+    // The search this run is about: shards to merge must belong to it.
+    let merged = input::scenario_layers(&a.scenario)?.merge()?;
+    let sc = scenario::build_for_planning(&merged.file)?;
+    let fixed = merged.written_plan();
     let result = if !a.merge.is_empty() {
         let mut parts = Vec::new();
         for p in &a.merge {
@@ -27,10 +31,8 @@ pub fn run(a: PlanArgs) -> CliResult {
             })?;
             parts.push(part);
         }
-        merge(&parts)?
+        merge(&parts, &fingerprint(&sc, &fixed, a.objective, a.top), &sc)?
     } else {
-        let merged = input::scenario_layers(&a.scenario)?.merge()?;
-        let sc = scenario::build_for_planning(&merged.file)?;
         let shard = a.shard.as_deref().map(Shard::parse).transpose()?;
         let objective = a.objective;
         let show = sinks::progress_enabled();
@@ -50,22 +52,17 @@ pub fn run(a: PlanArgs) -> CliResult {
                 }
             }
         };
-        search_within(
-            &sc,
-            &merged.written_plan(),
-            objective,
-            a.top,
-            shard,
-            &progress,
-        )?
+        search_within(&sc, &fixed, objective, a.top, shard, &progress)?
     };
     let elapsed = started.elapsed().as_secs_f64();
     // Wall time goes to stderr: stdout depends only on the input.
-    sinks::status(&format!(
-        "searched in {} ({:.0} plans/s)",
-        duration(elapsed),
-        result.plans_evaluated as f64 / elapsed.max(1e-9)
-    ));
+    if a.merge.is_empty() {
+        sinks::status(&format!(
+            "searched in {} ({:.0} plans/s)",
+            duration(elapsed),
+            result.plans_evaluated as f64 / elapsed.max(1e-9)
+        ));
+    }
     if let Some(out) = &a.out {
         return sinks::write_atomic(out, sinks::json_text(&result)?.as_bytes());
     }

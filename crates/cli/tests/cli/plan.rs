@@ -66,7 +66,15 @@ fn plan_command_shards_merge_and_errors() {
         ]);
         assert!(o.status.success(), "{}", stderr(&o));
     }
-    let mut args = vec!["plan", "--top", "3", "--json", "--merge"];
+    // The merge names the same search (scenario, --top): the shards are checked against it.
+    let mut args = vec![
+        "plan",
+        "dgx-h100-llama3-70b",
+        "--top",
+        "3",
+        "--json",
+        "--merge",
+    ];
     args.extend(files.iter().map(|f| f.to_str().unwrap()));
     let merged = json(&args);
     let whole = v.clone();

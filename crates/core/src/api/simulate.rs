@@ -5,7 +5,7 @@ use crate::fabric::Routing;
 use crate::plan::{self, Objective};
 use crate::power::{Cooling, PowerReport};
 use crate::run::{project, RunReport};
-use crate::scenario::{build_for_planning, NetworkModel, Scenario, ScenarioLayers};
+use crate::scenario::{build_for_planning, MergedScenario, NetworkModel, Scenario, ScenarioLayers};
 use crate::step::{self, Breakdown, Heterogeneity, StepModel, StepResult, Timeline};
 use crate::workload::{ParallelPlan, Precision};
 use serde::Serialize;
@@ -24,6 +24,12 @@ pub struct Resolved {
 /// does not fit in memory), the planner picks one, and a note says so.
 pub fn resolve(layers: &ScenarioLayers) -> Result<Resolved> {
     let merged = layers.merge()?;
+    let mut r = resolve_plan(&merged)?;
+    r.notes.extend(inherited(&merged, &r.scenario));
+    Ok(r)
+}
+
+fn resolve_plan(merged: &MergedScenario) -> Result<Resolved> {
     if merged.wrote_in("parallel") {
         return merged
             .validate_with_notes()
@@ -71,6 +77,30 @@ pub fn resolve(layers: &ScenarioLayers) -> Result<Resolved> {
         scenario.plan.label()
     )];
     Ok(Resolved { scenario, notes })
+}
+
+/// What a user who changed the model or the cluster gets from the preset without
+/// asking: the run, and a job size derived from the new cluster.
+fn inherited(merged: &MergedScenario, sc: &Scenario) -> Vec<String> {
+    let mut notes = Vec::new();
+    let changed = merged.wrote_in("model") || merged.wrote_in("cluster");
+    let Some(preset) = merged.preset.as_deref().filter(|_| changed) else {
+        return notes;
+    };
+    if !merged.wrote_in("training") {
+        notes.push(format!(
+            "the run comes from preset '{preset}': {:.3e} tokens in steps of {} sequences of {} tokens (set --tokens, --global-batch, --seq-len)",
+            sc.run.tokens, sc.run.global_batch, sc.run.seq_len
+        ));
+    }
+    if merged.file.training.gpus.is_none() && !merged.wrote("parallel.dp") {
+        notes.push(format!(
+            "the job uses {} of the cluster's {} GPUs, the rest are hot spares (set --gpus)",
+            sc.job_gpus(),
+            sc.cluster.gpus
+        ));
+    }
+    notes
 }
 
 /// How to simulate.
@@ -495,6 +525,7 @@ pub fn plan_auto(layers: &ScenarioLayers) -> Result<Resolved> {
     let base = build_for_planning(&merged.file)?;
     let best = plan::best(&base, &merged.written_plan(), Objective::Step)?;
     let scenario = best.apply(&base);
-    let notes = vec![format!("the planner chose {}", scenario.plan.label())];
+    let mut notes = vec![format!("the planner chose {}", scenario.plan.label())];
+    notes.extend(inherited(&merged, &scenario));
     Ok(Resolved { scenario, notes })
 }

@@ -447,40 +447,74 @@ fn rank(v: &mut [PlanResult], o: Objective) {
 }
 
 /// Combines shard results into the result of one unsharded search.
-pub fn merge(parts: &[SearchResult]) -> Result<SearchResult> {
+/// `expected` is the fingerprint of the search the shards must belong to (the scenario,
+/// plan fields, objective and K of this merge), and `sc` its scenario: each shard is
+/// checked against them, and every figure in it for sense, before it is trusted.
+pub fn merge(parts: &[SearchResult], expected: &str, sc: &Scenario) -> Result<SearchResult> {
     let first = parts
         .first()
         .ok_or_else(|| Error::invalid("merge", "no files", "at least one shard file"))?;
     for p in parts {
-        if p.fingerprint != first.fingerprint || p.objective != first.objective {
+        if p.fingerprint != expected {
             return Err(Error::invalid(
                 "merge",
                 format!("shard {} (fingerprint {})", p.shard, p.fingerprint),
                 format!(
-                    "slices of one search: fingerprint {} (same scenario, objective and --top)",
-                    first.fingerprint
+                    "slices of this search: fingerprint {expected} (the same scenario, plan flags, --objective and --top as this merge)"
                 ),
             ));
         }
+        check_shard(p, sc)?;
     }
     let mut shards: Vec<&str> = parts.iter().map(|p| p.shard.as_str()).collect();
     shards.sort_unstable();
     let n = parts.len();
-    for (k, s) in shards.iter().enumerate() {
-        if *s != format!("{}/{}", k + 1, n) {
-            return Err(Error::invalid(
-                "merge",
-                format!("shards {shards:?}"),
-                format!("exactly the shards 1/{n} .. {n}/{n}, once each"),
-            ));
-        }
+    let count = shards
+        .first()
+        .and_then(|s| s.split_once('/'))
+        .and_then(|(_, c)| c.parse::<usize>().ok())
+        .unwrap_or(n);
+    let want: Vec<String> = (1..=count).map(|k| format!("{k}/{count}")).collect();
+    if shards != want {
+        let missing: Vec<&String> = want
+            .iter()
+            .filter(|w| !shards.contains(&w.as_str()))
+            .collect();
+        return Err(Error::invalid(
+            "merge",
+            format!("shards {}", shards.join(", ")),
+            if missing.is_empty() {
+                format!("each of the shards 1/{count} .. {count}/{count} once")
+            } else {
+                format!(
+                    "all the shards 1/{count} .. {count}/{count}; missing: {}",
+                    missing
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            },
+        ));
     }
     let k = parts.iter().map(|p| p.top.len()).max().unwrap_or(0);
     let mut top: Vec<PlanResult> = parts.iter().flat_map(|p| p.top.iter().cloned()).collect();
     rank(&mut top, first.objective);
     top.truncate(k);
-    let evaluated: u64 = parts.iter().map(|p| p.plans_evaluated).sum();
-    let feasible: u64 = parts.iter().map(|p| p.plans_feasible).sum();
+    let sum = |f: fn(&SearchResult) -> u64| {
+        parts
+            .iter()
+            .try_fold(0u64, |acc, p| acc.checked_add(f(p)))
+            .ok_or_else(|| {
+                Error::invalid(
+                    "merge",
+                    "plan counts",
+                    "counts that add up without overflow",
+                )
+            })
+    };
+    let evaluated = sum(|p| p.plans_evaluated)?;
+    let feasible = sum(|p| p.plans_feasible)?;
     Ok(SearchResult {
         fingerprint: first.fingerprint.clone(),
         shard: "all".into(),
@@ -490,6 +524,61 @@ pub fn merge(parts: &[SearchResult]) -> Result<SearchResult> {
         objective: first.objective,
         top,
     })
+}
+
+/// A shard's figures make sense for this scenario: counts that add up, plans of the
+/// job's size, finite positive times, an MFU between 0 and 1, distinct indices.
+fn check_shard(p: &SearchResult, sc: &Scenario) -> Result<()> {
+    let bad = |what: String, allowed: &str| {
+        Err(Error::invalid(
+            "merge",
+            format!("shard {}: {what}", p.shard),
+            format!("{allowed} (a corrupted or edited shard file?)"),
+        ))
+    };
+    if p.plans_feasible > p.plans_evaluated
+        || p.plans_rejected_memory != p.plans_evaluated - p.plans_feasible
+    {
+        return bad(
+            format!(
+                "{} evaluated, {} feasible, {} rejected",
+                p.plans_evaluated, p.plans_feasible, p.plans_rejected_memory
+            ),
+            "feasible + rejected = evaluated",
+        );
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for r in &p.top {
+        let plan_ok = r.plan.gpus() == sc.job_gpus() && r.plan.validate(&sc.model, &sc.run).is_ok();
+        if !plan_ok {
+            return bad(
+                format!("plan {}", r.plan.label()),
+                "valid plans of this job",
+            );
+        }
+        let finite = [r.step_time_s, r.memory_gib, r.days_to_train, r.mfu]
+            .iter()
+            .all(|x| x.is_finite());
+        if !finite || r.step_time_s <= 0.0 || r.days_to_train <= 0.0 || r.memory_gib < 0.0 {
+            return bad(
+                format!(
+                    "step {} s, {} GiB, {} days",
+                    r.step_time_s, r.memory_gib, r.days_to_train
+                ),
+                "finite, positive times and memory",
+            );
+        }
+        if !(r.mfu > 0.0 && r.mfu <= 1.0) || !r.fits {
+            return bad(
+                format!("MFU {}, fits {}", r.mfu, r.fits),
+                "an MFU in (0, 1] of a plan that fits",
+            );
+        }
+        if !seen.insert(r.index) {
+            return bad(format!("index {} twice", r.index), "each plan once");
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -536,7 +625,8 @@ mod tests {
                 .unwrap()
             })
             .collect();
-        let merged = merge(&parts).unwrap();
+        let expected = fingerprint(&sc, &ParallelFile::default(), Objective::Step, 5);
+        let merged = merge(&parts, &expected, &sc).unwrap();
         assert_eq!(
             serde_json::to_string(&merged).unwrap(),
             serde_json::to_string(&whole).unwrap()
@@ -575,7 +665,8 @@ mod tests {
             &noop,
         )
         .unwrap();
-        assert!(merge(&[a, b])
+        let expected = fingerprint(&small(), &ParallelFile::default(), Objective::Step, 3);
+        assert!(merge(&[a, b], &expected, &small())
             .unwrap_err()
             .to_string()
             .contains("fingerprint"));
@@ -592,5 +683,31 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("no plan exists"), "{e}");
+    }
+
+    #[test]
+    fn corrupted_or_foreign_shards_are_refused() {
+        let sc = small();
+        let noop = |_: u64, _: u64| {};
+        let one = Some(Shard { index: 1, count: 1 });
+        let whole = search(&sc, Objective::Step, 3, one, &noop).unwrap();
+        let fp = fingerprint(&sc, &ParallelFile::default(), Objective::Step, 3);
+        assert!(merge(std::slice::from_ref(&whole), &fp, &sc).is_ok());
+        let corrupt = |f: &dyn Fn(&mut SearchResult)| {
+            let mut p = whole.clone();
+            f(&mut p);
+            merge(&[p], &fp, &sc).unwrap_err().to_string()
+        };
+        assert!(corrupt(&|p| p.top[0].step_time_s = -5.0).contains("finite, positive"));
+        assert!(corrupt(&|p| p.top[0].mfu = 7.5).contains("MFU"));
+        assert!(corrupt(&|p| p.top[0].plan.tp = 0).contains("valid plans"));
+        assert!(corrupt(&|p| p.plans_rejected_memory = u64::MAX).contains("evaluated"));
+        assert!(corrupt(&|p| p.top[1].index = p.top[0].index).contains("twice"));
+        // Another --top, objective or scenario: another fingerprint.
+        let other = fingerprint(&sc, &ParallelFile::default(), Objective::Step, 4);
+        assert!(merge(&[whole], &other, &sc)
+            .unwrap_err()
+            .to_string()
+            .contains("fingerprint"));
     }
 }

@@ -710,6 +710,7 @@ mod pipeline_tests {
             file: None,
             flags,
             model: Some(model),
+            cluster: None,
         })
         .unwrap();
         // Any m, also those Megatron's interleaving refuses: the timeline must still

@@ -126,6 +126,7 @@ mod tests {
             file: None,
             flags,
             model: Some(model),
+            cluster: None,
         })
         .unwrap()
     }
