@@ -5,32 +5,118 @@ use crate::errors::{CliError, CliResult};
 use memphis_core::scenario::{self, ModelFile, ScenarioFile, ScenarioLayers};
 use std::path::Path;
 
-/// Reads a text file, with clear errors for missing, directory, empty and binary files.
+/// The largest input file read (scenarios, model configs, clusters, case files,
+/// nccl-tests logs, plan shards): far above any real one, low enough that a wrong path
+/// cannot exhaust memory.
+pub const MAX_INPUT_BYTES: u64 = 64 << 20;
+
+/// Reads a text file, with clear errors for missing, directory, non-regular (a FIFO, a
+/// device), oversized, empty and binary files. Nothing is read from a file that is
+/// refused; a UTF-8 byte order mark is dropped.
 pub fn read_text(path: &Path, what: &str) -> CliResult<String> {
     let shown = path.display();
-    let meta = std::fs::metadata(path)
-        .map_err(|e| CliError::bad(format!("{what} '{shown}': {}", io_reason(&e))))?;
-    if meta.is_dir() {
-        return Err(CliError::bad(format!(
-            "{what} '{shown}': is a directory, expected a file"
-        )));
+    let bad = |why: &str| CliError::bad(format!("{what} '{shown}': {why}"));
+    let meta = std::fs::metadata(path).map_err(|e| bad(&io_reason(&e)))?;
+    check_regular(&meta).map_err(|why| bad(&why))?;
+    // Non-blocking: should the path have become a FIFO since, opening it does not wait
+    // for a writer; the opened file is checked again.
+    let file = open_nonblocking(path).map_err(|e| bad(&io_reason(&e)))?;
+    let meta = file.metadata().map_err(|e| bad(&io_reason(&e)))?;
+    check_regular(&meta).map_err(|why| bad(&why))?;
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(file, MAX_INPUT_BYTES + 1),
+        &mut bytes,
+    )
+    .map_err(|e| CliError::env(format!("{what} '{shown}': cannot read: {}", io_reason(&e))))?;
+    if bytes.len() as u64 > MAX_INPUT_BYTES {
+        return Err(bad(&too_big(None)));
     }
-    let bytes = std::fs::read(path)
-        .map_err(|e| CliError::bad(format!("{what} '{shown}': {}", io_reason(&e))))?;
-    if bytes.is_empty() {
-        return Err(CliError::bad(format!(
-            "{what} '{shown}': the file is empty"
-        )));
+    let text = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&bytes);
+    if text.is_empty() {
+        return Err(bad("the file is empty"));
     }
-    String::from_utf8(bytes)
-        .map_err(|_| CliError::bad(format!("{what} '{shown}': not UTF-8 text (a binary file?)")))
+    String::from_utf8(text.to_vec()).map_err(|_| bad("not UTF-8 text (a binary file?)"))
 }
 
-fn io_reason(e: &std::io::Error) -> String {
+/// A regular file within the size limit, or why not.
+fn check_regular(meta: &std::fs::Metadata) -> Result<(), String> {
+    let ft = meta.file_type();
+    if ft.is_dir() {
+        return Err("is a directory, expected a file".into());
+    }
+    if !ft.is_file() {
+        return Err(format!(
+            "is {}, not a regular file; inputs are read from regular files only",
+            special_kind(&ft)
+        ));
+    }
+    if meta.len() > MAX_INPUT_BYTES {
+        return Err(too_big(Some(meta.len())));
+    }
+    Ok(())
+}
+
+fn too_big(len: Option<u64>) -> String {
+    let size = len.map_or("more than 64 MiB".to_string(), |n| {
+        format!("{:.1} MiB", n as f64 / (1u64 << 20) as f64)
+    });
+    format!(
+        "{size}, over the limit of {} MiB for input files",
+        MAX_INPUT_BYTES >> 20
+    )
+}
+
+/// What a file that is neither a regular file nor a directory is, in words.
+pub fn special_kind(ft: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if ft.is_fifo() {
+            return "a FIFO";
+        }
+        if ft.is_char_device() {
+            return "a character device";
+        }
+        if ft.is_block_device() {
+            return "a block device";
+        }
+        if ft.is_socket() {
+            return "a socket";
+        }
+    }
+    if ft.is_symlink() {
+        return "a symbolic link";
+    }
+    "a special file"
+}
+
+#[cfg(unix)]
+fn open_nonblocking(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC)
+        .open(path)
+}
+
+#[cfg(not(unix))]
+fn open_nonblocking(path: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::File::open(path)
+}
+
+/// An I/O error in a few words (no "(os error 2)").
+pub fn io_reason(e: &std::io::Error) -> String {
     match e.kind() {
         std::io::ErrorKind::NotFound => "no such file".into(),
         std::io::ErrorKind::PermissionDenied => "permission denied".into(),
-        _ => e.to_string(),
+        _ => {
+            let s = e.to_string();
+            match s.find(" (os error") {
+                Some(i) => s[..i].to_string(),
+                None => s,
+            }
+        }
     }
 }
 
