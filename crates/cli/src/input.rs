@@ -5,42 +5,59 @@ use crate::errors::{CliError, CliResult};
 use memphis_core::scenario::{self, ModelFile, ScenarioFile, ScenarioLayers};
 use std::path::Path;
 
-/// The largest input file read (scenarios, model configs, clusters, case files,
-/// nccl-tests logs, plan shards): far above any real one, low enough that a wrong path
-/// cannot exhaust memory.
+/// The largest data file read (nccl-tests logs, plan shards): far above any real one,
+/// low enough that a wrong path cannot exhaust memory (their parsers need about their
+/// size again).
 pub const MAX_INPUT_BYTES: u64 = 64 << 20;
 
-/// Reads a text file, with clear errors for missing, directory, non-regular (a FIFO, a
-/// device), oversized, empty and binary files. Nothing is read from a file that is
-/// refused; a UTF-8 byte order mark is dropped.
+/// The largest configuration read (scenarios, model and cluster files, config.json,
+/// case files; real ones are kilobytes). Lower than [`MAX_INPUT_BYTES`] because parsing
+/// TOML takes up to about 90 bytes of memory and 0.3 µs per byte of input: 8 MiB stays
+/// under 1 GiB and 3 s.
+pub const MAX_CONFIG_BYTES: u64 = 8 << 20;
+
+/// Reads a data file (an nccl-tests log, a plan shard) of at most [`MAX_INPUT_BYTES`];
+/// see [`read_limited`].
 pub fn read_text(path: &Path, what: &str) -> CliResult<String> {
+    read_limited(path, what, MAX_INPUT_BYTES)
+}
+
+/// Reads a configuration file (TOML, config.json) of at most [`MAX_CONFIG_BYTES`]; see
+/// [`read_limited`].
+pub fn read_config(path: &Path, what: &str) -> CliResult<String> {
+    read_limited(path, what, MAX_CONFIG_BYTES)
+}
+
+/// Reads a text file of at most `limit` bytes, with clear errors for missing,
+/// directory, non-regular (a FIFO, a device), oversized, empty and binary files.
+/// Nothing is read from a file that is refused; a UTF-8 byte order mark is dropped.
+pub fn read_limited(path: &Path, what: &str, limit: u64) -> CliResult<String> {
     let shown = path.display();
     let bad = |why: &str| CliError::bad(format!("{what} '{shown}': {why}"));
     let meta = std::fs::metadata(path).map_err(|e| bad(&io_reason(&e)))?;
-    check_regular(&meta).map_err(|why| bad(&why))?;
+    check_regular(&meta, limit).map_err(|why| bad(&why))?;
     // Non-blocking: should the path have become a FIFO since, opening it does not wait
     // for a writer; the opened file is checked again.
     let file = open_nonblocking(path).map_err(|e| bad(&io_reason(&e)))?;
     let meta = file.metadata().map_err(|e| bad(&io_reason(&e)))?;
-    check_regular(&meta).map_err(|why| bad(&why))?;
+    check_regular(&meta, limit).map_err(|why| bad(&why))?;
     let mut bytes = Vec::new();
-    std::io::Read::read_to_end(
-        &mut std::io::Read::take(file, MAX_INPUT_BYTES + 1),
-        &mut bytes,
-    )
-    .map_err(|e| CliError::env(format!("{what} '{shown}': cannot read: {}", io_reason(&e))))?;
-    if bytes.len() as u64 > MAX_INPUT_BYTES {
-        return Err(bad(&too_big(None)));
+    std::io::Read::read_to_end(&mut std::io::Read::take(file, limit + 1), &mut bytes)
+        .map_err(|e| CliError::env(format!("{what} '{shown}': cannot read: {}", io_reason(&e))))?;
+    if bytes.len() as u64 > limit {
+        return Err(bad(&too_big(None, limit)));
     }
-    let text = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&bytes);
-    if text.is_empty() {
+    if bytes.starts_with(b"\xef\xbb\xbf") {
+        bytes.drain(..3);
+    }
+    if bytes.is_empty() {
         return Err(bad("the file is empty"));
     }
-    String::from_utf8(text.to_vec()).map_err(|_| bad("not UTF-8 text (a binary file?)"))
+    String::from_utf8(bytes).map_err(|_| bad("not UTF-8 text (a binary file?)"))
 }
 
 /// A regular file within the size limit, or why not.
-fn check_regular(meta: &std::fs::Metadata) -> Result<(), String> {
+fn check_regular(meta: &std::fs::Metadata, limit: u64) -> Result<(), String> {
     let ft = meta.file_type();
     if ft.is_dir() {
         return Err("is a directory, expected a file".into());
@@ -51,19 +68,20 @@ fn check_regular(meta: &std::fs::Metadata) -> Result<(), String> {
             special_kind(&ft)
         ));
     }
-    if meta.len() > MAX_INPUT_BYTES {
-        return Err(too_big(Some(meta.len())));
+    if meta.len() > limit {
+        return Err(too_big(Some(meta.len()), limit));
     }
     Ok(())
 }
 
-fn too_big(len: Option<u64>) -> String {
-    let size = len.map_or("more than 64 MiB".to_string(), |n| {
-        format!("{:.1} MiB", n as f64 / (1u64 << 20) as f64)
+fn too_big(len: Option<u64>, limit: u64) -> String {
+    let mib = |n: u64| n as f64 / (1u64 << 20) as f64;
+    let size = len.map_or(format!("more than {} MiB", limit >> 20), |n| {
+        format!("{:.1} MiB", mib(n))
     });
     format!(
-        "{size}, over the limit of {} MiB for input files",
-        MAX_INPUT_BYTES >> 20
+        "{size}, over the limit of {} MiB for this file",
+        limit >> 20
     )
 }
 
@@ -125,7 +143,7 @@ pub fn scenario_arg(arg: Option<&str>) -> CliResult<Option<ScenarioFile>> {
     let Some(arg) = arg else { return Ok(None) };
     let p = Path::new(arg);
     if looks_like_path(arg) || p.exists() {
-        let text = read_text(p, "scenario")?;
+        let text = read_config(p, "scenario")?;
         Ok(Some(scenario::parse_scenario(arg, &text)?))
     } else {
         Ok(Some(scenario::scenario_preset(arg)?))
@@ -136,7 +154,7 @@ pub fn scenario_arg(arg: Option<&str>) -> CliResult<Option<ScenarioFile>> {
 pub fn model_arg(arg: &str) -> CliResult<ModelFile> {
     let p = Path::new(arg);
     if looks_like_path(arg) || p.exists() {
-        let text = read_text(p, "model")?;
+        let text = read_config(p, "model")?;
         if arg.ends_with(".json") || text.trim_start().starts_with('{') {
             Ok(scenario::model_from_hf_config(arg, &text)?)
         } else {

@@ -44,7 +44,7 @@ pub fn cluster_arg(arg: &str) -> CliResult<ClusterSpec> {
     let p = Path::new(arg);
     let looks_like_path = arg.contains('/') || arg.contains('\\') || arg.ends_with(".toml");
     if looks_like_path || p.exists() {
-        let text = input::read_text(p, "cluster")?;
+        let text = input::read_config(p, "cluster")?;
         Ok(api::parse_cluster(arg, &text)?.validate("cluster")?)
     } else {
         Ok(api::preset(arg)?)

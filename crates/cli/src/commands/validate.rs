@@ -31,7 +31,7 @@ pub fn run(a: ValidateArgs) -> CliResult {
     let timeline = a.step_model == memphis_core::step::StepModel::Timeline;
     let single = match (&a.cases, &a.suite) {
         (Some(path), _) => {
-            let text = input::read_text(path, "case file")?;
+            let text = input::read_config(path, "case file")?;
             Some(parse_cases(&path.display().to_string(), &text)?)
         }
         (None, Some(name)) => Some(Suite::named(name)?.cases()?),

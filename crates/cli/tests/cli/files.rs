@@ -1,7 +1,7 @@
 //! Files and the process: outputs written safely (devices and FIFOs written through,
 //! planted symlinks never followed, modes kept, nothing written when a path is bad,
 //! nothing left behind on SIGTERM), inputs read with a limit (no FIFO, no device, no
-//! 70 MiB file), byte order marks and real Hugging Face configs accepted, exit codes.
+//! oversized file), byte order marks and real Hugging Face configs accepted, exit codes.
 //!
 //! The tests run as root here and in CI (device nodes need it); where a test needs root
 //! and is not, it says so and returns.
@@ -447,19 +447,44 @@ fn special_files_are_refused_as_inputs_at_once() {
 
 #[test]
 fn an_oversized_input_is_refused_with_the_limit() {
-    let big = tmp("big.toml");
-    // 70 MiB, sparse: the size is what counts.
-    let f = std::fs::File::create(&big).unwrap();
-    f.set_len(70 << 20).unwrap();
-    let b = big.to_str().unwrap();
-    for args in [
-        &["simulate", b][..],
-        &["validate", "--cases", b],
-        &["collective", "all_reduce", "--compare", b],
-        &["plan", "--merge", b],
-    ] {
+    // Sparse files: the size is what counts. 70 MiB for every kind of input; 9 MiB for
+    // the configurations (TOML, config.json), whose limit is lower.
+    let sparse = |name: &str, mib: u64| {
+        let p = tmp(name);
+        std::fs::File::create(&p)
+            .unwrap()
+            .set_len(mib << 20)
+            .unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let (big, nine) = (sparse("big.toml", 70), sparse("nine.toml", 9));
+    let table: Vec<(Vec<&str>, [&str; 2])> = vec![
+        (vec!["simulate", &big], ["70.0 MiB", "limit of 8 MiB"]),
+        (vec!["simulate", &nine], ["9.0 MiB", "limit of 8 MiB"]),
+        (
+            vec!["simulate", "--model", &nine],
+            ["9.0 MiB", "limit of 8 MiB"],
+        ),
+        (
+            vec!["cluster", "--cluster", &nine],
+            ["9.0 MiB", "limit of 8 MiB"],
+        ),
+        (
+            vec!["validate", "--cases", &nine],
+            ["9.0 MiB", "limit of 8 MiB"],
+        ),
+        (
+            vec!["collective", "all_reduce", "--compare", &big],
+            ["70.0 MiB", "limit of 64 MiB"],
+        ),
+        (
+            vec!["plan", "--merge", &big],
+            ["70.0 MiB", "limit of 64 MiB"],
+        ),
+    ];
+    for (args, needles) in &table {
         let o = memphis_within(args, Duration::from_secs(10));
-        assert_refused(&o, args, &["70.0 MiB", "limit of 64 MiB"]);
+        assert_refused(&o, args, needles);
     }
 }
 
