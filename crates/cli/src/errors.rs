@@ -133,7 +133,14 @@ fn escape(s: &str) -> String {
 }
 
 impl From<memphis_core::Error> for CliError {
-    fn from(e: memphis_core::Error) -> Self {
+    fn from(mut e: memphis_core::Error) -> Self {
+        // The value given is the user's: cut, like a quoted one (see `one_line`).
+        if let memphis_core::Error::Invalid { value, .. } = &mut e {
+            if let Some((i, _)) = value.char_indices().nth(VALUE_MAX_CHARS) {
+                value.truncate(i);
+                value.push('…');
+            }
+        }
         let given: Vec<String> = std::env::args().collect();
         CliError::bad(with_flag(e, &given))
     }

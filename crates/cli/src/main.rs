@@ -36,7 +36,10 @@ fn main() -> ExitCode {
                 Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => {
                     eprintln!(
                         "error: {}",
-                        errors::one_line(&format!("writing the help to stdout: {err}"))
+                        errors::one_line(&format!(
+                            "writing the help to stdout: {}",
+                            input::io_reason(&err)
+                        ))
                     );
                     ExitCode::from(1)
                 }
