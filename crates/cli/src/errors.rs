@@ -1,11 +1,14 @@
-//! Errors of the binary and their exit codes: 2 for bad input, 1 for anything else.
+//! Errors of the binary and their exit codes (README, "Exit codes"): 2 for bad input
+//! (flags, values, files, output paths), 1 for the environment (a write or read that
+//! failed: full disk, I/O error) and our own faults. [`one_line`] is how every error
+//! line is printed.
 
 /// What went wrong, for the exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
-    /// The user's input (flags, files, values): exit 2.
+    /// The user's input (flags, files, values, output paths): exit 2.
     BadInput,
-    /// Our fault or the environment's (a write that failed mid-way): exit 1.
+    /// The environment's fault (a full disk, an I/O error) or ours: exit 1.
     Internal,
 }
 
@@ -43,10 +46,101 @@ impl CliError {
             message: message.into(),
         }
     }
+    /// The environment failed us (a write to a full disk, an I/O error): exit 1, like an
+    /// internal error.
+    pub fn env(message: impl Into<String>) -> Self {
+        CliError::internal(message)
+    }
+}
+
+/// The longest quoted value (`'...'`, `"..."` or `` `...` ``) shown in an error, in
+/// characters; longer ones are cut with an ellipsis.
+pub const VALUE_MAX_CHARS: usize = 200;
+/// The longest error line, in characters, after escaping; the middle of a longer one is
+/// cut.
+pub const LINE_MAX_CHARS: usize = 1000;
+
+/// An error message made safe to print as one line on a terminal: quoted values longer
+/// than [`VALUE_MAX_CHARS`] are cut, control characters (newlines, escape sequences) and
+/// bidirectional overrides are escaped (`\n`, `\u{1b}`), and a line still longer than
+/// [`LINE_MAX_CHARS`] loses its middle. Every error line of the binary goes through here.
+pub fn one_line(message: &str) -> String {
+    let escaped = escape(&cut_quoted(message));
+    let n = escaped.chars().count();
+    if n <= LINE_MAX_CHARS {
+        return escaped;
+    }
+    let head: String = escaped.chars().take(LINE_MAX_CHARS * 6 / 10).collect();
+    let tail: String = escaped.chars().skip(n - LINE_MAX_CHARS * 3 / 10).collect();
+    let cut = n - head.chars().count() - tail.chars().count();
+    format!("{head} … ({cut} characters cut) … {tail}")
+}
+
+/// Cuts each quoted span longer than [`VALUE_MAX_CHARS`]. A quote opens a span at the
+/// start or after a space or an opening bracket (so the apostrophe of "doesn't" does
+/// not); the span ends at the same quote character, or at the end of the message.
+fn cut_quoted(message: &str) -> String {
+    let chars: Vec<char> = message.chars().collect();
+    let mut out = String::with_capacity(message.len().min(4 * LINE_MAX_CHARS));
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let opens = matches!(c, '\'' | '"' | '`')
+            && (i == 0 || matches!(chars[i - 1], ' ' | '(' | '[' | '=' | ':' | ','));
+        if !opens {
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        let end = chars[i + 1..]
+            .iter()
+            .position(|&d| d == c)
+            .map_or(chars.len(), |p| i + 1 + p);
+        let inner = &chars[i + 1..end];
+        out.push(c);
+        if inner.len() > VALUE_MAX_CHARS {
+            out.extend(&inner[..VALUE_MAX_CHARS]);
+            out.push('…');
+        } else {
+            out.extend(inner);
+        }
+        if end < chars.len() {
+            out.push(c);
+        }
+        i = end + 1;
+    }
+    out
+}
+
+/// Escapes what a terminal would act on: control characters (C0, DEL, C1, so newlines
+/// and the ESC of escape sequences) and the bidirectional controls that reorder text.
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control()
+                || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') =>
+            {
+                out.push_str(&format!("\\u{{{:x}}}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 impl From<memphis_core::Error> for CliError {
-    fn from(e: memphis_core::Error) -> Self {
+    fn from(mut e: memphis_core::Error) -> Self {
+        // The value given is the user's: cut, like a quoted one (see `one_line`).
+        if let memphis_core::Error::Invalid { value, .. } = &mut e {
+            if let Some((i, _)) = value.char_indices().nth(VALUE_MAX_CHARS) {
+                value.truncate(i);
+                value.push('…');
+            }
+        }
         let given: Vec<String> = std::env::args().collect();
         CliError::bad(with_flag(e, &given))
     }
@@ -119,5 +213,27 @@ mod tests {
             with_flag(e, &given),
             "training.global_batch = 7 (given as --global-batch): x"
         );
+    }
+
+    #[test]
+    fn error_lines_are_one_safe_line() {
+        assert_eq!(one_line("plain: 'value' doesn't"), "plain: 'value' doesn't");
+        assert_eq!(
+            one_line("scenario 'a\nb\u{1b}[31mred\u{7}': no such file"),
+            "scenario 'a\\nb\\u{1b}[31mred\\u{7}': no such file"
+        );
+        assert_eq!(one_line("x \u{202e}abc\u{9b}"), "x \\u{202e}abc\\u{9b}");
+        let long = "9".repeat(5000);
+        let line = one_line(&format!("model '{long}': unknown"));
+        assert_eq!(line, format!("model '{}…': unknown", &long[..200]));
+        // An unclosed quote is cut too.
+        let line = one_line(&format!("value \"{long}"));
+        assert_eq!(line, format!("value \"{}…", &long[..200]));
+        // A long unquoted line keeps its start and end.
+        let line = one_line(&format!("field = [{}]: a number", "1, ".repeat(100_000)));
+        assert!(line.chars().count() < LINE_MAX_CHARS + 60, "{}", line.len());
+        assert!(line.starts_with("field = [1, 1") && line.ends_with("]: a number"));
+        assert!(line.contains("characters cut"));
+        assert!(!line.contains('\n'));
     }
 }

@@ -5,32 +5,136 @@ use crate::errors::{CliError, CliResult};
 use memphis_core::scenario::{self, ModelFile, ScenarioFile, ScenarioLayers};
 use std::path::Path;
 
-/// Reads a text file, with clear errors for missing, directory, empty and binary files.
+/// The largest data file read (nccl-tests logs, plan shards): far above any real one,
+/// low enough that a wrong path cannot exhaust memory (their parsers need about their
+/// size again).
+pub const MAX_INPUT_BYTES: u64 = 64 << 20;
+
+/// The largest configuration read (scenarios, model and cluster files, config.json,
+/// case files; real ones are kilobytes). Lower than [`MAX_INPUT_BYTES`] because parsing
+/// TOML takes up to about 90 bytes of memory and 0.3 µs per byte of input: 8 MiB stays
+/// under 1 GiB and 3 s.
+pub const MAX_CONFIG_BYTES: u64 = 8 << 20;
+
+/// Reads a data file (an nccl-tests log, a plan shard) of at most [`MAX_INPUT_BYTES`];
+/// see [`read_limited`].
 pub fn read_text(path: &Path, what: &str) -> CliResult<String> {
-    let shown = path.display();
-    let meta = std::fs::metadata(path)
-        .map_err(|e| CliError::bad(format!("{what} '{shown}': {}", io_reason(&e))))?;
-    if meta.is_dir() {
-        return Err(CliError::bad(format!(
-            "{what} '{shown}': is a directory, expected a file"
-        )));
-    }
-    let bytes = std::fs::read(path)
-        .map_err(|e| CliError::bad(format!("{what} '{shown}': {}", io_reason(&e))))?;
-    if bytes.is_empty() {
-        return Err(CliError::bad(format!(
-            "{what} '{shown}': the file is empty"
-        )));
-    }
-    String::from_utf8(bytes)
-        .map_err(|_| CliError::bad(format!("{what} '{shown}': not UTF-8 text (a binary file?)")))
+    read_limited(path, what, MAX_INPUT_BYTES)
 }
 
-fn io_reason(e: &std::io::Error) -> String {
+/// Reads a configuration file (TOML, config.json) of at most [`MAX_CONFIG_BYTES`]; see
+/// [`read_limited`].
+pub fn read_config(path: &Path, what: &str) -> CliResult<String> {
+    read_limited(path, what, MAX_CONFIG_BYTES)
+}
+
+/// Reads a text file of at most `limit` bytes, with clear errors for missing,
+/// directory, non-regular (a FIFO, a device), oversized, empty and binary files.
+/// Nothing is read from a file that is refused; a UTF-8 byte order mark is dropped.
+pub fn read_limited(path: &Path, what: &str, limit: u64) -> CliResult<String> {
+    let shown = path.display();
+    let bad = |why: &str| CliError::bad(format!("{what} '{shown}': {why}"));
+    let meta = std::fs::metadata(path).map_err(|e| bad(&io_reason(&e)))?;
+    check_regular(&meta, limit).map_err(|why| bad(&why))?;
+    // Non-blocking: should the path have become a FIFO since, opening it does not wait
+    // for a writer; the opened file is checked again.
+    let file = open_nonblocking(path).map_err(|e| bad(&io_reason(&e)))?;
+    let meta = file.metadata().map_err(|e| bad(&io_reason(&e)))?;
+    check_regular(&meta, limit).map_err(|why| bad(&why))?;
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::Read::take(file, limit + 1), &mut bytes)
+        .map_err(|e| CliError::env(format!("{what} '{shown}': cannot read: {}", io_reason(&e))))?;
+    if bytes.len() as u64 > limit {
+        return Err(bad(&too_big(None, limit)));
+    }
+    if bytes.starts_with(b"\xef\xbb\xbf") {
+        bytes.drain(..3);
+    }
+    if bytes.is_empty() {
+        return Err(bad("the file is empty"));
+    }
+    String::from_utf8(bytes).map_err(|_| bad("not UTF-8 text (a binary file?)"))
+}
+
+/// A regular file within the size limit, or why not.
+fn check_regular(meta: &std::fs::Metadata, limit: u64) -> Result<(), String> {
+    let ft = meta.file_type();
+    if ft.is_dir() {
+        return Err("is a directory, expected a file".into());
+    }
+    if !ft.is_file() {
+        return Err(format!(
+            "is {}, not a regular file; inputs are read from regular files only",
+            special_kind(&ft)
+        ));
+    }
+    if meta.len() > limit {
+        return Err(too_big(Some(meta.len()), limit));
+    }
+    Ok(())
+}
+
+fn too_big(len: Option<u64>, limit: u64) -> String {
+    let mib = |n: u64| n as f64 / (1u64 << 20) as f64;
+    let size = len.map_or(format!("more than {} MiB", limit >> 20), |n| {
+        format!("{:.1} MiB", mib(n))
+    });
+    format!(
+        "{size}, over the limit of {} MiB for this file",
+        limit >> 20
+    )
+}
+
+/// What a file that is neither a regular file nor a directory is, in words.
+pub fn special_kind(ft: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if ft.is_fifo() {
+            return "a FIFO";
+        }
+        if ft.is_char_device() {
+            return "a character device";
+        }
+        if ft.is_block_device() {
+            return "a block device";
+        }
+        if ft.is_socket() {
+            return "a socket";
+        }
+    }
+    if ft.is_symlink() {
+        return "a symbolic link";
+    }
+    "a special file"
+}
+
+#[cfg(unix)]
+fn open_nonblocking(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC)
+        .open(path)
+}
+
+#[cfg(not(unix))]
+fn open_nonblocking(path: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::File::open(path)
+}
+
+/// An I/O error in a few words (no "(os error 2)").
+pub fn io_reason(e: &std::io::Error) -> String {
     match e.kind() {
         std::io::ErrorKind::NotFound => "no such file".into(),
         std::io::ErrorKind::PermissionDenied => "permission denied".into(),
-        _ => e.to_string(),
+        _ => {
+            let s = e.to_string();
+            match s.find(" (os error") {
+                Some(i) => s[..i].to_string(),
+                None => s,
+            }
+        }
     }
 }
 
@@ -39,7 +143,7 @@ pub fn scenario_arg(arg: Option<&str>) -> CliResult<Option<ScenarioFile>> {
     let Some(arg) = arg else { return Ok(None) };
     let p = Path::new(arg);
     if is_file_arg(arg, scenario::SCENARIO_PRESETS) {
-        let text = read_text(p, "scenario")?;
+        let text = read_config(p, "scenario")?;
         Ok(Some(scenario::parse_scenario(arg, &text)?))
     } else {
         // A preset by name is the base layer: the user wrote none of its fields.
@@ -55,7 +159,7 @@ pub fn scenario_arg(arg: Option<&str>) -> CliResult<Option<ScenarioFile>> {
 pub fn model_arg(arg: &str) -> CliResult<ModelFile> {
     let p = Path::new(arg);
     if is_file_arg(arg, scenario::MODEL_PRESETS) {
-        let text = read_text(p, "model")?;
+        let text = read_config(p, "model")?;
         if arg.ends_with(".json") || text.trim_start().starts_with('{') {
             Ok(scenario::model_from_hf_config(arg, &text)?)
         } else {
@@ -90,7 +194,7 @@ pub fn cluster_file_arg(arg: &str) -> CliResult<Option<memphis_core::scenario::C
     if !is_file_arg(arg, scenario::CLUSTER_PRESETS) {
         return Ok(None);
     }
-    let text = read_text(Path::new(arg), "cluster")?;
+    let text = read_config(Path::new(arg), "cluster")?;
     Ok(Some(memphis_core::api::cluster::parse_cluster(arg, &text)?))
 }
 

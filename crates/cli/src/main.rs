@@ -10,6 +10,7 @@ mod sinks;
 
 use clap::error::ErrorKind;
 use clap::Parser;
+use std::io::Write;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -23,34 +24,61 @@ fn main() -> ExitCode {
                     | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
             ) =>
         {
-            let _ = e.print();
-            return if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
-                ExitCode::from(2)
+            let code = if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                2
             } else {
-                ExitCode::SUCCESS
+                0
+            };
+            // Help that cannot be written (`--help > /dev/full`) is a failed write: exit
+            // 1. A reader that went away (`--help | head`) is not.
+            let printed = e.print().and_then(|()| std::io::stdout().flush());
+            return match printed {
+                Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => {
+                    eprintln!(
+                        "error: {}",
+                        errors::one_line(&format!(
+                            "writing the help to stdout: {}",
+                            input::io_reason(&err)
+                        ))
+                    );
+                    ExitCode::from(1)
+                }
+                _ => ExitCode::from(code),
             };
         }
         Err(e) => {
-            // One line: clap's first line, with its valid values when it lists them.
-            let rendered = e.render().to_string();
-            let mut lines = rendered.lines().map(str::trim).filter(|l| !l.is_empty());
-            let first = lines.next().unwrap_or("error: bad arguments").to_string();
-            let values = rendered
-                .lines()
-                .map(str::trim)
-                .find(|l| l.starts_with("[possible values:"));
-            match values {
-                Some(v) => eprintln!("{first} {v} (see --help)"),
-                None => eprintln!("{first} (see --help)"),
-            }
+            eprintln!("{}", clap_line(&e.render().to_string()));
             return ExitCode::from(2);
         }
     };
     match commands::run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {}", e.message);
+            eprintln!("error: {}", errors::one_line(&e.message));
             ExitCode::from(e.kind.code())
         }
+    }
+}
+
+/// One line from clap's error: its first paragraph (the message, which may hold the
+/// user's value with newlines in it, escaped here), with the valid values when it
+/// lists them.
+fn clap_line(rendered: &str) -> String {
+    let first = rendered.trim_start().split("\n\n").next().unwrap_or("");
+    let (message, values) = match first.find("\n  [possible values:") {
+        Some(i) => (&first[..i], Some(first[i..].trim())),
+        None => (first, None),
+    };
+    let message = message.trim();
+    let message = message.strip_prefix("error: ").unwrap_or(message);
+    let message = if message.is_empty() {
+        "bad arguments"
+    } else {
+        message
+    };
+    let line = errors::one_line(message);
+    match values {
+        Some(v) => format!("error: {line} {} (see --help)", errors::one_line(v)),
+        None => format!("error: {line} (see --help)"),
     }
 }

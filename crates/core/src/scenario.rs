@@ -416,9 +416,10 @@ pub fn model_from_hf_config(context: &str, json: &str) -> Result<ModelFile> {
     let obj = v
         .as_object()
         .ok_or_else(|| Error::parse(context, "expected a JSON object"))?;
+    // A key set to null is absent (GPT-2's `"n_inner": null` means the default 4 x hidden).
     let uint = |keys: &[&str]| -> Result<Option<u64>> {
         for k in keys {
-            if let Some(x) = obj.get(*k) {
+            if let Some(x) = obj.get(*k).filter(|x| !x.is_null()) {
                 return x.as_u64().map(Some).ok_or_else(|| {
                     Error::invalid(format!("{context}: {k}"), x, "a non-negative integer")
                 });
@@ -1487,6 +1488,14 @@ mod tests {
             .validate("model")
             .unwrap();
         assert_eq!(m.mlp, MlpKind::Standard);
+        // GPT-2's config.json: `n_inner: null` is the default 4 x hidden.
+        let gpt2 = r#"{"activation_function":"gelu_new","architectures":["GPT2LMHeadModel"],
+            "model_type":"gpt2","n_ctx":1024,"n_embd":768,"n_head":12,"n_inner":null,"n_layer":12,
+            "n_positions":1024,"summary_activation":null,"vocab_size":50257}"#;
+        let m = model_from_hf_config("config.json", gpt2).unwrap();
+        assert_eq!(m.ffn_hidden, Some(4 * 768));
+        assert_eq!(m.mlp, Some(MlpKind::Standard));
+        m.validate("model").unwrap();
         let e = model_from_hf_config("c.json", r#"{"hidden_size": 10}"#)
             .unwrap_err()
             .to_string();

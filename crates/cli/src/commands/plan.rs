@@ -14,6 +14,8 @@ pub fn run(a: PlanArgs) -> CliResult {
     if a.top == 0 {
         return Err(CliError::bad("--top = 0: at least 1"));
     }
+    let mut outs = sinks::Outputs::default();
+    let report_out = outs.report("--out", a.out.as_deref())?;
     let started = Instant::now();
     // The search this run is about: shards to merge must belong to it.
     let merged = input::scenario_layers(&a.scenario)?.merge()?;
@@ -63,15 +65,13 @@ pub fn run(a: PlanArgs) -> CliResult {
             result.plans_evaluated as f64 / elapsed.max(1e-9)
         ));
     }
-    if let Some(out) = &a.out {
-        return sinks::write_atomic(out, sinks::json_text(&result)?.as_bytes());
-    }
-    let text = if a.json {
+    let text = if a.json || a.out.is_some() {
         sinks::json_text(&result)?
     } else {
         render(&result)
     };
-    sinks::stdout(&text)
+    outs.put(report_out, text)?;
+    outs.commit()
 }
 
 fn render(r: &SearchResult) -> String {

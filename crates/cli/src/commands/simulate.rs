@@ -10,6 +10,11 @@ use memphis_core::step::Heterogeneity;
 use std::fmt::Write;
 
 pub fn run(a: SimulateArgs) -> CliResult {
+    // Every output path is checked before the work; all are written after it.
+    let mut outs = sinks::Outputs::default();
+    let report_out = outs.report("-o", a.output.as_deref())?;
+    let trace_out = outs.file("--trace", a.trace.as_deref())?;
+    let html_out = outs.file("--html", a.html.as_deref())?;
     let layers = input::scenario_layers(&a.scenario)?;
     let resolved = match a.plan.as_deref() {
         None => api::resolve(&layers)?,
@@ -41,24 +46,25 @@ pub fn run(a: SimulateArgs) -> CliResult {
     for n in &report.notes {
         sinks::note(n);
     }
-    if let (Some(path), Some(tl)) = (&a.trace, &report.timeline) {
+    if let (Some(slot), Some(tl)) = (trace_out, &report.timeline) {
         let m = &report.memory;
         let static_gib = m.weights_gib + m.gradients_gib + m.optimizer_gib + m.reserved_gib;
         let trace = memphis_core::step::trace::chrome_trace(tl, sc.plan.pp, &sc.name, static_gib);
         let text = serde_json::to_string(&trace).map_err(|e| CliError::internal(e.to_string()))?;
-        sinks::write_atomic(path, text.as_bytes())?;
+        outs.put(slot, text)?;
     }
-    if let Some(path) = &a.html {
+    if let Some(slot) = html_out {
         let inv = memphis_core::fabric::Fabric::build(&sc.cluster.fabric_spec).inventory();
         let page = crate::sinks::html::report(sc, &report, &inv);
-        sinks::write_atomic(path, page.as_bytes())?;
+        outs.put(slot, page)?;
     }
     let text = if a.json {
         sinks::json_text(&report)?
     } else {
         render(&report)
     };
-    sinks::emit(a.output.as_deref(), &text)
+    outs.put(report_out, text)?;
+    outs.commit()
 }
 
 fn render(r: &SimulationReport) -> String {

@@ -26,10 +26,12 @@ struct SuitesReport<'a> {
 }
 
 pub fn run(a: ValidateArgs) -> CliResult {
+    let mut outs = sinks::Outputs::default();
+    let report_out = outs.report("-o", a.output.as_deref())?;
     let timeline = a.step_model == memphis_core::step::StepModel::Timeline;
     let single = match (&a.cases, &a.suite) {
         (Some(path), _) => {
-            let text = input::read_text(path, "case file")?;
+            let text = input::read_config(path, "case file")?;
             Some(parse_cases(&path.display().to_string(), &text)?)
         }
         (None, Some(name)) => Some(Suite::named(name)?.cases()?),
@@ -70,7 +72,8 @@ pub fn run(a: ValidateArgs) -> CliResult {
             o
         }
     };
-    sinks::emit(a.output.as_deref(), &text)
+    outs.put(report_out, text)?;
+    outs.commit()
 }
 
 /// Runs one case file; warns on stderr (prefixed by `label`) about cases the model

@@ -1,12 +1,15 @@
 //! Output sinks: where a command's result goes. Each report renders to a string; the
-//! sink writes it to stdout or, atomically, to a file.
+//! sink writes it to stdout or, safely, to a file ([`output`]).
 
+mod cleanup;
 pub mod format;
 pub mod html;
+pub mod output;
+
+pub use output::Outputs;
 
 use crate::errors::{CliError, CliResult};
 use std::io::Write;
-use std::path::Path;
 
 static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
@@ -40,11 +43,21 @@ pub fn heading(text: &str) -> String {
 
 /// Writes `text` to stdout; a closed pipe is not an error.
 pub fn stdout(text: &str) -> CliResult {
+    stdout_bytes(text.as_bytes()).map_err(|e| {
+        CliError::env(format!(
+            "writing to stdout: {}",
+            crate::input::io_reason(&e)
+        ))
+    })
+}
+
+/// Writes `bytes` to stdout and flushes; a closed pipe (the reader is gone, as with
+/// `| head`) is not an error.
+pub fn stdout_bytes(bytes: &[u8]) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
-        Ok(()) => Ok(()),
+    match out.write_all(bytes).and_then(|_| out.flush()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(CliError::internal(format!("writing to stdout: {e}"))),
+        r => r,
     }
 }
 
@@ -55,59 +68,9 @@ pub fn json_text<T: serde::Serialize>(value: &T) -> CliResult<String> {
         .map_err(|e| CliError::internal(format!("serializing JSON: {e}")))
 }
 
-/// Sends a finished report to `path` (atomically) or to stdout.
-pub fn emit(path: Option<&Path>, text: &str) -> CliResult {
-    match path {
-        Some(p) => write_atomic(p, text.as_bytes()),
-        None => stdout(text),
-    }
-}
-
-/// Writes `bytes` to `path` atomically: a temporary file beside it, then a rename, so a
-/// failure never leaves a partial file.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> CliResult {
-    let shown = path.display();
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    if path.is_dir() {
-        return Err(CliError::bad(format!("output '{shown}': is a directory")));
-    }
-    if !dir.is_dir() {
-        return Err(CliError::bad(format!(
-            "output '{shown}': directory '{}' does not exist",
-            dir.display()
-        )));
-    }
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "out".into());
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        let kind = if e.kind() == std::io::ErrorKind::PermissionDenied {
-            "permission denied".to_string()
-        } else {
-            e.to_string()
-        };
-        return Err(CliError::bad(format!(
-            "output '{shown}': cannot write: {kind}"
-        )));
-    }
-    Ok(())
-}
-
 /// A note on stderr about a decision made for the user (unless `--quiet`).
 pub fn note(msg: &str) {
     if !QUIET.load(std::sync::atomic::Ordering::Relaxed) {
-        eprintln!("note: {msg}");
+        eprintln!("note: {}", crate::errors::one_line(msg));
     }
 }

@@ -89,8 +89,30 @@ fn changing_only_the_model_or_the_cluster_works_and_says_so() {
         assert!(o.status.success(), "{extra:?}: {}", stderr(&o));
         let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
         assert_eq!(v["memory"]["fits"], true, "{extra:?}");
-        let note = v["notes"][0].as_str().unwrap_or("");
-        assert!(note.contains("planner chose"), "{extra:?}: {note}");
+        let notes: Vec<&str> = v["notes"]
+            .as_array()
+            .map(|n| n.iter().filter_map(|x| x.as_str()).collect())
+            .unwrap_or_default();
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.contains("the run comes from preset")),
+            "{extra:?}: {notes:?}"
+        );
+        // 8B's 32 layers cannot hold the preset's 16 x 4 chunks: the planner steps in.
+        if extra.contains(&"llama3-8b") {
+            assert!(
+                notes.iter().any(|n| n.contains("planner chose")),
+                "{extra:?}: {notes:?}"
+            );
+        }
+        if extra.contains(&"--cluster") {
+            assert!(
+                notes.iter().any(|n| n.contains("hot spares")),
+                "{extra:?}: {notes:?}"
+            );
+            assert!(v["run"]["spare_gpus"].as_u64().unwrap() > 0, "{extra:?}");
+        }
         assert!(
             stderr(&o).contains("note: "),
             "{extra:?}: the note is on stderr too"

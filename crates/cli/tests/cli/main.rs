@@ -4,6 +4,8 @@
 mod cluster_commands;
 mod consistency;
 mod fabric;
+#[cfg(unix)]
+mod files;
 mod hardening;
 mod plan;
 mod presets;

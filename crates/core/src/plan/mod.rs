@@ -568,7 +568,7 @@ fn check_shard(p: &SearchResult, sc: &Scenario) -> Result<()> {
                 "finite, positive times and memory",
             );
         }
-        if !(r.mfu > 0.0 && r.mfu <= 1.0) || !r.fits {
+        if !(r.mfu > 0.0 && r.mfu <= 1.0 && r.fits) {
             return bad(
                 format!("MFU {}, fits {}", r.mfu, r.fits),
                 "an MFU in (0, 1] of a plan that fits",
