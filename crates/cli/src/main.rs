@@ -71,6 +71,14 @@ fn clap_line(rendered: &str) -> String {
     };
     let message = message.trim();
     let message = message.strip_prefix("error: ").unwrap_or(message);
+    // clap lists missing arguments on indented lines of their own: keep them, on the line.
+    let joined;
+    let message = if message.contains(":\n  ") {
+        joined = message.lines().map(str::trim).collect::<Vec<_>>().join(" ");
+        joined.as_str()
+    } else {
+        message
+    };
     let message = if message.is_empty() {
         "bad arguments"
     } else {

@@ -41,6 +41,9 @@ pub fn run(a: SimulateArgs) -> CliResult {
             "--trace needs --step-model timeline (the closed form has no timeline)",
         ));
     }
+    if sc.network == memphis_core::scenario::NetworkModel::Flow {
+        sinks::status("routing the job's traffic on the fabric ...");
+    }
     let mut report = api::simulate(sc, &opts)?;
     report.notes.splice(0..0, resolved.notes);
     for n in &report.notes {
@@ -113,7 +116,7 @@ fn render(r: &SimulationReport) -> String {
     let st = &r.step;
     let _ = writeln!(o, "\n{}", sinks::heading("step"));
     let _ = writeln!(o, "  time         {}", duration(st.time_s));
-    let _ = writeln!(o, "  MFU          {}", pct(st.mfu));
+    let _ = writeln!(o, "  MFU          {} (of the dense BF16 peak)", pct(st.mfu));
     let _ = writeln!(o, "  per GPU      {:.0} TFLOP/s", st.tflops_per_gpu);
     let _ = writeln!(o, "  throughput   {} tokens/s", si(st.tokens_per_s));
     let _ = writeln!(

@@ -5,25 +5,9 @@
 use crate::cli::ValidateArgs;
 use crate::errors::CliResult;
 use crate::{input, sinks};
+use memphis_core::api::{SuiteReport, SuitesReport};
 use memphis_core::validate::{parse_cases, run_cases, CaseFile, Report, Suite, SUITES};
-use serde::Serialize;
 use std::fmt::Write;
-
-/// One suite's report in the JSON of several suites: its name and file, then the same
-/// keys as a single file's report (`cases`, `summary`).
-#[derive(Serialize)]
-struct SuiteReport<'a> {
-    suite: &'a str,
-    file: &'a str,
-    #[serde(flatten)]
-    report: &'a Report,
-}
-
-/// The JSON of several suites: `{"suites": [...]}`, in `SUITES` order.
-#[derive(Serialize)]
-struct SuitesReport<'a> {
-    suites: Vec<SuiteReport<'a>>,
-}
 
 pub fn run(a: ValidateArgs) -> CliResult {
     let mut outs = sinks::Outputs::default();
@@ -54,9 +38,9 @@ pub fn run(a: ValidateArgs) -> CliResult {
             let suites = reports
                 .iter()
                 .map(|(s, r)| SuiteReport {
-                    suite: s.name,
-                    file: s.path,
-                    report: r,
+                    suite: s.name.to_string(),
+                    file: s.path.to_string(),
+                    report: r.clone(),
                 })
                 .collect();
             sinks::json_text(&SuitesReport { suites })?

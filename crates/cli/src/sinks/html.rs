@@ -183,7 +183,7 @@ fn power_line(r: &SimulationReport, points: &[(f64, f64)]) -> String {
         h + 40.0,
         h - 2.0,
         h + 26.0,
-        duration(t_end),
+        duration(r.step.time_s),
         r.power.report.facility_mw,
         r.power.report.it_mw,
         r.power.report.swing_mw,
@@ -429,7 +429,7 @@ fn power_parts_table(r: &SimulationReport) -> String {
     for part in r.power.report.parts.iter().filter(|p| p.mw > 0.0) {
         let _ = write!(
             o,
-            "<tr><td>{}</td><td>{:.1}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{:.2}</td><td>{}</td></tr>",
             esc(part.name),
             part.mw,
             pct(part.mw / total.max(1e-30))
@@ -437,7 +437,7 @@ fn power_parts_table(r: &SimulationReport) -> String {
     }
     let _ = write!(
         o,
-        "<tr><th>IT</th><th>{:.1}</th><th></th></tr></table><p class=\"sub\">facility {:.1} MW at PUE {:.2} · swing {:.1} MW between compute and waits</p>",
+        "<tr><th>IT</th><th>{:.2}</th><th></th></tr></table><p class=\"sub\">facility {:.1} MW at PUE {:.2} · swing {:.1} MW between compute and waits</p>",
         r.power.report.it_mw, r.power.report.facility_mw, r.power.report.pue, r.power.report.swing_mw
     );
     o
@@ -446,9 +446,10 @@ fn power_parts_table(r: &SimulationReport) -> String {
 /// Energy, carbon and water of the whole run.
 fn footprint_table(r: &SimulationReport) -> String {
     format!(
-        r#"<h2>Energy, carbon, water (whole run, p50)</h2><table id="table-footprint"><tr><th>energy</th><td>{} MWh</td><td>{:.1} MWh per step</td></tr><tr><th>carbon</th><td>{} t CO2e</td><td>{:.0} g/kWh, {} from gas turbines</td></tr><tr><th>water</th><td>{} m³</td><td>on site and upstream</td></tr></table>"#,
+        r#"<h2>Energy, carbon, water (whole run, p50)</h2><table id="table-footprint"><tr><th>energy</th><td>{} MWh</td><td>{:.1} kWh per step, {:.2} J per token</td></tr><tr><th>carbon</th><td>{} t CO2e</td><td>{:.0} g/kWh, {} from gas turbines</td></tr><tr><th>water</th><td>{} m³</td><td>on site and upstream</td></tr></table>"#,
         si(r.energy.run_mwh),
-        r.energy.step_mwh,
+        r.energy.step_mwh * 1000.0,
+        r.energy.j_per_token,
         si(r.carbon.run_tco2e),
         r.carbon.gco2_per_kwh,
         pct(r.carbon.turbine_share),

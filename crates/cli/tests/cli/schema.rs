@@ -28,6 +28,19 @@ fn shipped_schemas_match_the_binary() {
     }
 }
 
+/// `validate --json` has two shapes (one file, several suites): its schema has both.
+#[test]
+fn the_validate_schema_has_both_shapes() {
+    let s = json(&["schema", "validate"]);
+    let shapes = s["anyOf"].as_array().expect("anyOf");
+    assert_eq!(shapes.len(), 2, "{s}");
+    let text = s.to_string();
+    assert!(
+        text.contains("\"suites\"") && text.contains("\"summary\""),
+        "{text}"
+    );
+}
+
 /// Every top-level key of a report is described by its schema, and the reverse.
 #[test]
 fn schemas_describe_the_reports_keys() {

@@ -66,6 +66,8 @@ pub struct ClusterReport {
     pub tiers: u32,
     /// Switch ports at NIC speed.
     pub radix: u32,
+    /// The same, under the name a cluster file gives it.
+    pub switch_radix: u32,
     /// Rail-optimized leaves.
     pub rail_optimized: bool,
     /// Oversubscription (down/up) of the leaf and spine tiers.
@@ -111,6 +113,7 @@ pub fn cluster_report(c: &ClusterSpec) -> ClusterReport {
         fabric: c.fabric,
         tiers: fs.tiers,
         radix: fs.radix,
+        switch_radix: fs.radix,
         rail_optimized: fs.rail_optimized,
         oversubscription: fs.oversubscription,
         switches: inv.switches,

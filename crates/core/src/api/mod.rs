@@ -12,6 +12,36 @@ pub mod simulate;
 pub use reliability::{reliability, ReliabilityOptions, ReliabilityReport};
 pub use simulate::{resolve, simulate, Resolved, SimulateOptions, SimulationReport};
 
+/// One suite's report in `memphis validate`'s JSON over several suites: the suite, its
+/// file, then the same keys as one file's report (`cases`, `summary`).
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+pub struct SuiteReport {
+    /// The suite's name.
+    pub suite: String,
+    /// Its file in the repository.
+    pub file: String,
+    /// Its cases and summary.
+    #[serde(flatten)]
+    pub report: crate::validate::Report,
+}
+
+/// `memphis validate --json` over several suites: `{"suites": [...]}`.
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+pub struct SuitesReport {
+    /// Each suite, in the order of `validate::SUITES`.
+    pub suites: Vec<SuiteReport>,
+}
+
+/// What `memphis validate --json` prints: one file's (or suite's) report, or several
+/// suites'. Only its schema is used.
+#[derive(schemars::JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum ValidateJson {
+    One(crate::validate::Report),
+    Suites(SuitesReport),
+}
+
 /// Below this ETTR a run is refused: failures undo nearly all the work.
 pub const MIN_ETTR: f64 = 0.01;
 
@@ -68,7 +98,7 @@ pub fn schema(report: &str) -> crate::Result<serde_json::Value> {
         "cluster" => schema_for!(cluster::ClusterReport),
         "fabric-bench" => schema_for!(fabric_bench::FabricBenchReport),
         "collective" => schema_for!(collective::CollectiveReport),
-        "validate" => schema_for!(crate::validate::Report),
+        "validate" => schema_for!(ValidateJson),
         other => {
             return Err(crate::Error::invalid(
                 "report",

@@ -106,10 +106,6 @@ impl Heterogeneity {
         slowdown_pct: f64,
     ) -> crate::Result<Heterogeneity> {
         use crate::Error;
-        let mut h = Heterogeneity::default();
-        if slow_gpu.is_none() && slow_server.is_none() && slow_link.is_none() {
-            return Ok(h);
-        }
         // Past 99% (a GPU 100x slower) it is a dead GPU, not a straggler.
         if !(slowdown_pct.is_finite() && (0.0..=99.0).contains(&slowdown_pct)) {
             return Err(Error::invalid(
@@ -117,6 +113,10 @@ impl Heterogeneity {
                 slowdown_pct,
                 "a percentage from 0 to 99",
             ));
+        }
+        let mut h = Heterogeneity::default();
+        if slow_gpu.is_none() && slow_server.is_none() && slow_link.is_none() {
+            return Ok(h);
         }
         let k = 1.0 / (1.0 - slowdown_pct / 100.0);
         let gpus = sc.job_gpus();
