@@ -6,28 +6,38 @@
 //! with published runs. The core does no I/O and reads no clock.
 
 #![warn(missing_docs)]
+#![warn(unnameable_types)]
 // Numerical loops over parallel arrays read more plainly with an index.
 #![allow(clippy::needless_range_loop)]
 
 pub mod api;
 pub mod collective;
-pub mod compute;
+pub(crate) mod compute;
 pub mod error;
 pub mod fabric;
-pub mod hardware;
-pub mod net;
+pub(crate) mod hardware;
+pub(crate) mod net;
 pub mod plan;
-pub mod power;
-pub mod reliability;
-pub mod rng;
-pub mod run;
+pub(crate) mod power;
+pub(crate) mod reliability;
+pub(crate) mod rng;
+pub(crate) mod run;
 pub mod scenario;
 pub mod step;
 pub mod units;
 pub mod validate;
-pub mod workload;
+pub(crate) mod workload;
 
 pub use error::{Error, Result};
+
+// The public facade: `api` (the entry points and their reports), `scenario` (their
+// inputs), and the types those name. The layers below are crate-private; the modules
+// still `pub` are used by the binary's renderers, the tests, benches and fuzz targets.
+pub use hardware::{Generation, GpuSpec, NicSpec};
+pub use power::{Cooling, GridMix, Part, PowerConfig, PowerReport, ProfileSegment, Share, SitePower};
+pub use reliability::ReliabilityConfig;
+pub use workload::memory::MemoryBreakdown;
+pub use workload::{MlpKind, ModelSpec, Moe, ParallelPlan, Precision, Recompute, TrainingRun};
 
 #[cfg(test)]
 mod module_graph {

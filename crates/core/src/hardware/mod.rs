@@ -246,11 +246,6 @@ pub fn nic_for_gbps(gbps: f64) -> Result<NicSpec> {
     })
 }
 
-/// HBM capacity in GiB, for display.
-pub fn capacity_gib(g: &GpuSpec) -> f64 {
-    g.hbm_capacity.0 / GIB
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

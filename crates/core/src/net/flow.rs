@@ -158,6 +158,7 @@ impl BitSet {
 }
 
 /// The oracle: the textbook progressive-filling loop, no cleverness.
+#[cfg(test)]
 pub fn max_min_reference(rf: &RoutedFlows) -> Vec<f64> {
     let nf = rf.flows();
     let nr = rf.capacity.len();
@@ -204,6 +205,7 @@ pub fn max_min_reference(rf: &RoutedFlows) -> Vec<f64> {
 
 /// Completion time (s) of each flow of `bytes`, all starting at 0: rates are re-solved
 /// each time a group of flows ends.
+#[cfg(test)]
 pub fn completion_times(rf: &RoutedFlows, bytes: &[f64]) -> Vec<f64> {
     let nf = rf.flows();
     let mut remaining = bytes.to_vec();

@@ -21,7 +21,7 @@ pub use account::{
     power_report, Busy, BusyProfile, Part, Phase, PowerInputs, PowerReport, ProfileSegment, Share,
     SitePower,
 };
-pub use footprint::{run_footprint, Footprint, RunFootprint};
+pub use footprint::{run_footprint, RunFootprint};
 
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};

@@ -8,7 +8,7 @@ pub mod model;
 pub mod ops;
 pub mod plan;
 
-pub use layout::GroupKind;
+
 pub(crate) use layout::RankLayout;
 pub use model::{MlpKind, ModelSpec, Moe};
 pub use plan::{ParallelPlan, Precision, Recompute, TrainingRun};
