@@ -34,7 +34,9 @@ pub use error::{Error, Result};
 // inputs), and the types those name. The layers below are crate-private; the modules
 // still `pub` are used by the binary's renderers, the tests, benches and fuzz targets.
 pub use hardware::{Generation, GpuSpec, NicSpec};
-pub use power::{Cooling, GridMix, Part, PowerConfig, PowerReport, ProfileSegment, Share, SitePower};
+pub use power::{
+    Cooling, GridMix, Part, PowerConfig, PowerReport, ProfileSegment, Share, SitePower,
+};
 pub use reliability::ReliabilityConfig;
 pub use workload::memory::MemoryBreakdown;
 pub use workload::{MlpKind, ModelSpec, Moe, ParallelPlan, Precision, Recompute, TrainingRun};

@@ -6,7 +6,7 @@
 //! [`Timeline`] and hands the power model plain numbers (counts, phase times, sampled
 //! busy fractions), so that `power` depends on neither `step` nor `scenario`.
 
-use crate::fabric::{Fabric, Inventory};
+use crate::fabric::Inventory;
 use crate::power::{
     power_report, run_footprint, Busy, BusyProfile, GpuState, Phase, PowerInputs, PowerReport,
     RunFootprint,
@@ -40,8 +40,9 @@ pub struct RunReport {
 /// Projects the run of a scenario from its step (and its timeline, when the step was
 /// simulated as one: the power over the step then comes from it). Builds the fabric
 /// once, for its switch inventory.
+#[cfg(test)]
 pub fn project(sc: &Scenario, step: &StepResult, timeline: Option<&Timeline>) -> RunReport {
-    let inv = Fabric::build(&sc.cluster.fabric_spec).inventory();
+    let inv = crate::fabric::Fabric::build(&sc.cluster.fabric_spec).inventory();
     project_with(sc, step, timeline, &inv)
 }
 

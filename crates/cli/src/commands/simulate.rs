@@ -57,8 +57,7 @@ pub fn run(a: SimulateArgs) -> CliResult {
         outs.put(slot, text)?;
     }
     if let Some(slot) = html_out {
-        let inv = memphis_core::fabric::Fabric::build(&sc.cluster.fabric_spec).inventory();
-        let page = crate::sinks::html::report(sc, &report, &inv);
+        let page = crate::sinks::html::report(&report);
         outs.put(slot, page)?;
     }
     let text = if a.json {
@@ -77,7 +76,7 @@ fn render(r: &SimulationReport) -> String {
     for n in &r.notes {
         let _ = writeln!(o, "  note     {n}");
     }
-    let c = &r.cluster;
+    let c = &r.cluster.inventory;
     let _ = writeln!(
         o,
         "  cluster  {}: {} x {} ({} per server, {:.0}G NIC per GPU)",
@@ -217,7 +216,7 @@ fn render(r: &SimulationReport) -> String {
         let _ = writeln!(
             o,
             "\nwarning: this plan needs {:.1} GiB per GPU but the {} has {:.1} GiB; raise tp/pp, use recompute or the distributed optimizer",
-            mem.per_gpu_gib, r.cluster.gpu, mem.capacity_gib
+            mem.per_gpu_gib, r.cluster.inventory.gpu, mem.capacity_gib
         );
     }
     o

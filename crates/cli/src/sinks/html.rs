@@ -2,8 +2,6 @@
 //! the network. Every chart has an id (`chart-*`) so tests can find it in the DOM.
 
 use memphis_core::api::SimulationReport;
-use memphis_core::fabric::Inventory;
-use memphis_core::scenario::Scenario;
 use memphis_core::step::timeline::{Stream, Timeline};
 use std::fmt::Write;
 
@@ -284,10 +282,11 @@ fn goodput_chart(rep: &SimulationReport) -> String {
 }
 
 /// The whole report.
-pub fn report(sc: &Scenario, r: &SimulationReport, inv: &Inventory) -> String {
+pub fn report(r: &SimulationReport) -> String {
+    let inv = &r.cluster.inventory;
     let tl = r.timeline.as_ref();
-    let title = format!("memphis report — {}", sc.name);
-    let p = &sc.plan;
+    let title = format!("memphis report — {}", r.scenario);
+    let p = &r.plan.plan;
     let mem = &r.memory;
     let cap = mem.capacity_gib;
     let cards = [
@@ -328,15 +327,15 @@ table{{border-collapse:collapse;font-size:13px;background:#fff}} td,th{{border:1
     let _ = write!(
         o,
         r#"<div class="sub">{} on {} x {} · {} parameters · {} = {} GPUs · {} sequences of {} tokens · {}</div><div class="cards" id="cards">"#,
-        esc(&sc.model.name),
-        count(sc.cluster.gpus),
-        esc(sc.cluster.gpu.name),
-        si(sc.model.total_params()),
+        esc(&r.model.name),
+        count(r.cluster.inventory.gpus),
+        esc(&r.cluster.inventory.gpu),
+        si(r.model.params),
         p.label(),
-        count(sc.job_gpus()),
-        count(sc.run.global_batch),
-        count(sc.run.seq_len),
-        esc(&format!("{:?}", sc.run.precision).to_lowercase())
+        count(r.run.gpus),
+        count(r.plan.global_batch),
+        count(r.plan.seq_len),
+        esc(&format!("{:?}", r.plan.precision).to_lowercase())
     );
     for (k, v) in cards {
         let _ = write!(

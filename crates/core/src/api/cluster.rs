@@ -94,7 +94,12 @@ pub struct ClusterReport {
 
 /// The inventory of `c`: builds its fabric and counts.
 pub fn cluster_report(c: &ClusterSpec) -> ClusterReport {
-    let inv = Fabric::build(&c.fabric_spec).inventory();
+    report_of(c, &Fabric::build(&c.fabric_spec).inventory())
+}
+
+/// The inventory of `c`, whose fabric's counts are `inv`.
+pub fn report_of(c: &ClusterSpec, inv: &crate::fabric::Inventory) -> ClusterReport {
+    let inv = inv.clone();
     let fs = &c.fabric_spec;
     let nodes = c.nodes();
     let racks = nodes.div_ceil(u64::from(c.nodes_per_rack.max(1)));

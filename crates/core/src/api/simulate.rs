@@ -4,7 +4,7 @@ use crate::error::Result;
 use crate::fabric::Routing;
 use crate::plan::{self, Objective};
 use crate::power::{Cooling, PowerReport};
-use crate::run::{project, RunReport};
+use crate::run::RunReport;
 use crate::scenario::{build_for_planning, MergedScenario, NetworkModel, Scenario, ScenarioLayers};
 use crate::step::{self, Breakdown, Heterogeneity, StepModel, StepResult, Timeline};
 use crate::workload::{ParallelPlan, Precision};
@@ -154,19 +154,12 @@ pub struct SimulationReport {
     pub step_result: StepResult,
 }
 
-/// The cluster, briefly.
+/// The cluster: its inventory, as `memphis cluster` reports it, and the GPU's memory.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ClusterSummary {
-    /// Name.
-    pub name: String,
-    /// GPU model.
-    pub gpu: String,
-    /// GPUs in the cluster.
-    pub gpus: u64,
-    /// GPUs per server.
-    pub gpus_per_node: u32,
-    /// Scale-out Gb/s per GPU.
-    pub nic_gbps: f64,
+    /// Packaging, fabric shape and the counts of its parts.
+    #[serde(flatten)]
+    pub inventory: super::cluster::ClusterReport,
     /// HBM per GPU, GiB.
     pub hbm_gib: f64,
 }
@@ -301,15 +294,25 @@ pub struct ReliabilitySummary {
 
 /// Simulates one step with the chosen model and projects the run.
 pub fn simulate(sc: &Scenario, opts: &SimulateOptions) -> Result<SimulationReport> {
-    let s = step::simulate(sc, opts.step_model, &opts.stragglers)?;
-    let run = project(sc, &s.result, s.timeline.as_ref());
+    // The fabric is built once: for the flow-level network, the power of its switches
+    // and the inventory in the report.
+    let fabric = crate::fabric::Fabric::build(&sc.cluster.fabric_spec);
+    let s = step::simulate_on(sc, Some(&fabric), opts.step_model, &opts.stragglers)?;
+    let inv = fabric.inventory();
+    let run = crate::run::project_with(sc, &s.result, s.timeline.as_ref(), &inv);
     let notes = super::progress_notes(&run.reliability, s.result.time.0)?;
-    let mut r = report(sc, s, &run, opts.step_model);
+    let mut r = report(sc, s, &run, opts.step_model, &inv);
     r.notes = notes;
     Ok(r)
 }
 
-fn report(sc: &Scenario, s: step::Step, run: &RunReport, model: StepModel) -> SimulationReport {
+fn report(
+    sc: &Scenario,
+    s: step::Step,
+    run: &RunReport,
+    model: StepModel,
+    inv: &crate::fabric::Inventory,
+) -> SimulationReport {
     let step = &s.result;
     let mem = &step.memory;
     let rel = &run.reliability;
@@ -318,11 +321,7 @@ fn report(sc: &Scenario, s: step::Step, run: &RunReport, model: StepModel) -> Si
         scenario: sc.name.clone(),
         notes: Vec::new(),
         cluster: ClusterSummary {
-            name: sc.cluster.name.clone(),
-            gpu: sc.cluster.gpu.name.to_string(),
-            gpus: sc.cluster.gpus,
-            gpus_per_node: sc.cluster.gpus_per_node,
-            nic_gbps: sc.cluster.nic.gbps,
+            inventory: super::cluster::report_of(&sc.cluster, inv),
             hbm_gib: sc.cluster.gpu.hbm_capacity.gib(),
         },
         model: ModelSummary {

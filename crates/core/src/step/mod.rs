@@ -96,13 +96,29 @@ pub struct Step {
 /// `simulate`, `plan`, `reliability` and `validate` agree. The network fidelity is the
 /// scenario's (`network`); stragglers need the timeline.
 pub fn simulate(sc: &Scenario, model: StepModel, het: &Heterogeneity) -> crate::Result<Step> {
-    let base = match sc.network {
-        NetworkModel::Analytical => simulate_step(sc),
+    match sc.network {
+        NetworkModel::Analytical => simulate_on(sc, None, model, het),
         NetworkModel::Flow => {
             let fabric = crate::fabric::Fabric::build(&sc.cluster.fabric_spec);
-            let comm = crate::collective::flow::FlowComm::for_scenario(sc, &fabric, sc.routing, 1);
+            simulate_on(sc, Some(&fabric), model, het)
+        }
+    }
+}
+
+/// [`simulate`] on a fabric already built (used at flow level; ignored otherwise).
+pub fn simulate_on(
+    sc: &Scenario,
+    fabric: Option<&crate::fabric::Fabric>,
+    model: StepModel,
+    het: &Heterogeneity,
+) -> crate::Result<Step> {
+    let base = match (sc.network, fabric) {
+        (NetworkModel::Flow, Some(fabric)) => {
+            let comm = crate::collective::flow::FlowComm::for_scenario(sc, fabric, sc.routing, 1);
             simulate_step_with(sc, &comm)
         }
+        (NetworkModel::Flow, None) => return simulate(sc, model, het),
+        (NetworkModel::Analytical, _) => simulate_step(sc),
     };
     match model {
         StepModel::Analytical => {

@@ -8,7 +8,6 @@ pub mod model;
 pub mod ops;
 pub mod plan;
 
-
 pub(crate) use layout::RankLayout;
 pub use model::{MlpKind, ModelSpec, Moe};
 pub use plan::{ParallelPlan, Precision, Recompute, TrainingRun};
