@@ -537,7 +537,8 @@ impl NetworkParams {
         let intra = speed * eff * (hf - 1.0) / hf * if all_reduce { 2.0 } else { (hf - 1.0) / hf };
         let concurrent = NVLS_CHANNELS * hf;
         let (per_channel, lat, chunk, stages, algorithm) = if g.nodes <= 1 {
-            // Chunk: 128 KiB, 64 KiB below 64 waves, 32 KiB below 8, 16 KiB below 2.
+            // Chunk: 128 KiB, 64 KiB below 64 waves, 32 KiB below 8, 16 KiB below 2 (the
+            // sizes are facts.md §10's; the wave counts ⚠ from enqueue.cc as we read it).
             let mut c = NVLS_CHUNK;
             for (waves, to) in [(64.0, 65536.0), (8.0, 32768.0), (2.0, 16384.0)] {
                 if size.0 < waves * concurrent * c && c > to {
@@ -552,7 +553,7 @@ impl NetworkParams {
             let cap = channel_caps(self.generation).nvls_tree[k];
             let levels = log2i(g.nodes as u64);
             // Chunk: 128 KiB (64 KiB from 4 servers), stepping down to 256/128/64/32 KiB
-            // below 32/16/4/1 waves.
+            // below 32/16/4/1 waves (sizes facts.md §10; wave counts ⚠ as for NVLS).
             let mut c = if g.nodes >= 4 {
                 NVLS_TREE_CHUNK_4_NODES
             } else {

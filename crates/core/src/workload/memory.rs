@@ -269,6 +269,51 @@ mod tests {
     }
 
     #[test]
+    fn nemotron4_15b_at_tp2_dp8_fits_an_h100_as_it_ran() {
+        // NVIDIA dgxc-benchmarking 25.04: Nemotron-4 15B (256k vocabulary, untied),
+        // TP2 PP1 DP8, MBS 2, seq 4096, no recompute, distributed optimizer, BF16.
+        let m = ModelSpec {
+            name: "nemotron4-15b".into(),
+            layers: 32,
+            hidden: 6144,
+            heads: 48,
+            kv_heads: 8,
+            ffn_hidden: 24576,
+            vocab: 256000,
+            mlp: MlpKind::Standard,
+            moe: None,
+        };
+        let p = ParallelPlan {
+            tp: 2,
+            pp: 1,
+            vpp: 1,
+            cp: 1,
+            ep: 1,
+            dp: 8,
+            micro_batch: 2,
+            sequence_parallel: true,
+            recompute: Recompute::None,
+            distributed_optimizer: true,
+        };
+        let run = TrainingRun {
+            global_batch: 64,
+            seq_len: 4096,
+            tokens: 1e9,
+            precision: Precision::Bf16,
+        };
+        let mem = peak_memory(&m, &p, &run);
+        // BF16 gradients: as many bytes as the weights; optimizer 16 B / 8 ranks.
+        assert_eq!(mem.gradients, mem.weights);
+        assert!((mem.optimizer.0 / mem.weights.0 - 1.0).abs() < 1e-12);
+        // The loss holds the BF16 logits of the vocab shard and nothing more.
+        let layers = 32.0 * activation_bytes_per_layer(&m, &p, &run).0;
+        let logits = mem.activations.0 - layers;
+        assert!((logits - 8192.0 * 128000.0 * 2.0).abs() < 1.0, "{logits}");
+        let gib = mem.total().gib();
+        assert!(gib > 65.0 && gib < 76.0, "{gib} GiB");
+    }
+
+    #[test]
     fn distributed_optimizer_shards_state() {
         let m = gpt175();
         let run = TrainingRun {
