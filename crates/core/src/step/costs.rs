@@ -406,18 +406,12 @@ fn dp_costs(
                 dense += model.embedding_params() / tp;
             }
             let experts = l * model.expert_params_per_layer() / (tp * plan.ep as f64);
-            // Megatron buckets gradients only on the first pipeline stage: later stages'
-            // DP traffic is "not on the critical path", so their whole buffer is one
-            // bucket, reduced once their last backward is done
-            // (megatron/core/distributed/distributed_data_parallel.py @ core 0.12,
-            // `bucket_size = None` when the pipeline rank is > 0).
-            stage_dp(sc, net, layout, cm, dense, experts, s == 0)
+            stage_dp(sc, net, layout, cm, dense, experts)
         })
         .collect()
 }
 
-/// DP costs of a stage holding `dense` and `experts` parameters per GPU, its gradient
-/// buffer cut into Megatron's buckets when `bucketed`, else one bucket.
+/// DP costs of a stage holding `dense` and `experts` parameters per GPU.
 fn stage_dp(
     sc: &Scenario,
     net: &dyn CommModel,
@@ -425,7 +419,6 @@ fn stage_dp(
     cm: &ComputeModel,
     dense: f64,
     experts: f64,
-    bucketed: bool,
 ) -> StageDpCosts {
     let plan = &sc.plan;
     // Gradients are reduced in FP32 for BF16 and FP8 runs, as Megatron-LM does
@@ -442,7 +435,6 @@ fn stage_dp(
         layout.shape(GroupKind::ExpertDp),
     );
     // One collective on the dense and the expert data-parallel groups.
-    let bucket = bucket_params(plan.dp);
     let both = |op: CollectiveOp, per_param: f64| {
         let (d, e) = (Bytes(dense * per_param), Bytes(experts * per_param));
         OpCost {
@@ -477,11 +469,7 @@ fn stage_dp(
             flops: Flops(owned * ADAM_FLOPS_PER_PARAM + params * GRAD_NORM_FLOPS_PER_PARAM),
             bytes,
         },
-        last_bucket_fraction: if bucketed {
-            (bucket / params.max(1.0)).min(1.0)
-        } else {
-            1.0
-        },
+        last_bucket_fraction: (bucket_params(plan.dp) / params.max(1.0)).min(1.0),
     }
 }
 
