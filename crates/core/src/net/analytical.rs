@@ -48,12 +48,12 @@ pub enum Algorithm {
     Ring,
     /// Double binary tree (all-reduce).
     Tree,
-    /// Reduce-scatter inside the server, ring across servers, all-gather back.
-    Hierarchical,
     /// Direct sends to every peer (all-to-all).
     Direct,
     /// NVLink SHARP: the NVSwitch reduces and multicasts (one NVLink domain).
     Nvls,
+    /// NVLS inside each server, a tree between servers (multi-server all-reduce).
+    NvlsTree,
     /// Parallel aggregated trees / halving-doubling: log-depth all-gather and
     /// reduce-scatter (NCCL enables it with one GPU per node).
     Pat,
@@ -102,14 +102,26 @@ fn nvls_efficiency(gen: Generation) -> f64 {
     }
 }
 
-/// NVLS channels on Hopper (NCCL `NCCL_NVLS_NCHANNELS` default 16 ⚠, from init.cc).
+/// NVLS channels (CTAs) at run time on Hopper: `NCCL_NVLS_NCHANNELS` default 16
+/// (facts.md §10, nvls.cc); each works on every head's share, so nvlsChannels x nHeads
+/// chunks are in flight at once (NCCL's `concurrentOps`, enqueue.cc).
 const NVLS_CHANNELS: f64 = 16.0;
-/// NVLS pipeline: NCCL_STEPS = 8 chunks in flight per channel (facts.md §3.3) of the
-/// 128 KiB NVLS chunk (NCCL `NCCL_NVLS_CHUNKSIZE` default ⚠): the pipeline takes this
-/// many bytes to fill before it streams at full rate.
-const NVLS_PIPELINE_BYTES: f64 = 8.0 * 128.0 * 1024.0 * NVLS_CHANNELS;
-/// hwLat[NVLINK][NVLS][Simple], µs.
+/// NVLS chunk: `NCCL_NVLS_CHUNKSIZE` default 128 KiB (facts.md §10, nvls.cc L160).
+const NVLS_CHUNK: f64 = 128.0 * 1024.0;
+/// NVLS-tree chunk cap from 4 servers on (NCCL's tree chunk limit, 64 KiB; facts.md §10).
+const NVLS_TREE_CHUNK_4_NODES: f64 = 64.0 * 1024.0;
+/// hwLat[NVLINK][NVLS|NVLSTree][Simple] and hwLat[NET][NVLSTree][Simple], µs
+/// (tuning.cc @5067397c, facts.md §3.2).
 const NVLS_LAT_US: f64 = 25.0;
+const NET_NVLS_TREE_LAT_US: f64 = 20.9;
+/// Stages a chunk passes in an NVLS all-reduce on one server before its result lands:
+/// copied into the multicast buffer, reduced and multicast by the switch, copied out
+/// ⚠ (our reading of NCCL's NVLS kernel: scatter, reduce/broadcast, gather warps). The
+/// pipeline is full only after the first chunk has passed all of them.
+const NVLS_STAGES: f64 = 3.0;
+/// Stages each tree level adds to an NVLS-tree all-reduce ⚠: a level is one network
+/// hop up and one down, which overlap, and each of the two trees carries half the data.
+const NVLS_TREE_STAGES_PER_LEVEL: f64 = 0.5;
 
 /// Fraction of NIC line rate NCCL sustains: 24 GB/s per channel x 16 channels over
 /// 8 x 50 GB/s NICs = 0.96 (facts.md §3.7, from `sm90SpeedArrayInter`; RoCE's MTU-4096
@@ -173,11 +185,7 @@ pub struct CollectiveEstimate {
 
 fn ll_max_bw(gen: Generation, nodes: u32) -> f64 {
     // llMaxBws (GB/s): the compCap row for one node, the Intel-CPU row across nodes.
-    let idx = match nodes {
-        0 | 1 => 0,
-        2 => 1,
-        _ => 2,
-    };
+    let idx = node_index(nodes);
     let single = match gen {
         Generation::Ampere => [87.7, 22.5, 19.0],
         Generation::Hopper => [141.0, 45.0, 35.0],
@@ -190,59 +198,196 @@ fn ll_max_bw(gen: Generation, nodes: u32) -> f64 {
     }
 }
 
-/// Channels NCCL runs a ring or tree on when the message is large (16: two per NIC on
-/// an 8-NIC server, and NCCL's usual count over NVLink on Hopper ⚠).
+/// NCCL's column of its per-node-count tables: one server, two, more
+/// (`nNodes <= 2 ? nNodes - 1 : 2`).
+fn node_index(nodes: u32) -> usize {
+    match nodes {
+        0 | 1 => 0,
+        2 => 1,
+        _ => 2,
+    }
+}
+
+/// Per-channel bandwidth caps (GB/s) of tuning.cc (facts.md §3.2), by generation and
+/// [`node_index`]: ring LL128, tree LL128, tree Simple and NVLS-tree.
+struct ChannelCaps {
+    ring_ll128: f64,
+    tree_ll128: [f64; 3],
+    tree: [f64; 3],
+    nvls_tree: [f64; 3],
+}
+
+fn channel_caps(gen: Generation) -> ChannelCaps {
+    match gen {
+        Generation::Ampere => ChannelCaps {
+            ring_ll128: 20.0,
+            tree_ll128: [20.0, 20.0, 20.0],
+            tree: [24.0, 23.6, 17.8],
+            nvls_tree: [24.0, 23.6, 17.8],
+        },
+        Generation::Hopper => ChannelCaps {
+            ring_ll128: 36.7,
+            tree_ll128: [36.7, 36.7, 29.0],
+            tree: [38.7, 41.4, 36.0],
+            nvls_tree: [0.0, 57.7, 45.5],
+        },
+        Generation::Blackwell => ChannelCaps {
+            ring_ll128: 40.0,
+            tree_ll128: [55.6, 31.67, 20.0],
+            tree: [70.0, 42.8, 24.0],
+            nvls_tree: [0.0, 96.0, 80.0],
+        },
+    }
+}
+
+/// NCCL's `treeCorrectionFactor` (tuning.cc, facts.md §3.6): the tuner's measured
+/// derating of tree bandwidth by size, indexed by log2(bytes / 64), per protocol.
+const TREE_CORRECTION: [[f64; 24]; 3] = [
+    [
+        1.0, 1.0, 1.0, 1.0, 0.9, 0.8, 0.7, 0.7, 0.7, 0.7, 0.6, 0.5, 0.4, 0.4, 0.5, 0.6, 0.7, 0.8,
+        0.9, 1.0, 1.0, 1.0, 1.0, 1.0,
+    ],
+    [
+        1.0, 1.0, 1.0, 1.0, 1.0, 0.9, 0.8, 0.8, 0.8, 0.7, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 0.8, 0.9,
+        0.9, 0.9, 0.9, 1.0, 1.0, 1.0,
+    ],
+    [
+        0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.8, 0.7, 0.6, 0.6, 0.5, 0.5, 0.5, 0.5, 0.6, 0.7, 0.8,
+        0.7, 0.7, 0.8, 0.9, 0.9, 0.9,
+    ],
+];
+
+fn tree_correction(size: Bytes, p: Protocol) -> f64 {
+    let i = log2i((size.0 / 64.0).max(1.0) as u64);
+    TREE_CORRECTION[p.index()]
+        .get(i as usize)
+        .copied()
+        .unwrap_or(1.0)
+}
+
+/// Per-channel speeds (GB/s) NCCL's topology search tries inside a server, fastest first
+/// (`sm90SpeedArrayIntra`, `sm100SpeedArrayIntra`, search.cc; facts.md §3.3).
+const SPEEDS_INTRA_SM90: [f64; 11] = [
+    60.0, 50.0, 40.0, 30.0, 24.0, 20.0, 15.0, 12.0, 11.0, 6.0, 3.0,
+];
+const SPEEDS_INTRA_SM100: [f64; 12] = [
+    90.0, 80.0, 70.0, 60.0, 50.0, 45.0, 40.0, 30.0, 24.0, 20.0, 19.0, 18.0,
+];
+
+/// Channels NCCL runs a ring or tree on inside one server when the message is large
+/// (NCCL's usual count over NVLink on Hopper ⚠).
 pub const MAX_CHANNELS: f64 = 16.0;
 
-/// Share of the channels a message keeps. NCCL drops channels while
-/// nBytes < nChannels x nThreads x threshold (enqueue.cc, facts.md §3.6): threads are 512
-/// (640 for LL128) and the threshold 64 B per thread for Simple, 8 for LL128, and 8 x
-/// nRanks for ring LL. Each channel carries 1/16 of the bandwidth.
-pub fn channel_share(size: Bytes, p: Protocol, ranks: u32) -> f64 {
+/// Channels NCCL keeps for a message of `size` out of `channels`. NCCL drops channels
+/// while nBytes < nChannels x nThreads x threshold (enqueue.cc, facts.md §3.6): threads
+/// are 512 (640 for LL128) and the threshold 64 B per thread for Simple, 8 for LL128, and
+/// 8 x nRanks for ring LL. The share of the bandwidth kept is the share of channels.
+pub fn channel_share(size: Bytes, p: Protocol, ranks: u32, channels: f64) -> f64 {
     let (threads, threshold) = match p {
         Protocol::LL => (512.0, 8.0 * ranks.max(1) as f64),
         Protocol::LL128 => (640.0, 8.0),
         Protocol::Simple => (512.0, 64.0),
     };
-    let channels = (size.0 / (threads * threshold))
+    let channels = channels.max(1.0);
+    (size.0 / (threads * threshold))
         .floor()
-        .clamp(1.0, MAX_CHANNELS);
-    channels / MAX_CHANNELS
+        .clamp(1.0, channels)
+        / channels
 }
 
-fn log2i(n: u32) -> f64 {
+fn log2i(n: u64) -> f64 {
     if n <= 1 {
         0.0
     } else {
-        (31 - n.leading_zeros()) as f64
+        (63 - n.leading_zeros()) as f64
     }
+}
+
+/// The channels of a ring or tree graph: how many, and their bus bandwidth together.
+#[derive(Debug, Clone, Copy)]
+struct Graph {
+    channels: f64,
+    bus: Bandwidth,
+}
+
+/// One algorithm and protocol: NCCL's estimate, which its tuner ranks by, and the time we
+/// predict it takes (the same unless the tuner leaves a cost out).
+struct Candidate {
+    tuned: Seconds,
+    time: Seconds,
+    algorithm: Algorithm,
+    protocol: Protocol,
 }
 
 impl NetworkParams {
     /// Bus bandwidth of a ring over this group, per GPU.
     pub fn ring_bus_bw(&self, g: GroupShape) -> Bandwidth {
+        self.graph(g, self.nic).bus
+    }
+
+    /// The ring or tree graph NCCL's search finds for a group (facts.md §3.3). Inside a
+    /// server: [`MAX_CHANNELS`] over NVLink. Across servers: one channel per NIC the
+    /// group drives (r per server) at the NIC's rate, doubled (at half the rate each) only
+    /// when a channel would carry 50 GB/s or more or there are at most 4 of them, as
+    /// NCCL's `ncclTopoDupChannels` does on Hopper and later ⚠ (search.cc, from memory of
+    /// the code, not in facts.md); Ampere always doubles. The bus bandwidth is r NICs,
+    /// capped by NVLink.
+    fn graph(&self, g: GroupShape, nic: Bandwidth) -> Graph {
         if g.nodes <= 1 {
-            self.nvlink
-        } else {
-            self.nvlink.min(self.nic * g.ranks_per_node as f64)
+            return Graph {
+                channels: MAX_CHANNELS,
+                bus: self.nvlink,
+            };
+        }
+        let r = g.ranks_per_node.max(1) as f64;
+        let per_channel = nic.gbyte_per_s();
+        let dup = self.generation == Generation::Ampere || per_channel >= 50.0 || r <= 4.0;
+        Graph {
+            channels: if dup { 2.0 * r } else { r },
+            bus: self.nvlink.min(nic * r),
         }
     }
 
-    /// Apply a protocol's bandwidth factor and caps to a bus bandwidth.
-    fn protocol_bw(&self, bw: Bandwidth, p: Protocol, nodes: u32) -> Bandwidth {
+    /// Ring bus bandwidth of one protocol after NCCL's refinements (tuning.cc): LL moves
+    /// half and is capped by `llMaxBws`; LL128 moves 120 of 128 B (0.92) up to its
+    /// per-channel cap.
+    fn ring_protocol_bw(&self, graph: Graph, p: Protocol, nodes: u32) -> Bandwidth {
         match p {
-            Protocol::LL => (bw * 0.5).min(Bandwidth::from_gbyte_per_s(ll_max_bw(
+            Protocol::LL => (graph.bus * 0.5).min(Bandwidth::from_gbyte_per_s(ll_max_bw(
                 self.generation,
                 nodes,
             ))),
-            Protocol::LL128 => bw * 0.92,
-            Protocol::Simple => bw,
+            Protocol::LL128 => (graph.bus * 0.92).min(Bandwidth::from_gbyte_per_s(
+                graph.channels * channel_caps(self.generation).ring_ll128,
+            )),
+            Protocol::Simple => graph.bus,
         }
+    }
+
+    /// NVLS heads and the per-channel speed NCCL's search settles on for them: each of
+    /// the h channels crosses every GPU's NVLink once and its head's twice, so
+    /// (h + 1) x speed must fit the GPU's NVLink (search.cc `ncclTopoSearchTryNvls` ⚠),
+    /// at the fastest speed of the intra-server list that does.
+    fn nvls_speed(&self, heads: u32) -> f64 {
+        let budget = self.nvlink.gbyte_per_s() / (heads as f64 + 1.0);
+        let speeds: &[f64] = match self.generation {
+            Generation::Blackwell => &SPEEDS_INTRA_SM100,
+            _ => &SPEEDS_INTRA_SM90,
+        };
+        speeds
+            .iter()
+            .copied()
+            .find(|&s| s <= budget)
+            .unwrap_or(speeds[speeds.len() - 1])
     }
 
     /// Predicts one collective. `size` follows nccl-tests: the buffer for all-reduce, the
     /// whole gathered/scattered array for all-gather and reduce-scatter, and each rank's
     /// send buffer for all-to-all.
+    ///
+    /// NCCL picks the algorithm and protocol its own cost model ranks fastest
+    /// (`ncclTopoGetAlgoTime`); the time predicted for that choice adds what the model
+    /// leaves out, the fill of the NVLS pipelines.
     pub fn collective(&self, op: CollectiveOp, size: Bytes, g: GroupShape) -> CollectiveEstimate {
         let n = g.ranks;
         if n <= 1 || size.0 <= 0.0 {
@@ -259,18 +404,17 @@ impl NetworkParams {
                 protocol: Protocol::Simple,
             };
         }
-        let mut best: Option<CollectiveEstimate> = None;
-        let mut consider = |time: Seconds, algorithm, protocol| {
-            if best.is_none_or(|b: CollectiveEstimate| time.0 < b.time.0) {
-                best = Some(CollectiveEstimate {
-                    time,
-                    algorithm,
-                    protocol,
-                });
+        let mut best: Option<Candidate> = None;
+        let mut consider = |c: Candidate| {
+            if best.as_ref().is_none_or(|b| c.tuned.0 < b.tuned.0) {
+                best = Some(c);
             }
         };
         let nodes = g.nodes;
-        let ring_bw = self.ring_bus_bw(g);
+        let ring = self.graph(g, self.nic);
+        let tree = self.graph(g, self.tree_nic);
+        let caps = channel_caps(self.generation);
+        let us = |x: f64| Seconds(x * 1e-6);
         for p in PROTOCOLS {
             let i = p.index();
             // Ring: steps inside servers cost the NVLink latency, steps across the NET one.
@@ -297,106 +441,152 @@ impl NetworkParams {
             if p == Protocol::Simple && nodes > 1 && op == CollectiveOp::AllReduce {
                 lat *= 1.4; // NCCL's plateau factor for multi-node ring Simple (sm >= 80)
             }
-            let bw = self.protocol_bw(ring_bw, p, nodes) * channel_share(size, p, n);
-            let t = Seconds(lat * 1e-6) + size * op.bus_factor(n) / bw;
-            consider(t, Algorithm::Ring, p);
+            let bw =
+                self.ring_protocol_bw(ring, p, nodes) * channel_share(size, p, n, ring.channels);
+            let t = us(lat) + size * op.bus_factor(n) / bw;
+            consider(Candidate {
+                tuned: t,
+                time: t,
+                algorithm: Algorithm::Ring,
+                protocol: p,
+            });
 
             if op == CollectiveOp::AllReduce {
-                // Tree: up and down a tree of servers; algbw = 0.5 x 0.92 x bus bandwidth.
+                // Tree: up and down a tree of servers; algbw = 0.5 x the bus bandwidth
+                // after the protocol's factor and per-channel cap, derated by size as
+                // NCCL's tuner does.
                 let ppn = g.ranks_per_node as f64;
                 let lat = BASE_LAT_TREE[i]
-                    + 2.0 * ((ppn - 1.0) * NVLINK_LAT_TREE[i] + log2i(nodes) * NET_LAT_TREE[i]);
-                let tree_shape_bw = if nodes <= 1 {
-                    self.nvlink
-                } else {
-                    self.nvlink.min(self.tree_nic * g.ranks_per_node as f64)
-                };
+                    + 2.0
+                        * ((ppn - 1.0) * NVLINK_LAT_TREE[i]
+                            + log2i(nodes as u64) * NET_LAT_TREE[i]);
+                let k = node_index(nodes);
+                let cap = |c: f64| Bandwidth::from_gbyte_per_s(tree.channels * c);
                 let tree_bw = match p {
-                    Protocol::LL => (tree_shape_bw / 3.8).min(Bandwidth::from_gbyte_per_s(
-                        ll_max_bw(self.generation, nodes),
-                    )),
-                    Protocol::LL128 => {
-                        tree_shape_bw * (if nodes == 1 { 7.0 / 9.0 } else { 120.0 / 128.0 })
-                    }
-                    Protocol::Simple => tree_shape_bw * 0.92,
+                    Protocol::LL => (tree.bus / 3.8).min(Bandwidth::from_gbyte_per_s(ll_max_bw(
+                        self.generation,
+                        nodes,
+                    ))),
+                    Protocol::LL128 => (tree.bus
+                        * (if nodes == 1 { 7.0 / 9.0 } else { 120.0 / 128.0 }))
+                    .min(cap(caps.tree_ll128[k])),
+                    Protocol::Simple => (tree.bus * 0.92).min(cap(caps.tree[k])),
                 };
-                let t = Seconds(lat * 1e-6) + size / (tree_bw * 0.5 * channel_share(size, p, 1));
-                consider(t, Algorithm::Tree, p);
+                let algbw = tree_bw
+                    * (0.5 * channel_share(size, p, 1, tree.channels) * tree_correction(size, p));
+                let t = us(lat) + size / algbw;
+                consider(Candidate {
+                    tuned: t,
+                    time: t,
+                    algorithm: Algorithm::Tree,
+                    protocol: p,
+                });
             }
 
-            if p == Protocol::Simple
-                && nodes == 1
-                && nvls_efficiency(self.generation) > 0.0
-                && n > 2
-            {
-                // NVLS: each GPU pushes its data into the switch, which reduces, and pulls
-                // the result: algbw = NVLink x nvlsEfficiency x (nCh - 1)/nCh for
-                // all-reduce (NCCL's bandwidth model), plus the pipeline's fill.
-                let algbw = self.nvlink
-                    * (nvls_efficiency(self.generation) * (NVLS_CHANNELS - 1.0) / NVLS_CHANNELS);
-                let fill = Bytes(NVLS_PIPELINE_BYTES) / algbw;
-                let t = match op {
-                    CollectiveOp::AllReduce => Seconds(NVLS_LAT_US * 1e-6) + fill + size / algbw,
-                    _ => Seconds(NVLS_LAT_US * 1e-6) + fill + size * op.bus_factor(n) / algbw,
-                };
-                consider(t, Algorithm::Nvls, p);
+            if p == Protocol::Simple {
+                if let Some(c) = self.nvls(op, size, g) {
+                    consider(c);
+                }
             }
 
             if p == Protocol::Simple && g.ranks_per_node == 1 && op != CollectiveOp::AllReduce {
                 // PAT (AG/RS, one GPU per node): lat = 8 + log2(nNodes) x NET/3.5 +
                 // nRanks x 2.8 µs; bandwidth x 0.75 (tuning.cc).
-                let lat = 8.0 + log2i(nodes) * NET_LAT_RING[2] / 3.5 + n as f64 * 2.8;
-                let t = Seconds(lat * 1e-6) + size * op.bus_factor(n) / (ring_bw * 0.75);
-                consider(t, Algorithm::Pat, p);
-            }
-
-            if nodes > 1 && g.ranks_per_node > 1 {
-                // Hierarchical: intra-server reduce-scatter, r parallel inter-server
-                // collectives on 1/r of the data each, intra-server all-gather.
-                let r = g.ranks_per_node;
-                let intra = GroupShape::uniform(r, r);
-                let inter = GroupShape::uniform(nodes, 1);
-                let (first, second) = match op {
-                    CollectiveOp::AllReduce => {
-                        (CollectiveOp::ReduceScatter, CollectiveOp::AllGather)
-                    }
-                    other => (other, other),
-                };
-                let t_intra =
-                    self.ring_time(first, size, intra, p) + self.ring_time(second, size, intra, p);
-                let t_inter = self.ring_time(op, size / r as f64, inter, p);
-                let t = if op == CollectiveOp::AllReduce {
-                    t_intra + t_inter
-                } else {
-                    t_intra * 0.5 + t_inter
-                };
-                consider(t, Algorithm::Hierarchical, p);
+                let lat = 8.0 + log2i(nodes as u64) * NET_LAT_RING[2] / 3.5 + n as f64 * 2.8;
+                let t = us(lat) + size * op.bus_factor(n) / (ring.bus * 0.75);
+                consider(Candidate {
+                    tuned: t,
+                    time: t,
+                    algorithm: Algorithm::Pat,
+                    protocol: p,
+                });
             }
         }
-        best.expect("at least one algorithm is considered")
+        let b = best.expect("at least one algorithm is considered");
+        CollectiveEstimate {
+            time: b.time,
+            algorithm: b.algorithm,
+            protocol: b.protocol,
+        }
     }
 
-    /// A plain ring with one protocol (used inside the hierarchical algorithm).
-    fn ring_time(&self, op: CollectiveOp, size: Bytes, g: GroupShape, p: Protocol) -> Seconds {
-        let n = g.ranks;
-        if n <= 1 {
-            return Seconds::ZERO;
+    /// NVLink SHARP (Simple only, Hopper and later, at least 3 ranks): on one server the
+    /// switch reduces and multicasts (NVLS); across servers the all-reduce runs NVLS inside
+    /// each server and a tree between them (NVLS-tree; NVLS proper across servers needs
+    /// a CollNet/SHARP fabric plugin, facts.md §10, and all-gather/reduce-scatter across
+    /// servers then fall back to the ring). NCCL's bandwidth model (tuning.cc, facts.md
+    /// §3.4), per NVLS head h (one per GPU of the server, each with its NIC):
+    /// intra = speed x nvlsEfficiency x (h - 1)/h, x 2 for all-reduce, else x (h - 1)/h;
+    /// inter = the NIC, x 2 for up to 2 servers; the per-channel NVLS-tree cap; bus = h x
+    /// the least. Latency: 25 µs over NVLink, + 2 log2(nodes) x 20.9 µs for the tree.
+    ///
+    /// The tuner does not count the pipeline's fill: `concurrentOps` = channels x heads
+    /// chunks are in flight, and a chunk passes [`NVLS_STAGES`] stages (+
+    /// [`NVLS_TREE_STAGES_PER_LEVEL`] per tree level) before results stream at the full
+    /// rate. NCCL shrinks the chunk for small messages (enqueue.cc, facts.md §10), and a
+    /// message smaller than one wave fills the pipeline with itself.
+    fn nvls(&self, op: CollectiveOp, size: Bytes, g: GroupShape) -> Option<Candidate> {
+        let eff = nvls_efficiency(self.generation);
+        let h = g.ranks_per_node;
+        let all_reduce = op == CollectiveOp::AllReduce;
+        if eff <= 0.0 || h < 2 || g.ranks <= 2 || (g.nodes > 1 && !all_reduce) {
+            return None;
         }
-        let i = p.index();
-        let nodes = g.nodes;
-        let nsteps = if op == CollectiveOp::AllReduce {
-            2 * (n - 1)
+        let hf = h as f64;
+        let speed = self.nvls_speed(h);
+        let intra = speed * eff * (hf - 1.0) / hf * if all_reduce { 2.0 } else { (hf - 1.0) / hf };
+        let concurrent = NVLS_CHANNELS * hf;
+        let (per_channel, lat, chunk, stages, algorithm) = if g.nodes <= 1 {
+            // Chunk: 128 KiB, 64 KiB below 64 waves, 32 KiB below 8, 16 KiB below 2 (the
+            // sizes are facts.md §10's; the wave counts ⚠ from enqueue.cc as we read it).
+            let mut c = NVLS_CHUNK;
+            for (waves, to) in [(64.0, 65536.0), (8.0, 32768.0), (2.0, 16384.0)] {
+                if size.0 < waves * concurrent * c && c > to {
+                    c = to;
+                }
+            }
+            (intra, NVLS_LAT_US, c, NVLS_STAGES, Algorithm::Nvls)
         } else {
-            n - 1
-        } as f64;
-        let hop = if nodes > 1 {
-            NET_LAT_RING[i]
-        } else {
-            NVLINK_LAT_RING[i]
+            let k = node_index(g.nodes);
+            let doubled = if g.nodes <= 2 { 2.0 } else { 1.0 };
+            let inter = self.tree_nic.gbyte_per_s() * doubled;
+            let cap = channel_caps(self.generation).nvls_tree[k];
+            let levels = log2i(g.nodes as u64);
+            // Chunk: 128 KiB (64 KiB from 4 servers), stepping down to 256/128/64/32 KiB
+            // below 32/16/4/1 waves (sizes facts.md §10; wave counts ⚠ as for NVLS).
+            let mut c = if g.nodes >= 4 {
+                NVLS_TREE_CHUNK_4_NODES
+            } else {
+                NVLS_CHUNK
+            };
+            for (waves, to) in [
+                (32.0, 262144.0),
+                (16.0, 131072.0),
+                (4.0, 65536.0),
+                (1.0, 32768.0),
+            ] {
+                if size.0 < waves * concurrent * c && c > to {
+                    c = to;
+                }
+            }
+            (
+                intra.min(inter).min(cap),
+                NVLS_LAT_US + 2.0 * levels * NET_NVLS_TREE_LAT_US,
+                c,
+                NVLS_STAGES + NVLS_TREE_STAGES_PER_LEVEL * levels,
+                Algorithm::NvlsTree,
+            )
         };
-        let lat = BASE_LAT_RING[i] + nsteps * hop;
-        let bw = self.protocol_bw(self.ring_bus_bw(g), p, nodes);
-        Seconds(lat * 1e-6) + size * op.bus_factor(n) / bw
+        // nccl-tests bus bandwidth = h x per-channel; the algorithm bandwidth follows.
+        let bus = Bandwidth::from_gbyte_per_s(hf * per_channel);
+        let tuned = Seconds(lat * 1e-6) + size * op.bus_factor(g.ranks) / bus;
+        let fill = Bytes((stages - 1.0) * size.0.min(concurrent * chunk));
+        Some(Candidate {
+            tuned,
+            time: tuned + fill * op.bus_factor(g.ranks) / bus,
+            algorithm,
+            protocol: Protocol::Simple,
+        })
     }
 
     /// All-to-all: each rank sends (n-1)/n of its buffer; the part for peers in the same
@@ -450,19 +640,18 @@ mod tests {
     fn large_allreduce_runs_at_bus_bandwidth() {
         let net = h100_ib();
         let s = Bytes(8.0 * (1u64 << 30) as f64);
-        // One H100 server: NVLS wins; its algbw is NVLink x 0.85 x 15/16.
+        // One H100 server: NVLS wins. 8 heads at 40 GB/s (9 x 40 fits 370.8 GB/s of
+        // NVLink), x 0.85 x 7/8 x 2: busbw 476 GB/s, as nccl-tests measures (~480).
         let e = net.collective(CollectiveOp::AllReduce, s, GroupShape::uniform(8, 8));
         assert_eq!(e.algorithm, Algorithm::Nvls);
-        let algbw = s.0 / e.time.0 / 1e9;
-        assert!(
-            (algbw / (370.8 * 0.85 * 15.0 / 16.0) - 1.0).abs() < 0.01,
-            "{algbw}"
-        );
-        // Two servers: no NVLS across servers; the ring runs at min(NVLink, 8 NICs).
+        let busbw = s.0 / e.time.0 * CollectiveOp::AllReduce.bus_factor(8) / 1e9;
+        assert!((busbw / 476.0 - 1.0).abs() < 0.01, "{busbw}");
+        // Two servers: NVLS-tree, capped at 57.7 GB/s per head: 461.6 GB/s, above the
+        // NICs' 384 (the "aberration" of 2-node NVLS-tree).
         let e = net.collective(CollectiveOp::AllReduce, s, GroupShape::uniform(16, 8));
-        assert_ne!(e.algorithm, Algorithm::Nvls);
+        assert_eq!(e.algorithm, Algorithm::NvlsTree);
         let busbw = s.0 / e.time.0 * CollectiveOp::AllReduce.bus_factor(16) / 1e9;
-        assert!((busbw - 370.8).abs() / 370.8 < 0.03, "{busbw}");
+        assert!((busbw / 461.6 - 1.0).abs() < 0.01, "{busbw}");
         // Ampere has no NVLS.
         let a100 = NetworkParams {
             generation: Generation::Ampere,
@@ -470,6 +659,31 @@ mod tests {
         };
         let e = a100.collective(CollectiveOp::AllReduce, s, GroupShape::uniform(8, 8));
         assert_eq!(e.algorithm, Algorithm::Ring);
+    }
+
+    #[test]
+    fn nvls_pipeline_fill_slows_mid_sizes() {
+        // 16 MiB on one server: 32 KiB chunks x 128 in flight, two stages to fill.
+        let net = h100_ib();
+        let g = GroupShape::uniform(8, 8);
+        let s = Bytes(16.0 * 1048576.0);
+        let e = net.collective(CollectiveOp::AllReduce, s, g);
+        assert_eq!(e.algorithm, Algorithm::Nvls);
+        let bus = 476.0e9;
+        let expected = 25e-6 + (s.0 + 2.0 * 128.0 * 32768.0) * 1.75 / bus;
+        assert!((e.time.0 / expected - 1.0).abs() < 0.01, "{:?}", e);
+    }
+
+    #[test]
+    fn multi_node_graph_has_a_channel_per_nic() {
+        let net = h100_ib();
+        // 8 NICs at 48 GB/s: no duplication on Hopper (< 50 GB/s, > 4 channels).
+        let g = net.graph(GroupShape::uniform(64, 8), net.nic);
+        assert_eq!(g.channels, 8.0);
+        // One rank per server: 1 channel, duplicated.
+        let g = net.graph(GroupShape::uniform(64, 1), net.nic);
+        assert_eq!(g.channels, 2.0);
+        assert_eq!(net.nvls_speed(8), 40.0);
     }
 
     #[test]
@@ -487,13 +701,13 @@ mod tests {
 
     #[test]
     fn small_messages_use_fewer_channels() {
-        assert_eq!(channel_share(Bytes(1e9), Protocol::Simple, 8), 1.0);
+        assert_eq!(channel_share(Bytes(1e9), Protocol::Simple, 8, 16.0), 1.0);
         // 64 KiB at 512 threads x 64 B = 32 KiB per channel: 2 of 16.
         assert_eq!(
-            channel_share(Bytes(65536.0), Protocol::Simple, 8),
+            channel_share(Bytes(65536.0), Protocol::Simple, 8, 16.0),
             2.0 / 16.0
         );
-        assert_eq!(channel_share(Bytes(8.0), Protocol::LL, 8), 1.0 / 16.0);
+        assert_eq!(channel_share(Bytes(8.0), Protocol::LL, 8, 16.0), 1.0 / 16.0);
     }
 
     #[test]

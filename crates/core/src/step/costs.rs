@@ -421,6 +421,10 @@ fn stage_dp(
     experts: f64,
 ) -> StageDpCosts {
     let plan = &sc.plan;
+    // Gradients are reduced in FP32 for BF16 and FP8 runs, as Megatron-LM does
+    // (`accumulate_allreduce_grads_in_fp32` for BF16) ⚠: NeMo's performance recipes reduce
+    // in BF16 and the memory model holds their BF16 buffer (`workload::memory`); with no
+    // recipe input, the traffic keeps the larger size, which the Megatron-LM cases bear out.
     let grad_bytes = if sc.run.precision == Precision::Fp16 {
         2.0
     } else {

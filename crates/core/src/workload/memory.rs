@@ -8,12 +8,30 @@
 //! | fp16 params, fp16 grads   | 20              | 4 + 16/d                  |
 //! | bf16 params, fp32 grads   | 18              | 6 + 12/d                  |
 //!
+//! BF16 (and FP8) training keeps its gradient buffer in BF16 here, the first row: that
+//! is Megatron-Core's default (`DistributedDataParallelConfig.grad_reduce_in_fp32 =
+//! False`, megatron/core/distributed/distributed_data_parallel_config.py @ core 0.12)
+//! and what NVIDIA's published performance recipes run (NeMo 2.3
+//! `pretrain_performance_optimizations` sets `grad_reduce_in_fp32 = False` in 17 of its
+//! 18 recipes, and scripts/performance/utils.py for every FP8 run). Megatron-LM's
+//! training script instead opts BF16 runs into FP32 main gradients (the second row, +2 B
+//! per parameter) ⚠: the scenario has no input for the recipe, and a run that ran must be
+//! seen to fit (NeMo's Nemotron-4 15B at TP2 DP8 needs the BF16 buffer on 80 GB).
+//!
 //! FP8 (Transformer Engine) keeps the BF16 weights and adds an FP8 copy: +1 byte.
 //!
 //! Activations per layer follow Korthikanti et al. 2022 (§4): s·b·h·(34 + 5·a·s/h) bytes
 //! with no parallelism, where 5·a·s/h is the stored attention scores. With fused
 //! attention the scores are never stored, so that term is gone in every mode. The 34 is
 //! split here into its parts so that GQA, gated MLPs and MoE are counted as they are.
+//!
+//! The loss over the vocabulary is Megatron's vocab-parallel cross-entropy fused into one
+//! kernel (`cross_entropy_loss_fusion`, `cross_entropy_fusion_impl = "te"` in NeMo's
+//! performance recipes): Transformer Engine's `parallel_cross_entropy` computes the loss
+//! and writes the gradient in place into the BF16 logits (TE 2.2
+//! transformer_engine/pytorch/cross_entropy.py, triton/cross_entropy.py), so only the
+//! BF16 logits of the vocab shard are held, with no FP32 copy (Megatron's unfused
+//! `vocab_parallel_cross_entropy` keeps an FP32 copy: 4 more bytes per logit ⚠).
 
 use super::layout::{GroupKind, RankLayout};
 use super::model::ModelSpec;
@@ -53,9 +71,10 @@ pub const RESERVED_GIB: f64 = 2.0;
 /// (weights, gradients, optimizer) bytes per parameter before sharding the optimizer.
 fn bytes_per_param(precision: Precision) -> (f64, f64, f64) {
     match precision {
-        Precision::Fp16 => (2.0, 2.0, 16.0),
-        Precision::Bf16 => (2.0, 4.0, 12.0),
-        Precision::Fp8 => (3.0, 4.0, 12.0),
+        // BF16 gradients: the optimizer keeps FP32 master weights, FP32 gradients of its
+        // shard and two moments (16 B), as for FP16 (see the table above).
+        Precision::Fp16 | Precision::Bf16 => (2.0, 2.0, 16.0),
+        Precision::Fp8 => (3.0, 2.0, 16.0),
     }
 }
 
@@ -139,8 +158,9 @@ pub fn memory_per_stage(
             };
             let mut activations = in_flight_layers * act_layer;
             if last {
-                // Logits in BF16 and the FP32 copy the loss keeps, for one micro-batch.
-                activations += tokens * model.vocab as f64 / t * (HALF + 4.0);
+                // The BF16 logits of this rank's vocab shard for one micro-batch, which the
+                // fused loss turns into their gradient in place (see the top).
+                activations += tokens * model.vocab as f64 / t * HALF;
             }
             MemoryBreakdown {
                 stage: s as u32,
@@ -246,6 +266,51 @@ mod tests {
         let inter = memory_per_stage(&m, &p, &run);
         let factor = inter[0].activations.0 / stages[0].activations.0;
         assert!((factor - (1.0 + 7.0 / 24.0)).abs() < 1e-9, "{factor}");
+    }
+
+    #[test]
+    fn nemotron4_15b_at_tp2_dp8_fits_an_h100_as_it_ran() {
+        // NVIDIA dgxc-benchmarking 25.04: Nemotron-4 15B (256k vocabulary, untied),
+        // TP2 PP1 DP8, MBS 2, seq 4096, no recompute, distributed optimizer, BF16.
+        let m = ModelSpec {
+            name: "nemotron4-15b".into(),
+            layers: 32,
+            hidden: 6144,
+            heads: 48,
+            kv_heads: 8,
+            ffn_hidden: 24576,
+            vocab: 256000,
+            mlp: MlpKind::Standard,
+            moe: None,
+        };
+        let p = ParallelPlan {
+            tp: 2,
+            pp: 1,
+            vpp: 1,
+            cp: 1,
+            ep: 1,
+            dp: 8,
+            micro_batch: 2,
+            sequence_parallel: true,
+            recompute: Recompute::None,
+            distributed_optimizer: true,
+        };
+        let run = TrainingRun {
+            global_batch: 64,
+            seq_len: 4096,
+            tokens: 1e9,
+            precision: Precision::Bf16,
+        };
+        let mem = peak_memory(&m, &p, &run);
+        // BF16 gradients: as many bytes as the weights; optimizer 16 B / 8 ranks.
+        assert_eq!(mem.gradients, mem.weights);
+        assert!((mem.optimizer.0 / mem.weights.0 - 1.0).abs() < 1e-12);
+        // The loss holds the BF16 logits of the vocab shard and nothing more.
+        let layers = 32.0 * activation_bytes_per_layer(&m, &p, &run).0;
+        let logits = mem.activations.0 - layers;
+        assert!((logits - 8192.0 * 128000.0 * 2.0).abs() < 1.0, "{logits}");
+        let gib = mem.total().gib();
+        assert!(gib > 65.0 && gib < 76.0, "{gib} GiB");
     }
 
     #[test]
