@@ -62,7 +62,10 @@ mod module_graph {
         lib.lines()
             .filter_map(|l| {
                 let l = l.trim();
-                let l = l.strip_prefix("pub ").unwrap_or(l);
+                let l = l
+                    .strip_prefix("pub(crate) ")
+                    .or_else(|| l.strip_prefix("pub "))
+                    .unwrap_or(l);
                 l.strip_prefix("mod ")?.strip_suffix(';').map(String::from)
             })
             .collect()

@@ -119,7 +119,7 @@ mod tests {
             assert!(
                 s.get("properties").is_some()
                     || s.get("items").is_some()
-                    || s.get("oneOf").is_some(),
+                    || s.get("anyOf").is_some(),
                 "{r}: {s}"
             );
         }
