@@ -3,7 +3,7 @@
 //! picks one.
 
 use crate::cli::ValidateArgs;
-use crate::errors::CliResult;
+use crate::errors::{CliError, CliResult};
 use crate::{input, sinks};
 use memphis_core::api::{SuiteReport, SuitesReport};
 use memphis_core::validate::{parse_cases, run_cases, CaseFile, Report, Suite, SUITES};
@@ -64,7 +64,17 @@ pub fn run(a: ValidateArgs) -> CliResult {
 /// refused.
 fn evaluate(file: &CaseFile, timeline: bool, label: &str) -> CliResult<Report> {
     let report = run_cases(file, timeline)?;
-    if let Report::Training { cases, .. } = &report {
+    if let Report::Training { cases, summary } = &report {
+        // Nothing compared is no validation: fail, so that CI cannot pass on it.
+        if summary.n == 0 {
+            let why = cases
+                .iter()
+                .find_map(|c| c.error.as_deref())
+                .unwrap_or("no cases");
+            return Err(CliError::bad(format!(
+                "{label}no case could be simulated (first: {why})"
+            )));
+        }
         let failed = cases.iter().filter(|c| c.error.is_some()).count();
         if failed > 0 {
             eprintln!(

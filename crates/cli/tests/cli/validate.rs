@@ -194,3 +194,21 @@ fn validate_suite_errors() {
         "cannot be used with",
     );
 }
+
+/// A case file whose every case the model refuses validates nothing: exit 2, so that a
+/// CI gate on `memphis validate` cannot pass on it.
+#[test]
+fn validate_fails_when_no_case_could_be_simulated() {
+    let text = std::fs::read_to_string(validation("training_public.toml")).unwrap();
+    // Every case on a GPU the catalog does not have.
+    let bad = text.replace("gpu = \"", "gpu = \"Z-");
+    let path = crate::util::tmp("none.toml");
+    std::fs::write(&path, bad).unwrap();
+    let o = memphis(&["validate", "--cases", path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("no case could be simulated"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -110,6 +110,19 @@ pub fn parse_cases(context: &str, text: &str) -> Result<CaseFile> {
         let id = v.get("id").and_then(|x| x.as_str()).unwrap_or("?");
         format!("{context}: case {} (id {id})", i + 1)
     };
+    // Each id once: a report keyed by id must not mix two runs.
+    let mut ids = std::collections::BTreeSet::new();
+    for (i, v) in cases.iter().enumerate() {
+        if let Some(id) = v.get("id").and_then(|x| x.as_str()) {
+            if !ids.insert(id) {
+                return Err(Error::invalid(
+                    format!("{}: id", label(i, v)),
+                    id,
+                    "an id no other case of the file has",
+                ));
+            }
+        }
+    }
     if is_collective {
         let mut out = Vec::with_capacity(cases.len());
         for (i, v) in cases.iter().enumerate() {
@@ -117,6 +130,25 @@ pub fn parse_cases(context: &str, text: &str) -> Result<CaseFile> {
                 .clone()
                 .try_into()
                 .map_err(|e| Error::parse(label(i, v), e))?;
+            if c.gpus < 2 || c.gpus_per_node == 0 {
+                return Err(Error::invalid(
+                    format!("{}: gpus", label(i, v)),
+                    c.gpus,
+                    "at least 2 GPUs (a collective of one GPU moves no data), with gpus_per_node of at least 1",
+                ));
+            }
+            if let Some(bad) = c
+                .measured_busbw_gbps
+                .iter()
+                .chain(c.measured_time_us.iter().flatten())
+                .find(|x| !(x.is_finite() && **x >= 0.0 && **x <= 1e9))
+            {
+                return Err(Error::invalid(
+                    format!("{}: measured_busbw_gbps / measured_time_us", label(i, v)),
+                    bad,
+                    "finite, non-negative measurements",
+                ));
+            }
             if c.size_bytes.is_empty() || c.size_bytes.len() != c.measured_busbw_gbps.len() {
                 return Err(Error::invalid(
                     format!("{}: measured_busbw_gbps", label(i, v)),
@@ -134,11 +166,15 @@ pub fn parse_cases(context: &str, text: &str) -> Result<CaseFile> {
                 .clone()
                 .try_into()
                 .map_err(|e| Error::parse(label(i, v), e))?;
-            if !(c.measured_step_time_s.is_finite() && c.measured_step_time_s > 0.0) {
+            // A millisecond to a week: any real training step; outside it an error ratio
+            // would be meaningless (or infinite).
+            if !(c.measured_step_time_s.is_finite()
+                && (1e-3..=604_800.0).contains(&c.measured_step_time_s))
+            {
                 return Err(Error::invalid(
                     format!("{}: measured_step_time_s", label(i, v)),
                     c.measured_step_time_s,
-                    "a positive number of seconds",
+                    "a step time from 0.001 s to a week (604800 s)",
                 ));
             }
             out.push(c);
@@ -498,6 +534,39 @@ assumed = []
         let text = ONE.replace("gpus = 16\n", "gpus = \"many\"\n");
         let e = parse_cases("one.toml", &text).unwrap_err().to_string();
         assert!(e.contains("case 1 (id t)"), "{e}");
+    }
+
+    #[test]
+    fn implausible_cases_are_refused() {
+        // The same id twice.
+        let two = format!("{ONE}\n{ONE}");
+        let e = parse_cases("two.toml", &two).unwrap_err().to_string();
+        assert!(e.contains("id = t") && e.contains("no other case"), "{e}");
+        // A step time whose error ratio would overflow.
+        let tiny = ONE.replace("measured_step_time_s = ", "measured_step_time_s = 1e-308 #");
+        let e = parse_cases("tiny.toml", &tiny).unwrap_err().to_string();
+        assert!(e.contains("measured_step_time_s"), "{e}");
+        // A collective of one GPU, and a negative bandwidth.
+        let coll = r#"
+[[case]]
+id = "c"
+source = "s"
+op = "all_reduce"
+gpu = "H100-SXM5-80GB"
+gpus = 1
+gpus_per_node = 8
+nic_gbps_per_gpu = 400
+fabric = "infiniband"
+size_bytes = [1048576]
+measured_busbw_gbps = [100.0]
+"#;
+        let e = parse_cases("c.toml", coll).unwrap_err().to_string();
+        assert!(e.contains("at least 2 GPUs"), "{e}");
+        let neg = coll
+            .replace("gpus = 1\n", "gpus = 8\n")
+            .replace("[100.0]", "[-5.0]");
+        let e = parse_cases("c.toml", &neg).unwrap_err().to_string();
+        assert!(e.contains("non-negative"), "{e}");
     }
 
     #[test]
