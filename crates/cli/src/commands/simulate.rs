@@ -52,8 +52,7 @@ pub fn run(a: SimulateArgs) -> CliResult {
     if let (Some(slot), Some(tl)) = (trace_out, &report.timeline) {
         let m = &report.memory;
         let static_gib = m.weights_gib + m.gradients_gib + m.optimizer_gib + m.reserved_gib;
-        let trace = memphis_core::step::trace::chrome_trace(tl, sc.plan.pp, &sc.name, static_gib);
-        let text = serde_json::to_string(&trace).map_err(|e| CliError::internal(e.to_string()))?;
+        let text = memphis_core::step::trace::chrome_trace(tl, sc.plan.pp, &sc.name, static_gib)?;
         outs.put(slot, text)?;
     }
     if let Some(slot) = html_out {

@@ -31,19 +31,53 @@ pub fn sampled_stages(pp: u32) -> Vec<u32> {
     v
 }
 
-/// Builds the trace. `title` names the run; `static_gib` is the memory that does not
-/// change during the step (weights, gradients, optimizer), added to the counter.
-pub fn chrome_trace(tl: &Timeline, pp: u32, title: &str, static_gib: f64) -> Value {
+/// Most events a trace holds (about 150 MB of JSON); a longer step is refused with the
+/// way to shrink it, rather than written as a file no viewer opens.
+pub const MAX_TRACE_EVENTS: usize = 2_000_000;
+
+/// Events the trace of `tl` would hold.
+pub fn event_count(tl: &Timeline, pp: u32) -> usize {
     let keep = sampled_stages(pp);
     let kept = |s: u32| keep.binary_search(&s).is_ok();
-    let mut events = Vec::new();
+    keep.len() * (2 + Stream::ALL.len())
+        + tl.spans.iter().filter(|sp| kept(sp.stage)).count()
+        + tl.memory.iter().filter(|m| kept(m.stage)).count()
+}
+
+/// Writes the trace as JSON. `title` names the run; `static_gib` is the memory that
+/// does not change during the step (weights, gradients, optimizer), added to the
+/// counter. Events are written one by one (memory stays that of the text), and a trace
+/// over [`MAX_TRACE_EVENTS`] is refused.
+pub fn chrome_trace(tl: &Timeline, pp: u32, title: &str, static_gib: f64) -> crate::Result<String> {
+    let n = event_count(tl, pp);
+    if n > MAX_TRACE_EVENTS {
+        return Err(crate::Error::invalid(
+            "trace",
+            format!("{n} events"),
+            format!("at most {MAX_TRACE_EVENTS} events: trace a step with fewer micro-batches (a smaller global batch shows the same schedule)"),
+        ));
+    }
+    let keep = sampled_stages(pp);
+    let kept = |s: u32| keep.binary_search(&s).is_ok();
+    let mut out = String::with_capacity(n * 160 + 256);
+    out.push_str("{\"traceEvents\":[");
+    let mut first = true;
+    let mut push = |v: Value| {
+        if !first {
+            out.push(',');
+        }
+        first = false;
+        out.push_str(&v.to_string());
+    };
     for &s in &keep {
-        events.push(json!({"name": "process_name", "ph": "M", "pid": s, "args": {"name": format!("stage {s}")}}));
-        events.push(
-            json!({"name": "process_sort_index", "ph": "M", "pid": s, "args": {"sort_index": s}}),
+        push(
+            json!({"name": "process_name", "ph": "M", "pid": s, "args": {"name": format!("stage {s}")}}),
         );
+        push(json!({"name": "process_sort_index", "ph": "M", "pid": s, "args": {"sort_index": s}}));
         for (k, st) in Stream::ALL.iter().enumerate() {
-            events.push(json!({"name": "thread_name", "ph": "M", "pid": s, "tid": k, "args": {"name": stream_name(*st)}}));
+            push(
+                json!({"name": "thread_name", "ph": "M", "pid": s, "tid": k, "args": {"name": stream_name(*st)}}),
+            );
         }
     }
     for sp in tl.spans.iter().filter(|sp| kept(sp.stage)) {
@@ -51,29 +85,29 @@ pub fn chrome_trace(tl: &Timeline, pp: u32, title: &str, static_gib: f64) -> Val
             .iter()
             .position(|s| *s == sp.stream)
             .unwrap_or(0);
-        events.push(json!({
+        push(json!({
             "name": sp.name, "cat": stream_name(sp.stream), "ph": "X", "pid": sp.stage, "tid": tid,
             "ts": sp.start.0 as f64 / 1e3, "dur": sp.dur.0 as f64 / 1e3,
             "args": {"flops": sp.flops, "bytes": sp.bytes},
         }));
     }
     for m in tl.memory.iter().filter(|m| kept(m.stage)) {
-        events.push(json!({
+        push(json!({
             "name": "memory in use (GiB)", "ph": "C", "pid": m.stage, "ts": m.at.0 as f64 / 1e3,
             "args": {"GiB": static_gib + m.activation_bytes / (1u64 << 30) as f64},
         }));
     }
-    json!({
-        "traceEvents": events,
-        "displayTimeUnit": "ms",
-        "otherData": {
-            "title": title,
-            "step_time_s": tl.time.as_seconds().0,
-            "slowest_stage": tl.slowest_stage,
-            "stages_total": pp,
-            "stages_in_trace": keep.len(),
-        },
-    })
+    let other = json!({
+        "title": title,
+        "step_time_s": tl.time.as_seconds().0,
+        "slowest_stage": tl.slowest_stage,
+        "stages_total": pp,
+        "stages_in_trace": keep.len(),
+    });
+    out.push_str("],\"displayTimeUnit\":\"ms\",\"otherData\":");
+    out.push_str(&other.to_string());
+    out.push('}');
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -136,7 +170,8 @@ mod tests {
         let sc = scenario();
         let step = crate::step::simulate_step(&sc);
         let tl = crate::step::timeline::simulate_timeline(&sc, &step, &Heterogeneity::default());
-        let trace = chrome_trace(&tl, sc.plan.pp, "t", 0.0);
+        let trace: Value =
+            serde_json::from_str(&chrome_trace(&tl, sc.plan.pp, "t", 0.0).unwrap()).unwrap();
         let ops: Vec<&Value> = trace["traceEvents"]
             .as_array()
             .unwrap()
