@@ -65,6 +65,12 @@ pub(crate) fn progress_notes(
             ),
         ));
     }
+    let years = rel.days_p50 / 365.25;
+    if years > 10.0 {
+        return Ok(vec![format!(
+            "warning: the run takes {years:.0} years (p50); check the token budget and the job size"
+        )]);
+    }
     if rel.ettr < WARN_ETTR {
         return Ok(vec![format!(
             "warning: failures take {:.0}% of the run (ETTR {:.1}%): a step of {:.1} min against a job MTBF of {mtbf_min:.1} min",

@@ -183,6 +183,10 @@ pub fn enumerate(sc: &Scenario) -> Vec<ParallelPlan> {
 /// timeline, so the best plan is among these.
 pub const FINALISTS: usize = 256;
 
+/// Timeline ops the finalists may take together (about 3 s on 2 cores): past it, fewer
+/// finalists are re-ranked.
+pub const FINALIST_OPS: u64 = 8_000_000;
+
 /// The closed form's verdict on one plan: its prefilter score, and whether it fits.
 fn prefilter(sc: &Scenario, plan: &ParallelPlan, objective: Objective) -> (f64, bool) {
     let mut s = sc.clone();
@@ -392,9 +396,18 @@ pub fn search_within(
             },
         );
     // 2. This shard's finalists, with the step model `simulate` reports, ranked by it.
+    //    The timeline's cost grows with the micro-batches: the finalists share a budget of
+    //    ops (the first `top` always run), taken in rank order so that every shard agrees.
+    let mut spent = 0u64;
     let finalists: Vec<u64> = keep_best(best, n_final)
         .into_iter()
-        .map(|(_, i)| i)
+        .enumerate()
+        .take_while(|&(rank, (_, i))| {
+            let p = &all[i as usize];
+            spent += 2 * p.micro_batches(&sc.run) * u64::from(p.vpp) * u64::from(p.pp);
+            rank < top || spent <= FINALIST_OPS
+        })
+        .map(|(_, (_, i))| i)
         .filter(|&i| mine(i))
         .collect();
     let mut results: Vec<PlanResult> = finalists
