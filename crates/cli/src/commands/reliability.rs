@@ -33,13 +33,13 @@ fn render(r: &ReliabilityReport) -> String {
         "reliability · {} GPUs of {} ({} spare) · step {}",
         count(r.gpus),
         r.gpu,
-        count(r.spare_gpus),
+        count(r.failures.spare_gpus),
         duration(r.step_time_s)
     );
     let _ = writeln!(
         o,
         "  job MTBF        {} (unexpected interruptions)",
-        duration(r.job_mtbf_hours * 3600.0)
+        duration(r.failures.job_mtbf_hours * 3600.0)
     );
     if let (Some(d), Some(u), Some(p)) =
         (r.days, r.interruptions_unexpected, r.interruptions_planned)
@@ -52,17 +52,21 @@ fn render(r: &ReliabilityReport) -> String {
     let _ = writeln!(
         o,
         "  checkpoint      {:.1} TB, stall {} ({}), restart {}; best interval {}",
-        r.checkpoint_size_tb,
-        duration(r.checkpoint_stall_s),
-        if r.async_checkpoint { "async" } else { "sync" },
-        duration(r.restart_min * 60.0),
-        duration(r.checkpoint_interval_min * 60.0)
+        r.failures.checkpoint_size_tb,
+        duration(r.failures.checkpoint_stall_s),
+        if r.failures.async_checkpoint {
+            "async"
+        } else {
+            "sync"
+        },
+        duration(r.failures.restart_min * 60.0),
+        duration(r.failures.checkpoint_interval_min * 60.0)
     );
     let _ = writeln!(
         o,
         "  ETTR            {} (analytic {})",
-        pct(r.ettr),
-        pct(r.ettr_expected)
+        pct(r.failures.ettr),
+        pct(r.failures.ettr_expected)
     );
     let work_days = r.days.unwrap_or(r.ideal_days);
     let _ = writeln!(

@@ -174,14 +174,15 @@ fn render(r: &SimulationReport) -> String {
         run.days_p90,
         si(run.gpu_hours)
     );
-    let rel = &r.reliability;
+    let rel = &r.reliability.failures;
+    let ints = &r.reliability;
     let _ = writeln!(o, "\n{}", sinks::heading("reliability"));
     let _ = writeln!(
         o,
         "  job MTBF     {} ({:.0} interruptions over the run, {:.0} planned)",
         duration(rel.job_mtbf_hours * 3600.0),
-        rel.interruptions,
-        rel.planned_interruptions
+        ints.interruptions,
+        ints.planned_interruptions
     );
     let _ = writeln!(
         o,

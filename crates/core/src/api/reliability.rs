@@ -27,34 +27,19 @@ pub struct ReliabilityReport {
     pub gpu: String,
     /// Job GPUs.
     pub gpus: u64,
-    /// Hot spares at the start.
-    pub spare_gpus: u64,
     /// Days of training asked about, if any.
     pub days: Option<f64>,
     /// Seconds per step (the timeline, as `simulate` reports it).
     pub step_time_s: f64,
     /// Days of work without failures or checkpoints.
     pub ideal_days: f64,
-    /// Mean time between unexpected interruptions, hours.
-    pub job_mtbf_hours: f64,
+    /// MTBF, checkpoints, restarts, ETTR, spares: as `simulate` reports them.
+    #[serde(flatten)]
+    pub failures: super::simulate::FailureSummary,
     /// Unexpected interruptions expected in `days`.
     pub interruptions_unexpected: Option<f64>,
     /// Planned interruptions expected in `days`.
     pub interruptions_planned: Option<f64>,
-    /// Checkpoint interval used, minutes (Daly's optimum unless set).
-    pub checkpoint_interval_min: f64,
-    /// Checkpoint size, TB.
-    pub checkpoint_size_tb: f64,
-    /// Stall per checkpoint, s.
-    pub checkpoint_stall_s: f64,
-    /// Whether checkpoints are asynchronous.
-    pub async_checkpoint: bool,
-    /// Restart, minutes.
-    pub restart_min: f64,
-    /// ETTR (Monte Carlo).
-    pub ettr: f64,
-    /// Analytic ETTR.
-    pub ettr_expected: f64,
     /// Wall days, 10th percentile.
     pub days_p10: f64,
     /// Median.
@@ -178,20 +163,12 @@ pub fn reliability(sc: &Scenario, opts: &ReliabilityOptions) -> Result<Reliabili
         notes,
         gpu: sc.cluster.gpu.name.to_string(),
         gpus,
-        spare_gpus: base.spare_gpus,
         days: opts.days,
         step_time_s: step_s,
         ideal_days: ideal_hours / 24.0,
-        job_mtbf_hours: fm.job_mtbf_hours(),
+        failures: super::simulate::FailureSummary::of(&base, cfg.async_checkpoint),
         interruptions_unexpected: opts.days.map(|d| unexpected * d * 24.0),
         interruptions_planned: opts.days.map(|d| fm.planned_per_hour * d * 24.0),
-        checkpoint_interval_min: optimum,
-        checkpoint_size_tb: base.checkpoint.size_bytes / 1e12,
-        checkpoint_stall_s: base.checkpoint.stall_s,
-        async_checkpoint: cfg.async_checkpoint,
-        restart_min: base.checkpoint.restart_s / 60.0,
-        ettr: base.ettr,
-        ettr_expected: base.ettr_expected,
         days_p10: base.days_p10,
         days_p50: base.days_p50,
         days_p90: base.days_p90,

@@ -263,16 +263,25 @@ pub struct RunSummary {
     pub gpu_hours: f64,
 }
 
-/// Failures and checkpoints.
+/// Failures and checkpoints over the run.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ReliabilitySummary {
-    /// Mean time between unexpected interruptions of the job, hours.
-    pub job_mtbf_hours: f64,
+    /// MTBF, checkpoints, restarts, ETTR, spares.
+    #[serde(flatten)]
+    pub failures: FailureSummary,
     /// Unexpected interruptions over the run.
     pub interruptions: f64,
     /// Planned interruptions over the run.
     pub planned_interruptions: f64,
-    /// Checkpoint interval, minutes.
+}
+
+/// What failures and checkpoints cost a run: the figures `simulate` and `reliability`
+/// both report, built in one place from the run's projection.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct FailureSummary {
+    /// Mean time between unexpected interruptions of the job, hours.
+    pub job_mtbf_hours: f64,
+    /// Checkpoint interval, minutes (Daly's optimum unless set).
     pub checkpoint_interval_min: f64,
     /// Checkpoint size, TB.
     pub checkpoint_size_tb: f64,
@@ -290,6 +299,23 @@ pub struct ReliabilitySummary {
     pub spare_gpus: u64,
     /// Hours waiting for repairs when spares ran out.
     pub spare_wait_hours: f64,
+}
+
+impl FailureSummary {
+    pub(crate) fn of(rel: &crate::reliability::RunProjection, async_checkpoint: bool) -> Self {
+        FailureSummary {
+            job_mtbf_hours: rel.job_mtbf_hours,
+            checkpoint_interval_min: rel.checkpoint_interval_min,
+            checkpoint_size_tb: rel.checkpoint.size_bytes / 1e12,
+            checkpoint_stall_s: rel.checkpoint.stall_s,
+            async_checkpoint,
+            restart_min: rel.checkpoint.restart_s / 60.0,
+            ettr: rel.ettr,
+            ettr_expected: rel.ettr_expected,
+            spare_gpus: rel.spare_gpus,
+            spare_wait_hours: rel.spare_wait_hours,
+        }
+    }
 }
 
 /// Simulates one step with the chosen model and projects the run.
@@ -376,18 +402,9 @@ fn report(
             gpu_hours: run.gpu_hours,
         },
         reliability: ReliabilitySummary {
-            job_mtbf_hours: rel.job_mtbf_hours,
+            failures: FailureSummary::of(rel, sc.reliability.async_checkpoint),
             interruptions: rel.interruptions,
             planned_interruptions: rel.planned_interruptions,
-            checkpoint_interval_min: rel.checkpoint_interval_min,
-            checkpoint_size_tb: rel.checkpoint.size_bytes / 1e12,
-            checkpoint_stall_s: rel.checkpoint.stall_s,
-            async_checkpoint: sc.reliability.async_checkpoint,
-            restart_min: rel.checkpoint.restart_s / 60.0,
-            ettr: rel.ettr,
-            ettr_expected: rel.ettr_expected,
-            spare_gpus: rel.spare_gpus,
-            spare_wait_hours: rel.spare_wait_hours,
         },
         power,
         energy,
