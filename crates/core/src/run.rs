@@ -160,7 +160,7 @@ pub fn busy_profile(tl: &Timeline, stages: u32, samples: usize) -> BusyProfile {
     // Per stage and bin: compute-bound and memory-bound busy time, in bins.
     let mut busy = vec![vec![Busy::default(); n]; stages];
     for sp in tl.spans.iter().filter(|s| s.stream == Stream::Compute) {
-        let memory = sp.name == "optimizer";
+        let memory = sp.name == crate::step::timeline::SpanLabel::Optimizer;
         let (a, b) = (
             sp.start.0 as f64,
             sp.start.0.saturating_add(sp.dur.0) as f64,
@@ -222,12 +222,17 @@ mod tests {
 
     #[test]
     fn busy_profile_follows_the_compute_stream() {
-        use crate::step::timeline::Span;
+        use crate::step::timeline::{Span, SpanLabel};
         use crate::units::SimTime;
-        let span = |stage, name: &str, start: u64, dur: u64| Span {
+        let f = SpanLabel::Op {
+            backward: false,
+            mb: 0,
+            chunk: 0,
+        };
+        let span = |stage, name: SpanLabel, start: u64, dur: u64| Span {
             stage,
             stream: Stream::Compute,
-            name: name.into(),
+            name,
             start: SimTime(start),
             dur: SimTime(dur),
             flops: 0.0,
@@ -244,9 +249,9 @@ mod tests {
             last_stage: 0,
             unscheduled_ops: 0,
             spans: vec![
-                span(0, "F", 0, 2_000_000_000),
-                span(1, "F", 2_000_000_000, 1_000_000_000),
-                span(1, "optimizer", 3_000_000_000, 1_000_000_000),
+                span(0, f, 0, 2_000_000_000),
+                span(1, f, 2_000_000_000, 1_000_000_000),
+                span(1, SpanLabel::Optimizer, 3_000_000_000, 1_000_000_000),
             ],
             memory: vec![],
         };

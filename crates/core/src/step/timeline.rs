@@ -57,8 +57,8 @@ pub struct Span {
     pub stage: u32,
     /// Stream.
     pub stream: Stream,
-    /// Label, e.g. "F mb3 c1".
-    pub name: String,
+    /// What ran, e.g. "F mb3 c1".
+    pub name: SpanLabel,
     /// Start.
     pub start: SimTime,
     /// Duration.
@@ -67,6 +67,72 @@ pub struct Span {
     pub flops: f64,
     /// Bytes moved.
     pub bytes: f64,
+}
+
+/// What a span is: a label built without allocating (a step has millions of spans),
+/// written out as text ("F mb3 c1", "send B mb0 c2", "optimizer", ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpanLabel {
+    /// A chunk's forward (`backward = false`) or backward of a micro-batch, and the
+    /// communication it carries.
+    Op {
+        /// Backward pass.
+        backward: bool,
+        /// Micro-batch.
+        mb: u32,
+        /// Model chunk (interleaving).
+        chunk: u32,
+    },
+    /// The pipeline send of that op's output.
+    Send {
+        /// Backward pass.
+        backward: bool,
+        /// Micro-batch.
+        mb: u32,
+        /// Model chunk.
+        chunk: u32,
+    },
+    /// The distributed optimizer's parameter all-gather of a chunk.
+    GatherParams {
+        /// Model chunk.
+        chunk: u32,
+    },
+    /// The gradient reduction of a chunk.
+    ReduceGrads {
+        /// Model chunk.
+        chunk: u32,
+    },
+    /// The optimizer step.
+    Optimizer,
+}
+
+impl std::fmt::Display for SpanLabel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let d = |b: bool| if b { "B" } else { "F" };
+        match *self {
+            SpanLabel::Op {
+                backward,
+                mb,
+                chunk,
+            } => write!(f, "{} mb{mb} c{chunk}", d(backward)),
+            SpanLabel::Send {
+                backward,
+                mb,
+                chunk,
+            } => {
+                write!(f, "send {} mb{mb} c{chunk}", d(backward))
+            }
+            SpanLabel::GatherParams { chunk } => write!(f, "all-gather params c{chunk}"),
+            SpanLabel::ReduceGrads { chunk } => write!(f, "reduce-scatter grads c{chunk}"),
+            SpanLabel::Optimizer => f.write_str("optimizer"),
+        }
+    }
+}
+
+impl Serialize for SpanLabel {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 /// Memory in use on a stage at a time (activations plus the static part).
@@ -359,7 +425,7 @@ fn simulate(sc: &Scenario, step: &StepResult, het: &Heterogeneity, dynamic: bool
                 spans.push(Span {
                     stage: s,
                     stream: Stream::Dp,
-                    name: format!("all-gather params c{ch}"),
+                    name: SpanLabel::GatherParams { chunk: ch },
                     start: SimTime(start),
                     dur: SimTime(g),
                     flops: 0.0,
@@ -460,16 +526,15 @@ fn simulate(sc: &Scenario, step: &StepResult, het: &Heterogeneity, dynamic: bool
         busy_until[su] = end;
         next_op[su] += 1;
         let l = chunk_layers(s, op.chunk);
-        let label = format!(
-            "{} mb{} c{}",
-            if op.dir == Dir::F { "F" } else { "B" },
-            op.mb,
-            op.chunk
-        );
+        let label = SpanLabel::Op {
+            backward: op.dir == Dir::B,
+            mb: op.mb,
+            chunk: op.chunk,
+        };
         spans.push(Span {
             stage: s,
             stream: Stream::Compute,
-            name: label.clone(),
+            name: label,
             start: SimTime(now),
             dur: SimTime(total),
             flops: work.flops.0,
@@ -485,7 +550,7 @@ fn simulate(sc: &Scenario, step: &StepResult, het: &Heterogeneity, dynamic: bool
                 spans.push(Span {
                     stage: s,
                     stream,
-                    name: label.clone(),
+                    name: label,
                     start: SimTime(now),
                     dur: SimTime(ns(w.time).min(total.max(1))),
                     flops: 0.0,
@@ -523,12 +588,11 @@ fn simulate(sc: &Scenario, step: &StepResult, het: &Heterogeneity, dynamic: bool
             let d = p2p(s);
             pp_free[su] = start + d;
             if d > 0 {
-                let name = format!(
-                    "send {} mb{} c{}",
-                    if op.dir == Dir::F { "F" } else { "B" },
-                    op.mb,
-                    op.chunk
-                );
+                let name = SpanLabel::Send {
+                    backward: op.dir == Dir::B,
+                    mb: op.mb,
+                    chunk: op.chunk,
+                };
                 spans.push(Span {
                     stage: s,
                     stream: Stream::Pp,
@@ -570,7 +634,7 @@ fn simulate(sc: &Scenario, step: &StepResult, het: &Heterogeneity, dynamic: bool
                     spans.push(Span {
                         stage: s,
                         stream: Stream::Dp,
-                        name: format!("reduce-scatter grads c{}", op.chunk),
+                        name: SpanLabel::ReduceGrads { chunk: op.chunk },
                         start: SimTime(start),
                         dur: SimTime(finish - start),
                         flops: 0.0,
@@ -593,7 +657,7 @@ fn simulate(sc: &Scenario, step: &StepResult, het: &Heterogeneity, dynamic: bool
         spans.push(Span {
             stage: s as u32,
             stream: Stream::Compute,
-            name: "optimizer".into(),
+            name: SpanLabel::Optimizer,
             start: SimTime(start),
             dur: SimTime(d),
             flops: opt.flops.0,

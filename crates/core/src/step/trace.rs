@@ -86,7 +86,7 @@ pub fn chrome_trace(tl: &Timeline, pp: u32, title: &str, static_gib: f64) -> cra
             .position(|s| *s == sp.stream)
             .unwrap_or(0);
         push(json!({
-            "name": sp.name, "cat": stream_name(sp.stream), "ph": "X", "pid": sp.stage, "tid": tid,
+            "name": sp.name.to_string(), "cat": stream_name(sp.stream), "ph": "X", "pid": sp.stage, "tid": tid,
             "ts": sp.start.0 as f64 / 1e3, "dur": sp.dur.0 as f64 / 1e3,
             "args": {"flops": sp.flops, "bytes": sp.bytes},
         }));
