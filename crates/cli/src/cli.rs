@@ -53,7 +53,7 @@ pub enum Command {
     Collective(CollectiveArgs),
     /// Failures, checkpoints and goodput: job MTBF, the checkpoint interval, ETTR, spares.
     #[command(
-        after_help = "Examples:\n  memphis reliability --gpus 16384 --days 54      the Llama 3 405B setting\n  memphis reliability --json"
+        after_help = "Examples:\n  memphis reliability --gpus 16384 --days 54      # the Llama 3 405B setting\n  memphis reliability --json"
     )]
     Reliability(ReliabilityArgs),
     /// Search the parallel plans for the fastest that fits; shard a sweep over many machines.

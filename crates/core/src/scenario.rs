@@ -1103,17 +1103,28 @@ impl MergedScenario {
     /// [`MergedScenario::validate`], with the notes on what was derived again.
     pub fn validate_with_notes(&self) -> Result<(Scenario, Vec<String>)> {
         let mut file = self.file.clone();
-        let mut notes = Vec::new();
+        let mut rederived = Vec::new();
         loop {
             match file.clone().validate() {
-                Ok(sc) => return Ok((sc, notes)),
+                Ok(sc) => {
+                    // Each note says what the field became.
+                    let now = to_value(&sc.plan)?;
+                    let notes = rederived
+                        .into_iter()
+                        .map(|(key, was): (String, String)| {
+                            let v = now.get(&key).map_or("?".to_string(), |v| v.to_string());
+                            format!(
+                                "parallel.{key} = {was} from {} does not suit the plan you gave; derived again: {key} = {v}",
+                                self.source()
+                            )
+                        })
+                        .collect();
+                    return Ok((sc, notes));
+                }
                 Err(e) => match self.rederivable(&e, &file.parallel)? {
                     Some((key, parallel)) => {
                         if let Error::Invalid { value, .. } = &e {
-                            notes.push(format!(
-                                "parallel.{key} = {value} from {} does not suit the plan you gave; it is derived again",
-                                self.source()
-                            ));
+                            rederived.push((key, value.clone()));
                         }
                         file.parallel = parallel;
                     }

@@ -68,7 +68,7 @@ fn render(r: &ReliabilityReport) -> String {
         pct(r.failures.ettr),
         pct(r.failures.ettr_expected)
     );
-    let work_days = r.days.unwrap_or(r.ideal_days);
+    let work_days = r.ideal_days;
     let _ = writeln!(
         o,
         "  time to train   {:.1} days p50 ({:.1} p10, {:.1} p90) for {:.1} days of work",

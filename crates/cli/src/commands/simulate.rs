@@ -99,7 +99,7 @@ fn render(r: &SimulationReport) -> String {
     let _ =
         writeln!(
         o,
-        "  plan     {} = {} GPUs ({} spare) · micro-batch {} x {} · {} seq {} · {:?} recompute{}{}",
+        "  plan     {} = {} GPUs ({} spare) · micro-batch {} x {} · {} seq {} · {} recompute{}{}",
         p.label(),
         count(r.run.gpus),
         count(r.run.spare_gpus),
@@ -107,7 +107,7 @@ fn render(r: &SimulationReport) -> String {
         r.plan.micro_batches,
         count(r.plan.global_batch),
         count(r.plan.seq_len),
-        p.recompute,
+        format!("{:?}", p.recompute).to_lowercase(),
         if p.sequence_parallel { " · SP" } else { "" },
         if p.distributed_optimizer { " · dist-opt" } else { "" },
     );

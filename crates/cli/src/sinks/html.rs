@@ -327,7 +327,7 @@ table{{border-collapse:collapse;font-size:13px;background:#fff}} td,th{{border:1
     );
     let _ = write!(
         o,
-        r#"<div class="sub">{} on {} x {} · {} parameters · {} = {} GPUs · {} sequences of {} tokens · {}</div><div class="cards" id="cards">"#,
+        r#"<div class="sub">{} on {} x {} · {} parameters · {} = {} GPUs · {} sequences of {} tokens · {}</div>"#,
         esc(&r.model.name),
         count(r.cluster.inventory.gpus),
         esc(&r.cluster.inventory.gpu),
@@ -338,6 +338,10 @@ table{{border-collapse:collapse;font-size:13px;background:#fff}} td,th{{border:1
         count(r.plan.seq_len),
         esc(&format!("{:?}", r.plan.precision).to_lowercase())
     );
+    for n in &r.notes {
+        let _ = write!(o, r#"<p class="sub note">note: {}</p>"#, esc(n));
+    }
+    o.push_str(r#"<div class="cards" id="cards">"#);
     for (k, v) in cards {
         let _ = write!(
             o,

@@ -96,7 +96,7 @@ fn changing_only_the_model_or_the_cluster_works_and_says_so() {
         assert!(
             notes
                 .iter()
-                .any(|n| n.contains("the run comes from preset")),
+                .any(|n| n.contains("from preset 'memphis-405b'") && n.contains("tokens")),
             "{extra:?}: {notes:?}"
         );
         // 8B's 32 layers cannot hold the preset's 16 x 4 chunks: the planner steps in.
@@ -152,9 +152,13 @@ fn the_job_is_charged_for_its_share_not_the_site() {
 #[test]
 fn interleaving_follows_megatrons_rule() {
     // dp = 98,304 / (8 x 12 x 2) = 512: 4,608 / 512 = 9 micro-batches per pipeline, not a
-    // multiple of pp 12, so Megatron would refuse vpp 2; the user wrote both: refused.
+    // multiple of pp 12, so Megatron would refuse vpp 2; the user wrote the whole plan: refused.
     let o = memphis(&[
         "simulate",
+        "--tp",
+        "8",
+        "--cp",
+        "2",
         "--pp",
         "12",
         "--vpp",

@@ -43,7 +43,7 @@ fn bad_inputs_get_one_clear_error() {
     );
     let table: &[(&[&str], &str)] = &[
         (
-            &["simulate", "--gpus", "1000", "--tp", "8"],
+            &["simulate", "--gpus", "1000", "--tp", "8", "--pp", "16"],
             "training.gpus = 1000",
         ),
         (&["simulate", zl], "model.layers = 0"),

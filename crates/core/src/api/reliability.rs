@@ -11,7 +11,7 @@ use serde::Serialize;
 /// What to explore.
 #[derive(Debug, Clone, Default)]
 pub struct ReliabilityOptions {
-    /// Train for this many days instead of the token budget.
+    /// Also count the interruptions expected in this many days of training.
     pub days: Option<f64>,
 }
 
@@ -108,7 +108,9 @@ pub fn reliability(sc: &Scenario, opts: &ReliabilityOptions) -> Result<Reliabili
         .time
         .0;
     let ideal_hours = sc.run.work_hours(step_s);
-    let work_hours = opts.days.map_or(ideal_hours, |d| d * 24.0);
+    // `days` only asks how many interruptions so many days bring; the run projected is
+    // the scenario's, as `simulate` projects it.
+    let work_hours = ideal_hours;
     let cfg = &sc.reliability;
     let base = reliability_of(sc, step_s, work_hours, cfg);
     let notes = super::progress_notes(&base, step_s)?;

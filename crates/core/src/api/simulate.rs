@@ -25,15 +25,33 @@ pub struct Resolved {
 pub fn resolve(layers: &ScenarioLayers) -> Result<Resolved> {
     let merged = layers.merge()?;
     let mut r = resolve_plan(&merged)?;
-    r.notes.extend(inherited(&merged, &r.scenario));
+    let plan_kept = r.notes.is_empty();
+    r.notes.extend(inherited(&merged, &r.scenario, plan_kept));
     Ok(r)
 }
 
 fn resolve_plan(merged: &MergedScenario) -> Result<Resolved> {
     if merged.wrote_in("parallel") {
-        return merged
-            .validate_with_notes()
-            .map(|(scenario, notes)| Resolved { scenario, notes });
+        // The plan fields the user gave are kept; when the preset's others cannot go
+        // with them, the planner fills those in (the user's fixed), and says so.
+        let e = match merged.validate_with_notes() {
+            Ok((scenario, notes)) => return Ok(Resolved { scenario, notes }),
+            Err(e) => e,
+        };
+        let fixed = merged.written_plan();
+        let Ok(base) = build_for_planning(&merged.file) else {
+            return Err(e);
+        };
+        let Ok(best) = plan::best(&base, &fixed, Objective::Step) else {
+            return Err(e);
+        };
+        let scenario = best.apply(&base);
+        let notes = vec![format!(
+            "the plan fields you gave do not go with the rest of {}'s plan ({e}); the planner chose {} around them",
+            merged.preset.as_deref().unwrap_or("the scenario"),
+            scenario.plan.label()
+        )];
+        return Ok(Resolved { scenario, notes });
     }
     let strict = merged.file.clone().validate();
     let reason = match &strict {
@@ -81,16 +99,34 @@ fn resolve_plan(merged: &MergedScenario) -> Result<Resolved> {
 
 /// What a user who changed the model or the cluster gets from the preset without
 /// asking: the run, and a job size derived from the new cluster.
-fn inherited(merged: &MergedScenario, sc: &Scenario) -> Vec<String> {
+fn inherited(merged: &MergedScenario, sc: &Scenario, plan_kept: bool) -> Vec<String> {
     let mut notes = Vec::new();
     let changed = merged.wrote_in("model") || merged.wrote_in("cluster");
     let Some(preset) = merged.preset.as_deref().filter(|_| changed) else {
         return notes;
     };
-    if !merged.wrote_in("training") {
+    let run: Vec<String> = [
+        ("tokens", format!("{:.3e} tokens", sc.run.tokens)),
+        (
+            "global_batch",
+            format!("steps of {} sequences", sc.run.global_batch),
+        ),
+        ("seq_len", format!("sequences of {} tokens", sc.run.seq_len)),
+    ]
+    .into_iter()
+    .filter(|(k, _)| !merged.wrote(&format!("training.{k}")))
+    .map(|(_, v)| v)
+    .collect();
+    if !run.is_empty() {
         notes.push(format!(
-            "the run comes from preset '{preset}': {:.3e} tokens in steps of {} sequences of {} tokens (set --tokens, --global-batch, --seq-len)",
-            sc.run.tokens, sc.run.global_batch, sc.run.seq_len
+            "from preset '{preset}': {} (set --tokens, --global-batch, --seq-len)",
+            run.join(", ")
+        ));
+    }
+    if plan_kept && !merged.wrote_in("parallel") {
+        notes.push(format!(
+            "the plan comes from preset '{preset}': {} (set plan flags, or --plan auto)",
+            sc.plan.label()
         ));
     }
     if merged.file.training.gpus.is_none() && !merged.wrote("parallel.dp") {
@@ -542,6 +578,6 @@ pub fn plan_auto(layers: &ScenarioLayers) -> Result<Resolved> {
     let best = plan::best(&base, &merged.written_plan(), Objective::Step)?;
     let scenario = best.apply(&base);
     let mut notes = vec![format!("the planner chose {}", scenario.plan.label())];
-    notes.extend(inherited(&merged, &scenario));
+    notes.extend(inherited(&merged, &scenario, false));
     Ok(Resolved { scenario, notes })
 }
