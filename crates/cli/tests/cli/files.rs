@@ -6,7 +6,7 @@
 //! The tests run as root here and in CI (device nodes need it); where a test needs root
 //! and is not, it says so and returns.
 
-use crate::util::{memphis, repo, stderr, tmp};
+use crate::util::{memphis, memphis_within, stderr, tmp};
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -29,9 +29,16 @@ fn names(dir: &Path) -> Vec<String> {
     v
 }
 
+/// Whether the tests run as root (device nodes and chown need it). CI runs as root: a
+/// CI run that is not fails here instead of skipping.
 fn is_root() -> bool {
     let o = Command::new("id").arg("-u").output().expect("id -u");
-    String::from_utf8_lossy(&o.stdout).trim() == "0"
+    let root = String::from_utf8_lossy(&o.stdout).trim() == "0";
+    assert!(
+        root || std::env::var_os("CI").is_none(),
+        "CI must run these tests as root"
+    );
+    root
 }
 
 fn sh(cmd: &str, args: &[&str]) {
@@ -39,32 +46,6 @@ fn sh(cmd: &str, args: &[&str]) {
     assert!(o.status.success(), "{cmd} {args:?}: {}", stderr(&o));
 }
 
-/// Runs `memphis` with `stdout` going where asked; kills it after `limit` (a refusal
-/// that should be instant must not hang the test suite) and fails the test then.
-fn memphis_within(args: &[&str], limit: Duration) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_memphis"))
-        .args(args)
-        .current_dir(repo())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run memphis");
-    let t0 = Instant::now();
-    loop {
-        if child.try_wait().unwrap().is_some() {
-            return child.wait_with_output().unwrap();
-        }
-        if t0.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{args:?} still running after {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// Exit 2, one `error:` line containing each of `needles`, nothing on stdout.
 fn assert_refused(o: &Output, args: &[&str], needles: &[&str]) {
     let err = stderr(o);
     assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");

@@ -556,3 +556,88 @@ fn cli_polish_help_completions_and_outputs() {
             && out.contains("(default)")
     );
 }
+
+/// The inputs that once ran for minutes or hours (issue "Hardening, round two"): each
+/// ends within 10 s, with a result or one clear refusal, and writes no file when refused.
+#[test]
+fn once_unbounded_inputs_end_quickly() {
+    use crate::util::memphis_within;
+    use std::time::Duration;
+    let scen = |name: &str, text: &str| {
+        let p = tmp(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let ck = scen(
+        "ck.toml",
+        "preset = \"memphis-405b\"\n[reliability]\ncheckpoint_interval_min = 1e-9\n",
+    );
+    let tokens = scen(
+        "tokens.toml",
+        "preset = \"dgx-h100-llama3-70b\"\n[model]\npreset = \"llama3-8b\"\n[training]\ntokens = 1e18\n",
+    );
+    let trials = scen(
+        "trials.toml",
+        "preset = \"memphis-405b\"\n[reliability]\ntrials = 100000\n",
+    );
+    let trace = tmp("big-trace.json");
+    let trace = trace.to_str().unwrap();
+    let table: &[(&[&str], Option<&str>)] = &[
+        // A step as long as the job's MTBF: a warning, not a Monte Carlo going backwards.
+        (
+            &["simulate", "--global-batch", "6144000"],
+            Some("warning: failures take"),
+        ),
+        (&["reliability", "--checkpoint-interval-min", "0.001"], None),
+        (&["simulate", &ck], None),
+        (&["simulate", &tokens], Some("warning: the run takes")),
+        (&["simulate", &trials], None),
+        (
+            &[
+                "simulate",
+                "--gpus",
+                "4096",
+                "--vpp",
+                "3",
+                "--global-batch",
+                "666656",
+            ],
+            Some("error: parallel.vpp"),
+        ),
+        (
+            &["simulate", "--slow-gpu", "0", "--slowdown", "99.9999999"],
+            Some("error: --slowdown"),
+        ),
+        (
+            &["simulate", "--global-batch", "3145728", "--trace", trace],
+            Some("error: --trace"),
+        ),
+        (
+            &[
+                "plan",
+                "memphis-grok1",
+                "--global-batch",
+                "6291456",
+                "--top",
+                "1",
+            ],
+            None,
+        ),
+    ];
+    for (args, needle) in table {
+        let o = memphis_within(args, Duration::from_secs(10));
+        let code = o.status.code();
+        assert!(
+            matches!(code, Some(0) | Some(2)),
+            "{args:?}: {code:?} {}",
+            stderr(&o)
+        );
+        if let Some(n) = needle {
+            assert!(stderr(&o).contains(n), "{args:?}: {}", stderr(&o));
+        }
+    }
+    assert!(
+        !std::path::Path::new(trace).exists(),
+        "a refused trace left a file"
+    );
+}

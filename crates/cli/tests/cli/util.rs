@@ -1,7 +1,8 @@
 //! Helpers: run the real `memphis` executable, read its output, temporary paths.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 /// Runs `memphis` in the repository root (so that relative paths in examples work).
 pub fn memphis(args: &[&str]) -> Output {
@@ -54,4 +55,29 @@ pub fn tmp(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("memphis-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir.join(format!("{n}-{name}"))
+}
+
+/// Runs `memphis`, killing it after `limit` (work that must be bounded must not hang
+/// the test suite) and failing the test then.
+pub fn memphis_within(args: &[&str], limit: Duration) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_memphis"))
+        .args(args)
+        .current_dir(repo())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run memphis");
+    let t0 = Instant::now();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            return child.wait_with_output().unwrap();
+        }
+        if t0.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{args:?} still running after {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
