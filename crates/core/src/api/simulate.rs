@@ -27,6 +27,10 @@ pub fn resolve(layers: &ScenarioLayers) -> Result<Resolved> {
     let mut r = resolve_plan(&merged)?;
     let plan_kept = r.notes.is_empty();
     r.notes.extend(inherited(&merged, &r.scenario, plan_kept));
+    // What the model's config.json has that memphis does not model comes first.
+    if let Some(m) = &layers.model {
+        r.notes.splice(0..0, m.warnings.iter().cloned());
+    }
     Ok(r)
 }
 

@@ -102,7 +102,7 @@ pub fn activation_bytes_per_layer(
         None => model.mlp.matrices() * ffn,
         Some(m) => model.mlp.matrices() * ffn * m.topk as f64 * MOE_LOAD_IMBALANCE,
     };
-    let split = (model.qkv_width() + h + mlp_inner) * HALF;
+    let split = (model.qkv_width() + model.q_width() + mlp_inner) * HALF;
     let sp = if plan.sequence_parallel { t } else { 1.0 };
     Bytes(tokens * (replicated / sp + split / t))
 }
@@ -139,13 +139,9 @@ pub fn memory_per_stage(
             let l = l as f64;
             let first = s == 0;
             let last = s + 1 == layers.len();
-            let mut dense = l * model.dense_params_per_layer() / t;
-            if first {
-                dense += model.embedding_params() / t;
-            }
-            if last {
-                dense += model.embedding_params() / t;
-            }
+            let dense = (l * model.dense_params_per_layer()
+                + model.stage_embedding_params(first, last))
+                / t;
             let experts = l * model.expert_params_per_layer() / (t * plan.ep as f64);
             let params = dense + experts;
             // In-flight micro-batches on stage s (Megatron's warm-up counts):
@@ -199,10 +195,13 @@ mod tests {
             hidden: 12288,
             heads: 96,
             kv_heads: 96,
+            head_dim: 128,
             ffn_hidden: 49152,
             vocab: 51200,
             mlp: MlpKind::Standard,
             moe: None,
+            tied_embeddings: false,
+            qkv_bias: false,
         }
     }
 
@@ -278,10 +277,13 @@ mod tests {
             hidden: 6144,
             heads: 48,
             kv_heads: 8,
+            head_dim: 128,
             ffn_hidden: 24576,
             vocab: 256000,
             mlp: MlpKind::Standard,
             moe: None,
+            tied_embeddings: false,
+            qkv_bias: false,
         };
         let p = ParallelPlan {
             tp: 2,

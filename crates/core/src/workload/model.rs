@@ -45,6 +45,10 @@ pub struct ModelSpec {
     pub heads: u32,
     /// Key/value heads (< heads: grouped-query attention).
     pub kv_heads: u32,
+    /// Width of one attention head (usually hidden / heads; Llama 3.2, Mistral-Nemo,
+    /// Qwen3 and Gemma 3 set it apart): q and o are heads x head_dim wide, k and v
+    /// kv_heads x head_dim.
+    pub head_dim: u64,
     /// MLP inner size (per expert for MoE).
     pub ffn_hidden: u64,
     /// Vocabulary size V.
@@ -53,6 +57,11 @@ pub struct ModelSpec {
     pub mlp: MlpKind,
     /// Mixture-of-experts, if any.
     pub moe: Option<Moe>,
+    /// The LM head shares the input embedding's weights (`tie_word_embeddings`): one
+    /// V x h matrix is stored; the head's GEMM still runs.
+    pub tied_embeddings: bool,
+    /// The q, k and v projections carry biases (Qwen2, `attention_bias`).
+    pub qkv_bias: bool,
 }
 
 /// Largest dimension accepted; keeps every product below f64's exact-integer range.
@@ -89,11 +98,14 @@ impl ModelSpec {
                 "an integer from 1 to hidden",
             ));
         }
-        if !self.hidden.is_multiple_of(u64::from(self.heads)) {
+        if self.head_dim == 0 || self.head_dim > MAX_DIM / u64::from(self.heads) {
             return Err(Error::invalid(
-                f("heads"),
-                self.heads,
-                format!("a divisor of hidden ({})", self.hidden),
+                f("head_dim"),
+                self.head_dim,
+                format!(
+                    "an integer from 1 to {} (heads x head_dim at most {MAX_DIM})",
+                    MAX_DIM / u64::from(self.heads)
+                ),
             ));
         }
         if self.kv_heads == 0 || !self.heads.is_multiple_of(self.kv_heads) {
@@ -122,20 +134,27 @@ impl ModelSpec {
         Ok(())
     }
 
-    /// Head dimension h / heads.
+    /// Head dimension.
     pub fn head_dim(&self) -> f64 {
-        self.hidden as f64 / self.heads as f64
+        self.head_dim as f64
     }
 
-    /// Width of the fused QKV projection's output: h + 2 * kv_heads * head_dim.
+    /// Width of the queries (and of the attention output): heads x head_dim.
+    pub fn q_width(&self) -> f64 {
+        self.heads as f64 * self.head_dim()
+    }
+
+    /// Width of the fused QKV projection's output: (heads + 2 * kv_heads) * head_dim.
     pub fn qkv_width(&self) -> f64 {
-        self.hidden as f64 + 2.0 * self.kv_heads as f64 * self.head_dim()
+        self.q_width() + 2.0 * self.kv_heads as f64 * self.head_dim()
     }
 
-    /// Attention parameters of one layer (QKV and output projection; biases ignored).
+    /// Attention parameters of one layer: QKV (with its biases, if any) and the output
+    /// projection.
     pub fn attention_params(&self) -> f64 {
         let h = self.hidden as f64;
-        h * self.qkv_width() + h * h
+        let bias = if self.qkv_bias { self.qkv_width() } else { 0.0 };
+        h * self.qkv_width() + bias + self.q_width() * h
     }
 
     /// Parameters of one expert's (or the dense) MLP.
@@ -166,17 +185,34 @@ impl ModelSpec {
         self.vocab as f64 * self.hidden as f64
     }
 
-    /// Total parameters, with untied input embedding and output head.
+    /// Input embedding and output head parameters: two V x h matrices, one when tied.
+    pub fn embedding_and_head_params(&self) -> f64 {
+        let copies = if self.tied_embeddings { 1.0 } else { 2.0 };
+        copies * self.embedding_params()
+    }
+
+    /// Embedding and head parameters a pipeline stage holds: the input embedding on the
+    /// first stage, the head on the last. Tied weights are stored once when one stage
+    /// holds both; across stages Megatron keeps a copy on each end.
+    pub fn stage_embedding_params(&self, first: bool, last: bool) -> f64 {
+        match (first, last) {
+            (true, true) => self.embedding_and_head_params(),
+            (true, false) | (false, true) => self.embedding_params(),
+            (false, false) => 0.0,
+        }
+    }
+
+    /// Total parameters.
     pub fn total_params(&self) -> f64 {
         self.layers as f64 * (self.dense_params_per_layer() + self.expert_params_per_layer())
-            + 2.0 * self.embedding_params()
+            + self.embedding_and_head_params()
     }
 
     /// Parameters each token touches (the "active" count of an MoE).
     pub fn active_params(&self) -> f64 {
         let experts = self.moe.map_or(0.0, |m| m.topk as f64 * self.mlp_params());
         self.layers as f64 * (self.dense_params_per_layer() + experts)
-            + 2.0 * self.embedding_params()
+            + self.embedding_and_head_params()
     }
 }
 
@@ -191,10 +227,13 @@ mod tests {
             hidden: 16384,
             heads: 128,
             kv_heads: 8,
+            head_dim: 128,
             ffn_hidden: 53248,
             vocab: 128256,
             mlp: MlpKind::Gated,
             moe: None,
+            tied_embeddings: false,
+            qkv_bias: false,
         }
     }
 

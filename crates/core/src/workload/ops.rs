@@ -102,7 +102,7 @@ pub fn layer_work(model: &ModelSpec, plan: &ParallelPlan, run: &TrainingRun) -> 
             name: "attn_out",
             m: tokens,
             n: h,
-            k: h / t,
+            k: model.q_width() / t,
             count: 1.0,
         },
     ];
@@ -165,8 +165,9 @@ pub fn layer_work(model: &ModelSpec, plan: &ParallelPlan, run: &TrainingRun) -> 
         }
     }
 
-    // Attention core: QK^T and AV, 2 * (2 * tokens * s * h) per GPU over its heads.
-    let attention_model_flops = Flops(4.0 * tokens * s * h / t);
+    // Attention core: QK^T and AV, 2 * (2 * tokens * s * heads * head_dim) per GPU over
+    // its heads.
+    let attention_model_flops = Flops(4.0 * tokens * s * model.q_width() / t);
     let attention_flops = attention_model_flops * 0.5;
 
     // Element-wise forward traffic per token, in elements of h (HALF bytes each):
@@ -187,8 +188,9 @@ pub fn layer_work(model: &ModelSpec, plan: &ParallelPlan, run: &TrainingRun) -> 
         // FP8 and 1 B of its transpose (Hopper FP8 GEMMs take only the TN layout, so the
         // backward needs transposed copies): 4 B per element.
         // Forward: the inputs of QKV and MLP-in (full h each, gathered), attention-out
-        // (h/t) and MLP-out (ffn/t). Backward: the output gradients of all four GEMMs.
-        let fwd_elems = 2.0 * h + h / t + ffn / t;
+        // (q width / t) and MLP-out (ffn/t). Backward: the output gradients of all four
+        // GEMMs.
+        let fwd_elems = 2.0 * h + model.q_width() / t + ffn / t;
         let bwd_elems = model.qkv_width() / t + h + fc1_width / t + h;
         fwd_bytes += tokens * fwd_elems * 4.0;
         bwd_bytes += tokens * bwd_elems * 4.0;
@@ -279,10 +281,13 @@ mod tests {
             hidden: h,
             heads,
             kv_heads: heads,
+            head_dim: h / u64::from(heads),
             ffn_hidden: 4 * h,
             vocab: 51200,
             mlp: MlpKind::Standard,
             moe: None,
+            tied_embeddings: false,
+            qkv_bias: false,
         }
     }
 

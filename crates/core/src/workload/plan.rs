@@ -318,10 +318,13 @@ mod tests {
             hidden: 16384,
             heads: 128,
             kv_heads: 8,
+            head_dim: 128,
             ffn_hidden: 53248,
             vocab: 128256,
             mlp: MlpKind::Gated,
             moe: None,
+            tied_embeddings: false,
+            qkv_bias: false,
         }
     }
 
