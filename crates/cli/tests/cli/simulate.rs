@@ -85,7 +85,8 @@ fn hugging_face_config_runs() {
     std::fs::write(
         &cfg,
         r#"{"architectures":["MistralForCausalLM"],"hidden_size":4096,"intermediate_size":14336,
-           "num_attention_heads":32,"num_hidden_layers":32,"num_key_value_heads":8,"vocab_size":32000}"#,
+           "num_attention_heads":32,"num_hidden_layers":32,"num_key_value_heads":8,"vocab_size":32000,
+           "sliding_window":4096}"#,
     )
     .unwrap();
     let v = json(&[
@@ -110,6 +111,12 @@ fn hugging_face_config_runs() {
     ]);
     assert!((v["model"]["params"].as_f64().unwrap() / 1e9 - 7.24).abs() < 0.1);
     assert_eq!(v["run"]["gpus"].as_u64().unwrap(), 64);
+    // Mistral 7B's sliding window is not modelled, and the report says so first.
+    let note = v["notes"][0].as_str().unwrap();
+    assert!(
+        note.contains("sliding_window = 4096 is not modelled"),
+        "{note}"
+    );
 }
 
 #[test]

@@ -246,6 +246,32 @@ mod tests {
     }
 
     #[test]
+    fn tied_embeddings_are_stored_once_on_one_stage() {
+        let run = TrainingRun {
+            global_batch: 64,
+            seq_len: 2048,
+            tokens: 1e9,
+            precision: Precision::Bf16,
+        };
+        let mut p = plan();
+        p.pp = 1;
+        let mut m = gpt175();
+        let untied = memory_per_stage(&m, &p, &run)[0].weights.0;
+        m.tied_embeddings = true;
+        let tied = memory_per_stage(&m, &p, &run)[0].weights.0;
+        let (wb, _, _) = bytes_per_param(run.precision);
+        let embedding = m.embedding_params() / p.tp as f64 * wb;
+        assert!((untied - tied - embedding).abs() < 1.0, "{untied} {tied}");
+        // Across stages each end keeps its copy, as Megatron does.
+        let pp8 = memory_per_stage(&m, &plan(), &run);
+        assert_eq!(pp8[0].weights, pp8[7].weights);
+        assert_eq!(
+            m.total_params(),
+            gpt175().total_params() - m.embedding_params()
+        );
+    }
+
+    #[test]
     fn first_stage_holds_p_microbatches() {
         let m = gpt175();
         let run = TrainingRun {

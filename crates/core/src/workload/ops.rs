@@ -315,6 +315,27 @@ mod tests {
     }
 
     #[test]
+    fn attention_widths_follow_head_dim() {
+        // Mistral-Nemo's shape: 32 heads of 128 on a 5120 hidden: q and o are 4096 wide.
+        let mut m = gpt(2, 5120, 32);
+        m.kv_heads = 8;
+        m.head_dim = 128;
+        let run = TrainingRun {
+            global_batch: 8,
+            seq_len: 4096,
+            tokens: 1e9,
+            precision: Precision::Bf16,
+        };
+        let lw = layer_work(&m, &ParallelPlan::single(), &run);
+        let tokens = 4096.0;
+        assert_eq!(lw.gemms[0].n, 4096.0 + 2.0 * 8.0 * 128.0);
+        assert_eq!((lw.gemms[1].n, lw.gemms[1].k), (5120.0, 4096.0));
+        assert_eq!(lw.attention_model_flops.0, 4.0 * tokens * 4096.0 * 4096.0);
+        // The TP all-reduce still moves the hidden state.
+        assert_eq!(lw.tp_message.0, tokens * 5120.0 * 2.0);
+    }
+
+    #[test]
     fn tensor_parallel_splits_gemms_and_sp_splits_elementwise() {
         let m = gpt(2, 4096, 32);
         let run = TrainingRun {
