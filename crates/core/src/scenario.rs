@@ -1450,13 +1450,13 @@ impl ScenarioLayers {
         if let Some(c) = &self.cluster {
             file.cluster = c.clone().resolved()?;
         }
-        let merged = MergedScenario {
-            file: ScenarioFile::default(),
+        let mut merged = MergedScenario {
+            file,
             written,
             preset,
         };
-        file = merged.derive_again(file);
-        Ok(MergedScenario { file, ..merged })
+        merged.derive_again();
+        Ok(merged)
     }
 }
 
@@ -1499,7 +1499,9 @@ fn user_over(file: ScenarioFile, flags: &ScenarioFile) -> Result<ScenarioFile> {
 }
 
 impl MergedScenario {
-    fn derive_again(&self, mut f: ScenarioFile) -> ScenarioFile {
+    /// Clears the derived fields the user did not write, so that they are derived again.
+    fn derive_again(&mut self) {
+        let mut f = std::mem::take(&mut self.file);
         if !self.wrote("parallel.dp") {
             f.parallel.dp = None;
         }
@@ -1516,7 +1518,7 @@ impl MergedScenario {
             f.name = None;
             f.description = None;
         }
-        f
+        self.file = f;
     }
 }
 

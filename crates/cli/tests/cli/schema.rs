@@ -2,16 +2,7 @@
 //! current (regenerate with `for r in ...; do memphis schema $r > schemas/$r.schema.json`).
 
 use crate::util::{json, repo};
-
-const REPORTS: &[&str] = &[
-    "simulate",
-    "plan",
-    "reliability",
-    "cluster",
-    "fabric-bench",
-    "collective",
-    "validate",
-];
+use memphis_core::api::REPORTS;
 
 #[test]
 fn shipped_schemas_match_the_binary() {
