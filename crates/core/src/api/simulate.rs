@@ -24,14 +24,24 @@ pub struct Resolved {
 /// does not fit in memory), the planner picks one, and a note says so.
 pub fn resolve(layers: &ScenarioLayers) -> Result<Resolved> {
     let merged = layers.merge()?;
-    let mut r = resolve_plan(&merged)?;
+    let r = resolve_plan(&merged)?;
     let plan_kept = r.notes.is_empty();
-    r.notes.extend(inherited(&merged, &r.scenario, plan_kept));
-    // What the model's config.json has that memphis does not model comes first.
+    Ok(with_context(layers, &merged, r, plan_kept))
+}
+
+/// The notes every resolution ends with: what the model's config.json has that memphis
+/// does not model (first), then what was inherited from the preset.
+fn with_context(
+    layers: &ScenarioLayers,
+    merged: &MergedScenario,
+    mut r: Resolved,
+    plan_kept: bool,
+) -> Resolved {
+    r.notes.extend(inherited(merged, &r.scenario, plan_kept));
     if let Some(m) = &layers.model {
         r.notes.splice(0..0, m.warnings.iter().cloned());
     }
-    Ok(r)
+    r
 }
 
 fn resolve_plan(merged: &MergedScenario) -> Result<Resolved> {
@@ -581,7 +591,11 @@ pub fn plan_auto(layers: &ScenarioLayers) -> Result<Resolved> {
     let base = build_for_planning(&merged.file)?;
     let best = plan::best(&base, &merged.written_plan(), Objective::Step)?;
     let scenario = best.apply(&base);
-    let mut notes = vec![format!("the planner chose {}", scenario.plan.label())];
-    notes.extend(inherited(&merged, &scenario, false));
-    Ok(Resolved { scenario, notes })
+    let notes = vec![format!("the planner chose {}", scenario.plan.label())];
+    Ok(with_context(
+        layers,
+        &merged,
+        Resolved { scenario, notes },
+        false,
+    ))
 }
