@@ -375,7 +375,6 @@ pub const MC_MAX_EVENTS: f64 = 50_000.0;
 fn trial(
     rng: &mut SplitMix64,
     work_h: f64,
-    step_h: f64,
     tau_h: f64,
     stall_h: f64,
     restart_h: f64,
@@ -393,7 +392,6 @@ fn trial(
             f64::INFINITY
         }
     };
-    let _ = step_h; // a failure loses the work since the last checkpoint, partial step included
     let mut t = Training {
         wall: 0.0,
         done: 0.0,
@@ -579,7 +577,6 @@ pub fn project_run(
         let (w, f, wt) = trial(
             &mut rng,
             work_hours,
-            step_s / 3600.0,
             tau_h,
             stall_h,
             restart_h,
