@@ -161,7 +161,7 @@ pub fn model_arg(arg: &str) -> CliResult<ModelFile> {
     if is_file_arg(arg, scenario::MODEL_PRESETS) {
         let text = read_config(p, "model")?;
         if arg.ends_with(".json") || text.trim_start().starts_with('{') {
-            Ok(scenario::model_from_hf_config(arg, &text)?)
+            Ok(memphis_core::hf_config::model_from_hf_config(arg, &text)?)
         } else {
             Ok(scenario::parse_model(arg, &text)?)
         }

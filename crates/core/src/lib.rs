@@ -16,6 +16,7 @@ pub(crate) mod compute;
 pub mod error;
 pub mod fabric;
 pub(crate) mod hardware;
+pub mod hf_config;
 pub(crate) mod net;
 pub mod plan;
 pub(crate) mod power;
@@ -39,6 +40,8 @@ pub use power::{
 };
 pub use reliability::ReliabilityConfig;
 pub use workload::memory::MemoryBreakdown;
+pub use workload::model::{LayerKind, LayerParams, Mla, MlpPart, Projection, Split, Window};
+pub use workload::plan::LayerSplit;
 pub use workload::{MlpKind, ModelSpec, Moe, ParallelPlan, Precision, Recompute, TrainingRun};
 
 #[cfg(test)]

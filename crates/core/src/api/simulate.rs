@@ -404,7 +404,7 @@ fn report(
             name: sc.model.name.clone(),
             params: sc.model.total_params(),
             active_params: sc.model.active_params(),
-            moe: sc.model.moe.map(|m| (m.experts, m.topk)),
+            moe: sc.model.moe.as_ref().map(|m| (m.experts, m.topk)),
         },
         plan: PlanSummary {
             plan: sc.plan.clone(),

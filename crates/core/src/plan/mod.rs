@@ -113,7 +113,7 @@ pub fn enumerate(sc: &Scenario) -> Vec<ParallelPlan> {
         .filter(|&t| u64::from(t) <= gpn.max(1) && m.heads.is_multiple_of(t))
         .collect();
     let cps = [1u32, 2, 4, 8, 16];
-    let experts = m.moe.map_or(1, |x| x.experts);
+    let experts = m.moe.as_ref().map_or(1, |x| x.experts);
     for &tp in &tps {
         for &cp in &cps {
             if !run.seq_len.is_multiple_of(2 * u64::from(cp)) && cp > 1 {

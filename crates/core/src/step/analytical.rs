@@ -151,21 +151,18 @@ pub fn simulate_step_with(sc: &Scenario, net: &dyn CommModel) -> StepResult {
 }
 
 /// Each stage's forward and backward of one micro-batch, before data parallelism.
-fn stage_timings(sc: &Scenario, c: &StepCosts) -> Vec<StageTiming> {
-    let layers = sc.plan.stage_layers(sc.model.layers);
+fn stage_timings(c: &StepCosts) -> Vec<StageTiming> {
+    let layers = c.split.stage_layers();
     let pp = layers.len();
-    let lc = &c.layer;
-    let (fwd, bwd) = (lc.forward(), lc.backward());
-    let (cf, cb) = (lc.compute.forward.time, lc.compute.backward.time);
     let (emb, head) = (&c.embedding, &c.head);
     let exposed = |x: &LayerComm| x.exposed.forward + x.exposed.backward;
     layers
         .iter()
         .enumerate()
         .map(|(s, &l)| {
-            let lf = l as f64;
-            let (mut forward, mut backward) = (fwd * lf, bwd * lf);
-            let mut compute = (cf + cb) * lf;
+            let lc = c.stage(s);
+            let (mut forward, mut backward) = (lc.forward(), lc.backward());
+            let mut compute = lc.compute.forward.time + lc.compute.backward.time;
             if s == 0 {
                 forward += emb.forward.time;
                 backward += emb.backward.time;
@@ -182,9 +179,9 @@ fn stage_timings(sc: &Scenario, c: &StepCosts) -> Vec<StageTiming> {
                 forward,
                 backward,
                 compute,
-                tp_comm: exposed(&lc.tp) * lf,
-                cp_comm: exposed(&lc.cp) * lf,
-                ep_comm: exposed(&lc.ep) * lf,
+                tp_comm: exposed(&lc.tp),
+                cp_comm: exposed(&lc.cp),
+                ep_comm: exposed(&lc.ep),
                 dp_exposed: Seconds::ZERO,
                 optimizer: Seconds::ZERO,
             }
@@ -236,7 +233,7 @@ fn expose_dp(sc: &Scenario, c: &StepCosts, stages: &mut [StageTiming]) {
 fn closed_form(sc: &Scenario, costs: StepCosts) -> StepResult {
     let (model, plan, run, gpu) = (&sc.model, &sc.plan, &sc.run, sc.cluster.gpu);
     let m = plan.micro_batches(run);
-    let mut stages = stage_timings(sc, &costs);
+    let mut stages = stage_timings(&costs);
     let per_stage: Vec<Seconds> = stages.iter().map(StageTiming::per_microbatch).collect();
     let (critical, t_max) =
         per_stage

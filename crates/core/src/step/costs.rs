@@ -10,8 +10,9 @@ use crate::scenario::Scenario;
 use crate::units::{Bytes, Flops, Seconds};
 use crate::workload::layout::RankLayout;
 use crate::workload::memory::activation_bytes_per_layer;
-use crate::workload::ops::{head_work, layer_work, tokens_per_gpu, LayerWork, HALF};
-use crate::workload::plan::{Precision, Recompute};
+use crate::workload::model::LayerKind;
+use crate::workload::ops::{head_work, layer_work, tokens_per_gpu, Gemm, LayerWork, HALF};
+use crate::workload::plan::{LayerSplit, Precision, Recompute};
 use serde::Serialize;
 
 /// Time and work of one op on one GPU.
@@ -56,6 +57,24 @@ pub struct FwdBwd<T> {
     pub backward: T,
 }
 
+impl FwdBwd<OpCost> {
+    fn plus(self, o: Self) -> Self {
+        FwdBwd {
+            forward: self.forward.then(o.forward),
+            backward: self.backward.then(o.backward),
+        }
+    }
+}
+
+impl FwdBwd<Seconds> {
+    fn plus(self, o: Self) -> Self {
+        FwdBwd {
+            forward: self.forward + o.forward,
+            backward: self.backward + o.backward,
+        }
+    }
+}
+
 /// Communication of one layer of one kind (TP, CP or EP).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct LayerComm {
@@ -65,7 +84,7 @@ pub struct LayerComm {
     pub exposed: FwdBwd<Seconds>,
 }
 
-/// One transformer layer for one micro-batch on one GPU.
+/// Transformer layers (one, or a chunk's together) for one micro-batch on one GPU.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct LayerCosts {
     /// Computation: time, FLOPs, HBM bytes.
@@ -80,7 +99,27 @@ pub struct LayerCosts {
     pub activation_bytes: Bytes,
 }
 
+impl LayerComm {
+    fn plus(self, o: Self) -> Self {
+        LayerComm {
+            whole: self.whole.plus(o.whole),
+            exposed: self.exposed.plus(o.exposed),
+        }
+    }
+}
+
 impl LayerCosts {
+    /// Several layers one after the other.
+    pub fn plus(self, o: Self) -> Self {
+        LayerCosts {
+            compute: self.compute.plus(o.compute),
+            tp: self.tp.plus(o.tp),
+            cp: self.cp.plus(o.cp),
+            ep: self.ep.plus(o.ep),
+            activation_bytes: self.activation_bytes + o.activation_bytes,
+        }
+    }
+
     /// Forward time on the compute stream: compute plus exposed communication.
     pub fn forward(&self) -> Seconds {
         self.compute.forward.time
@@ -113,11 +152,15 @@ pub struct StageDpCosts {
 }
 
 /// The costs of the pieces of a step, consumed by both step models.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StepCosts {
-    /// One transformer layer.
-    pub layer: LayerCosts,
-    /// LM head and loss (last stage).
+    /// One layer of each kind the model has (`ModelSpec::kinds`).
+    pub kinds: Vec<(LayerKind, LayerCosts)>,
+    /// Which layers each stage and chunk holds.
+    pub split: LayerSplit,
+    /// `[stage][chunk]`: the layers of each virtual pipeline chunk together.
+    pub chunks: Vec<Vec<LayerCosts>>,
+    /// LM head and loss (last stage), with each MTP layer's projection, head and loss.
     pub head: FwdBwd<OpCost>,
     /// Embedding lookup (first stage).
     pub embedding: FwdBwd<OpCost>,
@@ -163,14 +206,51 @@ pub(crate) fn tp_exposed(comm: Seconds, gemm: Seconds, tp: u32, overlap: bool) -
 pub(crate) fn step_costs(sc: &Scenario, net: &dyn CommModel) -> StepCosts {
     let layout = RankLayout::new(&sc.plan, sc.cluster.gpus_per_node);
     let cm = ComputeModel::new(sc.cluster.gpu, sc.run.precision.fp8_gemms());
-    let lw = layer_work(&sc.model, &sc.plan, &sc.run);
+    let model = &sc.model;
+    let kinds: Vec<(LayerKind, LayerCosts)> = model
+        .kinds()
+        .into_iter()
+        .map(|k| {
+            let lw = layer_work(model, &sc.plan, &sc.run, k);
+            (k, layer_costs(sc, net, &layout, &cm, &lw, k))
+        })
+        .collect();
+    let split = sc.plan.layer_split(model, &sc.run);
+    let of = |i: u32| {
+        let k = model.layer_kind(i);
+        kinds[kinds.partition_point(|(x, _)| *x < k)].1
+    };
+    let chunks = (0..split.chunks.len())
+        .map(|s| {
+            (0..split.chunks[s].len())
+                .map(|c| {
+                    split
+                        .chunk(s, c)
+                        .into_iter()
+                        .flatten()
+                        .fold(LayerCosts::default(), |a, i| a.plus(of(i)))
+                })
+                .collect()
+        })
+        .collect();
     let (head, embedding) = head_costs(sc, &cm);
     StepCosts {
-        layer: layer_costs(sc, net, &layout, &cm, &lw),
+        dp: dp_costs(sc, net, &layout, &cm, &split),
+        kinds,
+        split,
+        chunks,
         head,
         embedding,
         p2p: p2p_cost(sc, net, &layout),
-        dp: dp_costs(sc, net, &layout, &cm),
+    }
+}
+
+impl StepCosts {
+    /// The layers of stage `s` together (all its chunks).
+    pub fn stage(&self, s: usize) -> LayerCosts {
+        self.chunks[s]
+            .iter()
+            .fold(LayerCosts::default(), |a, &c| a.plus(c))
     }
 }
 
@@ -215,6 +295,7 @@ fn layer_costs(
     layout: &RankLayout,
     cm: &ComputeModel,
     lw: &LayerWork,
+    kind: LayerKind,
 ) -> LayerCosts {
     let c = layer_compute(sc, cm, lw);
     LayerCosts {
@@ -222,7 +303,7 @@ fn layer_costs(
         tp: tp_comm(sc, net, layout.shape(GroupKind::Tp), lw, c.gemm_fwd),
         cp: cp_comm(sc, net, layout.shape(GroupKind::Cp), lw, c.attn_fwd),
         ep: ep_comm(sc, net, layout.shape(GroupKind::Ep), lw),
-        activation_bytes: activation_bytes_per_layer(&sc.model, &sc.plan, &sc.run),
+        activation_bytes: activation_bytes_per_layer(&sc.model, &sc.plan, &sc.run, kind),
     }
 }
 
@@ -360,9 +441,26 @@ fn head_costs(sc: &Scenario, cm: &ComputeModel) -> (FwdBwd<OpCost>, FwdBwd<OpCos
         flops: Flops::ZERO,
         bytes: hw.embedding_bytes,
     };
+    // Each MTP layer adds its own pass through the shared head and loss, and its 2h -> h
+    // projection (column parallel) of the normed hidden state and next-token embedding.
+    let mtp = f64::from(sc.model.mtp_layers);
+    let h = sc.model.hidden as f64;
+    let proj = Gemm {
+        name: "mtp_proj",
+        m: tokens_per_gpu(&sc.plan, &sc.run),
+        n: h / sc.plan.tp as f64,
+        k: 2.0 * h,
+        count: mtp,
+    };
+    let proj = OpCost {
+        time: cm.gemm_time(&proj),
+        flops: proj.flops(),
+        bytes: cm.gemm_bytes(&proj),
+    };
+    let once = logits.then(loss);
     let head = FwdBwd {
-        forward: logits.then(loss),
-        backward: logits.times(2.0).then(loss),
+        forward: once.times(1.0 + mtp).then(proj),
+        backward: logits.times(2.0).then(loss).times(1.0 + mtp).then(proj.times(2.0)),
     };
     let embedding = FwdBwd {
         forward: emb,
@@ -393,19 +491,23 @@ fn dp_costs(
     net: &dyn CommModel,
     layout: &RankLayout,
     cm: &ComputeModel,
+    split: &LayerSplit,
 ) -> Vec<StageDpCosts> {
     let (model, plan) = (&sc.model, &sc.plan);
-    let layers = plan.stage_layers(model.layers);
-    let pp = layers.len();
+    let pp = split.chunks.len();
     let tp = plan.tp as f64;
     (0..pp)
         .map(|s| {
-            let l = layers[s] as f64;
-            let mut dense = l * model.dense_params_per_layer() / tp;
+            let (d, e) = split
+                .stage(s)
+                .into_iter()
+                .map(|r| model.params_of(r))
+                .fold((0.0, 0.0), |(d, e), p| (d + p.dense, e + p.experts));
+            let mut dense = d / tp;
             if s == 0 || s + 1 == pp {
                 dense += model.embedding_params() / tp;
             }
-            let experts = l * model.expert_params_per_layer() / (tp * plan.ep as f64);
+            let experts = e / (tp * plan.ep as f64);
             stage_dp(sc, net, layout, cm, dense, experts)
         })
         .collect()

@@ -13,7 +13,7 @@
 //! ranks (TP, CP, DP peers) run the same timeline and are not simulated twice.
 
 use super::analytical::StepResult;
-use super::costs::{FwdBwd, OpCost, StepCosts};
+use super::costs::{FwdBwd, LayerCosts, OpCost, StepCosts};
 use crate::scenario::Scenario;
 use crate::units::{Seconds, SimTime};
 use serde::Serialize;
@@ -340,12 +340,8 @@ fn simulate(sc: &Scenario, step: &StepResult, het: &Heterogeneity, dynamic: bool
     let plan = &sc.plan;
     let (p, v) = (plan.pp, plan.vpp);
     let m = step.micro_batches as u32;
-    let layers = plan.stage_layers(sc.model.layers);
-    // Layers of each chunk: the stage's layers split over v, extra ones to early chunks.
-    let chunk_layers = |s: u32, ch: u32| -> f64 {
-        let l = layers[s as usize];
-        (l / v + u32::from(ch < l % v)) as f64
-    };
+    // The layers of each chunk together (`StepCosts::chunks`).
+    let chunk = |s: u32, ch: u32| -> &LayerCosts { &c.chunks[s as usize][ch as usize] };
     let slow = |list: &[(u32, f64)], s: u32| {
         list.iter()
             .filter(|(st, _)| *st == s)
@@ -359,16 +355,15 @@ fn simulate(sc: &Scenario, step: &StepResult, het: &Heterogeneity, dynamic: bool
     // A chunk's op on the compute stream: its layers (compute plus exposed TP, CP, EP
     // time), and the embedding or the LM head at either end of the model.
     let compute_op = |s: u32, op: Op| -> OpCost {
-        let l = chunk_layers(s, op.chunk);
+        let layers = chunk(s, op.chunk);
         let time = match op.dir {
-            Dir::F => c.layer.forward(),
-            Dir::B => c.layer.backward(),
+            Dir::F => layers.forward(),
+            Dir::B => layers.backward(),
         };
         let mut cost = OpCost {
             time,
-            ..of_dir(&c.layer.compute, op.dir)
-        }
-        .times(l);
+            ..of_dir(&layers.compute, op.dir)
+        };
         if s == 0 && op.chunk == 0 {
             cost = cost.then(of_dir(&c.embedding, op.dir));
         }
@@ -525,7 +520,7 @@ fn simulate(sc: &Scenario, step: &StepResult, het: &Heterogeneity, dynamic: bool
         let end = now + total;
         busy_until[su] = end;
         next_op[su] += 1;
-        let l = chunk_layers(s, op.chunk);
+        let layers = chunk(s, op.chunk);
         let label = SpanLabel::Op {
             backward: op.dir == Dir::B,
             mb: op.mb,
@@ -541,11 +536,11 @@ fn simulate(sc: &Scenario, step: &StepResult, het: &Heterogeneity, dynamic: bool
             bytes: work.bytes.0,
         });
         for (stream, comm) in [
-            (Stream::Tp, &c.layer.tp),
-            (Stream::Cp, &c.layer.cp),
-            (Stream::Ep, &c.layer.ep),
+            (Stream::Tp, &layers.tp),
+            (Stream::Cp, &layers.cp),
+            (Stream::Ep, &layers.ep),
         ] {
-            let w = of_dir(&comm.whole, op.dir).times(l);
+            let w = of_dir(&comm.whole, op.dir);
             if w.time.0 > 0.0 {
                 spans.push(Span {
                     stage: s,
@@ -559,7 +554,7 @@ fn simulate(sc: &Scenario, step: &StepResult, het: &Heterogeneity, dynamic: bool
             }
         }
         // Activation memory: held from the end of F to the end of B.
-        let delta = c.layer.activation_bytes.0 * l;
+        let delta = layers.activation_bytes.0;
         act[su] += if op.dir == Dir::F { delta } else { -delta };
         memory.push(MemorySample {
             stage: s,

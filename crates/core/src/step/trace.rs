@@ -197,21 +197,20 @@ mod tests {
         // Per stage, the ops add up to the step's costs.
         let c = &step.costs;
         let m = step.micro_batches as f64;
-        let layers = sc.plan.stage_layers(sc.model.layers);
-        for (s, &l) in layers.iter().enumerate() {
+        for s in 0..c.chunks.len() {
             let sum = |cat: &str, k: &str| -> f64 {
                 ops.iter()
                     .filter(|e| e["cat"] == cat && e["pid"] == s as u64)
                     .map(|e| arg(e, k))
                     .sum()
             };
-            let lc = &c.layer;
+            let lc = c.stage(s);
             let ends = if s == 0 { &c.embedding } else { &c.head };
             let flops = m
-                * (l as f64 * (lc.compute.forward.flops + lc.compute.backward.flops).0
+                * ((lc.compute.forward.flops + lc.compute.backward.flops).0
                     + (ends.forward.flops + ends.backward.flops).0)
                 + c.dp[s].optimizer.flops.0;
-            let tp = m * l as f64 * (lc.tp.whole.forward.bytes + lc.tp.whole.backward.bytes).0;
+            let tp = m * (lc.tp.whole.forward.bytes + lc.tp.whole.backward.bytes).0;
             let dp = (c.dp[s].grad_reduce.bytes + c.dp[s].param_gather.bytes).0;
             for (got, want) in [
                 (sum("compute", "flops"), flops),
@@ -227,9 +226,12 @@ mod tests {
         // From first principles: with sequence parallelism each layer's forward runs two
         // all-gathers and two reduce-scatters of the b x s/cp x h activations; on 2 ranks
         // each sends half of every one. The forward executes its GEMMs and attention.
-        let lw = layer_work(&sc.model, &sc.plan, &sc.run);
-        assert_eq!(c.layer.tp.whole.forward.bytes, lw.tp_message * 2.0);
+        let kind = sc.model.layer_kind(0);
+        let lw = layer_work(&sc.model, &sc.plan, &sc.run, kind);
+        let layer = &c.kinds[0].1;
+        assert_eq!(c.kinds.len(), 1);
+        assert_eq!(layer.tp.whole.forward.bytes, lw.tp_message * 2.0);
         let gemm: f64 = lw.gemms.iter().map(|g| g.flops().0).sum();
-        assert_eq!(c.layer.compute.forward.flops.0, gemm + lw.attention_flops.0);
+        assert_eq!(layer.compute.forward.flops.0, gemm + lw.attention_flops.0);
     }
 }

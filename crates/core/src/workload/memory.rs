@@ -34,8 +34,8 @@
 //! `vocab_parallel_cross_entropy` keeps an FP32 copy: 4 more bytes per logit ⚠).
 
 use super::layout::{GroupKind, RankLayout};
-use super::model::ModelSpec;
-use super::ops::{tokens_per_gpu, HALF, MOE_LOAD_IMBALANCE};
+use super::model::{LayerKind, ModelSpec, Split};
+use super::ops::{tokens_per_gpu, HALF};
 use super::plan::{ParallelPlan, Precision, Recompute, TrainingRun};
 use crate::units::{Bytes, GIB};
 use serde::Serialize;
@@ -78,33 +78,47 @@ fn bytes_per_param(precision: Precision) -> (f64, f64, f64) {
     }
 }
 
-/// Stored activation bytes of one layer for one micro-batch on one GPU.
+/// Stored activation bytes of one layer of kind `kind` for one micro-batch on one GPU.
 pub fn activation_bytes_per_layer(
     model: &ModelSpec,
     plan: &ParallelPlan,
     run: &TrainingRun,
+    kind: LayerKind,
 ) -> Bytes {
     let tokens = tokens_per_gpu(plan, run);
     let t = plan.tp as f64;
     let h = model.hidden as f64;
+    let sp = if plan.sequence_parallel { t } else { 1.0 };
     if plan.recompute == Recompute::Full {
         // Only the layer input, sharded by sequence parallelism.
-        let sp = if plan.sequence_parallel { t } else { 1.0 };
         return Bytes(tokens * h * HALF / sp);
     }
     // Replicated across TP ranks unless sequence parallel: both norm inputs and outputs
     // (4 x 2h bytes per token), two dropout masks (2 x 1h). Korthikanti's "10".
     let replicated = 4.0 * h * HALF + 2.0 * h;
-    // Split by TP: Q, K, V (GQA narrows K and V), the attention output, and the MLP's
-    // inner tensors (input to the activation and its output; gated: two inputs).
-    let ffn = model.ffn_hidden as f64;
-    let mlp_inner = match model.moe {
-        None => model.mlp.matrices() * ffn,
-        Some(m) => model.mlp.matrices() * ffn * m.topk as f64 * MOE_LOAD_IMBALANCE,
-    };
-    let split = (model.qkv_width() + model.q_width() + mlp_inner) * HALF;
-    let sp = if plan.sequence_parallel { t } else { 1.0 };
-    Bytes(tokens * (replicated / sp + split / t))
+    // Each attention projection's output is kept for the next op's backward (q, k, v or
+    // MLA's latents and up-projections), and the attention core's output for the output
+    // projection. Split ones are split by TP; MLA's latents are replicated.
+    let (mut split, mut whole) = (model.attn_out_width(), 0.0);
+    for p in model.attention_projections() {
+        match p.split {
+            Split::Column => split += p.output,
+            Split::None => whole += p.output,
+            Split::Row => {}
+        }
+    }
+    // The MLP's inner tensors (input to the activation and its output; gated: two
+    // inputs). Routed experts keep them for the busiest expert's tokens, and the
+    // dispatched copies of their inputs (top-k hidden vectors per token).
+    match model.moe.as_ref().filter(|_| kind.moe) {
+        None => split += model.mlp.matrices() * model.ffn_hidden as f64,
+        Some(m) => {
+            let routed = m.topk as f64 * m.imbalance;
+            split += model.mlp.matrices() * (m.expert_ffn as f64 * routed + m.shared_ffn as f64);
+            whole += routed * h / sp;
+        }
+    }
+    Bytes(tokens * (replicated / sp + (split / t + whole) * HALF))
 }
 
 /// Memory per GPU of every pipeline stage; the caller usually wants the largest.
@@ -115,10 +129,20 @@ pub fn memory_per_stage(
 ) -> Vec<MemoryBreakdown> {
     let (wb, gb, ob) = bytes_per_param(run.precision);
     let t = plan.tp as f64;
-    let layers = plan.stage_layers(model.layers);
+    let split = plan.layer_split(model, run);
     let m = plan.micro_batches(run) as f64;
     let (p, v) = (plan.pp as f64, plan.vpp as f64);
-    let act_layer = activation_bytes_per_layer(model, plan, run).0;
+    let kinds = model.kinds();
+    let act_of: Vec<f64> = kinds
+        .iter()
+        .map(|&k| activation_bytes_per_layer(model, plan, run, k).0)
+        .collect();
+    let act = |range: &std::ops::Range<u32>| -> f64 {
+        range
+            .clone()
+            .map(|i| act_of[kinds.binary_search(&model.layer_kind(i)).expect("listed")])
+            .sum()
+    };
     let tokens = tokens_per_gpu(plan, run);
     // Optimizer state is sharded over the data-parallel ranks that hold the same weights:
     // dp x cp for dense weights, dp x cp / ep for experts (the rank layout's groups).
@@ -131,28 +155,29 @@ pub fn memory_per_stage(
     } else {
         (1.0, 1.0)
     };
-
-    layers
-        .iter()
-        .enumerate()
-        .map(|(s, &l)| {
-            let l = l as f64;
+    let stages = split.chunks.len();
+    (0..stages)
+        .map(|s| {
             let first = s == 0;
-            let last = s + 1 == layers.len();
-            let dense = (l * model.dense_params_per_layer()
-                + model.stage_embedding_params(first, last))
-                / t;
-            let experts = l * model.expert_params_per_layer() / (t * plan.ep as f64);
+            let last = s + 1 == stages;
+            let ranges = split.stage(s);
+            let lp = ranges
+                .iter()
+                .map(|r| model.params_of(r.clone()))
+                .fold((0.0, 0.0), |(d, e), p| (d + p.dense, e + p.experts));
+            let dense = (lp.0 + model.stage_embedding_params(first, last)) / t;
+            let experts = lp.1 / (t * plan.ep as f64);
             let params = dense + experts;
-            // In-flight micro-batches on stage s (Megatron's warm-up counts):
-            // 1F1B holds p - s; interleaved holds (v·p + p - 1 - 2s)/v stage-equivalents.
-            let in_flight_layers = if plan.vpp > 1 {
+            // In-flight micro-batches on stage s (Megatron's warm-up counts): 1F1B holds
+            // p - s of the stage; interleaved holds (v·p + p - 1 - 2s) chunks, taken at
+            // the stage's mean chunk.
+            let stage_act: f64 = ranges.iter().map(act).sum();
+            let mut activations = if plan.vpp > 1 {
                 let chunks = (v * p + p - 1.0 - 2.0 * s as f64).min(m * v);
-                chunks * l / v
+                chunks * stage_act / v
             } else {
-                (p - s as f64).min(m) * l
+                (p - s as f64).min(m) * stage_act
             };
-            let mut activations = in_flight_layers * act_layer;
             if last {
                 // The BF16 logits of this rank's vocab shard for one micro-batch, which the
                 // fused loss turns into their gradient in place (see the top).
@@ -189,20 +214,7 @@ mod tests {
     use crate::workload::model::MlpKind;
 
     fn gpt175() -> ModelSpec {
-        ModelSpec {
-            name: "gpt3-175b".into(),
-            layers: 96,
-            hidden: 12288,
-            heads: 96,
-            kv_heads: 96,
-            head_dim: 128,
-            ffn_hidden: 49152,
-            vocab: 51200,
-            mlp: MlpKind::Standard,
-            moe: None,
-            tied_embeddings: false,
-            qkv_bias: false,
-        }
+        ModelSpec::dense("gpt3-175b", 96, 12288, 96, 96, 49152, 51200, MlpKind::Standard)
     }
 
     fn plan() -> ParallelPlan {
@@ -230,18 +242,18 @@ mod tests {
             tokens: 1e9,
             precision: Precision::Bf16,
         };
-        let a = activation_bytes_per_layer(&m, &plan(), &run).0;
+        let a = activation_bytes_per_layer(&m, &plan(), &run, m.layer_kind(0)).0;
         let expected = 2048.0 * 12288.0 * 34.0 / 8.0;
         assert!((a / expected - 1.0).abs() < 1e-12, "{a} vs {expected}");
         // Without SP: 10 + 24/t.
         let mut p = plan();
         p.sequence_parallel = false;
-        let a = activation_bytes_per_layer(&m, &p, &run).0;
+        let a = activation_bytes_per_layer(&m, &p, &run, m.layer_kind(0)).0;
         let expected = 2048.0 * 12288.0 * (10.0 + 24.0 / 8.0);
         assert!((a / expected - 1.0).abs() < 1e-12);
         // Full recompute: the layer input only.
         p.recompute = Recompute::Full;
-        let a = activation_bytes_per_layer(&m, &p, &run).0;
+        let a = activation_bytes_per_layer(&m, &p, &run, m.layer_kind(0)).0;
         assert_eq!(a, 2048.0 * 12288.0 * 2.0);
     }
 
@@ -281,7 +293,7 @@ mod tests {
             precision: Precision::Bf16,
         };
         let stages = memory_per_stage(&m, &plan(), &run);
-        let per_layer = activation_bytes_per_layer(&m, &plan(), &run).0;
+        let per_layer = activation_bytes_per_layer(&m, &plan(), &run, m.layer_kind(0)).0;
         // Stage 0: 8 in flight x 12 layers; stage 7: 1 x 12 (+ logits).
         assert!((stages[0].activations.0 - 8.0 * 12.0 * per_layer).abs() < 1.0);
         assert!(stages[7].activations.0 < stages[0].activations.0);
@@ -297,20 +309,7 @@ mod tests {
     fn nemotron4_15b_at_tp2_dp8_fits_an_h100_as_it_ran() {
         // NVIDIA dgxc-benchmarking 25.04: Nemotron-4 15B (256k vocabulary, untied),
         // TP2 PP1 DP8, MBS 2, seq 4096, no recompute, distributed optimizer, BF16.
-        let m = ModelSpec {
-            name: "nemotron4-15b".into(),
-            layers: 32,
-            hidden: 6144,
-            heads: 48,
-            kv_heads: 8,
-            head_dim: 128,
-            ffn_hidden: 24576,
-            vocab: 256000,
-            mlp: MlpKind::Standard,
-            moe: None,
-            tied_embeddings: false,
-            qkv_bias: false,
-        };
+        let m = ModelSpec::dense("nemotron4-15b", 32, 6144, 48, 8, 24576, 256000, MlpKind::Standard);
         let p = ParallelPlan {
             tp: 2,
             pp: 1,
@@ -334,7 +333,7 @@ mod tests {
         assert_eq!(mem.gradients, mem.weights);
         assert!((mem.optimizer.0 / mem.weights.0 - 1.0).abs() < 1e-12);
         // The loss holds the BF16 logits of the vocab shard and nothing more.
-        let layers = 32.0 * activation_bytes_per_layer(&m, &p, &run).0;
+        let layers = 32.0 * activation_bytes_per_layer(&m, &p, &run, m.layer_kind(0)).0;
         let logits = mem.activations.0 - layers;
         assert!((logits - 8192.0 * 128000.0 * 2.0).abs() < 1.0, "{logits}");
         let gib = mem.total().gib();

@@ -1,15 +1,20 @@
-//! Decoder-only transformer shapes, dense or mixture-of-experts.
+//! Decoder-only transformer shapes: dense or mixture-of-experts, multi-head (GQA) or
+//! multi-head latent attention (MLA), full or sliding-window attention, and
+//! multi-token-prediction layers. Layers may differ: [`ModelSpec::layer_kind`] says what
+//! each one is, and every count (parameters, FLOPs, memory, communication) is built from
+//! the kinds, so a pipeline stage holds exactly the work of its layers.
 
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 
 /// The feed-forward block's shape.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum MlpKind {
     /// Two matrices with GeLU or squared ReLU (GPT, GPT-NeoX).
     Standard,
-    /// Three matrices with a gated activation: SwiGLU/GeGLU (Llama, Mistral, Grok-1).
+    /// Three matrices with a gated activation: SwiGLU/GeGLU (Llama, Mistral, Gemma,
+    /// DeepSeek, Grok-1).
     Gated,
 }
 
@@ -23,51 +28,205 @@ impl MlpKind {
     }
 }
 
-/// Mixture-of-experts: every layer's MLP is replaced by `experts` MLPs and a router.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// Switch Transformer's default capacity factor (Fedus et al., 2021, §2.2: 1.25): the
+/// busiest expert is taken to see 1.25x the mean load unless the model says otherwise.
+pub const DEFAULT_MOE_IMBALANCE: f64 = 1.25;
+
+/// Mixture-of-experts: the MLP of every MoE layer is `experts` routed MLPs of width
+/// `expert_ffn` (each token goes to `topk`), shared experts every token goes through,
+/// and a router.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Moe {
-    /// Experts per MoE layer.
+    /// Routed experts per MoE layer.
     pub experts: u32,
-    /// Experts each token is routed to.
+    /// Routed experts each token goes to.
     pub topk: u32,
+    /// Inner width of one routed expert (DeepSeek's and Qwen's `moe_intermediate_size`).
+    pub expert_ffn: u64,
+    /// Inner width of the shared experts together (0: none); they run on every token like
+    /// a dense MLP.
+    pub shared_ffn: u64,
+    /// Layers (0-based) whose MLP is dense (`ffn_hidden` wide) instead: DeepSeek's first
+    /// `first_k_dense_replace`, MoE every k-th layer, Qwen's `mlp_only_layers`.
+    pub dense_layers: Vec<u32>,
+    /// Tokens at the busiest expert over the mean (≥ 1): the expert GEMMs, their
+    /// activations and the dispatch are sized for it.
+    pub imbalance: f64,
+}
+
+/// Multi-head latent attention (DeepSeek-V2/V3): queries and keys/values pass through
+/// low-rank latents; each head's query/key is `qk_nope_dim + qk_rope_dim` wide, its value
+/// `v_dim`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct Mla {
+    /// Rank of the query latent (0: queries are projected at full rank).
+    pub q_lora_rank: u64,
+    /// Rank of the key/value latent.
+    pub kv_lora_rank: u64,
+    /// Per-head query/key width without rotary embedding.
+    pub qk_nope_dim: u64,
+    /// Per-head query/key width with rotary embedding (the key's part is shared by heads).
+    pub qk_rope_dim: u64,
+    /// Per-head value width.
+    pub v_dim: u64,
+}
+
+/// Sliding-window (local) attention: a query sees only the last `tokens` keys, except in
+/// the `global_layers`, which attend to the whole sequence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct Window {
+    /// Keys each query sees in a local layer (itself included).
+    pub tokens: u64,
+    /// Layers (0-based) with full attention.
+    pub global_layers: Vec<u32>,
+}
+
+/// What one layer is: its MLP and how far its attention reaches. Few distinct kinds
+/// exist per model, so costs are priced once per kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema)]
+pub struct LayerKind {
+    /// The MLP is routed experts (otherwise the dense `ffn_hidden` MLP).
+    pub moe: bool,
+    /// Keys each query sees (None: the whole causal context).
+    pub window: Option<u64>,
+    /// A multi-token-prediction layer (after the decoder, on the last stage).
+    pub mtp: bool,
+}
+
+/// One weight matrix of a layer: `input` x `output`, split over tensor-parallel ranks as
+/// Megatron does.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Projection {
+    /// What it computes.
+    pub name: &'static str,
+    /// Input width.
+    pub input: f64,
+    /// Output width.
+    pub output: f64,
+    /// How tensor parallelism splits it.
+    pub split: Split,
+    /// Bias entries (0: none).
+    pub bias: f64,
+}
+
+impl Projection {
+    /// Its parameters.
+    pub fn params(&self) -> f64 {
+        self.input * self.output + self.bias
+    }
+}
+
+/// How tensor parallelism splits a projection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Split {
+    /// Output columns split (Megatron's ColumnParallelLinear).
+    Column,
+    /// Input rows split (RowParallelLinear), the output reduced.
+    Row,
+    /// Replicated on every TP rank (MLA's down-projections, the router).
+    None,
 }
 
 /// A decoder-only transformer.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct ModelSpec {
     /// Display name.
     pub name: String,
-    /// Transformer layers.
+    /// Decoder layers (multi-token-prediction layers not included).
     pub layers: u32,
     /// Hidden size h.
     pub hidden: u64,
     /// Attention (query) heads.
     pub heads: u32,
-    /// Key/value heads (< heads: grouped-query attention).
+    /// Key/value heads (< heads: grouped-query attention; MLA: = heads).
     pub kv_heads: u32,
     /// Width of one attention head (usually hidden / heads; Llama 3.2, Mistral-Nemo,
     /// Qwen3 and Gemma 3 set it apart): q and o are heads x head_dim wide, k and v
-    /// kv_heads x head_dim.
+    /// kv_heads x head_dim. With MLA, the query/key width (nope + rope).
     pub head_dim: u64,
-    /// MLP inner size (per expert for MoE).
+    /// Inner size of the dense MLP (of every layer of a dense model, of the dense layers
+    /// of an MoE).
     pub ffn_hidden: u64,
     /// Vocabulary size V.
     pub vocab: u64,
-    /// MLP kind.
+    /// MLP kind (dense MLP and experts alike).
     pub mlp: MlpKind,
     /// Mixture-of-experts, if any.
     pub moe: Option<Moe>,
+    /// Multi-head latent attention instead of (grouped-query) multi-head attention.
+    pub mla: Option<Mla>,
+    /// Sliding-window attention, if any.
+    pub window: Option<Window>,
+    /// Multi-token-prediction depth (DeepSeek-V3's `num_nextn_predict_layers`): each is
+    /// one more layer, a 2h -> h projection and a second pass through the shared LM head,
+    /// on the last pipeline stage. Not counted in the parameters, as publishers do not.
+    pub mtp_layers: u32,
     /// The LM head shares the input embedding's weights (`tie_word_embeddings`): one
     /// V x h matrix is stored; the head's GEMM still runs.
     pub tied_embeddings: bool,
-    /// The q, k and v projections carry biases (Qwen2, `attention_bias`).
+    /// The attention projections carry biases (Qwen2's q/k/v, `attention_bias`).
     pub qkv_bias: bool,
 }
 
 /// Largest dimension accepted; keeps every product below f64's exact-integer range.
 pub const MAX_DIM: u64 = 1 << 24;
 
+/// Parameters of one layer, as data parallelism and the optimizer see them.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct LayerParams {
+    /// Replicated over expert parallelism (attention, norms, router, shared experts, a
+    /// dense MLP).
+    pub dense: f64,
+    /// All routed experts of the layer (sharded over expert parallelism).
+    pub experts: f64,
+    /// What one token uses of the routed experts (top-k of them).
+    pub active_experts: f64,
+}
+
+impl LayerParams {
+    /// Every parameter.
+    pub fn total(&self) -> f64 {
+        self.dense + self.experts
+    }
+
+    /// The parameters one token touches.
+    pub fn active(&self) -> f64 {
+        self.dense + self.active_experts
+    }
+}
+
 impl ModelSpec {
+    /// A dense GQA transformer with nothing else: the shape most tests start from.
+    #[allow(clippy::too_many_arguments)]
+    pub fn dense(
+        name: &str,
+        layers: u32,
+        hidden: u64,
+        heads: u32,
+        kv_heads: u32,
+        ffn_hidden: u64,
+        vocab: u64,
+        mlp: MlpKind,
+    ) -> ModelSpec {
+        ModelSpec {
+            name: name.into(),
+            layers,
+            hidden,
+            heads,
+            kv_heads,
+            head_dim: hidden / u64::from(heads.max(1)),
+            ffn_hidden,
+            vocab,
+            mlp,
+            moe: None,
+            mla: None,
+            window: None,
+            mtp_layers: 0,
+            tied_embeddings: false,
+            qkv_bias: false,
+        }
+    }
+
     /// Checks the shape; every error names the field.
     pub fn validate(&self, prefix: &str) -> Result<()> {
         let f = |n: &str| format!("{prefix}.{n}");
@@ -78,11 +237,7 @@ impl ModelSpec {
                 "an integer from 1 to 100000",
             ));
         }
-        for (name, v) in [
-            ("hidden", self.hidden),
-            ("ffn_hidden", self.ffn_hidden),
-            ("vocab", self.vocab),
-        ] {
+        let dim = |name: &str, v: u64| -> Result<()> {
             if v == 0 || v > MAX_DIM {
                 return Err(Error::invalid(
                     f(name),
@@ -90,7 +245,11 @@ impl ModelSpec {
                     format!("an integer from 1 to {MAX_DIM}"),
                 ));
             }
-        }
+            Ok(())
+        };
+        dim("hidden", self.hidden)?;
+        dim("ffn_hidden", self.ffn_hidden)?;
+        dim("vocab", self.vocab)?;
         if self.heads == 0 || u64::from(self.heads) > self.hidden {
             return Err(Error::invalid(
                 f("heads"),
@@ -115,69 +274,290 @@ impl ModelSpec {
                 format!("a divisor of heads ({}), at least 1", self.heads),
             ));
         }
-        if let Some(m) = self.moe {
-            if m.experts < 2 || m.experts > 4096 {
+        if let Some(m) = &self.moe {
+            self.validate_moe(m, &f)?;
+        }
+        if let Some(a) = self.mla {
+            for (name, v) in [
+                ("mla_kv_lora_rank", a.kv_lora_rank),
+                ("mla_qk_nope_dim", a.qk_nope_dim),
+                ("mla_v_dim", a.v_dim),
+            ] {
+                dim(name, v)?;
+            }
+            for (name, v) in [
+                ("mla_q_lora_rank", a.q_lora_rank),
+                ("mla_qk_rope_dim", a.qk_rope_dim),
+            ] {
+                if v > MAX_DIM {
+                    return Err(Error::invalid(
+                        f(name),
+                        v,
+                        format!("an integer from 0 to {MAX_DIM}"),
+                    ));
+                }
+            }
+            if u64::from(self.heads) * (a.qk_nope_dim + a.qk_rope_dim + a.v_dim) > MAX_DIM {
                 return Err(Error::invalid(
-                    f("moe_experts"),
-                    m.experts,
-                    "0 (dense) or 2 to 4096",
+                    f("heads"),
+                    self.heads,
+                    format!("heads x (qk_nope + qk_rope + v) at most {MAX_DIM}"),
                 ));
             }
-            if m.topk == 0 || m.topk > m.experts {
+        }
+        if let Some(w) = &self.window {
+            if w.tokens == 0 || w.tokens > MAX_DIM {
                 return Err(Error::invalid(
-                    f("moe_topk"),
-                    m.topk,
-                    format!("1 to moe_experts ({})", m.experts),
+                    f("window"),
+                    w.tokens,
+                    format!("an integer from 1 to {MAX_DIM} tokens"),
                 ));
             }
+            self.check_layer_list(&f("window_global_layers"), &w.global_layers)?;
+        }
+        if self.mtp_layers > 16 {
+            return Err(Error::invalid(
+                f("mtp_layers"),
+                self.mtp_layers,
+                "an integer from 0 to 16",
+            ));
         }
         Ok(())
     }
 
-    /// Head dimension.
-    pub fn head_dim(&self) -> f64 {
-        self.head_dim as f64
+    fn validate_moe(&self, m: &Moe, f: &dyn Fn(&str) -> String) -> Result<()> {
+        if m.experts < 2 || m.experts > 4096 {
+            return Err(Error::invalid(
+                f("moe_experts"),
+                m.experts,
+                "0 (dense) or 2 to 4096",
+            ));
+        }
+        if m.topk == 0 || m.topk > m.experts {
+            return Err(Error::invalid(
+                f("moe_topk"),
+                m.topk,
+                format!("1 to moe_experts ({})", m.experts),
+            ));
+        }
+        if m.expert_ffn == 0 || m.expert_ffn > MAX_DIM {
+            return Err(Error::invalid(
+                f("moe_ffn_hidden"),
+                m.expert_ffn,
+                format!("an integer from 1 to {MAX_DIM}"),
+            ));
+        }
+        if m.shared_ffn > MAX_DIM {
+            return Err(Error::invalid(
+                f("moe_shared_ffn"),
+                m.shared_ffn,
+                format!("an integer from 0 to {MAX_DIM}"),
+            ));
+        }
+        if !(m.imbalance.is_finite() && (1.0..=64.0).contains(&m.imbalance)) {
+            return Err(Error::invalid(
+                f("moe_imbalance"),
+                m.imbalance,
+                "a load ratio from 1 (perfectly balanced) to 64",
+            ));
+        }
+        self.check_layer_list(&f("moe_dense_layers"), &m.dense_layers)?;
+        if m.dense_layers.len() >= self.layers as usize {
+            return Err(Error::invalid(
+                f("moe_dense_layers"),
+                format!("{} layers", m.dense_layers.len()),
+                format!(
+                    "fewer than the model's layers ({}): an MoE needs one MoE layer",
+                    self.layers
+                ),
+            ));
+        }
+        Ok(())
     }
 
-    /// Width of the queries (and of the attention output): heads x head_dim.
+    /// A list of layer indices: each below `layers`, sorted, no repeats.
+    fn check_layer_list(&self, field: &str, list: &[u32]) -> Result<()> {
+        if let Some(&bad) = list.iter().find(|&&i| i >= self.layers) {
+            return Err(Error::invalid(
+                field,
+                bad,
+                format!("layer indices from 0 to {} (0-based)", self.layers - 1),
+            ));
+        }
+        if list.windows(2).any(|w| w[0] >= w[1]) {
+            return Err(Error::invalid(
+                field,
+                format!("{list:?}"),
+                "layer indices in increasing order, each once",
+            ));
+        }
+        Ok(())
+    }
+
+    /// What layer `i` is (0-based; `layers..layers + mtp_layers` are the MTP layers,
+    /// which take the last decoder layer's MLP and attention).
+    pub fn layer_kind(&self, i: u32) -> LayerKind {
+        let mtp = i >= self.layers;
+        let d = i.min(self.layers - 1);
+        LayerKind {
+            moe: self
+                .moe
+                .as_ref()
+                .is_some_and(|m| m.dense_layers.binary_search(&d).is_err()),
+            window: self
+                .window
+                .as_ref()
+                .filter(|w| w.global_layers.binary_search(&d).is_err())
+                .map(|w| w.tokens),
+            mtp,
+        }
+    }
+
+    /// The distinct kinds of the model's layers (MTP layers included), in order.
+    pub fn kinds(&self) -> Vec<LayerKind> {
+        let mut k: Vec<LayerKind> = (0..self.layers + self.mtp_layers)
+            .map(|i| self.layer_kind(i))
+            .collect();
+        k.sort();
+        k.dedup();
+        k
+    }
+
+    /// Per-head query/key width.
+    pub fn qk_dim(&self) -> f64 {
+        match self.mla {
+            Some(a) => (a.qk_nope_dim + a.qk_rope_dim) as f64,
+            None => self.head_dim as f64,
+        }
+    }
+
+    /// Per-head value width.
+    pub fn v_dim(&self) -> f64 {
+        match self.mla {
+            Some(a) => a.v_dim as f64,
+            None => self.head_dim as f64,
+        }
+    }
+
+    /// Width of the queries: heads x query width.
     pub fn q_width(&self) -> f64 {
-        self.heads as f64 * self.head_dim()
+        self.heads as f64 * self.qk_dim()
     }
 
-    /// Width of the fused QKV projection's output: (heads + 2 * kv_heads) * head_dim.
-    pub fn qkv_width(&self) -> f64 {
-        self.q_width() + 2.0 * self.kv_heads as f64 * self.head_dim()
+    /// Width of the attention output (the input of the output projection).
+    pub fn attn_out_width(&self) -> f64 {
+        self.heads as f64 * self.v_dim()
     }
 
-    /// Attention parameters of one layer: QKV (with its biases, if any) and the output
-    /// projection.
-    pub fn attention_params(&self) -> f64 {
+    /// Width of the keys and values the attention core reads per token (what context
+    /// parallelism passes around): GQA's kv_heads x 2 x head_dim; MLA's per-head keys
+    /// and values after their up-projection.
+    pub fn kv_width(&self) -> f64 {
+        match self.mla {
+            Some(_) => self.heads as f64 * (self.qk_dim() + self.v_dim()),
+            None => 2.0 * self.kv_heads as f64 * self.head_dim as f64,
+        }
+    }
+
+    /// The attention projections of one layer.
+    pub fn attention_projections(&self) -> Vec<Projection> {
         let h = self.hidden as f64;
-        let bias = if self.qkv_bias { self.qkv_width() } else { 0.0 };
-        h * self.qkv_width() + bias + self.q_width() * h
-    }
-
-    /// Parameters of one expert's (or the dense) MLP.
-    pub fn mlp_params(&self) -> f64 {
-        self.mlp.matrices() * self.hidden as f64 * self.ffn_hidden as f64
-    }
-
-    /// Parameters of one layer that every token uses (attention, norms, router).
-    pub fn dense_params_per_layer(&self) -> f64 {
-        let h = self.hidden as f64;
-        let router = self.moe.map_or(0.0, |m| h * m.experts as f64);
-        let mlp = if self.moe.is_some() {
-            0.0
-        } else {
-            self.mlp_params()
+        let heads = self.heads as f64;
+        let p = |name, input, output, split, bias| Projection {
+            name,
+            input,
+            output,
+            split,
+            bias,
         };
-        self.attention_params() + mlp + router + 2.0 * h
+        let bias = |w: f64| if self.qkv_bias { w } else { 0.0 };
+        let out = p("attn_out", self.attn_out_width(), h, Split::Row, 0.0);
+        match self.mla {
+            None => {
+                let qkv = self.q_width() + 2.0 * self.kv_heads as f64 * self.head_dim as f64;
+                vec![p("qkv", h, qkv, Split::Column, bias(qkv)), out]
+            }
+            // Megatron's MLASelfAttention: the down-projections to the latents are
+            // replicated over TP, the up-projections split by heads (column parallel).
+            Some(a) => {
+                let (ql, kvl) = (a.q_lora_rank as f64, a.kv_lora_rank as f64);
+                let rope = a.qk_rope_dim as f64;
+                let mut v = Vec::with_capacity(5);
+                if a.q_lora_rank > 0 {
+                    v.push(p("q_down", h, ql, Split::None, 0.0));
+                    v.push(p("q_up", ql, self.q_width(), Split::Column, 0.0));
+                } else {
+                    v.push(p("q", h, self.q_width(), Split::Column, 0.0));
+                }
+                v.push(p("kv_down", h, kvl + rope, Split::None, 0.0));
+                let kv_up = heads * (a.qk_nope_dim + a.v_dim) as f64;
+                v.push(p("kv_up", kvl, kv_up, Split::Column, 0.0));
+                v.push(out);
+                v
+            }
+        }
     }
 
-    /// Expert parameters of one layer (all experts); 0 for dense.
-    pub fn expert_params_per_layer(&self) -> f64 {
-        self.moe
-            .map_or(0.0, |m| m.experts as f64 * self.mlp_params())
+    /// Norm weights of one layer: two RMS/LayerNorms of h, and MLA's latent norms.
+    fn norm_params(&self) -> f64 {
+        let latent = self
+            .mla
+            .map_or(0.0, |a| (a.q_lora_rank + a.kv_lora_rank) as f64);
+        2.0 * self.hidden as f64 + latent
+    }
+
+    /// The two projections of an MLP `ffn` wide (gated: the first is gate and up fused).
+    pub fn mlp_projections(&self, ffn: u64, prefix: MlpPart) -> [Projection; 2] {
+        let (h, f) = (self.hidden as f64, ffn as f64);
+        let (inp, outp) = prefix.names();
+        [
+            Projection {
+                name: inp,
+                input: h,
+                output: f * (self.mlp.matrices() - 1.0),
+                split: Split::Column,
+                bias: 0.0,
+            },
+            Projection {
+                name: outp,
+                input: f,
+                output: h,
+                split: Split::Row,
+                bias: 0.0,
+            },
+        ]
+    }
+
+    /// Parameters of one MLP `ffn` wide.
+    fn mlp_params(&self, ffn: u64) -> f64 {
+        self.mlp.matrices() * self.hidden as f64 * ffn as f64
+    }
+
+    /// Parameters of one layer of kind `k`.
+    pub fn layer_params(&self, k: LayerKind) -> LayerParams {
+        let h = self.hidden as f64;
+        let attention: f64 = self.attention_projections().iter().map(|p| p.params()).sum();
+        let mut dense = attention + self.norm_params();
+        let (mut experts, mut active_experts) = (0.0, 0.0);
+        match self.moe.as_ref().filter(|_| k.moe) {
+            Some(m) => {
+                dense += h * m.experts as f64 + self.mlp_params(m.shared_ffn);
+                let one = self.mlp_params(m.expert_ffn);
+                experts = m.experts as f64 * one;
+                active_experts = m.topk as f64 * one;
+            }
+            None => dense += self.mlp_params(self.ffn_hidden),
+        }
+        if k.mtp {
+            // DeepSeek-V3's MTP module: two more norms and the 2h -> h projection of the
+            // normed hidden state and the next token's embedding.
+            dense += 2.0 * h + 2.0 * h * h;
+        }
+        LayerParams {
+            dense,
+            experts,
+            active_experts,
+        }
     }
 
     /// Input embedding (or output head) parameters: V x h.
@@ -202,17 +582,86 @@ impl ModelSpec {
         }
     }
 
-    /// Total parameters.
-    pub fn total_params(&self) -> f64 {
-        self.layers as f64 * (self.dense_params_per_layer() + self.expert_params_per_layer())
-            + self.embedding_and_head_params()
+    /// The parameters of the decoder layers `range` (MTP layers are `layers..`).
+    pub fn params_of(&self, range: std::ops::Range<u32>) -> LayerParams {
+        range.fold(LayerParams::default(), |a, i| {
+            let p = self.layer_params(self.layer_kind(i));
+            LayerParams {
+                dense: a.dense + p.dense,
+                experts: a.experts + p.experts,
+                active_experts: a.active_experts + p.active_experts,
+            }
+        })
     }
 
-    /// Parameters each token touches (the "active" count of an MoE).
-    pub fn active_params(&self) -> f64 {
-        let experts = self.moe.map_or(0.0, |m| m.topk as f64 * self.mlp_params());
-        self.layers as f64 * (self.dense_params_per_layer() + experts)
+    /// Total parameters: embedding, decoder layers, final norm and head (MTP layers
+    /// excluded, as published counts do).
+    pub fn total_params(&self) -> f64 {
+        self.params_of(0..self.layers).total()
             + self.embedding_and_head_params()
+            + self.hidden as f64
+    }
+
+    /// Parameters each token touches (the "active" count of an MoE), embedding included.
+    pub fn active_params(&self) -> f64 {
+        self.params_of(0..self.layers).active()
+            + self.embedding_and_head_params()
+            + self.hidden as f64
+    }
+
+    /// Parameters of the multi-token-prediction layers (not in the totals).
+    pub fn mtp_params(&self) -> f64 {
+        self.params_of(self.layers..self.layers + self.mtp_layers)
+            .total()
+    }
+
+    /// Forward FLOPs per token of layer kind `k` over `seq_len`-token sequences: what the
+    /// pipeline split balances (GEMMs from the active parameters, the attention core
+    /// over the keys each query sees).
+    pub fn layer_flops_per_token(&self, k: LayerKind, seq_len: u64) -> f64 {
+        let p = self.layer_params(k);
+        2.0 * (p.active() - self.norm_params())
+            + 2.0 * self.heads as f64 * (self.qk_dim() + self.v_dim()) * attended_keys(k.window, seq_len)
+    }
+
+    /// Forward FLOPs per token of the LM head (MTP heads included).
+    pub fn head_flops_per_token(&self) -> f64 {
+        2.0 * self.embedding_params() * f64::from(1 + self.mtp_layers)
+    }
+}
+
+/// Mean keys a query attends to in a causal sequence of `seq_len` tokens with an optional
+/// window: s/2 with full attention (half the score matrix), w - w²/2s with a window
+/// w < s (the two agree at w = s).
+pub fn attended_keys(window: Option<u64>, seq_len: u64) -> f64 {
+    let s = seq_len as f64;
+    match window {
+        Some(w) if w < seq_len => {
+            let w = w as f64;
+            w - w * w / (2.0 * s)
+        }
+        _ => s / 2.0,
+    }
+}
+
+/// Which MLP a projection belongs to, for the GEMM names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MlpPart {
+    /// The dense MLP.
+    Dense,
+    /// The shared experts.
+    Shared,
+    /// A routed expert.
+    Expert,
+}
+
+impl MlpPart {
+    fn names(self) -> (&'static str, &'static str) {
+        match self {
+            MlpPart::Dense => ("mlp_in", "mlp_out"),
+            MlpPart::Shared => ("shared_in", "shared_out"),
+            MlpPart::Expert => ("expert_in", "expert_out"),
+        }
     }
 }
 
@@ -221,20 +670,7 @@ mod tests {
     use super::*;
 
     fn llama405() -> ModelSpec {
-        ModelSpec {
-            name: "llama3-405b".into(),
-            layers: 126,
-            hidden: 16384,
-            heads: 128,
-            kv_heads: 8,
-            head_dim: 128,
-            ffn_hidden: 53248,
-            vocab: 128256,
-            mlp: MlpKind::Gated,
-            moe: None,
-            tied_embeddings: false,
-            qkv_bias: false,
-        }
+        ModelSpec::dense("llama3-405b", 126, 16384, 128, 8, 53248, 128256, MlpKind::Gated)
     }
 
     #[test]
@@ -249,6 +685,10 @@ mod tests {
         m.moe = Some(Moe {
             experts: 8,
             topk: 2,
+            expert_ffn: m.ffn_hidden,
+            shared_ffn: 0,
+            dense_layers: vec![],
+            imbalance: DEFAULT_MOE_IMBALANCE,
         });
         assert!(m.active_params() < m.total_params());
         assert!(m.validate("model").is_ok());

@@ -10,7 +10,7 @@
 //!   element-wise ops (norms, residuals, dropout) run on 1/tp of them, otherwise every TP
 //!   rank repeats them.
 
-use super::model::ModelSpec;
+use super::model::{attended_keys, LayerKind, MlpPart, ModelSpec, Projection, Split};
 use super::plan::{ParallelPlan, TrainingRun};
 use crate::units::{Bytes, Flops};
 use serde::Serialize;
@@ -78,54 +78,48 @@ pub fn tokens_per_gpu(plan: &ParallelPlan, run: &TrainingRun) -> f64 {
     plan.micro_batch as f64 * run.seq_len as f64 / plan.cp as f64
 }
 
-/// Switch Transformer's default capacity factor (Fedus et al., 2021, §2.2: 1.25):
-/// the busiest expert is taken to see 1.25x the mean load.
-pub const MOE_LOAD_IMBALANCE: f64 = 1.25;
+/// The GEMM of `p` over `m` tokens on one GPU, `count` times, split over `ways` ranks as
+/// its `Split` says.
+fn gemm_of(p: &Projection, m: f64, count: f64, ways: f64) -> Gemm {
+    let (n, k) = match p.split {
+        Split::Column => (p.output / ways, p.input),
+        Split::Row => (p.output, p.input / ways),
+        Split::None => (p.output, p.input),
+    };
+    Gemm {
+        name: p.name,
+        m,
+        n,
+        k,
+        count,
+    }
+}
 
-/// The forward work of one layer.
-pub fn layer_work(model: &ModelSpec, plan: &ParallelPlan, run: &TrainingRun) -> LayerWork {
+/// The forward work of one layer of kind `kind`.
+pub fn layer_work(
+    model: &ModelSpec,
+    plan: &ParallelPlan,
+    run: &TrainingRun,
+    kind: LayerKind,
+) -> LayerWork {
     let t = plan.tp as f64;
     let tokens = tokens_per_gpu(plan, run);
     let h = model.hidden as f64;
-    let ffn = model.ffn_hidden as f64;
-    let s = run.seq_len as f64;
 
-    let mut gemms = vec![
-        Gemm {
-            name: "qkv",
-            m: tokens,
-            n: model.qkv_width() / t,
-            k: h,
-            count: 1.0,
-        },
-        Gemm {
-            name: "attn_out",
-            m: tokens,
-            n: h,
-            k: model.q_width() / t,
-            count: 1.0,
-        },
-    ];
-    let fc1_width = ffn * (model.mlp.matrices() - 1.0);
-    let mut model_mlp_flops;
+    let attention = model.attention_projections();
+    let mut gemms: Vec<Gemm> = attention.iter().map(|p| gemm_of(p, tokens, 1.0, t)).collect();
+    // Model FLOPs count what a token needs: top-k experts at the mean load.
+    let mut model_gemm_flops: f64 = gemms.iter().map(|g| g.flops().0).sum();
     let mut ep_a2a_bytes = Bytes::ZERO;
-    match model.moe {
+    // Inner MLP elements per token (activation input and output), split by tp.
+    let mlp_inner;
+    match model.moe.as_ref().filter(|_| kind.moe) {
         None => {
-            gemms.push(Gemm {
-                name: "mlp_in",
-                m: tokens,
-                n: fc1_width / t,
-                k: h,
-                count: 1.0,
-            });
-            gemms.push(Gemm {
-                name: "mlp_out",
-                m: tokens,
-                n: h,
-                k: ffn / t,
-                count: 1.0,
-            });
-            model_mlp_flops = 2.0 * tokens * h * ffn * model.mlp.matrices() / t;
+            for p in model.mlp_projections(model.ffn_hidden, MlpPart::Dense) {
+                gemms.push(gemm_of(&p, tokens, 1.0, t));
+            }
+            model_gemm_flops += gemms.iter().skip(attention.len()).map(|g| g.flops().0).sum::<f64>();
+            mlp_inner = model.mlp.matrices() * model.ffn_hidden as f64 / t;
         }
         Some(moe) => {
             let e = moe.experts as f64;
@@ -134,41 +128,43 @@ pub fn layer_work(model: &ModelSpec, plan: &ParallelPlan, run: &TrainingRun) -> 
             let local_experts = e / ep;
             // Tokens each local expert processes: the EP group's tokens times top-k, spread
             // over all experts, with the busiest expert's imbalance.
-            let per_expert = tokens * k * ep / e * MOE_LOAD_IMBALANCE;
-            gemms.push(Gemm {
+            let per_expert = tokens * k * ep / e * moe.imbalance;
+            let router = Projection {
                 name: "router",
-                m: tokens,
-                n: e,
-                k: h,
-                count: 1.0,
-            });
-            gemms.push(Gemm {
-                name: "expert_in",
-                m: per_expert,
-                n: fc1_width / t,
-                k: h,
-                count: local_experts,
-            });
-            gemms.push(Gemm {
-                name: "expert_out",
-                m: per_expert,
-                n: h,
-                k: ffn / t,
-                count: local_experts,
-            });
-            model_mlp_flops = 2.0 * tokens * h * ffn * model.mlp.matrices() * k / t;
-            model_mlp_flops += 2.0 * tokens * h * e;
+                input: h,
+                output: e,
+                split: Split::None,
+                bias: 0.0,
+            };
+            let mut add = |g: Gemm, model_count: f64, gemms: &mut Vec<Gemm>| {
+                model_gemm_flops += 2.0 * tokens * g.n * g.k * model_count;
+                gemms.push(g);
+            };
+            add(gemm_of(&router, tokens, 1.0, t), 1.0, &mut gemms);
+            if moe.shared_ffn > 0 {
+                for p in model.mlp_projections(moe.shared_ffn, MlpPart::Shared) {
+                    add(gemm_of(&p, tokens, 1.0, t), 1.0, &mut gemms);
+                }
+            }
+            for p in model.mlp_projections(moe.expert_ffn, MlpPart::Expert) {
+                add(gemm_of(&p, per_expert, local_experts, t), k, &mut gemms);
+            }
             if plan.ep > 1 {
                 // Each token's hidden vector goes to k experts; (ep-1)/ep of them live elsewhere.
-                ep_a2a_bytes = Bytes(tokens * k * h * HALF * (ep - 1.0) / ep / t);
+                ep_a2a_bytes = Bytes(tokens * k * moe.imbalance * h * HALF * (ep - 1.0) / ep / t);
             }
+            mlp_inner = model.mlp.matrices()
+                * (moe.expert_ffn as f64 * k * moe.imbalance + moe.shared_ffn as f64)
+                / t;
         }
     }
 
-    // Attention core: QK^T and AV, 2 * (2 * tokens * s * heads * head_dim) per GPU over
-    // its heads.
-    let attention_model_flops = Flops(4.0 * tokens * s * model.q_width() / t);
-    let attention_flops = attention_model_flops * 0.5;
+    // Attention core: QK^T over qk_dim and AV over v_dim for each of the heads/t heads,
+    // against the keys each query sees (causal: half the score matrix; windowed: fewer).
+    let keys = attended_keys(kind.window, run.seq_len);
+    let heads_dims = model.heads as f64 * (model.qk_dim() + model.v_dim()) / t;
+    let attention_flops = Flops(2.0 * tokens * keys * heads_dims);
+    let attention_model_flops = attention_flops * 2.0;
 
     // Element-wise forward traffic per token, in elements of h (HALF bytes each):
     // two norms (read + write: 2h each), two fused bias-dropout-residual adds (read 2h,
@@ -176,24 +172,20 @@ pub fn layer_work(model: &ModelSpec, plan: &ParallelPlan, run: &TrainingRun) -> 
     // unless sequence parallel. The activation reads/writes the MLP's inner tensor:
     // standard 2 x ffn, gated 3 x ffn (gate and up in, product out), split by tp.
     let sp_div = if plan.sequence_parallel { t } else { 1.0 };
-    let mlp_act = match model.moe {
-        None => model.mlp.matrices() * ffn / t,
-        Some(moe) => model.mlp.matrices() * ffn / t * moe.topk as f64 * MOE_LOAD_IMBALANCE,
-    };
-    let elems_per_token = 11.0 * h / sp_div + mlp_act;
+    let elems_per_token = 11.0 * h / sp_div + mlp_inner;
     let mut fwd_bytes = tokens * elems_per_token * HALF;
     let mut bwd_bytes = 2.0 * fwd_bytes;
     if run.precision.fp8_gemms() {
         // Transformer Engine casts every GEMM operand it quantizes: read 2 B, write 1 B of
         // FP8 and 1 B of its transpose (Hopper FP8 GEMMs take only the TN layout, so the
-        // backward needs transposed copies): 4 B per element.
-        // Forward: the inputs of QKV and MLP-in (full h each, gathered), attention-out
-        // (q width / t) and MLP-out (ffn/t). Backward: the output gradients of all four
-        // GEMMs.
-        let fwd_elems = 2.0 * h + model.q_width() / t + ffn / t;
-        let bwd_elems = model.qkv_width() / t + h + fc1_width / t + h;
-        fwd_bytes += tokens * fwd_elems * 4.0;
-        bwd_bytes += tokens * bwd_elems * 4.0;
+        // backward needs transposed copies): 4 B per element. Forward: each GEMM's input;
+        // backward: each GEMM's output gradient. The router stays in higher precision.
+        let quantized = gemms.iter().filter(|g| g.name != "router");
+        let (inputs, outputs) = quantized.fold((0.0, 0.0), |(i, o), g| {
+            (i + g.m * g.k * g.count, o + g.m * g.n * g.count)
+        });
+        fwd_bytes += inputs * 4.0;
+        bwd_bytes += outputs * 4.0;
     }
     let elementwise_bytes = Bytes(fwd_bytes);
     let elementwise_bwd_bytes = Bytes(bwd_bytes);
@@ -202,15 +194,11 @@ pub fn layer_work(model: &ModelSpec, plan: &ParallelPlan, run: &TrainingRun) -> 
     let tp_collectives_fwd = if plan.tp > 1 { 2 } else { 0 };
 
     // CP ring: each rank passes its K and V block (tokens x kv width) cp-1 times.
-    let kv_width = 2.0 * model.kv_heads as f64 * model.head_dim();
     let cp_ring_bytes = if plan.cp > 1 {
-        Bytes(tokens * kv_width / t * HALF * (plan.cp as f64 - 1.0))
+        Bytes(tokens * model.kv_width() / t * HALF * (plan.cp as f64 - 1.0))
     } else {
         Bytes::ZERO
     };
-
-    let dense_gemm_model: f64 = gemms.iter().take(2).map(|g| g.flops().0).sum();
-    let model_flops = Flops(dense_gemm_model + model_mlp_flops) + attention_model_flops;
 
     LayerWork {
         gemms,
@@ -222,7 +210,7 @@ pub fn layer_work(model: &ModelSpec, plan: &ParallelPlan, run: &TrainingRun) -> 
         tp_collectives_fwd,
         ep_a2a_bytes,
         cp_ring_bytes,
-        model_flops,
+        model_flops: Flops(model_gemm_flops) + attention_model_flops,
     }
 }
 
@@ -257,15 +245,26 @@ pub fn head_work(model: &ModelSpec, plan: &ParallelPlan, run: &TrainingRun) -> H
 }
 
 /// Model FLOPs of one optimizer step for the whole job (forward + backward = 3x forward),
-/// the numerator of MFU. Dense: equals Megatron's 72·B·s·l·h²·(1 + s/6h + V/12lh) for a
+/// the numerator of MFU: every layer by its kind, the LM head, and each MTP layer with
+/// its head. Dense: equals Megatron's 72·B·s·l·h²·(1 + s/6h + V/12lh) for a
 /// standard-MLP GPT with ffn = 4h.
 pub fn model_flops_per_step(model: &ModelSpec, run: &TrainingRun) -> Flops {
     // Evaluate on an unsplit plan: one GPU, one sequence.
     let plan = ParallelPlan::single();
-    let lw = layer_work(model, &plan, run);
     let head = head_work(model, &plan, run);
-    let per_seq = lw.model_flops * model.layers as f64 + head.logits.flops();
-    per_seq * (3.0 * run.global_batch as f64)
+    let kinds = model.kinds();
+    let per_kind: Vec<Flops> = kinds
+        .iter()
+        .map(|&k| layer_work(model, &plan, run, k).model_flops)
+        .collect();
+    let layers: Flops = (0..model.layers + model.mtp_layers)
+        .map(|i| {
+            let k = model.layer_kind(i);
+            per_kind[kinds.binary_search(&k).expect("every kind is listed")]
+        })
+        .sum();
+    let heads = head.logits.flops() * f64::from(1 + model.mtp_layers);
+    (layers + heads) * (3.0 * run.global_batch as f64)
 }
 
 #[cfg(test)]
@@ -275,20 +274,7 @@ mod tests {
     use crate::workload::plan::Precision;
 
     fn gpt(l: u32, h: u64, heads: u32) -> ModelSpec {
-        ModelSpec {
-            name: "gpt".into(),
-            layers: l,
-            hidden: h,
-            heads,
-            kv_heads: heads,
-            head_dim: h / u64::from(heads),
-            ffn_hidden: 4 * h,
-            vocab: 51200,
-            mlp: MlpKind::Standard,
-            moe: None,
-            tied_embeddings: false,
-            qkv_bias: false,
-        }
+        ModelSpec::dense("gpt", l, h, heads, heads, 4 * h, 51200, MlpKind::Standard)
     }
 
     #[test]
@@ -326,7 +312,7 @@ mod tests {
             tokens: 1e9,
             precision: Precision::Bf16,
         };
-        let lw = layer_work(&m, &ParallelPlan::single(), &run);
+        let lw = layer_work(&m, &ParallelPlan::single(), &run, m.layer_kind(0));
         let tokens = 4096.0;
         assert_eq!(lw.gemms[0].n, 4096.0 + 2.0 * 8.0 * 128.0);
         assert_eq!((lw.gemms[1].n, lw.gemms[1].k), (5120.0, 4096.0));
@@ -345,14 +331,14 @@ mod tests {
             precision: Precision::Bf16,
         };
         let mut p = ParallelPlan::single();
-        let one = layer_work(&m, &p, &run);
+        let one = layer_work(&m, &p, &run, m.layer_kind(0));
         p.tp = 8;
-        let eight = layer_work(&m, &p, &run);
+        let eight = layer_work(&m, &p, &run, m.layer_kind(0));
         let f1: f64 = one.gemms.iter().map(|g| g.flops().0).sum();
         let f8: f64 = eight.gemms.iter().map(|g| g.flops().0).sum();
         assert!((f1 / f8 - 8.0).abs() < 1e-9);
         p.sequence_parallel = true;
-        let sp = layer_work(&m, &p, &run);
+        let sp = layer_work(&m, &p, &run, m.layer_kind(0));
         assert!(sp.elementwise_bytes.0 < eight.elementwise_bytes.0 / 2.0);
         assert_eq!(eight.tp_collectives_fwd, 2);
         assert_eq!(one.tp_collectives_fwd, 0);
@@ -371,7 +357,7 @@ mod tests {
             cp: 2,
             ..ParallelPlan::single()
         };
-        let w = layer_work(&m, &p, &run);
+        let w = layer_work(&m, &p, &run, m.layer_kind(0));
         assert_eq!(w.attention_flops.0 * 2.0, w.attention_model_flops.0);
         // CP halves the queries per GPU, so attention per GPU halves too.
         assert_eq!(w.attention_model_flops.0, 4.0 * 4096.0 * 8192.0 * 4096.0);

@@ -168,6 +168,20 @@ impl ParallelPlan {
                 format!("a divisor of the model's ffn_hidden ({})", model.ffn_hidden),
             ));
         }
+        if let Some(m) = &model.moe {
+            for (what, w) in [
+                ("moe_ffn_hidden", m.expert_ffn),
+                ("moe_shared_ffn", m.shared_ffn),
+            ] {
+                if !w.is_multiple_of(u64::from(self.tp)) {
+                    return Err(Error::invalid(
+                        "parallel.tp",
+                        self.tp,
+                        format!("a divisor of the model's {what} ({w})"),
+                    ));
+                }
+            }
+        }
         if self.vpp > 1 && self.pp == 1 {
             return Err(Error::invalid(
                 "parallel.vpp",
@@ -193,7 +207,7 @@ impl ParallelPlan {
                 format!("a divisor of dp ({})", self.dp),
             ));
         }
-        match model.moe {
+        match &model.moe {
             None if self.ep > 1 => {
                 return Err(Error::invalid(
                     "parallel.ep",
@@ -270,9 +284,9 @@ impl ParallelPlan {
         Ok(())
     }
 
-    /// Layers held by each pipeline stage. When pp does not divide the layers, the extra
-    /// layers go to the middle stages first: the first and last stages also carry the
-    /// embedding and the LM head.
+    /// Layers held by each pipeline stage when every layer weighs the same. When pp does
+    /// not divide the layers, the extra layers go to the middle stages first: the first
+    /// and last stages also carry the embedding and the LM head.
     pub fn stage_layers(&self, layers: u32) -> Vec<u32> {
         let pp = self.pp as usize;
         let base = layers / self.pp;
@@ -289,6 +303,133 @@ impl ParallelPlan {
         }
         out
     }
+
+    /// Which layers each pipeline stage and virtual chunk holds.
+    ///
+    /// Megatron splits the layers evenly by default; where layers differ (dense and MoE
+    /// layers, local and global attention, MTP layers and the LM head on the last
+    /// stage), its recipes give the first and last stages other layer counts
+    /// (`--decoder-first-pipeline-num-layers`, `--decoder-last-pipeline-num-layers`)
+    /// and the middle stages equal ones. memphis does the same: for a model whose layers
+    /// are not all alike, it picks the first and last counts that minimise the largest
+    /// stage's forward FLOPs (the even split wins ties). Each stage's layers are split
+    /// over its vpp chunks, extra ones to early chunks; chunk c of stage s is virtual
+    /// stage c x pp + s, in model order.
+    pub fn layer_split(&self, model: &ModelSpec, run: &TrainingRun) -> LayerSplit {
+        let even = self.stage_layers(model.layers);
+        let stages = if model.kinds().len() > 1 || model.mtp_layers > 0 {
+            balanced_stage_layers(model, run, even)
+        } else {
+            even
+        };
+        let (p, v) = (self.pp as usize, self.vpp);
+        let mut chunks = vec![vec![0..0; v as usize]; p];
+        let mut next = 0;
+        for c in 0..v {
+            for (s, &l) in stages.iter().enumerate() {
+                let n = l / v + u32::from(c < l % v);
+                chunks[s][c as usize] = next..next + n;
+                next += n;
+            }
+        }
+        LayerSplit {
+            chunks,
+            mtp: model.layers..model.layers + model.mtp_layers,
+        }
+    }
+}
+
+/// The decoder layers of each pipeline stage and virtual chunk, and the MTP layers (on
+/// the last stage's last chunk, after the decoder).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LayerSplit {
+    /// `[stage][chunk]`: the chunk's decoder layers (0-based, half-open).
+    pub chunks: Vec<Vec<std::ops::Range<u32>>>,
+    /// The multi-token-prediction layers (`layers..layers + mtp_layers`).
+    pub mtp: std::ops::Range<u32>,
+}
+
+impl LayerSplit {
+    /// The layers of chunk `c` of stage `s`, MTP layers included on the very last chunk.
+    pub fn chunk(&self, s: usize, c: usize) -> Vec<std::ops::Range<u32>> {
+        let mut r = vec![self.chunks[s][c].clone()];
+        if s + 1 == self.chunks.len() && c + 1 == self.chunks[s].len() && !self.mtp.is_empty() {
+            r.push(self.mtp.clone());
+        }
+        r
+    }
+
+    /// The layers of stage `s` (all its chunks), MTP layers included on the last.
+    pub fn stage(&self, s: usize) -> Vec<std::ops::Range<u32>> {
+        (0..self.chunks[s].len())
+            .flat_map(|c| self.chunk(s, c))
+            .collect()
+    }
+
+    /// Decoder layers per stage (MTP layers not counted).
+    pub fn stage_layers(&self) -> Vec<u32> {
+        self.chunks
+            .iter()
+            .map(|ch| ch.iter().map(|r| r.len() as u32).sum())
+            .collect()
+    }
+}
+
+/// Per-stage layer counts with the first and last stages free and the middle ones equal,
+/// minimising the largest stage's forward FLOPs per token; `even` is kept unless
+/// strictly beaten.
+fn balanced_stage_layers(model: &ModelSpec, run: &TrainingRun, even: Vec<u32>) -> Vec<u32> {
+    let (l, pp) = (model.layers, even.len() as u32);
+    if pp <= 1 {
+        return even;
+    }
+    // prefix[i]: FLOPs of layers 0..i.
+    let mut prefix = Vec::with_capacity(l as usize + 1);
+    prefix.push(0.0);
+    for i in 0..l {
+        let w = model.layer_flops_per_token(model.layer_kind(i), run.seq_len);
+        prefix.push(prefix[i as usize] + w);
+    }
+    let tail: f64 = (model.layers..model.layers + model.mtp_layers)
+        .map(|i| model.layer_flops_per_token(model.layer_kind(i), run.seq_len))
+        .sum::<f64>()
+        + model.head_flops_per_token();
+    let worst = |counts: &[u32]| -> f64 {
+        let mut at = 0usize;
+        let mut max = 0.0f64;
+        for (s, &n) in counts.iter().enumerate() {
+            let mut w = prefix[at + n as usize] - prefix[at];
+            if s + 1 == counts.len() {
+                w += tail;
+            }
+            max = max.max(w);
+            at += n as usize;
+        }
+        max
+    };
+    let mut best = (worst(&even), even);
+    let middle = pp - 2;
+    let per = l / pp;
+    let (lo, hi) = if middle == 0 {
+        (0, 0)
+    } else {
+        (per.saturating_sub(2).max(1), per + 2)
+    };
+    for m in lo..=hi {
+        let Some(ends) = l.checked_sub(m * middle).filter(|&e| e >= 2) else {
+            continue;
+        };
+        for first in 1..ends {
+            let mut counts = vec![m; pp as usize];
+            counts[0] = first;
+            counts[pp as usize - 1] = ends - first;
+            let w = worst(&counts);
+            if w < best.0 * (1.0 - 1e-9) {
+                best = (w, counts);
+            }
+        }
+    }
+    best.1
 }
 
 #[cfg(test)]
@@ -312,20 +453,7 @@ mod tests {
     }
 
     fn model() -> ModelSpec {
-        ModelSpec {
-            name: "t".into(),
-            layers: 126,
-            hidden: 16384,
-            heads: 128,
-            kv_heads: 8,
-            head_dim: 128,
-            ffn_hidden: 53248,
-            vocab: 128256,
-            mlp: MlpKind::Gated,
-            moe: None,
-            tied_embeddings: false,
-            qkv_bias: false,
-        }
+        ModelSpec::dense("t", 126, 16384, 128, 8, 53248, 128256, MlpKind::Gated)
     }
 
     fn run(gb: u64) -> TrainingRun {
