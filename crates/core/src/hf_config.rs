@@ -285,7 +285,6 @@ pub fn model_from_hf_config(context: &str, json: &str) -> Result<ModelFile> {
     })
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

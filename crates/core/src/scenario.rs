@@ -166,9 +166,12 @@ pub struct ParallelFile {
     /// Context parallel.
     #[cfg_attr(feature = "clap", arg(long))]
     pub cp: Option<u32>,
-    /// Expert parallel.
+    /// Expert parallel (ep x etp divides tp x cp x dp).
     #[cfg_attr(feature = "clap", arg(long))]
     pub ep: Option<u32>,
+    /// Expert tensor parallel: ranks splitting each expert (default: tp).
+    #[cfg_attr(feature = "clap", arg(long))]
+    pub etp: Option<u32>,
     /// Data parallel (default: the job's GPUs / (tp·pp·cp)).
     #[cfg_attr(feature = "clap", arg(long))]
     pub dp: Option<u32>,
@@ -857,6 +860,7 @@ impl ScenarioFile {
             vpp: p.vpp.unwrap_or(1),
             cp,
             ep: p.ep.unwrap_or(1),
+            etp: p.etp.unwrap_or(tp),
             dp,
             micro_batch: p.micro_batch.unwrap_or(1),
             sequence_parallel: p.sequence_parallel.unwrap_or(tp > 1),
@@ -1488,5 +1492,4 @@ mod tests {
         let e = sf.validate().unwrap_err().to_string();
         assert!(e.starts_with("model.layers = 0"), "{e}");
     }
-
 }

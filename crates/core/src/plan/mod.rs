@@ -1,6 +1,7 @@
-//! The planner: search TP, PP, vpp, CP, EP, DP, micro-batch, recompute and the
-//! distributed optimizer for the fastest plan that fits. The closed form prefilters
-//! the whole space; the finalists are ranked by the step model `simulate` reports.
+//! The planner: search TP, PP, vpp, CP, EP (over TP x CP x DP), ETP, DP, micro-batch,
+//! recompute and the distributed optimizer for the fastest plan that fits. The closed form
+//! prefilters the whole space; the finalists are ranked by the step model `simulate`
+//! reports.
 //!
 //! The space is enumerated in a fixed order and every candidate gets an index, so a
 //! sweep can be cut into shards (`index % n == i`) that evaluate disjoint slices; each
@@ -132,12 +133,28 @@ pub fn enumerate(sc: &Scenario) -> Vec<ParallelPlan> {
                     continue;
                 }
                 let per_replica = run.global_batch / dp;
-                let eps: Vec<u32> = divisors(u64::from(experts))
-                    .into_iter()
-                    .map(|e| e as u32)
-                    .filter(|&e| dp.is_multiple_of(u64::from(e)))
+                // Expert layers fold the stage's tp x cp x dp ranks into etp x ep x
+                // expert-dp: EP may span TP, CP and DP; each expert is split over etp
+                // ranks (a power of two up to tp; tp alone for a dense model).
+                let etps: Vec<u32> = if m.moe.is_some() {
+                    (0..=tp.ilog2())
+                        .map(|i| 1 << i)
+                        .filter(|e| tp.is_multiple_of(*e))
+                        .collect()
+                } else {
+                    vec![tp]
+                };
+                let stage_ranks = tc * dp;
+                let expert_layouts: Vec<(u32, u32)> = etps
+                    .iter()
+                    .flat_map(|&etp| {
+                        divisors(u64::from(experts))
+                            .into_iter()
+                            .filter(move |&e| stage_ranks.is_multiple_of(e * u64::from(etp)))
+                            .map(move |e| (e as u32, etp))
+                    })
                     .collect();
-                for &ep in &eps {
+                for &(ep, etp) in &expert_layouts {
                     let vpps: Vec<u32> = if pp == 1 {
                         vec![1]
                     } else {
@@ -157,6 +174,7 @@ pub fn enumerate(sc: &Scenario) -> Vec<ParallelPlan> {
                                         vpp,
                                         cp,
                                         ep,
+                                        etp,
                                         dp: dp as u32,
                                         micro_batch: mb as u32,
                                         sequence_parallel: tp > 1,

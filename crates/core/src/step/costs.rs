@@ -302,7 +302,7 @@ fn layer_costs(
         compute: c.cost,
         tp: tp_comm(sc, net, layout.shape(GroupKind::Tp), lw, c.gemm_fwd),
         cp: cp_comm(sc, net, layout.shape(GroupKind::Cp), lw, c.attn_fwd),
-        ep: ep_comm(sc, net, layout.shape(GroupKind::Ep), lw),
+        ep: ep_comm(sc, net, layout, lw),
         activation_bytes: activation_bytes_per_layer(&sc.model, &sc.plan, &sc.run, kind),
     }
 }
@@ -400,19 +400,33 @@ fn cp_comm(
     }
 }
 
-/// EP: dispatch and combine all-to-all in the forward, their transposes in the backward.
-fn ep_comm(sc: &Scenario, net: &dyn CommModel, g: GroupShape, lw: &LayerWork) -> LayerComm {
-    let ep = sc.plan.ep;
-    if ep <= 1 {
+/// EP: dispatch and combine all-to-all in the forward, with the expert-TP all-gather
+/// after the dispatch and reduce-scatter before the combine; their transposes in the
+/// backward. None of it hides: the experts wait for their tokens.
+fn ep_comm(sc: &Scenario, net: &dyn CommModel, layout: &RankLayout, lw: &LayerWork) -> LayerComm {
+    let (ep, g) = (sc.plan.ep, layout.shape(GroupKind::Ep));
+    let mut forward = OpCost::default();
+    if ep > 1 {
+        let send_buffer = lw.ep_a2a_bytes * (ep as f64 / (ep as f64 - 1.0));
+        let one = net.collective(CollectiveOp::AllToAll, send_buffer, GroupKind::Ep, g);
+        forward = OpCost {
+            time: one * 2.0,
+            flops: Flops::ZERO,
+            bytes: sent(CollectiveOp::AllToAll, send_buffer, g.ranks) * 2.0,
+        };
+    }
+    if sc.plan.etp > 1 && sc.model.moe.is_some() {
+        let (msg, t) = (lw.etp_message, layout.shape(GroupKind::ExpertTp));
+        forward = forward.then(OpCost {
+            time: net.collective(CollectiveOp::AllGather, msg, GroupKind::ExpertTp, t)
+                + net.collective(CollectiveOp::ReduceScatter, msg, GroupKind::ExpertTp, t),
+            flops: Flops::ZERO,
+            bytes: sent(CollectiveOp::AllGather, msg, t.ranks) * 2.0,
+        });
+    }
+    if forward.time.0 == 0.0 {
         return LayerComm::default();
     }
-    let send_buffer = lw.ep_a2a_bytes * (ep as f64 / (ep as f64 - 1.0));
-    let one = net.collective(CollectiveOp::AllToAll, send_buffer, GroupKind::Ep, g);
-    let forward = OpCost {
-        time: one * 2.0,
-        flops: Flops::ZERO,
-        bytes: sent(CollectiveOp::AllToAll, send_buffer, g.ranks) * 2.0,
-    };
     let backward = forward.times(recompute_factor(sc));
     LayerComm {
         whole: FwdBwd { forward, backward },
@@ -460,7 +474,11 @@ fn head_costs(sc: &Scenario, cm: &ComputeModel) -> (FwdBwd<OpCost>, FwdBwd<OpCos
     let once = logits.then(loss);
     let head = FwdBwd {
         forward: once.times(1.0 + mtp).then(proj),
-        backward: logits.times(2.0).then(loss).times(1.0 + mtp).then(proj.times(2.0)),
+        backward: logits
+            .times(2.0)
+            .then(loss)
+            .times(1.0 + mtp)
+            .then(proj.times(2.0)),
     };
     let embedding = FwdBwd {
         forward: emb,
@@ -507,7 +525,7 @@ fn dp_costs(
             if s == 0 || s + 1 == pp {
                 dense += model.embedding_params() / tp;
             }
-            let experts = e / (tp * plan.ep as f64);
+            let experts = e / (plan.etp as f64 * plan.ep as f64);
             stage_dp(sc, net, layout, cm, dense, experts)
         })
         .collect()

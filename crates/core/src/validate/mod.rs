@@ -218,6 +218,7 @@ impl TrainingCase {
                 vpp: Some(self.vpp),
                 cp: Some(self.cp),
                 ep: Some(self.ep),
+                etp: None,
                 dp: Some(self.dp),
                 micro_batch: Some(self.micro_batch),
                 sequence_parallel: Some(self.sequence_parallel),

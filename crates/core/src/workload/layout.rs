@@ -7,10 +7,12 @@
 //! Rank r runs on server r / gpus_per_node (the job starts at GPU 0).
 //!
 //! Expert layers use Megatron's separate expert grid ("MoE parallel folding",
-//! Megatron-Core 0.10+: `expert_decoder_rank_generator`, order tp-ep-dp-pp with the
-//! expert tensor parallel size equal to tp and no cp): the tp·cp·dp ranks of a stage
-//! are regrouped as tp x ep x (cp·dp / ep), so EP groups are drawn from CP x DP at
-//! stride tp, and expert data parallelism spans the cp·dp / ep ranks at stride tp·ep.
+//! Megatron-Core 0.10+: `expert_decoder_rank_generator`, order tp-ep-dp-pp over the
+//! expert tensor parallel size etp, with no cp): the tp·cp·dp ranks of a stage are
+//! regrouped as etp x ep x (tp·cp·dp / (etp·ep)), so an EP group is drawn from TP x CP x
+//! DP at stride etp, an expert-TP group is etp consecutive ranks, and expert data
+//! parallelism spans the remaining ranks at stride etp·ep. With etp = tp (the default)
+//! EP groups come from CP x DP alone.
 //!
 //! Every communicator kind is then one arithmetic progression repeated over the job:
 //! `size` members at rank distance `stride`, the groups' first ranks being
@@ -30,20 +32,23 @@ pub enum GroupKind {
     Ep,
     /// Data parallel of dense weights (dp x cp ranks: gradients are reduced over both).
     Dp,
-    /// Data parallel of expert weights (dp x cp / ep ranks).
+    /// Data parallel of expert weights (tp x cp x dp / (etp x ep) ranks).
     ExpertDp,
+    /// Expert tensor parallel: the ranks that split each expert's weights.
+    ExpertTp,
     /// Pipeline stages.
     Pp,
 }
 
 impl GroupKind {
     /// Every kind.
-    pub const ALL: [GroupKind; 6] = [
+    pub const ALL: [GroupKind; 7] = [
         GroupKind::Tp,
         GroupKind::Cp,
         GroupKind::Ep,
         GroupKind::Dp,
         GroupKind::ExpertDp,
+        GroupKind::ExpertTp,
         GroupKind::Pp,
     ];
 }
@@ -56,14 +61,15 @@ pub(crate) struct RankLayout {
     dp: u64,
     pp: u64,
     ep: u64,
+    etp: u64,
     gpus_per_node: u64,
     /// The shape of each kind, in [`GroupKind::ALL`] order (measured once).
-    shapes: [GroupShape; 6],
+    shapes: [GroupShape; 7],
 }
 
 impl RankLayout {
     /// The layout of `plan` on servers of `gpus_per_node` GPUs. Meant for a validated
-    /// plan (ep divides dp); zero sizes count as 1.
+    /// plan (ep x etp divides tp x cp x dp); zero sizes count as 1.
     pub fn new(plan: &ParallelPlan, gpus_per_node: u32) -> RankLayout {
         let f = |v: u32| u64::from(v.max(1));
         let mut l = RankLayout {
@@ -72,8 +78,9 @@ impl RankLayout {
             dp: f(plan.dp),
             pp: f(plan.pp),
             ep: f(plan.ep),
+            etp: f(plan.etp),
             gpus_per_node: f(gpus_per_node),
-            shapes: [GroupShape::uniform(1, 1); 6],
+            shapes: [GroupShape::uniform(1, 1); 7],
         };
         l.shapes = GroupKind::ALL.map(|k| l.measure(k));
         l
@@ -94,7 +101,8 @@ impl RankLayout {
             GroupKind::Cp => self.cp,
             GroupKind::Ep => self.ep,
             GroupKind::Dp => self.cp.saturating_mul(self.dp),
-            GroupKind::ExpertDp => (self.cp.saturating_mul(self.dp) / self.ep).max(1),
+            GroupKind::ExpertDp => (self.stage_ranks() / self.ep.saturating_mul(self.etp)).max(1),
+            GroupKind::ExpertTp => self.etp,
             GroupKind::Pp => self.pp,
         }
     }
@@ -102,11 +110,17 @@ impl RankLayout {
     /// Rank distance between consecutive members of a group of `kind`.
     pub fn stride(&self, kind: GroupKind) -> u64 {
         match kind {
-            GroupKind::Tp => 1,
-            GroupKind::Cp | GroupKind::Dp | GroupKind::Ep => self.tp,
-            GroupKind::ExpertDp => self.tp.saturating_mul(self.ep),
-            GroupKind::Pp => self.tp.saturating_mul(self.cp).saturating_mul(self.dp),
+            GroupKind::Tp | GroupKind::ExpertTp => 1,
+            GroupKind::Cp | GroupKind::Dp => self.tp,
+            GroupKind::Ep => self.etp,
+            GroupKind::ExpertDp => self.etp.saturating_mul(self.ep),
+            GroupKind::Pp => self.stage_ranks(),
         }
+    }
+
+    /// Ranks of one pipeline stage: tp x cp x dp.
+    fn stage_ranks(&self) -> u64 {
+        self.tp.saturating_mul(self.cp).saturating_mul(self.dp)
     }
 
     /// Number of groups of `kind` (they partition the job's ranks).
@@ -248,12 +262,17 @@ mod tests {
     use super::*;
 
     fn layout(tp: u32, cp: u32, dp: u32, pp: u32, ep: u32, gpn: u32) -> RankLayout {
+        folded(tp, cp, dp, pp, ep, tp, gpn)
+    }
+
+    fn folded(tp: u32, cp: u32, dp: u32, pp: u32, ep: u32, etp: u32, gpn: u32) -> RankLayout {
         let plan = ParallelPlan {
             tp,
             cp,
             dp,
             pp,
             ep,
+            etp,
             ..ParallelPlan::single()
         };
         RankLayout::new(&plan, gpn)
@@ -287,8 +306,12 @@ mod tests {
                 for cp in [1u32, 2, 3, 4] {
                     for dp in [1u32, 2, 4, 6, 8] {
                         for pp in [1u32, 2, 3] {
-                            for ep in [1u32, 2, 4].into_iter().filter(|e| dp % e == 0) {
-                                let l = layout(tp, cp, dp, pp, ep, gpn);
+                            let experts = [(1u32, tp), (2, tp), (4, tp), (2, 1), (8, 1), (4, 2)];
+                            for (ep, etp) in experts
+                                .into_iter()
+                                .filter(|&(e, t)| (tp * cp * dp) % (e * t) == 0 && tp % t == 0)
+                            {
+                                let l = folded(tp, cp, dp, pp, ep, etp, gpn);
                                 for kind in GroupKind::ALL {
                                     let groups = l.groups(kind);
                                     assert_eq!(groups.len() as u64, l.group_count(kind));
@@ -300,7 +323,7 @@ mod tests {
                                     let (size, stride, nodes, fewest) = measure(&groups, gpn);
                                     let shape = l.shape(kind);
                                     let ctx = format!(
-                                        "{kind:?} tp{tp} cp{cp} dp{dp} pp{pp} ep{ep} gpn{gpn}"
+                                        "{kind:?} tp{tp} cp{cp} dp{dp} pp{pp} ep{ep} etp{etp} gpn{gpn}"
                                     );
                                     assert_eq!(size, l.size(kind), "{ctx}");
                                     if size > 1 {
@@ -333,6 +356,13 @@ mod tests {
         assert_eq!(l.groups(GroupKind::ExpertDp)[1], [1, 5, 9, 13]);
         assert_eq!(l.stage_of(15), 0);
         assert_eq!(l.stage_of(16), 1);
+        // Folded: tp4 dp4 with etp1 ep8: an EP group is 8 consecutive ranks (one server),
+        // spanning TP and DP; expert DP pairs ranks 8 apart; expert TP is one rank.
+        let f = folded(4, 1, 4, 1, 8, 1, 8);
+        assert_eq!(f.groups(GroupKind::Ep)[1], (8..16).collect::<Vec<u32>>());
+        assert_eq!(f.groups(GroupKind::ExpertDp)[3], [3, 11]);
+        assert_eq!(f.shape(GroupKind::Ep).nodes, 1);
+        assert_eq!(f.size(GroupKind::ExpertTp), 1);
         // TP 16 spans two 8-GPU servers, 8 on each.
         let s = layout(16, 1, 2, 1, 1, 8).shape(GroupKind::Tp);
         assert_eq!((s.ranks, s.ranks_per_node, s.nodes), (16, 8, 2));

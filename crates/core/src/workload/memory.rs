@@ -145,7 +145,8 @@ pub fn memory_per_stage(
     };
     let tokens = tokens_per_gpu(plan, run);
     // Optimizer state is sharded over the data-parallel ranks that hold the same weights:
-    // dp x cp for dense weights, dp x cp / ep for experts (the rank layout's groups).
+    // dp x cp for dense weights, tp x cp x dp / (etp x ep) for experts (the rank
+    // layout's groups).
     let (dense_shard, expert_shard) = if plan.distributed_optimizer {
         let l = RankLayout::new(plan, 1); // group sizes do not depend on the servers
         (
@@ -166,7 +167,7 @@ pub fn memory_per_stage(
                 .map(|r| model.params_of(r.clone()))
                 .fold((0.0, 0.0), |(d, e), p| (d + p.dense, e + p.experts));
             let dense = (lp.0 + model.stage_embedding_params(first, last)) / t;
-            let experts = lp.1 / (t * plan.ep as f64);
+            let experts = lp.1 / (plan.etp as f64 * plan.ep as f64);
             let params = dense + experts;
             // In-flight micro-batches on stage s (Megatron's warm-up counts): 1F1B holds
             // p - s of the stage; interleaved holds (v·p + p - 1 - 2s) chunks, taken at
@@ -214,7 +215,16 @@ mod tests {
     use crate::workload::model::MlpKind;
 
     fn gpt175() -> ModelSpec {
-        ModelSpec::dense("gpt3-175b", 96, 12288, 96, 96, 49152, 51200, MlpKind::Standard)
+        ModelSpec::dense(
+            "gpt3-175b",
+            96,
+            12288,
+            96,
+            96,
+            49152,
+            51200,
+            MlpKind::Standard,
+        )
     }
 
     fn plan() -> ParallelPlan {
@@ -224,6 +234,7 @@ mod tests {
             vpp: 1,
             cp: 1,
             ep: 1,
+            etp: 8,
             dp: 1,
             micro_batch: 1,
             sequence_parallel: true,
@@ -309,13 +320,23 @@ mod tests {
     fn nemotron4_15b_at_tp2_dp8_fits_an_h100_as_it_ran() {
         // NVIDIA dgxc-benchmarking 25.04: Nemotron-4 15B (256k vocabulary, untied),
         // TP2 PP1 DP8, MBS 2, seq 4096, no recompute, distributed optimizer, BF16.
-        let m = ModelSpec::dense("nemotron4-15b", 32, 6144, 48, 8, 24576, 256000, MlpKind::Standard);
+        let m = ModelSpec::dense(
+            "nemotron4-15b",
+            32,
+            6144,
+            48,
+            8,
+            24576,
+            256000,
+            MlpKind::Standard,
+        );
         let p = ParallelPlan {
             tp: 2,
             pp: 1,
             vpp: 1,
             cp: 1,
             ep: 1,
+            etp: 2,
             dp: 8,
             micro_batch: 2,
             sequence_parallel: true,

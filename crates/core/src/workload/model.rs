@@ -83,7 +83,9 @@ pub struct Window {
 
 /// What one layer is: its MLP and how far its attention reaches. Few distinct kinds
 /// exist per model, so costs are priced once per kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema,
+)]
 pub struct LayerKind {
     /// The MLP is routed experts (otherwise the dense `ffn_hidden` MLP).
     pub moe: bool,
@@ -536,7 +538,11 @@ impl ModelSpec {
     /// Parameters of one layer of kind `k`.
     pub fn layer_params(&self, k: LayerKind) -> LayerParams {
         let h = self.hidden as f64;
-        let attention: f64 = self.attention_projections().iter().map(|p| p.params()).sum();
+        let attention: f64 = self
+            .attention_projections()
+            .iter()
+            .map(|p| p.params())
+            .sum();
         let mut dense = attention + self.norm_params();
         let (mut experts, mut active_experts) = (0.0, 0.0);
         match self.moe.as_ref().filter(|_| k.moe) {
@@ -621,7 +627,10 @@ impl ModelSpec {
     pub fn layer_flops_per_token(&self, k: LayerKind, seq_len: u64) -> f64 {
         let p = self.layer_params(k);
         2.0 * (p.active() - self.norm_params())
-            + 2.0 * self.heads as f64 * (self.qk_dim() + self.v_dim()) * attended_keys(k.window, seq_len)
+            + 2.0
+                * self.heads as f64
+                * (self.qk_dim() + self.v_dim())
+                * attended_keys(k.window, seq_len)
     }
 
     /// Forward FLOPs per token of the LM head (MTP heads included).
@@ -670,7 +679,16 @@ mod tests {
     use super::*;
 
     fn llama405() -> ModelSpec {
-        ModelSpec::dense("llama3-405b", 126, 16384, 128, 8, 53248, 128256, MlpKind::Gated)
+        ModelSpec::dense(
+            "llama3-405b",
+            126,
+            16384,
+            128,
+            8,
+            53248,
+            128256,
+            MlpKind::Gated,
+        )
     }
 
     #[test]

@@ -66,6 +66,9 @@ pub struct LayerWork {
     pub tp_collectives_fwd: u32,
     /// Bytes each GPU sends in one EP all-to-all (dispatch or combine).
     pub ep_a2a_bytes: Bytes,
+    /// Bytes of the routed tokens gathered over the expert-TP group after the dispatch
+    /// (and reduce-scattered before the combine); zero when etp = 1.
+    pub etp_message: Bytes,
     /// Bytes each GPU sends around the CP ring in the forward (K and V blocks).
     pub cp_ring_bytes: Bytes,
     /// Model FLOPs (forward) of the layer for MFU: all GEMMs but with top-k experts and
@@ -107,10 +110,14 @@ pub fn layer_work(
     let h = model.hidden as f64;
 
     let attention = model.attention_projections();
-    let mut gemms: Vec<Gemm> = attention.iter().map(|p| gemm_of(p, tokens, 1.0, t)).collect();
+    let mut gemms: Vec<Gemm> = attention
+        .iter()
+        .map(|p| gemm_of(p, tokens, 1.0, t))
+        .collect();
     // Model FLOPs count what a token needs: top-k experts at the mean load.
     let mut model_gemm_flops: f64 = gemms.iter().map(|g| g.flops().0).sum();
     let mut ep_a2a_bytes = Bytes::ZERO;
+    let mut etp_message = Bytes::ZERO;
     // Inner MLP elements per token (activation input and output), split by tp.
     let mlp_inner;
     match model.moe.as_ref().filter(|_| kind.moe) {
@@ -118,17 +125,25 @@ pub fn layer_work(
             for p in model.mlp_projections(model.ffn_hidden, MlpPart::Dense) {
                 gemms.push(gemm_of(&p, tokens, 1.0, t));
             }
-            model_gemm_flops += gemms.iter().skip(attention.len()).map(|g| g.flops().0).sum::<f64>();
+            model_gemm_flops += gemms
+                .iter()
+                .skip(attention.len())
+                .map(|g| g.flops().0)
+                .sum::<f64>();
             mlp_inner = model.mlp.matrices() * model.ffn_hidden as f64 / t;
         }
         Some(moe) => {
             let e = moe.experts as f64;
             let k = moe.topk as f64;
-            let ep = plan.ep as f64;
+            let (ep, etp) = (plan.ep as f64, plan.etp as f64);
             let local_experts = e / ep;
-            // Tokens each local expert processes: the EP group's tokens times top-k, spread
-            // over all experts, with the busiest expert's imbalance.
-            let per_expert = tokens * k * ep / e * moe.imbalance;
+            // Megatron's all-to-all dispatcher (MoEAlltoAllTokenDispatcher): each GPU
+            // routes its sequence-parallel share of the tokens (tokens / tp) to the EP
+            // group, then the expert-TP group all-gathers what arrived. A local expert so
+            // sees the tokens of ep x etp GPUs times top-k over all experts, with the
+            // busiest expert's imbalance, and holds 1/etp of the expert's weights.
+            let routed = tokens / t * k * moe.imbalance;
+            let per_expert = routed * etp * ep / e;
             let router = Projection {
                 name: "router",
                 input: h,
@@ -147,11 +162,14 @@ pub fn layer_work(
                 }
             }
             for p in model.mlp_projections(moe.expert_ffn, MlpPart::Expert) {
-                add(gemm_of(&p, per_expert, local_experts, t), k, &mut gemms);
+                add(gemm_of(&p, per_expert, local_experts, etp), k, &mut gemms);
             }
             if plan.ep > 1 {
                 // Each token's hidden vector goes to k experts; (ep-1)/ep of them live elsewhere.
-                ep_a2a_bytes = Bytes(tokens * k * moe.imbalance * h * HALF * (ep - 1.0) / ep / t);
+                ep_a2a_bytes = Bytes(routed * h * HALF * (ep - 1.0) / ep);
+            }
+            if plan.etp > 1 {
+                etp_message = Bytes(routed * etp * h * HALF);
             }
             mlp_inner = model.mlp.matrices()
                 * (moe.expert_ffn as f64 * k * moe.imbalance + moe.shared_ffn as f64)
@@ -209,6 +227,7 @@ pub fn layer_work(
         tp_message,
         tp_collectives_fwd,
         ep_a2a_bytes,
+        etp_message,
         cp_ring_bytes,
         model_flops: Flops(model_gemm_flops) + attention_model_flops,
     }

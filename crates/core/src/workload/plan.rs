@@ -1,7 +1,8 @@
 //! The parallel plan (Megatron semantics) and the training run.
 //!
-//! world = tp x pp x cp x dp; ep divides dp (experts are sharded over part of the
-//! data-parallel group); sequence parallelism goes with tp; vpp > 1 means interleaved 1F1B.
+//! world = tp x pp x cp x dp. Expert layers fold the same tp x cp x dp ranks of a stage
+//! into etp x ep x expert-dp (Megatron's MoE parallel folding), so ep x etp divides
+//! tp x cp x dp; sequence parallelism goes with tp; vpp > 1 means interleaved 1F1B.
 //! Ranks are laid out tp fastest, then cp, then dp, then pp, as Megatron does, so a TP
 //! group is inside one server whenever tp <= GPUs per server.
 
@@ -53,8 +54,11 @@ pub struct ParallelPlan {
     pub vpp: u32,
     /// Context parallel size.
     pub cp: u32,
-    /// Expert parallel size (divides dp).
+    /// Expert parallel size: ep x etp divides tp x cp x dp.
     pub ep: u32,
+    /// Expert tensor parallel size: how many ranks split each expert's weights (Megatron's
+    /// `expert_tensor_parallel_size`; tp by default, 1 for fine-grained experts).
+    pub etp: u32,
     /// Data parallel size.
     pub dp: u32,
     /// Sequences per micro-batch.
@@ -104,6 +108,7 @@ impl ParallelPlan {
             vpp: 1,
             cp: 1,
             ep: 1,
+            etp: 1,
             dp: 1,
             micro_batch: 1,
             sequence_parallel: false,
@@ -119,8 +124,13 @@ impl ParallelPlan {
         } else {
             String::new()
         };
+        let etp = if self.etp != self.tp {
+            format!(" ETP{}", self.etp)
+        } else {
+            String::new()
+        };
         format!(
-            "TP{} PP{}{vpp} CP{} EP{} DP{}",
+            "TP{} PP{}{vpp} CP{} EP{}{etp} DP{}",
             self.tp, self.pp, self.cp, self.ep, self.dp
         )
     }
@@ -143,6 +153,7 @@ impl ParallelPlan {
             ("vpp", self.vpp),
             ("cp", self.cp),
             ("ep", self.ep),
+            ("etp", self.etp),
             ("dp", self.dp),
             ("micro_batch", self.micro_batch),
         ] {
@@ -169,17 +180,12 @@ impl ParallelPlan {
             ));
         }
         if let Some(m) = &model.moe {
-            for (what, w) in [
-                ("moe_ffn_hidden", m.expert_ffn),
-                ("moe_shared_ffn", m.shared_ffn),
-            ] {
-                if !w.is_multiple_of(u64::from(self.tp)) {
-                    return Err(Error::invalid(
-                        "parallel.tp",
-                        self.tp,
-                        format!("a divisor of the model's {what} ({w})"),
-                    ));
-                }
+            if !m.shared_ffn.is_multiple_of(u64::from(self.tp)) {
+                return Err(Error::invalid(
+                    "parallel.tp",
+                    self.tp,
+                    format!("a divisor of the model's moe_shared_ffn ({})", m.shared_ffn),
+                ));
             }
         }
         if self.vpp > 1 && self.pp == 1 {
@@ -200,11 +206,16 @@ impl ParallelPlan {
                 ),
             ));
         }
-        if !self.dp.is_multiple_of(self.ep) {
+        let stage_ranks = u64::from(self.tp) * u64::from(self.cp) * u64::from(self.dp);
+        let expert_model = u64::from(self.ep) * u64::from(self.etp);
+        if !stage_ranks.is_multiple_of(expert_model) {
             return Err(Error::invalid(
                 "parallel.ep",
                 self.ep,
-                format!("a divisor of dp ({})", self.dp),
+                format!(
+                    "a value with ep x etp dividing tp x cp x dp ({} x {} x {} = {stage_ranks}); etp = {}",
+                    self.tp, self.cp, self.dp, self.etp
+                ),
             ));
         }
         match &model.moe {
@@ -213,6 +224,20 @@ impl ParallelPlan {
                     "parallel.ep",
                     self.ep,
                     "1 for a dense model (it has no experts)",
+                ));
+            }
+            None if self.etp != self.tp => {
+                return Err(Error::invalid(
+                    "parallel.etp",
+                    self.etp,
+                    format!("tp ({}) for a dense model (it has no experts)", self.tp),
+                ));
+            }
+            Some(m) if !m.expert_ffn.is_multiple_of(u64::from(self.etp)) => {
+                return Err(Error::invalid(
+                    "parallel.etp",
+                    self.etp,
+                    format!("a divisor of the model's moe_ffn_hidden ({})", m.expert_ffn),
                 ));
             }
             Some(m) if m.experts % self.ep != 0 => {
@@ -444,6 +469,7 @@ mod tests {
             vpp: 1,
             cp: 1,
             ep: 1,
+            etp: tp,
             dp,
             micro_batch: 1,
             sequence_parallel: true,
