@@ -41,7 +41,9 @@ pub use power::{
 pub use reliability::ReliabilityConfig;
 pub use workload::memory::MemoryBreakdown;
 pub use workload::model::{LayerKind, LayerParams, Mla, MlpPart, Projection, Split, Window};
-pub use workload::plan::LayerSplit;
+pub use workload::plan::{
+    Dispatcher, GradPrecision, LayerSplit, Recipe, RecomputeModule, StatePrecision,
+};
 pub use workload::{MlpKind, ModelSpec, Moe, ParallelPlan, Precision, Recompute, TrainingRun};
 
 #[cfg(test)]

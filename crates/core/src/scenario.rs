@@ -15,6 +15,7 @@ use crate::power::{Cooling, GridMix, PowerConfig};
 use crate::reliability::ReliabilityConfig;
 use crate::units::Bandwidth;
 use crate::workload::model::{Mla, Window, DEFAULT_MOE_IMBALANCE};
+use crate::workload::plan::{Dispatcher, GradPrecision, Recipe, RecomputeModule, StatePrecision};
 use crate::workload::{MlpKind, ModelSpec, Moe, ParallelPlan, Precision, Recompute, TrainingRun};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -209,6 +210,22 @@ pub struct TrainingFile {
     /// `fp16`, `bf16` or `fp8`.
     #[cfg_attr(feature = "clap", arg(long, value_enum))]
     pub precision: Option<Precision>,
+    /// Main gradient precision, buffer and reduction (default: a BF16 buffer reduced at
+    /// FP32 size).
+    #[cfg_attr(feature = "clap", arg(long, value_enum))]
+    pub main_grads: Option<GradPrecision>,
+    /// Adam moment precision (default fp32).
+    #[cfg_attr(feature = "clap", arg(long, value_enum))]
+    pub optimizer_states: Option<StatePrecision>,
+    /// MoE token dispatcher (default alltoall).
+    #[cfg_attr(feature = "clap", arg(long, value_enum))]
+    pub moe_dispatcher: Option<Dispatcher>,
+    /// Hide expert-parallel communication behind compute (default false).
+    #[cfg_attr(feature = "clap", arg(long, value_name = "BOOL"))]
+    pub ep_overlap: Option<bool>,
+    /// What selective recompute recomputes, comma-separated (default core_attn).
+    #[cfg_attr(feature = "clap", arg(long, value_enum, value_delimiter = ','))]
+    pub recompute_modules: Option<Vec<RecomputeModule>>,
 }
 
 /// A scenario file as parsed, before validation.
@@ -891,6 +908,16 @@ impl ScenarioFile {
             })?,
             tokens: t.tokens.unwrap_or(1e12),
             precision: t.precision.unwrap_or(Precision::Bf16),
+            recipe: Recipe {
+                main_grads: t.main_grads,
+                optimizer_states: t.optimizer_states.unwrap_or(StatePrecision::Fp32),
+                moe_dispatcher: t.moe_dispatcher.unwrap_or(Dispatcher::Alltoall),
+                ep_overlap: t.ep_overlap.unwrap_or(false),
+                recompute_modules: t
+                    .recompute_modules
+                    .clone()
+                    .unwrap_or_else(|| vec![RecomputeModule::CoreAttn]),
+            },
         };
         if run.precision == Precision::Fp8 && gpu.peak_fp8.is_none() {
             return Err(Error::invalid(

@@ -12,7 +12,9 @@
 use crate::error::{Error, Result};
 use crate::reliability::{checkpoint_cost, daly_interval, ettr_expected, FailureModel};
 use crate::scenario::{ParallelFile, Scenario};
+use crate::step::analytical::fits_in;
 use crate::step::{simulate_step, Heterogeneity, StepModel};
+use crate::workload::memory::peak_memory;
 use crate::workload::{ParallelPlan, Recompute};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -135,12 +137,10 @@ pub fn enumerate(sc: &Scenario) -> Vec<ParallelPlan> {
                 let per_replica = run.global_batch / dp;
                 // Expert layers fold the stage's tp x cp x dp ranks into etp x ep x
                 // expert-dp: EP may span TP, CP and DP; each expert is split over etp
-                // ranks (a power of two up to tp; tp alone for a dense model).
-                let etps: Vec<u32> = if m.moe.is_some() {
-                    (0..=tp.ilog2())
-                        .map(|i| 1 << i)
-                        .filter(|e| tp.is_multiple_of(*e))
-                        .collect()
+                // ranks: tp (Megatron's default) or 1 (the folded layout of fine-grained
+                // MoE recipes); tp alone for a dense model.
+                let etps: Vec<u32> = if m.moe.is_some() && tp > 1 {
+                    vec![tp, 1]
                 } else {
                     vec![tp]
                 };
@@ -207,6 +207,10 @@ pub const FINALIST_OPS: u64 = 8_000_000;
 
 /// The closed form's verdict on one plan: its prefilter score, and whether it fits.
 fn prefilter(sc: &Scenario, plan: &ParallelPlan, objective: Objective) -> (f64, bool) {
+    // Most of the space does not fit, and memory alone settles that, before the step.
+    if !fits_in(&peak_memory(&sc.model, plan, &sc.run), sc.cluster.gpu) {
+        return (f64::INFINITY, false);
+    }
     let mut s = sc.clone();
     s.plan = plan.clone();
     let step = simulate_step(&s);

@@ -14,6 +14,7 @@
 
 use super::costs::{step_costs, LayerComm, StepCosts};
 use crate::collective::CommModel;
+use crate::hardware::GpuSpec;
 use crate::scenario::Scenario;
 use crate::units::{Flops, Seconds};
 use crate::workload::memory::{peak_memory, MemoryBreakdown};
@@ -138,6 +139,12 @@ pub fn pipeline_time(per_stage: &[Seconds], m: u64, v: u32) -> Seconds {
     let t_max = per_stage.iter().copied().fold(Seconds::ZERO, Seconds::max);
     let t_sum: Seconds = per_stage.iter().copied().sum();
     t_max * m as f64 + (t_sum - t_max) / v.max(1) as f64
+}
+
+/// Whether a GPU's memory holds `memory` (the one test of fitting, for the step and the
+/// planner's early rejection alike).
+pub(crate) fn fits_in(memory: &MemoryBreakdown, gpu: &GpuSpec) -> bool {
+    memory.total().0 <= gpu.hbm_capacity.0
 }
 
 /// Simulates one step of a validated scenario with the analytical network model.
@@ -272,7 +279,7 @@ fn closed_form(sc: &Scenario, costs: StepCosts) -> StepResult {
     let mfu = tflops_per_gpu * 1e12 / gpu.peak_bf16.0;
     let tokens_per_s = (run.global_batch * run.seq_len) as f64 / time.0;
     let memory = peak_memory(model, plan, run);
-    let fits = memory.total().0 <= gpu.hbm_capacity.0;
+    let fits = fits_in(&memory, gpu);
     StepResult {
         costs,
         time,

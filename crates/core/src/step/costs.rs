@@ -12,7 +12,7 @@ use crate::workload::layout::RankLayout;
 use crate::workload::memory::activation_bytes_per_layer;
 use crate::workload::model::LayerKind;
 use crate::workload::ops::{head_work, layer_work, tokens_per_gpu, Gemm, LayerWork, HALF};
-use crate::workload::plan::{LayerSplit, Precision, Recompute};
+use crate::workload::plan::{LayerSplit, Recompute};
 use serde::Serialize;
 
 /// Time and work of one op on one GPU.
@@ -282,6 +282,19 @@ fn layer_compute(sc: &Scenario, cm: &ComputeModel, lw: &LayerWork) -> LayerCompu
     if sc.plan.recompute == Recompute::Full {
         backward = backward.then(forward);
     }
+    // Selective recomputation of the recipe's modules beyond the attention core.
+    for g in &lw.recompute_gemms {
+        backward = backward.then(OpCost {
+            time: cm.gemm_time(g),
+            flops: g.flops(),
+            bytes: cm.gemm_bytes(g),
+        });
+    }
+    backward = backward.then(OpCost {
+        time: cm.memory_time(lw.recompute_bytes),
+        flops: Flops::ZERO,
+        bytes: lw.recompute_bytes,
+    });
     LayerCompute {
         gemm_fwd,
         attn_fwd,
@@ -302,7 +315,7 @@ fn layer_costs(
         compute: c.cost,
         tp: tp_comm(sc, net, layout.shape(GroupKind::Tp), lw, c.gemm_fwd),
         cp: cp_comm(sc, net, layout.shape(GroupKind::Cp), lw, c.attn_fwd),
-        ep: ep_comm(sc, net, layout, lw),
+        ep: ep_comm(sc, net, layout, lw, &c.cost),
         activation_bytes: activation_bytes_per_layer(&sc.model, &sc.plan, &sc.run, kind),
     }
 }
@@ -400,13 +413,22 @@ fn cp_comm(
     }
 }
 
-/// EP: dispatch and combine all-to-all in the forward, with the expert-TP all-gather
-/// after the dispatch and reduce-scatter before the combine; their transposes in the
-/// backward. None of it hides: the experts wait for their tokens.
-fn ep_comm(sc: &Scenario, net: &dyn CommModel, layout: &RankLayout, lw: &LayerWork) -> LayerComm {
+/// EP: the dispatch and combine (all-to-all, or all-gather and reduce-scatter) in the
+/// forward, with the expert-TP all-gather after the dispatch and reduce-scatter before
+/// the combine; their transposes in the backward. The experts wait for their tokens, so
+/// none of it hides unless the recipe overlaps it with another micro-batch's compute
+/// (Megatron-Core's `--overlap-moe-expert-parallel-comm`, DeepSeek-V3's DualPipe): then
+/// only what outlasts the layer's compute in the same direction shows.
+fn ep_comm(
+    sc: &Scenario,
+    net: &dyn CommModel,
+    layout: &RankLayout,
+    lw: &LayerWork,
+    compute: &FwdBwd<OpCost>,
+) -> LayerComm {
     let (ep, g) = (sc.plan.ep, layout.shape(GroupKind::Ep));
     let mut forward = OpCost::default();
-    if ep > 1 {
+    if ep > 1 && lw.ep_a2a_bytes.0 > 0.0 {
         let send_buffer = lw.ep_a2a_bytes * (ep as f64 / (ep as f64 - 1.0));
         let one = net.collective(CollectiveOp::AllToAll, send_buffer, GroupKind::Ep, g);
         forward = OpCost {
@@ -414,6 +436,15 @@ fn ep_comm(sc: &Scenario, net: &dyn CommModel, layout: &RankLayout, lw: &LayerWo
             flops: Flops::ZERO,
             bytes: sent(CollectiveOp::AllToAll, send_buffer, g.ranks) * 2.0,
         };
+    }
+    if ep > 1 && lw.ep_gather_message.0 > 0.0 {
+        let msg = lw.ep_gather_message;
+        forward = forward.then(OpCost {
+            time: net.collective(CollectiveOp::AllGather, msg, GroupKind::Ep, g)
+                + net.collective(CollectiveOp::ReduceScatter, msg, GroupKind::Ep, g),
+            flops: Flops::ZERO,
+            bytes: sent(CollectiveOp::AllGather, msg, g.ranks) * 2.0,
+        });
     }
     if sc.plan.etp > 1 && sc.model.moe.is_some() {
         let (msg, t) = (lw.etp_message, layout.shape(GroupKind::ExpertTp));
@@ -428,11 +459,18 @@ fn ep_comm(sc: &Scenario, net: &dyn CommModel, layout: &RankLayout, lw: &LayerWo
         return LayerComm::default();
     }
     let backward = forward.times(recompute_factor(sc));
+    let shown = |comm: Seconds, behind: Seconds| {
+        if sc.run.recipe.ep_overlap {
+            (comm - behind).max(Seconds::ZERO)
+        } else {
+            comm
+        }
+    };
     LayerComm {
         whole: FwdBwd { forward, backward },
         exposed: FwdBwd {
-            forward: forward.time,
-            backward: backward.time,
+            forward: shown(forward.time, compute.forward.time),
+            backward: shown(backward.time, compute.backward.time),
         },
     }
 }
@@ -541,15 +579,7 @@ fn stage_dp(
     experts: f64,
 ) -> StageDpCosts {
     let plan = &sc.plan;
-    // Gradients are reduced in FP32 for BF16 and FP8 runs, as Megatron-LM does
-    // (`accumulate_allreduce_grads_in_fp32` for BF16) ⚠: NeMo's performance recipes reduce
-    // in BF16 and the memory model holds their BF16 buffer (`workload::memory`); with no
-    // recipe input, the traffic keeps the larger size, which the Megatron-LM cases bear out.
-    let grad_bytes = if sc.run.precision == Precision::Fp16 {
-        2.0
-    } else {
-        4.0
-    };
+    let grad_bytes = sc.run.grad_reduce_bytes();
     let (dense_g, expert_g) = (
         layout.shape(GroupKind::Dp),
         layout.shape(GroupKind::ExpertDp),
@@ -573,14 +603,16 @@ fn stage_dp(
         (both(CollectiveOp::AllReduce, grad_bytes), OpCost::default())
     };
     let params = dense + experts;
-    // Adam: read grad (4 B), master weight, m, v (12 B), write master, m, v (12 B) and
-    // the BF16 weight (2 B) = 30 B per parameter it owns; plus the gradient-norm pass.
+    // Adam: read the FP32 grad (4 B), master weight and moments, write them back, and
+    // the BF16 weight (2 B): 30 B per parameter it owns with FP32 moments; plus the
+    // gradient-norm pass over the buffer.
     let owned = if plan.distributed_optimizer {
         dense / dense_g.ranks as f64 + experts / expert_g.ranks as f64
     } else {
         params
     };
-    let bytes = Bytes(owned * 30.0 + params * grad_bytes);
+    let state = 4.0 + sc.run.moment_bytes();
+    let bytes = Bytes(owned * (4.0 + 2.0 * state + HALF) + params * grad_bytes);
     StageDpCosts {
         grad_reduce,
         param_gather,

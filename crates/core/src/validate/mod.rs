@@ -231,6 +231,7 @@ impl TrainingCase {
                 seq_len: Some(self.seq_len),
                 tokens: None,
                 precision: Some(self.precision),
+                ..Default::default()
             },
             network: None,
             routing: None,

@@ -36,7 +36,7 @@
 use super::layout::{GroupKind, RankLayout};
 use super::model::{LayerKind, ModelSpec, Split};
 use super::ops::{tokens_per_gpu, HALF};
-use super::plan::{ParallelPlan, Precision, Recompute, TrainingRun};
+use super::plan::{ParallelPlan, Recompute, RecomputeModule, TrainingRun};
 use crate::units::{Bytes, GIB};
 use serde::Serialize;
 
@@ -68,14 +68,15 @@ impl MemoryBreakdown {
 /// GPU ⚠ (an engineering estimate, not a measured constant).
 pub const RESERVED_GIB: f64 = 2.0;
 
-/// (weights, gradients, optimizer) bytes per parameter before sharding the optimizer.
-fn bytes_per_param(precision: Precision) -> (f64, f64, f64) {
-    match precision {
-        // BF16 gradients: the optimizer keeps FP32 master weights, FP32 gradients of its
-        // shard and two moments (16 B), as for FP16 (see the table above).
-        Precision::Fp16 | Precision::Bf16 => (2.0, 2.0, 16.0),
-        Precision::Fp8 => (3.0, 2.0, 16.0),
-    }
+/// (weights, gradients, optimizer) bytes per parameter before sharding the optimizer:
+/// the optimizer keeps FP32 master weights and the two moments, and an FP32 copy of its
+/// gradient shard when the buffer is 16-bit (16 B with FP32 moments, as in the table
+/// above; 12 B with BF16 moments).
+fn bytes_per_param(run: &TrainingRun) -> (f64, f64, f64) {
+    let weights = if run.precision.fp8_gemms() { 3.0 } else { 2.0 };
+    let grads = run.grad_buffer_bytes();
+    let fp32_grad_copy = if grads < 4.0 { 4.0 } else { 0.0 };
+    (weights, grads, 4.0 + run.moment_bytes() + fp32_grad_copy)
 }
 
 /// Stored activation bytes of one layer of kind `kind` for one micro-batch on one GPU.
@@ -93,32 +94,50 @@ pub fn activation_bytes_per_layer(
         // Only the layer input, sharded by sequence parallelism.
         return Bytes(tokens * h * HALF / sp);
     }
-    // Replicated across TP ranks unless sequence parallel: both norm inputs and outputs
-    // (4 x 2h bytes per token), two dropout masks (2 x 1h). Korthikanti's "10".
-    let replicated = 4.0 * h * HALF + 2.0 * h;
-    // Each attention projection's output is kept for the next op's backward (q, k, v or
-    // MLA's latents and up-projections), and the attention core's output for the output
-    // projection. Split ones are split by TP; MLA's latents are replicated.
-    let (mut split, mut whole) = (model.attn_out_width(), 0.0);
+    // A stored tensor that feeds a GEMM is kept as the GEMM reads it: in FP8 runs
+    // Transformer Engine saves the FP8 copy it cast for the forward GEMM, which the
+    // weight-gradient GEMM reads back (transformer_engine/pytorch/module/linear.py,
+    // `_Linear.forward` saves the quantized input) ⚠; every other tensor stays BF16.
+    let gemm_in = if run.precision.fp8_gemms() { 1.0 } else { HALF };
+    // Bytes per token replicated across TP ranks unless sequence parallel (Korthikanti's
+    // "10" in BF16): two norm inputs, two norm outputs (GEMM inputs), two 1-byte dropout
+    // masks.
+    let norms_out = if plan.recomputes(run, RecomputeModule::Layernorm) {
+        0.0
+    } else {
+        2.0 * h * gemm_in
+    };
+    let replicated = 2.0 * h * HALF + norms_out + 2.0 * h;
+    let up_proj = !(model.mla.is_some() && plan.recomputes(run, RecomputeModule::MlaUpProj));
+    // Each attention projection's output is kept for the next op's backward: q, k, v (or
+    // MLA's up-projections) for the attention core, split by TP; MLA's latents for the
+    // up-projections, replicated. The attention core's output feeds the output projection.
+    let (mut split, mut whole) = (model.attn_out_width() * gemm_in, 0.0);
     for p in model.attention_projections() {
         match p.split {
-            Split::Column => split += p.output,
-            Split::None => whole += p.output,
+            Split::Column if up_proj || p.name == "q" => split += p.output * HALF,
+            Split::Column => {}
+            Split::None => whole += p.output * gemm_in,
             Split::Row => {}
         }
     }
-    // The MLP's inner tensors (input to the activation and its output; gated: two
-    // inputs). Routed experts keep them for the busiest expert's tokens, and the
-    // dispatched copies of their inputs (top-k hidden vectors per token).
+    // An MLP ffn wide keeps its first projection's output for the activation's backward
+    // ((matrices - 1) x ffn, gated: gate and up) and the activation's output for the
+    // second projection (ffn). Routed experts keep them for the busiest expert's tokens,
+    // and the dispatched copies of their inputs (top-k hidden vectors per token).
+    let mlp = |ffn: f64, act_out: bool| {
+        ffn * ((model.mlp.matrices() - 1.0) * HALF + if act_out { gemm_in } else { 0.0 })
+    };
     match model.moe.as_ref().filter(|_| kind.moe) {
-        None => split += model.mlp.matrices() * model.ffn_hidden as f64,
+        None => split += mlp(model.ffn_hidden as f64, true),
         Some(m) => {
             let routed = m.topk as f64 * m.imbalance;
-            split += model.mlp.matrices() * (m.expert_ffn as f64 * routed + m.shared_ffn as f64);
-            whole += routed * h / sp;
+            let act = !plan.recomputes(run, RecomputeModule::MoeAct);
+            split += mlp(m.expert_ffn as f64, act) * routed + mlp(m.shared_ffn as f64, true);
+            whole += routed * h / sp * gemm_in;
         }
     }
-    Bytes(tokens * (replicated / sp + (split / t + whole) * HALF))
+    Bytes(tokens * (replicated / sp + split / t + whole))
 }
 
 /// Memory per GPU of every pipeline stage; the caller usually wants the largest.
@@ -127,7 +146,7 @@ pub fn memory_per_stage(
     plan: &ParallelPlan,
     run: &TrainingRun,
 ) -> Vec<MemoryBreakdown> {
-    let (wb, gb, ob) = bytes_per_param(run.precision);
+    let (wb, gb, ob) = bytes_per_param(run);
     let t = plan.tp as f64;
     let split = plan.layer_split(model, run);
     let m = plan.micro_batches(run) as f64;
@@ -213,6 +232,7 @@ pub fn peak_memory(model: &ModelSpec, plan: &ParallelPlan, run: &TrainingRun) ->
 mod tests {
     use super::*;
     use crate::workload::model::MlpKind;
+    use crate::workload::plan::{Precision, Recipe};
 
     fn gpt175() -> ModelSpec {
         ModelSpec::dense(
@@ -252,6 +272,7 @@ mod tests {
             seq_len: 2048,
             tokens: 1e9,
             precision: Precision::Bf16,
+            recipe: Recipe::default(),
         };
         let a = activation_bytes_per_layer(&m, &plan(), &run, m.layer_kind(0)).0;
         let expected = 2048.0 * 12288.0 * 34.0 / 8.0;
@@ -275,6 +296,7 @@ mod tests {
             seq_len: 2048,
             tokens: 1e9,
             precision: Precision::Bf16,
+            recipe: Recipe::default(),
         };
         let mut p = plan();
         p.pp = 1;
@@ -282,7 +304,7 @@ mod tests {
         let untied = memory_per_stage(&m, &p, &run)[0].weights.0;
         m.tied_embeddings = true;
         let tied = memory_per_stage(&m, &p, &run)[0].weights.0;
-        let (wb, _, _) = bytes_per_param(run.precision);
+        let (wb, _, _) = bytes_per_param(&run);
         let embedding = m.embedding_params() / p.tp as f64 * wb;
         assert!((untied - tied - embedding).abs() < 1.0, "{untied} {tied}");
         // Across stages each end keeps its copy, as Megatron does.
@@ -302,6 +324,7 @@ mod tests {
             seq_len: 2048,
             tokens: 1e9,
             precision: Precision::Bf16,
+            recipe: Recipe::default(),
         };
         let stages = memory_per_stage(&m, &plan(), &run);
         let per_layer = activation_bytes_per_layer(&m, &plan(), &run, m.layer_kind(0)).0;
@@ -348,6 +371,7 @@ mod tests {
             seq_len: 4096,
             tokens: 1e9,
             precision: Precision::Bf16,
+            recipe: Recipe::default(),
         };
         let mem = peak_memory(&m, &p, &run);
         // BF16 gradients: as many bytes as the weights; optimizer 16 B / 8 ranks.
@@ -369,6 +393,7 @@ mod tests {
             seq_len: 2048,
             tokens: 1e9,
             precision: Precision::Bf16,
+            recipe: Recipe::default(),
         };
         let mut p = plan();
         p.dp = 8;

@@ -11,7 +11,7 @@
 //!   rank repeats them.
 
 use super::model::{attended_keys, LayerKind, MlpPart, ModelSpec, Projection, Split};
-use super::plan::{ParallelPlan, TrainingRun};
+use super::plan::{Dispatcher, ParallelPlan, RecomputeModule, TrainingRun};
 use crate::units::{Bytes, Flops};
 use serde::Serialize;
 
@@ -64,11 +64,20 @@ pub struct LayerWork {
     /// TP collectives in the forward: 2 all-reduces, or 2 all-gathers + 2 reduce-scatters
     /// with sequence parallelism (counted as 4 half-size operations: same bytes).
     pub tp_collectives_fwd: u32,
-    /// Bytes each GPU sends in one EP all-to-all (dispatch or combine).
+    /// Bytes each GPU sends in one EP all-to-all (dispatch or combine; all-to-all
+    /// dispatcher).
     pub ep_a2a_bytes: Bytes,
-    /// Bytes of the routed tokens gathered over the expert-TP group after the dispatch
-    /// (and reduce-scattered before the combine); zero when etp = 1.
+    /// Bytes of every token of the EP group, all-gathered before the experts and
+    /// reduce-scattered after (all-gather dispatcher).
+    pub ep_gather_message: Bytes,
+    /// Bytes of the tokens gathered over the expert-TP group after the dispatch (and
+    /// reduce-scattered before the combine); zero when etp = 1.
     pub etp_message: Bytes,
+    /// GEMMs the backward repeats under selective recomputation (MLA's up-projections).
+    pub recompute_gemms: Vec<Gemm>,
+    /// Element-wise bytes the backward repeats under selective recomputation (norms,
+    /// the experts' activation).
+    pub recompute_bytes: Bytes,
     /// Bytes each GPU sends around the CP ring in the forward (K and V blocks).
     pub cp_ring_bytes: Bytes,
     /// Model FLOPs (forward) of the layer for MFU: all GEMMs but with top-k experts and
@@ -117,7 +126,16 @@ pub fn layer_work(
     // Model FLOPs count what a token needs: top-k experts at the mean load.
     let mut model_gemm_flops: f64 = gemms.iter().map(|g| g.flops().0).sum();
     let mut ep_a2a_bytes = Bytes::ZERO;
+    let mut ep_gather_message = Bytes::ZERO;
     let mut etp_message = Bytes::ZERO;
+    let sp_div = if plan.sequence_parallel { t } else { 1.0 };
+    // Selective recomputation of the recipe's modules: the norms read and write h per
+    // token each.
+    let mut recompute_bytes = if plan.recomputes(run, RecomputeModule::Layernorm) {
+        tokens * 4.0 * h * HALF / sp_div
+    } else {
+        0.0
+    };
     // Inner MLP elements per token (activation input and output), split by tp.
     let mlp_inner;
     match model.moe.as_ref().filter(|_| kind.moe) {
@@ -164,12 +182,31 @@ pub fn layer_work(
             for p in model.mlp_projections(moe.expert_ffn, MlpPart::Expert) {
                 add(gemm_of(&p, per_expert, local_experts, etp), k, &mut gemms);
             }
-            if plan.ep > 1 {
-                // Each token's hidden vector goes to k experts; (ep-1)/ep of them live elsewhere.
-                ep_a2a_bytes = Bytes(routed * h * HALF * (ep - 1.0) / ep);
-            }
+            // What arrives at a GPU for its experts, before the expert-TP all-gather.
+            let arrived = match run.recipe.moe_dispatcher {
+                Dispatcher::Alltoall => {
+                    if plan.ep > 1 {
+                        // Each token's hidden vector goes to k experts; (ep-1)/ep of them
+                        // live elsewhere.
+                        ep_a2a_bytes = Bytes(routed * h * HALF * (ep - 1.0) / ep);
+                    }
+                    routed
+                }
+                // MoEAllGatherTokenDispatcher: every GPU gathers all the EP group's tokens
+                // (tokens / tp each) and keeps those routed to its experts.
+                Dispatcher::Allgather => {
+                    if plan.ep > 1 {
+                        ep_gather_message = Bytes(tokens / t * ep * h * HALF);
+                    }
+                    tokens / t * ep
+                }
+            };
             if plan.etp > 1 {
-                etp_message = Bytes(routed * etp * h * HALF);
+                etp_message = Bytes(arrived * etp * h * HALF);
+            }
+            if plan.recomputes(run, RecomputeModule::MoeAct) {
+                // Read the first projection's output, write the activation.
+                recompute_bytes += routed * moe.expert_ffn as f64 * model.mlp.matrices() * HALF;
             }
             mlp_inner = model.mlp.matrices()
                 * (moe.expert_ffn as f64 * k * moe.imbalance + moe.shared_ffn as f64)
@@ -189,7 +226,6 @@ pub fn layer_work(
     // write h: 3h each, plus a 1-byte mask: 0.5h) = 11h, replicated on each TP rank
     // unless sequence parallel. The activation reads/writes the MLP's inner tensor:
     // standard 2 x ffn, gated 3 x ffn (gate and up in, product out), split by tp.
-    let sp_div = if plan.sequence_parallel { t } else { 1.0 };
     let elems_per_token = 11.0 * h / sp_div + mlp_inner;
     let mut fwd_bytes = tokens * elems_per_token * HALF;
     let mut bwd_bytes = 2.0 * fwd_bytes;
@@ -218,7 +254,19 @@ pub fn layer_work(
         Bytes::ZERO
     };
 
+    let recompute_gemms = if model.mla.is_some() && plan.recomputes(run, RecomputeModule::MlaUpProj)
+    {
+        gemms
+            .iter()
+            .filter(|g| matches!(g.name, "q_up" | "kv_up"))
+            .cloned()
+            .collect()
+    } else {
+        Vec::new()
+    };
     LayerWork {
+        recompute_gemms,
+        recompute_bytes: Bytes(recompute_bytes),
         gemms,
         attention_flops,
         attention_model_flops,
@@ -227,6 +275,7 @@ pub fn layer_work(
         tp_message,
         tp_collectives_fwd,
         ep_a2a_bytes,
+        ep_gather_message,
         etp_message,
         cp_ring_bytes,
         model_flops: Flops(model_gemm_flops) + attention_model_flops,
@@ -290,7 +339,7 @@ pub fn model_flops_per_step(model: &ModelSpec, run: &TrainingRun) -> Flops {
 mod tests {
     use super::*;
     use crate::workload::model::MlpKind;
-    use crate::workload::plan::Precision;
+    use crate::workload::plan::{Precision, Recipe};
 
     fn gpt(l: u32, h: u64, heads: u32) -> ModelSpec {
         ModelSpec::dense("gpt", l, h, heads, heads, 4 * h, 51200, MlpKind::Standard)
@@ -306,6 +355,7 @@ mod tests {
             seq_len: 2048,
             tokens: 1e9,
             precision: Precision::Fp16,
+            recipe: Recipe::default(),
         };
         let (b, s, l, h, v) = (1536.0, 2048.0, 96.0, 12288.0, 51200.0);
         let formula = 72.0 * b * s * l * h * h * (1.0 + s / (6.0 * h) + v / (12.0 * l * h));
@@ -330,6 +380,7 @@ mod tests {
             seq_len: 4096,
             tokens: 1e9,
             precision: Precision::Bf16,
+            recipe: Recipe::default(),
         };
         let lw = layer_work(&m, &ParallelPlan::single(), &run, m.layer_kind(0));
         let tokens = 4096.0;
@@ -348,6 +399,7 @@ mod tests {
             seq_len: 2048,
             tokens: 1e9,
             precision: Precision::Bf16,
+            recipe: Recipe::default(),
         };
         let mut p = ParallelPlan::single();
         let one = layer_work(&m, &p, &run, m.layer_kind(0));
@@ -371,6 +423,7 @@ mod tests {
             seq_len: 8192,
             tokens: 1e9,
             precision: Precision::Bf16,
+            recipe: Recipe::default(),
         };
         let p = ParallelPlan {
             cp: 2,

@@ -43,6 +43,93 @@ impl Precision {
     }
 }
 
+/// Precision of the main gradients (the buffer backward accumulates into, and what the
+/// data-parallel reduction moves).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "lowercase")]
+pub enum GradPrecision {
+    /// BF16 buffer and reduction (Megatron-Core's `grad_reduce_in_fp32 = False`, NeMo's
+    /// performance recipes).
+    Bf16,
+    /// FP32 buffer and reduction (Megatron-LM's `--accumulate-allreduce-grads-in-fp32`).
+    Fp32,
+}
+
+/// Precision of the Adam moments (the FP32 master weights stay FP32).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "lowercase")]
+pub enum StatePrecision {
+    /// FP32 moments (AdamW's default).
+    Fp32,
+    /// BF16 moments: Megatron's precision-aware optimizer (`--use-precision-aware-optimizer
+    /// --exp-avg-dtype bf16 --exp-avg-sq-dtype bf16`); DeepSeek-V3 (arXiv 2412.19437,
+    /// §3.3.2) trains so.
+    Bf16,
+}
+
+/// How tokens reach their experts (Megatron's `--moe-token-dispatcher-type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "lowercase")]
+pub enum Dispatcher {
+    /// All-to-all over the EP group: each token goes only where its experts are.
+    Alltoall,
+    /// All-gather every token over the EP group, reduce-scatter the outputs: simpler,
+    /// more bytes.
+    Allgather,
+}
+
+/// A module selective recomputation recomputes in the backward instead of storing its
+/// output (Megatron-Core's `--recompute-modules`, 0.13+).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "snake_case")]
+pub enum RecomputeModule {
+    /// The attention core (free with fused attention, which recomputes the scores
+    /// anyway): the default.
+    CoreAttn,
+    /// The norms: their outputs are not stored.
+    Layernorm,
+    /// MLA's up-projections (DeepSeek-V3, arXiv 2412.19437 §3.2.3, recomputes them and
+    /// the norms).
+    MlaUpProj,
+    /// The experts' activation function.
+    MoeAct,
+}
+
+/// The recipe's choices beyond the plan: gradient and optimizer-state precision, the MoE
+/// token dispatcher, and overlap of expert-parallel communication with compute.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct Recipe {
+    /// Main gradients; `None` keeps memphis's default: the BF16 buffer of Megatron-Core
+    /// and NeMo in memory, reduced at FP32's size as Megatron-LM does (see
+    /// `workload::memory` and `step::costs`) ⚠.
+    pub main_grads: Option<GradPrecision>,
+    /// The Adam moments.
+    pub optimizer_states: StatePrecision,
+    /// The MoE token dispatcher.
+    pub moe_dispatcher: Dispatcher,
+    /// Expert-parallel communication hides behind another micro-batch's compute
+    /// (Megatron-Core's `--overlap-moe-expert-parallel-comm`, DeepSeek-V3's DualPipe).
+    pub ep_overlap: bool,
+    /// What `recompute = "selective"` recomputes.
+    pub recompute_modules: Vec<RecomputeModule>,
+}
+
+impl Default for Recipe {
+    fn default() -> Self {
+        Recipe {
+            main_grads: None,
+            optimizer_states: StatePrecision::Fp32,
+            moe_dispatcher: Dispatcher::Alltoall,
+            ep_overlap: false,
+            recompute_modules: vec![RecomputeModule::CoreAttn],
+        }
+    }
+}
+
 /// How the job is split over GPUs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ParallelPlan {
@@ -82,12 +169,45 @@ pub struct TrainingRun {
     pub tokens: f64,
     /// GEMM precision.
     pub precision: Precision,
+    /// Gradient and optimizer precision, MoE dispatch and overlap.
+    pub recipe: Recipe,
 }
 
 impl TrainingRun {
     /// Optimizer steps to train the token budget.
     pub fn steps(&self) -> f64 {
         (self.tokens / (self.global_batch * self.seq_len).max(1) as f64).ceil()
+    }
+
+    /// Bytes per parameter of the main-gradient buffer. Unset, the BF16 buffer of
+    /// Megatron-Core (`DistributedDataParallelConfig.grad_reduce_in_fp32 = False`) and of
+    /// NVIDIA's performance recipes (see `workload::memory`).
+    pub fn grad_buffer_bytes(&self) -> f64 {
+        match self.recipe.main_grads {
+            Some(GradPrecision::Fp32) => 4.0,
+            Some(GradPrecision::Bf16) | None => 2.0,
+        }
+    }
+
+    /// Bytes per parameter the data-parallel gradient reduction moves. Unset, FP32 for
+    /// BF16 and FP8 runs, as Megatron-LM reduces (`accumulate_allreduce_grads_in_fp32` for
+    /// BF16) ⚠: NeMo's recipes reduce in BF16 and the memory holds their BF16 buffer;
+    /// with no recipe given, the traffic keeps the larger size, which the Megatron-LM
+    /// cases bear out.
+    pub fn grad_reduce_bytes(&self) -> f64 {
+        match (self.recipe.main_grads, self.precision) {
+            (Some(GradPrecision::Fp32), _) => 4.0,
+            (Some(GradPrecision::Bf16), _) | (None, Precision::Fp16) => 2.0,
+            (None, _) => 4.0,
+        }
+    }
+
+    /// Bytes per parameter of the two Adam moments.
+    pub fn moment_bytes(&self) -> f64 {
+        match self.recipe.optimizer_states {
+            StatePrecision::Fp32 => 8.0,
+            StatePrecision::Bf16 => 4.0,
+        }
     }
 
     /// Hours of work (no failures) at `step_s` seconds per step.
@@ -138,6 +258,12 @@ impl ParallelPlan {
     /// GPUs in the job: tp x pp x cp x dp.
     pub fn gpus(&self) -> u64 {
         u64::from(self.tp) * u64::from(self.pp) * u64::from(self.cp) * u64::from(self.dp)
+    }
+
+    /// Whether the backward recomputes `module` (selective recomputation of a module
+    /// the recipe lists).
+    pub fn recomputes(&self, run: &TrainingRun, module: RecomputeModule) -> bool {
+        self.recompute == Recompute::Selective && run.recipe.recompute_modules.contains(&module)
     }
 
     /// Micro-batches per step per pipeline.
@@ -488,6 +614,7 @@ mod tests {
             seq_len: 8192,
             tokens: 1e12,
             precision: Precision::Bf16,
+            recipe: Recipe::default(),
         }
     }
 
