@@ -405,12 +405,12 @@ macro_rules! presets {
 }
 
 /// Cluster presets.
-pub const CLUSTER_PRESETS: &[Preset] = presets!("clusters": "memphis", "dgx-a100", "dgx-h100");
+pub const CLUSTER_PRESETS: &[Preset] =
+    presets!("clusters": "memphis", "dgx-a100", "dgx-h100", "h800-2048");
 /// Model presets.
-pub const MODEL_PRESETS: &[Preset] =
-    presets!("models": "gpt3-175b", "llama3-8b", "llama3-70b", "llama3-405b", "grok-1");
+pub const MODEL_PRESETS: &[Preset] = presets!("models": "gpt3-175b", "llama3-8b", "llama3-70b", "llama3-405b", "grok-1", "deepseek-v3");
 /// Scenario presets; the first is the default.
-pub const SCENARIO_PRESETS: &[Preset] = presets!("scenarios": "memphis-405b", "memphis-grok1", "dgx-h100-llama3-70b", "dgx-a100-gpt3-175b");
+pub const SCENARIO_PRESETS: &[Preset] = presets!("scenarios": "memphis-405b", "memphis-grok1", "dgx-h100-llama3-70b", "dgx-a100-gpt3-175b", "deepseek-v3-h800");
 
 /// The default scenario's name.
 pub const DEFAULT_SCENARIO: &str = "memphis-405b";

@@ -7,6 +7,7 @@ use crate::power::{Cooling, PowerReport};
 use crate::run::RunReport;
 use crate::scenario::{build_for_planning, MergedScenario, NetworkModel, Scenario, ScenarioLayers};
 use crate::step::{self, Breakdown, Heterogeneity, StepModel, StepResult, Timeline};
+use crate::workload::memory::memory_per_stage;
 use crate::workload::{ParallelPlan, Precision};
 use serde::Serialize;
 
@@ -184,6 +185,9 @@ pub struct SimulationReport {
     pub step: StepSummary,
     /// Memory of the fullest GPU.
     pub memory: MemorySummary,
+    /// Each pipeline stage: its layers, its time per micro-batch and its memory (the
+    /// split balances stages whose layers differ).
+    pub stages: Vec<StageSummary>,
     /// The whole run.
     pub run: RunSummary,
     /// Failures and checkpoints.
@@ -288,6 +292,28 @@ pub struct MemorySummary {
     pub activations_gib: f64,
     /// Allocator and framework reserve.
     pub reserved_gib: f64,
+}
+
+/// One pipeline stage.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct StageSummary {
+    /// Stage index.
+    pub stage: u32,
+    /// Decoder layers it holds.
+    pub layers: u32,
+    /// Of them, MoE layers.
+    pub moe_layers: u32,
+    /// Of them, layers with windowed (local) attention.
+    pub windowed_layers: u32,
+    /// Multi-token-prediction layers it holds (the last stage).
+    pub mtp_layers: u32,
+    /// The decoder layers of each of its virtual chunks, as [first, end) (0-based).
+    pub chunks: Vec<[u32; 2]>,
+    /// Forward and backward of one micro-batch on its compute stream, exposed
+    /// communication included, s.
+    pub micro_batch_s: f64,
+    /// Memory per GPU, GiB.
+    pub memory_gib: f64,
 }
 
 /// The whole run.
@@ -440,6 +466,7 @@ fn report(
             activations_gib: mem.activations.gib(),
             reserved_gib: mem.reserved.gib(),
         },
+        stages: stage_summaries(sc, step),
         run: RunSummary {
             gpus: sc.job_gpus(),
             spare_gpus: sc.spare_gpus(),
@@ -463,6 +490,40 @@ fn report(
         timeline: s.timeline,
         step_result: s.result,
     }
+}
+
+/// Each stage's layers (from the step's own split), time per micro-batch and memory.
+fn stage_summaries(sc: &Scenario, step: &StepResult) -> Vec<StageSummary> {
+    let split = &step.costs.split;
+    let memory = memory_per_stage(&sc.model, &sc.plan, &sc.run);
+    step.stages
+        .iter()
+        .zip(&memory)
+        .enumerate()
+        .map(|(s, (timing, mem))| {
+            let count = |f: &dyn Fn(crate::LayerKind) -> bool| -> u32 {
+                split.chunks[s]
+                    .iter()
+                    .flat_map(|r| r.clone())
+                    .filter(|&i| f(sc.model.layer_kind(i)))
+                    .count() as u32
+            };
+            StageSummary {
+                stage: s as u32,
+                layers: timing.layers,
+                moe_layers: count(&|k| k.moe),
+                windowed_layers: count(&|k| k.window.is_some()),
+                mtp_layers: if s + 1 == split.chunks.len() {
+                    split.mtp.len() as u32
+                } else {
+                    0
+                },
+                chunks: split.chunks[s].iter().map(|r| [r.start, r.end]).collect(),
+                micro_batch_s: timing.per_microbatch().0,
+                memory_gib: mem.total().gib(),
+            }
+        })
+        .collect()
 }
 
 /// Power during training: the job's figures (its GPUs and their share of hosts, NICs,

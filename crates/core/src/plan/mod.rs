@@ -643,6 +643,34 @@ mod tests {
     }
 
     #[test]
+    fn moe_plans_fold_experts_over_tp_cp_and_dp() {
+        // DeepSeek-V3 on its 2,048 H800: the space holds EP spanning TP (etp 1 with
+        // ep > dp) and experts split over TP (etp = tp), and nothing else.
+        let sc = build(&ScenarioLayers {
+            file: Some(ScenarioFile {
+                preset: Some("deepseek-v3-h800".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .unwrap();
+        let all = enumerate(&sc);
+        assert!(all.iter().all(|p| p.etp == p.tp || p.etp == 1));
+        assert!(all.iter().any(|p| p.tp > 1 && p.etp == 1 && p.ep > p.dp));
+        assert!(all.iter().any(|p| p.tp > 1 && p.etp == p.tp && p.ep > 1));
+        for p in &all {
+            let stage = u64::from(p.tp) * u64::from(p.cp) * u64::from(p.dp);
+            assert_eq!(
+                stage % (u64::from(p.ep) * u64::from(p.etp)),
+                0,
+                "{}",
+                p.label()
+            );
+            assert_eq!(256 % p.ep, 0);
+        }
+    }
+
+    #[test]
     fn shards_merge_to_the_unsharded_result() {
         let sc = small();
         let noop = |_: u64, _: u64| {};

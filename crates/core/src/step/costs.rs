@@ -637,6 +637,84 @@ mod tests {
         assert_eq!(tp_exposed(c, Seconds(100.0), 8, false), c);
     }
 
+    fn deepseek() -> Scenario {
+        use crate::scenario::{build, ScenarioFile, ScenarioLayers};
+        build(&ScenarioLayers {
+            file: Some(ScenarioFile {
+                preset: Some("deepseek-v3-h800".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn chunks_hold_exactly_their_layers() {
+        let sc = deepseek();
+        let c = step_costs(&sc, &sc.cluster.network());
+        let of = |i: u32| {
+            c.kinds
+                .iter()
+                .find(|(k, _)| *k == sc.model.layer_kind(i))
+                .unwrap()
+                .1
+        };
+        let mut all = LayerCosts::default();
+        for i in 0..sc.model.layers + sc.model.mtp_layers {
+            all = all.plus(of(i));
+        }
+        let stages = (0..c.chunks.len()).fold(LayerCosts::default(), |a, s| a.plus(c.stage(s)));
+        for (got, want) in [
+            (stages.compute.forward.flops.0, all.compute.forward.flops.0),
+            (
+                stages.ep.whole.backward.bytes.0,
+                all.ep.whole.backward.bytes.0,
+            ),
+            (stages.activation_bytes.0, all.activation_bytes.0),
+        ] {
+            assert!((got / want - 1.0).abs() < 1e-12, "{got} vs {want}");
+        }
+        // Dense layers have no expert traffic; the first stage holds them.
+        let dense = of(0);
+        assert_eq!(dense.ep.whole.forward.bytes.0, 0.0);
+        assert!(c.stage(0).ep.whole.forward.bytes.0 < c.stage(1).ep.whole.forward.bytes.0);
+    }
+
+    #[test]
+    fn ep_overlap_shows_only_what_outlasts_compute() {
+        let mut sc = deepseek();
+        let moe = |sc: &Scenario| {
+            let c = step_costs(sc, &sc.cluster.network());
+            c.kinds.iter().find(|(k, _)| k.moe && !k.mtp).unwrap().1
+        };
+        let hidden = moe(&sc);
+        sc.run.recipe.ep_overlap = false;
+        let shown = moe(&sc);
+        assert_eq!(shown.ep.exposed.forward, shown.ep.whole.forward.time);
+        assert_eq!(hidden.ep.whole, shown.ep.whole);
+        let f = hidden.ep.whole.forward.time - hidden.compute.forward.time;
+        assert_eq!(hidden.ep.exposed.forward, f.max(Seconds::ZERO));
+    }
+
+    #[test]
+    fn recomputed_modules_cost_backward_work() {
+        let mut sc = deepseek();
+        let moe = |sc: &Scenario| {
+            let c = step_costs(sc, &sc.cluster.network());
+            c.kinds.iter().find(|(k, _)| k.moe && !k.mtp).unwrap().1
+        };
+        let with = moe(&sc);
+        sc.run.recipe.recompute_modules = vec![crate::workload::plan::RecomputeModule::CoreAttn];
+        let without = moe(&sc);
+        assert_eq!(with.compute.forward, without.compute.forward);
+        // The MLA up-projections again: (1536 x 128·192 + 512 x 128·256) x 2 FLOPs per token.
+        let up = 2.0 * 4096.0 * (1536.0 * 128.0 * 192.0 + 512.0 * 128.0 * 256.0);
+        let extra = (with.compute.backward.flops - without.compute.backward.flops).0;
+        assert!((extra / up - 1.0).abs() < 1e-12, "{extra} vs {up}");
+        assert!(with.activation_bytes.0 < without.activation_bytes.0);
+    }
+
     #[test]
     fn megatron_bucket_size() {
         assert_eq!(bucket_params(8), 40e6);

@@ -737,3 +737,101 @@ mod tests {
             .contains("model.hidden"));
     }
 }
+
+#[cfg(test)]
+pub(crate) mod architecture_tests {
+    use super::*;
+
+    /// DeepSeek-V3's shape (Hugging Face config.json; arXiv 2412.19437 §2, §4.2).
+    pub(crate) fn deepseek_v3() -> ModelSpec {
+        let mut m = ModelSpec::dense(
+            "deepseek-v3",
+            61,
+            7168,
+            128,
+            128,
+            18432,
+            129280,
+            MlpKind::Gated,
+        );
+        m.head_dim = 192;
+        m.mla = Some(Mla {
+            q_lora_rank: 1536,
+            kv_lora_rank: 512,
+            qk_nope_dim: 128,
+            qk_rope_dim: 64,
+            v_dim: 128,
+        });
+        m.moe = Some(Moe {
+            experts: 256,
+            topk: 8,
+            expert_ffn: 2048,
+            shared_ffn: 2048,
+            dense_layers: vec![0, 1, 2],
+            imbalance: DEFAULT_MOE_IMBALANCE,
+        });
+        m.mtp_layers = 1;
+        m
+    }
+
+    #[test]
+    fn mla_attention_counts_each_projection() {
+        let m = deepseek_v3();
+        // q down 7168x1536, q up 1536x(128x192), kv down 7168x(512+64), kv up
+        // 512x(128x(128+128)), out (128x128)x7168, and the norms: 2 x 7168 + 1536 + 512.
+        let attention =
+            7168 * 1536 + 1536 * 128 * 192 + 7168 * 576 + 512 * 128 * 256 + 128 * 128 * 7168;
+        let norms = 2 * 7168 + 1536 + 512;
+        let dense_mlp = 3 * 7168 * 18432;
+        let p = m.layer_params(m.layer_kind(0));
+        assert_eq!(p.total(), (attention + norms + dense_mlp) as f64);
+        assert_eq!(m.kv_width(), 128.0 * (192.0 + 128.0));
+        assert_eq!(m.attn_out_width(), 128.0 * 128.0);
+    }
+
+    #[test]
+    fn deepseek_v3_counts_671b_and_37b_active() {
+        // INDEX.md of the shared model configs: 671,026,419,200 total (MTP excluded),
+        // 37,552,297,472 active; the router's correction bias (256 per layer) is not
+        // modelled, so within 0.01%.
+        let m = deepseek_v3();
+        let (total, active) = (m.total_params(), m.active_params());
+        assert!((total / 671_026_419_200.0 - 1.0).abs() < 1e-4, "{total}");
+        assert!((active / 37_552_297_472.0 - 1.0).abs() < 1e-4, "{active}");
+        // The MTP layer: one MoE layer and its 2h -> h projection (~11.6B, INDEX.md).
+        assert!(
+            (m.mtp_params() / 1e9 - 11.6).abs() < 0.2,
+            "{}",
+            m.mtp_params()
+        );
+    }
+
+    #[test]
+    fn layer_kinds_follow_dense_layers_and_windows() {
+        let mut m = deepseek_v3();
+        assert!(!m.layer_kind(2).moe && m.layer_kind(3).moe);
+        assert!(m.layer_kind(61).mtp && m.layer_kind(61).moe);
+        assert_eq!(m.kinds().len(), 3); // dense, MoE, MTP
+        m.window = Some(Window {
+            tokens: 1024,
+            global_layers: vec![5, 11],
+        });
+        assert_eq!(m.layer_kind(4).window, Some(1024));
+        assert_eq!(m.layer_kind(5).window, None);
+        m.window.as_mut().unwrap().global_layers = vec![70];
+        assert!(m
+            .validate("model")
+            .unwrap_err()
+            .to_string()
+            .contains("window_global_layers"));
+    }
+
+    #[test]
+    fn windows_bound_the_keys_a_query_sees() {
+        assert_eq!(attended_keys(None, 8192), 4096.0);
+        assert_eq!(attended_keys(Some(8192), 8192), 4096.0);
+        assert_eq!(attended_keys(Some(1 << 20), 8192), 4096.0);
+        // A 1024 window over 8192 tokens: 1024 - 1024²/16384 = 960 keys on average.
+        assert_eq!(attended_keys(Some(1024), 8192), 960.0);
+    }
+}

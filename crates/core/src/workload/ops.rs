@@ -332,7 +332,10 @@ pub fn model_flops_per_step(model: &ModelSpec, run: &TrainingRun) -> Flops {
         })
         .sum();
     let heads = head.logits.flops() * f64::from(1 + model.mtp_layers);
-    (layers + heads) * (3.0 * run.global_batch as f64)
+    // Each MTP layer's 2h -> h projection.
+    let h = model.hidden as f64;
+    let mtp_proj = Flops(2.0 * run.seq_len as f64 * 2.0 * h * h * f64::from(model.mtp_layers));
+    (layers + heads + mtp_proj) * (3.0 * run.global_batch as f64)
 }
 
 #[cfg(test)]
@@ -434,5 +437,118 @@ mod tests {
         // CP halves the queries per GPU, so attention per GPU halves too.
         assert_eq!(w.attention_model_flops.0, 4.0 * 4096.0 * 8192.0 * 4096.0);
         assert!(w.cp_ring_bytes.0 > 0.0);
+    }
+}
+
+#[cfg(test)]
+mod moe_tests {
+    use super::*;
+    use crate::workload::model::architecture_tests::deepseek_v3;
+    use crate::workload::plan::{Precision, Recipe};
+
+    fn run() -> TrainingRun {
+        TrainingRun {
+            global_batch: 1024,
+            seq_len: 4096,
+            tokens: 1e12,
+            precision: Precision::Bf16,
+            recipe: Recipe::default(),
+        }
+    }
+
+    fn plan(tp: u32, ep: u32, etp: u32, dp: u32) -> ParallelPlan {
+        ParallelPlan {
+            tp,
+            ep,
+            etp,
+            dp,
+            sequence_parallel: tp > 1,
+            ..ParallelPlan::single()
+        }
+    }
+
+    fn expert_flops(w: &LayerWork) -> f64 {
+        w.gemms
+            .iter()
+            .filter(|g| g.name.starts_with("expert"))
+            .map(|g| g.flops().0)
+            .sum()
+    }
+
+    #[test]
+    fn expert_work_per_gpu_is_the_same_however_the_experts_are_folded() {
+        // tp 8: experts split over the 8 TP ranks (etp 8, EP over DP) or whole on each
+        // rank with EP spanning TP (etp 1): each GPU does 1/(tp) of its group's routed work.
+        let (m, r) = (deepseek_v3(), run());
+        let k = m.layer_kind(10);
+        let tp8 = layer_work(&m, &plan(8, 8, 8, 8), &r, k);
+        let folded = layer_work(&m, &plan(8, 64, 1, 8), &r, k);
+        assert!((expert_flops(&tp8) / expert_flops(&folded) - 1.0).abs() < 1e-12);
+        // Routed tokens per GPU: tokens/tp x top-8 x imbalance, each a 7168-wide vector.
+        let routed = 4096.0 / 8.0 * 8.0 * 1.25;
+        assert_eq!(folded.ep_a2a_bytes.0, routed * 7168.0 * 2.0 * 63.0 / 64.0);
+        assert_eq!(folded.etp_message.0, 0.0);
+        // With etp 8 the arrived tokens are all-gathered over the 8 expert-TP ranks.
+        assert_eq!(tp8.etp_message.0, routed * 8.0 * 7168.0 * 2.0);
+        // The dense layers have no experts and no dispatch.
+        let dense = layer_work(&m, &plan(8, 64, 1, 8), &r, m.layer_kind(0));
+        assert_eq!((expert_flops(&dense), dense.ep_a2a_bytes.0), (0.0, 0.0));
+    }
+
+    #[test]
+    fn the_allgather_dispatcher_moves_every_token() {
+        let m = deepseek_v3();
+        let mut r = run();
+        let p = plan(1, 8, 1, 8);
+        let a2a = layer_work(&m, &p, &r, m.layer_kind(10));
+        r.recipe.moe_dispatcher = Dispatcher::Allgather;
+        let ag = layer_work(&m, &p, &r, m.layer_kind(10));
+        assert_eq!(ag.ep_a2a_bytes.0, 0.0);
+        assert_eq!(ag.ep_gather_message.0, 4096.0 * 8.0 * 7168.0 * 2.0);
+        // Same expert work either way.
+        assert!((expert_flops(&ag) / expert_flops(&a2a) - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn model_flops_count_active_parameters_and_the_mtp_layer() {
+        // Per token, the GEMMs of a forward are 2 x the weights a token uses (norms
+        // excepted), the head 2 x V x h, once more for the MTP layer with its head.
+        let mut m = deepseek_v3();
+        m.moe.as_mut().unwrap().imbalance = 1.0;
+        let r = TrainingRun {
+            global_batch: 1,
+            ..run()
+        };
+        let s = 4096.0;
+        let attention: f64 = (0..62)
+            .map(|i| {
+                let w = layer_work(&m, &ParallelPlan::single(), &r, m.layer_kind(i));
+                w.attention_model_flops.0
+            })
+            .sum();
+        let norms = 2.0 * 7168.0 + 1536.0 + 512.0;
+        let layers = m.params_of(0..62).active() - 62.0 * norms - 2.0 * 7168.0; // MTP norms
+        let head = 2.0 * 129280.0 * 7168.0;
+        let want = 3.0 * (s * (2.0 * layers + 2.0 * head) + attention);
+        let got = model_flops_per_step(&m, &r).0;
+        assert!((got / want - 1.0).abs() < 1e-9, "{got} vs {want}");
+    }
+
+    #[test]
+    fn sliding_windows_cut_attention_not_projections() {
+        let mut m = deepseek_v3();
+        let r = run();
+        let full = layer_work(&m, &ParallelPlan::single(), &r, m.layer_kind(0));
+        m.window = Some(crate::workload::model::Window {
+            tokens: 512,
+            global_layers: vec![],
+        });
+        let local = layer_work(&m, &ParallelPlan::single(), &r, m.layer_kind(0));
+        let ratio = local.attention_flops.0 / full.attention_flops.0;
+        assert!(
+            (ratio - (512.0 - 512.0 * 512.0 / 8192.0) / 2048.0).abs() < 1e-12,
+            "{ratio}"
+        );
+        assert_eq!(local.gemms, full.gemms);
     }
 }

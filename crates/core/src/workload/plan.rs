@@ -653,3 +653,97 @@ mod tests {
         assert!(e.starts_with("parallel.pp = 127"), "{e}");
     }
 }
+
+#[cfg(test)]
+mod split_tests {
+    use super::*;
+    use crate::workload::model::architecture_tests::deepseek_v3;
+    use crate::workload::model::MlpKind;
+
+    fn plan(pp: u32, vpp: u32) -> ParallelPlan {
+        ParallelPlan {
+            pp,
+            vpp,
+            ..ParallelPlan::single()
+        }
+    }
+
+    fn run() -> TrainingRun {
+        TrainingRun {
+            global_batch: 64,
+            seq_len: 4096,
+            tokens: 1e12,
+            precision: Precision::Bf16,
+            recipe: Recipe::default(),
+        }
+    }
+
+    /// Chunks in virtual-stage order (chunk c of stage s is c x pp + s) tile the layers.
+    fn tiles(split: &LayerSplit, layers: u32) {
+        let (p, v) = (split.chunks.len(), split.chunks[0].len());
+        let mut next = 0;
+        for c in 0..v {
+            for s in 0..p {
+                let r = &split.chunks[s][c];
+                assert_eq!(r.start, next, "stage {s} chunk {c}");
+                next = r.end;
+            }
+        }
+        assert_eq!(next, layers);
+    }
+
+    #[test]
+    fn alike_layers_keep_the_even_split() {
+        let m = ModelSpec::dense("t", 126, 16384, 128, 8, 53248, 128256, MlpKind::Gated);
+        for (pp, vpp) in [(16, 1), (16, 2), (4, 3), (1, 1)] {
+            let p = plan(pp, vpp);
+            let split = p.layer_split(&m, &run());
+            assert_eq!(split.stage_layers(), p.stage_layers(126));
+            tiles(&split, 126);
+            assert!(split.mtp.is_empty());
+        }
+    }
+
+    #[test]
+    fn differing_layers_balance_first_and_last_stages() {
+        let m = deepseek_v3();
+        let p = plan(16, 1);
+        let split = p.layer_split(&m, &run());
+        tiles(&split, 61);
+        let layers = split.stage_layers();
+        // The middle stages are equal; the last one carries the MTP layer and two heads,
+        // so it holds fewer decoder layers than the even split's 4.
+        assert!(layers[1..15].windows(2).all(|w| w[0] == w[1]), "{layers:?}");
+        assert!(layers[15] < layers[1], "{layers:?}");
+        assert_eq!(split.mtp, 61..62);
+        assert_eq!(
+            split.chunk(15, 0),
+            vec![split.chunks[15][0].clone(), 61..62]
+        );
+        // No stage is heavier than the even split's heaviest.
+        let flops = |ranges: Vec<std::ops::Range<u32>>, last: bool| -> f64 {
+            let layers: f64 = ranges
+                .into_iter()
+                .flatten()
+                .map(|i| m.layer_flops_per_token(m.layer_kind(i), 4096))
+                .sum();
+            layers + if last { m.head_flops_per_token() } else { 0.0 }
+        };
+        let worst = (0..16)
+            .map(|s| flops(split.stage(s), s == 15))
+            .fold(0.0, f64::max);
+        let mut even = vec![vec![]; 16];
+        let mut at = 0;
+        for (s, n) in p.stage_layers(61).into_iter().enumerate() {
+            even[s] = std::iter::once(at..at + n).collect();
+            at += n;
+        }
+        even[15].push(61..62);
+        let even_worst = (0..16)
+            .map(|s| flops(even[s].clone(), s == 15))
+            .fold(0.0, f64::max);
+        assert!(worst < even_worst, "{worst} vs {even_worst}");
+        // With interleaving every chunk still gets its layers in model order.
+        tiles(&plan(8, 2).layer_split(&m, &run()), 61);
+    }
+}
