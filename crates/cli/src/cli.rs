@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 /// memphis: predict how a training job runs on a GPU supercluster, in seconds.
 #[derive(Debug, Parser)]
-#[command(name = "memphis", version, about, long_about = None, allow_negative_numbers = true, after_help = "Examples:\n  memphis simulate                    the default: Llama 3.1 405B on the 100,000-GPU Memphis cluster\n  memphis simulate --model config.json --gpus 1024 --tp 8 --pp 4\n  memphis validate                    the published training runs and collectives\n\nExit codes: 0 success, 2 bad input, 1 internal error.")]
+#[command(name = "memphis", version, about, long_about = None, allow_negative_numbers = true, after_help = "Examples:\n  memphis simulate                    the default: Llama 3.1 405B on the 100,000-GPU Memphis cluster\n  memphis simulate --model config.json --gpus 1024 --tp 8 --pp 4\n  memphis model config.json           what memphis reads from a Hugging Face config.json\n  memphis validate                    the published training runs and collectives\n\nExit codes: 0 success, 2 bad input, 1 internal error.")]
 pub struct Cli {
     /// No progress bars or status lines on stderr.
     #[arg(long, short = 'q', global = true)]
@@ -61,6 +61,11 @@ pub enum Command {
         after_help = "Examples:\n  memphis plan --top 5\n  memphis plan dgx-h100-llama3-70b --objective time-to-train --json\n  memphis plan --shard 3/8 --out shard3.json        # one slice of a sweep\n  memphis plan --merge shard*.json                  # the same top K as one run"
     )]
     Plan(PlanArgs),
+    /// Show a model as memphis reads it: layers by kind, attention, MLP, parameters.
+    #[command(
+        after_help = "Examples:\n  memphis model llama3-405b                    # a preset (see `memphis presets`)\n  memphis model path/to/config.json            # a Hugging Face config.json (MoE, MLA, windows, MTP)\n  memphis model crates/core/testdata/hf/deepseek-v3.json --json\n  memphis model presets/models/grok-1.toml     # a TOML model file (the fields of [model])\n\nWhat the config has that memphis does not model is listed under \"warnings\"; a hybrid\n(Mamba, linear attention) is an error."
+    )]
+    Model(ModelArgs),
     /// Print shell completions for bash, zsh or fish.
     #[command(
         after_help = "Example:\n  memphis completions bash > /etc/bash_completion.d/memphis"
@@ -184,6 +189,17 @@ pub struct ClusterArgs {
     /// scenario's [cluster] section. Wins over SCENARIO. Default: memphis.
     #[arg(long, value_name = "PRESET|FILE.toml")]
     pub cluster: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `model` flags.
+#[derive(Debug, Args)]
+pub struct ModelArgs {
+    /// The model: a preset name, a Hugging Face config.json, or a TOML model file.
+    #[arg(value_name = "PRESET|FILE")]
+    pub model: String,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,

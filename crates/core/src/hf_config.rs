@@ -1,10 +1,26 @@
-//! Reading a Hugging Face `config.json` into a model section ([`ModelFile`]): the
-//! fields of every architecture family memphis models, warnings for the architecture
-//! fields it does not, and a clear error for architectures it cannot represent.
+//! Reading a Hugging Face `config.json` into a model section ([`ModelFile`]): dense,
+//! mixture-of-experts, multi-head latent attention, sliding or chunked windows and
+//! multi-token prediction, read as the `transformers` modeling code builds them (each
+//! rule below cites the class it follows, transformers v4.5x); a warning for each
+//! architecture field memphis reads but does not model; one clear error for the hybrid
+//! architectures it cannot represent (Mamba, RWKV, linear attention).
+//!
+//! What is left out on purpose, because it changes nothing memphis counts or times
+//! (beyond 0.05% of the parameters of any config in `testdata/hf/`): RoPE settings
+//! (`rope_scaling`, `partial_rotary_factor`, `no_rope_layers` except as Llama 4's layer
+//! pattern), logit soft-capping and `clip_qkv` (element-wise), router details
+//! (`scoring_func`, `topk_method`, `norm_topk_prob`, `routed_scaling_factor`,
+//! DeepSeek-V3's 256-entry `e_score_correction_bias`, Qwen2-MoE's 1 x h
+//! `shared_expert_gate`), per-head q/k norms (Qwen3, Gemma 3: 2 x head_dim weights a
+//! layer; Llama 4's `use_qk_norm` has none), Gemma's extra pre/post-MLP norms (2 x h a
+//! layer), the output projection's bias with `attention_bias` (h a layer), gpt-oss's
+//! attention sinks (one a head) and expert biases (0.03% of its parameters).
 
 use crate::error::{Error, Result};
 use crate::scenario::ModelFile;
 use crate::workload::MlpKind;
+use serde_json::{Map, Value};
+use std::collections::BTreeSet;
 
 /// Model families whose MLP is two matrices (GeLU or ReLU between them), matched against
 /// `model_type` and the first of `architectures`.
@@ -31,236 +47,390 @@ const GATED_FAMILIES: &[&str] = &[
 /// `tie_word_embeddings` is absent (Gemma's and GPT-2's config defaults).
 const TIED_BY_DEFAULT: &[&str] = &["gemma", "gpt2"];
 
-/// Families whose attention carries q/k/v biases without a config field saying so.
+/// Families whose attention carries q/k/v biases without a config field saying so
+/// (Qwen2 and Qwen2-MoE: `nn.Linear(..., bias=True)` for q, k and v).
 const QKV_BIAS_FAMILIES: &[&str] = &["qwen2"];
 
-/// Architecture fields memphis reads but does not model yet: each, when set to a value
-/// that changes the model (not null, false, 0, empty, nor `neutral`), is a warning.
-/// (key, what it changes, neutral value)
-const UNMODELLED: &[(&str, &str, Option<u64>)] = &[
+/// Hybrid families memphis cannot represent, matched against `model_type` and the
+/// first of `architectures`: (name, what their other layers are).
+const HYBRID_FAMILIES: &[(&str, &str)] = &[
     (
-        "sliding_window",
-        "sliding-window attention; every layer is costed with full causal attention",
-        None,
+        "jamba",
+        "Mamba state-space layers between its attention layers",
     ),
     (
-        "layer_types",
-        "layers of different kinds; every layer is costed as full attention",
-        None,
+        "zamba",
+        "Mamba state-space layers with shared attention blocks",
     ),
     (
-        "attention_chunk_size",
-        "chunked local attention; costed as full attention",
-        None,
+        "bamba",
+        "Mamba-2 state-space layers between its attention layers",
+    ),
+    ("falcon_h1", "Mamba-2 heads beside its attention heads"),
+    ("falconh1", "Mamba-2 heads beside its attention heads"),
+    ("nemotron_h", "Mamba-2 layers between its attention layers"),
+    ("nemotronh", "Mamba-2 layers between its attention layers"),
+    (
+        "granitemoehybrid",
+        "Mamba-2 layers between its attention layers",
+    ),
+    ("mamba", "Mamba state-space layers instead of attention"),
+    ("rwkv", "RWKV recurrent layers instead of attention"),
+    (
+        "recurrent_gemma",
+        "RG-LRU recurrent layers between its attention layers",
     ),
     (
-        "attn_output_gate",
-        "a gate on the attention output; not counted",
-        None,
+        "recurrentgemma",
+        "RG-LRU recurrent layers between its attention layers",
+    ),
+    ("xlstm", "xLSTM recurrent layers instead of attention"),
+    (
+        "lfm2",
+        "short-convolution layers between its attention layers",
+    ),
+    ("hybrid", "layers other than attention"),
+];
+
+/// Keys that only hybrid configs carry: (key, what it says).
+const HYBRID_KEYS: &[(&str, &str)] = &[
+    (
+        "layers_block_type",
+        "the kind of each layer (attention or Mamba)",
     ),
     (
-        "q_lora_rank",
-        "MLA low-rank queries; attention is costed as plain multi-head",
-        None,
+        "attn_layer_period",
+        "attention only every k-th layer, Mamba in the others",
     ),
     (
-        "kv_lora_rank",
-        "MLA low-rank keys and values; attention is costed as plain multi-head",
-        None,
+        "hybrid_override_pattern",
+        "Mamba, attention and MLP blocks in a pattern",
     ),
+    ("block_types", "recurrent and attention blocks"),
     (
-        "moe_intermediate_size",
-        "the experts' own width; experts are costed at intermediate_size",
-        None,
-    ),
-    ("n_shared_experts", "shared experts; not counted", None),
-    (
-        "shared_expert_intermediate_size",
-        "a shared expert; not counted",
-        None,
-    ),
-    (
-        "first_k_dense_replace",
-        "dense first layers; every layer is costed as MoE",
-        None,
-    ),
-    (
-        "moe_layer_freq",
-        "MoE every k layers; every layer is costed as MoE",
-        Some(1),
-    ),
-    (
-        "decoder_sparse_step",
-        "MoE every k layers; every layer is costed as MoE",
-        Some(1),
-    ),
-    (
-        "interleave_moe_layer_step",
-        "MoE every k layers; every layer is costed as MoE",
-        Some(1),
-    ),
-    (
-        "mlp_only_layers",
-        "dense layers among MoE ones; every layer is costed as MoE",
-        None,
-    ),
-    (
-        "num_nextn_predict_layers",
-        "multi-token-prediction layers; not counted",
-        None,
+        "attn_type_list",
+        "linear-attention layers between softmax-attention ones",
     ),
 ];
 
-/// Whether a config value changes the architecture: not null, false, 0, "" or [], nor
-/// the field's neutral value.
-fn sets_something(v: &serde_json::Value, neutral: Option<u64>) -> bool {
-    use serde_json::Value as J;
-    match v {
-        J::Null | J::Bool(false) => false,
-        J::Number(n) => n.as_f64() != Some(0.0) && (neutral.is_none() || n.as_u64() != neutral),
-        J::String(s) => !s.is_empty(),
-        J::Array(a) => !a.is_empty(),
-        _ => true,
+/// Prefixes of keys that only state-space configs carry.
+const HYBRID_KEY_PREFIXES: &[&str] = &["mamba_", "ssm_"];
+
+/// The attention kinds of `layer_types` memphis represents.
+const SLIDING: &str = "sliding_attention";
+const FULL: &str = "full_attention";
+const CHUNKED: &str = "chunked_attention";
+
+/// The most decoder layers accepted (ModelSpec::validate's bound), checked before any
+/// per-layer list is built.
+const MAX_LAYERS: u32 = 100_000;
+
+/// Qwen2Config's, Qwen2MoeConfig's and Qwen3Config's default `max_window_layers`: the
+/// first 28 layers keep full attention when `use_sliding_window` is on.
+const QWEN_MAX_WINDOW_LAYERS: u64 = 28;
+
+/// Gemma3TextConfig's default `sliding_window_pattern` (v4.50): every 6th layer is
+/// global (`is_sliding = bool((layer_idx + 1) % sliding_window_pattern)`).
+const GEMMA3_PATTERN: u64 = 6;
+
+/// Llama4TextConfig's default `no_rope_layer_interval`: every 4th layer is a NoPE layer
+/// with full attention, the others chunked.
+const LLAMA4_NOPE_INTERVAL: u64 = 4;
+
+/// Gemma3TextConfig's default `vocab_size` (its text_config omits it).
+const GEMMA3_VOCAB: u64 = 262_208;
+
+/// Qwen2MoeConfig's default `shared_expert_intermediate_size`.
+const QWEN2_MOE_SHARED: u64 = 5632;
+
+/// When an MoE config names no top-k: MixtralConfig's default `num_experts_per_tok`
+/// (a warning says it was assumed).
+const DEFAULT_TOPK: u32 = 2;
+
+type Obj = Map<String, Value>;
+
+/// A config.json: the language model's keys (`text_config` of a multimodal config, then
+/// the top level).
+struct Config<'a> {
+    context: &'a str,
+    top: &'a Obj,
+    text: Option<&'a Obj>,
+}
+
+impl<'a> Config<'a> {
+    /// Key `k` of the language model and its name in messages: `text_config` first, then
+    /// the top level; `section.key` is a key of a nested object of the top level (DBRX's
+    /// `attn_config` and `ffn_config`). A key set to null is absent (GPT-2's
+    /// `"n_inner": null` means the default).
+    fn get(&self, k: &str) -> Option<(String, &'a Value)> {
+        if let Some((section, key)) = k.split_once('.') {
+            let x = self.top.get(section)?.as_object()?.get(key)?;
+            return (!x.is_null()).then(|| (k.to_string(), x));
+        }
+        if let Some(x) = self.text.and_then(|t| t.get(k)).filter(|x| !x.is_null()) {
+            return Some((format!("text_config.{k}"), x));
+        }
+        self.top
+            .get(k)
+            .filter(|x| !x.is_null())
+            .map(|x| (k.to_string(), x))
+    }
+
+    fn field(&self, name: &str) -> String {
+        format!("{}: {name}", self.context)
+    }
+
+    fn bad(&self, name: &str, value: impl ToString, allowed: impl Into<String>) -> Error {
+        Error::invalid(self.field(name), value, allowed)
+    }
+
+    fn missing(&self, name: &str, why: &str) -> Error {
+        self.bad(name, "missing", format!("present in config.json{why}"))
+    }
+
+    /// The first of `keys` present, as a non-negative integer, with its name.
+    fn uint(&self, keys: &[&str]) -> Result<Option<(String, u64)>> {
+        for k in keys {
+            if let Some((name, x)) = self.get(k) {
+                let n = x
+                    .as_u64()
+                    .ok_or_else(|| self.bad(&name, short_value(x), "a non-negative integer"))?;
+                return Ok(Some((name, n)));
+            }
+        }
+        Ok(None)
+    }
+
+    fn u64_of(&self, keys: &[&str]) -> Result<Option<u64>> {
+        Ok(self.uint(keys)?.map(|(_, n)| n))
+    }
+
+    fn u32_of(&self, keys: &[&str]) -> Result<Option<u32>> {
+        match self.uint(keys)? {
+            None => Ok(None),
+            Some((name, n)) => u32::try_from(n)
+                .map(Some)
+                .map_err(|_| self.bad(&name, n, "an integer below 2^32")),
+        }
+    }
+
+    /// A period or step (`moe_layer_freq`, `decoder_sparse_step`, ...): at least 1.
+    fn period(&self, key: &str) -> Result<Option<u64>> {
+        match self.uint(&[key])? {
+            Some((name, 0)) => Err(self.bad(&name, 0, "an integer from 1 (every layer)")),
+            other => Ok(other.map(|(_, n)| n)),
+        }
+    }
+
+    fn boolean(&self, k: &str) -> Result<Option<bool>> {
+        self.get(k)
+            .map(|(name, x)| {
+                x.as_bool()
+                    .ok_or_else(|| self.bad(&name, short_value(x), "true or false"))
+            })
+            .transpose()
+    }
+
+    /// A list of non-negative integers (layer indices, flags).
+    fn uint_list(&self, k: &str) -> Result<Option<(String, Vec<u64>)>> {
+        let Some((name, x)) = self.get(k) else {
+            return Ok(None);
+        };
+        let list = x
+            .as_array()
+            .and_then(|a| a.iter().map(Value::as_u64).collect::<Option<Vec<u64>>>())
+            .ok_or_else(|| self.bad(&name, short_value(x), "a list of non-negative integers"))?;
+        Ok(Some((name, list)))
+    }
+
+    /// A list of strings (`layer_types`).
+    fn str_list(&self, k: &str) -> Result<Option<(String, Vec<&'a str>)>> {
+        let Some((name, x)) = self.get(k) else {
+            return Ok(None);
+        };
+        let list = x
+            .as_array()
+            .and_then(|a| a.iter().map(Value::as_str).collect::<Option<Vec<&str>>>())
+            .ok_or_else(|| self.bad(&name, short_value(x), "a list of strings"))?;
+        Ok(Some((name, list)))
+    }
+
+    /// The first of `keys` that is a string, lowercased ("" if none).
+    fn string(&self, keys: &[&str]) -> String {
+        keys.iter()
+            .find_map(|k| self.get(k).and_then(|(_, a)| a.as_str()))
+            .unwrap_or("")
+            .to_ascii_lowercase()
+    }
+
+    /// Every key of the language model (top level and `text_config`), for the hybrid
+    /// checks.
+    fn keys(&self) -> impl Iterator<Item = (&'a String, &'a Value)> {
+        self.top.iter().chain(self.text.into_iter().flatten())
     }
 }
 
-/// A config value for a warning: arrays longer than 4 by their length.
-fn short_value(v: &serde_json::Value) -> String {
+/// Whether a config value changes something: not null, false, 0, "" or [].
+fn sets_something(v: &Value) -> bool {
     match v {
-        serde_json::Value::Array(a) if a.len() > 4 => format!("[{} entries]", a.len()),
+        Value::Null | Value::Bool(false) => false,
+        Value::Number(n) => n.as_f64() != Some(0.0),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+        Value::Bool(true) => true,
+    }
+}
+
+/// A config value for a message: arrays longer than 4 by their length, objects by
+/// their keys.
+fn short_value(v: &Value) -> String {
+    match v {
+        Value::Array(a) if a.len() > 4 => format!("[{} entries]", a.len()),
+        Value::Object(o) => format!("{{{} keys}}", o.len()),
         _ => v.to_string(),
     }
 }
 
-/// Reads a Hugging Face `config.json` (Llama, Mistral, Mixtral, Qwen, Gemma, GPT-NeoX,
-/// GPT-2 style). Multimodal configs (Gemma 3, Llama 4, Qwen3.5) nest the language model
-/// under `text_config`: its fields are read there first, then at the top level. A key
-/// set to null is absent. Architecture fields memphis does not model become `warnings`.
+/// The counts of each distinct entry of a list, in first-seen order, the first four:
+/// "48 x a, 16 x b". O(n log n), whatever the list holds.
+fn tally(list: &[&str]) -> String {
+    let mut seen: std::collections::BTreeMap<&str, (usize, usize)> = Default::default();
+    for (i, s) in list.iter().enumerate() {
+        seen.entry(s).or_insert((i, 0)).1 += 1;
+    }
+    let mut order: Vec<(usize, usize, &str)> = seen
+        .into_iter()
+        .map(|(s, (first, n))| (first, n, s))
+        .collect();
+    order.sort_unstable();
+    let mut out: Vec<String> = order
+        .iter()
+        .take(4)
+        .map(|(_, n, s)| format!("{n} x {s}"))
+        .collect();
+    if order.len() > 4 {
+        out.push(format!("{} more kinds", order.len() - 4));
+    }
+    out.join(", ")
+}
+
+/// Reads a Hugging Face `config.json`. Multimodal configs (Gemma 3, Llama 4, Qwen3.5)
+/// nest the language model under `text_config`: its keys are read there first, then at
+/// the top level. Architecture fields memphis does not model become `warnings`; hybrid
+/// architectures are an error.
 pub fn model_from_hf_config(context: &str, json: &str) -> Result<ModelFile> {
-    let v: serde_json::Value = serde_json::from_str(json).map_err(|e| Error::parse(context, e))?;
+    let v: Value = serde_json::from_str(json).map_err(|e| Error::parse(context, e))?;
     let top = v
         .as_object()
         .ok_or_else(|| Error::parse(context, "expected a JSON object"))?;
-    let text = top.get("text_config").and_then(|t| t.as_object());
-    // GPT-2's `"n_inner": null` means the default 4 x hidden: null is absent.
-    let get = |k: &str| -> Option<&serde_json::Value> {
-        text.and_then(|t| t.get(k))
-            .filter(|x| !x.is_null())
-            .or_else(|| top.get(k).filter(|x| !x.is_null()))
-    };
-    let uint = |keys: &[&str]| -> Result<Option<u64>> {
-        for k in keys {
-            if let Some(x) = get(k) {
-                return x.as_u64().map(Some).ok_or_else(|| {
-                    Error::invalid(format!("{context}: {k}"), x, "a non-negative integer")
-                });
-            }
-        }
-        Ok(None)
-    };
-    let u32_of = |keys: &[&str]| -> Result<Option<u32>> {
-        match uint(keys)? {
-            None => Ok(None),
-            Some(x) => u32::try_from(x).map(Some).map_err(|_| {
-                Error::invalid(
-                    format!("{context}: {}", keys[0]),
-                    x,
-                    "an integer below 2^32",
-                )
-            }),
+    let text = match top.get("text_config") {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(t)) => Some(t),
+        Some(x) => {
+            return Err(Error::invalid(
+                format!("{context}: text_config"),
+                short_value(x),
+                "an object (the language model's config)",
+            ))
         }
     };
-    let boolean = |k: &str| -> Result<Option<bool>> {
-        get(k)
-            .map(|x| {
-                x.as_bool()
-                    .ok_or_else(|| Error::invalid(format!("{context}: {k}"), x, "true or false"))
-            })
-            .transpose()
-    };
-    let string = |keys: &[&str]| -> String {
-        keys.iter()
-            .find_map(|k| get(k).and_then(|a| a.as_str()))
-            .unwrap_or("")
-            .to_ascii_lowercase()
-    };
-    let hidden = uint(&["hidden_size", "n_embd", "d_model"])?;
-    let layers = u32_of(&["num_hidden_layers", "n_layer", "num_layers"])?;
-    let heads = u32_of(&["num_attention_heads", "n_head"])?;
-    let missing = |k: &str| {
-        Error::invalid(
-            format!("{context}: {k}"),
-            "missing",
-            "present in config.json",
-        )
-    };
-    let hidden = hidden.ok_or_else(|| missing("hidden_size"))?;
-    let layers = layers.ok_or_else(|| missing("num_hidden_layers"))?;
-    let heads = heads.ok_or_else(|| missing("num_attention_heads"))?;
-    let kv_heads = u32_of(&["num_key_value_heads", "multi_query_group_num"])?.unwrap_or(heads);
-    let head_dim = uint(&["head_dim"])?;
-    let arch = top
-        .get("architectures")
-        .and_then(|a| a.as_array())
-        .and_then(|a| a.first())
-        .and_then(|a| a.as_str())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    let model_type = string(&["model_type"]);
-    let is = |families: &[&str]| {
-        families
-            .iter()
-            .any(|f| model_type.contains(f) || arch.contains(f))
-    };
-    let act = string(&["hidden_act", "hidden_activation", "activation_function"]);
+    let c = Config { context, top, text };
+    let family = Family::of(&c);
+    refuse_hybrids(&c, &family)?;
+    let mut warnings = Vec::new();
+
+    let hidden = c
+        .u64_of(&["hidden_size", "n_embd", "d_model"])?
+        .ok_or_else(|| c.missing("hidden_size", ""))?;
+    let (layers_key, layers) =
+        match c.uint(&["num_hidden_layers", "n_layer", "num_layers", "n_layers"])? {
+            Some(x) => x,
+            None => return Err(c.missing("num_hidden_layers", "")),
+        };
+    let layers = u32::try_from(layers)
+        .ok()
+        .filter(|&n| (1..=MAX_LAYERS).contains(&n))
+        .ok_or_else(|| {
+            c.bad(
+                &layers_key,
+                layers,
+                format!("an integer from 1 to {MAX_LAYERS}"),
+            )
+        })?;
+    let heads = c
+        .u32_of(&["num_attention_heads", "n_head", "n_heads"])?
+        .ok_or_else(|| c.missing("num_attention_heads", ""))?;
+    let kv_heads = c
+        .u32_of(&[
+            "num_key_value_heads",
+            "num_kv_heads",
+            "multi_query_group_num",
+            "attn_config.kv_n_heads",
+        ])?
+        .unwrap_or(heads);
+    let act = c.string(&["hidden_act", "hidden_activation", "activation_function"]);
     // The MLP's shape follows the family: GPT-2/NeoX style is two matrices, Llama-style
     // SwiGLU and Gemma's GeGLU (`gelu_pytorch_tanh`) three. An unknown family goes by
     // its activation: SiLU is SwiGLU, GeLU or ReLU a plain MLP.
-    let gated = if is(TWO_MATRIX_FAMILIES) {
+    let gated = if family.is(TWO_MATRIX_FAMILIES) {
         false
-    } else if is(GATED_FAMILIES) {
+    } else if family.is(GATED_FAMILIES) {
         true
     } else {
         !(act.contains("gelu") || act.contains("relu"))
     };
-    let ffn = uint(&["intermediate_size", "n_inner", "ffn_hidden_size"])?.unwrap_or(4 * hidden);
+    // The dense MLP's width: Llama 4 keeps its dense layers' width in
+    // `intermediate_size_mlp` (Llama4TextMLP(config, intermediate_size_mlp)), its
+    // experts' in `intermediate_size`; DBRX's is `ffn_config.ffn_hidden_size`.
+    let ffn = c
+        .u64_of(&[
+            "intermediate_size_mlp",
+            "intermediate_size",
+            "n_inner",
+            "ffn_hidden_size",
+            "ffn_config.ffn_hidden_size",
+        ])?
+        .unwrap_or(hidden.saturating_mul(4));
     // Gemma 3's text config leaves the vocabulary at its class default.
-    let vocab_default = (model_type.starts_with("gemma3")).then_some(262_208);
-    let vocab = uint(&["vocab_size", "padded_vocab_size"])?
+    let vocab_default = family
+        .model_type
+        .starts_with("gemma3")
+        .then_some(GEMMA3_VOCAB);
+    let vocab = c
+        .u64_of(&["vocab_size", "padded_vocab_size"])?
         .or(vocab_default)
-        .ok_or_else(|| missing("vocab_size"))?;
-    let tied = boolean("tie_word_embeddings")?.unwrap_or_else(|| is(TIED_BY_DEFAULT));
-    let qkv_bias = match boolean("attention_bias")? {
+        .ok_or_else(|| c.missing("vocab_size", ""))?;
+    let tied = c
+        .boolean("tie_word_embeddings")?
+        .unwrap_or_else(|| family.is(TIED_BY_DEFAULT));
+    let qkv_bias = match c.boolean("attention_bias")? {
         Some(b) => b,
-        None => boolean("qkv_bias")?.unwrap_or_else(|| is(QKV_BIAS_FAMILIES)),
+        None => c
+            .boolean("qkv_bias")?
+            .unwrap_or_else(|| family.is(QKV_BIAS_FAMILIES)),
     };
-    let experts = u32_of(&["num_local_experts", "num_experts", "n_routed_experts"])?;
-    let topk = u32_of(&["num_experts_per_tok", "moe_topk", "top_k"])?;
+    let moe = read_moe(&c, &family, layers, ffn, &mut warnings)?;
+    let mla = read_mla(&c)?;
+    let window = read_window(&c, &family, layers, &mut warnings)?;
+    let mtp = c.u32_of(&["num_nextn_predict_layers"])?.filter(|&n| n > 0);
+    unmodelled(&c, &mut warnings)?;
+
     let name = top
         .get("_name_or_path")
-        .and_then(|n| n.as_str())
+        .and_then(Value::as_str)
+        .filter(|n| !n.is_empty())
         .map(String::from)
-        .or_else(|| (!arch.is_empty()).then(|| arch.clone()))
+        .or_else(|| {
+            std::path::Path::new(context)
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .filter(|s| !s.is_empty() && *s != "config")
+                .map(String::from)
+        })
+        .or_else(|| (!family.arch.is_empty()).then(|| family.arch.clone()))
         .unwrap_or_else(|| "hf-model".into());
-    let mut warnings = Vec::new();
-    for &(key, what, neutral) in UNMODELLED {
-        let Some(x) = get(key) else { continue };
-        let off = match key {
-            // Qwen2/3 carry a window they do not use.
-            "sliding_window" => boolean("use_sliding_window")? == Some(false),
-            "layer_types" => x
-                .as_array()
-                .is_some_and(|a| a.iter().all(|t| t.as_str() == Some("full_attention"))),
-            _ => false,
-        };
-        if !off && sets_something(x, neutral) {
-            warnings.push(format!(
-                "{context}: {key} = {} is not modelled ({what})",
-                short_value(x)
-            ));
-        }
-    }
-    Ok(ModelFile {
+    let mut file = ModelFile {
         preset: None,
         name: Some(name),
         description: Some(format!("from {context}")),
@@ -268,7 +438,12 @@ pub fn model_from_hf_config(context: &str, json: &str) -> Result<ModelFile> {
         hidden: Some(hidden),
         heads: Some(heads),
         kv_heads: Some(kv_heads),
-        head_dim,
+        // MLA's head width is its own (qk_nope + qk_rope).
+        head_dim: if mla.is_some() {
+            None
+        } else {
+            c.u64_of(&["head_dim"])?
+        },
         ffn_hidden: Some(ffn),
         vocab: Some(vocab),
         mlp: Some(if gated {
@@ -276,27 +451,513 @@ pub fn model_from_hf_config(context: &str, json: &str) -> Result<ModelFile> {
         } else {
             MlpKind::Standard
         }),
-        moe_experts: experts.filter(|&e| e > 0),
-        moe_topk: experts.filter(|&e| e > 0).and(topk.or(Some(2))),
+        window: window.as_ref().map(|w| w.0),
+        window_global_layers: window.and_then(|w| (!w.1.is_empty()).then_some(w.1)),
+        mtp_layers: mtp,
         tied_embeddings: Some(tied),
         qkv_bias: Some(qkv_bias),
         warnings,
         ..Default::default()
-    })
+    };
+    if let Some(m) = moe {
+        file.moe_experts = Some(m.experts);
+        file.moe_topk = Some(m.topk);
+        file.moe_ffn_hidden = Some(m.expert_ffn);
+        file.moe_shared_ffn = (m.shared_ffn > 0).then_some(m.shared_ffn);
+        file.moe_dense_layers = (!m.dense_layers.is_empty()).then_some(m.dense_layers);
+    }
+    if let Some(a) = mla {
+        file.mla_q_lora_rank = Some(a.q_lora_rank);
+        file.mla_kv_lora_rank = Some(a.kv_lora_rank);
+        file.mla_qk_nope_dim = Some(a.qk_nope_dim);
+        file.mla_qk_rope_dim = Some(a.qk_rope_dim);
+        file.mla_v_dim = Some(a.v_dim);
+    }
+    Ok(file)
+}
+
+/// What the config says the model is: `model_type` (the language model's and the top
+/// level's) and the first of `architectures`, lowercased.
+struct Family {
+    model_type: String,
+    top_type: String,
+    arch: String,
+}
+
+impl Family {
+    fn of(c: &Config) -> Family {
+        let lower =
+            |x: Option<&Value>| x.and_then(Value::as_str).unwrap_or("").to_ascii_lowercase();
+        Family {
+            model_type: c.string(&["model_type"]),
+            top_type: lower(c.top.get("model_type")),
+            arch: lower(
+                c.top
+                    .get("architectures")
+                    .and_then(Value::as_array)
+                    .and_then(|a| a.first()),
+            ),
+        }
+    }
+
+    /// Whether the model type or architecture contains one of `names`.
+    fn is(&self, names: &[&str]) -> bool {
+        names.iter().any(|f| self.find(f))
+    }
+
+    fn find(&self, name: &str) -> bool {
+        self.model_type.contains(name) || self.top_type.contains(name) || self.arch.contains(name)
+    }
+}
+
+/// One clear error for an architecture whose layers are not all attention: a
+/// `layer_types` entry other than full, sliding or chunked attention (Qwen3.5's and
+/// Qwen3-Next's `linear_attention`), a hybrid family's name, or a key only hybrids carry.
+fn refuse_hybrids(c: &Config, family: &Family) -> Result<()> {
+    let cannot = "which memphis cannot represent: it models transformers whose every layer is attention (full, sliding-window or chunked) with a dense or MoE MLP";
+    if let Some((name, types)) = c.str_list("layer_types")? {
+        if let Some(other) = types.iter().find(|t| ![FULL, SLIDING, CHUNKED].contains(t)) {
+            return Err(c.bad(
+                &name,
+                format!("[{}]", tally(&types)),
+                format!(
+                    "a hybrid architecture ({other} layers among its attention layers), {cannot}"
+                ),
+            ));
+        }
+    }
+    // What gives the hybrid away: its layer-pattern keys first, then state-space keys.
+    let named = c
+        .keys()
+        .filter(|(k, _)| HYBRID_KEYS.iter().any(|(h, _)| h == k));
+    let prefixed = c
+        .keys()
+        .filter(|(k, _)| HYBRID_KEY_PREFIXES.iter().any(|p| k.starts_with(p)));
+    let evidence: Vec<String> = named
+        .chain(prefixed)
+        .filter(|(_, x)| sets_something(x))
+        .map(|(k, x)| format!("{k} = {}", short_value(x)))
+        .take(3)
+        .collect();
+    let evidence = if evidence.is_empty() {
+        String::new()
+    } else {
+        format!("; {}", evidence.join(", "))
+    };
+    if let Some((name, what)) = HYBRID_FAMILIES.iter().find(|(n, _)| family.find(n)) {
+        let (field, value) = if family.model_type.contains(name) || family.top_type.contains(name) {
+            let t = if family.model_type.contains(name) {
+                &family.model_type
+            } else {
+                &family.top_type
+            };
+            ("model_type", t.clone())
+        } else {
+            ("architectures", family.arch.clone())
+        };
+        return Err(c.bad(
+            field,
+            value,
+            format!("a hybrid architecture ({what}{evidence}), {cannot}"),
+        ));
+    }
+    if let Some((key, what)) = HYBRID_KEYS
+        .iter()
+        .find(|(k, _)| c.get(k).is_some_and(|(_, x)| sets_something(x)))
+    {
+        let x = c.get(key).map(|(_, x)| short_value(x)).unwrap_or_default();
+        return Err(c.bad(key, x, format!("a hybrid architecture ({what}), {cannot}")));
+    }
+    if let Some((k, x)) = c
+        .keys()
+        .find(|(k, x)| sets_something(x) && HYBRID_KEY_PREFIXES.iter().any(|p| k.starts_with(p)))
+    {
+        return Err(c.bad(
+            k,
+            short_value(x),
+            format!("a hybrid architecture (state-space layers), {cannot}"),
+        ));
+    }
+    Ok(())
+}
+
+/// An MoE as read: the fields of the model section.
+struct MoeRead {
+    experts: u32,
+    topk: u32,
+    expert_ffn: u64,
+    shared_ffn: u64,
+    dense_layers: Vec<u32>,
+}
+
+/// The mixture of experts, if any. Which layers are MoE follows each family's modeling
+/// code; when several families' keys are present, a layer is MoE only if every rule says
+/// so.
+fn read_moe(
+    c: &Config,
+    family: &Family,
+    layers: u32,
+    dense_ffn: u64,
+    warnings: &mut Vec<String>,
+) -> Result<Option<MoeRead>> {
+    let experts = c.u32_of(&[
+        "num_local_experts",
+        "num_experts",
+        "n_routed_experts",
+        "moe_num_experts",
+        "ffn_config.moe_num_experts",
+    ])?;
+    // One expert (or none) is a dense MLP behind a router of h weights.
+    let Some(experts) = experts.filter(|&e| e > 1) else {
+        return Ok(None);
+    };
+    let topk = match c.u32_of(&[
+        "num_experts_per_tok",
+        "experts_per_token",
+        "moe_top_k",
+        "moe_topk",
+        "ffn_config.moe_top_k",
+    ])? {
+        Some(k) => k,
+        None => {
+            warnings.push(format!(
+                "{}: num_experts_per_tok is missing: {DEFAULT_TOPK} experts per token assumed (MixtralConfig's default)",
+                c.context
+            ));
+            DEFAULT_TOPK
+        }
+    };
+    // The experts' width: DeepSeek's, Qwen-MoE's and GLM's `moe_intermediate_size`;
+    // DBRX's `ffn_config.ffn_hidden_size`; Mixtral's, gpt-oss's and Llama 4's
+    // `intermediate_size`.
+    let expert_ffn = c
+        .u64_of(&[
+            "moe_intermediate_size",
+            "ffn_config.ffn_hidden_size",
+            "intermediate_size",
+        ])?
+        .unwrap_or(dense_ffn);
+    // Shared experts. DeepSeek (DeepseekV3MoE): one MLP of `moe_intermediate_size x
+    // n_shared_experts`. Qwen2-MoE (Qwen2MoeSparseMoeBlock): one of
+    // `shared_expert_intermediate_size`. Llama 4 (Llama4TextMoe): always one shared
+    // expert, `intermediate_size` wide like the routed ones.
+    let shared_ffn = if let Some((name, n)) = c.uint(&["n_shared_experts"])? {
+        n.checked_mul(expert_ffn).ok_or_else(|| {
+            c.bad(
+                &name,
+                n,
+                "a count whose product with the expert width fits 64 bits",
+            )
+        })?
+    } else if let Some(w) = c.u64_of(&["shared_expert_intermediate_size"])? {
+        w
+    } else if family.find("llama4") {
+        expert_ffn
+    } else if family.find("qwen2_moe") {
+        QWEN2_MOE_SHARED
+    } else {
+        0
+    };
+    let mut is_moe = vec![true; layers as usize];
+    // DeepSeek-V2/V3 (DeepseekV3DecoderLayer): layer i is MoE iff
+    // i >= first_k_dense_replace and i % moe_layer_freq == 0.
+    let first_dense = c.u64_of(&["first_k_dense_replace"])?;
+    let freq = c.period("moe_layer_freq")?;
+    if first_dense.is_some() || freq.is_some() {
+        let (k, f) = (first_dense.unwrap_or(0), freq.unwrap_or(1));
+        for (i, m) in is_moe.iter_mut().enumerate() {
+            *m &= i as u64 >= k && (i as u64).is_multiple_of(f);
+        }
+    }
+    // Qwen2-MoE / Qwen3-MoE (Qwen2MoeDecoderLayer): layer i is MoE iff it is not in
+    // mlp_only_layers and (i + 1) % decoder_sparse_step == 0.
+    let step = c.period("decoder_sparse_step")?;
+    let only = c.uint_list("mlp_only_layers")?;
+    if step.is_some() || only.is_some() {
+        let s = step.unwrap_or(1);
+        let only: BTreeSet<u64> = only.map(|o| o.1).unwrap_or_default().into_iter().collect();
+        for (i, m) in is_moe.iter_mut().enumerate() {
+            *m &= !only.contains(&(i as u64)) && (i as u64 + 1).is_multiple_of(s);
+        }
+    }
+    // Llama 4 (Llama4TextConfig): `moe_layers`, by default every
+    // interleave_moe_layer_step-th layer: i is MoE iff (i + 1) % step == 0.
+    if let Some((_, list)) = c.uint_list("moe_layers")? {
+        let list: BTreeSet<u64> = list.into_iter().collect();
+        for (i, m) in is_moe.iter_mut().enumerate() {
+            *m &= list.contains(&(i as u64));
+        }
+    } else if let Some(s) = c.period("interleave_moe_layer_step")? {
+        for (i, m) in is_moe.iter_mut().enumerate() {
+            *m &= (i as u64 + 1).is_multiple_of(s);
+        }
+    }
+    if !is_moe.contains(&true) {
+        // Every layer dense: the model HF builds is dense.
+        return Ok(None);
+    }
+    let dense_layers = (0..layers).filter(|&i| !is_moe[i as usize]).collect();
+    Ok(Some(MoeRead {
+        experts,
+        topk,
+        expert_ffn,
+        shared_ffn,
+        dense_layers,
+    }))
+}
+
+/// Multi-head latent attention (DeepSeek-V2/V3), on when `kv_lora_rank` is set. Every
+/// width must be given; `q_lora_rank` null means full-rank queries (V2-Lite).
+fn read_mla(c: &Config) -> Result<Option<crate::workload::model::Mla>> {
+    let Some(kv_lora_rank) = c.u64_of(&["kv_lora_rank"])? else {
+        return Ok(None);
+    };
+    let why = " for MLA (kv_lora_rank is set)";
+    let need = |k: &str| -> Result<u64> { c.u64_of(&[k])?.ok_or_else(|| c.missing(k, why)) };
+    let raw = c
+        .text
+        .and_then(|t| t.get("q_lora_rank"))
+        .or_else(|| c.top.get("q_lora_rank"));
+    let q_lora_rank = match raw {
+        None => return Err(c.missing("q_lora_rank", " for MLA (null: full-rank queries)")),
+        Some(Value::Null) => 0,
+        Some(_) => need("q_lora_rank")?,
+    };
+    Ok(Some(crate::workload::model::Mla {
+        q_lora_rank,
+        kv_lora_rank,
+        qk_nope_dim: need("qk_nope_head_dim")?,
+        qk_rope_dim: need("qk_rope_head_dim")?,
+        v_dim: need("v_head_dim")?,
+    }))
+}
+
+/// The sliding (or chunked) window and its global layers, if any. In order: a
+/// `layer_types` list; Llama 4's `attention_chunk_size`; `sliding_window`, on every layer
+/// (Mistral, Mixtral, Phi-3) unless the family says otherwise: Qwen's
+/// `use_sliding_window` and `max_window_layers`, `sliding_window_pattern` (Gemma 3,
+/// Cohere2), Gemma 2's every other layer.
+fn read_window(
+    c: &Config,
+    family: &Family,
+    layers: u32,
+    warnings: &mut Vec<String>,
+) -> Result<Option<(u64, Vec<u32>)>> {
+    let sliding = c.uint(&["sliding_window"])?.filter(|(_, w)| *w > 0);
+    let chunk = c.uint(&["attention_chunk_size"])?.filter(|(_, w)| *w > 0);
+    // Chunked local attention (Llama 4): a query sees the keys of its own chunk of c
+    // tokens, about c/2 on average; a window of w = c/2 sees w - w²/2s
+    // (`attended_keys`), as many once sequences are much longer than c: c/4s fewer for
+    // s = c, 2c, ... (3c/8 against c/2 at s = c), and at most that between.
+    let chunk_window = |warnings: &mut Vec<String>| -> Option<u64> {
+        chunk.as_ref().map(|(name, c_)| {
+            let w = c_.div_ceil(2);
+            warnings.push(format!(
+                "{}: {name} = {c_} is approximated: chunked local attention is costed as a sliding window of {w} tokens, the same keys per query for sequences much longer than the chunk (fewer by c/4s for s-token sequences: 25% at s = {c_})",
+                c.context
+            ));
+            w
+        })
+    };
+    let globals =
+        |pred: &dyn Fn(u32) -> bool| -> Vec<u32> { (0..layers).filter(|&i| pred(i)).collect() };
+    if let Some((name, types)) = c.str_list("layer_types")? {
+        if types.len() != layers as usize {
+            return Err(c.bad(
+                &name,
+                format!("[{} entries]", types.len()),
+                format!("one entry per layer (num_hidden_layers = {layers})"),
+            ));
+        }
+        let has = |t: &str| types.contains(&t);
+        let tokens = match (has(SLIDING), has(CHUNKED)) {
+            (false, false) => return Ok(None),
+            (true, true) => return Err(c.bad(
+                &name,
+                format!("[{}]", tally(&types)),
+                "one kind of local attention (sliding or chunked), as memphis has one window size",
+            )),
+            (true, false) => match &sliding {
+                Some((_, w)) => *w,
+                None => {
+                    return Err(c.missing("sliding_window", " for the sliding_attention layers"))
+                }
+            },
+            (false, true) => match chunk_window(warnings) {
+                Some(w) => w,
+                None => {
+                    return Err(
+                        c.missing("attention_chunk_size", " for the chunked_attention layers")
+                    )
+                }
+            },
+        };
+        return Ok(Some((tokens, globals(&|i| types[i as usize] == FULL))));
+    }
+    if chunk.is_some() {
+        // Llama4TextConfig: `no_rope_layers[i]` is 1 where layer i uses RoPE, and those
+        // layers are the chunked ones (layer_types "chunked_attention" if no_rope_layers[i]
+        // else "full_attention"; v4.51: use_chunked_attention = (i + 1) % 4 != 0). An
+        // empty or missing list means every `no_rope_layer_interval`-th layer is NoPE.
+        let flags = match c.uint_list("no_rope_layers")? {
+            Some((name, f)) if !f.is_empty() => {
+                if f.len() != layers as usize {
+                    return Err(c.bad(
+                        &name,
+                        format!("[{} entries]", f.len()),
+                        format!("one entry per layer (num_hidden_layers = {layers}), or empty"),
+                    ));
+                }
+                f
+            }
+            _ => {
+                let n = c
+                    .period("no_rope_layer_interval")?
+                    .unwrap_or(LLAMA4_NOPE_INTERVAL);
+                (0..u64::from(layers))
+                    .map(|i| u64::from(!(i + 1).is_multiple_of(n)))
+                    .collect()
+            }
+        };
+        let w = chunk_window(warnings).unwrap_or(1);
+        return Ok(Some((w, globals(&|i| flags[i as usize] == 0))));
+    }
+    let Some((_, tokens)) = sliding else {
+        return Ok(None);
+    };
+    // Qwen2Config (and Qwen2-MoE, Qwen3): the window is used only with
+    // `use_sliding_window` (default false), and then on layers i >= max_window_layers.
+    let qwen = family.model_type.starts_with("qwen") || family.top_type.starts_with("qwen");
+    let use_sliding = c.boolean("use_sliding_window")?;
+    if use_sliding == Some(false) || (qwen && use_sliding.is_none()) {
+        return Ok(None);
+    }
+    if use_sliding == Some(true) {
+        let full = c
+            .u64_of(&["max_window_layers"])?
+            .unwrap_or(QWEN_MAX_WINDOW_LAYERS);
+        if full >= u64::from(layers) {
+            return Ok(None);
+        }
+        return Ok(Some((tokens, globals(&|i| u64::from(i) < full))));
+    }
+    // Gemma 3 (Gemma3TextConfig) and Cohere2: layer i is global iff
+    // (i + 1) % sliding_window_pattern == 0.
+    let pattern = match c.period("sliding_window_pattern")? {
+        Some(p) => Some(p),
+        None if family.model_type.starts_with("gemma3") => Some(GEMMA3_PATTERN),
+        None => None,
+    };
+    if let Some(p) = pattern {
+        return Ok(Some((
+            tokens,
+            globals(&|i| (u64::from(i) + 1).is_multiple_of(p)),
+        )));
+    }
+    // Gemma 2 (Gemma2Attention, v4.42: sliding_window if not bool(layer_idx % 2)):
+    // the even layers are local, the odd ones global.
+    if family.model_type.starts_with("gemma2") {
+        return Ok(Some((tokens, globals(&|i| i % 2 == 1))));
+    }
+    Ok(Some((tokens, Vec::new())))
+}
+
+/// Warnings for the architecture fields memphis reads but does not model.
+fn unmodelled(c: &Config, warnings: &mut Vec<String>) -> Result<()> {
+    let ctx = c.context;
+    // DeepSeek's node-limited routing (`n_group` groups, each token's experts from
+    // `topk_group` of them; DeepSeek-V3 report §2.1.2: at most 4 nodes).
+    if let (Some(groups), Some(kept)) = (c.u64_of(&["n_group"])?, c.u64_of(&["topk_group"])?) {
+        if groups > 1 && kept < groups {
+            warnings.push(format!(
+                "{ctx}: n_group = {groups} with topk_group = {kept} is not modelled: node-limited routing sends each token to experts in {kept} of {groups} groups; the expert all-to-all is costed as if its top-k experts could be anywhere"
+            ));
+        }
+    }
+    if c.boolean("attn_output_gate")? == Some(true) {
+        warnings.push(format!(
+            "{ctx}: attn_output_gate = true is not modelled: a gate on the attention output (q_proj twice as wide) is neither counted nor costed"
+        ));
+    }
+    if c.boolean("mlp_bias")? == Some(true) {
+        warnings.push(format!(
+            "{ctx}: mlp_bias = true is not modelled: the MLP's biases are not counted"
+        ));
+    }
+    if let Some((name, x)) = c
+        .get("cross_attention_layers")
+        .filter(|(_, x)| sets_something(x))
+    {
+        warnings.push(format!(
+            "{ctx}: {name} = {} is not modelled: cross-attention layers (to the image) are neither counted nor costed",
+            short_value(x)
+        ));
+    }
+    if let Some((name, x)) = c
+        .get("quantization_config")
+        .filter(|(_, x)| sets_something(x))
+    {
+        let method = x
+            .get("quant_method")
+            .and_then(Value::as_str)
+            .unwrap_or("unnamed");
+        warnings.push(format!(
+            "{ctx}: {name} ({method}) is not modelled: it is the released checkpoint's storage format; memphis trains at the scenario's precision"
+        ));
+    }
+    for key in ["vision_config", "audio_config", "vision_tower"] {
+        if let Some(x) = c.top.get(key).filter(|x| sets_something(x)) {
+            let kind = x.get("model_type").and_then(Value::as_str).unwrap_or("");
+            let kind = if kind.is_empty() {
+                String::new()
+            } else {
+                format!(" ({kind})")
+            };
+            warnings.push(format!(
+                "{ctx}: {key}{kind} is not modelled: only the language model is read; the encoder's parameters and compute are left out"
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::workload::ModelSpec;
+
+    fn read(context: &str, json: &str) -> ModelFile {
+        model_from_hf_config(context, json).unwrap_or_else(|e| panic!("{context}: {e}"))
+    }
+
+    fn spec(context: &str, json: &str) -> ModelSpec {
+        read(context, json)
+            .validate("model")
+            .unwrap_or_else(|e| panic!("{context}: {e}"))
+    }
+
+    fn err(json: &str) -> String {
+        model_from_hf_config("c.json", json)
+            .expect_err("an error")
+            .to_string()
+    }
+
+    /// The key each warning names: the word after "CONTEXT: ".
+    fn warned_keys(context: &str, m: &ModelFile) -> Vec<String> {
+        m.warnings
+            .iter()
+            .map(|w| {
+                let rest = w.strip_prefix(&format!("{context}: ")).unwrap_or(w);
+                rest.split([' ', ',']).next().unwrap_or("").to_string()
+            })
+            .collect()
+    }
 
     #[test]
     fn hf_config_llama_and_mixtral() {
         let llama = r#"{"architectures":["LlamaForCausalLM"],"hidden_size":4096,"intermediate_size":14336,
             "num_attention_heads":32,"num_hidden_layers":32,"num_key_value_heads":8,"vocab_size":128256,"hidden_act":"silu"}"#;
-        let m = model_from_hf_config("config.json", llama)
-            .unwrap()
-            .validate("model")
-            .unwrap();
+        let m = spec("config.json", llama);
         assert_eq!(m.mlp, MlpKind::Gated);
         assert_eq!(m.kv_heads, 8);
         assert!(
@@ -304,115 +965,562 @@ mod tests {
             "{}",
             m.total_params()
         );
+        // A config.json named config.json is named by its architecture.
+        assert_eq!(m.name, "llamaforcausallm");
         let mixtral = r#"{"architectures":["MixtralForCausalLM"],"hidden_size":4096,"intermediate_size":14336,
             "num_attention_heads":32,"num_hidden_layers":32,"num_key_value_heads":8,"vocab_size":32000,
             "num_local_experts":8,"num_experts_per_tok":2}"#;
-        let m = model_from_hf_config("config.json", mixtral)
-            .unwrap()
-            .validate("model")
-            .unwrap();
-        let moe = m.moe.unwrap();
+        let moe = spec("config.json", mixtral).moe.unwrap();
         assert_eq!((moe.experts, moe.topk, moe.expert_ffn), (8, 2, 14336));
+        assert!(moe.dense_layers.is_empty() && moe.shared_ffn == 0);
         let neox = r#"{"architectures":["GPTNeoXForCausalLM"],"hidden_size":6144,"intermediate_size":24576,
             "num_attention_heads":64,"num_hidden_layers":44,"vocab_size":50432,"hidden_act":"gelu_fast"}"#;
-        let m = model_from_hf_config("config.json", neox)
-            .unwrap()
-            .validate("model")
-            .unwrap();
-        assert_eq!(m.mlp, MlpKind::Standard);
+        assert_eq!(spec("config.json", neox).mlp, MlpKind::Standard);
         // GPT-2's config.json: `n_inner: null` is the default 4 x hidden.
         let gpt2 = r#"{"activation_function":"gelu_new","architectures":["GPT2LMHeadModel"],
             "model_type":"gpt2","n_ctx":1024,"n_embd":768,"n_head":12,"n_inner":null,"n_layer":12,
             "n_positions":1024,"summary_activation":null,"vocab_size":50257}"#;
-        let m = model_from_hf_config("config.json", gpt2).unwrap();
+        let m = read("config.json", gpt2);
         assert_eq!(m.ffn_hidden, Some(4 * 768));
         assert_eq!(m.mlp, Some(MlpKind::Standard));
         m.validate("model").unwrap();
-        let e = model_from_hf_config("c.json", r#"{"hidden_size": 10}"#)
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("num_hidden_layers"), "{e}");
     }
 
-    /// Real config.json files (copied from `../shared/models/`) and INDEX.md's exact
-    /// parameter counts.
-    const HF_CONFIGS: &[(&str, &str, f64)] = &[
-        (
-            "llama3.1-8b",
-            include_str!("../testdata/hf/llama3.1-8b.json"),
-            8_030_261_248.0,
+    /// One real config.json (copied from `../shared/models/`) and its counts.
+    struct Real {
+        file: &'static str,
+        json: &'static str,
+        /// INDEX.md's exact total: embedding, decoder layers, final norm, head unless
+        /// tied; MTP layers and vision towers excluded.
+        total: f64,
+        /// INDEX.md's exact active count (the total for a dense model).
+        active: f64,
+        /// The keys the warnings name, in order.
+        warnings: &'static [&'static str],
+    }
+
+    macro_rules! real {
+        ($file:literal, $total:expr, $active:expr, $warnings:expr) => {
+            Real {
+                file: $file,
+                json: include_str!(concat!("../testdata/hf/", $file)),
+                total: $total,
+                active: $active,
+                warnings: $warnings,
+            }
+        };
+    }
+
+    /// Every non-hybrid config of `../shared/models/` with the exact total and active
+    /// parameters of `../shared/models/INDEX.md` (its "exact total" and "exact active"
+    /// columns; the total where it gives no active count, for dense models).
+    const REAL: &[Real] = &[
+        real!(
+            "dbrx-instruct.json",
+            131_596_523_520.0,
+            36_469_708_800.0,
+            &[]
         ),
-        (
-            "llama3.1-70b",
-            include_str!("../testdata/hf/llama3.1-70b.json"),
-            70_553_706_496.0,
+        real!(
+            "deepseek-v2-lite.json",
+            15_706_484_224.0,
+            2_661_150_208.0,
+            &[]
         ),
-        (
-            "llama3.2-3b",
-            include_str!("../testdata/hf/llama3.2-3b.json"),
-            3_212_749_824.0,
+        real!(
+            "deepseek-v3.json",
+            671_026_419_200.0,
+            37_552_297_472.0,
+            &["n_group", "quantization_config"]
         ),
-        (
-            "mistral-nemo-12b",
-            include_str!("../testdata/hf/mistral-nemo-12b.json"),
-            12_247_782_400.0,
-        ),
-        (
-            "qwen2.5-72b",
-            include_str!("../testdata/hf/qwen2.5-72b.json"),
-            72_706_203_648.0,
-        ),
-        (
-            "qwen3-32b",
-            include_str!("../testdata/hf/qwen3-32b.json"),
-            32_762_123_264.0,
-        ),
-        (
-            "gemma-3-27b-it",
-            include_str!("../testdata/hf/gemma-3-27b-it.json"),
+        real!(
+            "gemma-3-27b-it.json",
             27_009_346_304.0,
+            27_009_346_304.0,
+            &["vision_config"]
         ),
+        real!(
+            "gpt-oss-20b.json",
+            20_914_757_184.0,
+            4_187_440_704.0,
+            &["quantization_config"]
+        ),
+        real!(
+            "llama3.1-405b.json",
+            405_853_388_800.0,
+            405_853_388_800.0,
+            &[]
+        ),
+        real!("llama3.1-70b.json", 70_553_706_496.0, 70_553_706_496.0, &[]),
+        real!("llama3.1-8b.json", 8_030_261_248.0, 8_030_261_248.0, &[]),
+        real!("llama3.2-3b.json", 3_212_749_824.0, 3_212_749_824.0, &[]),
+        real!(
+            "llama4-scout-17b-16e.json",
+            107_769_861_120.0,
+            17_172_894_720.0,
+            &["text_config.attention_chunk_size", "vision_config"]
+        ),
+        real!(
+            "mistral-nemo-12b.json",
+            12_247_782_400.0,
+            12_247_782_400.0,
+            &[]
+        ),
+        real!("mixtral-8x7b.json", 46_702_792_704.0, 12_879_925_248.0, &[]),
+        real!(
+            "qwen1.5-moe-a2.7b-chat.json",
+            14_315_784_192.0,
+            2_689_173_504.0,
+            &[]
+        ),
+        real!("qwen2.5-72b.json", 72_706_203_648.0, 72_706_203_648.0, &[]),
+        real!("qwen3-30b-a3b.json", 30_532_122_624.0, 3_353_032_704.0, &[]),
+        real!("qwen3-32b.json", 32_762_123_264.0, 32_762_123_264.0, &[]),
     ];
 
+    fn real(file: &str) -> &'static Real {
+        REAL.iter().find(|r| r.file == file).unwrap()
+    }
+
     #[test]
-    fn real_dense_configs_count_their_exact_parameters() {
-        for &(name, json, exact) in HF_CONFIGS {
-            let m = model_from_hf_config(name, json)
-                .unwrap()
-                .validate("model")
-                .unwrap();
-            let p = m.total_params();
-            assert!(
-                (p / exact - 1.0).abs() < 0.005,
-                "{name}: {p} vs {exact} ({:+.3}%)",
-                (p / exact - 1.0) * 100.0
+    fn real_configs_count_their_exact_parameters() {
+        let mut table = String::new();
+        let mut worst: f64 = 0.0;
+        for r in REAL {
+            let m = spec(r.file, r.json);
+            let (p, a) = (m.total_params(), m.active_params());
+            let (ep, ea) = (p / r.total - 1.0, a / r.active - 1.0);
+            table.push_str(&format!(
+                "{:<30} total {:>16.0} vs {:>16.0} ({:+.3}%)  active {:>16.0} vs {:>16.0} ({:+.3}%)\n",
+                r.file,
+                p,
+                r.total,
+                ep * 100.0,
+                a,
+                r.active,
+                ea * 100.0
+            ));
+            worst = worst.max(ep.abs()).max(ea.abs());
+        }
+        assert!(worst < 0.005, "a count is off by more than 0.5%:\n{table}");
+    }
+
+    #[test]
+    fn real_configs_warn_about_what_is_not_modelled() {
+        for r in REAL {
+            let m = read(r.file, r.json);
+            assert_eq!(
+                warned_keys(r.file, &m),
+                r.warnings,
+                "{}: {:?}",
+                r.file,
+                m.warnings
             );
-            assert_eq!(p, m.active_params(), "{name}");
+            for w in &m.warnings {
+                assert!(w.starts_with(&format!("{}: ", r.file)), "{w}");
+                assert!(!w.contains('\n'), "{w}");
+            }
         }
     }
 
     #[test]
-    fn hf_config_shapes_and_warnings() {
-        let read = |name: &str| {
-            let json = HF_CONFIGS.iter().find(|c| c.0 == name).unwrap().1;
-            model_from_hf_config(name, json).unwrap()
+    fn deepseek_v3_reads_mla_dense_layers_shared_experts_and_mtp() {
+        let r = real("deepseek-v3.json");
+        let m = spec(r.file, r.json);
+        let moe = m.moe.clone().unwrap();
+        assert_eq!((moe.experts, moe.topk, moe.expert_ffn), (256, 8, 2048));
+        assert_eq!(moe.shared_ffn, 2048);
+        assert_eq!(moe.dense_layers, [0, 1, 2]);
+        assert_eq!(m.ffn_hidden, 18432);
+        let a = m.mla.unwrap();
+        assert_eq!(
+            (
+                a.q_lora_rank,
+                a.kv_lora_rank,
+                a.qk_nope_dim,
+                a.qk_rope_dim,
+                a.v_dim
+            ),
+            (1536, 512, 128, 64, 128)
+        );
+        assert_eq!((m.heads, m.kv_heads, m.head_dim), (128, 128, 192));
+        assert_eq!(m.mtp_layers, 1);
+        // INDEX.md: the MTP layer is about 11.6B, without the shared embedding and head.
+        assert!(
+            (m.mtp_params() / 1e9 - 11.6).abs() < 0.1,
+            "{}",
+            m.mtp_params()
+        );
+        let w = &read(r.file, r.json).warnings;
+        assert!(w[0].contains("n_group = 8 with topk_group = 4"), "{w:?}");
+        assert!(w[1].contains("quantization_config (fp8)"), "{w:?}");
+        // V2-Lite: q_lora_rank null is full-rank queries; one dense layer; two shared
+        // experts of 1408.
+        let r = real("deepseek-v2-lite.json");
+        let m = spec(r.file, r.json);
+        assert_eq!(m.mla.unwrap().q_lora_rank, 0);
+        let moe = m.moe.unwrap();
+        assert_eq!((moe.dense_layers, moe.shared_ffn), (vec![0], 2 * 1408));
+    }
+
+    #[test]
+    fn moe_layouts_follow_each_family() {
+        // DBRX: nested attn_config / ffn_config; the top-level tie_word_embeddings wins
+        // over the sub-configs' defaults.
+        let r = real("dbrx-instruct.json");
+        let m = spec(r.file, r.json);
+        let moe = m.moe.clone().unwrap();
+        assert_eq!(
+            (m.layers, m.hidden, m.heads, m.kv_heads, m.head_dim),
+            (40, 6144, 48, 8, 128)
+        );
+        assert_eq!((moe.experts, moe.topk, moe.expert_ffn), (16, 4, 10752));
+        assert!(!m.tied_embeddings && m.mlp == MlpKind::Gated);
+        // Llama 4 Scout: one shared expert as wide as a routed one, every layer MoE, the
+        // dense width kept for dense layers.
+        let r = real("llama4-scout-17b-16e.json");
+        let m = spec(r.file, r.json);
+        let moe = m.moe.clone().unwrap();
+        assert_eq!((moe.experts, moe.topk, moe.expert_ffn), (16, 1, 8192));
+        assert_eq!((moe.shared_ffn, m.ffn_hidden), (8192, 16384));
+        assert!(moe.dense_layers.is_empty());
+        // Qwen1.5-MoE: a shared expert of shared_expert_intermediate_size, q/k/v biases
+        // by family.
+        let r = real("qwen1.5-moe-a2.7b-chat.json");
+        let m = spec(r.file, r.json);
+        let moe = m.moe.clone().unwrap();
+        assert_eq!(
+            (moe.experts, moe.topk, moe.expert_ffn, moe.shared_ffn),
+            (60, 4, 1408, 5632)
+        );
+        assert!(m.qkv_bias && m.window.is_none());
+        // Qwen3-30B-A3B: intermediate_size (6144) is the dense width, unused.
+        let r = real("qwen3-30b-a3b.json");
+        let m = spec(r.file, r.json);
+        let moe = m.moe.clone().unwrap();
+        assert_eq!(
+            (moe.experts, moe.topk, moe.expert_ffn, moe.shared_ffn),
+            (128, 8, 768, 0)
+        );
+        assert_eq!(m.ffn_hidden, 6144);
+        // The layer rules on a small model: DeepSeek (i >= k and i % freq == 0), Qwen
+        // ((i + 1) % step == 0, not in mlp_only_layers), Llama 4 ((i + 1) % step == 0).
+        let base = r#""hidden_size":64,"num_attention_heads":4,"num_hidden_layers":8,"vocab_size":100,
+            "intermediate_size":256,"moe_intermediate_size":32,"num_experts_per_tok":2"#;
+        let dense = |extra: &str| {
+            spec("c.json", &format!("{{{base},{extra}}}"))
+                .moe
+                .map(|m| m.dense_layers)
         };
+        assert_eq!(
+            dense(r#""n_routed_experts":4,"first_k_dense_replace":2,"moe_layer_freq":2"#),
+            Some(vec![0, 1, 3, 5, 7])
+        );
+        assert_eq!(
+            dense(r#""num_experts":4,"decoder_sparse_step":2,"mlp_only_layers":[3]"#),
+            Some(vec![0, 2, 3, 4, 6])
+        );
+        assert_eq!(
+            dense(
+                r#""model_type":"llama4_text","num_local_experts":4,"interleave_moe_layer_step":4"#
+            ),
+            Some(vec![0, 1, 2, 4, 5, 6])
+        );
+        assert_eq!(
+            dense(r#""num_local_experts":4,"moe_layers":[1,2]"#),
+            Some(vec![0, 3, 4, 5, 6, 7])
+        );
+        // No MoE layer left: the dense model HF builds.
+        assert_eq!(dense(r#""num_experts":4,"decoder_sparse_step":9"#), None);
+        // One expert is a dense MLP.
+        assert_eq!(dense(r#""num_experts":1"#), None);
+        // No top-k: assumed, and said.
+        let m = read(
+            "c.json",
+            &format!(
+                "{{{},\"num_experts\":4}}",
+                base.replace(r#","num_experts_per_tok":2"#, "")
+            ),
+        );
+        assert_eq!(m.moe_topk, Some(DEFAULT_TOPK));
+        assert_eq!(warned_keys("c.json", &m), ["num_experts_per_tok"]);
+    }
+
+    #[test]
+    fn windows_follow_each_family() {
+        let window = |file: &str| {
+            let r = real(file);
+            spec(r.file, r.json)
+                .window
+                .map(|w| (w.tokens, w.global_layers))
+        };
+        // Gemma 3: 1024 tokens, every 6th layer global (the default pattern).
+        let (t, g) = window("gemma-3-27b-it.json").unwrap();
+        assert_eq!(t, 1024);
+        assert_eq!(
+            g,
+            (0..62).filter(|i| (i + 1) % 6 == 0).collect::<Vec<u32>>()
+        );
+        assert_eq!(g.len(), 10);
+        // gpt-oss: layer_types, sliding on the even layers.
+        let (t, g) = window("gpt-oss-20b.json").unwrap();
+        assert_eq!(t, 128);
+        assert_eq!(g, (0..24).filter(|i| i % 2 == 1).collect::<Vec<u32>>());
+        // Llama 4: chunks of 8192 as windows of 4096; every 4th layer (NoPE) global.
+        let (t, g) = window("llama4-scout-17b-16e.json").unwrap();
+        assert_eq!(t, 4096);
+        assert_eq!(
+            g,
+            (0..48).filter(|i| (i + 1) % 4 == 0).collect::<Vec<u32>>()
+        );
+        // Windows that are off: Qwen's use_sliding_window false, Mistral-Nemo's null.
+        for f in [
+            "qwen2.5-72b.json",
+            "qwen3-32b.json",
+            "qwen1.5-moe-a2.7b-chat.json",
+            "mistral-nemo-12b.json",
+        ] {
+            assert_eq!(window(f), None, "{f}");
+        }
+        let base = r#""hidden_size":64,"num_attention_heads":4,"num_hidden_layers":6,"vocab_size":100,"intermediate_size":256"#;
+        let w = |extra: &str| {
+            spec("c.json", &format!("{{{base},{extra}}}"))
+                .window
+                .map(|w| (w.tokens, w.global_layers))
+        };
+        // Mistral 7B: every layer.
+        assert_eq!(
+            w(r#""model_type":"mistral","sliding_window":4096"#),
+            Some((4096, vec![]))
+        );
+        // Qwen with the window on: layers from max_window_layers on; off by default.
+        assert_eq!(
+            w(
+                r#""model_type":"qwen2","sliding_window":512,"use_sliding_window":true,"max_window_layers":4"#
+            ),
+            Some((512, vec![0, 1, 2, 3]))
+        );
+        assert_eq!(w(r#""model_type":"qwen2","sliding_window":512"#), None);
+        // Gemma 2: the even layers local.
+        assert_eq!(
+            w(r#""model_type":"gemma2","sliding_window":4096"#),
+            Some((4096, vec![1, 3, 5]))
+        );
+        // Cohere2: a pattern of 3.
+        assert_eq!(
+            w(r#""model_type":"cohere2","sliding_window":4096,"sliding_window_pattern":3"#),
+            Some((4096, vec![2, 5]))
+        );
+        // layer_types of full attention only: no window, whatever sliding_window says.
+        assert_eq!(
+            w(
+                r#""sliding_window":128,"layer_types":["full_attention","full_attention","full_attention","full_attention","full_attention","full_attention"]"#
+            ),
+            None
+        );
+        // Llama 4 chunked layers named in layer_types.
+        assert_eq!(
+            w(
+                r#""attention_chunk_size":100,"layer_types":["chunked_attention","full_attention","chunked_attention","full_attention","chunked_attention","full_attention"]"#
+            ),
+            Some((50, vec![1, 3, 5]))
+        );
+    }
+
+    #[test]
+    fn hybrids_get_one_clear_error() {
+        let e = model_from_hf_config("jamba-1.5-mini.json", real_json("jamba-1.5-mini.json"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("jamba-1.5-mini.json: model_type = jamba: a hybrid architecture (Mamba"),
+            "{e}"
+        );
+        assert!(
+            e.contains("attn_layer_period = 8") && e.contains("cannot represent"),
+            "{e}"
+        );
+        let e = model_from_hf_config("qwen3.5-27b.json", real_json("qwen3.5-27b.json"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("qwen3.5-27b.json: text_config.layer_types = [48 x linear_attention, 16 x full_attention]: a hybrid architecture (linear_attention layers"),
+            "{e}"
+        );
+        let base =
+            r#""hidden_size":64,"num_attention_heads":4,"num_hidden_layers":2,"vocab_size":100"#;
+        for (extra, needle) in [
+            (r#""model_type":"mamba""#, "c.json: model_type = mamba: a hybrid architecture (Mamba state-space layers instead of attention"),
+            (r#""architectures":["RwkvForCausalLM"]"#, "c.json: architectures = rwkvforcausallm: a hybrid architecture (RWKV"),
+            (r#""layers_block_type":["mamba","attention"]"#, "c.json: layers_block_type = [\"mamba\",\"attention\"]: a hybrid"),
+            (r#""ssm_state_size":16"#, "c.json: ssm_state_size = 16: a hybrid architecture (state-space layers)"),
+            (r#""layer_types":["mamba","full_attention"]"#, "c.json: layer_types = [1 x mamba, 1 x full_attention]: a hybrid"),
+        ] {
+            let e = err(&format!("{{{base},{extra}}}"));
+            assert!(e.starts_with(needle), "{extra}: {e}");
+        }
+    }
+
+    fn real_json(file: &str) -> &'static str {
+        match file {
+            "jamba-1.5-mini.json" => include_str!("../testdata/hf/jamba-1.5-mini.json"),
+            "qwen3.5-27b.json" => include_str!("../testdata/hf/qwen3.5-27b.json"),
+            _ => real(file).json,
+        }
+    }
+
+    #[test]
+    fn malformed_configs_name_the_field() {
+        let base =
+            r#""hidden_size":64,"num_attention_heads":4,"num_hidden_layers":8,"vocab_size":100"#;
+        let cases: &[(&str, &str)] = &[
+            ("[1, 2]", "c.json: expected a JSON object"),
+            ("{", "c.json: "),
+            (
+                r#"{"hidden_size": 10}"#,
+                "c.json: num_hidden_layers = missing",
+            ),
+            (
+                r#"{"num_hidden_layers": 2, "num_attention_heads": 2}"#,
+                "c.json: hidden_size = missing",
+            ),
+            (
+                r#"{"text_config": 3}"#,
+                "c.json: text_config = 3: an object",
+            ),
+            (
+                r#"{"text_config": {"hidden_size": "big"}}"#,
+                "c.json: text_config.hidden_size = \"big\": a non-negative integer",
+            ),
+            (
+                r#"{"hidden_size":64,"num_attention_heads":4,"num_hidden_layers":4000000000,"vocab_size":100}"#,
+                "c.json: num_hidden_layers = 4000000000: an integer from 1 to 100000",
+            ),
+        ];
+        for (json, needle) in cases {
+            let e = err(json);
+            assert!(e.starts_with(needle), "{json}: {e}");
+        }
+        for (extra, needle) in [
+            (
+                r#""num_experts":4,"decoder_sparse_step":0"#,
+                "c.json: decoder_sparse_step = 0: an integer from 1",
+            ),
+            (
+                r#""n_routed_experts":4,"moe_layer_freq":0"#,
+                "c.json: moe_layer_freq = 0",
+            ),
+            (
+                r#""num_experts":4,"mlp_only_layers":"none""#,
+                "c.json: mlp_only_layers = \"none\": a list of non-negative integers",
+            ),
+            (
+                r#""tie_word_embeddings":"yes""#,
+                "c.json: tie_word_embeddings = \"yes\": true or false",
+            ),
+            (
+                r#""layer_types":["full_attention"]"#,
+                "c.json: layer_types = [1 entries]: one entry per layer",
+            ),
+            (
+                r#""layer_types":["sliding_attention","full_attention","full_attention","full_attention","full_attention","full_attention","full_attention","full_attention"]"#,
+                "c.json: sliding_window = missing",
+            ),
+            (
+                r#""layer_types":"full""#,
+                "c.json: layer_types = \"full\": a list of strings",
+            ),
+            (
+                r#""kv_lora_rank":512,"qk_nope_head_dim":128,"qk_rope_head_dim":64,"v_head_dim":128"#,
+                "c.json: q_lora_rank = missing",
+            ),
+            (
+                r#""kv_lora_rank":512,"q_lora_rank":null"#,
+                "c.json: qk_nope_head_dim = missing",
+            ),
+            (
+                r#""attention_chunk_size":64,"no_rope_layers":[1,0]"#,
+                "c.json: no_rope_layers = [2 entries]",
+            ),
+            (
+                r#""n_routed_experts":4,"n_shared_experts":18446744073709551615,"moe_intermediate_size":2"#,
+                "c.json: n_shared_experts = 18446744073709551615",
+            ),
+        ] {
+            let e = err(&format!("{{{base},{extra}}}"));
+            assert!(e.starts_with(needle), "{extra}: {e}");
+        }
+    }
+
+    /// Long lists cost O(n log n): a config of a few MiB is read at once.
+    #[test]
+    fn long_lists_stay_fast() {
+        let n = 100_000;
+        let ids: Vec<String> = (0..n).map(|i| i.to_string()).collect();
+        let kinds: Vec<String> = (0..n).map(|i| format!("\"k{i}\"")).collect();
+        let json = format!(
+            r#"{{"hidden_size":64,"num_attention_heads":4,"num_hidden_layers":{n},"vocab_size":100,
+            "num_experts":4,"num_experts_per_tok":2,"mlp_only_layers":[{ids}],"moe_layers":[{ids}]}}"#,
+            ids = ids.join(",")
+        );
+        let t = std::time::Instant::now();
+        // Every layer is in mlp_only_layers: the dense model HF builds.
+        assert_eq!(read("c.json", &json).moe_experts, None);
+        let e = err(&format!(
+            r#"{{"hidden_size":64,"num_attention_heads":4,"num_hidden_layers":2,"vocab_size":100,"layer_types":[{}]}}"#,
+            kinds.join(",")
+        ));
+        assert!(
+            e.contains("1 x k0, 1 x k1, 1 x k2, 1 x k3, 99996 more kinds"),
+            "{e}"
+        );
+        assert!(t.elapsed().as_secs() < 20, "{:?}", t.elapsed());
+    }
+
+    #[test]
+    fn unmodelled_fields_are_named_and_neutral_values_are_not() {
+        let base = r#""hidden_size":64,"num_attention_heads":4,"num_hidden_layers":4,"vocab_size":100,"intermediate_size":128"#;
+        let keys = |extra: &str| {
+            let m = read("c.json", &format!("{{{base},{extra}}}"));
+            warned_keys("c.json", &m)
+        };
+        assert_eq!(
+            keys(
+                r#""attn_output_gate":true,"mlp_bias":true,"cross_attention_layers":[1],"vision_config":{"model_type":"siglip"}"#
+            ),
+            [
+                "attn_output_gate",
+                "mlp_bias",
+                "cross_attention_layers",
+                "vision_config"
+            ]
+        );
+        assert!(keys(r#""attn_output_gate":false,"mlp_bias":false,"cross_attention_layers":[],"n_group":1,"topk_group":1,"quantization_config":null"#).is_empty());
+        assert_eq!(
+            keys(r#""n_routed_experts":8,"num_experts_per_tok":2,"n_group":4,"topk_group":2"#),
+            ["n_group"]
+        );
+        // The window and MoE fields that used to be warnings are read now.
+        assert!(keys(r#""sliding_window":32,"moe_intermediate_size":32,"num_experts":4,"num_experts_per_tok":2,"first_k_dense_replace":1"#).is_empty());
+    }
+
+    #[test]
+    fn dense_shapes_as_before() {
         // Llama 3.2 3B: tied, head_dim given (equal to hidden / heads).
-        let m = read("llama3.2-3b");
-        assert_eq!(m.tied_embeddings, Some(true));
-        assert!(m.warnings.is_empty(), "{:?}", m.warnings);
+        let r = real("llama3.2-3b.json");
+        assert_eq!(read(r.file, r.json).tied_embeddings, Some(true));
         // Mistral-Nemo: q and o are 32 x 128 = 4096 wide on a 5120 hidden.
-        let s = read("mistral-nemo-12b").validate("model").unwrap();
+        let r = real("mistral-nemo-12b.json");
+        let s = spec(r.file, r.json);
         assert_eq!((s.head_dim, s.q_width()), (128, 4096.0));
         assert!(!s.tied_embeddings && !s.qkv_bias);
-        // Qwen2.5: q/k/v biases implied by the family; its unused sliding window is no
-        // warning.
-        let m = read("qwen2.5-72b");
-        assert_eq!(m.qkv_bias, Some(true));
-        assert!(m.warnings.is_empty(), "{:?}", m.warnings);
+        // Qwen2.5: q/k/v biases implied by the family.
+        let r = real("qwen2.5-72b.json");
+        assert_eq!(read(r.file, r.json).qkv_bias, Some(true));
         // Gemma 3: read under text_config, GeGLU, tied and the class's vocabulary by
-        // default; its sliding window is named.
-        let m = read("gemma-3-27b-it");
+        // default.
+        let r = real("gemma-3-27b-it.json");
+        let m = read(r.file, r.json);
         assert_eq!(
             (m.hidden, m.head_dim, m.vocab, m.mlp, m.tied_embeddings),
             (
@@ -423,30 +1531,7 @@ mod tests {
                 Some(true)
             )
         );
-        assert_eq!(m.warnings.len(), 1, "{:?}", m.warnings);
-        assert!(
-            m.warnings[0].contains("sliding_window = 1024"),
-            "{:?}",
-            m.warnings
-        );
-        // Unmodelled MoE and hybrid fields are named; neutral values are not.
-        let m = model_from_hf_config(
-            "c.json",
-            r#"{"hidden_size":2048,"num_attention_heads":16,"num_hidden_layers":4,"vocab_size":1000,
-            "model_type":"qwen3_next","decoder_sparse_step":1,"moe_intermediate_size":512,
-            "layer_types":["linear_attention","full_attention"],"mlp_only_layers":[]}"#,
-        )
-        .unwrap();
-        let keys: Vec<&str> = m
-            .warnings
-            .iter()
-            .map(|w| w.split(' ').nth(1).unwrap())
-            .collect();
-        assert_eq!(
-            keys,
-            ["layer_types", "moe_intermediate_size"],
-            "{:?}",
-            m.warnings
-        );
+        // Named by the file when it has no _name_or_path.
+        assert_eq!(m.name.as_deref(), Some("gemma-3-27b-it"));
     }
 }

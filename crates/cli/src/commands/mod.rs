@@ -3,6 +3,7 @@
 mod cluster;
 mod collective;
 mod fabric_bench;
+mod model;
 mod plan;
 mod presets;
 mod reliability;
@@ -32,6 +33,7 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Cluster(a) => cluster::run(a),
         Command::Collective(a) => collective::run(a),
         Command::FabricBench(a) => fabric_bench::run(a),
+        Command::Model(a) => model::run(a),
         Command::Plan(a) => plan::run(a),
         Command::Presets => presets::run(),
         Command::Schema { report } => {

@@ -497,6 +497,11 @@ fn every_command_is_deterministic() {
         vec!["reliability", "--json"],
         vec!["plan", "dgx-h100-llama3-70b", "--top", "3", "--json"],
         vec!["presets"],
+        vec![
+            "model",
+            "crates/core/testdata/hf/deepseek-v3.json",
+            "--json",
+        ],
         vec!["completions", "bash"],
     ];
     for args in &commands {
@@ -521,6 +526,7 @@ fn cli_polish_help_completions_and_outputs() {
         "reliability",
         "plan",
         "presets",
+        "model",
         "completions",
     ] {
         let o = memphis(&[sub, "--help"]);

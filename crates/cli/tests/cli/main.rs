@@ -7,6 +7,7 @@ mod fabric;
 #[cfg(unix)]
 mod files;
 mod hardening;
+mod model;
 mod plan;
 mod presets;
 mod reliability;

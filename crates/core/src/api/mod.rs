@@ -6,6 +6,7 @@
 pub mod cluster;
 pub mod collective;
 pub mod fabric_bench;
+pub mod model;
 pub mod reliability;
 pub mod simulate;
 
@@ -91,6 +92,7 @@ pub const REPORTS: &[&str] = &[
     "fabric-bench",
     "collective",
     "validate",
+    "model",
 ];
 
 /// The JSON Schema of a command's `--json` report (draft 2020-12), generated from the
@@ -105,6 +107,7 @@ pub fn schema(report: &str) -> crate::Result<serde_json::Value> {
         "fabric-bench" => schema_for!(fabric_bench::FabricBenchReport),
         "collective" => schema_for!(collective::CollectiveReport),
         "validate" => schema_for!(ValidateJson),
+        "model" => schema_for!(model::ModelReport),
         other => {
             return Err(crate::Error::invalid(
                 "report",

@@ -1,0 +1,195 @@
+//! `memphis model`: a model as memphis reads it, from a Hugging Face config.json, a TOML
+//! model file or a preset.
+
+use crate::util::{expect_bad, json, memphis, repo, stderr, stdout, tmp};
+
+/// A config of the core's test data (copies of `../shared/models/`).
+fn hf(file: &str) -> String {
+    let p = repo().join("crates/core/testdata/hf").join(file);
+    assert!(p.is_file(), "{}", p.display());
+    p.to_str().unwrap().to_string()
+}
+
+#[test]
+fn deepseek_v3_as_memphis_reads_it() {
+    let path = hf("deepseek-v3.json");
+    let v = json(&["model", &path, "--json"]);
+    // ../shared/models/INDEX.md: 671,026,419,200 total ("671B"), 37,552,297,472 active.
+    let params = v["params"].as_f64().unwrap();
+    let active = v["active_params"].as_f64().unwrap();
+    assert!((params / 671.0e9 - 1.0).abs() < 0.005, "{params}");
+    assert!((active / 37.55e9 - 1.0).abs() < 0.005, "{active}");
+    assert_eq!(
+        (
+            &v["layers"],
+            &v["dense_layers"],
+            &v["moe_layers"],
+            &v["mtp_layers"]
+        ),
+        (&61.into(), &3.into(), &58.into(), &1.into())
+    );
+    let mtp = v["mtp_params"].as_f64().unwrap();
+    assert!(mtp > 11e9 && mtp < 12e9, "{mtp}");
+    assert_eq!(v["attention"]["kind"], "mla");
+    assert_eq!(v["attention"]["mla"]["kv_lora_rank"], 512);
+    let moe = &v["mlp"]["moe"];
+    assert_eq!(
+        (
+            &moe["experts"],
+            &moe["topk"],
+            &moe["expert_ffn"],
+            &moe["shared_ffn"]
+        ),
+        (&256.into(), &8.into(), &2048.into(), &2048.into())
+    );
+    assert_eq!(v["mlp"]["ffn_hidden"], 18432);
+    let warnings = v["warnings"].as_array().unwrap();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.as_str().unwrap().contains("n_group = 8")),
+        "{warnings:?}"
+    );
+    // The text says the same.
+    let o = memphis(&["model", &path]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    for needle in [
+        "model deepseek-v3",
+        "61: 3 dense + 58 MoE, + 1 MTP",
+        "MLA, 128 heads: q rank 1536, kv rank 512",
+        "256 routed, top-8, 2048 wide, shared 2048 wide",
+        "671.03B",
+        "active 37.55B",
+        "warnings:",
+        "n_group = 8 with topk_group = 4 is not modelled",
+    ] {
+        assert!(text.contains(needle), "{needle}:\n{text}");
+    }
+}
+
+#[test]
+fn windows_and_chunks_are_counted_by_layer() {
+    let v = json(&["model", &hf("gemma-3-27b-it.json"), "--json"]);
+    assert_eq!(
+        (&v["windowed_layers"], &v["global_layers"]),
+        (&52.into(), &10.into())
+    );
+    assert_eq!(v["attention"]["window"]["tokens"], 1024);
+    let o = memphis(&["model", &hf("llama4-scout-17b-16e.json")]);
+    let text = stdout(&o);
+    assert!(
+        text.contains("48: 48 MoE; 36 windowed + 12 global"),
+        "{text}"
+    );
+    assert!(
+        text.contains("attention_chunk_size = 8192 is approximated"),
+        "{text}"
+    );
+}
+
+#[test]
+fn hybrids_are_one_clear_error() {
+    for (file, needle) in [
+        (
+            "jamba-1.5-mini.json",
+            "model_type = jamba: a hybrid architecture (Mamba",
+        ),
+        (
+            "qwen3.5-27b.json",
+            "text_config.layer_types = [48 x linear_attention, 16 x full_attention]: a hybrid",
+        ),
+    ] {
+        let o = memphis(&["model", &hf(file)]);
+        assert_eq!(o.status.code(), Some(2), "{file}");
+        let e = stderr(&o);
+        assert_eq!(e.trim_end().lines().count(), 1, "{e}");
+        assert!(
+            e.starts_with("error: ") && e.contains(file) && e.contains(needle),
+            "{e}"
+        );
+        assert!(e.contains("cannot represent"), "{e}");
+        assert!(o.stdout.is_empty());
+    }
+    // The same refusal where the model feeds a simulation.
+    expect_bad(
+        &["simulate", "--model", &hf("jamba-1.5-mini.json")],
+        "model_type = jamba: a hybrid",
+    );
+}
+
+#[test]
+fn toml_model_files_and_presets() {
+    let f = tmp("tiny.toml");
+    std::fs::write(
+        &f,
+        "name = \"tiny-moe\"\nlayers = 4\nhidden = 256\nheads = 4\nffn_hidden = 1024\nvocab = 1000\n\
+         mlp = \"gated\"\nmoe_experts = 8\nmoe_topk = 2\nmoe_dense_layers = [0]\nwindow = 64\n\
+         window_global_layers = [3]\n",
+    )
+    .unwrap();
+    let v = json(&["model", f.to_str().unwrap(), "--json"]);
+    assert_eq!(v["name"], "tiny-moe");
+    assert_eq!(
+        (&v["dense_layers"], &v["moe_layers"]),
+        (&1.into(), &3.into())
+    );
+    assert_eq!(
+        (&v["windowed_layers"], &v["global_layers"]),
+        (&3.into(), &1.into())
+    );
+    assert!(v["active_params"].as_f64() < v["params"].as_f64());
+    // A bad field is named as in a scenario's [model].
+    std::fs::write(
+        &f,
+        "layers = 4\nhidden = 256\nheads = 3\nffn_hidden = 1024\nvocab = 1000\n",
+    )
+    .unwrap();
+    expect_bad(&["model", f.to_str().unwrap()], "model.heads = 3");
+    // A preset, by name, with the description of `memphis presets`.
+    let v = json(&["model", "llama3-405b", "--json"]);
+    assert_eq!(v["name"], "llama3-405b");
+    assert!((v["params"].as_f64().unwrap() / 1e9 - 405.85).abs() < 0.01);
+    assert_eq!(v["params"], v["active_params"]);
+    assert_eq!(v["mtp_params"], 0.0);
+    let text = stdout(&memphis(&["model", "grok-1"]));
+    assert!(text.contains("8 routed, top-2"), "{text}");
+    expect_bad(
+        &["model", "no-such-model"],
+        "unknown model preset 'no-such-model'",
+    );
+}
+
+#[test]
+fn json_keys_match_the_schema() {
+    let schema = json(&["schema", "model"]);
+    let props = schema["properties"].as_object().unwrap();
+    for args in [
+        vec!["model".to_string(), hf("deepseek-v3.json"), "--json".into()],
+        vec!["model".into(), "llama3-8b".into(), "--json".into()],
+    ] {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let v = json(&args);
+        let keys = v.as_object().unwrap();
+        for k in [
+            "params",
+            "active_params",
+            "mtp_params",
+            "warnings",
+            "layers",
+            "attention",
+            "mlp",
+        ] {
+            assert!(keys.contains_key(k), "{args:?}: no {k}");
+        }
+        for k in keys.keys() {
+            assert!(props.contains_key(k), "{k} not in the schema");
+        }
+        for k in schema["required"].as_array().unwrap() {
+            assert!(
+                keys.contains_key(k.as_str().unwrap()),
+                "required {k} missing"
+            );
+        }
+    }
+}
