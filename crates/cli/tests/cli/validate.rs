@@ -212,3 +212,59 @@ fn validate_fails_when_no_case_could_be_simulated() {
         stderr(&o)
     );
 }
+
+/// A case memphis thinks does not fit still ran: it is compared, and the report says so.
+#[test]
+fn a_case_that_does_not_fit_by_memphis_count_is_compared_and_flagged() {
+    // A 70B-shaped model on 16 GPUs without TP or PP: well over 80 GiB per GPU.
+    let text = r#"
+[[case]]
+id = "too_big"
+source = "a test"
+gpu = "H100-SXM5-80GB"
+gpus = 16
+gpus_per_node = 8
+nic_gbps_per_gpu = 400
+fabric = "infiniband"
+seq_len = 4096
+tp = 1
+pp = 1
+cp = 1
+ep = 1
+dp = 16
+vpp = 1
+micro_batch = 1
+global_batch = 16
+sequence_parallel = false
+recompute = "full"
+distributed_optimizer = true
+precision = "bf16"
+measured_step_time_s = 10.0
+step_time_is = "measured"
+assumed = []
+
+[case.model]
+preset = "llama3-70b"
+"#;
+    let path = crate::util::tmp("oom_case.toml");
+    std::fs::write(&path, text).unwrap();
+    let p = path.to_str().unwrap();
+    let v = json(&["validate", "--cases", p, "--json"]);
+    let c = &v["cases"][0];
+    assert!(c["predicted_step_time_s"].as_f64().unwrap() > 0.0);
+    assert_eq!(c["memory"]["fits"], false);
+    assert!(c["memory"]["per_gpu_gib"].as_f64().unwrap() > 80.0);
+    assert_eq!(v["summary"]["n"], 1, "compared all the same");
+    let o = memphis(&["validate", "--cases", p]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("does not fit by memphis's count"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        stderr(&o).contains("1 of 1 cases do not fit in memory"),
+        "{}",
+        stderr(&o)
+    );
+}

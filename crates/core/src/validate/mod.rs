@@ -420,6 +420,22 @@ pub struct TrainingResult {
     /// Why the case could not be simulated (an input the model refuses).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Memory per GPU memphis predicts for the case's plan (absent when the case could
+    /// not be simulated). A published run ran, so `fits: false` is memphis's error: the
+    /// case is compared all the same, and the report says so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<CaseMemory>,
+}
+
+/// Memory per GPU of a case's plan, as memphis predicts it.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct CaseMemory {
+    /// The fullest GPU, GiB.
+    pub per_gpu_gib: f64,
+    /// The GPU's HBM, GiB.
+    pub capacity_gib: f64,
+    /// Whether memphis thinks the plan fits.
+    pub fits: bool,
 }
 
 /// Per-size comparison of a collective case.
@@ -515,16 +531,21 @@ pub fn run_cases(file: &CaseFile, timeline: bool) -> Result<Report> {
                 // One case the model refuses does not stop the others: it is reported.
                 let predicted = c.scenario().validate().and_then(|sc| {
                     let step = simulate_step(&sc);
-                    if timeline {
-                        crate::step::simulate_timeline_step(&sc, step, &Default::default())
-                            .map(|r| r.0)
+                    let memory = CaseMemory {
+                        per_gpu_gib: step.memory.total().gib(),
+                        capacity_gib: sc.cluster.gpu.hbm_capacity.gib(),
+                        fits: step.fits,
+                    };
+                    let step = if timeline {
+                        crate::step::simulate_timeline_step(&sc, step, &Default::default())?.0
                     } else {
-                        Ok(step)
-                    }
+                        step
+                    };
+                    Ok((step, memory))
                 });
-                let (pred, error) = match predicted {
-                    Ok(step) => (Some(step.time.0), None),
-                    Err(e) => (None, Some(e.to_string())),
+                let (pred, error, memory) = match predicted {
+                    Ok((step, memory)) => (Some(step.time.0), None, Some(memory)),
+                    Err(e) => (None, Some(e.to_string()), None),
                 };
                 out.push(TrainingResult {
                     id: c.id.clone(),
@@ -533,6 +554,7 @@ pub fn run_cases(file: &CaseFile, timeline: bool) -> Result<Report> {
                     error_pct: pred
                         .map(|p| (p - c.measured_step_time_s) / c.measured_step_time_s * 100.0),
                     error,
+                    memory,
                 });
             }
             let errs: Vec<(String, f64)> = out
