@@ -213,6 +213,44 @@ fn validate_fails_when_no_case_could_be_simulated() {
     );
 }
 
+/// Format v2: the DeepSeek-V3 example (a model table with MoE widths, shared and dense
+/// layers, MLA and MTP; EP64 with etp 1) runs and gives a finite, positive prediction. No
+/// tuned figure is asserted: the point is that such a run can be written and compared.
+#[test]
+fn a_v2_case_file_runs_through_validate() {
+    let path = repo().join("examples/cases/deepseek_v3.toml");
+    let p = path.to_str().unwrap();
+    let v = json(&["validate", "--cases", p, "--json"]);
+    let c = &v["cases"][0];
+    assert_eq!(c["id"], "deepseek_v3_pretraining");
+    let predicted = c["predicted_step_time_s"].as_f64().unwrap();
+    assert!(predicted.is_finite() && predicted > 0.0, "{predicted}");
+    assert_eq!(v["summary"]["n"], 1);
+    let m = &c["memory"];
+    assert!(m["per_gpu_gib"].as_f64().unwrap() > 0.0);
+    assert_eq!(
+        m["capacity_gib"].as_f64().unwrap(),
+        80.0,
+        "an H800 has 80 GB"
+    );
+    // Whatever memphis thinks of its memory, the text says it when it does not fit.
+    let o = memphis(&["validate", "--cases", p]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let says = stdout(&o).contains("does not fit by memphis's count");
+    assert_eq!(says, m["fits"] == false, "{}", stdout(&o));
+    // The example is the model of ../shared/models/deepseek-v3.json: 671B parameters
+    // without the MTP layer (INDEX.md: 671,026,419,200), so about 683B with it.
+    use memphis_core::validate::{parse_cases, CaseFile};
+    let text = std::fs::read_to_string(&path).unwrap();
+    let CaseFile::Training(cases) = parse_cases(p, &text).unwrap() else {
+        panic!("training cases")
+    };
+    assert_eq!(cases[0].format, 2);
+    let sc = cases[0].scenario().validate().unwrap();
+    let params = sc.model.total_params();
+    assert!((6.7e11..7.0e11).contains(&params), "{params}");
+}
+
 /// A case memphis thinks does not fit still ran: it is compared, and the report says so.
 #[test]
 fn a_case_that_does_not_fit_by_memphis_count_is_compared_and_flagged() {
@@ -266,5 +304,39 @@ preset = "llama3-70b"
         stderr(&o).contains("1 of 1 cases do not fit in memory"),
         "{}",
         stderr(&o)
+    );
+}
+
+/// A malformed v2 case is one error line, exit 2, naming the case and the field.
+#[test]
+fn malformed_v2_cases_are_one_clear_error() {
+    let text = std::fs::read_to_string(repo().join("examples/cases/deepseek_v3.toml")).unwrap();
+    let bad = |name: &str, text: String, needle: &str| {
+        let path = crate::util::tmp(name);
+        std::fs::write(&path, text).unwrap();
+        let o = memphis(&["validate", "--cases", path.to_str().unwrap()]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{name}: {err}");
+        assert!(o.stdout.is_empty(), "{name}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{name}: {err}");
+        assert!(err.contains(needle), "{name}: expected {needle:?} in {err}");
+    };
+    // Both the model table and flat v1 model fields.
+    bad(
+        "mixed.toml",
+        text.replace("seq_len = 4096", "seq_len = 4096\nlayers = 61"),
+        "case 1 (id deepseek_v3_pretraining): model = a [case.model] table and the flat model field(s) layers",
+    );
+    // A key the model section does not have.
+    bad(
+        "typo.toml",
+        text.replace("mla_kv_lora_rank = 512", "mla_kv_lora_rnk = 512"),
+        "model: unknown key `mla_kv_lora_rnk`: did you mean `mla_kv_lora_rank`?",
+    );
+    // A model that is not one.
+    bad(
+        "topk.toml",
+        text.replace("moe_topk = 8 ", "moe_topk = 300 "),
+        "model.moe_topk = 300",
     );
 }
