@@ -896,6 +896,24 @@ vocab = 32000
     }
 
     #[test]
+    fn the_readme_v2_example_reads_and_runs() {
+        let readme = include_str!("../../../../validation/README.md");
+        let start = readme.find("```toml\n[[case]]").expect("a v2 example") + "```toml\n".len();
+        let end = start + readme[start..].find("```").unwrap();
+        let cases = training(&readme[start..end]);
+        assert_eq!(cases[0].format, 2);
+        let Report::Training { cases, .. } = run_cases(&CaseFile::Training(cases), true).unwrap()
+        else {
+            panic!()
+        };
+        assert!(
+            cases[0].predicted_step_time_s.unwrap() > 0.0,
+            "{:?}",
+            cases[0]
+        );
+    }
+
+    #[test]
     fn malformed_v2_cases_get_one_clear_error() {
         let v2 = one_v2();
         let err = |text: &str| parse_cases("v2.toml", text).unwrap_err().to_string();
