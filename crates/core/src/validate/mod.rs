@@ -167,12 +167,12 @@ impl RawTrainingCase {
                         ),
                     ));
                 }
+                // Worded as serde words a missing field, as format v1 always was.
                 let missing = |name: &str| {
-                    Error::invalid(
-                        format!("{label}: {name}"),
-                        "missing",
+                    Error::parse(
+                        label,
                         format!(
-                            "a value: a format v1 case gives all of {V1_MODEL_FIELDS} (or, format v2, the model as a [case.model] table)"
+                            "missing field `{name}` (a format v1 case gives all of {V1_MODEL_FIELDS}; format v2 gives the model as a [case.model] table instead)"
                         ),
                     )
                 };
@@ -958,7 +958,7 @@ vocab = 32000
         assert!(e.contains("model = string") && e.contains("a table"), "{e}");
         // A v1 case missing one flat field names it; etp is v2's.
         let e = err(&ONE.replace("vocab = 32000\n", ""));
-        assert!(e.contains("case 1 (id t): vocab = missing"), "{e}");
+        assert!(e.contains("case 1 (id t): missing field `vocab`"), "{e}");
         let e = err(&ONE.replace("ep = 1\n", "ep = 1\netp = 1\n"));
         assert!(
             e.contains("case 1 (id t): etp = 1") && e.contains("format v2"),
