@@ -118,6 +118,10 @@ pub struct SimulateArgs {
     /// How much slower the straggler is, percent (0 to <100).
     #[arg(long, value_name = "PCT", default_value_t = 10.0)]
     pub slowdown: f64,
+    /// Run a plan that does not fit in GPU memory anyway; the report says so first.
+    /// Without it such a plan is refused: its memory is shown, exit code 2.
+    #[arg(long)]
+    pub allow_oom: bool,
     #[command(flatten)]
     pub scenario: ScenarioArgs,
 }
@@ -269,6 +273,10 @@ pub struct ReliabilityArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+    /// Run a plan that does not fit in GPU memory anyway; the report says so first.
+    /// Without it such a plan is refused: its memory is shown, exit code 2.
+    #[arg(long)]
+    pub allow_oom: bool,
     #[command(flatten)]
     pub scenario: ScenarioArgs,
 }

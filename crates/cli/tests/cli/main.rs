@@ -7,6 +7,7 @@ mod fabric;
 #[cfg(unix)]
 mod files;
 mod hardening;
+mod oom;
 mod plan;
 mod presets;
 mod reliability;

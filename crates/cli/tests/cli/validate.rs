@@ -62,7 +62,9 @@ fn public_cases_fit_in_memory_and_405b_on_one_gpu_does_not() {
         );
     }
     assert!(cases.iter().any(|c| c.id.contains("175B_full_recompute")));
-    let v = json(&[
+    // 405B without TP, PP or CP: refused, with the memory shown (simulate's tests cover
+    // the refusal and --allow-oom in full).
+    let args = [
         "simulate",
         "--tp",
         "1",
@@ -74,23 +76,13 @@ fn public_cases_fit_in_memory_and_405b_on_one_gpu_does_not() {
         "1024",
         "--global-batch",
         "1024",
-        "--json",
-    ]);
+    ];
+    let o = memphis(&args);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("DOES NOT FIT"), "{}", stderr(&o));
+    let v = json(&[&args[..], &["--allow-oom", "--json"]].concat());
     assert_eq!(v["memory"]["fits"], false);
-    let o = memphis(&[
-        "simulate",
-        "--tp",
-        "1",
-        "--pp",
-        "1",
-        "--cp",
-        "1",
-        "--gpus",
-        "1024",
-        "--global-batch",
-        "1024",
-    ]);
-    assert!(stdout(&o).contains("DOES NOT FIT"));
+    assert_eq!(v["fits"], false);
 }
 
 #[test]
