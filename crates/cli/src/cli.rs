@@ -30,9 +30,9 @@ pub enum Command {
         after_help = "Examples:\n  memphis simulate\n  memphis simulate dgx-h100-llama3-70b --json\n  memphis simulate my.toml --tp 4 --pp 8 --global-batch 2048\n  memphis simulate --model ./config.json --cluster dgx-h100 --gpus 512 --tp 8 --global-batch 512 --seq-len 4096"
     )]
     Simulate(Box<SimulateArgs>),
-    /// Compare predictions with published measurements (case format v1).
+    /// Compare predictions with published measurements (case formats v1 and v2).
     #[command(
-        after_help = "Examples:\n  memphis validate                           every suite in the repository (validation/)\n  memphis validate --suite training --json\n  memphis validate --cases my_cases.toml     any file in case format v1"
+        after_help = "Examples:\n  memphis validate                           every suite in the repository (validation/)\n  memphis validate --suite training --json\n  memphis validate --cases my_cases.toml     any file in case format v1 or v2\n  memphis validate --cases examples/cases/deepseek_v3.toml   a v2 case: the model as a [case.model] table\n\nCase formats (validation/README.md): v1 gives the model as flat fields (layers, hidden,\nheads, ...); v2 as a [case.model] table with the fields of a scenario's [model] section\n(MoE widths, shared experts, dense layers, MLA, windows, MTP, a preset) and adds etp.\nA case with a [case.model] table is v2; one file may hold both."
     )]
     Validate(ValidateArgs),
     /// Print the cluster's inventory: GPUs, servers, racks, switches, links, bisection.
@@ -123,6 +123,10 @@ pub struct SimulateArgs {
     /// How much slower the straggler is, percent (0 to <100).
     #[arg(long, value_name = "PCT", default_value_t = 10.0)]
     pub slowdown: f64,
+    /// Run a plan that does not fit in GPU memory anyway; the report says so first.
+    /// Without it such a plan is refused: its memory is shown, exit code 2.
+    #[arg(long)]
+    pub allow_oom: bool,
     #[command(flatten)]
     pub scenario: ScenarioArgs,
 }
@@ -164,7 +168,7 @@ pub struct ValidateArgs {
     /// Step model for training cases.
     #[arg(long, value_enum, default_value = "timeline")]
     pub step_model: StepModel,
-    /// Case file (format v1): training or collective cases. Default: every suite of the
+    /// Case file (format v1 or v2): training or collective cases. Default: every suite of the
     /// repository (`validation/`), compiled into the binary.
     #[arg(long, value_name = "FILE", conflicts_with = "suite")]
     pub cases: Option<PathBuf>,
@@ -285,6 +289,10 @@ pub struct ReliabilityArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+    /// Run a plan that does not fit in GPU memory anyway; the report says so first.
+    /// Without it such a plan is refused: its memory is shown, exit code 2.
+    #[arg(long)]
+    pub allow_oom: bool,
     #[command(flatten)]
     pub scenario: ScenarioArgs,
 }

@@ -12,6 +12,8 @@ pub fn run(a: ReliabilityArgs) -> CliResult {
     layers.flags.reliability.spare_gpus = a.spares;
     layers.flags.reliability.checkpoint_interval_min = a.checkpoint_interval_min;
     let resolved = api::resolve(&layers)?;
+    // A plan that does not fit runs no job, so it has no failures to project.
+    super::simulate::refuse_unless_fits(&resolved.scenario, a.allow_oom, &resolved.notes)?;
     for n in &resolved.notes {
         sinks::note(n);
     }
@@ -28,6 +30,10 @@ pub fn run(a: ReliabilityArgs) -> CliResult {
 
 fn render(r: &ReliabilityReport) -> String {
     let mut o = String::new();
+    // A plan that does not fit (run with --allow-oom): the warning comes first of all.
+    if let Some(w) = (!r.fits).then(|| r.notes.first()).flatten() {
+        let _ = writeln!(o, "{w}");
+    }
     let _ = writeln!(
         o,
         "reliability · {} GPUs of {} ({} spare) · step {}",

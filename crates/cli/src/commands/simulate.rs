@@ -5,7 +5,9 @@ use crate::cli::SimulateArgs;
 use crate::errors::{CliError, CliResult};
 use crate::sinks::format::{count, duration, pct, si};
 use crate::{input, sinks};
+use memphis_core::api::simulate::MemorySummary;
 use memphis_core::api::{self, SimulateOptions, SimulationReport};
+use memphis_core::scenario::Scenario;
 use memphis_core::step::Heterogeneity;
 use std::fmt::Write;
 
@@ -26,6 +28,9 @@ pub fn run(a: SimulateArgs) -> CliResult {
         }
     };
     let sc = &resolved.scenario;
+    // Nothing runs on a job that does not fit (unless asked): checked before the work,
+    // so that no output file is written either.
+    refuse_unless_fits(sc, a.allow_oom, &resolved.notes)?;
     let opts = SimulateOptions {
         step_model: a.step_model,
         stragglers: Heterogeneity::from_stragglers(
@@ -45,7 +50,9 @@ pub fn run(a: SimulateArgs) -> CliResult {
         sinks::status("routing the job's traffic on the fabric ...");
     }
     let mut report = api::simulate(sc, &opts)?;
-    report.notes.splice(0..0, resolved.notes);
+    // The resolution's notes first, after the warning of a plan that does not fit.
+    let at = usize::from(!report.fits).min(report.notes.len());
+    report.notes.splice(at..at, resolved.notes);
     for n in &report.notes {
         sinks::note(n);
     }
@@ -68,11 +75,55 @@ pub fn run(a: SimulateArgs) -> CliResult {
     outs.commit()
 }
 
+/// Refuses a plan that does not fit in GPU memory, unless `allow_oom`: the resolution's
+/// `notes` (how the plan came about) and the memory per GPU go to stderr, then one error
+/// line. Exit 2, bad input: the plan is the user's input (or the preset's they chose),
+/// the same input is always refused, and nothing failed in memphis or the machine.
+/// For every command that runs a plan.
+pub(crate) fn refuse_unless_fits(sc: &Scenario, allow_oom: bool, notes: &[String]) -> CliResult {
+    let m = api::simulate::memory(sc);
+    if m.fits || allow_oom {
+        return Ok(());
+    }
+    for n in notes {
+        sinks::note(n);
+    }
+    eprint!("{}", memory_lines(&m));
+    Err(api::simulate::does_not_fit(sc, &m).into())
+}
+
+/// The memory per GPU, part by part, and the verdict.
+fn memory_lines(mem: &MemorySummary) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "memory per GPU (stage {})", mem.stage);
+    for (k, v) in [
+        ("weights", mem.weights_gib),
+        ("gradients", mem.gradients_gib),
+        ("optimizer", mem.optimizer_gib),
+        ("activations", mem.activations_gib),
+        ("reserved", mem.reserved_gib),
+    ] {
+        let _ = writeln!(o, "  {k:<12} {v:>7.1} GiB");
+    }
+    let verdict = if mem.fits { "fits" } else { "DOES NOT FIT" };
+    let _ = writeln!(
+        o,
+        "  {:<12} {:>7.1} GiB of {:.1} GiB: {verdict}",
+        "total", mem.per_gpu_gib, mem.capacity_gib
+    );
+    o
+}
+
 fn render(r: &SimulationReport) -> String {
     let p = &r.plan.plan;
     let mut o = String::new();
+    // A plan that does not fit (run with --allow-oom): the warning comes first of all.
+    let oom = (!r.fits).then(|| r.notes.first()).flatten();
+    if let Some(w) = oom {
+        let _ = writeln!(o, "{w}");
+    }
     let _ = writeln!(o, "memphis · {}", r.scenario);
-    for n in &r.notes {
+    for n in r.notes.iter().skip(usize::from(oom.is_some())) {
         let _ = writeln!(o, "  note     {n}");
     }
     let c = &r.cluster.inventory;
@@ -136,23 +187,7 @@ fn render(r: &SimulationReport) -> String {
             pct(v.0 / total)
         );
     }
-    let mem = &r.memory;
-    let _ = writeln!(o, "\nmemory per GPU (stage {})", mem.stage);
-    for (k, v) in [
-        ("weights", mem.weights_gib),
-        ("gradients", mem.gradients_gib),
-        ("optimizer", mem.optimizer_gib),
-        ("activations", mem.activations_gib),
-        ("reserved", mem.reserved_gib),
-    ] {
-        let _ = writeln!(o, "  {k:<12} {v:>7.1} GiB");
-    }
-    let verdict = if mem.fits { "fits" } else { "DOES NOT FIT" };
-    let _ = writeln!(
-        o,
-        "  {:<12} {:>7.1} GiB of {:.1} GiB: {verdict}",
-        "total", mem.per_gpu_gib, mem.capacity_gib
-    );
+    let _ = write!(o, "\n{}", memory_lines(&r.memory));
     let run = &r.run;
     let _ = writeln!(o, "\n{}", sinks::heading("run"));
     let _ = writeln!(
@@ -212,13 +247,6 @@ fn render(r: &SimulationReport) -> String {
         );
     }
     render_power(&mut o, r);
-    if !mem.fits {
-        let _ = writeln!(
-            o,
-            "\nwarning: this plan needs {:.1} GiB per GPU but the {} has {:.1} GiB; raise tp/pp, use recompute or the distributed optimizer",
-            mem.per_gpu_gib, r.cluster.inventory.gpu, mem.capacity_gib
-        );
-    }
     o
 }
 

@@ -75,6 +75,16 @@ fn evaluate(file: &CaseFile, timeline: bool, label: &str) -> CliResult<Report> {
                 "{label}no case could be simulated (first: {why})"
             )));
         }
+        let oom = cases
+            .iter()
+            .filter(|c| c.memory.as_ref().is_some_and(|m| !m.fits))
+            .count();
+        if oom > 0 {
+            eprintln!(
+                "warning: {label}{oom} of {} cases do not fit in memory by memphis's count; they ran, so they are compared all the same",
+                cases.len()
+            );
+        }
         let failed = cases.iter().filter(|c| c.error.is_some()).count();
         if failed > 0 {
             eprintln!(
@@ -99,11 +109,21 @@ fn render(r: &Report) -> String {
             for c in cases {
                 match (c.predicted_step_time_s, c.error_pct, &c.error) {
                     (Some(p), Some(e), _) => {
-                        let _ = writeln!(
+                        let _ = write!(
                             o,
                             "{:<w$}  {:>12.3}  {:>12.3}  {:>+7.1}%",
                             c.id, c.measured_step_time_s, p, e
                         );
+                        match c.memory.as_ref().filter(|m| !m.fits) {
+                            Some(m) => {
+                                let _ = writeln!(
+                                    o,
+                                    "   does not fit by memphis's count: {:.1} GiB per GPU of {:.1} (the run ran; compared all the same)",
+                                    m.per_gpu_gib, m.capacity_gib
+                                );
+                            }
+                            None => o.push('\n'),
+                        }
                     }
                     (_, _, err) => {
                         let _ = writeln!(

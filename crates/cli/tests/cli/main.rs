@@ -8,6 +8,7 @@ mod fabric;
 mod files;
 mod hardening;
 mod model;
+mod oom;
 mod plan;
 mod presets;
 mod reliability;

@@ -62,7 +62,9 @@ fn public_cases_fit_in_memory_and_405b_on_one_gpu_does_not() {
         );
     }
     assert!(cases.iter().any(|c| c.id.contains("175B_full_recompute")));
-    let v = json(&[
+    // 405B without TP, PP or CP: refused, with the memory shown (simulate's tests cover
+    // the refusal and --allow-oom in full).
+    let args = [
         "simulate",
         "--tp",
         "1",
@@ -74,23 +76,13 @@ fn public_cases_fit_in_memory_and_405b_on_one_gpu_does_not() {
         "1024",
         "--global-batch",
         "1024",
-        "--json",
-    ]);
+    ];
+    let o = memphis(&args);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("DOES NOT FIT"), "{}", stderr(&o));
+    let v = json(&[&args[..], &["--allow-oom", "--json"]].concat());
     assert_eq!(v["memory"]["fits"], false);
-    let o = memphis(&[
-        "simulate",
-        "--tp",
-        "1",
-        "--pp",
-        "1",
-        "--cp",
-        "1",
-        "--gpus",
-        "1024",
-        "--global-batch",
-        "1024",
-    ]);
-    assert!(stdout(&o).contains("DOES NOT FIT"));
+    assert_eq!(v["fits"], false);
 }
 
 #[test]
@@ -210,5 +202,134 @@ fn validate_fails_when_no_case_could_be_simulated() {
         stderr(&o).contains("no case could be simulated"),
         "{}",
         stderr(&o)
+    );
+}
+
+/// Format v2: the DeepSeek-V3 example (a model table with MoE widths, shared and dense
+/// layers, MLA and MTP; EP64 with etp 1) runs and gives a finite, positive prediction. No
+/// tuned figure is asserted: the point is that such a run can be written and compared.
+#[test]
+fn a_v2_case_file_runs_through_validate() {
+    let path = repo().join("examples/cases/deepseek_v3.toml");
+    let p = path.to_str().unwrap();
+    let v = json(&["validate", "--cases", p, "--json"]);
+    let c = &v["cases"][0];
+    assert_eq!(c["id"], "deepseek_v3_pretraining");
+    let predicted = c["predicted_step_time_s"].as_f64().unwrap();
+    assert!(predicted.is_finite() && predicted > 0.0, "{predicted}");
+    assert_eq!(v["summary"]["n"], 1);
+    let m = &c["memory"];
+    assert!(m["per_gpu_gib"].as_f64().unwrap() > 0.0);
+    assert_eq!(
+        m["capacity_gib"].as_f64().unwrap(),
+        80.0,
+        "an H800 has 80 GB"
+    );
+    // Whatever memphis thinks of its memory, the text says it when it does not fit.
+    let o = memphis(&["validate", "--cases", p]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let says = stdout(&o).contains("does not fit by memphis's count");
+    assert_eq!(says, m["fits"] == false, "{}", stdout(&o));
+    // The example is the model of ../shared/models/deepseek-v3.json: 671,026,419,200
+    // parameters (../shared/models/INDEX.md), the MTP layer not counted (nor by memphis);
+    // within 1e-4 (the router's 14,848 correction biases, say).
+    use memphis_core::validate::{parse_cases, CaseFile};
+    let text = std::fs::read_to_string(&path).unwrap();
+    let CaseFile::Training(cases) = parse_cases(p, &text).unwrap() else {
+        panic!("training cases")
+    };
+    assert_eq!(cases[0].format, 2);
+    let sc = cases[0].scenario().validate().unwrap();
+    let params = sc.model.total_params();
+    assert!((params / 671_026_419_200.0 - 1.0).abs() < 1e-4, "{params}");
+}
+
+/// A case memphis thinks does not fit still ran: it is compared, and the report says so.
+#[test]
+fn a_case_that_does_not_fit_by_memphis_count_is_compared_and_flagged() {
+    // A 70B-shaped model on 16 GPUs without TP or PP: well over 80 GiB per GPU.
+    let text = r#"
+[[case]]
+id = "too_big"
+source = "a test"
+gpu = "H100-SXM5-80GB"
+gpus = 16
+gpus_per_node = 8
+nic_gbps_per_gpu = 400
+fabric = "infiniband"
+seq_len = 4096
+tp = 1
+pp = 1
+cp = 1
+ep = 1
+dp = 16
+vpp = 1
+micro_batch = 1
+global_batch = 16
+sequence_parallel = false
+recompute = "full"
+distributed_optimizer = true
+precision = "bf16"
+measured_step_time_s = 10.0
+step_time_is = "measured"
+assumed = []
+
+[case.model]
+preset = "llama3-70b"
+"#;
+    let path = crate::util::tmp("oom_case.toml");
+    std::fs::write(&path, text).unwrap();
+    let p = path.to_str().unwrap();
+    let v = json(&["validate", "--cases", p, "--json"]);
+    let c = &v["cases"][0];
+    assert!(c["predicted_step_time_s"].as_f64().unwrap() > 0.0);
+    assert_eq!(c["memory"]["fits"], false);
+    assert!(c["memory"]["per_gpu_gib"].as_f64().unwrap() > 80.0);
+    assert_eq!(v["summary"]["n"], 1, "compared all the same");
+    let o = memphis(&["validate", "--cases", p]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("does not fit by memphis's count"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        stderr(&o).contains("1 of 1 cases do not fit in memory"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// A malformed v2 case is one error line, exit 2, naming the case and the field.
+#[test]
+fn malformed_v2_cases_are_one_clear_error() {
+    let text = std::fs::read_to_string(repo().join("examples/cases/deepseek_v3.toml")).unwrap();
+    let bad = |name: &str, text: String, needle: &str| {
+        let path = crate::util::tmp(name);
+        std::fs::write(&path, text).unwrap();
+        let o = memphis(&["validate", "--cases", path.to_str().unwrap()]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{name}: {err}");
+        assert!(o.stdout.is_empty(), "{name}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{name}: {err}");
+        assert!(err.contains(needle), "{name}: expected {needle:?} in {err}");
+    };
+    // Both the model table and flat v1 model fields.
+    bad(
+        "mixed.toml",
+        text.replace("seq_len = 4096", "seq_len = 4096\nlayers = 61"),
+        "case 1 (id deepseek_v3_pretraining): model = a [case.model] table and the flat model field(s) layers",
+    );
+    // A key the model section does not have.
+    bad(
+        "typo.toml",
+        text.replace("mla_kv_lora_rank = 512", "mla_kv_lora_rnk = 512"),
+        "model: unknown key `mla_kv_lora_rnk`: did you mean `mla_kv_lora_rank`?",
+    );
+    // A model that is not one.
+    bad(
+        "topk.toml",
+        text.replace("moe_topk = 8 ", "moe_topk = 300 "),
+        "model.moe_topk = 300",
     );
 }

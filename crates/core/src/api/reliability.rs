@@ -20,6 +20,9 @@ pub struct ReliabilityOptions {
 pub struct ReliabilityReport {
     /// Scenario name.
     pub scenario: String,
+    /// Whether the plan fits in GPU memory. `false` only when the caller ran it anyway
+    /// (`--allow-oom`): no real job could run it, and the first note says so.
+    pub fits: bool,
     /// Warnings about the run (failures outpacing progress).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
@@ -103,17 +106,19 @@ pub fn reliability(sc: &Scenario, opts: &ReliabilityOptions) -> Result<Reliabili
             ));
         }
     }
-    let step_s = step::simulate(sc, StepModel::Timeline, &Heterogeneity::default())?
-        .result
-        .time
-        .0;
+    let step = step::simulate(sc, StepModel::Timeline, &Heterogeneity::default())?.result;
+    let step_s = step.time.0;
     let ideal_hours = sc.run.work_hours(step_s);
     // `days` only asks how many interruptions so many days bring; the run projected is
     // the scenario's, as `simulate` projects it.
     let work_hours = ideal_hours;
     let cfg = &sc.reliability;
     let base = reliability_of(sc, step_s, work_hours, cfg);
-    let notes = super::progress_notes(&base, step_s)?;
+    let mut notes = super::progress_notes(&base, step_s)?;
+    if !step.fits {
+        let m = super::simulate::MemorySummary::of(sc, &step);
+        notes.insert(0, super::simulate::oom_warning(sc, &m));
+    }
     let optimum = base.checkpoint_interval_min;
     let explore = ReliabilityConfig {
         trials: cfg.trials.min(EXPLORE_TRIALS),
@@ -162,6 +167,7 @@ pub fn reliability(sc: &Scenario, opts: &ReliabilityOptions) -> Result<Reliabili
     let unexpected = fm.unexpected_per_hour();
     Ok(ReliabilityReport {
         scenario: sc.name.clone(),
+        fits: step.fits,
         notes,
         gpu: sc.cluster.gpu.name.to_string(),
         gpus,

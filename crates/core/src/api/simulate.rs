@@ -5,7 +5,9 @@ use crate::fabric::Routing;
 use crate::plan::{self, Objective};
 use crate::power::{Cooling, PowerReport};
 use crate::run::RunReport;
-use crate::scenario::{build_for_planning, MergedScenario, NetworkModel, Scenario, ScenarioLayers};
+use crate::scenario::{
+    build_for_planning, MergedScenario, NetworkModel, ParallelFile, Scenario, ScenarioLayers,
+};
 use crate::step::{self, Breakdown, Heterogeneity, StepModel, StepResult, Timeline};
 use crate::workload::memory::memory_per_stage;
 use crate::workload::{ParallelPlan, Precision};
@@ -57,7 +59,7 @@ fn resolve_plan(merged: &MergedScenario) -> Result<Resolved> {
         let Ok(base) = build_for_planning(&merged.file) else {
             return Err(e);
         };
-        let Ok(best) = plan::best(&base, &fixed, Objective::Step) else {
+        let Ok(Some(best)) = best_plan(&base, &fixed) else {
             return Err(e);
         };
         let scenario = best.apply(&base);
@@ -93,8 +95,11 @@ fn resolve_plan(merged: &MergedScenario) -> Result<Resolved> {
             notes: Vec::new(),
         });
     };
-    let best = match plan::best(&base, &Default::default(), Objective::Step) {
-        Ok(b) => b,
+    let best = match best_plan(&base, &Default::default()) {
+        Ok(Some(b)) => b,
+        // Plans there are, but none fits: that is what is wrong, whatever the preset's
+        // plan (which the user did not write) says.
+        Ok(None) => return Err(none_fits(&base, &Default::default())),
         // No plan either: the first error says best what is wrong.
         Err(e) => {
             return Err(match strict {
@@ -168,6 +173,10 @@ pub struct SimulateOptions {
 pub struct SimulationReport {
     /// Scenario name.
     pub scenario: String,
+    /// Whether the plan fits in GPU memory (`memory.fits`, here at the top for a JSON
+    /// consumer). `false` only when the caller ran it anyway (`--allow-oom`): no real
+    /// job could run it, and the first note says so.
+    pub fits: bool,
     /// What memphis decided on the user's behalf.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
@@ -402,10 +411,75 @@ pub fn simulate(sc: &Scenario, opts: &SimulateOptions) -> Result<SimulationRepor
     let s = step::simulate_on(sc, Some(&fabric), opts.step_model, &opts.stragglers)?;
     let inv = fabric.inventory();
     let run = crate::run::project_with(sc, &s.result, s.timeline.as_ref(), &inv);
-    let notes = super::progress_notes(&run.reliability, s.result.time.0)?;
+    let mut notes = super::progress_notes(&run.reliability, s.result.time.0)?;
     let mut r = report(sc, s, &run, opts.step_model, &inv);
+    if !r.fits {
+        notes.insert(0, oom_warning(sc, &r.memory));
+    }
     r.notes = notes;
     Ok(r)
+}
+
+/// Memory per GPU of the scenario's plan (its fullest GPU), as `simulate` reports it,
+/// from the closed form alone: what a command checks before it runs a plan.
+pub fn memory(sc: &Scenario) -> MemorySummary {
+    MemorySummary::of(sc, &step::simulate_step(sc))
+}
+
+/// What `simulate` and `reliability` answer for a plan that does not fit in memory
+/// (`m.fits` false): one error naming the plan, what it needs and what would help.
+pub fn does_not_fit(sc: &Scenario, m: &MemorySummary) -> crate::Error {
+    let p = &sc.plan;
+    let mut fixes = vec!["more pp or tp".to_string()];
+    if p.recompute != crate::workload::Recompute::Full {
+        fixes.push("--recompute full".into());
+    }
+    if !p.distributed_optimizer && p.dp > 1 {
+        fixes.push("--distributed-optimizer true".into());
+    }
+    if p.micro_batch > 1 {
+        fixes.push("a smaller --micro-batch".into());
+    }
+    fixes.push("more GPUs".into());
+    crate::Error::invalid(
+        "parallel",
+        format!("{} ({:.1} GiB per GPU)", p.label(), m.per_gpu_gib),
+        format!(
+            "a plan that fits in the GPU's {:.1} GiB ({}); this one does not: {}, or --plan auto (the planner's best plan that fits); --allow-oom runs it anyway",
+            m.capacity_gib,
+            sc.cluster.gpu.name,
+            fixes.join(", ")
+        ),
+    )
+}
+
+/// The first note of a report on a plan that does not fit, run anyway.
+pub fn oom_warning(sc: &Scenario, m: &MemorySummary) -> String {
+    format!(
+        "warning: DOES NOT FIT: {} needs {:.1} GiB per GPU, the {} has {:.1} GiB; simulated anyway (--allow-oom): a real job would run out of memory",
+        sc.plan.label(),
+        m.per_gpu_gib,
+        sc.cluster.gpu.name,
+        m.capacity_gib
+    )
+}
+
+impl MemorySummary {
+    /// The memory of a step result.
+    pub(crate) fn of(sc: &Scenario, step: &StepResult) -> MemorySummary {
+        let mem = &step.memory;
+        MemorySummary {
+            per_gpu_gib: mem.total().gib(),
+            capacity_gib: sc.cluster.gpu.hbm_capacity.gib(),
+            fits: step.fits,
+            stage: mem.stage,
+            weights_gib: mem.weights.gib(),
+            gradients_gib: mem.gradients.gib(),
+            optimizer_gib: mem.optimizer.gib(),
+            activations_gib: mem.activations.gib(),
+            reserved_gib: mem.reserved.gib(),
+        }
+    }
 }
 
 fn report(
@@ -416,11 +490,11 @@ fn report(
     inv: &crate::fabric::Inventory,
 ) -> SimulationReport {
     let step = &s.result;
-    let mem = &step.memory;
     let rel = &run.reliability;
     let (power, energy, carbon, water) = footprint_sections(sc, run);
     SimulationReport {
         scenario: sc.name.clone(),
+        fits: step.fits,
         notes: Vec::new(),
         cluster: ClusterSummary {
             inventory: super::cluster::report_of(&sc.cluster, inv),
@@ -455,17 +529,7 @@ fn report(
             model,
             breakdown: step.breakdown.clone(),
         },
-        memory: MemorySummary {
-            per_gpu_gib: mem.total().gib(),
-            capacity_gib: sc.cluster.gpu.hbm_capacity.gib(),
-            fits: step.fits,
-            stage: mem.stage,
-            weights_gib: mem.weights.gib(),
-            gradients_gib: mem.gradients.gib(),
-            optimizer_gib: mem.optimizer.gib(),
-            activations_gib: mem.activations.gib(),
-            reserved_gib: mem.reserved.gib(),
-        },
+        memory: MemorySummary::of(sc, step),
         stages: stage_summaries(sc, step),
         run: RunSummary {
             gpus: sc.job_gpus(),
@@ -650,7 +714,8 @@ fn footprint_sections(
 pub fn plan_auto(layers: &ScenarioLayers) -> Result<Resolved> {
     let merged = layers.merge()?;
     let base = build_for_planning(&merged.file)?;
-    let best = plan::best(&base, &merged.written_plan(), Objective::Step)?;
+    let fixed = merged.written_plan();
+    let best = best_plan(&base, &fixed)?.ok_or_else(|| none_fits(&base, &fixed))?;
     let scenario = best.apply(&base);
     let notes = vec![format!("the planner chose {}", scenario.plan.label())];
     Ok(with_context(
@@ -659,4 +724,80 @@ pub fn plan_auto(layers: &ScenarioLayers) -> Result<Resolved> {
         Resolved { scenario, notes },
         false,
     ))
+}
+
+/// The planner's best plan keeping the `fixed` fields ([`plan::best`]), or `None` when
+/// there are valid plans but none fits in memory; an error when there is no valid plan.
+fn best_plan(base: &Scenario, fixed: &ParallelFile) -> Result<Option<plan::PlanResult>> {
+    let r = plan::search_within(base, fixed, Objective::Step, 1, None, &|_, _| {})?;
+    Ok(r.top.into_iter().next())
+}
+
+/// The one error for "no plan fits": which plans were tried (the fields the user fixed
+/// named) and what would make room.
+fn none_fits(sc: &Scenario, fixed: &ParallelFile) -> crate::Error {
+    let given = toml::to_string(fixed).unwrap_or_default();
+    let given: Vec<&str> = given.lines().collect();
+    let (value, with, fewer) = if given.is_empty() {
+        ("any plan".to_string(), "", "")
+    } else {
+        (
+            format!("any plan with {}", given.join(", ")),
+            " with these fields",
+            ", or fewer of the plan fields you gave",
+        )
+    };
+    crate::Error::invalid(
+        "parallel",
+        value,
+        format!(
+            "a plan that fits in memory, but no plan of {}{with} on {} GPUs, global batch {} of {} tokens, fits in the GPU's {:.1} GiB ({}): more GPUs, a smaller batch or shorter sequences{fewer}",
+            sc.model.name,
+            sc.job_gpus(),
+            sc.run.global_batch,
+            sc.run.seq_len,
+            sc.cluster.gpu.hbm_capacity.gib(),
+            sc.cluster.gpu.name,
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::scenario_preset;
+
+    /// The memory a command checks before it runs a plan is the memory the report shows.
+    #[test]
+    fn the_memory_checked_first_is_the_memory_reported() {
+        let sc = scenario_preset("dgx-h100-llama3-70b")
+            .unwrap()
+            .validate()
+            .unwrap();
+        let mut oom = sc.clone();
+        oom.plan.tp = 1;
+        oom.plan.pp = 1;
+        oom.plan.vpp = 1;
+        oom.plan.dp *= 16;
+        oom.plan.sequence_parallel = false;
+        for (sc, fits) in [(sc, true), (oom, false)] {
+            let m = memory(&sc);
+            assert_eq!(m.fits, fits);
+            let opts = SimulateOptions::default();
+            let r = simulate(&sc, &opts).unwrap();
+            assert_eq!(r.fits, fits);
+            assert_eq!(r.memory.per_gpu_gib, m.per_gpu_gib);
+            assert_eq!(r.memory.activations_gib, m.activations_gib);
+            // Run anyway, a plan that does not fit says so in its first note.
+            assert_eq!(
+                r.notes.first().is_some_and(|n| n.contains("DOES NOT FIT")),
+                !fits
+            );
+            if !fits {
+                let e = does_not_fit(&sc, &m).to_string();
+                assert!(e.starts_with("parallel = TP1 PP1"), "{e}");
+                assert!(e.contains("--plan auto"), "{e}");
+            }
+        }
+    }
 }

@@ -1,11 +1,11 @@
-//! Ground-truth cases (format v1, `validation/README.md`) and the comparison of
+//! Ground-truth cases (formats v1 and v2, `validation/README.md`) and the comparison of
 //! predictions against them.
 //!
 //! A case is turned into an ordinary [`ScenarioFile`] and goes through the same
 //! validation and simulation as any user scenario: nothing is looked up from the case
 //! but its inputs.
 
-use crate::error::{Error, Result};
+use crate::error::{suggest_key, Error, Result};
 use crate::net::analytical::{CollectiveOp, GroupShape};
 use crate::scenario::{
     ClusterFile, FabricKind, ModelFile, ParallelFile, ScenarioFile, TrainingFile,
@@ -18,11 +18,14 @@ use serde::{Deserialize, Serialize};
 mod suites;
 pub use suites::{Suite, SUITES};
 
-/// A published training run.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A published training run, in case format v1 or v2 (`validation/README.md`): the same
+/// fields but for the model, which v1 gives as flat shape fields and v2 as a `model`
+/// table holding a scenario's `[model]` section.
+#[derive(Debug, Clone, PartialEq)]
 #[allow(missing_docs)] // fields are documented in the format's README
 pub struct TrainingCase {
+    /// The format the case was written in: 1 (flat shape fields) or 2 (a `model` table).
+    pub format: u32,
     pub id: String,
     pub source: String,
     pub gpu: String,
@@ -30,20 +33,15 @@ pub struct TrainingCase {
     pub gpus_per_node: u32,
     pub nic_gbps_per_gpu: f64,
     pub fabric: FabricKind,
-    pub layers: u32,
-    pub hidden: u64,
-    pub heads: u32,
-    pub kv_heads: u32,
-    pub ffn_hidden: u64,
-    pub mlp: MlpKind,
-    pub vocab: u64,
+    /// The model: v2's `[case.model]` as written, or v1's flat fields in these terms.
+    pub model: ModelFile,
     pub seq_len: u64,
-    pub moe_experts: u32,
-    pub moe_topk: u32,
     pub tp: u32,
     pub pp: u32,
     pub cp: u32,
     pub ep: u32,
+    /// Expert tensor parallel (v2 only; default tp).
+    pub etp: Option<u32>,
     pub dp: u32,
     pub vpp: u32,
     pub micro_batch: u32,
@@ -55,6 +53,181 @@ pub struct TrainingCase {
     pub measured_step_time_s: f64,
     pub step_time_is: String,
     pub assumed: Vec<String>,
+}
+
+/// A training case as the file has it: every field of both formats, the model's flat v1
+/// fields and v2's `model` table optional, so that a case of either reads and one that
+/// mixes them gets an error naming both ([`RawTrainingCase::into_case`]).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTrainingCase {
+    id: String,
+    source: String,
+    gpu: String,
+    gpus: u64,
+    gpus_per_node: u32,
+    nic_gbps_per_gpu: f64,
+    fabric: FabricKind,
+    // v1: the model's shape, flat.
+    layers: Option<u32>,
+    hidden: Option<u64>,
+    heads: Option<u32>,
+    kv_heads: Option<u32>,
+    ffn_hidden: Option<u64>,
+    mlp: Option<MlpKind>,
+    vocab: Option<u64>,
+    moe_experts: Option<u32>,
+    moe_topk: Option<u32>,
+    // v2: a scenario's [model] section (deserialized on its own, for errors that name it).
+    model: Option<toml::Value>,
+    etp: Option<u32>,
+    seq_len: u64,
+    tp: u32,
+    pp: u32,
+    cp: u32,
+    ep: u32,
+    dp: u32,
+    vpp: u32,
+    micro_batch: u32,
+    global_batch: u64,
+    sequence_parallel: bool,
+    recompute: Recompute,
+    distributed_optimizer: bool,
+    precision: Precision,
+    measured_step_time_s: f64,
+    step_time_is: String,
+    assumed: Vec<String>,
+}
+
+/// The model fields of case format v1, flat in the case, in the order the README lists
+/// them.
+const V1_MODEL_FIELDS: &str =
+    "layers, hidden, heads, kv_heads, ffn_hidden, mlp, vocab, moe_experts, moe_topk";
+
+impl RawTrainingCase {
+    /// The v1 model fields the case sets, by name.
+    fn flat_model_fields(&self) -> Vec<&'static str> {
+        [
+            ("layers", self.layers.is_some()),
+            ("hidden", self.hidden.is_some()),
+            ("heads", self.heads.is_some()),
+            ("kv_heads", self.kv_heads.is_some()),
+            ("ffn_hidden", self.ffn_hidden.is_some()),
+            ("mlp", self.mlp.is_some()),
+            ("vocab", self.vocab.is_some()),
+            ("moe_experts", self.moe_experts.is_some()),
+            ("moe_topk", self.moe_topk.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, set)| set.then_some(name))
+        .collect()
+    }
+
+    /// The case, its format told by its model: a `model` table is v2, flat fields v1.
+    /// `label` names the case in errors.
+    fn into_case(self, label: &str) -> Result<TrainingCase> {
+        let flat = self.flat_model_fields();
+        let (format, model) = match self.model.clone() {
+            Some(table) => {
+                if !flat.is_empty() {
+                    return Err(Error::invalid(
+                        format!("{label}: model"),
+                        format!(
+                            "a [case.model] table and the flat model field(s) {}",
+                            flat.join(", ")
+                        ),
+                        format!(
+                            "one or the other: format v2 gives the model as the [case.model] table (move {} into it), format v1 as the flat fields {V1_MODEL_FIELDS}",
+                            flat.join(", ")
+                        ),
+                    ));
+                }
+                if !table.is_table() {
+                    return Err(Error::invalid(
+                        format!("{label}: model"),
+                        table.type_str(),
+                        "a table ([case.model]) with the fields of a scenario's [model] section",
+                    ));
+                }
+                let model: ModelFile = table.try_into().map_err(|e: toml::de::Error| {
+                    Error::parse(format!("{label}: model"), suggest_key(e.message()))
+                })?;
+                // A model that is not one is an error of the file, not a case the model
+                // refuses: say so now, naming the field.
+                model.clone().validate(&format!("{label}: model"))?;
+                (2, model)
+            }
+            None => {
+                if flat.is_empty() {
+                    return Err(Error::invalid(
+                        format!("{label}: model"),
+                        "missing",
+                        format!(
+                            "the model: a [case.model] table with the fields of a scenario's [model] section (format v2), or the flat fields {V1_MODEL_FIELDS} (format v1)"
+                        ),
+                    ));
+                }
+                // Worded as serde words a missing field, as format v1 always was.
+                let missing = |name: &str| {
+                    Error::parse(
+                        label,
+                        format!(
+                            "missing field `{name}` (a format v1 case gives all of {V1_MODEL_FIELDS}; format v2 gives the model as a [case.model] table instead)"
+                        ),
+                    )
+                };
+                if let Some(etp) = self.etp {
+                    return Err(Error::invalid(
+                        format!("{label}: etp"),
+                        etp,
+                        "unset in a format v1 case (flat model fields): etp is a format v2 field, for a case with a [case.model] table",
+                    ));
+                }
+                let model = ModelFile {
+                    name: Some(self.id.clone()),
+                    layers: Some(self.layers.ok_or_else(|| missing("layers"))?),
+                    hidden: Some(self.hidden.ok_or_else(|| missing("hidden"))?),
+                    heads: Some(self.heads.ok_or_else(|| missing("heads"))?),
+                    kv_heads: Some(self.kv_heads.ok_or_else(|| missing("kv_heads"))?),
+                    ffn_hidden: Some(self.ffn_hidden.ok_or_else(|| missing("ffn_hidden"))?),
+                    mlp: Some(self.mlp.ok_or_else(|| missing("mlp"))?),
+                    vocab: Some(self.vocab.ok_or_else(|| missing("vocab"))?),
+                    moe_experts: Some(self.moe_experts.ok_or_else(|| missing("moe_experts"))?),
+                    moe_topk: Some(self.moe_topk.ok_or_else(|| missing("moe_topk"))?),
+                    ..Default::default()
+                };
+                (1, model)
+            }
+        };
+        Ok(TrainingCase {
+            format,
+            id: self.id,
+            source: self.source,
+            gpu: self.gpu,
+            gpus: self.gpus,
+            gpus_per_node: self.gpus_per_node,
+            nic_gbps_per_gpu: self.nic_gbps_per_gpu,
+            fabric: self.fabric,
+            model,
+            seq_len: self.seq_len,
+            tp: self.tp,
+            pp: self.pp,
+            cp: self.cp,
+            ep: self.ep,
+            etp: self.etp,
+            dp: self.dp,
+            vpp: self.vpp,
+            micro_batch: self.micro_batch,
+            global_batch: self.global_batch,
+            sequence_parallel: self.sequence_parallel,
+            recompute: self.recompute,
+            distributed_optimizer: self.distributed_optimizer,
+            precision: self.precision,
+            measured_step_time_s: self.measured_step_time_s,
+            step_time_is: self.step_time_is,
+            assumed: self.assumed,
+        })
+    }
 }
 
 /// A published collective measurement (nccl-tests).
@@ -101,7 +274,7 @@ pub fn parse_cases(context: &str, text: &str) -> Result<CaseFile> {
         _ => {
             return Err(Error::parse(
                 context,
-                "no [[case]] tables; see the case format v1 README",
+                "no [[case]] tables; see the case format README (validation/README.md)",
             ))
         }
     };
@@ -162,10 +335,10 @@ pub fn parse_cases(context: &str, text: &str) -> Result<CaseFile> {
     } else {
         let mut out = Vec::with_capacity(cases.len());
         for (i, v) in cases.iter().enumerate() {
-            let c: TrainingCase = v
-                .clone()
-                .try_into()
-                .map_err(|e| Error::parse(label(i, v), e))?;
+            let raw: RawTrainingCase = v.clone().try_into().map_err(|e: toml::de::Error| {
+                Error::parse(label(i, v), suggest_key(e.message()))
+            })?;
+            let c = raw.into_case(&label(i, v))?;
             // A millisecond to a week: any real training step; outside it an error ratio
             // would be meaningless (or infinite).
             if !(c.measured_step_time_s.is_finite()
@@ -186,6 +359,11 @@ pub fn parse_cases(context: &str, text: &str) -> Result<CaseFile> {
 impl TrainingCase {
     /// The case as a scenario: its cluster is exactly the job's GPUs.
     pub fn scenario(&self) -> ScenarioFile {
+        let mut model = self.model.clone();
+        // Named as the case, unless the model (or its preset) has a name.
+        if model.name.is_none() && model.preset.is_none() {
+            model.name = Some(self.id.clone());
+        }
         ScenarioFile {
             preset: None,
             name: Some(self.id.clone()),
@@ -199,26 +377,14 @@ impl TrainingCase {
                 fabric: Some(self.fabric),
                 ..Default::default()
             },
-            model: ModelFile {
-                name: Some(self.id.clone()),
-                layers: Some(self.layers),
-                hidden: Some(self.hidden),
-                heads: Some(self.heads),
-                kv_heads: Some(self.kv_heads),
-                ffn_hidden: Some(self.ffn_hidden),
-                vocab: Some(self.vocab),
-                mlp: Some(self.mlp),
-                moe_experts: Some(self.moe_experts),
-                moe_topk: Some(self.moe_topk),
-                ..Default::default()
-            },
+            model,
             parallel: ParallelFile {
                 tp: Some(self.tp),
                 pp: Some(self.pp),
                 vpp: Some(self.vpp),
                 cp: Some(self.cp),
                 ep: Some(self.ep),
-                etp: None,
+                etp: self.etp,
                 dp: Some(self.dp),
                 micro_batch: Some(self.micro_batch),
                 sequence_parallel: Some(self.sequence_parallel),
@@ -255,6 +421,22 @@ pub struct TrainingResult {
     /// Why the case could not be simulated (an input the model refuses).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Memory per GPU memphis predicts for the case's plan (absent when the case could
+    /// not be simulated). A published run ran, so `fits: false` is memphis's error: the
+    /// case is compared all the same, and the report says so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<CaseMemory>,
+}
+
+/// Memory per GPU of a case's plan, as memphis predicts it.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct CaseMemory {
+    /// The fullest GPU, GiB.
+    pub per_gpu_gib: f64,
+    /// The GPU's HBM, GiB.
+    pub capacity_gib: f64,
+    /// Whether memphis thinks the plan fits.
+    pub fits: bool,
 }
 
 /// Per-size comparison of a collective case.
@@ -350,16 +532,21 @@ pub fn run_cases(file: &CaseFile, timeline: bool) -> Result<Report> {
                 // One case the model refuses does not stop the others: it is reported.
                 let predicted = c.scenario().validate().and_then(|sc| {
                     let step = simulate_step(&sc);
-                    if timeline {
-                        crate::step::simulate_timeline_step(&sc, step, &Default::default())
-                            .map(|r| r.0)
+                    let memory = CaseMemory {
+                        per_gpu_gib: step.memory.total().gib(),
+                        capacity_gib: sc.cluster.gpu.hbm_capacity.gib(),
+                        fits: step.fits,
+                    };
+                    let step = if timeline {
+                        crate::step::simulate_timeline_step(&sc, step, &Default::default())?.0
                     } else {
-                        Ok(step)
-                    }
+                        step
+                    };
+                    Ok((step, memory))
                 });
-                let (pred, error) = match predicted {
-                    Ok(step) => (Some(step.time.0), None),
-                    Err(e) => (None, Some(e.to_string())),
+                let (pred, error, memory) = match predicted {
+                    Ok((step, memory)) => (Some(step.time.0), None, Some(memory)),
+                    Err(e) => (None, Some(e.to_string()), None),
                 };
                 out.push(TrainingResult {
                     id: c.id.clone(),
@@ -368,6 +555,7 @@ pub fn run_cases(file: &CaseFile, timeline: bool) -> Result<Report> {
                     error_pct: pred
                         .map(|p| (p - c.measured_step_time_s) / c.measured_step_time_s * 100.0),
                     error,
+                    memory,
                 });
             }
             let errs: Vec<(String, f64)> = out
@@ -477,6 +665,7 @@ fn prefix_case(id: &str, e: Error) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scenario::model_preset;
 
     const ONE: &str = r#"
 [[case]]
@@ -569,6 +758,215 @@ measured_busbw_gbps = [100.0]
             .replace("[100.0]", "[-5.0]");
         let e = parse_cases("c.toml", &neg).unwrap_err().to_string();
         assert!(e.contains("non-negative"), "{e}");
+    }
+
+    /// ONE in format v2: the model fields in a `[case.model]` table.
+    fn one_v2() -> String {
+        let mut t: toml::Table = toml::from_str(ONE).unwrap();
+        let case = t["case"].as_array_mut().unwrap()[0].as_table_mut().unwrap();
+        let mut model = toml::Table::new();
+        for k in V1_MODEL_FIELDS.split(", ") {
+            model.insert(k.into(), case.remove(k).unwrap());
+        }
+        case.insert("model".into(), model.into());
+        toml::to_string(&t).unwrap()
+    }
+
+    fn training(text: &str) -> Vec<TrainingCase> {
+        match parse_cases("t.toml", text).unwrap() {
+            CaseFile::Training(c) => c,
+            CaseFile::Collective(_) => panic!("expected training cases"),
+        }
+    }
+
+    #[test]
+    fn a_v1_case_is_the_scenario_it_always_was() {
+        let c = &training(ONE)[0];
+        assert_eq!(c.format, 1);
+        // The mapping of format v1 onto a scenario, written out field by field.
+        let want = ModelFile {
+            name: Some("t".into()),
+            layers: Some(4),
+            hidden: Some(1024),
+            heads: Some(8),
+            kv_heads: Some(8),
+            ffn_hidden: Some(4096),
+            vocab: Some(32000),
+            mlp: Some(MlpKind::Standard),
+            moe_experts: Some(0),
+            moe_topk: Some(0),
+            ..Default::default()
+        };
+        let sf = c.scenario();
+        assert_eq!(sf.model, want);
+        assert_eq!(sf.parallel.etp, None);
+        assert_eq!(sf.parallel.tp, Some(2));
+        assert_eq!(sf.training.seq_len, Some(2048));
+    }
+
+    #[test]
+    fn every_compiled_in_v1_case_reads_the_same_in_v2() {
+        // Each training case of the suites, rewritten with its model in a [case.model]
+        // table, is the same scenario and the same prediction.
+        for suite in SUITES {
+            let Ok(CaseFile::Training(v1)) = suite.cases() else {
+                continue;
+            };
+            let mut t: toml::Table = toml::from_str(suite.text).unwrap();
+            for case in t["case"].as_array_mut().unwrap() {
+                let case = case.as_table_mut().unwrap();
+                let mut model = toml::Table::new();
+                for k in V1_MODEL_FIELDS.split(", ") {
+                    model.insert(k.into(), case.remove(k).unwrap());
+                }
+                case.insert("model".into(), model.into());
+            }
+            let v2 = training(&toml::to_string(&t).unwrap());
+            assert_eq!(v1.len(), v2.len());
+            for (a, b) in v1.iter().zip(&v2) {
+                assert_eq!((a.format, b.format), (1, 2), "{}", a.id);
+                assert_eq!(a.scenario(), b.scenario(), "{}", a.id);
+                let (sa, sb) = (
+                    a.scenario().validate().unwrap(),
+                    b.scenario().validate().unwrap(),
+                );
+                assert_eq!(simulate_step(&sa).time, simulate_step(&sb).time, "{}", a.id);
+            }
+        }
+    }
+
+    #[test]
+    fn a_v2_case_carries_a_whole_model_section() {
+        // A DeepSeek-V3-shaped MoE (2 layers: one dense, one MoE) with MLA and MTP, and
+        // expert tensor parallelism.
+        let text = ONE.replace(
+            "layers = 4\nhidden = 1024\nheads = 8\nkv_heads = 8\nffn_hidden = 4096\nmlp = \"standard\"\nvocab = 32000\n",
+            "",
+        )
+        .replace("moe_experts = 0\nmoe_topk = 0\n", "")
+        .replace("ep = 1\n", "ep = 4\netp = 1\n")
+        + r#"
+[case.model]
+name = "mini-v3"
+layers = 2
+hidden = 1024
+heads = 8
+ffn_hidden = 4096
+moe_ffn_hidden = 512
+moe_shared_ffn = 512
+moe_experts = 16
+moe_topk = 4
+moe_dense_layers = [0]
+mla_kv_lora_rank = 128
+mla_q_lora_rank = 256
+mla_qk_nope_dim = 64
+mla_qk_rope_dim = 32
+mla_v_dim = 64
+mtp_layers = 1
+mlp = "gated"
+vocab = 32000
+"#;
+        let c = &training(&text)[0];
+        assert_eq!((c.format, c.etp), (2, Some(1)));
+        let sf = c.scenario();
+        assert_eq!(sf.model.name.as_deref(), Some("mini-v3"));
+        assert_eq!(sf.parallel.etp, Some(1));
+        let sc = sf.validate().unwrap();
+        let moe = sc.model.moe.as_ref().unwrap();
+        assert_eq!((moe.experts, moe.topk, moe.expert_ffn), (16, 4, 512));
+        assert_eq!(moe.dense_layers, vec![0]);
+        assert_eq!(sc.model.mla.unwrap().kv_lora_rank, 128);
+        assert_eq!(sc.model.mtp_layers, 1);
+        assert_eq!((sc.plan.ep, sc.plan.etp), (4, 1));
+        let Report::Training { cases, .. } =
+            run_cases(&CaseFile::Training(vec![c.clone()]), true).unwrap()
+        else {
+            panic!()
+        };
+        let p = cases[0].predicted_step_time_s.unwrap();
+        assert!(p.is_finite() && p > 0.0, "{p}");
+        // A preset is a model too; the model is then named as the preset.
+        let preset = one_v2().replace("[case.model]", "[case.model]\npreset = \"llama3-8b\"");
+        let preset = preset.replace("mlp = \"standard\"\n", "");
+        let sc = training(&preset)[0].scenario().validate().unwrap();
+        assert_eq!(
+            sc.model.name,
+            model_preset("llama3-8b").unwrap().name.unwrap()
+        );
+        assert_eq!(sc.model.layers, 4, "the case's fields over the preset's");
+    }
+
+    #[test]
+    fn the_readme_v2_example_reads_and_runs() {
+        let readme = include_str!("../../../../validation/README.md");
+        let start = readme.find("```toml\n[[case]]").expect("a v2 example") + "```toml\n".len();
+        let end = start + readme[start..].find("```").unwrap();
+        let cases = training(&readme[start..end]);
+        assert_eq!(cases[0].format, 2);
+        let Report::Training { cases, .. } = run_cases(&CaseFile::Training(cases), true).unwrap()
+        else {
+            panic!()
+        };
+        assert!(
+            cases[0].predicted_step_time_s.unwrap() > 0.0,
+            "{:?}",
+            cases[0]
+        );
+    }
+
+    #[test]
+    fn malformed_v2_cases_get_one_clear_error() {
+        let v2 = one_v2();
+        let err = |text: &str| parse_cases("v2.toml", text).unwrap_err().to_string();
+        // Both the table and flat fields: named, both.
+        let e = err(&v2.replace("[case.model]", "layers = 4\nvocab = 7\n[case.model]"));
+        assert!(
+            e.contains("case 1 (id t): model")
+                && e.contains("layers, vocab")
+                && e.contains("one or the other"),
+            "{e}"
+        );
+        // Unknown and mistyped fields of the model table name the table.
+        let e = err(&v2.replace("[case.model]", "[case.model]\nlayerz = 3"));
+        assert!(
+            e.contains("case 1 (id t): model: unknown key `layerz`: did you mean `layers`?"),
+            "{e}"
+        );
+        let e = err(&v2.replace("layers = 4", "layers = \"four\""));
+        assert!(e.contains("case 1 (id t): model"), "{e}");
+        // A model that is not one.
+        let e = err(&v2.replace("layers = 4\n", ""));
+        assert!(e.contains("case 1 (id t): model.layers = missing"), "{e}");
+        let e = err(&v2.replace("[case.model]", "[case.model]\npreset = \"gpt5\""));
+        assert!(e.contains("unknown model preset 'gpt5'"), "{e}");
+        // No model at all.
+        let flat: Vec<String> = V1_MODEL_FIELDS
+            .split(", ")
+            .map(|k| format!("{k} = "))
+            .collect();
+        let none: String = ONE
+            .lines()
+            .filter(|l| !flat.iter().any(|f| l.starts_with(f.as_str())))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let e = err(&none);
+        assert!(
+            e.contains("model = missing") && e.contains("[case.model]"),
+            "{e}"
+        );
+        // `model` as a value, not a table.
+        let e = err(&none.replace("seq_len", "model = \"llama\"\nseq_len"));
+        assert!(e.contains("model = string") && e.contains("a table"), "{e}");
+        // A v1 case missing one flat field names it; etp is v2's.
+        let e = err(&ONE.replace("vocab = 32000\n", ""));
+        assert!(e.contains("case 1 (id t): missing field `vocab`"), "{e}");
+        let e = err(&ONE.replace("ep = 1\n", "ep = 1\netp = 1\n"));
+        assert!(
+            e.contains("case 1 (id t): etp = 1") && e.contains("format v2"),
+            "{e}"
+        );
+        // Every error is one line.
+        assert!(!e.contains('\n'));
     }
 
     #[test]

@@ -1,0 +1,251 @@
+//! Nothing runs on a job that does not fit in GPU memory: `simulate` and `reliability`
+//! refuse such a plan (its memory on stderr, one error line, exit 2, no output file),
+//! unless `--allow-oom`, which runs it with the warning first.
+
+use crate::util::{json, memphis, stderr, stdout, tmp};
+
+/// Llama 3 70B on 1,024 H100s without TP or PP: about 420 GiB per GPU of 80.
+const OOM: &[&str] = &["dgx-h100-llama3-70b", "--tp", "1", "--pp", "1"];
+
+fn with(cmd: &str, extra: &[&str]) -> Vec<String> {
+    std::iter::once(cmd)
+        .chain(OOM.iter().copied())
+        .chain(extra.iter().copied())
+        .map(String::from)
+        .collect()
+}
+
+fn run(args: &[String]) -> std::process::Output {
+    memphis(&args.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
+/// The refusal: memory per GPU part by part, then one error line that names the plan
+/// and what to change; exit 2; nothing on stdout.
+fn assert_refused(o: &std::process::Output) {
+    let err = stderr(o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(o.stdout.is_empty(), "printed a report: {}", stdout(o));
+    for part in [
+        "memory per GPU",
+        "weights",
+        "gradients",
+        "optimizer",
+        "activations",
+        "DOES NOT FIT",
+    ] {
+        assert!(err.contains(part), "missing {part:?} in\n{err}");
+    }
+    let last = err.trim_end().lines().last().unwrap();
+    assert!(
+        last.starts_with("error: parallel = TP1 PP1 CP2 EP1 DP512 ("),
+        "{last}"
+    );
+    for fix in [
+        "GiB per GPU",
+        "80.0 GiB",
+        "more pp or tp",
+        "--plan auto",
+        "--allow-oom",
+    ] {
+        assert!(last.contains(fix), "missing {fix:?} in {last}");
+    }
+    assert_eq!(err.matches("error:").count(), 1, "{err}");
+}
+
+#[test]
+fn simulate_refuses_a_plan_that_does_not_fit_and_writes_nothing() {
+    let (out, html, trace) = (tmp("oom.json"), tmp("oom.html"), tmp("oom-trace.json"));
+    let args = with(
+        "simulate",
+        &[
+            "--json",
+            "-o",
+            out.to_str().unwrap(),
+            "--html",
+            html.to_str().unwrap(),
+            "--trace",
+            trace.to_str().unwrap(),
+        ],
+    );
+    assert_refused(&run(&args));
+    for f in [&out, &html, &trace] {
+        assert!(!f.exists(), "{} was written", f.display());
+    }
+    // A file already there is left as it was.
+    std::fs::write(&out, "before").unwrap();
+    assert_refused(&run(&args));
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "before");
+    // The text report too.
+    assert_refused(&run(&with("simulate", &[])));
+}
+
+#[test]
+fn simulate_allow_oom_runs_with_the_warning_first() {
+    let o = run(&with("simulate", &["--allow-oom"]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    let first = text.lines().next().unwrap();
+    assert!(
+        first.starts_with("warning: DOES NOT FIT: TP1 PP1 CP2 EP1 DP512 needs"),
+        "{first}"
+    );
+    assert!(first.contains("--allow-oom"), "{first}");
+    assert_eq!(text.matches("warning: DOES NOT FIT").count(), 1, "{text}");
+    assert!(text.contains("total") && text.contains("DOES NOT FIT"));
+    // JSON: `fits` at the top level, the warning the first note; the files are written.
+    let out = tmp("allowed.json");
+    let html = tmp("allowed.html");
+    let o = run(&with(
+        "simulate",
+        &[
+            "--allow-oom",
+            "--json",
+            "-o",
+            out.to_str().unwrap(),
+            "--html",
+            html.to_str().unwrap(),
+        ],
+    ));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(v["fits"], false);
+    assert_eq!(v["memory"]["fits"], false);
+    assert!(v["memory"]["per_gpu_gib"].as_f64().unwrap() > 80.0);
+    // At the top: right after the scenario's name, before the notes and the rest.
+    let raw = std::fs::read_to_string(&out).unwrap();
+    let at = |k: &str| raw.find(&format!("\n  \"{k}\":")).unwrap();
+    assert!(
+        at("scenario") < at("fits") && at("fits") < at("notes"),
+        "{raw}"
+    );
+    assert!(
+        v["notes"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("warning: DOES NOT FIT"),
+        "{}",
+        v["notes"]
+    );
+    assert!(std::fs::read_to_string(&html)
+        .unwrap()
+        .contains("warning: DOES NOT FIT"));
+    // A plan that fits says so at the top level too, with no such note.
+    let v = json(&["simulate", "dgx-h100-llama3-70b", "--json"]);
+    assert_eq!(v["fits"], true);
+    assert!(!v.to_string().contains("DOES NOT FIT"));
+}
+
+#[test]
+fn reliability_refuses_too_and_allow_oom_runs_it() {
+    assert_refused(&run(&with("reliability", &[])));
+    assert_refused(&run(&with("reliability", &["--json"])));
+    let o = run(&with("reliability", &["--allow-oom"]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(
+        text.lines()
+            .next()
+            .unwrap()
+            .starts_with("warning: DOES NOT FIT"),
+        "{text}"
+    );
+    let o = run(&with("reliability", &["--allow-oom", "--json"]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["fits"], false);
+    assert!(v["notes"][0]
+        .as_str()
+        .unwrap()
+        .starts_with("warning: DOES NOT FIT"));
+}
+
+/// Every scenario preset fits, so none needs --allow-oom.
+#[test]
+fn every_scenario_preset_fits_and_runs() {
+    for p in [
+        "memphis-405b",
+        "memphis-grok1",
+        "dgx-h100-llama3-70b",
+        "dgx-a100-gpt3-175b",
+    ] {
+        let v = json(&["reliability", p, "--json"]);
+        assert_eq!(v["fits"], true, "{p}");
+        let v = json(&["simulate", p, "--step-model", "analytical", "--json"]);
+        assert_eq!(v["fits"], true, "{p}");
+    }
+}
+
+/// When no plan fits, the planner (`--plan auto`, or a scenario whose preset plan does
+/// not suit the job) says that, in one line, naming the fields it had to keep.
+#[test]
+fn no_plan_that_fits_is_one_clear_error() {
+    let cases: &[(&[&str], &[&str])] = &[
+        (
+            &[
+                "simulate",
+                "--plan",
+                "auto",
+                "--model",
+                "llama3-405b",
+                "--cluster",
+                "dgx-h100",
+                "--gpus",
+                "8",
+                "--global-batch",
+                "8",
+            ],
+            &[
+                "parallel = any plan:",
+                "no plan of llama3-405b on 8 GPUs",
+                "more GPUs",
+            ],
+        ),
+        // No plan field written: the preset's plan does not suit 8 GPUs, and no plan fits.
+        (
+            &[
+                "simulate",
+                "--model",
+                "llama3-405b",
+                "--cluster",
+                "dgx-h100",
+                "--gpus",
+                "8",
+                "--global-batch",
+                "8",
+            ],
+            &["parallel = any plan:", "fits in the GPU's 80.0 GiB"],
+        ),
+        (
+            &[
+                "simulate",
+                "dgx-h100-llama3-70b",
+                "--plan",
+                "auto",
+                "--tp",
+                "1",
+                "--pp",
+                "1",
+                "--cp",
+                "1",
+                "--gpus",
+                "512",
+            ],
+            &[
+                "any plan with tp = 1, pp = 1, cp = 1:",
+                "with these fields",
+                "fewer of the plan fields you gave",
+            ],
+        ),
+    ];
+    for (args, needles) in cases {
+        let o = memphis(args);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(o.stdout.is_empty(), "{args:?}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+        for n in *needles {
+            assert!(err.contains(n), "{args:?}: expected {n:?} in {err}");
+        }
+    }
+}
