@@ -188,6 +188,7 @@ fn render(r: &SimulationReport) -> String {
         );
     }
     let _ = write!(o, "\n{}", memory_lines(&r.memory));
+    render_stages(&mut o, r);
     let run = &r.run;
     let _ = writeln!(o, "\n{}", sinks::heading("run"));
     let _ = writeln!(
@@ -248,6 +249,71 @@ fn render(r: &SimulationReport) -> String {
     }
     render_power(&mut o, r);
     o
+}
+
+/// The pipeline stages, runs of alike stages on one line: their layers by kind, the time
+/// of one micro-batch and the memory per GPU (shown when there is a pipeline).
+fn render_stages(o: &mut String, r: &SimulationReport) {
+    let stages = &r.stages;
+    if stages.len() < 2 {
+        return;
+    }
+    let _ = writeln!(o, "\npipeline stages (layers split {})", {
+        let n: Vec<String> = stages.iter().map(|s| s.layers.to_string()).collect();
+        n.join("/")
+    });
+    let what = |s: &memphis_core::api::simulate::StageSummary| {
+        let mut parts = Vec::new();
+        let dense = s.layers - s.moe_layers;
+        let noun = if s.layers == 1 { "layer" } else { "layers" };
+        if s.moe_layers > 0 && dense > 0 {
+            parts.push(format!("{dense} dense + {} MoE {noun}", s.moe_layers));
+        } else if s.moe_layers > 0 {
+            parts.push(format!("{} MoE {noun}", s.moe_layers));
+        } else {
+            parts.push(format!("{} {noun}", s.layers));
+        }
+        if s.windowed_layers > 0 {
+            parts.push(format!("{} windowed", s.windowed_layers));
+        }
+        if s.mtp_layers > 0 {
+            parts.push(format!("+ {} MTP", s.mtp_layers));
+        }
+        parts.join(", ")
+    };
+    let mut i = 0;
+    while i < stages.len() {
+        let s = &stages[i];
+        let mut j = i;
+        while j + 1 < stages.len()
+            && what(&stages[j + 1]) == what(s)
+            && (stages[j + 1].micro_batch_s - s.micro_batch_s).abs() <= 1e-9 * s.micro_batch_s
+        {
+            j += 1;
+        }
+        let label = if j > i {
+            format!("{}-{}", s.stage, stages[j].stage)
+        } else {
+            s.stage.to_string()
+        };
+        let (lo, hi) = stages[i..=j]
+            .iter()
+            .fold((f64::MAX, 0.0f64), |(lo, hi), x| {
+                (lo.min(x.memory_gib), hi.max(x.memory_gib))
+            });
+        let mem = if hi - lo < 0.05 {
+            format!("{hi:.1} GiB")
+        } else {
+            format!("{lo:.1}-{hi:.1} GiB")
+        };
+        let _ = writeln!(
+            o,
+            "  {label:<7} {:<34} {:>9} per micro-batch  {mem}",
+            what(s),
+            duration(s.micro_batch_s)
+        );
+        i = j + 1;
+    }
 }
 
 fn render_power(o: &mut String, r: &SimulationReport) {

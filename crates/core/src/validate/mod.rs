@@ -42,6 +42,9 @@ pub struct TrainingCase {
     pub ep: u32,
     /// Expert tensor parallel (v2 only; default tp).
     pub etp: Option<u32>,
+    /// The recipe (v2 only): a scenario's `[training]` fields other than those the case
+    /// gives itself (gpus, global_batch, seq_len, tokens, precision).
+    pub recipe: TrainingFile,
     pub dp: u32,
     pub vpp: u32,
     pub micro_batch: u32,
@@ -81,6 +84,8 @@ struct RawTrainingCase {
     // v2: a scenario's [model] section (deserialized on its own, for errors that name it).
     model: Option<toml::Value>,
     etp: Option<u32>,
+    // v2: the recipe, a scenario's [training] fields the case does not give flat.
+    training: Option<toml::Value>,
     seq_len: u64,
     tp: u32,
     pp: u32,
@@ -199,8 +204,20 @@ impl RawTrainingCase {
                 (1, model)
             }
         };
+        let recipe = match self.training.clone() {
+            None => TrainingFile::default(),
+            Some(_) if format == 1 => {
+                return Err(Error::invalid(
+                    format!("{label}: training"),
+                    "a [case.training] table",
+                    "unset in a format v1 case (flat model fields): the recipe table is a format v2 field, for a case with a [case.model] table",
+                ))
+            }
+            Some(t) => recipe_of(label, t)?,
+        };
         Ok(TrainingCase {
             format,
+            recipe,
             id: self.id,
             source: self.source,
             gpu: self.gpu,
@@ -228,6 +245,37 @@ impl RawTrainingCase {
             assumed: self.assumed,
         })
     }
+}
+
+/// A v2 case's `[case.training]` table: a scenario's `[training]` section without the
+/// fields the case gives flat.
+fn recipe_of(label: &str, table: toml::Value) -> Result<TrainingFile> {
+    let context = format!("{label}: training");
+    if !table.is_table() {
+        return Err(Error::invalid(
+            context,
+            table,
+            "a table ([case.training]) with recipe fields of a scenario's [training] section",
+        ));
+    }
+    let recipe: TrainingFile = table
+        .try_into()
+        .map_err(|e: toml::de::Error| Error::parse(&context, suggest_key(e.message())))?;
+    let flat = [
+        ("gpus", recipe.gpus.is_some()),
+        ("global_batch", recipe.global_batch.is_some()),
+        ("seq_len", recipe.seq_len.is_some()),
+        ("tokens", recipe.tokens.is_some()),
+        ("precision", recipe.precision.is_some()),
+    ];
+    if let Some((name, _)) = flat.iter().find(|(_, set)| *set) {
+        return Err(Error::invalid(
+            format!("{context}.{name}"),
+            "set",
+            "unset: the case gives gpus, global_batch, seq_len and precision itself (and no token budget); [case.training] holds only the recipe (main_grads, optimizer_states, moe_dispatcher, ep_overlap, recompute_modules)",
+        ));
+    }
+    Ok(recipe)
 }
 
 /// A published collective measurement (nccl-tests).
@@ -397,7 +445,7 @@ impl TrainingCase {
                 seq_len: Some(self.seq_len),
                 tokens: None,
                 precision: Some(self.precision),
-                ..Default::default()
+                ..self.recipe.clone()
             },
             network: None,
             routing: None,
@@ -911,6 +959,32 @@ vocab = 32000
             cases[0].predicted_step_time_s.unwrap() > 0.0,
             "{:?}",
             cases[0]
+        );
+    }
+
+    #[test]
+    fn a_v2_case_carries_its_recipe() {
+        let v2 = one_v2() + "[case.training]\nmain_grads = \"fp32\"\nrecompute_modules = [\"core_attn\", \"layernorm\"]\n";
+        let c = &training(&v2)[0];
+        let sf = c.scenario();
+        assert_eq!(
+            sf.training.main_grads,
+            Some(crate::workload::plan::GradPrecision::Fp32)
+        );
+        assert_eq!(sf.training.seq_len, Some(2048));
+        let sc = sf.validate().unwrap();
+        assert_eq!(sc.run.grad_reduce_bytes(), 4.0);
+        assert_eq!(sc.run.recipe.recompute_modules.len(), 2);
+        let err = |text: &str| parse_cases("v2.toml", text).unwrap_err().to_string();
+        // The recipe table may not repeat what the case gives flat, nor sit in a v1 case.
+        let e = err(&(one_v2() + "[case.training]\nseq_len = 4096\n"));
+        assert!(e.contains("case 1 (id t): training.seq_len = set"), "{e}");
+        let e = err(&(one_v2() + "[case.training]\nmain_gradz = \"fp32\"\n"));
+        assert!(e.contains("did you mean `main_grads`"), "{e}");
+        let e = err(&(ONE.to_string() + "[case.training]\nep_overlap = true\n"));
+        assert!(
+            e.contains("case 1 (id t): training") && e.contains("format v2"),
+            "{e}"
         );
     }
 
