@@ -40,7 +40,9 @@ pub use power::{
 };
 pub use reliability::ReliabilityConfig;
 pub use workload::memory::MemoryBreakdown;
-pub use workload::model::{LayerKind, LayerParams, Mla, MlpPart, Projection, Split, Window};
+pub use workload::model::{
+    LayerKind, LayerParams, Mla, MlpPart, Projection, Projections, Split, Window,
+};
 pub use workload::plan::{
     Dispatcher, GradPrecision, LayerSplit, Recipe, RecomputeModule, StatePrecision,
 };

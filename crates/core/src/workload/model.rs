@@ -118,6 +118,35 @@ impl Projection {
     }
 }
 
+/// A layer's attention projections: up to five, held inline.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Projections {
+    items: [Option<Projection>; 5],
+    len: usize,
+}
+
+impl Projections {
+    fn push(&mut self, p: Projection) {
+        self.items[self.len] = Some(p);
+        self.len += 1;
+    }
+
+    /// The projections, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &Projection> {
+        self.items[..self.len].iter().flatten()
+    }
+
+    /// How many.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
 /// How tensor parallelism splits a projection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Split {
@@ -461,8 +490,9 @@ impl ModelSpec {
         }
     }
 
-    /// The attention projections of one layer.
-    pub fn attention_projections(&self) -> Vec<Projection> {
+    /// The attention projections of one layer (at most five: no allocation, as the
+    /// planner asks for every plan).
+    pub fn attention_projections(&self) -> Projections {
         let h = self.hidden as f64;
         let heads = self.heads as f64;
         let p = |name, input, output, split, bias| Projection {
@@ -474,17 +504,18 @@ impl ModelSpec {
         };
         let bias = |w: f64| if self.qkv_bias { w } else { 0.0 };
         let out = p("attn_out", self.attn_out_width(), h, Split::Row, 0.0);
+        let mut v = Projections::default();
         match self.mla {
             None => {
                 let qkv = self.q_width() + 2.0 * self.kv_heads as f64 * self.head_dim as f64;
-                vec![p("qkv", h, qkv, Split::Column, bias(qkv)), out]
+                v.push(p("qkv", h, qkv, Split::Column, bias(qkv)));
+                v.push(out);
             }
             // Megatron's MLASelfAttention: the down-projections to the latents are
             // replicated over TP, the up-projections split by heads (column parallel).
             Some(a) => {
                 let (ql, kvl) = (a.q_lora_rank as f64, a.kv_lora_rank as f64);
                 let rope = a.qk_rope_dim as f64;
-                let mut v = Vec::with_capacity(5);
                 if a.q_lora_rank > 0 {
                     v.push(p("q_down", h, ql, Split::None, 0.0));
                     v.push(p("q_up", ql, self.q_width(), Split::Column, 0.0));
@@ -495,9 +526,9 @@ impl ModelSpec {
                 let kv_up = heads * (a.qk_nope_dim + a.v_dim) as f64;
                 v.push(p("kv_up", kvl, kv_up, Split::Column, 0.0));
                 v.push(out);
-                v
             }
         }
+        v
     }
 
     /// Norm weights of one layer: two RMS/LayerNorms of h, and MLA's latent norms.
@@ -590,8 +621,25 @@ impl ModelSpec {
 
     /// The parameters of the decoder layers `range` (MTP layers are `layers..`).
     pub fn params_of(&self, range: std::ops::Range<u32>) -> LayerParams {
+        // A layer's parameters depend only on its MLP and on being an MTP layer (not on
+        // its window): the four combinations, priced once (the planner calls this for
+        // every plan it weighs).
+        let of = |moe: bool, mtp: bool| {
+            self.layer_params(LayerKind {
+                moe,
+                window: None,
+                mtp,
+            })
+        };
+        let table = [
+            of(false, false),
+            of(false, true),
+            of(true, false),
+            of(true, true),
+        ];
         range.fold(LayerParams::default(), |a, i| {
-            let p = self.layer_params(self.layer_kind(i));
+            let k = self.layer_kind(i);
+            let p = table[2 * usize::from(k.moe) + usize::from(k.mtp)];
             LayerParams {
                 dense: a.dense + p.dense,
                 experts: a.experts + p.experts,

@@ -534,15 +534,20 @@ fn balanced_stage_layers(model: &ModelSpec, run: &TrainingRun, even: Vec<u32>) -
     if pp <= 1 {
         return even;
     }
-    // prefix[i]: FLOPs of layers 0..i.
+    // Each kind's FLOPs once; prefix[i]: FLOPs of layers 0..i.
+    let kinds = model.kinds();
+    let per_kind: Vec<f64> = kinds
+        .iter()
+        .map(|&k| model.layer_flops_per_token(k, run.seq_len))
+        .collect();
+    let flops = |i: u32| per_kind[kinds.partition_point(|&k| k < model.layer_kind(i))];
     let mut prefix = Vec::with_capacity(l as usize + 1);
     prefix.push(0.0);
     for i in 0..l {
-        let w = model.layer_flops_per_token(model.layer_kind(i), run.seq_len);
-        prefix.push(prefix[i as usize] + w);
+        prefix.push(prefix[i as usize] + flops(i));
     }
     let tail: f64 = (model.layers..model.layers + model.mtp_layers)
-        .map(|i| model.layer_flops_per_token(model.layer_kind(i), run.seq_len))
+        .map(flops)
         .sum::<f64>()
         + model.head_flops_per_token();
     let worst = |counts: &[u32]| -> f64 {
@@ -558,8 +563,19 @@ fn balanced_stage_layers(model: &ModelSpec, run: &TrainingRun, even: Vec<u32>) -
         }
         max
     };
-    let mut best = (worst(&even), even);
     let middle = pp - 2;
+    // The heaviest stage of `first`, `middle` stages of `m`, then the rest (no allocation:
+    // the planner splits every plan it weighs).
+    let candidate = |first: u32, m: u32| -> f64 {
+        let mut at = first as usize;
+        let mut max = prefix[at];
+        for _ in 0..middle {
+            max = max.max(prefix[at + m as usize] - prefix[at]);
+            at += m as usize;
+        }
+        max.max(prefix[l as usize] - prefix[at] + tail)
+    };
+    let mut best = (worst(&even), None);
     let per = l / pp;
     let (lo, hi) = if middle == 0 {
         (0, 0)
@@ -571,16 +587,21 @@ fn balanced_stage_layers(model: &ModelSpec, run: &TrainingRun, even: Vec<u32>) -
             continue;
         };
         for first in 1..ends {
-            let mut counts = vec![m; pp as usize];
-            counts[0] = first;
-            counts[pp as usize - 1] = ends - first;
-            let w = worst(&counts);
+            let w = candidate(first, m);
             if w < best.0 * (1.0 - 1e-9) {
-                best = (w, counts);
+                best = (w, Some((first, m, ends - first)));
             }
         }
     }
-    best.1
+    match best.1 {
+        None => even,
+        Some((first, m, last)) => {
+            let mut counts = vec![m; pp as usize];
+            counts[0] = first;
+            counts[pp as usize - 1] = last;
+            counts
+        }
+    }
 }
 
 #[cfg(test)]
