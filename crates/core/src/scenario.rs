@@ -1314,6 +1314,19 @@ impl ParallelFile {
 }
 
 impl MergedScenario {
+    /// The plan fields the user did not write but the merged file sets (the preset's),
+    /// as `name = value`, in the section's order.
+    pub fn unwritten_plan_fields(&self) -> Vec<String> {
+        match to_value(&self.file.parallel) {
+            Ok(Value::Table(t)) => t
+                .iter()
+                .filter(|(k, _)| !self.wrote(&format!("parallel.{k}")))
+                .map(|(k, v)| format!("{k} = {v}"))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// The plan fields the user wrote, alone: what a search keeps fixed.
     pub fn written_plan(&self) -> ParallelFile {
         let mut v = to_value(&self.file.parallel).unwrap_or(Value::Table(Default::default()));

@@ -56,6 +56,11 @@ pub fn run(a: PlanArgs) -> CliResult {
         };
         search_within(&sc, &fixed, objective, a.top, shard, &progress)?
     };
+    // A whole search (not one shard of it) with no plan that fits is an error, as it is
+    // for `simulate --plan auto`.
+    if result.top.is_empty() && a.shard.is_none() {
+        return Err(memphis_core::api::simulate::none_fits(&sc, &fixed).into());
+    }
     let elapsed = started.elapsed().as_secs_f64();
     // Wall time goes to stderr: stdout depends only on the input.
     if a.merge.is_empty() {

@@ -11,7 +11,7 @@ pub fn run(a: ReliabilityArgs) -> CliResult {
     let mut layers = input::scenario_layers(&a.scenario)?;
     layers.flags.reliability.spare_gpus = a.spares;
     layers.flags.reliability.checkpoint_interval_min = a.checkpoint_interval_min;
-    let resolved = api::resolve(&layers)?;
+    let resolved = api::simulate::resolve_allowing_oom(&layers, a.allow_oom)?;
     // A plan that does not fit runs no job, so it has no failures to project.
     super::simulate::refuse_unless_fits(&resolved.scenario, a.allow_oom, &resolved.notes)?;
     for n in &resolved.notes {

@@ -19,7 +19,7 @@ pub fn run(a: SimulateArgs) -> CliResult {
     let html_out = outs.file("--html", a.html.as_deref())?;
     let layers = input::scenario_layers(&a.scenario)?;
     let resolved = match a.plan.as_deref() {
-        None => api::resolve(&layers)?,
+        None => api::simulate::resolve_allowing_oom(&layers, a.allow_oom)?,
         Some("auto") => api::simulate::plan_auto(&layers)?,
         Some(other) => {
             return Err(CliError::bad(format!(
@@ -147,10 +147,9 @@ fn render(r: &SimulationReport) -> String {
         r.model.name,
         si(r.model.params)
     );
-    let _ =
-        writeln!(
+    let _ = writeln!(
         o,
-        "  plan     {} = {} GPUs ({} spare) · micro-batch {} x {} · {} seq {} · {} recompute{}{}",
+        "  plan     {} = {} GPUs ({} spare) · micro-batch {} x {} · {} seq {} · {}{}{}",
         p.label(),
         count(r.run.gpus),
         count(r.run.spare_gpus),
@@ -158,9 +157,17 @@ fn render(r: &SimulationReport) -> String {
         r.plan.micro_batches,
         count(r.plan.global_batch),
         count(r.plan.seq_len),
-        format!("{:?}", p.recompute).to_lowercase(),
+        match p.recompute {
+            memphis_core::Recompute::None => "no recompute",
+            memphis_core::Recompute::Selective => "selective recompute",
+            memphis_core::Recompute::Full => "full recompute",
+        },
         if p.sequence_parallel { " · SP" } else { "" },
-        if p.distributed_optimizer { " · dist-opt" } else { "" },
+        if p.distributed_optimizer {
+            " · dist-opt"
+        } else {
+            ""
+        },
     );
     let st = &r.step;
     let _ = writeln!(o, "\n{}", sinks::heading("step"));
@@ -262,14 +269,19 @@ fn render_stages(o: &mut String, r: &SimulationReport) {
         let n: Vec<String> = stages.iter().map(|s| s.layers.to_string()).collect();
         n.join("/")
     });
+    let moe_model = stages.iter().any(|s| s.moe_layers > 0);
     let what = |s: &memphis_core::api::simulate::StageSummary| {
         let mut parts = Vec::new();
         let dense = s.layers - s.moe_layers;
         let noun = if s.layers == 1 { "layer" } else { "layers" };
-        if s.moe_layers > 0 && dense > 0 {
+        if s.layers == 0 {
+            parts.push("no decoder layer".to_string());
+        } else if s.moe_layers > 0 && dense > 0 {
             parts.push(format!("{dense} dense + {} MoE {noun}", s.moe_layers));
         } else if s.moe_layers > 0 {
             parts.push(format!("{} MoE {noun}", s.moe_layers));
+        } else if moe_model {
+            parts.push(format!("{} dense {noun}", s.layers));
         } else {
             parts.push(format!("{} {noun}", s.layers));
         }
@@ -277,7 +289,7 @@ fn render_stages(o: &mut String, r: &SimulationReport) {
             parts.push(format!("{} windowed", s.windowed_layers));
         }
         if s.mtp_layers > 0 {
-            parts.push(format!("+ {} MTP", s.mtp_layers));
+            parts.push(format!("{} MTP", s.mtp_layers));
         }
         parts.join(", ")
     };

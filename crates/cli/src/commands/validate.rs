@@ -140,8 +140,9 @@ fn render(r: &Report) -> String {
             }
             let _ = writeln!(
                 o,
-                "\n{} cases: mean absolute error {:.1}%, median {:.1}%, worst {:.1}% ({})",
+                "\n{} {}: mean absolute error {:.1}%, median {:.1}%, worst {:.1}% ({})",
                 summary.n,
+                if summary.n == 1 { "case" } else { "cases" },
                 summary.mape_pct,
                 summary.median_ape_pct,
                 summary.max_ape_pct,

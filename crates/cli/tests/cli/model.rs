@@ -193,3 +193,53 @@ fn json_keys_match_the_schema() {
         }
     }
 }
+
+/// MoE plan flags: expert tensor parallelism and the recipe, spelled as in TOML; the
+/// plan fields kept from the preset are named.
+#[test]
+fn moe_flags_and_inherited_plan_fields() {
+    let mixtral = crate::util::repo().join("crates/core/testdata/hf/mixtral-8x7b.json");
+    let mixtral = mixtral.to_str().unwrap();
+    let base = [
+        "simulate",
+        "--model",
+        mixtral,
+        "--cluster",
+        "dgx-h100",
+        "--gpus",
+        "64",
+        "--tp",
+        "2",
+        "--pp",
+        "2",
+        "--ep",
+        "8",
+        "--etp",
+        "1",
+        "--global-batch",
+        "64",
+        "--seq-len",
+        "4096",
+    ];
+    let o = crate::util::memphis(
+        &[
+            &base[..],
+            &["--recompute-modules", "core_attn,moe_act", "--json"],
+        ]
+        .concat(),
+    );
+    let err = crate::util::stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("the plan fields you did not give: cp = 2") && err.contains("vpp = 4"),
+        "{err}"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        (v["plan"]["ep"].as_u64(), v["plan"]["etp"].as_u64()),
+        (Some(8), Some(1))
+    );
+    // An expert tensor parallel size the experts cannot take names etp, not ep.
+    let bad = [&base[..13], &["--etp", "3", "--global-batch", "64"]].concat();
+    crate::util::expect_bad(&bad, "parallel.etp = 3");
+}

@@ -249,3 +249,60 @@ fn no_plan_that_fits_is_one_clear_error() {
         }
     }
 }
+
+/// `--allow-oom` runs the plan the user has, even one from a preset: the planner does not
+/// step in for a plan that only fails to fit.
+#[test]
+fn allow_oom_keeps_the_presets_plan() {
+    let args = [
+        "simulate",
+        "deepseek-v3-h800",
+        "--precision",
+        "bf16",
+        "--json",
+        "-q",
+    ];
+    let planned = json(&args);
+    let preset_plan = (Some(16), Some(64));
+    let plan_of = |v: &serde_json::Value| (v["plan"]["pp"].as_u64(), v["plan"]["ep"].as_u64());
+    assert_ne!(
+        plan_of(&planned),
+        preset_plan,
+        "the planner replaces a plan that does not fit"
+    );
+    let kept = memphis(&[&args[..], &["--allow-oom"]].concat());
+    assert_eq!(kept.status.code(), Some(0), "{}", stderr(&kept));
+    let v: serde_json::Value = serde_json::from_slice(&kept.stdout).unwrap();
+    assert_eq!(plan_of(&v), preset_plan);
+    assert_eq!(v["fits"], false);
+}
+
+/// A whole plan search where nothing fits is one clear error, as for `--plan auto`.
+#[test]
+fn a_plan_search_where_nothing_fits_is_an_error() {
+    let model = crate::util::repo().join("crates/core/testdata/hf/deepseek-v3.json");
+    let model = model.to_str().unwrap();
+    let common = [
+        "--model",
+        model,
+        "--cluster",
+        "dgx-h100",
+        "--gpus",
+        "64",
+        "--global-batch",
+        "64",
+        "--seq-len",
+        "4096",
+        "-q",
+    ];
+    for cmd in [&["plan"][..], &["simulate", "--plan", "auto"][..]] {
+        let o = memphis(&[cmd, &common[..]].concat());
+        assert_eq!(o.status.code(), Some(2), "{cmd:?}: {}", stdout(&o));
+        let err = stderr(&o);
+        assert!(
+            err.contains("no plan of deepseek-v3 on 64 GPUs")
+                && err.contains("fits in the GPU's 80.0 GiB"),
+            "{cmd:?}: {err}"
+        );
+    }
+}

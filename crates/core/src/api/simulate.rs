@@ -26,8 +26,14 @@ pub struct Resolved {
 /// preset's plan does not suit the model, cluster or job they chose (it is invalid, or
 /// does not fit in memory), the planner picks one, and a note says so.
 pub fn resolve(layers: &ScenarioLayers) -> Result<Resolved> {
+    resolve_allowing_oom(layers, false)
+}
+
+/// [`resolve`], but with `allow_oom` a preset plan that does not fit is kept (the user
+/// asked to run it anyway) instead of replaced by the planner's.
+pub fn resolve_allowing_oom(layers: &ScenarioLayers, allow_oom: bool) -> Result<Resolved> {
     let merged = layers.merge()?;
-    let r = resolve_plan(&merged)?;
+    let r = resolve_plan(&merged, allow_oom)?;
     let plan_kept = r.notes.is_empty();
     Ok(with_context(layers, &merged, r, plan_kept))
 }
@@ -47,7 +53,7 @@ fn with_context(
     r
 }
 
-fn resolve_plan(merged: &MergedScenario) -> Result<Resolved> {
+fn resolve_plan(merged: &MergedScenario, allow_oom: bool) -> Result<Resolved> {
     if merged.wrote_in("parallel") {
         // The plan fields the user gave are kept; when the preset's others cannot go
         // with them, the planner fills those in (the user's fixed), and says so.
@@ -74,7 +80,7 @@ fn resolve_plan(merged: &MergedScenario) -> Result<Resolved> {
     let reason = match &strict {
         Ok(sc) => {
             let s = crate::step::simulate_step(sc);
-            if s.fits {
+            if s.fits || allow_oom {
                 return Ok(Resolved {
                     scenario: strict?,
                     notes: Vec::new(),
@@ -148,6 +154,15 @@ fn inherited(merged: &MergedScenario, sc: &Scenario, plan_kept: bool) -> Vec<Str
             "the plan comes from preset '{preset}': {} (set plan flags, or --plan auto)",
             sc.plan.label()
         ));
+    } else if plan_kept {
+        // Some plan fields are the user's, the others still the preset's: name those.
+        let kept = merged.unwritten_plan_fields();
+        if !kept.is_empty() {
+            notes.push(format!(
+                "from preset '{preset}', the plan fields you did not give: {} (set them, or --plan auto)",
+                kept.join(", ")
+            ));
+        }
     }
     if merged.file.training.gpus.is_none() && !merged.wrote("parallel.dp") {
         notes.push(format!(
@@ -735,7 +750,7 @@ fn best_plan(base: &Scenario, fixed: &ParallelFile) -> Result<Option<plan::PlanR
 
 /// The one error for "no plan fits": which plans were tried (the fields the user fixed
 /// named) and what would make room.
-fn none_fits(sc: &Scenario, fixed: &ParallelFile) -> crate::Error {
+pub fn none_fits(sc: &Scenario, fixed: &ParallelFile) -> crate::Error {
     let given = toml::to_string(fixed).unwrap_or_default();
     let given: Vec<&str> = given.lines().collect();
     let (value, with, fewer) = if given.is_empty() {

@@ -85,6 +85,7 @@ pub enum Dispatcher {
 /// output (Megatron-Core's `--recompute-modules`, 0.13+).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[cfg_attr(feature = "clap", value(rename_all = "snake_case"))] // as in TOML
 #[serde(rename_all = "snake_case")]
 pub enum RecomputeModule {
     /// The attention core (free with fused attention, which recomputes the scores
@@ -333,17 +334,6 @@ impl ParallelPlan {
             ));
         }
         let stage_ranks = u64::from(self.tp) * u64::from(self.cp) * u64::from(self.dp);
-        let expert_model = u64::from(self.ep) * u64::from(self.etp);
-        if !stage_ranks.is_multiple_of(expert_model) {
-            return Err(Error::invalid(
-                "parallel.ep",
-                self.ep,
-                format!(
-                    "a value with ep x etp dividing tp x cp x dp ({} x {} x {} = {stage_ranks}); etp = {}",
-                    self.tp, self.cp, self.dp, self.etp
-                ),
-            ));
-        }
         match &model.moe {
             None if self.ep > 1 => {
                 return Err(Error::invalid(
@@ -359,21 +349,50 @@ impl ParallelPlan {
                     format!("tp ({}) for a dense model (it has no experts)", self.tp),
                 ));
             }
-            Some(m) if !m.expert_ffn.is_multiple_of(u64::from(self.etp)) => {
-                return Err(Error::invalid(
-                    "parallel.etp",
-                    self.etp,
-                    format!("a divisor of the model's moe_ffn_hidden ({})", m.expert_ffn),
-                ));
+            None => {}
+            // Each rule names the field it is about: etp's own first, then ep's, then the
+            // folding of both into the stage's ranks.
+            Some(m) => {
+                if !m.expert_ffn.is_multiple_of(u64::from(self.etp)) {
+                    return Err(Error::invalid(
+                        "parallel.etp",
+                        self.etp,
+                        format!("a divisor of the model's moe_ffn_hidden ({})", m.expert_ffn),
+                    ));
+                }
+                if !stage_ranks.is_multiple_of(u64::from(self.etp)) {
+                    return Err(Error::invalid(
+                        "parallel.etp",
+                        self.etp,
+                        format!(
+                            "a divisor of tp x cp x dp ({} x {} x {} = {stage_ranks})",
+                            self.tp, self.cp, self.dp
+                        ),
+                    ));
+                }
+                if m.experts % self.ep != 0 {
+                    return Err(Error::invalid(
+                        "parallel.ep",
+                        self.ep,
+                        format!("a divisor of the model's experts ({})", m.experts),
+                    ));
+                }
+                let expert_model = u64::from(self.ep) * u64::from(self.etp);
+                if !stage_ranks.is_multiple_of(expert_model) {
+                    return Err(Error::invalid(
+                        "parallel.ep",
+                        self.ep,
+                        format!(
+                            "a divisor of tp x cp x dp / etp ({} x {} x {} / {} = {}): expert layers fold the stage's ranks into etp x ep x expert-dp",
+                            self.tp,
+                            self.cp,
+                            self.dp,
+                            self.etp,
+                            stage_ranks / u64::from(self.etp)
+                        ),
+                    ));
+                }
             }
-            Some(m) if m.experts % self.ep != 0 => {
-                return Err(Error::invalid(
-                    "parallel.ep",
-                    self.ep,
-                    format!("a divisor of the model's experts ({})", m.experts),
-                ));
-            }
-            _ => {}
         }
         if run.seq_len == 0 || run.seq_len > (1 << 24) {
             return Err(Error::invalid(
@@ -420,7 +439,7 @@ impl ParallelPlan {
                 "parallel.vpp",
                 self.vpp,
                 format!(
-                    "1 here: interleaving needs the micro-batches per pipeline ({micro_batches} = global_batch / (dp x micro_batch)) to be a multiple of pp ({}), as Megatron requires",
+                    "1, since the micro-batches per pipeline ({micro_batches} = global_batch / (dp x micro_batch)) are not a multiple of pp ({}), which Megatron's interleaving needs",
                     self.pp
                 ),
             ));
@@ -469,7 +488,7 @@ impl ParallelPlan {
     pub fn layer_split(&self, model: &ModelSpec, run: &TrainingRun) -> LayerSplit {
         let even = self.stage_layers(model.layers);
         let stages = if model.kinds().len() > 1 || model.mtp_layers > 0 {
-            balanced_stage_layers(model, run, even)
+            balanced_stage_layers(model, run, even, self.vpp)
         } else {
             even
         };
@@ -528,8 +547,14 @@ impl LayerSplit {
 
 /// Per-stage layer counts with the first and last stages free and the middle ones equal,
 /// minimising the largest stage's forward FLOPs per token; `even` is kept unless
-/// strictly beaten.
-fn balanced_stage_layers(model: &ModelSpec, run: &TrainingRun, even: Vec<u32>) -> Vec<u32> {
+/// strictly beaten. Every stage keeps at least one layer per virtual chunk (`vpp`),
+/// except that the last may hold only the MTP layers and the head.
+fn balanced_stage_layers(
+    model: &ModelSpec,
+    run: &TrainingRun,
+    even: Vec<u32>,
+    vpp: u32,
+) -> Vec<u32> {
     let (l, pp) = (model.layers, even.len() as u32);
     if pp <= 1 {
         return even;
@@ -582,11 +607,16 @@ fn balanced_stage_layers(model: &ModelSpec, run: &TrainingRun, even: Vec<u32>) -
     } else {
         (per.saturating_sub(2).max(1), per + 2)
     };
-    for m in lo..=hi {
-        let Some(ends) = l.checked_sub(m * middle).filter(|&e| e >= 2) else {
+    let last_min = if model.mtp_layers > 0 { 0 } else { vpp };
+    for m in lo.max(vpp)..=hi.max(vpp) {
+        let Some(ends) = l.checked_sub(m * middle) else {
             continue;
         };
-        for first in 1..ends {
+        for first in vpp..=ends.saturating_sub(last_min) {
+            let last = ends - first;
+            if last != 0 && last < vpp {
+                continue;
+            }
             let w = candidate(first, m);
             if w < best.0 * (1.0 - 1e-9) {
                 best = (w, Some((first, m, ends - first)));
@@ -764,7 +794,29 @@ mod split_tests {
             .map(|s| flops(even[s].clone(), s == 15))
             .fold(0.0, f64::max);
         assert!(worst < even_worst, "{worst} vs {even_worst}");
-        // With interleaving every chunk still gets its layers in model order.
-        tiles(&plan(8, 2).layer_split(&m, &run()), 61);
+        // With interleaving every chunk still gets its layers in model order, and every
+        // stage at least one per chunk.
+        for (pp, vpp) in [(8, 2), (16, 2), (4, 4)] {
+            let split = plan(pp, vpp).layer_split(&m, &run());
+            tiles(&split, 61);
+            let layers = split.stage_layers();
+            assert!(
+                layers[..pp as usize - 1].iter().all(|&l| l >= vpp),
+                "pp {pp} vpp {vpp}: {layers:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_last_stage_may_hold_only_the_mtp_layers_and_head() {
+        // 61 layers over 32 stages: 2 per middle stage leaves the MTP layer and the two
+        // heads alone on the last, lighter than 1 layer beside them.
+        let m = deepseek_v3();
+        let split = plan(32, 1).layer_split(&m, &run());
+        tiles(&split, 61);
+        let layers = split.stage_layers();
+        assert_eq!(layers[31], 0, "{layers:?}");
+        assert!(layers[1..31].iter().all(|&l| l == 2), "{layers:?}");
+        assert_eq!(split.stage(31), vec![61..61, 61..62]);
     }
 }
