@@ -66,32 +66,41 @@ pub(crate) fn progress_notes(
             ),
         ));
     }
+    let mut notes = Vec::new();
+    if !rel.monte_carlo {
+        notes.push(format!(
+            "the run would see more than {:.0} interruptions per Monte Carlo trial: its days are the analytic expectation, without a p10-p90 spread",
+            crate::reliability::MC_MAX_EVENTS
+        ));
+    }
     let years = rel.days_p50 / 365.25;
     if years > 10.0 {
-        return Ok(vec![format!(
+        notes.push(format!(
             "warning: the run takes {years:.0} years (p50); check the token budget and the job size"
-        )]);
+        ));
+        return Ok(notes);
     }
     // Most of the loss waiting for repairs: the job has too few hot spares, whatever its
     // step and MTBF.
     let wall_hours = rel.days_p50 * 24.0;
     if rel.ettr < WARN_ETTR && rel.spare_wait_hours > 0.5 * (1.0 - rel.ettr) * wall_hours {
-        return Ok(vec![format!(
+        notes.push(format!(
             "warning: failures take {:.0}% of the run (ETTR {:.1}%), mostly {:.0} h waiting for repairs: the cluster leaves the job too few spare GPUs (use fewer GPUs than the cluster has, or a bigger cluster)",
             (1.0 - rel.ettr) * 100.0,
             rel.ettr * 100.0,
             rel.spare_wait_hours
-        )]);
+        ));
+        return Ok(notes);
     }
     if rel.ettr < WARN_ETTR {
-        return Ok(vec![format!(
+        notes.push(format!(
             "warning: failures take {:.0}% of the run (ETTR {:.1}%): a step of {:.1} min against a job MTBF of {mtbf_min:.1} min",
             (1.0 - rel.ettr) * 100.0,
             rel.ettr * 100.0,
             step_s / 60.0
-        )]);
+        ));
     }
-    Ok(Vec::new())
+    Ok(notes)
 }
 
 /// The reports, by the command that prints them, for `memphis schema`.

@@ -280,16 +280,17 @@ pub fn daly_interval(delta: f64, mtbf: f64) -> f64 {
 
 /// Expected effective-training-time ratio for interval τ, stall δ, restart u0 and MTBF M
 /// with exponential failures: a segment of τ + δ must run without a failure, and each
-/// failure costs the time lost plus u0, so a segment takes (e^{(τ+δ)/M} − 1)(M + u0) on
-/// average (the renewal argument behind Daly 2006, eq. 8) and ETTR = τ over that. To
-/// first order it is Kokolis et al. 2024's (1 − (u0 + τ/2)/M) / (1 + δ/τ) (facts.md
-/// §6.2); unlike that, it stays right when a step is as long as the MTBF, where the
-/// job barely progresses.
+/// failure costs the time lost plus a restart, so a segment takes (e^{(τ+δ)/M} − 1)(M + R)
+/// on average (the renewal argument behind Daly 2006, eq. 8) and ETTR = τ over that.
+/// Failures strike restarts too, and each starts the restart over, so a restart of u0
+/// takes R = M(e^{u0/M} − 1) on average, and M + R = M e^{u0/M}. To first order it is
+/// Kokolis et al. 2024's (1 − (u0 + τ/2)/M) / (1 + δ/τ) (facts.md §6.2); unlike that, it
+/// stays right when a step or a restart is as long as the MTBF.
 pub fn ettr_expected(tau: f64, delta: f64, restart: f64, mtbf: f64) -> f64 {
     if !(tau > 0.0 && mtbf > 0.0) {
         return 0.0;
     }
-    let per_segment = ((tau + delta) / mtbf).exp_m1() * (mtbf + restart);
+    let per_segment = ((tau + delta) / mtbf).exp_m1() * mtbf * (restart / mtbf).exp();
     if !per_segment.is_finite() || per_segment <= 0.0 {
         return 0.0;
     }
@@ -424,44 +425,60 @@ fn trial(
             }
             continue;
         }
-        failures += 1;
         // Lose the work since the last checkpoint (the step in flight included), and
         // nothing that a checkpoint holds.
         t.done -= t.since_ckpt;
         t.since_ckpt = 0.0;
-        if rng.next_f64() < spare_p {
-            let now = t.wall;
-            repairs.retain(|&back| {
-                if back <= now {
-                    spares += 1;
-                    false
-                } else {
-                    true
-                }
-            });
-            if spares == 0 {
-                // Wait for the earliest repair.
-                let back = repairs.iter().copied().fold(f64::INFINITY, f64::min);
-                if back.is_finite() {
-                    waited += back - t.wall;
-                    t.wall = back;
-                    repairs.retain(|&r| r > back);
-                } else {
-                    waited += repair_h;
-                    t.wall += repair_h;
-                }
-            } else {
-                spares -= 1;
+        // Restart; a failure during the restart (or while waiting for a spare) is one
+        // more interruption, and the restart begins again after it.
+        loop {
+            failures += 1;
+            if rng.next_f64() < spare_p {
+                waited += take_spare(&mut t.wall, &mut spares, &mut repairs, repair_h);
             }
-            repairs.push(t.wall + repair_h);
+            next_fail = t.wall + exp(rng, lam);
+            if next_fail >= t.wall + restart_h {
+                break;
+            }
+            t.wall = next_fail;
         }
         t.wall += restart_h;
-        next_fail = t.wall + exp(rng, lam);
         if next_planned < t.wall {
             next_planned = t.wall + exp(rng, planned);
         }
     }
     (t.wall, failures, waited)
+}
+
+/// A failure that takes a server out: swap in a spare, or, with none left, wait (from
+/// `*wall`) for the earliest repair. The server goes to repair either way. Returns the
+/// hours waited.
+fn take_spare(wall: &mut f64, spares: &mut u64, repairs: &mut Vec<f64>, repair_h: f64) -> f64 {
+    let now = *wall;
+    repairs.retain(|&back| {
+        if back <= now {
+            *spares += 1;
+            false
+        } else {
+            true
+        }
+    });
+    let mut waited = 0.0;
+    if *spares == 0 {
+        let back = repairs.iter().copied().fold(f64::INFINITY, f64::min);
+        if back.is_finite() {
+            waited = back - now;
+            *wall = back;
+            repairs.retain(|&r| r > back);
+        } else {
+            waited = repair_h;
+            *wall += repair_h;
+        }
+    } else {
+        *spares -= 1;
+    }
+    repairs.push(*wall + repair_h);
+    waited
 }
 
 /// The state of training within one Monte Carlo trial (hours).
@@ -667,6 +684,101 @@ mod tests {
             p.ettr_expected
         );
         assert!(p.days_p10 <= p.days_p50 && p.days_p50 <= p.days_p90);
+    }
+
+    /// One failure cause at `per_hour`, no planned interruptions.
+    fn only_failures(per_hour: f64) -> FailureModel {
+        FailureModel {
+            rates: vec![(CAUSES[0], per_hour)],
+            planned_per_hour: 0.0,
+        }
+    }
+
+    /// The slow reference the event-jumping trial is checked against: time advances in
+    /// steps of `dt`, a failure strikes each step with probability 1 - e^{-λ dt}, in
+    /// training and in restarts alike (a restart struck begins again).
+    fn reference_trial(
+        rng: &mut SplitMix64,
+        work: f64,
+        tau: f64,
+        restart: f64,
+        lam: f64,
+        dt: f64,
+    ) -> (f64, u64) {
+        let p = -(-lam * dt).exp_m1();
+        let (mut wall, mut done, mut since, mut failures) = (0.0, 0.0, 0.0, 0u64);
+        while done < work - 1e-9 {
+            wall += dt;
+            if rng.next_f64() < p {
+                failures += 1;
+                done -= since;
+                since = 0.0;
+                let mut r = 0.0;
+                while r < restart - 1e-9 {
+                    wall += dt;
+                    if rng.next_f64() < p {
+                        failures += 1;
+                        r = 0.0;
+                    } else {
+                        r += dt;
+                    }
+                }
+                continue;
+            }
+            done += dt;
+            since += dt;
+            if since >= tau - 1e-9 {
+                since = 0.0;
+            }
+        }
+        (wall, failures)
+    }
+
+    #[test]
+    fn failures_strike_restarts_too() {
+        // A restart as long as the MTBF: half of them are struck. The event-jumping trial,
+        // the slow step-by-step reference and the renewal formula agree, and the
+        // interruptions are counted over the wall time, restarts included.
+        let (work, tau, restart, mtbf) = (50.0, 0.5, 1.0, 1.0);
+        let fm = only_failures(1.0 / mtbf);
+        let trials = 300;
+        let (mut fast_wall, mut fast_fails) = (0.0, 0.0);
+        let mut rng = SplitMix64::new(11);
+        for _ in 0..trials {
+            let (w, f, waited) = trial(&mut rng, work, tau, 0.0, restart, &fm, 1 << 40, 1.0);
+            assert_eq!(waited, 0.0);
+            fast_wall += w / trials as f64;
+            fast_fails += f as f64 / trials as f64;
+        }
+        let (mut slow_wall, mut slow_fails) = (0.0, 0.0);
+        let mut rng = SplitMix64::new(12);
+        for _ in 0..trials {
+            let (w, f) = reference_trial(&mut rng, work, tau, restart, 1.0 / mtbf, 0.002);
+            slow_wall += w / trials as f64;
+            slow_fails += f as f64 / trials as f64;
+        }
+        let analytic = work / ettr_expected(tau, 0.0, restart, mtbf);
+        for (name, wall) in [("fast", fast_wall), ("reference", slow_wall)] {
+            assert!(
+                (wall / analytic - 1.0).abs() < 0.03,
+                "{name} {wall} h vs {analytic} h"
+            );
+        }
+        assert!(
+            (fast_fails / slow_fails - 1.0).abs() < 0.05,
+            "{fast_fails} vs {slow_fails}"
+        );
+        // Failures arrive at 1/MTBF over the whole wall time.
+        assert!(
+            (fast_fails / (fast_wall / mtbf) - 1.0).abs() < 0.05,
+            "{fast_fails} in {fast_wall} h"
+        );
+        // Without failures in restarts the run would be shorter: e^{u/M} vs 1 + u/M.
+        let no_restart_failures = work / (tau / (((tau / mtbf).exp_m1()) * (mtbf + restart)));
+        assert!(
+            fast_wall > no_restart_failures * 1.1,
+            "{fast_wall} vs {no_restart_failures}"
+        );
     }
 
     #[test]
