@@ -595,11 +595,9 @@ impl ClusterFile {
             ));
         }
         let nic = hardware::nic_for_gbps(nic_gbps)?;
-        // SN5600: 51.2 Tb/s of switching = 128 x 400G or 64 x 800G, at most 256 ports (256 x
-        // 200G) whatever the speed (facts.md §1.3).
         let radix = c
             .switch_radix
-            .unwrap_or(((SWITCH_TBPS * 1000.0 / nic_gbps) as u32).clamp(4, 256));
+            .unwrap_or_else(|| default_switch_radix(c.fabric, nic_gbps));
         let over = c.oversubscription.clone().unwrap_or_else(|| vec![1.0, 1.0]);
         if over.len() != 2 {
             return Err(Error::invalid(
@@ -1036,6 +1034,21 @@ pub fn default_job_gpus(cluster_gpus: u64, gpus_per_node: u32) -> u64 {
 
 /// Switching capacity of one Spectrum-4 SN5600, Tb/s (facts.md §1.3).
 pub const SWITCH_TBPS: f64 = 51.2;
+
+/// The ports of the switch a fabric of this kind and speed is built from, when the
+/// cluster does not say. InfiniBand by generation (facts.md, switch table): HDR
+/// QM8700/8790 40 x 200G, NDR Quantum-2 QM9700 64 x 400G, XDR Quantum-X800 Q3400
+/// 144 x 800G ⚠ (secondary sources there). Ethernet, RoCE and the rest: the SN5600's
+/// 51.2 Tb/s split at the NIC's speed (128 x 400G, 64 x 800G), at most 256 ports (256 x
+/// 200G) whatever the speed (facts.md §1.3).
+fn default_switch_radix(fabric: Option<FabricKind>, nic_gbps: f64) -> u32 {
+    match fabric {
+        Some(FabricKind::Infiniband) if nic_gbps <= 200.0 => 40,
+        Some(FabricKind::Infiniband) if nic_gbps <= 400.0 => 64,
+        Some(FabricKind::Infiniband) => 144,
+        _ => ((SWITCH_TBPS * 1000.0 / nic_gbps) as u32).clamp(4, 256),
+    }
+}
 
 /// Largest cluster accepted: the fabric's limit (its owner), far beyond any built.
 pub const MAX_CLUSTER_GPUS: u64 = crate::fabric::MAX_ENDPOINTS;

@@ -339,3 +339,23 @@ fn every_help_example_runs() {
     }
     assert!(ran >= 12, "{ran} examples");
 }
+
+/// InfiniBand presets are built from InfiniBand switches: NDR Quantum-2 (64 x 400G) for
+/// dgx-h100, HDR (40 x 200G) for dgx-a100, and at 1:1 every leaf has as many uplinks as
+/// GPU links. Hand count for dgx-h100: arrays of 4 x 8 = 32 servers put each rail's 32
+/// GPUs on one leaf of 32 down ports: 42 arrays x 8 rails = 336 leaves, 32 uplinks each =
+/// 10,752 leaf-spine links; pods of 32 leaves: 11 pods x 32 spines = 352; each plane has
+/// ceil(11 x 32 / 64) = 6 cores, x 32 planes = 192; spine-core links 352 x 32 = 11,264.
+#[test]
+fn infiniband_presets_use_infiniband_switches() {
+    let h = crate::util::json(&["cluster", "--cluster", "dgx-h100", "--json"]);
+    assert_eq!(h["switch_radix"], 64);
+    assert_eq!(h["switches_by_tier"], serde_json::json!([336, 352, 192]));
+    assert_eq!(h["links_by_tier"], serde_json::json!([10752, 10752, 11264]));
+    let a = crate::util::json(&["cluster", "--cluster", "dgx-a100", "--json"]);
+    assert_eq!(a["switch_radix"], 40);
+    assert_eq!(a["links_by_tier"][0], a["links_by_tier"][1]);
+    // Ethernet keeps the SN5600: 128 x 400G.
+    let m = crate::util::json(&["cluster", "--json"]);
+    assert_eq!(m["switch_radix"], 128);
+}
