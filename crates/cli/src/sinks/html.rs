@@ -387,6 +387,24 @@ table{{border-collapse:collapse;font-size:13px;background:#fff}} td,th{{border:1
         &|v| format!("{v:.1} GiB"),
         Some((cap, &cap_label)),
     ));
+    if r.stages.len() > 1 {
+        // The pipeline split: each stage's layers by kind, time per micro-batch, memory.
+        o.push_str(r#"<h2>Pipeline stages</h2><table id="table-stages"><tr><th>stage</th><th>layers</th><th>MoE</th><th>windowed</th><th>MTP</th><th>per micro-batch</th><th>memory</th></tr>"#);
+        for s in &r.stages {
+            let _ = write!(
+                o,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1} GiB</td></tr>",
+                s.stage,
+                s.layers,
+                s.moe_layers,
+                s.windowed_layers,
+                s.mtp_layers,
+                esc(&duration(s.micro_batch_s)),
+                s.memory_gib
+            );
+        }
+        o.push_str("</table>");
+    }
     o.push_str(r#"<h2>Fabric</h2><table id="table-fabric"><tr><th>tier</th><th>switches</th><th>links</th></tr>"#);
     for (i, n) in inv.switches_by_tier.iter().enumerate() {
         let name = ["leaf", "spine", "core"].get(i).copied().unwrap_or("tier");

@@ -144,6 +144,7 @@ fn html_report_renders_in_headless_chromium() {
         "chart-breakdown",
         "chart-timeline",
         "chart-memory",
+        "table-stages",
         "table-fabric",
         "chart-power",
         "chart-goodput",
