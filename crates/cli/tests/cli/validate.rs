@@ -324,7 +324,7 @@ fn malformed_v2_cases_are_one_clear_error() {
     bad(
         "typo.toml",
         text.replace("mla_kv_lora_rank = 512", "mla_kv_lora_rnk = 512"),
-        "model: unknown key `mla_kv_lora_rnk`: did you mean `mla_kv_lora_rank`?",
+        "model.mla_kv_lora_rnk: unknown key `mla_kv_lora_rnk`: did you mean `mla_kv_lora_rank`?",
     );
     // A model that is not one.
     bad(

@@ -154,9 +154,7 @@ impl RawTrainingCase {
                         "a table ([case.model]) with the fields of a scenario's [model] section",
                     ));
                 }
-                let model: ModelFile = table.try_into().map_err(|e: toml::de::Error| {
-                    Error::parse(format!("{label}: model"), suggest_key(e.message()))
-                })?;
+                let model: ModelFile = section(&format!("{label}: model"), table)?;
                 // A model that is not one is an error of the file, not a case the model
                 // refuses: say so now, naming the field.
                 model.clone().validate(&format!("{label}: model"))?;
@@ -247,6 +245,29 @@ impl RawTrainingCase {
     }
 }
 
+/// A section table of a case read as its scenario struct. A table read whole loses its
+/// keys' positions, so an error names the field by reading the keys one at a time: the
+/// first that fails alone is the one to fix.
+fn section<T: serde::de::DeserializeOwned>(context: &str, table: toml::Value) -> Result<T> {
+    let whole: std::result::Result<T, toml::de::Error> = table.clone().try_into();
+    whole.map_err(|e| {
+        let culprit = table.as_table().and_then(|t| {
+            t.iter().find_map(|(k, v)| {
+                let mut one = toml::Table::new();
+                one.insert(k.clone(), v.clone());
+                toml::Value::Table(one)
+                    .try_into::<T>()
+                    .err()
+                    .map(|e1| (k.clone(), e1))
+            })
+        });
+        match culprit {
+            Some((key, e1)) => Error::parse(format!("{context}.{key}"), suggest_key(e1.message())),
+            None => Error::parse(context, suggest_key(e.message())),
+        }
+    })
+}
+
 /// A v2 case's `[case.training]` table: a scenario's `[training]` section without the
 /// fields the case gives flat.
 fn recipe_of(label: &str, table: toml::Value) -> Result<TrainingFile> {
@@ -258,9 +279,7 @@ fn recipe_of(label: &str, table: toml::Value) -> Result<TrainingFile> {
             "a table ([case.training]) with recipe fields of a scenario's [training] section",
         ));
     }
-    let recipe: TrainingFile = table
-        .try_into()
-        .map_err(|e: toml::de::Error| Error::parse(&context, suggest_key(e.message())))?;
+    let recipe: TrainingFile = section(&context, table)?;
     let flat = [
         ("gpus", recipe.gpus.is_some()),
         ("global_batch", recipe.global_batch.is_some()),
@@ -1003,11 +1022,14 @@ vocab = 32000
         // Unknown and mistyped fields of the model table name the table.
         let e = err(&v2.replace("[case.model]", "[case.model]\nlayerz = 3"));
         assert!(
-            e.contains("case 1 (id t): model: unknown key `layerz`: did you mean `layers`?"),
+            e.contains("case 1 (id t): model.layerz: unknown key `layerz`: did you mean `layers`?"),
             "{e}"
         );
         let e = err(&v2.replace("layers = 4", "layers = \"four\""));
-        assert!(e.contains("case 1 (id t): model"), "{e}");
+        assert!(
+            e.contains("case 1 (id t): model.layers: invalid type"),
+            "{e}"
+        );
         // A model that is not one.
         let e = err(&v2.replace("layers = 4\n", ""));
         assert!(e.contains("case 1 (id t): model.layers = missing"), "{e}");
