@@ -111,5 +111,23 @@ fn render(r: &ReliabilityReport) -> String {
             row.spare_wait_hours
         );
     }
+    let _ = writeln!(
+        o,
+        "\n  recovery                  restart     ETTR (analytic)   days p50"
+    );
+    for row in &r.recovery {
+        let _ = writeln!(
+            o,
+            "    {:<22} {:>9}  {:>6} ({:>6})  {:>9.2}",
+            row.technique,
+            duration(row.restart_s),
+            pct(row.ettr),
+            pct(row.ettr_expected),
+            row.days_p50
+        );
+    }
+    for row in r.recovery.iter().skip(1) {
+        let _ = writeln!(o, "    {}: {}", row.technique, row.what);
+    }
     o
 }

@@ -131,6 +131,9 @@ pub struct ReliabilityConfig {
     pub warmup_min: f64,
     /// Hours to repair a failed server before it can serve as a spare again ⚠.
     pub repair_hours: f64,
+    /// Restore a restart's state from peers' host memory (in-memory checkpoints) instead
+    /// of storage.
+    pub restore_from_memory: bool,
     /// Hot spare GPUs (None = the cluster's GPUs the job does not use).
     pub spare_gpus: Option<u64>,
     /// Monte Carlo trials.
@@ -150,6 +153,7 @@ impl Default for ReliabilityConfig {
             reschedule_min: 2.0,
             warmup_min: 5.0,
             repair_hours: 72.0,
+            restore_from_memory: false,
             spare_gpus: None,
             trials: 200,
             seed: 1,
@@ -313,6 +317,46 @@ pub struct CheckpointCost {
 /// PCIe Gen5 x16 device-to-host, ~55 GB/s measured (facts.md §2.1).
 pub const PCIE_BYTES_PER_S: f64 = 55e9;
 
+/// A shard fetched from a peer's host memory over one 400G NIC: 50 GB/s (facts.md §3:
+/// NCCL's NIC bandwidth is speed / 8000 GB/s) ⚠ (the NIC of the scenario is not used).
+pub const PEER_RESTORE_BYTES_PER_S: f64 = 50e9;
+
+/// A recovery technique of the sites that recover fastest, as the change it makes to the
+/// restart. Constants are estimates (⚠) unless a source is given.
+#[derive(Debug, Clone, Copy)]
+pub struct Recovery {
+    /// Name.
+    pub name: &'static str,
+    /// What it does.
+    pub what: &'static str,
+    /// The change.
+    pub apply: fn(&mut ReliabilityConfig),
+}
+
+/// The techniques `reliability` compares, each alone and all together.
+pub const RECOVERIES: &[Recovery] = &[
+    Recovery {
+        name: "in-memory checkpoints",
+        what: "restore from peers' host memory, not storage (Gemini, Wang et al., SOSP 2023)",
+        apply: |c| c.restore_from_memory = true,
+    },
+    Recovery {
+        name: "fast detection",
+        what: "health checks and watchdogs that flag a failure in 30 s, not 3 min ⚠",
+        apply: |c| c.detect_min = c.detect_min.min(0.5),
+    },
+    Recovery {
+        name: "hot-spare swap",
+        what: "a standby server with its processes up takes the failed one's place: 30 s to reschedule, not 2 min ⚠",
+        apply: |c| c.reschedule_min = c.reschedule_min.min(0.5),
+    },
+    Recovery {
+        name: "warm standby",
+        what: "communicators, compiled kernels and data loaders kept warm: 1 min of warm-up, not 5 ⚠",
+        apply: |c| c.warmup_min = c.warmup_min.min(1.0),
+    },
+];
+
 /// Checkpoint cost for `params` parameters on `gpus` GPUs.
 pub fn checkpoint_cost(params: f64, gpus: u64, cfg: &ReliabilityConfig) -> CheckpointCost {
     // 2 B BF16 weights + 12 B FP32 master, m, v (Megatron's distributed checkpoint).
@@ -324,7 +368,13 @@ pub fn checkpoint_cost(params: f64, gpus: u64, cfg: &ReliabilityConfig) -> Check
     } else {
         write
     };
-    let reload = size / (cfg.storage_read_tbps * 1e12) + shard / PCIE_BYTES_PER_S;
+    // From storage, the whole checkpoint at the storage's read bandwidth; from peers'
+    // memory, each GPU's shard over its NIC and then PCIe.
+    let reload = if cfg.restore_from_memory {
+        shard / PEER_RESTORE_BYTES_PER_S + shard / PCIE_BYTES_PER_S
+    } else {
+        size / (cfg.storage_read_tbps * 1e12) + shard / PCIE_BYTES_PER_S
+    };
     let restart = (cfg.detect_min + cfg.reschedule_min + cfg.warmup_min) * 60.0 + reload;
     CheckpointCost {
         size_bytes: size,
