@@ -43,6 +43,13 @@ const GATED_FAMILIES: &[&str] = &[
     "cohere", "internlm", "baichuan", "glm", "gpt_oss", "dbrx",
 ];
 
+/// Encoder and encoder-decoder families (bidirectional attention, cross-attention):
+/// not decoder-only transformers, so refused by name.
+const ENCODER_FAMILIES: &[&str] = &[
+    "bert", "roberta", "deberta", "electra", "albert", "mpnet", "t5", "bart", "pegasus", "marian",
+    "whisper", "encoder",
+];
+
 /// Families whose config class ties the LM head to the embedding when
 /// `tie_word_embeddings` is absent (Gemma's and GPT-2's config defaults).
 const TIED_BY_DEFAULT: &[&str] = &["gemma", "gpt2"];
@@ -338,7 +345,15 @@ pub fn model_from_hf_config(context: &str, json: &str) -> Result<ModelFile> {
     let c = Config { context, top, text };
     let family = Family::of(&c);
     refuse_hybrids(&c, &family)?;
+    refuse_encoders(&c, &family)?;
     let mut warnings = Vec::new();
+    let named = !(family.model_type.is_empty() && family.arch.is_empty());
+    if named && !family.is(GATED_FAMILIES) && !family.is(TWO_MATRIX_FAMILIES) {
+        warnings.push(format!(
+            "{context}: model_type = {:?} is not a family memphis knows: read as a decoder-only transformer from its standard fields, the MLP told by its activation",
+            family.model_type
+        ));
+    }
 
     let hidden = c
         .u64_of(&["hidden_size", "n_embd", "d_model"])?
@@ -576,6 +591,43 @@ fn refuse_hybrids(c: &Config, family: &Family) -> Result<()> {
             k,
             short_value(x),
             format!("a hybrid architecture (state-space layers), {cannot}"),
+        ));
+    }
+    Ok(())
+}
+
+/// One clear error for a model that is not decoder-only: an encoder-decoder
+/// (`is_encoder_decoder`, T5, BART, Whisper) or an encoder (BERT and its kin, a
+/// masked-LM head).
+fn refuse_encoders(c: &Config, family: &Family) -> Result<()> {
+    let cannot = "which memphis cannot represent: it models decoder-only transformers (causal attention, no encoder)";
+    if c.boolean("is_encoder_decoder")? == Some(true) {
+        return Err(c.bad(
+            "is_encoder_decoder",
+            true,
+            format!("an encoder-decoder model, {cannot}"),
+        ));
+    }
+    if family.arch.ends_with("formaskedlm") {
+        let raw = c
+            .top
+            .get("architectures")
+            .and_then(|a| a.get(0))
+            .map_or_else(
+                || family.arch.clone(),
+                |a| a.as_str().unwrap_or_default().to_string(),
+            );
+        return Err(c.bad(
+            "architectures",
+            raw,
+            format!("an encoder with a masked-LM head, {cannot}"),
+        ));
+    }
+    if let Some(name) = ENCODER_FAMILIES.iter().find(|n| family.find(n)) {
+        return Err(c.bad(
+            "model_type",
+            family.model_type.clone(),
+            format!("an encoder or encoder-decoder family ({name}), {cannot}"),
         ));
     }
     Ok(())
@@ -1533,5 +1585,36 @@ mod tests {
         );
         // Named by the file when it has no _name_or_path.
         assert_eq!(m.name.as_deref(), Some("gemma-3-27b-it"));
+    }
+}
+
+#[cfg(test)]
+mod decoder_only_tests {
+    use super::*;
+
+    #[test]
+    fn encoders_are_refused_and_unknown_families_are_named() {
+        let err = |json: &str| {
+            model_from_hf_config("c.json", json)
+                .unwrap_err()
+                .to_string()
+        };
+        let t5 = r#"{"architectures":["T5ForConditionalGeneration"],"model_type":"t5","d_model":512,"num_heads":8,"num_layers":6,"vocab_size":32128,"is_encoder_decoder":true}"#;
+        assert!(err(t5).contains("is_encoder_decoder = true: an encoder-decoder model"));
+        let bert = r#"{"architectures":["BertForMaskedLM"],"model_type":"bert","hidden_size":768,"num_attention_heads":12,"num_hidden_layers":12,"vocab_size":30522}"#;
+        assert!(err(bert).contains("architectures = BertForMaskedLM: an encoder"));
+        let roberta = bert
+            .replace("BertForMaskedLM", "RobertaModel")
+            .replace("\"bert\"", "\"roberta\"");
+        assert!(err(&roberta).contains("model_type = roberta: an encoder"));
+        let foo = r#"{"architectures":["FooForCausalLM"],"model_type":"foo","hidden_size":64,"num_attention_heads":4,"num_hidden_layers":2,"vocab_size":100}"#;
+        let m = model_from_hf_config("c.json", foo).unwrap();
+        assert!(
+            m.warnings
+                .iter()
+                .any(|w| w.contains("\"foo\" is not a family memphis knows")),
+            "{:?}",
+            m.warnings
+        );
     }
 }
