@@ -1,6 +1,11 @@
 //! Analytical collective model after NCCL's tuner (facts.md §3, `src/graph/tuning.cc`
 //! @5067397c): for each algorithm and protocol, time = latency + bytes / bandwidth, and
-//! the fastest wins, as NCCL's `ncclTopoGetAlgoTime` picks.
+//! the fastest wins, as NCCL's `ncclTopoGetAlgoTime` picks. The time predicted for the
+//! winner adds what the tuner leaves out, so that mid-size messages ramp up as measured:
+//! the fill of the NVLS pipelines, the whole steps a tree forwards at each network hop,
+//! and the rate one CTA gives a ring channel. Choice and cost are one function
+//! ([`NetworkParams::collective`]), which `memphis collective`, `validate` and the step's
+//! TP, CP, EP and DP collectives (through `collective::CommModel`) all call.
 //!
 //! Bandwidths are per GPU. Inside one NVLink domain a GPU moves data at NCCL's NVLink
 //! figure; across servers a group with r members per server drives r NICs in parallel, so
@@ -464,13 +469,15 @@ impl NetworkParams {
             let share = channel_share(size, p, n, ring.channels);
             let bw = self.ring_protocol_bw(ring, p, nodes);
             let t = us(lat) + size * op.bus_factor(n) / (bw * share);
-            // What the tuner leaves out: a channel is one CTA, and one CTA moving Simple
+            // What the tuner leaves out: a channel is one CTA, and one CTA reducing Simple
             // data (receive, reduce, send) goes no faster than NCCL's per-channel tree
             // Simple cap inside a server, `perChMaxTreeBws[1 node]` (tuning.cc, facts.md
-            // §3.2), which the tuner applies to the tree only ⚠ (the ring's CTA does the
-            // same work). It binds where few channels each carry a whole NIC: a ring over
-            // full servers on Hopper keeps 8 channels of 48 GB/s (`graph`).
-            let actual = if p == Protocol::Simple {
+            // §3.2), which the tuner applies to the tree only ⚠ (a reducing ring's CTA
+            // does the same work; an all-gather only copies). It binds where few channels
+            // each carry a whole NIC: a ring over full servers on Hopper keeps 8 channels
+            // of 48 GB/s (`graph`).
+            let reduces = op != CollectiveOp::AllGather;
+            let actual = if p == Protocol::Simple && reduces {
                 bw.min(Bandwidth::from_gbyte_per_s(ring.channels * caps.tree[0]))
             } else {
                 bw
@@ -777,10 +784,14 @@ mod tests {
         );
         let b = busbw(CollectiveOp::AllReduce, s, 64, e.time);
         assert!(b < 309.6 && b > 300.0, "{b}");
+        // An all-gather only copies: the NICs bind.
+        let e = net.collective(CollectiveOp::AllGather, s, GroupShape::uniform(64, 8));
+        let b = busbw(CollectiveOp::AllGather, s, 64, e.time);
+        assert!(b > 0.95 * net.nvlink.gbyte_per_s(), "{b} {e:?}");
         // One GPU per server: 2 channels of 24 GB/s, under the cap; the NIC binds.
         let g = GroupShape::uniform(64, 1);
-        let e = net.collective(CollectiveOp::AllGather, s, g);
-        let b = busbw(CollectiveOp::AllGather, s, 64, e.time);
+        let e = net.collective(CollectiveOp::ReduceScatter, s, g);
+        let b = busbw(CollectiveOp::ReduceScatter, s, 64, e.time);
         assert!(b > 0.95 * net.nic.gbyte_per_s(), "{b} {e:?}");
     }
 
