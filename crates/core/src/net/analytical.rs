@@ -1,6 +1,11 @@
 //! Analytical collective model after NCCL's tuner (facts.md §3, `src/graph/tuning.cc`
 //! @5067397c): for each algorithm and protocol, time = latency + bytes / bandwidth, and
-//! the fastest wins, as NCCL's `ncclTopoGetAlgoTime` picks.
+//! the fastest wins, as NCCL's `ncclTopoGetAlgoTime` picks. The time predicted for the
+//! winner adds what the tuner leaves out, so that mid-size messages ramp up as measured:
+//! the fill of the NVLS pipelines, the whole steps a tree forwards at each network hop,
+//! and the rate one CTA gives a ring channel. Choice and cost are one function
+//! ([`NetworkParams::collective`]), which `memphis collective`, `validate` and the step's
+//! TP, CP, EP and DP collectives (through `collective::CommModel`) all call.
 //!
 //! Bandwidths are per GPU. Inside one NVLink domain a GPU moves data at NCCL's NVLink
 //! figure; across servers a group with r members per server drives r NICs in parallel, so
@@ -122,6 +127,11 @@ const NVLS_STAGES: f64 = 3.0;
 /// Stages each tree level adds to an NVLS-tree all-reduce ⚠: a level is one network
 /// hop up and one down, which overlap, and each of the two trees carries half the data.
 const NVLS_TREE_STAGES_PER_LEVEL: f64 = 0.5;
+
+/// Data one step of a connection's FIFO carries, by protocol (LL, LL128, Simple): the
+/// buffer over `NCCL_STEPS` = 8 (facts.md §3.3, §10): LL 512 KiB / 8 of which half is
+/// data, LL128 4,915,200 B / 8 x 120/128, Simple 4 MiB / 8.
+const STEP_DATA: [f64; 3] = [32768.0, 576000.0, 524288.0];
 
 /// Fraction of NIC line rate NCCL sustains: 24 GB/s per channel x 16 channels over
 /// 8 x 50 GB/s NICs = 0.96 (facts.md §3.7, from `sm90SpeedArrayInter`; RoCE's MTU-4096
@@ -273,6 +283,18 @@ const SPEEDS_INTRA_SM90: [f64; 11] = [
 const SPEEDS_INTRA_SM100: [f64; 12] = [
     90.0, 80.0, 70.0, 60.0, 50.0, 45.0, 40.0, 30.0, 24.0, 20.0, 19.0, 18.0,
 ];
+/// The lists the search tries when the communicator spans servers (`sm90SpeedArrayInter`,
+/// `sm100SpeedArrayInter`, search.cc; facts.md §3.3). The search gives a graph one speed,
+/// `bwIntra = bwInter`, so an NVLS graph across servers runs its network side at the
+/// speed its NVLink side allows.
+const SPEEDS_INTER_SM90: [f64; 17] = [
+    48.0, 45.0, 42.0, 40.0, 30.0, 24.0, 22.0, 20.0, 17.5, 15.0, 12.0, 6.0, 3.0, 2.4, 1.2, 0.24,
+    0.12,
+];
+const SPEEDS_INTER_SM100: [f64; 20] = [
+    96.0, 86.0, 80.0, 48.0, 45.1, 42.0, 40.0, 30.0, 24.0, 22.0, 20.0, 17.5, 15.0, 12.0, 6.0, 3.0,
+    2.4, 1.2, 0.24, 0.12,
+];
 
 /// Channels NCCL runs a ring or tree on inside one server when the message is large
 /// (NCCL's usual count over NVLink on Hopper ⚠).
@@ -367,12 +389,15 @@ impl NetworkParams {
     /// NVLS heads and the per-channel speed NCCL's search settles on for them: each of
     /// the h channels crosses every GPU's NVLink once and its head's twice, so
     /// (h + 1) x speed must fit the GPU's NVLink (search.cc `ncclTopoSearchTryNvls` ⚠),
-    /// at the fastest speed of the intra-server list that does.
-    fn nvls_speed(&self, heads: u32) -> f64 {
+    /// at the fastest speed of the list that does: the intra-server list on one server,
+    /// the inter-server list across servers (facts.md §3.3).
+    fn nvls_speed(&self, heads: u32, multi_node: bool) -> f64 {
         let budget = self.nvlink.gbyte_per_s() / (heads as f64 + 1.0);
-        let speeds: &[f64] = match self.generation {
-            Generation::Blackwell => &SPEEDS_INTRA_SM100,
-            _ => &SPEEDS_INTRA_SM90,
+        let speeds: &[f64] = match (self.generation, multi_node) {
+            (Generation::Blackwell, false) => &SPEEDS_INTRA_SM100,
+            (Generation::Blackwell, true) => &SPEEDS_INTER_SM100,
+            (_, false) => &SPEEDS_INTRA_SM90,
+            (_, true) => &SPEEDS_INTER_SM90,
         };
         speeds
             .iter()
@@ -441,12 +466,25 @@ impl NetworkParams {
             if p == Protocol::Simple && nodes > 1 && op == CollectiveOp::AllReduce {
                 lat *= 1.4; // NCCL's plateau factor for multi-node ring Simple (sm >= 80)
             }
-            let bw =
-                self.ring_protocol_bw(ring, p, nodes) * channel_share(size, p, n, ring.channels);
-            let t = us(lat) + size * op.bus_factor(n) / bw;
+            let share = channel_share(size, p, n, ring.channels);
+            let bw = self.ring_protocol_bw(ring, p, nodes);
+            let t = us(lat) + size * op.bus_factor(n) / (bw * share);
+            // What the tuner leaves out: a channel is one CTA, and one CTA reducing Simple
+            // data (receive, reduce, send) goes no faster than NCCL's per-channel tree
+            // Simple cap inside a server, `perChMaxTreeBws[1 node]` (tuning.cc, facts.md
+            // §3.2), which the tuner applies to the tree only ⚠ (a reducing ring's CTA
+            // does the same work; an all-gather only copies). It binds where few channels
+            // each carry a whole NIC: a ring over full servers on Hopper keeps 8 channels
+            // of 48 GB/s (`graph`).
+            let reduces = op != CollectiveOp::AllGather;
+            let actual = if p == Protocol::Simple && reduces {
+                bw.min(Bandwidth::from_gbyte_per_s(ring.channels * caps.tree[0]))
+            } else {
+                bw
+            };
             consider(Candidate {
                 tuned: t,
-                time: t,
+                time: us(lat) + size * op.bus_factor(n) / (actual * share),
                 algorithm: Algorithm::Ring,
                 protocol: p,
             });
@@ -472,12 +510,12 @@ impl NetworkParams {
                     .min(cap(caps.tree_ll128[k])),
                     Protocol::Simple => (tree.bus * 0.92).min(cap(caps.tree[k])),
                 };
-                let algbw = tree_bw
-                    * (0.5 * channel_share(size, p, 1, tree.channels) * tree_correction(size, p));
+                let share = channel_share(size, p, 1, tree.channels);
+                let algbw = tree_bw * (0.5 * share * tree_correction(size, p));
                 let t = us(lat) + size / algbw;
                 consider(Candidate {
                     tuned: t,
-                    time: t,
+                    time: t + self.tree_net_fill(size, p, g, tree, share),
                     algorithm: Algorithm::Tree,
                     protocol: p,
                 });
@@ -510,6 +548,33 @@ impl NetworkParams {
         }
     }
 
+    /// What the tuner leaves out of a tree across servers: a network hop forwards whole
+    /// steps. NCCL's proxy posts a step to the NIC once the GPU has filled it (net.cc
+    /// `sendProxyProgress`: LL and LL128 after checking every line's flag, Simple when
+    /// the kernel posts the step ⚠, from memory of the code), so each of the 2 log2(nodes)
+    /// network hops up and down the tree holds a channel's chunk for chunk / (its share of
+    /// the NICs) before the next level can start on it; over NVLink, LL and LL128 forward
+    /// line by line. The chunk is one step of data ([`STEP_DATA`]), or the channel's
+    /// whole part of a smaller message. This is how a mid-size message ramps up on a tree.
+    fn tree_net_fill(
+        &self,
+        size: Bytes,
+        p: Protocol,
+        g: GroupShape,
+        tree: Graph,
+        share: f64,
+    ) -> Seconds {
+        if g.nodes <= 1 {
+            return Seconds::ZERO;
+        }
+        let hops = 2.0 * log2i(g.nodes as u64);
+        let active = (tree.channels * share).max(1.0);
+        let chunk = Bytes(STEP_DATA[p.index()].min(size.0 / active));
+        // The graph's channels share the group's r NICs (2 per NIC when duplicated).
+        let nics_per_channel = (g.ranks_per_node.max(1) as f64 / tree.channels).min(1.0);
+        chunk * hops / (self.tree_nic * nics_per_channel)
+    }
+
     /// NVLink SHARP (Simple only, Hopper and later, at least 3 ranks): on one server the
     /// switch reduces and multicasts (NVLS); across servers the all-reduce runs NVLS inside
     /// each server and a tree between them (NVLS-tree; NVLS proper across servers needs
@@ -517,14 +582,19 @@ impl NetworkParams {
     /// servers then fall back to the ring). NCCL's bandwidth model (tuning.cc, facts.md
     /// §3.4), per NVLS head h (one per GPU of the server, each with its NIC):
     /// intra = speed x nvlsEfficiency x (h - 1)/h, x 2 for all-reduce, else x (h - 1)/h;
-    /// inter = the NIC, x 2 for up to 2 servers; the per-channel NVLS-tree cap; bus = h x
-    /// the least. Latency: 25 µs over NVLink, + 2 log2(nodes) x 20.9 µs for the tree.
+    /// inter = the graph's speed (`bwInter`, at most the NIC), x 2 for up to 2 servers;
+    /// the per-channel NVLS-tree cap; bus = h x the least. Latency: 25 µs over NVLink, +
+    /// 2 log2(nodes) x 20.9 µs for the tree.
     ///
     /// The tuner does not count the pipeline's fill: `concurrentOps` = channels x heads
     /// chunks are in flight, and a chunk passes [`NVLS_STAGES`] stages (+
     /// [`NVLS_TREE_STAGES_PER_LEVEL`] per tree level) before results stream at the full
-    /// rate. NCCL shrinks the chunk for small messages (enqueue.cc, facts.md §10), and a
-    /// message smaller than one wave fills the pipeline with itself.
+    /// rate, so a long message pays (stages - 1) waves. NCCL shrinks the chunk for small
+    /// messages (enqueue.cc, facts.md §10). A message shorter than that fill pays its own
+    /// transfer time once more instead: its few chunks go through the stages on links
+    /// (NVLink in, the switch, NVLink out, the NIC) that no later chunk is using yet, so
+    /// the stages overlap within it ⚠ (the shape of nccl-tests' NVLS and NVLS-tree curves
+    /// from 2 to 32 MiB, not a constant of NCCL's).
     fn nvls(&self, op: CollectiveOp, size: Bytes, g: GroupShape) -> Option<Candidate> {
         let eff = nvls_efficiency(self.generation);
         let h = g.ranks_per_node;
@@ -533,7 +603,7 @@ impl NetworkParams {
             return None;
         }
         let hf = h as f64;
-        let speed = self.nvls_speed(h);
+        let speed = self.nvls_speed(h, g.nodes > 1);
         let intra = speed * eff * (hf - 1.0) / hf * if all_reduce { 2.0 } else { (hf - 1.0) / hf };
         let concurrent = NVLS_CHANNELS * hf;
         let (per_channel, lat, chunk, stages, algorithm) = if g.nodes <= 1 {
@@ -549,7 +619,9 @@ impl NetworkParams {
         } else {
             let k = node_index(g.nodes);
             let doubled = if g.nodes <= 2 { 2.0 } else { 1.0 };
-            let inter = self.tree_nic.gbyte_per_s() * doubled;
+            // interBw = the graph's bwInter, its search speed (no faster than the NIC
+            // it leaves by, which the flow level may derate), x 2 up to 2 servers.
+            let inter = self.tree_nic.gbyte_per_s().min(speed) * doubled;
             let cap = channel_caps(self.generation).nvls_tree[k];
             let levels = log2i(g.nodes as u64);
             // Chunk: 128 KiB (64 KiB from 4 servers), stepping down to 256/128/64/32 KiB
@@ -580,7 +652,7 @@ impl NetworkParams {
         // nccl-tests bus bandwidth = h x per-channel; the algorithm bandwidth follows.
         let bus = Bandwidth::from_gbyte_per_s(hf * per_channel);
         let tuned = Seconds(lat * 1e-6) + size * op.bus_factor(g.ranks) / bus;
-        let fill = Bytes((stages - 1.0) * size.0.min(concurrent * chunk));
+        let fill = Bytes(size.0.min((stages - 1.0) * concurrent * chunk));
         Some(Candidate {
             tuned,
             time: tuned + fill * op.bus_factor(g.ranks) / bus,
@@ -674,6 +746,113 @@ mod tests {
         assert!((e.time.0 / expected - 1.0).abs() < 0.01, "{:?}", e);
     }
 
+    fn busbw(op: CollectiveOp, s: Bytes, n: u32, t: Seconds) -> f64 {
+        s.0 / t.0 * op.bus_factor(n) / 1e9
+    }
+
+    #[test]
+    fn nvls_tree_runs_at_its_graph_speed_across_servers() {
+        // From 4 servers the NVLS graph's speed (40 GB/s: 9 x 40 fits 370.8 GB/s of
+        // NVLink, 9 x 42 does not) is below the NIC's 48 and the 45.5 cap: 8 x 40 = 320.
+        let net = h100_ib();
+        let s = Bytes(8.0 * (1u64 << 30) as f64);
+        let g = GroupShape::uniform(64, 8);
+        let c = net.nvls(CollectiveOp::AllReduce, s, g).unwrap();
+        assert_eq!(c.algorithm, Algorithm::NvlsTree);
+        let b = busbw(CollectiveOp::AllReduce, s, 64, c.tuned);
+        assert!((b / 320.0 - 1.0).abs() < 0.01, "{b}");
+        // A slower NIC (or the flow level's derating) binds below the graph speed.
+        let slow = NetworkParams {
+            tree_nic: Bandwidth::from_gbyte_per_s(30.0),
+            ..net
+        };
+        let c = slow.nvls(CollectiveOp::AllReduce, s, g).unwrap();
+        let b = busbw(CollectiveOp::AllReduce, s, 64, c.tuned);
+        assert!((b / 240.0 - 1.0).abs() < 0.01, "{b}");
+    }
+
+    #[test]
+    fn a_ring_channel_moves_what_one_cta_can() {
+        // 8 full servers, 16 GiB: the tuner's ring (NIC-bound, 370.8 GB/s) wins, but its 8
+        // channels each move at most 38.7 GB/s: busbw ~ 309.6 less the latency.
+        let net = h100_ib();
+        let s = Bytes(16.0 * (1u64 << 30) as f64);
+        let e = net.collective(CollectiveOp::AllReduce, s, GroupShape::uniform(64, 8));
+        assert_eq!(
+            (e.algorithm, e.protocol),
+            (Algorithm::Ring, Protocol::Simple)
+        );
+        let b = busbw(CollectiveOp::AllReduce, s, 64, e.time);
+        assert!(b < 309.6 && b > 300.0, "{b}");
+        // An all-gather only copies: the NICs bind.
+        let e = net.collective(CollectiveOp::AllGather, s, GroupShape::uniform(64, 8));
+        let b = busbw(CollectiveOp::AllGather, s, 64, e.time);
+        assert!(b > 0.95 * net.nvlink.gbyte_per_s(), "{b} {e:?}");
+        // One GPU per server: 2 channels of 24 GB/s, under the cap; the NIC binds.
+        let g = GroupShape::uniform(64, 1);
+        let e = net.collective(CollectiveOp::ReduceScatter, s, g);
+        let b = busbw(CollectiveOp::ReduceScatter, s, 64, e.time);
+        assert!(b > 0.95 * net.nic.gbyte_per_s(), "{b} {e:?}");
+    }
+
+    #[test]
+    fn tree_network_hops_forward_whole_steps() {
+        // 8 servers, 2 MiB: tree LL128 on 8 channels; each channel's 256 KiB crosses
+        // 6 network hops (3 up, 3 down) at one NIC each, on top of the tuner's time.
+        let net = h100_ib();
+        let g = GroupShape::uniform(64, 8);
+        let s = Bytes(2.0 * 1048576.0);
+        let e = net.collective(CollectiveOp::AllReduce, s, g);
+        assert_eq!(
+            (e.algorithm, e.protocol),
+            (Algorithm::Tree, Protocol::LL128)
+        );
+        let tuned = 82.5e-6 + s.0 / (8.0 * 29.0e9 * 0.5 * 0.6);
+        let fill = 6.0 * 262144.0 / net.nic.0;
+        assert!((e.time.0 / (tuned + fill) - 1.0).abs() < 1e-3, "{e:?}");
+        // Above a step per channel the chunk stops growing: the fill is bounded.
+        let big = net.tree_net_fill(Bytes(1e9), Protocol::LL128, g, net.graph(g, net.nic), 1.0);
+        assert!((big.0 / (6.0 * 576000.0 / net.nic.0) - 1.0).abs() < 1e-9);
+        // One server: no network hop.
+        let one = GroupShape::uniform(8, 8);
+        let graph = net.graph(one, net.nic);
+        assert_eq!(
+            net.tree_net_fill(s, Protocol::LL128, one, graph, 1.0),
+            Seconds::ZERO
+        );
+    }
+
+    #[test]
+    fn mid_size_messages_ramp_up() {
+        // Bus bandwidth grows with size on every shape, and a short NVLS-tree message
+        // pays its own time once more, not once per stage.
+        let net = h100_ib();
+        for g in [
+            GroupShape::uniform(8, 8),
+            GroupShape::uniform(16, 8),
+            GroupShape::uniform(64, 8),
+            GroupShape::uniform(1024, 8),
+        ] {
+            let mut last = 0.0;
+            for k in 20..34 {
+                let s = Bytes((1u64 << k) as f64);
+                let e = net.collective(CollectiveOp::AllReduce, s, g);
+                let b = busbw(CollectiveOp::AllReduce, s, g.ranks, e.time);
+                assert!(b > 0.9 * last, "{g:?} {k} {b} {last}");
+                last = last.max(b);
+            }
+        }
+        let g = GroupShape::uniform(16, 8);
+        let s = Bytes(4.0 * 1048576.0);
+        let c = net.nvls(CollectiveOp::AllReduce, s, g).unwrap();
+        let own = s * CollectiveOp::AllReduce.bus_factor(16) / Bandwidth::from_gbyte_per_s(461.6);
+        assert!(
+            ((c.time.0 - c.tuned.0) / own.0 - 1.0).abs() < 0.01,
+            "{:?}",
+            c.time
+        );
+    }
+
     #[test]
     fn multi_node_graph_has_a_channel_per_nic() {
         let net = h100_ib();
@@ -683,7 +862,8 @@ mod tests {
         // One rank per server: 1 channel, duplicated.
         let g = net.graph(GroupShape::uniform(64, 1), net.nic);
         assert_eq!(g.channels, 2.0);
-        assert_eq!(net.nvls_speed(8), 40.0);
+        assert_eq!(net.nvls_speed(8, false), 40.0);
+        assert_eq!(net.nvls_speed(8, true), 40.0);
     }
 
     #[test]
