@@ -69,11 +69,17 @@ impl<'a> ComputeModel<'a> {
 
     /// Fraction of the ceiling a GEMM of this shape reaches (0, 1].
     pub fn shape_efficiency(&self, m: f64, n: f64, k: f64) -> f64 {
+        self.batched_shape_efficiency(m, n, k, 1.0)
+    }
+
+    /// The same for a strided-batched GEMM of `batch` such products in one kernel
+    /// (cuBLAS `gemmStridedBatched`): the output tiles of the whole batch share the waves.
+    pub fn batched_shape_efficiency(&self, m: f64, n: f64, k: f64, batch: f64) -> f64 {
         // Libraries pick smaller tiles for skinny GEMMs: down to 16 in either dimension.
         let tile_m = TILE_M.min(m.max(1.0).log2().ceil().exp2()).max(16.0);
         let tile_n = TILE_N.min(n.max(1.0).log2().ceil().exp2()).max(16.0);
         let (tm, tn) = ((m / tile_m).ceil().max(1.0), (n / tile_n).ceil().max(1.0));
-        let tiles = tm * tn;
+        let tiles = tm * tn * batch.max(1.0).ceil();
         let sms = self.gpu.sms as f64;
         let waves = (tiles / sms).ceil();
         let wave_eff = tiles / (waves * sms);
@@ -92,6 +98,17 @@ impl<'a> ComputeModel<'a> {
             return Seconds::ZERO;
         }
         let rate = self.gemm_ceiling() * self.shape_efficiency(g.m, g.n, g.k);
+        let compute = g.flops() / rate;
+        let memory = self.gemm_bytes(g) / self.hbm_bandwidth();
+        compute.max(memory)
+    }
+
+    /// Time of a strided-batched GEMM: its `count` products are one kernel.
+    pub fn batched_gemm_time(&self, g: &Gemm) -> Seconds {
+        if g.count <= 0.0 || g.m <= 0.0 {
+            return Seconds::ZERO;
+        }
+        let rate = self.gemm_ceiling() * self.batched_shape_efficiency(g.m, g.n, g.k, g.count);
         let compute = g.flops() / rate;
         let memory = self.gemm_bytes(g) / self.hbm_bandwidth();
         compute.max(memory)

@@ -12,7 +12,7 @@ use crate::workload::layout::RankLayout;
 use crate::workload::memory::activation_bytes_per_layer;
 use crate::workload::model::LayerKind;
 use crate::workload::ops::{head_work, layer_work, tokens_per_gpu, Gemm, LayerWork, HALF};
-use crate::workload::plan::{LayerSplit, Recompute};
+use crate::workload::plan::{LayerSplit, Recompute, RecomputeModule};
 use serde::Serialize;
 
 /// Time and work of one op on one GPU.
@@ -265,20 +265,57 @@ fn layer_compute(sc: &Scenario, cm: &ComputeModel, lw: &LayerWork) -> LayerCompu
     let gemm_fwd: Seconds = lw.gemms.iter().map(|g| cm.gemm_time(g)).sum();
     let gemm_flops: Flops = lw.gemms.iter().map(|g| g.flops()).sum();
     let gemm_bytes: Bytes = lw.gemms.iter().map(|g| cm.gemm_bytes(g)).sum();
-    let attn_fwd = cm.attention_time(lw.attention_flops);
+    // Unfused attention: its batched GEMMs (never FP8: Transformer Engine quantizes only
+    // the Linear layers, facts.md §8) and the score passes of its softmax and dropout.
+    let half = ComputeModel::new(sc.cluster.gpu, false);
+    let unfused = OpCost {
+        time: lw
+            .attention_gemms
+            .iter()
+            .map(|g| half.batched_gemm_time(g))
+            .sum::<Seconds>()
+            + cm.memory_time(lw.attention_bytes),
+        flops: lw.attention_gemms.iter().map(|g| g.flops()).sum(),
+        bytes: lw
+            .attention_gemms
+            .iter()
+            .map(|g| half.gemm_bytes(g))
+            .sum::<Bytes>()
+            + lw.attention_bytes,
+    };
+    let unfused_bwd_bytes = OpCost {
+        time: cm.memory_time(lw.attention_bwd_bytes),
+        flops: Flops::ZERO,
+        bytes: lw.attention_bwd_bytes,
+    };
+    let attn_fwd = cm.attention_time(lw.attention_flops) + unfused.time;
     let forward = OpCost {
         time: gemm_fwd + attn_fwd + cm.memory_time(lw.elementwise_bytes),
-        flops: gemm_flops + lw.attention_flops,
-        bytes: gemm_bytes + lw.elementwise_bytes,
+        flops: gemm_flops + lw.attention_flops + unfused.flops,
+        bytes: gemm_bytes + lw.elementwise_bytes + unfused.bytes,
     };
     // Backward: data + weight gradients (2x GEMMs), fused attention backward 2.5x,
     // element-wise about 2x (see `ops`). Full recompute repeats the forward; selective
-    // recompute of the attention core is already part of the fused attention backward.
+    // recompute of the attention core is already part of the fused attention backward,
+    // while the unfused core runs its forward again (Korthikanti et al. 2022, §5).
     let mut backward = OpCost {
-        time: gemm_fwd * 2.0 + attn_fwd * 2.5 + cm.memory_time(lw.elementwise_bwd_bytes),
+        time: gemm_fwd * 2.0
+            + cm.attention_time(lw.attention_flops) * 2.5
+            + cm.memory_time(lw.elementwise_bwd_bytes),
         flops: gemm_flops * 2.0 + lw.attention_flops * 2.5,
         bytes: gemm_bytes * 2.0 + lw.elementwise_bwd_bytes,
     };
+    if !lw.attention_gemms.is_empty() {
+        let gemms = OpCost {
+            time: unfused.time - cm.memory_time(lw.attention_bytes),
+            flops: unfused.flops,
+            bytes: unfused.bytes - lw.attention_bytes,
+        };
+        backward = backward.then(gemms.times(2.0)).then(unfused_bwd_bytes);
+        if sc.plan.recomputes(&sc.run, RecomputeModule::CoreAttn) {
+            backward = backward.then(unfused);
+        }
+    }
     if sc.plan.recompute == Recompute::Full {
         backward = backward.then(forward);
     }
@@ -713,6 +750,50 @@ mod tests {
         let extra = (with.compute.backward.flops - without.compute.backward.flops).0;
         assert!((extra / up - 1.0).abs() < 1e-12, "{extra} vs {up}");
         assert!(with.activation_bytes.0 < without.activation_bytes.0);
+    }
+
+    #[test]
+    fn unfused_attention_prices_its_score_passes() {
+        use crate::workload::plan::AttentionKernel;
+        // Narayanan et al. 2021's 1.7B GPT (24 heads of 96, s = 2048, micro-batch 16).
+        let mut sc = deepseek();
+        sc.model = crate::workload::ModelSpec::dense(
+            "gpt",
+            24,
+            2304,
+            24,
+            24,
+            9216,
+            51200,
+            crate::workload::MlpKind::Standard,
+        );
+        sc.plan = crate::workload::ParallelPlan {
+            micro_batch: 16,
+            ..crate::workload::ParallelPlan::single()
+        };
+        sc.run.seq_len = 2048;
+        sc.run.global_batch = 16;
+        sc.run.precision = crate::workload::Precision::Bf16;
+        let layer = |sc: &Scenario| step_costs(sc, &sc.cluster.network()).kinds[0].1;
+        let fused = layer(&sc);
+        sc.run.recipe.attention = AttentionKernel::Unfused;
+        sc.plan.recompute = Recompute::None;
+        let unfused = layer(&sc);
+        // The unfused forward moves at least the 9 bytes per score of its softmax and
+        // dropout, and the 2 x 2 bytes its GEMMs write and read, over 16 x 24 x 2048².
+        let scores = 16.0 * 24.0 * 2048.0 * 2048.0;
+        let extra = (unfused.compute.forward.bytes - fused.compute.forward.bytes).0;
+        assert!(extra > 13.0 * scores, "{extra}");
+        assert!(unfused.compute.forward.time > fused.compute.forward.time);
+        // It executes the whole score matrix: twice the causal half the fused kernel runs.
+        let ratio = unfused.compute.forward.flops.0 - fused.compute.forward.flops.0;
+        assert!(ratio > 0.0, "{ratio}");
+        // Selective recompute of the core runs its forward again in the backward, and
+        // stores no scores.
+        sc.plan.recompute = Recompute::Selective;
+        let selective = layer(&sc);
+        assert!(selective.compute.backward.time > unfused.compute.backward.time);
+        assert!(selective.activation_bytes.0 + 5.0 * scores <= unfused.activation_bytes.0 + 1.0);
     }
 
     #[test]

@@ -272,7 +272,7 @@ fn recipe_of(label: &str, table: toml::Value) -> Result<TrainingFile> {
         return Err(Error::invalid(
             format!("{context}.{name}"),
             "set",
-            "unset: the case gives gpus, global_batch, seq_len and precision itself (and no token budget); [case.training] holds only the recipe (main_grads, optimizer_states, moe_dispatcher, ep_overlap, recompute_modules)",
+            "unset: the case gives gpus, global_batch, seq_len and precision itself (and no token budget); [case.training] holds only the recipe (main_grads, optimizer_states, moe_dispatcher, ep_overlap, recompute_modules, attention)",
         ));
     }
     Ok(recipe)
