@@ -515,10 +515,14 @@ fn ep_comm(
 /// LM head (logits GEMM and the loss over the vocabulary) and embedding lookup.
 fn head_costs(sc: &Scenario, cm: &ComputeModel) -> (FwdBwd<OpCost>, FwdBwd<OpCost>) {
     let hw = head_work(&sc.model, &sc.plan, &sc.run);
+    // The output layer is Megatron-Core's own `tensor_parallel.ColumnParallelLinear`
+    // (megatron/core/models/gpt/gpt_model.py), not a Transformer Engine module, and only
+    // TE's Linear GEMMs run in FP8 (facts.md §8): the logits stay BF16 in FP8 runs.
+    let half = ComputeModel::new(sc.cluster.gpu, false);
     let logits = OpCost {
-        time: cm.gemm_time(&hw.logits),
+        time: half.gemm_time(&hw.logits),
         flops: hw.logits.flops(),
-        bytes: cm.gemm_bytes(&hw.logits),
+        bytes: half.gemm_bytes(&hw.logits),
     };
     let loss = OpCost {
         time: cm.memory_time(hw.loss_bytes),
@@ -794,6 +798,22 @@ mod tests {
         let selective = layer(&sc);
         assert!(selective.compute.backward.time > unfused.compute.backward.time);
         assert!(selective.activation_bytes.0 + 5.0 * scores <= unfused.activation_bytes.0 + 1.0);
+    }
+
+    #[test]
+    fn the_output_layer_stays_bf16_in_fp8_runs() {
+        let mut sc = deepseek();
+        sc.cluster.gpu = crate::hardware::gpu("H100-SXM5-80GB").unwrap();
+        sc.model.mtp_layers = 0; // the MTP projection is a TE Linear: FP8
+        sc.run.precision = crate::workload::Precision::Bf16;
+        let bf16 = step_costs(&sc, &sc.cluster.network());
+        sc.run.precision = crate::workload::Precision::Fp8;
+        let fp8 = step_costs(&sc, &sc.cluster.network());
+        // Same logits GEMM time; the layers do get faster.
+        let logits = |c: &StepCosts| c.head.forward.flops;
+        assert_eq!(logits(&bf16), logits(&fp8));
+        assert_eq!(bf16.head.forward.time, fp8.head.forward.time);
+        assert!(fp8.kinds[1].1.compute.forward.time < bf16.kinds[1].1.compute.forward.time);
     }
 
     #[test]
