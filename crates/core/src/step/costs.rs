@@ -205,7 +205,8 @@ pub(crate) fn tp_exposed(comm: Seconds, gemm: Seconds, tp: u32, overlap: bool) -
 /// Everything a step is built from, with communication costed by `net`.
 pub(crate) fn step_costs(sc: &Scenario, net: &dyn CommModel) -> StepCosts {
     let layout = RankLayout::new(&sc.plan, sc.cluster.gpus_per_node);
-    let cm = ComputeModel::new(sc.cluster.gpu, sc.run.precision.fp8_gemms());
+    let cm = ComputeModel::new(sc.cluster.gpu, sc.run.precision.fp8_gemms())
+        .synchronized_over(sc.job_gpus());
     let model = &sc.model;
     let kinds: Vec<(LayerKind, LayerCosts)> = model
         .kinds()
@@ -267,7 +268,7 @@ fn layer_compute(sc: &Scenario, cm: &ComputeModel, lw: &LayerWork) -> LayerCompu
     let gemm_bytes: Bytes = lw.gemms.iter().map(|g| cm.gemm_bytes(g)).sum();
     // Unfused attention: its batched GEMMs (never FP8: Transformer Engine quantizes only
     // the Linear layers, facts.md §8) and the score passes of its softmax and dropout.
-    let half = ComputeModel::new(sc.cluster.gpu, false);
+    let half = cm.bf16();
     let unfused = OpCost {
         time: lw
             .attention_gemms
@@ -518,7 +519,7 @@ fn head_costs(sc: &Scenario, cm: &ComputeModel) -> (FwdBwd<OpCost>, FwdBwd<OpCos
     // The output layer is Megatron-Core's own `tensor_parallel.ColumnParallelLinear`
     // (megatron/core/models/gpt/gpt_model.py), not a Transformer Engine module, and only
     // TE's Linear GEMMs run in FP8 (facts.md §8): the logits stay BF16 in FP8 runs.
-    let half = ComputeModel::new(sc.cluster.gpu, false);
+    let half = cm.bf16();
     let logits = OpCost {
         time: half.gemm_time(&hw.logits),
         flops: hw.logits.flops(),
@@ -658,7 +659,7 @@ fn stage_dp(
         grad_reduce,
         param_gather,
         optimizer: OpCost {
-            time: bytes / cm.hbm_bandwidth(),
+            time: cm.memory_time(bytes),
             flops: Flops(owned * ADAM_FLOPS_PER_PARAM + params * GRAD_NORM_FLOPS_PER_PARAM),
             bytes,
         },
