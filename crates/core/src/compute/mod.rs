@@ -164,6 +164,7 @@ impl<'a> ComputeModel<'a> {
     }
 
     /// The time multiplier [`Self::synchronized_over`] set (1 for one GPU).
+    #[cfg(test)]
     pub fn slowdown(&self) -> f64 {
         self.slowdown
     }

@@ -149,6 +149,13 @@ pub struct StageDpCosts {
     pub optimizer: OpCost,
     /// Fraction of the stage's parameters in Megatron's last, unoverlappable bucket.
     pub last_bucket_fraction: f64,
+    /// That last bucket's gradient reduction as a collective of its own: its bandwidth
+    /// share and the whole latency of a collective over the data-parallel ranks, which
+    /// grows with them (ring steps); no backward is left to hide it.
+    pub last_bucket: Seconds,
+    /// The first bucket's parameter all-gather (distributed optimizer; zero without it):
+    /// the forward of a chunk waits for it.
+    pub first_gather: Seconds,
 }
 
 /// The costs of the pieces of a step, consumed by both step models.
@@ -644,6 +651,30 @@ fn stage_dp(
     } else {
         (both(CollectiveOp::AllReduce, grad_bytes), OpCost::default())
     };
+    // One bucket of each group (Megatron buckets dense and expert gradients apart): the
+    // last to reduce and the first to gather, each a collective of its own size.
+    let bucket = bucket_params(plan.dp);
+    let one_bucket = |op: CollectiveOp, per_param: f64| {
+        let part = |n: f64, kind: GroupKind, g: GroupShape| {
+            if n > 0.0 {
+                net.collective(op, Bytes(n.min(bucket) * per_param), kind, g)
+            } else {
+                Seconds::ZERO
+            }
+        };
+        part(dense, GroupKind::Dp, dense_g).max(part(experts, GroupKind::ExpertDp, expert_g))
+    };
+    let (last_bucket, first_gather) = if plan.distributed_optimizer {
+        (
+            one_bucket(CollectiveOp::ReduceScatter, grad_bytes),
+            one_bucket(CollectiveOp::AllGather, HALF),
+        )
+    } else {
+        (
+            one_bucket(CollectiveOp::AllReduce, grad_bytes),
+            Seconds::ZERO,
+        )
+    };
     let params = dense + experts;
     // Adam: read the FP32 grad (4 B), master weight and moments, write them back, and
     // the BF16 weight (2 B): 30 B per parameter it owns with FP32 moments; plus the
@@ -663,7 +694,9 @@ fn stage_dp(
             flops: Flops(owned * ADAM_FLOPS_PER_PARAM + params * GRAD_NORM_FLOPS_PER_PARAM),
             bytes,
         },
-        last_bucket_fraction: (bucket_params(plan.dp) / params.max(1.0)).min(1.0),
+        last_bucket_fraction: (bucket / params.max(1.0)).min(1.0),
+        last_bucket,
+        first_gather,
     }
 }
 
@@ -815,6 +848,19 @@ mod tests {
         assert_eq!(logits(&bf16), logits(&fp8));
         assert_eq!(bf16.head.forward.time, fp8.head.forward.time);
         assert!(fp8.kinds[1].1.compute.forward.time < bf16.kinds[1].1.compute.forward.time);
+    }
+
+    #[test]
+    fn the_last_bucket_is_a_collective_of_its_own() {
+        let sc = deepseek();
+        let c = step_costs(&sc, &sc.cluster.network());
+        for d in &c.dp {
+            // A bucket's collective pays the whole latency but only its share of the
+            // bytes: more than that share of the whole reduction, never more than it.
+            assert!(d.last_bucket.0 > 0.0 && d.last_bucket <= d.grad_reduce.time);
+            assert!(d.last_bucket.0 >= d.grad_reduce.time.0 * d.last_bucket_fraction * 0.99);
+            assert!(d.first_gather.0 > 0.0 && d.first_gather <= d.param_gather.time);
+        }
     }
 
     #[test]
