@@ -609,11 +609,26 @@ fn dp_costs(
                 .map(|r| model.params_of(r))
                 .fold((0.0, 0.0), |(d, e), p| (d + p.dense, e + p.experts));
             let mut dense = d / tp;
+            let experts = e / (plan.etp as f64 * plan.ep as f64);
+            let layer_weights = dense + experts;
             if s == 0 || s + 1 == pp {
                 dense += model.embedding_params() / tp;
             }
-            let experts = e / (plan.etp as f64 * plan.ep as f64);
-            stage_dp(sc, net, layout, cm, dense, experts)
+            let mut dp = stage_dp(sc, net, layout, cm, dense, experts);
+            if sc.run.precision.fp8_gemms() {
+                // Transformer Engine casts each Linear weight to FP8 once per step, at the
+                // first micro-batch (Megatron passes `is_first_microbatch`), with its
+                // transpose for the backward on Hopper (facts.md §8: TN-only FP8 GEMMs):
+                // read 2 B, write 1 + 1 B per layer weight. Embedding and output layer are
+                // not TE modules.
+                let b = Bytes(layer_weights * (HALF + 2.0));
+                dp.optimizer = dp.optimizer.then(OpCost {
+                    time: cm.memory_time(b),
+                    flops: Flops::ZERO,
+                    bytes: b,
+                });
+            }
+            dp
         })
         .collect()
 }
@@ -848,6 +863,9 @@ mod tests {
         assert_eq!(logits(&bf16), logits(&fp8));
         assert_eq!(bf16.head.forward.time, fp8.head.forward.time);
         assert!(fp8.kinds[1].1.compute.forward.time < bf16.kinds[1].1.compute.forward.time);
+        // Once a step, every layer weight is cast to FP8 with its transpose: 4 B each.
+        let extra = (fp8.dp[1].optimizer.bytes - bf16.dp[1].optimizer.bytes).0;
+        assert!(extra > 0.0, "{extra}");
     }
 
     #[test]
