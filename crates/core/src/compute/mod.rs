@@ -75,6 +75,12 @@ pub fn expected_max_of_normals(n: u64) -> f64 {
     inverse_normal_cdf((n - 0.375) / (n + 0.25))
 }
 
+/// The `q` quantile (0 < q < 1) of the maximum of `n` independent standard normals:
+/// P(max ≤ x) = Φ(x)ⁿ, so x = Φ⁻¹(q^(1/n)).
+pub fn max_of_normals_quantile(n: u64, q: f64) -> f64 {
+    inverse_normal_cdf(q.powf(1.0 / n.max(1) as f64))
+}
+
 /// Φ⁻¹(p) for 0 < p < 1: Acklam's rational approximation (relative error below 1.2e-9),
 /// with one Halley step. Pure arithmetic: the same bytes everywhere.
 pub fn inverse_normal_cdf(p: f64) -> f64 {
@@ -313,6 +319,23 @@ mod tests {
         let many = ComputeModel::new(h100, false).synchronized_over(2048);
         assert!((many.gemm_time(&g) / one.gemm_time(&g) - b).abs() < 1e-12);
         assert!((many.memory_time(Bytes(1e9)) / one.memory_time(Bytes(1e9)) - b).abs() < 1e-12);
+    }
+
+    #[test]
+    fn the_slowest_gpus_quantiles_bracket_its_mean() {
+        for n in [2u64, 64, 4096, 100_000] {
+            let (lo, hi) = (
+                max_of_normals_quantile(n, 0.1),
+                max_of_normals_quantile(n, 0.9),
+            );
+            let mean = expected_max_of_normals(n);
+            assert!(lo < mean && mean < hi, "{n}: {lo} {mean} {hi}");
+        }
+        // One GPU: the normal's own deciles.
+        assert!((max_of_normals_quantile(1, 0.9) - 1.281552).abs() < 1e-5);
+        // The maximum concentrates as n grows (Gumbel scale 1/√(2 ln n)).
+        let width = |n| max_of_normals_quantile(n, 0.9) - max_of_normals_quantile(n, 0.1);
+        assert!(width(100_000) < width(64));
     }
 
     #[test]

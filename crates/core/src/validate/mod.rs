@@ -860,8 +860,12 @@ measured_busbw_gbps = [100.0]
             let Ok(CaseFile::Training(v1)) = suite.cases() else {
                 continue;
             };
+            // The v1 cases only (a suite may hold v2 cases too).
+            let v1: Vec<_> = v1.into_iter().filter(|c| c.format == 1).collect();
             let mut t: toml::Table = toml::from_str(suite.text).unwrap();
-            for case in t["case"].as_array_mut().unwrap() {
+            let cases = t["case"].as_array_mut().unwrap();
+            cases.retain(|c| !c.as_table().unwrap().contains_key("model"));
+            for case in cases {
                 let case = case.as_table_mut().unwrap();
                 let mut model = toml::Table::new();
                 for k in V1_MODEL_FIELDS.split(", ") {
