@@ -44,7 +44,7 @@ pub use workload::model::{
     LayerKind, LayerParams, Mla, MlpPart, Projection, Projections, Split, Window,
 };
 pub use workload::plan::{
-    Dispatcher, GradPrecision, LayerSplit, Recipe, RecomputeModule, StatePrecision,
+    AttentionKernel, Dispatcher, GradPrecision, LayerSplit, Recipe, RecomputeModule, StatePrecision,
 };
 pub use workload::{MlpKind, ModelSpec, Moe, ParallelPlan, Precision, Recompute, TrainingRun};
 

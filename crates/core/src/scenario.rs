@@ -15,7 +15,9 @@ use crate::power::{Cooling, GridMix, PowerConfig};
 use crate::reliability::ReliabilityConfig;
 use crate::units::Bandwidth;
 use crate::workload::model::{Mla, Window, DEFAULT_MOE_IMBALANCE};
-use crate::workload::plan::{Dispatcher, GradPrecision, Recipe, RecomputeModule, StatePrecision};
+use crate::workload::plan::{
+    AttentionKernel, Dispatcher, GradPrecision, Recipe, RecomputeModule, StatePrecision,
+};
 use crate::workload::{MlpKind, ModelSpec, Moe, ParallelPlan, Precision, Recompute, TrainingRun};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -226,6 +228,10 @@ pub struct TrainingFile {
     /// What selective recompute recomputes, comma-separated (default core_attn).
     #[cfg_attr(feature = "clap", arg(long, value_enum, value_delimiter = ','))]
     pub recompute_modules: Option<Vec<RecomputeModule>>,
+    /// Attention kernel: `fused` (FlashAttention; default) or `unfused` (the scores in
+    /// HBM, Megatron-LM before 2022).
+    #[cfg_attr(feature = "clap", arg(long, value_enum))]
+    pub attention: Option<AttentionKernel>,
 }
 
 /// A scenario file as parsed, before validation.
@@ -916,6 +922,7 @@ impl ScenarioFile {
                     .recompute_modules
                     .clone()
                     .unwrap_or_else(|| vec![RecomputeModule::CoreAttn]),
+                attention: t.attention.unwrap_or_default(),
             },
         };
         if run.precision == Precision::Fp8 && gpu.peak_fp8.is_none() {

@@ -171,7 +171,13 @@ fn render(r: &SimulationReport) -> String {
     );
     let st = &r.step;
     let _ = writeln!(o, "\n{}", sinks::heading("step"));
-    let _ = writeln!(o, "  time         {}", duration(st.time_s));
+    let _ = writeln!(
+        o,
+        "  time         {} (p10-p90 {} to {}: the slowest GPU the job draws)",
+        duration(st.time_s),
+        duration(st.band.p10_s),
+        duration(st.band.p90_s)
+    );
     let _ = writeln!(o, "  MFU          {} (of the dense BF16 peak)", pct(st.mfu));
     let _ = writeln!(o, "  per GPU      {:.0} TFLOP/s", st.tflops_per_gpu);
     let _ = writeln!(o, "  throughput   {} tokens/s", si(st.tokens_per_s));

@@ -291,7 +291,15 @@ pub fn report(r: &SimulationReport) -> String {
     let mem = &r.memory;
     let cap = mem.capacity_gib;
     let cards = [
-        ("step time", duration(r.step.time_s)),
+        (
+            "step time",
+            format!(
+                "{} (p10–p90 {}–{})",
+                duration(r.step.time_s),
+                duration(r.step.band.p10_s),
+                duration(r.step.band.p90_s)
+            ),
+        ),
         ("MFU", pct(r.step.mfu)),
         ("per GPU", format!("{:.0} TFLOP/s", r.step.tflops_per_gpu)),
         (

@@ -17,8 +17,10 @@ fn planner_is_no_slower_than_the_published_plans() {
         let published = memphis_core::step::simulate_step(&sc).time.0;
         let best = search(&sc, Objective::Step, 1, None, &|_, _| {}).unwrap();
         let b = &best.top[0];
+        // The planner ranks by the timeline, which counts in whole nanoseconds: a few ns
+        // of rounding over the closed form's f64 are not a slower plan.
         assert!(
-            b.step_time_s <= published * (1.0 + 1e-12),
+            b.step_time_s <= published * (1.0 + 1e-12) + 1e-8,
             "{}: best {} > published {}",
             c.id,
             b.step_time_s,

@@ -293,6 +293,38 @@ pub struct StepSummary {
     pub model: StepModel,
     /// Exposed seconds by kind; they add up to `time_s`.
     pub breakdown: Breakdown,
+    /// How sure: the 10th and 90th percentiles of the step time over the GPUs a job of
+    /// this size may draw. Each step waits for the job's slowest GPU and per-GPU speed
+    /// varies (facts.md §9), so the slowest of N is a random variable: its quantiles
+    /// scale the compute (with the bubble and optimizer it paces); communication stays.
+    pub band: StepBand,
+}
+
+/// The p10–p90 band of the step time.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct StepBand {
+    /// 10th percentile, seconds.
+    pub p10_s: f64,
+    /// 90th percentile, seconds.
+    pub p90_s: f64,
+}
+
+impl StepBand {
+    /// The band of a step of `time` whose `paced` seconds run at the slowest of `gpus`
+    /// GPUs' pace (the expected slowest, as every step time is priced).
+    pub fn of(time: f64, paced: f64, gpus: u64) -> StepBand {
+        use crate::compute::{expected_max_of_normals, gpu_speed_sigma, max_of_normals_quantile};
+        let sigma = gpu_speed_sigma();
+        let mean = 1.0 + sigma * expected_max_of_normals(gpus);
+        let at = |q: f64| {
+            let k = (1.0 + sigma * max_of_normals_quantile(gpus, q)) / mean;
+            time + paced.min(time) * (k - 1.0)
+        };
+        StepBand {
+            p10_s: at(0.1),
+            p90_s: at(0.9),
+        }
+    }
 }
 
 /// Memory per GPU, GiB.
@@ -543,6 +575,11 @@ fn report(
                 .map_or(step.critical_stage, |t| t.slowest_stage),
             model,
             breakdown: step.breakdown.clone(),
+            band: StepBand::of(
+                step.time.0,
+                (step.breakdown.compute + step.breakdown.bubble + step.breakdown.optimizer).0,
+                sc.job_gpus(),
+            ),
         },
         memory: MemorySummary::of(sc, step),
         stages: stage_summaries(sc, step),
@@ -779,6 +816,16 @@ pub fn none_fits(sc: &Scenario, fixed: &ParallelFile) -> crate::Error {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_step_band_brackets_the_step_and_scales_only_the_paced_part() {
+        let b = super::StepBand::of(10.0, 8.0, 16_384);
+        assert!(b.p10_s < 10.0 && 10.0 < b.p90_s, "{b:?}");
+        // The slowest of 16K normals lies within about ±0.6 σ (σ ≈ 2.1 %) of its mean.
+        assert!(b.p90_s - b.p10_s < 8.0 * 0.021 * 1.2, "{b:?}");
+        let none = super::StepBand::of(10.0, 0.0, 16_384);
+        assert_eq!((none.p10_s, none.p90_s), (10.0, 10.0));
+    }
+
     use super::*;
     use crate::scenario::scenario_preset;
 

@@ -222,12 +222,12 @@ fn expose_dp(sc: &Scenario, c: &StepCosts, stages: &mut [StageTiming]) {
     for (s, st) in stages.iter_mut().enumerate() {
         let d = c.dp.get(s).copied().unwrap_or_default();
         let (reduce, gather) = (d.grad_reduce.time, d.param_gather.time);
-        let tail = d.last_bucket_fraction;
         let slack_b = bwd_avg * (s as f64 / v);
         let slack_f = fwd_avg * (s as f64 / v);
-        let exposed_reduce = (reduce - st.backward - slack_b).max(Seconds::ZERO) + reduce * tail;
+        let exposed_reduce =
+            (reduce - st.backward - slack_b).max(Seconds::ZERO) + d.last_bucket.min(reduce);
         let exposed_gather = if dist {
-            (gather - st.forward - slack_f).max(Seconds::ZERO) + gather * tail
+            (gather - st.forward - slack_f).max(Seconds::ZERO) + d.first_gather.min(gather)
         } else {
             Seconds::ZERO
         };

@@ -12,7 +12,7 @@ use crate::workload::layout::RankLayout;
 use crate::workload::memory::activation_bytes_per_layer;
 use crate::workload::model::LayerKind;
 use crate::workload::ops::{head_work, layer_work, tokens_per_gpu, Gemm, LayerWork, HALF};
-use crate::workload::plan::{LayerSplit, Recompute};
+use crate::workload::plan::{LayerSplit, Recompute, RecomputeModule};
 use serde::Serialize;
 
 /// Time and work of one op on one GPU.
@@ -149,6 +149,13 @@ pub struct StageDpCosts {
     pub optimizer: OpCost,
     /// Fraction of the stage's parameters in Megatron's last, unoverlappable bucket.
     pub last_bucket_fraction: f64,
+    /// That last bucket's gradient reduction as a collective of its own: its bandwidth
+    /// share and the whole latency of a collective over the data-parallel ranks, which
+    /// grows with them (ring steps); no backward is left to hide it.
+    pub last_bucket: Seconds,
+    /// The first bucket's parameter all-gather (distributed optimizer; zero without it):
+    /// the forward of a chunk waits for it.
+    pub first_gather: Seconds,
 }
 
 /// The costs of the pieces of a step, consumed by both step models.
@@ -205,7 +212,8 @@ pub(crate) fn tp_exposed(comm: Seconds, gemm: Seconds, tp: u32, overlap: bool) -
 /// Everything a step is built from, with communication costed by `net`.
 pub(crate) fn step_costs(sc: &Scenario, net: &dyn CommModel) -> StepCosts {
     let layout = RankLayout::new(&sc.plan, sc.cluster.gpus_per_node);
-    let cm = ComputeModel::new(sc.cluster.gpu, sc.run.precision.fp8_gemms());
+    let cm = ComputeModel::new(sc.cluster.gpu, sc.run.precision.fp8_gemms())
+        .synchronized_over(sc.job_gpus());
     let model = &sc.model;
     let kinds: Vec<(LayerKind, LayerCosts)> = model
         .kinds()
@@ -265,20 +273,57 @@ fn layer_compute(sc: &Scenario, cm: &ComputeModel, lw: &LayerWork) -> LayerCompu
     let gemm_fwd: Seconds = lw.gemms.iter().map(|g| cm.gemm_time(g)).sum();
     let gemm_flops: Flops = lw.gemms.iter().map(|g| g.flops()).sum();
     let gemm_bytes: Bytes = lw.gemms.iter().map(|g| cm.gemm_bytes(g)).sum();
-    let attn_fwd = cm.attention_time(lw.attention_flops);
+    // Unfused attention: its batched GEMMs (never FP8: Transformer Engine quantizes only
+    // the Linear layers, facts.md §8) and the score passes of its softmax and dropout.
+    let half = cm.bf16();
+    let unfused = OpCost {
+        time: lw
+            .attention_gemms
+            .iter()
+            .map(|g| half.batched_gemm_time(g))
+            .sum::<Seconds>()
+            + cm.memory_time(lw.attention_bytes),
+        flops: lw.attention_gemms.iter().map(|g| g.flops()).sum(),
+        bytes: lw
+            .attention_gemms
+            .iter()
+            .map(|g| half.gemm_bytes(g))
+            .sum::<Bytes>()
+            + lw.attention_bytes,
+    };
+    let unfused_bwd_bytes = OpCost {
+        time: cm.memory_time(lw.attention_bwd_bytes),
+        flops: Flops::ZERO,
+        bytes: lw.attention_bwd_bytes,
+    };
+    let attn_fwd = cm.attention_time(lw.attention_flops) + unfused.time;
     let forward = OpCost {
         time: gemm_fwd + attn_fwd + cm.memory_time(lw.elementwise_bytes),
-        flops: gemm_flops + lw.attention_flops,
-        bytes: gemm_bytes + lw.elementwise_bytes,
+        flops: gemm_flops + lw.attention_flops + unfused.flops,
+        bytes: gemm_bytes + lw.elementwise_bytes + unfused.bytes,
     };
     // Backward: data + weight gradients (2x GEMMs), fused attention backward 2.5x,
     // element-wise about 2x (see `ops`). Full recompute repeats the forward; selective
-    // recompute of the attention core is already part of the fused attention backward.
+    // recompute of the attention core is already part of the fused attention backward,
+    // while the unfused core runs its forward again (Korthikanti et al. 2022, §5).
     let mut backward = OpCost {
-        time: gemm_fwd * 2.0 + attn_fwd * 2.5 + cm.memory_time(lw.elementwise_bwd_bytes),
+        time: gemm_fwd * 2.0
+            + cm.attention_time(lw.attention_flops) * 2.5
+            + cm.memory_time(lw.elementwise_bwd_bytes),
         flops: gemm_flops * 2.0 + lw.attention_flops * 2.5,
         bytes: gemm_bytes * 2.0 + lw.elementwise_bwd_bytes,
     };
+    if !lw.attention_gemms.is_empty() {
+        let gemms = OpCost {
+            time: unfused.time - cm.memory_time(lw.attention_bytes),
+            flops: unfused.flops,
+            bytes: unfused.bytes - lw.attention_bytes,
+        };
+        backward = backward.then(gemms.times(2.0)).then(unfused_bwd_bytes);
+        if sc.plan.recomputes(&sc.run, RecomputeModule::CoreAttn) {
+            backward = backward.then(unfused);
+        }
+    }
     if sc.plan.recompute == Recompute::Full {
         backward = backward.then(forward);
     }
@@ -478,10 +523,14 @@ fn ep_comm(
 /// LM head (logits GEMM and the loss over the vocabulary) and embedding lookup.
 fn head_costs(sc: &Scenario, cm: &ComputeModel) -> (FwdBwd<OpCost>, FwdBwd<OpCost>) {
     let hw = head_work(&sc.model, &sc.plan, &sc.run);
+    // The output layer is Megatron-Core's own `tensor_parallel.ColumnParallelLinear`
+    // (megatron/core/models/gpt/gpt_model.py), not a Transformer Engine module, and only
+    // TE's Linear GEMMs run in FP8 (facts.md §8): the logits stay BF16 in FP8 runs.
+    let half = cm.bf16();
     let logits = OpCost {
-        time: cm.gemm_time(&hw.logits),
+        time: half.gemm_time(&hw.logits),
         flops: hw.logits.flops(),
-        bytes: cm.gemm_bytes(&hw.logits),
+        bytes: half.gemm_bytes(&hw.logits),
     };
     let loss = OpCost {
         time: cm.memory_time(hw.loss_bytes),
@@ -560,11 +609,26 @@ fn dp_costs(
                 .map(|r| model.params_of(r))
                 .fold((0.0, 0.0), |(d, e), p| (d + p.dense, e + p.experts));
             let mut dense = d / tp;
+            let experts = e / (plan.etp as f64 * plan.ep as f64);
+            let layer_weights = dense + experts;
             if s == 0 || s + 1 == pp {
                 dense += model.embedding_params() / tp;
             }
-            let experts = e / (plan.etp as f64 * plan.ep as f64);
-            stage_dp(sc, net, layout, cm, dense, experts)
+            let mut dp = stage_dp(sc, net, layout, cm, dense, experts);
+            if sc.run.precision.fp8_gemms() {
+                // Transformer Engine casts each Linear weight to FP8 once per step, at the
+                // first micro-batch (Megatron passes `is_first_microbatch`), with its
+                // transpose for the backward on Hopper (facts.md §8: TN-only FP8 GEMMs):
+                // read 2 B, write 1 + 1 B per layer weight. Embedding and output layer are
+                // not TE modules.
+                let b = Bytes(layer_weights * (HALF + 2.0));
+                dp.optimizer = dp.optimizer.then(OpCost {
+                    time: cm.memory_time(b),
+                    flops: Flops::ZERO,
+                    bytes: b,
+                });
+            }
+            dp
         })
         .collect()
 }
@@ -602,6 +666,30 @@ fn stage_dp(
     } else {
         (both(CollectiveOp::AllReduce, grad_bytes), OpCost::default())
     };
+    // One bucket of each group (Megatron buckets dense and expert gradients apart): the
+    // last to reduce and the first to gather, each a collective of its own size.
+    let bucket = bucket_params(plan.dp);
+    let one_bucket = |op: CollectiveOp, per_param: f64| {
+        let part = |n: f64, kind: GroupKind, g: GroupShape| {
+            if n > 0.0 {
+                net.collective(op, Bytes(n.min(bucket) * per_param), kind, g)
+            } else {
+                Seconds::ZERO
+            }
+        };
+        part(dense, GroupKind::Dp, dense_g).max(part(experts, GroupKind::ExpertDp, expert_g))
+    };
+    let (last_bucket, first_gather) = if plan.distributed_optimizer {
+        (
+            one_bucket(CollectiveOp::ReduceScatter, grad_bytes),
+            one_bucket(CollectiveOp::AllGather, HALF),
+        )
+    } else {
+        (
+            one_bucket(CollectiveOp::AllReduce, grad_bytes),
+            Seconds::ZERO,
+        )
+    };
     let params = dense + experts;
     // Adam: read the FP32 grad (4 B), master weight and moments, write them back, and
     // the BF16 weight (2 B): 30 B per parameter it owns with FP32 moments; plus the
@@ -617,11 +705,13 @@ fn stage_dp(
         grad_reduce,
         param_gather,
         optimizer: OpCost {
-            time: bytes / cm.hbm_bandwidth(),
+            time: cm.memory_time(bytes),
             flops: Flops(owned * ADAM_FLOPS_PER_PARAM + params * GRAD_NORM_FLOPS_PER_PARAM),
             bytes,
         },
-        last_bucket_fraction: (bucket_params(plan.dp) / params.max(1.0)).min(1.0),
+        last_bucket_fraction: (bucket / params.max(1.0)).min(1.0),
+        last_bucket,
+        first_gather,
     }
 }
 
@@ -713,6 +803,82 @@ mod tests {
         let extra = (with.compute.backward.flops - without.compute.backward.flops).0;
         assert!((extra / up - 1.0).abs() < 1e-12, "{extra} vs {up}");
         assert!(with.activation_bytes.0 < without.activation_bytes.0);
+    }
+
+    #[test]
+    fn unfused_attention_prices_its_score_passes() {
+        use crate::workload::plan::AttentionKernel;
+        // Narayanan et al. 2021's 1.7B GPT (24 heads of 96, s = 2048, micro-batch 16).
+        let mut sc = deepseek();
+        sc.model = crate::workload::ModelSpec::dense(
+            "gpt",
+            24,
+            2304,
+            24,
+            24,
+            9216,
+            51200,
+            crate::workload::MlpKind::Standard,
+        );
+        sc.plan = crate::workload::ParallelPlan {
+            micro_batch: 16,
+            ..crate::workload::ParallelPlan::single()
+        };
+        sc.run.seq_len = 2048;
+        sc.run.global_batch = 16;
+        sc.run.precision = crate::workload::Precision::Bf16;
+        let layer = |sc: &Scenario| step_costs(sc, &sc.cluster.network()).kinds[0].1;
+        let fused = layer(&sc);
+        sc.run.recipe.attention = AttentionKernel::Unfused;
+        sc.plan.recompute = Recompute::None;
+        let unfused = layer(&sc);
+        // The unfused forward moves at least the 9 bytes per score of its softmax and
+        // dropout, and the 2 x 2 bytes its GEMMs write and read, over 16 x 24 x 2048².
+        let scores = 16.0 * 24.0 * 2048.0 * 2048.0;
+        let extra = (unfused.compute.forward.bytes - fused.compute.forward.bytes).0;
+        assert!(extra > 13.0 * scores, "{extra}");
+        assert!(unfused.compute.forward.time > fused.compute.forward.time);
+        // It executes the whole score matrix: twice the causal half the fused kernel runs.
+        let ratio = unfused.compute.forward.flops.0 - fused.compute.forward.flops.0;
+        assert!(ratio > 0.0, "{ratio}");
+        // Selective recompute of the core runs its forward again in the backward, and
+        // stores no scores.
+        sc.plan.recompute = Recompute::Selective;
+        let selective = layer(&sc);
+        assert!(selective.compute.backward.time > unfused.compute.backward.time);
+        assert!(selective.activation_bytes.0 + 5.0 * scores <= unfused.activation_bytes.0 + 1.0);
+    }
+
+    #[test]
+    fn the_output_layer_stays_bf16_in_fp8_runs() {
+        let mut sc = deepseek();
+        sc.cluster.gpu = crate::hardware::gpu("H100-SXM5-80GB").unwrap();
+        sc.model.mtp_layers = 0; // the MTP projection is a TE Linear: FP8
+        sc.run.precision = crate::workload::Precision::Bf16;
+        let bf16 = step_costs(&sc, &sc.cluster.network());
+        sc.run.precision = crate::workload::Precision::Fp8;
+        let fp8 = step_costs(&sc, &sc.cluster.network());
+        // Same logits GEMM time; the layers do get faster.
+        let logits = |c: &StepCosts| c.head.forward.flops;
+        assert_eq!(logits(&bf16), logits(&fp8));
+        assert_eq!(bf16.head.forward.time, fp8.head.forward.time);
+        assert!(fp8.kinds[1].1.compute.forward.time < bf16.kinds[1].1.compute.forward.time);
+        // Once a step, every layer weight is cast to FP8 with its transpose: 4 B each.
+        let extra = (fp8.dp[1].optimizer.bytes - bf16.dp[1].optimizer.bytes).0;
+        assert!(extra > 0.0, "{extra}");
+    }
+
+    #[test]
+    fn the_last_bucket_is_a_collective_of_its_own() {
+        let sc = deepseek();
+        let c = step_costs(&sc, &sc.cluster.network());
+        for d in &c.dp {
+            // A bucket's collective pays the whole latency but only its share of the
+            // bytes: more than that share of the whole reduction, never more than it.
+            assert!(d.last_bucket.0 > 0.0 && d.last_bucket <= d.grad_reduce.time);
+            assert!(d.last_bucket.0 >= d.grad_reduce.time.0 * d.last_bucket_fraction * 0.99);
+            assert!(d.first_gather.0 > 0.0 && d.first_gather <= d.param_gather.time);
+        }
     }
 
     #[test]

@@ -412,8 +412,8 @@ fn simulate(sc: &Scenario, step: &StepResult, het: &Heterogeneity, dynamic: bool
     // Distributed optimizer: gather each chunk's parameters before its first forward.
     for s in 0..p {
         let d = c.dp.get(s as usize).copied().unwrap_or_default();
-        let tail = d.last_bucket_fraction;
         let g = ns(d.param_gather.time * slow(&het.slow_link, s) / v as f64);
+        let first = ns(d.first_gather * slow(&het.slow_link, s)).min(g);
         for ch in 0..v {
             let start = dp_free[s as usize];
             if g > 0 {
@@ -430,8 +430,7 @@ fn simulate(sc: &Scenario, step: &StepResult, het: &Heterogeneity, dynamic: bool
             }
             // overlap-param-gather: a chunk's forward starts once its first bucket is
             // in; the rest streams in during the forward.
-            gathered_at[s as usize][ch as usize] =
-                start + (g as f64 * tail.clamp(0.0, 1.0) * v as f64).min(g as f64) as u64;
+            gathered_at[s as usize][ch as usize] = start + first;
         }
     }
 
@@ -620,9 +619,8 @@ fn simulate(sc: &Scenario, step: &StepResult, het: &Heterogeneity, dynamic: bool
                 // bucket during its last backward; the reduction streams alongside and
                 // only the last bucket waits for the backward to end.
                 let d = c.dp.get(su).copied().unwrap_or_default();
-                let tail = d.last_bucket_fraction;
                 let r = ns(d.grad_reduce.time * slow(&het.slow_link, s) / v as f64);
-                let last_bucket = (r as f64 * (tail * v as f64).min(1.0)) as u64;
+                let last_bucket = ns(d.last_bucket * slow(&het.slow_link, s)).min(r);
                 let start = now.max(dp_free[su]);
                 let finish = (start + r).max(end + last_bucket);
                 if r > 0 {

@@ -291,7 +291,7 @@ fn recipe_of(label: &str, table: toml::Value) -> Result<TrainingFile> {
         return Err(Error::invalid(
             format!("{context}.{name}"),
             "set",
-            "unset: the case gives gpus, global_batch, seq_len and precision itself (and no token budget); [case.training] holds only the recipe (main_grads, optimizer_states, moe_dispatcher, ep_overlap, recompute_modules)",
+            "unset: the case gives gpus, global_batch, seq_len and precision itself (and no token budget); [case.training] holds only the recipe (main_grads, optimizer_states, moe_dispatcher, ep_overlap, recompute_modules, attention)",
         ));
     }
     Ok(recipe)
@@ -879,8 +879,12 @@ measured_busbw_gbps = [100.0]
             let Ok(CaseFile::Training(v1)) = suite.cases() else {
                 continue;
             };
+            // The v1 cases only (a suite may hold v2 cases too).
+            let v1: Vec<_> = v1.into_iter().filter(|c| c.format == 1).collect();
             let mut t: toml::Table = toml::from_str(suite.text).unwrap();
-            for case in t["case"].as_array_mut().unwrap() {
+            let cases = t["case"].as_array_mut().unwrap();
+            cases.retain(|c| !c.as_table().unwrap().contains_key("model"));
+            for case in cases {
                 let case = case.as_table_mut().unwrap();
                 let mut model = toml::Table::new();
                 for k in V1_MODEL_FIELDS.split(", ") {

@@ -22,7 +22,8 @@
 //!
 //! Activations per layer follow Korthikanti et al. 2022 (§4): s·b·h·(34 + 5·a·s/h) bytes
 //! with no parallelism, where 5·a·s/h is the stored attention scores. With fused
-//! attention the scores are never stored, so that term is gone in every mode. The 34 is
+//! attention the scores are never stored, so that term is gone in every mode; unfused
+//! attention (`AttentionKernel::Unfused`) keeps it unless the core is recomputed. The 34 is
 //! split here into its parts so that GQA, gated MLPs and MoE are counted as they are.
 //!
 //! The loss over the vocabulary is Megatron's vocab-parallel cross-entropy fused into one
@@ -36,7 +37,7 @@
 use super::layout::{GroupKind, RankLayout};
 use super::model::{LayerKind, ModelSpec, Split};
 use super::ops::{tokens_per_gpu, HALF};
-use super::plan::{ParallelPlan, Recompute, RecomputeModule, TrainingRun};
+use super::plan::{AttentionKernel, ParallelPlan, Recompute, RecomputeModule, TrainingRun};
 use crate::units::{Bytes, GIB};
 use serde::Serialize;
 
@@ -137,7 +138,17 @@ pub fn activation_bytes_per_layer(
             whole += routed * h / sp * gemm_in;
         }
     }
-    Bytes(tokens * (replicated / sp + split / t + whole))
+    // Unfused attention keeps its scores unless selective recomputation recomputes the
+    // core: Korthikanti's 5·a·s²·b (softmax output 2, dropout mask 1, dropout output 2
+    // bytes per score), a/t heads per GPU.
+    let scores = if run.recipe.attention == AttentionKernel::Unfused
+        && !plan.recomputes(run, RecomputeModule::CoreAttn)
+    {
+        5.0 * model.heads as f64 / t * tokens * run.seq_len as f64
+    } else {
+        0.0
+    };
+    Bytes(tokens * (replicated / sp + split / t + whole) + scores)
 }
 
 /// Memory per GPU of every pipeline stage; the caller usually wants the largest.

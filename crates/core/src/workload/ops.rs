@@ -11,7 +11,7 @@
 //!   rank repeats them.
 
 use super::model::{attended_keys, LayerKind, MlpPart, ModelSpec, Projection, Split};
-use super::plan::{Dispatcher, ParallelPlan, RecomputeModule, TrainingRun};
+use super::plan::{AttentionKernel, Dispatcher, ParallelPlan, RecomputeModule, TrainingRun};
 use crate::units::{Bytes, Flops};
 use serde::Serialize;
 
@@ -54,6 +54,15 @@ pub struct LayerWork {
     pub attention_flops: Flops,
     /// Attention-core FLOPs as model FLOPs count them (full score matrix).
     pub attention_model_flops: Flops,
+    /// Unfused attention (`AttentionKernel::Unfused`): the batched QK^T and AV GEMMs over
+    /// the whole s x s score matrix, in BF16/FP16 whatever the recipe (empty when fused;
+    /// `attention_flops` is then zero).
+    pub attention_gemms: Vec<Gemm>,
+    /// Unfused attention: HBM traffic of the fused scale-mask-softmax and the dropout on
+    /// the scores, forward.
+    pub attention_bytes: Bytes,
+    /// The same for the backward.
+    pub attention_bwd_bytes: Bytes,
     /// Memory-bound element-wise traffic of the forward (norms, residuals, activation,
     /// dropout, FP8 casts).
     pub elementwise_bytes: Bytes,
@@ -218,8 +227,15 @@ pub fn layer_work(
     // against the keys each query sees (causal: half the score matrix; windowed: fewer).
     let keys = attended_keys(kind.window, run.seq_len);
     let heads_dims = model.heads as f64 * (model.qk_dim() + model.v_dim()) / t;
-    let attention_flops = Flops(2.0 * tokens * keys * heads_dims);
+    let mut attention_flops = Flops(2.0 * tokens * keys * heads_dims);
     let attention_model_flops = attention_flops * 2.0;
+    let (attention_gemms, attention_bytes, attention_bwd_bytes) =
+        if run.recipe.attention == AttentionKernel::Unfused {
+            attention_flops = Flops::ZERO;
+            unfused_attention(model, plan, run)
+        } else {
+            (Vec::new(), Bytes::ZERO, Bytes::ZERO)
+        };
 
     // Element-wise forward traffic per token, in elements of h (HALF bytes each):
     // two norms (read + write: 2h each), two fused bias-dropout-residual adds (read 2h,
@@ -270,6 +286,9 @@ pub fn layer_work(
         gemms,
         attention_flops,
         attention_model_flops,
+        attention_gemms,
+        attention_bytes,
+        attention_bwd_bytes,
         elementwise_bytes,
         elementwise_bwd_bytes,
         tp_message,
@@ -280,6 +299,54 @@ pub fn layer_work(
         cp_ring_bytes,
         model_flops: Flops(model_gemm_flops) + attention_model_flops,
     }
+}
+
+/// HBM bytes per score element of Megatron-LM's unfused attention core (Korthikanti et
+/// al. 2022, §4.1, which counts what the forward stores: the softmax output 2·a·s²·b
+/// bytes, the dropout mask a·s²·b, the dropout output 2·a·s²·b). Forward: the fused
+/// scale-mask-softmax reads the QK^T output and writes its probabilities (2 + 2 B), the
+/// dropout reads them and writes its output and its 1-byte mask (2 + 2 + 1 B); the two
+/// GEMMs' own reads and writes of the scores are in their roofline bytes.
+const UNFUSED_SCORE_FWD_BYTES: f64 = 9.0;
+/// Backward: the dropout's backward reads the gradient and the mask and writes its
+/// gradient (2 + 1 + 2 B); the softmax backward reads the gradient and its saved output
+/// and writes the scores' gradient (2 + 2 + 2 B).
+const UNFUSED_SCORE_BWD_BYTES: f64 = 11.0;
+
+/// Megatron-LM's attention core before FlashAttention (`CoreAttention`): per head and
+/// sequence, the batched GEMMs QK^T (s x s over the head's qk width) and AV (s x v width
+/// over the s keys), each over the whole score matrix (the causal mask is applied after,
+/// so nothing is skipped), with the softmax and dropout passes over the scores in HBM.
+fn unfused_attention(
+    model: &ModelSpec,
+    plan: &ParallelPlan,
+    run: &TrainingRun,
+) -> (Vec<Gemm>, Bytes, Bytes) {
+    let queries = run.seq_len as f64 / plan.cp as f64;
+    let keys = run.seq_len as f64;
+    let count = plan.micro_batch as f64 * model.heads as f64 / plan.tp as f64;
+    let gemms = vec![
+        Gemm {
+            name: "scores",
+            m: queries,
+            n: keys,
+            k: model.qk_dim(),
+            count,
+        },
+        Gemm {
+            name: "context",
+            m: queries,
+            n: model.v_dim(),
+            k: keys,
+            count,
+        },
+    ];
+    let elements = count * queries * keys;
+    (
+        gemms,
+        Bytes(elements * UNFUSED_SCORE_FWD_BYTES),
+        Bytes(elements * UNFUSED_SCORE_BWD_BYTES),
+    )
 }
 
 /// Forward work of the LM head on the last stage, and of the input embedding on the first.

@@ -81,6 +81,22 @@ pub enum Dispatcher {
     Allgather,
 }
 
+/// How the attention core runs.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "lowercase")]
+pub enum AttentionKernel {
+    /// One fused kernel (FlashAttention, cuDNN): the s x s scores stay on chip.
+    #[default]
+    Fused,
+    /// Megatron-LM before FlashAttention (2022): QK^T and AV as batched GEMMs with the
+    /// scores, their fused scale-mask-softmax and their dropout in HBM (Korthikanti et
+    /// al. 2022, §4.1).
+    Unfused,
+}
+
 /// A module selective recomputation recomputes in the backward instead of storing its
 /// output (Megatron-Core's `--recompute-modules`, 0.13+).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -117,6 +133,8 @@ pub struct Recipe {
     pub ep_overlap: bool,
     /// What `recompute = "selective"` recomputes.
     pub recompute_modules: Vec<RecomputeModule>,
+    /// The attention kernel.
+    pub attention: AttentionKernel,
 }
 
 impl Default for Recipe {
@@ -127,6 +145,7 @@ impl Default for Recipe {
             moe_dispatcher: Dispatcher::Alltoall,
             ep_overlap: false,
             recompute_modules: vec![RecomputeModule::CoreAttn],
+            attention: AttentionKernel::Fused,
         }
     }
 }
