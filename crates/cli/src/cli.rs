@@ -27,7 +27,7 @@ pub struct Cli {
 pub enum Command {
     /// Predict one training step and the whole run of a scenario.
     #[command(
-        after_help = "Examples:\n  memphis simulate\n  memphis simulate dgx-h100-llama3-70b --json\n  memphis simulate my.toml --tp 4 --pp 8 --global-batch 2048\n  memphis simulate --model ./config.json --cluster dgx-h100 --gpus 512 --tp 8 --global-batch 512 --seq-len 4096"
+        after_help = "Examples:\n  memphis simulate\n  memphis simulate dgx-h100-llama3-70b --json\n  memphis simulate my.toml --tp 4 --pp 8 --global-batch 2048\n  memphis simulate --model ./config.json --cluster dgx-h100 --gpus 512 --tp 8 --global-batch 512 --seq-len 4096\n\nBounds: a timeline of at most 4,000,000 ops (past it, an error suggests --step-model analytical); clusters up to 4,000,000 GPUs; the failure Monte Carlo simulates up to 50,000 interruptions per trial (past it, the analytic expectation, said in a note); a plan that does not fit in memory is refused (--allow-oom runs it)."
     )]
     Simulate(Box<SimulateArgs>),
     /// Compare predictions with published measurements (case formats v1 and v2).
@@ -53,12 +53,12 @@ pub enum Command {
     Collective(CollectiveArgs),
     /// Failures, checkpoints and goodput: job MTBF, the checkpoint interval, ETTR, spares.
     #[command(
-        after_help = "Examples:\n  memphis reliability --gpus 16384 --days 54      # the Llama 3 405B setting\n  memphis reliability --json"
+        after_help = "Examples:\n  memphis reliability --gpus 16384 --days 54      # the Llama 3 405B setting\n  memphis reliability --json\n\nBounds: the Monte Carlo jumps from failure to failure (its work grows with failures, not checkpoints), up to 50,000 interruptions per trial and 100,000 trials; past them, the analytic expectation, said in a note."
     )]
     Reliability(ReliabilityArgs),
     /// Search the parallel plans for the fastest that fits; shard a sweep over many machines.
     #[command(
-        after_help = "Examples:\n  memphis plan --top 5\n  memphis plan dgx-h100-llama3-70b --objective time-to-train --json\n  memphis plan --shard 3/8 --out shard3.json        # one slice of a sweep\n  memphis plan --merge shard*.json                  # the same top K as one run"
+        after_help = "Examples:\n  memphis plan --top 5\n  memphis plan dgx-h100-llama3-70b --objective time-to-train --json\n  memphis plan --shard 3/8 --out shard3.json        # one slice of a sweep\n  memphis plan --merge shard*.json                  # the same top K as one run\n\nBounds: every plan is priced by the closed form (plans that do not fit are rejected on memory first); the best 256 are re-ranked by the timeline within 8,000,000 timeline ops together; a progress bar shows on a terminal."
     )]
     Plan(PlanArgs),
     /// Show a model as memphis reads it: layers by kind, attention, MLP, parameters.
@@ -331,4 +331,49 @@ pub enum ShellArg {
     Zsh,
     /// Fish.
     Fish,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    /// The bounds `--help` states are the engine's own constants.
+    #[test]
+    fn help_states_the_engines_bounds() {
+        let mut cmd = Cli::command();
+        let help = |name: &str, cmd: &mut clap::Command| {
+            cmd.find_subcommand_mut(name)
+                .unwrap()
+                .render_long_help()
+                .to_string()
+        };
+        let thousands = |n: u64| {
+            let s = n.to_string();
+            let mut out = String::new();
+            for (i, c) in s.chars().enumerate() {
+                if i > 0 && (s.len() - i) % 3 == 0 {
+                    out.push(',');
+                }
+                out.push(c);
+            }
+            out
+        };
+        let simulate = help("simulate", &mut cmd);
+        for n in [
+            memphis_core::step::MAX_TIMELINE_OPS,
+            memphis_core::fabric::MAX_ENDPOINTS,
+        ] {
+            assert!(
+                simulate.contains(&thousands(n)),
+                "{n} missing from simulate --help"
+            );
+        }
+        let plan = help("plan", &mut cmd);
+        assert!(plan.contains(&thousands(memphis_core::plan::FINALIST_OPS)));
+        assert!(plan.contains(&memphis_core::plan::FINALISTS.to_string()));
+        let reliability = help("reliability", &mut cmd);
+        let events = memphis_core::api::reliability::MC_MAX_EVENTS as u64;
+        assert!(reliability.contains(&thousands(events)) && simulate.contains(&thousands(events)));
+    }
 }

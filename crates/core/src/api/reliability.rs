@@ -2,6 +2,8 @@
 //! the scenario's run, from the same step and projection as `simulate`.
 
 use crate::error::{Error, Result};
+/// Most interruptions one Monte Carlo trial simulates (beyond, the analytic expectation).
+pub use crate::reliability::MC_MAX_EVENTS;
 use crate::reliability::{FailureModel, ReliabilityConfig, RECOVERIES};
 use crate::run::reliability_of;
 use crate::scenario::Scenario;
