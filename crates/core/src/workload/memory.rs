@@ -109,15 +109,15 @@ pub fn activation_bytes_per_layer(
         2.0 * h * gemm_in
     };
     let replicated = 2.0 * h * HALF + norms_out + 2.0 * h;
-    let up_proj = !(model.mla.is_some() && plan.recomputes(run, RecomputeModule::MlaUpProj));
+    let up_proj_recomputed = plan.recomputes(run, RecomputeModule::MlaUpProj);
     // Each attention projection's output is kept for the next op's backward: q, k, v (or
     // MLA's up-projections) for the attention core, split by TP; MLA's latents for the
     // up-projections, replicated. The attention core's output feeds the output projection.
     let (mut split, mut whole) = (model.attn_out_width() * gemm_in, 0.0);
     for p in model.attention_projections().iter() {
         match p.split {
-            Split::Column if up_proj || p.name == "q" => split += p.output * HALF,
-            Split::Column => {}
+            Split::Column if p.from_latent && up_proj_recomputed => {}
+            Split::Column => split += p.output * HALF,
             Split::None => whole += p.output * gemm_in,
             Split::Row => {}
         }
@@ -243,7 +243,7 @@ pub fn peak_memory(model: &ModelSpec, plan: &ParallelPlan, run: &TrainingRun) ->
 mod tests {
     use super::*;
     use crate::workload::model::MlpKind;
-    use crate::workload::plan::{Precision, Recipe};
+    use crate::workload::plan::Precision;
 
     fn gpt175() -> ModelSpec {
         ModelSpec::dense(
@@ -278,13 +278,7 @@ mod tests {
     fn korthikanti_34_bytes_per_token_hidden() {
         // GPT (ffn = 4h, MHA): per layer s·b·h·34/t with SP + selective recompute.
         let m = gpt175();
-        let run = TrainingRun {
-            global_batch: 64,
-            seq_len: 2048,
-            tokens: 1e9,
-            precision: Precision::Bf16,
-            recipe: Recipe::default(),
-        };
+        let run = TrainingRun::test(64, 2048, Precision::Bf16);
         let a = activation_bytes_per_layer(&m, &plan(), &run, m.layer_kind(0)).0;
         let expected = 2048.0 * 12288.0 * 34.0 / 8.0;
         assert!((a / expected - 1.0).abs() < 1e-12, "{a} vs {expected}");
@@ -302,13 +296,7 @@ mod tests {
 
     #[test]
     fn tied_embeddings_are_stored_once_on_one_stage() {
-        let run = TrainingRun {
-            global_batch: 64,
-            seq_len: 2048,
-            tokens: 1e9,
-            precision: Precision::Bf16,
-            recipe: Recipe::default(),
-        };
+        let run = TrainingRun::test(64, 2048, Precision::Bf16);
         let mut p = plan();
         p.pp = 1;
         let mut m = gpt175();
@@ -330,13 +318,7 @@ mod tests {
     #[test]
     fn first_stage_holds_p_microbatches() {
         let m = gpt175();
-        let run = TrainingRun {
-            global_batch: 64,
-            seq_len: 2048,
-            tokens: 1e9,
-            precision: Precision::Bf16,
-            recipe: Recipe::default(),
-        };
+        let run = TrainingRun::test(64, 2048, Precision::Bf16);
         let stages = memory_per_stage(&m, &plan(), &run);
         let per_layer = activation_bytes_per_layer(&m, &plan(), &run, m.layer_kind(0)).0;
         // Stage 0: 8 in flight x 12 layers; stage 7: 1 x 12 (+ logits).
@@ -377,13 +359,7 @@ mod tests {
             recompute: Recompute::None,
             distributed_optimizer: true,
         };
-        let run = TrainingRun {
-            global_batch: 64,
-            seq_len: 4096,
-            tokens: 1e9,
-            precision: Precision::Bf16,
-            recipe: Recipe::default(),
-        };
+        let run = TrainingRun::test(64, 4096, Precision::Bf16);
         let mem = peak_memory(&m, &p, &run);
         // BF16 gradients: as many bytes as the weights; optimizer 16 B / 8 ranks.
         assert_eq!(mem.gradients, mem.weights);
@@ -399,13 +375,7 @@ mod tests {
     #[test]
     fn distributed_optimizer_shards_state() {
         let m = gpt175();
-        let run = TrainingRun {
-            global_batch: 64,
-            seq_len: 2048,
-            tokens: 1e9,
-            precision: Precision::Bf16,
-            recipe: Recipe::default(),
-        };
+        let run = TrainingRun::test(64, 2048, Precision::Bf16);
         let mut p = plan();
         p.dp = 8;
         let plain = peak_memory(&m, &p, &run);
@@ -421,16 +391,10 @@ mod recipe_tests {
     use super::*;
     use crate::workload::model::architecture_tests::deepseek_v3;
     use crate::workload::model::MlpKind;
-    use crate::workload::plan::{GradPrecision, Precision, Recipe, StatePrecision};
+    use crate::workload::plan::{GradPrecision, Precision, StatePrecision};
 
     fn run(precision: Precision) -> TrainingRun {
-        TrainingRun {
-            global_batch: 1024,
-            seq_len: 4096,
-            tokens: 1e12,
-            precision,
-            recipe: Recipe::default(),
-        }
+        TrainingRun::test(1024, 4096, precision)
     }
 
     #[test]
@@ -523,7 +487,7 @@ mod recipe_tests {
 mod published_recipe_tests {
     use super::*;
     use crate::workload::model::MlpKind;
-    use crate::workload::plan::{Precision, Recipe};
+    use crate::workload::plan::Precision;
 
     #[test]
     fn llama3_8b_fp8_at_cp2_on_8_gpus_fits_an_h100_as_it_ran() {
@@ -538,13 +502,7 @@ mod published_recipe_tests {
             recompute: Recompute::Selective,
             ..ParallelPlan::single()
         };
-        let run = TrainingRun {
-            global_batch: 128,
-            seq_len: 8192,
-            tokens: 1e12,
-            precision: Precision::Fp8,
-            recipe: Recipe::default(),
-        };
+        let run = TrainingRun::test(128, 8192, Precision::Fp8);
         let gib = peak_memory(&m, &p, &run).total().gib();
         assert!(gib < 80.0 && gib > 50.0, "{gib} GiB");
     }

@@ -109,6 +109,9 @@ pub struct Projection {
     pub split: Split,
     /// Bias entries (0: none).
     pub bias: f64,
+    /// An MLA up-projection out of a latent: what Megatron's `mla_up_proj` recompute
+    /// module recomputes instead of storing its output.
+    pub from_latent: bool,
 }
 
 impl Projection {
@@ -501,6 +504,11 @@ impl ModelSpec {
             output,
             split,
             bias,
+            from_latent: false,
+        };
+        let up = |name, input, output| Projection {
+            from_latent: true,
+            ..p(name, input, output, Split::Column, 0.0)
         };
         let bias = |w: f64| if self.qkv_bias { w } else { 0.0 };
         let out = p("attn_out", self.attn_out_width(), h, Split::Row, 0.0);
@@ -518,13 +526,13 @@ impl ModelSpec {
                 let rope = a.qk_rope_dim as f64;
                 if a.q_lora_rank > 0 {
                     v.push(p("q_down", h, ql, Split::None, 0.0));
-                    v.push(p("q_up", ql, self.q_width(), Split::Column, 0.0));
+                    v.push(up("q_up", ql, self.q_width()));
                 } else {
                     v.push(p("q", h, self.q_width(), Split::Column, 0.0));
                 }
                 v.push(p("kv_down", h, kvl + rope, Split::None, 0.0));
                 let kv_up = heads * (a.qk_nope_dim + a.v_dim) as f64;
-                v.push(p("kv_up", kvl, kv_up, Split::Column, 0.0));
+                v.push(up("kv_up", kvl, kv_up));
                 v.push(out);
             }
         }
@@ -550,6 +558,7 @@ impl ModelSpec {
                 output: f * (self.mlp.matrices() - 1.0),
                 split: Split::Column,
                 bias: 0.0,
+                from_latent: false,
             },
             Projection {
                 name: outp,
@@ -557,6 +566,7 @@ impl ModelSpec {
                 output: h,
                 split: Split::Row,
                 bias: 0.0,
+                from_latent: false,
             },
         ]
     }

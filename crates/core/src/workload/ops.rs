@@ -177,6 +177,7 @@ pub fn layer_work(
                 output: e,
                 split: Split::None,
                 bias: 0.0,
+                from_latent: false,
             };
             let mut add = |g: Gemm, model_count: f64, gemms: &mut Vec<Gemm>| {
                 model_gemm_flops += 2.0 * tokens * g.n * g.k * model_count;
@@ -270,12 +271,11 @@ pub fn layer_work(
         Bytes::ZERO
     };
 
-    let recompute_gemms = if model.mla.is_some() && plan.recomputes(run, RecomputeModule::MlaUpProj)
-    {
-        gemms
+    let recompute_gemms = if plan.recomputes(run, RecomputeModule::MlaUpProj) {
+        attention
             .iter()
-            .filter(|g| matches!(g.name, "q_up" | "kv_up"))
-            .cloned()
+            .filter(|p| p.from_latent)
+            .map(|p| gemm_of(p, tokens, 1.0, t))
             .collect()
     } else {
         Vec::new()
@@ -409,7 +409,7 @@ pub fn model_flops_per_step(model: &ModelSpec, run: &TrainingRun) -> Flops {
 mod tests {
     use super::*;
     use crate::workload::model::MlpKind;
-    use crate::workload::plan::{Precision, Recipe};
+    use crate::workload::plan::Precision;
 
     fn gpt(l: u32, h: u64, heads: u32) -> ModelSpec {
         ModelSpec::dense("gpt", l, h, heads, heads, 4 * h, 51200, MlpKind::Standard)
@@ -420,13 +420,7 @@ mod tests {
         // Narayanan et al. 2021: 72·B·s·l·h²·(1 + s/6h + V/12lh) without recompute;
         // with full recompute the hardware count is 96·B·s·l·h²·(1 + s/6h + V/16lh).
         let m = gpt(96, 12288, 96);
-        let run = TrainingRun {
-            global_batch: 1536,
-            seq_len: 2048,
-            tokens: 1e9,
-            precision: Precision::Fp16,
-            recipe: Recipe::default(),
-        };
+        let run = TrainingRun::test(1536, 2048, Precision::Fp16);
         let (b, s, l, h, v) = (1536.0, 2048.0, 96.0, 12288.0, 51200.0);
         let formula = 72.0 * b * s * l * h * h * (1.0 + s / (6.0 * h) + v / (12.0 * l * h));
         let got = model_flops_per_step(&m, &run).0;
@@ -445,13 +439,7 @@ mod tests {
         let mut m = gpt(2, 5120, 32);
         m.kv_heads = 8;
         m.head_dim = 128;
-        let run = TrainingRun {
-            global_batch: 8,
-            seq_len: 4096,
-            tokens: 1e9,
-            precision: Precision::Bf16,
-            recipe: Recipe::default(),
-        };
+        let run = TrainingRun::test(8, 4096, Precision::Bf16);
         let lw = layer_work(&m, &ParallelPlan::single(), &run, m.layer_kind(0));
         let tokens = 4096.0;
         assert_eq!(lw.gemms[0].n, 4096.0 + 2.0 * 8.0 * 128.0);
@@ -464,13 +452,7 @@ mod tests {
     #[test]
     fn tensor_parallel_splits_gemms_and_sp_splits_elementwise() {
         let m = gpt(2, 4096, 32);
-        let run = TrainingRun {
-            global_batch: 8,
-            seq_len: 2048,
-            tokens: 1e9,
-            precision: Precision::Bf16,
-            recipe: Recipe::default(),
-        };
+        let run = TrainingRun::test(8, 2048, Precision::Bf16);
         let mut p = ParallelPlan::single();
         let one = layer_work(&m, &p, &run, m.layer_kind(0));
         p.tp = 8;
@@ -488,13 +470,7 @@ mod tests {
     #[test]
     fn causal_attention_executes_half_the_model_count() {
         let m = gpt(2, 4096, 32);
-        let run = TrainingRun {
-            global_batch: 8,
-            seq_len: 8192,
-            tokens: 1e9,
-            precision: Precision::Bf16,
-            recipe: Recipe::default(),
-        };
+        let run = TrainingRun::test(8, 8192, Precision::Bf16);
         let p = ParallelPlan {
             cp: 2,
             ..ParallelPlan::single()
@@ -511,16 +487,10 @@ mod tests {
 mod moe_tests {
     use super::*;
     use crate::workload::model::architecture_tests::deepseek_v3;
-    use crate::workload::plan::{Precision, Recipe};
+    use crate::workload::plan::Precision;
 
     fn run() -> TrainingRun {
-        TrainingRun {
-            global_batch: 1024,
-            seq_len: 4096,
-            tokens: 1e12,
-            precision: Precision::Bf16,
-            recipe: Recipe::default(),
-        }
+        TrainingRun::test(1024, 4096, Precision::Bf16)
     }
 
     fn plan(tp: u32, ep: u32, etp: u32, dp: u32) -> ParallelPlan {

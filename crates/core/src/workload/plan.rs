@@ -193,6 +193,21 @@ pub struct TrainingRun {
     pub recipe: Recipe,
 }
 
+#[cfg(test)]
+impl TrainingRun {
+    /// A run for tests: `global_batch` sequences of `seq_len`, 1e12 tokens (which no
+    /// per-step figure reads), the default recipe.
+    pub(crate) fn test(global_batch: u64, seq_len: u64, precision: Precision) -> TrainingRun {
+        TrainingRun {
+            global_batch,
+            seq_len,
+            tokens: 1e12,
+            precision,
+            recipe: Recipe::default(),
+        }
+    }
+}
+
 impl TrainingRun {
     /// Optimizer steps to train the token budget.
     pub fn steps(&self) -> f64 {
@@ -620,6 +635,10 @@ fn balanced_stage_layers(
         max.max(prefix[l as usize] - prefix[at] + tail)
     };
     let mut best = (worst(&even), None);
+    // Middle stages near the even share: the ends absorb what differs, and moving the
+    // middle count by more than a couple of layers per stage only loads the ends further
+    // (the even split, always a candidate, covers the rest). This bounds the search to
+    // O(layers) per plan, which the planner runs for every candidate.
     let per = l / pp;
     let (lo, hi) = if middle == 0 {
         (0, 0)
@@ -679,13 +698,7 @@ mod tests {
     }
 
     fn run(gb: u64) -> TrainingRun {
-        TrainingRun {
-            global_batch: gb,
-            seq_len: 8192,
-            tokens: 1e12,
-            precision: Precision::Bf16,
-            recipe: Recipe::default(),
-        }
+        TrainingRun::test(gb, 8192, Precision::Bf16)
     }
 
     #[test]
@@ -739,13 +752,7 @@ mod split_tests {
     }
 
     fn run() -> TrainingRun {
-        TrainingRun {
-            global_batch: 64,
-            seq_len: 4096,
-            tokens: 1e12,
-            precision: Precision::Bf16,
-            recipe: Recipe::default(),
-        }
+        TrainingRun::test(64, 4096, Precision::Bf16)
     }
 
     /// Chunks in virtual-stage order (chunk c of stage s is c x pp + s) tile the layers.
