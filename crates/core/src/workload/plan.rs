@@ -605,10 +605,14 @@ fn balanced_stage_layers(
     for i in 0..l {
         prefix.push(prefix[i as usize] + flops(i));
     }
+    // The LM head stays BF16 in FP8 runs (`step::costs`), where the layers' GEMMs run
+    // at FP8's rate, twice BF16's on every FP8 GPU of the catalog (facts.md §2.1, §11):
+    // it weighs twice its FLOPs there.
+    let head_weight = if run.precision.fp8_gemms() { 2.0 } else { 1.0 };
     let tail: f64 = (model.layers..model.layers + model.mtp_layers)
         .map(flops)
         .sum::<f64>()
-        + model.head_flops_per_token();
+        + model.head_flops_per_token() * head_weight;
     let worst = |counts: &[u32]| -> f64 {
         let mut at = 0usize;
         let mut max = 0.0f64;
@@ -650,7 +654,11 @@ fn balanced_stage_layers(
         let Some(ends) = l.checked_sub(m * middle) else {
             continue;
         };
-        for first in vpp..=ends.saturating_sub(last_min) {
+        // The first stage holds the most micro-batches in flight (pp of them under
+        // 1F1B), so it takes no more layers than a middle stage: balancing its time must
+        // not cost it the memory it is shortest of.
+        let first_max = if middle == 0 { ends } else { m.min(ends) };
+        for first in vpp..=first_max.saturating_sub(last_min.min(first_max)) {
             let last = ends - first;
             if last != 0 && last < vpp {
                 continue;
@@ -830,6 +838,8 @@ mod split_tests {
                 layers[..pp as usize - 1].iter().all(|&l| l >= vpp),
                 "pp {pp} vpp {vpp}: {layers:?}"
             );
+            // The first stage, fullest of activations, takes no more than a middle one.
+            assert!(layers[0] <= layers[1], "pp {pp} vpp {vpp}: {layers:?}");
         }
     }
 
