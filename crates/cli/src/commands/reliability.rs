@@ -57,8 +57,10 @@ fn render(r: &ReliabilityReport) -> String {
     }
     let _ = writeln!(
         o,
-        "  checkpoint      {:.1} TB, stall {} ({}), restart {}; best interval {}",
+        "  checkpoint      {:.1} TB, written in {} at {:.1} TB/s; stall {} ({}); restart {}\n  interval        {} ({})",
         r.failures.checkpoint_size_tb,
+        duration(r.failures.checkpoint_write_s),
+        r.failures.storage_write_tbps,
         duration(r.failures.checkpoint_stall_s),
         if r.failures.async_checkpoint {
             "async"
@@ -66,7 +68,8 @@ fn render(r: &ReliabilityReport) -> String {
             "sync"
         },
         duration(r.failures.restart_min * 60.0),
-        duration(r.failures.checkpoint_interval_min * 60.0)
+        duration(r.failures.checkpoint_interval_min * 60.0),
+        r.failures.checkpoint_interval_why
     );
     let _ = writeln!(
         o,
@@ -113,12 +116,12 @@ fn render(r: &ReliabilityReport) -> String {
     }
     let _ = writeln!(
         o,
-        "\n  recovery                  restart     ETTR (analytic)   days p50"
+        "\n  recovery                    restart     ETTR (analytic)   days p50"
     );
     for row in &r.recovery {
         let _ = writeln!(
             o,
-            "    {:<22} {:>9}  {:>6} ({:>6})  {:>9.2}",
+            "    {:<24} {:>9}  {:>6} ({:>6})  {:>9.2}",
             row.technique,
             duration(row.restart_s),
             pct(row.ettr),

@@ -235,8 +235,9 @@ fn render(r: &SimulationReport) -> String {
     );
     let _ = writeln!(
         o,
-        "  checkpoint   every {} · {:.1} TB · stall {} ({}) · restart {}",
+        "  checkpoint   every {} ({}) · {:.1} TB · stall {} ({}) · restart {}",
         duration(rel.checkpoint_interval_min * 60.0),
+        rel.checkpoint_interval_why,
         rel.checkpoint_size_tb,
         duration(rel.checkpoint_stall_s),
         if rel.async_checkpoint {

@@ -2,6 +2,8 @@
 //! the scenario's run, from the same step and projection as `simulate`.
 
 use crate::error::{Error, Result};
+/// What set the checkpoint interval.
+pub use crate::reliability::IntervalRule;
 /// Most interruptions one Monte Carlo trial simulates (beyond, the analytic expectation).
 pub use crate::reliability::MC_MAX_EVENTS;
 use crate::reliability::{FailureModel, ReliabilityConfig, RECOVERIES};
@@ -197,7 +199,7 @@ pub fn reliability(sc: &Scenario, opts: &ReliabilityOptions) -> Result<Reliabili
         days: opts.days,
         step_time_s: step_s,
         ideal_days: ideal_hours / 24.0,
-        failures: super::simulate::FailureSummary::of(&base, cfg.async_checkpoint),
+        failures: super::simulate::FailureSummary::of(&base, cfg),
         interruptions_unexpected: opts.days.map(|d| unexpected * d * 24.0),
         interruptions_planned: opts.days.map(|d| fm.planned_per_hour * d * 24.0),
         days_p10: base.days_p10,

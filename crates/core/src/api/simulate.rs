@@ -413,8 +413,17 @@ pub struct ReliabilitySummary {
 pub struct FailureSummary {
     /// Mean time between unexpected interruptions of the job, hours.
     pub job_mtbf_hours: f64,
-    /// Checkpoint interval, minutes (Daly's optimum unless set).
+    /// Checkpoint interval, minutes (unless set: Daly's optimum, no more often than the
+    /// storage or the copy to a peer allows, in whole steps).
     pub checkpoint_interval_min: f64,
+    /// Why the interval is what it is, in words.
+    pub checkpoint_interval_why: String,
+    /// What set the interval.
+    pub checkpoint_interval_rule: crate::reliability::IntervalRule,
+    /// Storage write bandwidth assumed, TB/s.
+    pub storage_write_tbps: f64,
+    /// Seconds to write one checkpoint to storage (in the background when asynchronous).
+    pub checkpoint_write_s: f64,
     /// Checkpoint size, TB.
     pub checkpoint_size_tb: f64,
     /// Training stall per checkpoint, s.
@@ -434,13 +443,20 @@ pub struct FailureSummary {
 }
 
 impl FailureSummary {
-    pub(crate) fn of(rel: &crate::reliability::RunProjection, async_checkpoint: bool) -> Self {
+    pub(crate) fn of(
+        rel: &crate::reliability::RunProjection,
+        cfg: &crate::reliability::ReliabilityConfig,
+    ) -> Self {
         FailureSummary {
             job_mtbf_hours: rel.job_mtbf_hours,
             checkpoint_interval_min: rel.checkpoint_interval_min,
+            checkpoint_interval_why: rel.interval_rule.why(),
+            checkpoint_interval_rule: rel.interval_rule,
+            storage_write_tbps: cfg.storage_write_tbps,
+            checkpoint_write_s: rel.checkpoint.write_s,
             checkpoint_size_tb: rel.checkpoint.size_bytes / 1e12,
             checkpoint_stall_s: rel.checkpoint.stall_s,
-            async_checkpoint,
+            async_checkpoint: cfg.async_checkpoint,
             restart_min: rel.checkpoint.restart_s / 60.0,
             ettr: rel.ettr,
             ettr_expected: rel.ettr_expected,
@@ -595,7 +611,7 @@ fn report(
             gpu_hours: run.gpu_hours,
         },
         reliability: ReliabilitySummary {
-            failures: FailureSummary::of(rel, sc.reliability.async_checkpoint),
+            failures: FailureSummary::of(rel, &sc.reliability),
             interruptions: rel.interruptions,
             planned_interruptions: rel.planned_interruptions,
         },

@@ -312,6 +312,8 @@ pub struct CheckpointCost {
     pub write_s: f64,
     /// Seconds to restart: detect, reschedule, reload, warm up.
     pub restart_s: f64,
+    /// Seconds to copy each GPU's shard to a peer's host memory (in-memory checkpoints).
+    pub peer_copy_s: f64,
 }
 
 /// PCIe Gen5 x16 device-to-host, ~55 GB/s measured (facts.md §2.1).
@@ -355,6 +357,14 @@ pub const RECOVERIES: &[Recovery] = &[
         what: "communicators, compiled kernels and data loaders kept warm (ByteRobust's in-place hot update, facts.md §12): 1 min of warm-up, not 5 ⚠",
         apply: |c| c.warmup_min = c.warmup_min.min(1.0),
     },
+    Recovery {
+        name: "in-place replica restart",
+        what: "only the failed data-parallel replica restarts, its state copied from a healthy replica's memory; the others keep their processes and communicators (TorchFT-style replica groups) ⚠: 2 min of warm-up, not 5",
+        apply: |c| {
+            c.restore_from_memory = true;
+            c.warmup_min = c.warmup_min.min(2.0);
+        },
+    },
 ];
 
 /// Checkpoint cost for `params` parameters on `gpus` GPUs.
@@ -381,7 +391,94 @@ pub fn checkpoint_cost(params: f64, gpus: u64, cfg: &ReliabilityConfig) -> Check
         stall_s: stall,
         write_s: write,
         restart_s: restart,
+        peer_copy_s: shard / PEER_RESTORE_BYTES_PER_S,
     }
+}
+
+/// Share of the storage's sustained write bandwidth that checkpoints may take on average
+/// ⚠ (estimate): the rest serves the data loader, logs and the site's other jobs. With
+/// Llama 3's 2 TB/s (facts.md §12) a 405B checkpoint is written in ~3 s, so the storage
+/// bounds the interval long before Daly's optimum does (an asynchronous checkpoint stalls
+/// the step for milliseconds only).
+pub const CHECKPOINT_STORAGE_SHARE: f64 = 0.25;
+
+/// What set the checkpoint interval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum IntervalRule {
+    /// The user's interval, rounded up to whole steps.
+    Set,
+    /// Daly's optimum for the stall and the job's MTBF.
+    Daly,
+    /// The storage: a checkpoint every `write / CHECKPOINT_STORAGE_SHARE`.
+    Storage,
+    /// Copying the shard to a peer's host memory (in-memory checkpoints).
+    PeerCopy,
+    /// One step: checkpoints are taken between steps.
+    Step,
+}
+
+impl IntervalRule {
+    /// Why, in words.
+    pub fn why(self) -> String {
+        match self {
+            IntervalRule::Set => "as set".into(),
+            IntervalRule::Daly => "Daly's optimum".into(),
+            IntervalRule::Storage => format!(
+                "bounded by storage: checkpoints take at most {:.0}% of its writes ⚠",
+                CHECKPOINT_STORAGE_SHARE * 100.0
+            ),
+            IntervalRule::PeerCopy => "bounded by the copy to a peer's memory".into(),
+            IntervalRule::Step => "every step".into(),
+        }
+    }
+}
+
+/// The checkpoint interval in hours, and what set it. Unless the user set it: Daly's
+/// optimum for the stall, but no more often than the storage (or, with in-memory
+/// checkpoints, the copy to a peer) can absorb, in whole steps.
+pub fn checkpoint_interval(
+    cfg: &ReliabilityConfig,
+    ck: &CheckpointCost,
+    step_s: f64,
+    mtbf_h: f64,
+) -> (f64, IntervalRule) {
+    let step_h = step_s / 3600.0;
+    let whole_steps = |h: f64| {
+        if step_h > 0.0 {
+            (h / step_h).ceil().max(1.0) * step_h
+        } else {
+            h
+        }
+    };
+    if let Some(m) = cfg.checkpoint_interval_min {
+        return (whole_steps(m / 60.0), IntervalRule::Set);
+    }
+    let daly = daly_interval((ck.stall_s / 3600.0).max(1e-9), mtbf_h);
+    // In-memory checkpoints go to a peer over the scale-out NIC (GEMINI); storage then
+    // only keeps a copy now and then, off the critical path of a restart.
+    let (floor_h, floor_rule) = if cfg.restore_from_memory {
+        (
+            ck.peer_copy_s / CHECKPOINT_STORAGE_SHARE / 3600.0,
+            IntervalRule::PeerCopy,
+        )
+    } else {
+        (
+            ck.write_s / CHECKPOINT_STORAGE_SHARE / 3600.0,
+            IntervalRule::Storage,
+        )
+    };
+    let (h, rule) = [
+        (daly, IntervalRule::Daly),
+        (floor_h, floor_rule),
+        (step_h, IntervalRule::Step),
+    ]
+    .into_iter()
+    .fold(
+        (0.0, IntervalRule::Step),
+        |a, b| if b.0 > a.0 { b } else { a },
+    );
+    (whole_steps(h), rule)
 }
 
 /// The run projection.
@@ -391,6 +488,8 @@ pub struct RunProjection {
     pub job_mtbf_hours: f64,
     /// Checkpoint interval used, minutes.
     pub checkpoint_interval_min: f64,
+    /// What set the interval.
+    pub interval_rule: IntervalRule,
     /// Checkpoint costs.
     pub checkpoint: CheckpointCost,
     /// Expected interruptions over the run (p50 wall time), unexpected.
@@ -604,17 +703,7 @@ pub fn project_run(
     let ck = checkpoint_cost(params, gpus, cfg);
     let stall_h = ck.stall_s / 3600.0;
     let restart_h = ck.restart_s / 3600.0;
-    let step_h = step_s / 3600.0;
-    let tau_h = match cfg.checkpoint_interval_min {
-        // Checkpoints are taken between steps: a whole number of them, at least one.
-        Some(m) if step_h > 0.0 => ((m / 60.0) / step_h).ceil().max(1.0) * step_h,
-        Some(m) => m / 60.0,
-        // Daly's optimum, but no shorter than a step, nor than the write itself: an
-        // asynchronous checkpoint must reach storage before the next one starts.
-        None => daly_interval(stall_h.max(1e-9), mtbf_h)
-            .max(step_s / 3600.0)
-            .max(ck.write_s / 3600.0),
-    };
+    let (tau_h, interval_rule) = checkpoint_interval(cfg, &ck, step_s, mtbf_h);
     let spares_nodes = spare_gpus / u64::from(gpus_per_node.max(1));
     let expected_events = work_hours * (fm.unexpected_per_hour() + fm.planned_per_hour)
         / ettr_expected(tau_h, stall_h, restart_h, mtbf_h).max(1e-12);
@@ -624,6 +713,7 @@ pub fn project_run(
         return RunProjection {
             job_mtbf_hours: mtbf_h,
             checkpoint_interval_min: tau_h * 60.0,
+            interval_rule,
             interruptions: fm.unexpected_per_hour() * days * 24.0,
             planned_interruptions: fm.planned_per_hour * days * 24.0,
             ettr,
@@ -665,6 +755,7 @@ pub fn project_run(
     RunProjection {
         job_mtbf_hours: mtbf_h,
         checkpoint_interval_min: tau_h * 60.0,
+        interval_rule,
         interruptions: fails / n,
         planned_interruptions: fm.planned_per_hour * days_p50 * 24.0,
         ettr: (work_hours / mean_wall).min(1.0),
@@ -896,5 +987,43 @@ mod tests {
         assert!((ettr_expected(tau, delta, u0, m) - kokolis).abs() < 1e-3);
         // A segment far longer than the MTBF: almost no progress, and no NaN.
         assert!(ettr_expected(1e4, 0.0, 0.1, 1.0) < 1e-12);
+    }
+
+    #[test]
+    fn interval_is_bounded_by_storage_then_by_the_peer_copy() {
+        // 1e12 parameters: 14 TB, 7 s at 2 TB/s; 10,000 GPUs, 1.4 GB a shard.
+        let cfg = ReliabilityConfig::default();
+        let ck = checkpoint_cost(1e12, 10_000, &cfg);
+        assert!((ck.write_s - 7.0).abs() < 1e-9);
+        // A 1 s step and a 30 min MTBF: Daly wants ~9.6 s (stall 25 ms), storage allows
+        // one every 7 s / 25% = 28 s: 28 steps.
+        let (h, rule) = checkpoint_interval(&cfg, &ck, 1.0, 0.5);
+        assert_eq!(rule, IntervalRule::Storage);
+        assert!((h * 3600.0 - 28.0).abs() < 1e-6, "{}", h * 3600.0);
+        // In memory: 1.4 GB over 50 GB/s is 28 ms, / 25% = 112 ms: Daly's 9.6 s stands,
+        // rounded up to 10 steps.
+        let mem = ReliabilityConfig {
+            restore_from_memory: true,
+            ..cfg.clone()
+        };
+        let (h, rule) = checkpoint_interval(&mem, &checkpoint_cost(1e12, 10_000, &mem), 1.0, 0.5);
+        assert_eq!(rule, IntervalRule::Daly);
+        assert!((h * 3600.0 - 10.0).abs() < 1e-6, "{}", h * 3600.0);
+        // A step longer than all of them: every step.
+        let (h, rule) = checkpoint_interval(&mem, &checkpoint_cost(1e12, 10_000, &mem), 60.0, 0.5);
+        assert_eq!(rule, IntervalRule::Step);
+        assert!((h * 3600.0 - 60.0).abs() < 1e-6);
+        // A long MTBF: Daly's optimum wins, in whole steps.
+        let (h, rule) = checkpoint_interval(&cfg, &ck, 1.0, 1000.0);
+        assert_eq!(rule, IntervalRule::Daly);
+        assert_eq!((h * 3600.0).fract(), 0.0);
+        // Set: rounded up to whole steps.
+        let set = ReliabilityConfig {
+            checkpoint_interval_min: Some(0.5 / 60.0),
+            ..cfg
+        };
+        let (h, rule) = checkpoint_interval(&set, &ck, 1.0, 0.5);
+        assert_eq!(rule, IntervalRule::Set);
+        assert!((h * 3600.0 - 1.0).abs() < 1e-9);
     }
 }
