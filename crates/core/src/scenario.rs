@@ -73,6 +73,11 @@ pub struct ClusterFile {
     pub rail_optimized: Option<bool>,
     /// `liquid` or `air` (default liquid).
     pub cooling: Option<Cooling>,
+    /// Power of a server besides its GPUs and NICs, W: CPUs, memory, NVLink switches,
+    /// fans (default [`crate::power::HOST_W_PER_GPU`] per GPU; `[power] host_w_per_node` overrides).
+    pub host_w_per_node: Option<f64>,
+    /// NICs per server, GPU and CPU NICs together (default one per GPU and one more).
+    pub nics_per_node: Option<f64>,
     /// The site's grid carbon intensity, g CO2e/kWh (default [`GridMix`]'s).
     pub grid_gco2_per_kwh: Option<f64>,
     /// Share of the site's energy from on-site gas turbines, 0 to 1 (default 0).
@@ -340,6 +345,10 @@ pub struct ClusterSpec {
     pub tp_comm_overlap: bool,
     /// The scale-out fabric.
     pub fabric_spec: FabricSpec,
+    /// Power of a server besides its GPUs and NICs, W.
+    pub host_w_per_node: f64,
+    /// NICs per server.
+    pub nics_per_node: f64,
 }
 
 impl ClusterSpec {
@@ -412,8 +421,7 @@ macro_rules! presets {
 }
 
 /// Cluster presets.
-pub const CLUSTER_PRESETS: &[Preset] =
-    presets!("clusters": "memphis", "dgx-a100", "dgx-h100", "h800-2048");
+pub const CLUSTER_PRESETS: &[Preset] = presets!("clusters": "memphis", "dgx-a100", "dgx-h100", "h800-2048", "dgx-h200", "dgx-b200", "gb200-nvl72");
 /// Model presets.
 pub const MODEL_PRESETS: &[Preset] = presets!("models": "gpt3-175b", "llama3-8b", "llama3-70b", "llama3-405b", "grok-1", "deepseek-v3");
 /// Scenario presets; the first is the default.
@@ -626,6 +634,22 @@ impl ClusterFile {
             rail_optimized: c.rail_optimized.unwrap_or(true),
         };
         fabric_spec.validate()?;
+        let host_w_per_node = c
+            .host_w_per_node
+            .unwrap_or(crate::power::HOST_W_PER_GPU * f64::from(gpn));
+        let nics_per_node = c.nics_per_node.unwrap_or(f64::from(gpn) + 1.0);
+        for (name, v, most) in [
+            ("host_w_per_node", host_w_per_node, 1e6),
+            ("nics_per_node", nics_per_node, 4096.0),
+        ] {
+            if !(v.is_finite() && (0.0..=most).contains(&v)) {
+                return Err(Error::invalid(
+                    format!("{prefix}.{name}"),
+                    v,
+                    format!("a number from 0 to {most}"),
+                ));
+            }
+        }
         Ok(ClusterSpec {
             name: c.name.unwrap_or_else(|| "custom".into()),
             gpu,
@@ -640,6 +664,8 @@ impl ClusterFile {
                 .tp_comm_overlap
                 .unwrap_or_else(|| gpu.generation.tp_comm_overlap_default()),
             fabric_spec,
+            host_w_per_node,
+            nics_per_node,
         })
     }
 }
@@ -938,9 +964,9 @@ impl ScenarioFile {
         let power = PowerConfig {
             cooling: cooling.unwrap_or(Cooling::Liquid),
             pue: pw.pue,
-            host_w_per_node: pw.host_w_per_node.unwrap_or(d.host_w_per_node),
+            host_w_per_node: pw.host_w_per_node.unwrap_or(cluster.host_w_per_node),
             switch_w: pw.switch_w.unwrap_or(d.switch_w),
-            nics_per_node: d.nics_per_node,
+            nics_per_node: cluster.nics_per_node,
             storage_mw: pw.storage_mw,
             grid: site,
         };

@@ -115,6 +115,18 @@ fn render(r: &ClusterReport) -> String {
         count(r.cables)
     );
     let _ = writeln!(o, "  bisection      {:>10.1} Tb/s", r.bisection_tbps);
+    if !r.oversubscription_built.is_empty() {
+        let built: Vec<String> = r
+            .oversubscription_built
+            .iter()
+            .map(|x| format!("{x:.2}:1"))
+            .collect();
+        let _ = writeln!(
+            o,
+            "  as built       {:>10} (links below : links above, leaf first)",
+            built.join(" / ")
+        );
+    }
     let _ = writeln!(
         o,
         "  farthest GPUs  {:>10} links, {} switch hops",

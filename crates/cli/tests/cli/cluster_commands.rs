@@ -341,21 +341,63 @@ fn every_help_example_runs() {
 }
 
 /// InfiniBand presets are built from InfiniBand switches: NDR Quantum-2 (64 x 400G) for
-/// dgx-h100, HDR (40 x 200G) for dgx-a100, and at 1:1 every leaf has as many uplinks as
-/// GPU links. Hand count for dgx-h100: arrays of 4 x 8 = 32 servers put each rail's 32
-/// GPUs on one leaf of 32 down ports: 42 arrays x 8 rails = 336 leaves, 32 uplinks each =
-/// 10,752 leaf-spine links; pods of 32 leaves: 11 pods x 32 spines = 352; each plane has
-/// ceil(11 x 32 / 64) = 6 cores, x 32 planes = 192; spine-core links 352 x 32 = 11,264.
+/// dgx-h100, HDR (40 x 200G) for dgx-a100, and at 1:1 every switch has as many uplinks as
+/// the links it serves below.
+///
+/// Hand count for dgx-h100: arrays of 4 x 8 = 32 servers put each rail's 32 GPUs on one
+/// leaf of 32 down ports: 42 arrays x 8 rails = 336 leaves, 32 uplinks each = 10,752
+/// leaf-spine links; pods of 32 leaves: 11 pods (the last of 16 leaves) x 32 spines =
+/// 352; a spine has one uplink per leaf below it: 10 x 32 x 32 + 32 x 16 = 10,752
+/// spine-core links; each of the 32 planes has 10 x 32 + 16 = 336 uplinks on
+/// ceil(336 / 64) = 6 cores: 192.
+///
+/// dgx-a100: 28 arrays of 20 servers, 8 rails: 224 leaves of 20 GPUs (radix 40, 20 down),
+/// 4,480 leaf-spine links; 12 pods of 20 leaves (the last of 4): 240 spines; each plane
+/// has 11 x 20 + 4 = 224 uplinks on ceil(224 / 40) = 6 cores (120). The last pod's spines
+/// serve 4 leaves but keep one uplink per core of their plane, 6, so that every core
+/// reaches every pod: 11 x 20 x 20 + 20 x 6 = 4,520 spine-core links.
+///
+/// dgx-b200 is NVIDIA's 64-SU DGX B200 SuperPOD: 512 leaf, 512 spine and 256 core
+/// switches, cables per tier = GPUs (facts.md §11).
 #[test]
 fn infiniband_presets_use_infiniband_switches() {
     let h = crate::util::json(&["cluster", "--cluster", "dgx-h100", "--json"]);
     assert_eq!(h["switch_radix"], 64);
     assert_eq!(h["switches_by_tier"], serde_json::json!([336, 352, 192]));
-    assert_eq!(h["links_by_tier"], serde_json::json!([10752, 10752, 11264]));
+    assert_eq!(h["links_by_tier"], serde_json::json!([10752, 10752, 10752]));
     let a = crate::util::json(&["cluster", "--cluster", "dgx-a100", "--json"]);
     assert_eq!(a["switch_radix"], 40);
-    assert_eq!(a["links_by_tier"][0], a["links_by_tier"][1]);
+    assert_eq!(a["switches_by_tier"], serde_json::json!([224, 240, 120]));
+    assert_eq!(a["links_by_tier"], serde_json::json!([4480, 4480, 4520]));
+    let b = crate::util::json(&["cluster", "--cluster", "dgx-b200", "--json"]);
+    assert_eq!(b["switches_by_tier"], serde_json::json!([512, 512, 256]));
+    assert_eq!(b["links_by_tier"], serde_json::json!([16384, 16384, 16384]));
     // Ethernet keeps the SN5600: 128 x 400G.
     let m = crate::util::json(&["cluster", "--json"]);
     assert_eq!(m["switch_radix"], 128);
+}
+
+/// A GB200 NVL72 rack is one 72-GPU NVLink domain: the default model runs there with its
+/// TP inside the rack, and the planner keeps TP and EP inside it too.
+#[test]
+fn gb200_nvl72_runs_the_default_model_in_its_nvlink_domain() {
+    let r = crate::util::json(&["simulate", "--cluster", "gb200-nvl72", "--json"]);
+    assert_eq!(r["cluster"]["gpus_per_node"], 72);
+    assert!(r["memory"]["fits"].as_bool().unwrap(), "{}", r["memory"]);
+    let tp = r["plan"]["tp"].as_u64().unwrap();
+    assert!(72 % tp == 0, "TP {tp} inside the rack");
+    let p = crate::util::json(&[
+        "simulate",
+        "memphis-grok1",
+        "--cluster",
+        "gb200-nvl72",
+        "--plan",
+        "auto",
+        "--json",
+    ]);
+    let (tp, ep) = (
+        p["plan"]["tp"].as_u64().unwrap(),
+        p["plan"]["ep"].as_u64().unwrap(),
+    );
+    assert!(tp * ep <= 72, "TP {tp} x EP {ep} inside the rack");
 }

@@ -70,8 +70,10 @@ pub struct ClusterReport {
     pub switch_radix: u32,
     /// Rail-optimized leaves.
     pub rail_optimized: bool,
-    /// Oversubscription (down/up) of the leaf and spine tiers.
+    /// Oversubscription (down/up) of the leaf and spine tiers, as asked.
     pub oversubscription: [f64; 2],
+    /// Oversubscription as built: links below over links above, leaf tier first.
+    pub oversubscription_built: Vec<f64>,
     /// All switches.
     pub switches: u64,
     /// Switches per tier, leaf first.
@@ -121,6 +123,7 @@ pub fn report_of(c: &ClusterSpec, inv: &crate::fabric::Inventory) -> ClusterRepo
         switch_radix: fs.radix,
         rail_optimized: fs.rail_optimized,
         oversubscription: fs.oversubscription,
+        oversubscription_built: inv.oversubscription_built,
         switches: inv.switches,
         switches_by_tier: inv.switches_by_tier,
         links: inv.links,

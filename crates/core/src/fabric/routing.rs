@@ -82,8 +82,7 @@ impl Fabric {
     }
 
     fn pod_of_spine(&self, s: u32) -> u32 {
-        let (_, u1) = self.spec.leaf_ports();
-        (s - self.tier_start[2]) / u1.max(1)
+        self.pod_of_spine[(s - self.tier_start[2]) as usize]
     }
 
     fn ecmp_path(&self, src: u32, dst: u32, salt: u64, out: &mut Vec<u32>) {
@@ -94,25 +93,24 @@ impl Fabric {
         let (ls, ld) = (self.leaf_of[src as usize], self.leaf_of[dst as usize]);
         out.push(self.out_start[src as usize]); // an endpoint's only link: to its leaf
         if ls != ld {
-            let (_, u1) = self.spec.leaf_ports();
-            let (d2, _) = self.spec.spine_ports();
             let (ps, pd) = (self.pod_of_leaf[ls as usize], self.pod_of_leaf[ld as usize]);
-            let j = (flow_hash(src, dst, salt, 1) % u64::from(u1)) as u32;
+            // Plane j must reach both leaves: a partly filled leaf has fewer uplinks.
+            let planes = self.leaf_up[ls as usize].min(self.leaf_up[ld as usize]);
+            let j = (flow_hash(src, dst, salt, 1) % u64::from(planes)) as u32;
             out.push(self.up_start[(leaf0 + ls) as usize] + j);
-            let spine_s = spine0 + ps * u1 + j;
-            let spine_d = spine0 + pd * u1 + j;
+            let spine_s = spine0 + self.spine_base[ps as usize] + j;
+            let spine_d = spine0 + self.spine_base[pd as usize] + j;
             if ps != pd {
-                let (_, u2) = self.spec.spine_ports();
-                let up = self.up_start[spine_s as usize]
-                    + (flow_hash(src, dst, salt, 2) % u64::from(u2)) as u32;
+                let first = self.up_start[spine_s as usize];
+                let ups = self.out_start[spine_s as usize + 1] - first;
+                let up = first + (flow_hash(src, dst, salt, 2) % u64::from(ups)) as u32;
                 out.push(up);
                 let core = self.link_dst[up as usize] - self.tier_start[3];
                 let row = (core * (self.pods + 1) + pd) as usize;
                 let (a, b) = (self.core_pod[row], self.core_pod[row + 1]);
                 out.push(a + (flow_hash(src, dst, salt, 3) % u64::from(b - a)) as u32);
             }
-            // A spine's down-links run over its pod's leaves in order.
-            out.push(self.out_start[spine_d as usize] + (ld - pd * d2));
+            out.push(self.links_to(spine_d, leaf0 + ld, leaf0 + ld + 1).start);
         }
         out.push(self.ep_down[dst as usize]);
     }
@@ -142,8 +140,12 @@ mod tests {
     use crate::fabric::FabricSpec;
 
     fn fabric() -> Fabric {
+        fabric_of(16)
+    }
+
+    fn fabric_of(endpoints: u64) -> Fabric {
         let s = FabricSpec {
-            endpoints: 16,
+            endpoints,
             gpus_per_node: 1,
             servers_per_array: 1,
             radix: 4,
@@ -158,33 +160,41 @@ mod tests {
 
     #[test]
     fn ecmp_paths_are_connected_up_down_paths() {
-        let f = fabric();
-        for src in 0..16 {
-            for dst in 0..16 {
+        // Full, and partly filled (leaves, pods and spines with fewer links).
+        for n in [16u32, 13, 10, 7] {
+            ecmp_paths_connect(&fabric_of(u64::from(n)), n);
+        }
+    }
+
+    fn ecmp_paths_connect(f: &Fabric, n: u32) {
+        for src in 0..n {
+            for dst in 0..n {
                 if src == dst {
                     continue;
                 }
-                let r = f.route(Routing::Ecmp, &[(src, dst)], 7);
-                let p = r.resources(0);
-                assert_eq!(f.link_src[p[0] as usize], src);
-                assert_eq!(f.link_dst[*p.last().unwrap() as usize], dst);
-                for w in p.windows(2) {
-                    assert_eq!(
-                        f.link_dst[w[0] as usize], f.link_src[w[1] as usize],
-                        "{src}->{dst}: {p:?}"
-                    );
+                for salt in 0..8 {
+                    let r = f.route(Routing::Ecmp, &[(src, dst)], salt);
+                    let p = r.resources(0);
+                    assert_eq!(f.link_src[p[0] as usize], src);
+                    assert_eq!(f.link_dst[*p.last().unwrap() as usize], dst);
+                    for w in p.windows(2) {
+                        assert_eq!(
+                            f.link_dst[w[0] as usize], f.link_src[w[1] as usize],
+                            "{src}->{dst}: {p:?}"
+                        );
+                    }
+                    let same_leaf = f.leaf_of[src as usize] == f.leaf_of[dst as usize];
+                    let same_pod = f.pod_of_leaf[f.leaf_of[src as usize] as usize]
+                        == f.pod_of_leaf[f.leaf_of[dst as usize] as usize];
+                    let expect = if same_leaf {
+                        2
+                    } else if same_pod {
+                        4
+                    } else {
+                        6
+                    };
+                    assert_eq!(p.len(), expect);
                 }
-                let same_leaf = f.leaf_of[src as usize] == f.leaf_of[dst as usize];
-                let same_pod = f.pod_of_leaf[f.leaf_of[src as usize] as usize]
-                    == f.pod_of_leaf[f.leaf_of[dst as usize] as usize];
-                let expect = if same_leaf {
-                    2
-                } else if same_pod {
-                    4
-                } else {
-                    6
-                };
-                assert_eq!(p.len(), expect);
             }
         }
     }

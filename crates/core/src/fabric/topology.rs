@@ -27,8 +27,12 @@ pub struct Fabric {
     pub pod_of_leaf: Vec<u32>,
     /// Pods.
     pub pods: u32,
-    /// Cores per plane (3 tiers).
-    pub cores_per_plane: u32,
+    /// Uplinks of each leaf (index by leaf - tier_start[1]): to spines 0.. of its pod.
+    pub leaf_up: Vec<u32>,
+    /// Spines of pod p are `spine_base[p]..spine_base[p+1]` (after tier_start[2]).
+    pub spine_base: Vec<u32>,
+    /// Pod of each spine (index by spine - tier_start[2]).
+    pub pod_of_spine: Vec<u32>,
     /// CSR: out-links of node v are `out_start[v]..out_start[v+1]`, sorted by target.
     pub out_start: Vec<u32>,
     /// Link target node, in CSR order (link id = position).
@@ -67,6 +71,10 @@ pub struct Inventory {
     pub cables: u64,
     /// Bisection bandwidth, Tb/s.
     pub bisection_tbps: f64,
+    /// Oversubscription as built, per switch tier below the top: the links each tier
+    /// serves below over its links up (1 = non-blocking; below 1 where a switch keeps
+    /// an uplink per core).
+    pub oversubscription_built: Vec<f64>,
     /// Links on the longest shortest path between two GPUs.
     pub max_hops_links: u32,
     /// Switches on that path.
@@ -89,6 +97,84 @@ pub fn leaf_count(spec: &FabricSpec) -> u64 {
     let full_arrays = servers / sa;
     let rest = servers % sa;
     g * (full_arrays * sa.div_ceil(d1) + rest.div_ceil(d1))
+}
+
+/// Uplinks for `down` attached ports when a full switch has `full_down` down and
+/// `full_up` up: the same oversubscription, at least one, at most `full_up`.
+fn sized_up(down: u32, full_down: u32, full_up: u32) -> u32 {
+    if down == 0 || full_up == 0 {
+        return 0;
+    }
+    let need = (u64::from(down) * u64::from(full_up)).div_ceil(u64::from(full_down.max(1)));
+    (need as u32).clamp(1, full_up)
+}
+
+/// The spine-to-core wiring of a 3-tier fabric.
+#[derive(Default)]
+struct SpineUplinks {
+    /// Per spine: (plane, uplinks, offset of its first uplink in the plane's round robin).
+    of_spine: Vec<(u32, u32, u32)>,
+    /// Cores of plane j are `core_base[j]..core_base[j+1]`.
+    core_base: Vec<u32>,
+}
+
+/// Spine j of every pod belongs to plane j. A spine gets the uplinks its leaves need
+/// (as a leaf does); plane j has C_j = ceil(its uplinks / k) cores, and spine uplinks
+/// are dealt round robin over them. A spine keeps at least one uplink per core of its
+/// plane (C_j <= u2 since pods <= k), so every core reaches every pod and a path may
+/// climb to any core.
+fn spine_uplinks(
+    leaf_up: &[u32],
+    pod_of_leaf: &[u32],
+    spine_base: &[u32],
+    [d2, u2, k]: [u32; 3],
+) -> SpineUplinks {
+    let spines = *spine_base.last().unwrap_or(&0) as usize;
+    let mut down = vec![0u32; spines];
+    for (l, &u) in leaf_up.iter().enumerate() {
+        let b = spine_base[pod_of_leaf[l] as usize] as usize;
+        for d in &mut down[b..b + u as usize] {
+            *d += 1;
+        }
+    }
+    let pods = spine_base.len() - 1;
+    let planes = (0..pods)
+        .map(|p| spine_base[p + 1] - spine_base[p])
+        .max()
+        .unwrap_or(0);
+    let mut of_spine = vec![(0u32, 0u32, 0u32); spines];
+    let mut core_base = vec![0u32; planes as usize + 1];
+    for j in 0..planes {
+        let members: Vec<usize> = (0..pods)
+            .filter(|&p| spine_base[p] + j < spine_base[p + 1])
+            .map(|p| (spine_base[p] + j) as usize)
+            .collect();
+        let mut up: Vec<u32> = members.iter().map(|&s| sized_up(down[s], d2, u2)).collect();
+        let mut cores = 0;
+        // Raising a spine to C_j uplinks may raise C_j: iterate to the fixed point
+        // (C_j only grows and is at most u2).
+        loop {
+            let total: u32 = up.iter().sum();
+            let c = total.div_ceil(k).max(1);
+            if c == cores {
+                break;
+            }
+            cores = c;
+            for u in &mut up {
+                *u = (*u).max(cores.min(u2));
+            }
+        }
+        let mut offset = 0;
+        for (&s, &u) in members.iter().zip(&up) {
+            of_spine[s] = (j, u, offset);
+            offset += u;
+        }
+        core_base[j as usize + 1] = core_base[j as usize] + cores;
+    }
+    SpineUplinks {
+        of_spine,
+        core_base,
+    }
 }
 
 impl Fabric {
@@ -132,18 +218,45 @@ impl Fabric {
         } else {
             leaf_count(spec) as u32
         };
-        let (pods, spines, cores_per_plane, cores) = match spec.tiers {
-            1 => (1, 0, 0, 0),
-            2 => (1, u1, 0, 0),
-            _ => {
-                let pods = leaves.div_ceil(d2);
-                let c = (pods * u2).div_ceil(k);
-                (pods, pods * u1, c, u1 * c)
-            }
+        // Each leaf gets the uplinks its endpoints need at the leaf tier's
+        // oversubscription (a full leaf has u1), so a partly filled leaf is not wired
+        // as if full.
+        let mut attached = vec![0u32; leaves as usize];
+        for &l in &leaf_of {
+            attached[l as usize] += 1;
+        }
+        let leaf_up: Vec<u32> = attached.iter().map(|&a| sized_up(a, d1, u1)).collect();
+        let pods = match spec.tiers {
+            3 => leaves.div_ceil(d2),
+            _ => 1,
         };
         let pod_of_leaf: Vec<u32> = (0..leaves)
             .map(|l| if spec.tiers == 3 { l / d2 } else { 0 })
             .collect();
+        // Spine j of a pod serves the pod's leaves with more than j uplinks: a pod has as
+        // many spines as its most-connected leaf has uplinks.
+        let mut spine_base = vec![0u32; pods as usize + 1];
+        if spec.tiers >= 2 {
+            for (l, &u) in leaf_up.iter().enumerate() {
+                let p = pod_of_leaf[l] as usize;
+                spine_base[p + 1] = spine_base[p + 1].max(u);
+            }
+        }
+        for p in 0..pods as usize {
+            spine_base[p + 1] += spine_base[p];
+        }
+        let spines = spine_base[pods as usize];
+        let mut pod_of_spine = vec![0u32; spines as usize];
+        for p in 0..pods as usize {
+            pod_of_spine[spine_base[p] as usize..spine_base[p + 1] as usize].fill(p as u32);
+        }
+        // One pod needs no cores: its spines are the top tier.
+        let spine_up = if spec.tiers == 3 && pods > 1 {
+            spine_uplinks(&leaf_up, &pod_of_leaf, &spine_base, [d2, u2, k])
+        } else {
+            SpineUplinks::default()
+        };
+        let cores = *spine_up.core_base.last().unwrap_or(&0);
         let leaf0 = n;
         let spine0 = leaf0 + leaves;
         let core0 = spine0 + spines;
@@ -159,23 +272,22 @@ impl Fabric {
         if spec.tiers >= 2 {
             for l in 0..leaves {
                 let pod = pod_of_leaf[l as usize];
-                for j in 0..u1 {
-                    let s = spine0 + pod * u1 + j;
+                for j in 0..leaf_up[l as usize] {
+                    let s = spine0 + spine_base[pod as usize] + j;
                     pairs.push((leaf0 + l, s));
                     pairs.push((s, leaf0 + l));
                 }
             }
         }
-        if spec.tiers == 3 {
-            for pod in 0..pods {
-                for j in 0..u1 {
-                    let s = spine0 + pod * u1 + j;
-                    for i in 0..u2 {
-                        let c = core0 + j * cores_per_plane + (i + pod * u2) % cores_per_plane;
-                        pairs.push((s, c));
-                        pairs.push((c, s));
-                    }
-                }
+        for (i, &(plane, up, offset)) in spine_up.of_spine.iter().enumerate() {
+            let (base, c) = (
+                spine_up.core_base[plane as usize],
+                spine_up.core_base[plane as usize + 1] - spine_up.core_base[plane as usize],
+            );
+            for u in 0..up {
+                let core = core0 + base + (offset + u) % c;
+                pairs.push((spine0 + i as u32, core));
+                pairs.push((core, spine0 + i as u32));
             }
         }
         pairs.sort_unstable();
@@ -210,7 +322,7 @@ impl Fabric {
             let mut id = a;
             for p in 0..pods {
                 core_pod.push(id);
-                while id < b && (link_dst[id as usize] - spine0) / u1.max(1) <= p {
+                while id < b && pod_of_spine[(link_dst[id as usize] - spine0) as usize] <= p {
                     id += 1;
                 }
             }
@@ -222,7 +334,9 @@ impl Fabric {
             leaf_of,
             pod_of_leaf,
             pods,
-            cores_per_plane,
+            leaf_up,
+            spine_base,
+            pod_of_spine,
             out_start,
             link_dst,
             link_src,
@@ -291,7 +405,13 @@ impl Fabric {
         } else {
             2 * self.top_tier_needed()
         };
+        let oversubscription_built = links_by_tier
+            .windows(2)
+            .take_while(|w| w[1] > 0)
+            .map(|w| w[0] as f64 / w[1] as f64)
+            .collect();
         Inventory {
+            oversubscription_built,
             gpus: s.endpoints,
             switches: switches_by_tier.iter().sum(),
             switches_by_tier,
@@ -368,6 +488,36 @@ mod tests {
     }
 
     #[test]
+    fn partly_filled_leaves_get_the_uplinks_they_need() {
+        // 10 GPUs, radix 8 (4 down, 4 up), plain: leaves of 4, 4 and 2 GPUs with 4, 4
+        // and 2 uplinks: 10 leaf-spine links on 4 spines.
+        let s = spec(10, 8, 2, false);
+        let f = Fabric::build(&s);
+        assert_eq!(f.leaf_up, vec![4, 4, 2]);
+        let inv = f.inventory();
+        assert_eq!(inv.switches_by_tier, vec![3, 4]);
+        assert_eq!(inv.links_by_tier, vec![10, 10]);
+        // 3 GPUs on one leaf of a 2-tier radix-8 fabric: 3 uplinks, so 3 spines.
+        let inv = Fabric::build(&spec(3, 8, 2, false)).inventory();
+        assert_eq!(inv.switches_by_tier, vec![1, 3]);
+        // At 3:1 a leaf of 6 down / 2 up with 4 GPUs needs ceil(4 / 3) = 2 uplinks, with
+        // 2 GPUs 1.
+        let s = FabricSpec {
+            oversubscription: [3.0, 1.0],
+            ..spec(10, 8, 2, false)
+        };
+        assert_eq!(Fabric::build(&s).leaf_up, vec![2, 2]);
+        // 3 tiers, radix 4 (2 down, 2 up), 10 GPUs: 5 leaves, pods of 2 leaves: 3 pods,
+        // the last with one leaf; 6 spines; plane j has 2 + 2 + 1 = 5 uplinks on
+        // ceil(5 / 4) = 2 cores, and the last pod's spine is raised to 2 so both cores
+        // reach it: 6 uplinks per plane, 12 spine-core links, 4 cores.
+        let f = Fabric::build(&spec(10, 4, 3, false));
+        let inv = f.inventory();
+        assert_eq!(inv.switches_by_tier, vec![5, 6, 4]);
+        assert_eq!(inv.links_by_tier, vec![10, 10, 12]);
+    }
+
+    #[test]
     fn rail_optimized_puts_each_rail_on_its_own_leaf() {
         // 8 servers x 8 GPUs, arrays of 4 servers, radix 16 (8 down): one leaf per
         // (array, rail) = 2 x 8 = 16 leaves.
@@ -407,7 +557,8 @@ mod tests {
         // 12,500 servers = 195 arrays of 64 + 20 servers: 195 x 8 + 8 leaves = 1,568.
         assert_eq!(inv.switches_by_tier[0], 1568);
         assert_eq!(inv.links_by_tier[0], 100_000);
-        assert_eq!(inv.links_by_tier[1], 1568 * 64);
+        // At 1:1 the leaves have as many uplinks as GPUs attached.
+        assert_eq!(inv.links_by_tier[1], 100_000);
         assert!(
             inv.switches > 3800 && inv.switches < 4100,
             "{}",

@@ -88,6 +88,10 @@ const GB: f64 = 1e9;
 ///   1.8 TB/s bidirectional; 1,000 W. facts.md §2.3. MAMF BF16 77.6%, FP8 76.3%: §2.4.
 ///   NCCL: 18 x `SM100_NVLINK_BW` 40.1 = 721.8 GB/s (facts.md §3.3).
 ///
+/// - GB200 (the B200 of a GB200 NVL72, 1,200 W): dense BF16 2,500, FP8 5,000 TFLOP/s ⚠;
+///   186 GB HBM3e as software sees it, at 8 TB/s ⚠; NVLink 5 as B200. facts.md §11.
+///   MAMF and SMs as B200 ⚠.
+///
 /// HBM capacities are binary (stacks of 16 or 24 GiB): 80 GiB for the 80 GB parts, as
 /// nvidia-smi reports ~81,559 MiB; 141 and 180 GiB are taken at face value ⚠.
 /// SMs: A100 108, H100/H200 132 (facts.md §2.1), B200 148 ⚠ (NVIDIA Blackwell brief).
@@ -163,6 +167,20 @@ pub fn gpu_catalog() -> &'static [GpuSpec] {
                 nvlink_bw_per_dir: Bandwidth(900.0 * GB),
                 nccl_nvlink_bw: Bandwidth(18.0 * 40.1 * GB),
                 tdp: Watts(1000.0),
+                sms: 148,
+            },
+            GpuSpec {
+                name: "GB200",
+                generation: Generation::Blackwell,
+                peak_bf16: FlopRate(2500.0 * TB),
+                peak_fp8: Some(FlopRate(5000.0 * TB)),
+                mamf_bf16_fraction: 0.776,
+                mamf_fp8_fraction: 0.763,
+                hbm_capacity: Bytes(186.0 * GIB),
+                hbm_bandwidth: Bandwidth(8.0 * TB),
+                nvlink_bw_per_dir: Bandwidth(900.0 * GB),
+                nccl_nvlink_bw: Bandwidth(18.0 * 40.1 * GB),
+                tdp: Watts(1200.0),
                 sms: 148,
             },
         ]

@@ -170,6 +170,10 @@ impl GridMix {
     }
 }
 
+/// Host power per GPU when the cluster does not say, W: a DGX H100's 1,200 W of CPUs,
+/// memory, NVSwitches and drives over its 8 GPUs (facts.md §5) ⚠.
+pub const HOST_W_PER_GPU: f64 = 150.0;
+
 /// Power and environment settings.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PowerConfig {
@@ -199,7 +203,7 @@ impl Default for PowerConfig {
         PowerConfig {
             cooling: Cooling::Liquid,
             pue: None,
-            host_w_per_node: 1200.0,
+            host_w_per_node: HOST_W_PER_GPU * 8.0,
             switch_w: 1700.0,
             nics_per_node: 9.0,
             storage_mw: None,
