@@ -27,7 +27,7 @@ pub struct Cli {
 pub enum Command {
     /// Predict one training step and the whole run of a scenario.
     #[command(
-        after_help = "Examples:\n  memphis simulate\n  memphis simulate dgx-h100-llama3-70b --json\n  memphis simulate my.toml --tp 4 --pp 8 --global-batch 2048\n  memphis simulate --model ./config.json --cluster dgx-h100 --gpus 512 --tp 8 --global-batch 512 --seq-len 4096\n\nBounds: a timeline of at most 4,000,000 ops (past it, an error suggests --step-model analytical); clusters up to 4,000,000 GPUs; the failure Monte Carlo simulates up to 50,000 interruptions per trial (past it, the analytic expectation, said in a note); a plan that does not fit in memory is refused (--allow-oom runs it)."
+        after_help = "Examples:\n  memphis simulate\n  memphis simulate dgx-h100-llama3-70b --json\n  memphis simulate my.toml --tp 4 --pp 8 --global-batch 2048\n  memphis simulate --model ./config.json --cluster dgx-h100 --gpus 512 --tp 8 --global-batch 512 --seq-len 4096\n\nBounds: a timeline of at most 4,000,000 ops (past it, an error suggests --step-model analytical); clusters up to 4,000,000 GPUs; the failure Monte Carlo simulates up to 50,000 interruptions per trial (past it, the analytic expectation, said in a note); a plan that does not fit in memory is refused (--allow-oom runs it). Past 1 s on a terminal, a line on stderr shows which computation runs and how far it has got."
     )]
     Simulate(Box<SimulateArgs>),
     /// Compare predictions with published measurements (case formats v1 and v2).
@@ -53,12 +53,12 @@ pub enum Command {
     Collective(CollectiveArgs),
     /// Failures, checkpoints and goodput: job MTBF, the checkpoint interval, ETTR, spares.
     #[command(
-        after_help = "Examples:\n  memphis reliability --gpus 16384 --days 54      # the Llama 3 405B setting\n  memphis reliability --json\n\nBounds: the Monte Carlo jumps from failure to failure (its work grows with failures, not checkpoints), up to 50,000 interruptions per trial and 100,000 trials; past them, the analytic expectation, said in a note."
+        after_help = "Examples:\n  memphis reliability --gpus 16384 --days 54      # the Llama 3 405B setting\n  memphis reliability --json\n\nBounds: the Monte Carlo jumps from failure to failure (its work grows with failures, not checkpoints), up to 50,000 interruptions per trial and 100,000 trials; past them, the analytic expectation, said in a note. Past 1 s on a terminal, a line on stderr shows how far it has got."
     )]
     Reliability(ReliabilityArgs),
     /// Search the parallel plans for the fastest that fits; shard a sweep over many machines.
     #[command(
-        after_help = "Examples:\n  memphis plan --top 5\n  memphis plan dgx-h100-llama3-70b --objective time-to-train --json\n  memphis plan --shard 3/8 --out shard3.json        # one slice of a sweep\n  memphis plan --merge shard*.json                  # the same top K as one run\n\nBounds: every plan is priced by the closed form (plans that do not fit are rejected on memory first); the best 256 are re-ranked by the timeline within 8,000,000 timeline ops together; a progress bar shows on a terminal."
+        after_help = "Examples:\n  memphis plan --top 5\n  memphis plan dgx-h100-llama3-70b --objective time-to-train --json\n  memphis plan --shard 3/8 --out shard3.json        # one slice of a sweep\n  memphis plan --merge shard*.json                  # the same top K as one run\n\nBounds: every plan is priced by the closed form (plans that do not fit are rejected on memory first); the best 256 are re-ranked by the timeline within 8,000,000 timeline ops together. Past 1 s on a terminal, a line on stderr shows how far the search has got."
     )]
     Plan(PlanArgs),
     /// Show a model as memphis reads it: layers by kind, attention, MLP, parameters.

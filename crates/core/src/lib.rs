@@ -20,6 +20,7 @@ pub mod hf_config;
 pub(crate) mod net;
 pub mod plan;
 pub(crate) mod power;
+pub mod progress;
 pub(crate) mod reliability;
 pub(crate) mod rng;
 pub(crate) mod run;

@@ -16,7 +16,11 @@ use crate::errors::CliResult;
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> CliResult {
     crate::sinks::set_quiet(cli.quiet);
-    match cli.command {
+    crate::sinks::progress::around(|| dispatch(cli.command))
+}
+
+fn dispatch(command: Command) -> CliResult {
+    match command {
         Command::Completions { shell } => {
             use clap::CommandFactory;
             let shell = match shell {

@@ -7,7 +7,6 @@ use crate::{input, sinks};
 use memphis_core::plan::{fingerprint, merge, search_within, SearchResult, Shard};
 use memphis_core::scenario;
 use std::fmt::Write;
-use std::io::Write as _;
 use std::time::Instant;
 
 pub fn run(a: PlanArgs) -> CliResult {
@@ -37,23 +36,8 @@ pub fn run(a: PlanArgs) -> CliResult {
     } else {
         let shard = a.shard.as_deref().map(Shard::parse).transpose()?;
         let objective = a.objective;
-        let show = sinks::progress_enabled();
-        let progress = move |done: u64, total: u64| {
-            if show {
-                let width = 30;
-                let filled = (done * width / total.max(1)) as usize;
-                let mut err = std::io::stderr().lock();
-                let _ = write!(
-                    err,
-                    "\r  planning [{}{}] {done}/{total}",
-                    "#".repeat(filled),
-                    " ".repeat(width as usize - filled)
-                );
-                if done == total {
-                    let _ = writeln!(err);
-                }
-            }
-        };
+        // The progress line (sinks::progress) follows the planner's counters.
+        let progress = |_: u64, _: u64| {};
         search_within(&sc, &fixed, objective, a.top, shard, &progress)?
     };
     // A whole search (not one shard of it) with no plan that fits is an error, as it is

@@ -128,3 +128,27 @@ fn plan_command_shards_merge_and_errors() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("no plan exists"), "{}", stderr(&o));
 }
+
+/// The progress line follows the planner's counters (forced here: the tests have no
+/// terminal), goes to stderr only, and leaves stdout as it was.
+#[test]
+fn a_progress_line_follows_the_planner_on_stderr() {
+    let run = |progress: bool| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_memphis"));
+        c.args(["plan", "--gpus", "16384", "--top", "3", "--json"])
+            .current_dir(crate::util::repo());
+        if progress {
+            c.env("MEMPHIS_PROGRESS", "always");
+        } else {
+            c.env_remove("MEMPHIS_PROGRESS");
+        }
+        c.output().expect("run memphis")
+    };
+    let (with, without) = (run(true), run(false));
+    assert!(with.status.success() && without.status.success());
+    let err = crate::util::stderr(&with);
+    assert!(err.contains("planning: "), "{err}");
+    assert!(err.contains("/256"), "the finalists are counted: {err}");
+    assert!(!crate::util::stderr(&without).contains("planning: "));
+    assert_eq!(with.stdout, without.stdout);
+}

@@ -161,9 +161,11 @@ fn all_to_all_fraction(
     let ks: Vec<usize> = (1..n)
         .step_by(((n - 1) / A2A_PHASE_SAMPLES).max(1))
         .collect();
+    let task = crate::progress::begin(crate::progress::Stage::FlowSolve, ks.len() as u64);
     let inv: f64 = ks
         .iter()
         .map(|&k| {
+            task.tick(1);
             1.0 / min_rate_fraction(fabric, &shift_pattern(groups, k, gpn), routing, seed).max(1e-9)
         })
         .sum();

@@ -381,6 +381,7 @@ pub fn search_within(
     let mine = |i: u64| i % u64::from(sn) == u64::from(si);
     let total = all.len() as u64;
     let done = std::sync::atomic::AtomicU64::new(0);
+    let task = crate::progress::begin(crate::progress::Stage::PlanSpace, total);
     // 1. The closed form over the whole space (cheap), so that every shard agrees on the
     //    finalists; the counts are of this shard's slice.
     let n_final = FINALISTS.max(top);
@@ -405,6 +406,7 @@ pub fn search_within(
                 let d = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                 if d.is_multiple_of(4096) || d == total {
                     progress(d, total);
+                    task.tick(if d == total { total % 4096 } else { 4096 });
                 }
                 (best, ev, fe)
             },
@@ -432,9 +434,17 @@ pub fn search_within(
         .map(|(_, (_, i))| i)
         .filter(|&i| mine(i))
         .collect();
+    task.phase(
+        crate::progress::Stage::PlanFinalists,
+        finalists.len() as u64,
+    );
     let mut results: Vec<PlanResult> = finalists
         .par_iter()
-        .filter_map(|&i| evaluate(sc, i, &all[i as usize]))
+        .filter_map(|&i| {
+            let r = evaluate(sc, i, &all[i as usize]);
+            task.tick(1);
+            r
+        })
         .filter(|r| r.fits)
         .collect();
     if objective == Objective::Step {

@@ -730,7 +730,9 @@ pub fn project_run(
     let mut rng = SplitMix64::new(cfg.seed);
     let mut walls = Vec::with_capacity(cfg.trials as usize);
     let (mut fails, mut waited) = (0.0, 0.0);
+    let task = crate::progress::begin(crate::progress::Stage::MonteCarlo, u64::from(cfg.trials));
     for _ in 0..cfg.trials {
+        task.tick(1);
         let (w, f, wt) = trial(
             &mut rng,
             work_hours,
