@@ -90,7 +90,7 @@ pub fn reliability_of(
         step_s,
         sc.model.total_params(),
         sc.job_gpus(),
-        sc.cluster.gpus_per_node,
+        sc.cluster.gpus_per_host,
         spares,
         cfg,
     )

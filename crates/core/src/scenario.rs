@@ -78,6 +78,10 @@ pub struct ClusterFile {
     pub host_w_per_node: Option<f64>,
     /// NICs per server, GPU and CPU NICs together (default one per GPU and one more).
     pub nics_per_node: Option<f64>,
+    /// GPUs behind one host (CPUs, memory, an OS): host and software failures, planned
+    /// maintenance and hot spares count in hosts (default: the server; a GB200 NVL72
+    /// rack is 18 hosts of 4 GPUs).
+    pub gpus_per_host: Option<u32>,
     /// The site's grid carbon intensity, g CO2e/kWh (default [`GridMix`]'s).
     pub grid_gco2_per_kwh: Option<f64>,
     /// Share of the site's energy from on-site gas turbines, 0 to 1 (default 0).
@@ -349,6 +353,8 @@ pub struct ClusterSpec {
     pub host_w_per_node: f64,
     /// NICs per server.
     pub nics_per_node: f64,
+    /// GPUs per host: the unit of host failures and spares.
+    pub gpus_per_host: u32,
 }
 
 impl ClusterSpec {
@@ -650,6 +656,14 @@ impl ClusterFile {
                 ));
             }
         }
+        let gpus_per_host = c.gpus_per_host.unwrap_or(gpn);
+        if gpus_per_host == 0 || gpn % gpus_per_host != 0 {
+            return Err(Error::invalid(
+                format!("{prefix}.gpus_per_host"),
+                gpus_per_host,
+                format!("a divisor of gpus_per_node ({gpn})"),
+            ));
+        }
         Ok(ClusterSpec {
             name: c.name.unwrap_or_else(|| "custom".into()),
             gpu,
@@ -666,6 +680,7 @@ impl ClusterFile {
             fabric_spec,
             host_w_per_node,
             nics_per_node,
+            gpus_per_host,
         })
     }
 }

@@ -57,7 +57,7 @@ fn render(r: &ReliabilityReport) -> String {
     }
     let _ = writeln!(
         o,
-        "  checkpoint      {:.1} TB, written in {} at {:.1} TB/s; stall {} ({}); restart {}\n  interval        {} ({})",
+        "  checkpoint      {:.1} TB, written in {} at {:.2} TB/s; stall {} ({}); restart {}\n  interval        {} ({})",
         r.failures.checkpoint_size_tb,
         duration(r.failures.checkpoint_write_s),
         r.failures.storage_write_tbps,

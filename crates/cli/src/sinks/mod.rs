@@ -19,6 +19,11 @@ pub fn set_quiet(q: bool) {
     QUIET.store(q, std::sync::atomic::Ordering::Relaxed);
 }
 
+/// Whether `--quiet` is on.
+pub fn quiet() -> bool {
+    QUIET.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Whether progress may be shown: stderr is a terminal and `--quiet` is off.
 pub fn progress_enabled() -> bool {
     use std::io::IsTerminal;

@@ -1,7 +1,7 @@
 //! The progress line: on a terminal, once a command has run for a second, a line on
 //! stderr says which long computation runs and how far it has got (the core's
 //! `progress` counters), until the command ends. `MEMPHIS_PROGRESS=always` shows it at
-//! once and off a terminal too (for tests and logs).
+//! once and off a terminal too (for tests and logs); `--quiet` silences it either way.
 
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,7 +15,7 @@ const EVERY: Duration = Duration::from_millis(200);
 /// Runs `work`, drawing the progress line beside it when it takes a while.
 pub fn around<T>(work: impl FnOnce() -> T) -> T {
     let forced = std::env::var("MEMPHIS_PROGRESS").is_ok_and(|v| v == "always");
-    if !(forced || super::progress_enabled()) {
+    if super::quiet() || !(forced || super::progress_enabled()) {
         return work();
     }
     let after = if forced { Duration::ZERO } else { AFTER };

@@ -56,15 +56,50 @@ pub(crate) fn progress_notes(
     step_s: f64,
 ) -> crate::Result<Vec<String>> {
     let mtbf_min = rel.job_mtbf_hours * 60.0;
-    if rel.ettr < MIN_ETTR {
+    if rel.interval_rule == crate::reliability::IntervalRule::Set
+        && rel.checkpoint_interval_min < rel.min_interval_min * (1.0 - 1e-9)
+    {
         return Err(crate::Error::invalid(
-            "step",
-            format!("{:.1} min per step", step_s / 60.0),
+            "reliability.checkpoint_interval_min",
+            format!("{:.4}", rel.checkpoint_interval_min),
             format!(
-                "a step the job can finish between failures: with a job MTBF of {mtbf_min:.1} min and a checkpoint at most every step, it keeps {:.3}% of its time (ETTR); use a smaller global batch, more GPUs or fewer stragglers",
-                rel.ettr * 100.0
+                "at least {:.4} min: a checkpoint takes {:.1} s to write (or to copy to a peer), and one must land before the next starts",
+                rel.min_interval_min,
+                if rel.checkpoint.write_s > 0.0 { rel.checkpoint.write_s } else { 0.0 }
             ),
         ));
+    }
+    let wall_hours = rel.days_p50 * 24.0;
+    // What costs the most: waiting for repairs (too few spares), an interval the user set
+    // past the MTBF, or else the step itself.
+    let cause = if rel.spare_wait_hours > 0.5 * (1.0 - rel.ettr) * wall_hours {
+        Cause::Spares
+    } else if rel.interval_rule == crate::reliability::IntervalRule::Set
+        && rel.checkpoint_interval_min > 0.5 * mtbf_min
+    {
+        Cause::Interval
+    } else {
+        Cause::Step
+    };
+    if rel.ettr < MIN_ETTR {
+        let kept = format!("it keeps {:.3}% of its time (ETTR)", rel.ettr * 100.0);
+        return Err(match cause {
+            Cause::Spares => crate::Error::invalid(
+                "reliability.spare_gpus",
+                rel.spare_gpus,
+                format!("enough hot spares to replace failed servers while they are repaired: the job waits {:.0} h for repairs and {kept}; use fewer GPUs than the cluster has, or a bigger cluster", rel.spare_wait_hours),
+            ),
+            Cause::Interval => crate::Error::invalid(
+                "reliability.checkpoint_interval_min",
+                rel.checkpoint_interval_min,
+                format!("an interval well under the job's MTBF ({mtbf_min:.1} min): {kept}"),
+            ),
+            Cause::Step => crate::Error::invalid(
+                "step",
+                format!("{:.1} min per step", step_s / 60.0),
+                format!("a step the job can finish between failures: with a job MTBF of {mtbf_min:.1} min and a checkpoint at most every step, {kept}; use a smaller global batch, more GPUs or fewer stragglers"),
+            ),
+        });
     }
     let mut notes = Vec::new();
     if !rel.monte_carlo {
@@ -80,27 +115,26 @@ pub(crate) fn progress_notes(
         ));
         return Ok(notes);
     }
-    // Most of the loss waiting for repairs: the job has too few hot spares, whatever its
-    // step and MTBF.
-    let wall_hours = rel.days_p50 * 24.0;
-    if rel.ettr < WARN_ETTR && rel.spare_wait_hours > 0.5 * (1.0 - rel.ettr) * wall_hours {
-        notes.push(format!(
-            "warning: failures take {:.0}% of the run (ETTR {:.1}%), mostly {:.0} h waiting for repairs: the cluster leaves the job too few spare GPUs (use fewer GPUs than the cluster has, or a bigger cluster)",
-            (1.0 - rel.ettr) * 100.0,
-            rel.ettr * 100.0,
-            rel.spare_wait_hours
-        ));
-        return Ok(notes);
-    }
     if rel.ettr < WARN_ETTR {
-        notes.push(format!(
-            "warning: failures take {:.0}% of the run (ETTR {:.1}%): a step of {:.1} min against a job MTBF of {mtbf_min:.1} min",
+        let lost = format!(
+            "warning: failures take {:.0}% of the run (ETTR {:.1}%)",
             (1.0 - rel.ettr) * 100.0,
-            rel.ettr * 100.0,
-            step_s / 60.0
-        ));
+            rel.ettr * 100.0
+        );
+        notes.push(match cause {
+            Cause::Spares => format!("{lost}, mostly {:.0} h waiting for repairs: the cluster leaves the job too few spare GPUs (use fewer GPUs than the cluster has, or a bigger cluster)", rel.spare_wait_hours),
+            Cause::Interval => format!("{lost}: a checkpoint every {:.1} min against a job MTBF of {mtbf_min:.1} min (leave the interval unset for the best one)", rel.checkpoint_interval_min),
+            Cause::Step => format!("{lost}: a step of {:.1} min against a job MTBF of {mtbf_min:.1} min", step_s / 60.0),
+        });
     }
     Ok(notes)
+}
+
+/// What costs a run the most when failures dominate it.
+enum Cause {
+    Spares,
+    Interval,
+    Step,
 }
 
 /// The reports, by the command that prints them, for `memphis schema`.

@@ -148,23 +148,32 @@ pub fn reliability(sc: &Scenario, opts: &ReliabilityOptions) -> Result<Reliabili
         trials: cfg.trials.min(EXPLORE_TRIALS),
         ..cfg.clone()
     };
-    let intervals = [0.25, 0.5, 1.0, 2.0, 4.0]
+    // Only intervals that can happen: whole steps, no shorter than a write; each once.
+    let mut ks: Vec<f64> = Vec::new();
+    for k in [0.25, 0.5, 1.0, 2.0, 4.0] {
+        let m = (optimum * k).max(base.min_interval_min);
+        let m = (m * 60.0 / step_s).ceil().max(1.0) * step_s / 60.0;
+        if ks.last().is_none_or(|&l| m > l * (1.0 + 1e-9)) {
+            ks.push(m);
+        }
+    }
+    let intervals = ks
         .iter()
-        .map(|k| {
+        .map(|&m| {
             let c = ReliabilityConfig {
-                checkpoint_interval_min: Some(optimum * k),
+                checkpoint_interval_min: Some(m),
                 ..explore.clone()
             };
             let r = reliability_of(sc, step_s, work_hours, &c);
             IntervalRow {
-                checkpoint_interval_min: optimum * k,
+                checkpoint_interval_min: m,
                 ettr: r.ettr,
                 days_p50: r.days_p50,
             }
         })
         .collect();
     let gpus = sc.job_gpus();
-    let gpn = u64::from(sc.cluster.gpus_per_node);
+    let gpn = u64::from(sc.cluster.gpus_per_host);
     let mut spare_counts: Vec<u64> = [0.0, 0.001, 0.005, 0.01, 0.02]
         .iter()
         .map(|f| ((gpus as f64 * f) as u64 / gpn) * gpn)
@@ -188,7 +197,7 @@ pub fn reliability(sc: &Scenario, opts: &ReliabilityOptions) -> Result<Reliabili
         })
         .collect();
     let recovery = recovery_rows(sc, step_s, work_hours, &explore);
-    let fm = FailureModel::for_job(gpus, sc.cluster.gpus_per_node);
+    let fm = FailureModel::for_job(gpus, sc.cluster.gpus_per_host);
     let unexpected = fm.unexpected_per_hour();
     Ok(ReliabilityReport {
         scenario: sc.name.clone(),

@@ -47,6 +47,7 @@ fn with_context(
     plan_kept: bool,
 ) -> Resolved {
     r.notes.extend(inherited(merged, &r.scenario, plan_kept));
+    r.notes.extend(straddling(&r.scenario));
     if let Some(m) = &layers.model {
         r.notes.splice(0..0, m.warnings.iter().cloned());
     }
@@ -121,6 +122,29 @@ fn resolve_plan(merged: &MergedScenario, allow_oom: bool) -> Result<Resolved> {
         scenario.plan.label()
     )];
     Ok(Resolved { scenario, notes })
+}
+
+/// Groups small enough for one NVLink domain that straddle two, as consecutive ranks
+/// do when their size does not divide the domain (TP 16 on 72-GPU racks): the slowest
+/// group crosses the scale-out NICs and the step waits for it.
+fn straddling(sc: &Scenario) -> Vec<String> {
+    use crate::workload::layout::{GroupKind, RankLayout};
+    let gpn = sc.cluster.gpus_per_node;
+    let layout = RankLayout::new(&sc.plan, gpn);
+    [(GroupKind::Tp, "TP"), (GroupKind::Ep, "EP"), (GroupKind::Cp, "CP")]
+        .into_iter()
+        .filter_map(|(kind, name)| {
+            let shape = layout.shape(kind);
+            // A group strided past the server (CP after TP 8) spans servers by design.
+            let span = (u64::from(shape.ranks) - 1) * layout.stride(kind) + 1;
+            (shape.ranks > 1 && span <= u64::from(gpn) && shape.nodes > 1).then(|| {
+                format!(
+                    "{name} groups of {} straddle the {gpn}-GPU NVLink domains: the worst spans {} servers with {} of its GPUs on one, and its traffic crosses the scale-out NICs (a group size that tiles {gpn} keeps each group inside one)",
+                    shape.ranks, shape.nodes, shape.ranks_per_node
+                )
+            })
+        })
+        .collect()
 }
 
 /// What a user who changed the model or the cluster gets from the preset without

@@ -25,7 +25,7 @@ pub mod bench;
 pub mod routing;
 pub mod topology;
 
-pub use crate::net::flow::RoutedFlows;
+pub use crate::net::flow::{max_min_rates, RoutedFlows};
 pub use routing::Routing;
 pub use topology::{Fabric, Inventory};
 

@@ -99,14 +99,14 @@ pub fn leaf_count(spec: &FabricSpec) -> u64 {
     g * (full_arrays * sa.div_ceil(d1) + rest.div_ceil(d1))
 }
 
-/// Uplinks for `down` attached ports when a full switch has `full_down` down and
-/// `full_up` up: the same oversubscription, at least one, at most `full_up`.
-fn sized_up(down: u32, full_down: u32, full_up: u32) -> u32 {
+/// Uplinks for `down` attached ports at oversubscription `o` (down/up): ceil(down / o),
+/// at least one, at most the switch's `full_up`.
+fn sized_up(down: u32, o: f64, full_up: u32) -> u32 {
     if down == 0 || full_up == 0 {
         return 0;
     }
-    let need = (u64::from(down) * u64::from(full_up)).div_ceil(u64::from(full_down.max(1)));
-    (need as u32).clamp(1, full_up)
+    let need = (f64::from(down) / o).ceil() as u32;
+    need.clamp(1, full_up)
 }
 
 /// The spine-to-core wiring of a 3-tier fabric.
@@ -127,7 +127,8 @@ fn spine_uplinks(
     leaf_up: &[u32],
     pod_of_leaf: &[u32],
     spine_base: &[u32],
-    [d2, u2, k]: [u32; 3],
+    o2: f64,
+    [u2, k]: [u32; 2],
 ) -> SpineUplinks {
     let spines = *spine_base.last().unwrap_or(&0) as usize;
     let mut down = vec![0u32; spines];
@@ -149,7 +150,7 @@ fn spine_uplinks(
             .filter(|&p| spine_base[p] + j < spine_base[p + 1])
             .map(|p| (spine_base[p] + j) as usize)
             .collect();
-        let mut up: Vec<u32> = members.iter().map(|&s| sized_up(down[s], d2, u2)).collect();
+        let mut up: Vec<u32> = members.iter().map(|&s| sized_up(down[s], o2, u2)).collect();
         let mut cores = 0;
         // Raising a spine to C_j uplinks may raise C_j: iterate to the fixed point
         // (C_j only grows and is at most u2).
@@ -225,7 +226,10 @@ impl Fabric {
         for &l in &leaf_of {
             attached[l as usize] += 1;
         }
-        let leaf_up: Vec<u32> = attached.iter().map(|&a| sized_up(a, d1, u1)).collect();
+        let leaf_up: Vec<u32> = attached
+            .iter()
+            .map(|&a| sized_up(a, spec.oversubscription[0], u1))
+            .collect();
         let pods = match spec.tiers {
             3 => leaves.div_ceil(d2),
             _ => 1,
@@ -252,7 +256,13 @@ impl Fabric {
         }
         // One pod needs no cores: its spines are the top tier.
         let spine_up = if spec.tiers == 3 && pods > 1 {
-            spine_uplinks(&leaf_up, &pod_of_leaf, &spine_base, [d2, u2, k])
+            spine_uplinks(
+                &leaf_up,
+                &pod_of_leaf,
+                &spine_base,
+                spec.oversubscription[1],
+                [u2, k],
+            )
         } else {
             SpineUplinks::default()
         };
@@ -396,7 +406,8 @@ impl Fabric {
         let transceivers = s.endpoints + switch_ports_used.div_ceil(2);
         let rate_tbps = s.link_gbps / 1000.0;
         let mut cap = s.endpoints as f64;
-        for &l in &links_by_tier[1..] {
+        // Tiers not built (no cores for one pod) do not cut the fabric.
+        for &l in links_by_tier[1..].iter().filter(|&&l| l > 0) {
             cap = cap.min(l as f64);
         }
         let bisection_tbps = cap * rate_tbps / 2.0;

@@ -5,11 +5,9 @@
 //! its flows freeze at that level. The fast solver keeps a heap of the level at which each
 //! resource would fill. Freezing flows only ever raises the other resources' fill levels
 //! ((R − λ)/(n − 1) ≥ R/n whenever λ ≤ R/n), so stale heap entries are refreshed when
-//! popped instead of on every change: each resource is pushed O(1) times on average.
+//! popped instead of on every change: each resource is pushed O(1) times on average. The
+//! levels popped never decrease, so the heap is a radix heap.
 //! [`max_min_reference`] is the plain O(rounds x flows x path) version, kept as the oracle.
-
-use std::cmp::Ordering;
-use std::collections::BinaryHeap;
 
 /// Flows routed onto resources: the input of the max-min solver. The fabric fills it
 /// (`Fabric::route`); it lives here so that the solver does not depend on the topology.
@@ -36,24 +34,63 @@ impl RoutedFlows {
     }
 }
 
-/// A heap entry: the level at which a resource fills. Min-heap by (level, id).
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Fill {
-    level: f64,
-    resource: u32,
+/// A monotone priority queue of (level, resource): a radix heap over the bits of the
+/// level. Progressive filling pops levels in non-decreasing order and only ever pushes
+/// levels at or above the last one popped (freezing flows raises the other resources'
+/// levels), which is what a radix heap needs; each entry then moves down at most 64
+/// buckets in all, instead of sifting through a binary heap of every resource.
+struct RadixHeap {
+    /// Bits of the last level popped (non-negative floats order as their bits).
+    last: u64,
+    /// Bucket i > 0 holds keys whose highest bit differing from `last` is bit i - 1;
+    /// bucket 0 holds keys equal to `last`.
+    buckets: [Vec<(u64, u32)>; 65],
+    len: usize,
 }
 
-impl Eq for Fill {}
-impl Ord for Fill {
-    fn cmp(&self, o: &Self) -> Ordering {
-        o.level
-            .total_cmp(&self.level)
-            .then(o.resource.cmp(&self.resource))
+impl RadixHeap {
+    fn new() -> Self {
+        RadixHeap {
+            last: 0,
+            buckets: std::array::from_fn(|_| Vec::new()),
+            len: 0,
+        }
     }
-}
-impl PartialOrd for Fill {
-    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
-        Some(self.cmp(o))
+
+    fn bucket(&self, key: u64) -> usize {
+        64 - (key ^ self.last).leading_zeros() as usize
+    }
+
+    /// Pushes `level` (clamped to the last level popped: a level computed after some
+    /// freezing may round just below it).
+    fn push(&mut self, level: f64, resource: u32) {
+        let key = level.max(0.0).to_bits().max(self.last);
+        let b = self.bucket(key);
+        self.buckets[b].push((key, resource));
+        self.len += 1;
+    }
+
+    fn pop(&mut self) -> Option<(f64, u32)> {
+        if self.len == 0 {
+            return None;
+        }
+        if self.buckets[0].is_empty() {
+            let i = (1..65).find(|&i| !self.buckets[i].is_empty())?;
+            let moved = std::mem::take(&mut self.buckets[i]);
+            self.last = moved.iter().map(|e| e.0).min().unwrap_or(self.last);
+            for e in &moved {
+                let b = self.bucket(e.0);
+                self.buckets[b].push(*e);
+            }
+            // Keep the emptied bucket's allocation for later refills.
+            let mut moved = moved;
+            moved.clear();
+            if self.buckets[i].is_empty() {
+                self.buckets[i] = moved;
+            }
+        }
+        self.len -= 1;
+        self.buckets[0].pop().map(|(k, r)| (f64::from_bits(k), r))
     }
 }
 
@@ -103,24 +140,20 @@ pub fn max_min_rates(rf: &RoutedFlows, active: Option<&[bool]>) -> Vec<f64> {
     let mut frozen = vec![0.0f64; nr];
     let level_of =
         |r: usize, n: &[u32], fr: &[f64]| (rf.capacity[r] - fr[r]).max(0.0) / n[r] as f64;
-    let mut heap: BinaryHeap<Fill> = (0..nr)
-        .filter(|&r| n_live[r] > 0)
-        .map(|r| Fill {
-            level: level_of(r, &n_live, &frozen),
-            resource: r as u32,
-        })
-        .collect();
-    while let Some(Fill { level, resource }) = heap.pop() {
+    let mut heap = RadixHeap::new();
+    for r in 0..nr {
+        if n_live[r] > 0 {
+            heap.push(level_of(r, &n_live, &frozen), r as u32);
+        }
+    }
+    while let Some((level, resource)) = heap.pop() {
         let r = resource as usize;
         if n_live[r] == 0 {
             continue;
         }
         let now = level_of(r, &n_live, &frozen);
         if now > level * (1.0 + EPS) + f64::MIN_POSITIVE {
-            heap.push(Fill {
-                level: now,
-                resource,
-            });
+            heap.push(now, resource);
             continue;
         }
         for i in start[r]..start[r + 1] {

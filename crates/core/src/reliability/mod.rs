@@ -222,11 +222,12 @@ pub struct FailureModel {
 }
 
 impl FailureModel {
-    /// Rates for a job of `gpus` GPUs in servers of `gpus_per_node`.
-    pub fn for_job(gpus: u64, gpus_per_node: u32) -> FailureModel {
+    /// Rates for a job of `gpus` GPUs on hosts of `gpus_per_host` (Llama 3's: 8-GPU
+    /// servers, one host each).
+    pub fn for_job(gpus: u64, gpus_per_host: u32) -> FailureModel {
         let hours = llama3::DAYS * 24.0;
         let g = gpus as f64;
-        let nodes = (gpus as f64 / gpus_per_node.max(1) as f64).ceil();
+        let nodes = (gpus as f64 / gpus_per_host.max(1) as f64).ceil();
         let rates = CAUSES
             .iter()
             .map(|c| {
@@ -412,6 +413,9 @@ pub enum IntervalRule {
     Daly,
     /// The storage: a checkpoint every `write / CHECKPOINT_STORAGE_SHARE`.
     Storage,
+    /// The write itself: the storage's share would cost more than a point of ETTR, so
+    /// checkpoints follow each other as fast as the storage writes them.
+    WriteTime,
     /// Copying the shard to a peer's host memory (in-memory checkpoints).
     PeerCopy,
     /// One step: checkpoints are taken between steps.
@@ -422,16 +426,36 @@ impl IntervalRule {
     /// Why, in words.
     pub fn why(self) -> String {
         match self {
-            IntervalRule::Set => "as set".into(),
+            IntervalRule::Set => "as set, in whole steps".into(),
             IntervalRule::Daly => "Daly's optimum".into(),
             IntervalRule::Storage => format!(
                 "bounded by storage: checkpoints take at most {:.0}% of its writes ⚠",
+                CHECKPOINT_STORAGE_SHARE * 100.0
+            ),
+            IntervalRule::WriteTime => format!(
+                "as fast as storage writes them: keeping checkpoints to {:.0}% of its writes would cost over a point of ETTR",
                 CHECKPOINT_STORAGE_SHARE * 100.0
             ),
             IntervalRule::PeerCopy => "bounded by the copy to a peer's memory".into(),
             IntervalRule::Step => "every step".into(),
         }
     }
+}
+
+/// The shortest checkpoint interval possible, hours: a step, or the write (the copy to a
+/// peer with in-memory checkpoints) rounded up to whole steps.
+pub fn min_interval_h(cfg: &ReliabilityConfig, ck: &CheckpointCost, step_s: f64) -> f64 {
+    let copy_s = if cfg.restore_from_memory {
+        ck.peer_copy_s
+    } else {
+        ck.write_s
+    };
+    let steps = if step_s > 0.0 {
+        (copy_s / step_s).ceil().max(1.0)
+    } else {
+        1.0
+    };
+    steps * step_s / 3600.0
 }
 
 /// The checkpoint interval in hours, and what set it. Unless the user set it: Daly's
@@ -454,30 +478,44 @@ pub fn checkpoint_interval(
     if let Some(m) = cfg.checkpoint_interval_min {
         return (whole_steps(m / 60.0), IntervalRule::Set);
     }
-    let daly = daly_interval((ck.stall_s / 3600.0).max(1e-9), mtbf_h);
+    let stall_h = ck.stall_s / 3600.0;
+    let daly = daly_interval(stall_h.max(1e-9), mtbf_h);
     // In-memory checkpoints go to a peer over the scale-out NIC (GEMINI); storage then
     // only keeps a copy now and then, off the critical path of a restart.
-    let (floor_h, floor_rule) = if cfg.restore_from_memory {
-        (
-            ck.peer_copy_s / CHECKPOINT_STORAGE_SHARE / 3600.0,
-            IntervalRule::PeerCopy,
-        )
+    let (copy_h, floor_rule) = if cfg.restore_from_memory {
+        (ck.peer_copy_s / 3600.0, IntervalRule::PeerCopy)
     } else {
-        (
-            ck.write_s / CHECKPOINT_STORAGE_SHARE / 3600.0,
-            IntervalRule::Storage,
+        (ck.write_s / 3600.0, IntervalRule::Storage)
+    };
+    let pick = |floor: (f64, IntervalRule)| {
+        [
+            (daly, IntervalRule::Daly),
+            floor,
+            (step_h, IntervalRule::Step),
+        ]
+        .into_iter()
+        .fold(
+            (0.0, IntervalRule::Step),
+            |a, b| if b.0 > a.0 { b } else { a },
         )
     };
-    let (h, rule) = [
-        (daly, IntervalRule::Daly),
-        (floor_h, floor_rule),
-        (step_h, IntervalRule::Step),
-    ]
-    .into_iter()
-    .fold(
-        (0.0, IntervalRule::Step),
-        |a, b| if b.0 > a.0 { b } else { a },
-    );
+    let (h, rule) = pick((copy_h / CHECKPOINT_STORAGE_SHARE, floor_rule));
+    // The share is a courtesy to the site; the write time is a hard floor (a checkpoint
+    // must land before the next starts). Where the courtesy costs over a point of ETTR
+    // (slow storage, short MTBF), checkpoints follow each other at the write time.
+    let restart_h = ck.restart_s / 3600.0;
+    let ettr = |h: f64| ettr_expected(whole_steps(h), stall_h, restart_h, mtbf_h);
+    let (hard, hard_rule) = pick((copy_h, floor_rule));
+    let (h, rule) = if rule == floor_rule && ettr(hard) > ettr(h) + 0.01 {
+        let rule = if hard_rule == floor_rule && floor_rule == IntervalRule::Storage {
+            IntervalRule::WriteTime
+        } else {
+            hard_rule
+        };
+        (hard, rule)
+    } else {
+        (h, rule)
+    };
     (whole_steps(h), rule)
 }
 
@@ -490,6 +528,9 @@ pub struct RunProjection {
     pub checkpoint_interval_min: f64,
     /// What set the interval.
     pub interval_rule: IntervalRule,
+    /// The shortest interval possible, minutes: a step, or the write (the copy to a peer
+    /// with in-memory checkpoints) if longer: a checkpoint lands before the next starts.
+    pub min_interval_min: f64,
     /// Checkpoint costs.
     pub checkpoint: CheckpointCost,
     /// Expected interruptions over the run (p50 wall time), unexpected.
@@ -694,17 +735,18 @@ pub fn project_run(
     step_s: f64,
     params: f64,
     gpus: u64,
-    gpus_per_node: u32,
+    gpus_per_host: u32,
     spare_gpus: u64,
     cfg: &ReliabilityConfig,
 ) -> RunProjection {
-    let fm = FailureModel::for_job(gpus, gpus_per_node);
+    let fm = FailureModel::for_job(gpus, gpus_per_host);
     let mtbf_h = fm.job_mtbf_hours();
     let ck = checkpoint_cost(params, gpus, cfg);
     let stall_h = ck.stall_s / 3600.0;
     let restart_h = ck.restart_s / 3600.0;
     let (tau_h, interval_rule) = checkpoint_interval(cfg, &ck, step_s, mtbf_h);
-    let spares_nodes = spare_gpus / u64::from(gpus_per_node.max(1));
+    let min_interval_min = min_interval_h(cfg, &ck, step_s) * 60.0;
+    let spares_nodes = spare_gpus / u64::from(gpus_per_host.max(1));
     let expected_events = work_hours * (fm.unexpected_per_hour() + fm.planned_per_hour)
         / ettr_expected(tau_h, stall_h, restart_h, mtbf_h).max(1e-12);
     if !(expected_events.is_finite() && expected_events <= MC_MAX_EVENTS) {
@@ -714,6 +756,7 @@ pub fn project_run(
             job_mtbf_hours: mtbf_h,
             checkpoint_interval_min: tau_h * 60.0,
             interval_rule,
+            min_interval_min,
             interruptions: fm.unexpected_per_hour() * days * 24.0,
             planned_interruptions: fm.planned_per_hour * days * 24.0,
             ettr,
@@ -758,6 +801,7 @@ pub fn project_run(
         job_mtbf_hours: mtbf_h,
         checkpoint_interval_min: tau_h * 60.0,
         interval_rule,
+        min_interval_min,
         interruptions: fails / n,
         planned_interruptions: fm.planned_per_hour * days_p50 * 24.0,
         ettr: (work_hours / mean_wall).min(1.0),
