@@ -163,7 +163,7 @@ pub struct ScenarioArgs {
     /// Routing on the fabric at flow level.
     #[arg(long, value_enum)]
     pub routing: Option<Routing>,
-    /// Seed of the failure Monte Carlo.
+    /// Seed of the failure Monte Carlo (and of `power`'s step-to-step jitter).
     #[arg(long)]
     pub seed: Option<u64>,
 }
@@ -329,9 +329,6 @@ pub struct PowerArgs {
     /// ... within this long.
     #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
     pub drop_within: f64,
-    /// Seed of the step-to-step jitter.
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
     /// Print JSON instead of the summary.
     #[arg(long)]
     pub json: bool,

@@ -23,7 +23,7 @@ pub fn run(a: PowerArgs) -> CliResult {
         ramp_limit_mw_per_s: a.ramp_limit,
         drop_mw: a.drop_mw,
         drop_within_s: a.drop_within,
-        seed: a.seed,
+        seed: 1,
     };
     // The options first: a bad window is refused before any simulation.
     api::power::check(&opts).map_err(flag_error)?;
@@ -34,6 +34,11 @@ pub fn run(a: PowerArgs) -> CliResult {
         sinks::note(n);
     }
     sinks::status("building the power series ...");
+    // One seed for the scenario's randomness: the failure Monte Carlo's and the jitter's.
+    let opts = PowerOptions {
+        seed: resolved.scenario.reliability.seed,
+        ..opts
+    };
     let r = api::power(&resolved.scenario, &opts).map_err(flag_error)?;
     if let Some(slot) = csv_out {
         outs.put(slot, csv(&r))?;
