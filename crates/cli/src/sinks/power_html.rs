@@ -3,6 +3,7 @@
 
 use super::format::{duration, pct};
 use super::html::{esc, head, COLORS};
+use memphis_core::api::power::Outcome;
 use memphis_core::api::GridReport;
 use std::fmt::Write;
 
@@ -150,10 +151,13 @@ fn spectrum_chart(r: &GridReport) -> String {
     svg
 }
 
+/// One figure of an outcome.
+type Metric = fn(&Outcome) -> f64;
+
 /// Each mitigation's swing, ramp and band RMS against the baseline's, as bars.
 fn mitigation_chart(r: &GridReport) -> String {
     let rows: Vec<_> = std::iter::once(&r.baseline).chain(&r.mitigations).collect();
-    let metrics: [(&str, fn(&memphis_core::api::power::Outcome) -> f64); 3] = [
+    let metrics: [(&str, Metric); 3] = [
         ("swing MW", |m| m.shape.swing_mw),
         ("max ramp MW/s", |m| m.shape.ramp_max_mw_per_s),
         ("0.1-20 Hz RMS MW", |m| m.band_rms_mw),

@@ -235,7 +235,7 @@ impl Gpus<'_> {
     ) {
         let prof = self.inp.profile;
         let n = prof.samples.len().max(1) as f64;
-        if !(prof.step_s > 0.0) || prof.samples.is_empty() {
+        if prof.step_s.is_nan() || prof.step_s <= 0.0 || prof.samples.is_empty() {
             return;
         }
         while out.now() < until && !out.full() {
