@@ -502,7 +502,11 @@ fn assemble(
             Some((_, s)) => (&s.facility_mw, s.steps_done),
             None => (&grid_mw, baseline_series.steps_done),
         };
-        let out = outcome(m.name(), m.what(limit), mw, dt, steps);
+        let mut what = m.what(limit);
+        if m == Mitigation::Stagger && o.failure_at_s.is_none() {
+            what.push_str(" (no restart in this window: give --failure-at)");
+        }
+        let out = outcome(m.name(), what, mw, dt, steps);
         mitigations.push(with_costs(out, &baseline));
     }
     let chosen = o.mitigation;
@@ -776,6 +780,25 @@ mod tests {
         let c = serde_json::to_string(&power(&sc, &c).unwrap()).unwrap();
         assert_ne!(a, c);
         assert!(!a.contains("null") || a.contains("\"failure\":null"));
+    }
+
+    #[test]
+    fn without_a_timeline_the_phases_make_the_profile() {
+        let sc = default_scenario();
+        let r = simulate(&sc, &SimulateOptions::default()).unwrap();
+        let p = phases_profile(&r.step_result, 100);
+        assert_eq!(p.samples.len(), 100);
+        let bd = &r.step_result.breakdown;
+        let compute: f64 = p.samples.iter().map(|b| b.compute).sum::<f64>() / 100.0;
+        assert!(
+            (compute - bd.compute.0 / p.step_s).abs() < 0.011,
+            "{compute}"
+        );
+        let memory: f64 = p.samples.iter().map(|b| b.memory).sum::<f64>() / 100.0;
+        assert!(
+            (memory - bd.optimizer.0 / p.step_s).abs() < 0.011,
+            "{memory}"
+        );
     }
 
     #[test]
