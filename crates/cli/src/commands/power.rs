@@ -148,7 +148,11 @@ fn render(r: &GridReport) -> String {
         "  ramps        max {:.1} MW/s · p99 {:.1} MW/s · {} over the {} MW/s limit",
         sh.ramp_max_mw_per_s,
         sh.ramp_p99_mw_per_s,
-        duration(r.over_ramp_limit_s),
+        if r.over_ramp_limit_s > 0.0 {
+            duration(r.over_ramp_limit_s)
+        } else {
+            "no time".into()
+        },
         r.ramp_limit_mw_per_s
     );
     render_spectrum(&mut o, r);
