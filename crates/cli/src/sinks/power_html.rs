@@ -286,7 +286,9 @@ pub fn power_report(r: &GridReport) -> String {
         None => "facility power (grey: without the mitigation)".to_string(),
     };
     o.push_str(&series_chart("chart-series", r, 0, n, &caption));
-    let zoom = ((6.0 * r.step_s / r.resolution_s).ceil() as usize).clamp(2, n);
+    let zoom = ((6.0 * r.step_s / r.resolution_s).ceil() as usize)
+        .max(2)
+        .min(n);
     o.push_str("<h2>A few steps</h2>");
     o.push_str(&series_chart(
         "chart-zoom",

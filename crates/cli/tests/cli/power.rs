@@ -193,6 +193,23 @@ fn bad_windows_are_refused_with_the_flag() {
     expect_bad(&["power", "--ramp-limit", "0"], "--ramp-limit = 0");
 }
 
+/// The smallest windows: one sample, two samples of 1 ms (the drop window shrinks to
+/// the window).
+#[test]
+fn the_smallest_windows_render() {
+    let html = tmp("one.html");
+    for args in [
+        ["--window", "1s", "--resolution", "1s"],
+        ["--window", "2ms", "--resolution", "1ms"],
+    ] {
+        let o = memphis(&[&["power", "--html", html.to_str().unwrap()][..], &args[..]].concat());
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        assert!(std::fs::read_to_string(&html)
+            .unwrap()
+            .contains("chart-series"));
+    }
+}
+
 #[test]
 fn simulate_points_to_power() {
     let o = memphis(&["simulate"]);

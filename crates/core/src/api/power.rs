@@ -104,7 +104,7 @@ pub struct PowerOptions {
     pub ramp_limit_mw_per_s: f64,
     /// Drops larger than this, MW ...
     pub drop_mw: f64,
-    /// ... within this, s, are counted.
+    /// ... within this, s (at most the window), are counted.
     pub drop_within_s: f64,
     /// Seed of the step-to-step jitter.
     pub seed: u64,
@@ -294,11 +294,11 @@ pub fn check(o: &PowerOptions) -> Result<u64> {
         return Err(Error::invalid("drop_mw", o.drop_mw, "MW from 0 to 1e6"));
     }
     let d = o.drop_within_s;
-    if !(d.is_finite() && d > 0.0 && d <= w) {
+    if !(d.is_finite() && d > 0.0 && d <= MAX_WINDOW_S) {
         return Err(Error::invalid(
             "drop_within",
             d,
-            format!("a duration above 0, at most the window ({w} s)"),
+            "a duration above 0, at most 7 d",
         ));
     }
     Ok(n.max(1.0) as u64)
@@ -528,7 +528,12 @@ fn assemble(
         over_ramp_limit_s: over_limit(&series.facility_mw, dt, limit),
         ramp_limit_mw_per_s: limit,
         spectrum: grid::spectrum(&series.facility_mw, dt),
-        drops: grid::drops(&series.facility_mw, dt, o.drop_mw, o.drop_within_s),
+        drops: grid::drops(
+            &series.facility_mw,
+            dt,
+            o.drop_mw,
+            o.drop_within_s.min(window),
+        ),
         failure: base
             .inputs
             .failure
