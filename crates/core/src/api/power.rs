@@ -324,7 +324,7 @@ pub fn power(sc: &Scenario, o: &PowerOptions) -> Result<GridReport> {
         .filter(|m| *m != Some(Mitigation::Battery))
         .map(|m| (m, base.run(m)))
         .collect();
-    assemble(sc, &r, o, base, runs, window)
+    Ok(assemble(sc, &r, o, base, runs, window))
 }
 
 /// The step's busy profile in at most [`PROFILE_BINS`] bins, from the timeline (else
@@ -475,6 +475,32 @@ fn with_costs(mut m: Outcome, base: &Outcome) -> Outcome {
     m
 }
 
+/// The baseline's outcome and each mitigation's against it (the battery's from the
+/// grid's draw behind it).
+fn outcomes(
+    runs: &[(Option<Mitigation>, Series)],
+    grid_mw: &[f64],
+    o: &PowerOptions,
+) -> (Outcome, Vec<Outcome>) {
+    let (dt, limit) = (o.resolution_s, o.ramp_limit_mw_per_s);
+    let base = &runs[0].1;
+    let what = "the site as it is".to_string();
+    let baseline = outcome("baseline", what, &base.facility_mw, dt, base.steps_done);
+    let rows = Mitigation::ALL.into_iter().map(|m| {
+        let (mw, steps) = match runs.iter().find(|x| x.0 == Some(m)) {
+            Some((_, s)) => (&s.facility_mw[..], s.steps_done),
+            None => (grid_mw, base.steps_done),
+        };
+        let mut what = m.what(limit);
+        if m == Mitigation::Stagger && o.failure_at_s.is_none() {
+            what.push_str(" (no restart in this window: give --failure-at)");
+        }
+        with_costs(outcome(m.name(), what, mw, dt, steps), &baseline)
+    });
+    let rows = rows.collect();
+    (baseline, rows)
+}
+
 /// The report from the baseline and the mitigated series.
 fn assemble(
     sc: &Scenario,
@@ -483,36 +509,16 @@ fn assemble(
     base: Base,
     runs: Vec<(Option<Mitigation>, Series)>,
     window: f64,
-) -> Result<GridReport> {
+) -> GridReport {
     let dt = o.resolution_s;
     let limit = o.ramp_limit_mw_per_s;
-    let baseline_series = &runs[0].1;
-    let base_mw = &baseline_series.facility_mw;
+    let base_mw = &runs[0].1.facility_mw;
     let (grid_mw, battery) = grid::battery(base_mw, dt, limit, grid::ROUND_TRIP_EFFICIENCY);
-    let baseline = outcome(
-        "baseline",
-        "the site as it is".into(),
-        base_mw,
-        dt,
-        baseline_series.steps_done,
-    );
-    let mut mitigations = Vec::new();
-    for m in Mitigation::ALL {
-        let (mw, steps) = match runs.iter().find(|x| x.0 == Some(m)) {
-            Some((_, s)) => (&s.facility_mw, s.steps_done),
-            None => (&grid_mw, baseline_series.steps_done),
-        };
-        let mut what = m.what(limit);
-        if m == Mitigation::Stagger && o.failure_at_s.is_none() {
-            what.push_str(" (no restart in this window: give --failure-at)");
-        }
-        let out = outcome(m.name(), what, mw, dt, steps);
-        mitigations.push(with_costs(out, &baseline));
-    }
+    let (baseline, mitigations) = outcomes(&runs, &grid_mw, o);
     let chosen = o.mitigation;
     let (series, battery_mw) = headline(&runs, chosen, &grid_mw);
     let shape = grid::shape(&series.facility_mw, dt);
-    Ok(GridReport {
+    GridReport {
         scenario: sc.name.clone(),
         window_s: window,
         resolution_s: dt,
@@ -549,7 +555,7 @@ fn assemble(
         baseline_mw: base_mw.clone(),
         series,
         battery_mw,
-    })
+    }
 }
 
 /// The headline series: the baseline, or the chosen mitigation's (with the battery, the

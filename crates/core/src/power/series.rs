@@ -438,4 +438,47 @@ mod tests {
         let done = (from - at) / (from - to);
         assert!((done - 0.63).abs() < 0.03, "{done}");
     }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn busy() -> impl Strategy<Value = Busy> {
+            (0.0..=1.0f64, 0.0..=1.0f64).prop_map(|(compute, memory)| Busy { compute, memory })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(200))]
+            /// Whatever the profile, knobs and failure: every bin lies between the idle
+            /// and the full draw, and the work done is what the training time allows.
+            #[test]
+            fn the_series_stays_within_the_states(
+                samples in prop::collection::vec(busy(), 1..40),
+                step_s in 0.01..20.0f64,
+                dt in 0.001..2.0f64,
+                n in 1usize..3000,
+                fail in prop::option::of((0.0..1.0f64, 0.0..50.0f64, 0.0..50.0f64)),
+                floor in prop::option::of(0.0..1.0f64),
+                cap in prop::option::of(0.2..1.0f64),
+            ) {
+                let p = BusyProfile { step_s, samples };
+                let mut inp = inputs(&p, dt, n);
+                inp.failure = fail.map(|(at, down_s, warmup_s)| Failure {
+                    at_s: at * dt * n as f64,
+                    down_s,
+                    warmup_s,
+                });
+                inp.knobs = Knobs { floor, cap, ramp_in: Some((0.45, 30.0)) };
+                let s = build(&inp, &mut || 1.0);
+                prop_assert_eq!(s.facility_mw.len(), n);
+                // Idle (0.12 of TDP) is the least any state draws: the cap stays above it,
+                // the floor only lifts; the filters mix bins, never leave their range.
+                for &x in &s.facility_mw {
+                    prop_assert!(x.is_finite() && (0.12 - 1e-9..=1.0 + 1e-9).contains(&x), "{}", x);
+                }
+                let most = dt * n as f64 / step_s;
+                prop_assert!(s.steps_done >= 0.0 && s.steps_done <= most + 1e-6, "{} > {}", s.steps_done, most);
+            }
+        }
+    }
 }
