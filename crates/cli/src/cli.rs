@@ -138,7 +138,7 @@ pub struct SimulateArgs {
 }
 
 /// The scenario and the flags that override single fields of it: the same for every
-/// command that runs a job (`simulate`, `plan`, `reliability`).
+/// command that runs a job (`simulate`, `plan`, `reliability`, `power`).
 #[derive(Debug, Args, Default)]
 #[command(next_help_heading = "Scenario")]
 pub struct ScenarioArgs {
@@ -307,10 +307,10 @@ pub struct ReliabilityArgs {
 #[derive(Debug, Args)]
 #[command(allow_negative_numbers = true)]
 pub struct PowerArgs {
-    /// How long a stretch of training to show.
+    /// How long a stretch of training to show: above 0, at most 7 d.
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
     pub window: f64,
-    /// Width of one sample.
+    /// Width of one sample: 1 ms to the window, at most 2,000,000 samples per window.
     #[arg(long, value_name = "DURATION", default_value = "100ms", value_parser = parse_duration)]
     pub resolution: f64,
     /// A failure at this time into the window: the job stops, restarts, warms up.
