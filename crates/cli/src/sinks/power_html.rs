@@ -277,14 +277,18 @@ pub fn power_report(r: &GridReport) -> String {
     }
     o.push_str("</div><h2>Facility power over the window</h2>");
     let n = r.series.facility_mw.len();
-    let caption = match &r.failure {
-        Some(f) => format!(
-            "facility power (grey: without the mitigation); failure at {}: a {:.1} MW fall",
+    let mut caption = String::from("facility power");
+    if r.mitigation.is_some() {
+        caption.push_str(" (grey: without the mitigation)");
+    }
+    if let Some(f) = &r.failure {
+        let _ = write!(
+            caption,
+            "; failure at {}: a {:.1} MW fall",
             duration(f.at_s),
             f.drop_mw
-        ),
-        None => "facility power (grey: without the mitigation)".to_string(),
-    };
+        );
+    }
     o.push_str(&series_chart("chart-series", r, 0, n, &caption));
     let zoom = ((6.0 * r.step_s / r.resolution_s).ceil() as usize)
         .max(2)
