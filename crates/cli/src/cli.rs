@@ -56,6 +56,12 @@ pub enum Command {
         after_help = "Examples:\n  memphis reliability --gpus 16384 --days 54      # the Llama 3 405B setting\n  memphis reliability --json\n\nBounds: the Monte Carlo jumps from failure to failure (its work grows with failures, not checkpoints), up to 50,000 interruptions per trial and 100,000 trials; past them, the analytic expectation, said in a note. Past 1 s on a terminal, a line on stderr shows how far it has got."
     )]
     Reliability(ReliabilityArgs),
+    /// The grid's view: the site's facility power over a window, its ramps, spectrum and
+    /// drops, and what a power floor, a cap, a battery or a staggered restart changes.
+    #[command(
+        after_help = "Examples:\n  memphis power                                  10 minutes of the default job at 100 ms\n  memphis power --window 1h --failure-at 20m --json\n  memphis power --mitigation battery --ramp-limit 1 --csv power.csv --html power.html\n  memphis power dgx-h100-llama3-70b --window 30s --resolution 1ms\n\nDurations: a number with a unit, ms, s, m, h or d (1.5h, 100ms); a bare number is seconds.\n\nBounds: a window above 0 and up to 7 days; a resolution from 1 ms to the window; at most 2,000,000 samples (window / resolution: 1 day at 50 ms, 1 h at 2 ms) and 5,000,000 training steps per window. Past a bound, an error names the flag (exit 2)."
+    )]
+    Power(Box<PowerArgs>),
     /// Search the parallel plans for the fastest that fits; shard a sweep over many machines.
     #[command(
         after_help = "Examples:\n  memphis plan --top 5\n  memphis plan dgx-h100-llama3-70b --objective time-to-train --json\n  memphis plan --shard 3/8 --out shard3.json        # one slice of a sweep\n  memphis plan --merge shard*.json                  # the same top K as one run\n\nBounds: every plan is priced by the closed form (plans that do not fit are rejected on memory first); the best 256 are re-ranked by the timeline within 8,000,000 timeline ops together. Past 1 s on a terminal, a line on stderr shows how far the search has got."
@@ -132,7 +138,7 @@ pub struct SimulateArgs {
 }
 
 /// The scenario and the flags that override single fields of it: the same for every
-/// command that runs a job (`simulate`, `plan`, `reliability`).
+/// command that runs a job (`simulate`, `plan`, `reliability`, `power`).
 #[derive(Debug, Args, Default)]
 #[command(next_help_heading = "Scenario")]
 pub struct ScenarioArgs {
@@ -157,7 +163,7 @@ pub struct ScenarioArgs {
     /// Routing on the fabric at flow level.
     #[arg(long, value_enum)]
     pub routing: Option<Routing>,
-    /// Seed of the failure Monte Carlo.
+    /// Seed of the failure Monte Carlo (and of `power`'s step-to-step jitter).
     #[arg(long)]
     pub seed: Option<u64>,
 }
@@ -297,6 +303,70 @@ pub struct ReliabilityArgs {
     pub scenario: ScenarioArgs,
 }
 
+/// `power` flags.
+#[derive(Debug, Args)]
+#[command(allow_negative_numbers = true)]
+pub struct PowerArgs {
+    /// How long a stretch of training to show: above 0, at most 7 d.
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
+    pub window: f64,
+    /// Width of one sample: 1 ms to the window, at most 2,000,000 samples per window.
+    #[arg(long, value_name = "DURATION", default_value = "100ms", value_parser = parse_duration)]
+    pub resolution: f64,
+    /// A failure at this time into the window: the job stops, restarts, warms up.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub failure_at: Option<f64>,
+    /// The mitigation in the headline figures, the series and the CSV (all four are
+    /// compared in any case).
+    #[arg(long, value_enum)]
+    pub mitigation: Option<memphis_core::api::Mitigation>,
+    /// The grid's ramp limit, MW/s: the battery is sized to hold it.
+    #[arg(long, value_name = "MW_PER_S", default_value_t = 1.0)]
+    pub ramp_limit: f64,
+    /// Count drops larger than this, MW ...
+    #[arg(long, value_name = "MW", default_value_t = 10.0)]
+    pub drop_mw: f64,
+    /// ... within this long.
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
+    pub drop_within: f64,
+    /// Print JSON instead of the summary.
+    #[arg(long)]
+    pub json: bool,
+    /// Write the report to FILE (atomically) instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Write the series as CSV (t_s, facility_mw, then each load), atomically.
+    #[arg(long, value_name = "FILE.csv")]
+    pub csv: Option<PathBuf>,
+    /// Write a self-contained HTML report: the series, its spectrum, each mitigation.
+    #[arg(long, value_name = "FILE.html")]
+    pub html: Option<PathBuf>,
+    /// Run a plan that does not fit in GPU memory anyway.
+    #[arg(long)]
+    pub allow_oom: bool,
+    #[command(flatten)]
+    pub scenario: ScenarioArgs,
+}
+
+/// A duration: a number and a unit (ms, s, m, h, d), or a bare number of seconds.
+pub fn parse_duration(text: &str) -> Result<f64, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let scale = match unit.trim() {
+        "" | "s" => 1.0,
+        "ms" => 1e-3,
+        "m" | "min" => 60.0,
+        "h" => 3600.0,
+        "d" => 86_400.0,
+        _ => return Err(format!("unknown unit '{unit}': use ms, s, m, h or d")),
+    };
+    match num.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok(v * scale),
+        _ => Err("a number with a unit, ms, s, m, h or d (100ms, 10m, 1.5h)".into()),
+    }
+}
+
 /// `plan` flags.
 #[derive(Debug, Args)]
 pub struct PlanArgs {
@@ -372,8 +442,27 @@ mod tests {
         let plan = help("plan", &mut cmd);
         assert!(plan.contains(&thousands(memphis_core::plan::FINALIST_OPS)));
         assert!(plan.contains(&memphis_core::plan::FINALISTS.to_string()));
+        let power = help("power", &mut cmd);
+        let p = memphis_core::api::power::MAX_SAMPLES;
+        let steps = memphis_core::api::power::MAX_STEPS as u64;
+        assert!(power.contains(&thousands(p)) && power.contains(&thousands(steps)));
+        assert!(
+            memphis_core::api::power::MAX_WINDOW_S == 7.0 * 86_400.0 && power.contains("7 days")
+        );
         let reliability = help("reliability", &mut cmd);
         let events = memphis_core::api::reliability::MC_MAX_EVENTS as u64;
         assert!(reliability.contains(&thousands(events)) && simulate.contains(&thousands(events)));
+    }
+
+    #[test]
+    fn durations() {
+        use super::parse_duration as p;
+        assert_eq!(p("10m"), Ok(600.0));
+        assert_eq!(p("100ms"), Ok(0.1));
+        assert_eq!(p("1.5h"), Ok(5400.0));
+        assert_eq!(p("2d"), Ok(172_800.0));
+        assert_eq!(p("30"), Ok(30.0));
+        assert_eq!(p("-1s"), Ok(-1.0));
+        assert!(p("10x").is_err() && p("m").is_err() && p("infs").is_err());
     }
 }

@@ -36,6 +36,8 @@ pub use error::{Error, Result};
 // inputs), and the types those name. The layers below are crate-private; the modules
 // still `pub` are used by the binary's renderers, the tests, benches and fuzz targets.
 pub use hardware::{Generation, GpuSpec, NicSpec};
+pub use power::grid::{Battery, Drops, Line, Shape, Spectrum};
+pub use power::series::{Loads, Series};
 pub use power::{
     Cooling, GridMix, Part, PowerConfig, PowerReport, ProfileSegment, Share, SitePower,
 };

@@ -5,6 +5,7 @@ mod collective;
 mod fabric_bench;
 mod model;
 mod plan;
+mod power;
 mod presets;
 mod reliability;
 mod simulate;
@@ -45,5 +46,6 @@ fn dispatch(command: Command) -> CliResult {
             crate::sinks::stdout(&crate::sinks::json_text(&schema)?)
         }
         Command::Reliability(a) => reliability::run(a),
+        Command::Power(a) => power::run(*a),
     }
 }

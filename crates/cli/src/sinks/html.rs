@@ -8,14 +8,14 @@ use std::fmt::Write;
 use super::format::{count, duration, pct, si};
 
 /// Escapes text for HTML.
-fn esc(s: &str) -> String {
+pub(super) fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
 }
 
-const COLORS: [&str; 8] = [
+pub(super) const COLORS: [&str; 8] = [
     "#2f6fde", "#f2a541", "#8e5bd6", "#3fb6a8", "#e05d5d", "#7a8b99", "#5cb85c", "#c9a227",
 ];
 
@@ -282,6 +282,21 @@ fn goodput_chart(rep: &SimulationReport) -> String {
     svg
 }
 
+/// The page's head and title: inline CSS, nothing from the network.
+pub(super) fn head(title: &str) -> String {
+    format!(
+        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{t}</title><meta name="viewport" content="width=device-width, initial-scale=1"><style>
+body{{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px auto;max-width:920px;color:#1b1f24;background:#fafbfc}}
+h1{{font-size:24px;margin-bottom:4px}} h2{{font-size:18px;margin-top:28px;border-bottom:1px solid #dde;padding-bottom:4px}}
+.sub{{color:#566;font-size:14px}} .cards{{display:grid;grid-template-columns:repeat(4,1fr);gap:10px;margin-top:16px}}
+.card{{background:#fff;border:1px solid #dde;border-radius:8px;padding:10px 12px}} .card .k{{font-size:12px;color:#667}} .card .v{{font-size:19px;font-weight:600;margin-top:2px}}
+table{{border-collapse:collapse;font-size:13px;background:#fff}} td,th{{border:1px solid #dde;padding:4px 10px;text-align:right}} th{{background:#f0f2f5}} td:first-child,th:first-child{{text-align:left}}
+.chart{{background:#fff;border:1px solid #dde;border-radius:6px;padding:8px;box-sizing:border-box}}
+</style></head><body><h1>{t}</h1>"#,
+        t = esc(title)
+    )
+}
+
 /// The whole report.
 pub fn report(r: &SimulationReport) -> String {
     let inv = &r.cluster.inventory;
@@ -321,18 +336,7 @@ pub fn report(r: &SimulationReport) -> String {
         ("carbon", format!("{} t CO2e", si(r.carbon.run_tco2e))),
     ];
     let mut o = String::with_capacity(1 << 20);
-    let _ = write!(
-        o,
-        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{t}</title><meta name="viewport" content="width=device-width, initial-scale=1"><style>
-body{{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px auto;max-width:920px;color:#1b1f24;background:#fafbfc}}
-h1{{font-size:24px;margin-bottom:4px}} h2{{font-size:18px;margin-top:28px;border-bottom:1px solid #dde;padding-bottom:4px}}
-.sub{{color:#566;font-size:14px}} .cards{{display:grid;grid-template-columns:repeat(4,1fr);gap:10px;margin-top:16px}}
-.card{{background:#fff;border:1px solid #dde;border-radius:8px;padding:10px 12px}} .card .k{{font-size:12px;color:#667}} .card .v{{font-size:19px;font-weight:600;margin-top:2px}}
-table{{border-collapse:collapse;font-size:13px;background:#fff}} td,th{{border:1px solid #dde;padding:4px 10px;text-align:right}} th{{background:#f0f2f5}} td:first-child,th:first-child{{text-align:left}}
-.chart{{background:#fff;border:1px solid #dde;border-radius:6px;padding:8px;box-sizing:border-box}}
-</style></head><body><h1>{t}</h1>"#,
-        t = esc(&title)
-    );
+    o.push_str(&head(&title));
     let _ = write!(
         o,
         r#"<div class="sub">{} on {} x {} · {} parameters · {} = {} GPUs · {} sequences of {} tokens · {}</div>"#,
@@ -439,6 +443,7 @@ table{{border-collapse:collapse;font-size:13px;background:#fff}} td,th{{border:1
         _ => o.push_str(&power_chart(r)),
     }
     o.push_str(&power_parts_table(r));
+    o.push_str(r#"<p class="sub" id="power-link">The site's power over minutes to days, its ramps and spectrum, a failure and what a floor, a cap, a battery or a staggered restart change: <code>memphis power --html power.html</code>.</p>"#);
     o.push_str("<h2>Goodput and time to train</h2>");
     o.push_str(&goodput_chart(r));
     o.push_str(&footprint_table(r));

@@ -5,6 +5,7 @@ mod cleanup;
 pub mod format;
 pub mod html;
 pub mod output;
+pub mod power_html;
 pub mod progress;
 
 pub use output::Outputs;

@@ -48,6 +48,16 @@ fn bad_inputs_get_one_clear_error() {
         ),
         (&["simulate", zl], "model.layers = 0"),
         (&["simulate", "--tp", "3"], "parallel.tp = 3"),
+        (&["power", "--window", "0s"], "--window = 0"),
+        (
+            &["power", "--window", "10m", "--resolution", "11m"],
+            "--resolution = 660",
+        ),
+        (
+            &["power", "--window", "1d", "--resolution", "1ms"],
+            "2000000 samples",
+        ),
+        (&["power", "--window", "10x"], "--window"),
         (&["simulate", "--gpu", "Z100"], "unknown gpu 'Z100'"),
         (&["simulate", "/no/such/file.toml"], "no such file"),
         (&["simulate", bt], "line 1"),
@@ -495,6 +505,7 @@ fn every_command_is_deterministic() {
             "--json",
         ],
         vec!["reliability", "--json"],
+        vec!["power", "--window", "2m", "--failure-at", "1m", "--json"],
         vec!["plan", "dgx-h100-llama3-70b", "--top", "3", "--json"],
         vec!["presets"],
         vec![
@@ -525,6 +536,7 @@ fn cli_polish_help_completions_and_outputs() {
         "collective",
         "reliability",
         "plan",
+        "power",
         "presets",
         "model",
         "completions",

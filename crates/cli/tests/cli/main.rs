@@ -10,6 +10,7 @@ mod hardening;
 mod model;
 mod oom;
 mod plan;
+mod power;
 mod presets;
 mod reliability;
 mod report;

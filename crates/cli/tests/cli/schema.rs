@@ -39,6 +39,7 @@ fn schemas_describe_the_reports_keys() {
         ("simulate", &["simulate", "--json"]),
         ("reliability", &["reliability", "--json"]),
         ("cluster", &["cluster", "--json"]),
+        ("power", &["power", "--window", "1m", "--json"]),
         (
             "plan",
             &["plan", "dgx-h100-llama3-70b", "--top", "1", "--json"],

@@ -7,9 +7,11 @@ pub mod cluster;
 pub mod collective;
 pub mod fabric_bench;
 pub mod model;
+pub mod power;
 pub mod reliability;
 pub mod simulate;
 
+pub use power::{power, GridReport, Mitigation, PowerOptions};
 pub use reliability::{reliability, ReliabilityOptions, ReliabilityReport};
 pub use simulate::{resolve, simulate, Resolved, SimulateOptions, SimulationReport};
 
@@ -147,6 +149,7 @@ pub const REPORTS: &[&str] = &[
     "collective",
     "validate",
     "model",
+    "power",
 ];
 
 /// The JSON Schema of a command's `--json` report (draft 2020-12), generated from the
@@ -162,6 +165,7 @@ pub fn schema(report: &str) -> crate::Result<serde_json::Value> {
         "collective" => schema_for!(collective::CollectiveReport),
         "validate" => schema_for!(ValidateJson),
         "model" => schema_for!(model::ModelReport),
+        "power" => schema_for!(power::GridReport),
         other => {
             return Err(crate::Error::invalid(
                 "report",

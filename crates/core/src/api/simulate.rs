@@ -337,17 +337,21 @@ impl StepBand {
     /// The band of a step of `time` whose `paced` seconds run at the slowest of `gpus`
     /// GPUs' pace (the expected slowest, as every step time is priced).
     pub fn of(time: f64, paced: f64, gpus: u64) -> StepBand {
+        StepBand {
+            p10_s: Self::at(time, paced, gpus, 0.1),
+            p90_s: Self::at(time, paced, gpus, 0.9),
+        }
+    }
+
+    /// The `q` quantile (0 < q < 1) of the step time: its `paced` seconds at the pace of
+    /// the slowest of `gpus` GPUs drawn, relative to the expected slowest. `power` draws
+    /// each step's time from it.
+    pub fn at(time: f64, paced: f64, gpus: u64, q: f64) -> f64 {
         use crate::compute::{expected_max_of_normals, gpu_speed_sigma, max_of_normals_quantile};
         let sigma = gpu_speed_sigma();
         let mean = 1.0 + sigma * expected_max_of_normals(gpus);
-        let at = |q: f64| {
-            let k = (1.0 + sigma * max_of_normals_quantile(gpus, q)) / mean;
-            time + paced.min(time) * (k - 1.0)
-        };
-        StepBand {
-            p10_s: at(0.1),
-            p90_s: at(0.9),
-        }
+        let k = (1.0 + sigma * max_of_normals_quantile(gpus, q)) / mean;
+        time + paced.min(time) * (k - 1.0)
     }
 }
 

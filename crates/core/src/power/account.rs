@@ -166,6 +166,23 @@ pub struct SitePower {
     pub ledger: Vec<Share>,
 }
 
+impl SitePower {
+    /// The site's loads for the time series: the ledger's rows (in the order
+    /// [`power_report`] builds them: GPUs, hosts, NICs, switches, storage, cooling).
+    pub fn loads(&self, pue: f64) -> super::series::Loads {
+        let row = |i: usize| self.ledger.get(i).map_or(0.0, |s| s.site_mw);
+        let gpus = self.ledger.first();
+        super::series::Loads {
+            idle_gpus_mw: gpus.map_or(0.0, |s| s.idle_mw),
+            job_gpus_mw: gpus.map_or(0.0, |s| s.job_mw),
+            hosts_mw: row(1),
+            network_mw: row(2) + row(3),
+            storage_mw: row(4),
+            pue,
+        }
+    }
+}
+
 /// Power of the job, with the site's beside it.
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct PowerReport {

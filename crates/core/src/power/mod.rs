@@ -11,11 +11,17 @@
 //! power, and everything the job does not use). Each component is split into
 //! job + idle + unassigned = site.
 //!
+//! Over time ([`series`]): the site's facility power as a series, step by step, with
+//! checkpoints, a failure, the restart's ramp and each load's time constant; and what the
+//! grid sees in it ([`grid`]): ramps, spectrum, drops, the battery that would smooth it.
+//!
 //! This module takes plain inputs (counts, phase times, sampled busy fractions): it does
 //! not know about scenarios or step models. [`crate::run`] feeds it.
 
 pub mod account;
 pub mod footprint;
+pub mod grid;
+pub mod series;
 
 pub use account::{
     power_report, Busy, BusyProfile, Part, Phase, PowerInputs, PowerReport, ProfileSegment, Share,

@@ -1,0 +1,260 @@
+//! `memphis power`: the site's facility power over a window as the grid sees it, and
+//! each mitigation's gain and cost, rendered from the core's report (text, JSON, CSV,
+//! HTML).
+
+use crate::cli::PowerArgs;
+use crate::errors::{CliError, CliResult};
+use crate::sinks::format::{duration, pct};
+use crate::{input, sinks};
+use memphis_core::api::{self, GridReport, PowerOptions};
+use std::fmt::Write;
+
+pub fn run(a: PowerArgs) -> CliResult {
+    // Every output path is checked before the work; all are written after it.
+    let mut outs = sinks::Outputs::default();
+    let report_out = outs.report("-o", a.output.as_deref())?;
+    let csv_out = outs.file("--csv", a.csv.as_deref())?;
+    let html_out = outs.file("--html", a.html.as_deref())?;
+    let opts = PowerOptions {
+        window_s: a.window,
+        resolution_s: a.resolution,
+        failure_at_s: a.failure_at,
+        mitigation: a.mitigation,
+        ramp_limit_mw_per_s: a.ramp_limit,
+        drop_mw: a.drop_mw,
+        drop_within_s: a.drop_within,
+        seed: 1,
+    };
+    // The options first: a bad window is refused before any simulation.
+    api::power::check(&opts).map_err(flag_error)?;
+    let layers = input::scenario_layers(&a.scenario)?;
+    let resolved = api::simulate::resolve_allowing_oom(&layers, a.allow_oom)?;
+    super::simulate::refuse_unless_fits(&resolved.scenario, a.allow_oom, &resolved.notes)?;
+    for n in &resolved.notes {
+        sinks::note(n);
+    }
+    sinks::status("building the power series ...");
+    // One seed for the scenario's randomness: the failure Monte Carlo's and the jitter's.
+    let opts = PowerOptions {
+        seed: resolved.scenario.reliability.seed,
+        ..opts
+    };
+    let r = api::power(&resolved.scenario, &opts).map_err(flag_error)?;
+    if let Some(slot) = csv_out {
+        outs.put(slot, csv(&r))?;
+    }
+    if let Some(slot) = html_out {
+        outs.put(slot, sinks::power_html::power_report(&r))?;
+    }
+    let text = if a.json {
+        sinks::json_text(&r)?
+    } else {
+        render(&r)
+    };
+    outs.put(report_out, text)?;
+    outs.commit()
+}
+
+/// The options `api::power::check` names, each given as a flag.
+const OPTIONS: [&str; 6] = [
+    "window",
+    "resolution",
+    "failure_at",
+    "ramp_limit",
+    "drop_mw",
+    "drop_within",
+];
+
+/// The core names the options (`window`); the user gave them as flags (`--window`).
+fn flag_error(e: memphis_core::Error) -> CliError {
+    match e {
+        memphis_core::Error::Invalid {
+            field,
+            value,
+            allowed,
+        } if OPTIONS.contains(&field.as_str()) => CliError::bad(format!(
+            "--{} = {value}: {allowed}",
+            field.replace('_', "-")
+        )),
+        other => other.into(),
+    }
+}
+
+/// The series as CSV: t_s (the start of each sample), facility_mw (what the grid draws),
+/// then each load (and, with the battery, its discharge).
+fn csv(r: &GridReport) -> String {
+    let s = &r.series;
+    let mut o = String::with_capacity(s.facility_mw.len() * 80);
+    o.push_str("t_s,facility_mw,gpus_mw,hosts_mw,network_mw,storage_mw,cooling_mw");
+    if r.battery_mw.is_some() {
+        o.push_str(",battery_mw");
+    }
+    o.push('\n');
+    for k in 0..s.facility_mw.len() {
+        let _ = write!(
+            o,
+            "{},{:.6},{:.6},{:.6},{:.6},{:.6},{:.6}",
+            k as f64 * s.dt,
+            s.facility_mw[k],
+            s.gpus_mw[k],
+            s.hosts_mw[k],
+            s.network_mw[k],
+            s.storage_mw[k],
+            s.cooling_mw[k]
+        );
+        if let Some(b) = &r.battery_mw {
+            let _ = write!(o, ",{:.6}", b[k]);
+        }
+        o.push('\n');
+    }
+    o
+}
+
+fn render(r: &GridReport) -> String {
+    let mut o = String::new();
+    let mit = r.mitigation.map_or("none".into(), |m| m.name().to_string());
+    let _ = writeln!(
+        o,
+        "power · {} · {} at {} ({} samples) · mitigation: {mit}",
+        r.scenario,
+        duration(r.window_s),
+        duration(r.resolution_s),
+        r.samples
+    );
+    let _ = writeln!(
+        o,
+        "  step         {} (p10-p90 {} to {}) = {:.3} Hz · {} job GPUs of {}",
+        duration(r.step_s),
+        duration(r.step_p10_s),
+        duration(r.step_p90_s),
+        r.step_hz,
+        r.job_gpus,
+        r.site_gpus
+    );
+    let sh = &r.shape;
+    let _ = writeln!(o, "\n{}", sinks::heading("what the grid sees (facility)"));
+    let _ = writeln!(
+        o,
+        "  power        peak {:.2} MW · min {:.2} MW · swing {:.2} MW · mean {:.2} MW",
+        sh.peak_mw, sh.min_mw, sh.swing_mw, sh.mean_mw
+    );
+    let _ = writeln!(
+        o,
+        "  energy       {:.3} MWh ({:.3} MWh at the power model's average, training throughout)",
+        sh.energy_mwh, r.power_model_mwh
+    );
+    let _ = writeln!(
+        o,
+        "  ramps        max {:.1} MW/s · p99 {:.1} MW/s · {} over the {} MW/s limit",
+        sh.ramp_max_mw_per_s,
+        sh.ramp_p99_mw_per_s,
+        if r.over_ramp_limit_s > 0.0 {
+            duration(r.over_ramp_limit_s)
+        } else {
+            "no time".into()
+        },
+        r.ramp_limit_mw_per_s
+    );
+    render_spectrum(&mut o, r);
+    let d = &r.drops;
+    let _ = writeln!(
+        o,
+        "  drops        {} of more than {} MW within {} (largest {:.1} MW, mean {:.1} MW)",
+        d.count,
+        d.threshold_mw,
+        duration(d.within_s),
+        d.largest_mw,
+        d.mean_mw
+    );
+    if let Some(f) = &r.failure {
+        let _ = writeln!(
+            o,
+            "  failure      at {}: a {:.1} MW fall; idle {}, warm-up {}",
+            duration(f.at_s),
+            f.drop_mw,
+            duration(f.down_s),
+            duration(f.warmup_s)
+        );
+    }
+    render_loads(&mut o, r);
+    render_mitigations(&mut o, r);
+    o
+}
+
+fn render_spectrum(o: &mut String, r: &GridReport) {
+    let sp = &r.spectrum;
+    let main: Vec<String> = sp
+        .main
+        .iter()
+        .map(|l| format!("{:.3} Hz ({})", l.hz, pct(l.share)))
+        .collect();
+    let _ = writeln!(
+        o,
+        "  spectrum     peak {:.3} Hz ({:.2} x the step rate) · {} of the variance in {}-{} Hz ({:.2} MW RMS; Nyquist {} Hz)",
+        sp.peak_hz,
+        sp.peak_hz / r.step_hz.max(1e-12),
+        pct(sp.band_fraction),
+        sp.band_hz[0],
+        sp.band_hz[1],
+        sp.band_rms_mw,
+        sp.nyquist_hz
+    );
+    let _ = writeln!(o, "               main lines: {}", main.join(", "));
+}
+
+fn render_loads(o: &mut String, r: &GridReport) {
+    let _ = writeln!(
+        o,
+        "\n  load                         tau      mean       min       max"
+    );
+    for c in &r.components {
+        let _ = writeln!(
+            o,
+            "    {:<26} {:>6} {:>6.2} MW {:>6.2} MW {:>6.2} MW",
+            c.name,
+            duration(c.tau_s),
+            c.mean_mw,
+            c.min_mw,
+            c.max_mw
+        );
+    }
+    let _ = writeln!(
+        o,
+        "  checkpoint every {} of training, stalling {}",
+        duration(r.checkpoint_every_s),
+        duration(r.checkpoint_stall_s)
+    );
+}
+
+fn render_mitigations(o: &mut String, r: &GridReport) {
+    let b = &r.battery;
+    let _ = writeln!(
+        o,
+        "\n  battery for {} MW/s: {:.1} MW, {:.3} MWh, {:.0}% round trip, ramps at up to {:.0} MW/s, loses {:.3} MWh",
+        b.ramp_limit_mw_per_s,
+        b.mw,
+        b.mwh,
+        b.round_trip_efficiency * 100.0,
+        b.battery_ramp_mw_per_s,
+        b.losses_mwh
+    );
+    let _ = writeln!(
+        o,
+        "\n  mitigation   swing MW  ramp MW/s  band RMS MW   energy/step  step time"
+    );
+    for m in std::iter::once(&r.baseline).chain(&r.mitigations) {
+        let _ = writeln!(
+            o,
+            "    {:<10} {:>8.2} {:>10.2} {:>12.2} {:>+12} {:>+10}",
+            m.name,
+            m.shape.swing_mw,
+            m.shape.ramp_max_mw_per_s,
+            m.band_rms_mw,
+            pct(m.energy_cost),
+            pct(m.step_time_cost)
+        );
+    }
+    for m in &r.mitigations {
+        let _ = writeln!(o, "    {}: {}", m.name, m.what);
+    }
+}

@@ -1,0 +1,837 @@
+//! `power`: the site's facility power over a window, as the grid sees it (range, ramps,
+//! spectrum, sudden drops), and what each mitigation gains and costs.
+//!
+//! The step, its timeline and the power model are `simulate`'s ([`super::simulate`]):
+//! the series replays that step's power profile (`power::series`), each step's time
+//! drawn from the same slowest-GPU spread as `simulate`'s p10-p90 band.
+
+use super::simulate::{simulate, SimulateOptions, SimulationReport, StepBand};
+use crate::error::{Error, Result};
+use crate::power::grid::{self, Battery, Drops, Shape, Spectrum};
+use crate::power::series::{self, Failure, Knobs, Series, SeriesInputs};
+use crate::power::{gpu_phase, Busy, BusyProfile, GpuState};
+use crate::rng::SplitMix64;
+use crate::scenario::Scenario;
+use serde::Serialize;
+
+/// Most bins in a window (1 day at 50 ms, 1 h at 2 ms).
+pub const MAX_SAMPLES: u64 = 2_000_000;
+/// Longest window, s (7 days).
+pub const MAX_WINDOW_S: f64 = 7.0 * 86_400.0;
+/// Finest resolution, s.
+pub const MIN_RESOLUTION_S: f64 = 1e-3;
+/// Most training steps in a window.
+pub const MAX_STEPS: f64 = 5_000_000.0;
+/// Most bins of the step's power profile.
+pub const PROFILE_BINS: usize = 1000;
+
+/// The power floor mitigation: no GPU state below 80 % of TDP ⚠ (an estimate; NVML's
+/// power smoothing sets it as a % of TMP, facts.md §13).
+pub const FLOOR_OF_TDP: f64 = 0.8;
+/// The power cap mitigation: 85 % of TDP by clocks ⚠ (an estimate; facts.md §13: caps
+/// trim peaks but not troughs, POLCA).
+pub const CAP_OF_TDP: f64 = 0.85;
+/// The staggered restart: the cap ramps from waiting power to none over 60 s ⚠ (GB300
+/// ramps the cap at a job's start, facts.md §13; its length is not published).
+pub const RAMP_IN_S: f64 = 60.0;
+
+/// A mitigation of the swings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "lowercase")]
+pub enum Mitigation {
+    /// A GPU power floor (firmware smoothing): troughs lifted, energy burnt.
+    Floor,
+    /// A power cap by clocks: peaks trimmed, compute slower.
+    Cap,
+    /// A battery on site holding the grid's ramps to the limit.
+    Battery,
+    /// Staggered restart: after a failure, the cap ramps the job back in.
+    Stagger,
+}
+
+impl Mitigation {
+    /// All, in report order.
+    pub const ALL: [Mitigation; 4] = [
+        Mitigation::Floor,
+        Mitigation::Cap,
+        Mitigation::Battery,
+        Mitigation::Stagger,
+    ];
+
+    /// Name in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mitigation::Floor => "floor",
+            Mitigation::Cap => "cap",
+            Mitigation::Battery => "battery",
+            Mitigation::Stagger => "stagger",
+        }
+    }
+
+    /// What it does, with its setting.
+    fn what(self, limit: f64) -> String {
+        match self {
+            Mitigation::Floor => format!("GPU power floor at {:.0}% of TDP ⚠", FLOOR_OF_TDP * 100.0),
+            Mitigation::Cap => format!(
+                "GPU power cap at {:.0}% of TDP by clocks: compute at {:.1}% speed (cubic DVFS ⚠)",
+                CAP_OF_TDP * 100.0,
+                series::dvfs_speed(CAP_OF_TDP) * 100.0
+            ),
+            Mitigation::Battery => format!(
+                "battery on site holding the grid to {limit} MW/s, sized by this window ({:.0}% round trip)",
+                grid::ROUND_TRIP_EFFICIENCY * 100.0
+            ),
+            Mitigation::Stagger => format!(
+                "after a restart the GPUs' cap ramps from waiting power to none over {RAMP_IN_S:.0} s ⚠"
+            ),
+        }
+    }
+}
+
+/// What to compute.
+#[derive(Debug, Clone)]
+pub struct PowerOptions {
+    /// Window, s.
+    pub window_s: f64,
+    /// Bin width, s.
+    pub resolution_s: f64,
+    /// A failure at this time, s.
+    pub failure_at_s: Option<f64>,
+    /// The mitigation applied to the headline figures.
+    pub mitigation: Option<Mitigation>,
+    /// The grid's ramp limit, MW/s.
+    pub ramp_limit_mw_per_s: f64,
+    /// Drops larger than this, MW ...
+    pub drop_mw: f64,
+    /// ... within this, s (at most the window), are counted.
+    pub drop_within_s: f64,
+    /// Seed of the step-to-step jitter.
+    pub seed: u64,
+}
+
+impl Default for PowerOptions {
+    fn default() -> Self {
+        PowerOptions {
+            window_s: 600.0,
+            resolution_s: 0.1,
+            failure_at_s: None,
+            mitigation: None,
+            ramp_limit_mw_per_s: 1.0,
+            drop_mw: 10.0,
+            drop_within_s: 1.0,
+            seed: 1,
+        }
+    }
+}
+
+/// One series' outcome: its shape, spectrum and the work done.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct Outcome {
+    /// `baseline` or the mitigation.
+    pub name: String,
+    /// What it does.
+    pub what: String,
+    /// Range, energy and ramps of what the grid draws.
+    #[serde(flatten)]
+    pub shape: Shape,
+    /// Its strongest frequency, Hz.
+    pub peak_hz: f64,
+    /// Share of its variance in 0.1-20 Hz.
+    pub band_fraction: f64,
+    /// Its RMS in 0.1-20 Hz, MW.
+    pub band_rms_mw: f64,
+    /// Training steps done in the window.
+    pub steps_done: f64,
+    /// Energy per step done, MWh.
+    pub mwh_per_step: f64,
+    /// Energy it costs: (its MWh per step − the baseline's) x its steps, MWh.
+    pub energy_cost_mwh: f64,
+    /// The same, relative to the baseline's energy per step.
+    pub energy_cost: f64,
+    /// Step time it costs: the baseline's steps over its own, − 1.
+    pub step_time_cost: f64,
+}
+
+/// A load of the site.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct Component {
+    /// Name.
+    pub name: String,
+    /// Its time constant, s.
+    pub tau_s: f64,
+    /// Mean, MW.
+    pub mean_mw: f64,
+    /// Lowest, MW.
+    pub min_mw: f64,
+    /// Highest, MW.
+    pub max_mw: f64,
+}
+
+/// The failure in the window.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct FailureSummary {
+    /// When, s.
+    pub at_s: f64,
+    /// Seconds idle: detect, reschedule, reload.
+    pub down_s: f64,
+    /// Seconds of warm-up.
+    pub warmup_s: f64,
+    /// The fall seen: the highest bin of the step before it − the lowest within 1 s
+    /// after, MW.
+    pub drop_mw: f64,
+}
+
+/// The answer to "what does the grid see?": its serde output is `power --json`.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct GridReport {
+    /// Scenario name.
+    pub scenario: String,
+    /// Window, s (a whole number of bins).
+    pub window_s: f64,
+    /// Bin width, s.
+    pub resolution_s: f64,
+    /// Bins.
+    pub samples: u64,
+    /// Seed of the jitter.
+    pub seed: u64,
+    /// Job GPUs.
+    pub job_gpus: u64,
+    /// Site GPUs.
+    pub site_gpus: u64,
+    /// Step time, s, and its p10-p90 band (`simulate`'s).
+    pub step_s: f64,
+    /// 10th percentile, s.
+    pub step_p10_s: f64,
+    /// 90th percentile, s.
+    pub step_p90_s: f64,
+    /// 1 / step time, Hz.
+    pub step_hz: f64,
+    /// The mitigation in the headline figures (none: the site as it is).
+    pub mitigation: Option<Mitigation>,
+    /// Range, energy and ramps of the facility power the grid sees.
+    #[serde(flatten)]
+    pub shape: Shape,
+    /// The grid's ramp limit, MW/s.
+    pub ramp_limit_mw_per_s: f64,
+    /// Seconds ramping faster than the limit.
+    pub over_ramp_limit_s: f64,
+    /// Spectrum.
+    pub spectrum: Spectrum,
+    /// Sudden drops.
+    pub drops: Drops,
+    /// The failure, if one is in the window.
+    pub failure: Option<FailureSummary>,
+    /// Checkpoint interval, s of training, and stall, s.
+    pub checkpoint_every_s: f64,
+    /// Stall per checkpoint, s.
+    pub checkpoint_stall_s: f64,
+    /// The power model's energy over the window (the site's average facility power
+    /// while training x window), MWh: a series without failure integrates to it.
+    pub power_model_mwh: f64,
+    /// The site's loads in the headline series.
+    pub components: Vec<Component>,
+    /// The battery that holds the site's ramps to the limit (sized on the baseline).
+    pub battery: Battery,
+    /// The site as it is.
+    pub baseline: Outcome,
+    /// Each mitigation against the baseline.
+    pub mitigations: Vec<Outcome>,
+    /// The headline series (CSV and charts; not in the JSON).
+    #[serde(skip)]
+    pub series: Series,
+    /// The battery's discharge in the headline series, MW (with the battery only).
+    #[serde(skip)]
+    pub battery_mw: Option<Vec<f64>>,
+    /// The baseline's facility series, for charts.
+    #[serde(skip)]
+    pub baseline_mw: Vec<f64>,
+}
+
+/// Bins of the window, or the error naming the option out of range.
+pub fn check(o: &PowerOptions) -> Result<u64> {
+    let (w, r) = (o.window_s, o.resolution_s);
+    if !(w.is_finite() && w > 0.0 && w <= MAX_WINDOW_S) {
+        return Err(Error::invalid(
+            "window",
+            w,
+            "a duration above 0, at most 7 d",
+        ));
+    }
+    if !(r.is_finite() && (MIN_RESOLUTION_S..=w).contains(&r)) {
+        return Err(Error::invalid(
+            "resolution",
+            r,
+            format!("a duration from 1 ms to the window ({w} s)"),
+        ));
+    }
+    let n = (w / r).round();
+    if n > MAX_SAMPLES as f64 {
+        return Err(Error::invalid(
+            "resolution",
+            r,
+            format!(
+                "at most {MAX_SAMPLES} samples per window: at least {} s for a window of {w} s",
+                w / MAX_SAMPLES as f64
+            ),
+        ));
+    }
+    if let Some(f) = o
+        .failure_at_s
+        .filter(|f| !(f.is_finite() && (0.0..w).contains(f)))
+    {
+        return Err(Error::invalid(
+            "failure_at",
+            f,
+            format!("a time within the window, 0 to {w} s"),
+        ));
+    }
+    let l = o.ramp_limit_mw_per_s;
+    if !(l.is_finite() && l > 0.0 && l <= 1e6) {
+        return Err(Error::invalid("ramp_limit", l, "MW/s above 0, at most 1e6"));
+    }
+    if !(o.drop_mw.is_finite() && (0.0..=1e6).contains(&o.drop_mw)) {
+        return Err(Error::invalid("drop_mw", o.drop_mw, "MW from 0 to 1e6"));
+    }
+    let d = o.drop_within_s;
+    if !(d.is_finite() && d > 0.0 && d <= MAX_WINDOW_S) {
+        return Err(Error::invalid(
+            "drop_within",
+            d,
+            "a duration above 0, at most 7 d",
+        ));
+    }
+    Ok(n.max(1.0) as u64)
+}
+
+/// The grid's view of a scenario's site over a window.
+pub fn power(sc: &Scenario, o: &PowerOptions) -> Result<GridReport> {
+    let n = check(o)?;
+    let r = simulate(sc, &SimulateOptions::default())?;
+    let dt = o.resolution_s;
+    let window = dt * n as f64;
+    if window / r.step.band.p10_s > MAX_STEPS {
+        return Err(Error::invalid(
+            "window",
+            o.window_s,
+            format!("at most {MAX_STEPS} steps of {:.3} s", r.step.time_s),
+        ));
+    }
+    let profile = profile(&r, dt);
+    let base = Base::of(sc, &r, &profile, o, n);
+    let runs: Vec<(Option<Mitigation>, Series)> = std::iter::once(None)
+        .chain(Mitigation::ALL.into_iter().map(Some))
+        .filter(|m| *m != Some(Mitigation::Battery))
+        .map(|m| (m, base.run(m)))
+        .collect();
+    Ok(assemble(sc, &r, o, base, runs, window))
+}
+
+/// The step's busy profile in at most [`PROFILE_BINS`] bins, from the timeline (else
+/// from the phases).
+fn profile(r: &SimulationReport, dt: f64) -> BusyProfile {
+    let step_s = r.step.time_s;
+    let bins = ((8.0 * step_s / dt).ceil() as usize).clamp(8, PROFILE_BINS);
+    match &r.timeline {
+        Some(tl) => crate::run::busy_profile(tl, r.plan.plan.pp, bins),
+        None => phases_profile(&r.step_result, bins),
+    }
+}
+
+/// A profile from the step's phases (closed form): each bin in the phase at its middle.
+fn phases_profile(step: &crate::step::StepResult, bins: usize) -> BusyProfile {
+    let phases = crate::run::step_phases(step);
+    let total = step.time.0.max(1e-12);
+    let samples = (0..bins)
+        .map(|k| {
+            let mid = (k as f64 + 0.5) / bins as f64 * total;
+            let mut t = 0.0;
+            let state = phases
+                .iter()
+                .find(|p| {
+                    t += p.seconds;
+                    mid < t
+                })
+                .map_or(GpuState::Wait, |p| p.state);
+            Busy {
+                compute: f64::from(u8::from(state == GpuState::Compute)),
+                memory: f64::from(u8::from(state == GpuState::Memory)),
+            }
+        })
+        .collect();
+    BusyProfile {
+        step_s: total,
+        samples,
+    }
+}
+
+/// What every series of the report shares.
+struct Base<'a> {
+    inputs: SeriesInputs<'a>,
+    time: f64,
+    paced: f64,
+    gpus: u64,
+    seed: u64,
+}
+
+impl<'a> Base<'a> {
+    fn of(
+        sc: &Scenario,
+        r: &SimulationReport,
+        profile: &'a BusyProfile,
+        o: &PowerOptions,
+        n: u64,
+    ) -> Base<'a> {
+        let pw = &r.power.report;
+        let f = &r.reliability.failures;
+        let warmup_s = sc.reliability.warmup_min * 60.0;
+        let restart_s = f.restart_min * 60.0;
+        let bd = &r.step_result.breakdown;
+        Base {
+            inputs: SeriesInputs {
+                dt: o.resolution_s,
+                samples: n as usize,
+                profile,
+                job_gpus: r.run.gpus as f64,
+                tdp_w: sc.cluster.gpu.tdp.0,
+                loads: pw.site.loads(pw.pue),
+                checkpoint: Some((f.checkpoint_interval_min * 60.0, f.checkpoint_stall_s)),
+                failure: o.failure_at_s.map(|at_s| Failure {
+                    at_s,
+                    down_s: (restart_s - warmup_s).max(0.0),
+                    warmup_s: warmup_s.min(restart_s),
+                }),
+                knobs: Knobs::default(),
+            },
+            time: r.step.time_s,
+            paced: (bd.compute + bd.bubble + bd.optimizer).0,
+            gpus: r.run.gpus,
+            seed: o.seed,
+        }
+    }
+
+    /// The series under a mitigation of the GPUs (the battery acts after, on the grid).
+    fn run(&self, m: Option<Mitigation>) -> Series {
+        let knobs = match m {
+            Some(Mitigation::Floor) => Knobs {
+                floor: Some(FLOOR_OF_TDP),
+                ..Default::default()
+            },
+            Some(Mitigation::Cap) => Knobs {
+                cap: Some(CAP_OF_TDP),
+                ..Default::default()
+            },
+            Some(Mitigation::Stagger) => Knobs {
+                ramp_in: Some((gpu_phase::COMM_WAIT, RAMP_IN_S)),
+                ..Default::default()
+            },
+            _ => Knobs::default(),
+        };
+        let inputs = SeriesInputs {
+            knobs,
+            ..self.inputs.clone()
+        };
+        // Each step's time: a quantile of the slowest GPU, drawn with the seed.
+        let mut rng = SplitMix64::new(self.seed);
+        let (time, paced, gpus) = (self.time, self.paced, self.gpus);
+        let mut scale = || {
+            let q = rng.next_f64().clamp(1e-9, 1.0 - 1e-9);
+            StepBand::at(time, paced, gpus, q) / time
+        };
+        series::build(&inputs, &mut scale)
+    }
+}
+
+/// The outcome of a series of what the grid draws.
+fn outcome(name: &str, what: String, grid_mw: &[f64], dt: f64, steps: f64) -> Outcome {
+    let shape = grid::shape(grid_mw, dt);
+    let sp = grid::spectrum(grid_mw, dt);
+    Outcome {
+        name: name.into(),
+        what,
+        mwh_per_step: if steps > 0.0 {
+            shape.energy_mwh / steps
+        } else {
+            0.0
+        },
+        shape,
+        peak_hz: sp.peak_hz,
+        band_fraction: sp.band_fraction,
+        band_rms_mw: sp.band_rms_mw,
+        steps_done: steps,
+        energy_cost_mwh: 0.0,
+        energy_cost: 0.0,
+        step_time_cost: 0.0,
+    }
+}
+
+/// Costs of `m` against `base`.
+fn with_costs(mut m: Outcome, base: &Outcome) -> Outcome {
+    if base.mwh_per_step > 0.0 && m.steps_done > 0.0 {
+        m.energy_cost_mwh = (m.mwh_per_step - base.mwh_per_step) * m.steps_done;
+        m.energy_cost = m.mwh_per_step / base.mwh_per_step - 1.0;
+        m.step_time_cost = base.steps_done / m.steps_done - 1.0;
+    }
+    m
+}
+
+/// The baseline's outcome and each mitigation's against it (the battery's from the
+/// grid's draw behind it).
+fn outcomes(
+    runs: &[(Option<Mitigation>, Series)],
+    grid_mw: &[f64],
+    o: &PowerOptions,
+) -> (Outcome, Vec<Outcome>) {
+    let (dt, limit) = (o.resolution_s, o.ramp_limit_mw_per_s);
+    let base = &runs[0].1;
+    let what = "the site as it is".to_string();
+    let baseline = outcome("baseline", what, &base.facility_mw, dt, base.steps_done);
+    let rows = Mitigation::ALL.into_iter().map(|m| {
+        let (mw, steps) = match runs.iter().find(|x| x.0 == Some(m)) {
+            Some((_, s)) => (&s.facility_mw[..], s.steps_done),
+            None => (grid_mw, base.steps_done),
+        };
+        let mut what = m.what(limit);
+        if m == Mitigation::Stagger && o.failure_at_s.is_none() {
+            what.push_str(" (no restart in this window: give --failure-at)");
+        }
+        with_costs(outcome(m.name(), what, mw, dt, steps), &baseline)
+    });
+    let rows = rows.collect();
+    (baseline, rows)
+}
+
+/// The report from the baseline and the mitigated series.
+fn assemble(
+    sc: &Scenario,
+    r: &SimulationReport,
+    o: &PowerOptions,
+    base: Base,
+    runs: Vec<(Option<Mitigation>, Series)>,
+    window: f64,
+) -> GridReport {
+    let dt = o.resolution_s;
+    let limit = o.ramp_limit_mw_per_s;
+    let base_mw = &runs[0].1.facility_mw;
+    let (grid_mw, battery) = grid::battery(base_mw, dt, limit, grid::ROUND_TRIP_EFFICIENCY);
+    let (baseline, mitigations) = outcomes(&runs, &grid_mw, o);
+    let chosen = o.mitigation;
+    let (series, battery_mw) = headline(&runs, chosen, &grid_mw);
+    let shape = grid::shape(&series.facility_mw, dt);
+    GridReport {
+        scenario: sc.name.clone(),
+        window_s: window,
+        resolution_s: dt,
+        samples: series.facility_mw.len() as u64,
+        seed: o.seed,
+        job_gpus: r.run.gpus,
+        site_gpus: r.power.report.site.gpus,
+        step_s: r.step.time_s,
+        step_p10_s: r.step.band.p10_s,
+        step_p90_s: r.step.band.p90_s,
+        step_hz: 1.0 / r.step.time_s.max(1e-12),
+        mitigation: chosen,
+        over_ramp_limit_s: over_limit(&series.facility_mw, dt, limit),
+        ramp_limit_mw_per_s: limit,
+        spectrum: grid::spectrum(&series.facility_mw, dt),
+        drops: grid::drops(
+            &series.facility_mw,
+            dt,
+            o.drop_mw,
+            o.drop_within_s.min(window),
+        ),
+        failure: base
+            .inputs
+            .failure
+            .map(|f| failure_summary(&series.facility_mw, dt, f, r.step.time_s)),
+        checkpoint_every_s: r.reliability.failures.checkpoint_interval_min * 60.0,
+        checkpoint_stall_s: r.reliability.failures.checkpoint_stall_s,
+        power_model_mwh: r.power.report.site.facility_mw * window / 3600.0,
+        components: components(&series),
+        battery,
+        baseline,
+        mitigations,
+        shape,
+        baseline_mw: base_mw.clone(),
+        series,
+        battery_mw,
+    }
+}
+
+/// The headline series: the baseline, or the chosen mitigation's (with the battery, the
+/// grid's draw as facility and the battery's discharge beside it).
+fn headline(
+    runs: &[(Option<Mitigation>, Series)],
+    chosen: Option<Mitigation>,
+    grid_mw: &[f64],
+) -> (Series, Option<Vec<f64>>) {
+    if chosen == Some(Mitigation::Battery) {
+        let mut s = runs[0].1.clone();
+        let b = s
+            .facility_mw
+            .iter()
+            .zip(grid_mw)
+            .map(|(l, g)| l - g)
+            .collect();
+        s.facility_mw = grid_mw.to_vec();
+        return (s, Some(b));
+    }
+    let s = runs.iter().find(|x| x.0 == chosen).map(|x| x.1.clone());
+    (s.unwrap_or_else(|| runs[0].1.clone()), None)
+}
+
+/// Seconds in which the series ramps faster than `limit`.
+fn over_limit(x: &[f64], dt: f64, limit: f64) -> f64 {
+    x.windows(2)
+        .filter(|w| (w[1] - w[0]).abs() / dt > limit * (1.0 + 1e-9))
+        .count() as f64
+        * dt
+}
+
+/// The failure's fall in the series: the highest bin over the step before it minus the
+/// lowest within a second after it.
+fn failure_summary(x: &[f64], dt: f64, f: Failure, step_s: f64) -> FailureSummary {
+    let k = ((f.at_s / dt) as usize).min(x.len().saturating_sub(1));
+    let before = ((step_s / dt).ceil() as usize).max(1);
+    let after = ((1.0 / dt).ceil() as usize).max(1);
+    let hi = x[k.saturating_sub(before)..=k]
+        .iter()
+        .cloned()
+        .fold(f64::MIN, f64::max);
+    let lo = x[k..(k + after + 1).min(x.len())]
+        .iter()
+        .cloned()
+        .fold(f64::MAX, f64::min);
+    FailureSummary {
+        at_s: f.at_s,
+        down_s: f.down_s,
+        warmup_s: f.warmup_s,
+        drop_mw: hi - lo,
+    }
+}
+
+/// Each load of a series with its time constant.
+fn components(s: &Series) -> Vec<Component> {
+    use series::tau;
+    [
+        ("gpus", tau::GPU_S, &s.gpus_mw),
+        ("hosts", tau::HOST_S, &s.hosts_mw),
+        ("network", tau::NETWORK_S, &s.network_mw),
+        ("storage", tau::STORAGE_S, &s.storage_mw),
+        ("cooling and power delivery", tau::COOLING_S, &s.cooling_mw),
+    ]
+    .into_iter()
+    .map(|(name, tau_s, v)| {
+        let sh = grid::shape(v, s.dt);
+        Component {
+            name: name.into(),
+            tau_s,
+            mean_mw: sh.mean_mw,
+            min_mw: sh.min_mw,
+            max_mw: sh.peak_mw,
+        }
+    })
+    .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::{self, ScenarioLayers};
+
+    fn default_scenario() -> Scenario {
+        let file = scenario::scenario_preset(scenario::DEFAULT_SCENARIO).unwrap();
+        scenario::build(&ScenarioLayers {
+            file: Some(file),
+            ..Default::default()
+        })
+        .unwrap()
+    }
+
+    fn opts(window_s: f64) -> PowerOptions {
+        PowerOptions {
+            window_s,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_series_integrates_to_the_power_models_energy() {
+        let r = power(&default_scenario(), &opts(600.0)).unwrap();
+        let err = r.shape.energy_mwh / r.power_model_mwh - 1.0;
+        assert!(
+            err.abs() < 0.01,
+            "{} vs {} MWh",
+            r.shape.energy_mwh,
+            r.power_model_mwh
+        );
+        // The parts add up to the facility, bin by bin.
+        let s = &r.series;
+        for k in [0, 100, 5999] {
+            let parts =
+                s.gpus_mw[k] + s.hosts_mw[k] + s.network_mw[k] + s.storage_mw[k] + s.cooling_mw[k];
+            assert!((parts - s.facility_mw[k]).abs() < 1e-9);
+        }
+        assert_eq!(r.samples, 6000);
+        assert!(
+            r.shape.swing_mw > 10.0 && r.shape.peak_mw > r.shape.mean_mw,
+            "{:?}",
+            r.shape
+        );
+    }
+
+    #[test]
+    fn the_default_spectrum_peaks_at_the_step_rate_or_a_harmonic() {
+        let r = power(&default_scenario(), &opts(600.0)).unwrap();
+        let h = r.spectrum.peak_hz / r.step_hz;
+        // Jitter spreads each line over a few bins of 1/600 Hz.
+        let tol = 3.0 * r.spectrum.resolution_hz / r.step_hz * h.round().max(1.0);
+        assert!(
+            h.round() >= 1.0 && (h - h.round()).abs() < tol.max(0.02),
+            "peak {} Hz, step {} Hz",
+            r.spectrum.peak_hz,
+            r.step_hz
+        );
+        assert!(
+            r.spectrum.band_fraction > 0.5,
+            "{:?}",
+            r.spectrum.band_fraction
+        );
+        // A step's swing is a drop of more than 10 MW within a second, about once a step.
+        let steps = r.window_s / r.step_s;
+        assert!(r.drops.count as f64 > 0.5 * steps, "{:?}", r.drops);
+    }
+
+    #[test]
+    fn a_failure_drops_the_job_to_idle_within_the_gpu_time_constant() {
+        let sc = default_scenario();
+        let o = PowerOptions {
+            failure_at_s: Some(300.0),
+            ..opts(900.0)
+        };
+        let r = power(&sc, &o).unwrap();
+        let pw = simulate(&sc, &SimulateOptions::default())
+            .unwrap()
+            .power
+            .report;
+        let job_gpus_mw = pw.site.ledger[0].job_mw;
+        let idle_mw = r.job_gpus as f64 * sc.cluster.gpu.tdp.0 * gpu_phase::IDLE / 1e6;
+        let f = r.failure.as_ref().unwrap();
+        // Within the GPU's time constant (a few bins at 100 ms), not the cooling's.
+        let x = &r.series.facility_mw;
+        let k = 3000;
+        let hi = x[k - 60..=k].iter().cloned().fold(0.0, f64::max);
+        let lo = x[k..=k + 3].iter().cloned().fold(f64::MAX, f64::min);
+        assert!(
+            hi - lo >= job_gpus_mw - idle_mw,
+            "{} < {} - {}",
+            hi - lo,
+            job_gpus_mw,
+            idle_mw
+        );
+        assert!(f.drop_mw >= hi - lo - 1e-9);
+        // Idle until the restart, then back to training.
+        assert!(x[3000 + 10 * (f.down_s as usize) - 10] < x[k - 1] - 0.5 * (job_gpus_mw - idle_mw));
+        assert!(
+            r.baseline.steps_done < 900.0 / r.step_s - (f.down_s + f.warmup_s) / r.step_s + 2.0
+        );
+    }
+
+    #[test]
+    fn a_battery_sized_for_1_mw_per_s_holds_the_ramp() {
+        let o = PowerOptions {
+            mitigation: Some(Mitigation::Battery),
+            failure_at_s: Some(200.0),
+            ramp_limit_mw_per_s: 1.0,
+            ..opts(1200.0)
+        };
+        let r = power(&default_scenario(), &o).unwrap();
+        assert!(r.shape.ramp_max_mw_per_s <= 1.0 + 1e-9, "{:?}", r.shape);
+        assert_eq!(r.over_ramp_limit_s, 0.0);
+        assert!(r.baseline.shape.ramp_max_mw_per_s > 10.0);
+        let b = &r.battery;
+        assert!(b.mw > 10.0 && b.mwh > 0.0 && b.losses_mwh > 0.0, "{b:?}");
+        let row = r.mitigations.iter().find(|m| m.name == "battery").unwrap();
+        assert!(
+            row.energy_cost_mwh > 0.0 && row.step_time_cost == 0.0,
+            "{row:?}"
+        );
+    }
+
+    #[test]
+    fn mitigations_trade_energy_or_time_for_smoothness() {
+        let o = PowerOptions {
+            failure_at_s: Some(100.0),
+            ..opts(1800.0)
+        };
+        let r = power(&default_scenario(), &o).unwrap();
+        let m = |n: &str| r.mitigations.iter().find(|m| m.name == n).unwrap();
+        let b = &r.baseline;
+        assert!(m("floor").shape.swing_mw < b.shape.swing_mw && m("floor").energy_cost > 0.0);
+        assert!(m("floor").band_rms_mw < b.band_rms_mw);
+        assert!(m("cap").shape.peak_mw < b.shape.peak_mw && m("cap").step_time_cost > 0.0);
+        let st = m("stagger");
+        assert!(
+            st.step_time_cost > 0.0 && st.step_time_cost < 0.05,
+            "{st:?}"
+        );
+        assert!(st.shape.ramp_max_mw_per_s <= b.shape.ramp_max_mw_per_s);
+    }
+
+    #[test]
+    fn deterministic_and_seeded() {
+        let sc = default_scenario();
+        let a = serde_json::to_string(&power(&sc, &opts(120.0)).unwrap()).unwrap();
+        let b = serde_json::to_string(&power(&sc, &opts(120.0)).unwrap()).unwrap();
+        assert_eq!(a, b);
+        let c = PowerOptions {
+            seed: 2,
+            ..opts(120.0)
+        };
+        let c = serde_json::to_string(&power(&sc, &c).unwrap()).unwrap();
+        assert_ne!(a, c);
+        assert!(!a.contains("null") || a.contains("\"failure\":null"));
+    }
+
+    #[test]
+    fn without_a_timeline_the_phases_make_the_profile() {
+        let sc = default_scenario();
+        let r = simulate(&sc, &SimulateOptions::default()).unwrap();
+        let p = phases_profile(&r.step_result, 100);
+        assert_eq!(p.samples.len(), 100);
+        let bd = &r.step_result.breakdown;
+        let compute: f64 = p.samples.iter().map(|b| b.compute).sum::<f64>() / 100.0;
+        assert!(
+            (compute - bd.compute.0 / p.step_s).abs() < 0.011,
+            "{compute}"
+        );
+        let memory: f64 = p.samples.iter().map(|b| b.memory).sum::<f64>() / 100.0;
+        assert!(
+            (memory - bd.optimizer.0 / p.step_s).abs() < 0.011,
+            "{memory}"
+        );
+    }
+
+    #[test]
+    fn bad_options_name_the_option() {
+        let bad = |o: PowerOptions| check(&o).unwrap_err().to_string();
+        assert!(bad(opts(0.0)).starts_with("window = 0"));
+        assert!(bad(opts(f64::NAN)).starts_with("window"));
+        let e = bad(PowerOptions {
+            resolution_s: 700.0,
+            ..opts(600.0)
+        });
+        assert!(e.starts_with("resolution = 700"), "{e}");
+        let e = bad(PowerOptions {
+            resolution_s: 0.001,
+            ..opts(86_400.0)
+        });
+        assert!(e.contains("2000000 samples"), "{e}");
+        let e = bad(PowerOptions {
+            failure_at_s: Some(600.0),
+            ..opts(600.0)
+        });
+        assert!(e.starts_with("failure_at = 600"), "{e}");
+        assert_eq!(check(&opts(600.0)).unwrap(), 6000);
+    }
+}

@@ -1,0 +1,393 @@
+//! What the grid sees in a power series: its range, its ramps, its spectrum, its sudden
+//! drops; and the battery that would hold its ramps to a limit.
+//!
+//! Utilities set limits on ramp rate (MW/s), on the dynamic range and on oscillations per
+//! frequency band, 0.1-20 Hz for instance ⚠ (facts.md §13); the spectrum's energy of
+//! training jobs sits mostly at 0.2-3 Hz ⚠ (same).
+
+use rustfft::{num_complex::Complex, FftPlanner};
+use serde::Serialize;
+
+/// The band whose share of the variance is reported, Hz (facts.md §13 ⚠).
+pub const BAND_HZ: [f64; 2] = [0.1, 20.0];
+
+/// Main frequencies listed.
+pub const MAIN_LINES: usize = 5;
+
+/// Points of the spectrum kept for a chart.
+pub const CHART_POINTS: usize = 400;
+
+/// One line of the spectrum.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct Line {
+    /// Frequency, Hz.
+    pub hz: f64,
+    /// Its share of the series' variance.
+    pub share: f64,
+}
+
+/// The spectrum of a series (its mean removed), by FFT.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, schemars::JsonSchema)]
+pub struct Spectrum {
+    /// The strongest frequency, Hz.
+    pub peak_hz: f64,
+    /// Share of the variance in [`BAND_HZ`] (cut at the Nyquist frequency).
+    pub band_fraction: f64,
+    /// The band used, Hz: [`BAND_HZ`] cut at the Nyquist frequency.
+    pub band_hz: [f64; 2],
+    /// RMS of the series within the band, MW.
+    pub band_rms_mw: f64,
+    /// Half the sampling rate, Hz: nothing faster is seen.
+    pub nyquist_hz: f64,
+    /// Frequency resolution (1 / window), Hz.
+    pub resolution_hz: f64,
+    /// The strongest local peaks, strongest first.
+    pub main: Vec<Line>,
+    /// For a chart: up to [`CHART_POINTS`] (Hz, share of variance), each the largest
+    /// line of its slice of the frequency axis.
+    pub chart: Vec<(f64, f64)>,
+}
+
+/// Sudden drops: falls of more than `threshold_mw` within `within_s`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, schemars::JsonSchema)]
+pub struct Drops {
+    /// Threshold, MW.
+    pub threshold_mw: f64,
+    /// Within, s.
+    pub within_s: f64,
+    /// How many (each counted once: the next is looked for after its bottom).
+    pub count: u64,
+    /// The largest, MW.
+    pub largest_mw: f64,
+    /// Their mean size, MW.
+    pub mean_mw: f64,
+}
+
+/// Range and ramps of a series.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, schemars::JsonSchema)]
+pub struct Shape {
+    /// Highest bin, MW.
+    pub peak_mw: f64,
+    /// Lowest bin, MW.
+    pub min_mw: f64,
+    /// Peak − min, MW.
+    pub swing_mw: f64,
+    /// Mean, MW.
+    pub mean_mw: f64,
+    /// Energy over the window, MWh.
+    pub energy_mwh: f64,
+    /// Largest change between bins, MW/s.
+    pub ramp_max_mw_per_s: f64,
+    /// 99th percentile of the absolute change between bins, MW/s.
+    pub ramp_p99_mw_per_s: f64,
+}
+
+/// Range, mean, energy and ramps of `x` in bins of `dt`.
+pub fn shape(x: &[f64], dt: f64) -> Shape {
+    if x.is_empty() {
+        return Shape::default();
+    }
+    let peak = x.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    let min = x.iter().cloned().fold(f64::INFINITY, f64::min);
+    let sum: f64 = x.iter().sum();
+    let mut ramps: Vec<f64> = x.windows(2).map(|w| (w[1] - w[0]).abs() / dt).collect();
+    let max = ramps.iter().cloned().fold(0.0, f64::max);
+    Shape {
+        peak_mw: peak,
+        min_mw: min,
+        swing_mw: peak - min,
+        mean_mw: sum / x.len() as f64,
+        energy_mwh: sum * dt / 3600.0,
+        ramp_max_mw_per_s: max,
+        ramp_p99_mw_per_s: quantile(&mut ramps, 0.99),
+    }
+}
+
+/// The `q` quantile of `v` (nearest rank; 0 for an empty one). Reorders `v`.
+pub fn quantile(v: &mut [f64], q: f64) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    let k = ((q * v.len() as f64).ceil() as usize).clamp(1, v.len()) - 1;
+    *v.select_nth_unstable_by(k, f64::total_cmp).1
+}
+
+/// The power spectrum of `x` (bins of `dt`): |X(f)|² for f = k / (n·dt), k = 1..n/2,
+/// normalized to shares of the variance.
+fn power_spectrum(x: &[f64]) -> Vec<f64> {
+    let n = x.len();
+    let mean = x.iter().sum::<f64>() / n.max(1) as f64;
+    let mut buf: Vec<Complex<f64>> = x.iter().map(|&v| Complex::new(v - mean, 0.0)).collect();
+    FftPlanner::new().plan_fft_forward(n).process(&mut buf);
+    // One-sided: each k < n/2 stands for k and n − k.
+    let mut p: Vec<f64> = (0..=n / 2)
+        .map(|k| {
+            let two = if k == 0 || 2 * k == n { 1.0 } else { 2.0 };
+            two * buf[k].norm_sqr()
+        })
+        .collect();
+    p[0] = 0.0;
+    let total: f64 = p.iter().sum();
+    if total > 0.0 {
+        p.iter_mut().for_each(|v| *v /= total);
+    }
+    p
+}
+
+/// The spectrum of `x` in bins of `dt`; `variance` of the series for the band's RMS.
+pub fn spectrum(x: &[f64], dt: f64) -> Spectrum {
+    if x.len() < 4 {
+        return Spectrum::default();
+    }
+    let n = x.len();
+    let mean = x.iter().sum::<f64>() / n as f64;
+    let variance = x.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n as f64;
+    let p = power_spectrum(x);
+    let df = 1.0 / (n as f64 * dt);
+    let nyquist = 0.5 / dt;
+    let band = [BAND_HZ[0], BAND_HZ[1].min(nyquist)];
+    let in_band: f64 = (1..p.len())
+        .filter(|&k| (band[0]..=band[1]).contains(&(k as f64 * df)))
+        .map(|k| p[k])
+        .sum();
+    let peak = (1..p.len()).max_by(|&a, &b| p[a].total_cmp(&p[b]).then(b.cmp(&a)));
+    Spectrum {
+        peak_hz: peak.map_or(0.0, |k| k as f64 * df),
+        band_fraction: in_band,
+        band_hz: band,
+        band_rms_mw: (variance * in_band).sqrt(),
+        nyquist_hz: nyquist,
+        resolution_hz: df,
+        main: main_lines(&p, df),
+        chart: chart(&p, df),
+    }
+}
+
+/// The strongest local maxima of the spectrum.
+fn main_lines(p: &[f64], df: f64) -> Vec<Line> {
+    let mut peaks: Vec<usize> = (1..p.len())
+        .filter(|&k| p[k] > 0.0 && p[k] >= p[k - 1] && p.get(k + 1).is_none_or(|&r| p[k] > r))
+        .collect();
+    peaks.sort_by(|&a, &b| p[b].total_cmp(&p[a]).then(a.cmp(&b)));
+    peaks
+        .into_iter()
+        .take(MAIN_LINES)
+        .map(|k| Line {
+            hz: k as f64 * df,
+            share: p[k],
+        })
+        .collect()
+}
+
+/// The spectrum cut into at most [`CHART_POINTS`] slices, each shown by its largest line.
+fn chart(p: &[f64], df: f64) -> Vec<(f64, f64)> {
+    let per = (p.len() - 1).div_ceil(CHART_POINTS).max(1);
+    (1..p.len())
+        .step_by(per)
+        .map(|k0| {
+            let k1 = (k0 + per).min(p.len());
+            let k = (k0..k1)
+                .max_by(|&a, &b| p[a].total_cmp(&p[b]).then(b.cmp(&a)))
+                .unwrap_or(k0);
+            (k as f64 * df, p[k])
+        })
+        .collect()
+}
+
+/// Falls of more than `threshold` MW within `within_s`: from each bin, the lowest bin of
+/// the next `within_s`; an event's search resumes after its bottom. O(n) with a
+/// monotone queue of the window's minima.
+pub fn drops(x: &[f64], dt: f64, threshold: f64, within_s: f64) -> Drops {
+    let w = ((within_s / dt).round() as usize).max(1);
+    let mut q: std::collections::VecDeque<usize> = Default::default();
+    let (mut count, mut largest, mut total) = (0u64, 0.0f64, 0.0);
+    let mut pushed = 0; // bins entered into the queue: 0..pushed
+    let mut i = 0;
+    while i < x.len() {
+        while pushed < x.len() && pushed <= i + w {
+            while q.back().is_some_and(|&b| x[b] >= x[pushed]) {
+                q.pop_back();
+            }
+            q.push_back(pushed);
+            pushed += 1;
+        }
+        while q.front().is_some_and(|&f| f <= i) {
+            q.pop_front();
+        }
+        match q.front() {
+            Some(&lo) if x[i] - x[lo] > threshold => {
+                let d = x[i] - x[lo];
+                count += 1;
+                largest = largest.max(d);
+                total += d;
+                i = lo;
+            }
+            _ => i += 1,
+        }
+    }
+    Drops {
+        threshold_mw: threshold,
+        within_s,
+        count,
+        largest_mw: largest,
+        mean_mw: if count > 0 { total / count as f64 } else { 0.0 },
+    }
+}
+
+/// The battery that holds a load's ramps to a limit, sized by the window it ran.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, schemars::JsonSchema)]
+pub struct Battery {
+    /// Power rating: the largest charge or discharge, MW.
+    pub mw: f64,
+    /// Capacity: the range of its state of charge over the window, MWh.
+    pub mwh: f64,
+    /// Round-trip efficiency used.
+    pub round_trip_efficiency: f64,
+    /// The grid's ramp limit it holds, MW/s.
+    pub ramp_limit_mw_per_s: f64,
+    /// The fastest the battery itself must ramp, MW/s.
+    pub battery_ramp_mw_per_s: f64,
+    /// Its losses over the window: the energy it costs, MWh.
+    pub losses_mwh: f64,
+}
+
+/// Seconds over which the battery steers its charge back to where it started ⚠ (an
+/// estimate: slow next to a step's swings, fast next to the window).
+pub const SOC_RETURN_S: f64 = 300.0;
+
+/// Round-trip efficiency of a grid battery: Megapack 3's ~91 % at medium voltage with
+/// auxiliaries (facts.md §13 ⚠).
+pub const ROUND_TRIP_EFFICIENCY: f64 = 0.91;
+
+/// The grid's draw when a battery holds its ramps to `limit` MW/s: the grid follows the
+/// load at most that fast (and steers the battery's charge back to its start over
+/// [`SOC_RETURN_S`]); the battery covers the difference, losing `1 − √η` each way. The
+/// battery is sized to the window: its MW and MWh are what it used. The grid starts at
+/// the load's mean over the first [`SOC_RETURN_S`] (the window opens in steady state).
+/// Returning the charge a fall left in it, the grid dips below the load for a while (by
+/// about 5 MW after the default job's failure): a slower return would need a bigger
+/// battery (0.29 MWh for an hour of the default at 300 s, 1.5 MWh at 1800 s).
+pub fn battery(load: &[f64], dt: f64, limit: f64, eta: f64) -> (Vec<f64>, Battery) {
+    let one_way = eta.clamp(1e-6, 1.0).sqrt();
+    let step = limit * dt;
+    // The window opens in steady state: the grid at the load's recent mean.
+    let head = &load[..load.len().min((SOC_RETURN_S / dt).ceil() as usize)];
+    let mut g = head.iter().sum::<f64>() / head.len().max(1) as f64;
+    let (mut soc, mut lo, mut hi, mut losses) = (0.0f64, 0.0f64, 0.0f64, 0.0);
+    let (mut mw, mut ramp, mut prev_b) = (0.0f64, 0.0f64, 0.0);
+    let grid = load
+        .iter()
+        .map(|&y| {
+            let want = y - soc * 3600.0 / SOC_RETURN_S;
+            g += (want - g).clamp(-step, step);
+            let b = y - g; // > 0: the battery discharges
+            let (stored, lost) = if b > 0.0 {
+                (-b / one_way, b / one_way - b)
+            } else {
+                (-b * one_way, -b * (1.0 - one_way))
+            };
+            soc += stored * dt / 3600.0;
+            losses += lost * dt / 3600.0;
+            (lo, hi) = (lo.min(soc), hi.max(soc));
+            mw = mw.max(b.abs());
+            ramp = ramp.max((b - prev_b).abs() / dt);
+            prev_b = b;
+            g
+        })
+        .collect();
+    let b = Battery {
+        mw,
+        mwh: hi - lo,
+        round_trip_efficiency: eta,
+        ramp_limit_mw_per_s: limit,
+        battery_ramp_mw_per_s: ramp,
+        losses_mwh: losses,
+    };
+    (grid, b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A square wave of `period` s in bins of `dt`, between 0 and 1.
+    fn square(period: f64, dt: f64, n: usize) -> Vec<f64> {
+        (0..n)
+            .map(|k| {
+                if (k as f64 * dt / period).fract() < 0.5 {
+                    1.0
+                } else {
+                    0.0
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_square_wave_peaks_at_its_frequency_and_odd_harmonics() {
+        // 0.5 Hz over 200 s at 10 ms: exactly 100 periods.
+        let x = square(2.0, 0.01, 20_000);
+        let s = spectrum(&x, 0.01);
+        assert!((s.peak_hz - 0.5).abs() < 1e-9, "{}", s.peak_hz);
+        // Fourier: 8/π² of the variance in the fundamental, then 1/9, 1/25 of it.
+        assert!((s.main[0].share - 8.0 / std::f64::consts::PI.powi(2)).abs() < 1e-3);
+        let hz: Vec<f64> = s.main.iter().take(3).map(|l| l.hz).collect();
+        assert_eq!(hz.len(), 3);
+        for (h, want) in hz.iter().zip([0.5, 1.5, 2.5]) {
+            assert!((h - want).abs() < 1e-9, "{hz:?}");
+        }
+        assert!((s.main[1].share / s.main[0].share - 1.0 / 9.0).abs() < 1e-3);
+        // All of it lies from 0.1 Hz up; RMS of a 0/1 square wave is 0.5.
+        assert!(s.band_fraction > 0.99 && s.band_fraction <= 1.0 + 1e-12);
+        assert!((s.band_rms_mw - 0.5 * s.band_fraction.sqrt()).abs() < 1e-9);
+        assert!((s.nyquist_hz - 50.0).abs() < 1e-9 && s.band_hz == [0.1, 20.0]);
+        assert!(s.chart.len() <= CHART_POINTS && !s.chart.is_empty());
+    }
+
+    #[test]
+    fn shape_and_quantiles() {
+        let x = [1.0, 3.0, 2.0, 2.0];
+        let s = shape(&x, 0.5);
+        assert_eq!((s.peak_mw, s.min_mw, s.swing_mw), (3.0, 1.0, 2.0));
+        assert_eq!(s.ramp_max_mw_per_s, 4.0);
+        assert!((s.energy_mwh - 8.0 * 0.5 / 3600.0).abs() < 1e-15);
+        let mut v: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(quantile(&mut v, 0.99), 99.0);
+        assert_eq!(quantile(&mut [], 0.5), 0.0);
+    }
+
+    #[test]
+    fn drops_are_counted_once_each() {
+        // Two falls of 5 over 2 bins, one of 1.
+        let x = [10.0, 7.0, 5.0, 5.0, 10.0, 10.0, 5.0, 5.0, 4.0, 4.0];
+        let d = drops(&x, 1.0, 3.0, 2.0);
+        assert_eq!(d.count, 2, "{d:?}");
+        assert_eq!(d.largest_mw, 5.0);
+        let none = drops(&x, 1.0, 6.0, 2.0);
+        assert_eq!(none.count, 0);
+        // Wider: the second falls to 4.
+        let wide = drops(&x, 1.0, 3.0, 4.0);
+        assert_eq!(wide.largest_mw, 6.0, "{wide:?}");
+    }
+
+    #[test]
+    fn a_battery_holds_the_ramp_limit_and_returns_its_charge() {
+        let x: Vec<f64> = square(4.0, 0.1, 6000)
+            .iter()
+            .map(|v| 50.0 + 40.0 * v)
+            .collect();
+        let (g, b) = battery(&x, 0.1, 1.0, 0.91);
+        let s = shape(&g, 0.1);
+        assert!(s.ramp_max_mw_per_s <= 1.0 + 1e-9, "{s:?}");
+        assert!(s.swing_mw < 10.0, "{s:?}");
+        assert!(b.mw > 15.0 && b.mw <= 40.0, "{b:?}");
+        assert!(b.mwh > 0.0 && b.mwh < 0.05, "{b:?}");
+        assert!(b.losses_mwh > 0.0);
+        // The grid buys the load's energy plus the losses, give or take the charge left
+        // in the battery at the end (within its capacity).
+        let (eg, el) = (shape(&g, 0.1).energy_mwh, shape(&x, 0.1).energy_mwh);
+        assert!((eg - el - b.losses_mwh).abs() <= b.mwh, "{eg} {el} {b:?}");
+        // It answers the square wave's edges at once.
+        assert!(b.battery_ramp_mw_per_s > 300.0);
+    }
+}

@@ -1,0 +1,484 @@
+//! The site's facility power as a time series, as the grid sees it.
+//!
+//! Built from plain inputs (the step's busy profile, the site's loads from
+//! [`super::account`], checkpoint and restart times): training replays the step's
+//! profile bin by bin, each step stretched by its own jitter factor; a checkpoint stalls
+//! the GPUs at waiting power; a failure drops the job's GPUs to idle until the restart's
+//! warm-up ramps them back. Each load then passes a first-order filter with its own time
+//! constant ([`tau`]): the GPUs follow their work within tens of milliseconds, cooling
+//! lags by about a minute.
+//!
+//! Time is cut into `samples` equal bins of `dt`; each bin holds the exact integral of
+//! the piecewise-constant draw over it, so the series integrates to the energy drawn.
+//! Same inputs, same series: the only randomness is the jitter the caller passes in.
+
+use super::{gpu_phase, Busy, BusyProfile, GpuState};
+
+/// Time constants of the loads, seconds ⚠. None is published for a site (facts.md §13:
+/// "Generators need 1-90 min to follow a ramp" is the grid's side); all are estimates.
+pub mod tau {
+    /// A GPU's board power follows its kernels within tens of ms (firmware power
+    /// management loop and voltage regulators) ⚠.
+    pub const GPU_S: f64 = 0.05;
+    /// Host CPUs, memory and NVSwitches ⚠.
+    pub const HOST_S: f64 = 0.5;
+    /// NICs and switches ⚠.
+    pub const NETWORK_S: f64 = 0.5;
+    /// Storage servers ⚠.
+    pub const STORAGE_S: f64 = 2.0;
+    /// Cooling (pumps, fans, chillers follow the heat load) and power delivery ⚠.
+    pub const COOLING_S: f64 = 60.0;
+}
+
+/// The site's loads besides the job's GPUs, MW (from the power model's ledger).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Loads {
+    /// GPUs outside the job, at idle power.
+    pub idle_gpus_mw: f64,
+    /// Hosts (CPU, memory, NVSwitch).
+    pub hosts_mw: f64,
+    /// NICs and switches.
+    pub network_mw: f64,
+    /// Storage.
+    pub storage_mw: f64,
+    /// Power usage effectiveness: cooling and delivery draw (PUE − 1) x IT.
+    pub pue: f64,
+    /// The job's average GPU draw while training, MW (the filters start there).
+    pub job_gpus_mw: f64,
+}
+
+/// A failure in the window: the job stops, restarts, warms up, trains again.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Failure {
+    /// When, s from the window's start.
+    pub at_s: f64,
+    /// Seconds with the job's GPUs idle (detect, reschedule, reload).
+    pub down_s: f64,
+    /// Seconds of warm-up: the GPUs ramp from idle to waiting power ⚠.
+    pub warmup_s: f64,
+}
+
+/// Firmware and clock settings of the job's GPUs, as fractions of TDP.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Knobs {
+    /// Power floor: no state draws less (NVML power smoothing's floor, facts.md §13).
+    pub floor: Option<f64>,
+    /// Power cap by clocks: compute slows by [`dvfs_speed`].
+    pub cap: Option<f64>,
+    /// After a restart the cap rises from this fraction to none over `.1` seconds
+    /// (GB300's start-of-job power-cap ramp, facts.md §13).
+    pub ramp_in: Option<(f64, f64)>,
+}
+
+/// What the series is made from.
+#[derive(Debug, Clone)]
+pub struct SeriesInputs<'a> {
+    /// Bin width, s.
+    pub dt: f64,
+    /// Bins.
+    pub samples: usize,
+    /// The job's GPUs over one nominal step.
+    pub profile: &'a BusyProfile,
+    /// GPUs in the job.
+    pub job_gpus: f64,
+    /// TDP per GPU, W.
+    pub tdp_w: f64,
+    /// The other loads.
+    pub loads: Loads,
+    /// A checkpoint every so many seconds of training, stalling for `.1` seconds.
+    pub checkpoint: Option<(f64, f64)>,
+    /// A failure, if any.
+    pub failure: Option<Failure>,
+    /// GPU settings.
+    pub knobs: Knobs,
+}
+
+/// The facility power and its parts, MW per bin.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Series {
+    /// Bin width, s.
+    pub dt: f64,
+    /// Facility: the sum of the parts below.
+    pub facility_mw: Vec<f64>,
+    /// All GPUs of the site (the job's and the idle ones).
+    pub gpus_mw: Vec<f64>,
+    /// Hosts.
+    pub hosts_mw: Vec<f64>,
+    /// NICs and switches.
+    pub network_mw: Vec<f64>,
+    /// Storage.
+    pub storage_mw: Vec<f64>,
+    /// Cooling and power delivery.
+    pub cooling_mw: Vec<f64>,
+    /// Training steps done in the window (fractions count).
+    pub steps_done: f64,
+}
+
+/// Relative clock speed at a power cap, by P = P_idle + (P_max − P_idle)·(f/f_max)³:
+/// dynamic power C·V²·f with voltage following frequency in the DVFS range (textbook
+/// CMOS scaling ⚠; facts.md §13: H100 step time vs power limit not retrieved), the
+/// static part taken as the idle draw ⚠. 1 at or above full compute draw.
+pub fn dvfs_speed(cap: f64) -> f64 {
+    let (idle, full) = (gpu_phase::IDLE, gpu_phase::COMPUTE);
+    if cap >= full {
+        return 1.0;
+    }
+    ((cap - idle).max(0.0) / (full - idle)).cbrt().max(0.05)
+}
+
+/// The first-order filter of time constant `tau` on bins of `dt`, exactly discretized
+/// for an input constant over each bin, starting from `y0`.
+pub fn first_order(x: &[f64], dt: f64, tau: f64, y0: f64) -> Vec<f64> {
+    let a = if tau > 0.0 {
+        1.0 - (-dt / tau).exp()
+    } else {
+        1.0
+    };
+    let mut y = y0;
+    x.iter()
+        .map(|&u| {
+            y += a * (u - y);
+            y
+        })
+        .collect()
+}
+
+/// Accumulates a piecewise-constant draw into equal bins, exactly.
+struct Binner {
+    dt: f64,
+    acc: Vec<f64>,
+    k: usize,
+    filled: f64,
+}
+
+impl Binner {
+    fn new(dt: f64, n: usize) -> Binner {
+        Binner {
+            dt,
+            acc: vec![0.0; n],
+            k: 0,
+            filled: 0.0,
+        }
+    }
+    fn now(&self) -> f64 {
+        self.k as f64 * self.dt + self.filled
+    }
+    fn full(&self) -> bool {
+        self.k >= self.acc.len()
+    }
+    /// Draws `mw` for `dur` seconds.
+    fn push(&mut self, mut dur: f64, mw: f64) {
+        while dur > 0.0 && !self.full() {
+            let room = self.dt - self.filled;
+            if dur >= room {
+                self.acc[self.k] += mw * room;
+                self.k += 1;
+                self.filled = 0.0;
+                dur -= room;
+            } else {
+                self.acc[self.k] += mw * dur;
+                self.filled += dur;
+                dur = 0.0;
+            }
+        }
+    }
+}
+
+/// The job's GPUs: their draw per state under the knobs, and training's walk.
+struct Gpus<'a> {
+    inp: &'a SeriesInputs<'a>,
+    steps_done: f64,
+    since_checkpoint: f64,
+}
+
+impl Gpus<'_> {
+    /// Draw of one GPU in `state` under `cap` (fraction of TDP) and the floor, W.
+    fn state_w(&self, state: GpuState, cap: f64) -> f64 {
+        let w = state.tdp_fraction().min(cap);
+        self.inp.knobs.floor.map_or(w, |f| w.max(f)) * self.inp.tdp_w
+    }
+    /// The whole job's GPUs in `state`, MW.
+    fn job_mw(&self, w: f64) -> f64 {
+        self.inp.job_gpus * w / 1e6
+    }
+    /// The cap in force at `t`, with `resumed` the start of training (1 = none).
+    fn cap_at(&self, t: f64, resumed: Option<f64>) -> f64 {
+        let k = &self.inp.knobs;
+        let ramp = match (k.ramp_in, resumed) {
+            (Some((from, secs)), Some(t0)) if secs > 0.0 => {
+                from + (1.0 - from) * ((t - t0) / secs).clamp(0.0, 1.0)
+            }
+            _ => 1.0,
+        };
+        k.cap.unwrap_or(1.0).min(ramp)
+    }
+    /// One profile bin of nominal `secs` under `cap`: its duration and mean MW.
+    fn bin(&self, b: &Busy, secs: f64, cap: f64) -> (f64, f64) {
+        let c = b.compute.clamp(0.0, 1.0);
+        let m = b.memory.clamp(0.0, 1.0 - c);
+        let r = dvfs_speed(cap);
+        let dur = secs * (1.0 - c + c / r);
+        let joules = secs
+            * (c / r * self.state_w(GpuState::Compute, cap)
+                + m * self.state_w(GpuState::Memory, cap)
+                + (1.0 - c - m) * self.state_w(GpuState::Wait, cap));
+        (dur, self.job_mw(joules / dur.max(1e-300)))
+    }
+    /// Trains from now until `until`, from a step's start; `scale` gives each step's
+    /// time factor (jitter).
+    fn train(
+        &mut self,
+        out: &mut Binner,
+        until: f64,
+        resumed: Option<f64>,
+        scale: &mut dyn FnMut() -> f64,
+    ) {
+        let prof = self.inp.profile;
+        let n = prof.samples.len().max(1) as f64;
+        if prof.step_s.is_nan() || prof.step_s <= 0.0 || prof.samples.is_empty() {
+            return;
+        }
+        while out.now() < until && !out.full() {
+            self.checkpoint_if_due(out, until);
+            let bin_s = prof.step_s * scale().max(1e-3) / n;
+            for b in &prof.samples {
+                let (dur, mw) = self.bin(b, bin_s, self.cap_at(out.now(), resumed));
+                let left = until - out.now();
+                if dur >= left {
+                    out.push(left, mw);
+                    self.steps_done += left / dur / n;
+                    return;
+                }
+                out.push(dur, mw);
+                self.steps_done += 1.0 / n;
+                self.since_checkpoint += dur;
+            }
+        }
+    }
+    /// A checkpoint's stall, at a step boundary, when one is due.
+    fn checkpoint_if_due(&mut self, out: &mut Binner, until: f64) {
+        let Some((every, stall)) = self.inp.checkpoint else {
+            return;
+        };
+        if every > 0.0 && self.since_checkpoint >= every {
+            let w = self.state_w(GpuState::Wait, 1.0);
+            out.push(stall.min(until - out.now()).max(0.0), self.job_mw(w));
+            self.since_checkpoint = 0.0;
+        }
+    }
+    /// A failure: idle, then warm-up from idle to waiting power.
+    fn restart(&mut self, out: &mut Binner, f: &Failure) {
+        let idle = self.state_w(GpuState::Idle, 1.0);
+        out.push(f.down_s, self.job_mw(idle));
+        let wait = self.state_w(GpuState::Wait, 1.0);
+        let pieces = 64;
+        let piece = f.warmup_s / pieces as f64;
+        for i in 0..pieces {
+            let x = (i as f64 + 0.5) / pieces as f64;
+            out.push(piece, self.job_mw(idle + (wait - idle) * x));
+        }
+        self.since_checkpoint = 0.0;
+    }
+}
+
+/// The job's GPUs, MW per bin (before their time constant).
+fn job_gpus(inp: &SeriesInputs, scale: &mut dyn FnMut() -> f64) -> (Vec<f64>, f64) {
+    let mut out = Binner::new(inp.dt, inp.samples);
+    let end = inp.dt * inp.samples as f64;
+    let mut g = Gpus {
+        inp,
+        steps_done: 0.0,
+        since_checkpoint: 0.0,
+    };
+    match inp.failure.filter(|f| f.at_s < end) {
+        None => g.train(&mut out, end, None, scale),
+        Some(f) => {
+            g.train(&mut out, f.at_s, None, scale);
+            g.restart(&mut out, &f);
+            let resumed = out.now();
+            g.train(&mut out, end, Some(resumed), scale);
+        }
+    }
+    let dt = inp.dt;
+    (out.acc.iter().map(|e| e / dt).collect(), g.steps_done)
+}
+
+/// The facility series: the job's GPUs from the profile, every load through its filter.
+pub fn build(inp: &SeriesInputs, scale: &mut dyn FnMut() -> f64) -> Series {
+    let (job, steps_done) = job_gpus(inp, scale);
+    let l = &inp.loads;
+    let dt = inp.dt;
+    let job_f = first_order(&job, dt, tau::GPU_S, job.first().copied().unwrap_or(0.0));
+    let gpus: Vec<f64> = job_f.iter().map(|j| j + l.idle_gpus_mw).collect();
+    let flat = |mw: f64, t: f64| first_order(&vec![mw; job.len()], dt, t, mw);
+    let hosts = flat(l.hosts_mw, tau::HOST_S);
+    let network = flat(l.network_mw, tau::NETWORK_S);
+    let storage = flat(l.storage_mw, tau::STORAGE_S);
+    let it: Vec<f64> = (0..job.len())
+        .map(|k| gpus[k] + hosts[k] + network[k] + storage[k])
+        .collect();
+    let steady_it = l.job_gpus_mw + l.idle_gpus_mw + l.hosts_mw + l.network_mw + l.storage_mw;
+    let heat: Vec<f64> = it.iter().map(|x| x * (l.pue - 1.0)).collect();
+    let cooling = first_order(&heat, dt, tau::COOLING_S, steady_it * (l.pue - 1.0));
+    let facility = it.iter().zip(&cooling).map(|(a, b)| a + b).collect();
+    Series {
+        dt,
+        facility_mw: facility,
+        gpus_mw: gpus,
+        hosts_mw: hosts,
+        network_mw: network,
+        storage_mw: storage,
+        cooling_mw: cooling,
+        steps_done,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Half a step computing, half waiting, 1000 GPUs of 1 kW, nothing else.
+    fn square(step_s: f64) -> BusyProfile {
+        let on = Busy {
+            compute: 1.0,
+            memory: 0.0,
+        };
+        BusyProfile {
+            step_s,
+            samples: vec![on, on, Busy::default(), Busy::default()],
+        }
+    }
+
+    fn inputs(p: &BusyProfile, dt: f64, samples: usize) -> SeriesInputs<'_> {
+        SeriesInputs {
+            dt,
+            samples,
+            profile: p,
+            job_gpus: 1000.0,
+            tdp_w: 1000.0,
+            loads: Loads {
+                idle_gpus_mw: 0.0,
+                hosts_mw: 0.0,
+                network_mw: 0.0,
+                storage_mw: 0.0,
+                pue: 1.0,
+                job_gpus_mw: 0.725,
+            },
+            checkpoint: None,
+            failure: None,
+            knobs: Knobs::default(),
+        }
+    }
+
+    #[test]
+    fn bins_hold_the_exact_integral() {
+        let p = square(2.0);
+        let s = build(&inputs(&p, 0.5, 40), &mut || 1.0);
+        // 20 s = 10 steps; the mean is the mean of the two states (but for the GPUs'
+        // lag at the window's end, 50 ms).
+        let mean = s.facility_mw.iter().sum::<f64>() / 40.0;
+        assert!((mean - (1.0 + 0.45) / 2.0).abs() < 1e-5, "{mean}");
+        assert!((s.steps_done - 10.0).abs() < 1e-9, "{}", s.steps_done);
+    }
+
+    #[test]
+    fn a_failure_drops_to_idle_and_the_warm_up_ramps_back() {
+        let p = square(2.0);
+        let mut inp = inputs(&p, 0.1, 400);
+        inp.failure = Some(Failure {
+            at_s: 10.0,
+            down_s: 10.0,
+            warmup_s: 10.0,
+        });
+        let s = build(&inp, &mut || 1.0);
+        let f = &s.facility_mw;
+        assert!((f[150] - 0.12).abs() < 1e-6, "{}", f[150]);
+        assert!(f[250] > 0.12 && f[250] < 0.45, "{}", f[250]);
+        assert!(f[350] > 0.44);
+        assert!((s.steps_done - 10.0).abs() < 1e-6, "{}", s.steps_done);
+    }
+
+    #[test]
+    fn a_cap_trims_peaks_and_slows_compute_a_floor_lifts_troughs() {
+        let p = square(2.0);
+        let mut inp = inputs(&p, 0.5, 400);
+        inp.knobs.cap = Some(0.85);
+        let s = build(&inp, &mut || 1.0);
+        let hi = s.facility_mw.iter().cloned().fold(0.0, f64::max);
+        assert!(hi <= 0.85 + 1e-9, "{hi}");
+        let r = dvfs_speed(0.85);
+        assert!(r < 1.0 && r > 0.9, "{r}");
+        let expected = 200.0 / (1.0 + 1.0 / r);
+        assert!((s.steps_done - expected).abs() < 0.05, "{}", s.steps_done);
+        inp.knobs = Knobs {
+            floor: Some(0.8),
+            ..Default::default()
+        };
+        let s = build(&inp, &mut || 1.0);
+        let lo = s.facility_mw.iter().cloned().fold(9.0, f64::min);
+        assert!((lo - 0.8).abs() < 1e-9, "{lo}");
+        assert_eq!(dvfs_speed(1.0), 1.0);
+    }
+
+    #[test]
+    fn cooling_lags_the_it_load() {
+        let p = square(2.0);
+        let mut inp = inputs(&p, 1.0, 600);
+        inp.loads.pue = 1.5;
+        inp.failure = Some(Failure {
+            at_s: 100.0,
+            down_s: 1000.0,
+            warmup_s: 0.0,
+        });
+        let s = build(&inp, &mut || 1.0);
+        let c = &s.cooling_mw;
+        // One time constant after the drop, cooling has done 63% of its way down.
+        let (from, to) = (0.725 * 0.5, 0.12 * 0.5);
+        let at = c[100 + tau::COOLING_S as usize];
+        let done = (from - at) / (from - to);
+        assert!((done - 0.63).abs() < 0.03, "{done}");
+    }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn busy() -> impl Strategy<Value = Busy> {
+            (0.0..=1.0f64, 0.0..=1.0f64).prop_map(|(compute, memory)| Busy { compute, memory })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(200))]
+            /// Whatever the profile, knobs and failure: every bin lies between the idle
+            /// and the full draw, and the work done is what the training time allows.
+            #[test]
+            fn the_series_stays_within_the_states(
+                samples in prop::collection::vec(busy(), 1..40),
+                step_s in 0.01..20.0f64,
+                dt in 0.001..2.0f64,
+                n in 1usize..3000,
+                fail in prop::option::of((0.0..1.0f64, 0.0..50.0f64, 0.0..50.0f64)),
+                floor in prop::option::of(0.0..1.0f64),
+                cap in prop::option::of(0.2..1.0f64),
+            ) {
+                let p = BusyProfile { step_s, samples };
+                let mut inp = inputs(&p, dt, n);
+                inp.failure = fail.map(|(at, down_s, warmup_s)| Failure {
+                    at_s: at * dt * n as f64,
+                    down_s,
+                    warmup_s,
+                });
+                inp.knobs = Knobs { floor, cap, ramp_in: Some((0.45, 30.0)) };
+                let s = build(&inp, &mut || 1.0);
+                prop_assert_eq!(s.facility_mw.len(), n);
+                // Idle (0.12 of TDP) is the least any state draws: the cap stays above it,
+                // the floor only lifts; the filters mix bins, never leave their range.
+                for &x in &s.facility_mw {
+                    prop_assert!(x.is_finite() && (0.12 - 1e-9..=1.0 + 1e-9).contains(&x), "{}", x);
+                }
+                let most = dt * n as f64 / step_s;
+                prop_assert!(s.steps_done >= 0.0 && s.steps_done <= most + 1e-6, "{} > {}", s.steps_done, most);
+            }
+        }
+    }
+}
