@@ -8,6 +8,18 @@ use memphis_core::api::{self, ReliabilityOptions, ReliabilityReport};
 use std::fmt::Write;
 
 pub fn run(a: ReliabilityArgs) -> CliResult {
+    let r = report(&a)?;
+    for n in &r.notes {
+        sinks::note(n);
+    }
+    if a.json {
+        return sinks::stdout(&sinks::json_text(&r)?);
+    }
+    sinks::stdout(&render(&r))
+}
+
+/// The report `reliability` shows, without writing it.
+pub fn report(a: &ReliabilityArgs) -> CliResult<ReliabilityReport> {
     let mut layers = input::scenario_layers(&a.scenario)?;
     layers.flags.reliability.spare_gpus = a.spares;
     layers.flags.reliability.checkpoint_interval_min = a.checkpoint_interval_min;
@@ -18,14 +30,10 @@ pub fn run(a: ReliabilityArgs) -> CliResult {
         sinks::note(n);
     }
     sinks::status("running the failure Monte Carlo ...");
-    let r = api::reliability(&resolved.scenario, &ReliabilityOptions { days: a.days })?;
-    for n in &r.notes {
-        sinks::note(n);
-    }
-    if a.json {
-        return sinks::stdout(&sinks::json_text(&r)?);
-    }
-    sinks::stdout(&render(&r))
+    Ok(api::reliability(
+        &resolved.scenario,
+        &ReliabilityOptions { days: a.days },
+    )?)
 }
 
 fn render(r: &ReliabilityReport) -> String {
