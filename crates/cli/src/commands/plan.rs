@@ -56,11 +56,20 @@ pub fn run(a: PlanArgs) -> CliResult {
 /// The search `plan` runs (or the merge of its shard files), reporting `progress` as
 /// (plans done, plans in all), without writing the result.
 pub fn searched(a: &PlanArgs, progress: &(dyn Fn(u64, u64) + Sync)) -> CliResult<SearchResult> {
+    searched_with(a, input::scenario_layers(&a.scenario)?, progress)
+}
+
+/// [`searched`] on layers built by the caller (see `simulate::simulated_with`).
+pub fn searched_with(
+    a: &PlanArgs,
+    layers: scenario::ScenarioLayers,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> CliResult<SearchResult> {
     if a.top == 0 {
         return Err(CliError::bad("--top = 0: at least 1"));
     }
     // The search this run is about: shards to merge must belong to it.
-    let merged = input::scenario_layers(&a.scenario)?.merge()?;
+    let merged = layers.merge()?;
     let sc = scenario::build_for_planning(&merged.file)?;
     let fixed = merged.written_plan();
     let result = if !a.merge.is_empty() {

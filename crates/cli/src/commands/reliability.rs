@@ -20,7 +20,14 @@ pub fn run(a: ReliabilityArgs) -> CliResult {
 
 /// The report `reliability` shows, without writing it.
 pub fn report(a: &ReliabilityArgs) -> CliResult<ReliabilityReport> {
-    let mut layers = input::scenario_layers(&a.scenario)?;
+    report_with(a, input::scenario_layers(&a.scenario)?)
+}
+
+/// [`report`] on layers built by the caller (see `simulate::simulated_with`).
+pub fn report_with(
+    a: &ReliabilityArgs,
+    mut layers: memphis_core::scenario::ScenarioLayers,
+) -> CliResult<ReliabilityReport> {
     layers.flags.reliability.spare_gpus = a.spares;
     layers.flags.reliability.checkpoint_interval_min = a.checkpoint_interval_min;
     let resolved = api::simulate::resolve_allowing_oom(&layers, a.allow_oom)?;

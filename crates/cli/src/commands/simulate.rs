@@ -7,7 +7,7 @@ use crate::sinks::format::{count, duration, pct, si};
 use crate::{input, sinks};
 use memphis_core::api::simulate::MemorySummary;
 use memphis_core::api::{self, SimulateOptions, SimulationReport};
-use memphis_core::scenario::Scenario;
+use memphis_core::scenario::{Scenario, ScenarioLayers};
 use memphis_core::step::Heterogeneity;
 use std::fmt::Write;
 
@@ -43,7 +43,15 @@ pub fn run(a: SimulateArgs) -> CliResult {
 /// The scenario `simulate` runs and its report, notes included (the resolution's
 /// first), without writing anything: what the command and the Python package show.
 pub fn simulated(a: &SimulateArgs) -> CliResult<(Scenario, SimulationReport)> {
-    let layers = input::scenario_layers(&a.scenario)?;
+    simulated_with(a, input::scenario_layers(&a.scenario)?)
+}
+
+/// [`simulated`] on layers built by the caller (the Python package's scenario given as
+/// a dict is parsed as a file would be, then takes the file's place).
+pub fn simulated_with(
+    a: &SimulateArgs,
+    layers: ScenarioLayers,
+) -> CliResult<(Scenario, SimulationReport)> {
     let resolved = match a.plan.as_deref() {
         None => api::simulate::resolve_allowing_oom(&layers, a.allow_oom)?,
         Some("auto") => api::simulate::plan_auto(&layers)?,
