@@ -1,0 +1,65 @@
+"""Benchmark: a sweep of 10,000 scenarios from Python against the same scenarios run
+through the Rust core in this process (no Python in the loop), in one run.
+
+    python crates/py/bench/sweep_bench.py [N]
+
+The scenarios are cheap on purpose (the closed-form step model, Llama 3 70B on 256 to
+2,048 H100s, short token budgets so that the failure Monte Carlo is short): the
+benchmark measures what Python adds per scenario, not the engine. It prints the rows,
+both times and the ratio (Rust time / Python time: 1.0 is as fast as Rust), and exits 1
+if the sweep is under 80% of Rust's speed or returns the wrong number of rows.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import memphis
+from memphis import _item, _memphis
+
+REQUIRED_RATIO = 0.8
+
+
+def scenarios(n: int) -> list:
+    """n distinct scenarios of the dgx-h100-llama3-70b preset."""
+    out = []
+    gpus = [256, 512, 1024, 2048]
+    i = 0
+    while len(out) < n:
+        g = gpus[i % len(gpus)]
+        dp = g // 32  # the preset's plan: TP4 PP4 CP2
+        # Micro-batches per pipeline a multiple of pp (4), as interleaving needs: the
+        # preset's plan stays valid and no planner runs.
+        batch = dp * 4 * (1 + (i // len(gpus)) % 50)
+        tokens = 1e9 * (1 + i // (len(gpus) * 50))
+        out.append(
+            ("dgx-h100-llama3-70b", dict(gpus=g, global_batch=batch, tokens=tokens, step_model="analytical"))
+        )
+        i += 1
+    return out
+
+
+def main() -> int:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
+    sc = scenarios(n)
+    items = [_item(s, o) for s, o in sc]
+    # Warm both paths (presets parsed, pages touched) on a few scenarios.
+    _memphis.sweep_in_rust(items[:50])
+    memphis.sweep(sc[:50], progress=False)
+
+    rust_s, rust_ok = _memphis.sweep_in_rust(items)
+    t0 = time.perf_counter()
+    df = memphis.sweep(sc, progress=False)
+    py_s = time.perf_counter() - t0
+    ratio = rust_s / py_s
+    print(f"scenarios: {n}, rows: {len(df)} (Rust: {rust_ok} succeeded)")
+    print(f"rust core, one process: {rust_s:.2f} s ({n / rust_s:,.0f} scenarios/s)")
+    print(f"memphis.sweep -> DataFrame: {py_s:.2f} s ({n / py_s:,.0f} scenarios/s)")
+    print(f"speed ratio (python / rust): {ratio:.3f} (required >= {REQUIRED_RATIO})")
+    ok = len(df) == n and rust_ok == n and ratio >= REQUIRED_RATIO
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
