@@ -1,13 +1,14 @@
 """Benchmark: a sweep of 10,000 scenarios from Python against the same scenarios run
 through the Rust core in this process (no Python in the loop), in one run.
 
-    python crates/py/bench/sweep_bench.py [N]
+    python crates/py/bench/sweep_bench.py [N] [--no-dask]
 
 The scenarios are cheap on purpose (the closed-form step model, Llama 3 70B on 256 to
 2,048 H100s, short token budgets so that the failure Monte Carlo is short): the
 benchmark measures what Python adds per scenario, not the engine. It prints the rows,
 both times and the ratio (Rust time / Python time: 1.0 is as fast as Rust), and exits 1
-if the sweep is under 80% of Rust's speed or returns the wrong number of rows.
+if the sweep is under 80% of Rust's speed, returns the wrong number of rows, or differs
+from the same sweep sharded over a Dask LocalCluster (2 workers).
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ def scenarios(n: int) -> list:
 
 
 def main() -> int:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
+    numbers = [a for a in sys.argv[1:] if a.isdigit()]
+    n = int(numbers[0]) if numbers else 10_000
     sc = scenarios(n)
     items = [_item(s, o) for s, o in sc]
     # Warm both paths (presets parsed, pages touched) on a few scenarios.
@@ -58,7 +60,28 @@ def main() -> int:
     print(f"memphis.sweep -> DataFrame: {py_s:.2f} s ({n / py_s:,.0f} scenarios/s)")
     print(f"speed ratio (python / rust): {ratio:.3f} (required >= {REQUIRED_RATIO})")
     ok = len(df) == n and rust_ok == n and ratio >= REQUIRED_RATIO
+    if "--no-dask" not in sys.argv:
+        ok = same_with_dask(sc, df) and ok
     return 0 if ok else 1
+
+
+def same_with_dask(sc: list, alone: "object") -> bool:
+    """The same sweep sharded over a Dask LocalCluster of 2 workers equals `alone`."""
+    import pandas as pd
+    from dask.distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as lc:
+        with Client(lc) as client:
+            t0 = time.perf_counter()
+            sharded = memphis.sweep(sc, executor=client, progress=False)
+            dask_s = time.perf_counter() - t0
+    try:
+        pd.testing.assert_frame_equal(alone, sharded)
+    except AssertionError as e:
+        print(f"Dask-sharded sweep differs: {e}")
+        return False
+    print(f"Dask LocalCluster (2 workers, threads): {dask_s:.2f} s, the same {len(sharded)} rows")
+    return True
 
 
 if __name__ == "__main__":

@@ -217,3 +217,11 @@ def test_dask_local_cluster_gives_the_same_table():
         with Client(lc) as client:
             sharded = memphis.sweep(SCENARIOS, executor=client, progress=False)
     pd.testing.assert_frame_equal(alone, sharded)
+
+
+def test_progress_bar_counts_every_scenario(capsys):
+    memphis.sweep(SCENARIOS, progress=True)
+    err = capsys.readouterr().err
+    assert f"{len(SCENARIOS)}/{len(SCENARIOS)}" in err and "memphis sweep" in err
+    memphis.sweep(SCENARIOS, progress=False)
+    assert "memphis sweep" not in capsys.readouterr().err

@@ -19,6 +19,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import sys
 from typing import Any, Iterable, Mapping, Optional, Sequence, Union
 
 from . import _memphis
@@ -385,15 +386,25 @@ def sweep(
     return _pandas().DataFrame(rows)
 
 
+def _interactive() -> bool:
+    """A person is watching: a Jupyter kernel, or stderr on a terminal."""
+    ipython = sys.modules.get("IPython")
+    if ipython is not None:
+        shell = ipython.get_ipython()
+        if shell is not None and getattr(shell, "kernel", None) is not None:
+            return True
+    return sys.stderr.isatty()
+
+
 def _bar(total: int, enabled: Optional[bool]) -> Any:
-    if enabled is False or total == 0:
+    """tqdm.auto's bar (a widget in notebooks), shown when asked or when interactive."""
+    if total == 0 or enabled is False or (enabled is None and not _interactive()):
         return None
     try:
         from tqdm.auto import tqdm
     except ImportError:
         return None
-    # None: tqdm decides (a bar in a notebook or on a terminal, none in a log).
-    return tqdm(total=total, unit="scenario", desc="memphis sweep", disable=None if enabled is None else not enabled)
+    return tqdm(total=total, unit="scenario", desc="memphis sweep")
 
 
 def _run(items: list, executor: Any, shards: Optional[int], threads: Optional[int], progress: Optional[bool]) -> list:
