@@ -160,8 +160,8 @@ fn parse(call: &Call) -> Result<(Command, Vec<String>), Failure> {
 /// wrong types); the context is `scenario dict` where a file's is its path.
 fn inline_scenario(json: &str) -> Result<scenario::ScenarioFile, Failure> {
     let bad = |why: String| Failure::bad(format!("scenario dict: {why}"));
-    let value: serde_json::Value =
-        serde_json::from_str(json).map_err(|e| bad(format!("not a mapping of TOML values: {e}")))?;
+    let value: serde_json::Value = serde_json::from_str(json)
+        .map_err(|e| bad(format!("not a mapping of TOML values: {e}")))?;
     if !value.is_object() {
         return Err(bad("not a mapping of a scenario's sections".into()));
     }
@@ -558,7 +558,11 @@ fn sweep<'py>(
 /// the same threads, with no Python in the loop: (seconds, rows that succeeded).
 #[pyfunction]
 #[pyo3(signature = (items, threads=None))]
-fn sweep_in_rust(py: Python<'_>, items: Vec<Item>, threads: Option<usize>) -> PyResult<(f64, usize)> {
+fn sweep_in_rust(
+    py: Python<'_>,
+    items: Vec<Item>,
+    threads: Option<usize>,
+) -> PyResult<(f64, usize)> {
     let calls: Vec<Call> = items
         .into_iter()
         .map(|(p, i, o)| call_of("simulate".into(), p, i, o))
