@@ -6,8 +6,8 @@ through the Rust core in this process (no Python in the loop), in one run.
 The scenarios are cheap on purpose (the closed-form step model, Llama 3 70B on 256 to
 2,048 H100s, short token budgets so that the failure Monte Carlo is short): the
 benchmark measures what Python adds per scenario, not the engine. It prints the rows,
-both times and the ratio (Rust time / Python time: 1.0 is as fast as Rust), and exits 1
-if the sweep is under 80% of Rust's speed, returns the wrong number of rows, or differs
+both times (the best of two runs each, in alternating order) and the ratio (Rust time
+/ Python time: 1.0 is as fast as Rust), and exits 1 if the sweep is under 80% of Rust's speed, returns the wrong number of rows, or differs
 from the same sweep sharded over a Dask LocalCluster (2 workers).
 """
 
@@ -50,14 +50,25 @@ def main() -> int:
     _memphis.sweep_in_rust(items[:50])
     memphis.sweep(sc[:50], progress=False)
 
-    rust_s, rust_ok = _memphis.sweep_in_rust(items)
-    t0 = time.perf_counter()
-    df = memphis.sweep(sc, progress=False)
-    py_s = time.perf_counter() - t0
+    # The machine is shared (2 cores here): each side runs `rounds` times, in alternating
+    # order, and keeps its best time, so that a neighbour's burst does not decide the ratio.
+    rounds = 2
+    rust_times, py_times = [], []
+    rust_ok = 0
+    for r in range(rounds):
+        for side in ("rust", "python") if r % 2 == 0 else ("python", "rust"):
+            if side == "rust":
+                rust_s, rust_ok = _memphis.sweep_in_rust(items)
+                rust_times.append(round(rust_s, 2))
+            else:
+                t0 = time.perf_counter()
+                df = memphis.sweep(sc, progress=False)
+                py_times.append(round(time.perf_counter() - t0, 2))
+    rust_s, py_s = min(rust_times), min(py_times)
     ratio = rust_s / py_s
     print(f"scenarios: {n}, rows: {len(df)} (Rust: {rust_ok} succeeded)")
-    print(f"rust core, one process: {rust_s:.2f} s ({n / rust_s:,.0f} scenarios/s)")
-    print(f"memphis.sweep -> DataFrame: {py_s:.2f} s ({n / py_s:,.0f} scenarios/s)")
+    print(f"rust core, one process: {rust_s:.2f} s ({n / rust_s:,.0f} scenarios/s); runs {rust_times}")
+    print(f"memphis.sweep -> DataFrame: {py_s:.2f} s ({n / py_s:,.0f} scenarios/s); runs {py_times}")
     print(f"speed ratio (python / rust): {ratio:.3f} (required >= {REQUIRED_RATIO})")
     ok = len(df) == n and rust_ok == n and ratio >= REQUIRED_RATIO
     if "--no-dask" not in sys.argv:
