@@ -225,3 +225,20 @@ def test_progress_bar_counts_every_scenario(capsys):
     assert f"{len(SCENARIOS)}/{len(SCENARIOS)}" in err and "memphis sweep" in err
     memphis.sweep(SCENARIOS, progress=False)
     assert "memphis sweep" not in capsys.readouterr().err
+
+
+def test_html_is_the_clis_page(cli, tmp_path: Path):
+    page = tmp_path / "r.html"
+    p = cli.run("simulate", "dgx-h100-llama3-70b", "--html", str(page))
+    assert p.returncode == 0, p.stderr
+    assert memphis.simulate("dgx-h100-llama3-70b").to_html() == page.read_text()
+
+
+def test_values_become_flag_text(cli):
+    import numpy as np
+
+    a = memphis.simulate("dgx-h100-llama3-70b", gpus=np.int64(2048), tokens=1e12,
+                         recompute_modules=["core_attn", "layernorm"], recompute="selective")
+    b = cli.json("simulate", "dgx-h100-llama3-70b", "--gpus", "2048", "--tokens", "1000000000000",
+                 "--recompute-modules", "core_attn,layernorm", "--recompute", "selective")
+    assert a.to_dict() == b

@@ -45,24 +45,26 @@ __version__: str = _memphis.__version__
 Scenario = Union[str, "os.PathLike[str]", Mapping[str, Any], None]
 
 
-def _text(key: str, value: Any) -> Union[str, bool]:
-    """An option's value as its flag takes it: switches stay bool, lists are comma-joined."""
+def _text(value: Any) -> Union[str, bool]:
+    """An option's value as its flag takes it: switches stay bool (the native side knows
+    which options are switches), booleans of valued flags are `true`/`false`, lists are
+    comma-joined (`recompute_modules=["core_attn", "moe_act"]`)."""
     if isinstance(value, bool):
         return value
     if isinstance(value, (list, tuple)):
-        return ",".join(str(_text(key, v)).lower() if isinstance(v, bool) else str(v) for v in value)
+        return ",".join(str(v).lower() if isinstance(v, bool) else str(_text(v)) for v in value)
     if isinstance(value, os.PathLike):
         return os.fspath(value)
     if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
         # 1.5e13 tokens as the integer the command line would be given.
         return str(int(value))
     if hasattr(value, "item") and callable(value.item):  # numpy scalars
-        return _text(key, value.item())
+        return _text(value.item())
     return str(value)
 
 
 def _options(overrides: Mapping[str, Any]) -> list:
-    return [(k, _text(k, v)) for k, v in overrides.items() if v is not None]
+    return [(k, _text(v)) for k, v in overrides.items() if v is not None]
 
 
 def _scenario(scenario: Scenario) -> tuple:
