@@ -20,10 +20,13 @@ import itertools
 import json
 import os
 import sys
-from typing import Any, Iterable, Mapping, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Sequence, Union
 
 from . import _memphis
 from ._memphis import InternalError, ScenarioError
+
+if TYPE_CHECKING:  # pandas is imported when a table is made, not with the package
+    import pandas as pd
 
 __all__ = [
     "Report",
@@ -215,7 +218,7 @@ def _pandas() -> Any:
     return pandas
 
 
-def plan(scenario: Scenario = None, top: int = 5, **overrides: Any) -> "Any":
+def plan(scenario: Scenario = None, top: int = 5, **overrides: Any) -> "pd.DataFrame":
     """``memphis plan``: the fastest plans that fit, one row per plan (best first).
 
     Options as for :func:`simulate`, plus ``objective`` (``step`` or ``time-to-train``).
@@ -249,7 +252,7 @@ def cluster(scenario: Optional[str] = None, **overrides: Any) -> dict:
     return _report("cluster", positional, None, overrides)
 
 
-def collective(op: str = "all_reduce", **overrides: Any) -> "Any":
+def collective(op: str = "all_reduce", **overrides: Any) -> "pd.DataFrame":
     """``memphis collective``: a collective over a range of sizes, nccl-tests style, one
     row per size. Options: ``gpus``, ``minbytes``, ``maxbytes``, ``stepfactor``,
     ``cluster``, ``network``, ``routing``, ``compare`` (an nccl-tests log).
@@ -265,7 +268,7 @@ def collective(op: str = "all_reduce", **overrides: Any) -> "Any":
     return df
 
 
-def validate(**overrides: Any) -> "Any":
+def validate(**overrides: Any) -> "pd.DataFrame":
     """``memphis validate``: predictions against published runs, one row per training
     case (or collective size) with a ``suite`` column. Options: ``suite``, ``cases``
     (a case file), ``step_model``. Returns a ``pandas.DataFrame``."""
@@ -280,7 +283,7 @@ def validate(**overrides: Any) -> "Any":
     return _pandas().DataFrame(rows)
 
 
-def presets() -> "Any":
+def presets() -> "pd.DataFrame":
     """The embedded presets: one row per cluster, model and scenario preset."""
     rows = [
         {"kind": k, "name": n, "description": d, "default": default}
@@ -331,7 +334,7 @@ def sweep(
     progress: Optional[bool] = None,
     errors: str = "raise",
     **overrides: Any,
-) -> "Any":
+) -> "pd.DataFrame":
     """``simulate`` over many scenarios, one row each, in input order.
 
     Give either ``scenarios`` (each a preset name, a TOML file, a dict, or a
