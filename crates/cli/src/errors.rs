@@ -141,8 +141,62 @@ impl From<memphis_core::Error> for CliError {
                 value.push('…');
             }
         }
-        let given: Vec<String> = std::env::args().collect();
+        let given = GIVEN
+            .with(|g| g.borrow().clone())
+            .unwrap_or_else(|| std::env::args().collect());
         CliError::bad(with_flag(e, &given))
+    }
+}
+
+thread_local! {
+    /// The arguments an embedder passed in place of the process's (see [`with_given`]).
+    static GIVEN: std::cell::RefCell<Option<Vec<String>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` with `given` standing for the command line, for the words of its errors (a
+/// field given as a flag is named with the flag). The Python package runs commands
+/// inside Python, whose own arguments are not the user's: it passes the arguments it
+/// built from the keywords. On this thread only, so parallel sweeps do not mix them.
+pub fn with_given<T>(given: Vec<String>, f: impl FnOnce() -> T) -> T {
+    struct Restore(Option<Vec<String>>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let before = self.0.take();
+            GIVEN.with(|g| *g.borrow_mut() = before);
+        }
+    }
+    let _restore = Restore(GIVEN.with(|g| g.borrow_mut().replace(given)));
+    f()
+}
+
+/// One line from clap's error: its first paragraph (the message, which may hold the
+/// user's value with newlines in it, escaped here), with the valid values when it
+/// lists them.
+pub fn clap_line(rendered: &str) -> String {
+    let first = rendered.trim_start().split("\n\n").next().unwrap_or("");
+    let (message, values) = match first.find("\n  [possible values:") {
+        Some(i) => (&first[..i], Some(first[i..].trim())),
+        None => (first, None),
+    };
+    let message = message.trim();
+    let message = message.strip_prefix("error: ").unwrap_or(message);
+    // clap lists missing arguments on indented lines of their own: keep them, on the line.
+    let joined;
+    let message = if message.contains(":\n  ") {
+        joined = message.lines().map(str::trim).collect::<Vec<_>>().join(" ");
+        joined.as_str()
+    } else {
+        message
+    };
+    let message = if message.is_empty() {
+        "bad arguments"
+    } else {
+        message
+    };
+    let line = one_line(message);
+    match values {
+        Some(v) => format!("error: {line} {} (see --help)", one_line(v)),
+        None => format!("error: {line} (see --help)"),
     }
 }
 

@@ -11,6 +11,17 @@ use serde::Serialize;
 use std::fmt::Write;
 
 pub fn run(a: ClusterArgs) -> CliResult {
+    let r = report(&a)?;
+    let text = if a.json {
+        sinks::json_text(&r)?
+    } else {
+        render(&r)
+    };
+    sinks::stdout(&text)
+}
+
+/// The report `cluster` shows, without writing it.
+pub fn report(a: &ClusterArgs) -> CliResult<ClusterReport> {
     // The positional argument is checked even when --cluster replaces it.
     let positional = a.scenario.as_deref().map(scenario_cluster).transpose()?;
     let c = match (&a.cluster, positional) {
@@ -18,13 +29,7 @@ pub fn run(a: ClusterArgs) -> CliResult {
         (None, Some(c)) => c,
         (None, None) => cluster_arg(DEFAULT_CLUSTER)?,
     };
-    let r = api::cluster_report(&c);
-    let text = if a.json {
-        sinks::json_text(&r)?
-    } else {
-        render(&r)
-    };
-    sinks::stdout(&text)
+    Ok(api::cluster_report(&c))
 }
 
 /// The positional argument: a scenario (preset or file) whose cluster to take, or, for

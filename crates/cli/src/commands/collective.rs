@@ -13,6 +13,17 @@ use memphis_core::scenario::NetworkModel;
 use std::fmt::Write;
 
 pub fn run(a: CollectiveArgs) -> CliResult {
+    let r = report(&a)?;
+    let text = if a.json {
+        sinks::json_text(&r)?
+    } else {
+        render(&r)
+    };
+    sinks::stdout(&text)
+}
+
+/// The report `collective` shows, without writing it.
+pub fn report(a: &CollectiveArgs) -> CliResult<CollectiveReport> {
     let compare = match &a.compare {
         Some(p) => Some(nccl_tests::parse(
             &p.display().to_string(),
@@ -31,13 +42,7 @@ pub fn run(a: CollectiveArgs) -> CliResult {
         routing: a.routing,
         compare,
     };
-    let r = api::sweep(&c, &o)?;
-    let text = if a.json {
-        sinks::json_text(&r)?
-    } else {
-        render(&r)
-    };
-    sinks::stdout(&text)
+    Ok(api::sweep(&c, &o)?)
 }
 
 fn render(r: &CollectiveReport) -> String {

@@ -1,15 +1,15 @@
 //! One module per subcommand.
 
-mod cluster;
-mod collective;
-mod fabric_bench;
-mod model;
-mod plan;
-mod power;
-mod presets;
-mod reliability;
-mod simulate;
-mod validate;
+pub mod cluster;
+pub mod collective;
+pub mod fabric_bench;
+pub mod model;
+pub mod plan;
+pub mod power;
+pub mod presets;
+pub mod reliability;
+pub mod simulate;
+pub mod validate;
 
 use crate::cli::{Cli, Command};
 use crate::errors::CliResult;

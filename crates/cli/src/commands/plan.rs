@@ -16,8 +16,44 @@ pub fn run(a: PlanArgs) -> CliResult {
     let mut outs = sinks::Outputs::default();
     let report_out = outs.report("--out", a.out.as_deref())?;
     let started = Instant::now();
+    // The progress line (sinks::progress) follows the planner's own counters.
+    let progress = |_: u64, _: u64| {};
+    let result = searched(&a, &progress)?;
+    let elapsed = started.elapsed().as_secs_f64();
+    // Wall time goes to stderr: stdout depends only on the input.
+    if a.merge.is_empty() {
+        sinks::status(&format!(
+            "searched in {} ({:.0} plans/s)",
+            duration(elapsed),
+            result.plans_evaluated as f64 / elapsed.max(1e-9)
+        ));
+    }
+    let text = if a.json || a.out.is_some() {
+        sinks::json_text(&result)?
+    } else {
+        render(&result)
+    };
+    outs.put(report_out, text)?;
+    outs.commit()
+}
+
+/// The search `plan` runs (or the merge of its shard files), reporting `progress` as
+/// (plans done, plans in all), without writing the result.
+pub fn searched(a: &PlanArgs, progress: &(dyn Fn(u64, u64) + Sync)) -> CliResult<SearchResult> {
+    searched_with(a, input::scenario_layers(&a.scenario)?, progress)
+}
+
+/// [`searched`] on layers built by the caller (see `simulate::simulated_with`).
+pub fn searched_with(
+    a: &PlanArgs,
+    layers: scenario::ScenarioLayers,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> CliResult<SearchResult> {
+    if a.top == 0 {
+        return Err(CliError::bad("--top = 0: at least 1"));
+    }
     // The search this run is about: shards to merge must belong to it.
-    let merged = input::scenario_layers(&a.scenario)?.merge()?;
+    let merged = layers.merge()?;
     let sc = scenario::build_for_planning(&merged.file)?;
     let fixed = merged.written_plan();
     let result = if !a.merge.is_empty() {
@@ -35,32 +71,14 @@ pub fn run(a: PlanArgs) -> CliResult {
         merge(&parts, &fingerprint(&sc, &fixed, a.objective, a.top), &sc)?
     } else {
         let shard = a.shard.as_deref().map(Shard::parse).transpose()?;
-        let objective = a.objective;
-        // The progress line (sinks::progress) follows the planner's counters.
-        let progress = |_: u64, _: u64| {};
-        search_within(&sc, &fixed, objective, a.top, shard, &progress)?
+        search_within(&sc, &fixed, a.objective, a.top, shard, progress)?
     };
     // A whole search (not one shard of it) with no plan that fits is an error, as it is
     // for `simulate --plan auto`.
     if result.top.is_empty() && a.shard.is_none() {
         return Err(memphis_core::api::simulate::none_fits(&sc, &fixed).into());
     }
-    let elapsed = started.elapsed().as_secs_f64();
-    // Wall time goes to stderr: stdout depends only on the input.
-    if a.merge.is_empty() {
-        sinks::status(&format!(
-            "searched in {} ({:.0} plans/s)",
-            duration(elapsed),
-            result.plans_evaluated as f64 / elapsed.max(1e-9)
-        ));
-    }
-    let text = if a.json || a.out.is_some() {
-        sinks::json_text(&result)?
-    } else {
-        render(&result)
-    };
-    outs.put(report_out, text)?;
-    outs.commit()
+    Ok(result)
 }
 
 fn render(r: &SearchResult) -> String {

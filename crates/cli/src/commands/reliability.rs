@@ -8,7 +8,26 @@ use memphis_core::api::{self, ReliabilityOptions, ReliabilityReport};
 use std::fmt::Write;
 
 pub fn run(a: ReliabilityArgs) -> CliResult {
-    let mut layers = input::scenario_layers(&a.scenario)?;
+    let r = report(&a)?;
+    for n in &r.notes {
+        sinks::note(n);
+    }
+    if a.json {
+        return sinks::stdout(&sinks::json_text(&r)?);
+    }
+    sinks::stdout(&render(&r))
+}
+
+/// The report `reliability` shows, without writing it.
+pub fn report(a: &ReliabilityArgs) -> CliResult<ReliabilityReport> {
+    report_with(a, input::scenario_layers(&a.scenario)?)
+}
+
+/// [`report`] on layers built by the caller (see `simulate::simulated_with`).
+pub fn report_with(
+    a: &ReliabilityArgs,
+    mut layers: memphis_core::scenario::ScenarioLayers,
+) -> CliResult<ReliabilityReport> {
     layers.flags.reliability.spare_gpus = a.spares;
     layers.flags.reliability.checkpoint_interval_min = a.checkpoint_interval_min;
     let resolved = api::simulate::resolve_allowing_oom(&layers, a.allow_oom)?;
@@ -18,14 +37,10 @@ pub fn run(a: ReliabilityArgs) -> CliResult {
         sinks::note(n);
     }
     sinks::status("running the failure Monte Carlo ...");
-    let r = api::reliability(&resolved.scenario, &ReliabilityOptions { days: a.days })?;
-    for n in &r.notes {
-        sinks::note(n);
-    }
-    if a.json {
-        return sinks::stdout(&sinks::json_text(&r)?);
-    }
-    sinks::stdout(&render(&r))
+    Ok(api::reliability(
+        &resolved.scenario,
+        &ReliabilityOptions { days: a.days },
+    )?)
 }
 
 fn render(r: &ReliabilityReport) -> String {

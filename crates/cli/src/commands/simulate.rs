@@ -7,7 +7,7 @@ use crate::sinks::format::{count, duration, pct, si};
 use crate::{input, sinks};
 use memphis_core::api::simulate::MemorySummary;
 use memphis_core::api::{self, SimulateOptions, SimulationReport};
-use memphis_core::scenario::Scenario;
+use memphis_core::scenario::{Scenario, ScenarioLayers};
 use memphis_core::step::Heterogeneity;
 use std::fmt::Write;
 
@@ -17,42 +17,7 @@ pub fn run(a: SimulateArgs) -> CliResult {
     let report_out = outs.report("-o", a.output.as_deref())?;
     let trace_out = outs.file("--trace", a.trace.as_deref())?;
     let html_out = outs.file("--html", a.html.as_deref())?;
-    let layers = input::scenario_layers(&a.scenario)?;
-    let resolved = match a.plan.as_deref() {
-        None => api::simulate::resolve_allowing_oom(&layers, a.allow_oom)?,
-        Some("auto") => api::simulate::plan_auto(&layers)?,
-        Some(other) => {
-            return Err(CliError::bad(format!(
-                "--plan = {other}: only `auto` (the planner's best plan)"
-            )))
-        }
-    };
-    let sc = &resolved.scenario;
-    // Nothing runs on a job that does not fit (unless asked): checked before the work,
-    // so that no output file is written either.
-    refuse_unless_fits(sc, a.allow_oom, &resolved.notes)?;
-    let opts = SimulateOptions {
-        step_model: a.step_model,
-        stragglers: Heterogeneity::from_stragglers(
-            sc,
-            a.slow_gpu,
-            a.slow_server,
-            a.slow_link,
-            a.slowdown,
-        )?,
-    };
-    if a.trace.is_some() && a.step_model != memphis_core::step::StepModel::Timeline {
-        return Err(CliError::bad(
-            "--trace needs --step-model timeline (the closed form has no timeline)",
-        ));
-    }
-    if sc.network == memphis_core::scenario::NetworkModel::Flow {
-        sinks::status("routing the job's traffic on the fabric ...");
-    }
-    let mut report = api::simulate(sc, &opts)?;
-    // The resolution's notes first, after the warning of a plan that does not fit.
-    let at = usize::from(!report.fits).min(report.notes.len());
-    report.notes.splice(at..at, resolved.notes);
+    let (sc, report) = simulated(&a)?;
     for n in &report.notes {
         sinks::note(n);
     }
@@ -75,6 +40,56 @@ pub fn run(a: SimulateArgs) -> CliResult {
     outs.commit()
 }
 
+/// The scenario `simulate` runs and its report, notes included (the resolution's
+/// first), without writing anything: what the command and the Python package show.
+pub fn simulated(a: &SimulateArgs) -> CliResult<(Scenario, SimulationReport)> {
+    simulated_with(a, input::scenario_layers(&a.scenario)?)
+}
+
+/// [`simulated`] on layers built by the caller (the Python package's scenario given as
+/// a dict is parsed as a file would be, then takes the file's place).
+pub fn simulated_with(
+    a: &SimulateArgs,
+    layers: ScenarioLayers,
+) -> CliResult<(Scenario, SimulationReport)> {
+    let resolved = match a.plan.as_deref() {
+        None => api::simulate::resolve_allowing_oom(&layers, a.allow_oom)?,
+        Some("auto") => api::simulate::plan_auto(&layers)?,
+        Some(other) => {
+            return Err(CliError::bad(format!(
+                "--plan = {other}: only `auto` (the planner's best plan)"
+            )))
+        }
+    };
+    let sc = resolved.scenario;
+    // Nothing runs on a job that does not fit (unless asked): checked before the work,
+    // so that no output file is written either.
+    refuse_unless_fits(&sc, a.allow_oom, &resolved.notes)?;
+    let opts = SimulateOptions {
+        step_model: a.step_model,
+        stragglers: Heterogeneity::from_stragglers(
+            &sc,
+            a.slow_gpu,
+            a.slow_server,
+            a.slow_link,
+            a.slowdown,
+        )?,
+    };
+    if a.trace.is_some() && a.step_model != memphis_core::step::StepModel::Timeline {
+        return Err(CliError::bad(
+            "--trace needs --step-model timeline (the closed form has no timeline)",
+        ));
+    }
+    if sc.network == memphis_core::scenario::NetworkModel::Flow {
+        sinks::status("routing the job's traffic on the fabric ...");
+    }
+    let mut report = api::simulate(&sc, &opts)?;
+    // The resolution's notes first, after the warning of a plan that does not fit.
+    let at = usize::from(!report.fits).min(report.notes.len());
+    report.notes.splice(at..at, resolved.notes);
+    Ok((sc, report))
+}
+
 /// Refuses a plan that does not fit in GPU memory, unless `allow_oom`: the resolution's
 /// `notes` (how the plan came about) and the memory per GPU go to stderr, then one error
 /// line. Exit 2, bad input: the plan is the user's input (or the preset's they chose),
@@ -85,10 +100,12 @@ pub(crate) fn refuse_unless_fits(sc: &Scenario, allow_oom: bool, notes: &[String
     if m.fits || allow_oom {
         return Ok(());
     }
-    for n in notes {
-        sinks::note(n);
+    if !sinks::embedded() {
+        for n in notes {
+            sinks::note(n);
+        }
+        eprint!("{}", memory_lines(&m));
     }
-    eprint!("{}", memory_lines(&m));
     Err(api::simulate::does_not_fit(sc, &m).into())
 }
 

@@ -12,6 +12,57 @@ use std::fmt::Write;
 pub fn run(a: ValidateArgs) -> CliResult {
     let mut outs = sinks::Outputs::default();
     let report_out = outs.report("-o", a.output.as_deref())?;
+    let text = match report(&a)? {
+        Validated::One(report) => {
+            if a.json {
+                sinks::json_text(&report)?
+            } else {
+                render(&report)
+            }
+        }
+        Validated::Suites(reports) => {
+            if a.json {
+                sinks::json_text(&suites_report(&reports))?
+            } else {
+                let mut o = String::new();
+                for (i, (s, r)) in reports.iter().enumerate() {
+                    if i > 0 {
+                        o.push('\n');
+                    }
+                    let _ = writeln!(o, "== suite {} ({})\n", s.name, s.path);
+                    o.push_str(&render(r));
+                }
+                o
+            }
+        }
+    };
+    outs.put(report_out, text)?;
+    outs.commit()
+}
+
+/// What `validate` compared: one case file (or suite), or every suite.
+pub enum Validated {
+    /// `--cases FILE` or `--suite NAME`.
+    One(Report),
+    /// Every suite of the repository, in the order of [`SUITES`].
+    Suites(Vec<(&'static Suite, Report)>),
+}
+
+/// Every suite's report as `--json` prints it.
+pub fn suites_report(reports: &[(&'static Suite, Report)]) -> SuitesReport {
+    let suites = reports
+        .iter()
+        .map(|(s, r)| SuiteReport {
+            suite: s.name.to_string(),
+            file: s.path.to_string(),
+            report: r.clone(),
+        })
+        .collect();
+    SuitesReport { suites }
+}
+
+/// The comparison `validate` shows, without writing it.
+pub fn report(a: &ValidateArgs) -> CliResult<Validated> {
     let timeline = a.step_model == memphis_core::step::StepModel::Timeline;
     let single = match (&a.cases, &a.suite) {
         (Some(path), _) => {
@@ -21,43 +72,15 @@ pub fn run(a: ValidateArgs) -> CliResult {
         (None, Some(name)) => Some(Suite::named(name)?.cases()?),
         (None, None) => None,
     };
-    let text = if let Some(file) = single {
-        let report = evaluate(&file, timeline, "")?;
-        if a.json {
-            sinks::json_text(&report)?
-        } else {
-            render(&report)
-        }
-    } else {
-        let mut reports = Vec::with_capacity(SUITES.len());
-        for s in SUITES {
-            let label = format!("{}: ", s.name);
-            reports.push((s, evaluate(&s.cases()?, timeline, &label)?));
-        }
-        if a.json {
-            let suites = reports
-                .iter()
-                .map(|(s, r)| SuiteReport {
-                    suite: s.name.to_string(),
-                    file: s.path.to_string(),
-                    report: r.clone(),
-                })
-                .collect();
-            sinks::json_text(&SuitesReport { suites })?
-        } else {
-            let mut o = String::new();
-            for (i, (s, r)) in reports.iter().enumerate() {
-                if i > 0 {
-                    o.push('\n');
-                }
-                let _ = writeln!(o, "== suite {} ({})\n", s.name, s.path);
-                o.push_str(&render(r));
-            }
-            o
-        }
-    };
-    outs.put(report_out, text)?;
-    outs.commit()
+    if let Some(file) = single {
+        return Ok(Validated::One(evaluate(&file, timeline, "")?));
+    }
+    let mut reports = Vec::with_capacity(SUITES.len());
+    for s in SUITES {
+        let label = format!("{}: ", s.name);
+        reports.push((s, evaluate(&s.cases()?, timeline, &label)?));
+    }
+    Ok(Validated::Suites(reports))
 }
 
 /// Runs one case file; warns on stderr (prefixed by `label`) about cases the model
@@ -79,14 +102,14 @@ fn evaluate(file: &CaseFile, timeline: bool, label: &str) -> CliResult<Report> {
             .iter()
             .filter(|c| c.memory.as_ref().is_some_and(|m| !m.fits))
             .count();
-        if oom > 0 {
+        if oom > 0 && !sinks::embedded() {
             eprintln!(
                 "warning: {label}{oom} of {} cases do not fit in memory by memphis's count; they ran, so they are compared all the same",
                 cases.len()
             );
         }
         let failed = cases.iter().filter(|c| c.error.is_some()).count();
-        if failed > 0 {
+        if failed > 0 && !sinks::embedded() {
             eprintln!(
                 "warning: {label}{failed} of {} cases could not be simulated; the summary leaves them out",
                 cases.len()

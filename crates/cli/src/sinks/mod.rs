@@ -25,10 +25,26 @@ pub fn quiet() -> bool {
     QUIET.load(std::sync::atomic::Ordering::Relaxed)
 }
 
+static EMBEDDED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// The commands run inside another program (the Python package): nothing goes to
+/// stderr, not even notes and warnings, since the reports carry them and the host shows
+/// its own progress.
+pub fn set_embedded(e: bool) {
+    EMBEDDED.store(e, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether the commands run inside another program (see [`set_embedded`]).
+pub fn embedded() -> bool {
+    EMBEDDED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Whether progress may be shown: stderr is a terminal and `--quiet` is off.
 pub fn progress_enabled() -> bool {
     use std::io::IsTerminal;
-    !QUIET.load(std::sync::atomic::Ordering::Relaxed) && std::io::stderr().is_terminal()
+    !QUIET.load(std::sync::atomic::Ordering::Relaxed)
+        && !embedded()
+        && std::io::stderr().is_terminal()
 }
 
 /// A status line on stderr for work that takes a while (only on a terminal).
@@ -77,7 +93,7 @@ pub fn json_text<T: serde::Serialize>(value: &T) -> CliResult<String> {
 
 /// A note on stderr about a decision made for the user (unless `--quiet`).
 pub fn note(msg: &str) {
-    if !QUIET.load(std::sync::atomic::Ordering::Relaxed) {
+    if !QUIET.load(std::sync::atomic::Ordering::Relaxed) && !embedded() {
         eprintln!("note: {}", crate::errors::one_line(msg));
     }
 }

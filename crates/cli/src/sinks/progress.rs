@@ -15,7 +15,7 @@ const EVERY: Duration = Duration::from_millis(200);
 /// Runs `work`, drawing the progress line beside it when it takes a while.
 pub fn around<T>(work: impl FnOnce() -> T) -> T {
     let forced = std::env::var("MEMPHIS_PROGRESS").is_ok_and(|v| v == "always");
-    if super::quiet() || !(forced || super::progress_enabled()) {
+    if super::quiet() || super::embedded() || !(forced || super::progress_enabled()) {
         return work();
     }
     let after = if forced { Duration::ZERO } else { AFTER };

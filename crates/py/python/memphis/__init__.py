@@ -1,0 +1,440 @@
+"""memphis in Python: the ``memphis`` command line's questions as functions.
+
+Every function takes the options of its command as keywords, spelled as the flags with
+``_`` for ``-`` (``gpus=16384, tp=8, global_batch=2048, model="path/config.json"``), and
+runs the binary's own code on them (the native module ``memphis._memphis``): the same
+parsing, the same scenario layers, the same figures and the same error messages.
+
+    >>> import memphis
+    >>> memphis.simulate().step_time_s            # the default scenario, seconds
+    >>> memphis.simulate("dgx-h100-llama3-70b", gpus=2048).days
+    >>> memphis.sweep(grid={"gpus": [1024, 2048, 4096]}, base="dgx-h100-llama3-70b")
+
+Bad input raises :class:`ScenarioError` (a ``ValueError``) with the line ``memphis``
+prints after ``error:``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import sys
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Sequence, Union
+
+from . import _memphis
+from ._memphis import InternalError, ScenarioError
+
+if TYPE_CHECKING:  # pandas is imported when a table is made, not with the package
+    import pandas as pd
+
+__all__ = [
+    "Report",
+    "ScenarioError",
+    "InternalError",
+    "simulate",
+    "plan",
+    "sweep",
+    "validate",
+    "collective",
+    "reliability",
+    "cluster",
+    "presets",
+]
+
+__version__: str = _memphis.__version__
+
+#: A scenario: a preset name, a TOML file, or a dict with a scenario file's sections.
+Scenario = Union[str, "os.PathLike[str]", Mapping[str, Any], None]
+
+
+def _text(value: Any) -> Union[str, bool]:
+    """An option's value as its flag takes it: switches stay bool (the native side knows
+    which options are switches), booleans of valued flags are `true`/`false`, lists are
+    comma-joined (`recompute_modules=["core_attn", "moe_act"]`)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(v).lower() if isinstance(v, bool) else str(_text(v)) for v in value)
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
+        # 1.5e13 tokens as the integer the command line would be given.
+        return str(int(value))
+    if hasattr(value, "item") and callable(value.item):  # numpy scalars
+        return _text(value.item())
+    return str(value)
+
+
+def _options(overrides: Mapping[str, Any]) -> list:
+    return [(k, _text(v)) for k, v in overrides.items() if v is not None]
+
+
+def _scenario(scenario: Scenario) -> tuple:
+    """(positional argument, inline JSON) of a scenario."""
+    if scenario is None:
+        return None, None
+    if isinstance(scenario, Mapping):
+        try:
+            return None, json.dumps(scenario)
+        except (TypeError, ValueError) as e:
+            raise ScenarioError(f"scenario dict: not a mapping of TOML values: {e}") from None
+    if isinstance(scenario, (str, os.PathLike)):
+        return os.fspath(scenario), None
+    raise ScenarioError(
+        f"scenario: a preset name, a TOML file or a dict, not {type(scenario).__name__}"
+    )
+
+
+def _item(scenario: Scenario, overrides: Mapping[str, Any]) -> tuple:
+    positional, inline = _scenario(scenario)
+    return (positional, inline, _options(overrides))
+
+
+class Report:
+    """One simulation: the report ``memphis simulate --json`` prints, with its main
+    figures as attributes (units in the names)."""
+
+    def __init__(self, native: Any) -> None:
+        self._native = native
+        self._dict: dict = json.loads(native.json())
+
+    # The main figures.
+    @property
+    def scenario(self) -> str:
+        return self._dict["scenario"]
+
+    @property
+    def fits(self) -> bool:
+        """Whether the plan fits in GPU memory (False only with ``allow_oom=True``)."""
+        return self._dict["fits"]
+
+    @property
+    def notes(self) -> list:
+        """What memphis decided on the user's behalf, one line each."""
+        return list(self._dict.get("notes", []))
+
+    @property
+    def step_time_s(self) -> float:
+        """Seconds per training step."""
+        return self._dict["step"]["time_s"]
+
+    @property
+    def mfu(self) -> float:
+        """Model FLOP utilization, 0 to 1."""
+        return self._dict["step"]["mfu"]
+
+    @property
+    def tflops_per_gpu(self) -> float:
+        return self._dict["step"]["tflops_per_gpu"]
+
+    @property
+    def tokens_per_s(self) -> float:
+        """Tokens per second, whole job."""
+        return self._dict["step"]["tokens_per_s"]
+
+    @property
+    def memory(self) -> dict:
+        """Memory of the fullest GPU, GiB by part (``per_gpu_gib``, ``capacity_gib``, ...)."""
+        return dict(self._dict["memory"])
+
+    @property
+    def memory_gib(self) -> float:
+        """Memory of the fullest GPU, GiB."""
+        return self._dict["memory"]["per_gpu_gib"]
+
+    @property
+    def gpus(self) -> int:
+        """GPUs in the job."""
+        return self._dict["run"]["gpus"]
+
+    @property
+    def days(self) -> float:
+        """Days to train, median over the failure Monte Carlo."""
+        return self._dict["run"]["days_p50"]
+
+    @property
+    def ideal_days(self) -> float:
+        """Days to train without failures."""
+        return self._dict["run"]["ideal_days"]
+
+    @property
+    def plan(self) -> dict:
+        """The parallel plan and the batch (tp, pp, vpp, cp, ep, dp, ...)."""
+        return dict(self._dict["plan"])
+
+    @property
+    def facility_mw(self) -> float:
+        """Facility power during training, MW."""
+        return self._dict["power"]["facility_mw"]
+
+    # Whole report.
+    def to_dict(self) -> dict:
+        """The report as ``memphis simulate --json`` prints it."""
+        return json.loads(json.dumps(self._dict))
+
+    def to_json(self, indent: Optional[int] = 2) -> str:
+        """The report as JSON text."""
+        return json.dumps(self._dict, indent=indent)
+
+    def to_html(self) -> str:
+        """The self-contained HTML page ``memphis simulate --html`` writes."""
+        return self._native.html()
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+    def __getitem__(self, key: str) -> Any:
+        return self._dict[key]
+
+    def __repr__(self) -> str:
+        p = self._dict["plan"]
+        return (
+            f"<memphis.Report {self.scenario}: {self.gpus} GPUs, TP{p['tp']} PP{p['pp']} "
+            f"CP{p['cp']} EP{p['ep']} DP{p['dp']}, step {self.step_time_s:.3f} s, "
+            f"MFU {self.mfu:.1%}, {self.days:.1f} days>"
+        )
+
+
+def simulate(scenario: Scenario = None, **overrides: Any) -> Report:
+    """``memphis simulate``: one step and the whole run of a scenario.
+
+    ``scenario`` is a preset name, a TOML file or a dict of a scenario file's sections
+    (default: the ``memphis-405b`` preset). ``overrides`` are the command's options:
+    ``gpus``, ``tp``, ``pp``, ``model``, ``cluster``, ``global_batch``,
+    ``step_model="analytical"``, ``plan="auto"``, ``allow_oom=True``, ...
+    """
+    positional, inline = _scenario(scenario)
+    return Report(_memphis.simulate(positional, inline, _options(overrides)))
+
+
+def _report(command: str, positional: Any, inline: Any, overrides: Mapping[str, Any]) -> Any:
+    return json.loads(_memphis.report(command, positional, inline, _options(overrides)))
+
+
+def _pandas() -> Any:
+    import pandas
+
+    return pandas
+
+
+def plan(scenario: Scenario = None, top: int = 5, **overrides: Any) -> "pd.DataFrame":
+    """``memphis plan``: the fastest plans that fit, one row per plan (best first).
+
+    Options as for :func:`simulate`, plus ``objective`` (``step`` or ``time-to-train``).
+    Returns a ``pandas.DataFrame``.
+    """
+    positional, inline = _scenario(scenario)
+    r = _report("plan", positional, inline, dict(overrides, top=top))
+    rows = []
+    for rank, p in enumerate(r["top"], start=1):
+        row = {"rank": rank}
+        row.update({k: v for k, v in p.items() if k != "breakdown"})
+        # The exposed seconds of the step by kind, one column each.
+        for k, v in p.get("breakdown") or []:
+            row[f"{k}_s"] = v
+        rows.append(row)
+    return _pandas().DataFrame(rows)
+
+
+def reliability(scenario: Scenario = None, **overrides: Any) -> dict:
+    """``memphis reliability``: job MTBF, checkpoint interval, ETTR, spares (a dict, as
+    ``--json`` prints it). Options: ``days``, ``spares``, ``checkpoint_interval_min``
+    and the scenario options of :func:`simulate`."""
+    positional, inline = _scenario(scenario)
+    return _report("reliability", positional, inline, overrides)
+
+
+def cluster(scenario: Optional[str] = None, **overrides: Any) -> dict:
+    """``memphis cluster``: the inventory of a cluster (a dict, as ``--json`` prints
+    it). ``scenario`` is a scenario or cluster preset; ``cluster=`` a preset or file."""
+    positional = os.fspath(scenario) if scenario is not None else None
+    return _report("cluster", positional, None, overrides)
+
+
+def collective(op: str = "all_reduce", **overrides: Any) -> "pd.DataFrame":
+    """``memphis collective``: a collective over a range of sizes, nccl-tests style, one
+    row per size. Options: ``gpus``, ``minbytes``, ``maxbytes``, ``stepfactor``,
+    ``cluster``, ``network``, ``routing``, ``compare`` (an nccl-tests log).
+    Returns a ``pandas.DataFrame``; the report's other fields are in ``df.attrs``."""
+    r = _report("collective", op, None, overrides)
+    if isinstance(r, list):
+        return _pandas().DataFrame(r)
+    # With ``compare``: the rows and the report's other fields in ``df.attrs``.
+    lists = {k: v for k, v in r.items() if isinstance(v, list)}
+    rows = lists.pop("rows", None) or next(iter(lists.values()), [])
+    df = _pandas().DataFrame(rows)
+    df.attrs.update({k: v for k, v in r.items() if not isinstance(v, list)})
+    return df
+
+
+def validate(**overrides: Any) -> "pd.DataFrame":
+    """``memphis validate``: predictions against published runs, one row per training
+    case (or collective size) with a ``suite`` column. Options: ``suite``, ``cases``
+    (a case file), ``step_model``. Returns a ``pandas.DataFrame``."""
+    r = _report("validate", None, None, overrides)
+    suites = r["suites"] if "suites" in r else [dict(r, suite=overrides.get("suite", "cases"))]
+    rows = []
+    for s in suites:
+        for c in s.get("cases", []):
+            row = {"suite": s.get("suite")}
+            row.update({k: v for k, v in c.items() if not isinstance(v, (dict, list))})
+            rows.append(row)
+    return _pandas().DataFrame(rows)
+
+
+def presets() -> "pd.DataFrame":
+    """The embedded presets: one row per cluster, model and scenario preset."""
+    rows = [
+        {"kind": k, "name": n, "description": d, "default": default}
+        for k, n, d, default in _memphis.presets()
+    ]
+    return _pandas().DataFrame(rows)
+
+
+# ----- sweeps -----
+
+
+def _sweep_rows(items: Sequence[tuple], threads: Optional[int] = None, progress: Any = None) -> list:
+    """Runs items in this process (a shard, on a worker): [(row or None, error or None)]."""
+    return _memphis.sweep(list(items), threads, progress)
+
+
+def _shards(n_items: int, n_shards: int) -> list:
+    """Contiguous index ranges, as equal as can be, in order."""
+    n_shards = max(1, min(n_shards, n_items))
+    base, extra = divmod(n_items, n_shards)
+    out, start = [], 0
+    for i in range(n_shards):
+        size = base + (1 if i < extra else 0)
+        out.append((start, start + size))
+        start += size
+    return out
+
+
+def _executor_workers(executor: Any) -> int:
+    """How many workers an executor has (a Dask Client, or a concurrent.futures one)."""
+    info = getattr(executor, "scheduler_info", None)
+    if callable(info):
+        try:
+            return max(1, len(info().get("workers", {})))
+        except Exception:
+            return 1
+    return max(1, int(getattr(executor, "_max_workers", 0) or os.cpu_count() or 1))
+
+
+def sweep(
+    scenarios: Optional[Iterable[Any]] = None,
+    grid: Optional[Mapping[str, Sequence[Any]]] = None,
+    *,
+    base: Scenario = None,
+    executor: Any = None,
+    shards: Optional[int] = None,
+    threads: Optional[int] = None,
+    progress: Optional[bool] = None,
+    errors: str = "raise",
+    **overrides: Any,
+) -> "pd.DataFrame":
+    """``simulate`` over many scenarios, one row each, in input order.
+
+    Give either ``scenarios`` (each a preset name, a TOML file, a dict, or a
+    ``(scenario, {options})`` pair) or ``grid`` (option -> values: every combination,
+    the last option varying fastest, over ``base``). ``overrides`` apply to all.
+
+    The work runs in Rust on all cores (``threads`` to choose) with the GIL released;
+    the rows do not depend on the thread count. With ``executor`` (a Dask ``Client`` or
+    any ``concurrent.futures.Executor``) the scenarios are split into ``shards``
+    contiguous slices (default: one per worker) run there, and the rows concatenated
+    in order: the same table as one process.
+
+    ``errors="raise"`` raises the first failing scenario's error (input order);
+    ``"keep"`` keeps a row with the message in an ``error`` column.
+    Returns a ``pandas.DataFrame``.
+    """
+    if errors not in ("raise", "keep"):
+        raise ValueError(f"errors = {errors!r}: 'raise' or 'keep'")
+    if (scenarios is None) == (grid is None):
+        raise ValueError("sweep: give scenarios or grid (one of them)")
+    inputs: list = []  # the columns that say which input a row is
+    items: list = []
+    if grid is not None:
+        keys = list(grid.keys())
+        for values in itertools.product(*(list(grid[k]) for k in keys)):
+            opts = dict(overrides)
+            opts.update(zip(keys, values))
+            items.append(_item(base, opts))
+            inputs.append(dict(zip(keys, values)))
+    else:
+        for s in scenarios:  # type: ignore[union-attr]
+            if isinstance(s, tuple) and len(s) == 2 and isinstance(s[1], Mapping):
+                sc, opts = s[0], dict(overrides, **s[1])
+                col = {"input": sc if isinstance(sc, str) else None}
+                col.update(s[1])
+            else:
+                sc, opts = s, dict(overrides)
+                col = {"input": os.fspath(s) if isinstance(s, (str, os.PathLike)) else None}
+            items.append(_item(sc, opts))
+            inputs.append(col)
+
+    results = _run(items, executor, shards, threads, progress)
+    rows = []
+    for i, (inp, (row, err)) in enumerate(zip(inputs, results)):
+        if err is not None:
+            bad_input, message = err
+            if errors == "raise":
+                exc = ScenarioError if bad_input else InternalError
+                raise exc(message)
+            row = {"error": message}
+        elif errors == "keep":
+            row = dict(row, error=None)
+        rows.append({**{f"in_{k}" if k in row else k: v for k, v in inp.items()}, **row})
+    return _pandas().DataFrame(rows)
+
+
+def _interactive() -> bool:
+    """A person is watching: a Jupyter kernel, or stderr on a terminal."""
+    ipython = sys.modules.get("IPython")
+    if ipython is not None:
+        shell = ipython.get_ipython()
+        if shell is not None and getattr(shell, "kernel", None) is not None:
+            return True
+    return sys.stderr.isatty()
+
+
+def _bar(total: int, enabled: Optional[bool]) -> Any:
+    """tqdm.auto's bar (a widget in notebooks), shown when asked or when interactive."""
+    if total == 0 or enabled is False or (enabled is None and not _interactive()):
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, unit="scenario", desc="memphis sweep")
+
+
+def _run(items: list, executor: Any, shards: Optional[int], threads: Optional[int], progress: Optional[bool]) -> list:
+    bar = _bar(len(items), progress)
+    try:
+        if executor is None:
+            seen = [0]
+
+            def tick(n: int) -> None:
+                if bar is not None:
+                    bar.update(n - seen[0])
+                seen[0] = n
+
+            return _sweep_rows(items, threads, tick)
+        n = shards or _executor_workers(executor)
+        futures = [
+            executor.submit(_sweep_rows, items[a:b], threads) for a, b in _shards(len(items), n)
+        ]
+        out: list = []
+        for f in futures:  # in order: the concatenation is the one-process table
+            part = f.result()
+            out.extend(part)
+            if bar is not None:
+                bar.update(len(part))
+        return out
+    finally:
+        if bar is not None:
+            bar.close()

@@ -1,0 +1,37 @@
+"""The native module (Rust, PyO3): the `memphis` binary's code behind the package."""
+
+from typing import Callable, List, Optional, Sequence, Tuple, Union
+
+__version__: str
+
+class ScenarioError(ValueError):
+    """Bad input: the message is the line `memphis` prints after `error: `."""
+
+class InternalError(RuntimeError):
+    """A failure not of the input: an I/O error, or a fault in memphis (a caught panic)."""
+
+#: An option's value as its flag takes it: a switch, or the flag's text.
+Opt = Union[bool, str]
+#: (positional argument, scenario dict as JSON, options).
+Item = Tuple[Optional[str], Optional[str], Sequence[Tuple[str, Opt]]]
+
+class NativeReport:
+    def json(self) -> str: ...
+    def html(self) -> str: ...
+
+def simulate(
+    positional: Optional[str], inline: Optional[str], options: Sequence[Tuple[str, Opt]]
+) -> NativeReport: ...
+def report(
+    command: str,
+    positional: Optional[str],
+    inline: Optional[str],
+    options: Sequence[Tuple[str, Opt]],
+) -> str: ...
+def sweep(
+    items: Sequence[Item],
+    threads: Optional[int] = None,
+    progress: Optional[Callable[[int], object]] = None,
+) -> List[Tuple[Optional[dict], Optional[Tuple[bool, str]]]]: ...
+def sweep_in_rust(items: Sequence[Item], threads: Optional[int] = None) -> Tuple[float, int]: ...
+def presets() -> List[Tuple[str, str, str, bool]]: ...

@@ -1,0 +1,614 @@
+//! `memphis._memphis`: the native half of the Python package (`python/memphis` is the
+//! other). Each function takes a command's keyword arguments, turns them into the
+//! command line the `memphis` binary would get, and runs it through the binary's own
+//! code (`memphis_cli`): the same clap definitions parse the values, the same input
+//! code builds the scenario's layers, the same words describe errors. So a Python call
+//! and its command line cannot disagree, in figures or in messages.
+//!
+//! Errors: bad input raises `ScenarioError` (a `ValueError`) with the line the binary
+//! prints after `error: `; anything else (an I/O failure, a panic, which is caught here
+//! and never unwinds into Python) raises `InternalError`.
+
+use clap::Parser;
+use memphis_cli::cli::{Cli, Command};
+use memphis_cli::commands;
+use memphis_cli::errors::{self, CliError, Kind};
+use memphis_core::api::SimulationReport;
+use memphis_core::scenario::{self, ScenarioLayers};
+use pyo3::create_exception;
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use rayon::prelude::*;
+use std::collections::{BTreeMap, BTreeSet};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+create_exception!(
+    _memphis,
+    ScenarioError,
+    PyValueError,
+    "Bad input (a scenario, a preset name, an option's value): the message is the line `memphis` prints after `error: `."
+);
+create_exception!(
+    _memphis,
+    InternalError,
+    PyRuntimeError,
+    "A failure that is not the input's: an I/O error, or a fault in memphis (a caught panic)."
+);
+
+/// One keyword's value: a switch (`allow_oom=True`) or the text its flag would take.
+/// Python turns numbers and lists into that text (`python/memphis/__init__.py`).
+#[derive(Debug, Clone, FromPyObject)]
+enum Opt {
+    Flag(bool),
+    Text(String),
+}
+
+/// A command as the command line gives it: the positional argument (a scenario, a
+/// collective's name), a scenario given inline as JSON (a Python dict), the options.
+#[derive(Debug, Clone)]
+struct Call {
+    command: String,
+    positional: Option<String>,
+    inline: Option<String>,
+    options: Vec<(String, Opt)>,
+}
+
+/// A failed call: the exit-code class and the line the binary prints after `error: `.
+#[derive(Debug, Clone)]
+struct Failure {
+    kind: Kind,
+    message: String,
+}
+
+impl From<CliError> for Failure {
+    fn from(e: CliError) -> Self {
+        Failure {
+            kind: e.kind,
+            message: errors::one_line(&e.message),
+        }
+    }
+}
+
+impl Failure {
+    fn bad(message: impl Into<String>) -> Self {
+        Failure {
+            kind: Kind::BadInput,
+            message: errors::one_line(&message.into()),
+        }
+    }
+
+    fn into_py(self) -> PyErr {
+        match self.kind {
+            Kind::BadInput => ScenarioError::new_err(self.message),
+            Kind::Internal => InternalError::new_err(self.message),
+        }
+    }
+}
+
+/// Options that write files or pick a text format on the command line; in Python the
+/// returned object is the output (`Report.to_json()`, `Report.to_html()`).
+const OUTPUT_OPTIONS: &[&str] = &["json", "output", "out", "html", "trace", "quiet"];
+
+/// The switches (options that take no value) of each subcommand, from clap's own
+/// definitions: `allow_oom=True` becomes `--allow-oom`, `allow_oom=False` nothing.
+fn switches(command: &str) -> &'static BTreeSet<String> {
+    static ALL: OnceLock<BTreeMap<String, BTreeSet<String>>> = OnceLock::new();
+    static NONE: BTreeSet<String> = BTreeSet::new();
+    let all = ALL.get_or_init(|| {
+        use clap::CommandFactory;
+        Cli::command()
+            .get_subcommands()
+            .map(|sub| {
+                let set = sub
+                    .get_arguments()
+                    .filter(|a| !a.get_action().takes_values())
+                    .filter_map(|a| a.get_long().map(String::from))
+                    .collect();
+                (sub.get_name().to_string(), set)
+            })
+            .collect()
+    });
+    all.get(command).unwrap_or(&NONE)
+}
+
+/// The command line of a call (`memphis simulate --gpus=16384 --tp=8 -- PRESET`).
+fn argv(call: &Call) -> Result<Vec<String>, Failure> {
+    let mut argv = vec!["memphis".to_string(), call.command.clone()];
+    let switches = switches(&call.command);
+    for (key, value) in &call.options {
+        if OUTPUT_OPTIONS.contains(&key.as_str()) {
+            return Err(Failure::bad(format!(
+                "{key}: an output option of the command line; in Python the returned object is the output (to_dict(), to_json(), to_html())"
+            )));
+        }
+        let flag = key.replace('_', "-");
+        match value {
+            Opt::Flag(on) if switches.contains(&flag) => {
+                if *on {
+                    argv.push(format!("--{flag}"));
+                }
+            }
+            Opt::Flag(on) => argv.push(format!("--{flag}={on}")),
+            // `--flag=value` keeps a value that starts with '-' a value, so a negative
+            // number gets the message the binary gives for `--gpus -5`.
+            Opt::Text(v) => argv.push(format!("--{flag}={v}")),
+        }
+    }
+    if let Some(p) = &call.positional {
+        argv.push("--".to_string());
+        argv.push(p.clone());
+    }
+    Ok(argv)
+}
+
+/// Parses a call with the binary's definitions; clap's error as the binary words it.
+fn parse(call: &Call) -> Result<(Command, Vec<String>), Failure> {
+    let argv = argv(call)?;
+    let cli = Cli::try_parse_from(&argv).map_err(|e| {
+        let line = errors::clap_line(&e.render().to_string());
+        Failure::bad(line.strip_prefix("error: ").unwrap_or(&line).to_string())
+    })?;
+    Ok((cli.command, argv))
+}
+
+/// A scenario given inline (a Python dict, as JSON): parsed as the binary parses a TOML
+/// file, so it takes a file's place with the same checks and messages (unknown keys,
+/// wrong types); the context is `scenario dict` where a file's is its path.
+fn inline_scenario(json: &str) -> Result<scenario::ScenarioFile, Failure> {
+    let bad = |why: String| Failure::bad(format!("scenario dict: {why}"));
+    let value: serde_json::Value = serde_json::from_str(json)
+        .map_err(|e| bad(format!("not a mapping of TOML values: {e}")))?;
+    if !value.is_object() {
+        return Err(bad("not a mapping of a scenario's sections".into()));
+    }
+    let table = toml::Value::try_from(&value).map_err(|e| bad(format!("not TOML values: {e}")))?;
+    let text = toml::to_string(&table).map_err(|e| bad(format!("not TOML values: {e}")))?;
+    Ok(scenario::parse_scenario("scenario dict", &text).map_err(CliError::from)?)
+}
+
+/// The layers of a call: the binary's, with an inline scenario in the file's place.
+fn layers(
+    args: &memphis_cli::cli::ScenarioArgs,
+    inline: Option<&str>,
+) -> Result<ScenarioLayers, Failure> {
+    let mut layers = memphis_cli::input::scenario_layers(args)?;
+    if let Some(json) = inline {
+        if args.scenario.is_some() {
+            return Err(Failure::bad(
+                "a scenario both named and given as a dict: give one",
+            ));
+        }
+        layers.file = Some(inline_scenario(json)?);
+    }
+    Ok(layers)
+}
+
+/// Runs `f`, with errors worded for the call's command line (a field given as a
+/// keyword is named with its flag), a panic turned into an internal error.
+fn guarded<T>(argv: Vec<String>, f: impl FnOnce() -> Result<T, Failure>) -> Result<T, Failure> {
+    match catch_unwind(AssertUnwindSafe(|| errors::with_given(argv, f))) {
+        Ok(r) => r,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic".to_string());
+            Err(Failure {
+                kind: Kind::Internal,
+                message: errors::one_line(&format!("internal error (a bug in memphis): {what}")),
+            })
+        }
+    }
+}
+
+/// `simulate`: the scenario and its report.
+fn simulate_call(call: &Call) -> Result<SimulationReport, Failure> {
+    let (command, argv) = guarded(Vec::new(), || parse(call))?;
+    guarded(argv, || match command {
+        Command::Simulate(a) => {
+            let layers = layers(&a.scenario, call.inline.as_deref())?;
+            Ok(commands::simulate::simulated_with(&a, layers)?.1)
+        }
+        _ => Err(Failure::bad(format!("{}: not simulate", call.command))),
+    })
+}
+
+/// Every other command's report, as the JSON `--json` prints.
+fn report_call(call: &Call) -> Result<serde_json::Value, Failure> {
+    let (command, argv) = guarded(Vec::new(), || parse(call))?;
+    let json = |v: &dyn erased::Ser| v.value();
+    guarded(argv, || {
+        let inline = call.inline.as_deref();
+        let no_inline = || match inline {
+            Some(_) => Err(Failure::bad(format!(
+                "{}: takes no scenario dict",
+                call.command
+            ))),
+            None => Ok(()),
+        };
+        match command {
+            Command::Simulate(a) => {
+                let layers = layers(&a.scenario, inline)?;
+                json(&commands::simulate::simulated_with(&a, layers)?.1)
+            }
+            Command::Plan(a) => {
+                let layers = layers(&a.scenario, inline)?;
+                json(&commands::plan::searched_with(&a, layers, &|_, _| {})?)
+            }
+            Command::Reliability(a) => {
+                let layers = layers(&a.scenario, inline)?;
+                json(&commands::reliability::report_with(&a, layers)?)
+            }
+            Command::Cluster(a) => {
+                no_inline()?;
+                json(&commands::cluster::report(&a)?)
+            }
+            Command::Collective(a) => {
+                no_inline()?;
+                json(&commands::collective::report(&a)?)
+            }
+            Command::Validate(a) => {
+                no_inline()?;
+                match commands::validate::report(&a)? {
+                    commands::validate::Validated::One(r) => json(&r),
+                    commands::validate::Validated::Suites(s) => {
+                        json(&commands::validate::suites_report(&s))
+                    }
+                }
+            }
+            _ => Err(Failure::bad(format!(
+                "{}: not a command of the Python package",
+                call.command
+            ))),
+        }
+    })
+}
+
+/// Serializing any report to a JSON value, behind one object-safe trait.
+mod erased {
+    pub trait Ser {
+        fn value(&self) -> Result<serde_json::Value, super::Failure>;
+    }
+    impl<T: serde::Serialize> Ser for T {
+        fn value(&self) -> Result<serde_json::Value, super::Failure> {
+            serde_json::to_value(self).map_err(|e| super::Failure {
+                kind: super::Kind::Internal,
+                message: format!("serializing the report: {e}"),
+            })
+        }
+    }
+}
+
+/// A simulation's report: its JSON (what `memphis simulate --json` prints) and the
+/// report itself, for the HTML page.
+#[pyclass(frozen, module = "memphis._memphis")]
+struct NativeReport {
+    report: SimulationReport,
+}
+
+#[pymethods]
+impl NativeReport {
+    /// The JSON text `memphis simulate --json` prints.
+    fn json(&self) -> PyResult<String> {
+        serde_json::to_string(&self.report)
+            .map_err(|e| InternalError::new_err(format!("serializing the report: {e}")))
+    }
+
+    /// The self-contained HTML page `memphis simulate --html` writes.
+    fn html(&self) -> String {
+        memphis_cli::sinks::html::report(&self.report)
+    }
+}
+
+fn call_of(
+    command: String,
+    positional: Option<String>,
+    inline: Option<String>,
+    options: Vec<(String, Opt)>,
+) -> Call {
+    Call {
+        command,
+        positional,
+        inline,
+        options,
+    }
+}
+
+/// `memphis simulate`: the report of one scenario. The GIL is released while it runs.
+#[pyfunction]
+#[pyo3(signature = (positional, inline, options))]
+fn simulate(
+    py: Python<'_>,
+    positional: Option<String>,
+    inline: Option<String>,
+    options: Vec<(String, Opt)>,
+) -> PyResult<NativeReport> {
+    let call = call_of("simulate".into(), positional, inline, options);
+    let report = py
+        .allow_threads(|| simulate_call(&call))
+        .map_err(Failure::into_py)?;
+    Ok(NativeReport { report })
+}
+
+/// Any other command (`plan`, `reliability`, `cluster`, `collective`, `validate`): its
+/// `--json` report as JSON text. The GIL is released while it runs.
+#[pyfunction]
+#[pyo3(signature = (command, positional, inline, options))]
+fn report(
+    py: Python<'_>,
+    command: String,
+    positional: Option<String>,
+    inline: Option<String>,
+    options: Vec<(String, Opt)>,
+) -> PyResult<String> {
+    let call = call_of(command, positional, inline, options);
+    let value = py
+        .allow_threads(|| report_call(&call))
+        .map_err(Failure::into_py)?;
+    serde_json::to_string(&value)
+        .map_err(|e| InternalError::new_err(format!("serializing the report: {e}")))
+}
+
+/// One row of a sweep: the main figures of a simulation, with their units in the names.
+#[derive(Debug, Clone, PartialEq)]
+struct Row {
+    scenario: String,
+    fits: bool,
+    model: String,
+    gpu: String,
+    gpus: u64,
+    tp: u32,
+    pp: u32,
+    vpp: u32,
+    cp: u32,
+    ep: u32,
+    dp: u32,
+    micro_batch: u32,
+    global_batch: u64,
+    seq_len: u64,
+    step_time_s: f64,
+    mfu: f64,
+    tflops_per_gpu: f64,
+    tokens_per_s: f64,
+    memory_gib: f64,
+    ideal_days: f64,
+    days: f64,
+    gpu_hours: f64,
+    ettr: f64,
+    it_mw: f64,
+    facility_mw: f64,
+    run_mwh: f64,
+    run_tco2e: f64,
+}
+
+impl Row {
+    fn of(r: &SimulationReport) -> Row {
+        let p = &r.plan.plan;
+        Row {
+            scenario: r.scenario.clone(),
+            fits: r.fits,
+            model: r.model.name.clone(),
+            gpu: r.cluster.inventory.gpu.clone(),
+            gpus: r.run.gpus,
+            tp: p.tp,
+            pp: p.pp,
+            vpp: p.vpp,
+            cp: p.cp,
+            ep: p.ep,
+            dp: p.dp,
+            micro_batch: p.micro_batch,
+            global_batch: r.plan.global_batch,
+            seq_len: r.plan.seq_len,
+            step_time_s: r.step.time_s,
+            mfu: r.step.mfu,
+            tflops_per_gpu: r.step.tflops_per_gpu,
+            tokens_per_s: r.step.tokens_per_s,
+            memory_gib: r.memory.per_gpu_gib,
+            ideal_days: r.run.ideal_days,
+            days: r.run.days_p50,
+            gpu_hours: r.run.gpu_hours,
+            ettr: r.reliability.failures.ettr,
+            it_mw: r.power.report.it_mw,
+            facility_mw: r.power.report.facility_mw,
+            run_mwh: r.energy.run_mwh,
+            run_tco2e: r.carbon.run_tco2e,
+        }
+    }
+
+    fn to_py<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        d.set_item("scenario", &self.scenario)?;
+        d.set_item("fits", self.fits)?;
+        d.set_item("model", &self.model)?;
+        d.set_item("gpu", &self.gpu)?;
+        d.set_item("gpus", self.gpus)?;
+        d.set_item("tp", self.tp)?;
+        d.set_item("pp", self.pp)?;
+        d.set_item("vpp", self.vpp)?;
+        d.set_item("cp", self.cp)?;
+        d.set_item("ep", self.ep)?;
+        d.set_item("dp", self.dp)?;
+        d.set_item("micro_batch", self.micro_batch)?;
+        d.set_item("global_batch", self.global_batch)?;
+        d.set_item("seq_len", self.seq_len)?;
+        d.set_item("step_time_s", self.step_time_s)?;
+        d.set_item("mfu", self.mfu)?;
+        d.set_item("tflops_per_gpu", self.tflops_per_gpu)?;
+        d.set_item("tokens_per_s", self.tokens_per_s)?;
+        d.set_item("memory_gib", self.memory_gib)?;
+        d.set_item("ideal_days", self.ideal_days)?;
+        d.set_item("days", self.days)?;
+        d.set_item("gpu_hours", self.gpu_hours)?;
+        d.set_item("ettr", self.ettr)?;
+        d.set_item("it_mw", self.it_mw)?;
+        d.set_item("facility_mw", self.facility_mw)?;
+        d.set_item("run_mwh", self.run_mwh)?;
+        d.set_item("run_tco2e", self.run_tco2e)?;
+        Ok(d)
+    }
+}
+
+type Item = (Option<String>, Option<String>, Vec<(String, Opt)>);
+
+/// Runs every call on `threads` threads (None: all cores), results in input order
+/// whatever the thread count. `done` counts finished calls; `cancel` stops the rest.
+fn run_all(
+    calls: &[Call],
+    threads: Option<usize>,
+    done: &AtomicU64,
+    cancel: &AtomicBool,
+) -> Result<Vec<Result<Row, Failure>>, Failure> {
+    let work = || {
+        calls
+            .par_iter()
+            .map(|c| {
+                if cancel.load(Ordering::Relaxed) {
+                    return Err(Failure::bad("cancelled"));
+                }
+                let r = simulate_call(c).map(|r| Row::of(&r));
+                done.fetch_add(1, Ordering::Relaxed);
+                r
+            })
+            .collect()
+    };
+    match threads {
+        None => Ok(work()),
+        Some(n) => {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(n.max(1))
+                .build()
+                .map_err(|e| Failure {
+                    kind: Kind::Internal,
+                    message: format!("starting {n} threads: {e}"),
+                })?;
+            Ok(pool.install(work))
+        }
+    }
+}
+
+/// `simulate` over many scenarios in parallel with the GIL released: a list, in input
+/// order, of (row as a dict, None) or (None, (error class, message)). `progress` (a
+/// callable taking the count done) is called from this thread about ten times a second.
+#[pyfunction]
+#[pyo3(signature = (items, threads=None, progress=None))]
+#[allow(clippy::type_complexity)]
+fn sweep<'py>(
+    py: Python<'py>,
+    items: Vec<Item>,
+    threads: Option<usize>,
+    progress: Option<PyObject>,
+) -> PyResult<Vec<(Option<Bound<'py, PyDict>>, Option<(bool, String)>)>> {
+    let calls: Vec<Call> = items
+        .into_iter()
+        .map(|(p, i, o)| call_of("simulate".into(), p, i, o))
+        .collect();
+    let done = AtomicU64::new(0);
+    let cancel = AtomicBool::new(false);
+    let mut interrupted: Option<PyErr> = None;
+    let results = py.allow_threads(|| {
+        std::thread::scope(|s| {
+            let worker = s.spawn(|| run_all(&calls, threads, &done, &cancel));
+            // This thread reports progress and watches for Ctrl-C; the work runs on
+            // rayon's threads.
+            let mut last = u64::MAX;
+            while !worker.is_finished() {
+                std::thread::sleep(Duration::from_millis(100));
+                let n = done.load(Ordering::Relaxed);
+                Python::with_gil(|py| {
+                    if let Err(e) = py.check_signals() {
+                        cancel.store(true, Ordering::Relaxed);
+                        interrupted.get_or_insert(e);
+                    }
+                    if let (Some(cb), true) = (&progress, n != last) {
+                        if let Err(e) = cb.call1(py, (n,)) {
+                            cancel.store(true, Ordering::Relaxed);
+                            interrupted.get_or_insert(e);
+                        }
+                    }
+                });
+                last = n;
+            }
+            worker.join()
+        })
+    });
+    if let Some(e) = interrupted {
+        return Err(e);
+    }
+    let results = results
+        .map_err(|_| InternalError::new_err("the sweep's thread panicked"))?
+        .map_err(Failure::into_py)?;
+    if let Some(cb) = &progress {
+        cb.call1(py, (calls.len() as u64,))?;
+    }
+    results
+        .into_iter()
+        .map(|r| match r {
+            Ok(row) => Ok((Some(row.to_py(py)?), None)),
+            Err(f) => Ok((None, Some((f.kind == Kind::BadInput, f.message)))),
+        })
+        .collect()
+}
+
+/// The benchmark's reference: the same calls through the Rust core in this process, on
+/// the same threads, with no Python in the loop: (seconds, rows that succeeded).
+#[pyfunction]
+#[pyo3(signature = (items, threads=None))]
+fn sweep_in_rust(
+    py: Python<'_>,
+    items: Vec<Item>,
+    threads: Option<usize>,
+) -> PyResult<(f64, usize)> {
+    let calls: Vec<Call> = items
+        .into_iter()
+        .map(|(p, i, o)| call_of("simulate".into(), p, i, o))
+        .collect();
+    py.allow_threads(|| {
+        let started = Instant::now();
+        let r = run_all(&calls, threads, &AtomicU64::new(0), &AtomicBool::new(false));
+        let elapsed = started.elapsed().as_secs_f64();
+        r.map(|rows| (elapsed, rows.iter().filter(|r| r.is_ok()).count()))
+    })
+    .map_err(Failure::into_py)
+}
+
+/// The embedded presets as (kind, name, description, default) rows.
+#[pyfunction]
+fn presets() -> Vec<(String, String, String, bool)> {
+    let mut out = Vec::new();
+    for (kind, list) in [
+        ("cluster", scenario::CLUSTER_PRESETS),
+        ("model", scenario::MODEL_PRESETS),
+        ("scenario", scenario::SCENARIO_PRESETS),
+    ] {
+        for p in list {
+            out.push((
+                kind.to_string(),
+                p.name.to_string(),
+                scenario::preset_description(p),
+                p.name == scenario::DEFAULT_SCENARIO,
+            ));
+        }
+    }
+    out
+}
+
+#[pymodule]
+fn _memphis(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    // Nothing on stderr from inside Python: notes are in the reports.
+    memphis_cli::sinks::set_embedded(true);
+    m.add("ScenarioError", m.py().get_type::<ScenarioError>())?;
+    m.add("InternalError", m.py().get_type::<InternalError>())?;
+    m.add_class::<NativeReport>()?;
+    m.add_function(wrap_pyfunction!(simulate, m)?)?;
+    m.add_function(wrap_pyfunction!(report, m)?)?;
+    m.add_function(wrap_pyfunction!(sweep, m)?)?;
+    m.add_function(wrap_pyfunction!(sweep_in_rust, m)?)?;
+    m.add_function(wrap_pyfunction!(presets, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

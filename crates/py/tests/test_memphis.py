@@ -1,0 +1,244 @@
+"""The Python package against the `memphis` binary: same figures, same messages."""
+
+from __future__ import annotations
+
+import concurrent.futures
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import memphis
+
+from conftest import REPO, need
+
+
+# ----- simulate -----
+
+
+def test_default_simulation_is_the_clis(cli):
+    report = memphis.simulate()
+    expected = cli.json("simulate")
+    assert report.step_time_s == expected["step"]["time_s"]
+    # Not only the step: the whole report is the one `--json` prints.
+    assert report.to_dict() == expected
+
+
+def test_overrides_are_the_clis_flags(cli):
+    report = memphis.simulate(
+        "dgx-h100-llama3-70b", gpus=2048, global_batch=1024, seq_len=4096, sequence_parallel=True
+    )
+    expected = cli.json(
+        "simulate", "dgx-h100-llama3-70b", "--gpus", "2048", "--global-batch", "1024",
+        "--seq-len", "4096", "--sequence-parallel", "true",
+    )
+    assert report.to_dict() == expected
+    assert report.gpus == 2048
+    assert report.step_time_s == expected["step"]["time_s"]
+    assert report.mfu == expected["step"]["mfu"]
+    assert report.days == expected["run"]["days_p50"]
+    assert report.memory_gib == expected["memory"]["per_gpu_gib"]
+
+
+def test_model_file_and_switches(cli):
+    config = REPO / "crates" / "core" / "testdata" / "hf"
+    configs = sorted(config.glob("*.json"))
+    need("a Hugging Face config in crates/core/testdata/hf", bool(configs), "the repository's test data")
+    path = str(next((c for c in configs if "llama" in c.name.lower()), configs[0]))
+    report = memphis.simulate(model=path, cluster="dgx-h100", gpus=512, step_model="analytical", allow_oom=True)
+    expected = cli.json(
+        "simulate", "--model", path, "--cluster", "dgx-h100", "--gpus", "512",
+        "--step-model", "analytical", "--allow-oom",
+    )
+    assert report.to_dict() == expected
+
+
+def test_scenario_dict_is_a_toml_file(cli, tmp_path: Path):
+    scenario = {"preset": "dgx-h100-llama3-70b", "parallel": {"tp": 8}, "training": {"gpus": 512}}
+    path = tmp_path / "s.toml"
+    path.write_text('preset = "dgx-h100-llama3-70b"\n[parallel]\ntp = 8\n[training]\ngpus = 512\n')
+    assert memphis.simulate(scenario).to_dict() == cli.json("simulate", str(path))
+    assert memphis.simulate(str(path)).to_dict() == cli.json("simulate", str(path))
+    assert memphis.simulate(path).step_time_s == memphis.simulate(scenario).step_time_s
+
+
+def test_report_renders():
+    r = memphis.simulate("dgx-h100-llama3-70b")
+    html = r.to_html()
+    assert html.lstrip().lower().startswith("<!doctype html") and "dgx-h100-llama3-70b" in html
+    assert r._repr_html_() == html
+    assert '"step"' in r.to_json()
+    assert "dgx-h100-llama3-70b" in repr(r)
+
+
+# ----- errors -----
+
+
+def test_unknown_preset_is_the_clis_error(cli):
+    with pytest.raises(memphis.ScenarioError) as e:
+        memphis.simulate("no-such-preset")
+    assert str(e.value) == cli.error("simulate", "no-such-preset")
+    assert isinstance(e.value, ValueError)
+
+
+def test_negative_gpu_count_is_the_clis_error(cli):
+    with pytest.raises(memphis.ScenarioError) as e:
+        memphis.simulate(gpus=-5)
+    assert str(e.value) == cli.error("simulate", "--gpus", "-5")
+
+
+def test_field_given_as_keyword_is_named_with_its_flag(cli):
+    with pytest.raises(memphis.ScenarioError) as e:
+        memphis.simulate(tp=3)
+    assert str(e.value) == cli.error("simulate", "--tp", "3")
+    assert "(given as --tp)" in str(e.value)
+
+
+def test_unknown_option_is_the_clis_error(cli):
+    with pytest.raises(memphis.ScenarioError) as e:
+        memphis.simulate(gpuz=8)
+    assert str(e.value) == cli.error("simulate", "--gpuz=8")
+
+
+def test_malformed_dict_is_the_clis_error_for_the_same_file(cli, tmp_path: Path):
+    path = tmp_path / "bad.toml"
+    for scenario, toml in [
+        ({"parallel": {"tpp": 3}}, "[parallel]\ntpp = 3\n"),
+        ({"parallel": {"tp": "eight"}}, '[parallel]\ntp = "eight"\n'),
+        ({"nonsense": 1}, "nonsense = 1\n"),
+    ]:
+        path.write_text(toml)
+        with pytest.raises(memphis.ScenarioError) as e:
+            memphis.simulate(scenario)
+        # The same words; only the context differs (the file's path, `scenario dict`).
+        expected = cli.error("simulate", str(path))
+        assert str(e.value).startswith("scenario dict: ")
+        assert str(e.value).split("): ", 1)[-1] == expected.split("): ", 1)[-1]
+    for bad in ({"parallel": {"tp": None}}, {"parallel": {"tp": object()}}, [1, 2], 3.5):
+        with pytest.raises(memphis.ScenarioError):
+            memphis.simulate(bad)  # type: ignore[arg-type]
+
+
+def test_output_options_are_refused():
+    with pytest.raises(memphis.ScenarioError, match="to_html"):
+        memphis.simulate(html="x.html")
+
+
+# ----- the other commands -----
+
+
+def test_plan_is_one_row_per_plan(cli):
+    df = memphis.plan("dgx-h100-llama3-70b", top=3)
+    expected = cli.json("plan", "dgx-h100-llama3-70b", "--top", "3")
+    assert isinstance(df, pd.DataFrame) and len(df) == len(expected["top"]) == 3
+    assert df["step_time_s"].tolist() == [p["step_time_s"] for p in expected["top"]]
+    assert df["tp"].tolist() == [p["tp"] for p in expected["top"]]
+
+
+def test_reliability_cluster_collective_validate_presets(cli):
+    assert memphis.reliability(gpus=16384, days=54) == cli.json("reliability", "--gpus", "16384", "--days", "54")
+    assert memphis.cluster(cluster="dgx-h100") == cli.json("cluster", "--cluster", "dgx-h100")
+    df = memphis.collective("all_reduce", gpus=8, minbytes="1K", maxbytes="1M")
+    rows = cli.json("collective", "all_reduce", "-g", "8", "-b", "1K", "-e", "1M")
+    rows = rows if isinstance(rows, list) else rows["rows"]
+    assert df["time_us"].tolist() == [r["time_us"] for r in rows]
+    v = memphis.validate(suite="training", step_model="analytical")
+    expected = cli.json("validate", "--suite", "training", "--step-model", "analytical")
+    assert v["id"].tolist() == [c["id"] for c in expected["cases"]]
+    p = memphis.presets()
+    assert set(p["kind"]) == {"cluster", "model", "scenario"}
+    assert p.loc[p["default"], "name"].tolist() == ["memphis-405b"]
+
+
+# ----- sweeps -----
+
+SCENARIOS = [
+    "dgx-h100-llama3-70b",
+    ("dgx-h100-llama3-70b", {"gpus": 2048}),
+    ("dgx-a100-gpt3-175b", {"step_model": "analytical"}),
+    {"preset": "dgx-h100-llama3-70b", "parallel": {"tp": 8}},
+    ("memphis-405b", {"seq_len": 4096}),
+]
+
+
+def single(s):
+    if isinstance(s, tuple):
+        return memphis.simulate(s[0], **s[1])
+    return memphis.simulate(s)
+
+
+def test_sweep_equals_single_calls():
+    df = memphis.sweep(SCENARIOS, progress=False)
+    assert len(df) == len(SCENARIOS)
+    for (_, row), s in zip(df.iterrows(), SCENARIOS):
+        r = single(s)
+        assert row["step_time_s"] == r.step_time_s
+        assert row["days"] == r.days
+        assert row["memory_gib"] == r.memory_gib
+        assert row["scenario"] == r.scenario
+
+
+def test_sweep_does_not_depend_on_threads():
+    one = memphis.sweep(SCENARIOS, threads=1, progress=False)
+    two = memphis.sweep(SCENARIOS, threads=2, progress=False)
+    pd.testing.assert_frame_equal(one, two)
+
+
+def test_grid_is_every_combination_in_order():
+    df = memphis.sweep(grid={"gpus": [1024, 2048], "seq_len": [4096, 8192]}, base="dgx-h100-llama3-70b", progress=False)
+    assert list(zip(df["gpus"], df["seq_len"])) == [(1024, 4096), (1024, 8192), (2048, 4096), (2048, 8192)]
+    assert df.loc[1, "step_time_s"] == memphis.simulate("dgx-h100-llama3-70b", gpus=1024, seq_len=8192).step_time_s
+
+
+def test_sweep_errors(cli):
+    with pytest.raises(memphis.ScenarioError) as e:
+        memphis.sweep(["dgx-h100-llama3-70b", "no-such-preset"], progress=False)
+    assert str(e.value) == cli.error("simulate", "no-such-preset")
+    df = memphis.sweep(["dgx-h100-llama3-70b", "no-such-preset"], errors="keep", progress=False)
+    assert df["error"].isna().tolist() == [True, False]
+
+
+def test_thread_pool_executor_gives_the_same_table():
+    alone = memphis.sweep(SCENARIOS, progress=False)
+    with concurrent.futures.ThreadPoolExecutor(2) as ex:
+        sharded = memphis.sweep(SCENARIOS, executor=ex, shards=3, progress=False)
+    pd.testing.assert_frame_equal(alone, sharded)
+
+
+def test_dask_local_cluster_gives_the_same_table():
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError:
+        need("dask.distributed", False, "pip install 'dask[distributed]'")
+    alone = memphis.sweep(SCENARIOS, progress=False)
+    # Threads, not processes: starting worker processes costs seconds here, and the work
+    # is the same Rust code either way.
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as lc:
+        with Client(lc) as client:
+            sharded = memphis.sweep(SCENARIOS, executor=client, progress=False)
+    pd.testing.assert_frame_equal(alone, sharded)
+
+
+def test_progress_bar_counts_every_scenario(capsys):
+    memphis.sweep(SCENARIOS, progress=True)
+    err = capsys.readouterr().err
+    assert f"{len(SCENARIOS)}/{len(SCENARIOS)}" in err and "memphis sweep" in err
+    memphis.sweep(SCENARIOS, progress=False)
+    assert "memphis sweep" not in capsys.readouterr().err
+
+
+def test_html_is_the_clis_page(cli, tmp_path: Path):
+    page = tmp_path / "r.html"
+    p = cli.run("simulate", "dgx-h100-llama3-70b", "--html", str(page))
+    assert p.returncode == 0, p.stderr
+    assert memphis.simulate("dgx-h100-llama3-70b").to_html() == page.read_text()
+
+
+def test_values_become_flag_text(cli):
+    import numpy as np
+
+    a = memphis.simulate("dgx-h100-llama3-70b", gpus=np.int64(2048), tokens=1e12,
+                         recompute_modules=["core_attn", "layernorm"], recompute="selective")
+    b = cli.json("simulate", "dgx-h100-llama3-70b", "--gpus", "2048", "--tokens", "1000000000000",
+                 "--recompute-modules", "core_attn,layernorm", "--recompute", "selective")
+    assert a.to_dict() == b
