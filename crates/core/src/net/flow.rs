@@ -45,16 +45,31 @@ struct RadixHeap {
     /// Bucket i > 0 holds keys whose highest bit differing from `last` is bit i - 1;
     /// bucket 0 holds keys equal to `last`.
     buckets: [Vec<(u64, u32)>; 65],
+    /// Bit i - 1 set when bucket i > 0 holds something: the next one is found at once.
+    nonempty: u64,
     len: usize,
 }
 
-impl RadixHeap {
-    fn new() -> Self {
+impl Default for RadixHeap {
+    fn default() -> Self {
         RadixHeap {
             last: 0,
             buckets: std::array::from_fn(|_| Vec::new()),
+            nonempty: 0,
             len: 0,
         }
+    }
+}
+
+impl RadixHeap {
+    /// Empties it, keeping the buckets' allocations.
+    fn clear(&mut self) {
+        for b in &mut self.buckets {
+            b.clear();
+        }
+        self.last = 0;
+        self.nonempty = 0;
+        self.len = 0;
     }
 
     fn bucket(&self, key: u64) -> usize {
@@ -67,20 +82,48 @@ impl RadixHeap {
         let key = level.max(0.0).to_bits().max(self.last);
         let b = self.bucket(key);
         self.buckets[b].push((key, resource));
+        if b > 0 {
+            self.nonempty |= 1 << (b - 1);
+        }
         self.len += 1;
+    }
+
+    /// The lowest level, without taking it.
+    fn peek(&mut self) -> Option<f64> {
+        if self.len == 0 {
+            return None;
+        }
+        self.refill();
+        Some(f64::from_bits(self.last))
     }
 
     fn pop(&mut self) -> Option<(f64, u32)> {
         if self.len == 0 {
             return None;
         }
+        self.refill();
+        self.len -= 1;
+        self.buckets[0].pop().map(|(k, r)| (f64::from_bits(k), r))
+    }
+
+    /// Moves the lowest keys into bucket 0 (it must hold something: `len > 0`).
+    fn refill(&mut self) {
         if self.buckets[0].is_empty() {
-            let i = (1..65).find(|&i| !self.buckets[i].is_empty())?;
+            if self.nonempty == 0 {
+                return;
+            }
+            let i = self.nonempty.trailing_zeros() as usize + 1;
+            self.nonempty &= !(1 << (i - 1));
             let moved = std::mem::take(&mut self.buckets[i]);
             self.last = moved.iter().map(|e| e.0).min().unwrap_or(self.last);
+            // Every key moves to a lower bucket than i (they share bits above i - 1
+            // with the new `last`).
             for e in &moved {
                 let b = self.bucket(e.0);
                 self.buckets[b].push(*e);
+                if b > 0 {
+                    self.nonempty |= 1 << (b - 1);
+                }
             }
             // Keep the emptied bucket's allocation for later refills.
             let mut moved = moved;
@@ -89,8 +132,6 @@ impl RadixHeap {
                 self.buckets[i] = moved;
             }
         }
-        self.len -= 1;
-        self.buckets[0].pop().map(|(k, r)| (f64::from_bits(k), r))
     }
 }
 
@@ -100,14 +141,54 @@ const EPS: f64 = 1e-12;
 /// Max-min fair rates (bytes/s) of the flows where `active[f]` (all flows when `None`).
 /// Inactive flows get 0; a flow with no resources (src = dst) gets infinity.
 pub fn max_min_rates(rf: &RoutedFlows, active: Option<&[bool]>) -> Vec<f64> {
+    // The solver's buffers are kept per thread between solves: a solve at 100,000 GPUs
+    // otherwise spends a good part of its time faulting in fresh zeroed pages.
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut scratch) => solve(rf, active, &mut scratch),
+        Err(_) => solve(rf, active, &mut Scratch::default()),
+    })
+}
+
+/// Buffers of a solve, reused by the next one on the same thread.
+#[derive(Default)]
+struct Scratch {
+    n_live: Vec<u32>,
+    start: Vec<u32>,
+    fill: Vec<u32>,
+    flows_of: Vec<u32>,
+    frozen: Vec<f64>,
+    caps: Vec<(f64, u32)>,
+    heap: RadixHeap,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
+}
+
+/// `v` as `n` copies of `x`, in its own allocation.
+fn reset<T: Copy>(v: &mut Vec<T>, n: usize, x: T) {
+    v.clear();
+    v.resize(n, x);
+}
+
+fn solve(rf: &RoutedFlows, active: Option<&[bool]>, scratch: &mut Scratch) -> Vec<f64> {
+    let Scratch {
+        n_live,
+        start,
+        fill,
+        flows_of,
+        frozen,
+        caps,
+        heap,
+    } = scratch;
     let nf = rf.flows();
     let nr = rf.capacity.len();
     let is_active = |f: usize| active.is_none_or(|a| a[f]);
     let mut rate = vec![0.0f64; nf];
     // One bit per flow: small enough to stay in cache while lists are scanned.
     let mut live = BitSet::new(nf);
-    // Resource -> flows (CSR), counting only live flows.
-    let mut count = vec![0u32; nr + 1];
+    // Live flows on each resource.
+    reset(n_live, nr, 0);
     for f in 0..nf {
         if !is_active(f) {
             continue;
@@ -119,54 +200,109 @@ pub fn max_min_rates(rf: &RoutedFlows, active: Option<&[bool]>) -> Vec<f64> {
         }
         live.set(f);
         for &r in res {
-            count[r as usize + 1] += 1;
+            n_live[r as usize] += 1;
         }
     }
-    let mut start = vec![0usize; nr + 1];
+    // A resource of one flow only caps that flow at its capacity: it becomes an event of
+    // the flow (`caps`), not a heap entry. Only shared resources get flow lists (CSR) and
+    // a place in the heap. Most links of a permutation carry one flow or none.
+    reset(start, nr + 1, 0);
     for r in 0..nr {
-        start[r + 1] = start[r] + count[r + 1] as usize;
+        let shared = if n_live[r] >= 2 { n_live[r] } else { 0 };
+        start[r + 1] = start[r] + shared;
     }
-    let mut fill = start.clone();
-    let mut flows_of = vec![0u32; start[nr]];
+    let is_shared = |r: usize, start: &[u32]| start[r + 1] > start[r];
+    fill.clear();
+    fill.extend_from_slice(start);
+    reset(flows_of, start[nr] as usize, 0);
+    caps.clear();
     for f in 0..nf {
-        if live.get(f) {
-            for &r in rf.resources(f) {
-                flows_of[fill[r as usize]] = f as u32;
-                fill[r as usize] += 1;
+        if !live.get(f) {
+            continue;
+        }
+        let mut cap = f64::INFINITY;
+        for &r in rf.resources(f) {
+            let r = r as usize;
+            if is_shared(r, start) {
+                flows_of[fill[r] as usize] = f as u32;
+                fill[r] += 1;
+            } else {
+                cap = cap.min(rf.capacity[r]);
             }
         }
-    }
-    let mut n_live: Vec<u32> = (0..nr).map(|r| count[r + 1]).collect();
-    let mut frozen = vec![0.0f64; nr];
-    let level_of =
-        |r: usize, n: &[u32], fr: &[f64]| (rf.capacity[r] - fr[r]).max(0.0) / n[r] as f64;
-    let mut heap = RadixHeap::new();
-    for r in 0..nr {
-        if n_live[r] > 0 {
-            heap.push(level_of(r, &n_live, &frozen), r as u32);
+        if cap.is_finite() {
+            caps.push((cap, f as u32));
         }
     }
-    while let Some((level, resource)) = heap.pop() {
+    // Flows' caps in increasing order (ties by flow: deterministic); equal caps, as on a
+    // fabric of one link speed, need no sort.
+    let equal = caps.windows(2).all(|w| w[0].0 == w[1].0);
+    if !equal {
+        caps.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    }
+    reset(frozen, nr, 0.0);
+    let level_of =
+        |r: usize, n: &[u32], fr: &[f64]| (rf.capacity[r] - fr[r]).max(0.0) / n[r] as f64;
+    heap.clear();
+    for r in 0..nr {
+        if is_shared(r, start) {
+            heap.push(level_of(r, n_live, frozen), r as u32);
+        }
+    }
+    // Freezes flow f at `at`, unless it is frozen already.
+    let mut freeze = |f: usize, at: f64, n_live: &mut [u32], frozen: &mut [f64]| {
+        if !live.get(f) {
+            return;
+        }
+        live.clear(f);
+        rate[f] = at;
+        for &q in rf.resources(f) {
+            let q = q as usize;
+            if is_shared(q, start) {
+                n_live[q] -= 1;
+                frozen[q] += at;
+            }
+        }
+    };
+    let mut next_cap = 0;
+    loop {
+        // The lower of the heap's next level and the next flow's cap fills first.
+        let heap_level = heap.peek();
+        let cap = caps.get(next_cap).copied();
+        let from_heap = match (heap_level, cap) {
+            (Some(l), Some((c, _))) => l <= c,
+            (Some(_), None) => true,
+            (None, Some(_)) => {
+                // No shared resource left: the remaining flows take their caps, and
+                // nothing else needs their bookkeeping.
+                for &(c, f) in &caps[next_cap..] {
+                    let f = f as usize;
+                    if live.get(f) {
+                        rate[f] = c;
+                    }
+                }
+                break;
+            }
+            (None, None) => break,
+        };
+        if !from_heap {
+            let (c, f) = cap.expect("a cap event");
+            next_cap += 1;
+            freeze(f as usize, c, n_live, frozen);
+            continue;
+        }
+        let (level, resource) = heap.pop().expect("the heap's next level");
         let r = resource as usize;
         if n_live[r] == 0 {
             continue;
         }
-        let now = level_of(r, &n_live, &frozen);
+        let now = level_of(r, n_live, frozen);
         if now > level * (1.0 + EPS) + f64::MIN_POSITIVE {
             heap.push(now, resource);
             continue;
         }
         for i in start[r]..start[r + 1] {
-            let f = flows_of[i] as usize;
-            if !live.get(f) {
-                continue;
-            }
-            live.clear(f);
-            rate[f] = now;
-            for &q in rf.resources(f) {
-                n_live[q as usize] -= 1;
-                frozen[q as usize] += now;
-            }
+            freeze(flows_of[i as usize] as usize, now, n_live, frozen);
         }
     }
     rate
