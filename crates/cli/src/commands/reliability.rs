@@ -2,7 +2,7 @@
 
 use crate::cli::ReliabilityArgs;
 use crate::errors::CliResult;
-use crate::sinks::format::{count, duration, pct};
+use crate::sinks::format::{count, days_spread, duration, pct};
 use crate::{input, sinks};
 use memphis_core::api::{self, ReliabilityOptions, ReliabilityReport};
 use std::fmt::Write;
@@ -95,8 +95,9 @@ fn render(r: &ReliabilityReport) -> String {
     let work_days = r.ideal_days;
     let _ = writeln!(
         o,
-        "  time to train   {:.1} days p50 ({:.1} p10, {:.1} p90) for {:.1} days of work",
-        r.days_p50, r.days_p10, r.days_p90, work_days
+        "  time to train   {} for {:.1} days of work",
+        days_spread(r.days_p10, r.days_p50, r.days_p90),
+        work_days
     );
     let _ = writeln!(o, "\n  causes (per day)");
     for c in &r.causes {

@@ -3,7 +3,7 @@
 
 use crate::cli::SimulateArgs;
 use crate::errors::{CliError, CliResult};
-use crate::sinks::format::{count, duration, pct, si};
+use crate::sinks::format::{count, days_spread, duration, pct, si};
 use crate::{input, sinks};
 use memphis_core::api::simulate::MemorySummary;
 use memphis_core::api::{self, SimulateOptions, SimulationReport};
@@ -234,10 +234,8 @@ fn render(r: &SimulationReport) -> String {
     );
     let _ = writeln!(
         o,
-        "  with failures {:.1} days p50 ({:.1} p10, {:.1} p90) · {} GPU-hours",
-        run.days_p50,
-        run.days_p10,
-        run.days_p90,
+        "  with failures {} · {} GPU-hours",
+        days_spread(run.days_p10, run.days_p50, run.days_p90),
         si(run.gpu_hours)
     );
     let rel = &r.reliability.failures;

@@ -302,6 +302,30 @@ pub fn ettr_expected(tau: f64, delta: f64, restart: f64, mtbf: f64) -> f64 {
     (tau / per_segment).clamp(0.0, 1.0)
 }
 
+/// Share of the time a job is not waiting for a repaired server, when failures that
+/// take a server out come at `rate` per hour of training, repairs take `repair_h` and the
+/// job starts with `spares` servers in reserve. The servers in repair form an Erlang loss
+/// system: S + 1 places (the spares, and the job's own server when none is left) offered
+/// rate x repair, and the job stops exactly when all are taken: 1 - B(S + 1, rate x repair),
+/// Erlang's B, which holds whatever the repair time's distribution. With no spare it is
+/// 1 / (1 + rate x repair): each such failure waits a whole repair.
+pub fn spare_availability(rate: f64, repair_h: f64, spares: u64) -> f64 {
+    let a = rate * repair_h;
+    if !(a.is_finite() && a > 0.0) {
+        return 1.0;
+    }
+    // B(0) = 1; B(k) = a B(k-1) / (k + a B(k-1)); it only falls with k, so stop once it
+    // is negligible (a cluster's thousands of spares need not all be counted).
+    let mut b = 1.0;
+    for k in 1..=spares.saturating_add(1) {
+        b = a * b / (k as f64 + a * b);
+        if b < 1e-12 {
+            break;
+        }
+    }
+    1.0 - b
+}
+
 /// Checkpoint costs of a job.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CheckpointCost {
@@ -661,13 +685,16 @@ fn take_spare(wall: &mut f64, spares: &mut u64, repairs: &mut Vec<f64>, repair_h
             *wall = back;
             repairs.retain(|&r| r > back);
         } else {
-            waited = repair_h;
+            // Nothing in repair to take: the job waits for the failed server itself,
+            // which then rejoins it (it is not also a spare to come).
             *wall += repair_h;
+            return repair_h;
         }
     } else {
         *spares -= 1;
     }
-    repairs.push(*wall + repair_h);
+    // The failed server's repair starts when it fails, not when the job resumes.
+    repairs.push(now + repair_h);
     waited
 }
 
@@ -747,10 +774,19 @@ pub fn project_run(
     let (tau_h, interval_rule) = checkpoint_interval(cfg, &ck, step_s, mtbf_h);
     let min_interval_min = min_interval_h(cfg, &ck, step_s) * 60.0;
     let spares_nodes = spare_gpus / u64::from(gpus_per_host.max(1));
-    let expected_events = work_hours * (fm.unexpected_per_hour() + fm.planned_per_hour)
-        / ettr_expected(tau_h, stall_h, restart_h, mtbf_h).max(1e-12);
+    // The analytic run: the renewal ETTR, times the share of time the job is not waiting
+    // for a repaired server.
+    let renewal = ettr_expected(tau_h, stall_h, restart_h, mtbf_h);
+    let avail = spare_availability(
+        fm.unexpected_per_hour() * fm.spare_fraction(),
+        cfg.repair_hours,
+        spares_nodes,
+    );
+    let analytic = renewal * avail;
+    let expected_events =
+        work_hours * (fm.unexpected_per_hour() + fm.planned_per_hour) / renewal.max(1e-12);
     if !(expected_events.is_finite() && expected_events <= MC_MAX_EVENTS) {
-        let ettr = ettr_expected(tau_h, stall_h, restart_h, mtbf_h).max(1e-6);
+        let ettr = analytic.max(1e-6);
         let days = work_hours / ettr / 24.0;
         return RunProjection {
             job_mtbf_hours: mtbf_h,
@@ -764,7 +800,7 @@ pub fn project_run(
             days_p10: days,
             days_p50: days,
             days_p90: days,
-            spare_wait_hours: 0.0,
+            spare_wait_hours: days * 24.0 * (1.0 - avail),
             checkpoint: ck,
             spare_gpus,
             monte_carlo: false,
@@ -805,7 +841,7 @@ pub fn project_run(
         interruptions: fails / n,
         planned_interruptions: fm.planned_per_hour * days_p50 * 24.0,
         ettr: (work_hours / mean_wall).min(1.0),
-        ettr_expected: ettr_expected(tau_h, stall_h, restart_h, mtbf_h),
+        ettr_expected: analytic,
         days_p10: q(0.1),
         days_p50,
         days_p90: q(0.9),
@@ -966,6 +1002,30 @@ mod tests {
             fast_wall > no_restart_failures * 1.1,
             "{fast_wall} vs {no_restart_failures}"
         );
+    }
+
+    #[test]
+    fn the_monte_carlo_and_the_analytic_agree_on_spares() {
+        // 16,384 GPUs, 30 days of work: from no spare server (each failure that takes
+        // one out waits a whole repair) to more than enough.
+        let cfg = ReliabilityConfig {
+            trials: 100,
+            ..Default::default()
+        };
+        for spare_servers in [0u64, 4, 16, 64, 512] {
+            let r = project_run(24.0 * 30.0, 10.0, 70e9, 16_384, 8, spare_servers * 8, &cfg);
+            assert!(r.monte_carlo);
+            assert!(
+                (r.ettr - r.ettr_expected).abs() < 0.03,
+                "{spare_servers} spares: MC {} vs analytic {}",
+                r.ettr,
+                r.ettr_expected
+            );
+        }
+        // No spare: 1 / (1 + 5); Erlang B(2, 5) = 25 / 37; many spares: all the time.
+        assert!((spare_availability(0.5, 10.0, 0) - 1.0 / 6.0).abs() < 1e-12);
+        assert!((spare_availability(0.5, 10.0, 1) - 12.0 / 37.0).abs() < 1e-12);
+        assert!(spare_availability(0.5, 10.0, 40) > 0.999_999);
     }
 
     #[test]
