@@ -57,6 +57,16 @@ pub fn pct(f: f64) -> String {
     format!("{:.1}%", f * 100.0)
 }
 
+/// Wall days of a run: the median and its p10-p90 spread, or the one analytic figure
+/// when the Monte Carlo did not run (then p10 = p50 = p90).
+pub fn days_spread(p10: f64, p50: f64, p90: f64) -> String {
+    if p10 == p90 {
+        format!("{p50:.1} days (the analytic expectation)")
+    } else {
+        format!("{p50:.1} days p50 ({p10:.1} p10, {p90:.1} p90)")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -71,15 +81,5 @@ mod tests {
         assert_eq!(si(15e12), "15.0T");
         assert_eq!(si(405e9), "405B");
         assert_eq!(pct(0.4567), "45.7%");
-    }
-}
-
-/// Wall days of a run: the median and its p10-p90 spread, or the one analytic figure
-/// when the Monte Carlo did not run (then p10 = p50 = p90).
-pub fn days_spread(p10: f64, p50: f64, p90: f64) -> String {
-    if p10 == p90 {
-        format!("{p50:.1} days (the analytic expectation)")
-    } else {
-        format!("{p50:.1} days p50 ({p10:.1} p10, {p90:.1} p90)")
     }
 }
