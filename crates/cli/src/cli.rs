@@ -53,7 +53,7 @@ pub enum Command {
     Collective(CollectiveArgs),
     /// Failures, checkpoints and goodput: job MTBF, the checkpoint interval, ETTR, spares.
     #[command(
-        after_help = "Examples:\n  memphis reliability --gpus 16384 --days 54      # the Llama 3 405B setting\n  memphis reliability --json\n\nBounds: the Monte Carlo jumps from failure to failure (its work grows with failures, not checkpoints), up to 50,000 interruptions per trial and 100,000 trials; past them, the analytic expectation, said in a note. Past 1 s on a terminal, a line on stderr shows how far it has got."
+        after_help = "Examples:\n  memphis reliability --gpus 16384 --days 54      # the Llama 3 405B setting\n  memphis reliability --json\n\nBounds: the Monte Carlo jumps from failure to failure (its work grows with failures, not checkpoints), up to 50,000 interruptions per trial (past it, the analytic expectation, said in a note) and 100,000 trials, fewer (at least 20) where they would simulate more than 2,000,000 interruptions in all. Past 1 s on a terminal, a line on stderr shows how far it has got."
     )]
     Reliability(ReliabilityArgs),
     /// The grid's view: the site's facility power over a window, its ramps, spectrum and
@@ -452,6 +452,10 @@ mod tests {
         let reliability = help("reliability", &mut cmd);
         let events = memphis_core::api::reliability::MC_MAX_EVENTS as u64;
         assert!(reliability.contains(&thousands(events)) && simulate.contains(&thousands(events)));
+        let budget = memphis_core::api::reliability::MC_EVENT_BUDGET as u64;
+        let least = memphis_core::api::reliability::MC_MIN_TRIALS;
+        assert!(reliability.contains(&thousands(budget)));
+        assert!(reliability.contains(&format!("at least {least})")));
     }
 
     #[test]

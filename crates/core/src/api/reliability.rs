@@ -7,6 +7,8 @@ pub use crate::reliability::IntervalRule;
 /// Most interruptions one Monte Carlo trial simulates (beyond, the analytic expectation).
 pub use crate::reliability::MC_MAX_EVENTS;
 use crate::reliability::{FailureModel, ReliabilityConfig, RECOVERIES};
+/// Most interruptions one Monte Carlo run simulates over all its trials.
+pub use crate::reliability::{MC_EVENT_BUDGET, MC_MIN_TRIALS};
 use crate::run::reliability_of;
 use crate::scenario::Scenario;
 use crate::step::{self, Heterogeneity, StepModel};

@@ -9,6 +9,7 @@
 
 use crate::error::{Error, Result};
 use crate::rng::SplitMix64;
+use rayon::prelude::*;
 use serde::Serialize;
 
 /// The calibration run: Llama 3 405B pre-training snapshot (facts.md §6.1).
@@ -584,6 +585,15 @@ pub struct RunProjection {
 /// expectation stands in (it converges there anyway), so that absurd runs cannot hang.
 pub const MC_MAX_EVENTS: f64 = 50_000.0;
 
+/// Most interruptions one Monte Carlo run simulates over all its trials: a run with many
+/// interruptions per trial takes fewer trials (at least [`MC_MIN_TRIALS`]), whose spread
+/// is narrow anyway. It bounds `simulate` and each row `reliability` explores to well
+/// under a second.
+pub const MC_EVENT_BUDGET: f64 = 2_000_000.0;
+
+/// Fewest trials the event budget leaves.
+pub const MC_MIN_TRIALS: u32 = 20;
+
 /// One trial of the whole run: returns (wall hours, unexpected interruptions, hours
 /// waiting for spares).
 #[allow(clippy::too_many_arguments)]
@@ -782,7 +792,10 @@ pub fn project_run(
         cfg.repair_hours,
         spares_nodes,
     );
-    let analytic = renewal * avail;
+    // Planned interruptions (checkpoint, then restart: nothing lost) take their restarts
+    // out of the wall time as they come, per hour of it.
+    let planned_share = (fm.planned_per_hour * (restart_h + stall_h)).min(1.0);
+    let analytic = renewal * avail * (1.0 - planned_share);
     let expected_events =
         work_hours * (fm.unexpected_per_hour() + fm.planned_per_hour) / renewal.max(1e-12);
     if !(expected_events.is_finite() && expected_events <= MC_MAX_EVENTS) {
@@ -806,27 +819,35 @@ pub fn project_run(
             monte_carlo: false,
         };
     }
-    let mut rng = SplitMix64::new(cfg.seed);
-    let mut walls = Vec::with_capacity(cfg.trials as usize);
-    let (mut fails, mut waited) = (0.0, 0.0);
-    let task = crate::progress::begin(crate::progress::Stage::MonteCarlo, u64::from(cfg.trials));
-    for _ in 0..cfg.trials {
-        task.tick(1);
-        let (w, f, wt) = trial(
-            &mut rng,
-            work_hours,
-            tau_h,
-            stall_h,
-            restart_h,
-            &fm,
-            spares_nodes,
-            cfg.repair_hours,
-        );
-        walls.push(w);
-        fails += f as f64;
-        waited += wt;
-    }
-    let n = cfg.trials as f64;
+    // Each trial draws from its own stream (the seed and the trial's index), so trials
+    // run in parallel and the answer does not depend on the thread count.
+    let trials = ((MC_EVENT_BUDGET / expected_events.max(1.0)) as u32)
+        .clamp(MC_MIN_TRIALS, cfg.trials.max(MC_MIN_TRIALS))
+        .min(cfg.trials);
+    let task = crate::progress::begin(crate::progress::Stage::MonteCarlo, u64::from(trials));
+    let outcomes: Vec<(f64, u64, f64)> = (0..trials)
+        .into_par_iter()
+        .map(|i| {
+            task.tick(1);
+            let mut rng = SplitMix64::new(crate::rng::mix64(
+                cfg.seed ^ crate::rng::mix64(u64::from(i)),
+            ));
+            trial(
+                &mut rng,
+                work_hours,
+                tau_h,
+                stall_h,
+                restart_h,
+                &fm,
+                spares_nodes,
+                cfg.repair_hours,
+            )
+        })
+        .collect();
+    let mut walls: Vec<f64> = outcomes.iter().map(|o| o.0).collect();
+    let fails: f64 = outcomes.iter().map(|o| o.1 as f64).sum();
+    let waited: f64 = outcomes.iter().map(|o| o.2).sum();
+    let n = trials as f64;
     let mean_wall = walls.iter().sum::<f64>() / n;
     walls.sort_by(f64::total_cmp);
     let q = |p: f64| {
