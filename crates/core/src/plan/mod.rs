@@ -166,6 +166,10 @@ pub fn enumerate(sc: &Scenario) -> Vec<ParallelPlan> {
                         for mb in divisors(per_replica).into_iter().filter(|&b| b <= 32) {
                             for recompute in
                                 [Recompute::None, Recompute::Selective, Recompute::Full]
+                                    .into_iter()
+                                    .filter(|&r| {
+                                        r != Recompute::Selective || !run.selective_is_free()
+                                    })
                             {
                                 for distributed_optimizer in [true, false] {
                                     let plan = ParallelPlan {

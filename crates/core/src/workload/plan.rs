@@ -209,6 +209,18 @@ impl TrainingRun {
 }
 
 impl TrainingRun {
+    /// Whether selective recomputation costs and saves nothing: it recomputes only the
+    /// attention core, and the fused kernel recomputes its scores anyway. The planner
+    /// then offers no recomputation rather than two plans that are the same.
+    pub fn selective_is_free(&self) -> bool {
+        self.recipe.attention == AttentionKernel::Fused
+            && self
+                .recipe
+                .recompute_modules
+                .iter()
+                .all(|&m| m == RecomputeModule::CoreAttn)
+    }
+
     /// Optimizer steps to train the token budget.
     pub fn steps(&self) -> f64 {
         (self.tokens / (self.global_batch * self.seq_len).max(1) as f64).ceil()
