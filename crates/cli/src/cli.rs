@@ -307,13 +307,15 @@ pub struct ReliabilityArgs {
 #[derive(Debug, Args)]
 #[command(allow_negative_numbers = true)]
 pub struct PowerArgs {
-    /// How long a stretch of training to show: above 0, at most 7 d.
+    /// How long a stretch of training to show: above 0, at most 7 d; rounded up to a
+    /// whole number of samples (a note says so).
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
     pub window: f64,
     /// Width of one sample: 1 ms to the window, at most 2,000,000 samples per window.
     #[arg(long, value_name = "DURATION", default_value = "100ms", value_parser = parse_duration)]
     pub resolution: f64,
-    /// A failure at this time into the window: the job stops, restarts, warms up.
+    /// A failure at this time into the window (above 0, before its end): the job stops,
+    /// restarts, warms up.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub failure_at: Option<f64>,
     /// The mitigation in the headline figures, the series and the CSV (all four are
@@ -323,10 +325,11 @@ pub struct PowerArgs {
     /// The grid's ramp limit, MW/s: the battery is sized to hold it.
     #[arg(long, value_name = "MW_PER_S", default_value_t = 1.0)]
     pub ramp_limit: f64,
-    /// Count drops larger than this, MW ...
+    /// Count drops larger than this, MW (the largest is reported whatever it is) ...
     #[arg(long, value_name = "MW", default_value_t = 10.0)]
     pub drop_mw: f64,
-    /// ... within this long.
+    /// ... within this long: whole samples, at least one (shorter is raised to one
+    /// sample, with a note).
     #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
     pub drop_within: f64,
     /// Print JSON instead of the summary.
