@@ -978,7 +978,7 @@ mod tests {
         // A 1.9 s step at 1 s: 0.526 Hz > 0.5 Hz.
         let n = alias_note(1.0 / 1.9, 1.0).unwrap();
         assert!(
-            n.contains("the step rate (0.526 Hz)") && n.contains("Nyquist frequency (0.5 Hz"),
+            n.contains("the step rate (0.526 Hz)") && n.contains("Nyquist frequency (0.500 Hz"),
             "{n}"
         );
         // The default's 5.5 s step at 1 s: its 3rd harmonic (0.54 Hz) is.
