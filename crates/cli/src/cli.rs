@@ -59,7 +59,7 @@ pub enum Command {
     /// The grid's view: the site's facility power over a window, its ramps, spectrum and
     /// drops, and what a power floor, a cap, a battery or a staggered restart changes.
     #[command(
-        after_help = "Examples:\n  memphis power                                  10 minutes of the default job at 100 ms\n  memphis power --window 1h --failure-at 20m --json\n  memphis power --mitigation battery --ramp-limit 1 --csv power.csv --html power.html\n  memphis power dgx-h100-llama3-70b --window 30s --resolution 1ms\n\nDurations: a number with a unit, ms, s, m, h or d (1.5h, 100ms); a bare number is seconds.\n\nBounds: a window above 0 and up to 7 days; a resolution from 1 ms to the window; at most 2,000,000 samples (window / resolution: 1 day at 50 ms, 1 h at 2 ms) and 5,000,000 training steps per window. Past a bound, an error names the flag (exit 2)."
+        after_help = "Examples:\n  memphis power                                  10 minutes of the default job at 100 ms\n  memphis power --window 1h --failure-at 20m --json\n  memphis power --mitigation battery --ramp-limit 1 --csv power.csv --html power.html\n  memphis power dgx-h100-llama3-70b --window 30s --resolution 1ms\n\nDurations: a number with a unit, ms, s, m, h or d (1.5h, 100ms); a bare number is seconds.\n\nBounds: a window above 0 and up to 7 days; a resolution from 1 ms to the window; at most 2,000,000 samples (window / resolution: 1 day at 50 ms, 1 h at 2 ms) and 5,000,000 training steps per window. Past a bound, an error names the flag (exit 2). A window not a whole number of samples is rounded up, a --drop-within under one sample raised to one, each with a note; a note also warns when the step rate or its 2nd or 3rd harmonic is past the Nyquist frequency (the spectrum's lines there are aliases).\n\nDrops: the largest is the largest fall within --drop-within anywhere, whatever --drop-mw; the count is of distinct falls over --drop-mw. The battery's energy cost is its losses; the charge left in it at the end is shown apart."
     )]
     Power(Box<PowerArgs>),
     /// Search the parallel plans for the fastest that fits; shard a sweep over many machines.
@@ -307,13 +307,15 @@ pub struct ReliabilityArgs {
 #[derive(Debug, Args)]
 #[command(allow_negative_numbers = true)]
 pub struct PowerArgs {
-    /// How long a stretch of training to show: above 0, at most 7 d.
+    /// How long a stretch of training to show: above 0, at most 7 d; rounded up to a
+    /// whole number of samples (a note says so).
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
     pub window: f64,
     /// Width of one sample: 1 ms to the window, at most 2,000,000 samples per window.
     #[arg(long, value_name = "DURATION", default_value = "100ms", value_parser = parse_duration)]
     pub resolution: f64,
-    /// A failure at this time into the window: the job stops, restarts, warms up.
+    /// A failure at this time into the window (above 0, before its end): the job stops,
+    /// restarts, warms up.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub failure_at: Option<f64>,
     /// The mitigation in the headline figures, the series and the CSV (all four are
@@ -323,10 +325,11 @@ pub struct PowerArgs {
     /// The grid's ramp limit, MW/s: the battery is sized to hold it.
     #[arg(long, value_name = "MW_PER_S", default_value_t = 1.0)]
     pub ramp_limit: f64,
-    /// Count drops larger than this, MW ...
+    /// Count drops larger than this, MW (the largest is reported whatever it is) ...
     #[arg(long, value_name = "MW", default_value_t = 10.0)]
     pub drop_mw: f64,
-    /// ... within this long.
+    /// ... within this long: whole samples, at least one (shorter is raised to one
+    /// sample, with a note).
     #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
     pub drop_within: f64,
     /// Print JSON instead of the summary.

@@ -110,6 +110,16 @@ fn csv(r: &GridReport) -> String {
     o
 }
 
+/// The window computed, exactly when it is not the one asked for (`602 s`, not the
+/// `10.0 min` that the rounding would show).
+pub fn window(r: &GridReport) -> String {
+    if (r.window_s - r.window_asked_s).abs() > 1e-9 * r.window_asked_s {
+        format!("{} s", r.window_s)
+    } else {
+        duration(r.window_s)
+    }
+}
+
 fn render(r: &GridReport) -> String {
     let mut o = String::new();
     let mit = r.mitigation.map_or("none".into(), |m| m.name().to_string());
@@ -117,7 +127,7 @@ fn render(r: &GridReport) -> String {
         o,
         "power · {} · {} at {} ({} samples) · mitigation: {mit}",
         r.scenario,
-        duration(r.window_s),
+        window(r),
         duration(r.resolution_s),
         r.samples
     );
@@ -169,7 +179,7 @@ fn render(r: &GridReport) -> String {
     if let Some(f) = &r.failure {
         let _ = writeln!(
             o,
-            "  failure      at {}: a {:.1} MW fall; idle {}, warm-up {}",
+            "  failure      at {}: a {:.1} MW fall (from the last step's peak to the low within 1 s after); idle {}, warm-up {}",
             duration(f.at_s),
             f.drop_mw,
             duration(f.down_s),
@@ -178,6 +188,12 @@ fn render(r: &GridReport) -> String {
     }
     render_loads(&mut o, r);
     render_mitigations(&mut o, r);
+    if !r.notes.is_empty() {
+        o.push('\n');
+    }
+    for n in &r.notes {
+        let _ = writeln!(o, "  note: {n}");
+    }
     o
 }
 
@@ -188,18 +204,33 @@ fn render_spectrum(o: &mut String, r: &GridReport) {
         .iter()
         .map(|l| format!("{:.3} Hz ({})", l.hz, pct(l.share)))
         .collect();
+    if sp.main.is_empty() && sp.peak_hz == 0.0 {
+        let _ = writeln!(
+            o,
+            "  spectrum     none: {} samples are too few (Nyquist {} Hz)",
+            r.samples,
+            trim(sp.nyquist_hz)
+        );
+        return;
+    }
     let _ = writeln!(
         o,
-        "  spectrum     peak {:.3} Hz ({:.2} x the step rate) · {} of the variance in {}-{} Hz ({:.2} MW RMS; Nyquist {} Hz)",
+        "  spectrum     peak {:.3} Hz ({:.2} x the step rate; from {:.3} Hz up) · {} of the variance in {} ({:.2} MW RMS; Nyquist {} Hz)",
         sp.peak_hz,
         sp.peak_hz / r.step_hz.max(1e-12),
+        sp.peak_from_hz,
         pct(sp.band_fraction),
-        sp.band_hz[0],
-        sp.band_hz[1],
+        sp.band_label(),
         sp.band_rms_mw,
-        sp.nyquist_hz
+        trim(sp.nyquist_hz)
     );
     let _ = writeln!(o, "               main lines: {}", main.join(", "));
+}
+
+/// A frequency in at most 4 decimals, without trailing zeros (`0.1667`, `5`).
+fn trim(hz: f64) -> String {
+    let s = format!("{hz:.4}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 fn render_loads(o: &mut String, r: &GridReport) {
@@ -230,13 +261,14 @@ fn render_mitigations(o: &mut String, r: &GridReport) {
     let b = &r.battery;
     let _ = writeln!(
         o,
-        "\n  battery for {} MW/s: {:.1} MW, {:.3} MWh, {:.0}% round trip, ramps at up to {:.0} MW/s, loses {:.3} MWh",
+        "\n  battery for {} MW/s: {:.1} MW, {:.3} MWh, {:.0}% round trip, ramps at up to {:.0} MW/s, loses {:.3} MWh (its energy cost; {:+.3} MWh of charge left in it at the end)",
         b.ramp_limit_mw_per_s,
         b.mw,
         b.mwh,
         b.round_trip_efficiency * 100.0,
         b.battery_ramp_mw_per_s,
-        b.losses_mwh
+        b.losses_mwh,
+        b.end_charge_mwh
     );
     let _ = writeln!(
         o,

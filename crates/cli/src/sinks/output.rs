@@ -134,13 +134,21 @@ impl Outputs {
             Target::Replace {
                 dir, name, keep, ..
             } => {
-                let (tmp, reg) = stage(dir, name, &bytes, *keep).map_err(|e| {
-                    CliError::env(format!(
+                let (tmp, reg) = stage(dir, name, &bytes, *keep).map_err(|(e, created)| {
+                    // A directory that refuses new files (`/proc`, a read-only mount)
+                    // is the path the user gave: exit 2. A write that fails once the
+                    // file exists (a full disk) is the environment's: exit 1.
+                    let msg = format!(
                         "{} '{}': cannot write: {}",
                         item.flag,
                         item.shown,
                         io_reason(&e)
-                    ))
+                    );
+                    if !created && refused_here(&e) {
+                        CliError::bad(format!("{msg} (no file can be created in that directory)"))
+                    } else {
+                        CliError::env(msg)
+                    }
                 })?;
                 State::Staged { tmp, reg }
             }
@@ -438,15 +446,27 @@ fn temp_path(dir: &Path, name: &std::ffi::OsStr) -> PathBuf {
     dir.join(format!(".{}.{}.tmp", &name[..end], random_suffix()))
 }
 
+/// Whether an error creating a file says the place refuses files (not that the system
+/// failed): missing, forbidden, read-only.
+fn refused_here(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::{NotFound, PermissionDenied};
+    #[cfg(unix)]
+    if e.raw_os_error() == Some(libc::EROFS) {
+        return true;
+    }
+    matches!(e.kind(), NotFound | PermissionDenied)
+}
+
 /// Writes `bytes` to a new temporary file in `dir`, registered for removal on a signal;
-/// returns its path. A name already taken (by anything, a symlink included) is never
-/// opened: another random name is tried.
+/// returns its path, or the error and whether the file had been created. A name already
+/// taken (by anything, a symlink included) is never opened: another random name is
+/// tried.
 fn stage(
     dir: &Path,
     name: &std::ffi::OsStr,
     bytes: &[u8],
     keep: Option<Keep>,
-) -> std::io::Result<(PathBuf, Registered)> {
+) -> Result<(PathBuf, Registered), (std::io::Error, bool)> {
     let mut last = None;
     for _ in 0..8 {
         let tmp = temp_path(dir, name);
@@ -459,20 +479,23 @@ fn stage(
                     Err(e) => {
                         let _ = std::fs::remove_file(&tmp);
                         cleanup::unregister(reg);
-                        Err(e)
+                        Err((e, true))
                     }
                 };
             }
             Err(e) => {
                 cleanup::unregister(reg);
                 if e.kind() != std::io::ErrorKind::AlreadyExists {
-                    return Err(e);
+                    return Err((e, false));
                 }
                 last = Some(e);
             }
         }
     }
-    Err(last.unwrap_or_else(|| std::io::Error::other("no free temporary name")))
+    Err((
+        last.unwrap_or_else(|| std::io::Error::other("no free temporary name")),
+        false,
+    ))
 }
 
 /// Creates `tmp`, failing if anything exists there; never follows a symbolic link. A

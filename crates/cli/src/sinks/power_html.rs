@@ -135,15 +135,14 @@ fn spectrum_chart(r: &GridReport) -> String {
     }
     let _ = write!(
         svg,
-        r#"<text x="4" y="12" font-size="11">100% of the variance</text><text x="4" y="{:.0}" font-size="11">1e-6</text><text x="0" y="{:.0}" font-size="12">share of the variance by frequency, log-log, {:.4} to {} Hz (Nyquist); dashed: multiples of the step rate {:.3} Hz</text><text x="0" y="{:.0}" font-size="12">shaded: {}-{} Hz, {} of the variance · peak {:.3} Hz ({:.2} x the step rate)</text></svg>"#,
+        r#"<text x="4" y="12" font-size="11">100% of the variance</text><text x="4" y="{:.0}" font-size="11">1e-6</text><text x="0" y="{:.0}" font-size="12">share of the variance by frequency, log-log, {:.4} to {} Hz (Nyquist); dashed: multiples of the step rate {:.3} Hz</text><text x="0" y="{:.0}" font-size="12">shaded: {}, {} of the variance · peak {:.3} Hz ({:.2} x the step rate)</text></svg>"#,
         H - 4.0,
         H + 18.0,
         sp.resolution_hz,
         sp.nyquist_hz,
         r.step_hz,
         H + 36.0,
-        sp.band_hz[0],
-        sp.band_hz[1],
+        sp.band_label(),
         pct(sp.band_fraction),
         sp.peak_hz,
         sp.peak_hz / r.step_hz.max(1e-12)
@@ -157,10 +156,11 @@ type Metric = fn(&Outcome) -> f64;
 /// Each mitigation's swing, ramp and band RMS against the baseline's, as bars.
 fn mitigation_chart(r: &GridReport) -> String {
     let rows: Vec<_> = std::iter::once(&r.baseline).chain(&r.mitigations).collect();
+    let band = format!("{} RMS MW", r.spectrum.band_label());
     let metrics: [(&str, Metric); 3] = [
         ("swing MW", |m| m.shape.swing_mw),
         ("max ramp MW/s", |m| m.shape.ramp_max_mw_per_s),
-        ("0.1-20 Hz RMS MW", |m| m.band_rms_mw),
+        (&band, |m| m.band_rms_mw),
     ];
     let (row_h, left) = (16.0, 150.0);
     let group = row_h * metrics.len() as f64 + 10.0;
@@ -233,7 +233,7 @@ pub fn power_report(r: &GridReport) -> String {
     let _ = write!(
         o,
         r#"<div class="sub">{} at {} · step {} ({:.3} Hz) · {} job GPUs of {} · mitigation: {}</div>"#,
-        duration(r.window_s),
+        crate::commands::power::window(r),
         duration(r.resolution_s),
         duration(r.step_s),
         r.step_hz,
@@ -256,7 +256,10 @@ pub fn power_report(r: &GridReport) -> String {
         ),
         ("energy", format!("{:.2} MWh", sh.energy_mwh)),
         ("spectrum peak", format!("{:.3} Hz", r.spectrum.peak_hz)),
-        ("0.1-20 Hz share", pct(r.spectrum.band_fraction)),
+        (
+            &*format!("{} share", r.spectrum.band_label()),
+            pct(r.spectrum.band_fraction),
+        ),
         (
             "drops",
             format!("{} > {} MW", r.drops.count, r.drops.threshold_mw),
@@ -309,14 +312,18 @@ pub fn power_report(r: &GridReport) -> String {
     let b = &r.battery;
     let _ = write!(
         o,
-        r#"<p class="sub">Battery sized for {} MW/s: {:.1} MW, {:.3} MWh, {:.0}% round trip, its own ramps up to {:.0} MW/s, losses {:.3} MWh over the window.</p>"#,
+        r#"<p class="sub">Battery sized for {} MW/s: {:.1} MW, {:.3} MWh, {:.0}% round trip, its own ramps up to {:.0} MW/s, losses {:.3} MWh over the window (its energy cost), {:+.3} MWh of charge left in it at the end (not a cost).</p>"#,
         b.ramp_limit_mw_per_s,
         b.mw,
         b.mwh,
         b.round_trip_efficiency * 100.0,
         b.battery_ramp_mw_per_s,
-        b.losses_mwh
+        b.losses_mwh,
+        b.end_charge_mwh
     );
+    for n in &r.notes {
+        let _ = write!(o, r#"<p class="sub">note: {}</p>"#, esc(n));
+    }
     o.push_str(r#"<h2>Loads</h2><table id="table-loads"><tr><th>load</th><th>time constant</th><th>mean MW</th><th>min MW</th><th>max MW</th></tr>"#);
     for c in &r.components {
         let _ = write!(

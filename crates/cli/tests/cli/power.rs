@@ -221,3 +221,133 @@ fn simulate_points_to_power() {
         .unwrap()
         .contains("memphis power"));
 }
+
+/// The CSV's facility column.
+fn csv_mw(args: &[&str]) -> (serde_json::Value, Vec<f64>) {
+    let csv = tmp("drops.csv");
+    let o = memphis(&[args, &["--csv", csv.to_str().unwrap(), "--json"]].concat());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let mw = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(1).unwrap().parse().unwrap())
+        .collect();
+    (r, mw)
+}
+
+/// The largest drop is the largest fall within `--drop-within` in the CSV (brute force
+/// over every pair of samples at most 1 s apart), whatever `--drop-mw`.
+#[test]
+fn the_largest_drop_is_the_csvs_and_ignores_the_threshold() {
+    for args in [
+        &["power", "--window", "2m"][..],
+        &["power", "--window", "10m", "--failure-at", "3m"][..],
+    ] {
+        let (r, mw) = csv_mw(args);
+        let w = 10; // 1 s at 100 ms
+        let brute = (0..mw.len())
+            .flat_map(|j| (j.saturating_sub(w)..j).map(move |i| (i, j)))
+            .map(|(i, j)| mw[i] - mw[j])
+            .fold(0.0, f64::max);
+        // The CSV has 6 decimals.
+        assert!(
+            (f(&r, "drops.largest_mw") - brute).abs() < 1e-5,
+            "{} vs {brute}",
+            r["drops"]
+        );
+        let (high, _) = csv_mw(&[args, &["--drop-mw", "30"]].concat());
+        assert_eq!(high["drops"]["largest_mw"], r["drops"]["largest_mw"]);
+        assert!(f(&high, "drops.count") <= f(&r, "drops.count"));
+    }
+}
+
+/// The battery costs its losses; the charge left in it is reported apart; its own ramp
+/// has no step at t = 0 (it is the load's less the grid's, at most the sum of both).
+#[test]
+fn the_battery_costs_its_losses_and_ramps_no_faster_than_the_load() {
+    for res in ["100ms", "10ms"] {
+        let r = json(&["power", "--window", "1m", "--resolution", res, "--json"]);
+        let row = r["mitigations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["name"] == "battery")
+            .unwrap();
+        let losses = f(&r, "battery.losses_mwh");
+        assert!((f(row, "energy_cost_mwh") - losses).abs() < 1e-9, "{row}");
+        assert!(f(&r, "battery.end_charge_mwh").is_finite());
+        assert!(
+            f(&r, "battery.battery_ramp_mw_per_s")
+                <= f(&r, "baseline.ramp_max_mw_per_s") + f(&r, "ramp_limit_mw_per_s") + 1e-6,
+            "{res}: {}",
+            r["battery"]
+        );
+    }
+}
+
+#[test]
+fn notes_say_what_was_changed_and_what_is_aliased() {
+    let notes = |r: &serde_json::Value| -> String {
+        r["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n.as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let r = json(&["power", "--window", "10m", "--json"]);
+    assert_eq!(notes(&r), "");
+    // 1 s samples: the step's 3rd harmonic (0.54 Hz) is past Nyquist (0.5 Hz).
+    let r = json(&["power", "--window", "10m", "--resolution", "1s", "--json"]);
+    assert!(notes(&r).contains("aliasing"), "{}", notes(&r));
+    // 10 min at 7 s: 86 samples, 602 s, said; drops within one sample, said.
+    let r = json(&["power", "--window", "10m", "--resolution", "7s", "--json"]);
+    assert_eq!(
+        (f(&r, "window_s"), r["samples"].as_u64()),
+        (602.0, Some(86))
+    );
+    assert!(notes(&r).contains("computed 602 s (86 samples), rounded up"));
+    assert_eq!(f(&r, "drops.within_s"), 7.0);
+    assert!(notes(&r).contains("within 7 s, not 1 s"), "{}", notes(&r));
+    let o = memphis(&["power", "--window", "10s", "--resolution", "3s"]);
+    let text = stdout(&o);
+    assert!(
+        text.starts_with("power · memphis-405b · 12 s at 3.00 s (4 samples)"),
+        "{text}"
+    );
+    assert!(text.contains("note: the window of 10 s"), "{text}");
+}
+
+/// The HTML's band is the one computed (0.1-5 Hz at 100 ms), as in the text.
+#[test]
+fn the_band_is_labelled_as_computed() {
+    let html = tmp("band.html");
+    let o = memphis(&["power", "--window", "1m", "--html", html.to_str().unwrap()]);
+    assert!(o.status.success());
+    assert!(stdout(&o).contains("in 0.1-5 Hz"));
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("0.1-5 Hz share") && page.contains("0.1-5 Hz RMS MW"));
+    assert!(!page.contains("0.1-20 Hz"));
+}
+
+#[test]
+fn edge_cases_of_the_spectrum_failure_and_outputs() {
+    // One sample of 1 s: Nyquist 0.5 Hz, not 0.
+    let r = json(&["power", "--window", "1s", "--resolution", "1s", "--json"]);
+    assert_eq!(f(&r, "spectrum.nyquist_hz"), 0.5);
+    // With a failure the peak is still the step's (not the dip's lowest line).
+    let r = json(&["power", "--window", "1h", "--failure-at", "20m", "--json"]);
+    let h = f(&r, "spectrum.peak_hz") / f(&r, "step_hz");
+    assert!(h.round() >= 1.0 && (h - h.round()).abs() < 0.05, "{h}");
+    expect_bad(&["power", "--failure-at", "0"], "--failure-at = 0");
+    // A directory that refuses files is the user's path: exit 2.
+    if std::path::Path::new("/proc/self").exists() {
+        expect_bad(
+            &["power", "--window", "1s", "--csv", "/proc/x.csv"],
+            "--csv '/proc/x.csv'",
+        );
+    }
+}

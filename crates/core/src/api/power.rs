@@ -137,15 +137,16 @@ pub struct Outcome {
     pub shape: Shape,
     /// Its strongest frequency, Hz.
     pub peak_hz: f64,
-    /// Share of its variance in 0.1-20 Hz.
+    /// Share of its variance in the spectrum's band (`spectrum.band_hz`).
     pub band_fraction: f64,
-    /// Its RMS in 0.1-20 Hz, MW.
+    /// Its RMS in the spectrum's band, MW.
     pub band_rms_mw: f64,
     /// Training steps done in the window.
     pub steps_done: f64,
     /// Energy per step done, MWh.
     pub mwh_per_step: f64,
-    /// Energy it costs: (its MWh per step − the baseline's) x its steps, MWh.
+    /// Energy it costs: (its MWh per step − the baseline's) x its steps, MWh. The
+    /// battery's: its losses (the charge left in it at the end is not a cost).
     pub energy_cost_mwh: f64,
     /// The same, relative to the baseline's energy per step.
     pub energy_cost: f64,
@@ -187,8 +188,10 @@ pub struct FailureSummary {
 pub struct GridReport {
     /// Scenario name.
     pub scenario: String,
-    /// Window, s (a whole number of bins).
+    /// Window computed, s: the one asked for rounded up to a whole number of bins.
     pub window_s: f64,
+    /// Window asked for, s.
+    pub window_asked_s: f64,
     /// Bin width, s.
     pub resolution_s: f64,
     /// Bins.
@@ -237,6 +240,9 @@ pub struct GridReport {
     pub baseline: Outcome,
     /// Each mitigation against the baseline.
     pub mitigations: Vec<Outcome>,
+    /// What was changed from the options asked (the window rounded up to whole
+    /// samples, the drops' span raised to one sample) and what to mistrust (aliasing).
+    pub notes: Vec<String>,
     /// The headline series (CSV and charts; not in the JSON).
     #[serde(skip)]
     pub series: Series,
@@ -246,6 +252,12 @@ pub struct GridReport {
     /// The baseline's facility series, for charts.
     #[serde(skip)]
     pub baseline_mw: Vec<f64>,
+}
+
+/// Bins of a window of `w` s at `r` s: rounded up, so the window computed covers the
+/// one asked for (a hair over a whole number is taken as whole).
+fn samples(w: f64, r: f64) -> f64 {
+    (w / r - 1e-9).ceil().max(1.0)
 }
 
 /// Bins of the window, or the error naming the option out of range.
@@ -265,7 +277,7 @@ pub fn check(o: &PowerOptions) -> Result<u64> {
             format!("a duration from 1 ms to the window ({w} s)"),
         ));
     }
-    let n = (w / r).round();
+    let n = samples(w, r);
     if n > MAX_SAMPLES as f64 {
         return Err(Error::invalid(
             "resolution",
@@ -278,12 +290,12 @@ pub fn check(o: &PowerOptions) -> Result<u64> {
     }
     if let Some(f) = o
         .failure_at_s
-        .filter(|f| !(f.is_finite() && (0.0..w).contains(f)))
+        .filter(|f| !(f.is_finite() && *f > 0.0 && *f < w))
     {
         return Err(Error::invalid(
             "failure_at",
             f,
-            format!("a time within the window, 0 to {w} s"),
+            format!("a time within the window, above 0 (at 0 the job would be down from the start, with no fall to see) and below {w} s"),
         ));
     }
     let l = o.ramp_limit_mw_per_s;
@@ -443,9 +455,16 @@ impl<'a> Base<'a> {
 }
 
 /// The outcome of a series of what the grid draws.
-fn outcome(name: &str, what: String, grid_mw: &[f64], dt: f64, steps: f64) -> Outcome {
+fn outcome(
+    name: &str,
+    what: String,
+    grid_mw: &[f64],
+    dt: f64,
+    steps: f64,
+    from_hz: f64,
+) -> Outcome {
     let shape = grid::shape(grid_mw, dt);
-    let sp = grid::spectrum(grid_mw, dt);
+    let sp = grid::spectrum(grid_mw, dt, from_hz);
     Outcome {
         name: name.into(),
         what,
@@ -480,12 +499,21 @@ fn with_costs(mut m: Outcome, base: &Outcome) -> Outcome {
 fn outcomes(
     runs: &[(Option<Mitigation>, Series)],
     grid_mw: &[f64],
+    battery: &Battery,
     o: &PowerOptions,
+    from_hz: f64,
 ) -> (Outcome, Vec<Outcome>) {
     let (dt, limit) = (o.resolution_s, o.ramp_limit_mw_per_s);
     let base = &runs[0].1;
     let what = "the site as it is".to_string();
-    let baseline = outcome("baseline", what, &base.facility_mw, dt, base.steps_done);
+    let baseline = outcome(
+        "baseline",
+        what,
+        &base.facility_mw,
+        dt,
+        base.steps_done,
+        from_hz,
+    );
     let rows = Mitigation::ALL.into_iter().map(|m| {
         let (mw, steps) = match runs.iter().find(|x| x.0 == Some(m)) {
             Some((_, s)) => (&s.facility_mw[..], s.steps_done),
@@ -495,7 +523,13 @@ fn outcomes(
         if m == Mitigation::Stagger && o.failure_at_s.is_none() {
             what.push_str(" (no restart in this window: give --failure-at)");
         }
-        with_costs(outcome(m.name(), what, mw, dt, steps), &baseline)
+        let mut row = outcome(m.name(), what, mw, dt, steps, from_hz);
+        if m == Mitigation::Battery && steps > 0.0 {
+            // Its cost is its losses: the grid's energy less the charge left in it
+            // (which the next window draws back), not the grid's energy as such.
+            row.mwh_per_step = (baseline.shape.energy_mwh + battery.losses_mwh) / steps;
+        }
+        with_costs(row, &baseline)
     });
     let rows = rows.collect();
     (baseline, rows)
@@ -514,13 +548,24 @@ fn assemble(
     let limit = o.ramp_limit_mw_per_s;
     let base_mw = &runs[0].1.facility_mw;
     let (grid_mw, battery) = grid::battery(base_mw, dt, limit, grid::ROUND_TRIP_EFFICIENCY);
-    let (baseline, mitigations) = outcomes(&runs, &grid_mw, o);
+    let step_hz = 1.0 / r.step.time_s.max(1e-12);
+    let from_hz = grid::BAND_HZ[0].min(step_hz / 2.0);
+    let (baseline, mitigations) = outcomes(&runs, &grid_mw, &battery, o, from_hz);
     let chosen = o.mitigation;
     let (series, battery_mw) = headline(&runs, chosen, &grid_mw);
     let shape = grid::shape(&series.facility_mw, dt);
+    let drops = grid::drops(
+        &series.facility_mw,
+        dt,
+        o.drop_mw,
+        o.drop_within_s.min(window),
+    );
+    let notes = notes(o, window, series.facility_mw.len(), &drops, step_hz);
     GridReport {
         scenario: sc.name.clone(),
         window_s: window,
+        window_asked_s: o.window_s,
+        notes,
         resolution_s: dt,
         samples: series.facility_mw.len() as u64,
         seed: o.seed,
@@ -529,17 +574,12 @@ fn assemble(
         step_s: r.step.time_s,
         step_p10_s: r.step.band.p10_s,
         step_p90_s: r.step.band.p90_s,
-        step_hz: 1.0 / r.step.time_s.max(1e-12),
+        step_hz,
         mitigation: chosen,
         over_ramp_limit_s: over_limit(&series.facility_mw, dt, limit),
         ramp_limit_mw_per_s: limit,
-        spectrum: grid::spectrum(&series.facility_mw, dt),
-        drops: grid::drops(
-            &series.facility_mw,
-            dt,
-            o.drop_mw,
-            o.drop_within_s.min(window),
-        ),
+        spectrum: grid::spectrum(&series.facility_mw, dt, from_hz),
+        drops,
         failure: base
             .inputs
             .failure
@@ -556,6 +596,58 @@ fn assemble(
         series,
         battery_mw,
     }
+}
+
+/// Harmonics of the step rate checked against the Nyquist frequency: the default job's
+/// spectrum peaks at its third.
+pub const ALIAS_HARMONICS: u32 = 3;
+
+/// What the report changed from the options, and what it cannot see.
+fn notes(o: &PowerOptions, window: f64, n: usize, d: &Drops, step_hz: f64) -> Vec<String> {
+    let dt = o.resolution_s;
+    let mut v = Vec::new();
+    if (window - o.window_s).abs() > 1e-9 * o.window_s {
+        v.push(format!(
+            "the window of {} s is not a whole number of {} s samples: computed {} s ({n} samples), rounded up",
+            o.window_s, dt, window
+        ));
+    }
+    let asked = o.drop_within_s.min(window);
+    if (d.within_s - asked).abs() > 1e-9 * asked {
+        let why = if asked < dt {
+            "shorter than a sample: raised to one"
+        } else {
+            "cut to whole samples"
+        };
+        v.push(format!(
+            "drops looked for within {} s, not {} s ({why})",
+            d.within_s, o.drop_within_s
+        ));
+    }
+    v.extend(alias_note(step_hz, dt));
+    v
+}
+
+/// A note when the step rate or one of its first [`ALIAS_HARMONICS`] harmonics lies
+/// above the Nyquist frequency at `dt`: the lines seen below it are then aliases.
+pub fn alias_note(step_hz: f64, dt: f64) -> Option<String> {
+    let nyquist = 0.5 / dt;
+    let h = (1..=ALIAS_HARMONICS).find(|&h| f64::from(h) * step_hz > nyquist)?;
+    let what = match h {
+        1 => "the step rate".to_string(),
+        2 => "the step rate's 2nd harmonic".to_string(),
+        3 => "the step rate's 3rd harmonic".to_string(),
+        _ => format!("the step rate's {h}th harmonic"),
+    };
+    let finest = 1.0 / (2.0 * f64::from(ALIAS_HARMONICS) * step_hz);
+    Some(format!(
+        "aliasing: {what} ({:.3} Hz) is above the Nyquist frequency ({:.3} Hz at {} s samples): the spectrum's lines near it are aliases; use a finer resolution (at most {:.3} s to see {} harmonics of the step)",
+        f64::from(h) * step_hz,
+        nyquist,
+        dt,
+        finest,
+        ALIAS_HARMONICS
+    ))
 }
 
 /// The headline series: the baseline, or the chosen mitigation's (with the battery, the
@@ -833,5 +925,87 @@ mod tests {
         });
         assert!(e.starts_with("failure_at = 600"), "{e}");
         assert_eq!(check(&opts(600.0)).unwrap(), 6000);
+        let e = bad(PowerOptions {
+            failure_at_s: Some(0.0),
+            ..opts(600.0)
+        });
+        assert!(e.starts_with("failure_at = 0"), "{e}");
+        // Rounded up, one way: 10 s at 3 s is 4 samples, 10 min at 7 s 86.
+        let n = |w: f64, r: f64| {
+            check(&PowerOptions {
+                resolution_s: r,
+                ..opts(w)
+            })
+            .unwrap()
+        };
+        assert_eq!((n(10.0, 3.0), n(600.0, 7.0), n(0.3, 0.1)), (4, 86, 3));
+    }
+
+    #[test]
+    fn rounded_windows_and_raised_drop_spans_say_so() {
+        let sc = default_scenario();
+        let o = PowerOptions {
+            resolution_s: 3.0,
+            ..opts(10.0)
+        };
+        let r = power(&sc, &o).unwrap();
+        assert_eq!((r.window_s, r.window_asked_s, r.samples), (12.0, 10.0, 4));
+        assert!(
+            r.notes
+                .iter()
+                .any(|n| n.contains("computed 12 s (4 samples), rounded up")),
+            "{:?}",
+            r.notes
+        );
+        // Drops within 1 s at 7 s samples: one sample, said.
+        let o = PowerOptions {
+            resolution_s: 7.0,
+            ..opts(600.0)
+        };
+        let r = power(&sc, &o).unwrap();
+        assert_eq!(r.drops.within_s, 7.0);
+        assert!(
+            r.notes.iter().any(|n| n.contains("within 7 s, not 1 s")),
+            "{:?}",
+            r.notes
+        );
+        // The default: nothing changed, nothing aliased.
+        assert!(power(&sc, &opts(60.0)).unwrap().notes.is_empty());
+    }
+
+    #[test]
+    fn aliasing_is_flagged() {
+        // A 1.9 s step at 1 s: 0.526 Hz > 0.5 Hz.
+        let n = alias_note(1.0 / 1.9, 1.0).unwrap();
+        assert!(
+            n.contains("the step rate (0.526 Hz)") && n.contains("Nyquist frequency (0.500 Hz"),
+            "{n}"
+        );
+        // The default's 5.5 s step at 1 s: its 3rd harmonic (0.54 Hz) is.
+        assert!(alias_note(1.0 / 5.52, 1.0)
+            .unwrap()
+            .contains("3rd harmonic"));
+        assert!(alias_note(1.0 / 5.52, 0.5).is_none());
+        assert!(alias_note(1.0 / 1.9, 0.1).is_none());
+    }
+
+    #[test]
+    fn the_battery_costs_its_losses_not_the_charge_left_in_it() {
+        let sc = default_scenario();
+        for w in [600.0, 1800.0] {
+            let r = power(&sc, &opts(w)).unwrap();
+            let row = r.mitigations.iter().find(|m| m.name == "battery").unwrap();
+            let b = &r.battery;
+            assert!(b.losses_mwh > 0.0);
+            assert!(
+                (row.energy_cost_mwh - b.losses_mwh).abs() < 1e-9,
+                "{row:?} {b:?}"
+            );
+            // The grid's energy is the load's + the losses + the charge left.
+            let left = row.shape.energy_mwh - r.baseline.shape.energy_mwh - b.losses_mwh;
+            assert!((left - b.end_charge_mwh).abs() < 1e-6, "{left} {b:?}");
+            // Losses are at most 1 − η of what went through: well under 1% here.
+            assert!(row.energy_cost > 0.0 && row.energy_cost < 0.01, "{row:?}");
+        }
     }
 }

@@ -29,8 +29,12 @@ pub struct Line {
 /// The spectrum of a series (its mean removed), by FFT.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, schemars::JsonSchema)]
 pub struct Spectrum {
-    /// The strongest frequency, Hz.
+    /// The strongest frequency from `peak_from_hz` up, Hz.
     pub peak_hz: f64,
+    /// Where the search for the peak and the main lines starts, Hz: slower content (a
+    /// failure's dip and recovery, the window's trend) is no oscillation. Lines below it
+    /// still count in the variance.
+    pub peak_from_hz: f64,
     /// Share of the variance in [`BAND_HZ`] (cut at the Nyquist frequency).
     pub band_fraction: f64,
     /// The band used, Hz: [`BAND_HZ`] cut at the Nyquist frequency.
@@ -53,13 +57,15 @@ pub struct Spectrum {
 pub struct Drops {
     /// Threshold, MW.
     pub threshold_mw: f64,
-    /// Within, s.
+    /// Within, s: the span used, whole bins (at least one).
     pub within_s: f64,
-    /// How many (each counted once: the next is looked for after its bottom).
+    /// How many falls of more than the threshold (each counted once, however many
+    /// bins it spans).
     pub count: u64,
-    /// The largest, MW.
+    /// The largest fall within `within_s` anywhere in the series, MW (whatever the
+    /// threshold).
     pub largest_mw: f64,
-    /// Their mean size, MW.
+    /// Their mean size (each its largest fall), MW.
     pub mean_mw: f64,
 }
 
@@ -134,38 +140,62 @@ fn power_spectrum(x: &[f64]) -> Vec<f64> {
     p
 }
 
-/// The spectrum of `x` in bins of `dt`; `variance` of the series for the band's RMS.
-pub fn spectrum(x: &[f64], dt: f64) -> Spectrum {
-    if x.len() < 4 {
-        return Spectrum::default();
+impl Spectrum {
+    /// The band as shown everywhere ("0.1-5 Hz", "0.1-0.1667 Hz").
+    pub fn band_label(&self) -> String {
+        let f = |hz: f64| {
+            let s = format!("{hz:.4}");
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        };
+        format!("{}-{} Hz", f(self.band_hz[0]), f(self.band_hz[1]))
     }
+}
+
+/// The spectrum of `x` in bins of `dt`, its peak and main lines from `from_hz` up (from
+/// the lowest line when none is that fast).
+pub fn spectrum(x: &[f64], dt: f64, from_hz: f64) -> Spectrum {
     let n = x.len();
+    let df = 1.0 / (n.max(1) as f64 * dt);
+    let nyquist = 0.5 / dt;
+    let band = [BAND_HZ[0], BAND_HZ[1].min(nyquist)];
+    if n < 4 {
+        return Spectrum {
+            band_hz: band,
+            nyquist_hz: nyquist,
+            resolution_hz: df,
+            peak_from_hz: from_hz,
+            ..Spectrum::default()
+        };
+    }
     let mean = x.iter().sum::<f64>() / n as f64;
     let variance = x.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n as f64;
     let p = power_spectrum(x);
-    let df = 1.0 / (n as f64 * dt);
-    let nyquist = 0.5 / dt;
-    let band = [BAND_HZ[0], BAND_HZ[1].min(nyquist)];
     let in_band: f64 = (1..p.len())
         .filter(|&k| (band[0]..=band[1]).contains(&(k as f64 * df)))
         .map(|k| p[k])
         .sum();
-    let peak = (1..p.len()).max_by(|&a, &b| p[a].total_cmp(&p[b]).then(b.cmp(&a)));
+    // The first line at or above `from_hz` (the first of all when none is).
+    let k0 = match (from_hz / df - 1e-9).ceil().max(1.0) as usize {
+        k if k < p.len() => k,
+        _ => 1,
+    };
+    let peak = (k0..p.len()).max_by(|&a, &b| p[a].total_cmp(&p[b]).then(b.cmp(&a)));
     Spectrum {
         peak_hz: peak.map_or(0.0, |k| k as f64 * df),
+        peak_from_hz: from_hz,
         band_fraction: in_band,
         band_hz: band,
         band_rms_mw: (variance * in_band).sqrt(),
         nyquist_hz: nyquist,
         resolution_hz: df,
-        main: main_lines(&p, df),
+        main: main_lines(&p, df, k0),
         chart: chart(&p, df),
     }
 }
 
 /// The strongest local maxima of the spectrum.
-fn main_lines(p: &[f64], df: f64) -> Vec<Line> {
-    let mut peaks: Vec<usize> = (1..p.len())
+fn main_lines(p: &[f64], df: f64, k0: usize) -> Vec<Line> {
+    let mut peaks: Vec<usize> = (k0..p.len())
         .filter(|&k| p[k] > 0.0 && p[k] >= p[k - 1] && p.get(k + 1).is_none_or(|&r| p[k] > r))
         .collect();
     peaks.sort_by(|&a, &b| p[b].total_cmp(&p[a]).then(a.cmp(&b)));
@@ -194,40 +224,54 @@ fn chart(p: &[f64], df: f64) -> Vec<(f64, f64)> {
         .collect()
 }
 
-/// Falls of more than `threshold` MW within `within_s`: from each bin, the lowest bin of
-/// the next `within_s`; an event's search resumes after its bottom. O(n) with a
-/// monotone queue of the window's minima.
-pub fn drops(x: &[f64], dt: f64, threshold: f64, within_s: f64) -> Drops {
-    let w = ((within_s / dt).round() as usize).max(1);
+/// Bins a fall may span: `within_s` in whole bins of `dt`, at least one.
+pub fn drop_bins(dt: f64, within_s: f64) -> usize {
+    ((within_s / dt + 1e-9).floor() as usize).max(1)
+}
+
+/// The largest fall ending at each bin: `x[j]` below the highest of the `w` bins before
+/// it (0 when none is higher). O(n) with a monotone queue of the window's maxima.
+pub fn falls(x: &[f64], w: usize) -> Vec<f64> {
     let mut q: std::collections::VecDeque<usize> = Default::default();
-    let (mut count, mut largest, mut total) = (0u64, 0.0f64, 0.0);
-    let mut pushed = 0; // bins entered into the queue: 0..pushed
-    let mut i = 0;
-    while i < x.len() {
-        while pushed < x.len() && pushed <= i + w {
-            while q.back().is_some_and(|&b| x[b] >= x[pushed]) {
-                q.pop_back();
-            }
-            q.push_back(pushed);
-            pushed += 1;
-        }
-        while q.front().is_some_and(|&f| f <= i) {
+    let mut out = Vec::with_capacity(x.len());
+    for (j, &v) in x.iter().enumerate() {
+        while q.front().is_some_and(|&f| f + w < j) {
             q.pop_front();
         }
-        match q.front() {
-            Some(&lo) if x[i] - x[lo] > threshold => {
-                let d = x[i] - x[lo];
+        out.push(q.front().map_or(0.0, |&f| (x[f] - v).max(0.0)));
+        while q.back().is_some_and(|&b| x[b] <= v) {
+            q.pop_back();
+        }
+        q.push_back(j);
+    }
+    out
+}
+
+/// Sudden drops in `x` (bins of `dt`): falls within `within_s` (in whole bins, at least
+/// one). The largest is the largest fall anywhere in the series, whatever the
+/// threshold; an event is a run of bins each ending a fall of more than `threshold`
+/// (one fall is one event however many bins it spans), its size the largest fall in
+/// the run. `within_s` in the result is the span used (whole bins).
+pub fn drops(x: &[f64], dt: f64, threshold: f64, within_s: f64) -> Drops {
+    let w = drop_bins(dt, within_s);
+    let f = falls(x, w);
+    let largest = f.iter().cloned().fold(0.0, f64::max);
+    let (mut count, mut total, mut run) = (0u64, 0.0, None::<f64>);
+    for &d in f.iter().chain(std::iter::once(&0.0)) {
+        match (run, d > threshold) {
+            (Some(m), true) => run = Some(m.max(d)),
+            (None, true) => run = Some(d),
+            (Some(m), false) => {
                 count += 1;
-                largest = largest.max(d);
-                total += d;
-                i = lo;
+                total += m;
+                run = None;
             }
-            _ => i += 1,
+            (None, false) => {}
         }
     }
     Drops {
         threshold_mw: threshold,
-        within_s,
+        within_s: w as f64 * dt,
         count,
         largest_mw: largest,
         mean_mw: if count > 0 { total / count as f64 } else { 0.0 },
@@ -247,8 +291,13 @@ pub struct Battery {
     pub ramp_limit_mw_per_s: f64,
     /// The fastest the battery itself must ramp, MW/s.
     pub battery_ramp_mw_per_s: f64,
-    /// Its losses over the window: the energy it costs, MWh.
+    /// Its losses over the window (the round trip's, both ways): the energy it costs,
+    /// MWh.
     pub losses_mwh: f64,
+    /// The charge it holds at the window's end over what it held at the start, MWh
+    /// (stored; may be negative): the grid bought the load's energy + the losses + this.
+    /// Not a cost: the next window gets it back.
+    pub end_charge_mwh: f64,
 }
 
 /// Seconds over which the battery steers its charge back to where it started ⚠ (an
@@ -274,7 +323,8 @@ pub fn battery(load: &[f64], dt: f64, limit: f64, eta: f64) -> (Vec<f64>, Batter
     let head = &load[..load.len().min((SOC_RETURN_S / dt).ceil() as usize)];
     let mut g = head.iter().sum::<f64>() / head.len().max(1) as f64;
     let (mut soc, mut lo, mut hi, mut losses) = (0.0f64, 0.0f64, 0.0f64, 0.0);
-    let (mut mw, mut ramp, mut prev_b) = (0.0f64, 0.0f64, 0.0);
+    // The battery's first output is where it starts: no step from 0 at t = 0.
+    let (mut mw, mut ramp, mut prev_b) = (0.0f64, 0.0f64, None::<f64>);
     let grid = load
         .iter()
         .map(|&y| {
@@ -290,8 +340,10 @@ pub fn battery(load: &[f64], dt: f64, limit: f64, eta: f64) -> (Vec<f64>, Batter
             losses += lost * dt / 3600.0;
             (lo, hi) = (lo.min(soc), hi.max(soc));
             mw = mw.max(b.abs());
-            ramp = ramp.max((b - prev_b).abs() / dt);
-            prev_b = b;
+            if let Some(p) = prev_b {
+                ramp = ramp.max((b - p).abs() / dt);
+            }
+            prev_b = Some(b);
             g
         })
         .collect();
@@ -302,6 +354,7 @@ pub fn battery(load: &[f64], dt: f64, limit: f64, eta: f64) -> (Vec<f64>, Batter
         ramp_limit_mw_per_s: limit,
         battery_ramp_mw_per_s: ramp,
         losses_mwh: losses,
+        end_charge_mwh: soc,
     };
     (grid, b)
 }
@@ -327,7 +380,7 @@ mod tests {
     fn a_square_wave_peaks_at_its_frequency_and_odd_harmonics() {
         // 0.5 Hz over 200 s at 10 ms: exactly 100 periods.
         let x = square(2.0, 0.01, 20_000);
-        let s = spectrum(&x, 0.01);
+        let s = spectrum(&x, 0.01, 0.1);
         assert!((s.peak_hz - 0.5).abs() < 1e-9, "{}", s.peak_hz);
         // Fourier: 8/π² of the variance in the fundamental, then 1/9, 1/25 of it.
         assert!((s.main[0].share - 8.0 / std::f64::consts::PI.powi(2)).abs() < 1e-3);
@@ -342,6 +395,36 @@ mod tests {
         assert!((s.band_rms_mw - 0.5 * s.band_fraction.sqrt()).abs() < 1e-9);
         assert!((s.nyquist_hz - 50.0).abs() < 1e-9 && s.band_hz == [0.1, 20.0]);
         assert!(s.chart.len() <= CHART_POINTS && !s.chart.is_empty());
+        assert_eq!(s.band_label(), "0.1-20 Hz");
+        assert_eq!(spectrum(&x, 0.1, 0.1).band_label(), "0.1-5 Hz");
+    }
+
+    #[test]
+    fn a_slow_dip_does_not_make_the_peak_and_short_series_keep_their_nyquist() {
+        // A 0.5 Hz square wave with a 200 s dip of 3 in its middle (a failure): the dip
+        // holds most of the variance at the lowest lines, the peak is still 0.5 Hz.
+        let x: Vec<f64> = square(2.0, 0.1, 6000)
+            .iter()
+            .enumerate()
+            .map(|(k, v)| {
+                if (2000..4000).contains(&k) {
+                    v - 3.0
+                } else {
+                    *v
+                }
+            })
+            .collect();
+        let all = spectrum(&x, 0.1, 0.0);
+        assert!(all.peak_hz < 0.01, "{}", all.peak_hz);
+        let s = spectrum(&x, 0.1, 0.1);
+        assert!((s.peak_hz - 0.5).abs() < 1e-9, "{}", s.peak_hz);
+        assert!(s.main.iter().all(|l| l.hz >= 0.1), "{:?}", s.main);
+        // One sample of 1 s: Nyquist 0.5 Hz, band cut there.
+        let one = spectrum(&[3.0], 1.0, 0.1);
+        assert_eq!((one.nyquist_hz, one.band_hz), (0.5, [0.1, 0.5]));
+        assert_eq!(one.resolution_hz, 1.0);
+        // Nothing as fast as `from_hz`: all lines are searched.
+        assert!((spectrum(&x, 0.1, 100.0).peak_hz - all.peak_hz).abs() < 1e-12);
     }
 
     #[test]
@@ -370,6 +453,68 @@ mod tests {
         assert_eq!(wide.largest_mw, 6.0, "{wide:?}");
     }
 
+    /// The falls and drops by brute force, O(n·w): every pair i < j <= i + w.
+    fn brute(x: &[f64], w: usize, threshold: f64) -> (f64, u64, f64) {
+        let f: Vec<f64> = (0..x.len())
+            .map(|j| {
+                (j.saturating_sub(w)..j)
+                    .map(|i| x[i] - x[j])
+                    .fold(0.0, f64::max)
+            })
+            .collect();
+        let largest = f.iter().cloned().fold(0.0, f64::max);
+        let (mut count, mut total, mut k) = (0u64, 0.0, 0);
+        while k < f.len() {
+            if f[k] > threshold {
+                let mut m = f[k];
+                while k < f.len() && f[k] > threshold {
+                    m = m.max(f[k]);
+                    k += 1;
+                }
+                count += 1;
+                total += m;
+            } else {
+                k += 1;
+            }
+        }
+        (largest, count, total)
+    }
+
+    #[test]
+    fn drops_agree_with_brute_force_and_the_largest_ignores_the_threshold() {
+        let mut rng = crate::rng::SplitMix64::new(7);
+        for case in 0..300 {
+            let n = 1 + case % 97;
+            let w = 1 + case % 13;
+            let x: Vec<f64> = (0..n).map(|_| (rng.next_f64() * 100.0).round()).collect();
+            let th = (case % 5) as f64 * 15.0;
+            let d = drops(&x, 0.1, th, w as f64 * 0.1);
+            let (largest, count, total) = brute(&x, w, th);
+            assert_eq!(d.largest_mw, largest, "{x:?} w {w}");
+            assert_eq!(d.count, count, "{x:?} w {w} th {th}");
+            let mean = if count > 0 { total / count as f64 } else { 0.0 };
+            assert!((d.mean_mw - mean).abs() < 1e-9);
+            assert!((d.within_s - w as f64 * 0.1).abs() < 1e-12);
+            // The largest is the same whatever the threshold.
+            assert_eq!(drops(&x, 0.1, 1e6, w as f64 * 0.1).largest_mw, largest);
+        }
+        // A step's fall spread over several bins (108.5 → 75.2 MW within 1 s at 100 ms,
+        // every 5.5 s): each is one event, of its whole size, at any threshold below it.
+        let step: Vec<f64> = (0..55)
+            .map(|k| match k {
+                0..=39 => 108.5,
+                40..=45 => 108.5 - (k - 39) as f64 * 33.3 / 6.0,
+                _ => 75.2,
+            })
+            .collect();
+        let x: Vec<f64> = step.iter().cycle().take(550).cloned().collect();
+        for th in [10.0, 30.0] {
+            let d = drops(&x, 0.1, th, 1.0);
+            assert_eq!(d.count, 10, "{d:?}");
+            assert!((d.largest_mw - 33.3).abs() < 1e-9, "{d:?}");
+        }
+    }
+
     #[test]
     fn a_battery_holds_the_ramp_limit_and_returns_its_charge() {
         let x: Vec<f64> = square(4.0, 0.1, 6000)
@@ -389,5 +534,33 @@ mod tests {
         assert!((eg - el - b.losses_mwh).abs() <= b.mwh, "{eg} {el} {b:?}");
         // It answers the square wave's edges at once.
         assert!(b.battery_ramp_mw_per_s > 300.0);
+        // The grid buys exactly the load's energy, the losses and the charge left.
+        assert!((eg - el - b.losses_mwh - b.end_charge_mwh).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_battery_ramps_no_faster_than_the_load_and_the_grid_together() {
+        // A load that opens away from its mean (the grid starts at the mean): no step
+        // from an idle battery at t = 0. b = load − grid, so |Δb| ≤ |Δload| + limit·dt.
+        for dt in [0.01, 0.1, 1.0] {
+            let x: Vec<f64> = (0..(600.0 / dt) as usize)
+                .map(|k| 100.0 + 30.0 * (k as f64 * dt * 0.5).cos())
+                .collect();
+            let (_, b) = battery(&x, dt, 1.0, 0.91);
+            let load = shape(&x, dt).ramp_max_mw_per_s;
+            assert!(
+                b.battery_ramp_mw_per_s <= load + 1.0 + 1e-9,
+                "{dt}: {} > {load} + 1",
+                b.battery_ramp_mw_per_s
+            );
+            assert!(b.losses_mwh > 0.0);
+        }
+        // A flat load: nothing to do.
+        let (g, b) = battery(&[50.0; 100], 0.1, 1.0, 0.91);
+        assert_eq!(
+            (b.mw, b.battery_ramp_mw_per_s, b.losses_mwh),
+            (0.0, 0.0, 0.0)
+        );
+        assert!(g.iter().all(|&v| v == 50.0));
     }
 }
