@@ -26,14 +26,16 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+// Module `memphis`: where the package exports them, so pickle (a Dask worker's or a
+// process pool's error) finds the class by its `__module__`.
 create_exception!(
-    _memphis,
+    memphis,
     ScenarioError,
     PyValueError,
     "Bad input (a scenario, a preset name, an option's value): the message is the line `memphis` prints after `error: `."
 );
 create_exception!(
-    _memphis,
+    memphis,
     InternalError,
     PyRuntimeError,
     "A failure that is not the input's: an I/O error, or a fault in memphis (a caught panic)."

@@ -124,6 +124,32 @@ def test_output_options_are_refused():
         memphis.simulate(html="x.html")
 
 
+# ----- pickling (Dask, process pools) -----
+
+
+def test_report_pickles_with_its_page():
+    import pickle
+
+    r = memphis.simulate("dgx-h100-llama3-70b", gpus=2560, global_batch=2048)
+    back = pickle.loads(pickle.dumps(r))
+    assert back.to_dict() == r.to_dict() and back.to_json() == r.to_json()
+    assert back.to_html() == r.to_html() and back._repr_html_() == r._repr_html_()
+    assert back.notes == r.notes and back.step_time_s == r.step_time_s and repr(back) == repr(r)
+    assert len(pickle.dumps(r)) < len(r.to_html())  # the page travels compressed
+
+
+def test_errors_pickle_and_import_from_memphis():
+    import pickle
+
+    for cls in (memphis.ScenarioError, memphis.InternalError):
+        assert cls.__module__ == "memphis"
+        assert pickle.loads(pickle.dumps(cls)) is cls
+    with pytest.raises(memphis.ScenarioError) as e:
+        memphis.simulate("no-such-preset")
+    back = pickle.loads(pickle.dumps(e.value))
+    assert type(back) is memphis.ScenarioError and str(back) == str(e.value)
+
+
 # ----- the other commands -----
 
 

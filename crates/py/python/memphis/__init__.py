@@ -20,6 +20,7 @@ import itertools
 import json
 import os
 import sys
+import zlib
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Sequence, Union
 
 from . import _memphis
@@ -97,7 +98,14 @@ class Report:
 
     def __init__(self, native: Any) -> None:
         self._native = native
-        self._dict: dict = json.loads(native.json())
+        self._json: str = native.json()
+        self._dict: dict = json.loads(self._json)
+        self._html: Optional[str] = None
+
+    # Pickling (Dask, process pools): the JSON and the HTML page, which a report
+    # rebuilt elsewhere cannot render without the native report (zlib: a tenth the size).
+    def __reduce__(self) -> tuple:
+        return (_unpickle_report, (self._json, zlib.compress(self.to_html().encode())))
 
     # The main figures.
     @property
@@ -178,8 +186,37 @@ class Report:
         return json.dumps(self._dict, indent=indent)
 
     def to_html(self) -> str:
-        """The self-contained HTML page ``memphis simulate --html`` writes."""
-        return self._native.html()
+        """The self-contained HTML page ``memphis simulate --html`` writes (charts and
+        all: hundreds of KB). A notebook shows the compact summary of ``_repr_html_``."""
+        if self._html is None:
+            self._html = self._native.html()
+        return self._html
+
+    def summary(self) -> "list[tuple[str, str]]":
+        """The main figures as (what, value) text pairs: the notebook's summary table."""
+        d, p = self._dict, self._dict["plan"]
+        run, step = d["run"], d["step"]
+        rel = d.get("reliability", {}).get("failures", {})
+        power, energy, carbon = d.get("power", {}), d.get("energy", {}), d.get("carbon", {})
+        rows = [
+            ("scenario", d["scenario"]),
+            ("model", d.get("model", {}).get("name", "")),
+            ("GPUs", f"{run['gpus']:,} x {d.get('cluster', {}).get('inventory', {}).get('gpu', '')}"),
+            ("plan", f"TP{p['tp']} PP{p['pp']} VPP{p['vpp']} CP{p['cp']} EP{p['ep']} DP{p['dp']}, "
+                     f"micro-batch {p['micro_batch']}, global batch {p['global_batch']:,} x {p['seq_len']:,}"),
+            ("fits", f"{d['fits']} ({d['memory']['per_gpu_gib']:.1f} GiB per GPU)"),
+            ("step", f"{step['time_s']:.3f} s, MFU {step['mfu']:.1%}, {step['tflops_per_gpu']:.0f} TFLOP/s per GPU"),
+            ("tokens/s", f"{step['tokens_per_s']:,.0f}"),
+            ("days to train", f"{run['days_p50']:.1f} median ({run['ideal_days']:.1f} without failures)"),
+        ]
+        if "ettr" in rel:
+            rows.append(("ETTR", f"{rel['ettr']:.1%}"))
+        if "facility_mw" in power:
+            rows.append(("power", f"{power['facility_mw']:.1f} MW facility ({power.get('it_mw', 0):.1f} MW IT)"))
+        if "run_mwh" in energy:
+            rows.append(("energy", f"{energy['run_mwh']:,.0f} MWh, {carbon.get('run_tco2e', 0):,.0f} t CO2e"))
+        rows += [("note", n) for n in self.notes]
+        return rows
 
     def _repr_html_(self) -> str:
         return self.to_html()
@@ -194,6 +231,15 @@ class Report:
             f"CP{p['cp']} EP{p['ep']} DP{p['dp']}, step {self.step_time_s:.3f} s, "
             f"MFU {self.mfu:.1%}, {self.days:.1f} days>"
         )
+
+
+def _unpickle_report(text: str, page: bytes) -> Report:
+    r = Report.__new__(Report)
+    r._native = None
+    r._json = text
+    r._dict = json.loads(text)
+    r._html = zlib.decompress(page).decode()
+    return r
 
 
 def simulate(scenario: Scenario = None, **overrides: Any) -> Report:

@@ -4,6 +4,7 @@ from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 __version__: str
 
+# Both have `__module__ == "memphis"` (the package exports them): they pickle.
 class ScenarioError(ValueError):
     """Bad input: the message is the line `memphis` prints after `error: `."""
 
