@@ -23,7 +23,7 @@ use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 // Module `memphis`: where the package exports them, so pickle (a Dask worker's or a
@@ -208,6 +208,51 @@ fn guarded<T>(argv: Vec<String>, f: impl FnOnce() -> Result<T, Failure>) -> Resu
     }
 }
 
+/// The module's rayon thread pools, one per thread count (`None`: all cores), owned by
+/// the process that built them. Nothing here uses rayon's global pool: its threads do
+/// not survive `fork`, so a child of a process that had used it (a
+/// `ProcessPoolExecutor` on Linux) would wait forever on work sent to them. A child
+/// sees another process id and builds pools of its own; the parent's copies, whose
+/// threads are not there, are leaked (`mem::forget`), since dropping them would signal
+/// threads that do not exist.
+struct Pools {
+    pid: u32,
+    by_threads: BTreeMap<Option<usize>, Arc<rayon::ThreadPool>>,
+}
+
+fn pool(threads: Option<usize>) -> Result<Arc<rayon::ThreadPool>, Failure> {
+    static POOLS: Mutex<Option<Pools>> = Mutex::new(None);
+    let threads = threads.map(|n| n.max(1));
+    let pid = std::process::id();
+    let mut guard = POOLS.lock().unwrap_or_else(|e| e.into_inner());
+    if guard.as_ref().is_some_and(|p| p.pid != pid) {
+        std::mem::forget(guard.take());
+    }
+    let pools = guard.get_or_insert_with(|| Pools {
+        pid,
+        by_threads: BTreeMap::new(),
+    });
+    if let Some(p) = pools.by_threads.get(&threads) {
+        return Ok(p.clone());
+    }
+    let mut builder = rayon::ThreadPoolBuilder::new().thread_name(|i| format!("memphis-{i}"));
+    if let Some(n) = threads {
+        builder = builder.num_threads(n);
+    }
+    let built = Arc::new(builder.build().map_err(|e| Failure {
+        kind: Kind::Internal,
+        message: format!("starting {} threads: {e}", threads.unwrap_or(0)),
+    })?);
+    pools.by_threads.insert(threads, built.clone());
+    Ok(built)
+}
+
+/// Runs `f` on the module's pool (all cores): every native entry point's work, with
+/// whatever rayon it uses inside (the planner, the failure Monte Carlo), runs there.
+fn in_pool<T: Send>(f: impl FnOnce() -> Result<T, Failure> + Send) -> Result<T, Failure> {
+    pool(None)?.install(f)
+}
+
 /// `simulate`: the scenario and its report.
 fn simulate_call(call: &Call) -> Result<SimulationReport, Failure> {
     let (command, argv) = guarded(Vec::new(), || parse(call))?;
@@ -332,7 +377,7 @@ fn simulate(
 ) -> PyResult<NativeReport> {
     let call = call_of("simulate".into(), positional, inline, options);
     let report = py
-        .allow_threads(|| simulate_call(&call))
+        .allow_threads(|| in_pool(|| simulate_call(&call)))
         .map_err(Failure::into_py)?;
     Ok(NativeReport { report })
 }
@@ -350,7 +395,7 @@ fn report(
 ) -> PyResult<String> {
     let call = call_of(command, positional, inline, options);
     let value = py
-        .allow_threads(|| report_call(&call))
+        .allow_threads(|| in_pool(|| report_call(&call)))
         .map_err(Failure::into_py)?;
     serde_json::to_string(&value)
         .map_err(|e| InternalError::new_err(format!("serializing the report: {e}")))
@@ -478,19 +523,7 @@ fn run_all(
             })
             .collect()
     };
-    match threads {
-        None => Ok(work()),
-        Some(n) => {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(n.max(1))
-                .build()
-                .map_err(|e| Failure {
-                    kind: Kind::Internal,
-                    message: format!("starting {n} threads: {e}"),
-                })?;
-            Ok(pool.install(work))
-        }
-    }
+    Ok(pool(threads)?.install(work))
 }
 
 /// `simulate` over many scenarios in parallel with the GIL released: a list, in input

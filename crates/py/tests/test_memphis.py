@@ -245,6 +245,49 @@ def test_dask_local_cluster_gives_the_same_table():
     pd.testing.assert_frame_equal(alone, sharded)
 
 
+def test_process_pool_after_the_parent_used_the_engine(tmp_path: Path):
+    """A fork-started ProcessPoolExecutor (Linux's default) after a sweep and a simulate
+    ran in the parent: the children build pools of their own, so it finishes, with the
+    one-process table. In a subprocess with a timeout, so that a hang fails."""
+    import subprocess
+    import sys
+    import textwrap
+
+    out = tmp_path / "tables.pkl"
+    script = textwrap.dedent(f"""
+        import concurrent.futures, multiprocessing, pickle
+        import memphis
+        scenarios = {SCENARIOS!r}
+        alone = memphis.sweep(scenarios, progress=False)   # the parent's pools start
+        warm = memphis.simulate("dgx-h100-llama3-70b")      # and its Monte Carlo's
+        fork = multiprocessing.get_context("fork")
+        with concurrent.futures.ProcessPoolExecutor(2, mp_context=fork) as ex:
+            forked = memphis.sweep(scenarios, executor=ex, shards=2, progress=False)
+            report = ex.submit(memphis.simulate, "dgx-h100-llama3-70b").result()
+            try:
+                ex.submit(memphis.simulate, "no-such-preset").result()
+                error = None
+            except memphis.ScenarioError as e:
+                error = str(e)
+        with open({str(out)!r}, "wb") as f:
+            pickle.dump((alone, forked, warm.to_dict(), report.to_dict(), error), f)
+    """)
+    try:
+        p = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    except subprocess.TimeoutExpired:
+        pytest.fail("a fork-started process pool hung after the parent ran a sweep")
+    assert p.returncode == 0, p.stderr
+    import pickle
+
+    alone, forked, warm, report, error = pickle.loads(out.read_bytes())
+    pd.testing.assert_frame_equal(alone, forked)
+    pd.testing.assert_frame_equal(alone, memphis.sweep(SCENARIOS, progress=False))
+    assert report == warm
+    with pytest.raises(memphis.ScenarioError) as e:
+        memphis.simulate("no-such-preset")
+    assert error == str(e.value)
+
+
 def test_progress_bar_counts_every_scenario(capsys):
     memphis.sweep(SCENARIOS, progress=True)
     err = capsys.readouterr().err

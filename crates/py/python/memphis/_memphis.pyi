@@ -1,4 +1,7 @@
-"""The native module (Rust, PyO3): the `memphis` binary's code behind the package."""
+"""The native module (Rust, PyO3): the `memphis` binary's code behind the package.
+
+Every entry point runs its work on a rayon thread pool of the module's own (one per
+thread count), rebuilt in a forked child; rayon's global pool is never used."""
 
 from typing import Callable, List, Optional, Sequence, Tuple, Union
 
