@@ -119,6 +119,26 @@ def test_malformed_dict_is_the_clis_error_for_the_same_file(cli, tmp_path: Path)
             memphis.simulate(bad)  # type: ignore[arg-type]
 
 
+def test_numpy_values_in_a_scenario_dict(cli, tmp_path: Path):
+    import numpy as np
+
+    path = tmp_path / "s.toml"
+    path.write_text(
+        'preset = "dgx-h100-llama3-70b"\n[parallel]\ntp = 8\nsequence_parallel = true\n'
+        "[training]\ngpus = 512\ntokens = 1.5e12\n"
+    )
+    scenario = {
+        "preset": "dgx-h100-llama3-70b",
+        "parallel": {"tp": np.int64(8), "sequence_parallel": np.bool_(True)},
+        "training": {"gpus": np.int32(512), "tokens": np.float64(1.5e12)},
+    }
+    assert memphis.simulate(scenario).to_dict() == cli.json("simulate", str(path))
+    for value, shown in [(float("nan"), "nan"), (np.float32("inf"), "inf"), (-np.inf, "-inf")]:
+        with pytest.raises(memphis.ScenarioError) as e:
+            memphis.simulate({"preset": "dgx-h100-llama3-70b", "training": {"tokens": value}})
+        assert str(e.value) == f"scenario dict: training.tokens = {shown}: not a finite number"
+
+
 def test_output_options_are_refused():
     with pytest.raises(memphis.ScenarioError, match="to_html"):
         memphis.simulate(html="x.html")

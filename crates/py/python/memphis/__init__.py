@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import os
 import sys
 import zlib
@@ -71,13 +72,42 @@ def _options(overrides: Mapping[str, Any]) -> list:
     return [(k, _text(v)) for k, v in overrides.items() if v is not None]
 
 
+def _plain(value: Any, key: str) -> Any:
+    """A scenario dict's value as JSON takes it: numpy scalars and arrays (anything
+    with ``.tolist()`` or ``.item()``) as Python's; NaN and infinities refused with the
+    key named (``key`` is the dotted path, ``training.tokens``)."""
+    if isinstance(value, Mapping):
+        return {k: _plain(v, f"{key}.{k}" if key else str(k)) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v, f"{key}[{i}]") for i, v in enumerate(value)]
+    if value is None or isinstance(value, (str, bool, int)):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ScenarioError(f"scenario dict: {key} = {value}: not a finite number")
+        return float(value)
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    for convert in ("tolist", "item"):  # numpy arrays and scalars
+        f = getattr(value, convert, None)
+        if callable(f):
+            try:
+                plain = f()
+            except (TypeError, ValueError):
+                continue
+            if type(plain) is not type(value):
+                return _plain(plain, key)
+    return value  # json.dumps says what it is not
+
+
 def _scenario(scenario: Scenario) -> tuple:
     """(positional argument, inline JSON) of a scenario."""
     if scenario is None:
         return None, None
     if isinstance(scenario, Mapping):
+        plain = _plain(scenario, "")
         try:
-            return None, json.dumps(scenario)
+            return None, json.dumps(plain, allow_nan=False)
         except (TypeError, ValueError) as e:
             raise ScenarioError(f"scenario dict: not a mapping of TOML values: {e}") from None
     if isinstance(scenario, (str, os.PathLike)):
