@@ -431,7 +431,45 @@ struct Row {
     facility_mw: f64,
     run_mwh: f64,
     run_tco2e: f64,
+    /// What memphis decided on the user's behalf (the report's `notes`), joined by
+    /// [`NOTES_SEPARATOR`]; empty when none.
+    notes: String,
 }
+
+/// Between two notes in a sweep's `notes` column (a note itself may hold `; `).
+const NOTES_SEPARATOR: &str = " | ";
+
+/// A sweep row's columns, in order (`Row::to_py` sets each).
+const COLUMNS: &[&str] = &[
+    "scenario",
+    "fits",
+    "model",
+    "gpu",
+    "gpus",
+    "tp",
+    "pp",
+    "vpp",
+    "cp",
+    "ep",
+    "dp",
+    "micro_batch",
+    "global_batch",
+    "seq_len",
+    "step_time_s",
+    "mfu",
+    "tflops_per_gpu",
+    "tokens_per_s",
+    "memory_gib",
+    "ideal_days",
+    "days",
+    "gpu_hours",
+    "ettr",
+    "it_mw",
+    "facility_mw",
+    "run_mwh",
+    "run_tco2e",
+    "notes",
+];
 
 impl Row {
     fn of(r: &SimulationReport) -> Row {
@@ -464,6 +502,7 @@ impl Row {
             facility_mw: r.power.report.facility_mw,
             run_mwh: r.energy.run_mwh,
             run_tco2e: r.carbon.run_tco2e,
+            notes: r.notes.join(NOTES_SEPARATOR),
         }
     }
 
@@ -496,6 +535,8 @@ impl Row {
         d.set_item("facility_mw", self.facility_mw)?;
         d.set_item("run_mwh", self.run_mwh)?;
         d.set_item("run_tco2e", self.run_tco2e)?;
+        d.set_item("notes", &self.notes)?;
+        debug_assert_eq!(d.len(), COLUMNS.len());
         Ok(d)
     }
 }
@@ -643,6 +684,8 @@ fn _memphis(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(report, m)?)?;
     m.add_function(wrap_pyfunction!(sweep, m)?)?;
     m.add_function(wrap_pyfunction!(sweep_in_rust, m)?)?;
+    m.add("SWEEP_COLUMNS", COLUMNS.to_vec())?;
+    m.add("NOTES_SEPARATOR", NOTES_SEPARATOR)?;
     m.add_function(wrap_pyfunction!(presets, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

@@ -244,6 +244,38 @@ def test_sweep_errors(cli):
     assert df["error"].isna().tolist() == [True, False]
 
 
+def test_kept_errors_keep_integer_and_boolean_dtypes():
+    grid = {"gpus": [1024, 1]}
+    df = memphis.sweep(grid=grid, base="dgx-h100-llama3-70b", errors="keep", progress=False)
+    assert df["error"].isna().tolist() == [True, False]
+    for c in ("gpus", "tp", "pp", "cp", "dp", "global_batch", "seq_len"):
+        assert str(df[c].dtype) == "Int64", c
+    assert str(df["fits"].dtype) == "boolean"
+    assert df["tp"].tolist()[0] == 4 and pd.isna(df["tp"].tolist()[1])
+    # The input's columns do not depend on which rows ran: in_gpus is what was given.
+    assert df["in_gpus"].tolist() == [1024, 1]
+    assert list(df.columns[:2]) == ["in_gpus", "scenario"] and df.columns[-1] == "error"
+    ok = memphis.sweep(grid=grid | {"gpus": [1024]}, base="dgx-h100-llama3-70b", progress=False)
+    assert ok["tp"].dtype == "int64" and ok["fits"].dtype == bool
+    assert list(ok.columns) == ["in_gpus", *memphis.SWEEP_COLUMNS]
+
+
+def test_sweep_notes_say_what_the_planner_changed():
+    df = memphis.sweep(grid={"gpus": [2048, 2560]}, base="dgx-h100-llama3-70b", global_batch=2048, progress=False)
+    r = memphis.simulate("dgx-h100-llama3-70b", gpus=2560, global_batch=2048)
+    assert (r.plan["tp"], r.plan["pp"], r.plan["cp"]) == (2, 5, 8) and r.notes
+    assert df["notes"].tolist() == ["", " | ".join(r.notes)]
+    assert "the planner chose TP2 PP5 CP8" in df.loc[1, "notes"]
+    assert df.columns[-1] == "notes"
+
+
+def test_plan_attrs_hold_the_search():
+    df = memphis.plan("dgx-h100-llama3-70b", top=2)
+    assert df.attrs["plans_evaluated"] > df.attrs["plans_feasible"] > 0
+    assert isinstance(df.attrs["fingerprint"], str) and df.attrs["objective"] == "step"
+    assert "top" not in df.attrs
+
+
 def test_thread_pool_executor_gives_the_same_table():
     alone = memphis.sweep(SCENARIOS, progress=False)
     with concurrent.futures.ThreadPoolExecutor(2) as ex:

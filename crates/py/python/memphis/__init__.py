@@ -297,8 +297,10 @@ def _pandas() -> Any:
 def plan(scenario: Scenario = None, top: int = 5, **overrides: Any) -> "pd.DataFrame":
     """``memphis plan``: the fastest plans that fit, one row per plan (best first).
 
-    Options as for :func:`simulate`, plus ``objective`` (``step`` or ``time-to-train``).
-    Returns a ``pandas.DataFrame``.
+    Options as for :func:`simulate`, plus ``objective`` (``step`` or ``time-to-train``);
+    all of them: ``memphis.options("plan")``. Returns a ``pandas.DataFrame``; the
+    search's other fields (``plans_evaluated``, ``plans_feasible``, ``fingerprint``,
+    ``objective``, ...) are in ``df.attrs``.
     """
     positional, inline = _scenario(scenario)
     r = _report("plan", positional, inline, dict(overrides, top=top))
@@ -310,7 +312,9 @@ def plan(scenario: Scenario = None, top: int = 5, **overrides: Any) -> "pd.DataF
         for k, v in p.get("breakdown") or []:
             row[f"{k}_s"] = v
         rows.append(row)
-    return _pandas().DataFrame(rows)
+    df = _pandas().DataFrame(rows)
+    df.attrs.update({k: v for k, v in r.items() if k != "top"})
+    return df
 
 
 def reliability(scenario: Scenario = None, **overrides: Any) -> dict:
@@ -424,8 +428,19 @@ def sweep(
     in order: the same table as one process.
 
     ``errors="raise"`` raises the first failing scenario's error (input order);
-    ``"keep"`` keeps a row with the message in an ``error`` column.
-    Returns a ``pandas.DataFrame``.
+    ``"keep"`` keeps a row with the message in an ``error`` column (None where the
+    scenario ran), its other columns missing: integer columns are then pandas'
+    nullable ``Int64`` and ``fits`` ``boolean``, so that a missing value does not
+    turn them into floats.
+
+    Returns a ``pandas.DataFrame``, one row per scenario: first the columns that say
+    which input the row is (``input``, the scenario's name or path, for a list; then
+    each option of the grid or of a ``(scenario, {options})`` pair under its own name,
+    or as ``in_<option>`` where the row has a column of that name: ``in_gpus`` is the
+    value given, ``gpus`` the job's), then the report's figures (``memphis.SWEEP_COLUMNS``:
+    units in the names), ending with ``notes``: what memphis decided on the user's
+    behalf (a plan that did not suit the job replaced by the planner's, for one),
+    joined by ``" | "``, empty when nothing was.
     """
     if errors not in ("raise", "keep"):
         raise ValueError(f"errors = {errors!r}: 'raise' or 'keep'")
@@ -453,8 +468,10 @@ def sweep(
             inputs.append(col)
 
     results = _run(items, executor, shards, threads, progress)
+    pd = _pandas()
+    figures = list(SWEEP_COLUMNS) + (["error"] if errors == "keep" else [])
     rows = []
-    for i, (inp, (row, err)) in enumerate(zip(inputs, results)):
+    for inp, (row, err) in zip(inputs, results):
         if err is not None:
             bad_input, message = err
             if errors == "raise":
@@ -463,8 +480,26 @@ def sweep(
             row = {"error": message}
         elif errors == "keep":
             row = dict(row, error=None)
-        rows.append({**{f"in_{k}" if k in row else k: v for k, v in inp.items()}, **row})
-    return _pandas().DataFrame(rows)
+        # The input's columns are named by the columns a row has, not by whether this
+        # one ran: a failed row's input stays in the same column as the others'.
+        rows.append({**{f"in_{k}" if k in figures else k: v for k, v in inp.items()}, **row})
+    columns = list(dict.fromkeys(k for r in rows for k in r if k not in figures)) + figures
+    df = pd.DataFrame(rows, columns=columns)
+    if errors == "keep":
+        df = df.astype({c: t for c, t in _NULLABLE.items() if c in df.columns})
+    return df
+
+
+#: The sweep's columns (``memphis.sweep``'s figures, in order).
+SWEEP_COLUMNS: "tuple[str, ...]" = tuple(_memphis.SWEEP_COLUMNS)
+
+#: Nullable dtypes of a sweep's integer and boolean columns when rows may be missing.
+_NULLABLE = {
+    **{c: "Int64" for c in (
+        "gpus", "tp", "pp", "vpp", "cp", "ep", "dp", "micro_batch", "global_batch", "seq_len"
+    )},
+    "fits": "boolean",
+}
 
 
 def _interactive() -> bool:

@@ -14,6 +14,11 @@ class ScenarioError(ValueError):
 class InternalError(RuntimeError):
     """A failure not of the input: an I/O error, or a fault in memphis (a caught panic)."""
 
+#: A sweep row's columns, in order; the last, `notes`, joins the report's notes by
+#: NOTES_SEPARATOR.
+SWEEP_COLUMNS: List[str]
+NOTES_SEPARATOR: str
+
 #: An option's value as its flag takes it: a switch, or the flag's text.
 Opt = Union[bool, str]
 #: (positional argument, scenario dict as JSON, options).
