@@ -652,6 +652,44 @@ fn sweep_in_rust(
     .map_err(Failure::into_py)
 }
 
+/// (keyword, flag, help, is a switch, default): one row of [`options`].
+type OptionRow = (String, String, String, bool, Option<String>);
+
+/// A command's keywords, from clap's definitions: (keyword, flag, help, is a switch,
+/// default), in the order `--help` lists them, without the output options (files and
+/// text formats, which the returned objects replace) and `--help` itself.
+#[pyfunction]
+fn options(command: &str) -> PyResult<Vec<OptionRow>> {
+    use clap::CommandFactory;
+    let cli = Cli::command();
+    let sub = cli
+        .get_subcommands()
+        .find(|s| s.get_name() == command)
+        .ok_or_else(|| ScenarioError::new_err(format!("{command}: not a memphis command")))?;
+    Ok(sub
+        .get_arguments()
+        .filter(|a| !a.is_positional() && !a.is_hide_set())
+        .filter_map(|a| a.get_long().map(|long| (a, long)))
+        .filter(|(_, long)| {
+            *long != "help" && !OUTPUT_OPTIONS.contains(&long.replace('-', "_").as_str())
+        })
+        .map(|(a, long)| {
+            let defaults: Vec<String> = a
+                .get_default_values()
+                .iter()
+                .map(|v| v.to_string_lossy().into_owned())
+                .collect();
+            (
+                long.replace('-', "_"),
+                format!("--{long}"),
+                a.get_help().map(|h| h.to_string()).unwrap_or_default(),
+                !a.get_action().takes_values(),
+                (!defaults.is_empty()).then(|| defaults.join(",")),
+            )
+        })
+        .collect())
+}
+
 /// The embedded presets as (kind, name, description, default) rows.
 #[pyfunction]
 fn presets() -> Vec<(String, String, String, bool)> {
@@ -687,6 +725,7 @@ fn _memphis(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("SWEEP_COLUMNS", COLUMNS.to_vec())?;
     m.add("NOTES_SEPARATOR", NOTES_SEPARATOR)?;
     m.add_function(wrap_pyfunction!(presets, m)?)?;
+    m.add_function(wrap_pyfunction!(options, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

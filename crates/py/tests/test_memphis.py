@@ -66,9 +66,44 @@ def test_report_renders():
     r = memphis.simulate("dgx-h100-llama3-70b")
     html = r.to_html()
     assert html.lstrip().lower().startswith("<!doctype html") and "dgx-h100-llama3-70b" in html
-    assert r._repr_html_() == html
     assert '"step"' in r.to_json()
     assert "dgx-h100-llama3-70b" in repr(r)
+
+
+def test_notebook_repr_is_a_compact_summary():
+    # The full page is hundreds of KB (565 KB for memphis-405b): a notebook that shows
+    # a report keeps a summary table; to_html() is the page.
+    for r in (memphis.simulate("dgx-h100-llama3-70b", gpus=2560, global_batch=2048), memphis.simulate()):
+        summary = r._repr_html_()
+        assert len(summary) < 8_000 < len(r.to_html())
+        assert summary.startswith("<table") and "to_html()" in summary
+        assert r.scenario in summary and f"{r.step_time_s:.3f} s" in summary
+        assert f"TP{r.plan['tp']} PP{r.plan['pp']}" in summary
+        for note in r.notes:  # the planner's choice, escaped
+            assert html_escape(note) in summary
+
+
+def html_escape(s: str) -> str:
+    import html
+
+    return html.escape(s)
+
+
+def test_help_points_to_every_keyword(cli):
+    import pydoc
+
+    assert 'memphis.options("simulate")' in pydoc.render_doc(memphis.simulate)
+    opts = memphis.options("simulate")
+    keywords = set(opts["keyword"])
+    assert {"gpus", "tp", "global_batch", "step_model", "allow_oom"} <= keywords
+    assert not keywords & {"json", "html", "output", "help"}
+    assert opts.set_index("keyword").loc["allow_oom", "switch"]
+    assert not opts.set_index("keyword").loc["gpus", "switch"]
+    helptext = cli.run("simulate", "--help").stdout
+    assert all(f in helptext for f in opts["flag"])
+    assert set(memphis.options("plan")["keyword"]) >= {"objective", "top"}
+    with pytest.raises(memphis.ScenarioError):
+        memphis.options("nonsense")
 
 
 # ----- errors -----

@@ -11,11 +11,17 @@ parsing, the same scenario layers, the same figures and the same error messages.
     >>> memphis.sweep(grid={"gpus": [1024, 2048, 4096]}, base="dgx-h100-llama3-70b")
 
 Bad input raises :class:`ScenarioError` (a ``ValueError``) with the line ``memphis``
-prints after ``error:``.
+prints after ``error:``. Every command's keywords, with their help and defaults:
+``memphis.options("simulate")`` (the same as ``memphis simulate --help``).
+
+Reports and errors pickle (Dask, ``concurrent.futures.ProcessPoolExecutor``), and
+the native code runs on thread pools of its own, rebuilt in a forked child.
 """
 
 from __future__ import annotations
 
+import html
+import importlib.util
 import itertools
 import json
 import math
@@ -42,6 +48,7 @@ __all__ = [
     "reliability",
     "cluster",
     "presets",
+    "options",
 ]
 
 __version__: str = _memphis.__version__
@@ -249,7 +256,16 @@ class Report:
         return rows
 
     def _repr_html_(self) -> str:
-        return self.to_html()
+        """A compact summary table (a few KB); ``to_html()`` is the full page."""
+        cells = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
+            f"<td style='text-align:left'>{html.escape(v)}</td></tr>"
+            for k, v in self.summary()
+        )
+        return (
+            f"<table><caption style='text-align:left'><b>memphis.Report</b> "
+            f"(full page: <code>to_html()</code>)</caption>{cells}</table>"
+        )
 
     def __getitem__(self, key: str) -> Any:
         return self._dict[key]
@@ -279,6 +295,9 @@ def simulate(scenario: Scenario = None, **overrides: Any) -> Report:
     (default: the ``memphis-405b`` preset). ``overrides`` are the command's options:
     ``gpus``, ``tp``, ``pp``, ``model``, ``cluster``, ``global_batch``,
     ``step_model="analytical"``, ``plan="auto"``, ``allow_oom=True``, ...
+
+    Every keyword, with its help and default: ``memphis.options("simulate")`` (the
+    same list as ``memphis simulate --help``).
     """
     positional, inline = _scenario(scenario)
     return Report(_memphis.simulate(positional, inline, _options(overrides)))
@@ -370,6 +389,19 @@ def presets() -> "pd.DataFrame":
         for k, n, d, default in _memphis.presets()
     ]
     return _pandas().DataFrame(rows)
+
+
+def options(command: str = "simulate") -> "pd.DataFrame":
+    """A command's keywords (``simulate``, ``plan``, ``reliability``, ``cluster``,
+    ``collective``, ``validate``), one row each, as ``memphis COMMAND --help`` lists
+    them: ``keyword``, ``flag``, ``help``, ``switch`` (takes no value: ``True`` to set
+    it), ``default``. The command line's output options (``json``, ``html``, ...) are
+    left out: in Python the returned object is the output."""
+    rows = [
+        {"keyword": k, "flag": f, "help": h, "switch": sw, "default": d}
+        for k, f, h, sw, d in _memphis.options(command)
+    ]
+    return _pandas().DataFrame(rows, columns=["keyword", "flag", "help", "switch", "default"])
 
 
 # ----- sweeps -----
@@ -513,11 +545,16 @@ def _interactive() -> bool:
 
 
 def _bar(total: int, enabled: Optional[bool]) -> Any:
-    """tqdm.auto's bar (a widget in notebooks), shown when asked or when interactive."""
+    """tqdm's bar, shown when asked or when interactive: a widget in notebooks where
+    ipywidgets is installed, else the text bar (tqdm.auto would warn "IProgress not
+    found" there and draw nothing)."""
     if total == 0 or enabled is False or (enabled is None and not _interactive()):
         return None
     try:
-        from tqdm.auto import tqdm
+        if importlib.util.find_spec("ipywidgets") is not None:
+            from tqdm.auto import tqdm
+        else:
+            from tqdm.std import tqdm
     except ImportError:
         return None
     return tqdm(total=total, unit="scenario", desc="memphis sweep")
