@@ -23,17 +23,19 @@ use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+// Module `memphis`: where the package exports them, so pickle (a Dask worker's or a
+// process pool's error) finds the class by its `__module__`.
 create_exception!(
-    _memphis,
+    memphis,
     ScenarioError,
     PyValueError,
     "Bad input (a scenario, a preset name, an option's value): the message is the line `memphis` prints after `error: `."
 );
 create_exception!(
-    _memphis,
+    memphis,
     InternalError,
     PyRuntimeError,
     "A failure that is not the input's: an I/O error, or a fault in memphis (a caught panic)."
@@ -206,6 +208,51 @@ fn guarded<T>(argv: Vec<String>, f: impl FnOnce() -> Result<T, Failure>) -> Resu
     }
 }
 
+/// The module's rayon thread pools, one per thread count (`None`: all cores), owned by
+/// the process that built them. Nothing here uses rayon's global pool: its threads do
+/// not survive `fork`, so a child of a process that had used it (a
+/// `ProcessPoolExecutor` on Linux) would wait forever on work sent to them. A child
+/// sees another process id and builds pools of its own; the parent's copies, whose
+/// threads are not there, are leaked (`mem::forget`), since dropping them would signal
+/// threads that do not exist.
+struct Pools {
+    pid: u32,
+    by_threads: BTreeMap<Option<usize>, Arc<rayon::ThreadPool>>,
+}
+
+fn pool(threads: Option<usize>) -> Result<Arc<rayon::ThreadPool>, Failure> {
+    static POOLS: Mutex<Option<Pools>> = Mutex::new(None);
+    let threads = threads.map(|n| n.max(1));
+    let pid = std::process::id();
+    let mut guard = POOLS.lock().unwrap_or_else(|e| e.into_inner());
+    if guard.as_ref().is_some_and(|p| p.pid != pid) {
+        std::mem::forget(guard.take());
+    }
+    let pools = guard.get_or_insert_with(|| Pools {
+        pid,
+        by_threads: BTreeMap::new(),
+    });
+    if let Some(p) = pools.by_threads.get(&threads) {
+        return Ok(p.clone());
+    }
+    let mut builder = rayon::ThreadPoolBuilder::new().thread_name(|i| format!("memphis-{i}"));
+    if let Some(n) = threads {
+        builder = builder.num_threads(n);
+    }
+    let built = Arc::new(builder.build().map_err(|e| Failure {
+        kind: Kind::Internal,
+        message: format!("starting {} threads: {e}", threads.unwrap_or(0)),
+    })?);
+    pools.by_threads.insert(threads, built.clone());
+    Ok(built)
+}
+
+/// Runs `f` on the module's pool (all cores): every native entry point's work, with
+/// whatever rayon it uses inside (the planner, the failure Monte Carlo), runs there.
+fn in_pool<T: Send>(f: impl FnOnce() -> Result<T, Failure> + Send) -> Result<T, Failure> {
+    pool(None)?.install(f)
+}
+
 /// `simulate`: the scenario and its report.
 fn simulate_call(call: &Call) -> Result<SimulationReport, Failure> {
     let (command, argv) = guarded(Vec::new(), || parse(call))?;
@@ -330,7 +377,7 @@ fn simulate(
 ) -> PyResult<NativeReport> {
     let call = call_of("simulate".into(), positional, inline, options);
     let report = py
-        .allow_threads(|| simulate_call(&call))
+        .allow_threads(|| in_pool(|| simulate_call(&call)))
         .map_err(Failure::into_py)?;
     Ok(NativeReport { report })
 }
@@ -348,7 +395,7 @@ fn report(
 ) -> PyResult<String> {
     let call = call_of(command, positional, inline, options);
     let value = py
-        .allow_threads(|| report_call(&call))
+        .allow_threads(|| in_pool(|| report_call(&call)))
         .map_err(Failure::into_py)?;
     serde_json::to_string(&value)
         .map_err(|e| InternalError::new_err(format!("serializing the report: {e}")))
@@ -384,7 +431,45 @@ struct Row {
     facility_mw: f64,
     run_mwh: f64,
     run_tco2e: f64,
+    /// What memphis decided on the user's behalf (the report's `notes`), joined by
+    /// [`NOTES_SEPARATOR`]; empty when none.
+    notes: String,
 }
+
+/// Between two notes in a sweep's `notes` column (a note itself may hold `; `).
+const NOTES_SEPARATOR: &str = " | ";
+
+/// A sweep row's columns, in order (`Row::to_py` sets each).
+const COLUMNS: &[&str] = &[
+    "scenario",
+    "fits",
+    "model",
+    "gpu",
+    "gpus",
+    "tp",
+    "pp",
+    "vpp",
+    "cp",
+    "ep",
+    "dp",
+    "micro_batch",
+    "global_batch",
+    "seq_len",
+    "step_time_s",
+    "mfu",
+    "tflops_per_gpu",
+    "tokens_per_s",
+    "memory_gib",
+    "ideal_days",
+    "days",
+    "gpu_hours",
+    "ettr",
+    "it_mw",
+    "facility_mw",
+    "run_mwh",
+    "run_tco2e",
+    "notes",
+];
 
 impl Row {
     fn of(r: &SimulationReport) -> Row {
@@ -417,6 +502,7 @@ impl Row {
             facility_mw: r.power.report.facility_mw,
             run_mwh: r.energy.run_mwh,
             run_tco2e: r.carbon.run_tco2e,
+            notes: r.notes.join(NOTES_SEPARATOR),
         }
     }
 
@@ -449,6 +535,8 @@ impl Row {
         d.set_item("facility_mw", self.facility_mw)?;
         d.set_item("run_mwh", self.run_mwh)?;
         d.set_item("run_tco2e", self.run_tco2e)?;
+        d.set_item("notes", &self.notes)?;
+        debug_assert_eq!(d.len(), COLUMNS.len());
         Ok(d)
     }
 }
@@ -476,19 +564,7 @@ fn run_all(
             })
             .collect()
     };
-    match threads {
-        None => Ok(work()),
-        Some(n) => {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(n.max(1))
-                .build()
-                .map_err(|e| Failure {
-                    kind: Kind::Internal,
-                    message: format!("starting {n} threads: {e}"),
-                })?;
-            Ok(pool.install(work))
-        }
-    }
+    Ok(pool(threads)?.install(work))
 }
 
 /// `simulate` over many scenarios in parallel with the GIL released: a list, in input
@@ -576,6 +652,44 @@ fn sweep_in_rust(
     .map_err(Failure::into_py)
 }
 
+/// (keyword, flag, help, is a switch, default): one row of [`options`].
+type OptionRow = (String, String, String, bool, Option<String>);
+
+/// A command's keywords, from clap's definitions: (keyword, flag, help, is a switch,
+/// default), in the order `--help` lists them, without the output options (files and
+/// text formats, which the returned objects replace) and `--help` itself.
+#[pyfunction]
+fn options(command: &str) -> PyResult<Vec<OptionRow>> {
+    use clap::CommandFactory;
+    let cli = Cli::command();
+    let sub = cli
+        .get_subcommands()
+        .find(|s| s.get_name() == command)
+        .ok_or_else(|| ScenarioError::new_err(format!("{command}: not a memphis command")))?;
+    Ok(sub
+        .get_arguments()
+        .filter(|a| !a.is_positional() && !a.is_hide_set())
+        .filter_map(|a| a.get_long().map(|long| (a, long)))
+        .filter(|(_, long)| {
+            *long != "help" && !OUTPUT_OPTIONS.contains(&long.replace('-', "_").as_str())
+        })
+        .map(|(a, long)| {
+            let defaults: Vec<String> = a
+                .get_default_values()
+                .iter()
+                .map(|v| v.to_string_lossy().into_owned())
+                .collect();
+            (
+                long.replace('-', "_"),
+                format!("--{long}"),
+                a.get_help().map(|h| h.to_string()).unwrap_or_default(),
+                !a.get_action().takes_values(),
+                (!defaults.is_empty()).then(|| defaults.join(",")),
+            )
+        })
+        .collect())
+}
+
 /// The embedded presets as (kind, name, description, default) rows.
 #[pyfunction]
 fn presets() -> Vec<(String, String, String, bool)> {
@@ -608,7 +722,10 @@ fn _memphis(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(report, m)?)?;
     m.add_function(wrap_pyfunction!(sweep, m)?)?;
     m.add_function(wrap_pyfunction!(sweep_in_rust, m)?)?;
+    m.add("SWEEP_COLUMNS", COLUMNS.to_vec())?;
+    m.add("NOTES_SEPARATOR", NOTES_SEPARATOR)?;
     m.add_function(wrap_pyfunction!(presets, m)?)?;
+    m.add_function(wrap_pyfunction!(options, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -66,9 +66,44 @@ def test_report_renders():
     r = memphis.simulate("dgx-h100-llama3-70b")
     html = r.to_html()
     assert html.lstrip().lower().startswith("<!doctype html") and "dgx-h100-llama3-70b" in html
-    assert r._repr_html_() == html
     assert '"step"' in r.to_json()
     assert "dgx-h100-llama3-70b" in repr(r)
+
+
+def test_notebook_repr_is_a_compact_summary():
+    # The full page is hundreds of KB (565 KB for memphis-405b): a notebook that shows
+    # a report keeps a summary table; to_html() is the page.
+    for r in (memphis.simulate("dgx-h100-llama3-70b", gpus=2560, global_batch=2048), memphis.simulate()):
+        summary = r._repr_html_()
+        assert len(summary) < 8_000 < len(r.to_html())
+        assert summary.startswith("<table") and "to_html()" in summary
+        assert r.scenario in summary and f"{r.step_time_s:.3f} s" in summary
+        assert f"TP{r.plan['tp']} PP{r.plan['pp']}" in summary
+        for note in r.notes:  # the planner's choice, escaped
+            assert html_escape(note) in summary
+
+
+def html_escape(s: str) -> str:
+    import html
+
+    return html.escape(s)
+
+
+def test_help_points_to_every_keyword(cli):
+    import pydoc
+
+    assert 'memphis.options("simulate")' in pydoc.render_doc(memphis.simulate)
+    opts = memphis.options("simulate")
+    keywords = set(opts["keyword"])
+    assert {"gpus", "tp", "global_batch", "step_model", "allow_oom"} <= keywords
+    assert not keywords & {"json", "html", "output", "help"}
+    assert opts.set_index("keyword").loc["allow_oom", "switch"]
+    assert not opts.set_index("keyword").loc["gpus", "switch"]
+    helptext = cli.run("simulate", "--help").stdout
+    assert all(f in helptext for f in opts["flag"])
+    assert set(memphis.options("plan")["keyword"]) >= {"objective", "top"}
+    with pytest.raises(memphis.ScenarioError):
+        memphis.options("nonsense")
 
 
 # ----- errors -----
@@ -119,9 +154,55 @@ def test_malformed_dict_is_the_clis_error_for_the_same_file(cli, tmp_path: Path)
             memphis.simulate(bad)  # type: ignore[arg-type]
 
 
+def test_numpy_values_in_a_scenario_dict(cli, tmp_path: Path):
+    import numpy as np
+
+    path = tmp_path / "s.toml"
+    path.write_text(
+        'preset = "dgx-h100-llama3-70b"\n[parallel]\ntp = 8\nsequence_parallel = true\n'
+        "[training]\ngpus = 512\ntokens = 1.5e12\n"
+    )
+    scenario = {
+        "preset": "dgx-h100-llama3-70b",
+        "parallel": {"tp": np.int64(8), "sequence_parallel": np.bool_(True)},
+        "training": {"gpus": np.int32(512), "tokens": np.float64(1.5e12)},
+    }
+    assert memphis.simulate(scenario).to_dict() == cli.json("simulate", str(path))
+    for value, shown in [(float("nan"), "nan"), (np.float32("inf"), "inf"), (-np.inf, "-inf")]:
+        with pytest.raises(memphis.ScenarioError) as e:
+            memphis.simulate({"preset": "dgx-h100-llama3-70b", "training": {"tokens": value}})
+        assert str(e.value) == f"scenario dict: training.tokens = {shown}: not a finite number"
+
+
 def test_output_options_are_refused():
     with pytest.raises(memphis.ScenarioError, match="to_html"):
         memphis.simulate(html="x.html")
+
+
+# ----- pickling (Dask, process pools) -----
+
+
+def test_report_pickles_with_its_page():
+    import pickle
+
+    r = memphis.simulate("dgx-h100-llama3-70b", gpus=2560, global_batch=2048)
+    back = pickle.loads(pickle.dumps(r))
+    assert back.to_dict() == r.to_dict() and back.to_json() == r.to_json()
+    assert back.to_html() == r.to_html() and back._repr_html_() == r._repr_html_()
+    assert back.notes == r.notes and back.step_time_s == r.step_time_s and repr(back) == repr(r)
+    assert len(pickle.dumps(r)) < len(r.to_html())  # the page travels compressed
+
+
+def test_errors_pickle_and_import_from_memphis():
+    import pickle
+
+    for cls in (memphis.ScenarioError, memphis.InternalError):
+        assert cls.__module__ == "memphis"
+        assert pickle.loads(pickle.dumps(cls)) is cls
+    with pytest.raises(memphis.ScenarioError) as e:
+        memphis.simulate("no-such-preset")
+    back = pickle.loads(pickle.dumps(e.value))
+    assert type(back) is memphis.ScenarioError and str(back) == str(e.value)
 
 
 # ----- the other commands -----
@@ -198,6 +279,38 @@ def test_sweep_errors(cli):
     assert df["error"].isna().tolist() == [True, False]
 
 
+def test_kept_errors_keep_integer_and_boolean_dtypes():
+    grid = {"gpus": [1024, 1]}
+    df = memphis.sweep(grid=grid, base="dgx-h100-llama3-70b", errors="keep", progress=False)
+    assert df["error"].isna().tolist() == [True, False]
+    for c in ("gpus", "tp", "pp", "cp", "dp", "global_batch", "seq_len"):
+        assert str(df[c].dtype) == "Int64", c
+    assert str(df["fits"].dtype) == "boolean"
+    assert df["tp"].tolist()[0] == 4 and pd.isna(df["tp"].tolist()[1])
+    # The input's columns do not depend on which rows ran: in_gpus is what was given.
+    assert df["in_gpus"].tolist() == [1024, 1]
+    assert list(df.columns[:2]) == ["in_gpus", "scenario"] and df.columns[-1] == "error"
+    ok = memphis.sweep(grid=grid | {"gpus": [1024]}, base="dgx-h100-llama3-70b", progress=False)
+    assert ok["tp"].dtype == "int64" and ok["fits"].dtype == bool
+    assert list(ok.columns) == ["in_gpus", *memphis.SWEEP_COLUMNS]
+
+
+def test_sweep_notes_say_what_the_planner_changed():
+    df = memphis.sweep(grid={"gpus": [2048, 2560]}, base="dgx-h100-llama3-70b", global_batch=2048, progress=False)
+    r = memphis.simulate("dgx-h100-llama3-70b", gpus=2560, global_batch=2048)
+    assert (r.plan["tp"], r.plan["pp"], r.plan["cp"]) == (2, 5, 8) and r.notes
+    assert df["notes"].tolist() == ["", " | ".join(r.notes)]
+    assert "the planner chose TP2 PP5 CP8" in df.loc[1, "notes"]
+    assert df.columns[-1] == "notes"
+
+
+def test_plan_attrs_hold_the_search():
+    df = memphis.plan("dgx-h100-llama3-70b", top=2)
+    assert df.attrs["plans_evaluated"] > df.attrs["plans_feasible"] > 0
+    assert isinstance(df.attrs["fingerprint"], str) and df.attrs["objective"] == "step"
+    assert "top" not in df.attrs
+
+
 def test_thread_pool_executor_gives_the_same_table():
     alone = memphis.sweep(SCENARIOS, progress=False)
     with concurrent.futures.ThreadPoolExecutor(2) as ex:
@@ -217,6 +330,49 @@ def test_dask_local_cluster_gives_the_same_table():
         with Client(lc) as client:
             sharded = memphis.sweep(SCENARIOS, executor=client, progress=False)
     pd.testing.assert_frame_equal(alone, sharded)
+
+
+def test_process_pool_after_the_parent_used_the_engine(tmp_path: Path):
+    """A fork-started ProcessPoolExecutor (Linux's default) after a sweep and a simulate
+    ran in the parent: the children build pools of their own, so it finishes, with the
+    one-process table. In a subprocess with a timeout, so that a hang fails."""
+    import subprocess
+    import sys
+    import textwrap
+
+    out = tmp_path / "tables.pkl"
+    script = textwrap.dedent(f"""
+        import concurrent.futures, multiprocessing, pickle
+        import memphis
+        scenarios = {SCENARIOS!r}
+        alone = memphis.sweep(scenarios, progress=False)   # the parent's pools start
+        warm = memphis.simulate("dgx-h100-llama3-70b")      # and its Monte Carlo's
+        fork = multiprocessing.get_context("fork")
+        with concurrent.futures.ProcessPoolExecutor(2, mp_context=fork) as ex:
+            forked = memphis.sweep(scenarios, executor=ex, shards=2, progress=False)
+            report = ex.submit(memphis.simulate, "dgx-h100-llama3-70b").result()
+            try:
+                ex.submit(memphis.simulate, "no-such-preset").result()
+                error = None
+            except memphis.ScenarioError as e:
+                error = str(e)
+        with open({str(out)!r}, "wb") as f:
+            pickle.dump((alone, forked, warm.to_dict(), report.to_dict(), error), f)
+    """)
+    try:
+        p = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    except subprocess.TimeoutExpired:
+        pytest.fail("a fork-started process pool hung after the parent ran a sweep")
+    assert p.returncode == 0, p.stderr
+    import pickle
+
+    alone, forked, warm, report, error = pickle.loads(out.read_bytes())
+    pd.testing.assert_frame_equal(alone, forked)
+    pd.testing.assert_frame_equal(alone, memphis.sweep(SCENARIOS, progress=False))
+    assert report == warm
+    with pytest.raises(memphis.ScenarioError) as e:
+        memphis.simulate("no-such-preset")
+    assert error == str(e.value)
 
 
 def test_progress_bar_counts_every_scenario(capsys):

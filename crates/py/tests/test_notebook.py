@@ -33,3 +33,11 @@ def test_capacity_planning_notebook_executes(tmp_path):
     assert len(images) >= 3, "the notebook draws its three figures"
     text = "".join(o.get("text", "") for o in outputs)
     assert "Fewest H100s that train Llama 3 70B" in text and "ECMP step" in text
+    # tqdm's bar draws without warnings (no "IProgress not found" where ipywidgets is not
+    # installed), and nothing else lands on stderr but the bar itself.
+    stderr = "".join(o.get("text", "") for o in outputs if o.get("name") == "stderr")
+    assert "IProgress" not in stderr and "Warning" not in stderr, stderr
+    # A report shown in a cell is its compact summary, not the full page.
+    html = [o["data"]["text/html"] for o in outputs if "text/html" in o.get("data", {})]
+    reports = [h for h in html if "memphis.Report" in "".join(h)]
+    assert reports and all(len("".join(h)) < 8_000 for h in reports)

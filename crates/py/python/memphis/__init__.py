@@ -11,15 +11,23 @@ parsing, the same scenario layers, the same figures and the same error messages.
     >>> memphis.sweep(grid={"gpus": [1024, 2048, 4096]}, base="dgx-h100-llama3-70b")
 
 Bad input raises :class:`ScenarioError` (a ``ValueError``) with the line ``memphis``
-prints after ``error:``.
+prints after ``error:``. Every command's keywords, with their help and defaults:
+``memphis.options("simulate")`` (the same as ``memphis simulate --help``).
+
+Reports and errors pickle (Dask, ``concurrent.futures.ProcessPoolExecutor``), and
+the native code runs on thread pools of its own, rebuilt in a forked child.
 """
 
 from __future__ import annotations
 
+import html
+import importlib.util
 import itertools
 import json
+import math
 import os
 import sys
+import zlib
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Sequence, Union
 
 from . import _memphis
@@ -40,6 +48,7 @@ __all__ = [
     "reliability",
     "cluster",
     "presets",
+    "options",
 ]
 
 __version__: str = _memphis.__version__
@@ -70,13 +79,42 @@ def _options(overrides: Mapping[str, Any]) -> list:
     return [(k, _text(v)) for k, v in overrides.items() if v is not None]
 
 
+def _plain(value: Any, key: str) -> Any:
+    """A scenario dict's value as JSON takes it: numpy scalars and arrays (anything
+    with ``.tolist()`` or ``.item()``) as Python's; NaN and infinities refused with the
+    key named (``key`` is the dotted path, ``training.tokens``)."""
+    if isinstance(value, Mapping):
+        return {k: _plain(v, f"{key}.{k}" if key else str(k)) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v, f"{key}[{i}]") for i, v in enumerate(value)]
+    if value is None or isinstance(value, (str, bool, int)):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ScenarioError(f"scenario dict: {key} = {value}: not a finite number")
+        return float(value)
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    for convert in ("tolist", "item"):  # numpy arrays and scalars
+        f = getattr(value, convert, None)
+        if callable(f):
+            try:
+                plain = f()
+            except (TypeError, ValueError):
+                continue
+            if type(plain) is not type(value):
+                return _plain(plain, key)
+    return value  # json.dumps says what it is not
+
+
 def _scenario(scenario: Scenario) -> tuple:
     """(positional argument, inline JSON) of a scenario."""
     if scenario is None:
         return None, None
     if isinstance(scenario, Mapping):
+        plain = _plain(scenario, "")
         try:
-            return None, json.dumps(scenario)
+            return None, json.dumps(plain, allow_nan=False)
         except (TypeError, ValueError) as e:
             raise ScenarioError(f"scenario dict: not a mapping of TOML values: {e}") from None
     if isinstance(scenario, (str, os.PathLike)):
@@ -97,7 +135,14 @@ class Report:
 
     def __init__(self, native: Any) -> None:
         self._native = native
-        self._dict: dict = json.loads(native.json())
+        self._json: str = native.json()
+        self._dict: dict = json.loads(self._json)
+        self._html: Optional[str] = None
+
+    # Pickling (Dask, process pools): the JSON and the HTML page, which a report
+    # rebuilt elsewhere cannot render without the native report (zlib: a tenth the size).
+    def __reduce__(self) -> tuple:
+        return (_unpickle_report, (self._json, zlib.compress(self.to_html().encode())))
 
     # The main figures.
     @property
@@ -178,11 +223,49 @@ class Report:
         return json.dumps(self._dict, indent=indent)
 
     def to_html(self) -> str:
-        """The self-contained HTML page ``memphis simulate --html`` writes."""
-        return self._native.html()
+        """The self-contained HTML page ``memphis simulate --html`` writes (charts and
+        all: hundreds of KB). A notebook shows the compact summary of ``_repr_html_``."""
+        if self._html is None:
+            self._html = self._native.html()
+        return self._html
+
+    def summary(self) -> "list[tuple[str, str]]":
+        """The main figures as (what, value) text pairs: the notebook's summary table."""
+        d, p = self._dict, self._dict["plan"]
+        run, step = d["run"], d["step"]
+        rel = d.get("reliability", {}).get("failures", {})
+        power, energy, carbon = d.get("power", {}), d.get("energy", {}), d.get("carbon", {})
+        rows = [
+            ("scenario", d["scenario"]),
+            ("model", d.get("model", {}).get("name", "")),
+            ("GPUs", f"{run['gpus']:,} x {d.get('cluster', {}).get('inventory', {}).get('gpu', '')}"),
+            ("plan", f"TP{p['tp']} PP{p['pp']} VPP{p['vpp']} CP{p['cp']} EP{p['ep']} DP{p['dp']}, "
+                     f"micro-batch {p['micro_batch']}, global batch {p['global_batch']:,} x {p['seq_len']:,}"),
+            ("fits", f"{d['fits']} ({d['memory']['per_gpu_gib']:.1f} GiB per GPU)"),
+            ("step", f"{step['time_s']:.3f} s, MFU {step['mfu']:.1%}, {step['tflops_per_gpu']:.0f} TFLOP/s per GPU"),
+            ("tokens/s", f"{step['tokens_per_s']:,.0f}"),
+            ("days to train", f"{run['days_p50']:.1f} median ({run['ideal_days']:.1f} without failures)"),
+        ]
+        if "ettr" in rel:
+            rows.append(("ETTR", f"{rel['ettr']:.1%}"))
+        if "facility_mw" in power:
+            rows.append(("power", f"{power['facility_mw']:.1f} MW facility ({power.get('it_mw', 0):.1f} MW IT)"))
+        if "run_mwh" in energy:
+            rows.append(("energy", f"{energy['run_mwh']:,.0f} MWh, {carbon.get('run_tco2e', 0):,.0f} t CO2e"))
+        rows += [("note", n) for n in self.notes]
+        return rows
 
     def _repr_html_(self) -> str:
-        return self.to_html()
+        """A compact summary table (a few KB); ``to_html()`` is the full page."""
+        cells = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
+            f"<td style='text-align:left'>{html.escape(v)}</td></tr>"
+            for k, v in self.summary()
+        )
+        return (
+            f"<table><caption style='text-align:left'><b>memphis.Report</b> "
+            f"(full page: <code>to_html()</code>)</caption>{cells}</table>"
+        )
 
     def __getitem__(self, key: str) -> Any:
         return self._dict[key]
@@ -196,6 +279,15 @@ class Report:
         )
 
 
+def _unpickle_report(text: str, page: bytes) -> Report:
+    r = Report.__new__(Report)
+    r._native = None
+    r._json = text
+    r._dict = json.loads(text)
+    r._html = zlib.decompress(page).decode()
+    return r
+
+
 def simulate(scenario: Scenario = None, **overrides: Any) -> Report:
     """``memphis simulate``: one step and the whole run of a scenario.
 
@@ -203,6 +295,9 @@ def simulate(scenario: Scenario = None, **overrides: Any) -> Report:
     (default: the ``memphis-405b`` preset). ``overrides`` are the command's options:
     ``gpus``, ``tp``, ``pp``, ``model``, ``cluster``, ``global_batch``,
     ``step_model="analytical"``, ``plan="auto"``, ``allow_oom=True``, ...
+
+    Every keyword, with its help and default: ``memphis.options("simulate")`` (the
+    same list as ``memphis simulate --help``).
     """
     positional, inline = _scenario(scenario)
     return Report(_memphis.simulate(positional, inline, _options(overrides)))
@@ -221,8 +316,10 @@ def _pandas() -> Any:
 def plan(scenario: Scenario = None, top: int = 5, **overrides: Any) -> "pd.DataFrame":
     """``memphis plan``: the fastest plans that fit, one row per plan (best first).
 
-    Options as for :func:`simulate`, plus ``objective`` (``step`` or ``time-to-train``).
-    Returns a ``pandas.DataFrame``.
+    Options as for :func:`simulate`, plus ``objective`` (``step`` or ``time-to-train``);
+    all of them: ``memphis.options("plan")``. Returns a ``pandas.DataFrame``; the
+    search's other fields (``plans_evaluated``, ``plans_feasible``, ``fingerprint``,
+    ``objective``, ...) are in ``df.attrs``.
     """
     positional, inline = _scenario(scenario)
     r = _report("plan", positional, inline, dict(overrides, top=top))
@@ -234,7 +331,9 @@ def plan(scenario: Scenario = None, top: int = 5, **overrides: Any) -> "pd.DataF
         for k, v in p.get("breakdown") or []:
             row[f"{k}_s"] = v
         rows.append(row)
-    return _pandas().DataFrame(rows)
+    df = _pandas().DataFrame(rows)
+    df.attrs.update({k: v for k, v in r.items() if k != "top"})
+    return df
 
 
 def reliability(scenario: Scenario = None, **overrides: Any) -> dict:
@@ -290,6 +389,19 @@ def presets() -> "pd.DataFrame":
         for k, n, d, default in _memphis.presets()
     ]
     return _pandas().DataFrame(rows)
+
+
+def options(command: str = "simulate") -> "pd.DataFrame":
+    """A command's keywords (``simulate``, ``plan``, ``reliability``, ``cluster``,
+    ``collective``, ``validate``), one row each, as ``memphis COMMAND --help`` lists
+    them: ``keyword``, ``flag``, ``help``, ``switch`` (takes no value: ``True`` to set
+    it), ``default``. The command line's output options (``json``, ``html``, ...) are
+    left out: in Python the returned object is the output."""
+    rows = [
+        {"keyword": k, "flag": f, "help": h, "switch": sw, "default": d}
+        for k, f, h, sw, d in _memphis.options(command)
+    ]
+    return _pandas().DataFrame(rows, columns=["keyword", "flag", "help", "switch", "default"])
 
 
 # ----- sweeps -----
@@ -348,8 +460,19 @@ def sweep(
     in order: the same table as one process.
 
     ``errors="raise"`` raises the first failing scenario's error (input order);
-    ``"keep"`` keeps a row with the message in an ``error`` column.
-    Returns a ``pandas.DataFrame``.
+    ``"keep"`` keeps a row with the message in an ``error`` column (None where the
+    scenario ran), its other columns missing: integer columns are then pandas'
+    nullable ``Int64`` and ``fits`` ``boolean``, so that a missing value does not
+    turn them into floats.
+
+    Returns a ``pandas.DataFrame``, one row per scenario: first the columns that say
+    which input the row is (``input``, the scenario's name or path, for a list; then
+    each option of the grid or of a ``(scenario, {options})`` pair under its own name,
+    or as ``in_<option>`` where the row has a column of that name: ``in_gpus`` is the
+    value given, ``gpus`` the job's), then the report's figures (``memphis.SWEEP_COLUMNS``:
+    units in the names), ending with ``notes``: what memphis decided on the user's
+    behalf (a plan that did not suit the job replaced by the planner's, for one),
+    joined by ``" | "``, empty when nothing was.
     """
     if errors not in ("raise", "keep"):
         raise ValueError(f"errors = {errors!r}: 'raise' or 'keep'")
@@ -377,8 +500,10 @@ def sweep(
             inputs.append(col)
 
     results = _run(items, executor, shards, threads, progress)
+    pd = _pandas()
+    figures = list(SWEEP_COLUMNS) + (["error"] if errors == "keep" else [])
     rows = []
-    for i, (inp, (row, err)) in enumerate(zip(inputs, results)):
+    for inp, (row, err) in zip(inputs, results):
         if err is not None:
             bad_input, message = err
             if errors == "raise":
@@ -387,8 +512,26 @@ def sweep(
             row = {"error": message}
         elif errors == "keep":
             row = dict(row, error=None)
-        rows.append({**{f"in_{k}" if k in row else k: v for k, v in inp.items()}, **row})
-    return _pandas().DataFrame(rows)
+        # The input's columns are named by the columns a row has, not by whether this
+        # one ran: a failed row's input stays in the same column as the others'.
+        rows.append({**{f"in_{k}" if k in figures else k: v for k, v in inp.items()}, **row})
+    columns = list(dict.fromkeys(k for r in rows for k in r if k not in figures)) + figures
+    df = pd.DataFrame(rows, columns=columns)
+    if errors == "keep":
+        df = df.astype({c: t for c, t in _NULLABLE.items() if c in df.columns})
+    return df
+
+
+#: The sweep's columns (``memphis.sweep``'s figures, in order).
+SWEEP_COLUMNS: "tuple[str, ...]" = tuple(_memphis.SWEEP_COLUMNS)
+
+#: Nullable dtypes of a sweep's integer and boolean columns when rows may be missing.
+_NULLABLE = {
+    **{c: "Int64" for c in (
+        "gpus", "tp", "pp", "vpp", "cp", "ep", "dp", "micro_batch", "global_batch", "seq_len"
+    )},
+    "fits": "boolean",
+}
 
 
 def _interactive() -> bool:
@@ -402,11 +545,16 @@ def _interactive() -> bool:
 
 
 def _bar(total: int, enabled: Optional[bool]) -> Any:
-    """tqdm.auto's bar (a widget in notebooks), shown when asked or when interactive."""
+    """tqdm's bar, shown when asked or when interactive: a widget in notebooks where
+    ipywidgets is installed, else the text bar (tqdm.auto would warn "IProgress not
+    found" there and draw nothing)."""
     if total == 0 or enabled is False or (enabled is None and not _interactive()):
         return None
     try:
-        from tqdm.auto import tqdm
+        if importlib.util.find_spec("ipywidgets") is not None:
+            from tqdm.auto import tqdm
+        else:
+            from tqdm.std import tqdm
     except ImportError:
         return None
     return tqdm(total=total, unit="scenario", desc="memphis sweep")
