@@ -1,7 +1,7 @@
-//! Placing jobs on servers: explicit lists first, then the others in order, packed
-//! (the first free contiguous run on the alignment unit's boundary) or scattered (a
-//! seeded shuffle of the free servers, taken in server order as a scheduler lists
-//! them). Jobs never share a server.
+//! Placing jobs on servers: explicit lists first, then packed jobs (the first free
+//! contiguous run on the alignment unit's boundary), then scattered ones (a seeded
+//! shuffle of the free servers that are left, taken in server order as a scheduler
+//! lists them), each in file order. Jobs never share a server.
 
 use super::{Align, PlacementKind};
 use crate::error::{Error, Result};
@@ -39,16 +39,16 @@ pub struct Request {
 pub fn place(s: Servers, requests: &[Request]) -> Result<Vec<Vec<u32>>> {
     let mut owner: Vec<Option<usize>> = vec![None; s.count as usize];
     let mut out = vec![Vec::new(); requests.len()];
-    let explicit_first = requests
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| r.kind == PlacementKind::Explicit)
-        .chain(
-            requests
-                .iter()
-                .enumerate()
-                .filter(|(_, r)| r.kind != PlacementKind::Explicit),
-        );
+    // Explicit lists first, then packed jobs, then scattered ones (they take what is
+    // left), each in file order.
+    let rank = |k: PlacementKind| match k {
+        PlacementKind::Explicit => 0,
+        PlacementKind::Packed => 1,
+        PlacementKind::Scattered => 2,
+    };
+    let mut order: Vec<usize> = (0..requests.len()).collect();
+    order.sort_by_key(|&i| rank(requests[i].kind));
+    let explicit_first = order.into_iter().map(|i| (i, &requests[i]));
     for (i, r) in explicit_first {
         let servers = match r.kind {
             PlacementKind::Explicit => explicit(s, r, &owner, requests)?,
@@ -123,9 +123,10 @@ fn packed(s: Servers, r: &Request, owner: &[Option<usize>]) -> Result<Vec<u32>> 
             format!("job '{}': placement", r.name),
             format!("packed, align {:?}", r.align).to_lowercase(),
             format!(
-                "{n} free servers in a row on a {} boundary; the longest free run has {} (scattered, a smaller job, or align = \"server\")",
+                "{n} free servers in a row on a {} boundary; the longest free run has {} (scattered, a smaller job{})",
                 format!("{:?}", r.align).to_lowercase(),
-                run.iter().max().copied().unwrap_or(0)
+                run.iter().max().copied().unwrap_or(0),
+                if r.align == Align::Server { "" } else { ", or align = \"server\"" }
             ),
         )),
     }
