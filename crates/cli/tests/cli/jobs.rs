@@ -182,6 +182,8 @@ fn bad_jobs_files_are_refused_naming_job_field_and_value() {
         (format!("{CLUSTER}{}", job("a", "placement = \"diagonal\"")), "diagonal"),
         (format!("{CLUSTER}{}", job("big", "gpus = 2048").replace("gpus = 256\n", "")), "job 'big': gpus = 2048"),
         (CLUSTER.to_string(), "job = 0 jobs: 1 to 256 [[job]] sections"),
+        (format!("{CLUSTER}{}", job("a", "seed = 3")), "job 'a': seed = 3: only with placement = \"scattered\""),
+        (format!("{CLUSTER}{}", job("a", "placement = \"scattered\"\nalign = \"rack\"")), "job 'a': align = rack: only with placement = \"packed\""),
         (format!("{CLUSTER}{}", (0..257).map(|i| job(&format!("j{i}"), "")).collect::<String>()), "job = 257 jobs: 1 to 256"),
         (format!("{CLUSTER}{}{}{}{}{}", job("a", ""), job("b", ""), job("c", ""), job("d", ""), job("e", "placement = \"packed\"\nalign = \"array\"")), "job 'e': placement = packed, align array"),
     ];

@@ -161,6 +161,20 @@ fn resolve_job(
             "a list of servers exactly when placement = \"explicit\"",
         ));
     }
+    if j.align.is_some() && kind != PlacementKind::Packed {
+        return Err(Error::invalid(
+            "align",
+            format!("{:?}", j.align.unwrap_or_default()).to_lowercase(),
+            "only with placement = \"packed\"",
+        ));
+    }
+    if j.seed.is_some() && kind != PlacementKind::Scattered {
+        return Err(Error::invalid(
+            "seed",
+            j.seed.unwrap_or(0),
+            "only with placement = \"scattered\"",
+        ));
+    }
     let layers = ScenarioLayers {
         file: Some(ScenarioFile {
             preset: j.preset.clone(),
@@ -640,7 +654,6 @@ gpus = 1024
 name = "a"
 gpus = 512
 {placement}
-seed = 1
 [job.model]
 preset = "llama3-8b"
 [job.parallel]
@@ -654,7 +667,6 @@ seq_len = 4096
 name = "b"
 gpus = 512
 {placement}
-seed = 2
 [job.model]
 preset = "llama3-8b"
 [job.parallel]
@@ -684,7 +696,6 @@ seq_len = 4096
     #[test]
     fn two_jobs_scattered_over_the_same_arrays_slow_down_under_ecmp() {
         let r = two_jobs("placement = \"scattered\"", "ecmp");
-        eprintln!("{}", serde_json::to_string_pretty(&r).unwrap());
         for j in &r.jobs {
             assert_eq!(j.arrays, 2, "{j:?}");
         }

@@ -155,17 +155,24 @@ fn round_flows(
 ) -> (Vec<(u32, u32)>, Vec<u32>, Vec<bool>) {
     let (mut pairs, mut owner, mut fg) = (Vec::new(), Vec::new(), Vec::new());
     for (j, p) in patterns.iter().enumerate() {
-        let (pattern, mine) = match (p.get(&kind), overlap, jobs[j].heaviest) {
-            (Some(ph), _, _) => (&ph[s % ph.len()], true),
-            (None, Overlap::Busy, Some(h)) => match p.get(&h) {
+        // Busy: a job without the kind sends its heaviest (or else its first) kind.
+        let background = || {
+            jobs[j]
+                .heaviest
+                .and_then(|h| p.get(&h))
+                .or(p.values().next())
+        };
+        let (pattern, mine) = match (p.get(&kind), overlap) {
+            (Some(ph), _) => (&ph[s % ph.len()], true),
+            (None, Overlap::Busy) => match background() {
                 Some(ph) => (&ph[s % ph.len()], false),
                 None => continue,
             },
             _ => continue,
         };
         pairs.extend_from_slice(pattern);
-        owner.extend(std::iter::repeat(j as u32).take(pattern.len()));
-        fg.extend(std::iter::repeat(mine).take(pattern.len()));
+        owner.extend(std::iter::repeat_n(j as u32, pattern.len()));
+        fg.extend(std::iter::repeat_n(mine, pattern.len()));
     }
     (pairs, owner, fg)
 }
