@@ -129,52 +129,7 @@ fn resolve_job(
     cluster: &ClusterSpec,
 ) -> Result<MixJob> {
     let gpn = u64::from(cluster.gpus_per_node);
-    let gpus = j
-        .gpus
-        .ok_or_else(|| Error::invalid("gpus", "missing", "the job's GPU count, whole servers"))?;
-    if gpus == 0 || gpus % gpn != 0 || gpus > cluster.gpus / gpn * gpn {
-        return Err(Error::invalid(
-            "gpus",
-            gpus,
-            format!(
-                "a multiple of {gpn} (whole servers) up to {}",
-                cluster.gpus / gpn * gpn
-            ),
-        ));
-    }
-    if j.training.gpus.is_some_and(|g| g != gpus) {
-        return Err(Error::invalid(
-            "training.gpus",
-            j.training.gpus.unwrap_or(0),
-            format!("unset, or the job's gpus ({gpus})"),
-        ));
-    }
-    let kind = j.placement.unwrap_or_default();
-    if (kind == PlacementKind::Explicit) != j.servers.is_some() {
-        return Err(Error::invalid(
-            "servers",
-            if j.servers.is_some() {
-                "a list"
-            } else {
-                "missing"
-            },
-            "a list of servers exactly when placement = \"explicit\"",
-        ));
-    }
-    if j.align.is_some() && kind != PlacementKind::Packed {
-        return Err(Error::invalid(
-            "align",
-            format!("{:?}", j.align.unwrap_or_default()).to_lowercase(),
-            "only with placement = \"packed\"",
-        ));
-    }
-    if j.seed.is_some() && kind != PlacementKind::Scattered {
-        return Err(Error::invalid(
-            "seed",
-            j.seed.unwrap_or(0),
-            "only with placement = \"scattered\"",
-        ));
-    }
+    let (gpus, kind) = check_job(j, cluster)?;
     let layers = ScenarioLayers {
         file: Some(ScenarioFile {
             preset: j.preset.clone(),
@@ -218,6 +173,41 @@ fn resolve_job(
         notes: r.notes,
         heaviest,
     })
+}
+
+/// A job's GPUs and placement fields, checked against each other and the cluster.
+fn check_job(j: &JobFile, cluster: &ClusterSpec) -> Result<(u64, PlacementKind)> {
+    let gpn = u64::from(cluster.gpus_per_node);
+    let most = cluster.gpus / gpn * gpn;
+    let gpus = j
+        .gpus
+        .ok_or_else(|| Error::invalid("gpus", "missing", "the job's GPU count, whole servers"))?;
+    if gpus == 0 || gpus % gpn != 0 || gpus > most {
+        let allowed = format!("a multiple of {gpn} (whole servers) up to {most}");
+        return Err(Error::invalid("gpus", gpus, allowed));
+    }
+    if let Some(g) = j.training.gpus.filter(|&g| g != gpus) {
+        let allowed = format!("unset, or the job's gpus ({gpus})");
+        return Err(Error::invalid("training.gpus", g, allowed));
+    }
+    let kind = j.placement.unwrap_or_default();
+    let only = |field: &str, value: String, with: &str| {
+        Error::invalid(field, value, format!("only with placement = \"{with}\""))
+    };
+    if let (Some(s), false) = (&j.servers, kind == PlacementKind::Explicit) {
+        return Err(only("servers", format!("{} servers", s.len()), "explicit"));
+    }
+    if kind == PlacementKind::Explicit && j.servers.is_none() {
+        let allowed = "the job's servers, a list, with placement = \"explicit\"";
+        return Err(Error::invalid("servers", "missing", allowed));
+    }
+    if let (Some(a), false) = (j.align, kind == PlacementKind::Packed) {
+        return Err(only("align", align_name(a).into(), "packed"));
+    }
+    if let (Some(s), false) = (j.seed, kind == PlacementKind::Scattered) {
+        return Err(only("seed", s.to_string(), "scattered"));
+    }
+    Ok((gpus, kind))
 }
 
 /// The kind with the most exposed time in a step priced by the analytical network.

@@ -270,20 +270,8 @@ fn solve_phase(
             slowest[j] = (f, fractions[f]);
         }
     }
-    let mut load = vec![0.0f64; rf.capacity.len()];
-    let mut first = vec![NOBODY; rf.capacity.len()];
-    let mut multi = vec![false; rf.capacity.len()];
-    for f in 0..rf.flows() {
-        for &r in rf.resources(f) {
-            load[r as usize] += rates[f];
-            match first[r as usize] {
-                NOBODY => first[r as usize] = owner[f],
-                o if o != owner[f] => multi[r as usize] = true,
-                _ => {}
-            }
-        }
-    }
-    let full = |r: u32| load[r as usize] >= FULL * rf.capacity[r as usize];
+    let use_ = Usage::of(&rf, &rates, owner);
+    let full = |r: u32| use_.load[r as usize] >= FULL * rf.capacity[r as usize];
     // The bottleneck of each job's slowest flow: its first full resource that another
     // job also uses (the NIC links at either end are the job's own).
     let mut binds: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
@@ -291,11 +279,8 @@ fn solve_phase(
         if f == usize::MAX || frac >= FULL {
             continue;
         }
-        if let Some(&r) = rf
-            .resources(f)
-            .iter()
-            .find(|&&r| full(r) && multi[r as usize])
-        {
+        let shared_full = |r: &&u32| full(**r) && use_.multi[**r as usize];
+        if let Some(&r) = rf.resources(f).iter().find(shared_full) {
             binds.entry(r).or_default().push(j);
         }
     }
@@ -309,12 +294,11 @@ fn solve_phase(
         }
     }
     let mut saturated: BTreeMap<&'static str, (u64, u64)> = BTreeMap::new();
-    for r in 0..rf.capacity.len() as u32 {
-        if first[r as usize] != NOBODY && full(r) {
-            let e = saturated.entry(fabric.resource_name(r).0).or_default();
-            e.0 += 1;
-            e.1 += u64::from(multi[r as usize]);
-        }
+    for r in (0..rf.capacity.len() as u32).filter(|&r| use_.first[r as usize] != NOBODY && full(r))
+    {
+        let e = saturated.entry(fabric.resource_name(r).0).or_default();
+        e.0 += 1;
+        e.1 += u64::from(use_.multi[r as usize]);
     }
     Phase {
         flows: rf.flows() as u64,
@@ -330,5 +314,35 @@ fn solve_phase(
             })
             .collect(),
         saturated: saturated.into_iter().map(|(t, (n, s))| (t, n, s)).collect(),
+    }
+}
+
+/// Each resource's load (bytes/s), its first user and whether another job uses it too.
+struct Usage {
+    load: Vec<f64>,
+    first: Vec<u32>,
+    multi: Vec<bool>,
+}
+
+impl Usage {
+    fn of(rf: &crate::net::flow::RoutedFlows, rates: &[f64], owner: &[u32]) -> Usage {
+        let n = rf.capacity.len();
+        let mut u = Usage {
+            load: vec![0.0; n],
+            first: vec![NOBODY; n],
+            multi: vec![false; n],
+        };
+        for f in 0..rf.flows() {
+            for &r in rf.resources(f) {
+                let r = r as usize;
+                u.load[r] += rates[f];
+                match u.first[r] {
+                    NOBODY => u.first[r] = owner[f],
+                    o if o != owner[f] => u.multi[r] = true,
+                    _ => {}
+                }
+            }
+        }
+        u
     }
 }
