@@ -574,22 +574,24 @@ pub fn place(mix: &Mix, fabric: &Fabric, target_slowdown: f64) -> Result<PlaceRe
             "0% to 1000%",
         ));
     }
-    let mut policies = Vec::new();
-    for p in Policy::ALL {
-        let requests: Vec<Request> = mix.jobs.iter().map(|j| p.apply(&j.request)).collect();
-        policies.push(match solve(mix, fabric, &requests) {
-            Ok(r) => policy_row(p, r, target_slowdown),
-            Err(e) => PolicyRow {
-                policy: p.name().into(),
-                error: Some(e.to_string()),
-                frontier_slowdown: None,
-                worst_slowdown: None,
-                worst_job: None,
-                meets_target: false,
-                report: None,
-            },
-        });
-    }
+    let policies: Vec<PolicyRow> = Policy::ALL
+        .par_iter()
+        .map(|&p| {
+            let requests: Vec<Request> = mix.jobs.iter().map(|j| p.apply(&j.request)).collect();
+            match solve(mix, fabric, &requests) {
+                Ok(r) => policy_row(p, r, target_slowdown),
+                Err(e) => PolicyRow {
+                    policy: p.name().into(),
+                    error: Some(e.to_string()),
+                    frontier_slowdown: None,
+                    worst_slowdown: None,
+                    worst_job: None,
+                    meets_target: false,
+                    report: None,
+                },
+            }
+        })
+        .collect();
     let recommended = policies
         .iter()
         .filter(|p| p.meets_target)
