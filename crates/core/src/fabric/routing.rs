@@ -258,4 +258,41 @@ mod tests {
         assert_eq!(r.capacity[p[1] as usize], 2.0 * rate);
         assert_eq!(r.capacity[p[2] as usize], 4.0 * rate);
     }
+
+    #[test]
+    fn resources_are_named_by_tier_and_switch() {
+        let f = fabric();
+        // Endpoints 0 and 15 are in different pods: every tier is crossed.
+        let e = f.route(Routing::Ecmp, &[(0, 15)], 1);
+        let names: Vec<_> = e.resources(0).iter().map(|&r| f.resource_name(r)).collect();
+        let tiers: Vec<&str> = names.iter().map(|n| n.0).collect();
+        assert_eq!(
+            tiers,
+            [
+                "gpu-leaf",
+                "leaf-spine",
+                "spine-core",
+                "spine-core",
+                "leaf-spine",
+                "gpu-leaf"
+            ]
+        );
+        assert!(names[0].1.starts_with("gpu 0 -> leaf "), "{names:?}");
+        assert!(
+            names[2].1.starts_with("spine ") && names[2].1.contains("-> core "),
+            "{names:?}"
+        );
+        let a = f.route(Routing::Adaptive, &[(0, 15)], 1);
+        let pools: Vec<String> = a
+            .resources(0)
+            .iter()
+            .map(|&r| f.resource_name(r).1)
+            .collect();
+        assert_eq!(pools[1], "leaf 0 up (pool)");
+        assert!(
+            pools[2].ends_with("up (pool)") && pools[3].ends_with("down (pool)"),
+            "{pools:?}"
+        );
+        assert_eq!(pools[2], "pod 0 up (pool)");
+    }
 }
