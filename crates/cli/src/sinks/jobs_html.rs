@@ -10,23 +10,40 @@ use std::fmt::Write;
 const W: f64 = 860.0;
 const ROW: f64 = 22.0;
 
-/// Horizontal bars: (label, value, text shown), scaled to the largest value.
-fn bars(id: &str, rows: &[(String, f64, String)], color: &str) -> String {
+/// Horizontal bars on one scale: per row a label, a value, an optional part of it
+/// drawn darker over it, and the text shown.
+fn bars(id: &str, rows: &[(String, f64, Option<f64>, String)], colors: [&str; 2]) -> String {
     let max = rows.iter().map(|r| r.1).fold(0.0f64, f64::max).max(1e-12);
     let h = ROW * rows.len().max(1) as f64 + 8.0;
     let mut o = format!(
-        r#"<svg id="{id}" class="chart" width="{W}" height="{h}" viewBox="0 0 {W} {h}" role="img">"#
+        r#"<svg id="{id}" class="chart" viewBox="0 0 {W} {h}" width="100%" role="img"><title>{id}</title>"#
     );
-    for (i, (label, v, text)) in rows.iter().enumerate() {
+    let x0 = 230.0;
+    for (i, (label, v, part, text)) in rows.iter().enumerate() {
         let y = 4.0 + i as f64 * ROW;
-        let w = (v / max * 520.0).max(0.0);
+        let w = |v: f64| (v / max * 420.0).max(0.0);
         let _ = write!(
             o,
-            r#"<text x="0" y="{:.1}" font-size="12">{}</text><rect x="220" y="{y:.1}" width="{w:.1}" height="{:.1}" fill="{color}"/><text x="{:.1}" y="{:.1}" font-size="12">{}</text>"#,
+            r#"<text x="4" y="{:.1}" font-size="13">{}</text><rect x="{x0}" y="{y:.1}" width="{:.1}" height="{:.1}" fill="{}"/>"#,
             y + 14.0,
             esc(label),
+            w(*v),
             ROW - 6.0,
-            226.0 + w,
+            colors[0]
+        );
+        if let Some(p) = part {
+            let _ = write!(
+                o,
+                r#"<rect x="{x0}" y="{y:.1}" width="{:.1}" height="{:.1}" fill="{}"/>"#,
+                w(*p),
+                ROW - 6.0,
+                colors[1]
+            );
+        }
+        let _ = write!(
+            o,
+            r#"<text x="{:.1}" y="{:.1}" font-size="13">{}</text>"#,
+            x0 + 6.0 + w(*v),
             y + 14.0,
             esc(text)
         );
@@ -62,25 +79,30 @@ fn body(o: &mut String, r: &JobsReport, tag: &str) {
     let rows: Vec<_> = r
         .jobs
         .iter()
-        .map(|j| (j.name.clone(), j.slowdown, pct(j.slowdown)))
+        .map(|j| (j.name.clone(), j.slowdown, None, pct(j.slowdown)))
         .collect();
-    o.push_str(&bars(&format!("chart-slowdown{tag}"), &rows, COLORS[0]));
-    o.push_str("<h2>Hot links by tier</h2><p class=\"sub\">Links (or adaptive pools) at capacity in each round, the most in any phase; the darker bar counts those several jobs share.</p>");
-    let mut sat = Vec::new();
-    let mut shared = Vec::new();
+    o.push_str(&bars(
+        &format!("chart-slowdown{tag}"),
+        &rows,
+        [COLORS[0], COLORS[0]],
+    ));
+    o.push_str("<h2>Hot links by tier</h2><p class=\"sub\">Per round and tier, the links (or adaptive pools) at capacity, the most in any phase of the round; the darker part, those several jobs share.</p>");
+    let mut hot = Vec::new();
     for round in &r.rounds {
         for t in round.tiers.iter().filter(|t| t.tier != "gpu-leaf") {
-            let label = format!("{} · {}", round.round, t.tier);
-            sat.push((
-                label.clone(),
+            hot.push((
+                format!("{} · {}", round.round, t.tier),
                 t.saturated as f64,
-                format!("{} at capacity", t.saturated),
+                Some(t.shared as f64),
+                format!("{} at capacity, {} shared", t.saturated, t.shared),
             ));
-            shared.push((label, t.shared as f64, format!("{} shared", t.shared)));
         }
     }
-    o.push_str(&bars(&format!("chart-hot{tag}"), &sat, COLORS[1]));
-    o.push_str(&bars(&format!("chart-shared{tag}"), &shared, COLORS[3]));
+    o.push_str(&bars(
+        &format!("chart-hot{tag}"),
+        &hot,
+        ["#f2c08a", "#d9480f"],
+    ));
     let _ = write!(
         o,
         r#"<h2>Shared links that bind ({})</h2><table id="table-links{tag}"><tr><th>round</th><th>tier</th><th>link</th><th>binds</th><th>shared by</th></tr>"#,
