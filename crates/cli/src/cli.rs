@@ -72,6 +72,18 @@ pub enum Command {
         after_help = "Examples:\n  memphis model llama3-405b                    # a preset (see `memphis presets`)\n  memphis model path/to/config.json            # a Hugging Face config.json (MoE, MLA, windows, MTP)\n  memphis model crates/core/testdata/hf/deepseek-v3.json --json\n  memphis model presets/models/grok-1.toml     # a TOML model file (the fields of [model])\n\nWhat the config has that memphis does not model is listed under \"warnings\"; a hybrid\n(Mamba, linear attention) is an error."
     )]
     Model(ModelArgs),
+    /// Several jobs on one fabric: each job's step alone and with the others, and the
+    /// shared links that bind.
+    #[command(
+        after_help = "Examples:\n  memphis jobs examples/jobs/memphis-mix.toml\n  memphis jobs examples/jobs/memphis-mix.toml --routing ecmp --overlap busy --json\n  memphis jobs examples/jobs/two-jobs.toml --html jobs.html\n\nThe file: a [cluster] section (as in a scenario; default the Memphis cluster), optional routing and overlap, and [[job]] sections: name, gpus (whole servers), a scenario (preset = a scenario preset, and/or [job.model], [job.parallel], [job.training]), placement = packed (align = server|rack|array), scattered (seed) or explicit (servers = [...]).\n\nWhat is modelled: each job's DP, CP, PP, expert-DP rings and EP all-to-all phases as fabric flows from its servers' GPUs, solved max-min fair with the other jobs' (one round per kind: `aligned` has every job with that kind sending it at once, `busy` adds every other job's heaviest kind); each kind's slowest-flow rate derates that kind's collectives in the job's step, against the same solve alone on the same servers.\n\nBounds: 1 to 256 jobs, each of whole servers, none sharing a server, on a cluster of up to 4,000,000 GPUs; each job's timeline at most 4,000,000 ops. Past a bound, or a job that does not fit, an error names the job, field and value (exit 2)."
+    )]
+    Jobs(JobsArgs),
+    /// Compare placement policies for several jobs: which keeps the first (frontier)
+    /// job's slowdown under a target.
+    #[command(
+        after_help = "Examples:\n  memphis place examples/jobs/memphis-mix.toml\n  memphis place examples/jobs/memphis-mix.toml --routing ecmp --target-slowdown 2% --json\n  memphis place examples/jobs/memphis-mix.toml --html place.html\n\nPolicies: the file's own placements, every job packed, packed within arrays (align = array), scattered. The recommendation: among the policies within the target for the first job, the one whose worst job slows down least.\n\nBounds: 1 to 256 jobs, each of whole servers, none sharing a server, on a cluster of up to 4,000,000 GPUs; each job's timeline at most 4,000,000 ops. Past a bound, or a job that does not fit, an error names the job, field and value (exit 2)."
+    )]
+    Place(PlaceArgs),
     /// Print shell completions for bash, zsh or fish.
     #[command(
         after_help = "Example:\n  memphis completions bash > /etc/bash_completion.d/memphis"
@@ -472,4 +484,51 @@ mod tests {
         assert_eq!(p("-1s"), Ok(-1.0));
         assert!(p("10x").is_err() && p("m").is_err() && p("infs").is_err());
     }
+}
+
+/// `jobs` flags.
+#[derive(Debug, Args)]
+pub struct JobsArgs {
+    /// The jobs file (TOML): [cluster] and [[job]] sections.
+    #[arg(value_name = "JOBS.toml")]
+    pub file: PathBuf,
+    /// Routing on the fabric (default: the file's, else adaptive).
+    #[arg(long, value_enum)]
+    pub routing: Option<Routing>,
+    /// How the jobs' communication phases meet (default: the file's, else aligned).
+    #[arg(long, value_enum)]
+    pub overlap: Option<memphis_core::jobs::Overlap>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Write the report to FILE (atomically) instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Write a self-contained HTML report.
+    #[arg(long, value_name = "FILE.html")]
+    pub html: Option<PathBuf>,
+}
+
+/// `place` flags.
+#[derive(Debug, Args)]
+pub struct PlaceArgs {
+    #[command(flatten)]
+    pub jobs: JobsArgs,
+    /// The most slowdown accepted for the first job: a percentage (5% or 5).
+    #[arg(long, value_name = "PERCENT", default_value = "5%", value_parser = parse_percent)]
+    pub target_slowdown: f64,
+}
+
+/// A percentage, "5%" or "5", as a fraction (0.05).
+fn parse_percent(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .trim()
+        .trim_end_matches('%')
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}': a percentage such as 5% or 0.5%"))?;
+    if !(v.is_finite() && (0.0..=1000.0).contains(&v)) {
+        return Err(format!("'{s}': a percentage from 0% to 1000%"));
+    }
+    Ok(v / 100.0)
 }

@@ -17,6 +17,7 @@ pub mod error;
 pub mod fabric;
 pub(crate) mod hardware;
 pub mod hf_config;
+pub mod jobs;
 pub(crate) mod net;
 pub mod plan;
 pub(crate) mod power;

@@ -3,6 +3,7 @@
 pub mod cluster;
 pub mod collective;
 pub mod fabric_bench;
+pub mod jobs;
 pub mod model;
 pub mod plan;
 pub mod power;
@@ -47,5 +48,7 @@ fn dispatch(command: Command) -> CliResult {
         }
         Command::Reliability(a) => reliability::run(a),
         Command::Power(a) => power::run(*a),
+        Command::Jobs(a) => jobs::run(a),
+        Command::Place(a) => jobs::run_place(a),
     }
 }

@@ -4,6 +4,7 @@
 mod cleanup;
 pub mod format;
 pub mod html;
+pub mod jobs_html;
 pub mod output;
 pub mod power_html;
 pub mod progress;

@@ -7,6 +7,7 @@ mod fabric;
 #[cfg(unix)]
 mod files;
 mod hardening;
+mod jobs;
 mod model;
 mod oom;
 mod plan;

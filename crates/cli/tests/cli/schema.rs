@@ -40,6 +40,8 @@ fn schemas_describe_the_reports_keys() {
         ("reliability", &["reliability", "--json"]),
         ("cluster", &["cluster", "--json"]),
         ("power", &["power", "--window", "1m", "--json"]),
+        ("jobs", &["jobs", "examples/jobs/two-jobs.toml", "--json"]),
+        ("place", &["place", "examples/jobs/two-jobs.toml", "--json"]),
         (
             "plan",
             &["plan", "dgx-h100-llama3-70b", "--top", "1", "--json"],

@@ -6,6 +6,7 @@
 pub mod cluster;
 pub mod collective;
 pub mod fabric_bench;
+pub mod jobs;
 pub mod model;
 pub mod power;
 pub mod reliability;
@@ -150,6 +151,8 @@ pub const REPORTS: &[&str] = &[
     "validate",
     "model",
     "power",
+    "jobs",
+    "place",
 ];
 
 /// The JSON Schema of a command's `--json` report (draft 2020-12), generated from the
@@ -166,6 +169,8 @@ pub fn schema(report: &str) -> crate::Result<serde_json::Value> {
         "validate" => schema_for!(ValidateJson),
         "model" => schema_for!(model::ModelReport),
         "power" => schema_for!(power::GridReport),
+        "jobs" => schema_for!(jobs::JobsReport),
+        "place" => schema_for!(jobs::PlaceReport),
         other => {
             return Err(crate::Error::invalid(
                 "report",

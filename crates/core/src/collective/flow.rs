@@ -86,6 +86,19 @@ pub fn min_rate_fraction(
     if pairs.is_empty() {
         return 1.0;
     }
+    let (_, _, fractions) = rate_fractions(fabric, pairs, routing, seed);
+    fractions.into_iter().fold(1.0f64, f64::min)
+}
+
+/// Each flow's max-min rate on the fabric (bytes/s) and its ratio to its rate if only
+/// the NICs limited it (1 for a flow no NIC limits), with the routed flows: the
+/// per-flow form of [`min_rate_fraction`], for callers that read groups of flows apart.
+pub fn rate_fractions(
+    fabric: &Fabric,
+    pairs: &[(u32, u32)],
+    routing: Routing,
+    seed: u64,
+) -> (crate::net::flow::RoutedFlows, Vec<f64>, Vec<f64>) {
     let rf = fabric.route(routing, pairs, seed);
     let rates = max_min_rates(&rf, None);
     // The same flows with only their two NIC links as resources.
@@ -105,12 +118,18 @@ pub fn min_rate_fraction(
         nic_only.path_start.push(nic_only.path.len() as u32);
     }
     let ideal = max_min_rates(&nic_only, None);
-    rates
+    let fractions = rates
         .iter()
         .zip(&ideal)
-        .filter(|(_, i)| i.is_finite() && **i > 0.0)
-        .map(|(r, i)| r / i)
-        .fold(1.0f64, f64::min)
+        .map(|(r, i)| {
+            if i.is_finite() && *i > 0.0 {
+                r / i
+            } else {
+                1.0
+            }
+        })
+        .collect();
+    (rf, rates, fractions)
 }
 
 /// The double binary tree's pattern across servers: for each member slot, server i and
@@ -148,8 +167,26 @@ pub fn tree_pattern(groups: &[Vec<u32>], gpus_per_node: u32) -> Vec<(u32, u32)> 
 /// Phases of an all-to-all sampled for its flow level cost (the rest are alike).
 const A2A_PHASE_SAMPLES: usize = 8;
 
-/// The fabric's derating of a pairwise all-to-all in every group at once. Its phases
-/// run one after the other, so their times add: rates combine harmonically.
+/// The phases k (shift by k ranks) of a pairwise all-to-all in groups of `n` that are
+/// solved for its flow-level cost: at most [`A2A_PHASE_SAMPLES`], evenly spread.
+pub fn a2a_phases(n: usize) -> Vec<usize> {
+    let n = n.max(2);
+    (1..n)
+        .step_by(((n - 1) / A2A_PHASE_SAMPLES).max(1))
+        .collect()
+}
+
+/// Phases that run one after the other: their times add, so their rate fractions
+/// combine harmonically.
+pub fn sequential_fraction(fractions: &[f64]) -> f64 {
+    if fractions.is_empty() {
+        return 1.0;
+    }
+    let inv: f64 = fractions.iter().map(|f| 1.0 / f.max(1e-9)).sum();
+    fractions.len() as f64 / inv
+}
+
+/// The fabric's derating of a pairwise all-to-all in every group at once.
 fn all_to_all_fraction(
     fabric: &Fabric,
     groups: &[Vec<u32>],
@@ -157,51 +194,102 @@ fn all_to_all_fraction(
     routing: Routing,
     seed: u64,
 ) -> f64 {
-    let n = groups.first().map_or(0, |g| g.len()).max(2);
-    let ks: Vec<usize> = (1..n)
-        .step_by(((n - 1) / A2A_PHASE_SAMPLES).max(1))
-        .collect();
-    let task = crate::progress::begin(crate::progress::Stage::FlowSolve, ks.len() as u64);
-    let inv: f64 = ks
+    let ks = a2a_phases(groups.first().map_or(0, |g| g.len()));
+    let phases: Vec<_> = ks.iter().map(|&k| shift_pattern(groups, k, gpn)).collect();
+    phases_fraction(fabric, GroupKind::Ep, &phases, routing, seed)
+}
+
+/// The ECMP salt of a job's own flows (one set of queue pairs).
+pub const JOB_SALT: u64 = 1;
+
+/// The fabric flows of each communicator kind a job uses, as phases that run one after
+/// the other: one phase for a ring (DP, CP, PP, expert DP), the sampled shifts of the
+/// pairwise all-to-all for EP. `gpu_of_rank` maps the job's ranks to fabric endpoints
+/// (the identity when the job starts at GPU 0; its servers when it is placed).
+pub fn job_patterns(
+    sc: &Scenario,
+    gpu_of_rank: impl Fn(u32) -> u32,
+) -> BTreeMap<GroupKind, Vec<Vec<(u32, u32)>>> {
+    let gpn = sc.cluster.gpus_per_node;
+    let layout = RankLayout::new(&sc.plan, gpn);
+    let mapped = |kind| -> Vec<Vec<u32>> {
+        let mut groups = layout.groups(kind);
+        for r in groups.iter_mut().flatten() {
+            *r = gpu_of_rank(*r);
+        }
+        groups
+    };
+    let mut kinds = vec![GroupKind::Dp, GroupKind::Cp, GroupKind::Pp];
+    if sc.model.moe.is_some() {
+        kinds.push(GroupKind::ExpertDp);
+    }
+    let mut out = BTreeMap::new();
+    for kind in kinds {
+        if layout.size(kind) > 1 {
+            out.insert(kind, vec![ring_pattern(&mapped(kind), gpn)]);
+        }
+    }
+    if layout.size(GroupKind::Ep) > 1 {
+        let groups = mapped(GroupKind::Ep);
+        let ks = a2a_phases(groups.first().map_or(0, |g| g.len()));
+        let phases = ks.iter().map(|&k| shift_pattern(&groups, k, gpn)).collect();
+        out.insert(GroupKind::Ep, phases);
+    }
+    out
+}
+
+/// The fabric's derating of a kind's phases (see [`combine_phases`]).
+pub fn phases_fraction(
+    fabric: &Fabric,
+    kind: GroupKind,
+    phases: &[Vec<(u32, u32)>],
+    routing: Routing,
+    seed: u64,
+) -> f64 {
+    let task = crate::progress::begin(crate::progress::Stage::FlowSolve, phases.len() as u64);
+    let fractions: Vec<f64> = phases
         .iter()
-        .map(|&k| {
+        .map(|p| {
             task.tick(1);
-            1.0 / min_rate_fraction(fabric, &shift_pattern(groups, k, gpn), routing, seed).max(1e-9)
+            min_rate_fraction(fabric, p, routing, seed)
         })
-        .sum();
-    ks.len() as f64 / inv
+        .collect();
+    combine_phases(kind, &fractions)
+}
+
+/// A kind's derating from its phases' fractions: a ring has one phase; the phases of
+/// an all-to-all (EP) run one after the other, so they combine harmonically.
+pub fn combine_phases(kind: GroupKind, fractions: &[f64]) -> f64 {
+    match (kind, fractions) {
+        (GroupKind::Ep, _) => sequential_fraction(fractions),
+        (_, [f]) => *f,
+        _ => fractions.iter().copied().fold(1.0, f64::min),
+    }
 }
 
 impl FlowComm {
-    /// Solves the fabric for every communicator kind the job uses, with the groups of
-    /// the job's rank layout.
-    pub fn for_scenario(sc: &Scenario, fabric: &Fabric, routing: Routing, seed: u64) -> FlowComm {
-        let gpn = sc.cluster.gpus_per_node;
-        let layout = RankLayout::new(&sc.plan, gpn);
-        let mut kinds = vec![GroupKind::Dp, GroupKind::Cp, GroupKind::Pp];
-        if sc.model.moe.is_some() {
-            kinds.push(GroupKind::ExpertDp);
-        }
-        let mut fractions = BTreeMap::new();
-        for kind in kinds {
-            if layout.size(kind) > 1 {
-                let groups = layout.groups(kind);
-                let f = min_rate_fraction(fabric, &ring_pattern(&groups, gpn), routing, seed);
-                fractions.insert(kind, f);
-            }
-        }
-        if layout.size(GroupKind::Ep) > 1 {
-            let groups = layout.groups(GroupKind::Ep);
-            fractions.insert(
-                GroupKind::Ep,
-                all_to_all_fraction(fabric, &groups, gpn, routing, seed),
-            );
-        }
+    /// A model from fractions solved elsewhere (several jobs on one fabric): per group
+    /// kind, the slowest flow's rate / line rate.
+    pub fn with_fractions(
+        analytical: NetworkParams,
+        fractions: BTreeMap<GroupKind, f64>,
+    ) -> FlowComm {
         FlowComm {
-            analytical: sc.cluster.network(),
+            analytical,
             fractions,
             tree_kind: None,
         }
+    }
+
+    /// Solves the fabric for every communicator kind the job uses, with the groups of
+    /// the job's rank layout.
+    pub fn for_scenario(sc: &Scenario, fabric: &Fabric, routing: Routing, seed: u64) -> FlowComm {
+        let patterns = job_patterns(sc, |r| r);
+        let fractions = patterns
+            .iter()
+            .map(|(&kind, phases)| (kind, phases_fraction(fabric, kind, phases, routing, seed)))
+            .collect();
+        FlowComm::with_fractions(sc.cluster.network(), fractions)
     }
 
     /// A model for one set of groups running one collective (the `collective` command).

@@ -39,12 +39,7 @@ impl Fabric {
         let rate = self.link_rate.0;
         let links = self.links() as u32;
         let leaves = self.tier_start[2] - self.tier_start[1];
-        let pools = Pools {
-            leaf_up: links,
-            leaf_down: links + leaves,
-            pod_up: links + 2 * leaves,
-            pod_down: links + 2 * leaves + self.pods,
-        };
+        let pools = self.pools();
         let mut capacity = vec![rate; links as usize];
         if routing == Routing::Adaptive {
             capacity.resize((links + 2 * leaves + 2 * self.pods) as usize, 0.0);
@@ -78,6 +73,48 @@ impl Fabric {
             capacity,
             path_start,
             path,
+        }
+    }
+
+    /// Where adaptive routing's pooled resources start (after the links).
+    fn pools(&self) -> Pools {
+        let links = self.links() as u32;
+        let leaves = self.tier_start[2] - self.tier_start[1];
+        Pools {
+            leaf_up: links,
+            leaf_down: links + leaves,
+            pod_up: links + 2 * leaves,
+            pod_down: links + 2 * leaves + self.pods,
+        }
+    }
+
+    /// A resource of [`Fabric::route`]'s output by tier and name: a link
+    /// (`("leaf-spine", "leaf 3 -> spine 17")`, switches numbered within their tier) or,
+    /// with adaptive routing, a pool (`("spine-core", "pod 2 up (pool)")`).
+    pub fn resource_name(&self, r: u32) -> (&'static str, String) {
+        const NAMES: [&str; 4] = ["gpu", "leaf", "spine", "core"];
+        if (r as usize) < self.links() {
+            let (s, d) = (self.link_src[r as usize], self.link_dst[r as usize]);
+            let (ts, td) = (self.tier(s), self.tier(d));
+            let tier = match (ts.min(td), ts.max(td)) {
+                (0, _) => "gpu-leaf",
+                (1, _) => "leaf-spine",
+                _ => "spine-core",
+            };
+            let at = |v: u32, t: u8| {
+                format!("{} {}", NAMES[t as usize], v - self.tier_start[t as usize])
+            };
+            return (tier, format!("{} -> {}", at(s, ts), at(d, td)));
+        }
+        let p = self.pools();
+        match r {
+            _ if r < p.leaf_down => ("leaf-spine", format!("leaf {} up (pool)", r - p.leaf_up)),
+            _ if r < p.pod_up => (
+                "leaf-spine",
+                format!("leaf {} down (pool)", r - p.leaf_down),
+            ),
+            _ if r < p.pod_down => ("spine-core", format!("pod {} up (pool)", r - p.pod_up)),
+            _ => ("spine-core", format!("pod {} down (pool)", r - p.pod_down)),
         }
     }
 
@@ -220,5 +257,42 @@ mod tests {
         // leaf-up pool: 2 uplinks; pod-up pool: 2 spines x 2 uplinks.
         assert_eq!(r.capacity[p[1] as usize], 2.0 * rate);
         assert_eq!(r.capacity[p[2] as usize], 4.0 * rate);
+    }
+
+    #[test]
+    fn resources_are_named_by_tier_and_switch() {
+        let f = fabric();
+        // Endpoints 0 and 15 are in different pods: every tier is crossed.
+        let e = f.route(Routing::Ecmp, &[(0, 15)], 1);
+        let names: Vec<_> = e.resources(0).iter().map(|&r| f.resource_name(r)).collect();
+        let tiers: Vec<&str> = names.iter().map(|n| n.0).collect();
+        assert_eq!(
+            tiers,
+            [
+                "gpu-leaf",
+                "leaf-spine",
+                "spine-core",
+                "spine-core",
+                "leaf-spine",
+                "gpu-leaf"
+            ]
+        );
+        assert!(names[0].1.starts_with("gpu 0 -> leaf "), "{names:?}");
+        assert!(
+            names[2].1.starts_with("spine ") && names[2].1.contains("-> core "),
+            "{names:?}"
+        );
+        let a = f.route(Routing::Adaptive, &[(0, 15)], 1);
+        let pools: Vec<String> = a
+            .resources(0)
+            .iter()
+            .map(|&r| f.resource_name(r).1)
+            .collect();
+        assert_eq!(pools[1], "leaf 0 up (pool)");
+        assert!(
+            pools[2].ends_with("up (pool)") && pools[3].ends_with("down (pool)"),
+            "{pools:?}"
+        );
+        assert_eq!(pools[2], "pod 0 up (pool)");
     }
 }

@@ -114,7 +114,12 @@ pub fn simulate_on(
 ) -> crate::Result<Step> {
     let base = match (sc.network, fabric) {
         (NetworkModel::Flow, Some(fabric)) => {
-            let comm = crate::collective::flow::FlowComm::for_scenario(sc, fabric, sc.routing, 1);
+            let comm = crate::collective::flow::FlowComm::for_scenario(
+                sc,
+                fabric,
+                sc.routing,
+                crate::collective::flow::JOB_SALT,
+            );
             simulate_step_with(sc, &comm)
         }
         (NetworkModel::Flow, None) => return simulate(sc, model, het),

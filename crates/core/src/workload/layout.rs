@@ -41,6 +41,19 @@ pub enum GroupKind {
 }
 
 impl GroupKind {
+    /// The kind's name in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            GroupKind::Tp => "tp",
+            GroupKind::Cp => "cp",
+            GroupKind::Ep => "ep",
+            GroupKind::Dp => "dp",
+            GroupKind::ExpertDp => "expert_dp",
+            GroupKind::ExpertTp => "expert_tp",
+            GroupKind::Pp => "pp",
+        }
+    }
+
     /// Every kind.
     pub const ALL: [GroupKind; 7] = [
         GroupKind::Tp,

@@ -1,0 +1,199 @@
+//! `memphis jobs` and `memphis place`: several jobs on one fabric, rendered from the
+//! core's reports (text, JSON, HTML).
+
+use super::cluster::serde_name;
+use crate::cli::{JobsArgs, PlaceArgs};
+use crate::errors::CliResult;
+use crate::sinks::format::{count, duration, pct};
+use crate::{input, sinks};
+use memphis_core::api::jobs::{self as api, JobsReport, Mix, PlaceReport};
+use memphis_core::fabric::Fabric;
+use std::fmt::Write;
+
+/// Reads the jobs file, applies the flags, resolves every job.
+fn mix(a: &JobsArgs) -> CliResult<Mix> {
+    let shown = a.file.display().to_string();
+    let text = input::read_config(&a.file, "jobs file")?;
+    let mut file = memphis_core::jobs::parse_jobs(&shown, &text)?;
+    if a.routing.is_some() {
+        file.routing = a.routing;
+    }
+    if a.overlap.is_some() {
+        file.overlap = a.overlap;
+    }
+    sinks::status(&format!("resolving {} jobs ...", file.jobs.len()));
+    Ok(api::resolve_mix(&file)?)
+}
+
+pub fn run(a: JobsArgs) -> CliResult {
+    let mut outs = sinks::Outputs::default();
+    let report_out = outs.report("-o", a.output.as_deref())?;
+    let html_out = outs.file("--html", a.html.as_deref())?;
+    let m = mix(&a)?;
+    sinks::status("building the fabric and solving the jobs together ...");
+    let fabric = Fabric::build(&m.cluster.fabric_spec);
+    let r = api::jobs(&m, &fabric)?;
+    if let Some(slot) = html_out {
+        outs.put(slot, sinks::jobs_html::jobs_report(&r))?;
+    }
+    let text = if a.json {
+        sinks::json_text(&r)?
+    } else {
+        render_jobs(&r)
+    };
+    outs.put(report_out, text)?;
+    outs.commit()
+}
+
+pub fn run_place(a: PlaceArgs) -> CliResult {
+    let mut outs = sinks::Outputs::default();
+    let report_out = outs.report("-o", a.jobs.output.as_deref())?;
+    let html_out = outs.file("--html", a.jobs.html.as_deref())?;
+    let m = mix(&a.jobs)?;
+    sinks::status("building the fabric and solving each placement policy ...");
+    let fabric = Fabric::build(&m.cluster.fabric_spec);
+    let r = api::place(&m, &fabric, a.target_slowdown)?;
+    if let Some(slot) = html_out {
+        outs.put(slot, sinks::jobs_html::place_report(&r))?;
+    }
+    let text = if a.jobs.json {
+        sinks::json_text(&r)?
+    } else {
+        render_place(&r)
+    };
+    outs.put(report_out, text)?;
+    outs.commit()
+}
+
+/// The per-job table.
+fn job_table(o: &mut String, r: &JobsReport) {
+    let _ = writeln!(
+        o,
+        "  {:<14} {:>7} {:>7}  {:<22} {:<26} {:>9} {:>9} {:>8}  fabric rate alone -> shared",
+        "job", "GPUs", "arrays", "placement", "plan", "alone", "shared", "slowdown"
+    );
+    for j in &r.jobs {
+        let kinds: Vec<String> = j
+            .kinds
+            .iter()
+            .map(|k| format!("{} {:.2}->{:.2}", k.kind, k.alone, k.shared))
+            .collect();
+        let _ = writeln!(
+            o,
+            "  {:<14} {:>7} {:>7}  {:<22} {:<26} {:>9} {:>9} {:>8}  {}",
+            j.name,
+            count(j.gpus),
+            j.arrays,
+            j.placement,
+            j.plan,
+            duration(j.step_alone_s),
+            duration(j.step_s),
+            pct(j.slowdown),
+            kinds.join(", ")
+        );
+    }
+}
+
+/// The binding links, at most `max`.
+fn link_lines(o: &mut String, r: &JobsReport, max: usize) {
+    if r.binding_links.is_empty() {
+        o.push_str("\nno shared link binds any job's slowest flow\n");
+        return;
+    }
+    let _ = writeln!(
+        o,
+        "\nshared links that bind ({} in all{})",
+        r.binding_links.len(),
+        if r.binding_links.len() > max {
+            format!(", first {max}")
+        } else {
+            String::new()
+        }
+    );
+    for l in r.binding_links.iter().take(max) {
+        let _ = writeln!(
+            o,
+            "  {:<4} {:<10} {:<26} binds {}; shared by {}",
+            l.round,
+            l.tier,
+            l.link,
+            l.binds.join(", "),
+            l.jobs.join(", ")
+        );
+    }
+}
+
+fn render_jobs(r: &JobsReport) -> String {
+    let mut o = format!(
+        "{} · {} · {} routing, phases {}\n\n",
+        r.name,
+        r.cluster,
+        serde_name(&r.routing),
+        serde_name(&r.overlap)
+    );
+    job_table(&mut o, r);
+    link_lines(&mut o, r, 12);
+    // What each job inherits from its preset is in --json; what memphis decided is shown.
+    for n in r.notes.iter().filter(|n| !n.contains("from preset '")) {
+        let _ = writeln!(o, "note: {n}");
+    }
+    o
+}
+
+fn render_place(r: &PlaceReport) -> String {
+    let mut o = format!(
+        "{} · {} · {} routing, phases {} · target: '{}' within {}\n\n",
+        r.name,
+        r.cluster,
+        serde_name(&r.routing),
+        serde_name(&r.overlap),
+        r.frontier,
+        pct(r.target_slowdown)
+    );
+    let _ = writeln!(
+        o,
+        "  {:<22} {:>10} {:>10}  {:<14} {:>6}",
+        "policy", "frontier", "worst", "worst job", "target"
+    );
+    for p in &r.policies {
+        match &p.error {
+            Some(e) => {
+                let _ = writeln!(o, "  {:<22} cannot place: {e}", p.policy);
+            }
+            None => {
+                let _ = writeln!(
+                    o,
+                    "  {:<22} {:>10} {:>10}  {:<14} {:>6}",
+                    p.policy,
+                    pct(p.frontier_slowdown.unwrap_or(0.0)),
+                    pct(p.worst_slowdown.unwrap_or(0.0)),
+                    p.worst_job.as_deref().unwrap_or("-"),
+                    if p.meets_target { "yes" } else { "no" }
+                );
+            }
+        }
+    }
+    let _ = writeln!(
+        o,
+        "\n{}",
+        match &r.recommended {
+            Some(p) => format!("recommended: {p}"),
+            None => format!(
+                "no policy keeps '{}' within {}: fewer or smaller jobs beside it, adaptive routing, or a looser target",
+                r.frontier,
+                pct(r.target_slowdown)
+            ),
+        }
+    );
+    if let Some(rep) = r
+        .recommended
+        .as_ref()
+        .and_then(|n| r.policies.iter().find(|p| &p.policy == n))
+        .and_then(|p| p.report.as_ref())
+    {
+        o.push('\n');
+        job_table(&mut o, rep);
+        link_lines(&mut o, rep, 8);
+    }
+    o
+}

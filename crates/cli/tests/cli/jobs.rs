@@ -1,0 +1,197 @@
+//! `memphis jobs` and `memphis place`: several jobs on one fabric.
+
+use crate::util::{expect_bad, json, memphis, stderr, stdout, tmp};
+use std::process::Command;
+
+const TWO: &str = "examples/jobs/two-jobs.toml";
+const MIX: &str = "examples/jobs/memphis-mix.toml";
+
+/// The two-job example with another placement for both jobs.
+fn two_jobs(placement: &str) -> String {
+    let text = std::fs::read_to_string(crate::util::repo().join(TWO)).unwrap();
+    let text = text.replace("placement = \"packed\"\nalign = \"array\"", placement);
+    let path = tmp("two-jobs.toml");
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+#[test]
+fn two_jobs_packed_in_their_arrays_do_not_slow_each_other() {
+    let v = json(&["jobs", TWO, "--routing", "ecmp", "--json"]);
+    for j in v["jobs"].as_array().unwrap() {
+        assert_eq!(j["arrays"], 1, "{j}");
+        assert_eq!(j["slowdown"].as_f64().unwrap(), 0.0, "{j}");
+    }
+    assert!(v["binding_links"].as_array().unwrap().is_empty(), "{v}");
+}
+
+#[test]
+fn two_jobs_scattered_over_the_same_arrays_slow_down_on_named_links() {
+    let file = two_jobs("placement = \"scattered\"");
+    let v = json(&["jobs", &file, "--routing", "ecmp", "--json"]);
+    for j in v["jobs"].as_array().unwrap() {
+        assert_eq!(j["arrays"], 2, "{j}");
+        assert!(j["slowdown"].as_f64().unwrap() > 0.05, "{j}");
+    }
+    let links = v["binding_links"].as_array().unwrap();
+    assert!(!links.is_empty());
+    let l = &links[0];
+    assert_eq!(l["tier"], "leaf-spine", "{l}");
+    assert!(l["link"].as_str().unwrap().starts_with("leaf "), "{l}");
+    assert_eq!(l["jobs"], serde_json::json!(["a", "b"]), "{l}");
+    let o = memphis(&["jobs", &file, "--routing", "ecmp"]);
+    assert!(
+        stdout(&o).contains("shared links that bind"),
+        "{}",
+        stdout(&o)
+    );
+    // Adaptive routing spreads the same flows: no slowdown.
+    let v = json(&["jobs", &file, "--routing", "adaptive", "--json"]);
+    for j in v["jobs"].as_array().unwrap() {
+        assert_eq!(j["slowdown"].as_f64().unwrap(), 0.0, "{j}");
+    }
+}
+
+#[test]
+fn place_compares_policies_and_recommends_one_within_the_target() {
+    let v = json(&["place", TWO, "--routing", "ecmp", "--json"]);
+    let names: Vec<&str> = v["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["policy"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["as written", "packed", "packed within arrays", "scattered"]
+    );
+    let scattered = &v["policies"][3];
+    assert_eq!(scattered["meets_target"], false, "{scattered}");
+    assert_eq!(v["recommended"], "as written");
+    assert_eq!(v["target_slowdown"].as_f64().unwrap(), 0.05);
+    // A target no policy meets: none recommended, and the text says so.
+    let file = two_jobs("placement = \"scattered\"");
+    let o = memphis(&[
+        "place",
+        &file,
+        "--routing",
+        "ecmp",
+        "--target-slowdown",
+        "0",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("recommended: "), "{}", stdout(&o));
+}
+
+#[test]
+fn the_memphis_mix_is_solved_and_placed() {
+    let v = json(&["place", MIX, "--json"]);
+    assert_eq!(v["frontier"], "frontier");
+    assert!(v["recommended"].is_string(), "{}", v["recommended"]);
+    let rep = &v["policies"][0]["report"];
+    let jobs = rep["jobs"].as_array().unwrap();
+    assert_eq!(jobs.len(), 11);
+    assert_eq!(jobs[0]["gpus"], 65_536);
+    let gpus: u64 = jobs.iter().map(|j| j["gpus"].as_u64().unwrap()).sum();
+    assert_eq!(gpus, 65_536 + 8 * 2_048 + 8_192);
+    // Each MoE job's all-to-all is on the fabric.
+    for j in &jobs[9..] {
+        assert!(j["kinds"].to_string().contains("\"ep\""), "{j}");
+    }
+}
+
+#[test]
+fn results_do_not_depend_on_the_thread_count() {
+    let file = two_jobs("placement = \"scattered\"");
+    let run = |threads: &str, args: &[&str]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_memphis"))
+            .args(args)
+            .current_dir(crate::util::repo())
+            .env("RAYON_NUM_THREADS", threads)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        o.stdout
+    };
+    for args in [
+        &["jobs", MIX, "--overlap", "busy", "--json"][..],
+        &["place", &file, "--json"][..],
+    ] {
+        assert_eq!(run("1", args), run("2", args), "{args:?}");
+    }
+}
+
+#[test]
+fn the_html_report_has_the_job_table_and_the_hot_links() {
+    let file = two_jobs("placement = \"scattered\"");
+    let html = tmp("jobs.html");
+    let o = memphis(&[
+        "jobs",
+        &file,
+        "--routing",
+        "ecmp",
+        "--html",
+        html.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&html).unwrap();
+    for id in [
+        "table-jobs",
+        "chart-slowdown",
+        "chart-hot",
+        "table-links",
+        "leaf-spine",
+    ] {
+        assert!(text.contains(id), "{id}");
+    }
+    let html = tmp("place.html");
+    let o = memphis(&["place", TWO, "--html", html.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(std::fs::read_to_string(&html)
+        .unwrap()
+        .contains("table-policies"));
+}
+
+/// A jobs file from its text.
+fn file(text: &str) -> String {
+    let path = tmp("bad-jobs.toml");
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+const CLUSTER: &str = "[cluster]\npreset = \"memphis\"\ngpus = 1024\n";
+
+fn job(name: &str, extra: &str) -> String {
+    format!("[[job]]\nname = \"{name}\"\npreset = \"dgx-h100-llama3-70b\"\ngpus = 256\n{extra}\n")
+}
+
+#[test]
+fn bad_jobs_files_are_refused_naming_job_field_and_value() {
+    let cases = [
+        (
+            format!("{CLUSTER}{}{}", job("a", "placement = \"explicit\"\nservers = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31]"), job("b", "placement = \"explicit\"\nservers = [31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62]")),
+            "job 'b': servers = 31: servers no other job holds (job 'a' lists it)",
+        ),
+        (format!("{CLUSTER}{}", job("a", "servers = [1]")), "job 'a': servers"),
+        (format!("{CLUSTER}{}", job("a", "placement = \"explicit\"\nservers = [1]")), "job 'a': servers = 1 servers: 32 servers"),
+        (format!("{CLUSTER}[[job]]\nname = \"a\"\npreset = \"nope\"\ngpus = 256\n"), "job 'a': scenario preset = nope"),
+        (format!("{CLUSTER}[[job]]\nname = \"a\"\npreset = \"dgx-h100-llama3-70b\"\ngpus = 100\n"), "job 'a': gpus = 100: a multiple of 8"),
+        (format!("{CLUSTER}[[job]]\nname = \"a\"\npreset = \"dgx-h100-llama3-70b\"\n"), "job 'a': gpus = missing"),
+        (format!("{CLUSTER}{}{}", job("a", ""), job("a", "")), "job[1].name = a: a name no other job has"),
+        (format!("{CLUSTER}{}", job("a", "colour = \"red\"")), "colour"),
+        (format!("{CLUSTER}{}", job("a", "placement = \"diagonal\"")), "diagonal"),
+        (format!("{CLUSTER}{}", job("big", "gpus = 2048").replace("gpus = 256\n", "")), "job 'big': gpus = 2048"),
+        (CLUSTER.to_string(), "job = 0 jobs: 1 to 256 [[job]] sections"),
+        (format!("{CLUSTER}{}", job("a", "seed = 3")), "job 'a': seed = 3: only with placement = \"scattered\""),
+        (format!("{CLUSTER}{}", job("a", "placement = \"scattered\"\nalign = \"rack\"")), "job 'a': align = rack: only with placement = \"packed\""),
+        (format!("{CLUSTER}{}", (0..257).map(|i| job(&format!("j{i}"), "")).collect::<String>()), "job = 257 jobs: 1 to 256"),
+        (format!("{CLUSTER}{}{}{}{}{}", job("a", ""), job("b", ""), job("c", ""), job("d", ""), job("e", "placement = \"packed\"\nalign = \"array\"")), "job 'e': placement = packed, align array"),
+    ];
+    for (text, needle) in cases {
+        let f = file(&text);
+        expect_bad(&["jobs", &f], needle);
+    }
+    expect_bad(&["place", TWO, "--target-slowdown", "lots"], "a percentage");
+    expect_bad(&["place", TWO, "--target-slowdown=-5%"], "a percentage");
+    expect_bad(&["jobs", "no-such-file.toml"], "no-such-file.toml");
+}

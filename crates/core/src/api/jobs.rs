@@ -1,0 +1,701 @@
+//! `jobs` and `place`: several jobs on one fabric. Each job's scenario is resolved as
+//! `simulate` resolves one (`api::resolve`, on the file's cluster); the jobs are placed
+//! (`jobs::placement`), their collectives solved alone and together
+//! (`jobs::contention`), and each job's step priced with both deratings by the one
+//! step function's parts (`step::simulate_step_with`, the timeline).
+
+use crate::api::simulate::resolve;
+use crate::collective::flow::FlowComm;
+use crate::collective::GroupKind;
+use crate::error::{Error, Result};
+use crate::fabric::{Fabric, Routing};
+use crate::jobs::contention::{self, Contention, PlacedJob};
+use crate::jobs::placement::{self, Request, Servers};
+use crate::jobs::{Align, JobFile, JobsFile, Overlap, PlacementKind, MAX_JOBS};
+use crate::scenario::{
+    scenario_preset, ClusterFile, ClusterSpec, NetworkModel, Scenario, ScenarioFile,
+    ScenarioLayers, TrainingFile, DEFAULT_SCENARIO,
+};
+use crate::step::{self, Heterogeneity, StepResult};
+use rayon::prelude::*;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// A mix ready to place: the cluster and every job's scenario.
+#[derive(Debug, Clone)]
+pub struct Mix {
+    /// Display name.
+    pub name: String,
+    /// The cluster.
+    pub cluster: ClusterSpec,
+    /// Routing on the fabric.
+    pub routing: Routing,
+    /// How the jobs' phases meet.
+    pub overlap: Overlap,
+    /// The jobs, file order.
+    pub jobs: Vec<MixJob>,
+}
+
+/// One job of a mix.
+#[derive(Debug, Clone)]
+pub struct MixJob {
+    /// The job's scenario.
+    pub scenario: Scenario,
+    /// Its placement request.
+    pub request: Request,
+    /// What the resolution decided for it (a plan picked by the planner, say).
+    pub notes: Vec<String>,
+    /// What it sends in another job's round when every job is busy.
+    heaviest: GroupKind,
+}
+
+/// An error inside a job, its field prefixed with the job's name.
+fn in_job(name: &str, e: Error) -> Error {
+    match e {
+        Error::Invalid {
+            field,
+            value,
+            allowed,
+        } => Error::Invalid {
+            field: format!("job '{name}': {field}"),
+            value,
+            allowed,
+        },
+        Error::Parse { context, message } => Error::Parse {
+            context: format!("job '{name}': {context}"),
+            message,
+        },
+        Error::Unknown {
+            kind,
+            name: n,
+            known,
+        } => Error::invalid(
+            format!("job '{name}': {kind}"),
+            n,
+            format!("one of {known}"),
+        ),
+    }
+}
+
+/// Resolves every job of a jobs file on its cluster; errors name the job and field.
+pub fn resolve_mix(file: &JobsFile) -> Result<Mix> {
+    if file.jobs.is_empty() || file.jobs.len() > MAX_JOBS {
+        return Err(Error::invalid(
+            "job",
+            format!("{} jobs", file.jobs.len()),
+            format!("1 to {MAX_JOBS} [[job]] sections"),
+        ));
+    }
+    let mut file = file.clone();
+    if file.cluster == ClusterFile::default() {
+        file.cluster = scenario_preset(DEFAULT_SCENARIO)?.cluster;
+    }
+    let file = &file;
+    let cluster = file.cluster.clone().resolved()?.validate("cluster")?;
+    let routing = file.routing.unwrap_or(Routing::Adaptive);
+    let mut names = std::collections::BTreeSet::new();
+    let mut jobs = Vec::new();
+    for (i, j) in file.jobs.iter().enumerate() {
+        let name = j.name.clone().ok_or_else(|| {
+            Error::invalid(format!("job[{i}].name"), "missing", "a name for every job")
+        })?;
+        if !names.insert(name.clone()) {
+            return Err(Error::invalid(
+                format!("job[{i}].name"),
+                &name,
+                "a name no other job has",
+            ));
+        }
+        jobs.push(resolve_job(file, j, i, &name, routing, &cluster).map_err(|e| in_job(&name, e))?);
+    }
+    Ok(Mix {
+        name: file
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("{} jobs on {}", jobs.len(), cluster.name)),
+        cluster,
+        routing,
+        overlap: file.overlap.unwrap_or_default(),
+        jobs,
+    })
+}
+
+fn resolve_job(
+    file: &JobsFile,
+    j: &JobFile,
+    index: usize,
+    name: &str,
+    routing: Routing,
+    cluster: &ClusterSpec,
+) -> Result<MixJob> {
+    let gpn = u64::from(cluster.gpus_per_node);
+    let (gpus, kind) = check_job(j, cluster)?;
+    let layers = ScenarioLayers {
+        file: Some(ScenarioFile {
+            preset: j.preset.clone(),
+            name: Some(name.to_string()),
+            cluster: file.cluster.clone(),
+            model: j.model.clone(),
+            parallel: j.parallel.clone(),
+            training: j.training.clone(),
+            network: Some(NetworkModel::Flow),
+            routing: Some(routing),
+            ..Default::default()
+        }),
+        flags: ScenarioFile {
+            training: TrainingFile {
+                gpus: Some(gpus),
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let r = resolve(&layers)?;
+    if r.scenario.job_gpus() != gpus {
+        return Err(Error::invalid(
+            "gpus",
+            gpus,
+            format!("the plan's tp x pp x cp x dp ({})", r.scenario.job_gpus()),
+        ));
+    }
+    let heaviest = heaviest_kind(&step::simulate_step(&r.scenario));
+    Ok(MixJob {
+        request: Request {
+            name: name.to_string(),
+            servers: (gpus / gpn) as u32,
+            kind,
+            align: j.align.unwrap_or_default(),
+            explicit: j.servers.clone().unwrap_or_default(),
+            seed: j.seed.unwrap_or(index as u64),
+        },
+        scenario: r.scenario,
+        notes: r.notes,
+        heaviest,
+    })
+}
+
+/// A job's GPUs and placement fields, checked against each other and the cluster.
+fn check_job(j: &JobFile, cluster: &ClusterSpec) -> Result<(u64, PlacementKind)> {
+    let gpn = u64::from(cluster.gpus_per_node);
+    let most = cluster.gpus / gpn * gpn;
+    let gpus = j
+        .gpus
+        .ok_or_else(|| Error::invalid("gpus", "missing", "the job's GPU count, whole servers"))?;
+    if gpus == 0 || gpus % gpn != 0 || gpus > most {
+        let allowed = format!("a multiple of {gpn} (whole servers) up to {most}");
+        return Err(Error::invalid("gpus", gpus, allowed));
+    }
+    if let Some(g) = j.training.gpus.filter(|&g| g != gpus) {
+        let allowed = format!("unset, or the job's gpus ({gpus})");
+        return Err(Error::invalid("training.gpus", g, allowed));
+    }
+    let kind = j.placement.unwrap_or_default();
+    let only = |field: &str, value: String, with: &str| {
+        Error::invalid(field, value, format!("only with placement = \"{with}\""))
+    };
+    if let (Some(s), false) = (&j.servers, kind == PlacementKind::Explicit) {
+        return Err(only("servers", format!("{} servers", s.len()), "explicit"));
+    }
+    if kind == PlacementKind::Explicit && j.servers.is_none() {
+        let allowed = "the job's servers, a list, with placement = \"explicit\"";
+        return Err(Error::invalid("servers", "missing", allowed));
+    }
+    if let (Some(a), false) = (j.align, kind == PlacementKind::Packed) {
+        return Err(only("align", align_name(a).into(), "packed"));
+    }
+    if let (Some(s), false) = (j.seed, kind == PlacementKind::Scattered) {
+        return Err(only("seed", s.to_string(), "scattered"));
+    }
+    Ok((gpus, kind))
+}
+
+/// The kind with the most exposed time in a step priced by the analytical network.
+fn heaviest_kind(s: &StepResult) -> GroupKind {
+    let b = &s.breakdown;
+    [
+        (GroupKind::Dp, b.dp_comm),
+        (GroupKind::Cp, b.cp_comm),
+        (GroupKind::Pp, b.pp_comm),
+        (GroupKind::Ep, b.ep_comm),
+    ]
+    .into_iter()
+    .fold((GroupKind::Dp, -1.0), |best, (k, t)| {
+        if t.0 > best.1 {
+            (k, t.0)
+        } else {
+            best
+        }
+    })
+    .0
+}
+
+/// The servers placement sees.
+fn servers_of(c: &ClusterSpec) -> Servers {
+    Servers {
+        count: (c.gpus / u64::from(c.gpus_per_node)) as u32,
+        per_rack: c.nodes_per_rack,
+        per_array: c.fabric_spec.servers_per_array,
+    }
+}
+
+/// A job's row in the reports.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct JobRow {
+    /// The job's name.
+    pub name: String,
+    /// Its model.
+    pub model: String,
+    /// Its plan, "TP8 PP16 (vpp 4) CP2 EP1 DP256".
+    pub plan: String,
+    /// GPUs.
+    pub gpus: u64,
+    /// Servers.
+    pub servers: u64,
+    /// Arrays it has servers in.
+    pub arrays: u64,
+    /// How it was placed: "packed", "packed, align array", "scattered, seed 3", "explicit".
+    pub placement: String,
+    /// Its lowest and highest server.
+    pub server_range: [u32; 2],
+    /// Step time alone on the same servers, s.
+    pub step_alone_s: f64,
+    /// Step time with the other jobs, s.
+    pub step_s: f64,
+    /// step_s / step_alone_s - 1 (0.05 = 5% slower).
+    pub slowdown: f64,
+    /// Per communicator kind on the fabric: its slowest flow's rate / line rate.
+    pub kinds: Vec<KindRow>,
+}
+
+/// A communicator kind's derating, alone and shared.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct KindRow {
+    /// dp, cp, pp, expert_dp or ep.
+    pub kind: String,
+    /// Alone on the job's servers.
+    pub alone: f64,
+    /// With the other jobs.
+    pub shared: f64,
+}
+
+/// A shared link (or adaptive pool) that bounds some job's slowest flow.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct LinkRow {
+    /// leaf-spine or spine-core.
+    pub tier: String,
+    /// "leaf 3 -> spine 17", switches numbered within their tier.
+    pub link: String,
+    /// Resource id in the routed flows.
+    pub id: u32,
+    /// The round: the kind the jobs were sending.
+    pub round: String,
+    /// Jobs whose slowest flow it bounds.
+    pub binds: Vec<String>,
+    /// Jobs with flows on it.
+    pub jobs: Vec<String>,
+}
+
+/// Saturated links of one round by tier.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct RoundRow {
+    /// The kind every job was sending.
+    pub round: String,
+    /// Flows solved (all phases).
+    pub flows: u64,
+    /// Per tier.
+    pub tiers: Vec<TierRow>,
+}
+
+/// Saturated resources of one tier (the most in any phase of the round).
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct TierRow {
+    /// gpu-leaf, leaf-spine or spine-core.
+    pub tier: String,
+    /// Resources at capacity.
+    pub saturated: u64,
+    /// Of those, the ones several jobs use.
+    pub shared: u64,
+}
+
+/// `memphis jobs`: a placement of several jobs solved together.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct JobsReport {
+    /// The mix.
+    pub name: String,
+    /// The cluster.
+    pub cluster: String,
+    /// Routing.
+    pub routing: Routing,
+    /// How the jobs' phases meet.
+    pub overlap: Overlap,
+    /// The jobs, file order.
+    pub jobs: Vec<JobRow>,
+    /// The shared links that bind, by round and id.
+    pub binding_links: Vec<LinkRow>,
+    /// Saturation by round and tier.
+    pub rounds: Vec<RoundRow>,
+    /// What memphis decided on the jobs' behalf.
+    pub notes: Vec<String>,
+}
+
+/// Places the mix as its file says and solves it.
+pub fn jobs(mix: &Mix, fabric: &Fabric) -> Result<JobsReport> {
+    let requests: Vec<Request> = mix.jobs.iter().map(|j| j.request.clone()).collect();
+    solve(mix, fabric, &requests)
+}
+
+/// Places the requests and solves the mix.
+fn solve(mix: &Mix, fabric: &Fabric, requests: &[Request]) -> Result<JobsReport> {
+    let placed = placement::place(servers_of(&mix.cluster), requests)?;
+    let pj: Vec<PlacedJob> = mix
+        .jobs
+        .iter()
+        .zip(&placed)
+        .map(|(j, s)| PlacedJob {
+            scenario: &j.scenario,
+            servers: s,
+            heaviest: Some(j.heaviest),
+        })
+        .collect();
+    let c = contention::solve(fabric, &pj, mix.routing, mix.overlap);
+    let rows = (0..mix.jobs.len())
+        .into_par_iter()
+        .map(|i| job_row(mix, i, &requests[i], &placed[i], &c))
+        .collect::<Result<Vec<_>>>()?;
+    let name = |j: &usize| mix.jobs[*j].request.name.clone();
+    Ok(JobsReport {
+        name: mix.name.clone(),
+        cluster: mix.cluster.name.clone(),
+        routing: mix.routing,
+        overlap: mix.overlap,
+        jobs: rows,
+        binding_links: c
+            .bindings
+            .iter()
+            .map(|b| {
+                let (tier, link) = fabric.resource_name(b.resource);
+                LinkRow {
+                    tier: tier.to_string(),
+                    link,
+                    id: b.resource,
+                    round: b.kind.name().to_string(),
+                    binds: b.binds.iter().map(name).collect(),
+                    jobs: b.jobs.iter().map(name).collect(),
+                }
+            })
+            .collect(),
+        rounds: c.rounds.iter().map(round_row).collect(),
+        notes: mix
+            .jobs
+            .iter()
+            .flat_map(|j| {
+                j.notes
+                    .iter()
+                    .map(move |n| format!("job '{}': {n}", j.request.name))
+            })
+            .collect(),
+    })
+}
+
+fn round_row(r: &contention::RoundLinks) -> RoundRow {
+    RoundRow {
+        round: r.kind.name().to_string(),
+        flows: r.flows,
+        tiers: r
+            .saturated
+            .iter()
+            .map(|&(t, n, s)| TierRow {
+                tier: t.to_string(),
+                saturated: n,
+                shared: s,
+            })
+            .collect(),
+    }
+}
+
+/// The step with a derating per kind: the one step function's parts, timeline model.
+fn step_with(sc: &Scenario, fractions: &BTreeMap<GroupKind, f64>) -> Result<f64> {
+    let comm = FlowComm::with_fractions(sc.cluster.network(), fractions.clone());
+    let base = step::simulate_step_with(sc, &comm);
+    let (r, _) = step::simulate_timeline_step(sc, base, &Heterogeneity::default())?;
+    Ok(r.time.0)
+}
+
+fn job_row(mix: &Mix, i: usize, req: &Request, servers: &[u32], c: &Contention) -> Result<JobRow> {
+    let j = &mix.jobs[i];
+    let sc = &j.scenario;
+    let name = &req.name;
+    let alone = step_with(sc, &c.alone[i]).map_err(|e| in_job(name, e))?;
+    let shared = if c.shared[i] == c.alone[i] {
+        alone
+    } else {
+        step_with(sc, &c.shared[i]).map_err(|e| in_job(name, e))?
+    };
+    let per_array = u64::from(servers_of(&mix.cluster).per_array.max(1));
+    let arrays: std::collections::BTreeSet<u64> =
+        servers.iter().map(|&s| u64::from(s) / per_array).collect();
+    Ok(JobRow {
+        name: name.clone(),
+        model: sc.model.name.clone(),
+        plan: sc.plan.label(),
+        gpus: sc.job_gpus(),
+        servers: servers.len() as u64,
+        arrays: arrays.len() as u64,
+        placement: placement_label(req),
+        server_range: [
+            servers.iter().copied().min().unwrap_or(0),
+            servers.iter().copied().max().unwrap_or(0),
+        ],
+        step_alone_s: alone,
+        step_s: shared,
+        slowdown: shared / alone - 1.0,
+        kinds: c.alone[i]
+            .iter()
+            .map(|(k, a)| KindRow {
+                kind: k.name().to_string(),
+                alone: *a,
+                shared: c.shared[i].get(k).copied().unwrap_or(*a),
+            })
+            .collect(),
+    })
+}
+
+fn placement_label(r: &Request) -> String {
+    match (r.kind, r.align) {
+        (PlacementKind::Packed, Align::Server) => "packed".into(),
+        (PlacementKind::Packed, a) => format!("packed, align {}", align_name(a)),
+        (PlacementKind::Scattered, _) => format!("scattered, seed {}", r.seed),
+        (PlacementKind::Explicit, _) => "explicit".into(),
+    }
+}
+
+fn align_name(a: Align) -> &'static str {
+    match a {
+        Align::Server => "server",
+        Align::Rack => "rack",
+        Align::Array => "array",
+    }
+}
+
+/// A placement policy applied to every job of a mix (`memphis place`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Policy {
+    /// Each job as its file says.
+    AsWritten,
+    /// Every job packed, on any server boundary.
+    Packed,
+    /// Every job packed on an array boundary (inside one array when it fits).
+    PackedArrays,
+    /// Every job scattered over the free servers.
+    Scattered,
+}
+
+impl Policy {
+    /// Every policy `place` compares, in order.
+    pub const ALL: [Policy; 4] = [
+        Policy::AsWritten,
+        Policy::Packed,
+        Policy::PackedArrays,
+        Policy::Scattered,
+    ];
+
+    /// Its name in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Policy::AsWritten => "as written",
+            Policy::Packed => "packed",
+            Policy::PackedArrays => "packed within arrays",
+            Policy::Scattered => "scattered",
+        }
+    }
+
+    fn apply(self, r: &Request) -> Request {
+        let mut r = r.clone();
+        let (kind, align) = match self {
+            Policy::AsWritten => return r,
+            Policy::Packed => (PlacementKind::Packed, Align::Server),
+            Policy::PackedArrays => (PlacementKind::Packed, Align::Array),
+            Policy::Scattered => (PlacementKind::Scattered, Align::Server),
+        };
+        r.kind = kind;
+        r.align = align;
+        r
+    }
+}
+
+/// One policy's outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct PolicyRow {
+    /// as written, packed, packed within arrays, scattered.
+    pub policy: String,
+    /// Why it could not place the mix (then the figures are absent).
+    pub error: Option<String>,
+    /// The first (frontier) job's slowdown.
+    pub frontier_slowdown: Option<f64>,
+    /// The largest slowdown of any job, and whose.
+    pub worst_slowdown: Option<f64>,
+    /// The job with the largest slowdown.
+    pub worst_job: Option<String>,
+    /// Whether the frontier job's slowdown is within the target.
+    pub meets_target: bool,
+    /// The solved placement.
+    pub report: Option<JobsReport>,
+}
+
+/// `memphis place`: the placement policies compared for a mix.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct PlaceReport {
+    /// The mix.
+    pub name: String,
+    /// The cluster.
+    pub cluster: String,
+    /// Routing.
+    pub routing: Routing,
+    /// How the jobs' phases meet.
+    pub overlap: Overlap,
+    /// The first job, whose slowdown the target bounds.
+    pub frontier: String,
+    /// The most slowdown accepted for it (0.05 = 5%).
+    pub target_slowdown: f64,
+    /// One row per policy.
+    pub policies: Vec<PolicyRow>,
+    /// The policy recommended: within the target, then the smallest worst slowdown of
+    /// any job (the first such in order); None when no policy meets the target.
+    pub recommended: Option<String>,
+}
+
+/// Compares the placement policies for a mix.
+pub fn place(mix: &Mix, fabric: &Fabric, target_slowdown: f64) -> Result<PlaceReport> {
+    if !(target_slowdown.is_finite() && (0.0..=10.0).contains(&target_slowdown)) {
+        return Err(Error::invalid(
+            "--target-slowdown",
+            target_slowdown,
+            "0% to 1000%",
+        ));
+    }
+    let policies: Vec<PolicyRow> = Policy::ALL
+        .par_iter()
+        .map(|&p| {
+            let requests: Vec<Request> = mix.jobs.iter().map(|j| p.apply(&j.request)).collect();
+            match solve(mix, fabric, &requests) {
+                Ok(r) => policy_row(p, r, target_slowdown),
+                Err(e) => PolicyRow {
+                    policy: p.name().into(),
+                    error: Some(e.to_string()),
+                    frontier_slowdown: None,
+                    worst_slowdown: None,
+                    worst_job: None,
+                    meets_target: false,
+                    report: None,
+                },
+            }
+        })
+        .collect();
+    let recommended = policies
+        .iter()
+        .filter(|p| p.meets_target)
+        .fold(None::<&PolicyRow>, |best, p| match best {
+            Some(b) if b.worst_slowdown <= p.worst_slowdown => Some(b),
+            _ => Some(p),
+        })
+        .map(|p| p.policy.clone());
+    Ok(PlaceReport {
+        name: mix.name.clone(),
+        cluster: mix.cluster.name.clone(),
+        routing: mix.routing,
+        overlap: mix.overlap,
+        frontier: mix.jobs[0].request.name.clone(),
+        target_slowdown,
+        policies,
+        recommended,
+    })
+}
+
+fn policy_row(p: Policy, r: JobsReport, target: f64) -> PolicyRow {
+    let frontier = r.jobs[0].slowdown;
+    let worst = r.jobs.iter().fold(
+        &r.jobs[0],
+        |w, j| if j.slowdown > w.slowdown { j } else { w },
+    );
+    PolicyRow {
+        policy: p.name().into(),
+        error: None,
+        frontier_slowdown: Some(frontier),
+        worst_slowdown: Some(worst.slowdown),
+        worst_job: Some(worst.name.clone()),
+        meets_target: frontier <= target,
+        report: Some(r),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jobs::parse_jobs;
+
+    /// Two arrays of 64 servers; two Llama 3 8B jobs of one array each.
+    fn two_jobs(placement: &str, routing: &str) -> JobsReport {
+        let text = format!(
+            r#"
+routing = "{routing}"
+[cluster]
+preset = "memphis"
+gpus = 1024
+[[job]]
+name = "a"
+gpus = 512
+{placement}
+[job.model]
+preset = "llama3-8b"
+[job.parallel]
+tp = 8
+pp = 1
+cp = 1
+[job.training]
+global_batch = 64
+seq_len = 4096
+[[job]]
+name = "b"
+gpus = 512
+{placement}
+[job.model]
+preset = "llama3-8b"
+[job.parallel]
+tp = 8
+pp = 1
+cp = 1
+[job.training]
+global_batch = 64
+seq_len = 4096
+"#
+        );
+        let mix = resolve_mix(&parse_jobs("test", &text).unwrap()).unwrap();
+        let fabric = Fabric::build(&mix.cluster.fabric_spec);
+        jobs(&mix, &fabric).unwrap()
+    }
+
+    #[test]
+    fn two_jobs_packed_in_separate_arrays_do_not_slow_each_other() {
+        let r = two_jobs("placement = \"packed\"\nalign = \"array\"", "ecmp");
+        for j in &r.jobs {
+            assert_eq!(j.arrays, 1, "{j:?}");
+            assert_eq!(j.slowdown, 0.0, "{j:?}");
+        }
+        assert!(r.binding_links.is_empty(), "{:?}", r.binding_links);
+    }
+
+    #[test]
+    fn two_jobs_scattered_over_the_same_arrays_slow_down_under_ecmp() {
+        let r = two_jobs("placement = \"scattered\"", "ecmp");
+        for j in &r.jobs {
+            assert_eq!(j.arrays, 2, "{j:?}");
+        }
+        assert!(r.jobs.iter().any(|j| j.slowdown > 0.01), "{:?}", r.jobs);
+        let named = &r.binding_links[0];
+        assert!(
+            named.link.contains("->") && named.jobs.len() == 2,
+            "{named:?}"
+        );
+    }
+}

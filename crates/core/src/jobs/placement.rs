@@ -1,0 +1,217 @@
+//! Placing jobs on servers: explicit lists first, then packed jobs (the first free
+//! contiguous run on the alignment unit's boundary), then scattered ones (a seeded
+//! shuffle of the free servers that are left, taken in server order as a scheduler
+//! lists them), each in file order. Jobs never share a server.
+
+use super::{Align, PlacementKind};
+use crate::error::{Error, Result};
+use crate::rng::SplitMix64;
+
+/// The cluster's servers as placement sees them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Servers {
+    /// Whole servers in the cluster.
+    pub count: u32,
+    /// Servers per rack.
+    pub per_rack: u32,
+    /// Servers per array.
+    pub per_array: u32,
+}
+
+/// What one job asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request {
+    /// The job's name, for errors.
+    pub name: String,
+    /// Servers needed.
+    pub servers: u32,
+    /// How to place it.
+    pub kind: PlacementKind,
+    /// Boundary of a packed job.
+    pub align: Align,
+    /// The servers of an explicit placement.
+    pub explicit: Vec<u32>,
+    /// Seed of a scattered placement.
+    pub seed: u64,
+}
+
+/// Each request's servers, in rank order, in request order.
+pub fn place(s: Servers, requests: &[Request]) -> Result<Vec<Vec<u32>>> {
+    let mut owner: Vec<Option<usize>> = vec![None; s.count as usize];
+    let mut out = vec![Vec::new(); requests.len()];
+    // Explicit lists first, then packed jobs, then scattered ones (they take what is
+    // left), each in file order.
+    let rank = |k: PlacementKind| match k {
+        PlacementKind::Explicit => 0,
+        PlacementKind::Packed => 1,
+        PlacementKind::Scattered => 2,
+    };
+    let mut order: Vec<usize> = (0..requests.len()).collect();
+    order.sort_by_key(|&i| rank(requests[i].kind));
+    let explicit_first = order.into_iter().map(|i| (i, &requests[i]));
+    for (i, r) in explicit_first {
+        let servers = match r.kind {
+            PlacementKind::Explicit => explicit(s, r, &owner, requests)?,
+            PlacementKind::Packed => packed(s, r, &owner)?,
+            PlacementKind::Scattered => scattered(r, &owner)?,
+        };
+        for &v in &servers {
+            owner[v as usize] = Some(i);
+        }
+        out[i] = servers;
+    }
+    Ok(out)
+}
+
+fn explicit(s: Servers, r: &Request, owner: &[Option<usize>], all: &[Request]) -> Result<Vec<u32>> {
+    let field = format!("job '{}': servers", r.name);
+    if r.explicit.len() != r.servers as usize {
+        return Err(Error::invalid(
+            field,
+            format!("{} servers", r.explicit.len()),
+            format!("{} servers: the job's GPUs / GPUs per server", r.servers),
+        ));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for &v in &r.explicit {
+        if v >= s.count {
+            return Err(Error::invalid(
+                field,
+                v,
+                format!("server ids 0 to {}", s.count.saturating_sub(1)),
+            ));
+        }
+        if !seen.insert(v) {
+            return Err(Error::invalid(field, v, "each server once"));
+        }
+        if let Some(o) = owner[v as usize] {
+            return Err(Error::invalid(
+                field,
+                v,
+                format!(
+                    "servers no other job holds (job '{}' lists it)",
+                    all[o].name
+                ),
+            ));
+        }
+    }
+    Ok(r.explicit.clone())
+}
+
+fn packed(s: Servers, r: &Request, owner: &[Option<usize>]) -> Result<Vec<u32>> {
+    let unit = match r.align {
+        Align::Server => 1,
+        Align::Rack => s.per_rack.max(1),
+        Align::Array => s.per_array.max(1),
+    } as usize;
+    let n = r.servers as usize;
+    // run[i]: free servers in a row starting at i.
+    let mut run = vec![0usize; owner.len() + 1];
+    for i in (0..owner.len()).rev() {
+        run[i] = if owner[i].is_none() {
+            run[i + 1] + 1
+        } else {
+            0
+        };
+    }
+    let start = (0..owner.len())
+        .step_by(unit)
+        .find(|&i| run[i] >= n && (n > unit || i / unit == (i + n - 1) / unit));
+    match start {
+        Some(i) => Ok((i as u32..(i + n) as u32).collect()),
+        None => Err(Error::invalid(
+            format!("job '{}': placement", r.name),
+            format!("packed, align {:?}", r.align).to_lowercase(),
+            format!(
+                "{n} free servers in a row on a {} boundary; the longest free run has {} (scattered, a smaller job{})",
+                format!("{:?}", r.align).to_lowercase(),
+                run.iter().max().copied().unwrap_or(0),
+                if r.align == Align::Server { "" } else { ", or align = \"server\"" }
+            ),
+        )),
+    }
+}
+
+fn scattered(r: &Request, owner: &[Option<usize>]) -> Result<Vec<u32>> {
+    let mut free: Vec<u32> = (0..owner.len() as u32)
+        .filter(|&v| owner[v as usize].is_none())
+        .collect();
+    if free.len() < r.servers as usize {
+        return Err(Error::invalid(
+            format!("job '{}': gpus", r.name),
+            format!("{} servers", r.servers),
+            format!(
+                "at most the {} servers the jobs before it leave free",
+                free.len()
+            ),
+        ));
+    }
+    SplitMix64::new(r.seed).shuffle(&mut free);
+    free.truncate(r.servers as usize);
+    free.sort_unstable();
+    Ok(free)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(name: &str, servers: u32, kind: PlacementKind, align: Align) -> Request {
+        Request {
+            name: name.into(),
+            servers,
+            kind,
+            align,
+            explicit: Vec::new(),
+            seed: 1,
+        }
+    }
+
+    const S: Servers = Servers {
+        count: 32,
+        per_rack: 4,
+        per_array: 16,
+    };
+
+    #[test]
+    fn packed_aligned_keeps_a_job_inside_one_array() {
+        let p = place(
+            S,
+            &[
+                req("a", 4, PlacementKind::Packed, Align::Server),
+                req("b", 16, PlacementKind::Packed, Align::Array),
+                req("c", 8, PlacementKind::Packed, Align::Server),
+            ],
+        )
+        .unwrap();
+        assert_eq!(p[0], (0..4).collect::<Vec<_>>());
+        assert_eq!(p[1], (16..32).collect::<Vec<_>>());
+        assert_eq!(p[2], (4..12).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn scattered_is_seeded_disjoint_and_sorted() {
+        let rs = [
+            req("a", 10, PlacementKind::Scattered, Align::Server),
+            req("b", 10, PlacementKind::Scattered, Align::Server),
+        ];
+        let p = place(S, &rs).unwrap();
+        assert_eq!(p, place(S, &rs).unwrap());
+        assert!(p[0].windows(2).all(|w| w[0] < w[1]));
+        assert!(p[0].iter().all(|v| !p[1].contains(v)));
+        assert_ne!(p[0], (0..10).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn overlaps_and_no_room_are_errors_naming_the_job() {
+        let mut a = req("a", 2, PlacementKind::Explicit, Align::Server);
+        a.explicit = vec![3, 4];
+        let mut b = req("b", 2, PlacementKind::Explicit, Align::Server);
+        b.explicit = vec![4, 5];
+        let e = place(S, &[a.clone(), b]).unwrap_err().to_string();
+        assert!(e.contains("job 'b'") && e.contains("job 'a'"), "{e}");
+        let big = req("big", 17, PlacementKind::Packed, Align::Array);
+        let e = place(S, &[a, big]).unwrap_err().to_string();
+        assert!(e.contains("job 'big': placement"), "{e}");
+    }
+}
