@@ -133,8 +133,9 @@ fn render_jobs(r: &JobsReport) -> String {
     );
     job_table(&mut o, r);
     link_lines(&mut o, r, 12);
-    // What each job inherits from its preset is in --json; what memphis decided is shown.
-    for n in r.notes.iter().filter(|n| !n.contains("from preset '")) {
+    // Every note, those on what a job inherits from its preset included (its batch may
+    // explain its step).
+    for n in &r.notes {
         let _ = writeln!(o, "note: {n}");
     }
     o

@@ -96,9 +96,14 @@ pub fn resolve_mix(file: &JobsFile) -> Result<Mix> {
     let mut names = std::collections::BTreeSet::new();
     let mut jobs = Vec::new();
     for (i, j) in file.jobs.iter().enumerate() {
-        let name = j.name.clone().ok_or_else(|| {
-            Error::invalid(format!("job[{i}].name"), "missing", "a name for every job")
-        })?;
+        let name = j
+            .name
+            .clone()
+            .filter(|n| !n.trim().is_empty())
+            .ok_or_else(|| {
+                let given = if j.name.is_some() { "empty" } else { "missing" };
+                Error::invalid(format!("job[{i}].name"), given, "a name for every job")
+            })?;
         if !names.insert(name.clone()) {
             return Err(Error::invalid(
                 format!("job[{i}].name"),
@@ -109,10 +114,14 @@ pub fn resolve_mix(file: &JobsFile) -> Result<Mix> {
         jobs.push(resolve_job(file, j, i, &name, routing, &cluster).map_err(|e| in_job(&name, e))?);
     }
     Ok(Mix {
-        name: file
-            .name
-            .clone()
-            .unwrap_or_else(|| format!("{} jobs on {}", jobs.len(), cluster.name)),
+        name: file.name.clone().unwrap_or_else(|| {
+            format!(
+                "{} job{} on {}",
+                jobs.len(),
+                if jobs.len() == 1 { "" } else { "s" },
+                cluster.name
+            )
+        }),
         cluster,
         routing,
         overlap: file.overlap.unwrap_or_default(),
@@ -152,6 +161,11 @@ fn resolve_job(
         ..Default::default()
     };
     let r = resolve(&layers)?;
+    // A plan that does not fit is refused, as `simulate` refuses it.
+    let memory = super::simulate::memory(&r.scenario);
+    if !memory.fits {
+        return Err(super::simulate::does_not_fit(&r.scenario, &memory));
+    }
     if r.scenario.job_gpus() != gpus {
         return Err(Error::invalid(
             "gpus",
