@@ -40,6 +40,30 @@ pub enum Error {
 }
 
 impl Error {
+    /// The same error inside a named part (`job 'a'`, `case t`): its field or context
+    /// prefixed with it. An unknown name becomes an invalid value of that part, so that
+    /// the part is named first as it is in every other error.
+    pub fn within(self, part: &str) -> Error {
+        match self {
+            Error::Invalid {
+                field,
+                value,
+                allowed,
+            } => Error::Invalid {
+                field: format!("{part}: {field}"),
+                value,
+                allowed,
+            },
+            Error::Parse { context, message } => Error::Parse {
+                context: format!("{part}: {context}"),
+                message,
+            },
+            Error::Unknown { kind, name, known } => {
+                Error::invalid(format!("{part}: {kind}"), name, format!("one of {known}"))
+            }
+        }
+    }
+
     /// Shorthand for [`Error::Invalid`].
     pub fn invalid(
         field: impl Into<String>,
@@ -140,5 +164,25 @@ mod tests {
         assert!(m.starts_with("unknown key `zzzzzz` (known keys"), "{m}");
         assert_eq!(suggest_key("something else"), "something else");
         assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
+
+    #[test]
+    fn an_error_within_a_part_names_the_part_first() {
+        let e = Error::invalid("gpus", 3, "a multiple of 8").within("job 'a'");
+        assert_eq!(e.to_string(), "job 'a': gpus = 3: a multiple of 8");
+        let e = Error::Parse {
+            context: "file".into(),
+            message: "bad".into(),
+        };
+        assert_eq!(e.within("case t").to_string(), "case t: file: bad");
+        let e = Error::Unknown {
+            kind: "gpu",
+            name: "X".into(),
+            known: "A, B".into(),
+        };
+        assert_eq!(
+            e.within("case t").to_string(),
+            "case t: gpu = X: one of A, B"
+        );
     }
 }

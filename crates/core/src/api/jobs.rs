@@ -49,34 +49,6 @@ pub struct MixJob {
     heaviest: GroupKind,
 }
 
-/// An error inside a job, its field prefixed with the job's name.
-fn in_job(name: &str, e: Error) -> Error {
-    match e {
-        Error::Invalid {
-            field,
-            value,
-            allowed,
-        } => Error::Invalid {
-            field: format!("job '{name}': {field}"),
-            value,
-            allowed,
-        },
-        Error::Parse { context, message } => Error::Parse {
-            context: format!("job '{name}': {context}"),
-            message,
-        },
-        Error::Unknown {
-            kind,
-            name: n,
-            known,
-        } => Error::invalid(
-            format!("job '{name}': {kind}"),
-            n,
-            format!("one of {known}"),
-        ),
-    }
-}
-
 /// Resolves every job of a jobs file on its cluster; errors name the job and field.
 pub fn resolve_mix(file: &JobsFile) -> Result<Mix> {
     if file.jobs.is_empty() || file.jobs.len() > MAX_JOBS {
@@ -111,7 +83,10 @@ pub fn resolve_mix(file: &JobsFile) -> Result<Mix> {
                 "a name no other job has",
             ));
         }
-        jobs.push(resolve_job(file, j, i, &name, routing, &cluster).map_err(|e| in_job(&name, e))?);
+        jobs.push(
+            resolve_job(file, j, i, &name, routing, &cluster)
+                .map_err(|e| e.within(&format!("job '{name}'")))?,
+        );
     }
     Ok(Mix {
         name: file.name.clone().unwrap_or_else(|| {
@@ -440,11 +415,11 @@ fn job_row(mix: &Mix, i: usize, req: &Request, servers: &[u32], c: &Contention) 
     let j = &mix.jobs[i];
     let sc = &j.scenario;
     let name = &req.name;
-    let alone = step_with(sc, &c.alone[i]).map_err(|e| in_job(name, e))?;
+    let alone = step_with(sc, &c.alone[i]).map_err(|e| e.within(&format!("job '{name}'")))?;
     let shared = if c.shared[i] == c.alone[i] {
         alone
     } else {
-        step_with(sc, &c.shared[i]).map_err(|e| in_job(name, e))?
+        step_with(sc, &c.shared[i]).map_err(|e| e.within(&format!("job '{name}'")))?
     };
     let per_array = u64::from(servers_of(&mix.cluster).per_array.max(1));
     let arrays: std::collections::BTreeSet<u64> =

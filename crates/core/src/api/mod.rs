@@ -66,9 +66,8 @@ pub(crate) fn progress_notes(
             "reliability.checkpoint_interval_min",
             format!("{:.4}", rel.checkpoint_interval_min),
             format!(
-                "at least {:.4} min: a checkpoint takes {:.1} s to write (or to copy to a peer), and one must land before the next starts",
-                rel.min_interval_min,
-                if rel.checkpoint.write_s > 0.0 { rel.checkpoint.write_s } else { 0.0 }
+                "at least {:.4} min: one checkpoint must land (on storage, or in a peer's memory with in-memory checkpoints) before the next starts, in whole steps",
+                rel.min_interval_min
             ),
         ));
     }

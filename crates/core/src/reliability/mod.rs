@@ -467,20 +467,31 @@ impl IntervalRule {
     }
 }
 
-/// The shortest checkpoint interval possible, hours: a step, or the write (the copy to a
-/// peer with in-memory checkpoints) rounded up to whole steps.
-pub fn min_interval_h(cfg: &ReliabilityConfig, ck: &CheckpointCost, step_s: f64) -> f64 {
-    let copy_s = if cfg.restore_from_memory {
+/// Seconds for a checkpoint to land where a restart reads it: written to storage, or
+/// copied to a peer's memory with in-memory checkpoints.
+pub fn landing_s(cfg: &ReliabilityConfig, ck: &CheckpointCost) -> f64 {
+    if cfg.restore_from_memory {
         ck.peer_copy_s
     } else {
         ck.write_s
-    };
-    let steps = if step_s > 0.0 {
-        (copy_s / step_s).ceil().max(1.0)
+    }
+}
+
+/// `h` hours rounded up to whole steps of `step_s` (at least one): checkpoints are
+/// taken between steps.
+fn whole_steps(h: f64, step_s: f64) -> f64 {
+    let step_h = step_s / 3600.0;
+    if step_h > 0.0 {
+        (h / step_h).ceil().max(1.0) * step_h
     } else {
-        1.0
-    };
-    steps * step_s / 3600.0
+        h
+    }
+}
+
+/// The shortest checkpoint interval possible, hours: a step, or the time a checkpoint
+/// takes to land, in whole steps (one lands before the next starts).
+pub fn min_interval_h(cfg: &ReliabilityConfig, ck: &CheckpointCost, step_s: f64) -> f64 {
+    whole_steps(landing_s(cfg, ck) / 3600.0, step_s)
 }
 
 /// The checkpoint interval in hours, and what set it. Unless the user set it: Daly's
@@ -493,13 +504,7 @@ pub fn checkpoint_interval(
     mtbf_h: f64,
 ) -> (f64, IntervalRule) {
     let step_h = step_s / 3600.0;
-    let whole_steps = |h: f64| {
-        if step_h > 0.0 {
-            (h / step_h).ceil().max(1.0) * step_h
-        } else {
-            h
-        }
-    };
+    let whole_steps = |h: f64| whole_steps(h, step_s);
     if let Some(m) = cfg.checkpoint_interval_min {
         return (whole_steps(m / 60.0), IntervalRule::Set);
     }
@@ -507,10 +512,11 @@ pub fn checkpoint_interval(
     let daly = daly_interval(stall_h.max(1e-9), mtbf_h);
     // In-memory checkpoints go to a peer over the scale-out NIC (GEMINI); storage then
     // only keeps a copy now and then, off the critical path of a restart.
-    let (copy_h, floor_rule) = if cfg.restore_from_memory {
-        (ck.peer_copy_s / 3600.0, IntervalRule::PeerCopy)
+    let copy_h = landing_s(cfg, ck) / 3600.0;
+    let floor_rule = if cfg.restore_from_memory {
+        IntervalRule::PeerCopy
     } else {
-        (ck.write_s / 3600.0, IntervalRule::Storage)
+        IntervalRule::Storage
     };
     let pick = |floor: (f64, IntervalRule)| {
         [

@@ -702,31 +702,10 @@ fn collective_network(c: &CollectiveCase) -> Result<crate::net::analytical::Netw
         },
         ..Default::default()
     };
-    let sc = sf.validate().map_err(|e| prefix_case(&c.id, e))?;
+    let sc = sf
+        .validate()
+        .map_err(|e| e.within(&format!("case {}", c.id)))?;
     Ok(sc.cluster.network())
-}
-
-fn prefix_case(id: &str, e: Error) -> Error {
-    match e {
-        Error::Invalid {
-            field,
-            value,
-            allowed,
-        } => Error::Invalid {
-            field: format!("case {id}: {field}"),
-            value,
-            allowed,
-        },
-        Error::Parse { context, message } => Error::Parse {
-            context: format!("case {id}: {context}"),
-            message,
-        },
-        Error::Unknown { kind, name, known } => Error::Unknown {
-            kind,
-            name: format!("{name} (case {id})"),
-            known,
-        },
-    }
 }
 
 #[cfg(test)]
