@@ -247,6 +247,7 @@ mod tests {
             slowest_stage: 0,
             stage_busy: vec![],
             last_stage: 0,
+            first_forward: SimTime::ZERO,
             unscheduled_ops: 0,
             spans: vec![
                 span(0, f, 0, 2_000_000_000),

@@ -234,6 +234,10 @@ pub struct TrainingFile {
     /// Hide expert-parallel communication behind compute (default false).
     #[cfg_attr(feature = "clap", arg(long, value_name = "BOOL"))]
     pub ep_overlap: Option<bool>,
+    /// Hide data-parallel communication behind compute (Megatron-Core's
+    /// `--overlap-grad-reduce` and `--overlap-param-gather`; default true).
+    #[cfg_attr(feature = "clap", arg(long, value_name = "BOOL"))]
+    pub dp_overlap: Option<bool>,
     /// What selective recompute recomputes, comma-separated (default core_attn).
     #[cfg_attr(feature = "clap", arg(long, value_enum, value_delimiter = ','))]
     pub recompute_modules: Option<Vec<RecomputeModule>>,
@@ -959,6 +963,7 @@ impl ScenarioFile {
                 optimizer_states: t.optimizer_states.unwrap_or(StatePrecision::Fp32),
                 moe_dispatcher: t.moe_dispatcher.unwrap_or(Dispatcher::Alltoall),
                 ep_overlap: t.ep_overlap.unwrap_or(false),
+                dp_overlap: t.dp_overlap.unwrap_or(true),
                 recompute_modules: t
                     .recompute_modules
                     .clone()

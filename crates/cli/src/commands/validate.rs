@@ -6,7 +6,7 @@ use crate::cli::ValidateArgs;
 use crate::errors::{CliError, CliResult};
 use crate::{input, sinks};
 use memphis_core::api::{SuiteReport, SuitesReport};
-use memphis_core::validate::{parse_cases, run_cases, CaseFile, Report, Suite, SUITES};
+use memphis_core::validate::{parse_cases, run_cases, CaseFile, Report, Scaling, Suite, SUITES};
 use std::fmt::Write;
 
 pub fn run(a: ValidateArgs) -> CliResult {
@@ -87,7 +87,7 @@ pub fn report(a: &ValidateArgs) -> CliResult<Validated> {
 /// refused.
 fn evaluate(file: &CaseFile, timeline: bool, label: &str) -> CliResult<Report> {
     let report = run_cases(file, timeline)?;
-    if let Report::Training { cases, summary } = &report {
+    if let Report::Training { cases, summary, .. } = &report {
         // Nothing compared is no validation: fail, so that CI cannot pass on it.
         if summary.n == 0 {
             let why = cases
@@ -122,7 +122,11 @@ fn evaluate(file: &CaseFile, timeline: bool, label: &str) -> CliResult<Report> {
 fn render(r: &Report) -> String {
     let mut o = String::new();
     match r {
-        Report::Training { cases, summary } => {
+        Report::Training {
+            cases,
+            summary,
+            series,
+        } => {
             let w = cases.iter().map(|c| c.id.len()).max().unwrap_or(2).max(4);
             let _ = writeln!(
                 o,
@@ -171,6 +175,28 @@ fn render(r: &Report) -> String {
                 summary.max_ape_pct,
                 summary.worst
             );
+            if !series.is_empty() {
+                let _ = writeln!(
+                    o,
+                    "\nscaling series: step time at the most GPUs over that at the fewest\n{:<w$}  {:>6}  {:>13}  {:>9}  {:>9}  {:>8}",
+                    "series (fewest GPUs)", "kind", "GPUs", "measured", "predicted", "error"
+                );
+                for r in series {
+                    let _ = writeln!(
+                        o,
+                        "{:<w$}  {:>6}  {:>13}  {:>9.3}  {:>9.3}  {:>+7.1}%",
+                        r.ids[0],
+                        match r.scaling {
+                            Scaling::Strong => "strong",
+                            Scaling::Weak => "weak",
+                        },
+                        format!("{} -> {}", r.gpus.0, r.gpus.1),
+                        r.measured_ratio,
+                        r.predicted_ratio,
+                        r.error_pct
+                    );
+                }
+            }
         }
         Report::Collective { cases, summary } => {
             for c in cases {

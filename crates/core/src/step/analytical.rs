@@ -224,12 +224,18 @@ fn expose_dp(sc: &Scenario, c: &StepCosts, stages: &mut [StageTiming]) {
         let (reduce, gather) = (d.grad_reduce.time, d.param_gather.time);
         let slack_b = bwd_avg * (s as f64 / v);
         let slack_f = fwd_avg * (s as f64 / v);
-        let exposed_reduce =
-            (reduce - st.backward - slack_b).max(Seconds::ZERO) + d.last_bucket.min(reduce);
-        let exposed_gather = if dist {
-            (gather - st.forward - slack_f).max(Seconds::ZERO) + d.first_gather.min(gather)
+        let (exposed_reduce, exposed_gather) = if !sc.run.recipe.dp_overlap {
+            // Each runs whole, between the backward and the next forward.
+            (reduce, if dist { gather } else { Seconds::ZERO })
         } else {
-            Seconds::ZERO
+            let exposed_reduce =
+                (reduce - st.backward - slack_b).max(Seconds::ZERO) + d.last_bucket.min(reduce);
+            let exposed_gather = if dist {
+                (gather - st.forward - slack_f).max(Seconds::ZERO) + d.first_gather.min(gather)
+            } else {
+                Seconds::ZERO
+            };
+            (exposed_reduce, exposed_gather)
         };
         st.dp_exposed = exposed_reduce + exposed_gather;
         st.optimizer = d.optimizer.time;

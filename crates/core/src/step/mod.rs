@@ -18,7 +18,8 @@ use crate::scenario::{NetworkModel, Scenario};
 use crate::units::Seconds;
 
 /// Folds a timeline into a step result: its time, and a breakdown that adds up to it
-/// (the per-micro-batch parts from the closed form; DP as the timeline exposed it; the
+/// (the per-micro-batch parts from the closed form; DP as the timeline exposed it, after
+/// the last backward and before the first forward; the
 /// rest is pipeline bubble and waiting on slower stages).
 pub fn with_timeline(mut step: StepResult, tl: &Timeline) -> StepResult {
     let time = tl.time.as_seconds();
@@ -29,7 +30,8 @@ pub fn with_timeline(mut step: StepResult, tl: &Timeline) -> StepResult {
         .get(s)
         .map_or(Seconds::ZERO, |d| d.optimizer.time);
     let dp = (tl.stage_end[s].as_seconds() - tl.stage_compute_end[s].as_seconds() - opt)
-        .max(Seconds::ZERO);
+        .max(Seconds::ZERO)
+        + tl.first_forward.as_seconds();
     let b = &mut step.breakdown;
     b.dp_comm = dp;
     b.optimizer = opt;
@@ -226,6 +228,56 @@ mod robustness {
                     prop_assert!(t.time.0.is_finite() && t.time.0 > 0.0);
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod dp_overlap {
+    use super::*;
+    use crate::scenario::{build, ScenarioFile, ScenarioLayers};
+
+    fn gpt3() -> crate::scenario::Scenario {
+        build(&ScenarioLayers {
+            file: Some(ScenarioFile {
+                preset: Some("dgx-a100-gpt3-175b".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn without_overlap_the_whole_reduction_and_gather_are_exposed() {
+        let mut sc = gpt3();
+        assert!(sc.plan.dp > 1);
+        let none = Heterogeneity::default();
+        for (model, dist) in [StepModel::Analytical, StepModel::Timeline]
+            .into_iter()
+            .flat_map(|m| [(m, false), (m, true)])
+        {
+            sc.plan.distributed_optimizer = dist;
+            sc.run.recipe.dp_overlap = true;
+            let hidden = simulate(&sc, model, &none).unwrap().result;
+            sc.run.recipe.dp_overlap = false;
+            let shown = simulate(&sc, model, &none).unwrap().result;
+            // The critical stage's reduction and gather, whole, on top of the compute.
+            let d = shown.costs.dp.iter().fold(Seconds::ZERO, |a, d| {
+                a.max(d.grad_reduce.time + d.param_gather.time)
+            });
+            let expected = hidden.time - hidden.breakdown.dp_comm + d;
+            assert!(d.0 > 0.0, "{model:?}");
+            assert!(
+                (shown.time - expected).0.abs() < 0.1 * d.0,
+                "{model:?}, distributed optimizer {dist}: {:?} against {expected:?} ({d:?} whole)",
+                shown.time
+            );
+            assert!(
+                (shown.breakdown.dp_comm - d).0.abs() < 0.1 * d.0,
+                "{model:?} {dist}: {:?} {d:?}",
+                shown.breakdown
+            );
         }
     }
 }

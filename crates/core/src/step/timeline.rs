@@ -243,6 +243,9 @@ pub struct Timeline {
     pub stage_busy: Vec<SimTime>,
     /// The stage that finished last.
     pub last_stage: u32,
+    /// When the pipeline's first forward started: the wait for the first stage's
+    /// parameter all-gather (the whole gather without overlap), which delays every stage.
+    pub first_forward: SimTime,
     /// Ops that could not run (a schedule that deadlocks); 0 for every valid plan.
     pub unscheduled_ops: u64,
     /// Spans on every stream.
@@ -340,6 +343,7 @@ fn simulate(sc: &Scenario, step: &StepResult, het: &Heterogeneity, dynamic: bool
     let plan = &sc.plan;
     let (p, v) = (plan.pp, plan.vpp);
     let m = step.micro_batches as u32;
+    let overlap = sc.run.recipe.dp_overlap;
     // The layers of each chunk together (`StepCosts::chunks`).
     let chunk = |s: u32, ch: u32| -> &LayerCosts { &c.chunks[s as usize][ch as usize] };
     let slow = |list: &[(u32, f64)], s: u32| {
@@ -431,6 +435,11 @@ fn simulate(sc: &Scenario, step: &StepResult, het: &Heterogeneity, dynamic: bool
             // overlap-param-gather: a chunk's forward starts once its first bucket is
             // in; the rest streams in during the forward.
             gathered_at[s as usize][ch as usize] = start + first;
+        }
+        if !overlap {
+            // Without it, every chunk waits for the whole gather.
+            let all = dp_free[s as usize];
+            gathered_at[s as usize].iter_mut().for_each(|t| *t = all);
         }
     }
 
@@ -614,7 +623,7 @@ fn simulate(sc: &Scenario, step: &StepResult, het: &Heterogeneity, dynamic: bool
         if op.dir == Dir::B {
             let left = &mut b_left[su][op.chunk as usize];
             *left -= 1;
-            if *left == 0 {
+            if *left == 0 && overlap {
                 // overlap-grad-reduce: this chunk's gradients become final bucket by
                 // bucket during its last backward; the reduction streams alongside and
                 // only the last bucket waits for the backward to end.
@@ -639,6 +648,27 @@ fn simulate(sc: &Scenario, step: &StepResult, het: &Heterogeneity, dynamic: bool
             compute_end[su] = end;
         }
         push(&mut queue, end, Event::ComputeFree { stage: s });
+    }
+
+    if !overlap {
+        // Without overlap-grad-reduce the whole reduction runs after the last backward.
+        for s in 0..p as usize {
+            let d = c.dp.get(s).copied().unwrap_or_default();
+            let r = ns(d.grad_reduce.time * slow(&het.slow_link, s as u32));
+            let start = compute_end[s].max(dp_free[s]);
+            if r > 0 {
+                spans.push(Span {
+                    stage: s as u32,
+                    stream: Stream::Dp,
+                    name: SpanLabel::ReduceGrads { chunk: 0 },
+                    start: SimTime(start),
+                    dur: SimTime(r),
+                    flops: 0.0,
+                    bytes: d.grad_reduce.bytes.0,
+                });
+            }
+            dp_free[s] = start + r;
+        }
     }
 
     // Optimizer after the last reduction.
@@ -678,8 +708,15 @@ fn simulate(sc: &Scenario, step: &StepResult, het: &Heterogeneity, dynamic: bool
             |a, (i, &t)| if t > a.1 { (i, t) } else { a },
         )
         .0;
+    let first_forward = spans
+        .iter()
+        .filter(|sp| sp.stage == 0 && sp.stream == Stream::Compute)
+        .map(|sp| sp.start)
+        .min()
+        .unwrap_or_default();
     Timeline {
         time: SimTime(time),
+        first_forward,
         stage_busy: busy.into_iter().map(SimTime).collect(),
         last_stage: last as u32,
         unscheduled_ops,

@@ -291,7 +291,7 @@ fn recipe_of(label: &str, table: toml::Value) -> Result<TrainingFile> {
         return Err(Error::invalid(
             format!("{context}.{name}"),
             "set",
-            "unset: the case gives gpus, global_batch, seq_len and precision itself (and no token budget); [case.training] holds only the recipe (main_grads, optimizer_states, moe_dispatcher, ep_overlap, recompute_modules, attention)",
+            "unset: the case gives gpus, global_batch, seq_len and precision itself (and no token budget); [case.training] holds only the recipe (main_grads, optimizer_states, moe_dispatcher, ep_overlap, dp_overlap, recompute_modules, attention)",
         ));
     }
     Ok(recipe)
@@ -526,6 +526,99 @@ pub struct CollectiveResult {
     pub latency_error_pct: Option<f64>,
 }
 
+/// How a series grows: the same global batch over more GPUs, or the same batch per GPU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Scaling {
+    /// The same global batch over more GPUs.
+    Strong,
+    /// The same global batch per GPU.
+    Weak,
+}
+
+/// A scaling series: cases of one model, GPU, precision, sequence and plan but for the
+/// data-parallel size, whose GPU counts differ, at one global batch (strong scaling) or
+/// one batch per GPU (weak). Its figure is the trend: the step time at the largest count
+/// over that at the smallest, measured and predicted.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct SeriesResult {
+    /// Strong or weak scaling.
+    pub scaling: Scaling,
+    /// The cases, fewest GPUs first.
+    pub ids: Vec<String>,
+    /// The smallest and largest GPU counts.
+    pub gpus: (u64, u64),
+    /// Measured step time at the largest count over that at the smallest.
+    pub measured_ratio: f64,
+    /// The same, predicted.
+    pub predicted_ratio: f64,
+    /// Signed error of the predicted ratio, percent.
+    pub error_pct: f64,
+}
+
+/// The series among `cases` (simulated as `results`): cases agreeing on all but `gpus`,
+/// `dp` and the batch are grouped by global batch first; those left, by batch per GPU.
+fn series(cases: &[TrainingCase], results: &[TrainingResult]) -> Vec<SeriesResult> {
+    let plan_key = |c: &TrainingCase| {
+        // A v1 case's model is named after the case: the shape is what counts.
+        let model = ModelFile {
+            name: None,
+            ..c.model.clone()
+        };
+        format!(
+            "{:?}",
+            (
+                &c.gpu,
+                model,
+                &c.recipe,
+                c.precision,
+                c.seq_len,
+                (c.tp, c.pp, c.cp, c.ep, c.etp, c.vpp, c.micro_batch),
+                (c.sequence_parallel, c.recompute, c.distributed_optimizer),
+            )
+        )
+    };
+    let simulated: Vec<usize> = (0..cases.len())
+        .filter(|&i| results[i].predicted_step_time_s.is_some())
+        .collect();
+    let mut taken = vec![false; cases.len()];
+    let mut out = Vec::new();
+    for scaling in [Scaling::Strong, Scaling::Weak] {
+        let batch_key = |c: &TrainingCase| match scaling {
+            Scaling::Strong => format!("{}", c.global_batch),
+            Scaling::Weak => format!("{:.6}", c.global_batch as f64 / c.gpus as f64),
+        };
+        let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
+        for &i in simulated.iter().filter(|&&i| !taken[i]) {
+            let key = plan_key(&cases[i]) + &batch_key(&cases[i]);
+            match groups.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, members)) => members.push(i),
+                None => groups.push((key, vec![i])),
+            }
+        }
+        for (_, mut members) in groups {
+            members.sort_by_key(|&i| cases[i].gpus);
+            let (lo, hi) = (members[0], members[members.len() - 1]);
+            if cases[lo].gpus == cases[hi].gpus {
+                continue;
+            }
+            let time = |i: usize| results[i].predicted_step_time_s.unwrap_or(f64::NAN);
+            let measured = cases[hi].measured_step_time_s / cases[lo].measured_step_time_s;
+            let predicted = time(hi) / time(lo);
+            members.iter().for_each(|&i| taken[i] = true);
+            out.push(SeriesResult {
+                scaling,
+                ids: members.iter().map(|&i| cases[i].id.clone()).collect(),
+                gpus: (cases[lo].gpus, cases[hi].gpus),
+                measured_ratio: measured,
+                predicted_ratio: predicted,
+                error_pct: (predicted - measured) / measured * 100.0,
+            });
+        }
+    }
+    out
+}
+
 /// Error statistics.
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Summary {
@@ -551,6 +644,8 @@ pub enum Report {
         cases: Vec<TrainingResult>,
         /// Over all cases.
         summary: Summary,
+        /// The scaling series among the cases, and how well their trend is predicted.
+        series: Vec<SeriesResult>,
     },
     /// Collective cases.
     Collective {
@@ -631,6 +726,7 @@ pub fn run_cases(file: &CaseFile, timeline: bool) -> Result<Report> {
                 .collect();
             Ok(Report::Training {
                 summary: summarize(&errs),
+                series: series(cases, &out),
                 cases: out,
             })
         }
@@ -754,7 +850,7 @@ assumed = []
         let f = parse_cases("one.toml", ONE).unwrap();
         let r = run_cases(&f, true).unwrap();
         match r {
-            Report::Training { cases, summary } => {
+            Report::Training { cases, summary, .. } => {
                 assert_eq!(cases.len(), 1);
                 assert!(cases[0].predicted_step_time_s.unwrap() > 0.0);
                 assert_eq!(summary.n, 1);
@@ -1046,6 +1142,55 @@ vocab = 32000
         );
         // Every error is one line.
         assert!(!e.contains('\n'));
+    }
+
+    #[test]
+    fn series_group_strong_then_weak_scaling_and_compare_their_trend() {
+        // Four runs of one model and plan: a strong pair at global batch 16 (16 and 32
+        // GPUs), a weak pair at one sequence per GPU (64 and 128 GPUs), and a lone run
+        // of another model.
+        let case = |id: &str, gpus: u64, batch: u64, layers: u32, time: f64| {
+            ONE.replace("id = \"t\"", &format!("id = \"{id}\""))
+                .replace("gpus = 16", &format!("gpus = {gpus}"))
+                .replace("dp = 4", &format!("dp = {}", gpus / 4))
+                .replace("global_batch = 16", &format!("global_batch = {batch}"))
+                .replace("layers = 4", &format!("layers = {layers}"))
+                .replace(
+                    "measured_step_time_s = 1.0",
+                    &format!("measured_step_time_s = {time}"),
+                )
+        };
+        let text = [
+            case("s16", 16, 16, 4, 1.0),
+            case("s32", 32, 16, 4, 0.6),
+            case("w64", 64, 64, 4, 1.0),
+            case("w128", 128, 128, 4, 1.1),
+            case("other", 32, 16, 8, 1.0),
+        ]
+        .concat();
+        let f = parse_cases("series.toml", &text).unwrap();
+        let Report::Training { cases, series, .. } = run_cases(&f, false).unwrap() else {
+            panic!("training report")
+        };
+        let t = |id: &str| {
+            cases
+                .iter()
+                .find(|c| c.id == id)
+                .unwrap()
+                .predicted_step_time_s
+                .unwrap()
+        };
+        assert_eq!(series.len(), 2, "{series:?}");
+        let (strong, weak) = (&series[0], &series[1]);
+        assert_eq!((strong.scaling, strong.gpus), (Scaling::Strong, (16, 32)));
+        assert_eq!(strong.ids, ["s16", "s32"]);
+        assert!((strong.measured_ratio - 0.6).abs() < 1e-12);
+        assert!((strong.predicted_ratio - t("s32") / t("s16")).abs() < 1e-12);
+        let e = (strong.predicted_ratio / 0.6 - 1.0) * 100.0;
+        assert!((strong.error_pct - e).abs() < 1e-9);
+        assert_eq!((weak.scaling, weak.gpus), (Scaling::Weak, (64, 128)));
+        assert_eq!(weak.ids, ["w64", "w128"]);
+        assert!((weak.measured_ratio - 1.1).abs() < 1e-12);
     }
 
     #[test]

@@ -117,7 +117,8 @@ pub enum RecomputeModule {
 }
 
 /// The recipe's choices beyond the plan: gradient and optimizer-state precision, the MoE
-/// token dispatcher, and overlap of expert-parallel communication with compute.
+/// token dispatcher, and overlap of expert-parallel and data-parallel communication with
+/// compute.
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Recipe {
     /// Main gradients; `None` keeps memphis's default: the BF16 buffer of Megatron-Core
@@ -131,6 +132,14 @@ pub struct Recipe {
     /// Expert-parallel communication hides behind another micro-batch's compute
     /// (Megatron-Core's `--overlap-moe-expert-parallel-comm`, DeepSeek-V3's DualPipe).
     pub ep_overlap: bool,
+    /// Data-parallel communication hides behind compute: the gradient reduction behind
+    /// the last micro-batch's backward, bucket by bucket, and the distributed
+    /// optimizer's parameter all-gather behind the next forward (Megatron-Core's
+    /// `--overlap-grad-reduce` and `--overlap-param-gather`, on in its and NeMo's
+    /// recipes). Off, as in Megatron-LM's training loop before them (`train_step`:
+    /// forward-backward, then reduce the gradients, step, gather the parameters), each
+    /// runs whole, after the backward and before the next forward.
+    pub dp_overlap: bool,
     /// What `recompute = "selective"` recomputes.
     pub recompute_modules: Vec<RecomputeModule>,
     /// The attention kernel.
@@ -144,6 +153,7 @@ impl Default for Recipe {
             optimizer_states: StatePrecision::Fp32,
             moe_dispatcher: Dispatcher::Alltoall,
             ep_overlap: false,
+            dp_overlap: true,
             recompute_modules: vec![RecomputeModule::CoreAttn],
             attention: AttentionKernel::Fused,
         }
