@@ -537,6 +537,11 @@ fn head_costs(sc: &Scenario, cm: &ComputeModel) -> (FwdBwd<OpCost>, FwdBwd<OpCos
         flops: Flops::ZERO,
         bytes: hw.loss_bytes,
     };
+    let loss_bwd = OpCost {
+        time: cm.memory_time(hw.loss_bwd_bytes),
+        flops: Flops::ZERO,
+        bytes: hw.loss_bwd_bytes,
+    };
     let emb = OpCost {
         time: cm.memory_time(hw.embedding_bytes),
         flops: Flops::ZERO,
@@ -563,7 +568,7 @@ fn head_costs(sc: &Scenario, cm: &ComputeModel) -> (FwdBwd<OpCost>, FwdBwd<OpCos
         forward: once.times(1.0 + mtp).then(proj),
         backward: logits
             .times(2.0)
-            .then(loss)
+            .then(loss_bwd)
             .times(1.0 + mtp)
             .then(proj.times(2.0)),
     };

@@ -349,13 +349,25 @@ fn unfused_attention(
     )
 }
 
+/// HBM bytes per logit of Megatron-Core's unfused cross-entropy, forward
+/// (`tensor_parallel/cross_entropy.py`, `_VocabParallelCrossEntropy`; the default, without
+/// `cross_entropy_loss_fusion`): the BF16 logits cast to FP32 (read 2, write 4), their
+/// max (read 4), the max subtracted in place (4 + 4), exp in place (4 + 4), the sum
+/// (4), the division by it in place (4 + 4), kept as the softmax for the backward.
+pub const LOSS_FWD_BYTES: f64 = 38.0;
+/// The same, backward: the softmax scaled by the loss gradient in place (4 + 4), and the
+/// FP32 gradient cast back to the logits' BF16 (4 + 2).
+pub const LOSS_BWD_BYTES: f64 = 14.0;
+
 /// Forward work of the LM head on the last stage, and of the input embedding on the first.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HeadWork {
     /// Output projection h -> V/tp.
     pub logits: Gemm,
-    /// Softmax cross-entropy traffic over the logits (FP32, read/write ~3x).
+    /// Softmax cross-entropy HBM traffic over the logits, forward.
     pub loss_bytes: Bytes,
+    /// The same, backward.
+    pub loss_bwd_bytes: Bytes,
     /// Embedding lookup traffic on the first stage.
     pub embedding_bytes: Bytes,
 }
@@ -374,7 +386,8 @@ pub fn head_work(model: &ModelSpec, plan: &ParallelPlan, run: &TrainingRun) -> H
             k: h,
             count: 1.0,
         },
-        loss_bytes: Bytes(tokens * v / t * 4.0 * 3.0),
+        loss_bytes: Bytes(tokens * v / t * LOSS_FWD_BYTES),
+        loss_bwd_bytes: Bytes(tokens * v / t * LOSS_BWD_BYTES),
         embedding_bytes: Bytes(tokens * h * HALF * 2.0),
     }
 }
