@@ -477,7 +477,8 @@ mod tests {
                     prop_assert!(x.is_finite() && (0.12 - 1e-9..=1.0 + 1e-9).contains(&x), "{}", x);
                 }
                 let most = dt * n as f64 / step_s;
-                prop_assert!(s.steps_done >= 0.0 && s.steps_done <= most + 1e-6, "{} > {}", s.steps_done, most);
+                // Relative slack: tens of thousands of steps are summed bin by bin.
+                prop_assert!(s.steps_done >= 0.0 && s.steps_done <= most * (1.0 + 1e-9) + 1e-6, "{} > {}", s.steps_done, most);
             }
         }
     }

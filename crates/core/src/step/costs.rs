@@ -147,7 +147,8 @@ pub struct StageDpCosts {
     pub param_gather: OpCost,
     /// The optimizer step over the parameters this GPU owns.
     pub optimizer: OpCost,
-    /// Fraction of the stage's parameters in Megatron's last, unoverlappable bucket.
+    /// Fraction of the stage's parameters in Megatron's last, unoverlappable bucket (the
+    /// larger of the dense group's and the experts').
     pub last_bucket_fraction: f64,
     /// That last bucket's gradient reduction as a collective of its own: its bandwidth
     /// share and the whole latency of a collective over the data-parallel ranks, which
@@ -616,10 +617,16 @@ fn dp_costs(
             let mut dense = d / tp;
             let experts = e / (plan.etp as f64 * plan.ep as f64);
             let layer_weights = dense + experts;
-            if s == 0 || s + 1 == pp {
-                dense += model.embedding_params() / tp;
-            }
-            let mut dp = stage_dp(sc, net, layout, cm, dense, experts);
+            dense += model.stage_embedding_params(s == 0, s + 1 == pp) / tp;
+            // Megatron buckets the gradients in reverse order of the parameters and never
+            // splits one, so the first stage's last bucket holds at least the input
+            // embedding, whose gradient the backward produces last.
+            let last_bucket = if s == 0 {
+                bucket_params(plan.dp).max(model.embedding_params() / tp)
+            } else {
+                bucket_params(plan.dp)
+            };
+            let mut dp = stage_dp(sc, net, layout, cm, dense, experts, last_bucket);
             if sc.run.precision.fp8_gemms() {
                 // Transformer Engine casts each Linear weight to FP8 once per step, at the
                 // first micro-batch (Megatron passes `is_first_microbatch`), with its
@@ -646,6 +653,7 @@ fn stage_dp(
     cm: &ComputeModel,
     dense: f64,
     experts: f64,
+    last_bucket_params: f64,
 ) -> StageDpCosts {
     let plan = &sc.plan;
     let grad_bytes = sc.run.grad_reduce_bytes();
@@ -673,16 +681,21 @@ fn stage_dp(
     };
     // One bucket of each group (Megatron buckets dense and expert gradients apart): the
     // last to reduce and the first to gather, each a collective of its own size.
-    let bucket = bucket_params(plan.dp);
+    let bucket = last_bucket_params;
     let one_bucket = |op: CollectiveOp, per_param: f64| {
-        let part = |n: f64, kind: GroupKind, g: GroupShape| {
+        let part = |n: f64, b: f64, kind: GroupKind, g: GroupShape| {
             if n > 0.0 {
-                net.collective(op, Bytes(n.min(bucket) * per_param), kind, g)
+                net.collective(op, Bytes(n.min(b) * per_param), kind, g)
             } else {
                 Seconds::ZERO
             }
         };
-        part(dense, GroupKind::Dp, dense_g).max(part(experts, GroupKind::ExpertDp, expert_g))
+        part(dense, bucket, GroupKind::Dp, dense_g).max(part(
+            experts,
+            bucket_params(plan.dp),
+            GroupKind::ExpertDp,
+            expert_g,
+        ))
     };
     let (last_bucket, first_gather) = if plan.distributed_optimizer {
         (
@@ -714,7 +727,9 @@ fn stage_dp(
             flops: Flops(owned * ADAM_FLOPS_PER_PARAM + params * GRAD_NORM_FLOPS_PER_PARAM),
             bytes,
         },
-        last_bucket_fraction: (bucket / params.max(1.0)).min(1.0),
+        last_bucket_fraction: (bucket.min(dense).max(bucket_params(plan.dp).min(experts))
+            / params.max(1.0))
+        .min(1.0),
         last_bucket,
         first_gather,
     }
@@ -877,13 +892,23 @@ mod tests {
     fn the_last_bucket_is_a_collective_of_its_own() {
         let sc = deepseek();
         let c = step_costs(&sc, &sc.cluster.network());
-        for d in &c.dp {
+        for (s, d) in c.dp.iter().enumerate() {
             // A bucket's collective pays the whole latency but only its share of the
-            // bytes: more than that share of the whole reduction, never more than it.
+            // bytes: more than that share of the whole reduction, never more than it
+            // (checked where one bucket size holds for the dense and expert groups).
             assert!(d.last_bucket.0 > 0.0 && d.last_bucket <= d.grad_reduce.time);
-            assert!(d.last_bucket.0 >= d.grad_reduce.time.0 * d.last_bucket_fraction * 0.99);
+            if s > 0 {
+                let share = d.grad_reduce.time.0 * d.last_bucket_fraction;
+                assert!(d.last_bucket.0 >= share * 0.99);
+            }
             assert!(d.first_gather.0 > 0.0 && d.first_gather <= d.param_gather.time);
         }
+        // The first stage's last bucket is at least its input embedding (never split),
+        // larger than a standard bucket.
+        let emb = sc.model.embedding_params() / sc.plan.tp as f64;
+        assert!(emb > bucket_params(sc.plan.dp));
+        assert!(c.dp[0].last_bucket > c.dp[1].last_bucket);
+        assert!(c.dp[0].last_bucket_fraction > c.dp[1].last_bucket_fraction);
     }
 
     #[test]

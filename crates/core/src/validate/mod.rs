@@ -6,11 +6,13 @@
 //! but its inputs.
 
 use crate::error::{suggest_key, Error, Result};
+use crate::fabric::routing::Routing;
 use crate::net::analytical::{CollectiveOp, GroupShape};
+use crate::scenario::NetworkModel;
 use crate::scenario::{
     ClusterFile, FabricKind, ModelFile, ParallelFile, ScenarioFile, TrainingFile,
 };
-use crate::step::simulate_step;
+use crate::step::StepModel;
 use crate::units::Bytes;
 use crate::workload::{MlpKind, Precision, Recompute};
 use serde::{Deserialize, Serialize};
@@ -42,6 +44,10 @@ pub struct TrainingCase {
     pub ep: u32,
     /// Expert tensor parallel (v2 only; default tp).
     pub etp: Option<u32>,
+    /// How the fabric routes (v2 only). Given, the case runs at flow level: its DP, CP,
+    /// EP and PP traffic routed on the fabric graph, where ECMP's hashed paths collide;
+    /// unset, the analytical network model.
+    pub routing: Option<Routing>,
     /// The recipe (v2 only): a scenario's `[training]` fields other than those the case
     /// gives itself (gpus, global_batch, seq_len, tokens, precision).
     pub recipe: TrainingFile,
@@ -84,6 +90,7 @@ struct RawTrainingCase {
     // v2: a scenario's [model] section (deserialized on its own, for errors that name it).
     model: Option<toml::Value>,
     etp: Option<u32>,
+    routing: Option<Routing>,
     // v2: the recipe, a scenario's [training] fields the case does not give flat.
     training: Option<toml::Value>,
     seq_len: u64,
@@ -186,6 +193,13 @@ impl RawTrainingCase {
                         "unset in a format v1 case (flat model fields): etp is a format v2 field, for a case with a [case.model] table",
                     ));
                 }
+                if let Some(r) = self.routing {
+                    return Err(Error::invalid(
+                        format!("{label}: routing"),
+                        format!("{r:?}").to_lowercase(),
+                        "unset in a format v1 case (flat model fields): routing is a format v2 field, for a case with a [case.model] table",
+                    ));
+                }
                 let model = ModelFile {
                     name: Some(self.id.clone()),
                     layers: Some(self.layers.ok_or_else(|| missing("layers"))?),
@@ -230,6 +244,7 @@ impl RawTrainingCase {
             cp: self.cp,
             ep: self.ep,
             etp: self.etp,
+            routing: self.routing,
             dp: self.dp,
             vpp: self.vpp,
             micro_batch: self.micro_batch,
@@ -466,8 +481,8 @@ impl TrainingCase {
                 precision: Some(self.precision),
                 ..self.recipe.clone()
             },
-            network: None,
-            routing: None,
+            network: self.routing.map(|_| NetworkModel::Flow),
+            routing: self.routing,
             power: Default::default(),
             reliability: Default::default(),
         }
@@ -693,16 +708,16 @@ pub fn run_cases(file: &CaseFile, timeline: bool) -> Result<Report> {
             for c in cases {
                 // One case the model refuses does not stop the others: it is reported.
                 let predicted = c.scenario().validate().and_then(|sc| {
-                    let step = simulate_step(&sc);
+                    let model = if timeline {
+                        StepModel::Timeline
+                    } else {
+                        StepModel::Analytical
+                    };
+                    let step = crate::step::simulate(&sc, model, &Default::default())?.result;
                     let memory = CaseMemory {
                         per_gpu_gib: step.memory.total().gib(),
                         capacity_gib: sc.cluster.gpu.hbm_capacity.gib(),
                         fits: step.fits,
-                    };
-                    let step = if timeline {
-                        crate::step::simulate_timeline_step(&sc, step, &Default::default())?.0
-                    } else {
-                        step
                     };
                     Ok((step, memory))
                 });
@@ -808,6 +823,7 @@ fn collective_network(c: &CollectiveCase) -> Result<crate::net::analytical::Netw
 mod tests {
     use super::*;
     use crate::scenario::model_preset;
+    use crate::step::simulate_step;
 
     const ONE: &str = r#"
 [[case]]
@@ -1142,6 +1158,34 @@ vocab = 32000
         );
         // Every error is one line.
         assert!(!e.contains('\n'));
+    }
+
+    #[test]
+    fn a_case_that_names_its_routing_runs_at_flow_level() {
+        let v2 = one_v2();
+        let with = |r: &str| v2.replace("ep = 1\n", &format!("ep = 1\nrouting = \"{r}\"\n"));
+        let c = &training(&with("ecmp"))[0];
+        assert_eq!(c.routing, Some(Routing::Ecmp));
+        let sc = c.scenario().validate().unwrap();
+        assert_eq!(
+            (sc.network, sc.routing),
+            (NetworkModel::Flow, Routing::Ecmp)
+        );
+        let plain = training(&v2)[0].scenario().validate().unwrap();
+        assert_eq!(plain.network, NetworkModel::Analytical);
+        let f = parse_cases("r.toml", &with("adaptive")).unwrap();
+        let Report::Training { cases, .. } = run_cases(&f, true).unwrap() else {
+            panic!("training report")
+        };
+        assert!(cases[0].predicted_step_time_s.is_some_and(|t| t > 0.0));
+        // A v1 case has no such field.
+        let e = parse_cases(
+            "v1.toml",
+            &ONE.replace("ep = 1\n", "ep = 1\nrouting = \"ecmp\"\n"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("routing") && e.contains("format v2"), "{e}");
     }
 
     #[test]
