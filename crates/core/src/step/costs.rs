@@ -917,21 +917,3 @@ mod tests {
         assert_eq!(bucket_params(128), 128e6);
     }
 }
-#[cfg(test)]
-mod dbg_k22 {
-    #[test]
-    fn dbg() {
-        use crate::scenario::{build, ScenarioLayers, ScenarioFile};
-        let f: ScenarioFile = toml::from_str(&std::fs::read_to_string("/tmp/s/k22.toml").unwrap()).unwrap();
-        let sc = build(&ScenarioLayers { file: Some(f), ..Default::default() }).unwrap();
-        let cm = crate::compute::ComputeModel::new(sc.cluster.gpu, false).synchronized_over(8);
-        let lw = crate::workload::ops::layer_work(&sc.model, &sc.plan, &sc.run, sc.model.kinds()[0]);
-        for g in &lw.gemms { eprintln!("{} m{} n{} k{} c{} t={:.3}ms eff={:.3}", g.name, g.m, g.n, g.k, g.count, cm.gemm_time(g).0*1e3, cm.shape_efficiency(g.m,g.n,g.k)); }
-        for g in &lw.attention_gemms { eprintln!("{} m{} n{} k{} c{} t={:.3}ms", g.name, g.m, g.n, g.k, g.count, cm.bf16().batched_gemm_time(g).0*1e3); }
-        eprintln!("attn bytes {:.3}ms bwd {:.3}ms elem {:.3} bwd {:.3}", cm.memory_time(lw.attention_bytes).0*1e3, cm.memory_time(lw.attention_bwd_bytes).0*1e3, cm.memory_time(lw.elementwise_bytes).0*1e3, cm.memory_time(lw.elementwise_bwd_bytes).0*1e3);
-        let c = super::step_costs(&sc, &sc.cluster.network());
-        let k = &c.kinds[0].1;
-        eprintln!("compute fwd {:.3} bwd {:.3} tp {:?}", k.compute.forward.time.0*1e3, k.compute.backward.time.0*1e3, k.tp.exposed);
-        eprintln!("head fwd {:.3} bwd {:.3} emb {:.3}", c.head.forward.time.0*1e3, c.head.backward.time.0*1e3, c.embedding.backward.time.0*1e3);
-    }
-}
