@@ -48,7 +48,8 @@ pub use workload::model::{
     LayerKind, LayerParams, Mla, MlpPart, Projection, Projections, Split, Window,
 };
 pub use workload::plan::{
-    AttentionKernel, Dispatcher, GradPrecision, LayerSplit, Recipe, RecomputeModule, StatePrecision,
+    AttentionKernel, Dispatcher, Fp8Recipe, GradPrecision, LayerSplit, Recipe, RecomputeModule,
+    StatePrecision,
 };
 pub use workload::{MlpKind, ModelSpec, Moe, ParallelPlan, Precision, Recompute, TrainingRun};
 

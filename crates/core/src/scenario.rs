@@ -9,14 +9,14 @@
 
 use crate::error::{Error, Result};
 use crate::fabric::{FabricSpec, Routing};
-use crate::hardware::{self, GpuSpec, NicSpec};
+use crate::hardware::{self, Generation, GpuSpec, NicSpec};
 use crate::net::analytical::{NetworkParams, NET_EFFICIENCY};
 use crate::power::{Cooling, GridMix, PowerConfig};
 use crate::reliability::ReliabilityConfig;
 use crate::units::Bandwidth;
 use crate::workload::model::{Mla, Window, DEFAULT_MOE_IMBALANCE};
 use crate::workload::plan::{
-    AttentionKernel, Dispatcher, GradPrecision, Recipe, RecomputeModule, StatePrecision,
+    AttentionKernel, Dispatcher, Fp8Recipe, GradPrecision, Recipe, RecomputeModule, StatePrecision,
 };
 use crate::workload::{MlpKind, ModelSpec, Moe, ParallelPlan, Precision, Recompute, TrainingRun};
 use serde::{Deserialize, Serialize};
@@ -238,6 +238,9 @@ pub struct TrainingFile {
     /// `--overlap-grad-reduce` and `--overlap-param-gather`; default true).
     #[cfg_attr(feature = "clap", arg(long, value_name = "BOOL"))]
     pub dp_overlap: Option<bool>,
+    /// FP8 scaling recipe with `precision = "fp8"` (default delayed; mxfp8 on Blackwell).
+    #[cfg_attr(feature = "clap", arg(long, value_enum))]
+    pub fp8_recipe: Option<Fp8Recipe>,
     /// What selective recompute recomputes, comma-separated (default core_attn).
     #[cfg_attr(feature = "clap", arg(long, value_enum, value_delimiter = ','))]
     pub recompute_modules: Option<Vec<RecomputeModule>>,
@@ -964,6 +967,7 @@ impl ScenarioFile {
                 moe_dispatcher: t.moe_dispatcher.unwrap_or(Dispatcher::Alltoall),
                 ep_overlap: t.ep_overlap.unwrap_or(false),
                 dp_overlap: t.dp_overlap.unwrap_or(true),
+                fp8_recipe: t.fp8_recipe.unwrap_or_default(),
                 recompute_modules: t
                     .recompute_modules
                     .clone()
@@ -971,6 +975,16 @@ impl ScenarioFile {
                 attention: t.attention.unwrap_or_default(),
             },
         };
+        if run.recipe.fp8_recipe == Fp8Recipe::Mxfp8 && gpu.generation != Generation::Blackwell {
+            return Err(Error::invalid(
+                "training.fp8_recipe",
+                "mxfp8",
+                format!(
+                    "delayed, tensorwise or blockwise on {} (MXFP8 needs Blackwell: B200, GB200)",
+                    gpu.name
+                ),
+            ));
+        }
         if run.precision == Precision::Fp8 && gpu.peak_fp8.is_none() {
             return Err(Error::invalid(
                 "training.precision",
@@ -1384,12 +1398,18 @@ impl ParallelFile {
 impl MergedScenario {
     /// The plan fields the user did not write but the merged file sets (the preset's),
     /// as `name = value`, in the section's order.
-    pub fn unwritten_plan_fields(&self) -> Vec<String> {
+    pub fn unwritten_plan_fields(&self, plan: &ParallelPlan) -> Vec<String> {
+        // Named as the file has them, valued as the plan has them (some were derived
+        // again to suit the fields the user wrote).
+        let resolved = match to_value(plan) {
+            Ok(Value::Table(t)) => t,
+            _ => Default::default(),
+        };
         match to_value(&self.file.parallel) {
             Ok(Value::Table(t)) => t
                 .iter()
                 .filter(|(k, _)| !self.wrote(&format!("parallel.{k}")))
-                .map(|(k, v)| format!("{k} = {v}"))
+                .map(|(k, v)| format!("{k} = {}", resolved.get(k).unwrap_or(v)))
                 .collect(),
             _ => Vec::new(),
         }

@@ -179,7 +179,11 @@ fn render(r: &SimulationReport) -> String {
             memphis_core::Recompute::Selective => "selective recompute",
             memphis_core::Recompute::Full => "full recompute",
         },
-        if p.sequence_parallel { " · SP" } else { "" },
+        if p.sequence_parallel && p.tp > 1 {
+            " · SP"
+        } else {
+            ""
+        },
         if p.distributed_optimizer {
             " · dist-opt"
         } else {

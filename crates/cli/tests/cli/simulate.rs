@@ -314,3 +314,41 @@ fn flow_level_step_agrees_with_analytical_when_the_fabric_is_ideal() {
     );
     assert_eq!(ecmp["network"], "flow");
 }
+
+/// `--routing` without `--network flow` says it changes nothing; the note on the plan
+/// fields kept from the preset survives a field derived again, valued as derived.
+#[test]
+fn notes_say_what_a_flag_does_not_do_and_what_was_kept() {
+    let o = crate::util::memphis(&["simulate", "--routing", "ecmp", "--json"]);
+    let err = crate::util::stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("routing = ecmp applies at flow level only"),
+        "{err}"
+    );
+    let o = crate::util::memphis(&[
+        "simulate",
+        "--cluster",
+        "dgx-h100",
+        "--model",
+        "llama3-8b",
+        "--gpus",
+        "256",
+        "--tp",
+        "1",
+        "--pp",
+        "1",
+        "--global-batch",
+        "512",
+        "--seq-len",
+        "8192",
+        "--json",
+    ]);
+    let err = crate::util::stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(err.contains("derived again: vpp = 1"), "{err}");
+    assert!(
+        err.contains("the plan fields you did not give: cp = 2") && err.contains("vpp = 1 "),
+        "{err}"
+    );
+}

@@ -333,3 +333,28 @@ fn malformed_v2_cases_are_one_clear_error() {
         "model.moe_topk = 300",
     );
 }
+
+/// A bad value in a flat case field names its line and field, not only the value.
+#[test]
+fn a_bad_flat_case_field_names_its_line() {
+    let text = std::fs::read_to_string(repo().join("examples/cases/deepseek_v3.toml")).unwrap();
+    for (from, to) in [
+        (
+            "fabric = \"infiniband\"",
+            "fabric = \"infiniband\"\nrouting = \"foo\"",
+        ),
+        ("seq_len = 4096", "seq_len = \"long\""),
+    ] {
+        assert!(text.contains(from), "{from}");
+        let path = crate::util::tmp("flat_bad.toml");
+        std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+        let o = memphis(&["validate", "--cases", path.to_str().unwrap()]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        let shown = to.lines().last().unwrap();
+        assert!(
+            err.contains("case 1 (id deepseek_v3_pretraining): line ") && err.contains(shown),
+            "{err}"
+        );
+    }
+}

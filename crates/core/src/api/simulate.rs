@@ -33,9 +33,8 @@ pub fn resolve(layers: &ScenarioLayers) -> Result<Resolved> {
 /// asked to run it anyway) instead of replaced by the planner's.
 pub fn resolve_allowing_oom(layers: &ScenarioLayers, allow_oom: bool) -> Result<Resolved> {
     let merged = layers.merge()?;
-    let r = resolve_plan(&merged, allow_oom)?;
-    let plan_kept = r.notes.is_empty();
-    Ok(with_context(layers, &merged, r, plan_kept))
+    let (r, planned) = resolve_plan(&merged, allow_oom)?;
+    Ok(with_context(layers, &merged, r, !planned))
 }
 
 /// The notes every resolution ends with: what the model's config.json has that memphis
@@ -48,18 +47,26 @@ fn with_context(
 ) -> Resolved {
     r.notes.extend(inherited(merged, &r.scenario, plan_kept));
     r.notes.extend(straddling(&r.scenario));
+    if merged.wrote("routing") && r.scenario.network == crate::scenario::NetworkModel::Analytical {
+        r.notes.push(format!(
+            "routing = {} applies at flow level only (--network flow); the analytical network model has no paths to route",
+            format!("{:?}", r.scenario.routing).to_lowercase()
+        ));
+    }
     if let Some(m) = &layers.model {
         r.notes.splice(0..0, m.warnings.iter().cloned());
     }
     r
 }
 
-fn resolve_plan(merged: &MergedScenario, allow_oom: bool) -> Result<Resolved> {
+/// The scenario, and whether the planner chose its plan (else it is the one written,
+/// with the preset's fields, some perhaps derived again: the notes say which).
+fn resolve_plan(merged: &MergedScenario, allow_oom: bool) -> Result<(Resolved, bool)> {
     if merged.wrote_in("parallel") {
         // The plan fields the user gave are kept; when the preset's others cannot go
         // with them, the planner fills those in (the user's fixed), and says so.
         let e = match merged.validate_with_notes() {
-            Ok((scenario, notes)) => return Ok(Resolved { scenario, notes }),
+            Ok((scenario, notes)) => return Ok((Resolved { scenario, notes }, false)),
             Err(e) => e,
         };
         let fixed = merged.written_plan();
@@ -75,17 +82,21 @@ fn resolve_plan(merged: &MergedScenario, allow_oom: bool) -> Result<Resolved> {
             merged.preset.as_deref().unwrap_or("the scenario"),
             scenario.plan.label()
         )];
-        return Ok(Resolved { scenario, notes });
+        return Ok((Resolved { scenario, notes }, true));
     }
     let strict = merged.file.clone().validate();
     let reason = match &strict {
         Ok(sc) => {
             let s = crate::step::simulate_step(sc);
             if s.fits || allow_oom {
-                return Ok(Resolved {
-                    scenario: strict?,
-                    notes: Vec::new(),
-                });
+                let scenario = strict?;
+                return Ok((
+                    Resolved {
+                        scenario,
+                        notes: Vec::new(),
+                    },
+                    false,
+                ));
             }
             format!(
                 "needs {:.1} GiB per GPU of {:.1}",
@@ -97,9 +108,14 @@ fn resolve_plan(merged: &MergedScenario, allow_oom: bool) -> Result<Resolved> {
     };
     // The preset's plan does not suit this job: plan it, or report the first error.
     let Ok(base) = build_for_planning(&merged.file) else {
-        return merged.validate().map(|scenario| Resolved {
-            scenario,
-            notes: Vec::new(),
+        return merged.validate().map(|scenario| {
+            (
+                Resolved {
+                    scenario,
+                    notes: Vec::new(),
+                },
+                false,
+            )
         });
     };
     let best = match best_plan(&base, &Default::default()) {
@@ -121,7 +137,7 @@ fn resolve_plan(merged: &MergedScenario, allow_oom: bool) -> Result<Resolved> {
         "the plan of {from} does not suit this job ({reason}); the planner chose {}",
         scenario.plan.label()
     )];
-    Ok(Resolved { scenario, notes })
+    Ok((Resolved { scenario, notes }, true))
 }
 
 /// Groups small enough for one NVLink domain that straddle two, as consecutive ranks
@@ -180,7 +196,7 @@ fn inherited(merged: &MergedScenario, sc: &Scenario, plan_kept: bool) -> Vec<Str
         ));
     } else if plan_kept {
         // Some plan fields are the user's, the others still the preset's: name those.
-        let kept = merged.unwritten_plan_fields();
+        let kept = merged.unwritten_plan_fields(&sc.plan);
         if !kept.is_empty() {
             notes.push(format!(
                 "from preset '{preset}', the plan fields you did not give: {} (set them, or --plan auto)",

@@ -10,9 +10,10 @@
 //!
 //! All constants are global; none is set per case.
 
-use crate::hardware::GpuSpec;
+use crate::hardware::{Generation, GpuSpec};
 use crate::units::{Bandwidth, Bytes, FlopRate, Flops, Seconds};
 use crate::workload::ops::Gemm;
+use crate::workload::plan::{Fp8Recipe, BLOCKWISE_GEMM_SLOWDOWN_HOPPER};
 
 /// MAMF is measured in short bursts at boost clock; a multi-hour training run sits at its
 /// power limit and clocks lower, with other kernels in between. The sustained GEMM
@@ -137,6 +138,9 @@ pub struct ComputeModel<'a> {
     fp8: bool,
     /// Time multiplier of every kernel: the job's slowest GPU against a typical one.
     slowdown: f64,
+    /// Time multiplier of FP8 GEMMs for the scaling recipe (1 but for blockwise on
+    /// Hopper, whose GEMM is emulated).
+    fp8_gemm_slowdown: f64,
 }
 
 impl<'a> ComputeModel<'a> {
@@ -147,7 +151,18 @@ impl<'a> ComputeModel<'a> {
             gpu,
             fp8,
             slowdown: 1.0,
+            fp8_gemm_slowdown: 1.0,
         }
+    }
+
+    /// FP8 GEMMs as `recipe` runs them: Hopper emulates blockwise scaling in software
+    /// ([`BLOCKWISE_GEMM_SLOWDOWN_HOPPER`]); Blackwell runs it as MXFP8 (facts.md §8).
+    pub fn with_fp8_recipe(mut self, recipe: Fp8Recipe) -> Self {
+        self.fp8_gemm_slowdown = match (recipe, self.gpu.generation) {
+            (Fp8Recipe::Blockwise, Generation::Hopper) => BLOCKWISE_GEMM_SLOWDOWN_HOPPER,
+            _ => 1.0,
+        };
+        self
     }
 
     /// The same GPU with BF16 GEMMs (what stays out of FP8), same job.
@@ -218,7 +233,12 @@ impl<'a> ComputeModel<'a> {
         let rate = self.gemm_ceiling() * self.shape_efficiency(g.m, g.n, g.k);
         let compute = g.flops() / rate;
         let memory = self.gemm_bytes(g) / self.hbm_bandwidth();
-        compute.max(memory) * self.slowdown
+        let recipe = if self.fp8 {
+            self.fp8_gemm_slowdown
+        } else {
+            1.0
+        };
+        compute.max(memory) * self.slowdown * recipe
     }
 
     /// Time of a strided-batched GEMM: its `count` products are one kernel.

@@ -25,6 +25,12 @@ impl Generation {
     pub fn tp_comm_overlap_default(self) -> bool {
         !matches!(self, Generation::Ampere)
     }
+
+    /// Whether FP8 GEMMs take every operand layout (TN, NT, NN), so that no transposed
+    /// FP8 copy is needed: Blackwell; Hopper takes only TN (facts.md §8).
+    pub fn fp8_native_layouts(self) -> bool {
+        self == Generation::Blackwell
+    }
 }
 
 /// One GPU model. Peaks are dense (no sparsity).

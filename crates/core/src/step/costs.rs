@@ -210,10 +210,17 @@ pub(crate) fn tp_exposed(comm: Seconds, gemm: Seconds, tp: u32, overlap: bool) -
     chunk + (comm - chunk - gemm).max(Seconds::ZERO)
 }
 
+/// HBM bytes of one FP8 cast per element, by the scenario's recipe and GPU.
+fn cast_bytes(sc: &Scenario) -> f64 {
+    let native = sc.cluster.gpu.generation.fp8_native_layouts();
+    sc.run.recipe.fp8_recipe.cast_bytes(native)
+}
+
 /// Everything a step is built from, with communication costed by `net`.
 pub(crate) fn step_costs(sc: &Scenario, net: &dyn CommModel) -> StepCosts {
     let layout = RankLayout::new(&sc.plan, sc.cluster.gpus_per_node);
     let cm = ComputeModel::new(sc.cluster.gpu, sc.run.precision.fp8_gemms())
+        .with_fp8_recipe(sc.run.recipe.fp8_recipe)
         .synchronized_over(sc.job_gpus());
     let model = &sc.model;
     let kinds: Vec<(LayerKind, LayerCosts)> = model
@@ -298,10 +305,12 @@ fn layer_compute(sc: &Scenario, cm: &ComputeModel, lw: &LayerWork) -> LayerCompu
         bytes: lw.attention_bwd_bytes,
     };
     let attn_fwd = cm.attention_time(lw.attention_flops) + unfused.time;
+    let cast = Bytes(lw.fp8_cast_elements * cast_bytes(sc));
+    let cast_bwd = Bytes(lw.fp8_cast_bwd_elements * cast_bytes(sc));
     let forward = OpCost {
-        time: gemm_fwd + attn_fwd + cm.memory_time(lw.elementwise_bytes),
+        time: gemm_fwd + attn_fwd + cm.memory_time(lw.elementwise_bytes + cast),
         flops: gemm_flops + lw.attention_flops + unfused.flops,
-        bytes: gemm_bytes + lw.elementwise_bytes + unfused.bytes,
+        bytes: gemm_bytes + lw.elementwise_bytes + cast + unfused.bytes,
     };
     // Backward: data + weight gradients (2x GEMMs), fused attention backward 2.5x,
     // element-wise about 2x (see `ops`). Full recompute repeats the forward; selective
@@ -310,9 +319,9 @@ fn layer_compute(sc: &Scenario, cm: &ComputeModel, lw: &LayerWork) -> LayerCompu
     let mut backward = OpCost {
         time: gemm_fwd * 2.0
             + cm.attention_time(lw.attention_flops) * 2.5
-            + cm.memory_time(lw.elementwise_bwd_bytes),
+            + cm.memory_time(lw.elementwise_bwd_bytes + cast_bwd),
         flops: gemm_flops * 2.0 + lw.attention_flops * 2.5,
-        bytes: gemm_bytes * 2.0 + lw.elementwise_bwd_bytes,
+        bytes: gemm_bytes * 2.0 + lw.elementwise_bwd_bytes + cast_bwd,
     };
     if !lw.attention_gemms.is_empty() {
         let gemms = OpCost {
@@ -629,11 +638,10 @@ fn dp_costs(
             let mut dp = stage_dp(sc, net, layout, cm, dense, experts, last_bucket);
             if sc.run.precision.fp8_gemms() {
                 // Transformer Engine casts each Linear weight to FP8 once per step, at the
-                // first micro-batch (Megatron passes `is_first_microbatch`), with its
-                // transpose for the backward on Hopper (facts.md §8: TN-only FP8 GEMMs):
-                // read 2 B, write 1 + 1 B per layer weight. Embedding and output layer are
-                // not TE modules.
-                let b = Bytes(layer_weights * (HALF + 2.0));
+                // first micro-batch (Megatron passes `is_first_microbatch`), as the recipe
+                // casts (with the transposed copy Hopper's backward needs). Embedding and
+                // output layer are not TE modules.
+                let b = Bytes(layer_weights * cast_bytes(sc));
                 dp.optimizer = dp.optimizer.then(OpCost {
                     time: cm.memory_time(b),
                     flops: Flops::ZERO,

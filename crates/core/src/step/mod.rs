@@ -281,3 +281,69 @@ mod dp_overlap {
         }
     }
 }
+
+#[cfg(test)]
+mod fp8_recipes {
+    use super::*;
+    use crate::scenario::{build, ScenarioFile, ScenarioLayers};
+    use crate::workload::plan::Fp8Recipe;
+
+    fn llama70b(gpu: Option<&str>, recipe: Fp8Recipe) -> crate::Result<crate::scenario::Scenario> {
+        let mut f = ScenarioFile {
+            preset: Some("dgx-h100-llama3-70b".into()),
+            ..Default::default()
+        };
+        f.cluster.gpu = gpu.map(String::from);
+        f.training.fp8_recipe = Some(recipe);
+        build(&ScenarioLayers {
+            file: Some(f),
+            ..Default::default()
+        })
+    }
+
+    fn step(sc: &crate::scenario::Scenario) -> f64 {
+        simulate(sc, StepModel::Analytical, &Heterogeneity::default())
+            .unwrap()
+            .result
+            .time
+            .0
+    }
+
+    #[test]
+    fn each_cast_moves_what_its_recipe_reads_and_writes() {
+        // Hopper: the BF16 read, the FP8 copy and its transpose; Blackwell: no transpose.
+        assert_eq!(Fp8Recipe::Delayed.cast_bytes(false), 4.0);
+        assert_eq!(Fp8Recipe::Delayed.cast_bytes(true), 3.0);
+        // The amax pass reads the source once more.
+        assert_eq!(Fp8Recipe::Tensorwise.cast_bytes(false), 6.0);
+        // MXFP8 keeps row- and column-wise copies with a 1-byte scale per 32.
+        assert_eq!(
+            Fp8Recipe::Mxfp8.cast_bytes(true),
+            2.0 + 2.0 * (1.0 + 1.0 / 32.0)
+        );
+        assert!(Fp8Recipe::Blockwise.cast_bytes(false) > 4.0);
+    }
+
+    #[test]
+    fn recipes_cost_what_they_add_and_mxfp8_needs_blackwell() {
+        let h100 = |r| step(&llama70b(None, r).unwrap());
+        let delayed = h100(Fp8Recipe::Delayed);
+        // The amax pass costs memory time; blockwise's emulated GEMM costs more.
+        assert!(h100(Fp8Recipe::Tensorwise) > delayed);
+        assert!(h100(Fp8Recipe::Blockwise) > h100(Fp8Recipe::Tensorwise));
+        let e = llama70b(None, Fp8Recipe::Mxfp8).unwrap_err().to_string();
+        assert!(
+            e.contains("training.fp8_recipe") && e.contains("mxfp8") && e.contains("Blackwell"),
+            "{e}"
+        );
+        // On B200 blockwise runs as MXFP8 GEMMs (no emulation): close to MXFP8 itself,
+        // both a little slower than per-tensor scaling, which needs no second copy there.
+        let b200 = |r| step(&llama70b(Some("B200"), r).unwrap());
+        let (d, m, b) = (
+            b200(Fp8Recipe::Delayed),
+            b200(Fp8Recipe::Mxfp8),
+            b200(Fp8Recipe::Blockwise),
+        );
+        assert!(d < m && (b - m).abs() / m < 0.01, "{d} {m} {b}");
+    }
+}

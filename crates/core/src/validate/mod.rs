@@ -306,7 +306,7 @@ fn recipe_of(label: &str, table: toml::Value) -> Result<TrainingFile> {
         return Err(Error::invalid(
             format!("{context}.{name}"),
             "set",
-            "unset: the case gives gpus, global_batch, seq_len and precision itself (and no token budget); [case.training] holds only the recipe (main_grads, optimizer_states, moe_dispatcher, ep_overlap, dp_overlap, recompute_modules, attention)",
+            "left out of [case.training]: the case gives gpus, global_batch, seq_len and precision itself (and no token budget); [case.training] holds only the recipe (main_grads, optimizer_states, moe_dispatcher, ep_overlap, dp_overlap, fp8_recipe, recompute_modules, attention)",
         ));
     }
     Ok(recipe)
@@ -418,7 +418,19 @@ pub fn parse_cases(context: &str, text: &str) -> Result<CaseFile> {
         let mut out = Vec::with_capacity(cases.len());
         for (i, v) in cases.iter().enumerate() {
             let raw: RawTrainingCase = v.clone().try_into().map_err(|e: toml::de::Error| {
-                Error::parse(label(i, v), suggest_key(e.message()))
+                // A table parsed alone has no lines: parse the file's text again for the
+                // line and field the error is at.
+                #[derive(Deserialize)]
+                struct Spanned {
+                    #[allow(dead_code)]
+                    case: Vec<RawTrainingCase>,
+                }
+                match toml::from_str::<Spanned>(text) {
+                    Err(spanned) if spanned.span().is_some() => {
+                        Error::toml(label(i, v), &spanned, text)
+                    }
+                    _ => Error::parse(label(i, v), suggest_key(e.message())),
+                }
             })?;
             let c = raw.into_case(&label(i, v))?;
             // A millisecond to a week: any real training step; outside it an error ratio
@@ -583,7 +595,13 @@ fn series(cases: &[TrainingCase], results: &[TrainingResult]) -> Vec<SeriesResul
         format!(
             "{:?}",
             (
-                &c.gpu,
+                (
+                    &c.gpu,
+                    c.gpus_per_node,
+                    c.nic_gbps_per_gpu,
+                    c.fabric,
+                    c.routing
+                ),
                 model,
                 &c.recipe,
                 c.precision,
@@ -1191,8 +1209,8 @@ vocab = 32000
     #[test]
     fn series_group_strong_then_weak_scaling_and_compare_their_trend() {
         // Four runs of one model and plan: a strong pair at global batch 16 (16 and 32
-        // GPUs), a weak pair at one sequence per GPU (64 and 128 GPUs), and a lone run
-        // of another model.
+        // GPUs), a weak pair at one sequence per GPU (64 and 128 GPUs); a lone run of
+        // another model, and one on slower NICs.
         let case = |id: &str, gpus: u64, batch: u64, layers: u32, time: f64| {
             ONE.replace("id = \"t\"", &format!("id = \"{id}\""))
                 .replace("gpus = 16", &format!("gpus = {gpus}"))
@@ -1210,6 +1228,9 @@ vocab = 32000
             case("w64", 64, 64, 4, 1.0),
             case("w128", 128, 128, 4, 1.1),
             case("other", 32, 16, 8, 1.0),
+            // The strong pair's plan on another network: a series of its own or none.
+            case("slow_nic", 32, 16, 4, 0.9)
+                .replace("nic_gbps_per_gpu = 400", "nic_gbps_per_gpu = 200"),
         ]
         .concat();
         let f = parse_cases("series.toml", &text).unwrap();

@@ -64,10 +64,15 @@ pub struct LayerWork {
     /// The same for the backward.
     pub attention_bwd_bytes: Bytes,
     /// Memory-bound element-wise traffic of the forward (norms, residuals, activation,
-    /// dropout, FP8 casts).
+    /// dropout; FP8 casts apart, below).
     pub elementwise_bytes: Bytes,
-    /// The same for the backward: twice the forward's, plus its own FP8 casts.
+    /// The same for the backward: twice the forward's.
     pub elementwise_bwd_bytes: Bytes,
+    /// Elements the forward casts to FP8 (each quantized GEMM's input; zero unless FP8),
+    /// priced by the recipe and GPU (`Fp8Recipe::cast_bytes`).
+    pub fp8_cast_elements: f64,
+    /// The same for the backward (each quantized GEMM's output gradient).
+    pub fp8_cast_bwd_elements: f64,
     /// Bytes of the activation tensor each TP collective moves (the full b x s x h tensor).
     pub tp_message: Bytes,
     /// TP collectives in the forward: 2 all-reduces, or 2 all-gathers + 2 reduce-scatters
@@ -244,20 +249,18 @@ pub fn layer_work(
     // unless sequence parallel. The activation reads/writes the MLP's inner tensor:
     // standard 2 x ffn, gated 3 x ffn (gate and up in, product out), split by tp.
     let elems_per_token = 11.0 * h / sp_div + mlp_inner;
-    let mut fwd_bytes = tokens * elems_per_token * HALF;
-    let mut bwd_bytes = 2.0 * fwd_bytes;
-    if run.precision.fp8_gemms() {
-        // Transformer Engine casts every GEMM operand it quantizes: read 2 B, write 1 B of
-        // FP8 and 1 B of its transpose (Hopper FP8 GEMMs take only the TN layout, so the
-        // backward needs transposed copies): 4 B per element. Forward: each GEMM's input;
-        // backward: each GEMM's output gradient. The router stays in higher precision.
+    let fwd_bytes = tokens * elems_per_token * HALF;
+    let bwd_bytes = 2.0 * fwd_bytes;
+    // Transformer Engine casts every GEMM operand it quantizes. Forward: each GEMM's
+    // input; backward: each GEMM's output gradient. The router stays in higher precision.
+    let (fp8_cast_elements, fp8_cast_bwd_elements) = if run.precision.fp8_gemms() {
         let quantized = gemms.iter().filter(|g| g.name != "router");
-        let (inputs, outputs) = quantized.fold((0.0, 0.0), |(i, o), g| {
+        quantized.fold((0.0, 0.0), |(i, o), g| {
             (i + g.m * g.k * g.count, o + g.m * g.n * g.count)
-        });
-        fwd_bytes += inputs * 4.0;
-        bwd_bytes += outputs * 4.0;
-    }
+        })
+    } else {
+        (0.0, 0.0)
+    };
     let elementwise_bytes = Bytes(fwd_bytes);
     let elementwise_bwd_bytes = Bytes(bwd_bytes);
 
@@ -291,6 +294,8 @@ pub fn layer_work(
         attention_bwd_bytes,
         elementwise_bytes,
         elementwise_bwd_bytes,
+        fp8_cast_elements,
+        fp8_cast_bwd_elements,
         tp_message,
         tp_collectives_fwd,
         ep_a2a_bytes,

@@ -43,6 +43,61 @@ impl Precision {
     }
 }
 
+/// How FP8 GEMM operands are scaled (Megatron's `--fp8-recipe`; facts.md §8, from
+/// Transformer Engine's docs). Only the Linear layers' GEMMs run in FP8 whatever the
+/// recipe; it sets what each cast costs and how fast the GEMM runs.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "lowercase")]
+pub enum Fp8Recipe {
+    /// One scale per tensor from the amax history (Megatron's default): each cast reads
+    /// its input once.
+    #[default]
+    Delayed,
+    /// One scale per tensor from the current amax: an amax pass, then the cast (two
+    /// reads per quantization).
+    Tensorwise,
+    /// DeepSeek-style 128-element (1-D) and 128 x 128 (2-D) blocks with FP32 scales: one
+    /// read; on Hopper the GEMM is emulated in software, slower.
+    Blockwise,
+    /// MXFP8: 32-element blocks with power-of-two scales, Blackwell only; each tensor is
+    /// quantized along both dimensions (row- and column-wise copies).
+    Mxfp8,
+}
+
+/// Hopper's FP8 blockwise GEMM against its per-tensor FP8 GEMM, time ⚠ [derived]: TE's
+/// H200 benchmark (facts.md §8) gives 22.9 ms per layer for FP8-block and 20.3 ms for
+/// FP8-current, both with quantization, of which about 17 % of current scaling's (3.45
+/// ms) is quantization; with the same quantization time, blockwise GEMMs take
+/// (22.9 - 3.45) / (20.3 - 3.45) = 1.15 times as long.
+pub const BLOCKWISE_GEMM_SLOWDOWN_HOPPER: f64 = 1.15;
+
+impl Fp8Recipe {
+    /// HBM bytes one cast moves per element quantized: read the BF16 source (2 B, twice
+    /// with an amax pass first), write one FP8 copy (1 B), and a second (1 B) where the
+    /// GEMM needs it: Hopper's FP8 GEMMs take only the TN layout, so the backward reads a
+    /// transposed copy, while Blackwell takes TN, NT and NN natively (facts.md §8); MXFP8
+    /// keeps row- and column-wise copies on any GPU. Block scales: 4 B per 128 elements
+    /// (blockwise), 1 B per 32 (MXFP8), per copy.
+    pub fn cast_bytes(self, native_layouts: bool) -> f64 {
+        let copies = if self == Fp8Recipe::Mxfp8 || !native_layouts {
+            2.0
+        } else {
+            1.0
+        };
+        let (reads, scale) = match self {
+            Fp8Recipe::Delayed => (1.0, 0.0),
+            Fp8Recipe::Tensorwise => (2.0, 0.0),
+            Fp8Recipe::Blockwise => (1.0, 4.0 / 128.0),
+            Fp8Recipe::Mxfp8 => (1.0, 1.0 / 32.0),
+        };
+        let bf16_source = 2.0;
+        reads * bf16_source + copies * (1.0 + scale)
+    }
+}
+
 /// Precision of the main gradients (the buffer backward accumulates into, and what the
 /// data-parallel reduction moves).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -140,6 +195,8 @@ pub struct Recipe {
     /// forward-backward, then reduce the gradients, step, gather the parameters), each
     /// runs whole, after the backward and before the next forward.
     pub dp_overlap: bool,
+    /// How FP8 GEMM operands are scaled (with `precision = "fp8"`).
+    pub fp8_recipe: Fp8Recipe,
     /// What `recompute = "selective"` recomputes.
     pub recompute_modules: Vec<RecomputeModule>,
     /// The attention kernel.
@@ -154,6 +211,7 @@ impl Default for Recipe {
             moe_dispatcher: Dispatcher::Alltoall,
             ep_overlap: false,
             dp_overlap: true,
+            fp8_recipe: Fp8Recipe::Delayed,
             recompute_modules: vec![RecomputeModule::CoreAttn],
             attention: AttentionKernel::Fused,
         }
