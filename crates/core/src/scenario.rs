@@ -818,6 +818,33 @@ impl ModelFile {
     }
 }
 
+/// The run's precision and FP8 recipe on `gpu`: FP8 needs FP8 tensor cores, MXFP8
+/// Blackwell's. A recipe without FP8 GEMMs is not checked (it has nothing to scale; the
+/// resolution notes say so).
+fn precision_on(gpu: &GpuSpec, t: &TrainingFile) -> Result<()> {
+    if t.precision != Some(Precision::Fp8) {
+        return Ok(());
+    }
+    if gpu.peak_fp8.is_none() {
+        return Err(Error::invalid(
+            "training.precision",
+            "fp8",
+            format!("fp16 or bf16 on {} (it has no FP8)", gpu.name),
+        ));
+    }
+    if t.fp8_recipe == Some(Fp8Recipe::Mxfp8) && gpu.generation != Generation::Blackwell {
+        return Err(Error::invalid(
+            "training.fp8_recipe",
+            "mxfp8",
+            format!(
+                "delayed, tensorwise or blockwise on {} (MXFP8 needs Blackwell: B200, GB200)",
+                gpu.name
+            ),
+        ));
+    }
+    Ok(())
+}
+
 impl ScenarioFile {
     /// The cluster and model presets expanded into their fields.
     fn sections_resolved(mut self) -> Result<ScenarioFile> {
@@ -862,6 +889,8 @@ impl ScenarioFile {
         let (gpu, gpus) = (cluster.gpu, cluster.gpus);
 
         let model = sf.model.validate("model")?;
+        // What the GPU can run comes before the plan: no plan changes it.
+        precision_on(gpu, &sf.training)?;
 
         let p = &sf.parallel;
         let tp = p.tp.unwrap_or(1);
@@ -975,23 +1004,6 @@ impl ScenarioFile {
                 attention: t.attention.unwrap_or_default(),
             },
         };
-        if run.recipe.fp8_recipe == Fp8Recipe::Mxfp8 && gpu.generation != Generation::Blackwell {
-            return Err(Error::invalid(
-                "training.fp8_recipe",
-                "mxfp8",
-                format!(
-                    "delayed, tensorwise or blockwise on {} (MXFP8 needs Blackwell: B200, GB200)",
-                    gpu.name
-                ),
-            ));
-        }
-        if run.precision == Precision::Fp8 && gpu.peak_fp8.is_none() {
-            return Err(Error::invalid(
-                "training.precision",
-                "fp8",
-                format!("fp16 or bf16 on {} (it has no FP8)", gpu.name),
-            ));
-        }
         plan.validate(&model, &run)?;
         let d = PowerConfig::default();
         let pw = &sf.power;

@@ -166,7 +166,7 @@ fn render(r: &SimulationReport) -> String {
     );
     let _ = writeln!(
         o,
-        "  plan     {} = {} GPUs ({} spare) · micro-batch {} x {} · {} seq {} · {}{}{}",
+        "  plan     {} = {} GPUs ({} spare) · micro-batch {} x {} · {} seq {} · {} · {}{}{}",
         p.label(),
         count(r.run.gpus),
         count(r.run.spare_gpus),
@@ -174,6 +174,15 @@ fn render(r: &SimulationReport) -> String {
         r.plan.micro_batches,
         count(r.plan.global_batch),
         count(r.plan.seq_len),
+        match (r.plan.precision, r.plan.fp8_recipe) {
+            (_, Some(recipe)) => {
+                let name = format!("{recipe:?}")
+                    .to_lowercase()
+                    .replace("mxfp8", "MXFP8");
+                format!("FP8 ({name} scaling)")
+            }
+            (prec, None) => format!("{prec:?}").to_uppercase(),
+        },
         match p.recompute {
             memphis_core::Recompute::None => "no recompute",
             memphis_core::Recompute::Selective => "selective recompute",

@@ -352,3 +352,58 @@ fn notes_say_what_a_flag_does_not_do_and_what_was_kept() {
         "{err}"
     );
 }
+
+/// What the GPU cannot run is said before any plan is looked at; a recipe without FP8
+/// GEMMs is a note, and the report says which precision and recipe ran.
+#[test]
+fn fp8_recipes_are_checked_first_and_shown() {
+    for cmd in ["simulate", "reliability", "power", "plan"] {
+        expect_bad(
+            &[
+                cmd,
+                "--cluster",
+                "dgx-h100",
+                "--model",
+                "llama3-70b",
+                "--gpus",
+                "64",
+                "--precision",
+                "fp8",
+                "--fp8-recipe",
+                "mxfp8",
+            ],
+            "training.fp8_recipe = mxfp8: delayed, tensorwise or blockwise on H100",
+        );
+    }
+    let o = memphis(&[
+        "simulate",
+        "dgx-h100-llama3-70b",
+        "--precision",
+        "bf16",
+        "--fp8-recipe",
+        "tensorwise",
+    ]);
+    let (out, err) = (stdout(&o), stderr(&o));
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("fp8_recipe = tensorwise applies with precision = fp8"),
+        "{err}"
+    );
+    assert!(out.contains("· BF16 ·"), "{out}");
+    let v = json(&[
+        "simulate",
+        "dgx-h100-llama3-70b",
+        "--fp8-recipe",
+        "tensorwise",
+        "--json",
+    ]);
+    assert_eq!(v["plan"]["fp8_recipe"], "tensorwise");
+    let v = json(&[
+        "simulate",
+        "dgx-h100-llama3-70b",
+        "--precision",
+        "bf16",
+        "--json",
+    ]);
+    assert!(v["plan"].get("fp8_recipe").is_none());
+}

@@ -47,6 +47,13 @@ fn with_context(
 ) -> Resolved {
     r.notes.extend(inherited(merged, &r.scenario, plan_kept));
     r.notes.extend(straddling(&r.scenario));
+    if merged.wrote("training.fp8_recipe") && !r.scenario.run.precision.fp8_gemms() {
+        r.notes.push(format!(
+            "fp8_recipe = {} applies with precision = fp8; this run's GEMMs are {} (set --precision fp8)",
+            format!("{:?}", r.scenario.run.recipe.fp8_recipe).to_lowercase(),
+            format!("{:?}", r.scenario.run.precision).to_lowercase()
+        ));
+    }
     if merged.wrote("routing") && r.scenario.network == crate::scenario::NetworkModel::Analytical {
         r.notes.push(format!(
             "routing = {} applies at flow level only (--network flow); the analytical network model has no paths to route",
@@ -310,6 +317,9 @@ pub struct PlanSummary {
     pub seq_len: u64,
     /// GEMM precision.
     pub precision: Precision,
+    /// The FP8 scaling recipe (absent unless the GEMMs run in FP8).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fp8_recipe: Option<crate::workload::plan::Fp8Recipe>,
 }
 
 /// One step.
@@ -619,6 +629,11 @@ fn report(
             global_batch: sc.run.global_batch,
             seq_len: sc.run.seq_len,
             precision: sc.run.precision,
+            fp8_recipe: sc
+                .run
+                .precision
+                .fp8_gemms()
+                .then_some(sc.run.recipe.fp8_recipe),
         },
         network: sc.network,
         routing: sc.routing,
