@@ -48,8 +48,8 @@ pub use workload::model::{
     LayerKind, LayerParams, Mla, MlpPart, Projection, Projections, Split, Window,
 };
 pub use workload::plan::{
-    AttentionKernel, Dispatcher, Fp8Recipe, GradPrecision, LayerSplit, Recipe, RecomputeModule,
-    StatePrecision,
+    AttentionKernel, CrossEntropy, Dispatcher, Fp8Recipe, GradPrecision, LayerSplit, Recipe,
+    RecomputeModule, StatePrecision,
 };
 pub use workload::{MlpKind, ModelSpec, Moe, ParallelPlan, Precision, Recompute, TrainingRun};
 

@@ -16,7 +16,8 @@ use crate::reliability::ReliabilityConfig;
 use crate::units::Bandwidth;
 use crate::workload::model::{Mla, Window, DEFAULT_MOE_IMBALANCE};
 use crate::workload::plan::{
-    AttentionKernel, Dispatcher, Fp8Recipe, GradPrecision, Recipe, RecomputeModule, StatePrecision,
+    AttentionKernel, CrossEntropy, Dispatcher, Fp8Recipe, GradPrecision, Recipe, RecomputeModule,
+    StatePrecision,
 };
 use crate::workload::{MlpKind, ModelSpec, Moe, ParallelPlan, Precision, Recompute, TrainingRun};
 use serde::{Deserialize, Serialize};
@@ -248,6 +249,10 @@ pub struct TrainingFile {
     /// HBM, Megatron-LM before 2022).
     #[cfg_attr(feature = "clap", arg(long, value_enum))]
     pub attention: Option<AttentionKernel>,
+    /// The loss over the vocabulary: `fused` (Transformer Engine's kernel; default) or
+    /// `unfused` (Megatron-LM's separate FP32 ops, before 2024).
+    #[cfg_attr(feature = "clap", arg(long, value_enum))]
+    pub cross_entropy: Option<CrossEntropy>,
 }
 
 /// A scenario file as parsed, before validation.
@@ -1002,6 +1007,7 @@ impl ScenarioFile {
                     .clone()
                     .unwrap_or_else(|| vec![RecomputeModule::CoreAttn]),
                 attention: t.attention.unwrap_or_default(),
+                cross_entropy: t.cross_entropy.unwrap_or_default(),
             },
         };
         plan.validate(&model, &run)?;

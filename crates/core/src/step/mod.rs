@@ -347,3 +347,46 @@ mod fp8_recipes {
         assert!(d < m && (b - m).abs() / m < 0.01, "{d} {m} {b}");
     }
 }
+
+#[cfg(test)]
+mod cross_entropy {
+    use super::*;
+    use crate::scenario::{build, ScenarioFile, ScenarioLayers};
+    use crate::workload::plan::CrossEntropy;
+
+    #[test]
+    fn the_unfused_loss_costs_time_and_keeps_its_fp32_softmax() {
+        let run = |ce: CrossEntropy| {
+            let mut f = ScenarioFile {
+                preset: Some("dgx-h100-llama3-70b".into()),
+                ..Default::default()
+            };
+            f.training.cross_entropy = Some(ce);
+            let sc = build(&ScenarioLayers {
+                file: Some(f),
+                ..Default::default()
+            })
+            .unwrap();
+            let step = simulate(&sc, StepModel::Analytical, &Heterogeneity::default())
+                .unwrap()
+                .result;
+            let last = crate::workload::memory::memory_per_stage(&sc.model, &sc.plan, &sc.run)
+                .last()
+                .unwrap()
+                .activations;
+            let logits = crate::workload::ops::tokens_per_gpu(&sc.plan, &sc.run)
+                * sc.model.vocab as f64
+                / sc.plan.tp as f64;
+            (step.costs.head, last, logits)
+        };
+        let (fused, fused_mem, logits) = run(CrossEntropy::Fused);
+        let (unfused, unfused_mem, _) = run(CrossEntropy::Unfused);
+        // 38 + 14 bytes per logit against 6 + 4; the GEMMs are the same.
+        let extra = (unfused.forward.bytes - fused.forward.bytes).0
+            + (unfused.backward.bytes - fused.backward.bytes).0;
+        assert!((extra / logits - 42.0).abs() < 1e-6, "{}", extra / logits);
+        assert!(unfused.forward.time > fused.forward.time);
+        // The FP32 softmax, 4 bytes per logit, on the last stage.
+        assert!(((unfused_mem - fused_mem).0 / logits - 4.0).abs() < 1e-6);
+    }
+}

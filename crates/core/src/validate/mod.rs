@@ -306,7 +306,7 @@ fn recipe_of(label: &str, table: toml::Value) -> Result<TrainingFile> {
         return Err(Error::invalid(
             format!("{context}.{name}"),
             "set",
-            "left out of [case.training]: the case gives gpus, global_batch, seq_len and precision itself (and no token budget); [case.training] holds only the recipe (main_grads, optimizer_states, moe_dispatcher, ep_overlap, dp_overlap, fp8_recipe, recompute_modules, attention)",
+            "left out of [case.training]: the case gives gpus, global_batch, seq_len and precision itself (and no token budget); [case.training] holds only the recipe (main_grads, optimizer_states, moe_dispatcher, ep_overlap, dp_overlap, fp8_recipe, recompute_modules, attention, cross_entropy)",
         ));
     }
     Ok(recipe)

@@ -26,13 +26,13 @@
 //! attention (`AttentionKernel::Unfused`) keeps it unless the core is recomputed. The 34 is
 //! split here into its parts so that GQA, gated MLPs and MoE are counted as they are.
 //!
-//! The loss over the vocabulary is Megatron's vocab-parallel cross-entropy fused into one
-//! kernel (`cross_entropy_loss_fusion`, `cross_entropy_fusion_impl = "te"` in NeMo's
-//! performance recipes): Transformer Engine's `parallel_cross_entropy` computes the loss
-//! and writes the gradient in place into the BF16 logits (TE 2.2
-//! transformer_engine/pytorch/cross_entropy.py, triton/cross_entropy.py), so only the
-//! BF16 logits of the vocab shard are held, with no FP32 copy (Megatron's unfused
-//! `vocab_parallel_cross_entropy` keeps an FP32 copy: 4 more bytes per logit ⚠).
+//! The loss over the vocabulary (`CrossEntropy`): by default Megatron's vocab-parallel
+//! cross-entropy fused into one kernel (`cross_entropy_loss_fusion`,
+//! `cross_entropy_fusion_impl = "te"` in NeMo's performance recipes): Transformer
+//! Engine's `parallel_cross_entropy` computes the loss and writes the gradient in place
+//! into the BF16 logits (TE 2.2 transformer_engine/pytorch/cross_entropy.py,
+//! triton/cross_entropy.py), so only the BF16 logits of the vocab shard are held;
+//! Megatron's unfused `vocab_parallel_cross_entropy` also keeps its FP32 softmax.
 
 use super::layout::{GroupKind, RankLayout};
 use super::model::{LayerKind, ModelSpec, Split};
@@ -210,9 +210,10 @@ pub fn memory_per_stage(
                 (p - s as f64).min(m) * stage_act
             };
             if last {
-                // The BF16 logits of this rank's vocab shard for one micro-batch, which the
-                // fused loss turns into their gradient in place (see the top).
-                activations += tokens * model.vocab as f64 / t * HALF;
+                // The logits of this rank's vocab shard for one micro-batch, as the loss
+                // keeps them (see the top).
+                activations +=
+                    tokens * model.vocab as f64 / t * run.recipe.cross_entropy.kept_per_logit();
             }
             MemoryBreakdown {
                 stage: s as u32,

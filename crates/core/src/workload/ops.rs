@@ -354,16 +354,6 @@ fn unfused_attention(
     )
 }
 
-/// HBM bytes per logit of Megatron-Core's unfused cross-entropy, forward
-/// (`tensor_parallel/cross_entropy.py`, `_VocabParallelCrossEntropy`; the default, without
-/// `cross_entropy_loss_fusion`): the BF16 logits cast to FP32 (read 2, write 4), their
-/// max (read 4), the max subtracted in place (4 + 4), exp in place (4 + 4), the sum
-/// (4), the division by it in place (4 + 4), kept as the softmax for the backward.
-pub const LOSS_FWD_BYTES: f64 = 38.0;
-/// The same, backward: the softmax scaled by the loss gradient in place (4 + 4), and the
-/// FP32 gradient cast back to the logits' BF16 (4 + 2).
-pub const LOSS_BWD_BYTES: f64 = 14.0;
-
 /// Forward work of the LM head on the last stage, and of the input embedding on the first.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HeadWork {
@@ -383,6 +373,7 @@ pub fn head_work(model: &ModelSpec, plan: &ParallelPlan, run: &TrainingRun) -> H
     let tokens = tokens_per_gpu(plan, run);
     let v = model.vocab as f64;
     let h = model.hidden as f64;
+    let loss = run.recipe.cross_entropy.bytes_per_logit();
     HeadWork {
         logits: Gemm {
             name: "lm_head",
@@ -391,8 +382,8 @@ pub fn head_work(model: &ModelSpec, plan: &ParallelPlan, run: &TrainingRun) -> H
             k: h,
             count: 1.0,
         },
-        loss_bytes: Bytes(tokens * v / t * LOSS_FWD_BYTES),
-        loss_bwd_bytes: Bytes(tokens * v / t * LOSS_BWD_BYTES),
+        loss_bytes: Bytes(tokens * v / t * loss.0),
+        loss_bwd_bytes: Bytes(tokens * v / t * loss.1),
         embedding_bytes: Bytes(tokens * h * HALF * 2.0),
     }
 }

@@ -152,6 +152,50 @@ pub enum AttentionKernel {
     Unfused,
 }
 
+/// How the loss over the vocabulary runs: what it reads and writes per logit, and what it
+/// keeps for the backward.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "lowercase")]
+pub enum CrossEntropy {
+    /// One fused kernel (Transformer Engine's `parallel_cross_entropy`, NeMo's
+    /// performance recipes: `cross_entropy_loss_fusion`, impl "te"): the BF16 logits read
+    /// for the softmax statistics, read again and overwritten by their gradient in the
+    /// forward; the backward scales that gradient in place. Nothing else is kept.
+    #[default]
+    Fused,
+    /// Megatron-LM's `vocab_parallel_cross_entropy` as separate PyTorch ops (its only
+    /// loss before `--cross-entropy-loss-fusion`, 2024): an FP32 copy of the logits,
+    /// max, subtract, exp, sum and divide over it, the FP32 softmax kept for the backward.
+    Unfused,
+}
+
+impl CrossEntropy {
+    /// HBM bytes per logit, (forward, backward). Fused (TE 2.2
+    /// transformer_engine/pytorch/triton/cross_entropy.py): read 2 for the online max and
+    /// sum, read 2 and write 2 for the gradient; backward read 2, write 2. Unfused
+    /// (megatron/core/tensor_parallel/cross_entropy.py): the cast to FP32 (read 2, write
+    /// 4), max (4), subtract in place (4 + 4), exp in place (4 + 4), sum (4), divide in
+    /// place (4 + 4); backward: scale in place (4 + 4), cast back to BF16 (4 + 2).
+    pub fn bytes_per_logit(self) -> (f64, f64) {
+        match self {
+            CrossEntropy::Fused => (6.0, 4.0),
+            CrossEntropy::Unfused => (38.0, 14.0),
+        }
+    }
+
+    /// Bytes per logit held from the forward to the backward: the BF16 logits (their
+    /// gradient, in place, when fused), plus the FP32 softmax when unfused.
+    pub fn kept_per_logit(self) -> f64 {
+        match self {
+            CrossEntropy::Fused => 2.0,
+            CrossEntropy::Unfused => 2.0 + 4.0,
+        }
+    }
+}
+
 /// A module selective recomputation recomputes in the backward instead of storing its
 /// output (Megatron-Core's `--recompute-modules`, 0.13+).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -201,6 +245,8 @@ pub struct Recipe {
     pub recompute_modules: Vec<RecomputeModule>,
     /// The attention kernel.
     pub attention: AttentionKernel,
+    /// The loss over the vocabulary.
+    pub cross_entropy: CrossEntropy,
 }
 
 impl Default for Recipe {
@@ -214,6 +260,7 @@ impl Default for Recipe {
             fp8_recipe: Fp8Recipe::Delayed,
             recompute_modules: vec![RecomputeModule::CoreAttn],
             attention: AttentionKernel::Fused,
+            cross_entropy: CrossEntropy::Fused,
         }
     }
 }
