@@ -686,7 +686,7 @@ fn report(
 /// Each stage's layers (from the step's own split), time per micro-batch and memory.
 fn stage_summaries(sc: &Scenario, step: &StepResult) -> Vec<StageSummary> {
     let split = &step.costs.split;
-    let memory = memory_per_stage(&sc.model, &sc.plan, &sc.run);
+    let memory = memory_per_stage(&sc.model, &sc.plan, &sc.run, sc.cluster.gpu);
     step.stages
         .iter()
         .zip(&memory)

@@ -212,7 +212,10 @@ pub const FINALIST_OPS: u64 = 8_000_000;
 /// The closed form's verdict on one plan: its prefilter score, and whether it fits.
 fn prefilter(sc: &Scenario, plan: &ParallelPlan, objective: Objective) -> (f64, bool) {
     // Most of the space does not fit, and memory alone settles that, before the step.
-    if !fits_in(&peak_memory(&sc.model, plan, &sc.run), sc.cluster.gpu) {
+    if !fits_in(
+        &peak_memory(&sc.model, plan, &sc.run, sc.cluster.gpu),
+        sc.cluster.gpu,
+    ) {
         return (f64::INFINITY, false);
     }
     let mut s = sc.clone();

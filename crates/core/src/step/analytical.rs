@@ -284,7 +284,7 @@ fn closed_form(sc: &Scenario, costs: StepCosts) -> StepResult {
     let tflops_per_gpu = model_flops.0 / time.0 / gpus / 1e12;
     let mfu = tflops_per_gpu * 1e12 / gpu.peak_bf16.0;
     let tokens_per_s = (run.global_batch * run.seq_len) as f64 / time.0;
-    let memory = peak_memory(model, plan, run);
+    let memory = peak_memory(model, plan, run, gpu);
     let fits = fits_in(&memory, gpu);
     StepResult {
         costs,

@@ -370,10 +370,15 @@ mod cross_entropy {
             let step = simulate(&sc, StepModel::Analytical, &Heterogeneity::default())
                 .unwrap()
                 .result;
-            let last = crate::workload::memory::memory_per_stage(&sc.model, &sc.plan, &sc.run)
-                .last()
-                .unwrap()
-                .activations;
+            let last = crate::workload::memory::memory_per_stage(
+                &sc.model,
+                &sc.plan,
+                &sc.run,
+                sc.cluster.gpu,
+            )
+            .last()
+            .unwrap()
+            .activations;
             let logits = crate::workload::ops::tokens_per_gpu(&sc.plan, &sc.run)
                 * sc.model.vocab as f64
                 / sc.plan.tp as f64;

@@ -18,7 +18,8 @@
 //! per parameter) ⚠: the scenario has no input for the recipe, and a run that ran must be
 //! seen to fit (NeMo's Nemotron-4 15B at TP2 DP8 needs the BF16 buffer on 80 GB).
 //!
-//! FP8 (Transformer Engine) keeps the BF16 weights and adds an FP8 copy: +1 byte.
+//! FP8 (Transformer Engine) keeps the BF16 weights and adds their FP8 copies for the step:
+//! +2 bytes on Hopper (the copy and its transpose), +1 on Blackwell (+2 with MXFP8).
 //!
 //! Activations per layer follow Korthikanti et al. 2022 (§4): s·b·h·(34 + 5·a·s/h) bytes
 //! with no parallelism, where 5·a·s/h is the stored attention scores. With fused
@@ -38,6 +39,7 @@ use super::layout::{GroupKind, RankLayout};
 use super::model::{LayerKind, ModelSpec, Split};
 use super::ops::{tokens_per_gpu, HALF};
 use super::plan::{AttentionKernel, ParallelPlan, Recompute, RecomputeModule, TrainingRun};
+use crate::hardware::GpuSpec;
 use crate::units::{Bytes, GIB};
 use serde::Serialize;
 
@@ -73,8 +75,14 @@ pub const RESERVED_GIB: f64 = 2.0;
 /// the optimizer keeps FP32 master weights and the two moments, and an FP32 copy of its
 /// gradient shard when the buffer is 16-bit (16 B with FP32 moments, as in the table
 /// above; 12 B with BF16 moments).
-fn bytes_per_param(run: &TrainingRun) -> (f64, f64, f64) {
-    let weights = if run.precision.fp8_gemms() { 3.0 } else { 2.0 };
+fn bytes_per_param(run: &TrainingRun, gpu: &GpuSpec) -> (f64, f64, f64) {
+    let fp8_copies = if run.precision.fp8_gemms() {
+        let native = gpu.generation.fp8_native_layouts();
+        run.recipe.fp8_recipe.copies(native)
+    } else {
+        0.0
+    };
+    let weights = HALF + fp8_copies;
     let grads = run.grad_buffer_bytes();
     let fp32_grad_copy = if grads < 4.0 { 4.0 } else { 0.0 };
     (weights, grads, 4.0 + run.moment_bytes() + fp32_grad_copy)
@@ -156,8 +164,9 @@ pub fn memory_per_stage(
     model: &ModelSpec,
     plan: &ParallelPlan,
     run: &TrainingRun,
+    gpu: &GpuSpec,
 ) -> Vec<MemoryBreakdown> {
-    let (wb, gb, ob) = bytes_per_param(run);
+    let (wb, gb, ob) = bytes_per_param(run, gpu);
     let t = plan.tp as f64;
     let split = plan.layer_split(model, run);
     let m = plan.micro_batches(run) as f64;
@@ -228,8 +237,13 @@ pub fn memory_per_stage(
 }
 
 /// The fullest stage's memory.
-pub fn peak_memory(model: &ModelSpec, plan: &ParallelPlan, run: &TrainingRun) -> MemoryBreakdown {
-    memory_per_stage(model, plan, run)
+pub fn peak_memory(
+    model: &ModelSpec,
+    plan: &ParallelPlan,
+    run: &TrainingRun,
+    gpu: &GpuSpec,
+) -> MemoryBreakdown {
+    memory_per_stage(model, plan, run, gpu)
         .into_iter()
         .max_by(|a, b| {
             a.total()
@@ -243,6 +257,10 @@ pub fn peak_memory(model: &ModelSpec, plan: &ParallelPlan, run: &TrainingRun) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    pub(super) fn h100() -> &'static GpuSpec {
+        crate::hardware::gpu("H100-SXM5-80GB").unwrap()
+    }
     use crate::workload::model::MlpKind;
     use crate::workload::plan::Precision;
 
@@ -301,14 +319,14 @@ mod tests {
         let mut p = plan();
         p.pp = 1;
         let mut m = gpt175();
-        let untied = memory_per_stage(&m, &p, &run)[0].weights.0;
+        let untied = memory_per_stage(&m, &p, &run, h100())[0].weights.0;
         m.tied_embeddings = true;
-        let tied = memory_per_stage(&m, &p, &run)[0].weights.0;
-        let (wb, _, _) = bytes_per_param(&run);
+        let tied = memory_per_stage(&m, &p, &run, h100())[0].weights.0;
+        let (wb, _, _) = bytes_per_param(&run, h100());
         let embedding = m.embedding_params() / p.tp as f64 * wb;
         assert!((untied - tied - embedding).abs() < 1.0, "{untied} {tied}");
         // Across stages each end keeps its copy, as Megatron does.
-        let pp8 = memory_per_stage(&m, &plan(), &run);
+        let pp8 = memory_per_stage(&m, &plan(), &run, h100());
         assert_eq!(pp8[0].weights, pp8[7].weights);
         assert_eq!(
             m.total_params(),
@@ -320,7 +338,7 @@ mod tests {
     fn first_stage_holds_p_microbatches() {
         let m = gpt175();
         let run = TrainingRun::test(64, 2048, Precision::Bf16);
-        let stages = memory_per_stage(&m, &plan(), &run);
+        let stages = memory_per_stage(&m, &plan(), &run, h100());
         let per_layer = activation_bytes_per_layer(&m, &plan(), &run, m.layer_kind(0)).0;
         // Stage 0: 8 in flight x 12 layers; stage 7: 1 x 12 (+ logits).
         assert!((stages[0].activations.0 - 8.0 * 12.0 * per_layer).abs() < 1.0);
@@ -328,7 +346,7 @@ mod tests {
         // Interleaving adds (p-1)/(p·v) on the first stage (Korthikanti §4.2.3).
         let mut p = plan();
         p.vpp = 3;
-        let inter = memory_per_stage(&m, &p, &run);
+        let inter = memory_per_stage(&m, &p, &run, h100());
         let factor = inter[0].activations.0 / stages[0].activations.0;
         assert!((factor - (1.0 + 7.0 / 24.0)).abs() < 1e-9, "{factor}");
     }
@@ -361,7 +379,7 @@ mod tests {
             distributed_optimizer: true,
         };
         let run = TrainingRun::test(64, 4096, Precision::Bf16);
-        let mem = peak_memory(&m, &p, &run);
+        let mem = peak_memory(&m, &p, &run, h100());
         // BF16 gradients: as many bytes as the weights; optimizer 16 B / 8 ranks.
         assert_eq!(mem.gradients, mem.weights);
         assert!((mem.optimizer.0 / mem.weights.0 - 1.0).abs() < 1e-12);
@@ -379,9 +397,9 @@ mod tests {
         let run = TrainingRun::test(64, 2048, Precision::Bf16);
         let mut p = plan();
         p.dp = 8;
-        let plain = peak_memory(&m, &p, &run);
+        let plain = peak_memory(&m, &p, &run, h100());
         p.distributed_optimizer = true;
-        let dist = peak_memory(&m, &p, &run);
+        let dist = peak_memory(&m, &p, &run, h100());
         assert!((plain.optimizer.0 / dist.optimizer.0 - 8.0).abs() < 1e-9);
         assert_eq!(plain.weights, dist.weights);
     }
@@ -389,7 +407,24 @@ mod tests {
 
 #[cfg(test)]
 mod recipe_tests {
+    use super::tests::h100;
     use super::*;
+
+    #[test]
+    fn fp8_weights_keep_the_copies_their_gemms_read() {
+        use crate::workload::plan::Fp8Recipe;
+        let b200 = crate::hardware::gpu("B200").unwrap();
+        let mut run = TrainingRun::test(64, 2048, Precision::Fp8);
+        let weights = |run: &TrainingRun, gpu| bytes_per_param(run, gpu).0;
+        // BF16 weights and the FP8 copy with its transpose on Hopper; no transpose on
+        // Blackwell; MXFP8's row- and column-wise copies.
+        assert_eq!(weights(&run, h100()), 4.0);
+        assert_eq!(weights(&run, b200), 3.0);
+        run.recipe.fp8_recipe = Fp8Recipe::Mxfp8;
+        assert_eq!(weights(&run, b200), 4.0);
+        run.precision = Precision::Bf16;
+        assert_eq!(weights(&run, b200), 2.0);
+    }
     use crate::workload::model::architecture_tests::deepseek_v3;
     use crate::workload::model::MlpKind;
     use crate::workload::plan::{GradPrecision, Precision, StatePrecision};
@@ -447,17 +482,17 @@ mod recipe_tests {
         let m = ModelSpec::dense("gpt", 8, 4096, 32, 32, 16384, 51200, MlpKind::Standard);
         let p = ParallelPlan::single();
         let mut r = run(Precision::Bf16);
-        let base = peak_memory(&m, &p, &r);
+        let base = peak_memory(&m, &p, &r, h100());
         // The BF16 buffer by default: as many bytes as the weights; 16 B of optimizer.
         assert_eq!(base.gradients, base.weights);
         assert!((base.optimizer.0 / base.weights.0 - 8.0).abs() < 1e-12);
         r.recipe.main_grads = Some(GradPrecision::Fp32);
-        let fp32 = peak_memory(&m, &p, &r);
+        let fp32 = peak_memory(&m, &p, &r, h100());
         assert_eq!(fp32.gradients.0, 2.0 * base.gradients.0);
         // FP32 main grads need no FP32 copy in the optimizer: master + moments, 12 B.
         assert!((fp32.optimizer.0 / base.weights.0 - 6.0).abs() < 1e-12);
         r.recipe.optimizer_states = StatePrecision::Bf16;
-        let bf16_moments = peak_memory(&m, &p, &r);
+        let bf16_moments = peak_memory(&m, &p, &r, h100());
         assert!((bf16_moments.optimizer.0 / base.weights.0 - 4.0).abs() < 1e-12);
         assert_eq!(r.grad_reduce_bytes(), 4.0);
         r.recipe.main_grads = Some(GradPrecision::Bf16);
@@ -478,14 +513,15 @@ mod recipe_tests {
             ..ParallelPlan::single()
         };
         // tp 4: experts split 4 ways by etp 4 x ep 16, or whole with ep 64: same share.
-        let a = peak_memory(&m, &p(4, 16, 4), &r);
-        let b = peak_memory(&m, &p(4, 64, 1), &r);
+        let a = peak_memory(&m, &p(4, 16, 4), &r, h100());
+        let b = peak_memory(&m, &p(4, 64, 1), &r, h100());
         assert!((a.weights.0 / b.weights.0 - 1.0).abs() < 1e-12);
     }
 }
 
 #[cfg(test)]
 mod published_recipe_tests {
+    use super::tests::h100;
     use super::*;
     use crate::workload::model::MlpKind;
     use crate::workload::plan::Precision;
@@ -504,7 +540,7 @@ mod published_recipe_tests {
             ..ParallelPlan::single()
         };
         let run = TrainingRun::test(128, 8192, Precision::Fp8);
-        let gib = peak_memory(&m, &p, &run).total().gib();
+        let gib = peak_memory(&m, &p, &run, h100()).total().gib();
         assert!(gib < 80.0 && gib > 50.0, "{gib} GiB");
     }
 }

@@ -75,6 +75,17 @@ pub enum Fp8Recipe {
 pub const BLOCKWISE_GEMM_SLOWDOWN_HOPPER: f64 = 1.15;
 
 impl Fp8Recipe {
+    /// FP8 copies of a quantized tensor: one, and a second where the GEMMs need it
+    /// (Hopper's transposed copy; MXFP8's column-wise one). Transformer Engine keeps a
+    /// weight's copies from the step's first micro-batch to its last.
+    pub fn copies(self, native_layouts: bool) -> f64 {
+        if self == Fp8Recipe::Mxfp8 || !native_layouts {
+            2.0
+        } else {
+            1.0
+        }
+    }
+
     /// HBM bytes one cast moves per element quantized: read the BF16 source (2 B, twice
     /// with an amax pass first), write one FP8 copy (1 B), and a second (1 B) where the
     /// GEMM needs it: Hopper's FP8 GEMMs take only the TN layout, so the backward reads a
@@ -82,11 +93,7 @@ impl Fp8Recipe {
     /// keeps row- and column-wise copies on any GPU. Block scales: 4 B per 128 elements
     /// (blockwise), 1 B per 32 (MXFP8), per copy.
     pub fn cast_bytes(self, native_layouts: bool) -> f64 {
-        let copies = if self == Fp8Recipe::Mxfp8 || !native_layouts {
-            2.0
-        } else {
-            1.0
-        };
+        let copies = self.copies(native_layouts);
         let (reads, scale) = match self {
             Fp8Recipe::Delayed => (1.0, 0.0),
             Fp8Recipe::Tensorwise => (2.0, 0.0),
