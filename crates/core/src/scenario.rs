@@ -239,7 +239,8 @@ pub struct TrainingFile {
     /// `--overlap-grad-reduce` and `--overlap-param-gather`; default true).
     #[cfg_attr(feature = "clap", arg(long, value_name = "BOOL"))]
     pub dp_overlap: Option<bool>,
-    /// FP8 scaling recipe with `precision = "fp8"` (default delayed; mxfp8 on Blackwell).
+    /// FP8 scaling recipe, used with `precision = "fp8"`: delayed (the default),
+    /// tensorwise, blockwise, or mxfp8 (Blackwell only).
     #[cfg_attr(feature = "clap", arg(long, value_enum))]
     pub fp8_recipe: Option<Fp8Recipe>,
     /// What selective recompute recomputes, comma-separated (default core_attn).

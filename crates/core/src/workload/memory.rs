@@ -19,7 +19,8 @@
 //! seen to fit (NeMo's Nemotron-4 15B at TP2 DP8 needs the BF16 buffer on 80 GB).
 //!
 //! FP8 (Transformer Engine) keeps the BF16 weights and adds their FP8 copies for the step:
-//! +2 bytes on Hopper (the copy and its transpose), +1 on Blackwell (+2 with MXFP8).
+//! +2 bytes on Hopper (the copy and its transpose), +1 on Blackwell (+2 with MXFP8), for
+//! the layers' weights (the embedding and output layer stay BF16).
 //!
 //! Activations per layer follow Korthikanti et al. 2022 (§4): s·b·h·(34 + 5·a·s/h) bytes
 //! with no parallelism, where 5·a·s/h is the stored attention scores. With fused
@@ -205,9 +206,13 @@ pub fn memory_per_stage(
                 .iter()
                 .map(|r| model.params_of(r.clone()))
                 .fold((0.0, 0.0), |(d, e), p| (d + p.dense, e + p.experts));
-            let dense = (lp.0 + model.stage_embedding_params(first, last)) / t;
+            let embedding = model.stage_embedding_params(first, last) / t;
+            let dense = lp.0 / t + embedding;
             let experts = lp.1 / (plan.etp as f64 * plan.ep as f64);
             let params = dense + experts;
+            // Embedding and output layer are not Transformer Engine modules: no FP8
+            // copies (see `step::costs`).
+            let weights = (params - embedding) * wb + embedding * HALF;
             // In-flight micro-batches on stage s (Megatron's warm-up counts): 1F1B holds
             // p - s of the stage; interleaved holds (v·p + p - 1 - 2s) chunks, taken at
             // the stage's mean chunk.
@@ -226,7 +231,7 @@ pub fn memory_per_stage(
             }
             MemoryBreakdown {
                 stage: s as u32,
-                weights: Bytes(params * wb),
+                weights: Bytes(weights),
                 gradients: Bytes(params * gb),
                 optimizer: Bytes(dense * ob / dense_shard + experts * ob / expert_shard),
                 activations: Bytes(activations),
@@ -264,7 +269,7 @@ mod tests {
     use crate::workload::model::MlpKind;
     use crate::workload::plan::Precision;
 
-    fn gpt175() -> ModelSpec {
+    pub(super) fn gpt175() -> ModelSpec {
         ModelSpec::dense(
             "gpt3-175b",
             96,
@@ -277,7 +282,7 @@ mod tests {
         )
     }
 
-    fn plan() -> ParallelPlan {
+    pub(super) fn plan() -> ParallelPlan {
         ParallelPlan {
             tp: 8,
             pp: 8,
@@ -424,6 +429,19 @@ mod recipe_tests {
         assert_eq!(weights(&run, b200), 4.0);
         run.precision = Precision::Bf16;
         assert_eq!(weights(&run, b200), 2.0);
+        // Only the layers' weights get copies: embedding and head are not TE modules.
+        let m = super::tests::gpt175();
+        let mut p = super::tests::plan();
+        p.pp = 1;
+        let bf16 = memory_per_stage(&m, &p, &run, h100())[0].weights.0;
+        run.precision = Precision::Fp8;
+        run.recipe.fp8_recipe = Fp8Recipe::Delayed;
+        let fp8 = memory_per_stage(&m, &p, &run, h100())[0].weights.0;
+        let layers = m.params_of(0..m.layers).dense / p.tp as f64;
+        assert!(
+            (fp8 - bf16 - 2.0 * layers).abs() < 1.0,
+            "{fp8} {bf16} {layers}"
+        );
     }
     use crate::workload::model::architecture_tests::deepseek_v3;
     use crate::workload::model::MlpKind;
