@@ -33,6 +33,15 @@ pub(crate) mod workload;
 
 pub use error::{Error, Result};
 
+/// The name serde gives an enum value, as files and JSON spell it (`ecmp`, `mxfp8`,
+/// `all-to-all`, `LL128`, ...): what messages quote, so that they match the input.
+pub fn serde_name<T: serde::Serialize>(x: &T) -> String {
+    serde_json::to_value(x)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default()
+}
+
 // The public facade: `api` (the entry points and their reports), `scenario` (their
 // inputs), and the types those name. The layers below are crate-private; the modules
 // still `pub` are used by the binary's renderers, the tests, benches and fuzz targets.

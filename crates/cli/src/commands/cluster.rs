@@ -7,7 +7,6 @@ use crate::sinks::format::count;
 use crate::{input, sinks};
 use memphis_core::api::cluster::{self as api, ClusterReport, DEFAULT_CLUSTER};
 use memphis_core::scenario::ClusterSpec;
-use serde::Serialize;
 use std::fmt::Write;
 
 pub fn run(a: ClusterArgs) -> CliResult {
@@ -51,13 +50,7 @@ pub fn cluster_arg(arg: &str) -> CliResult<ClusterSpec> {
     }
 }
 
-/// The name serde gives an enum value (`ecmp`, `all-to-all`, `LL128`, ...).
-pub fn serde_name<T: Serialize>(x: &T) -> String {
-    serde_json::to_value(x)
-        .ok()
-        .and_then(|v| v.as_str().map(String::from))
-        .unwrap_or_default()
-}
+pub use memphis_core::serde_name;
 
 fn render(r: &ClusterReport) -> String {
     let mut o = String::new();

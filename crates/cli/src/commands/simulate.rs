@@ -8,6 +8,7 @@ use crate::{input, sinks};
 use memphis_core::api::simulate::MemorySummary;
 use memphis_core::api::{self, SimulateOptions, SimulationReport};
 use memphis_core::scenario::{Scenario, ScenarioLayers};
+use memphis_core::serde_name;
 use memphis_core::step::Heterogeneity;
 use std::fmt::Write;
 
@@ -175,13 +176,8 @@ fn render(r: &SimulationReport) -> String {
         count(r.plan.global_batch),
         count(r.plan.seq_len),
         match (r.plan.precision, r.plan.fp8_recipe) {
-            (_, Some(recipe)) => {
-                let name = format!("{recipe:?}")
-                    .to_lowercase()
-                    .replace("mxfp8", "MXFP8");
-                format!("FP8 ({name} scaling)")
-            }
-            (prec, None) => format!("{prec:?}").to_uppercase(),
+            (_, Some(recipe)) => format!("FP8 ({} scaling)", serde_name(&recipe)),
+            (prec, None) => serde_name(&prec).to_uppercase(),
         },
         match p.recompute {
             memphis_core::Recompute::None => "no recompute",

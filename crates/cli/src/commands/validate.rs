@@ -6,7 +6,8 @@ use crate::cli::ValidateArgs;
 use crate::errors::{CliError, CliResult};
 use crate::{input, sinks};
 use memphis_core::api::{SuiteReport, SuitesReport};
-use memphis_core::validate::{parse_cases, run_cases, CaseFile, Report, Scaling, Suite, SUITES};
+use memphis_core::serde_name;
+use memphis_core::validate::{parse_cases, run_cases, CaseFile, Report, Suite, SUITES};
 use std::fmt::Write;
 
 pub fn run(a: ValidateArgs) -> CliResult {
@@ -186,10 +187,7 @@ fn render(r: &Report) -> String {
                         o,
                         "{:<w$}  {:>6}  {:>13}  {:>9.3}  {:>9.3}  {:>+7.1}%",
                         r.ids[0],
-                        match r.scaling {
-                            Scaling::Strong => "strong",
-                            Scaling::Weak => "weak",
-                        },
+                        serde_name(&r.scaling),
                         format!("{} -> {}", r.gpus.0, r.gpus.1),
                         r.measured_ratio,
                         r.predicted_ratio,

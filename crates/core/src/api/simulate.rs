@@ -50,14 +50,14 @@ fn with_context(
     if merged.wrote("training.fp8_recipe") && !r.scenario.run.precision.fp8_gemms() {
         r.notes.push(format!(
             "fp8_recipe = {} applies with precision = fp8; this run's GEMMs are {} (set --precision fp8)",
-            format!("{:?}", r.scenario.run.recipe.fp8_recipe).to_lowercase(),
-            format!("{:?}", r.scenario.run.precision).to_lowercase()
+            crate::serde_name(&r.scenario.run.recipe.fp8_recipe),
+            crate::serde_name(&r.scenario.run.precision)
         ));
     }
     if merged.wrote("routing") && r.scenario.network == crate::scenario::NetworkModel::Analytical {
         r.notes.push(format!(
             "routing = {} applies at flow level only (--network flow); the analytical network model has no paths to route",
-            format!("{:?}", r.scenario.routing).to_lowercase()
+            crate::serde_name(&r.scenario.routing)
         ));
     }
     if let Some(m) = &layers.model {

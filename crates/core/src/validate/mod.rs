@@ -196,7 +196,7 @@ impl RawTrainingCase {
                 if let Some(r) = self.routing {
                     return Err(Error::invalid(
                         format!("{label}: routing"),
-                        format!("{r:?}").to_lowercase(),
+                        crate::serde_name(&r),
                         "unset in a format v1 case (flat model fields): routing is a format v2 field, for a case with a [case.model] table",
                     ));
                 }
