@@ -48,6 +48,19 @@ pub const ATTENTION_EFFICIENCY: f64 = 0.55;
 /// of 3.35 TB/s on H100, ⚠ an estimate).
 pub const HBM_EFFICIENCY: f64 = 0.90;
 
+/// GPU time each kernel costs beyond its work ⚠: the gap between two dependent kernels
+/// on one stream (the next one's grid is scheduled only after the last block of the
+/// previous one retires) plus a memory-bound kernel's ramp to full bandwidth and its
+/// drain. An estimate of about 2 µs, not a measured constant; no source in facts.md.
+/// It matters where kernels are short: small hidden sizes, small micro-batches.
+pub const KERNEL_GAP_S: f64 = 2e-6;
+
+/// Host time to issue one kernel from eager PyTorch ⚠ (Python, the dispatcher, the
+/// launch call): about 8 µs, an estimate. The GPU cannot run a layer faster than the
+/// host issues its kernels, so a layer with little work per kernel is host-bound. CUDA
+/// graphs lift this floor; memphis does not model them.
+pub const HOST_LAUNCH_S: f64 = 8e-6;
+
 /// Job size at which PRISM measured GPU-time variability (facts.md §9: "9 % on a
 /// frontier training job at 64k-GPU scale", arXiv 2510.15596).
 pub const VARIABILITY_JOB_GPUS: u64 = 65_536;
@@ -268,6 +281,14 @@ impl<'a> ComputeModel<'a> {
         self.gpu.hbm_bandwidth * HBM_EFFICIENCY
     }
 
+    /// The time of a pass whose kernels take `work` on the GPU, `kernels` of them: each
+    /// pays [`KERNEL_GAP_S`], and the pass is no faster than the host issues them
+    /// ([`HOST_LAUNCH_S`] each).
+    pub fn launched(&self, work: Seconds, kernels: f64) -> Seconds {
+        let gaps = Seconds(kernels * KERNEL_GAP_S) * self.slowdown;
+        (work + gaps).max(Seconds(kernels * HOST_LAUNCH_S))
+    }
+
     /// Time of a memory-bound kernel moving `bytes`.
     pub fn memory_time(&self, bytes: Bytes) -> Seconds {
         bytes / self.hbm_bandwidth() * self.slowdown
@@ -291,6 +312,18 @@ mod tests {
         let full = cm.shape_efficiency(128.0 * 132.0, 256.0, 1e9);
         let over = cm.shape_efficiency(128.0 * 133.0, 256.0, 1e9);
         assert!(full > 0.99 && over < 0.52, "{full} {over}");
+    }
+
+    #[test]
+    fn short_kernels_pay_their_gaps_and_wait_for_the_host() {
+        let h100 = gpu("H100-SXM5-80GB").unwrap();
+        let cm = ComputeModel::new(h100, false);
+        // Long kernels: each adds its gap to the work.
+        let long = cm.launched(Seconds(1e-3), 10.0);
+        assert!((long.0 - (1e-3 + 10.0 * KERNEL_GAP_S)).abs() < 1e-15);
+        // Short ones: the host issues them no faster than HOST_LAUNCH_S apiece.
+        let short = cm.launched(Seconds(1e-6), 10.0);
+        assert_eq!(short, Seconds(10.0 * HOST_LAUNCH_S));
     }
 
     #[test]

@@ -308,7 +308,10 @@ fn layer_compute(sc: &Scenario, cm: &ComputeModel, lw: &LayerWork) -> LayerCompu
     let cast = Bytes(lw.fp8_cast_elements * cast_bytes(sc));
     let cast_bwd = Bytes(lw.fp8_cast_bwd_elements * cast_bytes(sc));
     let forward = OpCost {
-        time: gemm_fwd + attn_fwd + cm.memory_time(lw.elementwise_bytes + cast),
+        time: cm.launched(
+            gemm_fwd + attn_fwd + cm.memory_time(lw.elementwise_bytes + cast),
+            lw.kernels,
+        ),
         flops: gemm_flops + lw.attention_flops + unfused.flops,
         bytes: gemm_bytes + lw.elementwise_bytes + cast + unfused.bytes,
     };
@@ -317,9 +320,12 @@ fn layer_compute(sc: &Scenario, cm: &ComputeModel, lw: &LayerWork) -> LayerCompu
     // recompute of the attention core is already part of the fused attention backward,
     // while the unfused core runs its forward again (Korthikanti et al. 2022, §5).
     let mut backward = OpCost {
-        time: gemm_fwd * 2.0
-            + cm.attention_time(lw.attention_flops) * 2.5
-            + cm.memory_time(lw.elementwise_bwd_bytes + cast_bwd),
+        time: cm.launched(
+            gemm_fwd * 2.0
+                + cm.attention_time(lw.attention_flops) * 2.5
+                + cm.memory_time(lw.elementwise_bwd_bytes + cast_bwd),
+            lw.kernels * 2.0,
+        ),
         flops: gemm_flops * 2.0 + lw.attention_flops * 2.5,
         bytes: gemm_bytes * 2.0 + lw.elementwise_bwd_bytes + cast_bwd,
     };

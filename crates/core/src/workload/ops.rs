@@ -94,6 +94,10 @@ pub struct LayerWork {
     pub recompute_bytes: Bytes,
     /// Bytes each GPU sends around the CP ring in the forward (K and V blocks).
     pub cp_ring_bytes: Bytes,
+    /// Kernels the forward launches (GEMMs, the attention core, the element-wise ops, the
+    /// MoE routing and permutations, FP8 casts); the backward launches about twice as
+    /// many (a data and a weight gradient per GEMM, a gradient per element-wise op).
+    pub kernels: f64,
     /// Model FLOPs (forward) of the layer for MFU: all GEMMs but with top-k experts and
     /// full attention.
     pub model_flops: Flops,
@@ -261,6 +265,17 @@ pub fn layer_work(
     } else {
         (0.0, 0.0)
     };
+    let quantized = gemms.iter().filter(|g| g.name != "router").count() as f64;
+    let kernels = layer_kernels(
+        gemms.len() as f64,
+        &attention_gemms,
+        model.moe.is_some() && kind.moe,
+        if run.precision.fp8_gemms() {
+            quantized
+        } else {
+            0.0
+        },
+    );
     let elementwise_bytes = Bytes(fwd_bytes);
     let elementwise_bwd_bytes = Bytes(bwd_bytes);
 
@@ -302,8 +317,32 @@ pub fn layer_work(
         ep_gather_message,
         etp_message,
         cp_ring_bytes,
+        kernels,
         model_flops: Flops(model_gemm_flops) + attention_model_flops,
     }
+}
+
+/// Element-wise kernels of a layer's forward as Megatron-LM with Transformer Engine
+/// fuses them: two norms, two bias-dropout-residual adds and the activation.
+const ELEMENTWISE_KERNELS: f64 = 5.0;
+/// An MoE layer's extra kernels: the router's softmax and top-k, the permutation of
+/// tokens to experts and back.
+const MOE_ROUTING_KERNELS: f64 = 4.0;
+/// The unfused attention core's kernels besides its GEMMs: the fused
+/// scale-mask-softmax and the dropout.
+const UNFUSED_SCORE_KERNELS: f64 = 2.0;
+
+/// Kernels a layer's forward launches: each GEMM (grouped expert GEMMs are one kernel
+/// per projection), the attention core (one fused kernel, or its batched GEMMs and score
+/// passes), the element-wise ops, MoE routing, and one FP8 cast per quantized GEMM.
+fn layer_kernels(gemms: f64, attention_gemms: &[Gemm], moe: bool, fp8_casts: f64) -> f64 {
+    let attention = if attention_gemms.is_empty() {
+        1.0
+    } else {
+        attention_gemms.len() as f64 + UNFUSED_SCORE_KERNELS
+    };
+    let routing = if moe { MOE_ROUTING_KERNELS } else { 0.0 };
+    gemms + attention + ELEMENTWISE_KERNELS + routing + fp8_casts
 }
 
 /// HBM bytes per score element of Megatron-LM's unfused attention core (Korthikanti et
@@ -477,6 +516,21 @@ mod tests {
     }
 
     #[test]
+    fn a_layer_launches_its_gemms_attention_and_elementwise_kernels() {
+        let m = gpt(2, 4096, 32);
+        let mut run = TrainingRun::test(8, 2048, Precision::Bf16);
+        let p = ParallelPlan::single();
+        // qkv, proj, fc1, fc2; one fused attention kernel; five element-wise kernels.
+        let bf16 = layer_work(&m, &p, &run, m.layer_kind(0));
+        assert_eq!(bf16.gemms.len(), 4);
+        assert_eq!(bf16.kernels, 4.0 + 1.0 + ELEMENTWISE_KERNELS);
+        // FP8 casts each GEMM's input in a kernel of its own.
+        run.precision = Precision::Fp8;
+        let fp8 = layer_work(&m, &p, &run, m.layer_kind(0));
+        assert_eq!(fp8.kernels, bf16.kernels + 4.0);
+    }
+
+    #[test]
     fn causal_attention_executes_half_the_model_count() {
         let m = gpt(2, 4096, 32);
         let run = TrainingRun::test(8, 8192, Precision::Bf16);
@@ -539,6 +593,22 @@ mod moe_tests {
         // The dense layers have no experts and no dispatch.
         let dense = layer_work(&m, &plan(8, 64, 1, 8), &r, m.layer_kind(0));
         assert_eq!((expert_flops(&dense), dense.ep_a2a_bytes.0), (0.0, 0.0));
+    }
+
+    #[test]
+    fn an_moe_layer_launches_its_routing_kernels() {
+        let (m, r) = (deepseek_v3(), run());
+        let p = plan(1, 8, 1, 8);
+        let (dense, moe) = (
+            layer_work(&m, &p, &r, m.layer_kind(0)),
+            layer_work(&m, &p, &r, m.layer_kind(10)),
+        );
+        // Grouped expert GEMMs: one kernel per projection, however many local experts.
+        let expected = |w: &LayerWork, routing: f64| {
+            w.gemms.len() as f64 + 1.0 + ELEMENTWISE_KERNELS + routing
+        };
+        assert_eq!(dense.kernels, expected(&dense, 0.0));
+        assert_eq!(moe.kernels, expected(&moe, MOE_ROUTING_KERNELS));
     }
 
     #[test]
