@@ -204,7 +204,12 @@ fn render(r: &SimulationReport) -> String {
         duration(st.band.p10_s),
         duration(st.band.p90_s)
     );
-    let _ = writeln!(o, "  MFU          {} (of the dense BF16 peak)", pct(st.mfu));
+    let _ = writeln!(
+        o,
+        "  MFU          {} (of the dense BF16 peak; {} counting causal attention)",
+        pct(st.mfu),
+        pct(st.mfu_causal)
+    );
     let _ = writeln!(o, "  per GPU      {:.0} TFLOP/s", st.tflops_per_gpu);
     let _ = writeln!(o, "  throughput   {} tokens/s", si(st.tokens_per_s));
     let _ = writeln!(

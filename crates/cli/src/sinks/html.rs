@@ -315,7 +315,14 @@ pub fn report(r: &SimulationReport) -> String {
                 duration(r.step.band.p90_s)
             ),
         ),
-        ("MFU", pct(r.step.mfu)),
+        (
+            "MFU",
+            format!(
+                "{} ({} counting causal attention)",
+                pct(r.step.mfu),
+                pct(r.step.mfu_causal)
+            ),
+        ),
         ("per GPU", format!("{:.0} TFLOP/s", r.step.tflops_per_gpu)),
         (
             "throughput",

@@ -10,6 +10,7 @@ use crate::scenario::{
 };
 use crate::step::{self, Breakdown, Heterogeneity, StepModel, StepResult, Timeline};
 use crate::workload::memory::memory_per_stage;
+use crate::workload::ops::{model_flops_per_step, AttentionCount};
 use crate::workload::{ParallelPlan, Precision};
 use serde::Serialize;
 
@@ -327,8 +328,12 @@ pub struct PlanSummary {
 pub struct StepSummary {
     /// Seconds per step.
     pub time_s: f64,
-    /// Model FLOP utilization.
+    /// Model FLOP utilization against the dense BF16 peak, counting attention over the
+    /// whole score matrix (Megatron's formula).
     pub mfu: f64,
+    /// The same counting only the causal half of attention (what the kernels compute),
+    /// as sources that report useful FLOPs do; lower at long sequences.
+    pub mfu_causal: f64,
     /// Model TFLOP/s per GPU.
     pub tflops_per_gpu: f64,
     /// Tokens per second, whole job.
@@ -640,6 +645,9 @@ fn report(
         step: StepSummary {
             time_s: step.time.0,
             mfu: step.mfu,
+            mfu_causal: step.mfu
+                * (model_flops_per_step(&sc.model, &sc.run, AttentionCount::Causal)
+                    / step.model_flops),
             tflops_per_gpu: step.tflops_per_gpu,
             tokens_per_s: step.tokens_per_s,
             model_flops: step.model_flops.0,

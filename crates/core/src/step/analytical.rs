@@ -18,7 +18,7 @@ use crate::hardware::GpuSpec;
 use crate::scenario::Scenario;
 use crate::units::{Flops, Seconds};
 use crate::workload::memory::{peak_memory, MemoryBreakdown};
-use crate::workload::ops::model_flops_per_step;
+use crate::workload::ops::{model_flops_per_step, AttentionCount};
 use serde::Serialize;
 
 /// Exposed seconds of one step by kind; they add up to the step time.
@@ -279,7 +279,7 @@ fn closed_form(sc: &Scenario, costs: StepCosts) -> StepResult {
     };
     let time = breakdown.total();
 
-    let model_flops = model_flops_per_step(model, run);
+    let model_flops = model_flops_per_step(model, run, AttentionCount::Full);
     let gpus = plan.gpus() as f64;
     let tflops_per_gpu = model_flops.0 / time.0 / gpus / 1e12;
     let mfu = tflops_per_gpu * 1e12 / gpu.peak_bf16.0;

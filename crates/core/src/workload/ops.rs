@@ -427,18 +427,38 @@ pub fn head_work(model: &ModelSpec, plan: &ParallelPlan, run: &TrainingRun) -> H
     }
 }
 
+/// How model FLOPs count the attention core.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttentionCount {
+    /// The whole s x s score matrix, as Megatron's and PaLM's MFU formulas do.
+    Full,
+    /// Only what a causal mask keeps (the half the kernels compute; windows likewise),
+    /// as sources that report useful FLOPs count it.
+    Causal,
+}
+
+impl LayerWork {
+    /// The layer's forward model FLOPs with the attention core counted as `count` says.
+    pub fn model_flops_counting(&self, count: AttentionCount) -> Flops {
+        match count {
+            AttentionCount::Full => self.model_flops,
+            AttentionCount::Causal => self.model_flops - self.attention_model_flops * 0.5,
+        }
+    }
+}
+
 /// Model FLOPs of one optimizer step for the whole job (forward + backward = 3x forward),
 /// the numerator of MFU: every layer by its kind, the LM head, and each MTP layer with
-/// its head. Dense: equals Megatron's 72·B·s·l·h²·(1 + s/6h + V/12lh) for a
-/// standard-MLP GPT with ffn = 4h.
-pub fn model_flops_per_step(model: &ModelSpec, run: &TrainingRun) -> Flops {
+/// its head. Dense, counting the full attention matrix: equals Megatron's
+/// 72·B·s·l·h²·(1 + s/6h + V/12lh) for a standard-MLP GPT with ffn = 4h.
+pub fn model_flops_per_step(model: &ModelSpec, run: &TrainingRun, count: AttentionCount) -> Flops {
     // Evaluate on an unsplit plan: one GPU, one sequence.
     let plan = ParallelPlan::single();
     let head = head_work(model, &plan, run);
     let kinds = model.kinds();
     let per_kind: Vec<Flops> = kinds
         .iter()
-        .map(|&k| layer_work(model, &plan, run, k).model_flops)
+        .map(|&k| layer_work(model, &plan, run, k).model_flops_counting(count))
         .collect();
     let layers: Flops = (0..model.layers + model.mtp_layers)
         .map(|i| {
@@ -471,7 +491,7 @@ mod tests {
         let run = TrainingRun::test(1536, 2048, Precision::Fp16);
         let (b, s, l, h, v) = (1536.0, 2048.0, 96.0, 12288.0, 51200.0);
         let formula = 72.0 * b * s * l * h * h * (1.0 + s / (6.0 * h) + v / (12.0 * l * h));
-        let got = model_flops_per_step(&m, &run).0;
+        let got = model_flops_per_step(&m, &run, AttentionCount::Full).0;
         assert!((got / formula - 1.0).abs() < 1e-12, "{got} vs {formula}");
         // Full recompute adds one forward of the layers (not the head): 4/3 of the layer
         // part, which is the 96 formula.
@@ -479,6 +499,13 @@ mod tests {
         let hw = got + recompute_extra;
         let formula96 = 96.0 * b * s * l * h * h * (1.0 + s / (6.0 * h) + v / (16.0 * l * h));
         assert!((hw / formula96 - 1.0).abs() < 1e-12, "{hw} vs {formula96}");
+        // Counting the causal half of attention halves the s/6h term.
+        let causal = model_flops_per_step(&m, &run, AttentionCount::Causal).0;
+        let formula = 72.0 * b * s * l * h * h * (1.0 + s / (12.0 * h) + v / (12.0 * l * h));
+        assert!(
+            (causal / formula - 1.0).abs() < 1e-12,
+            "{causal} vs {formula}"
+        );
     }
 
     #[test]
@@ -646,7 +673,7 @@ mod moe_tests {
         let layers = m.params_of(0..62).active() - 62.0 * norms - 2.0 * 7168.0; // MTP norms
         let head = 2.0 * 129280.0 * 7168.0;
         let want = 3.0 * (s * (2.0 * layers + 2.0 * head) + attention);
-        let got = model_flops_per_step(&m, &r).0;
+        let got = model_flops_per_step(&m, &r, AttentionCount::Full).0;
         assert!((got / want - 1.0).abs() < 1e-9, "{got} vs {want}");
     }
 

@@ -166,8 +166,14 @@ class Report:
 
     @property
     def mfu(self) -> float:
-        """Model FLOP utilization, 0 to 1."""
+        """Model FLOP utilization, 0 to 1 (attention over the whole score matrix, as
+        Megatron's formula counts it)."""
         return self._dict["step"]["mfu"]
+
+    @property
+    def mfu_causal(self) -> float:
+        """Model FLOP utilization counting only the causal half of attention."""
+        return self._dict["step"]["mfu_causal"]
 
     @property
     def tflops_per_gpu(self) -> float:
