@@ -216,6 +216,12 @@ fn no_plan_that_fits_is_one_clear_error() {
             ],
             &["parallel = any plan:", "fits in the GPU's 80.0 GiB"],
         ),
+        // No plan field written, and no plan exists at all: the planner's reason, not
+        // the preset plan's (10,000 GPUs and 12,288 sequences share no dp).
+        (
+            &["simulate", "--gpus", "10000"],
+            &["no plan exists", "shares a factor with 10000"],
+        ),
         (
             &[
                 "simulate",

@@ -131,13 +131,11 @@ fn resolve_plan(merged: &MergedScenario, allow_oom: bool) -> Result<(Resolved, b
         // Plans there are, but none fits: that is what is wrong, whatever the preset's
         // plan (which the user did not write) says.
         Ok(None) => return Err(none_fits(&base, &Default::default())),
-        // No plan either: the first error says best what is wrong.
-        Err(e) => {
-            return Err(match strict {
-                Err(_) => merged.validate().err().unwrap_or(e),
-                Ok(_) => e,
-            })
-        }
+        // No plan either. The rest of the scenario is valid (it was built for
+        // planning), so what the preset's plan breaks matters less than why no plan
+        // exists, which the planner's error names (10,000 GPUs and a global batch of
+        // 12,288 share no dp).
+        Err(e) => return Err(e),
     };
     let scenario = best.apply(&base);
     let from = merged.preset.as_deref().unwrap_or("the scenario");

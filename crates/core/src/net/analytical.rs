@@ -169,14 +169,17 @@ pub struct GroupShape {
 }
 
 impl GroupShape {
-    /// A group of `ranks` with `ranks_per_node` on each of its servers (at least 1 of
-    /// each).
+    /// A group of `ranks` filling servers of `ranks_per_node` in order (at least 1 of
+    /// each): full servers, then the remainder on the last one, which is then the fewest
+    /// a server holds (`memphis collective -g 9` on 8-GPU servers: one GPU and its one
+    /// NIC on the second server).
     pub fn uniform(ranks: u32, ranks_per_node: u32) -> GroupShape {
         let ranks = ranks.max(1);
         let per = ranks_per_node.clamp(1, ranks);
+        let last = ranks % per;
         GroupShape {
             ranks,
-            ranks_per_node: per,
+            ranks_per_node: if last == 0 { per } else { last },
             nodes: ranks.div_ceil(per),
         }
     }
@@ -699,6 +702,19 @@ mod tests {
             gpus_per_node: 8,
             generation: Generation::Hopper,
         }
+    }
+
+    #[test]
+    fn a_partly_filled_server_limits_the_group_to_its_nics() {
+        let g = GroupShape::uniform(9, 8);
+        assert_eq!((g.ranks, g.ranks_per_node, g.nodes), (9, 1, 2));
+        assert_eq!(GroupShape::uniform(16, 8).ranks_per_node, 8);
+        // 1 GiB all-reduce over 9 GPUs: the ninth GPU's one NIC must carry about 2 x 8/9
+        // of the buffer each way, no faster than its line rate.
+        let net = h100_ib();
+        let s = Bytes(1024.0 * 1024.0 * 1024.0);
+        let t = net.collective(CollectiveOp::AllReduce, s, g).time;
+        assert!(t.0 >= s.0 * 2.0 * 8.0 / 9.0 / net.nic.0, "{t:?}");
     }
 
     #[test]
