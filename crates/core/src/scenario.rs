@@ -479,8 +479,14 @@ pub fn parse_scenario(context: &str, text: &str) -> Result<ScenarioFile> {
     parse_toml(context, text)
 }
 
-/// Parses a model file's text (the fields of `[model]`, at top level).
+/// Parses a model file's text (the fields of `[model]`, at top level), or a scenario
+/// file's `[model]` section when it has one.
 pub fn parse_model(context: &str, text: &str) -> Result<ModelFile> {
+    let scenario_with_model = toml::from_str::<toml::Table>(text)
+        .is_ok_and(|t| t.get("model").is_some_and(toml::Value::is_table));
+    if scenario_with_model {
+        return parse_scenario(context, text).map(|sf| sf.model);
+    }
     parse_toml(context, text)
 }
 
@@ -708,6 +714,13 @@ impl ModelFile {
 
     /// Validates into a [`ModelSpec`]; `prefix` names the section in errors.
     pub fn validate(self, prefix: &str) -> Result<ModelSpec> {
+        if self == ModelFile::default() {
+            return Err(Error::invalid(
+                prefix,
+                "none given",
+                "a model: a [model] section (a preset or the fields), --model, or a scenario preset",
+            ));
+        }
         let m = self.resolved()?;
         let need = |name: &str| {
             Error::invalid(

@@ -119,30 +119,35 @@ fn render(r: &ReliabilityReport) -> String {
             row.days_p50
         );
     }
-    let _ = writeln!(o, "\n  spare GPUs    ETTR   days p50   waiting for repair");
+    let _ = writeln!(
+        o,
+        "\n  spare GPUs    ETTR   days p50 (mean)   waiting for repair (mean)"
+    );
     for row in &r.spares {
         let _ = writeln!(
             o,
-            "    {:>8}  {:>6}  {:>9.2}   {:.1} h",
+            "    {:>8}  {:>6}  {:>9.2} ({:>5.2})   {:.1} h",
             count(row.spare_gpus),
             pct(row.ettr),
             row.days_p50,
+            row.days_mean,
             row.spare_wait_hours
         );
     }
     let _ = writeln!(
         o,
-        "\n  recovery                    restart     ETTR (analytic)   days p50"
+        "\n  recovery                    restart     ETTR (analytic)   days p50 (mean)"
     );
     for row in &r.recovery {
         let _ = writeln!(
             o,
-            "    {:<24} {:>9}  {:>6} ({:>6})  {:>9.2}",
+            "    {:<24} {:>9}  {:>6} ({:>6})  {:>9.2} ({:>5.2})",
             row.technique,
             duration(row.restart_s),
             pct(row.ettr),
             pct(row.ettr_expected),
-            row.days_p50
+            row.days_p50,
+            row.days_mean
         );
     }
     for row in r.recovery.iter().skip(1) {

@@ -241,11 +241,13 @@ fn render(r: &SimulationReport) -> String {
         si(run.tokens),
         count(run.steps as u64)
     );
-    let _ = writeln!(
-        o,
-        "  ideal time   {:.1} days (no failures, no checkpoints)",
-        run.ideal_days
-    );
+    // A short run in days would read 0.0.
+    let ideal = if run.ideal_days < 1.0 {
+        duration(run.ideal_days * 86_400.0)
+    } else {
+        format!("{:.1} days", run.ideal_days)
+    };
+    let _ = writeln!(o, "  ideal time   {ideal} (no failures, no checkpoints)");
     let _ = writeln!(
         o,
         "  with failures {} · {} GPU-hours",
@@ -374,11 +376,12 @@ fn render_power(o: &mut String, r: &SimulationReport) {
     );
     let _ = writeln!(
         o,
-        "  IT           {:.2} MW average, {:.2} MW peak ({} GPUs on {} servers)",
+        "  IT           {:.2} MW average, {:.2} MW peak ({} GPUs on {} server{})",
         pw.it_mw,
         pw.peak_it_mw,
         count(r.run.gpus),
-        count(site.job_nodes)
+        count(site.job_nodes),
+        if site.job_nodes == 1 { "" } else { "s" }
     );
     let _ = writeln!(
         o,
@@ -416,10 +419,18 @@ fn render_power(o: &mut String, r: &SimulationReport) {
     let _ = writeln!(o, "\nenergy, carbon, water of the job (whole run, p50)");
     let _ = writeln!(
         o,
-        "  energy       {} MWh ({:.1} kWh per step, {:.2} J per token; {:?} cooling: {} MWh)",
+        "  energy       {} MWh ({} per step, {} per token; {:?} cooling: {} MWh)",
         si(e.run_mwh),
-        e.step_mwh * 1000.0,
-        e.j_per_token,
+        if e.step_mwh < 1e-4 {
+            format!("{:.1} Wh", e.step_mwh * 1e6)
+        } else {
+            format!("{:.1} kWh", e.step_mwh * 1e3)
+        },
+        if e.j_per_token < 0.1 {
+            format!("{:.2} mJ", e.j_per_token * 1e3)
+        } else {
+            format!("{:.2} J", e.j_per_token)
+        },
         pw.other_cooling,
         si(e.run_mwh_other_cooling)
     );

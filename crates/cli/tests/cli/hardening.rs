@@ -30,6 +30,12 @@ fn bad_inputs_get_one_clear_error() {
         "preset = \"memphis-405b\"\n[model]\npreset = \"llama3-405b\"\nlayers = 0\n",
     )
     .unwrap();
+    let no_model = tmp("no_model.toml");
+    std::fs::write(
+        &no_model,
+        "[cluster]\npreset = \"dgx-h100\"\n[training]\ngpus = 8\n",
+    )
+    .unwrap();
     let cases = validation("training_public.toml");
     let missing_field = tmp("cases.toml");
     let text = std::fs::read_to_string(&cases)
@@ -47,6 +53,10 @@ fn bad_inputs_get_one_clear_error() {
             "training.gpus = 1000",
         ),
         (&["simulate", zl], "model.layers = 0"),
+        (
+            &["simulate", no_model.to_str().unwrap()],
+            "model = none given: a model",
+        ),
         (&["simulate", "--tp", "3"], "parallel.tp = 3"),
         (&["power", "--window", "0s"], "--window = 0"),
         (

@@ -146,6 +146,13 @@ fn toml_model_files_and_presets() {
     )
     .unwrap();
     expect_bad(&["model", f.to_str().unwrap()], "model.heads = 3");
+    // A scenario file: its [model] section.
+    let v = json(&[
+        "model",
+        "presets/scenarios/dgx-a100-gpt3-175b.toml",
+        "--json",
+    ]);
+    assert_eq!(v["name"], "gpt3-175b");
     // A preset, by name, with the description of `memphis presets`.
     let v = json(&["model", "llama3-405b", "--json"]);
     assert_eq!(v["name"], "llama3-405b");

@@ -81,6 +81,8 @@ pub struct RecoveryRow {
     pub ettr_expected: f64,
     /// Wall days, median.
     pub days_p50: f64,
+    /// Wall days, mean (the ETTR's).
+    pub days_mean: f64,
 }
 
 /// One cause of interruptions.
@@ -114,7 +116,9 @@ pub struct SpareRow {
     pub ettr: f64,
     /// Wall days, median.
     pub days_p50: f64,
-    /// Hours waiting for repairs.
+    /// Wall days, mean (the ETTR's).
+    pub days_mean: f64,
+    /// Hours waiting for repairs, mean.
     pub spare_wait_hours: f64,
 }
 
@@ -194,6 +198,7 @@ pub fn reliability(sc: &Scenario, opts: &ReliabilityOptions) -> Result<Reliabili
                 spare_gpus: s,
                 ettr: r.ettr,
                 days_p50: r.days_p50,
+                days_mean: r.days_mean,
                 spare_wait_hours: r.spare_wait_hours,
             }
         })
@@ -246,17 +251,10 @@ fn recovery_rows(
         ettr: r.ettr,
         ettr_expected: r.ettr_expected,
         days_p50: r.days_p50,
+        days_mean: r.days_mean,
     };
     let row = |technique: &str, what: &str, c: &ReliabilityConfig| {
-        let r = reliability_of(sc, step_s, work_hours, c);
-        RecoveryRow {
-            technique: technique.into(),
-            what: what.into(),
-            restart_s: r.checkpoint.restart_s,
-            ettr: r.ettr,
-            ettr_expected: r.ettr_expected,
-            days_p50: r.days_p50,
-        }
+        of(technique, what, &reliability_of(sc, step_s, work_hours, c))
     };
     // The scenario's own run, as the headline reports it (all its trials).
     let mut rows = vec![of("as configured", "the scenario's restart", base)];

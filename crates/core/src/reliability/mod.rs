@@ -578,6 +578,9 @@ pub struct RunProjection {
     pub days_p50: f64,
     /// 90th percentile.
     pub days_p90: f64,
+    /// Mean wall-clock days: the work over the ETTR. Rare long waits (a repair with no
+    /// spare left) move it while the percentiles stay at the failure-free time.
+    pub days_mean: f64,
     /// Mean hours the job waited for repairs when spares ran out.
     pub spare_wait_hours: f64,
     /// Spare GPUs available at the start.
@@ -819,6 +822,7 @@ pub fn project_run(
             days_p10: days,
             days_p50: days,
             days_p90: days,
+            days_mean: days,
             spare_wait_hours: days * 24.0 * (1.0 - avail),
             checkpoint: ck,
             spare_gpus,
@@ -872,6 +876,7 @@ pub fn project_run(
         days_p10: q(0.1),
         days_p50,
         days_p90: q(0.9),
+        days_mean: mean_wall / 24.0,
         spare_wait_hours: waited / n,
         checkpoint: ck,
         spare_gpus,
