@@ -19,7 +19,9 @@ use crate::workload::plan::{Fp8Recipe, BLOCKWISE_GEMM_SLOWDOWN_HOPPER};
 /// power limit and clocks lower, with other kernels in between. The sustained GEMM
 /// ceiling of a typical GPU is taken as 0.85 of MAMF ⚠, consistent with H100's 700 W TDP
 /// throttling the 1.98 GHz boost towards the 1.83 GHz tensor clock basis of the peak and
-/// below (facts.md §2.1). It was 0.8, calibrated once, globally, against the public
+/// below (facts.md §2.1). A GPU with a measured sustained rate uses it instead
+/// (`GpuSpec::sustained_bf16_fraction`: A100's is 0.95 of its MAMF, a smaller drop than
+/// this one, as its peak is already counted at its boost clock). It was 0.8, calibrated once, globally, against the public
 /// training cases (A100 and H100 alike) when every job ran at a typical GPU's pace; now
 /// that a job runs at its slowest GPU's ([`ComputeModel::synchronized_over`]), the same
 /// calibration for one typical GPU is 0.8 times the geometric mean of that slowdown over
@@ -203,14 +205,15 @@ impl<'a> ComputeModel<'a> {
         self.slowdown
     }
 
-    /// The sustained GEMM ceiling before shape effects.
+    /// The sustained GEMM ceiling before shape effects: a measured sustained rate where
+    /// the GPU has one, else MAMF x [`SUSTAINED_FRACTION_OF_MAMF`].
     pub fn gemm_ceiling(&self) -> FlopRate {
-        let mamf = if self.fp8 {
-            self.gpu.mamf_fp8_fraction
-        } else {
-            self.gpu.mamf_bf16_fraction
+        let fraction = match (self.fp8, self.gpu.sustained_bf16_fraction) {
+            (false, Some(measured)) => measured,
+            (true, _) => self.gpu.mamf_fp8_fraction * SUSTAINED_FRACTION_OF_MAMF,
+            (false, None) => self.gpu.mamf_bf16_fraction * SUSTAINED_FRACTION_OF_MAMF,
         };
-        self.gpu.peak(self.fp8) * (mamf * SUSTAINED_FRACTION_OF_MAMF)
+        self.gpu.peak(self.fp8) * fraction
     }
 
     /// Fraction of the ceiling a GEMM of this shape reaches (0, 1].
@@ -312,6 +315,19 @@ mod tests {
         let full = cm.shape_efficiency(128.0 * 132.0, 256.0, 1e9);
         let over = cm.shape_efficiency(128.0 * 133.0, 256.0, 1e9);
         assert!(full > 0.99 && over < 0.52, "{full} {over}");
+    }
+
+    #[test]
+    fn a_measured_sustained_rate_replaces_the_assumed_one() {
+        // A100: the measured 257 TFLOP/s under its power limit (facts.md §9).
+        let a100 = gpu("A100-SXM4-80GB").unwrap();
+        let c = ComputeModel::new(a100, false).gemm_ceiling();
+        assert!((c.0 - 257e12).abs() < 1e3, "{c:?}");
+        // H100 has none: MAMF x the sustained factor.
+        let h100 = gpu("H100-SXM5-80GB").unwrap();
+        let c = ComputeModel::new(h100, false).gemm_ceiling();
+        let assumed = 989.4e12 * 0.803 * SUSTAINED_FRACTION_OF_MAMF;
+        assert!((c.0 / assumed - 1.0).abs() < 1e-12, "{c:?}");
     }
 
     #[test]

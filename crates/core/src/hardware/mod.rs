@@ -48,6 +48,10 @@ pub struct GpuSpec {
     pub mamf_bf16_fraction: f64,
     /// MAMF as a fraction of the FP8 peak.
     pub mamf_fp8_fraction: f64,
+    /// A measured sustained BF16 GEMM rate under the power limit, as a fraction of the
+    /// peak, where one is published: it replaces MAMF x the sustained factor the compute
+    /// model otherwise assumes.
+    pub sustained_bf16_fraction: Option<f64>,
     /// HBM capacity.
     pub hbm_capacity: Bytes,
     /// HBM bandwidth (spec).
@@ -77,6 +81,12 @@ const TB: f64 = 1e12;
 const GB: f64 = 1e9;
 
 /// The GPU catalog.
+/// A100's sustained BF16 GEMM rate: an 8192³ matmul of random data runs at 257 TFLOP/s,
+/// clocked down by the 400 W power limit (all-zero inputs, which draw less, 295): 0.824
+/// of the 312 peak (facts.md §9, Horace He, "strangely, matrix multiplications..."; the
+/// GPU is inferred to be an A100 from its "83% of peak" ⚠).
+pub const A100_SUSTAINED_BF16: f64 = 257.0 / 312.0;
+
 ///
 /// - H100 SXM5: dense BF16 989.4, FP8 1,978.9 TFLOP/s; 80 GB HBM3 at 3.35 TB/s; NVLink 4
 ///   900 GB/s bidirectional = 450 GB/s per direction; 700 W. facts.md §2.1 (Klockwood,
@@ -89,7 +99,8 @@ const GB: f64 = 1e9;
 /// - A100 SXM4 80GB: dense BF16 312 TFLOP/s, no FP8; HBM2e 2.039 TB/s; NVLink 3 600 GB/s
 ///   bidirectional = 300 per direction, 12 links; 400 W (NVIDIA A100 datasheet ⚠ not in
 ///   facts.md). NCCL: 12 x `SM80_NVLINK_BW` 20.0 = 240 GB/s (facts.md §3.3).
-///   MAMF 86.9% (ml-engineering MAMF table, A100 SXM row ⚠ not copied into facts.md).
+///   MAMF 86.9% (ml-engineering MAMF table, A100 SXM row ⚠ not copied into facts.md);
+///   the sustained GEMM ceiling is measured instead: [`A100_SUSTAINED_BF16`].
 /// - B200: dense BF16 2,250, FP8 4,500 TFLOP/s; 180 GB HBM3e at 7.7 TB/s; NVLink 5
 ///   1.8 TB/s bidirectional; 1,000 W. facts.md §2.3. MAMF BF16 77.6%, FP8 76.3%: §2.4.
 ///   NCCL: 18 x `SM100_NVLINK_BW` 40.1 = 721.8 GB/s (facts.md §3.3).
@@ -112,6 +123,7 @@ pub fn gpu_catalog() -> &'static [GpuSpec] {
                 peak_fp8: None,
                 mamf_bf16_fraction: 0.869,
                 mamf_fp8_fraction: 0.869,
+                sustained_bf16_fraction: Some(A100_SUSTAINED_BF16),
                 hbm_capacity: Bytes(80.0 * GIB),
                 hbm_bandwidth: Bandwidth(2.039 * TB),
                 nvlink_bw_per_dir: Bandwidth(300.0 * GB),
@@ -126,6 +138,7 @@ pub fn gpu_catalog() -> &'static [GpuSpec] {
                 peak_fp8: Some(FlopRate(1978.9 * TB)),
                 mamf_bf16_fraction: 0.803,
                 mamf_fp8_fraction: 0.709,
+                sustained_bf16_fraction: None,
                 hbm_capacity: Bytes(80.0 * GIB),
                 hbm_bandwidth: Bandwidth(3.35 * TB),
                 nvlink_bw_per_dir: Bandwidth(450.0 * GB),
@@ -140,6 +153,7 @@ pub fn gpu_catalog() -> &'static [GpuSpec] {
                 peak_fp8: Some(FlopRate(1978.9 * TB)),
                 mamf_bf16_fraction: 0.803,
                 mamf_fp8_fraction: 0.709,
+                sustained_bf16_fraction: None,
                 hbm_capacity: Bytes(80.0 * GIB),
                 hbm_bandwidth: Bandwidth(3.35 * TB),
                 nvlink_bw_per_dir: Bandwidth(200.0 * GB),
@@ -154,6 +168,7 @@ pub fn gpu_catalog() -> &'static [GpuSpec] {
                 peak_fp8: Some(FlopRate(1978.9 * TB)),
                 mamf_bf16_fraction: 0.838,
                 mamf_fp8_fraction: 0.734,
+                sustained_bf16_fraction: None,
                 hbm_capacity: Bytes(141.0 * GIB),
                 hbm_bandwidth: Bandwidth(4.8 * TB),
                 nvlink_bw_per_dir: Bandwidth(450.0 * GB),
@@ -168,6 +183,7 @@ pub fn gpu_catalog() -> &'static [GpuSpec] {
                 peak_fp8: Some(FlopRate(4500.0 * TB)),
                 mamf_bf16_fraction: 0.776,
                 mamf_fp8_fraction: 0.763,
+                sustained_bf16_fraction: None,
                 hbm_capacity: Bytes(180.0 * GIB),
                 hbm_bandwidth: Bandwidth(7.7 * TB),
                 nvlink_bw_per_dir: Bandwidth(900.0 * GB),
@@ -182,6 +198,7 @@ pub fn gpu_catalog() -> &'static [GpuSpec] {
                 peak_fp8: Some(FlopRate(5000.0 * TB)),
                 mamf_bf16_fraction: 0.776,
                 mamf_fp8_fraction: 0.763,
+                sustained_bf16_fraction: None,
                 hbm_capacity: Bytes(186.0 * GIB),
                 hbm_bandwidth: Bandwidth(8.0 * TB),
                 nvlink_bw_per_dir: Bandwidth(900.0 * GB),
