@@ -219,7 +219,8 @@ pub struct ClusterArgs {
 /// `model` flags.
 #[derive(Debug, Args)]
 pub struct ModelArgs {
-    /// The model: a preset name, a Hugging Face config.json, or a TOML model file.
+    /// The model: a preset name, a Hugging Face config.json, a TOML model file, or a
+    /// scenario file (its model).
     #[arg(value_name = "PRESET|FILE")]
     pub model: String,
     /// Print JSON.

@@ -480,12 +480,21 @@ pub fn parse_scenario(context: &str, text: &str) -> Result<ScenarioFile> {
 }
 
 /// Parses a model file's text (the fields of `[model]`, at top level), or a scenario
-/// file's `[model]` section when it has one.
+/// file's model: its `[model]` over its scenario preset's, by the merge rule. A file is
+/// a scenario when it has sections (a model file has none) or names a scenario preset.
 pub fn parse_model(context: &str, text: &str) -> Result<ModelFile> {
-    let scenario_with_model = toml::from_str::<toml::Table>(text)
-        .is_ok_and(|t| t.get("model").is_some_and(toml::Value::is_table));
-    if scenario_with_model {
-        return parse_scenario(context, text).map(|sf| sf.model);
+    let is_scenario = toml::from_str::<toml::Table>(text).is_ok_and(|t| {
+        let preset = t.get("preset").and_then(toml::Value::as_str);
+        t.values().any(toml::Value::is_table)
+            || preset.is_some_and(|p| find(SCENARIO_PRESETS, "", p).is_ok())
+    });
+    if is_scenario {
+        let file = parse_scenario(context, text)?;
+        let layers = ScenarioLayers {
+            file: Some(file),
+            ..Default::default()
+        };
+        return Ok(layers.merge()?.file.model);
     }
     parse_toml(context, text)
 }

@@ -96,7 +96,7 @@ fn render(r: &ReliabilityReport) -> String {
     let _ = writeln!(
         o,
         "  time to train   {} for {:.1} days of work",
-        days_spread(r.days_p10, r.days_p50, r.days_p90),
+        days_spread(r.days_p10, r.days_p50, r.days_p90, &r.failures),
         work_days
     );
     let _ = writeln!(o, "\n  causes (per day)");

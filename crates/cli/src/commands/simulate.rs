@@ -251,7 +251,12 @@ fn render(r: &SimulationReport) -> String {
     let _ = writeln!(
         o,
         "  with failures {} · {} GPU-hours",
-        days_spread(run.days_p10, run.days_p50, run.days_p90),
+        days_spread(
+            run.days_p10,
+            run.days_p50,
+            run.days_p90,
+            &r.reliability.failures
+        ),
         si(run.gpu_hours)
     );
     let rel = &r.reliability.failures;

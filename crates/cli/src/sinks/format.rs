@@ -1,4 +1,5 @@
 //! Consistent units in all output: 1.23 s, 456 TFLOP/s, 12.3 MW, 80.0 GiB.
+use memphis_core::api::simulate::FailureSummary;
 
 /// Seconds with a unit that fits: µs, ms, s, min, h, d.
 pub fn duration(s: f64) -> String {
@@ -59,12 +60,17 @@ pub fn pct(f: f64) -> String {
 
 /// Wall days of a run: the median and its p10-p90 spread, or the one analytic figure
 /// when the Monte Carlo did not run (then p10 = p50 = p90).
-pub fn days_spread(p10: f64, p50: f64, p90: f64) -> String {
-    if p10 == p90 {
-        format!("{p50:.1} days (the analytic expectation)")
-    } else {
-        format!("{p50:.1} days p50 ({p10:.1} p10, {p90:.1} p90)")
+pub fn days_spread(p10: f64, p50: f64, p90: f64, f: &FailureSummary) -> String {
+    if !f.monte_carlo {
+        return format!("{p50:.1} days (the analytic expectation)");
     }
+    // The mean (the ETTR's) where rare long waits move it away from the median.
+    let mean = if (f.days_mean - p50).abs() >= 0.05 {
+        format!("; mean {:.1}", f.days_mean)
+    } else {
+        String::new()
+    };
+    format!("{p50:.1} days p50 ({p10:.1} p10, {p90:.1} p90{mean})")
 }
 
 #[cfg(test)]

@@ -146,13 +146,20 @@ fn toml_model_files_and_presets() {
     )
     .unwrap();
     expect_bad(&["model", f.to_str().unwrap()], "model.heads = 3");
-    // A scenario file: its [model] section.
+    // A scenario file: its [model] section, or its scenario preset's; none is an error.
     let v = json(&[
         "model",
         "presets/scenarios/dgx-a100-gpt3-175b.toml",
         "--json",
     ]);
     assert_eq!(v["name"], "gpt3-175b");
+    std::fs::write(&f, "preset = \"memphis-grok1\"\n").unwrap();
+    assert_eq!(
+        json(&["model", f.to_str().unwrap(), "--json"])["name"],
+        "grok-1"
+    );
+    std::fs::write(&f, "[cluster]\npreset = \"dgx-h100\"\n").unwrap();
+    expect_bad(&["model", f.to_str().unwrap()], "model = none given");
     // A preset, by name, with the description of `memphis presets`.
     let v = json(&["model", "llama3-405b", "--json"]);
     assert_eq!(v["name"], "llama3-405b");

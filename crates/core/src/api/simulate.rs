@@ -497,6 +497,12 @@ pub struct FailureSummary {
     pub spare_gpus: u64,
     /// Hours waiting for repairs when spares ran out.
     pub spare_wait_hours: f64,
+    /// Mean wall-clock days, the ETTR's (the percentiles stay at the failure-free time
+    /// when a rare long wait moves the mean).
+    pub days_mean: f64,
+    /// Whether the days come from the Monte Carlo trials (false: too many interruptions
+    /// to simulate, and the analytic ETTR gives them).
+    pub monte_carlo: bool,
 }
 
 impl FailureSummary {
@@ -519,6 +525,8 @@ impl FailureSummary {
             ettr_expected: rel.ettr_expected,
             spare_gpus: rel.spare_gpus,
             spare_wait_hours: rel.spare_wait_hours,
+            days_mean: rel.days_mean,
+            monte_carlo: rel.monte_carlo,
         }
     }
 }

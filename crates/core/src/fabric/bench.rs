@@ -24,7 +24,8 @@ pub enum Pattern {
 /// 10,000 GPUs (100M flows) stays under about 6 GB.
 pub const MAX_ALL_TO_ALL_GPUS: u32 = 10_000;
 
-/// The (src, dst) pairs of a pattern over the first `gpus` endpoints.
+/// The (src, dst) pairs of a pattern over the first `gpus` endpoints that cross the
+/// fabric: pairs on one server ride NVLink, not the NICs, and are left out.
 pub fn pattern_pairs(
     pattern: Pattern,
     gpus: u32,
@@ -38,7 +39,7 @@ pub fn pattern_pairs(
             "at least 2 GPUs for a traffic pattern",
         ));
     }
-    Ok(match pattern {
+    let mut pairs = match pattern {
         Pattern::Ring => {
             let g = gpus_per_node.max(1);
             let mut pairs = Vec::with_capacity(gpus as usize);
@@ -78,7 +79,19 @@ pub fn pattern_pairs(
             }
             pairs
         }
-    })
+    };
+    let g = gpus_per_node.max(1);
+    pairs.retain(|&(s, d)| s / g != d / g);
+    if pairs.is_empty() {
+        return Err(Error::invalid(
+            "gpus",
+            gpus,
+            format!(
+                "GPUs on at least 2 servers ({g} per server): traffic inside a server rides NVLink, not the fabric"
+            ),
+        ));
+    }
+    Ok(pairs)
 }
 
 /// Rates of one pattern, as fractions of the NIC line rate.
@@ -159,13 +172,17 @@ mod tests {
         let perm = pattern_pairs(Pattern::Permutation, 100, 8, 3).unwrap();
         let mut dsts: Vec<u32> = perm.iter().map(|p| p.1).collect();
         dsts.sort();
-        assert_eq!(dsts, (0..100).collect::<Vec<_>>());
-        assert!(perm.iter().all(|&(s, d)| s != d));
+        dsts.dedup();
+        assert_eq!(dsts.len(), perm.len());
+        assert!(perm.len() > 90 && perm.iter().all(|&(s, d)| s / 8 != d / 8));
+        // 10 GPUs on 8-GPU servers: 90 pairs, less the 8 x 7 + 2 x 1 on one server.
         assert_eq!(
             pattern_pairs(Pattern::AllToAll, 10, 8, 0).unwrap().len(),
-            90
+            32
         );
         assert!(pattern_pairs(Pattern::Ring, 1, 8, 0).is_err());
+        // One server: nothing crosses the fabric.
+        assert!(pattern_pairs(Pattern::AllToAll, 8, 8, 0).is_err());
     }
 
     #[test]

@@ -545,10 +545,32 @@ impl NetworkParams {
         }
         let b = best.expect("at least one algorithm is considered");
         CollectiveEstimate {
-            time: b.time,
+            time: b.time.max(self.wire_floor(op, size, g)),
             algorithm: b.algorithm,
             protocol: b.protocol,
         }
+    }
+
+    /// The least time the wires allow, whatever NCCL's tuning model says (its NVLS and
+    /// NVLS-tree bandwidths grow with the heads and can pass it): each GPU receives
+    /// (n-1)/n of the buffer over its NVLink (sends, for reduce-scatter), and across
+    /// servers each server moves 2(N-1)/N of it (all-reduce; (N-1)/N for all-gather and
+    /// reduce-scatter) through its NICs, as no switch here reduces in the network.
+    fn wire_floor(&self, op: CollectiveOp, size: Bytes, g: GroupShape) -> Seconds {
+        let n = g.ranks.max(1) as f64;
+        let gpu = size * ((n - 1.0) / n) / self.nvlink;
+        if g.nodes <= 1 {
+            return gpu;
+        }
+        let nodes = g.nodes as f64;
+        let crossings = if op == CollectiveOp::AllReduce {
+            2.0
+        } else {
+            1.0
+        };
+        let server = size * (crossings * (nodes - 1.0) / nodes)
+            / (self.nic * g.ranks_per_node.max(1) as f64);
+        gpu.max(server)
     }
 
     /// What the tuner leaves out of a tree across servers: a network hop forwards whole
@@ -701,6 +723,46 @@ mod tests {
             tree_nic: Bandwidth::from_gbit_per_s(400.0) * NET_EFFICIENCY,
             gpus_per_node: 8,
             generation: Generation::Hopper,
+        }
+    }
+
+    #[test]
+    fn no_collective_beats_its_wires() {
+        // B200-like: NVLink 721.8 GB/s, 8 x 400G NICs per server. NCCL's NVLS-tree model
+        // doubles the inter-server rate on 2 servers; the server's NICs still bound it.
+        let net = NetworkParams {
+            nvlink: Bandwidth::from_gbyte_per_s(721.8),
+            generation: Generation::Blackwell,
+            ..h100_ib()
+        };
+        let s = Bytes(16e9);
+        for (ranks, per) in [(16, 8), (72, 72), (8, 8), (64, 8)] {
+            let g = GroupShape::uniform(ranks, per);
+            for op in [
+                CollectiveOp::AllReduce,
+                CollectiveOp::AllGather,
+                CollectiveOp::ReduceScatter,
+            ] {
+                let t = net.collective(op, s, g).time;
+                let n = ranks as f64;
+                assert!(
+                    t.0 >= s.0 * (n - 1.0) / n / net.nvlink.0 * 0.999,
+                    "{op:?} {ranks}: {t:?}"
+                );
+                if g.nodes > 1 {
+                    let k = if op == CollectiveOp::AllReduce {
+                        2.0
+                    } else {
+                        1.0
+                    };
+                    let nodes = g.nodes as f64;
+                    let per_server = s.0 * k * (nodes - 1.0) / nodes;
+                    assert!(
+                        t.0 >= per_server / (net.nic.0 * per as f64) * 0.999,
+                        "{op:?} {ranks}"
+                    );
+                }
+            }
         }
     }
 
