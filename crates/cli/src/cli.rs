@@ -138,7 +138,7 @@ pub struct SimulateArgs {
     /// A slow NIC link (of this job GPU).
     #[arg(long, value_name = "INDEX")]
     pub slow_link: Option<u64>,
-    /// How much slower the straggler is, percent (0 to <100).
+    /// How much slower the straggler is, percent (0 to 99).
     #[arg(long, value_name = "PCT", default_value_t = 10.0)]
     pub slowdown: f64,
     /// Run a plan that does not fit in GPU memory anyway; the report says so first.

@@ -1350,7 +1350,8 @@ impl MergedScenario {
             return e;
         };
         let section = field.split('.').next().unwrap_or("");
-        if self.wrote(field) || !matches!(section, "parallel" | "training") {
+        // A field nobody gave is missing, not in conflict with what the user wrote.
+        if self.wrote(field) || !matches!(section, "parallel" | "training") || value == "missing" {
             return e;
         }
         // The user's plan and job fields first: those are what conflicts with a plan field.
@@ -1362,9 +1363,23 @@ impl MergedScenario {
         if mine.is_empty() {
             return e;
         }
+        // The values as the user wrote them (merged), in the same order as the fields.
+        let merged = toml::Value::try_from(&self.file).ok();
+        let value_of = |path: &str| {
+            let (section, key) = path.split_once('.')?;
+            let v = merged.as_ref()?.get(section)?.get(key)?;
+            Some(match v {
+                toml::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+        };
+        let values: Vec<String> = mine
+            .iter()
+            .map(|p| value_of(p).unwrap_or_else(|| "as given".to_string()))
+            .collect();
         Error::invalid(
             mine.join(", "),
-            "as given",
+            values.join(", "),
             format!(
                 "conflicts with {field} = {value} kept from {}, which must be {allowed}; set {field} too",
                 self.source()

@@ -57,6 +57,11 @@ fn bad_inputs_get_one_clear_error() {
             &["simulate", no_model.to_str().unwrap()],
             "model = none given: a model",
         ),
+        // A conflict names the value the user gave, not "as given".
+        (
+            &["simulate", "--pp", "1000"],
+            "parallel.pp = 1000 (given as --pp): conflicts with training.gpus",
+        ),
         (&["simulate", "--tp", "3"], "parallel.tp = 3"),
         (&["power", "--window", "0s"], "--window = 0"),
         (

@@ -266,7 +266,7 @@ pub fn check(o: &PowerOptions) -> Result<u64> {
     if !(w.is_finite() && w > 0.0 && w <= MAX_WINDOW_S) {
         return Err(Error::invalid(
             "window",
-            w,
+            format!("{w} s"),
             "a duration above 0, at most 7 d",
         ));
     }
@@ -309,7 +309,7 @@ pub fn check(o: &PowerOptions) -> Result<u64> {
     if !(d.is_finite() && d > 0.0 && d <= MAX_WINDOW_S) {
         return Err(Error::invalid(
             "drop_within",
-            d,
+            format!("{d} s"),
             "a duration above 0, at most 7 d",
         ));
     }
