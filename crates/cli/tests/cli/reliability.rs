@@ -23,6 +23,15 @@ fn reliability_reproduces_the_llama3_interruptions() {
         "{mtbf_min} min at ~100k GPUs"
     );
     assert!(d["days_p90"].as_f64().unwrap() >= d["days_p50"].as_f64().unwrap());
+    // The interval table's row for the headline's interval is the headline's run.
+    let chosen = d["checkpoint_interval_min"].as_f64().unwrap();
+    let rows = d["intervals"].as_array().unwrap();
+    let row = rows
+        .iter()
+        .find(|r| (r["checkpoint_interval_min"].as_f64().unwrap() - chosen).abs() < 1e-9 * chosen)
+        .expect("the chosen interval is in the table");
+    assert_eq!(row["ettr"], d["ettr"]);
+    assert_eq!(row["days_p50"], d["days_p50"]);
     let a = memphis(&["reliability", "--seed", "9", "--json"]);
     let b = memphis(&["reliability", "--seed", "9", "--json"]);
     assert_eq!(a.stdout, b.stdout);
