@@ -440,7 +440,7 @@ macro_rules! presets {
 }
 
 /// Cluster presets.
-pub const CLUSTER_PRESETS: &[Preset] = presets!("clusters": "memphis", "dgx-a100", "dgx-h100", "h800-2048", "dgx-h200", "dgx-b200", "gb200-nvl72");
+pub const CLUSTER_PRESETS: &[Preset] = presets!("clusters": "memphis", "dgx-a100", "dgx-h100", "h800-2048", "dgx-h200", "dgx-b200", "gb200-nvl72", "meta-24k");
 /// Model presets.
 pub const MODEL_PRESETS: &[Preset] = presets!("models": "gpt3-175b", "llama3-8b", "llama3-70b", "llama3-405b", "grok-1", "deepseek-v3");
 /// Scenario presets; the first is the default.

@@ -401,3 +401,39 @@ fn gb200_nvl72_runs_the_default_model_in_its_nvlink_domain() {
     );
     assert!(tp * ep <= 72, "TP {tp} x EP {ep} inside the rack");
 }
+
+/// meta-24k is Meta's Llama 3 cluster as facts.md §4 describes it: 8 pods of 3,072 GPUs,
+/// non-blocking inside, 1:7 between them; under ECMP a job across pods steps slower than
+/// under adaptive routing.
+#[test]
+fn meta_24k_has_its_pods_and_their_oversubscription() {
+    let c = json(&["cluster", "--cluster", "meta-24k", "--json"]);
+    assert_eq!(
+        (c["gpus"].as_u64(), c["arrays"].as_u64()),
+        (Some(24576), Some(8))
+    );
+    let built = c["oversubscription_built"].as_array().unwrap();
+    assert!((built[0].as_f64().unwrap() - 1.0).abs() < 0.01, "{built:?}");
+    assert!((built[1].as_f64().unwrap() - 7.0).abs() < 0.1, "{built:?}");
+    let step = |routing: &str| {
+        json(&[
+            "simulate",
+            "--cluster",
+            "meta-24k",
+            "--gpus",
+            "8192",
+            "--global-batch",
+            "2048",
+            "--seq-len",
+            "8192",
+            "--network",
+            "flow",
+            "--routing",
+            routing,
+            "--json",
+        ])["step"]["time_s"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(step("ecmp") > step("adaptive"));
+}
