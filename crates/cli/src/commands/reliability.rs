@@ -109,14 +109,24 @@ fn render(r: &ReliabilityReport) -> String {
             pct(c.share)
         );
     }
-    let _ = writeln!(o, "\n  checkpoint interval      ETTR   days p50");
+    let _ = writeln!(
+        o,
+        "\n  checkpoint interval      ETTR   days p50   storage writing"
+    );
     for row in &r.intervals {
         let _ = writeln!(
             o,
-            "    {:>12}  {:>10}  {:>9.2}",
+            "    {:>12}  {:>10}  {:>9.2}   {:>7}{}",
             duration(row.checkpoint_interval_min * 60.0),
             pct(row.ettr),
-            row.days_p50
+            row.days_p50,
+            pct(row.storage_share),
+            // Past the share the scenario allows checkpoints: the site's other writers wait.
+            if row.over_storage_share {
+                " (over its share)"
+            } else {
+                ""
+            }
         );
     }
     let _ = writeln!(

@@ -32,6 +32,21 @@ fn reliability_reproduces_the_llama3_interruptions() {
         .expect("the chosen interval is in the table");
     assert_eq!(row["ettr"], d["ettr"]);
     assert_eq!(row["days_p50"], d["days_p50"]);
+    // Each row says how busy its checkpoints keep the storage, and which rows pass the
+    // 25% share the default scenario allows (its interval is bounded by it).
+    let write_s = d["checkpoint_write_s"].as_f64().unwrap();
+    for r in rows {
+        let share = r["storage_share"].as_f64().unwrap();
+        let interval_s = r["checkpoint_interval_min"].as_f64().unwrap() * 60.0;
+        assert!((share * interval_s / write_s - 1.0).abs() < 1e-9, "{r}");
+        assert_eq!(
+            r["over_storage_share"].as_bool(),
+            Some(share > 0.25 + 1e-9),
+            "{r}"
+        );
+    }
+    assert!(rows.iter().any(|r| r["over_storage_share"] == true));
+    assert_eq!(row["over_storage_share"], false);
     let a = memphis(&["reliability", "--seed", "9", "--json"]);
     let b = memphis(&["reliability", "--seed", "9", "--json"]);
     assert_eq!(a.stdout, b.stdout);

@@ -105,6 +105,12 @@ pub struct IntervalRow {
     pub ettr: f64,
     /// Wall days, median.
     pub days_p50: f64,
+    /// Share of the storage's write time the checkpoints take at this interval (the
+    /// scenario keeps it to `reliability::CHECKPOINT_STORAGE_SHARE` unless that costs
+    /// over a point of ETTR).
+    pub storage_share: f64,
+    /// Whether that is past the share the scenario allows them.
+    pub over_storage_share: bool,
 }
 
 /// The run with one number of hot spares.
@@ -172,6 +178,9 @@ pub fn reliability(sc: &Scenario, opts: &ReliabilityOptions) -> Result<Reliabili
                 checkpoint_interval_min: m,
                 ettr: r.ettr,
                 days_p50: r.days_p50,
+                storage_share: base.checkpoint.write_s / (m * 60.0),
+                over_storage_share: base.checkpoint.write_s / (m * 60.0)
+                    > crate::reliability::CHECKPOINT_STORAGE_SHARE * (1.0 + 1e-9),
             };
             if (m - optimum).abs() <= 1e-9 * optimum {
                 return row(&base);
