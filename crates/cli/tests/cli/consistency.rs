@@ -40,6 +40,9 @@ fn plan_and_plan_auto_agree_and_beat_the_preset() {
             f(&preset["step"]["time_s"]),
         );
         assert_eq!(p, a, "{extra:?}: plan {p} vs --plan auto {a}");
+        for k in ["mfu", "mfu_causal"] {
+            assert_eq!(best[k], auto["step"][k], "{extra:?}: {k}");
+        }
         assert!(
             p <= s,
             "{extra:?}: the planner's {p} s is slower than {s} s"

@@ -10,7 +10,6 @@ use crate::scenario::{
 };
 use crate::step::{self, Breakdown, Heterogeneity, StepModel, StepResult, Timeline};
 use crate::workload::memory::memory_per_stage;
-use crate::workload::ops::{model_flops_per_step, AttentionCount};
 use crate::workload::{ParallelPlan, Precision};
 use serde::Serialize;
 
@@ -651,9 +650,7 @@ fn report(
         step: StepSummary {
             time_s: step.time.0,
             mfu: step.mfu,
-            mfu_causal: step.mfu
-                * (model_flops_per_step(&sc.model, &sc.run, AttentionCount::Causal)
-                    / step.model_flops),
+            mfu_causal: step.mfu_causal(&sc.model, &sc.run),
             tflops_per_gpu: step.tflops_per_gpu,
             tokens_per_s: step.tokens_per_s,
             model_flops: step.model_flops.0,

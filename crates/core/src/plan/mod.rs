@@ -40,8 +40,11 @@ pub struct PlanResult {
     pub plan: ParallelPlan,
     /// Step time, s.
     pub step_time_s: f64,
-    /// MFU.
+    /// MFU (attention over the whole score matrix, as Megatron counts it).
     pub mfu: f64,
+    /// MFU counting only the causal half of attention.
+    #[serde(default)]
+    pub mfu_causal: f64,
     /// Peak memory per GPU, GiB.
     pub memory_gib: f64,
     /// Whether it fits.
@@ -255,6 +258,7 @@ pub fn evaluate(sc: &Scenario, index: u64, plan: &ParallelPlan) -> Option<PlanRe
         plan: plan.clone(),
         step_time_s: step.time.0,
         mfu: step.mfu,
+        mfu_causal: step.mfu_causal(&s.model, &s.run),
         memory_gib: step.memory.total().gib(),
         fits: step.fits,
         days_to_train: f64::NAN,

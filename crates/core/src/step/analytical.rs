@@ -19,6 +19,7 @@ use crate::scenario::Scenario;
 use crate::units::{Flops, Seconds};
 use crate::workload::memory::{peak_memory, MemoryBreakdown};
 use crate::workload::ops::{model_flops_per_step, AttentionCount};
+use crate::workload::{ModelSpec, TrainingRun};
 use serde::Serialize;
 
 /// Exposed seconds of one step by kind; they add up to the step time.
@@ -129,6 +130,15 @@ pub struct StepResult {
     pub fits: bool,
     /// The per-op costs the totals were built from (the timeline replays them).
     pub costs: StepCosts,
+}
+
+impl StepResult {
+    /// The MFU counting only the causal half of attention (what the kernels compute), as
+    /// sources that report useful FLOPs do: `mfu` scaled by the two counts' ratio.
+    pub fn mfu_causal(&self, model: &ModelSpec, run: &TrainingRun) -> f64 {
+        let causal = model_flops_per_step(model, run, AttentionCount::Causal);
+        self.mfu * (causal / self.model_flops)
+    }
 }
 
 /// Time of the forward and backward passes of `m` micro-batches through stages whose
