@@ -499,6 +499,16 @@ pub fn parse_model(context: &str, text: &str) -> Result<ModelFile> {
     parse_toml(context, text)
 }
 
+/// The embedded scenario preset `name`, built (for tests).
+#[cfg(test)]
+pub(crate) fn preset_scenario(name: &str) -> Scenario {
+    build(&ScenarioLayers {
+        file: Some(scenario_preset(name).expect("an embedded preset")),
+        ..Default::default()
+    })
+    .expect("an embedded preset builds")
+}
+
 /// The embedded scenario preset `name`.
 pub fn scenario_preset(name: &str) -> Result<ScenarioFile> {
     let p = find(SCENARIO_PRESETS, "scenario preset", name)?;

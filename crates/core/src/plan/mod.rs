@@ -667,14 +667,7 @@ mod tests {
     fn moe_plans_fold_experts_over_tp_cp_and_dp() {
         // DeepSeek-V3 on its 2,048 H800: the space holds EP spanning TP (etp 1 with
         // ep > dp) and experts split over TP (etp = tp), and nothing else.
-        let sc = build(&ScenarioLayers {
-            file: Some(ScenarioFile {
-                preset: Some("deepseek-v3-h800".into()),
-                ..Default::default()
-            }),
-            ..Default::default()
-        })
-        .unwrap();
+        let sc = crate::scenario::preset_scenario("deepseek-v3-h800");
         let all = enumerate(&sc);
         assert!(all.iter().all(|p| p.etp == p.tp || p.etp == 1));
         assert!(all.iter().any(|p| p.tp > 1 && p.etp == 1 && p.ep > p.dp));

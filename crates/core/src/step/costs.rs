@@ -762,15 +762,7 @@ mod tests {
     }
 
     fn deepseek() -> Scenario {
-        use crate::scenario::{build, ScenarioFile, ScenarioLayers};
-        build(&ScenarioLayers {
-            file: Some(ScenarioFile {
-                preset: Some("deepseek-v3-h800".into()),
-                ..Default::default()
-            }),
-            ..Default::default()
-        })
-        .unwrap()
+        crate::scenario::preset_scenario("deepseek-v3-h800")
     }
 
     #[test]

@@ -235,17 +235,9 @@ mod robustness {
 #[cfg(test)]
 mod dp_overlap {
     use super::*;
-    use crate::scenario::{build, ScenarioFile, ScenarioLayers};
 
     fn gpt3() -> crate::scenario::Scenario {
-        build(&ScenarioLayers {
-            file: Some(ScenarioFile {
-                preset: Some("dgx-a100-gpt3-175b".into()),
-                ..Default::default()
-            }),
-            ..Default::default()
-        })
-        .unwrap()
+        crate::scenario::preset_scenario("dgx-a100-gpt3-175b")
     }
 
     #[test]
