@@ -257,24 +257,21 @@ pub fn layer_work(
     let bwd_bytes = 2.0 * fwd_bytes;
     // Transformer Engine casts every GEMM operand it quantizes. Forward: each GEMM's
     // input; backward: each GEMM's output gradient. The router stays in higher precision.
-    let (fp8_cast_elements, fp8_cast_bwd_elements) = if run.precision.fp8_gemms() {
-        let quantized = gemms.iter().filter(|g| g.name != "router");
-        quantized.fold((0.0, 0.0), |(i, o), g| {
-            (i + g.m * g.k * g.count, o + g.m * g.n * g.count)
-        })
+    // Each cast is a kernel of its own.
+    let quantized: Vec<&Gemm> = if run.precision.fp8_gemms() {
+        gemms.iter().filter(|g| g.name != "router").collect()
     } else {
-        (0.0, 0.0)
+        Vec::new()
     };
-    let quantized = gemms.iter().filter(|g| g.name != "router").count() as f64;
+    let (fp8_cast_elements, fp8_cast_bwd_elements) =
+        quantized.iter().fold((0.0, 0.0), |(i, o), g| {
+            (i + g.m * g.k * g.count, o + g.m * g.n * g.count)
+        });
     let kernels = layer_kernels(
         gemms.len() as f64,
         &attention_gemms,
         model.moe.is_some() && kind.moe,
-        if run.precision.fp8_gemms() {
-            quantized
-        } else {
-            0.0
-        },
+        quantized.len() as f64,
     );
     let elementwise_bytes = Bytes(fwd_bytes);
     let elementwise_bwd_bytes = Bytes(bwd_bytes);
