@@ -239,6 +239,11 @@ pub struct TrainingFile {
     /// `--overlap-grad-reduce` and `--overlap-param-gather`; default true).
     #[cfg_attr(feature = "clap", arg(long, value_name = "BOOL"))]
     pub dp_overlap: Option<bool>,
+    /// Hide pipeline sends and receives behind compute in interleaved schedules
+    /// (Megatron-Core's `--overlap-p2p-communication`; default true). 1F1B without
+    /// interleaving always waits for them.
+    #[cfg_attr(feature = "clap", arg(long, value_name = "BOOL"))]
+    pub pp_overlap: Option<bool>,
     /// FP8 scaling recipe, used with `precision = "fp8"`: delayed (the default),
     /// tensorwise, blockwise, or mxfp8 (Blackwell only).
     #[cfg_attr(feature = "clap", arg(long, value_enum))]
@@ -1034,6 +1039,7 @@ impl ScenarioFile {
                 moe_dispatcher: t.moe_dispatcher.unwrap_or(Dispatcher::Alltoall),
                 ep_overlap: t.ep_overlap.unwrap_or(false),
                 dp_overlap: t.dp_overlap.unwrap_or(true),
+                pp_overlap: t.pp_overlap.unwrap_or(true),
                 fp8_recipe: t.fp8_recipe.unwrap_or_default(),
                 recompute_modules: t
                     .recompute_modules

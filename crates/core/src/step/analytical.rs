@@ -206,17 +206,19 @@ fn stage_timings(c: &StepCosts) -> Vec<StageTiming> {
         .collect()
 }
 
-/// Pipeline sends on the critical path: 1F1B blocks on each send/receive pair;
-/// interleaved overlaps them except during fill and drain.
+/// Pipeline sends on the critical path. Where the compute waits for them
+/// ([`Recipe::p2p_blocks`](crate::workload::plan::Recipe::p2p_blocks)), each of the
+/// schedule's m·v + pp − 1 slots pays a forward and a backward send; an overlapped
+/// interleaved schedule pays them only during fill and drain.
 fn pp_exposed(sc: &Scenario, p2p: Seconds, m: u64) -> Seconds {
     let plan = &sc.plan;
     if plan.pp <= 1 {
         return Seconds::ZERO;
     }
-    let crossings = if plan.vpp > 1 {
-        (plan.pp - 1) as f64
+    let crossings = if sc.run.recipe.p2p_blocks(plan.vpp) {
+        (m * u64::from(plan.vpp) + u64::from(plan.pp) - 1) as f64
     } else {
-        (m + u64::from(plan.pp) - 1) as f64
+        (plan.pp - 1) as f64
     };
     p2p * (2.0 * crossings)
 }

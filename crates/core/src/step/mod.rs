@@ -275,6 +275,57 @@ mod dp_overlap {
 }
 
 #[cfg(test)]
+mod pp_overlap {
+    use super::*;
+
+    /// GPT-3 175B, TP8 PP8 (vpp 2): an interleaved schedule.
+    fn gpt3() -> crate::scenario::Scenario {
+        crate::scenario::preset_scenario("dgx-a100-gpt3-175b")
+    }
+
+    /// Without overlap, each of the schedule's m·v + pp − 1 slots pays a forward and a
+    /// backward send on the compute stream (where the overlapped schedule paid them in
+    /// the pp − 1 of fill and drain); 1F1B without interleaving always does.
+    #[test]
+    fn blocking_sends_cost_every_slot_of_the_schedule() {
+        let mut sc = gpt3();
+        assert!(sc.plan.pp > 1 && sc.plan.vpp > 1);
+        let none = Heterogeneity::default();
+        for model in [StepModel::Analytical, StepModel::Timeline] {
+            sc.run.recipe.pp_overlap = true;
+            let hidden = simulate(&sc, model, &none).unwrap().result;
+            sc.run.recipe.pp_overlap = false;
+            let shown = simulate(&sc, model, &none).unwrap().result;
+            let p2p = shown.costs.p2p.time;
+            let slots =
+                (shown.micro_batches * u64::from(sc.plan.vpp) + u64::from(sc.plan.pp) - 1) as f64;
+            let added = shown.time - hidden.time;
+            let expected = p2p * (2.0 * (slots - f64::from(sc.plan.pp - 1)));
+            assert!(p2p.0 > 0.0, "{model:?}");
+            // The closed form counts exactly that; in the timeline an overlapped stage
+            // already waits for a send wherever its input arrives just in time, so
+            // blocking adds less, but most of it.
+            let (lo, hi) = match model {
+                StepModel::Analytical => (0.99, 1.01),
+                StepModel::Timeline => (0.5, 1.01),
+            };
+            assert!(
+                added.0 > lo * expected.0 && added.0 < hi * expected.0,
+                "{model:?}: {added:?} added, {expected:?} expected ({p2p:?} a send)"
+            );
+            // 1F1B waits whatever the flag says.
+            let mut one = sc.clone();
+            one.plan.vpp = 1;
+            one.run.recipe.pp_overlap = true;
+            let a = simulate(&one, model, &none).unwrap().result;
+            one.run.recipe.pp_overlap = false;
+            let b = simulate(&one, model, &none).unwrap().result;
+            assert_eq!(a.time, b.time, "{model:?}");
+        }
+    }
+}
+
+#[cfg(test)]
 mod fp8_recipes {
     use super::*;
     use crate::scenario::{build, ScenarioFile, ScenarioLayers};

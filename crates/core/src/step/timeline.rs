@@ -5,7 +5,9 @@
 //! Each stage runs Megatron's schedule (1F1B, or interleaved 1F1B when vpp > 1) on its
 //! compute stream. A forward or backward of a chunk starts when the stream is free and
 //! its input has arrived: the previous stage's activations (or the next stage's
-//! gradients) after a pipeline send on the PP stream. TP, CP and EP traffic runs on their
+//! gradients) after a pipeline send on the PP stream, which the sender's compute waits
+//! for where Megatron's schedule does (`Recipe::p2p_blocks`: 1F1B, and interleaved
+//! schedules without `pp_overlap`). TP, CP and EP traffic runs on their
 //! own streams alongside the compute they overlap with (what stays exposed is part of the
 //! op's duration, as in the closed form). Gradients of a chunk are reduced on the DP
 //! stream as soon as its last backward ends, overlapping the rest; with the distributed
@@ -344,6 +346,7 @@ fn simulate(sc: &Scenario, step: &StepResult, het: &Heterogeneity, dynamic: bool
     let (p, v) = (plan.pp, plan.vpp);
     let m = step.micro_batches as u32;
     let overlap = sc.run.recipe.dp_overlap;
+    let p2p_blocks = sc.run.recipe.p2p_blocks(v);
     // The layers of each chunk together (`StepCosts::chunks`).
     let chunk = |s: u32, ch: u32| -> &LayerCosts { &c.chunks[s as usize][ch as usize] };
     let slow = |list: &[(u32, f64)], s: u32| {
@@ -590,6 +593,10 @@ fn simulate(sc: &Scenario, step: &StepResult, het: &Heterogeneity, dynamic: bool
             let start = end.max(pp_free[su]);
             let d = p2p(s);
             pp_free[su] = start + d;
+            if p2p_blocks {
+                // The compute stream waits for the send before its next op.
+                busy_until[su] = start + d;
+            }
             if d > 0 {
                 let name = SpanLabel::Send {
                     backward: op.dir == Dir::B,
@@ -647,7 +654,7 @@ fn simulate(sc: &Scenario, step: &StepResult, het: &Heterogeneity, dynamic: bool
             }
             compute_end[su] = end;
         }
-        push(&mut queue, end, Event::ComputeFree { stage: s });
+        push(&mut queue, busy_until[su], Event::ComputeFree { stage: s });
     }
 
     if !overlap {

@@ -303,10 +303,22 @@ fn recipe_of(label: &str, table: toml::Value) -> Result<TrainingFile> {
         ("precision", recipe.precision.is_some()),
     ];
     if let Some((name, _)) = flat.iter().find(|(_, set)| *set) {
+        // The recipe's fields are the [training] section's, less the flat ones.
+        let fields = serde_json::to_value(TrainingFile::default()).unwrap_or_default();
+        let recipe_fields: Vec<&str> = fields
+            .as_object()
+            .into_iter()
+            .flat_map(|o| o.keys())
+            .map(String::as_str)
+            .filter(|k| !flat.iter().any(|(f, _)| f == k))
+            .collect();
         return Err(Error::invalid(
             format!("{context}.{name}"),
             "set",
-            "left out of [case.training]: the case gives gpus, global_batch, seq_len and precision itself (and no token budget); [case.training] holds only the recipe (main_grads, optimizer_states, moe_dispatcher, ep_overlap, dp_overlap, fp8_recipe, recompute_modules, attention, cross_entropy)",
+            format!(
+                "left out of [case.training]: the case gives gpus, global_batch, seq_len and precision itself (and no token budget); [case.training] holds only the recipe ({})",
+                recipe_fields.join(", ")
+            ),
         ));
     }
     Ok(recipe)

@@ -246,6 +246,14 @@ pub struct Recipe {
     /// forward-backward, then reduce the gradients, step, gather the parameters), each
     /// runs whole, after the backward and before the next forward.
     pub dp_overlap: bool,
+    /// Pipeline sends and receives hide behind compute in an interleaved schedule
+    /// (Megatron-Core's `--overlap-p2p-communication`): a stage posts a chunk's send and
+    /// computes on while it flies. Off, as in Megatron-LM before it (its
+    /// `p2p_communication` batched each send with the matching receive, waited on both
+    /// and synchronized the device ⚠, from memory of the code), and always in 1F1B
+    /// without interleaving (Megatron's `send_forward_recv_backward` waits), the stage's
+    /// compute waits for each send. See [`Recipe::p2p_blocks`].
+    pub pp_overlap: bool,
     /// How FP8 GEMM operands are scaled (with `precision = "fp8"`).
     pub fp8_recipe: Fp8Recipe,
     /// What `recompute = "selective"` recomputes.
@@ -256,6 +264,14 @@ pub struct Recipe {
     pub cross_entropy: CrossEntropy,
 }
 
+impl Recipe {
+    /// Whether a stage's compute waits for its pipeline sends: always in 1F1B without
+    /// interleaving (`vpp` 1), and in an interleaved schedule without `pp_overlap`.
+    pub fn p2p_blocks(&self, vpp: u32) -> bool {
+        vpp <= 1 || !self.pp_overlap
+    }
+}
+
 impl Default for Recipe {
     fn default() -> Self {
         Recipe {
@@ -264,6 +280,7 @@ impl Default for Recipe {
             moe_dispatcher: Dispatcher::Alltoall,
             ep_overlap: false,
             dp_overlap: true,
+            pp_overlap: true,
             fp8_recipe: Fp8Recipe::Delayed,
             recompute_modules: vec![RecomputeModule::CoreAttn],
             attention: AttentionKernel::Fused,
