@@ -248,6 +248,7 @@ mod tests {
             stage_busy: vec![],
             last_stage: 0,
             first_forward: SimTime::ZERO,
+            stage_send_hold: None,
             unscheduled_ops: 0,
             spans: vec![
                 span(0, f, 0, 2_000_000_000),

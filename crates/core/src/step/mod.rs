@@ -19,7 +19,8 @@ use crate::units::Seconds;
 
 /// Folds a timeline into a step result: its time, and a breakdown that adds up to it
 /// (the per-micro-batch parts from the closed form; DP as the timeline exposed it, after
-/// the last backward and before the first forward; the
+/// the last backward and before the first forward; blocking pipeline sends as long as
+/// they held that stage's compute; the
 /// rest is pipeline bubble and waiting on slower stages).
 pub fn with_timeline(mut step: StepResult, tl: &Timeline) -> StepResult {
     let time = tl.time.as_seconds();
@@ -35,6 +36,11 @@ pub fn with_timeline(mut step: StepResult, tl: &Timeline) -> StepResult {
     let b = &mut step.breakdown;
     b.dp_comm = dp;
     b.optimizer = opt;
+    if let Some(hold) = &tl.stage_send_hold {
+        // Sends that hold the compute: what the timeline measured on that stage, in
+        // place of the closed form's count.
+        b.pp_comm = hold.get(s).copied().unwrap_or_default().as_seconds();
+    }
     let others =
         b.compute + b.tp_comm + b.cp_comm + b.ep_comm + b.pp_comm + b.dp_comm + b.optimizer;
     b.bubble = (time - others).max(Seconds::ZERO);
@@ -313,6 +319,17 @@ mod pp_overlap {
                 added.0 > lo * expected.0 && added.0 < hi * expected.0,
                 "{model:?}: {added:?} added, {expected:?} expected ({p2p:?} a send)"
             );
+            // The breakdown says where the time went: the sends, not less compute.
+            assert_eq!(
+                shown.breakdown.compute, hidden.breakdown.compute,
+                "{model:?}"
+            );
+            let more_pp = shown.breakdown.pp_comm - hidden.breakdown.pp_comm;
+            assert!(
+                (more_pp - added).0.abs() < 0.1 * added.0,
+                "{model:?}: pp_comm {more_pp:?} more for {added:?}"
+            );
+            assert!((shown.breakdown.total() - shown.time).0.abs() < 1e-9 * shown.time.0);
             // 1F1B waits whatever the flag says.
             let mut one = sc.clone();
             one.plan.vpp = 1;

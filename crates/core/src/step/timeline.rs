@@ -248,6 +248,9 @@ pub struct Timeline {
     /// When the pipeline's first forward started: the wait for the first stage's
     /// parameter all-gather (the whole gather without overlap), which delays every stage.
     pub first_forward: SimTime,
+    /// Per stage, where its sends hold its compute (`Recipe::p2p_blocks`): how long its
+    /// compute stream waited for them. `None` where sends fly beside the compute.
+    pub stage_send_hold: Option<Vec<SimTime>>,
     /// Ops that could not run (a schedule that deadlocks); 0 for every valid plan.
     pub unscheduled_ops: u64,
     /// Spans on every stream.
@@ -415,6 +418,7 @@ fn simulate(sc: &Scenario, step: &StepResult, het: &Heterogeneity, dynamic: bool
     let mut memory = Vec::new();
     let mut act = vec![0.0f64; p as usize];
     let mut compute_end = vec![0u64; p as usize];
+    let mut send_hold = vec![0u64; p as usize];
 
     // Distributed optimizer: gather each chunk's parameters before its first forward.
     for s in 0..p {
@@ -596,6 +600,7 @@ fn simulate(sc: &Scenario, step: &StepResult, het: &Heterogeneity, dynamic: bool
             if p2p_blocks {
                 // The compute stream waits for the send before its next op.
                 busy_until[su] = start + d;
+                send_hold[su] += start + d - end;
             }
             if d > 0 {
                 let name = SpanLabel::Send {
@@ -726,6 +731,7 @@ fn simulate(sc: &Scenario, step: &StepResult, het: &Heterogeneity, dynamic: bool
         first_forward,
         stage_busy: busy.into_iter().map(SimTime).collect(),
         last_stage: last as u32,
+        stage_send_hold: p2p_blocks.then(|| send_hold.into_iter().map(SimTime).collect()),
         unscheduled_ops,
         stage_compute_end: compute_end.into_iter().map(SimTime).collect(),
         stage_end: stage_end.into_iter().map(SimTime).collect(),
