@@ -110,6 +110,7 @@ pub enum Command {
 /// `simulate` flags.
 #[derive(Debug, Args)]
 #[command(allow_negative_numbers = true)]
+#[command(group(clap::ArgGroup::new("straggler").multiple(true)))]
 pub struct SimulateArgs {
     /// Print JSON instead of the summary.
     #[arg(long)]
@@ -130,16 +131,22 @@ pub struct SimulateArgs {
     #[arg(long, value_name = "FILE.json")]
     pub trace: Option<PathBuf>,
     /// A straggler: this job GPU runs slower by --slowdown percent.
-    #[arg(long, value_name = "INDEX")]
+    #[arg(long, value_name = "INDEX", group = "straggler")]
     pub slow_gpu: Option<u64>,
     /// A straggler server (job server index).
-    #[arg(long, value_name = "INDEX")]
+    #[arg(long, value_name = "INDEX", group = "straggler")]
     pub slow_server: Option<u64>,
     /// A slow NIC link (of this job GPU).
-    #[arg(long, value_name = "INDEX")]
+    #[arg(long, value_name = "INDEX", group = "straggler")]
     pub slow_link: Option<u64>,
-    /// How much slower the straggler is, percent (0 to 99).
-    #[arg(long, value_name = "PCT", default_value_t = 10.0)]
+    /// How much slower the straggler is, percent (0 to 99; with --slow-gpu,
+    /// --slow-server or --slow-link).
+    #[arg(
+        long,
+        value_name = "PCT",
+        default_value_t = 10.0,
+        requires = "straggler"
+    )]
     pub slowdown: f64,
     /// Run a plan that does not fit in GPU memory anyway; the report says so first.
     /// Without it such a plan is refused: its memory is shown, exit code 2.

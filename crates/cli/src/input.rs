@@ -33,6 +33,7 @@ pub fn read_config(path: &Path, what: &str) -> CliResult<String> {
 /// Nothing is read from a file that is refused; a UTF-8 byte order mark is dropped.
 pub fn read_limited(path: &Path, what: &str, limit: u64) -> CliResult<String> {
     let shown = path.display();
+    remember_input(path, what);
     let bad = |why: &str| CliError::bad(format!("{what} '{shown}': {why}"));
     let meta = std::fs::metadata(path).map_err(|e| bad(&io_reason(&e)))?;
     check_regular(&meta, limit).map_err(|why| bad(&why))?;
@@ -54,6 +55,24 @@ pub fn read_limited(path: &Path, what: &str, limit: u64) -> CliResult<String> {
         return Err(bad("the file is empty"));
     }
     String::from_utf8(bytes).map_err(|_| bad("not UTF-8 text (a binary file?)"))
+}
+
+/// The files this run has read (canonical path, what it was), so that no output
+/// replaces one of them (`sinks::output`).
+static INPUTS: std::sync::Mutex<Vec<(std::path::PathBuf, String)>> =
+    std::sync::Mutex::new(Vec::new());
+
+fn remember_input(path: &Path, what: &str) {
+    if let (Ok(p), Ok(mut inputs)) = (std::fs::canonicalize(path), INPUTS.lock()) {
+        inputs.push((p, what.to_string()));
+    }
+}
+
+/// What the run read from `path` (its description), if it is one of its inputs.
+pub fn input_at(path: &Path) -> Option<String> {
+    let p = std::fs::canonicalize(path).ok()?;
+    let inputs = INPUTS.lock().ok()?;
+    inputs.iter().find(|(q, _)| *q == p).map(|(_, w)| w.clone())
 }
 
 /// A regular file within the size limit, or why not.

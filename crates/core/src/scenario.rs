@@ -541,7 +541,34 @@ pub fn cluster_preset(name: &str) -> Result<ClusterFile> {
 // field added to a `*File` struct is merged like the others.
 
 fn to_value<T: Serialize>(t: &T) -> Result<Value> {
-    Value::try_from(t).map_err(|e| Error::parse("scenario", e))
+    Value::try_from(t).map_err(|e| {
+        // TOML's integers are i64: name the field a larger u64 came in (a flag's).
+        let json = serde_json::to_value(t).unwrap_or_default();
+        too_large(&json, "").map_or_else(
+            || Error::parse("scenario", e),
+            |(field, v)| Error::invalid(field, v, format!("at most {}", i64::MAX)),
+        )
+    })
+}
+
+/// The first integer in `v` past TOML's range, with its dotted path.
+fn too_large(v: &serde_json::Value, prefix: &str) -> Option<(String, u64)> {
+    match v {
+        serde_json::Value::Object(m) => m.iter().find_map(|(k, v)| {
+            let path = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}.{k}")
+            };
+            too_large(v, &path)
+        }),
+        serde_json::Value::Array(a) => a.iter().find_map(|v| too_large(v, prefix)),
+        serde_json::Value::Number(n) => n
+            .as_u64()
+            .filter(|&x| x > i64::MAX as u64)
+            .map(|x| (prefix.to_string(), x)),
+        _ => None,
+    }
 }
 
 fn from_value<T: serde::de::DeserializeOwned>(context: &str, v: Value) -> Result<T> {

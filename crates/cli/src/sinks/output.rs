@@ -159,6 +159,17 @@ impl Outputs {
     /// Writes every output handed over: pass-through targets and stdout first, then the
     /// staged files renamed over their targets. Outputs never handed over are skipped.
     pub fn commit(mut self) -> CliResult {
+        // An output never replaces a file the run read (`-o` naming the scenario).
+        for item in &self.items {
+            if let Target::Replace { path, .. } = &item.target {
+                if let Some(what) = crate::input::input_at(path) {
+                    return Err(CliError::bad(format!(
+                        "{} '{}': is the {what} this run read; write to another file",
+                        item.flag, item.shown
+                    )));
+                }
+            }
+        }
         for item in &mut self.items {
             let State::Held(bytes) = &item.state else {
                 continue;

@@ -53,6 +53,36 @@ fn bad_inputs_get_one_clear_error() {
             "training.gpus = 1000",
         ),
         (&["simulate", zl], "model.layers = 0"),
+        // Sequence parallelism needs the sequence to split over the tp ranks.
+        (
+            &[
+                "simulate",
+                "--seq-len",
+                "8196",
+                "--tp",
+                "8",
+                "--cp",
+                "1",
+                "--sequence-parallel",
+                "true",
+            ],
+            "training.seq_len = 8196 (given as --seq-len): a multiple of tp x cp (8 x 1 = 8)",
+        ),
+        // A u64 flag past TOML's integers is named, not "a value too large".
+        (
+            &["simulate", "--seed", "9223372036854775808"],
+            "reliability.seed = 9223372036854775808 (given as --seed): at most 9223372036854775807",
+        ),
+        // A batch past the bound is refused for that, not for its divisors.
+        (
+            &[
+                "simulate",
+                "dgx-h100-llama3-70b",
+                "--global-batch",
+                "32000000",
+            ],
+            "training.global_batch = 32000000 (given as --global-batch): at most 16777216",
+        ),
         (
             &["simulate", no_model.to_str().unwrap()],
             "model = none given: a model",
@@ -675,4 +705,19 @@ fn once_unbounded_inputs_end_quickly() {
         !std::path::Path::new(trace).exists(),
         "a refused trace left a file"
     );
+}
+
+/// An output that names one of the run's inputs is refused, and the input is left as it
+/// was.
+#[test]
+fn no_output_replaces_an_input() {
+    let scenario = tmp("own_input.toml");
+    let text = "preset = \"dgx-h100-llama3-70b\"\n";
+    std::fs::write(&scenario, text).unwrap();
+    let s = scenario.to_str().unwrap();
+    let out = memphis(&["simulate", s, "-o", s, "-q"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("is the scenario this run read"), "{err}");
+    assert_eq!(std::fs::read_to_string(&scenario).unwrap(), text);
 }

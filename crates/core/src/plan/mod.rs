@@ -26,7 +26,9 @@ use serde::{Deserialize, Serialize};
 pub enum Objective {
     /// Step time.
     Step,
-    /// Time to train the token budget with failures (analytic ETTR at Daly's interval).
+    /// Time to train the token budget with failures: the days p50 that `simulate`
+    /// reports (the Monte Carlo over failures, checkpoints and spares), the prefilter
+    /// estimating it by the analytic ETTR at Daly's interval.
     TimeToTrain,
 }
 
@@ -334,8 +336,12 @@ pub fn fingerprint(
     format!("{h:016x}")
 }
 
-/// Explains why no plan exists, when that is the case.
+/// Explains why no plan exists, when that is the case: the run itself out of range (a
+/// one-GPU plan refuses it too), else the divisibility of the global batch.
 fn no_plan_reason(sc: &Scenario) -> Error {
+    if let Err(e) = ParallelPlan::single().validate(&sc.model, &sc.run) {
+        return e;
+    }
     let gpus = sc.job_gpus();
     Error::invalid(
         "training.global_batch",

@@ -596,6 +596,19 @@ impl ParallelPlan {
                 ),
             ));
         }
+        // Sequence parallelism scatters each CP rank's tokens over the tp ranks
+        // (Megatron's reduce-scatter along the sequence needs it to divide evenly).
+        let tc = u64::from(self.tp) * u64::from(self.cp);
+        if self.sequence_parallel && self.tp > 1 && !run.seq_len.is_multiple_of(tc) {
+            return Err(Error::invalid(
+                "training.seq_len",
+                run.seq_len,
+                format!(
+                    "a multiple of tp x cp ({} x {} = {tc}) with sequence_parallel, which splits each sequence over the tp ranks",
+                    self.tp, self.cp
+                ),
+            ));
+        }
         if run.global_batch > MAX_GLOBAL_BATCH {
             return Err(Error::invalid(
                 "training.global_batch",
