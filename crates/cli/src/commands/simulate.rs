@@ -195,6 +195,10 @@ fn render(r: &SimulationReport) -> String {
             ""
         },
     );
+    let changes = r.plan.recipe.changes();
+    if !changes.is_empty() {
+        let _ = writeln!(o, "  recipe   {}", changes.join(" · "));
+    }
     let st = &r.step;
     let _ = writeln!(o, "\n{}", sinks::heading("step"));
     let _ = writeln!(

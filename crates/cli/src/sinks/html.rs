@@ -357,6 +357,14 @@ pub fn report(r: &SimulationReport) -> String {
         count(r.plan.seq_len),
         esc(&format!("{:?}", r.plan.precision).to_lowercase())
     );
+    let changes = r.plan.recipe.changes();
+    if !changes.is_empty() {
+        let _ = write!(
+            o,
+            r#"<div class="sub">recipe: {}</div>"#,
+            esc(&changes.join(" · "))
+        );
+    }
     for n in &r.notes {
         let _ = write!(o, r#"<p class="sub note">note: {}</p>"#, esc(n));
     }

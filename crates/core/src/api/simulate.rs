@@ -318,6 +318,8 @@ pub struct PlanSummary {
     /// The FP8 scaling recipe (absent unless the GEMMs run in FP8).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fp8_recipe: Option<crate::workload::plan::Fp8Recipe>,
+    /// The recipe: precisions, dispatcher, overlaps, kernels, recompute modules.
+    pub recipe: crate::workload::plan::Recipe,
 }
 
 /// One step.
@@ -644,6 +646,7 @@ fn report(
                 .precision
                 .fp8_gemms()
                 .then_some(sc.run.recipe.fp8_recipe),
+            recipe: sc.run.recipe.clone(),
         },
         network: sc.network,
         routing: sc.routing,

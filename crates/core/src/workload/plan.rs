@@ -265,6 +265,29 @@ pub struct Recipe {
 }
 
 impl Recipe {
+    /// The fields set otherwise than by default, as `name = value` in TOML's spelling, by
+    /// name: what a report shows of the recipe. The FP8 scaling is left out (reports
+    /// give it with the precision, where it applies).
+    pub fn changes(&self) -> Vec<String> {
+        let (Ok(serde_json::Value::Object(this)), Ok(serde_json::Value::Object(default))) = (
+            serde_json::to_value(self),
+            serde_json::to_value(Recipe::default()),
+        ) else {
+            return Vec::new();
+        };
+        let toml = |v: &serde_json::Value| match v {
+            serde_json::Value::Array(items) => {
+                let items: Vec<String> = items.iter().map(ToString::to_string).collect();
+                format!("[{}]", items.join(", "))
+            }
+            v => v.to_string(),
+        };
+        this.iter()
+            .filter(|(k, v)| *k != "fp8_recipe" && default.get(*k) != Some(v))
+            .map(|(k, v)| format!("{k} = {}", toml(v)))
+            .collect()
+    }
+
     /// Whether a stage's compute waits for its pipeline sends: always in 1F1B without
     /// interleaving (`vpp` 1), and in an interleaved schedule without `pp_overlap`.
     pub fn p2p_blocks(&self, vpp: u32) -> bool {
@@ -848,6 +871,24 @@ fn balanced_stage_layers(
 mod tests {
     use super::*;
     use crate::workload::model::MlpKind;
+
+    #[test]
+    fn a_recipe_shows_what_differs_from_the_default() {
+        assert!(Recipe::default().changes().is_empty());
+        let r = Recipe {
+            pp_overlap: false,
+            recompute_modules: vec![RecomputeModule::CoreAttn, RecomputeModule::Layernorm],
+            fp8_recipe: Fp8Recipe::Tensorwise,
+            ..Recipe::default()
+        };
+        assert_eq!(
+            r.changes(),
+            [
+                "pp_overlap = false",
+                r#"recompute_modules = ["core_attn", "layernorm"]"#
+            ]
+        );
+    }
 
     fn plan(tp: u32, pp: u32, dp: u32) -> ParallelPlan {
         ParallelPlan {
