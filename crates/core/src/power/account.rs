@@ -261,7 +261,8 @@ pub fn power_report(
     let phase_s = |p: &Phase| fin(p.seconds).max(0.0);
     let covered: f64 = phases.iter().map(phase_s).sum();
     let t = fin(step_s).max(covered);
-    let uncovered = t - covered;
+    // Rounding in the phases' sum is no phase of its own.
+    let uncovered = Some(t - covered).filter(|&u| u > 1e-9 * t).unwrap_or(0.0);
     let phase_avg_w = if t > 0.0 {
         (phases.iter().map(|p| phase_s(p) * w(p.state)).sum::<f64>()
             + uncovered * w(GpuState::Wait))

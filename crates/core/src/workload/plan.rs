@@ -532,9 +532,15 @@ impl ParallelPlan {
         }
         let chunks = u64::from(self.pp) * u64::from(self.vpp);
         if chunks > u64::from(model.layers) {
+            // Name the factor past the bound: vpp when pp alone fits.
+            let (name, value) = if self.vpp > 1 && self.pp <= model.layers {
+                ("parallel.vpp", self.vpp)
+            } else {
+                ("parallel.pp", self.pp)
+            };
             return Err(Error::invalid(
-                "parallel.pp",
-                self.pp,
+                name,
+                value,
                 format!(
                     "pp x vpp ({chunks}) at most the model's layers ({})",
                     model.layers
