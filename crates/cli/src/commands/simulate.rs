@@ -107,7 +107,7 @@ pub(crate) fn refuse_unless_fits(sc: &Scenario, allow_oom: bool, notes: &[String
         }
         eprint!("{}", memory_lines(&m));
     }
-    Err(api::simulate::does_not_fit(sc, &m).into())
+    Err(api::simulate::does_not_fit(sc, &m, api::simulate::Hints::Flags).into())
 }
 
 /// The memory per GPU, part by part, and the verdict.

@@ -198,3 +198,14 @@ fn bad_jobs_files_are_refused_naming_job_field_and_value() {
     expect_bad(&["place", TWO, "--target-slowdown=-5%"], "a percentage");
     expect_bad(&["jobs", "no-such-file.toml"], "no-such-file.toml");
 }
+
+/// A jobs file has no flags: its notes say which of the job's fields to set.
+#[test]
+fn notes_name_the_jobs_file_fields_not_flags() {
+    let out = memphis(&["jobs", MIX, "-q"]);
+    assert!(out.status.success());
+    let text = stdout(&out);
+    assert!(text.contains("in the job's [job.training]"), "{text}");
+    assert!(text.contains("(set the job's [job.parallel])"), "{text}");
+    assert!(!text.contains("--plan auto") && !text.contains("--tokens"), "{text}");
+}

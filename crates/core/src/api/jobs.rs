@@ -4,7 +4,7 @@
 //! (`jobs::contention`), and each job's step priced with both deratings by the one
 //! step function's parts (`step::simulate_step_with`, the timeline).
 
-use crate::api::simulate::resolve;
+use crate::api::simulate::{resolve_with, Hints};
 use crate::collective::flow::FlowComm;
 use crate::collective::GroupKind;
 use crate::error::{Error, Result};
@@ -135,11 +135,15 @@ fn resolve_job(
         },
         ..Default::default()
     };
-    let r = resolve(&layers)?;
+    let r = resolve_with(&layers, false, Hints::JobsFile)?;
     // A plan that does not fit is refused, as `simulate` refuses it.
     let memory = super::simulate::memory(&r.scenario);
     if !memory.fits {
-        return Err(super::simulate::does_not_fit(&r.scenario, &memory));
+        return Err(super::simulate::does_not_fit(
+            &r.scenario,
+            &memory,
+            Hints::JobsFile,
+        ));
     }
     if r.scenario.job_gpus() != gpus {
         return Err(Error::invalid(

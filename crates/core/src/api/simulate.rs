@@ -22,6 +22,33 @@ pub struct Resolved {
     pub notes: Vec<String>,
 }
 
+/// Where the user sets a field, for the hints in notes and errors: command-line flags
+/// (`simulate`, `plan`, `reliability`, `power`: `--tokens`, `--plan auto`,
+/// `--allow-oom`), or a jobs file's `[[job]]` sections (`jobs`, `place`), which have no
+/// planner and no `--allow-oom`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hints {
+    /// Command-line flags.
+    Flags,
+    /// A jobs file.
+    JobsFile,
+}
+
+impl Hints {
+    /// How to set the fields `names` of a scenario `section`: `--tokens, --seq-len`, or
+    /// `tokens, seq_len in the job's [job.training]`.
+    fn set(self, section: &str, names: &[&str]) -> String {
+        match self {
+            Hints::Flags => names
+                .iter()
+                .map(|n| format!("--{}", n.replace('_', "-")))
+                .collect::<Vec<_>>()
+                .join(", "),
+            Hints::JobsFile => format!("{} in the job's [job.{section}]", names.join(", ")),
+        }
+    }
+}
+
 /// Builds the scenario from its layers. When the user wrote no plan field and the
 /// preset's plan does not suit the model, cluster or job they chose (it is invalid, or
 /// does not fit in memory), the planner picks one, and a note says so.
@@ -32,9 +59,14 @@ pub fn resolve(layers: &ScenarioLayers) -> Result<Resolved> {
 /// [`resolve`], but with `allow_oom` a preset plan that does not fit is kept (the user
 /// asked to run it anyway) instead of replaced by the planner's.
 pub fn resolve_allowing_oom(layers: &ScenarioLayers, allow_oom: bool) -> Result<Resolved> {
+    resolve_with(layers, allow_oom, Hints::Flags)
+}
+
+/// [`resolve_allowing_oom`], its notes worded for where the user sets fields.
+pub fn resolve_with(layers: &ScenarioLayers, allow_oom: bool, hints: Hints) -> Result<Resolved> {
     let merged = layers.merge()?;
     let (r, planned) = resolve_plan(&merged, allow_oom)?;
-    Ok(with_context(layers, &merged, r, !planned))
+    Ok(with_context(layers, &merged, r, !planned, hints))
 }
 
 /// The notes every resolution ends with: what the model's config.json has that memphis
@@ -44,14 +76,17 @@ fn with_context(
     merged: &MergedScenario,
     mut r: Resolved,
     plan_kept: bool,
+    hints: Hints,
 ) -> Resolved {
-    r.notes.extend(inherited(merged, &r.scenario, plan_kept));
+    r.notes
+        .extend(inherited(merged, &r.scenario, plan_kept, hints));
     r.notes.extend(straddling(&r.scenario));
     if merged.wrote("training.fp8_recipe") && !r.scenario.run.precision.fp8_gemms() {
         r.notes.push(format!(
-            "fp8_recipe = {} applies with precision = fp8; this run's GEMMs are {} (set --precision fp8)",
+            "fp8_recipe = {} applies with precision = fp8; this run's GEMMs are {} (set {} fp8)",
             crate::serde_name(&r.scenario.run.recipe.fp8_recipe),
-            crate::serde_name(&r.scenario.run.precision)
+            crate::serde_name(&r.scenario.run.precision),
+            hints.set("training", &["precision"])
         ));
     }
     if merged.wrote("routing") && r.scenario.network == crate::scenario::NetworkModel::Analytical {
@@ -170,7 +205,7 @@ fn straddling(sc: &Scenario) -> Vec<String> {
 
 /// What a user who changed the model or the cluster gets from the preset without
 /// asking: the run, and a job size derived from the new cluster.
-fn inherited(merged: &MergedScenario, sc: &Scenario, plan_kept: bool) -> Vec<String> {
+fn inherited(merged: &MergedScenario, sc: &Scenario, plan_kept: bool, hints: Hints) -> Vec<String> {
     let mut notes = Vec::new();
     let changed = merged.wrote_in("model") || merged.wrote_in("cluster");
     let Some(preset) = merged.preset.as_deref().filter(|_| changed) else {
@@ -190,13 +225,22 @@ fn inherited(merged: &MergedScenario, sc: &Scenario, plan_kept: bool) -> Vec<Str
     .collect();
     if !run.is_empty() {
         notes.push(format!(
-            "from preset '{preset}': {} (set --tokens, --global-batch, --seq-len)",
-            run.join(", ")
+            "from preset '{preset}': {} (set {})",
+            run.join(", "),
+            hints.set("training", &["tokens", "global_batch", "seq_len"])
         ));
     }
+    let or_auto = match hints {
+        Hints::Flags => ", or --plan auto",
+        Hints::JobsFile => "",
+    };
     if plan_kept && !merged.wrote_in("parallel") {
+        let fields = match hints {
+            Hints::Flags => "plan flags",
+            Hints::JobsFile => "the job's [job.parallel]",
+        };
         notes.push(format!(
-            "the plan comes from preset '{preset}': {} (set plan flags, or --plan auto)",
+            "the plan comes from preset '{preset}': {} (set {fields}{or_auto})",
             sc.plan.label()
         ));
     } else if plan_kept {
@@ -204,16 +248,17 @@ fn inherited(merged: &MergedScenario, sc: &Scenario, plan_kept: bool) -> Vec<Str
         let kept = merged.unwritten_plan_fields(&sc.plan);
         if !kept.is_empty() {
             notes.push(format!(
-                "from preset '{preset}', the plan fields you did not give: {} (set them, or --plan auto)",
+                "from preset '{preset}', the plan fields you did not give: {} (set them{or_auto})",
                 kept.join(", ")
             ));
         }
     }
     if merged.file.training.gpus.is_none() && !merged.wrote("parallel.dp") {
         notes.push(format!(
-            "the job uses {} of the cluster's {} GPUs, the rest are hot spares (set --gpus)",
+            "the job uses {} of the cluster's {} GPUs, the rest are hot spares (set {})",
             sc.job_gpus(),
-            sc.cluster.gpus
+            sc.cluster.gpus,
+            hints.set("training", &["gpus"])
         ));
     }
     notes
@@ -555,26 +600,39 @@ pub fn memory(sc: &Scenario) -> MemorySummary {
     MemorySummary::of(sc, &step::simulate_step(sc))
 }
 
-/// What `simulate` and `reliability` answer for a plan that does not fit in memory
-/// (`m.fits` false): one error naming the plan, what it needs and what would help.
-pub fn does_not_fit(sc: &Scenario, m: &MemorySummary) -> crate::Error {
+/// What `simulate` and `reliability` (and `jobs`) answer for a plan that does not fit
+/// in memory (`m.fits` false): one error naming the plan, what it needs and what would
+/// help.
+pub fn does_not_fit(sc: &Scenario, m: &MemorySummary, hints: Hints) -> crate::Error {
     let p = &sc.plan;
     let mut fixes = vec!["more pp or tp".to_string()];
     if p.recompute != crate::workload::Recompute::Full {
-        fixes.push("--recompute full".into());
+        fixes.push(format!("{} full", hints.set("parallel", &["recompute"])));
     }
     if !p.distributed_optimizer && p.dp > 1 {
-        fixes.push("--distributed-optimizer true".into());
+        fixes.push(format!(
+            "{} true",
+            hints.set("parallel", &["distributed_optimizer"])
+        ));
     }
     if p.micro_batch > 1 {
-        fixes.push("a smaller --micro-batch".into());
+        fixes.push(format!(
+            "a smaller {}",
+            hints.set("parallel", &["micro_batch"])
+        ));
     }
     fixes.push("more GPUs".into());
+    let rest = match hints {
+        Hints::Flags => {
+            ", or --plan auto (the planner's best plan that fits); --allow-oom runs it anyway"
+        }
+        Hints::JobsFile => "",
+    };
     crate::Error::invalid(
         "parallel",
         format!("{} ({:.1} GiB per GPU)", p.label(), m.per_gpu_gib),
         format!(
-            "a plan that fits in the GPU's {:.1} GiB ({}); this one does not: {}, or --plan auto (the planner's best plan that fits); --allow-oom runs it anyway",
+            "a plan that fits in the GPU's {:.1} GiB ({}); this one does not: {}{rest}",
             m.capacity_gib,
             sc.cluster.gpu.name,
             fixes.join(", ")
@@ -864,6 +922,7 @@ pub fn plan_auto(layers: &ScenarioLayers) -> Result<Resolved> {
         &merged,
         Resolved { scenario, notes },
         false,
+        Hints::Flags,
     ))
 }
 
@@ -945,7 +1004,7 @@ mod tests {
                 !fits
             );
             if !fits {
-                let e = does_not_fit(&sc, &m).to_string();
+                let e = does_not_fit(&sc, &m, Hints::Flags).to_string();
                 assert!(e.starts_with("parallel = TP1 PP1"), "{e}");
                 assert!(e.contains("--plan auto"), "{e}");
             }
