@@ -207,5 +207,8 @@ fn notes_name_the_jobs_file_fields_not_flags() {
     let text = stdout(&out);
     assert!(text.contains("in the job's [job.training]"), "{text}");
     assert!(text.contains("(set the job's [job.parallel])"), "{text}");
-    assert!(!text.contains("--plan auto") && !text.contains("--tokens"), "{text}");
+    assert!(
+        !text.contains("--plan auto") && !text.contains("--tokens"),
+        "{text}"
+    );
 }

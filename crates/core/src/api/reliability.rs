@@ -128,9 +128,6 @@ pub struct SpareRow {
     pub spare_wait_hours: f64,
 }
 
-/// Trials of each exploration row (the base run uses the scenario's).
-const EXPLORE_TRIALS: u32 = 100;
-
 /// The reliability report of a scenario.
 pub fn reliability(sc: &Scenario, opts: &ReliabilityOptions) -> Result<ReliabilityReport> {
     if let Some(d) = opts.days {
@@ -156,15 +153,14 @@ pub fn reliability(sc: &Scenario, opts: &ReliabilityOptions) -> Result<Reliabili
         notes.insert(0, super::simulate::oom_warning(sc, &m));
     }
     let optimum = base.checkpoint_interval_min;
-    let explore = ReliabilityConfig {
-        trials: cfg.trials.min(EXPLORE_TRIALS),
-        ..cfg.clone()
-    };
+    // Every row runs the scenario's trials and seed, so that rows compare like with
+    // like, and the row of the scenario's own setting is the headline's run.
+    let explore = cfg.clone();
     // Only intervals that can happen: whole steps, no shorter than a write; each once.
     let mut ks: Vec<f64> = Vec::new();
     for k in [0.25, 0.5, 1.0, 2.0, 4.0] {
         let m = (optimum * k).max(base.min_interval_min);
-        let m = (m * 60.0 / step_s).ceil().max(1.0) * step_s / 60.0;
+        let m = crate::reliability::whole_steps(m / 60.0, step_s) * 60.0;
         if ks.last().is_none_or(|&l| m > l * (1.0 + 1e-9)) {
             ks.push(m);
         }
@@ -308,5 +304,60 @@ mod tests {
             );
         }
         assert!(all.ettr > base.ettr + 0.1 && all.days_p50 < base.days_p50);
+    }
+
+    /// Each table's row of the scenario's own setting is the headline's run, so the
+    /// tables and the headline never disagree about the same run.
+    #[test]
+    fn every_table_holds_the_headline_run() {
+        // A small job with no spares, whose Daly interval is a whole number of steps
+        // only up to rounding.
+        let small = r#"
+            [cluster]
+            gpu = "H100-SXM5-80GB"
+            gpus = 256
+            gpus_per_node = 8
+            nic_gbps = 200
+            fabric = "roce"
+            [model]
+            preset = "llama3-8b"
+            [parallel]
+            tp = 2
+            pp = 4
+            vpp = 2
+            cp = 1
+            micro_batch = 1
+            [training]
+            gpus = 256
+            global_batch = 512
+            seq_len = 4096
+            tokens = 1e12
+        "#;
+        let small: crate::scenario::ScenarioFile = toml::from_str(small).unwrap();
+        let small = crate::scenario::build(&crate::scenario::ScenarioLayers {
+            file: Some(small),
+            ..Default::default()
+        })
+        .unwrap();
+        let presets = ["memphis-405b", "dgx-h100-llama3-70b", "dgx-a100-gpt3-175b"];
+        let scenarios = presets
+            .iter()
+            .map(|p| (*p, scenario_preset(p).unwrap().validate().unwrap()))
+            .chain([("small", small)]);
+        for (preset, sc) in scenarios {
+            let r = reliability(&sc, &ReliabilityOptions::default()).unwrap();
+            let f = &r.failures;
+            let own = r
+                .intervals
+                .iter()
+                .find(|i| (i.checkpoint_interval_min - f.checkpoint_interval_min).abs() < 1e-9)
+                .unwrap_or_else(|| panic!("{preset}: no row at {}", f.checkpoint_interval_min));
+            assert_eq!((own.ettr, own.days_p50), (f.ettr, r.days_p50), "{preset}");
+            let spares = r.spares.iter().find(|s| s.spare_gpus == f.spare_gpus);
+            if let Some(s) = spares {
+                assert_eq!((s.ettr, s.days_p50), (f.ettr, r.days_p50), "{preset}");
+            }
+            assert_eq!(r.recovery[0].ettr, f.ettr, "{preset}");
+        }
     }
 }

@@ -479,10 +479,12 @@ pub fn landing_s(cfg: &ReliabilityConfig, ck: &CheckpointCost) -> f64 {
 
 /// `h` hours rounded up to whole steps of `step_s` (at least one): checkpoints are
 /// taken between steps.
-fn whole_steps(h: f64, step_s: f64) -> f64 {
+/// `h` hours rounded up to whole steps of `step_s` (at least one): checkpoints are taken
+/// between steps. A count a rounding error past a whole number stays that number.
+pub fn whole_steps(h: f64, step_s: f64) -> f64 {
     let step_h = step_s / 3600.0;
     if step_h > 0.0 {
-        (h / step_h).ceil().max(1.0) * step_h
+        (h / step_h * (1.0 - 1e-12)).ceil().max(1.0) * step_h
     } else {
         h
     }
