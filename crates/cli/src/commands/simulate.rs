@@ -268,10 +268,10 @@ fn render(r: &SimulationReport) -> String {
     let _ = writeln!(o, "\n{}", sinks::heading("reliability"));
     let _ = writeln!(
         o,
-        "  job MTBF     {} ({:.0} interruptions over the run, {:.0} planned)",
+        "  job MTBF     {} ({} interruptions over the run, {} planned)",
         duration(rel.job_mtbf_hours * 3600.0),
-        ints.interruptions,
-        ints.planned_interruptions
+        few(ints.interruptions),
+        few(ints.planned_interruptions)
     );
     let _ = writeln!(
         o,
@@ -462,4 +462,14 @@ fn render_power(o: &mut String, r: &SimulationReport) {
         si(c.site.run_tco2e),
         si(w.site.run_m3)
     );
+}
+
+/// A mean count: whole from 10, else with decimals enough that a run expecting 0.04
+/// interruptions (which still waits hours for repairs) does not read as none.
+fn few(n: f64) -> String {
+    match n {
+        n if n >= 10.0 => format!("{n:.0}"),
+        n if n >= 1.0 || n == 0.0 => format!("{n:.1}"),
+        n => format!("{n:.2}"),
+    }
 }
