@@ -288,9 +288,9 @@ pub struct CollectiveArgs {
     /// Network fidelity.
     #[arg(long, value_enum, default_value = "analytical")]
     pub network: NetworkModel,
-    /// Routing (flow level).
-    #[arg(long, value_enum, default_value = "adaptive")]
-    pub routing: Routing,
+    /// Routing (flow level) [default: adaptive].
+    #[arg(long, value_enum)]
+    pub routing: Option<Routing>,
     /// nccl-tests output to compare against, size by size.
     #[arg(long, value_name = "LOG")]
     pub compare: Option<PathBuf>,

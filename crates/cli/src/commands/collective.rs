@@ -9,6 +9,7 @@ use memphis_core::api::collective::{
     self as api, op_name, CollectiveOptions, CollectiveReport, COMPARE_MIN_BYTES,
 };
 use memphis_core::collective::{nccl_tests, parse_size, CollectiveOp};
+use memphis_core::fabric::Routing;
 use memphis_core::scenario::NetworkModel;
 use std::fmt::Write;
 
@@ -39,9 +40,14 @@ pub fn report(a: &CollectiveArgs) -> CliResult<CollectiveReport> {
         max_bytes: parse_size("-e/--maxbytes", &a.max_bytes)?,
         factor: a.factor,
         network: a.network,
-        routing: a.routing,
+        routing: a.routing.unwrap_or(Routing::Adaptive),
         compare,
     };
+    if a.routing.is_some() && a.network == NetworkModel::Analytical {
+        sinks::note(
+            "--routing applies at flow level only (--network flow); the analytical network model has no paths to route",
+        );
+    }
     Ok(api::sweep(&c, &o)?)
 }
 

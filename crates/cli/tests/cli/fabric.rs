@@ -186,6 +186,21 @@ fn collective_compares_with_an_nccl_tests_log() {
         out.contains("measured") && out.contains("mean absolute busbw error"),
         "{out}"
     );
+    // A log of 8 ranks is not compared with 16.
+    let o = memphis(&[
+        "collective",
+        "all_reduce",
+        "--compare",
+        log.to_str().unwrap(),
+        "-g",
+        "16",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("-g/--gpus = 16: 8, the ranks of the nccl-tests log"),
+        "{}",
+        stderr(&o)
+    );
     let bad = tmp("bad.log");
     std::fs::write(
         &bad,

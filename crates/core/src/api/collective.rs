@@ -171,10 +171,19 @@ pub fn sweep(c: &ClusterSpec, o: &CollectiveOptions) -> Result<CollectiveReport>
             ));
         }
     }
-    let gpus = o
-        .gpus
-        .or(log.and_then(|l| l.ranks.map(u64::from)))
-        .unwrap_or(8);
+    let logged_ranks = log.and_then(|l| l.ranks.map(u64::from));
+    if let (Some(g), Some(r)) = (o.gpus, logged_ranks) {
+        if g != r {
+            return Err(Error::invalid(
+                "-g/--gpus",
+                g,
+                format!(
+                    "{r}, the ranks of the nccl-tests log (or leave -g out to take them from it)"
+                ),
+            ));
+        }
+    }
+    let gpus = o.gpus.or(logged_ranks).unwrap_or(8);
     if gpus < 2 || gpus > c.gpus {
         return Err(Error::invalid(
             "-g/--gpus",

@@ -164,6 +164,9 @@ pub struct GroupShape {
     /// Ranks per server: the fewest the group has on any of its servers, which is how
     /// many NICs carry its traffic there.
     pub ranks_per_node: u32,
+    /// The most the group has on one server: the chain a tree runs inside its fullest
+    /// server, which sets the tree's latency.
+    pub most_per_node: u32,
     /// Servers the group spans.
     pub nodes: u32,
 }
@@ -180,6 +183,7 @@ impl GroupShape {
         GroupShape {
             ranks,
             ranks_per_node: if last == 0 { per } else { last },
+            most_per_node: per,
             nodes: ranks.div_ceil(per),
         }
     }
@@ -496,7 +500,11 @@ impl NetworkParams {
                 // Tree: up and down a tree of servers; algbw = 0.5 x the bus bandwidth
                 // after the protocol's factor and per-channel cap, derated by size as
                 // NCCL's tuner does.
-                let ppn = g.ranks_per_node as f64;
+                // The chain inside a server is as long as the fullest server's (NCCL's
+                // tuner takes nRanks / nNodes, the same for the uniform groups it
+                // expects; with a partly filled server the fullest keeps the latency
+                // from falling as ranks are added).
+                let ppn = g.most_per_node.max(1) as f64;
                 let lat = BASE_LAT_TREE[i]
                     + 2.0
                         * ((ppn - 1.0) * NVLINK_LAT_TREE[i]
@@ -544,8 +552,17 @@ impl NetworkParams {
             }
         }
         let b = best.expect("at least one algorithm is considered");
+        // NVLS moves data at NCCL's nvlsEfficiency of the links at best (tuning.cc): its
+        // tuning model's bandwidth grows with the heads and would pass that on a large
+        // NVLink domain (72 GPUs of an NVL72 rack).
+        let floor = match b.algorithm {
+            Algorithm::Nvls | Algorithm::NvlsTree => {
+                self.wire_floor(op, size, g) / nvls_efficiency(self.generation).max(1e-9)
+            }
+            _ => self.wire_floor(op, size, g),
+        };
         CollectiveEstimate {
-            time: b.time.max(self.wire_floor(op, size, g)),
+            time: b.time.max(floor),
             algorithm: b.algorithm,
             protocol: b.protocol,
         }
@@ -726,6 +743,35 @@ mod tests {
         }
     }
 
+    /// Adding ranks never makes a small all-reduce faster on the same algorithm: a
+    /// partly filled last server keeps the chain of its fullest ones. (A rank more can
+    /// make another algorithm possible: NVLS-tree once every server holds two.)
+    #[test]
+    fn small_message_latency_grows_with_ranks() {
+        let nvl72 = NetworkParams {
+            nvlink: Bandwidth::from_gbyte_per_s(721.8),
+            generation: Generation::Blackwell,
+            gpus_per_node: 72,
+            ..h100_ib()
+        };
+        for (net, per) in [(h100_ib(), 8), (nvl72, 72)] {
+            let mut last: Option<CollectiveEstimate> = None;
+            for ranks in 2..=1200 {
+                let g = GroupShape::uniform(ranks, per);
+                let e = net.collective(CollectiveOp::AllReduce, Bytes(8.0), g);
+                if let Some(l) =
+                    last.filter(|l| (l.algorithm, l.protocol) == (e.algorithm, e.protocol))
+                {
+                    assert!(
+                        e.time.0 >= l.time.0 - 0.1e-6,
+                        "{per} per server, {ranks}: {e:?} < {l:?}"
+                    );
+                }
+                last = Some(e);
+            }
+        }
+    }
+
     #[test]
     fn no_collective_beats_its_wires() {
         // B200-like: NVLink 721.8 GB/s, 8 x 400G NICs per server. NCCL's NVLS-tree model
@@ -743,10 +789,16 @@ mod tests {
                 CollectiveOp::AllGather,
                 CollectiveOp::ReduceScatter,
             ] {
-                let t = net.collective(op, s, g).time;
+                let e = net.collective(op, s, g);
+                let t = e.time;
                 let n = ranks as f64;
+                // NVLS at NCCL's nvlsEfficiency of the links at best.
+                let eff = match e.algorithm {
+                    Algorithm::Nvls | Algorithm::NvlsTree => 0.74,
+                    _ => 1.0,
+                };
                 assert!(
-                    t.0 >= s.0 * (n - 1.0) / n / net.nvlink.0 * 0.999,
+                    t.0 >= s.0 * (n - 1.0) / n / (net.nvlink.0 * eff) * 0.999,
                     "{op:?} {ranks}: {t:?}"
                 );
                 if g.nodes > 1 {

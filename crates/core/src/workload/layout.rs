@@ -189,9 +189,17 @@ impl RankLayout {
             self.gpus_per_node,
         );
         let c = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
+        // At most a server's GPUs at the group's stride (its members on one server).
+        let stride = self.stride(kind).max(1);
+        let most = if stride < self.gpus_per_node {
+            n.min(self.gpus_per_node.div_ceil(stride))
+        } else {
+            1
+        };
         GroupShape {
             ranks: c(n),
             ranks_per_node: c(per_node),
+            most_per_node: c(most.max(per_node)),
             nodes: c(nodes),
         }
     }
