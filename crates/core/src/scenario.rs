@@ -689,12 +689,23 @@ impl ClusterFile {
         let radix = c
             .switch_radix
             .unwrap_or_else(|| default_switch_radix(c.fabric, nic_gbps));
-        let over = c.oversubscription.clone().unwrap_or_else(|| vec![1.0, 1.0]);
-        if over.len() != 2 {
+        let mut over = c.oversubscription.clone().unwrap_or_else(|| vec![1.0, 1.0]);
+        // A fabric of at most 2 tiers has no tier above its spines: its one ratio is the
+        // leaves'.
+        if tiers <= 2 && over.len() == 1 {
+            over.push(1.0);
+        }
+        let spine_less = tiers <= 2 && over.get(1).is_some_and(|&r| r != 1.0);
+        if over.len() != 2 || spine_less {
+            let allowed = if tiers <= 2 {
+                format!("for {tiers} tier(s), one ratio, [leaf] (or [leaf, 1]: no tier above the spines), from 1 (non-blocking) to 64")
+            } else {
+                "two ratios, [leaf, spine], each from 1 (non-blocking) to 64".to_string()
+            };
             return Err(Error::invalid(
                 format!("{prefix}.oversubscription"),
                 format!("{over:?}"),
-                "two ratios, [leaf, spine], each from 1 (non-blocking) to 64",
+                allowed,
             ));
         }
         let nodes_per_rack = c.nodes_per_rack.unwrap_or(8);

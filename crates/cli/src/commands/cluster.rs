@@ -127,8 +127,14 @@ fn render(r: &ClusterReport) -> String {
     }
     let _ = writeln!(
         o,
-        "  farthest GPUs  {:>10} links, {} switch hops",
-        r.max_hops_links, r.max_hops_switches
+        "  farthest GPUs  {:>10} links, {} switch {}",
+        r.max_hops_links,
+        r.max_hops_switches,
+        if r.max_hops_switches == 1 {
+            "hop"
+        } else {
+            "hops"
+        }
     );
     o
 }

@@ -399,12 +399,12 @@ fn render_power(o: &mut String, r: &SimulationReport) {
     );
     let _ = writeln!(
         o,
-        "  swing        {:.2} MW facility over one step (from the {})",
+        "  swing        {:.2} MW facility over one step (the {}'s phases, unsmoothed)",
         pw.swing_mw, pw.swing_source
     );
     let _ = writeln!(
         o,
-        "               over minutes, with ramps, spectrum, a failure and mitigations: memphis power"
+        "               as the grid sees it (smoothed, over minutes, with ramps, spectrum, a failure and mitigations): memphis power"
     );
     let total_mw: f64 = pw.parts.iter().map(|p| p.mw).sum();
     for part in pw.parts.iter().filter(|p| p.mw > 0.0) {

@@ -36,6 +36,12 @@ fn bad_inputs_get_one_clear_error() {
         "[cluster]\npreset = \"dgx-h100\"\n[training]\ngpus = 8\n",
     )
     .unwrap();
+    let two_tier = tmp("two_tier.toml");
+    std::fs::write(
+        &two_tier,
+        "preset = \"dgx-h100\"\ngpus = 1024\ntiers = 2\noversubscription = [3.0, 5.0]\n",
+    )
+    .unwrap();
     let cases = validation("training_public.toml");
     let missing_field = tmp("cases.toml");
     let text = std::fs::read_to_string(&cases)
@@ -53,6 +59,11 @@ fn bad_inputs_get_one_clear_error() {
             "training.gpus = 1000",
         ),
         (&["simulate", zl], "model.layers = 0"),
+        // A 2-tier fabric has no tier above its spines for a second ratio.
+        (
+            &["cluster", "--cluster", two_tier.to_str().unwrap()],
+            "cluster.oversubscription = [3.0, 5.0]: for 2 tier(s), one ratio",
+        ),
         // Sequence parallelism needs the sequence to split over the tp ranks.
         (
             &[

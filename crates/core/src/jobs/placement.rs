@@ -123,8 +123,12 @@ fn packed(s: Servers, r: &Request, owner: &[Option<usize>]) -> Result<Vec<u32>> 
             format!("job '{}': placement", r.name),
             format!("packed, align {:?}", r.align).to_lowercase(),
             format!(
-                "{n} free servers in a row on a {} boundary; the longest free run has {} (scattered, a smaller job{})",
-                format!("{:?}", r.align).to_lowercase(),
+                "{n} free servers in a row on {} boundary; the longest free run has {} (scattered, a smaller job{})",
+                match r.align {
+                    Align::Server => "a server",
+                    Align::Rack => "a rack",
+                    Align::Array => "an array",
+                },
                 run.iter().max().copied().unwrap_or(0),
                 if r.align == Align::Server { "" } else { ", or align = \"server\"" }
             ),
