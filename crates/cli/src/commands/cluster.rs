@@ -113,6 +113,21 @@ fn render(r: &ClusterReport) -> String {
         count(r.cables)
     );
     let _ = writeln!(o, "  bisection      {:>10.1} Tb/s", r.bisection_tbps);
+    // A tier the size does not need is not built, and its ratio does not apply.
+    let unbuilt: Vec<&str> = ["leaf", "spine", "core"]
+        .iter()
+        .zip(&r.switches_by_tier)
+        .take(r.tiers as usize)
+        .filter(|(_, &n)| n == 0)
+        .map(|(name, _)| *name)
+        .collect();
+    if !unbuilt.is_empty() {
+        let _ = writeln!(
+            o,
+            "  not built      {} tier: the tiers below reach every GPU at this size, so no ratio above them applies",
+            unbuilt.join(", ")
+        );
+    }
     if !r.oversubscription_built.is_empty() {
         let built: Vec<String> = r
             .oversubscription_built
