@@ -725,15 +725,16 @@ impl ClusterFile {
             .host_w_per_node
             .unwrap_or(crate::power::HOST_W_PER_GPU * f64::from(gpn));
         let nics_per_node = c.nics_per_node.unwrap_or(f64::from(gpn) + 1.0);
-        for (name, v, most) in [
-            ("host_w_per_node", host_w_per_node, 1e6),
-            ("nics_per_node", nics_per_node, 4096.0),
+        // The network model gives every GPU its NIC: a server has at least as many.
+        for (name, v, least, most) in [
+            ("host_w_per_node", host_w_per_node, 0.0, 1e6),
+            ("nics_per_node", nics_per_node, f64::from(gpn), 4096.0),
         ] {
-            if !(v.is_finite() && (0.0..=most).contains(&v)) {
+            if !(v.is_finite() && (least..=most).contains(&v)) {
                 return Err(Error::invalid(
                     format!("{prefix}.{name}"),
                     v,
-                    format!("a number from 0 to {most}"),
+                    format!("a number from {least} to {most}"),
                 ));
             }
         }

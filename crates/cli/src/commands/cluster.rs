@@ -56,11 +56,17 @@ fn render(r: &ClusterReport) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "cluster {}", r.name);
     let _ = writeln!(o, "  GPUs          {} x {}", count(r.gpus), r.gpu);
+    let last = r.gpus % u64::from(r.gpus_per_node.max(1));
     let _ = writeln!(
         o,
-        "  servers       {} ({} GPUs each)",
+        "  servers       {} ({} GPUs each{})",
         count(r.nodes),
-        r.gpus_per_node
+        r.gpus_per_node,
+        if last > 0 {
+            format!("; the last holds {last}")
+        } else {
+            String::new()
+        }
     );
     let _ = writeln!(
         o,
