@@ -66,6 +66,10 @@ pub struct ClusterFile {
     pub tiers: Option<u32>,
     /// TP communication overlapped with GEMMs (default: Hopper and newer).
     pub tp_comm_overlap: Option<bool>,
+    /// The switches reduce in the network (NVIDIA SHARP on InfiniBand, through NCCL's
+    /// CollNet plugin): NCCL may run an all-reduce across servers as CollNet or as NVLS
+    /// with SHARP (default false; InfiniBand only).
+    pub sharp: Option<bool>,
     /// Switch ports at NIC speed (default: a 51.2 Tb/s Spectrum-4 SN5600, 51,200 / nic_gbps).
     pub switch_radix: Option<u32>,
     /// Oversubscription (down/up) of the leaf and spine tiers (default [1, 1]).
@@ -365,6 +369,8 @@ pub struct ClusterSpec {
     pub tiers: u32,
     /// Whether TP communication overlaps GEMMs.
     pub tp_comm_overlap: bool,
+    /// Whether the switches reduce in the network (SHARP, NCCL's CollNet).
+    pub sharp: bool,
     /// The scale-out fabric.
     pub fabric_spec: FabricSpec,
     /// Power of a server besides its GPUs and NICs, W.
@@ -384,6 +390,7 @@ impl ClusterSpec {
             tree_nic: Bandwidth::from_gbit_per_s(self.nic.gbps) * NET_EFFICIENCY,
             gpus_per_node: self.gpus_per_node,
             generation: self.gpu.generation,
+            collnet: self.sharp,
         }
     }
 
@@ -708,6 +715,18 @@ impl ClusterFile {
                 allowed,
             ));
         }
+        let sharp = c.sharp.unwrap_or(false);
+        let fabric = c.fabric.unwrap_or(FabricKind::Infiniband);
+        if sharp && fabric != FabricKind::Infiniband {
+            return Err(Error::invalid(
+                format!("{prefix}.sharp"),
+                sharp,
+                format!(
+                    "false on a {} fabric: SHARP's in-network reduction is InfiniBand's (fabric = \"infiniband\")",
+                    crate::serde_name(&fabric)
+                ),
+            ));
+        }
         let nodes_per_rack = c.nodes_per_rack.unwrap_or(8);
         let racks_per_array = c.racks_per_array.unwrap_or(8);
         let fabric_spec = FabricSpec {
@@ -759,6 +778,7 @@ impl ClusterFile {
             tp_comm_overlap: c
                 .tp_comm_overlap
                 .unwrap_or_else(|| gpu.generation.tp_comm_overlap_default()),
+            sharp,
             fabric_spec,
             host_w_per_node,
             nics_per_node,

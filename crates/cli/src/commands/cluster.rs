@@ -82,7 +82,7 @@ fn render(r: &ClusterReport) -> String {
     );
     let _ = writeln!(
         o,
-        "\nfabric: {}-tier {} fat-tree, radix {} x {:.0}G, oversubscription {}:1 / {}:1",
+        "\nfabric: {}-tier {} fat-tree, radix {} x {:.0}G, oversubscription {}:1 / {}:1{}",
         r.tiers,
         if r.rail_optimized {
             "rail-optimized"
@@ -92,7 +92,12 @@ fn render(r: &ClusterReport) -> String {
         r.radix,
         r.nic_gbps,
         r.oversubscription[0],
-        r.oversubscription[1]
+        r.oversubscription[1],
+        if r.sharp {
+            ", SHARP (in-network reduction)"
+        } else {
+            ""
+        }
     );
     let names = ["leaf", "spine", "core"];
     let link_names = ["GPU-leaf", "leaf-spine", "spine-core"];

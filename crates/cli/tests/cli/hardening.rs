@@ -36,6 +36,8 @@ fn bad_inputs_get_one_clear_error() {
         "[cluster]\npreset = \"dgx-h100\"\n[training]\ngpus = 8\n",
     )
     .unwrap();
+    let sharp_roce = tmp("sharp_roce.toml");
+    std::fs::write(&sharp_roce, "preset = \"memphis\"\nsharp = true\n").unwrap();
     let two_tier = tmp("two_tier.toml");
     std::fs::write(
         &two_tier,
@@ -59,6 +61,11 @@ fn bad_inputs_get_one_clear_error() {
             "training.gpus = 1000",
         ),
         (&["simulate", zl], "model.layers = 0"),
+        // SHARP reduces in InfiniBand switches only.
+        (
+            &["cluster", "--cluster", sharp_roce.to_str().unwrap()],
+            "cluster.sharp = true: false on a roce fabric",
+        ),
         // A 2-tier fabric has no tier above its spines for a second ratio.
         (
             &["cluster", "--cluster", two_tier.to_str().unwrap()],

@@ -70,6 +70,8 @@ pub struct ClusterReport {
     pub switch_radix: u32,
     /// Rail-optimized leaves.
     pub rail_optimized: bool,
+    /// The switches reduce in the network (SHARP).
+    pub sharp: bool,
     /// Oversubscription (down/up) of the leaf and spine tiers, as asked.
     pub oversubscription: [f64; 2],
     /// Oversubscription as built: links below over links above, leaf tier first.
@@ -122,6 +124,7 @@ pub fn report_of(c: &ClusterSpec, inv: &crate::fabric::Inventory) -> ClusterRepo
         radix: fs.radix,
         switch_radix: fs.radix,
         rail_optimized: fs.rail_optimized,
+        sharp: c.sharp,
         oversubscription: fs.oversubscription,
         oversubscription_built: inv.oversubscription_built,
         switches: inv.switches,

@@ -62,6 +62,14 @@ pub enum Algorithm {
     /// Parallel aggregated trees / halving-doubling: log-depth all-gather and
     /// reduce-scatter (NCCL enables it with one GPU per node).
     Pat,
+    /// CollNet direct: every GPU of a server reduces through the server's NICs in the
+    /// switches (SHARP).
+    CollnetDirect,
+    /// CollNet chain: a chain through each server's GPUs, its head reducing in the
+    /// switches (SHARP).
+    CollnetChain,
+    /// NVLS inside each server and SHARP between them (multi-node NVLS).
+    NvlsSharp,
 }
 
 /// NCCL protocol.
@@ -119,6 +127,13 @@ const NVLS_TREE_CHUNK_4_NODES: f64 = 64.0 * 1024.0;
 /// (tuning.cc @5067397c, facts.md §3.2).
 const NVLS_LAT_US: f64 = 25.0;
 const NET_NVLS_TREE_LAT_US: f64 = 20.9;
+/// hwLat[NVLINK][CollNetDirect|CollNetChain][Simple] and hwLat[NET][...][Simple], µs,
+/// and hwLat[NET][NVLS][Simple] for NVLS across servers over SHARP (tuning.cc, facts.md
+/// §3.2).
+const COLLNET_DIRECT_LAT_US: (f64, f64) = (3.7, 31.0);
+const COLLNET_CHAIN_LAT_US: (f64, f64) = (2.8, 30.0);
+const NET_NVLS_LAT_US: f64 = 18.0;
+
 /// Stages a chunk passes in an NVLS all-reduce on one server before its result lands:
 /// copied into the multicast buffer, reduced and multicast by the switch, copied out
 /// ⚠ (our reading of NCCL's NVLS kernel: scatter, reduce/broadcast, gather warps). The
@@ -153,6 +168,9 @@ pub struct NetworkParams {
     pub gpus_per_node: u32,
     /// GPU generation (NCCL's LL bandwidth caps).
     pub generation: Generation,
+    /// The switches reduce in the network (SHARP): NCCL's CollNet algorithms, and NVLS
+    /// across servers, are open to an all-reduce.
+    pub collnet: bool,
 }
 
 /// How a communicator's ranks sit on servers (`workload::layout::RankLayout::shape`
@@ -536,6 +554,9 @@ impl NetworkParams {
                 if let Some(c) = self.nvls(op, size, g) {
                     consider(c);
                 }
+                if self.collnet && op == CollectiveOp::AllReduce && nodes > 1 {
+                    self.sharp(size, g).into_iter().for_each(&mut consider);
+                }
             }
 
             if p == Protocol::Simple && g.ranks_per_node == 1 && op != CollectiveOp::AllReduce {
@@ -555,11 +576,16 @@ impl NetworkParams {
         // NVLS moves data at NCCL's nvlsEfficiency of the links at best (tuning.cc): its
         // tuning model's bandwidth grows with the heads and would pass that on a large
         // NVLink domain (72 GPUs of an NVL72 rack).
+        let in_network = matches!(
+            b.algorithm,
+            Algorithm::CollnetDirect | Algorithm::CollnetChain | Algorithm::NvlsSharp
+        );
+        let wires = self.wire_floor(op, size, g, in_network);
         let floor = match b.algorithm {
-            Algorithm::Nvls | Algorithm::NvlsTree => {
-                self.wire_floor(op, size, g) / nvls_efficiency(self.generation).max(1e-9)
+            Algorithm::Nvls | Algorithm::NvlsTree | Algorithm::NvlsSharp => {
+                wires / nvls_efficiency(self.generation).max(1e-9)
             }
-            _ => self.wire_floor(op, size, g),
+            _ => wires,
         };
         CollectiveEstimate {
             time: b.time.max(floor),
@@ -572,21 +598,29 @@ impl NetworkParams {
     /// NVLS-tree bandwidths grow with the heads and can pass it): each GPU receives
     /// (n-1)/n of the buffer over its NVLink (sends, for reduce-scatter), and across
     /// servers each server moves 2(N-1)/N of it (all-reduce; (N-1)/N for all-gather and
-    /// reduce-scatter) through its NICs, as no switch here reduces in the network.
-    fn wire_floor(&self, op: CollectiveOp, size: Bytes, g: GroupShape) -> Seconds {
+    /// reduce-scatter) through its NICs, as no switch reduces in the network; with
+    /// SHARP (`in_network`) a server sends its data up once and takes the result once.
+    fn wire_floor(
+        &self,
+        op: CollectiveOp,
+        size: Bytes,
+        g: GroupShape,
+        in_network: bool,
+    ) -> Seconds {
         let n = g.ranks.max(1) as f64;
         let gpu = size * ((n - 1.0) / n) / self.nvlink;
         if g.nodes <= 1 {
             return gpu;
         }
         let nodes = g.nodes as f64;
-        let crossings = if op == CollectiveOp::AllReduce {
-            2.0
-        } else {
+        let crossings = if op == CollectiveOp::AllReduce && !in_network {
+            2.0 * (nodes - 1.0) / nodes
+        } else if in_network {
             1.0
+        } else {
+            (nodes - 1.0) / nodes
         };
-        let server = size * (crossings * (nodes - 1.0) / nodes)
-            / (self.nic * g.ranks_per_node.max(1) as f64);
+        let server = size * crossings / (self.nic * g.ranks_per_node.max(1) as f64);
         gpu.max(server)
     }
 
@@ -703,6 +737,85 @@ impl NetworkParams {
         })
     }
 
+    /// An all-reduce across servers that the switches reduce (SHARP, through NCCL's
+    /// CollNet plugin), as NCCL's tuning model prices it (tuning.cc, facts.md §3.4-3.5):
+    ///
+    /// - CollNet direct (at most 8 GPUs a server): the graph's bus bandwidth over
+    ///   f = r − (r − 1)/2, r = ppn / channels (at least 1 here ⚠: NCCL's search gives
+    ///   the CollNet graph a channel per NIC), x 0.85 from Hopper on; latency
+    ///   2 (min(1, ppn − 1) x 3.7 + (ppn − 1) x 0.4) + 31 µs;
+    /// - CollNet chain: the bus bandwidth; latency 2 (ppn − 1) x 2.8 + 30 µs;
+    /// - NVLS with SHARP between servers (Hopper on): NVLS's bandwidth with the graph's
+    ///   inter-server speed (not doubled, no NVLS-tree cap); latency 25 + 18 µs, and
+    ///   the NVLS pipeline's fill with one stage more for the switches' ⚠.
+    ///
+    /// CollNet's algorithm bandwidth is half the bus's, as the tree's. The inter-server
+    /// side runs at the tree's NIC rate (the flow level derates it as a tree's).
+    fn sharp(&self, size: Bytes, g: GroupShape) -> Vec<Candidate> {
+        let ppn = g.most_per_node.max(1) as f64;
+        let graph = self.graph(g, self.tree_nic);
+        let us = |x: f64| Seconds(x * 1e-6);
+        let mut out = Vec::new();
+        if g.most_per_node <= 8 {
+            let r = (ppn / graph.channels).max(1.0);
+            let f = r - (r - 1.0) / 2.0;
+            let hopper = if self.generation == Generation::Ampere {
+                1.0
+            } else {
+                0.85
+            };
+            let algbw = graph.bus * (0.5 * hopper / f);
+            let (intra, inter) = COLLNET_DIRECT_LAT_US;
+            let lat = 2.0 * ((ppn - 1.0).min(1.0) * intra + (ppn - 1.0) * 0.4) + inter;
+            let t = us(lat) + size / algbw;
+            out.push(Candidate {
+                tuned: t,
+                time: t,
+                algorithm: Algorithm::CollnetDirect,
+                protocol: Protocol::Simple,
+            });
+        }
+        let (intra, inter) = COLLNET_CHAIN_LAT_US;
+        let t = us(2.0 * (ppn - 1.0) * intra + inter) + size / (graph.bus * 0.5);
+        out.push(Candidate {
+            tuned: t,
+            time: t,
+            algorithm: Algorithm::CollnetChain,
+            protocol: Protocol::Simple,
+        });
+        let eff = nvls_efficiency(self.generation);
+        let h = g.ranks_per_node;
+        if eff > 0.0 && h >= 2 {
+            let hf = h as f64;
+            let speed = self.nvls_speed(h, true);
+            let intra = speed * eff * (hf - 1.0) / hf * 2.0;
+            let inter = self.tree_nic.gbyte_per_s().min(speed);
+            let bus = Bandwidth::from_gbyte_per_s(hf * intra.min(inter));
+            let factor = CollectiveOp::AllReduce.bus_factor(g.ranks);
+            let tuned = us(NVLS_LAT_US + NET_NVLS_LAT_US) + size * factor / bus;
+            // Chunks as NVLS's on one server, capped at 32 KiB where the model's
+            // algorithm bandwidth is under 150 GB/s (enqueue.cc, facts.md §10).
+            let concurrent = NVLS_CHANNELS * hf;
+            let mut c = NVLS_CHUNK;
+            if (bus / factor).gbyte_per_s() < 150.0 {
+                c = c.min(32768.0);
+            }
+            for (waves, to) in [(64.0, 65536.0), (8.0, 32768.0), (2.0, 16384.0)] {
+                if size.0 < waves * concurrent * c && c > to {
+                    c = to;
+                }
+            }
+            let fill = Bytes(size.0.min(NVLS_STAGES * concurrent * c));
+            out.push(Candidate {
+                tuned,
+                time: tuned + fill * factor / bus,
+                algorithm: Algorithm::NvlsSharp,
+                protocol: Protocol::Simple,
+            });
+        }
+        out
+    }
+
     /// All-to-all: each rank sends (n-1)/n of its buffer; the part for peers in the same
     /// server rides NVLink, the rest the NIC, concurrently.
     fn all_to_all(&self, size: Bytes, g: GroupShape) -> Seconds {
@@ -740,6 +853,7 @@ mod tests {
             tree_nic: Bandwidth::from_gbit_per_s(400.0) * NET_EFFICIENCY,
             gpus_per_node: 8,
             generation: Generation::Hopper,
+            collnet: false,
         }
     }
 
@@ -769,6 +883,45 @@ mod tests {
                 }
                 last = Some(e);
             }
+        }
+    }
+
+    /// With SHARP, an all-reduce over many servers takes a CollNet or NVLS-SHARP path
+    /// where it is faster: its latency no longer grows with log2 of the servers, and no
+    /// path beats a server sending its data up once and taking the result once.
+    #[test]
+    fn sharp_cuts_all_reduce_latency_at_scale() {
+        let sharp = NetworkParams {
+            collnet: true,
+            ..h100_ib()
+        };
+        let g = GroupShape::uniform(8192, 8);
+        for size in [65536.0, 4.0 * 1048576.0, 1e9] {
+            let s = Bytes(size);
+            let with = sharp.collective(CollectiveOp::AllReduce, s, g);
+            let without = h100_ib().collective(CollectiveOp::AllReduce, s, g);
+            assert!(
+                matches!(
+                    with.algorithm,
+                    Algorithm::CollnetDirect | Algorithm::CollnetChain | Algorithm::NvlsSharp
+                ),
+                "{size}: {with:?}"
+            );
+            assert!(with.time.0 < without.time.0, "{size}: {with:?} {without:?}");
+            assert!(
+                with.time.0 >= size / (sharp.nic.0 * 8.0) * 0.999,
+                "{size}: {with:?}"
+            );
+        }
+        // Small messages: about the switch's latency, whatever the scale.
+        let small = sharp.collective(CollectiveOp::AllReduce, Bytes(8.0), g);
+        assert!(small.time.0 < 60e-6, "{small:?}");
+        // Only all-reduce: all-gather and reduce-scatter keep their algorithms.
+        for op in [CollectiveOp::AllGather, CollectiveOp::ReduceScatter] {
+            assert_eq!(
+                sharp.collective(op, Bytes(1e8), g),
+                h100_ib().collective(op, Bytes(1e8), g)
+            );
         }
     }
 
