@@ -163,8 +163,9 @@ pub struct SimulateArgs {
 pub struct ScenarioArgs {
     /// Scenario: a preset name (see `memphis presets`) or a TOML file. Default: memphis-405b.
     pub scenario: Option<String>,
-    /// Cluster preset (replaces the scenario's cluster).
-    #[arg(long, value_name = "PRESET")]
+    /// The cluster: a preset (see `memphis presets`) or a TOML file with the fields of a
+    /// scenario's [cluster] section (replaces the scenario's cluster).
+    #[arg(long, value_name = "PRESET|FILE.toml")]
     pub cluster: Option<String>,
     /// Model: a preset name, a Hugging Face config.json, or a TOML model file.
     #[arg(long, value_name = "NAME|FILE")]

@@ -722,7 +722,7 @@ impl ClusterFile {
                 format!("{prefix}.sharp"),
                 sharp,
                 format!(
-                    "false on a {} fabric: SHARP's in-network reduction is InfiniBand's (fabric = \"infiniband\")",
+                    "true only on an InfiniBand fabric (fabric = \"infiniband\"), whose switches reduce in the network; this one is {}",
                     crate::serde_name(&fabric)
                 ),
             ));

@@ -70,9 +70,10 @@ fn render(r: &ClusterReport) -> String {
     );
     let _ = writeln!(
         o,
-        "  racks         {} ({} servers each)",
+        "  racks         {} ({} server{} each)",
         count(r.racks),
-        r.nodes_per_rack
+        r.nodes_per_rack,
+        if r.nodes_per_rack == 1 { "" } else { "s" }
     );
     let _ = writeln!(
         o,

@@ -147,12 +147,13 @@ fn render(r: &SimulationReport) -> String {
     let c = &r.cluster.inventory;
     let _ = writeln!(
         o,
-        "  cluster  {}: {} x {} ({} per server, {:.0}G NIC per GPU)",
+        "  cluster  {}: {} x {} ({} per server, {:.0}G NIC per GPU{})",
         c.name,
         count(c.gpus),
         c.gpu,
         c.gpus_per_node,
-        c.nic_gbps
+        c.nic_gbps,
+        if c.sharp { ", SHARP" } else { "" }
     );
     let moe = r
         .model

@@ -64,7 +64,7 @@ fn bad_inputs_get_one_clear_error() {
         // SHARP reduces in InfiniBand switches only.
         (
             &["cluster", "--cluster", sharp_roce.to_str().unwrap()],
-            "cluster.sharp = true: false on a roce fabric",
+            "cluster.sharp = true: true only on an InfiniBand fabric",
         ),
         // A 2-tier fabric has no tier above its spines for a second ratio.
         (

@@ -173,7 +173,7 @@ fn bad_jobs_files_are_refused_naming_job_field_and_value() {
             "job 'b': servers = 31: servers no other job holds (job 'a' lists it)",
         ),
         (format!("{CLUSTER}{}", job("a", "servers = [1]")), "job 'a': servers"),
-        (format!("{CLUSTER}{}", job("a", "placement = \"explicit\"\nservers = [1]")), "job 'a': servers = 1 servers: 32 servers"),
+        (format!("{CLUSTER}{}", job("a", "placement = \"explicit\"\nservers = [1]")), "job 'a': servers = a list of 1: a list of 32 server indices"),
         (format!("{CLUSTER}[[job]]\nname = \"a\"\npreset = \"nope\"\ngpus = 256\n"), "job 'a': scenario preset = nope"),
         (format!("{CLUSTER}[[job]]\nname = \"a\"\npreset = \"dgx-h100-llama3-70b\"\ngpus = 100\n"), "job 'a': gpus = 100: a multiple of 8"),
         (format!("{CLUSTER}[[job]]\nname = \"a\"\npreset = \"dgx-h100-llama3-70b\"\n"), "job 'a': gpus = missing"),

@@ -190,11 +190,14 @@ pub fn reliability(sc: &Scenario, opts: &ReliabilityOptions) -> Result<Reliabili
         .collect();
     let gpus = sc.job_gpus();
     let gpn = u64::from(sc.cluster.gpus_per_host);
+    // The scenario's own count among them, so the table holds the headline's run.
     let mut spare_counts: Vec<u64> = [0.0, 0.001, 0.005, 0.01, 0.02]
         .iter()
         .map(|f| ((gpus as f64 * f) as u64 / gpn) * gpn)
         .filter(|&s| s <= sc.spare_gpus())
+        .chain([base.spare_gpus])
         .collect();
+    spare_counts.sort_unstable();
     spare_counts.dedup();
     let spares = spare_counts
         .iter()
@@ -353,10 +356,9 @@ mod tests {
                 .find(|i| (i.checkpoint_interval_min - f.checkpoint_interval_min).abs() < 1e-9)
                 .unwrap_or_else(|| panic!("{preset}: no row at {}", f.checkpoint_interval_min));
             assert_eq!((own.ettr, own.days_p50), (f.ettr, r.days_p50), "{preset}");
-            let spares = r.spares.iter().find(|s| s.spare_gpus == f.spare_gpus);
-            if let Some(s) = spares {
-                assert_eq!((s.ettr, s.days_p50), (f.ettr, r.days_p50), "{preset}");
-            }
+            let s = r.spares.iter().find(|s| s.spare_gpus == f.spare_gpus);
+            let s = s.unwrap_or_else(|| panic!("{preset}: no row of {} spares", f.spare_gpus));
+            assert_eq!((s.ettr, s.days_p50), (f.ettr, r.days_p50), "{preset}");
             assert_eq!(r.recovery[0].ettr, f.ettr, "{preset}");
         }
     }

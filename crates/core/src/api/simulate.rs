@@ -83,7 +83,7 @@ fn with_context(
     r.notes.extend(straddling(&r.scenario));
     if merged.wrote("training.fp8_recipe") && !r.scenario.run.precision.fp8_gemms() {
         r.notes.push(format!(
-            "fp8_recipe = {} applies with precision = fp8; this run's GEMMs are {} (set {} fp8)",
+            "fp8_recipe = {} applies with precision = fp8; this run's GEMMs are {} (set {} to fp8)",
             crate::serde_name(&r.scenario.run.recipe.fp8_recipe),
             crate::serde_name(&r.scenario.run.precision),
             hints.set("training", &["precision"])

@@ -68,8 +68,11 @@ fn explicit(s: Servers, r: &Request, owner: &[Option<usize>], all: &[Request]) -
     if r.explicit.len() != r.servers as usize {
         return Err(Error::invalid(
             field,
-            format!("{} servers", r.explicit.len()),
-            format!("{} servers: the job's GPUs / GPUs per server", r.servers),
+            format!("a list of {}", r.explicit.len()),
+            format!(
+                "a list of {} server indices (the job's GPUs / GPUs per server)",
+                r.servers
+            ),
         ));
     }
     let mut seen = std::collections::BTreeSet::new();
