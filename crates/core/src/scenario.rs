@@ -1429,8 +1429,14 @@ impl MergedScenario {
         if self.wrote(field) || !matches!(section, "parallel" | "training") || value == "missing" {
             return e;
         }
-        // The user's plan and job fields first: those are what conflicts with a plan field.
-        let mine: Vec<&str> = ["parallel", "training", "cluster", "model"]
+        // The user's plan and job fields first: those are what conflicts with a plan field;
+        // the cluster first for the precision (the GPU decides which it runs).
+        let order = if field == "training.precision" {
+            ["cluster", "parallel", "training", "model"]
+        } else {
+            ["parallel", "training", "cluster", "model"]
+        };
+        let mine: Vec<&str> = order
             .iter()
             .map(|s| self.written_in(s))
             .find(|w| !w.is_empty())
@@ -1442,7 +1448,11 @@ impl MergedScenario {
         let merged = toml::Value::try_from(&self.file).ok();
         let value_of = |path: &str| {
             let (section, key) = path.split_once('.')?;
-            let v = merged.as_ref()?.get(section)?.get(key)?;
+            let table = merged.as_ref()?.get(section)?;
+            // A preset's section is merged in its place: its name stands for it.
+            let v = table
+                .get(key)
+                .or_else(|| (key == "preset").then(|| table.get("name")).flatten())?;
             Some(match v {
                 toml::Value::String(s) => s.clone(),
                 other => other.to_string(),

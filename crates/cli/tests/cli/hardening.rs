@@ -61,6 +61,11 @@ fn bad_inputs_get_one_clear_error() {
             "training.gpus = 1000",
         ),
         (&["simulate", zl], "model.layers = 0"),
+        // FP8 on an A100: the cluster is what conflicts, whatever else was given.
+        (
+            &["simulate", "dgx-h100-llama3-70b", "--cluster", "dgx-a100", "--tp", "8"],
+            "cluster.preset = dgx-a100 (given as --cluster): conflicts with training.precision = fp8",
+        ),
         // SHARP reduces in InfiniBand switches only.
         (
             &["cluster", "--cluster", sharp_roce.to_str().unwrap()],
