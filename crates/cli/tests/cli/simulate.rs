@@ -351,6 +351,28 @@ fn notes_say_what_a_flag_does_not_do_and_what_was_kept() {
         err.contains("the plan fields you did not give: cp = 2") && err.contains("vpp = 1 "),
         "{err}"
     );
+    // Recipe fields this run has no use for.
+    let o = crate::util::memphis(&[
+        "simulate",
+        "dgx-h100-llama3-70b",
+        "--vpp",
+        "1",
+        "--pp-overlap",
+        "false",
+        "--ep-overlap",
+        "true",
+        "--json",
+    ]);
+    let err = crate::util::stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("pp_overlap applies to interleaved schedules (vpp > 1)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("ep_overlap applies to MoE models; llama3-70b is dense"),
+        "{err}"
+    );
 }
 
 /// What the GPU cannot run is said before any plan is looked at; a recipe without FP8

@@ -89,6 +89,33 @@ fn with_context(
             hints.set("training", &["precision"])
         ));
     }
+    // Recipe fields that change nothing in this run, written all the same.
+    let sc = &r.scenario;
+    if merged.wrote("training.pp_overlap") && sc.plan.vpp <= 1 {
+        r.notes.push(format!(
+            "pp_overlap applies to interleaved schedules (vpp > 1); this plan has pp = {}, vpp = {}, {}",
+            sc.plan.pp,
+            sc.plan.vpp,
+            if sc.plan.pp > 1 {
+                "whose 1F1B waits for each send either way"
+            } else {
+                "no pipeline sends"
+            }
+        ));
+    }
+    if sc.model.moe.is_none() {
+        let moe_only: Vec<&str> = ["ep_overlap", "moe_dispatcher"]
+            .into_iter()
+            .filter(|f| merged.wrote(&format!("training.{f}")))
+            .collect();
+        if !moe_only.is_empty() {
+            r.notes.push(format!(
+                "{} applies to MoE models; {} is dense",
+                moe_only.join(" and "),
+                sc.model.name
+            ));
+        }
+    }
     if merged.wrote("routing") && r.scenario.network == crate::scenario::NetworkModel::Analytical {
         r.notes.push(format!(
             "routing = {} applies at flow level only (--network flow); the analytical network model has no paths to route",
