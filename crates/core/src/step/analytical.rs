@@ -239,6 +239,32 @@ fn expose_dp(sc: &Scenario, c: &StepCosts, stages: &mut [StageTiming]) {
         let (exposed_reduce, exposed_gather) = if !sc.run.recipe.dp_overlap {
             // Each runs whole, between the backward and the next forward.
             (reduce, if dist { gather } else { Seconds::ZERO })
+        } else if v > 1.0 {
+            // Interleaved: as the timeline runs them, a chunk at a time. In the cool-down
+            // the chunks' last backwards come pp chunk-backwards apart (last chunk
+            // first); each chunk's reduction streams from the start of its last backward
+            // and its last bucket waits for that backward's end. In the warm-up each
+            // chunk's first forward comes pp chunk-forwards after the previous one's,
+            // and its gather, queued behind the earlier chunks', must have its first
+            // bucket in by then.
+            let (chunk_b, chunk_f) = (st.backward / v, st.forward / v);
+            let (r, g) = (reduce / v, gather / v);
+            let mut free = f64::NEG_INFINITY;
+            for k in 0..sc.plan.vpp {
+                let end = -(v - 1.0 - f64::from(k)) * pp * chunk_b.0;
+                let start = (end - chunk_b.0).max(free);
+                free = (start + r.0).max(end + d.last_bucket.min(r).0);
+            }
+            let exposed_reduce = Seconds((free - slack_b.0).max(0.0));
+            let exposed_gather = if dist {
+                let late = (0..sc.plan.vpp)
+                    .map(|c| f64::from(c) * (g.0 - pp * chunk_f.0))
+                    .fold(0.0, f64::max);
+                Seconds((late - slack_f.0).max(0.0)) + d.first_gather.min(g)
+            } else {
+                Seconds::ZERO
+            };
+            (exposed_reduce, exposed_gather)
         } else {
             let exposed_reduce =
                 (reduce - st.backward - slack_b).max(Seconds::ZERO) + d.last_bucket.min(reduce);
