@@ -266,8 +266,11 @@ fn expose_dp(sc: &Scenario, c: &StepCosts, stages: &mut [StageTiming]) {
             };
             (exposed_reduce, exposed_gather)
         } else {
-            let exposed_reduce =
-                (reduce - st.backward - slack_b).max(Seconds::ZERO) + d.last_bucket.min(reduce);
+            // The reduction streams from the start of the last backward; only its last
+            // bucket must wait for that backward's end (as the timeline runs it).
+            let exposed_reduce = (reduce - st.backward - slack_b)
+                .max(d.last_bucket.min(reduce))
+                .max(Seconds::ZERO);
             let exposed_gather = if dist {
                 (gather - st.forward - slack_f).max(Seconds::ZERO) + d.first_gather.min(gather)
             } else {
