@@ -211,7 +211,7 @@ fn with_flag(e: memphis_core::Error, given: &[String]) -> String {
     else {
         return e.to_string();
     };
-    let Some(flag) = flag_of(field) else {
+    let Some(flag) = memphis_core::scenario::flag_of(field) else {
         return e.to_string();
     };
     let passed = given
@@ -225,19 +225,6 @@ fn with_flag(e: memphis_core::Error, given: &[String]) -> String {
     } else {
         format!("{flag} = {value}: {allowed}")
     }
-}
-
-/// The flag that sets a field, where one does.
-fn flag_of(field: &str) -> Option<String> {
-    let (section, key) = field.rsplit_once('.').unwrap_or(("", field));
-    let flag = match (section, key) {
-        ("cluster", "preset") => "cluster",
-        ("model", "preset") => "model",
-        ("reliability", "spare_gpus") => "spares",
-        (_, k) if k.chars().all(|c| c.is_ascii_lowercase() || c == '_') => k,
-        _ => return None,
-    };
-    Some(format!("--{}", flag.replace('_', "-")))
 }
 
 /// Result of a command.

@@ -58,11 +58,15 @@ pub fn read_limited(path: &Path, what: &str, limit: u64) -> CliResult<String> {
 }
 
 /// The files this run has read (canonical path, what it was), so that no output
-/// replaces one of them (`sinks::output`).
+/// replaces one of them (`sinks::output`). Kept by the binary only, which runs one
+/// command a process; embedded (Python), calls share the process and write no files.
 static INPUTS: std::sync::Mutex<Vec<(std::path::PathBuf, String)>> =
     std::sync::Mutex::new(Vec::new());
 
 fn remember_input(path: &Path, what: &str) {
+    if crate::sinks::embedded() {
+        return;
+    }
     if let (Ok(p), Ok(mut inputs)) = (std::fs::canonicalize(path), INPUTS.lock()) {
         inputs.push((p, what.to_string()));
     }

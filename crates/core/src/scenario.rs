@@ -547,6 +547,21 @@ pub fn cluster_preset(name: &str) -> Result<ClusterFile> {
 // section below it; single fields are merged. No field is listed by hand here, so a
 // field added to a `*File` struct is merged like the others.
 
+/// The command-line flag that sets a scenario field (`training.global_batch` ->
+/// `--global-batch`), where one does: the field's name in kebab case, but for the
+/// presets (`--cluster`, `--model`) and the spares (`--spares`).
+pub fn flag_of(field: &str) -> Option<String> {
+    let (section, key) = field.rsplit_once('.').unwrap_or(("", field));
+    let flag = match (section, key) {
+        ("cluster", "preset") => "cluster",
+        ("model", "preset") => "model",
+        ("reliability", "spare_gpus") => "spares",
+        (_, k) if k.chars().all(|c| c.is_ascii_lowercase() || c == '_') => k,
+        _ => return None,
+    };
+    Some(format!("--{}", flag.replace('_', "-")))
+}
+
 fn to_value<T: Serialize>(t: &T) -> Result<Value> {
     Value::try_from(t).map_err(|e| {
         // TOML's integers are i64: name the field a larger u64 came in (a flag's).
@@ -773,7 +788,7 @@ impl ClusterFile {
             nodes_per_rack,
             racks_per_array,
             nic,
-            fabric: c.fabric.unwrap_or(FabricKind::Infiniband),
+            fabric,
             tiers,
             tp_comm_overlap: c
                 .tp_comm_overlap

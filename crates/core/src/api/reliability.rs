@@ -153,9 +153,9 @@ pub fn reliability(sc: &Scenario, opts: &ReliabilityOptions) -> Result<Reliabili
         notes.insert(0, super::simulate::oom_warning(sc, &m));
     }
     let optimum = base.checkpoint_interval_min;
-    // Every row runs the scenario's trials and seed, so that rows compare like with
-    // like, and the row of the scenario's own setting is the headline's run.
-    let explore = cfg.clone();
+    // Every row runs the scenario's trials and seed (`cfg` with one field changed), so
+    // that rows compare like with like, and the row of the scenario's own setting is
+    // the headline's run.
     // Only intervals that can happen: whole steps, no shorter than a write; each once.
     let mut ks: Vec<f64> = Vec::new();
     for k in [0.25, 0.5, 1.0, 2.0, 4.0] {
@@ -183,7 +183,7 @@ pub fn reliability(sc: &Scenario, opts: &ReliabilityOptions) -> Result<Reliabili
             }
             let c = ReliabilityConfig {
                 checkpoint_interval_min: Some(m),
-                ..explore.clone()
+                ..cfg.clone()
             };
             row(&reliability_of(sc, step_s, work_hours, &c))
         })
@@ -204,7 +204,7 @@ pub fn reliability(sc: &Scenario, opts: &ReliabilityOptions) -> Result<Reliabili
         .map(|&s| {
             let c = ReliabilityConfig {
                 spare_gpus: Some(s),
-                ..explore.clone()
+                ..cfg.clone()
             };
             let r = reliability_of(sc, step_s, work_hours, &c);
             SpareRow {
@@ -216,7 +216,7 @@ pub fn reliability(sc: &Scenario, opts: &ReliabilityOptions) -> Result<Reliabili
             }
         })
         .collect();
-    let recovery = recovery_rows(sc, step_s, work_hours, &base, &explore);
+    let recovery = recovery_rows(sc, step_s, work_hours, &base, cfg);
     let fm = FailureModel::for_job(gpus, sc.cluster.gpus_per_host);
     let unexpected = fm.unexpected_per_hour();
     Ok(ReliabilityReport {
@@ -255,7 +255,7 @@ fn recovery_rows(
     step_s: f64,
     work_hours: f64,
     base: &crate::reliability::RunProjection,
-    explore: &ReliabilityConfig,
+    cfg: &ReliabilityConfig,
 ) -> Vec<RecoveryRow> {
     let of = |technique: &str, what: &str, r: &crate::reliability::RunProjection| RecoveryRow {
         technique: technique.into(),
@@ -271,9 +271,9 @@ fn recovery_rows(
     };
     // The scenario's own run, as the headline reports it (all its trials).
     let mut rows = vec![of("as configured", "the scenario's restart", base)];
-    let mut all = explore.clone();
+    let mut all = cfg.clone();
     for t in RECOVERIES {
-        let mut c = explore.clone();
+        let mut c = cfg.clone();
         (t.apply)(&mut c);
         (t.apply)(&mut all);
         rows.push(row(t.name, t.what, &c));

@@ -41,7 +41,7 @@ impl Hints {
         match self {
             Hints::Flags => names
                 .iter()
-                .map(|n| format!("--{}", n.replace('_', "-")))
+                .filter_map(|n| crate::scenario::flag_of(&format!("{section}.{n}")))
                 .collect::<Vec<_>>()
                 .join(", "),
             Hints::JobsFile => format!("{} in the job's [job.{section}]", names.join(", ")),

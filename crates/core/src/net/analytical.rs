@@ -613,12 +613,10 @@ impl NetworkParams {
             return gpu;
         }
         let nodes = g.nodes as f64;
-        let crossings = if op == CollectiveOp::AllReduce && !in_network {
-            2.0 * (nodes - 1.0) / nodes
-        } else if in_network {
-            1.0
-        } else {
-            (nodes - 1.0) / nodes
+        let crossings = match (op, in_network) {
+            (_, true) => 1.0,
+            (CollectiveOp::AllReduce, false) => 2.0 * (nodes - 1.0) / nodes,
+            _ => (nodes - 1.0) / nodes,
         };
         let server = size * crossings / (self.nic * g.ranks_per_node.max(1) as f64);
         gpu.max(server)
@@ -848,18 +846,22 @@ mod tests {
         }
     }
 
+    /// A GB200 NVL72 rack's NVLink domain: 72 GPUs at 721.8 GB/s as NCCL sees it.
+    fn nvl72() -> NetworkParams {
+        NetworkParams {
+            nvlink: Bandwidth::from_gbyte_per_s(721.8),
+            generation: Generation::Blackwell,
+            gpus_per_node: 72,
+            ..h100_ib()
+        }
+    }
+
     /// Adding ranks never makes a small all-reduce faster on the same algorithm: a
     /// partly filled last server keeps the chain of its fullest ones. (A rank more can
     /// make another algorithm possible: NVLS-tree once every server holds two.)
     #[test]
     fn small_message_latency_grows_with_ranks() {
-        let nvl72 = NetworkParams {
-            nvlink: Bandwidth::from_gbyte_per_s(721.8),
-            generation: Generation::Blackwell,
-            gpus_per_node: 72,
-            ..h100_ib()
-        };
-        for (net, per) in [(h100_ib(), 8), (nvl72, 72)] {
+        for (net, per) in [(h100_ib(), 8), (nvl72(), 72)] {
             let mut last: Option<CollectiveEstimate> = None;
             for ranks in 2..=1200 {
                 let g = GroupShape::uniform(ranks, per);
@@ -905,13 +907,7 @@ mod tests {
             );
         }
         // Never slower, at any shape and size.
-        let nvl72 = NetworkParams {
-            nvlink: Bandwidth::from_gbyte_per_s(721.8),
-            generation: Generation::Blackwell,
-            gpus_per_node: 72,
-            ..h100_ib()
-        };
-        for (net, per) in [(h100_ib(), 8), (h100_ib(), 1), (nvl72, 72)] {
+        for (net, per) in [(h100_ib(), 8), (h100_ib(), 1), (nvl72(), 72)] {
             let on = NetworkParams {
                 collnet: true,
                 ..net.clone()
@@ -965,7 +961,7 @@ mod tests {
                 let n = ranks as f64;
                 // NVLS at NCCL's nvlsEfficiency of the links at best.
                 let eff = match e.algorithm {
-                    Algorithm::Nvls | Algorithm::NvlsTree => 0.74,
+                    Algorithm::Nvls | Algorithm::NvlsTree => nvls_efficiency(net.generation),
                     _ => 1.0,
                 };
                 assert!(
