@@ -249,6 +249,7 @@ mod tests {
             last_stage: 0,
             first_forward: SimTime::ZERO,
             stage_send_hold: None,
+            stage_gather_hold: vec![],
             unscheduled_ops: 0,
             spans: vec![
                 span(0, f, 0, 2_000_000_000),

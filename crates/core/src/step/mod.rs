@@ -19,7 +19,8 @@ use crate::units::Seconds;
 
 /// Folds a timeline into a step result: its time, and a breakdown that adds up to it
 /// (the per-micro-batch parts from the closed form; DP as the timeline exposed it, after
-/// the last backward and before the first forward; blocking pipeline sends as long as
+/// the last backward, before the first forward and while first forwards waited for the
+/// parameter gather; blocking pipeline sends as long as
 /// they held that stage's compute; the
 /// rest is pipeline bubble and waiting on slower stages).
 pub fn with_timeline(mut step: StepResult, tl: &Timeline) -> StepResult {
@@ -30,9 +31,16 @@ pub fn with_timeline(mut step: StepResult, tl: &Timeline) -> StepResult {
         .dp
         .get(s)
         .map_or(Seconds::ZERO, |d| d.optimizer.time);
+    let gather_hold = tl
+        .stage_gather_hold
+        .get(s)
+        .copied()
+        .unwrap_or_default()
+        .as_seconds();
     let dp = (tl.stage_end[s].as_seconds() - tl.stage_compute_end[s].as_seconds() - opt)
         .max(Seconds::ZERO)
-        + tl.first_forward.as_seconds();
+        + tl.first_forward.as_seconds()
+        + gather_hold;
     let b = &mut step.breakdown;
     b.dp_comm = dp;
     b.optimizer = opt;
