@@ -1549,6 +1549,38 @@ impl ParallelFile {
             _ => false,
         }
     }
+
+    /// Why no plan of `plans` admits this section: the first field no plan has, as
+    /// `(name, value, the values the plans have)`; `None` when each field alone is had
+    /// by some plan (only their combination is not).
+    pub fn unmatched(&self, plans: &[ParallelPlan]) -> Option<(String, String, Vec<String>)> {
+        let Ok(Value::Table(fixed)) = to_value(self) else {
+            return None;
+        };
+        let tables: Vec<toml::Table> = plans
+            .iter()
+            .filter_map(|p| match to_value(p) {
+                Ok(Value::Table(t)) => Some(t),
+                _ => None,
+            })
+            .collect();
+        fixed.iter().find_map(|(k, v)| {
+            if tables.iter().any(|t| t.get(k) == Some(v)) {
+                return None;
+            }
+            let mut had: Vec<&Value> = tables.iter().filter_map(|t| t.get(k)).collect();
+            had.sort_by(|a, b| match (a.as_integer(), b.as_integer()) {
+                (Some(x), Some(y)) => x.cmp(&y),
+                _ => a.to_string().cmp(&b.to_string()),
+            });
+            had.dedup();
+            Some((
+                k.clone(),
+                v.to_string(),
+                had.iter().map(|v| v.to_string()).collect(),
+            ))
+        })
+    }
 }
 
 impl MergedScenario {

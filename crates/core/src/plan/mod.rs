@@ -384,14 +384,32 @@ pub fn search_within(
     if all.is_empty() {
         return Err(no_plan_reason(sc));
     }
+    if fixed.recompute == Some(Recompute::Selective) && sc.run.selective_is_free() {
+        // Selective recomputation that recomputes nothing is the plan without it, which
+        // the enumeration keeps alone; the plans keep the user's word for it.
+        for p in all.iter_mut().filter(|p| p.recompute == Recompute::None) {
+            p.recompute = Recompute::Selective;
+        }
+    }
+    let valid = all.clone();
     all.retain(|p| fixed.admits(p));
     if all.is_empty() {
+        if let Some((field, value, had)) = fixed.unmatched(&valid) {
+            return Err(Error::invalid(
+                format!("parallel.{field}"),
+                value,
+                format!(
+                    "one of {} (the values that valid plans of this model, job and batch have)",
+                    had.join(", ")
+                ),
+            ));
+        }
         let given = toml::to_string(fixed).unwrap_or_default();
         let given: Vec<&str> = given.lines().collect();
         return Err(Error::invalid(
             "parallel",
             given.join(", "),
-            "plan fields that some valid plan of this model, job and batch has; no plan keeps all of these",
+            "each of these fields is in some valid plan of this model, job and batch, but no plan has them all; drop one",
         ));
     }
     let (si, sn) = shard.map_or((0, 1), |s| (s.index - 1, s.count));
@@ -766,6 +784,50 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("no plan exists"), "{e}");
+    }
+
+    #[test]
+    fn selective_recompute_that_recomputes_nothing_can_be_asked_for() {
+        // Fused attention recomputing only its core: the enumeration keeps it as
+        // `none`, but a user who writes `selective` (the presets' default) gets plans.
+        let sc = small();
+        assert!(sc.run.selective_is_free());
+        let fixed = ParallelFile {
+            recompute: Some(Recompute::Selective),
+            ..Default::default()
+        };
+        let r = search_within(&sc, &fixed, Objective::Step, 2, None, &|_, _| {}).unwrap();
+        assert!(!r.top.is_empty());
+        assert!(r
+            .top
+            .iter()
+            .all(|p| p.plan.recompute == Recompute::Selective));
+    }
+
+    #[test]
+    fn a_fixed_field_no_plan_has_is_named_with_the_values_plans_have() {
+        let sc = small();
+        let search = |fixed: ParallelFile| {
+            search_within(&sc, &fixed, Objective::Step, 1, None, &|_, _| {})
+                .unwrap_err()
+                .to_string()
+        };
+        let e = search(ParallelFile {
+            tp: Some(3),
+            ..Default::default()
+        });
+        assert!(
+            e.contains("parallel.tp = 3") && e.contains("one of 1, 2, 4, 8"),
+            "{e}"
+        );
+        // Each alone is possible (64 GPUs), together they need 128.
+        let e = search(ParallelFile {
+            tp: Some(8),
+            pp: Some(2),
+            cp: Some(8),
+            ..Default::default()
+        });
+        assert!(e.contains("no plan has them all"), "{e}");
     }
 
     #[test]
