@@ -150,6 +150,25 @@ const GEMMA3_VOCAB: u64 = 262_208;
 /// Qwen2MoeConfig's default `shared_expert_intermediate_size`.
 const QWEN2_MOE_SHARED: u64 = 5632;
 
+/// When a Mixtral config names no expert count: MixtralConfig's default
+/// `num_local_experts` (a warning says it was assumed).
+const MIXTRAL_EXPERTS: u32 = 8;
+
+/// Families whose modeling code has routed experts in every config (`model_type` or
+/// architecture names, lower case): a config of theirs without an expert count is
+/// refused, not read as dense. Mixtral is read with its config's default instead.
+const MOE_FAMILIES: [&str; 9] = [
+    "qwen2_moe",
+    "qwen3_moe",
+    "deepseek_v2",
+    "deepseek_v3",
+    "dbrx",
+    "llama4",
+    "gpt_oss",
+    "olmoe",
+    "granitemoe",
+];
+
 /// When an MoE config names no top-k: MixtralConfig's default `num_experts_per_tok`
 /// (a warning says it was assumed).
 const DEFAULT_TOPK: u32 = 2;
@@ -659,6 +678,29 @@ fn read_moe(
         "moe_num_experts",
         "ffn_config.moe_num_experts",
     ])?;
+    // A family whose modeling code is MoE, with no expert count: its config class's
+    // default, as `transformers` would load it (MixtralConfig), else refused rather than
+    // read as a dense model.
+    let experts = match experts {
+        None if family.find("mixtral") => {
+            warnings.push(format!(
+                "{}: num_local_experts is missing: {MIXTRAL_EXPERTS} experts assumed (MixtralConfig's default)",
+                c.context
+            ));
+            Some(MIXTRAL_EXPERTS)
+        }
+        None => {
+            if let Some(moe) = MOE_FAMILIES.iter().find(|f| family.find(f)) {
+                return Err(c.bad(
+                    "num_experts",
+                    "missing",
+                    format!("the routed experts' count (num_local_experts, num_experts, n_routed_experts or moe_num_experts): '{moe}' is a mixture-of-experts family"),
+                ));
+            }
+            None
+        }
+        e => e,
+    };
     // One expert (or none) is a dense MLP behind a router of h weights.
     let Some(experts) = experts.filter(|&e| e > 1) else {
         return Ok(None);
@@ -1025,6 +1067,18 @@ mod tests {
         let moe = spec("config.json", mixtral).moe.unwrap();
         assert_eq!((moe.experts, moe.topk, moe.expert_ffn), (8, 2, 14336));
         assert!(moe.dense_layers.is_empty() && moe.shared_ffn == 0);
+        // Without its expert count, Mixtral is MixtralConfig's 8 experts (with a
+        // warning), not a dense model; another MoE family is refused.
+        let no_count = mixtral.replace(r#""num_local_experts":8,"#, "");
+        let m = read("m.json", &no_count);
+        assert_eq!(warned_keys("m.json", &m), ["num_local_experts"]);
+        assert_eq!(m.validate("model").unwrap().moe.unwrap().experts, 8);
+        let qwen = no_count.replace("MixtralForCausalLM", "Qwen3MoeForCausalLM");
+        let e = err(&qwen.replace('{', r#"{"model_type":"qwen3_moe","#));
+        assert!(
+            e.contains("num_experts = missing") && e.contains("qwen3_moe"),
+            "{e}"
+        );
         let neox = r#"{"architectures":["GPTNeoXForCausalLM"],"hidden_size":6144,"intermediate_size":24576,
             "num_attention_heads":64,"num_hidden_layers":44,"vocab_size":50432,"hidden_act":"gelu_fast"}"#;
         assert_eq!(spec("config.json", neox).mlp, MlpKind::Standard);
