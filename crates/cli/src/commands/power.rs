@@ -257,18 +257,28 @@ fn render_loads(o: &mut String, r: &GridReport) {
     );
 }
 
+/// An energy as printed to 3 decimals, with no "-0.000" for a change that rounds to
+/// nothing.
+pub(crate) fn shown_mwh(mwh: f64) -> f64 {
+    if mwh.abs() < 5e-4 {
+        0.0
+    } else {
+        mwh
+    }
+}
+
 fn render_mitigations(o: &mut String, r: &GridReport) {
     let b = &r.battery;
     let _ = writeln!(
         o,
-        "\n  battery for {} MW/s: {:.1} MW, {:.3} MWh, {:.0}% round trip, ramps at up to {:.0} MW/s, loses {:.3} MWh (its energy cost; {:+.3} MWh of charge left in it at the end)",
+        "\n  battery for {} MW/s: {:.1} MW, {:.3} MWh, {:.0}% round trip, ramps at up to {:.0} MW/s, loses {:.3} MWh (its energy cost; its charge ends {:+.3} MWh from where it began, not a cost)",
         b.ramp_limit_mw_per_s,
         b.mw,
         b.mwh,
         b.round_trip_efficiency * 100.0,
         b.battery_ramp_mw_per_s,
         b.losses_mwh,
-        b.end_charge_mwh
+        shown_mwh(b.end_charge_mwh)
     );
     let _ = writeln!(
         o,
