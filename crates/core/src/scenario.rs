@@ -1026,6 +1026,22 @@ impl ScenarioFile {
                 ));
             }
         }
+        // The plan but its dp: what the model's shape bounds is checked before the GPU
+        // count, which would otherwise take the blame for a tp the heads refuse.
+        let plan = ParallelPlan {
+            tp,
+            pp,
+            vpp: p.vpp.unwrap_or(1),
+            cp,
+            ep: p.ep.unwrap_or(1),
+            etp: p.etp.unwrap_or(tp),
+            dp: 1,
+            micro_batch: p.micro_batch.unwrap_or(1),
+            sequence_parallel: p.sequence_parallel.unwrap_or(tp > 1),
+            recompute: p.recompute.unwrap_or(Recompute::Selective),
+            distributed_optimizer: p.distributed_optimizer.unwrap_or(true),
+        };
+        plan.validate_shape(&model)?;
         let model_par = u64::from(tp) * u64::from(pp) * u64::from(cp);
         let job_gpus = sf.training.gpus;
         if let Some(g) = job_gpus {
@@ -1070,19 +1086,7 @@ impl ScenarioFile {
                     .map_err(|_| Error::invalid("parallel.dp", g / model_par, "below 2^32"))?
             }
         };
-        let plan = ParallelPlan {
-            tp,
-            pp,
-            vpp: p.vpp.unwrap_or(1),
-            cp,
-            ep: p.ep.unwrap_or(1),
-            etp: p.etp.unwrap_or(tp),
-            dp,
-            micro_batch: p.micro_batch.unwrap_or(1),
-            sequence_parallel: p.sequence_parallel.unwrap_or(tp > 1),
-            recompute: p.recompute.unwrap_or(Recompute::Selective),
-            distributed_optimizer: p.distributed_optimizer.unwrap_or(true),
-        };
+        let plan = ParallelPlan { dp, ..plan };
         if plan.gpus() > gpus {
             return Err(Error::invalid(
                 "parallel.dp",

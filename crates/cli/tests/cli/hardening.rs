@@ -112,8 +112,21 @@ fn bad_inputs_get_one_clear_error() {
         ),
         // A conflict names the value the user gave, not "as given".
         (
+            &["simulate", "--pp", "7"],
+            "parallel.pp = 7 (given as --pp): conflicts with training.gpus",
+        ),
+        // What the model's shape bounds is named before the GPU count.
+        (
             &["simulate", "--pp", "1000"],
-            "parallel.pp = 1000 (given as --pp): conflicts with training.gpus",
+            "parallel.pp = 1000 (given as --pp): pp x vpp (4000) at most the model's layers (126)",
+        ),
+        (
+            &["simulate", "--model", "grok-1", "--cluster", "dgx-h100", "--gpus", "64", "--ep", "3"],
+            "parallel.ep = 3 (given as --ep): a divisor of the model's experts (8)",
+        ),
+        (
+            &["simulate", "--model", "grok-1", "--cluster", "dgx-h100", "--gpus", "64", "--tp", "5"],
+            "parallel.tp = 5 (given as --tp): a divisor of the model's attention heads (48)",
         ),
         (&["simulate", "--tp", "3"], "parallel.tp = 3"),
         (&["power", "--window", "0s"], "--window = 0"),

@@ -480,8 +480,11 @@ impl ParallelPlan {
         run.global_batch / (u64::from(self.dp) * u64::from(self.micro_batch))
     }
 
-    /// Checks the plan against the model and the run. Errors name the field.
-    pub fn validate(&self, model: &ModelSpec, run: &TrainingRun) -> Result<()> {
+    /// Checks the fields the model's shape bounds, whatever the job's size: each factor
+    /// in range, tp against the heads and widths, pp x vpp against the layers, ep and etp
+    /// against the experts. A scenario checks these before the GPU count, so that a tp
+    /// the heads refuse is named as such, not as a GPU count it does not divide.
+    pub fn validate_shape(&self, model: &ModelSpec) -> Result<()> {
         for (name, v) in [
             ("tp", self.tp),
             ("pp", self.pp),
@@ -547,65 +550,62 @@ impl ParallelPlan {
                 ),
             ));
         }
-        let stage_ranks = u64::from(self.tp) * u64::from(self.cp) * u64::from(self.dp);
         match &model.moe {
-            None if self.ep > 1 => {
-                return Err(Error::invalid(
-                    "parallel.ep",
-                    self.ep,
-                    "1 for a dense model (it has no experts)",
-                ));
-            }
-            None if self.etp != self.tp => {
+            None if self.ep > 1 => Err(Error::invalid(
+                "parallel.ep",
+                self.ep,
+                "1 for a dense model (it has no experts)",
+            )),
+            None if self.etp != self.tp => Err(Error::invalid(
+                "parallel.etp",
+                self.etp,
+                format!("tp ({}) for a dense model (it has no experts)", self.tp),
+            )),
+            None => Ok(()),
+            Some(m) if !m.expert_ffn.is_multiple_of(u64::from(self.etp)) => Err(Error::invalid(
+                "parallel.etp",
+                self.etp,
+                format!("a divisor of the model's moe_ffn_hidden ({})", m.expert_ffn),
+            )),
+            Some(m) if m.experts % self.ep != 0 => Err(Error::invalid(
+                "parallel.ep",
+                self.ep,
+                format!("a divisor of the model's experts ({})", m.experts),
+            )),
+            Some(_) => Ok(()),
+        }
+    }
+
+    /// Checks the plan against the model and the run. Errors name the field.
+    pub fn validate(&self, model: &ModelSpec, run: &TrainingRun) -> Result<()> {
+        self.validate_shape(model)?;
+        let stage_ranks = u64::from(self.tp) * u64::from(self.cp) * u64::from(self.dp);
+        if model.moe.is_some() {
+            // The folding of ep and etp into the stage's ranks: etp's own rule first.
+            if !stage_ranks.is_multiple_of(u64::from(self.etp)) {
                 return Err(Error::invalid(
                     "parallel.etp",
                     self.etp,
-                    format!("tp ({}) for a dense model (it has no experts)", self.tp),
+                    format!(
+                        "a divisor of tp x cp x dp ({} x {} x {} = {stage_ranks})",
+                        self.tp, self.cp, self.dp
+                    ),
                 ));
             }
-            None => {}
-            // Each rule names the field it is about: etp's own first, then ep's, then the
-            // folding of both into the stage's ranks.
-            Some(m) => {
-                if !m.expert_ffn.is_multiple_of(u64::from(self.etp)) {
-                    return Err(Error::invalid(
-                        "parallel.etp",
+            let expert_model = u64::from(self.ep) * u64::from(self.etp);
+            if !stage_ranks.is_multiple_of(expert_model) {
+                return Err(Error::invalid(
+                    "parallel.ep",
+                    self.ep,
+                    format!(
+                        "a divisor of tp x cp x dp / etp ({} x {} x {} / {} = {}): expert layers fold the stage's ranks into etp x ep x expert-dp",
+                        self.tp,
+                        self.cp,
+                        self.dp,
                         self.etp,
-                        format!("a divisor of the model's moe_ffn_hidden ({})", m.expert_ffn),
-                    ));
-                }
-                if !stage_ranks.is_multiple_of(u64::from(self.etp)) {
-                    return Err(Error::invalid(
-                        "parallel.etp",
-                        self.etp,
-                        format!(
-                            "a divisor of tp x cp x dp ({} x {} x {} = {stage_ranks})",
-                            self.tp, self.cp, self.dp
-                        ),
-                    ));
-                }
-                if m.experts % self.ep != 0 {
-                    return Err(Error::invalid(
-                        "parallel.ep",
-                        self.ep,
-                        format!("a divisor of the model's experts ({})", m.experts),
-                    ));
-                }
-                let expert_model = u64::from(self.ep) * u64::from(self.etp);
-                if !stage_ranks.is_multiple_of(expert_model) {
-                    return Err(Error::invalid(
-                        "parallel.ep",
-                        self.ep,
-                        format!(
-                            "a divisor of tp x cp x dp / etp ({} x {} x {} / {} = {}): expert layers fold the stage's ranks into etp x ep x expert-dp",
-                            self.tp,
-                            self.cp,
-                            self.dp,
-                            self.etp,
-                            stage_ranks / u64::from(self.etp)
-                        ),
-                    ));
-                }
+                        stage_ranks / u64::from(self.etp)
+                    ),
+                ));
             }
         }
         if run.seq_len == 0 || run.seq_len > (1 << 24) {
