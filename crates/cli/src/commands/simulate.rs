@@ -242,9 +242,10 @@ fn render(r: &SimulationReport) -> String {
     let _ = writeln!(o, "\n{}", sinks::heading("run"));
     let _ = writeln!(
         o,
-        "  tokens       {} in {} steps",
+        "  tokens       {} in {} step{}",
         si(run.tokens),
-        count(run.steps as u64)
+        count(run.steps as u64),
+        if run.steps as u64 == 1 { "" } else { "s" }
     );
     // A short run in days would read 0.0.
     let ideal = if run.ideal_days < 1.0 {

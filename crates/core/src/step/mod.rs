@@ -51,7 +51,14 @@ pub fn with_timeline(mut step: StepResult, tl: &Timeline) -> StepResult {
     }
     let others =
         b.compute + b.tp_comm + b.cp_comm + b.ep_comm + b.pp_comm + b.dp_comm + b.optimizer;
-    b.bubble = (time - others).max(Seconds::ZERO);
+    // Under a microsecond is the rounding of the timeline's nanosecond clock over its
+    // ops, not a bubble.
+    let bubble = (time - others).max(Seconds::ZERO);
+    b.bubble = if bubble.0 < 1e-6 {
+        Seconds::ZERO
+    } else {
+        bubble
+    };
     // Keep the sum exact even if the closed-form parts exceed the simulated time.
     let total = b.total();
     if total.0 > time.0 && total.0 > 0.0 {
