@@ -245,8 +245,8 @@ fn expose_dp(sc: &Scenario, c: &StepCosts, stages: &mut [StageTiming]) {
             // first); each chunk's reduction streams from the start of its last backward
             // and its last bucket waits for that backward's end. In the warm-up each
             // chunk's first forward comes pp chunk-forwards after the previous one's,
-            // and its gather, queued behind the earlier chunks', must have its first
-            // bucket in by then.
+            // and its gather, queued behind the earlier chunks', paces that forward (it
+            // waits for each bucket), so the forward ends no sooner than the gather.
             let (chunk_b, chunk_f) = (st.backward / v, st.forward / v);
             let (r, g) = (reduce / v, gather / v);
             let mut free = f64::NEG_INFINITY;
@@ -258,7 +258,7 @@ fn expose_dp(sc: &Scenario, c: &StepCosts, stages: &mut [StageTiming]) {
             let exposed_reduce = Seconds((free - slack_b.0).max(0.0));
             let exposed_gather = if dist {
                 let late = (0..sc.plan.vpp)
-                    .map(|c| f64::from(c) * (g.0 - pp * chunk_f.0))
+                    .map(|c| f64::from(c) * (g.0 - pp * chunk_f.0) + (g.0 - chunk_f.0))
                     .fold(0.0, f64::max);
                 Seconds((late - slack_f.0).max(0.0)) + d.first_gather.min(g)
             } else {
