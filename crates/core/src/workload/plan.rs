@@ -510,6 +510,20 @@ impl ParallelPlan {
                 format!("a divisor of the model's attention heads ({})", model.heads),
             ));
         }
+        // Megatron-Core splits the key-value groups over TP (`num_query_groups` divided
+        // by the TP size, megatron/core/transformer/attention.py, from memory of the code
+        // ⚠); it does not replicate them. MLA keeps one
+        // latent per token and heads of its own, so `kv_heads` is `heads` there.
+        if !model.kv_heads.is_multiple_of(self.tp) {
+            return Err(Error::invalid(
+                "parallel.tp",
+                self.tp,
+                format!(
+                    "a divisor of the model's key-value heads ({}): Megatron splits the key-value groups over TP and does not replicate them",
+                    model.kv_heads
+                ),
+            ));
+        }
         if !model.ffn_hidden.is_multiple_of(u64::from(self.tp)) {
             return Err(Error::invalid(
                 "parallel.tp",
@@ -943,6 +957,15 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.starts_with("parallel.tp = 3"), "{e}");
+        // 128 heads in 8 key-value groups: TP 16 would have to replicate them.
+        let e = plan(16, 8, 4)
+            .validate(&m, &run(64))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("parallel.tp = 16") && e.contains("key-value heads (8)"),
+            "{e}"
+        );
         let e = plan(8, 16, 4)
             .validate(&m, &run(65))
             .unwrap_err()
