@@ -713,17 +713,41 @@ fn read_moe(
         "ffn_config.moe_top_k",
     ])? {
         Some(k) => k,
-        None => {
+        // Each family's config class has its own default (Mixtral 2, Qwen3-MoE and
+        // DeepSeek-V3 8, DBRX 1): Mixtral's is taken with a warning, as for its expert
+        // count; another family's is refused rather than guessed.
+        None if family.find("mixtral") || !MOE_FAMILIES.iter().any(|f| family.find(f)) => {
             warnings.push(format!(
                 "{}: num_experts_per_tok is missing: {DEFAULT_TOPK} experts per token assumed (MixtralConfig's default)",
                 c.context
             ));
             DEFAULT_TOPK
         }
+        None => {
+            return Err(c.bad(
+                "num_experts_per_tok",
+                "missing",
+                format!(
+                    "the experts each token is routed to (num_experts_per_tok, experts_per_token, moe_top_k or moe_topk): the default differs by family, and '{}' is not Mixtral",
+                    family.model_type
+                ),
+            ))
+        }
     };
     // The experts' width: DeepSeek's, Qwen-MoE's and GLM's `moe_intermediate_size`;
     // DBRX's `ffn_config.ffn_hidden_size`; Mixtral's, gpt-oss's and Llama 4's
     // `intermediate_size`.
+    // The families whose experts have a width of their own refuse a config without it,
+    // rather than read the dense MLP's (18,432 wide on DeepSeek-V3: 5.9T parameters).
+    let own_width = ["deepseek_v2", "deepseek_v3", "qwen2_moe", "qwen3_moe"];
+    if c.u64_of(&["moe_intermediate_size"])?.is_none() {
+        if let Some(f) = own_width.iter().find(|f| family.find(f)) {
+            return Err(c.missing(
+                "moe_intermediate_size",
+                &format!(": '{f}' experts have a width of their own"),
+            ));
+        }
+    }
     let expert_ffn = c
         .u64_of(&[
             "moe_intermediate_size",
@@ -1079,6 +1103,19 @@ mod tests {
             e.contains("num_experts = missing") && e.contains("qwen3_moe"),
             "{e}"
         );
+        // Nor is another family's top-k or expert width guessed from Mixtral's or the
+        // dense MLP's.
+        let qwen = mixtral
+            .replace("MixtralForCausalLM", "Qwen3MoeForCausalLM")
+            .replace(
+                '{',
+                r#"{"model_type":"qwen3_moe","moe_intermediate_size":768,"#,
+            );
+        assert!(read("q.json", &qwen).warnings.is_empty());
+        let e = err(&qwen.replace(r#","num_experts_per_tok":2"#, ""));
+        assert!(e.contains("num_experts_per_tok = missing"), "{e}");
+        let e = err(&qwen.replace(r#""moe_intermediate_size":768,"#, ""));
+        assert!(e.contains("moe_intermediate_size = missing"), "{e}");
         let neox = r#"{"architectures":["GPTNeoXForCausalLM"],"hidden_size":6144,"intermediate_size":24576,
             "num_attention_heads":64,"num_hidden_layers":44,"vocab_size":50432,"hidden_act":"gelu_fast"}"#;
         assert_eq!(spec("config.json", neox).mlp, MlpKind::Standard);
