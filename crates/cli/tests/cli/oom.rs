@@ -220,7 +220,7 @@ fn no_plan_that_fits_is_one_clear_error() {
         // the preset plan's (10,000 GPUs and 12,288 sequences share no dp).
         (
             &["simulate", "--gpus", "10000"],
-            &["no plan exists", "shares a factor with 10000"],
+            &["no plan exists", "choose a GPU count whose factors"],
         ),
         (
             &[

@@ -347,7 +347,7 @@ fn no_plan_reason(sc: &Scenario) -> Error {
         "training.global_batch",
         sc.run.global_batch,
         format!(
-            "no plan exists: the global batch must be a multiple of dp x micro_batch, and every dp = {gpus} GPUs / (tp x pp x cp) that the model allows leaves a remainder; choose a global batch that shares a factor with {gpus}"
+            "no plan exists: the global batch must be a multiple of dp x micro_batch, and every dp = {gpus} GPUs / (tp x pp x cp) that the model allows leaves a remainder; choose a GPU count whose factors the model's tp, pp and cp can take up (a multiple of 8, say), or a global batch that one such dp divides"
         ),
     )
 }
