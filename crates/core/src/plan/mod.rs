@@ -394,6 +394,20 @@ pub fn search_within(
     let valid = all.clone();
     all.retain(|p| fixed.admits(p));
     if all.is_empty() {
+        // A fixed field the model's shape refuses is named for that, as `simulate` names
+        // it: the fields given, the rest at their least, and no rule that a field not
+        // given would break (vpp without pp, etp against a dense model's tp).
+        let tp = fixed.tp.unwrap_or(1);
+        let least = ParallelPlan {
+            tp,
+            pp: fixed.pp.unwrap_or(1),
+            vpp: fixed.pp.and(fixed.vpp).unwrap_or(1),
+            cp: fixed.cp.unwrap_or(1),
+            ep: fixed.ep.unwrap_or(1),
+            etp: sc.model.moe.as_ref().and(fixed.etp).unwrap_or(tp),
+            ..ParallelPlan::single()
+        };
+        least.validate_shape(&sc.model)?;
         if let Some((field, value, had)) = fixed.unmatched(&valid) {
             return Err(Error::invalid(
                 format!("parallel.{field}"),
@@ -812,12 +826,22 @@ mod tests {
                 .unwrap_err()
                 .to_string()
         };
+        // What the model's shape refuses is named for that, as `simulate` names it.
         let e = search(ParallelFile {
             tp: Some(3),
             ..Default::default()
         });
         assert!(
-            e.contains("parallel.tp = 3") && e.contains("one of 1, 2, 4, 8"),
+            e.contains("parallel.tp = 3") && e.contains("attention heads (32)"),
+            "{e}"
+        );
+        // What the job refuses is named with the values valid plans have.
+        let e = search(ParallelFile {
+            cp: Some(3),
+            ..Default::default()
+        });
+        assert!(
+            e.contains("parallel.cp = 3") && e.contains("one of 1, 2, 4"),
             "{e}"
         );
         // Each alone is possible (64 GPUs), together they need 128.
