@@ -257,13 +257,23 @@ fn render_loads(o: &mut String, r: &GridReport) {
     );
 }
 
-/// An energy as printed to 3 decimals, with no "-0.000" for a change that rounds to
-/// nothing.
-pub(crate) fn shown_mwh(mwh: f64) -> f64 {
-    if mwh.abs() < 5e-4 {
+/// An energy in MWh, or in kWh below 1 MWh (a small job's battery holds a few kWh),
+/// signed if asked, never "-0.0" for a change that rounds to nothing.
+pub(crate) fn energy(mwh: f64, signed: bool) -> String {
+    let (v, unit, digits) = if mwh.abs() < 1.0 {
+        (mwh * 1e3, "kWh", 1)
+    } else {
+        (mwh, "MWh", 3)
+    };
+    let v = if v.abs() < 0.5 * 10f64.powi(-digits) {
         0.0
     } else {
-        mwh
+        v
+    };
+    if signed {
+        format!("{v:+.digits$} {unit}", digits = digits as usize)
+    } else {
+        format!("{v:.digits$} {unit}", digits = digits as usize)
     }
 }
 
@@ -271,14 +281,14 @@ fn render_mitigations(o: &mut String, r: &GridReport) {
     let b = &r.battery;
     let _ = writeln!(
         o,
-        "\n  battery for {} MW/s: {:.1} MW, {:.3} MWh, {:.0}% round trip, ramps at up to {:.0} MW/s, loses {:.3} MWh (its energy cost; its charge ends {:+.3} MWh from where it began, not a cost)",
+        "\n  battery for {} MW/s: {:.1} MW, {}, {:.0}% round trip, ramps at up to {:.0} MW/s, loses {} (its energy cost; its charge ends {} from where it began, not a cost)",
         b.ramp_limit_mw_per_s,
         b.mw,
-        b.mwh,
+        energy(b.mwh, false),
         b.round_trip_efficiency * 100.0,
         b.battery_ramp_mw_per_s,
-        b.losses_mwh,
-        shown_mwh(b.end_charge_mwh)
+        energy(b.losses_mwh, false),
+        energy(b.end_charge_mwh, true)
     );
     let _ = writeln!(
         o,

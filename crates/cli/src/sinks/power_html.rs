@@ -312,14 +312,14 @@ pub fn power_report(r: &GridReport) -> String {
     let b = &r.battery;
     let _ = write!(
         o,
-        r#"<p class="sub">Battery sized for {} MW/s: {:.1} MW, {:.3} MWh, {:.0}% round trip, its own ramps up to {:.0} MW/s, losses {:.3} MWh over the window (its energy cost); its charge ends {:+.3} MWh from where it began (not a cost).</p>"#,
+        r#"<p class="sub">Battery sized for {} MW/s: {:.1} MW, {}, {:.0}% round trip, its own ramps up to {:.0} MW/s, losses {} over the window (its energy cost); its charge ends {} from where it began (not a cost).</p>"#,
         b.ramp_limit_mw_per_s,
         b.mw,
-        b.mwh,
+        crate::commands::power::energy(b.mwh, false),
         b.round_trip_efficiency * 100.0,
         b.battery_ramp_mw_per_s,
-        b.losses_mwh,
-        crate::commands::power::shown_mwh(b.end_charge_mwh)
+        crate::commands::power::energy(b.losses_mwh, false),
+        crate::commands::power::energy(b.end_charge_mwh, true)
     );
     for n in &r.notes {
         let _ = write!(o, r#"<p class="sub">note: {}</p>"#, esc(n));
