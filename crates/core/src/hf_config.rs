@@ -169,6 +169,31 @@ const MOE_FAMILIES: [&str; 9] = [
     "granitemoe",
 ];
 
+/// Per MoE family (as [`MOE_FAMILIES`] names them), the keys its experts are read from
+/// that a config of it must carry.
+const MOE_FAMILY_KEYS: [(&str, &[&str]); 6] = [
+    (
+        "deepseek_v2",
+        &[
+            "moe_intermediate_size",
+            "n_shared_experts",
+            "first_k_dense_replace",
+        ],
+    ),
+    (
+        "deepseek_v3",
+        &[
+            "moe_intermediate_size",
+            "n_shared_experts",
+            "first_k_dense_replace",
+        ],
+    ),
+    ("qwen2_moe", &["moe_intermediate_size"]),
+    ("qwen3_moe", &["moe_intermediate_size"]),
+    ("dbrx", &["ffn_config.ffn_hidden_size"]),
+    ("llama4", &["intermediate_size"]),
+];
+
 /// When an MoE config names no top-k: MixtralConfig's default `num_experts_per_tok`
 /// (a warning says it was assumed).
 const DEFAULT_TOPK: u32 = 2;
@@ -737,15 +762,20 @@ fn read_moe(
     // The experts' width: DeepSeek's, Qwen-MoE's and GLM's `moe_intermediate_size`;
     // DBRX's `ffn_config.ffn_hidden_size`; Mixtral's, gpt-oss's and Llama 4's
     // `intermediate_size`.
-    // The families whose experts have a width of their own refuse a config without it,
-    // rather than read the dense MLP's (18,432 wide on DeepSeek-V3: 5.9T parameters).
-    let own_width = ["deepseek_v2", "deepseek_v3", "qwen2_moe", "qwen3_moe"];
-    if c.u64_of(&["moe_intermediate_size"])?.is_none() {
-        if let Some(f) = own_width.iter().find(|f| family.find(f)) {
-            return Err(c.missing(
-                "moe_intermediate_size",
-                &format!(": '{f}' experts have a width of their own"),
-            ));
+    // Keys a family's MoE is read from and that every config of it carries: without one,
+    // the fallbacks below (the dense MLP's width, every layer MoE, no shared expert) would
+    // give the wrong model silently (18,432-wide experts made DeepSeek-V3 5.9T), and each
+    // family's config class has its own default, so the config is refused instead.
+    for (name, keys) in MOE_FAMILY_KEYS {
+        if family.find(name) {
+            for key in keys {
+                if c.get(key).is_none() {
+                    return Err(c.missing(
+                        key,
+                        &format!(": '{name}' reads its experts from it, and memphis does not guess its default"),
+                    ));
+                }
+            }
         }
     }
     let expert_ffn = c
@@ -1223,6 +1253,42 @@ mod tests {
 
     fn real(file: &str) -> &'static Real {
         REAL.iter().find(|r| r.file == file).unwrap()
+    }
+
+    /// Each MoE family's keys ([`MOE_FAMILY_KEYS`]) taken out of its real config: refused
+    /// with the key named, never read with a fallback (18,432-wide experts, every layer
+    /// MoE, no shared expert).
+    #[test]
+    fn a_real_moe_config_missing_a_key_of_its_family_is_refused() {
+        for (file, key) in [
+            ("deepseek-v3.json", "first_k_dense_replace"),
+            ("deepseek-v3.json", "n_shared_experts"),
+            ("deepseek-v2-lite.json", "moe_intermediate_size"),
+            ("qwen3-30b-a3b.json", "moe_intermediate_size"),
+            ("qwen1.5-moe-a2.7b-chat.json", "moe_intermediate_size"),
+            ("dbrx-instruct.json", "ffn_config.ffn_hidden_size"),
+            ("llama4-scout-17b-16e.json", "text_config.intermediate_size"),
+        ] {
+            let mut v: Value = serde_json::from_str(real(file).json).unwrap();
+            let mut at = &mut v;
+            let path: Vec<&str> = key.split('.').collect();
+            for k in &path[..path.len() - 1] {
+                at = at.get_mut(*k).unwrap();
+            }
+            assert!(at
+                .as_object_mut()
+                .unwrap()
+                .remove(path[path.len() - 1])
+                .is_some());
+            let e = model_from_hf_config(file, &v.to_string())
+                .expect_err("refused")
+                .to_string();
+            let last = path[path.len() - 1];
+            assert!(
+                e.contains(&format!("{last} = missing")),
+                "{file} without {key}: {e}"
+            );
+        }
     }
 
     #[test]

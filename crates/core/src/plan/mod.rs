@@ -413,7 +413,7 @@ pub fn search_within(
                 format!("parallel.{field}"),
                 value,
                 format!(
-                    "one of {} (the values that valid plans of this model, job and batch have)",
+                    "one of {} for the planner, the values it searches for this model, job and batch (`simulate` runs a plan you give in full whatever these)",
                     had.join(", ")
                 ),
             ));
@@ -423,7 +423,7 @@ pub fn search_within(
         return Err(Error::invalid(
             "parallel",
             given.join(", "),
-            "each of these fields is in some valid plan of this model, job and batch, but no plan has them all; drop one",
+            "each of these fields is in some plan the planner searches for this model, job and batch, but no plan has them all; drop one, or give the whole plan to `simulate`",
         ));
     }
     let (si, sn) = shard.map_or((0, 1), |s| (s.index - 1, s.count));
