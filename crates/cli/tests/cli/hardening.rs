@@ -115,6 +115,12 @@ fn bad_inputs_get_one_clear_error() {
             &["simulate", "--pp", "7"],
             "parallel.pp = 7 (given as --pp): conflicts with training.gpus",
         ),
+        // A GPU count that the preset's pp and cp, beside the user's tp, do not divide:
+        // the error says they are the preset's.
+        (
+            &["simulate", "--model", "deepseek-v3", "--tp", "16", "--gpus", "256"],
+            "(pp = 16, cp = 2 from preset 'memphis-405b': set them, or --plan auto)",
+        ),
         // What the model's shape bounds is named before the GPU count.
         (
             &["simulate", "--pp", "1000"],
