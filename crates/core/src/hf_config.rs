@@ -155,23 +155,14 @@ const QWEN2_MOE_SHARED: u64 = 5632;
 const MIXTRAL_EXPERTS: u32 = 8;
 
 /// Families whose modeling code has routed experts in every config (`model_type` or
-/// architecture names, lower case): a config of theirs without an expert count is
-/// refused, not read as dense. Mixtral is read with its config's default instead.
-const MOE_FAMILIES: [&str; 9] = [
-    "qwen2_moe",
-    "qwen3_moe",
-    "deepseek_v2",
-    "deepseek_v3",
-    "dbrx",
-    "llama4",
-    "gpt_oss",
-    "olmoe",
-    "granitemoe",
-];
-
-/// Per MoE family (as [`MOE_FAMILIES`] names them), the keys its experts are read from
-/// that a config of it must carry.
-const MOE_FAMILY_KEYS: [(&str, &[&str]); 6] = [
+/// architecture names, lower case), with the keys their experts are read from that every
+/// config of theirs carries. A config of theirs without its expert count, its top-k or
+/// one of these keys is refused, not read with a fallback (dense, Mixtral's top-k, the
+/// dense MLP's width, every layer MoE, no shared expert): each family's config class has
+/// its own defaults. Mixtral is read with its config's defaults instead, with a warning.
+const MOE_FAMILIES: [(&str, &[&str]); 9] = [
+    ("qwen2_moe", &["moe_intermediate_size"]),
+    ("qwen3_moe", &["moe_intermediate_size"]),
     (
         "deepseek_v2",
         &[
@@ -188,11 +179,17 @@ const MOE_FAMILY_KEYS: [(&str, &[&str]); 6] = [
             "first_k_dense_replace",
         ],
     ),
-    ("qwen2_moe", &["moe_intermediate_size"]),
-    ("qwen3_moe", &["moe_intermediate_size"]),
     ("dbrx", &["ffn_config.ffn_hidden_size"]),
     ("llama4", &["intermediate_size"]),
+    ("gpt_oss", &[]),
+    ("olmoe", &[]),
+    ("granitemoe", &[]),
 ];
+
+/// The MoE family of [`MOE_FAMILIES`] a config belongs to, with its keys.
+fn moe_family(family: &Family) -> Option<(&'static str, &'static [&'static str])> {
+    MOE_FAMILIES.into_iter().find(|(name, _)| family.find(name))
+}
 
 /// When an MoE config names no top-k: MixtralConfig's default `num_experts_per_tok`
 /// (a warning says it was assumed).
@@ -715,7 +712,7 @@ fn read_moe(
             Some(MIXTRAL_EXPERTS)
         }
         None => {
-            if let Some(moe) = MOE_FAMILIES.iter().find(|f| family.find(f)) {
+            if let Some((moe, _)) = moe_family(family) {
                 return Err(c.bad(
                     "num_experts",
                     "missing",
@@ -741,7 +738,7 @@ fn read_moe(
         // Each family's config class has its own default (Mixtral 2, Qwen3-MoE and
         // DeepSeek-V3 8, DBRX 1): Mixtral's is taken with a warning, as for its expert
         // count; another family's is refused rather than guessed.
-        None if family.find("mixtral") || !MOE_FAMILIES.iter().any(|f| family.find(f)) => {
+        None if family.find("mixtral") || moe_family(family).is_none() => {
             warnings.push(format!(
                 "{}: num_experts_per_tok is missing: {DEFAULT_TOPK} experts per token assumed (MixtralConfig's default)",
                 c.context
@@ -762,20 +759,15 @@ fn read_moe(
     // The experts' width: DeepSeek's, Qwen-MoE's and GLM's `moe_intermediate_size`;
     // DBRX's `ffn_config.ffn_hidden_size`; Mixtral's, gpt-oss's and Llama 4's
     // `intermediate_size`.
-    // Keys a family's MoE is read from and that every config of it carries: without one,
-    // the fallbacks below (the dense MLP's width, every layer MoE, no shared expert) would
-    // give the wrong model silently (18,432-wide experts made DeepSeek-V3 5.9T), and each
-    // family's config class has its own default, so the config is refused instead.
-    for (name, keys) in MOE_FAMILY_KEYS {
-        if family.find(name) {
-            for key in keys {
-                if c.get(key).is_none() {
-                    return Err(c.missing(
-                        key,
-                        &format!(": '{name}' reads its experts from it, and memphis does not guess its default"),
-                    ));
-                }
-            }
+    // The keys the family's experts are read from ([`MOE_FAMILIES`]).
+    if let Some((name, keys)) = moe_family(family) {
+        if let Some(key) = keys.iter().find(|k| c.get(k).is_none()) {
+            return Err(c.missing(
+                key,
+                &format!(
+                    ": '{name}' reads its experts from it, and memphis does not guess its default"
+                ),
+            ));
         }
     }
     let expert_ffn = c
@@ -1255,7 +1247,7 @@ mod tests {
         REAL.iter().find(|r| r.file == file).unwrap()
     }
 
-    /// Each MoE family's keys ([`MOE_FAMILY_KEYS`]) taken out of its real config: refused
+    /// Each MoE family's keys ([`MOE_FAMILIES`]) taken out of its real config: refused
     /// with the key named, never read with a fallback (18,432-wide experts, every layer
     /// MoE, no shared expert).
     #[test]

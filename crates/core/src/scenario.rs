@@ -1434,6 +1434,44 @@ impl MergedScenario {
             .map_or("the scenario".to_string(), |p| format!("preset '{p}'"))
     }
 
+    /// An error about a field the user wrote that rests on plan factors the user did not
+    /// (the job's GPUs, a multiple of tp x pp x cp, against the preset's pp and cp): it
+    /// says which are the preset's.
+    fn with_preset_factors(&self, e: Error) -> Error {
+        let Error::Invalid {
+            field,
+            value,
+            allowed,
+        } = e
+        else {
+            return e;
+        };
+        let plan = to_value(&self.file.parallel).ok();
+        let kept: Vec<String> = if allowed.contains("tp x pp x cp") {
+            ["tp", "pp", "cp"]
+                .into_iter()
+                .filter(|f| !self.wrote(&format!("parallel.{f}")))
+                .filter_map(|f| Some(format!("{f} = {}", plan.as_ref()?.get(f)?)))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let allowed = if kept.is_empty() || self.preset.is_none() {
+            allowed
+        } else {
+            format!(
+                "{allowed} ({} from {}: set them, or --plan auto)",
+                kept.join(", "),
+                self.source()
+            )
+        };
+        Error::Invalid {
+            field,
+            value,
+            allowed,
+        }
+    }
+
     fn blame(&self, e: Error) -> Error {
         let Error::Invalid {
             field,
@@ -1444,8 +1482,11 @@ impl MergedScenario {
             return e;
         };
         let section = field.split('.').next().unwrap_or("");
+        if self.wrote(field) {
+            return self.with_preset_factors(e);
+        }
         // A field nobody gave is missing, not in conflict with what the user wrote.
-        if self.wrote(field) || !matches!(section, "parallel" | "training") || value == "missing" {
+        if !matches!(section, "parallel" | "training") || value == "missing" {
             return e;
         }
         // The user's plan and job fields first: those are what conflicts with a plan field;

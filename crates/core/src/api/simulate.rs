@@ -128,44 +128,6 @@ fn with_context(
     r
 }
 
-/// A GPU-count error (a multiple of tp x pp x cp) raised with some of those factors still
-/// the preset's: it says which, since it rests on them (`--tp 16` against the preset's
-/// pp 16 and cp 2).
-fn with_preset_fields(e: crate::Error, merged: &MergedScenario) -> crate::Error {
-    let product =
-        matches!(&e, crate::Error::Invalid { allowed, .. } if allowed.contains("tp x pp x cp"));
-    let kept: Vec<String> = ["tp", "pp", "cp"]
-        .into_iter()
-        .filter(|_| product)
-        .filter(|f| !merged.wrote(&format!("parallel.{f}")))
-        .filter_map(|f| {
-            let v = match toml::Value::try_from(&merged.file.parallel) {
-                Ok(toml::Value::Table(t)) => t.get(f).cloned(),
-                _ => None,
-            }?;
-            Some(format!("{f} = {v}"))
-        })
-        .collect();
-    match (e, merged.preset.as_deref()) {
-        (
-            crate::Error::Invalid {
-                field,
-                value,
-                allowed,
-            },
-            Some(preset),
-        ) if !kept.is_empty() => crate::Error::Invalid {
-            field,
-            value,
-            allowed: format!(
-                "{allowed} ({} from preset '{preset}': set them, or --plan auto)",
-                kept.join(", ")
-            ),
-        },
-        (e, _) => e,
-    }
-}
-
 /// The scenario, and whether the planner chose its plan (else it is the one written,
 /// with the preset's fields, some perhaps derived again: the notes say which).
 fn resolve_plan(merged: &MergedScenario, allow_oom: bool) -> Result<(Resolved, bool)> {
@@ -176,7 +138,6 @@ fn resolve_plan(merged: &MergedScenario, allow_oom: bool) -> Result<(Resolved, b
             Ok((scenario, notes)) => return Ok((Resolved { scenario, notes }, false)),
             Err(e) => e,
         };
-        let e = with_preset_fields(e, merged);
         let fixed = merged.written_plan();
         let Ok(base) = build_for_planning(&merged.file) else {
             return Err(e);

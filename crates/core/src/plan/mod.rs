@@ -391,9 +391,8 @@ pub fn search_within(
             p.recompute = Recompute::Selective;
         }
     }
-    let valid = all.clone();
-    all.retain(|p| fixed.admits(p));
-    if all.is_empty() {
+    let kept: Vec<ParallelPlan> = all.iter().filter(|p| fixed.admits(p)).cloned().collect();
+    if kept.is_empty() {
         // A fixed field the model's shape refuses is named for that, as `simulate` names
         // it: the fields given, the rest at their least, and no rule that a field not
         // given would break (vpp without pp, etp against a dense model's tp).
@@ -408,7 +407,7 @@ pub fn search_within(
             ..ParallelPlan::single()
         };
         least.validate_shape(&sc.model)?;
-        if let Some((field, value, had)) = fixed.unmatched(&valid) {
+        if let Some((field, value, had)) = fixed.unmatched(&all) {
             return Err(Error::invalid(
                 format!("parallel.{field}"),
                 value,
@@ -426,6 +425,7 @@ pub fn search_within(
             "each of these fields is in some plan the planner searches for this model, job and batch, but no plan has them all; drop one, or give the whole plan to `simulate`",
         ));
     }
+    let all = kept;
     let (si, sn) = shard.map_or((0, 1), |s| (s.index - 1, s.count));
     let mine = |i: u64| i % u64::from(sn) == u64::from(si);
     let total = all.len() as u64;

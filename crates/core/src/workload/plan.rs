@@ -512,8 +512,7 @@ impl ParallelPlan {
         }
         // Megatron-Core splits the key-value groups over TP (`num_query_groups` divided
         // by the TP size, megatron/core/transformer/attention.py, from memory of the code
-        // ⚠); it does not replicate them. MLA keeps one
-        // latent per token and heads of its own, so `kv_heads` is `heads` there.
+        // ⚠); it does not replicate them. MLA has no groups: `kv_heads` is `heads` there.
         if !model.kv_heads.is_multiple_of(self.tp) {
             return Err(Error::invalid(
                 "parallel.tp",
