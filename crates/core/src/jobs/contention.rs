@@ -15,7 +15,9 @@
 //! servers).
 
 use super::Overlap;
-use crate::collective::flow::{combine_phases, job_patterns, rate_fractions, JOB_SALT};
+use crate::collective::flow::{
+    combine_phases, expected_fraction, job_patterns, rate_fractions, salts, JOB_SALT,
+};
 use crate::collective::GroupKind;
 use crate::fabric::{Fabric, Routing};
 use crate::scenario::Scenario;
@@ -191,24 +193,39 @@ fn solve_round(
         .map(|&j| patterns[j][&kind].len())
         .max()
         .unwrap_or(1);
-    let solved: Vec<Phase> = (0..phases)
+    // Each ECMP draw solves every phase, as each job's own patterns are solved alone
+    // (`phases_fraction`): the phases combine within a draw, then the draws.
+    let draws: Vec<Vec<Phase>> = salts(routing, JOB_SALT)
         .into_par_iter()
-        .map(|s| {
-            let (pairs, owner, fg) = round_flows(jobs, patterns, kind, s, overlap);
-            solve_phase(fabric, &pairs, &owner, &fg, jobs.len(), routing)
+        .map(|salt| {
+            (0..phases)
+                .into_par_iter()
+                .map(|s| {
+                    let (pairs, owner, fg) = round_flows(jobs, patterns, kind, s, overlap);
+                    solve_phase(fabric, &pairs, &owner, &fg, jobs.len(), routing, salt)
+                })
+                .collect()
         })
         .collect();
     let fractions = senders
         .iter()
         .map(|&j| {
             let n = patterns[j][&kind].len();
-            let per: Vec<f64> = solved.iter().take(n).map(|p| p.slowest[j].1).collect();
-            (j, combine_phases(kind, &per))
+            let per_draw: Vec<f64> = draws
+                .iter()
+                .map(|solved| {
+                    let per: Vec<f64> = solved.iter().take(n).map(|p| p.slowest[j].1).collect();
+                    combine_phases(kind, &per)
+                })
+                .collect();
+            (j, expected_fraction(&per_draw))
         })
         .collect();
     let mut by_resource: BTreeMap<u32, (BTreeSet<usize>, BTreeSet<usize>)> = BTreeMap::new();
     let mut saturated: BTreeMap<&'static str, (u64, u64)> = BTreeMap::new();
-    for p in &solved {
+    // The links that bind and saturate in any draw; the flows of one draw.
+    let solved = &draws[0];
+    for p in draws.iter().flatten() {
         for (r, binds, on) in &p.bindings {
             let e = by_resource.entry(*r).or_default();
             e.0.extend(binds);
@@ -261,8 +278,9 @@ fn solve_phase(
     fg: &[bool],
     jobs: usize,
     routing: Routing,
+    salt: u64,
 ) -> Phase {
-    let (rf, rates, fractions) = rate_fractions(fabric, pairs, routing, JOB_SALT);
+    let (rf, rates, fractions) = rate_fractions(fabric, pairs, routing, salt);
     let mut slowest = vec![(usize::MAX, 1.0f64); jobs];
     for f in 0..rf.flows() {
         let j = owner[f] as usize;
