@@ -161,6 +161,9 @@ pub fn busy_profile(tl: &Timeline, stages: u32, samples: usize) -> BusyProfile {
     let mut busy = vec![vec![Busy::default(); n]; stages];
     for sp in tl.spans.iter().filter(|s| s.stream == Stream::Compute) {
         let memory = sp.name == crate::step::timeline::SpanLabel::Optimizer;
+        // The share of the span its GPU computes; it waits (at wait power) for the
+        // exposed communication priced into it, spread evenly over the span.
+        let computing = 1.0 - sp.exposed.0 as f64 / sp.dur.0.max(1) as f64;
         let (a, b) = (
             sp.start.0 as f64,
             sp.start.0.saturating_add(sp.dur.0) as f64,
@@ -175,7 +178,7 @@ pub fn busy_profile(tl: &Timeline, stages: u32, samples: usize) -> BusyProfile {
                 if memory {
                     cell.memory += (hi - lo) / bin;
                 } else {
-                    cell.compute += (hi - lo) / bin;
+                    cell.compute += (hi - lo) / bin * computing;
                 }
             }
         }
@@ -237,6 +240,7 @@ mod tests {
             dur: SimTime(dur),
             flops: 0.0,
             bytes: 0.0,
+            exposed: SimTime(0),
         };
         // Two stages over a 4 s step: stage 0 computes for the first 2 s, stage 1 for
         // the third second, then runs the optimizer for the last.

@@ -69,6 +69,10 @@ pub struct Span {
     pub flops: f64,
     /// Bytes moved.
     pub bytes: f64,
+    /// Of a compute span's duration, the time its GPU waits on exposed TP, CP or EP
+    /// communication (priced into the op, `StepCosts`) rather than computing: the power
+    /// profile draws wait power for it. Zero elsewhere.
+    pub exposed: SimTime,
 }
 
 /// What a span is: a label built without allocating (a step has millions of spans),
@@ -444,6 +448,7 @@ fn simulate(sc: &Scenario, step: &StepResult, het: &Heterogeneity, dynamic: bool
                     dur: SimTime(g),
                     flops: 0.0,
                     bytes: d.param_gather.bytes.0 / v as f64,
+                    exposed: SimTime(0),
                 });
                 dp_free[s as usize] = start + g;
             }
@@ -543,6 +548,12 @@ fn simulate(sc: &Scenario, step: &StepResult, het: &Heterogeneity, dynamic: bool
         }
         let work = compute_op(s, op);
         let total = ns(work.time * slow(&het.slow_compute, s));
+        let layers = chunk(s, op.chunk);
+        let waiting = match op.dir {
+            Dir::F => layers.forward() - layers.compute.forward.time,
+            Dir::B => layers.backward() - layers.compute.backward.time,
+        };
+        let exposed = ns(waiting * slow(&het.slow_compute, s));
         let mut end = now + total;
         if op.dir == Dir::F {
             if let Some(paced) = gather_pace[su][op.chunk as usize].take() {
@@ -552,7 +563,6 @@ fn simulate(sc: &Scenario, step: &StepResult, het: &Heterogeneity, dynamic: bool
         }
         busy_until[su] = end;
         next_op[su] += 1;
-        let layers = chunk(s, op.chunk);
         let label = SpanLabel::Op {
             backward: op.dir == Dir::B,
             mb: op.mb,
@@ -566,6 +576,7 @@ fn simulate(sc: &Scenario, step: &StepResult, het: &Heterogeneity, dynamic: bool
             dur: SimTime(total),
             flops: work.flops.0,
             bytes: work.bytes.0,
+            exposed: SimTime(exposed.min(total)),
         });
         for (stream, comm) in [
             (Stream::Tp, &layers.tp),
@@ -582,6 +593,7 @@ fn simulate(sc: &Scenario, step: &StepResult, het: &Heterogeneity, dynamic: bool
                     dur: SimTime(ns(w.time).min(total.max(1))),
                     flops: 0.0,
                     bytes: w.bytes.0,
+                    exposed: SimTime(0),
                 });
             }
         }
@@ -633,6 +645,7 @@ fn simulate(sc: &Scenario, step: &StepResult, het: &Heterogeneity, dynamic: bool
                     dur: SimTime(d),
                     flops: 0.0,
                     bytes: c.p2p.bytes.0,
+                    exposed: SimTime(0),
                 });
             }
             push(
@@ -670,6 +683,7 @@ fn simulate(sc: &Scenario, step: &StepResult, het: &Heterogeneity, dynamic: bool
                         dur: SimTime(finish - start),
                         flops: 0.0,
                         bytes: d.grad_reduce.bytes.0 / v as f64,
+                        exposed: SimTime(0),
                     });
                 }
                 dp_free[su] = finish;
@@ -694,6 +708,7 @@ fn simulate(sc: &Scenario, step: &StepResult, het: &Heterogeneity, dynamic: bool
                     dur: SimTime(r),
                     flops: 0.0,
                     bytes: d.grad_reduce.bytes.0,
+                    exposed: SimTime(0),
                 });
             }
             dp_free[s] = start + r;
@@ -714,6 +729,7 @@ fn simulate(sc: &Scenario, step: &StepResult, het: &Heterogeneity, dynamic: bool
             dur: SimTime(d),
             flops: opt.flops.0,
             bytes: opt.bytes.0,
+            exposed: SimTime(0),
         });
         stage_end[s] = start + d;
     }
