@@ -130,7 +130,7 @@ pub struct SimulateArgs {
     /// Write the step's timeline as Chrome trace JSON (Perfetto, chrome://tracing).
     #[arg(long, value_name = "FILE.json")]
     pub trace: Option<PathBuf>,
-    /// A straggler: this job GPU runs slower by --slowdown percent.
+    /// A straggler: this job GPU's speed drops by --slowdown percent.
     #[arg(long, value_name = "INDEX", group = "straggler")]
     pub slow_gpu: Option<u64>,
     /// A straggler server (job server index).
@@ -139,8 +139,9 @@ pub struct SimulateArgs {
     /// A slow NIC link (of this job GPU).
     #[arg(long, value_name = "INDEX", group = "straggler")]
     pub slow_link: Option<u64>,
-    /// How much slower the straggler is, percent (0 to 99; with --slow-gpu,
-    /// --slow-server or --slow-link).
+    /// How much the straggler's speed drops, percent (0 to 99; with --slow-gpu,
+    /// --slow-server or --slow-link): its work takes 1 / (1 - PCT/100) as long, so 50
+    /// doubles it, 10 adds 11%.
     #[arg(
         long,
         value_name = "PCT",
