@@ -88,6 +88,12 @@ fn plan_command_shards_merge_and_errors() {
         serde_json::to_string(&merged).unwrap(),
         serde_json::to_string(&whole).unwrap()
     );
+    // Byte for byte, as printed: the shards' floats are read back exactly.
+    let printed = |a: &[&str]| memphis(a).stdout;
+    assert_eq!(
+        printed(&args),
+        printed(&["plan", "dgx-h100-llama3-70b", "--top", "3", "--json"])
+    );
     // Errors.
     for (args, needle) in [
         (&["plan", "--shard", "0/4"][..], "--shard = 0/4"),
