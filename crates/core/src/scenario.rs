@@ -201,6 +201,11 @@ pub struct ParallelFile {
     /// `none`, `selective` or `full`.
     #[cfg_attr(feature = "clap", arg(long, value_enum))]
     pub recompute: Option<Recompute>,
+    /// With `recompute = "full"`: only the first N layers of each model chunk recompute,
+    /// the others keep their activations (Megatron's `--recompute-method block
+    /// --recompute-num-layers N`). Unset: every layer.
+    #[cfg_attr(feature = "clap", arg(long, value_name = "N"))]
+    pub recompute_layers: Option<u32>,
     /// ZeRO-1 optimizer sharding.
     #[cfg_attr(feature = "clap", arg(long, value_name = "BOOL"))]
     pub distributed_optimizer: Option<bool>,
@@ -1039,6 +1044,7 @@ impl ScenarioFile {
             micro_batch: p.micro_batch.unwrap_or(1),
             sequence_parallel: p.sequence_parallel.unwrap_or(tp > 1),
             recompute: p.recompute.unwrap_or(Recompute::Selective),
+            recompute_layers: p.recompute_layers,
             distributed_optimizer: p.distributed_optimizer.unwrap_or(true),
         };
         plan.validate_shape(&model)?;

@@ -107,7 +107,10 @@ fn render(r: &SearchResult) -> String {
             p.etp,
             p.dp,
             p.micro_batch,
-            format!("{:?}", p.recompute).to_lowercase(),
+            match p.recompute_layers {
+                Some(n) => format!("full:{n}"),
+                None => format!("{:?}", p.recompute).to_lowercase(),
+            },
             if p.distributed_optimizer { "yes" } else { "no" },
             duration(res.step_time_s),
             pct(res.mfu),

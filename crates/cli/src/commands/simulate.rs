@@ -180,11 +180,7 @@ fn render(r: &SimulationReport) -> String {
             (_, Some(recipe)) => format!("FP8 ({} scaling)", serde_name(&recipe)),
             (prec, None) => serde_name(&prec).to_uppercase(),
         },
-        match p.recompute {
-            memphis_core::Recompute::None => "no recompute",
-            memphis_core::Recompute::Selective => "selective recompute",
-            memphis_core::Recompute::Full => "full recompute",
-        },
+        p.recompute_label(),
         if p.sequence_parallel && p.tp > 1 {
             " · SP"
         } else {

@@ -429,3 +429,44 @@ fn fp8_recipes_are_checked_first_and_shown() {
     ]);
     assert!(v["plan"].get("fp8_recipe").is_none());
 }
+
+#[test]
+fn block_recomputation_is_a_plan_field() {
+    // GPT-3 175B at TP8 PP8 vpp2 (six layers a chunk) with its preset's full
+    // recomputation: four layers a chunk fit (distributed optimizer) and run faster
+    // than all six.
+    const PLAN: [&str; 10] = [
+        "simulate",
+        "dgx-a100-gpt3-175b",
+        "--tp",
+        "8",
+        "--pp",
+        "8",
+        "--vpp",
+        "2",
+        "--distributed-optimizer",
+        "true",
+    ];
+    let with = |extra: &[&'static str]| -> Vec<&'static str> {
+        PLAN.iter().chain(extra).copied().collect()
+    };
+    let uniform = json(&with(&["--json"]));
+    let block = json(&with(&["--json", "--recompute-layers", "4"]));
+    assert_eq!(block["plan"]["recompute_layers"], 4);
+    assert!(uniform["plan"].get("recompute_layers").is_none());
+    let t = |v: &serde_json::Value| v["step"]["time_s"].as_f64().unwrap();
+    assert!(t(&block) < t(&uniform), "{} vs {}", t(&block), t(&uniform));
+    let o = memphis(&with(&["--recompute-layers", "4"]));
+    assert!(
+        stdout(&o).contains("full recompute (4 layers a chunk)"),
+        "{}",
+        stdout(&o)
+    );
+    // Past a chunk's layers, or without full recomputation: one line naming the flag.
+    expect_bad(&with(&["--recompute-layers", "7"]), "--recompute-layers");
+    expect_bad(&with(&["--recompute-layers", "7"]), "from 1 to 6");
+    expect_bad(
+        &with(&["--recompute", "selective", "--recompute-layers", "2"]),
+        "unset unless recompute = \"full\"",
+    );
+}

@@ -635,6 +635,11 @@ pub fn does_not_fit(sc: &Scenario, m: &MemorySummary, hints: Hints) -> crate::Er
     let mut fixes = vec!["more pp or tp".to_string()];
     if p.recompute != crate::workload::Recompute::Full {
         fixes.push(format!("{} full", hints.set("parallel", &["recompute"])));
+    } else if let Some(n) = p.recompute_layers {
+        fixes.push(format!(
+            "more than {n} {} (or unset it: every layer)",
+            hints.set("parallel", &["recompute_layers"])
+        ));
     }
     if !p.distributed_optimizer && p.dp > 1 {
         fixes.push(format!(

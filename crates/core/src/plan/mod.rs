@@ -188,6 +188,7 @@ pub fn enumerate(sc: &Scenario) -> Vec<ParallelPlan> {
                                         micro_batch: mb as u32,
                                         sequence_parallel: tp > 1,
                                         recompute,
+                                        recompute_layers: None,
                                         distributed_optimizer,
                                     };
                                     if plan.validate(m, run).is_ok() {
@@ -201,7 +202,53 @@ pub fn enumerate(sc: &Scenario) -> Vec<ParallelPlan> {
             }
         }
     }
-    out
+    // Each plan with full recomputation, followed by its block variant where one fits
+    // (found in parallel, kept in order).
+    let blocks: Vec<Option<ParallelPlan>> =
+        out.par_iter().map(|p| block_recompute(sc, p)).collect();
+    out.into_iter()
+        .zip(blocks)
+        .flat_map(|(p, b)| std::iter::once(p).chain(b))
+        .collect()
+}
+
+/// Under full recomputation, the plan that recomputes the fewest layers a chunk and
+/// still fits (Megatron's block method), when that is some layers but not all: between
+/// keeping every activation (which does not fit) and recomputing every layer, it is the
+/// fastest that fits, as each layer recomputed costs a forward. Fewer recomputed layers
+/// never take less memory, so the count is found by bisection.
+fn block_recompute(sc: &Scenario, plan: &ParallelPlan) -> Option<ParallelPlan> {
+    if plan.recompute != Recompute::Full {
+        return None;
+    }
+    let gpu = sc.cluster.gpu;
+    let fits = |p: &ParallelPlan| fits_in(&peak_memory(&sc.model, p, &sc.run, gpu), gpu);
+    let most = plan
+        .layer_split(&sc.model, &sc.run)
+        .chunks
+        .iter()
+        .flatten()
+        .map(|r| r.len() as u32)
+        .max()
+        .unwrap_or(1);
+    let with = |n: u32| ParallelPlan {
+        recompute_layers: Some(n),
+        ..plan.clone()
+    };
+    if most < 2 || fits(&plan.keeping_activations_all()) || !fits(plan) {
+        return None;
+    }
+    // fits(with(most)) holds (every layer recomputes); find the least n that fits.
+    let (mut lo, mut hi) = (1u32, most);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if fits(&with(mid)) {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    (lo < most).then(|| with(lo))
 }
 
 /// Plans the closed form passes to the timeline: the best this many by the closed
@@ -390,6 +437,15 @@ pub fn search_within(
         for p in all.iter_mut().filter(|p| p.recompute == Recompute::None) {
             p.recompute = Recompute::Selective;
         }
+    }
+    if let Some(n) = fixed.recompute_layers {
+        // The user's count for every plan with full recomputation, in place of the
+        // planner's own block plans.
+        all.retain(|p| p.recompute_layers.is_none());
+        for p in all.iter_mut().filter(|p| p.recompute == Recompute::Full) {
+            p.recompute_layers = Some(n);
+        }
+        all.retain(|p| p.validate(&sc.model, &sc.run).is_ok());
     }
     let kept: Vec<ParallelPlan> = all.iter().filter(|p| fixed.admits(p)).cloned().collect();
     if kept.is_empty() {
@@ -798,6 +854,46 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("no plan exists"), "{e}");
+    }
+
+    #[test]
+    fn the_planner_recomputes_the_fewest_layers_that_fit() {
+        // Llama 3.1 405B at TP8 PP16 on 8,192 GPUs (Meta's 8K layout): selective
+        // recomputation does not fit at vpp 4, recomputing every layer does. The planner
+        // offers the block method in between and it wins: it fits and is faster.
+        let mut sc = build(&ScenarioLayers::default()).unwrap();
+        (sc.plan.cp, sc.plan.dp) = (1, 64); // the job's GPUs: tp x pp x cp x dp = 8,192
+        sc.run.global_batch = 2048;
+        let fixed = ParallelFile {
+            tp: Some(8),
+            pp: Some(16),
+            cp: Some(1),
+            micro_batch: Some(1),
+            ..Default::default()
+        };
+        let r = search_within(&sc, &fixed, Objective::Step, 3, None, &|_, _| {}).unwrap();
+        let best = &r.top[0];
+        assert!(best.fits);
+        assert_eq!((best.plan.dp, best.plan.cp), (64, 1), "{best:?}");
+        let n = best.plan.recompute_layers.expect("a block plan wins");
+        assert_eq!(best.plan.recompute, Recompute::Full);
+        let uniform = ParallelPlan {
+            recompute_layers: None,
+            ..best.plan.clone()
+        };
+        let u = evaluate(&sc, 0, &uniform).unwrap();
+        assert!(
+            best.step_time_s < u.step_time_s,
+            "{n} layers: {best:?} vs {u:?}"
+        );
+        // One layer fewer does not fit.
+        if n > 1 {
+            let fewer = ParallelPlan {
+                recompute_layers: Some(n - 1),
+                ..best.plan.clone()
+            };
+            assert!(!evaluate(&sc, 0, &fewer).unwrap().fits);
+        }
     }
 
     #[test]

@@ -223,18 +223,34 @@ pub(crate) fn step_costs(sc: &Scenario, net: &dyn CommModel) -> StepCosts {
         .with_fp8_recipe(sc.run.recipe.fp8_recipe)
         .synchronized_over(sc.job_gpus());
     let model = &sc.model;
-    let kinds: Vec<(LayerKind, LayerCosts)> = model
-        .kinds()
-        .into_iter()
-        .map(|k| {
-            let lw = layer_work(model, &sc.plan, &sc.run, k);
-            (k, layer_costs(sc, net, &layout, &cm, &lw, k))
-        })
-        .collect();
+    let priced = |sc: &Scenario| -> Vec<(LayerKind, LayerCosts)> {
+        model
+            .kinds()
+            .into_iter()
+            .map(|k| {
+                let lw = layer_work(model, &sc.plan, &sc.run, k);
+                (k, layer_costs(sc, net, &layout, &cm, &lw, k))
+            })
+            .collect()
+    };
+    let kinds = priced(sc);
+    // Block recomputation: the layers past the first N of a chunk keep their
+    // activations and are priced as without recomputation.
+    let keeping = if sc.plan.keeping_activations() == sc.plan {
+        None
+    } else {
+        let mut kept = sc.clone();
+        kept.plan = sc.plan.keeping_activations();
+        Some(priced(&kept))
+    };
     let split = sc.plan.layer_split(model, &sc.run);
-    let of = |i: u32| {
+    let of = |pos: usize, i: u32| {
         let k = model.layer_kind(i);
-        kinds[kinds.partition_point(|(x, _)| *x < k)].1
+        let table = match &keeping {
+            Some(kept) if !sc.plan.recomputes_layer(pos as u32) => kept,
+            _ => &kinds,
+        };
+        table[table.partition_point(|(x, _)| *x < k)].1
     };
     let chunks = (0..split.chunks.len())
         .map(|s| {
@@ -244,7 +260,8 @@ pub(crate) fn step_costs(sc: &Scenario, net: &dyn CommModel) -> StepCosts {
                         .chunk(s, c)
                         .into_iter()
                         .flatten()
-                        .fold(LayerCosts::default(), |a, i| a.plus(of(i)))
+                        .enumerate()
+                        .fold(LayerCosts::default(), |a, (pos, i)| a.plus(of(pos, i)))
                 })
                 .collect()
         })

@@ -226,11 +226,12 @@ mod robustness {
             tokens in pick(vec![-1.0f64, 0.0, 1e9, 1e13, f64::INFINITY]),
             precision in pick(vec![Precision::Fp16, Precision::Bf16, Precision::Fp8]),
             recompute in pick(vec![Recompute::None, Recompute::Selective, Recompute::Full]),
+            recompute_layers in pick(vec![None, Some(0u32), Some(1), Some(3), Some(200)]),
         ) -> ScenarioFile {
             ScenarioFile {
                 cluster: ClusterFile { gpu: Some(gpu.into()), gpus: Some(gpus), gpus_per_node: Some(gpn), nic_gbps: Some(nic), ..Default::default() },
                 model: ModelFile { layers: Some(layers), hidden: Some(hidden), heads: Some(heads), kv_heads: Some(kv), ffn_hidden: Some(ffn), vocab: Some(vocab), mlp: Some(MlpKind::Gated), moe_experts: Some(moe.0), moe_topk: Some(moe.1), ..Default::default() },
-                parallel: ParallelFile { tp: Some(tp), pp: Some(pp), vpp: Some(vpp), cp: Some(cp), ep: Some(ep), micro_batch: Some(mb), recompute: Some(recompute), ..Default::default() },
+                parallel: ParallelFile { tp: Some(tp), pp: Some(pp), vpp: Some(vpp), cp: Some(cp), ep: Some(ep), micro_batch: Some(mb), recompute: Some(recompute), recompute_layers, ..Default::default() },
                 training: TrainingFile { global_batch: Some(gb), seq_len: Some(seq), tokens: Some(tokens), precision: Some(precision), ..Default::default() },
                 ..Default::default()
             }
@@ -249,6 +250,36 @@ mod robustness {
                     prop_assert!(t.time.0.is_finite() && t.time.0 > 0.0);
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod block_recompute {
+    use super::*;
+
+    #[test]
+    fn each_layer_recomputed_costs_time_up_to_the_uniform_method() {
+        // GPT-3 175B at PP8 vpp2: six layers a chunk, every one recomputed by the preset.
+        let mut sc = crate::scenario::preset_scenario("dgx-a100-gpt3-175b");
+        assert_eq!(sc.plan.recompute, crate::workload::Recompute::Full);
+        let none = Heterogeneity::default();
+        for model in [StepModel::Analytical, StepModel::Timeline] {
+            let step = |sc: &crate::scenario::Scenario| simulate(sc, model, &none).unwrap().result;
+            sc.plan.recompute_layers = None;
+            let uniform = step(&sc);
+            let mut last = Seconds::ZERO;
+            for n in 1..=6 {
+                sc.plan.recompute_layers = Some(n);
+                let t = step(&sc).time;
+                assert!(t > last, "{model:?}: {n} layers {t:?} after {last:?}");
+                last = t;
+            }
+            assert!(
+                (last - uniform.time).0.abs() < 1e-9 * uniform.time.0,
+                "{model:?}: all six {last:?} vs the uniform method {:?}",
+                uniform.time
+            );
         }
     }
 }

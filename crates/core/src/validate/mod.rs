@@ -495,6 +495,7 @@ impl TrainingCase {
                 micro_batch: Some(self.micro_batch),
                 sequence_parallel: Some(self.sequence_parallel),
                 recompute: Some(self.recompute),
+                recompute_layers: None,
                 distributed_optimizer: Some(self.distributed_optimizer),
             },
             training: TrainingFile {

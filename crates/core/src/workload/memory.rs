@@ -173,14 +173,30 @@ pub fn memory_per_stage(
     let m = plan.micro_batches(run) as f64;
     let (p, v) = (plan.pp as f64, plan.vpp as f64);
     let kinds = model.kinds();
-    let act_of: Vec<f64> = kinds
-        .iter()
-        .map(|&k| activation_bytes_per_layer(model, plan, run, k).0)
-        .collect();
-    let act = |range: &std::ops::Range<u32>| -> f64 {
-        range
-            .clone()
-            .map(|i| act_of[kinds.binary_search(&model.layer_kind(i)).expect("listed")])
+    // Per kind: a layer that recomputes its forward, and one that keeps its activations
+    // (the same unless block recomputation mixes the two in a chunk).
+    let per_kind = |p: &ParallelPlan| -> Vec<f64> {
+        kinds
+            .iter()
+            .map(|&k| activation_bytes_per_layer(model, p, run, k).0)
+            .collect()
+    };
+    let (recomputing, keeping) = (per_kind(plan), per_kind(&plan.keeping_activations()));
+    // A chunk's layers, each by its position in the chunk.
+    let chunk_act = |s: usize, c: usize| -> f64 {
+        split
+            .chunk(s, c)
+            .into_iter()
+            .flatten()
+            .enumerate()
+            .map(|(pos, i)| {
+                let k = kinds.binary_search(&model.layer_kind(i)).expect("listed");
+                if plan.recomputes_layer(pos as u32) {
+                    recomputing[k]
+                } else {
+                    keeping[k]
+                }
+            })
             .sum()
     };
     let tokens = tokens_per_gpu(plan, run);
@@ -216,7 +232,7 @@ pub fn memory_per_stage(
             // In-flight micro-batches on stage s (Megatron's warm-up counts): 1F1B holds
             // p - s of the stage; interleaved holds (v·p + p - 1 - 2s) chunks, taken at
             // the stage's mean chunk.
-            let stage_act: f64 = ranges.iter().map(act).sum();
+            let stage_act: f64 = (0..split.chunks[s].len()).map(|c| chunk_act(s, c)).sum();
             let mut activations = if plan.vpp > 1 {
                 let chunks = (v * p + p - 1.0 - 2.0 * s as f64).min(m * v);
                 chunks * stage_act / v
@@ -294,6 +310,7 @@ mod tests {
             micro_batch: 1,
             sequence_parallel: true,
             recompute: Recompute::Selective,
+            recompute_layers: None,
             distributed_optimizer: false,
         }
     }
@@ -381,6 +398,7 @@ mod tests {
             micro_batch: 2,
             sequence_parallel: true,
             recompute: Recompute::None,
+            recompute_layers: None,
             distributed_optimizer: true,
         };
         let run = TrainingRun::test(64, 4096, Precision::Bf16);
@@ -560,5 +578,50 @@ mod published_recipe_tests {
         let run = TrainingRun::test(128, 8192, Precision::Fp8);
         let gib = peak_memory(&m, &p, &run, h100()).total().gib();
         assert!(gib < 80.0 && gib > 50.0, "{gib} GiB");
+    }
+
+    #[test]
+    fn block_recomputation_keeps_the_activations_of_the_layers_past_n() {
+        // GPT-3 175B at PP8: 12 layers a stage (one chunk). Recomputing the first n of
+        // them keeps 12 - n layers whole and n inputs: linear in n, from no
+        // recomputation at n = 0 to the uniform method at n = 12.
+        let (m, run) = (
+            super::tests::gpt175(),
+            TrainingRun::test(64, 2048, Precision::Bf16),
+        );
+        let act = |recompute, n| {
+            let p = ParallelPlan {
+                recompute,
+                recompute_layers: n,
+                ..super::tests::plan()
+            };
+            assert!(p.validate(&m, &run).is_ok(), "{n:?}");
+            peak_memory(&m, &p, &run, h100()).activations.0
+        };
+        let (none, full) = (act(Recompute::None, None), act(Recompute::Full, None));
+        assert_eq!(act(Recompute::Full, Some(12)), full);
+        let per_layer = (none - full) / 12.0;
+        for n in 1..12u32 {
+            let got = act(Recompute::Full, Some(n));
+            let expected = none - per_layer * f64::from(n);
+            assert!(
+                (got / expected - 1.0).abs() < 1e-9,
+                "n = {n}: {got} vs {expected}"
+            );
+        }
+        // Past the chunk's layers, or without full recomputation, the count is refused.
+        for (recompute, n) in [
+            (Recompute::Full, 13),
+            (Recompute::Full, 0),
+            (Recompute::Selective, 4),
+        ] {
+            let p = ParallelPlan {
+                recompute,
+                recompute_layers: Some(n),
+                ..super::tests::plan()
+            };
+            let e = p.validate(&m, &run).unwrap_err().to_string();
+            assert!(e.contains("parallel.recompute_layers"), "{e}");
+        }
     }
 }

@@ -336,6 +336,12 @@ pub struct ParallelPlan {
     pub sequence_parallel: bool,
     /// Activation recomputation.
     pub recompute: Recompute,
+    /// With full recomputation, Megatron's block method (`--recompute-method block
+    /// --recompute-num-layers N`): only the first N layers of each model chunk (each
+    /// virtual stage) recompute; the others keep their activations, as without
+    /// recomputation. Unset: every layer (the uniform method).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recompute_layers: Option<u32>,
     /// Optimizer state sharded over dp (ZeRO-1).
     pub distributed_optimizer: bool,
 }
@@ -442,7 +448,46 @@ impl ParallelPlan {
             micro_batch: 1,
             sequence_parallel: false,
             recompute: Recompute::None,
+            recompute_layers: None,
             distributed_optimizer: false,
+        }
+    }
+
+    /// Whether the layer at `position` in its model chunk (0 = the chunk's first)
+    /// recomputes its whole forward in the backward.
+    pub fn recomputes_layer(&self, position: u32) -> bool {
+        self.recompute == Recompute::Full && self.recompute_layers.is_none_or(|n| position < n)
+    }
+
+    /// The plan a layer that does not recompute is priced with: under block
+    /// recomputation, the same plan keeping every activation.
+    pub fn keeping_activations(&self) -> ParallelPlan {
+        if self.recompute == Recompute::Full && self.recompute_layers.is_some() {
+            self.keeping_activations_all()
+        } else {
+            self.clone()
+        }
+    }
+
+    /// The same plan keeping every activation (no recomputation at all).
+    pub fn keeping_activations_all(&self) -> ParallelPlan {
+        ParallelPlan {
+            recompute: Recompute::None,
+            recompute_layers: None,
+            ..self.clone()
+        }
+    }
+
+    /// "full recompute", "full recompute (2 layers a chunk)", for reports.
+    pub fn recompute_label(&self) -> String {
+        match (self.recompute, self.recompute_layers) {
+            (Recompute::None, _) => "no recompute".into(),
+            (Recompute::Selective, _) => "selective recompute".into(),
+            (Recompute::Full, None) => "full recompute".into(),
+            (Recompute::Full, Some(n)) => format!(
+                "full recompute ({n} layer{} a chunk)",
+                if n == 1 { "" } else { "s" }
+            ),
         }
     }
 
@@ -592,6 +637,31 @@ impl ParallelPlan {
     /// Checks the plan against the model and the run. Errors name the field.
     pub fn validate(&self, model: &ModelSpec, run: &TrainingRun) -> Result<()> {
         self.validate_shape(model)?;
+        if let Some(n) = self.recompute_layers {
+            if self.recompute != Recompute::Full {
+                return Err(Error::invalid(
+                    "parallel.recompute_layers",
+                    n,
+                    "unset unless recompute = \"full\" (the layers a chunk recomputes in full)",
+                ));
+            }
+            // The largest chunk's layers: past them every layer recomputes anyway.
+            let most = self
+                .layer_split(model, run)
+                .chunks
+                .iter()
+                .flatten()
+                .map(|r| r.len() as u32)
+                .max()
+                .unwrap_or(1);
+            if n == 0 || n > most {
+                return Err(Error::invalid(
+                    "parallel.recompute_layers",
+                    n,
+                    format!("an integer from 1 to {most}, the layers of this plan's largest chunk"),
+                ));
+            }
+        }
         let stage_ranks = u64::from(self.tp) * u64::from(self.cp) * u64::from(self.dp);
         if model.moe.is_some() {
             // The folding of ep and etp into the stage's ranks: etp's own rule first.
@@ -921,6 +991,7 @@ mod tests {
             micro_batch: 1,
             sequence_parallel: true,
             recompute: Recompute::Selective,
+            recompute_layers: None,
             distributed_optimizer: true,
         }
     }
