@@ -57,8 +57,8 @@ pub use workload::model::{
     LayerKind, LayerParams, Mla, MlpPart, Projection, Projections, Split, Window,
 };
 pub use workload::plan::{
-    AttentionKernel, CrossEntropy, Dispatcher, Fp8Recipe, GradPrecision, LayerSplit, Recipe,
-    RecomputeModule, StatePrecision,
+    AttentionKernel, CpComm, CrossEntropy, Dispatcher, Fp8Recipe, GradPrecision, LayerSplit,
+    Recipe, RecomputeModule, StatePrecision,
 };
 pub use workload::{MlpKind, ModelSpec, Moe, ParallelPlan, Precision, Recompute, TrainingRun};
 

@@ -16,8 +16,8 @@ use crate::reliability::ReliabilityConfig;
 use crate::units::Bandwidth;
 use crate::workload::model::{Mla, Window, DEFAULT_MOE_IMBALANCE};
 use crate::workload::plan::{
-    AttentionKernel, CrossEntropy, Dispatcher, Fp8Recipe, GradPrecision, Recipe, RecomputeModule,
-    StatePrecision,
+    AttentionKernel, CpComm, CrossEntropy, Dispatcher, Fp8Recipe, GradPrecision, Recipe,
+    RecomputeModule, StatePrecision,
 };
 use crate::workload::{MlpKind, ModelSpec, Moe, ParallelPlan, Precision, Recompute, TrainingRun};
 use serde::{Deserialize, Serialize};
@@ -268,6 +268,10 @@ pub struct TrainingFile {
     /// `unfused` (Megatron-LM's separate FP32 ops, before 2024).
     #[cfg_attr(feature = "clap", arg(long, value_enum))]
     pub cross_entropy: Option<CrossEntropy>,
+    /// Context parallelism's key-value exchange: `p2p` (a ring hidden behind attention;
+    /// default) or `all_gather` (gathered before attention, exposed: Llama 3's).
+    #[cfg_attr(feature = "clap", arg(long, value_enum))]
+    pub cp_comm: Option<CpComm>,
 }
 
 /// A scenario file as parsed, before validation.
@@ -1131,6 +1135,7 @@ impl ScenarioFile {
                     .unwrap_or_else(|| vec![RecomputeModule::CoreAttn]),
                 attention: t.attention.unwrap_or_default(),
                 cross_entropy: t.cross_entropy.unwrap_or_default(),
+                cp_comm: t.cp_comm.unwrap_or_default(),
             },
         };
         plan.validate(&model, &run)?;

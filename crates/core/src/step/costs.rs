@@ -12,7 +12,7 @@ use crate::workload::layout::RankLayout;
 use crate::workload::memory::activation_bytes_per_layer;
 use crate::workload::model::LayerKind;
 use crate::workload::ops::{head_work, layer_work, tokens_per_gpu, Gemm, LayerWork, HALF};
-use crate::workload::plan::{LayerSplit, Recompute, RecomputeModule};
+use crate::workload::plan::{CpComm, LayerSplit, Recompute, RecomputeModule};
 use serde::Serialize;
 
 /// Time and work of one op on one GPU.
@@ -468,8 +468,16 @@ fn cp_comm(
     let cp = sc.plan.cp as f64;
     let size = lw.cp_ring_bytes * (cp / (cp - 1.0));
     let t = net.collective(CollectiveOp::AllGather, size, GroupKind::Cp, g);
-    let f = (t - attn_fwd).max(Seconds::ZERO);
-    let mut b = (t * 2.0 - attn_fwd * 2.5).max(Seconds::ZERO);
+    // The backward moves twice the forward's bytes either way (the keys and values
+    // again, and their gradients back): a ring hides them behind attention, a gather
+    // and a reduce-scatter wait for them.
+    let (f, mut b) = match sc.run.recipe.cp_comm {
+        CpComm::P2p => (
+            (t - attn_fwd).max(Seconds::ZERO),
+            (t * 2.0 - attn_fwd * 2.5).max(Seconds::ZERO),
+        ),
+        CpComm::AllGather => (t, t * 2.0),
+    };
     if sc.plan.recompute == Recompute::Full {
         b += f;
     }
@@ -780,6 +788,23 @@ mod tests {
 
     fn deepseek() -> Scenario {
         crate::scenario::preset_scenario("deepseek-v3-h800")
+    }
+
+    #[test]
+    fn an_all_gathered_context_exchange_waits_where_a_ring_hides() {
+        // The default: Llama 3.1 405B at CP2, 8K tokens. Both move the same bytes; the
+        // ring hides them behind attention, the gather and reduce-scatter do not.
+        let mut sc = crate::scenario::preset_scenario("memphis-405b");
+        assert!(sc.plan.cp > 1);
+        let cp = |sc: &Scenario| step_costs(sc, &sc.cluster.network()).kinds[0].1.cp;
+        let ring = cp(&sc);
+        sc.run.recipe.cp_comm = CpComm::AllGather;
+        let gather = cp(&sc);
+        assert_eq!(ring.whole, gather.whole);
+        assert_eq!(gather.exposed.forward, gather.whole.forward.time);
+        assert_eq!(gather.exposed.backward, gather.whole.backward.time);
+        assert!(ring.exposed.forward < gather.exposed.forward);
+        assert!(ring.exposed.backward < gather.exposed.backward);
     }
 
     #[test]

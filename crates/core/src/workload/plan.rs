@@ -159,6 +159,27 @@ pub enum AttentionKernel {
     Unfused,
 }
 
+/// How context-parallel attention exchanges keys and values (Transformer Engine's
+/// `cp_comm_type`).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "snake_case")]
+pub enum CpComm {
+    /// A ring of point-to-point sends (Megatron-Core's default): each rank passes the
+    /// key-value block it holds to the next while attention computes on it, so the
+    /// exchange hides behind attention where that takes longer.
+    #[default]
+    P2p,
+    /// All-gather every rank's keys and values before attention (again in the backward)
+    /// and reduce-scatter their gradients after it: exposed, but any mask works. Meta's
+    /// Llama 3 training ran it (arXiv 2407.21783, §3.3.2: "the all-gather communication
+    /// latency is exposed in the critical path", small with GQA's few key-value heads).
+    #[cfg_attr(feature = "clap", value(name = "all_gather"))]
+    AllGather,
+}
+
 /// How the loss over the vocabulary runs: what it reads and writes per logit, and what it
 /// keeps for the backward.
 #[derive(
@@ -262,6 +283,8 @@ pub struct Recipe {
     pub attention: AttentionKernel,
     /// The loss over the vocabulary.
     pub cross_entropy: CrossEntropy,
+    /// How context parallelism exchanges keys and values.
+    pub cp_comm: CpComm,
 }
 
 impl Recipe {
@@ -308,6 +331,7 @@ impl Default for Recipe {
             recompute_modules: vec![RecomputeModule::CoreAttn],
             attention: AttentionKernel::Fused,
             cross_entropy: CrossEntropy::Fused,
+            cp_comm: CpComm::P2p,
         }
     }
 }
