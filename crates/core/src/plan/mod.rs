@@ -617,7 +617,13 @@ pub fn merge(parts: &[SearchResult], expected: &str, sc: &Scenario) -> Result<Se
         check_shard(p, sc)?;
     }
     let mut shards: Vec<&str> = parts.iter().map(|p| p.shard.as_str()).collect();
-    shards.sort_unstable();
+    // In shard order (2/16 before 10/16), not the text's.
+    let index = |s: &str| -> u64 {
+        s.split_once('/')
+            .and_then(|(i, _)| i.parse().ok())
+            .unwrap_or(u64::MAX)
+    };
+    shards.sort_unstable_by(|a, b| index(a).cmp(&index(b)).then(a.cmp(b)));
     let n = parts.len();
     let count = shards
         .first()
@@ -784,24 +790,23 @@ mod tests {
         let noop = |_: u64, _: u64| {};
         let whole = search(&sc, Objective::Step, 5, None, &noop).unwrap();
         assert!(whole.plans_evaluated > 100);
-        let parts: Vec<SearchResult> = (1..=3)
-            .map(|i| {
-                search(
-                    &sc,
-                    Objective::Step,
-                    5,
-                    Some(Shard { index: i, count: 3 }),
-                    &noop,
-                )
-                .unwrap()
-            })
-            .collect();
         let expected = fingerprint(&sc, &ParallelFile::default(), Objective::Step, 5);
-        let merged = merge(&parts, &expected, &sc).unwrap();
-        assert_eq!(
-            serde_json::to_string(&merged).unwrap(),
-            serde_json::to_string(&whole).unwrap()
-        );
+        // Three shards, and twelve given in the text's order (10/12 before 2/12).
+        for count in [3, 12] {
+            let mut parts: Vec<SearchResult> = (1..=count)
+                .map(|i| {
+                    let shard = Some(Shard { index: i, count });
+                    search(&sc, Objective::Step, 5, shard, &noop).unwrap()
+                })
+                .collect();
+            parts.sort_by(|a, b| a.shard.cmp(&b.shard));
+            let merged = merge(&parts, &expected, &sc).unwrap();
+            assert_eq!(
+                serde_json::to_string(&merged).unwrap(),
+                serde_json::to_string(&whole).unwrap(),
+                "{count} shards"
+            );
+        }
         // Results do not depend on the thread count.
         let one = rayon::ThreadPoolBuilder::new()
             .num_threads(1)
