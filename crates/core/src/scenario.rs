@@ -1047,7 +1047,12 @@ impl ScenarioFile {
             dp: 1,
             micro_batch: p.micro_batch.unwrap_or(1),
             sequence_parallel: p.sequence_parallel.unwrap_or(tp > 1),
-            recompute: p.recompute.unwrap_or(Recompute::Selective),
+            // Block recomputation is full recomputation of some layers.
+            recompute: p.recompute.unwrap_or(if p.recompute_layers.is_some() {
+                Recompute::Full
+            } else {
+                Recompute::Selective
+            }),
             recompute_layers: p.recompute_layers,
             distributed_optimizer: p.distributed_optimizer.unwrap_or(true),
         };

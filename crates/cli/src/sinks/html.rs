@@ -346,7 +346,7 @@ pub fn report(r: &SimulationReport) -> String {
     o.push_str(&head(&title));
     let _ = write!(
         o,
-        r#"<div class="sub">{} on {} x {} · {} parameters · {} = {} GPUs · {} sequences of {} tokens · {}</div>"#,
+        r#"<div class="sub">{} on {} x {} · {} parameters · {} = {} GPUs · {} sequences of {} tokens · {} · {}</div>"#,
         esc(&r.model.name),
         count(r.cluster.inventory.gpus),
         esc(&r.cluster.inventory.gpu),
@@ -355,7 +355,8 @@ pub fn report(r: &SimulationReport) -> String {
         count(r.run.gpus),
         count(r.plan.global_batch),
         count(r.plan.seq_len),
-        esc(&format!("{:?}", r.plan.precision).to_lowercase())
+        esc(&format!("{:?}", r.plan.precision).to_lowercase()),
+        esc(&p.recompute_label())
     );
     let changes = r.plan.recipe.changes();
     if !changes.is_empty() {

@@ -465,8 +465,30 @@ fn block_recomputation_is_a_plan_field() {
     // Past a chunk's layers, or without full recomputation: one line naming the flag.
     expect_bad(&with(&["--recompute-layers", "7"]), "--recompute-layers");
     expect_bad(&with(&["--recompute-layers", "7"]), "from 1 to 6");
+    // The planner's range is the largest chunk among the plans it may take.
+    expect_bad(
+        &[
+            "plan",
+            "dgx-a100-gpt3-175b",
+            "--pp",
+            "8",
+            "--vpp",
+            "2",
+            "--recompute-layers",
+            "0",
+        ],
+        "from 1 to 6",
+    );
+    // Without --recompute, the preset's selective recomputation becomes full.
+    let o = memphis(&["simulate", "dgx-h100-llama3-70b", "--recompute-layers", "2"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("derived again: recompute = \"full\""),
+        "{}",
+        stderr(&o)
+    );
     expect_bad(
         &with(&["--recompute", "selective", "--recompute-layers", "2"]),
-        "unset unless recompute = \"full\"",
+        "parallel.recompute = selective (given as --recompute): \"full\" when recompute_layers is set",
     );
 }

@@ -116,6 +116,12 @@ fn with_context(
             ));
         }
     }
+    if merged.wrote("training.cp_comm") && sc.plan.cp <= 1 {
+        r.notes.push(format!(
+            "cp_comm = {} applies with context parallelism (cp > 1); this plan has cp = 1",
+            crate::serde_name(&sc.run.recipe.cp_comm)
+        ));
+    }
     if merged.wrote("routing") && r.scenario.network == crate::scenario::NetworkModel::Analytical {
         r.notes.push(format!(
             "routing = {} applies at flow level only (--network flow); the analytical network model has no paths to route",
@@ -147,9 +153,10 @@ fn resolve_plan(merged: &MergedScenario, allow_oom: bool) -> Result<(Resolved, b
         };
         let scenario = best.apply(&base);
         let notes = vec![format!(
-            "the plan fields you gave do not go with the rest of {}'s plan ({e}); the planner chose {} around them",
+            "the plan fields you gave do not go with the rest of {}'s plan ({e}); the planner chose {}, {} around them",
             merged.preset.as_deref().unwrap_or("the scenario"),
-            scenario.plan.label()
+            scenario.plan.label(),
+            scenario.plan.recompute_label()
         )];
         return Ok((Resolved { scenario, notes }, true));
     }
@@ -201,8 +208,9 @@ fn resolve_plan(merged: &MergedScenario, allow_oom: bool) -> Result<(Resolved, b
     let scenario = best.apply(&base);
     let from = merged.preset.as_deref().unwrap_or("the scenario");
     let notes = vec![format!(
-        "the plan of {from} does not suit this job ({reason}); the planner chose {}",
-        scenario.plan.label()
+        "the plan of {from} does not suit this job ({reason}); the planner chose {}, {}",
+        scenario.plan.label(),
+        scenario.plan.recompute_label()
     )];
     Ok((Resolved { scenario, notes }, true))
 }
@@ -948,7 +956,11 @@ pub fn plan_auto(layers: &ScenarioLayers) -> Result<Resolved> {
     let fixed = merged.written_plan();
     let best = best_plan(&base, &fixed)?.ok_or_else(|| none_fits(&base, &fixed))?;
     let scenario = best.apply(&base);
-    let notes = vec![format!("the planner chose {}", scenario.plan.label())];
+    let notes = vec![format!(
+        "the planner chose {}, {}",
+        scenario.plan.label(),
+        scenario.plan.recompute_label()
+    )];
     Ok(with_context(
         layers,
         &merged,

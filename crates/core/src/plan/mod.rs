@@ -223,14 +223,7 @@ fn block_recompute(sc: &Scenario, plan: &ParallelPlan) -> Option<ParallelPlan> {
     }
     let gpu = sc.cluster.gpu;
     let fits = |p: &ParallelPlan| fits_in(&peak_memory(&sc.model, p, &sc.run, gpu), gpu);
-    let most = plan
-        .layer_split(&sc.model, &sc.run)
-        .chunks
-        .iter()
-        .flatten()
-        .map(|r| r.len() as u32)
-        .max()
-        .unwrap_or(1);
+    let most = plan.largest_chunk(&sc.model, &sc.run);
     let with = |n: u32| ParallelPlan {
         recompute_layers: Some(n),
         ..plan.clone()
@@ -441,7 +434,26 @@ pub fn search_within(
     if let Some(n) = fixed.recompute_layers {
         // The user's count for every plan with full recomputation, in place of the
         // planner's own block plans.
+        if let Some(r) = fixed.recompute {
+            crate::workload::plan::recompute_layers_need_full(r)?;
+        }
         all.retain(|p| p.recompute_layers.is_none());
+        // Over the plans the user's other fields admit.
+        let others = ParallelFile {
+            recompute_layers: None,
+            ..fixed.clone()
+        };
+        let most = all
+            .iter()
+            .filter(|p| p.recompute == Recompute::Full && others.admits(p))
+            .map(|p| p.largest_chunk(&sc.model, &sc.run))
+            .max()
+            .unwrap_or(1);
+        crate::workload::plan::recompute_layers_within(
+            n,
+            most,
+            "the largest chunk of the plans the planner searches for this model and job",
+        )?;
         for p in all.iter_mut().filter(|p| p.recompute == Recompute::Full) {
             p.recompute_layers = Some(n);
         }

@@ -621,7 +621,12 @@ mod published_recipe_tests {
                 ..super::tests::plan()
             };
             let e = p.validate(&m, &run).unwrap_err().to_string();
-            assert!(e.contains("parallel.recompute_layers"), "{e}");
+            let field = if recompute == Recompute::Full {
+                "parallel.recompute_layers"
+            } else {
+                "parallel.recompute ="
+            };
+            assert!(e.contains(field), "{e}");
         }
     }
 }

@@ -23,6 +23,36 @@ pub enum Recompute {
     Full,
 }
 
+/// `recompute_layers` picks layers to recompute in full: it needs `recompute = "full"`.
+/// The error names `recompute`, so that a preset's selective recomputation under a
+/// user's `recompute_layers` is derived again (as full).
+pub fn recompute_layers_need_full(recompute: Recompute) -> Result<()> {
+    if recompute == Recompute::Full {
+        return Ok(());
+    }
+    let name = match recompute {
+        Recompute::None => "none",
+        _ => "selective",
+    };
+    Err(Error::invalid(
+        "parallel.recompute",
+        name,
+        "\"full\" when recompute_layers is set (the block method recomputes whole layers)",
+    ))
+}
+
+/// `recompute_layers = n` against the layers of the largest chunk (`most`) of `of`.
+pub fn recompute_layers_within(n: u32, most: u32, of: &str) -> Result<()> {
+    if n == 0 || n > most {
+        return Err(Error::invalid(
+            "parallel.recompute_layers",
+            n,
+            format!("an integer from 1 to {most}, the layers of {of}"),
+        ));
+    }
+    Ok(())
+}
+
 /// Numeric precision of the GEMMs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
@@ -502,6 +532,18 @@ impl ParallelPlan {
         }
     }
 
+    /// Decoder layers in the plan's largest model chunk: past them, a block of layers
+    /// to recompute is every layer.
+    pub fn largest_chunk(&self, model: &ModelSpec, run: &TrainingRun) -> u32 {
+        self.layer_split(model, run)
+            .chunks
+            .iter()
+            .flatten()
+            .map(|r| r.len() as u32)
+            .max()
+            .unwrap_or(1)
+    }
+
     /// "full recompute", "full recompute (2 layers a chunk)", for reports.
     pub fn recompute_label(&self) -> String {
         match (self.recompute, self.recompute_layers) {
@@ -662,29 +704,12 @@ impl ParallelPlan {
     pub fn validate(&self, model: &ModelSpec, run: &TrainingRun) -> Result<()> {
         self.validate_shape(model)?;
         if let Some(n) = self.recompute_layers {
-            if self.recompute != Recompute::Full {
-                return Err(Error::invalid(
-                    "parallel.recompute_layers",
-                    n,
-                    "unset unless recompute = \"full\" (the layers a chunk recomputes in full)",
-                ));
-            }
-            // The largest chunk's layers: past them every layer recomputes anyway.
-            let most = self
-                .layer_split(model, run)
-                .chunks
-                .iter()
-                .flatten()
-                .map(|r| r.len() as u32)
-                .max()
-                .unwrap_or(1);
-            if n == 0 || n > most {
-                return Err(Error::invalid(
-                    "parallel.recompute_layers",
-                    n,
-                    format!("an integer from 1 to {most}, the layers of this plan's largest chunk"),
-                ));
-            }
+            recompute_layers_need_full(self.recompute)?;
+            recompute_layers_within(
+                n,
+                self.largest_chunk(model, run),
+                "this plan's largest chunk",
+            )?;
         }
         let stage_ranks = u64::from(self.tp) * u64::from(self.cp) * u64::from(self.dp);
         if model.moe.is_some() {
