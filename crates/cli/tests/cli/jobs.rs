@@ -117,7 +117,14 @@ fn results_do_not_depend_on_the_thread_count() {
         &["jobs", MIX, "--overlap", "busy", "--json"][..],
         &["place", &file, "--json"][..],
         // One job at flow level, its ECMP draws solved in parallel.
-        &["simulate", "--network", "flow", "--routing", "ecmp", "--json"][..],
+        &[
+            "simulate",
+            "--network",
+            "flow",
+            "--routing",
+            "ecmp",
+            "--json",
+        ][..],
     ] {
         assert_eq!(run("1", args), run("2", args), "{args:?}");
     }
