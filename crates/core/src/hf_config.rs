@@ -512,6 +512,7 @@ pub fn model_from_hf_config(context: &str, json: &str) -> Result<ModelFile> {
         mtp_layers: mtp,
         tied_embeddings: Some(tied),
         qkv_bias: Some(qkv_bias),
+        max_seq_len: c.u64_of(&["max_position_embeddings"])?,
         warnings,
         ..Default::default()
     };

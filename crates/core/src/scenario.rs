@@ -160,6 +160,9 @@ pub struct ModelFile {
     pub tied_embeddings: Option<bool>,
     /// Biases on the q, k and v projections (default false).
     pub qkv_bias: Option<bool>,
+    /// Tokens the model's position encoding was trained for (a config.json's
+    /// `max_position_embeddings`; default unknown): a longer `seq_len` gets a note.
+    pub max_seq_len: Option<u64>,
     /// What a config.json reader saw but memphis does not model (one line each); not a
     /// file field.
     #[serde(skip)]
@@ -938,6 +941,7 @@ impl ModelFile {
             mtp_layers: m.mtp_layers.unwrap_or(0),
             tied_embeddings: m.tied_embeddings.unwrap_or(false),
             qkv_bias: m.qkv_bias.unwrap_or(false),
+            max_seq_len: m.max_seq_len,
         };
         spec.validate(prefix)?;
         Ok(spec)

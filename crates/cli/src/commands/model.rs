@@ -136,6 +136,13 @@ fn render(r: &ModelReport) -> String {
         count(r.vocab),
         if r.tied_embeddings { "tied" } else { "untied" }
     );
+    if let Some(n) = r.attention.max_seq_len {
+        let _ = writeln!(
+            o,
+            "  context      {} tokens (max_position_embeddings)",
+            count(n)
+        );
+    }
     let mut params = format!(
         "{} ({})",
         billions(r.params),

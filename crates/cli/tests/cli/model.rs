@@ -257,3 +257,45 @@ fn moe_flags_and_inherited_plan_fields() {
     let bad = [&base[..13], &["--etp", "3", "--global-batch", "64"]].concat();
     crate::util::expect_bad(&bad, "parallel.etp = 3");
 }
+
+/// A sequence longer than the context a config.json says its positions were trained
+/// for runs, with a note; the model report shows that context.
+#[test]
+fn a_sequence_past_the_trained_context_gets_a_note() {
+    let mixtral = crate::util::repo().join("crates/core/testdata/hf/mixtral-8x7b.json");
+    let mixtral = mixtral.to_str().unwrap();
+    let v = crate::util::json(&["model", mixtral, "--json"]);
+    assert_eq!(v["attention"]["max_seq_len"], 32768, "{v}");
+    let notes = |seq: &str| {
+        let args = [
+            "simulate",
+            "--model",
+            mixtral,
+            "--cluster",
+            "dgx-h100",
+            "--gpus",
+            "64",
+            "--tp",
+            "2",
+            "--pp",
+            "2",
+            "--ep",
+            "8",
+            "--etp",
+            "1",
+            "--global-batch",
+            "64",
+            "--seq-len",
+            seq,
+            "--allow-oom",
+            "--json",
+        ];
+        crate::util::json(&args)["notes"].to_string()
+    };
+    assert!(!notes("32768").contains("max_seq_len"));
+    let past = notes("65536");
+    assert!(
+        past.contains("seq_len = 65536 is longer than") && past.contains("max_seq_len = 32768"),
+        "{past}"
+    );
+}

@@ -43,6 +43,10 @@ pub struct AttentionReport {
     /// The sliding window and the layers with full attention, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub window: Option<Window>,
+    /// Tokens the position encoding was trained for (`max_position_embeddings`), if
+    /// known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_seq_len: Option<u64>,
 }
 
 /// The MLP of every layer.
@@ -147,6 +151,7 @@ fn report(m: &ModelSpec, description: Option<String>, warnings: Vec<String>) -> 
             qkv_bias: m.qkv_bias,
             mla: m.mla,
             window: m.window.clone(),
+            max_seq_len: m.max_seq_len,
         },
         mlp: MlpReport {
             kind: m.mlp,

@@ -116,6 +116,14 @@ fn with_context(
             ));
         }
     }
+    if let Some(n) = sc.model.max_seq_len.filter(|&n| sc.run.seq_len > n) {
+        r.notes.push(format!(
+            "seq_len = {} is longer than {}'s max_seq_len = {n} (max_position_embeddings): its positions past {n} were never trained (extend its context, RoPE scaling, or set {})",
+            sc.run.seq_len,
+            sc.model.name,
+            hints.set("training", &["seq_len"])
+        ));
+    }
     if merged.wrote("training.cp_comm") && sc.plan.cp <= 1 {
         r.notes.push(format!(
             "cp_comm = {} applies with context parallelism (cp > 1); this plan has cp = 1",

@@ -200,6 +200,10 @@ pub struct ModelSpec {
     pub tied_embeddings: bool,
     /// The attention projections carry biases (Qwen2's q/k/v, `attention_bias`).
     pub qkv_bias: bool,
+    /// Tokens the position encoding was trained for (a config's
+    /// `max_position_embeddings`), when known: a longer sequence gets a note.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_seq_len: Option<u64>,
 }
 
 /// Largest dimension accepted; keeps every product below f64's exact-integer range.
@@ -258,6 +262,7 @@ impl ModelSpec {
             mtp_layers: 0,
             tied_embeddings: false,
             qkv_bias: false,
+            max_seq_len: None,
         }
     }
 
