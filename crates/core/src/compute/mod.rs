@@ -13,7 +13,7 @@
 use crate::hardware::{Generation, GpuSpec};
 use crate::units::{Bandwidth, Bytes, FlopRate, Flops, Seconds};
 use crate::workload::ops::Gemm;
-use crate::workload::plan::{Fp8Recipe, BLOCKWISE_GEMM_SLOWDOWN_HOPPER};
+use crate::workload::plan::{AttentionKernel, Fp8Recipe, BLOCKWISE_GEMM_SLOWDOWN_HOPPER};
 
 /// MAMF is measured in short bursts at boost clock; a multi-hour training run sits at its
 /// power limit and clocks lower, with other kernels in between. The sustained GEMM
@@ -46,6 +46,12 @@ pub const TILE_N: f64 = 256.0;
 /// §4.1) and 75% forward on H100 (FlashAttention-3, Shah et al. 2024); the backward runs
 /// lower. 0.55 of the BF16 peak is taken for forward and backward together ⚠.
 pub const ATTENTION_EFFICIENCY: f64 = 0.55;
+
+/// FlashAttention-2 on Hopper against Hopper's own kernels: "only 35% utilization on the
+/// H100 GPU", where FlashAttention-3 reaches "up to 75%" (Shah et al. 2024, arXiv
+/// 2407.08608, abstract; BF16/FP16 forward). The ratio is applied to forward and
+/// backward alike, and to Blackwell as to Hopper ⚠.
+pub const FLASH2_ON_HOPPER: f64 = 35.0 / 75.0;
 
 /// Achievable HBM bandwidth for streaming kernels: 0.9 of spec (facts.md §2.4: 2.9–3.1
 /// of 3.35 TB/s on H100, ⚠ an estimate).
@@ -157,6 +163,9 @@ pub struct ComputeModel<'a> {
     /// Time multiplier of FP8 GEMMs for the scaling recipe (1 but for blockwise on
     /// Hopper, whose GEMM is emulated).
     fp8_gemm_slowdown: f64,
+    /// The fused attention kernel's rate against [`ATTENTION_EFFICIENCY`] (1 but for
+    /// FlashAttention-2 after Ampere).
+    attention_rate: f64,
 }
 
 impl<'a> ComputeModel<'a> {
@@ -168,7 +177,18 @@ impl<'a> ComputeModel<'a> {
             fp8,
             slowdown: 1.0,
             fp8_gemm_slowdown: 1.0,
+            attention_rate: 1.0,
         }
+    }
+
+    /// Fused attention as `kernel` runs it: FlashAttention-2 at [`FLASH2_ON_HOPPER`] of
+    /// the native kernels' rate after Ampere, for which it was written.
+    pub fn with_attention(mut self, kernel: AttentionKernel) -> Self {
+        self.attention_rate = match (kernel, self.gpu.generation) {
+            (AttentionKernel::Flash2, g) if g != Generation::Ampere => FLASH2_ON_HOPPER,
+            _ => 1.0,
+        };
+        self
     }
 
     /// FP8 GEMMs as `recipe` runs them: Hopper emulates blockwise scaling in software
@@ -277,7 +297,7 @@ impl<'a> ComputeModel<'a> {
 
     /// Time of the fused attention core for `flops` executed FLOPs (BF16 either way).
     pub fn attention_time(&self, flops: Flops) -> Seconds {
-        flops / (self.gpu.peak_bf16 * ATTENTION_EFFICIENCY) * self.slowdown
+        flops / (self.gpu.peak_bf16 * ATTENTION_EFFICIENCY * self.attention_rate) * self.slowdown
     }
 
     /// Achievable HBM bandwidth.
@@ -316,6 +336,18 @@ mod tests {
         let full = cm.shape_efficiency(128.0 * 132.0, 256.0, 1e9);
         let over = cm.shape_efficiency(128.0 * 133.0, 256.0, 1e9);
         assert!(full > 0.99 && over < 0.52, "{full} {over}");
+    }
+
+    #[test]
+    fn flash_attention_2_is_slower_only_after_ampere() {
+        let f = Flops(1e15);
+        for (name, ratio) in [("A100-SXM4-80GB", 1.0), ("H100-SXM5-80GB", 75.0 / 35.0)] {
+            let g = gpu(name).unwrap();
+            let native = ComputeModel::new(g, false).with_attention(AttentionKernel::Fused);
+            let fa2 = ComputeModel::new(g, false).with_attention(AttentionKernel::Flash2);
+            let r = fa2.attention_time(f) / native.attention_time(f);
+            assert!((r - ratio).abs() < 1e-12, "{name}: {r}");
+        }
     }
 
     #[test]

@@ -221,6 +221,7 @@ pub(crate) fn step_costs(sc: &Scenario, net: &dyn CommModel) -> StepCosts {
     let layout = RankLayout::new(&sc.plan, sc.cluster.gpus_per_node);
     let cm = ComputeModel::new(sc.cluster.gpu, sc.run.precision.fp8_gemms())
         .with_fp8_recipe(sc.run.recipe.fp8_recipe)
+        .with_attention(sc.run.recipe.attention)
         .synchronized_over(sc.job_gpus());
     let model = &sc.model;
     let priced = |sc: &Scenario| -> Vec<(LayerKind, LayerCosts)> {

@@ -180,9 +180,15 @@ pub enum Dispatcher {
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum AttentionKernel {
-    /// One fused kernel (FlashAttention, cuDNN): the s x s scores stay on chip.
+    /// One fused kernel (FlashAttention, cuDNN): the s x s scores stay on chip; on
+    /// Hopper and Blackwell, a kernel written for them (FlashAttention-3, cuDNN).
     #[default]
     Fused,
+    /// FlashAttention-2: fused, but written for Ampere; on Hopper and later it leaves
+    /// their asynchronous tensor cores idle and runs slower (see
+    /// `compute::FLASH2_ON_HOPPER`). PyTorch's scaled-dot-product attention ran it
+    /// through 2024.
+    Flash2,
     /// Megatron-LM before FlashAttention (2022): QK^T and AV as batched GEMMs with the
     /// scores, their fused scale-mask-softmax and their dropout in HBM (Korthikanti et
     /// al. 2022, §4.1).
@@ -228,6 +234,13 @@ pub enum CrossEntropy {
     /// loss before `--cross-entropy-loss-fusion`, 2024): an FP32 copy of the logits,
     /// max, subtract, exp, sum and divide over it, the FP32 softmax kept for the backward.
     Unfused,
+}
+
+impl AttentionKernel {
+    /// Whether the s x s scores stay on chip (nothing to store or recompute for them).
+    pub fn is_fused(self) -> bool {
+        self != AttentionKernel::Unfused
+    }
 }
 
 impl CrossEntropy {
@@ -435,7 +448,7 @@ impl TrainingRun {
     /// attention core, and the fused kernel recomputes its scores anyway. The planner
     /// then offers no recomputation rather than two plans that are the same.
     pub fn selective_is_free(&self) -> bool {
-        self.recipe.attention == AttentionKernel::Fused
+        self.recipe.attention.is_fused()
             && self
                 .recipe
                 .recompute_modules
