@@ -126,5 +126,11 @@ fn render(r: &SearchResult) -> String {
             .collect();
         let _ = writeln!(o, "      {}", parts.join(" · "));
     }
+    if r.top.iter().any(|res| res.plan.recompute_layers.is_some()) {
+        let _ = writeln!(
+            o,
+            "\n  full:N = full recomputation of the first N layers of each chunk: --recompute full --recompute-layers N"
+        );
+    }
     o
 }

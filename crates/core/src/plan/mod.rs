@@ -383,11 +383,21 @@ fn no_plan_reason(sc: &Scenario) -> Error {
         return e;
     }
     let gpus = sc.job_gpus();
+    // The GPU count's odd part must go to pp (or dp): say so when it is the obstacle.
+    let odd_part = gpus >> gpus.trailing_zeros();
+    let odd = if odd_part > 1 {
+        format!(
+            " ({gpus} = {} x {odd_part}: the factor {odd_part} has to go to pp or dp; a power of two avoids it)",
+            gpus / odd_part
+        )
+    } else {
+        String::new()
+    };
     Error::invalid(
         "training.global_batch",
         sc.run.global_batch,
         format!(
-            "no plan exists: the global batch must be a multiple of dp x micro_batch, and every dp = {gpus} GPUs / (tp x pp x cp) that the model allows leaves a remainder; choose a GPU count whose factors the model's tp, pp and cp can take up (a multiple of 8, say), or a global batch that one such dp divides"
+            "no plan exists: the global batch must be a multiple of dp x micro_batch, and every dp = {gpus} GPUs / (tp x pp x cp) that the model allows leaves a remainder; choose a GPU count whose factors tp, cp, pp (up to the model's layers) and a dp dividing the batch can take up{odd}, or a global batch that one such dp divides"
         ),
     )
 }

@@ -11,10 +11,13 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum MlpKind {
-    /// Two matrices with GeLU or squared ReLU (GPT, GPT-NeoX).
+    /// Two matrices with GeLU or squared ReLU (GPT, GPT-NeoX); `gelu` and `relu` are
+    /// accepted for it.
+    #[serde(alias = "gelu", alias = "relu")]
     Standard,
     /// Three matrices with a gated activation: SwiGLU/GeGLU (Llama, Mistral, Gemma,
-    /// DeepSeek, Grok-1).
+    /// DeepSeek, Grok-1); `swiglu` and `geglu` are accepted for it.
+    #[serde(alias = "swiglu", alias = "geglu")]
     Gated,
 }
 
