@@ -58,6 +58,16 @@ const TIED_BY_DEFAULT: &[&str] = &["gemma", "gpt2"];
 /// (Qwen2 and Qwen2-MoE: `nn.Linear(..., bias=True)` for q, k and v).
 const QKV_BIAS_FAMILIES: &[&str] = &["qwen2"];
 
+/// Families whose attention normalizes queries and keys per head with weights
+/// (`q_norm`, `k_norm`: RMSNorm(head_dim) each; transformers' modeling_qwen3.py,
+/// modeling_gemma3.py).
+const QK_NORM_FAMILIES: &[&str] = &["qwen3", "gemma3"];
+
+/// Families with a norm after attention and after the MLP as well as before each
+/// (`post_attention_layernorm`, `pre_feedforward_layernorm`, `post_feedforward_layernorm`
+/// beside `input_layernorm`; modeling_gemma2.py, modeling_gemma3.py).
+const SANDWICH_NORM_FAMILIES: &[&str] = &["gemma2", "gemma3"];
+
 /// Hybrid families memphis cannot represent, matched against `model_type` and the
 /// first of `architectures`: (name, what their other layers are).
 const HYBRID_FAMILIES: &[(&str, &str)] = &[
@@ -512,6 +522,8 @@ pub fn model_from_hf_config(context: &str, json: &str) -> Result<ModelFile> {
         mtp_layers: mtp,
         tied_embeddings: Some(tied),
         qkv_bias: Some(qkv_bias),
+        qk_norm: family.is(QK_NORM_FAMILIES).then_some(true),
+        sandwich_norms: family.is(SANDWICH_NORM_FAMILIES).then_some(true),
         max_seq_len: c.u64_of(&["max_position_embeddings"])?,
         warnings,
         ..Default::default()
@@ -1015,6 +1027,24 @@ fn unmodelled(c: &Config, warnings: &mut Vec<String>) -> Result<()> {
             ));
         }
     }
+    // Weights the parameter count leaves out, named after the key that implies them.
+    if c.string(&["topk_method"]) == "noaux_tc" {
+        warnings.push(format!(
+            "{ctx}: topk_method = noaux_tc is not counted: the router's score-correction bias (one weight per routed expert a MoE layer) is left out of the parameters"
+        ));
+    }
+    if c.string(&["model_type"]) == "qwen2_moe"
+        && c.u64_of(&["shared_expert_intermediate_size"])? > Some(0)
+    {
+        warnings.push(format!(
+            "{ctx}: shared_expert_intermediate_size is counted without its gate: the shared expert's sigmoid gate (hidden weights a layer) is left out of the parameters"
+        ));
+    }
+    if c.string(&["model_type"]) == "gpt_oss" {
+        warnings.push(format!(
+            "{ctx}: model_type = gpt_oss is counted without its attention sinks and the output projection's, router's and experts' biases"
+        ));
+    }
     if c.boolean("attn_output_gate")? == Some(true) {
         warnings.push(format!(
             "{ctx}: attn_output_gate = true is not modelled: a gate on the attention output (q_proj twice as wide) is neither counted nor costed"
@@ -1197,7 +1227,7 @@ mod tests {
             "deepseek-v3.json",
             671_026_419_200.0,
             37_552_297_472.0,
-            &["n_group", "quantization_config"]
+            &["n_group", "topk_method", "quantization_config"]
         ),
         real!(
             "gemma-3-27b-it.json",
@@ -1209,7 +1239,7 @@ mod tests {
             "gpt-oss-20b.json",
             20_914_757_184.0,
             4_187_440_704.0,
-            &["quantization_config"]
+            &["model_type", "quantization_config"]
         ),
         real!(
             "llama3.1-405b.json",
@@ -1237,11 +1267,20 @@ mod tests {
             "qwen1.5-moe-a2.7b-chat.json",
             14_315_784_192.0,
             2_689_173_504.0,
-            &[]
+            &["shared_expert_intermediate_size"]
         ),
         real!("qwen2.5-72b.json", 72_706_203_648.0, 72_706_203_648.0, &[]),
         real!("qwen3-30b-a3b.json", 30_532_122_624.0, 3_353_032_704.0, &[]),
         real!("qwen3-32b.json", 32_762_123_264.0, 32_762_123_264.0, &[]),
+    ];
+
+    /// The warnings that say a config's parameter count leaves weights out.
+    const COUNT_WARNINGS: &[&str] = &[
+        "topk_method",
+        "shared_expert_intermediate_size",
+        "model_type",
+        "mlp_bias",
+        "attn_output_gate",
     ];
 
     fn real(file: &str) -> &'static Real {
@@ -1302,6 +1341,11 @@ mod tests {
                 r.active,
                 ea * 100.0
             ));
+            // A config warned about weights it leaves out is close; any other, exact.
+            let leaves_out = r.warnings.iter().any(|k| COUNT_WARNINGS.contains(k));
+            if !leaves_out {
+                assert_eq!((p, a), (r.total, r.active), "{}:\n{table}", r.file);
+            }
             worst = worst.max(ep.abs()).max(ea.abs());
         }
         assert!(worst < 0.005, "a count is off by more than 0.5%:\n{table}");
@@ -1355,7 +1399,11 @@ mod tests {
         );
         let w = &read(r.file, r.json).warnings;
         assert!(w[0].contains("n_group = 8 with topk_group = 4"), "{w:?}");
-        assert!(w[1].contains("quantization_config (fp8)"), "{w:?}");
+        assert!(
+            w[1].contains("topk_method = noaux_tc is not counted"),
+            "{w:?}"
+        );
+        assert!(w[2].contains("quantization_config (fp8)"), "{w:?}");
         // V2-Lite: q_lora_rank null is full-rank queries; one dense layer; two shared
         // experts of 1408.
         let r = real("deepseek-v2-lite.json");

@@ -160,6 +160,11 @@ pub struct ModelFile {
     pub tied_embeddings: Option<bool>,
     /// Biases on the q, k and v projections (default false).
     pub qkv_bias: Option<bool>,
+    /// Per-head RMSNorm weights on queries and keys (Qwen3, Gemma 3; default false).
+    pub qk_norm: Option<bool>,
+    /// Norms after attention and the MLP as well as before (Gemma 2 and 3; default
+    /// false).
+    pub sandwich_norms: Option<bool>,
     /// Tokens the model's position encoding was trained for (a config.json's
     /// `max_position_embeddings`; default unknown): a longer `seq_len` gets a note.
     pub max_seq_len: Option<u64>,
@@ -941,6 +946,8 @@ impl ModelFile {
             mtp_layers: m.mtp_layers.unwrap_or(0),
             tied_embeddings: m.tied_embeddings.unwrap_or(false),
             qkv_bias: m.qkv_bias.unwrap_or(false),
+            qk_norm: m.qk_norm.unwrap_or(false),
+            sandwich_norms: m.sandwich_norms.unwrap_or(false),
             max_seq_len: m.max_seq_len,
         };
         spec.validate(prefix)?;

@@ -203,6 +203,14 @@ pub struct ModelSpec {
     pub tied_embeddings: bool,
     /// The attention projections carry biases (Qwen2's q/k/v, `attention_bias`).
     pub qkv_bias: bool,
+    /// Queries and keys pass a per-head RMSNorm with weights (Qwen3, Gemma 3:
+    /// `q_norm`, `k_norm`, head_dim each).
+    #[serde(default)]
+    pub qk_norm: bool,
+    /// A norm after attention and after the MLP as well as before each (Gemma 2 and 3:
+    /// four norms a layer).
+    #[serde(default)]
+    pub sandwich_norms: bool,
     /// Tokens the position encoding was trained for (a config's
     /// `max_position_embeddings`), when known: a longer sequence gets a note.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -265,6 +273,8 @@ impl ModelSpec {
             mtp_layers: 0,
             tied_embeddings: false,
             qkv_bias: false,
+            qk_norm: false,
+            sandwich_norms: false,
             max_seq_len: None,
         }
     }
@@ -547,12 +557,19 @@ impl ModelSpec {
         v
     }
 
-    /// Norm weights of one layer: two RMS/LayerNorms of h, and MLA's latent norms.
+    /// Norm weights of one layer: two RMS/LayerNorms of h (four with sandwich norms),
+    /// MLA's latent norms, and the per-head query and key norms.
     fn norm_params(&self) -> f64 {
         let latent = self
             .mla
             .map_or(0.0, |a| (a.q_lora_rank + a.kv_lora_rank) as f64);
-        2.0 * self.hidden as f64 + latent
+        let norms = if self.sandwich_norms { 4.0 } else { 2.0 };
+        let qk = if self.qk_norm {
+            2.0 * self.head_dim as f64
+        } else {
+            0.0
+        };
+        norms * self.hidden as f64 + latent + qk
     }
 
     /// The two projections of an MLP `ffn` wide (gated: the first is gate and up fused).
