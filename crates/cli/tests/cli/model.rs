@@ -208,13 +208,10 @@ fn json_keys_match_the_schema() {
     }
 }
 
-/// MoE plan flags: expert tensor parallelism and the recipe, spelled as in TOML; the
-/// plan fields kept from the preset are named.
-#[test]
-fn moe_flags_and_inherited_plan_fields() {
-    let mixtral = crate::util::repo().join("crates/core/testdata/hf/mixtral-8x7b.json");
-    let mixtral = mixtral.to_str().unwrap();
-    let base = [
+/// Mixtral 8x7B from its config.json on 64 H100s at TP2 PP2 EP8 ETP1, 64 sequences a
+/// step (the sequence length is the caller's).
+fn mixtral_on_64_h100(mixtral: &str) -> [&str; 17] {
+    [
         "simulate",
         "--model",
         mixtral,
@@ -232,9 +229,20 @@ fn moe_flags_and_inherited_plan_fields() {
         "1",
         "--global-batch",
         "64",
-        "--seq-len",
-        "4096",
-    ];
+    ]
+}
+
+fn mixtral_config() -> String {
+    let path = crate::util::repo().join("crates/core/testdata/hf/mixtral-8x7b.json");
+    path.to_str().unwrap().to_string()
+}
+
+/// MoE plan flags: expert tensor parallelism and the recipe, spelled as in TOML; the
+/// plan fields kept from the preset are named.
+#[test]
+fn moe_flags_and_inherited_plan_fields() {
+    let mixtral = mixtral_config();
+    let base = [&mixtral_on_64_h100(&mixtral)[..], &["--seq-len", "4096"]].concat();
     let o = crate::util::memphis(
         &[
             &base[..],
@@ -262,34 +270,12 @@ fn moe_flags_and_inherited_plan_fields() {
 /// for runs, with a note; the model report shows that context.
 #[test]
 fn a_sequence_past_the_trained_context_gets_a_note() {
-    let mixtral = crate::util::repo().join("crates/core/testdata/hf/mixtral-8x7b.json");
-    let mixtral = mixtral.to_str().unwrap();
-    let v = crate::util::json(&["model", mixtral, "--json"]);
+    let mixtral = mixtral_config();
+    let v = crate::util::json(&["model", &mixtral, "--json"]);
     assert_eq!(v["attention"]["max_seq_len"], 32768, "{v}");
     let notes = |seq: &str| {
-        let args = [
-            "simulate",
-            "--model",
-            mixtral,
-            "--cluster",
-            "dgx-h100",
-            "--gpus",
-            "64",
-            "--tp",
-            "2",
-            "--pp",
-            "2",
-            "--ep",
-            "8",
-            "--etp",
-            "1",
-            "--global-batch",
-            "64",
-            "--seq-len",
-            seq,
-            "--allow-oom",
-            "--json",
-        ];
+        let extra = ["--seq-len", seq, "--allow-oom", "--json"];
+        let args = [&mixtral_on_64_h100(&mixtral)[..], &extra].concat();
         crate::util::json(&args)["notes"].to_string()
     };
     assert!(!notes("32768").contains("max_seq_len"));

@@ -228,7 +228,7 @@ fn block_recompute(sc: &Scenario, plan: &ParallelPlan) -> Option<ParallelPlan> {
         recompute_layers: Some(n),
         ..plan.clone()
     };
-    if most < 2 || fits(&plan.keeping_activations_all()) || !fits(plan) {
+    if most < 2 || fits(&plan.without_recompute()) || !fits(plan) {
         return None;
     }
     // fits(with(most)) holds (every layer recomputes); find the least n that fits.

@@ -237,13 +237,11 @@ pub(crate) fn step_costs(sc: &Scenario, net: &dyn CommModel) -> StepCosts {
     let kinds = priced(sc);
     // Block recomputation: the layers past the first N of a chunk keep their
     // activations and are priced as without recomputation.
-    let keeping = if sc.plan.keeping_activations() == sc.plan {
-        None
-    } else {
+    let keeping = sc.plan.keeping_activations().map(|plan| {
         let mut kept = sc.clone();
-        kept.plan = sc.plan.keeping_activations();
-        Some(priced(&kept))
-    };
+        kept.plan = plan;
+        priced(&kept)
+    });
     let split = sc.plan.layer_split(model, &sc.run);
     let of = |pos: usize, i: u32| {
         let k = model.layer_kind(i);

@@ -173,15 +173,16 @@ pub fn memory_per_stage(
     let m = plan.micro_batches(run) as f64;
     let (p, v) = (plan.pp as f64, plan.vpp as f64);
     let kinds = model.kinds();
-    // Per kind: a layer that recomputes its forward, and one that keeps its activations
-    // (the same unless block recomputation mixes the two in a chunk).
+    // Per kind: a layer as the plan has it, and, under block recomputation, one that
+    // keeps its activations.
     let per_kind = |p: &ParallelPlan| -> Vec<f64> {
         kinds
             .iter()
             .map(|&k| activation_bytes_per_layer(model, p, run, k).0)
             .collect()
     };
-    let (recomputing, keeping) = (per_kind(plan), per_kind(&plan.keeping_activations()));
+    let recomputing = per_kind(plan);
+    let keeping = plan.keeping_activations().map(|p| per_kind(&p));
     // A chunk's layers, each by its position in the chunk.
     let chunk_act = |s: usize, c: usize| -> f64 {
         split
@@ -191,10 +192,9 @@ pub fn memory_per_stage(
             .enumerate()
             .map(|(pos, i)| {
                 let k = kinds.binary_search(&model.layer_kind(i)).expect("listed");
-                if plan.recomputes_layer(pos as u32) {
-                    recomputing[k]
-                } else {
-                    keeping[k]
+                match &keeping {
+                    Some(kept) if !plan.recomputes_layer(pos as u32) => kept[k],
+                    _ => recomputing[k],
                 }
             })
             .sum()

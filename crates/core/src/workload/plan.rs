@@ -526,18 +526,16 @@ impl ParallelPlan {
         self.recompute == Recompute::Full && self.recompute_layers.is_none_or(|n| position < n)
     }
 
-    /// The plan a layer that does not recompute is priced with: under block
-    /// recomputation, the same plan keeping every activation.
-    pub fn keeping_activations(&self) -> ParallelPlan {
-        if self.recompute == Recompute::Full && self.recompute_layers.is_some() {
-            self.keeping_activations_all()
-        } else {
-            self.clone()
-        }
+    /// Under block recomputation, the plan the layers that do not recompute are priced
+    /// and counted with (this one without recomputation); `None` where every layer
+    /// follows the plan itself.
+    pub fn keeping_activations(&self) -> Option<ParallelPlan> {
+        (self.recompute == Recompute::Full && self.recompute_layers.is_some())
+            .then(|| self.without_recompute())
     }
 
     /// The same plan keeping every activation (no recomputation at all).
-    pub fn keeping_activations_all(&self) -> ParallelPlan {
+    pub fn without_recompute(&self) -> ParallelPlan {
         ParallelPlan {
             recompute: Recompute::None,
             recompute_layers: None,
