@@ -139,7 +139,7 @@ fn render(r: &ModelReport) -> String {
     if let Some(n) = r.attention.max_seq_len {
         let _ = writeln!(
             o,
-            "  context      {} tokens (max_position_embeddings)",
+            "  context      {} tokens (max_seq_len: what its positions were trained for)",
             count(n)
         );
     }

@@ -118,7 +118,7 @@ fn with_context(
     }
     if let Some(n) = sc.model.max_seq_len.filter(|&n| sc.run.seq_len > n) {
         r.notes.push(format!(
-            "seq_len = {} is longer than {}'s max_seq_len = {n} (max_position_embeddings): its positions past {n} were never trained (extend its context, RoPE scaling, or set {})",
+            "seq_len = {} is longer than {}'s max_seq_len = {n}, the context its positions were trained for: past {n} they never were (extend its context, RoPE scaling, or set {})",
             sc.run.seq_len,
             sc.model.name,
             hints.set("training", &["seq_len"])
