@@ -59,19 +59,84 @@ pub fn ring_pattern(groups: &[Vec<u32>], gpus_per_node: u32) -> Vec<(u32, u32)> 
     pairs
 }
 
-/// Pattern of phase k of a pairwise all-to-all inside each group.
-pub fn shift_pattern(groups: &[Vec<u32>], k: usize, gpus_per_node: u32) -> Vec<(u32, u32)> {
+/// Peers (servers) an all-to-all sends to at once ⚠: NCCL posts every peer's send and
+/// receive in one group and runs them over its point-to-point channels, a few channels
+/// per peer, so a GPU has on the order of 16 peers in flight (an estimate from NCCL's
+/// defaults as we read them, not in facts.md); DeepEP sends to all at once. Concurrent
+/// flows share the links, so ECMP's collisions average out over them.
+pub const A2A_PEERS_IN_FLIGHT: usize = 16;
+
+/// Windows of an all-to-all solved for its flow-level cost (the rest are alike).
+const A2A_WINDOW_SAMPLES: usize = 8;
+
+/// Flows of an all-to-all's windows solved per draw, at most (but one window whatever
+/// its size): a 100,000-GPU all-to-all's window alone is 1.6 million flows.
+const A2A_FLOWS_PER_DRAW: usize = 1 << 20;
+
+/// The server shifts of an all-to-all over `servers` servers, in the windows that run
+/// one after the other ([`A2A_PEERS_IN_FLIGHT`] shifts each), at most `samples` of them,
+/// evenly spread.
+pub fn a2a_windows(servers: usize, samples: usize) -> Vec<std::ops::Range<usize>> {
+    let windows: Vec<_> = (1..servers.max(2))
+        .step_by(A2A_PEERS_IN_FLIGHT)
+        .map(|k| k..(k + A2A_PEERS_IN_FLIGHT).min(servers.max(2)))
+        .collect();
+    let (n, k) = (windows.len(), samples.max(1));
+    if n <= k {
+        return windows;
+    }
+    // The middle of each of k equal stretches: near shifts stay under one leaf switch
+    // and far ones cross the top tiers, so a sample takes both in proportion.
+    (0..k)
+        .map(|i| windows[(2 * i + 1) * n / (2 * k)].clone())
+        .collect()
+}
+
+/// The fabric flows of one window of an all-to-all inside each group: member l of each
+/// server sends to member l of the servers `shifts` ahead. Traffic between servers
+/// stays on its rail: NCCL's PXN sends through the NIC on the destination's rail,
+/// reached over NVLink (`NCCL_P2P_PXN_LEVEL`, NCCL 2.12 on), and DeepEP sends to the
+/// GPU of the same in-server index, which forwards over NVLink (DeepSeek-V3, arXiv
+/// 2412.19437, §3.2.2). What a GPU sends to a server's other GPUs rides that one flow.
+pub fn all_to_all_pattern(
+    groups: &[Vec<u32>],
+    shifts: std::ops::Range<usize>,
+    gpus_per_node: u32,
+) -> Vec<(u32, u32)> {
     let mut pairs = Vec::new();
     for g in groups {
-        let n = g.len();
-        for i in 0..n {
-            let (s, d) = (g[i], g[(i + k) % n]);
-            if s / gpus_per_node != d / gpus_per_node {
-                pairs.push((s, d));
+        let nodes = by_server(g, gpus_per_node);
+        let n = nodes.len();
+        if n < 2 {
+            continue;
+        }
+        let per = nodes.iter().map(|v| v.len()).min().unwrap_or(0);
+        for l in 0..per {
+            for a in 0..n {
+                for j in shifts.clone().filter(|&j| j % n != 0) {
+                    pairs.push((nodes[a][l], nodes[(a + j) % n][l]));
+                }
             }
         }
     }
     pairs
+}
+
+/// The windows of an all-to-all in every group at once, as phases that run one after
+/// the other.
+pub fn all_to_all_phases(groups: &[Vec<u32>], gpus_per_node: u32) -> Vec<Vec<(u32, u32)>> {
+    let servers = groups
+        .iter()
+        .map(|g| by_server(g, gpus_per_node).len())
+        .max()
+        .unwrap_or(0);
+    let gpus: usize = groups.iter().map(Vec::len).sum();
+    let per_window = gpus * servers.saturating_sub(1).min(A2A_PEERS_IN_FLIGHT);
+    let samples = (A2A_FLOWS_PER_DRAW / per_window.max(1)).clamp(1, A2A_WINDOW_SAMPLES);
+    a2a_windows(servers, samples)
+        .into_iter()
+        .map(|w| all_to_all_pattern(groups, w, gpus_per_node))
+        .collect()
 }
 
 /// ECMP hash draws a flow-level derating is the expectation over. ECMP hashes each
@@ -206,18 +271,6 @@ pub fn tree_pattern(groups: &[Vec<u32>], gpus_per_node: u32) -> Vec<(u32, u32)> 
     pairs
 }
 
-/// Phases of an all-to-all sampled for its flow level cost (the rest are alike).
-const A2A_PHASE_SAMPLES: usize = 8;
-
-/// The phases k (shift by k ranks) of a pairwise all-to-all in groups of `n` that are
-/// solved for its flow-level cost: at most [`A2A_PHASE_SAMPLES`], evenly spread.
-pub fn a2a_phases(n: usize) -> Vec<usize> {
-    let n = n.max(2);
-    (1..n)
-        .step_by(((n - 1) / A2A_PHASE_SAMPLES).max(1))
-        .collect()
-}
-
 /// Phases that run one after the other: their times add, so their rate fractions
 /// combine harmonically.
 pub fn sequential_fraction(fractions: &[f64]) -> f64 {
@@ -228,7 +281,7 @@ pub fn sequential_fraction(fractions: &[f64]) -> f64 {
     fractions.len() as f64 / inv
 }
 
-/// The fabric's derating of a pairwise all-to-all in every group at once.
+/// The fabric's derating of an all-to-all in every group at once.
 fn all_to_all_fraction(
     fabric: &Fabric,
     groups: &[Vec<u32>],
@@ -236,8 +289,7 @@ fn all_to_all_fraction(
     routing: Routing,
     seed: u64,
 ) -> f64 {
-    let ks = a2a_phases(groups.first().map_or(0, |g| g.len()));
-    let phases: Vec<_> = ks.iter().map(|&k| shift_pattern(groups, k, gpn)).collect();
+    let phases = all_to_all_phases(groups, gpn);
     phases_fraction(fabric, GroupKind::Ep, &phases, routing, seed)
 }
 
@@ -245,8 +297,8 @@ fn all_to_all_fraction(
 pub const JOB_SALT: u64 = 1;
 
 /// The fabric flows of each communicator kind a job uses, as phases that run one after
-/// the other: one phase for a ring (DP, CP, PP, expert DP), the sampled shifts of the
-/// pairwise all-to-all for EP. `gpu_of_rank` maps the job's ranks to fabric endpoints
+/// the other: one phase for a ring (DP, CP, PP, expert DP), the sampled windows of the
+/// all-to-all for EP. `gpu_of_rank` maps the job's ranks to fabric endpoints
 /// (the identity when the job starts at GPU 0; its servers when it is placed).
 pub fn job_patterns(
     sc: &Scenario,
@@ -272,10 +324,10 @@ pub fn job_patterns(
         }
     }
     if layout.size(GroupKind::Ep) > 1 {
-        let groups = mapped(GroupKind::Ep);
-        let ks = a2a_phases(groups.first().map_or(0, |g| g.len()));
-        let phases = ks.iter().map(|&k| shift_pattern(&groups, k, gpn)).collect();
-        out.insert(GroupKind::Ep, phases);
+        out.insert(
+            GroupKind::Ep,
+            all_to_all_phases(&mapped(GroupKind::Ep), gpn),
+        );
     }
     out
 }
@@ -445,5 +497,62 @@ mod tests {
         assert!(p.contains(&(0, 8)) && p.contains(&(24, 0)) && p.contains(&(1, 9)));
         // A group inside one server has no fabric flows.
         assert!(ring_pattern(&[vec![0, 1, 2, 3]], 8).is_empty());
+    }
+
+    #[test]
+    fn all_to_all_flows_stay_on_their_rail_in_windows_of_servers() {
+        // One group of 4 servers x 2 members: every member sends to its rail peer on
+        // each of the 3 other servers, in one window.
+        let g = vec![vec![0, 1, 8, 9, 16, 17, 24, 25]];
+        let phases = all_to_all_phases(&g, 8);
+        assert_eq!(phases.len(), 1);
+        assert_eq!(phases[0].len(), 2 * 4 * 3);
+        assert!(phases[0]
+            .iter()
+            .all(|&(s, d)| s % 8 == d % 8 && s / 8 != d / 8));
+        // Inside one server: nothing on the fabric.
+        assert!(all_to_all_phases(&[vec![0, 1, 2, 3]], 8)
+            .iter()
+            .all(|p| p.is_empty()));
+        // 1,000 servers: 63 windows of A2A_PEERS_IN_FLIGHT shifts, 8 solved, from the
+        // middle of each eighth: near and far shifts alike.
+        let w = a2a_windows(1000, A2A_WINDOW_SAMPLES);
+        assert_eq!(w.len(), A2A_WINDOW_SAMPLES);
+        assert!(w
+            .iter()
+            .all(|r| r.len() == A2A_PEERS_IN_FLIGHT && r.end <= 1000));
+        assert!(w[0].start < 100 && w[7].start > 900, "{w:?}");
+        assert_eq!(a2a_windows(5, 8), vec![1..5]);
+        // A group too large for the flow budget is sampled by one window, a far one.
+        let huge = vec![(0..100_000).collect::<Vec<u32>>()];
+        let phases = all_to_all_phases(&huge, 8);
+        assert_eq!(phases.len(), 1);
+        assert_eq!(phases[0].len(), 100_000 * A2A_PEERS_IN_FLIGHT);
+        assert!(phases[0][0].1 > 6000 * 8, "{:?}", phases[0][0]);
+    }
+
+    #[test]
+    fn ecmp_slows_an_all_to_all_window_at_its_most_collided_link() {
+        // 512 GPUs on a non-blocking rail-optimized 3-tier fabric of radix 16, one group.
+        let spec = crate::fabric::FabricSpec {
+            endpoints: 512,
+            gpus_per_node: 8,
+            servers_per_array: 8,
+            radix: 16,
+            link_gbps: 400.0,
+            tiers: 3,
+            oversubscription: [1.0, 1.0],
+            rail_optimized: true,
+        };
+        spec.validate().unwrap();
+        let f = Fabric::build(&spec);
+        let groups = vec![(0..512).collect::<Vec<u32>>()];
+        let a2a = |r| all_to_all_fraction(&f, &groups, 8, r, JOB_SALT);
+        let ring = min_rate_fraction(&f, &ring_pattern(&groups, 8), Routing::Ecmp, JOB_SALT);
+        assert!((a2a(Routing::Adaptive) - 1.0).abs() < 1e-9);
+        // Both run at their most collided link: a ring's one flow per NIC, an
+        // all-to-all window's 16 per NIC, whose collisions even out somewhat.
+        let ecmp = a2a(Routing::Ecmp);
+        assert!(ring < 0.6 && ecmp > ring && ecmp < 0.8, "{ring} {ecmp}");
     }
 }

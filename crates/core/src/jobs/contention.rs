@@ -1,7 +1,7 @@
 //! The jobs' collectives solved together on one fabric.
 //!
 //! What is modelled: each job's fabric flows per communicator kind (DP, CP and PP rings,
-//! the expert-DP ring, the sampled phases of the EP all-to-all) as
+//! the expert-DP ring, the sampled windows of the EP all-to-all) as
 //! `collective::flow::job_patterns` builds them for one job, its ranks mapped to its
 //! servers' GPUs. A kind's derating alone is what `FlowComm` solves for one job; shared,
 //! it is the same ratio (the kind's slowest flow against its NIC-only rate) in a solve
