@@ -11,10 +11,12 @@
 //! pattern), logit soft-capping and `clip_qkv` (element-wise), router details
 //! (`scoring_func`, `topk_method`, `norm_topk_prob`, `routed_scaling_factor`,
 //! DeepSeek-V3's 256-entry `e_score_correction_bias`, Qwen2-MoE's 1 x h
-//! `shared_expert_gate`), per-head q/k norms (Qwen3, Gemma 3: 2 x head_dim weights a
-//! layer; Llama 4's `use_qk_norm` has none), Gemma's extra pre/post-MLP norms (2 x h a
-//! layer), the output projection's bias with `attention_bias` (h a layer), gpt-oss's
-//! attention sinks (one a head) and expert biases (0.03% of its parameters).
+//! `shared_expert_gate`), the output projection's bias with `attention_bias` (h a
+//! layer), gpt-oss's attention sinks (one a head) and expert biases (0.03% of its
+//! parameters); the weights among them are named in a warning. Read and modelled:
+//! per-head q/k norms (`qk_norm`), Gemma's norms after attention and the MLP
+//! (`sandwich_norms`), and DeepSeek's group-limited routing (`n_group`, `topk_group`:
+//! `moe_groups`, which a DeepEP dispatch sends fewer bytes for).
 
 use crate::error::{Error, Result};
 use crate::scenario::ModelFile;
@@ -534,6 +536,10 @@ pub fn model_from_hf_config(context: &str, json: &str) -> Result<ModelFile> {
         file.moe_ffn_hidden = Some(m.expert_ffn);
         file.moe_shared_ffn = (m.shared_ffn > 0).then_some(m.shared_ffn);
         file.moe_dense_layers = (!m.dense_layers.is_empty()).then_some(m.dense_layers);
+        if let Some((groups, kept)) = m.groups {
+            file.moe_groups = Some(groups);
+            file.moe_groups_per_token = Some(kept);
+        }
     }
     if let Some(a) = mla {
         file.mla_q_lora_rank = Some(a.q_lora_rank);
@@ -694,6 +700,8 @@ struct MoeRead {
     expert_ffn: u64,
     shared_ffn: u64,
     dense_layers: Vec<u32>,
+    /// Group-limited routing: (n_group, topk_group), when it limits anything.
+    groups: Option<(u32, u32)>,
 }
 
 /// The mixture of experts, if any. Which layers are MoE follows each family's modeling
@@ -856,7 +864,38 @@ fn read_moe(
         expert_ffn,
         shared_ffn,
         dense_layers,
+        groups: read_route_groups(c, experts, topk)?,
     }))
+}
+
+/// DeepSeek's group-limited routing (DeepseekV3TopkRouter): the experts in `n_group`
+/// groups, each token's top-k from its best `topk_group` (None when that limits
+/// nothing).
+fn read_route_groups(c: &Config, experts: u32, topk: u32) -> Result<Option<(u32, u32)>> {
+    let (Some(groups), Some(kept)) = (c.u32_of(&["n_group"])?, c.u32_of(&["topk_group"])?) else {
+        return Ok(None);
+    };
+    if groups <= 1 || kept >= groups {
+        return Ok(None);
+    }
+    if !experts.is_multiple_of(groups) {
+        return Err(c.bad(
+            "n_group",
+            groups,
+            format!("a divisor of the routed experts ({experts})"),
+        ));
+    }
+    if kept == 0 || kept * (experts / groups) < topk {
+        return Err(c.bad(
+            "topk_group",
+            kept,
+            format!(
+                "1 to n_group ({groups}), with groups enough for the {topk} experts a token takes ({} each)",
+                experts / groups
+            ),
+        ));
+    }
+    Ok(Some((groups, kept)))
 }
 
 /// Multi-head latent attention (DeepSeek-V2/V3), on when `kv_lora_rank` is set. Every
@@ -1018,15 +1057,6 @@ fn read_window(
 /// Warnings for the architecture fields memphis reads but does not model.
 fn unmodelled(c: &Config, warnings: &mut Vec<String>) -> Result<()> {
     let ctx = c.context;
-    // DeepSeek's node-limited routing (`n_group` groups, each token's experts from
-    // `topk_group` of them; DeepSeek-V3 report §2.1.2: at most 4 nodes).
-    if let (Some(groups), Some(kept)) = (c.u64_of(&["n_group"])?, c.u64_of(&["topk_group"])?) {
-        if groups > 1 && kept < groups {
-            warnings.push(format!(
-                "{ctx}: n_group = {groups} with topk_group = {kept} is not modelled: node-limited routing sends each token to experts in {kept} of {groups} groups; the expert all-to-all is costed as if its top-k experts could be anywhere"
-            ));
-        }
-    }
     // Weights the parameter count leaves out, named after the key that implies them.
     if c.string(&["topk_method"]) == "noaux_tc" {
         warnings.push(format!(
@@ -1227,7 +1257,7 @@ mod tests {
             "deepseek-v3.json",
             671_026_419_200.0,
             37_552_297_472.0,
-            &["n_group", "topk_method", "quantization_config"]
+            &["topk_method", "quantization_config"]
         ),
         real!(
             "gemma-3-27b-it.json",
@@ -1398,12 +1428,15 @@ mod tests {
             m.mtp_params()
         );
         let w = &read(r.file, r.json).warnings;
-        assert!(w[0].contains("n_group = 8 with topk_group = 4"), "{w:?}");
+        assert_eq!(
+            (m.moe.as_ref().map(|e| (e.groups, e.groups_per_token))),
+            Some((8, 4))
+        );
         assert!(
-            w[1].contains("topk_method = noaux_tc is not counted"),
+            w[0].contains("topk_method = noaux_tc is not counted"),
             "{w:?}"
         );
-        assert!(w[2].contains("quantization_config (fp8)"), "{w:?}");
+        assert!(w[1].contains("quantization_config (fp8)"), "{w:?}");
         // V2-Lite: q_lora_rank null is full-rank queries; one dense layer; two shared
         // experts of 1408.
         let r = real("deepseek-v2-lite.json");
@@ -1696,6 +1729,14 @@ mod tests {
                 r#""n_routed_experts":4,"n_shared_experts":18446744073709551615,"moe_intermediate_size":2"#,
                 "c.json: n_shared_experts = 18446744073709551615",
             ),
+            (
+                r#""n_routed_experts":6,"num_experts_per_tok":2,"moe_intermediate_size":2,"n_group":4,"topk_group":2"#,
+                "c.json: n_group = 4",
+            ),
+            (
+                r#""n_routed_experts":8,"num_experts_per_tok":4,"moe_intermediate_size":2,"n_group":8,"topk_group":2"#,
+                "c.json: topk_group = 2",
+            ),
         ] {
             let e = err(&format!("{{{base},{extra}}}"));
             assert!(e.starts_with(needle), "{extra}: {e}");
@@ -1746,9 +1787,10 @@ mod tests {
             ]
         );
         assert!(keys(r#""attn_output_gate":false,"mlp_bias":false,"cross_attention_layers":[],"n_group":1,"topk_group":1,"quantization_config":null"#).is_empty());
-        assert_eq!(
-            keys(r#""n_routed_experts":8,"num_experts_per_tok":2,"n_group":4,"topk_group":2"#),
-            ["n_group"]
+        // Group-limited routing is read now (moe_groups).
+        assert!(
+            keys(r#""n_routed_experts":8,"num_experts_per_tok":2,"n_group":4,"topk_group":2"#)
+                .is_empty()
         );
         // The window and MoE fields that used to be warnings are read now.
         assert!(keys(r#""sliding_window":32,"moe_intermediate_size":32,"num_experts":4,"num_experts_per_tok":2,"first_k_dense_replace":1"#).is_empty());

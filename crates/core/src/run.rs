@@ -114,15 +114,29 @@ pub fn power_inputs(sc: &Scenario, inv: &Inventory) -> PowerInputs {
     }
 }
 
-/// The step's phases on its critical stage: compute, exposed communication and the
-/// bubble (GPUs wait), the optimizer (memory-bound).
+/// The step's phases, averaged over the job's GPUs: compute, exposed communication and
+/// the bubble (GPUs wait), the optimizer (memory-bound). The critical stage's breakdown
+/// gives them, but every other stage computes for less of the step (it waits on the
+/// critical one), and stages hold equal shares of the GPUs: the compute is the stages'
+/// mean, the rest of the critical stage's compute waits.
 pub fn step_phases(step: &StepResult) -> [Phase; 4] {
     let bd = &step.breakdown;
     let comm = bd.tp_comm.0 + bd.cp_comm.0 + bd.ep_comm.0 + bd.pp_comm.0 + bd.dp_comm.0;
+    let critical = step
+        .stages
+        .get(step.critical_stage as usize)
+        .map_or(0.0, |s| s.compute.0);
+    let share = if critical > 0.0 && !step.stages.is_empty() {
+        let mean = step.stages.iter().map(|s| s.compute.0).sum::<f64>() / step.stages.len() as f64;
+        (mean / critical).clamp(0.0, 1.0)
+    } else {
+        1.0
+    };
+    let compute = bd.compute.0 * share;
     [
         Phase {
             name: "compute",
-            seconds: bd.compute.0,
+            seconds: compute,
             state: GpuState::Compute,
         },
         Phase {
@@ -132,7 +146,7 @@ pub fn step_phases(step: &StepResult) -> [Phase; 4] {
         },
         Phase {
             name: "bubble",
-            seconds: bd.bubble.0,
+            seconds: bd.bubble.0 + (bd.compute.0 - compute),
             state: GpuState::Wait,
         },
         Phase {

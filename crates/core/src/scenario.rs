@@ -138,6 +138,12 @@ pub struct ModelFile {
     pub moe_dense_layers: Option<Vec<u32>>,
     /// Tokens at the busiest expert over the mean, 1 to 64 (default 1.25).
     pub moe_imbalance: Option<f64>,
+    /// Group-limited routing: the experts' groups (Hugging Face `n_group`; default 1,
+    /// none). DeepSeek-V3: 8, a server's experts each.
+    pub moe_groups: Option<u32>,
+    /// Group-limited routing: the groups each token's experts come from (`topk_group`;
+    /// default moe_groups). DeepSeek-V3: 4.
+    pub moe_groups_per_token: Option<u32>,
     /// Multi-head latent attention: the key/value latent's rank (setting it turns MLA
     /// on; kv_heads is then heads).
     pub mla_kv_lora_rank: Option<u64>,
@@ -856,6 +862,8 @@ impl ModelFile {
                 shared_ffn: m.moe_shared_ffn.unwrap_or(0),
                 dense_layers: m.moe_dense_layers.clone().unwrap_or_default(),
                 imbalance: m.moe_imbalance.unwrap_or(DEFAULT_MOE_IMBALANCE),
+                groups: m.moe_groups.unwrap_or(1),
+                groups_per_token: m.moe_groups_per_token.unwrap_or(m.moe_groups.unwrap_or(1)),
             })
         };
         if experts == 0 {
@@ -865,6 +873,8 @@ impl ModelFile {
                 ("moe_shared_ffn", m.moe_shared_ffn.unwrap_or(0) > 0),
                 ("moe_dense_layers", m.moe_dense_layers.is_some()),
                 ("moe_imbalance", m.moe_imbalance.is_some()),
+                ("moe_groups", m.moe_groups.is_some()),
+                ("moe_groups_per_token", m.moe_groups_per_token.is_some()),
             ] {
                 if set {
                     return Err(Error::invalid(

@@ -124,9 +124,14 @@ fn render(r: &ModelReport) -> String {
         } else {
             String::new()
         };
+        let groups = if m.groups_per_token < m.groups {
+            format!(" from {} of {} groups", m.groups_per_token, m.groups)
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             o,
-            "  experts      {} routed, top-{}, {} wide{shared}; busiest at {}x the mean load",
+            "  experts      {} routed, top-{}{groups}, {} wide{shared}; busiest at {}x the mean load",
             m.experts, m.topk, m.expert_ffn, m.imbalance
         );
     }

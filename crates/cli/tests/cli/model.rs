@@ -43,11 +43,16 @@ fn deepseek_v3_as_memphis_reads_it() {
         (&256.into(), &8.into(), &2048.into(), &2048.into())
     );
     assert_eq!(v["mlp"]["ffn_hidden"], 18432);
+    // Node-limited routing is read: 4 of 8 groups (n_group, topk_group).
+    assert_eq!(
+        (&moe["groups"], &moe["groups_per_token"]),
+        (&8.into(), &4.into())
+    );
     let warnings = v["warnings"].as_array().unwrap();
     assert!(
-        warnings
+        !warnings
             .iter()
-            .any(|w| w.as_str().unwrap().contains("n_group = 8")),
+            .any(|w| w.as_str().unwrap().contains("n_group")),
         "{warnings:?}"
     );
     // The text says the same.
@@ -58,11 +63,11 @@ fn deepseek_v3_as_memphis_reads_it() {
         "model deepseek-v3",
         "61: 3 dense + 58 MoE, + 1 MTP",
         "MLA, 128 heads: q rank 1536, kv rank 512",
-        "256 routed, top-8, 2048 wide, shared 2048 wide",
+        "256 routed, top-8 from 4 of 8 groups, 2048 wide, shared 2048 wide",
         "671.03B",
         "active 37.55B",
         "warnings:",
-        "n_group = 8 with topk_group = 4 is not modelled",
+        "topk_method = noaux_tc is not counted",
     ] {
         assert!(text.contains(needle), "{needle}:\n{text}");
     }

@@ -479,6 +479,15 @@ impl CommModel for FlowComm {
     ) -> Seconds {
         self.derated(kind).collective(op, size, shape).time
     }
+    fn all_to_all(
+        &self,
+        size: Bytes,
+        network_share: f64,
+        kind: GroupKind,
+        shape: GroupShape,
+    ) -> Seconds {
+        self.derated(kind).all_to_all(size, shape, network_share)
+    }
     fn p2p(&self, size: Bytes, same_node: bool) -> Seconds {
         self.derated(GroupKind::Pp).p2p(size, same_node)
     }

@@ -27,6 +27,16 @@ pub trait CommModel {
         kind: GroupKind,
         shape: GroupShape,
     ) -> Seconds;
+    /// An all-to-all of `size` on every group of `kind` whose inter-server part sends
+    /// only `network_share` of its bytes over the network (see
+    /// [`NetworkParams::all_to_all`]).
+    fn all_to_all(
+        &self,
+        size: Bytes,
+        network_share: f64,
+        kind: GroupKind,
+        shape: GroupShape,
+    ) -> Seconds;
     /// One pipeline send of `size` between neighbouring stages.
     fn p2p(&self, size: Bytes, same_node: bool) -> Seconds;
 }
@@ -41,6 +51,15 @@ impl CommModel for NetworkParams {
         shape: GroupShape,
     ) -> Seconds {
         NetworkParams::collective(self, op, size, shape).time
+    }
+    fn all_to_all(
+        &self,
+        size: Bytes,
+        network_share: f64,
+        _kind: GroupKind,
+        shape: GroupShape,
+    ) -> Seconds {
+        NetworkParams::all_to_all(self, size, shape, network_share)
     }
     fn p2p(&self, size: Bytes, same_node: bool) -> Seconds {
         NetworkParams::p2p(self, size, same_node)

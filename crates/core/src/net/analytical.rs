@@ -449,7 +449,7 @@ impl NetworkParams {
         }
         if op == CollectiveOp::AllToAll {
             return CollectiveEstimate {
-                time: self.all_to_all(size, g),
+                time: self.all_to_all(size, g, 1.0),
                 algorithm: Algorithm::Direct,
                 protocol: Protocol::Simple,
             };
@@ -806,12 +806,15 @@ impl NetworkParams {
     }
 
     /// All-to-all: each rank sends (n-1)/n of its buffer; the part for peers in the same
-    /// server rides NVLink, the rest the NIC, concurrently.
-    fn all_to_all(&self, size: Bytes, g: GroupShape) -> Seconds {
+    /// server rides NVLink, the rest the NIC, concurrently. Of the part for other servers,
+    /// `network_share` crosses the network: 1 for NCCL's, less where one copy per server
+    /// is forwarded over NVLink there (DeepEP); the forwarding itself is not priced ⚠
+    /// (NVLink carries it at several times the NIC's rate).
+    pub fn all_to_all(&self, size: Bytes, g: GroupShape, network_share: f64) -> Seconds {
         let n = g.ranks as f64;
         let r = g.ranks_per_node as f64;
         let intra = size * ((r - 1.0) / n) / self.nvlink;
-        let inter = size * ((n - r) / n) / self.nic;
+        let inter = size * ((n - r) / n * network_share.clamp(0.0, 1.0)) / self.nic;
         let hop = if g.nodes > 1 {
             NET_LAT_RING[2]
         } else {

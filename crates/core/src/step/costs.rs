@@ -12,7 +12,7 @@ use crate::workload::layout::RankLayout;
 use crate::workload::memory::activation_bytes_per_layer;
 use crate::workload::model::LayerKind;
 use crate::workload::ops::{head_work, layer_work, tokens_per_gpu, Gemm, LayerWork, HALF};
-use crate::workload::plan::{CpComm, LayerSplit, Recompute, RecomputeModule};
+use crate::workload::plan::{CpComm, Dispatcher, LayerSplit, Recompute, RecomputeModule};
 use serde::Serialize;
 
 /// Time and work of one op on one GPU.
@@ -498,6 +498,18 @@ fn cp_comm(
     }
 }
 
+/// The share of an EP all-to-all's bytes for other servers that crosses the network:
+/// NCCL sends each token once per expert; DeepEP once per server, which is the servers
+/// a token reaches over the experts it takes ([`crate::workload::model::Moe`]).
+fn ep_network_share(sc: &Scenario, g: GroupShape) -> f64 {
+    match (sc.run.recipe.moe_dispatcher, &sc.model.moe) {
+        (Dispatcher::Deepep, Some(moe)) if g.nodes > 1 => {
+            moe.expected_servers(g.nodes) / moe.topk.max(1) as f64
+        }
+        _ => 1.0,
+    }
+}
+
 /// EP: the dispatch and combine (all-to-all, or all-gather and reduce-scatter) in the
 /// forward, with the expert-TP all-gather after the dispatch and reduce-scatter before
 /// the combine; their transposes in the backward. The experts wait for their tokens, so
@@ -515,7 +527,7 @@ fn ep_comm(
     let mut forward = OpCost::default();
     if ep > 1 && lw.ep_a2a_bytes.0 > 0.0 {
         let send_buffer = lw.ep_a2a_bytes * (ep as f64 / (ep as f64 - 1.0));
-        let one = net.collective(CollectiveOp::AllToAll, send_buffer, GroupKind::Ep, g);
+        let one = net.all_to_all(send_buffer, ep_network_share(sc, g), GroupKind::Ep, g);
         forward = OpCost {
             time: one * 2.0,
             flops: Flops::ZERO,

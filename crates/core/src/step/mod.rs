@@ -501,3 +501,47 @@ mod cross_entropy {
         assert!(((unfused_mem - fused_mem).0 / logits - 4.0).abs() < 1e-6);
     }
 }
+
+#[cfg(test)]
+mod moe_dispatch {
+    use super::*;
+    use crate::workload::plan::Dispatcher;
+
+    /// DeepEP sends a token over the network once per server its experts are on: the
+    /// EP all-to-all (network-bound here) shrinks by the servers a token reaches over the
+    /// experts it takes, and reaches fewer with DeepSeek's 4-of-8-group routing.
+    #[test]
+    fn deepep_sends_a_token_once_per_server() {
+        let mut sc = crate::scenario::preset_scenario("deepseek-v3-h800");
+        sc.run.recipe.ep_overlap = false;
+        let none = Heterogeneity::default();
+        let mut ep_comm = |d: Dispatcher, sc: &crate::scenario::Scenario| {
+            let mut sc = sc.clone();
+            sc.run.recipe.moe_dispatcher = d;
+            simulate(&sc, StepModel::Analytical, &none)
+                .unwrap()
+                .result
+                .breakdown
+                .ep_comm
+        };
+        let nccl = ep_comm(Dispatcher::Alltoall, &sc);
+        let limited = ep_comm(Dispatcher::Deepep, &sc);
+        let moe = sc.model.moe.clone().unwrap();
+        // EP64 at TP1: 8 servers.
+        let share = moe.expected_servers(8) / f64::from(moe.topk);
+        assert!(share > 0.4 && share < 0.5, "{share}");
+        let ratio = limited / nccl;
+        assert!((ratio - share).abs() < 0.03, "{ratio} against {share}");
+        // Unlimited routing reaches 5.3 servers of 8: more than 4-of-8, less than NCCL.
+        if let Some(m) = sc.model.moe.as_mut() {
+            (m.groups, m.groups_per_token) = (1, 1);
+        }
+        let free = ep_comm(Dispatcher::Deepep, &sc);
+        assert!(
+            limited < free && free < nccl,
+            "{limited:?} {free:?} {nccl:?}"
+        );
+        // The plain all-to-all does not care how tokens are routed.
+        assert_eq!(ep_comm(Dispatcher::Alltoall, &sc), nccl);
+    }
+}

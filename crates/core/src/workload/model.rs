@@ -55,6 +55,58 @@ pub struct Moe {
     /// Tokens at the busiest expert over the mean (≥ 1): the expert GEMMs, their
     /// activations and the dispatch are sized for it.
     pub imbalance: f64,
+    /// Group-limited routing (DeepSeek's `n_group`, `topk_group`): the experts fall into
+    /// `groups` equal groups and each token's top-k come from its best `groups_per_token`
+    /// of them (1 and 1: unlimited). DeepSeek-V3 puts a group on each server, so a token
+    /// reaches at most 4 servers (arXiv 2412.19437, §2.1.2, "node-limited routing").
+    pub groups: u32,
+    /// See [`Moe::groups`].
+    pub groups_per_token: u32,
+}
+
+impl Moe {
+    /// The servers a token's top-k experts lie on, in expectation, when the experts are
+    /// spread evenly over `servers` servers (as expert parallelism places them) and the
+    /// router's choice is uniform within what routing allows ⚠ (a trained router is not
+    /// uniform; balanced routing is what load-balancing losses aim for). With grouped
+    /// routing whose groups each live on one server (`groups` a multiple of `servers`),
+    /// a token draws `groups_per_token` of the groups, then its k experts among theirs;
+    /// otherwise the groups are ignored. A server holding j of the drawn groups receives
+    /// nothing with probability C((M - j) e, k) / C(M e, k), e the experts per group.
+    pub fn expected_servers(&self, servers: u32) -> f64 {
+        let (s, k) = (servers.max(1) as u64, self.topk as u64);
+        let e = self.experts as u64;
+        let (g, m) = (
+            self.groups.max(1) as u64,
+            self.groups_per_token.max(1) as u64,
+        );
+        if g > 1 && m < g && g.is_multiple_of(s) && e.is_multiple_of(g) {
+            let (per_server, per_group) = (g / s, e / g);
+            let pool = m * per_group;
+            let missed: f64 = (0..=per_server.min(m))
+                .map(|j| {
+                    // j of the server's groups among the M drawn (hypergeometric).
+                    let p_j = choose(per_server, j) * choose(g - per_server, m - j) / choose(g, m);
+                    p_j * choose(pool - j * per_group, k) / choose(pool, k)
+                })
+                .sum();
+            return s as f64 * (1.0 - missed);
+        }
+        if !e.is_multiple_of(s) {
+            return (s as f64).min(k as f64);
+        }
+        s as f64 * (1.0 - choose(e - e / s, k) / choose(e, k))
+    }
+}
+
+/// C(n, k) as a float (0 when k > n): products of ratios, exact enough for the
+/// probabilities above at any size.
+fn choose(n: u64, k: u64) -> f64 {
+    if k > n {
+        return 0.0;
+    }
+    let k = k.min(n - k);
+    (0..k).fold(1.0, |acc, i| acc * (n - i) as f64 / (i + 1) as f64)
 }
 
 /// Multi-head latent attention (DeepSeek-V2/V3): queries and keys/values pass through
@@ -404,6 +456,32 @@ impl ModelSpec {
                 f("moe_shared_ffn"),
                 m.shared_ffn,
                 format!("an integer from 0 to {MAX_DIM}"),
+            ));
+        }
+        if m.groups == 0 || !m.experts.is_multiple_of(m.groups) {
+            return Err(Error::invalid(
+                f("moe_groups"),
+                m.groups,
+                format!("a divisor of moe_experts ({}), 1 for none", m.experts),
+            ));
+        }
+        if m.groups_per_token == 0 || m.groups_per_token > m.groups {
+            return Err(Error::invalid(
+                f("moe_groups_per_token"),
+                m.groups_per_token,
+                format!("1 to moe_groups ({})", m.groups),
+            ));
+        }
+        let reachable = m.groups_per_token * (m.experts / m.groups);
+        if m.topk > reachable {
+            return Err(Error::invalid(
+                f("moe_topk"),
+                m.topk,
+                format!(
+                    "at most the experts of moe_groups_per_token groups ({} x {} = {reachable})",
+                    m.groups_per_token,
+                    m.experts / m.groups
+                ),
             ));
         }
         if !(m.imbalance.is_finite() && (1.0..=64.0).contains(&m.imbalance)) {
@@ -790,9 +868,82 @@ mod tests {
             shared_ffn: 0,
             dense_layers: vec![],
             imbalance: DEFAULT_MOE_IMBALANCE,
+            groups: 1,
+            groups_per_token: 1,
         });
         assert!(m.active_params() < m.total_params());
         assert!(m.validate("model").is_ok());
+    }
+
+    /// The slow oracle for [`Moe::expected_servers`]: route tokens at random as the
+    /// formula assumes (M of the groups, then k of their experts, uniformly) and count
+    /// the servers each reaches.
+    fn sampled_servers(m: &Moe, servers: u32, tokens: u32) -> f64 {
+        let mut rng = crate::rng::SplitMix64::new(7);
+        let (e, g) = (m.experts as usize, m.groups.max(1) as usize);
+        let grouped = g > 1 && (g as u32).is_multiple_of(servers) && m.groups_per_token < m.groups;
+        let mut total = 0usize;
+        for _ in 0..tokens {
+            let mut pool: Vec<usize> = (0..e).collect();
+            if grouped {
+                let mut gs: Vec<usize> = (0..g).collect();
+                rng.shuffle(&mut gs);
+                let per = e / g;
+                pool = gs[..m.groups_per_token as usize]
+                    .iter()
+                    .flat_map(|&x| x * per..(x + 1) * per)
+                    .collect();
+            }
+            rng.shuffle(&mut pool);
+            let mut hit: Vec<usize> = pool[..m.topk as usize]
+                .iter()
+                .map(|&x| x / (e / servers as usize))
+                .collect();
+            hit.sort_unstable();
+            hit.dedup();
+            total += hit.len();
+        }
+        total as f64 / tokens as f64
+    }
+
+    #[test]
+    fn a_token_reaches_the_servers_sampling_says() {
+        let mut m = super::architecture_tests::deepseek_v3();
+        let mut moe = m.moe.take().unwrap();
+        // DeepSeek-V3 without its group limit, over 8 servers: 8 (1 - C(224,8)/C(256,8)).
+        assert!(
+            (moe.expected_servers(8) - 5.29465).abs() < 1e-4,
+            "{}",
+            moe.expected_servers(8)
+        );
+        for (groups, kept, servers) in [
+            (1, 1, 8),
+            (1, 1, 64),
+            (8, 4, 8),
+            (8, 4, 4),
+            (8, 2, 8),
+            (8, 4, 16),
+        ] {
+            moe.groups = groups;
+            moe.groups_per_token = kept;
+            let (exact, sampled) = (
+                moe.expected_servers(servers),
+                sampled_servers(&moe, servers, 20_000),
+            );
+            assert!(
+                (exact / sampled - 1.0).abs() < 0.02,
+                "{groups}/{kept} on {servers}: {exact} {sampled}"
+            );
+            assert!(exact <= (servers.min(moe.topk)) as f64 + 1e-9);
+        }
+        // Node-limited: at most 4 servers, 3.6 on average.
+        moe.groups = 8;
+        moe.groups_per_token = 4;
+        assert!(moe.expected_servers(8) < 4.0 && moe.expected_servers(8) > 3.5);
+        // One server, or one expert a token: one server.
+        assert_eq!(moe.expected_servers(1), 1.0);
+        moe.topk = 1;
+        assert!((moe.expected_servers(8) - 1.0).abs() < 1e-12);
     }
 
     #[test]
@@ -818,6 +969,20 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("model.hidden"));
+        // Group-limited routing: groups divide the experts, a token keeps at most all
+        // of them, and its k experts fit in those it keeps.
+        for (groups, kept, topk, field) in [
+            (3, 1, 8, "model.moe_groups = 3"),
+            (8, 9, 8, "model.moe_groups_per_token = 9"),
+            (64, 1, 8, "model.moe_topk = 8"),
+        ] {
+            let mut m = super::architecture_tests::deepseek_v3();
+            if let Some(e) = m.moe.as_mut() {
+                (e.groups, e.groups_per_token, e.topk) = (groups, kept, topk);
+            }
+            let e = m.validate("model").unwrap_err().to_string();
+            assert!(e.starts_with(field), "{e}");
+        }
     }
 }
 
@@ -852,6 +1017,8 @@ pub(crate) mod architecture_tests {
             shared_ffn: 2048,
             dense_layers: vec![0, 1, 2],
             imbalance: DEFAULT_MOE_IMBALANCE,
+            groups: 1,
+            groups_per_token: 1,
         });
         m.mtp_layers = 1;
         m

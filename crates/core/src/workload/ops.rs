@@ -203,7 +203,7 @@ pub fn layer_work(
             }
             // What arrives at a GPU for its experts, before the expert-TP all-gather.
             let arrived = match run.recipe.moe_dispatcher {
-                Dispatcher::Alltoall => {
+                Dispatcher::Alltoall | Dispatcher::Deepep => {
                     if plan.ep > 1 {
                         // Each token's hidden vector goes to k experts; (ep-1)/ep of them
                         // live elsewhere.

@@ -171,6 +171,11 @@ pub enum Dispatcher {
     /// All-gather every token over the EP group, reduce-scatter the outputs: simpler,
     /// more bytes.
     Allgather,
+    /// DeepEP's dispatch and combine (DeepSeek-V3, arXiv 2412.19437, §3.2.2; Megatron-
+    /// Core's flex dispatcher runs it): a token crosses the network once per server its
+    /// experts are on, to the GPU of the same in-server index, which forwards it over
+    /// NVLink; the combine sums a server's outputs before sending them back once.
+    Deepep,
 }
 
 /// How the attention core runs.
