@@ -529,15 +529,19 @@ impl NetworkParams {
                             + log2i(nodes as u64) * NET_LAT_TREE[i]);
                 let k = node_index(nodes);
                 let cap = |c: f64| Bandwidth::from_gbyte_per_s(tree.channels * c);
+                // NCCL's refinements apply in turn (tuning.cc, facts.md §10): the tree
+                // all-reduce's 0.92 and per-channel cap for every protocol, then LL's or
+                // LL128's own on top.
+                let all_reduce = (tree.bus * 0.92).min(cap(caps.tree[k]));
                 let tree_bw = match p {
-                    Protocol::LL => (tree.bus / 3.8).min(Bandwidth::from_gbyte_per_s(ll_max_bw(
+                    Protocol::LL => (all_reduce / 3.8).min(Bandwidth::from_gbyte_per_s(ll_max_bw(
                         self.generation,
                         nodes,
                     ))),
-                    Protocol::LL128 => (tree.bus
+                    Protocol::LL128 => (all_reduce
                         * (if nodes == 1 { 7.0 / 9.0 } else { 120.0 / 128.0 }))
                     .min(cap(caps.tree_ll128[k])),
-                    Protocol::Simple => (tree.bus * 0.92).min(cap(caps.tree[k])),
+                    Protocol::Simple => all_reduce,
                 };
                 let share = channel_share(size, p, 1, tree.channels);
                 let algbw = tree_bw * (0.5 * share * tree_correction(size, p));
