@@ -875,17 +875,14 @@ fn read_route_groups(c: &Config, experts: u32, topk: u32) -> Result<Option<(u32,
     let (Some(groups), Some(kept)) = (c.u32_of(&["n_group"])?, c.u32_of(&["topk_group"])?) else {
         return Ok(None);
     };
-    if groups <= 1 || kept >= groups {
-        return Ok(None);
-    }
-    if !experts.is_multiple_of(groups) {
+    if groups == 0 || !experts.is_multiple_of(groups) {
         return Err(c.bad(
             "n_group",
             groups,
             format!("a divisor of the routed experts ({experts})"),
         ));
     }
-    if kept == 0 || kept * (experts / groups) < topk {
+    if kept == 0 || kept > groups || kept * (experts / groups) < topk {
         return Err(c.bad(
             "topk_group",
             kept,
@@ -895,7 +892,7 @@ fn read_route_groups(c: &Config, experts: u32, topk: u32) -> Result<Option<(u32,
             ),
         ));
     }
-    Ok(Some((groups, kept)))
+    Ok((groups > 1 && kept < groups).then_some((groups, kept)))
 }
 
 /// Multi-head latent attention (DeepSeek-V2/V3), on when `kv_lora_rank` is set. Every
@@ -1736,6 +1733,14 @@ mod tests {
             (
                 r#""n_routed_experts":8,"num_experts_per_tok":4,"moe_intermediate_size":2,"n_group":8,"topk_group":2"#,
                 "c.json: topk_group = 2",
+            ),
+            (
+                r#""n_routed_experts":8,"num_experts_per_tok":2,"moe_intermediate_size":2,"n_group":8,"topk_group":9"#,
+                "c.json: topk_group = 9",
+            ),
+            (
+                r#""n_routed_experts":8,"num_experts_per_tok":2,"moe_intermediate_size":2,"n_group":0,"topk_group":1"#,
+                "c.json: n_group = 0",
             ),
         ] {
             let e = err(&format!("{{{base},{extra}}}"));

@@ -500,11 +500,17 @@ fn cp_comm(
 
 /// The share of an EP all-to-all's bytes for other servers that crosses the network:
 /// NCCL sends each token once per expert; DeepEP once per server, which is the servers
-/// a token reaches over the experts it takes ([`crate::workload::model::Moe`]).
+/// a token reaches over the experts it takes ([`crate::workload::model::Moe`]). The
+/// group fills its servers in order, each rank holding experts / ep of the experts.
 fn ep_network_share(sc: &Scenario, g: GroupShape) -> f64 {
     match (sc.run.recipe.moe_dispatcher, &sc.model.moe) {
         (Dispatcher::Deepep, Some(moe)) if g.nodes > 1 => {
-            moe.expected_servers(g.nodes) / moe.topk.max(1) as f64
+            let per_rank = moe.experts / sc.plan.ep.max(1);
+            let full = g.most_per_node.max(1);
+            let last = g.ranks.saturating_sub(full * (g.nodes - 1)).max(1);
+            let mut experts_on = vec![full * per_rank; g.nodes as usize - 1];
+            experts_on.push(last * per_rank);
+            moe.expected_servers(&experts_on) / moe.topk.max(1) as f64
         }
         _ => 1.0,
     }

@@ -65,22 +65,26 @@ pub struct Moe {
 }
 
 impl Moe {
-    /// The servers a token's top-k experts lie on, in expectation, when the experts are
-    /// spread evenly over `servers` servers (as expert parallelism places them) and the
-    /// router's choice is uniform within what routing allows ⚠ (a trained router is not
-    /// uniform; balanced routing is what load-balancing losses aim for). With grouped
-    /// routing whose groups each live on one server (`groups` a multiple of `servers`),
-    /// a token draws `groups_per_token` of the groups, then its k experts among theirs;
-    /// otherwise the groups are ignored. A server holding j of the drawn groups receives
-    /// nothing with probability C((M - j) e, k) / C(M e, k), e the experts per group.
-    pub fn expected_servers(&self, servers: u32) -> f64 {
-        let (s, k) = (servers.max(1) as u64, self.topk as u64);
+    /// The servers a token's top-k experts lie on, in expectation, with `experts_on[i]`
+    /// of the experts on server i (as expert parallelism places them: its ranks' share
+    /// each), when the router's choice is uniform within what routing allows ⚠ (a
+    /// trained router is not uniform; balanced routing is what load-balancing losses aim
+    /// for). Server i receives nothing with probability C(E - e_i, k) / C(E, k). With
+    /// grouped routing whose groups each live on one server (equal servers, `groups` a
+    /// multiple of their count), a token draws `groups_per_token` of the groups, then its
+    /// k experts among theirs: a server holding j of the drawn groups receives nothing
+    /// with probability C((M - j) e, k) / C(M e, k), e the experts per group; groups that
+    /// each span whole servers confine the token to the drawn groups' servers. Otherwise
+    /// the groups are ignored, which counts servers a token may not reach.
+    pub fn expected_servers(&self, experts_on: &[u32]) -> f64 {
+        let (s, k) = (experts_on.len().max(1) as u64, self.topk as u64);
         let e = self.experts as u64;
         let (g, m) = (
             self.groups.max(1) as u64,
             self.groups_per_token.max(1) as u64,
         );
-        if g > 1 && m < g && g.is_multiple_of(s) && e.is_multiple_of(g) {
+        let even = experts_on.windows(2).all(|w| w[0] == w[1]);
+        if even && g > 1 && m < g && g.is_multiple_of(s) && e.is_multiple_of(g) {
             let (per_server, per_group) = (g / s, e / g);
             let pool = m * per_group;
             let missed: f64 = (0..=per_server.min(m))
@@ -92,10 +96,18 @@ impl Moe {
                 .sum();
             return s as f64 * (1.0 - missed);
         }
-        if !e.is_multiple_of(s) {
-            return (s as f64).min(k as f64);
+        if even && g > 1 && m < g && s.is_multiple_of(g) && e.is_multiple_of(s) {
+            // Each group spans s/g servers: the drawn groups' m·s/g servers share the
+            // token's k experts.
+            let (reached, per_server) = (m * (s / g), e / s);
+            let pool = reached * per_server;
+            return reached as f64 * (1.0 - choose(pool - per_server, k) / choose(pool, k));
         }
-        s as f64 * (1.0 - choose(e - e / s, k) / choose(e, k))
+        experts_on
+            .iter()
+            .map(|&on| 1.0 - choose(e.saturating_sub(on as u64), k) / choose(e, k))
+            .sum::<f64>()
+            .max(1.0)
     }
 }
 
@@ -878,10 +890,17 @@ mod tests {
     /// The slow oracle for [`Moe::expected_servers`]: route tokens at random as the
     /// formula assumes (M of the groups, then k of their experts, uniformly) and count
     /// the servers each reaches.
-    fn sampled_servers(m: &Moe, servers: u32, tokens: u32) -> f64 {
+    fn sampled_servers(m: &Moe, experts_on: &[u32], tokens: u32) -> f64 {
+        let servers = experts_on.len() as u32;
+        // The server of each expert, in order.
+        let server_of: Vec<usize> = experts_on
+            .iter()
+            .enumerate()
+            .flat_map(|(i, &n)| std::iter::repeat_n(i, n as usize))
+            .collect();
         let mut rng = crate::rng::SplitMix64::new(7);
         let (e, g) = (m.experts as usize, m.groups.max(1) as usize);
-        let grouped = g > 1 && (g as u32).is_multiple_of(servers) && m.groups_per_token < m.groups;
+        let grouped = g > 1 && m.groups_per_token < m.groups;
         let mut total = 0usize;
         for _ in 0..tokens {
             let mut pool: Vec<usize> = (0..e).collect();
@@ -897,7 +916,7 @@ mod tests {
             rng.shuffle(&mut pool);
             let mut hit: Vec<usize> = pool[..m.topk as usize]
                 .iter()
-                .map(|&x| x / (e / servers as usize))
+                .map(|&x| server_of[x])
                 .collect();
             hit.sort_unstable();
             hit.dedup();
@@ -910,40 +929,52 @@ mod tests {
     fn a_token_reaches_the_servers_sampling_says() {
         let mut m = super::architecture_tests::deepseek_v3();
         let mut moe = m.moe.take().unwrap();
+        let even = |servers: u32| vec![256 / servers; servers as usize];
         // DeepSeek-V3 without its group limit, over 8 servers: 8 (1 - C(224,8)/C(256,8)).
-        assert!(
-            (moe.expected_servers(8) - 5.29465).abs() < 1e-4,
-            "{}",
-            moe.expected_servers(8)
-        );
-        for (groups, kept, servers) in [
-            (1, 1, 8),
-            (1, 1, 64),
-            (8, 4, 8),
-            (8, 4, 4),
-            (8, 2, 8),
-            (8, 4, 16),
+        let free = moe.expected_servers(&even(8));
+        assert!((free - 5.29465).abs() < 1e-4, "{free}");
+        let uneven = [40, 40, 40, 40, 40, 40, 16];
+        for (groups, kept, experts_on) in [
+            (1, 1, even(8)),
+            (1, 1, even(64)),
+            (8, 4, even(8)),
+            (8, 4, even(4)),
+            (8, 2, even(8)),
+            (8, 4, even(16)),
+            (8, 4, even(32)),
+            (8, 2, even(64)),
+            (1, 1, uneven.to_vec()),
+            (8, 4, uneven.to_vec()),
         ] {
             moe.groups = groups;
             moe.groups_per_token = kept;
-            let (exact, sampled) = (
-                moe.expected_servers(servers),
-                sampled_servers(&moe, servers, 20_000),
-            );
-            assert!(
-                (exact / sampled - 1.0).abs() < 0.02,
-                "{groups}/{kept} on {servers}: {exact} {sampled}"
-            );
+            let exact = moe.expected_servers(&experts_on);
+            let sampled = sampled_servers(&moe, &experts_on, 20_000);
+            let servers = experts_on.len() as u32;
+            // Groups that neither fill whole servers nor span them are ignored: an upper
+            // bound, exact without groups.
+            let even = experts_on.windows(2).all(|w| w[0] == w[1]);
+            let aligned =
+                (groups as u32).is_multiple_of(servers) || servers.is_multiple_of(groups as u32);
+            if groups == 1 || (even && aligned) {
+                assert!(
+                    (exact / sampled - 1.0).abs() < 0.02,
+                    "{groups}/{kept} on {experts_on:?}: {exact} {sampled}"
+                );
+            } else {
+                assert!(exact > sampled, "{exact} {sampled}");
+            }
             assert!(exact <= (servers.min(moe.topk)) as f64 + 1e-9);
         }
         // Node-limited: at most 4 servers, 3.6 on average.
         moe.groups = 8;
         moe.groups_per_token = 4;
-        assert!(moe.expected_servers(8) < 4.0 && moe.expected_servers(8) > 3.5);
+        let limited = moe.expected_servers(&even(8));
+        assert!(limited < 4.0 && limited > 3.5, "{limited}");
         // One server, or one expert a token: one server.
-        assert_eq!(moe.expected_servers(1), 1.0);
+        assert_eq!(moe.expected_servers(&even(1)), 1.0);
         moe.topk = 1;
-        assert!((moe.expected_servers(8) - 1.0).abs() < 1e-12);
+        assert!((moe.expected_servers(&even(8)) - 1.0).abs() < 1e-12);
     }
 
     #[test]
