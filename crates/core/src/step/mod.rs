@@ -515,7 +515,7 @@ mod moe_dispatch {
         let mut sc = crate::scenario::preset_scenario("deepseek-v3-h800");
         sc.run.recipe.ep_overlap = false;
         let none = Heterogeneity::default();
-        let mut ep_comm = |d: Dispatcher, sc: &crate::scenario::Scenario| {
+        let ep_comm = |d: Dispatcher, sc: &crate::scenario::Scenario| {
             let mut sc = sc.clone();
             sc.run.recipe.moe_dispatcher = d;
             simulate(&sc, StepModel::Analytical, &none)

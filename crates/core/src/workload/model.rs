@@ -891,7 +891,6 @@ mod tests {
     /// formula assumes (M of the groups, then k of their experts, uniformly) and count
     /// the servers each reaches.
     fn sampled_servers(m: &Moe, experts_on: &[u32], tokens: u32) -> f64 {
-        let servers = experts_on.len() as u32;
         // The server of each expert, in order.
         let server_of: Vec<usize> = experts_on
             .iter()
@@ -954,8 +953,7 @@ mod tests {
             // Groups that neither fill whole servers nor span them are ignored: an upper
             // bound, exact without groups.
             let even = experts_on.windows(2).all(|w| w[0] == w[1]);
-            let aligned =
-                (groups as u32).is_multiple_of(servers) || servers.is_multiple_of(groups as u32);
+            let aligned = groups.is_multiple_of(servers) || servers.is_multiple_of(groups);
             if groups == 1 || (even && aligned) {
                 assert!(
                     (exact / sampled - 1.0).abs() < 0.02,
