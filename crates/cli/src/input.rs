@@ -2,7 +2,7 @@
 //! that names the path.
 
 use crate::errors::{CliError, CliResult};
-use memphis_core::scenario::{self, ModelFile, ScenarioFile, ScenarioLayers};
+use memphis_core::scenario::{self, ClusterFile, ModelFile, ScenarioFile, ScenarioLayers};
 use std::path::Path;
 
 /// The largest data file read (nccl-tests logs, plan shards): far above any real one,
@@ -178,6 +178,64 @@ pub fn scenario_arg(arg: Option<&str>) -> CliResult<Option<ScenarioFile>> {
     }
 }
 
+/// The sections of a scenario file whose `preset` names a file (a path, relative to
+/// the scenario file's folder) instead of a preset: `[model] preset = "config.json"`,
+/// `[cluster] preset = "my-cluster.toml"`. Each is taken out of the file as a whole
+/// section, as `--model FILE` and `--cluster FILE` give one: that file's fields under
+/// the ones the section writes beside its `preset`.
+#[derive(Debug, Default)]
+pub struct SectionFiles {
+    /// The model section, read from its file.
+    pub model: Option<ModelFile>,
+    /// The cluster section, read from its file.
+    pub cluster: Option<ClusterFile>,
+}
+
+/// Takes [`SectionFiles`] out of `file`, read from `scenario`'s scenario file (none for
+/// a scenario preset); `model` and `cluster` say which sections to take (not those a
+/// flag replaces: the merge then notes the file's section unused).
+pub fn section_files(
+    file: &mut ScenarioFile,
+    scenario: Option<&str>,
+    (model, cluster): (bool, bool),
+) -> CliResult<SectionFiles> {
+    let mut out = SectionFiles::default();
+    let Some(scenario) = scenario.filter(|s| is_file_arg(s, scenario::SCENARIO_PRESETS)) else {
+        return Ok(out);
+    };
+    let at = |name: &str| {
+        let q = Path::new(name);
+        match Path::new(scenario).parent() {
+            Some(dir) if q.is_relative() => dir.join(q).to_string_lossy().into_owned(),
+            _ => name.to_string(),
+        }
+    };
+    if let Some(name) = file
+        .model
+        .preset
+        .clone()
+        .filter(|n| model && looks_like_path(n))
+    {
+        let base = model_arg(&at(&name))?;
+        out.model = Some(scenario::section_under(
+            &std::mem::take(&mut file.model),
+            &base,
+        )?);
+    }
+    if let Some(name) = file
+        .cluster
+        .preset
+        .clone()
+        .filter(|n| cluster && looks_like_path(n))
+    {
+        if let Some(base) = cluster_file_arg(&at(&name))? {
+            let written = std::mem::take(&mut file.cluster);
+            out.cluster = Some(scenario::section_under(&written, &base)?);
+        }
+    }
+    Ok(out)
+}
+
 /// A model argument: a preset name, a Hugging Face `config.json`, or a TOML model file.
 pub fn model_arg(arg: &str) -> CliResult<ModelFile> {
     let p = Path::new(arg);
@@ -224,7 +282,15 @@ pub fn cluster_file_arg(arg: &str) -> CliResult<Option<memphis_core::scenario::C
 /// The scenario's layers from the command line: the scenario file (or preset), then the
 /// flags that override single fields. The core merges them by its one rule.
 pub fn scenario_layers(a: &crate::cli::ScenarioArgs) -> CliResult<ScenarioLayers> {
-    let file = scenario_arg(a.scenario.as_deref())?;
+    let mut file = scenario_arg(a.scenario.as_deref())?;
+    let sections = match file.as_mut() {
+        Some(f) => section_files(
+            f,
+            a.scenario.as_deref(),
+            (a.model.is_none(), a.cluster.is_none()),
+        )?,
+        None => SectionFiles::default(),
+    };
     let mut flags = ScenarioFile {
         parallel: a.parallel.clone(),
         training: a.training.clone(),
@@ -232,7 +298,8 @@ pub fn scenario_layers(a: &crate::cli::ScenarioArgs) -> CliResult<ScenarioLayers
         routing: a.routing,
         ..Default::default()
     };
-    let mut cluster = None;
+    // A section the file reads from a file is a whole section, as the flag's is.
+    let mut cluster = sections.cluster;
     if let Some(c) = a.cluster.as_deref() {
         match cluster_file_arg(c)? {
             Some(file) => cluster = Some(file),
@@ -241,7 +308,7 @@ pub fn scenario_layers(a: &crate::cli::ScenarioArgs) -> CliResult<ScenarioLayers
     }
     flags.cluster.gpu = a.gpu.clone();
     flags.reliability.seed = a.seed;
-    let mut model = None;
+    let mut model = sections.model;
     if let Some(m) = a.model.as_deref() {
         let parsed = model_arg(m)?;
         if parsed.preset.is_some() {

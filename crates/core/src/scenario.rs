@@ -487,10 +487,20 @@ pub const DEFAULT_SCENARIO: &str = "memphis-405b";
 fn find<'a>(list: &'a [Preset], kind: &'static str, name: &str) -> Result<&'a Preset> {
     list.iter()
         .find(|p| p.name.eq_ignore_ascii_case(name))
-        .ok_or_else(|| Error::Unknown {
-            kind,
-            name: name.to_string(),
-            known: list.iter().map(|p| p.name).collect::<Vec<_>>().join(", "),
+        .ok_or_else(|| {
+            let mut known = list.iter().map(|p| p.name).collect::<Vec<_>>().join(", ");
+            // A file named here was not read as one: only a scenario file's section or
+            // --model/--cluster read files.
+            if name.ends_with(".json") || name.ends_with(".toml") || name.contains('/') {
+                known.push_str(
+                    " (a file is read where a scenario file's [model] or [cluster] preset names it, or with --model FILE / --cluster FILE)",
+                );
+            }
+            Error::Unknown {
+                kind,
+                name: name.to_string(),
+                known,
+            }
         })
 }
 
@@ -665,6 +675,16 @@ fn over_preset<T: Serialize + serde::de::DeserializeOwned>(file: &T, preset: &T)
     }
     overlay(&mut v, top);
     from_value("preset", v)
+}
+
+/// A section read from a file (`base`: a model's config.json or TOML, a cluster's TOML)
+/// under the fields a scenario file's section writes beside it (`written`, whose
+/// `preset` named that file): what `[model] preset = "config.json"` means.
+pub fn section_under<T: Serialize + serde::de::DeserializeOwned>(
+    written: &T,
+    base: &T,
+) -> Result<T> {
+    over_preset(written, base)
 }
 
 impl ClusterFile {
@@ -1378,6 +1398,9 @@ pub struct MergedScenario {
     pub written: BTreeSet<String>,
     /// The scenario preset underneath, if any.
     pub preset: Option<String>,
+    /// Fields the scenario file wrote in a section that `--model` or `--cluster`
+    /// replaced whole (dotted paths): they are not used.
+    pub replaced: Vec<String>,
 }
 
 impl MergedScenario {
@@ -1591,6 +1614,14 @@ impl ScenarioLayers {
             }
         };
         let mut written = BTreeSet::new();
+        // What the file wrote in a section a whole --model or --cluster replaces.
+        let mut dropped = BTreeSet::new();
+        if self.model.is_some() || self.flags.model.preset.is_some() {
+            field_paths(&to_value(&user.model)?, "model", &mut dropped);
+        }
+        if self.cluster.is_some() || self.flags.cluster.preset.is_some() {
+            field_paths(&to_value(&user.cluster)?, "cluster", &mut dropped);
+        }
         user = user_over(user, &self.flags)?;
         if let Some(m) = &self.model {
             user.model = m.clone();
@@ -1614,6 +1645,7 @@ impl ScenarioLayers {
             file,
             written,
             preset,
+            replaced: dropped.into_iter().collect(),
         };
         merged.derive_again();
         Ok(merged)

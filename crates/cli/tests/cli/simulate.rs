@@ -492,3 +492,59 @@ fn block_recomputation_is_a_plan_field() {
         "parallel.recompute = selective (given as --recompute): \"full\" when recompute_layers is set",
     );
 }
+
+/// A scenario file's `[model]` or `[cluster]` preset may name a file, read relative to
+/// the scenario file, as `--model FILE` and `--cluster FILE` read one; the fields beside
+/// it override the file's, and it is a whole section (nothing of a preset underneath
+/// leaks in).
+#[test]
+fn a_scenario_section_may_name_a_file_beside_it() {
+    let dir = tmp("sections");
+    std::fs::create_dir_all(&dir).unwrap();
+    let hf = crate::util::repo().join("crates/core/testdata/hf/qwen3-30b-a3b.json");
+    std::fs::copy(&hf, dir.join("q.json")).unwrap();
+    std::fs::write(
+        dir.join("c.toml"),
+        "gpu = \"H100-SXM5-80GB\"\ngpus = 512\ngpus_per_node = 8\nnic_gbps = 400\nfabric = \"infiniband\"\n",
+    )
+    .unwrap();
+    let body = |imbalance: &str| {
+        format!(
+            "preset = \"deepseek-v3-h800\"\n[cluster]\npreset = \"c.toml\"\n[model]\npreset = \"q.json\"\n{imbalance}[parallel]\ntp = 1\npp = 1\nep = 16\n[training]\ngpus = 256\nglobal_batch = 1024\nseq_len = 4096\n"
+        )
+    };
+    let run = |name: &str, text: &str| {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        json(&["simulate", p.to_str().unwrap(), "--json"])
+    };
+    let a = run("a.toml", &body(""));
+    assert_eq!(a["cluster"]["gpus"], 512);
+    // Qwen3-30B-A3B: 128 experts, top-8; DeepSeek-V3's groups underneath do not leak in.
+    assert_eq!(a["model"]["moe"], serde_json::json!([128, 8]));
+    let step = |v: &serde_json::Value| v["step"]["time_s"].as_f64().unwrap();
+    // A field beside the file's path overrides the file: a busier expert, a longer step.
+    let b = run("b.toml", &body("moe_imbalance = 2.0\n"));
+    assert!(step(&b) > step(&a), "{} {}", step(&b), step(&a));
+    // The same model through --model gives the same step.
+    let c = json(&[
+        "simulate",
+        dir.join("a.toml").to_str().unwrap(),
+        "--model",
+        dir.join("q.json").to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(step(&c), step(&a));
+    // --model over a file's [model] section: the file's fields are noted unused.
+    let notes = c["notes"].to_string();
+    assert!(
+        notes.contains("--model replaces the scenario's [model] section: its preset is not used"),
+        "{notes}"
+    );
+    // A missing file is named with its resolved path.
+    std::fs::write(dir.join("bad.toml"), "[model]\npreset = \"nope.json\"\n").unwrap();
+    expect_bad(
+        &["simulate", dir.join("bad.toml").to_str().unwrap()],
+        "nope.json': no such file",
+    );
+}

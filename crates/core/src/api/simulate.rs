@@ -103,14 +103,36 @@ fn with_context(
             }
         ));
     }
+    for section in ["model", "cluster"] {
+        let prefix = format!("{section}.");
+        let unused: Vec<&str> = merged
+            .replaced
+            .iter()
+            .filter_map(|p| p.strip_prefix(&prefix))
+            .collect();
+        if !unused.is_empty() {
+            r.notes.push(format!(
+                "--{section} replaces the scenario's [{section}] section: its {} not used",
+                match unused.as_slice() {
+                    [one] => format!("{one} is"),
+                    many => format!("{} are", many.join(", ")),
+                }
+            ));
+        }
+    }
     if sc.model.moe.is_none() {
         let moe_only: Vec<&str> = ["ep_overlap", "moe_dispatcher"]
             .into_iter()
             .filter(|f| merged.wrote(&format!("training.{f}")))
             .collect();
         if !moe_only.is_empty() {
+            let verb = if moe_only.len() > 1 {
+                "apply"
+            } else {
+                "applies"
+            };
             r.notes.push(format!(
-                "{} applies to MoE models; {} is dense",
+                "{} {verb} to MoE models; {} is dense",
                 moe_only.join(" and "),
                 sc.model.name
             ));
