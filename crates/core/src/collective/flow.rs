@@ -92,29 +92,32 @@ pub fn a2a_windows(servers: usize, samples: usize) -> Vec<std::ops::Range<usize>
         .collect()
 }
 
-/// The fabric flows of one window of an all-to-all inside each group: member l of each
-/// server sends to member l of the servers `shifts` ahead. Traffic between servers
-/// stays on its rail: NCCL's PXN sends through the NIC on the destination's rail,
-/// reached over NVLink (`NCCL_P2P_PXN_LEVEL`, NCCL 2.12 on), and DeepEP sends to the
-/// GPU of the same in-server index, which forwards over NVLink (DeepSeek-V3, arXiv
-/// 2412.19437, §3.2.2). What a GPU sends to a server's other GPUs rides that one flow.
+/// The fabric flows of one window of an all-to-all inside each group: each server sends
+/// to every member of the servers `shifts` ahead, from its own NIC on that member's rail.
+/// Traffic between servers stays on its rail: NCCL's PXN sends through the NIC on the
+/// destination's rail, reached over NVLink (`NCCL_P2P_PXN_LEVEL`, NCCL 2.12 on), and
+/// DeepEP sends to the GPU of the same in-server index, which forwards over NVLink
+/// (DeepSeek-V3, arXiv 2412.19437, §3.2.2). What a server's members send to one GPU
+/// rides that one flow; a group whose members sit on different rails of different
+/// servers borrows the other rails' NICs, as PXN does.
 pub fn all_to_all_pattern(
     groups: &[Vec<u32>],
     shifts: std::ops::Range<usize>,
     gpus_per_node: u32,
 ) -> Vec<(u32, u32)> {
+    let gpn = gpus_per_node.max(1);
     let mut pairs = Vec::new();
     for g in groups {
-        let nodes = by_server(g, gpus_per_node);
+        let nodes = by_server(g, gpn);
         let n = nodes.len();
         if n < 2 {
             continue;
         }
-        let per = nodes.iter().map(|v| v.len()).min().unwrap_or(0);
-        for l in 0..per {
-            for a in 0..n {
-                for j in shifts.clone().filter(|&j| j % n != 0) {
-                    pairs.push((nodes[a][l], nodes[(a + j) % n][l]));
+        for a in 0..n {
+            let server = nodes[a][0] / gpn;
+            for j in shifts.clone().filter(|&j| j % n != 0) {
+                for &d in &nodes[(a + j) % n] {
+                    pairs.push((server * gpn + d % gpn, d));
                 }
             }
         }
@@ -519,6 +522,15 @@ mod tests {
         assert!(phases[0]
             .iter()
             .all(|&(s, d)| s % 8 == d % 8 && s / 8 != d / 8));
+        // A group on different rails of its two servers (EP 12 on 8-GPU servers: GPUs
+        // 12-23) sends from the NIC on each destination's rail.
+        let g = vec![(12..24).collect::<Vec<u32>>()];
+        let p = &all_to_all_phases(&g, 8)[0];
+        assert_eq!(p.len(), 8 + 4);
+        assert!(
+            p.iter().all(|&(s, d)| s % 8 == d % 8 && s / 8 != d / 8),
+            "{p:?}"
+        );
         // Inside one server: nothing on the fabric.
         assert!(all_to_all_phases(&[vec![0, 1, 2, 3]], 8)
             .iter()
