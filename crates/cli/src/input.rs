@@ -197,26 +197,38 @@ pub struct SectionFiles {
 pub fn section_files(
     file: &mut ScenarioFile,
     scenario: Option<&str>,
+    take: (bool, bool),
+) -> CliResult<SectionFiles> {
+    section_files_within(file, scenario, take, 0)
+}
+
+/// `name` as written in the file `at`: relative to its folder unless absolute.
+fn beside(at: &str, name: &str) -> String {
+    let q = Path::new(name);
+    match Path::new(at).parent() {
+        Some(dir) if q.is_relative() => dir.join(q).to_string_lossy().into_owned(),
+        _ => name.to_string(),
+    }
+}
+
+fn section_files_within(
+    file: &mut ScenarioFile,
+    scenario: Option<&str>,
     (model, cluster): (bool, bool),
+    depth: u32,
 ) -> CliResult<SectionFiles> {
     let mut out = SectionFiles::default();
     let Some(scenario) = scenario.filter(|s| is_file_arg(s, scenario::SCENARIO_PRESETS)) else {
         return Ok(out);
     };
-    let at = |name: &str| {
-        let q = Path::new(name);
-        match Path::new(scenario).parent() {
-            Some(dir) if q.is_relative() => dir.join(q).to_string_lossy().into_owned(),
-            _ => name.to_string(),
-        }
-    };
+    let at = |name: &str| beside(scenario, name);
     if let Some(name) = file
         .model
         .preset
         .clone()
         .filter(|n| model && looks_like_path(n))
     {
-        let base = model_arg(&at(&name))?;
+        let base = model_arg_within(&at(&name), depth)?;
         out.model = Some(scenario::section_under(
             &std::mem::take(&mut file.model),
             &base,
@@ -236,15 +248,48 @@ pub fn section_files(
     Ok(out)
 }
 
-/// A model argument: a preset name, a Hugging Face `config.json`, or a TOML model file.
+/// A model argument: a preset name, a Hugging Face `config.json`, or a TOML model file
+/// (a scenario file: its model section). A TOML file's `preset` may name another file,
+/// relative to it, as a scenario file's sections may.
 pub fn model_arg(arg: &str) -> CliResult<ModelFile> {
+    model_arg_within(arg, 0)
+}
+
+/// How deep model files may name one another (a file naming itself stops here).
+const MODEL_FILE_DEPTH: u32 = 8;
+
+fn model_arg_within(arg: &str, depth: u32) -> CliResult<ModelFile> {
     let p = Path::new(arg);
+    if depth > MODEL_FILE_DEPTH {
+        return Err(CliError::bad(format!(
+            "model '{arg}': model files name one another more than {MODEL_FILE_DEPTH} deep (a file that names itself?)"
+        )));
+    }
     if is_file_arg(arg, scenario::MODEL_PRESETS) {
         let text = read_config(p, "model")?;
         if arg.ends_with(".json") || text.trim_start().starts_with('{') {
-            Ok(memphis_core::hf_config::model_from_hf_config(arg, &text)?)
-        } else {
-            Ok(scenario::parse_model(arg, &text)?)
+            return Ok(memphis_core::hf_config::model_from_hf_config(arg, &text)?);
+        }
+        if scenario::is_scenario_text(&text) {
+            let mut file = scenario::parse_scenario(arg, &text)?;
+            let sections = section_files_within(&mut file, Some(arg), (true, true), depth + 1)?;
+            if let Some(m) = sections.model {
+                return Ok(m);
+            }
+            let layers = ScenarioLayers {
+                file: Some(file),
+                cluster: sections.cluster,
+                ..Default::default()
+            };
+            return Ok(layers.merge()?.file.model);
+        }
+        let m = scenario::parse_model(arg, &text)?;
+        match m.preset.clone().filter(|n| looks_like_path(n)) {
+            Some(name) => {
+                let base = model_arg_within(&beside(arg, &name), depth + 1)?;
+                Ok(scenario::section_under(&m, &base)?)
+            }
+            None => Ok(m),
         }
     } else {
         Ok(ModelFile {

@@ -528,12 +528,7 @@ pub fn parse_scenario(context: &str, text: &str) -> Result<ScenarioFile> {
 /// file's model: its `[model]` over its scenario preset's, by the merge rule. A file is
 /// a scenario when it has sections (a model file has none) or names a scenario preset.
 pub fn parse_model(context: &str, text: &str) -> Result<ModelFile> {
-    let is_scenario = toml::from_str::<toml::Table>(text).is_ok_and(|t| {
-        let preset = t.get("preset").and_then(toml::Value::as_str);
-        t.values().any(toml::Value::is_table)
-            || preset.is_some_and(|p| find(SCENARIO_PRESETS, "", p).is_ok())
-    });
-    if is_scenario {
+    if is_scenario_text(text) {
         let file = parse_scenario(context, text)?;
         let layers = ScenarioLayers {
             file: Some(file),
@@ -542,6 +537,16 @@ pub fn parse_model(context: &str, text: &str) -> Result<ModelFile> {
         return Ok(layers.merge()?.file.model);
     }
     parse_toml(context, text)
+}
+
+/// Whether a TOML text is a scenario (it has sections, or its `preset` names a scenario
+/// preset) rather than a model's or a cluster's fields.
+pub fn is_scenario_text(text: &str) -> bool {
+    toml::from_str::<toml::Table>(text).is_ok_and(|t| {
+        let preset = t.get("preset").and_then(toml::Value::as_str);
+        t.values().any(toml::Value::is_table)
+            || preset.is_some_and(|p| find(SCENARIO_PRESETS, "", p).is_ok())
+    })
 }
 
 /// The embedded scenario preset `name`, built (for tests).

@@ -35,12 +35,10 @@ pub fn report(a: &ClusterArgs) -> CliResult<ClusterReport> {
 /// a name that is no scenario preset, a cluster preset (`memphis cluster dgx-h100`).
 fn scenario_cluster(arg: &str) -> CliResult<ClusterSpec> {
     match input::scenario_arg(Some(arg)) {
-        Ok(Some(mut sf)) => {
-            match input::section_files(&mut sf, Some(arg), (false, true))?.cluster {
-                Some(file) => Ok(file.validate("cluster")?),
-                None => Ok(api::from_scenario(sf)?),
-            }
-        }
+        Ok(Some(mut sf)) => match input::section_files(&mut sf, Some(arg), (true, true))?.cluster {
+            Some(file) => Ok(file.validate("cluster")?),
+            None => Ok(api::from_scenario(sf)?),
+        },
         Ok(None) => cluster_arg(DEFAULT_CLUSTER),
         Err(e) => api::preset(arg).map_err(|_| e),
     }

@@ -331,6 +331,30 @@ fn forty_bad_inputs_one_clear_error_each() {
             "model.moe_topk = 9",
         ),
         (
+            vec![
+                f("simulate"),
+                scen(
+                    "m19.toml",
+                    "[model]\npreset = \"llama3-8b\"\nmax_seq_len = 0",
+                ),
+            ],
+            "model.max_seq_len = 0",
+        ),
+        (
+            vec![
+                f("simulate"),
+                scen(
+                    "m20.toml",
+                    "[model]\npreset = \"deepseek-v3\"\nmoe_groups = 7",
+                ),
+            ],
+            "model.moe_groups = 7",
+        ),
+        (
+            vec![f("simulate"), f("--tokens"), f("0.5")],
+            "training.tokens = 0.5",
+        ),
+        (
             vec![f("simulate"), f("--gpus"), f("1000"), f("--pp"), f("16")],
             "training.gpus = 1000",
         ),

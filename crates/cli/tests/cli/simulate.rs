@@ -541,6 +541,42 @@ fn a_scenario_section_may_name_a_file_beside_it() {
         notes.contains("--model replaces the scenario's [model] section: its preset is not used"),
         "{notes}"
     );
+    // `model` and `cluster` read such a scenario too.
+    let a_toml = dir.join("a.toml");
+    let m = json(&["model", a_toml.to_str().unwrap(), "--json"]);
+    assert_eq!(m["mlp"]["moe"]["experts"], 128);
+    let o = memphis(&["cluster", a_toml.to_str().unwrap()]);
+    assert!(
+        stdout(&o).contains("512 x H100-SXM5-80GB"),
+        "{}",
+        stderr(&o)
+    );
+    // A model file that names itself stops with a clear error.
+    std::fs::write(dir.join("self.toml"), "preset = \"self.toml\"\n").unwrap();
+    expect_bad(
+        &["model", dir.join("self.toml").to_str().unwrap()],
+        "name one another more than 8 deep",
+    );
+    // Without a scenario preset, what memphis's defaults gave is noted.
+    let notes = a["notes"].to_string();
+    assert!(!notes.contains("memphis's defaults"), "{notes}");
+    std::fs::write(
+        dir.join("bare.toml"),
+        "[cluster]\npreset = \"c.toml\"\n[model]\npreset = \"q.json\"\n[training]\ngpus = 64\nglobal_batch = 256\nseq_len = 4096\n",
+    )
+    .unwrap();
+    let bare = json(&[
+        "simulate",
+        dir.join("bare.toml").to_str().unwrap(),
+        "--json",
+    ]);
+    let notes = bare["notes"].to_string();
+    assert!(
+        notes.contains("from memphis's defaults: 1.000e12 tokens"),
+        "{notes}"
+    );
+    // The default plan (TP1 PP1, no EP) does not fit this MoE: the planner's is noted.
+    assert!(notes.contains("the planner chose"), "{notes}");
     // A missing file is named with its resolved path.
     std::fs::write(dir.join("bad.toml"), "[model]\npreset = \"nope.json\"\n").unwrap();
     expect_bad(

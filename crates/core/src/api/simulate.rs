@@ -269,12 +269,15 @@ fn straddling(sc: &Scenario) -> Vec<String> {
 }
 
 /// What a user who changed the model or the cluster gets from the preset without
-/// asking: the run, and a job size derived from the new cluster.
+/// asking: the run, and a job size derived from the new cluster. A scenario file with
+/// no preset gets the same notes for memphis's own defaults.
 fn inherited(merged: &MergedScenario, sc: &Scenario, plan_kept: bool, hints: Hints) -> Vec<String> {
     let mut notes = Vec::new();
     let changed = merged.wrote_in("model") || merged.wrote_in("cluster");
-    let Some(preset) = merged.preset.as_deref().filter(|_| changed) else {
-        return notes;
+    let preset = match merged.preset.as_deref() {
+        Some(p) if changed => format!("preset '{p}'"),
+        Some(_) => return notes,
+        None => "memphis's defaults".to_string(),
     };
     let run: Vec<String> = [
         ("tokens", format!("{:.3e} tokens", sc.run.tokens)),
@@ -290,7 +293,7 @@ fn inherited(merged: &MergedScenario, sc: &Scenario, plan_kept: bool, hints: Hin
     .collect();
     if !run.is_empty() {
         notes.push(format!(
-            "from preset '{preset}': {} (set {})",
+            "from {preset}: {} (set {})",
             run.join(", "),
             hints.set("training", &["tokens", "global_batch", "seq_len"])
         ));
@@ -305,7 +308,7 @@ fn inherited(merged: &MergedScenario, sc: &Scenario, plan_kept: bool, hints: Hin
             Hints::JobsFile => "the job's [job.parallel]",
         };
         notes.push(format!(
-            "the plan comes from preset '{preset}': {} (set {fields}{or_auto})",
+            "the plan comes from {preset}: {} (set {fields}{or_auto})",
             sc.plan.label()
         ));
     } else if plan_kept {
@@ -313,7 +316,7 @@ fn inherited(merged: &MergedScenario, sc: &Scenario, plan_kept: bool, hints: Hin
         let kept = merged.unwritten_plan_fields(&sc.plan);
         if !kept.is_empty() {
             notes.push(format!(
-                "from preset '{preset}', the plan fields you did not give: {} (set them{or_auto})",
+                "from {preset}, the plan fields you did not give: {} (set them{or_auto})",
                 kept.join(", ")
             ));
         }

@@ -353,6 +353,13 @@ impl ModelSpec {
                 "an integer from 1 to 100000",
             ));
         }
+        if self.max_seq_len == Some(0) {
+            return Err(Error::invalid(
+                f("max_seq_len"),
+                0,
+                "a context of at least 1 token, or unset",
+            ));
+        }
         let dim = |name: &str, v: u64| -> Result<()> {
             if v == 0 || v > MAX_DIM {
                 return Err(Error::invalid(

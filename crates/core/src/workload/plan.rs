@@ -819,11 +819,11 @@ impl ParallelPlan {
                 ),
             ));
         }
-        if !(run.tokens.is_finite() && run.tokens > 0.0 && run.tokens <= 1e18) {
+        if !(run.tokens.is_finite() && run.tokens >= 1.0 && run.tokens <= 1e18) {
             return Err(Error::invalid(
                 "training.tokens",
                 run.tokens,
-                "a number of tokens above 0 and at most 1e18",
+                "a number of tokens from 1 to 1e18",
             ));
         }
         Ok(())
