@@ -28,13 +28,31 @@ pub fn run(a: PlanArgs) -> CliResult {
             result.plans_evaluated as f64 / elapsed.max(1e-9)
         ));
     }
+    let notes = scenario_notes(&a)?;
     let text = if a.json || a.out.is_some() {
+        // The report is the shard format: notes go to stderr.
+        notes.iter().for_each(|n| sinks::note(n));
         sinks::json_text(&result)?
     } else {
-        render(&result)
+        let mut text = render(&result);
+        for n in notes.iter().rev() {
+            text.insert_str(0, &format!("note: {n}\n"));
+        }
+        text
     };
     outs.put(report_out, text)?;
     outs.commit()
+}
+
+/// The scenario's notes that hold whatever plan is found (`simulate` prints them too).
+fn scenario_notes(a: &PlanArgs) -> CliResult<Vec<String>> {
+    let merged = input::scenario_layers(&a.scenario)?.merge()?;
+    let sc = scenario::build_for_planning(&merged.file)?;
+    Ok(memphis_core::api::simulate::scenario_notes(
+        &merged,
+        &sc,
+        memphis_core::api::simulate::Hints::Flags,
+    ))
 }
 
 /// The search `plan` runs (or the merge of its shard files), reporting `progress` as

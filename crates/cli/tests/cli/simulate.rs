@@ -541,6 +541,20 @@ fn a_scenario_section_may_name_a_file_beside_it() {
         notes.contains("--model replaces the scenario's [model] section: its preset is not used"),
         "{notes}"
     );
+    // `plan` says so too, and keeps its JSON report (the shard format) to the search.
+    let o = memphis(&[
+        "plan",
+        dir.join("a.toml").to_str().unwrap(),
+        "--model",
+        dir.join("q.json").to_str().unwrap(),
+        "--top",
+        "1",
+    ]);
+    assert!(
+        stdout(&o).starts_with("note: --model replaces the scenario's [model] section"),
+        "{}",
+        stdout(&o)
+    );
     // `model` and `cluster` read such a scenario too.
     let a_toml = dir.join("a.toml");
     let m = json(&["model", a_toml.to_str().unwrap(), "--json"]);

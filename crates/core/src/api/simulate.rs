@@ -81,14 +81,7 @@ fn with_context(
     r.notes
         .extend(inherited(merged, &r.scenario, plan_kept, hints));
     r.notes.extend(straddling(&r.scenario));
-    if merged.wrote("training.fp8_recipe") && !r.scenario.run.precision.fp8_gemms() {
-        r.notes.push(format!(
-            "fp8_recipe = {} applies with precision = fp8; this run's GEMMs are {} (set {} to fp8)",
-            crate::serde_name(&r.scenario.run.recipe.fp8_recipe),
-            crate::serde_name(&r.scenario.run.precision),
-            hints.set("training", &["precision"])
-        ));
-    }
+    r.notes.extend(scenario_notes(merged, &r.scenario, hints));
     // Recipe fields that change nothing in this run, written all the same.
     let sc = &r.scenario;
     if merged.wrote("training.pp_overlap") && sc.plan.vpp <= 1 {
@@ -101,49 +94,6 @@ fn with_context(
             } else {
                 "no pipeline sends"
             }
-        ));
-    }
-    for section in ["model", "cluster"] {
-        let prefix = format!("{section}.");
-        let unused: Vec<&str> = merged
-            .replaced
-            .iter()
-            .filter_map(|p| p.strip_prefix(&prefix))
-            .collect();
-        if !unused.is_empty() {
-            r.notes.push(format!(
-                "--{section} replaces the scenario's [{section}] section: its {} not used",
-                match unused.as_slice() {
-                    [one] => format!("{one} is"),
-                    many => format!("{} are", many.join(", ")),
-                }
-            ));
-        }
-    }
-    if sc.model.moe.is_none() {
-        let moe_only: Vec<&str> = ["ep_overlap", "moe_dispatcher"]
-            .into_iter()
-            .filter(|f| merged.wrote(&format!("training.{f}")))
-            .collect();
-        if !moe_only.is_empty() {
-            let verb = if moe_only.len() > 1 {
-                "apply"
-            } else {
-                "applies"
-            };
-            r.notes.push(format!(
-                "{} {verb} to MoE models; {} is dense",
-                moe_only.join(" and "),
-                sc.model.name
-            ));
-        }
-    }
-    if let Some(n) = sc.model.max_seq_len.filter(|&n| sc.run.seq_len > n) {
-        r.notes.push(format!(
-            "seq_len = {} is longer than {}'s max_seq_len = {n}, the context its positions were trained for: past {n} they never were (extend its context, RoPE scaling, or set {})",
-            sc.run.seq_len,
-            sc.model.name,
-            hints.set("training", &["seq_len"])
         ));
     }
     if merged.wrote("training.cp_comm") && sc.plan.cp <= 1 {
@@ -266,6 +216,66 @@ fn straddling(sc: &Scenario) -> Vec<String> {
             })
         })
         .collect()
+}
+
+/// The notes on a scenario that hold whatever the plan: fields written that this run
+/// does not use (a section a flag replaced, MoE fields on a dense model, an FP8 recipe
+/// without FP8), and a sequence past the model's trained context. `plan` prints them
+/// too.
+pub fn scenario_notes(merged: &MergedScenario, sc: &Scenario, hints: Hints) -> Vec<String> {
+    let mut notes = Vec::new();
+    if merged.wrote("training.fp8_recipe") && !sc.run.precision.fp8_gemms() {
+        notes.push(format!(
+            "fp8_recipe = {} applies with precision = fp8; this run's GEMMs are {} (set {} to fp8)",
+            crate::serde_name(&sc.run.recipe.fp8_recipe),
+            crate::serde_name(&sc.run.precision),
+            hints.set("training", &["precision"])
+        ));
+    }
+    for section in ["model", "cluster"] {
+        let prefix = format!("{section}.");
+        let unused: Vec<&str> = merged
+            .replaced
+            .iter()
+            .filter_map(|p| p.strip_prefix(&prefix))
+            .collect();
+        if !unused.is_empty() {
+            notes.push(format!(
+                "--{section} replaces the scenario's [{section}] section: its {} not used",
+                match unused.as_slice() {
+                    [one] => format!("{one} is"),
+                    many => format!("{} are", many.join(", ")),
+                }
+            ));
+        }
+    }
+    if sc.model.moe.is_none() {
+        let moe_only: Vec<&str> = ["ep_overlap", "moe_dispatcher"]
+            .into_iter()
+            .filter(|f| merged.wrote(&format!("training.{f}")))
+            .collect();
+        if !moe_only.is_empty() {
+            let verb = if moe_only.len() > 1 {
+                "apply"
+            } else {
+                "applies"
+            };
+            notes.push(format!(
+                "{} {verb} to MoE models; {} is dense",
+                moe_only.join(" and "),
+                sc.model.name
+            ));
+        }
+    }
+    if let Some(n) = sc.model.max_seq_len.filter(|&n| sc.run.seq_len > n) {
+        notes.push(format!(
+            "seq_len = {} is longer than {}'s max_seq_len = {n}, the context its positions were trained for: past {n} they never were (extend its context, RoPE scaling, or set {})",
+            sc.run.seq_len,
+            sc.model.name,
+            hints.set("training", &["seq_len"])
+        ));
+    }
+    notes
 }
 
 /// What a user who changed the model or the cluster gets from the preset without
