@@ -273,15 +273,23 @@ fn model_arg_within(arg: &str, depth: u32) -> CliResult<ModelFile> {
         if scenario::is_scenario_text(&text) {
             let mut file = scenario::parse_scenario(arg, &text)?;
             let sections = section_files_within(&mut file, Some(arg), (true, true), depth + 1)?;
-            if let Some(m) = sections.model {
-                return Ok(m);
-            }
-            let layers = ScenarioLayers {
-                file: Some(file),
-                cluster: sections.cluster,
-                ..Default::default()
+            let mut m = match sections.model {
+                Some(m) => m,
+                None => {
+                    let layers = ScenarioLayers {
+                        file: Some(file),
+                        cluster: sections.cluster,
+                        ..Default::default()
+                    };
+                    layers.merge()?.file.model
+                }
             };
-            return Ok(layers.merge()?.file.model);
+            if m != ModelFile::default() {
+                m.warnings.push(format!(
+                    "'{arg}' is a scenario: its model is read, its other sections are not"
+                ));
+            }
+            return Ok(m);
         }
         let m = scenario::parse_model(arg, &text)?;
         match m.preset.clone().filter(|n| looks_like_path(n)) {
