@@ -229,10 +229,13 @@ fn section_files_within(
         .filter(|n| model && looks_like_path(n))
     {
         let base = model_arg_within(&at(&name), depth)?;
-        out.model = Some(scenario::section_under(
-            &std::mem::take(&mut file.model),
-            &base,
-        )?);
+        let model = scenario::section_under(&std::mem::take(&mut file.model), &base)?;
+        // Checked here, so that an error names the file it comes from.
+        model
+            .clone()
+            .validate("model")
+            .map_err(|e| e.within(&format!("[model] from '{}'", at(&name))))?;
+        out.model = Some(model);
     }
     if let Some(name) = file
         .cluster
@@ -242,7 +245,12 @@ fn section_files_within(
     {
         if let Some(base) = cluster_file_arg(&at(&name))? {
             let written = std::mem::take(&mut file.cluster);
-            out.cluster = Some(scenario::section_under(&written, &base)?);
+            let cluster = scenario::section_under(&written, &base)?;
+            cluster
+                .clone()
+                .validate("cluster")
+                .map_err(|e| e.within(&format!("[cluster] from '{}'", at(&name))))?;
+            out.cluster = Some(cluster);
         }
     }
     Ok(out)

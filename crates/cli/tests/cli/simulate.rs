@@ -591,6 +591,13 @@ fn a_scenario_section_may_name_a_file_beside_it() {
     );
     // The default plan (TP1 PP1, no EP) does not fit this MoE: the planner's is noted.
     assert!(notes.contains("the planner chose"), "{notes}");
+    // A bad field in a section read from a file names that file.
+    std::fs::write(dir.join("m.toml"), "preset = \"llama3-8b\"\nlayers = 0\n").unwrap();
+    std::fs::write(dir.join("bm.toml"), "[model]\npreset = \"m.toml\"\n").unwrap();
+    expect_bad(
+        &["simulate", dir.join("bm.toml").to_str().unwrap()],
+        "m.toml': model.layers = 0",
+    );
     // A missing file is named with its resolved path.
     std::fs::write(dir.join("bad.toml"), "[model]\npreset = \"nope.json\"\n").unwrap();
     expect_bad(
