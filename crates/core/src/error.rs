@@ -79,7 +79,7 @@ impl Error {
 
     /// A TOML error on one line: where it is, the offending line, and what is wrong.
     pub fn toml(context: impl Into<String>, e: &toml::de::Error, source: &str) -> Error {
-        let message = suggest_key(&e.message().replace('\n', " "));
+        let message = plain_types(&suggest_key(&e.message().replace('\n', " ")));
         let Some(span) = e.span() else {
             return Error::parse(context, message);
         };
@@ -133,6 +133,35 @@ pub fn suggest_key(message: &str) -> String {
     }
 }
 
+/// serde's Rust type names in words: "expected u32" says what a user may write.
+fn plain_types(message: &str) -> String {
+    const WORDS: [(&str, &str); 7] = [
+        (
+            "expected u32",
+            "expected a whole number from 0 to 4294967295",
+        ),
+        (
+            "expected u64",
+            "expected a whole number from 0 to 18446744073709551615",
+        ),
+        ("expected i64", "expected a whole number"),
+        ("expected f64", "expected a number"),
+        ("expected a sequence", "expected a list, as [1, 2]"),
+        ("expected a boolean", "expected true or false"),
+        ("expected a string", "expected a string in quotes"),
+    ];
+    let mut out = message.to_string();
+    for (from, to) in WORDS {
+        if let Some(at) = out.rfind(from) {
+            // Only at the end: "expected u32" and not "expected u32x".
+            if at + from.len() == out.len() {
+                out.replace_range(at.., to);
+            }
+        }
+    }
+    out
+}
+
 /// Levenshtein distance.
 fn edit_distance(a: &str, b: &str) -> usize {
     let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
@@ -152,6 +181,33 @@ fn edit_distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_wrong_type_is_said_in_words() {
+        for (text, words) in [
+            (
+                "[parallel]\ntp = -2\n",
+                "expected a whole number from 0 to 4294967295",
+            ),
+            (
+                "[training]\ngpus = 64.0\n",
+                "expected a whole number from 0 to 1844",
+            ),
+            (
+                "[cluster]\noversubscription = 2.0\n",
+                "expected a list, as [1, 2]",
+            ),
+            (
+                "[parallel]\nsequence_parallel = 1\n",
+                "expected true or false",
+            ),
+        ] {
+            let e = crate::scenario::parse_scenario("s.toml", text)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(words) && !e.contains("expected u"), "{e}");
+        }
+    }
 
     #[test]
     fn suggests_the_nearest_key() {
