@@ -99,7 +99,8 @@ pub fn a2a_windows(servers: usize, samples: usize) -> Vec<std::ops::Range<usize>
 /// DeepEP sends to the GPU of the same in-server index, which forwards over NVLink
 /// (DeepSeek-V3, arXiv 2412.19437, §3.2.2). What a server's members send to one GPU
 /// rides that one flow; a group whose members sit on different rails of different
-/// servers borrows the other rails' NICs, as PXN does.
+/// servers borrows the other rails' NICs, as PXN does. A group of fewer servers than the
+/// window reaches has sent to all of them already.
 pub fn all_to_all_pattern(
     groups: &[Vec<u32>],
     shifts: std::ops::Range<usize>,
@@ -115,7 +116,7 @@ pub fn all_to_all_pattern(
         }
         for a in 0..n {
             let server = nodes[a][0] / gpn;
-            for j in shifts.clone().filter(|&j| j % n != 0) {
+            for j in shifts.clone().filter(|&j| j < n) {
                 for &d in &nodes[(a + j) % n] {
                     pairs.push((server * gpn + d % gpn, d));
                 }
