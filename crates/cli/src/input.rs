@@ -202,6 +202,33 @@ pub fn section_files(
     section_files_within(file, scenario, take, 0)
 }
 
+/// A jobs file's `[cluster]` and each `[job.model]` whose `preset` names a file, read as
+/// a scenario file's are ([`section_files`]).
+pub fn jobs_section_files(file: &mut memphis_core::jobs::JobsFile, at: &str) -> CliResult<()> {
+    let mut wrapper = ScenarioFile {
+        cluster: std::mem::take(&mut file.cluster),
+        ..Default::default()
+    };
+    let sections = section_files(&mut wrapper, Some(at), (false, true))?;
+    file.cluster = sections.cluster.unwrap_or(wrapper.cluster);
+    for (i, job) in file.jobs.iter_mut().enumerate() {
+        let mut wrapper = ScenarioFile {
+            model: std::mem::take(&mut job.model),
+            ..Default::default()
+        };
+        let sections = section_files(&mut wrapper, Some(at), (true, false)).map_err(|e| {
+            let name = job.name.clone().unwrap_or_else(|| format!("job[{i}]"));
+            CliError {
+                message: format!("job '{name}': {}", e.message),
+                ..e
+            }
+        })?;
+        job.model = wrapper.model;
+        job.model_file = sections.model;
+    }
+    Ok(())
+}
+
 /// `name` as written in the file `at`: relative to its folder unless absolute.
 fn beside(at: &str, name: &str) -> String {
     let q = Path::new(name);

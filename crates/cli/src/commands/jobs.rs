@@ -15,6 +15,7 @@ fn mix(a: &JobsArgs) -> CliResult<Mix> {
     let shown = a.file.display().to_string();
     let text = input::read_config(&a.file, "jobs file")?;
     let mut file = memphis_core::jobs::parse_jobs(&shown, &text)?;
+    input::jobs_section_files(&mut file, &shown)?;
     if a.routing.is_some() {
         file.routing = a.routing;
     }

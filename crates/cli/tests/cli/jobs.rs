@@ -221,3 +221,47 @@ fn notes_name_the_jobs_file_fields_not_flags() {
         "{text}"
     );
 }
+
+/// A jobs file's `[cluster]` and `[job.model]` may name files beside it, as a scenario
+/// file's sections may: the same answer as the presets they copy.
+#[test]
+fn a_jobs_file_may_name_model_and_cluster_files() {
+    let dir = tmp("jobs-files");
+    std::fs::create_dir_all(dir.join("m")).unwrap();
+    let repo = crate::util::repo();
+    std::fs::copy(
+        repo.join("presets/models/llama3-8b.toml"),
+        dir.join("m/l8.toml"),
+    )
+    .unwrap();
+    std::fs::write(dir.join("c.toml"), "preset = \"memphis\"\ngpus = 1024\n").unwrap();
+    let text = std::fs::read_to_string(repo.join(TWO)).unwrap();
+    let files = text
+        .replacen(
+            "preset = \"memphis\"\ngpus = 1024",
+            "preset = \"c.toml\"",
+            1,
+        )
+        .replace("preset = \"llama3-8b\"", "preset = \"m/l8.toml\"");
+    assert_ne!(files, text);
+    std::fs::write(dir.join("jobs.toml"), files).unwrap();
+    let steps = |path: &str| -> Vec<f64> {
+        json(&["jobs", path, "--json"])["jobs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|j| j["step_s"].as_f64().unwrap())
+            .collect()
+    };
+    assert_eq!(steps(dir.join("jobs.toml").to_str().unwrap()), steps(TWO));
+    // A missing model file names its job.
+    std::fs::write(
+        dir.join("bad.toml"),
+        text.replacen("preset = \"llama3-8b\"", "preset = \"nope.json\"", 1),
+    )
+    .unwrap();
+    expect_bad(
+        &["jobs", dir.join("bad.toml").to_str().unwrap()],
+        "job 'a': model",
+    );
+}

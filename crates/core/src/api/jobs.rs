@@ -114,11 +114,14 @@ fn resolve_job(
 ) -> Result<MixJob> {
     let gpn = u64::from(cluster.gpus_per_node);
     let (gpus, kind) = check_job(j, cluster)?;
+    // The file's cluster replaces the job preset's whole (none of the preset's cluster
+    // fields stay underneath), as a model read from a file replaces its model.
     let layers = ScenarioLayers {
+        cluster: Some(file.cluster.clone()),
+        model: j.model_file.clone(),
         file: Some(ScenarioFile {
             preset: j.preset.clone(),
             name: Some(name.to_string()),
-            cluster: file.cluster.clone(),
             model: j.model.clone(),
             parallel: j.parallel.clone(),
             training: j.training.clone(),
@@ -133,7 +136,6 @@ fn resolve_job(
             },
             ..Default::default()
         },
-        ..Default::default()
     };
     let r = resolve_with(&layers, false, Hints::JobsFile)?;
     // A plan that does not fit is refused, as `simulate` refuses it.

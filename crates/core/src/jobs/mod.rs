@@ -59,6 +59,10 @@ pub struct JobFile {
     /// The training section of a scenario (`gpus` comes from the job's).
     #[serde(default)]
     pub training: TrainingFile,
+    /// A whole model section read from the file `model.preset` names (the CLI reads it,
+    /// as for a scenario file); it replaces the preset's model. Not a file field.
+    #[serde(skip)]
+    pub model_file: Option<ModelFile>,
 }
 
 /// Where a job's servers come from.
