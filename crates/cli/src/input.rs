@@ -326,14 +326,13 @@ fn model_arg_within(arg: &str, depth: u32) -> CliResult<ModelFile> {
             }
             return Ok(m);
         }
-        let m = scenario::parse_model(arg, &text)?;
-        match m.preset.clone().filter(|n| looks_like_path(n)) {
-            Some(name) => {
-                let base = model_arg_within(&beside(arg, &name), depth + 1)?;
-                Ok(scenario::section_under(&m, &base)?)
-            }
-            None => Ok(m),
-        }
+        // A model file whose preset names a file: read as a scenario's [model] is.
+        let mut file = ScenarioFile {
+            model: scenario::parse_model(arg, &text)?,
+            ..Default::default()
+        };
+        let sections = section_files_within(&mut file, Some(arg), (true, false), depth + 1)?;
+        Ok(sections.model.unwrap_or(file.model))
     } else {
         Ok(ModelFile {
             preset: Some(arg.to_string()),
