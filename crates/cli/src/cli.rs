@@ -32,7 +32,7 @@ pub enum Command {
     Simulate(Box<SimulateArgs>),
     /// Compare predictions with published measurements (case formats v1 and v2).
     #[command(
-        after_help = "Examples:\n  memphis validate                           every suite in the repository (validation/)\n  memphis validate --suite training --json\n  memphis validate --cases my_cases.toml     any file in case format v1 or v2\n  memphis validate --cases examples/cases/deepseek_v3.toml   a v2 case: the model as a [case.model] table\n\nCase formats (validation/README.md): v1 gives the model as flat fields (layers, hidden,\nheads, ...); v2 as a [case.model] table with the fields of a scenario's [model] section\n(MoE widths, shared experts, dense layers, MLA, windows, MTP, a preset) and adds etp.\nA case with a [case.model] table is v2; one file may hold both."
+        after_help = "Examples:\n  memphis validate                           every suite in the repository (validation/)\n  memphis validate --suite training --json\n  memphis validate --cases my_cases.toml     any file in case format v1 or v2\n  memphis validate --cases examples/cases/deepseek_v3.toml   a v2 case: the model as a [case.model] table\n  memphis validate --scenario megatron_h100_weak_32B -o c.toml && memphis simulate c.toml   where a case's time goes\n\nCase formats (validation/README.md): v1 gives the model as flat fields (layers, hidden,\nheads, ...); v2 as a [case.model] table with the fields of a scenario's [model] section\n(MoE widths, shared experts, dense layers, MLA, windows, MTP, a preset) and adds etp.\nA case with a [case.model] table is v2; one file may hold both."
     )]
     Validate(ValidateArgs),
     /// Print the cluster's inventory: GPUs, servers, racks, switches, links, bisection.
@@ -202,10 +202,15 @@ pub struct ValidateArgs {
     /// Run only this compiled-in suite: `training` or `collectives`.
     #[arg(long, value_name = "NAME")]
     pub suite: Option<String>,
+    /// Print the scenario (TOML) that training case ID runs as, instead of comparing: run
+    /// it through `simulate` to see where the case's predicted time goes. The case is
+    /// looked up in --cases or --suite, else in every suite.
+    #[arg(long, value_name = "ID", conflicts_with = "json")]
+    pub scenario: Option<String>,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
-    /// Write the report to FILE (atomically) instead of stdout.
+    /// Write the report (or the scenario) to FILE (atomically) instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
 }

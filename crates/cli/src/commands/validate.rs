@@ -13,6 +13,10 @@ use std::fmt::Write;
 pub fn run(a: ValidateArgs) -> CliResult {
     let mut outs = sinks::Outputs::default();
     let report_out = outs.report("-o", a.output.as_deref())?;
+    if let Some(id) = &a.scenario {
+        outs.put(report_out, case_scenario(&a, id)?)?;
+        return outs.commit();
+    }
     let text = match report(&a)? {
         Validated::One(report) => {
             if a.json {
@@ -82,6 +86,33 @@ pub fn report(a: &ValidateArgs) -> CliResult<Validated> {
         reports.push((s, evaluate(&s.cases()?, timeline, &label)?));
     }
     Ok(Validated::Suites(reports))
+}
+
+/// The scenario training case `id` runs as, as a scenario file (TOML): from `--cases` or
+/// `--suite` where given, else from the first suite that has it.
+fn case_scenario(a: &ValidateArgs, id: &str) -> CliResult<String> {
+    let files = match (&a.cases, &a.suite) {
+        (Some(path), _) => {
+            let text = input::read_config(path, "case file")?;
+            vec![parse_cases(&path.display().to_string(), &text)?]
+        }
+        (None, Some(name)) => vec![Suite::named(name)?.cases()?],
+        (None, None) => SUITES.iter().map(|s| s.cases()).collect::<Result<_, _>>()?,
+    };
+    let mut ids = Vec::new();
+    for file in &files {
+        if let CaseFile::Training(cases) = file {
+            if let Some(c) = cases.iter().find(|c| c.id == id) {
+                return Ok(c.scenario_toml()?);
+            }
+            ids.extend(cases.iter().map(|c| c.id.as_str()));
+        }
+    }
+    let some = ids.iter().take(3).copied().collect::<Vec<_>>().join(", ");
+    Err(CliError::bad(match ids.len() {
+        0 => format!("--scenario: no training case '{id}': there are no training cases here"),
+        n => format!("--scenario: no training case '{id}' among the {n} here (e.g. {some})"),
+    }))
 }
 
 /// Runs one case file; warns on stderr (prefixed by `label`) about cases the model

@@ -358,3 +358,38 @@ fn a_bad_flat_case_field_names_its_line() {
         );
     }
 }
+
+#[test]
+fn a_case_prints_as_the_scenario_it_runs_as() {
+    // One v1 and one v2 case with a recipe and flow-level routing: simulate on the printed
+    // scenario gives the step time validate predicts for the case.
+    let v = json(&["validate", "--suite", "training", "--json"]);
+    for id in [
+        "megatron_h100_weak_16B",
+        "megascale_megatronlm_175b_256gpus",
+    ] {
+        let case = v["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap();
+        let file = crate::util::tmp(&format!("{id}.toml"));
+        let o = memphis(&["validate", "--scenario", id, "-o", file.to_str().unwrap()]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let sim = json(&["simulate", file.to_str().unwrap(), "--json", "-q"]);
+        let (pred, step) = (
+            case["predicted_step_time_s"].as_f64().unwrap(),
+            sim["step"]["time_s"].as_f64().unwrap(),
+        );
+        assert!((pred - step).abs() < 1e-9 * pred, "{id}: {pred} vs {step}");
+    }
+    expect_bad(
+        &["validate", "--scenario", "no_such_case"],
+        "no training case 'no_such_case' among the",
+    );
+    expect_bad(
+        &["validate", "--suite", "collectives", "--scenario", "x"],
+        "there are no training cases here",
+    );
+}

@@ -463,6 +463,13 @@ pub fn parse_cases(context: &str, text: &str) -> Result<CaseFile> {
 }
 
 impl TrainingCase {
+    /// [`Self::scenario`] as a scenario file's text, which `simulate` reads back as the
+    /// same scenario.
+    pub fn scenario_toml(&self) -> Result<String> {
+        toml::to_string(&self.scenario())
+            .map_err(|e| Error::parse(format!("case '{}' as a scenario", self.id), e.to_string()))
+    }
+
     /// The case as a scenario: its cluster is exactly the job's GPUs.
     pub fn scenario(&self) -> ScenarioFile {
         let mut model = self.model.clone();
