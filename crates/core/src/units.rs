@@ -95,7 +95,9 @@ f64_quantity!(
 );
 
 /// One gibibyte, 2^30 bytes.
-pub const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
+pub const GIB: f64 = 1024.0 * MIB;
+/// One mebibyte in bytes.
+pub const MIB: f64 = 1024.0 * 1024.0;
 
 impl Bytes {
     /// This amount in GiB.

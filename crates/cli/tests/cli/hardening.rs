@@ -460,7 +460,7 @@ fn forty_bad_inputs_one_clear_error_each() {
                 f("--cases"),
                 file(
                     "c-miss.toml",
-                    cases_text.replacen("hidden = 2048\n", "", 1).as_bytes(),
+                    cases_text.replacen("hidden = 6144\n", "", 1).as_bytes(),
                 ),
             ],
             "missing field `hidden`",

@@ -42,7 +42,7 @@ fn assert_refused(o: &std::process::Output) {
     );
     for fix in [
         "GiB per GPU",
-        "80.0 GiB",
+        "79.6 GiB",
         "more pp or tp",
         "--plan auto",
         "--allow-oom",
@@ -214,7 +214,7 @@ fn no_plan_that_fits_is_one_clear_error() {
                 "--global-batch",
                 "8",
             ],
-            &["parallel = any plan:", "fits in the GPU's 80.0 GiB"],
+            &["parallel = any plan:", "fits in the GPU's 79.6 GiB"],
         ),
         // No plan field written, and no plan exists at all: the planner's reason, not
         // the preset plan's (10,000 GPUs and 12,288 sequences share no dp).
@@ -307,7 +307,7 @@ fn a_plan_search_where_nothing_fits_is_an_error() {
         let err = stderr(&o);
         assert!(
             err.contains("no plan of deepseek-v3 on 64 GPUs")
-                && err.contains("fits in the GPU's 80.0 GiB"),
+                && err.contains("fits in the GPU's 79.6 GiB"),
             "{cmd:?}: {err}"
         );
     }

@@ -222,8 +222,8 @@ fn a_v2_case_file_runs_through_validate() {
     assert!(m["per_gpu_gib"].as_f64().unwrap() > 0.0);
     assert_eq!(
         m["capacity_gib"].as_f64().unwrap(),
-        80.0,
-        "an H800 has 80 GB"
+        81_559.0 / 1024.0,
+        "an H800 leaves CUDA 81,559 MiB of its 80 GiB"
     );
     // Whatever memphis thinks of its memory, the text says it when it does not fit.
     let o = memphis(&["validate", "--cases", p]);

@@ -3,7 +3,7 @@
 //! Sources are abbreviated as in `../shared/reference/facts.md` (section numbers given).
 
 use crate::error::{Error, Result};
-use crate::units::{Bandwidth, Bytes, FlopRate, Watts, GIB};
+use crate::units::{Bandwidth, Bytes, FlopRate, Watts, GIB, MIB};
 use serde::Serialize;
 
 /// GPU architecture generation; selects NCCL's tables and framework behaviour.
@@ -139,7 +139,9 @@ pub fn gpu_catalog() -> &'static [GpuSpec] {
                 mamf_bf16_fraction: 0.803,
                 mamf_fp8_fraction: 0.709,
                 sustained_bf16_fraction: None,
-                hbm_capacity: Bytes(80.0 * GIB),
+                // What the driver leaves to CUDA: nvidia-smi's 81,559 MiB total, not the 80 GiB
+                // of HBM3 stacks ⚠ (as nvidia-smi commonly shows it; not in facts.md).
+                hbm_capacity: Bytes(81_559.0 * MIB),
                 hbm_bandwidth: Bandwidth(3.35 * TB),
                 nvlink_bw_per_dir: Bandwidth(450.0 * GB),
                 nccl_nvlink_bw: Bandwidth(18.0 * 20.6 * GB),
@@ -154,7 +156,8 @@ pub fn gpu_catalog() -> &'static [GpuSpec] {
                 mamf_bf16_fraction: 0.803,
                 mamf_fp8_fraction: 0.709,
                 sustained_bf16_fraction: None,
-                hbm_capacity: Bytes(80.0 * GIB),
+                // As H100's: the same HBM3 and driver (81,559 MiB ⚠).
+                hbm_capacity: Bytes(81_559.0 * MIB),
                 hbm_bandwidth: Bandwidth(3.35 * TB),
                 nvlink_bw_per_dir: Bandwidth(200.0 * GB),
                 nccl_nvlink_bw: Bandwidth(8.0 * 20.6 * GB),
@@ -169,7 +172,8 @@ pub fn gpu_catalog() -> &'static [GpuSpec] {
                 mamf_bf16_fraction: 0.838,
                 mamf_fp8_fraction: 0.734,
                 sustained_bf16_fraction: None,
-                hbm_capacity: Bytes(141.0 * GIB),
+                // nvidia-smi's 143,771 MiB total (the "141 GB" of the spec sheet) ⚠.
+                hbm_capacity: Bytes(143_771.0 * MIB),
                 hbm_bandwidth: Bandwidth(4.8 * TB),
                 nvlink_bw_per_dir: Bandwidth(450.0 * GB),
                 nccl_nvlink_bw: Bandwidth(18.0 * 20.6 * GB),
