@@ -414,9 +414,21 @@ fn render_power(o: &mut String, r: &SimulationReport) {
             pct(part.mw / total_mw.max(1e-30))
         );
     }
+    // The ledger's IT rows (cooling is last): what no job or idle GPU accounts for is
+    // the switch ports without a link, which the site draws all the same.
+    let it_rows = &site.ledger[..site.ledger.len().saturating_sub(1)];
+    let unlinked_mw: f64 = it_rows.iter().map(|s| s.unassigned_mw).sum();
+    let unlinked = if unlinked_mw >= 0.005 {
+        format!(
+            ", and {:.2} MW IT in switch ports no link uses",
+            unlinked_mw
+        )
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         o,
-        "  site         {:.2} MW IT, {:.2} MW facility: {} GPUs, {} idle at idle power",
+        "  site         {:.2} MW IT, {:.2} MW facility: {} GPUs, {} idle at idle power{unlinked}",
         site.it_mw,
         site.facility_mw,
         count(site.gpus),
