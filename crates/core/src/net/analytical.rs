@@ -454,8 +454,29 @@ impl NetworkParams {
                 protocol: Protocol::Simple,
             };
         }
+        // The least time the wires allow each algorithm: NVLS moves data at NCCL's
+        // nvlsEfficiency of the links at best (tuning.cc). NCCL's tuning model gives NVLS
+        // a bandwidth that grows with the heads, which passes that floor on a large NVLink
+        // domain (72 GPUs of an NVL72 rack) where it was not measured; there NVLS would be
+        // picked for a speed it cannot reach, slower than the ring beside it ⚠. So each
+        // candidate is ranked, as it is priced, no faster than its floor.
+        let (wires, wires_in_network) = (
+            self.wire_floor(op, size, g, false),
+            self.wire_floor(op, size, g, true),
+        );
+        let floor = |a: Algorithm| match a {
+            Algorithm::Nvls | Algorithm::NvlsTree => {
+                wires / nvls_efficiency(self.generation).max(1e-9)
+            }
+            Algorithm::NvlsSharp => wires_in_network / nvls_efficiency(self.generation).max(1e-9),
+            Algorithm::CollnetDirect | Algorithm::CollnetChain => wires_in_network,
+            _ => wires,
+        };
         let mut best: Option<Candidate> = None;
-        let mut consider = |c: Candidate| {
+        let mut consider = |mut c: Candidate| {
+            let least = floor(c.algorithm);
+            c.tuned = c.tuned.max(least);
+            c.time = c.time.max(least);
             if best.as_ref().is_none_or(|b| c.tuned.0 < b.tuned.0) {
                 best = Some(c);
             }
@@ -577,22 +598,8 @@ impl NetworkParams {
             }
         }
         let b = best.expect("at least one algorithm is considered");
-        // NVLS moves data at NCCL's nvlsEfficiency of the links at best (tuning.cc): its
-        // tuning model's bandwidth grows with the heads and would pass that on a large
-        // NVLink domain (72 GPUs of an NVL72 rack).
-        let in_network = matches!(
-            b.algorithm,
-            Algorithm::CollnetDirect | Algorithm::CollnetChain | Algorithm::NvlsSharp
-        );
-        let wires = self.wire_floor(op, size, g, in_network);
-        let floor = match b.algorithm {
-            Algorithm::Nvls | Algorithm::NvlsTree | Algorithm::NvlsSharp => {
-                wires / nvls_efficiency(self.generation).max(1e-9)
-            }
-            _ => wires,
-        };
         CollectiveEstimate {
-            time: b.time.max(floor),
+            time: b.time,
             algorithm: b.algorithm,
             protocol: b.protocol,
         }
@@ -989,6 +996,25 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    #[test]
+    fn one_nvlink_domain_is_no_slower_than_two_joined_by_nics() {
+        // NCCL's tuning model overrates NVLS on 72 heads; ranked at what its wires allow,
+        // it loses to the ring, and a collective inside one NVL72 rack beats the same
+        // across two racks.
+        let net = nvl72();
+        let s = Bytes(16.0 * crate::units::GIB);
+        for op in [CollectiveOp::AllGather, CollectiveOp::ReduceScatter] {
+            let one = net.collective(op, s, GroupShape::uniform(72, 72));
+            let two = net.collective(op, s, GroupShape::uniform(144, 72));
+            let (b1, b2) = (busbw(op, s, 72, one.time), busbw(op, s, 144, two.time));
+            assert!(
+                b1 >= b2,
+                "{op:?}: {b1:.0} GB/s in one rack, {b2:.0} across two"
+            );
+            assert!(b1 <= 721.8 + 1e-6, "{op:?}: {b1:.0} GB/s past the NVLink");
         }
     }
 
