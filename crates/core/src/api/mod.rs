@@ -124,7 +124,7 @@ pub(crate) fn progress_notes(
             rel.ettr * 100.0
         );
         notes.push(match cause {
-            Cause::Spares => format!("{lost}, mostly {:.0} h waiting for repairs: the cluster leaves the job too few spare GPUs (use fewer GPUs than the cluster has, or a bigger cluster)", rel.spare_wait_hours),
+            Cause::Spares => format!("{lost}, mostly {:.0} h waiting for repairs: the cluster leaves the job too few spare GPUs, so each failed server's repair (reliability.repair_hours, an estimate) stops the job, and no recovery technique that swaps servers helps (use fewer GPUs than the cluster has, a bigger cluster, or set reliability.spare_gpus or repair_hours to your own)", rel.spare_wait_hours),
             Cause::Interval => format!("{lost}: a checkpoint every {:.1} min against a job MTBF of {mtbf_min:.1} min (leave the interval unset for the best one)", rel.checkpoint_interval_min),
             Cause::Step => format!("{lost}: a step of {:.1} min against a job MTBF of {mtbf_min:.1} min", step_s / 60.0),
         });
