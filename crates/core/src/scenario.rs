@@ -230,7 +230,8 @@ pub struct ParallelFile {
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "clap", derive(clap::Args))]
 pub struct TrainingFile {
-    /// GPUs in the job (default: tp·pp·cp·dp, or the whole cluster).
+    /// GPUs in the job (default: tp·pp·cp·dp where dp is given, else the largest 2^k or
+    /// 3·2^k GPUs that leaves the cluster at least 1% hot spares; up to 8 servers, all).
     #[cfg_attr(feature = "clap", arg(long, short = 'g'))]
     pub gpus: Option<u64>,
     /// Sequences per step.
@@ -1706,8 +1707,9 @@ impl MergedScenario {
     /// The plan fields the user did not write but the merged file sets (the preset's),
     /// as `name = value`, in the section's order.
     pub fn unwritten_plan_fields(&self, plan: &ParallelPlan) -> Vec<String> {
-        // Named as the file has them, valued as the plan has them (some were derived
-        // again to suit the fields the user wrote).
+        // Those the plan kept as the file has them: a field derived again to suit the
+        // fields the user wrote has a note of its own, and sequence parallelism without
+        // tensor parallelism does nothing.
         let resolved = match to_value(plan) {
             Ok(Value::Table(t)) => t,
             _ => Default::default(),
@@ -1716,7 +1718,9 @@ impl MergedScenario {
             Ok(Value::Table(t)) => t
                 .iter()
                 .filter(|(k, _)| !self.wrote(&format!("parallel.{k}")))
-                .map(|(k, v)| format!("{k} = {}", resolved.get(k).unwrap_or(v)))
+                .filter(|(k, v)| resolved.get(*k).is_none_or(|r| r == *v))
+                .filter(|(k, _)| !(k.as_str() == "sequence_parallel" && plan.tp == 1))
+                .map(|(k, v)| format!("{k} = {v}"))
                 .collect(),
             _ => Vec::new(),
         }
