@@ -186,28 +186,28 @@ pub struct ModelFile {
 #[cfg_attr(feature = "clap", derive(clap::Args))]
 pub struct ParallelFile {
     /// Tensor parallel.
-    #[cfg_attr(feature = "clap", arg(long))]
+    #[cfg_attr(feature = "clap", arg(long, value_parser = count_u32))]
     pub tp: Option<u32>,
     /// Pipeline parallel.
-    #[cfg_attr(feature = "clap", arg(long))]
+    #[cfg_attr(feature = "clap", arg(long, value_parser = count_u32))]
     pub pp: Option<u32>,
     /// Virtual pipeline chunks per stage.
-    #[cfg_attr(feature = "clap", arg(long))]
+    #[cfg_attr(feature = "clap", arg(long, value_parser = count_u32))]
     pub vpp: Option<u32>,
     /// Context parallel.
-    #[cfg_attr(feature = "clap", arg(long))]
+    #[cfg_attr(feature = "clap", arg(long, value_parser = count_u32))]
     pub cp: Option<u32>,
     /// Expert parallel (ep x etp divides tp x cp x dp).
-    #[cfg_attr(feature = "clap", arg(long))]
+    #[cfg_attr(feature = "clap", arg(long, value_parser = count_u32))]
     pub ep: Option<u32>,
     /// Expert tensor parallel: ranks splitting each expert (default: tp).
-    #[cfg_attr(feature = "clap", arg(long))]
+    #[cfg_attr(feature = "clap", arg(long, value_parser = count_u32))]
     pub etp: Option<u32>,
     /// Data parallel (default: the job's GPUs / (tp·pp·cp)).
-    #[cfg_attr(feature = "clap", arg(long))]
+    #[cfg_attr(feature = "clap", arg(long, value_parser = count_u32))]
     pub dp: Option<u32>,
     /// Sequences per micro-batch.
-    #[cfg_attr(feature = "clap", arg(long))]
+    #[cfg_attr(feature = "clap", arg(long, value_parser = count_u32))]
     pub micro_batch: Option<u32>,
     /// Sequence parallelism (default: on when tp > 1).
     #[cfg_attr(feature = "clap", arg(long, value_name = "BOOL"))]
@@ -232,13 +232,13 @@ pub struct ParallelFile {
 pub struct TrainingFile {
     /// GPUs in the job (default: tp·pp·cp·dp where dp is given, else the largest 2^k or
     /// 3·2^k GPUs that leaves the cluster at least 1% hot spares; up to 8 servers, all).
-    #[cfg_attr(feature = "clap", arg(long, short = 'g'))]
+    #[cfg_attr(feature = "clap", arg(long, short = 'g', value_parser = count_u64))]
     pub gpus: Option<u64>,
     /// Sequences per step.
-    #[cfg_attr(feature = "clap", arg(long))]
+    #[cfg_attr(feature = "clap", arg(long, value_parser = count_u64))]
     pub global_batch: Option<u64>,
     /// Tokens per sequence.
-    #[cfg_attr(feature = "clap", arg(long))]
+    #[cfg_attr(feature = "clap", arg(long, value_parser = count_u64))]
     pub seq_len: Option<u64>,
     /// Token budget.
     #[cfg_attr(feature = "clap", arg(long))]
@@ -287,6 +287,25 @@ pub struct TrainingFile {
     /// default) or `all_gather` (gathered before attention, exposed: Llama 3's).
     #[cfg_attr(feature = "clap", arg(long, value_enum))]
     pub cp_comm: Option<CpComm>,
+}
+
+/// A count given on the command line (GPUs, ranks, sequences, tokens): a whole number of
+/// at least 1, said in those words whatever was typed (clap's own messages give the
+/// type's range in digits, or "invalid digit" for a minus sign).
+#[cfg(feature = "clap")]
+fn count_u64(text: &str) -> std::result::Result<u64, String> {
+    text.trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|&v| v >= 1)
+        .ok_or_else(|| format!("{text} is not a whole number of at least 1"))
+}
+
+/// [`count_u64`] for the 32-bit counts (parallel sizes, micro-batch).
+#[cfg(feature = "clap")]
+fn count_u32(text: &str) -> std::result::Result<u32, String> {
+    let n = count_u64(text)?;
+    u32::try_from(n).map_err(|_| format!("{text} is more than {}", u32::MAX))
 }
 
 /// A scenario file as parsed, before validation.

@@ -219,6 +219,14 @@ fn forty_bad_inputs_one_clear_error_each() {
     let f = |s: &str| s.to_string();
     let table: Vec<(Vec<String>, &str)> = vec![
         (
+            vec![f("simulate"), f("--tp"), f("-4")],
+            "'-4' for '--tp <TP>': -4 is not a whole number of at least 1",
+        ),
+        (
+            vec![f("plan"), f("--global-batch"), f("0")],
+            "0 is not a whole number of at least 1",
+        ),
+        (
             vec![f("simulate"), file("m1.toml", b"[parallel\ntp = 2\n")],
             "line 1",
         ),
@@ -366,11 +374,11 @@ fn forty_bad_inputs_one_clear_error_each() {
         ),
         (
             vec![f("simulate"), f("--seq-len"), f("0")],
-            "training.seq_len = 0",
+            "'0' for '--seq-len <SEQ_LEN>': 0 is not a whole number of at least 1",
         ),
         (
             vec![f("simulate"), f("--micro-batch"), f("0")],
-            "parallel.micro_batch = 0",
+            "'0' for '--micro-batch <MICRO_BATCH>': 0 is not a whole number of at least 1",
         ),
         (
             vec![f("simulate"), f("--pp"), f("1"), f("--vpp"), f("2")],
