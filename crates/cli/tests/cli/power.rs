@@ -182,14 +182,14 @@ fn bad_windows_are_refused_with_the_flag() {
     expect_bad(&["power", "--window", "0"], "--window = 0");
     expect_bad(
         &["power", "--window", "1m", "--resolution", "2m"],
-        "--resolution = 120: a duration from 1 ms to the window",
+        "--resolution = 120 s: a duration from 1 ms to the window",
     );
     expect_bad(
         &["power", "--window", "7d", "--resolution", "100ms"],
         "at most 2000000 samples",
     );
     expect_bad(&["power", "--window", "8d"], "--window = 691200");
-    expect_bad(&["power", "--failure-at", "11m"], "--failure-at = 660");
+    expect_bad(&["power", "--failure-at", "11m"], "--failure-at = 660 s");
     expect_bad(&["power", "--ramp-limit", "0"], "--ramp-limit = 0");
 }
 

@@ -273,7 +273,7 @@ pub fn check(o: &PowerOptions) -> Result<u64> {
     if !(r.is_finite() && (MIN_RESOLUTION_S..=w).contains(&r)) {
         return Err(Error::invalid(
             "resolution",
-            r,
+            format!("{r} s"),
             format!("a duration from 1 ms to the window ({w} s)"),
         ));
     }
@@ -281,7 +281,7 @@ pub fn check(o: &PowerOptions) -> Result<u64> {
     if n > MAX_SAMPLES as f64 {
         return Err(Error::invalid(
             "resolution",
-            r,
+            format!("{r} s"),
             format!(
                 "at most {MAX_SAMPLES} samples per window: at least {} s for a window of {w} s",
                 w / MAX_SAMPLES as f64
@@ -294,7 +294,7 @@ pub fn check(o: &PowerOptions) -> Result<u64> {
     {
         return Err(Error::invalid(
             "failure_at",
-            f,
+            format!("{f} s"),
             format!("a time within the window, above 0 (at 0 the job would be down from the start, with no fall to see) and below {w} s"),
         ));
     }
