@@ -336,6 +336,13 @@ fn render_stages(o: &mut String, r: &SimulationReport) {
         if s.mtp_layers > 0 {
             parts.push(format!("{} MTP", s.mtp_layers));
         }
+        // Chunks of unequal size are what a vpp that does not divide the stage's layers
+        // gives (Megatron-Core lays them out with --pipeline-model-parallel-layout).
+        let sizes: Vec<u32> = s.chunks.iter().map(|[a, b]| b - a).collect();
+        if sizes.iter().any(|&n| n != sizes[0]) {
+            let sizes: Vec<String> = sizes.iter().map(u32::to_string).collect();
+            parts.push(format!("chunks of {}", sizes.join("/")));
+        }
         parts.join(", ")
     };
     let mut i = 0;

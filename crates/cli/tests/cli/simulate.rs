@@ -612,3 +612,38 @@ fn a_scenario_section_may_name_a_file_beside_it() {
         "nope.json': no such file",
     );
 }
+
+#[test]
+fn unequal_virtual_chunks_are_shown_with_their_stage() {
+    // 32 layers over PP 4 x vpp 3: each stage's 8 layers in chunks of 3, 3 and 2.
+    let args = [
+        "simulate",
+        "-q",
+        "--model",
+        "llama3-8b",
+        "--cluster",
+        "dgx-h100",
+        "--gpus",
+        "64",
+        "--tp",
+        "1",
+        "--pp",
+        "4",
+        "--cp",
+        "1",
+        "--global-batch",
+        "256",
+        "--seq-len",
+        "8192",
+        "--micro-batch",
+        "1",
+    ];
+    let run = |vpp: &str| {
+        let o = crate::util::memphis(&[&args[..], &["--vpp", vpp]].concat());
+        assert!(o.status.success(), "{}", crate::util::stderr(&o));
+        crate::util::stdout(&o)
+    };
+    assert!(run("3").contains("8 layers, chunks of 3/3/2"));
+    // Equal chunks say nothing more.
+    assert!(!run("2").contains("chunks of"));
+}
