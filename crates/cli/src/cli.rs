@@ -313,7 +313,8 @@ pub struct ReliabilityArgs {
     /// Report the interruptions expected in this many days of training.
     #[arg(long)]
     pub days: Option<f64>,
-    /// Hot spare GPUs. Default: the cluster's GPUs the job leaves free.
+    /// Hot spare GPUs, counted in whole servers (a failure takes a whole server out).
+    /// Default: the cluster's GPUs the job leaves free.
     #[arg(long)]
     pub spares: Option<u64>,
     /// Checkpoint interval in minutes. Default: Daly's optimum.

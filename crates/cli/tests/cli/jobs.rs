@@ -193,7 +193,7 @@ fn bad_jobs_files_are_refused_naming_job_field_and_value() {
         (CLUSTER.to_string(), "job = 0 jobs: 1 to 256 [[job]] sections"),
         (format!("{CLUSTER}[[job]]\nname = \"\"\npreset = \"dgx-h100-llama3-70b\"\ngpus = 256\n"), "job[0].name = empty: a name for every job"),
         // A plan that does not fit is refused, as `simulate` refuses it.
-        (format!("{CLUSTER}[[job]]\nname = \"big\"\ngpus = 64\n[job.model]\npreset = \"llama3-405b\"\n[job.parallel]\ntp = 8\npp = 1\n[job.training]\nglobal_batch = 64\nseq_len = 8192\n"), "job 'big': parallel = TP8 PP1 CP1 EP1 DP8 (352.2 GiB per GPU): a plan that fits"),
+        (format!("{CLUSTER}[[job]]\nname = \"big\"\ngpus = 64\n[job.model]\npreset = \"llama3-405b\"\n[job.parallel]\ntp = 8\npp = 1\n[job.training]\nglobal_batch = 64\nseq_len = 8192\n"), "job 'big': parallel = TP8 PP1 CP1 EP1 DP8 (352.2 GiB per GPU): a plan that fits in the GPU's 79.6 GiB (H100-SXM5-80GB); this one does not: more pp or tp, recompute = \"full\" in the job's [job.parallel], more GPUs"),
         (format!("{CLUSTER}{}", job("a", "seed = 3")), "job 'a': seed = 3: only with placement = \"scattered\""),
         (format!("{CLUSTER}{}", job("a", "placement = \"scattered\"\nalign = \"rack\"")), "job 'a': align = rack: only with placement = \"packed\""),
         (format!("{CLUSTER}{}", (0..257).map(|i| job(&format!("j{i}"), "")).collect::<String>()), "job = 257 jobs: 1 to 256"),

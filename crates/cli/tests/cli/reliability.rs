@@ -84,3 +84,16 @@ fn bad_reliability_and_power_inputs() {
         assert!(stderr(&o).contains(needle), "{body}: {}", stderr(&o));
     }
 }
+
+#[test]
+fn spares_that_are_no_whole_server_say_so() {
+    let o = memphis(&["reliability", "--gpus", "4096", "--spares", "12", "--json"]);
+    assert!(o.status.success());
+    let err = stderr(&o);
+    assert!(
+        err.contains("spares count in whole servers of 8 GPUs: 12 spare GPUs are 1 server"),
+        "{err}"
+    );
+    let o = memphis(&["reliability", "--gpus", "4096", "--spares", "16", "--json"]);
+    assert!(!stderr(&o).contains("whole servers"));
+}

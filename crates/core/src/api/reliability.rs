@@ -148,6 +148,16 @@ pub fn reliability(sc: &Scenario, opts: &ReliabilityOptions) -> Result<Reliabili
     let cfg = &sc.reliability;
     let base = reliability_of(sc, step_s, work_hours, cfg);
     let mut notes = super::progress_notes(&base, step_s)?;
+    let per_server = u64::from(sc.cluster.gpus_per_node.max(1));
+    if !base.spare_gpus.is_multiple_of(per_server) {
+        // A failure takes out a whole server, so only whole servers can replace it.
+        let servers = base.spare_gpus / per_server;
+        let noun = if servers == 1 { "server" } else { "servers" };
+        notes.push(format!(
+            "spares count in whole servers of {per_server} GPUs: {} spare GPUs are {servers} {noun}",
+            base.spare_gpus
+        ));
+    }
     if !step.fits {
         let m = super::simulate::MemorySummary::of(sc, &step);
         notes.insert(0, super::simulate::oom_warning(sc, &m));

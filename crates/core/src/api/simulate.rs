@@ -47,6 +47,18 @@ impl Hints {
             Hints::JobsFile => format!("{} in the job's [job.{section}]", names.join(", ")),
         }
     }
+
+    /// How to give field `name` of `section` the value `value` (as TOML writes it):
+    /// `--recompute full`, or `recompute = "full" in the job's [job.parallel]`.
+    fn assign(self, section: &str, name: &str, value: &str) -> String {
+        match self {
+            Hints::Flags => {
+                let bare = value.trim_matches('"');
+                format!("{} {bare}", self.set(section, &[name]))
+            }
+            Hints::JobsFile => format!("{name} = {value} in the job's [job.{section}]"),
+        }
+    }
 }
 
 /// Builds the scenario from its layers. When the user wrote no plan field and the
@@ -289,7 +301,7 @@ fn inherited(merged: &MergedScenario, sc: &Scenario, plan_kept: bool, hints: Hin
         Some(_) => return notes,
         None => "memphis's defaults".to_string(),
     };
-    let run: Vec<String> = [
+    let (keys, run): (Vec<&str>, Vec<String>) = [
         ("tokens", format!("{:.3e} tokens", sc.run.tokens)),
         (
             "global_batch",
@@ -299,13 +311,13 @@ fn inherited(merged: &MergedScenario, sc: &Scenario, plan_kept: bool, hints: Hin
     ]
     .into_iter()
     .filter(|(k, _)| !merged.wrote(&format!("training.{k}")))
-    .map(|(_, v)| v)
-    .collect();
+    .unzip();
     if !run.is_empty() {
+        // Only the fields still to set: those the user wrote are not suggested again.
         notes.push(format!(
             "from {preset}: {} (set {})",
             run.join(", "),
-            hints.set("training", &["tokens", "global_batch", "seq_len"])
+            hints.set("training", &keys)
         ));
     }
     let or_auto = match hints {
@@ -685,7 +697,7 @@ pub fn does_not_fit(sc: &Scenario, m: &MemorySummary, hints: Hints) -> crate::Er
     let p = &sc.plan;
     let mut fixes = vec!["more pp or tp".to_string()];
     if p.recompute != crate::workload::Recompute::Full {
-        fixes.push(format!("{} full", hints.set("parallel", &["recompute"])));
+        fixes.push(hints.assign("parallel", "recompute", "\"full\""));
     } else if let Some(n) = p.recompute_layers {
         fixes.push(format!(
             "more than {n} {} (or unset it: every layer)",
@@ -693,10 +705,7 @@ pub fn does_not_fit(sc: &Scenario, m: &MemorySummary, hints: Hints) -> crate::Er
         ));
     }
     if !p.distributed_optimizer && p.dp > 1 {
-        fixes.push(format!(
-            "{} true",
-            hints.set("parallel", &["distributed_optimizer"])
-        ));
+        fixes.push(hints.assign("parallel", "distributed_optimizer", "true"));
     }
     if p.micro_batch > 1 {
         fixes.push(format!(
