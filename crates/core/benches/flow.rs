@@ -88,6 +88,7 @@ fn main() {
         tiers: 3,
         oversubscription: [1.0, 1.0],
         rail_optimized: true,
+        arrays_per_pod: None,
     };
     run("permutation, 100,000 GPUs (Memphis)", &memphis);
     let million = FabricSpec {

@@ -76,6 +76,10 @@ pub struct ClusterFile {
     pub oversubscription: Option<Vec<f64>>,
     /// Rail-optimized leaves (default true).
     pub rail_optimized: Option<bool>,
+    /// Three tiers: arrays per pod, the block the spines join without the oversubscription
+    /// above them (1: each array is a pod, as Meta's 3,072-GPU pods). Default: pods of as
+    /// many leaves as a spine takes, whatever the arrays.
+    pub arrays_per_pod: Option<u32>,
     /// `liquid` or `air` (default liquid).
     pub cooling: Option<Cooling>,
     /// Power of a server besides its GPUs and NICs, W: CPUs, memory, NVLink switches,
@@ -752,6 +756,7 @@ impl ClusterFile {
         for (name, v) in [
             (format!("{prefix}.nodes_per_rack"), c.nodes_per_rack),
             (format!("{prefix}.racks_per_array"), c.racks_per_array),
+            (format!("{prefix}.arrays_per_pod"), c.arrays_per_pod),
         ] {
             if let Some(v) = v {
                 if v == 0 || v > 1024 {
@@ -821,6 +826,7 @@ impl ClusterFile {
             tiers,
             oversubscription: [over[0], over[1]],
             rail_optimized: c.rail_optimized.unwrap_or(true),
+            arrays_per_pod: c.arrays_per_pod,
         };
         fabric_spec.validate()?;
         let host_w_per_node = c

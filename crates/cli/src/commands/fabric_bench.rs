@@ -6,7 +6,9 @@ use crate::errors::CliResult;
 use crate::sinks;
 use crate::sinks::format::count;
 use memphis_core::api::fabric_bench::{self as api, FabricBenchOptions, FabricBenchReport};
+use memphis_core::fabric::bench::Pattern;
 use serde::Serialize;
+use std::fmt::Write as _;
 use std::time::Instant;
 
 /// The wall time and memory of this run: they vary from run to run, so they stay out of
@@ -84,6 +86,18 @@ fn render(r: &FabricBenchReport, timing: Option<&Timing>) -> String {
         fraction(rates.min_rate_fraction),
         fraction(rates.mean_injection_fraction),
     );
+    if r.pattern == Pattern::AllToAll && r.gpus > 1 {
+        // Max-min fairness lets the unhindered flows take what the slow ones leave, but an
+        // all-to-all of equal messages ends with its slowest flow.
+        // Flows per GPU on the fabric (a server's own GPUs talk over NVLink).
+        let per_gpu = rates.flows as f64 / r.gpus as f64;
+        let _ = writeln!(
+            o,
+            "  as a collective of equal messages it ends with its slowest flow: {} of line rate per GPU (min x {} flows)",
+            fraction(rates.min_rate_fraction * per_gpu),
+            count(per_gpu.round() as u64)
+        );
+    }
     if let Some(t) = timing {
         o += &format!("  {}\n", timing_line(t));
     }

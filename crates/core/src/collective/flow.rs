@@ -565,6 +565,7 @@ mod tests {
             tiers: 3,
             oversubscription: [1.0, 1.0],
             rail_optimized: true,
+            arrays_per_pod: None,
         };
         spec.validate().unwrap();
         let f = Fabric::build(&spec);

@@ -159,6 +159,7 @@ mod tests {
             tiers: 3,
             oversubscription: [1.0, 1.0],
             rail_optimized: true,
+            arrays_per_pod: None,
         };
         s.validate().unwrap();
         Fabric::build(&s)

@@ -9,8 +9,10 @@
 //!   leaves of rail r of that array: ceil(S_a/d1) leaves per (array, rail). Plain: the
 //!   endpoints fill leaves in order, d1 each. L1 = number of leaves.
 //! - Spine (3 tiers): d2 = floor(k·o2/(1+o2)) leaf ports, u2 = k − d2 uplinks. Leaves are
-//!   grouped in pods of d2; each pod has u1 spines and every leaf of the pod links once to
-//!   each: pods = ceil(L1/d2), L2 = pods·u1 spines, leaf-spine links = L1·u1.
+//!   grouped in pods of d2 (or, with `arrays_per_pod`, in pods of that many whole arrays,
+//!   an array of more than d2 leaves split in pods of d2); each pod has u1 spines and every
+//!   leaf of the pod links once to each: pods = ceil(L1/d2) by default, L2 = pods·u1
+//!   spines, leaf-spine links = L1·u1.
 //! - Core (3 tiers): spine j of every pod belongs to plane j; plane j has
 //!   C = ceil(pods·u2/k) cores and spine uplink i goes to core i mod C of its plane:
 //!   L3 = u1·C cores, spine-core links = L2·u2.
@@ -51,6 +53,9 @@ pub struct FabricSpec {
     pub oversubscription: [f64; 2],
     /// Rail-optimized (GPU r of every server on rail r's leaves) or plain.
     pub rail_optimized: bool,
+    /// Three tiers: whole arrays under one set of spines (a pod), the tier above joining
+    /// pods; None: pods of as many leaves as a spine takes, whatever the arrays.
+    pub arrays_per_pod: Option<u32>,
 }
 
 /// Largest fabric accepted, to keep ids in u32 and memory bounded.
@@ -154,6 +159,19 @@ impl FabricSpec {
                 self.gpus_per_node,
                 "at least 1",
             ));
+        }
+        if let Some(a) = self.arrays_per_pod {
+            let pods = topology::pod_of_leaves(self).last().map_or(0, |&p| p + 1);
+            if a == 0 || (self.tiers == 3 && pods > self.radix) {
+                return Err(Error::invalid(
+                    "cluster.arrays_per_pod",
+                    a,
+                    format!(
+                        "at least 1, and few enough pods ({pods} here) for a core switch of radix {} to reach each",
+                        self.radix
+                    ),
+                ));
+            }
         }
         let max = self.max_endpoints();
         if self.endpoints > max {

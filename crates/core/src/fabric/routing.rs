@@ -190,6 +190,7 @@ mod tests {
             tiers: 3,
             oversubscription: [1.0, 1.0],
             rail_optimized: false,
+            arrays_per_pod: None,
         };
         s.validate().unwrap();
         Fabric::build(&s)

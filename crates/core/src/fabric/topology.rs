@@ -178,13 +178,59 @@ fn spine_uplinks(
     }
 }
 
+/// The array of each leaf (its first endpoint's): leaves are laid out array-major, so
+/// each array's leaves are contiguous.
+fn leaf_arrays(spec: &FabricSpec) -> Vec<u32> {
+    let leaves = leaf_count(spec) as u32;
+    let (d1, _) = spec.leaf_ports();
+    let (g, sa) = (spec.gpus_per_node.max(1), spec.servers_per_array.max(1));
+    if spec.rail_optimized {
+        let servers = spec.endpoints.div_ceil(u64::from(g));
+        let full_arrays = (servers / u64::from(sa)) as u32;
+        let per_array = g * sa.div_ceil(d1.max(1));
+        (0..leaves)
+            .map(|l| (l / per_array).min(full_arrays))
+            .collect()
+    } else {
+        (0..leaves)
+            .map(|l| ((u64::from(l) * u64::from(d1) / u64::from(g)) / u64::from(sa)) as u32)
+            .collect()
+    }
+}
+
+/// The pod of each leaf (three tiers; one pod otherwise): consecutive leaves, at most d2
+/// a pod (a spine links once to each), and with `arrays_per_pod` a new pod at each group
+/// of that many arrays.
+pub fn pod_of_leaves(spec: &FabricSpec) -> Vec<u32> {
+    let leaves = leaf_count(spec) as usize;
+    if spec.tiers != 3 {
+        return vec![0; leaves];
+    }
+    let (d2, _) = spec.spine_ports();
+    let group: Vec<u32> = match spec.arrays_per_pod {
+        Some(a) => leaf_arrays(spec).iter().map(|&x| x / a.max(1)).collect(),
+        None => vec![0; leaves],
+    };
+    let mut out = Vec::with_capacity(leaves);
+    let (mut pod, mut in_pod) = (0u32, 0u32);
+    for (l, &gr) in group.iter().enumerate() {
+        if l > 0 && (gr != group[l - 1] || in_pod == d2) {
+            pod += 1;
+            in_pod = 0;
+        }
+        out.push(pod);
+        in_pod += 1;
+    }
+    out
+}
+
 impl Fabric {
     /// Builds the graph. The spec must have passed [`FabricSpec::validate`].
     pub fn build(spec: &FabricSpec) -> Fabric {
         let n = spec.endpoints as u32;
         let g = spec.gpus_per_node;
         let (d1, u1) = spec.leaf_ports();
-        let (d2, u2) = spec.spine_ports();
+        let (_, u2) = spec.spine_ports();
         let k = spec.radix;
 
         // Leaf of each endpoint.
@@ -230,13 +276,8 @@ impl Fabric {
             .iter()
             .map(|&a| sized_up(a, spec.oversubscription[0], u1))
             .collect();
-        let pods = match spec.tiers {
-            3 => leaves.div_ceil(d2),
-            _ => 1,
-        };
-        let pod_of_leaf: Vec<u32> = (0..leaves)
-            .map(|l| if spec.tiers == 3 { l / d2 } else { 0 })
-            .collect();
+        let pod_of_leaf = pod_of_leaves(spec);
+        let pods = pod_of_leaf.last().map_or(1, |&p| p + 1);
         // Spine j of a pod serves the pod's leaves with more than j uplinks: a pod has as
         // many spines as its most-connected leaf has uplinks.
         let mut spine_base = vec![0u32; pods as usize + 1];
@@ -453,6 +494,39 @@ impl Fabric {
 mod tests {
     use super::*;
 
+    #[test]
+    fn pods_follow_arrays_when_asked() {
+        // Plain, radix 16 (8 down): 256 GPUs on 32 leaves; arrays of 4 servers = 4 leaves;
+        // a spine takes 8 leaves, so by default pods of 8 leaves straddle 2 arrays.
+        let mut s = spec(256, 16, 3, false);
+        let default = pod_of_leaves(&s);
+        assert_eq!(default, (0..32).map(|l| l / 8).collect::<Vec<u32>>());
+        s.arrays_per_pod = Some(1);
+        let pods = pod_of_leaves(&s);
+        assert_eq!(pods, (0..32).map(|l| l / 4).collect::<Vec<u32>>());
+        // Built so, each pod's spines serve its array's leaves alone.
+        let f = Fabric::build(&s);
+        assert_eq!(f.pods, 8);
+        // Rail-optimized, radix 32 (16 down): 8 arrays of 4 servers, a leaf per rail, 8
+        // leaves an array; by default a spine's 16 leaves make a pod of 2 arrays.
+        let mut r = spec(256, 32, 3, true);
+        assert_eq!(
+            pod_of_leaves(&r),
+            (0..64).map(|l| l / 16).collect::<Vec<u32>>()
+        );
+        r.arrays_per_pod = Some(1);
+        assert_eq!(
+            pod_of_leaves(&r),
+            (0..64).map(|l| l / 8).collect::<Vec<u32>>()
+        );
+        // Arrays of more leaves than a spine takes are split.
+        r.arrays_per_pod = Some(4);
+        assert_eq!(
+            pod_of_leaves(&r),
+            (0..64).map(|l| l / 16).collect::<Vec<u32>>()
+        );
+    }
+
     fn spec(n: u64, k: u32, tiers: u32, rail: bool) -> FabricSpec {
         FabricSpec {
             endpoints: n,
@@ -463,6 +537,7 @@ mod tests {
             tiers,
             oversubscription: [1.0, 1.0],
             rail_optimized: rail,
+            arrays_per_pod: None,
         }
     }
 
@@ -561,6 +636,7 @@ mod tests {
             tiers: 3,
             oversubscription: [1.0, 1.0],
             rail_optimized: true,
+            arrays_per_pod: None,
         };
         s.validate().unwrap();
         let f = Fabric::build(&s);
