@@ -150,8 +150,9 @@ fn render(r: &GridReport) -> String {
     );
     let _ = writeln!(
         o,
-        "  energy       {:.3} MWh ({:.3} MWh at the power model's average, training throughout)",
-        sh.energy_mwh, r.power_model_mwh
+        "  energy       {} ({} at the power model's average, training throughout)",
+        energy(sh.energy_mwh, false),
+        energy(r.power_model_mwh, false)
     );
     let _ = writeln!(
         o,

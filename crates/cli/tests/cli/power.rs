@@ -351,3 +351,28 @@ fn edge_cases_of_the_spectrum_failure_and_outputs() {
         );
     }
 }
+
+#[test]
+fn a_window_shorter_than_two_steps_says_the_spectrum_cannot_see_the_step() {
+    let o = memphis(&[
+        "power",
+        "dgx-h100-llama3-70b",
+        "--window",
+        "1s",
+        "--resolution",
+        "10ms",
+    ]);
+    assert!(o.status.success());
+    let out = format!("{}{}", stdout(&o), stderr(&o));
+    assert!(
+        out.contains("too short for the spectrum to resolve the step rate"),
+        "{out}"
+    );
+    // A small job's energy is in kWh, not "0.000 MWh".
+    assert!(
+        out.contains(" kWh (") && !out.contains("0.000 MWh"),
+        "{out}"
+    );
+    let o = memphis(&["power", "dgx-h100-llama3-70b", "--window", "30s"]);
+    assert!(!format!("{}{}", stdout(&o), stderr(&o)).contains("too short for the spectrum"));
+}

@@ -625,6 +625,16 @@ fn notes(o: &PowerOptions, window: f64, n: usize, d: &Drops, step_hz: f64) -> Ve
         ));
     }
     v.extend(alias_note(step_hz, dt));
+    // A spectrum resolves frequencies 1 / window apart: below two steps a window cannot
+    // tell the step rate from its neighbours.
+    let steps = window * step_hz;
+    if steps < 2.0 {
+        v.push(format!(
+            "the window holds {steps:.2} steps: too short for the spectrum to resolve the step rate ({step_hz:.3} Hz; it resolves {:.3} Hz); give a window of at least 2 steps ({:.3} s), better 10",
+            1.0 / window,
+            2.0 / step_hz.max(1e-12)
+        ));
+    }
     v
 }
 
