@@ -88,7 +88,9 @@ pub fn chrome_trace(tl: &Timeline, pp: u32, title: &str, static_gib: f64) -> cra
         push(json!({
             "name": sp.name.to_string(), "cat": stream_name(sp.stream), "ph": "X", "pid": sp.stage, "tid": tid,
             "ts": sp.start.0 as f64 / 1e3, "dur": sp.dur.0 as f64 / 1e3,
-            "args": {"flops": sp.flops, "bytes": sp.bytes},
+            // Of `dur`, the exposed TP, CP or EP communication priced into the op: the
+            // text breakdown counts it under its own name, not under compute.
+            "args": {"flops": sp.flops, "bytes": sp.bytes, "exposed_comm_us": sp.exposed.0 as f64 / 1e3},
         }));
     }
     for m in tl.memory.iter().filter(|m| kept(m.stage)) {
