@@ -337,14 +337,14 @@ pub struct ReliabilityArgs {
 pub struct PowerArgs {
     /// How long a stretch of training to show: above 0, at most 7 d; rounded up to a
     /// whole number of samples (a note says so).
-    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration, allow_hyphen_values = true)]
     pub window: f64,
     /// Width of one sample: 1 ms to the window, at most 2,000,000 samples per window.
-    #[arg(long, value_name = "DURATION", default_value = "100ms", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "100ms", value_parser = parse_duration, allow_hyphen_values = true)]
     pub resolution: f64,
     /// A failure at this time into the window (above 0, before its end): the job stops,
     /// restarts, warms up.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, allow_hyphen_values = true)]
     pub failure_at: Option<f64>,
     /// The mitigation in the headline figures, the series and the CSV (all four are
     /// compared in any case).
@@ -358,7 +358,7 @@ pub struct PowerArgs {
     pub drop_mw: f64,
     /// ... within this long: whole samples, at least one (shorter is raised to one
     /// sample, with a note).
-    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration, allow_hyphen_values = true)]
     pub drop_within: f64,
     /// Print JSON instead of the summary.
     #[arg(long)]
@@ -531,7 +531,7 @@ pub struct PlaceArgs {
     #[command(flatten)]
     pub jobs: JobsArgs,
     /// The most slowdown accepted for the first job: a percentage (5% or 5).
-    #[arg(long, value_name = "PERCENT", default_value = "5%", value_parser = parse_percent)]
+    #[arg(long, value_name = "PERCENT", default_value = "5%", value_parser = parse_percent, allow_hyphen_values = true)]
     pub target_slowdown: f64,
 }
 
@@ -539,7 +539,8 @@ pub struct PlaceArgs {
 fn parse_percent(s: &str) -> Result<f64, String> {
     let v: f64 = s
         .trim()
-        .trim_end_matches('%')
+        .strip_suffix('%')
+        .unwrap_or(s.trim())
         .trim()
         .parse()
         .map_err(|_| format!("'{s}': a percentage such as 5% or 0.5%"))?;

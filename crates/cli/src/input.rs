@@ -341,8 +341,10 @@ fn model_arg_within(arg: &str, depth: u32) -> CliResult<ModelFile> {
     }
 }
 
+/// No preset name has a dot, so a name with one (`my.toml`, a mistyped `my.tom`) is a
+/// file, and a missing one is reported as a missing file, not as an unknown preset.
 fn looks_like_path(arg: &str) -> bool {
-    arg.contains('/') || arg.contains('\\') || arg.ends_with(".toml") || arg.ends_with(".json")
+    arg.contains('/') || arg.contains('\\') || arg.contains('.')
 }
 
 /// Whether an argument that may be a preset name or a file names a file: one that looks

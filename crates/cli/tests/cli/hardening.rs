@@ -219,6 +219,14 @@ fn forty_bad_inputs_one_clear_error_each() {
     let f = |s: &str| s.to_string();
     let table: Vec<(Vec<String>, &str)> = vec![
         (
+            vec![f("simulate"), f("--cluster"), f("my-cluster.tom")],
+            "cluster 'my-cluster.tom': no such file",
+        ),
+        (
+            vec![f("power"), f("--window"), f("-5m")],
+            "--window = -300 s: a duration above 0",
+        ),
+        (
             vec![f("simulate"), f("--tp"), f("-4")],
             "'-4' for '--tp <TP>': -4 is not a whole number of at least 1",
         ),
