@@ -127,6 +127,14 @@ fn render(r: &ClusterReport) -> String {
         count(r.transceivers),
         count(r.cables)
     );
+    if r.pods > 1 {
+        let _ = writeln!(
+            o,
+            "  pods           {:>10}    of up to {} GPUs each, joined by the core tier",
+            count(u64::from(r.pods)),
+            count(r.pod_gpus)
+        );
+    }
     let _ = writeln!(o, "  bisection      {:>10.1} Tb/s", r.bisection_tbps);
     // A tier the size does not need is not built, and its ratio does not apply.
     let unbuilt: Vec<&str> = ["leaf", "spine", "core"]

@@ -94,6 +94,10 @@ pub struct ClusterReport {
     pub max_hops_links: u32,
     /// Switches on that path.
     pub max_hops_switches: u32,
+    /// Pods under their own spines, which the core tier joins (1 below three tiers).
+    pub pods: u32,
+    /// GPUs in the largest pod.
+    pub pod_gpus: u64,
 }
 
 /// The inventory of `c`: builds its fabric and counts.
@@ -136,6 +140,8 @@ pub fn report_of(c: &ClusterSpec, inv: &crate::fabric::Inventory) -> ClusterRepo
         bisection_tbps: inv.bisection_tbps,
         max_hops_links: inv.max_hops_links,
         max_hops_switches: inv.max_hops_switches,
+        pods: inv.pods,
+        pod_gpus: inv.pod_gpus,
     }
 }
 

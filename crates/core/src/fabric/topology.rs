@@ -79,6 +79,11 @@ pub struct Inventory {
     pub max_hops_links: u32,
     /// Switches on that path.
     pub max_hops_switches: u32,
+    /// Pods: groups of leaves under their own spines, which the core tier joins (three
+    /// tiers; one otherwise).
+    pub pods: u32,
+    /// GPUs in the largest pod.
+    pub pod_gpus: u64,
 }
 
 /// Leaves needed for the spec (see the module docs for the formula).
@@ -462,7 +467,19 @@ impl Fabric {
             .take_while(|w| w[1] > 0)
             .map(|w| w[0] as f64 / w[1] as f64)
             .collect();
+        let mut per_pod = vec![0u64; self.pods.max(1) as usize];
+        for &l in &self.leaf_of {
+            if let Some(n) = self
+                .pod_of_leaf
+                .get(l as usize)
+                .and_then(|&p| per_pod.get_mut(p as usize))
+            {
+                *n += 1;
+            }
+        }
         Inventory {
+            pods: self.pods.max(1),
+            pod_gpus: per_pod.iter().copied().max().unwrap_or(0),
             oversubscription_built,
             gpus: s.endpoints,
             switches: switches_by_tier.iter().sum(),
