@@ -204,8 +204,9 @@ pub struct ValidateArgs {
     pub suite: Option<String>,
     /// Print the scenario (TOML) that training case ID runs as, instead of comparing: run
     /// it through `simulate` to see where the case's predicted time goes. The case is
-    /// looked up in --cases or --suite, else in every suite.
-    #[arg(long, value_name = "ID", conflicts_with = "json")]
+    /// looked up in --cases or --suite, else in every suite. The step model is not part
+    /// of a scenario: give `simulate` its --step-model.
+    #[arg(long, value_name = "ID", conflicts_with_all = ["json", "step_model"])]
     pub scenario: Option<String>,
     /// Print JSON.
     #[arg(long)]
@@ -547,5 +548,6 @@ fn parse_percent(s: &str) -> Result<f64, String> {
     if !(v.is_finite() && (0.0..=1000.0).contains(&v)) {
         return Err(format!("'{s}': a percentage from 0% to 1000%"));
     }
-    Ok(v / 100.0)
+    // -0 is 0: no "-0.0%" in the report.
+    Ok(v / 100.0 + 0.0)
 }

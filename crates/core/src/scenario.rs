@@ -298,11 +298,17 @@ pub struct TrainingFile {
 /// type's range in digits, or "invalid digit" for a minus sign).
 #[cfg(feature = "clap")]
 fn count_u64(text: &str) -> std::result::Result<u64, String> {
-    text.trim()
-        .parse::<u64>()
-        .ok()
-        .filter(|&v| v >= 1)
-        .ok_or_else(|| format!("{text} is not a whole number of at least 1"))
+    let t = text.trim();
+    match t.parse::<u64>() {
+        Ok(v) if v >= 1 => Ok(v),
+        _ if !t.is_empty()
+            && t.bytes().all(|b| b.is_ascii_digit())
+            && !t.trim_start_matches('0').is_empty() =>
+        {
+            Err(format!("{text} is more than {}", u64::MAX))
+        }
+        _ => Err(format!("{text} is not a whole number of at least 1")),
+    }
 }
 
 /// [`count_u64`] for the 32-bit counts (parallel sizes, micro-batch).

@@ -93,9 +93,13 @@ fn render(r: &FabricBenchReport, timing: Option<&Timing>) -> String {
         let per_gpu = rates.flows as f64 / r.gpus as f64;
         let _ = writeln!(
             o,
-            "  as a collective of equal messages it ends with its slowest flow: {} of line rate per GPU (min x {} flows)",
+            "  as a collective of equal messages it ends with its slowest flow: {} of line rate per GPU (min x {} flows a GPU)",
             fraction(rates.min_rate_fraction * per_gpu),
-            count(per_gpu.round() as u64)
+            if per_gpu.fract() == 0.0 {
+                count(per_gpu as u64)
+            } else {
+                format!("{per_gpu:.2}")
+            }
         );
     }
     if let Some(t) = timing {

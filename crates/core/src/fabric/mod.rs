@@ -160,17 +160,25 @@ impl FabricSpec {
                 "at least 1",
             ));
         }
-        if let Some(a) = self.arrays_per_pod {
+        if let Some(a) = self.arrays_per_pod.filter(|_| self.tiers == 3) {
+            // A pod's spines link once to each of its leaves: a pod of `a` arrays must
+            // fit a spine's leaf ports, and a core must reach every pod.
+            let (most, per_array) = topology::pod_leaves(self);
+            let (d2, _) = self.spine_ports();
             let pods = topology::pod_of_leaves(self).last().map_or(0, |&p| p + 1);
-            if a == 0 || (self.tiers == 3 && pods > self.radix) {
-                return Err(Error::invalid(
-                    "cluster.arrays_per_pod",
-                    a,
+            let fit = d2 / per_array.max(1);
+            if a == 0 || most > d2 || pods > self.radix {
+                let allowed = if fit == 0 {
+                    format!("none fits: an array's {per_array} leaves are more than a spine's {d2} leaf ports (fewer racks per array, or leave arrays_per_pod unset)")
+                } else if most > d2 || a == 0 {
+                    format!("from 1 to {fit}: a pod's leaves ({most} here, {per_array} an array) must fit a spine's {d2} leaf ports")
+                } else {
                     format!(
-                        "at least 1, and few enough pods ({pods} here) for a core switch of radix {} to reach each",
+                        "more arrays a pod: {pods} pods are more than a core switch's {} ports reach",
                         self.radix
-                    ),
-                ));
+                    )
+                };
+                return Err(Error::invalid("cluster.arrays_per_pod", a, allowed));
             }
         }
         let max = self.max_endpoints();

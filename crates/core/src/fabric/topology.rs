@@ -203,6 +203,23 @@ fn leaf_arrays(spec: &FabricSpec) -> Vec<u32> {
     }
 }
 
+/// With `arrays_per_pod`: the most leaves a group of that many arrays has, and the most
+/// an array has ((0, 0) without).
+pub fn pod_leaves(spec: &FabricSpec) -> (u32, u32) {
+    let Some(a) = spec.arrays_per_pod else {
+        return (0, 0);
+    };
+    let arrays = leaf_arrays(spec);
+    let count = |key: &dyn Fn(u32) -> u32| {
+        let mut n = std::collections::BTreeMap::<u32, u32>::new();
+        for &x in &arrays {
+            *n.entry(key(x)).or_default() += 1;
+        }
+        n.values().copied().max().unwrap_or(0)
+    };
+    (count(&|x| x / a.max(1)), count(&|x| x))
+}
+
 /// The pod of each leaf (three tiers; one pod otherwise): consecutive leaves, at most d2
 /// a pod (a spine links once to each), and with `arrays_per_pod` a new pod at each group
 /// of that many arrays.
@@ -524,6 +541,12 @@ mod tests {
         // Built so, each pod's spines serve its array's leaves alone.
         let f = Fabric::build(&s);
         assert_eq!(f.pods, 8);
+        // A spine takes 8 leaves: pods of 2 arrays fit, of 3 (12 leaves) do not.
+        s.arrays_per_pod = Some(2);
+        assert!(s.validate().is_ok());
+        s.arrays_per_pod = Some(3);
+        let e = s.validate().unwrap_err().to_string();
+        assert!(e.contains("arrays_per_pod = 3: from 1 to 2"), "{e}");
         // Rail-optimized, radix 32 (16 down): 8 arrays of 4 servers, a leaf per rail, 8
         // leaves an array; by default a spine's 16 leaves make a pod of 2 arrays.
         let mut r = spec(256, 32, 3, true);
