@@ -1095,6 +1095,9 @@ impl ScenarioFile {
         let model = sf.model.validate("model")?;
         // What the GPU can run comes before the plan: no plan changes it.
         precision_on(gpu, &sf.training)?;
+        // So do the run's own bounds: a batch past them is its own error, not a conflict
+        // with a plan field (and never the start of a plan search).
+        training_bounds(&sf.training)?;
 
         let p = &sf.parallel;
         let tp = p.tp.unwrap_or(1);
@@ -1311,6 +1314,27 @@ fn site_grid_mix(cluster: &ClusterFile, power: &PowerFile) -> Result<GridMix> {
     Ok(mix)
 }
 
+/// The run's bounds that hold whatever the plan: at most
+/// [`crate::workload::plan::MAX_GLOBAL_BATCH`] sequences per step, of at most 2^24 tokens.
+fn training_bounds(t: &TrainingFile) -> Result<()> {
+    let most = crate::workload::plan::MAX_GLOBAL_BATCH;
+    if let Some(gb) = t.global_batch.filter(|&gb| gb > most) {
+        return Err(Error::invalid(
+            "training.global_batch",
+            gb,
+            format!("at most {most} sequences per step"),
+        ));
+    }
+    if let Some(s) = t.seq_len.filter(|&s| s > 1 << 24) {
+        return Err(Error::invalid(
+            "training.seq_len",
+            s,
+            "an integer from 1 to 16777216",
+        ));
+    }
+    Ok(())
+}
+
 /// The job's GPUs when neither `training.gpus` nor `dp` says: the largest 2^k or 3·2^k
 /// GPUs (sizes that split into tp, pp, cp and dp) that leaves at least 1% of the cluster
 /// as hot spares, as Memphis's default does (98,304 of 100,000); a cluster of up to
@@ -1399,6 +1423,8 @@ pub fn build_for_planning(merged: &ScenarioFile) -> Result<Scenario> {
             "a positive number of sequences per step",
         ));
     }
+    // Checked before any plan is searched: the search walks the batch's divisors.
+    training_bounds(&sf.training)?;
     sf.training.global_batch = Some(job.max(1));
     let mut sc = sf.validate()?;
     sc.run.global_batch = gb;

@@ -803,3 +803,32 @@ fn no_output_replaces_an_input() {
     assert!(err.contains("is the scenario this run read"), "{err}");
     assert_eq!(std::fs::read_to_string(&scenario).unwrap(), text);
 }
+
+#[test]
+fn a_batch_past_its_bound_is_refused_before_any_plan_search() {
+    // 2^62 sequences is a multiple of every power-of-two plan: were it searched, the
+    // planner would walk its divisors for minutes. It is refused at once, by its bound,
+    // whether the preset's plan or the planner's would take it.
+    let huge = (1u64 << 62).to_string();
+    for args in [
+        vec!["simulate", "dgx-h100-llama3-70b", "--global-batch", &huge],
+        vec![
+            "simulate",
+            "--model",
+            "llama3-8b",
+            "--cluster",
+            "dgx-h100",
+            "--global-batch",
+            &huge,
+        ],
+        vec!["plan", "--global-batch", &huge],
+    ] {
+        let o = crate::util::memphis_within(&args, std::time::Duration::from_secs(10));
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = stderr(&o);
+        assert!(
+            err.contains("at most 16777216 sequences per step"),
+            "{args:?}: {err}"
+        );
+    }
+}
