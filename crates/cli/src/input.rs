@@ -202,6 +202,17 @@ pub fn section_files(
     section_files_within(file, scenario, take, 0)
 }
 
+/// [`section_files`] for a scenario given inline (the Python package's dict): the files
+/// its sections name are found from the working folder, as a scenario file's are from
+/// its own folder.
+pub fn inline_section_files(
+    file: &mut ScenarioFile,
+    take: (bool, bool),
+) -> CliResult<SectionFiles> {
+    // Any path in the working folder stands for the scenario: files are read beside it.
+    section_files_within(file, Some("./scenario"), take, 0)
+}
+
 /// A jobs file's `[cluster]` and each `[job.model]` whose `preset` names a file, read as
 /// a scenario file's are ([`section_files`]).
 pub fn jobs_section_files(file: &mut memphis_core::jobs::JobsFile, at: &str) -> CliResult<()> {

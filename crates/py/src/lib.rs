@@ -184,7 +184,16 @@ fn layers(
                 "a scenario both named and given as a dict: give one",
             ));
         }
-        layers.file = Some(inline_scenario(json)?);
+        let mut file = inline_scenario(json)?;
+        // Sections naming files (a config.json as [model] preset) read them, as a
+        // scenario file's do; a model or cluster flag replaces its section whole.
+        let sections = memphis_cli::input::inline_section_files(
+            &mut file,
+            (args.model.is_none(), args.cluster.is_none()),
+        )?;
+        layers.model = layers.model.take().or(sections.model);
+        layers.cluster = layers.cluster.take().or(sections.cluster);
+        layers.file = Some(file);
     }
     Ok(layers)
 }

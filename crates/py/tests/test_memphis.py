@@ -63,6 +63,23 @@ def test_scenario_dict_is_a_toml_file(cli, tmp_path: Path):
     assert memphis.simulate(path).step_time_s == memphis.simulate(scenario).step_time_s
 
 
+def test_scenario_dict_model_may_name_a_config_file(cli, tmp_path: Path):
+    # As in a scenario file, [model] preset may name a config.json: the dict reads it
+    # (from the working folder, or an absolute path) and runs the scenario the CLI runs.
+    config = REPO / "crates/core/testdata/hf/llama3.1-8b.json"
+    scenario = {
+        "preset": "dgx-h100-llama3-70b",
+        "model": {"preset": str(config)},
+        "parallel": {"tp": 2, "pp": 1, "vpp": 1},
+    }
+    path = tmp_path / "s.toml"
+    path.write_text(
+        f'preset = "dgx-h100-llama3-70b"\n[model]\npreset = "{config}"\n'
+        "[parallel]\ntp = 2\npp = 1\nvpp = 1\n"
+    )
+    assert memphis.simulate(scenario).to_dict() == cli.json("simulate", str(path))
+
+
 def test_report_renders():
     r = memphis.simulate("dgx-h100-llama3-70b")
     html = r.to_html()
