@@ -241,6 +241,8 @@ def test_reliability_cluster_collective_validate_presets(cli):
     rows = cli.json("collective", "all_reduce", "-g", "8", "-b", "1K", "-e", "1M")
     rows = rows if isinstance(rows, list) else rows["rows"]
     assert df["time_us"].tolist() == [r["time_us"] for r in rows]
+    # The table says what it measured.
+    assert df.attrs == {"op": "all_reduce", "gpus": 8}
     v = memphis.validate(suite="training", step_model="analytical")
     expected = cli.json("validate", "--suite", "training", "--step-model", "analytical")
     assert v["id"].tolist() == [c["id"] for c in expected["cases"]]

@@ -361,14 +361,22 @@ def collective(op: str = "all_reduce", **overrides: Any) -> "pd.DataFrame":
     """``memphis collective``: a collective over a range of sizes, nccl-tests style, one
     row per size. Options: ``gpus``, ``minbytes``, ``maxbytes``, ``stepfactor``,
     ``cluster``, ``network``, ``routing``, ``compare`` (an nccl-tests log).
-    Returns a ``pandas.DataFrame``; the report's other fields are in ``df.attrs``."""
+    Returns a ``pandas.DataFrame``; ``df.attrs`` holds ``op`` and the options given
+    (``gpus``, ``cluster``, ``network``, ``routing``), with ``compare`` the report's
+    other fields too."""
     r = _report("collective", op, None, overrides)
+    asked = {"op": op}
+    given = ("gpus", "cluster", "network", "routing")
+    asked.update({k: overrides[k] for k in given if k in overrides})
     if isinstance(r, list):
-        return _pandas().DataFrame(r)
+        df = _pandas().DataFrame(r)
+        df.attrs.update(asked)
+        return df
     # With ``compare``: the rows and the report's other fields in ``df.attrs``.
     lists = {k: v for k, v in r.items() if isinstance(v, list)}
     rows = lists.pop("rows", None) or next(iter(lists.values()), [])
     df = _pandas().DataFrame(rows)
+    df.attrs.update(asked)
     df.attrs.update({k: v for k, v in r.items() if not isinstance(v, list)})
     return df
 
