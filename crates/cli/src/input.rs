@@ -199,7 +199,10 @@ pub fn section_files(
     scenario: Option<&str>,
     take: (bool, bool),
 ) -> CliResult<SectionFiles> {
-    section_files_within(file, scenario, take, 0)
+    match scenario.filter(|s| is_file_arg(s, scenario::SCENARIO_PRESETS)) {
+        Some(s) => section_files_within(file, folder_of(s), take, 0),
+        None => Ok(SectionFiles::default()),
+    }
 }
 
 /// [`section_files`] for a scenario given inline (the Python package's dict): the files
@@ -209,8 +212,7 @@ pub fn inline_section_files(
     file: &mut ScenarioFile,
     take: (bool, bool),
 ) -> CliResult<SectionFiles> {
-    // Any path in the working folder stands for the scenario: files are read beside it.
-    section_files_within(file, Some("./scenario"), take, 0)
+    section_files_within(file, Path::new(""), take, 0)
 }
 
 /// A jobs file's `[cluster]` and each `[job.model]` whose `preset` names a file, read as
@@ -240,31 +242,26 @@ pub fn jobs_section_files(file: &mut memphis_core::jobs::JobsFile, at: &str) -> 
     Ok(())
 }
 
-/// `name` as written in the file `at`: relative to its folder unless absolute.
-fn beside(at: &str, name: &str) -> String {
-    let q = Path::new(name);
-    match Path::new(at).parent() {
-        Some(dir) if q.is_relative() => dir.join(q).to_string_lossy().into_owned(),
-        _ => name.to_string(),
-    }
+/// The folder of the file `at` (the working folder for a bare name).
+fn folder_of(at: &str) -> &Path {
+    Path::new(at).parent().unwrap_or(Path::new(""))
 }
 
+/// `file`'s sections whose preset names a file, read from `dir` (a relative name) or
+/// as given (an absolute one).
 fn section_files_within(
     file: &mut ScenarioFile,
-    scenario: Option<&str>,
+    dir: &Path,
     (model, cluster): (bool, bool),
     depth: u32,
 ) -> CliResult<SectionFiles> {
     let mut out = SectionFiles::default();
-    let Some(scenario) = scenario.filter(|s| is_file_arg(s, scenario::SCENARIO_PRESETS)) else {
-        return Ok(out);
-    };
-    let at = |name: &str| beside(scenario, name);
+    let at = |name: &str| dir.join(name).to_string_lossy().into_owned();
     if let Some(name) = file
         .model
         .preset
         .clone()
-        .filter(|n| model && looks_like_path(n))
+        .filter(|n| model && scenario::names_a_file(n))
     {
         let base = model_arg_within(&at(&name), depth)?;
         let model = scenario::section_under(&std::mem::take(&mut file.model), &base)?;
@@ -279,7 +276,7 @@ fn section_files_within(
         .cluster
         .preset
         .clone()
-        .filter(|n| cluster && looks_like_path(n))
+        .filter(|n| cluster && scenario::names_a_file(n))
     {
         if let Some(base) = cluster_file_arg(&at(&name))? {
             let written = std::mem::take(&mut file.cluster);
@@ -318,7 +315,8 @@ fn model_arg_within(arg: &str, depth: u32) -> CliResult<ModelFile> {
         }
         if scenario::is_scenario_text(&text) {
             let mut file = scenario::parse_scenario(arg, &text)?;
-            let sections = section_files_within(&mut file, Some(arg), (true, true), depth + 1)?;
+            let sections =
+                section_files_within(&mut file, folder_of(arg), (true, true), depth + 1)?;
             let mut m = match sections.model {
                 Some(m) => m,
                 None => {
@@ -342,7 +340,7 @@ fn model_arg_within(arg: &str, depth: u32) -> CliResult<ModelFile> {
             model: scenario::parse_model(arg, &text)?,
             ..Default::default()
         };
-        let sections = section_files_within(&mut file, Some(arg), (true, false), depth + 1)?;
+        let sections = section_files_within(&mut file, folder_of(arg), (true, false), depth + 1)?;
         Ok(sections.model.unwrap_or(file.model))
     } else {
         Ok(ModelFile {
@@ -352,17 +350,11 @@ fn model_arg_within(arg: &str, depth: u32) -> CliResult<ModelFile> {
     }
 }
 
-/// No preset name has a dot, so a name with one (`my.toml`, a mistyped `my.tom`) is a
-/// file, and a missing one is reported as a missing file, not as an unknown preset.
-fn looks_like_path(arg: &str) -> bool {
-    arg.contains('/') || arg.contains('\\') || arg.contains('.')
-}
-
 /// Whether an argument that may be a preset name or a file names a file: one that looks
 /// like a path does; a preset's name is the preset even if a file of that name is in
 /// the working folder; otherwise an existing file.
 pub fn is_file_arg(arg: &str, presets: &[scenario::Preset]) -> bool {
-    if looks_like_path(arg) {
+    if scenario::names_a_file(arg) {
         return true;
     }
     let is_preset = presets.iter().any(|p| p.name.eq_ignore_ascii_case(arg));

@@ -521,7 +521,7 @@ fn find<'a>(list: &'a [Preset], kind: &'static str, name: &str) -> Result<&'a Pr
             let mut known = list.iter().map(|p| p.name).collect::<Vec<_>>().join(", ");
             // A file named here was not read as one: only a scenario file's section or
             // --model/--cluster read files.
-            if name.ends_with(".json") || name.ends_with(".toml") || name.contains('/') {
+            if names_a_file(name) {
                 known.push_str(
                     " (a file is read where a scenario file's [model] or [cluster] preset names it, or with --model FILE / --cluster FILE)",
                 );
@@ -577,6 +577,12 @@ pub fn is_scenario_text(text: &str) -> bool {
         t.values().any(toml::Value::is_table)
             || preset.is_some_and(|p| find(SCENARIO_PRESETS, "", p).is_ok())
     })
+}
+
+/// Whether a name given where a preset or a file may go names a file: no preset name has
+/// a dot or a slash, so one with either (`my.toml`, a mistyped `my.tom`, `cfg/x`) does.
+pub fn names_a_file(name: &str) -> bool {
+    name.contains(['/', '\\', '.'])
 }
 
 /// The embedded scenario preset `name`, built (for tests).
@@ -1097,7 +1103,7 @@ impl ScenarioFile {
         precision_on(gpu, &sf.training)?;
         // So do the run's own bounds: a batch past them is its own error, not a conflict
         // with a plan field (and never the start of a plan search).
-        training_bounds(&sf.training)?;
+        crate::workload::plan::check_run_bounds(sf.training.global_batch, sf.training.seq_len)?;
 
         let p = &sf.parallel;
         let tp = p.tp.unwrap_or(1);
@@ -1314,27 +1320,6 @@ fn site_grid_mix(cluster: &ClusterFile, power: &PowerFile) -> Result<GridMix> {
     Ok(mix)
 }
 
-/// The run's bounds that hold whatever the plan: at most
-/// [`crate::workload::plan::MAX_GLOBAL_BATCH`] sequences per step, of at most 2^24 tokens.
-fn training_bounds(t: &TrainingFile) -> Result<()> {
-    let most = crate::workload::plan::MAX_GLOBAL_BATCH;
-    if let Some(gb) = t.global_batch.filter(|&gb| gb > most) {
-        return Err(Error::invalid(
-            "training.global_batch",
-            gb,
-            format!("at most {most} sequences per step"),
-        ));
-    }
-    if let Some(s) = t.seq_len.filter(|&s| s > 1 << 24) {
-        return Err(Error::invalid(
-            "training.seq_len",
-            s,
-            "an integer from 1 to 16777216",
-        ));
-    }
-    Ok(())
-}
-
 /// The job's GPUs when neither `training.gpus` nor `dp` says: the largest 2^k or 3·2^k
 /// GPUs (sizes that split into tp, pp, cp and dp) that leaves at least 1% of the cluster
 /// as hot spares, as Memphis's default does (98,304 of 100,000); a cluster of up to
@@ -1424,7 +1409,7 @@ pub fn build_for_planning(merged: &ScenarioFile) -> Result<Scenario> {
         ));
     }
     // Checked before any plan is searched: the search walks the batch's divisors.
-    training_bounds(&sf.training)?;
+    crate::workload::plan::check_run_bounds(sf.training.global_batch, sf.training.seq_len)?;
     sf.training.global_batch = Some(job.max(1));
     let mut sc = sf.validate()?;
     sc.run.global_batch = gb;

@@ -506,6 +506,30 @@ impl TrainingRun {
 /// Largest global batch accepted, in sequences (2^24).
 pub const MAX_GLOBAL_BATCH: u64 = 1 << 24;
 
+/// Longest sequence accepted, in tokens (2^24).
+pub const MAX_SEQ_LEN: u64 = 1 << 24;
+
+/// The run's bounds that hold whatever the plan (each checked where given): at most
+/// [`MAX_GLOBAL_BATCH`] sequences per step, of 1 to [`MAX_SEQ_LEN`] tokens. A scenario
+/// checks them before its plan, and the plan again for any run.
+pub fn check_run_bounds(global_batch: Option<u64>, seq_len: Option<u64>) -> Result<()> {
+    if let Some(gb) = global_batch.filter(|&gb| gb > MAX_GLOBAL_BATCH) {
+        return Err(Error::invalid(
+            "training.global_batch",
+            gb,
+            format!("at most {MAX_GLOBAL_BATCH} sequences per step"),
+        ));
+    }
+    if let Some(s) = seq_len.filter(|&s| s == 0 || s > MAX_SEQ_LEN) {
+        return Err(Error::invalid(
+            "training.seq_len",
+            s,
+            format!("an integer from 1 to {MAX_SEQ_LEN}"),
+        ));
+    }
+    Ok(())
+}
+
 impl ParallelPlan {
     /// One GPU, one sequence, nothing split: the reference for per-model counts.
     pub fn single() -> ParallelPlan {
@@ -756,13 +780,7 @@ impl ParallelPlan {
                 ));
             }
         }
-        if run.seq_len == 0 || run.seq_len > (1 << 24) {
-            return Err(Error::invalid(
-                "training.seq_len",
-                run.seq_len,
-                "an integer from 1 to 16777216",
-            ));
-        }
+        check_run_bounds(None, Some(run.seq_len))?;
         if !run.seq_len.is_multiple_of(2 * u64::from(self.cp)) && self.cp > 1 {
             return Err(Error::invalid(
                 "parallel.cp",
@@ -786,13 +804,7 @@ impl ParallelPlan {
                 ),
             ));
         }
-        if run.global_batch > MAX_GLOBAL_BATCH {
-            return Err(Error::invalid(
-                "training.global_batch",
-                run.global_batch,
-                format!("at most {MAX_GLOBAL_BATCH} sequences per step"),
-            ));
-        }
+        check_run_bounds(Some(run.global_batch), None)?;
         let per_step = u64::from(self.dp) * u64::from(self.micro_batch);
         if run.global_batch == 0 || !run.global_batch.is_multiple_of(per_step) {
             return Err(Error::invalid(
