@@ -264,7 +264,7 @@ fn section_files_within(
         .filter(|n| model && scenario::names_a_file(n))
     {
         let base = model_arg_within(&at(&name), depth)?;
-        let model = scenario::section_under(&std::mem::take(&mut file.model), &base)?;
+        let model = std::mem::take(&mut file.model).over(&base)?;
         // Checked here, so that an error names the file it comes from.
         model
             .clone()

@@ -892,8 +892,35 @@ impl ModelFile {
     fn resolved(self) -> Result<ModelFile> {
         match &self.preset {
             None => Ok(self),
-            Some(p) => over_preset(&self, &model_preset(p)?),
+            Some(p) => self.over(&model_preset(p)?),
         }
+    }
+
+    /// These fields over `base`'s (a preset, or the file `preset` names). A model changed
+    /// from its base and given no name of its own is named for the change, so that no
+    /// report calls a 16-layer Llama 3 8B `llama3-8b`.
+    pub fn over(&self, base: &ModelFile) -> Result<ModelFile> {
+        let mut merged: ModelFile = over_preset(self, base)?;
+        if self.name.is_some() {
+            return Ok(merged);
+        }
+        let (written, was) = (to_value(self)?, to_value(base)?);
+        let changed: Vec<String> = match &written {
+            Value::Table(m) => m
+                .iter()
+                .filter(|(k, v)| *k != "preset" && was.get(k.as_str()) != Some(*v))
+                .map(|(k, v)| format!("{k} = {v}"))
+                .collect(),
+            _ => Vec::new(),
+        };
+        if let (Some(name), false) = (&base.name, changed.is_empty()) {
+            merged.name = Some(if changed.len() <= 3 {
+                format!("{name} with {}", changed.join(", "))
+            } else {
+                format!("{name} with {} fields changed", changed.len())
+            });
+        }
+        Ok(merged)
     }
 
     /// Validates into a [`ModelSpec`]; `prefix` names the section in errors.
@@ -1939,6 +1966,35 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_model_changed_from_its_preset_is_named_for_the_change() {
+        let model = |toml: &str| {
+            parse_scenario("f.toml", toml)
+                .unwrap()
+                .model
+                .validate("model")
+                .unwrap()
+                .name
+        };
+        let base = "[model]\npreset = \"llama3-8b\"\n";
+        assert_eq!(model(base), "llama3-8b");
+        // A field at the preset's own value changes nothing.
+        assert_eq!(model(&format!("{base}layers = 32\n")), "llama3-8b");
+        assert_eq!(
+            model(&format!("{base}layers = 16\n")),
+            "llama3-8b with layers = 16"
+        );
+        assert_eq!(
+            model(&format!("{base}layers = 16\nname = \"half\"\n")),
+            "half",
+            "a name given wins"
+        );
+        let many = "layers = 16\nhidden = 2048\nheads = 16\nkv_heads = 4\n";
+        assert_eq!(
+            model(&format!("{base}{many}")),
+            "llama3-8b with 4 fields changed"
+        );
+    }
     #[test]
     fn errors_name_the_field() {
         let e = build(&flags(|f| f.training.gpus = Some(1000)))
