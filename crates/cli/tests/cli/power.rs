@@ -182,7 +182,7 @@ fn bad_windows_are_refused_with_the_flag() {
     expect_bad(&["power", "--window", "0"], "--window = 0");
     expect_bad(
         &["power", "--window", "1m", "--resolution", "2m"],
-        "--resolution = 120 s: a duration from 1 ms to the window",
+        "--resolution = 120 s (2 min): a duration from 1 ms to the window, 60 s (1 min)",
     );
     expect_bad(
         &["power", "--window", "7d", "--resolution", "100ms"],

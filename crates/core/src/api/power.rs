@@ -260,31 +260,44 @@ fn samples(w: f64, r: f64) -> f64 {
     (w / r - 1e-9).ceil().max(1.0)
 }
 
+/// A duration as an error shows it: in seconds, and in the larger unit it was likely
+/// given in (`--window 30d` is refused as `2592000 s (30 d)`).
+fn given(s: f64) -> String {
+    let larger = [(86_400.0, "d"), (3_600.0, "h"), (60.0, "min")]
+        .into_iter()
+        .find(|(unit, _)| s.abs() >= *unit);
+    match larger {
+        Some((unit, name)) => format!("{s} s ({} {name})", (s / unit * 1e3).round() / 1e3),
+        None => format!("{s} s"),
+    }
+}
+
 /// Bins of the window, or the error naming the option out of range.
 pub fn check(o: &PowerOptions) -> Result<u64> {
     let (w, r) = (o.window_s, o.resolution_s);
     if !(w.is_finite() && w > 0.0 && w <= MAX_WINDOW_S) {
         return Err(Error::invalid(
             "window",
-            format!("{w} s"),
+            given(w),
             "a duration above 0, at most 7 d",
         ));
     }
     if !(r.is_finite() && (MIN_RESOLUTION_S..=w).contains(&r)) {
         return Err(Error::invalid(
             "resolution",
-            format!("{r} s"),
-            format!("a duration from 1 ms to the window ({w} s)"),
+            given(r),
+            format!("a duration from 1 ms to the window, {}", given(w)),
         ));
     }
     let n = samples(w, r);
     if n > MAX_SAMPLES as f64 {
         return Err(Error::invalid(
             "resolution",
-            format!("{r} s"),
+            given(r),
             format!(
-                "at most {MAX_SAMPLES} samples per window: at least {} s for a window of {w} s",
-                w / MAX_SAMPLES as f64
+                "at most {MAX_SAMPLES} samples per window: at least {} s for a window of {}",
+                w / MAX_SAMPLES as f64,
+                given(w)
             ),
         ));
     }
@@ -294,8 +307,8 @@ pub fn check(o: &PowerOptions) -> Result<u64> {
     {
         return Err(Error::invalid(
             "failure_at",
-            format!("{f} s"),
-            format!("a time within the window, above 0 (at 0 the job would be down from the start, with no fall to see) and below {w} s"),
+            given(f),
+            format!("a time within the window, above 0 (at 0 the job would be down from the start, with no fall to see) and below {}", given(w)),
         ));
     }
     let l = o.ramp_limit_mw_per_s;
@@ -309,7 +322,7 @@ pub fn check(o: &PowerOptions) -> Result<u64> {
     if !(d.is_finite() && d > 0.0 && d <= MAX_WINDOW_S) {
         return Err(Error::invalid(
             "drop_within",
-            format!("{d} s"),
+            given(d),
             "a duration above 0, at most 7 d",
         ));
     }
