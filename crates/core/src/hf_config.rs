@@ -450,16 +450,21 @@ pub fn model_from_hf_config(context: &str, json: &str) -> Result<ModelFile> {
     };
     // The dense MLP's width: Llama 4 keeps its dense layers' width in
     // `intermediate_size_mlp` (Llama4TextMLP(config, intermediate_size_mlp)), its
-    // experts' in `intermediate_size`; DBRX's is `ffn_config.ffn_hidden_size`.
-    let ffn = c
-        .u64_of(&[
-            "intermediate_size_mlp",
-            "intermediate_size",
-            "n_inner",
-            "ffn_hidden_size",
-            "ffn_config.ffn_hidden_size",
-        ])?
-        .unwrap_or(hidden.saturating_mul(4));
+    // experts' in `intermediate_size`; DBRX's is `ffn_config.ffn_hidden_size`, OPT's
+    // `ffn_dim`. Unset, the two-matrix families build 4 x hidden (GPT-2's, GPT-J's and
+    // BigCode's `n_inner = None`, Falcon's `ffn_hidden_size = None`, BLOOM's and MPT's
+    // fixed ratio); a gated family's config class has a default of its own (Llama's
+    // 11008, Mistral's 14336), so a dense one is not read without it (an MoE family's
+    // keys are checked with its experts, `MOE_FAMILIES`).
+    let ffn_given = c.u64_of(&[
+        "intermediate_size_mlp",
+        "intermediate_size",
+        "n_inner",
+        "ffn_hidden_size",
+        "ffn_dim",
+        "ffn_config.ffn_hidden_size",
+    ])?;
+    let ffn = ffn_given.unwrap_or(hidden.saturating_mul(4));
     // Gemma 3's text config leaves the vocabulary at its class default.
     let vocab_default = family
         .model_type
@@ -483,6 +488,12 @@ pub fn model_from_hf_config(context: &str, json: &str) -> Result<ModelFile> {
     let window = read_window(&c, &family, layers, &mut warnings)?;
     let mtp = c.u32_of(&["num_nextn_predict_layers"])?.filter(|&n| n > 0);
     unmodelled(&c, &mut warnings)?;
+    if ffn_given.is_none() && gated && moe.is_none() {
+        return Err(c.missing(
+            "intermediate_size",
+            ": the MLP's width, which a gated MLP's config class defaults for itself",
+        ));
+    }
 
     let name = top
         .get("_name_or_path")
@@ -1165,6 +1176,13 @@ mod tests {
         );
         // A config.json named config.json is named by its architecture.
         assert_eq!(m.name, "llamaforcausallm");
+        // A gated MLP's width is not guessed (LlamaConfig's default is 11008, not
+        // 4 x hidden); a two-matrix family's unset width is 4 x hidden, as it builds it.
+        let e = err(&llama.replace(r#""intermediate_size":14336,"#, ""));
+        assert!(e.contains("intermediate_size = missing"), "{e}");
+        let gpt2 = r#"{"architectures":["GPT2LMHeadModel"],"model_type":"gpt2","n_embd":768,
+            "n_head":12,"n_layer":12,"vocab_size":50257,"n_positions":1024}"#;
+        assert_eq!(spec("gpt2.json", gpt2).ffn_hidden, 4 * 768);
         let mixtral = r#"{"architectures":["MixtralForCausalLM"],"hidden_size":4096,"intermediate_size":14336,
             "num_attention_heads":32,"num_hidden_layers":32,"num_key_value_heads":8,"vocab_size":32000,
             "num_local_experts":8,"num_experts_per_tok":2}"#;
@@ -1755,7 +1773,7 @@ mod tests {
         let ids: Vec<String> = (0..n).map(|i| i.to_string()).collect();
         let kinds: Vec<String> = (0..n).map(|i| format!("\"k{i}\"")).collect();
         let json = format!(
-            r#"{{"hidden_size":64,"num_attention_heads":4,"num_hidden_layers":{n},"vocab_size":100,
+            r#"{{"hidden_size":64,"intermediate_size":128,"num_attention_heads":4,"num_hidden_layers":{n},"vocab_size":100,
             "num_experts":4,"num_experts_per_tok":2,"mlp_only_layers":[{ids}],"moe_layers":[{ids}]}}"#,
             ids = ids.join(",")
         );
@@ -1852,7 +1870,7 @@ mod decoder_only_tests {
             .replace("BertForMaskedLM", "RobertaModel")
             .replace("\"bert\"", "\"roberta\"");
         assert!(err(&roberta).contains("model_type = roberta: an encoder"));
-        let foo = r#"{"architectures":["FooForCausalLM"],"model_type":"foo","hidden_size":64,"num_attention_heads":4,"num_hidden_layers":2,"vocab_size":100}"#;
+        let foo = r#"{"architectures":["FooForCausalLM"],"model_type":"foo","hidden_size":64,"intermediate_size":128,"num_attention_heads":4,"num_hidden_layers":2,"vocab_size":100}"#;
         let m = model_from_hf_config("c.json", foo).unwrap();
         assert!(
             m.warnings
