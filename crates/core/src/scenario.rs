@@ -297,7 +297,7 @@ pub struct TrainingFile {
 /// at least 1, said in those words whatever was typed (clap's own messages give the
 /// type's range in digits, or "invalid digit" for a minus sign).
 #[cfg(feature = "clap")]
-fn count_u64(text: &str) -> std::result::Result<u64, String> {
+pub fn count_u64(text: &str) -> std::result::Result<u64, String> {
     let t = text.trim();
     match t.parse::<u64>() {
         Ok(v) if v >= 1 => Ok(v),
@@ -622,15 +622,23 @@ pub fn cluster_preset(name: &str) -> Result<ClusterFile> {
 // field added to a `*File` struct is merged like the others.
 
 /// The command-line flag that sets a scenario field (`training.global_batch` ->
-/// `--global-batch`), where one does: the field's name in kebab case, but for the
-/// presets (`--cluster`, `--model`) and the spares (`--spares`).
+/// `--global-batch`), where one does: a `[parallel]` or `[training]` field's name (or a
+/// top-level one's) in kebab case, the presets (`--cluster`, `--model`), the GPU, the
+/// spares (`--spares`) and the seed. Other fields have none: `cluster.gpus` is not
+/// `--gpus`, which sets `training.gpus`.
 pub fn flag_of(field: &str) -> Option<String> {
     let (section, key) = field.rsplit_once('.').unwrap_or(("", field));
     let flag = match (section, key) {
         ("cluster", "preset") => "cluster",
+        ("cluster", "gpu") => "gpu",
         ("model", "preset") => "model",
         ("reliability", "spare_gpus") => "spares",
-        (_, k) if k.chars().all(|c| c.is_ascii_lowercase() || c == '_') => k,
+        ("reliability", "seed") => "seed",
+        ("" | "parallel" | "training", k)
+            if k.chars().all(|c| c.is_ascii_lowercase() || c == '_') =>
+        {
+            k
+        }
         _ => return None,
     };
     Some(format!("--{}", flag.replace('_', "-")))
@@ -908,7 +916,10 @@ impl ModelFile {
         let changed: Vec<String> = match &written {
             Value::Table(m) => m
                 .iter()
-                .filter(|(k, v)| *k != "preset" && was.get(k.as_str()) != Some(*v))
+                .filter(|(k, v)| {
+                    !["preset", "description"].contains(&k.as_str())
+                        && was.get(k.as_str()) != Some(*v)
+                })
                 .map(|(k, v)| format!("{k} = {v}"))
                 .collect(),
             _ => Vec::new(),
@@ -919,6 +930,8 @@ impl ModelFile {
             } else {
                 format!("{name} with {} fields changed", changed.len())
             });
+            // The base's line describes the base ("80 layers"), not this model.
+            merged.description = self.description.clone();
         }
         Ok(merged)
     }
