@@ -341,8 +341,9 @@ pub struct PowerArgs {
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration, allow_hyphen_values = true)]
     pub window: f64,
     /// Width of one sample: 1 ms to the window, at most 2,000,000 samples per window.
-    #[arg(long, value_name = "DURATION", default_value = "100ms", value_parser = parse_duration, allow_hyphen_values = true)]
-    pub resolution: f64,
+    /// Default: 100 ms, coarser where the window needs it (0.5 s for 7 d).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, allow_hyphen_values = true)]
+    pub resolution: Option<f64>,
     /// A failure at this time into the window (above 0, before its end): the job stops,
     /// restarts, warms up.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, allow_hyphen_values = true)]
@@ -381,6 +382,12 @@ pub struct PowerArgs {
 }
 
 /// A duration: a number and a unit (ms, s, m, h, d), or a bare number of seconds.
+/// `--top`: a count, as the scenario's counts are read.
+fn top_count(text: &str) -> Result<usize, String> {
+    memphis_core::scenario::count_u64(text)
+        .and_then(|n| usize::try_from(n).map_err(|_| format!("{text} is more than {}", usize::MAX)))
+}
+
 pub fn parse_duration(text: &str) -> Result<f64, String> {
     let t = text.trim();
     let split = t.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(t.len());
@@ -403,7 +410,7 @@ pub fn parse_duration(text: &str) -> Result<f64, String> {
 #[derive(Debug, Args)]
 pub struct PlanArgs {
     /// How many plans to show.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 5, value_parser = top_count, allow_hyphen_values = true)]
     pub top: usize,
     /// What to rank by.
     #[arg(long, value_enum, default_value = "step")]
@@ -412,7 +419,7 @@ pub struct PlanArgs {
     #[arg(long, value_name = "I/N")]
     pub shard: Option<String>,
     /// Write the (shard's) result as JSON to FILE.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, short = 'o', visible_alias = "output", value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Merge shard files into the result of one unsharded search.
     #[arg(long, value_name = "FILES", num_args = 1..)]

@@ -121,6 +121,15 @@ pub fn suggest_key(message: &str) -> String {
         return message.to_string();
     };
     let known: Vec<&str> = rest.split('`').skip(1).step_by(2).collect();
+    // A section that takes a preset reads a file through it: say so to a user who
+    // reached for another word.
+    const FILE_WORDS: [&str; 6] = ["config", "config_json", "file", "path", "hf_config", "from"];
+    if FILE_WORDS.contains(&bad) && known.contains(&"preset") {
+        return format!(
+            "unknown key `{bad}`: a file (a config.json, a TOML) is named by `preset = \"FILE\"` (known keys: {})",
+            known.join(", ")
+        );
+    }
     let best = known.iter().map(|k| (edit_distance(bad, k), *k)).min();
     match best {
         Some((d, k)) if d <= 2.max(bad.len() / 3) => {
@@ -218,6 +227,13 @@ mod tests {
         );
         let m = suggest_key("unknown field `zzzzzz`, expected one of `tp`, `pp`");
         assert!(m.starts_with("unknown key `zzzzzz` (known keys"), "{m}");
+        let m = suggest_key("unknown field `config`, expected one of `preset`, `name`");
+        assert!(
+            m.starts_with(
+                "unknown key `config`: a file (a config.json, a TOML) is named by `preset"
+            ),
+            "{m}"
+        );
         assert_eq!(suggest_key("something else"), "something else");
         assert_eq!(edit_distance("kitten", "sitting"), 3);
     }

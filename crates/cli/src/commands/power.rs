@@ -17,7 +17,9 @@ pub fn run(a: PowerArgs) -> CliResult {
     let html_out = outs.file("--html", a.html.as_deref())?;
     let opts = PowerOptions {
         window_s: a.window,
-        resolution_s: a.resolution,
+        resolution_s: a
+            .resolution
+            .unwrap_or_else(|| api::power::default_resolution(a.window)),
         failure_at_s: a.failure_at,
         mitigation: a.mitigation,
         ramp_limit_mw_per_s: a.ramp_limit,

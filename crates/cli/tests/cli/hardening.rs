@@ -235,6 +235,36 @@ fn forty_bad_inputs_one_clear_error_each() {
             "0 is not a whole number of at least 1",
         ),
         (
+            vec![f("plan"), f("--top"), f("-1")],
+            "'-1' for '--top <TOP>': -1 is not a whole number of at least 1",
+        ),
+        (
+            // The file's cluster size, not the --gpus given beside it (training.gpus).
+            vec![
+                f("simulate"),
+                f("--model"),
+                f("llama3-8b"),
+                f("--gpus"),
+                f("64"),
+                f("--cluster"),
+                file(
+                    "small-fabric.toml",
+                    b"gpu = \"H100-SXM5-80GB\"\ngpus = 2048\nnic_gbps = 400\ntiers = 2\nswitch_radix = 40\n",
+                ),
+            ],
+            "error: cluster.gpus = 2048: at most 800 GPUs",
+        ),
+        (
+            vec![
+                f("simulate"),
+                file(
+                    "config-key.toml",
+                    b"[model]\nconfig = \"llama3.1-70b.json\"\n",
+                ),
+            ],
+            "unknown key `config`: a file (a config.json, a TOML) is named by `preset",
+        ),
+        (
             vec![f("simulate"), file("m1.toml", b"[parallel\ntp = 2\n")],
             "line 1",
         ),

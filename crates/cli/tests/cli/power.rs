@@ -193,6 +193,15 @@ fn bad_windows_are_refused_with_the_flag() {
     expect_bad(&["power", "--ramp-limit", "0"], "--ramp-limit = 0");
 }
 
+/// The longest window runs as asked, without a resolution: the default coarsens to fit.
+#[test]
+fn the_longest_window_runs_at_a_coarser_default_resolution() {
+    let r = json(&["power", "--window", "7d", "-q", "--json"]);
+    assert_eq!(r["resolution_s"], 0.5);
+    let short = json(&["power", "--window", "50ms", "-q", "--json"]);
+    assert_eq!(short["resolution_s"], 0.05);
+}
+
 /// The smallest windows: one sample, two samples of 1 ms (the drop window shrinks to
 /// the window).
 #[test]

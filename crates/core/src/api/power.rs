@@ -260,6 +260,26 @@ fn samples(w: f64, r: f64) -> f64 {
     (w / r - 1e-9).ceil().max(1.0)
 }
 
+/// The resolution of a window when none is given: 100 ms (the window, if shorter), or
+/// for a window too long for that many samples the next 1-2-5 step that keeps it within
+/// [`MAX_SAMPLES`].
+pub fn default_resolution(window_s: f64) -> f64 {
+    let least = window_s / MAX_SAMPLES as f64;
+    if !(least > 0.1 && least.is_finite()) {
+        return if window_s > 0.0 {
+            window_s.min(0.1)
+        } else {
+            0.1
+        };
+    }
+    let decade = 10f64.powf(least.log10().floor());
+    [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|k| k * decade)
+        .find(|&r| r >= least)
+        .unwrap_or(10.0 * decade)
+}
+
 /// A duration as an error shows it: in seconds, and in the larger unit it was likely
 /// given in (`--window 30d` is refused as `2592000 s (30 d)`).
 fn given(s: f64) -> String {
@@ -767,6 +787,21 @@ mod tests {
         PowerOptions {
             window_s,
             ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_default_resolution_fits_every_window_the_bounds_allow() {
+        assert_eq!(default_resolution(600.0), 0.1);
+        assert_eq!(default_resolution(86_400.0), 0.1);
+        assert_eq!(default_resolution(MAX_WINDOW_S), 0.5);
+        for w in [1e-3, 1.0, 3_600.0, 250_000.0, 300_000.0, MAX_WINDOW_S] {
+            let o = PowerOptions {
+                window_s: w,
+                resolution_s: default_resolution(w),
+                ..Default::default()
+            };
+            assert!(check(&o).is_ok(), "{w} s: {:?}", check(&o));
         }
     }
 
