@@ -246,6 +246,14 @@ def test_reliability_cluster_collective_validate_presets(cli):
     v = memphis.validate(suite="training", step_model="analytical")
     expected = cli.json("validate", "--suite", "training", "--step-model", "analytical")
     assert v["id"].tolist() == [c["id"] for c in expected["cases"]]
+    # A collective curve is a row per size, as its docstring says.
+    c = memphis.validate(suite="collectives")
+    curves = cli.json("validate", "--suite", "collectives")["cases"]
+    assert len(c) == sum(len(k["size_bytes"]) for k in curves)
+    first = curves[0]
+    mine = c[c["id"] == first["id"]]
+    assert mine["size_bytes"].tolist() == first["size_bytes"]
+    assert mine["error_pct"].tolist() == first["error_pct"]
     p = memphis.presets()
     assert set(p["kind"]) == {"cluster", "model", "scenario"}
     assert p.loc[p["default"], "name"].tolist() == ["memphis-405b"]

@@ -392,7 +392,12 @@ def validate(**overrides: Any) -> "pd.DataFrame":
         for c in s.get("cases", []):
             row = {"suite": s.get("suite")}
             row.update({k: v for k, v in c.items() if not isinstance(v, (dict, list))})
-            rows.append(row)
+            # A collective case is a curve: a row per size, its columns taken size by size.
+            curve = {k: v for k, v in c.items() if isinstance(v, list)} if "size_bytes" in c else {}
+            for i in range(len(c["size_bytes"])) if curve else ():
+                rows.append(dict(row, **{k: v[i] for k, v in curve.items()}))
+            if not curve:
+                rows.append(row)
     return _pandas().DataFrame(rows)
 
 
