@@ -1047,9 +1047,10 @@ pub fn none_fits(sc: &Scenario, fixed: &ParallelFile) -> crate::Error {
         "parallel",
         value,
         format!(
-            "a plan that fits in memory, but no plan of {}{with} on {} GPUs, global batch {} of {} tokens, fits in the GPU's {:.1} GiB ({}): more GPUs, a smaller batch or shorter sequences{fewer}",
+            "a plan that fits in memory, but no plan of {}{with} on {} GPU{}, global batch {} of {} tokens, fits in the GPU's {:.1} GiB ({}): more GPUs, a smaller batch or shorter sequences{fewer}",
             sc.model.name,
             sc.job_gpus(),
+            if sc.job_gpus() == 1 { "" } else { "s" },
             sc.run.global_batch,
             sc.run.seq_len,
             sc.cluster.gpu.hbm_capacity.gib(),
