@@ -124,7 +124,7 @@ fn bad_inputs_get_one_clear_error() {
         // What the model's shape bounds is named before the GPU count.
         (
             &["simulate", "--pp", "1000"],
-            "parallel.pp = 1000 (given as --pp): pp x vpp (4000) at most the model's layers (126)",
+            "parallel.pp = 1000 (given as --pp): at most the model's layers (126)",
         ),
         (
             &["simulate", "--model", "grok-1", "--cluster", "dgx-h100", "--gpus", "64", "--ep", "3"],

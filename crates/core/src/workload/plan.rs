@@ -705,14 +705,15 @@ impl ParallelPlan {
             } else {
                 ("parallel.pp", self.pp)
             };
-            return Err(Error::invalid(
-                name,
-                value,
+            let allowed = if self.pp > model.layers {
+                format!("at most the model's layers ({})", model.layers)
+            } else {
                 format!(
-                    "pp x vpp ({chunks}) at most the model's layers ({})",
-                    model.layers
-                ),
-            ));
+                    "pp x vpp ({} x {} = {chunks}) at most the model's layers ({})",
+                    self.pp, self.vpp, model.layers
+                )
+            };
+            return Err(Error::invalid(name, value, allowed));
         }
         match &model.moe {
             None if self.ep > 1 => Err(Error::invalid(
