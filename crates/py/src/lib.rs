@@ -93,7 +93,9 @@ impl Failure {
 
 /// Options that write files or pick a text format on the command line; in Python the
 /// returned object is the output (`Report.to_json()`, `Report.to_html()`).
-const OUTPUT_OPTIONS: &[&str] = &["json", "output", "out", "html", "trace", "quiet"];
+const OUTPUT_OPTIONS: &[&str] = &[
+    "json", "output", "out", "html", "trace", "csv", "timing", "quiet",
+];
 
 /// The switches (options that take no value) of each subcommand, from clap's own
 /// definitions: `allow_oom=True` becomes `--allow-oom`, `allow_oom=False` nothing.
@@ -316,6 +318,37 @@ fn report_call(call: &Call) -> Result<serde_json::Value, Failure> {
                         json(&commands::validate::suites_report(&s))
                     }
                 }
+            }
+            Command::Power(a) => {
+                let opts = commands::power::options(&a)?;
+                let layers = layers(&a.scenario, inline)?;
+                let (r, notes) = commands::power::report_with(&a, opts, layers)?;
+                // How the scenario was resolved, before the window's own notes (the
+                // command line prints them on stderr).
+                let mut v = json(&r)?;
+                if let Some(serde_json::Value::Array(own)) = v.get_mut("notes") {
+                    let mut all: Vec<serde_json::Value> =
+                        notes.into_iter().map(serde_json::Value::String).collect();
+                    all.append(own);
+                    *own = all;
+                }
+                Ok(v)
+            }
+            Command::Model(a) => {
+                no_inline()?;
+                json(&commands::model::report(&a)?)
+            }
+            Command::Jobs(a) => {
+                no_inline()?;
+                json(&commands::jobs::report(&a)?)
+            }
+            Command::Place(a) => {
+                no_inline()?;
+                json(&commands::jobs::place_report(&a)?)
+            }
+            Command::FabricBench(a) => {
+                no_inline()?;
+                json(&commands::fabric_bench::report(&a)?)
             }
             _ => Err(Failure::bad(format!(
                 "{}: not a command of the Python package",

@@ -259,6 +259,37 @@ def test_reliability_cluster_collective_validate_presets(cli):
     assert p.loc[p["default"], "name"].tolist() == ["memphis-405b"]
 
 
+def test_power_model_jobs_place_and_fabric_bench_are_the_clis(cli, tmp_path):
+    # The grid's view: the report --json prints, with the resolving notes first.
+    mine = memphis.power("dgx-h100-llama3-70b", window="2m", resolution="50ms", gpus=1024)
+    theirs = cli.json(
+        "power", "dgx-h100-llama3-70b", "--window", "2m", "--resolution", "50ms", "--gpus", "1024"
+    )
+    own = len(mine["notes"]) - len(theirs["notes"])
+    assert own >= 0 and mine["notes"][own:] == theirs["notes"]
+    assert {k: v for k, v in mine.items() if k != "notes"} == {
+        k: v for k, v in theirs.items() if k != "notes"
+    }
+    # A scenario dict reaches power as it reaches simulate.
+    as_dict = memphis.power({"preset": "dgx-h100-llama3-70b", "training": {"gpus": 1024}}, window="2m")
+    assert as_dict["step_s"] == memphis.simulate("dgx-h100-llama3-70b", gpus=1024).step_time_s
+    assert memphis.model("llama3-70b") == cli.json("model", "llama3-70b")
+    jobs_file = REPO / "examples" / "jobs" / "two-jobs.toml"
+    assert memphis.jobs(jobs_file, routing="ecmp") == cli.json("jobs", str(jobs_file), "--routing", "ecmp")
+    assert memphis.place(jobs_file, target_slowdown="3%") == cli.json(
+        "place", str(jobs_file), "--target-slowdown", "3%"
+    )
+    bench = memphis.fabric_bench(cluster="dgx-h100", pattern="all-to-all", gpus=64)
+    assert bench == cli.json("fabric-bench", "--cluster", "dgx-h100", "--pattern", "all-to-all", "--gpus", "64")
+    # Files are the returned objects' business, not keywords.
+    with pytest.raises(memphis.ScenarioError, match="csv: an output option"):
+        memphis.power(csv=str(tmp_path / "p.csv"))
+    assert not (tmp_path / "p.csv").exists()
+    with pytest.raises(memphis.ScenarioError) as e:
+        memphis.power(window="30d")
+    assert str(e.value) == cli.error("power", "--window", "30d")
+
+
 # ----- sweeps -----
 
 SCENARIOS = [

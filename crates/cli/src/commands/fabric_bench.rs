@@ -31,20 +31,8 @@ struct Timed<'a> {
 }
 
 pub fn run(a: FabricBenchArgs) -> CliResult {
-    let c = cluster_arg(&a.cluster)?;
-    let o = FabricBenchOptions {
-        pattern: a.pattern,
-        gpus: a.gpus,
-        routing: a.routing,
-        seed: a.seed,
-    };
-    sinks::status(&format!(
-        "routing and solving {} on {} ...",
-        serde_name(&o.pattern),
-        c.name
-    ));
     let t0 = Instant::now();
-    let r = api::run(&c, &o)?;
+    let r = report(&a)?;
     let timing = Timing {
         solve_ms: t0.elapsed().as_secs_f64() * 1e3,
         peak_rss_mib: peak_rss_mib(),
@@ -61,6 +49,23 @@ pub fn run(a: FabricBenchArgs) -> CliResult {
         (false, _) => render(&r, a.timing.then_some(&timing)),
     };
     sinks::stdout(&text)
+}
+
+/// The pattern solved on the cluster's fabric.
+pub fn report(a: &FabricBenchArgs) -> CliResult<FabricBenchReport> {
+    let c = cluster_arg(&a.cluster)?;
+    let o = FabricBenchOptions {
+        pattern: a.pattern,
+        gpus: a.gpus,
+        routing: a.routing,
+        seed: a.seed,
+    };
+    sinks::status(&format!(
+        "routing and solving {} on {} ...",
+        serde_name(&o.pattern),
+        c.name
+    ));
+    Ok(api::run(&c, &o)?)
 }
 
 fn timing_line(t: &Timing) -> String {

@@ -30,10 +30,7 @@ pub fn run(a: JobsArgs) -> CliResult {
     let mut outs = sinks::Outputs::default();
     let report_out = outs.report("-o", a.output.as_deref())?;
     let html_out = outs.file("--html", a.html.as_deref())?;
-    let m = mix(&a)?;
-    sinks::status("building the fabric and solving the jobs together ...");
-    let fabric = Fabric::build(&m.cluster.fabric_spec);
-    let r = api::jobs(&m, &fabric)?;
+    let r = report(&a)?;
     if let Some(slot) = html_out {
         outs.put(slot, sinks::jobs_html::jobs_report(&r))?;
     }
@@ -50,10 +47,7 @@ pub fn run_place(a: PlaceArgs) -> CliResult {
     let mut outs = sinks::Outputs::default();
     let report_out = outs.report("-o", a.jobs.output.as_deref())?;
     let html_out = outs.file("--html", a.jobs.html.as_deref())?;
-    let m = mix(&a.jobs)?;
-    sinks::status("building the fabric and solving each placement policy ...");
-    let fabric = Fabric::build(&m.cluster.fabric_spec);
-    let r = api::place(&m, &fabric, a.target_slowdown)?;
+    let r = place_report(&a)?;
     if let Some(slot) = html_out {
         outs.put(slot, sinks::jobs_html::place_report(&r))?;
     }
@@ -64,6 +58,22 @@ pub fn run_place(a: PlaceArgs) -> CliResult {
     };
     outs.put(report_out, text)?;
     outs.commit()
+}
+
+/// Each job alone and with the others.
+pub fn report(a: &JobsArgs) -> CliResult<JobsReport> {
+    let m = mix(a)?;
+    sinks::status("building the fabric and solving the jobs together ...");
+    let fabric = Fabric::build(&m.cluster.fabric_spec);
+    Ok(api::jobs(&m, &fabric)?)
+}
+
+/// Each placement policy's outcome.
+pub fn place_report(a: &PlaceArgs) -> CliResult<PlaceReport> {
+    let m = mix(&a.jobs)?;
+    sinks::status("building the fabric and solving each placement policy ...");
+    let fabric = Fabric::build(&m.cluster.fabric_spec);
+    Ok(api::place(&m, &fabric, a.target_slowdown)?)
 }
 
 /// The per-job table.

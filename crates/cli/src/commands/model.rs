@@ -11,13 +11,18 @@ use memphis_core::MlpKind;
 use std::fmt::Write;
 
 pub fn run(a: ModelArgs) -> CliResult {
-    let r = api::model_report(input::model_arg(&a.model)?)?;
+    let r = report(&a)?;
     let text = if a.json {
         sinks::json_text(&r)?
     } else {
         render(&r)
     };
     sinks::stdout(&text)
+}
+
+/// The model as memphis reads it.
+pub fn report(a: &ModelArgs) -> CliResult<ModelReport> {
+    Ok(api::model_report(input::model_arg(&a.model)?)?)
 }
 
 /// Billions with two decimals: 671.03B.

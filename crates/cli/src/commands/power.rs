@@ -15,33 +15,12 @@ pub fn run(a: PowerArgs) -> CliResult {
     let report_out = outs.report("-o", a.output.as_deref())?;
     let csv_out = outs.file("--csv", a.csv.as_deref())?;
     let html_out = outs.file("--html", a.html.as_deref())?;
-    let opts = PowerOptions {
-        window_s: a.window,
-        resolution_s: a
-            .resolution
-            .unwrap_or_else(|| api::power::default_resolution(a.window)),
-        failure_at_s: a.failure_at,
-        mitigation: a.mitigation,
-        ramp_limit_mw_per_s: a.ramp_limit,
-        drop_mw: a.drop_mw,
-        drop_within_s: a.drop_within,
-        seed: 1,
-    };
     // The options first: a bad window is refused before any simulation.
-    api::power::check(&opts).map_err(flag_error)?;
-    let layers = input::scenario_layers(&a.scenario)?;
-    let resolved = api::simulate::resolve_allowing_oom(&layers, a.allow_oom)?;
-    super::simulate::refuse_unless_fits(&resolved.scenario, a.allow_oom, &resolved.notes)?;
-    for n in &resolved.notes {
+    let opts = options(&a)?;
+    let (r, notes) = report_with(&a, opts, input::scenario_layers(&a.scenario)?)?;
+    for n in &notes {
         sinks::note(n);
     }
-    sinks::status("building the power series ...");
-    // One seed for the scenario's randomness: the failure Monte Carlo's and the jitter's.
-    let opts = PowerOptions {
-        seed: resolved.scenario.reliability.seed,
-        ..opts
-    };
-    let r = api::power(&resolved.scenario, &opts).map_err(flag_error)?;
     if let Some(slot) = csv_out {
         outs.put(slot, csv(&r))?;
     }
@@ -55,6 +34,43 @@ pub fn run(a: PowerArgs) -> CliResult {
     };
     outs.put(report_out, text)?;
     outs.commit()
+}
+
+/// The window's options from the flags, checked.
+pub fn options(a: &PowerArgs) -> CliResult<PowerOptions> {
+    let opts = PowerOptions {
+        window_s: a.window,
+        resolution_s: a
+            .resolution
+            .unwrap_or_else(|| api::power::default_resolution(a.window)),
+        failure_at_s: a.failure_at,
+        mitigation: a.mitigation,
+        ramp_limit_mw_per_s: a.ramp_limit,
+        drop_mw: a.drop_mw,
+        drop_within_s: a.drop_within,
+        seed: 1,
+    };
+    api::power::check(&opts).map_err(flag_error)?;
+    Ok(opts)
+}
+
+/// The grid's view of the scenario `layers` make, with the notes of how the scenario
+/// was resolved (the Python package runs this with a scenario dict's layers).
+pub fn report_with(
+    a: &PowerArgs,
+    opts: PowerOptions,
+    layers: memphis_core::scenario::ScenarioLayers,
+) -> CliResult<(GridReport, Vec<String>)> {
+    let resolved = api::simulate::resolve_allowing_oom(&layers, a.allow_oom)?;
+    super::simulate::refuse_unless_fits(&resolved.scenario, a.allow_oom, &resolved.notes)?;
+    sinks::status("building the power series ...");
+    // One seed for the scenario's randomness: the failure Monte Carlo's and the jitter's.
+    let opts = PowerOptions {
+        seed: resolved.scenario.reliability.seed,
+        ..opts
+    };
+    let r = api::power(&resolved.scenario, &opts).map_err(flag_error)?;
+    Ok((r, resolved.notes))
 }
 
 /// The options `api::power::check` names, each given as a flag.

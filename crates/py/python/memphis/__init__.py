@@ -47,6 +47,11 @@ __all__ = [
     "collective",
     "reliability",
     "cluster",
+    "power",
+    "model",
+    "jobs",
+    "place",
+    "fabric_bench",
     "presets",
     "options",
 ]
@@ -357,6 +362,45 @@ def cluster(scenario: Optional[str] = None, **overrides: Any) -> dict:
     return _report("cluster", positional, None, overrides)
 
 
+def power(scenario: Scenario = None, **overrides: Any) -> dict:
+    """``memphis power``: the grid's view of a scenario's site over a window (a dict, as
+    ``--json`` prints it): peak, swing, ramps, the spectrum, drops, and what each
+    mitigation costs. Options: ``window``, ``resolution`` (durations: ``"1h"``,
+    ``"100ms"``, or seconds), ``failure_at``, ``mitigation``, ``ramp_limit``,
+    ``drop_mw``, ``drop_within`` and the scenario options of :func:`simulate`. The
+    ``notes`` say how the scenario was resolved, then what the window notes."""
+    positional, inline = _scenario(scenario)
+    return _report("power", positional, inline, overrides)
+
+
+def model(model: Union[str, "os.PathLike[str]"]) -> dict:
+    """``memphis model``: a model as memphis reads it (a preset, a TOML model file or a
+    Hugging Face ``config.json``): layers by kind, attention and MLP shapes, parameters,
+    and the warnings about what it does not model (a dict, as ``--json`` prints it)."""
+    return _report("model", os.fspath(model), None, {})
+
+
+def jobs(file: Union[str, "os.PathLike[str]"], **overrides: Any) -> dict:
+    """``memphis jobs``: several jobs on one fabric, each alone and with the others (a
+    dict, as ``--json`` prints it). ``file`` is a jobs file (TOML); options:
+    ``routing``, ``overlap``."""
+    return _report("jobs", os.fspath(file), None, overrides)
+
+
+def place(file: Union[str, "os.PathLike[str]"], **overrides: Any) -> dict:
+    """``memphis place``: the placement policies for a jobs file compared (a dict, as
+    ``--json`` prints it). Options: ``target_slowdown`` (``"5%"``), ``routing``,
+    ``overlap``."""
+    return _report("place", os.fspath(file), None, overrides)
+
+
+def fabric_bench(**overrides: Any) -> dict:
+    """``memphis fabric-bench``: one traffic pattern solved on a cluster's fabric (a
+    dict, as ``--json`` prints it). Options: ``cluster``, ``pattern``, ``gpus``,
+    ``routing``, ``seed``."""
+    return _report("fabric-bench", None, None, overrides)
+
+
 def collective(op: str = "all_reduce", **overrides: Any) -> "pd.DataFrame":
     """``memphis collective``: a collective over a range of sizes, nccl-tests style, one
     row per size. Options: ``gpus``, ``minbytes``, ``maxbytes``, ``stepfactor``,
@@ -412,7 +456,8 @@ def presets() -> "pd.DataFrame":
 
 def options(command: str = "simulate") -> "pd.DataFrame":
     """A command's keywords (``simulate``, ``plan``, ``reliability``, ``cluster``,
-    ``collective``, ``validate``), one row each, as ``memphis COMMAND --help`` lists
+    ``collective``, ``validate``, ``power``, ``jobs``, ``place``, ``fabric-bench``), one
+    row each, as ``memphis COMMAND --help`` lists
     them: ``keyword``, ``flag``, ``help``, ``switch`` (takes no value: ``True`` to set
     it), ``default``. The command line's output options (``json``, ``html``, ...) are
     left out: in Python the returned object is the output."""
