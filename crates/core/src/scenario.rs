@@ -897,7 +897,8 @@ impl ClusterFile {
 }
 
 impl ModelFile {
-    fn resolved(self) -> Result<ModelFile> {
+    /// The preset's fields filled in under the ones given.
+    pub(crate) fn resolved(self) -> Result<ModelFile> {
         match &self.preset {
             None => Ok(self),
             Some(p) => self.over(&model_preset(p)?),
@@ -1119,6 +1120,11 @@ impl ScenarioFile {
         }
         overlay(&mut v, top);
         from_value("scenario", v)
+    }
+
+    /// The model this scenario runs, its presets expanded.
+    pub(crate) fn resolved_model(self) -> Result<ModelFile> {
+        self.resolved()?.model.resolved()
     }
 
     /// The scenario preset (if any) expanded, with this file's fields over it.

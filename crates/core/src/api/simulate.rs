@@ -152,6 +152,24 @@ fn resolve_plan(merged: &MergedScenario, allow_oom: bool) -> Result<(Resolved, b
         )];
         return Ok((Resolved { scenario, notes }, true));
     }
+    // A preset's plan was made for the preset's model. For another model (--model, a
+    // config.json, a [model] of the user's) the planner plans this one; only where no
+    // plan fits does the preset's plan stand, with its own checks below.
+    if let Some(made_for) = other_model(merged) {
+        if let Ok(base) = build_for_planning(&merged.file) {
+            if let Ok(Some(best)) = best_plan(&base, &Default::default()) {
+                let scenario = best.apply(&base);
+                let notes = vec![format!(
+                    "the plan of {} was made for {made_for}; the planner chose {}, {} for {}",
+                    merged.preset.as_deref().unwrap_or("the scenario"),
+                    scenario.plan.label(),
+                    scenario.plan.recompute_label(),
+                    scenario.model.name
+                )];
+                return Ok((Resolved { scenario, notes }, true));
+            }
+        }
+    }
     let strict = merged.file.clone().validate();
     let reason = match &strict {
         Ok(sc) => {
@@ -205,6 +223,25 @@ fn resolve_plan(merged: &MergedScenario, allow_oom: bool) -> Result<(Resolved, b
         scenario.plan.recompute_label()
     )];
     Ok((Resolved { scenario, notes }, true))
+}
+
+/// The name of the preset's model when the merged scenario runs another (its fields
+/// differ, names aside), so that the preset's plan was not made for it.
+fn other_model(merged: &MergedScenario) -> Option<String> {
+    let preset = crate::scenario::scenario_preset(merged.preset.as_deref()?).ok()?;
+    let theirs = preset.resolved_model().ok()?;
+    let ours = merged.file.model.clone().resolved().ok()?;
+    let unnamed = |m: &crate::scenario::ModelFile| crate::scenario::ModelFile {
+        name: None,
+        description: None,
+        ..m.clone()
+    };
+    (unnamed(&theirs) != unnamed(&ours)).then(|| {
+        theirs
+            .name
+            .clone()
+            .unwrap_or_else(|| "its model".to_string())
+    })
 }
 
 /// Groups small enough for one NVLink domain that straddle two, as consecutive ranks
@@ -1072,7 +1109,72 @@ mod tests {
     }
 
     use super::*;
-    use crate::scenario::scenario_preset;
+    use crate::scenario::{scenario_preset, ScenarioFile, ScenarioLayers};
+
+    /// The default scenario under flags setting the model and the job.
+    fn with_model(model: &str, tp: Option<u32>) -> Resolved {
+        let mut flags = ScenarioFile::default();
+        flags.model.preset = Some(model.into());
+        flags.training.gpus = Some(512);
+        flags.training.global_batch = Some(1024);
+        flags.parallel.tp = tp;
+        resolve(&ScenarioLayers::flags(flags)).unwrap()
+    }
+
+    /// A preset's plan was made for its model: another model is planned for, the
+    /// preset's own keeps it, and a plan field given is kept either way.
+    #[test]
+    fn another_model_gets_its_own_plan() {
+        let preset = scenario_preset(crate::scenario::DEFAULT_SCENARIO)
+            .unwrap()
+            .validate()
+            .unwrap()
+            .plan;
+        let other = with_model("llama3-70b", None);
+        assert!(
+            other.notes[0].starts_with(
+                "the plan of memphis-405b was made for llama3-405b; the planner chose"
+            ),
+            "{:?}",
+            other.notes
+        );
+        let best = best_plan(
+            &crate::scenario::build_for_planning(
+                &ScenarioLayers::flags({
+                    let mut f = ScenarioFile::default();
+                    f.model.preset = Some("llama3-70b".into());
+                    f.training.gpus = Some(512);
+                    f.training.global_batch = Some(1024);
+                    f
+                })
+                .merge()
+                .unwrap()
+                .file,
+            )
+            .unwrap(),
+            &Default::default(),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(other.scenario.plan.label(), best.plan.label());
+        let same = with_model("llama3-405b", None);
+        assert!(
+            same.notes.iter().all(|n| !n.contains("was made for")),
+            "{:?}",
+            same.notes
+        );
+        assert_eq!(
+            (same.scenario.plan.tp, same.scenario.plan.pp),
+            (preset.tp, preset.pp)
+        );
+        let given = with_model("llama3-70b", Some(2));
+        assert_eq!(given.scenario.plan.tp, 2);
+        assert!(
+            given.notes.iter().all(|n| !n.contains("was made for")),
+            "{:?}",
+            given.notes
+        );
+    }
 
     /// The memory a command checks before it runs a plan is the memory the report shows.
     #[test]
