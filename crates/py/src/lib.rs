@@ -312,6 +312,12 @@ fn report_call(call: &Call) -> Result<serde_json::Value, Failure> {
             }
             Command::Validate(a) => {
                 no_inline()?;
+                if let Some(id) = &a.scenario {
+                    // The case's scenario file, as the command line prints it.
+                    return Ok(serde_json::Value::String(
+                        commands::validate::case_scenario(&a, id)?,
+                    ));
+                }
                 match commands::validate::report(&a)? {
                     commands::validate::Validated::One(r) => json(&r),
                     commands::validate::Validated::Suites(s) => {
@@ -322,17 +328,7 @@ fn report_call(call: &Call) -> Result<serde_json::Value, Failure> {
             Command::Power(a) => {
                 let opts = commands::power::options(&a)?;
                 let layers = layers(&a.scenario, inline)?;
-                let (r, notes) = commands::power::report_with(&a, opts, layers)?;
-                // How the scenario was resolved, before the window's own notes (the
-                // command line prints them on stderr).
-                let mut v = json(&r)?;
-                if let Some(serde_json::Value::Array(own)) = v.get_mut("notes") {
-                    let mut all: Vec<serde_json::Value> =
-                        notes.into_iter().map(serde_json::Value::String).collect();
-                    all.append(own);
-                    *own = all;
-                }
-                Ok(v)
+                json(&commands::power::report_with(&a, opts, layers)?)
             }
             Command::Model(a) => {
                 no_inline()?;

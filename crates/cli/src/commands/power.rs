@@ -17,10 +17,7 @@ pub fn run(a: PowerArgs) -> CliResult {
     let html_out = outs.file("--html", a.html.as_deref())?;
     // The options first: a bad window is refused before any simulation.
     let opts = options(&a)?;
-    let (r, notes) = report_with(&a, opts, input::scenario_layers(&a.scenario)?)?;
-    for n in &notes {
-        sinks::note(n);
-    }
+    let r = report_with(&a, opts, input::scenario_layers(&a.scenario)?)?;
     if let Some(slot) = csv_out {
         outs.put(slot, csv(&r))?;
     }
@@ -54,13 +51,14 @@ pub fn options(a: &PowerArgs) -> CliResult<PowerOptions> {
     Ok(opts)
 }
 
-/// The grid's view of the scenario `layers` make, with the notes of how the scenario
-/// was resolved (the Python package runs this with a scenario dict's layers).
+/// The grid's view of the scenario `layers` make, its notes opening with how the
+/// scenario was resolved, as `simulate`'s do (the Python package runs this with a
+/// scenario dict's layers).
 pub fn report_with(
     a: &PowerArgs,
     opts: PowerOptions,
     layers: memphis_core::scenario::ScenarioLayers,
-) -> CliResult<(GridReport, Vec<String>)> {
+) -> CliResult<GridReport> {
     let resolved = api::simulate::resolve_allowing_oom(&layers, a.allow_oom)?;
     super::simulate::refuse_unless_fits(&resolved.scenario, a.allow_oom, &resolved.notes)?;
     sinks::status("building the power series ...");
@@ -69,8 +67,9 @@ pub fn report_with(
         seed: resolved.scenario.reliability.seed,
         ..opts
     };
-    let r = api::power(&resolved.scenario, &opts).map_err(flag_error)?;
-    Ok((r, resolved.notes))
+    let mut r = api::power(&resolved.scenario, &opts).map_err(flag_error)?;
+    r.notes.splice(0..0, resolved.notes);
+    Ok(r)
 }
 
 /// The options `api::power::check` names, each given as a flag.

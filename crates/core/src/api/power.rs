@@ -240,8 +240,9 @@ pub struct GridReport {
     pub baseline: Outcome,
     /// Each mitigation against the baseline.
     pub mitigations: Vec<Outcome>,
-    /// What was changed from the options asked (the window rounded up to whole
-    /// samples, the drops' span raised to one sample) and what to mistrust (aliasing).
+    /// How the scenario was resolved (as `simulate`'s notes say it, first), what was
+    /// changed from the options asked (the window rounded up to whole samples, the
+    /// drops' span raised to one sample) and what to mistrust (aliasing).
     pub notes: Vec<String>,
     /// The headline series (CSV and charts; not in the JSON).
     #[serde(skip)]
