@@ -538,22 +538,30 @@ pub struct JobsArgs {
 pub struct PlaceArgs {
     #[command(flatten)]
     pub jobs: JobsArgs,
-    /// The most slowdown accepted for the first job: a percentage (5% or 5).
+    /// The most slowdown accepted for the first job: a percentage (5% or 5; below 1,
+    /// with its sign: 0.5%).
     #[arg(long, value_name = "PERCENT", default_value = "5%", value_parser = parse_percent, allow_hyphen_values = true)]
     pub target_slowdown: f64,
 }
 
 /// A percentage, "5%" or "5", as a fraction (0.05).
 fn parse_percent(s: &str) -> Result<f64, String> {
-    let v: f64 = s
-        .trim()
-        .strip_suffix('%')
+    let signed = s.trim().strip_suffix('%');
+    let v: f64 = signed
         .unwrap_or(s.trim())
         .trim()
         .parse()
         .map_err(|_| format!("'{s}': a percentage such as 5% or 0.5%"))?;
     if !(v.is_finite() && (0.0..=1000.0).contains(&v)) {
         return Err(format!("'{s}': a percentage from 0% to 1000%"));
+    }
+    // A bare fraction of one is a fraction or a percentage, by habit: 0.05 could be 5%
+    // or 0.05%, a target 100 times stricter. The sign says which.
+    if signed.is_none() && v > 0.0 && v < 1.0 {
+        return Err(format!(
+            "'{s}': a percentage, with its sign below 1 ({}% for a fraction of {s}, or {s}%)",
+            v * 100.0
+        ));
     }
     // -0 is 0: no "-0.0%" in the report.
     Ok(v / 100.0 + 0.0)
