@@ -246,6 +246,12 @@ def test_reliability_cluster_collective_validate_presets(cli):
     v = memphis.validate(suite="training", step_model="analytical")
     expected = cli.json("validate", "--suite", "training", "--step-model", "analytical")
     assert v["id"].tolist() == [c["id"] for c in expected["cases"]]
+    # A case's scenario, as `validate --scenario ID` prints it; an unknown id is the CLI's error.
+    case = "megatron_h100_weak_32B"
+    assert memphis.validate(scenario=case) == cli.run("validate", "--scenario", case).stdout
+    with pytest.raises(memphis.ScenarioError) as e:
+        memphis.validate(scenario="x")
+    assert str(e.value) == cli.error("validate", "--scenario", "x")
     # A collective curve is a row per size, as its docstring says.
     c = memphis.validate(suite="collectives")
     curves = cli.json("validate", "--suite", "collectives")["cases"]
@@ -260,16 +266,12 @@ def test_reliability_cluster_collective_validate_presets(cli):
 
 
 def test_power_model_jobs_place_and_fabric_bench_are_the_clis(cli, tmp_path):
-    # The grid's view: the report --json prints, with the resolving notes first.
+    # The grid's view: the report --json prints, its notes opening with the resolving ones.
     mine = memphis.power("dgx-h100-llama3-70b", window="2m", resolution="50ms", gpus=1024)
     theirs = cli.json(
         "power", "dgx-h100-llama3-70b", "--window", "2m", "--resolution", "50ms", "--gpus", "1024"
     )
-    own = len(mine["notes"]) - len(theirs["notes"])
-    assert own >= 0 and mine["notes"][own:] == theirs["notes"]
-    assert {k: v for k, v in mine.items() if k != "notes"} == {
-        k: v for k, v in theirs.items() if k != "notes"
-    }
+    assert mine == theirs
     # A scenario dict reaches power as it reaches simulate.
     as_dict = memphis.power({"preset": "dgx-h100-llama3-70b", "training": {"gpus": 1024}}, window="2m")
     assert as_dict["step_s"] == memphis.simulate("dgx-h100-llama3-70b", gpus=1024).step_time_s
@@ -336,6 +338,12 @@ def test_sweep_errors(cli):
     assert str(e.value) == cli.error("simulate", "no-such-preset")
     df = memphis.sweep(["dgx-h100-llama3-70b", "no-such-preset"], errors="keep", progress=False)
     assert df["error"].isna().tolist() == [True, False]
+    # A grid option's values are a list: not a string (its characters), not one number.
+    for bad in (64, "64"):
+        with pytest.raises(memphis.ScenarioError, match=r"grid\['gpus'\] = .*: a list of values"):
+            memphis.sweep(grid={"gpus": bad}, progress=False)
+    with pytest.raises(memphis.ScenarioError, match="errors = 'bogus'"):
+        memphis.sweep(["dgx-h100-llama3-70b"], errors="bogus", progress=False)
 
 
 def test_kept_errors_keep_integer_and_boolean_dtypes():

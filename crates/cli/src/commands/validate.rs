@@ -90,7 +90,7 @@ pub fn report(a: &ValidateArgs) -> CliResult<Validated> {
 
 /// The scenario training case `id` runs as, as a scenario file (TOML): from `--cases` or
 /// `--suite` where given, else from the first suite that has it.
-fn case_scenario(a: &ValidateArgs, id: &str) -> CliResult<String> {
+pub fn case_scenario(a: &ValidateArgs, id: &str) -> CliResult<String> {
     let files = match (&a.cases, &a.suite) {
         (Some(path), _) => {
             let text = input::read_config(path, "case file")?;

@@ -377,6 +377,8 @@ def model(model: Union[str, "os.PathLike[str]"]) -> dict:
     """``memphis model``: a model as memphis reads it (a preset, a TOML model file or a
     Hugging Face ``config.json``): layers by kind, attention and MLP shapes, parameters,
     and the warnings about what it does not model (a dict, as ``--json`` prints it)."""
+    if not isinstance(model, (str, os.PathLike)):
+        raise ScenarioError(f"model = {model!r}: a preset name or a file's path")
     return _report("model", os.fspath(model), None, {})
 
 
@@ -425,11 +427,15 @@ def collective(op: str = "all_reduce", **overrides: Any) -> "pd.DataFrame":
     return df
 
 
-def validate(**overrides: Any) -> "pd.DataFrame":
+def validate(**overrides: Any) -> Union["pd.DataFrame", str]:
     """``memphis validate``: predictions against published runs, one row per training
     case (or collective size) with a ``suite`` column. Options: ``suite``, ``cases``
-    (a case file), ``step_model``. Returns a ``pandas.DataFrame``."""
+    (a case file), ``step_model``. Returns a ``pandas.DataFrame``. With
+    ``scenario="CASE_ID"``, the scenario file (TOML text) that training case runs as,
+    for :func:`simulate`."""
     r = _report("validate", None, None, overrides)
+    if isinstance(r, str):
+        return r
     suites = r["suites"] if "suites" in r else [dict(r, suite=overrides.get("suite", "cases"))]
     rows = []
     for s in suites:
@@ -499,6 +505,14 @@ def _executor_workers(executor: Any) -> int:
     return max(1, int(getattr(executor, "_max_workers", 0) or os.cpu_count() or 1))
 
 
+def _grid_values(key: str, values: Any) -> list:
+    """A grid option's values: a list of them (a string or a single number is not one,
+    which would sweep its characters or fail deep inside)."""
+    if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, Iterable):
+        raise ScenarioError(f"grid[{key!r}] = {values!r}: a list of values, as [1024, 2048]")
+    return list(values)
+
+
 def sweep(
     scenarios: Optional[Iterable[Any]] = None,
     grid: Optional[Mapping[str, Sequence[Any]]] = None,
@@ -539,14 +553,14 @@ def sweep(
     joined by ``" | "``, empty when nothing was.
     """
     if errors not in ("raise", "keep"):
-        raise ValueError(f"errors = {errors!r}: 'raise' or 'keep'")
+        raise ScenarioError(f"errors = {errors!r}: 'raise' or 'keep'")
     if (scenarios is None) == (grid is None):
-        raise ValueError("sweep: give scenarios or grid (one of them)")
+        raise ScenarioError("sweep: give scenarios or grid (one of them)")
     inputs: list = []  # the columns that say which input a row is
     items: list = []
     if grid is not None:
         keys = list(grid.keys())
-        for values in itertools.product(*(list(grid[k]) for k in keys)):
+        for values in itertools.product(*(_grid_values(k, grid[k]) for k in keys)):
             opts = dict(overrides)
             opts.update(zip(keys, values))
             items.append(_item(base, opts))
