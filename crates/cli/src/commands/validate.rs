@@ -238,12 +238,12 @@ fn render(r: &Report) -> String {
                 for i in 0..c.size_bytes.len() {
                     let _ = writeln!(
                         o,
-                        "  {:>12}  {:>11.2}  {:>11.2}  {:>11.2}  {:>+7.1}%",
+                        "  {:>12}  {:>11.2}  {:>11.2}  {:>11.2}  {:>8}",
                         c.size_bytes[i],
                         c.predicted_time_us[i],
                         c.measured_busbw_gbps[i],
                         c.predicted_busbw_gbps[i],
-                        c.error_pct[i]
+                        c.error_pct[i].map_or("n/a".to_string(), |e| format!("{e:+.1}%"))
                     );
                 }
             }

@@ -566,8 +566,9 @@ pub struct CollectiveResult {
     pub predicted_busbw_gbps: Vec<f64>,
     /// Predicted time, µs.
     pub predicted_time_us: Vec<f64>,
-    /// Signed busbw error per size, percent.
-    pub error_pct: Vec<f64>,
+    /// Signed busbw error per size, percent; none where the published busbw is 0
+    /// (nccl-tests prints 0.00 below 0.005 GB/s), where no error is defined.
+    pub error_pct: Vec<Option<f64>>,
     /// Signed error of the predicted time at the smallest size (the latency), percent,
     /// when the case has measured times.
     pub latency_error_pct: Option<f64>,
@@ -801,15 +802,11 @@ pub fn run_cases(file: &CaseFile, timeline: bool) -> Result<Report> {
                 for (&size, &measured) in c.size_bytes.iter().zip(&c.measured_busbw_gbps) {
                     let e = net.collective(c.op, Bytes(size as f64), g);
                     let busbw = size as f64 / e.time.0 * c.op.bus_factor(c.gpus) / 1e9;
-                    let err = if measured > 0.0 {
-                        (busbw - measured) / measured * 100.0
-                    } else {
-                        0.0
-                    };
+                    let err = (measured > 0.0).then(|| (busbw - measured) / measured * 100.0);
                     r.predicted_busbw_gbps.push(busbw);
                     r.predicted_time_us.push(e.time.0 * 1e6);
                     r.error_pct.push(err);
-                    if size >= 1 << 20 && measured > 0.0 {
+                    if let Some(err) = err.filter(|_| size >= 1 << 20) {
                         errs.push((format!("{} @ {size} B", c.id), err));
                     }
                 }

@@ -430,7 +430,9 @@ def collective(op: str = "all_reduce", **overrides: Any) -> "pd.DataFrame":
 def validate(**overrides: Any) -> Union["pd.DataFrame", str]:
     """``memphis validate``: predictions against published runs, one row per training
     case (or collective size) with a ``suite`` column. Options: ``suite``, ``cases``
-    (a case file), ``step_model``. Returns a ``pandas.DataFrame``. With
+    (a case file), ``step_model``. Returns a ``pandas.DataFrame``, with each suite's
+    ``summary`` (and ``series``) in ``df.attrs[suite]``; a size without a published
+    bandwidth has no error (NaN). With
     ``scenario="CASE_ID"``, the scenario file (TOML text) that training case runs as,
     for :func:`simulate`."""
     r = _report("validate", None, None, overrides)
@@ -448,7 +450,15 @@ def validate(**overrides: Any) -> Union["pd.DataFrame", str]:
                 rows.append(dict(row, **{k: v[i] for k, v in curve.items()}))
             if not curve:
                 rows.append(row)
-    return _pandas().DataFrame(rows)
+    df = _pandas().DataFrame(rows)
+    # Each suite's summary (and the training suite's scaling series), as --json has them.
+    df.attrs.update(
+        {
+            s.get("suite"): {k: s[k] for k in ("summary", "series") if k in s}
+            for s in suites
+        }
+    )
+    return df
 
 
 def presets() -> "pd.DataFrame":
