@@ -630,9 +630,14 @@ fn head_costs(sc: &Scenario, cm: &ComputeModel) -> (FwdBwd<OpCost>, FwdBwd<OpCos
             .times(1.0 + mtp)
             .then(proj.times(2.0)),
     };
+    let emb_grad = OpCost {
+        time: cm.memory_time(hw.embedding_grad_bytes),
+        flops: Flops::ZERO,
+        bytes: hw.embedding_grad_bytes,
+    };
     let embedding = FwdBwd {
         forward: emb,
-        backward: emb.times(2.0),
+        backward: emb.times(2.0).then(emb_grad),
     };
     (head, embedding)
 }

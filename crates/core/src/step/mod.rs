@@ -365,11 +365,10 @@ mod pp_overlap {
                 added.0 > lo * expected.0 && added.0 < hi * expected.0,
                 "{model:?}: {added:?} added, {expected:?} expected ({p2p:?} a send)"
             );
-            // The breakdown says where the time went: the sends, not less compute.
-            assert_eq!(
-                shown.breakdown.compute, hidden.breakdown.compute,
-                "{model:?}"
-            );
+            // The breakdown says where the time went: the sends, not less compute (the
+            // same sum of parts, to the last bits of its floating-point order).
+            let (a, b) = (shown.breakdown.compute.0, hidden.breakdown.compute.0);
+            assert!((a - b).abs() <= 1e-12 * b, "{model:?}: {a} against {b}");
             let more_pp = shown.breakdown.pp_comm - hidden.breakdown.pp_comm;
             assert!(
                 (more_pp - added).0.abs() < 0.1 * added.0,

@@ -401,6 +401,13 @@ pub struct HeadWork {
     pub loss_bwd_bytes: Bytes,
     /// Embedding lookup traffic on the first stage.
     pub embedding_bytes: Bytes,
+    /// The embedding's weight gradient, backward: PyTorch's embedding backward (dense,
+    /// `sparse=False`) zero-fills a gradient of the whole V/tp x h table before adding
+    /// the looked-up rows in (`embedding_dense_backward`), and Megatron's gradient hook
+    /// then adds it into the main-grad buffer (`main_grad.add_(grad)`: the lookup has no
+    /// fused accumulation, which the Linear layers' weight gradients have). Per
+    /// parameter: write 2 B, read 2 B, read and write the main grad.
+    pub embedding_grad_bytes: Bytes,
 }
 
 /// The LM head and embedding work for one micro-batch on one GPU.
@@ -421,6 +428,7 @@ pub fn head_work(model: &ModelSpec, plan: &ParallelPlan, run: &TrainingRun) -> H
         loss_bytes: Bytes(tokens * v / t * loss.0),
         loss_bwd_bytes: Bytes(tokens * v / t * loss.1),
         embedding_bytes: Bytes(tokens * h * HALF * 2.0),
+        embedding_grad_bytes: Bytes(v / t * h * (2.0 * HALF + 2.0 * run.grad_reduce_bytes())),
     }
 }
 
@@ -537,6 +545,25 @@ mod tests {
         assert!(sp.elementwise_bytes.0 < eight.elementwise_bytes.0 / 2.0);
         assert_eq!(eight.tp_collectives_fwd, 2);
         assert_eq!(one.tp_collectives_fwd, 0);
+    }
+
+    #[test]
+    fn the_embedding_gradient_is_the_whole_table_whatever_the_tokens() {
+        // GPT-2-sized table (51,200 x 2,048) at TP 2, FP32 main grads: 2 + 2 + 4 + 4 B a
+        // parameter, for 2 sequences or 64.
+        let m = gpt(2, 2048, 16);
+        let mut p = ParallelPlan::single();
+        p.tp = 2;
+        let table = 51200.0 / 2.0 * 2048.0;
+        for batch in [2, 64] {
+            let run = TrainingRun::test(batch, 2048, Precision::Bf16);
+            assert_eq!(run.grad_reduce_bytes(), 4.0);
+            let hw = head_work(&m, &p, &run);
+            assert_eq!(hw.embedding_grad_bytes.0, table * 12.0);
+        }
+        let mut run = TrainingRun::test(2, 2048, Precision::Bf16);
+        run.recipe.main_grads = Some(crate::workload::plan::GradPrecision::Bf16);
+        assert_eq!(head_work(&m, &p, &run).embedding_grad_bytes.0, table * 8.0);
     }
 
     #[test]
