@@ -327,12 +327,13 @@ fn notes_say_what_a_flag_does_not_do_and_what_was_kept() {
         err.contains("routing = ecmp applies at flow level only"),
         "{err}"
     );
+    // The preset's own model, so that its plan applies (another model is planned for).
     let o = crate::util::memphis(&[
         "simulate",
         "--cluster",
         "dgx-h100",
         "--model",
-        "llama3-8b",
+        "llama3-405b",
         "--gpus",
         "256",
         "--tp",
@@ -343,6 +344,7 @@ fn notes_say_what_a_flag_does_not_do_and_what_was_kept() {
         "512",
         "--seq-len",
         "8192",
+        "--allow-oom",
         "--json",
     ]);
     let err = crate::util::stderr(&o);

@@ -129,6 +129,31 @@ fn with_context(
 /// The scenario, and whether the planner chose its plan (else it is the one written,
 /// with the preset's fields, some perhaps derived again: the notes say which).
 fn resolve_plan(merged: &MergedScenario, allow_oom: bool) -> Result<(Resolved, bool)> {
+    // A preset's plan was made for the preset's model. For another model (--model, a
+    // config.json, a [model] of the user's) the planner plans this one around any plan
+    // fields given; only where no plan fits does the preset's plan stand, with its own
+    // checks below.
+    if let Some(made_for) = other_model(merged) {
+        let fixed = merged.written_plan();
+        if let Ok(base) = build_for_planning(&merged.file) {
+            if let Ok(Some(best)) = best_plan(&base, &fixed) {
+                let scenario = best.apply(&base);
+                let around = if merged.wrote_in("parallel") {
+                    " around the plan fields you gave"
+                } else {
+                    ""
+                };
+                let notes = vec![format!(
+                    "the plan of {} was made for {made_for}; the planner chose {}, {} for {}{around}",
+                    merged.preset.as_deref().unwrap_or("the scenario"),
+                    scenario.plan.label(),
+                    scenario.plan.recompute_label(),
+                    scenario.model.name
+                )];
+                return Ok((Resolved { scenario, notes }, true));
+            }
+        }
+    }
     if merged.wrote_in("parallel") {
         // The plan fields the user gave are kept; when the preset's others cannot go
         // with them, the planner fills those in (the user's fixed), and says so.
@@ -151,24 +176,6 @@ fn resolve_plan(merged: &MergedScenario, allow_oom: bool) -> Result<(Resolved, b
             scenario.plan.recompute_label()
         )];
         return Ok((Resolved { scenario, notes }, true));
-    }
-    // A preset's plan was made for the preset's model. For another model (--model, a
-    // config.json, a [model] of the user's) the planner plans this one; only where no
-    // plan fits does the preset's plan stand, with its own checks below.
-    if let Some(made_for) = other_model(merged) {
-        if let Ok(base) = build_for_planning(&merged.file) {
-            if let Ok(Some(best)) = best_plan(&base, &Default::default()) {
-                let scenario = best.apply(&base);
-                let notes = vec![format!(
-                    "the plan of {} was made for {made_for}; the planner chose {}, {} for {}",
-                    merged.preset.as_deref().unwrap_or("the scenario"),
-                    scenario.plan.label(),
-                    scenario.plan.recompute_label(),
-                    scenario.model.name
-                )];
-                return Ok((Resolved { scenario, notes }, true));
-            }
-        }
     }
     let strict = merged.file.clone().validate();
     let reason = match &strict {
@@ -1167,12 +1174,18 @@ mod tests {
             (same.scenario.plan.tp, same.scenario.plan.pp),
             (preset.tp, preset.pp)
         );
+        // A plan field given is kept, and the planner plans the rest around it, not
+        // the preset's (PP16 CP2, made for 405B).
         let given = with_model("llama3-70b", Some(2));
         assert_eq!(given.scenario.plan.tp, 2);
         assert!(
-            given.notes.iter().all(|n| !n.contains("was made for")),
+            given.notes[0].ends_with("around the plan fields you gave"),
             "{:?}",
             given.notes
+        );
+        assert_ne!(
+            (given.scenario.plan.pp, given.scenario.plan.cp),
+            (preset.pp, preset.cp)
         );
     }
 
