@@ -59,7 +59,7 @@ pub enum Command {
     /// The grid's view: the site's facility power over a window, its ramps, spectrum and
     /// drops, and what a power floor, a cap, a battery or a staggered restart changes.
     #[command(
-        after_help = "Examples:\n  memphis power                                  10 minutes of the default job at 100 ms\n  memphis power --window 1h --failure-at 20m --json\n  memphis power --mitigation battery --ramp-limit 1 --csv power.csv --html power.html\n  memphis power dgx-h100-llama3-70b --window 30s --resolution 1ms\n\nDurations: a number with a unit, ms, s, m, h or d (1.5h, 100ms); a bare number is seconds.\n\nBounds: a window above 0 and up to 7 days; a resolution from 1 ms to the window; at most 2,000,000 samples (window / resolution: 1 day at 50 ms, 1 h at 2 ms) and 5,000,000 training steps per window. Past a bound, an error names the flag (exit 2). A window not a whole number of samples is rounded up, a --drop-within under one sample raised to one, each with a note; a note also warns when the step rate or its 2nd or 3rd harmonic is past the Nyquist frequency (the spectrum's lines there are aliases).\n\nDrops: the largest is the largest fall within --drop-within anywhere, whatever --drop-mw; the count is of distinct falls over --drop-mw. The battery's energy cost is its losses; the charge left in it at the end is shown apart."
+        after_help = "Examples:\n  memphis power                                  10 minutes of the default job at 100 ms\n  memphis power --window 1h --failure-at 20m --json\n  memphis power --mitigation battery --ramp-limit 1 --csv power.csv --html power.html\n  memphis power dgx-h100-llama3-70b --window 30s --resolution 1ms\n\nDurations: a number with a unit, ms, s, m, h or d (1.5h, 100ms); a bare number is seconds.\n\nBounds: a window from 1 ms to 7 days; a resolution from 1 ms to the window; at most 2,000,000 samples (window / resolution: 1 day at 50 ms, 1 h at 2 ms) and 5,000,000 training steps per window. Past a bound, an error names the flag (exit 2). A window not a whole number of samples is rounded up, a --drop-within under one sample raised to one, each with a note; a note also warns when the step rate or its 2nd or 3rd harmonic is past the Nyquist frequency (the spectrum's lines there are aliases).\n\nDrops: the largest is the largest fall within --drop-within anywhere, whatever --drop-mw; the count is of distinct falls over --drop-mw. The battery's energy cost is its losses; the charge left in it at the end is shown apart."
     )]
     Power(Box<PowerArgs>),
     /// Search the parallel plans for the fastest that fits; shard a sweep over many machines.
@@ -336,7 +336,7 @@ pub struct ReliabilityArgs {
 #[derive(Debug, Args)]
 #[command(allow_negative_numbers = true)]
 pub struct PowerArgs {
-    /// How long a stretch of training to show: above 0, at most 7 d; rounded up to a
+    /// How long a stretch of training to show: 1 ms to 7 d; rounded up to a
     /// whole number of samples (a note says so).
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration, allow_hyphen_values = true)]
     pub window: f64,
@@ -559,7 +559,7 @@ fn parse_percent(s: &str) -> Result<f64, String> {
     // or 0.05%, a target 100 times stricter. The sign says which.
     if signed.is_none() && v > 0.0 && v < 1.0 {
         return Err(format!(
-            "'{s}': a percentage, with its sign below 1 ({}% for a fraction of {s}, or {s}%)",
+            "'{s}': below 1, a percentage needs its sign: {}% (a fraction of {s}) or {s}%",
             v * 100.0
         ));
     }

@@ -68,6 +68,16 @@ pub fn report_with(
         ..opts
     };
     let mut r = api::power(&resolved.scenario, &opts).map_err(flag_error)?;
+    if a.resolution.is_none() && opts.resolution_s > 0.1 {
+        r.notes.insert(
+            0,
+            format!(
+                "resolution {} s: 100 ms would be more than {} samples over the window (give --resolution for another)",
+                opts.resolution_s,
+                api::power::MAX_SAMPLES
+            ),
+        );
+    }
     r.notes.splice(0..0, resolved.notes);
     Ok(r)
 }

@@ -224,7 +224,7 @@ fn forty_bad_inputs_one_clear_error_each() {
         ),
         (
             vec![f("power"), f("--window"), f("-5m")],
-            "--window = -300 s (-5 min): a duration above 0",
+            "--window = -300 s (-5 min): a duration from 1 ms to 7 d",
         ),
         (
             vec![f("simulate"), f("--tp"), f("-4")],

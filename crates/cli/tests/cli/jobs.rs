@@ -208,7 +208,7 @@ fn bad_jobs_files_are_refused_naming_job_field_and_value() {
     // 0.05 could be 5% or 0.05%: the sign decides.
     expect_bad(
         &["place", TWO, "--target-slowdown", "0.05"],
-        "'0.05': a percentage, with its sign below 1 (5% for a fraction of 0.05, or 0.05%)",
+        "'0.05': below 1, a percentage needs its sign: 5% (a fraction of 0.05) or 0.05%",
     );
     expect_bad(&["jobs", "no-such-file.toml"], "no-such-file.toml");
 }

@@ -296,11 +296,12 @@ fn given(s: f64) -> String {
 /// Bins of the window, or the error naming the option out of range.
 pub fn check(o: &PowerOptions) -> Result<u64> {
     let (w, r) = (o.window_s, o.resolution_s);
-    if !(w.is_finite() && w > 0.0 && w <= MAX_WINDOW_S) {
+    // A window holds at least one sample, of at least 1 ms.
+    if !(w.is_finite() && (MIN_RESOLUTION_S..=MAX_WINDOW_S).contains(&w)) {
         return Err(Error::invalid(
             "window",
             given(w),
-            "a duration above 0, at most 7 d",
+            "a duration from 1 ms to 7 d",
         ));
     }
     if !(r.is_finite() && (MIN_RESOLUTION_S..=w).contains(&r)) {
@@ -612,7 +613,12 @@ fn assemble(
         mitigation: chosen,
         over_ramp_limit_s: over_limit(&series.facility_mw, dt, limit),
         ramp_limit_mw_per_s: limit,
-        spectrum: grid::spectrum(&series.facility_mw, dt, from_hz),
+        spectrum: grid::spectrum_with_width(
+            &series.facility_mw,
+            dt,
+            from_hz,
+            (r.step.band.p90_s - r.step.band.p10_s) / r.step.time_s.max(1e-300),
+        ),
         drops,
         failure: base
             .inputs
@@ -641,9 +647,13 @@ fn notes(o: &PowerOptions, window: f64, n: usize, d: &Drops, step_hz: f64) -> Ve
     let dt = o.resolution_s;
     let mut v = Vec::new();
     if (window - o.window_s).abs() > 1e-9 * o.window_s {
+        // To the nanosecond: n x dt carries float noise (10.100000000000001).
+        let s = |x: f64| (x * 1e9).round() / 1e9;
         v.push(format!(
             "the window of {} s is not a whole number of {} s samples: computed {} s ({n} samples), rounded up",
-            o.window_s, dt, window
+            s(o.window_s),
+            s(dt),
+            s(window)
         ));
     }
     let asked = o.drop_within_s.min(window);

@@ -154,6 +154,14 @@ impl Spectrum {
 /// The spectrum of `x` in bins of `dt`, its peak and main lines from `from_hz` up (from
 /// the lowest line when none is that fast).
 pub fn spectrum(x: &[f64], dt: f64, from_hz: f64) -> Spectrum {
+    spectrum_with_width(x, dt, from_hz, 0.0)
+}
+
+/// [`spectrum`], its main lines `line_width` wide (relative to their frequency): a
+/// series whose steps vary in length (the slowest GPU drawn anew each step) spreads each
+/// line of the step rate over that share of its frequency, which a long window resolves
+/// into many local maxima. They are one line, their shares summed.
+pub fn spectrum_with_width(x: &[f64], dt: f64, from_hz: f64, line_width: f64) -> Spectrum {
     let n = x.len();
     let df = 1.0 / (n.max(1) as f64 * dt);
     let nyquist = 0.5 / dt;
@@ -188,25 +196,36 @@ pub fn spectrum(x: &[f64], dt: f64, from_hz: f64) -> Spectrum {
         band_rms_mw: (variance * in_band).sqrt(),
         nyquist_hz: nyquist,
         resolution_hz: df,
-        main: main_lines(&p, df, k0),
+        main: main_lines(&p, df, k0, line_width),
         chart: chart(&p, df),
     }
 }
 
-/// The strongest local maxima of the spectrum.
-fn main_lines(p: &[f64], df: f64, k0: usize) -> Vec<Line> {
+/// The strongest local maxima of the spectrum; a weaker one within `width` (relative,
+/// and at least 2 bins) of a stronger is part of that line.
+fn main_lines(p: &[f64], df: f64, k0: usize, width: f64) -> Vec<Line> {
     let mut peaks: Vec<usize> = (k0..p.len())
         .filter(|&k| p[k] > 0.0 && p[k] >= p[k - 1] && p.get(k + 1).is_none_or(|&r| p[k] > r))
         .collect();
     peaks.sort_by(|&a, &b| p[b].total_cmp(&p[a]).then(a.cmp(&b)));
-    peaks
-        .into_iter()
-        .take(MAIN_LINES)
-        .map(|k| Line {
-            hz: k as f64 * df,
-            share: p[k],
-        })
-        .collect()
+    let mut lines: Vec<Line> = Vec::new();
+    for k in peaks {
+        let hz = k as f64 * df;
+        let room = lines.len() < 4 * MAIN_LINES;
+        match lines
+            .iter_mut()
+            .find(|l| (l.hz - hz).abs() <= (width * l.hz).max(2.0 * df))
+        {
+            Some(l) => l.share += p[k],
+            // A margin of candidates for the sums to reorder; no more (a week's spectrum
+            // has hundreds of thousands of local maxima).
+            None if room => lines.push(Line { hz, share: p[k] }),
+            None => {}
+        }
+    }
+    lines.sort_by(|a, b| b.share.total_cmp(&a.share).then(a.hz.total_cmp(&b.hz)));
+    lines.truncate(MAIN_LINES);
+    lines
 }
 
 /// The spectrum cut into at most [`CHART_POINTS`] slices, each shown by its largest line.
@@ -391,6 +410,25 @@ mod tests {
                 }
             })
             .collect()
+    }
+
+    #[test]
+    fn a_line_spread_over_its_width_is_one_line() {
+        // Local maxima at bins 1000, 1004 and 1008 (within 1% of the first) and 3000.
+        let mut p = vec![0.0; 4000];
+        for (k, share) in [(1000, 0.3), (1004, 0.2), (1008, 0.1), (3000, 0.25)] {
+            p[k] = share;
+        }
+        let lines = main_lines(&p, 0.001, 1, 0.01);
+        let got: Vec<(f64, f64)> = lines.iter().map(|l| (l.hz, l.share)).collect();
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert!(
+            (got[0].0 - 1.0).abs() < 1e-12 && (got[0].1 - 0.6).abs() < 1e-12,
+            "{got:?}"
+        );
+        assert!((got[1].0 - 3.0).abs() < 1e-12, "{got:?}");
+        // Without a width, each bin's maximum is a line of its own.
+        assert_eq!(main_lines(&p, 0.001, 1, 0.0).len(), 4);
     }
 
     #[test]
