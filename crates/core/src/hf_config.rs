@@ -755,8 +755,19 @@ fn read_moe(
         }
         e => e,
     };
-    // One expert (or none) is a dense MLP behind a router of h weights.
+    // One expert (or none) is a dense MLP behind a router of h weights. A mixture-of-
+    // experts family with so few is read that way, but said so.
     let Some(experts) = experts.filter(|&e| e > 1) else {
+        if let (Some(e), true) = (
+            experts,
+            family.find("mixtral") || moe_family(family).is_some(),
+        ) {
+            warnings.push(format!(
+                "{}: {e} routed expert{}: read as a dense MLP (a mixture-of-experts family with fewer than 2 experts routes nothing)",
+                c.context,
+                if e == 1 { "" } else { "s" }
+            ));
+        }
         return Ok(None);
     };
     let topk = match c.u32_of(&[
@@ -1191,6 +1202,13 @@ mod tests {
         assert!(moe.dense_layers.is_empty() && moe.shared_ffn == 0);
         // Without its expert count, Mixtral is MixtralConfig's 8 experts (with a
         // warning), not a dense model; another MoE family is refused.
+        // Fewer than 2 experts route nothing: a dense MLP, said so.
+        let zero = read(
+            "z.json",
+            &mixtral.replace(r#""num_local_experts":8"#, r#""num_local_experts":0"#),
+        );
+        assert_eq!(warned_keys("z.json", &zero), ["0"]);
+        assert!(zero.validate("model").unwrap().moe.is_none());
         let no_count = mixtral.replace(r#""num_local_experts":8,"#, "");
         let m = read("m.json", &no_count);
         assert_eq!(warned_keys("m.json", &m), ["num_local_experts"]);
