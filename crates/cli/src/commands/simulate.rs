@@ -19,8 +19,16 @@ pub fn run(a: SimulateArgs) -> CliResult {
     let trace_out = outs.file("--trace", a.trace.as_deref())?;
     let html_out = outs.file("--html", a.html.as_deref())?;
     let (sc, report) = simulated(&a)?;
-    for n in &report.notes {
-        sinks::note(n);
+    // Notes go to stderr for whoever reads the terminal while the report goes elsewhere;
+    // a text report on the terminal shows them itself.
+    let on_terminal = {
+        use std::io::IsTerminal;
+        !a.json && a.output.is_none() && std::io::stdout().is_terminal()
+    };
+    if !on_terminal {
+        for n in &report.notes {
+            sinks::note(n);
+        }
     }
     if let (Some(slot), Some(tl)) = (trace_out, &report.timeline) {
         let m = &report.memory;
