@@ -1087,14 +1087,15 @@ pub fn none_fits(sc: &Scenario, fixed: &ParallelFile) -> crate::Error {
             ", or fewer of the plan fields you gave",
         )
     };
+    let gpus = sc.job_gpus();
+    let room = plan::what_makes_room(sc);
     crate::Error::invalid(
         "parallel",
         value,
         format!(
-            "a plan that fits in memory, but no plan of {}{with} on {} GPU{}, global batch {} of {} tokens, fits in the GPU's {:.1} GiB ({}): more GPUs, a smaller batch or shorter sequences{fewer}",
+            "a plan that fits in memory, but no plan of {}{with} on {gpus} GPU{}, global batch {} of {} tokens, fits in the GPU's {:.1} GiB ({}): {room}{fewer}",
             sc.model.name,
-            sc.job_gpus(),
-            if sc.job_gpus() == 1 { "" } else { "s" },
+            if gpus == 1 { "" } else { "s" },
             sc.run.global_batch,
             sc.run.seq_len,
             sc.cluster.gpu.hbm_capacity.gib(),

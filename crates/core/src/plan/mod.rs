@@ -601,13 +601,32 @@ pub fn best(sc: &Scenario, fixed: &ParallelFile, objective: Objective) -> Result
             "parallel",
             "any plan",
             format!(
-                "none fits in memory for {} on {} GPUs at global batch {}: more GPUs, a smaller batch or shorter sequences",
+                "none fits in memory for {} on {} GPUs at global batch {}: {}",
                 sc.model.name,
                 sc.job_gpus(),
-                sc.run.global_batch
+                sc.run.global_batch,
+                what_makes_room(sc)
             ),
         )
     })
+}
+
+/// What would let a plan fit when none does. The model's states (BF16 weights, main
+/// grads, FP32 master weights and moments) spread over every GPU of the job are the
+/// least any plan holds a GPU: past the GPU's memory, only more GPUs help.
+pub fn what_makes_room(sc: &Scenario) -> String {
+    let gpus = sc.job_gpus();
+    let states = sc.model.total_params()
+        * (crate::workload::ops::HALF + sc.run.grad_reduce_bytes() + 4.0 + sc.run.moment_bytes())
+        / gpus.max(1) as f64;
+    if states > sc.cluster.gpu.hbm_capacity.0 {
+        format!(
+            "more GPUs: the weights, gradients and optimizer states alone need {:.1} GiB a GPU spread over all {gpus}",
+            states / crate::units::GIB
+        )
+    } else {
+        "more GPUs, a smaller batch or shorter sequences".to_string()
+    }
 }
 
 fn rank(v: &mut [PlanResult], o: Objective) {
@@ -763,6 +782,26 @@ fn check_shard(p: &SearchResult, sc: &Scenario) -> Result<()> {
 mod tests {
     use super::*;
     use crate::scenario::{build, ParallelFile, ScenarioFile, ScenarioLayers, TrainingFile};
+
+    #[test]
+    fn past_the_states_only_more_gpus_make_room() {
+        // Llama 3 405B: 18 B a parameter with FP32 main grads, 6.8 TiB, over 256 GPUs
+        // fits in 80 GB (a smaller batch may help); over 8 it cannot.
+        let mut sc = crate::scenario::preset_scenario("memphis-405b");
+        sc.plan.dp = 1;
+        assert_eq!(sc.job_gpus(), 256);
+        assert_eq!(
+            what_makes_room(&sc),
+            "more GPUs, a smaller batch or shorter sequences"
+        );
+        (sc.plan.tp, sc.plan.pp, sc.plan.cp) = (8, 1, 1);
+        let room = what_makes_room(&sc);
+        assert!(
+            room.starts_with("more GPUs: the weights, gradients and optimizer states alone need"),
+            "{room}"
+        );
+        assert!(room.ends_with("spread over all 8"), "{room}");
+    }
 
     fn small() -> Scenario {
         let mut flags = ScenarioFile {
