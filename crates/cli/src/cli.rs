@@ -381,13 +381,13 @@ pub struct PowerArgs {
     pub scenario: ScenarioArgs,
 }
 
-/// A duration: a number and a unit (ms, s, m, h, d), or a bare number of seconds.
 /// `--top`: a count, as the scenario's counts are read.
 fn top_count(text: &str) -> Result<usize, String> {
     memphis_core::scenario::count_u64(text)
         .and_then(|n| usize::try_from(n).map_err(|_| format!("{text} is more than {}", usize::MAX)))
 }
 
+/// A duration: a number and a unit (ms, s, m, h, d), or a bare number of seconds.
 pub fn parse_duration(text: &str) -> Result<f64, String> {
     let t = text.trim();
     let split = t.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(t.len());

@@ -68,12 +68,13 @@ pub fn report_with(
         ..opts
     };
     let mut r = api::power(&resolved.scenario, &opts).map_err(flag_error)?;
-    if a.resolution.is_none() && opts.resolution_s > 0.1 {
+    if a.resolution.is_none() && opts.resolution_s > api::power::DEFAULT_RESOLUTION_S {
         r.notes.insert(
             0,
             format!(
-                "resolution {} s: 100 ms would be more than {} samples over the window (give --resolution for another)",
+                "resolution {} s: {} s would be more than {} samples over the window (give --resolution for another)",
                 opts.resolution_s,
+                api::power::DEFAULT_RESOLUTION_S,
                 api::power::MAX_SAMPLES
             ),
         );

@@ -20,6 +20,9 @@ pub const MAX_SAMPLES: u64 = 2_000_000;
 pub const MAX_WINDOW_S: f64 = 7.0 * 86_400.0;
 /// Finest resolution, s.
 pub const MIN_RESOLUTION_S: f64 = 1e-3;
+
+/// Sample width when none is asked for and the window allows it ([`default_resolution`]).
+pub const DEFAULT_RESOLUTION_S: f64 = 0.1;
 /// Most training steps in a window.
 pub const MAX_STEPS: f64 = 5_000_000.0;
 /// Most bins of the step's power profile.
@@ -114,7 +117,7 @@ impl Default for PowerOptions {
     fn default() -> Self {
         PowerOptions {
             window_s: 600.0,
-            resolution_s: 0.1,
+            resolution_s: DEFAULT_RESOLUTION_S,
             failure_at_s: None,
             mitigation: None,
             ramp_limit_mw_per_s: 1.0,
@@ -266,11 +269,11 @@ fn samples(w: f64, r: f64) -> f64 {
 /// [`MAX_SAMPLES`].
 pub fn default_resolution(window_s: f64) -> f64 {
     let least = window_s / MAX_SAMPLES as f64;
-    if !(least > 0.1 && least.is_finite()) {
+    if !(least > DEFAULT_RESOLUTION_S && least.is_finite()) {
         return if window_s > 0.0 {
-            window_s.min(0.1)
+            window_s.min(DEFAULT_RESOLUTION_S)
         } else {
-            0.1
+            DEFAULT_RESOLUTION_S
         };
     }
     let decade = 10f64.powf(least.log10().floor());

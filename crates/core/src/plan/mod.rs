@@ -611,14 +611,13 @@ pub fn best(sc: &Scenario, fixed: &ParallelFile, objective: Objective) -> Result
     })
 }
 
-/// What would let a plan fit when none does. The model's states (BF16 weights, main
-/// grads, FP32 master weights and moments) spread over every GPU of the job are the
-/// least any plan holds a GPU: past the GPU's memory, only more GPUs help.
+/// What would let a plan fit when none does. The model's states (weights, gradients,
+/// optimizer, as the memory model counts them a parameter) spread over every GPU of the
+/// job are the least any plan holds a GPU: past the GPU's memory, only more GPUs help.
 pub fn what_makes_room(sc: &Scenario) -> String {
     let gpus = sc.job_gpus();
-    let states = sc.model.total_params()
-        * (crate::workload::ops::HALF + sc.run.grad_reduce_bytes() + 4.0 + sc.run.moment_bytes())
-        / gpus.max(1) as f64;
+    let (w, g, o) = crate::workload::memory::bytes_per_param(&sc.run, &sc.cluster.gpu);
+    let states = sc.model.total_params() * (w + g + o) / gpus.max(1) as f64;
     if states > sc.cluster.gpu.hbm_capacity.0 {
         format!(
             "more GPUs: the weights, gradients and optimizer states alone need {:.1} GiB a GPU spread over all {gpus}",
@@ -785,8 +784,9 @@ mod tests {
 
     #[test]
     fn past_the_states_only_more_gpus_make_room() {
-        // Llama 3 405B: 18 B a parameter with FP32 main grads, 6.8 TiB, over 256 GPUs
-        // fits in 80 GB (a smaller batch may help); over 8 it cannot.
+        // Llama 3 405B: 20 B a parameter (BF16 weights and grads, FP32 master, moments
+        // and grad copy), 7.4 TiB: over 256 GPUs it fits in 80 GB (a smaller batch may
+        // help); over 8 it cannot.
         let mut sc = crate::scenario::preset_scenario("memphis-405b");
         sc.plan.dp = 1;
         assert_eq!(sc.job_gpus(), 256);

@@ -76,7 +76,7 @@ pub const RESERVED_GIB: f64 = 2.0;
 /// the optimizer keeps FP32 master weights and the two moments, and an FP32 copy of its
 /// gradient shard when the buffer is 16-bit (16 B with FP32 moments, as in the table
 /// above; 12 B with BF16 moments).
-fn bytes_per_param(run: &TrainingRun, gpu: &GpuSpec) -> (f64, f64, f64) {
+pub(crate) fn bytes_per_param(run: &TrainingRun, gpu: &GpuSpec) -> (f64, f64, f64) {
     let fp8_copies = if run.precision.fp8_gemms() {
         let native = gpu.generation.fp8_native_layouts();
         run.recipe.fp8_recipe.copies(native)

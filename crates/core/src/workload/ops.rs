@@ -428,6 +428,8 @@ pub fn head_work(model: &ModelSpec, plan: &ParallelPlan, run: &TrainingRun) -> H
         loss_bytes: Bytes(tokens * v / t * loss.0),
         loss_bwd_bytes: Bytes(tokens * v / t * loss.1),
         embedding_bytes: Bytes(tokens * h * HALF * 2.0),
+        // The main grad at the size the step's time counts it (`grad_reduce_bytes`, FP32
+        // unless set, as the reduction's traffic).
         embedding_grad_bytes: Bytes(v / t * h * (2.0 * HALF + 2.0 * run.grad_reduce_bytes())),
     }
 }
