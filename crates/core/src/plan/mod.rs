@@ -616,7 +616,7 @@ pub fn best(sc: &Scenario, fixed: &ParallelFile, objective: Objective) -> Result
 /// job are the least any plan holds a GPU: past the GPU's memory, only more GPUs help.
 pub fn what_makes_room(sc: &Scenario) -> String {
     let gpus = sc.job_gpus();
-    let (w, g, o) = crate::workload::memory::bytes_per_param(&sc.run, &sc.cluster.gpu);
+    let (w, g, o) = crate::workload::memory::bytes_per_param(&sc.run, sc.cluster.gpu);
     let states = sc.model.total_params() * (w + g + o) / gpus.max(1) as f64;
     if states > sc.cluster.gpu.hbm_capacity.0 {
         format!(
