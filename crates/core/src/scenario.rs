@@ -279,8 +279,9 @@ pub struct TrainingFile {
     /// What selective recompute recomputes, comma-separated (default core_attn).
     #[cfg_attr(feature = "clap", arg(long, value_enum, value_delimiter = ','))]
     pub recompute_modules: Option<Vec<RecomputeModule>>,
-    /// Attention kernel: `fused` (FlashAttention; default) or `unfused` (the scores in
-    /// HBM, Megatron-LM before 2022).
+    /// Attention kernel: `fused` (FlashAttention-3 or cuDNN on Hopper; default), `flash2`
+    /// (FlashAttention-2, slower after Ampere) or `unfused` (the scores in HBM,
+    /// Megatron-LM before 2022).
     #[cfg_attr(feature = "clap", arg(long, value_enum))]
     pub attention: Option<AttentionKernel>,
     /// The loss over the vocabulary: `fused` (Transformer Engine's kernel; default) or
@@ -509,7 +510,7 @@ pub const CLUSTER_PRESETS: &[Preset] = presets!("clusters": "memphis", "dgx-a100
 /// Model presets.
 pub const MODEL_PRESETS: &[Preset] = presets!("models": "gpt3-175b", "llama3-8b", "llama3-70b", "llama3-405b", "grok-1", "deepseek-v3");
 /// Scenario presets; the first is the default.
-pub const SCENARIO_PRESETS: &[Preset] = presets!("scenarios": "memphis-405b", "memphis-grok1", "dgx-h100-llama3-70b", "dgx-a100-gpt3-175b", "deepseek-v3-h800");
+pub const SCENARIO_PRESETS: &[Preset] = presets!("scenarios": "memphis-405b", "memphis-grok1", "dgx-h100-llama3-70b", "dgx-a100-gpt3-175b", "deepseek-v3-h800", "meta-llama3-405b");
 
 /// The default scenario's name.
 pub const DEFAULT_SCENARIO: &str = "memphis-405b";

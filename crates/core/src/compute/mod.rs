@@ -47,11 +47,30 @@ pub const TILE_N: f64 = 256.0;
 /// lower. 0.55 of the BF16 peak is taken for forward and backward together ⚠.
 pub const ATTENTION_EFFICIENCY: f64 = 0.55;
 
-/// FlashAttention-2 on Hopper against Hopper's own kernels: "only 35% utilization on the
-/// H100 GPU", where FlashAttention-3 reaches "up to 75%" (Shah et al. 2024, arXiv
-/// 2407.08608, abstract; BF16/FP16 forward). The ratio is applied to forward and
-/// backward alike, and to Blackwell as to Hopper ⚠.
-pub const FLASH2_ON_HOPPER: f64 = 35.0 / 75.0;
+/// How much longer FlashAttention-2 takes on Hopper than Hopper's own kernels, forward
+/// and backward: FlashAttention-3 runs the forward "1.5-2.0x" faster (Shah et al. 2024,
+/// arXiv 2407.08608, abstract; "only 35% utilization" for FlashAttention-2 against "up to
+/// 75%") and the backward 1.5-1.75x (§4.1). The upper ends are taken ⚠: the speedups
+/// grow with the sequence, and long sequences are where attention weighs in a step.
+/// Applied to Blackwell as to Hopper ⚠.
+pub const FLASH2_SLOWDOWN_HOPPER: AttentionPasses = AttentionPasses {
+    forward: 2.0,
+    backward: 1.75,
+};
+
+/// A factor for each pass of the fused attention kernel.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AttentionPasses {
+    pub forward: f64,
+    pub backward: f64,
+}
+
+/// One pass of the fused attention kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttentionPass {
+    Forward,
+    Backward,
+}
 
 /// Achievable HBM bandwidth for streaming kernels: 0.9 of spec (facts.md §2.4: 2.9–3.1
 /// of 3.35 TB/s on H100, ⚠ an estimate).
@@ -163,9 +182,9 @@ pub struct ComputeModel<'a> {
     /// Time multiplier of FP8 GEMMs for the scaling recipe (1 but for blockwise on
     /// Hopper, whose GEMM is emulated).
     fp8_gemm_slowdown: f64,
-    /// The fused attention kernel's rate against [`ATTENTION_EFFICIENCY`] (1 but for
-    /// FlashAttention-2 after Ampere).
-    attention_rate: f64,
+    /// Time multiplier of the fused attention kernel's passes against
+    /// [`ATTENTION_EFFICIENCY`] (1 but for FlashAttention-2 after Ampere).
+    attention_slowdown: AttentionPasses,
 }
 
 impl<'a> ComputeModel<'a> {
@@ -177,17 +196,19 @@ impl<'a> ComputeModel<'a> {
             fp8,
             slowdown: 1.0,
             fp8_gemm_slowdown: 1.0,
-            attention_rate: 1.0,
+            attention_slowdown: AttentionPasses {
+                forward: 1.0,
+                backward: 1.0,
+            },
         }
     }
 
-    /// Fused attention as `kernel` runs it: FlashAttention-2 at [`FLASH2_ON_HOPPER`] of
-    /// the native kernels' rate after Ampere, for which it was written.
+    /// Fused attention as `kernel` runs it: FlashAttention-2 [`FLASH2_SLOWDOWN_HOPPER`]
+    /// slower than the native kernels after Ampere, for which it was written.
     pub fn with_attention(mut self, kernel: AttentionKernel) -> Self {
-        self.attention_rate = match (kernel, self.gpu.generation) {
-            (AttentionKernel::Flash2, g) if g != Generation::Ampere => FLASH2_ON_HOPPER,
-            _ => 1.0,
-        };
+        if kernel == AttentionKernel::Flash2 && self.gpu.generation != Generation::Ampere {
+            self.attention_slowdown = FLASH2_SLOWDOWN_HOPPER;
+        }
         self
     }
 
@@ -295,9 +316,14 @@ impl<'a> ComputeModel<'a> {
         g.bytes(elem)
     }
 
-    /// Time of the fused attention core for `flops` executed FLOPs (BF16 either way).
-    pub fn attention_time(&self, flops: Flops) -> Seconds {
-        flops / (self.gpu.peak_bf16 * ATTENTION_EFFICIENCY * self.attention_rate) * self.slowdown
+    /// Time of one pass of the fused attention core for `flops` executed FLOPs (BF16
+    /// either way).
+    pub fn attention_time(&self, flops: Flops, pass: AttentionPass) -> Seconds {
+        let kernel = match pass {
+            AttentionPass::Forward => self.attention_slowdown.forward,
+            AttentionPass::Backward => self.attention_slowdown.backward,
+        };
+        flops / (self.gpu.peak_bf16 * ATTENTION_EFFICIENCY) * (kernel * self.slowdown)
     }
 
     /// Achievable HBM bandwidth.
@@ -341,12 +367,18 @@ mod tests {
     #[test]
     fn flash_attention_2_is_slower_only_after_ampere() {
         let f = Flops(1e15);
-        for (name, ratio) in [("A100-SXM4-80GB", 1.0), ("H100-SXM5-80GB", 75.0 / 35.0)] {
+        // The FlashAttention-3 paper's forward and backward speedups, on Hopper only.
+        for (name, pass, ratio) in [
+            ("A100-SXM4-80GB", AttentionPass::Forward, 1.0),
+            ("A100-SXM4-80GB", AttentionPass::Backward, 1.0),
+            ("H100-SXM5-80GB", AttentionPass::Forward, 2.0),
+            ("H100-SXM5-80GB", AttentionPass::Backward, 1.75),
+        ] {
             let g = gpu(name).unwrap();
             let native = ComputeModel::new(g, false).with_attention(AttentionKernel::Fused);
             let fa2 = ComputeModel::new(g, false).with_attention(AttentionKernel::Flash2);
-            let r = fa2.attention_time(f) / native.attention_time(f);
-            assert!((r - ratio).abs() < 1e-12, "{name}: {r}");
+            let r = fa2.attention_time(f, pass) / native.attention_time(f, pass);
+            assert!((r - ratio).abs() < 1e-12, "{name} {pass:?}: {r}");
         }
     }
 

@@ -4,7 +4,7 @@
 //! discrete-event timeline (`timeline`), whose trace events carry their FLOPs and bytes.
 
 use crate::collective::{CommModel, GroupKind};
-use crate::compute::ComputeModel;
+use crate::compute::{AttentionPass, ComputeModel};
 use crate::net::analytical::{CollectiveOp, GroupShape};
 use crate::scenario::Scenario;
 use crate::units::{Bytes, Flops, Seconds};
@@ -320,7 +320,7 @@ fn layer_compute(sc: &Scenario, cm: &ComputeModel, lw: &LayerWork) -> LayerCompu
         flops: Flops::ZERO,
         bytes: lw.attention_bwd_bytes,
     };
-    let attn_fwd = cm.attention_time(lw.attention_flops) + unfused.time;
+    let attn_fwd = cm.attention_time(lw.attention_flops, AttentionPass::Forward) + unfused.time;
     let cast = Bytes(lw.fp8_cast_elements * cast_bytes(sc));
     let cast_bwd = Bytes(lw.fp8_cast_bwd_elements * cast_bytes(sc));
     let forward = OpCost {
@@ -338,7 +338,7 @@ fn layer_compute(sc: &Scenario, cm: &ComputeModel, lw: &LayerWork) -> LayerCompu
     let mut backward = OpCost {
         time: cm.launched(
             gemm_fwd * 2.0
-                + cm.attention_time(lw.attention_flops) * 2.5
+                + cm.attention_time(lw.attention_flops * 2.5, AttentionPass::Backward)
                 + cm.memory_time(lw.elementwise_bwd_bytes + cast_bwd),
             lw.kernels * 2.0,
         ),

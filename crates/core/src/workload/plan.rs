@@ -191,7 +191,7 @@ pub enum AttentionKernel {
     Fused,
     /// FlashAttention-2: fused, but written for Ampere; on Hopper and later it leaves
     /// their asynchronous tensor cores idle and runs slower (see
-    /// `compute::FLASH2_ON_HOPPER`). PyTorch's scaled-dot-product attention ran it
+    /// `compute::FLASH2_SLOWDOWN_HOPPER`). PyTorch's scaled-dot-product attention ran it
     /// through 2024.
     Flash2,
     /// Megatron-LM before FlashAttention (2022): QK^T and AV as batched GEMMs with the
