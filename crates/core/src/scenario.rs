@@ -221,7 +221,8 @@ pub struct ParallelFile {
     pub recompute: Option<Recompute>,
     /// With `recompute = "full"`: only the first N layers of each model chunk recompute,
     /// the others keep their activations (Megatron's `--recompute-method block
-    /// --recompute-num-layers N`). Unset: every layer.
+    /// --recompute-num-layers N`). Unset: every layer; a recompute given without it
+    /// recomputes every layer, whatever the preset's count.
     #[cfg_attr(feature = "clap", arg(long, value_name = "N"))]
     pub recompute_layers: Option<u32>,
     /// ZeRO-1 optimizer sharding.
@@ -1855,6 +1856,11 @@ impl MergedScenario {
                 f.training.gpus = None;
             }
         }
+        if self.wrote("parallel.recompute") && !self.wrote("parallel.recompute_layers") {
+            // A count of layers goes with the recompute it was written with: the user's
+            // own recompute, given alone, covers every layer.
+            f.parallel.recompute_layers = None;
+        }
         if !self.wrote("name") && (self.wrote_in("cluster") || self.wrote_in("model")) {
             f.name = None;
             f.description = None;
@@ -1941,6 +1947,22 @@ mod tests {
         // Another GPU type: the job's size stays.
         let s = build(&flags(|f| f.cluster.gpu = Some("B200".into()))).unwrap();
         assert_eq!(s.job_gpus(), 98_304);
+        // A recompute given alone drops the preset's count of recomputed layers; with
+        // its own count, that count stands.
+        let on = |f: fn(&mut ScenarioFile)| {
+            let mut layers = flags(f);
+            layers.file = Some(parse_scenario("f", "preset = \"meta-llama3-405b\"").unwrap());
+            layers.merge().unwrap().file.parallel.recompute_layers
+        };
+        assert_eq!(on(|_| ()), Some(1));
+        assert_eq!(on(|f| f.parallel.recompute = Some(Recompute::Full)), None);
+        assert_eq!(
+            on(|f| {
+                f.parallel.recompute = Some(Recompute::Full);
+                f.parallel.recompute_layers = Some(2);
+            }),
+            Some(2)
+        );
     }
 
     #[test]

@@ -136,7 +136,13 @@ fn resolve_plan(merged: &MergedScenario, allow_oom: bool) -> Result<(Resolved, b
     if let Some(made_for) = other_model(merged) {
         let fixed = merged.written_plan();
         if let Ok(base) = build_for_planning(&merged.file) {
-            if let Ok(Some(best)) = best_plan(&base, &fixed) {
+            let best = best_plan(&base, &fixed);
+            if matches!(best, Ok(None)) && !allow_oom {
+                // No plan for this model fits: say so, not what the preset's plan
+                // breaks (with --allow-oom the plan as written runs, checked below).
+                return Err(none_fits(&base, &fixed));
+            }
+            if let Ok(Some(best)) = best {
                 let scenario = best.apply(&base);
                 let around = if merged.wrote_in("parallel") {
                     " around the plan fields you gave"
@@ -743,8 +749,17 @@ pub fn does_not_fit(sc: &Scenario, m: &MemorySummary, hints: Hints) -> crate::Er
     if p.recompute != crate::workload::Recompute::Full {
         fixes.push(hints.assign("parallel", "recompute", "\"full\""));
     } else if let Some(n) = p.recompute_layers {
+        // A recompute written without recompute_layers recomputes every layer (the
+        // merge drops the preset's count).
+        let every = match hints {
+            Hints::Flags => format!(
+                "{} alone",
+                hints.assign("parallel", "recompute", "\"full\"")
+            ),
+            Hints::JobsFile => "recompute = \"full\" without recompute_layers".to_string(),
+        };
         fixes.push(format!(
-            "more than {n} {} (or unset it: every layer)",
+            "more than {n} {} (or {every}: every layer)",
             hints.set("parallel", &["recompute_layers"])
         ));
     }

@@ -361,26 +361,27 @@ pub struct Recovery {
     pub apply: fn(&mut ReliabilityConfig),
 }
 
-/// The techniques `reliability` compares, each alone and all together.
+/// The techniques `reliability` compares, each alone and all together (sources:
+/// facts.md §12; the texts are what users read, so they name the work, not the file).
 pub const RECOVERIES: &[Recovery] = &[
     Recovery {
         name: "in-memory checkpoints",
-        what: "restore from peers' host memory, not storage (GEMINI, SOSP 2023: 13x faster recovery; facts.md §12)",
+        what: "restore from peers' host memory, not storage (GEMINI, SOSP 2023: 13x faster recovery)",
         apply: |c| c.restore_from_memory = true,
     },
     Recovery {
         name: "fast detection",
-        what: "flag a failure in 30 s, as NCCL's InfiniBand error detection does (facts.md §12), not 3 min",
+        what: "flag a failure in 30 s, as NCCL's InfiniBand error detection does, not 3 min",
         apply: |c| c.detect_min = c.detect_min.min(0.5),
     },
     Recovery {
         name: "hot-spare swap",
-        what: "a standby server with its processes up takes the failed one's place (ByteRobust's warm-standby backups, facts.md §12): 30 s to reschedule, not 2 min ⚠",
+        what: "a standby server with its processes up takes the failed one's place (ByteRobust's warm-standby backups): 30 s to reschedule, not 2 min ⚠",
         apply: |c| c.reschedule_min = c.reschedule_min.min(0.5),
     },
     Recovery {
         name: "warm standby",
-        what: "communicators, compiled kernels and data loaders kept warm (ByteRobust's in-place hot update, facts.md §12): 1 min of warm-up, not 5 ⚠",
+        what: "communicators, compiled kernels and data loaders kept warm (ByteRobust's in-place hot update): 1 min of warm-up, not 5 ⚠",
         apply: |c| c.warmup_min = c.warmup_min.min(1.0),
     },
     Recovery {

@@ -289,7 +289,9 @@ impl StepCosts {
 /// GEMM, fused attention and element-wise parts of one layer's forward and backward.
 struct LayerCompute {
     gemm_fwd: Seconds,
-    attn_fwd: Seconds,
+    /// The attention core's forward and backward: what a context-parallel ring hides
+    /// its exchanges behind.
+    attn: FwdBwd<Seconds>,
     cost: FwdBwd<OpCost>,
 }
 
@@ -321,6 +323,10 @@ fn layer_compute(sc: &Scenario, cm: &ComputeModel, lw: &LayerWork) -> LayerCompu
         bytes: lw.attention_bwd_bytes,
     };
     let attn_fwd = cm.attention_time(lw.attention_flops, AttentionPass::Forward) + unfused.time;
+    let unfused_gemms = unfused.time - cm.memory_time(lw.attention_bytes);
+    let attn_bwd = cm.attention_time(lw.attention_flops * 2.5, AttentionPass::Backward)
+        + unfused_gemms * 2.0
+        + unfused_bwd_bytes.time;
     let cast = Bytes(lw.fp8_cast_elements * cast_bytes(sc));
     let cast_bwd = Bytes(lw.fp8_cast_bwd_elements * cast_bytes(sc));
     let forward = OpCost {
@@ -347,7 +353,7 @@ fn layer_compute(sc: &Scenario, cm: &ComputeModel, lw: &LayerWork) -> LayerCompu
     };
     if !lw.attention_gemms.is_empty() {
         let gemms = OpCost {
-            time: unfused.time - cm.memory_time(lw.attention_bytes),
+            time: unfused_gemms,
             flops: unfused.flops,
             bytes: unfused.bytes - lw.attention_bytes,
         };
@@ -374,7 +380,10 @@ fn layer_compute(sc: &Scenario, cm: &ComputeModel, lw: &LayerWork) -> LayerCompu
     });
     LayerCompute {
         gemm_fwd,
-        attn_fwd,
+        attn: FwdBwd {
+            forward: attn_fwd,
+            backward: attn_bwd,
+        },
         cost: FwdBwd { forward, backward },
     }
 }
@@ -391,7 +400,7 @@ fn layer_costs(
     LayerCosts {
         compute: c.cost,
         tp: tp_comm(sc, net, layout.shape(GroupKind::Tp), lw, c.gemm_fwd),
-        cp: cp_comm(sc, net, layout.shape(GroupKind::Cp), lw, c.attn_fwd),
+        cp: cp_comm(sc, net, layout.shape(GroupKind::Cp), lw, c.attn),
         ep: ep_comm(sc, net, layout, lw, &c.cost),
         activation_bytes: activation_bytes_per_layer(&sc.model, &sc.plan, &sc.run, kind),
     }
@@ -458,7 +467,7 @@ fn cp_comm(
     net: &dyn CommModel,
     g: GroupShape,
     lw: &LayerWork,
-    attn_fwd: Seconds,
+    attn: FwdBwd<Seconds>,
 ) -> LayerComm {
     if sc.plan.cp <= 1 {
         return LayerComm::default();
@@ -472,8 +481,8 @@ fn cp_comm(
     // and a reduce-scatter wait for them.
     let (f, mut b) = match sc.run.recipe.cp_comm {
         CpComm::P2p => (
-            (t - attn_fwd).max(Seconds::ZERO),
-            (t * 2.0 - attn_fwd * 2.5).max(Seconds::ZERO),
+            (t - attn.forward).max(Seconds::ZERO),
+            (t * 2.0 - attn.backward).max(Seconds::ZERO),
         ),
         CpComm::AllGather => (t, t * 2.0),
     };
@@ -799,6 +808,7 @@ fn stage_dp(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::workload::plan::AttentionKernel;
 
     #[test]
     fn tp_overlap_hides_all_but_one_chunk_when_gemms_are_long() {
@@ -827,6 +837,40 @@ mod tests {
         assert_eq!(gather.exposed.backward, gather.whole.backward.time);
         assert!(ring.exposed.forward < gather.exposed.forward);
         assert!(ring.exposed.backward < gather.exposed.backward);
+    }
+
+    #[test]
+    fn a_slower_attention_kernel_never_shortens_a_layer() {
+        // A context-parallel ring hides its exchange behind the attention of each pass;
+        // a slower kernel can hide at most its own extra time, so compute plus exposed
+        // ring time never falls. Llama 3 8B at TP8: at 8K tokens and CP4 the ring's
+        // backward is the longer of the two.
+        for (cp, seq) in [(2, 8192), (4, 8192), (4, 32768)] {
+            let toml = format!(
+                "[cluster]\npreset = \"dgx-h100\"\n[model]\npreset = \"llama3-8b\"\n\
+                 [parallel]\ntp = 8\npp = 1\ncp = {cp}\nmicro_batch = 1\n\
+                 [training]\ngpus = {}\nglobal_batch = 8\nseq_len = {seq}\n",
+                8 * cp
+            );
+            let mut sc = crate::scenario::build(&crate::scenario::ScenarioLayers {
+                file: Some(crate::scenario::parse_scenario("test", &toml).unwrap()),
+                ..Default::default()
+            })
+            .unwrap();
+            let total = |sc: &Scenario| {
+                let c = step_costs(sc, &sc.cluster.network()).kinds[0].1;
+                (c.compute.forward.time + c.cp.exposed.forward).0
+                    + (c.compute.backward.time + c.cp.exposed.backward).0
+            };
+            sc.run.recipe.attention = AttentionKernel::Fused;
+            let fused = total(&sc);
+            sc.run.recipe.attention = AttentionKernel::Flash2;
+            let flash2 = total(&sc);
+            assert!(
+                flash2 >= fused * (1.0 - 1e-12),
+                "cp {cp}, {seq}: {flash2} < {fused}"
+            );
+        }
     }
 
     #[test]

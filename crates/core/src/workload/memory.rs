@@ -25,7 +25,8 @@
 //! Activations per layer follow Korthikanti et al. 2022 (§4): s·b·h·(34 + 5·a·s/h) bytes
 //! with no parallelism, where 5·a·s/h is the stored attention scores. With fused
 //! attention the scores are never stored, so that term is gone in every mode; unfused
-//! attention (`AttentionKernel::Unfused`) keeps it unless the core is recomputed. The 34 is
+//! attention (`AttentionKernel::Unfused`) keeps it unless the core is recomputed, and a
+//! layer that recomputes it holds one layer's scores while its backward runs. The 34 is
 //! split here into its parts so that GQA, gated MLPs and MoE are counted as they are.
 //!
 //! The loss over the vocabulary (`CrossEntropy`): by default Megatron's vocab-parallel
@@ -148,16 +149,24 @@ pub fn activation_bytes_per_layer(
         }
     }
     // Unfused attention keeps its scores unless selective recomputation recomputes the
-    // core: Korthikanti's 5·a·s²·b (softmax output 2, dropout mask 1, dropout output 2
-    // bytes per score), a/t heads per GPU.
-    let scores = if run.recipe.attention == AttentionKernel::Unfused
-        && !plan.recomputes(run, RecomputeModule::CoreAttn)
-    {
-        5.0 * model.heads as f64 / t * tokens * run.seq_len as f64
-    } else {
+    // core.
+    let scores = if plan.recomputes(run, RecomputeModule::CoreAttn) {
         0.0
+    } else {
+        unfused_scores_bytes(model, plan, run)
     };
     Bytes(tokens * (replicated / sp + split / t + whole) + scores)
+}
+
+/// One layer's attention scores per GPU where the attention is unfused, 0 where fused:
+/// Korthikanti's 5·a·s²·b (softmax output 2, dropout mask 1, dropout output 2 bytes per
+/// score), a/t heads per GPU. A layer that recomputes them still holds them while its
+/// backward runs.
+fn unfused_scores_bytes(model: &ModelSpec, plan: &ParallelPlan, run: &TrainingRun) -> f64 {
+    if run.recipe.attention != AttentionKernel::Unfused {
+        return 0.0;
+    }
+    5.0 * model.heads as f64 / plan.tp as f64 * tokens_per_gpu(plan, run) * run.seq_len as f64
 }
 
 /// Memory per GPU of every pipeline stage; the caller usually wants the largest.
@@ -239,6 +248,11 @@ pub fn memory_per_stage(
             } else {
                 (p - s as f64).min(m) * stage_act
             };
+            if plan.recompute == Recompute::Full || plan.recomputes(run, RecomputeModule::CoreAttn)
+            {
+                // Recomputed unfused scores: one layer's at a time, on top of what is kept.
+                activations += unfused_scores_bytes(model, plan, run);
+            }
             if last {
                 // The logits of this rank's vocab shard for one micro-batch, as the loss
                 // keeps them (see the top).
@@ -333,6 +347,31 @@ mod tests {
         p.recompute = Recompute::Full;
         let a = activation_bytes_per_layer(&m, &p, &run, m.layer_kind(0)).0;
         assert_eq!(a, 2048.0 * 12288.0 * 2.0);
+    }
+
+    #[test]
+    fn recomputed_unfused_scores_still_take_one_layers_room() {
+        // Korthikanti's 5·a·s²·b/t bytes: stored per layer without recomputation, one
+        // layer's worth at a time with it (selective or full); nothing when fused.
+        let m = gpt175();
+        let mut run = TrainingRun::test(64, 2048, Precision::Bf16);
+        let mut p = plan();
+        p.pp = 1;
+        let scores = 5.0 * 96.0 / 8.0 * 2048.0 * 2048.0;
+        let act = |p: &ParallelPlan, run: &TrainingRun| {
+            memory_per_stage(&m, p, run, h100())[0].activations.0
+        };
+        for r in [Recompute::Selective, Recompute::Full] {
+            p.recompute = r;
+            run.recipe.attention = AttentionKernel::Fused;
+            let fused = act(&p, &run);
+            run.recipe.attention = AttentionKernel::Unfused;
+            let unfused = act(&p, &run);
+            assert!(
+                (unfused - fused - scores).abs() < 1.0,
+                "{r:?}: {unfused} {fused}"
+            );
+        }
     }
 
     #[test]

@@ -17,7 +17,8 @@ use serde::{Deserialize, Serialize};
 pub enum Recompute {
     /// Keep every activation.
     None,
-    /// Recompute the attention core only (free when attention is fused: see `ops`).
+    /// Recompute the attention core only (free when attention is fused: its backward
+    /// recomputes the scores anyway).
     Selective,
     /// Keep only each layer's input; recompute the whole forward in backward.
     Full,
@@ -190,9 +191,9 @@ pub enum AttentionKernel {
     #[default]
     Fused,
     /// FlashAttention-2: fused, but written for Ampere; on Hopper and later it leaves
-    /// their asynchronous tensor cores idle and runs slower (see
-    /// `compute::FLASH2_SLOWDOWN_HOPPER`). PyTorch's scaled-dot-product attention ran it
-    /// through 2024.
+    /// their asynchronous tensor cores idle: its forward takes 2x and its backward 1.75x
+    /// as long as the native kernels' (the FlashAttention-3 paper's speedups). PyTorch's
+    /// scaled-dot-product attention ran it through 2024.
     Flash2,
     /// Megatron-LM before FlashAttention (2022): QK^T and AV as batched GEMMs with the
     /// scores, their fused scale-mask-softmax and their dropout in HBM (Korthikanti et
@@ -217,7 +218,11 @@ pub enum CpComm {
     /// and reduce-scatter their gradients after it: exposed, but any mask works. Meta's
     /// Llama 3 training ran it (arXiv 2407.21783, §3.3.2: "the all-gather communication
     /// latency is exposed in the critical path", small with GQA's few key-value heads).
-    #[cfg_attr(feature = "clap", value(name = "all_gather"))]
+    #[cfg_attr(
+        feature = "clap",
+        value(name = "all_gather", alias = "allgather", alias = "all-gather")
+    )]
+    #[serde(alias = "allgather", alias = "all-gather")]
     AllGather,
 }
 
