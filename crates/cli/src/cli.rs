@@ -316,7 +316,7 @@ pub struct ReliabilityArgs {
     pub days: Option<f64>,
     /// Hot spare GPUs, counted in whole servers (a failure takes a whole server out).
     /// Default: the cluster's GPUs the job leaves free.
-    #[arg(long)]
+    #[arg(long, value_parser = memphis_core::scenario::count_or_none_u64)]
     pub spares: Option<u64>,
     /// Checkpoint interval in minutes. Default: Daly's optimum.
     #[arg(long, value_name = "MIN")]

@@ -40,6 +40,14 @@ pub enum Error {
 }
 
 impl Error {
+    /// The field an `Invalid` error names (`parallel.tp`), else None.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            Error::Invalid { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+
     /// The same error inside a named part (`job 'a'`, `case t`): its field or context
     /// prefixed with it. An unknown name becomes an invalid value of that part, so that
     /// the part is named first as it is in every other error.

@@ -244,6 +244,28 @@ impl<'a> Config<'a> {
         Error::invalid(self.field(name), value, allowed)
     }
 
+    /// A model error in the config's own terms: `model.heads` becomes the key it was
+    /// read from (`num_attention_heads`), memphis's name kept after it. Fields the config
+    /// does not set keep memphis's name, with the file as context.
+    fn in_config_terms(&self, e: Error) -> Error {
+        let Error::Invalid {
+            field,
+            value,
+            allowed,
+        } = e
+        else {
+            return Error::parse(self.context, e);
+        };
+        let key = field.strip_prefix("model.").and_then(|f| {
+            let (_, keys) = FIELD_KEYS.iter().find(|(name, _)| *name == f)?;
+            keys.iter().find_map(|k| self.get(k)).map(|(name, _)| name)
+        });
+        match key {
+            Some(key) => Error::invalid(self.field(&key), value, format!("{allowed} ({field})")),
+            None => Error::invalid(self.field(&field), value, allowed),
+        }
+    }
+
     fn missing(&self, name: &str, why: &str) -> Error {
         self.bad(name, "missing", format!("present in config.json{why}"))
     }
@@ -409,13 +431,12 @@ pub fn model_from_hf_config(context: &str, json: &str) -> Result<ModelFile> {
     }
 
     let hidden = c
-        .u64_of(&["hidden_size", "n_embd", "d_model"])?
+        .u64_of(HIDDEN_KEYS)?
         .ok_or_else(|| c.missing("hidden_size", ""))?;
-    let (layers_key, layers) =
-        match c.uint(&["num_hidden_layers", "n_layer", "num_layers", "n_layers"])? {
-            Some(x) => x,
-            None => return Err(c.missing("num_hidden_layers", "")),
-        };
+    let (layers_key, layers) = match c.uint(LAYERS_KEYS)? {
+        Some(x) => x,
+        None => return Err(c.missing("num_hidden_layers", "")),
+    };
     let layers = u32::try_from(layers)
         .ok()
         .filter(|&n| (1..=MAX_LAYERS).contains(&n))
@@ -427,16 +448,9 @@ pub fn model_from_hf_config(context: &str, json: &str) -> Result<ModelFile> {
             )
         })?;
     let heads = c
-        .u32_of(&["num_attention_heads", "n_head", "n_heads"])?
+        .u32_of(HEADS_KEYS)?
         .ok_or_else(|| c.missing("num_attention_heads", ""))?;
-    let kv_heads = c
-        .u32_of(&[
-            "num_key_value_heads",
-            "num_kv_heads",
-            "multi_query_group_num",
-            "attn_config.kv_n_heads",
-        ])?
-        .unwrap_or(heads);
+    let kv_heads = c.u32_of(KV_HEADS_KEYS)?.unwrap_or(heads);
     let act = c.string(&["hidden_act", "hidden_activation", "activation_function"]);
     // The MLP's shape follows the family: GPT-2/NeoX style is two matrices, Llama-style
     // SwiGLU and Gemma's GeGLU (`gelu_pytorch_tanh`) three. An unknown family goes by
@@ -456,14 +470,7 @@ pub fn model_from_hf_config(context: &str, json: &str) -> Result<ModelFile> {
     // fixed ratio); a gated family's config class has a default of its own (Llama's
     // 11008, Mistral's 14336), so a dense one is not read without it (an MoE family's
     // keys are checked with its experts, `MOE_FAMILIES`).
-    let ffn_given = c.u64_of(&[
-        "intermediate_size_mlp",
-        "intermediate_size",
-        "n_inner",
-        "ffn_hidden_size",
-        "ffn_dim",
-        "ffn_config.ffn_hidden_size",
-    ])?;
+    let ffn_given = c.u64_of(FFN_KEYS)?;
     let ffn = ffn_given.unwrap_or(hidden.saturating_mul(4));
     // Gemma 3's text config leaves the vocabulary at its class default.
     let vocab_default = family
@@ -471,7 +478,7 @@ pub fn model_from_hf_config(context: &str, json: &str) -> Result<ModelFile> {
         .starts_with("gemma3")
         .then_some(GEMMA3_VOCAB);
     let vocab = c
-        .u64_of(&["vocab_size", "padded_vocab_size"])?
+        .u64_of(VOCAB_KEYS)?
         .or(vocab_default)
         .ok_or_else(|| c.missing("vocab_size", ""))?;
     let tied = c
@@ -521,7 +528,7 @@ pub fn model_from_hf_config(context: &str, json: &str) -> Result<ModelFile> {
         head_dim: if mla.is_some() {
             None
         } else {
-            c.u64_of(&["head_dim"])?
+            c.u64_of(HEAD_DIM_KEYS)?
         },
         ffn_hidden: Some(ffn),
         vocab: Some(vocab),
@@ -559,8 +566,44 @@ pub fn model_from_hf_config(context: &str, json: &str) -> Result<ModelFile> {
         file.mla_qk_rope_dim = Some(a.qk_rope_dim);
         file.mla_v_dim = Some(a.v_dim);
     }
+    // Checked here as well as where a scenario is built, so that a bad value is named
+    // by the config key it came from, not by memphis's field.
+    file.clone()
+        .validate("model")
+        .map_err(|e| c.in_config_terms(e))?;
     Ok(file)
 }
+
+/// The config keys each of memphis's model fields is read from, in the order tried.
+const HIDDEN_KEYS: &[&str] = &["hidden_size", "n_embd", "d_model"];
+const LAYERS_KEYS: &[&str] = &["num_hidden_layers", "n_layer", "num_layers", "n_layers"];
+const HEADS_KEYS: &[&str] = &["num_attention_heads", "n_head", "n_heads"];
+const KV_HEADS_KEYS: &[&str] = &[
+    "num_key_value_heads",
+    "num_kv_heads",
+    "multi_query_group_num",
+    "attn_config.kv_n_heads",
+];
+const FFN_KEYS: &[&str] = &[
+    "intermediate_size_mlp",
+    "intermediate_size",
+    "n_inner",
+    "ffn_hidden_size",
+    "ffn_dim",
+    "ffn_config.ffn_hidden_size",
+];
+const VOCAB_KEYS: &[&str] = &["vocab_size", "padded_vocab_size"];
+const HEAD_DIM_KEYS: &[&str] = &["head_dim"];
+/// memphis's model fields by the keys above.
+const FIELD_KEYS: &[(&str, &[&str])] = &[
+    ("hidden", HIDDEN_KEYS),
+    ("layers", LAYERS_KEYS),
+    ("heads", HEADS_KEYS),
+    ("kv_heads", KV_HEADS_KEYS),
+    ("ffn_hidden", FFN_KEYS),
+    ("vocab", VOCAB_KEYS),
+    ("head_dim", HEAD_DIM_KEYS),
+];
 
 /// What the config says the model is: `model_type` (the language model's and the top
 /// level's) and the first of `architectures`, lowercased.
@@ -1896,6 +1939,28 @@ mod decoder_only_tests {
                 .any(|w| w.contains("\"foo\" is not a family memphis knows")),
             "{:?}",
             m.warnings
+        );
+    }
+
+    #[test]
+    fn a_bad_value_is_named_by_the_key_it_came_from() {
+        let err = |json: &str| {
+            model_from_hf_config("c.json", json)
+                .unwrap_err()
+                .to_string()
+        };
+        let llama = r#"{"model_type":"llama","hidden_size":64,"intermediate_size":128,"num_attention_heads":6,"num_hidden_layers":2,"vocab_size":100}"#;
+        let e = err(llama);
+        assert!(
+            e.starts_with("c.json: num_attention_heads = 6: ") && e.ends_with("(model.heads)"),
+            "{e}"
+        );
+        // GPT-2 names it n_head; kv_heads unset takes the heads, so it is not named.
+        let gpt2 = r#"{"model_type":"gpt2","n_embd":64,"n_head":6,"n_layer":2,"vocab_size":100}"#;
+        assert!(
+            err(gpt2).starts_with("c.json: n_head = 6: "),
+            "{}",
+            err(gpt2)
         );
     }
 }

@@ -313,6 +313,16 @@ pub fn count_u64(text: &str) -> std::result::Result<u64, String> {
     }
 }
 
+/// A number of things that may be none (spare GPUs): a whole number from 0, said in those
+/// words whatever was typed.
+#[cfg(feature = "clap")]
+pub fn count_or_none_u64(text: &str) -> std::result::Result<u64, String> {
+    if text.trim().trim_start_matches('0').is_empty() && !text.trim().is_empty() {
+        return Ok(0);
+    }
+    count_u64(text).map_err(|e| e.replace("of at least 1", "from 0"))
+}
+
 /// [`count_u64`] for the 32-bit counts (parallel sizes, micro-batch).
 #[cfg(feature = "clap")]
 fn count_u32(text: &str) -> std::result::Result<u32, String> {
@@ -1755,6 +1765,17 @@ impl ParallelFile {
         match (to_value(self), to_value(plan)) {
             (Ok(Value::Table(fixed)), Ok(Value::Table(p))) => {
                 fixed.iter().all(|(k, v)| p.get(k) == Some(v))
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether this section gives every field of `plan` but dp (which follows the job's
+    /// GPUs): a search around it has nothing left to choose.
+    pub fn sets_all_of(&self, plan: &ParallelPlan) -> bool {
+        match (to_value(self), to_value(plan)) {
+            (Ok(Value::Table(fixed)), Ok(Value::Table(p))) => {
+                p.keys().all(|k| k == "dp" || fixed.contains_key(k))
             }
             _ => false,
         }

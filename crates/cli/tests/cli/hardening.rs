@@ -60,6 +60,23 @@ fn bad_inputs_get_one_clear_error() {
             &["simulate", "--gpus", "1000", "--tp", "8", "--pp", "16"],
             "training.gpus = 1000",
         ),
+        // Too many spares for another model: the spares are named, not the preset's
+        // plan, which 8,000 GPUs do not divide and the user did not write.
+        (
+            &[
+                "reliability",
+                "--cluster",
+                "dgx-h100",
+                "--model",
+                "llama3-8b",
+                "--gpus",
+                "8000",
+                "--spares",
+                "4000",
+            ],
+            "reliability.spare_gpus = 4000 (given as --spares): at most",
+        ),
+        (&["reliability", "--spares", "-8"], "is not a whole number from 0"),
         (&["simulate", zl], "model.layers = 0"),
         // FP8 on an A100: the cluster is what conflicts, whatever else was given.
         (

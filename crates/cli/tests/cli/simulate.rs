@@ -649,3 +649,62 @@ fn unequal_virtual_chunks_are_shown_with_their_stage() {
     // Equal chunks say nothing more.
     assert!(!run("2").contains("chunks of"));
 }
+
+#[test]
+fn notes_say_what_holds_for_the_plan_run() {
+    let notes = |extra: &[&str]| -> Vec<String> {
+        let mut args = vec![
+            "simulate",
+            "--model",
+            "llama3-8b",
+            "--cluster",
+            "dgx-h100",
+            "--global-batch",
+            "64",
+            "--tp",
+            "8",
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        let v = json(&args);
+        v["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n.as_str().unwrap().to_string())
+            .collect()
+    };
+    let planned = |n: &[String]| n.iter().any(|n| n.contains("the planner chose"));
+    // Some plan fields given: the planner fills in the rest, and says so.
+    assert!(planned(&notes(&["--gpus", "64"])));
+    // Every plan field given: the plan is the user's.
+    let whole = [
+        "--gpus",
+        "64",
+        "--pp",
+        "1",
+        "--vpp",
+        "1",
+        "--cp",
+        "1",
+        "--ep",
+        "1",
+        "--etp",
+        "8",
+        "--micro-batch",
+        "1",
+        "--recompute",
+        "selective",
+        "--distributed-optimizer",
+        "true",
+        "--sequence-parallel",
+        "true",
+    ];
+    assert!(!planned(&notes(&whole)), "{:?}", notes(&whole));
+    // At 8K tokens the masked half of attention is a small part of the count; at 128K
+    // it is 39% for this model, and a note says so.
+    let masked = |n: &[String]| n.iter().any(|n| n.contains("masked half"));
+    assert!(!masked(&notes(&whole)));
+    let long = notes(&["--gpus", "512", "--seq-len", "131072", "--cp", "8"]);
+    assert!(masked(&long), "{long:?}");
+}

@@ -137,13 +137,24 @@ fn resolve_plan(merged: &MergedScenario, allow_oom: bool) -> Result<(Resolved, b
         let fixed = merged.written_plan();
         if let Ok(base) = build_for_planning(&merged.file) {
             let best = best_plan(&base, &fixed);
-            if matches!(best, Ok(None)) && !allow_oom {
+            if matches!(best, Ok(None)) && !allow_oom && !fixed.sets_all_of(&base.plan) {
                 // No plan for this model fits: say so, not what the preset's plan
-                // breaks (with --allow-oom the plan as written runs, checked below).
+                // breaks (a whole plan given, or --allow-oom, runs as written, and is
+                // checked below).
                 return Err(none_fits(&base, &fixed));
             }
             if let Ok(Some(best)) = best {
                 let scenario = best.apply(&base);
+                if fixed.sets_all_of(&scenario.plan) {
+                    // Every plan field given: the plan is the user's, not the planner's.
+                    return Ok((
+                        Resolved {
+                            scenario,
+                            notes: Vec::new(),
+                        },
+                        false,
+                    ));
+                }
                 let around = if merged.wrote_in("parallel") {
                     " around the plan fields you gave"
                 } else {
@@ -205,17 +216,18 @@ fn resolve_plan(merged: &MergedScenario, allow_oom: bool) -> Result<(Resolved, b
         }
         Err(e) => e.to_string(),
     };
-    // The preset's plan does not suit this job: plan it, or report the first error.
-    let Ok(base) = build_for_planning(&merged.file) else {
-        return merged.validate().map(|scenario| {
-            (
-                Resolved {
-                    scenario,
-                    notes: Vec::new(),
-                },
-                false,
-            )
-        });
+    // The preset's plan does not suit this job: plan it. Where the rest of the scenario
+    // cannot be planned for, the first error stands, unless it is the preset's plan's
+    // (which the user did not write): then what keeps the planner out is the error.
+    let base = match build_for_planning(&merged.file) {
+        Ok(base) => base,
+        Err(planning) => {
+            let first = merged.validate().err().unwrap_or(planning.clone());
+            let of_the_plan = first
+                .field()
+                .is_some_and(|f| f.starts_with("parallel") || f == "training.gpus");
+            return Err(if of_the_plan { planning } else { first });
+        }
     };
     let best = match best_plan(&base, &Default::default()) {
         Ok(Some(b)) => b,
@@ -280,12 +292,30 @@ fn straddling(sc: &Scenario) -> Vec<String> {
         .collect()
 }
 
+/// Where the MFU's full count of attention (Megatron's formula, memphis's headline)
+/// passes the work a causal kernel does by a quarter or more, as at long sequences:
+/// say so, with the share, so that the causal figure is the one compared with measured
+/// utilization.
+fn masked_attention_note(sc: &Scenario) -> Option<String> {
+    use crate::workload::ops::{model_flops_per_step, AttentionCount};
+    let full = model_flops_per_step(&sc.model, &sc.run, AttentionCount::Full);
+    let causal = model_flops_per_step(&sc.model, &sc.run, AttentionCount::Causal);
+    (full.0 > 1.25 * causal.0).then(|| {
+        format!(
+            "at {} tokens a sequence, the MFU counts attention's masked half as work, as Megatron's formula does: {:.0}% of the FLOPs it counts are skipped by the causal mask, so the figure \"counting causal attention\" is the work done",
+            sc.run.seq_len,
+            (1.0 - causal.0 / full.0) * 100.0
+        )
+    })
+}
+
 /// The notes on a scenario that hold whatever the plan: fields written that this run
 /// does not use (a section a flag replaced, MoE fields on a dense model, an FP8 recipe
 /// without FP8), and a sequence past the model's trained context. `plan` prints them
 /// too.
 pub fn scenario_notes(merged: &MergedScenario, sc: &Scenario, hints: Hints) -> Vec<String> {
     let mut notes = Vec::new();
+    notes.extend(masked_attention_note(sc));
     if merged.wrote("training.fp8_recipe") && !sc.run.precision.fp8_gemms() {
         notes.push(format!(
             "fp8_recipe = {} applies with precision = fp8; this run's GEMMs are {} (set {} to fp8)",
@@ -393,7 +423,10 @@ fn inherited(merged: &MergedScenario, sc: &Scenario, plan_kept: bool, hints: Hin
             ));
         }
     }
-    if merged.file.training.gpus.is_none() && !merged.wrote("parallel.dp") {
+    if merged.file.training.gpus.is_none()
+        && !merged.wrote("parallel.dp")
+        && sc.job_gpus() < sc.cluster.gpus
+    {
         notes.push(format!(
             "the job uses {} of the cluster's {} GPUs, the rest are hot spares (set {})",
             sc.job_gpus(),

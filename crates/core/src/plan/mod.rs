@@ -650,7 +650,7 @@ pub fn merge(parts: &[SearchResult], expected: &str, sc: &Scenario) -> Result<Se
                 "merge",
                 format!("shard {} (fingerprint {})", p.shard, p.fingerprint),
                 format!(
-                    "slices of this search: fingerprint {expected} (the same scenario, plan flags, --objective and --top as this merge)"
+                    "shards of this search (fingerprint {expected}): give the merge the scenario, plan flags, --objective and --top the shards were made with"
                 ),
             ));
         }
