@@ -99,6 +99,11 @@ def test_notebook_repr_is_a_compact_summary():
         assert f"TP{r.plan['tp']} PP{r.plan['pp']}" in summary
         for note in r.notes:  # the planner's choice, escaped
             assert html_escape(note) in summary
+        # Every row of the summary is filled from the report: the GPU, ETTR, power.
+        rows = dict(r.summary())
+        assert rows["GPUs"].endswith(f" x {r['cluster']['gpu']}") and r["cluster"]["gpu"]
+        assert rows["ETTR"] == f"{r['reliability']['ettr']:.1%}"
+        assert "MW facility" in rows["power"] and "MWh" in rows["energy"]
 
 
 def html_escape(s: str) -> str:

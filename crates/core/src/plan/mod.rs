@@ -468,6 +468,10 @@ pub fn search_within(
             p.recompute_layers = Some(n);
         }
         all.retain(|p| p.validate(&sc.model, &sc.run).is_ok());
+    } else if fixed.recompute == Some(Recompute::Full) {
+        // Full recomputation given without a count is every layer, as a scenario reads
+        // it: the planner's block plans are not what was asked for.
+        all.retain(|p| p.recompute_layers.is_none());
     }
     let kept: Vec<ParallelPlan> = all.iter().filter(|p| fixed.admits(p)).cloned().collect();
     if kept.is_empty() {
@@ -960,6 +964,14 @@ mod tests {
             };
             assert!(!evaluate(&sc, 0, &fewer).unwrap().fits);
         }
+        // Full recomputation asked for without a count is every layer: no block plans.
+        let every = ParallelFile {
+            recompute: Some(Recompute::Full),
+            ..fixed
+        };
+        let r = search_within(&sc, &every, Objective::Step, 3, None, &|_, _| {}).unwrap();
+        assert!(!r.top.is_empty());
+        assert!(r.top.iter().all(|t| t.plan.recompute_layers.is_none()));
     }
 
     #[test]

@@ -244,12 +244,12 @@ class Report:
         """The main figures as (what, value) text pairs: the notebook's summary table."""
         d, p = self._dict, self._dict["plan"]
         run, step = d["run"], d["step"]
-        rel = d.get("reliability", {}).get("failures", {})
+        rel = d.get("reliability", {})
         power, energy, carbon = d.get("power", {}), d.get("energy", {}), d.get("carbon", {})
         rows = [
             ("scenario", d["scenario"]),
             ("model", d.get("model", {}).get("name", "")),
-            ("GPUs", f"{run['gpus']:,} x {d.get('cluster', {}).get('inventory', {}).get('gpu', '')}"),
+            ("GPUs", f"{run['gpus']:,} x {d.get('cluster', {}).get('gpu', '')}"),
             ("plan", f"TP{p['tp']} PP{p['pp']} VPP{p['vpp']} CP{p['cp']} EP{p['ep']} DP{p['dp']}, "
                      f"micro-batch {p['micro_batch']}, global batch {p['global_batch']:,} x {p['seq_len']:,}"),
             ("fits", f"{d['fits']} ({d['memory']['per_gpu_gib']:.1f} GiB per GPU)"),
