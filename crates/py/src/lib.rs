@@ -153,6 +153,19 @@ fn argv(call: &Call) -> Result<Vec<String>, Failure> {
 fn parse(call: &Call) -> Result<(Command, Vec<String>), Failure> {
     let argv = argv(call)?;
     let cli = Cli::try_parse_from(&argv).map_err(|e| {
+        // A keyword the command does not take is named as Python names it.
+        if e.kind() == clap::error::ErrorKind::UnknownArgument {
+            if let Some(flag) = e.get(clap::error::ContextKind::InvalidArg) {
+                let key = flag.to_string();
+                let key = key.trim_start_matches('-').split('=').next().unwrap_or("");
+                return Failure::bad(format!(
+                    "unexpected keyword '{}' for {}: memphis.options('{}') lists the keywords it takes",
+                    key.replace('-', "_"),
+                    call.command,
+                    call.command
+                ));
+            }
+        }
         let line = errors::clap_line(&e.render().to_string());
         Failure::bad(line.strip_prefix("error: ").unwrap_or(&line).to_string())
     })?;

@@ -152,10 +152,15 @@ def test_field_given_as_keyword_is_named_with_its_flag(cli):
     assert "(given as --tp)" in str(e.value)
 
 
-def test_unknown_option_is_the_clis_error(cli):
+def test_unknown_keyword_is_named_as_python_names_it():
+    # The CLI says "unexpected argument '--gpuz'"; a notebook gets the keyword.
     with pytest.raises(memphis.ScenarioError) as e:
         memphis.simulate(gpuz=8)
-    assert str(e.value) == cli.error("simulate", "--gpuz=8")
+    assert str(e.value) == (
+        "unexpected keyword 'gpuz' for simulate: memphis.options('simulate') lists the keywords it takes"
+    )
+    with pytest.raises(memphis.ScenarioError, match="unexpected keyword 'global_btach' for plan"):
+        memphis.plan(global_btach=8)
 
 
 def test_malformed_dict_is_the_clis_error_for_the_same_file(cli, tmp_path: Path):
