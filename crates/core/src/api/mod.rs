@@ -89,7 +89,7 @@ pub(crate) fn progress_notes(
             Cause::Spares => crate::Error::invalid(
                 "reliability.spare_gpus",
                 rel.spare_gpus,
-                format!("enough hot spares to replace failed servers while they are repaired: the job waits {:.0} h for repairs and {kept}; use fewer GPUs than the cluster has, or a bigger cluster", rel.spare_wait_hours),
+                format!("enough hot spares to replace failed servers while they are repaired: the job waits {:.0} h for repairs and {kept}; more spares, up to the GPUs the cluster leaves free, fewer GPUs for the job, or a bigger cluster", rel.spare_wait_hours),
             ),
             Cause::Interval => crate::Error::invalid(
                 "reliability.checkpoint_interval_min",
@@ -124,7 +124,7 @@ pub(crate) fn progress_notes(
             rel.ettr * 100.0
         );
         notes.push(match cause {
-            Cause::Spares => format!("{lost}, mostly {:.0} h waiting for repairs: the cluster leaves the job too few spare GPUs, so each failed server's repair (reliability.repair_hours, an estimate) stops the job, and no recovery technique that swaps servers helps (use fewer GPUs than the cluster has, a bigger cluster, or set reliability.spare_gpus or repair_hours to your own)", rel.spare_wait_hours),
+            Cause::Spares => format!("{lost}, mostly {:.0} h waiting for repairs: with {} spare GPUs standing by, each failed server's repair (reliability.repair_hours, an estimate) stops the job, and no recovery technique that swaps servers helps (more spares, up to the GPUs the cluster leaves free: reliability.spare_gpus; fewer GPUs for the job, a bigger cluster, or repair_hours of your own)", rel.spare_wait_hours, rel.spare_gpus),
             Cause::Interval => format!("{lost}: a checkpoint every {:.1} min against a job MTBF of {mtbf_min:.1} min (leave the interval unset for the best one)", rel.checkpoint_interval_min),
             Cause::Step => format!("{lost}: a step of {:.1} min against a job MTBF of {mtbf_min:.1} min", step_s / 60.0),
         });
