@@ -312,3 +312,47 @@ fn a_plan_search_where_nothing_fits_is_an_error() {
         );
     }
 }
+
+#[test]
+fn no_plan_fits_names_the_closest_and_its_memory() {
+    // Llama 3 70B at TP2 PP2 with micro-batches of 2 on 64 H100s: no plan fits. The
+    // error names the plan needing the least memory: more than the GPU has (else it
+    // would fit), and no more than the plan --allow-oom runs with those fields needs.
+    let args = [
+        "simulate",
+        "--model",
+        "llama3-70b",
+        "--cluster",
+        "dgx-h100",
+        "--gpus",
+        "64",
+        "--tp",
+        "2",
+        "--pp",
+        "2",
+        "--cp",
+        "1",
+        "--micro-batch",
+        "2",
+    ];
+    let o = memphis(&args);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    let least: f64 = err
+        .split("the least any needs is ")
+        .nth(1)
+        .and_then(|r| r.split(" GiB").next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no least memory in: {err}"));
+    let mut oom = args.to_vec();
+    oom.extend(["--allow-oom", "--json"]);
+    let v = json(&oom);
+    let (run, capacity) = (
+        v["memory"]["per_gpu_gib"].as_f64().unwrap(),
+        v["memory"]["capacity_gib"].as_f64().unwrap(),
+    );
+    assert!(
+        capacity < least && least <= run,
+        "{capacity} < {least} <= {run}"
+    );
+}

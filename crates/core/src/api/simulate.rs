@@ -1137,11 +1137,20 @@ pub fn none_fits(sc: &Scenario, fixed: &ParallelFile) -> crate::Error {
     };
     let gpus = sc.job_gpus();
     let room = plan::what_makes_room(sc);
+    let least = plan::least_memory(sc, fixed)
+        .map(|(p, m)| {
+            format!(
+                " (the least any needs is {:.1} GiB, {})",
+                m.gib(),
+                p.label()
+            )
+        })
+        .unwrap_or_default();
     crate::Error::invalid(
         "parallel",
         value,
         format!(
-            "a plan that fits in memory, but no plan of {}{with} on {gpus} GPU{}, global batch {} of {} tokens, fits in the GPU's {:.1} GiB ({}): {room}{fewer}",
+            "a plan that fits in memory, but no plan of {}{with} on {gpus} GPU{}, global batch {} of {} tokens, fits in the GPU's {:.1} GiB ({}){least}: {room}{fewer}",
             sc.model.name,
             if gpus == 1 { "" } else { "s" },
             sc.run.global_batch,

@@ -421,15 +421,10 @@ pub fn search(
     )
 }
 
-/// [`search`] over the plans that keep the `fixed` fields (those the user wrote).
-pub fn search_within(
-    sc: &Scenario,
-    fixed: &ParallelFile,
-    objective: Objective,
-    top: usize,
-    shard: Option<Shard>,
-    progress: &(dyn Fn(u64, u64) + Sync),
-) -> Result<SearchResult> {
+/// The plans a search walks for `fixed`: the enumeration, read as the user wrote the
+/// recompute fields (selective that recomputes nothing, a count of layers, or full alone,
+/// which is every layer).
+fn candidates(sc: &Scenario, fixed: &ParallelFile) -> Result<Vec<ParallelPlan>> {
     let mut all = enumerate(sc);
     if all.is_empty() {
         return Err(no_plan_reason(sc));
@@ -473,6 +468,19 @@ pub fn search_within(
         // it: the planner's block plans are not what was asked for.
         all.retain(|p| p.recompute_layers.is_none());
     }
+    Ok(all)
+}
+
+/// [`search`] over the plans that keep the `fixed` fields (those the user wrote).
+pub fn search_within(
+    sc: &Scenario,
+    fixed: &ParallelFile,
+    objective: Objective,
+    top: usize,
+    shard: Option<Shard>,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> Result<SearchResult> {
+    let all = candidates(sc, fixed)?;
     let kept: Vec<ParallelPlan> = all.iter().filter(|p| fixed.admits(p)).cloned().collect();
     if kept.is_empty() {
         // A fixed field the model's shape refuses is named for that, as `simulate` names
@@ -613,6 +621,28 @@ pub fn best(sc: &Scenario, fixed: &ParallelFile, objective: Objective) -> Result
             ),
         )
     })
+}
+
+/// The plan of the search space that `fixed` admits needing the least memory, and that
+/// memory (its fullest GPU): how far from fitting the closest plan is, when none fits.
+pub fn least_memory(
+    sc: &Scenario,
+    fixed: &ParallelFile,
+) -> Option<(ParallelPlan, crate::units::Bytes)> {
+    let all = candidates(sc, fixed).ok()?;
+    // Ties go to the first enumerated, whatever the threads.
+    let (i, m) = all
+        .par_iter()
+        .enumerate()
+        .filter(|(_, p)| fixed.admits(p))
+        .map(|(i, p)| {
+            (
+                i,
+                peak_memory(&sc.model, p, &sc.run, sc.cluster.gpu).total(),
+            )
+        })
+        .min_by(|a, b| a.1 .0.total_cmp(&b.1 .0).then(a.0.cmp(&b.0)))?;
+    Some((all[i].clone(), m))
 }
 
 /// What would let a plan fit when none does. The model's states (weights, gradients,
