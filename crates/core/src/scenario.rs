@@ -300,27 +300,28 @@ pub struct TrainingFile {
 /// type's range in digits, or "invalid digit" for a minus sign).
 #[cfg(feature = "clap")]
 pub fn count_u64(text: &str) -> std::result::Result<u64, String> {
-    let t = text.trim();
-    match t.parse::<u64>() {
-        Ok(v) if v >= 1 => Ok(v),
-        _ if !t.is_empty()
-            && t.bytes().all(|b| b.is_ascii_digit())
-            && !t.trim_start_matches('0').is_empty() =>
-        {
-            Err(format!("{text} is more than {}", u64::MAX))
-        }
-        _ => Err(format!("{text} is not a whole number of at least 1")),
-    }
+    whole_number(text, 1)
 }
 
 /// A number of things that may be none (spare GPUs): a whole number from 0, said in those
 /// words whatever was typed.
 #[cfg(feature = "clap")]
 pub fn count_or_none_u64(text: &str) -> std::result::Result<u64, String> {
-    if text.trim().trim_start_matches('0').is_empty() && !text.trim().is_empty() {
-        return Ok(0);
+    whole_number(text, 0)
+}
+
+/// A whole number of at least `least` (0 or 1), or what it is not, in words.
+#[cfg(feature = "clap")]
+fn whole_number(text: &str, least: u64) -> std::result::Result<u64, String> {
+    let t = text.trim();
+    match t.parse::<u64>() {
+        Ok(v) if v >= least => Ok(v),
+        Err(_) if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) => {
+            Err(format!("{text} is more than {}", u64::MAX))
+        }
+        _ if least == 0 => Err(format!("{text} is not a whole number from 0")),
+        _ => Err(format!("{text} is not a whole number of at least {least}")),
     }
-    count_u64(text).map_err(|e| e.replace("of at least 1", "from 0"))
 }
 
 /// [`count_u64`] for the 32-bit counts (parallel sizes, micro-batch).
