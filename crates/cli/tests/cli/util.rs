@@ -47,14 +47,36 @@ pub fn validation(file: &str) -> PathBuf {
     p
 }
 
-/// A fresh path in a per-process temporary folder; a counter keeps tests that run in
-/// parallel from sharing files.
+/// A fresh path in a per-process folder under Cargo's scratch space for integration
+/// tests (`CARGO_TARGET_TMPDIR`, inside `target/`, so `cargo clean` takes it and the
+/// system's temporary folder gets nothing); a counter keeps tests that run in parallel
+/// from sharing files. The first call removes earlier runs' folders that have not been
+/// written for an hour: no live run leaves its folder alone that long.
 pub fn tmp(name: &str) -> PathBuf {
     static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    static SWEEP: std::sync::Once = std::sync::Once::new();
+    let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli");
+    SWEEP.call_once(|| remove_stale(&root, Duration::from_secs(3600)));
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let dir = std::env::temp_dir().join(format!("memphis-test-{}", std::process::id()));
+    let dir = root.join(format!("run-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir.join(format!("{n}-{name}"))
+}
+
+/// Removes the folders under `root` last modified more than `age` ago.
+fn remove_stale(root: &Path, age: Duration) {
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let old = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t.elapsed().is_ok_and(|d| d > age));
+        if old {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
 }
 
 /// Runs `memphis`, killing it after `limit` (work that must be bounded must not hang
