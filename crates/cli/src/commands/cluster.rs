@@ -10,13 +10,7 @@ use memphis_core::scenario::ClusterSpec;
 use std::fmt::Write;
 
 pub fn run(a: ClusterArgs) -> CliResult {
-    let r = report(&a)?;
-    let text = if a.json {
-        sinks::json_text(&r)?
-    } else {
-        render(&r)
-    };
-    sinks::stdout(&text)
+    sinks::report(&report(&a)?, a.json, render)
 }
 
 /// The report `cluster` shows, without writing it.

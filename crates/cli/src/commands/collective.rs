@@ -14,13 +14,7 @@ use memphis_core::scenario::NetworkModel;
 use std::fmt::Write;
 
 pub fn run(a: CollectiveArgs) -> CliResult {
-    let r = report(&a)?;
-    let text = if a.json {
-        sinks::json_text(&r)?
-    } else {
-        render(&r)
-    };
-    sinks::stdout(&text)
+    sinks::report(&report(&a)?, a.json, render)
 }
 
 /// The report `collective` shows, without writing it.

@@ -34,11 +34,7 @@ pub fn run(a: JobsArgs) -> CliResult {
     if let Some(slot) = html_out {
         outs.put(slot, sinks::jobs_html::jobs_report(&r))?;
     }
-    let text = if a.json {
-        sinks::json_text(&r)?
-    } else {
-        render_jobs(&r)
-    };
+    let text = sinks::report_text(&r, a.json, render_jobs)?;
     outs.put(report_out, text)?;
     outs.commit()
 }
@@ -51,11 +47,7 @@ pub fn run_place(a: PlaceArgs) -> CliResult {
     if let Some(slot) = html_out {
         outs.put(slot, sinks::jobs_html::place_report(&r))?;
     }
-    let text = if a.jobs.json {
-        sinks::json_text(&r)?
-    } else {
-        render_place(&r)
-    };
+    let text = sinks::report_text(&r, a.jobs.json, render_place)?;
     outs.put(report_out, text)?;
     outs.commit()
 }

@@ -11,13 +11,7 @@ use memphis_core::MlpKind;
 use std::fmt::Write;
 
 pub fn run(a: ModelArgs) -> CliResult {
-    let r = report(&a)?;
-    let text = if a.json {
-        sinks::json_text(&r)?
-    } else {
-        render(&r)
-    };
-    sinks::stdout(&text)
+    sinks::report(&report(&a)?, a.json, render)
 }
 
 /// The model as memphis reads it.

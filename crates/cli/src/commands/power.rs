@@ -24,11 +24,7 @@ pub fn run(a: PowerArgs) -> CliResult {
     if let Some(slot) = html_out {
         outs.put(slot, sinks::power_html::power_report(&r))?;
     }
-    let text = if a.json {
-        sinks::json_text(&r)?
-    } else {
-        render(&r)
-    };
+    let text = sinks::report_text(&r, a.json, render)?;
     outs.put(report_out, text)?;
     outs.commit()
 }

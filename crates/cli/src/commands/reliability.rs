@@ -12,10 +12,7 @@ pub fn run(a: ReliabilityArgs) -> CliResult {
     for n in &r.notes {
         sinks::note(n);
     }
-    if a.json {
-        return sinks::stdout(&sinks::json_text(&r)?);
-    }
-    sinks::stdout(&render(&r))
+    sinks::report(&r, a.json, render)
 }
 
 /// The report `reliability` shows, without writing it.

@@ -40,11 +40,7 @@ pub fn run(a: SimulateArgs) -> CliResult {
         let page = crate::sinks::html::report(&report);
         outs.put(slot, page)?;
     }
-    let text = if a.json {
-        sinks::json_text(&report)?
-    } else {
-        render(&report)
-    };
+    let text = sinks::report_text(&report, a.json, render)?;
     outs.put(report_out, text)?;
     outs.commit()
 }

@@ -18,13 +18,7 @@ pub fn run(a: ValidateArgs) -> CliResult {
         return outs.commit();
     }
     let text = match report(&a)? {
-        Validated::One(report) => {
-            if a.json {
-                sinks::json_text(&report)?
-            } else {
-                render(&report)
-            }
-        }
+        Validated::One(report) => sinks::report_text(&report, a.json, render)?,
         Validated::Suites(reports) => {
             if a.json {
                 sinks::json_text(&suites_report(&reports))?

@@ -92,6 +92,28 @@ pub fn json_text<T: serde::Serialize>(value: &T) -> CliResult<String> {
         .map_err(|e| CliError::internal(format!("serializing JSON: {e}")))
 }
 
+/// A command's report as it prints: its JSON with `--json`, else its text.
+pub fn report_text<T: serde::Serialize>(
+    r: &T,
+    json: bool,
+    render: impl FnOnce(&T) -> String,
+) -> CliResult<String> {
+    if json {
+        json_text(r)
+    } else {
+        Ok(render(r))
+    }
+}
+
+/// Prints a command's report on stdout (see [`report_text`]).
+pub fn report<T: serde::Serialize>(
+    r: &T,
+    json: bool,
+    render: impl FnOnce(&T) -> String,
+) -> CliResult {
+    stdout(&report_text(r, json, render)?)
+}
+
 /// A note on stderr about a decision made for the user (unless `--quiet`).
 pub fn note(msg: &str) {
     if !QUIET.load(std::sync::atomic::Ordering::Relaxed) && !embedded() {
