@@ -390,8 +390,9 @@ fn top_count(text: &str) -> Result<usize, String> {
 /// A duration: a number and a unit (ms, s, m, h, d), or a bare number of seconds.
 pub fn parse_duration(text: &str) -> Result<f64, String> {
     let t = text.trim();
-    let split = t.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
+    // The unit is the trailing letters, so that an exponent (1e3, 1.5e3s) is the number's.
+    let num = t.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let unit = &t[num.len()..];
     let scale = match unit.trim() {
         "" | "s" => 1.0,
         "ms" => 1e-3,
@@ -506,6 +507,8 @@ mod tests {
         assert_eq!(p("2d"), Ok(172_800.0));
         assert_eq!(p("30"), Ok(30.0));
         assert_eq!(p("-1s"), Ok(-1.0));
+        assert_eq!(p("1e3"), Ok(1000.0));
+        assert_eq!(p("1.5e3s"), Ok(1500.0));
         assert!(p("10x").is_err() && p("m").is_err() && p("infs").is_err());
     }
 }

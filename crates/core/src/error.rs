@@ -87,6 +87,13 @@ impl Error {
 
     /// A TOML error on one line: where it is, the offending line, and what is wrong.
     pub fn toml(context: impl Into<String>, e: &toml::de::Error, source: &str) -> Error {
+        if serde_json::from_str::<serde_json::Value>(source).is_ok_and(|v| v.is_object()) {
+            // A JSON object where TOML was expected: most likely a model's config.json.
+            return Error::Parse {
+                context: context.into(),
+                message: "this is JSON, not TOML; a Hugging Face config.json is given as the model (--model FILE, or `preset = \"FILE\"` in a [model] section)".into(),
+            };
+        }
         let message = plain_types(&suggest_key(&e.message().replace('\n', " ")));
         let Some(span) = e.span() else {
             return Error::parse(context, message);

@@ -574,3 +574,18 @@ fn error_lines_escape_control_characters_and_cut_long_values() {
     assert_eq!(err.lines().count(), 1);
     assert!(err.len() < 1500, "{} bytes", err.len());
 }
+
+#[test]
+fn a_config_json_where_toml_goes_is_named_as_json() {
+    let cfg = crate::util::repo().join("crates/core/testdata/hf/llama3.1-8b.json");
+    let cfg = cfg.to_str().unwrap();
+    for args in [vec!["simulate", cfg], vec!["simulate", "--cluster", cfg]] {
+        let o = memphis(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(
+            stderr(&o).contains("this is JSON, not TOML; a Hugging Face config.json is given as the model (--model FILE"),
+            "{args:?}: {}",
+            stderr(&o)
+        );
+    }
+}

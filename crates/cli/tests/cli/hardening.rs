@@ -135,8 +135,14 @@ fn bad_inputs_get_one_clear_error() {
         // A GPU count that the preset's pp and cp, beside the user's tp, do not divide:
         // the error says they are the preset's.
         (
-            &["simulate", "--model", "deepseek-v3", "--tp", "16", "--gpus", "256"],
+            &["simulate", "--tp", "8", "--gpus", "100"],
             "(pp = 16, cp = 2 from preset 'memphis-405b': set them, or --plan auto)",
+        ),
+        // For another model the preset's plan is not filled in around a field the
+        // planner does not search: the planner says why.
+        (
+            &["simulate", "--model", "deepseek-v3", "--tp", "16", "--gpus", "256"],
+            "parallel.tp = 16 (given as --tp): one of 1, 2, 4, 8 for the planner",
         ),
         // What the model's shape bounds is named before the GPU count.
         (

@@ -96,4 +96,23 @@ fn spares_that_are_no_whole_server_say_so() {
     );
     let o = memphis(&["reliability", "--gpus", "4096", "--spares", "16", "--json"]);
     assert!(!stderr(&o).contains("whole servers"));
+    // On an NVL72 rack a failure takes out a host of 4 GPUs, not the 72-GPU domain:
+    // the note counts what the reliability model counts.
+    let args = [
+        "reliability",
+        "--cluster",
+        "gb200-nvl72",
+        "--gpus",
+        "8640",
+        "--spares",
+        "6",
+        "--json",
+    ];
+    let o = memphis(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("spares count in whole hosts of 4 GPUs: 6 spare GPUs are 1 host"),
+        "{}",
+        stderr(&o)
+    );
 }

@@ -148,13 +148,19 @@ pub fn reliability(sc: &Scenario, opts: &ReliabilityOptions) -> Result<Reliabili
     let cfg = &sc.reliability;
     let base = reliability_of(sc, step_s, work_hours, cfg);
     let mut notes = super::progress_notes(&base, step_s)?;
-    let per_server = u64::from(sc.cluster.gpus_per_node.max(1));
-    if !base.spare_gpus.is_multiple_of(per_server) {
-        // A failure takes out a whole server, so only whole servers can replace it.
-        let servers = base.spare_gpus / per_server;
-        let noun = if servers == 1 { "server" } else { "servers" };
+    // A failure takes out a whole host (the server, or a rack's compute tray), so only
+    // whole hosts can replace it: the reliability model counts spares in them.
+    let per_host = u64::from(sc.cluster.gpus_per_host.max(1));
+    if !base.spare_gpus.is_multiple_of(per_host) {
+        let hosts = base.spare_gpus / per_host;
+        let unit = if sc.cluster.gpus_per_host == sc.cluster.gpus_per_node {
+            "server"
+        } else {
+            "host"
+        };
+        let plural = if hosts == 1 { "" } else { "s" };
         notes.push(format!(
-            "spares count in whole servers of {per_server} GPUs: {} spare GPUs are {servers} {noun}",
+            "spares count in whole {unit}s of {per_host} GPUs: {} spare GPUs are {hosts} {unit}{plural}",
             base.spare_gpus
         ));
     }

@@ -126,6 +126,55 @@ fn with_context(
     r
 }
 
+/// The planner's plan for a model other than the preset's (`made_for`), around the plan
+/// fields given; `None` where the preset's plan stands instead (a whole plan given, or
+/// with `allow_oom` when no plan fits), checked by the caller.
+fn plan_for_other_model(
+    merged: &MergedScenario,
+    made_for: &str,
+    allow_oom: bool,
+) -> Result<Option<(Resolved, bool)>> {
+    let fixed = merged.written_plan();
+    // The scenario with a trivial plan: what fails here is not the plan's doing (a bad
+    // token count, say), and is said as it is.
+    let base = build_for_planning(&merged.file)?;
+    let whole = fixed.sets_all_of(&base.plan);
+    let best = match best_plan(&base, &fixed) {
+        // The planner refuses the plan fields given (none of its plans has them all):
+        // its reason, not a plan that fills the rest in from the preset's plan for
+        // another model.
+        Err(e) if !whole => return Err(e),
+        Ok(None) if !allow_oom && !whole => {
+            // No plan for this model fits: say so, not what the preset's plan breaks.
+            return Err(none_fits(&base, &fixed));
+        }
+        Ok(Some(best)) => best,
+        _ => return Ok(None),
+    };
+    let scenario = best.apply(&base);
+    if fixed.sets_all_of(&scenario.plan) {
+        // Every plan field given: the plan is the user's, not the planner's.
+        let r = Resolved {
+            scenario,
+            notes: Vec::new(),
+        };
+        return Ok(Some((r, false)));
+    }
+    let around = if merged.wrote_in("parallel") {
+        " around the plan fields you gave"
+    } else {
+        ""
+    };
+    let notes = vec![format!(
+        "the plan of {} was made for {made_for}; the planner chose {}, {} for {}{around}",
+        merged.preset.as_deref().unwrap_or("the scenario"),
+        scenario.plan.label(),
+        scenario.plan.recompute_label(),
+        scenario.model.name
+    )];
+    Ok(Some((Resolved { scenario, notes }, true)))
+}
+
 /// The scenario, and whether the planner chose its plan (else it is the one written,
 /// with the preset's fields, some perhaps derived again: the notes say which).
 fn resolve_plan(merged: &MergedScenario, allow_oom: bool) -> Result<(Resolved, bool)> {
@@ -134,41 +183,8 @@ fn resolve_plan(merged: &MergedScenario, allow_oom: bool) -> Result<(Resolved, b
     // fields given; only where no plan fits does the preset's plan stand, with its own
     // checks below.
     if let Some(made_for) = other_model(merged) {
-        let fixed = merged.written_plan();
-        if let Ok(base) = build_for_planning(&merged.file) {
-            let best = best_plan(&base, &fixed);
-            if matches!(best, Ok(None)) && !allow_oom && !fixed.sets_all_of(&base.plan) {
-                // No plan for this model fits: say so, not what the preset's plan
-                // breaks (a whole plan given, or --allow-oom, runs as written, and is
-                // checked below).
-                return Err(none_fits(&base, &fixed));
-            }
-            if let Ok(Some(best)) = best {
-                let scenario = best.apply(&base);
-                if fixed.sets_all_of(&scenario.plan) {
-                    // Every plan field given: the plan is the user's, not the planner's.
-                    return Ok((
-                        Resolved {
-                            scenario,
-                            notes: Vec::new(),
-                        },
-                        false,
-                    ));
-                }
-                let around = if merged.wrote_in("parallel") {
-                    " around the plan fields you gave"
-                } else {
-                    ""
-                };
-                let notes = vec![format!(
-                    "the plan of {} was made for {made_for}; the planner chose {}, {} for {}{around}",
-                    merged.preset.as_deref().unwrap_or("the scenario"),
-                    scenario.plan.label(),
-                    scenario.plan.recompute_label(),
-                    scenario.model.name
-                )];
-                return Ok((Resolved { scenario, notes }, true));
-            }
+        if let Some(r) = plan_for_other_model(merged, &made_for, allow_oom)? {
+            return Ok(r);
         }
     }
     if merged.wrote_in("parallel") {
@@ -256,12 +272,25 @@ fn other_model(merged: &MergedScenario) -> Option<String> {
     let preset = crate::scenario::scenario_preset(merged.preset.as_deref()?).ok()?;
     let theirs = preset.resolved_model().ok()?;
     let ours = merged.file.model.clone().resolved().ok()?;
+    // Compared as memphis reads them, names aside: a field a config.json writes with
+    // its default value (tie_word_embeddings = false) is the preset's model all the same.
+    let content = |m: &crate::scenario::ModelFile| {
+        let spec = m.clone().validate("model").ok()?;
+        Some(crate::workload::ModelSpec {
+            name: String::new(),
+            ..spec
+        })
+    };
     let unnamed = |m: &crate::scenario::ModelFile| crate::scenario::ModelFile {
         name: None,
         description: None,
         ..m.clone()
     };
-    (unnamed(&theirs) != unnamed(&ours)).then(|| {
+    let differs = match (content(&theirs), content(&ours)) {
+        (Some(a), Some(b)) => a != b,
+        _ => unnamed(&theirs) != unnamed(&ours),
+    };
+    differs.then(|| {
         theirs
             .name
             .clone()
@@ -1245,6 +1274,89 @@ mod tests {
             (given.scenario.plan.pp, given.scenario.plan.cp),
             (preset.pp, preset.cp)
         );
+    }
+
+    /// The preset's model read another way (a config.json writes `tie_word_embeddings =
+    /// false`, the preset leaves it at that default) is the preset's model: its plan
+    /// stands. A field that changes the model is another model, and is planned for.
+    #[test]
+    fn the_same_model_written_otherwise_keeps_the_preset_plan() {
+        let run = |model: crate::scenario::ModelFile| {
+            let file = ScenarioFile {
+                preset: Some("dgx-h100-llama3-70b".into()),
+                model,
+                ..Default::default()
+            };
+            resolve(&ScenarioLayers {
+                file: Some(file),
+                ..Default::default()
+            })
+            .unwrap()
+        };
+        let mut same = crate::scenario::ModelFile {
+            preset: Some("llama3-70b".into()),
+            ..Default::default()
+        }
+        .resolved()
+        .unwrap();
+        same.preset = None;
+        same.name = Some("Llama-3.1-70B from its config.json".into());
+        same.tied_embeddings = Some(false);
+        same.qkv_bias = Some(false);
+        let kept = run(same.clone());
+        assert!(
+            kept.notes.iter().all(|n| !n.contains("was made for")),
+            "{:?}",
+            kept.notes
+        );
+        let preset = scenario_preset("dgx-h100-llama3-70b")
+            .unwrap()
+            .validate()
+            .unwrap();
+        assert_eq!(kept.scenario.plan, preset.plan);
+        same.tied_embeddings = Some(true);
+        let other = run(same);
+        assert!(
+            other.notes[0].contains("was made for llama3-70b"),
+            "{:?}",
+            other.notes
+        );
+    }
+
+    /// For another model, the plan fields given hold: sequence parallelism turned off
+    /// is planned around (not answered by the preset's plan for 405B), a field the
+    /// planner refuses gets its reason, and a bad field outside the plan is named as it
+    /// is, not as a conflict with the preset's plan.
+    #[test]
+    fn another_model_plans_around_every_plan_field_given() {
+        let flags = |f: &dyn Fn(&mut ScenarioFile)| {
+            let mut flags = ScenarioFile::default();
+            flags.model.preset = Some("grok-1".into());
+            flags.training.gpus = Some(512);
+            flags.training.global_batch = Some(1024);
+            flags.training.seq_len = Some(4096);
+            f(&mut flags);
+            resolve(&ScenarioLayers::flags(flags))
+        };
+        let r = flags(&|f| {
+            f.parallel.tp = Some(4);
+            f.parallel.sequence_parallel = Some(false);
+        })
+        .unwrap();
+        let p = &r.scenario.plan;
+        assert_eq!((p.tp, p.sequence_parallel), (4, false));
+        assert!(p.ep > 1, "{}", p.label());
+        assert!(
+            r.notes[0].ends_with("around the plan fields you gave"),
+            "{:?}",
+            r.notes
+        );
+        let e = flags(&|f| f.parallel.pp = Some(3)).unwrap_err().to_string();
+        assert!(e.starts_with("parallel.pp = 3: one of"), "{e}");
+        let e = flags(&|f| f.training.tokens = Some(-1.0))
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("training.tokens = -1"), "{e}");
     }
 
     /// The memory a command checks before it runs a plan is the memory the report shows.

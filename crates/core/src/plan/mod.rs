@@ -429,6 +429,15 @@ fn candidates(sc: &Scenario, fixed: &ParallelFile) -> Result<Vec<ParallelPlan>> 
     if all.is_empty() {
         return Err(no_plan_reason(sc));
     }
+    if let Some(sp) = fixed.sequence_parallel {
+        // The enumeration runs sequence parallelism with every tp > 1 (Megatron's
+        // recipes do); the user's word on it holds for every plan instead, so that the
+        // planner searches around it (a no-op at tp 1).
+        for p in &mut all {
+            p.sequence_parallel = sp;
+        }
+        all.retain(|p| p.validate(&sc.model, &sc.run).is_ok());
+    }
     if fixed.recompute == Some(Recompute::Selective) && sc.run.selective_is_free() {
         // Selective recomputation that recomputes nothing is the plan without it, which
         // the enumeration keeps alone; the plans keep the user's word for it.
