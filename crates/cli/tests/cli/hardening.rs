@@ -138,6 +138,11 @@ fn bad_inputs_get_one_clear_error() {
             &["simulate", "--tp", "8", "--gpus", "100"],
             "(pp = 16, cp = 2 from preset 'memphis-405b': set them, or --plan auto)",
         ),
+        // Plan fields whose product the job's GPUs cannot hold: said of the GPUs.
+        (
+            &["simulate", "--model", "llama3-70b", "--gpus", "256", "--tp", "8", "--dp", "64"],
+            "training.gpus = 256 (given as --gpus): a multiple of the plan fields given, tp x dp = 8 x 64 = 512",
+        ),
         // For another model the preset's plan is not filled in around a field the
         // planner does not search: the planner says why.
         (

@@ -480,6 +480,39 @@ fn candidates(sc: &Scenario, fixed: &ParallelFile) -> Result<Vec<ParallelPlan>> 
     Ok(all)
 }
 
+/// The job's GPUs against two or more GPU-splitting fields given (tp, pp, cp, dp):
+/// their product must divide the GPUs, and be them when all four are given. Said of
+/// the GPU count, not as one of the fields that no plan has.
+fn gpus_hold_the_fields(gpus: u64, fixed: &ParallelFile) -> Result<()> {
+    let given: Vec<(&str, u64)> = [
+        ("tp", fixed.tp),
+        ("pp", fixed.pp),
+        ("cp", fixed.cp),
+        ("dp", fixed.dp),
+    ]
+    .into_iter()
+    .filter_map(|(name, v)| v.map(|v| (name, u64::from(v))))
+    .collect();
+    let product: u64 = given.iter().map(|&(_, v)| v).product();
+    let whole = given.len() == 4;
+    // One field alone is named with the values the plans have (`unmatched`).
+    if given.len() < 2 || (gpus.is_multiple_of(product) && (!whole || product == gpus)) {
+        return Ok(());
+    }
+    let names: Vec<&str> = given.iter().map(|&(n, _)| n).collect();
+    let values: Vec<String> = given.iter().map(|&(_, v)| v.to_string()).collect();
+    Err(Error::invalid(
+        "training.gpus",
+        gpus,
+        format!(
+            "{} the plan fields given, {} = {} = {product}",
+            if whole { "equal to" } else { "a multiple of" },
+            names.join(" x "),
+            values.join(" x ")
+        ),
+    ))
+}
+
 /// [`search`] over the plans that keep the `fixed` fields (those the user wrote).
 pub fn search_within(
     sc: &Scenario,
@@ -506,6 +539,7 @@ pub fn search_within(
             ..ParallelPlan::single()
         };
         least.validate_shape(&sc.model)?;
+        gpus_hold_the_fields(sc.job_gpus(), fixed)?;
         if let Some((field, value, had)) = fixed.unmatched(&all) {
             return Err(Error::invalid(
                 format!("parallel.{field}"),
@@ -1057,11 +1091,22 @@ mod tests {
             e.contains("parallel.cp = 3") && e.contains("one of 1, 2, 4"),
             "{e}"
         );
-        // Each alone is possible (64 GPUs), together they need 128.
+        // Each alone is possible (64 GPUs), together they need 128: said of the GPUs.
         let e = search(ParallelFile {
             tp: Some(8),
             pp: Some(2),
             cp: Some(8),
+            ..Default::default()
+        });
+        assert!(
+            e.contains("training.gpus = 64: a multiple of the plan fields given, tp x pp x cp = 8 x 2 x 8 = 128"),
+            "{e}"
+        );
+        // DP 64 leaves 2 sequences a replica, too few for micro-batches of 4; each alone
+        // is in some plan.
+        let e = search(ParallelFile {
+            dp: Some(64),
+            micro_batch: Some(4),
             ..Default::default()
         });
         assert!(e.contains("no plan has them all"), "{e}");
