@@ -1351,6 +1351,16 @@ mod tests {
             "{:?}",
             r.notes
         );
+        // An expert tensor parallelism the space does not hold (above tp) is searched
+        // when given.
+        let r = flags(&|f| {
+            f.parallel.tp = Some(1);
+            f.parallel.ep = Some(8);
+            f.parallel.etp = Some(2);
+        })
+        .unwrap();
+        let p = &r.scenario.plan;
+        assert_eq!((p.tp, p.ep, p.etp), (1, 8, 2), "{}", p.label());
         let e = flags(&|f| f.parallel.pp = Some(3)).unwrap_err().to_string();
         assert!(e.starts_with("parallel.pp = 3: one of"), "{e}");
         let e = flags(&|f| f.training.tokens = Some(-1.0))

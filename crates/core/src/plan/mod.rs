@@ -111,6 +111,12 @@ fn divisors(n: u64) -> Vec<u64> {
 /// Every plan in the space for the scenario's model, job size and batch, in a fixed
 /// order. Plans that break a rule (divisibility, layers) are left out.
 pub fn enumerate(sc: &Scenario) -> Vec<ParallelPlan> {
+    enumerate_with(sc, None)
+}
+
+/// [`enumerate`], with `etp` (a MoE model's expert tensor parallelism the user gave)
+/// searched beside the two the space holds (tp and 1).
+fn enumerate_with(sc: &Scenario, etp: Option<u32>) -> Vec<ParallelPlan> {
     let gpus = sc.job_gpus();
     let m = &sc.model;
     let run = &sc.run;
@@ -144,11 +150,14 @@ pub fn enumerate(sc: &Scenario) -> Vec<ParallelPlan> {
                 // expert-dp: EP may span TP, CP and DP; each expert is split over etp
                 // ranks: tp (Megatron's default) or 1 (the folded layout of fine-grained
                 // MoE recipes); tp alone for a dense model.
-                let etps: Vec<u32> = if m.moe.is_some() && tp > 1 {
+                let mut etps: Vec<u32> = if m.moe.is_some() && tp > 1 {
                     vec![tp, 1]
                 } else {
                     vec![tp]
                 };
+                if let Some(e) = etp.filter(|e| m.moe.is_some() && !etps.contains(e)) {
+                    etps.push(e);
+                }
                 let stage_ranks = tc * dp;
                 let expert_layouts: Vec<(u32, u32)> = etps
                     .iter()
@@ -425,7 +434,7 @@ pub fn search(
 /// recompute fields (selective that recomputes nothing, a count of layers, or full alone,
 /// which is every layer).
 fn candidates(sc: &Scenario, fixed: &ParallelFile) -> Result<Vec<ParallelPlan>> {
-    let mut all = enumerate(sc);
+    let mut all = enumerate_with(sc, fixed.etp);
     if all.is_empty() {
         return Err(no_plan_reason(sc));
     }
