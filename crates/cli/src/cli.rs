@@ -499,6 +499,18 @@ mod tests {
     }
 
     #[test]
+    fn token_budgets_read_as_reports_print_them() {
+        use memphis_core::scenario::token_budget as t;
+        assert_eq!(t("15T"), Ok(15e12));
+        assert_eq!(t("500b"), Ok(500e9));
+        assert_eq!(t("1.5e12"), Ok(1.5e12));
+        assert_eq!(t("2k"), Ok(2e3));
+        // The range is the scenario's to check, so that its message names the field.
+        assert_eq!(t("-1"), Ok(-1.0));
+        assert!(t("abc").is_err() && t("inf").is_err() && t("T").is_err());
+    }
+
+    #[test]
     fn durations() {
         use super::parse_duration as p;
         assert_eq!(p("10m"), Ok(600.0));

@@ -245,8 +245,8 @@ pub struct TrainingFile {
     /// Tokens per sequence.
     #[cfg_attr(feature = "clap", arg(long, value_parser = count_u64))]
     pub seq_len: Option<u64>,
-    /// Token budget.
-    #[cfg_attr(feature = "clap", arg(long))]
+    /// Token budget: a number, or one with K, M, B or T (15T, 500B, 1.5e12).
+    #[cfg_attr(feature = "clap", arg(long, value_parser = token_budget, allow_hyphen_values = true))]
     pub tokens: Option<f64>,
     /// `fp16`, `bf16` or `fp8`.
     #[cfg_attr(feature = "clap", arg(long, value_enum))]
@@ -321,6 +321,26 @@ fn whole_number(text: &str, least: u64) -> std::result::Result<u64, String> {
         }
         _ if least == 0 => Err(format!("{text} is not a whole number from 0")),
         _ => Err(format!("{text} is not a whole number of at least {least}")),
+    }
+}
+
+/// A token budget on the command line: a number, or one with a K, M, B (or G) or T
+/// suffix as reports print it (15T). Its range is checked with the scenario's.
+#[cfg(feature = "clap")]
+pub fn token_budget(text: &str) -> std::result::Result<f64, String> {
+    let t = text.trim();
+    let (num, scale) = match t.chars().last().map(|c| c.to_ascii_uppercase()) {
+        Some('K') => (&t[..t.len() - 1], 1e3),
+        Some('M') => (&t[..t.len() - 1], 1e6),
+        Some('B' | 'G') => (&t[..t.len() - 1], 1e9),
+        Some('T') => (&t[..t.len() - 1], 1e12),
+        _ => (t, 1.0),
+    };
+    match num.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok(v * scale),
+        _ => Err(format!(
+            "{text} is not a number of tokens (15T, 500B, 1.5e12)"
+        )),
     }
 }
 
