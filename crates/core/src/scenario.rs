@@ -325,7 +325,8 @@ fn whole_number(text: &str, least: u64) -> std::result::Result<u64, String> {
 }
 
 /// A token budget on the command line: a number, or one with a K, M, B (or G) or T
-/// suffix as reports print it (15T). Its range is checked with the scenario's.
+/// suffix as reports print it (15T). Its range (NaN and infinity out) is checked with
+/// the scenario's, whose message names the field.
 #[cfg(feature = "clap")]
 pub fn token_budget(text: &str) -> std::result::Result<f64, String> {
     let t = text.trim();
@@ -336,12 +337,10 @@ pub fn token_budget(text: &str) -> std::result::Result<f64, String> {
         Some('T') => (&t[..t.len() - 1], 1e12),
         _ => (t, 1.0),
     };
-    match num.trim().parse::<f64>() {
-        Ok(v) if v.is_finite() => Ok(v * scale),
-        _ => Err(format!(
-            "{text} is not a number of tokens (15T, 500B, 1.5e12)"
-        )),
-    }
+    num.trim()
+        .parse::<f64>()
+        .map(|v| v * scale)
+        .map_err(|_| format!("{text} is not a number of tokens (15T, 500B, 1.5e12)"))
 }
 
 /// [`count_u64`] for the 32-bit counts (parallel sizes, micro-batch).
