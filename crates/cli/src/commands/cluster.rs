@@ -78,10 +78,16 @@ fn render(r: &ClusterReport) -> String {
         count(r.arrays),
         r.racks_per_array
     );
+    // Tiers the size does not need are not built (`not built` below says why).
+    let built = r.switches_by_tier.iter().filter(|&&n| n > 0).count() as u32;
+    let tiers = if built > 0 && built < r.tiers {
+        format!("{built}-tier as built (tiers = {})", r.tiers)
+    } else {
+        format!("{}-tier", r.tiers)
+    };
     let _ = writeln!(
         o,
-        "\nfabric: {}-tier {} fat-tree, radix {} x {:.0}G, oversubscription {}:1 / {}:1{}",
-        r.tiers,
+        "\nfabric: {tiers} {} fat-tree, radix {} x {:.0}G, oversubscription {}:1 / {}:1{}",
         if r.rail_optimized {
             "rail-optimized"
         } else {

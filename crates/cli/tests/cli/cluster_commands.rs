@@ -461,3 +461,19 @@ fn meta_24k_has_its_pods_and_their_oversubscription() {
     };
     assert!(step("ecmp") > step("adaptive"));
 }
+
+#[test]
+fn a_tier_the_size_does_not_need_is_said_not_built_in_the_header() {
+    let c = write(
+        "two-tiers.toml",
+        "gpu = \"A100-SXM4-80GB\"\ngpus = 512\ngpus_per_node = 8\nnic_gbps = 200\nfabric = \"roce\"\nswitch_radix = 64\n",
+    );
+    let o = memphis(&["cluster", "--cluster", &c]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("fabric: 2-tier as built (tiers = 3) rail-optimized fat-tree")
+            && out.contains("core   switches         0"),
+        "{out}"
+    );
+}
