@@ -325,6 +325,36 @@ fn straddling(sc: &Scenario) -> Vec<String> {
 /// passes the work a causal kernel does by a quarter or more, as at long sequences:
 /// say so, with the share, so that the causal figure is the one compared with measured
 /// utilization.
+/// A pipeline the user shaped whose chunks hold different layer counts: memphis runs it
+/// as Megatron-Core can, told the counts (its default refuses layers that do not divide).
+fn uneven_split_note(sc: &Scenario) -> Option<String> {
+    let split = sc.plan.layer_split(&sc.model, &sc.run);
+    let sizes: std::collections::BTreeSet<u32> = split
+        .chunks
+        .iter()
+        .flatten()
+        .map(|r| r.end - r.start)
+        .collect();
+    if sizes.len() < 2 {
+        return None;
+    }
+    let sizes: Vec<String> = sizes.iter().rev().map(u32::to_string).collect();
+    let (pp, vpp) = (sc.plan.pp, sc.plan.vpp);
+    let (over, unit) = if vpp > 1 {
+        (
+            format!("pp x vpp = {pp} x {vpp} = {} chunks", pp * vpp),
+            "chunks",
+        )
+    } else {
+        (format!("pp = {pp} stages"), "stages")
+    };
+    Some(format!(
+        "the {} layers do not split evenly over {over}: the {unit} hold {} layers (Megatron-Core runs such a split when given the counts, --decoder-first/last-pipeline-num-layers or --pipeline-model-parallel-layout; by default it refuses it)",
+        sc.model.layers,
+        sizes.join(" or ")
+    ))
+}
+
 fn masked_attention_note(sc: &Scenario) -> Option<String> {
     use crate::workload::ops::{model_flops_per_step, AttentionCount};
     let full = model_flops_per_step(&sc.model, &sc.run, AttentionCount::Full);
@@ -345,6 +375,9 @@ fn masked_attention_note(sc: &Scenario) -> Option<String> {
 pub fn scenario_notes(merged: &MergedScenario, sc: &Scenario, hints: Hints) -> Vec<String> {
     let mut notes = Vec::new();
     notes.extend(masked_attention_note(sc));
+    if merged.wrote("parallel.pp") || merged.wrote("parallel.vpp") {
+        notes.extend(uneven_split_note(sc));
+    }
     if merged.wrote("training.fp8_recipe") && !sc.run.precision.fp8_gemms() {
         notes.push(format!(
             "fp8_recipe = {} applies with precision = fp8; this run's GEMMs are {} (set {} to fp8)",
@@ -1367,6 +1400,33 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.starts_with("training.tokens = -1"), "{e}");
+    }
+
+    /// A pipeline the user shaped that splits the layers unevenly says so; an even one,
+    /// or one the user did not shape, does not.
+    #[test]
+    fn an_uneven_pipeline_the_user_shaped_is_noted() {
+        let notes = |pp: u32, vpp: u32| {
+            let mut flags = ScenarioFile::default();
+            flags.model.preset = Some("llama3-8b".into());
+            flags.training.gpus = Some(96);
+            flags.training.global_batch = Some(96);
+            flags.parallel.pp = Some(pp);
+            flags.parallel.vpp = Some(vpp);
+            resolve(&ScenarioLayers::flags(flags)).unwrap().notes
+        };
+        let uneven = notes(3, 1);
+        assert!(
+            uneven.iter().any(|n| n.starts_with(
+                "the 32 layers do not split evenly over pp = 3 stages: the stages hold 11 or 10 layers"
+            )),
+            "{uneven:?}"
+        );
+        let even = notes(4, 2);
+        assert!(
+            even.iter().all(|n| !n.contains("do not split evenly")),
+            "{even:?}"
+        );
     }
 
     /// The memory a command checks before it runs a plan is the memory the report shows.
