@@ -104,6 +104,11 @@ def test_notebook_repr_is_a_compact_summary():
         assert rows["GPUs"].endswith(f" x {r['cluster']['gpu']}") and r["cluster"]["gpu"]
         assert rows["ETTR"] == f"{r['reliability']['ettr']:.1%}"
         assert "MW facility" in rows["power"] and "MWh" in rows["energy"]
+        # The plan as the CLI writes it (its vpp, and ETP where it is not TP).
+        assert rows["plan"].startswith(r.plan["label"] + ", micro-batch")
+        label = r.plan["label"]
+        assert label.startswith(f"TP{r.plan['tp']} PP{r.plan['pp']}") and label.endswith(f"DP{r.plan['dp']}")
+        assert (f"(vpp {r.plan['vpp']})" in label) == (r.plan["vpp"] > 1)
 
 
 def html_escape(s: str) -> str:

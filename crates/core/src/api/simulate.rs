@@ -587,6 +587,9 @@ pub struct PlanSummary {
     /// The parallel plan.
     #[serde(flatten)]
     pub plan: ParallelPlan,
+    /// The plan as reports write it: "TP8 PP16 (vpp 4) CP2 EP1 DP384" (ETP where it
+    /// is not tp).
+    pub label: String,
     /// Micro-batches per step per pipeline.
     pub micro_batches: u64,
     /// Sequences per step.
@@ -941,6 +944,7 @@ fn report(
         },
         plan: PlanSummary {
             plan: sc.plan.clone(),
+            label: sc.plan.label(),
             micro_batches: step.micro_batches,
             global_batch: sc.run.global_batch,
             seq_len: sc.run.seq_len,

@@ -250,7 +250,7 @@ class Report:
             ("scenario", d["scenario"]),
             ("model", d.get("model", {}).get("name", "")),
             ("GPUs", f"{run['gpus']:,} x {d.get('cluster', {}).get('gpu', '')}"),
-            ("plan", f"TP{p['tp']} PP{p['pp']} VPP{p['vpp']} CP{p['cp']} EP{p['ep']} DP{p['dp']}, "
+            ("plan", f"{p['label']}, "
                      f"micro-batch {p['micro_batch']}, global batch {p['global_batch']:,} x {p['seq_len']:,}"),
             ("fits", f"{d['fits']} ({d['memory']['per_gpu_gib']:.1f} GiB per GPU)"),
             ("step", f"{step['time_s']:.3f} s, MFU {step['mfu']:.1%}, {step['tflops_per_gpu']:.0f} TFLOP/s per GPU"),
