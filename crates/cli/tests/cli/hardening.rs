@@ -138,6 +138,12 @@ fn bad_inputs_get_one_clear_error() {
             &["simulate", "--tp", "8", "--gpus", "100"],
             "(pp = 16, cp = 2 from preset 'memphis-405b': set them, or --plan auto)",
         ),
+        // The job's GPUs derived from a dp given, for another model: said in the
+        // plan's terms, not as a GPU count the user never gave.
+        (
+            &["simulate", "--model", "llama3-70b", "--cluster", "dgx-h100", "--tp", "8", "--dp", "64"],
+            "parallel.dp = 64 (given as --dp): small enough that tp x pp x cp x dp (16384) fits the cluster's 10752 GPUs",
+        ),
         // Plan fields whose product the job's GPUs cannot hold: said of the GPUs.
         (
             &["simulate", "--model", "llama3-70b", "--gpus", "256", "--tp", "8", "--dp", "64"],

@@ -136,8 +136,15 @@ fn plan_for_other_model(
 ) -> Result<Option<(Resolved, bool)>> {
     let fixed = merged.written_plan();
     // The scenario with a trivial plan: what fails here is not the plan's doing (a bad
-    // token count, say), and is said as it is.
-    let base = build_for_planning(&merged.file)?;
+    // token count, say), and is said as it is; but for the job's GPUs derived from a dp
+    // given (with the plan fields not given), the plan's own check says it in those terms.
+    let base = match build_for_planning(&merged.file) {
+        Ok(base) => base,
+        Err(e) if merged.wrote("parallel.dp") && !merged.wrote("training.gpus") => {
+            return Err(merged.validate().err().unwrap_or(e));
+        }
+        Err(e) => return Err(e),
+    };
     let whole = fixed.sets_all_of(&base.plan);
     let best = match best_plan(&base, &fixed) {
         // The planner refuses the plan fields given (none of its plans has them all):
