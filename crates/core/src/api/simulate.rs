@@ -328,10 +328,6 @@ fn straddling(sc: &Scenario) -> Vec<String> {
         .collect()
 }
 
-/// Where the MFU's full count of attention (Megatron's formula, memphis's headline)
-/// passes the work a causal kernel does by a quarter or more, as at long sequences:
-/// say so, with the share, so that the causal figure is the one compared with measured
-/// utilization.
 /// A pipeline the user shaped whose chunks hold different layer counts: memphis runs it
 /// as Megatron-Core can, told the counts (its default refuses layers that do not divide).
 fn uneven_split_note(sc: &Scenario) -> Option<String> {
@@ -362,6 +358,10 @@ fn uneven_split_note(sc: &Scenario) -> Option<String> {
     ))
 }
 
+/// Where the MFU's full count of attention (Megatron's formula, memphis's headline)
+/// passes the work a causal kernel does by a quarter or more, as at long sequences:
+/// say so, with the share, so that the causal figure is the one compared with measured
+/// utilization.
 fn masked_attention_note(sc: &Scenario) -> Option<String> {
     use crate::workload::ops::{model_flops_per_step, AttentionCount};
     let full = model_flops_per_step(&sc.model, &sc.run, AttentionCount::Full);
