@@ -110,12 +110,12 @@ fn render(r: &SearchResult) -> String {
         count(r.plans_rejected_memory),
         memphis_core::plan::FINALISTS
     );
-    let _ = writeln!(o, "\n  #  TP  PP vpp  CP  EP ETP     DP  mb  recompute  dist-opt      step    MFU causal   memory   days");
+    let _ = writeln!(o, "\n  #  TP  PP vpp  CP  EP ETP     DP  mb  recompute  dist-opt      step    MFU causal   memory  days p50");
     for (i, res) in r.top.iter().enumerate() {
         let p = &res.plan;
         let _ = writeln!(
             o,
-            "{:>3} {:>3} {:>3} {:>3} {:>3} {:>3} {:>3} {:>6} {:>3}  {:<9}  {:<8} {:>9} {:>6} {:>6} {:>6.1} GiB {:>6.1}",
+            "{:>3} {:>3} {:>3} {:>3} {:>3} {:>3} {:>3} {:>6} {:>3}  {:<9}  {:<8} {:>9} {:>6} {:>6} {:>6.1} GiB {:>8.1}",
             i + 1,
             p.tp,
             p.pp,
