@@ -1438,6 +1438,30 @@ mod tests {
             even.iter().all(|n| !n.contains("do not split evenly")),
             "{even:?}"
         );
+        // The default scenario's 126 layers over pp x vpp = 16 x 4 chunks split unevenly
+        // too, by the preset's design: no note.
+        let preset = resolve(&ScenarioLayers::default()).unwrap();
+        assert!(
+            preset
+                .scenario
+                .plan
+                .layer_split(&preset.scenario.model, &preset.scenario.run)
+                .chunks
+                .iter()
+                .flatten()
+                .map(|r| r.end - r.start)
+                .collect::<std::collections::BTreeSet<_>>()
+                .len()
+                > 1
+        );
+        assert!(
+            preset
+                .notes
+                .iter()
+                .all(|n| !n.contains("do not split evenly")),
+            "{:?}",
+            preset.notes
+        );
     }
 
     /// The memory a command checks before it runs a plan is the memory the report shows.
