@@ -124,7 +124,12 @@ const NVLS_CHUNK: f64 = 128.0 * 1024.0;
 /// NVLS-tree chunk cap from 4 servers on (NCCL's tree chunk limit, 64 KiB; facts.md §10).
 const NVLS_TREE_CHUNK_4_NODES: f64 = 64.0 * 1024.0;
 /// hwLat[NVLINK][NVLS|NVLSTree][Simple] and hwLat[NET][NVLSTree][Simple], µs
-/// (tuning.cc @5067397c, facts.md §3.2).
+/// (tuning.cc @5067397c, facts.md §3.2). The NET figure was 14 µs from NCCL 2.21 to 2.27
+/// (facts.md §3.9; the same 14.0 sits in the float table of the 2.26.2 and 2.27.3
+/// libnccl.so of PyPI's nvidia-nccl-cu12, 20.9 in 2.28.9's double table), the versions
+/// of the 2- and 8-node validation curves. Run with 14 µs, those curves fit worse (2 nodes
+/// at 1 MiB +16.9% against +9.2%; 8 nodes at 16 MiB +19.9%, unchanged), so 2.30.7's value
+/// stays: the tuner's latency stands for a fixed cost that is larger still.
 const NVLS_LAT_US: f64 = 25.0;
 const NET_NVLS_TREE_LAT_US: f64 = 20.9;
 /// hwLat[NVLINK][CollNetDirect|CollNetChain][Simple] and hwLat[NET][...][Simple], µs,
