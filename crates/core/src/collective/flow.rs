@@ -11,7 +11,7 @@
 
 use super::{CommModel, GroupKind};
 use crate::fabric::{Fabric, Routing};
-use crate::net::analytical::{CollectiveOp, GroupShape, NetworkParams};
+use crate::net::analytical::{AllToAllRoute, CollectiveOp, GroupShape, NetworkParams};
 use crate::net::flow::max_min_rates;
 use crate::scenario::Scenario;
 use crate::units::{Bytes, Seconds};
@@ -486,11 +486,11 @@ impl CommModel for FlowComm {
     fn all_to_all(
         &self,
         size: Bytes,
-        network_share: f64,
+        route: AllToAllRoute,
         kind: GroupKind,
         shape: GroupShape,
     ) -> Seconds {
-        self.derated(kind).all_to_all(size, shape, network_share)
+        self.derated(kind).all_to_all(size, shape, route)
     }
     fn p2p(&self, size: Bytes, same_node: bool) -> Seconds {
         self.derated(GroupKind::Pp).p2p(size, same_node)

@@ -8,7 +8,7 @@ pub mod nccl_tests;
 pub mod schedule;
 
 pub use crate::net::analytical::{
-    Algorithm, CollectiveEstimate, CollectiveOp, GroupShape, NetworkParams, Protocol,
+    Algorithm, AllToAllRoute, CollectiveEstimate, CollectiveOp, GroupShape, NetworkParams, Protocol,
 };
 
 /// The communicator kinds live with the rank layout that defines them.
@@ -27,13 +27,12 @@ pub trait CommModel {
         kind: GroupKind,
         shape: GroupShape,
     ) -> Seconds;
-    /// An all-to-all of `size` on every group of `kind` whose inter-server part sends
-    /// only `network_share` of its bytes over the network (see
-    /// [`NetworkParams::all_to_all`]).
+    /// An all-to-all of `size` on every group of `kind`, reaching other servers by
+    /// `route` (see [`NetworkParams::all_to_all`]).
     fn all_to_all(
         &self,
         size: Bytes,
-        network_share: f64,
+        route: AllToAllRoute,
         kind: GroupKind,
         shape: GroupShape,
     ) -> Seconds;
@@ -55,11 +54,11 @@ impl CommModel for NetworkParams {
     fn all_to_all(
         &self,
         size: Bytes,
-        network_share: f64,
+        route: AllToAllRoute,
         _kind: GroupKind,
         shape: GroupShape,
     ) -> Seconds {
-        NetworkParams::all_to_all(self, size, shape, network_share)
+        NetworkParams::all_to_all(self, size, shape, route)
     }
     fn p2p(&self, size: Bytes, same_node: bool) -> Seconds {
         NetworkParams::p2p(self, size, same_node)

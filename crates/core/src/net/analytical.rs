@@ -15,6 +15,26 @@ use crate::hardware::Generation;
 use crate::units::{Bandwidth, Bytes, Seconds};
 use serde::{Deserialize, Serialize};
 
+/// How an all-to-all reaches peers in other servers ([`NetworkParams::all_to_all`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AllToAllRoute {
+    /// The share of the bytes for other servers that crosses the network: 1 for NCCL,
+    /// less where one copy per server is forwarded over NVLink there (DeepEP).
+    pub network_share: f64,
+    /// Whether NCCL's proxy thread posts each send and receive to the NIC (NCCL's
+    /// grouped sends), or the GPU does (DeepEP over NVSHMEM).
+    pub proxy_posts: bool,
+}
+
+impl AllToAllRoute {
+    /// NCCL's all-to-all: every byte for another server crosses the network, each peer's
+    /// send and receive posted by the proxy.
+    pub const NCCL: AllToAllRoute = AllToAllRoute {
+        network_share: 1.0,
+        proxy_posts: true,
+    };
+}
+
 /// A collective operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -454,7 +474,7 @@ impl NetworkParams {
         }
         if op == CollectiveOp::AllToAll {
             return CollectiveEstimate {
-                time: self.all_to_all(size, g, 1.0),
+                time: self.all_to_all(size, g, AllToAllRoute::NCCL),
                 algorithm: Algorithm::Direct,
                 protocol: Protocol::Simple,
             };
@@ -823,20 +843,33 @@ impl NetworkParams {
 
     /// All-to-all: each rank sends (n-1)/n of its buffer; the part for peers in the same
     /// server rides NVLink, the rest the NIC, concurrently. Of the part for other servers,
-    /// `network_share` crosses the network: 1 for NCCL's, less where one copy per server
-    /// is forwarded over NVLink there (DeepEP); the forwarding itself is not priced ⚠
-    /// (NVLink carries it at several times the NIC's rate).
-    pub fn all_to_all(&self, size: Bytes, g: GroupShape, network_share: f64) -> Seconds {
+    /// `route.network_share` crosses the network: 1 for NCCL's, less where one copy per
+    /// server is forwarded over NVLink there (DeepEP); the forwarding itself is not priced
+    /// ⚠ (NVLink carries it at several times the NIC's rate).
+    ///
+    /// NCCL's all-to-all is a group of sends and receives, one pair per peer, and its proxy
+    /// thread posts each of them to the NIC for a peer in another server, one after
+    /// another (proxy.cc ⚠, from memory of the code). Each post costs the network post
+    /// overhead NCCL's own tuner charges a network step (`getNetOverhead`, 1 µs on x86,
+    /// facts.md §3.2), so with many peers the posting, not the bytes, sets the time: 2 µs
+    /// per peer in another server, 2 ms at 1,024 ranks. GPU-initiated sends (DeepEP over
+    /// NVSHMEM) post nothing through a proxy.
+    pub fn all_to_all(&self, size: Bytes, g: GroupShape, route: AllToAllRoute) -> Seconds {
         let n = g.ranks as f64;
         let r = g.ranks_per_node as f64;
         let intra = size * ((r - 1.0) / n) / self.nvlink;
-        let inter = size * ((n - r) / n * network_share.clamp(0.0, 1.0)) / self.nic;
+        let inter = size * ((n - r) / n * route.network_share.clamp(0.0, 1.0)) / self.nic;
         let hop = if g.nodes > 1 {
             NET_LAT_RING[2]
         } else {
             NVLINK_LAT_RING[2]
         };
-        Seconds((BASE_LAT_RING[2] + hop) * 1e-6) + intra.max(inter)
+        let posting = if route.proxy_posts && g.nodes > 1 {
+            Seconds(2.0 * (n - r) * NET_OVERHEAD_US * 1e-6)
+        } else {
+            Seconds::ZERO
+        };
+        Seconds((BASE_LAT_RING[2] + hop) * 1e-6) + intra.max(inter).max(posting)
     }
 
     /// A point-to-point send of `size` between pipeline stages (different servers unless
@@ -1234,5 +1267,35 @@ mod tests {
         assert_eq!(net.ring_bus_bw(g), net.nic);
         let g = GroupShape::uniform(64, 8); // 8 per server
         assert_eq!(net.ring_bus_bw(g), net.nvlink.min(net.nic * 8.0));
+    }
+
+    /// NCCL's all-to-all posts a send and a receive per peer in another server through
+    /// the proxy, so a small one slows as the group grows; a large one stays bound by the
+    /// NIC; GPU-initiated sends (DeepEP) post nothing.
+    #[test]
+    fn all_to_all_latency_grows_with_peers_across_servers() {
+        let net = h100_ib();
+        let t = |n: u32, size: f64, route| {
+            net.all_to_all(Bytes(size), GroupShape::uniform(n, 8), route)
+        };
+        let small: Vec<f64> = [8, 16, 64, 1024]
+            .map(|n| t(n, 8.0, AllToAllRoute::NCCL).0)
+            .to_vec();
+        assert!(small.windows(2).all(|w| w[1] > w[0]), "{small:?}");
+        // 1,016 peers in other servers x 2 posts x 1 µs, above the 22.4 µs latency.
+        assert!(
+            (small[3] - (22.4 + 2032.0) * 1e-6).abs() < 1e-9,
+            "{}",
+            small[3]
+        );
+        let gpu_initiated = AllToAllRoute {
+            network_share: 1.0,
+            proxy_posts: false,
+        };
+        assert!((t(1024, 8.0, gpu_initiated).0 - 22.4e-6).abs() < 1e-9);
+        // 1 GiB over 1,024 ranks: the bytes for other servers at the NIC's rate.
+        let big = t(1024, 1073741824.0, AllToAllRoute::NCCL);
+        let bytes = 1073741824.0 * 1016.0 / 1024.0;
+        assert!((big.0 - 22.4e-6 - bytes / (net.nic.gbyte_per_s() * 1e9)).abs() < 1e-9);
     }
 }

@@ -5,7 +5,7 @@
 
 use crate::collective::{CommModel, GroupKind};
 use crate::compute::{AttentionPass, ComputeModel};
-use crate::net::analytical::{CollectiveOp, GroupShape};
+use crate::net::analytical::{AllToAllRoute, CollectiveOp, GroupShape};
 use crate::scenario::Scenario;
 use crate::units::{Bytes, Flops, Seconds};
 use crate::workload::layout::RankLayout;
@@ -507,21 +507,30 @@ fn cp_comm(
     }
 }
 
-/// The share of an EP all-to-all's bytes for other servers that crosses the network:
-/// NCCL sends each token once per expert; DeepEP once per server, which is the servers
-/// a token reaches over the experts it takes ([`crate::workload::model::Moe`]). The
-/// group fills its servers in order, each rank holding experts / ep of the experts.
-fn ep_network_share(sc: &Scenario, g: GroupShape) -> f64 {
+/// How an EP all-to-all reaches other servers: NCCL sends each token once per expert,
+/// each peer's send and receive posted by its proxy; DeepEP sends once per server, which
+/// is the servers a token reaches over the experts it takes
+/// ([`crate::workload::model::Moe`]), from the GPU. The group fills its servers in order,
+/// each rank holding experts / ep of the experts.
+fn ep_route(sc: &Scenario, g: GroupShape) -> AllToAllRoute {
     match (sc.run.recipe.moe_dispatcher, &sc.model.moe) {
-        (Dispatcher::Deepep, Some(moe)) if g.nodes > 1 => {
-            let per_rank = moe.experts / sc.plan.ep.max(1);
-            let full = g.most_per_node.max(1);
-            let last = g.ranks.saturating_sub(full * (g.nodes - 1)).max(1);
-            let mut experts_on = vec![full * per_rank; g.nodes as usize - 1];
-            experts_on.push(last * per_rank);
-            moe.expected_servers(&experts_on) / moe.topk.max(1) as f64
+        (Dispatcher::Deepep, Some(moe)) => {
+            let network_share = if g.nodes > 1 {
+                let per_rank = moe.experts / sc.plan.ep.max(1);
+                let full = g.most_per_node.max(1);
+                let last = g.ranks.saturating_sub(full * (g.nodes - 1)).max(1);
+                let mut experts_on = vec![full * per_rank; g.nodes as usize - 1];
+                experts_on.push(last * per_rank);
+                moe.expected_servers(&experts_on) / moe.topk.max(1) as f64
+            } else {
+                1.0
+            };
+            AllToAllRoute {
+                network_share,
+                proxy_posts: false,
+            }
         }
-        _ => 1.0,
+        _ => AllToAllRoute::NCCL,
     }
 }
 
@@ -542,7 +551,7 @@ fn ep_comm(
     let mut forward = OpCost::default();
     if ep > 1 && lw.ep_a2a_bytes.0 > 0.0 {
         let send_buffer = lw.ep_a2a_bytes * (ep as f64 / (ep as f64 - 1.0));
-        let one = net.all_to_all(send_buffer, ep_network_share(sc, g), GroupKind::Ep, g);
+        let one = net.all_to_all(send_buffer, ep_route(sc, g), GroupKind::Ep, g);
         forward = OpCost {
             time: one * 2.0,
             flops: Flops::ZERO,
