@@ -1857,6 +1857,21 @@ impl MergedScenario {
         }
     }
 
+    /// Why the planner refused the plan fields the user wrote (`search`, its error):
+    /// where those fields, the rest at their defaults (as a scenario file giving just
+    /// them reads), break a rule on a field the user wrote (interleaving against the
+    /// batch, say), that rule is the reason; else the search's.
+    pub fn plan_refused(&self, search: Error) -> Error {
+        let own = self.file.clone().resolved().and_then(|mut file| {
+            file.parallel = self.written_plan();
+            file.validate()
+        });
+        match own {
+            Err(own) if own.field().is_some_and(|f| self.wrote(f)) => own,
+            _ => search,
+        }
+    }
+
     /// The plan fields the user wrote, alone: what a search keeps fixed.
     pub fn written_plan(&self) -> ParallelFile {
         let mut v = to_value(&self.file.parallel).unwrap_or(Value::Table(Default::default()));

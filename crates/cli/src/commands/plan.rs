@@ -89,7 +89,8 @@ pub fn searched_with(
         merge(&parts, &fingerprint(&sc, &fixed, a.objective, a.top), &sc)?
     } else {
         let shard = a.shard.as_deref().map(Shard::parse).transpose()?;
-        search_within(&sc, &fixed, a.objective, a.top, shard, progress)?
+        search_within(&sc, &fixed, a.objective, a.top, shard, progress)
+            .map_err(|e| merged.plan_refused(e))?
     };
     // A whole search (not one shard of it) with no plan that fits is an error, as it is
     // for `simulate --plan auto`.

@@ -1,7 +1,7 @@
 //! `memphis plan`: the planner against the published plans, shards and merge.
 #![allow(clippy::print_stdout)] // the test prints its table for the reader of `cargo test -- --nocapture`
 
-use crate::util::{json, memphis, stderr, tmp, validation};
+use crate::util::{expect_bad, json, memphis, stderr, tmp, validation};
 use std::path::PathBuf;
 
 #[test]
@@ -160,4 +160,40 @@ fn a_progress_line_follows_the_planner_on_stderr() {
     );
     assert!(!crate::util::stderr(&without).contains("planning: "));
     assert_eq!(with.stdout, without.stdout);
+}
+
+/// Plan fields that break a rule together (interleaving against the batch) are refused
+/// for that rule by `simulate` and `plan` alike, not as "no plan has them all".
+#[test]
+fn plan_fields_that_break_a_rule_are_refused_for_it() {
+    let args = [
+        "--model",
+        "crates/core/testdata/hf/llama3.1-70b.json",
+        "--cluster",
+        "dgx-h100",
+        "--gpus",
+        "8192",
+        "--tp",
+        "8",
+        "--pp",
+        "4",
+        "--vpp",
+        "5",
+        "--cp",
+        "1",
+        "--dp",
+        "256",
+        "--micro-batch",
+        "1",
+        "--global-batch",
+        "512",
+    ];
+    for command in ["simulate", "plan"] {
+        let mut a = vec![command, "-q"];
+        a.extend(args);
+        expect_bad(
+            &a,
+            "parallel.vpp = 5 (given as --vpp): 1 (no interleaving) with these micro-batches: Megatron's interleaving needs the micro-batches per pipeline (2 = global_batch / (dp x micro_batch)) to be a multiple of pp (4)",
+        );
+    }
 }

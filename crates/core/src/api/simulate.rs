@@ -149,8 +149,8 @@ fn plan_for_other_model(
     let best = match best_plan(&base, &fixed) {
         // The planner refuses the plan fields given (none of its plans has them all):
         // its reason, not a plan that fills the rest in from the preset's plan for
-        // another model.
-        Err(e) if !whole => return Err(e),
+        // another model (or the rule the fields given break, `plan_refused`).
+        Err(e) if !whole => return Err(merged.plan_refused(e)),
         Ok(None) if !allow_oom && !whole => {
             // No plan for this model fits: say so, not what the preset's plan breaks.
             return Err(none_fits(&base, &fixed));
