@@ -1859,15 +1859,23 @@ impl MergedScenario {
 
     /// Why the planner refused the plan fields the user wrote (`search`, its error):
     /// where those fields, the rest at their defaults (as a scenario file giving just
-    /// them reads), break a rule on a field the user wrote (interleaving against the
-    /// batch, say), that rule is the reason; else the search's.
+    /// them reads), break a rule on a plan field the user wrote (interleaving against the
+    /// batch, say), that rule is the reason; else the search's (which names a plan field
+    /// by the values the planner searches, rather than the GPU count that field
+    /// does not divide).
     pub fn plan_refused(&self, search: Error) -> Error {
         let own = self.file.clone().resolved().and_then(|mut file| {
             file.parallel = self.written_plan();
             file.validate()
         });
         match own {
-            Err(own) if own.field().is_some_and(|f| self.wrote(f)) => own,
+            Err(own)
+                if own
+                    .field()
+                    .is_some_and(|f| f.starts_with("parallel.") && self.wrote(f)) =>
+            {
+                own
+            }
             _ => search,
         }
     }
