@@ -1860,10 +1860,14 @@ impl MergedScenario {
     /// Why the planner refused the plan fields the user wrote (`search`, its error):
     /// where those fields, the rest at their defaults (as a scenario file giving just
     /// them reads), break a rule on a plan field the user wrote (interleaving against the
-    /// batch, say), that rule is the reason; else the search's (which names a plan field
-    /// by the values the planner searches, rather than the GPU count that field
-    /// does not divide).
+    /// batch, say), that rule is the reason, in place of the search's "no plan has them
+    /// all"; any other search error stands.
     pub fn plan_refused(&self, search: Error) -> Error {
+        // Only the search's "no plan has them all" (said of the whole section) gives
+        // way: a field it names has its own reason.
+        if search.field() != Some("parallel") {
+            return search;
+        }
         let own = self.file.clone().resolved().and_then(|mut file| {
             file.parallel = self.written_plan();
             file.validate()

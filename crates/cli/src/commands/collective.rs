@@ -37,13 +37,13 @@ pub fn report(a: &CollectiveArgs) -> CliResult<CollectiveReport> {
         routing: a.routing.unwrap_or(Routing::Adaptive),
         compare,
     };
-    let over = c.fabric_spec.oversubscription;
     let spans_servers = a.gpus.unwrap_or(8) > u64::from(c.gpus_per_node);
-    if a.network == NetworkModel::Analytical && spans_servers && over.iter().any(|&r| r > 1.0) {
-        sinks::note(&format!(
-            "the fabric is oversubscribed ({}:1 at the leaves, {}:1 at the spines); the analytical model gives each rank its NIC's full rate wherever the traffic goes: --network flow routes it on the fabric",
-            over[0], over[1]
-        ));
+    if a.network == NetworkModel::Analytical {
+        if let Some(note) =
+            memphis_core::api::collective::oversubscribed_note(&c, spans_servers, "--network flow")
+        {
+            sinks::note(&note);
+        }
     }
     if a.routing.is_some() && a.network == NetworkModel::Analytical {
         sinks::note(

@@ -3,7 +3,7 @@
 
 use crate::cli::SimulateArgs;
 use crate::errors::{CliError, CliResult};
-use crate::sinks::format::{count, days_spread, duration, pct, si};
+use crate::sinks::format::{contention_line, count, days_spread, duration, pct, si};
 use crate::{input, sinks};
 use memphis_core::api::simulate::MemorySummary;
 use memphis_core::api::{self, SimulateOptions, SimulationReport};
@@ -199,6 +199,9 @@ fn render(r: &SimulationReport) -> String {
     let changes = r.plan.recipe.changes();
     if !changes.is_empty() {
         let _ = writeln!(o, "  recipe   {}", changes.join(" · "));
+    }
+    if let Some(line) = contention_line(r) {
+        let _ = writeln!(o, "  network  {line}");
     }
     let st = &r.step;
     let _ = writeln!(o, "\n{}", sinks::heading("step"));

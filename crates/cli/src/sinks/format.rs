@@ -1,5 +1,5 @@
 //! Consistent units in all output: 1.23 s, 456 TFLOP/s, 12.3 MW, 80.0 GiB.
-use memphis_core::api::simulate::FailureSummary;
+use memphis_core::api::simulate::{FailureSummary, SimulationReport};
 
 /// Seconds with a unit that fits: µs, ms, s, min, h, d.
 pub fn duration(s: f64) -> String {
@@ -71,6 +71,31 @@ pub fn days_spread(p10: f64, p50: f64, p90: f64, f: &FailureSummary) -> String {
         String::new()
     };
     format!("{p50:.1} days p50 ({p10:.1} p10, {p90:.1} p90{mean})")
+}
+
+/// At flow level, what the fabric did to each communicator: "flow level, ecmp routing:
+/// each group's slowest flow at dp 0.80 · pp 0.12 of its NIC's rate (...)"; None on the
+/// analytical network model.
+pub fn contention_line(r: &SimulationReport) -> Option<String> {
+    if r.contention.is_empty() {
+        return None;
+    }
+    let rates: Vec<String> = r
+        .contention
+        .iter()
+        .map(|c| format!("{} {:.2}", c.group, c.rate_fraction))
+        .collect();
+    let ecmp = r.routing == memphis_core::fabric::Routing::Ecmp;
+    Some(format!(
+        "flow level, {} routing: each group's slowest flow at {} of its NIC's rate{}",
+        if ecmp { "ecmp" } else { "adaptive" },
+        rates.join(" · "),
+        if ecmp {
+            " (the mean over ECMP hash draws)"
+        } else {
+            ""
+        }
+    ))
 }
 
 #[cfg(test)]

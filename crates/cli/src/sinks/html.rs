@@ -5,7 +5,7 @@ use memphis_core::api::SimulationReport;
 use memphis_core::step::timeline::{Stream, Timeline};
 use std::fmt::Write;
 
-use super::format::{count, duration, pct, si};
+use super::format::{contention_line, count, duration, pct, si};
 
 /// Escapes text for HTML.
 pub(super) fn esc(s: &str) -> String {
@@ -307,7 +307,7 @@ pub fn report(r: &SimulationReport) -> String {
     let cap = mem.capacity_gib;
     let cards = [
         (
-            "step time",
+            "step time (p10–p90: the slowest GPU drawn)",
             format!(
                 "{} (p10–p90 {}–{})",
                 duration(r.step.time_s),
@@ -365,6 +365,9 @@ pub fn report(r: &SimulationReport) -> String {
             r#"<div class="sub">recipe: {}</div>"#,
             esc(&changes.join(" · "))
         );
+    }
+    if let Some(line) = contention_line(r) {
+        let _ = write!(o, r#"<div class="sub">network: {}</div>"#, esc(&line));
     }
     for n in &r.notes {
         let _ = write!(o, r#"<p class="sub note">note: {}</p>"#, esc(n));

@@ -708,3 +708,62 @@ fn notes_say_what_holds_for_the_plan_run() {
     let long = notes(&["--gpus", "512", "--seq-len", "131072", "--cp", "8"]);
     assert!(masked(&long), "{long:?}");
 }
+
+/// At flow level the report says what the fabric did to each communicator (JSON and
+/// text agree); on the analytical model of an oversubscribed fabric a note says the
+/// model does not see it.
+#[test]
+fn the_report_says_what_the_fabric_did() {
+    let args = [
+        "simulate",
+        "-q",
+        "--cluster",
+        "dgx-h100",
+        "--gpus",
+        "1024",
+        "--network",
+        "flow",
+        "--routing",
+        "ecmp",
+    ];
+    let mut with_json = args.to_vec();
+    with_json.push("--json");
+    let j = json(&with_json);
+    let contention = j["contention"]
+        .as_array()
+        .expect("contention at flow level");
+    let pp = contention
+        .iter()
+        .find(|c| c["group"] == "pp")
+        .expect("pp derating");
+    let rate = pp["rate_fraction"].as_f64().unwrap();
+    assert!(rate > 0.0 && rate < 1.0, "{rate}");
+    let text = stdout(&memphis(&args));
+    assert!(
+        text.contains("flow level, ecmp routing: each group's slowest flow at")
+            && text.contains(&format!("pp {rate:.2}")),
+        "{text}"
+    );
+    let analytical = json(&[
+        "simulate",
+        "-q",
+        "--cluster",
+        "dgx-h100",
+        "--gpus",
+        "1024",
+        "--json",
+    ]);
+    assert!(analytical.get("contention").is_none());
+    let meta = json(&["simulate", "-q", "meta-llama3-405b", "--json"]);
+    assert!(
+        meta["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().starts_with(
+                "the fabric is oversubscribed (1:1 at the leaves, 7:1 at the spines)"
+            )),
+        "{}",
+        meta["notes"]
+    );
+}

@@ -267,6 +267,23 @@ pub fn sweep(c: &ClusterSpec, o: &CollectiveOptions) -> Result<CollectiveReport>
     })
 }
 
+/// The note for traffic across servers priced on the analytical network model of an
+/// oversubscribed fabric (`collective` and `simulate` say it alike); None where the
+/// fabric is non-blocking or the traffic stays in one server.
+pub fn oversubscribed_note(
+    c: &ClusterSpec,
+    spans_servers: bool,
+    flow_flag: &str,
+) -> Option<String> {
+    let over = c.fabric_spec.oversubscription;
+    (spans_servers && over.iter().any(|&r| r > 1.0)).then(|| {
+        format!(
+            "the fabric is oversubscribed ({}:1 at the leaves, {}:1 at the spines); the analytical model gives each rank its NIC's full rate wherever the traffic goes: {flow_flag} routes it on the fabric",
+            over[0], over[1]
+        )
+    })
+}
+
 /// The nccl-tests name of an op (`all_reduce`, ...).
 pub fn op_name(op: CollectiveOp) -> &'static str {
     match op {

@@ -382,6 +382,14 @@ fn masked_attention_note(sc: &Scenario) -> Option<String> {
 pub fn scenario_notes(merged: &MergedScenario, sc: &Scenario, hints: Hints) -> Vec<String> {
     let mut notes = Vec::new();
     notes.extend(masked_attention_note(sc));
+    if sc.network == NetworkModel::Analytical && hints == Hints::Flags {
+        let spans_servers = sc.job_gpus() > u64::from(sc.cluster.gpus_per_node);
+        notes.extend(super::collective::oversubscribed_note(
+            &sc.cluster,
+            spans_servers,
+            "--network flow",
+        ));
+    }
     if merged.wrote("parallel.pp") || merged.wrote("parallel.vpp") {
         notes.extend(uneven_split_note(sc));
     }
@@ -537,6 +545,11 @@ pub struct SimulationReport {
     pub network: NetworkModel,
     /// Routing at flow level.
     pub routing: Routing,
+    /// At flow level, each communicator kind's slowest flow with the whole job's
+    /// traffic on the fabric, as a fraction of its NIC-bound rate (under ECMP the mean
+    /// over the hash draws); absent on the analytical network model.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contention: Vec<crate::collective::flow::Contention>,
     /// One step.
     pub step: StepSummary,
     /// Memory of the fullest GPU.
@@ -965,6 +978,7 @@ fn report(
         },
         network: sc.network,
         routing: sc.routing,
+        contention: s.contention.clone(),
         step: StepSummary {
             time_s: step.time.0,
             mfu: step.mfu,

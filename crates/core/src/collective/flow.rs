@@ -19,6 +19,16 @@ use crate::workload::layout::RankLayout;
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 
+/// At flow level: a communicator kind's slowest flow, with the whole job's traffic on
+/// the fabric at once, as a fraction of its NIC-bound rate (1 = no contention).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, schemars::JsonSchema)]
+pub struct Contention {
+    /// The communicator kind: tp, cp, ep, dp, expert_dp, expert_tp, pp.
+    pub group: String,
+    /// Its slowest flow's rate over the NIC's (0 to 1).
+    pub rate_fraction: f64,
+}
+
 /// Communication costed on the fabric graph.
 #[derive(Debug, Clone)]
 pub struct FlowComm {
@@ -439,6 +449,17 @@ impl FlowComm {
             fractions,
             tree_kind: None,
         }
+    }
+
+    /// Every communicator kind's derating, kinds in order (what a report shows).
+    pub fn contention(&self) -> Vec<Contention> {
+        self.fractions
+            .iter()
+            .map(|(&kind, &rate_fraction)| Contention {
+                group: kind.name().to_string(),
+                rate_fraction,
+            })
+            .collect()
     }
 
     /// The derating of a group kind (1 = line rate).

@@ -113,6 +113,9 @@ pub struct Step {
     pub result: StepResult,
     /// The discrete-event timeline (None with the closed form).
     pub timeline: Option<Timeline>,
+    /// At flow level, each communicator kind's derating on the fabric (empty on the
+    /// analytical network model, where no group sees another).
+    pub contention: Vec<crate::collective::flow::Contention>,
 }
 
 /// The one step function: every command that needs a step time calls this, so that
@@ -135,7 +138,7 @@ pub fn simulate_on(
     model: StepModel,
     het: &Heterogeneity,
 ) -> crate::Result<Step> {
-    let base = match (sc.network, fabric) {
+    let (base, contention) = match (sc.network, fabric) {
         (NetworkModel::Flow, Some(fabric)) => {
             let comm = crate::collective::flow::FlowComm::for_scenario(
                 sc,
@@ -143,10 +146,10 @@ pub fn simulate_on(
                 sc.routing,
                 crate::collective::flow::JOB_SALT,
             );
-            simulate_step_with(sc, &comm)
+            (simulate_step_with(sc, &comm), comm.contention())
         }
         (NetworkModel::Flow, None) => return simulate(sc, model, het),
-        (NetworkModel::Analytical, _) => simulate_step(sc),
+        (NetworkModel::Analytical, _) => (simulate_step(sc), Vec::new()),
     };
     match model {
         StepModel::Analytical => {
@@ -160,6 +163,7 @@ pub fn simulate_on(
             Ok(Step {
                 result: base,
                 timeline: None,
+                contention,
             })
         }
         StepModel::Timeline => {
@@ -167,6 +171,7 @@ pub fn simulate_on(
             Ok(Step {
                 result,
                 timeline: Some(tl),
+                contention,
             })
         }
     }
