@@ -245,7 +245,7 @@ fn render(r: &Report) -> String {
                 if let Some(l) = c.latency_error_pct {
                     let _ = writeln!(
                         o,
-                        "{}: small-message latency ({} B) error {l:+.1}%",
+                        "{}: latency at the smallest size ({} B) error {l:+.1}%",
                         c.id, c.size_bytes[0]
                     );
                 }

@@ -1,6 +1,6 @@
 //! `memphis validate`: predictions against the published training and collective cases.
 
-use crate::util::{expect_bad, json, memphis, repo, stderr, stdout, validation};
+use crate::util::{expect_bad, json, memphis, repo, stderr, stdout, tmp, validation};
 
 /// Meta's Llama 3 405B runs (arXiv 2407.21783, Table 4): BF16 MFU 43% on 8,192 GPUs,
 /// 41% on 16,384 and 38% with CP16 at 128K sequences. They give MFU, not step times, so
@@ -450,4 +450,41 @@ fn a_case_prints_as_the_scenario_it_runs_as() {
         &["validate", "--suite", "collectives", "--scenario", "x"],
         "there are no training cases here",
     );
+}
+
+/// A collective case file is read as one: a misspelt key is named against the
+/// collective fields, and sizes are checked (none empty, none of 0 bytes, one
+/// measurement per size) before anything is predicted.
+#[test]
+fn collective_case_files_are_checked_as_such() {
+    let write = |name: &str, body: &str| {
+        let p = tmp(name);
+        std::fs::write(&p, format!("[[case]]\nid = \"z\"\nsource = \"x\"\ngpu = \"H100-SXM5-80GB\"\ngpus = 16\ngpus_per_node = 8\nnic_gbps_per_gpu = 400\nfabric = \"infiniband\"\n{body}")).unwrap();
+        p
+    };
+    for (name, body, needle) in [
+        (
+            "coll_opp.toml",
+            "opp = \"all_reduce\"\nsize_bytes = [8]\nmeasured_busbw_gbps = [0.0]\n",
+            "unknown field `opp`, expected one of `id`, `source`, `op`",
+        ),
+        (
+            "coll_empty.toml",
+            "op = \"all_reduce\"\nsize_bytes = []\nmeasured_busbw_gbps = []\n",
+            "size_bytes = []: at least one size",
+        ),
+        (
+            "coll_zero.toml",
+            "op = \"all_reduce\"\nsize_bytes = [0, 8]\nmeasured_busbw_gbps = [0.0, 0.0]\n",
+            "size_bytes[0] = 0: a size of at least 1 byte",
+        ),
+        (
+            "coll_times.toml",
+            "op = \"all_reduce\"\nsize_bytes = [8]\nmeasured_busbw_gbps = [0.0]\nmeasured_time_us = [1.0, 2.0]\n",
+            "measured_time_us = 2 values: one value per size_bytes entry (1)",
+        ),
+    ] {
+        let p = write(name, body);
+        expect_bad(&["validate", "-q", "--cases", p.to_str().unwrap()], needle);
+    }
 }

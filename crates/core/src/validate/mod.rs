@@ -372,7 +372,11 @@ pub fn parse_cases(context: &str, text: &str) -> Result<CaseFile> {
             ))
         }
     };
-    let is_collective = cases[0].get("op").is_some();
+    // A collective case is told by its op or its sizes (so that a misspelt op is named
+    // against the collective format, not the training one).
+    let is_collective = ["op", "size_bytes", "measured_busbw_gbps"]
+        .iter()
+        .any(|k| cases[0].get(k).is_some());
     let label = |i: usize, v: &toml::Value| {
         let id = v.get("id").and_then(|x| x.as_str()).unwrap_or("?");
         format!("{context}: case {} (id {id})", i + 1)
@@ -416,12 +420,32 @@ pub fn parse_cases(context: &str, text: &str) -> Result<CaseFile> {
                     "finite, non-negative measurements",
                 ));
             }
-            if c.size_bytes.is_empty() || c.size_bytes.len() != c.measured_busbw_gbps.len() {
+            if c.size_bytes.is_empty() {
                 return Err(Error::invalid(
-                    format!("{}: measured_busbw_gbps", label(i, v)),
-                    format!("{} values", c.measured_busbw_gbps.len()),
-                    format!("one value per size_bytes entry ({})", c.size_bytes.len()),
+                    format!("{}: size_bytes", label(i, v)),
+                    "[]",
+                    "at least one size, each with its measured_busbw_gbps",
                 ));
+            }
+            if let Some(zero) = c.size_bytes.iter().position(|&b| b == 0) {
+                return Err(Error::invalid(
+                    format!("{}: size_bytes[{zero}]", label(i, v)),
+                    0,
+                    "a size of at least 1 byte",
+                ));
+            }
+            let times = c.measured_time_us.as_ref().map(Vec::len);
+            for (field, n) in [
+                ("measured_busbw_gbps", Some(c.measured_busbw_gbps.len())),
+                ("measured_time_us", times),
+            ] {
+                if let Some(n) = n.filter(|&n| n != c.size_bytes.len()) {
+                    return Err(Error::invalid(
+                        format!("{}: {field}", label(i, v)),
+                        format!("{n} values"),
+                        format!("one value per size_bytes entry ({})", c.size_bytes.len()),
+                    ));
+                }
             }
             out.push(c);
         }
