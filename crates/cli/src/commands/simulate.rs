@@ -92,7 +92,31 @@ pub fn simulated_with(
     // The resolution's notes first, after the warning of a plan that does not fit.
     let at = usize::from(!report.fits).min(report.notes.len());
     report.notes.splice(at..at, resolved.notes);
+    report.notes.extend(straggler_note(a, &opts.stragglers));
     Ok((sc, report))
+}
+
+/// The straggler the user gave, said with what it slows: else its cost would show only
+/// as a longer bubble or communication time on its stage.
+fn straggler_note(a: &SimulateArgs, het: &Heterogeneity) -> Option<String> {
+    let (who, work, slowed) = match (a.slow_gpu, a.slow_server, a.slow_link) {
+        (Some(g), _, _) => (format!("GPU {g}"), "compute", &het.slow_compute),
+        (_, Some(s), _) => (format!("server {s}"), "compute", &het.slow_compute),
+        (_, _, Some(g)) => (
+            format!("GPU {g}'s NIC link"),
+            "communication",
+            &het.slow_link,
+        ),
+        _ => return None,
+    };
+    let stages: Vec<String> = slowed.iter().map(|(s, _)| s.to_string()).collect();
+    let factor = slowed.iter().map(|&(_, f)| f).fold(1.0, f64::max);
+    Some(format!(
+        "straggler: {who} is {}% slow, so the {work} of pipeline stage{} {} takes {factor:.2}x as long; the step and its breakdown include it (the other stages wait for it in the bubble, the other replicas at the collectives)",
+        a.slowdown,
+        if stages.len() == 1 { "" } else { "s" },
+        stages.join(", ")
+    ))
 }
 
 /// Refuses a plan that does not fit in GPU memory, unless `allow_oom`: the resolution's

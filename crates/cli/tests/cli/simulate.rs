@@ -247,6 +247,13 @@ fn stragglers_and_bad_timeline_inputs() {
     );
     assert!(t1 > t0 * 1.02, "{t0} -> {t1}");
     assert_eq!(slow["step"]["slowest_stage"], 5);
+    // The report says which straggler it ran with, and what it slows.
+    let said = slow["notes"].as_array().unwrap().iter().any(|n| {
+        n.as_str().unwrap().starts_with(
+            "straggler: GPU 30720 is 10% slow, so the compute of pipeline stage 5 takes 1.11x as long",
+        )
+    });
+    assert!(said, "{}", slow["notes"]);
     let table: &[(&[&str], &str)] = &[
         (
             &["simulate", "--slow-gpu", "1", "--slowdown", "100"],
