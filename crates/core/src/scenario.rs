@@ -1790,6 +1790,29 @@ impl ParallelFile {
         }
     }
 
+    /// The plan fields given, completed where every field that shapes the plan is
+    /// given (tp, pp, and vpp when pp > 1, cp, micro_batch, recompute, and ep for an MoE
+    /// model): the rest take Megatron's defaults, sequence parallelism with tp > 1, the
+    /// distributed optimizer, ep 1 and etp = tp. dp may be left to the GPU count. None
+    /// where a shaping field is missing: the planner fills that in.
+    pub fn completed(&self, moe: bool) -> Option<ParallelFile> {
+        let (tp, pp) = (self.tp?, self.pp?);
+        self.cp?;
+        self.micro_batch?;
+        self.recompute?;
+        if (pp > 1 && self.vpp.is_none()) || (moe && self.ep.is_none()) {
+            return None;
+        }
+        Some(ParallelFile {
+            vpp: self.vpp.or(Some(1)),
+            ep: self.ep.or(Some(1)),
+            etp: self.etp.or(Some(tp)),
+            sequence_parallel: self.sequence_parallel.or(Some(tp > 1)),
+            distributed_optimizer: self.distributed_optimizer.or(Some(true)),
+            ..self.clone()
+        })
+    }
+
     /// Whether this section gives every field of `plan` but dp (which follows the job's
     /// GPUs): a search around it has nothing left to choose.
     pub fn sets_all_of(&self, plan: &ParallelPlan) -> bool {
@@ -1857,26 +1880,35 @@ impl MergedScenario {
         }
     }
 
+    /// The scenario with `plan` as its whole [parallel] section, the preset's plan
+    /// fields dropped (as a scenario file giving just `plan` reads).
+    pub fn with_plan(&self, plan: ParallelFile) -> Result<Scenario> {
+        let mut file = self.file.clone().resolved()?;
+        file.parallel = plan;
+        file.validate()
+    }
+
     /// Why the planner refused the plan fields the user wrote (`search`, its error):
     /// where those fields, the rest at their defaults (as a scenario file giving just
     /// them reads), break a rule on a plan field the user wrote (interleaving against the
     /// batch, say), that rule is the reason, in place of the search's "no plan has them
-    /// all"; any other search error stands.
-    pub fn plan_refused(&self, search: Error) -> Error {
+    /// all"; for a whole plan ([`ParallelFile::completed`]) a rule on any field the user
+    /// wrote (the batch, the sequence) is, in place of any search error.
+    pub fn plan_refused(&self, search: Error, moe: bool) -> Error {
         // Only the search's "no plan has them all" (said of the whole section) gives
-        // way: a field it names has its own reason.
-        if search.field() != Some("parallel") {
+        // way, or any refusal of a whole plan: a field the search names in a partial
+        // plan has its own reason.
+        let written = self.written_plan();
+        let whole = written.completed(moe);
+        if search.field() != Some("parallel") && whole.is_none() {
             return search;
         }
-        let own = self.file.clone().resolved().and_then(|mut file| {
-            file.parallel = self.written_plan();
-            file.validate()
-        });
-        match own {
+        let is_whole = whole.is_some();
+        match self.with_plan(whole.unwrap_or(written)) {
             Err(own)
                 if own
                     .field()
-                    .is_some_and(|f| f.starts_with("parallel.") && self.wrote(f)) =>
+                    .is_some_and(|f| (is_whole || f.starts_with("parallel.")) && self.wrote(f)) =>
             {
                 own
             }

@@ -90,7 +90,7 @@ pub fn searched_with(
     } else {
         let shard = a.shard.as_deref().map(Shard::parse).transpose()?;
         search_within(&sc, &fixed, a.objective, a.top, shard, progress)
-            .map_err(|e| merged.plan_refused(e))?
+            .map_err(|e| merged.plan_refused(e, sc.model.moe.is_some()))?
     };
     // A whole search (not one shard of it) with no plan that fits is an error, as it is
     // for `simulate --plan auto`.

@@ -197,3 +197,57 @@ fn plan_fields_that_break_a_rule_are_refused_for_it() {
         );
     }
 }
+
+/// A plan given whole but for the fields Megatron defaults (sequence parallelism, the
+/// distributed optimizer, and ep and etp on a dense model) is whole: it runs as given
+/// where the planner does not search it, with a note naming the defaults, and a rule it
+/// breaks is its reason in `simulate` and `plan` alike.
+#[test]
+fn a_plan_whole_but_for_megatrons_defaults_is_whole() {
+    let base = [
+        "-q",
+        "--model",
+        "crates/core/testdata/hf/llama3.1-70b.json",
+        "--cluster",
+        "dgx-h100",
+        "--gpus",
+        "1024",
+        "--tp",
+        "8",
+        "--pp",
+        "4",
+        "--cp",
+        "1",
+        "--dp",
+        "32",
+        "--recompute",
+        "none",
+        "--global-batch",
+        "512",
+    ];
+    let with = |command: &str, more: &[&str]| {
+        let mut a = vec![command];
+        a.extend(base);
+        a.extend(more);
+        a.iter().map(|s| s.to_string()).collect::<Vec<_>>()
+    };
+    // vpp 10 is past the planner's 8: run as given.
+    let a = with("simulate", &["--vpp", "10", "--micro-batch", "2", "--json"]);
+    let j = json(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(j["plan"]["label"], "TP8 PP4 (vpp 10) CP1 EP1 DP32");
+    assert!(
+        j["notes"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("the plan fields you did not give take Megatron's defaults: distributed_optimizer = true, sequence_parallel = true"),
+        "{}",
+        j["notes"]
+    );
+    for command in ["simulate", "plan"] {
+        let a = with(command, &["--vpp", "1", "--micro-batch", "3"]);
+        expect_bad(
+            &a.iter().map(String::as_str).collect::<Vec<_>>(),
+            "training.global_batch = 512 (given as --global-batch): a positive multiple of dp x micro_batch (32 x 3 = 96)",
+        );
+    }
+}

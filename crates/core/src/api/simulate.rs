@@ -134,7 +134,7 @@ fn plan_for_other_model(
     made_for: &str,
     allow_oom: bool,
 ) -> Result<Option<(Resolved, bool)>> {
-    let fixed = merged.written_plan();
+    let written = merged.written_plan();
     // The scenario with a trivial plan: what fails here is not the plan's doing (a bad
     // token count, say), and is said as it is; but for the job's GPUs derived from a dp
     // given (with the plan fields not given), the plan's own check says it in those terms.
@@ -145,27 +145,41 @@ fn plan_for_other_model(
         }
         Err(e) => return Err(e),
     };
+    // A plan given whole but for the fields Megatron defaults is completed with them.
+    let moe = base.model.moe.is_some();
+    let completed = written.completed(moe);
+    let fixed = completed.clone().unwrap_or(written);
     let whole = fixed.sets_all_of(&base.plan);
     let best = match best_plan(&base, &fixed) {
         // The planner refuses the plan fields given (none of its plans has them all):
         // its reason, not a plan that fills the rest in from the preset's plan for
         // another model (or the rule the fields given break, `plan_refused`).
-        Err(e) if !whole => return Err(merged.plan_refused(e)),
+        Err(e) if !whole => return Err(merged.plan_refused(e, moe)),
         Ok(None) if !allow_oom && !whole => {
             // No plan for this model fits: say so, not what the preset's plan breaks.
             return Err(none_fits(&base, &fixed));
         }
         Ok(Some(best)) => best,
-        _ => return Ok(None),
+        // A whole plan the planner does not search (or that does not fit, with
+        // --allow-oom): run as given, the rest at Megatron's defaults, not the preset's.
+        _ => {
+            let Some(plan) = completed else {
+                return Ok(None);
+            };
+            let notes = defaults_note(&merged.written_plan(), &plan, moe);
+            let scenario = merged.with_plan(plan)?;
+            return Ok(Some((Resolved { scenario, notes }, true)));
+        }
     };
     let scenario = best.apply(&base);
     if fixed.sets_all_of(&scenario.plan) {
-        // Every plan field given: the plan is the user's, not the planner's.
+        // Every plan field given (or defaulted): the plan is the user's, not the
+        // planner's.
         let r = Resolved {
             scenario,
-            notes: Vec::new(),
+            notes: defaults_note(&merged.written_plan(), &fixed, moe),
         };
-        return Ok(Some((r, false)));
+        return Ok(Some((r, true)));
     }
     let around = if merged.wrote_in("parallel") {
         " around the plan fields you gave"
@@ -180,6 +194,30 @@ fn plan_for_other_model(
         scenario.model.name
     )];
     Ok(Some((Resolved { scenario, notes }, true)))
+}
+
+/// The plan fields a whole plan left to Megatron's defaults ([`ParallelFile::completed`]),
+/// named (ep and etp only for an MoE model, where they mean something).
+fn defaults_note(written: &ParallelFile, completed: &ParallelFile, moe: bool) -> Vec<String> {
+    let table = |p: &ParallelFile| match toml::Value::try_from(p) {
+        Ok(toml::Value::Table(t)) => t,
+        _ => toml::Table::new(),
+    };
+    let given = table(written);
+    let filled: Vec<String> = table(completed)
+        .into_iter()
+        .filter(|(k, _)| !given.contains_key(k) && k != "dp")
+        .filter(|(k, _)| moe || (k != "ep" && k != "etp"))
+        .filter(|(k, _)| !(k == "vpp" && completed.pp == Some(1)))
+        .map(|(k, v)| format!("{k} = {v}"))
+        .collect();
+    if filled.is_empty() {
+        return Vec::new();
+    }
+    vec![format!(
+        "the plan fields you did not give take Megatron's defaults: {}",
+        filled.join(", ")
+    )]
 }
 
 /// The scenario, and whether the planner chose its plan (else it is the one written,
