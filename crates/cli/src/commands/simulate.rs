@@ -92,31 +92,55 @@ pub fn simulated_with(
     // The resolution's notes first, after the warning of a plan that does not fit.
     let at = usize::from(!report.fits).min(report.notes.len());
     report.notes.splice(at..at, resolved.notes);
-    report.notes.extend(straggler_note(a, &opts.stragglers));
+    report.notes.extend(straggler_note(a, &sc));
     Ok((sc, report))
 }
 
-/// The straggler the user gave, said with what it slows: else its cost would show only
-/// as a longer bubble or communication time on its stage.
-fn straggler_note(a: &SimulateArgs, het: &Heterogeneity) -> Option<String> {
-    let (who, work, slowed) = match (a.slow_gpu, a.slow_server, a.slow_link) {
-        (Some(g), _, _) => (format!("GPU {g}"), "compute", &het.slow_compute),
-        (_, Some(s), _) => (format!("server {s}"), "compute", &het.slow_compute),
-        (_, _, Some(g)) => (
-            format!("GPU {g}'s NIC link"),
-            "communication",
-            &het.slow_link,
-        ),
-        _ => return None,
+/// The stragglers the user gave, each said with what it slows: else their cost would
+/// show only as a longer bubble or communication time on their stages.
+fn straggler_note(a: &SimulateArgs, sc: &Scenario) -> Option<String> {
+    let one = |gpu, server, link, who: String, work: &str| -> Option<String> {
+        let het = Heterogeneity::from_stragglers(sc, gpu, server, link, a.slowdown).ok()?;
+        let slowed = if link.is_some() {
+            het.slow_link
+        } else {
+            het.slow_compute
+        };
+        let stages: Vec<String> = slowed.iter().map(|(s, _)| s.to_string()).collect();
+        let factor = slowed.iter().map(|&(_, f)| f).fold(1.0, f64::max);
+        Some(format!(
+            "{who} is {}% slow: the {work} on pipeline stage{} {} takes {factor:.2}x as long",
+            a.slowdown,
+            if stages.len() == 1 { "" } else { "s" },
+            stages.join(", ")
+        ))
     };
-    let stages: Vec<String> = slowed.iter().map(|(s, _)| s.to_string()).collect();
-    let factor = slowed.iter().map(|&(_, f)| f).fold(1.0, f64::max);
-    Some(format!(
-        "straggler: {who} is {}% slow, so the {work} of pipeline stage{} {} takes {factor:.2}x as long; the step and its breakdown include it (the other stages wait for it in the bubble, the other replicas at the collectives)",
-        a.slowdown,
-        if stages.len() == 1 { "" } else { "s" },
-        stages.join(", ")
-    ))
+    let said: Vec<String> = [
+        a.slow_gpu
+            .and_then(|g| one(Some(g), None, None, format!("GPU {g}"), "compute")),
+        a.slow_server
+            .and_then(|s| one(None, Some(s), None, format!("server {s}"), "compute")),
+        a.slow_link.and_then(|g| {
+            one(
+                None,
+                None,
+                Some(g),
+                format!("GPU {g}'s NIC link"),
+                "NIC traffic",
+            )
+        }),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    (!said.is_empty()).then(|| {
+        format!(
+            "straggler{}: {}; the step and its breakdown include {} (the other stages wait for a slow stage in the bubble, the other replicas at the collectives)",
+            if said.len() == 1 { "" } else { "s" },
+            said.join("; "),
+            if said.len() == 1 { "it" } else { "them" }
+        )
+    })
 }
 
 /// Refuses a plan that does not fit in GPU memory, unless `allow_oom`: the resolution's

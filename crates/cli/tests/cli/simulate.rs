@@ -250,10 +250,27 @@ fn stragglers_and_bad_timeline_inputs() {
     // The report says which straggler it ran with, and what it slows.
     let said = slow["notes"].as_array().unwrap().iter().any(|n| {
         n.as_str().unwrap().starts_with(
-            "straggler: GPU 30720 is 10% slow, so the compute of pipeline stage 5 takes 1.11x as long",
+            "straggler: GPU 30720 is 10% slow: the compute on pipeline stage 5 takes 1.11x as long",
         )
     });
     assert!(said, "{}", slow["notes"]);
+    // Several stragglers: each named with its own stage.
+    let two = json(&[
+        "simulate",
+        "--json",
+        "--slow-gpu",
+        "0",
+        "--slow-server",
+        "3840",
+        "--slowdown",
+        "10",
+    ]);
+    let said = two["notes"].as_array().unwrap().iter().any(|n| {
+        n.as_str().unwrap().starts_with(
+            "stragglers: GPU 0 is 10% slow: the compute on pipeline stage 0 takes 1.11x as long; server 3840 is 10% slow: the compute on pipeline stage 5",
+        )
+    });
+    assert!(said, "{}", two["notes"]);
     let table: &[(&[&str], &str)] = &[
         (
             &["simulate", "--slow-gpu", "1", "--slowdown", "100"],
