@@ -37,10 +37,10 @@ pub fn report(a: &CollectiveArgs) -> CliResult<CollectiveReport> {
         routing: a.routing.unwrap_or(Routing::Adaptive),
         compare,
     };
-    let spans_servers = a.gpus.unwrap_or(8) > u64::from(c.gpus_per_node);
     if a.network == NetworkModel::Analytical {
+        let gpus = a.gpus.unwrap_or(8);
         if let Some(note) =
-            memphis_core::api::collective::oversubscribed_note(&c, spans_servers, "--network flow")
+            memphis_core::api::collective::oversubscribed_note(&c, gpus, "--network flow")
         {
             sinks::note(&note);
         }

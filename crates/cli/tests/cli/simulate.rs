@@ -790,4 +790,20 @@ fn the_report_says_what_the_fabric_did() {
         "{}",
         meta["notes"]
     );
+    // A job inside one pod (3,072 GPUs, 1:1 inside) crosses no oversubscribed tier.
+    let in_pod = json(&[
+        "simulate",
+        "-q",
+        "meta-llama3-405b",
+        "--gpus",
+        "2048",
+        "--dp",
+        "16",
+        "--json",
+    ]);
+    assert!(
+        !in_pod["notes"].to_string().contains("oversubscribed"),
+        "{}",
+        in_pod["notes"]
+    );
 }

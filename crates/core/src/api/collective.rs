@@ -267,19 +267,21 @@ pub fn sweep(c: &ClusterSpec, o: &CollectiveOptions) -> Result<CollectiveReport>
     })
 }
 
-/// The note for traffic across servers priced on the analytical network model of an
-/// oversubscribed fabric (`collective` and `simulate` say it alike); None where the
-/// fabric is non-blocking or the traffic stays in one server.
-pub fn oversubscribed_note(
-    c: &ClusterSpec,
-    spans_servers: bool,
-    flow_flag: &str,
-) -> Option<String> {
-    let over = c.fabric_spec.oversubscription;
-    (spans_servers && over.iter().any(|&r| r > 1.0)).then(|| {
+/// The note for a job of `gpus` (placed from GPU 0) priced on the analytical network
+/// model of a fabric whose tiers it crosses are oversubscribed (`collective` and
+/// `simulate` say it alike); None where the tiers it crosses are non-blocking.
+pub fn oversubscribed_note(c: &ClusterSpec, gpus: u64, flow_flag: &str) -> Option<String> {
+    let spec = &c.fabric_spec;
+    let over = spec.oversubscription;
+    let (leaf, pod) = spec.gpus_below_tiers();
+    let crosses = gpus > u64::from(c.gpus_per_node)
+        && ((over[0] > 1.0 && gpus > leaf) || (over[1] > 1.0 && gpus > pod));
+    crosses.then(|| {
         format!(
-            "the fabric is oversubscribed ({}:1 at the leaves, {}:1 at the spines); the analytical model gives each rank its NIC's full rate wherever the traffic goes: {flow_flag} routes it on the fabric",
-            over[0], over[1]
+            "the fabric is oversubscribed ({}:1 at the leaves, {}:1 at the spines), and this job's {gpus} GPUs span more than one {}; the analytical model gives each rank its NIC's full rate wherever the traffic goes: {flow_flag} routes it on the fabric",
+            over[0],
+            over[1],
+            if over[0] > 1.0 && gpus > leaf { "leaf array" } else { "pod" }
         )
     })
 }

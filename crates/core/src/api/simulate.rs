@@ -421,10 +421,9 @@ pub fn scenario_notes(merged: &MergedScenario, sc: &Scenario, hints: Hints) -> V
     let mut notes = Vec::new();
     notes.extend(masked_attention_note(sc));
     if sc.network == NetworkModel::Analytical && hints == Hints::Flags {
-        let spans_servers = sc.job_gpus() > u64::from(sc.cluster.gpus_per_node);
         notes.extend(super::collective::oversubscribed_note(
             &sc.cluster,
-            spans_servers,
+            sc.job_gpus(),
             "--network flow",
         ));
     }

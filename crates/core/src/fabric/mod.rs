@@ -81,6 +81,28 @@ impl FabricSpec {
         }
     }
 
+    /// The GPUs a job placed from GPU 0 can hold before its traffic crosses each
+    /// oversubscribable tier: (under one leaf array, under one pod). A rail-optimized
+    /// array keeps each rail's traffic in its leaf; a pod, in its spines.
+    pub fn gpus_below_tiers(&self) -> (u64, u64) {
+        let g = u64::from(self.gpus_per_node.max(1));
+        let (d1, _) = self.leaf_ports();
+        let leaf = if self.rail_optimized {
+            u64::from(self.servers_per_array.max(1)) * g
+        } else {
+            u64::from(d1.max(1))
+        };
+        let pod = match self.tiers {
+            3 => {
+                let leaves = topology::pod_of_leaves(self);
+                let first = leaves.iter().take_while(|&&p| p == 0).count() as u64;
+                first * u64::from(d1.max(1))
+            }
+            _ => self.endpoints,
+        };
+        (leaf.min(self.endpoints), pod.min(self.endpoints))
+    }
+
     /// The most endpoints this radix, tier count and oversubscription can attach.
     pub fn max_endpoints(&self) -> u64 {
         let k = u64::from(self.radix);
