@@ -74,11 +74,17 @@ pub fn days_spread(p10: f64, p50: f64, p90: f64, f: &FailureSummary) -> String {
 }
 
 /// At flow level, what the fabric did to each communicator: "flow level, ecmp routing:
-/// each group's slowest flow at dp 0.80 · pp 0.12 of its NIC's rate (...)"; None on the
-/// analytical network model.
+/// each group's slowest flow at dp 0.80 · pp 0.12 of its NIC's rate (...)", or that no
+/// traffic leaves a server; None on the analytical network model.
 pub fn contention_line(r: &SimulationReport) -> Option<String> {
-    if r.contention.is_empty() {
+    if r.network != memphis_core::scenario::NetworkModel::Flow {
         return None;
+    }
+    if r.contention.is_empty() {
+        return Some(
+            "flow level: no communicator's traffic leaves its server, so the fabric changes nothing"
+                .to_string(),
+        );
     }
     let rates: Vec<String> = r
         .contention

@@ -584,7 +584,8 @@ pub struct SimulationReport {
     pub routing: Routing,
     /// At flow level, each communicator kind's slowest flow with the whole job's
     /// traffic on the fabric, as a fraction of its NIC-bound rate (under ECMP the mean
-    /// over the hash draws); absent on the analytical network model.
+    /// over the hash draws); absent on the analytical network model, and where no
+    /// communicator's traffic leaves its server.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub contention: Vec<crate::collective::flow::Contention>,
     /// One step.
