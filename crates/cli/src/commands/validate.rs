@@ -118,8 +118,8 @@ fn evaluate(file: &CaseFile, timeline: bool, label: &str) -> CliResult<Report> {
         if summary.n == 0 {
             let why = cases
                 .iter()
-                .find_map(|c| c.error.as_deref())
-                .unwrap_or("no cases");
+                .find_map(|c| c.error.as_ref().map(|e| format!("case {}: {e}", c.id)))
+                .unwrap_or_else(|| "no cases".to_string());
             return Err(CliError::bad(format!(
                 "{label}no case could be simulated (first: {why})"
             )));

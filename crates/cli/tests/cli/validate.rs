@@ -487,4 +487,39 @@ fn collective_case_files_are_checked_as_such() {
         let p = write(name, body);
         expect_bad(&["validate", "-q", "--cases", p.to_str().unwrap()], needle);
     }
+    // The cluster a case gives is checked as it is read, the error headed as the case.
+    let p = tmp("coll_gpu.toml");
+    std::fs::write(
+        &p,
+        "[[case]]\nid = \"z\"\nsource = \"x\"\nop = \"all_reduce\"\ngpu = \"H100\"\ngpus = 16\ngpus_per_node = 8\nnic_gbps_per_gpu = 400\nfabric = \"infiniband\"\nsize_bytes = [8]\nmeasured_busbw_gbps = [0.0]\n",
+    )
+    .unwrap();
+    expect_bad(
+        &["validate", "-q", "--cases", p.to_str().unwrap()],
+        "coll_gpu.toml: case 1 (id z): gpu = H100: one of",
+    );
+    let text = std::fs::read_to_string(&p).unwrap();
+    for (name, from, to, needle) in [
+        (
+            "coll_gpn.toml",
+            "gpus_per_node = 8",
+            "gpus_per_node = 0",
+            "case 1 (id z): gpus_per_node = 0: at least 1 GPU a server",
+        ),
+        (
+            "coll_id.toml",
+            "id = \"z\"",
+            "id = \"\"",
+            "id = \"\": a name for the case",
+        ),
+    ] {
+        let q = tmp(name);
+        std::fs::write(
+            &q,
+            text.replace("gpu = \"H100\"", "gpu = \"H100-SXM5-80GB\"")
+                .replace(from, to),
+        )
+        .unwrap();
+        expect_bad(&["validate", "-q", "--cases", q.to_str().unwrap()], needle);
+    }
 }

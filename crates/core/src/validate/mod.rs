@@ -385,6 +385,13 @@ pub fn parse_cases(context: &str, text: &str) -> Result<CaseFile> {
     let mut ids = std::collections::BTreeSet::new();
     for (i, v) in cases.iter().enumerate() {
         if let Some(id) = v.get("id").and_then(|x| x.as_str()) {
+            if id.trim().is_empty() {
+                return Err(Error::invalid(
+                    format!("{}: id", label(i, v)),
+                    "\"\"",
+                    "a name for the case, as its report lines are headed",
+                ));
+            }
             if !ids.insert(id) {
                 return Err(Error::invalid(
                     format!("{}: id", label(i, v)),
@@ -401,13 +408,22 @@ pub fn parse_cases(context: &str, text: &str) -> Result<CaseFile> {
                 .clone()
                 .try_into()
                 .map_err(|e| Error::parse(label(i, v), e))?;
-            if c.gpus < 2 || c.gpus_per_node == 0 {
+            if c.gpus_per_node == 0 {
+                return Err(Error::invalid(
+                    format!("{}: gpus_per_node", label(i, v)),
+                    0,
+                    "at least 1 GPU a server",
+                ));
+            }
+            if c.gpus < 2 {
                 return Err(Error::invalid(
                     format!("{}: gpus", label(i, v)),
                     c.gpus,
-                    "at least 2 GPUs (a collective of one GPU moves no data), with gpus_per_node of at least 1",
+                    "at least 2 GPUs (a collective of one GPU moves no data)",
                 ));
             }
+            // The cluster the case describes (GPU, NIC, fabric), named as the case is.
+            collective_network(&c).map_err(|e| e.within(&label(i, v)))?;
             if let Some(bad) = c
                 .measured_busbw_gbps
                 .iter()
@@ -872,10 +888,7 @@ fn collective_network(c: &CollectiveCase) -> Result<crate::net::analytical::Netw
         },
         ..Default::default()
     };
-    let sc = sf
-        .validate()
-        .map_err(|e| e.within(&format!("case {}", c.id)))?;
-    Ok(sc.cluster.network())
+    Ok(sf.validate()?.cluster.network())
 }
 
 #[cfg(test)]
