@@ -738,19 +738,9 @@ fn notes_say_what_holds_for_the_plan_run() {
 /// model does not see it.
 #[test]
 fn the_report_says_what_the_fabric_did() {
-    let args = [
-        "simulate",
-        "-q",
-        "--cluster",
-        "dgx-h100",
-        "--gpus",
-        "1024",
-        "--network",
-        "flow",
-        "--routing",
-        "ecmp",
-    ];
-    let mut with_json = args.to_vec();
+    let job = ["simulate", "-q", "--cluster", "dgx-h100", "--gpus", "1024"];
+    let args = [&job[..], &["--network", "flow", "--routing", "ecmp"]].concat();
+    let mut with_json = args.clone();
     with_json.push("--json");
     let j = json(&with_json);
     let contention = j["contention"]
@@ -768,15 +758,7 @@ fn the_report_says_what_the_fabric_did() {
             && text.contains(&format!("pp {rate:.2}")),
         "{text}"
     );
-    let analytical = json(&[
-        "simulate",
-        "-q",
-        "--cluster",
-        "dgx-h100",
-        "--gpus",
-        "1024",
-        "--json",
-    ]);
+    let analytical = json(&[&job[..], &["--json"]].concat());
     assert!(analytical.get("contention").is_none());
     let meta = json(&["simulate", "-q", "meta-llama3-405b", "--json"]);
     assert!(
