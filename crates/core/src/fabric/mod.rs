@@ -83,20 +83,27 @@ impl FabricSpec {
 
     /// The GPUs a job placed from GPU 0 can hold before its traffic crosses each
     /// oversubscribable tier: (under one leaf array, under one pod). A rail-optimized
-    /// array keeps each rail's traffic in its leaf; a pod, in its spines.
+    /// array keeps each rail's traffic in its leaf (while the array's servers fit one
+    /// leaf's ports); a pod, in its spines. One tier: the whole fabric.
     pub fn gpus_below_tiers(&self) -> (u64, u64) {
+        if self.tiers <= 1 {
+            return (self.endpoints, self.endpoints);
+        }
         let g = u64::from(self.gpus_per_node.max(1));
-        let (d1, _) = self.leaf_ports();
-        let leaf = if self.rail_optimized {
-            u64::from(self.servers_per_array.max(1)) * g
+        let d1 = u64::from(self.leaf_ports().0.max(1));
+        // GPUs on one leaf, and under the leaves one job reaches before going up: a
+        // rail's leaf takes its array's servers (while they fit its ports), all rails
+        // of the array side by side.
+        let (per_leaf, leaf) = if self.rail_optimized {
+            let servers = u64::from(self.servers_per_array.max(1)).min(d1);
+            (servers, servers * g)
         } else {
-            u64::from(d1.max(1))
+            (d1, d1)
         };
         let pod = match self.tiers {
             3 => {
                 let leaves = topology::pod_of_leaves(self);
-                let first = leaves.iter().take_while(|&&p| p == 0).count() as u64;
-                first * u64::from(d1.max(1))
+                leaves.iter().take_while(|&&p| p == 0).count() as u64 * per_leaf
             }
             _ => self.endpoints,
         };

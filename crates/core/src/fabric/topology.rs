@@ -581,6 +581,23 @@ mod tests {
         }
     }
 
+    /// The GPUs a job holds below each tier (what the oversubscription note reads)
+    /// agree with the built fabric: a pod's GPUs as its inventory counts them, a plain
+    /// leaf's down ports, a rail-optimized array's servers.
+    #[test]
+    fn gpus_below_tiers_match_the_built_fabric() {
+        for rail in [false, true] {
+            let s = spec(1024, 32, 3, rail);
+            s.validate().unwrap();
+            let inv = Fabric::build(&s).inventory();
+            assert_eq!(s.gpus_below_tiers().1, inv.pod_gpus, "rail {rail}");
+            assert!(inv.pods > 1);
+        }
+        assert_eq!(spec(32, 8, 2, false).gpus_below_tiers(), (4, 32));
+        assert_eq!(spec(64, 16, 2, true).gpus_below_tiers(), (32, 64));
+        assert_eq!(spec(8, 64, 1, false).gpus_below_tiers(), (8, 8));
+    }
+
     #[test]
     fn hand_counted_two_tier_tree() {
         // 32 GPUs, radix 8: leaves have 4 down / 4 up. Plain: 8 leaves, 4 spines,
