@@ -252,8 +252,13 @@ fn render(r: &Report) -> String {
             }
             let _ = writeln!(
                 o,
-                "\n{} sizes >= 1 MiB: mean absolute busbw error {:.1}%, median {:.1}%, worst {:.1}% ({})",
-                summary.n, summary.mape_pct, summary.median_ape_pct, summary.max_ape_pct, summary.worst
+                "\n{} size{} >= 1 MiB: mean absolute busbw error {:.1}%, median {:.1}%, worst {:.1}% ({})",
+                summary.n,
+                if summary.n == 1 { "" } else { "s" },
+                summary.mape_pct,
+                summary.median_ape_pct,
+                summary.max_ape_pct,
+                summary.worst
             );
         }
     }

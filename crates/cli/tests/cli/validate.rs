@@ -512,6 +512,12 @@ fn collective_case_files_are_checked_as_such() {
             "id = \"\"",
             "id = \"\": a name for the case",
         ),
+        (
+            "coll_nic.toml",
+            "nic_gbps_per_gpu = 400",
+            "nic_gbps_per_gpu = 0",
+            "case 1 (id z): nic_gbps_per_gpu = 0: a line rate",
+        ),
     ] {
         let q = tmp(name);
         std::fs::write(

@@ -423,7 +423,7 @@ pub fn parse_cases(context: &str, text: &str) -> Result<CaseFile> {
                 ));
             }
             // The cluster the case describes (GPU, NIC, fabric), named as the case is.
-            collective_network(&c).map_err(|e| e.within(&label(i, v)))?;
+            collective_network(&c).map_err(|e| in_case_terms(e).within(&label(i, v)))?;
             if let Some(bad) = c
                 .measured_busbw_gbps
                 .iter()
@@ -864,6 +864,29 @@ pub fn run_cases(file: &CaseFile, timeline: bool) -> Result<Report> {
                 cases: out,
             })
         }
+    }
+}
+
+/// A scenario error about the cluster a collective case gives, named by the case's
+/// own field (`nic_gbps_per_gpu`, not the scenario's `cluster.nic_gbps`).
+fn in_case_terms(e: Error) -> Error {
+    match e {
+        Error::Invalid {
+            field,
+            value,
+            allowed,
+        } => {
+            let case_field = match field.as_str() {
+                "cluster.nic_gbps" => "nic_gbps_per_gpu",
+                other => other.strip_prefix("cluster.").unwrap_or(other),
+            };
+            Error::Invalid {
+                field: case_field.to_string(),
+                value,
+                allowed,
+            }
+        }
+        other => other,
     }
 }
 
