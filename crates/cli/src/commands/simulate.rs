@@ -99,6 +99,9 @@ pub fn simulated_with(
 /// The stragglers the user gave, each said with what it slows: else their cost would
 /// show only as a longer bubble or communication time on their stages.
 fn straggler_note(a: &SimulateArgs, sc: &Scenario) -> Option<String> {
+    if a.slowdown <= 0.0 {
+        return None; // 0% slow: no straggler
+    }
     let one = |gpu, server, link, who: String, work: &str| -> Option<String> {
         let het = Heterogeneity::from_stragglers(sc, gpu, server, link, a.slowdown).ok()?;
         let slowed = if link.is_some() {

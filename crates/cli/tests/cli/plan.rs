@@ -193,7 +193,7 @@ fn plan_fields_that_break_a_rule_are_refused_for_it() {
         a.extend(args);
         expect_bad(
             &a,
-            "parallel.vpp = 5 (given as --vpp): 1 (no interleaving) with these micro-batches: Megatron's interleaving needs the micro-batches per pipeline (2 = global_batch / (dp x micro_batch)) to be a multiple of pp (4)",
+            "parallel.vpp = 5 (given as --vpp): 1 (no interleaving) here, since Megatron's interleaving needs the micro-batches per pipeline (2 = global_batch / (dp x micro_batch)) to be a multiple of pp (4)",
         );
     }
 }

@@ -281,7 +281,11 @@ pub fn oversubscribed_note(c: &ClusterSpec, gpus: u64, flow_flag: &str) -> Optio
             "the fabric is oversubscribed ({}:1 at the leaves, {}:1 at the spines), and this job's {gpus} GPUs span more than one {}; the analytical model gives each rank its NIC's full rate wherever the traffic goes: {flow_flag} routes it on the fabric",
             over[0],
             over[1],
-            if over[0] > 1.0 && gpus > leaf { "leaf array" } else { "pod" }
+            if over[0] > 1.0 && gpus > leaf {
+                "leaf"
+            } else {
+                "pod"
+            }
         )
     })
 }

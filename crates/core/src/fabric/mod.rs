@@ -82,9 +82,10 @@ impl FabricSpec {
     }
 
     /// The GPUs a job placed from GPU 0 can hold before its traffic crosses each
-    /// oversubscribable tier: (under one leaf array, under one pod). A rail-optimized
-    /// array keeps each rail's traffic in its leaf (while the array's servers fit one
-    /// leaf's ports); a pod, in its spines. One tier: the whole fabric.
+    /// oversubscribable tier: (under one leaf, under one pod). A rail-optimized array
+    /// keeps each rail's traffic in its leaf while its servers fill that leaf's ports
+    /// (the first leaf of a rail takes the array's first d1 servers); a pod, in its
+    /// spines. One tier: the whole fabric.
     pub fn gpus_below_tiers(&self) -> (u64, u64) {
         if self.tiers <= 1 {
             return (self.endpoints, self.endpoints);

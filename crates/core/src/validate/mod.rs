@@ -388,7 +388,7 @@ pub fn parse_cases(context: &str, text: &str) -> Result<CaseFile> {
             if id.trim().is_empty() {
                 return Err(Error::invalid(
                     format!("{}: id", label(i, v)),
-                    "\"\"",
+                    format!("{id:?}"),
                     "a name for the case, as its report lines are headed",
                 ));
             }

@@ -832,7 +832,7 @@ impl ParallelPlan {
                 "parallel.vpp",
                 self.vpp,
                 format!(
-                    "1 (no interleaving) with these micro-batches: Megatron's interleaving needs the micro-batches per pipeline ({micro_batches} = global_batch / (dp x micro_batch)) to be a multiple of pp ({}); or a global batch that makes them one",
+                    "1 (no interleaving) here, since Megatron's interleaving needs the micro-batches per pipeline ({micro_batches} = global_batch / (dp x micro_batch)) to be a multiple of pp ({}); or a global batch that makes them one",
                     self.pp
                 ),
             ));
