@@ -1202,16 +1202,17 @@ impl ScenarioFile {
         }
         // The plan but its dp: what the model's shape bounds is checked before the GPU
         // count, which would otherwise take the blame for a tp the heads refuse.
+        let d = p.defaulted(tp);
         let plan = ParallelPlan {
             tp,
             pp,
-            vpp: p.vpp.unwrap_or(1),
+            vpp: d.vpp,
             cp,
-            ep: p.ep.unwrap_or(1),
-            etp: p.etp.unwrap_or(tp),
+            ep: d.ep,
+            etp: d.etp,
             dp: 1,
             micro_batch: p.micro_batch.unwrap_or(1),
-            sequence_parallel: p.sequence_parallel.unwrap_or(tp > 1),
+            sequence_parallel: d.sequence_parallel,
             // Block recomputation is full recomputation of some layers.
             recompute: p.recompute.unwrap_or(if p.recompute_layers.is_some() {
                 Recompute::Full
@@ -1219,7 +1220,7 @@ impl ScenarioFile {
                 Recompute::Selective
             }),
             recompute_layers: p.recompute_layers,
-            distributed_optimizer: p.distributed_optimizer.unwrap_or(true),
+            distributed_optimizer: d.distributed_optimizer,
         };
         plan.validate_shape(&model)?;
         let model_par = u64::from(tp) * u64::from(pp) * u64::from(cp);
@@ -1778,6 +1779,22 @@ impl ScenarioLayers {
     }
 }
 
+/// The plan fields beside its shape, with memphis's defaults where not given
+/// ([`ParallelFile::defaulted`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlanDefaults {
+    /// Virtual pipeline stages per stage.
+    pub vpp: u32,
+    /// Expert parallelism.
+    pub ep: u32,
+    /// Expert tensor parallelism.
+    pub etp: u32,
+    /// Sequence parallelism.
+    pub sequence_parallel: bool,
+    /// The distributed optimizer.
+    pub distributed_optimizer: bool,
+}
+
 impl ParallelFile {
     /// Whether `plan` has every field this section sets (what a search may not change).
     /// Compared field by field through their serde names, so no field is listed here.
@@ -1790,11 +1807,24 @@ impl ParallelFile {
         }
     }
 
+    /// The fields beside the plan's shape, given or at memphis's defaults, the ones a
+    /// scenario file reads: vpp 1, ep 1, etp = tp, sequence parallelism with tp > 1 (as
+    /// Megatron's recipes run it), the distributed optimizer.
+    pub fn defaulted(&self, tp: u32) -> PlanDefaults {
+        PlanDefaults {
+            vpp: self.vpp.unwrap_or(1),
+            ep: self.ep.unwrap_or(1),
+            etp: self.etp.unwrap_or(tp),
+            sequence_parallel: self.sequence_parallel.unwrap_or(tp > 1),
+            distributed_optimizer: self.distributed_optimizer.unwrap_or(true),
+        }
+    }
+
     /// The plan fields given, completed where every field that shapes the plan is
     /// given (tp, pp, and vpp when pp > 1, cp, micro_batch, recompute, and ep for an MoE
-    /// model): the rest take Megatron's defaults, sequence parallelism with tp > 1, the
-    /// distributed optimizer, ep 1 and etp = tp. dp may be left to the GPU count. None
-    /// where a shaping field is missing: the planner fills that in.
+    /// model): the rest take the defaults a scenario file takes ([`Self::defaulted`]).
+    /// dp may be left to the GPU count. None where a shaping field is missing: the
+    /// planner fills that in.
     pub fn completed(&self, moe: bool) -> Option<ParallelFile> {
         let (tp, pp) = (self.tp?, self.pp?);
         self.cp?;
@@ -1803,12 +1833,13 @@ impl ParallelFile {
         if (pp > 1 && self.vpp.is_none()) || (moe && self.ep.is_none()) {
             return None;
         }
+        let d = self.defaulted(tp);
         Some(ParallelFile {
-            vpp: self.vpp.or(Some(1)),
-            ep: self.ep.or(Some(1)),
-            etp: self.etp.or(Some(tp)),
-            sequence_parallel: self.sequence_parallel.or(Some(tp > 1)),
-            distributed_optimizer: self.distributed_optimizer.or(Some(true)),
+            vpp: Some(d.vpp),
+            ep: Some(d.ep),
+            etp: Some(d.etp),
+            sequence_parallel: Some(d.sequence_parallel),
+            distributed_optimizer: Some(d.distributed_optimizer),
             ..self.clone()
         })
     }

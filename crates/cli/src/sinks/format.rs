@@ -94,7 +94,7 @@ pub fn contention_line(r: &SimulationReport) -> Option<String> {
     let ecmp = r.routing == memphis_core::fabric::Routing::Ecmp;
     Some(format!(
         "flow level, {} routing: each group's slowest flow at {} of its NIC's rate{}",
-        if ecmp { "ecmp" } else { "adaptive" },
+        memphis_core::serde_name(&r.routing),
         rates.join(" · "),
         if ecmp {
             " (the mean over ECMP hash draws)"

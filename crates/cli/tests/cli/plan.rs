@@ -198,12 +198,12 @@ fn plan_fields_that_break_a_rule_are_refused_for_it() {
     }
 }
 
-/// A plan given whole but for the fields Megatron defaults (sequence parallelism, the
+/// A plan given whole but for the fields with defaults (sequence parallelism, the
 /// distributed optimizer, and ep and etp on a dense model) is whole: it runs as given
 /// where the planner does not search it, with a note naming the defaults, and a rule it
 /// breaks is its reason in `simulate` and `plan` alike.
 #[test]
-fn a_plan_whole_but_for_megatrons_defaults_is_whole() {
+fn a_plan_whole_but_for_fields_with_defaults_is_whole() {
     let base = [
         "-q",
         "--model",
@@ -239,7 +239,7 @@ fn a_plan_whole_but_for_megatrons_defaults_is_whole() {
         j["notes"][0]
             .as_str()
             .unwrap()
-            .starts_with("the plan fields you did not give take Megatron's defaults: distributed_optimizer = true, sequence_parallel = true"),
+            .starts_with("the plan fields you did not give take memphis's defaults, as a scenario file does: distributed_optimizer = true, sequence_parallel = true"),
         "{}",
         j["notes"]
     );

@@ -274,20 +274,18 @@ pub fn oversubscribed_note(c: &ClusterSpec, gpus: u64, flow_flag: &str) -> Optio
     let spec = &c.fabric_spec;
     let over = spec.oversubscription;
     let (leaf, pod) = spec.gpus_below_tiers();
-    let crosses = gpus > u64::from(c.gpus_per_node)
-        && ((over[0] > 1.0 && gpus > leaf) || (over[1] > 1.0 && gpus > pod));
-    crosses.then(|| {
-        format!(
-            "the fabric is oversubscribed ({}:1 at the leaves, {}:1 at the spines), and this job's {gpus} GPUs span more than one {}; the analytical model gives each rank its NIC's full rate wherever the traffic goes: {flow_flag} routes it on the fabric",
-            over[0],
-            over[1],
-            if over[0] > 1.0 && gpus > leaf {
-                "leaf"
-            } else {
-                "pod"
-            }
-        )
-    })
+    let spans = gpus > u64::from(c.gpus_per_node);
+    let tier = if spans && over[0] > 1.0 && gpus > leaf {
+        "leaf"
+    } else if spans && over[1] > 1.0 && gpus > pod {
+        "pod"
+    } else {
+        return None;
+    };
+    Some(format!(
+        "the fabric is oversubscribed ({}:1 at the leaves, {}:1 at the spines), and this job's {gpus} GPUs span more than one {tier}; the analytical model gives each rank its NIC's full rate wherever the traffic goes: {flow_flag} routes it on the fabric",
+        over[0], over[1]
+    ))
 }
 
 /// The nccl-tests name of an op (`all_reduce`, ...).

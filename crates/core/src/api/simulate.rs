@@ -145,10 +145,10 @@ fn plan_for_other_model(
         }
         Err(e) => return Err(e),
     };
-    // A plan given whole but for the fields Megatron defaults is completed with them.
+    // A plan given whole but for the fields with defaults is completed with them.
     let moe = base.model.moe.is_some();
     let completed = written.completed(moe);
-    let fixed = completed.clone().unwrap_or(written);
+    let fixed = completed.clone().unwrap_or_else(|| written.clone());
     let whole = fixed.sets_all_of(&base.plan);
     let best = match best_plan(&base, &fixed) {
         // The planner refuses the plan fields given (none of its plans has them all):
@@ -161,12 +161,12 @@ fn plan_for_other_model(
         }
         Ok(Some(best)) => best,
         // A whole plan the planner does not search (or that does not fit, with
-        // --allow-oom): run as given, the rest at Megatron's defaults, not the preset's.
+        // --allow-oom): run as given, the rest at memphis's defaults, not the preset's.
         _ => {
             let Some(plan) = completed else {
                 return Ok(None);
             };
-            let notes = defaults_note(&merged.written_plan(), &plan, moe);
+            let notes = defaults_note(&written, &plan, moe);
             let scenario = merged.with_plan(plan)?;
             return Ok(Some((Resolved { scenario, notes }, true)));
         }
@@ -177,7 +177,7 @@ fn plan_for_other_model(
         // planner's.
         let r = Resolved {
             scenario,
-            notes: defaults_note(&merged.written_plan(), &fixed, moe),
+            notes: defaults_note(&written, &fixed, moe),
         };
         return Ok(Some((r, true)));
     }
@@ -196,7 +196,7 @@ fn plan_for_other_model(
     Ok(Some((Resolved { scenario, notes }, true)))
 }
 
-/// The plan fields a whole plan left to Megatron's defaults ([`ParallelFile::completed`]),
+/// The plan fields a whole plan left to memphis's defaults ([`ParallelFile::completed`]),
 /// named (ep and etp only for an MoE model, where they mean something).
 fn defaults_note(written: &ParallelFile, completed: &ParallelFile, moe: bool) -> Vec<String> {
     let table = |p: &ParallelFile| match toml::Value::try_from(p) {
@@ -215,7 +215,7 @@ fn defaults_note(written: &ParallelFile, completed: &ParallelFile, moe: bool) ->
         return Vec::new();
     }
     vec![format!(
-        "the plan fields you did not give take Megatron's defaults: {}",
+        "the plan fields you did not give take memphis's defaults, as a scenario file does: {}",
         filled.join(", ")
     )]
 }
