@@ -143,14 +143,19 @@ const NVLS_CHANNELS: f64 = 16.0;
 const NVLS_CHUNK: f64 = 128.0 * 1024.0;
 /// NVLS-tree chunk cap from 4 servers on (NCCL's tree chunk limit, 64 KiB; facts.md §10).
 const NVLS_TREE_CHUNK_4_NODES: f64 = 64.0 * 1024.0;
-/// hwLat[NVLINK][NVLS|NVLSTree][Simple] and hwLat[NET][NVLSTree][Simple], µs
-/// (tuning.cc @5067397c, facts.md §3.2). The NET figure was 14 µs from NCCL 2.21 to 2.27
-/// (facts.md §3.9; the same 14.0 sits in the float table of the 2.26.2 and 2.27.3
-/// libnccl.so of PyPI's nvidia-nccl-cu12, 20.9 in 2.28.9's double table), the versions
-/// of the 2- and 8-node validation curves. Run with 14 µs, those curves fit worse (2 nodes
-/// at 1 MiB +16.9% against +9.2%; 8 nodes at 16 MiB +19.9%, unchanged), so 2.30.7's value
-/// stays: the tuner's latency stands for a fixed cost that is larger still.
+/// hwLat[NVLINK][NVLS|NVLSTree][Simple], µs (tuning.cc @5067397c, facts.md §3.2).
 const NVLS_LAT_US: f64 = 25.0;
+/// hwLat[NET][NVLSTree][Simple], µs, as NCCL's tuner ranks NVLS-tree with it from 2.21 to
+/// 2.27 (facts.md §3.9; the 14.0 of the float tables of PyPI's nvidia-nccl-cu12 2.26.2 and
+/// 2.27.3 libnccl.so), the versions of the 2- and 8-node validation curves (the 2-node
+/// post names 2.26.2). The choice of algorithm is made with it.
+const NET_NVLS_TREE_LAT_TUNER_US: f64 = 14.0;
+/// hwLat[NET][NVLSTree][Simple] as NCCL re-measured it from 2.28 on (20.9 µs, 2.28.9's
+/// double table and 2.30.7; facts.md §3.2, §3.9): what each tree level's network hop
+/// costs, so the time predicted pays it whichever table chose the algorithm. Ranked with
+/// 20.9 as well, the 8-node curve kept the tree (LL128) to 16 MiB where NCCL had moved to
+/// NVLS-tree by 8 MiB (its in-place 8 MiB row: 321 µs, the NVLS-tree line), +20% at 16 MiB;
+/// timed with 14, the 2-node curve came out 17% fast at 1 MiB.
 const NET_NVLS_TREE_LAT_US: f64 = 20.9;
 /// hwLat[NVLINK][CollNetDirect|CollNetChain][Simple] and hwLat[NET][...][Simple], µs,
 /// and hwLat[NET][NVLS][Simple] for NVLS across servers over SHARP (tuning.cc, facts.md
@@ -694,7 +699,7 @@ impl NetworkParams {
     /// intra = speed x nvlsEfficiency x (h - 1)/h, x 2 for all-reduce, else x (h - 1)/h;
     /// inter = the graph's speed (`bwInter`, at most the NIC), x 2 for up to 2 servers;
     /// the per-channel NVLS-tree cap; bus = h x the least. Latency: 25 µs over NVLink, +
-    /// 2 log2(nodes) x 20.9 µs for the tree.
+    /// 2 log2(nodes) x 14 µs for the tree as the tuner ranks it, 20.9 µs as it costs.
     ///
     /// The tuner does not count the pipeline's fill: `concurrentOps` = channels x heads
     /// chunks are in flight, and a chunk passes [`NVLS_STAGES`] stages (+
@@ -716,7 +721,8 @@ impl NetworkParams {
         let speed = self.nvls_speed(h, g.nodes > 1);
         let intra = speed * eff * (hf - 1.0) / hf * if all_reduce { 2.0 } else { (hf - 1.0) / hf };
         let concurrent = NVLS_CHANNELS * hf;
-        let (per_channel, lat, chunk, stages, algorithm) = if g.nodes <= 1 {
+        // `lat`: the tuner's latency; `unranked`: what the hops cost beyond it.
+        let (per_channel, lat, unranked, chunk, stages, algorithm) = if g.nodes <= 1 {
             // Chunk: 128 KiB, 64 KiB below 64 waves, 32 KiB below 8, 16 KiB below 2 (the
             // sizes are facts.md §10's; the wave counts ⚠ from enqueue.cc as we read it).
             let mut c = NVLS_CHUNK;
@@ -725,7 +731,7 @@ impl NetworkParams {
                     c = to;
                 }
             }
-            (intra, NVLS_LAT_US, c, NVLS_STAGES, Algorithm::Nvls)
+            (intra, NVLS_LAT_US, 0.0, c, NVLS_STAGES, Algorithm::Nvls)
         } else {
             let k = node_index(g.nodes);
             let doubled = if g.nodes <= 2 { 2.0 } else { 1.0 };
@@ -753,7 +759,8 @@ impl NetworkParams {
             }
             (
                 intra.min(inter).min(cap),
-                NVLS_LAT_US + 2.0 * levels * NET_NVLS_TREE_LAT_US,
+                NVLS_LAT_US + 2.0 * levels * NET_NVLS_TREE_LAT_TUNER_US,
+                2.0 * levels * (NET_NVLS_TREE_LAT_US - NET_NVLS_TREE_LAT_TUNER_US),
                 c,
                 NVLS_STAGES + NVLS_TREE_STAGES_PER_LEVEL * levels,
                 Algorithm::NvlsTree,
@@ -765,7 +772,7 @@ impl NetworkParams {
         let fill = Bytes(size.0.min((stages - 1.0) * concurrent * chunk));
         Some(Candidate {
             tuned,
-            time: tuned + fill * op.bus_factor(g.ranks) / bus,
+            time: tuned + Seconds(unranked * 1e-6) + fill * op.bus_factor(g.ranks) / bus,
             algorithm,
             protocol: Protocol::Simple,
         })
@@ -1214,11 +1221,35 @@ mod tests {
         let s = Bytes(4.0 * 1048576.0);
         let c = net.nvls(CollectiveOp::AllReduce, s, g).unwrap();
         let own = s * CollectiveOp::AllReduce.bus_factor(16) / Bandwidth::from_gbyte_per_s(461.6);
+        // Beyond the tuner's time: its own transfer once more, and the tree level's two
+        // network hops at the latency NCCL re-measured.
+        let hops = Seconds(2.0 * (NET_NVLS_TREE_LAT_US - NET_NVLS_TREE_LAT_TUNER_US) * 1e-6);
         assert!(
-            ((c.time.0 - c.tuned.0) / own.0 - 1.0).abs() < 0.01,
+            ((c.time.0 - c.tuned.0 - hops.0) / own.0 - 1.0).abs() < 0.01,
             "{:?}",
             c.time
         );
+    }
+
+    #[test]
+    fn nvls_tree_is_chosen_with_the_tuners_latency_and_timed_with_the_measured_one() {
+        // 8 DGX H100 servers: NCCL 2.26/2.27 moved from the tree (LL128) to NVLS-tree
+        // between 4 and 8 MiB (nccl-tests #309: 4 MiB 203.8 µs, 8 MiB in place 321 µs,
+        // 16 MiB 378.1 µs on the NVLS-tree line).
+        let net = h100_ib();
+        let g = GroupShape::uniform(64, 8);
+        let at = |mib: f64| net.collective(CollectiveOp::AllReduce, Bytes(mib * 1048576.0), g);
+        assert_eq!(at(4.0).algorithm, Algorithm::Tree);
+        assert_eq!(at(8.0).algorithm, Algorithm::NvlsTree);
+        assert_eq!(at(16.0).algorithm, Algorithm::NvlsTree);
+        // The time pays 3 levels x 2 hops at 20.9 µs, not the tuner's 14.
+        let c = net
+            .nvls(CollectiveOp::AllReduce, Bytes(16.0 * 1048576.0), g)
+            .unwrap();
+        let tuner_lat = Seconds((NVLS_LAT_US + 6.0 * NET_NVLS_TREE_LAT_TUNER_US) * 1e-6);
+        let bus = 16.0 * 1048576.0 * CollectiveOp::AllReduce.bus_factor(64);
+        assert!(c.tuned.0 - tuner_lat.0 > 0.0 && c.tuned.0 - tuner_lat.0 < bus / 300e9);
+        assert!(c.time.0 - c.tuned.0 >= 6.0 * 6.9e-6);
     }
 
     #[test]
