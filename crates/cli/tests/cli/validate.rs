@@ -483,6 +483,12 @@ fn collective_case_files_are_checked_as_such() {
             "op = \"all_reduce\"\nsize_bytes = [8]\nmeasured_busbw_gbps = [0.0]\nmeasured_time_us = [1.0, 2.0]\n",
             "measured_time_us = 2 values: one value per size_bytes entry (1)",
         ),
+        (
+            // 1 MiB in 30 µs on 16 GPUs is 65.54 GB/s of bus bandwidth, not 27.33.
+            "coll_disagree.toml",
+            "op = \"all_reduce\"\nsize_bytes = [8, 1048576]\nmeasured_busbw_gbps = [0.0, 27.33]\nmeasured_time_us = [20.0, 30.0]\n",
+            "measured_busbw_gbps[1] = 27.33: within 2% of the 65.54 GB/s that measured_time_us[1] = 30 µs gives",
+        ),
     ] {
         let p = write(name, body);
         expect_bad(&["validate", "-q", "--cases", p.to_str().unwrap()], needle);

@@ -463,6 +463,7 @@ pub fn parse_cases(context: &str, text: &str) -> Result<CaseFile> {
                     ));
                 }
             }
+            check_time_matches_busbw(&c).map_err(|e| e.within(&label(i, v)))?;
             out.push(c);
         }
         Ok(CaseFile::Collective(out))
@@ -865,6 +866,45 @@ pub fn run_cases(file: &CaseFile, timeline: bool) -> Result<Report> {
             })
         }
     }
+}
+
+/// A collective case that gives both time and bus bandwidth must give one measurement:
+/// nccl-tests prints busbw = size x its bus factor / time, so where the bandwidth is large
+/// enough for its two decimals to matter little (1 GB/s and up), the two agree to 2%.
+/// Otherwise the curve compared (busbw) and the latency checked (time) disagree.
+fn check_time_matches_busbw(c: &CollectiveCase) -> Result<()> {
+    let Some(times) = &c.measured_time_us else {
+        return Ok(());
+    };
+    let factor = c.op.bus_factor(c.gpus);
+    for (k, ((&size, &t), &b)) in c
+        .size_bytes
+        .iter()
+        .zip(times)
+        .zip(&c.measured_busbw_gbps)
+        .enumerate()
+    {
+        if t <= 0.0 {
+            return Err(Error::invalid(
+                format!("measured_time_us[{k}]"),
+                t,
+                format!("a time above 0 µs: moving {size} B takes some"),
+            ));
+        }
+        let implied = size as f64 * factor / (t * 1e3);
+        if b >= 1.0 && (implied / b - 1.0).abs() > 0.02 {
+            return Err(Error::invalid(
+                format!("measured_busbw_gbps[{k}]"),
+                b,
+                format!(
+                    "within 2% of the {implied:.2} GB/s that measured_time_us[{k}] = {t} µs \
+                     gives at {size} B (size x {factor:.4} / time, as nccl-tests computes \
+                     busbw); the two columns of one run agree"
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A scenario error about the cluster a collective case gives, named by the case's
