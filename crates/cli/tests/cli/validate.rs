@@ -479,6 +479,11 @@ fn collective_case_files_are_checked_as_such() {
             "size_bytes[0] = 0: a size of at least 1 byte",
         ),
         (
+            "coll_twice.toml",
+            "op = \"all_reduce\"\nsize_bytes = [8, 16, 8]\nmeasured_busbw_gbps = [0.0, 0.0, 0.0]\n",
+            "size_bytes[2] = 8: each size once (size_bytes[0] is the same size)",
+        ),
+        (
             "coll_times.toml",
             "op = \"all_reduce\"\nsize_bytes = [8]\nmeasured_busbw_gbps = [0.0]\nmeasured_time_us = [1.0, 2.0]\n",
             "measured_time_us = 2 values: one value per size_bytes entry (1)",

@@ -450,6 +450,18 @@ pub fn parse_cases(context: &str, text: &str) -> Result<CaseFile> {
                     "a size of at least 1 byte",
                 ));
             }
+            if let Some((k, j)) = (1..c.size_bytes.len()).find_map(|k| {
+                c.size_bytes[..k]
+                    .iter()
+                    .position(|&b| b == c.size_bytes[k])
+                    .map(|j| (k, j))
+            }) {
+                return Err(Error::invalid(
+                    format!("{}: size_bytes[{k}]", label(i, v)),
+                    c.size_bytes[k],
+                    format!("each size once (size_bytes[{j}] is the same size)"),
+                ));
+            }
             let times = c.measured_time_us.as_ref().map(Vec::len);
             for (field, n) in [
                 ("measured_busbw_gbps", Some(c.measured_busbw_gbps.len())),
