@@ -77,9 +77,7 @@ pub fn days_spread(p10: f64, p50: f64, p90: f64, f: &FailureSummary) -> String {
 /// each group's slowest flow at dp 0.80 · pp 0.12 of its NIC's rate (...)", or that no
 /// traffic leaves a server; None on the analytical network model.
 pub fn contention_line(r: &SimulationReport) -> Option<String> {
-    if r.network != memphis_core::scenario::NetworkModel::Flow {
-        return None;
-    }
+    let routing = r.routing?;
     if r.contention.is_empty() {
         return Some(
             "flow level: no communicator's traffic leaves its server, so the fabric changes nothing"
@@ -91,10 +89,10 @@ pub fn contention_line(r: &SimulationReport) -> Option<String> {
         .iter()
         .map(|c| format!("{} {:.2}", c.group, c.rate_fraction))
         .collect();
-    let ecmp = r.routing == memphis_core::fabric::Routing::Ecmp;
+    let ecmp = routing == memphis_core::fabric::Routing::Ecmp;
     Some(format!(
         "flow level, {} routing: each group's slowest flow at {} of its NIC's rate{}",
-        memphis_core::serde_name(&r.routing),
+        memphis_core::serde_name(&routing),
         rates.join(" · "),
         if ecmp {
             " (the mean over ECMP hash draws)"

@@ -580,8 +580,10 @@ pub struct SimulationReport {
     pub plan: PlanSummary,
     /// Network fidelity.
     pub network: NetworkModel,
-    /// Routing at flow level.
-    pub routing: Routing,
+    /// Routing, at flow level; absent on the analytical network model, which routes
+    /// nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routing: Option<Routing>,
     /// At flow level, each communicator kind's slowest flow with the whole job's
     /// traffic on the fabric, as a fraction of its NIC-bound rate (under ECMP the mean
     /// over the hash draws); absent on the analytical network model, and where no
@@ -1015,7 +1017,7 @@ fn report(
             recipe: sc.run.recipe.clone(),
         },
         network: sc.network,
-        routing: sc.routing,
+        routing: (sc.network == NetworkModel::Flow).then_some(sc.routing),
         contention: s.contention.clone(),
         step: StepSummary {
             time_s: step.time.0,
