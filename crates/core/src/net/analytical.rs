@@ -148,8 +148,11 @@ const NVLS_LAT_US: f64 = 25.0;
 /// hwLat[NET][NVLSTree][Simple], µs, as NCCL's tuner ranks NVLS-tree with it from 2.21 to
 /// 2.27 (facts.md §3.9; the 14.0 of the float tables of PyPI's nvidia-nccl-cu12 2.26.2 and
 /// 2.27.3 libnccl.so), the versions of the 2- and 8-node validation curves (the 2-node
-/// post names 2.26.2). The choice of algorithm is made with it.
-const NET_NVLS_TREE_LAT_TUNER_US: f64 = 14.0;
+/// post names 2.26.2). Hopper's tuner tables are otherwise the same in every version
+/// (facts.md §3.9), so Hopper's choice is made with it. Blackwell's tables here are
+/// 2.30.7's, whose tuner ranks with 20.9 µs, so Blackwell's choice is made as 2.30.7's.
+const NET_NVLS_TREE_LAT_TUNER_HOPPER_US: f64 = 14.0;
+
 /// hwLat[NET][NVLSTree][Simple] as NCCL re-measured it from 2.28 on (20.9 µs, 2.28.9's
 /// double table and 2.30.7; facts.md §3.2, §3.9): what each tree level's network hop
 /// costs, so the time predicted pays it whichever table chose the algorithm. Ranked with
@@ -157,6 +160,16 @@ const NET_NVLS_TREE_LAT_TUNER_US: f64 = 14.0;
 /// NVLS-tree by 8 MiB (its in-place 8 MiB row: 321 µs, the NVLS-tree line), +20% at 16 MiB;
 /// timed with 14, the 2-node curve came out 17% fast at 1 MiB.
 const NET_NVLS_TREE_LAT_US: f64 = 20.9;
+
+/// The NVLS-tree network latency NCCL's tuner ranks with, by the version whose tables
+/// memphis holds for the generation (see [`NET_NVLS_TREE_LAT_TUNER_HOPPER_US`]).
+fn net_nvls_tree_tuner_lat_us(generation: Generation) -> f64 {
+    match generation {
+        Generation::Blackwell => NET_NVLS_TREE_LAT_US,
+        _ => NET_NVLS_TREE_LAT_TUNER_HOPPER_US,
+    }
+}
+
 /// hwLat[NVLINK][CollNetDirect|CollNetChain][Simple] and hwLat[NET][...][Simple], µs,
 /// and hwLat[NET][NVLS][Simple] for NVLS across servers over SHARP (tuning.cc, facts.md
 /// §3.2).
@@ -759,8 +772,8 @@ impl NetworkParams {
             }
             (
                 intra.min(inter).min(cap),
-                NVLS_LAT_US + 2.0 * levels * NET_NVLS_TREE_LAT_TUNER_US,
-                2.0 * levels * (NET_NVLS_TREE_LAT_US - NET_NVLS_TREE_LAT_TUNER_US),
+                NVLS_LAT_US + 2.0 * levels * net_nvls_tree_tuner_lat_us(self.generation),
+                2.0 * levels * (NET_NVLS_TREE_LAT_US - net_nvls_tree_tuner_lat_us(self.generation)),
                 c,
                 NVLS_STAGES + NVLS_TREE_STAGES_PER_LEVEL * levels,
                 Algorithm::NvlsTree,
@@ -1223,7 +1236,7 @@ mod tests {
         let own = s * CollectiveOp::AllReduce.bus_factor(16) / Bandwidth::from_gbyte_per_s(461.6);
         // Beyond the tuner's time: its own transfer once more, and the tree level's two
         // network hops at the latency NCCL re-measured.
-        let hops = Seconds(2.0 * (NET_NVLS_TREE_LAT_US - NET_NVLS_TREE_LAT_TUNER_US) * 1e-6);
+        let hops = Seconds(2.0 * (NET_NVLS_TREE_LAT_US - NET_NVLS_TREE_LAT_TUNER_HOPPER_US) * 1e-6);
         assert!(
             ((c.time.0 - c.tuned.0 - hops.0) / own.0 - 1.0).abs() < 0.01,
             "{:?}",
@@ -1246,7 +1259,7 @@ mod tests {
         let c = net
             .nvls(CollectiveOp::AllReduce, Bytes(16.0 * 1048576.0), g)
             .unwrap();
-        let tuner_lat = Seconds((NVLS_LAT_US + 6.0 * NET_NVLS_TREE_LAT_TUNER_US) * 1e-6);
+        let tuner_lat = Seconds((NVLS_LAT_US + 6.0 * NET_NVLS_TREE_LAT_TUNER_HOPPER_US) * 1e-6);
         let bus = 16.0 * 1048576.0 * CollectiveOp::AllReduce.bus_factor(64);
         assert!(c.tuned.0 - tuner_lat.0 > 0.0 && c.tuned.0 - tuner_lat.0 < bus / 300e9);
         assert!(c.time.0 - c.tuned.0 >= 6.0 * 6.9e-6);
