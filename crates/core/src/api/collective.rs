@@ -2,7 +2,7 @@
 //! analytical or the flow level; optionally side by side with a measured nccl-tests log.
 
 use crate::collective::flow::FlowComm;
-use crate::collective::nccl_tests::NcclLog;
+use crate::collective::nccl_tests::{self, NcclLog};
 use crate::collective::{Algorithm, CollectiveOp, GroupKind, GroupShape, Protocol};
 use crate::error::{Error, Result};
 use crate::fabric::{Fabric, Routing};
@@ -171,7 +171,34 @@ pub fn sweep(c: &ClusterSpec, o: &CollectiveOptions) -> Result<CollectiveReport>
             ));
         }
     }
-    let logged_ranks = log.and_then(|l| l.ranks.map(u64::from));
+    if let (Some(reduces), None) = (log.and_then(|l| l.reduces), log.and_then(|l| l.op)) {
+        let reducing = matches!(o.op, CollectiveOp::AllReduce | CollectiveOp::ReduceScatter);
+        if reduces != reducing {
+            return Err(Error::invalid(
+                "op",
+                op_name(o.op),
+                if reduces {
+                    "all_reduce or reduce_scatter: the nccl-tests log's rows reduce (their \
+                     redop is not `none`)"
+                } else {
+                    "all_gather or all_to_all: the nccl-tests log's rows reduce nothing \
+                     (redop `none`)"
+                },
+            ));
+        }
+    }
+    let mut logged_ranks = log.and_then(|l| l.ranks.map(u64::from));
+    // One process's header (nGpus 1 under MPI) does not count the job's ranks.
+    if let (None, Some(r)) = (o.gpus, logged_ranks.filter(|&r| r < 2)) {
+        return Err(Error::invalid(
+            "--compare",
+            format!("a log of {r} rank"),
+            "a log of 2 ranks or more: its `# Rank` lines, else nThread x nGpus of its \
+             header (1 x 1 in each process's header when MPI starts one per GPU): give \
+             -g/--gpus",
+        ));
+    }
+    logged_ranks = logged_ranks.filter(|&r| r >= 2);
     if let (Some(g), Some(r)) = (o.gpus, logged_ranks) {
         if g != r {
             return Err(Error::invalid(
@@ -193,6 +220,57 @@ pub fn sweep(c: &ClusterSpec, o: &CollectiveOptions) -> Result<CollectiveReport>
     }
     // The cluster holds at most 2^24 GPUs (ClusterFile::validate).
     let n = u32::try_from(gpus).map_err(|_| Error::invalid("-g/--gpus", gpus, "below 2^32"))?;
+    if let Some(l) = log {
+        for r in l
+            .rows
+            .iter()
+            .filter(|r| r.size_bytes > 0 && r.time_us > 0.0)
+        {
+            if let Some(implied) = nccl_tests::busbw_disagrees_with_time(
+                o.op,
+                r.size_bytes,
+                n,
+                r.time_us,
+                r.busbw_gbps,
+            ) {
+                return Err(Error::invalid(
+                    format!("--compare: line {}: busbw", r.line),
+                    r.busbw_gbps,
+                    format!(
+                        "within 2% of the {implied:.2} GB/s its time ({} µs) gives at {} B \
+                         on {n} ranks, as nccl-tests computes busbw for {}",
+                        r.time_us,
+                        r.size_bytes,
+                        op_name(o.op)
+                    ),
+                ));
+            }
+        }
+    }
+    // nccl-tests holds the buffer (the whole gathered array for all-gather and
+    // reduce-scatter) in each GPU's memory.
+    let hbm = c.gpu.hbm_capacity.0 as u64;
+    let largest = match log {
+        Some(l) => l.rows.iter().map(|r| r.size_bytes).max().unwrap_or(0),
+        None => o
+            .max_bytes
+            .min(sweep_sizes(o)?.last().copied().unwrap_or(0)),
+    };
+    if largest > hbm {
+        return Err(Error::invalid(
+            if log.is_some() {
+                "--compare: size"
+            } else {
+                "-e/--maxbytes"
+            },
+            largest,
+            format!(
+                "at most the {:.0} GiB of memory of each {}, which holds nccl-tests' buffer",
+                hbm as f64 / (1u64 << 30) as f64,
+                c.gpu.name
+            ),
+        ));
+    }
     // (size, measured busbw) per row.
     let sizes: Vec<(u64, Option<f64>)> = match log {
         Some(l) => l
@@ -412,6 +490,62 @@ mod tests {
         let e = sweep(&c, &o).unwrap_err().to_string();
         assert!(
             e.starts_with("op = all_gather: all_reduce, the collective"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_log_that_cannot_be_the_collective_asked_for_is_refused() {
+        let c = preset("dgx-h100").unwrap();
+        let row = |redop: &str, busbw: &str| {
+            format!(
+                "\x20 1073741824  268435456  float  {redop}  -1  4029.4  266.48  {busbw}  0  \
+                 4030.1  266.43  466.25  0\n"
+            )
+        };
+        let run = |op: CollectiveOp, gpus: Option<u64>, text: &str| {
+            let o = CollectiveOptions {
+                gpus,
+                compare: Some(nccl_tests::parse("log", text).unwrap()),
+                ..CollectiveOptions::new(op)
+            };
+            sweep(&c, &o).map_err(|e| e.to_string())
+        };
+        // Rows that reduce are no all-gather's; rows that do not, no all-reduce's.
+        let e = run(CollectiveOp::AllGather, None, &row("sum", "466.33")).unwrap_err();
+        assert!(
+            e.starts_with("op = all_gather: all_reduce or reduce_scatter"),
+            "{e}"
+        );
+        let e = run(CollectiveOp::AllReduce, None, &row("none", "466.33")).unwrap_err();
+        assert!(
+            e.starts_with("op = all_reduce: all_gather or all_to_all"),
+            "{e}"
+        );
+        // A busbw its own time does not give (8 ranks: 466.33 GB/s).
+        let e = run(CollectiveOp::AllReduce, None, &row("sum", "9999.0")).unwrap_err();
+        assert!(
+            e.starts_with("--compare: line 1: busbw = 9999: within 2% of the 466.33"),
+            "{e}"
+        );
+        assert!(run(CollectiveOp::AllReduce, None, &row("sum", "466.33")).is_ok());
+        // A header of one process's GPU, with no `# Rank` lines: -g is needed.
+        let one = format!("# nThread 1 nGpus 1 minBytes 8\n{}", row("sum", "466.33"));
+        let e = run(CollectiveOp::AllReduce, None, &one).unwrap_err();
+        assert!(
+            e.starts_with("--compare = a log of 1 rank: a log of 2 ranks or more"),
+            "{e}"
+        );
+        assert_eq!(run(CollectiveOp::AllReduce, Some(8), &one).unwrap().gpus, 8);
+        // A size no GPU holds.
+        let o = CollectiveOptions {
+            min_bytes: 1 << 40,
+            max_bytes: 1 << 40,
+            ..CollectiveOptions::new(CollectiveOp::AllReduce)
+        };
+        let e = sweep(&c, &o).unwrap_err().to_string();
+        assert!(
+            e.starts_with("-e/--maxbytes = 1099511627776: at most the 80 GiB"),
             "{e}"
         );
     }

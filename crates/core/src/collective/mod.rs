@@ -72,7 +72,8 @@ pub fn parse_size(field: &str, text: &str) -> crate::Result<u64> {
         crate::Error::invalid(
             field,
             text,
-            "a positive size such as 8, 64K, 1M or 16G (powers of 1024)",
+            "a whole number of bytes from 1 to 16T, with an optional suffix K, M, G or T \
+             (powers of 1024), such as 8, 64K, 1M or 16G",
         )
     };
     let t = text.trim();

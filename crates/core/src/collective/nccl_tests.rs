@@ -26,6 +26,9 @@ pub struct NcclLog {
     pub ranks: Option<u32>,
     /// The collective, when the log names it (`all_reduce_perf` in a command line).
     pub op: Option<CollectiveOp>,
+    /// Whether the rows reduce (a `redop` column other than `none`), where they have one:
+    /// all-gather and all-to-all print `none`, all-reduce and reduce-scatter an operator.
+    pub reduces: Option<bool>,
     /// Data rows in order.
     pub rows: Vec<NcclRow>,
 }
@@ -36,6 +39,7 @@ pub fn parse(context: &str, text: &str) -> Result<NcclLog> {
     let mut rank_lines = 0u32;
     let mut header_ranks: Option<u32> = None;
     let mut op = None;
+    let mut reduces = None;
     let mut rows = Vec::new();
     for (i, raw) in text.lines().enumerate() {
         let line_no = i + 1;
@@ -95,6 +99,9 @@ pub fn parse(context: &str, text: &str) -> Result<NcclLog> {
                 .and_then(|v| v.parse::<f64>().ok())
                 .filter(|v| v.is_finite() && *v >= 0.0)
         };
+        if first >= 4 {
+            reduces = Some(t[3] != "none");
+        }
         let (Some(time_us), Some(algbw_gbps), Some(busbw_gbps)) =
             (num(first), num(first + 1), num(first + 2))
         else {
@@ -119,7 +126,37 @@ pub fn parse(context: &str, text: &str) -> Result<NcclLog> {
     } else {
         header_ranks
     };
-    Ok(NcclLog { ranks, op, rows })
+    Ok(NcclLog {
+        ranks,
+        op,
+        reduces,
+        rows,
+    })
+}
+
+/// Bus bandwidth, GB/s, as nccl-tests computes it from a time: size x the op's bus factor
+/// over `ranks` / time.
+pub fn busbw_of_time(op: CollectiveOp, size_bytes: u64, ranks: u32, time_us: f64) -> f64 {
+    size_bytes as f64 * op.bus_factor(ranks) / (time_us * 1e3)
+}
+
+/// Where a measured bus bandwidth is large enough that its two printed decimals matter
+/// little (1 GB/s and up), it agrees with the one its time gives to this fraction; beyond
+/// it, the two columns cannot be one run's.
+pub const BUSBW_TIME_TOLERANCE: f64 = 0.02;
+
+/// The bus bandwidth `time_us` gives where it disagrees with the `busbw_gbps` measured
+/// beside it (see [`BUSBW_TIME_TOLERANCE`]); `None` where they agree.
+pub fn busbw_disagrees_with_time(
+    op: CollectiveOp,
+    size_bytes: u64,
+    ranks: u32,
+    time_us: f64,
+    busbw_gbps: f64,
+) -> Option<f64> {
+    let implied = busbw_of_time(op, size_bytes, ranks, time_us);
+    (busbw_gbps >= 1.0 && (implied / busbw_gbps - 1.0).abs() > BUSBW_TIME_TOLERANCE)
+        .then_some(implied)
 }
 
 #[cfg(test)]
@@ -148,6 +185,9 @@ mod tests {
         assert_eq!(l.rows[1].size_bytes, 1 << 20);
         assert_eq!(l.rows[1].busbw_gbps, 67.04);
         assert_eq!(l.rows[1].line, 10);
+        assert_eq!(l.reduces, Some(true));
+        let gather = LOG.replace("  sum ", " none ");
+        assert_eq!(parse("log", &gather).unwrap().reduces, Some(false));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! validation and simulation as any user scenario: nothing is looked up from the case
 //! but its inputs.
 
+use crate::collective::nccl_tests;
 use crate::error::{suggest_key, Error, Result};
 use crate::fabric::routing::Routing;
 use crate::net::analytical::{CollectiveOp, GroupShape};
@@ -404,10 +405,9 @@ pub fn parse_cases(context: &str, text: &str) -> Result<CaseFile> {
     if is_collective {
         let mut out = Vec::with_capacity(cases.len());
         for (i, v) in cases.iter().enumerate() {
-            let c: CollectiveCase = v
-                .clone()
-                .try_into()
-                .map_err(|e| Error::parse(label(i, v), e))?;
+            let c: CollectiveCase = v.clone().try_into().map_err(|e| {
+                with_fields::<CollectiveCase>("collective", Error::parse(label(i, v), e))
+            })?;
             if c.gpus_per_node == 0 {
                 return Err(Error::invalid(
                     format!("{}: gpus_per_node", label(i, v)),
@@ -415,26 +415,34 @@ pub fn parse_cases(context: &str, text: &str) -> Result<CaseFile> {
                     "at least 1 GPU a server",
                 ));
             }
-            if c.gpus < 2 {
+            if !(2..=crate::scenario::MAX_CLUSTER_GPUS).contains(&u64::from(c.gpus)) {
                 return Err(Error::invalid(
                     format!("{}: gpus", label(i, v)),
                     c.gpus,
-                    "at least 2 GPUs (a collective of one GPU moves no data)",
+                    format!(
+                        "from 2 (a collective of one GPU moves no data) to {}",
+                        crate::scenario::MAX_CLUSTER_GPUS
+                    ),
                 ));
             }
             // The cluster the case describes (GPU, NIC, fabric), named as the case is.
             collective_network(&c).map_err(|e| in_case_terms(e).within(&label(i, v)))?;
-            if let Some(bad) = c
-                .measured_busbw_gbps
-                .iter()
-                .chain(c.measured_time_us.iter().flatten())
-                .find(|x| !(x.is_finite() && **x >= 0.0 && **x <= 1e9))
-            {
-                return Err(Error::invalid(
-                    format!("{}: measured_busbw_gbps / measured_time_us", label(i, v)),
-                    bad,
-                    "finite, non-negative measurements",
-                ));
+            for (field, values) in [
+                ("measured_busbw_gbps", Some(&c.measured_busbw_gbps)),
+                ("measured_time_us", c.measured_time_us.as_ref()),
+            ] {
+                if let Some((k, bad)) = values
+                    .into_iter()
+                    .flatten()
+                    .enumerate()
+                    .find(|(_, x)| !(x.is_finite() && **x >= 0.0 && **x <= 1e9))
+                {
+                    return Err(Error::invalid(
+                        format!("{}: {field}[{k}]", label(i, v)),
+                        bad,
+                        "a finite measurement from 0 to 1e9",
+                    ));
+                }
             }
             if c.size_bytes.is_empty() {
                 return Err(Error::invalid(
@@ -490,12 +498,13 @@ pub fn parse_cases(context: &str, text: &str) -> Result<CaseFile> {
                     #[allow(dead_code)]
                     case: Vec<RawTrainingCase>,
                 }
-                match toml::from_str::<Spanned>(text) {
+                let e = match toml::from_str::<Spanned>(text) {
                     Err(spanned) if spanned.span().is_some() => {
                         Error::toml(label(i, v), &spanned, text)
                     }
                     _ => Error::parse(label(i, v), suggest_key(e.message())),
-                }
+                };
+                with_fields::<RawTrainingCase>("training", e)
             })?;
             let c = raw.into_case(&label(i, v))?;
             // A millisecond to a week: any real training step; outside it an error ratio
@@ -880,15 +889,46 @@ pub fn run_cases(file: &CaseFile, timeline: bool) -> Result<Report> {
     }
 }
 
+/// A missing field, with every field a case of this kind has: serde names one missing
+/// field at a time, and a user writing a case file from nothing would learn them one
+/// run at a time. The fields are the type's own (its unknown-field error lists them).
+fn with_fields<T: serde::de::DeserializeOwned>(kind: &str, e: Error) -> Error {
+    let Error::Parse { context, message } = e else {
+        return e;
+    };
+    if !message.contains("missing field `") {
+        return Error::Parse { context, message };
+    }
+    let mut probe = toml::Table::new();
+    probe.insert("\u{1}".into(), toml::Value::Integer(0));
+    let known = match toml::Value::Table(probe).try_into::<T>() {
+        Err(u) => u.message().split_once("expected").map(|(_, list)| {
+            list.split('`')
+                .skip(1)
+                .step_by(2)
+                .collect::<Vec<_>>()
+                .join(", ")
+        }),
+        Ok(_) => None,
+    };
+    let message = match known {
+        Some(k) if !k.is_empty() => format!(
+            "{message} (the fields of a {kind} case: {k}; validation/README.md in the \
+             repository says what each holds)"
+        ),
+        _ => message,
+    };
+    Error::Parse { context, message }
+}
+
 /// A collective case that gives both time and bus bandwidth must give one measurement:
-/// nccl-tests prints busbw = size x its bus factor / time, so where the bandwidth is large
-/// enough for its two decimals to matter little (1 GB/s and up), the two agree to 2%.
-/// Otherwise the curve compared (busbw) and the latency checked (time) disagree.
+/// where the bandwidth is large enough for its two decimals to matter little, the two
+/// agree as nccl-tests prints them (`nccl_tests::busbw_disagrees_with_time`). Otherwise
+/// the curve compared (busbw) and the latency checked (time) disagree.
 fn check_time_matches_busbw(c: &CollectiveCase) -> Result<()> {
     let Some(times) = &c.measured_time_us else {
         return Ok(());
     };
-    let factor = c.op.bus_factor(c.gpus);
     for (k, ((&size, &t), &b)) in c
         .size_bytes
         .iter()
@@ -903,15 +943,15 @@ fn check_time_matches_busbw(c: &CollectiveCase) -> Result<()> {
                 format!("a time above 0 µs: moving {size} B takes some"),
             ));
         }
-        let implied = size as f64 * factor / (t * 1e3);
-        if b >= 1.0 && (implied / b - 1.0).abs() > 0.02 {
+        if let Some(implied) = nccl_tests::busbw_disagrees_with_time(c.op, size, c.gpus, t, b) {
             return Err(Error::invalid(
                 format!("measured_busbw_gbps[{k}]"),
                 b,
                 format!(
                     "within 2% of the {implied:.2} GB/s that measured_time_us[{k}] = {t} µs \
-                     gives at {size} B (size x {factor:.4} / time, as nccl-tests computes \
-                     busbw); the two columns of one run agree"
+                     gives at {size} B (size x {:.4} / time, as nccl-tests computes \
+                     busbw); the two columns of one run agree",
+                    c.op.bus_factor(c.gpus)
                 ),
             ));
         }
@@ -1057,12 +1097,38 @@ size_bytes = [1048576]
 measured_busbw_gbps = [100.0]
 "#;
         let e = parse_cases("c.toml", coll).unwrap_err().to_string();
-        assert!(e.contains("at least 2 GPUs"), "{e}");
+        assert!(
+            e.contains("gpus = 1: from 2 (a collective of one GPU moves no data) to 4000000"),
+            "{e}"
+        );
         let neg = coll
             .replace("gpus = 1\n", "gpus = 8\n")
             .replace("[100.0]", "[-5.0]");
         let e = parse_cases("c.toml", &neg).unwrap_err().to_string();
-        assert!(e.contains("non-negative"), "{e}");
+        assert!(
+            e.contains("measured_busbw_gbps[0] = -5: a finite measurement from 0"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_missing_field_comes_with_every_field_of_the_kind() {
+        let coll = "[[case]]\nid = \"c\"\nop = \"all_reduce\"\nsize_bytes = [8]\nmeasured_busbw_gbps = [0.0]\n";
+        let e = parse_cases("c.toml", coll).unwrap_err().to_string();
+        assert!(
+            e.contains(
+                "missing field `source` (the fields of a collective case: id, source, op, gpu,"
+            ),
+            "{e}"
+        );
+        let e = parse_cases("t.toml", &ONE.replace("source = ", "# source = "))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("(the fields of a training case: id, source,"),
+            "{e}"
+        );
+        assert!(e.contains("measured_step_time_s"), "{e}");
     }
 
     /// ONE in format v2: the model fields in a `[case.model]` table.
