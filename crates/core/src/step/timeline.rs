@@ -107,6 +107,11 @@ pub enum SpanLabel {
     ReduceGrads {
         /// Model chunk.
         chunk: u32,
+        /// A reduce-scatter (distributed optimizer), else an all-reduce.
+        scatter: bool,
+        /// Streamed alongside the chunk's last backward (overlap-grad-reduce): the span
+        /// starts with that backward, so it is longer than the collective alone.
+        overlapped: bool,
     },
     /// The optimizer step.
     Optimizer,
@@ -129,7 +134,15 @@ impl std::fmt::Display for SpanLabel {
                 write!(f, "send {} mb{mb} c{chunk}", d(backward))
             }
             SpanLabel::GatherParams { chunk } => write!(f, "all-gather params c{chunk}"),
-            SpanLabel::ReduceGrads { chunk } => write!(f, "reduce-scatter grads c{chunk}"),
+            SpanLabel::ReduceGrads { chunk, scatter, .. } => write!(
+                f,
+                "{} grads c{chunk}",
+                if scatter {
+                    "reduce-scatter"
+                } else {
+                    "all-reduce"
+                }
+            ),
             SpanLabel::Optimizer => f.write_str("optimizer"),
         }
     }
@@ -356,6 +369,7 @@ fn simulate(sc: &Scenario, step: &StepResult, het: &Heterogeneity, dynamic: bool
     let (p, v) = (plan.pp, plan.vpp);
     let m = step.micro_batches as u32;
     let overlap = sc.run.recipe.dp_overlap;
+    let scatter = sc.plan.distributed_optimizer;
     let p2p_blocks = sc.run.recipe.p2p_blocks(v);
     // The layers of each chunk together (`StepCosts::chunks`).
     let chunk = |s: u32, ch: u32| -> &LayerCosts { &c.chunks[s as usize][ch as usize] };
@@ -678,7 +692,11 @@ fn simulate(sc: &Scenario, step: &StepResult, het: &Heterogeneity, dynamic: bool
                     spans.push(Span {
                         stage: s,
                         stream: Stream::Dp,
-                        name: SpanLabel::ReduceGrads { chunk: op.chunk },
+                        name: SpanLabel::ReduceGrads {
+                            chunk: op.chunk,
+                            scatter,
+                            overlapped: true,
+                        },
                         start: SimTime(start),
                         dur: SimTime(finish - start),
                         flops: 0.0,
@@ -703,7 +721,11 @@ fn simulate(sc: &Scenario, step: &StepResult, het: &Heterogeneity, dynamic: bool
                 spans.push(Span {
                     stage: s as u32,
                     stream: Stream::Dp,
-                    name: SpanLabel::ReduceGrads { chunk: 0 },
+                    name: SpanLabel::ReduceGrads {
+                        chunk: 0,
+                        scatter,
+                        overlapped: false,
+                    },
                     start: SimTime(start),
                     dur: SimTime(r),
                     flops: 0.0,
@@ -994,6 +1016,34 @@ mod pipeline_tests {
             if pp == 1 {
                 assert!(shown.breakdown.bubble.0 < 0.01 * t, "{:?}", shown.breakdown);
             }
+        }
+    }
+
+    /// The gradient reduction is named as it runs: a reduce-scatter under the distributed
+    /// optimizer, else an all-reduce; overlapped or after the last backward.
+    #[test]
+    fn the_gradient_reduction_is_named_as_it_runs() {
+        for (dist_opt, overlap, name) in [
+            (true, true, "reduce-scatter grads c"),
+            (false, true, "all-reduce grads c"),
+            (false, false, "all-reduce grads c"),
+        ] {
+            let mut f = crate::scenario::scenario_preset("dgx-h100-llama3-70b").unwrap();
+            f.parallel.distributed_optimizer = Some(dist_opt);
+            f.training.dp_overlap = Some(overlap);
+            let sc = f.validate().unwrap();
+            let step = crate::step::simulate_step(&sc);
+            let tl = simulate_timeline(&sc, &step, &Heterogeneity::default());
+            let reduce = tl
+                .spans
+                .iter()
+                .find(|sp| matches!(sp.name, SpanLabel::ReduceGrads { .. }))
+                .unwrap();
+            assert!(reduce.name.to_string().starts_with(name), "{}", reduce.name);
+            assert!(matches!(
+                reduce.name,
+                SpanLabel::ReduceGrads { overlapped, .. } if overlapped == overlap
+            ));
         }
     }
 

@@ -8,6 +8,15 @@ use serde_json::{json, Value};
 /// Most stages written; a deeper pipeline is sampled evenly (first and last kept).
 pub const MAX_TRACE_STAGES: u32 = 32;
 
+/// What an event's `bytes` counts, by its stream.
+fn bytes_are(s: Stream) -> &'static str {
+    match s {
+        Stream::Compute => "HBM bytes read and written",
+        Stream::Pp => "bytes each GPU sends to the next stage",
+        _ => "bytes each GPU sends: the message x the collective's bus factor (nccl-tests' busbw convention), not the message",
+    }
+}
+
 fn stream_name(s: Stream) -> &'static str {
     match s {
         Stream::Compute => "compute",
@@ -85,13 +94,20 @@ pub fn chrome_trace(tl: &Timeline, pp: u32, title: &str, static_gib: f64) -> cra
             .iter()
             .position(|s| *s == sp.stream)
             .unwrap_or(0);
-        push(json!({
+        let mut event = json!({
             "name": sp.name.to_string(), "cat": stream_name(sp.stream), "ph": "X", "pid": sp.stage, "tid": tid,
             "ts": sp.start.0 as f64 / 1e3, "dur": sp.dur.0 as f64 / 1e3,
             // Of `dur`, the exposed TP, CP or EP communication priced into the op: the
             // text breakdown counts it under its own name, not under compute.
-            "args": {"flops": sp.flops, "bytes": sp.bytes, "exposed_comm_us": sp.exposed.0 as f64 / 1e3},
-        }));
+            "args": {"flops": sp.flops, "bytes": sp.bytes, "bytes_are": bytes_are(sp.stream), "exposed_comm_us": sp.exposed.0 as f64 / 1e3},
+        });
+        if let super::timeline::SpanLabel::ReduceGrads {
+            overlapped: true, ..
+        } = sp.name
+        {
+            event["args"]["span"] = json!("from the start of the chunk's last backward, which the reduction streams alongside (overlap-grad-reduce), to the end of its last bucket");
+        }
+        push(event);
     }
     for m in tl.memory.iter().filter(|m| kept(m.stage)) {
         push(json!({
@@ -195,6 +211,13 @@ mod tests {
             assert!(of.iter().all(|e| arg(e, "bytes") > 0.0), "{cat} bytes");
             let flops = of.iter().all(|e| arg(e, "flops") > 0.0);
             assert_eq!(flops, cat == "compute", "{cat} flops");
+            // Each says what its bytes count: HBM traffic or bytes sent.
+            let sent = of.iter().all(|e| {
+                e["args"]["bytes_are"]
+                    .as_str()
+                    .is_some_and(|s| s.contains("sends"))
+            });
+            assert_eq!(sent, cat != "compute", "{cat} bytes_are");
         }
         // Per stage, the ops add up to the step's costs.
         let c = &step.costs;
