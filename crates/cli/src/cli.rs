@@ -280,6 +280,11 @@ pub struct CollectiveArgs {
     /// GPUs in the communicator (the first N of the cluster). Default: 8, or the log's ranks.
     #[arg(short = 'g', long)]
     pub gpus: Option<u64>,
+    /// Ranks of the communicator on each server: the first N GPUs of each server in turn,
+    /// as a training job's data-parallel group has 1 a server under TP8 and 2 under TP4
+    /// (`simulate` lists its groups so). Default: every GPU of a server.
+    #[arg(long, value_name = "N")]
+    pub per_server: Option<u32>,
     /// Smallest size (8, 64K, 1M, 16G).
     #[arg(short = 'b', long = "minbytes", default_value = "8")]
     pub min_bytes: String,

@@ -30,6 +30,7 @@ pub fn report(a: &CollectiveArgs) -> CliResult<CollectiveReport> {
     let o = CollectiveOptions {
         op: a.op,
         gpus: a.gpus,
+        per_server: a.per_server,
         min_bytes: parse_size("-b/--minbytes", &a.min_bytes)?,
         max_bytes: parse_size("-e/--maxbytes", &a.max_bytes)?,
         factor: a.factor,
@@ -38,10 +39,19 @@ pub fn report(a: &CollectiveArgs) -> CliResult<CollectiveReport> {
         compare,
     };
     if a.network == NetworkModel::Analytical {
+        // The GPUs the group's servers hold, from GPU 0.
         let gpus = a.gpus.unwrap_or(8);
-        if let Some(note) =
-            memphis_core::api::collective::oversubscribed_note(&c, gpus, "--network flow")
-        {
+        let per = u64::from(
+            a.per_server
+                .unwrap_or(c.gpus_per_node)
+                .clamp(1, c.gpus_per_node),
+        );
+        let spanned = gpus.div_ceil(per) * u64::from(c.gpus_per_node);
+        if let Some(note) = memphis_core::api::collective::oversubscribed_note(
+            &c,
+            spanned.min(c.gpus),
+            "--network flow",
+        ) {
             sinks::note(&note);
         }
     }
@@ -74,11 +84,15 @@ fn render(r: &CollectiveReport) -> String {
     };
     let _ = writeln!(
         o,
-        "# memphis collective {} on {} GPUs of {} ({} per server), {} network{flow}",
+        "# memphis collective {} on {} GPUs of {} ({}), {} network{flow}",
         op_name(r.op),
         r.gpus,
         r.cluster,
-        r.gpus_per_node,
+        if r.per_server < r.gpus_per_node {
+            format!("{} of each server's {}", r.per_server, r.gpus_per_node)
+        } else {
+            format!("{} per server", r.gpus_per_node)
+        },
         serde_name(&r.network),
     );
     let compared = r.rows.iter().any(|row| row.measured_busbw_gbps.is_some());

@@ -3,7 +3,7 @@
 
 use crate::cli::SimulateArgs;
 use crate::errors::{CliError, CliResult};
-use crate::sinks::format::{contention_line, count, days_spread, duration, pct, si};
+use crate::sinks::format::{bytes, contention_line, count, days_spread, duration, pct, si};
 use crate::{input, sinks};
 use memphis_core::api::simulate::MemorySummary;
 use memphis_core::api::{self, SimulateOptions, SimulationReport};
@@ -290,6 +290,7 @@ fn render(r: &SimulationReport) -> String {
             pct(v.0 / total)
         );
     }
+    render_collectives(&mut o, r);
     let _ = write!(o, "\n{}", memory_lines(&r.memory));
     render_stages(&mut o, r);
     let run = &r.run;
@@ -546,5 +547,35 @@ fn few(n: f64) -> String {
         n if n >= 10.0 => format!("{n:.0}"),
         n if n >= 1.0 || n == 0.0 => format!("{n:.1}"),
         n => format!("{n:.2}"),
+    }
+}
+
+/// The collectives the step priced, one line per communicator and operation.
+fn render_collectives(o: &mut String, r: &SimulationReport) {
+    if r.collectives.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        o,
+        "\ncollectives (the largest call of each, alone: what NCCL's tuner picks, as `memphis collective` prices it)"
+    );
+    for c in &r.collectives {
+        let group = format!(
+            "{} ranks on {} server{}",
+            c.ranks,
+            c.servers,
+            if c.servers == 1 { "" } else { "s" }
+        );
+        let how = format!("{} {}", serde_name(&c.algorithm), serde_name(&c.protocol));
+        let _ = writeln!(
+            o,
+            "  {:<9} {:<14} {:>10}  {:<26} {:<16} {:>10}",
+            c.group,
+            serde_name(&c.op),
+            bytes(c.size_bytes),
+            group,
+            how,
+            duration(c.time_s)
+        );
     }
 }

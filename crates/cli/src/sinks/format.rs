@@ -53,6 +53,24 @@ pub fn si(x: f64) -> String {
     }
 }
 
+/// Bytes in binary units with one decimal: 512 B, 64.0 KiB, 15.8 GiB.
+pub fn bytes(b: f64) -> String {
+    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+    if b < 1024.0 {
+        return format!("{b:.0} B");
+    }
+    let mut v = b / 1024.0;
+    let mut unit = UNITS[0];
+    for u in &UNITS[1..] {
+        if v < 1024.0 {
+            break;
+        }
+        v /= 1024.0;
+        unit = u;
+    }
+    format!("{v:.1} {unit}")
+}
+
 /// A fraction as a percentage with one decimal.
 pub fn pct(f: f64) -> String {
     format!("{:.1}%", f * 100.0)
@@ -61,16 +79,31 @@ pub fn pct(f: f64) -> String {
 /// Wall days of a run: the median and its p10-p90 spread, or the one analytic figure
 /// when the Monte Carlo did not run (then p10 = p50 = p90).
 pub fn days_spread(p10: f64, p50: f64, p90: f64, f: &FailureSummary) -> String {
+    // A run shorter than a day would read 0.0 days: it is given as a duration.
+    let short = p90.max(p50).max(f.days_mean) < 1.0;
+    let show = |days: f64| {
+        if short {
+            duration(days * 86_400.0)
+        } else {
+            format!("{days:.1}")
+        }
+    };
+    let unit = if short { "" } else { " days" };
     if !f.monte_carlo {
-        return format!("{p50:.1} days (the analytic expectation)");
+        return format!("{}{unit} (the analytic expectation)", show(p50));
     }
     // The mean (the ETTR's) where rare long waits move it away from the median.
     let mean = if (f.days_mean - p50).abs() >= 0.05 {
-        format!("; mean {:.1}", f.days_mean)
+        format!("; mean {}", show(f.days_mean))
     } else {
         String::new()
     };
-    format!("{p50:.1} days p50 ({p10:.1} p10, {p90:.1} p90{mean})")
+    format!(
+        "{}{unit} p50 ({} p10, {} p90{mean})",
+        show(p50),
+        show(p10),
+        show(p90)
+    )
 }
 
 /// At flow level, what the fabric did to each communicator: "flow level, ecmp routing:

@@ -192,3 +192,48 @@ fn the_timeline_and_the_closed_form_draw_the_same_power() {
         );
     }
 }
+
+/// `simulate` lists the collectives its step priced, and `collective` prices each the
+/// same, given the same group: a data-parallel group of one GPU a server (TP8), a
+/// tensor-parallel group inside one server, a context-parallel pair across servers.
+#[test]
+fn simulate_lists_the_collectives_collective_prices() {
+    // `collective` takes a cluster by name, not a --gpu swapped into it.
+    for extra in SCENARIOS.iter().filter(|e| !e.contains(&"--gpu")) {
+        let sim = json(&with(&["simulate", "--json"], extra));
+        let uses = sim["collectives"].as_array().unwrap();
+        assert!(
+            uses.iter().any(|u| u["group"] == "dp"),
+            "{extra:?}: {uses:?}"
+        );
+        let cluster = sim["cluster"]["name"].as_str().unwrap().to_string();
+        for u in uses.iter().filter(|u| u["op"] != "all_to_all") {
+            let (ranks, servers) = (f(&u["ranks"]), f(&u["servers"]));
+            let per = (ranks / servers).ceil() as u64;
+            let size = f(&u["size_bytes"]).round() as u64;
+            let (ranks, per, size) = (ranks.to_string(), per.to_string(), size.to_string());
+            let row = &json(&[
+                "collective",
+                u["op"].as_str().unwrap(),
+                "-g",
+                &ranks,
+                "--per-server",
+                &per,
+                "-b",
+                &size,
+                "-e",
+                &size,
+                "--cluster",
+                &cluster,
+                "--json",
+            ])[0];
+            let (a, b) = (f(&u["time_s"]) * 1e6, f(&row["time_us"]));
+            assert!(
+                (a / b - 1.0).abs() < 1e-6,
+                "{extra:?} {u}: simulate {a} µs, collective {b} µs"
+            );
+            assert_eq!(u["algorithm"], row["algorithm"], "{extra:?} {u}");
+            assert_eq!(u["protocol"], row["protocol"], "{extra:?} {u}");
+        }
+    }
+}

@@ -3,7 +3,7 @@
 
 use crate::collective::flow::FlowComm;
 use crate::collective::nccl_tests::{self, NcclLog};
-use crate::collective::{Algorithm, CollectiveOp, GroupKind, GroupShape, Protocol};
+use crate::collective::{Algorithm, CollectiveOp, CommModel, GroupKind, GroupShape, Protocol};
 use crate::error::{Error, Result};
 use crate::fabric::{Fabric, Routing};
 use crate::scenario::{ClusterSpec, NetworkModel};
@@ -18,6 +18,9 @@ pub struct CollectiveOptions {
     /// GPUs in the communicator, the first N of the cluster (default: the log's ranks,
     /// else 8).
     pub gpus: Option<u64>,
+    /// Ranks on each server: the first N GPUs of each server in turn (default: every
+    /// GPU of a server).
+    pub per_server: Option<u32>,
     /// Smallest size, bytes (nccl-tests `-b`).
     pub min_bytes: u64,
     /// Largest size, bytes (`-e`).
@@ -40,6 +43,7 @@ impl CollectiveOptions {
         CollectiveOptions {
             op,
             gpus: None,
+            per_server: None,
             min_bytes: 8,
             max_bytes: 16 << 30,
             factor: 2,
@@ -98,6 +102,8 @@ pub struct CollectiveReport {
     pub gpus: u64,
     /// GPUs per server on the cluster.
     pub gpus_per_node: u32,
+    /// Ranks of the communicator on each server.
+    pub per_server: u32,
     /// Network fidelity.
     pub network: NetworkModel,
     /// Routing (flow level).
@@ -211,11 +217,28 @@ pub fn sweep(c: &ClusterSpec, o: &CollectiveOptions) -> Result<CollectiveReport>
         }
     }
     let gpus = o.gpus.or(logged_ranks).unwrap_or(8);
-    if gpus < 2 || gpus > c.gpus {
+    let per_server = o.per_server.unwrap_or(c.gpus_per_node);
+    if per_server == 0 || per_server > c.gpus_per_node {
+        return Err(Error::invalid(
+            "--per-server",
+            per_server,
+            format!("from 1 to the cluster's {} GPUs a server", c.gpus_per_node),
+        ));
+    }
+    let servers = c.gpus / u64::from(c.gpus_per_node);
+    let most = servers * u64::from(per_server);
+    if gpus < 2 || gpus > most {
         return Err(Error::invalid(
             "-g/--gpus",
             gpus,
-            format!("from 2 to the cluster's {} GPUs", c.gpus),
+            if per_server == c.gpus_per_node {
+                format!("from 2 to the cluster's {} GPUs", c.gpus)
+            } else {
+                format!(
+                    "from 2 to {most}: {per_server} a server (--per-server) on the cluster's \
+                     {servers} servers"
+                )
+            },
         ));
     }
     // The cluster holds at most 2^24 GPUs (ClusterFile::validate).
@@ -281,13 +304,15 @@ pub fn sweep(c: &ClusterSpec, o: &CollectiveOptions) -> Result<CollectiveReport>
             .collect(),
         None => sweep_sizes(o)?.into_iter().map(|s| (s, None)).collect(),
     };
-    let shape = GroupShape::uniform(n, c.gpus_per_node.min(n));
+    let shape = GroupShape::uniform(n, per_server.min(n));
+    // The first `per_server` GPUs of each server in turn.
+    let rank_gpu = |i: u32| (i / per_server) * c.gpus_per_node + i % per_server;
     let net = c.network();
     let flow = match o.network {
         NetworkModel::Analytical => None,
         NetworkModel::Flow => {
             let fabric = Fabric::build(&c.fabric_spec);
-            let group: Vec<u32> = (0..n).collect();
+            let group: Vec<u32> = (0..n).map(rank_gpu).collect();
             Some(FlowComm::for_groups(
                 net.clone(),
                 &fabric,
@@ -336,6 +361,7 @@ pub fn sweep(c: &ClusterSpec, o: &CollectiveOptions) -> Result<CollectiveReport>
         cluster: c.name.clone(),
         gpus,
         gpus_per_node: c.gpus_per_node,
+        per_server: per_server.min(n),
         network: o.network,
         routing: o.routing,
         fabric_fraction: flow.as_ref().map(|f| f.fraction(GroupKind::Dp)),
@@ -579,8 +605,44 @@ mod tests {
             ..base.clone()
         });
         assert!(e.starts_with("-e/--maxbytes = 1024: at least"), "{e}");
-        let e = err(CollectiveOptions { factor: 1, ..base });
+        let e = err(CollectiveOptions {
+            factor: 1,
+            ..base.clone()
+        });
         assert!(e.starts_with("-f/--stepfactor = 1: at least 2"), "{e}");
+        let e = err(CollectiveOptions {
+            per_server: Some(9),
+            ..base.clone()
+        });
+        assert!(
+            e.starts_with("--per-server = 9: from 1 to the cluster's 8"),
+            "{e}"
+        );
+        // 4,480 A100s are 560 servers: one GPU of each holds 560 ranks.
+        let e = err(CollectiveOptions {
+            per_server: Some(1),
+            gpus: Some(561),
+            ..base.clone()
+        });
+        assert!(
+            e.starts_with("-g/--gpus = 561: from 2 to 560: 1 a server"),
+            "{e}"
+        );
+        // One GPU a server prices a group across servers: on the NIC, not NVLink.
+        let one = CollectiveOptions {
+            per_server: Some(1),
+            gpus: Some(8),
+            min_bytes: 1 << 30,
+            max_bytes: 1 << 30,
+            ..base.clone()
+        };
+        let whole = CollectiveOptions {
+            per_server: None,
+            ..one.clone()
+        };
+        let (a, b) = (sweep(&c, &one).unwrap(), sweep(&c, &whole).unwrap());
+        assert!(a.rows[0].busbw_gbps < 30.0 && b.rows[0].busbw_gbps > 100.0);
+        assert_eq!((a.per_server, b.per_server), (1, 8));
     }
 
     #[test]

@@ -590,6 +590,10 @@ pub struct SimulationReport {
     /// communicator's traffic leaves its server.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub contention: Vec<crate::collective::flow::Contention>,
+    /// The collectives the step prices, one per communicator and operation (the
+    /// largest call): the group, the message, and the algorithm and protocol NCCL's
+    /// tuner picks, as `memphis collective` prices them.
+    pub collectives: Vec<crate::step::collectives::CollectiveUse>,
     /// One step.
     pub step: StepSummary,
     /// Memory of the fullest GPU.
@@ -1019,6 +1023,7 @@ fn report(
         network: sc.network,
         routing: (sc.network == NetworkModel::Flow).then_some(sc.routing),
         contention: s.contention.clone(),
+        collectives: step.costs.collectives.clone(),
         step: StepSummary {
             time_s: step.time.0,
             mfu: step.mfu,

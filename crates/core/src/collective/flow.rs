@@ -467,17 +467,6 @@ impl FlowComm {
         self.fractions.get(&kind).copied().unwrap_or(1.0)
     }
 
-    /// The full estimate (algorithm, protocol) of one collective on groups of `kind`.
-    pub fn estimate(
-        &self,
-        op: CollectiveOp,
-        size: Bytes,
-        kind: GroupKind,
-        shape: GroupShape,
-    ) -> crate::net::analytical::CollectiveEstimate {
-        self.derated(kind).collective(op, size, shape)
-    }
-
     fn derated(&self, kind: GroupKind) -> NetworkParams {
         let mut n = self.analytical.clone();
         n.nic = n.nic * self.fraction(kind);
@@ -495,14 +484,14 @@ impl FlowComm {
 }
 
 impl CommModel for FlowComm {
-    fn collective(
+    fn estimate(
         &self,
         op: CollectiveOp,
         size: Bytes,
         kind: GroupKind,
         shape: GroupShape,
-    ) -> Seconds {
-        self.derated(kind).collective(op, size, shape).time
+    ) -> crate::net::analytical::CollectiveEstimate {
+        self.derated(kind).collective(op, size, shape)
     }
     fn all_to_all(
         &self,

@@ -3,6 +3,7 @@
 //! layout. Both step models consume them: the closed form (`analytical`) and the
 //! discrete-event timeline (`timeline`), whose trace events carry their FLOPs and bytes.
 
+use super::collectives::{CollectiveUse, Recorder};
 use crate::collective::{CommModel, GroupKind};
 use crate::compute::{AttentionPass, ComputeModel};
 use crate::net::analytical::{AllToAllRoute, CollectiveOp, GroupShape};
@@ -176,6 +177,8 @@ pub struct StepCosts {
     pub p2p: OpCost,
     /// Per pipeline stage.
     pub dp: Vec<StageDpCosts>,
+    /// The collectives priced, one per communicator and operation.
+    pub collectives: Vec<CollectiveUse>,
 }
 
 /// Bytes each rank sends in one bandwidth-optimal collective of `size`: the nccl-tests
@@ -218,6 +221,8 @@ fn cast_bytes(sc: &Scenario) -> f64 {
 
 /// Everything a step is built from, with communication costed by `net`.
 pub(crate) fn step_costs(sc: &Scenario, net: &dyn CommModel) -> StepCosts {
+    let recorder = Recorder::new(net);
+    let net: &dyn CommModel = &recorder;
     let layout = RankLayout::new(&sc.plan, sc.cluster.gpus_per_node);
     let cm = ComputeModel::new(sc.cluster.gpu, sc.run.precision.fp8_gemms())
         .with_fp8_recipe(sc.run.recipe.fp8_recipe)
@@ -266,14 +271,17 @@ pub(crate) fn step_costs(sc: &Scenario, net: &dyn CommModel) -> StepCosts {
         })
         .collect();
     let (head, embedding) = head_costs(sc, &cm);
+    let dp = dp_costs(sc, net, &layout, &cm, &split);
+    let p2p = p2p_cost(sc, net, &layout);
     StepCosts {
-        dp: dp_costs(sc, net, &layout, &cm, &split),
+        dp,
         kinds,
         split,
         chunks,
         head,
         embedding,
-        p2p: p2p_cost(sc, net, &layout),
+        p2p,
+        collectives: recorder.into_uses(),
     }
 }
 

@@ -6,6 +6,7 @@
 //! [`trace`] writes it for Perfetto, each op with its FLOPs and bytes.
 
 pub mod analytical;
+pub mod collectives;
 pub mod costs;
 pub mod timeline;
 pub mod trace;
