@@ -42,7 +42,8 @@ pub struct CollectiveUse {
 /// operation, the largest call it saw.
 pub(crate) struct Recorder<'a> {
     inner: &'a dyn CommModel,
-    seen: RefCell<Vec<CollectiveUse>>,
+    /// Each kept call with its communicator and operation, compared as enums.
+    seen: RefCell<Vec<((GroupKind, CollectiveOp), CollectiveUse)>>,
 }
 
 impl<'a> Recorder<'a> {
@@ -55,7 +56,7 @@ impl<'a> Recorder<'a> {
 
     /// The calls kept, in the order their communicator and operation were first seen.
     pub(crate) fn into_uses(self) -> Vec<CollectiveUse> {
-        self.seen.into_inner()
+        self.seen.into_inner().into_iter().map(|(_, u)| u).collect()
     }
 
     fn note(
@@ -69,6 +70,11 @@ impl<'a> Recorder<'a> {
         if shape.ranks <= 1 || size.0 <= 0.0 {
             return;
         }
+        let mut seen = self.seen.borrow_mut();
+        let slot = seen.iter().position(|(k, _)| *k == (kind, op));
+        if slot.is_some_and(|i| seen[i].1.size_bytes >= size.0) {
+            return;
+        }
         let using = CollectiveUse {
             group: kind.name(),
             op,
@@ -80,14 +86,9 @@ impl<'a> Recorder<'a> {
             protocol: e.protocol,
             time_s: e.time.0,
         };
-        let mut seen = self.seen.borrow_mut();
-        match seen
-            .iter_mut()
-            .find(|u| u.group == using.group && u.op == op)
-        {
-            Some(u) if u.size_bytes < using.size_bytes => *u = using,
-            Some(_) => {}
-            None => seen.push(using),
+        match slot {
+            Some(i) => seen[i].1 = using,
+            None => seen.push(((kind, op), using)),
         }
     }
 }
