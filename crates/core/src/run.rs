@@ -65,7 +65,14 @@ pub fn project_with(
         busy.as_ref(),
     );
     let wall_hours = reliability.days_p50 * 24.0;
-    let footprint = run_footprint(&power, &sc.power, work_hours, wall_hours, sc.run.tokens);
+    // Energy per token over the tokens the whole steps train, not the budget asked for.
+    let footprint = run_footprint(
+        &power,
+        &sc.power,
+        work_hours,
+        wall_hours,
+        sc.run.tokens_trained(),
+    );
     RunReport {
         steps,
         ideal_days: work_hours / 24.0,
@@ -283,6 +290,21 @@ mod tests {
         // A span on a stage beyond `stages` widens the count instead of panicking.
         let b = busy_profile(&tl, 1, 4);
         assert_eq!(b.samples[0].compute, 0.5);
+    }
+
+    /// A budget under one step still runs a whole step: its energy per token counts the
+    /// tokens that step trains (it once divided by the budget, 100x too high).
+    #[test]
+    fn energy_per_token_counts_the_tokens_whole_steps_train() {
+        let mut one = scenario("dgx-h100-llama3-70b");
+        let step_tokens = (one.run.global_batch * one.run.seq_len) as f64;
+        one.run.tokens = step_tokens;
+        let mut tiny = one.clone();
+        tiny.run.tokens = step_tokens / 100.0;
+        let (a, b) = (run_of(&one), run_of(&tiny));
+        assert_eq!((a.steps, b.steps), (1.0, 1.0));
+        let (ja, jb) = (a.footprint.j_per_token, b.footprint.j_per_token);
+        assert!(ja > 0.0 && (jb / ja - 1.0).abs() < 1e-9, "{ja} vs {jb}");
     }
 
     #[test]

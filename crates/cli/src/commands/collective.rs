@@ -89,7 +89,18 @@ fn render(r: &CollectiveReport) -> String {
         r.gpus,
         r.cluster,
         if r.per_server < r.gpus_per_node {
-            format!("{} of each server's {}", r.per_server, r.gpus_per_node)
+            // A last server partly filled is named: a ring runs at its pace.
+            let last = r.gpus % u64::from(r.per_server);
+            format!(
+                "{} of each server's {}{}",
+                r.per_server,
+                r.gpus_per_node,
+                if last > 0 {
+                    format!(", {last} on the last")
+                } else {
+                    String::new()
+                }
+            )
         } else {
             format!("{} per server", r.gpus_per_node)
         },

@@ -295,12 +295,22 @@ fn render(r: &SimulationReport) -> String {
     render_stages(&mut o, r);
     let run = &r.run;
     let _ = writeln!(o, "\n{}", sinks::heading("run"));
+    // Whole steps train more than a budget that does not fill the last one.
+    let trained = run.steps * (r.plan.global_batch * r.plan.seq_len) as f64;
     let _ = writeln!(
         o,
-        "  tokens       {} in {} step{}",
+        "  tokens       {} in {} step{}{}",
         si(run.tokens),
         count(run.steps as u64),
-        if run.steps as u64 == 1 { "" } else { "s" }
+        if run.steps as u64 == 1 { "" } else { "s" },
+        if trained > 1.01 * run.tokens {
+            format!(
+                " (which train {}: energy per token counts them)",
+                si(trained)
+            )
+        } else {
+            String::new()
+        }
     );
     // A short run in days would read 0.0.
     let ideal = if run.ideal_days < 1.0 {
@@ -555,10 +565,12 @@ fn render_collectives(o: &mut String, r: &SimulationReport) {
     if r.collectives.is_empty() {
         return;
     }
-    let _ = writeln!(
-        o,
-        "\ncollectives (the largest call of each, alone: what NCCL's tuner picks, as `memphis collective` prices it)"
-    );
+    let priced = if r.network == memphis_core::scenario::NetworkModel::Flow {
+        "at the rates the network line gives with the whole job's traffic, and NCCL's pick at those rates; `memphis collective --network flow` places one group alone"
+    } else {
+        "alone: what NCCL's tuner picks, as `memphis collective` prices it (--per-server for the group's ranks a server)"
+    };
+    let _ = writeln!(o, "\ncollectives (the largest call of each, {priced})");
     for c in &r.collectives {
         let group = format!(
             "{} ranks on {} server{}",

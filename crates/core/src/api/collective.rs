@@ -387,7 +387,7 @@ pub fn oversubscribed_note(c: &ClusterSpec, gpus: u64, flow_flag: &str) -> Optio
         return None;
     };
     Some(format!(
-        "the fabric is oversubscribed ({}:1 at the leaves, {}:1 at the spines), and this job's {gpus} GPUs span more than one {tier}; the analytical model gives each rank its NIC's full rate wherever the traffic goes: {flow_flag} routes it on the fabric",
+        "the fabric is oversubscribed ({}:1 at the leaves, {}:1 at the spines), and the servers it runs on ({gpus} GPUs from the first) span more than one {tier}; the analytical model gives each rank its NIC's full rate wherever the traffic goes: {flow_flag} routes it on the fabric",
         over[0], over[1]
     ))
 }

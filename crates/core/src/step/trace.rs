@@ -12,7 +12,7 @@ pub const MAX_TRACE_STAGES: u32 = 32;
 fn bytes_are(s: Stream) -> &'static str {
     match s {
         Stream::Compute => "HBM bytes read and written",
-        Stream::Pp => "bytes each GPU sends to the next stage",
+        Stream::Pp => "bytes each GPU sends to the neighbouring stage (the next one forward, the previous one backward)",
         _ => "bytes each GPU sends: the message x the collective's bus factor (nccl-tests' busbw convention), not the message",
     }
 }

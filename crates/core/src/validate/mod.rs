@@ -983,27 +983,16 @@ fn in_case_terms(e: Error) -> Error {
 }
 
 fn collective_network(c: &CollectiveCase) -> Result<crate::net::analytical::NetworkParams> {
-    let sf = ScenarioFile {
-        cluster: ClusterFile {
-            gpu: Some(c.gpu.clone()),
-            gpus: Some(u64::from(c.gpus)),
-            gpus_per_node: Some(c.gpus_per_node),
-            nic_gbps: Some(c.nic_gbps_per_gpu),
-            fabric: Some(c.fabric),
-            ..Default::default()
-        },
-        model: ModelFile {
-            preset: Some("llama3-8b".into()),
-            ..Default::default()
-        },
-        training: TrainingFile {
-            global_batch: Some(u64::from(c.gpus)),
-            seq_len: Some(2048),
-            ..Default::default()
-        },
+    // The cluster alone: a collective case has no job to plan.
+    let cluster = ClusterFile {
+        gpu: Some(c.gpu.clone()),
+        gpus: Some(u64::from(c.gpus)),
+        gpus_per_node: Some(c.gpus_per_node),
+        nic_gbps: Some(c.nic_gbps_per_gpu),
+        fabric: Some(c.fabric),
         ..Default::default()
     };
-    Ok(sf.validate()?.cluster.network())
+    Ok(cluster.validate("cluster")?.network())
 }
 
 #[cfg(test)]
@@ -1109,6 +1098,31 @@ measured_busbw_gbps = [100.0]
             e.contains("measured_busbw_gbps[0] = -5: a finite measurement from 0"),
             "{e}"
         );
+    }
+
+    /// A collective case is a cluster and a curve, no job: one GPU a server over 16
+    /// servers is read (it was once planned as a training job and refused for its batch).
+    #[test]
+    fn a_collective_case_of_one_gpu_a_server_is_read() {
+        let coll = r#"
+[[case]]
+id = "c"
+source = "s"
+op = "all_reduce"
+gpu = "H100-SXM5-80GB"
+gpus = 16
+gpus_per_node = 1
+nic_gbps_per_gpu = 400
+fabric = "infiniband"
+size_bytes = [1048576]
+measured_busbw_gbps = [24.6]
+"#;
+        match parse_cases("c.toml", coll).unwrap() {
+            CaseFile::Collective(c) => {
+                assert!(collective_network(&c[0]).unwrap().nic.gbyte_per_s() > 40.0)
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -471,6 +471,12 @@ impl TrainingRun {
         (self.tokens / (self.global_batch * self.seq_len).max(1) as f64).ceil()
     }
 
+    /// Tokens the steps train: the budget rounded up to whole steps (a budget under one
+    /// step still runs a whole one).
+    pub fn tokens_trained(&self) -> f64 {
+        self.steps() * (self.global_batch * self.seq_len) as f64
+    }
+
     /// Bytes per parameter of the main-gradient buffer. Unset, the BF16 buffer of
     /// Megatron-Core (`DistributedDataParallelConfig.grad_reduce_in_fp32 = False`) and of
     /// NVIDIA's performance recipes (see `workload::memory`).
