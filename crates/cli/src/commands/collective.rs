@@ -140,10 +140,11 @@ fn render(r: &CollectiveReport) -> String {
     if let Some(s) = &r.compare {
         let _ = writeln!(
             o,
-            "# mean absolute busbw error over sizes >= {} MiB: {:.1}% ({} sizes)",
+            "# mean absolute busbw error over sizes >= {} MiB: {:.1}% ({} size{})",
             COMPARE_MIN_BYTES >> 20,
             s.mean_abs_error_pct,
-            s.sizes
+            s.sizes,
+            if s.sizes == 1 { "" } else { "s" }
         );
     }
     o

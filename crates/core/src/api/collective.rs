@@ -217,7 +217,31 @@ pub fn sweep(c: &ClusterSpec, o: &CollectiveOptions) -> Result<CollectiveReport>
         }
     }
     let gpus = o.gpus.or(logged_ranks).unwrap_or(8);
-    let per_server = o.per_server.unwrap_or(c.gpus_per_node);
+    // The log's hosts, where its `# Rank` lines name them, place the ranks.
+    let logged_per_host = log.and_then(|l| l.most_per_host);
+    if let (Some(given), Some(host)) = (o.per_server, logged_per_host) {
+        if given != host {
+            return Err(Error::invalid(
+                "--per-server",
+                given,
+                format!(
+                    "{host}, the most ranks the nccl-tests log has on one host (or leave \
+                     --per-server out to take it from the log)"
+                ),
+            ));
+        }
+    }
+    let per_server = o.per_server.or(logged_per_host).unwrap_or(c.gpus_per_node);
+    if o.per_server.is_none() && per_server > c.gpus_per_node {
+        return Err(Error::invalid(
+            "--compare",
+            format!("a log of {per_server} ranks on one host"),
+            format!(
+                "at most the {} GPUs a server of cluster {}: give the --cluster it ran on",
+                c.gpus_per_node, c.name
+            ),
+        ));
+    }
     if per_server == 0 || per_server > c.gpus_per_node {
         return Err(Error::invalid(
             "--per-server",
@@ -555,6 +579,29 @@ mod tests {
             "{e}"
         );
         assert!(run(CollectiveOp::AllReduce, None, &row("sum", "466.33")).is_ok());
+        // The log's hosts place its ranks: 2 hosts of 1 rank each is 1 a server.
+        let hosts = "#  Rank  0 Group  0 Pid  1 on nodeA device  0 [0x18] NVIDIA H100\n\
+                     #  Rank  1 Group  0 Pid  1 on nodeB device  0 [0x18] NVIDIA H100\n";
+        let spread = format!("{hosts}{}", row("sum", "9.0"));
+        let spread_row = |t: &str| {
+            format!(
+                "{hosts}\x20 1073741824  268435456  float  sum  -1  {t}  0  0  0  {t}  0  0  0\n"
+            )
+        };
+        let r = run(CollectiveOp::AllReduce, None, &spread_row("40000.0")).unwrap();
+        assert_eq!((r.gpus, r.per_server), (2, 1));
+        let e = run(CollectiveOp::AllReduce, Some(2), &spread).unwrap_err();
+        assert!(e.contains("busbw"), "{e}");
+        let o = CollectiveOptions {
+            per_server: Some(2),
+            compare: Some(nccl_tests::parse("log", &spread_row("40000.0")).unwrap()),
+            ..CollectiveOptions::new(CollectiveOp::AllReduce)
+        };
+        let e = sweep(&c, &o).unwrap_err().to_string();
+        assert!(
+            e.starts_with("--per-server = 2: 1, the most ranks the nccl-tests log has on one host"),
+            "{e}"
+        );
         // A header of one process's GPU, with no `# Rank` lines: -g is needed.
         let one = format!("# nThread 1 nGpus 1 minBytes 8\n{}", row("sum", "466.33"));
         let e = run(CollectiveOp::AllReduce, None, &one).unwrap_err();

@@ -24,6 +24,9 @@ pub struct NcclRow {
 pub struct NcclLog {
     /// Ranks: the `# Rank` lines, or nThread x nGpus of the header.
     pub ranks: Option<u32>,
+    /// The most ranks on one host, where the `# Rank` lines name their hosts
+    /// (`... on HOST device ...`).
+    pub most_per_host: Option<u32>,
     /// The collective, when the log names it (`all_reduce_perf` in a command line).
     pub op: Option<CollectiveOp>,
     /// Whether the rows reduce (a `redop` column other than `none`), where they have one:
@@ -37,6 +40,7 @@ pub struct NcclLog {
 /// only; every other line must be a data row, or the error names it.
 pub fn parse(context: &str, text: &str) -> Result<NcclLog> {
     let mut rank_lines = 0u32;
+    let mut hosts: Vec<(String, u32)> = Vec::new();
     let mut header_ranks: Option<u32> = None;
     let mut op = None;
     let mut reduces = None;
@@ -61,6 +65,16 @@ pub fn parse(context: &str, text: &str) -> Result<NcclLog> {
             let words: Vec<&str> = rest.split_whitespace().collect();
             if words.first() == Some(&"Rank") {
                 rank_lines += 1;
+                let host = words
+                    .iter()
+                    .position(|w| *w == "on")
+                    .and_then(|p| words.get(p + 1));
+                if let Some(h) = host {
+                    match hosts.iter_mut().find(|(name, _)| name == h) {
+                        Some((_, n)) => *n += 1,
+                        None => hosts.push((h.to_string(), 1)),
+                    }
+                }
             }
             if words.first() == Some(&"nThread") {
                 let get = |k: &str| {
@@ -128,6 +142,7 @@ pub fn parse(context: &str, text: &str) -> Result<NcclLog> {
     };
     Ok(NcclLog {
         ranks,
+        most_per_host: hosts.iter().map(|(_, n)| *n).max(),
         op,
         reduces,
         rows,
@@ -186,6 +201,7 @@ mod tests {
         assert_eq!(l.rows[1].busbw_gbps, 67.04);
         assert_eq!(l.rows[1].line, 10);
         assert_eq!(l.reduces, Some(true));
+        assert_eq!(l.most_per_host, Some(2));
         let gather = LOG.replace("  sum ", " none ");
         assert_eq!(parse("log", &gather).unwrap().reduces, Some(false));
     }
