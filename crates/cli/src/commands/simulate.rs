@@ -568,7 +568,7 @@ fn render_collectives(o: &mut String, r: &SimulationReport) {
     let priced = if r.network == memphis_core::scenario::NetworkModel::Flow {
         "at the rates the network line gives with the whole job's traffic, and NCCL's pick at those rates; `memphis collective --network flow` places one group alone"
     } else {
-        "alone: what NCCL's tuner picks, as `memphis collective` prices it (--per-server for the group's ranks a server)"
+        "alone: what NCCL's tuner picks, as `memphis collective` prices it, --per-server placing the group's ranks"
     };
     let _ = writeln!(o, "\ncollectives (the largest call of each, {priced})");
     for c in &r.collectives {
