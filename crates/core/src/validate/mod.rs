@@ -1072,27 +1072,13 @@ assumed = []
         let e = parse_cases("tiny.toml", &tiny).unwrap_err().to_string();
         assert!(e.contains("measured_step_time_s"), "{e}");
         // A collective of one GPU, and a negative bandwidth.
-        let coll = r#"
-[[case]]
-id = "c"
-source = "s"
-op = "all_reduce"
-gpu = "H100-SXM5-80GB"
-gpus = 1
-gpus_per_node = 8
-nic_gbps_per_gpu = 400
-fabric = "infiniband"
-size_bytes = [1048576]
-measured_busbw_gbps = [100.0]
-"#;
-        let e = parse_cases("c.toml", coll).unwrap_err().to_string();
+        let coll = COLL.replace("gpus = 16\n", "gpus = 1\n");
+        let e = parse_cases("c.toml", &coll).unwrap_err().to_string();
         assert!(
             e.contains("gpus = 1: from 2 (a collective of one GPU moves no data) to 4000000"),
             "{e}"
         );
-        let neg = coll
-            .replace("gpus = 1\n", "gpus = 8\n")
-            .replace("[100.0]", "[-5.0]");
+        let neg = COLL.replace("[24.6]", "[-5.0]");
         let e = parse_cases("c.toml", &neg).unwrap_err().to_string();
         assert!(
             e.contains("measured_busbw_gbps[0] = -5: a finite measurement from 0"),
@@ -1100,11 +1086,8 @@ measured_busbw_gbps = [100.0]
         );
     }
 
-    /// A collective case is a cluster and a curve, no job: one GPU a server over 16
-    /// servers is read (it was once planned as a training job and refused for its batch).
-    #[test]
-    fn a_collective_case_of_one_gpu_a_server_is_read() {
-        let coll = r#"
+    /// A collective case: 16 servers of one GPU each.
+    const COLL: &str = r#"
 [[case]]
 id = "c"
 source = "s"
@@ -1117,7 +1100,12 @@ fabric = "infiniband"
 size_bytes = [1048576]
 measured_busbw_gbps = [24.6]
 "#;
-        match parse_cases("c.toml", coll).unwrap() {
+
+    /// A collective case is a cluster and a curve, no job: one GPU a server over 16
+    /// servers is read (it was once planned as a training job and refused for its batch).
+    #[test]
+    fn a_collective_case_of_one_gpu_a_server_is_read() {
+        match parse_cases("c.toml", COLL).unwrap() {
             CaseFile::Collective(c) => {
                 assert!(collective_network(&c[0]).unwrap().nic.gbyte_per_s() > 40.0)
             }
@@ -1127,8 +1115,8 @@ measured_busbw_gbps = [24.6]
 
     #[test]
     fn a_missing_field_comes_with_every_field_of_the_kind() {
-        let coll = "[[case]]\nid = \"c\"\nop = \"all_reduce\"\nsize_bytes = [8]\nmeasured_busbw_gbps = [0.0]\n";
-        let e = parse_cases("c.toml", coll).unwrap_err().to_string();
+        let coll = COLL.replace("source = \"s\"\n", "");
+        let e = parse_cases("c.toml", &coll).unwrap_err().to_string();
         assert!(
             e.contains(
                 "missing field `source` (the fields of a collective case: id, source, op, gpu,"
