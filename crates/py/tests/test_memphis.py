@@ -258,6 +258,11 @@ def test_reliability_cluster_collective_validate_presets(cli):
     assert df["time_us"].tolist() == [r["time_us"] for r in rows]
     # The table says what it measured.
     assert df.attrs == {"op": "all_reduce", "gpus": 8}
+    # A data-parallel group under TP8: one rank a server, as `simulate` lists it.
+    spread = memphis.collective("reduce_scatter", gpus=48, per_server=1, minbytes="1G", maxbytes="1G", cluster="dgx-h100")
+    rows = cli.json("collective", "reduce_scatter", "-g", "48", "--per-server", "1", "-b", "1G", "-e", "1G", "--cluster", "dgx-h100")
+    assert spread["time_us"].tolist() == [r["time_us"] for r in rows]
+    assert spread.attrs["per_server"] == 1 and spread["busbw_gbps"][0] < 50.0
     v = memphis.validate(suite="training", step_model="analytical")
     expected = cli.json("validate", "--suite", "training", "--step-model", "analytical")
     assert v["id"].tolist() == [c["id"] for c in expected["cases"]]

@@ -405,14 +405,15 @@ def fabric_bench(**overrides: Any) -> dict:
 
 def collective(op: str = "all_reduce", **overrides: Any) -> "pd.DataFrame":
     """``memphis collective``: a collective over a range of sizes, nccl-tests style, one
-    row per size. Options: ``gpus``, ``minbytes``, ``maxbytes``, ``stepfactor``,
-    ``cluster``, ``network``, ``routing``, ``compare`` (an nccl-tests log).
-    Returns a ``pandas.DataFrame``; ``df.attrs`` holds ``op`` and the options given
-    (``gpus``, ``cluster``, ``network``, ``routing``), with ``compare`` the report's
-    other fields too."""
+    row per size. Options: ``gpus``, ``per_server`` (the group's ranks on each
+    server: 1 for a data-parallel group under TP8), ``minbytes``, ``maxbytes``,
+    ``stepfactor``, ``cluster``, ``network``, ``routing``, ``compare`` (an nccl-tests
+    log). Returns a ``pandas.DataFrame``; ``df.attrs`` holds ``op`` and the options given
+    (``gpus``, ``per_server``, ``cluster``, ``network``, ``routing``), with ``compare``
+    the report's other fields too."""
     r = _report("collective", op, None, overrides)
     asked = {"op": op}
-    given = ("gpus", "cluster", "network", "routing")
+    given = ("gpus", "per_server", "cluster", "network", "routing")
     asked.update({k: overrides[k] for k in given if k in overrides})
     if isinstance(r, list):
         df = _pandas().DataFrame(r)
