@@ -38,15 +38,15 @@ pub fn report(a: &CollectiveArgs) -> CliResult<CollectiveReport> {
         routing: a.routing.unwrap_or(Routing::Adaptive),
         compare,
     };
-    if a.network == NetworkModel::Analytical {
-        // The GPUs the group's servers hold, from GPU 0.
-        let gpus = a.gpus.unwrap_or(8);
-        let per = u64::from(
-            a.per_server
-                .unwrap_or(c.gpus_per_node)
-                .clamp(1, c.gpus_per_node),
+    if a.routing.is_some() && a.network == NetworkModel::Analytical {
+        sinks::note(
+            "--routing applies at flow level only (--network flow); the analytical network model has no paths to route",
         );
-        let spanned = gpus.div_ceil(per) * u64::from(c.gpus_per_node);
+    }
+    let r = api::sweep(&c, &o)?;
+    if r.network == NetworkModel::Analytical {
+        // The GPUs of the servers the group runs on, from the first: as the sweep placed it.
+        let spanned = r.gpus.div_ceil(u64::from(r.per_server)) * u64::from(c.gpus_per_node);
         if let Some(note) = memphis_core::api::collective::oversubscribed_note(
             &c,
             spanned.min(c.gpus),
@@ -55,12 +55,7 @@ pub fn report(a: &CollectiveArgs) -> CliResult<CollectiveReport> {
             sinks::note(&note);
         }
     }
-    if a.routing.is_some() && a.network == NetworkModel::Analytical {
-        sinks::note(
-            "--routing applies at flow level only (--network flow); the analytical network model has no paths to route",
-        );
-    }
-    Ok(api::sweep(&c, &o)?)
+    Ok(r)
 }
 
 fn render(r: &CollectiveReport) -> String {

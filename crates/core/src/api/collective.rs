@@ -177,22 +177,6 @@ pub fn sweep(c: &ClusterSpec, o: &CollectiveOptions) -> Result<CollectiveReport>
             ));
         }
     }
-    if let (Some(reduces), None) = (log.and_then(|l| l.reduces), log.and_then(|l| l.op)) {
-        let reducing = matches!(o.op, CollectiveOp::AllReduce | CollectiveOp::ReduceScatter);
-        if reduces != reducing {
-            return Err(Error::invalid(
-                "op",
-                op_name(o.op),
-                if reduces {
-                    "all_reduce or reduce_scatter: the nccl-tests log's rows reduce (their \
-                     redop is not `none`)"
-                } else {
-                    "all_gather or all_to_all: the nccl-tests log's rows reduce nothing \
-                     (redop `none`)"
-                },
-            ));
-        }
-    }
     let mut logged_ranks = log.and_then(|l| l.ranks.map(u64::from));
     // One process's header (nGpus 1 under MPI) does not count the job's ranks.
     if let (None, Some(r)) = (o.gpus, logged_ranks.filter(|&r| r < 2)) {
@@ -268,41 +252,22 @@ pub fn sweep(c: &ClusterSpec, o: &CollectiveOptions) -> Result<CollectiveReport>
     // The cluster holds at most 2^24 GPUs (ClusterFile::validate).
     let n = u32::try_from(gpus).map_err(|_| Error::invalid("-g/--gpus", gpus, "below 2^32"))?;
     if let Some(l) = log {
-        for r in l
+        check_log(l, o.op, n)?;
+    }
+    // (size, measured busbw) per row.
+    let sizes: Vec<(u64, Option<f64>)> = match log {
+        Some(l) => l
             .rows
             .iter()
-            .filter(|r| r.size_bytes > 0 && r.time_us > 0.0)
-        {
-            if let Some(implied) = nccl_tests::busbw_disagrees_with_time(
-                o.op,
-                r.size_bytes,
-                n,
-                r.time_us,
-                r.busbw_gbps,
-            ) {
-                return Err(Error::invalid(
-                    format!("--compare: line {}: busbw", r.line),
-                    r.busbw_gbps,
-                    format!(
-                        "within 2% of the {implied:.2} GB/s its time ({} µs) gives at {} B \
-                         on {n} ranks, as nccl-tests computes busbw for {}",
-                        r.time_us,
-                        r.size_bytes,
-                        op_name(o.op)
-                    ),
-                ));
-            }
-        }
-    }
+            .filter(|r| r.size_bytes > 0)
+            .map(|r| (r.size_bytes, Some(r.busbw_gbps)))
+            .collect(),
+        None => sweep_sizes(o)?.into_iter().map(|s| (s, None)).collect(),
+    };
     // nccl-tests holds the buffer (the whole gathered array for all-gather and
     // reduce-scatter) in each GPU's memory.
     let hbm = c.gpu.hbm_capacity.0 as u64;
-    let largest = match log {
-        Some(l) => l.rows.iter().map(|r| r.size_bytes).max().unwrap_or(0),
-        None => o
-            .max_bytes
-            .min(sweep_sizes(o)?.last().copied().unwrap_or(0)),
-    };
+    let largest = sizes.iter().map(|&(s, _)| s).max().unwrap_or(0);
     if largest > hbm {
         return Err(Error::invalid(
             if log.is_some() {
@@ -318,16 +283,6 @@ pub fn sweep(c: &ClusterSpec, o: &CollectiveOptions) -> Result<CollectiveReport>
             ),
         ));
     }
-    // (size, measured busbw) per row.
-    let sizes: Vec<(u64, Option<f64>)> = match log {
-        Some(l) => l
-            .rows
-            .iter()
-            .filter(|r| r.size_bytes > 0)
-            .map(|r| (r.size_bytes, Some(r.busbw_gbps)))
-            .collect(),
-        None => sweep_sizes(o)?.into_iter().map(|s| (s, None)).collect(),
-    };
     let shape = GroupShape::uniform(n, per_server.min(n));
     // The first `per_server` GPUs of each server in turn.
     let rank_gpu = |i: u32| (i / per_server) * c.gpus_per_node + i % per_server;
@@ -393,6 +348,50 @@ pub fn sweep(c: &ClusterSpec, o: &CollectiveOptions) -> Result<CollectiveReport>
         rows,
         compare,
     })
+}
+
+/// A measured log must be a run of `op` on `n` ranks: rows that reduce (a redop other
+/// than `none`) are an all-reduce's or a reduce-scatter's, and each busbw is the one its
+/// time gives (`nccl_tests::busbw_disagrees_with_time`).
+fn check_log(l: &NcclLog, op: CollectiveOp, n: u32) -> Result<()> {
+    if let (Some(reduces), None) = (l.reduces, l.op) {
+        let reducing = matches!(op, CollectiveOp::AllReduce | CollectiveOp::ReduceScatter);
+        if reduces != reducing {
+            return Err(Error::invalid(
+                "op",
+                op_name(op),
+                if reduces {
+                    "all_reduce or reduce_scatter: the nccl-tests log's rows reduce (their \
+                     redop is not `none`)"
+                } else {
+                    "all_gather or all_to_all: the nccl-tests log's rows reduce nothing \
+                     (redop `none`)"
+                },
+            ));
+        }
+    }
+    for r in l
+        .rows
+        .iter()
+        .filter(|r| r.size_bytes > 0 && r.time_us > 0.0)
+    {
+        if let Some(implied) =
+            nccl_tests::busbw_disagrees_with_time(op, r.size_bytes, n, r.time_us, r.busbw_gbps)
+        {
+            return Err(Error::invalid(
+                format!("--compare: line {}: busbw", r.line),
+                r.busbw_gbps,
+                format!(
+                    "within 2% of the {implied:.2} GB/s its time ({} µs) gives at {} B on \
+                     {n} ranks, as nccl-tests computes busbw for {}",
+                    r.time_us,
+                    r.size_bytes,
+                    op_name(op)
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The note for a job of `gpus` (placed from GPU 0) priced on the analytical network
