@@ -1753,7 +1753,12 @@ impl ScenarioLayers {
         if let Some(m) = &self.model {
             user.model = m.clone();
         }
-        if let Some(c) = &self.cluster {
+        // A whole cluster still takes the cluster flags (`--gpu`) over its fields.
+        let cluster = match &self.cluster {
+            Some(c) => Some(flags_over_cluster(c, &self.flags.cluster)?),
+            None => None,
+        };
+        if let Some(c) = &cluster {
             user.cluster = c.clone();
         }
         field_paths(&to_value(&user)?, "", &mut written);
@@ -1765,8 +1770,8 @@ impl ScenarioLayers {
         if let Some(m) = &self.model {
             file.model = m.clone().resolved()?;
         }
-        if let Some(c) = &self.cluster {
-            file.cluster = c.clone().resolved()?;
+        if let Some(c) = cluster {
+            file.cluster = c.resolved()?;
         }
         let mut merged = MergedScenario {
             file,
@@ -1958,6 +1963,18 @@ impl MergedScenario {
 }
 
 /// The flags over the user's file (both written by the user).
+/// A whole cluster section (`--cluster FILE`) with the fields the cluster flags set
+/// (`--gpu`) over its own; a flag's preset, if any, does not apply to a whole section.
+fn flags_over_cluster(whole: &ClusterFile, flags: &ClusterFile) -> Result<ClusterFile> {
+    let mut v = to_value(whole)?;
+    let mut top = to_value(flags)?;
+    if let Value::Table(m) = &mut top {
+        m.remove("preset");
+    }
+    overlay(&mut v, top);
+    from_value("cluster", v)
+}
+
 fn user_over(file: ScenarioFile, flags: &ScenarioFile) -> Result<ScenarioFile> {
     let mut file = file;
     if flags.cluster.preset.is_some() {
@@ -2078,6 +2095,17 @@ mod tests {
         // Another GPU type: the job's size stays.
         let s = build(&flags(|f| f.cluster.gpu = Some("B200".into()))).unwrap();
         assert_eq!(s.job_gpus(), 98_304);
+        // A whole cluster section (`--cluster FILE`) still takes `--gpu`, over its own.
+        let mut layers = flags(|f| f.cluster.gpu = Some("B200".into()));
+        layers.cluster = Some(ClusterFile {
+            gpu: Some("H200-SXM-141GB".into()),
+            gpus: Some(2048),
+            ..Default::default()
+        });
+        let m = layers.merge().unwrap();
+        assert_eq!(m.file.cluster.gpu.as_deref(), Some("B200"));
+        assert_eq!(m.file.cluster.gpus, Some(2048));
+        assert!(m.wrote("cluster.gpu"));
         // A recompute given alone drops the preset's count of recomputed layers; with
         // its own count, that count stands.
         let on = |f: fn(&mut ScenarioFile)| {
