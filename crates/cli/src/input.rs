@@ -414,5 +414,6 @@ pub fn scenario_layers(a: &crate::cli::ScenarioArgs) -> CliResult<ScenarioLayers
         flags,
         model,
         cluster,
+        servers: None,
     })
 }

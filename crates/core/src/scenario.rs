@@ -506,6 +506,10 @@ pub struct Scenario {
     pub power: PowerConfig,
     /// Reliability settings.
     pub reliability: ReliabilityConfig,
+    /// The servers the job's ranks run on, in rank order (where `jobs` placed it);
+    /// None: the cluster's first servers, in order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub servers: Option<Vec<u32>>,
 }
 
 impl Scenario {
@@ -513,10 +517,23 @@ impl Scenario {
     pub fn job_gpus(&self) -> u64 {
         self.plan.gpus()
     }
+    /// The cluster GPU a job rank runs on ([`Scenario::servers`]).
+    pub fn gpu_of_rank(&self, rank: u32) -> u32 {
+        match &self.servers {
+            Some(servers) => placed_gpu(servers, self.cluster.gpus_per_node, rank),
+            None => rank,
+        }
+    }
     /// Cluster GPUs the job leaves free (hot spares).
     pub fn spare_gpus(&self) -> u64 {
         self.cluster.gpus - self.job_gpus()
     }
+}
+
+/// The cluster GPU of a job rank when the job runs on `servers` (rank order): ranks fill
+/// each server's GPUs in turn, as they fill the cluster's first servers.
+pub fn placed_gpu(servers: &[u32], gpus_per_node: u32, rank: u32) -> u32 {
+    servers[(rank / gpus_per_node) as usize] * gpus_per_node + rank % gpus_per_node
 }
 
 // ---------------------------------------------------------------- presets
@@ -1351,6 +1368,7 @@ impl ScenarioFile {
             routing: sf.routing.unwrap_or(Routing::Adaptive),
             power,
             reliability,
+            servers: None,
         })
     }
 }
@@ -1513,6 +1531,8 @@ pub struct ScenarioLayers {
     pub model: Option<ModelFile>,
     /// A whole cluster (`--cluster FILE`): replaces the cluster section.
     pub cluster: Option<ClusterFile>,
+    /// Where the job runs ([`Scenario::servers`]), for the planner to plan there.
+    pub servers: Option<Vec<u32>>,
 }
 
 /// The merged scenario file, and which fields the user wrote (in the file or as flags,
@@ -1528,12 +1548,22 @@ pub struct MergedScenario {
     /// Fields the scenario file wrote in a section that `--model` or `--cluster`
     /// replaced whole (dotted paths): they are not used.
     pub replaced: Vec<String>,
+    /// Where the job runs ([`ScenarioLayers::servers`]).
+    pub servers: Option<Vec<u32>>,
 }
 
 impl MergedScenario {
     /// Whether the user wrote this field.
     pub fn wrote(&self, path: &str) -> bool {
         self.written.contains(path)
+    }
+
+    /// The scenario for the planner ([`build_for_planning`]), on the servers where the
+    /// job runs, so that each plan's flows are solved there.
+    pub fn for_planning(&self) -> Result<Scenario> {
+        let mut sc = build_for_planning(&self.file)?;
+        sc.servers = self.servers.clone();
+        Ok(sc)
     }
 
     /// Whether the user wrote any field of this section.
@@ -1778,6 +1808,7 @@ impl ScenarioLayers {
             written,
             preset,
             replaced: dropped.into_iter().collect(),
+            servers: self.servers.clone(),
         };
         merged.derive_again();
         Ok(merged)

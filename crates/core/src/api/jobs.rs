@@ -66,7 +66,7 @@ pub fn resolve_mix(file: &JobsFile) -> Result<Mix> {
     let cluster = file.cluster.clone().resolved()?.validate("cluster")?;
     let routing = file.routing.unwrap_or(Routing::Adaptive);
     let mut names = std::collections::BTreeSet::new();
-    let mut jobs = Vec::new();
+    let mut requests = Vec::new();
     for (i, j) in file.jobs.iter().enumerate() {
         let name = j
             .name
@@ -83,8 +83,16 @@ pub fn resolve_mix(file: &JobsFile) -> Result<Mix> {
                 "a name no other job has",
             ));
         }
+        requests.push(request(j, i, name.clone(), &cluster).map_err(|e| e.within(&format!("job '{name}'")))?);
+    }
+    // Placement needs only each job's size and placement fields, so it comes first:
+    // a plan the planner picks is then searched on the servers the job runs on.
+    let placed = placement::place(servers_of(&cluster), &requests)?;
+    let mut jobs = Vec::new();
+    for ((j, request), servers) in file.jobs.iter().zip(requests).zip(placed) {
+        let name = request.name.clone();
         jobs.push(
-            resolve_job(file, j, i, &name, routing, &cluster)
+            resolve_job(file, j, request, servers, routing, &cluster)
                 .map_err(|e| e.within(&format!("job '{name}'")))?,
         );
     }
@@ -104,16 +112,30 @@ pub fn resolve_mix(file: &JobsFile) -> Result<Mix> {
     })
 }
 
+/// A job's placement request, its fields checked against each other and the cluster.
+fn request(j: &JobFile, index: usize, name: String, cluster: &ClusterSpec) -> Result<Request> {
+    let (gpus, kind) = check_job(j, cluster)?;
+    Ok(Request {
+        name,
+        servers: (gpus / u64::from(cluster.gpus_per_node)) as u32,
+        kind,
+        align: j.align.unwrap_or_default(),
+        explicit: j.servers.clone().unwrap_or_default(),
+        seed: j.seed.unwrap_or(index as u64),
+    })
+}
+
+/// A job's scenario on the servers placement gave it.
 fn resolve_job(
     file: &JobsFile,
     j: &JobFile,
-    index: usize,
-    name: &str,
+    request: Request,
+    servers: Vec<u32>,
     routing: Routing,
     cluster: &ClusterSpec,
 ) -> Result<MixJob> {
-    let gpn = u64::from(cluster.gpus_per_node);
-    let (gpus, kind) = check_job(j, cluster)?;
+    let name = request.name.as_str();
+    let gpus = u64::from(request.servers) * u64::from(cluster.gpus_per_node);
     // The file's cluster replaces the job preset's whole (none of the preset's cluster
     // fields stay underneath), as a model read from a file replaces its model.
     let layers = ScenarioLayers {
@@ -136,8 +158,11 @@ fn resolve_job(
             },
             ..Default::default()
         },
+        servers: Some(servers.clone()),
     };
-    let r = resolve_with(&layers, false, Hints::JobsFile)?;
+    let mut r = resolve_with(&layers, false, Hints::JobsFile)?;
+    // The job runs where it is placed, whoever chose its plan.
+    r.scenario.servers = Some(servers);
     // A plan that does not fit is refused, as `simulate` refuses it.
     let memory = super::simulate::memory(&r.scenario);
     if !memory.fits {
@@ -156,14 +181,7 @@ fn resolve_job(
     }
     let heaviest = heaviest_kind(&step::simulate_step(&r.scenario));
     Ok(MixJob {
-        request: Request {
-            name: name.to_string(),
-            servers: (gpus / gpn) as u32,
-            kind,
-            align: j.align.unwrap_or_default(),
-            explicit: j.servers.clone().unwrap_or_default(),
-            seed: j.seed.unwrap_or(index as u64),
-        },
+        request,
         scenario: r.scenario,
         notes: r.notes,
         heaviest,
@@ -692,5 +710,51 @@ seq_len = 4096
             named.link.contains("->") && named.jobs.len() == 2,
             "{named:?}"
         );
+    }
+
+    #[test]
+    fn a_job_the_planner_plans_is_planned_where_it_is_placed() {
+        let text = r#"
+routing = "ecmp"
+[cluster]
+gpu = "H100-SXM5-80GB"
+gpus = 1024
+gpus_per_node = 8
+nic_gbps = 400
+fabric = "roce"
+tiers = 2
+rail_optimized = false
+oversubscription = [4.0, 1.0]
+[[job]]
+name = "a"
+gpus = 256
+placement = "scattered"
+[job.model]
+preset = "llama3-70b"
+[job.training]
+global_batch = 256
+seq_len = 4096
+"#;
+        let mix = resolve_mix(&parse_jobs("test", text).unwrap()).unwrap();
+        let job = &mix.jobs[0];
+        let placed = placement::place(servers_of(&mix.cluster), &[job.request.clone()]).unwrap();
+        assert_eq!(job.scenario.servers.as_ref(), Some(&placed[0]));
+        assert!(
+            job.notes.iter().any(|n| n.contains("for the servers the job is placed on")),
+            "{:?}",
+            job.notes
+        );
+        // The flows the planner solved are those servers': scattered, the DP ring
+        // crosses the oversubscribed spines more than on the cluster's first servers.
+        let fabric = Fabric::build(&mix.cluster.fabric_spec);
+        let dp = |sc: &Scenario| {
+            FlowComm::for_scenario(sc, &fabric, mix.routing, crate::collective::flow::JOB_SALT)
+                .fraction(GroupKind::Dp)
+        };
+        let first = Scenario {
+            servers: None,
+            ..job.scenario.clone()
+        };
+        assert!(dp(&job.scenario) < dp(&first), "{} {}", dp(&job.scenario), dp(&first));
     }
 }

@@ -6,7 +6,7 @@ use crate::plan::{self, Objective};
 use crate::power::{Cooling, PowerReport};
 use crate::run::RunReport;
 use crate::scenario::{
-    build_for_planning, MergedScenario, NetworkModel, ParallelFile, Scenario, ScenarioLayers,
+    MergedScenario, NetworkModel, ParallelFile, Scenario, ScenarioLayers,
 };
 use crate::step::{self, Breakdown, Heterogeneity, StepModel, StepResult, Timeline};
 use crate::workload::memory::memory_per_stage;
@@ -138,7 +138,7 @@ fn plan_for_other_model(
     // The scenario with a trivial plan: what fails here is not the plan's doing (a bad
     // token count, say), and is said as it is; but for the job's GPUs derived from a dp
     // given (with the plan fields not given), the plan's own check says it in those terms.
-    let base = match build_for_planning(&merged.file) {
+    let base = match merged.for_planning() {
         Ok(base) => base,
         Err(e) if merged.wrote("parallel.dp") && !merged.wrote("training.gpus") => {
             return Err(merged.validate().err().unwrap_or(e));
@@ -187,11 +187,12 @@ fn plan_for_other_model(
         ""
     };
     let notes = vec![format!(
-        "the plan of {} was made for {made_for}; the planner chose {}, {} for {}{around}",
+        "the plan of {} was made for {made_for}; the planner chose {}, {} for {}{around}{}",
         merged.preset.as_deref().unwrap_or("the scenario"),
         scenario.plan.label(),
         scenario.plan.recompute_label(),
-        scenario.model.name
+        scenario.model.name,
+        where_planned(merged)
     )];
     Ok(Some((Resolved { scenario, notes }, true)))
 }
@@ -240,7 +241,7 @@ fn resolve_plan(merged: &MergedScenario, allow_oom: bool) -> Result<(Resolved, b
             Err(e) => e,
         };
         let fixed = merged.written_plan();
-        let Ok(base) = build_for_planning(&merged.file) else {
+        let Ok(base) = merged.for_planning() else {
             return Err(e);
         };
         let Ok(Some(best)) = best_plan(&base, &fixed) else {
@@ -248,10 +249,11 @@ fn resolve_plan(merged: &MergedScenario, allow_oom: bool) -> Result<(Resolved, b
         };
         let scenario = best.apply(&base);
         let notes = vec![format!(
-            "the plan fields you gave do not go with the rest of {}'s plan ({e}); the planner chose {}, {} around them",
+            "the plan fields you gave do not go with the rest of {}'s plan ({e}); the planner chose {}, {} around them{}",
             merged.preset.as_deref().unwrap_or("the scenario"),
             scenario.plan.label(),
-            scenario.plan.recompute_label()
+            scenario.plan.recompute_label(),
+            where_planned(merged)
         )];
         return Ok((Resolved { scenario, notes }, true));
     }
@@ -280,7 +282,7 @@ fn resolve_plan(merged: &MergedScenario, allow_oom: bool) -> Result<(Resolved, b
     // The preset's plan does not suit this job: plan it. Where the rest of the scenario
     // cannot be planned for, the first error stands, unless it is the preset's plan's
     // (which the user did not write): then what keeps the planner out is the error.
-    let base = match build_for_planning(&merged.file) {
+    let base = match merged.for_planning() {
         Ok(base) => base,
         Err(planning) => {
             let first = merged.validate().err().unwrap_or(planning.clone());
@@ -304,11 +306,22 @@ fn resolve_plan(merged: &MergedScenario, allow_oom: bool) -> Result<(Resolved, b
     let scenario = best.apply(&base);
     let from = merged.preset.as_deref().unwrap_or("the scenario");
     let notes = vec![format!(
-        "the plan of {from} does not suit this job ({reason}); the planner chose {}, {}",
+        "the plan of {from} does not suit this job ({reason}); the planner chose {}, {}{}",
         scenario.plan.label(),
-        scenario.plan.recompute_label()
+        scenario.plan.recompute_label(),
+        where_planned(merged)
     )];
     Ok((Resolved { scenario, notes }, true))
+}
+
+/// Where the planner planned, when the job is placed (`jobs`): its flows were solved on
+/// those servers, not the cluster's first.
+fn where_planned(merged: &MergedScenario) -> &'static str {
+    if merged.servers.is_some() {
+        ", for the servers the job is placed on"
+    } else {
+        ""
+    }
 }
 
 /// The name of the preset's model when the merged scenario runs another (its fields
@@ -1228,7 +1241,7 @@ fn footprint_sections(
 /// fields the user wrote (`--tp 8`), whatever else the scenario's plan holds.
 pub fn plan_auto(layers: &ScenarioLayers) -> Result<Resolved> {
     let merged = layers.merge()?;
-    let base = build_for_planning(&merged.file)?;
+    let base = merged.for_planning()?;
     let fixed = merged.written_plan();
     let best = best_plan(&base, &fixed)?.ok_or_else(|| none_fits(&base, &fixed))?;
     let scenario = best.apply(&base);

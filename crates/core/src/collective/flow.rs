@@ -403,7 +403,7 @@ impl FlowComm {
     /// Solves the fabric for every communicator kind the job uses, with the groups of
     /// the job's rank layout.
     pub fn for_scenario(sc: &Scenario, fabric: &Fabric, routing: Routing, seed: u64) -> FlowComm {
-        let patterns = job_patterns(sc, |r| r);
+        let patterns = job_patterns(sc, |r| sc.gpu_of_rank(r));
         let fractions = patterns
             .iter()
             .map(|(&kind, phases)| (kind, phases_fraction(fabric, kind, phases, routing, seed)))

@@ -20,7 +20,7 @@ use crate::collective::flow::{
 };
 use crate::collective::GroupKind;
 use crate::fabric::{Fabric, Routing};
-use crate::scenario::Scenario;
+use crate::scenario::{placed_gpu, Scenario};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -135,9 +135,7 @@ pub fn solve(
 
 fn placed_patterns(j: &PlacedJob) -> Patterns {
     let gpn = j.scenario.cluster.gpus_per_node;
-    job_patterns(j.scenario, |r| {
-        j.servers[(r / gpn) as usize] * gpn + r % gpn
-    })
+    job_patterns(j.scenario, |r| placed_gpu(j.servers, gpn, r))
 }
 
 /// One round's results.

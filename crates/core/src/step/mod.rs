@@ -23,10 +23,13 @@ use crate::units::Seconds;
 /// the last backward, before the first forward and while first forwards waited for the
 /// parameter gather; blocking pipeline sends as long as
 /// they held that stage's compute; the
-/// rest is pipeline bubble and waiting on slower stages).
-pub fn with_timeline(mut step: StepResult, tl: &Timeline) -> StepResult {
+/// rest is pipeline bubble and waiting on slower stages). A straggler on the stage whose
+/// layers the breakdown shows (the critical stage) slows them as the timeline ran them:
+/// compute and the TP, CP and EP waits.
+pub fn with_timeline(mut step: StepResult, tl: &Timeline, het: &Heterogeneity) -> StepResult {
     let time = tl.time.as_seconds();
     let s = tl.last_stage as usize;
+    let slowed = het.compute_factor(step.critical_stage);
     let opt = step
         .costs
         .dp
@@ -43,6 +46,9 @@ pub fn with_timeline(mut step: StepResult, tl: &Timeline) -> StepResult {
         + tl.first_forward.as_seconds()
         + gather_hold;
     let b = &mut step.breakdown;
+    for part in [&mut b.compute, &mut b.tp_comm, &mut b.cp_comm, &mut b.ep_comm] {
+        *part = *part * slowed;
+    }
     b.dp_comm = dp;
     b.optimizer = opt;
     if let Some(hold) = &tl.stage_send_hold {
@@ -197,7 +203,7 @@ pub fn simulate_timeline_step(
         ));
     }
     let tl = timeline::simulate_timeline(sc, &base, het);
-    Ok((with_timeline(base, &tl), tl))
+    Ok((with_timeline(base, &tl, het), tl))
 }
 
 #[cfg(test)]

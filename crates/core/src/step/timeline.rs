@@ -174,10 +174,28 @@ pub struct Heterogeneity {
     pub slow_link: Vec<(u32, f64)>,
 }
 
+/// The largest multiplier a list gives a stage (1 where it names none).
+fn slowest(list: &[(u32, f64)], stage: u32) -> f64 {
+    list.iter()
+        .filter(|(st, _)| *st == stage)
+        .map(|(_, f)| *f)
+        .fold(1.0, f64::max)
+}
+
 impl Heterogeneity {
     /// No stragglers.
     pub fn is_empty(&self) -> bool {
         self.slow_compute.is_empty() && self.slow_link.is_empty()
+    }
+
+    /// How much longer a stage's compute takes (its slowest straggler; 1 for none).
+    pub fn compute_factor(&self, stage: u32) -> f64 {
+        slowest(&self.slow_compute, stage)
+    }
+
+    /// How much longer a stage's network transfers take (1 for none).
+    pub fn link_factor(&self, stage: u32) -> f64 {
+        slowest(&self.slow_link, stage)
     }
 
     /// Stragglers: a GPU, a server, or a GPU's NIC link slowed by `slowdown_pct` percent
@@ -373,12 +391,6 @@ fn simulate(sc: &Scenario, step: &StepResult, het: &Heterogeneity, dynamic: bool
     let p2p_blocks = sc.run.recipe.p2p_blocks(v);
     // The layers of each chunk together (`StepCosts::chunks`).
     let chunk = |s: u32, ch: u32| -> &LayerCosts { &c.chunks[s as usize][ch as usize] };
-    let slow = |list: &[(u32, f64)], s: u32| {
-        list.iter()
-            .filter(|(st, _)| *st == s)
-            .map(|(_, f)| *f)
-            .fold(1.0, f64::max)
-    };
     let of_dir = |x: &FwdBwd<OpCost>, dir: Dir| match dir {
         Dir::F => x.forward,
         Dir::B => x.backward,
@@ -403,7 +415,7 @@ fn simulate(sc: &Scenario, step: &StepResult, het: &Heterogeneity, dynamic: bool
         }
         cost
     };
-    let p2p = |s: u32| ns(c.p2p.time * slow(&het.slow_link, s));
+    let p2p = |s: u32| ns(c.p2p.time * het.link_factor(s));
 
     let schedules: Vec<Vec<Op>> = (0..p).map(|s| stage_schedule(s, p, v, m)).collect();
     let mut next_op = vec![0usize; p as usize];
@@ -449,8 +461,8 @@ fn simulate(sc: &Scenario, step: &StepResult, het: &Heterogeneity, dynamic: bool
     // Distributed optimizer: gather each chunk's parameters before its first forward.
     for s in 0..p {
         let d = c.dp.get(s as usize).copied().unwrap_or_default();
-        let g = ns(d.param_gather.time * slow(&het.slow_link, s) / v as f64);
-        let first = ns(d.first_gather * slow(&het.slow_link, s)).min(g);
+        let g = ns(d.param_gather.time * het.link_factor(s) / v as f64);
+        let first = ns(d.first_gather * het.link_factor(s)).min(g);
         for ch in 0..v {
             let start = dp_free[s as usize];
             if g > 0 {
@@ -561,13 +573,13 @@ fn simulate(sc: &Scenario, step: &StepResult, het: &Heterogeneity, dynamic: bool
             ready[su][usize::from(op.dir == Dir::B)].remove(&at);
         }
         let work = compute_op(s, op);
-        let total = ns(work.time * slow(&het.slow_compute, s));
+        let total = ns(work.time * het.compute_factor(s));
         let layers = chunk(s, op.chunk);
         let waiting = match op.dir {
             Dir::F => layers.forward() - layers.compute.forward.time,
             Dir::B => layers.backward() - layers.compute.backward.time,
         };
-        let exposed = ns(waiting * slow(&het.slow_compute, s));
+        let exposed = ns(waiting * het.compute_factor(s));
         let mut end = now + total;
         if op.dir == Dir::F {
             if let Some(paced) = gather_pace[su][op.chunk as usize].take() {
@@ -684,8 +696,8 @@ fn simulate(sc: &Scenario, step: &StepResult, het: &Heterogeneity, dynamic: bool
                 // bucket during its last backward; the reduction streams alongside and
                 // only the last bucket waits for the backward to end.
                 let d = c.dp.get(su).copied().unwrap_or_default();
-                let r = ns(d.grad_reduce.time * slow(&het.slow_link, s) / v as f64);
-                let last_bucket = ns(d.last_bucket * slow(&het.slow_link, s)).min(r);
+                let r = ns(d.grad_reduce.time * het.link_factor(s) / v as f64);
+                let last_bucket = ns(d.last_bucket * het.link_factor(s)).min(r);
                 let start = now.max(dp_free[su]);
                 let finish = (start + r).max(end + last_bucket);
                 if r > 0 {
@@ -715,7 +727,7 @@ fn simulate(sc: &Scenario, step: &StepResult, het: &Heterogeneity, dynamic: bool
         // Without overlap-grad-reduce the whole reduction runs after the last backward.
         for s in 0..p as usize {
             let d = c.dp.get(s).copied().unwrap_or_default();
-            let r = ns(d.grad_reduce.time * slow(&het.slow_link, s as u32));
+            let r = ns(d.grad_reduce.time * het.link_factor(s as u32));
             let start = compute_end[s].max(dp_free[s]);
             if r > 0 {
                 spans.push(Span {
@@ -874,6 +886,7 @@ mod pipeline_tests {
             flags,
             model: Some(model),
             cluster: None,
+            servers: None,
         })
         .unwrap();
         // Any m, also those Megatron's interleaving refuses: the timeline must still
@@ -1011,7 +1024,7 @@ mod pipeline_tests {
                 "pp {pp}: timeline {t} vs closed form {a}"
             );
             // The wait shows as DP time, not as bubble.
-            let shown = crate::step::with_timeline(step.clone(), &tl);
+            let shown = crate::step::with_timeline(step.clone(), &tl, &Heterogeneity::default());
             assert!(tl.stage_gather_hold[0].as_seconds().0 > 0.0);
             if pp == 1 {
                 assert!(shown.breakdown.bubble.0 < 0.01 * t, "{:?}", shown.breakdown);
@@ -1067,5 +1080,22 @@ mod pipeline_tests {
         assert!(Heterogeneity::from_stragglers(&sc, Some(4), None, None, 10.0).is_err());
         assert!(Heterogeneity::from_stragglers(&sc, Some(0), None, None, 100.0).is_err());
         assert!(Heterogeneity::from_stragglers(&sc, Some(0), None, None, -1.0).is_err());
+    }
+
+    /// Without a pipeline the straggler's stage is the one shown: its compute is slowed,
+    /// and nothing of the extra time is called bubble.
+    #[test]
+    fn a_straggler_without_a_pipeline_shows_as_its_slower_compute() {
+        let sc = pipeline(1, 1, 8);
+        let step = crate::step::simulate_step(&sc);
+        let het = Heterogeneity::from_stragglers(&sc, Some(0), None, None, 50.0).unwrap();
+        let (shown, _) = crate::step::simulate_timeline_step(&sc, step.clone(), &het).unwrap();
+        let b = &shown.breakdown;
+        assert!(
+            (b.compute.0 / step.breakdown.compute.0 - 2.0).abs() < 1e-6,
+            "{b:?}"
+        );
+        assert!(b.bubble.0 < 0.01 * shown.time.0, "{b:?}");
+        assert!((b.total().0 / shown.time.0 - 1.0).abs() < 1e-9, "{b:?}");
     }
 }

@@ -179,6 +179,7 @@ mod tests {
             flags,
             model: Some(model),
             cluster: None,
+            servers: None,
         })
         .unwrap()
     }
