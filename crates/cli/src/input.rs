@@ -167,7 +167,10 @@ pub fn scenario_arg(arg: Option<&str>) -> CliResult<Option<ScenarioFile>> {
     let p = Path::new(arg);
     if is_file_arg(arg, scenario::SCENARIO_PRESETS) {
         let text = read_config(p, "scenario")?;
-        Ok(Some(scenario::parse_scenario(arg, &text)?))
+        match scenario::parse_scenario(arg, &text) {
+            Ok(file) => Ok(Some(file)),
+            Err(e) => Err(other_kind_of_file(arg, &text).unwrap_or(e.into())),
+        }
     } else {
         // A preset by name is the base layer: the user wrote none of its fields.
         scenario::scenario_preset(arg)?;
@@ -176,6 +179,21 @@ pub fn scenario_arg(arg: Option<&str>) -> CliResult<Option<ScenarioFile>> {
             ..Default::default()
         }))
     }
+}
+
+/// A file given where a scenario goes that is a cluster or a model file: the flag that
+/// takes it, in place of the scenario parser's complaint about its first key.
+fn other_kind_of_file(arg: &str, text: &str) -> Option<CliError> {
+    let (what, flag) = if memphis_core::api::cluster::parse_cluster(arg, text).is_ok() {
+        ("cluster", "--cluster")
+    } else if scenario::parse_model(arg, text).is_ok() {
+        ("model", "--model")
+    } else {
+        return None;
+    };
+    Some(CliError::bad(format!(
+        "{arg} is not a scenario but a {what}'s fields: give it as {flag} {arg} (the argument without a flag is a scenario: a preset, or a TOML with [cluster], [model], [parallel] and [training] sections)"
+    )))
 }
 
 /// The sections of a scenario file whose `preset` names a file (a path, relative to

@@ -589,3 +589,37 @@ fn a_config_json_where_toml_goes_is_named_as_json() {
         );
     }
 }
+
+/// A cluster or model file given where a scenario goes is named for what it is, with the
+/// flag that takes it, not refused for its first key.
+#[test]
+fn a_cluster_or_model_file_in_a_scenarios_place_names_its_flag() {
+    let d = fresh_dir("other-kind-of-file");
+    let cluster = d.join("c.toml");
+    std::fs::write(
+        &cluster,
+        "gpu = \"H200-SXM-141GB\"\ngpus = 64\ngpus_per_node = 8\nnic_gbps = 400\n",
+    )
+    .unwrap();
+    let model = d.join("m.toml");
+    std::fs::write(
+        &model,
+        "layers = 4\nhidden = 512\nheads = 8\nvocab = 1000\nffn_hidden = 2048\n",
+    )
+    .unwrap();
+    let typo = d.join("s.toml");
+    std::fs::write(&typo, "[training]\nbogus = 1\n").unwrap();
+    for (file, needles) in [
+        (&cluster, &["a cluster's fields", "--cluster"][..]),
+        (&model, &["a model's fields", "--model"][..]),
+        (&typo, &["unknown key `bogus`"][..]),
+    ] {
+        for cmd in ["simulate", "cluster"] {
+            let args = [cmd, file.to_str().unwrap()];
+            assert_refused(&memphis(&args), &args, needles);
+        }
+    }
+    // Given as its flag, the cluster runs.
+    let o = memphis(&["cluster", "--cluster", cluster.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
