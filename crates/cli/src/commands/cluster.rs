@@ -87,7 +87,7 @@ fn render(r: &ClusterReport) -> String {
     };
     let _ = writeln!(
         o,
-        "\nfabric: {tiers} {} fat-tree, radix {} x {:.0}G, oversubscription {}:1 / {}:1{}",
+        "\nfabric: {tiers} {} fat-tree, radix {} x {:.0}G, {}{}",
         if r.rail_optimized {
             "rail-optimized"
         } else {
@@ -95,8 +95,7 @@ fn render(r: &ClusterReport) -> String {
         },
         r.radix,
         r.nic_gbps,
-        r.oversubscription[0],
-        r.oversubscription[1],
+        oversubscription(r),
         if r.sharp {
             ", SHARP (in-network reduction)"
         } else {
@@ -175,4 +174,20 @@ fn render(r: &ClusterReport) -> String {
         }
     );
     o
+}
+
+/// The oversubscription asked of each tier with one above it (leaf first): one ratio in
+/// two tiers, two in three, none in a single switch tier.
+fn oversubscription(r: &ClusterReport) -> String {
+    let ratios: Vec<String> = r
+        .oversubscription
+        .iter()
+        .take(r.tiers.saturating_sub(1) as usize)
+        .map(|x| format!("{x}:1"))
+        .collect();
+    if ratios.is_empty() {
+        "one switch tier, no oversubscription".into()
+    } else {
+        format!("oversubscription {}", ratios.join(" / "))
+    }
 }
