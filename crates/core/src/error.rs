@@ -164,10 +164,7 @@ fn plain_types(message: &str) -> String {
             "expected u32",
             "expected a whole number from 0 to 4,294,967,295",
         ),
-        (
-            "expected u64",
-            "expected a whole number, 0 or more",
-        ),
+        ("expected u64", "expected a whole number, 0 or more"),
         ("expected i64", "expected a whole number"),
         ("expected f64", "expected a number"),
         ("expected a sequence", "expected a list, as [1, 2]"),

@@ -6,7 +6,7 @@ use crate::cli::CollectiveArgs;
 use crate::errors::CliResult;
 use crate::{input, sinks};
 use memphis_core::api::collective::{
-    self as api, op_name, CollectiveOptions, CollectiveReport, COMPARE_MIN_BYTES,
+    self as api, op_name, CollectiveOptions, CollectiveReport, CollectiveRow, COMPARE_MIN_BYTES,
 };
 use memphis_core::collective::{nccl_tests, parse_size, CollectiveOp};
 use memphis_core::fabric::Routing;
@@ -132,6 +132,7 @@ fn render(r: &CollectiveReport) -> String {
         }
         o.push('\n');
     }
+    faster_notes(&mut o, &r.rows);
     if let Some(s) = &r.compare {
         let _ = writeln!(
             o,
@@ -143,4 +144,47 @@ fn render(r: &CollectiveReport) -> String {
         );
     }
     o
+}
+
+/// Where memphis prices another algorithm well below the tuner's pick: one comment line
+/// per run of sizes with the same pick and the same faster choice.
+fn faster_notes(o: &mut String, rows: &[CollectiveRow]) {
+    let key = |r: &CollectiveRow| {
+        r.faster_algorithm
+            .zip(r.faster_protocol)
+            .map(|f| (r.algorithm, r.protocol, f))
+    };
+    let mut i = 0;
+    while i < rows.len() {
+        let Some(k) = key(&rows[i]) else {
+            i += 1;
+            continue;
+        };
+        let run = rows[i..].iter().take_while(|r| key(r) == Some(k)).count();
+        let (first, last) = (&rows[i], &rows[i + run - 1]);
+        let (algorithm, protocol) = k.2;
+        let pin = algorithm.nccl_name().map_or(String::new(), |name| {
+            format!(
+                "; NCCL_ALGO={name} NCCL_PROTO={} would choose it",
+                serde_name(&protocol)
+            )
+        });
+        let sizes = if run == 1 {
+            format!("{} B", first.size_bytes)
+        } else {
+            format!("{} to {} B", first.size_bytes, last.size_bytes)
+        };
+        let _ = writeln!(
+            o,
+            "# {sizes}: NCCL's tuner picks {} {}, which memphis prices slower than {} {} ({:.2} against {:.2} us at {} B): the tuner's model leaves out the NVLS pipeline fill and the tree's whole steps (an estimate){pin}",
+            serde_name(&first.algorithm),
+            serde_name(&first.protocol),
+            serde_name(&algorithm),
+            serde_name(&protocol),
+            first.time_us,
+            first.faster_time_us.unwrap_or(f64::NAN),
+            first.size_bytes,
+        );
+        i += run;
+    }
 }

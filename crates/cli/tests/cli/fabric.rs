@@ -139,6 +139,75 @@ fn collective_table_and_json() {
     }
 }
 
+/// Where memphis prices another algorithm well below NCCL's pick (NVLS with 24 heads on
+/// an NVL72 rack pays a long pipeline fill that the tuner leaves out), the table says so
+/// and names the NCCL_ALGO that would choose it; the JSON rows carry the same choice, and
+/// on a DGX H100 no size gets such a note.
+#[test]
+fn collective_names_a_faster_choice_than_the_tuners() {
+    let args = [
+        "collective",
+        "all_gather",
+        "--cluster",
+        "gb200-nvl72",
+        "-g",
+        "24",
+        "-b",
+        "1M",
+        "-e",
+        "256M",
+    ];
+    let out = stdout(&memphis(&args));
+    let notes: Vec<&str> = out.lines().filter(|l| l.contains("NCCL_ALGO=")).collect();
+    assert!(!notes.is_empty(), "{out}");
+    assert!(
+        notes.iter().all(|l| l.contains("picks nvls Simple")),
+        "{out}"
+    );
+    let mut with_json = args.to_vec();
+    with_json.push("--json");
+    let v = json(&with_json);
+    let faster: Vec<&serde_json::Value> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| !r["faster_algorithm"].is_null())
+        .collect();
+    assert!(!faster.is_empty());
+    for r in &faster {
+        let (t, f) = (
+            r["time_us"].as_f64().unwrap(),
+            r["faster_time_us"].as_f64().unwrap(),
+        );
+        assert!(f < 0.8 * t, "{r}");
+    }
+    // The first note quotes the first such size's two times.
+    let (t, f) = (
+        faster[0]["time_us"].as_f64().unwrap(),
+        faster[0]["faster_time_us"].as_f64().unwrap(),
+    );
+    assert!(
+        notes[0].contains(&format!("({t:.2} against {f:.2} us")),
+        "{}",
+        notes[0]
+    );
+    for op in ["all_reduce", "all_gather", "reduce_scatter"] {
+        for g in ["8", "16", "64", "512"] {
+            let out = stdout(&memphis(&[
+                "collective",
+                op,
+                "-g",
+                g,
+                "-b",
+                "1K",
+                "-e",
+                "8G",
+            ]));
+            assert!(!out.contains("NCCL_ALGO="), "{op} -g {g}: {out}");
+        }
+    }
+}
+
 #[test]
 fn collective_at_flow_level_on_100k_gpus_shows_ecmp_collisions() {
     let run = |routing: &str| {

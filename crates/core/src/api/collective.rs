@@ -69,6 +69,16 @@ pub struct CollectiveRow {
     pub algorithm: Algorithm,
     /// The protocol it would pick.
     pub protocol: Protocol,
+    /// An algorithm NCCL allows here that memphis prices at least 20% faster than the
+    /// tuner's pick (`NCCL_ALGO` would choose it), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub faster_algorithm: Option<Algorithm>,
+    /// Its protocol.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub faster_protocol: Option<Protocol>,
+    /// Its time, µs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub faster_time_us: Option<f64>,
     /// The log's bus bandwidth at this size, GB/s.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub measured_busbw_gbps: Option<f64>,
@@ -319,6 +329,9 @@ pub fn sweep(c: &ClusterSpec, o: &CollectiveOptions) -> Result<CollectiveReport>
                 busbw_gbps: busbw,
                 algorithm: e.algorithm,
                 protocol: e.protocol,
+                faster_algorithm: e.faster.map(|f| f.algorithm),
+                faster_protocol: e.faster.map(|f| f.protocol),
+                faster_time_us: e.faster.map(|f| f.time.0 * 1e6),
                 measured_busbw_gbps: measured,
                 error_pct: measured
                     .filter(|&m| m > 0.0)

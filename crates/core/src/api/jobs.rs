@@ -83,7 +83,10 @@ pub fn resolve_mix(file: &JobsFile) -> Result<Mix> {
                 "a name no other job has",
             ));
         }
-        requests.push(request(j, i, name.clone(), &cluster).map_err(|e| e.within(&format!("job '{name}'")))?);
+        requests.push(
+            request(j, i, name.clone(), &cluster)
+                .map_err(|e| e.within(&format!("job '{name}'")))?,
+        );
     }
     // Placement needs only each job's size and placement fields, so it comes first:
     // a plan the planner picks is then searched on the servers the job runs on.
@@ -737,10 +740,13 @@ seq_len = 4096
 "#;
         let mix = resolve_mix(&parse_jobs("test", text).unwrap()).unwrap();
         let job = &mix.jobs[0];
-        let placed = placement::place(servers_of(&mix.cluster), &[job.request.clone()]).unwrap();
+        let placed =
+            placement::place(servers_of(&mix.cluster), std::slice::from_ref(&job.request)).unwrap();
         assert_eq!(job.scenario.servers.as_ref(), Some(&placed[0]));
         assert!(
-            job.notes.iter().any(|n| n.contains("for the servers the job is placed on")),
+            job.notes
+                .iter()
+                .any(|n| n.contains("for the servers the job is placed on")),
             "{:?}",
             job.notes
         );
@@ -755,6 +761,11 @@ seq_len = 4096
             servers: None,
             ..job.scenario.clone()
         };
-        assert!(dp(&job.scenario) < dp(&first), "{} {}", dp(&job.scenario), dp(&first));
+        assert!(
+            dp(&job.scenario) < dp(&first),
+            "{} {}",
+            dp(&job.scenario),
+            dp(&first)
+        );
     }
 }

@@ -5,9 +5,7 @@ use crate::fabric::Routing;
 use crate::plan::{self, Objective};
 use crate::power::{Cooling, PowerReport};
 use crate::run::RunReport;
-use crate::scenario::{
-    MergedScenario, NetworkModel, ParallelFile, Scenario, ScenarioLayers,
-};
+use crate::scenario::{MergedScenario, NetworkModel, ParallelFile, Scenario, ScenarioLayers};
 use crate::step::{self, Breakdown, Heterogeneity, StepModel, StepResult, Timeline};
 use crate::workload::memory::memory_per_stage;
 use crate::workload::{ParallelPlan, Precision};

@@ -8,7 +8,8 @@ pub mod nccl_tests;
 pub mod schedule;
 
 pub use crate::net::analytical::{
-    Algorithm, AllToAllRoute, CollectiveEstimate, CollectiveOp, GroupShape, NetworkParams, Protocol,
+    Algorithm, AllToAllRoute, Alternative, CollectiveEstimate, CollectiveOp, GroupShape,
+    NetworkParams, Protocol,
 };
 
 /// The communicator kinds live with the rank layout that defines them.

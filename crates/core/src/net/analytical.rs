@@ -105,6 +105,22 @@ pub enum Protocol {
 
 const PROTOCOLS: [Protocol; 3] = [Protocol::LL, Protocol::LL128, Protocol::Simple];
 
+impl Algorithm {
+    /// The name `NCCL_ALGO` takes (env.rst); all-to-all's direct sends have none.
+    pub fn nccl_name(self) -> Option<&'static str> {
+        Some(match self {
+            Algorithm::Ring => "Ring",
+            Algorithm::Tree => "Tree",
+            Algorithm::Nvls | Algorithm::NvlsSharp => "NVLS",
+            Algorithm::NvlsTree => "NVLSTree",
+            Algorithm::Pat => "PAT",
+            Algorithm::CollnetDirect => "CollnetDirect",
+            Algorithm::CollnetChain => "CollnetChain",
+            Algorithm::Direct => return None,
+        })
+    }
+}
+
 impl Protocol {
     fn index(self) -> usize {
         match self {
@@ -259,7 +275,27 @@ pub struct CollectiveEstimate {
     pub algorithm: Algorithm,
     /// Chosen protocol.
     pub protocol: Protocol,
+    /// Another algorithm and protocol NCCL allows here that memphis prices at least
+    /// [`FASTER_BY`] faster than the tuner's pick (its model leaves out the NVLS fill and
+    /// the tree's whole steps), if any: what `NCCL_ALGO`/`NCCL_PROTO` would gain.
+    pub faster: Option<Alternative>,
 }
+
+/// An algorithm and protocol the tuner did not pick, with its time.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Alternative {
+    /// Algorithm.
+    pub algorithm: Algorithm,
+    /// Protocol.
+    pub protocol: Protocol,
+    /// Time of one operation.
+    pub time: Seconds,
+}
+
+/// How much faster another choice must be priced for [`CollectiveEstimate::faster`] to
+/// name it: 20%, well beyond the model's own error on the measured curves (at most 11%
+/// from 1 MiB on, `memphis validate`), so that the advice is not the model's noise ⚠.
+pub const FASTER_BY: f64 = 0.20;
 
 fn ll_max_bw(gen: Generation, nodes: u32) -> f64 {
     // llMaxBws (GB/s): the compCap row for one node, the Intel-CPU row across nodes.
@@ -402,6 +438,7 @@ struct Graph {
 
 /// One algorithm and protocol: NCCL's estimate, which its tuner ranks by, and the time we
 /// predict it takes (the same unless the tuner leaves a cost out).
+#[derive(Clone, Copy)]
 struct Candidate {
     tuned: Seconds,
     time: Seconds,
@@ -488,6 +525,7 @@ impl NetworkParams {
                 time: Seconds::ZERO,
                 algorithm: Algorithm::Ring,
                 protocol: Protocol::Simple,
+                faster: None,
             };
         }
         if op == CollectiveOp::AllToAll {
@@ -495,6 +533,7 @@ impl NetworkParams {
                 time: self.all_to_all(size, g, AllToAllRoute::NCCL),
                 algorithm: Algorithm::Direct,
                 protocol: Protocol::Simple,
+                faster: None,
             };
         }
         // The least time the wires allow each algorithm: NVLS moves data at NCCL's
@@ -515,11 +554,16 @@ impl NetworkParams {
             Algorithm::CollnetDirect | Algorithm::CollnetChain => wires_in_network,
             _ => wires,
         };
+        // `best` as the tuner ranks; `quickest` as memphis prices.
         let mut best: Option<Candidate> = None;
+        let mut quickest: Option<Candidate> = None;
         let mut consider = |mut c: Candidate| {
             let least = floor(c.algorithm);
             c.tuned = c.tuned.max(least);
             c.time = c.time.max(least);
+            if quickest.as_ref().is_none_or(|q| c.time.0 < q.time.0) {
+                quickest = Some(c);
+            }
             if best.as_ref().is_none_or(|b| c.tuned.0 < b.tuned.0) {
                 best = Some(c);
             }
@@ -641,10 +685,18 @@ impl NetworkParams {
             }
         }
         let b = best.expect("at least one algorithm is considered");
+        let faster = quickest
+            .filter(|q| q.time.0 < b.time.0 * (1.0 - FASTER_BY))
+            .map(|q| Alternative {
+                algorithm: q.algorithm,
+                protocol: q.protocol,
+                time: q.time,
+            });
         CollectiveEstimate {
             time: b.time,
             algorithm: b.algorithm,
             protocol: b.protocol,
+            faster,
         }
     }
 

@@ -118,6 +118,7 @@ impl CommModel for Recorder<'_> {
             time,
             algorithm: Algorithm::Direct,
             protocol: Protocol::Simple,
+            faster: None,
         };
         self.note(kind, CollectiveOp::AllToAll, size, shape, e);
         time

@@ -46,7 +46,12 @@ pub fn with_timeline(mut step: StepResult, tl: &Timeline, het: &Heterogeneity) -
         + tl.first_forward.as_seconds()
         + gather_hold;
     let b = &mut step.breakdown;
-    for part in [&mut b.compute, &mut b.tp_comm, &mut b.cp_comm, &mut b.ep_comm] {
+    for part in [
+        &mut b.compute,
+        &mut b.tp_comm,
+        &mut b.cp_comm,
+        &mut b.ep_comm,
+    ] {
         *part = *part * slowed;
     }
     b.dp_comm = dp;
