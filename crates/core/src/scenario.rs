@@ -1783,9 +1783,10 @@ impl ScenarioLayers {
         if let Some(m) = &self.model {
             user.model = m.clone();
         }
-        // A whole cluster still takes the cluster flags (`--gpu`) over its fields.
+        // A whole cluster still takes the cluster flags (`--gpu`) over its fields (a
+        // flag's preset, if any, does not apply to a whole section).
         let cluster = match &self.cluster {
-            Some(c) => Some(flags_over_cluster(c, &self.flags.cluster)?),
+            Some(c) => Some(over_preset(&self.flags.cluster, c)?),
             None => None,
         };
         if let Some(c) = &cluster {
@@ -1994,18 +1995,6 @@ impl MergedScenario {
 }
 
 /// The flags over the user's file (both written by the user).
-/// A whole cluster section (`--cluster FILE`) with the fields the cluster flags set
-/// (`--gpu`) over its own; a flag's preset, if any, does not apply to a whole section.
-fn flags_over_cluster(whole: &ClusterFile, flags: &ClusterFile) -> Result<ClusterFile> {
-    let mut v = to_value(whole)?;
-    let mut top = to_value(flags)?;
-    if let Value::Table(m) = &mut top {
-        m.remove("preset");
-    }
-    overlay(&mut v, top);
-    from_value("cluster", v)
-}
-
 fn user_over(file: ScenarioFile, flags: &ScenarioFile) -> Result<ScenarioFile> {
     let mut file = file;
     if flags.cluster.preset.is_some() {
