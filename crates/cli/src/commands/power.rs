@@ -4,7 +4,7 @@
 
 use crate::cli::PowerArgs;
 use crate::errors::{CliError, CliResult};
-use crate::sinks::format::{duration, pct};
+use crate::sinks::format::{duration, pct, sig3};
 use crate::{input, sinks};
 use memphis_core::api::{self, GridReport, PowerOptions};
 use std::fmt::Write;
@@ -180,9 +180,9 @@ fn render(r: &GridReport) -> String {
     );
     let _ = writeln!(
         o,
-        "  ramps        max {:.1} MW/s · p99 {:.1} MW/s · {} over the {} MW/s limit",
-        sh.ramp_max_mw_per_s,
-        sh.ramp_p99_mw_per_s,
+        "  ramps        max {} MW/s · p99 {} MW/s · {} over the {} MW/s limit",
+        sig3(sh.ramp_max_mw_per_s),
+        sig3(sh.ramp_p99_mw_per_s),
         if r.over_ramp_limit_s > 0.0 {
             duration(r.over_ramp_limit_s)
         } else {
@@ -304,28 +304,37 @@ pub(crate) fn energy(mwh: f64, signed: bool) -> String {
 
 fn render_mitigations(o: &mut String, r: &GridReport) {
     let b = &r.battery;
+    if b.mw == 0.0 {
+        let _ = writeln!(
+            o,
+            "\n  battery for {} MW/s: none needed (the load never ramps past the limit)",
+            b.ramp_limit_mw_per_s
+        );
+    } else {
+        let _ = writeln!(
+            o,
+            "\n  battery for {} MW/s: {} MW, {}, {:.0}% round trip, ramps at up to {} MW/s, loses {} (its energy cost; its charge ends {} from where it began, not a cost)",
+            b.ramp_limit_mw_per_s,
+            sig3(b.mw),
+            energy(b.mwh, false),
+            b.round_trip_efficiency * 100.0,
+            sig3(b.battery_ramp_mw_per_s),
+            energy(b.losses_mwh, false),
+            energy(b.end_charge_mwh, true)
+        );
+    }
     let _ = writeln!(
         o,
-        "\n  battery for {} MW/s: {:.1} MW, {}, {:.0}% round trip, ramps at up to {:.0} MW/s, loses {} (its energy cost; its charge ends {} from where it began, not a cost)",
-        b.ramp_limit_mw_per_s,
-        b.mw,
-        energy(b.mwh, false),
-        b.round_trip_efficiency * 100.0,
-        b.battery_ramp_mw_per_s,
-        energy(b.losses_mwh, false),
-        energy(b.end_charge_mwh, true)
-    );
-    let _ = writeln!(
-        o,
-        "\n  mitigation   swing MW  ramp MW/s  band RMS MW   energy/step  step time"
+        "\n  mitigation   swing MW  ramp MW/s  rise MW/s  band RMS MW   energy/step  step time"
     );
     for m in std::iter::once(&r.baseline).chain(&r.mitigations) {
         let _ = writeln!(
             o,
-            "    {:<10} {:>8.2} {:>10.2} {:>12.2} {:>+12} {:>+10}",
+            "    {:<10} {:>8.2} {:>10.2} {:>10.2} {:>12.2} {:>+12} {:>+10}",
             m.name,
             m.shape.swing_mw,
             m.shape.ramp_max_mw_per_s,
+            m.shape.ramp_up_max_mw_per_s,
             m.band_rms_mw,
             pct(m.energy_cost),
             pct(m.step_time_cost)

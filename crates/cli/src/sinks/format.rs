@@ -53,6 +53,16 @@ pub fn si(x: f64) -> String {
     }
 }
 
+/// A rate to three significant figures, whole from 100 up: 0.0493, 0.327, 40.9, 391;
+/// 0 as 0. For small figures beside a limit they are compared with.
+pub fn sig3(x: f64) -> String {
+    if x == 0.0 || !x.is_finite() {
+        return format!("{x}");
+    }
+    let digits = (2 - x.abs().log10().floor() as i32).max(0) as usize;
+    format!("{x:.digits$}")
+}
+
 /// Bytes in binary units with one decimal: 512 B, 64.0 KiB, 15.8 GiB.
 pub fn bytes(b: f64) -> String {
     const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
@@ -138,6 +148,21 @@ pub fn contention_line(r: &SimulationReport) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn three_significant_figures() {
+        for (x, s) in [
+            (0.049321, "0.0493"),
+            (0.3267, "0.327"),
+            (40.92, "40.9"),
+            (391.01, "391"),
+            (1234.5, "1234"),
+            (0.0, "0"),
+            (-2.5, "-2.50"),
+        ] {
+            assert_eq!(sig3(x), s, "{x}");
+        }
+    }
 
     #[test]
     fn units() {

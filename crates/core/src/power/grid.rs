@@ -84,6 +84,9 @@ pub struct Shape {
     pub energy_mwh: f64,
     /// Largest change between bins, MW/s.
     pub ramp_max_mw_per_s: f64,
+    /// Largest rise between bins, MW/s (a restart's climb, where a failure's fall sets
+    /// the largest change).
+    pub ramp_up_max_mw_per_s: f64,
     /// 99th percentile of the absolute change between bins, MW/s.
     pub ramp_p99_mw_per_s: f64,
 }
@@ -98,6 +101,7 @@ pub fn shape(x: &[f64], dt: f64) -> Shape {
     let sum: f64 = x.iter().sum();
     let mut ramps: Vec<f64> = x.windows(2).map(|w| (w[1] - w[0]).abs() / dt).collect();
     let max = ramps.iter().cloned().fold(0.0, f64::max);
+    let up = x.windows(2).map(|w| (w[1] - w[0]) / dt).fold(0.0, f64::max);
     Shape {
         peak_mw: peak,
         min_mw: min,
@@ -105,6 +109,7 @@ pub fn shape(x: &[f64], dt: f64) -> Shape {
         mean_mw: sum / x.len() as f64,
         energy_mwh: sum * dt / 3600.0,
         ramp_max_mw_per_s: max,
+        ramp_up_max_mw_per_s: up,
         ramp_p99_mw_per_s: quantile(&mut ramps, 0.99),
     }
 }
@@ -323,17 +328,44 @@ pub struct Battery {
 /// estimate: slow next to a step's swings, fast next to the window).
 pub const SOC_RETURN_S: f64 = 300.0;
 
-/// Seconds over which the grid follows the load's mean ⚠ (a controller's choice, not a
-/// measured constant: long next to a step, whose swings the battery covers; short next
-/// to a failure's fall, which the grid follows at its ramp limit).
+/// Seconds over which the grid follows the load's mean at most ⚠ (a controller's choice,
+/// not a measured constant: long next to a step, whose swings the battery covers; short
+/// next to a failure's fall, which the grid follows at its ramp limit).
 pub const TRACK_S: f64 = 30.0;
+
+/// The span the grid follows the load's mean over: the shortest of none, then 1/4 s
+/// doubling up to [`TRACK_S`], over which that mean ramps no faster than `limit` MW/s
+/// anywhere in the window ([`TRACK_S`] when none does; the grid's own clamp then holds
+/// the limit). A load that never ramps past the limit needs no battery at all; a
+/// tighter limit asks the battery to cover more of each step's ripple.
+pub fn track_span_s(load: &[f64], dt: f64, limit: f64) -> f64 {
+    let fastest_mean_ramp = |span: f64| {
+        let follow = if span > 0.0 {
+            (dt / span).min(1.0)
+        } else {
+            1.0
+        };
+        let mut mean = load.first().copied().unwrap_or(0.0);
+        let mut fastest = 0.0f64;
+        for &y in load {
+            let next = mean + (y - mean) * follow;
+            fastest = fastest.max((next - mean).abs() / dt);
+            mean = next;
+        }
+        fastest
+    };
+    std::iter::once(0.0)
+        .chain(std::iter::successors(Some(0.25), |s| Some(s * 2.0)).take_while(|&s| s < TRACK_S))
+        .find(|&span| fastest_mean_ramp(span) <= limit)
+        .unwrap_or(TRACK_S)
+}
 
 /// Round-trip efficiency of a grid battery: Megapack 3's ~91 % at medium voltage with
 /// auxiliaries (facts.md §13 ⚠).
 pub const ROUND_TRIP_EFFICIENCY: f64 = 0.91;
 
 /// The grid's draw when a battery holds its ramps to `limit` MW/s: the grid steers, at
-/// most that fast, to the load's mean over [`TRACK_S`] plus the battery's recent losses,
+/// most that fast, to the load's mean over [`track_span_s`] plus the battery's recent losses,
 /// less a pull that returns the battery's charge to its start over [`SOC_RETURN_S`]; the
 /// battery covers the difference, losing `1 − √η` each way. The battery is sized to the
 /// window: its MW and MWh are what it used (a steady job's step ripple: 4.2 kWh for the
@@ -344,15 +376,24 @@ pub const ROUND_TRIP_EFFICIENCY: f64 = 0.91;
 pub fn battery(load: &[f64], dt: f64, limit: f64, eta: f64) -> (Vec<f64>, Battery) {
     let one_way = eta.clamp(1e-6, 1.0).sqrt();
     let step = limit * dt;
-    // The window opens in steady state: the grid at the load's recent mean.
-    let head = &load[..load.len().min((SOC_RETURN_S / dt).ceil() as usize)];
+    let span = track_span_s(load, dt, limit);
+    // The window opens in steady state: the grid at the load's recent mean (at the load
+    // itself where it follows the load).
+    let head = match span > 0.0 {
+        true => &load[..load.len().min((SOC_RETURN_S / dt).ceil() as usize)],
+        false => &load[..load.len().min(1)],
+    };
     let mut g = head.iter().sum::<f64>() / head.len().max(1) as f64;
     // What the grid steers to: the load's mean over about TRACK_S, not the load itself.
     // A grid that chased the load at its ramp limit sat where the load spends its time
     // (the high compute phase, above the mean) and filled the battery by that bias: 0.26
     // MWh over 10 minutes of the default against about 14 kWh of ripple.
     let mut mean = g;
-    let follow = (dt / TRACK_S).min(1.0);
+    let follow = if span > 0.0 {
+        (dt / span).min(1.0)
+    } else {
+        1.0
+    };
     // And the battery's losses over the same span, which the grid buys as they come
     // rather than letting the charge drift down until the return pulls it back.
     let mut lossy = 0.0f64;
@@ -608,6 +649,41 @@ mod tests {
         // The high phase's excess over the mean: (100 − 94.5) MW x 4.5 s = 6.9 kWh.
         assert!(short.mwh < 0.01 && long.mwh < 0.01, "{short:?} {long:?}");
         assert!(long.mwh < 1.2 * short.mwh, "{short:?} {long:?}");
+    }
+
+    /// The battery answers the limit: a load that never ramps past it needs none (the
+    /// grid is the load), and a tighter limit needs at least as much battery.
+    #[test]
+    fn a_battery_is_sized_to_its_ramp_limit() {
+        // A step's ripple (30 MW over 0.5 s: 60 MW/s) and a failure's fall of 40 MW.
+        let step: Vec<f64> = (0..55).map(|k| if k < 45 { 100.0 } else { 70.0 }).collect();
+        let mut x: Vec<f64> = step.iter().cycle().take(3000).cloned().collect();
+        x.extend(std::iter::repeat_n(60.0, 3000));
+        let load_ramp = shape(&x, 0.1).ramp_max_mw_per_s;
+        let (g, none) = battery(&x, 0.1, load_ramp * 1.01, 0.91);
+        assert_eq!(
+            (none.mw, none.mwh, none.losses_mwh),
+            (0.0, 0.0, 0.0),
+            "{none:?}"
+        );
+        assert_eq!(g, x);
+        let sizes: Vec<Battery> = [100.0, 10.0, 1.0, 0.1]
+            .iter()
+            .map(|&limit| battery(&x, 0.1, limit, 0.91).1)
+            .collect();
+        // Energy grows as the limit tightens (the power rating is the failure's fall
+        // at any limit that does not follow it).
+        for pair in sizes.windows(2) {
+            assert!(pair[1].mwh >= pair[0].mwh - 1e-12, "{pair:?}");
+        }
+        for (b, limit) in sizes.iter().zip([100.0, 10.0, 1.0, 0.1]) {
+            let (g, _) = battery(&x, 0.1, limit, 0.91);
+            assert!(
+                shape(&g, 0.1).ramp_max_mw_per_s <= limit + 1e-9,
+                "{limit}: {b:?}"
+            );
+        }
+        assert!(sizes[3].mwh > 2.0 * sizes[0].mwh, "{sizes:?}");
     }
 
     #[test]
