@@ -1243,13 +1243,7 @@ impl ScenarioFile {
         let model_par = u64::from(tp) * u64::from(pp) * u64::from(cp);
         let job_gpus = sf.training.gpus;
         if let Some(g) = job_gpus {
-            if g == 0 || g > gpus {
-                return Err(Error::invalid(
-                    "training.gpus",
-                    g,
-                    format!("an integer from 1 to the cluster's {gpus} GPUs"),
-                ));
-            }
+            check_job_gpus(g, gpus)?;
         }
         let dp = match (p.dp, job_gpus) {
             (Some(dp), Some(g)) => {
@@ -1454,6 +1448,18 @@ fn default_switch_radix(fabric: Option<FabricKind>, nic_gbps: f64) -> u32 {
     }
 }
 
+/// A job's GPU count against its cluster's (`training.gpus`).
+fn check_job_gpus(job: u64, cluster_gpus: u64) -> Result<()> {
+    if job == 0 || job > cluster_gpus {
+        return Err(Error::invalid(
+            "training.gpus",
+            job,
+            format!("an integer from 1 to the cluster's {cluster_gpus} GPUs"),
+        ));
+    }
+    Ok(())
+}
+
 /// Largest cluster accepted: the fabric's limit (its owner), far beyond any built.
 pub const MAX_CLUSTER_GPUS: u64 = crate::fabric::MAX_ENDPOINTS;
 
@@ -1481,13 +1487,15 @@ pub fn build_for_planning(merged: &ScenarioFile) -> Result<Scenario> {
         recompute: sf.parallel.recompute,
         ..Default::default()
     };
-    // No job size given: the default share of the cluster.
+    // No job size given: the default share of the cluster. One given is checked against
+    // the cluster first: the trivial plan below would blame its batch.
+    let c = sf.cluster.clone().validate("cluster")?;
     let job = match job {
-        Some(j) => j,
-        None => {
-            let c = sf.cluster.clone().validate("cluster")?;
-            default_job_gpus(c.gpus, c.gpus_per_node)
+        Some(j) => {
+            check_job_gpus(j, c.gpus)?;
+            j
         }
+        None => default_job_gpus(c.gpus, c.gpus_per_node),
     };
     sf.training.gpus = Some(job);
     // Any positive batch passes here; the planner checks it against every plan.

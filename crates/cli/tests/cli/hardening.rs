@@ -256,6 +256,22 @@ fn forty_bad_inputs_one_clear_error_each() {
             vec![f("simulate"), f("--cluster"), f("my-cluster.tom")],
             "cluster 'my-cluster.tom': no such file",
         ),
+        // A job past its cluster, for a model the planner plans: the job is named, not
+        // the batch its trivial plan would need.
+        (
+            vec![
+                f("simulate"),
+                f("--model"),
+                f("llama3-8b"),
+                f("--cluster"),
+                f("dgx-h100"),
+                f("--pp"),
+                f("2"),
+                f("--gpus"),
+                f("100000000"),
+            ],
+            "training.gpus = 100000000 (given as --gpus): an integer from 1 to the cluster's 10752 GPUs",
+        ),
         (
             vec![f("power"), f("--window"), f("-5m")],
             "--window = -300 s (-5 min): a duration from 1 ms to 7 d",
