@@ -3,7 +3,7 @@
 
 use crate::cli::SimulateArgs;
 use crate::errors::{CliError, CliResult};
-use crate::sinks::format::{bytes, contention_line, count, days_spread, duration, pct, si};
+use crate::sinks::format::{bytes, contention_line, count, days_spread, duration, few, pct, si};
 use crate::{input, sinks};
 use memphis_core::api::simulate::MemorySummary;
 use memphis_core::api::{self, SimulateOptions, SimulationReport};
@@ -548,16 +548,6 @@ fn render_power(o: &mut String, r: &SimulationReport) {
         si(c.site.run_tco2e),
         si(w.site.run_m3)
     );
-}
-
-/// A mean count: whole from 10, else with decimals enough that a run expecting 0.04
-/// interruptions (which still waits hours for repairs) does not read as none.
-fn few(n: f64) -> String {
-    match n {
-        n if n >= 10.0 => format!("{n:.0}"),
-        n if n >= 1.0 || n == 0.0 => format!("{n:.1}"),
-        n => format!("{n:.2}"),
-    }
 }
 
 /// The collectives the step priced, one line per communicator and operation.

@@ -53,6 +53,16 @@ pub fn si(x: f64) -> String {
     }
 }
 
+/// A mean count: whole from 10, else with decimals enough that a run expecting 0.04
+/// interruptions (which still waits hours for repairs) does not read as none.
+pub fn few(n: f64) -> String {
+    match n {
+        n if n >= 10.0 => format!("{n:.0}"),
+        n if n >= 1.0 || n == 0.0 => format!("{n:.1}"),
+        n => format!("{n:.2}"),
+    }
+}
+
 /// A rate to three significant figures, whole from 100 up: 0.0493, 0.327, 40.9, 391;
 /// 0 as 0. For small figures beside a limit they are compared with.
 pub fn sig3(x: f64) -> String {

@@ -5,7 +5,7 @@ use memphis_core::api::SimulationReport;
 use memphis_core::step::timeline::{Stream, Timeline};
 use std::fmt::Write;
 
-use super::format::{contention_line, count, duration, pct, si};
+use super::format::{contention_line, count, duration, few, pct, si};
 
 /// Escapes text for HTML.
 pub(super) fn esc(s: &str) -> String {
@@ -268,11 +268,11 @@ fn goodput_chart(rep: &SimulationReport) -> String {
     }
     let _ = write!(
         svg,
-        r#"<text x="0" y="{:.0}" font-size="12">ETTR {} · job MTBF {} · {:.0} interruptions · checkpoint every {} ({:.1} TB, stall {}) · restart {} · {} spare GPUs</text></svg>"#,
+        r#"<text x="0" y="{:.0}" font-size="12">ETTR {} · job MTBF {} · {} interruptions · checkpoint every {} ({:.1} TB, stall {}) · restart {} · {} spare GPUs</text></svg>"#,
         row * bars.len() as f64 + 20.0,
         pct(r.ettr),
         duration(r.job_mtbf_hours * 3600.0),
-        ints.interruptions,
+        few(ints.interruptions),
         duration(r.checkpoint_interval_min * 60.0),
         r.checkpoint_size_tb,
         duration(r.checkpoint_stall_s),
@@ -411,7 +411,7 @@ pub fn report(r: &SimulationReport) -> String {
         ("activations", mem.activations_gib),
         ("reserved", mem.reserved_gib),
     ];
-    let cap_label = format!("HBM {cap:.0} GiB");
+    let cap_label = format!("HBM {cap:.1} GiB");
     o.push_str(&stacked_bar(
         "chart-memory",
         &mparts,
