@@ -574,6 +574,12 @@ fn find<'a>(list: &'a [Preset], kind: &'static str, name: &str) -> Result<&'a Pr
                 known.push_str(
                     " (a file is read where a scenario file's [model] or [cluster] preset names it, or with --model FILE / --cluster FILE)",
                 );
+            } else if let Some(file) = match kind {
+                "model preset" => Some("a Hugging Face config.json or a model TOML"),
+                "cluster preset" => Some("a cluster TOML"),
+                _ => None,
+            } {
+                known.push_str(&format!("; or the path of {file}"));
             }
             Error::Unknown {
                 kind,
