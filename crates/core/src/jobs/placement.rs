@@ -120,8 +120,11 @@ fn packed(s: Servers, r: &Request, owner: &[Option<usize>]) -> Result<Vec<u32>> 
     let start = (0..owner.len())
         .step_by(unit)
         .find(|&i| run[i] >= n && (n > unit || i / unit == (i + n - 1) / unit));
+    let free = owner.iter().filter(|o| o.is_none()).count();
     match start {
         Some(i) => Ok((i as u32..(i + n) as u32).collect()),
+        // Too few free servers at all: no placement helps, only a smaller job.
+        None if free < n => Err(too_few_free(r, free)),
         None => Err(Error::invalid(
             format!("job '{}': placement", r.name),
             format!("packed, align {:?}", r.align).to_lowercase(),
@@ -139,19 +142,21 @@ fn packed(s: Servers, r: &Request, owner: &[Option<usize>]) -> Result<Vec<u32>> 
     }
 }
 
+/// A job larger than the servers the jobs before it leave free.
+fn too_few_free(r: &Request, free: usize) -> Error {
+    Error::invalid(
+        format!("job '{}': gpus", r.name),
+        format!("{} servers", r.servers),
+        format!("at most the {free} servers the jobs before it leave free"),
+    )
+}
+
 fn scattered(r: &Request, owner: &[Option<usize>]) -> Result<Vec<u32>> {
     let mut free: Vec<u32> = (0..owner.len() as u32)
         .filter(|&v| owner[v as usize].is_none())
         .collect();
     if free.len() < r.servers as usize {
-        return Err(Error::invalid(
-            format!("job '{}': gpus", r.name),
-            format!("{} servers", r.servers),
-            format!(
-                "at most the {} servers the jobs before it leave free",
-                free.len()
-            ),
-        ));
+        return Err(too_few_free(r, free.len()));
     }
     SplitMix64::new(r.seed).shuffle(&mut free);
     free.truncate(r.servers as usize);
@@ -218,7 +223,17 @@ mod tests {
         let e = place(S, &[a.clone(), b]).unwrap_err().to_string();
         assert!(e.contains("job 'b'") && e.contains("job 'a'"), "{e}");
         let big = req("big", 17, PlacementKind::Packed, Align::Array);
-        let e = place(S, &[a, big]).unwrap_err().to_string();
+        let e = place(S, &[a.clone(), big]).unwrap_err().to_string();
         assert!(e.contains("job 'big': placement"), "{e}");
+        // Larger than every free server together: no placement would do, and the error
+        // says how many are free, packed or scattered alike.
+        for kind in [PlacementKind::Packed, PlacementKind::Scattered] {
+            let huge = req("huge", 31, kind, Align::Server);
+            let e = place(S, &[a.clone(), huge]).unwrap_err().to_string();
+            assert!(
+                e.contains("job 'huge': gpus = 31 servers: at most the 30 servers"),
+                "{e}"
+            );
+        }
     }
 }
