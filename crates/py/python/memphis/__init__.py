@@ -549,8 +549,9 @@ def sweep(
     in order: the same table as one process.
 
     ``errors="raise"`` raises the first failing scenario's error (input order);
-    ``"keep"`` keeps a row with the message in an ``error`` column (None where the
-    scenario ran), its other columns missing: integer columns are then pandas'
+    ``"keep"`` keeps a row with the message in an ``error`` column (a missing value
+    where the scenario ran, which pandas shows as None or NaN by version: test it with
+    ``df["error"].isna()``), its other columns missing: integer columns are then pandas'
     nullable ``Int64`` and ``fits`` ``boolean``, so that a missing value does not
     turn them into floats.
 
