@@ -169,7 +169,7 @@ pub fn scenario_arg(arg: Option<&str>) -> CliResult<Option<ScenarioFile>> {
         let text = read_config(p, "scenario")?;
         match scenario::parse_scenario(arg, &text) {
             Ok(file) => Ok(Some(file)),
-            Err(e) => Err(other_kind_of_file(arg, &text).unwrap_or(e.into())),
+            Err(e) => Err(wrong_kind_of_file(arg, &text, FileKind::Scenario).unwrap_or(e.into())),
         }
     } else {
         // A preset by name is the base layer: the user wrote none of its fields.
@@ -181,18 +181,70 @@ pub fn scenario_arg(arg: Option<&str>) -> CliResult<Option<ScenarioFile>> {
     }
 }
 
-/// A file given where a scenario goes that is a cluster or a model file: the flag that
-/// takes it, in place of the scenario parser's complaint about its first key.
-fn other_kind_of_file(arg: &str, text: &str) -> Option<CliError> {
-    let (what, flag) = if memphis_core::api::cluster::parse_cluster(arg, text).is_ok() {
-        ("cluster", "--cluster")
-    } else if scenario::parse_model(arg, text).is_ok() {
-        ("model", "--model")
-    } else {
-        return None;
-    };
+/// The kinds of TOML file memphis reads, each where it goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    /// A scenario: the argument without a flag.
+    Scenario,
+    /// A cluster's fields: `--cluster FILE`.
+    Cluster,
+    /// A model's fields: `--model FILE`.
+    Model,
+    /// Several jobs: `memphis jobs FILE`, `memphis place FILE`.
+    Jobs,
+}
+
+impl FileKind {
+    fn noun(self) -> &'static str {
+        match self {
+            FileKind::Scenario => "a scenario",
+            FileKind::Cluster => "a cluster file",
+            FileKind::Model => "a model file",
+            FileKind::Jobs => "a jobs file",
+        }
+    }
+
+    fn how(self, arg: &str) -> String {
+        match self {
+            FileKind::Scenario => format!(
+                "give it as the scenario, without a flag (`memphis simulate {arg}`; `collective` and `fabric-bench` take a cluster file only)"
+            ),
+            FileKind::Cluster => format!("give it as --cluster {arg}"),
+            FileKind::Model => format!("give it as --model {arg}"),
+            FileKind::Jobs => format!("run `memphis jobs {arg}` or `memphis place {arg}`"),
+        }
+    }
+
+    /// What a file's text reads as, most specific first: jobs ([[job]] sections), a
+    /// scenario (sections), a cluster's fields, a model's; None for an empty file or
+    /// one that reads as none.
+    fn of(arg: &str, text: &str) -> Option<FileKind> {
+        if text.trim().is_empty() {
+            return None;
+        }
+        if memphis_core::jobs::parse_jobs(arg, text).is_ok_and(|j| !j.jobs.is_empty()) {
+            Some(FileKind::Jobs)
+        } else if scenario::is_scenario_text(text) && scenario::parse_scenario(arg, text).is_ok() {
+            Some(FileKind::Scenario)
+        } else if memphis_core::api::cluster::parse_cluster(arg, text).is_ok() {
+            Some(FileKind::Cluster)
+        } else if scenario::parse_model(arg, text).is_ok() {
+            Some(FileKind::Model)
+        } else {
+            None
+        }
+    }
+}
+
+/// A file given as `asked` that reads as another kind: what it is and where it goes, in
+/// place of the parser's complaint about its first key.
+pub fn wrong_kind_of_file(arg: &str, text: &str, asked: FileKind) -> Option<CliError> {
+    let kind = FileKind::of(arg, text).filter(|&k| k != asked)?;
     Some(CliError::bad(format!(
-        "{arg} is not a scenario but a {what}'s fields: give it as {flag} {arg} (the argument without a flag is a scenario: a preset, or a TOML with [cluster], [model], [parallel] and [training] sections)"
+        "{arg} is {}, not {}: {}",
+        kind.noun(),
+        asked.noun(),
+        kind.how(arg)
     )))
 }
 
@@ -331,6 +383,12 @@ fn model_arg_within(arg: &str, depth: u32) -> CliResult<ModelFile> {
         if arg.ends_with(".json") || text.trim_start().starts_with('{') {
             return Ok(memphis_core::hf_config::model_from_hf_config(arg, &text)?);
         }
+        // A jobs file reads as a scenario's sections but is none.
+        if let Some(e) = wrong_kind_of_file(arg, &text, FileKind::Model)
+            .filter(|_| FileKind::of(arg, &text) == Some(FileKind::Jobs))
+        {
+            return Err(e);
+        }
         if scenario::is_scenario_text(&text) {
             let mut file = scenario::parse_scenario(arg, &text)?;
             let sections =
@@ -354,8 +412,14 @@ fn model_arg_within(arg: &str, depth: u32) -> CliResult<ModelFile> {
             return Ok(m);
         }
         // A model file whose preset names a file: read as a scenario's [model] is.
+        let model = match scenario::parse_model(arg, &text) {
+            Ok(m) => m,
+            Err(e) => {
+                return Err(wrong_kind_of_file(arg, &text, FileKind::Model).unwrap_or(e.into()))
+            }
+        };
         let mut file = ScenarioFile {
-            model: scenario::parse_model(arg, &text)?,
+            model,
             ..Default::default()
         };
         let sections = section_files_within(&mut file, folder_of(arg), (true, false), depth + 1)?;
@@ -386,7 +450,10 @@ pub fn cluster_file_arg(arg: &str) -> CliResult<Option<memphis_core::scenario::C
         return Ok(None);
     }
     let text = read_config(Path::new(arg), "cluster")?;
-    Ok(Some(memphis_core::api::cluster::parse_cluster(arg, &text)?))
+    match memphis_core::api::cluster::parse_cluster(arg, &text) {
+        Ok(c) => Ok(Some(c)),
+        Err(e) => Err(wrong_kind_of_file(arg, &text, FileKind::Cluster).unwrap_or(e.into())),
+    }
 }
 
 /// The scenario's layers from the command line: the scenario file (or preset), then the

@@ -8,7 +8,7 @@ use crate::{input, sinks};
 use memphis_core::api::collective::{
     self as api, op_name, CollectiveOptions, CollectiveReport, CollectiveRow, COMPARE_MIN_BYTES,
 };
-use memphis_core::collective::{nccl_tests, parse_size, CollectiveOp};
+use memphis_core::collective::{nccl_tests, parse_size, Algorithm, CollectiveOp};
 use memphis_core::fabric::Routing;
 use memphis_core::scenario::NetworkModel;
 use std::fmt::Write;
@@ -165,10 +165,17 @@ fn faster_notes(o: &mut String, rows: &[CollectiveRow]) {
         let (algorithm, protocol) = k.2;
         let pin = algorithm.nccl_name().map_or(String::new(), |name| {
             format!(
-                "; NCCL_ALGO={name} NCCL_PROTO={} would choose it",
+                "; NCCL_ALGO={name} NCCL_PROTO={} would choose it (for every collective of the process)",
                 serde_name(&protocol)
             )
         });
+        // What the tuner's model leaves out of its pick, as memphis prices it.
+        let left_out = match first.algorithm {
+            Algorithm::Nvls | Algorithm::NvlsTree => "the NVLS pipeline fill",
+            Algorithm::Tree => "the whole steps the tree forwards at each network hop",
+            Algorithm::Ring => "a ring channel's cap at one CTA's rate",
+            _ => "what memphis adds to its estimate",
+        };
         let sizes = if run == 1 {
             format!("{} B", first.size_bytes)
         } else {
@@ -176,7 +183,7 @@ fn faster_notes(o: &mut String, rows: &[CollectiveRow]) {
         };
         let _ = writeln!(
             o,
-            "# {sizes}: NCCL's tuner picks {} {}, which memphis prices slower than {} {} ({:.2} against {:.2} us at {} B): the tuner's model leaves out the NVLS pipeline fill and the tree's whole steps (an estimate){pin}",
+            "# {sizes}: NCCL's tuner picks {} {}, which memphis prices slower than {} {} ({:.2} against {:.2} us at {} B): the tuner's model leaves out {left_out} (an estimate){pin}",
             serde_name(&first.algorithm),
             serde_name(&first.protocol),
             serde_name(&algorithm),

@@ -14,7 +14,14 @@ use std::fmt::Write;
 fn mix(a: &JobsArgs) -> CliResult<Mix> {
     let shown = a.file.display().to_string();
     let text = input::read_config(&a.file, "jobs file")?;
-    let mut file = memphis_core::jobs::parse_jobs(&shown, &text)?;
+    let mut file = match memphis_core::jobs::parse_jobs(&shown, &text) {
+        Ok(f) => f,
+        Err(e) => {
+            return Err(
+                input::wrong_kind_of_file(&shown, &text, input::FileKind::Jobs).unwrap_or(e.into()),
+            )
+        }
+    };
     input::jobs_section_files(&mut file, &shown)?;
     if a.routing.is_some() {
         file.routing = a.routing;

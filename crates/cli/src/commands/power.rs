@@ -282,13 +282,17 @@ fn render_loads(o: &mut String, r: &GridReport) {
     );
 }
 
-/// An energy in MWh, or in kWh below 1 MWh (a small job's battery holds a few kWh),
+/// An energy in MWh, in kWh below 1 MWh (a small job's battery holds a few kWh), in Wh below 1 kWh,
 /// signed if asked, never "-0.0" for a change that rounds to nothing.
 pub(crate) fn energy(mwh: f64, signed: bool) -> String {
-    let (v, unit, digits) = if mwh.abs() < 1.0 {
+    // Below 1 kWh in Wh, so that a small battery's energy does not read as 0.0 kWh
+    // beside losses of 0.3 kWh.
+    let (v, unit, digits) = if mwh.abs() >= 1.0 {
+        (mwh, "MWh", 3)
+    } else if mwh.abs() >= 1e-3 || mwh == 0.0 {
         (mwh * 1e3, "kWh", 1)
     } else {
-        (mwh, "MWh", 3)
+        (mwh * 1e6, "Wh", 1)
     };
     let v = if v.abs() < 0.5 * 10f64.powi(-digits) {
         0.0
@@ -302,27 +306,29 @@ pub(crate) fn energy(mwh: f64, signed: bool) -> String {
     }
 }
 
-fn render_mitigations(o: &mut String, r: &GridReport) {
+/// The battery the window needs, in one sentence (text and HTML).
+pub(crate) fn battery_line(r: &GridReport) -> String {
     let b = &r.battery;
     if b.mw == 0.0 {
-        let _ = writeln!(
-            o,
-            "\n  battery for {} MW/s: none needed (the load never ramps past the limit)",
+        return format!(
+            "battery for {} MW/s: none needed (the load never ramps past the limit)",
             b.ramp_limit_mw_per_s
         );
-    } else {
-        let _ = writeln!(
-            o,
-            "\n  battery for {} MW/s: {} MW, {}, {:.0}% round trip, ramps at up to {} MW/s, loses {} (its energy cost; its charge ends {} from where it began, not a cost)",
-            b.ramp_limit_mw_per_s,
-            sig3(b.mw),
-            energy(b.mwh, false),
-            b.round_trip_efficiency * 100.0,
-            sig3(b.battery_ramp_mw_per_s),
-            energy(b.losses_mwh, false),
-            energy(b.end_charge_mwh, true)
-        );
     }
+    format!(
+        "battery for {} MW/s: {} MW, {}, {:.0}% round trip, ramps at up to {} MW/s, loses {} (its energy cost; its charge ends {} from where it began, not a cost)",
+        b.ramp_limit_mw_per_s,
+        sig3(b.mw),
+        energy(b.mwh, false),
+        b.round_trip_efficiency * 100.0,
+        sig3(b.battery_ramp_mw_per_s),
+        energy(b.losses_mwh, false),
+        energy(b.end_charge_mwh, true)
+    )
+}
+
+fn render_mitigations(o: &mut String, r: &GridReport) {
+    let _ = writeln!(o, "\n  {}", battery_line(r));
     let _ = writeln!(
         o,
         "\n  mitigation   swing MW  ramp MW/s  rise MW/s  band RMS MW   energy/step  step time"

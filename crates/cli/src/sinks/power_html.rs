@@ -310,17 +310,10 @@ pub fn power_report(r: &GridReport) -> String {
     o.push_str("<h2>Mitigations</h2>");
     o.push_str(&mitigation_chart(r));
     o.push_str(&mitigation_table(r));
-    let b = &r.battery;
     let _ = write!(
         o,
-        r#"<p class="sub">Battery sized for {} MW/s: {:.1} MW, {}, {:.0}% round trip, its own ramps up to {:.0} MW/s, losses {} over the window (its energy cost); its charge ends {} from where it began (not a cost).</p>"#,
-        b.ramp_limit_mw_per_s,
-        b.mw,
-        crate::commands::power::energy(b.mwh, false),
-        b.round_trip_efficiency * 100.0,
-        b.battery_ramp_mw_per_s,
-        crate::commands::power::energy(b.losses_mwh, false),
-        crate::commands::power::energy(b.end_charge_mwh, true)
+        r#"<p class="sub">{}</p>"#,
+        esc(&crate::commands::power::battery_line(r))
     );
     for n in &r.notes {
         let _ = write!(o, r#"<p class="sub">note: {}</p>"#, esc(n));

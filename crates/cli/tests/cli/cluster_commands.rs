@@ -238,7 +238,7 @@ fn bad_cluster_input_is_one_clear_error() {
                 "scenario.toml",
                 "preset = \"memphis-405b\"\n[cluster]\ngpus = 64\n",
             ),
-            "unknown key `cluster`",
+            "is a scenario, not a cluster file",
         ),
         (write("syntax.toml", "gpus = [\n"), "line"),
     ];

@@ -590,36 +590,76 @@ fn a_config_json_where_toml_goes_is_named_as_json() {
     }
 }
 
-/// A cluster or model file given where a scenario goes is named for what it is, with the
-/// flag that takes it, not refused for its first key.
+/// A file given where another kind goes (a cluster or model file as the scenario, a
+/// scenario as --cluster, a jobs file to simulate, ...) is named for what it is, with
+/// where it goes, not refused for its first key.
 #[test]
-fn a_cluster_or_model_file_in_a_scenarios_place_names_its_flag() {
+fn a_file_of_another_kind_is_named_with_where_it_goes() {
     let d = fresh_dir("other-kind-of-file");
-    let cluster = d.join("c.toml");
-    std::fs::write(
-        &cluster,
+    let write = |name: &str, body: &str| {
+        let p = d.join(name);
+        std::fs::write(&p, body).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let cluster = write(
+        "c.toml",
         "gpu = \"H200-SXM-141GB\"\ngpus = 64\ngpus_per_node = 8\nnic_gbps = 400\n",
-    )
-    .unwrap();
-    let model = d.join("m.toml");
-    std::fs::write(
-        &model,
+    );
+    let model = write(
+        "m.toml",
         "layers = 4\nhidden = 512\nheads = 8\nvocab = 1000\nffn_hidden = 2048\n",
-    )
-    .unwrap();
-    let typo = d.join("s.toml");
-    std::fs::write(&typo, "[training]\nbogus = 1\n").unwrap();
-    for (file, needles) in [
-        (&cluster, &["a cluster's fields", "--cluster"][..]),
-        (&model, &["a model's fields", "--model"][..]),
-        (&typo, &["unknown key `bogus`"][..]),
-    ] {
-        for cmd in ["simulate", "cluster"] {
-            let args = [cmd, file.to_str().unwrap()];
-            assert_refused(&memphis(&args), &args, needles);
-        }
+    );
+    let scen = write("s.toml", "[training]\ngpus = 8\n");
+    let jobs = write(
+        "j.toml",
+        "[cluster]\npreset = \"dgx-h100\"\n[[job]]\nname = \"a\"\ngpus = 8\n",
+    );
+    let typo = write("t.toml", "[training]\nbogus = 1\n");
+    let cases: Vec<(Vec<&str>, &[&str])> = vec![
+        (
+            vec!["simulate", &cluster],
+            &["is a cluster file, not a scenario", "--cluster"],
+        ),
+        (
+            vec!["cluster", &model],
+            &["is a model file, not a scenario", "--model"],
+        ),
+        (
+            vec!["simulate", &jobs],
+            &["is a jobs file, not a scenario", "memphis jobs"],
+        ),
+        (
+            vec!["simulate", "--cluster", &scen],
+            &["is a scenario, not a cluster file"],
+        ),
+        (
+            vec!["simulate", "--model", &cluster],
+            &["is a cluster file, not a model file"],
+        ),
+        (
+            vec!["simulate", "--model", &jobs],
+            &["is a jobs file, not a model file"],
+        ),
+        (
+            vec!["jobs", &cluster],
+            &["is a cluster file, not a jobs file"],
+        ),
+        (vec!["place", &scen], &["is a scenario, not a jobs file"]),
+        (vec!["simulate", &typo], &["unknown key `bogus`"]),
+        (
+            vec!["simulate", "llama3-8b"],
+            &["'llama3-8b' is a model preset: --model llama3-8b"],
+        ),
+    ];
+    for (args, needles) in cases {
+        assert_refused(&memphis(&args), &args, needles);
     }
-    // Given as its flag, the cluster runs.
-    let o = memphis(&["cluster", "--cluster", cluster.to_str().unwrap()]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    // Given where it goes, each runs.
+    for args in [
+        vec!["cluster", "--cluster", &cluster],
+        vec!["model", &model],
+    ] {
+        let o = memphis(&args);
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+    }
 }

@@ -34,6 +34,9 @@ pub struct Mix {
     pub overlap: Overlap,
     /// The jobs, file order.
     pub jobs: Vec<MixJob>,
+    /// The file it came from (its cluster filled in): `place` resolves each job again
+    /// where each policy puts it.
+    file: JobsFile,
 }
 
 /// One job of a mix.
@@ -88,17 +91,7 @@ pub fn resolve_mix(file: &JobsFile) -> Result<Mix> {
                 .map_err(|e| e.within(&format!("job '{name}'")))?,
         );
     }
-    // Placement needs only each job's size and placement fields, so it comes first:
-    // a plan the planner picks is then searched on the servers the job runs on.
-    let placed = placement::place(servers_of(&cluster), &requests)?;
-    let mut jobs = Vec::new();
-    for ((j, request), servers) in file.jobs.iter().zip(requests).zip(placed) {
-        let name = request.name.clone();
-        jobs.push(
-            resolve_job(file, j, request, servers, routing, &cluster)
-                .map_err(|e| e.within(&format!("job '{name}'")))?,
-        );
-    }
+    let jobs = resolve_placed(file, &cluster, routing, requests)?;
     Ok(Mix {
         name: file.name.clone().unwrap_or_else(|| {
             format!(
@@ -112,7 +105,30 @@ pub fn resolve_mix(file: &JobsFile) -> Result<Mix> {
         routing,
         overlap: file.overlap.unwrap_or_default(),
         jobs,
+        file: file.clone(),
     })
+}
+
+/// Each job's scenario where `requests` place it. Placement needs only each job's size
+/// and placement fields, so it comes first: a plan the planner picks is then searched on
+/// the servers the job runs on.
+fn resolve_placed(
+    file: &JobsFile,
+    cluster: &ClusterSpec,
+    routing: Routing,
+    requests: Vec<Request>,
+) -> Result<Vec<MixJob>> {
+    let placed = placement::place(servers_of(cluster), &requests)?;
+    file.jobs
+        .iter()
+        .zip(requests)
+        .zip(placed)
+        .map(|((j, request), servers)| {
+            let name = request.name.clone();
+            resolve_job(file, j, request, servers, routing, cluster)
+                .map_err(|e| e.within(&format!("job '{name}'")))
+        })
+        .collect()
 }
 
 /// A job's placement request, its fields checked against each other and the cluster.
@@ -594,7 +610,17 @@ pub fn place(mix: &Mix, fabric: &Fabric, target_slowdown: f64) -> Result<PlaceRe
         .par_iter()
         .map(|&p| {
             let requests: Vec<Request> = mix.jobs.iter().map(|j| p.apply(&j.request)).collect();
-            match solve(mix, fabric, &requests) {
+            // Each job resolved where this policy puts it: a job the planner plans is
+            // planned on those servers, as `jobs` plans it on the file's.
+            let solved = resolve_placed(&mix.file, &mix.cluster, mix.routing, requests.clone())
+                .and_then(|jobs| {
+                    let placed = Mix {
+                        jobs,
+                        ..mix.clone()
+                    };
+                    solve(&placed, fabric, &requests)
+                });
+            match solved {
                 Ok(r) => policy_row(p, r, target_slowdown),
                 Err(e) => PolicyRow {
                     policy: p.name().into(),
@@ -713,6 +739,55 @@ seq_len = 4096
             named.link.contains("->") && named.jobs.len() == 2,
             "{named:?}"
         );
+    }
+
+    /// One job of 256 H100s on a 4:1 plain RoCE fabric, its plan left to the planner.
+    fn planned_job(placement: &str) -> String {
+        format!(
+            r#"
+routing = "ecmp"
+[cluster]
+gpu = "H100-SXM5-80GB"
+gpus = 1024
+gpus_per_node = 8
+nic_gbps = 400
+fabric = "roce"
+tiers = 2
+rail_optimized = false
+oversubscription = [4.0, 1.0]
+[[job]]
+name = "a"
+gpus = 256
+{placement}
+[job.model]
+preset = "llama3-70b"
+[job.training]
+global_batch = 256
+seq_len = 4096
+"#
+        )
+    }
+
+    /// `place` plans a planned job where each policy puts it, as `jobs` does where its
+    /// file puts it: the scattered policy's row is the scattered file's.
+    #[test]
+    fn place_plans_a_planned_job_where_each_policy_puts_it() {
+        let packed = resolve_mix(&parse_jobs("t", &planned_job("")).unwrap()).unwrap();
+        let fabric = Fabric::build(&packed.cluster.fabric_spec);
+        let r = place(&packed, &fabric, 0.05).unwrap();
+        let row = |name: &str| {
+            let p = r.policies.iter().find(|p| p.policy == name).unwrap();
+            p.report.as_ref().unwrap().jobs[0].clone()
+        };
+        let scattered_file = planned_job("placement = \"scattered\"\nseed = 0");
+        let scattered = resolve_mix(&parse_jobs("t", &scattered_file).unwrap()).unwrap();
+        let alone = jobs(&scattered, &fabric).unwrap().jobs[0].clone();
+        let s = row("scattered");
+        assert_eq!(
+            (s.plan.as_str(), s.step_alone_s),
+            (alone.plan.as_str(), alone.step_alone_s)
+        );
+        assert_eq!(row("as written").plan, packed.jobs[0].scenario.plan.label());
     }
 
     #[test]

@@ -540,6 +540,7 @@ fn outcomes(
     battery: &Battery,
     o: &PowerOptions,
     from_hz: f64,
+    failure: Option<Failure>,
 ) -> (Outcome, Vec<Outcome>) {
     let (dt, limit) = (o.resolution_s, o.ramp_limit_mw_per_s);
     let base = &runs[0].1;
@@ -558,8 +559,16 @@ fn outcomes(
             None => (grid_mw, base.steps_done),
         };
         let mut what = m.what(limit);
-        if m == Mitigation::Stagger && o.failure_at_s.is_none() {
-            what.push_str(" (no restart in this window: give --failure-at)");
+        if m == Mitigation::Stagger {
+            let window = base.facility_mw.len() as f64 * dt;
+            match failure {
+                None => what.push_str(" (no restart in this window: give --failure-at)"),
+                Some(f) if f.at_s + f.down_s >= window => what.push_str(&format!(
+                    " (the restart, {:.0} s after the failure, falls after this {:.0} s window: lengthen --window)",
+                    f.down_s, window
+                )),
+                Some(_) => {}
+            }
         }
         let mut row = outcome(m.name(), what, mw, dt, steps, from_hz);
         if m == Mitigation::Battery && steps > 0.0 {
@@ -588,7 +597,8 @@ fn assemble(
     let (grid_mw, battery) = grid::battery(base_mw, dt, limit, grid::ROUND_TRIP_EFFICIENCY);
     let step_hz = 1.0 / r.step.time_s.max(1e-12);
     let from_hz = grid::BAND_HZ[0].min(step_hz / 2.0);
-    let (baseline, mitigations) = outcomes(&runs, &grid_mw, &battery, o, from_hz);
+    let (baseline, mitigations) =
+        outcomes(&runs, &grid_mw, &battery, o, from_hz, base.inputs.failure);
     let chosen = o.mitigation;
     let (series, battery_mw) = headline(&runs, chosen, &grid_mw);
     let shape = grid::shape(&series.facility_mw, dt);

@@ -129,7 +129,7 @@ fn packed(s: Servers, r: &Request, owner: &[Option<usize>]) -> Result<Vec<u32>> 
             format!("job '{}': placement", r.name),
             format!("packed, align {:?}", r.align).to_lowercase(),
             format!(
-                "{n} free servers in a row on {} boundary; the longest free run has {} (scattered, a smaller job{})",
+                "{n} free servers in a row from {} boundary, and none are (the longest free run, from any server, has {}): scattered, a smaller job{}",
                 match r.align {
                     Align::Server => "a server",
                     Align::Rack => "a rack",

@@ -333,11 +333,12 @@ pub const SOC_RETURN_S: f64 = 300.0;
 /// next to a failure's fall, which the grid follows at its ramp limit).
 pub const TRACK_S: f64 = 30.0;
 
-/// The span the grid follows the load's mean over: the shortest of none, then 1/4 s
-/// doubling up to [`TRACK_S`], over which that mean ramps no faster than `limit` MW/s
-/// anywhere in the window ([`TRACK_S`] when none does; the grid's own clamp then holds
-/// the limit). A load that never ramps past the limit needs no battery at all; a
-/// tighter limit asks the battery to cover more of each step's ripple.
+/// The span the grid follows the load's mean over: none where the load itself ramps no
+/// faster than `limit` MW/s, else the shortest span up to [`TRACK_S`] (found to 1 ms by
+/// bisection) over which that mean ramps within the limit anywhere in the window
+/// ([`TRACK_S`] when none does; the grid's own clamp then holds the limit). A load that
+/// never ramps past the limit needs no battery at all; a tighter limit asks the battery
+/// to cover more of each step's ripple.
 pub fn track_span_s(load: &[f64], dt: f64, limit: f64) -> f64 {
     let fastest_mean_ramp = |span: f64| {
         let follow = if span > 0.0 {
@@ -354,10 +355,23 @@ pub fn track_span_s(load: &[f64], dt: f64, limit: f64) -> f64 {
         }
         fastest
     };
-    std::iter::once(0.0)
-        .chain(std::iter::successors(Some(0.25), |s| Some(s * 2.0)).take_while(|&s| s < TRACK_S))
-        .find(|&span| fastest_mean_ramp(span) <= limit)
-        .unwrap_or(TRACK_S)
+    if fastest_mean_ramp(0.0) <= limit {
+        return 0.0;
+    }
+    if fastest_mean_ramp(TRACK_S) > limit {
+        return TRACK_S;
+    }
+    // Within the limit at `hi`, past it at `lo`.
+    let (mut lo, mut hi) = (0.0, TRACK_S);
+    while hi - lo > 1e-3 {
+        let mid = 0.5 * (lo + hi);
+        if fastest_mean_ramp(mid) <= limit {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    hi
 }
 
 /// Round-trip efficiency of a grid battery: Megapack 3's ~91 % at medium voltage with
