@@ -91,7 +91,18 @@ pub fn resolve_mix(file: &JobsFile) -> Result<Mix> {
                 .map_err(|e| e.within(&format!("job '{name}'")))?,
         );
     }
-    let jobs = resolve_placed(file, &cluster, routing, requests)?;
+    let jobs = match placement::place(servers_of(&cluster), &requests) {
+        Ok(placed) => resolve_on(
+            file,
+            &cluster,
+            routing,
+            requests,
+            placed.into_iter().map(Some),
+        ),
+        // The file's own placement fails: `jobs` says why when it places them, and
+        // `place` still compares the policies that can place them.
+        Err(_) => resolve_on(file, &cluster, routing, requests, std::iter::repeat(None)),
+    }?;
     Ok(Mix {
         name: file.name.clone().unwrap_or_else(|| {
             format!(
@@ -119,10 +130,27 @@ fn resolve_placed(
     requests: Vec<Request>,
 ) -> Result<Vec<MixJob>> {
     let placed = placement::place(servers_of(cluster), &requests)?;
+    resolve_on(
+        file,
+        cluster,
+        routing,
+        requests,
+        placed.into_iter().map(Some),
+    )
+}
+
+/// Each job's scenario on its servers (None: the cluster's first).
+fn resolve_on(
+    file: &JobsFile,
+    cluster: &ClusterSpec,
+    routing: Routing,
+    requests: Vec<Request>,
+    servers: impl Iterator<Item = Option<Vec<u32>>>,
+) -> Result<Vec<MixJob>> {
     file.jobs
         .iter()
         .zip(requests)
-        .zip(placed)
+        .zip(servers)
         .map(|((j, request), servers)| {
             let name = request.name.clone();
             resolve_job(file, j, request, servers, routing, cluster)
@@ -144,12 +172,12 @@ fn request(j: &JobFile, index: usize, name: String, cluster: &ClusterSpec) -> Re
     })
 }
 
-/// A job's scenario on the servers placement gave it.
+/// A job's scenario on the servers placement gave it (None: the cluster's first).
 fn resolve_job(
     file: &JobsFile,
     j: &JobFile,
     request: Request,
-    servers: Vec<u32>,
+    servers: Option<Vec<u32>>,
     routing: Routing,
     cluster: &ClusterSpec,
 ) -> Result<MixJob> {
@@ -177,11 +205,11 @@ fn resolve_job(
             },
             ..Default::default()
         },
-        servers: Some(servers.clone()),
+        servers: servers.clone(),
     };
     let mut r = resolve_with(&layers, false, Hints::JobsFile)?;
     // The job runs where it is placed, whoever chose its plan.
-    r.scenario.servers = Some(servers);
+    r.scenario.servers = servers;
     // A plan that does not fit is refused, as `simulate` refuses it.
     let memory = super::simulate::memory(&r.scenario);
     if !memory.fits {
@@ -788,6 +816,36 @@ seq_len = 4096
             (alone.plan.as_str(), alone.step_alone_s)
         );
         assert_eq!(row("as written").plan, packed.jobs[0].scenario.plan.label());
+    }
+
+    /// A file whose own placement fails still resolves: `jobs` says why it cannot place
+    /// it, and `place` compares the policies that can.
+    #[test]
+    fn place_compares_policies_when_the_files_own_placement_fails() {
+        let job = |name: &str, servers: &str| {
+            format!(
+                "[[job]]\nname = \"{name}\"\ngpus = 16\nplacement = \"explicit\"\nservers = {servers}\n[job.model]\npreset = \"llama3-8b\"\n[job.training]\nglobal_batch = 64\nseq_len = 4096\n"
+            )
+        };
+        let text = format!(
+            "[cluster]\npreset = \"dgx-h100\"\n{}{}",
+            job("a", "[0, 1]"),
+            job("b", "[1, 2]")
+        );
+        let mix = resolve_mix(&parse_jobs("t", &text).unwrap()).unwrap();
+        let fabric = Fabric::build(&mix.cluster.fabric_spec);
+        let e = jobs(&mix, &fabric).unwrap_err().to_string();
+        assert!(e.contains("job 'b': servers = 1"), "{e}");
+        let r = place(&mix, &fabric, 0.05).unwrap();
+        assert!(r.policies[0]
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("job 'b'")));
+        assert!(
+            r.policies[1..].iter().all(|p| p.error.is_none()),
+            "{:?}",
+            r.policies
+        );
     }
 
     #[test]
