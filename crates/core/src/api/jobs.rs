@@ -850,28 +850,8 @@ seq_len = 4096
 
     #[test]
     fn a_job_the_planner_plans_is_planned_where_it_is_placed() {
-        let text = r#"
-routing = "ecmp"
-[cluster]
-gpu = "H100-SXM5-80GB"
-gpus = 1024
-gpus_per_node = 8
-nic_gbps = 400
-fabric = "roce"
-tiers = 2
-rail_optimized = false
-oversubscription = [4.0, 1.0]
-[[job]]
-name = "a"
-gpus = 256
-placement = "scattered"
-[job.model]
-preset = "llama3-70b"
-[job.training]
-global_batch = 256
-seq_len = 4096
-"#;
-        let mix = resolve_mix(&parse_jobs("test", text).unwrap()).unwrap();
+        let text = planned_job("placement = \"scattered\"");
+        let mix = resolve_mix(&parse_jobs("test", &text).unwrap()).unwrap();
         let job = &mix.jobs[0];
         let placed =
             placement::place(servers_of(&mix.cluster), std::slice::from_ref(&job.request)).unwrap();
