@@ -341,11 +341,7 @@ pub const TRACK_S: f64 = 30.0;
 /// to cover more of each step's ripple.
 pub fn track_span_s(load: &[f64], dt: f64, limit: f64) -> f64 {
     let fastest_mean_ramp = |span: f64| {
-        let follow = if span > 0.0 {
-            (dt / span).min(1.0)
-        } else {
-            1.0
-        };
+        let follow = follow_per_bin(dt, span);
         let mut mean = load.first().copied().unwrap_or(0.0);
         let mut fastest = 0.0f64;
         for &y in load {
@@ -374,6 +370,16 @@ pub fn track_span_s(load: &[f64], dt: f64, limit: f64) -> f64 {
     hi
 }
 
+/// How far a mean over `span` s moves toward the load in one bin of `dt` (all the way
+/// for no span).
+fn follow_per_bin(dt: f64, span: f64) -> f64 {
+    if span > 0.0 {
+        (dt / span).min(1.0)
+    } else {
+        1.0
+    }
+}
+
 /// Round-trip efficiency of a grid battery: Megapack 3's ~91 % at medium voltage with
 /// auxiliaries (facts.md §13 ⚠).
 pub const ROUND_TRIP_EFFICIENCY: f64 = 0.91;
@@ -382,7 +388,7 @@ pub const ROUND_TRIP_EFFICIENCY: f64 = 0.91;
 /// most that fast, to the load's mean over [`track_span_s`] plus the battery's recent losses,
 /// less a pull that returns the battery's charge to its start over [`SOC_RETURN_S`]; the
 /// battery covers the difference, losing `1 − √η` each way. The battery is sized to the
-/// window: its MW and MWh are what it used (a steady job's step ripple: 4.2 kWh for the
+/// window: its MW and MWh are what it used (a steady job's step ripple: 4.3 kWh for the
 /// default, whatever the window). The grid starts at the load's mean over the first
 /// [`SOC_RETURN_S`] (the window opens in steady state). After a failure's fall the grid
 /// ramps down at the limit while the battery takes the difference, then returns that
@@ -398,16 +404,13 @@ pub fn battery(load: &[f64], dt: f64, limit: f64, eta: f64) -> (Vec<f64>, Batter
         false => &load[..load.len().min(1)],
     };
     let mut g = head.iter().sum::<f64>() / head.len().max(1) as f64;
-    // What the grid steers to: the load's mean over about TRACK_S, not the load itself.
-    // A grid that chased the load at its ramp limit sat where the load spends its time
-    // (the high compute phase, above the mean) and filled the battery by that bias: 0.26
-    // MWh over 10 minutes of the default against about 14 kWh of ripple.
+    // What the grid steers to: the load's mean over the span, not the load itself where
+    // the load ramps past the limit. A grid that chased such a load at its ramp limit sat
+    // where the load spends its time (the high compute phase, above the mean) and filled
+    // the battery by that bias: 0.26 MWh over 10 minutes of the default against about
+    // 14 kWh of ripple.
     let mut mean = g;
-    let follow = if span > 0.0 {
-        (dt / span).min(1.0)
-    } else {
-        1.0
-    };
+    let follow = follow_per_bin(dt, span);
     // And the battery's losses over the same span, which the grid buys as they come
     // rather than letting the charge drift down until the return pulls it back.
     let mut lossy = 0.0f64;
