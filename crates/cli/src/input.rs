@@ -383,14 +383,14 @@ fn model_arg_within(arg: &str, depth: u32) -> CliResult<ModelFile> {
         if arg.ends_with(".json") || text.trim_start().starts_with('{') {
             return Ok(memphis_core::hf_config::model_from_hf_config(arg, &text)?);
         }
-        // A jobs file reads as a scenario's sections but is none.
-        if let Some(e) = wrong_kind_of_file(arg, &text, FileKind::Model)
-            .filter(|_| FileKind::of(arg, &text) == Some(FileKind::Jobs))
-        {
-            return Err(e);
-        }
         if scenario::is_scenario_text(&text) {
-            let mut file = scenario::parse_scenario(arg, &text)?;
+            // A scenario's model is read; a jobs file has sections too, but is none.
+            let mut file = match scenario::parse_scenario(arg, &text) {
+                Ok(f) => f,
+                Err(e) => {
+                    return Err(wrong_kind_of_file(arg, &text, FileKind::Model).unwrap_or(e.into()))
+                }
+            };
             let sections =
                 section_files_within(&mut file, folder_of(arg), (true, true), depth + 1)?;
             let mut m = match sections.model {

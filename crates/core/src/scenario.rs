@@ -582,7 +582,7 @@ fn find<'a>(list: &'a [Preset], kind: &'static str, name: &str) -> Result<&'a Pr
                 known.push_str(&format!("; or the path of {file}"));
             } else if kind == "scenario preset" {
                 // A model's or a cluster's name where a scenario's goes.
-                let named = |list: &[Preset]| list.iter().any(|p| p.name.eq_ignore_ascii_case(name));
+                let named = |list: &[Preset]| find(list, "", name).is_ok();
                 if named(MODEL_PRESETS) {
                     known.push_str(&format!(" ('{name}' is a model preset: --model {name})"));
                 } else if named(CLUSTER_PRESETS) {

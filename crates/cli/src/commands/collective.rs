@@ -8,7 +8,7 @@ use crate::{input, sinks};
 use memphis_core::api::collective::{
     self as api, op_name, CollectiveOptions, CollectiveReport, CollectiveRow, COMPARE_MIN_BYTES,
 };
-use memphis_core::collective::{nccl_tests, parse_size, Algorithm, CollectiveOp};
+use memphis_core::collective::{nccl_tests, parse_size, CollectiveOp};
 use memphis_core::fabric::Routing;
 use memphis_core::scenario::NetworkModel;
 use std::fmt::Write;
@@ -169,13 +169,7 @@ fn faster_notes(o: &mut String, rows: &[CollectiveRow]) {
                 serde_name(&protocol)
             )
         });
-        // What the tuner's model leaves out of its pick, as memphis prices it.
-        let left_out = match first.algorithm {
-            Algorithm::Nvls | Algorithm::NvlsTree => "the NVLS pipeline fill",
-            Algorithm::Tree => "the whole steps the tree forwards at each network hop",
-            Algorithm::Ring => "a ring channel's cap at one CTA's rate",
-            _ => "what memphis adds to its estimate",
-        };
+        let left_out = first.algorithm.tuner_leaves_out();
         let sizes = if run == 1 {
             format!("{} B", first.size_bytes)
         } else {

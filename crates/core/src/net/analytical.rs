@@ -106,6 +106,17 @@ pub enum Protocol {
 const PROTOCOLS: [Protocol; 3] = [Protocol::LL, Protocol::LL128, Protocol::Simple];
 
 impl Algorithm {
+    /// What NCCL's tuner leaves out of this algorithm's estimate that memphis prices
+    /// (see [`NetworkParams::collective`]), in words.
+    pub fn tuner_leaves_out(self) -> &'static str {
+        match self {
+            Algorithm::Nvls | Algorithm::NvlsTree => "the NVLS pipeline fill",
+            Algorithm::Tree => "the whole steps the tree forwards at each network hop",
+            Algorithm::Ring => "a ring channel's cap at one CTA's rate",
+            _ => "what memphis adds to its estimate",
+        }
+    }
+
     /// The name `NCCL_ALGO` takes (env.rst); all-to-all's direct sends have none.
     pub fn nccl_name(self) -> Option<&'static str> {
         Some(match self {
