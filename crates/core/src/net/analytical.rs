@@ -110,7 +110,9 @@ impl Algorithm {
     /// (see [`NetworkParams::collective`]), in words.
     pub fn tuner_leaves_out(self) -> &'static str {
         match self {
-            Algorithm::Nvls | Algorithm::NvlsTree => "the NVLS pipeline fill",
+            Algorithm::Nvls | Algorithm::NvlsTree => {
+                "the NVLS pipeline: its fill and a sync per step"
+            }
             Algorithm::Tree => "the whole steps the tree forwards at each network hop",
             Algorithm::Ring => "a ring channel's cap at one CTA's rate",
             _ => "what memphis adds to its estimate",
@@ -777,15 +779,22 @@ impl NetworkParams {
     /// the per-channel NVLS-tree cap; bus = h x the least. Latency: 25 µs over NVLink, +
     /// 2 log2(nodes) x 14 µs for the tree as the tuner ranks it, 20.9 µs as it costs.
     ///
-    /// The tuner does not count the pipeline's fill: `concurrentOps` = channels x heads
-    /// chunks are in flight, and a chunk passes [`NVLS_STAGES`] stages (+
-    /// [`NVLS_TREE_STAGES_PER_LEVEL`] per tree level) before results stream at the full
-    /// rate, so a long message pays (stages - 1) waves. NCCL shrinks the chunk for small
-    /// messages (enqueue.cc, facts.md §10). A message shorter than that fill pays its own
-    /// transfer time once more instead: its few chunks go through the stages on links
-    /// (NVLink in, the switch, NVLink out, the NIC) that no later chunk is using yet, so
-    /// the stages overlap within it ⚠ (the shape of nccl-tests' NVLS and NVLS-tree curves
-    /// from 2 to 32 MiB, not a constant of NCCL's).
+    /// NCCL's tuner ranks NVLS as latency + bytes / bandwidth; the time predicted prices
+    /// its pipeline, which the tuner does not model. `concurrentOps` = channels x heads
+    /// chunks are in flight (a wave), and NCCL shrinks the chunk for small messages
+    /// (enqueue.cc, facts.md §10), so how long a message takes depends on its chunk:
+    ///
+    /// - on one server, [`nvls_pipeline`](Self::nvls_pipeline): each wave is one step of a
+    ///   [`NVLS_STAGES`]-stage pipeline that syncs over NVLink once a step;
+    /// - across servers (NVLS-tree), the tuner's time plus the fill: a chunk passes
+    ///   [`NVLS_STAGES`] stages (+ [`NVLS_TREE_STAGES_PER_LEVEL`] per tree level) before
+    ///   results stream at the full rate, so a long message pays (stages - 1) waves. A
+    ///   message shorter than that fill pays its own transfer time once more instead: its
+    ///   few chunks go through the stages on links (NVLink in, the switch, NVLink out, the
+    ///   NIC) that no later chunk is using yet, so the stages overlap within it ⚠ (the
+    ///   shape of nccl-tests' NVLS-tree curves from 1 to 32 MiB, not a constant of NCCL's).
+    ///   Priced as on one server (launch + 2 log2 N x 20.9 µs + waves), the 2-node curve
+    ///   came out 32% slow at 1 MiB: there the network latency overlaps the fill ⚠.
     fn nvls(&self, op: CollectiveOp, size: Bytes, g: GroupShape) -> Option<Candidate> {
         let eff = nvls_efficiency(self.generation);
         let h = g.ranks_per_node;
@@ -797,8 +806,8 @@ impl NetworkParams {
         let speed = self.nvls_speed(h, g.nodes > 1);
         let intra = speed * eff * (hf - 1.0) / hf * if all_reduce { 2.0 } else { (hf - 1.0) / hf };
         let concurrent = NVLS_CHANNELS * hf;
-        // `lat`: the tuner's latency; `unranked`: what the hops cost beyond it.
-        let (per_channel, lat, unranked, chunk, stages, algorithm) = if g.nodes <= 1 {
+        let bus_factor = op.bus_factor(g.ranks);
+        if g.nodes <= 1 {
             // Chunk: 128 KiB, 64 KiB below 64 waves, 32 KiB below 8, 16 KiB below 2 (the
             // sizes are facts.md §10's; the wave counts ⚠ from enqueue.cc as we read it).
             let mut c = NVLS_CHUNK;
@@ -807,51 +816,81 @@ impl NetworkParams {
                     c = to;
                 }
             }
-            (intra, NVLS_LAT_US, 0.0, c, NVLS_STAGES, Algorithm::Nvls)
+            // nccl-tests bus bandwidth = h x per-channel; the algorithm bandwidth follows.
+            let bus = Bandwidth::from_gbyte_per_s(hf * intra);
+            return Some(Candidate {
+                tuned: Seconds(NVLS_LAT_US * 1e-6) + size * bus_factor / bus,
+                time: Self::nvls_pipeline(size, bus_factor, bus, concurrent, c),
+                algorithm: Algorithm::Nvls,
+                protocol: Protocol::Simple,
+            });
+        }
+        let k = node_index(g.nodes);
+        let doubled = if g.nodes <= 2 { 2.0 } else { 1.0 };
+        // interBw = the graph's bwInter, its search speed (no faster than the NIC it leaves
+        // by, which the flow level may derate), x 2 up to 2 servers.
+        let inter = self.tree_nic.gbyte_per_s().min(speed) * doubled;
+        let cap = channel_caps(self.generation).nvls_tree[k];
+        let levels = log2i(g.nodes as u64);
+        // Chunk: 128 KiB (64 KiB from 4 servers), stepping down to 256/128/64/32 KiB below
+        // 32/16/4/1 waves (sizes facts.md §10; wave counts ⚠ as on one server).
+        let mut c = if g.nodes >= 4 {
+            NVLS_TREE_CHUNK_4_NODES
         } else {
-            let k = node_index(g.nodes);
-            let doubled = if g.nodes <= 2 { 2.0 } else { 1.0 };
-            // interBw = the graph's bwInter, its search speed (no faster than the NIC
-            // it leaves by, which the flow level may derate), x 2 up to 2 servers.
-            let inter = self.tree_nic.gbyte_per_s().min(speed) * doubled;
-            let cap = channel_caps(self.generation).nvls_tree[k];
-            let levels = log2i(g.nodes as u64);
-            // Chunk: 128 KiB (64 KiB from 4 servers), stepping down to 256/128/64/32 KiB
-            // below 32/16/4/1 waves (sizes facts.md §10; wave counts ⚠ as for NVLS).
-            let mut c = if g.nodes >= 4 {
-                NVLS_TREE_CHUNK_4_NODES
-            } else {
-                NVLS_CHUNK
-            };
-            for (waves, to) in [
-                (32.0, 262144.0),
-                (16.0, 131072.0),
-                (4.0, 65536.0),
-                (1.0, 32768.0),
-            ] {
-                if size.0 < waves * concurrent * c && c > to {
-                    c = to;
-                }
-            }
-            (
-                intra.min(inter).min(cap),
-                NVLS_LAT_US + 2.0 * levels * net_nvls_tree_tuner_lat_us(self.generation),
-                2.0 * levels * (NET_NVLS_TREE_LAT_US - net_nvls_tree_tuner_lat_us(self.generation)),
-                c,
-                NVLS_STAGES + NVLS_TREE_STAGES_PER_LEVEL * levels,
-                Algorithm::NvlsTree,
-            )
+            NVLS_CHUNK
         };
-        // nccl-tests bus bandwidth = h x per-channel; the algorithm bandwidth follows.
-        let bus = Bandwidth::from_gbyte_per_s(hf * per_channel);
-        let tuned = Seconds(lat * 1e-6) + size * op.bus_factor(g.ranks) / bus;
-        let fill = Bytes(size.0.min((stages - 1.0) * concurrent * chunk));
+        for (waves, to) in [
+            (32.0, 262144.0),
+            (16.0, 131072.0),
+            (4.0, 65536.0),
+            (1.0, 32768.0),
+        ] {
+            if size.0 < waves * concurrent * c && c > to {
+                c = to;
+            }
+        }
+        let bus = Bandwidth::from_gbyte_per_s(hf * intra.min(inter).min(cap));
+        let tuner_lat = NVLS_LAT_US + 2.0 * levels * net_nvls_tree_tuner_lat_us(self.generation);
+        // What the hops cost beyond the latency the tuner ranks with.
+        let unranked =
+            2.0 * levels * (NET_NVLS_TREE_LAT_US - net_nvls_tree_tuner_lat_us(self.generation));
+        let tuned = Seconds(tuner_lat * 1e-6) + size * bus_factor / bus;
+        let stages = NVLS_STAGES + NVLS_TREE_STAGES_PER_LEVEL * levels;
+        let fill = Bytes(size.0.min((stages - 1.0) * concurrent * c));
         Some(Candidate {
             tuned,
-            time: tuned + Seconds(unranked * 1e-6) + fill * op.bus_factor(g.ranks) / bus,
-            algorithm,
+            time: tuned + Seconds(unranked * 1e-6) + fill * bus_factor / bus,
+            algorithm: Algorithm::NvlsTree,
             protocol: Protocol::Simple,
         })
+    }
+
+    /// An NVLS collective on one server, as its pipeline runs: the kernel's launch, then
+    /// (waves + [`NVLS_STAGES`] - 1) steps, each moving one wave of `concurrent` chunks
+    /// and syncing the GPUs once over NVLink. NCCL shrinks the chunk for small messages,
+    /// so the sync weighs more there: nccl-tests' 1-server curve streams 32 KiB chunks at
+    /// 375 GB/s busbw, 64 KiB at 448 and 128 KiB at 481. Costs are NCCL's own: the launch
+    /// is a Simple kernel's base latency ([`BASE_LAT_TREE`], 8.4 µs) and the sync a Simple
+    /// step over NVLink (`hwLat[NVLINK][TREE][SIMPLE]`, 4.0 µs; the reduce-then-multicast
+    /// step is a tree's step ⚠; the ring's 3.4 µs moves the worst of that curve from 4%
+    /// to 6%). The tuner's bandwidth is taken as what the full 128 KiB chunk streams at,
+    /// sync included ⚠ (NCCL's tables were measured at its default chunk), and its 25 µs
+    /// latency is then about the launch and two steps of 16 KiB chunks (31 µs). A message
+    /// of less than a wave moves its chunks at each step, not a wave's.
+    /// `bus_factor` turns the bytes a wave carries into bytes at the bus bandwidth.
+    fn nvls_pipeline(
+        size: Bytes,
+        bus_factor: f64,
+        bus: Bandwidth,
+        concurrent: f64,
+        chunk: f64,
+    ) -> Seconds {
+        let full_wave = (Bytes(NVLS_CHUNK * concurrent) * bus_factor / bus).0;
+        let sync = NVLINK_LAT_TREE[Protocol::Simple.index()] * 1e-6;
+        let waves = size.0 / (concurrent * chunk);
+        // A message of less than a wave moves only its own chunks at each step.
+        let step = waves.min(1.0) * chunk / NVLS_CHUNK * (full_wave - sync) + sync;
+        Seconds(BASE_LAT_TREE[Protocol::Simple.index()] * 1e-6 + (waves + NVLS_STAGES - 1.0) * step)
     }
 
     /// An all-reduce across servers that the switches reduce (SHARP, through NCCL's
@@ -868,7 +907,7 @@ impl NetworkParams {
     /// CollNet's algorithm bandwidth is half the bus's, as the tree's. The inter-server
     /// side runs at the tree's NIC rate (the flow level derates it as a tree's). No
     /// measured curve says what this model leaves out, so the time predicted is the
-    /// tuner's own ⚠ (no pipeline fill is added, as it is to NVLS on one server): a
+    /// tuner's own ⚠ (no pipeline is priced, as it is for NVLS and NVLS-tree): a
     /// SHARP path is taken only where it is faster, and SHARP never slows an
     /// all-reduce down. NCCL's model credits SHARP with its lower latency at scale, not
     /// with halving the bytes each server sends.
@@ -1185,16 +1224,35 @@ mod tests {
     }
 
     #[test]
-    fn nvls_pipeline_fill_slows_mid_sizes() {
-        // 16 MiB on one server: 32 KiB chunks x 128 in flight, two stages to fill.
+    fn nvls_on_one_server_pays_a_sync_per_pipeline_step() {
+        // 16 MiB on one server: 32 KiB chunks x 128 in flight = 4 waves, + 2 steps to fill.
+        // A step moves a quarter of a 128 KiB wave (30.8 µs at the tuner's 476 GB/s busbw,
+        // less the 4 µs sync) and syncs once: 10.7 µs; 8.4 µs launch.
         let net = h100_ib();
         let g = GroupShape::uniform(8, 8);
         let s = Bytes(16.0 * 1048576.0);
         let e = net.collective(CollectiveOp::AllReduce, s, g);
         assert_eq!(e.algorithm, Algorithm::Nvls);
-        let bus = 476.0e9;
-        let expected = 25e-6 + (s.0 + 2.0 * 128.0 * 32768.0) * 1.75 / bus;
+        let full_wave = 128.0 * 131072.0 * 1.75 / 476.0e9;
+        let step = (full_wave - 4e-6) / 4.0 + 4e-6;
+        let expected = 8.4e-6 + 6.0 * step;
         assert!((e.time.0 / expected - 1.0).abs() < 0.01, "{:?}", e);
+        // The sync weighs more on small chunks: 32 KiB chunks stream slower than 128 KiB.
+        let marginal = |a: f64, b: f64| {
+            let t = |x: f64| net.collective(CollectiveOp::AllReduce, Bytes(x), g).time.0;
+            (b - a) / (t(b) - t(a))
+        };
+        let mib = 1048576.0;
+        let (small, large) = (
+            marginal(16.0 * mib, 32.0 * mib),
+            marginal(2048.0 * mib, 4096.0 * mib),
+        );
+        assert!(small < 0.85 * large, "{small} vs {large}");
+        // Long messages stream at the tuner's bandwidth, sync included.
+        let s = Bytes(16.0 * 1024.0 * mib);
+        let e = net.collective(CollectiveOp::AllReduce, s, g);
+        let b = busbw(CollectiveOp::AllReduce, s, 8, e.time);
+        assert!(b < 476.0 && b > 470.0, "{b}");
     }
 
     fn busbw(op: CollectiveOp, s: Bytes, n: u32, t: Seconds) -> f64 {
