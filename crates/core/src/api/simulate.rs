@@ -1476,7 +1476,10 @@ mod tests {
         let p = &r.scenario.plan;
         assert_eq!((p.tp, p.ep, p.etp), (1, 8, 2), "{}", p.label());
         let e = flags(&|f| f.parallel.pp = Some(3)).unwrap_err().to_string();
-        assert!(e.starts_with("parallel.pp = 3: one of"), "{e}");
+        assert!(
+            e.starts_with("parallel.pp = 3: 3 does not divide the job's") && e.contains("one of"),
+            "{e}"
+        );
         let e = flags(&|f| f.training.tokens = Some(-1.0))
             .unwrap_err()
             .to_string();

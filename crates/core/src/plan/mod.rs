@@ -550,11 +550,20 @@ pub fn search_within(
         least.validate_shape(&sc.model)?;
         gpus_hold_the_fields(sc.job_gpus(), fixed)?;
         if let Some((field, value, had)) = fixed.unmatched(&all) {
+            // A GPU-splitting field that does not divide the job says so first.
+            let gpus = sc.job_gpus();
+            let splits = ["tp", "pp", "cp", "dp"].contains(&field.as_str());
+            let why = match value.parse::<u64>() {
+                Ok(v) if splits && v > 0 && !gpus.is_multiple_of(v) => {
+                    format!("{v} does not divide the job's {gpus} GPUs; ")
+                }
+                _ => String::new(),
+            };
             return Err(Error::invalid(
                 format!("parallel.{field}"),
                 value,
                 format!(
-                    "one of {} for the planner, the values it searches for this model, job and batch (`simulate` runs a plan you give in full whatever these)",
+                    "{why}one of {} for the planner, the values it searches for this model, job and batch (`simulate` runs a plan you give in full whatever these)",
                     had.join(", ")
                 ),
             ));

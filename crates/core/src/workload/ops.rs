@@ -11,7 +11,9 @@
 //!   rank repeats them.
 
 use super::model::{attended_keys, LayerKind, MlpPart, ModelSpec, Projection, Split};
-use super::plan::{AttentionKernel, Dispatcher, ParallelPlan, RecomputeModule, TrainingRun};
+use super::plan::{
+    AttentionKernel, CpComm, Dispatcher, ParallelPlan, RecomputeModule, TrainingRun,
+};
 use crate::units::{Bytes, Flops};
 use serde::Serialize;
 
@@ -64,9 +66,9 @@ pub struct LayerWork {
     /// The same for the backward.
     pub attention_bwd_bytes: Bytes,
     /// Memory-bound element-wise traffic of the forward (norms, residuals, activation,
-    /// dropout; FP8 casts apart, below).
+    /// dropout, a CP ring's output corrections; FP8 casts apart, below).
     pub elementwise_bytes: Bytes,
-    /// The same for the backward: twice the forward's.
+    /// The same for the backward: twice the forward's, and a CP ring's gradient sums.
     pub elementwise_bwd_bytes: Bytes,
     /// Elements the forward casts to FP8 (each quantized GEMM's input; zero unless FP8),
     /// priced by the recipe and GPU (`Fp8Recipe::cast_bytes`).
@@ -267,14 +269,15 @@ pub fn layer_work(
         quantized.iter().fold((0.0, 0.0), |(i, o), g| {
             (i + g.m * g.k * g.count, o + g.m * g.n * g.count)
         });
+    let (cp_fwd, cp_bwd, cp_kernels) = cp_ring_corrections(model, plan, run, tokens);
     let kernels = layer_kernels(
         gemms.len() as f64,
         &attention_gemms,
         model.moe.is_some() && kind.moe,
         quantized.len() as f64,
-    );
-    let elementwise_bytes = Bytes(fwd_bytes);
-    let elementwise_bwd_bytes = Bytes(bwd_bytes);
+    ) + cp_kernels;
+    let elementwise_bytes = Bytes(fwd_bytes) + cp_fwd;
+    let elementwise_bwd_bytes = Bytes(bwd_bytes) + cp_bwd;
 
     let tp_message = Bytes(tokens * h * HALF);
     let tp_collectives_fwd = if plan.tp > 1 { 2 } else { 0 };
@@ -317,6 +320,45 @@ pub fn layer_work(
         kernels,
         model_flops: Flops(model_gemm_flops) + attention_model_flops,
     }
+}
+
+/// What a ring of context-parallel ranks (`CpComm::P2p`) adds to a layer beyond one
+/// attention call: forward and backward HBM bytes, and forward kernels. Transformer
+/// Engine's `AttnFuncWithCPAndKVP2P` runs the attention once per ring step (cp calls),
+/// each on the key-value block that step holds, and merges the partial results:
+///
+/// - forward, per step: the output correction (`flash_attn_fwd_out_correction`, one fused
+///   kernel) reads the step's partial output and the running output and writes it back,
+///   rescaled by the log-sum-exps (3 passes over the output, HALF bytes each; the
+///   log-sum-exps are a head_dim-th of it);
+/// - backward, per step: the step's query gradient is added into the running one and the
+///   key-value gradient into the one travelling the ring (`dq.add_`, `dkv.add_`: 3
+///   passes each).
+///
+/// From our reading of TE's context_parallel.py ⚠ (kept at the activations' precision
+/// here; a version that accumulates in FP32 moves more). The all-gather exchange
+/// (`CpComm::AllGather`, Meta's Llama 3) calls attention once and merges nothing.
+fn cp_ring_corrections(
+    model: &ModelSpec,
+    plan: &ParallelPlan,
+    run: &TrainingRun,
+    tokens: f64,
+) -> (Bytes, Bytes, f64) {
+    if plan.cp <= 1 || run.recipe.cp_comm != CpComm::P2p {
+        return (Bytes::ZERO, Bytes::ZERO, 0.0);
+    }
+    let (cp, t) = (plan.cp as f64, plan.tp as f64);
+    let output = tokens * model.heads as f64 * model.v_dim() / t;
+    let query = tokens * model.heads as f64 * model.qk_dim() / t;
+    let key_value = tokens * model.kv_width() / t;
+    let passes = 3.0 * HALF * cp;
+    // cp - 1 more attention calls, and a correction per step.
+    let kernels = (cp - 1.0) + cp;
+    (
+        Bytes(passes * output),
+        Bytes(passes * (query + key_value)),
+        kernels,
+    )
 }
 
 /// Element-wise kernels of a layer's forward as Megatron-LM with Transformer Engine
@@ -547,6 +589,45 @@ mod tests {
         assert!(sp.elementwise_bytes.0 < eight.elementwise_bytes.0 / 2.0);
         assert_eq!(eight.tp_collectives_fwd, 2);
         assert_eq!(one.tp_collectives_fwd, 0);
+    }
+
+    #[test]
+    fn a_cp_ring_merges_its_partial_attention_and_a_gather_does_not() {
+        // GQA 32 heads / 8 key-value heads of 128 on 4096, CP 4 at TP 2: 2048 of the 8192
+        // tokens a GPU. Forward: 4 steps x 3 passes over 2048 x 16 heads x 128 (bf16);
+        // backward: the same over the query and the key-value gradient (2 x 4 x 128).
+        let mut m = gpt(2, 4096, 32);
+        m.kv_heads = 8;
+        m.head_dim = 128;
+        let mut run = TrainingRun::test(8, 8192, Precision::Bf16);
+        let p = ParallelPlan {
+            tp: 2,
+            cp: 4,
+            ..ParallelPlan::single()
+        };
+        run.recipe.cp_comm = CpComm::AllGather;
+        let gather = layer_work(&m, &p, &run, m.layer_kind(0));
+        run.recipe.cp_comm = CpComm::P2p;
+        let ring = layer_work(&m, &p, &run, m.layer_kind(0));
+        let per_pass = 2048.0 * 2.0;
+        let fwd = 4.0 * 3.0 * per_pass * 16.0 * 128.0;
+        let bwd = 4.0 * 3.0 * per_pass * (16.0 * 128.0 + 2.0 * 4.0 * 128.0);
+        let d = |a: Bytes, b: Bytes| a.0 - b.0;
+        assert_eq!(d(ring.elementwise_bytes, gather.elementwise_bytes), fwd);
+        assert_eq!(
+            d(ring.elementwise_bwd_bytes, gather.elementwise_bwd_bytes),
+            bwd
+        );
+        // Four attention calls and four corrections where the gather makes one call.
+        assert_eq!(ring.kernels - gather.kernels, 7.0);
+        // No context parallelism: nothing to merge.
+        let single = ParallelPlan {
+            tp: 2,
+            ..ParallelPlan::single()
+        };
+        let one = layer_work(&m, &single, &run, m.layer_kind(0));
+        run.recipe.cp_comm = CpComm::AllGather;
+        assert_eq!(one, layer_work(&m, &single, &run, m.layer_kind(0)));
     }
 
     #[test]
