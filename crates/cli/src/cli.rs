@@ -291,8 +291,8 @@ pub struct CollectiveArgs {
     /// Largest size.
     #[arg(short = 'e', long = "maxbytes", default_value = "16G")]
     pub max_bytes: String,
-    /// Size step factor.
-    #[arg(short = 'f', long = "stepfactor", default_value_t = 2)]
+    /// Size step factor: each size is the last times it, as nccl-tests' -f.
+    #[arg(short = 'f', long = "stepfactor", default_value_t = 2, value_parser = step_factor, allow_hyphen_values = true)]
     pub factor: u64,
     /// The cluster: a preset (see `memphis presets`) or a TOML file with the fields of a
     /// scenario's [cluster] section.
@@ -390,6 +390,16 @@ pub struct PowerArgs {
 fn top_count(text: &str) -> Result<usize, String> {
     memphis_core::scenario::count_u64(text)
         .and_then(|n| usize::try_from(n).map_err(|_| format!("{text} is more than {}", usize::MAX)))
+}
+
+/// nccl-tests' -f: a whole factor of at least 2 (it multiplies; it does not add).
+fn step_factor(text: &str) -> Result<u64, String> {
+    match text.trim().parse::<u64>() {
+        Ok(n) if n >= 2 => Ok(n),
+        _ => Err(format!(
+            "{text} is not a whole number of at least 2 (each size is the last times it, as nccl-tests' -f)"
+        )),
+    }
 }
 
 /// A duration: a number and a unit (ms, s, m, h, d), or a bare number of seconds.

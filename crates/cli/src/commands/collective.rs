@@ -83,21 +83,22 @@ fn render(r: &CollectiveReport) -> String {
         op_name(r.op),
         r.gpus,
         r.cluster,
-        if r.per_server < r.gpus_per_node {
+        {
             // A last server partly filled is named: a ring runs at its pace.
             let last = r.gpus % u64::from(r.per_server);
-            format!(
-                "{} of each server's {}{}",
-                r.per_server,
-                r.gpus_per_node,
-                if last > 0 {
-                    format!(", {last} on the last")
-                } else {
-                    String::new()
-                }
-            )
-        } else {
-            format!("{} per server", r.gpus_per_node)
+            let last = if last > 0 && r.gpus > u64::from(r.per_server) {
+                format!(", {last} on the last")
+            } else {
+                String::new()
+            };
+            if r.per_server < r.gpus_per_node {
+                format!(
+                    "{} of each server's {}{last}",
+                    r.per_server, r.gpus_per_node
+                )
+            } else {
+                format!("{} per server{last}", r.gpus_per_node)
+            }
         },
         serde_name(&r.network),
     );

@@ -298,7 +298,11 @@ fn bad_cluster_input_is_one_clear_error() {
         ),
         (
             &["collective", "all_reduce", "-f", "1"][..],
-            "-f/--stepfactor = 1",
+            "'1' for '--stepfactor <FACTOR>': 1 is not a whole number of at least 2",
+        ),
+        (
+            &["collective", "all_reduce", "-f", "1.5"][..],
+            "1.5 is not a whole number of at least 2 (each size is the last times it",
         ),
     ] {
         let o = memphis(args);

@@ -274,11 +274,17 @@ pub fn sweep(c: &ClusterSpec, o: &CollectiveOptions) -> Result<CollectiveReport>
             .collect(),
         None => sweep_sizes(o)?.into_iter().map(|s| (s, None)).collect(),
     };
-    // nccl-tests holds the buffer (the whole gathered array for all-gather and
-    // reduce-scatter) in each GPU's memory.
-    let hbm = c.gpu.hbm_capacity.0 as u64;
+    // nccl-tests holds a send and a receive buffer in each GPU's memory: the size twice
+    // for all-reduce and all-to-all; the size and a rank's share of it for all-gather
+    // (whose send buffer is the share) and reduce-scatter (whose receive buffer is).
+    let hbm = c.gpu.hbm_capacity.0;
+    let share = match o.op {
+        CollectiveOp::AllReduce | CollectiveOp::AllToAll => 1.0,
+        CollectiveOp::AllGather | CollectiveOp::ReduceScatter => 1.0 / f64::from(n),
+    };
     let largest = sizes.iter().map(|&(s, _)| s).max().unwrap_or(0);
-    if largest > hbm {
+    if largest as f64 * (1.0 + share) > hbm {
+        let gib = |b: f64| b / (1u64 << 30) as f64;
         return Err(Error::invalid(
             if log.is_some() {
                 "--compare: size"
@@ -287,8 +293,14 @@ pub fn sweep(c: &ClusterSpec, o: &CollectiveOptions) -> Result<CollectiveReport>
             },
             largest,
             format!(
-                "at most the {:.0} GiB of memory of each {}, which holds nccl-tests' buffer",
-                hbm as f64 / (1u64 << 30) as f64,
+                "at most {:.1} GiB: nccl-tests holds {} in the {:.0} GiB of each {}",
+                gib(hbm / (1.0 + share)),
+                if share == 1.0 {
+                    "a send and a receive buffer of the size"
+                } else {
+                    "a buffer of the size and one of a rank's share"
+                },
+                gib(hbm),
                 c.gpu.name
             ),
         ));
@@ -622,17 +634,25 @@ mod tests {
             "{e}"
         );
         assert_eq!(run(CollectiveOp::AllReduce, Some(8), &one).unwrap().gpus, 8);
-        // A size no GPU holds.
-        let o = CollectiveOptions {
-            min_bytes: 1 << 40,
-            max_bytes: 1 << 40,
-            ..CollectiveOptions::new(CollectiveOp::AllReduce)
+        // A size no GPU holds: an all-reduce's two buffers of 48 GiB do not fit in the
+        // 79.6 GiB of an H100; an all-gather's 48 GiB and its 6 GiB share on 8 ranks do.
+        let sized = |op, bytes: u64| CollectiveOptions {
+            min_bytes: bytes,
+            max_bytes: bytes,
+            ..CollectiveOptions::new(op)
         };
-        let e = sweep(&c, &o).unwrap_err().to_string();
+        let e = sweep(&c, &sized(CollectiveOp::AllReduce, 48 << 30))
+            .unwrap_err()
+            .to_string();
         assert!(
-            e.starts_with("-e/--maxbytes = 1099511627776: at most the 80 GiB"),
+            e.starts_with("-e/--maxbytes = 51539607552: at most 39.8 GiB: nccl-tests holds a send and a receive buffer"),
             "{e}"
         );
+        assert!(sweep(&c, &sized(CollectiveOp::AllGather, 48 << 30)).is_ok());
+        let e = sweep(&c, &sized(CollectiveOp::AllGather, 1 << 40))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("one of a rank's share"), "{e}");
     }
 
     #[test]
