@@ -580,4 +580,11 @@ fn render_collectives(o: &mut String, r: &SimulationReport) {
             duration(c.time_s)
         );
     }
+    let ring = r.plan.recipe.cp_comm == memphis_core::CpComm::P2p;
+    if ring && r.collectives.iter().any(|c| c.group == "cp") {
+        let _ = writeln!(
+            o,
+            "  cp: the ring's sends (cp_comm = \"p2p\"), priced as the all_gather they add up to; attention hides them where it takes longer"
+        );
+    }
 }

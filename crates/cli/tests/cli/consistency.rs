@@ -1,7 +1,7 @@
 //! One question, one answer: every command that answers the same question gives the
 //! same figure, on and off the default path.
 
-use crate::util::{json, memphis, stderr};
+use crate::util::{json, memphis, stderr, stdout};
 
 /// The scenarios of the issue that asked for this, each as extra arguments.
 const SCENARIOS: &[&[&str]] = &[
@@ -236,4 +236,18 @@ fn simulate_lists_the_collectives_collective_prices() {
             assert_eq!(u["protocol"], row["protocol"], "{extra:?} {u}");
         }
     }
+}
+
+/// A context-parallel ring (the default `cp_comm = "p2p"`) sends blocks; the table lists
+/// it as the all-gather it is priced as and says so, and the gather exchange needs no
+/// such line.
+#[test]
+fn the_collectives_table_says_how_a_cp_ring_is_priced() {
+    let line = "cp: the ring's sends (cp_comm = \"p2p\"), priced as the all_gather";
+    let ring = stdout(&memphis(&["simulate", "-q"]));
+    assert!(ring.contains("  cp        all_gather"), "{ring}");
+    assert!(ring.contains(line), "{ring}");
+    let gather = stdout(&memphis(&["simulate", "-q", "--cp-comm", "all_gather"]));
+    assert!(gather.contains("  cp        all_gather"), "{gather}");
+    assert!(!gather.contains(line), "{gather}");
 }

@@ -185,10 +185,9 @@ fn plan_for_other_model(
         ""
     };
     let notes = vec![format!(
-        "the plan of {} was made for {made_for}; the planner chose {}, {} for {}{around}{}",
+        "the plan of {} was made for {made_for}; the planner chose {} for {}{around}{}",
         merged.preset.as_deref().unwrap_or("the scenario"),
-        scenario.plan.label(),
-        scenario.plan.recompute_label(),
+        scenario.plan.chosen_label(),
         scenario.model.name,
         where_planned(merged)
     )];
@@ -247,10 +246,9 @@ fn resolve_plan(merged: &MergedScenario, allow_oom: bool) -> Result<(Resolved, b
         };
         let scenario = best.apply(&base);
         let notes = vec![format!(
-            "the plan fields you gave do not go with the rest of {}'s plan ({e}); the planner chose {}, {} around them{}",
+            "the plan fields you gave do not go with the rest of {}'s plan ({e}); the planner chose {} around them{}",
             merged.preset.as_deref().unwrap_or("the scenario"),
-            scenario.plan.label(),
-            scenario.plan.recompute_label(),
+            scenario.plan.chosen_label(),
             where_planned(merged)
         )];
         return Ok((Resolved { scenario, notes }, true));
@@ -304,9 +302,8 @@ fn resolve_plan(merged: &MergedScenario, allow_oom: bool) -> Result<(Resolved, b
     let scenario = best.apply(&base);
     let from = merged.preset.as_deref().unwrap_or("the scenario");
     let notes = vec![format!(
-        "the plan of {from} does not suit this job ({reason}); the planner chose {}, {}{}",
-        scenario.plan.label(),
-        scenario.plan.recompute_label(),
+        "the plan of {from} does not suit this job ({reason}); the planner chose {}{}",
+        scenario.plan.chosen_label(),
         where_planned(merged)
     )];
     Ok((Resolved { scenario, notes }, true))
@@ -1244,9 +1241,8 @@ pub fn plan_auto(layers: &ScenarioLayers) -> Result<Resolved> {
     let best = best_plan(&base, &fixed)?.ok_or_else(|| none_fits(&base, &fixed))?;
     let scenario = best.apply(&base);
     let notes = vec![format!(
-        "the planner chose {}, {}",
-        scenario.plan.label(),
-        scenario.plan.recompute_label()
+        "the planner chose {}",
+        scenario.plan.chosen_label()
     )];
     Ok(with_context(
         layers,
@@ -1464,6 +1460,24 @@ mod tests {
             r.notes[0].ends_with("around the plan fields you gave"),
             "{:?}",
             r.notes
+        );
+        // The note names the micro-batch the planner chose with the layout.
+        let chose = format!(
+            "the planner chose {}, micro-batch {}, ",
+            p.label(),
+            p.micro_batch
+        );
+        assert!(r.notes[0].contains(&chose), "{:?}", r.notes);
+        // A CP that does not halve-and-split the sequence says so.
+        let e = flags(&|f| {
+            f.parallel.cp = Some(8);
+            f.training.seq_len = Some(4104);
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("parallel.cp = 8: 2 x cp does not divide seq_len (4104)"),
+            "{e}"
         );
         // An expert tensor parallelism the space does not hold (above tp) is searched
         // when given.

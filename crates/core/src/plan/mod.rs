@@ -553,9 +553,14 @@ pub fn search_within(
             // A GPU-splitting field that does not divide the job says so first.
             let gpus = sc.job_gpus();
             let splits = ["tp", "pp", "cp", "dp"].contains(&field.as_str());
+            let seq = sc.run.seq_len;
             let why = match value.parse::<u64>() {
                 Ok(v) if splits && v > 0 && !gpus.is_multiple_of(v) => {
                     format!("{v} does not divide the job's {gpus} GPUs; ")
+                }
+                // The rule `ParallelPlan::validate` names for a whole plan.
+                Ok(v) if field == "cp" && v > 1 && !seq.is_multiple_of(2 * v) => {
+                    format!("2 x cp does not divide seq_len ({seq}), as load-balanced causal CP needs; ")
                 }
                 _ => String::new(),
             };

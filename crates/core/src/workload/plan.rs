@@ -595,6 +595,17 @@ impl ParallelPlan {
             .unwrap_or(1)
     }
 
+    /// What the planner chose, as its notes name it: the layout, the micro-batch and the
+    /// recomputation ("TP8 PP1 CP8 EP1 DP1, micro-batch 4, no recompute").
+    pub fn chosen_label(&self) -> String {
+        format!(
+            "{}, micro-batch {}, {}",
+            self.label(),
+            self.micro_batch,
+            self.recompute_label()
+        )
+    }
+
     /// "full recompute", "full recompute (2 layers a chunk)", for reports.
     pub fn recompute_label(&self) -> String {
         match (self.recompute, self.recompute_layers) {
