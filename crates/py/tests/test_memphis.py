@@ -490,3 +490,10 @@ def test_values_become_flag_text(cli):
     b = cli.json("simulate", "dgx-h100-llama3-70b", "--gpus", "2048", "--tokens", "1000000000000",
                  "--recompute-modules", "core_attn,layernorm", "--recompute", "selective")
     assert a.to_dict() == b
+
+
+def test_the_namespace_holds_no_module_named_like_a_command():
+    # `memphis.html` once was the standard library's html module, which a user took for
+    # the CLI's --html: the package keeps its helpers' modules out of its names.
+    assert not hasattr(memphis, "html")
+    assert all(callable(getattr(memphis, name)) for name in memphis.__all__)

@@ -561,23 +561,51 @@ fn render_collectives(o: &mut String, r: &SimulationReport) {
         "alone: what NCCL's tuner picks, as `memphis collective` prices it, --per-server placing the group's ranks"
     };
     let _ = writeln!(o, "\ncollectives (the largest call of each, {priced})");
-    for c in &r.collectives {
-        let group = format!(
-            "{} ranks on {} server{}",
-            c.ranks,
-            c.servers,
-            if c.servers == 1 { "" } else { "s" }
-        );
+    // A group split unevenly is priced by its fewest ranks on a server.
+    let groups: Vec<String> = r
+        .collectives
+        .iter()
+        .map(|c| {
+            let even = u64::from(c.ranks_per_server) * u64::from(c.servers) == u64::from(c.ranks);
+            format!(
+                "{} ranks on {} server{}{}",
+                c.ranks,
+                c.servers,
+                if c.servers == 1 { "" } else { "s" },
+                if even {
+                    String::new()
+                } else {
+                    format!(", {} on the fewest", c.ranks_per_server)
+                }
+            )
+        })
+        .collect();
+    let width = groups
+        .iter()
+        .map(|g| g.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(26);
+    for (c, group) in r.collectives.iter().zip(groups) {
         let how = format!("{} {}", serde_name(&c.algorithm), serde_name(&c.protocol));
         let _ = writeln!(
             o,
-            "  {:<9} {:<14} {:>10}  {:<26} {:<16} {:>10}",
+            "  {:<9} {:<14} {:>10}  {:<width$} {:<16} {:>10}",
             c.group,
             serde_name(&c.op),
             bytes(c.size_bytes),
             group,
             how,
             duration(c.time_s)
+        );
+    }
+    if r.collectives
+        .iter()
+        .any(|c| u64::from(c.ranks_per_server) * u64::from(c.servers) != u64::from(c.ranks))
+    {
+        let _ = writeln!(
+            o,
+            "  a group split unevenly over its servers is priced by its fewest ranks on one (their NICs carry its traffic there), which `memphis collective --per-server` cannot place"
         );
     }
     let ring = r.plan.recipe.cp_comm == memphis_core::CpComm::P2p;

@@ -208,8 +208,9 @@ fn simulate_lists_the_collectives_collective_prices() {
         );
         let cluster = sim["cluster"]["name"].as_str().unwrap().to_string();
         for u in uses.iter().filter(|u| u["op"] != "all_to_all") {
-            let (ranks, servers) = (f(&u["ranks"]), f(&u["servers"]));
-            let per = (ranks / servers).ceil() as u64;
+            // These groups fill their servers evenly.
+            let (ranks, per) = (f(&u["ranks"]), f(&u["ranks_per_server"]) as u64);
+            assert_eq!(ranks, f(&u["servers"]) * per as f64, "{extra:?} {u}");
             let size = f(&u["size_bytes"]).round() as u64;
             let (ranks, per, size) = (ranks.to_string(), per.to_string(), size.to_string());
             let row = &json(&[
@@ -250,4 +251,86 @@ fn the_collectives_table_says_how_a_cp_ring_is_priced() {
     let gather = stdout(&memphis(&["simulate", "-q", "--cp-comm", "all_gather"]));
     assert!(gather.contains("  cp        all_gather"), "{gather}");
     assert!(!gather.contains(line), "{gather}");
+}
+
+/// On an NVL72 cluster a job's groups can straddle two racks unevenly. Each row says how
+/// it was priced: `ranks_per_server` is the fewest ranks a group has on a server (never
+/// more than ranks / servers), the text names it, and a group that splits evenly (the
+/// expert all-to-all, 8 and 8) still prices as `collective` does.
+#[test]
+fn an_uneven_group_is_named_with_its_fewest_ranks_a_server() {
+    let model = crate::util::tmp("moe16.toml");
+    std::fs::write(
+        &model,
+        "name = \"moe16\"\nlayers = 4\nhidden = 2048\nheads = 16\nkv_heads = 4\n\
+         ffn_hidden = 4096\nvocab = 32000\nmlp = \"gated\"\nmoe_experts = 16\nmoe_topk = 2\n",
+    )
+    .unwrap();
+    let m = model.to_str().unwrap();
+    let args = [
+        "simulate",
+        "--model",
+        m,
+        "--cluster",
+        "gb200-nvl72",
+        "--gpus",
+        "128",
+        "--tp",
+        "2",
+        "--pp",
+        "1",
+        "--cp",
+        "1",
+        "--ep",
+        "16",
+        "--global-batch",
+        "256",
+        "--seq-len",
+        "4096",
+    ];
+    let sim = json(&with(&args, &["--json"]));
+    let uses = sim["collectives"].as_array().unwrap();
+    let mut uneven = 0;
+    for u in uses {
+        let (ranks, servers, per) = (f(&u["ranks"]), f(&u["servers"]), f(&u["ranks_per_server"]));
+        assert!(per * servers <= ranks && per >= 1.0, "{u}");
+        uneven += usize::from(per * servers < ranks);
+    }
+    assert!(uneven > 0, "{uses:?}");
+    let text = stdout(&memphis(&with(&args, &["-q"])));
+    assert!(text.contains("on the fewest"), "{text}");
+    assert!(
+        text.contains("is priced by its fewest ranks on one"),
+        "{text}"
+    );
+    let ep = uses.iter().find(|u| u["group"] == "ep").unwrap();
+    assert_eq!(
+        (
+            f(&ep["ranks"]),
+            f(&ep["servers"]),
+            f(&ep["ranks_per_server"])
+        ),
+        (16.0, 2.0, 8.0)
+    );
+    let size = (f(&ep["size_bytes"]).round() as u64).to_string();
+    let row = &json(&[
+        "collective",
+        "all_to_all",
+        "-g",
+        "16",
+        "--per-server",
+        "8",
+        "-b",
+        &size,
+        "-e",
+        &size,
+        "--cluster",
+        "gb200-nvl72",
+        "--json",
+    ])[0];
+    let (a, b) = (f(&ep["time_s"]) * 1e6, f(&row["time_us"]));
+    assert!(
+        (a / b - 1.0).abs() < 1e-6,
+        "simulate {a} µs, collective {b} µs"
+    );
 }

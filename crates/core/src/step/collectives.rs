@@ -28,7 +28,12 @@ pub struct CollectiveUse {
     pub ranks: u32,
     /// Servers each group spans.
     pub servers: u32,
-    /// The most ranks of a group on one server.
+    /// The fewest ranks of a group on one of its servers, as the call is priced (as many
+    /// NICs carry the group's traffic there). Where a group fills its servers evenly
+    /// (ranks = servers x this), `memphis collective -g <ranks> --per-server <this>`
+    /// places it so and prices the call the same; a group split unevenly (3 and 5 ranks
+    /// on two racks of an NVL72 cluster) is priced by its fewest, which that command
+    /// cannot place.
     pub ranks_per_server: u32,
     /// What NCCL runs (`direct` for an all-to-all: a send and a receive per peer).
     pub algorithm: Algorithm,
@@ -81,7 +86,7 @@ impl<'a> Recorder<'a> {
             size_bytes: size.0,
             ranks: shape.ranks,
             servers: shape.nodes,
-            ranks_per_server: shape.most_per_node,
+            ranks_per_server: shape.ranks_per_node,
             algorithm: e.algorithm,
             protocol: e.protocol,
             time_s: e.time.0,

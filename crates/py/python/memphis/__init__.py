@@ -20,7 +20,7 @@ the native code runs on thread pools of its own, rebuilt in a forked child.
 
 from __future__ import annotations
 
-import html
+import html as _html
 import importlib.util
 import itertools
 import json
@@ -235,7 +235,10 @@ class Report:
 
     def to_html(self) -> str:
         """The self-contained HTML page ``memphis simulate --html`` writes (charts and
-        all: hundreds of KB). A notebook shows the compact summary of ``_repr_html_``."""
+        all, inline SVG: from about 10 KB to several hundred with a long pipeline's
+        timeline). Write it with
+        ``open("report.html", "w").write(r.to_html())``. A notebook shows the compact
+        summary of ``_repr_html_``."""
         if self._html is None:
             self._html = self._native.html()
         return self._html
@@ -269,8 +272,8 @@ class Report:
     def _repr_html_(self) -> str:
         """A compact summary table (a few KB); ``to_html()`` is the full page."""
         cells = "".join(
-            f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
-            f"<td style='text-align:left'>{html.escape(v)}</td></tr>"
+            f"<tr><th style='text-align:left'>{_html.escape(k)}</th>"
+            f"<td style='text-align:left'>{_html.escape(v)}</td></tr>"
             for k, v in self.summary()
         )
         return (
