@@ -820,7 +820,10 @@ impl NetworkParams {
             let bus = Bandwidth::from_gbyte_per_s(hf * intra);
             return Some(Candidate {
                 tuned: Seconds(NVLS_LAT_US * 1e-6) + size * bus_factor / bus,
-                time: Self::nvls_pipeline(size, bus_factor, bus, concurrent, c),
+                // No faster than NCCL's own latency for NVLS, which is what it measured
+                // small messages at: the pipeline is read from 2 MiB up ⚠.
+                time: Self::nvls_pipeline(size, bus_factor, bus, concurrent, c)
+                    .max(Seconds(NVLS_LAT_US * 1e-6)),
                 algorithm: Algorithm::Nvls,
                 protocol: Protocol::Simple,
             });
@@ -876,7 +879,9 @@ impl NetworkParams {
     /// to 6%). The tuner's bandwidth is taken as what the full 128 KiB chunk streams at,
     /// sync included ⚠ (NCCL's tables were measured at its default chunk), and its 25 µs
     /// latency is then about the launch and two steps of 16 KiB chunks (31 µs). A message
-    /// of less than a wave moves its chunks at each step, not a wave's.
+    /// of less than a wave moves its chunks at each step, not a wave's; the caller keeps
+    /// the time no shorter than that latency, as no measured curve says what NVLS takes
+    /// below 1 MiB.
     /// `bus_factor` turns the bytes a wave carries into bytes at the bus bandwidth.
     fn nvls_pipeline(
         size: Bytes,
@@ -1253,6 +1258,9 @@ mod tests {
         let e = net.collective(CollectiveOp::AllReduce, s, g);
         let b = busbw(CollectiveOp::AllReduce, s, 8, e.time);
         assert!(b < 476.0 && b > 470.0, "{b}");
+        // Below the sizes the pipeline was read from, NCCL's own 25 µs holds.
+        let tiny = net.nvls(CollectiveOp::AllReduce, Bytes(4096.0), g).unwrap();
+        assert!((tiny.time.0 - 25e-6).abs() < 1e-12, "{:?}", tiny.time);
     }
 
     fn busbw(op: CollectiveOp, s: Bytes, n: u32, t: Seconds) -> f64 {
