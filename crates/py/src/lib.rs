@@ -137,6 +137,12 @@ fn argv(call: &Call) -> Result<Vec<String>, Failure> {
                 }
             }
             Opt::Flag(on) => argv.push(format!("--{flag}={on}")),
+            Opt::Text(v) if switches.contains(&flag) => {
+                return Err(Failure::bad(format!(
+                    "{key} = {v:?}: True or False (a switch of {})",
+                    call.command
+                )));
+            }
             // `--flag=value` keeps a value that starts with '-' a value, so a negative
             // number gets the message the binary gives for `--gpus -5`.
             Opt::Text(v) => argv.push(format!("--{flag}={v}")),

@@ -497,3 +497,9 @@ def test_the_namespace_holds_no_module_named_like_a_command():
     # the CLI's --html: the package keeps its helpers' modules out of its names.
     assert not hasattr(memphis, "html")
     assert all(callable(getattr(memphis, name)) for name in memphis.__all__)
+
+
+def test_a_switch_takes_true_or_false():
+    with pytest.raises(memphis.ScenarioError) as e:
+        memphis.simulate(allow_oom="no")
+    assert str(e.value) == "allow_oom = \"no\": True or False (a switch of simulate)"
