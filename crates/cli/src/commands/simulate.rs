@@ -562,20 +562,22 @@ fn render_collectives(o: &mut String, r: &SimulationReport) {
     };
     let _ = writeln!(o, "\ncollectives (the largest call of each, {priced})");
     // A group split unevenly is priced by its fewest ranks on a server.
+    let uneven = |c: &&memphis_core::step::collectives::CollectiveUse| {
+        u64::from(c.ranks_per_server) * u64::from(c.servers) != u64::from(c.ranks)
+    };
     let groups: Vec<String> = r
         .collectives
         .iter()
         .map(|c| {
-            let even = u64::from(c.ranks_per_server) * u64::from(c.servers) == u64::from(c.ranks);
             format!(
                 "{} ranks on {} server{}{}",
                 c.ranks,
                 c.servers,
                 if c.servers == 1 { "" } else { "s" },
-                if even {
-                    String::new()
-                } else {
+                if uneven(&c) {
                     format!(", {} on the fewest", c.ranks_per_server)
+                } else {
+                    String::new()
                 }
             )
         })
@@ -599,10 +601,7 @@ fn render_collectives(o: &mut String, r: &SimulationReport) {
             duration(c.time_s)
         );
     }
-    if r.collectives
-        .iter()
-        .any(|c| u64::from(c.ranks_per_server) * u64::from(c.servers) != u64::from(c.ranks))
-    {
+    if r.collectives.iter().any(|c| uneven(&c)) {
         let _ = writeln!(
             o,
             "  a group split unevenly over its servers is priced by its fewest ranks on one (their NICs carry its traffic there), which `memphis collective --per-server` cannot place"
