@@ -267,27 +267,12 @@ fn an_uneven_group_is_named_with_its_fewest_ranks_a_server() {
     )
     .unwrap();
     let m = model.to_str().unwrap();
-    let args = [
-        "simulate",
-        "--model",
-        m,
-        "--cluster",
-        "gb200-nvl72",
-        "--gpus",
-        "128",
-        "--tp",
-        "2",
-        "--pp",
-        "1",
-        "--cp",
-        "1",
-        "--ep",
-        "16",
-        "--global-batch",
-        "256",
-        "--seq-len",
-        "4096",
-    ];
+    let flags = "--cluster gb200-nvl72 --gpus 128 --tp 2 --pp 1 --cp 1 --ep 16 \
+                 --global-batch 256 --seq-len 4096";
+    let args: Vec<&str> = ["simulate", "--model", m]
+        .into_iter()
+        .chain(flags.split_whitespace())
+        .collect();
     let sim = json(&with(&args, &["--json"]));
     let uses = sim["collectives"].as_array().unwrap();
     let mut uneven = 0;
