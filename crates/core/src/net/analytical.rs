@@ -894,7 +894,7 @@ impl NetworkParams {
         let sync = NVLINK_LAT_TREE[Protocol::Simple.index()] * 1e-6;
         let waves = size.0 / (concurrent * chunk);
         // A message of less than a wave moves only its own chunks at each step.
-        let step = waves.min(1.0) * chunk / NVLS_CHUNK * (full_wave - sync) + sync;
+        let step = waves.min(1.0) * chunk / NVLS_CHUNK * (full_wave - sync).max(0.0) + sync;
         Seconds(BASE_LAT_TREE[Protocol::Simple.index()] * 1e-6 + (waves + NVLS_STAGES - 1.0) * step)
     }
 
