@@ -15,6 +15,7 @@ use crate::scenario::{ParallelFile, Scenario};
 use crate::step::analytical::fits_in;
 use crate::step::{simulate_step, Heterogeneity, StepModel};
 use crate::workload::memory::peak_memory;
+use crate::workload::plan::cp_splits_sequence;
 use crate::workload::{ParallelPlan, Recompute};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -130,7 +131,7 @@ fn enumerate_with(sc: &Scenario, etp: Option<u32>) -> Vec<ParallelPlan> {
     let experts = m.moe.as_ref().map_or(1, |x| x.experts);
     for &tp in &tps {
         for &cp in &cps {
-            if !run.seq_len.is_multiple_of(2 * u64::from(cp)) && cp > 1 {
+            if !cp_splits_sequence(u64::from(cp), run.seq_len) {
                 continue;
             }
             let tc = u64::from(tp) * u64::from(cp);
@@ -559,7 +560,7 @@ pub fn search_within(
                     format!("{v} does not divide the job's {gpus} GPUs; ")
                 }
                 // The rule `ParallelPlan::validate` names for a whole plan.
-                Ok(v) if field == "cp" && v > 1 && !seq.is_multiple_of(2 * v) => {
+                Ok(v) if field == "cp" && !cp_splits_sequence(v, seq) => {
                     format!("2 x cp does not divide seq_len ({seq}), as load-balanced causal CP needs; ")
                 }
                 _ => String::new(),

@@ -389,6 +389,12 @@ impl Default for Recipe {
     }
 }
 
+/// Whether context parallelism `cp` can split a sequence of `seq_len` tokens as causal CP
+/// balances its load: each rank takes two of 2 x cp chunks (one early, one late).
+pub fn cp_splits_sequence(cp: u64, seq_len: u64) -> bool {
+    cp <= 1 || seq_len.is_multiple_of(2 * cp)
+}
+
 /// How the job is split over GPUs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ParallelPlan {
@@ -804,7 +810,7 @@ impl ParallelPlan {
             }
         }
         check_run_bounds(None, Some(run.seq_len))?;
-        if !run.seq_len.is_multiple_of(2 * u64::from(self.cp)) && self.cp > 1 {
+        if !cp_splits_sequence(u64::from(self.cp), run.seq_len) {
             return Err(Error::invalid(
                 "parallel.cp",
                 self.cp,
