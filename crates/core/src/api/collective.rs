@@ -278,9 +278,14 @@ pub fn sweep(c: &ClusterSpec, o: &CollectiveOptions) -> Result<CollectiveReport>
     // for all-reduce and all-to-all; the size and a rank's share of it for all-gather
     // (whose send buffer is the share) and reduce-scatter (whose receive buffer is).
     let hbm = c.gpu.hbm_capacity.0;
-    let share = match o.op {
-        CollectiveOp::AllReduce | CollectiveOp::AllToAll => 1.0,
-        CollectiveOp::AllGather | CollectiveOp::ReduceScatter => 1.0 / f64::from(n),
+    let (share, buffers) = match o.op {
+        CollectiveOp::AllReduce | CollectiveOp::AllToAll => {
+            (1.0, "a send and a receive buffer of the size")
+        }
+        CollectiveOp::AllGather | CollectiveOp::ReduceScatter => (
+            1.0 / f64::from(n),
+            "a buffer of the size and one of a rank's share",
+        ),
     };
     let largest = sizes.iter().map(|&(s, _)| s).max().unwrap_or(0);
     if largest as f64 * (1.0 + share) > hbm {
@@ -295,11 +300,7 @@ pub fn sweep(c: &ClusterSpec, o: &CollectiveOptions) -> Result<CollectiveReport>
             format!(
                 "at most {:.1} GiB: nccl-tests holds {} in the {:.0} GiB of each {}",
                 gib(hbm / (1.0 + share)),
-                if share == 1.0 {
-                    "a send and a receive buffer of the size"
-                } else {
-                    "a buffer of the size and one of a rank's share"
-                },
+                buffers,
                 gib(hbm),
                 c.gpu.name
             ),
