@@ -107,6 +107,19 @@ impl LayerComm {
             exposed: self.exposed.plus(o.exposed),
         }
     }
+
+    fn times(self, k: f64) -> Self {
+        LayerComm {
+            whole: FwdBwd {
+                forward: self.whole.forward.times(k),
+                backward: self.whole.backward.times(k),
+            },
+            exposed: FwdBwd {
+                forward: self.exposed.forward * k,
+                backward: self.exposed.backward * k,
+            },
+        }
+    }
 }
 
 impl LayerCosts {
@@ -118,6 +131,21 @@ impl LayerCosts {
             cp: self.cp.plus(o.cp),
             ep: self.ep.plus(o.ep),
             activation_bytes: self.activation_bytes + o.activation_bytes,
+        }
+    }
+
+    /// `n` such layers one after the other.
+    pub fn times(self, n: u32) -> Self {
+        let k = f64::from(n);
+        LayerCosts {
+            compute: FwdBwd {
+                forward: self.compute.forward.times(k),
+                backward: self.compute.backward.times(k),
+            },
+            tp: self.tp.times(k),
+            cp: self.cp.times(k),
+            ep: self.ep.times(k),
+            activation_bytes: self.activation_bytes * k,
         }
     }
 
@@ -248,24 +276,27 @@ pub(crate) fn step_costs(sc: &Scenario, net: &dyn CommModel) -> StepCosts {
         priced(&kept)
     });
     let split = sc.plan.layer_split(model, &sc.run);
-    let of = |pos: usize, i: u32| {
-        let k = model.layer_kind(i);
-        let table = match &keeping {
-            Some(kept) if !sc.plan.recomputes_layer(pos as u32) => kept,
-            _ => &kinds,
-        };
-        table[table.partition_point(|(x, _)| *x < k)].1
+    // Each kind's layers in `ranges`, priced by `table`.
+    let sum = |ranges: &[std::ops::Range<u32>], table: &[(LayerKind, LayerCosts)]| {
+        ranges
+            .iter()
+            .flat_map(|r| model.kind_counts(r.clone()))
+            .fold(LayerCosts::default(), |a, (k, n)| {
+                a.plus(table[table.partition_point(|(x, _)| *x < k)].1.times(n))
+            })
     };
     let chunks = (0..split.chunks.len())
         .map(|s| {
             (0..split.chunks[s].len())
                 .map(|c| {
-                    split
-                        .chunk(s, c)
-                        .into_iter()
-                        .flatten()
-                        .enumerate()
-                        .fold(LayerCosts::default(), |a, (pos, i)| a.plus(of(pos, i)))
+                    let chunk = split.chunk(s, c);
+                    match &keeping {
+                        Some(kept) => {
+                            let (first, rest) = sc.plan.split_by_recompute(&chunk);
+                            sum(&first, &kinds).plus(sum(&rest, kept))
+                        }
+                        None => sum(&chunk, &kinds),
+                    }
                 })
                 .collect()
         })

@@ -192,21 +192,24 @@ pub fn memory_per_stage(
     };
     let recomputing = per_kind(plan);
     let keeping = plan.keeping_activations().map(|p| per_kind(&p));
-    // A chunk's layers, each by its position in the chunk.
-    let chunk_act = |s: usize, c: usize| -> f64 {
-        split
-            .chunk(s, c)
-            .into_iter()
-            .flatten()
-            .enumerate()
-            .map(|(pos, i)| {
-                let k = kinds.binary_search(&model.layer_kind(i)).expect("listed");
-                match &keeping {
-                    Some(kept) if !plan.recomputes_layer(pos as u32) => kept[k],
-                    _ => recomputing[k],
-                }
-            })
+    // Each kind's layers in `ranges`, priced by `table`.
+    let sum = |ranges: &[std::ops::Range<u32>], table: &[f64]| -> f64 {
+        ranges
+            .iter()
+            .flat_map(|r| model.kind_counts(r.clone()))
+            .map(|(k, n)| f64::from(n) * table[kinds.binary_search(&k).expect("listed")])
             .sum()
+    };
+    // A chunk's layers, the first ones recomputing under block recomputation.
+    let chunk_act = |s: usize, c: usize| -> f64 {
+        let chunk = split.chunk(s, c);
+        match &keeping {
+            Some(kept) => {
+                let (first, rest) = plan.split_by_recompute(&chunk);
+                sum(&first, &recomputing) + sum(&rest, kept)
+            }
+            None => sum(&chunk, &recomputing),
+        }
     };
     let tokens = tokens_per_gpu(plan, run);
     // Optimizer state is sharded over the data-parallel ranks that hold the same weights:

@@ -562,14 +562,74 @@ impl ModelSpec {
         }
     }
 
+    /// The decoder layers the dense-layer and global-layer lists name, sorted, each once:
+    /// the only ones whose kind may differ from the rest's.
+    fn named_layers(&self) -> Vec<u32> {
+        let mut named: Vec<u32> = self
+            .moe
+            .iter()
+            .flat_map(|m| m.dense_layers.iter())
+            .chain(self.window.iter().flat_map(|w| w.global_layers.iter()))
+            .copied()
+            .filter(|&i| i < self.layers)
+            .collect();
+        named.sort_unstable();
+        named.dedup();
+        named
+    }
+
     /// The distinct kinds of the model's layers (MTP layers included), in order.
     pub fn kinds(&self) -> Vec<LayerKind> {
-        let mut k: Vec<LayerKind> = (0..self.layers + self.mtp_layers)
-            .map(|i| self.layer_kind(i))
+        self.kind_counts(0..self.layers + self.mtp_layers)
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect()
+    }
+
+    /// How many layers of each kind `layers` holds (MTP layers included), in kind order,
+    /// none of count zero. Only the layers the lists name are looked at one by one (every
+    /// other decoder layer is of one kind, and every MTP layer of another), so the cost
+    /// follows the lists, not the depth: the planner asks for every plan it weighs, and a
+    /// model may have 100,000 layers.
+    pub fn kind_counts(&self, layers: std::ops::Range<u32>) -> Vec<(LayerKind, u32)> {
+        let mut counts: Vec<(LayerKind, u32)> = Vec::new();
+        let mut add = |k: LayerKind, n: u32| {
+            if n == 0 {
+                return;
+            }
+            match counts.iter_mut().find(|(x, _)| *x == k) {
+                Some((_, c)) => *c += n,
+                None => counts.push((k, n)),
+            }
+        };
+        let decoder = layers.start.min(self.layers)..layers.end.min(self.layers);
+        let named = self.named_layers();
+        let in_range: Vec<u32> = named
+            .iter()
+            .copied()
+            .filter(|i| decoder.contains(i))
             .collect();
-        k.sort();
-        k.dedup();
-        k
+        for &i in &in_range {
+            add(self.layer_kind(i), 1);
+        }
+        // The first layer neither list names is of the kind every unnamed layer has.
+        let unnamed = named
+            .iter()
+            .try_fold(
+                0u32,
+                |next, &i| if i == next { Ok(i + 1) } else { Err(next) },
+            )
+            .unwrap_or_else(|first_gap| first_gap);
+        if unnamed < self.layers {
+            add(
+                self.layer_kind(unnamed),
+                decoder.len() as u32 - in_range.len() as u32,
+            );
+        }
+        let mtp = layers.start.max(self.layers)..layers.end.min(self.layers + self.mtp_layers);
+        add(self.layer_kind(self.layers), mtp.len() as u32);
+        counts.sort_by_key(|&(k, _)| k);
+        counts
     }
 
     /// Per-head query/key width.
@@ -754,30 +814,18 @@ impl ModelSpec {
     /// The parameters of the decoder layers `range` (MTP layers are `layers..`).
     pub fn params_of(&self, range: std::ops::Range<u32>) -> LayerParams {
         // A layer's parameters depend only on its MLP and on being an MTP layer (not on
-        // its window): the four combinations, priced once (the planner calls this for
-        // every plan it weighs).
-        let of = |moe: bool, mtp: bool| {
-            self.layer_params(LayerKind {
-                moe,
-                window: None,
-                mtp,
+        // its window).
+        self.kind_counts(range)
+            .into_iter()
+            .fold(LayerParams::default(), |a, (k, n)| {
+                let p = self.layer_params(LayerKind { window: None, ..k });
+                let n = f64::from(n);
+                LayerParams {
+                    dense: a.dense + n * p.dense,
+                    experts: a.experts + n * p.experts,
+                    active_experts: a.active_experts + n * p.active_experts,
+                }
             })
-        };
-        let table = [
-            of(false, false),
-            of(false, true),
-            of(true, false),
-            of(true, true),
-        ];
-        range.fold(LayerParams::default(), |a, i| {
-            let k = self.layer_kind(i);
-            let p = table[2 * usize::from(k.moe) + usize::from(k.mtp)];
-            LayerParams {
-                dense: a.dense + p.dense,
-                experts: a.experts + p.experts,
-                active_experts: a.active_experts + p.active_experts,
-            }
-        })
     }
 
     /// Total parameters: embedding, decoder layers, final norm and head (MTP layers
@@ -1090,6 +1138,70 @@ pub(crate) mod architecture_tests {
             "{}",
             m.mtp_params()
         );
+    }
+
+    /// `kinds` reads only the layers the lists name; the oracle looks at every layer.
+    #[test]
+    fn the_kinds_are_those_of_every_layer() {
+        let every = |m: &ModelSpec| {
+            let mut k: Vec<LayerKind> = (0..m.layers + m.mtp_layers)
+                .map(|i| m.layer_kind(i))
+                .collect();
+            k.sort();
+            k.dedup();
+            k
+        };
+        // Counts of each kind in a range, one layer at a time.
+        let counted = |m: &ModelSpec, r: std::ops::Range<u32>| {
+            let mut c: Vec<(LayerKind, u32)> = Vec::new();
+            for i in r {
+                let k = m.layer_kind(i);
+                match c.iter_mut().find(|(x, _)| *x == k) {
+                    Some((_, n)) => *n += 1,
+                    None => c.push((k, 1)),
+                }
+            }
+            c.sort_by_key(|&(k, _)| k);
+            c
+        };
+        let check = |m: &ModelSpec| {
+            assert_eq!(m.kinds(), every(m), "{:?}", m.window);
+            let end = m.layers + m.mtp_layers;
+            for r in [
+                0..end,
+                0..0,
+                2..5,
+                3..end,
+                0..m.layers,
+                m.layers..end,
+                59..end,
+            ] {
+                assert_eq!(m.kind_counts(r.clone()), counted(m, r.clone()), "{r:?}");
+            }
+        };
+        let mut m = deepseek_v3();
+        check(&m);
+        for (dense, global) in [
+            (vec![], vec![]),
+            (vec![0, 1, 2], vec![]),
+            (vec![], vec![0, 1, 2]),
+            (vec![1, 3], vec![3, 60]),
+            ((0..60).collect(), vec![60]),
+            ((0..61).step_by(2).collect(), (1..61).step_by(2).collect()),
+        ] {
+            m.moe.as_mut().unwrap().dense_layers = dense;
+            m.window = Some(Window {
+                tokens: 4096,
+                global_layers: global,
+            });
+            for mtp in [0, 1, 2] {
+                m.mtp_layers = mtp;
+                check(&m);
+            }
+        }
+        m.moe = None;
+        m.window = None;
+        check(&m);
     }
 
     #[test]

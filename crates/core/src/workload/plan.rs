@@ -569,7 +569,36 @@ impl ParallelPlan {
     /// Whether the layer at `position` in its model chunk (0 = the chunk's first)
     /// recomputes its whole forward in the backward.
     pub fn recomputes_layer(&self, position: u32) -> bool {
-        self.recompute == Recompute::Full && self.recompute_layers.is_none_or(|n| position < n)
+        position < self.recomputed_prefix()
+    }
+
+    /// How many of a chunk's first layers recompute their whole forward: all of them
+    /// (`u32::MAX`) or the first `recompute_layers` under full recomputation, none
+    /// otherwise.
+    fn recomputed_prefix(&self) -> u32 {
+        match self.recompute {
+            Recompute::Full => self.recompute_layers.unwrap_or(u32::MAX),
+            _ => 0,
+        }
+    }
+
+    /// A chunk's layers (as `LayerSplit::chunk` gives them) split into those that
+    /// recompute their forward ([`Self::recomputes_layer`]) and those that do not.
+    pub fn split_by_recompute(
+        &self,
+        chunk: &[std::ops::Range<u32>],
+    ) -> (Vec<std::ops::Range<u32>>, Vec<std::ops::Range<u32>>) {
+        let mut left = self.recomputed_prefix();
+        let (mut recomputing, mut keeping) = (Vec::new(), Vec::new());
+        for r in chunk {
+            let cut = r.start + left.min(r.len() as u32);
+            left -= cut - r.start;
+            recomputing.push(r.start..cut);
+            keeping.push(cut..r.end);
+        }
+        recomputing.retain(|r| !r.is_empty());
+        keeping.retain(|r| !r.is_empty());
+        (recomputing, keeping)
     }
 
     /// Under block recomputation, the plan the layers that do not recompute are priced
