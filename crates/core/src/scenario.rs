@@ -812,6 +812,9 @@ impl ClusterFile {
     /// section in errors (`cluster` in a scenario).
     pub fn validate(self, prefix: &str) -> Result<ClusterSpec> {
         let c = self.resolved()?;
+        // The site's grid and water fields are checked here too, so that every command
+        // reading a cluster refuses what `simulate` refuses.
+        site_grid_mix(&c, &PowerFile::default())?;
         let need = |name: &str| {
             Error::invalid(
                 format!("{prefix}.{name}"),

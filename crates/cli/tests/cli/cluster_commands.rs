@@ -481,3 +481,35 @@ fn a_tier_the_size_does_not_need_is_said_not_built_in_the_header() {
         "{out}"
     );
 }
+
+/// A cluster's site fields (grid, turbines, water) are checked by every command that
+/// reads the cluster, as `simulate` checks them, not only by those that use them.
+#[test]
+fn every_command_refuses_the_site_fields_simulate_refuses() {
+    for (field, needle) in [
+        (
+            "turbine_share = 2",
+            "cluster.turbine_share = 2: a fraction from 0 to 1",
+        ),
+        ("grid_gco2_per_kwh = -5", "cluster.grid_gco2_per_kwh = -5"),
+        ("wue_site_l_per_kwh = -1", "cluster.wue_site_l_per_kwh = -1"),
+    ] {
+        let c = write("site_fields.toml", &format!("{LAB}{field}\n"));
+        for args in [
+            vec!["cluster", "--cluster", &c],
+            vec!["collective", "all_reduce", "--cluster", &c, "-g", "16"],
+            vec![
+                "fabric-bench",
+                "--cluster",
+                &c,
+                "--pattern",
+                "ring",
+                "--gpus",
+                "64",
+            ],
+            vec!["simulate", "--cluster", &c],
+        ] {
+            super::util::expect_bad(&args, needle);
+        }
+    }
+}
