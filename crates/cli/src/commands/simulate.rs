@@ -607,6 +607,15 @@ fn render_collectives(o: &mut String, r: &SimulationReport) {
             "  a group split unevenly over its servers is priced by its fewest ranks on one (their NICs carry its traffic there), which `memphis collective --per-server` cannot place"
         );
     }
+    if r.collectives
+        .iter()
+        .any(|c| c.algorithm == memphis_core::collective::Algorithm::Deepep)
+    {
+        let _ = writeln!(
+            o,
+            "  deepep: DeepEP's dispatch and combine (the GPU posts its sends, one copy per server crosses the network), not NCCL's all_to_all, which `memphis collective` prices"
+        );
+    }
     let ring = r.plan.recipe.cp_comm == memphis_core::CpComm::P2p;
     if ring && r.collectives.iter().any(|c| c.group == "cp") {
         let _ = writeln!(

@@ -319,3 +319,60 @@ fn an_uneven_group_is_named_with_its_fewest_ranks_a_server() {
         "simulate {a} µs, collective {b} µs"
     );
 }
+
+/// DeepEP's dispatch is not NCCL's all-to-all: its row says `deepep` and a footnote says
+/// what `collective` prices instead; with NCCL's dispatcher the row is `direct` and
+/// prices as `collective` does.
+#[test]
+fn a_deepep_dispatch_is_not_listed_as_nccls_all_to_all() {
+    let note = "deepep: DeepEP's dispatch and combine";
+    let ep = |args: &[&str]| -> serde_json::Value {
+        let v = json(args);
+        v["collectives"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["group"] == "ep")
+            .cloned()
+            .unwrap()
+    };
+    let deepep = ep(&["simulate", "deepseek-v3-h800", "--json"]);
+    assert_eq!(deepep["algorithm"], "deepep", "{deepep}");
+    let text = stdout(&memphis(&["simulate", "deepseek-v3-h800", "-q"]));
+    assert!(text.contains(note), "{text}");
+    let args = [
+        "simulate",
+        "deepseek-v3-h800",
+        "--moe-dispatcher",
+        "alltoall",
+    ];
+    let nccl = ep(&[&args[..], &["--json"]].concat());
+    assert_eq!(nccl["algorithm"], "direct", "{nccl}");
+    assert!(!stdout(&memphis(&[&args[..], &["-q"]].concat())).contains(note));
+    let size = (f(&nccl["size_bytes"]).round() as u64).to_string();
+    let (ranks, per) = (
+        nccl["ranks"].to_string(),
+        nccl["ranks_per_server"].to_string(),
+    );
+    let row = &json(&[
+        "collective",
+        "all_to_all",
+        "-g",
+        &ranks,
+        "--per-server",
+        &per,
+        "-b",
+        &size,
+        "-e",
+        &size,
+        "--cluster",
+        "h800-2048",
+        "--json",
+    ])[0];
+    let (a, b) = (f(&nccl["time_s"]) * 1e6, f(&row["time_us"]));
+    assert!(
+        (a / b - 1.0).abs() < 1e-6,
+        "simulate {a} µs, collective {b} µs"
+    );
+    assert!(f(&deepep["time_s"]) < f(&nccl["time_s"]), "{deepep} {nccl}");
+}

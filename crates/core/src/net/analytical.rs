@@ -75,6 +75,9 @@ pub enum Algorithm {
     Tree,
     /// Direct sends to every peer (all-to-all).
     Direct,
+    /// DeepEP's all-to-all: GPU-initiated sends, one copy per server forwarded over
+    /// NVLink there (not an NCCL algorithm; `memphis collective` prices NCCL's).
+    Deepep,
     /// NVLink SHARP: the NVSwitch reduces and multicasts (one NVLink domain).
     Nvls,
     /// NVLS inside each server, a tree between servers (multi-server all-reduce).
@@ -129,7 +132,7 @@ impl Algorithm {
             Algorithm::Pat => "PAT",
             Algorithm::CollnetDirect => "CollnetDirect",
             Algorithm::CollnetChain => "CollnetChain",
-            Algorithm::Direct => return None,
+            Algorithm::Direct | Algorithm::Deepep => return None,
         })
     }
 }

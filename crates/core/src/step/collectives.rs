@@ -35,7 +35,8 @@ pub struct CollectiveUse {
     /// on two racks of an NVL72 cluster) is priced by its fewest, which that command
     /// cannot place.
     pub ranks_per_server: u32,
-    /// What NCCL runs (`direct` for an all-to-all: a send and a receive per peer).
+    /// What NCCL runs (`direct` for an all-to-all: a send and a receive per peer;
+    /// `deepep` for DeepEP's dispatch and combine, which NCCL does not run).
     pub algorithm: Algorithm,
     /// NCCL's protocol.
     pub protocol: Protocol,
@@ -119,9 +120,15 @@ impl CommModel for Recorder<'_> {
         shape: GroupShape,
     ) -> Seconds {
         let time = self.inner.all_to_all(size, route, kind, shape);
+        // NCCL's proxy posts each peer's sends; DeepEP's GPU posts its own.
+        let algorithm = if route.proxy_posts {
+            Algorithm::Direct
+        } else {
+            Algorithm::Deepep
+        };
         let e = CollectiveEstimate {
             time,
-            algorithm: Algorithm::Direct,
+            algorithm,
             protocol: Protocol::Simple,
             faster: None,
         };
