@@ -131,13 +131,13 @@ pub struct SimulateArgs {
     #[arg(long, value_name = "FILE.json")]
     pub trace: Option<PathBuf>,
     /// A straggler: this job GPU's speed drops by --slowdown percent.
-    #[arg(long, value_name = "INDEX", group = "straggler")]
+    #[arg(long, value_name = "INDEX", group = "straggler", value_parser = memphis_core::scenario::count_or_none_u64, allow_hyphen_values = true)]
     pub slow_gpu: Option<u64>,
     /// A straggler server (job server index).
-    #[arg(long, value_name = "INDEX", group = "straggler")]
+    #[arg(long, value_name = "INDEX", group = "straggler", value_parser = memphis_core::scenario::count_or_none_u64, allow_hyphen_values = true)]
     pub slow_server: Option<u64>,
     /// A slow NIC link (of this job GPU).
-    #[arg(long, value_name = "INDEX", group = "straggler")]
+    #[arg(long, value_name = "INDEX", group = "straggler", value_parser = memphis_core::scenario::count_or_none_u64, allow_hyphen_values = true)]
     pub slow_link: Option<u64>,
     /// How much the straggler's speed drops, percent (0 to 99; with --slow-gpu,
     /// --slow-server or --slow-link): its work takes 1 / (1 - PCT/100) as long, so 50
@@ -185,7 +185,7 @@ pub struct ScenarioArgs {
     #[arg(long, value_enum)]
     pub routing: Option<Routing>,
     /// Seed of the failure Monte Carlo (and of `power`'s step-to-step jitter).
-    #[arg(long)]
+    #[arg(long, value_parser = memphis_core::scenario::count_or_none_u64, allow_hyphen_values = true)]
     pub seed: Option<u64>,
 }
 
@@ -260,7 +260,7 @@ pub struct FabricBenchArgs {
     #[arg(long, value_name = "PRESET|FILE.toml", default_value = "memphis")]
     pub cluster: String,
     /// Seed of the permutation and of the ECMP hash.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = memphis_core::scenario::count_or_none_u64, allow_hyphen_values = true)]
     pub seed: u64,
     /// Print JSON.
     #[arg(long)]
@@ -283,7 +283,7 @@ pub struct CollectiveArgs {
     /// Ranks of the communicator on each server: the first N GPUs of each server in turn,
     /// as a training job's data-parallel group has 1 a server under TP8 and 2 under TP4
     /// (`simulate` lists its groups so). Default: every GPU of a server.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = per_server_count, allow_hyphen_values = true)]
     pub per_server: Option<u32>,
     /// Smallest size (8, 64K, 1M, 16G).
     #[arg(short = 'b', long = "minbytes", default_value = "8")]
@@ -390,6 +390,12 @@ pub struct PowerArgs {
 fn top_count(text: &str) -> Result<usize, String> {
     memphis_core::scenario::count_u64(text)
         .and_then(|n| usize::try_from(n).map_err(|_| format!("{text} is more than {}", usize::MAX)))
+}
+
+/// `--per-server`: a count, as the scenario's counts are read.
+fn per_server_count(text: &str) -> Result<u32, String> {
+    memphis_core::scenario::count_u64(text)
+        .and_then(|n| u32::try_from(n).map_err(|_| format!("{text} is more than {}", u32::MAX)))
 }
 
 /// nccl-tests' -f: a whole factor of at least 2 (it multiplies; it does not add).

@@ -415,7 +415,18 @@ fn model_arg_within(arg: &str, depth: u32) -> CliResult<ModelFile> {
         let model = match scenario::parse_model(arg, &text) {
             Ok(m) => m,
             Err(e) => {
-                return Err(wrong_kind_of_file(arg, &text, FileKind::Model).unwrap_or(e.into()))
+                return Err(wrong_kind_of_file(arg, &text, FileKind::Model).unwrap_or_else(
+                    || {
+                        // Not TOML at all (a README, a log): say what a model file is.
+                        if arg.ends_with(".toml") {
+                            e.into()
+                        } else {
+                            CliError::bad(format!(
+                                "{e}; a model is a preset name (`memphis presets`), a Hugging Face config.json or a TOML model file"
+                            ))
+                        }
+                    },
+                ));
             }
         };
         let mut file = ScenarioFile {

@@ -155,12 +155,11 @@ fn render(r: &GridReport) -> String {
         duration(r.resolution_s),
         r.samples
     );
+    let (p10, p90) = sinks::format::duration_band(r.step_p10_s, r.step_p90_s);
     let _ = writeln!(
         o,
-        "  step         {} (p10-p90 {} to {}) = {:.3} Hz · {} job GPUs of {}",
+        "  step         {} (p10-p90 {p10} to {p90}) = {:.3} Hz · {} job GPUs of {}",
         duration(r.step_s),
-        duration(r.step_p10_s),
-        duration(r.step_p90_s),
         r.step_hz,
         r.job_gpus,
         r.site_gpus

@@ -256,12 +256,11 @@ fn render(r: &SimulationReport) -> String {
     }
     let st = &r.step;
     let _ = writeln!(o, "\n{}", sinks::heading("step"));
+    let (p10, p90) = sinks::format::duration_band(st.band.p10_s, st.band.p90_s);
     let _ = writeln!(
         o,
-        "  time         {} (p10-p90 {} to {}: the slowest GPU the job draws)",
+        "  time         {} (p10-p90 {p10} to {p90}: the slowest GPU the job draws)",
         duration(st.time_s),
-        duration(st.band.p10_s),
-        duration(st.band.p90_s)
     );
     let _ = writeln!(
         o,

@@ -3,20 +3,38 @@ use memphis_core::api::simulate::{FailureSummary, SimulationReport};
 
 /// Seconds with a unit that fits: µs, ms, s, min, h, d.
 pub fn duration(s: f64) -> String {
+    let (per, unit, decimals) = duration_unit(s);
+    format!("{:.*} {unit}", decimals, s / per)
+}
+
+/// The unit a duration of `s` seconds is shown in: seconds per unit, its symbol, and
+/// the decimals shown.
+fn duration_unit(s: f64) -> (f64, &'static str, usize) {
     let a = s.abs();
     if a < 1e-3 {
-        format!("{:.1} µs", s * 1e6)
+        (1e-6, "µs", 1)
     } else if a < 1.0 {
-        format!("{:.1} ms", s * 1e3)
+        (1e-3, "ms", 1)
     } else if a < 120.0 {
-        format!("{s:.2} s")
+        (1.0, "s", 2)
     } else if a < 7200.0 {
-        format!("{:.1} min", s / 60.0)
+        (60.0, "min", 1)
     } else if a < 172_800.0 {
-        format!("{:.1} h", s / 3600.0)
+        (3600.0, "h", 1)
     } else {
-        format!("{:.1} d", s / 86400.0)
+        (86400.0, "d", 1)
     }
+}
+
+/// The two ends of a band, each as [`duration`] shows it, but in the upper end's unit
+/// and with up to three more decimals where the usual ones would print them alike.
+pub fn duration_band(lo: f64, hi: f64) -> (String, String) {
+    let (per, unit, decimals) = duration_unit(hi);
+    let show = |x: f64, d: usize| format!("{:.*} {unit}", d, x / per);
+    let d = (decimals..=decimals + 3)
+        .find(|&d| show(lo, d) != show(hi, d))
+        .unwrap_or(decimals);
+    (show(lo, d), show(hi, d))
 }
 
 /// A count with thousands separators.
@@ -172,6 +190,20 @@ mod tests {
         ] {
             assert_eq!(sig3(x), s, "{x}");
         }
+    }
+
+    #[test]
+    fn a_band_shows_its_two_ends_apart() {
+        let b = |lo, hi| {
+            let (a, b) = duration_band(lo, hi);
+            format!("{a} to {b}")
+        };
+        assert_eq!(b(5.57, 5.64), "5.57 s to 5.64 s");
+        assert_eq!(b(136.0, 139.0), "2.27 min to 2.32 min");
+        assert_eq!(b(138.0, 138.1), "2.300 min to 2.302 min");
+        // In the upper end's unit; ends that stay alike keep the usual decimals.
+        assert_eq!(b(0.998, 1.004), "0.998 s to 1.004 s");
+        assert_eq!(b(2.0, 2.0), "2.00 s to 2.00 s");
     }
 
     #[test]

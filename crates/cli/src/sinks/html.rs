@@ -306,15 +306,10 @@ pub fn report(r: &SimulationReport) -> String {
     let mem = &r.memory;
     let cap = mem.capacity_gib;
     let cards = [
-        (
-            "step time (p10–p90: the slowest GPU drawn)",
-            format!(
-                "{} (p10–p90 {}–{})",
-                duration(r.step.time_s),
-                duration(r.step.band.p10_s),
-                duration(r.step.band.p90_s)
-            ),
-        ),
+        ("step time (p10–p90: the slowest GPU drawn)", {
+            let (p10, p90) = super::format::duration_band(r.step.band.p10_s, r.step.band.p90_s);
+            format!("{} (p10–p90 {p10}–{p90})", duration(r.step.time_s))
+        }),
         (
             "MFU",
             format!(
