@@ -223,9 +223,10 @@ fn render(r: &SimulationReport) -> String {
     );
     let _ = writeln!(
         o,
-        "  plan     {} = {} GPUs ({} spare) · micro-batch {} x {} · {} seq {} · {} · {}{}{}",
+        "  plan     {} = {} GPU{} ({} spare) · micro-batch {} x {} · {} seq {} · {} · {}{}{}",
         p.label(),
         count(r.run.gpus),
+        if r.run.gpus == 1 { "" } else { "s" },
         count(r.run.spare_gpus),
         p.micro_batch,
         r.plan.micro_batches,
@@ -241,7 +242,8 @@ fn render(r: &SimulationReport) -> String {
         } else {
             ""
         },
-        if p.distributed_optimizer {
+        // Sharding over one data-parallel rank shards nothing.
+        if p.distributed_optimizer && p.dp * p.cp > 1 {
             " · dist-opt"
         } else {
             ""

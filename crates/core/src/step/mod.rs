@@ -41,10 +41,11 @@ pub fn with_timeline(mut step: StepResult, tl: &Timeline, het: &Heterogeneity) -
         .copied()
         .unwrap_or_default()
         .as_seconds();
-    let dp = (tl.stage_end[s].as_seconds() - tl.stage_compute_end[s].as_seconds() - opt)
-        .max(Seconds::ZERO)
-        + tl.first_forward.as_seconds()
-        + gather_hold;
+    // The optimizer's time is not whole nanoseconds of the clock: less than one left
+    // after it is rounding, not a reduction.
+    let after = tl.stage_end[s].as_seconds() - tl.stage_compute_end[s].as_seconds() - opt;
+    let after = if after.0 < 1e-9 { Seconds::ZERO } else { after };
+    let dp = after + tl.first_forward.as_seconds() + gather_hold;
     let b = &mut step.breakdown;
     for part in [
         &mut b.compute,
