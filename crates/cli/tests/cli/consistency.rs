@@ -193,6 +193,29 @@ fn the_timeline_and_the_closed_form_draw_the_same_power() {
     }
 }
 
+/// `memphis collective`'s row for a call `simulate` listed (`u`: its op, ranks, ranks a
+/// server and size), on `cluster`.
+fn collective_row(u: &serde_json::Value, cluster: &str) -> serde_json::Value {
+    let size = (f(&u["size_bytes"]).round() as u64).to_string();
+    let (ranks, per) = (u["ranks"].to_string(), u["ranks_per_server"].to_string());
+    json(&[
+        "collective",
+        u["op"].as_str().unwrap(),
+        "-g",
+        &ranks,
+        "--per-server",
+        &per,
+        "-b",
+        &size,
+        "-e",
+        &size,
+        "--cluster",
+        cluster,
+        "--json",
+    ])[0]
+        .clone()
+}
+
 /// `simulate` lists the collectives its step priced, and `collective` prices each the
 /// same, given the same group: a data-parallel group of one GPU a server (TP8), a
 /// tensor-parallel group inside one server, a context-parallel pair across servers.
@@ -209,25 +232,9 @@ fn simulate_lists_the_collectives_collective_prices() {
         let cluster = sim["cluster"]["name"].as_str().unwrap().to_string();
         for u in uses.iter().filter(|u| u["op"] != "all_to_all") {
             // These groups fill their servers evenly.
-            let (ranks, per) = (f(&u["ranks"]), f(&u["ranks_per_server"]) as u64);
-            assert_eq!(ranks, f(&u["servers"]) * per as f64, "{extra:?} {u}");
-            let size = f(&u["size_bytes"]).round() as u64;
-            let (ranks, per, size) = (ranks.to_string(), per.to_string(), size.to_string());
-            let row = &json(&[
-                "collective",
-                u["op"].as_str().unwrap(),
-                "-g",
-                &ranks,
-                "--per-server",
-                &per,
-                "-b",
-                &size,
-                "-e",
-                &size,
-                "--cluster",
-                &cluster,
-                "--json",
-            ])[0];
+            let (ranks, per) = (f(&u["ranks"]), f(&u["ranks_per_server"]));
+            assert_eq!(ranks, f(&u["servers"]) * per, "{extra:?} {u}");
+            let row = &collective_row(u, &cluster);
             let (a, b) = (f(&u["time_s"]) * 1e6, f(&row["time_us"]));
             assert!(
                 (a / b - 1.0).abs() < 1e-6,
@@ -349,26 +356,7 @@ fn a_deepep_dispatch_is_not_listed_as_nccls_all_to_all() {
     let nccl = ep(&[&args[..], &["--json"]].concat());
     assert_eq!(nccl["algorithm"], "direct", "{nccl}");
     assert!(!stdout(&memphis(&[&args[..], &["-q"]].concat())).contains(note));
-    let size = (f(&nccl["size_bytes"]).round() as u64).to_string();
-    let (ranks, per) = (
-        nccl["ranks"].to_string(),
-        nccl["ranks_per_server"].to_string(),
-    );
-    let row = &json(&[
-        "collective",
-        "all_to_all",
-        "-g",
-        &ranks,
-        "--per-server",
-        &per,
-        "-b",
-        &size,
-        "-e",
-        &size,
-        "--cluster",
-        "h800-2048",
-        "--json",
-    ])[0];
+    let row = &collective_row(&nccl, "h800-2048");
     let (a, b) = (f(&nccl["time_s"]) * 1e6, f(&row["time_us"]));
     assert!(
         (a / b - 1.0).abs() < 1e-6,
