@@ -146,7 +146,7 @@ fn render_jobs(r: &JobsReport) -> String {
     // Every note, those on what a job inherits from its preset included (its batch may
     // explain its step).
     for n in &r.notes {
-        let _ = writeln!(o, "note: {n}");
+        let _ = writeln!(o, "{}", crate::sinks::labelled_note(n));
     }
     o
 }

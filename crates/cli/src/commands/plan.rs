@@ -36,7 +36,7 @@ pub fn run(a: PlanArgs) -> CliResult {
     } else {
         let mut text = render(&result);
         for n in notes.iter().rev() {
-            text.insert_str(0, &format!("note: {n}\n"));
+            text.insert_str(0, &format!("{}\n", crate::sinks::labelled_note(n)));
         }
         text
     };

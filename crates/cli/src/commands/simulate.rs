@@ -336,7 +336,7 @@ fn render(r: &SimulationReport) -> String {
     let _ = writeln!(o, "\n{}", sinks::heading("reliability"));
     let _ = writeln!(
         o,
-        "  job MTBF     {} ({} interruptions over the run, {} planned)",
+        "  job MTBF     {} ({} unexpected and {} planned interruptions over the run)",
         duration(rel.job_mtbf_hours * 3600.0),
         few(ints.interruptions),
         few(ints.planned_interruptions)
@@ -606,6 +606,15 @@ fn render_collectives(o: &mut String, r: &SimulationReport) {
         let _ = writeln!(
             o,
             "  a group split unevenly over its servers is priced by its fewest ranks on one (their NICs carry its traffic there), which `memphis collective --per-server` cannot place"
+        );
+    }
+    if r.collectives
+        .iter()
+        .any(|c| c.group == "dp" || c.group == "expert_dp")
+    {
+        let _ = writeln!(
+            o,
+            "  dp: a stage's whole gradient reduction (weight gather) as one call; Megatron sends it in buckets, and with dp_overlap the backward (forward) hides what it can"
         );
     }
     if r.collectives

@@ -365,7 +365,11 @@ pub fn report(r: &SimulationReport) -> String {
         let _ = write!(o, r#"<div class="sub">network: {}</div>"#, esc(&line));
     }
     for n in &r.notes {
-        let _ = write!(o, r#"<p class="sub note">note: {}</p>"#, esc(n));
+        let _ = write!(
+            o,
+            r#"<p class="sub note">{}</p>"#,
+            esc(&super::labelled_note(n))
+        );
     }
     o.push_str(r#"<div class="cards" id="cards">"#);
     for (k, v) in cards {

@@ -117,6 +117,28 @@ pub fn report<T: serde::Serialize>(
 /// A note on stderr about a decision made for the user (unless `--quiet`).
 pub fn note(msg: &str) {
     if !QUIET.load(std::sync::atomic::Ordering::Relaxed) && !embedded() {
-        eprintln!("note: {}", crate::errors::one_line(msg));
+        eprintln!("{}", labelled_note(&crate::errors::one_line(msg)));
+    }
+}
+
+/// A note as a line says it: `note: ...`, or a warning as it is (`warning: ...`), not
+/// `note: warning: ...`.
+pub fn labelled_note(msg: &str) -> String {
+    if msg.starts_with("warning: ") {
+        msg.to_string()
+    } else {
+        format!("note: {msg}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_warning_is_not_labelled_a_note() {
+        assert_eq!(super::labelled_note("warning: slow"), "warning: slow");
+        assert_eq!(
+            super::labelled_note("the planner chose"),
+            "note: the planner chose"
+        );
     }
 }

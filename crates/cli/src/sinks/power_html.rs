@@ -316,7 +316,7 @@ pub fn power_report(r: &GridReport) -> String {
         esc(&crate::commands::power::battery_line(r))
     );
     for n in &r.notes {
-        let _ = write!(o, r#"<p class="sub">note: {}</p>"#, esc(n));
+        let _ = write!(o, r#"<p class="sub">{}</p>"#, esc(&super::labelled_note(n)));
     }
     o.push_str(r#"<h2>Loads</h2><table id="table-loads"><tr><th>load</th><th>time constant</th><th>mean MW</th><th>min MW</th><th>max MW</th></tr>"#);
     for c in &r.components {

@@ -255,6 +255,11 @@ fn the_collectives_table_says_how_a_cp_ring_is_priced() {
     let ring = stdout(&memphis(&["simulate", "-q"]));
     assert!(ring.contains("  cp        all_gather"), "{ring}");
     assert!(ring.contains(line), "{ring}");
+    // The data-parallel rows are whole reductions, and say so.
+    assert!(
+        ring.contains("  dp: a stage's whole gradient reduction"),
+        "{ring}"
+    );
     let gather = stdout(&memphis(&["simulate", "-q", "--cp-comm", "all_gather"]));
     assert!(gather.contains("  cp        all_gather"), "{gather}");
     assert!(!gather.contains(line), "{gather}");
