@@ -69,8 +69,8 @@ fn render(r: &ReliabilityReport) -> String {
     }
     let _ = writeln!(
         o,
-        "  checkpoint      {:.1} TB, written in {} at {:.2} TB/s; stall {} ({}); restart {}\n  interval        {} ({})",
-        r.failures.checkpoint_size_tb,
+        "  checkpoint      {}, written in {} at {:.2} TB/s; stall {} ({}); restart {}\n  interval        {} ({})",
+        crate::sinks::format::size_tb(r.failures.checkpoint_size_tb),
         duration(r.failures.checkpoint_write_s),
         r.failures.storage_write_tbps,
         duration(r.failures.checkpoint_stall_s),

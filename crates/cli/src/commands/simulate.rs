@@ -3,7 +3,9 @@
 
 use crate::cli::SimulateArgs;
 use crate::errors::{CliError, CliResult};
-use crate::sinks::format::{bytes, contention_line, count, days_spread, duration, few, pct, si};
+use crate::sinks::format::{
+    bytes, contention_line, count, days_spread, duration, few, pct, power_mw, si, size_tb,
+};
 use crate::{input, sinks};
 use memphis_core::api::simulate::MemorySummary;
 use memphis_core::api::{self, SimulateOptions, SimulationReport};
@@ -343,10 +345,10 @@ fn render(r: &SimulationReport) -> String {
     );
     let _ = writeln!(
         o,
-        "  checkpoint   every {} ({}) · {:.1} TB · stall {} ({}) · restart {}",
+        "  checkpoint   every {} ({}) · {} · stall {} ({}) · restart {}",
         duration(rel.checkpoint_interval_min * 60.0),
         rel.checkpoint_interval_why,
-        rel.checkpoint_size_tb,
+        size_tb(rel.checkpoint_size_tb),
         duration(rel.checkpoint_stall_s),
         if rel.async_checkpoint {
             "async"
@@ -460,22 +462,26 @@ fn render_power(o: &mut String, r: &SimulationReport) {
     );
     let _ = writeln!(
         o,
-        "  IT           {:.2} MW average, {:.2} MW peak ({} GPUs on {} server{})",
-        pw.it_mw,
-        pw.peak_it_mw,
+        "  IT           {} average, {} peak ({} GPU{} on {} server{})",
+        power_mw(pw.it_mw),
+        power_mw(pw.peak_it_mw),
         count(r.run.gpus),
+        if r.run.gpus == 1 { "" } else { "s" },
         count(site.job_nodes),
         if site.job_nodes == 1 { "" } else { "s" }
     );
     let _ = writeln!(
         o,
-        "  facility     {:.2} MW ({:?} cooling would draw {:.2} MW)",
-        pw.facility_mw, pw.other_cooling, pw.facility_mw_other_cooling
+        "  facility     {} ({:?} cooling would draw {})",
+        power_mw(pw.facility_mw),
+        pw.other_cooling,
+        power_mw(pw.facility_mw_other_cooling)
     );
     let _ = writeln!(
         o,
-        "  swing        {:.2} MW facility over one step (the {}'s phases, unsmoothed)",
-        pw.swing_mw, pw.swing_source
+        "  swing        {} facility over one step (the {}'s phases, unsmoothed)",
+        power_mw(pw.swing_mw),
+        pw.swing_source
     );
     let _ = writeln!(
         o,
@@ -485,9 +491,9 @@ fn render_power(o: &mut String, r: &SimulationReport) {
     for part in pw.parts.iter().filter(|p| p.mw > 0.0) {
         let _ = writeln!(
             o,
-            "    {:<30} {:>8.2} MW  {:>6}",
+            "    {:<30} {:>11}  {:>6}",
             part.name,
-            part.mw,
+            power_mw(part.mw),
             pct(part.mw / total_mw.max(1e-30))
         );
     }
@@ -497,17 +503,17 @@ fn render_power(o: &mut String, r: &SimulationReport) {
     let unlinked_mw: f64 = it_rows.iter().map(|s| s.unassigned_mw).sum();
     let unlinked = if unlinked_mw >= 0.005 {
         format!(
-            ", and {:.2} MW IT in switch ports no link uses",
-            unlinked_mw
+            ", and {} IT in switch ports no link uses",
+            power_mw(unlinked_mw)
         )
     } else {
         String::new()
     };
     let _ = writeln!(
         o,
-        "  site         {:.2} MW IT, {:.2} MW facility: {} GPUs, {} idle at idle power{unlinked}",
-        site.it_mw,
-        site.facility_mw,
+        "  site         {} IT, {} facility: {} GPUs, {} idle at idle power{unlinked}",
+        power_mw(site.it_mw),
+        power_mw(site.facility_mw),
         count(site.gpus),
         count(site.idle_gpus)
     );

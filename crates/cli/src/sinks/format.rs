@@ -37,6 +37,28 @@ pub fn duration_band(lo: f64, hi: f64) -> (String, String) {
     (show(lo, d), show(hi, d))
 }
 
+/// A power given in MW: in MW from 0.1 MW, in kW or W below, so that a job of a few
+/// GPUs does not read 0.00 MW.
+pub fn power_mw(mw: f64) -> String {
+    let a = mw.abs();
+    if a >= 0.1 || a == 0.0 {
+        format!("{mw:.2} MW")
+    } else if a >= 1e-3 {
+        format!("{:.1} kW", mw * 1e3)
+    } else {
+        format!("{:.0} W", mw * 1e6)
+    }
+}
+
+/// A size given in decimal TB (a checkpoint): in TB from 0.1 TB, in GB below.
+pub fn size_tb(tb: f64) -> String {
+    if tb.abs() >= 0.1 || tb == 0.0 {
+        format!("{tb:.1} TB")
+    } else {
+        format!("{:.1} GB", tb * 1e3)
+    }
+}
+
 /// A count with thousands separators.
 pub fn count(n: u64) -> String {
     let s = n.to_string();
@@ -204,6 +226,17 @@ mod tests {
         // In the upper end's unit; ends that stay alike keep the usual decimals.
         assert_eq!(b(0.998, 1.004), "0.998 s to 1.004 s");
         assert_eq!(b(2.0, 2.0), "2.00 s to 2.00 s");
+    }
+
+    #[test]
+    fn a_small_job_s_power_is_in_kw_or_w() {
+        assert_eq!(power_mw(89.256), "89.26 MW");
+        assert_eq!(power_mw(0.15), "0.15 MW");
+        assert_eq!(power_mw(0.0693), "69.3 kW");
+        assert_eq!(power_mw(0.000225), "225 W");
+        assert_eq!(power_mw(0.0), "0.00 MW");
+        assert_eq!(size_tb(5.71), "5.7 TB");
+        assert_eq!(size_tb(0.0512), "51.2 GB");
     }
 
     #[test]
