@@ -789,3 +789,26 @@ fn the_report_says_what_the_fabric_did() {
         in_pod["notes"]
     );
 }
+
+/// A GPU swapped into a cluster whose servers hold more of it than its NVLink domains
+/// join (A100s 72 to an NVL72 rack) runs as asked, with a warning; GB200 there does not.
+#[test]
+fn a_server_larger_than_the_gpus_nvlink_domain_is_warned_about() {
+    let warning =
+        "72 GPUs a server share one NVLink domain here, but A100-SXM4-80GB systems join at most 8";
+    let o = memphis(&[
+        "simulate",
+        "--cluster",
+        "gb200-nvl72",
+        "--gpu",
+        "A100-SXM4-80GB",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!("warning: {warning}")),
+        "{}",
+        stderr(&o)
+    );
+    let o = memphis(&["simulate", "--cluster", "gb200-nvl72"]);
+    assert!(!stderr(&o).contains("NVLink domain here"), "{}", stderr(&o));
+}

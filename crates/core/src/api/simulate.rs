@@ -90,6 +90,7 @@ fn with_context(
 ) -> Resolved {
     r.notes
         .extend(inherited(merged, &r.scenario, plan_kept, hints));
+    r.notes.extend(oversized_domain(&r.scenario));
     r.notes.extend(straddling(&r.scenario));
     r.notes.extend(scenario_notes(merged, &r.scenario, hints));
     // Recipe fields that change nothing in this run, written all the same.
@@ -348,6 +349,19 @@ fn other_model(merged: &MergedScenario) -> Option<String> {
             .name
             .clone()
             .unwrap_or_else(|| "its model".to_string())
+    })
+}
+
+/// A server with more GPUs than the GPU's NVLink domains join (A100s 72 to a server,
+/// as `--gpu A100-SXM4-80GB` on an NVL72 cluster makes): priced as asked, one NVLink
+/// domain at the GPU's own NVLink rate, but no such system is built.
+fn oversized_domain(sc: &Scenario) -> Option<String> {
+    let (gpu, gpn) = (&sc.cluster.gpu, sc.cluster.gpus_per_node);
+    (gpn > gpu.nvlink_domain_gpus).then(|| {
+        format!(
+            "warning: {gpn} GPUs a server share one NVLink domain here, but {} systems join at most {} (cluster.gpus_per_node); memphis prices the {gpn} as one domain at the {}'s NVLink rate, as asked",
+            gpu.name, gpu.nvlink_domain_gpus, gpu.name
+        )
     })
 }
 

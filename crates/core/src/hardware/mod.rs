@@ -65,6 +65,12 @@ pub struct GpuSpec {
     pub tdp: Watts,
     /// Streaming multiprocessors (for GEMM wave quantization).
     pub sms: u32,
+    /// The most GPUs of this model one NVLink domain joins in the systems built of it:
+    /// 8 on an HGX board (A100, H100, H800, H200, B200: facts.md §2.2), 72 in a GB200
+    /// NVL72 rack ([NVL72RA]). A cluster with more GPUs a server than this is warned
+    /// about, not refused (NVIDIA's NVLink Switch System joined 256 H100s ⚠, rarely
+    /// built).
+    pub nvlink_domain_gpus: u32,
 }
 
 impl GpuSpec {
@@ -130,6 +136,7 @@ pub fn gpu_catalog() -> &'static [GpuSpec] {
                 nccl_nvlink_bw: Bandwidth(12.0 * 20.0 * GB),
                 tdp: Watts(400.0),
                 sms: 108,
+                nvlink_domain_gpus: 8,
             },
             GpuSpec {
                 name: "H100-SXM5-80GB",
@@ -147,6 +154,7 @@ pub fn gpu_catalog() -> &'static [GpuSpec] {
                 nccl_nvlink_bw: Bandwidth(18.0 * 20.6 * GB),
                 tdp: Watts(700.0),
                 sms: 132,
+                nvlink_domain_gpus: 8,
             },
             GpuSpec {
                 name: "H800-SXM5-80GB",
@@ -163,6 +171,7 @@ pub fn gpu_catalog() -> &'static [GpuSpec] {
                 nccl_nvlink_bw: Bandwidth(8.0 * 20.6 * GB),
                 tdp: Watts(700.0),
                 sms: 132,
+                nvlink_domain_gpus: 8,
             },
             GpuSpec {
                 name: "H200-SXM-141GB",
@@ -179,6 +188,7 @@ pub fn gpu_catalog() -> &'static [GpuSpec] {
                 nccl_nvlink_bw: Bandwidth(18.0 * 20.6 * GB),
                 tdp: Watts(700.0),
                 sms: 132,
+                nvlink_domain_gpus: 8,
             },
             GpuSpec {
                 name: "B200",
@@ -194,6 +204,7 @@ pub fn gpu_catalog() -> &'static [GpuSpec] {
                 nccl_nvlink_bw: Bandwidth(18.0 * 40.1 * GB),
                 tdp: Watts(1000.0),
                 sms: 148,
+                nvlink_domain_gpus: 8,
             },
             GpuSpec {
                 name: "GB200",
@@ -209,6 +220,7 @@ pub fn gpu_catalog() -> &'static [GpuSpec] {
                 nccl_nvlink_bw: Bandwidth(18.0 * 40.1 * GB),
                 tdp: Watts(1200.0),
                 sms: 148,
+                nvlink_domain_gpus: 72,
             },
         ]
     })
