@@ -811,4 +811,13 @@ fn a_server_larger_than_the_gpus_nvlink_domain_is_warned_about() {
     );
     let o = memphis(&["simulate", "--cluster", "gb200-nvl72"]);
     assert!(!stderr(&o).contains("NVLink domain here"), "{}", stderr(&o));
+    // `plan` says it too: it holds whatever plan is found.
+    let plan = "plan --cluster gb200-nvl72 --gpu A100-SXM4-80GB --gpus 144 --model llama3-8b \
+                --global-batch 144 --seq-len 4096";
+    let o = memphis(&plan.split_whitespace().collect::<Vec<_>>());
+    assert!(
+        stdout(&o).contains(&format!("warning: {warning}")),
+        "{}",
+        stdout(&o)
+    );
 }

@@ -90,7 +90,6 @@ fn with_context(
 ) -> Resolved {
     r.notes
         .extend(inherited(merged, &r.scenario, plan_kept, hints));
-    r.notes.extend(oversized_domain(&r.scenario));
     r.notes.extend(straddling(&r.scenario));
     r.notes.extend(scenario_notes(merged, &r.scenario, hints));
     // Recipe fields that change nothing in this run, written all the same.
@@ -441,6 +440,7 @@ fn masked_attention_note(sc: &Scenario) -> Option<String> {
 /// too.
 pub fn scenario_notes(merged: &MergedScenario, sc: &Scenario, hints: Hints) -> Vec<String> {
     let mut notes = Vec::new();
+    notes.extend(oversized_domain(sc));
     notes.extend(masked_attention_note(sc));
     if sc.network == NetworkModel::Analytical && hints == Hints::Flags {
         notes.extend(super::collective::oversubscribed_note(
