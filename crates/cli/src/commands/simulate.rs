@@ -244,8 +244,11 @@ fn render(r: &SimulationReport) -> String {
         } else {
             ""
         },
-        // Sharding over one data-parallel rank shards nothing.
-        if p.distributed_optimizer && p.dp * p.cp > 1 {
+        // Sharding over one rank shards nothing: dense weights shard over dp x cp,
+        // experts over tp x cp x dp / (etp x ep).
+        if p.distributed_optimizer
+            && (p.dp * p.cp > 1 || (r.model.moe.is_some() && p.tp * p.cp * p.dp > p.etp * p.ep))
+        {
             " · dist-opt"
         } else {
             ""
