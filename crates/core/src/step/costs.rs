@@ -276,27 +276,22 @@ pub(crate) fn step_costs(sc: &Scenario, net: &dyn CommModel) -> StepCosts {
         priced(&kept)
     });
     let split = sc.plan.layer_split(model, &sc.run);
-    // Each kind's layers in `ranges`, priced by `table`.
-    let sum = |ranges: &[std::ops::Range<u32>], table: &[(LayerKind, LayerCosts)]| {
-        ranges
-            .iter()
-            .flat_map(|r| model.kind_counts(r.clone()))
-            .fold(LayerCosts::default(), |a, (k, n)| {
-                a.plus(table[table.partition_point(|(x, _)| *x < k)].1.times(n))
-            })
-    };
+    // A chunk's layers by kind, those past its first N priced as keeping their
+    // activations under block recomputation.
     let chunks = (0..split.chunks.len())
         .map(|s| {
             (0..split.chunks[s].len())
                 .map(|c| {
-                    let chunk = split.chunk(s, c);
-                    match &keeping {
-                        Some(kept) => {
-                            let (first, rest) = sc.plan.split_by_recompute(&chunk);
-                            sum(&first, &kinds).plus(sum(&rest, kept))
-                        }
-                        None => sum(&chunk, &kinds),
-                    }
+                    sc.plan
+                        .chunk_kinds(model, &split.chunk(s, c))
+                        .into_iter()
+                        .fold(LayerCosts::default(), |a, (k, n, recomputes)| {
+                            let table = match &keeping {
+                                Some(kept) if !recomputes => kept,
+                                _ => &kinds,
+                            };
+                            a.plus(table[table.partition_point(|(x, _)| *x < k)].1.times(n))
+                        })
                 })
                 .collect()
         })

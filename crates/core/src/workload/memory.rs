@@ -192,24 +192,20 @@ pub fn memory_per_stage(
     };
     let recomputing = per_kind(plan);
     let keeping = plan.keeping_activations().map(|p| per_kind(&p));
-    // Each kind's layers in `ranges`, priced by `table`.
-    let sum = |ranges: &[std::ops::Range<u32>], table: &[f64]| -> f64 {
-        ranges
-            .iter()
-            .flat_map(|r| model.kind_counts(r.clone()))
-            .map(|(k, n)| f64::from(n) * table[kinds.binary_search(&k).expect("listed")])
-            .sum()
-    };
-    // A chunk's layers, the first ones recomputing under block recomputation.
+    // A chunk's layers by kind, those past its first N keeping their activations under
+    // block recomputation.
     let chunk_act = |s: usize, c: usize| -> f64 {
-        let chunk = split.chunk(s, c);
-        match &keeping {
-            Some(kept) => {
-                let (first, rest) = plan.split_by_recompute(&chunk);
-                sum(&first, &recomputing) + sum(&rest, kept)
-            }
-            None => sum(&chunk, &recomputing),
-        }
+        plan.chunk_kinds(model, &split.chunk(s, c))
+            .into_iter()
+            .map(|(k, n, recomputes)| {
+                let k = kinds.binary_search(&k).expect("listed");
+                f64::from(n)
+                    * match &keeping {
+                        Some(kept) if !recomputes => kept[k],
+                        _ => recomputing[k],
+                    }
+            })
+            .sum()
     };
     let tokens = tokens_per_gpu(plan, run);
     // Optimizer state is sharded over the data-parallel ranks that hold the same weights:

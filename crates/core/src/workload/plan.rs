@@ -6,7 +6,7 @@
 //! Ranks are laid out tp fastest, then cp, then dp, then pp, as Megatron does, so a TP
 //! group is inside one server whenever tp <= GPUs per server.
 
-use super::model::ModelSpec;
+use super::model::{LayerKind, ModelSpec};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 
@@ -582,23 +582,30 @@ impl ParallelPlan {
         }
     }
 
-    /// A chunk's layers (as `LayerSplit::chunk` gives them) split into those that
-    /// recompute their forward ([`Self::recomputes_layer`]) and those that do not.
-    pub fn split_by_recompute(
+    /// The kinds of a chunk's layers (as `LayerSplit::chunk` gives them), each with how
+    /// many there are and whether they recompute their forward
+    /// ([`Self::recomputes_layer`]: the chunk's first ones), counted by
+    /// [`ModelSpec::kind_counts`], not layer by layer.
+    pub fn chunk_kinds(
         &self,
+        model: &ModelSpec,
         chunk: &[std::ops::Range<u32>],
-    ) -> (Vec<std::ops::Range<u32>>, Vec<std::ops::Range<u32>>) {
+    ) -> Vec<(LayerKind, u32, bool)> {
         let mut left = self.recomputed_prefix();
-        let (mut recomputing, mut keeping) = (Vec::new(), Vec::new());
+        let mut out = Vec::new();
         for r in chunk {
             let cut = r.start + left.min(r.len() as u32);
             left -= cut - r.start;
-            recomputing.push(r.start..cut);
-            keeping.push(cut..r.end);
+            for (part, recomputes) in [(r.start..cut, true), (cut..r.end, false)] {
+                out.extend(
+                    model
+                        .kind_counts(part)
+                        .into_iter()
+                        .map(|(k, n)| (k, n, recomputes)),
+                );
+            }
         }
-        recomputing.retain(|r| !r.is_empty());
-        keeping.retain(|r| !r.is_empty());
-        (recomputing, keeping)
+        out
     }
 
     /// Under block recomputation, the plan the layers that do not recompute are priced
@@ -1293,5 +1300,57 @@ mod split_tests {
         assert_eq!(layers[31], 0, "{layers:?}");
         assert!(layers[1..31].iter().all(|&l| l == 2), "{layers:?}");
         assert_eq!(split.stage(31), vec![61..61, 61..62]);
+    }
+}
+
+#[cfg(test)]
+mod chunk_kind_tests {
+    use super::*;
+    use crate::workload::model::architecture_tests::deepseek_v3;
+
+    /// `chunk_kinds` counts by kind; the oracle walks the chunk layer by layer, asking
+    /// `recomputes_layer` of each position.
+    #[test]
+    #[allow(clippy::single_range_in_vec_init)] // a chunk is a list of layer ranges
+    fn a_chunks_kinds_are_those_of_its_layers_one_by_one() {
+        let m = deepseek_v3(); // 3 dense layers, then MoE; one MTP layer
+        let sorted = |mut v: Vec<(LayerKind, u32, bool)>| {
+            v.sort_by_key(|&(k, _, r)| (k, r));
+            v
+        };
+        let oracle = |p: &ParallelPlan, chunk: &[std::ops::Range<u32>]| {
+            let mut v: Vec<(LayerKind, u32, bool)> = Vec::new();
+            for (pos, i) in chunk.iter().cloned().flatten().enumerate() {
+                let (k, r) = (m.layer_kind(i), p.recomputes_layer(pos as u32));
+                match v.iter_mut().find(|(x, _, y)| *x == k && *y == r) {
+                    Some((_, n, _)) => *n += 1,
+                    None => v.push((k, 1, r)),
+                }
+            }
+            sorted(v)
+        };
+        let chunks: [Vec<std::ops::Range<u32>>; 4] =
+            [vec![0..8], vec![1..5], vec![55..61, 61..62], vec![]];
+        for (recompute, layers) in [
+            (Recompute::Full, None),
+            (Recompute::Full, Some(2)),
+            (Recompute::Full, Some(6)),
+            (Recompute::Full, Some(0)),
+            (Recompute::Selective, None),
+            (Recompute::None, None),
+        ] {
+            let p = ParallelPlan {
+                recompute,
+                recompute_layers: layers,
+                ..ParallelPlan::single()
+            };
+            for c in &chunks {
+                assert_eq!(
+                    sorted(p.chunk_kinds(&m, c)),
+                    oracle(&p, c),
+                    "{c:?} {layers:?}"
+                );
+            }
+        }
     }
 }
