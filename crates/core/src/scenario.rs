@@ -863,7 +863,7 @@ impl ClusterFile {
             return Err(Error::invalid(
                 format!("{prefix}.nic_gbps"),
                 nic_gbps,
-                "one of 200, 400 or 800 (Gb/s per GPU)",
+                hardware::NIC_GBPS_ALLOWED,
             ));
         }
         let nic = hardware::nic_for_gbps(nic_gbps)?;

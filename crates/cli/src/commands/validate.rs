@@ -7,7 +7,9 @@ use crate::errors::{CliError, CliResult};
 use crate::{input, sinks};
 use memphis_core::api::{SuiteReport, SuitesReport};
 use memphis_core::serde_name;
-use memphis_core::validate::{parse_cases, run_cases, CaseFile, Report, Suite, SUITES};
+use memphis_core::validate::{
+    parse_cases, run_cases, CaseFile, Report, Suite, TrainingCase, SUITES,
+};
 use std::fmt::Write;
 
 pub fn run(a: ValidateArgs) -> CliResult {
@@ -112,6 +114,11 @@ pub fn case_scenario(a: &ValidateArgs, id: &str) -> CliResult<String> {
 /// Runs one case file; warns on stderr (prefixed by `label`) about cases the model
 /// refused.
 fn evaluate(file: &CaseFile, timeline: bool, label: &str) -> CliResult<Report> {
+    if let CaseFile::Training(cases) = file {
+        if !sinks::embedded() {
+            assumed_notes(cases, label);
+        }
+    }
     let report = run_cases(file, timeline)?;
     if let Report::Training { cases, summary, .. } = &report {
         // Nothing compared is no validation: fail, so that CI cannot pass on it.
@@ -143,6 +150,35 @@ fn evaluate(file: &CaseFile, timeline: bool, label: &str) -> CliResult<Report> {
         }
     }
     Ok(report)
+}
+
+/// Says on stderr which recipe values cases took from their `assumed` entries, and
+/// warns of entries that name a recipe field with a value it does not take.
+fn assumed_notes(cases: &[TrainingCase], label: &str) {
+    let mut read: Vec<(&str, usize)> = Vec::new();
+    for s in cases.iter().flat_map(|c| &c.recipe_assumed) {
+        match read.iter_mut().find(|(k, _)| *k == s.as_str()) {
+            Some((_, n)) => *n += 1,
+            None => read.push((s.as_str(), 1)),
+        }
+    }
+    let taking = cases
+        .iter()
+        .filter(|c| !c.recipe_assumed.is_empty())
+        .count();
+    if taking > 0 {
+        let list: Vec<String> = read.iter().map(|(k, n)| format!("{k} ({n})")).collect();
+        eprintln!(
+            "note: {label}{taking} of {} cases take recipe values from their `assumed` entries: {}",
+            cases.len(),
+            list.join(", ")
+        );
+    }
+    for c in cases {
+        for why in &c.assumed_unread {
+            eprintln!("warning: {label}case {}: {why}", c.id);
+        }
+    }
 }
 
 fn render(r: &Report) -> String {

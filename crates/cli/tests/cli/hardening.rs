@@ -153,7 +153,16 @@ fn bad_inputs_get_one_clear_error() {
         // planner does not search: the planner says why.
         (
             &["simulate", "--model", "deepseek-v3", "--tp", "16", "--gpus", "256"],
-            "parallel.tp = 16 (given as --tp): one of 1, 2, 4, 8 for the planner",
+            "parallel.tp = 16 (given as --tp): the planner keeps tp within a server (8 GPUs); one of 1, 2, 4, 8 for the planner",
+        ),
+        // A field the planner would search but for another field: that one is named.
+        (
+            &["simulate", "--model", "llama3-70b", "--cluster", "dgx-h100", "--gpus", "256", "--tp", "8", "--pp", "4", "--global-batch", "64", "--seq-len", "8191"],
+            "parallel.tp = 8 (given as --tp): sequence parallelism needs seq_len (8191) to be a multiple of tp x cp (8); one of 1 for the planner",
+        ),
+        (
+            &["simulate", "--model", "llama3-70b", "--cluster", "dgx-h100", "--gpus", "1024", "--tp", "8", "--pp", "4", "--global-batch", "1024", "--micro-batch", "3"],
+            "parallel.micro_batch = 3 (given as --micro-batch): a micro-batch divides the batch per replica (global_batch / dp); one of",
         ),
         // What the model's shape bounds is named before the GPU count.
         (

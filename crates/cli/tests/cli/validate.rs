@@ -540,3 +540,73 @@ fn collective_case_files_are_checked_as_such() {
         expect_bad(&["validate", "-q", "--cases", q.to_str().unwrap()], needle);
     }
 }
+
+/// A format v1 case (flat model fields, no recipe table) states its recipe in its
+/// `assumed` entries, as ../shared's cases do ("attention: unfused (why)"): `validate`
+/// reads them, says so, and predicts what the same case with a v2 recipe table predicts.
+#[test]
+fn a_v1_case_takes_its_recipe_from_its_assumed_entries() {
+    let suite = std::fs::read_to_string(validation("training_public.toml")).unwrap();
+    let id = "narayanan2021_t1_1.7B";
+    let start = suite.find(&format!("id = \"{id}\"")).unwrap();
+    let end = start + suite[start..].find("[[case]]").unwrap();
+    let v2 = format!("[[case]]\n{}", &suite[start..end]);
+    assert!(
+        v2.contains("\ntraining = {"),
+        "the suite gives this case a recipe table"
+    );
+    // The same case in format v1: the model's fields flat, no recipe table.
+    let v1: String = v2
+        .lines()
+        .filter(|l| !l.starts_with("training = {"))
+        .map(|l| match l.strip_prefix("model = { ") {
+            Some(fields) => fields.trim_end_matches(" }").replace(", ", "\n"),
+            None => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let predicted = |text: &str, name: &str| {
+        let path = tmp(name);
+        std::fs::write(&path, text).unwrap();
+        let p = path.to_str().unwrap();
+        let o = memphis(&["validate", "--cases", p, "--json"]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+        (
+            v["cases"][0]["predicted_step_time_s"].as_f64().unwrap(),
+            stderr(&o),
+        )
+    };
+    let (with_table, said) = predicted(&v2, "assumed_v2.toml");
+    assert!(!said.contains("take recipe values"), "{said}");
+    let (from_text, said) = predicted(&v1, "assumed_v1.toml");
+    assert_eq!(from_text, with_table);
+    assert!(
+        said.contains("note: 1 of 1 cases take recipe values from their `assumed` entries: attention = \"unfused\" (1), cross_entropy = \"unfused\" (1), pp_overlap = false (1), dp_overlap = false (1)"),
+        "{said}"
+    );
+    // Without the entries, the defaults: a modern recipe, faster than the 2021 run.
+    let bare: String = v1
+        .lines()
+        .map(|l| {
+            if l.starts_with("assumed = ") {
+                "assumed = []"
+            } else {
+                l
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let (defaults, _) = predicted(&bare, "assumed_none.toml");
+    assert!(defaults < 0.9 * from_text, "{defaults} vs {from_text}");
+    // An entry naming a recipe field with a value it does not take is warned about.
+    let odd = bare.replace("assumed = []", "assumed = [\"attention: not stated\"]");
+    let (odd_time, said) = predicted(&odd, "assumed_odd.toml");
+    assert_eq!(odd_time, defaults);
+    assert!(
+        said.contains(&format!(
+            "warning: case {id}: assumed[0] names the recipe field attention with \"not\""
+        )) && said.contains("read as text only"),
+        "{said}"
+    );
+}

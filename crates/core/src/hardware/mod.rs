@@ -281,6 +281,10 @@ pub fn nic_catalog() -> &'static [NicSpec] {
     &NICS
 }
 
+/// The NIC line rates a cluster may give, in words.
+pub const NIC_GBPS_ALLOWED: &str =
+    "a line rate from 1 to 3200 Gb/s per GPU (catalog: 200, 400, 800)";
+
 /// The NIC for a line rate in Gb/s: the catalog's at 200, 400 and 800; any other rate
 /// from 1 to 3,200 Gb/s (older or future clusters) gets a generic NIC whose power is
 /// interpolated between the catalog's ⚠.
@@ -289,11 +293,7 @@ pub fn nic_for_gbps(gbps: f64) -> Result<NicSpec> {
         return Ok(n.clone());
     }
     if !(gbps.is_finite() && (1.0..=3200.0).contains(&gbps)) {
-        return Err(Error::invalid(
-            "cluster.nic_gbps",
-            gbps,
-            "a line rate from 1 to 3200 Gb/s per GPU (catalog: 200, 400, 800)",
-        ));
+        return Err(Error::invalid("cluster.nic_gbps", gbps, NIC_GBPS_ALLOWED));
     }
     let power = (10.0 + gbps / 40.0).min(40.0);
     Ok(NicSpec {

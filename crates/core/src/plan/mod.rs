@@ -555,13 +555,32 @@ pub fn search_within(
             let gpus = sc.job_gpus();
             let splits = ["tp", "pp", "cp", "dp"].contains(&field.as_str());
             let seq = sc.run.seq_len;
+            let gpn = sc.cluster.gpus_per_node;
+            let tc = u64::from(fixed.tp.unwrap_or(1)) * u64::from(fixed.cp.unwrap_or(1));
+            let sp = fixed.sequence_parallel != Some(false);
             let why = match value.parse::<u64>() {
                 Ok(v) if splits && v > 0 && !gpus.is_multiple_of(v) => {
                     format!("{v} does not divide the job's {gpus} GPUs; ")
                 }
-                // The rule `ParallelPlan::validate` names for a whole plan.
+                // The rules `ParallelPlan::validate` names for a whole plan.
                 Ok(v) if field == "cp" && !cp_splits_sequence(v, seq) => {
                     format!("2 x cp does not divide seq_len ({seq}), as load-balanced causal CP needs; ")
+                }
+                Ok(v) if field == "tp" && v > u64::from(gpn) => {
+                    format!("the planner keeps tp within a server ({gpn} GPUs); ")
+                }
+                Ok(_) if ["tp", "cp"].contains(&field.as_str())
+                    && sp
+                    && fixed.tp.unwrap_or(1) > 1
+                    && !seq.is_multiple_of(tc) =>
+                {
+                    format!("sequence parallelism needs seq_len ({seq}) to be a multiple of tp x cp ({tc}); ")
+                }
+                Ok(v) if field == "micro_batch" && v > 32 => {
+                    "the planner tries micro-batches up to 32 that divide the batch per replica (global_batch / dp); ".to_string()
+                }
+                Ok(_) if field == "micro_batch" => {
+                    "a micro-batch divides the batch per replica (global_batch / dp); ".to_string()
                 }
                 _ => String::new(),
             };

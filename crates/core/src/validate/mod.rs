@@ -49,9 +49,15 @@ pub struct TrainingCase {
     /// EP and PP traffic routed on the fabric graph, where ECMP's hashed paths collide;
     /// unset, the analytical network model.
     pub routing: Option<Routing>,
-    /// The recipe (v2 only): a scenario's `[training]` fields other than those the case
-    /// gives itself (gpus, global_batch, seq_len, tokens, precision).
+    /// The recipe: a scenario's `[training]` fields other than those the case gives
+    /// itself (gpus, global_batch, seq_len, tokens, precision), from v2's `[case.training]`
+    /// table and from the `assumed` entries that state one ([`stated_recipe`]).
     pub recipe: TrainingFile,
+    /// The `assumed` entries read as recipe values, as `field = value`.
+    pub recipe_assumed: Vec<String>,
+    /// `assumed` entries that name a recipe field with a value it does not take: read as
+    /// text only, and worth a warning (`assumed[i]: why`).
+    pub assumed_unread: Vec<String>,
     pub dp: u32,
     pub vpp: u32,
     pub micro_batch: u32,
@@ -217,8 +223,8 @@ impl RawTrainingCase {
                 (1, model)
             }
         };
-        let recipe = match self.training.clone() {
-            None => TrainingFile::default(),
+        let table = match self.training.clone() {
+            None => toml::Value::Table(toml::Table::new()),
             Some(_) if format == 1 => {
                 return Err(Error::invalid(
                     format!("{label}: training"),
@@ -226,11 +232,20 @@ impl RawTrainingCase {
                     "unset in a format v1 case (flat model fields): the recipe table is a format v2 field, for a case with a [case.model] table",
                 ))
             }
-            Some(t) => recipe_of(label, t)?,
+            Some(t) => t,
         };
+        // What the table leaves out, the case's stated assumptions may give.
+        let stated = stated_recipe(label, &self.assumed, &table)?;
+        let mut table = table;
+        if let Some(t) = table.as_table_mut() {
+            t.extend(stated.values);
+        }
+        let recipe = recipe_of(label, table)?;
         Ok(TrainingCase {
             format,
             recipe,
+            recipe_assumed: stated.read,
+            assumed_unread: stated.unread,
             id: self.id,
             source: self.source,
             gpu: self.gpu,
@@ -284,8 +299,128 @@ fn section<T: serde::de::DeserializeOwned>(context: &str, table: toml::Value) ->
     })
 }
 
-/// A v2 case's `[case.training]` table: a scenario's `[training]` section without the
-/// fields the case gives flat.
+/// The fields of a case's recipe: a scenario's `[training]` section less those the case
+/// gives flat.
+const FLAT_TRAINING_FIELDS: [&str; 5] = ["gpus", "global_batch", "seq_len", "tokens", "precision"];
+
+fn recipe_fields() -> Vec<String> {
+    let fields = serde_json::to_value(TrainingFile::default()).unwrap_or_default();
+    fields
+        .as_object()
+        .into_iter()
+        .flat_map(|o| o.keys())
+        .filter(|k| !FLAT_TRAINING_FIELDS.contains(&k.as_str()))
+        .cloned()
+        .collect()
+}
+
+/// The recipe values a case's `assumed` entries state, and those they name but memphis
+/// cannot read.
+struct StatedRecipe {
+    values: toml::Table,
+    read: Vec<String>,
+    unread: Vec<String>,
+}
+
+/// The recipe fields a case's `assumed` entries state. The case formats define `assumed`
+/// as the fields the source did not state, with the value chosen: an entry that opens
+/// with a recipe field, `:` or `=`, and a value the field takes (`attention: unfused
+/// (why)`, `dp_overlap = false: why`, `cross_entropy = 'unfused': why`) sets that
+/// field, as the `[case.training]` table would. Entries that open with any other name
+/// (`vpp = 1: not stated`) are the case's own fields and stay text. Two values for one
+/// field, from two entries or an entry and the table, are an error naming both.
+fn stated_recipe(label: &str, assumed: &[String], table: &toml::Value) -> Result<StatedRecipe> {
+    let fields = recipe_fields();
+    let mut out = StatedRecipe {
+        values: toml::Table::new(),
+        read: vec![],
+        unread: vec![],
+    };
+    let mut from: std::collections::BTreeMap<String, usize> = Default::default();
+    for (i, entry) in assumed.iter().enumerate() {
+        let Some((key, text)) = stated_value(entry) else {
+            continue;
+        };
+        if !fields.iter().any(|f| f == key) {
+            continue;
+        }
+        // A word is the field's value as TOML would give it: a boolean, else a string
+        // (or a list of one, for a field that lists).
+        let candidates = match text {
+            "true" => vec![toml::Value::Boolean(true)],
+            "false" => vec![toml::Value::Boolean(false)],
+            _ => vec![
+                toml::Value::String(text.into()),
+                toml::Value::Array(vec![toml::Value::String(text.into())]),
+            ],
+        };
+        let one = |v: &toml::Value| {
+            let mut t = toml::Table::new();
+            t.insert(key.to_string(), v.clone());
+            toml::Value::Table(t).try_into::<TrainingFile>()
+        };
+        let Some(value) = candidates.iter().find(|v| one(v).is_ok()).cloned() else {
+            let why = one(&candidates[0]).err().map(|e| e.message().to_string());
+            out.unread.push(format!(
+                "assumed[{i}] names the recipe field {key} with {text:?}, which it does not take ({}); read as text only",
+                why.unwrap_or_default().trim()
+            ));
+            continue;
+        };
+        let earlier = match (table.get(key), from.get(key)) {
+            (Some(given), _) => Some((given.clone(), "training".to_string())),
+            (None, Some(&j)) => Some((out.values[key].clone(), format!("assumed[{j}]"))),
+            (None, None) => None,
+        };
+        match earlier {
+            Some((given, _)) if given == value => {}
+            Some((given, where_)) => {
+                return Err(Error::invalid(
+                    format!("{label}: assumed[{i}]"),
+                    format!("{key} = {value}"),
+                    format!("the value {where_} gives {key} ({given}): one value for a field"),
+                ))
+            }
+            None => {
+                from.insert(key.to_string(), i);
+                out.read.push(format!("{key} = {value}"));
+                out.values.insert(key.to_string(), value);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// An entry's opening `name: value` or `name = value`: the name, lower case, and the
+/// value, a quoted string or a word.
+fn stated_value(entry: &str) -> Option<(&str, &str)> {
+    let s = entry.trim_start();
+    let end = s
+        .find(|c: char| !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'))
+        .unwrap_or(s.len());
+    let (key, rest) = s.split_at(end);
+    let rest = rest.trim_start();
+    let rest = rest
+        .strip_prefix(':')
+        .or_else(|| rest.strip_prefix('='))?
+        .trim_start();
+    let value = match rest.chars().next()? {
+        q @ ('\'' | '"') => {
+            let inner = &rest[1..];
+            &inner[..inner.find(q)?]
+        }
+        _ => {
+            let end = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.'))
+                .unwrap_or(rest.len());
+            &rest[..end]
+        }
+    };
+    (!key.is_empty() && !value.is_empty()).then_some((key, value))
+}
+
+/// A case's recipe table (v2's `[case.training]` with what `assumed` states): a
+/// scenario's `[training]` section without the fields the case gives flat.
 fn recipe_of(label: &str, table: toml::Value) -> Result<TrainingFile> {
     let context = format!("{label}: training");
     if !table.is_table() {
@@ -295,30 +430,17 @@ fn recipe_of(label: &str, table: toml::Value) -> Result<TrainingFile> {
             "a table ([case.training]) with recipe fields of a scenario's [training] section",
         ));
     }
-    let recipe: TrainingFile = section(&context, table)?;
-    let flat = [
-        ("gpus", recipe.gpus.is_some()),
-        ("global_batch", recipe.global_batch.is_some()),
-        ("seq_len", recipe.seq_len.is_some()),
-        ("tokens", recipe.tokens.is_some()),
-        ("precision", recipe.precision.is_some()),
-    ];
-    if let Some((name, _)) = flat.iter().find(|(_, set)| *set) {
-        // The recipe's fields are the [training] section's, less the flat ones.
-        let fields = serde_json::to_value(TrainingFile::default()).unwrap_or_default();
-        let recipe_fields: Vec<&str> = fields
-            .as_object()
-            .into_iter()
-            .flat_map(|o| o.keys())
-            .map(String::as_str)
-            .filter(|k| !flat.iter().any(|(f, _)| f == k))
-            .collect();
+    let recipe: TrainingFile = section(&context, table.clone())?;
+    if let Some(name) = FLAT_TRAINING_FIELDS
+        .iter()
+        .find(|f| table.get(**f).is_some())
+    {
         return Err(Error::invalid(
             format!("{context}.{name}"),
             "set",
             format!(
                 "left out of [case.training]: the case gives gpus, global_batch, seq_len and precision itself (and no token budget); [case.training] holds only the recipe ({})",
-                recipe_fields.join(", ")
+                recipe_fields().join(", ")
             ),
         ));
     }
@@ -1317,6 +1439,81 @@ vocab = 32000
         assert!(
             e.contains("case 1 (id t): training") && e.contains("format v2"),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn an_assumed_entry_that_states_a_recipe_value_sets_it() {
+        use crate::workload::plan::{AttentionKernel, CrossEntropy};
+        let with = |assumed: &str| ONE.replace("assumed = []", &format!("assumed = {assumed}"));
+        let c = &training(&with(
+            r#"["attention: unfused (the scores in HBM; before FlashAttention)", "cross_entropy = 'unfused': separate FP32 ops", "dp_overlap = false: reduced after the backward", "vpp = 1: not stated", "recompute = 'full': the case's own field"]"#,
+        ))[0];
+        assert_eq!(c.recipe.attention, Some(AttentionKernel::Unfused));
+        assert_eq!(c.recipe.cross_entropy, Some(CrossEntropy::Unfused));
+        assert_eq!(c.recipe.dp_overlap, Some(false));
+        assert_eq!(c.recipe.pp_overlap, None);
+        assert_eq!(
+            c.recipe_assumed,
+            [
+                r#"attention = "unfused""#,
+                r#"cross_entropy = "unfused""#,
+                "dp_overlap = false"
+            ]
+        );
+        // The case's own fields stay the case's: `recompute` is not read from the text.
+        assert_eq!(c.recompute, Recompute::Selective);
+        assert!(c.assumed_unread.is_empty());
+        // A case that states nothing runs on the defaults.
+        let plain = &training(ONE)[0];
+        assert_eq!(plain.recipe, TrainingFile::default());
+        // The stated values reach the scenario, and change the prediction.
+        let step = |c: &TrainingCase| {
+            let sc = c.scenario().validate().unwrap();
+            crate::step::simulate(&sc, StepModel::Timeline, &Default::default())
+                .unwrap()
+                .result
+                .time
+                .0
+        };
+        assert!(step(c) > step(plain), "{} vs {}", step(c), step(plain));
+        // A recipe field with a value it does not take stays text, and says why.
+        let c = &training(&with(
+            r#"["attention: not stated, FlashAttention-2 likely"]"#,
+        ))[0];
+        assert_eq!(c.recipe.attention, None);
+        assert!(
+            c.assumed_unread[0]
+                .contains("assumed[0] names the recipe field attention with \"not\"")
+                && c.assumed_unread[0].contains("fused"),
+            "{:?}",
+            c.assumed_unread
+        );
+    }
+
+    #[test]
+    fn an_assumed_value_may_not_contradict_another_or_the_table() {
+        let err = |text: &str| parse_cases("t.toml", text).unwrap_err().to_string();
+        let e = err(&ONE.replace(
+            "assumed = []",
+            r#"assumed = ["dp_overlap = false: one", "dp_overlap: true (two)"]"#,
+        ));
+        assert!(
+            e.contains("case 1 (id t): assumed[1] = dp_overlap = true: the value assumed[0] gives dp_overlap (false)"),
+            "{e}"
+        );
+        let v2 = one_v2().replace("assumed = []", r#"assumed = ["attention: unfused"]"#);
+        let e = err(&(v2.clone() + "[case.training]\nattention = \"fused\"\n"));
+        assert!(
+            e.contains("assumed[0] = attention = \"unfused\": the value training gives attention (\"fused\")"),
+            "{e}"
+        );
+        // The same value in both is one fact said twice: fine, and not counted as read.
+        let c = &training(&(v2 + "[case.training]\nattention = \"unfused\"\n"))[0];
+        assert!(c.recipe_assumed.is_empty());
+        assert_eq!(
+            c.recipe.attention,
+            Some(crate::workload::plan::AttentionKernel::Unfused)
         );
     }
 
