@@ -162,16 +162,24 @@ fn assumed_notes(cases: &[TrainingCase], label: &str) {
             None => read.push((s.as_str(), 1)),
         }
     }
-    let taking = cases
+    let taking: Vec<&str> = cases
         .iter()
         .filter(|c| !c.recipe_assumed.is_empty())
-        .count();
-    if taking > 0 {
+        .map(|c| c.id.as_str())
+        .collect();
+    if !taking.is_empty() {
         let list: Vec<String> = read.iter().map(|(k, n)| format!("{k} ({n})")).collect();
+        const SHOWN: usize = 4;
+        let more = match taking.len().saturating_sub(SHOWN) {
+            0 => String::new(),
+            n => format!(" and {n} more"),
+        };
         eprintln!(
-            "note: {label}{taking} of {} cases take recipe values from their `assumed` entries: {}",
+            "note: {label}{} of {} cases take recipe values from their `assumed` entries: {} (cases {}{more}; `validate --scenario ID` shows one's)",
+            taking.len(),
             cases.len(),
-            list.join(", ")
+            list.join(", "),
+            taking[..taking.len().min(SHOWN)].join(", ")
         );
     }
     for c in cases {

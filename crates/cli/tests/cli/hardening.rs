@@ -158,7 +158,7 @@ fn bad_inputs_get_one_clear_error() {
         // A field the planner would search but for another field: that one is named.
         (
             &["simulate", "--model", "llama3-70b", "--cluster", "dgx-h100", "--gpus", "256", "--tp", "8", "--pp", "4", "--global-batch", "64", "--seq-len", "8191"],
-            "parallel.tp = 8 (given as --tp): sequence parallelism needs seq_len (8191) to be a multiple of tp x cp (8); one of 1 for the planner",
+            "parallel.tp = 8 (given as --tp): sequence parallelism needs seq_len (8191) to be a multiple of tp x cp (8), unless sequence_parallel = false; one of 1 for the planner",
         ),
         (
             &["simulate", "--model", "llama3-70b", "--cluster", "dgx-h100", "--gpus", "1024", "--tp", "8", "--pp", "4", "--global-batch", "1024", "--micro-batch", "3"],

@@ -1,7 +1,7 @@
 //! `memphis plan`: the planner against the published plans, shards and merge.
 #![allow(clippy::print_stdout)] // the test prints its table for the reader of `cargo test -- --nocapture`
 
-use crate::util::{expect_bad, json, memphis, stderr, tmp, validation};
+use crate::util::{expect_bad, json, memphis, stderr, stdout, tmp, validation};
 use std::path::PathBuf;
 
 #[test]
@@ -250,4 +250,42 @@ fn a_plan_whole_but_for_fields_with_defaults_is_whole() {
             "training.global_batch = 512 (given as --global-batch): a positive multiple of dp x micro_batch (32 x 3 = 96)",
         );
     }
+}
+
+/// Sequence parallelism turned off lifts its rule (seq_len a multiple of tp x cp) from
+/// the plans the planner searches: a tp that divides the sequence only without it is
+/// searched, and planned as the user said.
+#[test]
+fn a_plan_without_sequence_parallelism_is_not_held_to_its_rule() {
+    let args = [
+        "plan",
+        "--cluster",
+        "dgx-h100",
+        "--model",
+        "llama3-70b",
+        "--gpus",
+        "256",
+        "--seq-len",
+        "8190",
+        "--global-batch",
+        "512",
+        "--tp",
+        "4",
+        "--top",
+        "1",
+        "--json",
+    ];
+    let o = memphis(&args);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("unless sequence_parallel = false"),
+        "{}",
+        stderr(&o)
+    );
+    let mut off = args.to_vec();
+    off.extend_from_slice(&["--sequence-parallel", "false"]);
+    let p = json(&off);
+    let top = &p["top"][0];
+    assert_eq!(top["tp"], 4);
+    assert_eq!(top["sequence_parallel"], false);
 }

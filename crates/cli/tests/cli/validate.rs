@@ -582,7 +582,7 @@ fn a_v1_case_takes_its_recipe_from_its_assumed_entries() {
     let (from_text, said) = predicted(&v1, "assumed_v1.toml");
     assert_eq!(from_text, with_table);
     assert!(
-        said.contains("note: 1 of 1 cases take recipe values from their `assumed` entries: attention = \"unfused\" (1), cross_entropy = \"unfused\" (1), pp_overlap = false (1), dp_overlap = false (1)"),
+        said.contains("note: 1 of 1 cases take recipe values from their `assumed` entries: attention = \"unfused\" (1), cross_entropy = \"unfused\" (1), pp_overlap = false (1), dp_overlap = false (1) (cases narayanan2021_t1_1.7B; `validate --scenario ID` shows one's)"),
         "{said}"
     );
     // Without the entries, the defaults: a modern recipe, faster than the 2021 run.

@@ -97,9 +97,9 @@ pub(crate) fn progress_notes(
                 format!("an interval well under the job's MTBF ({mtbf_min:.1} min): {kept}"),
             ),
             Cause::Step => crate::Error::invalid(
-                "step",
+                "step time",
                 format!("{:.1} min per step", step_s / 60.0),
-                format!("a step the job can finish between failures: with a job MTBF of {mtbf_min:.1} min and a checkpoint at most every step, {kept}; use a smaller global batch, more GPUs or fewer stragglers"),
+                format!("a step the job can finish between failures: with a job MTBF of {mtbf_min:.1} min and a checkpoint at most every step, {kept}; use a smaller global batch or sequence length, more GPUs or fewer stragglers"),
             ),
         });
     }

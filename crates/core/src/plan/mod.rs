@@ -112,12 +112,14 @@ fn divisors(n: u64) -> Vec<u64> {
 /// Every plan in the space for the scenario's model, job size and batch, in a fixed
 /// order. Plans that break a rule (divisibility, layers) are left out.
 pub fn enumerate(sc: &Scenario) -> Vec<ParallelPlan> {
-    enumerate_with(sc, None)
+    enumerate_with(sc, None, None)
 }
 
 /// [`enumerate`], with `etp` (a MoE model's expert tensor parallelism the user gave)
-/// searched beside the two the space holds (tp and 1).
-fn enumerate_with(sc: &Scenario, etp: Option<u32>) -> Vec<ParallelPlan> {
+/// searched beside the two the space holds (tp and 1), and sequence parallelism as the
+/// user said (`sp`; else on with every tp > 1, as Megatron's recipes run it), so that
+/// the plans its rules keep are those of the user's word.
+fn enumerate_with(sc: &Scenario, etp: Option<u32>, sp: Option<bool>) -> Vec<ParallelPlan> {
     let gpus = sc.job_gpus();
     let m = &sc.model;
     let run = &sc.run;
@@ -196,7 +198,7 @@ fn enumerate_with(sc: &Scenario, etp: Option<u32>) -> Vec<ParallelPlan> {
                                         etp,
                                         dp: dp as u32,
                                         micro_batch: mb as u32,
-                                        sequence_parallel: tp > 1,
+                                        sequence_parallel: sp.unwrap_or(tp > 1),
                                         recompute,
                                         recompute_layers: None,
                                         distributed_optimizer,
@@ -435,18 +437,9 @@ pub fn search(
 /// recompute fields (selective that recomputes nothing, a count of layers, or full alone,
 /// which is every layer).
 fn candidates(sc: &Scenario, fixed: &ParallelFile) -> Result<Vec<ParallelPlan>> {
-    let mut all = enumerate_with(sc, fixed.etp);
+    let mut all = enumerate_with(sc, fixed.etp, fixed.sequence_parallel);
     if all.is_empty() {
         return Err(no_plan_reason(sc));
-    }
-    if let Some(sp) = fixed.sequence_parallel {
-        // The enumeration runs sequence parallelism with every tp > 1 (Megatron's
-        // recipes do); the user's word on it holds for every plan instead, so that the
-        // planner searches around it (a no-op at tp 1).
-        for p in &mut all {
-            p.sequence_parallel = sp;
-        }
-        all.retain(|p| p.validate(&sc.model, &sc.run).is_ok());
     }
     if fixed.recompute == Some(Recompute::Selective) && sc.run.selective_is_free() {
         // Selective recomputation that recomputes nothing is the plan without it, which
@@ -574,7 +567,7 @@ pub fn search_within(
                     && fixed.tp.unwrap_or(1) > 1
                     && !seq.is_multiple_of(tc) =>
                 {
-                    format!("sequence parallelism needs seq_len ({seq}) to be a multiple of tp x cp ({tc}); ")
+                    format!("sequence parallelism needs seq_len ({seq}) to be a multiple of tp x cp ({tc}), unless sequence_parallel = false; ")
                 }
                 Ok(v) if field == "micro_batch" && v > 32 => {
                     "the planner tries micro-batches up to 32 that divide the batch per replica (global_batch / dp); ".to_string()

@@ -171,7 +171,18 @@ impl RawTrainingCase {
                 let model: ModelFile = section(&format!("{label}: model"), table)?;
                 // A model that is not one is an error of the file, not a case the model
                 // refuses: say so now, naming the field.
-                model.clone().validate(&format!("{label}: model"))?;
+                model
+                    .clone()
+                    .validate(&format!("{label}: model"))
+                    .map_err(|e| match e {
+                        // A preset name is a field of the table: named as one.
+                        Error::Unknown { name, known, .. } => Error::invalid(
+                            format!("{label}: model.preset"),
+                            name,
+                            format!("one of {known}"),
+                        ),
+                        e => e,
+                    })?;
                 (2, model)
             }
             None => {
@@ -338,85 +349,163 @@ fn stated_recipe(label: &str, assumed: &[String], table: &toml::Value) -> Result
     };
     let mut from: std::collections::BTreeMap<String, usize> = Default::default();
     for (i, entry) in assumed.iter().enumerate() {
-        let Some((key, text)) = stated_value(entry) else {
-            continue;
-        };
-        if !fields.iter().any(|f| f == key) {
-            continue;
-        }
-        // A word is the field's value as TOML would give it: a boolean, else a string
-        // (or a list of one, for a field that lists).
-        let candidates = match text {
-            "true" => vec![toml::Value::Boolean(true)],
-            "false" => vec![toml::Value::Boolean(false)],
-            _ => vec![
-                toml::Value::String(text.into()),
-                toml::Value::Array(vec![toml::Value::String(text.into())]),
-            ],
-        };
-        let one = |v: &toml::Value| {
-            let mut t = toml::Table::new();
-            t.insert(key.to_string(), v.clone());
-            toml::Value::Table(t).try_into::<TrainingFile>()
-        };
-        let Some(value) = candidates.iter().find(|v| one(v).is_ok()).cloned() else {
-            let why = one(&candidates[0]).err().map(|e| e.message().to_string());
-            out.unread.push(format!(
-                "assumed[{i}] names the recipe field {key} with {text:?}, which it does not take ({}); read as text only",
-                why.unwrap_or_default().trim()
-            ));
-            continue;
-        };
-        let earlier = match (table.get(key), from.get(key)) {
-            (Some(given), _) => Some((given.clone(), "training".to_string())),
-            (None, Some(&j)) => Some((out.values[key].clone(), format!("assumed[{j}]"))),
-            (None, None) => None,
-        };
-        match earlier {
-            Some((given, _)) if given == value => {}
-            Some((given, where_)) => {
-                return Err(Error::invalid(
-                    format!("{label}: assumed[{i}]"),
-                    format!("{key} = {value}"),
-                    format!("the value {where_} gives {key} ({given}): one value for a field"),
-                ))
+        for (key, words) in opening_clauses(entry, &fields) {
+            if !fields.contains(&key) {
+                continue;
             }
-            None => {
-                from.insert(key.to_string(), i);
-                out.read.push(format!("{key} = {value}"));
-                out.values.insert(key.to_string(), value);
+            let Some(value) = stated_toml(&key, &words) else {
+                let said = match &words {
+                    Some(w) => format!("with {:?}", w.join(", ")),
+                    None => "without a value".to_string(),
+                };
+                let why = words
+                    .as_ref()
+                    .and_then(|w| one_field(&key, &toml::Value::String(w.join(","))).err());
+                out.unread.push(format!(
+                    "assumed[{i}] names the recipe field {key} {said}, which it does not take{}; read as text only",
+                    why.map(|e| format!(" ({})", e.message().trim())).unwrap_or_default()
+                ));
+                continue;
+            };
+            let earlier = match (table.get(&key), from.get(&key)) {
+                (Some(given), _) => Some((given.clone(), "training".to_string())),
+                (None, Some(&j)) => Some((out.values[&key].clone(), format!("assumed[{j}]"))),
+                (None, None) => None,
+            };
+            match earlier {
+                Some((given, _)) if given == value => {}
+                Some((given, where_)) => {
+                    return Err(Error::invalid(
+                        format!("{label}: assumed[{i}]"),
+                        format!("{key} = {value}"),
+                        format!("the value {where_} gives {key} ({given}): one value for a field"),
+                    ))
+                }
+                None => {
+                    from.insert(key.clone(), i);
+                    out.read.push(format!("{key} = {value}"));
+                    out.values.insert(key, value);
+                }
             }
         }
     }
     Ok(out)
 }
 
-/// An entry's opening `name: value` or `name = value`: the name, lower case, and the
-/// value, a quoted string or a word.
-fn stated_value(entry: &str) -> Option<(&str, &str)> {
-    let s = entry.trim_start();
-    let end = s
-        .find(|c: char| !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'))
-        .unwrap_or(s.len());
-    let (key, rest) = s.split_at(end);
-    let rest = rest.trim_start();
-    let rest = rest
-        .strip_prefix(':')
-        .or_else(|| rest.strip_prefix('='))?
-        .trim_start();
-    let value = match rest.chars().next()? {
-        q @ ('\'' | '"') => {
-            let inner = &rest[1..];
-            &inner[..inner.find(q)?]
-        }
-        _ => {
-            let end = rest
-                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.'))
-                .unwrap_or(rest.len());
-            &rest[..end]
-        }
+/// A recipe with the one field `key` set to `value`, if the field takes it.
+fn one_field(key: &str, value: &toml::Value) -> std::result::Result<TrainingFile, toml::de::Error> {
+    let mut t = toml::Table::new();
+    t.insert(key.to_string(), value.clone());
+    toml::Value::Table(t).try_into::<TrainingFile>()
+}
+
+/// The words an entry gives a recipe field, as TOML would give them: one word a boolean
+/// or a string (or a list of one, for a field that lists), several a list.
+fn stated_toml(key: &str, words: &Option<Vec<String>>) -> Option<toml::Value> {
+    let words = words.as_ref()?;
+    let strings = || {
+        toml::Value::Array(
+            words
+                .iter()
+                .map(|w| toml::Value::String(w.clone()))
+                .collect(),
+        )
     };
-    (!key.is_empty() && !value.is_empty()).then_some((key, value))
+    let candidates = match words.as_slice() {
+        [w] if w == "true" => vec![toml::Value::Boolean(true)],
+        [w] if w == "false" => vec![toml::Value::Boolean(false)],
+        [w] => vec![toml::Value::String(w.clone()), strings()],
+        _ => vec![strings()],
+    };
+    candidates.into_iter().find(|v| one_field(key, v).is_ok())
+}
+
+/// The clauses an entry opens with, each `name: value` or `name = value`, joined by `,`,
+/// `;` or `and`: the name (lower case, `-` read as `_`) and its words (lower case; none
+/// where the name ends the entry). A value is a quoted string, a `[list]`, or words
+/// joined by commas; a word followed by `=`, or by `:` when it is one of `fields`, opens
+/// the next clause instead (`main_grads = fp32, optimizer_states = bf16: why`,
+/// `recompute_modules = core_attn, layernorm: why`).
+fn opening_clauses(entry: &str, fields: &[String]) -> Vec<(String, Option<Vec<String>>)> {
+    fn word_end(s: &str) -> usize {
+        s.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+            .unwrap_or(s.len())
+    }
+    fn name(w: &str) -> String {
+        w.to_ascii_lowercase().replace('-', "_")
+    }
+    // A name and its separator at the start of `s`: (name, what follows, separator).
+    fn key_at(s: &str) -> Option<(String, &str, char)> {
+        let s = s.trim_start();
+        let unquoted = s.trim_start_matches(['\'', '"', '`']);
+        let end = word_end(unquoted);
+        if end == 0 {
+            return None;
+        }
+        let rest = unquoted[end..]
+            .trim_start_matches(['\'', '"', '`'])
+            .trim_start();
+        let sep = rest.chars().next().filter(|c| *c == ':' || *c == '=')?;
+        Some((name(&unquoted[..end]), &rest[1..], sep))
+    }
+    let opens_clause =
+        |s: &str| key_at(s).is_some_and(|(k, _, sep)| sep == '=' || fields.contains(&k));
+    let mut out = Vec::new();
+    let mut s = entry.trim_start().trim_start_matches(['-', '*', '•']);
+    while let Some((key, rest, _)) = key_at(s) {
+        let rest = rest.trim_start();
+        let unquote = |w: &str| w.trim().trim_matches(['\'', '"', '`']).to_ascii_lowercase();
+        let (words, mut rest): (Vec<String>, &str) = match rest.chars().next() {
+            Some('[') => match rest.find(']') {
+                Some(end) => (
+                    rest[1..end]
+                        .split(',')
+                        .map(unquote)
+                        .filter(|w| !w.is_empty())
+                        .collect(),
+                    &rest[end + 1..],
+                ),
+                None => (vec![], rest),
+            },
+            Some(q @ ('\'' | '"' | '`')) => match rest[1..].find(q) {
+                Some(end) => (
+                    vec![rest[1..end + 1].to_ascii_lowercase()],
+                    &rest[end + 2..],
+                ),
+                None => (vec![], rest),
+            },
+            _ => {
+                let mut words = Vec::new();
+                let mut r = rest;
+                loop {
+                    let end = word_end(r);
+                    if end == 0 {
+                        break;
+                    }
+                    words.push(r[..end].to_ascii_lowercase());
+                    r = &r[end..];
+                    // A comma goes on with the list, unless a clause follows it.
+                    match r.trim_start().strip_prefix(',') {
+                        Some(next) if !opens_clause(next) => r = next.trim_start(),
+                        _ => break,
+                    }
+                }
+                (words, r)
+            }
+        };
+        out.push((key, (!words.is_empty()).then_some(words)));
+        rest = rest.trim_start();
+        let next = rest
+            .strip_prefix(',')
+            .or_else(|| rest.strip_prefix(';'))
+            .or_else(|| rest.strip_prefix("and "))
+            .map(str::trim_start);
+        match next {
+            Some(n) if opens_clause(n) => s = n,
+            _ => break,
+        }
+    }
+    out
 }
 
 /// A case's recipe table (v2's `[case.training]` with what `assumed` states): a
@@ -1492,6 +1581,69 @@ vocab = 32000
     }
 
     #[test]
+    fn assumed_entries_are_read_as_people_write_them() {
+        let fields = recipe_fields();
+        let clauses = |e: &str| {
+            opening_clauses(e, &fields)
+                .into_iter()
+                .map(|(k, w)| format!("{k}={}", w.map(|w| w.join("+")).unwrap_or_default()))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        for (entry, read) in [
+            ("attention: unfused (why)", "attention=unfused"),
+            ("Attention: Unfused.", "attention=unfused"),
+            ("- 'dp-overlap' = False; why", "dp_overlap=false"),
+            ("cross_entropy = 'unfused': why", "cross_entropy=unfused"),
+            (
+                "main_grads = fp32, optimizer_states = bf16: why",
+                "main_grads=fp32 optimizer_states=bf16",
+            ),
+            (
+                "attention: unfused and dp_overlap: false",
+                "attention=unfused dp_overlap=false",
+            ),
+            (
+                "recompute_modules = core_attn,layernorm: why",
+                "recompute_modules=core_attn+layernorm",
+            ),
+            (
+                "recompute_modules = [\"core_attn\", layernorm]: why",
+                "recompute_modules=core_attn+layernorm",
+            ),
+            (
+                "sequence_parallel = true, recompute = 'selective': why",
+                "sequence_parallel=true recompute=selective",
+            ),
+            ("attention:", "attention="),
+            ("175B: 128 heads of 96", "175b=128"),
+            ("the run predates FlashAttention", ""),
+        ] {
+            assert_eq!(clauses(entry), read, "{entry}");
+        }
+        let with = |assumed: &str| ONE.replace("assumed = []", &format!("assumed = {assumed}"));
+        let c = &training(&with(
+            r#"["main_grads = fp32, optimizer_states = bf16: why", "recompute_modules = core_attn, layernorm: why"]"#,
+        ))[0];
+        assert_eq!(
+            c.recipe_assumed,
+            [
+                r#"main_grads = "fp32""#,
+                r#"optimizer_states = "bf16""#,
+                r#"recompute_modules = ["core_attn", "layernorm"]"#
+            ]
+        );
+        let c = &training(&with(r#"["recompute_modules = [banana]", "attention:"]"#))[0];
+        assert_eq!(c.recipe, TrainingFile::default());
+        assert!(
+            c.assumed_unread[0].contains("recompute_modules with \"banana\"")
+                && c.assumed_unread[1].contains("attention without a value"),
+            "{:?}",
+            c.assumed_unread
+        );
+    }
+
+    #[test]
     fn an_assumed_value_may_not_contradict_another_or_the_table() {
         let err = |text: &str| parse_cases("t.toml", text).unwrap_err().to_string();
         let e = err(&ONE.replace(
@@ -1544,7 +1696,10 @@ vocab = 32000
         let e = err(&v2.replace("layers = 4\n", ""));
         assert!(e.contains("case 1 (id t): model.layers = missing"), "{e}");
         let e = err(&v2.replace("[case.model]", "[case.model]\npreset = \"gpt5\""));
-        assert!(e.contains("unknown model preset 'gpt5'"), "{e}");
+        assert!(
+            e.contains("case 1 (id t): model.preset = gpt5: one of gpt3-175b"),
+            "{e}"
+        );
         // No model at all.
         let flat: Vec<String> = V1_MODEL_FIELDS
             .split(", ")
