@@ -1,7 +1,7 @@
 //! `memphis plan`: the planner against the published plans, shards and merge.
 #![allow(clippy::print_stdout)] // the test prints its table for the reader of `cargo test -- --nocapture`
 
-use crate::util::{expect_bad, json, memphis, stderr, stdout, tmp, validation};
+use crate::util::{expect_bad, json, memphis, stderr, tmp, validation};
 use std::path::PathBuf;
 
 #[test]
@@ -275,13 +275,7 @@ fn a_plan_without_sequence_parallelism_is_not_held_to_its_rule() {
         "1",
         "--json",
     ];
-    let o = memphis(&args);
-    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
-    assert!(
-        stderr(&o).contains("unless sequence_parallel = false"),
-        "{}",
-        stderr(&o)
-    );
+    expect_bad(&args, "unless sequence_parallel = false");
     let mut off = args.to_vec();
     off.extend_from_slice(&["--sequence-parallel", "false"]);
     let p = json(&off);
