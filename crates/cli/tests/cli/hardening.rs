@@ -158,11 +158,16 @@ fn bad_inputs_get_one_clear_error() {
         // A field the planner would search but for another field: that one is named.
         (
             &["simulate", "--model", "llama3-70b", "--cluster", "dgx-h100", "--gpus", "256", "--tp", "8", "--pp", "4", "--global-batch", "64", "--seq-len", "8191"],
-            "parallel.tp = 8 (given as --tp): sequence parallelism needs seq_len (8191) to be a multiple of tp x cp (8), unless sequence_parallel = false; one of 1 for the planner",
+            "parallel.tp = 8 (given as --tp): sequence parallelism needs seq_len (8191) to be a multiple of tp x cp (8): another seq_len, or sequence_parallel = false (--sequence-parallel false); one of 1 for the planner, the values it searches for this model, job and batch\n",
+        ),
+        // ... also beside a recompute count, which no plan's chunk is then measured for.
+        (
+            &["simulate", "--model", "llama3-70b", "--cluster", "dgx-h100", "--gpus", "256", "--tp", "4", "--pp", "4", "--vpp", "5", "--dp", "16", "--micro-batch", "1", "--global-batch", "512", "--seq-len", "8190", "--recompute", "full", "--recompute-layers", "2"],
+            "parallel.tp = 4 (given as --tp): sequence parallelism needs seq_len (8190)",
         ),
         (
             &["simulate", "--model", "llama3-70b", "--cluster", "dgx-h100", "--gpus", "1024", "--tp", "8", "--pp", "4", "--global-batch", "1024", "--micro-batch", "3"],
-            "parallel.micro_batch = 3 (given as --micro-batch): a micro-batch divides the batch per replica (global_batch / dp); one of",
+            "parallel.micro_batch = 3 (given as --micro-batch): a micro-batch divides the batch per replica (global_batch / dp): another global_batch, or another micro_batch; one of",
         ),
         // What the model's shape bounds is named before the GPU count.
         (

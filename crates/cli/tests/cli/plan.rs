@@ -275,7 +275,10 @@ fn a_plan_without_sequence_parallelism_is_not_held_to_its_rule() {
         "1",
         "--json",
     ];
-    expect_bad(&args, "unless sequence_parallel = false");
+    expect_bad(
+        &args,
+        "or sequence_parallel = false (--sequence-parallel false)",
+    );
     let mut off = args.to_vec();
     off.extend_from_slice(&["--sequence-parallel", "false"]);
     let p = json(&off);

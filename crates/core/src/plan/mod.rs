@@ -464,13 +464,16 @@ fn candidates(sc: &Scenario, fixed: &ParallelFile) -> Result<Vec<ParallelPlan>> 
             .iter()
             .filter(|p| p.recompute == Recompute::Full && others.admits(p))
             .map(|p| p.largest_chunk(&sc.model, &sc.run))
-            .max()
-            .unwrap_or(1);
-        crate::workload::plan::recompute_layers_within(
-            n,
-            most,
-            "the largest chunk of the plans the planner searches for this model and job",
-        )?;
+            .max();
+        // No plan has the other fields: that is the error to name (`search_within`
+        // says which field), not a count measured against no chunk.
+        if let Some(most) = most {
+            crate::workload::plan::recompute_layers_within(
+                n,
+                most,
+                "the largest chunk of the plans the planner searches for this model and job",
+            )?;
+        }
         for p in all.iter_mut().filter(|p| p.recompute == Recompute::Full) {
             p.recompute_layers = Some(n);
         }
@@ -551,37 +554,48 @@ pub fn search_within(
             let gpn = sc.cluster.gpus_per_node;
             let tc = u64::from(fixed.tp.unwrap_or(1)) * u64::from(fixed.cp.unwrap_or(1));
             let sp = fixed.sequence_parallel != Some(false);
-            let why = match value.parse::<u64>() {
+            // Why no plan has the value: a rule every plan keeps (`simulate` refuses a
+            // plan that breaks it too), or the planner's own bounds.
+            let (why, rule) = match value.parse::<u64>() {
                 Ok(v) if splits && v > 0 && !gpus.is_multiple_of(v) => {
-                    format!("{v} does not divide the job's {gpus} GPUs; ")
+                    (format!("{v} does not divide the job's {gpus} GPUs; "), true)
                 }
                 // The rules `ParallelPlan::validate` names for a whole plan.
-                Ok(v) if field == "cp" && !cp_splits_sequence(v, seq) => {
-                    format!("2 x cp does not divide seq_len ({seq}), as load-balanced causal CP needs; ")
-                }
-                Ok(v) if field == "tp" && v > u64::from(gpn) => {
-                    format!("the planner keeps tp within a server ({gpn} GPUs); ")
-                }
+                Ok(v) if field == "cp" && !cp_splits_sequence(v, seq) => (
+                    format!("2 x cp does not divide seq_len ({seq}), as load-balanced causal CP needs; "),
+                    true,
+                ),
+                Ok(v) if field == "tp" && v > u64::from(gpn) => (
+                    format!("the planner keeps tp within a server ({gpn} GPUs); "),
+                    false,
+                ),
                 Ok(_) if ["tp", "cp"].contains(&field.as_str())
                     && sp
                     && fixed.tp.unwrap_or(1) > 1
                     && !seq.is_multiple_of(tc) =>
                 {
-                    format!("sequence parallelism needs seq_len ({seq}) to be a multiple of tp x cp ({tc}), unless sequence_parallel = false; ")
+                    (format!("sequence parallelism needs seq_len ({seq}) to be a multiple of tp x cp ({tc}): another seq_len, or sequence_parallel = false (--sequence-parallel false); "), true)
                 }
-                Ok(v) if field == "micro_batch" && v > 32 => {
-                    "the planner tries micro-batches up to 32 that divide the batch per replica (global_batch / dp); ".to_string()
-                }
-                Ok(_) if field == "micro_batch" => {
-                    "a micro-batch divides the batch per replica (global_batch / dp); ".to_string()
-                }
-                _ => String::new(),
+                Ok(v) if field == "micro_batch" && v > 32 => (
+                    "the planner tries micro-batches up to 32 that divide the batch per replica (global_batch / dp); ".to_string(),
+                    false,
+                ),
+                Ok(_) if field == "micro_batch" => (
+                    "a micro-batch divides the batch per replica (global_batch / dp): another global_batch, or another micro_batch; ".to_string(),
+                    true,
+                ),
+                _ => (String::new(), false),
+            };
+            let simulate = if rule {
+                ""
+            } else {
+                " (`simulate` runs a plan you give in full whatever these)"
             };
             return Err(Error::invalid(
                 format!("parallel.{field}"),
                 value,
                 format!(
-                    "{why}one of {} for the planner, the values it searches for this model, job and batch (`simulate` runs a plan you give in full whatever these)",
+                    "{why}one of {} for the planner, the values it searches for this model, job and batch{simulate}",
                     had.join(", ")
                 ),
             ));

@@ -179,7 +179,11 @@ impl RawTrainingCase {
                         Error::Unknown { name, known, .. } => Error::invalid(
                             format!("{label}: model.preset"),
                             name,
-                            format!("one of {known}"),
+                            // A case names a preset; a file is not read from a case.
+                            format!(
+                                "one of {}",
+                                known.split("; or the path").next().unwrap_or(&known)
+                            ),
                         ),
                         e => e,
                     })?;
@@ -373,7 +377,7 @@ fn stated_recipe(label: &str, assumed: &[String], table: &toml::Value) -> Result
                 (None, None) => None,
             };
             match earlier {
-                Some((given, _)) if given == value => {}
+                Some((given, _)) if same_value(&given, &value) => {}
                 Some((given, where_)) => {
                     return Err(Error::invalid(
                         format!("{label}: assumed[{i}]"),
@@ -390,6 +394,19 @@ fn stated_recipe(label: &str, assumed: &[String], table: &toml::Value) -> Result
         }
     }
     Ok(out)
+}
+
+/// Two values of a field alike: lists as sets (the modules recomputed, in any order).
+fn same_value(a: &toml::Value, b: &toml::Value) -> bool {
+    let sorted = |v: &toml::Value| {
+        let mut items: Vec<String> = v
+            .as_array()
+            .map(|a| a.iter().map(|x| x.to_string()).collect())
+            .unwrap_or_else(|| vec![v.to_string()]);
+        items.sort();
+        items
+    };
+    a == b || (a.is_array() && b.is_array() && sorted(a) == sorted(b))
 }
 
 /// A recipe with the one field `key` set to `value`, if the field takes it.
@@ -450,6 +467,18 @@ fn opening_clauses(entry: &str, fields: &[String]) -> Vec<(String, Option<Vec<St
     }
     let opens_clause =
         |s: &str| key_at(s).is_some_and(|(k, _, sep)| sep == '=' || fields.contains(&k));
+    // A field that lists (recompute_modules) takes an empty list; one word else.
+    let lists = |key: &str| one_field(key, &toml::Value::Array(vec![])).is_ok();
+    // A list goes on past `,` or `and` with a word that ends there (`core_attn,
+    // layernorm: why`), not into the prose that follows (`core_attn, as Megatron …`).
+    let item_at = |s: &str| {
+        let end = word_end(s);
+        let after = s[end..].trim_start();
+        end > 0
+            && (after.is_empty()
+                || after.starts_with([',', ':', ';', ')', ']', '.'])
+                || after.starts_with("and "))
+    };
     let mut out = Vec::new();
     let mut s = entry.trim_start().trim_start_matches(['-', '*', '•']);
     while let Some((key, rest, _)) = key_at(s) {
@@ -484,9 +513,16 @@ fn opening_clauses(entry: &str, fields: &[String]) -> Vec<(String, Option<Vec<St
                     }
                     words.push(r[..end].to_ascii_lowercase());
                     r = &r[end..];
-                    // A comma goes on with the list, unless a clause follows it.
-                    match r.trim_start().strip_prefix(',') {
-                        Some(next) if !opens_clause(next) => r = next.trim_start(),
+                    if !lists(&key) {
+                        break;
+                    }
+                    let t = r.trim_start();
+                    let next = t
+                        .strip_prefix(',')
+                        .or_else(|| t.strip_prefix("and "))
+                        .map(str::trim_start);
+                    match next {
+                        Some(n) if !opens_clause(n) && item_at(n) => r = n,
                         _ => break,
                     }
                 }
@@ -1616,6 +1652,18 @@ vocab = 32000
                 "sequence_parallel=true recompute=selective",
             ),
             ("attention:", "attention="),
+            (
+                "recompute_modules = core_attn and layernorm",
+                "recompute_modules=core_attn+layernorm",
+            ),
+            (
+                "attention: unfused, the run predates FA",
+                "attention=unfused",
+            ),
+            (
+                "recompute_modules: core_attn, as Megatron does",
+                "recompute_modules=core_attn",
+            ),
             ("175B: 128 heads of 96", "175b=128"),
             ("the run predates FlashAttention", ""),
         ] {
@@ -1663,6 +1711,12 @@ vocab = 32000
         // The same value in both is one fact said twice: fine, and not counted as read.
         let c = &training(&(v2 + "[case.training]\nattention = \"unfused\"\n"))[0];
         assert!(c.recipe_assumed.is_empty());
+        // A list is a set: the same modules in another order agree.
+        let listed = one_v2().replace(
+            "assumed = []",
+            r#"assumed = ["recompute_modules = core_attn, layernorm: why"]"#,
+        ) + "[case.training]\nrecompute_modules = [\"layernorm\", \"core_attn\"]\n";
+        assert!(training(&listed)[0].recipe_assumed.is_empty());
         assert_eq!(
             c.recipe.attention,
             Some(crate::workload::plan::AttentionKernel::Unfused)
