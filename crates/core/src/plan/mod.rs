@@ -486,6 +486,53 @@ fn candidates(sc: &Scenario, fixed: &ParallelFile) -> Result<Vec<ParallelPlan>> 
     Ok(all)
 }
 
+/// Why no plan the planner searches has `field = value`, and whether that is a rule every
+/// plan keeps (`simulate` refuses a plan that breaks it too) rather than the planner's
+/// own bounds. A GPU-splitting field that does not divide the job says so first.
+fn why_no_plan_has(
+    sc: &Scenario,
+    fixed: &ParallelFile,
+    field: &str,
+    value: &str,
+) -> (String, bool) {
+    let gpus = sc.job_gpus();
+    let splits = ["tp", "pp", "cp", "dp"].contains(&field);
+    let seq = sc.run.seq_len;
+    let gpn = sc.cluster.gpus_per_node;
+    let tc = u64::from(fixed.tp.unwrap_or(1)) * u64::from(fixed.cp.unwrap_or(1));
+    let sp = fixed.sequence_parallel != Some(false);
+    match value.parse::<u64>() {
+        Ok(v) if splits && v > 0 && !gpus.is_multiple_of(v) => {
+            (format!("{v} does not divide the job's {gpus} GPUs; "), true)
+        }
+        // The rules `ParallelPlan::validate` names for a whole plan.
+        Ok(v) if field == "cp" && !cp_splits_sequence(v, seq) => (
+            format!("2 x cp does not divide seq_len ({seq}), as load-balanced causal CP needs; "),
+            true,
+        ),
+        Ok(v) if field == "tp" && v > u64::from(gpn) => (
+            format!("the planner keeps tp within a server ({gpn} GPUs); "),
+            false,
+        ),
+        Ok(_) if ["tp", "cp"].contains(&field)
+            && sp
+            && fixed.tp.unwrap_or(1) > 1
+            && !seq.is_multiple_of(tc) =>
+        {
+            (format!("sequence parallelism needs seq_len ({seq}) to be a multiple of tp x cp ({tc}): another seq_len, or sequence_parallel = false (--sequence-parallel false); "), true)
+        }
+        Ok(v) if field == "micro_batch" && v > 32 => (
+            "the planner tries micro-batches up to 32 that divide the batch per replica (global_batch / dp); ".to_string(),
+            false,
+        ),
+        Ok(_) if field == "micro_batch" => (
+            "a micro-batch divides the batch per replica (global_batch / dp): another global_batch, or another micro_batch; ".to_string(),
+            true,
+        ),
+        _ => (String::new(), false),
+    }
+}
+
 /// The job's GPUs against two or more GPU-splitting fields given (tp, pp, cp, dp):
 /// their product must divide the GPUs, and be them when all four are given. Said of
 /// the GPU count, not as one of the fields that no plan has.
@@ -547,45 +594,7 @@ pub fn search_within(
         least.validate_shape(&sc.model)?;
         gpus_hold_the_fields(sc.job_gpus(), fixed)?;
         if let Some((field, value, had)) = fixed.unmatched(&all) {
-            // A GPU-splitting field that does not divide the job says so first.
-            let gpus = sc.job_gpus();
-            let splits = ["tp", "pp", "cp", "dp"].contains(&field.as_str());
-            let seq = sc.run.seq_len;
-            let gpn = sc.cluster.gpus_per_node;
-            let tc = u64::from(fixed.tp.unwrap_or(1)) * u64::from(fixed.cp.unwrap_or(1));
-            let sp = fixed.sequence_parallel != Some(false);
-            // Why no plan has the value: a rule every plan keeps (`simulate` refuses a
-            // plan that breaks it too), or the planner's own bounds.
-            let (why, rule) = match value.parse::<u64>() {
-                Ok(v) if splits && v > 0 && !gpus.is_multiple_of(v) => {
-                    (format!("{v} does not divide the job's {gpus} GPUs; "), true)
-                }
-                // The rules `ParallelPlan::validate` names for a whole plan.
-                Ok(v) if field == "cp" && !cp_splits_sequence(v, seq) => (
-                    format!("2 x cp does not divide seq_len ({seq}), as load-balanced causal CP needs; "),
-                    true,
-                ),
-                Ok(v) if field == "tp" && v > u64::from(gpn) => (
-                    format!("the planner keeps tp within a server ({gpn} GPUs); "),
-                    false,
-                ),
-                Ok(_) if ["tp", "cp"].contains(&field.as_str())
-                    && sp
-                    && fixed.tp.unwrap_or(1) > 1
-                    && !seq.is_multiple_of(tc) =>
-                {
-                    (format!("sequence parallelism needs seq_len ({seq}) to be a multiple of tp x cp ({tc}): another seq_len, or sequence_parallel = false (--sequence-parallel false); "), true)
-                }
-                Ok(v) if field == "micro_batch" && v > 32 => (
-                    "the planner tries micro-batches up to 32 that divide the batch per replica (global_batch / dp); ".to_string(),
-                    false,
-                ),
-                Ok(_) if field == "micro_batch" => (
-                    "a micro-batch divides the batch per replica (global_batch / dp): another global_batch, or another micro_batch; ".to_string(),
-                    true,
-                ),
-                _ => (String::new(), false),
-            };
+            let (why, rule) = why_no_plan_has(sc, fixed, &field, &value);
             let simulate = if rule {
                 ""
             } else {

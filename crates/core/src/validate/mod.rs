@@ -314,10 +314,10 @@ fn section<T: serde::de::DeserializeOwned>(context: &str, table: toml::Value) ->
     })
 }
 
-/// The fields of a case's recipe: a scenario's `[training]` section less those the case
-/// gives flat.
+/// The `[training]` fields a case gives flat (or not at all: tokens), outside its recipe.
 const FLAT_TRAINING_FIELDS: [&str; 5] = ["gpus", "global_batch", "seq_len", "tokens", "precision"];
 
+/// The fields of a case's recipe: a scenario's `[training]` section less the flat ones.
 fn recipe_fields() -> Vec<String> {
     let fields = serde_json::to_value(TrainingFile::default()).unwrap_or_default();
     fields
@@ -439,10 +439,10 @@ fn stated_toml(key: &str, words: &Option<Vec<String>>) -> Option<toml::Value> {
 
 /// The clauses an entry opens with, each `name: value` or `name = value`, joined by `,`,
 /// `;` or `and`: the name (lower case, `-` read as `_`) and its words (lower case; none
-/// where the name ends the entry). A value is a quoted string, a `[list]`, or words
-/// joined by commas; a word followed by `=`, or by `:` when it is one of `fields`, opens
-/// the next clause instead (`main_grads = fp32, optimizer_states = bf16: why`,
-/// `recompute_modules = core_attn, layernorm: why`).
+/// where the name ends the entry). A value is a quoted string, a `[list]`, or a word (for
+/// a field that lists, words joined by `,` or `and`); a word followed by `=`, or by `:`
+/// when it is one of `fields`, opens the next clause instead (`main_grads = fp32,
+/// optimizer_states = bf16: why`, `recompute_modules = core_attn, layernorm: why`).
 fn opening_clauses(entry: &str, fields: &[String]) -> Vec<(String, Option<Vec<String>>)> {
     fn word_end(s: &str) -> usize {
         s.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
