@@ -359,15 +359,17 @@ fn stated_recipe(label: &str, assumed: &[String], table: &toml::Value) -> Result
             }
             let Some(value) = stated_toml(&key, &words) else {
                 let said = match &words {
-                    Some(w) => format!("with {:?}", w.join(", ")),
+                    Some(w) => {
+                        let why = one_field(&key, &toml::Value::String(w.join(",")))
+                            .err()
+                            .map(|e| format!(" ({})", e.message().trim()))
+                            .unwrap_or_default();
+                        format!("with {:?}, which it does not take{why}", w.join(", "))
+                    }
                     None => "without a value".to_string(),
                 };
-                let why = words
-                    .as_ref()
-                    .and_then(|w| one_field(&key, &toml::Value::String(w.join(","))).err());
                 out.unread.push(format!(
-                    "assumed[{i}] names the recipe field {key} {said}, which it does not take{}; read as text only",
-                    why.map(|e| format!(" ({})", e.message().trim())).unwrap_or_default()
+                    "assumed[{i}] names the recipe field {key} {said}; read as text only"
                 ));
                 continue;
             };
