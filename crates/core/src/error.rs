@@ -28,7 +28,7 @@ pub enum Error {
         message: String,
     },
     /// A name that is not in a catalog.
-    #[error("unknown {kind} '{name}'; known: {known}")]
+    #[error("unknown {kind} '{name}'{}; known: {known}", did_you_mean(.name, .known))]
     Unknown {
         /// What kind of thing: "gpu", "cluster preset", ...
         kind: &'static str,
@@ -67,7 +67,12 @@ impl Error {
                 message,
             },
             Error::Unknown { kind, name, known } => {
-                Error::invalid(format!("{part}: {kind}"), name, format!("one of {known}"))
+                let hint = did_you_mean(&name, &known);
+                Error::invalid(
+                    format!("{part}: {kind}"),
+                    name,
+                    format!("one of {known}{hint}"),
+                )
             }
         }
     }
@@ -80,7 +85,7 @@ impl Error {
     ) -> Error {
         Error::Invalid {
             field: field.into(),
-            value: value.to_string(),
+            value: compact_number(value.to_string()),
             allowed: allowed.into(),
         }
     }
@@ -145,9 +150,8 @@ pub fn suggest_key(message: &str) -> String {
             known.join(", ")
         );
     }
-    let best = known.iter().map(|k| (edit_distance(bad, k), *k)).min();
-    match best {
-        Some((d, k)) if d <= 2.max(bad.len() / 3) => {
+    match nearest(bad, known.iter().copied()) {
+        Some(k) => {
             format!(
                 "unknown key `{bad}`: did you mean `{k}`? (known keys: {})",
                 known.join(", ")
@@ -181,6 +185,37 @@ fn plain_types(message: &str) -> String {
         }
     }
     out
+}
+
+/// A number Rust writes out in full (`1e300` as 301 digits, `1e-300` as 300 zeros) in
+/// exponent form, as a user would write it. Whole numbers up to 20 digits (any u64)
+/// stay as they are.
+fn compact_number(value: String) -> String {
+    const LONGEST_PLAIN: usize = 21;
+    match value.parse::<f64>() {
+        Ok(v) if value.len() > LONGEST_PLAIN && v.is_finite() => format!("{v:e}"),
+        _ => value,
+    }
+}
+
+/// The known name closest to `bad`, where one is near enough to be a slip: an edit per
+/// three letters, or two, and never half the name.
+fn nearest<'a>(bad: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let bad_lower = bad.to_ascii_lowercase();
+    known
+        .into_iter()
+        .map(|k| (edit_distance(&bad_lower, &k.to_ascii_lowercase()), k))
+        .min()
+        .filter(|&(d, _)| d <= 2.max(bad.len() / 3) && 2 * d <= bad.len())
+        .map(|(_, k)| k)
+}
+
+/// " (did you mean 'X'?)" where a name of `known` is near `name`. `known` is the list,
+/// comma separated, before any remark (after `;` or `(`).
+pub(crate) fn did_you_mean(name: &str, known: &str) -> String {
+    let list = known.split([';', '(']).next().unwrap_or("");
+    let names = list.split(',').map(str::trim).filter(|w| !w.is_empty());
+    nearest(name, names).map_or(String::new(), |k| format!(" (did you mean '{k}'?)"))
 }
 
 /// Levenshtein distance.
@@ -268,5 +303,45 @@ mod tests {
             e.within("case t").to_string(),
             "case t: gpu = X: one of A, B"
         );
+    }
+
+    /// A number too long to read is said in exponent form; others as given.
+    #[test]
+    fn numbers_in_errors_are_said_as_written() {
+        let value = |v: f64| Error::invalid("f", v, "a").to_string();
+        assert_eq!(value(1e300), "f = 1e300: a");
+        assert_eq!(value(1e-300), "f = 1e-300: a");
+        assert_eq!(value(2.5e-7), "f = 0.00000025: a");
+        assert_eq!(value(3201.0), "f = 3201: a");
+        assert_eq!(
+            Error::invalid("f", u64::MAX, "a").to_string(),
+            "f = 18446744073709551615: a"
+        );
+        assert_eq!(
+            Error::invalid("f", "x".repeat(30), "a").to_string(),
+            format!("f = {}: a", "x".repeat(30))
+        );
+    }
+
+    /// A name one slip from a known one is suggested, in any case; remarks after the
+    /// list are not names.
+    #[test]
+    fn a_near_miss_name_gets_a_suggestion() {
+        let unknown = |name: &str, known: &str| {
+            Error::Unknown {
+                kind: "model preset",
+                name: name.into(),
+                known: known.into(),
+            }
+            .to_string()
+        };
+        let known = "llama3-8b, llama3-70b; or the path of a file";
+        assert_eq!(
+            unknown("Llama-3-70B", known),
+            "unknown model preset 'Llama-3-70B' (did you mean 'llama3-70b'?); known: llama3-8b, llama3-70b; or the path of a file"
+        );
+        assert!(!unknown("fo", known).contains("did you mean"));
+        assert!(!unknown("gpt3-175b", known).contains("did you mean"));
+        assert!(!unknown("pat", "dgx-a100 (a file is read with --path)").contains("did you mean"));
     }
 }

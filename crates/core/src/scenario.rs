@@ -528,6 +528,99 @@ impl Scenario {
     pub fn spare_gpus(&self) -> u64 {
         self.cluster.gpus - self.job_gpus()
     }
+
+    /// The recipe fields, of those `written` (`[training]`'s names), that this run does
+    /// not use whatever its plan, each said as a note: an FP8 recipe without FP8 GEMMs,
+    /// MoE settings on a dense model. `set(section, field)` says how to set a field (a
+    /// flag, or a file's field). `simulate`, `plan` and `validate` all say these, from
+    /// here; [`Scenario::unused_recipe_in_plan`] has those that rest on the plan.
+    pub fn unused_recipe(
+        &self,
+        written: impl Fn(&str) -> bool,
+        set: impl Fn(&str, &str) -> String,
+    ) -> Vec<String> {
+        let r = &self.run.recipe;
+        let mut notes = Vec::new();
+        if written("fp8_recipe") && !self.run.precision.fp8_gemms() {
+            notes.push(format!(
+                "fp8_recipe = {} applies with precision = fp8; this run's GEMMs are {} (set {} to fp8)",
+                crate::serde_name(&r.fp8_recipe),
+                crate::serde_name(&self.run.precision),
+                set("training", "precision")
+            ));
+        }
+        if self.model.moe.is_none() {
+            let moe_only: Vec<&str> = ["ep_overlap", "moe_dispatcher"]
+                .into_iter()
+                .filter(|f| written(f))
+                .collect();
+            if !moe_only.is_empty() {
+                let verb = if moe_only.len() > 1 {
+                    "apply"
+                } else {
+                    "applies"
+                };
+                notes.push(format!(
+                    "{} {verb} to MoE models; {} is dense",
+                    moe_only.join(" and "),
+                    self.model.name
+                ));
+            }
+        }
+        notes
+    }
+
+    /// [`Scenario::unused_recipe`]'s notes that rest on the plan: the context-parallel
+    /// exchange at cp 1, pipeline overlap turned on without an interleaved schedule,
+    /// data-parallel overlap with no gradients to reduce (turned off, they say what
+    /// runs), and what selective recompute recomputes under another recompute. Apart,
+    /// because `plan` says the others before it has a plan.
+    pub fn unused_recipe_in_plan(
+        &self,
+        written: impl Fn(&str) -> bool,
+        set: impl Fn(&str, &str) -> String,
+    ) -> Vec<String> {
+        let r = &self.run.recipe;
+        let p = &self.plan;
+        let mut notes = Vec::new();
+        if written("cp_comm") && p.cp <= 1 {
+            notes.push(format!(
+                "cp_comm = {} applies with context parallelism (cp > 1); this plan has cp = 1",
+                crate::serde_name(&r.cp_comm)
+            ));
+        }
+        // Overlap turned off where there is nothing to overlap is what runs: no note.
+        if written("pp_overlap") && r.pp_overlap && p.vpp <= 1 {
+            notes.push(format!(
+                "pp_overlap applies to interleaved schedules (vpp > 1); this plan has pp = {}, vpp = {}, {}",
+                p.pp,
+                p.vpp,
+                if p.pp > 1 {
+                    "whose 1F1B waits for each send either way"
+                } else {
+                    "no pipeline sends"
+                }
+            ));
+        }
+        let layout = crate::workload::layout::RankLayout::new(p, self.cluster.gpus_per_node);
+        let reduces = layout.size(crate::workload::layout::GroupKind::Dp) > 1
+            || (self.model.moe.is_some()
+                && layout.size(crate::workload::layout::GroupKind::ExpertDp) > 1);
+        if written("dp_overlap") && r.dp_overlap && !reduces {
+            notes.push(
+                "dp_overlap applies with data parallelism; this plan has dp x cp = 1, no gradients to reduce between replicas"
+                    .to_string(),
+            );
+        }
+        if written("recompute_modules") && p.recompute != Recompute::Selective {
+            notes.push(format!(
+                "recompute_modules applies with recompute = selective; this plan's recompute is {} (set {} to selective to use it)",
+                crate::serde_name(&p.recompute),
+                set("parallel", "recompute")
+            ));
+        }
+        notes
+    }
 }
 
 /// The cluster GPU of a job rank when the job runs on `servers` (rank order): ranks fill
@@ -2093,6 +2186,58 @@ mod tests {
         assert!(s.job_gpus() as f64 >= 0.96 * 100_000.0, "{}", s.job_gpus());
         assert!(s.spare_gpus() > 0);
         assert_eq!(s.run.tokens, 15e12);
+    }
+
+    /// Each recipe field a run has no use for is said once, and only when written; an
+    /// overlap turned off where there is nothing to overlap is what runs, so it is not.
+    #[test]
+    fn recipe_fields_a_run_does_not_use_are_said() {
+        let mut sc = preset_scenario("dgx-h100-llama3-70b");
+        sc.plan.cp = 1;
+        sc.plan.vpp = 1;
+        sc.plan.recompute = Recompute::Full;
+        sc.run.precision = Precision::Bf16;
+        let all = |_: &str| true;
+        let set = |s: &str, f: &str| format!("{s}.{f}");
+        let said = |sc: &Scenario, written: &dyn Fn(&str) -> bool| {
+            let mut n = sc.unused_recipe(written, set);
+            n.extend(sc.unused_recipe_in_plan(written, set));
+            n
+        };
+        let notes = said(&sc, &all);
+        let starts: Vec<&str> = notes
+            .iter()
+            .map(|n| n.split(' ').next().unwrap_or(""))
+            .collect();
+        assert_eq!(
+            starts,
+            [
+                "fp8_recipe",
+                "ep_overlap",
+                "cp_comm",
+                "pp_overlap",
+                "recompute_modules"
+            ],
+            "{notes:#?}"
+        );
+        assert!(
+            notes[0].ends_with("(set training.precision to fp8)"),
+            "{}",
+            notes[0]
+        );
+        assert!(notes[4].contains("recompute is full"), "{}", notes[4]);
+        // Nothing written, nothing said.
+        assert!(said(&sc, &|_| false).is_empty());
+        // Turned off, the overlaps are what runs.
+        sc.run.recipe.pp_overlap = false;
+        assert!(said(&sc, &|f| f == "pp_overlap").is_empty());
+        // One data-parallel replica reduces nothing between replicas.
+        sc.plan.dp = 1;
+        let dp = said(&sc, &|f| f == "dp_overlap");
+        assert_eq!(dp.len(), 1, "{dp:?}");
+        assert!(dp[0].starts_with("dp_overlap applies with data parallelism"));
+        sc.run.recipe.dp_overlap = false;
+        assert!(said(&sc, &|f| f == "dp_overlap").is_empty());
     }
 
     fn flags(f: impl FnOnce(&mut ScenarioFile)) -> ScenarioLayers {

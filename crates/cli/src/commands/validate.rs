@@ -141,6 +141,13 @@ fn evaluate(file: &CaseFile, timeline: bool, label: &str) -> CliResult<Report> {
                 cases.len()
             );
         }
+        if !sinks::embedded() {
+            for c in cases {
+                for n in &c.notes {
+                    eprintln!("note: {label}case {}: {n}", c.id);
+                }
+            }
+        }
         let failed = cases.iter().filter(|c| c.error.is_some()).count();
         if failed > 0 && !sinks::embedded() {
             eprintln!(

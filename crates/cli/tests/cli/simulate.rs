@@ -391,7 +391,7 @@ fn notes_say_what_a_flag_does_not_do_and_what_was_kept() {
         "--vpp",
         "1",
         "--pp-overlap",
-        "false",
+        "true",
         "--ep-overlap",
         "true",
         "--json",

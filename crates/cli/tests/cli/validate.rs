@@ -610,3 +610,49 @@ fn a_v1_case_takes_its_recipe_from_its_assumed_entries() {
         "{said}"
     );
 }
+
+/// A recipe value a case's run has no use for (an FP8 recipe on an FP16 case, the
+/// context-parallel exchange at cp 1) is said, on stderr and in the JSON, as `simulate`
+/// says it; one the run uses is not.
+#[test]
+fn a_case_recipe_value_its_run_does_not_use_is_noted() {
+    let suite = std::fs::read_to_string(validation("training_public.toml")).unwrap();
+    let id = "narayanan2021_t1_1.7B";
+    let start = suite.find(&format!("id = \"{id}\"")).unwrap();
+    let end = start + suite[start..].find("[[case]]").unwrap();
+    let case = format!("[[case]]\n{}", &suite[start..end]);
+    let unused = case.replace(
+        "training = { ",
+        "training = { cp_comm = \"all_gather\", fp8_recipe = \"tensorwise\", ",
+    );
+    assert_ne!(unused, case, "the case has a recipe table");
+    let path = tmp("unused_recipe.toml");
+    std::fs::write(&path, &unused).unwrap();
+    let o = memphis(&["validate", "--cases", path.to_str().unwrap(), "--json"]);
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let notes: Vec<&str> = v["cases"][0]["notes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{v}"))
+        .iter()
+        .filter_map(|n| n.as_str())
+        .collect();
+    assert_eq!(
+        notes,
+        [
+            "fp8_recipe = tensorwise applies with precision = fp8; this run's GEMMs are fp16 (set precision to fp8)",
+            "cp_comm = all_gather applies with context parallelism (cp > 1); this plan has cp = 1",
+        ]
+    );
+    for n in notes {
+        assert!(err.contains(&format!("note: case {id}: {n}")), "{err}");
+    }
+    // The suite's own values (pp_overlap = false at vpp 1 among them) say nothing.
+    let path = tmp("used_recipe.toml");
+    std::fs::write(&path, &case).unwrap();
+    let o = memphis(&["validate", "--cases", path.to_str().unwrap(), "--json"]);
+    assert!(!stderr(&o).contains("note: case"), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert!(v["cases"][0].get("notes").is_none(), "{v}");
+}

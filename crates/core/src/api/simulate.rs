@@ -92,26 +92,10 @@ fn with_context(
         .extend(inherited(merged, &r.scenario, plan_kept, hints));
     r.notes.extend(straddling(&r.scenario));
     r.notes.extend(scenario_notes(merged, &r.scenario, hints));
-    // Recipe fields that change nothing in this run, written all the same.
-    let sc = &r.scenario;
-    if merged.wrote("training.pp_overlap") && sc.plan.vpp <= 1 {
-        r.notes.push(format!(
-            "pp_overlap applies to interleaved schedules (vpp > 1); this plan has pp = {}, vpp = {}, {}",
-            sc.plan.pp,
-            sc.plan.vpp,
-            if sc.plan.pp > 1 {
-                "whose 1F1B waits for each send either way"
-            } else {
-                "no pipeline sends"
-            }
-        ));
-    }
-    if merged.wrote("training.cp_comm") && sc.plan.cp <= 1 {
-        r.notes.push(format!(
-            "cp_comm = {} applies with context parallelism (cp > 1); this plan has cp = 1",
-            crate::serde_name(&sc.run.recipe.cp_comm)
-        ));
-    }
+    r.notes.extend(r.scenario.unused_recipe_in_plan(
+        |f| merged.wrote(&format!("training.{f}")),
+        |section, field| hints.set(section, &[field]),
+    ));
     if merged.wrote("routing") && r.scenario.network == crate::scenario::NetworkModel::Analytical {
         r.notes.push(format!(
             "routing = {} applies at flow level only (--network flow); the analytical network model has no paths to route",
@@ -452,14 +436,10 @@ pub fn scenario_notes(merged: &MergedScenario, sc: &Scenario, hints: Hints) -> V
     if merged.wrote("parallel.pp") || merged.wrote("parallel.vpp") {
         notes.extend(uneven_split_note(sc));
     }
-    if merged.wrote("training.fp8_recipe") && !sc.run.precision.fp8_gemms() {
-        notes.push(format!(
-            "fp8_recipe = {} applies with precision = fp8; this run's GEMMs are {} (set {} to fp8)",
-            crate::serde_name(&sc.run.recipe.fp8_recipe),
-            crate::serde_name(&sc.run.precision),
-            hints.set("training", &["precision"])
-        ));
-    }
+    notes.extend(sc.unused_recipe(
+        |f| merged.wrote(&format!("training.{f}")),
+        |section, field| hints.set(section, &[field]),
+    ));
     for section in ["model", "cluster"] {
         let prefix = format!("{section}.");
         let unused: Vec<&str> = merged
@@ -474,24 +454,6 @@ pub fn scenario_notes(merged: &MergedScenario, sc: &Scenario, hints: Hints) -> V
                     [one] => format!("{one} is"),
                     many => format!("{} are", many.join(", ")),
                 }
-            ));
-        }
-    }
-    if sc.model.moe.is_none() {
-        let moe_only: Vec<&str> = ["ep_overlap", "moe_dispatcher"]
-            .into_iter()
-            .filter(|f| merged.wrote(&format!("training.{f}")))
-            .collect();
-        if !moe_only.is_empty() {
-            let verb = if moe_only.len() > 1 {
-                "apply"
-            } else {
-                "applies"
-            };
-            notes.push(format!(
-                "{} {verb} to MoE models; {} is dense",
-                moe_only.join(" and "),
-                sc.model.name
             ));
         }
     }

@@ -178,11 +178,12 @@ impl RawTrainingCase {
                         // A preset name is a field of the table: named as one.
                         Error::Unknown { name, known, .. } => Error::invalid(
                             format!("{label}: model.preset"),
-                            name,
+                            name.clone(),
                             // A case names a preset; a file is not read from a case.
                             format!(
-                                "one of {}",
-                                known.split("; or the path").next().unwrap_or(&known)
+                                "one of {}{}",
+                                known.split("; or the path").next().unwrap_or(&known),
+                                crate::error::did_you_mean(&name, &known)
                             ),
                         ),
                         e => e,
@@ -482,7 +483,18 @@ fn opening_clauses(entry: &str, fields: &[String]) -> Vec<(String, Option<Vec<St
                 || after.starts_with("and "))
     };
     let mut out = Vec::new();
+    // Bullets and list numbers ("- ", "• ", "1. ", "2) ") are not part of the entry.
     let mut s = entry.trim_start().trim_start_matches(['-', '*', '•']);
+    let numbered = s
+        .trim_start()
+        .trim_start_matches(|c: char| c.is_ascii_digit());
+    if numbered.len() < s.trim_start().len() {
+        if let Some(after) = numbered.strip_prefix(['.', ')']) {
+            if after.starts_with(char::is_whitespace) {
+                s = after;
+            }
+        }
+    }
     while let Some((key, rest, _)) = key_at(s) {
         let rest = rest.trim_start();
         let unquote = |w: &str| w.trim().trim_matches(['\'', '"', '`']).to_ascii_lowercase();
@@ -774,6 +786,15 @@ pub fn parse_cases(context: &str, text: &str) -> Result<CaseFile> {
 }
 
 impl TrainingCase {
+    /// Whether the case sets recipe field `field` (`[training]`'s name), in its table or
+    /// an `assumed` entry.
+    pub fn sets_recipe(&self, field: &str) -> bool {
+        serde_json::to_value(&self.recipe)
+            .ok()
+            .and_then(|v| v.get(field).map(|v| !v.is_null()))
+            .unwrap_or(false)
+    }
+
     /// [`Self::scenario`] as a scenario file's text, which `simulate` reads back as the
     /// same scenario.
     pub fn scenario_toml(&self) -> Result<String> {
@@ -851,6 +872,10 @@ pub struct TrainingResult {
     /// case is compared all the same, and the report says so.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory: Option<CaseMemory>,
+    /// Recipe values the case sets that its run does not use (an FP8 recipe on a BF16
+    /// case, cp_comm at cp 1): [`crate::scenario::Scenario::unused_recipe`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// Memory per GPU of a case's plan, as memphis predicts it.
@@ -1057,7 +1082,11 @@ pub fn run_cases(file: &CaseFile, timeline: bool) -> Result<Report> {
             let mut out = Vec::with_capacity(cases.len());
             for c in cases {
                 // One case the model refuses does not stop the others: it is reported.
+                let mut notes = Vec::new();
                 let predicted = c.scenario().validate().and_then(|sc| {
+                    let field = |_: &str, field: &str| field.to_string();
+                    notes = sc.unused_recipe(|f| c.sets_recipe(f), field);
+                    notes.extend(sc.unused_recipe_in_plan(|f| c.sets_recipe(f), field));
                     let model = if timeline {
                         StepModel::Timeline
                     } else {
@@ -1083,6 +1112,7 @@ pub fn run_cases(file: &CaseFile, timeline: bool) -> Result<Report> {
                         .map(|p| (p - c.measured_step_time_s) / c.measured_step_time_s * 100.0),
                     error,
                     memory,
+                    notes,
                 });
             }
             let errs: Vec<(String, f64)> = out
@@ -1667,6 +1697,9 @@ vocab = 32000
                 "recompute_modules=core_attn",
             ),
             ("175B: 128 heads of 96", "175b=128"),
+            ("1. attention: unfused", "attention=unfused"),
+            ("12) dp_overlap = false", "dp_overlap=false"),
+            ("1.5x: why", ""),
             ("the run predates FlashAttention", ""),
         ] {
             assert_eq!(clauses(entry), read, "{entry}");
