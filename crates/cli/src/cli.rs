@@ -14,7 +14,8 @@ use std::path::PathBuf;
 #[derive(Debug, Parser)]
 #[command(name = "memphis", version, about, long_about = None, allow_negative_numbers = true, after_help = "Examples:\n  memphis simulate                    the default: Llama 3.1 405B on the 100,000-GPU Memphis cluster\n  memphis simulate --model config.json --gpus 1024 --tp 8 --pp 4\n  memphis model config.json           what memphis reads from a Hugging Face config.json\n  memphis validate                    the published training runs and collectives\n\nExit codes: 0 success, 2 bad input, 1 internal error.")]
 pub struct Cli {
-    /// No progress bars or status lines on stderr.
+    /// Nothing on stderr but errors: no progress bars, status lines, notes or warnings (a
+    /// report's own notes stay in it).
     #[arg(long, short = 'q', global = true)]
     pub quiet: bool,
     /// What to do.

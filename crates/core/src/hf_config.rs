@@ -451,7 +451,7 @@ pub fn model_from_hf_config(context: &str, json: &str) -> Result<ModelFile> {
         .u32_of(HEADS_KEYS)?
         .ok_or_else(|| c.missing("num_attention_heads", ""))?;
     let kv_heads = c.u32_of(KV_HEADS_KEYS)?.unwrap_or(heads);
-    let act = c.string(&["hidden_act", "hidden_activation", "activation_function"]);
+    let act = c.string(ACT_KEYS);
     // The MLP's shape follows the family: GPT-2/NeoX style is two matrices, Llama-style
     // SwiGLU and Gemma's GeGLU (`gelu_pytorch_tanh`) three. An unknown family goes by
     // its activation: SiLU is SwiGLU, GeLU or ReLU a plain MLP.
@@ -462,6 +462,21 @@ pub fn model_from_hf_config(context: &str, json: &str) -> Result<ModelFile> {
     } else {
         !(act.contains("gelu") || act.contains("relu"))
     };
+    if !act.is_empty() && !KNOWN_ACTIVATIONS.contains(&act.as_str()) {
+        let key = ACT_KEYS
+            .iter()
+            .find_map(|k| c.get(k).map(|(name, _)| name))
+            .unwrap_or_default();
+        warnings.push(format!(
+            "{}: {key} = {act} is not an activation transformers knows (ACT2FN), so no model of it loads there: read as {}",
+            c.context,
+            if gated {
+                "a gated MLP (three matrices, as SwiGLU)"
+            } else {
+                "a plain MLP (two matrices)"
+            }
+        ));
+    }
     // The dense MLP's width: Llama 4 keeps its dense layers' width in
     // `intermediate_size_mlp` (Llama4TextMLP(config, intermediate_size_mlp)), its
     // experts' in `intermediate_size`; DBRX's is `ffn_config.ffn_hidden_size`, OPT's
@@ -594,6 +609,55 @@ const FFN_KEYS: &[&str] = &[
 ];
 const VOCAB_KEYS: &[&str] = &["vocab_size", "padded_vocab_size"];
 const HEAD_DIM_KEYS: &[&str] = &["head_dim"];
+/// The MLP's activation, by family.
+const ACT_KEYS: &[&str] = &["hidden_act", "hidden_activation", "activation_function"];
+/// The activations `transformers` builds (`activations.py`, `ACT2CLS`), lower case: a
+/// config naming another does not load there.
+const KNOWN_ACTIVATIONS: &[&str] = &[
+    "gelu",
+    "gelu_10",
+    "gelu_fast",
+    "gelu_new",
+    "gelu_python",
+    "gelu_pytorch_tanh",
+    "gelu_accurate",
+    "laplace",
+    "leaky_relu",
+    "linear",
+    "mish",
+    "quick_gelu",
+    "relu",
+    "relu2",
+    "relu6",
+    "sigmoid",
+    "silu",
+    "swish",
+    "tanh",
+    "prelu",
+    "xielu",
+    // Older configs' names, which their own modeling code maps.
+    "gelu_and_mul",
+    "swiglu",
+    "geglu",
+    "squared_relu",
+];
+
+/// The routed experts' count, by family.
+const EXPERTS_KEYS: &[&str] = &[
+    "num_local_experts",
+    "num_experts",
+    "n_routed_experts",
+    "moe_num_experts",
+    "ffn_config.moe_num_experts",
+];
+/// The experts each token is routed to, by family.
+const TOPK_KEYS: &[&str] = &[
+    "num_experts_per_tok",
+    "experts_per_token",
+    "moe_top_k",
+    "moe_topk",
+    "ffn_config.moe_top_k",
+];
 /// memphis's model fields by the keys above.
 const FIELD_KEYS: &[(&str, &[&str])] = &[
     ("hidden", HIDDEN_KEYS),
@@ -603,6 +667,8 @@ const FIELD_KEYS: &[(&str, &[&str])] = &[
     ("ffn_hidden", FFN_KEYS),
     ("vocab", VOCAB_KEYS),
     ("head_dim", HEAD_DIM_KEYS),
+    ("moe_experts", EXPERTS_KEYS),
+    ("moe_topk", TOPK_KEYS),
 ];
 
 /// What the config says the model is: `model_type` (the language model's and the top
@@ -768,13 +834,7 @@ fn read_moe(
     dense_ffn: u64,
     warnings: &mut Vec<String>,
 ) -> Result<Option<MoeRead>> {
-    let experts = c.u32_of(&[
-        "num_local_experts",
-        "num_experts",
-        "n_routed_experts",
-        "moe_num_experts",
-        "ffn_config.moe_num_experts",
-    ])?;
+    let experts = c.u32_of(EXPERTS_KEYS)?;
     // A family whose modeling code is MoE, with no expert count: its config class's
     // default, as `transformers` would load it (MixtralConfig), else refused rather than
     // read as a dense model.
@@ -801,25 +861,27 @@ fn read_moe(
     // One expert (or none) is a dense MLP behind a router of h weights. A mixture-of-
     // experts family with so few is read that way, but said so.
     let Some(experts) = experts.filter(|&e| e > 1) else {
-        if let (Some(e), true) = (
-            experts,
-            family.find("mixtral") || moe_family(family).is_some(),
-        ) {
+        let moe_family = family.find("mixtral") || moe_family(family).is_some();
+        if let (Some(e), true) = (experts, moe_family) {
             warnings.push(format!(
                 "{}: {e} routed expert{}: read as a dense MLP (a mixture-of-experts family with fewer than 2 experts routes nothing)",
                 c.context,
                 if e == 1 { "" } else { "s" }
             ));
+        } else if let Some((key, k)) = c.uint(TOPK_KEYS)?.filter(|&(_, k)| k > 0) {
+            // Routing with nothing to route to: a dense model, said so.
+            warnings.push(format!(
+                "{}: {key} = {k} with {}: read as a dense model",
+                c.context,
+                match experts {
+                    Some(e) => format!("{e} routed experts"),
+                    None => "no routed experts (num_local_experts, num_experts, n_routed_experts or moe_num_experts)".to_string(),
+                }
+            ));
         }
         return Ok(None);
     };
-    let topk = match c.u32_of(&[
-        "num_experts_per_tok",
-        "experts_per_token",
-        "moe_top_k",
-        "moe_topk",
-        "ffn_config.moe_top_k",
-    ])? {
+    let topk = match c.u32_of(TOPK_KEYS)? {
         Some(k) => k,
         // Each family's config class has its own default (Mixtral 2, Qwen3-MoE and
         // DeepSeek-V3 8, DBRX 1): Mixtral's is taken with a warning, as for its expert
@@ -1214,6 +1276,54 @@ mod tests {
                 rest.split([' ', ',']).next().unwrap_or("").to_string()
             })
             .collect()
+    }
+
+    /// What a config says that memphis reads otherwise than its author meant is warned
+    /// of, naming the key: an activation transformers does not build, routing without
+    /// experts; a top-k past the experts is an error naming its key.
+    #[test]
+    fn odd_mlp_keys_are_named() {
+        let llama = r#"{"architectures":["LlamaForCausalLM"],"model_type":"llama","hidden_size":64,"intermediate_size":128,
+            "num_attention_heads":4,"num_hidden_layers":2,"vocab_size":100,"hidden_act":"silu""#;
+        let read = |extra: &str| {
+            model_from_hf_config("c.json", &format!("{llama}{extra}}}")).expect("reads")
+        };
+        assert!(read("").warnings.is_empty());
+        let odd = model_from_hf_config(
+            "c.json",
+            &format!("{}}}", llama.replace("\"silu\"", "\"swish_squared\"")),
+        )
+        .unwrap();
+        assert_eq!(warned_keys("c.json", &odd), ["hidden_act"]);
+        assert!(
+            odd.warnings[0].contains("read as a gated MLP"),
+            "{:?}",
+            odd.warnings
+        );
+        for experts in ["", r#","num_local_experts":0"#] {
+            let m = read(&format!(r#"{experts},"num_experts_per_tok":2"#));
+            assert_eq!(
+                warned_keys("c.json", &m),
+                ["num_experts_per_tok"],
+                "{experts}"
+            );
+            assert!(
+                m.warnings[0].ends_with("read as a dense model"),
+                "{:?}",
+                m.warnings
+            );
+            assert!(m.moe_experts.unwrap_or(0) == 0, "{experts}");
+        }
+        let mixtral = format!(
+            "{}}}",
+            llama.replace("\"llama\"", "\"mixtral\"")
+                + r#","num_local_experts":8,"num_experts_per_tok":16"#
+        );
+        assert!(
+            err(&mixtral).starts_with("c.json: num_experts_per_tok = 16: "),
+            "{}",
+            err(&mixtral)
+        );
     }
 
     #[test]

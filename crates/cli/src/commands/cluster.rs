@@ -127,11 +127,24 @@ fn render(r: &ClusterReport) -> String {
         count(r.cables)
     );
     if r.pods > 1 {
+        // Pods follow the switches' radix unless the cluster groups them by arrays: say
+        // so where they cut across arrays (NVL72 racks in 576-GPU units, 1,024-GPU pods).
+        let array_gpus =
+            u64::from(r.gpus_per_node) * u64::from(r.nodes_per_rack) * u64::from(r.racks_per_array);
+        let across = r.arrays > 1 && array_gpus > 0 && !r.pod_gpus.is_multiple_of(array_gpus);
         let _ = writeln!(
             o,
-            "  pods           {:>10}    of up to {} GPUs each, joined by the core tier",
+            "  pods           {:>10}    of up to {} GPUs each, joined by the core tier{}",
             count(u64::from(r.pods)),
-            count(r.pod_gpus)
+            count(r.pod_gpus),
+            if across {
+                format!(
+                    " (a pod is as many leaves as a spine has ports down, so pods cut across the {}-GPU arrays; arrays_per_pod = 1 makes each array a pod)",
+                    count(array_gpus)
+                )
+            } else {
+                String::new()
+            }
         );
     }
     let _ = writeln!(o, "  bisection      {:>10.1} Tb/s", r.bisection_tbps);

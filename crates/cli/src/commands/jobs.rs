@@ -135,7 +135,7 @@ fn link_lines(o: &mut String, r: &JobsReport, max: usize) {
 
 fn render_jobs(r: &JobsReport) -> String {
     let mut o = format!(
-        "{} · {} · {} routing, phases {}\n\n",
+        "{} on {} · {} routing, phases {}\n\n",
         r.name,
         r.cluster,
         serde_name(&r.routing),
@@ -153,7 +153,7 @@ fn render_jobs(r: &JobsReport) -> String {
 
 fn render_place(r: &PlaceReport) -> String {
     let mut o = format!(
-        "{} · {} · {} routing, phases {} · target: '{}' within {}\n\n",
+        "{} on {} · {} routing, phases {} · target: '{}' within {}\n\n",
         r.name,
         r.cluster,
         serde_name(&r.routing),

@@ -28,7 +28,12 @@ pub fn run(a: PlanArgs) -> CliResult {
             result.plans_evaluated as f64 / elapsed.max(1e-9)
         ));
     }
-    let notes = scenario_notes(&a)?;
+    let mut notes = scenario_notes(&a)?;
+    if let Some(best) = result.top.first() {
+        let merged = input::scenario_layers(&a.scenario)?.merge()?;
+        let sc = scenario::build_for_planning(&merged.file)?;
+        notes.extend(memphis_core::api::best_plan_notes(&sc, best));
+    }
     let text = if a.json || a.out.is_some() {
         // The report is the shard format: notes go to stderr.
         notes.iter().for_each(|n| sinks::note(n));

@@ -223,9 +223,13 @@ fn render(r: &GridReport) -> String {
 
 fn render_spectrum(o: &mut String, r: &GridReport) {
     let sp = &r.spectrum;
+    // Lines that carry under 0.05% of the variance print as 0.0%: they say nothing (a
+    // window a failure dominates, say).
+    const SHOWN_SHARE: f64 = 0.0005;
     let main: Vec<String> = sp
         .main
         .iter()
+        .filter(|l| l.share >= SHOWN_SHARE)
         .map(|l| format!("{:.3} Hz ({})", l.hz, pct(l.share)))
         .collect();
     if sp.main.is_empty() && sp.peak_hz == 0.0 {
@@ -248,7 +252,14 @@ fn render_spectrum(o: &mut String, r: &GridReport) {
         sp.band_rms_mw,
         trim(sp.nyquist_hz)
     );
-    let _ = writeln!(o, "               main lines: {}", main.join(", "));
+    if main.is_empty() {
+        let _ = writeln!(
+            o,
+            "               main lines: none above 0.05% of the variance"
+        );
+    } else {
+        let _ = writeln!(o, "               main lines: {}", main.join(", "));
+    }
 }
 
 /// A frequency in at most 4 decimals, without trailing zeros (`0.1667`, `5`).

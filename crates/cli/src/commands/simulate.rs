@@ -524,7 +524,7 @@ fn render_power(o: &mut String, r: &SimulationReport) {
     let _ = writeln!(o, "\nenergy, carbon, water of the job (whole run, p50)");
     let _ = writeln!(
         o,
-        "  energy       {} MWh ({} per step, {} per token; {:?} cooling: {} MWh)",
+        "  energy       {} MWh ({} a training step; {} per token over the run, waits included; {:?} cooling: {} MWh)",
         si(e.run_mwh),
         if e.step_mwh < 1e-4 {
             format!("{:.1} Wh", e.step_mwh * 1e6)

@@ -499,7 +499,7 @@ fn power_parts_table(r: &SimulationReport) -> String {
 /// Energy, carbon and water of the whole run.
 fn footprint_table(r: &SimulationReport) -> String {
     format!(
-        r#"<h2>Energy, carbon, water (whole run, p50)</h2><table id="table-footprint"><tr><th>energy</th><td>{} MWh</td><td>{:.1} kWh per step, {:.2} J per token</td></tr><tr><th>carbon</th><td>{} t CO2e</td><td>{:.0} g/kWh, {} from gas turbines</td></tr><tr><th>water</th><td>{} m³</td><td>on site and upstream</td></tr></table>"#,
+        r#"<h2>Energy, carbon, water (whole run, p50)</h2><table id="table-footprint"><tr><th>energy</th><td>{} MWh</td><td>{:.1} kWh a training step; {:.2} J per token over the run, waits included</td></tr><tr><th>carbon</th><td>{} t CO2e</td><td>{:.0} g/kWh, {} from gas turbines</td></tr><tr><th>water</th><td>{} m³</td><td>on site and upstream</td></tr></table>"#,
         si(r.energy.run_mwh),
         r.energy.step_mwh * 1000.0,
         r.energy.j_per_token,

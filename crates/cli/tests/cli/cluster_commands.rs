@@ -1,7 +1,7 @@
 //! The commands that take a cluster and no job: `cluster`, `fabric-bench`, `collective`.
 //! Runs the real `memphis` executable.
 
-use super::util::{json, memphis, stderr, tmp};
+use super::util::{json, memphis, stderr, stdout, tmp};
 
 fn write(name: &str, text: &str) -> String {
     let p = tmp(name);
@@ -111,6 +111,33 @@ fn cluster_defaults_to_memphis_and_reads_a_scenarios_cluster() {
     // --cluster wins over the scenario's.
     let v = json(&["cluster", &s, "--cluster", "dgx-h100", "--json"]);
     assert_eq!(v["name"], "dgx-h100");
+}
+
+/// Pods that cut across the cluster's arrays (1,024-GPU pods over 576-GPU NVL72 units)
+/// are said to, with the field that aligns them; aligned pods are not.
+#[test]
+fn pods_across_arrays_are_said_to_be() {
+    let line = |cluster: &str| {
+        let o = memphis(&["cluster", "--cluster", cluster]);
+        stdout(&o)
+            .lines()
+            .find(|l| l.trim_start().starts_with("pods"))
+            .unwrap_or_else(|| panic!("{}", stdout(&o)))
+            .to_string()
+    };
+    let nvl72 = line("gb200-nvl72");
+    assert!(
+        nvl72.contains("cut across the 576-GPU arrays; arrays_per_pod = 1"),
+        "{nvl72}"
+    );
+    let aligned = write(
+        "gb200-aligned.toml",
+        "preset = \"gb200-nvl72\"\narrays_per_pod = 1\n",
+    );
+    let pods = line(&aligned);
+    assert!(pods.contains("of up to 576 GPUs each"), "{pods}");
+    assert!(!pods.contains("cut across"), "{pods}");
+    assert!(!line("dgx-h200").contains("cut across"));
 }
 
 #[test]

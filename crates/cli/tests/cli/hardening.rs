@@ -149,6 +149,15 @@ fn bad_inputs_get_one_clear_error() {
             &["simulate", "--model", "llama3-70b", "--gpus", "256", "--tp", "8", "--dp", "64"],
             "training.gpus = 256 (given as --gpus): a multiple of the plan fields given, tp x dp = 8 x 64 = 512",
         ),
+        // A batch the data parallelism the fields settle cannot split: said of the batch.
+        (
+            &["simulate", "--model", "llama3-8b", "--cluster", "dgx-h100", "--gpus", "64", "--global-batch", "100", "--tp", "8", "--pp", "1", "--cp", "1"],
+            "training.global_batch = 100 (given as --global-batch): a positive multiple of dp x micro_batch (8 x 1 = 8); dp = gpus / (tp x pp x cp) = 64 / 8",
+        ),
+        (
+            &["plan", "--model", "llama3-8b", "--cluster", "dgx-h100", "--gpus", "64", "--global-batch", "96", "--dp", "8", "--micro-batch", "5"],
+            "training.global_batch = 96 (given as --global-batch): a positive multiple of dp x micro_batch (8 x 5 = 40)",
+        ),
         // For another model the preset's plan is not filled in around a field the
         // planner does not search: the planner says why.
         (

@@ -1,7 +1,7 @@
 //! `memphis plan`: the planner against the published plans, shards and merge.
 #![allow(clippy::print_stdout)] // the test prints its table for the reader of `cargo test -- --nocapture`
 
-use crate::util::{expect_bad, json, memphis, stderr, tmp, validation};
+use crate::util::{expect_bad, json, memphis, stderr, stdout, tmp, validation};
 use std::path::PathBuf;
 
 #[test]
@@ -285,4 +285,81 @@ fn a_plan_without_sequence_parallelism_is_not_held_to_its_rule() {
     let top = &p["top"][0];
     assert_eq!(top["tp"], 4);
     assert_eq!(top["sequence_parallel"], false);
+}
+
+/// A ranking says nothing of a run that failures dominate: `plan` warns of its best
+/// plan's run as `simulate` warns of that plan, in the same words.
+#[test]
+fn plan_warns_when_failures_take_the_best_plans_run() {
+    let job = [
+        "--cluster",
+        "dgx-h100",
+        "--model",
+        "llama3-8b",
+        "--gpus",
+        "10752",
+        "--global-batch",
+        "10752",
+    ];
+    let mut args = vec!["plan", "--top", "1", "--json"];
+    args.extend(job);
+    let o = memphis(&args);
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    let warned = err
+        .lines()
+        .find_map(|l| l.strip_prefix("warning: the best plan: failures take "))
+        .unwrap_or_else(|| panic!("{err}"));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let p = &v["top"][0];
+    let flag = |k: &str| p[k].to_string();
+    let (tp, pp, vpp, cp, dp, mb) = (
+        flag("tp"),
+        flag("pp"),
+        flag("vpp"),
+        flag("cp"),
+        flag("dp"),
+        flag("micro_batch"),
+    );
+    let recompute = p["recompute"].as_str().unwrap().to_string();
+    let mut sim = vec!["simulate"];
+    sim.extend(job);
+    sim.extend([
+        "--tp",
+        &tp,
+        "--pp",
+        &pp,
+        "--vpp",
+        &vpp,
+        "--cp",
+        &cp,
+        "--dp",
+        &dp,
+        "--micro-batch",
+        &mb,
+        "--recompute",
+        &recompute,
+    ]);
+    let o = memphis(&sim);
+    let said = stderr(&o);
+    assert!(
+        said.contains(&format!("warning: failures take {warned}")),
+        "plan: {warned}\nsimulate: {said}"
+    );
+    // A run failures do not dominate gets no such warning.
+    let o = memphis(&[
+        "plan",
+        "--top",
+        "1",
+        "--cluster",
+        "dgx-h100",
+        "--model",
+        "llama3-8b",
+        "--gpus",
+        "1024",
+        "--global-batch",
+        "1024",
+    ]);
+    assert!(!stderr(&o).contains("the best plan"), "{}", stderr(&o));
+    assert!(!stdout(&o).contains("the best plan"), "{}", stdout(&o));
 }

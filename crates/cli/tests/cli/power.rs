@@ -385,3 +385,24 @@ fn a_window_shorter_than_two_steps_says_the_spectrum_cannot_see_the_step() {
     let o = memphis(&["power", "dgx-h100-llama3-70b", "--window", "30s"]);
     assert!(!format!("{}{}", stdout(&o), stderr(&o)).contains("too short for the spectrum"));
 }
+
+/// A spectral line that carries nothing of the variance (a window a failure dominates)
+/// is not listed as one of the main lines at 0.0%.
+#[test]
+fn main_lines_carry_some_of_the_variance() {
+    let o = memphis(&[
+        "power",
+        "dgx-h100-llama3-70b",
+        "--window",
+        "15m",
+        "--failure-at",
+        "5m",
+    ]);
+    let out = stdout(&o);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let lines = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("main lines:"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(!lines.contains("(0.0%)"), "{lines}");
+}

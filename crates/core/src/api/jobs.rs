@@ -104,12 +104,12 @@ pub fn resolve_mix(file: &JobsFile) -> Result<Mix> {
         Err(_) => resolve_on(file, &cluster, routing, requests, std::iter::repeat(None)),
     }?;
     Ok(Mix {
+        // The reports say the cluster beside the name.
         name: file.name.clone().unwrap_or_else(|| {
             format!(
-                "{} job{} on {}",
+                "{} job{}",
                 jobs.len(),
-                if jobs.len() == 1 { "" } else { "s" },
-                cluster.name
+                if jobs.len() == 1 { "" } else { "s" }
             )
         }),
         cluster,

@@ -132,6 +132,28 @@ pub(crate) fn progress_notes(
     Ok(notes)
 }
 
+/// What `simulate` would warn of the best plan's run (failures taking most of it, a run
+/// of years), said by `plan` too: a ranking by step time or days says nothing of that.
+/// A run that barely progresses, which `simulate` refuses, is a warning here: the
+/// ranking stands, and the warning says what to change.
+pub fn best_plan_notes(
+    sc: &crate::scenario::Scenario,
+    best: &crate::plan::PlanResult,
+) -> Vec<String> {
+    let s = best.apply(sc);
+    let work_hours = s.run.work_hours(best.step_time_s);
+    let rel = crate::run::reliability_of(&s, best.step_time_s, work_hours, &s.reliability);
+    let notes = match progress_notes(&rel, best.step_time_s) {
+        Ok(notes) => notes,
+        Err(e) => vec![format!("warning: simulate refuses the best plan: {e}")],
+    };
+    notes
+        .into_iter()
+        .filter(|n| n.starts_with("warning:"))
+        .map(|n| n.replacen("warning: ", "warning: the best plan: ", 1))
+        .collect()
+}
+
 /// What costs a run the most when failures dominate it.
 enum Cause {
     Spares,

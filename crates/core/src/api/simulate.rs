@@ -1106,13 +1106,15 @@ pub struct PowerSection {
 /// Energy.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct EnergySection {
-    /// One step of the job, MWh.
+    /// One training step of the job, MWh (its power over the step time; no waits).
     pub step_mwh: f64,
     /// The job's run (p50 wall time), MWh.
     pub run_mwh: f64,
     /// The job's run with the other cooling, MWh.
     pub run_mwh_other_cooling: f64,
-    /// Joules per trained token (facility energy of the job).
+    /// Joules per trained token: the job's facility energy over the whole run, the
+    /// restarts and the waits for repair (at idle power) included, so more than
+    /// `step_mwh` over a step's tokens wherever failures cost time.
     pub j_per_token: f64,
     /// The site over the same time.
     pub site: SiteEnergy,

@@ -566,6 +566,41 @@ fn gpus_hold_the_fields(gpus: u64, fixed: &ParallelFile) -> Result<()> {
     ))
 }
 
+/// The global batch against the data parallelism the fields given settle (dp itself, or
+/// tp, pp and cp, which leave dp = GPUs / (tp x pp x cp)): each step splits the batch
+/// into dp x micro_batch equal parts. Said of the batch, as `simulate` says it of a
+/// whole plan, not as fields that no plan has.
+fn batch_holds_the_fields(sc: &Scenario, fixed: &ParallelFile) -> Result<()> {
+    let gpus = sc.job_gpus();
+    let dp = match (fixed.dp, fixed.tp, fixed.pp, fixed.cp) {
+        (Some(dp), ..) => u64::from(dp),
+        (None, Some(tp), Some(pp), Some(cp)) => {
+            let split = u64::from(tp) * u64::from(pp) * u64::from(cp);
+            if split == 0 || !gpus.is_multiple_of(split) {
+                return Ok(());
+            }
+            gpus / split
+        }
+        _ => return Ok(()),
+    };
+    let mb = u64::from(fixed.micro_batch.unwrap_or(1));
+    let per_step = dp * mb;
+    let batch = sc.run.global_batch;
+    if per_step == 0 || batch.is_multiple_of(per_step) {
+        return Ok(());
+    }
+    let dp_from = if fixed.dp.is_some() {
+        String::new()
+    } else {
+        format!("; dp = gpus / (tp x pp x cp) = {gpus} / {}", gpus / dp)
+    };
+    Err(Error::invalid(
+        "training.global_batch",
+        batch,
+        format!("a positive multiple of dp x micro_batch ({dp} x {mb} = {per_step}){dp_from}"),
+    ))
+}
+
 /// [`search`] over the plans that keep the `fixed` fields (those the user wrote).
 pub fn search_within(
     sc: &Scenario,
@@ -593,6 +628,7 @@ pub fn search_within(
         };
         least.validate_shape(&sc.model)?;
         gpus_hold_the_fields(sc.job_gpus(), fixed)?;
+        batch_holds_the_fields(sc, fixed)?;
         if let Some((field, value, had)) = fixed.unmatched(&all) {
             let (why, rule) = why_no_plan_has(sc, fixed, &field, &value);
             let simulate = if rule {
@@ -1162,13 +1198,16 @@ mod tests {
             "{e}"
         );
         // DP 64 leaves 2 sequences a replica, too few for micro-batches of 4; each alone
-        // is in some plan.
+        // is in some plan: said of the batch.
         let e = search(ParallelFile {
             dp: Some(64),
             micro_batch: Some(4),
             ..Default::default()
         });
-        assert!(e.contains("no plan has them all"), "{e}");
+        assert!(
+            e.contains("training.global_batch = 128: a positive multiple of dp x micro_batch (64 x 4 = 256)"),
+            "{e}"
+        );
     }
 
     #[test]
