@@ -541,16 +541,21 @@ fn collective_case_files_are_checked_as_such() {
     }
 }
 
+/// Training case `id` of the repository's suite, as a case file of its own.
+fn suite_case(id: &str) -> String {
+    let suite = std::fs::read_to_string(validation("training_public.toml")).unwrap();
+    let start = suite.find(&format!("id = \"{id}\"")).unwrap();
+    let end = start + suite[start..].find("[[case]]").unwrap();
+    format!("[[case]]\n{}", &suite[start..end])
+}
+
 /// A format v1 case (flat model fields, no recipe table) states its recipe in its
 /// `assumed` entries, as ../shared's cases do ("attention: unfused (why)"): `validate`
 /// reads them, says so, and predicts what the same case with a v2 recipe table predicts.
 #[test]
 fn a_v1_case_takes_its_recipe_from_its_assumed_entries() {
-    let suite = std::fs::read_to_string(validation("training_public.toml")).unwrap();
     let id = "narayanan2021_t1_1.7B";
-    let start = suite.find(&format!("id = \"{id}\"")).unwrap();
-    let end = start + suite[start..].find("[[case]]").unwrap();
-    let v2 = format!("[[case]]\n{}", &suite[start..end]);
+    let v2 = suite_case(id);
     assert!(
         v2.contains("\ntraining = {"),
         "the suite gives this case a recipe table"
@@ -616,11 +621,8 @@ fn a_v1_case_takes_its_recipe_from_its_assumed_entries() {
 /// says it; one the run uses is not.
 #[test]
 fn a_case_recipe_value_its_run_does_not_use_is_noted() {
-    let suite = std::fs::read_to_string(validation("training_public.toml")).unwrap();
     let id = "narayanan2021_t1_1.7B";
-    let start = suite.find(&format!("id = \"{id}\"")).unwrap();
-    let end = start + suite[start..].find("[[case]]").unwrap();
-    let case = format!("[[case]]\n{}", &suite[start..end]);
+    let case = suite_case(id);
     let unused = case.replace(
         "training = { ",
         "training = { cp_comm = \"all_gather\", fp8_recipe = \"tensorwise\", ",

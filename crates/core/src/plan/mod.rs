@@ -583,22 +583,19 @@ fn batch_holds_the_fields(sc: &Scenario, fixed: &ParallelFile) -> Result<()> {
         }
         _ => return Ok(()),
     };
-    let mb = u64::from(fixed.micro_batch.unwrap_or(1));
-    let per_step = dp * mb;
-    let batch = sc.run.global_batch;
-    if per_step == 0 || batch.is_multiple_of(per_step) {
-        return Ok(());
-    }
     let dp_from = if fixed.dp.is_some() {
         String::new()
     } else {
-        format!("; dp = gpus / (tp x pp x cp) = {gpus} / {}", gpus / dp)
+        format!(
+            "; dp = gpus / (tp x pp x cp) = {gpus} / {}",
+            gpus / dp.max(1)
+        )
     };
-    Err(Error::invalid(
-        "training.global_batch",
-        batch,
-        format!("a positive multiple of dp x micro_batch ({dp} x {mb} = {per_step}){dp_from}"),
-    ))
+    let mb = u64::from(fixed.micro_batch.unwrap_or(1));
+    if dp == 0 || mb == 0 {
+        return Ok(()); // A zero is the field's own error, said where fields are checked.
+    }
+    crate::workload::plan::batch_splits(sc.run.global_batch, dp, mb, &dp_from)
 }
 
 /// [`search`] over the plans that keep the `fixed` fields (those the user wrote).

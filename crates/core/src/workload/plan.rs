@@ -389,6 +389,22 @@ impl Default for Recipe {
     }
 }
 
+/// A step splits the global batch into dp x micro_batch equal parts: an error naming the
+/// batch otherwise, with `why_dp` after it (how dp was settled, where it was not given).
+pub fn batch_splits(global_batch: u64, dp: u64, micro_batch: u64, why_dp: &str) -> Result<()> {
+    let per_step = dp.saturating_mul(micro_batch);
+    if global_batch > 0 && per_step > 0 && global_batch.is_multiple_of(per_step) {
+        return Ok(());
+    }
+    Err(Error::invalid(
+        "training.global_batch",
+        global_batch,
+        format!(
+            "a positive multiple of dp x micro_batch ({dp} x {micro_batch} = {per_step}){why_dp}"
+        ),
+    ))
+}
+
 /// Whether context parallelism `cp` can split a sequence of `seq_len` tokens as causal CP
 /// balances its load: each rank takes two of 2 x cp chunks (one early, one late).
 pub fn cp_splits_sequence(cp: u64, seq_len: u64) -> bool {
@@ -870,17 +886,13 @@ impl ParallelPlan {
             ));
         }
         check_run_bounds(Some(run.global_batch), None)?;
+        batch_splits(
+            run.global_batch,
+            self.dp.into(),
+            self.micro_batch.into(),
+            "",
+        )?;
         let per_step = u64::from(self.dp) * u64::from(self.micro_batch);
-        if run.global_batch == 0 || !run.global_batch.is_multiple_of(per_step) {
-            return Err(Error::invalid(
-                "training.global_batch",
-                run.global_batch,
-                format!(
-                    "a positive multiple of dp x micro_batch ({} x {} = {per_step})",
-                    self.dp, self.micro_batch
-                ),
-            ));
-        }
         // Megatron's interleaved schedule runs micro-batches in groups of pp
         // (megatron/core/pipeline_parallel/schedules.py,
         // forward_backward_pipelining_with_interleaving: "number of microbatches is not
