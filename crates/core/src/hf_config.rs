@@ -198,6 +198,36 @@ const MOE_FAMILIES: [(&str, &[&str]); 9] = [
     ("granitemoe", &[]),
 ];
 
+/// `model_type`s whose modeling code in transformers has no experts: a config of one
+/// that carries an expert count anyway (a key left from a conversion) loads as a dense
+/// model there, so it is read as one, with a warning. Exact names: `qwen2_moe` and
+/// `llama4` are other families.
+const DENSE_MODEL_TYPES: &[&str] = &[
+    "llama",
+    "mistral",
+    "qwen2",
+    "qwen3",
+    "gemma",
+    "gemma2",
+    "gemma3",
+    "gemma3_text",
+    "phi3",
+    "olmo",
+    "olmo2",
+    "granite",
+    "cohere",
+    "starcoder2",
+    "gpt2",
+    "gpt_neox",
+    "gptj",
+    "gpt_bigcode",
+    "opt",
+    "bloom",
+    "falcon",
+    "mpt",
+    "codegen",
+];
+
 /// The MoE family of [`MOE_FAMILIES`] a config belongs to, with its keys.
 fn moe_family(family: &Family) -> Option<(&'static str, &'static [&'static str])> {
     MOE_FAMILIES.into_iter().find(|(name, _)| family.find(name))
@@ -834,7 +864,23 @@ fn read_moe(
     dense_ffn: u64,
     warnings: &mut Vec<String>,
 ) -> Result<Option<MoeRead>> {
-    let experts = c.u32_of(EXPERTS_KEYS)?;
+    let mut experts = c.u32_of(EXPERTS_KEYS)?;
+    let mut dense_warned = false;
+    if let (Some(e), true) = (
+        experts.filter(|&e| e > 1),
+        DENSE_MODEL_TYPES.contains(&family.model_type.as_str()),
+    ) {
+        let key = EXPERTS_KEYS
+            .iter()
+            .find_map(|k| c.get(k).map(|(name, _)| name))
+            .unwrap_or_default();
+        warnings.push(format!(
+            "{}: {key} = {e}: model_type '{}' has no experts in transformers' modeling code, so it loads there as a dense model and is read as one",
+            c.context, family.model_type
+        ));
+        experts = None;
+        dense_warned = true;
+    }
     // A family whose modeling code is MoE, with no expert count: its config class's
     // default, as `transformers` would load it (MixtralConfig), else refused rather than
     // read as a dense model.
@@ -868,7 +914,7 @@ fn read_moe(
                 c.context,
                 if e == 1 { "" } else { "s" }
             ));
-        } else if let Some((key, k)) = c.uint(TOPK_KEYS)?.filter(|&(_, k)| k > 0) {
+        } else if let Some((key, k)) = c.uint(TOPK_KEYS)?.filter(|&(_, k)| k > 0 && !dense_warned) {
             // Routing with nothing to route to: a dense model, said so.
             warnings.push(format!(
                 "{}: {key} = {k} with {}: read as a dense model",
@@ -1314,6 +1360,10 @@ mod tests {
             );
             assert!(m.moe_experts.unwrap_or(0) == 0, "{experts}");
         }
+        // A dense family's config with an expert count loads dense in transformers.
+        let m = read(r#","num_local_experts":8,"num_experts_per_tok":2"#);
+        assert_eq!(warned_keys("c.json", &m), ["num_local_experts"]);
+        assert!(m.moe_experts.unwrap_or(0) == 0);
         let mixtral = format!(
             "{}}}",
             llama.replace("\"llama\"", "\"mixtral\"")
