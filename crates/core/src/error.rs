@@ -200,7 +200,7 @@ fn compact_number(value: String) -> String {
 
 /// The known name closest to `bad`, where one is near enough to be a slip: an edit per
 /// three letters, or two, and never half the name.
-fn nearest<'a>(bad: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn nearest<'a>(bad: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let bad_lower = bad.to_ascii_lowercase();
     known
         .into_iter()
@@ -212,7 +212,7 @@ fn nearest<'a>(bad: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'
 
 /// " (did you mean 'X'?)" where a name of `known` is near `name`. `known` is the list,
 /// comma separated, before any remark (after `;` or `(`).
-pub(crate) fn did_you_mean(name: &str, known: &str) -> String {
+pub fn did_you_mean(name: &str, known: &str) -> String {
     let list = known.split([';', '(']).next().unwrap_or("");
     let names = list.split(',').map(str::trim).filter(|w| !w.is_empty());
     nearest(name, names).map_or(String::new(), |k| format!(" (did you mean '{k}'?)"))

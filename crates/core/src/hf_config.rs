@@ -297,7 +297,15 @@ impl<'a> Config<'a> {
     }
 
     fn missing(&self, name: &str, why: &str) -> Error {
-        self.bad(name, "missing", format!("present in config.json{why}"))
+        // A key one slip from the one missing is likely it, misspelt.
+        let near = crate::error::nearest(name, self.keys().map(|(k, _)| k.as_str()))
+            .map(|k| format!(" (it has '{k}': misspelt?)"))
+            .unwrap_or_default();
+        self.bad(
+            name,
+            "missing",
+            format!("present in config.json{why}{near}"),
+        )
     }
 
     /// The first of `keys` present, as a non-negative integer, with its name.
@@ -1360,6 +1368,16 @@ mod tests {
             );
             assert!(m.moe_experts.unwrap_or(0) == 0, "{experts}");
         }
+        // A key one slip from one that is missing is named.
+        let typo = format!(
+            "{}}}",
+            llama.replace("num_hidden_layers", "num_hiden_layers")
+        );
+        assert!(
+            err(&typo).ends_with("num_hidden_layers = missing: present in config.json (it has 'num_hiden_layers': misspelt?)"),
+            "{}",
+            err(&typo)
+        );
         // A dense family's config with an expert count loads dense in transformers.
         let m = read(r#","num_local_experts":8,"num_experts_per_tok":2"#);
         assert_eq!(warned_keys("c.json", &m), ["num_local_experts"]);

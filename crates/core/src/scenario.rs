@@ -531,7 +531,7 @@ impl Scenario {
 
     /// The recipe fields, of those `written` (`[training]`'s names), that this run does
     /// not use whatever its plan, each said as a note: an FP8 recipe without FP8 GEMMs,
-    /// MoE settings on a dense model. `set(section, field)` says how to set a field (a
+    /// modules to recompute that the model has none of, MoE settings on a dense model. `set(section, field)` says how to set a field (a
     /// flag, or a file's field). `simulate`, `plan` and `validate` all say these, from
     /// here; [`Scenario::unused_recipe_in_plan`] has those that rest on the plan.
     pub fn unused_recipe(
@@ -548,6 +548,37 @@ impl Scenario {
                 crate::serde_name(&self.run.precision),
                 set("training", "precision")
             ));
+        }
+        // Modules the model has none of recompute nothing.
+        if written("recompute_modules") {
+            use crate::workload::plan::RecomputeModule;
+            let absent: Vec<String> = r
+                .recompute_modules
+                .iter()
+                .filter(|m| match m {
+                    RecomputeModule::MoeAct => self.model.moe.is_none(),
+                    RecomputeModule::MlaUpProj => self.model.mla.is_none(),
+                    _ => false,
+                })
+                .map(crate::serde_name)
+                .collect();
+            if !absent.is_empty() {
+                notes.push(format!(
+                    "recompute_modules {} {}: {} has no {}",
+                    absent.join(" and "),
+                    if absent.len() > 1 {
+                        "recompute nothing"
+                    } else {
+                        "recomputes nothing"
+                    },
+                    self.model.name,
+                    absent
+                        .iter()
+                        .map(|m| if m == "moe_act" { "experts" } else { "MLA" })
+                        .collect::<Vec<_>>()
+                        .join(" or ")
+                ));
+            }
         }
         if self.model.moe.is_none() {
             let moe_only: Vec<&str> = ["ep_overlap", "moe_dispatcher"]
@@ -2238,6 +2269,16 @@ mod tests {
         assert!(dp[0].starts_with("dp_overlap applies with data parallelism"));
         sc.run.recipe.dp_overlap = false;
         assert!(said(&sc, &|f| f == "dp_overlap").is_empty());
+        // Modules the model has none of.
+        sc.run.recipe.recompute_modules = vec![
+            crate::workload::plan::RecomputeModule::CoreAttn,
+            crate::workload::plan::RecomputeModule::MoeAct,
+        ];
+        let modules = sc.unused_recipe(|f| f == "recompute_modules", set);
+        assert_eq!(
+            modules,
+            ["recompute_modules moe_act recomputes nothing: llama3-70b has no experts"]
+        );
     }
 
     fn flags(f: impl FnOnce(&mut ScenarioFile)) -> ScenarioLayers {

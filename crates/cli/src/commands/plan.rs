@@ -53,7 +53,7 @@ pub fn run(a: PlanArgs) -> CliResult {
 fn scenario_notes(a: &PlanArgs) -> CliResult<Vec<String>> {
     let merged = input::scenario_layers(&a.scenario)?.merge()?;
     let sc = scenario::build_for_planning(&merged.file)?;
-    Ok(memphis_core::api::simulate::scenario_notes(
+    Ok(memphis_core::api::simulate::plan_notes(
         &merged,
         &sc,
         memphis_core::api::simulate::Hints::Flags,

@@ -105,9 +105,10 @@ pub fn case_scenario(a: &ValidateArgs, id: &str) -> CliResult<String> {
         }
     }
     let some = ids.iter().take(3).copied().collect::<Vec<_>>().join(", ");
+    let near = memphis_core::error::did_you_mean(id, &ids.join(", "));
     Err(CliError::bad(match ids.len() {
         0 => format!("--scenario: no training case '{id}': there are no training cases here"),
-        n => format!("--scenario: no training case '{id}' among the {n} here (e.g. {some})"),
+        n => format!("--scenario: no training case '{id}' among the {n} here{near} (e.g. {some})"),
     }))
 }
 

@@ -584,7 +584,10 @@ fn a_scenario_section_may_name_a_file_beside_it() {
         "1",
     ]);
     assert!(
-        stdout(&o).starts_with("note: --model replaces the scenario's [model] section"),
+        stdout(&o)
+            .lines()
+            .take_while(|l| l.starts_with("note: "))
+            .any(|l| l.starts_with("note: --model replaces the scenario's [model] section")),
         "{}",
         stdout(&o)
     );

@@ -239,6 +239,15 @@ fn validate_with_no_arguments_runs_every_suite() {
 #[test]
 fn validate_suite_errors() {
     expect_bad(&["validate", "--suite", "nope"], "--suite = nope");
+    // A slip gets the name it missed.
+    expect_bad(
+        &["validate", "--suite", "trainig"],
+        "--suite = trainig: one of training, collectives (did you mean 'training'?)",
+    );
+    expect_bad(
+        &["validate", "--scenario", "megascale_megatronlm_175b_256gpu"],
+        "(did you mean 'megascale_megatronlm_175b_256gpus'?)",
+    );
     expect_bad(
         &["validate", "--suite", "training", "--cases", "x.toml"],
         "cannot be used with",

@@ -468,6 +468,15 @@ pub fn scenario_notes(merged: &MergedScenario, sc: &Scenario, hints: Hints) -> V
     notes
 }
 
+/// The notes `plan` says before its ranking: what the run inherits from the preset (or
+/// memphis's defaults) without the user's asking, as `simulate` says it, then
+/// [`scenario_notes`]. The plan itself is the planner's, so nothing is said of it.
+pub fn plan_notes(merged: &MergedScenario, sc: &Scenario, hints: Hints) -> Vec<String> {
+    let mut notes = inherited(merged, sc, false, hints);
+    notes.extend(scenario_notes(merged, sc, hints));
+    notes
+}
+
 /// What a user who changed the model or the cluster gets from the preset without
 /// asking: the run, and a job size derived from the new cluster. A scenario file with
 /// no preset gets the same notes for memphis's own defaults.

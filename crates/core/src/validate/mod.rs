@@ -354,9 +354,46 @@ fn stated_recipe(label: &str, assumed: &[String], table: &toml::Value) -> Result
     };
     let mut from: std::collections::BTreeMap<String, usize> = Default::default();
     for (i, entry) in assumed.iter().enumerate() {
-        for (key, words) in opening_clauses(entry, &fields) {
+        let clauses = opening_clauses(entry, &fields);
+        if clauses.is_empty() {
+            // A recipe field's name that opens the entry but not as `name: value`
+            // ("attention — unfused"): said, as text only.
+            let first = without_bullet(entry)
+                .trim_start_matches(['\'', '"', '`'])
+                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+                .next()
+                .unwrap_or("")
+                .to_ascii_lowercase()
+                .replace('-', "_");
+            if fields.contains(&first) {
+                out.unread.push(format!(
+                    "assumed[{i}] opens with the recipe field {first}, but not as `{first}: value` or `{first} = value`; read as text only"
+                ));
+            }
+        }
+        for Clause {
+            key,
+            words,
+            next_word,
+        } in clauses
+        {
             if !fields.contains(&key) {
                 continue;
+            }
+            // A value the field takes right after the one read: one value too many, or a
+            // list item without its comma.
+            if let Some(w) =
+                next_word.filter(|w| stated_toml(&key, &Some(vec![w.clone()])).is_some())
+            {
+                let hint = if one_field(&key, &toml::Value::Array(vec![])).is_ok() {
+                    "a list's items take commas between them"
+                } else {
+                    "the field takes one value"
+                };
+                out.unread.push(format!(
+                    "assumed[{i}] gives {key} {w:?} after {:?}; {w:?} is read as text only ({hint})",
+                    words.as_deref().unwrap_or_default().join(", ")
+                ));
             }
             let Some(value) = stated_toml(&key, &words) else {
                 let said = match &words {
@@ -440,13 +477,47 @@ fn stated_toml(key: &str, words: &Option<Vec<String>>) -> Option<toml::Value> {
     candidates.into_iter().find(|v| one_field(key, v).is_ok())
 }
 
+/// One `name: value` clause of an `assumed` entry ([`opening_clauses`]).
+#[derive(Debug)]
+struct Clause {
+    /// The name, lower case, `-` read as `_`.
+    key: String,
+    /// The value's words, lower case; none where the name ends the entry.
+    words: Option<Vec<String>>,
+    /// The word right after the value, lower case.
+    next_word: Option<String>,
+}
+
+/// An entry without its bullet or list number ("- ", "• ", "1. ", "2) ", "(a) ", "b) ").
+fn without_bullet(entry: &str) -> &str {
+    let s = entry
+        .trim_start()
+        .trim_start_matches(['-', '*', '•'])
+        .trim_start();
+    let inner = s.strip_prefix('(').unwrap_or(s);
+    let label = inner
+        .find(|c: char| !c.is_ascii_alphanumeric())
+        .unwrap_or(inner.len());
+    // A number of any length, or one letter: "12.", "a)"; not a word ("attention:").
+    let is_label = label > 0
+        && (inner[..label].chars().all(|c| c.is_ascii_digit())
+            || (label == 1 && inner[..1].chars().all(|c| c.is_ascii_alphabetic())));
+    match inner[label..].strip_prefix(['.', ')']) {
+        Some(after) if is_label && after.starts_with(char::is_whitespace) => after,
+        _ => s,
+    }
+}
+
 /// The clauses an entry opens with, each `name: value` or `name = value`, joined by `,`,
 /// `;` or `and`: the name (lower case, `-` read as `_`) and its words (lower case; none
 /// where the name ends the entry). A value is a quoted string, a `[list]`, or a word (for
 /// a field that lists, words joined by `,` or `and`); a word followed by `=`, or by `:`
 /// when it is one of `fields`, opens the next clause instead (`main_grads = fp32,
 /// optimizer_states = bf16: why`, `recompute_modules = core_attn, layernorm: why`).
-fn opening_clauses(entry: &str, fields: &[String]) -> Vec<(String, Option<Vec<String>>)> {
+/// Each clause comes with the word right after its value, if one follows it with no
+/// more than a space or a comma between (`core_attn layernorm`, `unfused, flash2`): a
+/// value the reader may have meant to give too.
+fn opening_clauses(entry: &str, fields: &[String]) -> Vec<Clause> {
     fn word_end(s: &str) -> usize {
         s.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
             .unwrap_or(s.len())
@@ -483,18 +554,7 @@ fn opening_clauses(entry: &str, fields: &[String]) -> Vec<(String, Option<Vec<St
                 || after.starts_with("and "))
     };
     let mut out = Vec::new();
-    // Bullets and list numbers ("- ", "• ", "1. ", "2) ") are not part of the entry.
-    let mut s = entry.trim_start().trim_start_matches(['-', '*', '•']);
-    let numbered = s
-        .trim_start()
-        .trim_start_matches(|c: char| c.is_ascii_digit());
-    if numbered.len() < s.trim_start().len() {
-        if let Some(after) = numbered.strip_prefix(['.', ')']) {
-            if after.starts_with(char::is_whitespace) {
-                s = after;
-            }
-        }
-    }
+    let mut s = without_bullet(entry);
     while let Some((key, rest, _)) = key_at(s) {
         let rest = rest.trim_start();
         let unquote = |w: &str| w.trim().trim_matches(['\'', '"', '`']).to_ascii_lowercase();
@@ -543,7 +603,15 @@ fn opening_clauses(entry: &str, fields: &[String]) -> Vec<(String, Option<Vec<St
                 (words, r)
             }
         };
-        out.push((key, (!words.is_empty()).then_some(words)));
+        let after = rest.trim_start();
+        let after = after.strip_prefix(',').unwrap_or(after).trim_start();
+        let next_word = (!opens_clause(after) && word_end(after) > 0)
+            .then(|| after[..word_end(after)].to_ascii_lowercase());
+        out.push(Clause {
+            key,
+            words: (!words.is_empty()).then_some(words),
+            next_word,
+        });
         rest = rest.trim_start();
         let next = rest
             .strip_prefix(',')
@@ -1654,7 +1722,13 @@ vocab = 32000
         let clauses = |e: &str| {
             opening_clauses(e, &fields)
                 .into_iter()
-                .map(|(k, w)| format!("{k}={}", w.map(|w| w.join("+")).unwrap_or_default()))
+                .map(|c| {
+                    format!(
+                        "{}={}",
+                        c.key,
+                        c.words.map(|w| w.join("+")).unwrap_or_default()
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join(" ")
         };
@@ -1700,6 +1774,9 @@ vocab = 32000
             ("1. attention: unfused", "attention=unfused"),
             ("12) dp_overlap = false", "dp_overlap=false"),
             ("1.5x: why", ""),
+            ("(a) attention: unfused", "attention=unfused"),
+            ("b) dp_overlap = false", "dp_overlap=false"),
+            ("ab) dp_overlap = false", ""),
             ("the run predates FlashAttention", ""),
         ] {
             assert_eq!(clauses(entry), read, "{entry}");
@@ -1724,6 +1801,29 @@ vocab = 32000
             "{:?}",
             c.assumed_unread
         );
+        // What is not read is said: a list item without its comma, a second value, a
+        // field's name without its separator. Prose after a value is not.
+        let c = &training(&with(
+            r#"["recompute_modules = core_attn layernorm", "attention: unfused, flash2", "dp_overlap — false", "cross_entropy: unfused, the run predates TE", "cp_comm: p2p (all_gather came later)"]"#,
+        ))[0];
+        assert_eq!(
+            c.recipe_assumed,
+            [
+                r#"recompute_modules = ["core_attn"]"#,
+                r#"attention = "unfused""#,
+                r#"cross_entropy = "unfused""#,
+                r#"cp_comm = "p2p""#,
+            ]
+        );
+        assert_eq!(c.assumed_unread.len(), 3, "{:#?}", c.assumed_unread);
+        assert!(c.assumed_unread[0]
+            .starts_with("assumed[0] gives recompute_modules \"layernorm\" after \"core_attn\""));
+        assert!(c.assumed_unread[0].ends_with("(a list's items take commas between them)"));
+        assert!(c.assumed_unread[1]
+            .starts_with("assumed[1] gives attention \"flash2\" after \"unfused\""));
+        assert!(c.assumed_unread[1].ends_with("(the field takes one value)"));
+        assert!(c.assumed_unread[2]
+            .starts_with("assumed[2] opens with the recipe field dp_overlap, but not as"));
     }
 
     #[test]

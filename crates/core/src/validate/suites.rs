@@ -36,8 +36,9 @@ impl Suite {
     /// The suite called `name`, or an error listing the names.
     pub fn named(name: &str) -> Result<&'static Suite> {
         SUITES.iter().find(|s| s.name == name).ok_or_else(|| {
-            let names: Vec<&str> = SUITES.iter().map(|s| s.name).collect();
-            Error::invalid("suite", name, format!("one of {}", names.join(", ")))
+            let names = SUITES.iter().map(|s| s.name).collect::<Vec<_>>().join(", ");
+            let hint = crate::error::did_you_mean(name, &names);
+            Error::invalid("suite", name, format!("one of {names}{hint}"))
         })
     }
 

@@ -396,11 +396,18 @@ pub fn batch_splits(global_batch: u64, dp: u64, micro_batch: u64, why_dp: &str) 
     if global_batch > 0 && per_step > 0 && global_batch.is_multiple_of(per_step) {
         return Ok(());
     }
+    // The multiples either side, where the step splits at all.
+    let below = global_batch / per_step.max(1) * per_step;
+    let nearest = match below {
+        _ if per_step == 0 => String::new(),
+        0 => format!(" (the least is {per_step})"),
+        _ => format!(" (the nearest are {below} and {})", below + per_step),
+    };
     Err(Error::invalid(
         "training.global_batch",
         global_batch,
         format!(
-            "a positive multiple of dp x micro_batch ({dp} x {micro_batch} = {per_step}){why_dp}"
+            "a positive multiple of dp x micro_batch ({dp} x {micro_batch} = {per_step}){why_dp}{nearest}"
         ),
     ))
 }
