@@ -74,6 +74,11 @@ pub fn report(a: &ValidateArgs) -> CliResult<Validated> {
         (None, None) => None,
     };
     if let Some(file) = single {
+        if let (Some(_), CaseFile::Training(cases)) = (&a.cases, &file) {
+            if !sinks::embedded() {
+                suite_differences(cases);
+            }
+        }
         return Ok(Validated::One(evaluate(&file, timeline, "")?));
     }
     let mut reports = Vec::with_capacity(SUITES.len());
@@ -158,6 +163,65 @@ fn evaluate(file: &CaseFile, timeline: bool, label: &str) -> CliResult<Report> {
         }
     }
     Ok(report)
+}
+
+/// Says on stderr when cases of a file share their ids with the repository's suites but
+/// run otherwise there (the suite states recipe values the file does not): the same ids,
+/// other figures, and why.
+fn suite_differences(cases: &[TrainingCase]) {
+    let recipe = |c: &TrainingCase| {
+        let mut fields: Vec<(String, String)> = serde_json::to_value(&c.recipe)
+            .ok()
+            .and_then(|v| v.as_object().cloned())
+            .into_iter()
+            .flatten()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, v)| (k, v.to_string()))
+            .collect();
+        if let Some(r) = c.routing {
+            fields.push(("routing".into(), format!("\"{}\"", serde_name(&r))));
+        }
+        fields
+    };
+    for suite in SUITES {
+        let Ok(CaseFile::Training(theirs)) = suite.cases() else {
+            continue;
+        };
+        let mut differing = Vec::new();
+        let mut stated: Vec<(String, usize)> = Vec::new();
+        for c in cases {
+            let Some(t) = theirs.iter().find(|t| t.id == c.id) else {
+                continue;
+            };
+            let mine = recipe(c);
+            let extra: Vec<String> = recipe(t)
+                .into_iter()
+                .filter(|f| !mine.contains(f))
+                .map(|(k, v)| format!("{k} = {v}"))
+                .collect();
+            if extra.is_empty() {
+                continue;
+            }
+            differing.push(c.id.as_str());
+            for f in extra {
+                match stated.iter_mut().find(|(k, _)| *k == f) {
+                    Some((_, n)) => *n += 1,
+                    None => stated.push((f, 1)),
+                }
+            }
+        }
+        if !differing.is_empty() {
+            let list: Vec<String> = stated.iter().map(|(k, n)| format!("{k} ({n})")).collect();
+            eprintln!(
+                "note: {} of these cases share their ids with the suite '{}' ({}), which gives them recipe values this file does not: {} (`validate --suite {}` runs them so)",
+                differing.len(),
+                suite.name,
+                suite.path,
+                list.join(", "),
+                suite.name
+            );
+        }
+    }
 }
 
 /// Says on stderr which recipe values cases took from their `assumed` entries, and

@@ -667,3 +667,42 @@ fn a_case_recipe_value_its_run_does_not_use_is_noted() {
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert!(v["cases"][0].get("notes").is_none(), "{v}");
 }
+
+/// A case file whose cases share ids with the repository's suite, without the recipe
+/// values the suite gives them, is told why its figures differ; the suite's own file
+/// is not.
+#[test]
+fn a_case_run_otherwise_by_the_suite_is_said_to_be() {
+    let id = "narayanan2021_t1_1.7B";
+    let case = suite_case(id);
+    // Without its recipe table and the `assumed` entries that state the same values.
+    let bare: String = case
+        .lines()
+        .filter(|l| !l.starts_with("training = {"))
+        .map(|l| {
+            if l.starts_with("assumed = ") {
+                "assumed = []"
+            } else {
+                l
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let path = tmp("suite_differs.toml");
+    std::fs::write(&path, &bare).unwrap();
+    let o = memphis(&["validate", "--cases", path.to_str().unwrap()]);
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("note: 1 of these cases share their ids with the suite 'training' (validation/training_public.toml), which gives them recipe values this file does not: ")
+            && err.contains("cross_entropy = \"unfused\" (1)")
+            && err.contains("(`validate --suite training` runs them so)"),
+        "{err}"
+    );
+    let o = memphis(&[
+        "validate",
+        "--cases",
+        validation("training_public.toml").to_str().unwrap(),
+    ]);
+    assert!(!stderr(&o).contains("share their ids"), "{}", stderr(&o));
+}
