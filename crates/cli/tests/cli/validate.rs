@@ -706,3 +706,42 @@ fn a_case_run_otherwise_by_the_suite_is_said_to_be() {
     ]);
     assert!(!stderr(&o).contains("share their ids"), "{}", stderr(&o));
 }
+
+/// A file that mixes training and collective cases is refused for that, naming the case
+/// of the other kind, whichever comes first.
+#[test]
+fn a_file_holds_one_kind_of_case() {
+    let first = |file: &str| {
+        let t = std::fs::read_to_string(validation(file)).unwrap();
+        let starts: Vec<usize> = t
+            .match_indices("\n[[case]]\n")
+            .map(|(i, _)| i + 1)
+            .collect();
+        t[starts[0]..starts[1]].to_string()
+    };
+    let (training, collective) = (
+        first("training_public.toml"),
+        first("collectives_public.toml"),
+    );
+    for (text, kind, key, other) in [
+        (
+            format!("{training}\n{collective}"),
+            "collective",
+            "op",
+            "training",
+        ),
+        (
+            format!("{collective}\n{training}"),
+            "training",
+            "measured_step_time_s",
+            "collective",
+        ),
+    ] {
+        let path = tmp(&format!("mixed_{kind}.toml"));
+        std::fs::write(&path, text).unwrap();
+        expect_bad(
+            &["validate", "--cases", path.to_str().unwrap()],
+            &format!("= a {kind} case (it has `{key}`): a {other} case, as case 1 is: a file holds one kind of case (training or collective)"),
+        );
+    }
+}

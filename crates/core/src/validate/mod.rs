@@ -704,13 +704,34 @@ pub fn parse_cases(context: &str, text: &str) -> Result<CaseFile> {
     };
     // A collective case is told by its op or its sizes (so that a misspelt op is named
     // against the collective format, not the training one).
-    let is_collective = ["op", "size_bytes", "measured_busbw_gbps"]
-        .iter()
-        .any(|k| cases[0].get(k).is_some());
+    const COLLECTIVE_KEYS: [&str; 3] = ["op", "size_bytes", "measured_busbw_gbps"];
+    let collective_key = |v: &toml::Value| COLLECTIVE_KEYS.into_iter().find(|k| v.get(k).is_some());
+    let is_collective = collective_key(&cases[0]).is_some();
     let label = |i: usize, v: &toml::Value| {
         let id = v.get("id").and_then(|x| x.as_str()).unwrap_or("?");
         format!("{context}: case {} (id {id})", i + 1)
     };
+    // One kind per file: a case of the other kind is named as such, not by the first
+    // field the file's kind does not know.
+    for (i, v) in cases.iter().enumerate().skip(1) {
+        let (kind, key) = match collective_key(v) {
+            Some(k) if !is_collective => ("collective", k),
+            None if is_collective && v.get("measured_step_time_s").is_some() => {
+                ("training", "measured_step_time_s")
+            }
+            _ => continue,
+        };
+        let first = if is_collective {
+            "collective"
+        } else {
+            "training"
+        };
+        return Err(Error::invalid(
+            label(i, v),
+            format!("a {kind} case (it has `{key}`)"),
+            format!("a {first} case, as case 1 is: a file holds one kind of case (training or collective)"),
+        ));
+    }
     // Each id once: a report keyed by id must not mix two runs.
     let mut ids = std::collections::BTreeSet::new();
     for (i, v) in cases.iter().enumerate() {
