@@ -124,7 +124,15 @@ pub(crate) fn progress_notes(
             rel.ettr * 100.0
         );
         notes.push(match cause {
-            Cause::Spares => format!("{lost}, mostly {:.0} h waiting for repairs: with {} spare GPUs standing by, each failed server's repair (reliability.repair_hours, an estimate) stops the job, and no recovery technique that swaps servers helps (more spares, up to the GPUs the cluster leaves free: reliability.spare_gpus; fewer GPUs for the job, a bigger cluster, or repair_hours of your own)", rel.spare_wait_hours, rel.spare_gpus),
+            Cause::Spares => {
+                // With none, every repair stops the job; with a few, those past them do.
+                let stops = if rel.spare_gpus == 0 {
+                    "with 0 spare GPUs standing by, each failed server's repair (reliability.repair_hours, an estimate) stops the job".to_string()
+                } else {
+                    format!("with {} spare GPUs standing by, failures outrun them, and each failed server's repair past them (reliability.repair_hours, an estimate) stops the job", rel.spare_gpus)
+                };
+                format!("{lost}, mostly {:.0} h waiting for repairs: {stops}, and no recovery technique that swaps servers helps (more spares, up to the GPUs the cluster leaves free: reliability.spare_gpus; fewer GPUs for the job, a bigger cluster, or repair_hours of your own)", rel.spare_wait_hours)
+            }
             Cause::Interval => format!("{lost}: a checkpoint every {:.1} min against a job MTBF of {mtbf_min:.1} min (leave the interval unset for the best one)", rel.checkpoint_interval_min),
             Cause::Step => format!("{lost}: a step of {:.1} min against a job MTBF of {mtbf_min:.1} min", step_s / 60.0),
         });

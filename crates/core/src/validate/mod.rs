@@ -604,7 +604,12 @@ fn opening_clauses(entry: &str, fields: &[String]) -> Vec<Clause> {
             }
         };
         let after = rest.trim_start();
-        let after = after.strip_prefix(',').unwrap_or(after).trim_start();
+        let after = after.strip_prefix([',', ';']).unwrap_or(after).trim_start();
+        let after = ["or ", "and "]
+            .into_iter()
+            .find_map(|w| after.strip_prefix(w))
+            .unwrap_or(after)
+            .trim_start();
         let next_word = (!opens_clause(after) && word_end(after) > 0)
             .then(|| after[..word_end(after)].to_ascii_lowercase());
         out.push(Clause {
@@ -1825,7 +1830,7 @@ vocab = 32000
         // What is not read is said: a list item without its comma, a second value, a
         // field's name without its separator. Prose after a value is not.
         let c = &training(&with(
-            r#"["recompute_modules = core_attn layernorm", "attention: unfused, flash2", "dp_overlap — false", "cross_entropy: unfused, the run predates TE", "cp_comm: p2p (all_gather came later)"]"#,
+            r#"["recompute_modules = core_attn layernorm", "attention: unfused, flash2", "dp_overlap — false", "cross_entropy: unfused, the run predates TE", "cp_comm: p2p (all_gather came later)", "moe_dispatcher: alltoall or allgather"]"#,
         ))[0];
         assert_eq!(
             c.recipe_assumed,
@@ -1834,9 +1839,12 @@ vocab = 32000
                 r#"attention = "unfused""#,
                 r#"cross_entropy = "unfused""#,
                 r#"cp_comm = "p2p""#,
+                r#"moe_dispatcher = "alltoall""#,
             ]
         );
-        assert_eq!(c.assumed_unread.len(), 3, "{:#?}", c.assumed_unread);
+        assert_eq!(c.assumed_unread.len(), 4, "{:#?}", c.assumed_unread);
+        assert!(c.assumed_unread[3]
+            .starts_with("assumed[5] gives moe_dispatcher \"allgather\" after \"alltoall\""));
         assert!(c.assumed_unread[0]
             .starts_with("assumed[0] gives recompute_modules \"layernorm\" after \"core_attn\""));
         assert!(c.assumed_unread[0].ends_with("(a list's items take commas between them)"));
