@@ -558,6 +558,21 @@ fn suite_case(id: &str) -> String {
     format!("[[case]]\n{}", &suite[start..end])
 }
 
+/// A case without its recipe: no `training = {...}` table, no `assumed` entries.
+fn without_recipe(case: &str) -> String {
+    case.lines()
+        .filter(|l| !l.starts_with("training = {"))
+        .map(|l| {
+            if l.starts_with("assumed = ") {
+                "assumed = []"
+            } else {
+                l
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// A format v1 case (flat model fields, no recipe table) states its recipe in its
 /// `assumed` entries, as ../shared's cases do ("attention: unfused (why)"): `validate`
 /// reads them, says so, and predicts what the same case with a v2 recipe table predicts.
@@ -600,17 +615,7 @@ fn a_v1_case_takes_its_recipe_from_its_assumed_entries() {
         "{said}"
     );
     // Without the entries, the defaults: a modern recipe, faster than the 2021 run.
-    let bare: String = v1
-        .lines()
-        .map(|l| {
-            if l.starts_with("assumed = ") {
-                "assumed = []"
-            } else {
-                l
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
+    let bare = without_recipe(&v1);
     let (defaults, _) = predicted(&bare, "assumed_none.toml");
     assert!(defaults < 0.9 * from_text, "{defaults} vs {from_text}");
     // An entry naming a recipe field with a value it does not take is warned about.
@@ -676,18 +681,7 @@ fn a_case_run_otherwise_by_the_suite_is_said_to_be() {
     let id = "narayanan2021_t1_1.7B";
     let case = suite_case(id);
     // Without its recipe table and the `assumed` entries that state the same values.
-    let bare: String = case
-        .lines()
-        .filter(|l| !l.starts_with("training = {"))
-        .map(|l| {
-            if l.starts_with("assumed = ") {
-                "assumed = []"
-            } else {
-                l
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
+    let bare = without_recipe(&case);
     let path = tmp("suite_differs.toml");
     std::fs::write(&path, &bare).unwrap();
     let o = memphis(&["validate", "--cases", path.to_str().unwrap()]);
