@@ -216,7 +216,7 @@ fn render(r: &GridReport) -> String {
         o.push('\n');
     }
     for n in &r.notes {
-        let _ = writeln!(o, "  note: {n}");
+        let _ = writeln!(o, "  {}", crate::sinks::labelled_note(n));
     }
     o
 }

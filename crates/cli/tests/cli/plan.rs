@@ -346,6 +346,12 @@ fn plan_warns_when_failures_take_the_best_plans_run() {
         said.contains(&format!("warning: failures take {warned}")),
         "plan: {warned}\nsimulate: {said}"
     );
+    // The text report labels it a warning too.
+    assert!(
+        stdout(&o).contains(&format!("\n  warning  failures take {warned}")),
+        "{}",
+        stdout(&o)
+    );
     // A run failures do not dominate gets no such warning.
     let o = memphis(&[
         "plan",
