@@ -515,8 +515,9 @@ fn without_bullet(entry: &str) -> &str {
 /// when it is one of `fields`, opens the next clause instead (`main_grads = fp32,
 /// optimizer_states = bf16: why`, `recompute_modules = core_attn, layernorm: why`).
 /// Each clause comes with the word right after its value, if one follows it with no
-/// more than a space or a comma between (`core_attn layernorm`, `unfused, flash2`): a
-/// value the reader may have meant to give too.
+/// more than a space, a `,` or `;`, or an `or` or `and` between (`core_attn layernorm`,
+/// `unfused, flash2`, `unfused or flash2`): a value the writer may have meant to give
+/// too.
 fn opening_clauses(entry: &str, fields: &[String]) -> Vec<Clause> {
     fn word_end(s: &str) -> usize {
         s.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
