@@ -28,12 +28,7 @@ pub fn run(a: PlanArgs) -> CliResult {
             result.plans_evaluated as f64 / elapsed.max(1e-9)
         ));
     }
-    let mut notes = scenario_notes(&a)?;
-    if let Some(best) = result.top.first() {
-        let merged = input::scenario_layers(&a.scenario)?.merge()?;
-        let sc = scenario::build_for_planning(&merged.file)?;
-        notes.extend(memphis_core::api::best_plan_notes(&sc, best));
-    }
+    let notes = notes(&a, &result)?;
     let text = if a.json || a.out.is_some() {
         // The report is the shard format: notes go to stderr.
         notes.iter().for_each(|n| sinks::note(n));
@@ -49,15 +44,20 @@ pub fn run(a: PlanArgs) -> CliResult {
     outs.commit()
 }
 
-/// The scenario's notes that hold whatever plan is found (`simulate` prints them too).
-fn scenario_notes(a: &PlanArgs) -> CliResult<Vec<String>> {
+/// The scenario's notes that hold whatever plan is found (`simulate` prints them too),
+/// then the warnings `simulate` would give of the best plan's run.
+fn notes(a: &PlanArgs, result: &SearchResult) -> CliResult<Vec<String>> {
     let merged = input::scenario_layers(&a.scenario)?.merge()?;
     let sc = scenario::build_for_planning(&merged.file)?;
-    Ok(memphis_core::api::simulate::plan_notes(
+    let mut notes = memphis_core::api::simulate::plan_notes(
         &merged,
         &sc,
         memphis_core::api::simulate::Hints::Flags,
-    ))
+    );
+    if let Some(best) = result.top.first() {
+        notes.extend(memphis_core::api::best_plan_notes(&sc, best));
+    }
+    Ok(notes)
 }
 
 /// The search `plan` runs (or the merge of its shard files), reporting `progress` as
