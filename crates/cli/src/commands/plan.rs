@@ -5,7 +5,7 @@ use crate::errors::{CliError, CliResult};
 use crate::sinks::format::{count, duration, pct};
 use crate::{input, sinks};
 use memphis_core::plan::{fingerprint, merge, search_within, SearchResult, Shard};
-use memphis_core::scenario;
+use memphis_core::{api, scenario};
 use std::fmt::Write;
 use std::time::Instant;
 
@@ -28,36 +28,19 @@ pub fn run(a: PlanArgs) -> CliResult {
             result.plans_evaluated as f64 / elapsed.max(1e-9)
         ));
     }
-    let notes = notes(&a, &result)?;
     let text = if a.json || a.out.is_some() {
-        // The report is the shard format: notes go to stderr.
-        notes.iter().for_each(|n| sinks::note(n));
+        // In the report, and on stderr for whoever reads the terminal meanwhile.
+        result.notes.iter().for_each(|n| sinks::note(n));
         sinks::json_text(&result)?
     } else {
         let mut text = render(&result);
-        for n in notes.iter().rev() {
+        for n in result.notes.iter().rev() {
             text.insert_str(0, &format!("{}\n", crate::sinks::labelled_note(n)));
         }
         text
     };
     outs.put(report_out, text)?;
     outs.commit()
-}
-
-/// The scenario's notes that hold whatever plan is found (`simulate` prints them too),
-/// then the warnings `simulate` would give of the best plan's run.
-fn notes(a: &PlanArgs, result: &SearchResult) -> CliResult<Vec<String>> {
-    let merged = input::scenario_layers(&a.scenario)?.merge()?;
-    let sc = scenario::build_for_planning(&merged.file)?;
-    let mut notes = memphis_core::api::simulate::plan_notes(
-        &merged,
-        &sc,
-        memphis_core::api::simulate::Hints::Flags,
-    );
-    if let Some(best) = result.top.first() {
-        notes.extend(memphis_core::api::best_plan_notes(&sc, best));
-    }
-    Ok(notes)
 }
 
 /// The search `plan` runs (or the merge of its shard files), reporting `progress` as
@@ -101,6 +84,13 @@ pub fn searched_with(
     // for `simulate --plan auto`.
     if result.top.is_empty() && a.shard.is_none() {
         return Err(memphis_core::api::simulate::none_fits(&sc, &fixed).into());
+    }
+    // The scenario's notes that hold whatever plan is found (`simulate` prints them
+    // too), then the warnings `simulate` would give of the best plan's run.
+    let mut result = result;
+    result.notes = api::simulate::plan_notes(&merged, &sc, api::simulate::Hints::Flags);
+    if let Some(best) = result.top.first() {
+        result.notes.extend(api::best_plan_notes(&sc, best));
     }
     Ok(result)
 }

@@ -311,6 +311,17 @@ fn plan_warns_when_failures_take_the_best_plans_run() {
         .find_map(|l| l.strip_prefix("warning: the best plan: failures take "))
         .unwrap_or_else(|| panic!("{err}"));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    // The report says it too, for whoever reads only the JSON (Python's `plan`).
+    let in_report = format!("warning: the best plan: failures take {warned}");
+    assert!(
+        v["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n == &in_report[..]),
+        "{}",
+        v["notes"]
+    );
     let p = &v["top"][0];
     let flag = |k: &str| p[k].to_string();
     let (tp, pp, vpp, cp, dp, mb) = (

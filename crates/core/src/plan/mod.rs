@@ -92,6 +92,12 @@ pub struct SearchResult {
     pub objective: Objective,
     /// The best K, best first.
     pub top: Vec<PlanResult>,
+    /// What `simulate` would say of the scenario whatever the plan (fields the run does
+    /// not use, defaults taken), then its warnings of the best plan's run. The search
+    /// leaves it empty; `memphis plan` fills it in for the whole search (a merge of
+    /// shards says it again), so shards need not agree on it.
+    #[serde(default)]
+    pub notes: Vec<String>,
 }
 
 fn divisors(n: u64) -> Vec<u64> {
@@ -736,6 +742,7 @@ pub fn search_within(
         plans_rejected_memory: evaluated - feasible,
         objective,
         top: results,
+        notes: Vec::new(),
     })
 }
 
@@ -888,6 +895,7 @@ pub fn merge(parts: &[SearchResult], expected: &str, sc: &Scenario) -> Result<Se
         plans_rejected_memory: evaluated - feasible,
         objective: first.objective,
         top,
+        notes: Vec::new(),
     })
 }
 

@@ -333,7 +333,9 @@ def plan(scenario: Scenario = None, top: int = 5, **overrides: Any) -> "pd.DataF
     Options as for :func:`simulate`, plus ``objective`` (``step`` or ``time-to-train``);
     all of them: ``memphis.options("plan")``. Returns a ``pandas.DataFrame``; the
     search's other fields (``plans_evaluated``, ``plans_feasible``, ``fingerprint``,
-    ``objective``, ...) are in ``df.attrs``.
+    ``objective``, ...) are in ``df.attrs``, with ``notes``: what :func:`simulate` would
+    say of the scenario, then its warnings of the best plan's run (failures that take
+    most of it, say).
     """
     positional, inline = _scenario(scenario)
     r = _report("plan", positional, inline, dict(overrides, top=top))
