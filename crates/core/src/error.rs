@@ -115,6 +115,35 @@ impl Error {
         }
     }
 
+    /// A TOML error in a text memphis wrote itself from a mapping (a Python dict): the
+    /// offending line said by its dotted key (`training.gpus = 512.5`), since its line
+    /// number is in no text the user wrote.
+    pub fn toml_by_key(context: impl Into<String>, e: &toml::de::Error, source: &str) -> Error {
+        let message = plain_types(&suggest_key(&e.message().replace('\n', " ")));
+        let Some(span) = e.span() else {
+            return Error::parse(context, message);
+        };
+        let start = span.start.min(source.len());
+        let line_start = source[..start].rfind('\n').map_or(0, |i| i + 1);
+        let line = source[line_start..].lines().next().unwrap_or("").trim();
+        // The table the line is in: the last header above it (`[training]`, `[a.b]`).
+        let table = source[..line_start]
+            .lines()
+            .rev()
+            .map(str::trim)
+            .find(|l| l.starts_with('['))
+            .map(|h| h.trim_matches(|c| c == '[' || c == ']').trim());
+        let shown: String = match (table, line.starts_with('[')) {
+            (Some(t), false) if !t.is_empty() => format!("{t}.{line}"),
+            _ => line.to_string(),
+        };
+        let shown: String = shown.chars().take(80).collect();
+        Error::Parse {
+            context: context.into(),
+            message: format!("`{shown}`: {message}"),
+        }
+    }
+
     /// Shorthand for [`Error::Parse`]; folds the message onto one line.
     pub fn parse(context: impl Into<String>, message: impl ToString) -> Error {
         let message = message

@@ -741,6 +741,12 @@ pub fn parse_scenario(context: &str, text: &str) -> Result<ScenarioFile> {
     parse_toml(context, text)
 }
 
+/// Parses a scenario text memphis wrote itself from a mapping (Python's dict): its
+/// errors name the dotted key (`training.gpus = 512.5`), not a line of that text.
+pub fn parse_written_scenario(context: &str, text: &str) -> Result<ScenarioFile> {
+    toml::from_str(text).map_err(|e| Error::toml_by_key(context, &e, text))
+}
+
 /// Parses a model file's text (the fields of `[model]`, at top level), or a scenario
 /// file's model: its `[model]` over its scenario preset's, by the merge rule. A file is
 /// a scenario when it has sections (a model file has none) or names a scenario preset.

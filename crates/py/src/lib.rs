@@ -190,7 +190,7 @@ fn inline_scenario(json: &str) -> Result<scenario::ScenarioFile, Failure> {
     }
     let table = toml::Value::try_from(&value).map_err(|e| bad(format!("not TOML values: {e}")))?;
     let text = toml::to_string(&table).map_err(|e| bad(format!("not TOML values: {e}")))?;
-    Ok(scenario::parse_scenario("scenario dict", &text).map_err(CliError::from)?)
+    Ok(scenario::parse_written_scenario("scenario dict", &text).map_err(CliError::from)?)
 }
 
 /// The layers of a call: the binary's, with an inline scenario in the file's place.
@@ -709,12 +709,13 @@ fn sweep_in_rust(
     .map_err(Failure::into_py)
 }
 
-/// (keyword, flag, help, is a switch, default): one row of [`options`].
-type OptionRow = (String, String, String, bool, Option<String>);
+/// (keyword, flag, help, is a switch, default, the values it takes where they are a
+/// list): one row of [`options`].
+type OptionRow = (String, String, String, bool, Option<String>, Option<String>);
 
 /// A command's keywords, from clap's definitions: (keyword, flag, help, is a switch,
-/// default), in the order `--help` lists them, without the output options (files and
-/// text formats, which the returned objects replace) and `--help` itself.
+/// default, choices), in the order `--help` lists them, without the output options
+/// (files and text formats, which the returned objects replace) and `--help` itself.
 #[pyfunction]
 fn options(command: &str) -> PyResult<Vec<OptionRow>> {
     use clap::CommandFactory;
@@ -736,12 +737,22 @@ fn options(command: &str) -> PyResult<Vec<OptionRow>> {
                 .iter()
                 .map(|v| v.to_string_lossy().into_owned())
                 .collect();
+            // What `--help` lists as "Possible values" (none for a switch).
+            let choices: Vec<String> = a
+                .get_possible_values()
+                .iter()
+                .filter(|v| !v.is_hide_set())
+                .map(|v| v.get_name().to_string())
+                .collect();
+            let choices = (a.get_action().takes_values() && !choices.is_empty())
+                .then(|| choices.join(","));
             (
                 long.replace('-', "_"),
                 format!("--{long}"),
                 a.get_help().map(|h| h.to_string()).unwrap_or_default(),
                 !a.get_action().takes_values(),
                 (!defaults.is_empty()).then(|| defaults.join(",")),
+                choices,
             )
         })
         .collect())

@@ -132,6 +132,11 @@ def test_help_points_to_every_keyword(cli):
     assert set(memphis.options("plan")["keyword"]) >= {"objective", "top"}
     with pytest.raises(memphis.ScenarioError):
         memphis.options("nonsense")
+    # The values a keyword takes, as --help lists them; none for numbers and switches.
+    choices = opts.set_index("keyword")["choices"]
+    assert choices["step_model"] == "timeline,analytical"
+    assert all(v in helptext for v in choices["step_model"].split(","))
+    assert pd.isna(choices["gpus"]) and pd.isna(choices["allow_oom"])
 
 
 # ----- errors -----
@@ -170,21 +175,47 @@ def test_unknown_keyword_is_named_as_python_names_it():
 
 def test_malformed_dict_is_the_clis_error_for_the_same_file(cli, tmp_path: Path):
     path = tmp_path / "bad.toml"
-    for scenario, toml in [
-        ({"parallel": {"tpp": 3}}, "[parallel]\ntpp = 3\n"),
-        ({"parallel": {"tp": "eight"}}, '[parallel]\ntp = "eight"\n'),
-        ({"nonsense": 1}, "nonsense = 1\n"),
+    for scenario, toml, key in [
+        ({"parallel": {"tpp": 3}}, "[parallel]\ntpp = 3\n", "parallel.tpp = 3"),
+        ({"parallel": {"tp": "eight"}}, '[parallel]\ntp = "eight"\n', 'parallel.tp = "eight"'),
+        ({"nonsense": 1}, "nonsense = 1\n", "nonsense = 1"),
+        ({"training": {"gpus": 512.5}}, "[training]\ngpus = 512.5\n", "training.gpus = 512.5"),
     ]:
         path.write_text(toml)
         with pytest.raises(memphis.ScenarioError) as e:
             memphis.simulate(scenario)
-        # The same words; only the context differs (the file's path, `scenario dict`).
+        # The same words; only the context differs (the file's path and line, the dict's
+        # key: the TOML text memphis made of the dict is nowhere the user can see).
         expected = cli.error("simulate", str(path))
-        assert str(e.value).startswith("scenario dict: ")
-        assert str(e.value).split("): ", 1)[-1] == expected.split("): ", 1)[-1]
-    for bad in ({"parallel": {"tp": None}}, {"parallel": {"tp": object()}}, [1, 2], 3.5):
+        assert str(e.value).startswith(f"scenario dict: `{key}`: ")
+        assert str(e.value).split("`: ", 1)[-1] == expected.split("): ", 1)[-1]
+    for bad in ({"parallel": {"tp": object()}}, [1, 2], 3.5):
         with pytest.raises(memphis.ScenarioError):
             memphis.simulate(bad)  # type: ignore[arg-type]
+
+
+def test_dict_values_toml_has_not_are_refused_by_key():
+    import decimal
+
+    import pandas as pd
+
+    base = "dgx-h100-llama3-70b"
+    for value, why in [
+        (None, "no value (TOML has no null)"),
+        ({1, 2}, "a set: give a list"),
+        (pd.NA, "a NAType, not a TOML value"),
+        (2**64, "beyond TOML's integers"),
+    ]:
+        with pytest.raises(memphis.ScenarioError) as e:
+            memphis.simulate({"preset": base, "training": {"gpus": value}})
+        assert str(e.value).startswith(f"scenario dict: training.gpus = {value!r}: {why}"), str(e.value)
+    # A whole float (a pandas row's 512.0) is the integer, as a keyword takes it; a
+    # Decimal is the number it holds.
+    as_int = memphis.simulate({"preset": base, "training": {"gpus": 512}}).to_dict()
+    assert memphis.simulate({"preset": base, "training": {"gpus": 512.0}}).to_dict() == as_int
+    assert memphis.simulate(base, gpus=512.0).to_dict() == as_int
+    tokens = {"preset": base, "training": {"tokens": decimal.Decimal("1e12")}}
+    assert memphis.simulate(tokens).to_dict() == memphis.simulate(base, tokens=10**12).to_dict()
 
 
 def test_numpy_values_in_a_scenario_dict(cli, tmp_path: Path):
@@ -358,7 +389,7 @@ def test_grid_is_every_combination_in_order():
 def test_sweep_errors(cli):
     with pytest.raises(memphis.ScenarioError) as e:
         memphis.sweep(["dgx-h100-llama3-70b", "no-such-preset"], progress=False)
-    assert str(e.value) == cli.error("simulate", "no-such-preset")
+    assert str(e.value) == "sweep row 1 (input='no-such-preset'): " + cli.error("simulate", "no-such-preset")
     df = memphis.sweep(["dgx-h100-llama3-70b", "no-such-preset"], errors="keep", progress=False)
     assert df["error"].isna().tolist() == [True, False]
     # A grid option's values are a list: not a string (its characters), not one number.
@@ -367,6 +398,26 @@ def test_sweep_errors(cli):
             memphis.sweep(grid={"gpus": bad}, progress=False)
     with pytest.raises(memphis.ScenarioError, match="errors = 'bogus'"):
         memphis.sweep(["dgx-h100-llama3-70b"], errors="bogus", progress=False)
+    # One scenario is not a list of them (its characters); a pair's options are a dict.
+    with pytest.raises(memphis.ScenarioError, match="scenarios = 'memphis-405b': a list of scenarios"):
+        memphis.sweep("memphis-405b", progress=False)
+    with pytest.raises(memphis.ScenarioError, match=r"scenarios\[0\] = .*: a pair \(scenario, \{options\}\)"):
+        memphis.sweep([("dgx-h100-llama3-70b", 5)], progress=False)
+    # An option both in the grid and as a keyword would be dropped: refused.
+    with pytest.raises(memphis.ScenarioError, match="gpus given both in grid and as a keyword"):
+        memphis.sweep(grid={"gpus": [512]}, base="dgx-h100-llama3-70b", gpus=2048, progress=False)
+    for threads in (-1, 0, 1.5, True):
+        with pytest.raises(memphis.ScenarioError, match=f"threads = {threads!r}: a whole number, 1 or more"):
+            memphis.sweep(grid={"gpus": [512]}, base="dgx-h100-llama3-70b", threads=threads, progress=False)
+
+
+def test_a_failing_sweep_row_is_named(cli):
+    grid = {"gpus": [1024, 2048], "tp": [4, 2]}
+    with pytest.raises(memphis.ScenarioError) as e:
+        memphis.sweep(grid=grid, base="dgx-h100-llama3-70b", progress=False)
+    expected = cli.error("simulate", "dgx-h100-llama3-70b", "--gpus", "1024", "--tp", "2")
+    assert str(e.value) == f"sweep row 1 (gpus=1024, tp=2): {expected}"
+    assert (e.value.row, e.value.input) == (1, {"gpus": 1024, "tp": 2})
 
 
 def test_kept_errors_keep_integer_and_boolean_dtypes():

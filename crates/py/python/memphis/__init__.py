@@ -25,6 +25,7 @@ import importlib.util
 import itertools
 import json
 import math
+import numbers
 import os
 import sys
 import zlib
@@ -84,19 +85,37 @@ def _options(overrides: Mapping[str, Any]) -> list:
     return [(k, _text(v)) for k, v in overrides.items() if v is not None]
 
 
+#: TOML's integers are signed 64-bit.
+_TOML_INT = 2**63
+
+
 def _plain(value: Any, key: str) -> Any:
-    """A scenario dict's value as JSON takes it: numpy scalars and arrays (anything
-    with ``.tolist()`` or ``.item()``) as Python's; NaN and infinities refused with the
-    key named (``key`` is the dotted path, ``training.tokens``)."""
+    """A scenario dict's value as TOML takes it, or a ScenarioError naming its key
+    (``key`` is the dotted path, ``training.tokens``): numpy scalars and arrays
+    (anything with ``.tolist()`` or ``.item()``) as Python's; a whole float as the
+    integer it is (512.0 from a pandas row is 512 GPUs, as a keyword takes it); other
+    real numbers (``Decimal``) as floats. None (TOML has no null), NaN, infinities,
+    integers beyond TOML's and anything else are refused."""
+    def refuse(why: str) -> ScenarioError:
+        return ScenarioError(f"scenario dict: {key} = {value!r}: {why}")
+
     if isinstance(value, Mapping):
         return {k: _plain(v, f"{key}.{k}" if key else str(k)) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_plain(v, f"{key}[{i}]") for i, v in enumerate(value)]
-    if value is None or isinstance(value, (str, bool, int)):
+    if isinstance(value, (str, bool)):
+        return value
+    if value is None:
+        raise refuse("no value (TOML has no null): leave the key out for memphis's default")
+    if isinstance(value, int):
+        if not -_TOML_INT <= value < _TOML_INT:
+            raise refuse(f"beyond TOML's integers (up to {_TOML_INT - 1:,})")
         return value
     if isinstance(value, float):
         if not math.isfinite(value):
             raise ScenarioError(f"scenario dict: {key} = {value}: not a finite number")
+        if value.is_integer() and abs(value) < _TOML_INT:
+            return int(value)
         return float(value)
     if isinstance(value, os.PathLike):
         return os.fspath(value)
@@ -109,7 +128,16 @@ def _plain(value: Any, key: str) -> Any:
                 continue
             if type(plain) is not type(value):
                 return _plain(plain, key)
-    return value  # json.dumps says what it is not
+    # Real numbers of other kinds: Fraction (numbers.Real), Decimal (a Number only).
+    if isinstance(value, numbers.Real) or (
+        isinstance(value, numbers.Number) and not isinstance(value, numbers.Complex)
+    ):
+        return _plain(float(value), key)
+    if isinstance(value, (set, frozenset)):
+        raise refuse("a set: give a list")
+    raise refuse(
+        f"a {type(value).__name__}, not a TOML value (a number, string, boolean, list or dict)"
+    )
 
 
 def _scenario(scenario: Scenario) -> tuple:
@@ -481,13 +509,12 @@ def options(command: str = "simulate") -> "pd.DataFrame":
     ``collective``, ``validate``, ``power``, ``jobs``, ``place``, ``fabric-bench``), one
     row each, as ``memphis COMMAND --help`` lists
     them: ``keyword``, ``flag``, ``help``, ``switch`` (takes no value: ``True`` to set
-    it), ``default``. The command line's output options (``json``, ``html``, ...) are
-    left out: in Python the returned object is the output."""
-    rows = [
-        {"keyword": k, "flag": f, "help": h, "switch": sw, "default": d}
-        for k, f, h, sw, d in _memphis.options(command)
-    ]
-    return _pandas().DataFrame(rows, columns=["keyword", "flag", "help", "switch", "default"])
+    it), ``default``, ``choices`` (the values it takes, comma-separated, where they are a
+    list: ``timeline,analytical``). The command line's output options (``json``,
+    ``html``, ...) are left out: in Python the returned object is the output."""
+    columns = ["keyword", "flag", "help", "switch", "default", "choices"]
+    rows = [dict(zip(columns, row)) for row in _memphis.options(command)]
+    return _pandas().DataFrame(rows, columns=columns)
 
 
 # ----- sweeps -----
@@ -495,7 +522,8 @@ def options(command: str = "simulate") -> "pd.DataFrame":
 
 def _sweep_rows(items: Sequence[tuple], threads: Optional[int] = None, progress: Any = None) -> list:
     """Runs items in this process (a shard, on a worker): [(row or None, error or None)]."""
-    return _memphis.sweep(list(items), threads, progress)
+    _check_threads(threads)
+    return _memphis.sweep(list(items), threads if threads is None else int(threads), progress)
 
 
 def _shards(n_items: int, n_shards: int) -> list:
@@ -553,7 +581,9 @@ def sweep(
     contiguous slices (default: one per worker) run there, and the rows concatenated
     in order: the same table as one process.
 
-    ``errors="raise"`` raises the first failing scenario's error (input order);
+    ``errors="raise"`` raises the first failing scenario's error (input order), saying
+    which row and input failed (``sweep row 1 (gpus=2048, tp=2): ...``; the exception's
+    ``row`` and ``input`` hold them);
     ``"keep"`` keeps a row with the message in an ``error`` column (a missing value
     where the scenario ran, which pandas shows as None or NaN by version: test it with
     ``df["error"].isna()``), its other columns missing: integer columns are then pandas'
@@ -573,18 +603,35 @@ def sweep(
         raise ScenarioError(f"errors = {errors!r}: 'raise' or 'keep'")
     if (scenarios is None) == (grid is None):
         raise ScenarioError("sweep: give scenarios or grid (one of them)")
+    _check_threads(threads)
+    if isinstance(scenarios, (str, bytes, os.PathLike, Mapping)):
+        raise ScenarioError(
+            f"scenarios = {scenarios!r}: a list of scenarios (preset names, files, dicts or "
+            "(scenario, {options}) pairs), not one; for one scenario, simulate() runs it"
+        )
     inputs: list = []  # the columns that say which input a row is
     items: list = []
     if grid is not None:
         keys = list(grid.keys())
+        twice = [k for k in keys if k in overrides]
+        if twice:
+            raise ScenarioError(
+                f"sweep: {', '.join(twice)} given both in grid and as a keyword "
+                f"({twice[0]}={overrides[twice[0]]!r}), which the grid's values would replace: give it once"
+            )
         for values in itertools.product(*(_grid_values(k, grid[k]) for k in keys)):
             opts = dict(overrides)
             opts.update(zip(keys, values))
             items.append(_item(base, opts))
             inputs.append(dict(zip(keys, values)))
     else:
-        for s in scenarios:  # type: ignore[union-attr]
-            if isinstance(s, tuple) and len(s) == 2 and isinstance(s[1], Mapping):
+        for i, s in enumerate(scenarios):  # type: ignore[arg-type]
+            if isinstance(s, tuple) and not (len(s) == 2 and isinstance(s[1], Mapping)):
+                raise ScenarioError(
+                    f"scenarios[{i}] = {s!r}: a pair (scenario, {{options}}), its options a dict "
+                    "of keywords, as (\"dgx-h100-llama3-70b\", {\"gpus\": 2048})"
+                )
+            if isinstance(s, tuple):
                 sc, opts = s[0], dict(overrides, **s[1])
                 col = {"input": sc if isinstance(sc, str) else None}
                 col.update(s[1])
@@ -598,12 +645,15 @@ def sweep(
     pd = _pandas()
     figures = list(SWEEP_COLUMNS) + (["error"] if errors == "keep" else [])
     rows = []
-    for inp, (row, err) in zip(inputs, results):
+    for i, (inp, (row, err)) in enumerate(zip(inputs, results)):
         if err is not None:
             bad_input, message = err
             if errors == "raise":
-                exc = ScenarioError if bad_input else InternalError
-                raise exc(message)
+                exc = (ScenarioError if bad_input else InternalError)(
+                    f"sweep row {i} ({_described(inp)}): {message}"
+                )
+                exc.row, exc.input = i, inp
+                raise exc
             row = {"error": message}
         elif errors == "keep":
             row = dict(row, error=None)
@@ -615,6 +665,18 @@ def sweep(
     if errors == "keep":
         df = df.astype({c: t for c, t in _NULLABLE.items() if c in df.columns})
     return df
+
+
+def _described(inp: Mapping[str, Any]) -> str:
+    """A sweep row's input as the user gave it: ``gpus=2048, tp=2``."""
+    return ", ".join(f"{k}={v!r}" for k, v in inp.items() if v is not None) or "its scenario"
+
+
+def _check_threads(threads: Optional[int]) -> None:
+    if threads is None:
+        return
+    if isinstance(threads, bool) or not isinstance(threads, numbers.Integral) or threads < 1:
+        raise ScenarioError(f"threads = {threads!r}: a whole number, 1 or more (None: every core)")
 
 
 #: The sweep's columns (``memphis.sweep``'s figures, in order).
