@@ -92,56 +92,51 @@ impl Error {
 
     /// A TOML error on one line: where it is, the offending line, and what is wrong.
     pub fn toml(context: impl Into<String>, e: &toml::de::Error, source: &str) -> Error {
-        if serde_json::from_str::<serde_json::Value>(source).is_ok_and(|v| v.is_object()) {
+        Error::toml_said(context.into(), e, source, toml_message(e), false)
+    }
+
+    fn toml_said(
+        context: String,
+        e: &toml::de::Error,
+        source: &str,
+        message: String,
+        by_key: bool,
+    ) -> Error {
+        if !by_key && serde_json::from_str::<serde_json::Value>(source).is_ok_and(|v| v.is_object())
+        {
             // A JSON object where TOML was expected: most likely a model's config.json.
             return Error::Parse {
-                context: context.into(),
+                context,
                 message: "this is JSON, not TOML; a Hugging Face config.json is given as the model (--model FILE, or `preset = \"FILE\"` in a [model] section)".into(),
             };
         }
-        let message = plain_types(&suggest_key(&e.message().replace('\n', " ")));
-        let Some(span) = e.span() else {
-            return Error::parse(context, message);
-        };
-        let start = span.start.min(source.len());
-        let line_no = source[..start].matches('\n').count() + 1;
-        let line_start = source[..start].rfind('\n').map_or(0, |i| i + 1);
-        let column = source[line_start..start].chars().count() + 1;
-        let line = source[line_start..].lines().next().unwrap_or("").trim();
-        let shown: String = line.chars().take(80).collect();
-        Error::Parse {
-            context: context.into(),
-            message: format!("line {line_no}, column {column} (`{shown}`): {message}"),
-        }
-    }
-
-    /// A TOML error in a text memphis wrote itself from a mapping (a Python dict): the
-    /// offending line said by its dotted key (`training.gpus = 512.5`), since its line
-    /// number is in no text the user wrote.
-    pub fn toml_by_key(context: impl Into<String>, e: &toml::de::Error, source: &str) -> Error {
-        let message = plain_types(&suggest_key(&e.message().replace('\n', " ")));
         let Some(span) = e.span() else {
             return Error::parse(context, message);
         };
         let start = span.start.min(source.len());
         let line_start = source[..start].rfind('\n').map_or(0, |i| i + 1);
         let line = source[line_start..].lines().next().unwrap_or("").trim();
-        // The table the line is in: the last header above it (`[training]`, `[a.b]`).
-        let table = source[..line_start]
-            .lines()
-            .rev()
-            .map(str::trim)
-            .find(|l| l.starts_with('['))
-            .map(|h| h.trim_matches(|c| c == '[' || c == ']').trim());
-        let shown: String = match (table, line.starts_with('[')) {
-            (Some(t), false) if !t.is_empty() => format!("{t}.{line}"),
-            _ => line.to_string(),
+        let message = if by_key {
+            // The table the line is in: the last header above it (`[training]`, `[a.b]`).
+            let table = source[..line_start]
+                .lines()
+                .rev()
+                .map(str::trim)
+                .find(|l| l.starts_with('['))
+                .map(|h| h.trim_matches(|c| c == '[' || c == ']').trim());
+            let shown: String = match (table, line.starts_with('[')) {
+                (Some(t), false) if !t.is_empty() => format!("{t}.{line}"),
+                _ => line.to_string(),
+            };
+            let shown: String = shown.chars().take(80).collect();
+            format!("`{shown}`: {message}")
+        } else {
+            let line_no = source[..start].matches('\n').count() + 1;
+            let column = source[line_start..start].chars().count() + 1;
+            let shown: String = line.chars().take(80).collect();
+            format!("line {line_no}, column {column} (`{shown}`): {message}")
         };
-        let shown: String = shown.chars().take(80).collect();
-        Error::Parse {
-            context: context.into(),
-            message: format!("`{shown}`: {message}"),
-        }
+        Error::Parse { context, message }
     }
 
     /// Shorthand for [`Error::Parse`]; folds the message onto one line.
@@ -216,6 +211,51 @@ fn plain_types(message: &str) -> String {
     out
 }
 
+/// A TOML error's message, said plainly (types as a user names them, a misspelt key's
+/// nearest field).
+fn toml_message(e: &toml::de::Error) -> String {
+    plain_types(&suggest_key(&e.message().replace('\n', " ")))
+}
+
+/// `text` as a `T`, its errors said by line ([`Error::toml`]) or, for a text memphis
+/// wrote itself from a mapping (a Python dict), by the dotted key (`training.gpus =
+/// 512.5`): its line number is in no text the user wrote. A field that takes one of a
+/// few names given something else (`recompute = 3`) is told those names: TOML's own
+/// message ("wanted string or table") has none, so the value is tried again as a
+/// string, and serde's "unknown variant" error lists them.
+pub fn from_toml<T: serde::de::DeserializeOwned>(
+    context: &str,
+    text: &str,
+    by_key: bool,
+) -> Result<T> {
+    toml::from_str(text).map_err(|e| {
+        let message = names_wanted::<T>(&e, text).unwrap_or_else(|| toml_message(&e));
+        Error::toml_said(context.into(), &e, text, message, by_key)
+    })
+}
+
+/// The names an enum field takes, where `e` is TOML's "wanted string or table" for it.
+fn names_wanted<T: serde::de::DeserializeOwned>(e: &toml::de::Error, text: &str) -> Option<String> {
+    if !e.message().starts_with("wanted string or table") {
+        return None;
+    }
+    let span = e.span()?;
+    let given = text.get(span.clone())?.trim();
+    let quoted = format!("\"{}\"", given.replace(['"', '\\'], ""));
+    let retried = format!("{}{quoted}{}", &text[..span.start], &text[span.end..]);
+    match toml::from_str::<T>(&retried) {
+        Ok(_) => Some(format!("wanted a string, in quotes: {quoted}")),
+        Err(e2) => {
+            let m = e2.message();
+            let expected = m
+                .strip_prefix("unknown variant ")?
+                .split_once(", expected ")?
+                .1;
+            Some(format!("wanted a string: {}", expected.trim_end()))
+        }
+    }
+}
+
 /// A number Rust writes out in full (`1e300` as 301 digits, `1e-300` as 300 zeros) in
 /// exponent form, as a user would write it. Whole numbers up to 20 digits (any u64)
 /// stay as they are.
@@ -231,6 +271,16 @@ fn compact_number(value: String) -> String {
 /// three letters, or two, and never half the name.
 pub(crate) fn nearest<'a>(bad: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let bad_lower = bad.to_ascii_lowercase();
+    let known: Vec<&str> = known.into_iter().collect();
+    // A name cut short (`H100` for `H100-SXM5-80GB`) is the one name it begins, if one.
+    let begun: Vec<&str> = known
+        .iter()
+        .copied()
+        .filter(|k| bad.len() >= 2 && k.to_ascii_lowercase().starts_with(&bad_lower))
+        .collect();
+    if let [only] = begun[..] {
+        return Some(only);
+    }
     known
         .into_iter()
         .map(|k| (edit_distance(&bad_lower, &k.to_ascii_lowercase()), k))
@@ -266,6 +316,30 @@ fn edit_distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_name_field_given_a_number_is_told_the_names() {
+        let e = crate::scenario::parse_scenario("f.toml", "[parallel]\nrecompute = 3\n");
+        let e = e.unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "f.toml: line 2, column 13 (`recompute = 3`): wanted a string: one of `none`, `selective`, `full`"
+        );
+        // A Python dict's scenario: said by key, not by a line of the text made of it.
+        let e =
+            crate::scenario::parse_written_scenario("scenario dict", "[cluster]\ncooling = 1.3\n");
+        let e = e.unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "scenario dict: `cluster.cooling = 1.3`: wanted a string: `liquid` or `air`"
+        );
+        // A number where a number is wanted keeps serde's words.
+        let e = crate::scenario::parse_scenario("f.toml", "[parallel]\ntp = \"x\"\n");
+        assert!(e
+            .unwrap_err()
+            .to_string()
+            .contains("invalid type: string \"x\""));
+    }
 
     #[test]
     fn a_wrong_type_is_said_in_words() {
@@ -372,5 +446,11 @@ mod tests {
         assert!(!unknown("fo", known).contains("did you mean"));
         assert!(!unknown("gpt3-175b", known).contains("did you mean"));
         assert!(!unknown("pat", "dgx-a100 (a file is read with --path)").contains("did you mean"));
+        // A name cut short is the one name it begins, not a near one of the same length.
+        let gpus = "A100-SXM4-80GB, H100-SXM5-80GB, H200-SXM-141GB, B200";
+        assert!(unknown("A100", gpus).contains("(did you mean 'A100-SXM4-80GB'?)"));
+        assert!(unknown("h200", gpus).contains("(did you mean 'H200-SXM-141GB'?)"));
+        // Two names begun: neither is said.
+        assert!(!unknown("llama3", known).contains("did you mean"));
     }
 }

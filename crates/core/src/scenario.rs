@@ -733,7 +733,7 @@ pub fn preset_description(p: &Preset) -> String {
 }
 
 fn parse_toml<T: serde::de::DeserializeOwned>(context: &str, text: &str) -> Result<T> {
-    toml::from_str(text).map_err(|e| Error::toml(context, &e, text))
+    crate::error::from_toml(context, text, false)
 }
 
 /// Parses a scenario file's text.
@@ -744,7 +744,7 @@ pub fn parse_scenario(context: &str, text: &str) -> Result<ScenarioFile> {
 /// Parses a scenario text memphis wrote itself from a mapping (Python's dict): its
 /// errors name the dotted key (`training.gpus = 512.5`), not a line of that text.
 pub fn parse_written_scenario(context: &str, text: &str) -> Result<ScenarioFile> {
-    toml::from_str(text).map_err(|e| Error::toml_by_key(context, &e, text))
+    crate::error::from_toml(context, text, true)
 }
 
 /// Parses a model file's text (the fields of `[model]`, at top level), or a scenario
@@ -1857,7 +1857,15 @@ impl MergedScenario {
         if self.wrote(field) {
             return self.with_preset_factors(e);
         }
-        // A field nobody gave is missing, not in conflict with what the user wrote.
+        // A field nobody gave is missing, not in conflict with what the user wrote; in a
+        // file that names no scenario preset, because it starts from nothing.
+        if value == "missing" && self.preset.is_none() {
+            return Error::invalid(
+                field.clone(),
+                value,
+                format!("{allowed}; a scenario file without `preset` starts from nothing, and `preset = \"{DEFAULT_SCENARIO}\"` starts it from the default"),
+            );
+        }
         if !matches!(section, "parallel" | "training") || value == "missing" {
             return e;
         }

@@ -54,6 +54,14 @@ def test_model_file_and_switches(cli):
     assert report.to_dict() == expected
 
 
+def test_a_report_run_anyway_says_it_does_not_fit():
+    kw = dict(tp=1, pp=1, cp=1, global_batch=1024, step_model="analytical")
+    oom = memphis.simulate("dgx-h100-llama3-70b", allow_oom=True, **kw)
+    assert not oom.fits
+    assert repr(oom).endswith(f", DOES NOT FIT ({oom.memory_gib:.1f} GiB per GPU)>")
+    assert "DOES NOT FIT" not in repr(memphis.simulate("dgx-h100-llama3-70b", step_model="analytical"))
+
+
 def test_scenario_dict_is_a_toml_file(cli, tmp_path: Path):
     scenario = {"preset": "dgx-h100-llama3-70b", "parallel": {"tp": 8}, "training": {"gpus": 512}}
     path = tmp_path / "s.toml"

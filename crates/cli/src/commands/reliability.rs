@@ -2,7 +2,7 @@
 
 use crate::cli::ReliabilityArgs;
 use crate::errors::CliResult;
-use crate::sinks::format::{count, days_spread, duration, pct};
+use crate::sinks::format::{analytic_ettr, count, days, days_spread, duration, pct};
 use crate::{input, sinks};
 use memphis_core::api::{self, ReliabilityOptions, ReliabilityReport};
 use std::fmt::Write;
@@ -85,16 +85,16 @@ fn render(r: &ReliabilityReport) -> String {
     );
     let _ = writeln!(
         o,
-        "  ETTR            {} (analytic {})",
+        "  ETTR            {} ({})",
         pct(r.failures.ettr),
-        pct(r.failures.ettr_expected)
+        analytic_ettr(&r.failures)
     );
     let work_days = r.ideal_days;
     let _ = writeln!(
         o,
-        "  time to train   {} for {:.1} days of work",
+        "  time to train   {} for {} of work",
         days_spread(r.days_p10, r.days_p50, r.days_p90, &r.failures),
-        work_days
+        days(work_days)
     );
     let _ = writeln!(o, "\n  causes (per day)");
     for c in &r.causes {

@@ -4,7 +4,8 @@
 use crate::cli::SimulateArgs;
 use crate::errors::{CliError, CliResult};
 use crate::sinks::format::{
-    bytes, contention_line, count, days_spread, duration, few, pct, power_mw, si, size_tb,
+    analytic_ettr, bytes, contention_line, count, days, days_spread, duration, few, pct, power_mw,
+    si, size_tb,
 };
 use crate::{input, sinks};
 use memphis_core::api::simulate::MemorySummary;
@@ -326,13 +327,11 @@ fn render(r: &SimulationReport) -> String {
             String::new()
         }
     );
-    // A short run in days would read 0.0.
-    let ideal = if run.ideal_days < 1.0 {
-        duration(run.ideal_days * 86_400.0)
-    } else {
-        format!("{:.1} days", run.ideal_days)
-    };
-    let _ = writeln!(o, "  ideal time   {ideal} (no failures, no checkpoints)");
+    let _ = writeln!(
+        o,
+        "  ideal time   {} (no failures, no checkpoints)",
+        days(run.ideal_days)
+    );
     let _ = writeln!(
         o,
         "  with failures {} · {} GPU-hours",
@@ -370,9 +369,9 @@ fn render(r: &SimulationReport) -> String {
     );
     let _ = writeln!(
         o,
-        "  ETTR         {} (analytic {}) · {} spare GPUs",
+        "  ETTR         {} ({}) · {} spare GPUs",
         pct(rel.ettr),
-        pct(rel.ettr_expected),
+        analytic_ettr(rel),
         count(rel.spare_gpus)
     );
     if rel.spare_wait_hours > 0.0 {

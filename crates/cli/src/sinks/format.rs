@@ -139,31 +139,42 @@ pub fn pct(f: f64) -> String {
 /// Wall days of a run: the median and its p10-p90 spread, or the one analytic figure
 /// when the Monte Carlo did not run (then p10 = p50 = p90).
 pub fn days_spread(p10: f64, p50: f64, p90: f64, f: &FailureSummary) -> String {
-    // A run shorter than a day would read 0.0 days: it is given as a duration.
-    let short = p90.max(p50).max(f.days_mean) < 1.0;
-    let show = |days: f64| {
-        if short {
-            duration(days * 86_400.0)
-        } else {
-            format!("{days:.1}")
-        }
-    };
-    let unit = if short { "" } else { " days" };
     if !f.monte_carlo {
-        return format!("{}{unit} (the analytic expectation)", show(p50));
+        return format!("{} (the analytic expectation)", days(p50));
     }
     // The mean (the ETTR's) where rare long waits move it away from the median.
-    let mean = if (f.days_mean - p50).abs() >= 0.05 {
-        format!("; mean {}", show(f.days_mean))
+    let mean = if (f.days_mean - p50).abs() >= 0.05 || f.days_mean > 1.1 * p50 {
+        format!("; mean {}", days(f.days_mean))
     } else {
         String::new()
     };
     format!(
-        "{}{unit} p50 ({} p10, {} p90{mean})",
-        show(p50),
-        show(p10),
-        show(p90)
+        "{} p50 ({} p10, {} p90{mean})",
+        days(p50),
+        days(p10),
+        days(p90)
     )
+}
+
+/// The analytic ETTR beside the Monte Carlo's: a long run's steady state, which says
+/// nothing of a run shorter than the job's MTBF (one step, say).
+pub fn analytic_ettr(f: &FailureSummary) -> String {
+    let ideal_hours = f.days_mean * f.ettr * 24.0;
+    if f.monte_carlo && ideal_hours < f.job_mtbf_hours {
+        "analytic: none for a run shorter than the job MTBF".into()
+    } else {
+        format!("analytic {}", pct(f.ettr_expected))
+    }
+}
+
+/// A run's wall time: in days from a day up, else as a duration (0.1 days would hide
+/// 2.7 h), each figure on its own so that figures side by side compare.
+pub fn days(d: f64) -> String {
+    if d < 1.0 {
+        duration(d * 86_400.0)
+    } else {
+        format!("{d:.1} days")
+    }
 }
 
 /// At flow level, what the fabric did to each communicator: "flow level, ecmp routing:

@@ -36,6 +36,14 @@ fn bad_inputs_get_one_clear_error() {
         "[cluster]\npreset = \"dgx-h100\"\n[training]\ngpus = 8\n",
     )
     .unwrap();
+    let no_preset = tmp("no_preset.toml");
+    std::fs::write(&no_preset, "[training]\ntokens = 1e12\n").unwrap();
+    let enum_number = tmp("enum_number.toml");
+    std::fs::write(
+        &enum_number,
+        "preset = \"memphis-405b\"\n[parallel]\nrecompute = 3\n",
+    )
+    .unwrap();
     let sharp_roce = tmp("sharp_roce.toml");
     std::fs::write(&sharp_roce, "preset = \"memphis\"\nsharp = true\n").unwrap();
     let two_tier = tmp("two_tier.toml");
@@ -126,6 +134,16 @@ fn bad_inputs_get_one_clear_error() {
         (
             &["simulate", no_model.to_str().unwrap()],
             "model = none given: a model",
+        ),
+        // A file that names no scenario preset starts from nothing, and says so.
+        (
+            &["simulate", no_preset.to_str().unwrap()],
+            "cluster.gpu = missing: a value (or a cluster preset); a scenario file without `preset` starts from nothing, and `preset = \"memphis-405b\"` starts it from the default",
+        ),
+        // A field of names given a number is told the names.
+        (
+            &["simulate", enum_number.to_str().unwrap()],
+            "(`recompute = 3`): wanted a string: one of `none`, `selective`, `full`",
         ),
         // A conflict names the value the user gave, not "as given".
         (

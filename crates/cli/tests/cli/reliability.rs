@@ -1,6 +1,6 @@
 //! `memphis reliability` and the goodput / power inputs.
 
-use crate::util::{expect_bad, json, memphis, stderr, tmp};
+use crate::util::{expect_bad, json, memphis, stderr, stdout, tmp};
 
 #[test]
 fn reliability_reproduces_the_llama3_interruptions() {
@@ -96,6 +96,24 @@ fn spares_that_are_no_whole_server_say_so() {
     );
     let o = memphis(&["reliability", "--gpus", "4096", "--spares", "16", "--json"]);
     assert!(!stderr(&o).contains("whole servers"));
+    // `simulate` says it too, and a refusal for too few spares says what they count as.
+    let p = tmp("spares-12.toml");
+    let text =
+        "preset = \"memphis-405b\"\n[training]\ngpus = 4096\n[reliability]\nspare_gpus = 12\n";
+    std::fs::write(&p, text).unwrap();
+    let o = memphis(&["simulate", p.to_str().unwrap()]);
+    assert!(
+        stderr(&o).contains("12 spare GPUs are 1 server"),
+        "{}",
+        stderr(&o)
+    );
+    let o = memphis(&["reliability", "--spares", "7"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("(whole servers of 8 GPUs: 7 spare GPUs are 0 servers)"),
+        "{}",
+        stderr(&o)
+    );
     // On an NVL72 rack a failure takes out a host of 4 GPUs, not the 72-GPU domain:
     // the note counts what the reliability model counts.
     let args = [
@@ -115,4 +133,72 @@ fn spares_that_are_no_whole_server_say_so() {
         "{}",
         stderr(&o)
     );
+}
+
+/// A run that barely progresses is refused naming the field behind it: slow storage, a
+/// slow restart, not the step.
+#[test]
+fn a_run_failures_undo_names_what_undoes_it() {
+    for (field, value, said) in [
+        (
+            "storage_write_tbps",
+            "1e-30",
+            "reliability.storage_write_tbps = 1e-30: storage that writes a checkpoint",
+        ),
+        (
+            "storage_read_tbps",
+            "1e-30",
+            "reliability.storage_read_tbps = 1e-30: a restart well within the job's MTBF",
+        ),
+        (
+            "warmup_min",
+            "900000",
+            "reliability.warmup_min = 900000: a restart well within the job's MTBF",
+        ),
+    ] {
+        let p = tmp(&format!("undone-{field}.toml"));
+        let text = format!("preset = \"dgx-h100-llama3-70b\"\n[reliability]\n{field} = {value}\n");
+        std::fs::write(&p, text).unwrap();
+        let o = memphis(&["simulate", p.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2), "{field}");
+        assert!(stderr(&o).contains(said), "{field}: {}", stderr(&o));
+    }
+}
+
+/// A short run with no spare: 9 runs in 10 meet no failure, and the rare one waits days
+/// for a repair. The warning says so, the ideal time and the spread share a unit, and a
+/// long run's analytic ETTR is not offered for it.
+#[test]
+fn a_short_run_with_rare_long_waits_is_said_as_such() {
+    let args = [
+        "simulate",
+        "dgx-h100-llama3-70b",
+        "--gpus",
+        "10752",
+        "--global-batch",
+        "5376",
+        "--tokens",
+        "5e9",
+    ];
+    let o = memphis(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    let line = |label: &str| {
+        out.lines()
+            .find(|l| l.trim_start().starts_with(label))
+            .unwrap_or_else(|| panic!("{label}: {out}"))
+            .to_string()
+    };
+    assert!(out.contains("warning  rare failures take"), "{out}");
+    assert!(
+        out.contains("9 runs in 10 meet none that stops them"),
+        "{out}"
+    );
+    assert!(line("ETTR").contains("analytic: none for a run shorter than the job MTBF"));
+    // The ideal time and the p50 in one unit: the same figure.
+    let ideal = line("ideal time");
+    let ideal: Vec<&str> = ideal.split_whitespace().skip(2).take(2).collect();
+    let p50 = format!("failures {} p50", ideal.join(" "));
+    assert!(line("with failures").contains(&p50), "{out}");
+    assert!(line("with failures").contains("; mean "), "{out}");
 }

@@ -2,7 +2,7 @@
 //! job: a preset, a cluster file (the fields of `[cluster]` at top level, like
 //! `presets/clusters/*.toml`), or a scenario's `[cluster]` section.
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::fabric::Fabric;
 use crate::scenario::{self, ClusterFile, ClusterSpec, FabricKind, ScenarioFile};
 use serde::Serialize;
@@ -14,7 +14,7 @@ pub const DEFAULT_CLUSTER: &str = "memphis";
 /// level (`preset` included); unknown keys are rejected. Validate the result with
 /// [`ClusterFile::validate`].
 pub fn parse_cluster(context: &str, text: &str) -> Result<ClusterFile> {
-    toml::from_str(text).map_err(|e| Error::toml(context, &e, text))
+    crate::error::from_toml(context, text, false)
 }
 
 /// The embedded cluster preset `name`, validated.

@@ -164,6 +164,7 @@ fn request(j: &JobFile, index: usize, name: String, cluster: &ClusterSpec) -> Re
     let (gpus, kind) = check_job(j, cluster)?;
     Ok(Request {
         name,
+        gpus,
         servers: (gpus / u64::from(cluster.gpus_per_node)) as u32,
         kind,
         align: j.align.unwrap_or_default(),

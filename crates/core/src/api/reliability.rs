@@ -147,23 +147,7 @@ pub fn reliability(sc: &Scenario, opts: &ReliabilityOptions) -> Result<Reliabili
     let work_hours = ideal_hours;
     let cfg = &sc.reliability;
     let base = reliability_of(sc, step_s, work_hours, cfg);
-    let mut notes = super::progress_notes(&base, step_s)?;
-    // A failure takes out a whole host (the server, or a rack's compute tray), so only
-    // whole hosts can replace it: the reliability model counts spares in them.
-    let per_host = u64::from(sc.cluster.gpus_per_host.max(1));
-    if !base.spare_gpus.is_multiple_of(per_host) {
-        let hosts = base.spare_gpus / per_host;
-        let unit = if sc.cluster.gpus_per_host == sc.cluster.gpus_per_node {
-            "server"
-        } else {
-            "host"
-        };
-        let plural = if hosts == 1 { "" } else { "s" };
-        notes.push(format!(
-            "spares count in whole {unit}s of {per_host} GPUs: {} spare GPUs are {hosts} {unit}{plural}",
-            base.spare_gpus
-        ));
-    }
+    let mut notes = super::progress_notes(sc, &base, step_s)?;
     if !step.fits {
         let m = super::simulate::MemorySummary::of(sc, &step);
         notes.insert(0, super::simulate::oom_warning(sc, &m));

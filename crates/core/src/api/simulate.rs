@@ -284,9 +284,14 @@ fn resolve_plan(merged: &MergedScenario, allow_oom: bool) -> Result<(Resolved, b
         Err(e) => return Err(e),
     };
     let scenario = best.apply(&base);
-    let from = merged.preset.as_deref().unwrap_or("the scenario");
+    // No preset and no plan written: memphis's default plan (every GPU data-parallel).
+    let from = match merged.preset.as_deref() {
+        Some(p) => format!("the plan of {p}"),
+        None => "the default plan (TP1 PP1 CP1, every GPU data-parallel)".to_string(),
+    };
+    // The reason last, unbracketed: it may hold brackets of its own.
     let notes = vec![format!(
-        "the plan of {from} does not suit this job ({reason}); the planner chose {}{}",
+        "the planner chose {}{}, since {from} does not suit this job: {reason}",
         scenario.plan.chosen_label(),
         where_planned(merged)
     )];
@@ -880,7 +885,7 @@ pub fn simulate(sc: &Scenario, opts: &SimulateOptions) -> Result<SimulationRepor
     let s = step::simulate_on(sc, Some(&fabric), opts.step_model, &opts.stragglers)?;
     let inv = fabric.inventory();
     let run = crate::run::project_with(sc, &s.result, s.timeline.as_ref(), &inv);
-    let mut notes = super::progress_notes(&run.reliability, s.result.time.0)?;
+    let mut notes = super::progress_notes(sc, &run.reliability, s.result.time.0)?;
     let mut r = report(sc, s, &run, opts.step_model, &inv);
     if !r.fits {
         notes.insert(0, oom_warning(sc, &r.memory));

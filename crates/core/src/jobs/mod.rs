@@ -114,5 +114,5 @@ pub enum Overlap {
 
 /// Parses a jobs file; errors name the line.
 pub fn parse_jobs(context: &str, text: &str) -> crate::Result<JobsFile> {
-    toml::from_str(text).map_err(|e| crate::Error::toml(context, &e, text))
+    crate::error::from_toml(context, text, false)
 }

@@ -23,6 +23,8 @@ pub struct Servers {
 pub struct Request {
     /// The job's name, for errors.
     pub name: String,
+    /// GPUs asked for (as written), for errors.
+    pub gpus: u64,
     /// Servers needed.
     pub servers: u32,
     /// How to place it.
@@ -146,8 +148,11 @@ fn packed(s: Servers, r: &Request, owner: &[Option<usize>]) -> Result<Vec<u32>> 
 fn too_few_free(r: &Request, free: usize) -> Error {
     Error::invalid(
         format!("job '{}': gpus", r.name),
-        format!("{} servers", r.servers),
-        format!("at most the {free} servers the jobs before it leave free"),
+        format!("{} ({} servers)", r.gpus, r.servers),
+        format!(
+            "at most the {free} servers ({} GPUs) the jobs before it leave free",
+            free as u64 * r.gpus / u64::from(r.servers.max(1))
+        ),
     )
 }
 
@@ -170,6 +175,7 @@ mod tests {
 
     fn req(name: &str, servers: u32, kind: PlacementKind, align: Align) -> Request {
         Request {
+            gpus: u64::from(servers) * 8,
             name: name.into(),
             servers,
             kind,
@@ -231,7 +237,9 @@ mod tests {
             let huge = req("huge", 31, kind, Align::Server);
             let e = place(S, &[a.clone(), huge]).unwrap_err().to_string();
             assert!(
-                e.contains("job 'huge': gpus = 31 servers: at most the 30 servers"),
+                e.contains(
+                    "job 'huge': gpus = 248 (31 servers): at most the 30 servers (240 GPUs)"
+                ),
                 "{e}"
             );
         }

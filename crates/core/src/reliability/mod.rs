@@ -189,7 +189,7 @@ impl ReliabilityConfig {
             ("reliability.repair_hours", self.repair_hours),
         ] {
             if !(v.is_finite() && (0.0..=1e6).contains(&v)) {
-                return Err(Error::invalid(name, v, "a non-negative duration"));
+                return Err(Error::invalid(name, v, "a duration from 0 to 1e6"));
             }
         }
         if let Some(s) = self.spare_gpus {

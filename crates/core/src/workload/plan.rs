@@ -400,8 +400,8 @@ pub fn batch_splits(global_batch: u64, dp: u64, micro_batch: u64, why_dp: &str) 
     let below = global_batch / per_step.max(1) * per_step;
     let nearest = match below {
         _ if per_step == 0 => String::new(),
-        0 => format!(" (the least is {per_step})"),
-        _ => format!(" (the nearest are {below} and {})", below + per_step),
+        0 => format!("; the least is {per_step}"),
+        _ => format!("; the nearest are {below} and {}", below + per_step),
     };
     Err(Error::invalid(
         "training.global_batch",

@@ -317,7 +317,9 @@ class Report:
         return (
             f"<memphis.Report {self.scenario}: {self.gpus} GPUs, TP{p['tp']} PP{p['pp']} "
             f"CP{p['cp']} EP{p['ep']} DP{p['dp']}, step {self.step_time_s:.3f} s, "
-            f"MFU {self.mfu:.1%}, {self.days:.1f} days>"
+            f"MFU {self.mfu:.1%}, {self.days:.1f} days"
+            # Run anyway (allow_oom=True): no real job could; said where it is read.
+            f"{'' if self.fits else f', DOES NOT FIT ({self.memory_gib:.1f} GiB per GPU)'}>"
         )
 
 
