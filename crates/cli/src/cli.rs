@@ -230,6 +230,9 @@ pub struct ClusterArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+    /// Write the report to FILE (atomically) instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 /// `model` flags.
@@ -242,6 +245,9 @@ pub struct ModelArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+    /// Write the report to FILE (atomically) instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 /// `fabric-bench` flags.
@@ -266,6 +272,9 @@ pub struct FabricBenchArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+    /// Write the report to FILE (atomically) instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
     /// Add the solve's wall time and the peak memory (solve_ms, peak_rss_mib), which vary
     /// from run to run, to the output.
     #[arg(long)]
@@ -311,6 +320,9 @@ pub struct CollectiveArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+    /// Write the report to FILE (atomically) instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 /// `reliability` flags.
@@ -330,6 +342,9 @@ pub struct ReliabilityArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+    /// Write the report to FILE (atomically) instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
     /// Run a plan that does not fit in GPU memory anyway; the report says so first.
     /// Without it such a plan is refused: its memory is shown, exit code 2.
     #[arg(long)]

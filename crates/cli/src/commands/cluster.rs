@@ -10,7 +10,7 @@ use memphis_core::scenario::ClusterSpec;
 use std::fmt::Write;
 
 pub fn run(a: ClusterArgs) -> CliResult {
-    sinks::report(&report(&a)?, a.json, render)
+    sinks::report(&report(&a)?, a.json, a.output.as_deref(), render)
 }
 
 /// The report `cluster` shows, without writing it.

@@ -14,7 +14,7 @@ use memphis_core::scenario::NetworkModel;
 use std::fmt::Write;
 
 pub fn run(a: CollectiveArgs) -> CliResult {
-    sinks::report(&report(&a)?, a.json, render)
+    sinks::report(&report(&a)?, a.json, a.output.as_deref(), render)
 }
 
 /// The report `collective` shows, without writing it.

@@ -48,7 +48,7 @@ pub fn run(a: FabricBenchArgs) -> CliResult {
         })?,
         (false, _) => render(&r, a.timing.then_some(&timing)),
     };
-    sinks::stdout(&text)
+    sinks::put_report(text, a.output.as_deref())
 }
 
 /// The pattern solved on the cluster's fabric.

@@ -11,7 +11,7 @@ use memphis_core::MlpKind;
 use std::fmt::Write;
 
 pub fn run(a: ModelArgs) -> CliResult {
-    sinks::report(&report(&a)?, a.json, render)
+    sinks::report(&report(&a)?, a.json, a.output.as_deref(), render)
 }
 
 /// The model as memphis reads it.

@@ -12,7 +12,7 @@ pub fn run(a: ReliabilityArgs) -> CliResult {
     for n in &r.notes {
         sinks::note(n);
     }
-    sinks::report(&r, a.json, render)
+    sinks::report(&r, a.json, a.output.as_deref(), render)
 }
 
 /// The report `reliability` shows, without writing it.

@@ -109,9 +109,18 @@ pub fn report_text<T: serde::Serialize>(
 pub fn report<T: serde::Serialize>(
     r: &T,
     json: bool,
+    output: Option<&std::path::Path>,
     render: impl FnOnce(&T) -> String,
 ) -> CliResult {
-    stdout(&report_text(r, json, render)?)
+    put_report(report_text(r, json, render)?, output)
+}
+
+/// A report's text to `output` (`-o FILE`, written atomically) or stdout.
+pub fn put_report(text: String, output: Option<&std::path::Path>) -> CliResult {
+    let mut outs = Outputs::default();
+    let slot = outs.report("-o", output)?;
+    outs.put(slot, text)?;
+    outs.commit()
 }
 
 /// A note on stderr about a decision made for the user (unless `--quiet`).

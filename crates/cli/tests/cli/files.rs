@@ -663,3 +663,26 @@ fn a_file_of_another_kind_is_named_with_where_it_goes() {
         assert!(o.status.success(), "{args:?}: {}", stderr(&o));
     }
 }
+
+/// Every command with a report takes `-o FILE`, and writes there what stdout would show.
+#[test]
+fn every_report_command_writes_to_o() {
+    let d = fresh_dir("every-o");
+    let out = d.join("out.txt");
+    let o_flag = ["-o", out.to_str().unwrap()];
+    for args in [
+        &["cluster"][..],
+        &["model", "llama3-8b", "--json"],
+        &["collective", "all_reduce", "-e", "1M"],
+        &["reliability", "--gpus", "1024"],
+        &["fabric-bench", "--pattern", "all-to-all", "-g", "64"],
+    ] {
+        let shown = memphis(args);
+        assert!(shown.status.success(), "{args:?}: {}", stderr(&shown));
+        let written = memphis(&[args, &o_flag[..]].concat());
+        assert!(written.status.success(), "{args:?}: {}", stderr(&written));
+        assert!(written.stdout.is_empty(), "{args:?} printed with -o");
+        assert_eq!(std::fs::read(&out).unwrap(), shown.stdout, "{args:?}");
+    }
+    assert_eq!(names(&d), ["out.txt"], "temporary files left");
+}
