@@ -103,8 +103,8 @@ pub(crate) fn progress_notes(
                 "reliability.storage_write_tbps",
                 cfg.storage_write_tbps,
                 format!(
-                    "storage that writes a checkpoint ({}) well within the job's MTBF ({mtbf_min:.1} min): it takes {}, so the work between checkpoints is lost at each failure and {kept}",
-                    format!("{:.2} TB", rel.checkpoint.size_bytes / 1e12),
+                    "storage that writes a checkpoint ({:.2} TB) well within the job's MTBF ({mtbf_min:.1} min): it takes {}, so the work between checkpoints is lost at each failure and {kept}",
+                    rel.checkpoint.size_bytes / 1e12,
                     minutes(rel.checkpoint.write_s / 60.0)
                 ),
             ),
