@@ -263,6 +263,9 @@ def test_report_pickles_with_its_page():
     assert back.to_html() == r.to_html() and back._repr_html_() == r._repr_html_()
     assert back.notes == r.notes and back.step_time_s == r.step_time_s and repr(back) == repr(r)
     assert len(pickle.dumps(r)) < len(r.to_html())  # the page travels compressed
+    # The same report compares equal, however it travelled; another does not.
+    assert back == r and hash(back) == hash(r)
+    assert r != memphis.simulate("dgx-h100-llama3-70b", gpus=2048)
 
 
 def test_errors_pickle_and_import_from_memphis():
@@ -570,3 +573,12 @@ def test_a_switch_takes_true_or_false():
     with pytest.raises(memphis.ScenarioError) as e:
         memphis.simulate(allow_oom="no")
     assert str(e.value) == "allow_oom = \"no\": True or False (a switch of simulate)"
+
+
+def test_input_columns_stay_whole_and_an_empty_grid_keeps_them():
+    df = memphis.sweep(grid={"tp": [None, 8]}, base="dgx-h100-llama3-70b", progress=False)
+    assert str(df["in_tp"].dtype) == "Int64" and df["in_tp"].isna().tolist() == [True, False]
+    pairs = [("dgx-h100-llama3-70b", {"tp": 8}), ("dgx-h100-llama3-70b", {})]
+    assert str(memphis.sweep(pairs, progress=False)["in_tp"].dtype) == "Int64"
+    empty = memphis.sweep(grid={"gpus": []}, base="dgx-h100-llama3-70b", progress=False)
+    assert len(empty) == 0 and empty.columns[0] == "in_gpus"

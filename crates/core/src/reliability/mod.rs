@@ -567,7 +567,9 @@ pub struct RunProjection {
     pub min_interval_min: f64,
     /// Checkpoint costs.
     pub checkpoint: CheckpointCost,
-    /// Expected interruptions over the run (p50 wall time), unexpected.
+    /// Unexpected interruptions over the run: the mean over the Monte Carlo trials (each
+    /// of its own length), or the rate over the expected wall time where there is none.
+    /// `reliability --days D` counts those of D days at the rate instead.
     pub interruptions: f64,
     /// Planned interruptions over the run.
     pub planned_interruptions: f64,

@@ -312,6 +312,13 @@ class Report:
     def __getitem__(self, key: str) -> Any:
         return self._dict[key]
 
+    def __eq__(self, other: object) -> bool:
+        # The same report (its JSON), whether computed here, unpickled or deep-copied.
+        return isinstance(other, Report) and self._json == other._json
+
+    def __hash__(self) -> int:
+        return hash(self._json)
+
     def __repr__(self) -> str:
         p = self._dict["plan"]
         return (
@@ -662,10 +669,19 @@ def sweep(
         # The input's columns are named by the columns a row has, not by whether this
         # one ran: a failed row's input stays in the same column as the others'.
         rows.append({**{f"in_{k}" if k in figures else k: v for k, v in inp.items()}, **row})
-    columns = list(dict.fromkeys(k for r in rows for k in r if k not in figures)) + figures
-    df = pd.DataFrame(rows, columns=columns)
+    # The grid's columns even where no row is (an empty grid), then the rows' own.
+    named = [f"in_{k}" if k in figures else k for k in (grid or {})]
+    columns = list(dict.fromkeys(named + [k for r in rows for k in r if k not in figures]))
+    df = pd.DataFrame(rows, columns=columns + figures)
     if errors == "keep":
         df = df.astype({c: t for c, t in _NULLABLE.items() if c in df.columns})
+    # An input column of whole numbers with a gap (None given, or an option one pair
+    # lacks) stays whole: pandas' nullable Int64, not floats.
+    for c in columns:
+        given = [r[c] for r in rows if r.get(c) is not None]
+        whole = all(isinstance(v, int) and not isinstance(v, bool) for v in given)
+        if given and whole and len(given) < len(rows):
+            df[c] = df[c].astype("Int64")
     return df
 
 
