@@ -172,8 +172,10 @@ pub fn analytic_ettr(f: &FailureSummary) -> String {
 pub fn days(d: f64) -> String {
     if d < 1.0 {
         duration(d * 86_400.0)
-    } else {
+    } else if d < 10_000.0 {
         format!("{d:.1} days")
+    } else {
+        format!("{} days", count(d.round() as u64))
     }
 }
 
