@@ -104,8 +104,35 @@ fn flag_error(e: memphis_core::Error) -> CliError {
     }
 }
 
-/// The series as CSV: t_s (the start of each sample), facility_mw (what the grid draws),
-/// then each load (and, with the battery, its discharge).
+/// The start of sample `k` of `dt` s, in s, exactly: the integer `k` times the
+/// resolution in whole ns, printed with as many decimals as the resolution has (`0.3`,
+/// `59.9`, `0.05`; where the resolution is no whole number of ns, 9, to the nearest
+/// ns), never `k as f64 * dt`'s float noise (`0.30000000000000004`).
+fn sample_start(k: u64, dt: f64) -> String {
+    let ns_f = dt * 1e9;
+    let ns = ns_f.round();
+    // Whole ns, but for the rounding of a decimal resolution in binary.
+    let whole = (ns_f - ns).abs() <= 1e-12 * ns && ns >= 1.0;
+    let (t, decimals) = if whole {
+        let ns = ns as u128;
+        let zeros = (0..9)
+            .take_while(|z| ns.is_multiple_of(10u128.pow(z + 1)))
+            .count();
+        (u128::from(k) * ns, 9 - zeros)
+    } else {
+        ((k as f64 * ns_f).round() as u128, 9)
+    };
+    let (secs, frac) = (t / 1_000_000_000, t % 1_000_000_000);
+    if decimals == 0 {
+        return secs.to_string();
+    }
+    let frac = frac / 10u128.pow(9 - decimals as u32);
+    format!("{secs}.{frac:0decimals$}")
+}
+
+/// The series as CSV: t_s (the start of each sample, exact: [`sample_start`]),
+/// facility_mw (what the grid draws), then each load (and, with the battery, its
+/// discharge).
 fn csv(r: &GridReport) -> String {
     let s = &r.series;
     let mut o = String::with_capacity(s.facility_mw.len() * 80);
@@ -118,7 +145,7 @@ fn csv(r: &GridReport) -> String {
         let _ = write!(
             o,
             "{},{:.6},{:.6},{:.6},{:.6},{:.6},{:.6}",
-            k as f64 * s.dt,
+            sample_start(k as u64, s.dt),
             s.facility_mw[k],
             s.gpus_mw[k],
             s.hosts_mw[k],
@@ -358,5 +385,32 @@ fn render_mitigations(o: &mut String, r: &GridReport) {
     }
     for m in &r.mitigations {
         let _ = writeln!(o, "    {}: {}", m.name, m.what);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sample_start;
+
+    #[test]
+    fn sample_starts_are_exact() {
+        let at = |k: u64, dt: f64| sample_start(k, dt);
+        // k as f64 * dt: 0.30000000000000004, 59.900000000000006.
+        assert_eq!(
+            (at(3, 0.1), at(599, 0.1), at(0, 0.1)),
+            ("0.3".into(), "59.9".into(), "0.0".into())
+        );
+        assert_eq!(
+            (at(7, 0.05), at(2, 1.0), at(86, 7.0)),
+            ("0.35".into(), "2".into(), "602".into())
+        );
+        assert_eq!(
+            (at(3, 0.3), at(1_999_999, 0.001)),
+            ("0.9".into(), "1999.999".into())
+        );
+        // A week at 0.5 s, its last sample.
+        assert_eq!(at(1_209_599, 0.5), "604799.5");
+        // Finer than whole ns: to the nearest ns.
+        assert_eq!(at(3, 0.001_000_000_4), "0.003000001");
     }
 }

@@ -174,7 +174,6 @@ impl SitePower {
         let gpus = self.ledger.first();
         super::series::Loads {
             idle_gpus_mw: gpus.map_or(0.0, |s| s.idle_mw),
-            job_gpus_mw: gpus.map_or(0.0, |s| s.job_mw),
             hosts_mw: row(1),
             network_mw: row(2) + row(3),
             storage_mw: row(4),

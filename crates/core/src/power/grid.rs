@@ -342,7 +342,7 @@ pub const TRACK_S: f64 = 30.0;
 pub fn track_span_s(load: &[f64], dt: f64, limit: f64) -> f64 {
     let fastest_mean_ramp = |span: f64| {
         let follow = follow_per_bin(dt, span);
-        let mut mean = load.first().copied().unwrap_or(0.0);
+        let mut mean = opening_mean(load, dt, span);
         let mut fastest = 0.0f64;
         for &y in load {
             let next = mean + (y - mean) * follow;
@@ -384,61 +384,118 @@ fn follow_per_bin(dt: f64, span: f64) -> f64 {
 /// auxiliaries (facts.md §13 ⚠).
 pub const ROUND_TRIP_EFFICIENCY: f64 = 0.91;
 
-/// The grid's draw when a battery holds its ramps to `limit` MW/s: the grid steers, at
-/// most that fast, to the load's mean over [`track_span_s`] plus the battery's recent losses,
-/// less a pull that returns the battery's charge to its start over [`SOC_RETURN_S`]; the
-/// battery covers the difference, losing `1 − √η` each way. The battery is sized to the
-/// window: its MW and MWh are what it used (a steady job's step ripple: 4.3 kWh for the
-/// default, whatever the window). The grid starts at the load's mean over the first
-/// [`SOC_RETURN_S`] (the window opens in steady state). After a failure's fall the grid
-/// ramps down at the limit while the battery takes the difference, then returns that
-/// charge by dipping below the load (about 4 MW below its low for the default's failure).
-pub fn battery(load: &[f64], dt: f64, limit: f64, eta: f64) -> (Vec<f64>, Battery) {
-    let one_way = eta.clamp(1e-6, 1.0).sqrt();
-    let step = limit * dt;
-    let span = track_span_s(load, dt, limit);
-    // The window opens in steady state: the grid at the load's recent mean (at the load
-    // itself where it follows the load).
+/// Where the grid's mean of the load stands at t = 0, the window opening in steady
+/// state: the load's mean over its first [`SOC_RETURN_S`] (the load itself where the
+/// grid follows it, with no span). Not the first bin: a mean that opened at a step's
+/// dip would climb from it as no mean of a steady load does.
+fn opening_mean(load: &[f64], dt: f64, span: f64) -> f64 {
     let head = match span > 0.0 {
         true => &load[..load.len().min((SOC_RETURN_S / dt).ceil() as usize)],
         false => &load[..load.len().min(1)],
     };
-    let mut g = head.iter().sum::<f64>() / head.len().max(1) as f64;
+    head.iter().sum::<f64>() / head.len().max(1) as f64
+}
+
+/// The grid's controller behind the battery, and the battery's charge.
+#[derive(Debug, Clone, Copy)]
+struct Steer {
+    /// The grid's draw, MW.
+    grid: f64,
+    /// The load's mean over the span, MW.
+    mean: f64,
+    /// The battery's losses over the span, MW.
+    lossy: f64,
+    /// The charge over the start, MWh.
+    soc: f64,
+    /// The share of the way the means move in a bin.
+    follow: f64,
+    /// The grid's largest change in a bin, MW.
+    step: f64,
+    /// The battery's one-way efficiency.
+    one_way: f64,
+    /// The bin, s.
+    dt: f64,
+}
+
+impl Steer {
+    /// One bin of load `y`: the battery's output (> 0: it discharges) and what it
+    /// loses, MW.
+    fn next(&mut self, y: f64) -> (f64, f64) {
+        self.mean += (y - self.mean) * self.follow;
+        let want = self.mean + self.lossy - self.soc * 3600.0 / SOC_RETURN_S;
+        self.grid += (want - self.grid).clamp(-self.step, self.step);
+        let b = y - self.grid;
+        let (stored, lost) = if b > 0.0 {
+            (-b / self.one_way, b / self.one_way - b)
+        } else {
+            (-b * self.one_way, -b * (1.0 - self.one_way))
+        };
+        self.soc += stored * self.dt / 3600.0;
+        self.lossy += (lost - self.lossy) * self.follow;
+        (b, lost)
+    }
+}
+
+/// The grid's draw when a battery holds its ramps to `limit` MW/s: the grid steers, at
+/// most that fast, to the load's mean over [`track_span_s`] plus the battery's recent losses,
+/// less a pull that returns the battery's charge to its start over [`SOC_RETURN_S`]; the
+/// battery covers the difference, losing `1 − √η` each way. The battery is sized to the
+/// window: its MW and MWh are what it used (a steady job's step ripple: 3.3 kWh for the
+/// default, whatever the window). The window opens in steady state: the grid at the
+/// load's mean over the first [`SOC_RETURN_S`] plus the battery's steady losses (their
+/// mean rate over a run of the controller through that stretch), which it has long
+/// bought as they come; not at the mean alone, from which it would climb by the losses
+/// over the span's first seconds, a drift no steady site has. The mean opens at the
+/// load's average, not at the phase of its step ripple that a long run would leave at
+/// t = 0 (which needs the load before the window): a few tens of kW for the default,
+/// gone within the span. After a failure's fall the
+/// grid ramps down at the limit while the battery takes the difference, then returns that
+/// charge by dipping below the load (about 4 MW below its low for the default's failure).
+pub fn battery(load: &[f64], dt: f64, limit: f64, eta: f64) -> (Vec<f64>, Battery) {
+    let span = track_span_s(load, dt, limit);
     // What the grid steers to: the load's mean over the span, not the load itself where
     // the load ramps past the limit. A grid that chased such a load at its ramp limit sat
     // where the load spends its time (the high compute phase, above the mean) and filled
     // the battery by that bias: 0.26 MWh over 10 minutes of the default against about
-    // 14 kWh of ripple.
-    let mut mean = g;
-    let follow = follow_per_bin(dt, span);
-    // And the battery's losses over the same span, which the grid buys as they come
-    // rather than letting the charge drift down until the return pulls it back.
-    let mut lossy = 0.0f64;
-    let (mut soc, mut lo, mut hi, mut losses) = (0.0f64, 0.0f64, 0.0f64, 0.0);
+    // 14 kWh of ripple. And the battery's losses over the same span, which the grid buys
+    // as they come rather than letting the charge drift down until the return pulls it
+    // back.
+    let mean = opening_mean(load, dt, span);
+    let naive = Steer {
+        grid: mean,
+        mean,
+        lossy: 0.0,
+        soc: 0.0,
+        follow: follow_per_bin(dt, span),
+        step: limit * dt,
+        one_way: eta.clamp(1e-6, 1.0).sqrt(),
+        dt,
+    };
+    // The steady losses: their mean rate through the opening stretch (they come of the
+    // step's ripple, which the start hardly changes).
+    let head = &load[..load.len().min((SOC_RETURN_S / dt).ceil() as usize)];
+    let mut run = naive;
+    let lossy = head.iter().map(|&y| run.next(y).1).sum::<f64>() / head.len().max(1) as f64;
+    let mut steer = Steer {
+        grid: mean + lossy,
+        lossy,
+        ..naive
+    };
+    let (mut lo, mut hi, mut losses) = (0.0f64, 0.0f64, 0.0);
     // The battery's first output is where it starts: no step from 0 at t = 0.
     let (mut mw, mut ramp, mut prev_b) = (0.0f64, 0.0f64, None::<f64>);
     let grid = load
         .iter()
         .map(|&y| {
-            mean += (y - mean) * follow;
-            let want = mean + lossy - soc * 3600.0 / SOC_RETURN_S;
-            g += (want - g).clamp(-step, step);
-            let b = y - g; // > 0: the battery discharges
-            let (stored, lost) = if b > 0.0 {
-                (-b / one_way, b / one_way - b)
-            } else {
-                (-b * one_way, -b * (1.0 - one_way))
-            };
-            soc += stored * dt / 3600.0;
+            let (b, lost) = steer.next(y);
             losses += lost * dt / 3600.0;
-            lossy += (lost - lossy) * follow;
-            (lo, hi) = (lo.min(soc), hi.max(soc));
+            (lo, hi) = (lo.min(steer.soc), hi.max(steer.soc));
             mw = mw.max(b.abs());
             if let Some(p) = prev_b {
                 ramp = ramp.max((b - p).abs() / dt);
             }
             prev_b = Some(b);
-            g
+            steer.grid
         })
         .collect();
     let b = Battery {
@@ -448,7 +505,7 @@ pub fn battery(load: &[f64], dt: f64, limit: f64, eta: f64) -> (Vec<f64>, Batter
         ramp_limit_mw_per_s: limit,
         battery_ramp_mw_per_s: ramp,
         losses_mwh: losses,
-        end_charge_mwh: soc,
+        end_charge_mwh: steer.soc,
     };
     (grid, b)
 }
@@ -727,5 +784,31 @@ mod tests {
             (0.0, 0.0, 0.0)
         );
         assert!(g.iter().all(|&v| v == 50.0));
+    }
+
+    /// The window opens in steady state: the grid already buys the battery's steady
+    /// losses (it opened at the load's mean without them, and climbed by them over the
+    /// span's first seconds while the battery paid them: 0.23 MW low over the first 30 s
+    /// here, half the losses), and the span is read from a steady mean (one that opened
+    /// at the first bin, 10 MW above the mean, ramped twice as fast as any later and
+    /// doubled the span).
+    #[test]
+    fn a_battery_opens_buying_its_losses() {
+        // A fast ripple (100 and 80 MW, bin by bin): the mean the grid follows hardly
+        // moves with it (0.1 MW), so what the grid opens with is the losses.
+        let x: Vec<f64> = (0..6000)
+            .map(|k| if k % 2 == 0 { 100.0 } else { 80.0 })
+            .collect();
+        // The mean ramps at most 10 MW (half the ripple) over the span: 10 s.
+        let span = track_span_s(&x, 0.1, 1.0);
+        assert!((span - 10.0).abs() < 0.2, "{span}");
+        let (g, b) = battery(&x, 0.1, 1.0, 0.91);
+        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+        let (first, rest) = (mean(&g[..300]), mean(&g[600..]));
+        let losses_mw = b.losses_mwh * 3600.0 / 600.0;
+        assert!(
+            (first - rest).abs() < 0.1 * losses_mw,
+            "{first} then {rest} MW, losses {losses_mw} MW"
+        );
     }
 }

@@ -6,7 +6,9 @@
 //! the GPUs at waiting power; a failure drops the job's GPUs to idle until the restart's
 //! warm-up ramps them back. Each load then passes a first-order filter with its own time
 //! constant ([`tau`]): the GPUs follow their work within tens of milliseconds, cooling
-//! lags by about a minute.
+//! lags by about a minute. Each filter opens in the series' own steady state (a site
+//! that has trained under the same knobs for a long time): the window's figures are the
+//! mitigation's, not a relaxation from the unmitigated site's.
 //!
 //! Time is cut into `samples` equal bins of `dt`; each bin holds the exact integral of
 //! the piecewise-constant draw over it, so the series integrates to the energy drawn.
@@ -43,8 +45,6 @@ pub struct Loads {
     pub storage_mw: f64,
     /// Power usage effectiveness: cooling and delivery draw (PUE − 1) x IT.
     pub pue: f64,
-    /// The job's average GPU draw while training, MW (the filters start there).
-    pub job_gpus_mw: f64,
 }
 
 /// A failure in the window: the job stops, restarts, warms up, trains again.
@@ -266,6 +266,51 @@ impl Gpus<'_> {
             self.since_checkpoint = 0.0;
         }
     }
+    /// Where a first-order filter of time constant `tau` fed the job's draw stands at
+    /// t = 0, when the site has trained under these knobs for a long time: the periodic
+    /// steady state of the cycle the window opens after (nominal steps until a
+    /// checkpoint is due, then its stall; `since_checkpoint` is 0 at t = 0), found as
+    /// the fixed point of the filter's exact response to that piecewise-constant draw.
+    /// Not the unmitigated draw: a cap's site has long drawn less, a floor's more. The
+    /// step's jitter is left out (each step's profile stretched alike draws the same
+    /// mean), so is the restart's cap ramp (no restart before t = 0).
+    fn steady_state(&self, tau: f64) -> f64 {
+        let prof = self.inp.profile;
+        if prof.step_s.is_nan() || prof.step_s <= 0.0 || prof.samples.is_empty() {
+            // No training: the job draws nothing (as `train` pushes nothing).
+            return 0.0;
+        }
+        // Over `secs` at `mw` the filter maps y to y·e^−x + mw·(1 − e^−x), x = secs/tau;
+        // a sequence of spans composes into y -> y·e^−X + C. `kept` is 1 − e^−x, exact
+        // for a filter far slower than the span (where the fixed point is the mean).
+        let x = |secs: f64| match tau > 0.0 {
+            true => secs / tau,
+            false if secs > 0.0 => f64::INFINITY,
+            false => 0.0,
+        };
+        let kept = |x: f64| -(-x).exp_m1();
+        let cap = self.cap_at(0.0, None);
+        let bin_s = prof.step_s / prof.samples.len() as f64;
+        // One nominal step.
+        let (mut big_x, mut c, mut step_s) = (0.0, 0.0, 0.0);
+        for b in &prof.samples {
+            let (dur, mw) = self.bin(b, bin_s, cap);
+            let xi = x(dur);
+            c = c * (-xi).exp() + mw * kept(xi);
+            big_x += xi;
+            step_s += dur;
+        }
+        let Some((every, stall)) = self.inp.checkpoint.filter(|c| c.0 > 0.0) else {
+            return c / kept(big_x);
+        };
+        // Steps until a checkpoint is due (they add up to `every`), then its stall:
+        // y -> y·e^−(kX + s) + C·(1 − e^−kX)/(1 − e^−X)·e^−s + w·(1 − e^−s).
+        let k = (every / step_s).ceil().max(1.0);
+        let xs = x(stall.max(0.0));
+        let w = self.job_mw(self.state_w(GpuState::Wait, 1.0));
+        let steps = c * kept(k * big_x) / kept(big_x);
+        (steps * (-xs).exp() + w * kept(xs)) / kept(k * big_x + xs)
+    }
     /// A failure: idle, then warm-up from idle to waiting power.
     fn restart(&mut self, out: &mut Binner, f: &Failure) {
         let idle = self.state_w(GpuState::Idle, 1.0);
@@ -308,7 +353,14 @@ pub fn build(inp: &SeriesInputs, scale: &mut dyn FnMut() -> f64) -> Series {
     let (job, steps_done) = job_gpus(inp, scale);
     let l = &inp.loads;
     let dt = inp.dt;
-    let job_f = first_order(&job, dt, tau::GPU_S, job.first().copied().unwrap_or(0.0));
+    // Every filter starts where this series' site has long stood (its own knobs'
+    // steady state), so a window's figures do not carry a relaxation from elsewhere.
+    let g = Gpus {
+        inp,
+        steps_done: 0.0,
+        since_checkpoint: 0.0,
+    };
+    let job_f = first_order(&job, dt, tau::GPU_S, g.steady_state(tau::GPU_S));
     let gpus: Vec<f64> = job_f.iter().map(|j| j + l.idle_gpus_mw).collect();
     let flat = |mw: f64, t: f64| first_order(&vec![mw; job.len()], dt, t, mw);
     let hosts = flat(l.hosts_mw, tau::HOST_S);
@@ -317,7 +369,10 @@ pub fn build(inp: &SeriesInputs, scale: &mut dyn FnMut() -> f64) -> Series {
     let it: Vec<f64> = (0..job.len())
         .map(|k| gpus[k] + hosts[k] + network[k] + storage[k])
         .collect();
-    let steady_it = l.job_gpus_mw + l.idle_gpus_mw + l.hosts_mw + l.network_mw + l.storage_mw;
+    // Cooling follows the IT load the GPUs' filter passes on; its start takes the
+    // job's draw as it is (the GPUs' 50 ms lag is nothing next to cooling's minute).
+    let steady_it =
+        g.steady_state(tau::COOLING_S) + l.idle_gpus_mw + l.hosts_mw + l.network_mw + l.storage_mw;
     let heat: Vec<f64> = it.iter().map(|x| x * (l.pue - 1.0)).collect();
     let cooling = first_order(&heat, dt, tau::COOLING_S, steady_it * (l.pue - 1.0));
     let facility = it.iter().zip(&cooling).map(|(a, b)| a + b).collect();
@@ -362,7 +417,6 @@ mod tests {
                 network_mw: 0.0,
                 storage_mw: 0.0,
                 pue: 1.0,
-                job_gpus_mw: 0.725,
             },
             checkpoint: None,
             failure: None,
@@ -437,6 +491,128 @@ mod tests {
         let at = c[100 + tau::COOLING_S as usize];
         let done = (from - at) / (from - to);
         assert!((done - 0.63).abs() < 0.03, "{done}");
+    }
+
+    /// The filters' opening state is where a site that has trained the same way for a
+    /// long time stands: the fixed point of the cycle (steps, then a checkpoint's stall)
+    /// is the state that a long run of it, from anywhere, ends in.
+    #[test]
+    fn the_steady_state_is_where_a_long_run_ends() {
+        let p = square(2.0);
+        let mut inp = inputs(&p, 0.5, 1);
+        // Three 2 s steps (6 s >= 5 s), then a stall of 0.5 s.
+        inp.checkpoint = Some((5.0, 0.5));
+        let cap = Knobs {
+            cap: Some(0.85),
+            ..Default::default()
+        };
+        let floor = Knobs {
+            floor: Some(0.8),
+            ..Default::default()
+        };
+        for knobs in [Knobs::default(), cap, floor] {
+            inp.knobs = knobs;
+            let g = Gpus {
+                inp: &inp,
+                steps_done: 0.0,
+                since_checkpoint: 0.0,
+            };
+            let c = g.cap_at(0.0, None);
+            let stall = g.job_mw(g.state_w(GpuState::Wait, 1.0));
+            for tau in [tau::GPU_S, 1.0, tau::COOLING_S, 1e6] {
+                // A thousand cycles piece by piece, exactly, from 0.
+                let mut y = 0.0;
+                let mut to = |secs: f64, mw: f64| y = mw + (y - mw) * (-secs / tau).exp();
+                for _ in 0..1000 {
+                    for _ in 0..3 {
+                        for b in &p.samples {
+                            let (dur, mw) = g.bin(b, 0.5, c);
+                            to(dur, mw);
+                        }
+                    }
+                    to(0.5, stall);
+                }
+                let want = if tau < 1e5 {
+                    y
+                } else {
+                    // Far slower than the cycle: the cycle's mean.
+                    let (mut e, mut t) = (0.5 * stall, 0.5);
+                    for b in &p.samples {
+                        let (dur, mw) = g.bin(b, 0.5, c);
+                        (e, t) = (e + 3.0 * dur * mw, t + 3.0 * dur);
+                    }
+                    e / t
+                };
+                // The mean is the fixed point but for the ripple left over a cycle
+                // (6.5 s of 1e6 s times a swing under 1 MW).
+                let tol = if tau < 1e5 { 1e-9 } else { 1e-5 };
+                let got = g.steady_state(tau);
+                assert!(
+                    (got - want).abs() < tol,
+                    "{knobs:?} tau {tau}: {got} vs {want}"
+                );
+            }
+        }
+        // The same cycle as the series builds it (6.5 s, 13 bins): its cooling over 100
+        // cycles, from far away, ends where the opening state is.
+        let mut inp = inputs(&p, 0.5, 1300);
+        inp.checkpoint = Some((5.0, 0.5));
+        inp.knobs = floor;
+        let job = job_gpus(&inp, &mut || 1.0).0;
+        let g = Gpus {
+            inp: &inp,
+            steps_done: 0.0,
+            since_checkpoint: 0.0,
+        };
+        for tau in [tau::HOST_S, tau::STORAGE_S, 10.0] {
+            let end = *first_order(&job, 0.5, tau, 0.0).last().unwrap();
+            assert!((end - g.steady_state(tau)).abs() < 1e-9, "{tau}");
+        }
+    }
+
+    /// A capped or floored site has run so for long: its series opens in its own steady
+    /// state, not relaxing from the unmitigated draw (its cooling did, over minutes, so
+    /// that a short window understated what the cap saves and the floor costs, and the
+    /// drift added to the swing).
+    #[test]
+    fn a_mitigated_site_is_steady_from_the_first_bin() {
+        let p = square(2.0);
+        let mut inp = inputs(&p, 0.5, 120);
+        inp.loads.pue = 1.5;
+        inp.knobs.floor = Some(0.8);
+        // The floor keeps the step's length: 1 min and 1 h hold 30 and 1800 whole steps,
+        // and a series in its steady state draws the same energy in each.
+        let per_step = |inp: &SeriesInputs| {
+            let s = build(inp, &mut || 1.0);
+            s.facility_mw.iter().sum::<f64>() * inp.dt / s.steps_done
+        };
+        let minute = per_step(&inp);
+        inp.samples = 7200;
+        let hour = per_step(&inp);
+        // (1 + 0.8) / 2 x 1.5 x 2 s, but for the GPUs' lag at the window's end (their
+        // 50 ms filter keeps e^−10 of the last change in a 0.5 s bin): within 1e-6, where
+        // the cooling's relaxation from 0.3625 MW (the unmitigated draw's) towards the
+        // floor's 0.45 MW lost 4% of the minute's energy.
+        for e in [minute, hour] {
+            assert!((e / 2.7 - 1.0).abs() < 1e-6, "{minute} {hour}");
+        }
+        // Capped, the cooling holds its level: it ripples with the steps (the heat swings
+        // by 0.2 MW for about a second a step, which a 60 s filter spreads to a few kW),
+        // and drifts not at all (from the unmitigated 0.3625 MW to the cap's 0.33 MW,
+        // it did).
+        inp.knobs = Knobs {
+            cap: Some(0.85),
+            ..Default::default()
+        };
+        inp.samples = 1200;
+        let c = build(&inp, &mut || 1.0).cooling_mw;
+        let (lo, hi) = c
+            .iter()
+            .fold((f64::MAX, 0.0f64), |(l, h), &v| (l.min(v), h.max(v)));
+        assert!(hi - lo < 0.01, "{lo} to {hi}");
+        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+        let (first, last) = (mean(&c[..120]), mean(&c[1080..]));
+        assert!((first - last).abs() < 1e-3, "{first} then {last}");
     }
 
     mod props {
