@@ -465,10 +465,20 @@ fn render_stages(o: &mut String, r: &SimulationReport) {
 fn render_power(o: &mut String, r: &SimulationReport) {
     let pw = &r.power.report;
     let site = &pw.site;
+    // A PUE of the user's ([power] pue) is said as theirs, beside the cooling's own.
+    let default_pue = r.power.cooling.default_pue();
+    let pue = if (pw.pue - default_pue).abs() > 1e-9 {
+        format!(
+            "PUE {:.2} as set; {:?} cooling's default {default_pue:.2}",
+            pw.pue, r.power.cooling
+        )
+    } else {
+        format!("PUE {:.2}", pw.pue)
+    };
     let _ = writeln!(
         o,
-        "\npower of the job ({:?} cooling, PUE {:.2})",
-        r.power.cooling, pw.pue
+        "\npower of the job ({:?} cooling, {pue})",
+        r.power.cooling
     );
     let _ = writeln!(
         o,
@@ -482,10 +492,11 @@ fn render_power(o: &mut String, r: &SimulationReport) {
     );
     let _ = writeln!(
         o,
-        "  facility     {} ({:?} cooling would draw {})",
+        "  facility     {} ({:?} cooling would draw {} at its default PUE {:.2})",
         power_mw(pw.facility_mw),
         pw.other_cooling,
-        power_mw(pw.facility_mw_other_cooling)
+        power_mw(pw.facility_mw_other_cooling),
+        pw.other_cooling.default_pue()
     );
     let _ = writeln!(
         o,

@@ -148,6 +148,11 @@ pub fn days_spread(p10: f64, p50: f64, p90: f64, f: &FailureSummary) -> String {
     } else {
         String::new()
     };
+    if p10.min(p50).min(p90).min(f.days_mean) >= 1.0 {
+        // All in days: the unit once.
+        let mean = mean.replace(" days", "");
+        return format!("{p50:.1} days p50 ({p10:.1} p10, {p90:.1} p90{mean})");
+    }
     format!(
         "{} p50 ({} p10, {} p90{mean})",
         days(p50),
