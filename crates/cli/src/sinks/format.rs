@@ -161,12 +161,15 @@ pub fn days_spread(p10: f64, p50: f64, p90: f64, f: &FailureSummary) -> String {
     )
 }
 
-/// The analytic ETTR beside the Monte Carlo's: a long run's steady state, which says
-/// nothing of a run shorter than the job's MTBF (one step, say).
+/// The analytic ETTR beside the Monte Carlo's: a long run's steady state, said as such
+/// for a run shorter than the job's MTBF (one step, say), where the two part ways.
 pub fn analytic_ettr(f: &FailureSummary) -> String {
     let ideal_hours = f.days_mean * f.ettr * 24.0;
     if f.monte_carlo && ideal_hours < f.job_mtbf_hours {
-        "analytic: none for a run shorter than the job MTBF".into()
+        format!(
+            "a run longer than the job MTBF would keep {}, analytic",
+            pct(f.ettr_expected)
+        )
     } else {
         format!("analytic {}", pct(f.ettr_expected))
     }
