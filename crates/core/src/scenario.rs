@@ -952,7 +952,19 @@ impl ClusterFile {
                 "a value (or a cluster preset)",
             )
         };
-        let gpu = hardware::gpu(c.gpu.as_deref().ok_or_else(|| need("gpu"))?)?;
+        // An unknown GPU is the field's error: `cluster.gpu = H100: one of ...`.
+        let gpu =
+            hardware::gpu(c.gpu.as_deref().ok_or_else(|| need("gpu"))?).map_err(|e| match e {
+                Error::Unknown { name, known, .. } => {
+                    let hint = crate::error::did_you_mean(&name, &known);
+                    Error::invalid(
+                        format!("{prefix}.gpu"),
+                        name,
+                        format!("one of {known}{hint}"),
+                    )
+                }
+                e => e,
+            })?;
         let gpus = c.gpus.ok_or_else(|| need("gpus"))?;
         if gpus == 0 || gpus > MAX_CLUSTER_GPUS {
             return Err(Error::invalid(
@@ -2464,7 +2476,7 @@ mod tests {
             .validate()
             .unwrap_err()
             .to_string()
-            .starts_with("unknown gpu 'Z100'"));
+            .starts_with("cluster.gpu = Z100: one of A100-SXM4-80GB"));
         let mut sf = scenario_preset(DEFAULT_SCENARIO).unwrap();
         sf.model.preset = None;
         sf.model.layers = Some(0);

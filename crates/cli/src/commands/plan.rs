@@ -58,6 +58,8 @@ pub fn searched_with(
     if a.top == 0 {
         return Err(CliError::bad("--top = 0: at least 1"));
     }
+    // What a config.json has that memphis does not model, said first, as `simulate` does.
+    let model_warnings = layers.model.as_ref().map(|m| m.warnings.clone());
     // The search this run is about: shards to merge must belong to it.
     let merged = layers.merge()?;
     let sc = scenario::build_for_planning(&merged.file)?;
@@ -88,7 +90,12 @@ pub fn searched_with(
     // The scenario's notes that hold whatever plan is found (`simulate` prints them
     // too), then the warnings `simulate` would give of the best plan's run.
     let mut result = result;
-    result.notes = api::simulate::plan_notes(&merged, &sc, api::simulate::Hints::Flags);
+    result.notes = model_warnings.unwrap_or_default();
+    result.notes.extend(api::simulate::plan_notes(
+        &merged,
+        &sc,
+        api::simulate::Hints::Flags,
+    ));
     if let Some(best) = result.top.first() {
         result.notes.extend(api::best_plan_notes(&sc, best));
     }

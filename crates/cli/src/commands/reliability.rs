@@ -30,14 +30,13 @@ pub fn report_with(
     let resolved = api::simulate::resolve_allowing_oom(&layers, a.allow_oom)?;
     // A plan that does not fit runs no job, so it has no failures to project.
     super::simulate::refuse_unless_fits(&resolved.scenario, a.allow_oom, &resolved.notes)?;
-    for n in &resolved.notes {
-        sinks::note(n);
-    }
     sinks::status("running the failure Monte Carlo ...");
-    Ok(api::reliability(
-        &resolved.scenario,
-        &ReliabilityOptions { days: a.days },
-    )?)
+    let mut r = api::reliability(&resolved.scenario, &ReliabilityOptions { days: a.days })?;
+    // The resolution's notes in the report too (a config.json's unmodelled fields, the
+    // planner's choice), first but for the warning of a plan that does not fit.
+    let at = usize::from(!r.fits).min(r.notes.len());
+    r.notes.splice(at..at, resolved.notes);
+    Ok(r)
 }
 
 fn render(r: &ReliabilityReport) -> String {

@@ -220,7 +220,7 @@ fn bad_inputs_get_one_clear_error() {
             "2000000 samples",
         ),
         (&["power", "--window", "10x"], "--window"),
-        (&["simulate", "--gpu", "Z100"], "unknown gpu 'Z100'"),
+        (&["simulate", "--gpu", "Z100"], "cluster.gpu = Z100 (given as --gpu): one of "),
         (&["simulate", "/no/such/file.toml"], "no such file"),
         (&["simulate", bt], "line 1"),
         (&["validate", "--cases", mf], "missing field `gpus`"),
@@ -527,7 +527,7 @@ fn forty_bad_inputs_one_clear_error_each() {
         ),
         (
             vec![f("simulate"), f("--gpu"), f("Z100")],
-            "unknown gpu 'Z100'",
+            "cluster.gpu = Z100 (given as --gpu): one of ",
         ),
         (
             vec![f("simulate"), f("--cluster"), f("colossus-9")],

@@ -380,3 +380,29 @@ fn plan_warns_when_failures_take_the_best_plans_run() {
     assert!(!stderr(&o).contains("the best plan"), "{}", stderr(&o));
     assert!(!stdout(&o).contains("the best plan"), "{}", stdout(&o));
 }
+
+/// What a config.json has that memphis does not model is in every report of the run:
+/// `plan`'s and `reliability`'s notes say it first, as `simulate`'s do.
+#[test]
+fn a_config_jsons_unmodelled_fields_are_in_every_report() {
+    let cfg = crate::util::repo().join("crates/core/testdata/hf/gemma-3-27b-it.json");
+    let job = [
+        "dgx-h100-llama3-70b",
+        "--model",
+        cfg.to_str().unwrap(),
+        "--gpus",
+        "512",
+        "--global-batch",
+        "512",
+        "--tokens",
+        "1e10",
+    ];
+    let first_note = |cmd: &[&str]| {
+        let v = crate::util::json(&[cmd, &job[..], &["--json"]].concat());
+        v["notes"][0].as_str().unwrap_or_default().to_string()
+    };
+    let said = first_note(&["simulate"]);
+    assert!(said.contains("vision_config"), "{said}");
+    assert_eq!(first_note(&["plan", "--top", "1"]), said);
+    assert_eq!(first_note(&["reliability"]), said);
+}

@@ -202,3 +202,35 @@ fn a_short_run_with_rare_long_waits_is_said_as_such() {
     assert!(line("with failures").contains(&p50), "{out}");
     assert!(line("with failures").contains("; mean "), "{out}");
 }
+
+/// A run far shorter than the job's MTBF: the Monte Carlo's few trials draw no failure,
+/// and the repair wait a rare one would bring reads as none. Said, with the analytic
+/// figure; and the scenario's own notes (the model file's) are in the report.
+#[test]
+fn rare_costs_the_trials_do_not_draw_are_warned_of() {
+    let p = tmp("undersampled.toml");
+    let text = "[cluster]\npreset = \"dgx-h200\"\n[model]\npreset = \"llama3-8b\"\n[parallel]\ntp = 1\npp = 1\ncp = 1\n[training]\ngpus = 64\nglobal_batch = 256\nseq_len = 4096\ntokens = 1e9\n[reliability]\nspare_gpus = 3\n";
+    std::fs::write(&p, text).unwrap();
+    let v = json(&["reliability", p.to_str().unwrap(), "--json"]);
+    let notes: Vec<&str> = v["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|n| n.as_str())
+        .collect();
+    let warned = notes
+        .iter()
+        .find(|n| n.starts_with("warning: the ETTR of 100.0% may leave out rare costs"));
+    assert!(warned.is_some(), "{notes:?}");
+    // Enough trials draw some of them, and the warning goes.
+    let more = text.replace("spare_gpus = 3\n", "spare_gpus = 3\ntrials = 100000\n");
+    std::fs::write(&p, more).unwrap();
+    let o = memphis(&["reliability", p.to_str().unwrap(), "--json"]);
+    assert!(
+        !stderr(&o).contains("may leave out rare costs"),
+        "{}",
+        stderr(&o)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["ettr"].as_f64().unwrap() < 0.99, "{}", v["ettr"]);
+}

@@ -125,6 +125,7 @@ pub(crate) fn progress_notes(
     }
     let mut notes = Vec::new();
     notes.extend(whole_hosts.map(|h| format!("spares count in {h}")));
+    notes.extend(undersampled(sc, rel, ideal_days));
     if !rel.monte_carlo {
         notes.push(format!(
             "the run would see more than {:.0} interruptions per Monte Carlo trial: its days are the analytic expectation, without a p10-p90 spread",
@@ -176,6 +177,26 @@ pub(crate) fn progress_notes(
         });
     }
     Ok(notes)
+}
+
+/// A warning where the Monte Carlo's trials expect few failures among them all (a run
+/// far shorter than the job's MTBF), and the analytic ETTR says more is lost than they
+/// show: a rare cost (a repair wait of days) drawn in none of them reads as none.
+fn undersampled(
+    sc: &crate::scenario::Scenario,
+    rel: &crate::reliability::RunProjection,
+    ideal_days: f64,
+) -> Option<String> {
+    let trials = sc.reliability.trials;
+    let per_run = ideal_days * 24.0 / rel.job_mtbf_hours.max(1e-12);
+    let sampled = per_run * f64::from(trials);
+    (rel.monte_carlo && sampled < 10.0 && rel.ettr > rel.ettr_expected + 0.01).then(|| {
+        format!(
+            "warning: the ETTR of {:.1}% may leave out rare costs: a run this short expects {per_run:.2e} failures, so the {trials} Monte Carlo trials expect {sampled:.2} among them all, and a repair wait of days drawn in none reads as none; a long run keeps {:.1}% (analytic); more trials (reliability.trials, up to 100000) sample more",
+            rel.ettr * 100.0,
+            rel.ettr_expected * 100.0
+        )
+    })
 }
 
 /// How `spare_gpus` count where they are not whole hosts ("whole servers of 8 GPUs: 15

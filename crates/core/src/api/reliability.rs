@@ -29,7 +29,9 @@ pub struct ReliabilityReport {
     /// Whether the plan fits in GPU memory. `false` only when the caller ran it anyway
     /// (`--allow-oom`): no real job could run it, and the first note says so.
     pub fits: bool,
-    /// Warnings about the run (failures outpacing progress).
+    /// What memphis decided or warns of, as `simulate`'s notes: the scenario's (a
+    /// config.json's unmodelled fields, the planner's choice, defaults taken), then the
+    /// run's (failures outpacing progress, spares in whole hosts).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
     /// GPU model.
