@@ -104,30 +104,17 @@ fn flag_error(e: memphis_core::Error) -> CliError {
     }
 }
 
-/// The start of sample `k` of `dt` s, in s, exactly: the integer `k` times the
-/// resolution in whole ns, printed with as many decimals as the resolution has (`0.3`,
-/// `59.9`, `0.05`; where the resolution is no whole number of ns, 9, to the nearest
-/// ns), never `k as f64 * dt`'s float noise (`0.30000000000000004`).
+/// The start of sample `k` of `dt` s, in s, with as many decimals as the resolution has
+/// (`0.3`, `59.9`, `0.05`; at most 9, to the ns), never `k as f64 * dt`'s float noise
+/// (`0.30000000000000004`): the noise is far below the last decimal kept.
 fn sample_start(k: u64, dt: f64) -> String {
-    let ns_f = dt * 1e9;
-    let ns = ns_f.round();
-    // Whole ns, but for the rounding of a decimal resolution in binary.
-    let whole = (ns_f - ns).abs() <= 1e-12 * ns && ns >= 1.0;
-    let (t, decimals) = if whole {
-        let ns = ns as u128;
-        let zeros = (0..9)
-            .take_while(|z| ns.is_multiple_of(10u128.pow(z + 1)))
-            .count();
-        (u128::from(k) * ns, 9 - zeros)
-    } else {
-        ((k as f64 * ns_f).round() as u128, 9)
-    };
-    let (secs, frac) = (t / 1_000_000_000, t % 1_000_000_000);
-    if decimals == 0 {
-        return secs.to_string();
-    }
-    let frac = frac / 10u128.pow(9 - decimals as u32);
-    format!("{secs}.{frac:0decimals$}")
+    let decimals = (0..9)
+        .find(|&d| {
+            let scaled = dt * 10f64.powi(d);
+            (scaled - scaled.round()).abs() <= 1e-9 * scaled.max(1.0)
+        })
+        .unwrap_or(9) as usize;
+    format!("{:.decimals$}", k as f64 * dt)
 }
 
 /// The series as CSV: t_s (the start of each sample, exact: [`sample_start`]),

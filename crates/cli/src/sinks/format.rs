@@ -143,16 +143,16 @@ pub fn days_spread(p10: f64, p50: f64, p90: f64, f: &FailureSummary) -> String {
         return format!("{} (the analytic expectation)", days(p50));
     }
     // The mean (the ETTR's) where rare long waits move it away from the median.
-    let mean = if (f.days_mean - p50).abs() >= 0.05 || f.days_mean > 1.1 * p50 {
-        format!("; mean {}", days(f.days_mean))
-    } else {
-        String::new()
-    };
+    let mean =
+        ((f.days_mean - p50).abs() >= 0.05 || f.days_mean > 1.1 * p50).then_some(f.days_mean);
     if p10.min(p50).min(p90).min(f.days_mean) >= 1.0 {
         // All in days: the unit once.
-        let mean = mean.replace(" days", "");
+        let mean = mean.map(|m| format!("; mean {m:.1}")).unwrap_or_default();
         return format!("{p50:.1} days p50 ({p10:.1} p10, {p90:.1} p90{mean})");
     }
+    let mean = mean
+        .map(|m| format!("; mean {}", days(m)))
+        .unwrap_or_default();
     format!(
         "{} p50 ({} p10, {} p90{mean})",
         days(p50),
