@@ -67,13 +67,20 @@ impl Error {
                 message,
             },
             Error::Unknown { kind, name, known } => {
-                let hint = did_you_mean(&name, &known);
-                Error::invalid(
-                    format!("{part}: {kind}"),
-                    name,
-                    format!("one of {known}{hint}"),
-                )
+                Error::Unknown { kind, name, known }.as_field(format!("{part}: {kind}"))
             }
+        }
+    }
+
+    /// An unknown name said as the error of the field that holds it (`cluster.gpu = H100:
+    /// one of ...`, with the nearest name); any other error as it is.
+    pub fn as_field(self, field: impl Into<String>) -> Error {
+        match self {
+            Error::Unknown { name, known, .. } => {
+                let hint = did_you_mean(&name, &known);
+                Error::invalid(field, name, format!("one of {known}{hint}"))
+            }
+            e => e,
         }
     }
 

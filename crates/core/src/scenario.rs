@@ -953,18 +953,8 @@ impl ClusterFile {
             )
         };
         // An unknown GPU is the field's error: `cluster.gpu = H100: one of ...`.
-        let gpu =
-            hardware::gpu(c.gpu.as_deref().ok_or_else(|| need("gpu"))?).map_err(|e| match e {
-                Error::Unknown { name, known, .. } => {
-                    let hint = crate::error::did_you_mean(&name, &known);
-                    Error::invalid(
-                        format!("{prefix}.gpu"),
-                        name,
-                        format!("one of {known}{hint}"),
-                    )
-                }
-                e => e,
-            })?;
+        let gpu = hardware::gpu(c.gpu.as_deref().ok_or_else(|| need("gpu"))?)
+            .map_err(|e| e.as_field(format!("{prefix}.gpu")))?;
         let gpus = c.gpus.ok_or_else(|| need("gpus"))?;
         if gpus == 0 || gpus > MAX_CLUSTER_GPUS {
             return Err(Error::invalid(
