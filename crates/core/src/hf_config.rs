@@ -1017,14 +1017,16 @@ fn read_moe(
     let only = c.uint_list("mlp_only_layers")?;
     if step.is_some() || only.is_some() {
         let s = step.unwrap_or(1);
-        let only: BTreeSet<u64> = only.map(|o| o.1).unwrap_or_default().into_iter().collect();
+        let only = only.map(|(key, list)| warn_beyond_layers(c, &key, list, layers, warnings));
+        let only: BTreeSet<u64> = only.unwrap_or_default().into_iter().collect();
         for (i, m) in is_moe.iter_mut().enumerate() {
             *m &= !only.contains(&(i as u64)) && (i as u64 + 1).is_multiple_of(s);
         }
     }
     // Llama 4 (Llama4TextConfig): `moe_layers`, by default every
     // interleave_moe_layer_step-th layer: i is MoE iff (i + 1) % step == 0.
-    if let Some((_, list)) = c.uint_list("moe_layers")? {
+    if let Some((key, list)) = c.uint_list("moe_layers")? {
+        let list = warn_beyond_layers(c, &key, list, layers, warnings);
         let list: BTreeSet<u64> = list.into_iter().collect();
         for (i, m) in is_moe.iter_mut().enumerate() {
             *m &= list.contains(&(i as u64));
@@ -1047,6 +1049,33 @@ fn read_moe(
         dense_layers,
         groups: read_route_groups(c, experts, topk)?,
     }))
+}
+
+/// A layer list that names layers the model does not have: Hugging Face's modeling code
+/// only asks whether each layer's index is in the list, so the others change nothing.
+/// Said, since a list written for another depth is likely a mistake.
+fn warn_beyond_layers(
+    c: &Config,
+    key: &str,
+    list: Vec<u64>,
+    layers: u32,
+    warnings: &mut Vec<String>,
+) -> Vec<u64> {
+    let beyond: Vec<String> = list
+        .iter()
+        .filter(|&&i| i >= u64::from(layers))
+        .map(u64::to_string)
+        .collect();
+    if !beyond.is_empty() {
+        warnings.push(format!(
+            "{}: {key} names layer{} {} of a model with {layers} layers (0 to {}): ignored, as transformers does",
+            c.context,
+            if beyond.len() == 1 { "" } else { "s" },
+            beyond.join(", "),
+            layers.saturating_sub(1)
+        ));
+    }
+    list
 }
 
 /// DeepSeek's group-limited routing (DeepseekV3TopkRouter): the experts in `n_group`
@@ -1769,6 +1798,24 @@ mod tests {
         );
         // No MoE layer left: the dense model HF builds.
         assert_eq!(dense(r#""num_experts":4,"decoder_sparse_step":9"#), None);
+        // A listed layer past the last changes nothing, as in transformers, but is said.
+        let beyond = |extra: &str| {
+            let json = format!("{{{base},{extra}}}");
+            let warnings = read("c.json", &json).warnings;
+            (spec("c.json", &json).moe.map(|m| m.dense_layers), warnings)
+        };
+        let (dense_layers, warnings) = beyond(r#""num_experts":4,"mlp_only_layers":[3,8,12]"#);
+        assert_eq!(dense_layers, Some(vec![3]));
+        assert_eq!(
+            warnings,
+            ["c.json: mlp_only_layers names layers 8, 12 of a model with 8 layers (0 to 7): ignored, as transformers does"]
+        );
+        let (dense_layers, warnings) = beyond(r#""num_local_experts":4,"moe_layers":[1,9]"#);
+        assert_eq!(dense_layers, Some(vec![0, 2, 3, 4, 5, 6, 7]));
+        assert!(
+            warnings[0].contains("moe_layers names layer 9 of"),
+            "{warnings:?}"
+        );
         // One expert is a dense MLP.
         assert_eq!(dense(r#""num_experts":1"#), None);
         // No top-k: assumed, and said.
