@@ -682,6 +682,15 @@ fn notes(o: &PowerOptions, window: f64, n: usize, d: &Drops, step_hz: f64) -> Ve
         ));
     }
     v.extend(alias_note(step_hz, dt));
+    let nyquist = 0.5 / dt;
+    if nyquist <= grid::BAND_HZ[0] {
+        v.push(format!(
+            "the {}-{} Hz band lies above the Nyquist frequency ({nyquist:.4} Hz at {dt} s samples): its share and RMS read 0 because these samples cannot see it; use a resolution under {} s",
+            grid::BAND_HZ[0],
+            grid::BAND_HZ[1],
+            0.5 / grid::BAND_HZ[0]
+        ));
+    }
     // A spectrum resolves frequencies 1 / window apart: below two steps a window cannot
     // tell the step rate from its neighbours.
     let steps = window * step_hz;

@@ -146,13 +146,25 @@ fn power_spectrum(x: &[f64]) -> Vec<f64> {
 }
 
 impl Spectrum {
-    /// The band as shown everywhere ("0.1-5 Hz", "0.1-0.1667 Hz").
+    /// Whether the samples see any of [`BAND_HZ`] (its low end is below the Nyquist
+    /// frequency).
+    pub fn band_seen(&self) -> bool {
+        self.band_hz[0] < self.band_hz[1]
+    }
+
+    /// The band as shown everywhere ("0.1-5 Hz", "0.1-0.1667 Hz"); the whole of
+    /// [`BAND_HZ`] when none of it is seen.
     pub fn band_label(&self) -> String {
+        let band = if self.band_seen() {
+            self.band_hz
+        } else {
+            BAND_HZ
+        };
         let f = |hz: f64| {
             let s = format!("{hz:.4}");
             s.trim_end_matches('0').trim_end_matches('.').to_string()
         };
-        format!("{}-{} Hz", f(self.band_hz[0]), f(self.band_hz[1]))
+        format!("{}-{} Hz", f(band[0]), f(band[1]))
     }
 }
 
@@ -170,7 +182,9 @@ pub fn spectrum_with_width(x: &[f64], dt: f64, from_hz: f64, line_width: f64) ->
     let n = x.len();
     let df = 1.0 / (n.max(1) as f64 * dt);
     let nyquist = 0.5 / dt;
-    let band = [BAND_HZ[0], BAND_HZ[1].min(nyquist)];
+    // Cut at the Nyquist frequency; empty (both ends there) when samples are too
+    // coarse to see any of it.
+    let band = [BAND_HZ[0].min(nyquist), BAND_HZ[1].min(nyquist)];
     if n < 4 {
         return Spectrum {
             band_hz: band,
@@ -184,9 +198,9 @@ pub fn spectrum_with_width(x: &[f64], dt: f64, from_hz: f64, line_width: f64) ->
     let variance = x.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n as f64;
     let p = power_spectrum(x);
     let in_band: f64 = (1..p.len())
-        .filter(|&k| (band[0]..=band[1]).contains(&(k as f64 * df)))
-        .map(|k| p[k])
-        .sum();
+        .filter(|&k| band[0] < band[1] && (band[0]..=band[1]).contains(&(k as f64 * df)))
+        // From +0: an empty f64 sum is -0, which prints as "-0.0%".
+        .fold(0.0, |sum, k| sum + p[k]);
     // The first line at or above `from_hz` (the first of all when none is).
     let k0 = match (from_hz / df - 1e-9).ceil().max(1.0) as usize {
         k if k < p.len() => k,
@@ -567,6 +581,11 @@ mod tests {
         assert!(s.chart.len() <= CHART_POINTS && !s.chart.is_empty());
         assert_eq!(s.band_label(), "0.1-20 Hz");
         assert_eq!(spectrum(&x, 0.1, 0.1).band_label(), "0.1-5 Hz");
+        // Samples 7 s apart see nothing of the band: none of the variance, not -0.
+        let coarse = spectrum(&x, 7.0, 0.01);
+        assert!(!coarse.band_seen() && coarse.band_label() == "0.1-20 Hz");
+        assert_eq!(coarse.band_fraction.to_bits(), 0.0f64.to_bits());
+        assert_eq!(coarse.band_rms_mw.to_bits(), 0.0f64.to_bits());
     }
 
     #[test]
