@@ -688,6 +688,34 @@ fn forty_bad_inputs_one_clear_error_each() {
             ],
             "training.gpus = 3",
         ),
+        // A bad token count where the planner replaces a plan the user did not write:
+        // the count is named, not the batch that plan's dp would need.
+        (
+            vec![
+                f("simulate"),
+                f("--gpus"),
+                f("4096"),
+                f("--global-batch"),
+                f("1000"),
+                f("--tokens"),
+                f("0"),
+            ],
+            "training.tokens = 0 (given as --tokens): a number of tokens from 1 to 1e18",
+        ),
+        (
+            vec![
+                f("simulate"),
+                scen("slow-storage.toml", "[reliability]\nstorage_write_tbps = 2e6"),
+            ],
+            "reliability.storage_write_tbps = 2000000: a bandwidth in terabytes per second, above 0, at most 1e6",
+        ),
+        (
+            vec![
+                f("reliability"),
+                scen("repair.toml", "[reliability]\nrepair_hours = -1"),
+            ],
+            "reliability.repair_hours = -1: a number of hours from 0 to 1e6",
+        ),
     ];
     assert!(table.len() >= 40, "{} cases", table.len());
     for (args, needle) in &table {

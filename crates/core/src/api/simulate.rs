@@ -266,9 +266,10 @@ fn resolve_plan(merged: &MergedScenario, allow_oom: bool) -> Result<(Resolved, b
         Ok(base) => base,
         Err(planning) => {
             let first = merged.validate().err().unwrap_or(planning.clone());
-            let of_the_plan = first
-                .field()
-                .is_some_and(|f| f.starts_with("parallel") || f == "training.gpus");
+            // A batch that is no multiple of the default plan's dp is the plan's doing.
+            let of_the_plan = first.field().is_some_and(|f| {
+                f.starts_with("parallel") || f == "training.gpus" || f == "training.global_batch"
+            });
             return Err(if of_the_plan { planning } else { first });
         }
     };

@@ -179,17 +179,25 @@ impl ReliabilityConfig {
             ("reliability.storage_read_tbps", self.storage_read_tbps),
         ] {
             if !(v.is_finite() && v > 0.0 && v <= 1e6) {
-                return Err(Error::invalid(name, v, "a bandwidth above 0 TB/s"));
+                return Err(Error::invalid(
+                    name,
+                    v,
+                    "a bandwidth in terabytes per second, above 0, at most 1e6",
+                ));
             }
         }
-        for (name, v) in [
-            ("reliability.detect_min", self.detect_min),
-            ("reliability.reschedule_min", self.reschedule_min),
-            ("reliability.warmup_min", self.warmup_min),
-            ("reliability.repair_hours", self.repair_hours),
+        for (name, v, unit) in [
+            ("reliability.detect_min", self.detect_min, "minutes"),
+            ("reliability.reschedule_min", self.reschedule_min, "minutes"),
+            ("reliability.warmup_min", self.warmup_min, "minutes"),
+            ("reliability.repair_hours", self.repair_hours, "hours"),
         ] {
             if !(v.is_finite() && (0.0..=1e6).contains(&v)) {
-                return Err(Error::invalid(name, v, "a duration from 0 to 1e6"));
+                return Err(Error::invalid(
+                    name,
+                    v,
+                    format!("a number of {unit} from 0 to 1e6"),
+                ));
             }
         }
         if let Some(s) = self.spare_gpus {
