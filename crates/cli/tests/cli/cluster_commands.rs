@@ -377,16 +377,18 @@ fn every_help_example_runs() {
 ///
 /// Hand count for dgx-h100: arrays of 4 x 8 = 32 servers put each rail's 32 GPUs on one
 /// leaf of 32 down ports: 42 arrays x 8 rails = 336 leaves, 32 uplinks each = 10,752
-/// leaf-spine links; pods of 32 leaves: 11 pods (the last of 16 leaves) x 32 spines =
-/// 352; a spine has one uplink per leaf below it: 10 x 32 x 32 + 32 x 16 = 10,752
-/// spine-core links; each of the 32 planes has 10 x 32 + 16 = 336 uplinks on
-/// ceil(336 / 64) = 6 cores: 192.
+/// leaf-spine links; pods of 32 leaves: 11 pods (the last of 16 leaves) x 32 planes; a
+/// spine has one uplink per leaf below it: 10 x 32 x 32 + 32 x 16 = 10,752 spine-core
+/// links; each of the 32 planes has 10 x 32 + 16 = 336 uplinks on ceil(336 / 64) = 6
+/// cores: 192. The last pod's planes use 16 + 16 of a spine's 64 ports, so a switch
+/// holds two: 10 x 32 + 16 = 336 spines.
 ///
 /// dgx-a100: 28 arrays of 20 servers, 8 rails: 224 leaves of 20 GPUs (radix 40, 20 down),
-/// 4,480 leaf-spine links; 12 pods of 20 leaves (the last of 4): 240 spines; each plane
-/// has 11 x 20 + 4 = 224 uplinks on ceil(224 / 40) = 6 cores (120). The last pod's spines
+/// 4,480 leaf-spine links; 12 pods of 20 leaves (the last of 4) x 20 planes; each plane
+/// has 11 x 20 + 4 = 224 uplinks on ceil(224 / 40) = 6 cores (120). The last pod's planes
 /// serve 4 leaves but keep one uplink per core of their plane, 6, so that every core
-/// reaches every pod: 11 x 20 x 20 + 20 x 6 = 4,520 spine-core links.
+/// reaches every pod: 11 x 20 x 20 + 20 x 6 = 4,520 spine-core links. Those planes use
+/// 4 + 6 of a spine's 40 ports, four to a switch: 11 x 20 + 5 = 225 spines.
 ///
 /// dgx-b200 is NVIDIA's 64-SU DGX B200 SuperPOD: 512 leaf, 512 spine and 256 core
 /// switches, cables per tier = GPUs (facts.md §11).
@@ -394,11 +396,11 @@ fn every_help_example_runs() {
 fn infiniband_presets_use_infiniband_switches() {
     let h = crate::util::json(&["cluster", "--cluster", "dgx-h100", "--json"]);
     assert_eq!(h["switch_radix"], 64);
-    assert_eq!(h["switches_by_tier"], serde_json::json!([336, 352, 192]));
+    assert_eq!(h["switches_by_tier"], serde_json::json!([336, 336, 192]));
     assert_eq!(h["links_by_tier"], serde_json::json!([10752, 10752, 10752]));
     let a = crate::util::json(&["cluster", "--cluster", "dgx-a100", "--json"]);
     assert_eq!(a["switch_radix"], 40);
-    assert_eq!(a["switches_by_tier"], serde_json::json!([224, 240, 120]));
+    assert_eq!(a["switches_by_tier"], serde_json::json!([224, 225, 120]));
     assert_eq!(a["links_by_tier"], serde_json::json!([4480, 4480, 4520]));
     let b = crate::util::json(&["cluster", "--cluster", "dgx-b200", "--json"]);
     assert_eq!(b["switches_by_tier"], serde_json::json!([512, 512, 256]));

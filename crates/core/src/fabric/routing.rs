@@ -101,8 +101,21 @@ impl Fabric {
                 (1, _) => "leaf-spine",
                 _ => "spine-core",
             };
+            // A switch holding several of the graph's spines (or cores) is named with
+            // the one the link belongs to.
             let at = |v: u32, t: u8| {
-                format!("{} {}", NAMES[t as usize], v - self.tier_start[t as usize])
+                let logical = v - self.tier_start[t as usize];
+                let t = usize::from(t);
+                if t == 0 {
+                    return format!("gpu {logical}");
+                }
+                let physical = self.switch_of[(v - self.tier_start[1]) as usize];
+                let logical_count = self.tier_start[t + 1] - self.tier_start[t];
+                if self.switches_in_tier(t) == logical_count {
+                    format!("{} {logical}", NAMES[t])
+                } else {
+                    format!("{} {physical} (logical {logical})", NAMES[t])
+                }
             };
             return (tier, format!("{} -> {}", at(s, ts), at(d, td)));
         }

@@ -49,6 +49,9 @@ pub struct Fabric {
     /// Routing index: for core c, its links to pod p's spine are
     /// `core_pod[c·(pods+1) + p] .. core_pod[c·(pods+1) + p + 1]`.
     pub core_pod: Vec<u32>,
+    /// The physical switch, numbered within its tier, of each switch node (index by
+    /// node - tier_start[1]); see [`pack_switches`].
+    pub switch_of: Vec<u32>,
 }
 
 /// Counts for `memphis cluster`.
@@ -102,6 +105,42 @@ pub fn leaf_count(spec: &FabricSpec) -> u64 {
     let full_arrays = servers / sa;
     let rest = servers % sa;
     g * (full_arrays * sa.div_ceil(d1) + rest.div_ceil(d1))
+}
+
+/// The physical switch of each switch node in `nodes`, numbered from 0. The graph has a
+/// spine per leaf uplink in each pod (spine j is plane j: leaf uplink j goes to it) and a
+/// core group per plane. Where a pod has fewer leaves than a spine has ports (a small
+/// two-tier fabric, a pod partly filled), that plane uses few of a switch's ports, and
+/// one switch of `radix` ports holds several planes, each leaf linking to it once per
+/// plane: a bundle of parallel links, as small Clos fabrics are cabled (NVIDIA's DGX
+/// SuperPOD reference architecture links each leaf to each spine by two or more links).
+/// Consecutive nodes of a `group` (a pod's spines) share a switch while their links fit
+/// its ports; a node never spans two. The paths through the fabric are the planes'
+/// either way, so routing and rates are unchanged; the switch count, their power and
+/// the ports no link uses are the physical ones.
+fn pack_switches(
+    nodes: std::ops::Range<u32>,
+    group: impl Fn(u32) -> u32,
+    ports: impl Fn(u32) -> u32,
+    radix: u32,
+) -> Vec<u32> {
+    let mut out = Vec::with_capacity(nodes.len());
+    let (mut switch, mut used, mut last_group) = (0u32, 0u32, None);
+    for v in nodes {
+        let (g, p) = (group(v), ports(v));
+        match last_group {
+            None => {}
+            Some(lg) if lg == g && used + p <= radix => {}
+            Some(_) => {
+                switch += 1;
+                used = 0;
+            }
+        }
+        used += p;
+        last_group = Some(g);
+        out.push(switch);
+    }
+    out
 }
 
 /// Uplinks for `down` attached ports at oversubscription `o` (down/up): ceil(down / o),
@@ -401,6 +440,15 @@ impl Fabric {
             }
             core_pod.push(id);
         }
+        let ports = |v: u32| out_start[v as usize + 1] - out_start[v as usize];
+        let mut switch_of: Vec<u32> = (0..leaves).collect();
+        switch_of.extend(pack_switches(
+            spine0..core0,
+            |v| pod_of_spine[(v - spine0) as usize],
+            ports,
+            k,
+        ));
+        switch_of.extend(pack_switches(core0..end, |_| 0, ports, k));
         Fabric {
             spec: spec.clone(),
             tier_start: [0, leaf0, spine0, core0, end],
@@ -417,7 +465,18 @@ impl Fabric {
             ep_down,
             up_start,
             core_pod,
+            switch_of,
         }
+    }
+
+    /// Physical switches of tier `t` (1 leaf, 2 spine, 3 core).
+    pub fn switches_in_tier(&self, t: usize) -> u32 {
+        let [a, b] = [self.tier_start[t], self.tier_start[t + 1]];
+        let first = self.tier_start[1];
+        (a..b)
+            .map(|v| self.switch_of[(v - first) as usize])
+            .max()
+            .map_or(0, |m| m + 1)
     }
 
     /// Directed links.
@@ -450,9 +509,8 @@ impl Fabric {
     /// The inventory: counts per tier, transceivers, cables, bisection, diameter.
     pub fn inventory(&self) -> Inventory {
         let s = &self.spec;
-        let ts = self.tier_start;
         let switches_by_tier: Vec<u64> = (1..=s.tiers as usize)
-            .map(|t| u64::from(ts[t + 1] - ts[t]))
+            .map(|t| u64::from(self.switches_in_tier(t)))
             .collect();
         let mut links_by_tier = vec![0u64; s.tiers as usize];
         for (i, &src) in self.link_src.iter().enumerate() {
@@ -612,6 +670,13 @@ mod tests {
         assert_eq!(inv.max_hops_links, 4);
         assert_eq!(inv.bisection_tbps, 32.0 * 0.4 / 2.0);
         assert_eq!(s.max_endpoints(), 4 * 8);
+        // 512 GPUs, radix 128: 8 leaves of 64 down / 64 up; 64 planes of 8 links each,
+        // 16 to a switch: 4 spines, each leaf linking to each by 16 parallel links.
+        let f = Fabric::build(&spec(512, 128, 2, false));
+        let inv = f.inventory();
+        assert_eq!(inv.switches_by_tier, vec![8, 4]);
+        assert_eq!(inv.links_by_tier, vec![512, 512]);
+        assert_eq!(f.tier_start[3] - f.tier_start[2], 64);
     }
 
     #[test]
@@ -633,16 +698,23 @@ mod tests {
     #[test]
     fn partly_filled_leaves_get_the_uplinks_they_need() {
         // 10 GPUs, radix 8 (4 down, 4 up), plain: leaves of 4, 4 and 2 GPUs with 4, 4
-        // and 2 uplinks: 10 leaf-spine links on 4 spines.
+        // and 2 uplinks: 10 leaf-spine links on 4 planes of 3, 3, 2 and 2 links. A
+        // radix-8 switch holds the first three (8 ports), a second the last.
         let s = spec(10, 8, 2, false);
         let f = Fabric::build(&s);
         assert_eq!(f.leaf_up, vec![4, 4, 2]);
+        assert_eq!(f.tier_start[3] - f.tier_start[2], 4);
         let inv = f.inventory();
-        assert_eq!(inv.switches_by_tier, vec![3, 4]);
+        assert_eq!(inv.switches_by_tier, vec![3, 2]);
         assert_eq!(inv.links_by_tier, vec![10, 10]);
-        // 3 GPUs on one leaf of a 2-tier radix-8 fabric: 3 uplinks, so 3 spines.
-        let inv = Fabric::build(&spec(3, 8, 2, false)).inventory();
-        assert_eq!(inv.switches_by_tier, vec![1, 3]);
+        // 3 GPUs on one leaf of a 2-tier radix-8 fabric: 3 uplinks, all to one spine.
+        let f = Fabric::build(&spec(3, 8, 2, false));
+        assert_eq!(f.inventory().switches_by_tier, vec![1, 1]);
+        let leaf_spine = (0..f.links() as u32)
+            .map(|r| f.resource_name(r))
+            .find(|(tier, _)| *tier == "leaf-spine")
+            .unwrap();
+        assert_eq!(leaf_spine.1, "leaf 0 -> spine 0 (logical 0)");
         // At 3:1 a leaf of 6 down / 2 up with 4 GPUs needs ceil(4 / 3) = 2 uplinks, with
         // 2 GPUs 1.
         let s = FabricSpec {
