@@ -442,6 +442,18 @@ pub fn scenario_notes(merged: &MergedScenario, sc: &Scenario, hints: Hints) -> V
     if merged.wrote("parallel.pp") || merged.wrote("parallel.vpp") {
         notes.extend(uneven_split_note(sc));
     }
+    let p = &sc.plan;
+    let tc = u64::from(p.tp) * u64::from(p.cp);
+    if p.tp > 1
+        && !p.sequence_parallel
+        && !merged.wrote("parallel.sequence_parallel")
+        && !sc.run.seq_len.is_multiple_of(tc)
+    {
+        notes.push(format!(
+            "sequence parallelism is off: seq_len = {} does not split over tp x cp = {tc}, so each tp rank keeps the whole sequence's norm and dropout activations; a seq_len that is a multiple of {tc} would shard them",
+            sc.run.seq_len
+        ));
+    }
     notes.extend(sc.unused_recipe(
         |f| merged.wrote(&format!("training.{f}")),
         |section, field| hints.set(section, &[field]),

@@ -123,7 +123,8 @@ pub fn enumerate(sc: &Scenario) -> Vec<ParallelPlan> {
 
 /// [`enumerate`], with `etp` (a MoE model's expert tensor parallelism the user gave)
 /// searched beside the two the space holds (tp and 1), and sequence parallelism as the
-/// user said (`sp`; else on with every tp > 1, as Megatron's recipes run it), so that
+/// user said (`sp`; else on with every tp > 1 whose tp x cp divides seq_len, as
+/// Megatron's recipes run it), so that
 /// the plans its rules keep are those of the user's word.
 fn enumerate_with(sc: &Scenario, etp: Option<u32>, sp: Option<bool>) -> Vec<ParallelPlan> {
     let gpus = sc.job_gpus();
@@ -155,6 +156,10 @@ fn enumerate_with(sc: &Scenario, etp: Option<u32>, sp: Option<bool>) -> Vec<Para
                     continue;
                 }
                 let per_replica = run.global_batch / dp;
+                // Sequence parallelism splits each sequence over the tp ranks: on by
+                // default where the sequence splits evenly (as Megatron's recipes run
+                // it), off where it cannot, so tp stays open to a seq_len like 8191.
+                let sp_default = tp > 1 && run.seq_len.is_multiple_of(tc);
                 // Expert layers fold the stage's tp x cp x dp ranks into etp x ep x
                 // expert-dp: EP may span TP, CP and DP; each expert is split over etp
                 // ranks: tp (Megatron's default) or 1 (the folded layout of fine-grained
@@ -204,7 +209,7 @@ fn enumerate_with(sc: &Scenario, etp: Option<u32>, sp: Option<bool>) -> Vec<Para
                                         etp,
                                         dp: dp as u32,
                                         micro_batch: mb as u32,
-                                        sequence_parallel: sp.unwrap_or(tp > 1),
+                                        sequence_parallel: sp.unwrap_or(sp_default),
                                         recompute,
                                         recompute_layers: None,
                                         distributed_optimizer,
@@ -999,6 +1004,23 @@ mod tests {
         };
         flags.model.preset = Some("llama3-8b".into());
         build(&ScenarioLayers::flags(flags)).unwrap()
+    }
+
+    /// A sequence that does not split over tp x cp leaves tp open, without sequence
+    /// parallelism (which Megatron cannot run on it), unless the user asked for it.
+    #[test]
+    fn a_sequence_tp_cannot_split_keeps_tp_without_sequence_parallelism() {
+        let mut sc = crate::scenario::preset_scenario("memphis-405b");
+        sc.run.seq_len = 8191;
+        let all = enumerate(&sc);
+        assert!(all.iter().any(|p| p.tp == 8));
+        for p in &all {
+            let even = sc.run.seq_len.is_multiple_of(u64::from(p.tp * p.cp));
+            assert_eq!(p.sequence_parallel, p.tp > 1 && even, "{}", p.label());
+        }
+        assert!(enumerate_with(&sc, None, Some(true))
+            .iter()
+            .all(|p| p.tp == 1));
     }
 
     #[test]
