@@ -374,7 +374,9 @@ fn render(r: &SimulationReport) -> String {
         analytic_ettr(rel),
         count(rel.spare_gpus)
     );
-    if rel.spare_wait_hours > 0.0 {
+    // Said when it shows at the line's precision (a tenth of an hour): a wait of
+    // seconds over a whole run is no news.
+    if rel.spare_wait_hours >= 0.05 {
         let _ = writeln!(
             o,
             "  spares ran out: {:.1} h waiting for repairs",

@@ -275,10 +275,24 @@ fn recovery_rows(
     let mut rows = vec![of("as configured", "the scenario's restart", base)];
     let mut all = cfg.clone();
     for t in RECOVERIES {
+        // Spares count in whole servers, as the run uses them.
+        if t.needs_spares && base.spare_gpus < u64::from(sc.cluster.gpus_per_node.max(1)) {
+            // No server stands by to swap in: the run as configured.
+            let what = format!(
+                "{}: needs spare servers, and the job has none (reliability.spare_gpus)",
+                t.what
+            );
+            rows.push(of(t.name, &what, base));
+            continue;
+        }
         let mut c = cfg.clone();
         (t.apply)(&mut c);
+        let what = match t.changes(cfg) {
+            Some(c) => format!("{} ({c})", t.what),
+            None => t.what.to_string(),
+        };
+        rows.push(row(t.name, &what, &c));
         (t.apply)(&mut all);
-        rows.push(row(t.name, t.what, &c));
     }
     rows.push(row("all together", "every technique above", &all));
     rows
@@ -309,6 +323,34 @@ mod tests {
             );
         }
         assert!(all.ettr > base.ettr + 0.1 && all.days_p50 < base.days_p50);
+    }
+
+    /// Each technique's row says what it changes from the scenario's own settings, and a
+    /// swap onto a spare server changes nothing where the job has none.
+    #[test]
+    fn recovery_rows_say_their_change_from_the_scenarios_settings() {
+        let mut sc = scenario_preset("memphis-405b").unwrap().validate().unwrap();
+        sc.reliability.detect_min = 5.0;
+        sc.reliability.trials = 20;
+        let r = reliability(&sc, &ReliabilityOptions::default()).unwrap();
+        let row = |name: &str| r.recovery.iter().find(|x| x.technique == name).unwrap();
+        assert!(row("fast detection")
+            .what
+            .ends_with("(detect 5 -> 0.5 min)"));
+        // A smaller job, with 7 spare GPUs: no whole server.
+        let mut sc = scenario_preset("dgx-h100-llama3-70b")
+            .unwrap()
+            .validate()
+            .unwrap();
+        sc.reliability.trials = 20;
+        sc.reliability.detect_min = 0.25;
+        sc.reliability.spare_gpus = Some(7);
+        let r = reliability(&sc, &ReliabilityOptions::default()).unwrap();
+        let row = |name: &str| r.recovery.iter().find(|x| x.technique == name).unwrap();
+        assert!(row("fast detection").what.contains("(no change"));
+        let swap = row("hot-spare swap");
+        assert!(swap.what.contains("the job has none"), "{}", swap.what);
+        assert_eq!(swap.days_p50, r.recovery[0].days_p50);
     }
 
     /// Each table's row of the scenario's own setting is the headline's run, so the

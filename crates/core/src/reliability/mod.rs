@@ -363,8 +363,10 @@ pub const PEER_RESTORE_BYTES_PER_S: f64 = 50e9;
 pub struct Recovery {
     /// Name.
     pub name: &'static str,
-    /// What it does.
+    /// What it does (the figures it changes are said by [`Recovery::changes`]).
     pub what: &'static str,
+    /// Whether it needs spare servers standing by (none where the job has no spares).
+    pub needs_spares: bool,
     /// The change.
     pub apply: fn(&mut ReliabilityConfig),
 }
@@ -375,32 +377,63 @@ pub const RECOVERIES: &[Recovery] = &[
     Recovery {
         name: "in-memory checkpoints",
         what: "restore from peers' host memory, not storage (GEMINI, SOSP 2023: 13x faster recovery)",
+        needs_spares: false,
         apply: |c| c.restore_from_memory = true,
     },
     Recovery {
         name: "fast detection",
-        what: "flag a failure in 30 s, as NCCL's InfiniBand error detection does, not 3 min",
+        what: "flag a failure in 30 s, as NCCL's InfiniBand error detection does",
+        needs_spares: false,
         apply: |c| c.detect_min = c.detect_min.min(0.5),
     },
     Recovery {
         name: "hot-spare swap",
-        what: "a standby server with its processes up takes the failed one's place (ByteRobust's warm-standby backups): 30 s to reschedule, not 2 min ⚠",
+        what: "a standby server with its processes up takes the failed one's place (ByteRobust's warm-standby backups): 30 s to reschedule ⚠",
+        needs_spares: true,
         apply: |c| c.reschedule_min = c.reschedule_min.min(0.5),
     },
     Recovery {
         name: "warm standby",
-        what: "communicators, compiled kernels and data loaders kept warm (ByteRobust's in-place hot update): 1 min of warm-up, not 5 ⚠",
+        what: "communicators, compiled kernels and data loaders kept warm (ByteRobust's in-place hot update): 1 min of warm-up ⚠",
+        needs_spares: false,
         apply: |c| c.warmup_min = c.warmup_min.min(1.0),
     },
     Recovery {
         name: "in-place replica restart",
-        what: "only the failed data-parallel replica restarts, its state copied from a healthy replica's memory; the others keep their processes and communicators (TorchFT-style replica groups) ⚠: 2 min of warm-up, not 5",
+        what: "only the failed data-parallel replica restarts, its state copied from a healthy replica's memory; the others keep their processes and communicators (TorchFT-style replica groups) ⚠: 2 min of warm-up",
+        needs_spares: false,
         apply: |c| {
             c.restore_from_memory = true;
             c.warmup_min = c.warmup_min.min(2.0);
         },
     },
 ];
+
+impl Recovery {
+    /// What applying the technique to `cfg` changes, from the scenario's own settings
+    /// ("detect 3 -> 0.5 min"); "no change" where they are already as short; `None`
+    /// where its text says it all (a reload from peers' memory).
+    pub fn changes(&self, cfg: &ReliabilityConfig) -> Option<String> {
+        let mut after = cfg.clone();
+        (self.apply)(&mut after);
+        let mut parts = Vec::new();
+        for (name, a, b) in [
+            ("detect", cfg.detect_min, after.detect_min),
+            ("reschedule", cfg.reschedule_min, after.reschedule_min),
+            ("warm-up", cfg.warmup_min, after.warmup_min),
+        ] {
+            if a != b {
+                parts.push(format!("{name} {a} -> {b} min"));
+            }
+        }
+        let reload = cfg.restore_from_memory != after.restore_from_memory;
+        match (parts.is_empty(), reload) {
+            (true, true) => None,
+            (true, false) => Some("no change: the scenario's settings are already as short".into()),
+            (false, _) => Some(parts.join(", ")),
+        }
+    }
+}
 
 /// Checkpoint cost for `params` parameters on `gpus` GPUs.
 pub fn checkpoint_cost(params: f64, gpus: u64, cfg: &ReliabilityConfig) -> CheckpointCost {
