@@ -406,6 +406,27 @@ fn notes_say_what_a_flag_does_not_do_and_what_was_kept() {
         err.contains("ep_overlap applies to MoE models; llama3-70b is dense"),
         "{err}"
     );
+    // A [power] field that replaces the cluster's own value of it; the same value is
+    // no news.
+    let f = crate::util::tmp("power-over-cluster.toml");
+    let body = |power: f64| {
+        format!(
+            "preset = \"dgx-h100-llama3-70b\"\n[cluster]\npreset = \"dgx-h100\"\ngrid_gco2_per_kwh = 100\n[power]\ngrid_gco2_per_kwh = {power}\n"
+        )
+    };
+    std::fs::write(&f, body(500.0)).unwrap();
+    let o = crate::util::memphis(&["simulate", f.to_str().unwrap(), "--json"]);
+    let err = crate::util::stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains(
+            "power.grid_gco2_per_kwh = 500.0 replaces the cluster's grid_gco2_per_kwh = 100.0"
+        ),
+        "{err}"
+    );
+    std::fs::write(&f, body(100.0)).unwrap();
+    let o = crate::util::memphis(&["simulate", f.to_str().unwrap(), "--json"]);
+    assert!(!crate::util::stderr(&o).contains("replaces the cluster's"));
 }
 
 /// What the GPU cannot run is said before any plan is looked at; a recipe without FP8

@@ -299,6 +299,34 @@ fn resolve_plan(merged: &MergedScenario, allow_oom: bool) -> Result<(Resolved, b
     Ok((Resolved { scenario, notes }, true))
 }
 
+/// `[power]` fields that replace the cluster's own (its site's) value of the same field
+/// with another: as documented, but said, since both were written somewhere.
+fn power_over_cluster(merged: &MergedScenario) -> Vec<String> {
+    let table = |v: Option<toml::Value>| match v {
+        Some(toml::Value::Table(t)) => t,
+        _ => toml::Table::new(),
+    };
+    let cluster = table(
+        merged
+            .file
+            .cluster
+            .clone()
+            .resolved()
+            .ok()
+            .and_then(|c| toml::Value::try_from(c).ok()),
+    );
+    let power = table(toml::Value::try_from(&merged.file.power).ok());
+    power
+        .iter()
+        .filter_map(|(k, v)| {
+            let theirs = cluster.get(k).filter(|c| *c != v)?;
+            Some(format!(
+                "power.{k} = {v} replaces the cluster's {k} = {theirs} (a scenario's [power] overrides its cluster's site)"
+            ))
+        })
+        .collect()
+}
+
 /// Where the planner planned, when the job is placed (`jobs`): its flows were solved on
 /// those servers, not the cluster's first.
 fn where_planned(merged: &MergedScenario) -> &'static str {
@@ -442,6 +470,7 @@ pub fn scenario_notes(merged: &MergedScenario, sc: &Scenario, hints: Hints) -> V
     if merged.wrote("parallel.pp") || merged.wrote("parallel.vpp") {
         notes.extend(uneven_split_note(sc));
     }
+    notes.extend(power_over_cluster(merged));
     let p = &sc.plan;
     let tc = u64::from(p.tp) * u64::from(p.cp);
     if p.tp > 1
