@@ -466,6 +466,20 @@ pub fn model_from_hf_config(context: &str, json: &str) -> Result<ModelFile> {
             "{context}: model_type = {:?} is not a family memphis knows: read as a decoder-only transformer from its standard fields, the MLP told by its activation",
             family.model_type
         ));
+    } else if named && !family.model_type.is_empty() && !family.type_is_known() {
+        // Known by its architectures alone: a model_type transformers has no class for
+        // (a typo, or a fork's own) is read as the architecture says, but said.
+        let arch = c
+            .top
+            .get("architectures")
+            .and_then(Value::as_array)
+            .and_then(|a| a.first())
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        warnings.push(format!(
+            "{context}: model_type = {:?} is not a family memphis knows: read as its architectures name it ({arch})",
+            family.model_type
+        ));
     }
 
     let hidden = c
@@ -736,6 +750,17 @@ impl Family {
     /// Whether the model type or architecture contains one of `names`.
     fn is(&self, names: &[&str]) -> bool {
         names.iter().any(|f| self.find(f))
+    }
+
+    /// Whether `model_type` alone names a family memphis knows.
+    fn type_is_known(&self) -> bool {
+        let known = |t: &str| {
+            [GATED_FAMILIES, TWO_MATRIX_FAMILIES, DENSE_MODEL_TYPES]
+                .iter()
+                .any(|list| list.iter().any(|f| t.contains(f)))
+                || MOE_FAMILIES.iter().any(|(f, _)| t.contains(f))
+        };
+        known(&self.model_type) || known(&self.top_type)
     }
 
     fn find(&self, name: &str) -> bool {
@@ -1378,6 +1403,13 @@ mod tests {
         )
         .unwrap();
         assert_eq!(warned_keys("c.json", &odd), ["hidden_act"]);
+        // A model_type memphis does not know, beside architectures it does.
+        let typo = llama.replace(r#""model_type":"llama""#, r#""model_type":"lama""#);
+        let typo = model_from_hf_config("c.json", &format!("{typo}}}")).unwrap();
+        assert_eq!(
+            typo.warnings,
+            ["c.json: model_type = \"lama\" is not a family memphis knows: read as its architectures name it (LlamaForCausalLM)"]
+        );
         assert!(
             odd.warnings[0].contains("read as a gated MLP"),
             "{:?}",
