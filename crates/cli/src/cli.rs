@@ -259,8 +259,9 @@ pub struct FabricBenchArgs {
     /// GPUs taking part (the first N of the cluster). Default: all.
     #[arg(long, short = 'g')]
     pub gpus: Option<u64>,
-    /// Routing mode.
-    #[arg(long, value_enum, default_value = "ecmp")]
+    /// Routing mode: adaptive by default, as simulate, collective and jobs route; ecmp
+    /// shows what hash collisions cost.
+    #[arg(long, value_enum, default_value = "adaptive")]
     pub routing: Routing,
     /// The cluster: a preset (see `memphis presets`) or a TOML file with the fields of a
     /// scenario's [cluster] section.
@@ -308,8 +309,15 @@ pub struct CollectiveArgs {
     /// scenario's [cluster] section.
     #[arg(long, value_name = "PRESET|FILE.toml", default_value = "memphis")]
     pub cluster: String,
-    /// Network fidelity.
-    #[arg(long, value_enum, default_value = "analytical")]
+    /// Network fidelity: analytical (NCCL's alpha-beta model) or flow (this
+    /// communicator's ring or all-to-all routed alone on the fabric graph, its binding
+    /// links derating the NIC-bound rate).
+    #[arg(
+        long,
+        value_enum,
+        default_value = "analytical",
+        hide_possible_values = true
+    )]
     pub network: NetworkModel,
     /// Routing (flow level) [default: adaptive].
     #[arg(long, value_enum)]

@@ -1368,7 +1368,7 @@ impl ScenarioFile {
         }
         // The plan but its dp: what the model's shape bounds is checked before the GPU
         // count, which would otherwise take the blame for a tp the heads refuse.
-        let d = p.defaulted(tp);
+        let d = p.defaulted(tp, sf.training.seq_len);
         let plan = ParallelPlan {
             tp,
             pp,
@@ -2010,14 +2010,19 @@ impl ParallelFile {
     }
 
     /// The fields beside the plan's shape, given or at memphis's defaults, the ones a
-    /// scenario file reads: vpp 1, ep 1, etp = tp, sequence parallelism with tp > 1 (as
-    /// Megatron's recipes run it), the distributed optimizer.
-    pub fn defaulted(&self, tp: u32) -> PlanDefaults {
+    /// scenario file reads: vpp 1, ep 1, etp = tp, sequence parallelism with tp > 1 where
+    /// the sequence (`seq`) splits over tp x cp
+    /// ([`crate::workload::plan::sequence_parallel_by_default`]), the distributed
+    /// optimizer.
+    pub fn defaulted(&self, tp: u32, seq: Option<u64>) -> PlanDefaults {
+        let cp = self.cp.unwrap_or(1);
         PlanDefaults {
             vpp: self.vpp.unwrap_or(1),
             ep: self.ep.unwrap_or(1),
             etp: self.etp.unwrap_or(tp),
-            sequence_parallel: self.sequence_parallel.unwrap_or(tp > 1),
+            sequence_parallel: self.sequence_parallel.unwrap_or(
+                crate::workload::plan::sequence_parallel_by_default(tp, cp, seq),
+            ),
             distributed_optimizer: self.distributed_optimizer.unwrap_or(true),
         }
     }
@@ -2027,7 +2032,7 @@ impl ParallelFile {
     /// model): the rest take the defaults a scenario file takes ([`Self::defaulted`]).
     /// dp may be left to the GPU count. None where a shaping field is missing: the
     /// planner fills that in.
-    pub fn completed(&self, moe: bool) -> Option<ParallelFile> {
+    pub fn completed(&self, moe: bool, seq: Option<u64>) -> Option<ParallelFile> {
         let (tp, pp) = (self.tp?, self.pp?);
         self.cp?;
         self.micro_batch?;
@@ -2035,7 +2040,7 @@ impl ParallelFile {
         if (pp > 1 && self.vpp.is_none()) || (moe && self.ep.is_none()) {
             return None;
         }
-        let d = self.defaulted(tp);
+        let d = self.defaulted(tp, seq);
         Some(ParallelFile {
             vpp: Some(d.vpp),
             ep: Some(d.ep),
@@ -2132,7 +2137,7 @@ impl MergedScenario {
         // way, or any refusal of a whole plan: a field the search names in a partial
         // plan has its own reason.
         let written = self.written_plan();
-        let whole = written.completed(moe);
+        let whole = written.completed(moe, self.file.training.seq_len);
         if search.field() != Some("parallel") && whole.is_none() {
             return search;
         }

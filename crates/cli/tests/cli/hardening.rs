@@ -184,12 +184,12 @@ fn bad_inputs_get_one_clear_error() {
         ),
         // A field the planner would search but for another field: that one is named.
         (
-            &["simulate", "--model", "llama3-70b", "--cluster", "dgx-h100", "--gpus", "256", "--tp", "8", "--pp", "4", "--global-batch", "64", "--seq-len", "8191"],
+            &["simulate", "--model", "llama3-70b", "--cluster", "dgx-h100", "--gpus", "256", "--tp", "8", "--pp", "4", "--global-batch", "64", "--seq-len", "8191", "--sequence-parallel", "true"],
             "parallel.tp = 8 (given as --tp): sequence parallelism needs seq_len (8191) to be a multiple of tp x cp (8): another seq_len, or sequence_parallel = false (--sequence-parallel false); one of 1 for the planner, the values it searches for this model, job and batch\n",
         ),
         // ... also beside a recompute count, which no plan's chunk is then measured for.
         (
-            &["simulate", "--model", "llama3-70b", "--cluster", "dgx-h100", "--gpus", "256", "--tp", "4", "--pp", "4", "--vpp", "5", "--dp", "16", "--micro-batch", "1", "--global-batch", "512", "--seq-len", "8190", "--recompute", "full", "--recompute-layers", "2"],
+            &["simulate", "--model", "llama3-70b", "--cluster", "dgx-h100", "--gpus", "256", "--tp", "4", "--pp", "4", "--vpp", "5", "--dp", "16", "--micro-batch", "1", "--global-batch", "512", "--seq-len", "8190", "--recompute", "full", "--recompute-layers", "2", "--sequence-parallel", "true"],
             "parallel.tp = 4 (given as --tp): sequence parallelism needs seq_len (8190)",
         ),
         (

@@ -406,6 +406,35 @@ fn notes_say_what_a_flag_does_not_do_and_what_was_kept() {
         err.contains("ep_overlap applies to MoE models; llama3-70b is dense"),
         "{err}"
     );
+    // A sequence tp does not split runs tp without sequence parallelism, said, where
+    // the user did not ask for it (asked for, it is refused: hardening.rs).
+    let o = crate::util::memphis(&[
+        "simulate",
+        "--model",
+        "llama3-70b",
+        "--cluster",
+        "dgx-h100",
+        "--gpus",
+        "256",
+        "--tp",
+        "8",
+        "--pp",
+        "4",
+        "--global-batch",
+        "64",
+        "--seq-len",
+        "8191",
+        "--json",
+    ]);
+    let err = crate::util::stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("sequence parallelism is off: seq_len = 8191 does not split over tp x cp = 8"),
+        "{err}"
+    );
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(r["plan"]["tp"], 8);
+    assert_eq!(r["plan"]["sequence_parallel"], false);
     // A [power] field that replaces the cluster's own value of it; the same value is
     // no news.
     let f = crate::util::tmp("power-over-cluster.toml");

@@ -129,7 +129,7 @@ fn plan_for_other_model(
     };
     // A plan given whole but for the fields with defaults is completed with them.
     let moe = base.model.moe.is_some();
-    let completed = written.completed(moe);
+    let completed = written.completed(moe, merged.file.training.seq_len);
     let fixed = completed.clone().unwrap_or_else(|| written.clone());
     let whole = fixed.sets_all_of(&base.plan);
     let best = match best_plan(&base, &fixed) {

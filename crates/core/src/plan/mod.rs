@@ -156,10 +156,10 @@ fn enumerate_with(sc: &Scenario, etp: Option<u32>, sp: Option<bool>) -> Vec<Para
                     continue;
                 }
                 let per_replica = run.global_batch / dp;
-                // Sequence parallelism splits each sequence over the tp ranks: on by
-                // default where the sequence splits evenly (as Megatron's recipes run
-                // it), off where it cannot, so tp stays open to a seq_len like 8191.
-                let sp_default = tp > 1 && run.seq_len.is_multiple_of(tc);
+                // Off where the sequence does not split over tp x cp, so tp stays open
+                // to a seq_len like 8191.
+                let sp_default =
+                    crate::workload::plan::sequence_parallel_by_default(tp, cp, Some(run.seq_len));
                 // Expert layers fold the stage's tp x cp x dp ranks into etp x ep x
                 // expert-dp: EP may span TP, CP and DP; each expert is split over etp
                 // ranks: tp (Megatron's default) or 1 (the folded layout of fine-grained

@@ -570,6 +570,13 @@ pub fn check_run_bounds(global_batch: Option<u64>, seq_len: Option<u64>) -> Resu
     Ok(())
 }
 
+/// Whether sequence parallelism is on where the user did not say: with every tp > 1 (as
+/// Megatron's recipes run it) whose tp x cp divides the sequence (`seq`, where known),
+/// since Megatron cannot scatter a sequence that does not split evenly over the ranks.
+pub fn sequence_parallel_by_default(tp: u32, cp: u32, seq: Option<u64>) -> bool {
+    tp > 1 && seq.is_none_or(|s| s.is_multiple_of(u64::from(tp) * u64::from(cp)))
+}
+
 impl ParallelPlan {
     /// One GPU, one sequence, nothing split: the reference for per-model counts.
     pub fn single() -> ParallelPlan {
