@@ -236,7 +236,7 @@ pub struct ParallelFile {
 #[cfg_attr(feature = "clap", derive(clap::Args))]
 pub struct TrainingFile {
     /// GPUs in the job (default: tp·pp·cp·dp where dp is given, else the largest 2^k or
-    /// 3·2^k GPUs that leaves the cluster at least 1% hot spares; up to 8 servers, all).
+    /// 3·2^k GPUs that leaves the cluster at least 1% hot spares; on a cluster of up to 8 servers, all of it).
     #[cfg_attr(feature = "clap", arg(long, short = 'g', value_parser = count_u64))]
     pub gpus: Option<u64>,
     /// Sequences per step.

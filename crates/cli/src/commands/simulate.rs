@@ -101,6 +101,16 @@ pub fn simulated_with(
 
 /// The stragglers the user gave, each said with what it slows: else their cost would
 /// show only as a longer bubble or communication time on their stages.
+/// The cluster's GPUs beside the job: the hot spares the run draws on, and any others
+/// (fewer spares given than the cluster leaves free) idle.
+fn spares_label(free: u64, spares: u64) -> String {
+    if spares >= free {
+        format!("{} spare", count(free))
+    } else {
+        format!("{} spare, {} idle", count(spares), count(free - spares))
+    }
+}
+
 fn straggler_note(a: &SimulateArgs, sc: &Scenario) -> Option<String> {
     if a.slowdown <= 0.0 {
         return None; // 0% slow: no straggler
@@ -234,11 +244,11 @@ fn render(r: &SimulationReport) -> String {
     );
     let _ = writeln!(
         o,
-        "  plan     {} = {} GPU{} ({} spare) · micro-batch {} x {} · {} seq {} · {} · {}{}{}",
+        "  plan     {} = {} GPU{} ({}) · micro-batch {} x {} · {} seq {} · {} · {}{}{}",
         p.label(),
         count(r.run.gpus),
         if r.run.gpus == 1 { "" } else { "s" },
-        count(r.run.spare_gpus),
+        spares_label(r.run.spare_gpus, r.reliability.failures.spare_gpus),
         p.micro_batch,
         r.plan.micro_batches,
         count(r.plan.global_batch),

@@ -252,9 +252,9 @@ fn a_plan_whole_but_for_fields_with_defaults_is_whole() {
     }
 }
 
-/// Sequence parallelism turned off lifts its rule (seq_len a multiple of tp x cp) from
-/// the plans the planner searches: a tp that divides the sequence only without it is
-/// searched, and planned as the user said.
+/// Sequence parallelism off lifts its rule (seq_len a multiple of tp x cp) from the plans
+/// the planner searches: a tp that divides the sequence only without it is searched,
+/// without it by default, as the user said where they did; asked for, it is refused.
 #[test]
 fn a_plan_without_sequence_parallelism_is_not_held_to_its_rule() {
     let args = [
@@ -275,16 +275,20 @@ fn a_plan_without_sequence_parallelism_is_not_held_to_its_rule() {
         "1",
         "--json",
     ];
+    let mut on = args.to_vec();
+    on.extend_from_slice(&["--sequence-parallel", "true"]);
     expect_bad(
-        &args,
+        &on,
         "or sequence_parallel = false (--sequence-parallel false)",
     );
     let mut off = args.to_vec();
     off.extend_from_slice(&["--sequence-parallel", "false"]);
-    let p = json(&off);
-    let top = &p["top"][0];
-    assert_eq!(top["tp"], 4);
-    assert_eq!(top["sequence_parallel"], false);
+    for args in [&args[..], &off[..]] {
+        let p = json(args);
+        let top = &p["top"][0];
+        assert_eq!(top["tp"], 4, "{args:?}");
+        assert_eq!(top["sequence_parallel"], false, "{args:?}");
+    }
 }
 
 /// A ranking says nothing of a run that failures dominate: `plan` warns of its best

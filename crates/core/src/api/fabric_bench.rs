@@ -54,12 +54,21 @@ pub struct FabricBenchReport {
 /// Routes the pattern on the cluster's fabric and solves the max-min fair rates.
 pub fn run(c: &ClusterSpec, o: &FabricBenchOptions) -> Result<FabricBenchReport> {
     let gpus = o.gpus.unwrap_or(c.gpus);
-    if gpus < 2 || gpus > c.gpus {
-        return Err(Error::invalid(
-            "gpus",
-            gpus,
-            format!("from 2 to the cluster's {} GPUs", c.gpus),
-        ));
+    // Traffic inside a server rides NVLink: the fabric needs GPUs on two servers.
+    let least = u64::from(c.gpus_per_node) + 1;
+    if gpus < least || gpus > c.gpus {
+        let allowed = if least > c.gpus {
+            format!(
+                "none: the cluster's {} GPUs share one server, whose traffic rides NVLink, not the fabric",
+                c.gpus
+            )
+        } else {
+            format!(
+                "from {least} (GPUs on 2 servers of {}) to the cluster's {} GPUs",
+                c.gpus_per_node, c.gpus
+            )
+        };
+        return Err(Error::invalid("gpus", gpus, allowed));
     }
     let n = u32::try_from(gpus).map_err(|_| Error::invalid("gpus", gpus, "below 2^32"))?;
     let pairs = pattern_pairs(o.pattern, n, c.gpus_per_node, o.seed)?;
@@ -127,14 +136,16 @@ mod tests {
     #[test]
     fn gpus_out_of_range_are_refused() {
         let c = preset("dgx-a100").unwrap();
-        for g in [0, 1, 4481] {
+        for g in [0, 1, 8, 4481] {
             let o = FabricBenchOptions {
                 gpus: Some(g),
                 ..FabricBenchOptions::new(Pattern::Ring)
             };
             let e = run(&c, &o).unwrap_err().to_string();
             assert!(
-                e.starts_with(&format!("gpus = {g}: from 2 to the cluster's 4480 GPUs")),
+                e.starts_with(&format!(
+                    "gpus = {g}: from 9 (GPUs on 2 servers of 8) to the cluster's 4480 GPUs"
+                )),
                 "{e}"
             );
         }

@@ -217,8 +217,14 @@ impl FabricSpec {
                 "cluster.gpus",
                 self.endpoints,
                 format!(
-                    "at most {max} GPUs: a {}-tier fat-tree of radix {} attaches no more (raise the radix or the tier count)",
-                    self.tiers, self.radix
+                    "at most {max} GPUs: a {}-tier fat-tree of radix {} attaches no more (raise {})",
+                    self.tiers,
+                    self.radix,
+                    if self.tiers < MAX_TIERS {
+                        "the radix or the tier count"
+                    } else {
+                        "the radix: 3 tiers is the most memphis builds"
+                    }
                 ),
             ));
         }
