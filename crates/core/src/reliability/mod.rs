@@ -335,51 +335,6 @@ pub fn spare_availability(rate: f64, repair_h: f64, spares: u64) -> f64 {
     1.0 - b
 }
 
-/// [`spare_availability`] over a run of `train_h` hours of training that starts with
-/// every spare in reserve. At wall hour t the servers in repair are those failed in the
-/// last min(t, repair_h) hours, so the load ramps up over the first repair (the pointwise
-/// stationary approximation), averaged over the run's wall time, which the waits
-/// themselves stretch: the availability A solves A = mean over [0, train_h / A]. A repair
-/// longer than the run then returns no server, and the run waits only once its failures
-/// outnumber the spares, as the Monte Carlo draws it; a run many repairs long keeps the
-/// steady state.
-pub fn spare_availability_over(rate: f64, repair_h: f64, spares: u64, train_h: f64) -> f64 {
-    let steady = spare_availability(rate, repair_h, spares);
-    if !(train_h.is_finite() && train_h > 0.0 && repair_h.is_finite() && repair_h > 0.0) {
-        return steady;
-    }
-    // The mean over a wall time of `wall_h`: midpoints over the ramp, then the steady
-    // state.
-    let over = |wall_h: f64| {
-        const POINTS: u32 = 32;
-        let ramp = repair_h.min(wall_h);
-        let on_ramp: f64 = (0..POINTS)
-            .map(|i| {
-                let t = (f64::from(i) + 0.5) / f64::from(POINTS) * ramp;
-                spare_availability(rate, t, spares)
-            })
-            .sum::<f64>()
-            * ramp
-            / f64::from(POINTS);
-        (on_ramp + (wall_h - ramp) * steady) / wall_h
-    };
-    // over(train_h / a) rises with a from the steady state (a -> 0) to over(train_h) <= 1
-    // (a = 1): bisect for where it meets a.
-    let (mut lo, mut hi) = (steady.min(1.0), 1.0f64);
-    if over(train_h / hi) >= hi {
-        return hi;
-    }
-    for _ in 0..60 {
-        let mid = 0.5 * (lo + hi);
-        if over(train_h / mid) >= mid {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    lo
-}
-
 /// Checkpoint costs of a job.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CheckpointCost {
@@ -887,11 +842,10 @@ pub fn project_run(
     // The analytic run: the renewal ETTR, times the share of time the job is not waiting
     // for a repaired server.
     let renewal = ettr_expected(tau_h, stall_h, restart_h, mtbf_h);
-    let avail = spare_availability_over(
+    let avail = spare_availability(
         fm.unexpected_per_hour() * fm.spare_fraction(),
         cfg.repair_hours,
         spares_nodes,
-        work_hours / renewal.max(1e-12),
     );
     // Planned interruptions (checkpoint, then restart: nothing lost) take their restarts
     // out of the wall time as they come, per hour of it.
@@ -1150,17 +1104,6 @@ mod tests {
         assert!((spare_availability(0.5, 10.0, 0) - 1.0 / 6.0).abs() < 1e-12);
         assert!((spare_availability(0.5, 10.0, 1) - 12.0 / 37.0).abs() < 1e-12);
         assert!(spare_availability(0.5, 10.0, 40) > 0.999_999);
-        // Over a run many repairs long, the steady state (to the ramp's share); a repair
-        // longer than the run returns no server: 0.5/h over 100 h is 50 failures, which
-        // 768 spares outlast, where the steady state has every spare in repair.
-        let long = spare_availability_over(0.5, 10.0, 1, 1e5);
-        assert!((long - 12.0 / 37.0).abs() < 1e-3, "{long}");
-        assert!(spare_availability(0.5, 1e6, 768) < 0.01);
-        assert!(spare_availability_over(0.5, 1e6, 768, 100.0) > 0.999_999);
-        // No spare: each failure waits a whole repair, as in the steady state.
-        let none = spare_availability_over(0.5, 1e6, 0, 100.0);
-        let steady = spare_availability(0.5, 1e6, 0);
-        assert!((none / steady - 1.0).abs() < 0.15, "{none} vs {steady}");
     }
 
     #[test]
