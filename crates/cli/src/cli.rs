@@ -448,7 +448,7 @@ pub fn parse_duration(text: &str) -> Result<f64, String> {
     };
     match num.trim().parse::<f64>() {
         Ok(v) if v.is_finite() => Ok(v * scale),
-        _ => Err("a number with a unit, ms, s, m, h or d (100ms, 10m, 1.5h)".into()),
+        _ => Err("one number with a unit, ms, s, m, h or d (100ms, 10m, 1.5h; 90m, not 1h30m), or a bare number of seconds".into()),
     }
 }
 

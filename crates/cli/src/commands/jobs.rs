@@ -178,7 +178,11 @@ fn render_place(r: &PlaceReport) -> String {
                     p.policy,
                     pct(p.frontier_slowdown.unwrap_or(0.0)),
                     pct(p.worst_slowdown.unwrap_or(0.0)),
-                    p.worst_job.as_deref().unwrap_or("-"),
+                    // No job named where none slows by a shown amount (0.0%).
+                    p.worst_job
+                        .as_deref()
+                        .filter(|_| p.worst_slowdown.unwrap_or(0.0) >= 0.0005)
+                        .unwrap_or("-"),
                     if p.meets_target { "yes" } else { "no" }
                 );
             }

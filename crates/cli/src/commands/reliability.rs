@@ -2,7 +2,7 @@
 
 use crate::cli::ReliabilityArgs;
 use crate::errors::CliResult;
-use crate::sinks::format::{analytic_ettr, count, days, days_spread, duration, pct};
+use crate::sinks::format::{analytic_ettr, count, days, days_spread, duration, few, pct};
 use crate::{input, sinks};
 use memphis_core::api::{self, ReliabilityOptions, ReliabilityReport};
 use std::fmt::Write;
@@ -63,7 +63,9 @@ fn render(r: &ReliabilityReport) -> String {
     {
         let _ = writeln!(
             o,
-            "  in {d} days      {u:.0} unexpected and {p:.0} planned interruptions"
+            "  in {d} days      {} unexpected and {} planned interruptions",
+            few(u),
+            few(p)
         );
     }
     let _ = writeln!(

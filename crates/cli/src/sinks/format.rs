@@ -97,6 +97,7 @@ pub fn si(x: f64) -> String {
 /// interruptions (which still waits hours for repairs) does not read as none.
 pub fn few(n: f64) -> String {
     match n {
+        n if (10.0..1e18).contains(&n) => count(n.round() as u64),
         n if n >= 10.0 => format!("{n:.0}"),
         n if n >= 1.0 || n == 0.0 => format!("{n:.1}"),
         n => format!("{n:.2}"),

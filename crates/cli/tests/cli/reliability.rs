@@ -203,6 +203,25 @@ fn a_short_run_with_rare_long_waits_is_said_as_such() {
     assert!(line("with failures").contains("; mean "), "{out}");
 }
 
+/// A repair longer than the whole run: the steady state's analytic ETTR has every spare
+/// in repair, the run's trials none; the note says which holds.
+#[test]
+fn a_repair_longer_than_the_run_is_explained() {
+    let p = tmp("long-repair.toml");
+    let text = "preset = \"dgx-h100-llama3-70b\"\n[training]\ntokens = 1e11\n[reliability]\nrepair_hours = 1e6\n";
+    std::fs::write(&p, text).unwrap();
+    let o = memphis(&["simulate", p.to_str().unwrap(), "--json"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("a repair of 1000000 h (reliability.repair_hours) outlasts this run"),
+        "{err}"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let f = &v["reliability"];
+    assert!(f["ettr"].as_f64().unwrap() > f["ettr_expected"].as_f64().unwrap() + 0.1);
+}
+
 /// A run far shorter than the job's MTBF: the Monte Carlo's few trials draw no failure,
 /// and the repair wait a rare one would bring reads as none. Said, with the analytic
 /// figure; and the scenario's own notes (the model file's) are in the report.

@@ -126,6 +126,7 @@ pub(crate) fn progress_notes(
     let mut notes = Vec::new();
     notes.extend(whole_hosts.map(|h| format!("spares count in {h}")));
     notes.extend(undersampled(sc, rel, ideal_days));
+    notes.extend(repair_outlasts_run(sc, rel));
     if !rel.monte_carlo {
         notes.push(format!(
             "the run would see more than {:.0} interruptions per Monte Carlo trial: its days are the analytic expectation, without a p10-p90 spread",
@@ -177,6 +178,25 @@ pub(crate) fn progress_notes(
         });
     }
     Ok(notes)
+}
+
+/// A note where the analytic ETTR, a long run's steady state in which repairs come back,
+/// reads far below the Monte Carlo's because one repair outlasts the whole run: its
+/// spares are never returned, and wait only once failures outnumber them, which the
+/// trials draw and the steady state does not.
+fn repair_outlasts_run(
+    sc: &crate::scenario::Scenario,
+    rel: &crate::reliability::RunProjection,
+) -> Option<String> {
+    let repair_h = sc.reliability.repair_hours;
+    (rel.monte_carlo && rel.ettr > rel.ettr_expected + 0.1 && repair_h > rel.days_p90 * 24.0)
+        .then(|| {
+            format!(
+                "the analytic ETTR ({:.1}%) is a long run's steady state, in which failed servers come back from repair as fast as others fail; a repair of {repair_h} h (reliability.repair_hours) outlasts this run, so none comes back and the job waits only once its failures outnumber its spares: the Monte Carlo's {:.1}% is this run's figure",
+                rel.ettr_expected * 100.0,
+                rel.ettr * 100.0
+            )
+        })
 }
 
 /// A warning where the Monte Carlo's trials expect few failures among them all (a run
