@@ -2,7 +2,7 @@
 
 use crate::cli::PlanArgs;
 use crate::errors::{CliError, CliResult};
-use crate::sinks::format::{count, duration, pct};
+use crate::sinks::format::{count, duration, pct, sig3};
 use crate::{input, sinks};
 use memphis_core::plan::{fingerprint, merge, search_within, SearchResult, Shard};
 use memphis_core::{api, scenario};
@@ -119,7 +119,7 @@ fn render(r: &SearchResult) -> String {
         let p = &res.plan;
         let _ = writeln!(
             o,
-            "{:>3} {:>3} {:>3} {:>3} {:>3} {:>3} {:>3} {:>6} {:>3}  {:<9}  {:<8} {:>9} {:>6} {:>6} {:>6.1} GiB {:>8.1}",
+            "{:>3} {:>3} {:>3} {:>3} {:>3} {:>3} {:>3} {:>6} {:>3}  {:<9}  {:<8} {:>9} {:>6} {:>6} {:>6.1} GiB {:>8}",
             i + 1,
             p.tp,
             p.pp,
@@ -138,7 +138,8 @@ fn render(r: &SearchResult) -> String {
             pct(res.mfu),
             pct(res.mfu_causal),
             res.memory_gib,
-            res.days_to_train
+            // Three figures, so that a run of hours does not read 0.0.
+            sig3(res.days_to_train)
         );
         let parts: Vec<String> = res
             .breakdown
