@@ -20,8 +20,8 @@ pub fn report(a: &ModelArgs) -> CliResult<ModelReport> {
 }
 
 /// Billions with two decimals: 671.03B.
-fn billions(x: f64) -> String {
-    format!("{:.2}B", x / 1e9)
+fn billions(x: u64) -> String {
+    format!("{:.2}B", x as f64 / 1e9)
 }
 
 /// "61: 3 dense + 58 MoE; 52 windowed + 10 global; + 1 MTP".
@@ -147,17 +147,13 @@ fn render(r: &ModelReport) -> String {
             count(n)
         );
     }
-    let mut params = format!(
-        "{} ({})",
-        billions(r.params),
-        count(r.params.round() as u64)
-    );
+    let mut params = format!("{} ({})", billions(r.params), count(r.params));
     if r.active_params < r.params {
         let _ = write!(
             params,
             "; active {} ({})",
             billions(r.active_params),
-            count(r.active_params.round() as u64)
+            count(r.active_params)
         );
     }
     let _ = writeln!(o, "  parameters   {params}");

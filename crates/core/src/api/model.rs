@@ -95,13 +95,13 @@ pub struct ModelReport {
     pub tied_embeddings: bool,
     /// Parameters: embedding, decoder layers, final norm and head (MTP layers
     /// excluded, as published counts do).
-    pub params: f64,
+    pub params: u64,
     /// Parameters each token touches (an MoE's routed experts: top-k of them).
-    pub active_params: f64,
+    pub active_params: u64,
     /// Parameters of the MTP layers, not in `params`.
-    pub mtp_params: f64,
+    pub mtp_params: u64,
     /// The input embedding and the LM head (one matrix when tied), in `params`.
-    pub embedding_params: f64,
+    pub embedding_params: u64,
     /// What the config.json has that memphis does not model or approximates, one line
     /// each.
     pub warnings: Vec<String>,
@@ -160,10 +160,11 @@ fn report(m: &ModelSpec, description: Option<String>, warnings: Vec<String>) -> 
         },
         vocab: m.vocab,
         tied_embeddings: m.tied_embeddings,
-        params: m.total_params(),
-        active_params: m.active_params(),
-        mtp_params: m.mtp_params(),
-        embedding_params: m.embedding_and_head_params(),
+        // Counts: whole, exact below 2^53.
+        params: m.total_params().round() as u64,
+        active_params: m.active_params().round() as u64,
+        mtp_params: m.mtp_params().round() as u64,
+        embedding_params: m.embedding_and_head_params().round() as u64,
         warnings,
     }
 }
@@ -186,14 +187,14 @@ mod tests {
         assert_eq!((r.windowed_layers, r.global_layers), (0, 61));
         assert_eq!(r.attention.kind, AttentionKind::Mla);
         // INDEX.md (../shared/models/): 671,026,419,200 total, 37,552,297,472 active.
-        assert!((r.params / 671_026_419_200.0 - 1.0).abs() < 0.005);
-        assert!((r.active_params / 37_552_297_472.0 - 1.0).abs() < 0.005);
+        assert!((r.params as f64 / 671_026_419_200.0 - 1.0).abs() < 0.005);
+        assert!((r.active_params as f64 / 37_552_297_472.0 - 1.0).abs() < 0.005);
         assert!(
-            r.mtp_params > 11e9 && r.mtp_params < 12e9,
+            (11_000_000_000..12_000_000_000).contains(&r.mtp_params),
             "{}",
             r.mtp_params
         );
-        assert_eq!(r.embedding_params, 2.0 * 129_280.0 * 7168.0);
+        assert_eq!(r.embedding_params, 2 * 129_280 * 7168);
         assert_eq!(r.warnings.len(), 2, "{:?}", r.warnings);
     }
 
