@@ -353,6 +353,23 @@ mod tests {
         assert!(bp.it_mw > 0.95 * bp.site.it_mw && bp.it_mw < bp.site.it_mw);
         assert!(bp.swing_mw > 10.0 && bp.swing_source == "timeline");
         assert_eq!(bp.timeline.as_ref().map(Vec::len), Some(POWER_SAMPLES));
+        // The peak is the timeline's highest draw, under every GPU computing at once
+        // (a pipeline's stages never all do), over the average.
+        let top = bp
+            .timeline
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|p| p.1)
+            .fold(0.0, f64::max);
+        assert!(
+            (bp.peak_it_mw - top / bp.pue).abs() < 1e-9,
+            "{}",
+            bp.peak_it_mw
+        );
+        assert!(bp.peak_it_mw > bp.it_mw);
+        let site_gap = bp.site.peak_it_mw - bp.peak_it_mw;
+        assert!((site_gap - (bp.site.it_mw - bp.it_mw)).abs() < 1e-9);
     }
 
     #[test]

@@ -154,7 +154,8 @@ pub struct SitePower {
     pub it_mw: f64,
     /// Average facility power (IT x PUE), MW.
     pub facility_mw: f64,
-    /// IT power with the job computing flat out, MW.
+    /// IT power at the job's highest draw over the step (its timeline's, else every GPU
+    /// computing), MW.
     pub peak_it_mw: f64,
     /// IT power with the job idle too (restarts), MW.
     pub idle_it_mw: f64,
@@ -195,7 +196,8 @@ pub struct PowerReport {
     pub swing_mw: f64,
     /// Where the swing comes from: `timeline` or `phases`.
     pub swing_source: &'static str,
-    /// The job's IT power with all its GPUs computing, MW.
+    /// The job's highest IT power over the step: its timeline's where the step was
+    /// simulated as one, else with all its GPUs computing, MW.
     pub peak_it_mw: f64,
     /// The job's IT power with its GPUs idle (restarts), MW.
     pub idle_it_mw: f64,
@@ -398,6 +400,16 @@ pub fn power_report(
             })
             .collect()
     });
+    // The highest IT draw over the step: the timeline's where there is one (a pipeline's
+    // stages and an MoE's phases never all compute at once), else every GPU computing.
+    let peak_it = match &timeline {
+        Some(tl) => tl
+            .iter()
+            .map(|p| p.1 / pue)
+            .fold(0.0, f64::max)
+            .min(peak_it),
+        None => peak_it,
+    };
     let (swing_mw, swing_source) = match &timeline {
         Some(tl) => (range(tl.iter().map(|p| p.1)), "timeline"),
         None => (range(profile.iter().map(|p| p.facility_mw)), "phases"),
@@ -413,7 +425,7 @@ pub fn power_report(
         job_nodes: inp.job_nodes(),
         it_mw: site_it,
         facility_mw: site_it * pue,
-        peak_it_mw: site_it - job_gpus_mw + gpus_in(GpuState::Compute),
+        peak_it_mw: site_it - job_it + peak_it,
         idle_it_mw: site_fixed + (job + idle_gpus) * w(GpuState::Idle) / 1e6,
         facility_mw_other_cooling: site_it * other_pue,
         step_mwh: site_it * pue * t / 3600.0,
