@@ -138,7 +138,6 @@ pub(crate) fn progress_notes(
         notes.push(format!(
             "warning: the run takes {years:.0} years (p50); check the token budget and the job size"
         ));
-        return Ok(notes);
     }
     if rel.ettr < WARN_ETTR {
         let lost = if rare {

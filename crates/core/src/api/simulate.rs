@@ -471,6 +471,18 @@ pub fn scenario_notes(merged: &MergedScenario, sc: &Scenario, hints: Hints) -> V
         notes.extend(uneven_split_note(sc));
     }
     notes.extend(power_over_cluster(merged));
+    if sc.plan.tp == 1
+        && sc.plan.sequence_parallel
+        && merged.wrote("parallel.sequence_parallel")
+        && !merged.wrote("parallel.tp")
+        && !sc.run.seq_len.is_multiple_of(2)
+    {
+        notes.push(format!(
+            "sequence_parallel = true keeps tp at 1: an odd seq_len ({}) splits over no tp of 2 or more; {} opens them",
+            sc.run.seq_len,
+            hints.assign("parallel", "sequence_parallel", "false")
+        ));
+    }
     let p = &sc.plan;
     let tc = u64::from(p.tp) * u64::from(p.cp);
     if p.tp > 1

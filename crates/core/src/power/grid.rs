@@ -209,7 +209,12 @@ pub fn spectrum_with_width(x: &[f64], dt: f64, from_hz: f64, line_width: f64) ->
     let peak = (k0..p.len()).max_by(|&a, &b| p[a].total_cmp(&p[b]).then(b.cmp(&a)));
     Spectrum {
         peak_hz: peak.map_or(0.0, |k| k as f64 * df),
-        peak_from_hz: from_hz,
+        // Where the search did start: the lowest line when none reaches `from_hz`.
+        peak_from_hz: if k0 as f64 * df + 1e-12 >= from_hz {
+            from_hz
+        } else {
+            k0 as f64 * df
+        },
         band_fraction: in_band,
         band_hz: band,
         band_rms_mw: (variance * in_band).sqrt(),
@@ -586,6 +591,10 @@ mod tests {
         assert!(!coarse.band_seen() && coarse.band_label() == "0.1-20 Hz");
         assert_eq!(coarse.band_fraction.to_bits(), 0.0f64.to_bits());
         assert_eq!(coarse.band_rms_mw.to_bits(), 0.0f64.to_bits());
+        // No line reaches 0.1 Hz at 7 s samples: the search starts at the lowest line,
+        // and says so.
+        let flat = spectrum(&x, 7.0, 0.1);
+        assert!(flat.peak_from_hz < 0.1 && flat.peak_hz >= flat.peak_from_hz);
     }
 
     #[test]

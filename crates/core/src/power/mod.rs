@@ -151,17 +151,33 @@ impl GridMix {
 
     /// Checks the values; errors name `section.field`.
     pub fn validate(&self, section: &str) -> Result<()> {
-        for (name, v) in [
-            ("grid_gco2_per_kwh", self.grid_gco2_per_kwh),
-            ("turbine_gco2_per_kwh", self.turbine_gco2_per_kwh),
-            ("wue_site_l_per_kwh", self.wue_site_l_per_kwh),
-            ("wue_source_l_per_kwh", self.wue_source_l_per_kwh),
+        for (name, v, unit) in [
+            (
+                "grid_gco2_per_kwh",
+                self.grid_gco2_per_kwh,
+                "g CO2e per kWh",
+            ),
+            (
+                "turbine_gco2_per_kwh",
+                self.turbine_gco2_per_kwh,
+                "g CO2e per kWh",
+            ),
+            (
+                "wue_site_l_per_kwh",
+                self.wue_site_l_per_kwh,
+                "litres per kWh",
+            ),
+            (
+                "wue_source_l_per_kwh",
+                self.wue_source_l_per_kwh,
+                "litres per kWh",
+            ),
         ] {
             if !(v.is_finite() && (0.0..=1e7).contains(&v)) {
                 return Err(Error::invalid(
                     format!("{section}.{name}"),
                     v,
-                    "a number from 0 to 1e7",
+                    format!("{unit}, from 0 to 1e7"),
                 ));
             }
         }
@@ -235,15 +251,15 @@ impl PowerConfig {
                 ));
             }
         }
-        for (name, v) in [
-            ("power.host_w_per_node", Some(self.host_w_per_node)),
-            ("power.switch_w", Some(self.switch_w)),
-            ("power.nics_per_node", Some(self.nics_per_node)),
-            ("power.storage_mw", self.storage_mw),
+        for (name, v, unit) in [
+            ("power.host_w_per_node", Some(self.host_w_per_node), "watts"),
+            ("power.switch_w", Some(self.switch_w), "watts"),
+            ("power.nics_per_node", Some(self.nics_per_node), "NICs"),
+            ("power.storage_mw", self.storage_mw, "megawatts"),
         ] {
             if let Some(v) = v {
                 if !(v.is_finite() && (0.0..=1e7).contains(&v)) {
-                    return Err(Error::invalid(name, v, "a number from 0 to 1e7"));
+                    return Err(Error::invalid(name, v, format!("{unit}, from 0 to 1e7")));
                 }
             }
         }

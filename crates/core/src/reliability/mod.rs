@@ -411,26 +411,47 @@ pub const RECOVERIES: &[Recovery] = &[
 
 impl Recovery {
     /// What applying the technique to `cfg` changes, from the scenario's own settings
-    /// ("detect 3 -> 0.5 min"); "no change" where they are already as short; `None`
-    /// where its text says it all (a reload from peers' memory).
+    /// ("detect 3 -> 0.5 min"), and what it would change but the scenario already has
+    /// ("warm-up already 1 min"); `None` where its text says it all (a reload from
+    /// peers' memory, the scenario's restore from storage).
     pub fn changes(&self, cfg: &ReliabilityConfig) -> Option<String> {
         let mut after = cfg.clone();
         (self.apply)(&mut after);
+        // Which fields the technique sets: those it lowers from a restart that slow.
+        let mut slow = ReliabilityConfig {
+            detect_min: f64::MAX,
+            reschedule_min: f64::MAX,
+            warmup_min: f64::MAX,
+            restore_from_memory: false,
+            ..cfg.clone()
+        };
+        (self.apply)(&mut slow);
         let mut parts = Vec::new();
-        for (name, a, b) in [
-            ("detect", cfg.detect_min, after.detect_min),
-            ("reschedule", cfg.reschedule_min, after.reschedule_min),
-            ("warm-up", cfg.warmup_min, after.warmup_min),
+        for (name, a, b, sets) in [
+            ("detect", cfg.detect_min, after.detect_min, slow.detect_min),
+            (
+                "reschedule",
+                cfg.reschedule_min,
+                after.reschedule_min,
+                slow.reschedule_min,
+            ),
+            ("warm-up", cfg.warmup_min, after.warmup_min, slow.warmup_min),
         ] {
             if a != b {
                 parts.push(format!("{name} {a} -> {b} min"));
+            } else if sets != f64::MAX {
+                parts.push(format!("{name} already {a} min"));
             }
         }
-        let reload = cfg.restore_from_memory != after.restore_from_memory;
-        match (parts.is_empty(), reload) {
-            (true, true) => None,
-            (true, false) => Some("no change: the scenario's settings are already as short".into()),
-            (false, _) => Some(parts.join(", ")),
+        if slow.restore_from_memory && cfg.restore_from_memory {
+            parts.push("already restoring from peers' memory".to_string());
+        }
+        let changed = parts.iter().any(|p| p.contains("->"))
+            || (after.restore_from_memory && !cfg.restore_from_memory);
+        match (parts.is_empty(), changed) {
+            (true, _) => None,
+            (false, false) => Some(format!("no change: {}", parts.join(", "))),
+            (false, true) => Some(parts.join(", ")),
         }
     }
 }
