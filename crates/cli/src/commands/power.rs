@@ -175,8 +175,8 @@ fn render(r: &GridReport) -> String {
         "  step         {} (p10-p90 {p10} to {p90}) = {:.3} Hz · {} job GPUs of {}",
         duration(r.step_s),
         r.step_hz,
-        r.job_gpus,
-        r.site_gpus
+        sinks::format::count(r.job_gpus),
+        sinks::format::count(r.site_gpus)
     );
     let sh = &r.shape;
     let _ = writeln!(o, "\n{}", sinks::heading("what the grid sees (facility)"));

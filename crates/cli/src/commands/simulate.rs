@@ -5,7 +5,7 @@ use crate::cli::SimulateArgs;
 use crate::errors::{CliError, CliResult};
 use crate::sinks::format::{
     analytic_ettr, bytes, contention_line, count, days, days_spread, duration, few, pct, power_mw,
-    si, size_tb,
+    si, size_tb, tenths,
 };
 use crate::{input, sinks};
 use memphis_core::api::simulate::MemorySummary;
@@ -389,8 +389,8 @@ fn render(r: &SimulationReport) -> String {
     if rel.spare_wait_hours >= 0.05 {
         let _ = writeln!(
             o,
-            "  spares ran out: {:.1} h waiting for repairs",
-            rel.spare_wait_hours
+            "  spares ran out: {} h waiting for repairs",
+            tenths(rel.spare_wait_hours)
         );
     }
     render_power(&mut o, r);

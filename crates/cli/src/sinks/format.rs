@@ -148,8 +148,15 @@ pub fn days_spread(p10: f64, p50: f64, p90: f64, f: &FailureSummary) -> String {
         ((f.days_mean - p50).abs() >= 0.05 || f.days_mean > 1.1 * p50).then_some(f.days_mean);
     if p10.min(p50).min(p90).min(f.days_mean) >= 1.0 {
         // All in days: the unit once.
-        let mean = mean.map(|m| format!("; mean {m:.1}")).unwrap_or_default();
-        return format!("{p50:.1} days p50 ({p10:.1} p10, {p90:.1} p90{mean})");
+        let mean = mean
+            .map(|m| format!("; mean {}", tenths(m)))
+            .unwrap_or_default();
+        return format!(
+            "{} days p50 ({} p10, {} p90{mean})",
+            tenths(p50),
+            tenths(p10),
+            tenths(p90)
+        );
     }
     let mean = mean
         .map(|m| format!("; mean {}", days(m)))
@@ -181,10 +188,18 @@ pub fn analytic_ettr(f: &FailureSummary) -> String {
 pub fn days(d: f64) -> String {
     if d < 1.0 {
         duration(d * 86_400.0)
-    } else if d < 10_000.0 {
-        format!("{d:.1} days")
     } else {
-        format!("{} days", count(d.round() as u64))
+        format!("{} days", tenths(d))
+    }
+}
+
+/// A figure to a tenth below 10,000, whole with thousands separators from there (days,
+/// hours): 13.8, 9,781.
+pub fn tenths(x: f64) -> String {
+    if (10_000.0..1e18).contains(&x) {
+        count(x.round() as u64)
+    } else {
+        format!("{x:.1}")
     }
 }
 

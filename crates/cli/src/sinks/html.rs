@@ -325,7 +325,7 @@ pub fn report(r: &SimulationReport) -> String {
         ),
         (
             "memory per GPU",
-            format!("{:.1} GiB of {:.1}", mem.per_gpu_gib, cap),
+            format!("{:.1} GiB of {:.1} GiB", mem.per_gpu_gib, cap),
         ),
         ("time to train", format!("{:.1} days p50", r.run.days_p50)),
         (
