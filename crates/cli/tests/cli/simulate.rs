@@ -435,6 +435,29 @@ fn notes_say_what_a_flag_does_not_do_and_what_was_kept() {
     let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(r["plan"]["tp"], 8);
     assert_eq!(r["plan"]["sequence_parallel"], false);
+    // Asked for without a tp: the planner keeps tp at 1, and says why.
+    let o = crate::util::memphis(&[
+        "simulate",
+        "--model",
+        "llama3-70b",
+        "--cluster",
+        "dgx-h100",
+        "--gpus",
+        "256",
+        "--global-batch",
+        "64",
+        "--seq-len",
+        "8191",
+        "--sequence-parallel",
+        "true",
+        "--json",
+    ]);
+    let err = crate::util::stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("sequence_parallel = true keeps tp at 1: an odd seq_len (8191)"),
+        "{err}"
+    );
     // A [power] field that replaces the cluster's own value of it; the same value is
     // no news.
     let f = crate::util::tmp("power-over-cluster.toml");

@@ -299,6 +299,37 @@ fn resolve_plan(merged: &MergedScenario, allow_oom: bool) -> Result<(Resolved, b
     Ok((Resolved { scenario, notes }, true))
 }
 
+/// Where the sequence decided sequence parallelism for the user: off for a tp the
+/// sequence does not split over, or, asked for, keeping tp at 1 for an odd sequence.
+fn sequence_parallel_notes(merged: &MergedScenario, sc: &Scenario, hints: Hints) -> Vec<String> {
+    let mut notes = Vec::new();
+    if sc.plan.tp == 1
+        && sc.plan.sequence_parallel
+        && merged.wrote("parallel.sequence_parallel")
+        && !merged.wrote("parallel.tp")
+        && !sc.run.seq_len.is_multiple_of(2)
+    {
+        notes.push(format!(
+            "sequence_parallel = true keeps tp at 1: an odd seq_len ({}) splits over no tp of 2 or more; {} opens them",
+            sc.run.seq_len,
+            hints.assign("parallel", "sequence_parallel", "false")
+        ));
+    }
+    let p = &sc.plan;
+    let tc = u64::from(p.tp) * u64::from(p.cp);
+    if p.tp > 1
+        && !p.sequence_parallel
+        && !merged.wrote("parallel.sequence_parallel")
+        && !sc.run.seq_len.is_multiple_of(tc)
+    {
+        notes.push(format!(
+            "sequence parallelism is off: seq_len = {} does not split over tp x cp = {tc}, so each tp rank keeps the whole sequence's norm and dropout activations; a seq_len that is a multiple of {tc} would shard them",
+            sc.run.seq_len
+        ));
+    }
+    notes
+}
+
 /// `[power]` fields that replace the cluster's own (its site's) value of the same field
 /// with another: as documented, but said, since both were written somewhere.
 fn power_over_cluster(merged: &MergedScenario) -> Vec<String> {
@@ -471,30 +502,7 @@ pub fn scenario_notes(merged: &MergedScenario, sc: &Scenario, hints: Hints) -> V
         notes.extend(uneven_split_note(sc));
     }
     notes.extend(power_over_cluster(merged));
-    if sc.plan.tp == 1
-        && sc.plan.sequence_parallel
-        && merged.wrote("parallel.sequence_parallel")
-        && !merged.wrote("parallel.tp")
-        && !sc.run.seq_len.is_multiple_of(2)
-    {
-        notes.push(format!(
-            "sequence_parallel = true keeps tp at 1: an odd seq_len ({}) splits over no tp of 2 or more; {} opens them",
-            sc.run.seq_len,
-            hints.assign("parallel", "sequence_parallel", "false")
-        ));
-    }
-    let p = &sc.plan;
-    let tc = u64::from(p.tp) * u64::from(p.cp);
-    if p.tp > 1
-        && !p.sequence_parallel
-        && !merged.wrote("parallel.sequence_parallel")
-        && !sc.run.seq_len.is_multiple_of(tc)
-    {
-        notes.push(format!(
-            "sequence parallelism is off: seq_len = {} does not split over tp x cp = {tc}, so each tp rank keeps the whole sequence's norm and dropout activations; a seq_len that is a multiple of {tc} would shard them",
-            sc.run.seq_len
-        ));
-    }
+    notes.extend(sequence_parallel_notes(merged, sc, hints));
     notes.extend(sc.unused_recipe(
         |f| merged.wrote(&format!("training.{f}")),
         |section, field| hints.set(section, &[field]),
