@@ -408,52 +408,37 @@ fn notes_say_what_a_flag_does_not_do_and_what_was_kept() {
     );
     // A sequence tp does not split runs tp without sequence parallelism, said, where
     // the user did not ask for it (asked for, it is refused: hardening.rs).
-    let o = crate::util::memphis(&[
-        "simulate",
-        "--model",
-        "llama3-70b",
-        "--cluster",
-        "dgx-h100",
-        "--gpus",
-        "256",
-        "--tp",
-        "8",
-        "--pp",
-        "4",
-        "--global-batch",
-        "64",
-        "--seq-len",
-        "8191",
-        "--json",
-    ]);
-    let err = crate::util::stderr(&o);
-    assert_eq!(o.status.code(), Some(0), "{err}");
+    let odd_sequence = |extra: &[&str]| {
+        let mut args = vec![
+            "simulate",
+            "--model",
+            "llama3-70b",
+            "--cluster",
+            "dgx-h100",
+            "--gpus",
+            "256",
+            "--global-batch",
+            "64",
+            "--seq-len",
+            "8191",
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        let o = crate::util::memphis(&args);
+        let err = crate::util::stderr(&o);
+        assert_eq!(o.status.code(), Some(0), "{err}");
+        (err, o.stdout)
+    };
+    let (err, out) = odd_sequence(&["--tp", "8", "--pp", "4"]);
     assert!(
         err.contains("sequence parallelism is off: seq_len = 8191 does not split over tp x cp = 8"),
         "{err}"
     );
-    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let r: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(r["plan"]["tp"], 8);
     assert_eq!(r["plan"]["sequence_parallel"], false);
     // Asked for without a tp: the planner keeps tp at 1, and says why.
-    let o = crate::util::memphis(&[
-        "simulate",
-        "--model",
-        "llama3-70b",
-        "--cluster",
-        "dgx-h100",
-        "--gpus",
-        "256",
-        "--global-batch",
-        "64",
-        "--seq-len",
-        "8191",
-        "--sequence-parallel",
-        "true",
-        "--json",
-    ]);
-    let err = crate::util::stderr(&o);
-    assert_eq!(o.status.code(), Some(0), "{err}");
+    let (err, _) = odd_sequence(&["--sequence-parallel", "true"]);
     assert!(
         err.contains("sequence_parallel = true keeps tp at 1: an odd seq_len (8191)"),
         "{err}"

@@ -52,6 +52,9 @@ pub struct Fabric {
     /// The physical switch, numbered within its tier, of each switch node (index by
     /// node - tier_start[1]); see [`pack_switches`].
     pub switch_of: Vec<u32>,
+    /// Physical switches per tier (index by tier: 1 leaf, 2 spine, 3 core), from
+    /// `switch_of`.
+    physical: [u32; 4],
 }
 
 /// Counts for `memphis cluster`.
@@ -449,6 +452,14 @@ impl Fabric {
             k,
         ));
         switch_of.extend(pack_switches(core0..end, |_| 0, ports, k));
+        let mut physical = [0u32; 4];
+        for (t, count) in physical.iter_mut().enumerate().skip(1) {
+            let tier = [leaf0, spine0, core0, end];
+            *count = (tier[t - 1]..tier[t])
+                .map(|v| switch_of[(v - leaf0) as usize] + 1)
+                .max()
+                .unwrap_or(0);
+        }
         Fabric {
             spec: spec.clone(),
             tier_start: [0, leaf0, spine0, core0, end],
@@ -466,17 +477,13 @@ impl Fabric {
             up_start,
             core_pod,
             switch_of,
+            physical,
         }
     }
 
     /// Physical switches of tier `t` (1 leaf, 2 spine, 3 core).
     pub fn switches_in_tier(&self, t: usize) -> u32 {
-        let [a, b] = [self.tier_start[t], self.tier_start[t + 1]];
-        let first = self.tier_start[1];
-        (a..b)
-            .map(|v| self.switch_of[(v - first) as usize])
-            .max()
-            .map_or(0, |m| m + 1)
+        self.physical.get(t).copied().unwrap_or(0)
     }
 
     /// Directed links.
