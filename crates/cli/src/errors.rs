@@ -141,31 +141,41 @@ impl From<memphis_core::Error> for CliError {
                 value.push('…');
             }
         }
-        let given = GIVEN
+        let (given, naming) = GIVEN
             .with(|g| g.borrow().clone())
-            .unwrap_or_else(|| std::env::args().collect());
-        CliError::bad(with_flag(e, &given))
+            .unwrap_or_else(|| (std::env::args().collect(), Naming::Flags));
+        CliError::bad(with_flag(e, &given, naming))
     }
+}
+
+/// How an error names a field the user gave on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Naming {
+    /// As the flag it was given with: `--global-batch`.
+    Flags,
+    /// As the keyword an embedder's caller wrote (Python's `global_batch`), whose
+    /// arguments were turned into flags.
+    Keywords,
 }
 
 thread_local! {
     /// The arguments an embedder passed in place of the process's (see [`with_given`]).
-    static GIVEN: std::cell::RefCell<Option<Vec<String>>> = const { std::cell::RefCell::new(None) };
+    static GIVEN: std::cell::RefCell<Option<(Vec<String>, Naming)>> = const { std::cell::RefCell::new(None) };
 }
 
 /// Runs `f` with `given` standing for the command line, for the words of its errors (a
-/// field given as a flag is named with the flag). The Python package runs commands
+/// field given as a flag is named as `naming` says). The Python package runs commands
 /// inside Python, whose own arguments are not the user's: it passes the arguments it
 /// built from the keywords. On this thread only, so parallel sweeps do not mix them.
-pub fn with_given<T>(given: Vec<String>, f: impl FnOnce() -> T) -> T {
-    struct Restore(Option<Vec<String>>);
+pub fn with_given<T>(given: Vec<String>, naming: Naming, f: impl FnOnce() -> T) -> T {
+    struct Restore(Option<(Vec<String>, Naming)>);
     impl Drop for Restore {
         fn drop(&mut self) {
             let before = self.0.take();
             GIVEN.with(|g| *g.borrow_mut() = before);
         }
     }
-    let _restore = Restore(GIVEN.with(|g| g.borrow_mut().replace(given)));
+    let _restore = Restore(GIVEN.with(|g| g.borrow_mut().replace((given, naming))));
     f()
 }
 
@@ -201,8 +211,8 @@ pub fn clap_line(rendered: &str) -> String {
 }
 
 /// The core names fields (`parallel.tp`); when the user gave that field as a flag
-/// (`--tp`), the message names the flag too.
-fn with_flag(e: memphis_core::Error, given: &[String]) -> String {
+/// (`--tp`), the message names the flag (or its keyword) too.
+fn with_flag(e: memphis_core::Error, given: &[String], naming: Naming) -> String {
     let memphis_core::Error::Invalid {
         field,
         value,
@@ -211,6 +221,11 @@ fn with_flag(e: memphis_core::Error, given: &[String]) -> String {
     else {
         return e.to_string();
     };
+    // An option the binary checks itself is named by its flag (`--window = 30 d`): a
+    // keyword's caller reads the keyword.
+    if let (Some(key), Naming::Keywords) = (field.strip_prefix("--"), naming) {
+        return format!("{} = {value}: {allowed}", key.replace('-', "_"));
+    }
     let Some(flag) = memphis_core::scenario::flag_of(field) else {
         return e.to_string();
     };
@@ -220,8 +235,15 @@ fn with_flag(e: memphis_core::Error, given: &[String]) -> String {
     if !passed {
         return e.to_string();
     }
+    let (flag, given_as) = match naming {
+        Naming::Flags => (flag.to_string(), flag.to_string()),
+        Naming::Keywords => {
+            let key = flag.trim_start_matches('-').replace('-', "_");
+            (key.clone(), format!("keyword {key}"))
+        }
+    };
     if field.contains('.') {
-        format!("{field} = {value} (given as {flag}): {allowed}")
+        format!("{field} = {value} (given as {given_as}): {allowed}")
     } else {
         format!("{flag} = {value}: {allowed}")
     }
@@ -244,15 +266,33 @@ mod tests {
             "3".into(),
         ];
         assert_eq!(
-            with_flag(e.clone(), &given),
+            with_flag(e.clone(), &given, Naming::Flags),
             "parallel.tp = 3 (given as --tp): a divisor of 8"
         );
-        assert_eq!(with_flag(e, &given[..2]), "parallel.tp = 3: a divisor of 8");
+        assert_eq!(
+            with_flag(e, &given[..2], Naming::Flags),
+            "parallel.tp = 3: a divisor of 8"
+        );
         let e = memphis_core::Error::invalid("training.global_batch", 7, "x");
         let given = ["--global-batch=7".to_string()];
         assert_eq!(
-            with_flag(e, &given),
+            with_flag(e, &given, Naming::Flags),
             "training.global_batch = 7 (given as --global-batch): x"
+        );
+        let e = memphis_core::Error::invalid("--window", "30 d", "at most 7 d");
+        assert_eq!(
+            with_flag(e.clone(), &[], Naming::Flags),
+            "--window = 30 d: at most 7 d"
+        );
+        assert_eq!(
+            with_flag(e, &[], Naming::Keywords),
+            "window = 30 d: at most 7 d"
+        );
+        // A Python caller wrote a keyword, which became the flag.
+        let e = memphis_core::Error::invalid("training.global_batch", 7, "x");
+        assert_eq!(
+            with_flag(e, &given, Naming::Keywords),
+            "training.global_batch = 7 (given as keyword global_batch): x"
         );
     }
 

@@ -264,13 +264,23 @@ fn names_wanted<T: serde::de::DeserializeOwned>(e: &toml::de::Error, text: &str)
 }
 
 /// A number Rust writes out in full (`1e300` as 301 digits, `1e-300` as 300 zeros) in
-/// exponent form, as a user would write it. Whole numbers up to 20 digits (any u64)
-/// stay as they are.
+/// exponent form, as a user would write it. Up to 21 characters, only a whole number
+/// ending in ten zeros or more (`10000000000000000000`, `1e19` given) is shortened:
+/// other whole numbers (any u64, 4000000000) stay digit for digit.
 fn compact_number(value: String) -> String {
     const LONGEST_PLAIN: usize = 21;
-    match value.parse::<f64>() {
-        Ok(v) if value.len() > LONGEST_PLAIN && v.is_finite() => format!("{v:e}"),
-        _ => value,
+    // A whole number ending in this many zeros is said in exponent form.
+    const ZEROS_WRITTEN_OUT: usize = 10;
+    let Ok(v) = value.parse::<f64>() else {
+        return value;
+    };
+    let zeros = value.len() - value.trim_end_matches('0').len();
+    let round = format!("{v}") == value && zeros >= ZEROS_WRITTEN_OUT;
+    let short = format!("{v:e}");
+    if v.is_finite() && (value.len() > LONGEST_PLAIN || round) {
+        short
+    } else {
+        value
     }
 }
 
@@ -323,6 +333,22 @@ fn edit_distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_round_number_is_echoed_as_written() {
+        assert_eq!(compact_number("10000000000000000000".into()), "1e19");
+        assert_eq!(compact_number("15000000000000".into()), "1.5e13");
+        assert_eq!(compact_number("4000000000".into()), "4000000000");
+        // Digits that carry information stay, as do short round numbers.
+        assert_eq!(
+            compact_number("18446744073709551615".into()),
+            "18446744073709551615"
+        );
+        assert_eq!(compact_number("1000000".into()), "1000000");
+        assert_eq!(compact_number("0.5".into()), "0.5");
+        assert_eq!(compact_number("abc".into()), "abc");
+        assert_eq!(compact_number(format!("{}", 1e-300)), "1e-300");
+    }
 
     #[test]
     fn a_name_field_given_a_number_is_told_the_names() {

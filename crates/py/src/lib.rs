@@ -173,7 +173,23 @@ fn parse(call: &Call) -> Result<(Command, Vec<String>), Failure> {
             }
         }
         let line = errors::clap_line(&e.render().to_string());
-        Failure::bad(line.strip_prefix("error: ").unwrap_or(&line).to_string())
+        let line = line.strip_prefix("error: ").unwrap_or(&line);
+        // A bad value is named by its keyword (clap names `'--gpus <GPUS>'`), and the
+        // keywords' help is `memphis.options`, not --help.
+        let arg = e.get(clap::error::ContextKind::InvalidArg);
+        let line = match arg {
+            Some(arg) if line.contains(&format!("'{arg}'")) => {
+                let key = arg.to_string();
+                let key = key.trim_start_matches('-').split([' ', '=']).next().unwrap_or("");
+                line.replace(&format!("'{arg}'"), &format!("keyword {}", key.replace('-', "_")))
+                    .replace(
+                        " (see --help)",
+                        &format!(" (memphis.options('{}'))", call.command),
+                    )
+            }
+            _ => line.to_string(),
+        };
+        Failure::bad(line)
     })?;
     Ok((cli.command, argv))
 }
@@ -219,10 +235,12 @@ fn layers(
     Ok(layers)
 }
 
-/// Runs `f`, with errors worded for the call's command line (a field given as a
-/// keyword is named with its flag), a panic turned into an internal error.
+/// Runs `f`, with errors worded for the call (a field given as a keyword is named by
+/// it), a panic turned into an internal error.
 fn guarded<T>(argv: Vec<String>, f: impl FnOnce() -> Result<T, Failure>) -> Result<T, Failure> {
-    match catch_unwind(AssertUnwindSafe(|| errors::with_given(argv, f))) {
+    match catch_unwind(AssertUnwindSafe(|| {
+        errors::with_given(argv, errors::Naming::Keywords, f)
+    })) {
         Ok(r) => r,
         Err(panic) => {
             let what = panic

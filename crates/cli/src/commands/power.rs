@@ -96,10 +96,12 @@ fn flag_error(e: memphis_core::Error) -> CliError {
             field,
             value,
             allowed,
-        } if OPTIONS.contains(&field.as_str()) => CliError::bad(format!(
-            "--{} = {value}: {allowed}",
-            field.replace('_', "-")
-        )),
+        } if OPTIONS.contains(&field.as_str()) => memphis_core::Error::Invalid {
+            field: format!("--{}", field.replace('_', "-")),
+            value,
+            allowed,
+        }
+        .into(),
         other => other.into(),
     }
 }

@@ -396,7 +396,7 @@ fn forty_bad_inputs_one_clear_error_each() {
         ),
         (
             vec![f("simulate"), f("--tokens"), f("-1e12")],
-            "training.tokens = -1000000000000",
+            "training.tokens = -1e12 (given as --tokens)",
         ),
         (
             vec![
@@ -434,7 +434,7 @@ fn forty_bad_inputs_one_clear_error_each() {
                     "[cluster]\npreset = \"memphis\"\ngpus = 1000000000000",
                 ),
             ],
-            "cluster.gpus = 1000000000000",
+            "cluster.gpus = 1e12",
         ),
         (
             vec![

@@ -11,7 +11,7 @@ parsing, the same scenario layers, the same figures and the same error messages.
     >>> memphis.sweep(grid={"gpus": [1024, 2048, 4096]}, base="dgx-h100-llama3-70b")
 
 Bad input raises :class:`ScenarioError` (a ``ValueError``) with the line ``memphis``
-prints after ``error:``. Every command's keywords, with their help and defaults:
+prints after ``error:``, naming a keyword where the command line names its flag. Every command's keywords, with their help and defaults:
 ``memphis.options("simulate")`` (the same as ``memphis simulate --help``).
 
 Reports and errors pickle (Dask, ``concurrent.futures.ProcessPoolExecutor``), and
