@@ -611,7 +611,7 @@ pub fn model_from_hf_config(context: &str, json: &str) -> Result<ModelFile> {
         qkv_bias: Some(qkv_bias),
         qk_norm: family.is(QK_NORM_FAMILIES).then_some(true),
         sandwich_norms: family.is(SANDWICH_NORM_FAMILIES).then_some(true),
-        max_seq_len: c.u64_of(&["max_position_embeddings"])?,
+        max_seq_len: c.u64_of(CONTEXT_KEYS)?,
         warnings,
         ..Default::default()
     };
@@ -660,6 +660,14 @@ const FFN_KEYS: &[&str] = &[
     "ffn_config.ffn_hidden_size",
 ];
 const VOCAB_KEYS: &[&str] = &["vocab_size", "padded_vocab_size"];
+/// The longest sequence the model was built for: DBRX calls it `max_seq_len`, GPT-2
+/// `n_positions`, ChatGLM `seq_length`.
+const CONTEXT_KEYS: &[&str] = &[
+    "max_position_embeddings",
+    "max_seq_len",
+    "n_positions",
+    "seq_length",
+];
 const HEAD_DIM_KEYS: &[&str] = &["head_dim"];
 /// The MLP's activation, by family.
 const ACT_KEYS: &[&str] = &["hidden_act", "hidden_activation", "activation_function"];
@@ -1774,6 +1782,8 @@ mod tests {
         );
         assert_eq!((moe.experts, moe.topk, moe.expert_ffn), (16, 4, 10752));
         assert!(!m.tied_embeddings && m.mlp == MlpKind::Gated);
+        // Its context is `max_seq_len`, not `max_position_embeddings`.
+        assert_eq!(m.max_seq_len, Some(32768));
         // Llama 4 Scout: one shared expert as wide as a routed one, every layer MoE, the
         // dense width kept for dense layers.
         let r = real("llama4-scout-17b-16e.json");

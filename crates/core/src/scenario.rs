@@ -817,7 +817,7 @@ pub fn cluster_preset(name: &str) -> Result<ClusterFile> {
 /// The command-line flag that sets a scenario field (`training.global_batch` ->
 /// `--global-batch`), where one does: a `[parallel]` or `[training]` field's name (or a
 /// top-level one's) in kebab case, the presets (`--cluster`, `--model`), the GPU, the
-/// spares (`--spares`) and the seed. Other fields have none: `cluster.gpus` is not
+/// spares (`--spares`), the checkpoint interval and the seed. Other fields have none: `cluster.gpus` is not
 /// `--gpus`, which sets `training.gpus`.
 pub fn flag_of(field: &str) -> Option<String> {
     let (section, key) = field.rsplit_once('.').unwrap_or(("", field));
@@ -826,6 +826,7 @@ pub fn flag_of(field: &str) -> Option<String> {
         ("cluster", "gpu") => "gpu",
         ("model", "preset") => "model",
         ("reliability", "spare_gpus") => "spares",
+        ("reliability", "checkpoint_interval_min") => "checkpoint_interval_min",
         ("reliability", "seed") => "seed",
         ("" | "parallel" | "training", k)
             if k.chars().all(|c| c.is_ascii_lowercase() || c == '_') =>
@@ -1108,6 +1109,8 @@ impl ModelFile {
     /// report calls a 16-layer Llama 3 8B `llama3-8b`.
     pub fn over(&self, base: &ModelFile) -> Result<ModelFile> {
         let mut merged: ModelFile = over_preset(self, base)?;
+        // Not file fields, so not merged as values: the base's warnings still hold.
+        merged.warnings = [&base.warnings[..], &self.warnings[..]].concat();
         if self.name.is_some() {
             return Ok(merged);
         }

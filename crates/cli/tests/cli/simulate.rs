@@ -128,6 +128,26 @@ fn hugging_face_config_runs() {
         !notes.iter().any(|n| n.contains("sliding_window")),
         "{notes:?}"
     );
+    // The same config named by a scenario file's [model] says the same first.
+    let scenario = tmp("config_scenario.toml");
+    std::fs::write(
+        &scenario,
+        format!(
+            "preset = \"memphis-405b\"\n[model]\npreset = {:?}\n",
+            cfg.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let v = json(&[
+        "simulate",
+        scenario.to_str().unwrap(),
+        "--cluster",
+        "dgx-h100",
+        "--gpus",
+        "64",
+        "--json",
+    ]);
+    assert_eq!(v["notes"][0].as_str(), Some(notes[0]), "{}", v["notes"]);
 }
 
 #[test]

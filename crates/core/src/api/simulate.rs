@@ -181,18 +181,7 @@ fn plan_for_other_model(
 /// The plan fields a whole plan left to memphis's defaults ([`ParallelFile::completed`]),
 /// named (ep and etp only for an MoE model, where they mean something).
 fn defaults_note(written: &ParallelFile, completed: &ParallelFile, moe: bool) -> Vec<String> {
-    let table = |p: &ParallelFile| match toml::Value::try_from(p) {
-        Ok(toml::Value::Table(t)) => t,
-        _ => toml::Table::new(),
-    };
-    let given = table(written);
-    let filled: Vec<String> = table(completed)
-        .into_iter()
-        .filter(|(k, _)| !given.contains_key(k) && k != "dp")
-        .filter(|(k, _)| moe || (k != "ep" && k != "etp"))
-        .filter(|(k, _)| !(k == "vpp" && completed.pp == Some(1)))
-        .map(|(k, v)| format!("{k} = {v}"))
-        .collect();
+    let filled = defaulted_fields(written, completed, moe);
     if filled.is_empty() {
         return Vec::new();
     }
@@ -200,6 +189,25 @@ fn defaults_note(written: &ParallelFile, completed: &ParallelFile, moe: bool) ->
         "the plan fields you did not give take memphis's defaults, as a scenario file does: {}",
         filled.join(", ")
     )]
+}
+
+/// The fields of `completed` that `written` does not give, as `name = value` (those
+/// that mean something here: not dp, which follows from the GPUs, nor ep and etp for a
+/// dense model, vpp without a pipeline or sequence parallelism without tp).
+fn defaulted_fields(written: &ParallelFile, completed: &ParallelFile, moe: bool) -> Vec<String> {
+    let table = |p: &ParallelFile| match toml::Value::try_from(p) {
+        Ok(toml::Value::Table(t)) => t,
+        _ => toml::Table::new(),
+    };
+    let given = table(written);
+    table(completed)
+        .into_iter()
+        .filter(|(k, _)| !given.contains_key(k) && k != "dp")
+        .filter(|(k, _)| moe || (k != "ep" && k != "etp"))
+        .filter(|(k, _)| !(k == "vpp" && completed.pp == Some(1)))
+        .filter(|(k, _)| !(k == "sequence_parallel" && completed.tp == Some(1)))
+        .map(|(k, v)| format!("{k} = {v}"))
+        .collect()
 }
 
 /// The scenario, and whether the planner chose its plan (else it is the one written,
@@ -459,11 +467,22 @@ fn uneven_split_note(sc: &Scenario) -> Option<String> {
     } else {
         (format!("pp = {pp} stages"), "stages")
     };
-    Some(format!(
-        "the {} layers do not split evenly over {over}: the {unit} hold {} layers (Megatron-Core runs such a split when given the counts, --decoder-first/last-pipeline-num-layers or --pipeline-model-parallel-layout; by default it refuses it)",
-        sc.model.layers,
-        sizes.join(" or ")
-    ))
+    let parts = pp * vpp;
+    let given = "--decoder-first/last-pipeline-num-layers or --pipeline-model-parallel-layout";
+    Some(if sc.model.layers.is_multiple_of(parts) {
+        // Even counts were possible: the split is the balancing of `layer_split`.
+        format!(
+            "the {unit} hold {} layers, not {} each: memphis balances the work of {over}, whose layers differ (in attention, MLP, or the LM head and MTP layers on the last stage), as Megatron-Core's recipes do with {given}; by default Megatron-Core splits the layers evenly",
+            sizes.join(" or "),
+            sc.model.layers / parts
+        )
+    } else {
+        format!(
+            "the {} layers do not split evenly over {over}: the {unit} hold {} layers (Megatron-Core runs such a split when given the counts, {given}; by default it refuses it)",
+            sc.model.layers,
+            sizes.join(" or ")
+        )
+    })
 }
 
 /// Where the MFU's full count of attention (Megatron's formula, memphis's headline)
@@ -588,8 +607,18 @@ fn inherited(merged: &MergedScenario, sc: &Scenario, plan_kept: bool, hints: Hin
             sc.plan.label()
         ));
     } else if plan_kept {
-        // Some plan fields are the user's, the others still the preset's: name those.
-        let kept = merged.unwritten_plan_fields(&sc.plan);
+        // Some plan fields are the user's, the others still the preset's (or memphis's
+        // defaults, where no preset is beneath): name those.
+        let kept = match merged.preset {
+            Some(_) => merged.unwritten_plan_fields(&sc.plan),
+            None => {
+                let plan = toml::Value::try_from(&sc.plan)
+                    .ok()
+                    .and_then(|v| v.try_into::<ParallelFile>().ok())
+                    .unwrap_or_default();
+                defaulted_fields(&merged.written_plan(), &plan, sc.model.moe.is_some())
+            }
+        };
         if !kept.is_empty() {
             notes.push(format!(
                 "from {preset}, the plan fields you did not give: {} (set them{or_auto})",
@@ -1578,6 +1607,22 @@ mod tests {
         assert!(
             even.iter().all(|n| !n.contains("do not split evenly")),
             "{even:?}"
+        );
+        // Layers that could split evenly, moved off the last stage by its MTP layer: said
+        // as memphis's balancing, not as a split that does not divide.
+        let mut flags = ScenarioFile::default();
+        flags.model.preset = Some("llama3-8b".into());
+        flags.model.mtp_layers = Some(1);
+        flags.training.gpus = Some(32);
+        flags.training.global_batch = Some(64);
+        flags.parallel.pp = Some(4);
+        flags.parallel.vpp = Some(1);
+        let balanced = resolve(&ScenarioLayers::flags(flags)).unwrap().notes;
+        assert!(
+            balanced
+                .iter()
+                .any(|n| n.contains("layers, not 8 each: memphis balances")),
+            "{balanced:?}"
         );
         // The default scenario's 126 layers over pp x vpp = 16 x 4 chunks split unevenly
         // too, by the preset's design: no note.
