@@ -188,6 +188,14 @@ pub struct ScenarioArgs {
     /// Seed of the failure Monte Carlo (and of `power`'s step-to-step jitter).
     #[arg(long, value_parser = memphis_core::scenario::count_or_none_u64, allow_hyphen_values = true)]
     pub seed: Option<u64>,
+    /// Hot spare GPUs, counted in whole servers (a failure takes a whole server out).
+    /// Default: the cluster's GPUs the job leaves free. [reliability] spare_gpus.
+    #[arg(long, value_parser = memphis_core::scenario::count_or_none_u64)]
+    pub spares: Option<u64>,
+    /// Checkpoint interval in minutes, to the nearest whole step. Default: Daly's
+    /// optimum. [reliability] checkpoint_interval_min.
+    #[arg(long, value_name = "MIN", allow_hyphen_values = true)]
+    pub checkpoint_interval_min: Option<f64>,
 }
 
 /// `validate` flags.
@@ -340,13 +348,6 @@ pub struct ReliabilityArgs {
     /// Report the interruptions expected in this many days of training.
     #[arg(long)]
     pub days: Option<f64>,
-    /// Hot spare GPUs, counted in whole servers (a failure takes a whole server out).
-    /// Default: the cluster's GPUs the job leaves free.
-    #[arg(long, value_parser = memphis_core::scenario::count_or_none_u64)]
-    pub spares: Option<u64>,
-    /// Checkpoint interval in minutes. Default: Daly's optimum.
-    #[arg(long, value_name = "MIN")]
-    pub checkpoint_interval_min: Option<f64>,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,

@@ -496,6 +496,8 @@ pub fn scenario_layers(a: &crate::cli::ScenarioArgs) -> CliResult<ScenarioLayers
     }
     flags.cluster.gpu = a.gpu.clone();
     flags.reliability.seed = a.seed;
+    flags.reliability.spare_gpus = a.spares;
+    flags.reliability.checkpoint_interval_min = a.checkpoint_interval_min;
     let mut model = sections.model;
     if let Some(m) = a.model.as_deref() {
         let parsed = model_arg(m)?;

@@ -2,7 +2,9 @@
 
 use crate::cli::ReliabilityArgs;
 use crate::errors::CliResult;
-use crate::sinks::format::{analytic_ettr, count, days, days_spread, duration, few, pct};
+use crate::sinks::format::{
+    analytic_ettr, count, days, days_spread, duration, few, given_days, hundredths, pct, tenths,
+};
 use crate::{input, sinks};
 use memphis_core::api::{self, ReliabilityOptions, ReliabilityReport};
 use std::fmt::Write;
@@ -23,10 +25,8 @@ pub fn report(a: &ReliabilityArgs) -> CliResult<ReliabilityReport> {
 /// [`report`] on layers built by the caller (see `simulate::simulated_with`).
 pub fn report_with(
     a: &ReliabilityArgs,
-    mut layers: memphis_core::scenario::ScenarioLayers,
+    layers: memphis_core::scenario::ScenarioLayers,
 ) -> CliResult<ReliabilityReport> {
-    layers.flags.reliability.spare_gpus = a.spares;
-    layers.flags.reliability.checkpoint_interval_min = a.checkpoint_interval_min;
     let resolved = api::simulate::resolve_allowing_oom(&layers, a.allow_oom)?;
     // A plan that does not fit runs no job, so it has no failures to project.
     super::simulate::refuse_unless_fits(&resolved.scenario, a.allow_oom, &resolved.notes)?;
@@ -63,7 +63,8 @@ fn render(r: &ReliabilityReport) -> String {
     {
         let _ = writeln!(
             o,
-            "  in {d} days      {} unexpected and {} planned interruptions",
+            "  in {} days      {} unexpected and {} planned interruptions",
+            given_days(d),
             few(u),
             few(p)
         );
@@ -114,10 +115,10 @@ fn render(r: &ReliabilityReport) -> String {
     for row in &r.intervals {
         let _ = writeln!(
             o,
-            "    {:>12}  {:>10}  {:>9.2}   {:>7}{}",
+            "    {:>12}  {:>10}  {:>9}   {:>7}{}",
             duration(row.checkpoint_interval_min * 60.0),
             pct(row.ettr),
-            row.days_p50,
+            hundredths(row.days_p50),
             pct(row.storage_share),
             // Past the share the scenario allows checkpoints: the site's other writers wait.
             if row.over_storage_share {
@@ -134,12 +135,12 @@ fn render(r: &ReliabilityReport) -> String {
     for row in &r.spares {
         let _ = writeln!(
             o,
-            "    {:>8}  {:>6}  {:>9.2} ({:>5.2})   {:.1} h",
+            "    {:>8}  {:>6}  {:>9} ({:>5})   {} h",
             count(row.spare_gpus),
             pct(row.ettr),
-            row.days_p50,
-            row.days_mean,
-            row.spare_wait_hours
+            hundredths(row.days_p50),
+            hundredths(row.days_mean),
+            tenths(row.spare_wait_hours)
         );
     }
     let _ = writeln!(
@@ -149,13 +150,13 @@ fn render(r: &ReliabilityReport) -> String {
     for row in &r.recovery {
         let _ = writeln!(
             o,
-            "    {:<24} {:>9}  {:>6} ({:>6})  {:>9.2} ({:>5.2})",
+            "    {:<24} {:>9}  {:>6} ({:>6})  {:>9} ({:>5})",
             row.technique,
             duration(row.restart_s),
             pct(row.ettr),
             pct(row.ettr_expected),
-            row.days_p50,
-            row.days_mean
+            hundredths(row.days_p50),
+            hundredths(row.days_mean)
         );
     }
     for row in r.recovery.iter().skip(1) {

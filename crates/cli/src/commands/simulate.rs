@@ -5,7 +5,7 @@ use crate::cli::SimulateArgs;
 use crate::errors::{CliError, CliResult};
 use crate::sinks::format::{
     analytic_ettr, bytes, contention_line, count, days, days_spread, duration, few, pct, power_mw,
-    si, size_tb, tenths,
+    si, size_tb, spare_gpus, tenths,
 };
 use crate::{input, sinks};
 use memphis_core::api::simulate::MemorySummary;
@@ -379,10 +379,10 @@ fn render(r: &SimulationReport) -> String {
     );
     let _ = writeln!(
         o,
-        "  ETTR         {} ({}) · {} spare GPUs",
+        "  ETTR         {} ({}) · {}",
         pct(rel.ettr),
         analytic_ettr(rel),
-        count(rel.spare_gpus)
+        spare_gpus(rel.spare_gpus)
     );
     // Said when it shows at the line's precision (a tenth of an hour): a wait of
     // seconds over a whole run is no news.

@@ -132,9 +132,11 @@ pub fn bytes(b: f64) -> String {
     format!("{v:.1} {unit}")
 }
 
-/// A fraction as a percentage with one decimal.
+/// A fraction as a percentage with one decimal; one that rounds to zero is 0.0%, never
+/// -0.0%.
 pub fn pct(f: f64) -> String {
-    format!("{:.1}%", f * 100.0)
+    let p = f * 100.0;
+    format!("{:.1}%", if p.abs() < 0.05 { 0.0 } else { p })
 }
 
 /// Wall days of a run: the median and its p10-p90 spread, or the one analytic figure
@@ -203,6 +205,30 @@ pub fn tenths(x: f64) -> String {
     }
 }
 
+/// A count of spare GPUs with its noun: "1 spare GPU", "1,024 spare GPUs".
+pub fn spare_gpus(n: u64) -> String {
+    format!("{} spare GPU{}", count(n), if n == 1 { "" } else { "s" })
+}
+
+/// Days in a table column: to a hundredth below 1,000 (13.79), whole with thousands
+/// separators from there (1,451), where the hundredths no longer tell runs apart.
+pub fn hundredths(x: f64) -> String {
+    if (1_000.0..1e18).contains(&x) {
+        count(x.round() as u64)
+    } else {
+        format!("{x:.2}")
+    }
+}
+
+/// A number of days as given: whole with separators (30,000), else as written (0.5).
+pub fn given_days(d: f64) -> String {
+    if d.fract() == 0.0 && (0.0..1e18).contains(&d) {
+        count(d as u64)
+    } else {
+        format!("{d}")
+    }
+}
+
 /// At flow level, what the fabric did to each communicator: "flow level, ecmp routing:
 /// each group's slowest flow at dp 0.80 · pp 0.12 of its NIC's rate (...)", or that no
 /// traffic leaves a server; None on the analytical network model.
@@ -249,6 +275,19 @@ mod tests {
         ] {
             assert_eq!(sig3(x), s, "{x}");
         }
+    }
+
+    #[test]
+    fn table_figures_read_at_a_glance() {
+        assert_eq!(pct(-0.0001), "0.0%");
+        assert_eq!(pct(-0.0006), "-0.1%");
+        assert_eq!(pct(0.123), "12.3%");
+        assert_eq!(hundredths(13.794), "13.79");
+        assert_eq!(hundredths(1450.75), "1,451");
+        assert_eq!(given_days(30000.0), "30,000");
+        assert_eq!(given_days(0.5), "0.5");
+        assert_eq!(spare_gpus(1), "1 spare GPU");
+        assert_eq!(spare_gpus(1024), "1,024 spare GPUs");
     }
 
     #[test]

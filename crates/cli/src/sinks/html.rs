@@ -5,7 +5,7 @@ use memphis_core::api::SimulationReport;
 use memphis_core::step::timeline::{Stream, Timeline};
 use std::fmt::Write;
 
-use super::format::{contention_line, count, duration, few, pct, si};
+use super::format::{contention_line, count, days, duration, few, pct, si, spare_gpus, tenths};
 
 /// Escapes text for HTML.
 pub(super) fn esc(s: &str) -> String {
@@ -258,17 +258,18 @@ fn goodput_chart(rep: &SimulationReport) -> String {
         let bw = d / max * w;
         let _ = write!(
             svg,
-            r#"<text x="0" y="{:.0}" font-size="12">{name}</text><rect x="140" y="{y:.0}" width="{bw:.1}" height="{:.0}" fill="{}"/><text x="{:.1}" y="{:.0}" font-size="12">{d:.1} d</text>"#,
+            r#"<text x="0" y="{:.0}" font-size="12">{name}</text><rect x="140" y="{y:.0}" width="{bw:.1}" height="{:.0}" fill="{}"/><text x="{:.1}" y="{:.0}" font-size="12">{} d</text>"#,
             y + 16.0,
             row - 6.0,
             COLORS[i % COLORS.len()],
             144.0 + bw,
-            y + 16.0
+            y + 16.0,
+            tenths(*d)
         );
     }
     let _ = write!(
         svg,
-        r#"<text x="0" y="{:.0}" font-size="12">ETTR {} · job MTBF {} · {} interruptions · checkpoint every {} ({:.1} TB, stall {}) · restart {} · {} spare GPUs</text></svg>"#,
+        r#"<text x="0" y="{:.0}" font-size="12">ETTR {} · job MTBF {} · {} interruptions · checkpoint every {} ({:.1} TB, stall {}) · restart {} · {}</text></svg>"#,
         row * bars.len() as f64 + 20.0,
         pct(r.ettr),
         duration(r.job_mtbf_hours * 3600.0),
@@ -277,7 +278,7 @@ fn goodput_chart(rep: &SimulationReport) -> String {
         r.checkpoint_size_tb,
         duration(r.checkpoint_stall_s),
         duration(r.restart_min * 60.0),
-        count(r.spare_gpus)
+        spare_gpus(r.spare_gpus)
     );
     svg
 }
@@ -327,7 +328,7 @@ pub fn report(r: &SimulationReport) -> String {
             "memory per GPU",
             format!("{:.1} GiB of {:.1} GiB", mem.per_gpu_gib, cap),
         ),
-        ("time to train", format!("{:.1} days p50", r.run.days_p50)),
+        ("time to train", format!("{} p50", days(r.run.days_p50))),
         (
             "facility power (job · site)",
             format!(

@@ -64,9 +64,26 @@ fn reliability_and_simulate_give_the_same_days() {
         &[][..],
         &["dgx-h100-llama3-70b"][..],
         &["--gpus", "16384"][..],
+        // The failure flags are every job command's, not reliability's alone.
+        &[
+            "dgx-h100-llama3-70b",
+            "--spares",
+            "8",
+            "--checkpoint-interval-min",
+            "1",
+        ][..],
     ] {
         let sim = json(&with(&["simulate", "--json"], extra));
         let rel = json(&with(&["reliability", "--json"], extra));
+        assert_eq!(
+            sim["reliability"]["spare_gpus"], rel["spare_gpus"],
+            "{extra:?}"
+        );
+        assert_eq!(
+            f(&sim["reliability"]["checkpoint_interval_min"]),
+            f(&rel["checkpoint_interval_min"]),
+            "{extra:?}"
+        );
         assert_eq!(
             f(&sim["step"]["time_s"]),
             f(&rel["step_time_s"]),

@@ -131,7 +131,7 @@ fn packed(s: Servers, r: &Request, owner: &[Option<usize>]) -> Result<Vec<u32>> 
             format!("job '{}': placement", r.name),
             format!("packed, align {:?}", r.align).to_lowercase(),
             format!(
-                "{n} free servers in a row from {} boundary, and none are (the longest free run, from any server, has {}): scattered, a smaller job{}",
+                "{n} free servers in a row starting on {} boundary, but no such run is free (the longest free run, from any server, is {} servers): scattered, a smaller job{}",
                 match r.align {
                     Align::Server => "a server",
                     Align::Rack => "a rack",

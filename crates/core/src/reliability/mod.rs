@@ -214,7 +214,7 @@ impl ReliabilityConfig {
             return Err(Error::invalid(
                 "reliability.trials",
                 self.trials,
-                "1 to 100000",
+                "a whole number of Monte Carlo trials from 1 to 100,000",
             ));
         }
         Ok(())
@@ -514,7 +514,7 @@ impl IntervalRule {
     /// Why, in words.
     pub fn why(self) -> String {
         match self {
-            IntervalRule::Set => "as set, in whole steps".into(),
+            IntervalRule::Set => "as set, to the nearest whole step".into(),
             IntervalRule::Daly => "Daly's optimum".into(),
             IntervalRule::Storage => format!(
                 "bounded by storage: checkpoints take at most {:.0}% of its writes ⚠",
@@ -540,8 +540,6 @@ pub fn landing_s(cfg: &ReliabilityConfig, ck: &CheckpointCost) -> f64 {
     }
 }
 
-/// `h` hours rounded up to whole steps of `step_s` (at least one): checkpoints are
-/// taken between steps.
 /// `h` hours rounded up to whole steps of `step_s` (at least one): checkpoints are taken
 /// between steps. A count a rounding error past a whole number stays that number.
 pub fn whole_steps(h: f64, step_s: f64) -> f64 {
@@ -571,7 +569,15 @@ pub fn checkpoint_interval(
     let step_h = step_s / 3600.0;
     let whole_steps = |h: f64| whole_steps(h, step_s);
     if let Some(m) = cfg.checkpoint_interval_min {
-        return (whole_steps(m / 60.0), IntervalRule::Set);
+        // An interval asked for is a count of steps (Megatron's --save-interval): the
+        // nearest, not a floor to stay above.
+        let h = m / 60.0;
+        let nearest = if step_h > 0.0 {
+            (h / step_h).round().max(1.0) * step_h
+        } else {
+            h
+        };
+        return (nearest, IntervalRule::Set);
     }
     let stall_h = ck.stall_s / 3600.0;
     let daly = daly_interval(stall_h.max(1e-9), mtbf_h);
