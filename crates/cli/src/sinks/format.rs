@@ -198,26 +198,27 @@ pub fn days(d: f64) -> String {
 /// A figure to a tenth below 10,000, whole with thousands separators from there (days,
 /// hours): 13.8, 9,781.
 pub fn tenths(x: f64) -> String {
-    if (10_000.0..1e18).contains(&x) {
+    decimals_below(x, 1, 10_000.0)
+}
+
+/// Days in a table column: to a hundredth below 1,000 (13.79), whole with thousands
+/// separators from there (1,451), where the hundredths no longer tell runs apart.
+pub fn hundredths(x: f64) -> String {
+    decimals_below(x, 2, 1_000.0)
+}
+
+/// `x` with `places` decimals below `whole_from`, whole with separators from there.
+fn decimals_below(x: f64, places: usize, whole_from: f64) -> String {
+    if (whole_from..1e18).contains(&x) {
         count(x.round() as u64)
     } else {
-        format!("{x:.1}")
+        format!("{x:.places$}")
     }
 }
 
 /// A count of spare GPUs with its noun: "1 spare GPU", "1,024 spare GPUs".
 pub fn spare_gpus(n: u64) -> String {
     format!("{} spare GPU{}", count(n), if n == 1 { "" } else { "s" })
-}
-
-/// Days in a table column: to a hundredth below 1,000 (13.79), whole with thousands
-/// separators from there (1,451), where the hundredths no longer tell runs apart.
-pub fn hundredths(x: f64) -> String {
-    if (1_000.0..1e18).contains(&x) {
-        count(x.round() as u64)
-    } else {
-        format!("{x:.2}")
-    }
 }
 
 /// A number of days as given: whole with separators (30,000), else as written (0.5).
