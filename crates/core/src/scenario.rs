@@ -247,6 +247,7 @@ pub struct TrainingFile {
     pub seq_len: Option<u64>,
     /// Token budget: a number, or one with K, M, B or T (15T, 500B, 1.5e12).
     #[cfg_attr(feature = "clap", arg(long, value_parser = token_budget, allow_hyphen_values = true))]
+    #[serde(default, deserialize_with = "token_budget_in_file")]
     pub tokens: Option<f64>,
     /// `fp16`, `bf16` or `fp8`.
     #[cfg_attr(feature = "clap", arg(long, value_enum))]
@@ -324,10 +325,36 @@ fn whole_number(text: &str, least: u64) -> std::result::Result<u64, String> {
     }
 }
 
-/// A token budget on the command line: a number, or one with a K, M, B (or G) or T
-/// suffix as reports print it (15T). Its range (NaN and infinity out) is checked with
-/// the scenario's, whose message names the field.
-#[cfg(feature = "clap")]
+/// A token budget in a file: a number (15e12), or text as the command line takes it
+/// (`tokens = "15T"`).
+fn token_budget_in_file<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<f64>, D::Error> {
+    struct Budget;
+    impl serde::de::Visitor<'_> for Budget {
+        type Value = f64;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a number of tokens (15e12) or one with K, M, B or T (\"15T\")")
+        }
+        fn visit_f64<E: serde::de::Error>(self, v: f64) -> std::result::Result<f64, E> {
+            Ok(v)
+        }
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> std::result::Result<f64, E> {
+            Ok(v as f64)
+        }
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> std::result::Result<f64, E> {
+            Ok(v as f64)
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> std::result::Result<f64, E> {
+            token_budget(v).map_err(E::custom)
+        }
+    }
+    d.deserialize_any(Budget).map(Some)
+}
+
+/// A token budget on the command line (or as text in a file): a number, or one with a
+/// K, M, B (or G) or T suffix as reports print it (15T). Its range (NaN and infinity
+/// out) is checked with the scenario's, whose message names the field.
 pub fn token_budget(text: &str) -> std::result::Result<f64, String> {
     let t = text.trim();
     let (num, scale) = match t.chars().last().map(|c| c.to_ascii_uppercase()) {
@@ -2231,6 +2258,26 @@ mod tests {
         for p in CLUSTER_PRESETS {
             cluster_preset(p.name).unwrap();
         }
+    }
+
+    #[test]
+    fn a_files_token_budget_is_a_number_or_the_flags_text() {
+        let tokens = |v: &str| {
+            parse_scenario("f.toml", &format!("[training]\ntokens = {v}\n"))
+                .map(|f| f.training.tokens)
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(tokens("\"15T\""), Ok(Some(15e12)));
+        assert_eq!(tokens("\"500B\""), Ok(Some(500e9)));
+        assert_eq!(tokens("15e12"), Ok(Some(15e12)));
+        assert_eq!(tokens("4096"), Ok(Some(4096.0)));
+        let e = tokens("\"15X\"").unwrap_err();
+        assert!(
+            e.ends_with("15X is not a number of tokens (15T, 500B, 1.5e12)"),
+            "{e}"
+        );
+        let e = tokens("true").unwrap_err();
+        assert!(e.contains("expected a number of tokens (15e12)"), "{e}");
     }
 
     #[test]
