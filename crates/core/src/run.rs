@@ -91,7 +91,9 @@ pub fn reliability_of(
     work_hours: f64,
     cfg: &crate::reliability::ReliabilityConfig,
 ) -> RunProjection {
-    let spares = cfg.spare_gpus.unwrap_or(sc.spare_gpus());
+    // A failure takes a whole host out, so only whole hosts stand in for one.
+    let per_host = u64::from(sc.cluster.gpus_per_host.max(1));
+    let spares = cfg.spare_gpus.unwrap_or(sc.spare_gpus()) / per_host * per_host;
     project_run(
         work_hours,
         step_s,

@@ -54,7 +54,7 @@ pub struct ClusterFile {
     pub gpus: Option<u64>,
     /// GPUs per server (one NVLink domain).
     pub gpus_per_node: Option<u32>,
-    /// Servers per rack.
+    /// Servers per rack (default: 64 GPUs' worth, at least one server).
     pub nodes_per_rack: Option<u32>,
     /// Racks per array (first fabric tier unit).
     pub racks_per_array: Option<u32>,
@@ -74,7 +74,8 @@ pub struct ClusterFile {
     pub switch_radix: Option<u32>,
     /// Oversubscription (down/up) of the leaf and spine tiers (default [1, 1]).
     pub oversubscription: Option<Vec<f64>>,
-    /// Rail-optimized leaves (default true).
+    /// Rail-optimized leaves (default: true for servers of up to 8 GPUs, whose GPU k
+    /// all go to leaf k; false for an NVL72's, which has no 8 rails to align).
     pub rail_optimized: Option<bool>,
     /// Three tiers: arrays per pod, the block the spines join without the oversubscription
     /// above them (1: each array is a pod, as Meta's 3,072-GPU pods). Default: pods of as
@@ -1061,7 +1062,12 @@ impl ClusterFile {
                 ),
             ));
         }
-        let nodes_per_rack = c.nodes_per_rack.unwrap_or(8);
+        // By default 64 GPUs a rack, and at least a server: 8 HGX servers, or one
+        // NVL72 (a rack of its own, as the gb200-nvl72 preset has it).
+        const RACK_GPUS: u32 = 64;
+        // An HGX server's rails: one leaf for each of its 8 GPUs (facts.md §2.2).
+        const RAIL_GPUS: u32 = 8;
+        let nodes_per_rack = c.nodes_per_rack.unwrap_or((RACK_GPUS / gpn).max(1));
         let racks_per_array = c.racks_per_array.unwrap_or(8);
         let fabric_spec = FabricSpec {
             endpoints: gpus,
@@ -1071,7 +1077,7 @@ impl ClusterFile {
             link_gbps: nic_gbps,
             tiers,
             oversubscription: [over[0], over[1]],
-            rail_optimized: c.rail_optimized.unwrap_or(true),
+            rail_optimized: c.rail_optimized.unwrap_or(gpn <= RAIL_GPUS),
             arrays_per_pod: c.arrays_per_pod,
         };
         fabric_spec.validate()?;

@@ -41,10 +41,14 @@ fn scenario_cluster(arg: &str) -> CliResult<ClusterSpec> {
 /// A `--cluster` argument: a preset name, or a TOML file holding a cluster's fields (a
 /// scenario's `[cluster]` section at top level, like `presets/clusters/*.toml`).
 pub fn cluster_arg(arg: &str) -> CliResult<ClusterSpec> {
-    match input::cluster_file_arg(arg)? {
-        Some(file) => Ok(file.validate("cluster")?),
-        None => Ok(api::preset(arg)?),
+    let c = match input::cluster_file_arg(arg)? {
+        Some(file) => file.validate("cluster")?,
+        None => api::preset(arg)?,
+    };
+    if let Some(w) = api::oversized_domain(&c) {
+        crate::sinks::note(&w);
     }
+    Ok(c)
 }
 
 pub use memphis_core::serde_name;

@@ -111,8 +111,10 @@ fn render(r: &SearchResult) -> String {
         count(r.plans_evaluated),
         count(r.plans_feasible),
         count(r.plans_rejected_memory),
-        // No more finalists than plans that fit.
-        memphis_core::plan::FINALISTS.min(r.plans_feasible as usize)
+        // As many finalists as rows asked for, and no more than plans that fit.
+        memphis_core::plan::FINALISTS
+            .max(r.top.len())
+            .min(r.plans_feasible as usize)
     );
     let _ = writeln!(o, "\n  #  TP  PP vpp  CP  EP ETP     DP  mb  recompute  dist-opt      step    MFU causal   memory  days p50");
     for (i, res) in r.top.iter().enumerate() {

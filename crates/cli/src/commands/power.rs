@@ -246,7 +246,7 @@ fn render_spectrum(o: &mut String, r: &GridReport) {
         .main
         .iter()
         .filter(|l| l.share >= SHOWN_SHARE)
-        .map(|l| format!("{:.3} Hz ({})", l.hz, pct(l.share)))
+        .map(|l| format!("{} Hz ({})", sig3(l.hz), pct(l.share)))
         .collect();
     if sp.main.is_empty() && sp.peak_hz == 0.0 {
         let _ = writeln!(
@@ -259,10 +259,10 @@ fn render_spectrum(o: &mut String, r: &GridReport) {
     }
     let _ = writeln!(
         o,
-        "  spectrum     peak {:.3} Hz ({:.2} x the step rate; from {:.3} Hz up) · {} of the variance in {} ({:.2} MW RMS; Nyquist {} Hz)",
-        sp.peak_hz,
-        sp.peak_hz / r.step_hz.max(1e-12),
-        sp.peak_from_hz,
+        "  spectrum     peak {} Hz ({} x the step rate; from {} Hz up) · {} of the variance in {} ({:.2} MW RMS; Nyquist {} Hz)",
+        sig3(sp.peak_hz),
+        sig3(sp.peak_hz / r.step_hz.max(1e-12)),
+        sig3(sp.peak_from_hz),
         pct(sp.band_fraction),
         sp.band_label(),
         sp.band_rms_mw,

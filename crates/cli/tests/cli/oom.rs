@@ -53,6 +53,31 @@ fn assert_refused(o: &std::process::Output) {
 }
 
 #[test]
+fn an_moe_plan_that_does_not_fit_is_told_of_ep() {
+    let o = memphis(&[
+        "simulate",
+        "deepseek-v3-h800",
+        "--tp",
+        "1",
+        "--pp",
+        "1",
+        "--ep",
+        "8",
+        "--cp",
+        "1",
+        "--global-batch",
+        "16384",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    let last = err.trim_end().lines().last().unwrap();
+    assert!(
+        last.contains("this one does not: more ep, pp or tp"),
+        "{last}"
+    );
+}
+
+#[test]
 fn simulate_refuses_a_plan_that_does_not_fit_and_writes_nothing() {
     let (out, html, trace) = (tmp("oom.json"), tmp("oom.html"), tmp("oom-trace.json"));
     let args = with(

@@ -94,6 +94,16 @@ fn spares_that_are_no_whole_server_say_so() {
         err.contains("spares count in whole servers of 8 GPUs: 12 spare GPUs are 1 server"),
         "{err}"
     );
+    // The run, its headline and its table hold the 8 that stand in, not the 12 given.
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["spare_gpus"], 8);
+    let rows: Vec<u64> = v["spares"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["spare_gpus"].as_u64().unwrap())
+        .collect();
+    assert!(rows.contains(&8) && !rows.contains(&12), "{rows:?}");
     let o = memphis(&["reliability", "--gpus", "4096", "--spares", "16", "--json"]);
     assert!(!stderr(&o).contains("whole servers"));
     // `simulate` says it too, and a refusal for too few spares says what they count as.

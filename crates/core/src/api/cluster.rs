@@ -100,6 +100,20 @@ pub struct ClusterReport {
     pub pod_gpus: u64,
 }
 
+/// A server with more GPUs than the GPU's NVLink domains join (A100s 72 to a server,
+/// as `--gpu A100-SXM4-80GB` on an NVL72 cluster makes): priced as asked, one NVLink
+/// domain at the GPU's own NVLink rate, but no such system is built. Said by every
+/// command that takes a cluster.
+pub fn oversized_domain(c: &ClusterSpec) -> Option<String> {
+    let (gpu, gpn) = (&c.gpu, c.gpus_per_node);
+    (gpn > gpu.nvlink_domain_gpus).then(|| {
+        format!(
+            "warning: {gpn} GPUs a server share one NVLink domain here, but {} systems join at most {} (cluster.gpus_per_node); memphis prices the {gpn} as one domain at the {}'s NVLink rate, as asked",
+            gpu.name, gpu.nvlink_domain_gpus, gpu.name
+        )
+    })
+}
+
 /// The inventory of `c`: builds its fabric and counts.
 pub fn cluster_report(c: &ClusterSpec) -> ClusterReport {
     report_of(c, &Fabric::build(&c.fabric_spec).inventory())
@@ -183,6 +197,34 @@ mod tests {
             .validate("cluster")
             .unwrap();
         assert_eq!((c.gpus, c.name.as_str()), (4096, "dgx-h100"));
+    }
+
+    /// A cluster file that gives its servers' size and not its racks or rails gets the
+    /// defaults that suit them: 8-GPU servers 8 to a rack on rails, an NVL72 a rack of
+    /// its own without.
+    #[test]
+    fn rack_and_rail_defaults_follow_the_server() {
+        let c = |text: &str| {
+            parse_cluster("c.toml", text)
+                .unwrap()
+                .validate("cluster")
+                .unwrap()
+        };
+        let hgx = c("gpu = \"H100-SXM5-80GB\"\ngpus = 1024\nnic_gbps = 400\n");
+        assert_eq!(
+            (hgx.nodes_per_rack, hgx.fabric_spec.rail_optimized),
+            (8, true)
+        );
+        assert_eq!(oversized_domain(&hgx), None);
+        let nvl = c("gpu = \"GB200\"\ngpus = 576\ngpus_per_node = 72\nnic_gbps = 400\n");
+        assert_eq!(
+            (nvl.nodes_per_rack, nvl.fabric_spec.rail_optimized),
+            (1, false)
+        );
+        assert_eq!(oversized_domain(&nvl), None);
+        // 72 H100s to an NVLink domain: priced as asked, and said.
+        let h72 = c("gpu = \"H100-SXM5-80GB\"\ngpus = 144\ngpus_per_node = 72\nnic_gbps = 400\n");
+        assert!(oversized_domain(&h72).is_some_and(|w| w.contains("join at most 8")));
     }
 
     #[test]

@@ -73,7 +73,9 @@ pub(crate) fn progress_notes(
             ),
         ));
     }
-    let whole_hosts = spares_in_hosts(sc, rel.spare_gpus);
+    // The spares given (or left free), of which the run draws on whole hosts.
+    let given = sc.reliability.spare_gpus.unwrap_or(sc.spare_gpus());
+    let whole_hosts = spares_in_hosts(sc, given);
     let cause = Cause::of(sc, rel);
     // A mean ETTR that rare long waits make (a short run that meets a failure once in a
     // while, with no spare: a repair of days) while 9 runs in 10 go as planned: said as

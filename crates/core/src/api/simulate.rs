@@ -408,19 +408,6 @@ fn other_model(merged: &MergedScenario) -> Option<String> {
     })
 }
 
-/// A server with more GPUs than the GPU's NVLink domains join (A100s 72 to a server,
-/// as `--gpu A100-SXM4-80GB` on an NVL72 cluster makes): priced as asked, one NVLink
-/// domain at the GPU's own NVLink rate, but no such system is built.
-fn oversized_domain(sc: &Scenario) -> Option<String> {
-    let (gpu, gpn) = (&sc.cluster.gpu, sc.cluster.gpus_per_node);
-    (gpn > gpu.nvlink_domain_gpus).then(|| {
-        format!(
-            "warning: {gpn} GPUs a server share one NVLink domain here, but {} systems join at most {} (cluster.gpus_per_node); memphis prices the {gpn} as one domain at the {}'s NVLink rate, as asked",
-            gpu.name, gpu.nvlink_domain_gpus, gpu.name
-        )
-    })
-}
-
 /// Groups small enough for one NVLink domain that straddle two, as consecutive ranks
 /// do when their size does not divide the domain (TP 16 on 72-GPU racks): the slowest
 /// group crosses the scale-out NICs and the step waits for it.
@@ -508,7 +495,7 @@ fn masked_attention_note(sc: &Scenario) -> Option<String> {
 /// too.
 pub fn scenario_notes(merged: &MergedScenario, sc: &Scenario, hints: Hints) -> Vec<String> {
     let mut notes = Vec::new();
-    notes.extend(oversized_domain(sc));
+    notes.extend(super::cluster::oversized_domain(&sc.cluster));
     notes.extend(masked_attention_note(sc));
     if sc.network == NetworkModel::Analytical && hints == Hints::Flags {
         notes.extend(super::collective::oversubscribed_note(
@@ -630,8 +617,14 @@ fn inherited(merged: &MergedScenario, sc: &Scenario, plan_kept: bool, hints: Hin
         && !merged.wrote("parallel.dp")
         && sc.job_gpus() < sc.cluster.gpus
     {
+        // The spares given say how many of the rest stand by; else all of them do.
+        let rest = if merged.wrote("reliability.spare_gpus") {
+            ""
+        } else {
+            ", the rest are hot spares"
+        };
         notes.push(format!(
-            "the job uses {} of the cluster's {} GPUs, the rest are hot spares (set {})",
+            "the job uses {} of the cluster's {} GPUs{rest} (set {})",
             sc.job_gpus(),
             sc.cluster.gpus,
             hints.set("training", &["gpus"])
@@ -930,7 +923,8 @@ pub struct FailureSummary {
     pub ettr: f64,
     /// Analytic ETTR.
     pub ettr_expected: f64,
-    /// Hot spares at the start.
+    /// Hot spare GPUs at the start: whole hosts' worth of those given (or of the GPUs
+    /// the job leaves free), since a failure takes a whole host out.
     pub spare_gpus: u64,
     /// Hours waiting for repairs when spares ran out.
     pub spare_wait_hours: f64,
@@ -996,7 +990,11 @@ pub fn memory(sc: &Scenario) -> MemorySummary {
 /// help.
 pub fn does_not_fit(sc: &Scenario, m: &MemorySummary, hints: Hints) -> crate::Error {
     let p = &sc.plan;
-    let mut fixes = vec!["more pp or tp".to_string()];
+    // Experts sharded over more ranks hold fewer each: for an MoE model, ep first.
+    let mut fixes = match &sc.model.moe {
+        Some(moe) if p.ep < moe.experts => vec!["more ep, pp or tp".to_string()],
+        _ => vec!["more pp or tp".to_string()],
+    };
     if p.recompute != crate::workload::Recompute::Full {
         fixes.push(hints.assign("parallel", "recompute", "\"full\""));
     } else if let Some(n) = p.recompute_layers {

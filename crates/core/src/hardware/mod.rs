@@ -115,8 +115,10 @@ pub const A100_SUSTAINED_BF16: f64 = 257.0 / 312.0;
 ///   186 GB HBM3e as software sees it, at 8 TB/s ⚠; NVLink 5 as B200. facts.md §11.
 ///   MAMF and SMs as B200 ⚠.
 ///
-/// HBM capacities are binary (stacks of 16 or 24 GiB): 80 GiB for the 80 GB parts, as
-/// nvidia-smi reports ~81,559 MiB; 141 and 180 GiB are taken at face value ⚠.
+/// HBM capacities are what nvidia-smi reports, which the parts' names round: 81,559 MiB
+/// (79.6 GiB) for the 80 GB parts, 143,771 MiB for H200 "141 GB", 183,359 MiB (179.1
+/// GiB) for B200 "180 GB" ⚠ (from memory of public nvidia-smi logs, not in facts.md);
+/// GB200's 186 GiB is taken at face value ⚠.
 /// SMs: A100 108, H100/H200 132 (facts.md §2.1), B200 148 ⚠ (NVIDIA Blackwell brief).
 pub fn gpu_catalog() -> &'static [GpuSpec] {
     static CATALOG: std::sync::OnceLock<Vec<GpuSpec>> = std::sync::OnceLock::new();
@@ -198,7 +200,7 @@ pub fn gpu_catalog() -> &'static [GpuSpec] {
                 mamf_bf16_fraction: 0.776,
                 mamf_fp8_fraction: 0.763,
                 sustained_bf16_fraction: None,
-                hbm_capacity: Bytes(180.0 * GIB),
+                hbm_capacity: Bytes(183_359.0 * MIB),
                 hbm_bandwidth: Bandwidth(7.7 * TB),
                 nvlink_bw_per_dir: Bandwidth(900.0 * GB),
                 nccl_nvlink_bw: Bandwidth(18.0 * 40.1 * GB),

@@ -656,7 +656,7 @@ pub struct RunProjection {
     pub days_mean: f64,
     /// Mean hours the job waited for repairs when spares ran out.
     pub spare_wait_hours: f64,
-    /// Spare GPUs available at the start.
+    /// Spare GPUs available at the start (whole hosts' worth).
     pub spare_gpus: u64,
     /// Whether the spread comes from the Monte Carlo (false: the run would see more than
     /// [`MC_MAX_EVENTS`] interruptions per trial, and the analytic ETTR is used instead).
