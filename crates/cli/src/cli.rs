@@ -348,6 +348,10 @@ pub struct ReliabilityArgs {
     /// Report the interruptions expected in this many days of training.
     #[arg(long)]
     pub days: Option<f64>,
+    /// `auto`: replace the scenario's plan by the planner's best, as `simulate --plan
+    /// auto` does.
+    #[arg(long, value_name = "auto")]
+    pub plan: Option<String>,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
@@ -366,6 +370,10 @@ pub struct ReliabilityArgs {
 #[derive(Debug, Args)]
 #[command(allow_negative_numbers = true)]
 pub struct PowerArgs {
+    /// `auto`: replace the scenario's plan by the planner's best, as `simulate --plan
+    /// auto` does.
+    #[arg(long, value_name = "auto")]
+    pub plan: Option<String>,
     /// How long a stretch of training to show: 1 ms to 7 d; rounded up to a
     /// whole number of samples (a note says so).
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration, allow_hyphen_values = true)]

@@ -55,7 +55,7 @@ pub fn report_with(
     opts: PowerOptions,
     layers: memphis_core::scenario::ScenarioLayers,
 ) -> CliResult<GridReport> {
-    let resolved = api::simulate::resolve_allowing_oom(&layers, a.allow_oom)?;
+    let resolved = super::simulate::resolve(a.plan.as_deref(), &layers, a.allow_oom)?;
     super::simulate::refuse_unless_fits(&resolved.scenario, a.allow_oom, &resolved.notes)?;
     sinks::status("building the power series ...");
     // One seed for the scenario's randomness: the failure Monte Carlo's and the jitter's.

@@ -27,7 +27,7 @@ pub fn report_with(
     a: &ReliabilityArgs,
     layers: memphis_core::scenario::ScenarioLayers,
 ) -> CliResult<ReliabilityReport> {
-    let resolved = api::simulate::resolve_allowing_oom(&layers, a.allow_oom)?;
+    let resolved = super::simulate::resolve(a.plan.as_deref(), &layers, a.allow_oom)?;
     // A plan that does not fit runs no job, so it has no failures to project.
     super::simulate::refuse_unless_fits(&resolved.scenario, a.allow_oom, &resolved.notes)?;
     sinks::status("running the failure Monte Carlo ...");

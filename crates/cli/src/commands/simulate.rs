@@ -54,21 +54,29 @@ pub fn simulated(a: &SimulateArgs) -> CliResult<(Scenario, SimulationReport)> {
     simulated_with(a, input::scenario_layers(&a.scenario)?)
 }
 
+/// The scenario of `layers` with its plan, or the planner's best for `--plan auto`: one
+/// resolution for every command that runs a job (`simulate`, `reliability`, `power`).
+pub fn resolve(
+    plan: Option<&str>,
+    layers: &ScenarioLayers,
+    allow_oom: bool,
+) -> CliResult<api::simulate::Resolved> {
+    match plan {
+        None => Ok(api::simulate::resolve_allowing_oom(layers, allow_oom)?),
+        Some("auto") => Ok(api::simulate::plan_auto(layers)?),
+        Some(other) => Err(CliError::bad(format!(
+            "--plan = {other}: only `auto` (the planner's best plan)"
+        ))),
+    }
+}
+
 /// [`simulated`] on layers built by the caller (the Python package's scenario given as
 /// a dict is parsed as a file would be, then takes the file's place).
 pub fn simulated_with(
     a: &SimulateArgs,
     layers: ScenarioLayers,
 ) -> CliResult<(Scenario, SimulationReport)> {
-    let resolved = match a.plan.as_deref() {
-        None => api::simulate::resolve_allowing_oom(&layers, a.allow_oom)?,
-        Some("auto") => api::simulate::plan_auto(&layers)?,
-        Some(other) => {
-            return Err(CliError::bad(format!(
-                "--plan = {other}: only `auto` (the planner's best plan)"
-            )))
-        }
-    };
+    let resolved = resolve(a.plan.as_deref(), &layers, a.allow_oom)?;
     let sc = resolved.scenario;
     // Nothing runs on a job that does not fit (unless asked): checked before the work,
     // so that no output file is written either.

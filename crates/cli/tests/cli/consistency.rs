@@ -72,6 +72,8 @@ fn reliability_and_simulate_give_the_same_days() {
             "--checkpoint-interval-min",
             "1",
         ][..],
+        // So is the planner's plan.
+        &["dgx-h100-llama3-70b", "--gpus", "256", "--plan", "auto"][..],
     ] {
         let sim = json(&with(&["simulate", "--json"], extra));
         let rel = json(&with(&["reliability", "--json"], extra));
