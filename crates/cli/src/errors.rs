@@ -223,7 +223,8 @@ fn with_flag(e: memphis_core::Error, given: &[String], naming: Naming) -> String
     };
     // An option the binary checks itself is named by its flag (`--window = 30 d`): a
     // keyword's caller reads the keyword.
-    if let (Some(key), Naming::Keywords) = (field.strip_prefix("--"), naming) {
+    if let (Some((_, key)), Naming::Keywords) = (field.rsplit_once("--"), naming) {
+        // `--window`, or `-g/--gpus`: the long name is the keyword.
         return format!("{} = {value}: {allowed}", key.replace('-', "_"));
     }
     let Some(flag) = memphis_core::scenario::flag_of(field) else {
@@ -288,6 +289,8 @@ mod tests {
             with_flag(e, &[], Naming::Keywords),
             "window = 30 d: at most 7 d"
         );
+        let e = memphis_core::Error::invalid("-g/--gpus", 0, "from 2");
+        assert_eq!(with_flag(e, &[], Naming::Keywords), "gpus = 0: from 2");
         // A Python caller wrote a keyword, which became the flag.
         let e = memphis_core::Error::invalid("training.global_batch", 7, "x");
         assert_eq!(

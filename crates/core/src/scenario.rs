@@ -52,7 +52,8 @@ pub struct ClusterFile {
     pub gpu: Option<String>,
     /// GPUs in the cluster.
     pub gpus: Option<u64>,
-    /// GPUs per server (one NVLink domain).
+    /// GPUs per server (one NVLink domain; default: the GPU's domain as built, 8 on
+    /// HGX, 72 for GB200).
     pub gpus_per_node: Option<u32>,
     /// Servers per rack (default: 64 GPUs' worth, at least one server).
     pub nodes_per_rack: Option<u32>,
@@ -89,8 +90,8 @@ pub struct ClusterFile {
     /// NICs per server, GPU and CPU NICs together (default one per GPU and one more).
     pub nics_per_node: Option<f64>,
     /// GPUs behind one host (CPUs, memory, an OS): host and software failures, planned
-    /// maintenance and hot spares count in hosts (default: the server; a GB200 NVL72
-    /// rack is 18 hosts of 4 GPUs).
+    /// maintenance and hot spares count in hosts (default: the GPU's host as built, where
+    /// it divides the server: the 8-GPU HGX server; a GB200 NVL72 rack is 18 hosts of 4).
     pub gpus_per_host: Option<u32>,
     /// The site's grid carbon intensity, g CO2e/kWh (default [`GridMix`]'s).
     pub grid_gco2_per_kwh: Option<f64>,
@@ -992,7 +993,9 @@ impl ClusterFile {
                 format!("an integer from 1 to {MAX_CLUSTER_GPUS}"),
             ));
         }
-        let gpn = c.gpus_per_node.unwrap_or(8);
+        // By default a server is the GPU's NVLink domain as built: 8 on HGX, 72 in an
+        // NVL72.
+        let gpn = c.gpus_per_node.unwrap_or(gpu.nvlink_domain_gpus);
         if gpn == 0 || gpn > 576 {
             return Err(Error::invalid(
                 format!("{prefix}.gpus_per_node"),
@@ -1098,7 +1101,15 @@ impl ClusterFile {
                 ));
             }
         }
-        let gpus_per_host = c.gpus_per_host.unwrap_or(gpn);
+        // By default the GPU's host as built (an NVL72's tray of 4), where it divides
+        // the server; else the server.
+        let gpus_per_host = c
+            .gpus_per_host
+            .unwrap_or(if gpn.is_multiple_of(gpu.gpus_per_host) {
+                gpn.min(gpu.gpus_per_host)
+            } else {
+                gpn
+            });
         if gpus_per_host == 0 || gpn % gpus_per_host != 0 {
             return Err(Error::invalid(
                 format!("{prefix}.gpus_per_host"),

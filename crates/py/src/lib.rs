@@ -174,24 +174,39 @@ fn parse(call: &Call) -> Result<(Command, Vec<String>), Failure> {
         }
         let line = errors::clap_line(&e.render().to_string());
         let line = line.strip_prefix("error: ").unwrap_or(&line);
-        // A bad value is named by its keyword (clap names `'--gpus <GPUS>'`), and the
-        // keywords' help is `memphis.options`, not --help.
-        let arg = e.get(clap::error::ContextKind::InvalidArg);
-        let line = match arg {
-            Some(arg) if line.contains(&format!("'{arg}'")) => {
-                let key = arg.to_string();
-                let key = key.trim_start_matches('-').split([' ', '=']).next().unwrap_or("");
-                line.replace(&format!("'{arg}'"), &format!("keyword {}", key.replace('-', "_")))
-                    .replace(
-                        " (see --help)",
-                        &format!(" (memphis.options('{}'))", call.command),
-                    )
-            }
-            _ => line.to_string(),
+        // An argument is named by its keyword (clap names `'--gpus <GPUS>'`, `<OP>`, or
+        // `--pattern <PATTERN>` missing), and the keywords' help is `memphis.options`.
+        let args: Vec<String> = match e.get(clap::error::ContextKind::InvalidArg) {
+            Some(clap::error::ContextValue::String(a)) => vec![a.clone()],
+            Some(clap::error::ContextValue::Strings(a)) => a.clone(),
+            _ => Vec::new(),
         };
+        let mut line = line.to_string();
+        for arg in &args {
+            let keyword = format!("keyword {}", keyword_of(arg));
+            line = line
+                .replace(&format!("'{arg}'"), &keyword)
+                .replace(arg.as_str(), &keyword);
+        }
+        if !args.is_empty() {
+            line = line.replace(
+                " (see --help)",
+                &format!(" (memphis.options('{}'))", call.command),
+            );
+        }
         Failure::bad(line)
     })?;
     Ok((cli.command, argv))
+}
+
+/// The keyword of a command-line argument as clap names it: `--global-batch <N>` is
+/// `global_batch`, the positional `<OP>` is `op`.
+fn keyword_of(arg: &str) -> String {
+    let name = arg.trim_start_matches('-');
+    let name = name.split([' ', '=']).next().unwrap_or(name);
+    name.trim_matches(['<', '>'])
+        .to_ascii_lowercase()
+        .replace('-', "_")
 }
 
 /// A scenario given inline (a Python dict, as JSON): parsed as the binary parses a TOML

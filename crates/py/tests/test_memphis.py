@@ -177,6 +177,20 @@ def test_field_given_as_keyword_is_named_by_its_keyword(cli):
     assert str(e.value) == said.replace("--global-batch", "keyword global_batch")
 
 
+def test_every_argument_error_names_the_keyword():
+    for call, words in [
+        (lambda: memphis.collective("all_reduce", gpus=0), "gpus = 0: from 2"),
+        (lambda: memphis.simulate(plan="bogus"), "plan = bogus: only `auto`"),
+        (lambda: memphis.fabric_bench(gpus=3), "not provided: keyword pattern"),
+        (lambda: memphis.collective(op="bogus", gpus=8), "for keyword op ["),
+        (lambda: memphis.simulate(recompute="x"), "for keyword recompute ["),
+    ]:
+        with pytest.raises(memphis.ScenarioError) as e:
+            call()
+        assert words in str(e.value)
+        assert "--" not in str(e.value), str(e.value)
+
+
 def test_unknown_keyword_is_named_as_python_names_it():
     # The CLI says "unexpected argument '--gpuz'"; a notebook gets the keyword.
     with pytest.raises(memphis.ScenarioError) as e:

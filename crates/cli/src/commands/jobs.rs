@@ -210,5 +210,8 @@ fn render_place(r: &PlaceReport) -> String {
         job_table(&mut o, rep);
         link_lines(&mut o, rep, 8);
     }
+    for n in &r.notes {
+        let _ = writeln!(o, "{}", crate::sinks::labelled_note(n));
+    }
     o
 }

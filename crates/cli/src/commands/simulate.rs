@@ -64,9 +64,12 @@ pub fn resolve(
     match plan {
         None => Ok(api::simulate::resolve_allowing_oom(layers, allow_oom)?),
         Some("auto") => Ok(api::simulate::plan_auto(layers)?),
-        Some(other) => Err(CliError::bad(format!(
-            "--plan = {other}: only `auto` (the planner's best plan)"
-        ))),
+        Some(other) => Err(memphis_core::Error::invalid(
+            "--plan",
+            other,
+            "only `auto` (the planner's best plan)",
+        )
+        .into()),
     }
 }
 

@@ -199,9 +199,9 @@ mod tests {
         assert_eq!((c.gpus, c.name.as_str()), (4096, "dgx-h100"));
     }
 
-    /// A cluster file that gives its servers' size and not its racks or rails gets the
-    /// defaults that suit them: 8-GPU servers 8 to a rack on rails, an NVL72 a rack of
-    /// its own without.
+    /// A cluster file that gives its GPU and not its servers, racks or rails gets the
+    /// defaults that suit the systems built of it: 8-GPU HGX servers 8 to a rack on
+    /// rails, an NVL72 (hosts of 4) a rack of its own without.
     #[test]
     fn rack_and_rail_defaults_follow_the_server() {
         let c = |text: &str| {
@@ -211,12 +211,15 @@ mod tests {
                 .unwrap()
         };
         let hgx = c("gpu = \"H100-SXM5-80GB\"\ngpus = 1024\nnic_gbps = 400\n");
+        assert_eq!((hgx.gpus_per_node, hgx.gpus_per_host), (8, 8));
         assert_eq!(
             (hgx.nodes_per_rack, hgx.fabric_spec.rail_optimized),
             (8, true)
         );
         assert_eq!(oversized_domain(&hgx), None);
-        let nvl = c("gpu = \"GB200\"\ngpus = 576\ngpus_per_node = 72\nnic_gbps = 400\n");
+        // A GB200 file that gives no server size gets the NVL72's, hosts of 4 and all.
+        let nvl = c("gpu = \"GB200\"\ngpus = 576\nnic_gbps = 400\n");
+        assert_eq!((nvl.gpus_per_node, nvl.gpus_per_host), (72, 4));
         assert_eq!(
             (nvl.nodes_per_rack, nvl.fabric_spec.rail_optimized),
             (1, false)

@@ -447,16 +447,24 @@ fn solve(mix: &Mix, fabric: &Fabric, requests: &[Request]) -> Result<JobsReport>
             })
             .collect(),
         rounds: c.rounds.iter().map(round_row).collect(),
-        notes: mix
-            .jobs
-            .iter()
-            .flat_map(|j| {
-                j.notes
-                    .iter()
-                    .map(move |n| format!("job '{}': {n}", j.request.name))
-            })
-            .collect(),
+        notes: mix_notes(mix),
     })
+}
+
+/// What resolving each job said (a model's unmodelled fields, a plan the planner chose),
+/// each note naming its job; a warning stays one.
+fn mix_notes(mix: &Mix) -> Vec<String> {
+    mix.jobs
+        .iter()
+        .flat_map(|j| {
+            j.notes
+                .iter()
+                .map(move |n| match n.strip_prefix("warning: ") {
+                    Some(w) => format!("warning: job '{}': {w}", j.request.name),
+                    None => format!("job '{}': {n}", j.request.name),
+                })
+        })
+        .collect()
 }
 
 fn round_row(r: &contention::RoundLinks) -> RoundRow {
@@ -624,6 +632,9 @@ pub struct PlaceReport {
     /// The policy recommended: within the target, then the smallest worst slowdown of
     /// any job (the first such in order); None when no policy meets the target.
     pub recommended: Option<String>,
+    /// What resolving each job as the file places it said, as `jobs` says it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// Compares the placement policies for a mix.
@@ -680,6 +691,7 @@ pub fn place(mix: &Mix, fabric: &Fabric, target_slowdown: f64) -> Result<PlaceRe
         target_slowdown,
         policies,
         recommended,
+        notes: mix_notes(mix),
     })
 }
 
@@ -817,6 +829,10 @@ seq_len = 4096
             (alone.plan.as_str(), alone.step_alone_s)
         );
         assert_eq!(row("as written").plan, packed.jobs[0].scenario.plan.label());
+        // What `jobs` says of the mix as the file places it, `place` says too.
+        let said = jobs(&packed, &fabric).unwrap().notes;
+        assert!(!said.is_empty());
+        assert_eq!(r.notes, said);
     }
 
     /// A file whose own placement fails still resolves: `jobs` says why it cannot place

@@ -73,9 +73,7 @@ pub(crate) fn progress_notes(
             ),
         ));
     }
-    // The spares given (or left free), of which the run draws on whole hosts.
-    let given = sc.reliability.spare_gpus.unwrap_or(sc.spare_gpus());
-    let whole_hosts = spares_in_hosts(sc, given);
+    let whole_hosts = spares_in_hosts(sc);
     let cause = Cause::of(sc, rel);
     // A mean ETTR that rare long waits make (a short run that meets a failure once in a
     // while, with no spare: a repair of days) while 9 runs in 10 go as planned: said as
@@ -126,7 +124,6 @@ pub(crate) fn progress_notes(
         });
     }
     let mut notes = Vec::new();
-    notes.extend(whole_hosts.map(|h| format!("spares count in {h}")));
     notes.extend(undersampled(sc, rel, ideal_days));
     notes.extend(repair_outlasts_run(sc, rel));
     if !rel.monte_carlo {
@@ -223,7 +220,9 @@ fn undersampled(
 /// How `spare_gpus` count where they are not whole hosts ("whole servers of 8 GPUs: 15
 /// spare GPUs are 1 server"): a failure takes out a whole host (the server, or a rack's
 /// compute tray), so only whole hosts can replace it.
-fn spares_in_hosts(sc: &crate::scenario::Scenario, spare_gpus: u64) -> Option<String> {
+fn spares_in_hosts(sc: &crate::scenario::Scenario) -> Option<String> {
+    // The spares given (or left free), of which the run draws on whole hosts.
+    let spare_gpus = sc.reliability.spare_gpus.unwrap_or(sc.spare_gpus());
     let per_host = u64::from(sc.cluster.gpus_per_host.max(1));
     if spare_gpus.is_multiple_of(per_host) {
         return None;
@@ -238,6 +237,12 @@ fn spares_in_hosts(sc: &crate::scenario::Scenario, spare_gpus: u64) -> Option<St
     Some(format!(
         "whole {unit}s of {per_host} GPUs: {spare_gpus} spare GPUs are {hosts} {unit}{plural}"
     ))
+}
+
+/// Where the spares are no whole number of hosts, how many the run draws on: a note of
+/// every command that runs the job (`simulate`, `plan`, `reliability`, `power`).
+pub(crate) fn spares_note(sc: &crate::scenario::Scenario) -> Option<String> {
+    spares_in_hosts(sc).map(|h| format!("spares count in {h}"))
 }
 
 /// Minutes, or hours, or days past them, as a person says a duration.

@@ -275,11 +275,11 @@ fn recovery_rows(
     let mut rows = vec![of("as configured", "the scenario's restart", base)];
     let mut all = cfg.clone();
     for t in RECOVERIES {
-        // Spares count in whole servers, as the run uses them.
-        if t.needs_spares && base.spare_gpus < u64::from(sc.cluster.gpus_per_node.max(1)) {
-            // No server stands by to swap in: the run as configured.
+        // Spares count in whole hosts, as the run uses them.
+        if t.needs_spares && base.spare_gpus < u64::from(sc.cluster.gpus_per_host.max(1)) {
+            // No host stands by to swap in: the run as configured.
             let what = format!(
-                "{}: needs spare servers, and the job has none (reliability.spare_gpus)",
+                "{}: needs spare hosts, and the job has none (reliability.spare_gpus)",
                 t.what
             );
             rows.push(of(t.name, &what, base));

@@ -431,8 +431,9 @@ fn straddling(sc: &Scenario) -> Vec<String> {
         .collect()
 }
 
-/// A pipeline the user shaped whose chunks hold different layer counts: memphis runs it
-/// as Megatron-Core can, told the counts (its default refuses layers that do not divide).
+/// A pipeline the user or the planner shaped whose chunks hold different layer counts:
+/// memphis runs it as Megatron-Core can, told the counts (its default refuses layers that
+/// do not divide).
 fn uneven_split_note(sc: &Scenario) -> Option<String> {
     let split = sc.plan.layer_split(&sc.model, &sc.run);
     let sizes: std::collections::BTreeSet<u32> = split
@@ -496,6 +497,7 @@ fn masked_attention_note(sc: &Scenario) -> Option<String> {
 pub fn scenario_notes(merged: &MergedScenario, sc: &Scenario, hints: Hints) -> Vec<String> {
     let mut notes = Vec::new();
     notes.extend(super::cluster::oversized_domain(&sc.cluster));
+    notes.extend(super::spares_note(sc));
     notes.extend(masked_attention_note(sc));
     if sc.network == NetworkModel::Analytical && hints == Hints::Flags {
         notes.extend(super::collective::oversubscribed_note(
@@ -504,7 +506,10 @@ pub fn scenario_notes(merged: &MergedScenario, sc: &Scenario, hints: Hints) -> V
             "--network flow",
         ));
     }
-    if merged.wrote("parallel.pp") || merged.wrote("parallel.vpp") {
+    // Said for a pipeline the user or the planner shaped, not for a preset's own.
+    let presets_shape = merged.file.parallel.pp == Some(sc.plan.pp)
+        && merged.file.parallel.vpp.unwrap_or(1) == sc.plan.vpp;
+    if merged.wrote("parallel.pp") || merged.wrote("parallel.vpp") || !presets_shape {
         notes.extend(uneven_split_note(sc));
     }
     notes.extend(power_over_cluster(merged));
@@ -864,7 +869,9 @@ pub struct StageSummary {
 pub struct RunSummary {
     /// Job GPUs.
     pub gpus: u64,
-    /// Cluster GPUs the job leaves free (hot spares).
+    /// Cluster GPUs the job leaves free; the hot spares among them (whole hosts'
+    /// worth, as many as `reliability.spare_gpus` gives) are the reliability section's
+    /// `spare_gpus`.
     pub spare_gpus: u64,
     /// Token budget.
     pub tokens: f64,

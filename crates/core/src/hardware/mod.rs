@@ -71,6 +71,10 @@ pub struct GpuSpec {
     /// about, not refused (NVIDIA's NVLink Switch System joined 256 H100s ⚠, rarely
     /// built).
     pub nvlink_domain_gpus: u32,
+    /// GPUs behind one host (CPUs, memory, an OS) in the systems built of it: the whole
+    /// 8-GPU HGX server, or a GB200 NVL72's compute tray of 4 (2 Grace + 4 Blackwell,
+    /// facts.md §11). A cluster's hosts default to it.
+    pub gpus_per_host: u32,
 }
 
 impl GpuSpec {
@@ -139,6 +143,7 @@ pub fn gpu_catalog() -> &'static [GpuSpec] {
                 tdp: Watts(400.0),
                 sms: 108,
                 nvlink_domain_gpus: 8,
+                gpus_per_host: 8,
             },
             GpuSpec {
                 name: "H100-SXM5-80GB",
@@ -157,6 +162,7 @@ pub fn gpu_catalog() -> &'static [GpuSpec] {
                 tdp: Watts(700.0),
                 sms: 132,
                 nvlink_domain_gpus: 8,
+                gpus_per_host: 8,
             },
             GpuSpec {
                 name: "H800-SXM5-80GB",
@@ -174,6 +180,7 @@ pub fn gpu_catalog() -> &'static [GpuSpec] {
                 tdp: Watts(700.0),
                 sms: 132,
                 nvlink_domain_gpus: 8,
+                gpus_per_host: 8,
             },
             GpuSpec {
                 name: "H200-SXM-141GB",
@@ -191,6 +198,7 @@ pub fn gpu_catalog() -> &'static [GpuSpec] {
                 tdp: Watts(700.0),
                 sms: 132,
                 nvlink_domain_gpus: 8,
+                gpus_per_host: 8,
             },
             GpuSpec {
                 name: "B200",
@@ -207,6 +215,7 @@ pub fn gpu_catalog() -> &'static [GpuSpec] {
                 tdp: Watts(1000.0),
                 sms: 148,
                 nvlink_domain_gpus: 8,
+                gpus_per_host: 8,
             },
             GpuSpec {
                 name: "GB200",
@@ -223,6 +232,7 @@ pub fn gpu_catalog() -> &'static [GpuSpec] {
                 tdp: Watts(1200.0),
                 sms: 148,
                 nvlink_domain_gpus: 72,
+                gpus_per_host: 4,
             },
         ]
     })
