@@ -846,8 +846,8 @@ pub fn cluster_preset(name: &str) -> Result<ClusterFile> {
 /// The command-line flag that sets a scenario field (`training.global_batch` ->
 /// `--global-batch`), where one does: a `[parallel]` or `[training]` field's name (or a
 /// top-level one's) in kebab case, the presets (`--cluster`, `--model`), the GPU, the
-/// spares (`--spares`), the checkpoint interval and the seed. Other fields have none: `cluster.gpus` is not
-/// `--gpus`, which sets `training.gpus`.
+/// spares (`--spares`), the checkpoint interval and the seed. Other fields have none:
+/// `cluster.gpus` is not `--gpus`, which sets `training.gpus`.
 pub fn flag_of(field: &str) -> Option<String> {
     let (section, key) = field.rsplit_once('.').unwrap_or(("", field));
     let flag = match (section, key) {
@@ -1106,7 +1106,7 @@ impl ClusterFile {
         let gpus_per_host = c
             .gpus_per_host
             .unwrap_or(if gpn.is_multiple_of(gpu.gpus_per_host) {
-                gpn.min(gpu.gpus_per_host)
+                gpu.gpus_per_host
             } else {
                 gpn
             });
