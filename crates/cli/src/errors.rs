@@ -210,6 +210,18 @@ pub fn clap_line(rendered: &str) -> String {
     }
 }
 
+/// The keyword an embedder's caller writes for a command-line argument as clap names
+/// it: `--global-batch <N>` is `global_batch`, `-g/--gpus` is `gpus`, the positional
+/// `<OP>` is `op`.
+pub fn keyword_of(arg: &str) -> String {
+    let long = arg.rsplit_once("--").map_or(arg, |(_, long)| long);
+    let name = long.trim_start_matches('-');
+    let name = name.split([' ', '=']).next().unwrap_or(name);
+    name.trim_matches(['<', '>'])
+        .to_ascii_lowercase()
+        .replace('-', "_")
+}
+
 /// The core names fields (`parallel.tp`); when the user gave that field as a flag
 /// (`--tp`), the message names the flag (or its keyword) too.
 fn with_flag(e: memphis_core::Error, given: &[String], naming: Naming) -> String {
@@ -223,9 +235,8 @@ fn with_flag(e: memphis_core::Error, given: &[String], naming: Naming) -> String
     };
     // An option the binary checks itself is named by its flag (`--window = 30 d`): a
     // keyword's caller reads the keyword.
-    if let (Some((_, key)), Naming::Keywords) = (field.rsplit_once("--"), naming) {
-        // `--window`, or `-g/--gpus`: the long name is the keyword.
-        return format!("{} = {value}: {allowed}", key.replace('-', "_"));
+    if naming == Naming::Keywords && field.starts_with('-') {
+        return format!("{} = {value}: {allowed}", keyword_of(field));
     }
     let Some(flag) = memphis_core::scenario::flag_of(field) else {
         return e.to_string();
@@ -239,7 +250,7 @@ fn with_flag(e: memphis_core::Error, given: &[String], naming: Naming) -> String
     let (flag, given_as) = match naming {
         Naming::Flags => (flag.to_string(), flag.to_string()),
         Naming::Keywords => {
-            let key = flag.trim_start_matches('-').replace('-', "_");
+            let key = keyword_of(&flag);
             (key.clone(), format!("keyword {key}"))
         }
     };
@@ -256,6 +267,19 @@ pub type CliResult<T = ()> = Result<T, CliError>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_argument_is_named_by_its_keyword() {
+        for (arg, key) in [
+            ("--global-batch <N>", "global_batch"),
+            ("-g/--gpus", "gpus"),
+            ("<OP>", "op"),
+            ("--pattern <PATTERN>", "pattern"),
+            ("--tp=3", "tp"),
+        ] {
+            assert_eq!(keyword_of(arg), key, "{arg}");
+        }
+    }
 
     #[test]
     fn fields_given_as_flags_name_the_flag() {

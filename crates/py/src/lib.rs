@@ -162,11 +162,9 @@ fn parse(call: &Call) -> Result<(Command, Vec<String>), Failure> {
         // A keyword the command does not take is named as Python names it.
         if e.kind() == clap::error::ErrorKind::UnknownArgument {
             if let Some(flag) = e.get(clap::error::ContextKind::InvalidArg) {
-                let key = flag.to_string();
-                let key = key.trim_start_matches('-').split('=').next().unwrap_or("");
                 return Failure::bad(format!(
                     "unexpected keyword '{}' for {}: memphis.options('{}') lists the keywords it takes",
-                    key.replace('-', "_"),
+                    errors::keyword_of(&flag.to_string()),
                     call.command,
                     call.command
                 ));
@@ -183,7 +181,7 @@ fn parse(call: &Call) -> Result<(Command, Vec<String>), Failure> {
         };
         let mut line = line.to_string();
         for arg in &args {
-            let keyword = format!("keyword {}", keyword_of(arg));
+            let keyword = format!("keyword {}", errors::keyword_of(arg));
             line = line
                 .replace(&format!("'{arg}'"), &keyword)
                 .replace(arg.as_str(), &keyword);
@@ -197,16 +195,6 @@ fn parse(call: &Call) -> Result<(Command, Vec<String>), Failure> {
         Failure::bad(line)
     })?;
     Ok((cli.command, argv))
-}
-
-/// The keyword of a command-line argument as clap names it: `--global-batch <N>` is
-/// `global_batch`, the positional `<OP>` is `op`.
-fn keyword_of(arg: &str) -> String {
-    let name = arg.trim_start_matches('-');
-    let name = name.split([' ', '=']).next().unwrap_or(name);
-    name.trim_matches(['<', '>'])
-        .to_ascii_lowercase()
-        .replace('-', "_")
 }
 
 /// A scenario given inline (a Python dict, as JSON): parsed as the binary parses a TOML

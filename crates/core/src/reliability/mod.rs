@@ -543,9 +543,14 @@ pub fn landing_s(cfg: &ReliabilityConfig, ck: &CheckpointCost) -> f64 {
 /// `h` hours rounded up to whole steps of `step_s` (at least one): checkpoints are taken
 /// between steps. A count a rounding error past a whole number stays that number.
 pub fn whole_steps(h: f64, step_s: f64) -> f64 {
+    in_steps(h, step_s, |steps| (steps * (1.0 - 1e-12)).ceil())
+}
+
+/// `h` hours as whole steps of `step_s` (at least one), the count rounded by `round`.
+fn in_steps(h: f64, step_s: f64, round: impl Fn(f64) -> f64) -> f64 {
     let step_h = step_s / 3600.0;
     if step_h > 0.0 {
-        (h / step_h * (1.0 - 1e-12)).ceil().max(1.0) * step_h
+        round(h / step_h).max(1.0) * step_h
     } else {
         h
     }
@@ -571,13 +576,7 @@ pub fn checkpoint_interval(
     if let Some(m) = cfg.checkpoint_interval_min {
         // An interval asked for is a count of steps (Megatron's --save-interval): the
         // nearest, not a floor to stay above.
-        let h = m / 60.0;
-        let nearest = if step_h > 0.0 {
-            (h / step_h).round().max(1.0) * step_h
-        } else {
-            h
-        };
-        return (nearest, IntervalRule::Set);
+        return (in_steps(m / 60.0, step_s, f64::round), IntervalRule::Set);
     }
     let stall_h = ck.stall_s / 3600.0;
     let daly = daly_interval(stall_h.max(1e-9), mtbf_h);
