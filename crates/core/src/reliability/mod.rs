@@ -514,7 +514,7 @@ impl IntervalRule {
     /// Why, in words.
     pub fn why(self) -> String {
         match self {
-            IntervalRule::Set => "as set, to the nearest whole step (at least one)".into(),
+            IntervalRule::Set => "as set, to the nearest whole step, at least one".into(),
             IntervalRule::Daly => "Daly's optimum".into(),
             IntervalRule::Storage => format!(
                 "bounded by storage: checkpoints take at most {:.0}% of its writes ⚠",
