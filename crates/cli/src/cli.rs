@@ -421,14 +421,26 @@ pub struct PowerArgs {
 
 /// `--top`: a count, as the scenario's counts are read.
 fn top_count(text: &str) -> Result<usize, String> {
-    memphis_core::scenario::count_u64(text)
-        .and_then(|n| usize::try_from(n).map_err(|_| format!("{text} is more than {}", usize::MAX)))
+    memphis_core::scenario::count_u64(text).and_then(|n| {
+        usize::try_from(n).map_err(|_| {
+            format!(
+                "{text} is more than {}",
+                memphis_core::text::bound(usize::MAX as u64)
+            )
+        })
+    })
 }
 
 /// `--per-server`: a count, as the scenario's counts are read.
 fn per_server_count(text: &str) -> Result<u32, String> {
-    memphis_core::scenario::count_u64(text)
-        .and_then(|n| u32::try_from(n).map_err(|_| format!("{text} is more than {}", u32::MAX)))
+    memphis_core::scenario::count_u64(text).and_then(|n| {
+        u32::try_from(n).map_err(|_| {
+            format!(
+                "{text} is more than {}",
+                memphis_core::text::bound(u32::MAX as u64)
+            )
+        })
+    })
 }
 
 /// nccl-tests' -f: a whole factor of at least 2 (it multiplies; it does not add).

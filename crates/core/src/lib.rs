@@ -27,6 +27,7 @@ pub(crate) mod rng;
 pub(crate) mod run;
 pub mod scenario;
 pub mod step;
+pub mod text;
 pub mod units;
 pub mod validate;
 pub(crate) mod workload;

@@ -319,9 +319,10 @@ fn whole_number(text: &str, least: u64) -> std::result::Result<u64, String> {
     let t = text.trim();
     match t.parse::<u64>() {
         Ok(v) if v >= least => Ok(v),
-        Err(_) if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) => {
-            Err(format!("{text} is more than {}", u64::MAX))
-        }
+        Err(_) if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) => Err(format!(
+            "{text} is more than {}",
+            crate::text::bound(u64::MAX)
+        )),
         _ if least == 0 => Err(format!("{text} is not a whole number from 0")),
         _ => Err(format!("{text} is not a whole number of at least {least}")),
     }
@@ -376,7 +377,12 @@ pub fn token_budget(text: &str) -> std::result::Result<f64, String> {
 #[cfg(feature = "clap")]
 fn count_u32(text: &str) -> std::result::Result<u32, String> {
     let n = count_u64(text)?;
-    u32::try_from(n).map_err(|_| format!("{text} is more than {}", u32::MAX))
+    u32::try_from(n).map_err(|_| {
+        format!(
+            "{text} is more than {}",
+            crate::text::bound(u32::MAX.into())
+        )
+    })
 }
 
 /// A scenario file as parsed, before validation.
@@ -873,7 +879,13 @@ fn to_value<T: Serialize>(t: &T) -> Result<Value> {
         let json = serde_json::to_value(t).unwrap_or_default();
         too_large(&json, "").map_or_else(
             || Error::parse("scenario", e),
-            |(field, v)| Error::invalid(field, v, format!("at most {}", i64::MAX)),
+            |(field, v)| {
+                Error::invalid(
+                    field,
+                    v,
+                    format!("at most {}", crate::text::bound(i64::MAX.unsigned_abs())),
+                )
+            },
         )
     })
 }

@@ -59,18 +59,8 @@ pub fn size_tb(tb: f64) -> String {
     }
 }
 
-/// A count with thousands separators.
-pub fn count(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+/// A count with thousands separators (the core's rule, which its messages use too).
+pub use memphis_core::text::grouped as count;
 
 /// A large number with an SI suffix: 15.0T, 405B, 2.1M.
 pub fn si(x: f64) -> String {
@@ -104,15 +94,8 @@ pub fn few(n: f64) -> String {
     }
 }
 
-/// A rate to three significant figures, whole from 100 up: 0.0493, 0.327, 40.9, 391;
-/// 0 as 0. For small figures beside a limit they are compared with.
-pub fn sig3(x: f64) -> String {
-    if x == 0.0 || !x.is_finite() {
-        return format!("{x}");
-    }
-    let digits = (2 - x.abs().log10().floor() as i32).max(0) as usize;
-    format!("{x:.digits$}")
-}
+/// A rate to three significant figures (the core's rule, which its notes use too).
+pub use memphis_core::text::sig3;
 
 /// Bytes in binary units with one decimal: 512 B, 64.0 KiB, 15.8 GiB.
 pub fn bytes(b: f64) -> String {

@@ -1,7 +1,7 @@
 //! The HTML report of `memphis power`: the series, a zoom on a few steps, the spectrum
 //! and each mitigation's effect, as inline SVG (ids `chart-*`).
 
-use super::format::{duration, pct};
+use super::format::{duration, pct, sig3};
 use super::html::{esc, head, COLORS};
 use memphis_core::api::power::Outcome;
 use memphis_core::api::GridReport;
@@ -135,16 +135,16 @@ fn spectrum_chart(r: &GridReport) -> String {
     }
     let _ = write!(
         svg,
-        r#"<text x="4" y="12" font-size="11">100% of the variance</text><text x="4" y="{:.0}" font-size="11">1e-6</text><text x="0" y="{:.0}" font-size="12">share of the variance by frequency, log-log, {:.4} to {} Hz (Nyquist); dashed: multiples of the step rate {:.3} Hz</text><text x="0" y="{:.0}" font-size="12">shaded: {}, {} of the variance · peak {:.3} Hz ({:.2} x the step rate)</text></svg>"#,
+        r#"<text x="4" y="12" font-size="11">100% of the variance</text><text x="4" y="{:.0}" font-size="11">1e-6</text><text x="0" y="{:.0}" font-size="12">share of the variance by frequency, log-log, {} to {} Hz (Nyquist); dashed: multiples of the step rate {} Hz</text><text x="0" y="{:.0}" font-size="12">shaded: {}, {} of the variance · peak {} Hz ({:.2} x the step rate)</text></svg>"#,
         H - 4.0,
         H + 18.0,
-        sp.resolution_hz,
-        sp.nyquist_hz,
-        r.step_hz,
+        sig3(sp.resolution_hz),
+        sig3(sp.nyquist_hz),
+        sig3(r.step_hz),
         H + 36.0,
         sp.band_label(),
         pct(sp.band_fraction),
-        sp.peak_hz,
+        sig3(sp.peak_hz),
         sp.peak_hz / r.step_hz.max(1e-12)
     );
     svg

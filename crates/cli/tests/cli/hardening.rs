@@ -119,7 +119,7 @@ fn bad_inputs_get_one_clear_error() {
         // A u64 flag past TOML's integers is named, not "a value too large".
         (
             &["simulate", "--seed", "9223372036854775808"],
-            "reliability.seed = 9223372036854775808 (given as --seed): at most 9223372036854775807",
+            "reliability.seed = 9223372036854775808 (given as --seed): at most 9,223,372,036,854,775,807 (2^63 - 1)",
         ),
         // A batch past the bound is refused for that, not for its divisors.
         (

@@ -135,7 +135,8 @@ pub(crate) fn progress_notes(
     let years = rel.days_p50 / 365.25;
     if years > 10.0 {
         notes.push(format!(
-            "warning: the run takes {years:.0} years (p50); check the token budget and the job size"
+            "warning: the run takes {} years (p50); check the token budget and the job size",
+            crate::text::grouped(years.round() as u64)
         ));
     }
     if rel.ettr < WARN_ETTR {

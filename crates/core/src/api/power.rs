@@ -685,9 +685,10 @@ fn notes(o: &PowerOptions, window: f64, n: usize, d: &Drops, step_hz: f64) -> Ve
     let nyquist = 0.5 / dt;
     if nyquist <= grid::BAND_HZ[0] {
         v.push(format!(
-            "the {}-{} Hz band lies above the Nyquist frequency ({nyquist:.4} Hz at {dt} s samples): its share and RMS read 0 because these samples cannot see it; use a resolution under {} s",
+            "the {}-{} Hz band lies above the Nyquist frequency ({} Hz at {dt} s samples): its share and RMS read 0 because these samples cannot see it; use a resolution under {} s",
             grid::BAND_HZ[0],
             grid::BAND_HZ[1],
+            crate::text::sig3(nyquist),
             0.5 / grid::BAND_HZ[0]
         ));
     }
@@ -696,8 +697,9 @@ fn notes(o: &PowerOptions, window: f64, n: usize, d: &Drops, step_hz: f64) -> Ve
     let steps = window * step_hz;
     if steps < 2.0 {
         v.push(format!(
-            "the window holds {steps:.2} steps: too short for the spectrum to resolve the step rate ({step_hz:.3} Hz; it resolves {:.3} Hz); give a window of at least 2 steps ({:.3} s), better 10",
-            1.0 / window,
+            "the window holds {steps:.2} steps: too short for the spectrum to resolve the step rate ({} Hz; it resolves {} Hz); give a window of at least 2 steps ({:.3} s), better 10",
+            crate::text::sig3(step_hz),
+            crate::text::sig3(1.0 / window),
             2.0 / step_hz.max(1e-12)
         ));
     }
@@ -717,9 +719,9 @@ pub fn alias_note(step_hz: f64, dt: f64) -> Option<String> {
     };
     let finest = 1.0 / (2.0 * f64::from(ALIAS_HARMONICS) * step_hz);
     Some(format!(
-        "aliasing: {what} ({:.3} Hz) is above the Nyquist frequency ({:.3} Hz at {} s samples): the spectrum's lines near it are aliases; use a finer resolution (at most {:.3} s to see {} harmonics of the step)",
-        f64::from(h) * step_hz,
-        nyquist,
+        "aliasing: {what} ({} Hz) is above the Nyquist frequency ({} Hz at {} s samples): the spectrum's lines near it are aliases; use a finer resolution (at most {:.3} s to see {} harmonics of the step)",
+        crate::text::sig3(f64::from(h) * step_hz),
+        crate::text::sig3(nyquist),
         dt,
         finest,
         ALIAS_HARMONICS

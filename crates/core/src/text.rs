@@ -1,0 +1,61 @@
+//! Numbers written for people, as messages and reports print them: thousands
+//! separators, and bounds too large to read digit by digit.
+
+/// A count with thousands separators: `12,288`.
+pub fn grouped(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A bound a message states, grouped; an integer type's limit also as the power of two
+/// it is, which says where the twenty digits come from: `9,223,372,036,854,775,807
+/// (2^63 - 1)`.
+pub fn bound(n: u64) -> String {
+    match n.checked_add(1).map_or(64, u64::trailing_zeros) {
+        bits if bits >= 32 && (bits == 64 || n + 1 == 1 << bits) => {
+            format!("{} (2^{bits} - 1)", grouped(n))
+        }
+        _ => grouped(n),
+    }
+}
+
+/// A rate to three significant figures, whole from 100 up: 0.0493, 0.327, 40.9, 391;
+/// 0 as 0. For frequencies and small figures beside a limit they are compared with.
+pub fn sig3(x: f64) -> String {
+    if x == 0.0 || !x.is_finite() {
+        return format!("{x}");
+    }
+    let digits = (2 - x.abs().log10().floor() as i32).max(0) as usize;
+    format!("{x:.digits$}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_are_grouped_and_type_limits_are_short() {
+        assert_eq!(grouped(0), "0");
+        assert_eq!(grouped(999), "999");
+        assert_eq!(grouped(12_288), "12,288");
+        assert_eq!(grouped(1_234_567), "1,234,567");
+        assert_eq!(bound(u64::from(u32::MAX)), "4,294,967,295 (2^32 - 1)");
+        assert_eq!(bound(u64::MAX), "18,446,744,073,709,551,615 (2^64 - 1)");
+        assert_eq!(
+            bound(i64::MAX as u64),
+            "9,223,372,036,854,775,807 (2^63 - 1)"
+        );
+        assert_eq!(bound(36_500), "36,500");
+        assert_eq!(bound(1 << 40), "1,099,511,627,776");
+        assert_eq!(sig3(1.0 / 14.0), "0.0714");
+        assert_eq!(sig3(0.327_4), "0.327");
+        assert_eq!(sig3(391.2), "391");
+    }
+}
