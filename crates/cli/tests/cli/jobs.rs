@@ -101,6 +101,33 @@ fn the_memphis_mix_is_solved_and_placed() {
 }
 
 #[test]
+fn busy_is_aligned_where_every_job_has_every_kind_and_says_so() {
+    // Two Llama 3 8B jobs have the same kinds: no job is ever quiet for busy to fill.
+    let file = two_jobs("placement = \"scattered\"");
+    let aligned = json(&["jobs", &file, "--routing", "ecmp", "--json"]);
+    let busy = json(&[
+        "jobs",
+        &file,
+        "--routing",
+        "ecmp",
+        "--overlap",
+        "busy",
+        "--json",
+    ]);
+    assert_eq!(aligned["jobs"], busy["jobs"]);
+    let said = |v: &serde_json::Value| {
+        v["notes"]
+            .to_string()
+            .contains("busy solved what aligned does")
+    };
+    assert!(said(&busy), "{}", busy["notes"]);
+    assert!(!said(&aligned), "{}", aligned["notes"]);
+    // The Memphis mix has kinds some jobs lack (EP, CP): busy fills those rounds, unsaid.
+    let mix = json(&["jobs", MIX, "--overlap", "busy", "--json"]);
+    assert!(!said(&mix), "{}", mix["notes"]);
+}
+
+#[test]
 fn results_do_not_depend_on_the_thread_count() {
     let file = two_jobs("placement = \"scattered\"");
     let run = |threads: &str, args: &[&str]| {

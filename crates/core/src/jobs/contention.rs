@@ -6,8 +6,8 @@
 //! servers' GPUs. A kind's derating alone is what `FlowComm` solves for one job; shared,
 //! it is the same ratio (the kind's slowest flow against its NIC-only rate) in a solve
 //! where the other jobs send too. Rounds: one per kind (and EP phase); in a round, every
-//! job that has the kind sends it; with [`Overlap::Busy`] every other job also sends
-//! its heaviest kind. The step then prices each kind's collectives with its derating,
+//! job that has the kind sends it; with [`Overlap::Busy`] no job is quiet: one without
+//! the kind sends its heaviest kind meanwhile. The step then prices each kind's collectives with its derating,
 //! as for one job: volumes, algorithms and overlap come from the step model.
 //!
 //! Not modelled: the jobs' step timelines drifting against each other (phases are
@@ -83,6 +83,9 @@ pub struct Contention {
     pub bindings: Vec<Binding>,
     /// Saturation per round and tier.
     pub rounds: Vec<RoundLinks>,
+    /// Whether any round had jobs without its kind send their heaviest ([`Overlap::Busy`]
+    /// where some job lacks a kind another has); if not, busy solved what aligned does.
+    pub background: bool,
 }
 
 /// Solves each job alone and all together. Deterministic: the solves run in parallel
@@ -110,6 +113,7 @@ pub fn solve(
     let mut shared = alone.clone();
     let mut bindings = Vec::new();
     let mut rounds = Vec::new();
+    let mut any_background = false;
     for kind in ROUNDS {
         let senders: Vec<usize> = (0..jobs.len())
             .filter(|&j| patterns[j].contains_key(&kind))
@@ -118,6 +122,7 @@ pub fn solve(
         if senders.is_empty() || (senders.len() == 1 && !background) {
             continue;
         }
+        any_background |= background;
         let r = solve_round(fabric, jobs, &patterns, kind, &senders, routing, overlap);
         for (j, f) in r.fractions {
             shared[j].insert(kind, f);
@@ -130,6 +135,7 @@ pub fn solve(
         shared,
         bindings,
         rounds,
+        background: any_background,
     }
 }
 

@@ -107,8 +107,9 @@ pub enum Overlap {
     /// without that kind is quiet meanwhile.
     #[default]
     Aligned,
-    /// The worst case: while one job runs a kind, every other job sends too (that kind,
-    /// or its heaviest one).
+    /// No job is quiet: while the jobs with a kind send it, every job without that kind
+    /// sends its heaviest (the kind with the most exposed time in its step). Jobs that
+    /// all have the same kinds meet as in `aligned`.
     Busy,
 }
 
