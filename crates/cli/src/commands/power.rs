@@ -219,9 +219,11 @@ fn render(r: &GridReport) -> String {
     if let Some(f) = &r.failure {
         let _ = writeln!(
             o,
-            "  failure      at {}: a {:.1} MW fall (from the last step's peak to the low within 1 s after); idle {}, warm-up {}",
+            "  failure      at {} (the step's peak from {}: the worst moment): a {:.1} MW fall (the largest drop within {} ending in the second after it); idle {}, warm-up {}",
             duration(f.at_s),
+            duration(f.asked_s),
             f.drop_mw,
+            duration(r.drops.within_s),
             duration(f.down_s),
             duration(f.warmup_s)
         );

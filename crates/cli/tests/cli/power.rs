@@ -79,7 +79,10 @@ fn a_failure_drops_the_job_to_idle() {
         .skip(1)
         .map(|l| l.split(',').nth(1).unwrap().parse().unwrap())
         .collect();
-    let k = 1200; // 2 min at 100 ms
+    // The job fails at its step's worst moment from 2 min on, at a 100 ms sample's edge.
+    let at = f(&r, "failure.at_s");
+    assert!((120.0..120.0 + f(&r, "step_s")).contains(&at), "{at}");
+    let k = (at / 0.1).round() as usize;
     let hi = mw[k - 60..=k].iter().cloned().fold(0.0, f64::max);
     let lo = mw[k..=k + 3].iter().cloned().fold(f64::MAX, f64::min);
     assert!(hi - lo >= gpus_over_idle, "{hi} - {lo} < {gpus_over_idle}");

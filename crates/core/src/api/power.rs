@@ -175,14 +175,18 @@ pub struct Component {
 /// The failure in the window.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct FailureSummary {
-    /// When, s.
+    /// When the job failed, s: the end of its step's peak (its highest draw) first
+    /// reached from `asked_s`, the worst moment for the grid and the same one in every
+    /// mitigation's series.
     pub at_s: f64,
+    /// When the failure was asked for (`--failure-at`), s.
+    pub asked_s: f64,
     /// Seconds idle: detect, reschedule, reload.
     pub down_s: f64,
     /// Seconds of warm-up.
     pub warmup_s: f64,
-    /// The fall seen: the highest bin of the step before it − the lowest within 1 s
-    /// after, MW.
+    /// The fall seen, MW: the largest fall within the drops' span (`drops.within_s`)
+    /// ending within 1 s after it, as the drops measure falls (so at most their largest).
     pub drop_mw: f64,
 }
 
@@ -608,7 +612,17 @@ fn assemble(
         o.drop_mw,
         o.drop_within_s.min(window),
     );
-    let notes = notes(o, window, series.facility_mw.len(), &drops, step_hz);
+    let mut notes = notes(o, window, series.facility_mw.len(), &drops, step_hz);
+    let failure = base.inputs.failure.and_then(|f| {
+        let Some(at_s) = series.failed_at_s else {
+            notes.push(format!(
+                "the failure asked at {} s finds no step peak before the window ends: none is seen; give an earlier --failure-at or a longer --window",
+                f.at_s
+            ));
+            return None;
+        };
+        Some(failure_summary(&series.facility_mw, dt, f, at_s, drops.within_s))
+    });
     GridReport {
         scenario: sc.name.clone(),
         window_s: window,
@@ -633,10 +647,7 @@ fn assemble(
             (r.step.band.p90_s - r.step.band.p10_s) / r.step.time_s.max(1e-300),
         ),
         drops,
-        failure: base
-            .inputs
-            .failure
-            .map(|f| failure_summary(&series.facility_mw, dt, f, r.step.time_s)),
+        failure,
         checkpoint_every_s: r.reliability.failures.checkpoint_interval_min * 60.0,
         checkpoint_stall_s: r.reliability.failures.checkpoint_stall_s,
         power_model_mwh: r.power.report.site.facility_mw * window / 3600.0,
@@ -758,25 +769,23 @@ fn over_limit(x: &[f64], dt: f64, limit: f64) -> f64 {
         * dt
 }
 
-/// The failure's fall in the series: the highest bin over the step before it minus the
-/// lowest within a second after it.
-fn failure_summary(x: &[f64], dt: f64, f: Failure, step_s: f64) -> FailureSummary {
-    let k = ((f.at_s / dt) as usize).min(x.len().saturating_sub(1));
-    let before = ((step_s / dt).ceil() as usize).max(1);
+/// The failure's fall in the series, measured as drops are ([`grid::falls`] over the
+/// same span): the largest fall ending within 1 s after it. So it is one of the falls
+/// the drops count, and never more than their largest.
+fn failure_summary(x: &[f64], dt: f64, f: Failure, at_s: f64, drop_span_s: f64) -> FailureSummary {
+    let k = ((at_s / dt) as usize).min(x.len().saturating_sub(1));
     let after = ((1.0 / dt).ceil() as usize).max(1);
-    let hi = x[k.saturating_sub(before)..=k]
+    let falls = grid::falls(x, grid::drop_bins(dt, drop_span_s));
+    let drop_mw = falls[k..(k + after + 1).min(x.len())]
         .iter()
         .cloned()
-        .fold(f64::MIN, f64::max);
-    let lo = x[k..(k + after + 1).min(x.len())]
-        .iter()
-        .cloned()
-        .fold(f64::MAX, f64::min);
+        .fold(0.0, f64::max);
     FailureSummary {
-        at_s: f.at_s,
+        at_s,
+        asked_s: f.at_s,
         down_s: f.down_s,
         warmup_s: f.warmup_s,
-        drop_mw: hi - lo,
+        drop_mw,
     }
 }
 
@@ -902,9 +911,13 @@ mod tests {
         let job_gpus_mw = pw.site.ledger[0].job_mw;
         let idle_mw = r.job_gpus as f64 * sc.cluster.gpu.tdp.0 * gpu_phase::IDLE / 1e6;
         let f = r.failure.as_ref().unwrap();
+        // At the step's worst moment from 300 s on: within a step, at a sample's edge.
+        assert!((300.0..300.0 + r.step_s).contains(&f.at_s), "{f:?}");
+        assert_eq!(f.asked_s, 300.0);
+        let k = (f.at_s / 0.1).round() as usize;
+        assert!((f.at_s / 0.1 - k as f64).abs() < 1e-6, "{f:?}");
         // Within the GPU's time constant (a few bins at 100 ms), not the cooling's.
         let x = &r.series.facility_mw;
-        let k = 3000;
         let hi = x[k - 60..=k].iter().cloned().fold(0.0, f64::max);
         let lo = x[k..=k + 3].iter().cloned().fold(f64::MAX, f64::min);
         assert!(
@@ -914,9 +927,15 @@ mod tests {
             job_gpus_mw,
             idle_mw
         );
-        assert!(f.drop_mw >= hi - lo - 1e-9);
+        // Measured as the drops are: one of them, from the second before it.
+        assert!(
+            f.drop_mw <= r.drops.largest_mw + 1e-9,
+            "{f:?} {:?}",
+            r.drops
+        );
+        assert!(f.drop_mw >= x[k - 1] - lo - 1e-9, "{f:?}");
         // Idle until the restart, then back to training.
-        assert!(x[3000 + 10 * (f.down_s as usize) - 10] < x[k - 1] - 0.5 * (job_gpus_mw - idle_mw));
+        assert!(x[k + 10 * (f.down_s as usize) - 10] < x[k - 1] - 0.5 * (job_gpus_mw - idle_mw));
         assert!(
             r.baseline.steps_done < 900.0 / r.step_s - (f.down_s + f.warmup_s) / r.step_s + 2.0
         );
@@ -961,6 +980,44 @@ mod tests {
             "{st:?}"
         );
         assert!(st.shape.ramp_max_mw_per_s <= b.shape.ramp_max_mw_per_s);
+    }
+
+    #[test]
+    fn a_failure_lands_at_the_steps_worst_moment_whatever_second_is_asked() {
+        let sc = default_scenario();
+        let at = |t: f64| {
+            power(
+                &sc,
+                &PowerOptions {
+                    failure_at_s: Some(t),
+                    ..opts(300.0)
+                },
+            )
+            .unwrap()
+        };
+        let (a, b) = (at(60.0), at(60.3));
+        let (fa, fb) = (a.failure.as_ref().unwrap(), b.failure.as_ref().unwrap());
+        // The same moment of the same step, so the same fall and ramps.
+        assert_eq!(fa.at_s, fb.at_s, "{fa:?} {fb:?}");
+        assert_eq!(fa.drop_mw, fb.drop_mw);
+        assert_eq!(a.baseline.shape, b.baseline.shape);
+        for r in [&a, &b] {
+            let f = r.failure.as_ref().unwrap();
+            // One of the drops, the largest here (from the step's peak).
+            assert!(
+                (f.drop_mw - r.drops.largest_mw).abs() < 1e-9,
+                "{f:?} {:?}",
+                r.drops
+            );
+            // A cap lowers the peak the failure falls from: never a faster ramp.
+            let cap = r.mitigations.iter().find(|m| m.name == "cap").unwrap();
+            assert!(
+                cap.shape.ramp_max_mw_per_s < r.baseline.shape.ramp_max_mw_per_s,
+                "{:?} {:?}",
+                cap.shape,
+                r.baseline.shape
+            );
+        }
     }
 
     #[test]

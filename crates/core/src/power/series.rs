@@ -50,7 +50,8 @@ pub struct Loads {
 /// A failure in the window: the job stops, restarts, warms up, trains again.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Failure {
-    /// When, s from the window's start.
+    /// From when, s from the window's start: the job fails at the worst moment within
+    /// a step from then ([`worst_moment`]: its peak, at a sample's edge).
     pub at_s: f64,
     /// Seconds with the job's GPUs idle (detect, reschedule, reload).
     pub down_s: f64,
@@ -112,6 +113,9 @@ pub struct Series {
     pub cooling_mw: Vec<f64>,
     /// Training steps done in the window (fractions count).
     pub steps_done: f64,
+    /// When the job failed, s (its step's peak from the failure's time on), if within
+    /// the window.
+    pub failed_at_s: Option<f64>,
 }
 
 /// Relative clock speed at a power cap, by P = P_idle + (P_max − P_idle)·(f/f_max)³:
@@ -326,31 +330,76 @@ impl Gpus<'_> {
     }
 }
 
-/// The job's GPUs, MW per bin (before their time constant).
-fn job_gpus(inp: &SeriesInputs, scale: &mut dyn FnMut() -> f64) -> (Vec<f64>, f64) {
+/// The job's GPUs, MW per bin (before their time constant), the steps done and when
+/// the job failed.
+fn job_gpus(inp: &SeriesInputs, scale: &mut dyn FnMut() -> f64) -> (Vec<f64>, f64, Option<f64>) {
     let mut out = Binner::new(inp.dt, inp.samples);
     let end = inp.dt * inp.samples as f64;
-    let mut g = Gpus {
+    let fresh = |inp| Gpus {
         inp,
         steps_done: 0.0,
         since_checkpoint: 0.0,
     };
-    match inp.failure.filter(|f| f.at_s < end) {
-        None => g.train(&mut out, end, None, scale),
-        Some(f) => {
-            g.train(&mut out, f.at_s, None, scale);
+    let mut g = fresh(inp);
+    let Some(f) = inp.failure.filter(|f| f.at_s < end) else {
+        g.train(&mut out, end, None, scale);
+        return (
+            out.acc.iter().map(|e| e / inp.dt).collect(),
+            g.steps_done,
+            None,
+        );
+    };
+    // The same steps (their jitter drawn once, replayed) without the failure, to find
+    // the worst moment for it.
+    let mut draws = Vec::new();
+    let mut probe = Binner::new(inp.dt, inp.samples);
+    fresh(inp).train(&mut probe, end, None, &mut || {
+        let v = scale();
+        draws.push(v);
+        v
+    });
+    let at = worst_moment(&probe, inp, &fresh(inp), f.at_s);
+    let mut replay = draws.into_iter();
+    let mut scale = || replay.next().unwrap_or_else(&mut *scale);
+    match at {
+        Some(at) => {
+            g.train(&mut out, at, None, &mut scale);
             g.restart(&mut out, &f);
             let resumed = out.now();
-            g.train(&mut out, end, Some(resumed), scale);
+            g.train(&mut out, end, Some(resumed), &mut scale);
         }
+        None => g.train(&mut out, end, None, &mut scale),
     }
+    (
+        out.acc.iter().map(|e| e / inp.dt).collect(),
+        g.steps_done,
+        at,
+    )
+}
+
+/// The worst moment for a failure from `from_s` on: the bin boundary within one step
+/// after it where the GPUs' draw (through their time constant) over the bin before is
+/// highest, so the whole fall lands between two samples from the step's peak. A
+/// failure's fall and ramp then do not hang on where in a step and in a sample a chosen
+/// second lands, and runs that stretch the step (a cap) are compared at their own peaks.
+/// `None` when no boundary is left in the window.
+fn worst_moment(probe: &Binner, inp: &SeriesInputs, g: &Gpus, from_s: f64) -> Option<f64> {
     let dt = inp.dt;
-    (out.acc.iter().map(|e| e / dt).collect(), g.steps_done)
+    let draw: Vec<f64> = probe.acc.iter().map(|e| e / dt).collect();
+    let seen = first_order(&draw, dt, tau::GPU_S, g.steady_state(tau::GPU_S));
+    let first = ((from_s / dt).ceil() as usize).max(1);
+    let span = ((inp.profile.step_s / dt).ceil() as usize).max(1);
+    (first..(first + span).min(draw.len()))
+        .fold(None, |best: Option<usize>, k| match best {
+            Some(b) if seen[b - 1] >= seen[k - 1] => Some(b),
+            _ => Some(k),
+        })
+        .map(|k| k as f64 * dt)
 }
 
 /// The facility series: the job's GPUs from the profile, every load through its filter.
 pub fn build(inp: &SeriesInputs, scale: &mut dyn FnMut() -> f64) -> Series {
-    let (job, steps_done) = job_gpus(inp, scale);
+    let (job, steps_done, failed_at_s) = job_gpus(inp, scale);
     let l = &inp.loads;
     let dt = inp.dt;
     // Every filter starts where this series' site has long stood (its own knobs'
@@ -385,6 +434,7 @@ pub fn build(inp: &SeriesInputs, scale: &mut dyn FnMut() -> f64) -> Series {
         storage_mw: storage,
         cooling_mw: cooling,
         steps_done,
+        failed_at_s,
     }
 }
 
