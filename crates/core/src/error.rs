@@ -140,8 +140,15 @@ impl Error {
         } else {
             let line_no = source[..start].matches('\n').count() + 1;
             let column = source[line_start..start].chars().count() + 1;
-            let shown: String = line.chars().take(80).collect();
-            format!("line {line_no}, column {column} (`{shown}`): {message}")
+            let shown: String = match line.chars().take(80).collect::<String>() {
+                // Past the last line (an array or string left open): say so, not ``.
+                l if l.is_empty() && source[start..].trim().is_empty() => {
+                    "the end of the file".to_string()
+                }
+                l if l.is_empty() => "a blank line".to_string(),
+                l => format!("`{l}`"),
+            };
+            format!("line {line_no}, column {column} ({shown}): {message}")
         };
         Error::Parse { context, message }
     }

@@ -76,21 +76,30 @@ pub fn si(x: f64) -> String {
     } else {
         (x, "")
     };
-    if v.abs() >= 100.0 {
+    if a >= 1e15 {
+        // Past a thousand T: the exponent, not 1000000T.
+        format!("{x:.1e}")
+    } else if v.abs() >= 100.0 || (suffix.is_empty() && v.fract() == 0.0) {
         format!("{v:.0}{suffix}")
     } else {
         format!("{v:.1}{suffix}")
     }
 }
 
-/// A mean count: whole from 10, else with decimals enough that a run expecting 0.04
-/// interruptions (which still waits hours for repairs) does not read as none.
+/// A mean count: whole from 10, one decimal from 1, and below 1 two significant
+/// figures, so that a run expecting 0.004 interruptions (which still waits hours for
+/// repairs) does not read as none; none is 0.
 pub fn few(n: f64) -> String {
     match n {
         n if (10.0..1e18).contains(&n) => count(n.round() as u64),
         n if n >= 10.0 => format!("{n:.0}"),
-        n if n >= 1.0 || n == 0.0 => format!("{n:.1}"),
-        n => format!("{n:.2}"),
+        n if n >= 1.0 => format!("{n:.1}"),
+        n if n > 0.0 => {
+            let digits = (1.0 - n.log10().floor()) as usize;
+            let s = format!("{n:.digits$}");
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        }
+        n => format!("{n:.0}"),
     }
 }
 
@@ -308,6 +317,19 @@ mod tests {
         assert_eq!(count(12), "12");
         assert_eq!(si(15e12), "15.0T");
         assert_eq!(si(405e9), "405B");
+        assert_eq!(si(1e18), "1.0e18");
+        assert_eq!(si(1.0), "1");
+        assert_eq!(si(1.5), "1.5");
         assert_eq!(pct(0.4567), "45.7%");
+        for (n, s) in [
+            (0.0, "0"),
+            (0.004, "0.004"),
+            (0.0412, "0.041"),
+            (0.35, "0.35"),
+            (2.04, "2.0"),
+            (17.2, "17"),
+        ] {
+            assert_eq!(few(n), s, "{n}");
+        }
     }
 }

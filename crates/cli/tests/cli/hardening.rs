@@ -44,6 +44,8 @@ fn bad_inputs_get_one_clear_error() {
         "preset = \"memphis-405b\"\n[parallel]\nrecompute = 3\n",
     )
     .unwrap();
+    let open_array = tmp("open_array.toml");
+    std::fs::write(&open_array, "gpus = 8\nnic_gbps = [400\n").unwrap();
     let sharp_roce = tmp("sharp_roce.toml");
     std::fs::write(&sharp_roce, "preset = \"memphis\"\nsharp = true\n").unwrap();
     let two_tier = tmp("two_tier.toml");
@@ -90,6 +92,11 @@ fn bad_inputs_get_one_clear_error() {
         (
             &["simulate", "dgx-h100-llama3-70b", "--cluster", "dgx-a100", "--tp", "8"],
             "cluster.preset = dgx-a100 (given as --cluster): conflicts with training.precision = fp8",
+        ),
+        // An array left open: the error points past the last line, and says so.
+        (
+            &["cluster", "--cluster", open_array.to_str().unwrap()],
+            "line 3, column 1 (the end of the file): invalid array",
         ),
         // SHARP reduces in InfiniBand switches only.
         (

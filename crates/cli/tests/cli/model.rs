@@ -259,7 +259,7 @@ fn moe_flags_and_inherited_plan_fields() {
     let err = crate::util::stderr(&o);
     assert_eq!(o.status.code(), Some(0), "{err}");
     assert!(
-        err.contains("the plan of memphis-405b was made for llama3-405b; the planner chose")
+        err.contains("the plan of the default scenario ('memphis-405b') was made for llama3-405b; the planner chose")
             && err.contains("around the plan fields you gave"),
         "{err}"
     );

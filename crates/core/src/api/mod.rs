@@ -128,8 +128,8 @@ pub(crate) fn progress_notes(
     notes.extend(repair_outlasts_run(sc, rel));
     if !rel.monte_carlo {
         notes.push(format!(
-            "the run would see more than {:.0} interruptions per Monte Carlo trial: its days are the analytic expectation, without a p10-p90 spread",
-            crate::reliability::MC_MAX_EVENTS
+            "the run would see more than {} interruptions per Monte Carlo trial: its days are the analytic expectation, without a p10-p90 spread",
+            crate::text::grouped(crate::reliability::MC_MAX_EVENTS as u64)
         ));
     }
     let years = rel.days_p50 / 365.25;

@@ -168,14 +168,27 @@ fn plan_for_other_model(
     } else {
         ""
     };
+    let whose = merged
+        .preset
+        .as_deref()
+        .map_or("the scenario".to_string(), preset_named);
     let notes = vec![format!(
-        "the plan of {} was made for {made_for}; the planner chose {} for {}{around}{}",
-        merged.preset.as_deref().unwrap_or("the scenario"),
+        "the plan of {whose} was made for {made_for}; the planner chose {} for {}{around}{}",
         scenario.plan.chosen_label(),
         scenario.model.name,
         where_planned(merged)
     )];
     Ok(Some((Resolved { scenario, notes }, true)))
+}
+
+/// A scenario preset as a note names it; the default as such, since a user who gave no
+/// scenario never named it.
+fn preset_named(preset: &str) -> String {
+    if preset == crate::scenario::DEFAULT_SCENARIO {
+        format!("the default scenario ('{preset}')")
+    } else {
+        format!("preset '{preset}'")
+    }
 }
 
 /// The plan fields a whole plan left to memphis's defaults ([`ParallelFile::completed`]),
@@ -295,7 +308,7 @@ fn resolve_plan(merged: &MergedScenario, allow_oom: bool) -> Result<(Resolved, b
     let scenario = best.apply(&base);
     // No preset and no plan written: memphis's default plan (every GPU data-parallel).
     let from = match merged.preset.as_deref() {
-        Some(p) => format!("the plan of {p}"),
+        Some(p) => format!("the plan of {}", preset_named(p)),
         None => "the default plan (TP1 PP1 CP1, every GPU data-parallel)".to_string(),
     };
     // The reason last, unbracketed: it may hold brackets of its own.
@@ -1425,7 +1438,7 @@ mod tests {
         let other = with_model("llama3-70b", None);
         assert!(
             other.notes[0].starts_with(
-                "the plan of memphis-405b was made for llama3-405b; the planner chose"
+                "the plan of the default scenario ('memphis-405b') was made for llama3-405b; the planner chose"
             ),
             "{:?}",
             other.notes

@@ -87,7 +87,11 @@ fn explicit(s: Servers, r: &Request, owner: &[Option<usize>], all: &[Request]) -
             ));
         }
         if !seen.insert(v) {
-            return Err(Error::invalid(field, v, "each server once"));
+            return Err(Error::invalid(
+                field,
+                v,
+                format!("each server once (server {v} is listed twice)"),
+            ));
         }
         if let Some(o) = owner[v as usize] {
             return Err(Error::invalid(
