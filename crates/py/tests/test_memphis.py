@@ -184,6 +184,13 @@ def test_every_argument_error_names_the_keyword():
         (lambda: memphis.fabric_bench(gpus=3), "not provided: keyword pattern"),
         (lambda: memphis.collective(op="bogus", gpus=8), "for keyword op ["),
         (lambda: memphis.simulate(recompute="x"), "for keyword recompute ["),
+        # A cluster's fields go in the scenario dict, which the error says.
+        (
+            lambda: memphis.simulate(cluster={"gpus": 100}),
+            "keyword cluster = a dict: cluster takes a preset name or a file; give its "
+            "fields in the scenario dict, as scenario={'cluster': {...}}",
+        ),
+        (lambda: memphis.simulate(tp={"a": 1}), "keyword tp = a dict: tp takes one value"),
     ]:
         with pytest.raises(memphis.ScenarioError) as e:
             call()

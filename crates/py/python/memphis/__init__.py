@@ -82,6 +82,17 @@ def _text(value: Any) -> Union[str, bool]:
 
 
 def _options(overrides: Mapping[str, Any]) -> list:
+    for k, v in overrides.items():
+        if isinstance(v, Mapping):
+            # A keyword takes what its flag does; a cluster's or model's own fields go in
+            # the scenario dict's section, as in a scenario file's [cluster] or [model].
+            hint = (
+                f"{k} takes a preset name or a file; give its fields in the scenario "
+                f"dict, as scenario={{'{k}': {{...}}}}"
+                if k in ("cluster", "model")
+                else f"{k} takes one value"
+            )
+            raise ScenarioError(f"keyword {k} = a dict: {hint}")
     return [(k, _text(v)) for k, v in overrides.items() if v is not None]
 
 
