@@ -79,8 +79,8 @@ pub fn place_report(a: &PlaceArgs) -> CliResult<PlaceReport> {
 fn job_table(o: &mut String, r: &JobsReport) {
     let _ = writeln!(
         o,
-        "  {:<14} {:>7} {:>7}  {:<22} {:<26} {:>9} {:>9} {:>8}  fabric rate alone -> shared",
-        "job", "GPUs", "arrays", "placement", "plan", "alone", "shared", "slowdown"
+        "  {:<14} {:>7} {:>7} {:>11}  {:<22} {:<26} {:>9} {:>9} {:>8}  fabric rate alone -> shared",
+        "job", "GPUs", "arrays", "servers", "placement", "plan", "alone", "shared", "slowdown"
     );
     for j in &r.jobs {
         let kinds: Vec<String> = j
@@ -90,10 +90,12 @@ fn job_table(o: &mut String, r: &JobsReport) {
             .collect();
         let _ = writeln!(
             o,
-            "  {:<14} {:>7} {:>7}  {:<22} {:<26} {:>9} {:>9} {:>8}  {}",
+            "  {:<14} {:>7} {:>7} {:>11}  {:<22} {:<26} {:>9} {:>9} {:>8}  {}",
             j.name,
             count(j.gpus),
             j.arrays,
+            // Where it runs: under ECMP a job's rates hang on which servers it holds.
+            format!("{}-{}", j.server_range[0], j.server_range[1]),
             j.placement,
             j.plan,
             duration(j.step_alone_s),
