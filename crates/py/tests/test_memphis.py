@@ -188,7 +188,8 @@ def test_every_argument_error_names_the_keyword():
         (
             lambda: memphis.simulate(cluster={"gpus": 100}),
             "keyword cluster = a dict: cluster takes a preset name or a file; give its "
-            "fields in the scenario dict, as scenario={'cluster': {...}}",
+            "fields in the scenario dict, as scenario={'preset': 'memphis-405b', "
+            "'cluster': {...}}",
         ),
         (lambda: memphis.simulate(tp={"a": 1}), "keyword tp = a dict: tp takes one value"),
     ]:
@@ -196,6 +197,18 @@ def test_every_argument_error_names_the_keyword():
             call()
         assert words in str(e.value)
         assert "--" not in str(e.value), str(e.value)
+
+
+def test_the_form_a_dict_keyword_is_told_of_runs():
+    with pytest.raises(memphis.ScenarioError) as e:
+        memphis.simulate(cluster={"preset": "dgx-h100", "gpus": 1024})
+    assert "scenario={'preset': 'memphis-405b', 'cluster': {...}}" in str(e.value)
+    r = memphis.simulate(
+        scenario={"preset": "memphis-405b", "cluster": {"preset": "dgx-h100", "gpus": 1024}},
+        gpus=1024,
+        plan="auto",
+    )
+    assert r.gpus == 1024
 
 
 def test_unknown_keyword_is_named_as_python_names_it():

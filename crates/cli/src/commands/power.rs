@@ -219,9 +219,9 @@ fn render(r: &GridReport) -> String {
     if let Some(f) = &r.failure {
         let _ = writeln!(
             o,
-            "  failure      at {} (the step's peak from {}: the worst moment): a {:.1} MW fall (the largest drop within {} ending in the second after it); idle {}, warm-up {}",
-            duration(f.at_s),
+            "  failure      asked at {}, struck {} later at the step's peak (the worst moment): a {:.1} MW fall (the largest drop within {} ending in the second after it); idle {}, warm-up {}",
             duration(f.asked_s),
+            duration(f.at_s - f.asked_s),
             f.drop_mw,
             duration(r.drops.within_s),
             duration(f.down_s),

@@ -146,14 +146,20 @@ pub struct Outcome {
     pub band_rms_mw: f64,
     /// Training steps done in the window.
     pub steps_done: f64,
-    /// Energy per step done, MWh.
+    /// Training steps done in the same window without the failure (the same jitter),
+    /// where the costs below are measured: a failure strikes each series at its own
+    /// worst moment, so their steps before it differ by up to a step.
+    pub unfailed_steps: f64,
+    /// Energy per step, MWh: in the window without the failure, but for the stagger
+    /// (which acts after a restart only), with it.
     pub mwh_per_step: f64,
     /// Energy it costs: (its MWh per step − the baseline's) x its steps, MWh. The
     /// battery's: its losses (the charge left in it at the end is not a cost).
     pub energy_cost_mwh: f64,
     /// The same, relative to the baseline's energy per step.
     pub energy_cost: f64,
-    /// Step time it costs: the baseline's steps over its own, − 1.
+    /// Step time it costs: the baseline's steps over its own, − 1 (counted as
+    /// `mwh_per_step` is).
     pub step_time_cost: f64,
 }
 
@@ -175,9 +181,9 @@ pub struct Component {
 /// The failure in the window.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct FailureSummary {
-    /// When the job failed, s: the end of its step's peak (its highest draw) first
-    /// reached from `asked_s`, the worst moment for the grid and the same one in every
-    /// mitigation's series.
+    /// When the job failed, s: the worst moment for the grid within the step under way
+    /// from `asked_s` (the sample edge where the GPUs draw most), found in each
+    /// mitigation's series at its own peak.
     pub at_s: f64,
     /// When the failure was asked for (`--failure-at`), s.
     pub asked_s: f64,
@@ -496,13 +502,33 @@ impl<'a> Base<'a> {
     }
 }
 
+/// What training did in a window: its steps, and its steps and facility energy in the
+/// same window without the failure, where a mitigation's costs are measured (a failure
+/// strikes each series at its own worst moment, so their steps before it differ).
+#[derive(Debug, Clone, Copy)]
+struct Work {
+    steps: f64,
+    unfailed_steps: f64,
+    unfailed_mwh: f64,
+}
+
+impl Work {
+    fn of(s: &Series) -> Work {
+        Work {
+            steps: s.steps_done,
+            unfailed_steps: s.unfailed_steps,
+            unfailed_mwh: s.unfailed_mwh,
+        }
+    }
+}
+
 /// The outcome of a series of what the grid draws.
 fn outcome(
     name: &str,
     what: String,
     grid_mw: &[f64],
     dt: f64,
-    steps: f64,
+    work: Work,
     from_hz: f64,
 ) -> Outcome {
     let shape = grid::shape(grid_mw, dt);
@@ -510,8 +536,8 @@ fn outcome(
     Outcome {
         name: name.into(),
         what,
-        mwh_per_step: if steps > 0.0 {
-            shape.energy_mwh / steps
+        mwh_per_step: if work.unfailed_steps > 0.0 {
+            work.unfailed_mwh / work.unfailed_steps
         } else {
             0.0
         },
@@ -519,19 +545,37 @@ fn outcome(
         peak_hz: sp.peak_hz,
         band_fraction: sp.band_fraction,
         band_rms_mw: sp.band_rms_mw,
-        steps_done: steps,
+        steps_done: work.steps,
+        unfailed_steps: work.unfailed_steps,
         energy_cost_mwh: 0.0,
         energy_cost: 0.0,
         step_time_cost: 0.0,
     }
 }
 
-/// Costs of `m` against `base`.
-fn with_costs(mut m: Outcome, base: &Outcome) -> Outcome {
-    if base.mwh_per_step > 0.0 && m.steps_done > 0.0 {
-        m.energy_cost_mwh = (m.mwh_per_step - base.mwh_per_step) * m.steps_done;
-        m.energy_cost = m.mwh_per_step / base.mwh_per_step - 1.0;
-        m.step_time_cost = base.steps_done / m.steps_done - 1.0;
+/// Costs of `m` against `base`. A mitigation that acts throughout (a floor, a cap) is
+/// measured on training, without the failure: each series is struck at its own worst
+/// moment, so their steps before it differ. One that acts only after a restart (the
+/// stagger; the same series as the baseline's until then, struck at the same moment)
+/// is measured over the window with the failure, where its cost lies.
+fn with_costs(mut m: Outcome, base: &Outcome, after_restart: bool) -> Outcome {
+    let (mine, theirs) = if after_restart {
+        let per_step = |o: &Outcome| o.shape.energy_mwh / o.steps_done.max(1e-300);
+        m.mwh_per_step = per_step(&m);
+        (
+            (m.steps_done, m.mwh_per_step),
+            (base.steps_done, per_step(base)),
+        )
+    } else {
+        (
+            (m.unfailed_steps, m.mwh_per_step),
+            (base.unfailed_steps, base.mwh_per_step),
+        )
+    };
+    if theirs.1 > 0.0 && mine.0 > 0.0 {
+        m.energy_cost_mwh = (mine.1 - theirs.1) * m.steps_done;
+        m.energy_cost = mine.1 / theirs.1 - 1.0;
+        m.step_time_cost = theirs.0 / mine.0 - 1.0;
     }
     m
 }
@@ -554,13 +598,13 @@ fn outcomes(
         what,
         &base.facility_mw,
         dt,
-        base.steps_done,
+        Work::of(base),
         from_hz,
     );
     let rows = Mitigation::ALL.into_iter().map(|m| {
-        let (mw, steps) = match runs.iter().find(|x| x.0 == Some(m)) {
-            Some((_, s)) => (&s.facility_mw[..], s.steps_done),
-            None => (grid_mw, base.steps_done),
+        let (mw, work) = match runs.iter().find(|x| x.0 == Some(m)) {
+            Some((_, s)) => (&s.facility_mw[..], Work::of(s)),
+            None => (grid_mw, Work::of(base)),
         };
         let mut what = m.what(limit);
         if m == Mitigation::Stagger {
@@ -574,13 +618,13 @@ fn outcomes(
                 Some(_) => {}
             }
         }
-        let mut row = outcome(m.name(), what, mw, dt, steps, from_hz);
-        if m == Mitigation::Battery && steps > 0.0 {
+        let mut row = outcome(m.name(), what, mw, dt, work, from_hz);
+        if m == Mitigation::Battery && work.unfailed_steps > 0.0 {
             // Its cost is its losses: the grid's energy less the charge left in it
             // (which the next window draws back), not the grid's energy as such.
-            row.mwh_per_step = (baseline.shape.energy_mwh + battery.losses_mwh) / steps;
+            row.mwh_per_step = (work.unfailed_mwh + battery.losses_mwh) / work.unfailed_steps;
         }
-        with_costs(row, &baseline)
+        with_costs(row, &baseline, m == Mitigation::Stagger)
     });
     let rows = rows.collect();
     (baseline, rows)
@@ -616,8 +660,9 @@ fn assemble(
     let failure = base.inputs.failure.and_then(|f| {
         let Some(at_s) = series.failed_at_s else {
             notes.push(format!(
-                "the failure asked at {} s finds no step peak before the window ends: none is seen; give an earlier --failure-at or a longer --window",
-                f.at_s
+                "the failure asked at {} s finds no moment to strike that leaves the {} s its fall is seen in before the window ends: none is modelled; give an earlier --failure-at or a longer --window",
+                f.at_s,
+                series::FALL_SEEN_S
             ));
             return None;
         };
@@ -770,11 +815,11 @@ fn over_limit(x: &[f64], dt: f64, limit: f64) -> f64 {
 }
 
 /// The failure's fall in the series, measured as drops are ([`grid::falls`] over the
-/// same span): the largest fall ending within 1 s after it. So it is one of the falls
+/// same span): the largest fall ending within [`series::FALL_SEEN_S`] after it. So it is one of the falls
 /// the drops count, and never more than their largest.
 fn failure_summary(x: &[f64], dt: f64, f: Failure, at_s: f64, drop_span_s: f64) -> FailureSummary {
     let k = ((at_s / dt) as usize).min(x.len().saturating_sub(1));
-    let after = ((1.0 / dt).ceil() as usize).max(1);
+    let after = series::bins_in(series::FALL_SEEN_S, dt);
     let falls = grid::falls(x, grid::drop_bins(dt, drop_span_s));
     let drop_mw = falls[k..(k + after + 1).min(x.len())]
         .iter()
@@ -1018,6 +1063,24 @@ mod tests {
                 r.baseline.shape
             );
         }
+        // A cap's costs are training's, whenever the failure strikes (struck at its own
+        // peak, the capped series trains more or less before it): as without one.
+        let costs = |r: &GridReport| {
+            let cap = r.mitigations.iter().find(|m| m.name == "cap").unwrap();
+            (cap.energy_cost, cap.step_time_cost)
+        };
+        let none = power(&sc, &opts(300.0)).unwrap();
+        for t in [60.0, 63.0, 65.0, 200.0] {
+            let (e, s) = costs(&at(t));
+            assert!((e - costs(&none).0).abs() < 1e-9 && (s - costs(&none).1).abs() < 1e-9);
+        }
+        // Too near the end to see its fall: left out, and said.
+        let late = at(299.5);
+        assert!(late.failure.is_none());
+        assert!(late
+            .notes
+            .iter()
+            .any(|n| n.contains("finds no moment to strike")));
     }
 
     #[test]

@@ -116,6 +116,11 @@ pub struct Series {
     /// When the job failed, s (its step's peak from the failure's time on), if within
     /// the window.
     pub failed_at_s: Option<f64>,
+    /// Steps done in the same window without the failure (the same jitter): what a
+    /// mitigation's costs are measured on, so they do not hang on when it struck.
+    pub unfailed_steps: f64,
+    /// The facility's energy in that window, MWh.
+    pub unfailed_mwh: f64,
 }
 
 /// Relative clock speed at a power cap, by P = P_idle + (P_max − P_idle)·(f/f_max)³:
@@ -330,9 +335,19 @@ impl Gpus<'_> {
     }
 }
 
-/// The job's GPUs, MW per bin (before their time constant), the steps done and when
-/// the job failed.
-fn job_gpus(inp: &SeriesInputs, scale: &mut dyn FnMut() -> f64) -> (Vec<f64>, f64, Option<f64>) {
+/// The job's GPUs over a window: MW per bin (before their time constant) and the steps
+/// done.
+struct JobDraw {
+    mw: Vec<f64>,
+    steps: f64,
+}
+
+/// The job's GPUs with the failure, when it struck, and the same window without it
+/// (the same steps: their jitter drawn once), where there is a failure.
+fn job_gpus(
+    inp: &SeriesInputs,
+    scale: &mut dyn FnMut() -> f64,
+) -> (JobDraw, Option<f64>, Option<JobDraw>) {
     let mut out = Binner::new(inp.dt, inp.samples);
     let end = inp.dt * inp.samples as f64;
     let fresh = |inp| Gpus {
@@ -340,20 +355,21 @@ fn job_gpus(inp: &SeriesInputs, scale: &mut dyn FnMut() -> f64) -> (Vec<f64>, f6
         steps_done: 0.0,
         since_checkpoint: 0.0,
     };
+    let drawn = |b: Binner, steps: f64| JobDraw {
+        mw: b.acc.iter().map(|e| e / inp.dt).collect(),
+        steps,
+    };
     let mut g = fresh(inp);
     let Some(f) = inp.failure.filter(|f| f.at_s < end) else {
         g.train(&mut out, end, None, scale);
-        return (
-            out.acc.iter().map(|e| e / inp.dt).collect(),
-            g.steps_done,
-            None,
-        );
+        return (drawn(out, g.steps_done), None, None);
     };
-    // The same steps (their jitter drawn once, replayed) without the failure, to find
-    // the worst moment for it.
+    // The window without the failure first: where it would hurt most, and what
+    // training costs there.
     let mut draws = Vec::new();
     let mut probe = Binner::new(inp.dt, inp.samples);
-    fresh(inp).train(&mut probe, end, None, &mut || {
+    let mut unfailed = fresh(inp);
+    unfailed.train(&mut probe, end, None, &mut || {
         let v = scale();
         draws.push(v);
         v
@@ -370,11 +386,17 @@ fn job_gpus(inp: &SeriesInputs, scale: &mut dyn FnMut() -> f64) -> (Vec<f64>, f6
         }
         None => g.train(&mut out, end, None, &mut scale),
     }
-    (
-        out.acc.iter().map(|e| e / inp.dt).collect(),
-        g.steps_done,
-        at,
-    )
+    let without = drawn(probe, unfailed.steps_done);
+    (drawn(out, g.steps_done), at, Some(without))
+}
+
+/// How long after a failure its fall is looked for, s: the GPUs' time constant many
+/// times over.
+pub const FALL_SEEN_S: f64 = 1.0;
+
+/// Whole bins of `dt` covering `secs`, at least one.
+pub fn bins_in(secs: f64, dt: f64) -> usize {
+    ((secs / dt).ceil() as usize).max(1)
 }
 
 /// The worst moment for a failure from `from_s` on: the bin boundary within one step
@@ -387,9 +409,12 @@ fn worst_moment(probe: &Binner, inp: &SeriesInputs, g: &Gpus, from_s: f64) -> Op
     let dt = inp.dt;
     let draw: Vec<f64> = probe.acc.iter().map(|e| e / dt).collect();
     let seen = first_order(&draw, dt, tau::GPU_S, g.steady_state(tau::GPU_S));
-    let first = ((from_s / dt).ceil() as usize).max(1);
+    // From the end of the sample under way at `from_s` (so any second within one
+    // sample gives the same), through a step, leaving the second the fall is seen in.
+    let first = (from_s / dt).floor() as usize + 1;
     let span = ((inp.profile.step_s / dt).ceil() as usize).max(1);
-    (first..(first + span).min(draw.len()))
+    let last = draw.len().saturating_sub(bins_in(FALL_SEEN_S, dt));
+    (first..(first + span).min(last + 1))
         .fold(None, |best: Option<usize>, k| match best {
             Some(b) if seen[b - 1] >= seen[k - 1] => Some(b),
             _ => Some(k),
@@ -399,7 +424,22 @@ fn worst_moment(probe: &Binner, inp: &SeriesInputs, g: &Gpus, from_s: f64) -> Op
 
 /// The facility series: the job's GPUs from the profile, every load through its filter.
 pub fn build(inp: &SeriesInputs, scale: &mut dyn FnMut() -> f64) -> Series {
-    let (job, steps_done, failed_at_s) = job_gpus(inp, scale);
+    let (job, failed_at_s, without) = job_gpus(inp, scale);
+    let mut s = with_loads(inp, job);
+    s.failed_at_s = failed_at_s;
+    (s.unfailed_steps, s.unfailed_mwh) = match without {
+        Some(w) => {
+            let u = with_loads(inp, w);
+            (u.steps_done, u.energy_mwh())
+        }
+        None => (s.steps_done, s.energy_mwh()),
+    };
+    s
+}
+
+/// The job's draw with the site's other loads, each through its filter.
+fn with_loads(inp: &SeriesInputs, job: JobDraw) -> Series {
+    let (job, steps_done) = (job.mw, job.steps);
     let l = &inp.loads;
     let dt = inp.dt;
     // Every filter starts where this series' site has long stood (its own knobs'
@@ -434,7 +474,16 @@ pub fn build(inp: &SeriesInputs, scale: &mut dyn FnMut() -> f64) -> Series {
         storage_mw: storage,
         cooling_mw: cooling,
         steps_done,
-        failed_at_s,
+        failed_at_s: None,
+        unfailed_steps: steps_done,
+        unfailed_mwh: 0.0,
+    }
+}
+
+impl Series {
+    /// The facility's energy over the window, MWh.
+    pub fn energy_mwh(&self) -> f64 {
+        self.facility_mw.iter().sum::<f64>() * self.dt / 3600.0
     }
 }
 
@@ -608,7 +657,7 @@ mod tests {
         let mut inp = inputs(&p, 0.5, 1300);
         inp.checkpoint = Some((5.0, 0.5));
         inp.knobs = floor;
-        let job = job_gpus(&inp, &mut || 1.0).0;
+        let job = job_gpus(&inp, &mut || 1.0).0.mw;
         let g = Gpus {
             inp: &inp,
             steps_done: 0.0,

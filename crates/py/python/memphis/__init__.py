@@ -81,6 +81,11 @@ def _text(value: Any) -> Union[str, bool]:
     return str(value)
 
 
+def _default_scenario() -> str:
+    """The scenario a call without one runs (the native presets' default)."""
+    return next(n for k, n, _, default in _memphis.presets() if k == "scenario" and default)
+
+
 def _options(overrides: Mapping[str, Any]) -> list:
     for k, v in overrides.items():
         if isinstance(v, Mapping):
@@ -88,7 +93,8 @@ def _options(overrides: Mapping[str, Any]) -> list:
             # the scenario dict's section, as in a scenario file's [cluster] or [model].
             hint = (
                 f"{k} takes a preset name or a file; give its fields in the scenario "
-                f"dict, as scenario={{'{k}': {{...}}}}"
+                f"dict, as scenario={{'preset': '{_default_scenario()}', '{k}': {{...}}}} "
+                f"(a dict without 'preset' starts from nothing)"
                 if k in ("cluster", "model")
                 else f"{k} takes one value"
             )
