@@ -228,7 +228,12 @@ fn plain_types(message: &str) -> String {
 /// A TOML error's message, said plainly (types as a user names them, a misspelt key's
 /// nearest field).
 fn toml_message(e: &toml::de::Error) -> String {
-    plain_types(&suggest_key(&e.message().replace('\n', " ")))
+    // toml puts what it wanted on a line of its own: "invalid array\nexpected `]`".
+    let one_line = e
+        .message()
+        .replace("\nexpected", ": expected")
+        .replace('\n', " ");
+    plain_types(&suggest_key(&one_line))
 }
 
 /// `text` as a `T`, its errors said by line ([`Error::toml`]) or, for a text memphis

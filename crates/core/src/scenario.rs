@@ -722,6 +722,16 @@ pub const SCENARIO_PRESETS: &[Preset] = presets!("scenarios": "memphis-405b", "m
 /// The default scenario's name.
 pub const DEFAULT_SCENARIO: &str = "memphis-405b";
 
+/// A scenario preset as messages name it; the default as such, since a user who gave no
+/// scenario never named it.
+pub(crate) fn preset_named(preset: &str) -> String {
+    if preset == DEFAULT_SCENARIO {
+        format!("the default scenario ('{preset}')")
+    } else {
+        format!("preset '{preset}'")
+    }
+}
+
 fn find<'a>(list: &'a [Preset], kind: &'static str, name: &str) -> Result<&'a Preset> {
     list.iter()
         .find(|p| p.name.eq_ignore_ascii_case(name))
@@ -1864,7 +1874,7 @@ impl MergedScenario {
     fn source(&self) -> String {
         self.preset
             .as_deref()
-            .map_or("the scenario".to_string(), |p| format!("preset '{p}'"))
+            .map_or("the scenario".to_string(), preset_named)
     }
 
     /// An error about a field the user wrote that rests on plan factors the user did not
@@ -2471,7 +2481,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.starts_with("parallel.pp"), "{e}");
-        assert!(e.contains("preset 'memphis-405b'"), "{e}");
+        assert!(e.contains("the default scenario ('memphis-405b')"), "{e}");
     }
 
     #[test]

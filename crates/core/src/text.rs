@@ -36,6 +36,30 @@ pub fn sig3(x: f64) -> String {
     format!("{x:.digits$}")
 }
 
+/// A large number with an SI suffix: 15.0T, 405B, 2.1M.
+pub fn si(x: f64) -> String {
+    let a = x.abs();
+    let (v, suffix) = if a >= 1e12 {
+        (x / 1e12, "T")
+    } else if a >= 1e9 {
+        (x / 1e9, "B")
+    } else if a >= 1e6 {
+        (x / 1e6, "M")
+    } else if a >= 1e3 {
+        (x / 1e3, "k")
+    } else {
+        (x, "")
+    };
+    if a >= 1e15 {
+        // Past a thousand T: the exponent, not 1000000T.
+        format!("{x:.1e}")
+    } else if v.abs() >= 100.0 || (suffix.is_empty() && v.fract() == 0.0) {
+        format!("{v:.0}{suffix}")
+    } else {
+        format!("{v:.1}{suffix}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -513,7 +513,7 @@ def test_plan_notes_are_the_clis(cli):
     expected = cli.json("plan", "--cluster", "dgx-h100", "--model", "llama3-8b", "--gpus", "64", "--top", "1")
     # The preset's run (tokens, batch, sequence) taken for another model: said, not silent.
     assert df.attrs["notes"] == expected["notes"]
-    assert df.attrs["notes"][0].startswith("from preset 'memphis-405b'")
+    assert df.attrs["notes"][0].startswith("from the default scenario ('memphis-405b')")
 
 
 def test_thread_pool_executor_gives_the_same_table():

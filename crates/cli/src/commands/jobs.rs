@@ -75,11 +75,20 @@ pub fn place_report(a: &PlaceArgs) -> CliResult<PlaceReport> {
     Ok(api::place(&m, &fabric, a.target_slowdown)?)
 }
 
+/// A job's servers, lowest to highest: "0-127"; one, "3"; scattered, "12 in 3-509".
+fn server_span([lo, hi]: [u32; 2], servers: u64) -> String {
+    match u64::from(hi - lo) + 1 {
+        1 => lo.to_string(),
+        n if n == servers => format!("{lo}-{hi}"),
+        _ => format!("{servers} in {lo}-{hi}"),
+    }
+}
+
 /// The per-job table.
 fn job_table(o: &mut String, r: &JobsReport) {
     let _ = writeln!(
         o,
-        "  {:<14} {:>7} {:>7} {:>11}  {:<22} {:<26} {:>9} {:>9} {:>8}  fabric rate alone -> shared",
+        "  {:<14} {:>7} {:>7} {:>14}  {:<22} {:<26} {:>9} {:>9} {:>8}  fabric rate alone -> shared",
         "job", "GPUs", "arrays", "servers", "placement", "plan", "alone", "shared", "slowdown"
     );
     for j in &r.jobs {
@@ -90,12 +99,12 @@ fn job_table(o: &mut String, r: &JobsReport) {
             .collect();
         let _ = writeln!(
             o,
-            "  {:<14} {:>7} {:>7} {:>11}  {:<22} {:<26} {:>9} {:>9} {:>8}  {}",
+            "  {:<14} {:>7} {:>7} {:>14}  {:<22} {:<26} {:>9} {:>9} {:>8}  {}",
             j.name,
             count(j.gpus),
             j.arrays,
             // Where it runs: under ECMP a job's rates hang on which servers it holds.
-            format!("{}-{}", j.server_range[0], j.server_range[1]),
+            server_span(j.server_range, j.servers),
             j.placement,
             j.plan,
             duration(j.step_alone_s),

@@ -61,10 +61,14 @@ fn render(r: &ReliabilityReport) -> String {
     if let (Some(d), Some(u), Some(p)) =
         (r.days, r.interruptions_unexpected, r.interruptions_planned)
     {
+        let span = format!(
+            "in {} day{}",
+            given_days(d),
+            if d == 1.0 { "" } else { "s" }
+        );
         let _ = writeln!(
             o,
-            "  in {} days      {} unexpected and {} planned interruptions",
-            given_days(d),
+            "  {span:<15} {} unexpected and {} planned interruptions",
             few(u),
             few(p)
         );

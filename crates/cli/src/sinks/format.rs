@@ -62,29 +62,8 @@ pub fn size_tb(tb: f64) -> String {
 /// A count with thousands separators (the core's rule, which its messages use too).
 pub use memphis_core::text::grouped as count;
 
-/// A large number with an SI suffix: 15.0T, 405B, 2.1M.
-pub fn si(x: f64) -> String {
-    let a = x.abs();
-    let (v, suffix) = if a >= 1e12 {
-        (x / 1e12, "T")
-    } else if a >= 1e9 {
-        (x / 1e9, "B")
-    } else if a >= 1e6 {
-        (x / 1e6, "M")
-    } else if a >= 1e3 {
-        (x / 1e3, "k")
-    } else {
-        (x, "")
-    };
-    if a >= 1e15 {
-        // Past a thousand T: the exponent, not 1000000T.
-        format!("{x:.1e}")
-    } else if v.abs() >= 100.0 || (suffix.is_empty() && v.fract() == 0.0) {
-        format!("{v:.0}{suffix}")
-    } else {
-        format!("{v:.1}{suffix}")
-    }
-}
+/// A large number with an SI suffix (the core's rule, which its notes use too).
+pub use memphis_core::text::si;
 
 /// A mean count: whole from 10, one decimal from 1, and below 1 two significant
 /// figures, so that a run expecting 0.004 interruptions (which still waits hours for

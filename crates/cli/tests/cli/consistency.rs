@@ -118,7 +118,8 @@ fn changing_only_the_model_or_the_cluster_works_and_says_so() {
         assert!(
             notes
                 .iter()
-                .any(|n| n.contains("from preset 'memphis-405b'") && n.contains("tokens")),
+                .any(|n| n.contains("from the default scenario ('memphis-405b')")
+                    && n.contains("tokens")),
             "{extra:?}: {notes:?}"
         );
         // 8B's 32 layers cannot hold the preset's 16 x 4 chunks: the planner steps in.

@@ -96,7 +96,7 @@ fn bad_inputs_get_one_clear_error() {
         // An array left open: the error points past the last line, and says so.
         (
             &["cluster", "--cluster", open_array.to_str().unwrap()],
-            "line 3, column 1 (the end of the file): invalid array",
+            "line 3, column 1 (the end of the file): invalid array: expected `]`",
         ),
         // SHARP reduces in InfiniBand switches only.
         (
@@ -161,7 +161,7 @@ fn bad_inputs_get_one_clear_error() {
         // the error says they are the preset's.
         (
             &["simulate", "--tp", "8", "--gpus", "100"],
-            "(pp = 16, cp = 2 from preset 'memphis-405b': set them, or --plan auto)",
+            "(pp = 16, cp = 2 from the default scenario ('memphis-405b'): set them, or --plan auto)",
         ),
         // The job's GPUs derived from a dp given, for another model: said in the
         // plan's terms, not as a GPU count the user never gave.

@@ -700,7 +700,7 @@ fn a_scenario_section_may_name_a_file_beside_it() {
     ]);
     let notes = bare["notes"].to_string();
     assert!(
-        notes.contains("from memphis's defaults: 1.000e12 tokens"),
+        notes.contains("from memphis's defaults: 1.0T tokens"),
         "{notes}"
     );
     // The default plan (TP1 PP1, no EP) does not fit this MoE: the planner's is noted.

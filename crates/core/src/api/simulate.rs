@@ -171,7 +171,7 @@ fn plan_for_other_model(
     let whose = merged
         .preset
         .as_deref()
-        .map_or("the scenario".to_string(), preset_named);
+        .map_or("the scenario".to_string(), crate::scenario::preset_named);
     let notes = vec![format!(
         "the plan of {whose} was made for {made_for}; the planner chose {} for {}{around}{}",
         scenario.plan.chosen_label(),
@@ -179,16 +179,6 @@ fn plan_for_other_model(
         where_planned(merged)
     )];
     Ok(Some((Resolved { scenario, notes }, true)))
-}
-
-/// A scenario preset as a note names it; the default as such, since a user who gave no
-/// scenario never named it.
-fn preset_named(preset: &str) -> String {
-    if preset == crate::scenario::DEFAULT_SCENARIO {
-        format!("the default scenario ('{preset}')")
-    } else {
-        format!("preset '{preset}'")
-    }
 }
 
 /// The plan fields a whole plan left to memphis's defaults ([`ParallelFile::completed`]),
@@ -308,7 +298,7 @@ fn resolve_plan(merged: &MergedScenario, allow_oom: bool) -> Result<(Resolved, b
     let scenario = best.apply(&base);
     // No preset and no plan written: memphis's default plan (every GPU data-parallel).
     let from = match merged.preset.as_deref() {
-        Some(p) => format!("the plan of {}", preset_named(p)),
+        Some(p) => format!("the plan of {}", crate::scenario::preset_named(p)),
         None => "the default plan (TP1 PP1 CP1, every GPU data-parallel)".to_string(),
     };
     // The reason last, unbracketed: it may hold brackets of its own.
@@ -575,12 +565,15 @@ fn inherited(merged: &MergedScenario, sc: &Scenario, plan_kept: bool, hints: Hin
     let mut notes = Vec::new();
     let changed = merged.wrote_in("model") || merged.wrote_in("cluster");
     let preset = match merged.preset.as_deref() {
-        Some(p) if changed => format!("preset '{p}'"),
+        Some(p) if changed => crate::scenario::preset_named(p),
         Some(_) => return notes,
         None => "memphis's defaults".to_string(),
     };
     let (keys, run): (Vec<&str>, Vec<String>) = [
-        ("tokens", format!("{:.3e} tokens", sc.run.tokens)),
+        (
+            "tokens",
+            format!("{} tokens", crate::text::si(sc.run.tokens)),
+        ),
         (
             "global_batch",
             format!("steps of {} sequences", sc.run.global_batch),

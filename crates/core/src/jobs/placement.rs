@@ -89,7 +89,7 @@ fn explicit(s: Servers, r: &Request, owner: &[Option<usize>], all: &[Request]) -
         if !seen.insert(v) {
             return Err(Error::invalid(
                 field,
-                v,
+                format!("{:?}", r.explicit),
                 format!("each server once (server {v} is listed twice)"),
             ));
         }
