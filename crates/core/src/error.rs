@@ -214,6 +214,13 @@ fn plain_types(message: &str) -> String {
         ("expected a string", "expected a string in quotes"),
     ];
     let mut out = message.to_string();
+    // A section given as a value (`model = "x.json"`): serde names the Rust type.
+    if let Some(at) = out.rfind("expected struct ") {
+        out.replace_range(
+            at..,
+            "expected a section of fields (a table, as [model] or [cluster]: its preset = \"...\" names a preset or a file)",
+        );
+    }
     for (from, to) in WORDS {
         if let Some(at) = out.rfind(from) {
             // Only at the end: "expected u32" and not "expected u32x".

@@ -220,7 +220,7 @@ fn render(r: &GridReport) -> String {
         let _ = writeln!(
             o,
             "  failure      asked at {}, struck {} later at the step's peak (the worst moment): a {:.1} MW fall (the largest drop within {} ending in the second after it); idle {}, warm-up {}",
-            duration(f.asked_s),
+            moment(f.asked_s),
             duration(f.at_s - f.asked_s),
             f.drop_mw,
             duration(r.drops.within_s),
@@ -403,5 +403,15 @@ mod tests {
         assert_eq!(at(1_209_599, 0.5), "604799.5");
         // Finer than whole ns: to the nearest ns.
         assert_eq!(at(3, 0.001_000_000_4), "0.003000001");
+    }
+}
+
+/// A moment in the window: in seconds to the hundredth within an hour (598.50 s, not
+/// 10.0 min of a 10-minute window), as a duration past it.
+fn moment(s: f64) -> String {
+    if s < 3600.0 {
+        format!("{s:.2} s")
+    } else {
+        duration(s)
     }
 }

@@ -44,6 +44,12 @@ fn bad_inputs_get_one_clear_error() {
         "preset = \"memphis-405b\"\n[parallel]\nrecompute = 3\n",
     )
     .unwrap();
+    let model_as_value = tmp("model_as_value.toml");
+    std::fs::write(
+        &model_as_value,
+        "preset = \"memphis-405b\"\nmodel = \"x.json\"\n",
+    )
+    .unwrap();
     let open_array = tmp("open_array.toml");
     std::fs::write(&open_array, "gpus = 8\nnic_gbps = [400\n").unwrap();
     let sharp_roce = tmp("sharp_roce.toml");
@@ -92,6 +98,11 @@ fn bad_inputs_get_one_clear_error() {
         (
             &["simulate", "dgx-h100-llama3-70b", "--cluster", "dgx-a100", "--tp", "8"],
             "cluster.preset = dgx-a100 (given as --cluster): conflicts with training.precision = fp8",
+        ),
+        // A section given as a value: what a section is, not serde's type name.
+        (
+            &["simulate", model_as_value.to_str().unwrap()],
+            "expected a section of fields (a table, as [model] or [cluster]",
         ),
         // An array left open: the error points past the last line, and says so.
         (

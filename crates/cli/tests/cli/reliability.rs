@@ -120,7 +120,9 @@ fn spares_that_are_no_whole_server_say_so() {
     let o = memphis(&["reliability", "--spares", "7"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
-        stderr(&o).contains("(whole servers of 8 GPUs: 7 spare GPUs are 0 servers)"),
+        stderr(&o).contains(
+            "(whole servers of 8 GPUs: 7 spare GPUs are no whole server, so none stands by)"
+        ),
         "{}",
         stderr(&o)
     );

@@ -235,9 +235,14 @@ fn spares_in_hosts(sc: &crate::scenario::Scenario) -> Option<String> {
         "host"
     };
     let plural = if hosts == 1 { "" } else { "s" };
-    Some(format!(
-        "whole {unit}s of {per_host} GPUs: {spare_gpus} spare GPUs are {hosts} {unit}{plural}"
-    ))
+    Some(match hosts {
+        0 => format!(
+            "whole {unit}s of {per_host} GPUs: {spare_gpus} spare GPUs are no whole {unit}, so none stands by"
+        ),
+        _ => format!(
+            "whole {unit}s of {per_host} GPUs: {spare_gpus} spare GPUs are {hosts} {unit}{plural}"
+        ),
+    })
 }
 
 /// Where the spares are no whole number of hosts, how many the run draws on: a note of

@@ -150,16 +150,17 @@ pub struct Outcome {
     /// where the costs below are measured: a failure strikes each series at its own
     /// worst moment, so their steps before it differ by up to a step.
     pub unfailed_steps: f64,
-    /// Energy per step, MWh: in the window without the failure, but for the stagger
-    /// (which acts after a restart only), with it.
+    /// Energy per step in the window without the failure, MWh (every row alike).
     pub mwh_per_step: f64,
-    /// Energy it costs: (its MWh per step − the baseline's) x its steps, MWh. The
-    /// battery's: its losses (the charge left in it at the end is not a cost).
+    /// Energy it costs: (its MWh per step − the baseline's) x its steps, MWh, over the
+    /// window without the failure; the stagger's (which acts after a restart only) over
+    /// the window with it. The battery's: its losses (the charge left in it at the end
+    /// is not a cost).
     pub energy_cost_mwh: f64,
     /// The same, relative to the baseline's energy per step.
     pub energy_cost: f64,
-    /// Step time it costs: the baseline's steps over its own, − 1 (counted as
-    /// `mwh_per_step` is).
+    /// Step time it costs: the baseline's steps over its own, − 1, in the window
+    /// `energy_cost_mwh` is counted over.
     pub step_time_cost: f64,
 }
 
@@ -559,11 +560,10 @@ fn outcome(
 /// stagger; the same series as the baseline's until then, struck at the same moment)
 /// is measured over the window with the failure, where its cost lies.
 fn with_costs(mut m: Outcome, base: &Outcome, after_restart: bool) -> Outcome {
+    let per_step = |o: &Outcome| o.shape.energy_mwh / o.steps_done.max(1e-300);
     let (mine, theirs) = if after_restart {
-        let per_step = |o: &Outcome| o.shape.energy_mwh / o.steps_done.max(1e-300);
-        m.mwh_per_step = per_step(&m);
         (
-            (m.steps_done, m.mwh_per_step),
+            (m.steps_done, per_step(&m)),
             (base.steps_done, per_step(base)),
         )
     } else {
@@ -573,7 +573,7 @@ fn with_costs(mut m: Outcome, base: &Outcome, after_restart: bool) -> Outcome {
         )
     };
     if theirs.1 > 0.0 && mine.0 > 0.0 {
-        m.energy_cost_mwh = (mine.1 - theirs.1) * m.steps_done;
+        m.energy_cost_mwh = (mine.1 - theirs.1) * mine.0;
         m.energy_cost = mine.1 / theirs.1 - 1.0;
         m.step_time_cost = theirs.0 / mine.0 - 1.0;
     }
@@ -610,6 +610,9 @@ fn outcomes(
         if m == Mitigation::Stagger {
             let window = base.facility_mw.len() as f64 * dt;
             match failure {
+                None if o.failure_at_s.is_some() => {
+                    what.push_str(" (no restart in this window: the failure asked is left out, as a note says)")
+                }
                 None => what.push_str(" (no restart in this window: give --failure-at)"),
                 Some(f) if f.at_s + f.down_s >= window => what.push_str(&format!(
                     " (the restart, {:.0} s after the failure, falls after this {:.0} s window: lengthen --window)",
@@ -645,8 +648,12 @@ fn assemble(
     let (grid_mw, battery) = grid::battery(base_mw, dt, limit, grid::ROUND_TRIP_EFFICIENCY);
     let step_hz = 1.0 / r.step.time_s.max(1e-12);
     let from_hz = grid::BAND_HZ[0].min(step_hz / 2.0);
-    let (baseline, mitigations) =
-        outcomes(&runs, &grid_mw, &battery, o, from_hz, base.inputs.failure);
+    // The failure as modelled: none where it found no moment to strike.
+    let struck = base
+        .inputs
+        .failure
+        .filter(|_| runs[0].1.failed_at_s.is_some());
+    let (baseline, mitigations) = outcomes(&runs, &grid_mw, &battery, o, from_hz, struck);
     let chosen = o.mitigation;
     let (series, battery_mw) = headline(&runs, chosen, &grid_mw);
     let shape = grid::shape(&series.facility_mw, dt);

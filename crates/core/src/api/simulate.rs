@@ -576,9 +576,18 @@ fn inherited(merged: &MergedScenario, sc: &Scenario, plan_kept: bool, hints: Hin
         ),
         (
             "global_batch",
-            format!("steps of {} sequences", sc.run.global_batch),
+            format!(
+                "steps of {} sequences",
+                crate::text::grouped(sc.run.global_batch)
+            ),
         ),
-        ("seq_len", format!("sequences of {} tokens", sc.run.seq_len)),
+        (
+            "seq_len",
+            format!(
+                "sequences of {} tokens",
+                crate::text::grouped(sc.run.seq_len)
+            ),
+        ),
     ]
     .into_iter()
     .filter(|(k, _)| !merged.wrote(&format!("training.{k}")))
@@ -629,8 +638,12 @@ fn inherited(merged: &MergedScenario, sc: &Scenario, plan_kept: bool, hints: Hin
         && sc.job_gpus() < sc.cluster.gpus
     {
         // The spares given say how many of the rest stand by; else all of them do.
+        let free = sc.cluster.gpus - sc.job_gpus();
         let rest = if merged.wrote("reliability.spare_gpus") {
             ""
+        } else if free < u64::from(sc.cluster.gpus_per_host.max(1)) {
+            // Fewer than a host: no hot spare (a failure takes out a whole host).
+            ", the rest stand idle"
         } else {
             ", the rest are hot spares"
         };
