@@ -379,6 +379,16 @@ fn render_mitigations(o: &mut String, r: &GridReport) {
     }
 }
 
+/// A moment in the window: in seconds to the hundredth within an hour (598.50 s, not
+/// 10.0 min of a 10-minute window), as a duration past it.
+fn moment(s: f64) -> String {
+    if s < 3600.0 {
+        format!("{s:.2} s")
+    } else {
+        duration(s)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::sample_start;
@@ -403,15 +413,5 @@ mod tests {
         assert_eq!(at(1_209_599, 0.5), "604799.5");
         // Finer than whole ns: to the nearest ns.
         assert_eq!(at(3, 0.001_000_000_4), "0.003000001");
-    }
-}
-
-/// A moment in the window: in seconds to the hundredth within an hour (598.50 s, not
-/// 10.0 min of a 10-minute window), as a duration past it.
-fn moment(s: f64) -> String {
-    if s < 3600.0 {
-        format!("{s:.2} s")
-    } else {
-        duration(s)
     }
 }
