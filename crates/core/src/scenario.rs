@@ -1871,7 +1871,8 @@ impl MergedScenario {
             .transpose()
     }
 
-    fn source(&self) -> String {
+    /// Where the scenario comes from, as messages name it.
+    pub(crate) fn source(&self) -> String {
         self.preset
             .as_deref()
             .map_or("the scenario".to_string(), preset_named)

@@ -1,5 +1,5 @@
-//! Numbers written for people, as messages and reports print them: thousands
-//! separators, and bounds too large to read digit by digit.
+//! Numbers written for people, as messages and reports print them: grouped counts,
+//! bounds that name the integer limit they are, three significant figures, SI suffixes.
 
 /// A count with thousands separators: `12,288`.
 pub fn grouped(n: u64) -> String {
@@ -65,7 +65,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn counts_are_grouped_and_type_limits_are_short() {
+    fn counts_are_grouped_and_type_limits_name_their_power_of_two() {
         assert_eq!(grouped(0), "0");
         assert_eq!(grouped(999), "999");
         assert_eq!(grouped(12_288), "12,288");

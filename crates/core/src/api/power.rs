@@ -822,13 +822,15 @@ fn over_limit(x: &[f64], dt: f64, limit: f64) -> f64 {
 }
 
 /// The failure's fall in the series, measured as drops are ([`grid::falls`] over the
-/// same span): the largest fall ending within [`series::FALL_SEEN_S`] after it. So it is one of the falls
-/// the drops count, and never more than their largest.
+/// same span): the largest fall ending within [`series::FALL_SEEN_S`] after it. So it is
+/// one of the falls the drops count, and never more than their largest.
 fn failure_summary(x: &[f64], dt: f64, f: Failure, at_s: f64, drop_span_s: f64) -> FailureSummary {
     let k = ((at_s / dt) as usize).min(x.len().saturating_sub(1));
-    let after = series::bins_in(series::FALL_SEEN_S, dt);
-    let falls = grid::falls(x, grid::drop_bins(dt, drop_span_s));
-    let drop_mw = falls[k..(k + after + 1).min(x.len())]
+    let end = (k + series::bins_in(series::FALL_SEEN_S, dt) + 1).min(x.len());
+    // A fall ending at a bin looks back `span` bins: only those before `k` are needed.
+    let span = grid::drop_bins(dt, drop_span_s);
+    let from = k.saturating_sub(span);
+    let drop_mw = grid::falls(&x[from..end], span)[k - from..]
         .iter()
         .cloned()
         .fold(0.0, f64::max);

@@ -168,10 +168,7 @@ fn plan_for_other_model(
     } else {
         ""
     };
-    let whose = merged
-        .preset
-        .as_deref()
-        .map_or("the scenario".to_string(), crate::scenario::preset_named);
+    let whose = merged.source();
     let notes = vec![format!(
         "the plan of {whose} was made for {made_for}; the planner chose {} for {}{around}{}",
         scenario.plan.chosen_label(),

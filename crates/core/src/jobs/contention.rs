@@ -7,8 +7,9 @@
 //! it is the same ratio (the kind's slowest flow against its NIC-only rate) in a solve
 //! where the other jobs send too. Rounds: one per kind (and EP phase); in a round, every
 //! job that has the kind sends it; with [`Overlap::Busy`] no job is quiet: one without
-//! the kind sends its heaviest kind meanwhile. The step then prices each kind's collectives with its derating,
-//! as for one job: volumes, algorithms and overlap come from the step model.
+//! the kind sends its heaviest kind meanwhile. The step then prices each kind's
+//! collectives with its derating, as for one job: volumes, algorithms and overlap come
+//! from the step model.
 //!
 //! Not modelled: the jobs' step timelines drifting against each other (phases are
 //! either aligned by kind or always on), nor NIC sharing between jobs (they hold whole
