@@ -8,7 +8,7 @@ use crate::{input, sinks};
 use memphis_core::api::collective::{
     self as api, op_name, CollectiveOptions, CollectiveReport, CollectiveRow, COMPARE_MIN_BYTES,
 };
-use memphis_core::collective::{nccl_tests, parse_size, CollectiveOp};
+use memphis_core::collective::{nccl_tests, parse_size, CollectiveOp, FasterBecause};
 use memphis_core::fabric::Routing;
 use memphis_core::scenario::NetworkModel;
 use std::fmt::Write;
@@ -65,8 +65,16 @@ fn render(r: &CollectiveReport) -> String {
             let tree = r
                 .tree_fraction
                 .map_or(String::new(), |t| format!(", tree {t:.3}"));
+            let draws = if r.routing == Routing::Ecmp {
+                format!(
+                    " (the mean over {} ECMP hash draws; `fabric-bench` shows one)",
+                    memphis_core::collective::flow::ECMP_DRAWS
+                )
+            } else {
+                String::new()
+            };
             format!(
-                ", {} routing; fabric contention: {} {f:.3}{tree} of the NIC-bound rate",
+                ", {} routing; fabric contention: {} {f:.3}{tree} of the NIC-bound rate{draws}",
                 serde_name(&r.routing),
                 if r.op == CollectiveOp::AllToAll {
                     "all-to-all"
@@ -153,7 +161,7 @@ fn faster_notes(o: &mut String, rows: &[CollectiveRow]) {
     let key = |r: &CollectiveRow| {
         r.faster_algorithm
             .zip(r.faster_protocol)
-            .map(|f| (r.algorithm, r.protocol, f))
+            .map(|f| (r.algorithm, r.protocol, f, r.faster_because))
     };
     let mut i = 0;
     while i < rows.len() {
@@ -170,7 +178,13 @@ fn faster_notes(o: &mut String, rows: &[CollectiveRow]) {
                 serde_name(&protocol)
             )
         });
-        let left_out = first.algorithm.tuner_leaves_out();
+        let why = match k.3 {
+            Some(FasterBecause::Fabric) => "the tuner ranks them at the NICs' nominal rates, blind to the fabric's contention above, which slows its pick more".to_string(),
+            _ => format!(
+                "the tuner's model leaves out {} (an estimate)",
+                first.algorithm.tuner_leaves_out()
+            ),
+        };
         let sizes = if run == 1 {
             format!("{} B", first.size_bytes)
         } else {
@@ -178,7 +192,7 @@ fn faster_notes(o: &mut String, rows: &[CollectiveRow]) {
         };
         let _ = writeln!(
             o,
-            "# {sizes}: NCCL's tuner picks {} {}, which memphis prices slower than {} {} ({:.2} against {:.2} us at {} B): the tuner's model leaves out {left_out} (an estimate){pin}",
+            "# {sizes}: NCCL's tuner picks {} {}, which memphis prices slower than {} {} ({:.2} against {:.2} us at {} B): {why}{pin}",
             serde_name(&first.algorithm),
             serde_name(&first.protocol),
             serde_name(&algorithm),

@@ -607,7 +607,7 @@ fn render_collectives(o: &mut String, r: &SimulationReport) {
         return;
     }
     let priced = if r.network == memphis_core::scenario::NetworkModel::Flow {
-        "at the rates the network line gives with the whole job's traffic, and NCCL's pick at those rates; `memphis collective --network flow` places one group alone"
+        "at the rates the network line gives with the whole job's traffic: what NCCL's tuner picks at the nominal rates, priced at those; `memphis collective --network flow` places one group alone"
     } else {
         "alone: what NCCL's tuner picks, as `memphis collective` prices it, --per-server placing the group's ranks"
     };

@@ -208,6 +208,46 @@ fn collective_names_a_faster_choice_than_the_tuners() {
     }
 }
 
+/// At flow level NCCL's tuner still ranks at the NICs' nominal rates: under ECMP the
+/// tree's flows collide, yet the pick stays NVLS-tree, priced at the slowed rate, and the
+/// note names the ring as faster because of the fabric, not of the tuner's model.
+#[test]
+fn at_flow_level_the_tuner_is_blind_to_the_fabric() {
+    let args = [
+        "collective",
+        "all_reduce",
+        "-g",
+        "4096",
+        "-b",
+        "4G",
+        "-e",
+        "4G",
+        "--network",
+        "flow",
+        "--routing",
+        "ecmp",
+    ];
+    let out = stdout(&memphis(&args));
+    let note = out
+        .lines()
+        .find(|l| l.contains("NCCL_ALGO="))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(note.contains("picks nvls_tree Simple"), "{note}");
+    assert!(note.contains("blind to the fabric's contention"), "{note}");
+    assert!(out.contains("the mean over 8 ECMP hash draws"), "{out}");
+    let mut with_json = args.to_vec();
+    with_json.push("--json");
+    let row = &json(&with_json)[0];
+    assert_eq!(row["algorithm"], "nvls_tree", "{row}");
+    assert_eq!(row["faster_algorithm"], "ring", "{row}");
+    assert_eq!(row["faster_because"], "fabric", "{row}");
+    // Alone on the analytical model the same pick runs at line rate, over twice as fast.
+    let mut analytical = args[..8].to_vec();
+    analytical.push("--json");
+    let alone = json(&analytical)[0]["time_us"].as_f64().unwrap();
+    assert!(row["time_us"].as_f64().unwrap() > 2.0 * alone, "{row}");
+}
+
 #[test]
 fn collective_at_flow_level_on_100k_gpus_shows_ecmp_collisions() {
     let run = |routing: &str| {

@@ -3,7 +3,9 @@
 
 use crate::collective::flow::FlowComm;
 use crate::collective::nccl_tests::{self, NcclLog};
-use crate::collective::{Algorithm, CollectiveOp, CommModel, GroupKind, GroupShape, Protocol};
+use crate::collective::{
+    Algorithm, CollectiveOp, CommModel, FasterBecause, GroupKind, GroupShape, Protocol,
+};
 use crate::error::{Error, Result};
 use crate::fabric::{Fabric, Routing};
 use crate::scenario::{ClusterSpec, NetworkModel};
@@ -79,6 +81,11 @@ pub struct CollectiveRow {
     /// Its time, µs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub faster_time_us: Option<f64>,
+    /// Why the tuner passes it over: `tuner_model` (its model leaves out a cost memphis
+    /// prices) or `fabric` (it ranks at the nominal rates, blind to the contention that
+    /// the flow level finds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub faster_because: Option<FasterBecause>,
     /// The log's bus bandwidth at this size, GB/s.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub measured_busbw_gbps: Option<f64>,
@@ -345,6 +352,7 @@ pub fn sweep(c: &ClusterSpec, o: &CollectiveOptions) -> Result<CollectiveReport>
                 faster_algorithm: e.faster.map(|f| f.algorithm),
                 faster_protocol: e.faster.map(|f| f.protocol),
                 faster_time_us: e.faster.map(|f| f.time.0 * 1e6),
+                faster_because: e.faster.map(|f| f.because),
                 measured_busbw_gbps: measured,
                 error_pct: measured
                     .filter(|&m| m > 0.0)

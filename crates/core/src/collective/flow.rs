@@ -491,7 +491,9 @@ impl CommModel for FlowComm {
         kind: GroupKind,
         shape: GroupShape,
     ) -> crate::net::analytical::CollectiveEstimate {
-        self.derated(kind).collective(op, size, shape)
+        // NCCL's tuner picks at the nominal rates; the fabric prices the pick.
+        self.derated(kind)
+            .collective_tuned_by(&self.analytical, op, size, shape)
     }
     fn all_to_all(
         &self,

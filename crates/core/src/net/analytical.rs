@@ -306,6 +306,19 @@ pub struct Alternative {
     pub protocol: Protocol,
     /// Time of one operation.
     pub time: Seconds,
+    /// Why the tuner passed it over.
+    pub because: FasterBecause,
+}
+
+/// Why NCCL's tuner picks an algorithm that memphis prices slower than another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FasterBecause {
+    /// Its model leaves out a cost memphis prices ([`Algorithm::tuner_leaves_out`]).
+    TunerModel,
+    /// It ranks at the nominal rates and does not see the fabric's contention, which
+    /// slows the pick more than the other (flow level).
+    Fabric,
 }
 
 /// How much faster another choice must be priced for [`CollectiveEstimate::faster`] to
@@ -535,8 +548,24 @@ impl NetworkParams {
     /// (`ncclTopoGetAlgoTime`); the time predicted for that choice adds what the model
     /// leaves out, the fill of the NVLS pipelines.
     pub fn collective(&self, op: CollectiveOp, size: Bytes, g: GroupShape) -> CollectiveEstimate {
-        let n = g.ranks;
-        if n <= 1 || size.0 <= 0.0 {
+        self.collective_tuned_by(self, op, size, g)
+    }
+
+    /// [`Self::collective`] on these rates, with the algorithm and protocol that NCCL's
+    /// tuner picks on `tuner`'s. NCCL's tuning model knows the GPUs' links and NICs from
+    /// the topology it detects, not what the fabric beyond them delivers (an oversubscribed
+    /// tier, ECMP's collisions): it assumes a non-blocking network (facts.md §3.3-3.4). So
+    /// at flow level the pick is made at the nominal rates and priced at the derated ones,
+    /// and an algorithm the derating favours is named in `faster`, as `NCCL_ALGO` would
+    /// choose it.
+    pub fn collective_tuned_by(
+        &self,
+        tuner: &NetworkParams,
+        op: CollectiveOp,
+        size: Bytes,
+        g: GroupShape,
+    ) -> CollectiveEstimate {
+        if g.ranks <= 1 || size.0 <= 0.0 {
             return CollectiveEstimate {
                 time: Seconds::ZERO,
                 algorithm: Algorithm::Ring,
@@ -552,6 +581,55 @@ impl NetworkParams {
                 faster: None,
             };
         }
+        let priced = self.candidates(op, size, g);
+        let tuned;
+        let ranked = if std::ptr::eq(tuner, self) {
+            &priced
+        } else {
+            tuned = tuner.candidates(op, size, g);
+            &tuned
+        };
+        let pick = ranked
+            .iter()
+            .min_by(|a, b| a.tuned.0.total_cmp(&b.tuned.0))
+            .expect("at least one algorithm is considered");
+        let same = |c: &&Candidate| c.algorithm == pick.algorithm && c.protocol == pick.protocol;
+        let b = priced.iter().find(same).copied().unwrap_or(*pick);
+        // At the nominal rates, was the other already that much faster?
+        let nominal = |a: Algorithm, p: Protocol| {
+            ranked
+                .iter()
+                .find(|c| c.algorithm == a && c.protocol == p)
+                .map_or(f64::INFINITY, |c| c.time.0)
+        };
+        let faster = priced
+            .iter()
+            .min_by(|a, b| a.time.0.total_cmp(&b.time.0))
+            .filter(|q| q.time.0 < b.time.0 * (1.0 - FASTER_BY))
+            .map(|q| Alternative {
+                algorithm: q.algorithm,
+                protocol: q.protocol,
+                time: q.time,
+                because: if nominal(q.algorithm, q.protocol)
+                    < nominal(b.algorithm, b.protocol) * (1.0 - FASTER_BY)
+                {
+                    FasterBecause::TunerModel
+                } else {
+                    FasterBecause::Fabric
+                },
+            });
+        CollectiveEstimate {
+            time: b.time,
+            algorithm: b.algorithm,
+            protocol: b.protocol,
+            faster,
+        }
+    }
+
+    /// Every algorithm and protocol NCCL allows for `op` on `g` (more than one rank, a
+    /// collective other than all-to-all), each with the tuner's estimate and our price.
+    fn candidates(&self, op: CollectiveOp, size: Bytes, g: GroupShape) -> Vec<Candidate> {
+        let n = g.ranks;
         // The least time the wires allow each algorithm: NVLS moves data at NCCL's
         // nvlsEfficiency of the links at best (tuning.cc). NCCL's tuning model gives NVLS
         // a bandwidth that grows with the heads, which passes that floor on a large NVLink
@@ -570,19 +648,12 @@ impl NetworkParams {
             Algorithm::CollnetDirect | Algorithm::CollnetChain => wires_in_network,
             _ => wires,
         };
-        // `best` as the tuner ranks; `quickest` as memphis prices.
-        let mut best: Option<Candidate> = None;
-        let mut quickest: Option<Candidate> = None;
+        let mut all = Vec::new();
         let mut consider = |mut c: Candidate| {
             let least = floor(c.algorithm);
             c.tuned = c.tuned.max(least);
             c.time = c.time.max(least);
-            if quickest.as_ref().is_none_or(|q| c.time.0 < q.time.0) {
-                quickest = Some(c);
-            }
-            if best.as_ref().is_none_or(|b| c.tuned.0 < b.tuned.0) {
-                best = Some(c);
-            }
+            all.push(c);
         };
         let nodes = g.nodes;
         let ring = self.graph(g, self.nic);
@@ -700,20 +771,7 @@ impl NetworkParams {
                 });
             }
         }
-        let b = best.expect("at least one algorithm is considered");
-        let faster = quickest
-            .filter(|q| q.time.0 < b.time.0 * (1.0 - FASTER_BY))
-            .map(|q| Alternative {
-                algorithm: q.algorithm,
-                protocol: q.protocol,
-                time: q.time,
-            });
-        CollectiveEstimate {
-            time: b.time,
-            algorithm: b.algorithm,
-            protocol: b.protocol,
-            faster,
-        }
+        all
     }
 
     /// The least time the wires allow, whatever NCCL's tuning model says (its NVLS and
@@ -1395,6 +1453,39 @@ mod tests {
         let bus = 16.0 * 1048576.0 * CollectiveOp::AllReduce.bus_factor(64);
         assert!(c.tuned.0 - tuner_lat.0 > 0.0 && c.tuned.0 - tuner_lat.0 < bus / 300e9);
         assert!(c.time.0 - c.tuned.0 >= 6.0 * 6.9e-6);
+    }
+
+    /// NCCL's tuner sees the NICs, not the fabric beyond them: with the tree's flows
+    /// slowed to a fifth (ECMP's collisions at flow level), it still picks what it picks
+    /// at line rate, and that pick is priced at the slowed rate, with the ring named as
+    /// faster because of the fabric.
+    #[test]
+    fn the_tuner_picks_at_nominal_rates_and_the_fabric_prices_the_pick() {
+        let nominal = h100_ib();
+        let slowed = NetworkParams {
+            tree_nic: nominal.tree_nic * 0.2,
+            ..nominal.clone()
+        };
+        let (op, size, g) = (
+            CollectiveOp::AllReduce,
+            Bytes(4.0 * 1073741824.0),
+            GroupShape::uniform(4096, 8),
+        );
+        let pick = nominal.collective(op, size, g);
+        assert_eq!(pick.algorithm, Algorithm::NvlsTree);
+        assert_eq!(pick.faster, None);
+        // Seen by the slowed rates alone, the ring would be picked.
+        let blind = slowed.collective(op, size, g);
+        assert_eq!(blind.algorithm, Algorithm::Ring);
+        let e = slowed.collective_tuned_by(&nominal, op, size, g);
+        assert_eq!((e.algorithm, e.protocol), (pick.algorithm, pick.protocol));
+        assert!(e.time.0 > 2.0 * pick.time.0, "{e:?} against {pick:?}");
+        let f = e.faster.expect("the ring is faster on the slowed fabric");
+        assert_eq!(f.algorithm, Algorithm::Ring);
+        assert_eq!(f.because, FasterBecause::Fabric);
+        assert!((f.time.0 - blind.time.0).abs() < 1e-12);
+        // Unslowed, the same call is the plain one.
+        assert_eq!(nominal.collective_tuned_by(&nominal.clone(), op, size, g), pick);
     }
 
     #[test]
