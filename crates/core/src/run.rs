@@ -97,7 +97,7 @@ pub fn reliability_of(
     project_run(
         work_hours,
         step_s,
-        sc.model.total_params(),
+        sc.checkpoint_bytes(),
         sc.job_gpus(),
         sc.cluster.gpus_per_host,
         spares,

@@ -563,6 +563,13 @@ impl Scenario {
     pub fn spare_gpus(&self) -> u64 {
         self.cluster.gpus - self.job_gpus()
     }
+    /// Bytes of one checkpoint: every parameter the run trains (multi-token-prediction
+    /// layers included) at the bytes its recipe keeps of each
+    /// ([`crate::workload::memory::checkpoint_bytes_per_param`]).
+    pub fn checkpoint_bytes(&self) -> f64 {
+        (self.model.total_params() + self.model.mtp_params())
+            * crate::workload::memory::checkpoint_bytes_per_param(&self.run)
+    }
 
     /// The recipe fields, of those `written` (`[training]`'s names), that this run does
     /// not use whatever its plan, each said as a note: an FP8 recipe without FP8 GEMMs,

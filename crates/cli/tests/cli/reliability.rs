@@ -265,3 +265,33 @@ fn rare_costs_the_trials_do_not_draw_are_warned_of() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert!(v["ettr"].as_f64().unwrap() < 0.99, "{}", v["ettr"]);
 }
+
+/// A checkpoint holds what the recipe keeps of every trained parameter: DeepSeek-V3's
+/// 671B and its 11.6B multi-token-prediction layers, at 10 B each with BF16 moments and
+/// 14 B with FP32 ones; `simulate`'s and `reliability`'s size are the same.
+#[test]
+fn the_checkpoint_follows_the_optimizer_states_and_counts_every_trained_layer() {
+    let size = |states: &str| {
+        let args = ["deepseek-v3-h800", "--optimizer-states", states, "--json"];
+        let r = json(&[&["reliability"][..], &args].concat());
+        let s = json(&[&["simulate"][..], &args].concat());
+        let tb = r["checkpoint_size_tb"].as_f64().unwrap();
+        assert_eq!(
+            s["reliability"]["checkpoint_size_tb"].as_f64(),
+            Some(tb),
+            "{}",
+            s["reliability"]
+        );
+        tb
+    };
+    let (bf16, fp32) = (size("bf16"), size("fp32"));
+    let params = 671.03e9 + 11.61e9;
+    assert!(
+        (bf16 / (params * 10.0 / 1e12) - 1.0).abs() < 0.01,
+        "{bf16} TB"
+    );
+    assert!(
+        (fp32 / (params * 14.0 / 1e12) - 1.0).abs() < 0.01,
+        "{fp32} TB"
+    );
+}

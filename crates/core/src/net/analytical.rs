@@ -1485,7 +1485,10 @@ mod tests {
         assert_eq!(f.because, FasterBecause::Fabric);
         assert!((f.time.0 - blind.time.0).abs() < 1e-12);
         // Unslowed, the same call is the plain one.
-        assert_eq!(nominal.collective_tuned_by(&nominal.clone(), op, size, g), pick);
+        assert_eq!(
+            nominal.collective_tuned_by(&nominal.clone(), op, size, g),
+            pick
+        );
     }
 
     #[test]

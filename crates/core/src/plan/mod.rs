@@ -301,7 +301,7 @@ fn analytic_days(s: &Scenario, step_s: f64) -> f64 {
     let ideal_h = s.run.work_hours(step_s);
     let fm = FailureModel::for_job(s.job_gpus(), s.cluster.gpus_per_node);
     let mtbf = fm.job_mtbf_hours();
-    let ck = checkpoint_cost(s.model.total_params(), s.job_gpus(), &s.reliability);
+    let ck = checkpoint_cost(s.checkpoint_bytes(), s.job_gpus(), &s.reliability);
     let stall = ck.stall_s / 3600.0;
     let tau = daly_interval(stall.max(1e-9), mtbf)
         .max(step_s / 3600.0)

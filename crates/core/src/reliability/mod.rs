@@ -338,7 +338,7 @@ pub fn spare_availability(rate: f64, repair_h: f64, spares: u64) -> f64 {
 /// Checkpoint costs of a job.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CheckpointCost {
-    /// Bytes of one checkpoint: BF16 weights and FP32 master weights and Adam moments.
+    /// Bytes of one checkpoint: 16-bit weights, FP32 master weights and the Adam moments.
     pub size_bytes: f64,
     /// Seconds the training stalls per checkpoint.
     pub stall_s: f64,
@@ -456,10 +456,9 @@ impl Recovery {
     }
 }
 
-/// Checkpoint cost for `params` parameters on `gpus` GPUs.
-pub fn checkpoint_cost(params: f64, gpus: u64, cfg: &ReliabilityConfig) -> CheckpointCost {
-    // 2 B BF16 weights + 12 B FP32 master, m, v (Megatron's distributed checkpoint).
-    let size = params * 14.0;
+/// Checkpoint cost for a checkpoint of `size` bytes ([`crate::scenario::Scenario::checkpoint_bytes`])
+/// sharded over `gpus` GPUs.
+pub fn checkpoint_cost(size: f64, gpus: u64, cfg: &ReliabilityConfig) -> CheckpointCost {
     let write = size / (cfg.storage_write_tbps * 1e12);
     let shard = size / gpus.max(1) as f64;
     let stall = if cfg.async_checkpoint {
@@ -847,11 +846,11 @@ impl Training {
 }
 
 /// Projects a run of `work_hours` of failure-free training (steps of `step_s`) on a job
-/// of `gpus` GPUs with `params` parameters.
+/// of `gpus` GPUs whose checkpoint is `checkpoint_bytes`.
 pub fn project_run(
     work_hours: f64,
     step_s: f64,
-    params: f64,
+    checkpoint_bytes: f64,
     gpus: u64,
     gpus_per_host: u32,
     spare_gpus: u64,
@@ -859,7 +858,7 @@ pub fn project_run(
 ) -> RunProjection {
     let fm = FailureModel::for_job(gpus, gpus_per_host);
     let mtbf_h = fm.job_mtbf_hours();
-    let ck = checkpoint_cost(params, gpus, cfg);
+    let ck = checkpoint_cost(checkpoint_bytes, gpus, cfg);
     let stall_h = ck.stall_s / 3600.0;
     let restart_h = ck.restart_s / 3600.0;
     let (tau_h, interval_rule) = checkpoint_interval(cfg, &ck, step_s, mtbf_h);
@@ -1003,7 +1002,7 @@ mod tests {
             ..Default::default()
         };
         // Plenty of spares: the MC mean should match the analytic expectation closely.
-        let p = project_run(24.0 * 30.0, 10.0, 70e9, 16_384, 8, 1_000_000, &cfg);
+        let p = project_run(24.0 * 30.0, 10.0, 70e9 * 14.0, 16_384, 8, 1_000_000, &cfg);
         assert!(
             (p.ettr - p.ettr_expected).abs() < 0.02,
             "mc {} vs analytic {}",
@@ -1117,7 +1116,15 @@ mod tests {
             ..Default::default()
         };
         for spare_servers in [0u64, 4, 16, 64, 512] {
-            let r = project_run(24.0 * 30.0, 10.0, 70e9, 16_384, 8, spare_servers * 8, &cfg);
+            let r = project_run(
+                24.0 * 30.0,
+                10.0,
+                70e9 * 14.0,
+                16_384,
+                8,
+                spare_servers * 8,
+                &cfg,
+            );
             assert!(r.monte_carlo);
             assert!(
                 (r.ettr - r.ettr_expected).abs() < 0.03,
@@ -1138,8 +1145,8 @@ mod tests {
             trials: 50,
             ..Default::default()
         };
-        let plenty = project_run(24.0 * 20.0, 10.0, 405e9, 100_000, 8, 100_000, &cfg);
-        let none = project_run(24.0 * 20.0, 10.0, 405e9, 100_000, 8, 0, &cfg);
+        let plenty = project_run(24.0 * 20.0, 10.0, 405e9 * 14.0, 100_000, 8, 100_000, &cfg);
+        let none = project_run(24.0 * 20.0, 10.0, 405e9 * 14.0, 100_000, 8, 0, &cfg);
         assert!(
             none.days_p50 > plenty.days_p50 * 1.5,
             "{} vs {}",
@@ -1156,8 +1163,8 @@ mod tests {
             seed: 7,
             ..Default::default()
         };
-        let a = project_run(500.0, 5.0, 405e9, 98_304, 8, 1_696, &cfg);
-        let b = project_run(500.0, 5.0, 405e9, 98_304, 8, 1_696, &cfg);
+        let a = project_run(500.0, 5.0, 405e9 * 14.0, 98_304, 8, 1_696, &cfg);
+        let b = project_run(500.0, 5.0, 405e9 * 14.0, 98_304, 8, 1_696, &cfg);
         assert_eq!(a, b);
     }
 
@@ -1171,7 +1178,7 @@ mod tests {
         };
         let fm = FailureModel::for_job(98_304, 8);
         let step_s = fm.job_mtbf_hours() * 3600.0;
-        let p = project_run(24.0 * 10.0, step_s, 405e9, 98_304, 8, 1_696, &cfg);
+        let p = project_run(24.0 * 10.0, step_s, 405e9 * 14.0, 98_304, 8, 1_696, &cfg);
         assert!(p.monte_carlo);
         assert!(p.ettr > 0.1 && p.ettr < 0.6, "{}", p.ettr);
         assert!(
@@ -1185,7 +1192,7 @@ mod tests {
             checkpoint_interval_min: Some(1e-9),
             ..cfg.clone()
         };
-        let q = project_run(24.0, 5.0, 405e9, 98_304, 8, 1_696, &short);
+        let q = project_run(24.0, 5.0, 405e9 * 14.0, 98_304, 8, 1_696, &short);
         assert!((q.checkpoint_interval_min - 5.0 / 60.0).abs() < 1e-9);
     }
 
@@ -1203,7 +1210,7 @@ mod tests {
     fn interval_is_bounded_by_storage_then_by_the_peer_copy() {
         // 1e12 parameters: 14 TB, 7 s at 2 TB/s; 10,000 GPUs, 1.4 GB a shard.
         let cfg = ReliabilityConfig::default();
-        let ck = checkpoint_cost(1e12, 10_000, &cfg);
+        let ck = checkpoint_cost(1e12 * 14.0, 10_000, &cfg);
         assert!((ck.write_s - 7.0).abs() < 1e-9);
         // A 1 s step and a 30 min MTBF: Daly wants ~9.6 s (stall 25 ms), storage allows
         // one every 7 s / 25% = 28 s: 28 steps.
@@ -1216,11 +1223,13 @@ mod tests {
             restore_from_memory: true,
             ..cfg.clone()
         };
-        let (h, rule) = checkpoint_interval(&mem, &checkpoint_cost(1e12, 10_000, &mem), 1.0, 0.5);
+        let (h, rule) =
+            checkpoint_interval(&mem, &checkpoint_cost(1e12 * 14.0, 10_000, &mem), 1.0, 0.5);
         assert_eq!(rule, IntervalRule::Daly);
         assert!((h * 3600.0 - 10.0).abs() < 1e-6, "{}", h * 3600.0);
         // A step longer than all of them: every step.
-        let (h, rule) = checkpoint_interval(&mem, &checkpoint_cost(1e12, 10_000, &mem), 60.0, 0.5);
+        let (h, rule) =
+            checkpoint_interval(&mem, &checkpoint_cost(1e12 * 14.0, 10_000, &mem), 60.0, 0.5);
         assert_eq!(rule, IntervalRule::Step);
         assert!((h * 3600.0 - 60.0).abs() < 1e-6);
         // A long MTBF: Daly's optimum wins, in whole steps.

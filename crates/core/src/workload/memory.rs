@@ -90,6 +90,14 @@ pub(crate) fn bytes_per_param(run: &TrainingRun, gpu: &GpuSpec) -> (f64, f64, f6
     (weights, grads, 4.0 + run.moment_bytes() + fp32_grad_copy)
 }
 
+/// Bytes per parameter of a checkpoint (Megatron's distributed checkpoint): the 16-bit
+/// weights, the FP32 master weights and the two Adam moments at the recipe's precision
+/// (14 B with FP32 moments, 10 B with BF16 ones). FP8 copies of the weights and the
+/// gradients are rebuilt, not saved.
+pub fn checkpoint_bytes_per_param(run: &TrainingRun) -> f64 {
+    HALF + 4.0 + run.moment_bytes()
+}
+
 /// Stored activation bytes of one layer of kind `kind` for one micro-batch on one GPU.
 pub fn activation_bytes_per_layer(
     model: &ModelSpec,
