@@ -14,7 +14,7 @@ use crate::net::analytical::{NetworkParams, NET_EFFICIENCY};
 use crate::power::{Cooling, GridMix, PowerConfig};
 use crate::reliability::ReliabilityConfig;
 use crate::units::Bandwidth;
-use crate::workload::model::{Mla, Window, DEFAULT_MOE_IMBALANCE};
+use crate::workload::model::{Mla, Window};
 use crate::workload::plan::{
     AttentionKernel, CpComm, CrossEntropy, Dispatcher, Fp8Recipe, GradPrecision, Recipe,
     RecomputeModule, StatePrecision,
@@ -1239,7 +1239,9 @@ impl ModelFile {
                 expert_ffn: m.moe_ffn_hidden.unwrap_or(ffn_hidden),
                 shared_ffn: m.moe_shared_ffn.unwrap_or(0),
                 dense_layers: m.moe_dense_layers.clone().unwrap_or_default(),
-                imbalance: m.moe_imbalance.unwrap_or(DEFAULT_MOE_IMBALANCE),
+                imbalance: m
+                    .moe_imbalance
+                    .unwrap_or_else(|| Moe::default_imbalance(experts, m.moe_topk.unwrap_or(2))),
                 groups: m.moe_groups.unwrap_or(1),
                 groups_per_token: m.moe_groups_per_token.unwrap_or(m.moe_groups.unwrap_or(1)),
             })

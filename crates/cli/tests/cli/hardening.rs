@@ -60,6 +60,16 @@ fn bad_inputs_get_one_clear_error() {
         "preset = \"dgx-h100\"\ngpus = 1024\ntiers = 2\noversubscription = [3.0, 5.0]\n",
     )
     .unwrap();
+    let busiest = tmp("busiest.toml");
+    let mixtral = crate::util::repo().join("crates/core/testdata/hf/mixtral-8x7b.json");
+    std::fs::write(
+        &busiest,
+        format!(
+            "preset = \"memphis-405b\"\n[model]\npreset = {:?}\nmoe_imbalance = 8\n",
+            mixtral.to_str().unwrap()
+        ),
+    )
+    .unwrap();
     let cases = validation("training_public.toml");
     let missing_field = tmp("cases.toml");
     let text = std::fs::read_to_string(&cases)
@@ -113,6 +123,11 @@ fn bad_inputs_get_one_clear_error() {
         (
             &["cluster", "--cluster", sharp_roce.to_str().unwrap()],
             "cluster.sharp = true: true only on an InfiniBand fabric",
+        ),
+        // The busiest of 8 experts at top-2 takes at most every token: 4x the mean.
+        (
+            &["simulate", busiest.to_str().unwrap()],
+            "model.moe_imbalance = 8: a load ratio from 1 (perfectly balanced) to moe_experts / moe_topk = 8 / 2 = 4",
         ),
         // A 2-tier fabric has no tier above its spines for a second ratio.
         (

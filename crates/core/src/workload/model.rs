@@ -65,6 +65,18 @@ pub struct Moe {
 }
 
 impl Moe {
+    /// The most [`Moe::imbalance`] can be: the busiest expert takes every token, which is
+    /// experts / top-k times the mean.
+    pub fn max_imbalance(experts: u32, topk: u32) -> f64 {
+        f64::from(experts) / f64::from(topk.max(1))
+    }
+
+    /// The imbalance a model that does not give one runs at: Switch Transformer's
+    /// [`DEFAULT_MOE_IMBALANCE`], or every token to one expert where that is less.
+    pub fn default_imbalance(experts: u32, topk: u32) -> f64 {
+        DEFAULT_MOE_IMBALANCE.min(Moe::max_imbalance(experts, topk))
+    }
+
     /// The servers a token's top-k experts lie on, in expectation, with `experts_on[i]`
     /// of the experts on server i (as expert parallelism places them: its ranks' share
     /// each), when the router's choice is uniform within what routing allows ⚠ (a
@@ -503,11 +515,21 @@ impl ModelSpec {
                 ),
             ));
         }
-        if !(m.imbalance.is_finite() && (1.0..=64.0).contains(&m.imbalance)) {
+        let most = Moe::max_imbalance(m.experts, m.topk);
+        if !(m.imbalance.is_finite() && (1.0..=most).contains(&m.imbalance)) {
             return Err(Error::invalid(
                 f("moe_imbalance"),
                 m.imbalance,
-                "a load ratio from 1 (perfectly balanced) to 64",
+                format!(
+                    "a load ratio from 1 (perfectly balanced) to moe_experts / moe_topk = {} / {} = {} (the busiest expert taking every token)",
+                    m.experts,
+                    m.topk,
+                    if most.fract() == 0.0 {
+                        format!("{most}")
+                    } else {
+                        crate::text::sig3(most)
+                    }
+                ),
             ));
         }
         self.check_layer_list(&f("moe_dense_layers"), &m.dense_layers)?;
