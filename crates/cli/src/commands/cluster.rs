@@ -45,7 +45,10 @@ pub fn cluster_arg(arg: &str) -> CliResult<ClusterSpec> {
         Some(file) => file.validate("cluster")?,
         None => api::preset(arg)?,
     };
-    if let Some(w) = api::oversized_domain(&c) {
+    for w in api::oversized_domain(&c)
+        .into_iter()
+        .chain(api::unbuilt_ratio(&c))
+    {
         crate::sinks::note(&w);
     }
     Ok(c)

@@ -224,7 +224,7 @@ fn bad_jobs_files_are_refused_naming_job_field_and_value() {
         (format!("{CLUSTER}{}", job("a", "seed = 3")), "job 'a': seed = 3: only with placement = \"scattered\""),
         (format!("{CLUSTER}{}", job("a", "placement = \"scattered\"\nalign = \"rack\"")), "job 'a': align = rack: only with placement = \"packed\""),
         (format!("{CLUSTER}{}", (0..257).map(|i| job(&format!("j{i}"), "")).collect::<String>()), "job = 257 jobs: 1 to 256"),
-        (format!("{CLUSTER}{}{}{}{}{}", job("a", ""), job("b", ""), job("c", ""), job("d", ""), job("e", "placement = \"packed\"\nalign = \"array\"")), "job 'e': gpus = 256 (32 servers): at most the 0 servers (0 GPUs) the jobs before it leave free"),
+        (format!("{CLUSTER}{}{}{}{}{}", job("a", ""), job("b", ""), job("c", ""), job("d", ""), job("e", "placement = \"packed\"\nalign = \"array\"")), "the jobs' gpus = 1,280 on 160 servers in all ('a' 256 + 'b' 256 + 'c' 256 + 'd' 256 + 'e' 256): at most the cluster's 128 servers: jobs never share a server"),
     ];
     for (text, needle) in cases {
         let f = file(&text);

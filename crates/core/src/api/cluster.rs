@@ -114,6 +114,23 @@ pub fn oversized_domain(c: &ClusterSpec) -> Option<String> {
     })
 }
 
+/// A spine-tier oversubscription the fabric does not build: three tiers asked for, but
+/// every GPU fits under one pod's spines, so no core tier joins pods and the ratio above
+/// the spines moves no traffic. Said by every command that takes a cluster, as `cluster`
+/// shows the tier as not built.
+pub fn unbuilt_ratio(c: &ClusterSpec) -> Option<String> {
+    let fs = &c.fabric_spec;
+    let ratio = fs.oversubscription[1];
+    let one_pod = fs.gpus_below_tiers().1 >= fs.endpoints;
+    (fs.tiers == 3 && ratio > 1.0 && one_pod).then(|| {
+        format!(
+            "cluster.oversubscription = [{}, {ratio}]: its {ratio}:1 above the spines moves no traffic, as all {} GPUs fit under one pod's spines and no core tier is built (cluster.arrays_per_pod sets smaller pods, which a core joins)",
+            fs.oversubscription[0],
+            crate::text::grouped(fs.endpoints)
+        )
+    })
+}
+
 /// The inventory of `c`: builds its fabric and counts.
 pub fn cluster_report(c: &ClusterSpec) -> ClusterReport {
     report_of(c, &Fabric::build(&c.fabric_spec).inventory())
@@ -228,6 +245,30 @@ mod tests {
         // 72 H100s to an NVLink domain: priced as asked, and said.
         let h72 = c("gpu = \"H100-SXM5-80GB\"\ngpus = 144\ngpus_per_node = 72\nnic_gbps = 400\n");
         assert!(oversized_domain(&h72).is_some_and(|w| w.contains("join at most 8")));
+    }
+
+    /// Three tiers asked of 4,096 GPUs that one pod's spines reach: the core tier is
+    /// not built, so its 3:1 is said to move nothing; with pods of two arrays a core
+    /// joins them and the ratio applies, unsaid.
+    #[test]
+    fn a_ratio_above_an_unbuilt_tier_is_said() {
+        let text = "preset = \"memphis\"\ngpus = 4096\ntiers = 3\noversubscription = [1, 3]\nrail_optimized = false\nnodes_per_rack = 4\nracks_per_array = 8\n";
+        let c = |extra: &str| {
+            parse_cluster("c.toml", &format!("{text}{extra}"))
+                .unwrap()
+                .validate("cluster")
+                .unwrap()
+        };
+        let one_pod = c("");
+        assert_eq!(cluster_report(&one_pod).switches_by_tier[2], 0);
+        let note = unbuilt_ratio(&one_pod).expect("said");
+        assert!(
+            note.contains("its 3:1 above the spines moves no traffic"),
+            "{note}"
+        );
+        let pods = c("arrays_per_pod = 2\n");
+        assert!(cluster_report(&pods).switches_by_tier[2] > 0);
+        assert_eq!(unbuilt_ratio(&pods), None);
     }
 
     #[test]

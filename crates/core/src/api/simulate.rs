@@ -497,6 +497,7 @@ fn masked_attention_note(sc: &Scenario) -> Option<String> {
 pub fn scenario_notes(merged: &MergedScenario, sc: &Scenario, hints: Hints) -> Vec<String> {
     let mut notes = Vec::new();
     notes.extend(super::cluster::oversized_domain(&sc.cluster));
+    notes.extend(super::cluster::unbuilt_ratio(&sc.cluster));
     notes.extend(super::spares_note(sc));
     notes.extend(masked_attention_note(sc));
     if sc.network == NetworkModel::Analytical && hints == Hints::Flags {

@@ -6,6 +6,7 @@
 use super::{Align, PlacementKind};
 use crate::error::{Error, Result};
 use crate::rng::SplitMix64;
+use crate::text::grouped;
 
 /// The cluster's servers as placement sees them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +40,29 @@ pub struct Request {
 
 /// Each request's servers, in rank order, in request order.
 pub fn place(s: Servers, requests: &[Request]) -> Result<Vec<Vec<u32>>> {
+    // More servers asked for than there are: no order of placing helps, so the whole
+    // file is named rather than whichever job comes last.
+    let asked: u64 = requests.iter().map(|r| u64::from(r.servers)).sum();
+    if asked > u64::from(s.count) {
+        let each: Vec<String> = requests
+            .iter()
+            .map(|r| format!("'{}' {}", r.name, grouped(r.gpus)))
+            .collect();
+        let gpus: u64 = requests.iter().map(|r| r.gpus).sum();
+        return Err(Error::invalid(
+            "the jobs' gpus",
+            format!(
+                "{} on {} servers in all ({})",
+                grouped(gpus),
+                grouped(asked),
+                each.join(" + ")
+            ),
+            format!(
+                "at most the cluster's {} servers: jobs never share a server",
+                grouped(u64::from(s.count))
+            ),
+        ));
+    }
     let mut owner: Vec<Option<usize>> = vec![None; s.count as usize];
     let mut out = vec![Vec::new(); requests.len()];
     // Explicit lists first, then packed jobs, then scattered ones (they take what is
@@ -148,13 +172,13 @@ fn packed(s: Servers, r: &Request, owner: &[Option<usize>]) -> Result<Vec<u32>> 
     }
 }
 
-/// A job larger than the servers the jobs before it leave free.
+/// A job larger than the servers the jobs placed before it leave free.
 fn too_few_free(r: &Request, free: usize) -> Error {
     Error::invalid(
         format!("job '{}': gpus", r.name),
         format!("{} ({} servers)", r.gpus, r.servers),
         format!(
-            "at most the {free} servers ({} GPUs) the jobs before it leave free",
+            "at most the {free} servers ({} GPUs) the jobs placed before it leave free (explicit lists first, then packed jobs, then scattered ones, each in file order)",
             free as u64 * r.gpus / u64::from(r.servers.max(1))
         ),
     )
