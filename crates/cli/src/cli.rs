@@ -265,7 +265,7 @@ pub struct FabricBenchArgs {
     #[arg(long, value_enum)]
     pub pattern: Pattern,
     /// GPUs taking part (the first N of the cluster). Default: all.
-    #[arg(long, short = 'g')]
+    #[arg(long, short = 'g', value_parser = memphis_core::scenario::count_u64, allow_hyphen_values = true)]
     pub gpus: Option<u64>,
     /// Routing mode: adaptive by default, as simulate, collective and jobs route; ecmp
     /// shows what hash collisions cost.
@@ -297,7 +297,7 @@ pub struct CollectiveArgs {
     #[arg(value_enum)]
     pub op: CollectiveOp,
     /// GPUs in the communicator (the first N of the cluster). Default: 8, or the log's ranks.
-    #[arg(short = 'g', long)]
+    #[arg(short = 'g', long, value_parser = memphis_core::scenario::count_u64, allow_hyphen_values = true)]
     pub gpus: Option<u64>,
     /// Ranks of the communicator on each server: the first N GPUs of each server in turn,
     /// as a training job's data-parallel group has 1 a server under TP8 and 2 under TP4
@@ -305,10 +305,20 @@ pub struct CollectiveArgs {
     #[arg(long, value_name = "N", value_parser = per_server_count, allow_hyphen_values = true)]
     pub per_server: Option<u32>,
     /// Smallest size (8, 64K, 1M, 16G).
-    #[arg(short = 'b', long = "minbytes", default_value = "8")]
+    #[arg(
+        short = 'b',
+        long = "minbytes",
+        allow_hyphen_values = true,
+        default_value = "8"
+    )]
     pub min_bytes: String,
     /// Largest size.
-    #[arg(short = 'e', long = "maxbytes", default_value = "16G")]
+    #[arg(
+        short = 'e',
+        long = "maxbytes",
+        allow_hyphen_values = true,
+        default_value = "16G"
+    )]
     pub max_bytes: String,
     /// Size step factor: each size is the last times it, as nccl-tests' -f.
     #[arg(short = 'f', long = "stepfactor", default_value_t = 2, value_parser = step_factor, allow_hyphen_values = true)]
@@ -445,8 +455,10 @@ fn per_server_count(text: &str) -> Result<u32, String> {
 
 /// nccl-tests' -f: a whole factor of at least 2 (it multiplies; it does not add).
 fn step_factor(text: &str) -> Result<u64, String> {
-    match text.trim().parse::<u64>() {
+    match memphis_core::scenario::count_u64(text) {
         Ok(n) if n >= 2 => Ok(n),
+        // Too large to be a number at all: said as such.
+        Err(e) if e.contains(" is more than ") => Err(e),
         _ => Err(format!(
             "{text} is not a whole number of at least 2 (each size is the last times it, as nccl-tests' -f)"
         )),

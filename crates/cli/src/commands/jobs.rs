@@ -84,14 +84,26 @@ fn server_span([lo, hi]: [u32; 2], servers: u64) -> String {
     }
 }
 
-/// The per-job table.
+/// The per-job table, each text column as wide as its widest cell.
 fn job_table(o: &mut String, r: &JobsReport) {
+    let spans: Vec<String> = r
+        .jobs
+        .iter()
+        // Where it runs: under ECMP a job's rates hang on which servers it holds.
+        .map(|j| server_span(j.server_range, j.servers))
+        .collect();
+    let width =
+        |least: usize, cells: &mut dyn Iterator<Item = usize>| cells.fold(least, usize::max);
+    let wn = width(14, &mut r.jobs.iter().map(|j| j.name.chars().count()));
+    let ws = width(14, &mut spans.iter().map(|s| s.chars().count()));
+    let wp = width(22, &mut r.jobs.iter().map(|j| j.placement.chars().count()));
+    let wl = width(26, &mut r.jobs.iter().map(|j| j.plan.chars().count()));
     let _ = writeln!(
         o,
-        "  {:<14} {:>7} {:>7} {:>14}  {:<22} {:<26} {:>9} {:>9} {:>8}  fabric rate alone -> shared",
+        "  {:<wn$} {:>7} {:>7} {:>ws$}  {:<wp$} {:<wl$} {:>9} {:>9} {:>8}  fabric rate alone -> shared",
         "job", "GPUs", "arrays", "servers", "placement", "plan", "alone", "shared", "slowdown"
     );
-    for j in &r.jobs {
+    for (j, span) in r.jobs.iter().zip(&spans) {
         let kinds: Vec<String> = j
             .kinds
             .iter()
@@ -99,12 +111,11 @@ fn job_table(o: &mut String, r: &JobsReport) {
             .collect();
         let _ = writeln!(
             o,
-            "  {:<14} {:>7} {:>7} {:>14}  {:<22} {:<26} {:>9} {:>9} {:>8}  {}",
+            "  {:<wn$} {:>7} {:>7} {:>ws$}  {:<wp$} {:<wl$} {:>9} {:>9} {:>8}  {}",
             j.name,
             count(j.gpus),
             j.arrays,
-            // Where it runs: under ECMP a job's rates hang on which servers it holds.
-            server_span(j.server_range, j.servers),
+            span,
             j.placement,
             j.plan,
             duration(j.step_alone_s),

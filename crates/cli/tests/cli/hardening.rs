@@ -124,6 +124,19 @@ fn bad_inputs_get_one_clear_error() {
             &["cluster", "--cluster", sharp_roce.to_str().unwrap()],
             "cluster.sharp = true: true only on an InfiniBand fabric",
         ),
+        // Counts and sizes a user mistypes are named with their flag, not by the parser.
+        (
+            &["collective", "all_reduce", "-b", "-1K"],
+            "-b/--minbytes = -1K: a whole number of bytes",
+        ),
+        (
+            &["collective", "all_reduce", "-g", "8.5"],
+            "'--gpus <GPUS>': 8.5 is not a whole number of at least 1",
+        ),
+        (
+            &["collective", "all_reduce", "-f", "99999999999999999999"],
+            "99999999999999999999 is more than 18,446,744,073,709,551,615 (2^64 - 1)",
+        ),
         // The busiest of 8 experts at top-2 takes at most every token: 4x the mean.
         (
             &["simulate", busiest.to_str().unwrap()],
@@ -692,7 +705,7 @@ fn forty_bad_inputs_one_clear_error_each() {
                 f("--gpus"),
                 f("0"),
             ],
-            "--gpus = 0",
+            "'--gpus <GPUS>': 0 is not a whole number of at least 1",
         ),
         (
             vec![f("reliability"), f("--days"), f("nan")],
