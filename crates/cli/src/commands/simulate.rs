@@ -666,6 +666,14 @@ fn render_collectives(o: &mut String, r: &SimulationReport) {
             o,
             "  dp: a stage's whole gradient reduction (weight gather) as one call; Megatron sends it in buckets, and with dp_overlap the backward (forward) hides what it can"
         );
+        // An unset gradient recipe reduces BF16 and FP8 runs' gradients in FP32 over a
+        // 16-bit buffer: twice FP16's traffic on the same plan, which is worth a word.
+        if r.plan.recipe.main_grads.is_none() && r.plan.grad_reduce_bytes > 2.0 {
+            let _ = writeln!(
+                o,
+                "  dp: gradients reduced in FP32 (main_grads unset: Megatron-LM's reduction for BF16 and FP8 ⚠), twice FP16's bytes; --main-grads bf16 runs NeMo's recipes, which reduce in BF16"
+            );
+        }
     }
     if r.collectives
         .iter()

@@ -771,6 +771,10 @@ pub struct PlanSummary {
     pub fp8_recipe: Option<crate::workload::plan::Fp8Recipe>,
     /// The recipe: precisions, dispatcher, overlaps, kernels, recompute modules.
     pub recipe: crate::workload::plan::Recipe,
+    /// Bytes per parameter the data-parallel gradient reduction moves: 4 (FP32) or 2,
+    /// from `recipe.main_grads`, or where it is unset from the precision (FP32 for BF16
+    /// and FP8, as Megatron-LM reduces).
+    pub grad_reduce_bytes: f64,
 }
 
 /// One step.
@@ -1130,6 +1134,7 @@ fn report(
                 .fp8_gemms()
                 .then_some(sc.run.recipe.fp8_recipe),
             recipe: sc.run.recipe.clone(),
+            grad_reduce_bytes: sc.run.grad_reduce_bytes(),
         },
         network: sc.network,
         routing: (sc.network == NetworkModel::Flow).then_some(sc.routing),
