@@ -381,3 +381,58 @@ fn no_plan_fits_names_the_closest_and_its_memory() {
         "{capacity} < {least} <= {run}"
     );
 }
+
+/// A plan that fits with under 5% of the GPU's memory to spare is run, with a warning
+/// first that the reserve is an estimate; `reliability` says it too, and one micro-batch
+/// less leaves room and no warning.
+#[test]
+fn a_plan_that_fills_the_gpu_is_warned_of() {
+    let hf = crate::util::repo().join("crates/core/testdata/hf/qwen2.5-72b.json");
+    let args = |cmd: &str, mb: &str| -> Vec<String> {
+        [
+            cmd,
+            "--cluster",
+            "dgx-h200",
+            "--model",
+            hf.to_str().unwrap(),
+            "--gpus",
+            "2048",
+            "--tp",
+            "4",
+            "--pp",
+            "1",
+            "--cp",
+            "2",
+            "--micro-batch",
+            mb,
+            "--recompute",
+            "none",
+            "--seq-len",
+            "8192",
+            "--global-batch",
+            "12288",
+            "--json",
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    let notes = |cmd: &str, mb: &str| {
+        let a = args(cmd, mb);
+        let v = json(&a.iter().map(String::as_str).collect::<Vec<_>>());
+        v["notes"].as_array().unwrap().clone()
+    };
+    for cmd in ["simulate", "reliability"] {
+        let full = notes(cmd, "3");
+        let said = full.iter().filter_map(|n| n.as_str()).any(|n| {
+            n.starts_with("warning: TP4 PP1 CP2 EP1 DP256 fills 138.9 of the H200-SXM-141GB's 140.4 GiB (99%)")
+        });
+        assert!(said, "{cmd}: {full:?}");
+        let roomy = notes(cmd, "2");
+        assert!(
+            roomy
+                .iter()
+                .all(|n| !n.as_str().unwrap().contains(" fills ")),
+            "{cmd}: {roomy:?}"
+        );
+    }
+}

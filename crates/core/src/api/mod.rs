@@ -275,10 +275,11 @@ pub fn best_plan_notes(
     let s = best.apply(sc);
     let work_hours = s.run.work_hours(best.step_time_s);
     let rel = crate::run::reliability_of(&s, best.step_time_s, work_hours, &s.reliability);
-    let notes = match progress_notes(&s, &rel, best.step_time_s) {
+    let mut notes = match progress_notes(&s, &rel, best.step_time_s) {
         Ok(notes) => notes,
         Err(e) => vec![format!("warning: simulate refuses the best plan: {e}")],
     };
+    notes.extend(simulate::memory_warning(&s, &simulate::memory(&s)));
     notes
         .into_iter()
         .filter(|n| n.starts_with("warning:"))

@@ -150,9 +150,9 @@ pub fn reliability(sc: &Scenario, opts: &ReliabilityOptions) -> Result<Reliabili
     let cfg = &sc.reliability;
     let base = reliability_of(sc, step_s, work_hours, cfg);
     let mut notes = super::progress_notes(sc, &base, step_s)?;
-    if !step.fits {
-        let m = super::simulate::MemorySummary::of(sc, &step);
-        notes.insert(0, super::simulate::oom_warning(sc, &m));
+    let m = super::simulate::MemorySummary::of(sc, &step);
+    if let Some(w) = super::simulate::memory_warning(sc, &m) {
+        notes.insert(0, w);
     }
     let optimum = base.checkpoint_interval_min;
     // Every row runs the scenario's trials and seed (`cfg` with one field changed), so

@@ -7,7 +7,7 @@ use crate::power::{Cooling, PowerReport};
 use crate::run::RunReport;
 use crate::scenario::{MergedScenario, NetworkModel, ParallelFile, Scenario, ScenarioLayers};
 use crate::step::{self, Breakdown, Heterogeneity, StepModel, StepResult, Timeline};
-use crate::workload::memory::memory_per_stage;
+use crate::workload::memory::{memory_per_stage, TIGHT_MEMORY_SHARE};
 use crate::workload::{ParallelPlan, Precision};
 use serde::Serialize;
 
@@ -1000,8 +1000,8 @@ pub fn simulate(sc: &Scenario, opts: &SimulateOptions) -> Result<SimulationRepor
     let run = crate::run::project_with(sc, &s.result, s.timeline.as_ref(), &inv);
     let mut notes = super::progress_notes(sc, &run.reliability, s.result.time.0)?;
     let mut r = report(sc, s, &run, opts.step_model, &inv);
-    if !r.fits {
-        notes.insert(0, oom_warning(sc, &r.memory));
+    if let Some(w) = memory_warning(sc, &r.memory) {
+        notes.insert(0, w);
     }
     r.notes = notes;
     Ok(r)
@@ -1068,15 +1068,29 @@ pub fn does_not_fit(sc: &Scenario, m: &MemorySummary, hints: Hints) -> crate::Er
     )
 }
 
-/// The first note of a report on a plan that does not fit, run anyway.
-pub fn oom_warning(sc: &Scenario, m: &MemorySummary) -> String {
-    format!(
-        "warning: DOES NOT FIT: {} needs {:.1} GiB per GPU, the {} has {:.1} GiB; simulated anyway (--allow-oom): a real job would run out of memory",
-        sc.plan.label(),
-        m.per_gpu_gib,
-        sc.cluster.gpu.name,
-        m.capacity_gib
-    )
+/// The first note of a report on a plan that does not fit, run anyway, or that fits with
+/// less room than [`TIGHT_MEMORY_SHARE`] leaves.
+pub fn memory_warning(sc: &Scenario, m: &MemorySummary) -> Option<String> {
+    if !m.fits {
+        return Some(format!(
+            "warning: DOES NOT FIT: {} needs {:.1} GiB per GPU, the {} has {:.1} GiB; simulated anyway (--allow-oom): a real job would run out of memory",
+            sc.plan.label(),
+            m.per_gpu_gib,
+            sc.cluster.gpu.name,
+            m.capacity_gib
+        ));
+    }
+    (m.per_gpu_gib > TIGHT_MEMORY_SHARE * m.capacity_gib).then(|| {
+        format!(
+            "warning: {} fills {:.1} of the {}'s {:.1} GiB ({:.0}%): the {:.1} GiB held back for the CUDA context, NCCL's buffers and fragmentation is an estimate ⚠, and a run this full may still run out of memory; more tp or pp, recompute or a smaller micro-batch leave room",
+            sc.plan.label(),
+            m.per_gpu_gib,
+            sc.cluster.gpu.name,
+            m.capacity_gib,
+            100.0 * m.per_gpu_gib / m.capacity_gib,
+            m.reserved_gib
+        )
+    })
 }
 
 impl MemorySummary {

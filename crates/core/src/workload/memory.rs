@@ -73,6 +73,11 @@ impl MemoryBreakdown {
 /// GPU ⚠ (an engineering estimate, not a measured constant).
 pub const RESERVED_GIB: f64 = 2.0;
 
+/// Share of a GPU's memory past which a plan that fits is warned of ⚠ (an estimate):
+/// [`RESERVED_GIB`] is itself an estimate, and the allocator's fragmentation grows with
+/// the run, so a plan this full may still run out of memory.
+pub const TIGHT_MEMORY_SHARE: f64 = 0.95;
+
 /// (weights, gradients, optimizer) bytes per parameter before sharding the optimizer:
 /// the optimizer keeps FP32 master weights and the two moments, and an FP32 copy of its
 /// gradient shard when the buffer is 16-bit (16 B with FP32 moments, as in the table
