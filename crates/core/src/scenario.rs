@@ -1925,7 +1925,7 @@ impl MergedScenario {
         }
     }
 
-    fn blame(&self, e: Error) -> Error {
+    pub(crate) fn blame(&self, e: Error) -> Error {
         let Error::Invalid {
             field,
             value,
@@ -2112,13 +2112,10 @@ impl ParallelFile {
     /// dp may be left to the GPU count. None where a shaping field is missing: the
     /// planner fills that in.
     pub fn completed(&self, moe: bool, seq: Option<u64>) -> Option<ParallelFile> {
-        let (tp, pp) = (self.tp?, self.pp?);
-        self.cp?;
-        self.micro_batch?;
-        self.recompute?;
-        if (pp > 1 && self.vpp.is_none()) || (moe && self.ep.is_none()) {
+        if !self.missing_to_complete(moe).is_empty() {
             return None;
         }
+        let tp = self.tp?;
         let d = self.defaulted(tp, seq);
         Some(ParallelFile {
             vpp: Some(d.vpp),
@@ -2128,6 +2125,23 @@ impl ParallelFile {
             distributed_optimizer: Some(d.distributed_optimizer),
             ..self.clone()
         })
+    }
+
+    /// The fields that shape the plan ([`Self::completed`]) this section leaves out.
+    pub fn missing_to_complete(&self, moe: bool) -> Vec<&'static str> {
+        let pp = self.pp.unwrap_or(1);
+        [
+            ("tp", self.tp.is_none()),
+            ("pp", self.pp.is_none()),
+            ("vpp", pp > 1 && self.vpp.is_none()),
+            ("cp", self.cp.is_none()),
+            ("ep", moe && self.ep.is_none()),
+            ("micro_batch", self.micro_batch.is_none()),
+            ("recompute", self.recompute.is_none()),
+        ]
+        .into_iter()
+        .filter_map(|(name, missing)| missing.then_some(name))
+        .collect()
     }
 
     /// Whether this section gives every field of `plan` but dp (which follows the job's
@@ -2218,7 +2232,12 @@ impl MergedScenario {
         let written = self.written_plan();
         let whole = written.completed(moe, self.file.training.seq_len);
         if search.field() != Some("parallel") && whole.is_none() {
-            return search;
+            // A field the user did not write (the preset's global batch against the dp
+            // given) is said as the conflict it is, with the user's fields first.
+            return match search.field() {
+                Some(f) if !self.wrote(f) => self.blame(search),
+                _ => search,
+            };
         }
         let is_whole = whole.is_some();
         match self.with_plan(whole.unwrap_or(written)) {

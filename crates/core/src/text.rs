@@ -36,6 +36,15 @@ pub fn sig3(x: f64) -> String {
     format!("{x:.digits$}")
 }
 
+/// Items said as a list in prose: "a", "a and b", "a, b and c".
+pub fn and_list(items: &[&str]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
 /// A large number with an SI suffix: 15.0T, 405B, 2.1M.
 pub fn si(x: f64) -> String {
     let a = x.abs();
@@ -63,6 +72,14 @@ pub fn si(x: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lists_read_as_prose() {
+        assert_eq!(and_list(&[]), "");
+        assert_eq!(and_list(&["tp"]), "tp");
+        assert_eq!(and_list(&["tp", "pp"]), "tp and pp");
+        assert_eq!(and_list(&["tp", "pp", "cp"]), "tp, pp and cp");
+    }
 
     #[test]
     fn counts_are_grouped_and_type_limits_name_their_power_of_two() {

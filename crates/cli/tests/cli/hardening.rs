@@ -60,6 +60,8 @@ fn bad_inputs_get_one_clear_error() {
         "preset = \"dgx-h100\"\ngpus = 1024\ntiers = 2\noversubscription = [3.0, 5.0]\n",
     )
     .unwrap();
+    let gemma = crate::util::repo().join("crates/core/testdata/hf/gemma-3-27b-it.json");
+    let llama70 = crate::util::repo().join("crates/core/testdata/hf/llama3.1-70b.json");
     let busiest = tmp("busiest.toml");
     let mixtral = crate::util::repo().join("crates/core/testdata/hf/mixtral-8x7b.json");
     std::fs::write(
@@ -136,6 +138,18 @@ fn bad_inputs_get_one_clear_error() {
         (
             &["collective", "all_reduce", "-f", "99999999999999999999"],
             "99999999999999999999 is more than 18,446,744,073,709,551,615 (2^64 - 1)",
+        ),
+        // A plan field the planner never searches: the fields that make the plan whole
+        // (which `simulate` then runs as given) are named.
+        (
+            &["simulate", "--model", gemma.to_str().unwrap(), "--tp", "16", "--pp", "1", "--cp", "1"],
+            "(`simulate` runs a plan you give whole whatever these: give micro_batch and recompute too)",
+        ),
+        // The dp given against another model's batch kept from the preset: the dp is
+        // named first, as for the preset's own model.
+        (
+            &["simulate", "--model", llama70.to_str().unwrap(), "--dp", "7"],
+            "parallel.dp = 7 (given as --dp): conflicts with training.global_batch = 12288 kept from the default scenario",
         ),
         // The busiest of 8 experts at top-2 takes at most every token: 4x the mean.
         (

@@ -123,7 +123,7 @@ fn plan_for_other_model(
     let base = match merged.for_planning() {
         Ok(base) => base,
         Err(e) if merged.wrote("parallel.dp") && !merged.wrote("training.gpus") => {
-            return Err(merged.validate().err().unwrap_or(e));
+            return Err(merged.validate().err().unwrap_or_else(|| merged.blame(e)));
         }
         Err(e) => return Err(e),
     };

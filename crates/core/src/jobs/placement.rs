@@ -259,15 +259,13 @@ mod tests {
         let big = req("big", 17, PlacementKind::Packed, Align::Array);
         let e = place(S, &[a.clone(), big]).unwrap_err().to_string();
         assert!(e.contains("job 'big': placement"), "{e}");
-        // Larger than every free server together: no placement would do, and the error
-        // says how many are free, packed or scattered alike.
+        // More servers asked for than the cluster has: no placement would do, and the
+        // error gives every job's share, packed or scattered alike.
         for kind in [PlacementKind::Packed, PlacementKind::Scattered] {
             let huge = req("huge", 31, kind, Align::Server);
             let e = place(S, &[a.clone(), huge]).unwrap_err().to_string();
             assert!(
-                e.contains(
-                    "job 'huge': gpus = 248 (31 servers): at most the 30 servers (240 GPUs)"
-                ),
+                e.contains("the jobs' gpus = 264 on 33 servers in all ('a' 16 + 'huge' 248): at most the cluster's 32 servers"),
                 "{e}"
             );
         }

@@ -639,10 +639,16 @@ pub fn search_within(
         batch_holds_the_fields(sc, fixed)?;
         if let Some((field, value, had)) = fixed.unmatched(&all) {
             let (why, rule) = why_no_plan_has(sc, fixed, &field, &value);
+            let missing = fixed.missing_to_complete(sc.model.moe.is_some());
             let simulate = if rule {
-                ""
+                String::new()
+            } else if missing.is_empty() {
+                " (`simulate` runs a plan you give whole whatever these)".to_string()
             } else {
-                " (`simulate` runs a plan you give in full whatever these)"
+                format!(
+                    " (`simulate` runs a plan you give whole whatever these: give {} too)",
+                    crate::text::and_list(&missing)
+                )
             };
             return Err(Error::invalid(
                 format!("parallel.{field}"),
