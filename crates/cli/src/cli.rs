@@ -265,7 +265,7 @@ pub struct FabricBenchArgs {
     #[arg(long, value_enum)]
     pub pattern: Pattern,
     /// GPUs taking part (the first N of the cluster). Default: all.
-    #[arg(long, short = 'g', value_parser = memphis_core::scenario::count_u64, allow_hyphen_values = true)]
+    #[arg(long, short = 'g', value_parser = whole_gpus, allow_hyphen_values = true)]
     pub gpus: Option<u64>,
     /// Routing mode: adaptive by default, as simulate, collective and jobs route; ecmp
     /// shows what hash collisions cost.
@@ -297,7 +297,7 @@ pub struct CollectiveArgs {
     #[arg(value_enum)]
     pub op: CollectiveOp,
     /// GPUs in the communicator (the first N of the cluster). Default: 8, or the log's ranks.
-    #[arg(short = 'g', long, value_parser = memphis_core::scenario::count_u64, allow_hyphen_values = true)]
+    #[arg(short = 'g', long, value_parser = whole_gpus, allow_hyphen_values = true)]
     pub gpus: Option<u64>,
     /// Ranks of the communicator on each server: the first N GPUs of each server in turn,
     /// as a training job's data-parallel group has 1 a server under TP8 and 2 under TP4
@@ -451,6 +451,15 @@ fn per_server_count(text: &str) -> Result<u32, String> {
             )
         })
     })
+}
+
+/// `-g`: a whole number, whose range the command checks against the cluster (and says
+/// so, with the cluster's size).
+fn whole_gpus(text: &str) -> Result<u64, String> {
+    match memphis_core::scenario::count_or_none_u64(text) {
+        Err(e) if !e.contains(" is more than ") => Err(format!("{text} is not a whole number")),
+        r => r,
+    }
 }
 
 /// nccl-tests' -f: a whole factor of at least 2 (it multiplies; it does not add).

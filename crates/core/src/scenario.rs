@@ -1511,8 +1511,9 @@ impl ScenarioFile {
                 "parallel.dp",
                 dp,
                 format!(
-                    "small enough that tp x pp x cp x dp ({}) fits the cluster's {gpus} GPUs",
-                    plan.gpus()
+                    "small enough that tp x pp x cp x dp ({}) fits the cluster's {} GPUs",
+                    crate::text::grouped(plan.gpus()),
+                    crate::text::grouped(gpus)
                 ),
             ));
         }
@@ -1681,7 +1682,10 @@ fn check_job_gpus(job: u64, cluster_gpus: u64) -> Result<()> {
         return Err(Error::invalid(
             "training.gpus",
             job,
-            format!("an integer from 1 to the cluster's {cluster_gpus} GPUs"),
+            format!(
+                "an integer from 1 to the cluster's {} GPUs",
+                crate::text::grouped(cluster_gpus)
+            ),
         ));
     }
     Ok(())

@@ -306,7 +306,7 @@ fn bad_cluster_input_is_one_clear_error() {
                 "--gpus",
                 "4481",
             ][..],
-            "--gpus = 4481: from 9 (GPUs on 2 servers of 8) to the cluster's 4480 GPUs",
+            "--gpus = 4481: from 9 (GPUs on 2 servers of 8) to the cluster's 4,480 GPUs",
         ),
         (
             &[
@@ -317,7 +317,7 @@ fn bad_cluster_input_is_one_clear_error() {
                 "-g",
                 "4481",
             ][..],
-            "-g/--gpus = 4481: from 2 to the cluster's 4480 GPUs",
+            "-g/--gpus = 4481: from 2 to the cluster's 4,480 GPUs",
         ),
         (
             &["collective", "all_reduce", "-b", "1G", "-e", "1K"][..],

@@ -133,7 +133,7 @@ fn bad_inputs_get_one_clear_error() {
         ),
         (
             &["collective", "all_reduce", "-g", "8.5"],
-            "'--gpus <GPUS>': 8.5 is not a whole number of at least 1",
+            "'--gpus <GPUS>': 8.5 is not a whole number (see --help)",
         ),
         (
             &["collective", "all_reduce", "-f", "99999999999999999999"],
@@ -220,7 +220,7 @@ fn bad_inputs_get_one_clear_error() {
         // plan's terms, not as a GPU count the user never gave.
         (
             &["simulate", "--model", "llama3-70b", "--cluster", "dgx-h100", "--tp", "8", "--dp", "64"],
-            "parallel.dp = 64 (given as --dp): small enough that tp x pp x cp x dp (16384) fits the cluster's 10752 GPUs",
+            "parallel.dp = 64 (given as --dp): small enough that tp x pp x cp x dp (16,384) fits the cluster's 10,752 GPUs",
         ),
         // Plan fields whose product the job's GPUs cannot hold: said of the GPUs.
         (
@@ -371,7 +371,7 @@ fn forty_bad_inputs_one_clear_error_each() {
                 f("--gpus"),
                 f("100000000"),
             ],
-            "training.gpus = 100000000 (given as --gpus): an integer from 1 to the cluster's 10752 GPUs",
+            "training.gpus = 100000000 (given as --gpus): an integer from 1 to the cluster's 10,752 GPUs",
         ),
         (
             vec![f("power"), f("--window"), f("-5m")],
@@ -719,7 +719,7 @@ fn forty_bad_inputs_one_clear_error_each() {
                 f("--gpus"),
                 f("0"),
             ],
-            "'--gpus <GPUS>': 0 is not a whole number of at least 1",
+            "-g/--gpus = 0: from 9 (GPUs on 2 servers of 8) to the cluster's 100,000 GPUs",
         ),
         (
             vec![f("reliability"), f("--days"), f("nan")],

@@ -9,6 +9,7 @@ use crate::collective::{
 use crate::error::{Error, Result};
 use crate::fabric::{Fabric, Routing};
 use crate::scenario::{ClusterSpec, NetworkModel};
+use crate::text::grouped;
 use crate::units::Bytes;
 use serde::{Serialize, Serializer};
 
@@ -257,11 +258,12 @@ pub fn sweep(c: &ClusterSpec, o: &CollectiveOptions) -> Result<CollectiveReport>
             "-g/--gpus",
             gpus,
             if per_server == c.gpus_per_node {
-                format!("from 2 to the cluster's {} GPUs", c.gpus)
+                format!("from 2 to the cluster's {} GPUs", grouped(c.gpus))
             } else {
                 format!(
-                    "from 2 to {most}: {per_server} a server (--per-server) on the cluster's \
-                     {servers} servers"
+                    "from 2 to {}: {per_server} a server (--per-server) on the cluster's {} servers",
+                    grouped(most),
+                    grouped(servers)
                 )
             },
         ));
@@ -674,7 +676,7 @@ mod tests {
             ..base.clone()
         });
         assert!(
-            e.starts_with("-g/--gpus = 4481: from 2 to the cluster's 4480"),
+            e.starts_with("-g/--gpus = 4481: from 2 to the cluster's 4,480"),
             "{e}"
         );
         let e = err(CollectiveOptions {

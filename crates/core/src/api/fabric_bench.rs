@@ -65,12 +65,13 @@ pub fn run(c: &ClusterSpec, o: &FabricBenchOptions) -> Result<FabricBenchReport>
         } else {
             format!(
                 "from {least} (GPUs on 2 servers of {}) to the cluster's {} GPUs",
-                c.gpus_per_node, c.gpus
+                c.gpus_per_node,
+                crate::text::grouped(c.gpus)
             )
         };
-        return Err(Error::invalid("gpus", gpus, allowed));
+        return Err(Error::invalid("-g/--gpus", gpus, allowed));
     }
-    let n = u32::try_from(gpus).map_err(|_| Error::invalid("gpus", gpus, "below 2^32"))?;
+    let n = u32::try_from(gpus).map_err(|_| Error::invalid("-g/--gpus", gpus, "below 2^32"))?;
     let pairs = pattern_pairs(o.pattern, n, c.gpus_per_node, o.seed)?;
     let fabric = Fabric::build(&c.fabric_spec);
     let rates = run_pattern(&fabric, &pairs, o.routing, o.seed);
@@ -144,7 +145,7 @@ mod tests {
             let e = run(&c, &o).unwrap_err().to_string();
             assert!(
                 e.starts_with(&format!(
-                    "gpus = {g}: from 9 (GPUs on 2 servers of 8) to the cluster's 4480 GPUs"
+                    "-g/--gpus = {g}: from 9 (GPUs on 2 servers of 8) to the cluster's 4,480 GPUs"
                 )),
                 "{e}"
             );

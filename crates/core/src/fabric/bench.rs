@@ -34,7 +34,7 @@ pub fn pattern_pairs(
 ) -> Result<Vec<(u32, u32)>> {
     if gpus < 2 {
         return Err(Error::invalid(
-            "gpus",
+            "-g/--gpus",
             gpus,
             "at least 2 GPUs for a traffic pattern",
         ));
@@ -64,7 +64,7 @@ pub fn pattern_pairs(
         Pattern::AllToAll => {
             if gpus > MAX_ALL_TO_ALL_GPUS {
                 return Err(Error::invalid(
-                    "gpus",
+                    "-g/--gpus",
                     gpus,
                     format!("at most {MAX_ALL_TO_ALL_GPUS} for all-to-all (n² flows: memory grows as the square)"),
                 ));
@@ -84,7 +84,7 @@ pub fn pattern_pairs(
     pairs.retain(|&(s, d)| s / g != d / g);
     if pairs.is_empty() {
         return Err(Error::invalid(
-            "gpus",
+            "-g/--gpus",
             gpus,
             format!(
                 "GPUs on at least 2 servers ({g} per server): traffic inside a server rides NVLink, not the fabric"
