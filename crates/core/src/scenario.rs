@@ -142,7 +142,8 @@ pub struct ModelFile {
     /// Layers (0-based, increasing) whose MLP is dense, `ffn_hidden` wide, instead of
     /// experts (default none).
     pub moe_dense_layers: Option<Vec<u32>>,
-    /// Tokens at the busiest expert over the mean, 1 to 64 (default 1.25).
+    /// Tokens at the busiest expert over the mean, 1 to experts / top-k (default 1.25); a
+    /// rank of expert parallelism sees it with its other experts (`Moe::rank_imbalance`).
     pub moe_imbalance: Option<f64>,
     /// Group-limited routing: the experts' groups (Hugging Face `n_group`; default 1,
     /// none). DeepSeek-V3: 8, a server's experts each.

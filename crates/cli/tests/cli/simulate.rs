@@ -902,3 +902,46 @@ fn a_server_larger_than_the_gpus_nvlink_domain_is_warned_about() {
         stdout(&o)
     );
 }
+
+/// An MoE's load imbalance weighs on the busiest expert-parallel rank: with every expert
+/// on each GPU (EP1) the router's favourite changes nothing, with one expert a rank
+/// (Mixtral's 8 at EP8) the step pays it in full.
+#[test]
+fn moe_imbalance_weighs_on_the_busiest_rank_not_on_a_gpu_holding_every_expert() {
+    let hf = crate::util::repo().join("crates/core/testdata/hf/mixtral-8x7b.json");
+    let step = |imbalance: &str, ep: &str| {
+        let p = tmp(&format!("imbalance_{imbalance}_{ep}.toml"));
+        std::fs::write(
+            &p,
+            format!(
+                "[cluster]\npreset = \"dgx-h100\"\n[model]\npreset = {:?}\nmoe_imbalance = {imbalance}\n[training]\ngpus = 256\nglobal_batch = 256\nseq_len = 4096\n",
+                hf.to_str().unwrap()
+            ),
+        )
+        .unwrap();
+        let v = json(&[
+            "simulate",
+            p.to_str().unwrap(),
+            "--tp",
+            "1",
+            "--pp",
+            "4",
+            "--vpp",
+            "8",
+            "--cp",
+            "4",
+            "--ep",
+            ep,
+            "--micro-batch",
+            "1",
+            "--recompute",
+            "none",
+            "--json",
+        ]);
+        v["step"]["time_s"].as_f64().unwrap()
+    };
+    assert_eq!(step("1.0", "1"), step("4.0", "1"));
+    let (even, skewed) = (step("1.0", "8"), step("4.0", "8"));
+    assert!(skewed > 2.0 * even, "{skewed} against {even}");
+    assert!(step("4.0", "2") < skewed);
+}

@@ -147,7 +147,7 @@ pub fn activation_bytes_per_layer(
     }
     // An MLP ffn wide keeps its first projection's output for the activation's backward
     // ((matrices - 1) x ffn, gated: gate and up) and the activation's output for the
-    // second projection (ffn). Routed experts keep them for the busiest expert's tokens,
+    // second projection (ffn). Routed experts keep them for the busiest rank's tokens,
     // and the dispatched copies of their inputs (top-k hidden vectors per token).
     let mlp = |ffn: f64, act_out: bool| {
         ffn * ((model.mlp.matrices() - 1.0) * HALF + if act_out { gemm_in } else { 0.0 })
@@ -155,7 +155,7 @@ pub fn activation_bytes_per_layer(
     match model.moe.as_ref().filter(|_| kind.moe) {
         None => split += mlp(model.ffn_hidden as f64, true),
         Some(m) => {
-            let routed = m.topk as f64 * m.imbalance;
+            let routed = m.topk as f64 * m.rank_imbalance(plan.ep);
             let act = !plan.recomputes(run, RecomputeModule::MoeAct);
             split += mlp(m.expert_ffn as f64, act) * routed + mlp(m.shared_ffn as f64, true);
             whole += routed * h / sp * gemm_in;
@@ -552,7 +552,8 @@ mod recipe_tests {
         assert_eq!(base - up, 4096.0 * (128.0 * 192.0 + 128.0 * 256.0) * 2.0);
         r.recipe.recompute_modules = vec![RecomputeModule::MoeAct];
         let act = activation_bytes_per_layer(&m, &p, &r, moe).0;
-        assert_eq!(base - act, 4096.0 * 8.0 * 1.25 * 2048.0 * 2.0);
+        // One GPU holds every expert: the busiest rank is the mean.
+        assert_eq!(base - act, 4096.0 * 8.0 * 1.0 * 2048.0 * 2.0);
         // Modules mean nothing without selective recomputation.
         let none = ParallelPlan {
             recompute: Recompute::None,

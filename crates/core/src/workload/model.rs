@@ -71,6 +71,28 @@ impl Moe {
         f64::from(experts) / f64::from(topk.max(1))
     }
 
+    /// Tokens at the busiest expert-parallel rank over the mean, when each of `ep` ranks
+    /// holds L = experts / ep of the experts. Without a capacity that pads every expert
+    /// (Megatron's dropless default), a rank's GEMMs and its share of the dispatch are
+    /// sized by its experts' tokens together. The experts' loads sum to the whole, so a
+    /// rank's L of them deviate from their mean as L draws without replacement from E do:
+    /// by sqrt((E - L) / (L (E - 1))) of one expert's deviation. The busiest rank is taken
+    /// to stand that far out as the busiest expert does ⚠ (an estimate: the same tail
+    /// for ranks as for experts): I at one expert a rank, 1 (the mean) with every expert
+    /// on each rank (ep 1), whatever the router favours. It is at most what a rank can
+    /// receive: every token to min(L, top-k) of its experts.
+    pub fn rank_imbalance(&self, ep: u32) -> f64 {
+        let e = f64::from(self.experts.max(1));
+        let local = (e / f64::from(ep.max(1))).clamp(1.0, e);
+        if e <= 1.0 {
+            return 1.0;
+        }
+        let k = f64::from(self.topk.max(1));
+        let spread = ((e - local) / (local * (e - 1.0))).sqrt();
+        let most = local.min(k) * e / (k * local);
+        (1.0 + (self.imbalance - 1.0) * spread).min(most)
+    }
+
     /// The imbalance a model that does not give one runs at: Switch Transformer's
     /// [`DEFAULT_MOE_IMBALANCE`], or every token to one expert where that is less.
     pub fn default_imbalance(experts: u32, topk: u32) -> f64 {
@@ -945,6 +967,36 @@ mod tests {
     fn llama3_405b_has_405b_parameters() {
         let p = llama405().total_params();
         assert!((p / 1e9 - 405.8).abs() < 1.0, "{}", p / 1e9);
+    }
+
+    /// The busiest rank's load: the busiest expert's where a rank holds one expert,
+    /// the mean where one rank holds them all, between for a few experts a rank, and
+    /// never more than a rank can receive.
+    #[test]
+    fn a_ranks_imbalance_spreads_the_busiest_experts_over_its_experts() {
+        let moe = |experts: u32, imbalance: f64| Moe {
+            experts,
+            topk: 2,
+            expert_ffn: 1,
+            shared_ffn: 0,
+            dense_layers: vec![],
+            imbalance,
+            groups: 1,
+            groups_per_token: 1,
+        };
+        let m = moe(8, 3.0);
+        assert_eq!(m.rank_imbalance(8), 3.0);
+        assert!((m.rank_imbalance(1) - 1.0).abs() < 1e-12);
+        // 4 experts on a rank: 1 + 2 x sqrt(4 / (4 x 7)).
+        let four = 1.0 + 2.0 * (4.0f64 / 28.0).sqrt();
+        assert!((m.rank_imbalance(2) - four).abs() < 1e-12);
+        for ep in [1, 2, 4, 8] {
+            assert!((moe(8, 1.0).rank_imbalance(ep) - 1.0).abs() < 1e-12);
+        }
+        assert!(m.rank_imbalance(2) < m.rank_imbalance(4) && m.rank_imbalance(4) < 3.0);
+        // Every token to the busiest expert (top-2 of 8: 4x the mean): a rank of 4
+        // experts receives at most every token twice, 2x its mean.
+        assert_eq!(moe(8, 4.0).rank_imbalance(2), 2.0);
     }
 
     #[test]

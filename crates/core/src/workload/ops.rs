@@ -179,8 +179,8 @@ pub fn layer_work(
             // routes its sequence-parallel share of the tokens (tokens / tp) to the EP
             // group, then the expert-TP group all-gathers what arrived. A local expert so
             // sees the tokens of ep x etp GPUs times top-k over all experts, with the
-            // busiest expert's imbalance, and holds 1/etp of the expert's weights.
-            let routed = tokens / t * k * moe.imbalance;
+            // busiest rank's imbalance, and holds 1/etp of the expert's weights.
+            let routed = tokens / t * k * moe.rank_imbalance(plan.ep);
             let per_expert = routed * etp * ep / e;
             let router = Projection {
                 name: "router",
@@ -230,7 +230,7 @@ pub fn layer_work(
                 recompute_bytes += routed * moe.expert_ffn as f64 * model.mlp.matrices() * HALF;
             }
             mlp_inner = model.mlp.matrices()
-                * (moe.expert_ffn as f64 * k * moe.imbalance + moe.shared_ffn as f64)
+                * (moe.expert_ffn as f64 * k * moe.rank_imbalance(plan.ep) + moe.shared_ffn as f64)
                 / t;
         }
     }
@@ -713,17 +713,29 @@ mod moe_tests {
     fn expert_work_per_gpu_is_the_same_however_the_experts_are_folded() {
         // tp 8: experts split over the 8 TP ranks (etp 8, EP over DP) or whole on each
         // rank with EP spanning TP (etp 1): each GPU does 1/(tp) of its group's routed work.
-        let (m, r) = (deepseek_v3(), run());
+        // Balanced, the folding changes nothing; with an imbalance the 32 experts of an
+        // EP8 rank spread it more than the 4 of an EP64 one.
+        let (mut m, r) = (deepseek_v3(), run());
         let k = m.layer_kind(10);
-        let tp8 = layer_work(&m, &plan(8, 8, 8, 8), &r, k);
         let folded = layer_work(&m, &plan(8, 64, 1, 8), &r, k);
-        assert!((expert_flops(&tp8) / expert_flops(&folded) - 1.0).abs() < 1e-12);
-        // Routed tokens per GPU: tokens/tp x top-8 x imbalance, each a 7168-wide vector.
-        let routed = 4096.0 / 8.0 * 8.0 * 1.25;
+        let skewed = (
+            expert_flops(&layer_work(&m, &plan(8, 8, 8, 8), &r, k)),
+            expert_flops(&folded),
+        );
+        assert!(skewed.0 < skewed.1, "{skewed:?}");
+        let moe = m.moe.clone().unwrap();
+        m.moe.as_mut().unwrap().imbalance = 1.0;
+        let tp8 = layer_work(&m, &plan(8, 8, 8, 8), &r, k);
+        let even = layer_work(&m, &plan(8, 64, 1, 8), &r, k);
+        assert!((expert_flops(&tp8) / expert_flops(&even) - 1.0).abs() < 1e-12);
+        // Routed tokens per GPU: tokens/tp x top-8 x the EP64 rank's imbalance, each a
+        // 7168-wide vector.
+        let routed = 4096.0 / 8.0 * 8.0 * moe.rank_imbalance(64);
         assert_eq!(folded.ep_a2a_bytes.0, routed * 7168.0 * 2.0 * 63.0 / 64.0);
         assert_eq!(folded.etp_message.0, 0.0);
-        // With etp 8 the arrived tokens are all-gathered over the 8 expert-TP ranks.
-        assert_eq!(tp8.etp_message.0, routed * 8.0 * 7168.0 * 2.0);
+        // With etp 8 the arrived tokens (balanced here) are all-gathered over the 8
+        // expert-TP ranks.
+        assert_eq!(tp8.etp_message.0, 4096.0 / 8.0 * 8.0 * 8.0 * 7168.0 * 2.0);
         // The dense layers have no experts and no dispatch.
         let dense = layer_work(&m, &plan(8, 64, 1, 8), &r, m.layer_kind(0));
         assert_eq!((expert_flops(&dense), dense.ep_a2a_bytes.0), (0.0, 0.0));
