@@ -100,7 +100,7 @@ fn job_table(o: &mut String, r: &JobsReport) {
     let wl = width(26, &mut r.jobs.iter().map(|j| j.plan.chars().count()));
     let _ = writeln!(
         o,
-        "  {:<wn$} {:>7} {:>7} {:>ws$}  {:<wp$} {:<wl$} {:>9} {:>9} {:>8}  fabric rate alone -> shared",
+        "  {:<wn$} {:>7} {:>7}  {:>ws$}  {:<wp$} {:<wl$} {:>9} {:>9} {:>8}  fabric rate alone -> shared",
         "job", "GPUs", "arrays", "servers", "placement", "plan", "alone", "shared", "slowdown"
     );
     for (j, span) in r.jobs.iter().zip(&spans) {
@@ -111,7 +111,7 @@ fn job_table(o: &mut String, r: &JobsReport) {
             .collect();
         let _ = writeln!(
             o,
-            "  {:<wn$} {:>7} {:>7} {:>ws$}  {:<wp$} {:<wl$} {:>9} {:>9} {:>8}  {}",
+            "  {:<wn$} {:>7} {:>7}  {:>ws$}  {:<wp$} {:<wl$} {:>9} {:>9} {:>8}  {}",
             j.name,
             count(j.gpus),
             j.arrays,

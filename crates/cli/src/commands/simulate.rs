@@ -671,7 +671,7 @@ fn render_collectives(o: &mut String, r: &SimulationReport) {
         if r.plan.recipe.main_grads.is_none() && r.plan.grad_reduce_bytes > 2.0 {
             let _ = writeln!(
                 o,
-                "  dp: gradients reduced in FP32 (main_grads unset: Megatron-LM's reduction for BF16 and FP8 ⚠), twice FP16's bytes; --main-grads bf16 runs NeMo's recipes, which reduce in BF16"
+                "  dp: gradients reduced in FP32 from a buffer counted in BF16 (main_grads unset: Megatron-LM's reduction for BF16 and FP8, the memory of NeMo's buffer ⚠), twice FP16's bytes; --main-grads fp32 holds an FP32 buffer too (2 B more a parameter), --main-grads bf16 reduces in BF16 as NeMo's recipes do"
             );
         }
     }
