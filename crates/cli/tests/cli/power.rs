@@ -534,3 +534,22 @@ fn the_csv_times_are_exact() {
         }
     }
 }
+
+/// The stagger ramps the cap from when training resumes, after the restart and its
+/// warm-up: a window that ends before that says so, and one that holds it does not.
+#[test]
+fn a_stagger_that_cannot_act_in_the_window_says_why() {
+    let stagger = |window: &str| {
+        let v = json(&["power", "--window", window, "--failure-at", "1m", "--json"]);
+        let rows = v["mitigations"].as_array().unwrap().clone();
+        let row = rows.into_iter().find(|m| m["name"] == "stagger").unwrap();
+        row["what"].as_str().unwrap().to_string()
+    };
+    let short = stagger("10m");
+    assert!(
+        short.contains("(training resumes ")
+            && short.contains(" s after the failure, its restart and warm-up done, past this 600 s window: lengthen --window)"),
+        "{short}"
+    );
+    assert!(!stagger("20m").contains("training resumes"));
+}

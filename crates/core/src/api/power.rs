@@ -614,9 +614,11 @@ fn outcomes(
                     what.push_str(" (no restart in this window: the failure asked is left out, as a note says)")
                 }
                 None => what.push_str(" (no restart in this window: give --failure-at)"),
-                Some(f) if f.at_s + f.down_s >= window => what.push_str(&format!(
-                    " (the restart, {:.0} s after the failure, falls after this {:.0} s window: lengthen --window)",
-                    f.down_s, window
+                // The cap ramps from when training resumes, after the warm-up.
+                Some(f) if f.at_s + f.down_s + f.warmup_s >= window => what.push_str(&format!(
+                    " (training resumes {:.0} s after the failure, its restart and warm-up done, past this {:.0} s window: lengthen --window)",
+                    f.down_s + f.warmup_s,
+                    window
                 )),
                 Some(_) => {}
             }
