@@ -55,7 +55,7 @@ pub use power::{
 pub use reliability::ReliabilityConfig;
 pub use workload::memory::MemoryBreakdown;
 pub use workload::model::{
-    LayerKind, LayerParams, Mla, MlpPart, Projection, Projections, Split, Window,
+    KindCounts, LayerKind, LayerParams, Mla, MlpPart, Projection, Projections, Split, Window,
 };
 pub use workload::plan::{
     AttentionKernel, CpComm, CrossEntropy, Dispatcher, Fp8Recipe, GradPrecision, LayerSplit,

@@ -2085,6 +2085,10 @@ impl ParallelFile {
     /// Whether `plan` has every field this section sets (what a search may not change).
     /// Compared field by field through their serde names, so no field is listed here.
     pub fn admits(&self, plan: &ParallelPlan) -> bool {
+        // Nothing fixed admits every plan; the planner asks of every plan it weighs.
+        if *self == ParallelFile::default() {
+            return true;
+        }
         match (to_value(self), to_value(plan)) {
             (Ok(Value::Table(fixed)), Ok(Value::Table(p))) => {
                 fixed.iter().all(|(k, v)| p.get(k) == Some(v))

@@ -12,13 +12,14 @@
 use crate::error::{Error, Result};
 use crate::reliability::{checkpoint_cost, daly_interval, ettr_expected, FailureModel};
 use crate::scenario::{ParallelFile, Scenario};
-use crate::step::analytical::fits_in;
-use crate::step::{simulate_step, Heterogeneity, StepModel};
-use crate::workload::memory::peak_memory;
-use crate::workload::plan::cp_splits_sequence;
+use crate::step::analytical::{fits_in, simulate_step_split};
+use crate::step::{Heterogeneity, StepModel};
+use crate::workload::memory::{peak_memory, peak_memory_split};
+use crate::workload::plan::{cp_splits_sequence, LayerSplit};
 use crate::workload::{ParallelPlan, Recompute};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 
 /// What to rank plans by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -227,8 +228,11 @@ fn enumerate_with(sc: &Scenario, etp: Option<u32>, sp: Option<bool>) -> Vec<Para
     }
     // Each plan with full recomputation, followed by its block variant where one fits
     // (found in parallel, kept in order).
-    let blocks: Vec<Option<ParallelPlan>> =
-        out.par_iter().map(|p| block_recompute(sc, p)).collect();
+    let splits = Splits::of(sc, &out);
+    let blocks: Vec<Option<ParallelPlan>> = out
+        .par_iter()
+        .map(|p| block_recompute(sc, p, splits.of_plan(p)))
+        .collect();
     out.into_iter()
         .zip(blocks)
         .flat_map(|(p, b)| std::iter::once(p).chain(b))
@@ -240,13 +244,15 @@ fn enumerate_with(sc: &Scenario, etp: Option<u32>, sp: Option<bool>) -> Vec<Para
 /// keeping every activation (which does not fit) and recomputing every layer, it is the
 /// fastest that fits, as each layer recomputed costs a forward. Fewer recomputed layers
 /// never take less memory, so the count is found by bisection.
-fn block_recompute(sc: &Scenario, plan: &ParallelPlan) -> Option<ParallelPlan> {
+fn block_recompute(sc: &Scenario, plan: &ParallelPlan, split: &LayerSplit) -> Option<ParallelPlan> {
     if plan.recompute != Recompute::Full {
         return None;
     }
     let gpu = sc.cluster.gpu;
-    let fits = |p: &ParallelPlan| fits_in(&peak_memory(&sc.model, p, &sc.run, gpu), gpu);
-    let most = plan.largest_chunk(&sc.model, &sc.run);
+    // How many layers recompute does not move them between stages: one split serves.
+    let fits =
+        |p: &ParallelPlan| fits_in(&peak_memory_split(&sc.model, p, &sc.run, gpu, split), gpu);
+    let most = split.largest_chunk();
     let with = |n: u32| ParallelPlan {
         recompute_layers: Some(n),
         ..plan.clone()
@@ -267,6 +273,28 @@ fn block_recompute(sc: &Scenario, plan: &ParallelPlan) -> Option<ParallelPlan> {
     (lo < most).then(|| with(lo))
 }
 
+/// The layer split of every (pp, vpp) a list of plans holds, made once: a plan's split
+/// depends on nothing else of it ([`ParallelPlan::layer_split`]), and the search asks
+/// for it several times for each of hundreds of thousands of plans.
+struct Splits(HashMap<(u32, u32), LayerSplit>);
+
+impl Splits {
+    fn of(sc: &Scenario, plans: &[ParallelPlan]) -> Splits {
+        let mut splits = HashMap::new();
+        for p in plans {
+            splits
+                .entry((p.pp, p.vpp))
+                .or_insert_with(|| p.layer_split(&sc.model, &sc.run));
+        }
+        Splits(splits)
+    }
+
+    /// The split of `plan`, one of the plans these were made of.
+    fn of_plan(&self, plan: &ParallelPlan) -> &LayerSplit {
+        &self.0[&(plan.pp, plan.vpp)]
+    }
+}
+
 /// Plans the closed form passes to the timeline: the best this many by the closed
 /// form's objective, over the whole space, are re-simulated with the step model that
 /// `simulate` reports, and ranked by it. The closed form is within a few per cent of the
@@ -278,17 +306,20 @@ pub const FINALISTS: usize = 256;
 pub const FINALIST_OPS: u64 = 8_000_000;
 
 /// The closed form's verdict on one plan: its prefilter score, and whether it fits.
-fn prefilter(sc: &Scenario, plan: &ParallelPlan, objective: Objective) -> (f64, bool) {
+fn prefilter(
+    sc: &Scenario,
+    plan: &ParallelPlan,
+    split: &LayerSplit,
+    objective: Objective,
+) -> (f64, bool) {
     // Most of the space does not fit, and memory alone settles that, before the step.
-    if !fits_in(
-        &peak_memory(&sc.model, plan, &sc.run, sc.cluster.gpu),
-        sc.cluster.gpu,
-    ) {
+    let memory = peak_memory_split(&sc.model, plan, &sc.run, sc.cluster.gpu, split);
+    if !fits_in(&memory, sc.cluster.gpu) {
         return (f64::INFINITY, false);
     }
     let mut s = sc.clone();
     s.plan = plan.clone();
-    let step = simulate_step(&s);
+    let step = simulate_step_split(&s, split.clone(), memory);
     let score = match objective {
         Objective::Step => step.time.0,
         Objective::TimeToTrain => analytic_days(&s, step.time.0),
@@ -676,13 +707,14 @@ pub fn search_within(
     // 1. The closed form over the whole space (cheap), so that every shard agrees on the
     //    finalists; the counts are of this shard's slice.
     let n_final = FINALISTS.max(top);
+    let splits = Splits::of(sc, &all);
     let (best, evaluated, feasible) = all
         .par_iter()
         .enumerate()
         .fold(
             || (Vec::new(), 0u64, 0u64),
             |(mut best, mut ev, mut fe), (i, p)| {
-                let (score, fits) = prefilter(sc, p, objective);
+                let (score, fits) = prefilter(sc, p, splits.of_plan(p), objective);
                 let i = i as u64;
                 if mine(i) {
                     ev += 1;

@@ -12,13 +12,14 @@
 //! the backward (and, with the distributed optimizer, the parameter all-gather behind the
 //! next forward) is exposed, and the optimizer step runs.
 
-use super::costs::{step_costs, LayerComm, StepCosts};
+use super::costs::{step_costs, step_costs_split, LayerComm, StepCosts};
 use crate::collective::CommModel;
 use crate::hardware::GpuSpec;
 use crate::scenario::Scenario;
 use crate::units::{Flops, Seconds};
-use crate::workload::memory::{peak_memory, MemoryBreakdown};
+use crate::workload::memory::{peak_memory_split, MemoryBreakdown};
 use crate::workload::ops::{model_flops_per_step, AttentionCount};
+use crate::workload::plan::LayerSplit;
 use crate::workload::{ModelSpec, TrainingRun};
 use serde::Serialize;
 
@@ -164,7 +165,18 @@ pub fn simulate_step(sc: &Scenario) -> StepResult {
 
 /// Simulates one step with communication costed by `net` (analytical or flow level).
 pub fn simulate_step_with(sc: &Scenario, net: &dyn CommModel) -> StepResult {
-    closed_form(sc, step_costs(sc, net))
+    closed_form(sc, step_costs(sc, net), None)
+}
+
+/// [`simulate_step`] of a plan whose layer split and peak memory the caller has made
+/// already (the planner, which tests memory first: most plans do not fit).
+pub(crate) fn simulate_step_split(
+    sc: &Scenario,
+    split: LayerSplit,
+    memory: MemoryBreakdown,
+) -> StepResult {
+    let net = sc.cluster.network();
+    closed_form(sc, step_costs_split(sc, &net, split), Some(memory))
 }
 
 /// Each stage's forward and backward of one micro-batch, before data parallelism.
@@ -284,7 +296,8 @@ fn expose_dp(sc: &Scenario, c: &StepCosts, stages: &mut [StageTiming]) {
 }
 
 /// The closed form over the step's costs: stages, pipeline, exposed DP, optimizer.
-fn closed_form(sc: &Scenario, costs: StepCosts) -> StepResult {
+/// `memory`: the plan's peak memory, where the caller has it (from `costs.split`).
+fn closed_form(sc: &Scenario, costs: StepCosts, memory: Option<MemoryBreakdown>) -> StepResult {
     let (model, plan, run, gpu) = (&sc.model, &sc.plan, &sc.run, sc.cluster.gpu);
     let m = plan.micro_batches(run);
     let mut stages = stage_timings(&costs);
@@ -325,7 +338,7 @@ fn closed_form(sc: &Scenario, costs: StepCosts) -> StepResult {
     let tflops_per_gpu = model_flops.0 / time.0 / gpus / 1e12;
     let mfu = tflops_per_gpu * 1e12 / gpu.peak_bf16.0;
     let tokens_per_s = (run.global_batch * run.seq_len) as f64 / time.0;
-    let memory = peak_memory(model, plan, run, gpu);
+    let memory = memory.unwrap_or_else(|| peak_memory_split(model, plan, run, gpu, &costs.split));
     let fits = fits_in(&memory, gpu);
     StepResult {
         costs,

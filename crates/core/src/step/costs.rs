@@ -249,6 +249,12 @@ fn cast_bytes(sc: &Scenario) -> f64 {
 
 /// Everything a step is built from, with communication costed by `net`.
 pub(crate) fn step_costs(sc: &Scenario, net: &dyn CommModel) -> StepCosts {
+    step_costs_split(sc, net, sc.plan.layer_split(&sc.model, &sc.run))
+}
+
+/// [`step_costs`] over the plan's layer split already made (`plan.layer_split`).
+pub(crate) fn step_costs_split(sc: &Scenario, net: &dyn CommModel, split: LayerSplit) -> StepCosts {
+    debug_assert_eq!(split, sc.plan.layer_split(&sc.model, &sc.run));
     let recorder = Recorder::new(net);
     let net: &dyn CommModel = &recorder;
     let layout = RankLayout::new(&sc.plan, sc.cluster.gpus_per_node);
@@ -275,23 +281,22 @@ pub(crate) fn step_costs(sc: &Scenario, net: &dyn CommModel) -> StepCosts {
         kept.plan = plan;
         priced(&kept)
     });
-    let split = sc.plan.layer_split(model, &sc.run);
     // A chunk's layers by kind, those past its first N priced as keeping their
     // activations under block recomputation.
     let chunks = (0..split.chunks.len())
         .map(|s| {
             (0..split.chunks[s].len())
                 .map(|c| {
+                    let mut a = LayerCosts::default();
                     sc.plan
-                        .chunk_kinds(model, &split.chunk(s, c))
-                        .into_iter()
-                        .fold(LayerCosts::default(), |a, (k, n, recomputes)| {
+                        .for_each_chunk_kind(model, &split, (s, c), |k, n, recomputes| {
                             let table = match &keeping {
                                 Some(kept) if !recomputes => kept,
                                 _ => &kinds,
                             };
-                            a.plus(table[table.partition_point(|(x, _)| *x < k)].1.times(n))
-                        })
+                            a = a.plus(table[table.partition_point(|(x, _)| *x < k)].1.times(n));
+                        });
+                    a
                 })
                 .collect()
         })
@@ -721,13 +726,12 @@ fn dp_costs(
     let (model, plan) = (&sc.model, &sc.plan);
     let pp = split.chunks.len();
     let tp = plan.tp as f64;
+    // Stages alike (the middle ones, mostly) cost alike: each distinct stage is priced
+    // once, keyed by the bits of what its price depends on.
+    let mut priced: Vec<([u64; 3], StageDpCosts)> = Vec::new();
     (0..pp)
         .map(|s| {
-            let (d, e) = split
-                .stage(s)
-                .into_iter()
-                .map(|r| model.params_of(r))
-                .fold((0.0, 0.0), |(d, e), p| (d + p.dense, e + p.experts));
+            let (d, e) = split.stage_params(s);
             let mut dense = d / tp;
             let experts = e / (plan.etp as f64 * plan.ep as f64);
             let layer_weights = dense + experts;
@@ -740,7 +744,15 @@ fn dp_costs(
             } else {
                 bucket_params(plan.dp)
             };
-            let mut dp = stage_dp(sc, net, layout, cm, dense, experts, last_bucket);
+            let key = [dense.to_bits(), experts.to_bits(), last_bucket.to_bits()];
+            let mut dp = match priced.iter().find(|(k, _)| *k == key) {
+                Some((_, dp)) => *dp,
+                None => {
+                    let dp = stage_dp(sc, net, layout, cm, dense, experts, last_bucket);
+                    priced.push((key, dp));
+                    dp
+                }
+            };
             if sc.run.precision.fp8_gemms() {
                 // Transformer Engine casts each Linear weight to FP8 once per step, at the
                 // first micro-batch (Megatron passes `is_first_microbatch`), as the recipe

@@ -40,7 +40,9 @@
 use super::layout::{GroupKind, RankLayout};
 use super::model::{LayerKind, ModelSpec, Split};
 use super::ops::{tokens_per_gpu, HALF};
-use super::plan::{AttentionKernel, ParallelPlan, Recompute, RecomputeModule, TrainingRun};
+use super::plan::{
+    AttentionKernel, LayerSplit, ParallelPlan, Recompute, RecomputeModule, TrainingRun,
+};
 use crate::hardware::GpuSpec;
 use crate::units::{Bytes, GIB};
 use serde::Serialize;
@@ -189,9 +191,21 @@ pub fn memory_per_stage(
     run: &TrainingRun,
     gpu: &GpuSpec,
 ) -> Vec<MemoryBreakdown> {
+    memory_per_stage_split(model, plan, run, gpu, &plan.layer_split(model, run))
+}
+
+/// [`memory_per_stage`] over the plan's layer split already made (`plan.layer_split`),
+/// for callers that ask again of the same split (the planner, the step).
+pub fn memory_per_stage_split(
+    model: &ModelSpec,
+    plan: &ParallelPlan,
+    run: &TrainingRun,
+    gpu: &GpuSpec,
+    split: &LayerSplit,
+) -> Vec<MemoryBreakdown> {
+    debug_assert_eq!(split, &plan.layer_split(model, run));
     let (wb, gb, ob) = bytes_per_param(run, gpu);
     let t = plan.tp as f64;
-    let split = plan.layer_split(model, run);
     let m = plan.micro_batches(run) as f64;
     let (p, v) = (plan.pp as f64, plan.vpp as f64);
     let kinds = model.kinds();
@@ -208,17 +222,16 @@ pub fn memory_per_stage(
     // A chunk's layers by kind, those past its first N keeping their activations under
     // block recomputation.
     let chunk_act = |s: usize, c: usize| -> f64 {
-        plan.chunk_kinds(model, &split.chunk(s, c))
-            .into_iter()
-            .map(|(k, n, recomputes)| {
-                let k = kinds.binary_search(&k).expect("listed");
-                f64::from(n)
-                    * match &keeping {
-                        Some(kept) if !recomputes => kept[k],
-                        _ => recomputing[k],
-                    }
-            })
-            .sum()
+        let mut sum = 0.0;
+        plan.for_each_chunk_kind(model, split, (s, c), |k, n, recomputes| {
+            let k = kinds.binary_search(&k).expect("listed");
+            sum += f64::from(n)
+                * match &keeping {
+                    Some(kept) if !recomputes => kept[k],
+                    _ => recomputing[k],
+                };
+        });
+        sum
     };
     let tokens = tokens_per_gpu(plan, run);
     // Optimizer state is sharded over the data-parallel ranks that hold the same weights:
@@ -238,11 +251,7 @@ pub fn memory_per_stage(
         .map(|s| {
             let first = s == 0;
             let last = s + 1 == stages;
-            let ranges = split.stage(s);
-            let lp = ranges
-                .iter()
-                .map(|r| model.params_of(r.clone()))
-                .fold((0.0, 0.0), |(d, e), p| (d + p.dense, e + p.experts));
+            let lp = split.stage_params(s);
             let embedding = model.stage_embedding_params(first, last) / t;
             let dense = lp.0 / t + embedding;
             let experts = lp.1 / (plan.etp as f64 * plan.ep as f64);
@@ -290,7 +299,18 @@ pub fn peak_memory(
     run: &TrainingRun,
     gpu: &GpuSpec,
 ) -> MemoryBreakdown {
-    memory_per_stage(model, plan, run, gpu)
+    peak_memory_split(model, plan, run, gpu, &plan.layer_split(model, run))
+}
+
+/// [`peak_memory`] over the plan's layer split already made (`plan.layer_split`).
+pub fn peak_memory_split(
+    model: &ModelSpec,
+    plan: &ParallelPlan,
+    run: &TrainingRun,
+    gpu: &GpuSpec,
+    split: &LayerSplit,
+) -> MemoryBreakdown {
+    memory_per_stage_split(model, plan, run, gpu, split)
         .into_iter()
         .max_by(|a, b| {
             a.total()

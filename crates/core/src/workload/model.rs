@@ -196,6 +196,71 @@ pub struct LayerKind {
     pub mtp: bool,
 }
 
+/// A range of layers counted by kind, in kind order, none of count zero: at most
+/// [`KindCounts::CAPACITY`] kinds (a decoder layer is MoE or dense, windowed or global,
+/// and the MTP layers are one kind more), held inline so that counting allocates
+/// nothing: the planner counts for every plan it weighs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KindCounts {
+    items: [(LayerKind, u32); KindCounts::CAPACITY],
+    len: usize,
+}
+
+impl KindCounts {
+    /// Distinct kinds a model can have: 2 MLPs x 2 reaches of attention, and MTP.
+    pub const CAPACITY: usize = 5;
+
+    /// Adds `n` layers of kind `k`, keeping kind order.
+    fn add(&mut self, k: LayerKind, n: u32) {
+        if n == 0 {
+            return;
+        }
+        match self.items[..self.len].binary_search_by_key(&k, |&(x, _)| x) {
+            Ok(at) => self.items[at].1 += n,
+            Err(at) => {
+                // Five kinds exist at most (above): a sixth is a broken invariant.
+                assert!(
+                    self.len < Self::CAPACITY,
+                    "more layer kinds than exist: {k:?}"
+                );
+                self.items.copy_within(at..self.len, at + 1);
+                self.items[at] = (k, n);
+                self.len += 1;
+            }
+        }
+    }
+}
+
+impl Default for KindCounts {
+    fn default() -> Self {
+        let none = LayerKind {
+            moe: false,
+            window: None,
+            mtp: false,
+        };
+        KindCounts {
+            items: [(none, 0); KindCounts::CAPACITY],
+            len: 0,
+        }
+    }
+}
+
+impl std::ops::Deref for KindCounts {
+    type Target = [(LayerKind, u32)];
+    fn deref(&self) -> &Self::Target {
+        &self.items[..self.len]
+    }
+}
+
+impl IntoIterator for KindCounts {
+    type Item = (LayerKind, u32);
+    type IntoIter =
+        std::iter::Take<std::array::IntoIter<(LayerKind, u32), { KindCounts::CAPACITY }>>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.into_iter().take(self.len)
+    }
+}
+
 /// One weight matrix of a layer: `input` x `output`, split over tensor-parallel ranks as
 /// Megatron does.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -606,20 +671,40 @@ impl ModelSpec {
         }
     }
 
-    /// The decoder layers the dense-layer and global-layer lists name, sorted, each once:
-    /// the only ones whose kind may differ from the rest's.
-    fn named_layers(&self) -> Vec<u32> {
-        let mut named: Vec<u32> = self
-            .moe
-            .iter()
-            .flat_map(|m| m.dense_layers.iter())
-            .chain(self.window.iter().flat_map(|w| w.global_layers.iter()))
-            .copied()
-            .filter(|&i| i < self.layers)
-            .collect();
-        named.sort_unstable();
-        named.dedup();
-        named
+    /// Calls `f` on each decoder layer the dense-layer and global-layer lists name, in
+    /// increasing order, each once: the only ones whose kind may differ from the rest's.
+    /// Both lists are increasing (checked where the model is validated), so they are
+    /// merged as they stand, with no allocation: the planner asks for every plan. `f`
+    /// returns whether to go on.
+    fn for_each_named_layer(&self, mut f: impl FnMut(u32) -> bool) {
+        let empty: &[u32] = &[];
+        let a = self.moe.as_ref().map_or(empty, |m| &m.dense_layers[..]);
+        let b = self.window.as_ref().map_or(empty, |w| &w.global_layers[..]);
+        let (mut i, mut j) = (0, 0);
+        let mut last = None;
+        while i < a.len() || j < b.len() {
+            let next = match (a.get(i), b.get(j)) {
+                (Some(&x), Some(&y)) if x <= y => {
+                    i += 1;
+                    x
+                }
+                (Some(_), Some(&y)) | (None, Some(&y)) => {
+                    j += 1;
+                    y
+                }
+                (Some(&x), None) => {
+                    i += 1;
+                    x
+                }
+                (None, None) => unreachable!("the loop's condition"),
+            };
+            if next < self.layers && last != Some(next) {
+                last = Some(next);
+                if !f(next) {
+                    return;
+                }
+            }
+        }
     }
 
     /// The distinct kinds of the model's layers (MTP layers included), in order.
@@ -635,44 +720,31 @@ impl ModelSpec {
     /// other decoder layer is of one kind, and every MTP layer of another), so the cost
     /// follows the lists, not the depth: the planner asks for every plan it weighs, and a
     /// model may have 100,000 layers.
-    pub fn kind_counts(&self, layers: std::ops::Range<u32>) -> Vec<(LayerKind, u32)> {
-        let mut counts: Vec<(LayerKind, u32)> = Vec::new();
-        let mut add = |k: LayerKind, n: u32| {
-            if n == 0 {
-                return;
-            }
-            match counts.iter_mut().find(|(x, _)| *x == k) {
-                Some((_, c)) => *c += n,
-                None => counts.push((k, n)),
-            }
-        };
+    pub fn kind_counts(&self, layers: std::ops::Range<u32>) -> KindCounts {
+        let mut counts = KindCounts::default();
         let decoder = layers.start.min(self.layers)..layers.end.min(self.layers);
-        let named = self.named_layers();
-        let in_range: Vec<u32> = named
-            .iter()
-            .copied()
-            .filter(|i| decoder.contains(i))
-            .collect();
-        for &i in &in_range {
-            add(self.layer_kind(i), 1);
-        }
-        // The first layer neither list names is of the kind every unnamed layer has.
-        let unnamed = named
-            .iter()
-            .try_fold(
-                0u32,
-                |next, &i| if i == next { Ok(i + 1) } else { Err(next) },
-            )
-            .unwrap_or_else(|first_gap| first_gap);
-        if unnamed < self.layers {
-            add(
-                self.layer_kind(unnamed),
-                decoder.len() as u32 - in_range.len() as u32,
-            );
+        if !decoder.is_empty() {
+            let mut in_range = 0u32;
+            // The first layer neither list names is of the kind every unnamed layer has.
+            let mut unnamed = 0u32;
+            self.for_each_named_layer(|i| {
+                if decoder.contains(&i) {
+                    counts.add(self.layer_kind(i), 1);
+                    in_range += 1;
+                }
+                if i == unnamed {
+                    unnamed += 1;
+                }
+                // Go on while a later named layer may still be in range or close the
+                // gap-free run from layer 0.
+                i + 1 < decoder.end || unnamed == i + 1
+            });
+            if unnamed < self.layers {
+                counts.add(self.layer_kind(unnamed), decoder.len() as u32 - in_range);
+            }
         }
         let mtp = layers.start.max(self.layers)..layers.end.min(self.layers + self.mtp_layers);
-        add(self.layer_kind(self.layers), mtp.len() as u32);
-        counts.sort_by_key(|&(k, _)| k);
+        counts.add(self.layer_kind(self.layers), mtp.len() as u32);
         counts
     }
 
@@ -859,17 +931,20 @@ impl ModelSpec {
     pub fn params_of(&self, range: std::ops::Range<u32>) -> LayerParams {
         // A layer's parameters depend only on its MLP and on being an MTP layer (not on
         // its window).
-        self.kind_counts(range)
-            .into_iter()
-            .fold(LayerParams::default(), |a, (k, n)| {
-                let p = self.layer_params(LayerKind { window: None, ..k });
-                let n = f64::from(n);
-                LayerParams {
-                    dense: a.dense + n * p.dense,
-                    experts: a.experts + n * p.experts,
-                    active_experts: a.active_experts + n * p.active_experts,
-                }
-            })
+        self.params_of_counts(&self.kind_counts(range))
+    }
+
+    /// [`Self::params_of`] the layers `counts` counts.
+    pub fn params_of_counts(&self, counts: &KindCounts) -> LayerParams {
+        counts.iter().fold(LayerParams::default(), |a, &(k, n)| {
+            let p = self.layer_params(LayerKind { window: None, ..k });
+            let n = f64::from(n);
+            LayerParams {
+                dense: a.dense + n * p.dense,
+                experts: a.experts + n * p.experts,
+                active_experts: a.active_experts + n * p.active_experts,
+            }
+        })
     }
 
     /// Total parameters: embedding, decoder layers, final norm and head (MTP layers
@@ -1241,16 +1316,18 @@ pub(crate) mod architecture_tests {
         let check = |m: &ModelSpec| {
             assert_eq!(m.kinds(), every(m), "{:?}", m.window);
             let end = m.layers + m.mtp_layers;
-            for r in [
-                0..end,
-                0..0,
-                2..5,
-                3..end,
-                0..m.layers,
-                m.layers..end,
-                59..end,
-            ] {
-                assert_eq!(m.kind_counts(r.clone()), counted(m, r.clone()), "{r:?}");
+            // Every range between these bounds: the lists' ends, gaps and the MTP layers.
+            let bounds = [0, 1, 2, 3, 4, 5, 30, 59, 60, m.layers, end];
+            let ranges = bounds
+                .iter()
+                .flat_map(|&a| bounds.iter().map(move |&b| a..b))
+                .filter(|r| r.start <= r.end && r.end <= end);
+            for r in ranges {
+                assert_eq!(
+                    m.kind_counts(r.clone()).to_vec(),
+                    counted(m, r.clone()),
+                    "{r:?}"
+                );
             }
         };
         let mut m = deepseek_v3();

@@ -6,7 +6,7 @@
 //! Ranks are laid out tp fastest, then cp, then dp, then pp, as Megatron does, so a TP
 //! group is inside one server whenever tp <= GPUs per server.
 
-use super::model::{LayerKind, ModelSpec};
+use super::model::{KindCounts, LayerKind, ModelSpec};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 
@@ -621,21 +621,53 @@ impl ParallelPlan {
         model: &ModelSpec,
         chunk: &[std::ops::Range<u32>],
     ) -> Vec<(LayerKind, u32, bool)> {
-        let mut left = self.recomputed_prefix();
         let mut out = Vec::new();
-        for r in chunk {
+        let ranges = chunk
+            .iter()
+            .map(|r| (r.clone(), model.kind_counts(r.clone())));
+        self.for_each_kind_in(model, ranges, |k, n, recomputes| {
+            out.push((k, n, recomputes))
+        });
+        out
+    }
+
+    /// [`Self::chunk_kinds`] of chunk `c` of stage `s` of `split` (this plan's), as calls
+    /// of `f(kind, count, recomputes)` in the same order, with no allocation and the
+    /// split's counts where a range is whole (the planner prices every chunk of every
+    /// plan it weighs).
+    pub fn for_each_chunk_kind(
+        &self,
+        model: &ModelSpec,
+        split: &LayerSplit,
+        (s, c): (usize, usize),
+        f: impl FnMut(LayerKind, u32, bool),
+    ) {
+        self.for_each_kind_in(model, split.chunk_counted(s, c), f);
+    }
+
+    /// The chunk made of `ranges` (each with its kinds counted): its first layers
+    /// recompute, the rest do not; a part that is a whole range takes its counts.
+    fn for_each_kind_in(
+        &self,
+        model: &ModelSpec,
+        ranges: impl Iterator<Item = (std::ops::Range<u32>, KindCounts)>,
+        mut f: impl FnMut(LayerKind, u32, bool),
+    ) {
+        let mut left = self.recomputed_prefix();
+        for (r, counts) in ranges {
             let cut = r.start + left.min(r.len() as u32);
             left -= cut - r.start;
             for (part, recomputes) in [(r.start..cut, true), (cut..r.end, false)] {
-                out.extend(
-                    model
-                        .kind_counts(part)
-                        .into_iter()
-                        .map(|(k, n)| (k, n, recomputes)),
-                );
+                let counts = if part == r {
+                    counts
+                } else {
+                    model.kind_counts(part)
+                };
+                for (k, n) in counts {
+                    f(k, n, recomputes);
+                }
             }
         }
-        out
     }
 
     /// Under block recomputation, the plan the layers that do not recompute are priced
@@ -658,13 +690,7 @@ impl ParallelPlan {
     /// Decoder layers in the plan's largest model chunk: past them, a block of layers
     /// to recompute is every layer.
     pub fn largest_chunk(&self, model: &ModelSpec, run: &TrainingRun) -> u32 {
-        self.layer_split(model, run)
-            .chunks
-            .iter()
-            .flatten()
-            .map(|r| r.len() as u32)
-            .max()
-            .unwrap_or(1)
+        self.layer_split(model, run).largest_chunk()
     }
 
     /// What the planner chose, as its notes name it: the layout, the micro-batch and the
@@ -980,21 +1006,49 @@ impl ParallelPlan {
                 next += n;
             }
         }
-        LayerSplit {
+        let mtp = model.layers..model.layers + model.mtp_layers;
+        let mut split = LayerSplit {
+            counts: chunks
+                .iter()
+                .map(|stage| stage.iter().map(|r| model.kind_counts(r.clone())).collect())
+                .collect(),
+            mtp_counts: model.kind_counts(mtp.clone()),
             chunks,
-            mtp: model.layers..model.layers + model.mtp_layers,
-        }
+            mtp,
+            params: Vec::new(),
+        };
+        // Each stage's parameters, summed range by range as `ModelSpec::params_of`
+        // counts them.
+        split.params = (0..split.chunks.len())
+            .map(|s| {
+                (0..split.chunks[s].len())
+                    .flat_map(|c| split.chunk_counted(s, c))
+                    .map(|(_, counts)| model.params_of_counts(&counts))
+                    .fold((0.0, 0.0), |(d, e), p| (d + p.dense, e + p.experts))
+            })
+            .collect();
+        split
     }
 }
 
 /// The decoder layers of each pipeline stage and virtual chunk, and the MTP layers (on
 /// the last stage's last chunk, after the decoder).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LayerSplit {
     /// `[stage][chunk]`: the chunk's decoder layers (0-based, half-open).
     pub chunks: Vec<Vec<std::ops::Range<u32>>>,
     /// The multi-token-prediction layers (`layers..layers + mtp_layers`).
     pub mtp: std::ops::Range<u32>,
+    /// `[stage][chunk]`: the kinds of the chunk's decoder layers, counted once for every
+    /// sum over them (the planner sums each plan's several times).
+    #[serde(skip)]
+    counts: Vec<Vec<KindCounts>>,
+    /// The kinds of the MTP layers.
+    #[serde(skip)]
+    mtp_counts: KindCounts,
+    /// `[stage]`: its layers' dense and expert parameters ([`Self::stage_params`]).
+    #[serde(skip)]
+    params: Vec<(f64, f64)>,
 }
 
 impl LayerSplit {
@@ -1007,11 +1061,38 @@ impl LayerSplit {
         r
     }
 
+    /// [`Self::chunk`]'s ranges, each with its layers counted by kind.
+    pub fn chunk_counted(
+        &self,
+        s: usize,
+        c: usize,
+    ) -> impl Iterator<Item = (std::ops::Range<u32>, KindCounts)> + '_ {
+        let last = s + 1 == self.chunks.len() && c + 1 == self.chunks[s].len();
+        std::iter::once((self.chunks[s][c].clone(), self.counts[s][c]))
+            .chain((last && !self.mtp.is_empty()).then(|| (self.mtp.clone(), self.mtp_counts)))
+    }
+
+    /// The dense and expert parameters of stage `s`'s layers (MTP layers included on the
+    /// last stage; embedding and head not).
+    pub fn stage_params(&self, s: usize) -> (f64, f64) {
+        self.params[s]
+    }
+
     /// The layers of stage `s` (all its chunks), MTP layers included on the last.
     pub fn stage(&self, s: usize) -> Vec<std::ops::Range<u32>> {
         (0..self.chunks[s].len())
             .flat_map(|c| self.chunk(s, c))
             .collect()
+    }
+
+    /// Decoder layers in the largest chunk (see [`ParallelPlan::largest_chunk`]).
+    pub fn largest_chunk(&self) -> u32 {
+        self.chunks
+            .iter()
+            .flatten()
+            .map(|r| r.len() as u32)
+            .max()
+            .unwrap_or(1)
     }
 
     /// Decoder layers per stage (MTP layers not counted).
@@ -1376,6 +1457,44 @@ mod chunk_kind_tests {
                     oracle(&p, c),
                     "{c:?} {layers:?}"
                 );
+            }
+        }
+    }
+
+    /// What a split counts once (each chunk's kinds, each stage's parameters) is what
+    /// counting its ranges afresh gives, whatever recomputes.
+    #[test]
+    fn a_splits_counts_are_its_ranges_counted_afresh() {
+        let run = TrainingRun::test(64, 4096, Precision::Bf16);
+        let m = deepseek_v3(); // 3 dense layers, then MoE; one MTP layer
+        for (pp, vpp) in [(1, 1), (4, 1), (8, 2), (16, 3), (61, 1)] {
+            for (recompute, layers) in [
+                (Recompute::None, None),
+                (Recompute::Full, None),
+                (Recompute::Full, Some(1)),
+                (Recompute::Full, Some(2)),
+            ] {
+                let p = ParallelPlan {
+                    pp,
+                    vpp,
+                    recompute,
+                    recompute_layers: layers,
+                    ..ParallelPlan::single()
+                };
+                let split = p.layer_split(&m, &run);
+                for s in 0..split.chunks.len() {
+                    let ranges = split.stage(s);
+                    let params = ranges
+                        .iter()
+                        .map(|r| m.params_of(r.clone()))
+                        .fold((0.0, 0.0), |(d, e), q| (d + q.dense, e + q.experts));
+                    assert_eq!(split.stage_params(s), params, "pp {pp} vpp {vpp} stage {s}");
+                    for c in 0..split.chunks[s].len() {
+                        let mut seen = Vec::new();
+                        p.for_each_chunk_kind(&m, &split, (s, c), |k, n, r| seen.push((k, n, r)));
+                        assert_eq!(seen, p.chunk_kinds(&m, &split.chunk(s, c)), "{s} {c}");
+                    }
+                }
             }
         }
     }
