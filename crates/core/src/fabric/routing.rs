@@ -93,14 +93,10 @@ impl Fabric {
     /// with adaptive routing, a pool (`("spine-core", "pod 2 up (pool)")`).
     pub fn resource_name(&self, r: u32) -> (&'static str, String) {
         const NAMES: [&str; 4] = ["gpu", "leaf", "spine", "core"];
+        let tier = self.resource_tier(r);
         if (r as usize) < self.links() {
             let (s, d) = (self.link_src[r as usize], self.link_dst[r as usize]);
             let (ts, td) = (self.tier(s), self.tier(d));
-            let tier = match (ts.min(td), ts.max(td)) {
-                (0, _) => "gpu-leaf",
-                (1, _) => "leaf-spine",
-                _ => "spine-core",
-            };
             // A switch holding several of the graph's spines (or cores) is named with
             // the one the link belongs to.
             let at = |v: u32, t: u8| {
@@ -120,14 +116,31 @@ impl Fabric {
             return (tier, format!("{} -> {}", at(s, ts), at(d, td)));
         }
         let p = self.pools();
-        match r {
-            _ if r < p.leaf_down => ("leaf-spine", format!("leaf {} up (pool)", r - p.leaf_up)),
-            _ if r < p.pod_up => (
-                "leaf-spine",
-                format!("leaf {} down (pool)", r - p.leaf_down),
-            ),
-            _ if r < p.pod_down => ("spine-core", format!("pod {} up (pool)", r - p.pod_up)),
-            _ => ("spine-core", format!("pod {} down (pool)", r - p.pod_down)),
+        let name = match r {
+            _ if r < p.leaf_down => format!("leaf {} up (pool)", r - p.leaf_up),
+            _ if r < p.pod_up => format!("leaf {} down (pool)", r - p.leaf_down),
+            _ if r < p.pod_down => format!("pod {} up (pool)", r - p.pod_up),
+            _ => format!("pod {} down (pool)", r - p.pod_down),
+        };
+        (tier, name)
+    }
+
+    /// The tier of [`Self::resource_name`] alone, without building the name (counted per
+    /// resource of every fabric solve).
+    pub fn resource_tier(&self, r: u32) -> &'static str {
+        if (r as usize) < self.links() {
+            let (s, d) = (self.link_src[r as usize], self.link_dst[r as usize]);
+            let (ts, td) = (self.tier(s), self.tier(d));
+            return match ts.min(td) {
+                0 => "gpu-leaf",
+                1 => "leaf-spine",
+                _ => "spine-core",
+            };
+        }
+        if r < self.pools().pod_up {
+            "leaf-spine"
+        } else {
+            "spine-core"
         }
     }
 

@@ -319,7 +319,7 @@ fn solve_phase(
     let mut saturated: BTreeMap<&'static str, (u64, u64)> = BTreeMap::new();
     for r in (0..rf.capacity.len() as u32).filter(|&r| use_.first[r as usize] != NOBODY && full(r))
     {
-        let e = saturated.entry(fabric.resource_name(r).0).or_default();
+        let e = saturated.entry(fabric.resource_tier(r)).or_default();
         e.0 += 1;
         e.1 += u64::from(use_.multi[r as usize]);
     }
