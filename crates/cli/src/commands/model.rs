@@ -155,6 +155,9 @@ fn render(r: &ModelReport) -> String {
             billions(r.active_params),
             count(r.active_params)
         );
+        if let Some(n) = r.active_params_without_input_embedding {
+            let _ = write!(params, ", {} without the input embedding", billions(n));
+        }
     }
     let _ = writeln!(o, "  parameters   {params}");
     if r.mtp_layers > 0 {

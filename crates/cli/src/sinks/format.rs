@@ -67,10 +67,12 @@ pub use memphis_core::text::si;
 
 /// A mean count: whole from 10, one decimal from 1, and below 1 two significant
 /// figures, so that a run expecting 0.004 interruptions (which still waits hours for
-/// repairs) does not read as none; none is 0.
+/// repairs) does not read as none; none is 0, and under a thousandth is said so (a
+/// count of 0.0000000099 is noise to a reader).
 pub fn few(n: f64) -> String {
     match n {
         n if (10.0..1e18).contains(&n) => count(n.round() as u64),
+        n if n > 0.0 && n < 1e-3 => "under 0.001".to_string(),
         n if n >= 10.0 => format!("{n:.0}"),
         n if n >= 1.0 => format!("{n:.1}"),
         n if n > 0.0 => {
@@ -303,6 +305,9 @@ mod tests {
         for (n, s) in [
             (0.0, "0"),
             (0.004, "0.004"),
+            (0.00099, "under 0.001"),
+            (9.9e-9, "under 0.001"),
+            (0.001, "0.001"),
             (0.0412, "0.041"),
             (0.35, "0.35"),
             (2.04, "2.0"),

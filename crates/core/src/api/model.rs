@@ -98,6 +98,10 @@ pub struct ModelReport {
     pub params: u64,
     /// Parameters each token touches (an MoE's routed experts: top-k of them).
     pub active_params: u64,
+    /// `active_params` without the input embedding, as model cards often count an MoE's
+    /// active parameters (gpt-oss-20b's 3.6B, DeepSeek-V3's 37B); for an MoE with an
+    /// untied head only (a tied embedding is the head, which every token uses).
+    pub active_params_without_input_embedding: Option<u64>,
     /// Parameters of the MTP layers, not in `params`.
     pub mtp_params: u64,
     /// The input embedding and the LM head (one matrix when tied), in `params`.
@@ -163,6 +167,8 @@ fn report(m: &ModelSpec, description: Option<String>, warnings: Vec<String>) -> 
         // Counts: whole, exact below 2^53.
         params: m.total_params().round() as u64,
         active_params: m.active_params().round() as u64,
+        active_params_without_input_embedding: (m.moe.is_some() && !m.tied_embeddings)
+            .then(|| (m.active_params() - m.embedding_params()).round() as u64),
         mtp_params: m.mtp_params().round() as u64,
         embedding_params: m.embedding_and_head_params().round() as u64,
         warnings,
@@ -189,6 +195,12 @@ mod tests {
         // INDEX.md (../shared/models/): 671,026,419,200 total, 37,552,297,472 active.
         assert!((r.params as f64 / 671_026_419_200.0 - 1.0).abs() < 0.005);
         assert!((r.active_params as f64 / 37_552_297_472.0 - 1.0).abs() < 0.005);
+        // INDEX.md: 36,625,618,432 active without the input embedding.
+        let without = r.active_params_without_input_embedding.unwrap() as f64;
+        assert!(
+            (without / 36_625_618_432.0 - 1.0).abs() < 0.005,
+            "{without}"
+        );
         assert!(
             (11_000_000_000..12_000_000_000).contains(&r.mtp_params),
             "{}",
