@@ -53,7 +53,9 @@ pub use power::{
     Cooling, GridMix, Part, PowerConfig, PowerReport, ProfileSegment, Share, SitePower,
 };
 pub use reliability::ReliabilityConfig;
-pub use workload::memory::MemoryBreakdown;
+pub use workload::memory::{
+    tight_memory_caveat, MemoryBreakdown, RESERVED_GIB, TIGHT_MEMORY_SHARE,
+};
 pub use workload::model::{
     KindCounts, LayerKind, LayerParams, Mla, MlpPart, Projection, Projections, Split, Window,
 };

@@ -32,8 +32,12 @@ pub fn sig3(x: f64) -> String {
     if x == 0.0 || !x.is_finite() {
         return format!("{x}");
     }
-    let digits = (2 - x.abs().log10().floor() as i32).max(0) as usize;
-    format!("{x:.digits$}")
+    let digits = |v: f64| (2 - v.abs().log10().floor() as i32).max(0) as usize;
+    // Decimals for the figure as rounded: 0.9996 is 1.00, not 1.000.
+    let d = digits(x);
+    let scale = 10f64.powi(d as i32);
+    let d = d.min(digits((x * scale).round() / scale));
+    format!("{x:.d$}")
 }
 
 /// Items said as a list in prose: "a", "a and b", "a, b and c".
@@ -98,5 +102,10 @@ mod tests {
         assert_eq!(sig3(1.0 / 14.0), "0.0714");
         assert_eq!(sig3(0.327_4), "0.327");
         assert_eq!(sig3(391.2), "391");
+        // Rounding up a power of ten keeps three figures.
+        assert_eq!(sig3(0.9996), "1.00");
+        assert_eq!(sig3(0.9994), "0.999");
+        assert_eq!(sig3(99.96), "100");
+        assert_eq!(sig3(-0.09996), "-0.100");
     }
 }

@@ -121,7 +121,7 @@ fn render(r: &SearchResult) -> String {
         let p = &res.plan;
         let _ = writeln!(
             o,
-            "{:>3} {:>3} {:>3} {:>3} {:>3} {:>3} {:>3} {:>6} {:>3}  {:<9}  {:<8} {:>9} {:>6} {:>6} {:>6.1} GiB {:>8}",
+            "{:>3} {:>3} {:>3} {:>3} {:>3} {:>3} {:>3} {:>6} {:>3}  {:<9}  {:<8} {:>9} {:>6} {:>6} {:>6.1} GiB{} {:>7}",
             i + 1,
             p.tp,
             p.pp,
@@ -140,6 +140,7 @@ fn render(r: &SearchResult) -> String {
             pct(res.mfu),
             pct(res.mfu_causal),
             res.memory_gib,
+            if res.memory_tight { "*" } else { " " },
             // Three figures, so that a run of hours does not read 0.0.
             sig3(res.days_to_train)
         );
@@ -150,6 +151,14 @@ fn render(r: &SearchResult) -> String {
             .map(|(k, v)| format!("{k} {}", duration(*v)))
             .collect();
         let _ = writeln!(o, "      {}", parts.join(" · "));
+    }
+    if r.top.iter().any(|res| res.memory_tight) {
+        let _ = writeln!(
+            o,
+            "\n  * fills over {:.0}% of the GPU's memory: {}",
+            100.0 * memphis_core::TIGHT_MEMORY_SHARE,
+            memphis_core::tight_memory_caveat(memphis_core::RESERVED_GIB)
+        );
     }
     if r.top.iter().any(|res| res.plan.recompute_layers.is_some()) {
         let _ = writeln!(

@@ -236,6 +236,11 @@ fn bad_inputs_get_one_clear_error() {
             &["plan", "--model", "llama3-8b", "--cluster", "dgx-h100", "--gpus", "64", "--global-batch", "96", "--dp", "8", "--micro-batch", "5"],
             "training.global_batch = 96 (given as --global-batch): a positive multiple of dp x micro_batch (8 x 5 = 40)",
         ),
+        // ... but a dp that cannot divide the GPUs is named for that first.
+        (
+            &["plan", "--model", "llama3-8b", "--cluster", "dgx-h100", "--gpus", "64", "--global-batch", "512", "--dp", "3"],
+            "parallel.dp = 3 (given as --dp): 3 does not divide the job's 64 GPUs",
+        ),
         // For another model the preset's plan is not filled in around a field the
         // planner does not search: the planner says why.
         (

@@ -294,6 +294,68 @@ fn a_plan_without_sequence_parallelism_is_not_held_to_its_rule() {
 /// A ranking says nothing of a run that failures dominate: `plan` warns of its best
 /// plan's run as `simulate` warns of that plan, in the same words.
 #[test]
+fn plans_that_fill_the_gpu_are_marked_in_the_table() {
+    // Mixtral on 256 H100s: the TP4 PP1 plans fill 79.0 of 79.6 GiB.
+    let mixtral = crate::util::repo().join("crates/core/testdata/hf/mixtral-8x7b.json");
+    let mixtral = mixtral.to_str().unwrap();
+    let o = memphis(&[
+        "plan",
+        "--model",
+        mixtral,
+        "--cluster",
+        "dgx-h100",
+        "--gpus",
+        "256",
+        "--global-batch",
+        "512",
+        "--seq-len",
+        "4096",
+        "--top",
+        "4",
+        "-q",
+    ]);
+    let out = stdout(&o);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rows: Vec<&str> = out
+        .lines()
+        .filter(|l| l.contains(" GiB") && !l.trim_start().starts_with('*'))
+        .collect();
+    assert_eq!(rows.len(), 4, "{out}");
+    let marked: Vec<bool> = rows.iter().map(|l| l.contains("GiB*")).collect();
+    assert!(marked.contains(&true) && marked.contains(&false), "{out}");
+    // The mark is the JSON's `memory_tight`, and the footnote says what it means.
+    assert!(
+        out.contains("\n  * fills over 95% of the GPU's memory: "),
+        "{out}"
+    );
+    let args = [
+        "plan",
+        "--model",
+        mixtral,
+        "--cluster",
+        "dgx-h100",
+        "--gpus",
+        "256",
+        "--global-batch",
+        "512",
+        "--seq-len",
+        "4096",
+        "--top",
+        "4",
+        "-q",
+        "--json",
+    ];
+    let v: serde_json::Value = serde_json::from_slice(&memphis(&args).stdout).unwrap();
+    let tight: Vec<bool> = v["top"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["memory_tight"].as_bool().unwrap())
+        .collect();
+    assert_eq!(tight, marked);
+}
+
+#[test]
 fn plan_warns_when_failures_take_the_best_plans_run() {
     let job = [
         "--cluster",

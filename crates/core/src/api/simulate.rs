@@ -7,7 +7,7 @@ use crate::power::{Cooling, PowerReport};
 use crate::run::RunReport;
 use crate::scenario::{MergedScenario, NetworkModel, ParallelFile, Scenario, ScenarioLayers};
 use crate::step::{self, Breakdown, Heterogeneity, StepModel, StepResult, Timeline};
-use crate::workload::memory::{memory_per_stage, TIGHT_MEMORY_SHARE};
+use crate::workload::memory::{fills_tightly, memory_per_stage, tight_memory_caveat};
 use crate::workload::{ParallelPlan, Precision};
 use serde::Serialize;
 
@@ -1069,7 +1069,7 @@ pub fn does_not_fit(sc: &Scenario, m: &MemorySummary, hints: Hints) -> crate::Er
 }
 
 /// The first note of a report on a plan that does not fit, run anyway, or that fits with
-/// less room than [`TIGHT_MEMORY_SHARE`] leaves.
+/// less room than [`crate::workload::memory::TIGHT_MEMORY_SHARE`] leaves.
 pub fn memory_warning(sc: &Scenario, m: &MemorySummary) -> Option<String> {
     if !m.fits {
         return Some(format!(
@@ -1080,15 +1080,15 @@ pub fn memory_warning(sc: &Scenario, m: &MemorySummary) -> Option<String> {
             m.capacity_gib
         ));
     }
-    (m.per_gpu_gib > TIGHT_MEMORY_SHARE * m.capacity_gib).then(|| {
+    fills_tightly(m.per_gpu_gib, m.capacity_gib).then(|| {
         format!(
-            "warning: {} fills {:.1} of the {}'s {:.1} GiB ({:.0}%): the {:.1} GiB held back for the CUDA context, NCCL's buffers and fragmentation is an estimate ⚠, and a run this full may still run out of memory; more tp or pp, recompute or a smaller micro-batch leave room",
+            "warning: {} fills {:.1} of the {}'s {:.1} GiB ({:.0}%): {}; more tp or pp, recompute or a smaller micro-batch leave room",
             sc.plan.label(),
             m.per_gpu_gib,
             sc.cluster.gpu.name,
             m.capacity_gib,
             100.0 * m.per_gpu_gib / m.capacity_gib,
-            m.reserved_gib
+            tight_memory_caveat(m.reserved_gib)
         )
     })
 }

@@ -53,6 +53,10 @@ pub struct PlanResult {
     pub memory_gib: f64,
     /// Whether it fits.
     pub fits: bool,
+    /// It fits, but fills past `TIGHT_MEMORY_SHARE` of the GPU's memory and may still
+    /// run out (what `simulate` warns of).
+    #[serde(default)]
+    pub memory_tight: bool,
     /// Time to train, days (analytic goodput).
     pub days_to_train: f64,
     /// Breakdown, seconds: compute, bubble, tp, cp, ep, pp, dp, optimizer.
@@ -357,6 +361,11 @@ pub fn evaluate(sc: &Scenario, index: u64, plan: &ParallelPlan) -> Option<PlanRe
         mfu_causal: step.mfu_causal(&s.model, &s.run),
         memory_gib: step.memory.total().gib(),
         fits: step.fits,
+        memory_tight: step.fits
+            && crate::workload::memory::fills_tightly(
+                step.memory.total().gib(),
+                s.cluster.gpu.hbm_capacity.gib(),
+            ),
         days_to_train: f64::NAN,
         breakdown: step
             .breakdown
@@ -667,7 +676,14 @@ pub fn search_within(
         };
         least.validate_shape(&sc.model)?;
         gpus_hold_the_fields(sc.job_gpus(), fixed)?;
-        batch_holds_the_fields(sc, fixed)?;
+        // A dp that cannot divide the GPUs is named for that (`unmatched`, below), not
+        // for the batch it would split.
+        if fixed
+            .dp
+            .is_none_or(|d| sc.job_gpus().is_multiple_of(u64::from(d)))
+        {
+            batch_holds_the_fields(sc, fixed)?;
+        }
         if let Some((field, value, had)) = fixed.unmatched(&all) {
             let (why, rule) = why_no_plan_has(sc, fixed, &field, &value);
             let missing = fixed.missing_to_complete(sc.model.moe.is_some());

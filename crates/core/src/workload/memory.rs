@@ -80,6 +80,20 @@ pub const RESERVED_GIB: f64 = 2.0;
 /// the run, so a plan this full may still run out of memory.
 pub const TIGHT_MEMORY_SHARE: f64 = 0.95;
 
+/// Whether `used` of a GPU's `capacity` (GiB both) is past [`TIGHT_MEMORY_SHARE`]: the
+/// one test of a plan too full to stand behind without a word.
+pub fn fills_tightly(used_gib: f64, capacity_gib: f64) -> bool {
+    used_gib > TIGHT_MEMORY_SHARE * capacity_gib
+}
+
+/// Why a plan [`fills_tightly`] is warned of, `reserved_gib` being the memory held back
+/// ([`RESERVED_GIB`]).
+pub fn tight_memory_caveat(reserved_gib: f64) -> String {
+    format!(
+        "the {reserved_gib:.1} GiB held back for the CUDA context, NCCL's buffers and fragmentation is an estimate ⚠, and a run this full may still run out of memory"
+    )
+}
+
 /// (weights, gradients, optimizer) bytes per parameter before sharding the optimizer:
 /// the optimizer keeps FP32 master weights and the two moments, and an FP32 copy of its
 /// gradient shard when the buffer is 16-bit (16 B with FP32 moments, as in the table
