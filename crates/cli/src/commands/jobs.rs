@@ -214,7 +214,7 @@ fn render_place(r: &PlaceReport) -> String {
         o,
         "\n{}",
         match &r.recommended {
-            Some(p) => format!("recommended: {p}"),
+            Some(p) => format!("recommended: {p} (its jobs below)"),
             None => format!(
                 "no policy keeps '{}' within {}: fewer or smaller jobs beside it, adaptive routing, or a looser target",
                 r.frontier,

@@ -34,7 +34,9 @@ pub struct Breakdown {
     pub tp_comm: Seconds,
     /// Context-parallel ring exchange not hidden behind attention.
     pub cp_comm: Seconds,
-    /// Expert-parallel all-to-all.
+    /// An MoE layer's token dispatch and combine: the all-to-all over the EP ranks, and
+    /// with expert tensor parallelism (etp > 1, even at ep 1) its all-gather and
+    /// reduce-scatter.
     pub ep_comm: Seconds,
     /// Pipeline sends and receives on the critical path.
     pub pp_comm: Seconds,
@@ -89,7 +91,7 @@ pub struct StageTiming {
     pub tp_comm: Seconds,
     /// Exposed CP communication of forward + backward.
     pub cp_comm: Seconds,
-    /// EP all-to-all of forward + backward.
+    /// MoE dispatch and combine (EP all-to-all, expert-TP gathers) of forward + backward.
     pub ep_comm: Seconds,
     /// Data-parallel time left exposed at the end of the step.
     pub dp_exposed: Seconds,
