@@ -298,7 +298,7 @@ fn plans_that_fill_the_gpu_are_marked_in_the_table() {
     // Mixtral on 256 H100s: the TP4 PP1 plans fill 79.0 of 79.6 GiB.
     let mixtral = crate::util::repo().join("crates/core/testdata/hf/mixtral-8x7b.json");
     let mixtral = mixtral.to_str().unwrap();
-    let o = memphis(&[
+    let mut args = vec![
         "plan",
         "--model",
         mixtral,
@@ -313,7 +313,8 @@ fn plans_that_fill_the_gpu_are_marked_in_the_table() {
         "--top",
         "4",
         "-q",
-    ]);
+    ];
+    let o = memphis(&args);
     let out = stdout(&o);
     assert!(o.status.success(), "{}", stderr(&o));
     let rows: Vec<&str> = out
@@ -328,23 +329,7 @@ fn plans_that_fill_the_gpu_are_marked_in_the_table() {
         out.contains("\n  * fills over 95% of the GPU's memory: "),
         "{out}"
     );
-    let args = [
-        "plan",
-        "--model",
-        mixtral,
-        "--cluster",
-        "dgx-h100",
-        "--gpus",
-        "256",
-        "--global-batch",
-        "512",
-        "--seq-len",
-        "4096",
-        "--top",
-        "4",
-        "-q",
-        "--json",
-    ];
+    args.push("--json");
     let v: serde_json::Value = serde_json::from_slice(&memphis(&args).stdout).unwrap();
     let tight: Vec<bool> = v["top"]
         .as_array()
