@@ -496,6 +496,7 @@ pub fn parse_duration(text: &str) -> Result<f64, String> {
 
 /// `plan` flags.
 #[derive(Debug, Args)]
+#[command(allow_negative_numbers = true)]
 pub struct PlanArgs {
     /// How many plans to show.
     #[arg(long, default_value_t = 5, value_parser = top_count, allow_hyphen_values = true)]

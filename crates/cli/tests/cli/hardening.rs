@@ -391,6 +391,10 @@ fn forty_bad_inputs_one_clear_error_each() {
             "0 is not a whole number of at least 1",
         ),
         (
+            vec![f("plan"), f("--tp"), f("-1")],
+            "'-1' for '--tp <TP>': -1 is not a whole number of at least 1",
+        ),
+        (
             vec![f("plan"), f("--top"), f("-1")],
             "'-1' for '--top <TOP>': -1 is not a whole number of at least 1",
         ),
