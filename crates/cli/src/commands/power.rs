@@ -377,6 +377,10 @@ fn render_mitigations(o: &mut String, r: &GridReport) {
     for m in &r.mitigations {
         let _ = writeln!(o, "    {}: {}", m.name, m.what);
     }
+    let _ = writeln!(
+        o,
+        "    energy/step: the site's energy a training step takes against the baseline's: GPUs no job uses, hosts, network and cooling draw through a longer step too"
+    );
 }
 
 /// A moment in the window: in seconds to the hundredth within an hour (598.50 s, not

@@ -150,7 +150,8 @@ pub struct Outcome {
     /// where the costs below are measured: a failure strikes each series at its own
     /// worst moment, so their steps before it differ by up to a step.
     pub unfailed_steps: f64,
-    /// Energy per step in the window without the failure, MWh (every row alike).
+    /// The site's energy per step in the window without the failure, MWh (every row
+    /// alike): the job's and what the rest of the site draws meanwhile.
     pub mwh_per_step: f64,
     /// Energy it costs: (its MWh per step − the baseline's) x its steps, MWh, over the
     /// window without the failure; the stagger's (which acts after a restart only) over
