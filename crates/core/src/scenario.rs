@@ -1801,7 +1801,7 @@ impl MergedScenario {
     /// The scenario for the planner ([`build_for_planning`]), on the servers where the
     /// job runs, so that each plan's flows are solved there.
     pub fn for_planning(&self) -> Result<Scenario> {
-        let mut sc = build_for_planning(&self.file)?;
+        let mut sc = build_for_planning(&self.file).map_err(|e| self.missing_from_nothing(e))?;
         sc.servers = self.servers.clone();
         Ok(sc)
     }
@@ -1930,6 +1930,25 @@ impl MergedScenario {
         }
     }
 
+    /// A field missing because the scenario file names no preset, said so (once).
+    fn missing_from_nothing(&self, e: Error) -> Error {
+        const HINT: &str = "a scenario file without `preset` starts from nothing";
+        match e {
+            Error::Invalid {
+                field,
+                value,
+                allowed,
+            } if value == "missing" && self.preset.is_none() && !allowed.contains(HINT) => {
+                Error::invalid(
+                    field,
+                    value,
+                    format!("{allowed}; {HINT}, and `preset = \"{DEFAULT_SCENARIO}\"` starts it from the default"),
+                )
+            }
+            e => e,
+        }
+    }
+
     pub(crate) fn blame(&self, e: Error) -> Error {
         let Error::Invalid {
             field,
@@ -1946,11 +1965,7 @@ impl MergedScenario {
         // A field nobody gave is missing, not in conflict with what the user wrote; in a
         // file that names no scenario preset, because it starts from nothing.
         if value == "missing" && self.preset.is_none() {
-            return Error::invalid(
-                field.clone(),
-                value,
-                format!("{allowed}; a scenario file without `preset` starts from nothing, and `preset = \"{DEFAULT_SCENARIO}\"` starts it from the default"),
-            );
+            return self.missing_from_nothing(e);
         }
         if !matches!(section, "parallel" | "training") || value == "missing" {
             return e;

@@ -200,6 +200,11 @@ fn bad_inputs_get_one_clear_error() {
             &["simulate", no_preset.to_str().unwrap()],
             "cluster.gpu = missing: a value (or a cluster preset); a scenario file without `preset` starts from nothing, and `preset = \"memphis-405b\"` starts it from the default",
         ),
+        // ... also where the cluster and model come from flags and the planner steps in.
+        (
+            &["reliability", no_preset.to_str().unwrap(), "--model", "llama3-70b", "--cluster", "dgx-h100", "--gpus", "1536"],
+            "training.global_batch = missing: a number of sequences per step; a scenario file without `preset` starts from nothing, and `preset = \"memphis-405b\"` starts it from the default\n",
+        ),
         // A field of names given a number is told the names.
         (
             &["simulate", enum_number.to_str().unwrap()],
