@@ -163,7 +163,7 @@ fn render(r: &ModelReport) -> String {
     if r.mtp_layers > 0 {
         let _ = writeln!(
             o,
-            "  MTP          {} more (not in the parameters)",
+            "  MTP          {} more (not in the parameters; its embedding and output head are the model's, shared, and not counted again)",
             billions(r.mtp_params)
         );
     }

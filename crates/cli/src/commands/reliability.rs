@@ -75,10 +75,11 @@ fn render(r: &ReliabilityReport) -> String {
     }
     let _ = writeln!(
         o,
-        "  checkpoint      {}, written in {} at {:.2} TB/s; stall {} ({}); restart {}\n  interval        {} ({})",
+        "  checkpoint      {}, written in {} at {} TB/s; stall {} ({}); restart {}\n  interval        {} ({})",
         crate::sinks::format::size_tb(r.failures.checkpoint_size_tb),
         duration(r.failures.checkpoint_write_s),
-        r.failures.storage_write_tbps,
+        // Three figures: slow storage (0.002 TB/s) does not read 0.00.
+        crate::sinks::format::sig3(r.failures.storage_write_tbps),
         duration(r.failures.checkpoint_stall_s),
         if r.failures.async_checkpoint {
             "async"

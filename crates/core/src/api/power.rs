@@ -736,8 +736,10 @@ fn notes(o: &PowerOptions, window: f64, n: usize, d: &Drops, step_hz: f64) -> Ve
         ));
     }
     let asked = o.drop_within_s.min(window);
-    if (d.within_s - asked).abs() > 1e-9 * asked {
-        let why = if asked < dt {
+    if (d.within_s - o.drop_within_s).abs() > 1e-9 * o.drop_within_s {
+        let why = if o.drop_within_s > window {
+            "longer than the window: cut to it"
+        } else if asked < dt {
             "shorter than a sample: raised to one"
         } else {
             "cut to whole samples"
@@ -1194,6 +1196,20 @@ mod tests {
         assert_eq!(r.drops.within_s, 7.0);
         assert!(
             r.notes.iter().any(|n| n.contains("within 7 s, not 1 s")),
+            "{:?}",
+            r.notes
+        );
+        // Drops within an hour in a 10-minute window: cut to the window, said.
+        let o = PowerOptions {
+            drop_within_s: 3600.0,
+            ..opts(600.0)
+        };
+        let r = power(&sc, &o).unwrap();
+        assert_eq!(r.drops.within_s, 600.0);
+        assert!(
+            r.notes
+                .iter()
+                .any(|n| n.contains("within 600 s, not 3600 s (longer than the window")),
             "{:?}",
             r.notes
         );
