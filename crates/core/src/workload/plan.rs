@@ -1054,11 +1054,7 @@ pub struct LayerSplit {
 impl LayerSplit {
     /// The layers of chunk `c` of stage `s`, MTP layers included on the very last chunk.
     pub fn chunk(&self, s: usize, c: usize) -> Vec<std::ops::Range<u32>> {
-        let mut r = vec![self.chunks[s][c].clone()];
-        if s + 1 == self.chunks.len() && c + 1 == self.chunks[s].len() && !self.mtp.is_empty() {
-            r.push(self.mtp.clone());
-        }
-        r
+        self.chunk_counted(s, c).map(|(r, _)| r).collect()
     }
 
     /// [`Self::chunk`]'s ranges, each with its layers counted by kind.
