@@ -28,6 +28,20 @@ pub const MAX_STEPS: f64 = 5_000_000.0;
 /// Most bins of the step's power profile.
 pub const PROFILE_BINS: usize = 1000;
 
+/// Samples fine enough to follow the GPUs' power: a fifth of their time constant
+/// ([`series::tau::GPU_S`]), past which finer samples add little (the default job's
+/// fastest ramp reads 175 MW/s at 10 ms, 162 at 100 ms; `memphis power --resolution`).
+pub const FINE_RESOLUTION_S: f64 = series::tau::GPU_S / 5.0;
+/// A note says when fine samples see training ramp this many times faster than the
+/// report's: ramps are measured between samples, so coarse ones average short swings
+/// away (and with them the ramp limit's time and the battery sized against it).
+pub const RAMP_UNDERSEEN: f64 = 1.25;
+/// The stretch compared: this many steps (or [`RAMP_PROBE_MIN_SAMPLES`] of the report's
+/// samples, if longer), at most [`RAMP_PROBE_MAX_SAMPLES`] fine ones.
+const RAMP_PROBE_STEPS: f64 = 4.0;
+const RAMP_PROBE_MIN_SAMPLES: f64 = 20.0;
+const RAMP_PROBE_MAX_SAMPLES: f64 = 200_000.0;
+
 /// The power floor mitigation: no GPU state below 80 % of TDP ⚠ (an estimate; NVML's
 /// power smoothing sets it as a % of TMP, facts.md §13).
 pub const FLOOR_OF_TDP: f64 = 0.8;
@@ -386,7 +400,82 @@ pub fn power(sc: &Scenario, o: &PowerOptions) -> Result<GridReport> {
         .filter(|m| *m != Some(Mitigation::Battery))
         .map(|m| (m, base.run(m)))
         .collect();
-    Ok(assemble(sc, &r, o, base, runs, window))
+    let ramps = training_ramps(&r, &base.inputs);
+    let mut report = assemble(sc, &r, o, base, runs, window);
+    report
+        .notes
+        .extend(ramps.and_then(|x| underseen_ramp_note(x, window)));
+    Ok(report)
+}
+
+/// Steady training's fastest ramp over the same few steps, MW/s, at the report's
+/// samples and at [`FINE_RESOLUTION_S`] ones (no checkpoint, failure, jitter or knob:
+/// the step's own swings); `None` where the report's samples are that fine already.
+fn training_ramps(r: &SimulationReport, inputs: &SeriesInputs) -> Option<RampsSeen> {
+    let (dt, fine) = (inputs.dt, FINE_RESOLUTION_S);
+    if dt <= fine * (1.0 + 1e-9) {
+        return None;
+    }
+    let span = (RAMP_PROBE_STEPS * r.step.time_s)
+        .max(RAMP_PROBE_MIN_SAMPLES * dt)
+        .min(RAMP_PROBE_MAX_SAMPLES * fine);
+    let at = |dt: f64| {
+        let profile = profile(r, dt);
+        let probe = SeriesInputs {
+            dt,
+            samples: series::bins_in(span, dt),
+            profile: &profile,
+            checkpoint: None,
+            failure: None,
+            knobs: Knobs::default(),
+            ..inputs.clone()
+        };
+        let s = series::build(&probe, &mut || 1.0);
+        grid::shape(&s.facility_mw, dt).ramp_max_mw_per_s
+    };
+    Some(RampsSeen {
+        dt,
+        at_dt: at(dt),
+        fine,
+        at_fine: at(fine),
+    })
+}
+
+/// Training's fastest ramp at two sample widths, MW/s.
+#[derive(Debug, Clone, Copy)]
+struct RampsSeen {
+    dt: f64,
+    at_dt: f64,
+    fine: f64,
+    at_fine: f64,
+}
+
+/// A note when fine samples see training ramp [`RAMP_UNDERSEEN`] times faster than
+/// the report's samples do.
+fn underseen_ramp_note(x: RampsSeen, window: f64) -> Option<String> {
+    if x.at_fine.is_nan() || x.at_fine <= RAMP_UNDERSEEN * x.at_dt {
+        return None;
+    }
+    let sig3 = crate::text::sig3;
+    let longest = MAX_SAMPLES as f64 * x.fine;
+    let how = if window > longest {
+        format!(
+            "to see them, use a window of at most {} s ({:.1} h) at {} s samples",
+            crate::text::grouped(longest as u64),
+            longest / 3600.0,
+            x.fine
+        )
+    } else {
+        format!("to see them, use a resolution of {} s", x.fine)
+    };
+    Some(format!(
+        "ramps are measured between samples, and this job's power swings faster than {} s ones follow: training ramps at up to {} MW/s at {} s samples, {} MW/s at these; the time over the ramp limit, the battery and the mitigations' ramps are judged at {} s, so they understate the swings: {how}",
+        x.dt,
+        sig3(x.at_fine),
+        x.fine,
+        sig3(x.at_dt),
+        x.dt,
+    ))
 }
 
 /// The step's busy profile in at most [`PROFILE_BINS`] bins, from the timeline (else
@@ -1231,6 +1320,47 @@ mod tests {
             .contains("3rd harmonic"));
         assert!(alias_note(1.0 / 5.52, 0.5).is_none());
         assert!(alias_note(1.0 / 1.9, 0.1).is_none());
+    }
+
+    #[test]
+    fn coarse_samples_that_average_the_swings_away_say_so() {
+        let sc = default_scenario();
+        let at = |resolution_s: f64| {
+            let o = PowerOptions {
+                window_s: 60.0,
+                resolution_s,
+                ..Default::default()
+            };
+            let r = power(&sc, &o).unwrap();
+            let note = r.notes.into_iter().find(|n| n.starts_with("ramps are"));
+            (r.shape.ramp_max_mw_per_s, note)
+        };
+        // The default job's swings last longer than 100 ms: its samples see them.
+        let (fine, none) = at(FINE_RESOLUTION_S);
+        assert!(none.is_none());
+        assert!(at(DEFAULT_RESOLUTION_S).1.is_none());
+        // At 0.5 s they average them away, and the note gives both figures.
+        let (coarse, note) = at(0.5);
+        let note = note.expect("a note at 0.5 s samples");
+        assert!(fine > RAMP_UNDERSEEN * coarse, "{fine} vs {coarse} MW/s");
+        assert!(
+            note.contains("at 0.01 s samples") && note.contains("use a resolution of 0.01 s"),
+            "{note}"
+        );
+        // Past the samples a window holds at the fine width, the window is named.
+        let x = RampsSeen {
+            dt: 0.5,
+            at_dt: 1.0,
+            fine: 0.01,
+            at_fine: 2.0,
+        };
+        let n = underseen_ramp_note(x, MAX_WINDOW_S).unwrap();
+        assert!(
+            n.ends_with("a window of at most 20,000 s (5.6 h) at 0.01 s samples"),
+            "{n}"
+        );
+        let x = RampsSeen { at_fine: 1.2, ..x };
+        assert!(underseen_ramp_note(x, 60.0).is_none());
     }
 
     #[test]
