@@ -192,9 +192,9 @@ pub struct ScenarioArgs {
     /// Default: the cluster's GPUs the job leaves free. [reliability] spare_gpus.
     #[arg(long, value_parser = memphis_core::scenario::count_or_none_u64)]
     pub spares: Option<u64>,
-    /// Checkpoint interval in minutes, to the nearest whole step. Default: Daly's
-    /// optimum. [reliability] checkpoint_interval_min.
-    #[arg(long, value_name = "MIN", allow_hyphen_values = true)]
+    /// Checkpoint interval, to the nearest whole step: a bare number is minutes, or give
+    /// a unit (90s, 1.5h). Default: Daly's optimum. [reliability] checkpoint_interval_min.
+    #[arg(long, value_name = "MIN", value_parser = parse_minutes, allow_hyphen_values = true)]
     pub checkpoint_interval_min: Option<f64>,
 }
 
@@ -480,18 +480,43 @@ pub fn parse_duration(text: &str) -> Result<f64, String> {
     // The unit is the trailing letters, so that an exponent (1e3, 1.5e3s) is the number's.
     let num = t.trim_end_matches(|c: char| c.is_ascii_alphabetic());
     let unit = &t[num.len()..];
-    let scale = match unit.trim() {
+    let scale = unit_seconds(unit)?;
+    match num.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok(v * scale),
+        _ => Err("one number with a unit, ms, s, m, h or d (100ms, 10m, 1.5h; 90m, not 1h30m), or a bare number of seconds".into()),
+    }
+}
+
+/// Seconds in one of a duration's units (none is seconds).
+fn unit_seconds(unit: &str) -> Result<f64, String> {
+    Ok(match unit.trim() {
         "" | "s" => 1.0,
         "ms" => 1e-3,
         "m" | "min" => 60.0,
         "h" => 3600.0,
         "d" => 86_400.0,
         _ => return Err(format!("unknown unit '{unit}': use ms, s, m, h or d")),
+    })
+}
+
+/// Minutes, for a flag named in minutes: a bare number is minutes, one with a unit
+/// ([`parse_duration`]'s) is converted (90s is 1.5).
+pub fn parse_minutes(text: &str) -> Result<f64, String> {
+    const ALLOWED: &str =
+        "minutes as a bare number (30, 0.5), or a number with a unit, ms, s, m, h or d (90s, 1.5h)";
+    let t = text.trim();
+    let num = t.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let unit = &t[num.len()..];
+    let per_minute = match unit {
+        "" => 1.0,
+        _ if num.trim().is_empty() => return Err(ALLOWED.into()),
+        _ => unit_seconds(unit)? / 60.0,
     };
-    match num.trim().parse::<f64>() {
-        Ok(v) if v.is_finite() => Ok(v * scale),
-        _ => Err("one number with a unit, ms, s, m, h or d (100ms, 10m, 1.5h; 90m, not 1h30m), or a bare number of seconds".into()),
-    }
+    // The range is the scenario's to check, so that its message names the field.
+    num.trim()
+        .parse::<f64>()
+        .map(|v| v * per_minute)
+        .map_err(|_| ALLOWED.into())
 }
 
 /// `plan` flags.
@@ -611,6 +636,19 @@ mod tests {
         assert_eq!(p("1e3"), Ok(1000.0));
         assert_eq!(p("1.5e3s"), Ok(1500.0));
         assert!(p("10x").is_err() && p("m").is_err() && p("infs").is_err());
+    }
+
+    #[test]
+    fn minutes_bare_or_with_a_unit() {
+        use super::parse_minutes as p;
+        assert_eq!(p("30"), Ok(30.0));
+        assert_eq!(p("90s"), Ok(1.5));
+        assert_eq!(p("1.5h"), Ok(90.0));
+        assert_eq!(p("2m"), Ok(2.0));
+        assert_eq!(p("1e1"), Ok(10.0));
+        assert_eq!(p("-1"), Ok(-1.0));
+        assert!(p("10x").is_err() && p("abc").is_err() && p("").is_err());
+        assert_eq!(p("1h30m"), Err(p("abc").unwrap_err()));
     }
 }
 
