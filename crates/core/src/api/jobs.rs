@@ -463,17 +463,33 @@ fn busy_as_aligned(overlap: Overlap, c: &contention::Contention) -> Option<Strin
 }
 
 /// What resolving each job said (a model's unmodelled fields, a plan the planner chose),
-/// each note naming its job; a warning stays one.
+/// each note once, naming every job that said it (jobs from one preset say the same),
+/// in the order first said; a warning stays one.
 fn mix_notes(mix: &Mix) -> Vec<String> {
-    mix.jobs
-        .iter()
-        .flat_map(|j| {
-            j.notes
-                .iter()
-                .map(move |n| match n.strip_prefix("warning: ") {
-                    Some(w) => format!("warning: job '{}': {w}", j.request.name),
-                    None => format!("job '{}': {n}", j.request.name),
-                })
+    // (warning, text, the jobs that said it)
+    let mut said: Vec<(bool, &str, Vec<String>)> = Vec::new();
+    for j in &mix.jobs {
+        for n in &j.notes {
+            let (warning, text) = match n.strip_prefix("warning: ") {
+                Some(w) => (true, w),
+                None => (false, n.as_str()),
+            };
+            let name = format!("'{}'", j.request.name);
+            match said.iter_mut().find(|s| s.0 == warning && s.1 == text) {
+                Some(s) => s.2.push(name),
+                None => said.push((warning, text, vec![name])),
+            }
+        }
+    }
+    said.into_iter()
+        .map(|(warning, text, names)| {
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            format!(
+                "{}{} {}: {text}",
+                if warning { "warning: " } else { "" },
+                if names.len() == 1 { "job" } else { "jobs" },
+                crate::text::and_list(&names)
+            )
         })
         .collect()
 }
@@ -777,6 +793,16 @@ seq_len = 4096
             assert_eq!(j.slowdown, 0.0, "{j:?}");
         }
         assert!(r.binding_links.is_empty(), "{:?}", r.binding_links);
+    }
+
+    #[test]
+    fn a_note_two_jobs_share_is_said_once_naming_both() {
+        let r = two_jobs("placement = \"packed\"", "ecmp");
+        assert!(!r.notes.is_empty());
+        for n in &r.notes {
+            assert!(n.starts_with("jobs 'a' and 'b': "), "{n}");
+            assert_eq!(r.notes.iter().filter(|m| *m == n).count(), 1, "{n}");
+        }
     }
 
     #[test]
