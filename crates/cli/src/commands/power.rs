@@ -18,6 +18,10 @@ pub fn run(a: PowerArgs) -> CliResult {
     // The options first: a bad window is refused before any simulation.
     let opts = options(&a)?;
     let r = report_with(&a, opts, input::scenario_layers(&a.scenario)?)?;
+    // On stderr too, as `simulate` and `reliability` say theirs (the report keeps them).
+    for n in &r.notes {
+        sinks::note(n);
+    }
     if let Some(slot) = csv_out {
         outs.put(slot, csv(&r))?;
     }
@@ -64,9 +68,11 @@ pub fn report_with(
         ..opts
     };
     let mut r = api::power(&resolved.scenario, &opts).map_err(flag_error)?;
+    // The notes here go first, but for the warning of a plan that does not fit.
+    let at = usize::from(!r.fits).min(r.notes.len());
     if a.resolution.is_none() && opts.resolution_s > api::power::DEFAULT_RESOLUTION_S {
         r.notes.insert(
-            0,
+            at,
             format!(
                 "resolution {} s: {} s would be more than {} samples over the window (give --resolution for another)",
                 opts.resolution_s,
@@ -75,7 +81,7 @@ pub fn report_with(
             ),
         );
     }
-    r.notes.splice(0..0, resolved.notes);
+    r.notes.splice(at..at, resolved.notes);
     Ok(r)
 }
 
@@ -162,6 +168,10 @@ pub fn window(r: &GridReport) -> String {
 
 fn render(r: &GridReport) -> String {
     let mut o = String::new();
+    // A plan that does not fit (run with --allow-oom): the warning comes first of all.
+    if let Some(w) = (!r.fits).then(|| r.notes.first()).flatten() {
+        let _ = writeln!(o, "{w}");
+    }
     let mit = r.mitigation.map_or("none".into(), |m| m.name().to_string());
     let _ = writeln!(
         o,

@@ -1,5 +1,5 @@
-//! Nothing runs on a job that does not fit in GPU memory: `simulate` and `reliability`
-//! refuse such a plan (its memory on stderr, one error line, exit 2, no output file),
+//! Nothing runs on a job that does not fit in GPU memory: `simulate`, `reliability` and
+//! `power` refuse such a plan (its memory on stderr, one error line, exit 2, no output file),
 //! unless `--allow-oom`, which runs it with the warning first.
 
 use crate::util::{json, memphis, stderr, stdout, tmp};
@@ -183,6 +183,36 @@ fn reliability_refuses_too_and_allow_oom_runs_it() {
         .as_str()
         .unwrap()
         .starts_with("warning: DOES NOT FIT"));
+}
+
+/// `power` too: refused, or run with the warning first in the text, on stderr and in
+/// the JSON, whose `fits` is false (it said nothing of the memory before).
+#[test]
+fn power_refuses_too_and_allow_oom_warns_first() {
+    let short = ["--window", "20s"];
+    assert_refused(&run(&with("power", &short)));
+    let o = run(&with("power", &["--window", "20s", "--allow-oom"]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    for text in [stdout(&o), stderr(&o)] {
+        assert!(
+            text.lines()
+                .next()
+                .unwrap()
+                .starts_with("warning: DOES NOT FIT"),
+            "{text}"
+        );
+    }
+    let o = run(&with(
+        "power",
+        &["--window", "20s", "--allow-oom", "--json"],
+    ));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["fits"], false);
+    assert!(v["notes"][0]
+        .as_str()
+        .unwrap()
+        .starts_with("warning: DOES NOT FIT"));
+    assert_eq!(json(&["power", "--window", "20s", "--json"])["fits"], true);
 }
 
 /// Every scenario preset fits, so none needs --allow-oom.

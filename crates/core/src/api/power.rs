@@ -217,6 +217,9 @@ pub struct FailureSummary {
 pub struct GridReport {
     /// Scenario name.
     pub scenario: String,
+    /// Whether the plan fits in GPU memory (`simulate`'s `fits`): `false` only when the
+    /// caller ran it anyway, and then the first note warns.
+    pub fits: bool,
     /// Window computed, s: the one asked for rounded up to a whole number of bins.
     pub window_s: f64,
     /// Window asked for, s.
@@ -756,6 +759,8 @@ fn assemble(
         o.drop_within_s.min(window),
     );
     let mut notes = notes(o, window, series.facility_mw.len(), &drops, step_hz);
+    // A plan that does not fit (run anyway) or fills the GPU: first, as `simulate` says it.
+    notes.splice(0..0, super::simulate::memory_warning(sc, &r.memory));
     let failure = base.inputs.failure.and_then(|f| {
         let Some(at_s) = series.failed_at_s else {
             notes.push(format!(
@@ -769,6 +774,7 @@ fn assemble(
     });
     GridReport {
         scenario: sc.name.clone(),
+        fits: r.fits,
         window_s: window,
         window_asked_s: o.window_s,
         notes,
