@@ -36,8 +36,8 @@ pub const FINE_RESOLUTION_S: f64 = series::tau::GPU_S / 5.0;
 /// report's: ramps are measured between samples, so coarse ones average short swings
 /// away (and with them the ramp limit's time and the battery sized against it).
 pub const RAMP_UNDERSEEN: f64 = 1.25;
-/// The stretch compared: this many steps (or [`RAMP_PROBE_MIN_SAMPLES`] of the report's
-/// samples, if longer), at most [`RAMP_PROBE_MAX_SAMPLES`] fine ones.
+/// The stretch compared: this many steps (at most [`RAMP_PROBE_MAX_SAMPLES`] fine
+/// samples; at the report's samples at least [`RAMP_PROBE_MIN_SAMPLES`] of them).
 const RAMP_PROBE_STEPS: f64 = 4.0;
 const RAMP_PROBE_MIN_SAMPLES: f64 = 20.0;
 const RAMP_PROBE_MAX_SAMPLES: f64 = 200_000.0;
@@ -419,10 +419,10 @@ fn training_ramps(r: &SimulationReport, inputs: &SeriesInputs) -> Option<RampsSe
     if dt <= fine * (1.0 + 1e-9) {
         return None;
     }
-    let span = (RAMP_PROBE_STEPS * r.step.time_s)
-        .max(RAMP_PROBE_MIN_SAMPLES * dt)
-        .min(RAMP_PROBE_MAX_SAMPLES * fine);
-    let at = |dt: f64| {
+    // The fine figure spans the same steps whatever `dt` is, so it reads the same at
+    // every resolution asked; the coarse one spans enough samples to see a ramp.
+    let steps = (RAMP_PROBE_STEPS * r.step.time_s).min(RAMP_PROBE_MAX_SAMPLES * fine);
+    let at = |dt: f64, span: f64| {
         let profile = profile(r, dt);
         let probe = SeriesInputs {
             dt,
@@ -438,9 +438,9 @@ fn training_ramps(r: &SimulationReport, inputs: &SeriesInputs) -> Option<RampsSe
     };
     Some(RampsSeen {
         dt,
-        at_dt: at(dt),
+        at_dt: at(dt, steps.max(RAMP_PROBE_MIN_SAMPLES * dt)),
         fine,
-        at_fine: at(fine),
+        at_fine: at(fine, steps),
     })
 }
 
@@ -472,7 +472,7 @@ fn underseen_ramp_note(x: RampsSeen, window: f64) -> Option<String> {
         format!("to see them, use a resolution of {} s", x.fine)
     };
     Some(format!(
-        "ramps are measured between samples, and this job's power swings faster than {} s ones follow: training ramps at up to {} MW/s at {} s samples, {} MW/s at these; the time over the ramp limit, the battery and the mitigations' ramps are judged at {} s, so they understate the swings: {how}",
+        "ramps are measured between samples, and this job's power swings faster than {} s ones follow: training alone (no checkpoint or failure) ramps at up to {} MW/s at {} s samples, {} MW/s at these; the time over the ramp limit, the battery and the mitigations' ramps are judged at {} s, so they understate the swings: {how}",
         x.dt,
         sig3(x.at_fine),
         x.fine,
