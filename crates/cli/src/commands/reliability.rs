@@ -53,10 +53,17 @@ fn render(r: &ReliabilityReport) -> String {
         count(r.failures.spare_gpus),
         duration(r.step_time_s)
     );
+    let f = &r.failures;
     let _ = writeln!(
         o,
         "  job MTBF        {} (unexpected interruptions)",
-        duration(r.failures.job_mtbf_hours * 3600.0)
+        duration(f.job_mtbf_hours * 3600.0)
+    );
+    let _ = writeln!(
+        o,
+        "  over the run    {} unexpected and {} planned interruptions",
+        few(f.interruptions),
+        few(f.planned_interruptions)
     );
     if let (Some(d), Some(u), Some(p)) =
         (r.days, r.interruptions_unexpected, r.interruptions_planned)

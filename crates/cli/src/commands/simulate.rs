@@ -365,14 +365,13 @@ fn render(r: &SimulationReport) -> String {
         si(run.gpu_hours)
     );
     let rel = &r.reliability.failures;
-    let ints = &r.reliability;
     let _ = writeln!(o, "\n{}", sinks::heading("reliability"));
     let _ = writeln!(
         o,
         "  job MTBF     {} ({} unexpected and {} planned interruptions over the run)",
         duration(rel.job_mtbf_hours * 3600.0),
-        few(ints.interruptions),
-        few(ints.planned_interruptions)
+        few(rel.interruptions),
+        few(rel.planned_interruptions)
     );
     let _ = writeln!(
         o,

@@ -239,7 +239,6 @@ fn power_chart(r: &SimulationReport) -> String {
 /// Time to train: ideal, p10, p50, p90 as bars, with ETTR.
 fn goodput_chart(rep: &SimulationReport) -> String {
     let r = &rep.reliability.failures;
-    let ints = &rep.reliability;
     let run = &rep.run;
     let bars = [
         ("ideal (no failures)", run.ideal_days),
@@ -273,7 +272,7 @@ fn goodput_chart(rep: &SimulationReport) -> String {
         row * bars.len() as f64 + 20.0,
         pct(r.ettr),
         duration(r.job_mtbf_hours * 3600.0),
-        few(ints.interruptions),
+        few(r.interruptions),
         duration(r.checkpoint_interval_min * 60.0),
         r.checkpoint_size_tb,
         duration(r.checkpoint_stall_s),

@@ -97,6 +97,11 @@ fn reliability_and_simulate_give_the_same_days() {
             "{extra:?}"
         );
         assert_eq!(f(&sim["run"]["days_p50"]), f(&rel["days_p50"]), "{extra:?}");
+        // The run's interruptions, with no --days asked.
+        for k in ["interruptions", "planned_interruptions"] {
+            assert!(f(&rel[k]) > 0.0, "{k} {extra:?}");
+            assert_eq!(f(&sim["reliability"][k]), f(&rel[k]), "{k} {extra:?}");
+        }
     }
 }
 

@@ -47,9 +47,10 @@ pub struct ReliabilityReport {
     /// MTBF, checkpoints, restarts, ETTR, spares: as `simulate` reports them.
     #[serde(flatten)]
     pub failures: super::simulate::FailureSummary,
-    /// Unexpected interruptions expected in `days`.
+    /// Unexpected interruptions expected in `days` (those over the run are
+    /// `interruptions`).
     pub interruptions_unexpected: Option<f64>,
-    /// Planned interruptions expected in `days`.
+    /// Planned interruptions expected in `days` (over the run: `planned_interruptions`).
     pub interruptions_planned: Option<f64>,
     /// Wall days, 10th percentile.
     pub days_p10: f64,

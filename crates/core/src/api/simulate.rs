@@ -913,13 +913,9 @@ pub struct RunSummary {
 /// Failures and checkpoints over the run.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ReliabilitySummary {
-    /// MTBF, checkpoints, restarts, ETTR, spares.
+    /// MTBF, interruptions, checkpoints, restarts, ETTR, spares.
     #[serde(flatten)]
     pub failures: FailureSummary,
-    /// Unexpected interruptions over the run.
-    pub interruptions: f64,
-    /// Planned interruptions over the run.
-    pub planned_interruptions: f64,
 }
 
 /// What failures and checkpoints cost a run: the figures `simulate` and `reliability`
@@ -928,6 +924,10 @@ pub struct ReliabilitySummary {
 pub struct FailureSummary {
     /// Mean time between unexpected interruptions of the job, hours.
     pub job_mtbf_hours: f64,
+    /// Unexpected interruptions over the run (the mean over the Monte Carlo trials).
+    pub interruptions: f64,
+    /// Planned interruptions over the run.
+    pub planned_interruptions: f64,
     /// Checkpoint interval, minutes (unless set: Daly's optimum, no more often than the
     /// storage or the copy to a peer allows, in whole steps).
     pub checkpoint_interval_min: f64,
@@ -971,6 +971,8 @@ impl FailureSummary {
     ) -> Self {
         FailureSummary {
             job_mtbf_hours: rel.job_mtbf_hours,
+            interruptions: rel.interruptions,
+            planned_interruptions: rel.planned_interruptions,
             checkpoint_interval_min: rel.checkpoint_interval_min,
             checkpoint_interval_why: rel.interval_rule.why(),
             checkpoint_interval_rule: rel.interval_rule,
@@ -1189,8 +1191,6 @@ fn report(
         },
         reliability: ReliabilitySummary {
             failures: FailureSummary::of(rel, &sc.reliability),
-            interruptions: rel.interruptions,
-            planned_interruptions: rel.planned_interruptions,
         },
         power,
         energy,
