@@ -155,9 +155,10 @@ fn render(r: &SearchResult) -> String {
     if r.top.iter().any(|res| res.memory_tight) {
         let _ = writeln!(
             o,
-            "\n  * fills over {:.0}% of the GPU's memory: {}",
+            "\n  * fills over {:.0}% of the GPU's memory: {}; it ranks as if {:.0}% slower ⚠, so a plan that leaves room and is within that comes first",
             100.0 * memphis_core::TIGHT_MEMORY_SHARE,
-            memphis_core::tight_memory_caveat(memphis_core::RESERVED_GIB)
+            memphis_core::tight_memory_caveat(memphis_core::RESERVED_GIB),
+            100.0 * memphis_core::plan::TIGHT_MEMORY_RANK_PENALTY
         );
     }
     if r.top.iter().any(|res| res.plan.recompute_layers.is_some()) {

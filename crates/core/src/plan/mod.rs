@@ -63,13 +63,30 @@ pub struct PlanResult {
     pub breakdown: Vec<(String, f64)>,
 }
 
+/// A plan that fills the GPU (`memory_tight`) ranks as if this much slower: a policy
+/// ⚠, not a measurement. Within 1 %, a plan that leaves room is the better choice than
+/// one that may run out of memory (its held-back memory is an estimate, and
+/// fragmentation grows with the run); past it, speed wins and the `*` warns.
+pub const TIGHT_MEMORY_RANK_PENALTY: f64 = 0.01;
+
 impl PlanResult {
-    /// The value ranked on.
+    /// The value the objective measures.
     pub fn score(&self, o: Objective) -> f64 {
         match o {
             Objective::Step => self.step_time_s,
             Objective::TimeToTrain => self.days_to_train,
         }
+    }
+
+    /// The value ranked on: the score, [`TIGHT_MEMORY_RANK_PENALTY`] worse for a plan
+    /// that fills the GPU.
+    pub fn rank_score(&self, o: Objective) -> f64 {
+        let penalty = if self.memory_tight {
+            1.0 + TIGHT_MEMORY_RANK_PENALTY
+        } else {
+            1.0
+        };
+        self.score(o) * penalty
     }
 
     /// The plan, applied to a scenario.
@@ -865,8 +882,8 @@ pub fn what_makes_room(sc: &Scenario) -> String {
 
 fn rank(v: &mut [PlanResult], o: Objective) {
     v.sort_by(|a, b| {
-        a.score(o)
-            .total_cmp(&b.score(o))
+        a.rank_score(o)
+            .total_cmp(&b.rank_score(o))
             .then(a.index.cmp(&b.index))
     });
 }
@@ -1017,6 +1034,31 @@ fn check_shard(p: &SearchResult, sc: &Scenario) -> Result<()> {
 mod tests {
     use super::*;
     use crate::scenario::{build, ParallelFile, ScenarioFile, ScenarioLayers, TrainingFile};
+
+    #[test]
+    fn a_plan_that_fills_the_gpu_ranks_after_one_that_leaves_room_within_the_penalty() {
+        let noop = |_: u64, _: u64| {};
+        let one = search(&small(), Objective::Step, 1, None, &noop)
+            .unwrap()
+            .top[0]
+            .clone();
+        let plan = |index, step_time_s, memory_tight| PlanResult {
+            index,
+            step_time_s,
+            memory_tight,
+            ..one.clone()
+        };
+        // 1.000 s tight ranks as 1.010: after 1.005 s with room, before 1.020 s.
+        let mut v = vec![
+            plan(0, 1.000, true),
+            plan(1, 1.005, false),
+            plan(2, 1.020, false),
+            plan(3, 1.011, true),
+        ];
+        rank(&mut v, Objective::Step);
+        let order: Vec<u64> = v.iter().map(|r| r.index).collect();
+        assert_eq!(order, [1, 0, 2, 3]);
+    }
 
     #[test]
     fn past_the_states_only_more_gpus_make_room() {
