@@ -1648,7 +1648,12 @@ pub fn default_job_gpus(cluster_gpus: u64, gpus_per_node: u32) -> u64 {
     if cluster_gpus <= 8 * u64::from(gpus_per_node) {
         return cluster_gpus;
     }
-    let limit = cluster_gpus - cluster_gpus.div_ceil(100);
+    smooth_gpus_up_to(cluster_gpus - cluster_gpus.div_ceil(100))
+}
+
+/// The largest 2^k or 3·2^k at most `limit` (at least 1): a GPU count that splits into
+/// tp, pp, cp and dp every way the planner tries.
+pub fn smooth_gpus_up_to(limit: u64) -> u64 {
     let pow2 = |x: u64| {
         if x == 0 {
             0

@@ -98,6 +98,16 @@ pub fn searched_with(
     ));
     if let Some(best) = result.top.first() {
         result.notes.extend(api::best_plan_notes(&sc, best));
+        if a.shard.is_none() {
+            result.notes.extend(api::simulate::fewer_gpus_note(
+                &merged.file,
+                &sc,
+                &fixed,
+                a.objective,
+                best,
+                api::simulate::Hints::Flags,
+            ));
+        }
     }
     Ok(result)
 }

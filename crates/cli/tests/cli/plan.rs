@@ -457,3 +457,49 @@ fn a_config_jsons_unmodelled_fields_are_in_every_report() {
     assert_eq!(first_note(&["plan", "--top", "1"]), said);
     assert_eq!(first_note(&["reliability"]), said);
 }
+
+/// 100 GPUs (4 x 25) leave Llama 3 8B at a batch of 96 only plans with pp or cp of 5
+/// or 25; 96 of them train over twice as fast. `plan` and `--plan auto` say so, with the
+/// same figures `--gpus 96` gives; a count that splits well (128) gets no such note.
+#[test]
+fn a_gpu_count_that_factors_badly_names_the_count_that_trains_faster() {
+    let job = |gpus: &'static str| {
+        [
+            "--model",
+            "llama3-8b",
+            "--cluster",
+            "dgx-h100",
+            "--global-batch",
+            "96",
+            "--gpus",
+            gpus,
+        ]
+    };
+    let plan = json(&[&["plan", "--json"][..], &job("100")].concat());
+    let note = plan["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|n| n.as_str())
+        .find(|n| n.starts_with("96 of the 100 GPUs train faster"))
+        .unwrap_or_else(|| panic!("{}", plan["notes"]))
+        .to_string();
+    let at_96 = json(&[&["simulate", "--json", "--plan", "auto"][..], &job("96")].concat());
+    let step_96 = at_96["step"]["time_s"].as_f64().unwrap();
+    assert!(
+        note.contains(&format!("{step_96:.3} s a step against")) && note.ends_with("(--gpus 96)"),
+        "{note} / {step_96}"
+    );
+    let best_100 = plan["top"][0]["step_time_s"].as_f64().unwrap();
+    assert!(step_96 < 0.95 * best_100, "{step_96} vs {best_100}");
+    // `--plan auto` says the same.
+    let o = memphis(&[&["simulate", "--plan", "auto"][..], &job("100")].concat());
+    assert!(stderr(&o).contains(&note), "{}", stderr(&o));
+    // 128 = 2^7: nothing to say.
+    let plan = json(&[&["plan", "--json"][..], &job("128")].concat());
+    assert!(
+        !plan["notes"].to_string().contains("train faster"),
+        "{}",
+        plan["notes"]
+    );
+}

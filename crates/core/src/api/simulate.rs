@@ -1364,16 +1364,74 @@ pub fn plan_auto(layers: &ScenarioLayers) -> Result<Resolved> {
     let fixed = merged.written_plan();
     let best = best_plan(&base, &fixed)?.ok_or_else(|| none_fits(&base, &fixed))?;
     let scenario = best.apply(&base);
-    let notes = vec![format!(
+    let mut notes = vec![format!(
         "the planner chose {}",
         scenario.plan.chosen_label()
     )];
+    notes.extend(fewer_gpus_note(
+        &merged.file,
+        &base,
+        &fixed,
+        Objective::Step,
+        &best,
+        Hints::Flags,
+    ));
     Ok(with_context(
         layers,
         &merged,
         Resolved { scenario, notes },
         false,
         Hints::Flags,
+    ))
+}
+
+/// How much better the planner's best on fewer GPUs must be (a share of the objective)
+/// for [`fewer_gpus_note`] to say so.
+pub const FEWER_GPUS_GAIN: f64 = 0.05;
+
+/// A note when the job's GPU count factors badly and fewer GPUs train faster: 100 GPUs
+/// (4 x 25) leave only plans with pp, cp or dp a multiple of 25 or 5, and 96 of them
+/// (the largest 2^k or 3·2^k below, [`crate::scenario::smooth_gpus_up_to`]), the rest
+/// spare, can beat `best` there. Said when the planner's best on that count beats
+/// `best` by more than [`FEWER_GPUS_GAIN`]; `None` on a smooth count, a placed job or
+/// fields that rule the count out.
+pub fn fewer_gpus_note(
+    file: &crate::scenario::ScenarioFile,
+    base: &Scenario,
+    fixed: &ParallelFile,
+    objective: Objective,
+    best: &plan::PlanResult,
+    hints: Hints,
+) -> Option<String> {
+    let gpus = base.job_gpus();
+    let fewer = crate::scenario::smooth_gpus_up_to(gpus);
+    if fewer >= gpus || base.servers.is_some() {
+        return None;
+    }
+    let mut f = file.clone();
+    f.training.gpus = Some(fewer);
+    let sc = crate::scenario::build_for_planning(&f).ok()?;
+    let r = plan::search_within(&sc, fixed, objective, 1, None, &|_, _| {}).ok()?;
+    let alt = r.top.into_iter().next()?;
+    if alt.score(objective) >= (1.0 - FEWER_GPUS_GAIN) * best.score(objective) {
+        return None;
+    }
+    let odd = gpus >> gpus.trailing_zeros();
+    let (theirs, ours) = match objective {
+        Objective::Step => (
+            format!("{:.3} s a step", alt.step_time_s),
+            format!("{:.3} s", best.step_time_s),
+        ),
+        Objective::TimeToTrain => (
+            format!("{} days to train", crate::text::sig3(alt.days_to_train)),
+            format!("{} days", crate::text::sig3(best.days_to_train)),
+        ),
+    };
+    Some(format!(
+        "{fewer} of the {gpus} GPUs train faster, the other {} spare: {theirs} against {ours}, with the planner's best there ({}); the factor {odd} of {gpus} must go whole to pp, cp or dp ({})",
+        gpus - fewer,
+        alt.plan.chosen_label(),
+        hints.assign("training", "gpus", &fewer.to_string())
     ))
 }
 

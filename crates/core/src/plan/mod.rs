@@ -467,8 +467,9 @@ fn no_plan_reason(sc: &Scenario) -> Error {
     let odd_part = gpus >> gpus.trailing_zeros();
     let odd = if odd_part > 1 {
         format!(
-            " ({gpus} = {} x {odd_part}: the factor {odd_part} has to go to pp or dp; a power of two avoids it)",
-            gpus / odd_part
+            " ({gpus} = {} x {odd_part}: the factor {odd_part} has to go to pp or dp; a power of two or three times one avoids it: {}, say)",
+            gpus / odd_part,
+            crate::scenario::smooth_gpus_up_to(gpus)
         )
     } else {
         String::new()
