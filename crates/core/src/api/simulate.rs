@@ -75,7 +75,7 @@ pub fn resolve_allowing_oom(layers: &ScenarioLayers, allow_oom: bool) -> Result<
 /// [`resolve_allowing_oom`], its notes worded for where the user sets fields.
 pub fn resolve_with(layers: &ScenarioLayers, allow_oom: bool, hints: Hints) -> Result<Resolved> {
     let merged = layers.merge()?;
-    let (r, planned) = resolve_plan(&merged, allow_oom)?;
+    let (r, planned) = resolve_plan(&merged, allow_oom, hints)?;
     Ok(with_context(layers, &merged, r, !planned, hints))
 }
 
@@ -115,6 +115,7 @@ fn plan_for_other_model(
     merged: &MergedScenario,
     made_for: &str,
     allow_oom: bool,
+    hints: Hints,
 ) -> Result<Option<(Resolved, bool)>> {
     let written = merged.written_plan();
     // The scenario with a trivial plan: what fails here is not the plan's doing (a bad
@@ -169,12 +170,20 @@ fn plan_for_other_model(
         ""
     };
     let whose = merged.source();
-    let notes = vec![format!(
+    let mut notes = vec![format!(
         "the plan of {whose} was made for {made_for}; the planner chose {} for {}{around}{}",
         scenario.plan.chosen_label(),
         scenario.model.name,
         where_planned(merged)
     )];
+    notes.extend(fewer_gpus_note(
+        &merged.file,
+        &base,
+        &fixed,
+        Objective::Step,
+        &best,
+        hints,
+    ));
     Ok(Some((Resolved { scenario, notes }, true)))
 }
 
@@ -212,13 +221,17 @@ fn defaulted_fields(written: &ParallelFile, completed: &ParallelFile, moe: bool)
 
 /// The scenario, and whether the planner chose its plan (else it is the one written,
 /// with the preset's fields, some perhaps derived again: the notes say which).
-fn resolve_plan(merged: &MergedScenario, allow_oom: bool) -> Result<(Resolved, bool)> {
+fn resolve_plan(
+    merged: &MergedScenario,
+    allow_oom: bool,
+    hints: Hints,
+) -> Result<(Resolved, bool)> {
     // A preset's plan was made for the preset's model. For another model (--model, a
     // config.json, a [model] of the user's) the planner plans this one around any plan
     // fields given; only where no plan fits does the preset's plan stand, with its own
     // checks below.
     if let Some(made_for) = other_model(merged) {
-        if let Some(r) = plan_for_other_model(merged, &made_for, allow_oom)? {
+        if let Some(r) = plan_for_other_model(merged, &made_for, allow_oom, hints)? {
             return Ok(r);
         }
     }
@@ -237,12 +250,20 @@ fn resolve_plan(merged: &MergedScenario, allow_oom: bool) -> Result<(Resolved, b
             return Err(e);
         };
         let scenario = best.apply(&base);
-        let notes = vec![format!(
+        let mut notes = vec![format!(
             "the plan fields you gave do not go with the rest of {}'s plan ({e}); the planner chose {} around them{}",
             merged.preset.as_deref().unwrap_or("the scenario"),
             scenario.plan.chosen_label(),
             where_planned(merged)
         )];
+        notes.extend(fewer_gpus_note(
+            &merged.file,
+            &base,
+            &fixed,
+            Objective::Step,
+            &best,
+            hints,
+        ));
         return Ok((Resolved { scenario, notes }, true));
     }
     let strict = merged.file.clone().validate();
@@ -299,11 +320,19 @@ fn resolve_plan(merged: &MergedScenario, allow_oom: bool) -> Result<(Resolved, b
         None => "the default plan (TP1 PP1 CP1, every GPU data-parallel)".to_string(),
     };
     // The reason last, unbracketed: it may hold brackets of its own.
-    let notes = vec![format!(
+    let mut notes = vec![format!(
         "the planner chose {}{}, since {from} does not suit this job: {reason}",
         scenario.plan.chosen_label(),
         where_planned(merged)
     )];
+    notes.extend(fewer_gpus_note(
+        &merged.file,
+        &base,
+        &Default::default(),
+        Objective::Step,
+        &best,
+        hints,
+    ));
     Ok((Resolved { scenario, notes }, true))
 }
 
