@@ -304,7 +304,7 @@ impl<'a> Config<'a> {
         self.bad(
             name,
             "missing",
-            format!("present in config.json{why}{near}"),
+            format!("required in config.json{why}{near}"),
         )
     }
 
@@ -1443,7 +1443,7 @@ mod tests {
             llama.replace("num_hidden_layers", "num_hiden_layers")
         );
         assert!(
-            err(&typo).ends_with("num_hidden_layers = missing: present in config.json (it has 'num_hiden_layers': misspelt?)"),
+            err(&typo).ends_with("num_hidden_layers = missing: required in config.json (it has 'num_hiden_layers': misspelt?)"),
             "{}",
             err(&typo)
         );

@@ -38,6 +38,18 @@ pub enum FabricKind {
     Omnipath,
 }
 
+impl FabricKind {
+    /// Its name as people write it: InfiniBand, RoCE.
+    pub fn display_name(self) -> &'static str {
+        match self {
+            FabricKind::Infiniband => "InfiniBand",
+            FabricKind::Roce => "RoCE",
+            FabricKind::Ethernet => "Ethernet",
+            FabricKind::Omnipath => "Omni-Path",
+        }
+    }
+}
+
 /// `[cluster]`: a preset name and/or explicit fields.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]

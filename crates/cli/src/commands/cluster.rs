@@ -94,7 +94,8 @@ fn render(r: &ClusterReport) -> String {
     };
     let _ = writeln!(
         o,
-        "\nfabric: {tiers} {} fat-tree, radix {} x {:.0}G, {}{}",
+        "\nfabric: {} {tiers} {} fat-tree, radix {} x {:.0}G, {}{}",
+        r.fabric.display_name(),
         if r.rail_optimized {
             "rail-optimized"
         } else {

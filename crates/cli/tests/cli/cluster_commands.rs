@@ -306,7 +306,7 @@ fn bad_cluster_input_is_one_clear_error() {
                 "--gpus",
                 "4481",
             ][..],
-            "--gpus = 4481: from 9 (GPUs on 2 servers of 8) to the cluster's 4,480 GPUs",
+            "--gpus = 4481: from 9 (more than one server's 8: traffic within a server rides NVLink, not the fabric) to the cluster's 4,480 GPUs",
         ),
         (
             &[
@@ -505,7 +505,7 @@ fn a_tier_the_size_does_not_need_is_said_not_built_in_the_header() {
     assert!(o.status.success(), "{}", stderr(&o));
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(
-        out.contains("fabric: 2-tier as built (tiers = 3) rail-optimized fat-tree")
+        out.contains("fabric: RoCE 2-tier as built (tiers = 3) rail-optimized fat-tree")
             && out.contains("core   switches         0"),
         "{out}"
     );

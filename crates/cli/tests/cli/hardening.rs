@@ -733,7 +733,7 @@ fn forty_bad_inputs_one_clear_error_each() {
                 f("--gpus"),
                 f("0"),
             ],
-            "-g/--gpus = 0: from 9 (GPUs on 2 servers of 8) to the cluster's 100,000 GPUs",
+            "-g/--gpus = 0: from 9 (more than one server's 8: traffic within a server rides NVLink, not the fabric) to the cluster's 100,000 GPUs",
         ),
         (
             vec![f("reliability"), f("--days"), f("nan")],

@@ -454,7 +454,7 @@ fn a_plan_that_fills_the_gpu_is_warned_of() {
     for cmd in ["simulate", "reliability"] {
         let full = notes(cmd, "3");
         let said = full.iter().filter_map(|n| n.as_str()).any(|n| {
-            n.starts_with("warning: TP4 PP1 CP2 EP1 DP256 fills 138.9 of the H200-SXM-141GB's 140.4 GiB (99%)")
+            n.starts_with("warning: TP4 PP1 CP2 EP1 DP256 fills 138.9 GiB of the H200-SXM-141GB's 140.4 GiB (99%)")
         });
         assert!(said, "{cmd}: {full:?}");
         let roomy = notes(cmd, "2");

@@ -64,7 +64,7 @@ pub fn run(c: &ClusterSpec, o: &FabricBenchOptions) -> Result<FabricBenchReport>
             )
         } else {
             format!(
-                "from {least} (GPUs on 2 servers of {}) to the cluster's {} GPUs",
+                "from {least} (more than one server's {}: traffic within a server rides NVLink, not the fabric) to the cluster's {} GPUs",
                 c.gpus_per_node,
                 crate::text::grouped(c.gpus)
             )

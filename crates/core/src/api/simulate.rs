@@ -654,8 +654,12 @@ fn inherited(merged: &MergedScenario, sc: &Scenario, plan_kept: bool, hints: Hin
             }
         };
         if !kept.is_empty() {
+            let whereabouts = match hints {
+                Hints::Flags => "",
+                Hints::JobsFile => " in the job's [job.parallel]",
+            };
             notes.push(format!(
-                "from {preset}, the plan fields you did not give: {} (set them{or_auto})",
+                "from {preset}, the plan fields you did not give: {} (set them{whereabouts}{or_auto})",
                 kept.join(", ")
             ));
         }
@@ -1113,7 +1117,7 @@ pub fn memory_warning(sc: &Scenario, m: &MemorySummary) -> Option<String> {
     }
     fills_tightly(m.per_gpu_gib, m.capacity_gib).then(|| {
         format!(
-            "warning: {} fills {:.1} of the {}'s {:.1} GiB ({:.0}%): {}; more tp or pp, recompute or a smaller micro-batch leave room",
+            "warning: {} fills {:.1} GiB of the {}'s {:.1} GiB ({:.0}%): {}; more tp or pp, recompute or a smaller micro-batch leave room",
             sc.plan.label(),
             m.per_gpu_gib,
             sc.cluster.gpu.name,
