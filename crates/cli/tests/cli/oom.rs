@@ -161,57 +161,34 @@ fn simulate_allow_oom_runs_with_the_warning_first() {
     assert!(!v.to_string().contains("DOES NOT FIT"));
 }
 
-#[test]
-fn reliability_refuses_too_and_allow_oom_runs_it() {
-    assert_refused(&run(&with("reliability", &[])));
-    assert_refused(&run(&with("reliability", &["--json"])));
-    let o = run(&with("reliability", &["--allow-oom"]));
-    assert!(o.status.success(), "{}", stderr(&o));
-    let text = stdout(&o);
-    assert!(
-        text.lines()
-            .next()
-            .unwrap()
-            .starts_with("warning: DOES NOT FIT"),
-        "{text}"
-    );
-    let o = run(&with("reliability", &["--allow-oom", "--json"]));
-    assert!(o.status.success(), "{}", stderr(&o));
-    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(v["fits"], false);
-    assert!(v["notes"][0]
-        .as_str()
-        .unwrap()
-        .starts_with("warning: DOES NOT FIT"));
-}
-
-/// `power` too: refused, or run with the warning first in the text, on stderr and in
-/// the JSON, whose `fits` is false (it said nothing of the memory before).
-#[test]
-fn power_refuses_too_and_allow_oom_warns_first() {
-    let short = ["--window", "20s"];
-    assert_refused(&run(&with("power", &short)));
-    let o = run(&with("power", &["--window", "20s", "--allow-oom"]));
+/// `cmd` (with `extra`) refuses the plan, and with `--allow-oom` runs it with the warning
+/// first: in the text, on stderr and as the JSON's first note, with `fits` false.
+fn refuses_and_allow_oom_warns_first(cmd: &str, extra: &[&str]) {
+    assert_refused(&run(&with(cmd, extra)));
+    let o = run(&with(cmd, &[extra, &["--allow-oom"]].concat()));
     assert!(o.status.success(), "{}", stderr(&o));
     for text in [stdout(&o), stderr(&o)] {
-        assert!(
-            text.lines()
-                .next()
-                .unwrap()
-                .starts_with("warning: DOES NOT FIT"),
-            "{text}"
-        );
+        let first = text.lines().next().unwrap_or_default();
+        assert!(first.starts_with("warning: DOES NOT FIT"), "{cmd}: {text}");
     }
-    let o = run(&with(
-        "power",
-        &["--window", "20s", "--allow-oom", "--json"],
-    ));
+    let o = run(&with(cmd, &[extra, &["--allow-oom", "--json"]].concat()));
+    assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(v["fits"], false);
-    assert!(v["notes"][0]
-        .as_str()
-        .unwrap()
-        .starts_with("warning: DOES NOT FIT"));
+    assert_eq!(v["fits"], false, "{cmd}");
+    let first = v["notes"][0].as_str().unwrap_or_default();
+    assert!(first.starts_with("warning: DOES NOT FIT"), "{cmd}: {first}");
+}
+
+#[test]
+fn reliability_refuses_too_and_allow_oom_runs_it() {
+    assert_refused(&run(&with("reliability", &["--json"])));
+    refuses_and_allow_oom_warns_first("reliability", &[]);
+}
+
+/// `power` too (it said nothing of the memory before).
+#[test]
+fn power_refuses_too_and_allow_oom_warns_first() {
+    refuses_and_allow_oom_warns_first("power", &["--window", "20s"]);
     assert_eq!(json(&["power", "--window", "20s", "--json"])["fits"], true);
 }
 

@@ -154,12 +154,11 @@ fn plan_for_other_model(
             return Ok(Some((Resolved { scenario, notes }, true)));
         }
     };
-    let scenario = best.apply(&base);
-    if fixed.sets_all_of(&scenario.plan) {
+    if fixed.sets_all_of(&best.plan) {
         // Every plan field given (or defaulted): the plan is the user's, not the
         // planner's.
         let r = Resolved {
-            scenario,
+            scenario: best.apply(&base),
             notes: defaults_note(&written, &fixed, moe),
         };
         return Ok(Some((r, true)));
@@ -170,21 +169,38 @@ fn plan_for_other_model(
         ""
     };
     let whose = merged.source();
-    let mut notes = vec![format!(
-        "the plan of {whose} was made for {made_for}; the planner chose {} for {}{around}{}",
-        scenario.plan.chosen_label(),
-        scenario.model.name,
-        where_planned(merged)
-    )];
+    let r = chosen(merged, &base, &fixed, &best, hints, |sc| {
+        format!(
+            "the plan of {whose} was made for {made_for}; the planner chose {} for {}{around}{}",
+            sc.plan.chosen_label(),
+            sc.model.name,
+            where_planned(merged)
+        )
+    });
+    Ok(Some((r, true)))
+}
+
+/// The planner's `best` on `base` as resolved: the note `why` words first, then
+/// [`fewer_gpus_note`]'s, if any.
+fn chosen(
+    merged: &MergedScenario,
+    base: &Scenario,
+    fixed: &ParallelFile,
+    best: &plan::PlanResult,
+    hints: Hints,
+    why: impl FnOnce(&Scenario) -> String,
+) -> Resolved {
+    let scenario = best.apply(base);
+    let mut notes = vec![why(&scenario)];
     notes.extend(fewer_gpus_note(
         &merged.file,
-        &base,
-        &fixed,
+        base,
+        fixed,
         Objective::Step,
-        &best,
+        best,
         hints,
     ));
-    Ok(Some((Resolved { scenario, notes }, true)))
+    Resolved { scenario, notes }
 }
 
 /// The plan fields a whole plan left to memphis's defaults ([`ParallelFile::completed`]),
@@ -249,22 +265,15 @@ fn resolve_plan(
         let Ok(Some(best)) = best_plan(&base, &fixed) else {
             return Err(e);
         };
-        let scenario = best.apply(&base);
-        let mut notes = vec![format!(
-            "the plan fields you gave do not go with the rest of {}'s plan ({e}); the planner chose {} around them{}",
-            merged.preset.as_deref().unwrap_or("the scenario"),
-            scenario.plan.chosen_label(),
-            where_planned(merged)
-        )];
-        notes.extend(fewer_gpus_note(
-            &merged.file,
-            &base,
-            &fixed,
-            Objective::Step,
-            &best,
-            hints,
-        ));
-        return Ok((Resolved { scenario, notes }, true));
+        let r = chosen(merged, &base, &fixed, &best, hints, |sc| {
+            format!(
+                "the plan fields you gave do not go with the rest of {}'s plan ({e}); the planner chose {} around them{}",
+                merged.preset.as_deref().unwrap_or("the scenario"),
+                sc.plan.chosen_label(),
+                where_planned(merged)
+            )
+        });
+        return Ok((r, true));
     }
     let strict = merged.file.clone().validate();
     let reason = match &strict {
@@ -313,27 +322,20 @@ fn resolve_plan(
         // 12,288 share no dp).
         Err(e) => return Err(e),
     };
-    let scenario = best.apply(&base);
     // No preset and no plan written: memphis's default plan (every GPU data-parallel).
     let from = match merged.preset.as_deref() {
         Some(p) => format!("the plan of {}", crate::scenario::preset_named(p)),
         None => "the default plan (TP1 PP1 CP1, every GPU data-parallel)".to_string(),
     };
     // The reason last, unbracketed: it may hold brackets of its own.
-    let mut notes = vec![format!(
-        "the planner chose {}{}, since {from} does not suit this job: {reason}",
-        scenario.plan.chosen_label(),
-        where_planned(merged)
-    )];
-    notes.extend(fewer_gpus_note(
-        &merged.file,
-        &base,
-        &Default::default(),
-        Objective::Step,
-        &best,
-        hints,
-    ));
-    Ok((Resolved { scenario, notes }, true))
+    let r = chosen(merged, &base, &Default::default(), &best, hints, |sc| {
+        format!(
+            "the planner chose {}{}, since {from} does not suit this job: {reason}",
+            sc.plan.chosen_label(),
+            where_planned(merged)
+        )
+    });
+    Ok((r, true))
 }
 
 /// Where the sequence decided sequence parallelism for the user: off for a tp the
@@ -1396,26 +1398,10 @@ pub fn plan_auto(layers: &ScenarioLayers) -> Result<Resolved> {
     let base = merged.for_planning()?;
     let fixed = merged.written_plan();
     let best = best_plan(&base, &fixed)?.ok_or_else(|| none_fits(&base, &fixed))?;
-    let scenario = best.apply(&base);
-    let mut notes = vec![format!(
-        "the planner chose {}",
-        scenario.plan.chosen_label()
-    )];
-    notes.extend(fewer_gpus_note(
-        &merged.file,
-        &base,
-        &fixed,
-        Objective::Step,
-        &best,
-        Hints::Flags,
-    ));
-    Ok(with_context(
-        layers,
-        &merged,
-        Resolved { scenario, notes },
-        false,
-        Hints::Flags,
-    ))
+    let r = chosen(&merged, &base, &fixed, &best, Hints::Flags, |sc| {
+        format!("the planner chose {}", sc.plan.chosen_label())
+    });
+    Ok(with_context(layers, &merged, r, false, Hints::Flags))
 }
 
 /// How much better the planner's best on fewer GPUs must be (a share of the objective)
