@@ -145,7 +145,7 @@ mod tests {
             let e = run(&c, &o).unwrap_err().to_string();
             assert!(
                 e.starts_with(&format!(
-                    "-g/--gpus = {g}: from 9 (GPUs on 2 servers of 8) to the cluster's 4,480 GPUs"
+                    "-g/--gpus = {g}: from 9 (more than one server's 8: traffic within a server rides NVLink, not the fabric) to the cluster's 4,480 GPUs"
                 )),
                 "{e}"
             );
