@@ -1450,7 +1450,11 @@ pub fn fewer_gpus_note(
         "{fewer} of the {gpus} GPUs train faster, the other {} spare: {theirs} against {ours}, with the planner's best there ({}); the factor {odd} of {gpus} must go whole to pp, cp or dp ({})",
         gpus - fewer,
         alt.plan.chosen_label(),
-        hints.assign("training", "gpus", &fewer.to_string())
+        // A jobs file gives a job's GPUs in its [[job]], not in [job.training].
+        match hints {
+            Hints::Flags => hints.assign("training", "gpus", &fewer.to_string()),
+            Hints::JobsFile => format!("gpus = {fewer} in the [[job]]"),
+        }
     ))
 }
 
