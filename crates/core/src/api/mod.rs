@@ -235,12 +235,14 @@ fn spares_in_hosts(sc: &crate::scenario::Scenario) -> Option<String> {
         "host"
     };
     let plural = if hosts == 1 { "" } else { "s" };
+    let spares = crate::text::grouped(spare_gpus);
     Some(match hosts {
         0 => format!(
-            "whole {unit}s of {per_host} GPUs: {spare_gpus} spare GPUs are no whole {unit}, so none stands by"
+            "whole {unit}s of {per_host} GPUs: {spares} spare GPUs are no whole {unit}, so none stands by"
         ),
         _ => format!(
-            "whole {unit}s of {per_host} GPUs: {spare_gpus} spare GPUs are {hosts} {unit}{plural}"
+            "whole {unit}s of {per_host} GPUs: {spares} spare GPUs are {} {unit}{plural}",
+            crate::text::grouped(hosts)
         ),
     })
 }

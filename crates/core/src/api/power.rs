@@ -407,7 +407,7 @@ pub fn power(sc: &Scenario, o: &PowerOptions) -> Result<GridReport> {
     let mut report = assemble(sc, &r, o, base, runs, window);
     report
         .notes
-        .extend(ramps.and_then(|x| underseen_ramp_note(x, window)));
+        .extend(ramps.and_then(|x| underseen_ramp_note(x, window, o.ramp_limit_mw_per_s)));
     Ok(report)
 }
 
@@ -454,9 +454,11 @@ struct RampsSeen {
 }
 
 /// A note when fine samples see training ramp [`RAMP_UNDERSEEN`] times faster than
-/// the report's samples do.
-fn underseen_ramp_note(x: RampsSeen, window: f64) -> Option<String> {
-    if x.at_fine.is_nan() || x.at_fine <= RAMP_UNDERSEEN * x.at_dt {
+/// the report's samples do, and past the ramp limit (below it, finer samples would
+/// find no time over it either, and no battery).
+fn underseen_ramp_note(x: RampsSeen, window: f64, limit_mw_per_s: f64) -> Option<String> {
+    let seen = x.at_fine > RAMP_UNDERSEEN * x.at_dt && x.at_fine > limit_mw_per_s;
+    if !seen || x.at_fine.is_nan() {
         return None;
     }
     let sig3 = crate::text::sig3;
@@ -1360,13 +1362,14 @@ mod tests {
             fine: 0.01,
             at_fine: 2.0,
         };
-        let n = underseen_ramp_note(x, MAX_WINDOW_S).unwrap();
+        let n = underseen_ramp_note(x, MAX_WINDOW_S, 1.0).unwrap();
         assert!(
             n.ends_with("a window of at most 20,000 s (5.6 h) at 0.01 s samples"),
             "{n}"
         );
-        let x = RampsSeen { at_fine: 1.2, ..x };
-        assert!(underseen_ramp_note(x, 60.0).is_none());
+        assert!(underseen_ramp_note(RampsSeen { at_fine: 1.2, ..x }, 60.0, 1.0).is_none());
+        // Under the ramp limit even at fine samples: nothing is understated.
+        assert!(underseen_ramp_note(x, 60.0, 2.5).is_none());
     }
 
     #[test]
