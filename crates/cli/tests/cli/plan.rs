@@ -487,7 +487,7 @@ fn a_gpu_count_that_factors_badly_names_the_count_that_trains_faster() {
     let at_96 = json(&[&["simulate", "--json", "--plan", "auto"][..], &job("96")].concat());
     let step_96 = at_96["step"]["time_s"].as_f64().unwrap();
     assert!(
-        note.contains(&format!("{step_96:.3} s a step against")) && note.ends_with("(--gpus 96)"),
+        note.contains(&format!("{step_96:.3} s a step with")) && note.ends_with(": --gpus 96"),
         "{note} / {step_96}"
     );
     let best_100 = plan["top"][0]["step_time_s"].as_f64().unwrap();

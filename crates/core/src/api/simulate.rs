@@ -1408,12 +1408,12 @@ pub fn plan_auto(layers: &ScenarioLayers) -> Result<Resolved> {
 /// for [`fewer_gpus_note`] to say so.
 pub const FEWER_GPUS_GAIN: f64 = 0.05;
 
-/// A note when the job's GPU count factors badly and fewer GPUs train faster: 100 GPUs
-/// (4 x 25) leave only plans with pp, cp or dp a multiple of 25 or 5, and 96 of them
-/// (the largest 2^k or 3·2^k below, [`crate::scenario::smooth_gpus_up_to`]), the rest
-/// spare, can beat `best` there. Said when the planner's best on that count beats
-/// `best` by more than [`FEWER_GPUS_GAIN`]; `None` on a smooth count, a placed job or
-/// fields that rule the count out.
+/// A note when the job's GPU count splits badly and fewer GPUs train faster: 100 GPUs
+/// (4 x 25) leave only plans with pp or cp of 5 or 25, and 96 of them, the rest spare,
+/// can beat `best` there; so can 2,000 of 2,048 at a global batch of 2,000. The count
+/// tried is [`plan::fewer_gpus_to_try`]'s; the note is said when the planner's best on
+/// it beats `best` by more than [`FEWER_GPUS_GAIN`]. `None` where the count splits
+/// well, for a placed job, or where the fields given rule the other count out.
 pub fn fewer_gpus_note(
     file: &crate::scenario::ScenarioFile,
     base: &Scenario,
@@ -1423,10 +1423,10 @@ pub fn fewer_gpus_note(
     hints: Hints,
 ) -> Option<String> {
     let gpus = base.job_gpus();
-    let fewer = crate::scenario::smooth_gpus_up_to(gpus);
-    if fewer >= gpus || base.servers.is_some() {
+    if base.servers.is_some() {
         return None;
     }
+    let fewer = plan::fewer_gpus_to_try(gpus, base.run.global_batch, base.cluster.gpus_per_node)?;
     let mut f = file.clone();
     f.training.gpus = Some(fewer);
     let sc = crate::scenario::build_for_planning(&f).ok()?;
@@ -1435,7 +1435,6 @@ pub fn fewer_gpus_note(
     if alt.score(objective) >= (1.0 - FEWER_GPUS_GAIN) * best.score(objective) {
         return None;
     }
-    let odd = gpus >> gpus.trailing_zeros();
     let (theirs, ours) = match objective {
         Objective::Step => (
             format!("{:.3} s a step", alt.step_time_s),
@@ -1447,9 +1446,10 @@ pub fn fewer_gpus_note(
         ),
     };
     Some(format!(
-        "{fewer} of the {gpus} GPUs train faster, the other {} spare: {theirs} against {ours}, with the planner's best there ({}); the factor {odd} of {gpus} must go whole to pp, cp or dp ({})",
+        "{fewer} of the {gpus} GPUs train faster, the other {} spare: {theirs} with the planner's best there ({}), against {ours} with its best on all {gpus} ({}): {}",
         gpus - fewer,
         alt.plan.chosen_label(),
+        best.plan.label(),
         // A jobs file gives a job's GPUs in its [[job]], not in [job.training].
         match hints {
             Hints::Flags => hints.assign("training", "gpus", &fewer.to_string()),

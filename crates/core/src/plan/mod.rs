@@ -456,6 +456,32 @@ pub fn fingerprint(
     format!("{h:016x}")
 }
 
+/// A GPU count below `gpus` worth planning for too, when `gpus` splits badly: the larger
+/// of the largest 2^k or 3·2^k ([`crate::scenario::smooth_gpus_up_to`]: 96 for 100) and
+/// the largest tp x d with tp a power of two up to a server's GPUs and d a divisor of the
+/// global batch, a dp it takes whole (2,000 for 2,048 GPUs at a batch of 2,000). `None`
+/// where `gpus` is such a tp x d itself, or neither count is below it.
+pub fn fewer_gpus_to_try(gpus: u64, global_batch: u64, per_server: u32) -> Option<u64> {
+    let largest_divisor_up_to = |m: u64| {
+        (1..=m.min(global_batch))
+            .rev()
+            .find(|d| global_batch.is_multiple_of(*d))
+            .unwrap_or(1)
+    };
+    let fitted = (0..u64::BITS)
+        .map(|k| 1u64 << k)
+        .take_while(|&tp| tp <= u64::from(per_server.max(1)) && tp <= gpus)
+        .map(|tp| tp * largest_divisor_up_to(gpus / tp))
+        .max()?;
+    if fitted == gpus {
+        return None;
+    }
+    [crate::scenario::smooth_gpus_up_to(gpus), fitted]
+        .into_iter()
+        .filter(|&n| n < gpus)
+        .max()
+}
+
 /// Explains why no plan exists, when that is the case: the run itself out of range (a
 /// one-GPU plan refuses it too), else the divisibility of the global batch.
 fn no_plan_reason(sc: &Scenario) -> Error {
@@ -1035,6 +1061,20 @@ fn check_shard(p: &SearchResult, sc: &Scenario) -> Result<()> {
 mod tests {
     use super::*;
     use crate::scenario::{build, ParallelFile, ScenarioFile, ScenarioLayers, TrainingFile};
+
+    #[test]
+    fn fewer_gpus_are_tried_where_the_count_or_the_batch_splits_badly() {
+        // 100 = 4 x 25 at a batch of 96: 96 (3 x 32, and dp 96).
+        assert_eq!(fewer_gpus_to_try(100, 96, 8), Some(96));
+        // 2,048 at a batch of 2,000: a dp of 250 with tp 8 fills 2,000.
+        assert_eq!(fewer_gpus_to_try(2048, 2000, 8), Some(2000));
+        // A batch of 15,360 (2^10 x 15) on 2,000: dp 1,920 beats 1,536.
+        assert_eq!(fewer_gpus_to_try(2000, 15_360, 8), Some(1920));
+        // Counts that a tp and a dp of the batch fill: nothing to try.
+        for (gpus, batch) in [(1024, 1024), (98_304, 12_288), (1000, 1000), (16_384, 2048)] {
+            assert_eq!(fewer_gpus_to_try(gpus, batch, 8), None, "{gpus} {batch}");
+        }
+    }
 
     #[test]
     fn a_plan_that_fills_the_gpu_ranks_after_one_that_leaves_room_within_the_penalty() {
