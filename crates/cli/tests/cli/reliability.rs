@@ -295,3 +295,22 @@ fn the_checkpoint_follows_the_optimizer_states_and_counts_every_trained_layer() 
         "{fp32} TB"
     );
 }
+
+/// A small job's spare rows: its shares (0.1-2 %) round to no whole server, so the
+/// table gives 1, 2 and 4 servers before all the cluster leaves free; a large job's
+/// rows are its shares alone.
+#[test]
+fn a_small_jobs_spare_table_steps_by_servers() {
+    let spares = |args: &[&str]| -> Vec<u64> {
+        let v = json(&[&["reliability", "--json"][..], args].concat());
+        v["spares"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["spare_gpus"].as_u64().unwrap())
+            .collect()
+    };
+    let small = spares(&["dgx-h100-llama3-70b", "--gpus", "128", "--plan", "auto"]);
+    assert_eq!(small[..4], [0, 8, 16, 32], "{small:?}");
+    assert_eq!(spares(&[]), [0, 96, 488, 976, 1696]);
+}

@@ -193,10 +193,16 @@ pub fn reliability(sc: &Scenario, opts: &ReliabilityOptions) -> Result<Reliabili
         .collect();
     let gpus = sc.job_gpus();
     let gpn = u64::from(sc.cluster.gpus_per_host);
-    // The scenario's own count among them, so the table holds the headline's run.
-    let mut spare_counts: Vec<u64> = [0.0, 0.001, 0.005, 0.01, 0.02]
+    // Shares of the job, in whole hosts; a small job, whose 2 % is under 4 hosts, gets
+    // 1, 2 and 4 hosts too (its shares round to none). The scenario's own count among
+    // them, so the table holds the headline's run.
+    const SHARES: [f64; 5] = [0.0, 0.001, 0.005, 0.01, 0.02];
+    let small = gpus as f64 * SHARES[4] < 4.0 * gpn as f64;
+    let hosts = if small { &[1, 2, 4][..] } else { &[][..] };
+    let mut spare_counts: Vec<u64> = SHARES
         .iter()
         .map(|f| ((gpus as f64 * f) as u64 / gpn) * gpn)
+        .chain(hosts.iter().map(|h| h * gpn))
         .filter(|&s| s <= sc.spare_gpus())
         .chain([base.spare_gpus])
         .collect();
