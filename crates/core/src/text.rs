@@ -42,10 +42,19 @@ pub fn sig3(x: f64) -> String {
 
 /// Items said as a list in prose: "a", "a and b", "a, b and c".
 pub fn and_list(items: &[&str]) -> String {
+    joined(items, "and")
+}
+
+/// Choices said as a list in prose: "a", "a or b", "a, b or c".
+pub fn or_list(items: &[&str]) -> String {
+    joined(items, "or")
+}
+
+fn joined(items: &[&str], word: &str) -> String {
     match items {
         [] => String::new(),
         [one] => one.to_string(),
-        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+        [rest @ .., last] => format!("{} {word} {last}", rest.join(", ")),
     }
 }
 

@@ -1119,15 +1119,32 @@ pub fn memory_warning(sc: &Scenario, m: &MemorySummary) -> Option<String> {
     }
     fills_tightly(m.per_gpu_gib, m.capacity_gib).then(|| {
         format!(
-            "warning: {} fills {:.1} GiB of the {}'s {:.1} GiB ({:.0}%): {}; more tp or pp, recompute or a smaller micro-batch leave room",
+            "warning: {} fills {:.1} GiB of the {}'s {:.1} GiB ({:.0}%): {}; {} leave room",
             sc.plan.label(),
             m.per_gpu_gib,
             sc.cluster.gpu.name,
             m.capacity_gib,
             100.0 * m.per_gpu_gib / m.capacity_gib,
-            tight_memory_caveat(m.reserved_gib)
+            tight_memory_caveat(m.reserved_gib),
+            room_makers(sc)
         )
     })
+}
+
+/// What of the plan could still give memory back: more tp (up to a server's GPUs), more
+/// pp, more recomputation (short of full on every layer), a smaller micro-batch.
+fn room_makers(sc: &Scenario) -> String {
+    let p = &sc.plan;
+    let recompute_left =
+        p.recompute != crate::workload::Recompute::Full || p.recompute_layers.is_some();
+    let levers = [
+        (p.tp < sc.cluster.gpus_per_node, "more tp"),
+        (true, "more pp"),
+        (recompute_left, "more recomputation"),
+        (p.micro_batch > 1, "a smaller micro-batch"),
+    ];
+    let said: Vec<&str> = levers.iter().filter(|l| l.0).map(|l| l.1).collect();
+    crate::text::or_list(&said)
 }
 
 impl MemorySummary {
@@ -1528,6 +1545,24 @@ mod tests {
         flags.training.global_batch = Some(1024);
         flags.parallel.tp = tp;
         resolve(&ScenarioLayers::flags(flags)).unwrap()
+    }
+
+    /// A tight plan is told only the levers it has left.
+    #[test]
+    fn room_is_sought_only_where_the_plan_has_some_left() {
+        let mut sc = scenario_preset(crate::scenario::DEFAULT_SCENARIO)
+            .unwrap()
+            .validate()
+            .unwrap();
+        // TP8 on servers of 8, selective recompute, micro-batch 1.
+        assert_eq!(room_makers(&sc), "more pp or more recomputation");
+        sc.plan.tp = 4;
+        sc.plan.micro_batch = 2;
+        sc.plan.recompute = crate::workload::Recompute::Full;
+        assert_eq!(
+            room_makers(&sc),
+            "more tp, more pp or a smaller micro-batch"
+        );
     }
 
     /// A preset's plan was made for its model: another model is planned for, the
