@@ -272,8 +272,27 @@ fn no_plan_that_fits_is_one_clear_error() {
             &[
                 "any plan with tp = 1, pp = 1, cp = 1:",
                 "with these fields",
-                "fewer of the plan fields you gave",
+                // The weights and gradients alone overflow at TP1 PP1: no GPU count helps.
+                "alone need 392.3 GiB a GPU with these fields, whatever the GPUs",
+                "give fewer of the plan fields",
+                "(without them, plans fit)",
             ],
+        ),
+        // At TP8 the states fit once spread over more GPUs.
+        (
+            &[
+                "simulate",
+                "dgx-h100-llama3-70b",
+                "--plan",
+                "auto",
+                "--tp",
+                "8",
+                "--pp",
+                "1",
+                "--gpus",
+                "16",
+            ],
+            &["more GPUs:", "or fewer of the plan fields you gave"],
         ),
     ];
     for (args, needles) in cases {
@@ -284,6 +303,10 @@ fn no_plan_that_fits_is_one_clear_error() {
         assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
         for n in *needles {
             assert!(err.contains(n), "{args:?}: expected {n:?} in {err}");
+        }
+        if err.contains("whatever the GPUs") {
+            assert!(!err.contains("more GPUs:"), "{args:?}: {err}");
+            assert!(!err.contains("more GPUs, a smaller batch"), "{args:?}: {err}");
         }
     }
 }

@@ -1482,6 +1482,15 @@ fn best_plan(base: &Scenario, fixed: &ParallelFile) -> Result<Option<plan::PlanR
     Ok(r.top.into_iter().next())
 }
 
+/// Whether `fixed` sets every field that shares the weights over GPUs (tp and pp, and
+/// for experts ep and etp), so that no GPU count admits a plan holding fewer of them.
+fn fixes_the_weights_share(sc: &Scenario, fixed: &ParallelFile) -> bool {
+    let experts = sc.model.moe.is_some();
+    fixed.tp.is_some()
+        && fixed.pp.is_some()
+        && (!experts || (fixed.ep.is_some() && fixed.etp.is_some()))
+}
+
 /// The one error for "no plan fits": which plans were tried (the fields the user fixed
 /// named) and what would make room.
 pub fn none_fits(sc: &Scenario, fixed: &ParallelFile) -> crate::Error {
@@ -1497,13 +1506,31 @@ pub fn none_fits(sc: &Scenario, fixed: &ParallelFile) -> crate::Error {
         )
     };
     let gpus = sc.job_gpus();
-    let room = plan::what_makes_room(sc);
-    let least = plan::least_memory(sc, fixed)
-        .map(|(p, m)| {
+    let hbm = sc.cluster.gpu.hbm_capacity;
+    let least = plan::least_memory(sc, fixed);
+    let room = match &least {
+        Some(l) if !fewer.is_empty() && l.floor > hbm && fixes_the_weights_share(sc, fixed) => {
+            // No count of GPUs, batch or sequence makes room: only the fields given do.
+            let free =
+                plan::least_memory(sc, &ParallelFile::default()).is_some_and(|f| f.total <= hbm);
+            format!(
+                "the weights, gradients and reserved memory alone need {:.1} GiB a GPU with these fields, whatever the GPUs, batch or sequence length: give fewer of the plan fields, or ones that share the weights over more GPUs{}",
+                l.floor.gib(),
+                if free {
+                    " (without them, plans fit)".to_string()
+                } else {
+                    format!("; without them no plan fits either: {}", plan::what_makes_room(sc))
+                }
+            )
+        }
+        _ => format!("{}{fewer}", plan::what_makes_room(sc)),
+    };
+    let least = least
+        .map(|l| {
             format!(
                 " (the least any needs is {:.1} GiB, {})",
-                m.gib(),
-                p.label()
+                l.total.gib(),
+                l.plan.label()
             )
         })
         .unwrap_or_default();
@@ -1511,7 +1538,7 @@ pub fn none_fits(sc: &Scenario, fixed: &ParallelFile) -> crate::Error {
         "parallel",
         value,
         format!(
-            "a plan that fits in memory, but no plan of {}{with} on {gpus} GPU{}, global batch {} of {} tokens, fits in the GPU's {:.1} GiB ({}){least}: {room}{fewer}",
+            "a plan that fits in memory, but no plan of {}{with} on {gpus} GPU{}, global batch {} of {} tokens, fits in the GPU's {:.1} GiB ({}){least}: {room}",
             sc.model.name,
             if gpus == 1 { "" } else { "s" },
             sc.run.global_batch,

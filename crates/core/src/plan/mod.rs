@@ -868,26 +868,42 @@ pub fn best(sc: &Scenario, fixed: &ParallelFile, objective: Objective) -> Result
     })
 }
 
-/// The plan of the search space that `fixed` admits needing the least memory, and that
-/// memory (its fullest GPU): how far from fitting the closest plan is, when none fits.
-pub fn least_memory(
-    sc: &Scenario,
-    fixed: &ParallelFile,
-) -> Option<(ParallelPlan, crate::units::Bytes)> {
+/// How far from fitting the plans `fixed` admits are, when none fits.
+#[derive(Debug, Clone)]
+pub struct LeastMemory {
+    /// The admitted plan needing the least memory.
+    pub plan: ParallelPlan,
+    /// What it needs (its fullest GPU).
+    pub total: crate::units::Bytes,
+    /// The least any admitted plan holds that more GPUs, a smaller batch or shorter
+    /// sequences do not shrink: its weights, gradients and reserved memory (the
+    /// distributed optimizer shards only the optimizer over more data-parallel ranks).
+    pub floor: crate::units::Bytes,
+}
+
+/// The plan of the search space that `fixed` admits needing the least memory, that
+/// memory, and the floor no GPU count lowers ([`LeastMemory`]).
+pub fn least_memory(sc: &Scenario, fixed: &ParallelFile) -> Option<LeastMemory> {
     let all = candidates(sc, fixed).ok()?;
-    // Ties go to the first enumerated, whatever the threads.
-    let (i, m) = all
+    let need: Vec<(usize, f64, f64)> = all
         .par_iter()
         .enumerate()
         .filter(|(_, p)| fixed.admits(p))
         .map(|(i, p)| {
-            (
-                i,
-                peak_memory(&sc.model, p, &sc.run, sc.cluster.gpu).total(),
-            )
+            let m = peak_memory(&sc.model, p, &sc.run, sc.cluster.gpu);
+            (i, m.total().0, (m.weights + m.gradients + m.reserved).0)
         })
-        .min_by(|a, b| a.1 .0.total_cmp(&b.1 .0).then(a.0.cmp(&b.0)))?;
-    Some((all[i].clone(), m))
+        .collect();
+    // Ties go to the first enumerated, whatever the threads.
+    let &(i, total, _) = need
+        .iter()
+        .min_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)))?;
+    let floor = need.iter().map(|n| n.2).fold(f64::INFINITY, f64::min);
+    Some(LeastMemory {
+        plan: all[i].clone(),
+        total: crate::units::Bytes(total),
+        floor: crate::units::Bytes(floor),
+    })
 }
 
 /// What would let a plan fit when none does. The model's states (weights, gradients,
