@@ -306,7 +306,10 @@ fn no_plan_that_fits_is_one_clear_error() {
         }
         if err.contains("whatever the GPUs") {
             assert!(!err.contains("more GPUs:"), "{args:?}: {err}");
-            assert!(!err.contains("more GPUs, a smaller batch"), "{args:?}: {err}");
+            assert!(
+                !err.contains("more GPUs, a smaller batch"),
+                "{args:?}: {err}"
+            );
         }
     }
 }

@@ -259,6 +259,7 @@ impl<'a> ComputeModel<'a> {
     }
 
     /// Fraction of the ceiling a GEMM of this shape reaches (0, 1].
+    #[cfg(test)]
     pub fn shape_efficiency(&self, m: f64, n: f64, k: f64) -> f64 {
         self.batched_shape_efficiency(m, n, k, 1.0)
     }
@@ -283,12 +284,14 @@ impl<'a> ComputeModel<'a> {
         (wave_eff * tile_eff * k_eff).clamp(1e-6, 1.0)
     }
 
-    /// Time of all of a GEMM's repetitions.
+    /// Time of all of a GEMM's repetitions: one kernel each, or one grouped (or
+    /// strided-batched) kernel whose tiles share the waves.
     pub fn gemm_time(&self, g: &Gemm) -> Seconds {
         if g.count <= 0.0 || g.m <= 0.0 {
             return Seconds::ZERO;
         }
-        let rate = self.gemm_ceiling() * self.shape_efficiency(g.m, g.n, g.k);
+        let batch = if g.grouped { g.count } else { 1.0 };
+        let rate = self.gemm_ceiling() * self.batched_shape_efficiency(g.m, g.n, g.k, batch);
         let compute = g.flops() / rate;
         let memory = self.gemm_bytes(g) / self.hbm_bandwidth();
         let recipe = if self.fp8 {
@@ -299,15 +302,23 @@ impl<'a> ComputeModel<'a> {
         compute.max(memory) * self.slowdown * recipe
     }
 
-    /// Time of a strided-batched GEMM: its `count` products are one kernel.
-    pub fn batched_gemm_time(&self, g: &Gemm) -> Seconds {
-        if g.count <= 0.0 || g.m <= 0.0 {
-            return Seconds::ZERO;
-        }
-        let rate = self.gemm_ceiling() * self.batched_shape_efficiency(g.m, g.n, g.k, g.count);
-        let compute = g.flops() / rate;
-        let memory = self.gemm_bytes(g) / self.hbm_bandwidth();
-        compute.max(memory) * self.slowdown
+    /// Time of a GEMM's backward: the data gradient (m x n by n x k: the reduction runs
+    /// over the output width) and the weight gradient (k x m by m x n: the reduction runs
+    /// over the tokens), each priced at its own shape. A weight gradient over few tokens
+    /// (an expert's share of a micro-batch) pays its tiles' prologue and epilogue over a
+    /// short reduction, as [`K_HALF`] has it for any GEMM.
+    pub fn gemm_backward_time(&self, g: &Gemm) -> Seconds {
+        let data = Gemm {
+            n: g.k,
+            k: g.n,
+            ..g.clone()
+        };
+        let weight = Gemm {
+            m: g.k,
+            k: g.m,
+            ..g.clone()
+        };
+        self.gemm_time(&data) + self.gemm_time(&weight)
     }
 
     /// HBM bytes of all of a GEMM's repetitions at this model's operand precision.
@@ -448,6 +459,7 @@ mod tests {
             n: 8192.0,
             k: 8192.0,
             count: 1.0,
+            grouped: false,
         };
         let one = ComputeModel::new(h100, false);
         let many = ComputeModel::new(h100, false).synchronized_over(2048);
@@ -472,6 +484,42 @@ mod tests {
         assert!(width(100_000) < width(64));
     }
 
+    /// 64 fine-grained experts with 384 tokens each (DeepSeek-V2-Lite at EP1, a 4,096-token
+    /// micro-batch, top-6): one expert's 18 tiles fill an eighth of H100's 132 SMs, while
+    /// one grouped kernel's 1,152 tiles fill its waves.
+    #[test]
+    fn grouped_experts_share_the_waves_and_their_weight_gradient_is_short() {
+        let h100 = gpu("H100-SXM5-80GB").unwrap();
+        let cm = ComputeModel::new(h100, false);
+        let experts = Gemm {
+            name: "expert_fc1",
+            m: 384.0,
+            n: 1408.0,
+            k: 2048.0,
+            count: 64.0,
+            grouped: true,
+        };
+        let one_by_one = Gemm {
+            grouped: false,
+            ..experts.clone()
+        };
+        let (grouped, apart) = (cm.gemm_time(&experts), cm.gemm_time(&one_by_one));
+        assert!(grouped * 4.0 < apart, "{grouped:?} {apart:?}");
+        // Its weight gradient reduces over the 384 tokens, not the 2,048 inputs: the
+        // backward takes more than twice the forward. A big square GEMM's does not.
+        assert!(cm.gemm_backward_time(&experts) > grouped * 2.2);
+        let square = Gemm {
+            name: "square",
+            m: 8192.0,
+            n: 8192.0,
+            k: 8192.0,
+            count: 1.0,
+            grouped: false,
+        };
+        let ratio = cm.gemm_backward_time(&square) / cm.gemm_time(&square);
+        assert!((ratio - 2.0).abs() < 1e-9, "{ratio}");
+    }
+
     #[test]
     fn roofline_takes_the_slower_bound() {
         let h100 = gpu("H100-SXM5-80GB").unwrap();
@@ -483,6 +531,7 @@ mod tests {
             n: 16384.0,
             k: 16384.0,
             count: 1.0,
+            grouped: false,
         };
         let t = cm.gemm_time(&g);
         let mem = cm.memory_time(g.bytes(2.0));
@@ -494,6 +543,7 @@ mod tests {
             n: 8192.0,
             k: 8192.0,
             count: 1.0,
+            grouped: false,
         };
         let bf16 = cm.gemm_time(&g);
         let fp8 = ComputeModel::new(h100, true).gemm_time(&g);

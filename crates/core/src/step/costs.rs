@@ -328,6 +328,7 @@ impl StepCosts {
 /// GEMM, fused attention and element-wise parts of one layer's forward and backward.
 struct LayerCompute {
     gemm_fwd: Seconds,
+    gemm_bwd: Seconds,
     /// The attention core's forward and backward: what a context-parallel ring hides
     /// its exchanges behind.
     attn: FwdBwd<Seconds>,
@@ -336,6 +337,7 @@ struct LayerCompute {
 
 fn layer_compute(sc: &Scenario, cm: &ComputeModel, lw: &LayerWork) -> LayerCompute {
     let gemm_fwd: Seconds = lw.gemms.iter().map(|g| cm.gemm_time(g)).sum();
+    let gemm_bwd: Seconds = lw.gemms.iter().map(|g| cm.gemm_backward_time(g)).sum();
     let gemm_flops: Flops = lw.gemms.iter().map(|g| g.flops()).sum();
     let gemm_bytes: Bytes = lw.gemms.iter().map(|g| cm.gemm_bytes(g)).sum();
     // Unfused attention: its batched GEMMs (never FP8: Transformer Engine quantizes only
@@ -345,7 +347,7 @@ fn layer_compute(sc: &Scenario, cm: &ComputeModel, lw: &LayerWork) -> LayerCompu
         time: lw
             .attention_gemms
             .iter()
-            .map(|g| half.batched_gemm_time(g))
+            .map(|g| half.gemm_time(g))
             .sum::<Seconds>()
             + cm.memory_time(lw.attention_bytes),
         flops: lw.attention_gemms.iter().map(|g| g.flops()).sum(),
@@ -376,13 +378,14 @@ fn layer_compute(sc: &Scenario, cm: &ComputeModel, lw: &LayerWork) -> LayerCompu
         flops: gemm_flops + lw.attention_flops + unfused.flops,
         bytes: gemm_bytes + lw.elementwise_bytes + cast + unfused.bytes,
     };
-    // Backward: data + weight gradients (2x GEMMs), fused attention backward 2.5x,
+    // Backward: data + weight gradients (2x the GEMMs' FLOPs, each at its own shape),
+    // fused attention backward 2.5x,
     // element-wise about 2x (see `ops`). Full recompute repeats the forward; selective
     // recompute of the attention core is already part of the fused attention backward,
     // while the unfused core runs its forward again (Korthikanti et al. 2022, §5).
     let mut backward = OpCost {
         time: cm.launched(
-            gemm_fwd * 2.0
+            gemm_bwd
                 + cm.attention_time(lw.attention_flops * 2.5, AttentionPass::Backward)
                 + cm.memory_time(lw.elementwise_bwd_bytes + cast_bwd),
             lw.kernels * 2.0,
@@ -419,6 +422,7 @@ fn layer_compute(sc: &Scenario, cm: &ComputeModel, lw: &LayerWork) -> LayerCompu
     });
     LayerCompute {
         gemm_fwd,
+        gemm_bwd,
         attn: FwdBwd {
             forward: attn_fwd,
             backward: attn_bwd,
@@ -438,7 +442,14 @@ fn layer_costs(
     let c = layer_compute(sc, cm, lw);
     LayerCosts {
         compute: c.cost,
-        tp: tp_comm(sc, net, layout.shape(GroupKind::Tp), lw, c.gemm_fwd),
+        tp: tp_comm(
+            sc,
+            net,
+            layout.shape(GroupKind::Tp),
+            lw,
+            c.gemm_fwd,
+            c.gemm_bwd,
+        ),
         cp: cp_comm(sc, net, layout.shape(GroupKind::Cp), lw, c.attn),
         ep: ep_comm(sc, net, layout, lw, &c.cost),
         activation_bytes: activation_bytes_per_layer(&sc.model, &sc.plan, &sc.run, kind),
@@ -463,6 +474,7 @@ fn tp_comm(
     g: GroupShape,
     lw: &LayerWork,
     gemm_fwd: Seconds,
+    gemm_bwd: Seconds,
 ) -> LayerComm {
     let (plan, tp) = (&sc.plan, sc.plan.tp);
     if tp <= 1 {
@@ -483,7 +495,7 @@ fn tp_comm(
     };
     let overlap = sc.cluster.tp_comm_overlap;
     let fwd = tp_exposed(forward.time, gemm_fwd, tp, overlap);
-    let mut bwd = tp_exposed(forward.time, gemm_fwd * 2.0, tp, overlap);
+    let mut bwd = tp_exposed(forward.time, gemm_bwd, tp, overlap);
     if plan.recompute == Recompute::Full {
         bwd += fwd;
     }
@@ -647,6 +659,10 @@ fn head_costs(sc: &Scenario, cm: &ComputeModel) -> (FwdBwd<OpCost>, FwdBwd<OpCos
         flops: hw.logits.flops(),
         bytes: half.gemm_bytes(&hw.logits),
     };
+    let logits_bwd = OpCost {
+        time: half.gemm_backward_time(&hw.logits),
+        ..logits.times(2.0)
+    };
     let loss = OpCost {
         time: cm.memory_time(hw.loss_bytes),
         flops: Flops::ZERO,
@@ -672,6 +688,12 @@ fn head_costs(sc: &Scenario, cm: &ComputeModel) -> (FwdBwd<OpCost>, FwdBwd<OpCos
         n: h / sc.plan.tp as f64,
         k: 2.0 * h,
         count: mtp,
+        grouped: false,
+    };
+    let proj_bwd = OpCost {
+        time: cm.gemm_backward_time(&proj),
+        flops: proj.flops() * 2.0,
+        bytes: cm.gemm_bytes(&proj) * 2.0,
     };
     let proj = OpCost {
         time: cm.gemm_time(&proj),
@@ -681,11 +703,7 @@ fn head_costs(sc: &Scenario, cm: &ComputeModel) -> (FwdBwd<OpCost>, FwdBwd<OpCos
     let once = logits.then(loss);
     let head = FwdBwd {
         forward: once.times(1.0 + mtp).then(proj),
-        backward: logits
-            .times(2.0)
-            .then(loss_bwd)
-            .times(1.0 + mtp)
-            .then(proj.times(2.0)),
+        backward: logits_bwd.then(loss_bwd).times(1.0 + mtp).then(proj_bwd),
     };
     let emb_grad = OpCost {
         time: cm.memory_time(hw.embedding_grad_bytes),

@@ -4,8 +4,9 @@
 //! - Attention is fused (FlashAttention): the s x s scores are never stored, the kernel is
 //!   FLOP-bound, and causal masking halves the score FLOPs that are executed. The model
 //!   FLOPs used for MFU count full (non-causal) attention, as Megatron's formula does.
-//! - Backward GEMMs cost twice the forward (data and weight gradients). The fused
-//!   attention backward recomputes the scores: 2.5x its forward FLOPs.
+//! - Backward GEMMs do twice the forward's FLOPs (data and weight gradients), each priced
+//!   at its own shape (`ComputeModel::gemm_backward_time`). The fused attention backward
+//!   recomputes the scores: 2.5x its forward FLOPs.
 //! - Per-GPU tokens are micro_batch x seq_len / cp; with sequence parallelism the
 //!   element-wise ops (norms, residuals, dropout) run on 1/tp of them, otherwise every TP
 //!   rank repeats them.
@@ -30,6 +31,10 @@ pub struct Gemm {
     pub k: f64,
     /// How many such GEMMs (e.g. local experts).
     pub count: f64,
+    /// Whether the `count` products run as one grouped kernel (Megatron-LM's grouped
+    /// expert GEMM, `--moe-grouped-gemm`), whose output tiles share the waves as a
+    /// batched GEMM's do; else one kernel each.
+    pub grouped: bool,
 }
 
 impl Gemm {
@@ -68,7 +73,8 @@ pub struct LayerWork {
     /// Memory-bound element-wise traffic of the forward (norms, residuals, activation,
     /// dropout, a CP ring's output corrections; FP8 casts apart, below).
     pub elementwise_bytes: Bytes,
-    /// The same for the backward: twice the forward's, and a CP ring's gradient sums.
+    /// The same for the backward: twice the forward's (an MoE layer's permutations
+    /// once), and a CP ring's gradient sums.
     pub elementwise_bwd_bytes: Bytes,
     /// Elements the forward casts to FP8 (each quantized GEMM's input; zero unless FP8),
     /// priced by the recipe and GPU (`Fp8Recipe::cast_bytes`).
@@ -124,6 +130,7 @@ fn gemm_of(p: &Projection, m: f64, count: f64, ways: f64) -> Gemm {
         n,
         k,
         count,
+        grouped: false,
     }
 }
 
@@ -148,6 +155,8 @@ pub fn layer_work(
     let mut ep_a2a_bytes = Bytes::ZERO;
     let mut ep_gather_message = Bytes::ZERO;
     let mut etp_message = Bytes::ZERO;
+    // Bytes an MoE layer's token permutations move, forward (the backward moves the same).
+    let mut permute_bytes = 0.0;
     let sp_div = if plan.sequence_parallel { t } else { 1.0 };
     // Selective recomputation of the recipe's modules: the norms read and write h per
     // token each.
@@ -201,8 +210,17 @@ pub fn layer_work(
                 }
             }
             for p in model.mlp_projections(moe.expert_ffn, MlpPart::Expert) {
-                add(gemm_of(&p, per_expert, local_experts, etp), k, &mut gemms);
+                let experts = Gemm {
+                    grouped: true,
+                    ..gemm_of(&p, per_expert, local_experts, etp)
+                };
+                add(experts, k, &mut gemms);
             }
+            // Megatron-Core's dispatcher permutes each token's k copies into expert order
+            // before the experts and unpermutes (weighting and summing them) after
+            // (`permute` and `unpermute`, megatron/core/transformer/moe/moe_utils.py):
+            // each reads one side and writes the other.
+            permute_bytes = 2.0 * (tokens / t + routed) * h * HALF;
             // What arrives at a GPU for its experts, before the expert-TP all-gather.
             let arrived = match run.recipe.moe_dispatcher {
                 Dispatcher::Alltoall | Dispatcher::Deepep => {
@@ -255,8 +273,8 @@ pub fn layer_work(
     // unless sequence parallel. The activation reads/writes the MLP's inner tensor:
     // standard 2 x ffn, gated 3 x ffn (gate and up in, product out), split by tp.
     let elems_per_token = 11.0 * h / sp_div + mlp_inner;
-    let fwd_bytes = tokens * elems_per_token * HALF;
-    let bwd_bytes = 2.0 * fwd_bytes;
+    let fwd_bytes = tokens * elems_per_token * HALF + permute_bytes;
+    let bwd_bytes = 2.0 * (fwd_bytes - permute_bytes) + permute_bytes;
     // Transformer Engine casts every GEMM operand it quantizes. Forward: each GEMM's
     // input; backward: each GEMM's output gradient. The router stays in higher precision.
     // Each cast is a kernel of its own.
@@ -415,6 +433,7 @@ fn unfused_attention(
             n: keys,
             k: model.qk_dim(),
             count,
+            grouped: true,
         },
         Gemm {
             name: "context",
@@ -422,6 +441,7 @@ fn unfused_attention(
             n: model.v_dim(),
             k: keys,
             count,
+            grouped: true,
         },
     ];
     let elements = count * queries * keys;
@@ -466,6 +486,7 @@ pub fn head_work(model: &ModelSpec, plan: &ParallelPlan, run: &TrainingRun) -> H
             n: v / t,
             k: h,
             count: 1.0,
+            grouped: false,
         },
         loss_bytes: Bytes(tokens * v / t * loss.0),
         loss_bwd_bytes: Bytes(tokens * v / t * loss.1),
