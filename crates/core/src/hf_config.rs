@@ -297,6 +297,14 @@ impl<'a> Config<'a> {
     }
 
     fn missing(&self, name: &str, why: &str) -> Error {
+        // Null reads as unset (see `get`): a required key set so is named as it is.
+        if self.keys().any(|(k, v)| k == name && v.is_null()) {
+            return self.bad(
+                name,
+                "null",
+                format!("required in config.json{why}: a value, not null"),
+            );
+        }
         // A key one slip from the one missing is likely it, misspelt.
         let near = crate::error::nearest(name, self.keys().map(|(k, _)| k.as_str()))
             .map(|k| format!(" (it has '{k}': misspelt?)"))
@@ -1446,6 +1454,17 @@ mod tests {
             err(&typo).ends_with("num_hidden_layers = missing: required in config.json (it has 'num_hiden_layers': misspelt?)"),
             "{}",
             err(&typo)
+        );
+        // A required key set to null is named as null, not as missing or misspelt.
+        let null = format!(
+            "{}}}",
+            llama.replace(r#""num_hidden_layers":2"#, r#""num_hidden_layers":null"#)
+        );
+        assert!(
+            err(&null)
+                .ends_with("num_hidden_layers = null: required in config.json: a value, not null"),
+            "{}",
+            err(&null)
         );
         // A dense family's config with an expert count loads dense in transformers.
         let m = read(r#","num_local_experts":8,"num_experts_per_tok":2"#);

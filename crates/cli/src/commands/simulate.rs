@@ -4,8 +4,8 @@
 use crate::cli::SimulateArgs;
 use crate::errors::{CliError, CliResult};
 use crate::sinks::format::{
-    analytic_ettr, bytes, contention_line, count, days, days_spread, duration, few, pct, power_mw,
-    si, size_tb, spare_gpus, tenths,
+    analytic_ettr, bytes, contention_line, count, days, days_spread, duration, energy_mwh,
+    energy_per_token, few, pct, power_mw, si, size_tb, spare_gpus, tenths,
 };
 use crate::{input, sinks};
 use memphis_core::api::simulate::MemorySummary;
@@ -245,7 +245,7 @@ fn render(r: &SimulationReport) -> String {
     let moe = r
         .model
         .moe
-        .map(|(e, k)| format!(", MoE {e}x top-{k}"))
+        .map(|(e, k)| format!(" ({} active), MoE {e}x top-{k}", si(r.model.active_params)))
         .unwrap_or_default();
     let _ = writeln!(
         o,
@@ -566,16 +566,8 @@ fn render_power(o: &mut String, r: &SimulationReport) {
         o,
         "  energy       {} MWh ({} a training step; {} per token over the run, waits included; {:?} cooling: {} MWh)",
         si(e.run_mwh),
-        if e.step_mwh < 1e-4 {
-            format!("{:.1} Wh", e.step_mwh * 1e6)
-        } else {
-            format!("{:.1} kWh", e.step_mwh * 1e3)
-        },
-        if e.j_per_token < 0.1 {
-            format!("{:.2} mJ", e.j_per_token * 1e3)
-        } else {
-            format!("{:.2} J", e.j_per_token)
-        },
+        energy_mwh(e.step_mwh),
+        energy_per_token(e.j_per_token),
         pw.other_cooling,
         si(e.run_mwh_other_cooling)
     );

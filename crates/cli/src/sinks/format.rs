@@ -37,6 +37,30 @@ pub fn duration_band(lo: f64, hi: f64) -> (String, String) {
     (show(lo, d), show(hi, d))
 }
 
+/// An energy given in MWh (a training step's): three significant figures in Wh below
+/// 1 kWh, in kWh below 1 MWh, in MWh above.
+pub fn energy_mwh(mwh: f64) -> String {
+    use memphis_core::text::sig3;
+    let a = mwh.abs();
+    if a < 1e-3 {
+        format!("{} Wh", sig3(mwh * 1e6))
+    } else if a < 1.0 {
+        format!("{} kWh", sig3(mwh * 1e3))
+    } else {
+        format!("{} MWh", sig3(mwh))
+    }
+}
+
+/// Joules a token: three significant figures, in mJ below 0.1 J.
+pub fn energy_per_token(j: f64) -> String {
+    use memphis_core::text::sig3;
+    if j.abs() < 0.1 {
+        format!("{} mJ", sig3(j * 1e3))
+    } else {
+        format!("{} J", sig3(j))
+    }
+}
+
 /// A power given in MW: in MW from 0.1 MW, in kW or W below, so that a job of a few
 /// GPUs does not read 0.00 MW.
 pub fn power_mw(mw: f64) -> String {
@@ -262,6 +286,12 @@ mod tests {
         assert_eq!(given_days(0.5), "0.5");
         assert_eq!(spare_gpus(1), "1 spare GPU");
         assert_eq!(spare_gpus(1024), "1,024 spare GPUs");
+        // A training step's energy keeps three figures whatever its size.
+        assert_eq!(energy_mwh(0.000147), "147 Wh");
+        assert_eq!(energy_mwh(0.0262), "26.2 kWh");
+        assert_eq!(energy_mwh(3.5), "3.50 MWh");
+        assert_eq!(energy_per_token(0.94), "0.940 J");
+        assert_eq!(energy_per_token(0.0123), "12.3 mJ");
     }
 
     #[test]

@@ -5,7 +5,10 @@ use memphis_core::api::SimulationReport;
 use memphis_core::step::timeline::{Stream, Timeline};
 use std::fmt::Write;
 
-use super::format::{contention_line, count, days, duration, few, pct, si, spare_gpus, tenths};
+use super::format::{
+    contention_line, count, days, duration, energy_mwh, energy_per_token, few, pct, si, spare_gpus,
+    tenths,
+};
 
 /// Escapes text for HTML.
 pub(super) fn esc(s: &str) -> String {
@@ -499,10 +502,10 @@ fn power_parts_table(r: &SimulationReport) -> String {
 /// Energy, carbon and water of the whole run.
 fn footprint_table(r: &SimulationReport) -> String {
     format!(
-        r#"<h2>Energy, carbon, water (whole run, p50)</h2><table id="table-footprint"><tr><th>energy</th><td>{} MWh</td><td>{:.1} kWh a training step; {:.2} J per token over the run, waits included</td></tr><tr><th>carbon</th><td>{} t CO2e</td><td>{:.0} g/kWh, {} from gas turbines</td></tr><tr><th>water</th><td>{} m³</td><td>on site and upstream</td></tr></table>"#,
+        r#"<h2>Energy, carbon, water (whole run, p50)</h2><table id="table-footprint"><tr><th>energy</th><td>{} MWh</td><td>{} a training step; {} per token over the run, waits included</td></tr><tr><th>carbon</th><td>{} t CO2e</td><td>{:.0} g/kWh, {} from gas turbines</td></tr><tr><th>water</th><td>{} m³</td><td>on site and upstream</td></tr></table>"#,
         si(r.energy.run_mwh),
-        r.energy.step_mwh * 1000.0,
-        r.energy.j_per_token,
+        energy_mwh(r.energy.step_mwh),
+        energy_per_token(r.energy.j_per_token),
         si(r.carbon.run_tco2e),
         r.carbon.gco2_per_kwh,
         pct(r.carbon.turbine_share),

@@ -266,6 +266,11 @@ fn bad_inputs_get_one_clear_error() {
             &["simulate", "--model", "llama3-70b", "--cluster", "dgx-h100", "--gpus", "1024", "--tp", "8", "--pp", "4", "--global-batch", "1024", "--micro-batch", "3"],
             "parallel.micro_batch = 3 (given as --micro-batch): a micro-batch divides the batch per replica (global_batch / dp): another global_batch, or another micro_batch; one of",
         ),
+        // An etp no plan can fold the experts into: the rule, not only the planner's scope.
+        (
+            &["simulate", "--model", "crates/core/testdata/hf/mixtral-8x7b.json", "--cluster", "dgx-h100", "--gpus", "256", "--ep", "8", "--etp", "7"],
+            "parallel.etp = 7 (given as --etp): 7 does not divide tp x cp x dp (the job's 256 GPUs / pp 1 = 256), the ranks expert layers fold into etp x ep x expert-dp; one of",
+        ),
         // What the model's shape bounds is named before the GPU count.
         (
             &["simulate", "--pp", "1000"],

@@ -569,7 +569,7 @@ pub fn scenario_notes(merged: &MergedScenario, sc: &Scenario, hints: Hints) -> V
     }
     if let Some(n) = sc.model.max_seq_len.filter(|&n| sc.run.seq_len > n) {
         notes.push(format!(
-            "seq_len = {} is longer than {}'s max_seq_len = {n}, the context its positions were trained for: past {n} they never were (extend its context, RoPE scaling, or set {})",
+            "seq_len = {} is longer than {}'s max_seq_len = {n}, the longest context it was trained for (the timing holds, but positions past {n} are untrained: extend its context, RoPE scaling, or set {})",
             sc.run.seq_len,
             sc.model.name,
             hints.set("training", &["seq_len"])

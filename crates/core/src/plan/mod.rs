@@ -616,6 +616,16 @@ fn why_no_plan_has(
         {
             (format!("sequence parallelism needs seq_len ({seq}) to be a multiple of tp x cp ({tc}): another seq_len, or sequence_parallel = false (--sequence-parallel false); "), true)
         }
+        // Expert layers fold a stage's tp x cp x dp ranks (GPUs / pp) into etp x ep x
+        // expert-dp, as `ParallelPlan::validate` has it.
+        Ok(v) if field == "etp" && v > 0 && !(gpus / u64::from(fixed.pp.unwrap_or(1))).is_multiple_of(v) => (
+            format!(
+                "{v} does not divide tp x cp x dp (the job's {gpus} GPUs / pp {} = {}), the ranks expert layers fold into etp x ep x expert-dp; ",
+                fixed.pp.unwrap_or(1),
+                gpus / u64::from(fixed.pp.unwrap_or(1))
+            ),
+            true,
+        ),
         Ok(v) if field == "micro_batch" && v > 32 => (
             "the planner tries micro-batches up to 32 that divide the batch per replica (global_batch / dp); ".to_string(),
             false,
