@@ -98,6 +98,13 @@ pub fn searched_with(
     ));
     if let Some(best) = result.top.first() {
         result.notes.extend(api::best_plan_notes(&sc, best));
+        result.notes.extend(api::simulate::room_note(
+            &sc,
+            best,
+            result.best_with_room.as_ref(),
+            a.objective,
+            api::simulate::Hints::Flags,
+        ));
         if a.shard.is_none() {
             result.notes.extend(api::simulate::fewer_gpus_note(
                 &merged.file,

@@ -294,6 +294,64 @@ fn a_plan_without_sequence_parallelism_is_not_held_to_its_rule() {
     }
 }
 
+/// Where the best plan fills the GPU, the best that leaves room is named with the flags
+/// that run it, in `plan` and `simulate --plan auto` alike, and those flags run it.
+#[test]
+fn the_best_plan_that_leaves_room_is_named_and_runs_as_said() {
+    let mixtral = crate::util::repo().join("crates/core/testdata/hf/mixtral-8x7b.json");
+    let job = [
+        "--model",
+        mixtral.to_str().unwrap(),
+        "--cluster",
+        "dgx-h100",
+        "--gpus",
+        "512",
+        "--global-batch",
+        "1024",
+        "--seq-len",
+        "8192",
+    ];
+    let mut args = vec!["plan", "--top", "1", "--json"];
+    args.extend(job);
+    let v = json(&args);
+    assert_eq!(v["top"][0]["memory_tight"], true, "{v}");
+    let roomy = &v["best_with_room"];
+    assert_eq!(roomy["memory_tight"], false, "{v}");
+    let (best_s, roomy_s) = (
+        v["top"][0]["step_time_s"].as_f64().unwrap(),
+        roomy["step_time_s"].as_f64().unwrap(),
+    );
+    assert!(roomy_s > best_s, "{v}");
+    let note = v["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|n| n.as_str())
+        .find(|n| n.starts_with("the planner's best plan that leaves room is"))
+        .unwrap_or_else(|| panic!("{v}"))
+        .to_string();
+    assert!(note.contains(&format!("{roomy_s:.3} s a step")), "{note}");
+    // `simulate --plan auto` says the same.
+    let mut auto = vec!["simulate", "--plan", "auto", "--json"];
+    auto.extend(job);
+    let s = json(&auto);
+    assert!(
+        s["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n == note.as_str()),
+        "{s}"
+    );
+    // Its flags run that plan, at that step.
+    let flags = note.split("to run it, ").nth(1).unwrap();
+    let mut run = vec!["simulate", "--json"];
+    run.extend(job);
+    run.extend(flags.split(' '));
+    let r = json(&run);
+    assert_eq!(r["step"]["time_s"].as_f64().unwrap(), roomy_s, "{r}");
+}
+
 /// A ranking says nothing of a run that failures dominate: `plan` warns of its best
 /// plan's run as `simulate` warns of that plan, in the same words.
 #[test]

@@ -133,7 +133,7 @@ fn plan_for_other_model(
     let completed = written.completed(moe, merged.file.training.seq_len);
     let fixed = completed.clone().unwrap_or_else(|| written.clone());
     let whole = fixed.sets_all_of(&base.plan);
-    let best = match best_plan(&base, &fixed) {
+    let pick = match best_plan(&base, &fixed) {
         // The planner refuses the plan fields given (none of its plans has them all):
         // its reason, not a plan that fills the rest in from the preset's plan for
         // another model (or the rule the fields given break, `plan_refused`).
@@ -142,7 +142,7 @@ fn plan_for_other_model(
             // No plan for this model fits: say so, not what the preset's plan breaks.
             return Err(none_fits(&base, &fixed));
         }
-        Ok(Some(best)) => best,
+        Ok(Some(pick)) => pick,
         // A whole plan the planner does not search (or that does not fit, with
         // --allow-oom): run as given, the rest at memphis's defaults, not the preset's.
         _ => {
@@ -154,11 +154,11 @@ fn plan_for_other_model(
             return Ok(Some((Resolved { scenario, notes }, true)));
         }
     };
-    if fixed.sets_all_of(&best.plan) {
+    if fixed.sets_all_of(&pick.plan.plan) {
         // Every plan field given (or defaulted): the plan is the user's, not the
         // planner's.
         let r = Resolved {
-            scenario: best.apply(&base),
+            scenario: pick.plan.apply(&base),
             notes: defaults_note(&written, &fixed, moe),
         };
         return Ok(Some((r, true)));
@@ -169,7 +169,7 @@ fn plan_for_other_model(
         ""
     };
     let whose = merged.source();
-    let r = chosen(merged, &base, &fixed, &best, hints, |sc| {
+    let r = chosen(merged, &base, &fixed, &pick, hints, |sc| {
         format!(
             "the plan of {whose} was made for {made_for}; the planner chose {} for {}{around}{}",
             sc.plan.chosen_label(),
@@ -180,18 +180,26 @@ fn plan_for_other_model(
     Ok(Some((r, true)))
 }
 
-/// The planner's `best` on `base` as resolved: the note `why` words first, then
-/// [`fewer_gpus_note`]'s, if any.
+/// The planner's `pick` on `base` as resolved: the note `why` words first, then
+/// [`room_note`]'s and [`fewer_gpus_note`]'s, if any.
 fn chosen(
     merged: &MergedScenario,
     base: &Scenario,
     fixed: &ParallelFile,
-    best: &plan::PlanResult,
+    pick: &Best,
     hints: Hints,
     why: impl FnOnce(&Scenario) -> String,
 ) -> Resolved {
+    let best = &pick.plan;
     let scenario = best.apply(base);
     let mut notes = vec![why(&scenario)];
+    notes.extend(room_note(
+        base,
+        best,
+        pick.with_room.as_ref(),
+        Objective::Step,
+        hints,
+    ));
     notes.extend(fewer_gpus_note(
         &merged.file,
         base,
@@ -201,6 +209,80 @@ fn chosen(
         hints,
     ));
     Resolved { scenario, notes }
+}
+
+/// Where the planner's best fills the GPU tightly, its best plan that leaves room:
+/// how much slower, and the flags (or a jobs file's fields) that run it.
+pub fn room_note(
+    sc: &Scenario,
+    best: &plan::PlanResult,
+    with_room: Option<&plan::PlanResult>,
+    objective: Objective,
+    hints: Hints,
+) -> Option<String> {
+    let r = with_room.filter(|_| best.memory_tight)?;
+    let (theirs, ours) = match objective {
+        Objective::Step => (
+            format!("{:.3} s a step", r.step_time_s),
+            format!("{:.3} s", best.step_time_s),
+        ),
+        Objective::TimeToTrain => (
+            format!("{} days to train", crate::text::sig3(r.days_to_train)),
+            format!("{} days", crate::text::sig3(best.days_to_train)),
+        ),
+    };
+    let slower = 100.0 * (r.score(objective) / best.score(objective) - 1.0);
+    let than = match objective {
+        Objective::Step => "slower than",
+        Objective::TimeToTrain => "more than",
+    };
+    Some(format!(
+        "the planner's best plan that leaves room is {} at {:.1} GiB of {:.1} GiB: {theirs}, {slower:.1}% {than} the best's {ours}; to run it, {}",
+        r.plan.chosen_label(),
+        r.memory_gib,
+        sc.cluster.gpu.hbm_capacity.gib(),
+        whole_plan_hint(&r.plan, sc.model.moe.is_some(), hints)
+    ))
+}
+
+/// The flags (or a jobs file's fields) that give `plan` whole, so that it runs as the
+/// planner found it.
+fn whole_plan_hint(plan: &crate::workload::ParallelPlan, moe: bool, hints: Hints) -> String {
+    let Ok(toml::Value::Table(fields)) = toml::Value::try_from(plan) else {
+        return String::new();
+    };
+    let names = [
+        "tp",
+        "pp",
+        "vpp",
+        "cp",
+        "ep",
+        "etp",
+        "micro_batch",
+        "recompute",
+        "recompute_layers",
+    ];
+    let given: Vec<(&str, String)> = names
+        .into_iter()
+        .filter(|n| moe || !["ep", "etp"].contains(n))
+        .filter(|n| *n != "vpp" || plan.pp > 1)
+        .filter_map(|n| fields.get(n).map(|v| (n, v.to_string())))
+        .collect();
+    match hints {
+        Hints::Flags => given
+            .iter()
+            .map(|(n, v)| hints.assign("parallel", n, v))
+            .collect::<Vec<_>>()
+            .join(" "),
+        Hints::JobsFile => format!(
+            "{} in the job's [job.parallel]",
+            given
+                .iter()
+                .map(|(n, v)| format!("{n} = {v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
 }
 
 /// The plan fields a whole plan left to memphis's defaults ([`ParallelFile::completed`]),
@@ -262,10 +344,10 @@ fn resolve_plan(
         let Ok(base) = merged.for_planning() else {
             return Err(e);
         };
-        let Ok(Some(best)) = best_plan(&base, &fixed) else {
+        let Ok(Some(pick)) = best_plan(&base, &fixed) else {
             return Err(e);
         };
-        let r = chosen(merged, &base, &fixed, &best, hints, |sc| {
+        let r = chosen(merged, &base, &fixed, &pick, hints, |sc| {
             format!(
                 "the plan fields you gave do not go with the rest of {}'s plan ({e}); the planner chose {} around them{}",
                 merged.preset.as_deref().unwrap_or("the scenario"),
@@ -311,7 +393,7 @@ fn resolve_plan(
             return Err(if of_the_plan { planning } else { first });
         }
     };
-    let best = match best_plan(&base, &Default::default()) {
+    let pick = match best_plan(&base, &Default::default()) {
         Ok(Some(b)) => b,
         // Plans there are, but none fits: that is what is wrong, whatever the preset's
         // plan (which the user did not write) says.
@@ -328,7 +410,7 @@ fn resolve_plan(
         None => "the default plan (TP1 PP1 CP1, every GPU data-parallel)".to_string(),
     };
     // The reason last, unbracketed: it may hold brackets of its own.
-    let r = chosen(merged, &base, &Default::default(), &best, hints, |sc| {
+    let r = chosen(merged, &base, &Default::default(), &pick, hints, |sc| {
         format!(
             "the planner chose {}{}, since {from} does not suit this job: {reason}",
             sc.plan.chosen_label(),
@@ -1414,8 +1496,8 @@ pub fn plan_auto(layers: &ScenarioLayers) -> Result<Resolved> {
     let merged = layers.merge()?;
     let base = merged.for_planning()?;
     let fixed = merged.written_plan();
-    let best = best_plan(&base, &fixed)?.ok_or_else(|| none_fits(&base, &fixed))?;
-    let r = chosen(&merged, &base, &fixed, &best, Hints::Flags, |sc| {
+    let pick = best_plan(&base, &fixed)?.ok_or_else(|| none_fits(&base, &fixed))?;
+    let r = chosen(&merged, &base, &fixed, &pick, Hints::Flags, |sc| {
         format!("the planner chose {}", sc.plan.chosen_label())
     });
     Ok(with_context(layers, &merged, r, false, Hints::Flags))
@@ -1475,11 +1557,22 @@ pub fn fewer_gpus_note(
     ))
 }
 
+/// The planner's pick: its best plan, and where that fills the GPU tightly, its best that
+/// leaves room ([`plan::SearchResult::best_with_room`]).
+struct Best {
+    plan: plan::PlanResult,
+    with_room: Option<plan::PlanResult>,
+}
+
 /// The planner's best plan keeping the `fixed` fields ([`plan::best`]), or `None` when
 /// there are valid plans but none fits in memory; an error when there is no valid plan.
-fn best_plan(base: &Scenario, fixed: &ParallelFile) -> Result<Option<plan::PlanResult>> {
+fn best_plan(base: &Scenario, fixed: &ParallelFile) -> Result<Option<Best>> {
     let r = plan::search_within(base, fixed, Objective::Step, 1, None, &|_, _| {})?;
-    Ok(r.top.into_iter().next())
+    let with_room = r.best_with_room;
+    Ok(r.top
+        .into_iter()
+        .next()
+        .map(|plan| Best { plan, with_room }))
 }
 
 /// Whether `fixed` sets every field that shares the weights over GPUs (tp and pp, and
@@ -1627,7 +1720,7 @@ mod tests {
         )
         .unwrap()
         .unwrap();
-        assert_eq!(other.scenario.plan.label(), best.plan.label());
+        assert_eq!(other.scenario.plan.label(), best.plan.plan.label());
         let same = with_model("llama3-405b", None);
         assert!(
             same.notes.iter().all(|n| !n.contains("was made for")),

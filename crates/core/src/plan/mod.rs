@@ -114,6 +114,11 @@ pub struct SearchResult {
     pub objective: Objective,
     /// The best K, best first.
     pub top: Vec<PlanResult>,
+    /// Where the best plan fills the GPU tightly (`memory_tight`), the best of the
+    /// finalists that leaves room, whether or not among the K: the plan to run where
+    /// the estimate of the memory held back is not to be leaned on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub best_with_room: Option<PlanResult>,
     /// What `simulate` would say of the scenario whatever the plan (fields the run does
     /// not use, defaults taken), then its warnings of the best plan's run. The search
     /// leaves it empty; `memphis plan` fills it in for the whole search (a merge of
@@ -840,12 +845,17 @@ pub fn search_within(
         })
         .filter(|r| r.fits)
         .collect();
+    let mut roomy = None;
     if objective == Objective::Step {
         rank(&mut results, objective);
+        roomy = with_room(&results).map(|r| with_days(sc, r));
         results.truncate(top);
     }
     let mut results: Vec<PlanResult> = results.into_par_iter().map(|r| with_days(sc, r)).collect();
     rank(&mut results, objective);
+    if objective != Objective::Step {
+        roomy = with_room(&results);
+    }
     results.truncate(top);
     Ok(SearchResult {
         fingerprint: fingerprint(sc, fixed, objective, top),
@@ -855,8 +865,18 @@ pub fn search_within(
         plans_rejected_memory: evaluated - feasible,
         objective,
         top: results,
+        best_with_room: roomy,
         notes: Vec::new(),
     })
+}
+
+/// Of plans ranked best first, the best that leaves room when the first does not.
+fn with_room(ranked: &[PlanResult]) -> Option<PlanResult> {
+    let first = ranked.first()?;
+    if !first.memory_tight {
+        return None;
+    }
+    ranked.iter().find(|r| !r.memory_tight).cloned()
 }
 
 /// The best plan that fits, by the objective, keeping the `fixed` fields (what
@@ -1001,6 +1021,18 @@ pub fn merge(parts: &[SearchResult], expected: &str, sc: &Scenario) -> Result<Se
     let k = parts.iter().map(|p| p.top.len()).max().unwrap_or(0);
     let mut top: Vec<PlanResult> = parts.iter().flat_map(|p| p.top.iter().cloned()).collect();
     rank(&mut top, first.objective);
+    // The best with room of all the shards' finalists: each shard's own, and its top's.
+    let mut roomy: Vec<PlanResult> = parts
+        .iter()
+        .flat_map(|p| p.best_with_room.iter().chain(&p.top))
+        .filter(|r| !r.memory_tight)
+        .cloned()
+        .collect();
+    rank(&mut roomy, first.objective);
+    let best_with_room = top
+        .first()
+        .filter(|b| b.memory_tight)
+        .and(roomy.into_iter().next());
     top.truncate(k);
     let sum = |f: fn(&SearchResult) -> u64| {
         parts
@@ -1024,6 +1056,7 @@ pub fn merge(parts: &[SearchResult], expected: &str, sc: &Scenario) -> Result<Se
         plans_rejected_memory: evaluated - feasible,
         objective: first.objective,
         top,
+        best_with_room,
         notes: Vec::new(),
     })
 }
@@ -1050,7 +1083,12 @@ fn check_shard(p: &SearchResult, sc: &Scenario) -> Result<()> {
         );
     }
     let mut seen = std::collections::BTreeSet::new();
-    for r in &p.top {
+    // The plan with room may be one of the top too: its index is not a repeat.
+    let roomy = p
+        .best_with_room
+        .iter()
+        .filter(|r| !p.top.iter().any(|t| t.index == r.index));
+    for r in p.top.iter().chain(roomy) {
         let plan_ok = r.plan.gpus() == sc.job_gpus() && r.plan.validate(&sc.model, &sc.run).is_ok();
         if !plan_ok {
             return bad(
