@@ -174,7 +174,7 @@ pub fn analytic_ettr(f: &FailureSummary) -> String {
     let ideal_hours = f.days_mean * f.ettr * 24.0;
     if f.monte_carlo && ideal_hours < f.job_mtbf_hours {
         format!(
-            "a run longer than the job MTBF would keep {}, analytic",
+            "analytic {}: the steady state, which a run shorter than the job MTBF does not reach",
             pct(f.ettr_expected)
         )
     } else {
