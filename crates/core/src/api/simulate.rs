@@ -154,11 +154,11 @@ fn plan_for_other_model(
             return Ok(Some((Resolved { scenario, notes }, true)));
         }
     };
-    if fixed.sets_all_of(&pick.plan.plan) {
+    if fixed.sets_all_of(&pick.best.plan) {
         // Every plan field given (or defaulted): the plan is the user's, not the
         // planner's.
         let r = Resolved {
-            scenario: pick.plan.apply(&base),
+            scenario: pick.best.apply(&base),
             notes: defaults_note(&written, &fixed, moe),
         };
         return Ok(Some((r, true)));
@@ -186,11 +186,11 @@ fn chosen(
     merged: &MergedScenario,
     base: &Scenario,
     fixed: &ParallelFile,
-    pick: &Best,
+    pick: &Pick,
     hints: Hints,
     why: impl FnOnce(&Scenario) -> String,
 ) -> Resolved {
-    let best = &pick.plan;
+    let best = &pick.best;
     let scenario = best.apply(base);
     let mut notes = vec![why(&scenario)];
     notes.extend(room_note(
@@ -251,22 +251,14 @@ fn whole_plan_hint(plan: &crate::workload::ParallelPlan, moe: bool, hints: Hints
     let Ok(toml::Value::Table(fields)) = toml::Value::try_from(plan) else {
         return String::new();
     };
-    let names = [
-        "tp",
-        "pp",
-        "vpp",
-        "cp",
-        "ep",
-        "etp",
-        "micro_batch",
-        "recompute",
-        "recompute_layers",
-    ];
-    let given: Vec<(&str, String)> = names
-        .into_iter()
-        .filter(|n| moe || !["ep", "etp"].contains(n))
-        .filter(|n| *n != "vpp" || plan.pp > 1)
-        .filter_map(|n| fields.get(n).map(|v| (n, v.to_string())))
+    // Every field of the plan but dp (which follows the GPUs), and those that mean
+    // nothing here: ep and etp for a dense model, vpp without a pipeline.
+    let given: Vec<(&str, String)> = fields
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.to_string()))
+        .filter(|(n, _)| *n != "dp")
+        .filter(|(n, _)| moe || !["ep", "etp"].contains(n))
+        .filter(|(n, _)| *n != "vpp" || plan.pp > 1)
         .collect();
     match hints {
         Hints::Flags => given
@@ -1559,20 +1551,20 @@ pub fn fewer_gpus_note(
 
 /// The planner's pick: its best plan, and where that fills the GPU tightly, its best that
 /// leaves room ([`plan::SearchResult::best_with_room`]).
-struct Best {
-    plan: plan::PlanResult,
+struct Pick {
+    best: plan::PlanResult,
     with_room: Option<plan::PlanResult>,
 }
 
 /// The planner's best plan keeping the `fixed` fields ([`plan::best`]), or `None` when
 /// there are valid plans but none fits in memory; an error when there is no valid plan.
-fn best_plan(base: &Scenario, fixed: &ParallelFile) -> Result<Option<Best>> {
+fn best_plan(base: &Scenario, fixed: &ParallelFile) -> Result<Option<Pick>> {
     let r = plan::search_within(base, fixed, Objective::Step, 1, None, &|_, _| {})?;
     let with_room = r.best_with_room;
     Ok(r.top
         .into_iter()
         .next()
-        .map(|plan| Best { plan, with_room }))
+        .map(|best| Pick { best, with_room }))
 }
 
 /// Whether `fixed` sets every field that shares the weights over GPUs (tp and pp, and
@@ -1720,7 +1712,7 @@ mod tests {
         )
         .unwrap()
         .unwrap();
-        assert_eq!(other.scenario.plan.label(), best.plan.plan.label());
+        assert_eq!(other.scenario.plan.label(), best.best.plan.label());
         let same = with_model("llama3-405b", None);
         assert!(
             same.notes.iter().all(|n| !n.contains("was made for")),
