@@ -221,16 +221,7 @@ pub fn room_note(
     hints: Hints,
 ) -> Option<String> {
     let r = with_room.filter(|_| best.memory_tight)?;
-    let (theirs, ours) = match objective {
-        Objective::Step => (
-            format!("{:.3} s a step", r.step_time_s),
-            format!("{:.3} s", best.step_time_s),
-        ),
-        Objective::TimeToTrain => (
-            format!("{} days to train", crate::text::sig3(r.days_to_train)),
-            format!("{} days", crate::text::sig3(best.days_to_train)),
-        ),
-    };
+    let (theirs, ours) = by_objective(objective, r, best);
     let slower = 100.0 * (r.score(objective) / best.score(objective) - 1.0);
     let than = match objective {
         Objective::Step => "slower than",
@@ -243,6 +234,25 @@ pub fn room_note(
         sc.cluster.gpu.hbm_capacity.gib(),
         whole_plan_hint(&r.plan, sc.model.moe.is_some(), hints)
     ))
+}
+
+/// Two plans by the objective, as the notes that weigh one against the planner's best
+/// say them: ("2.924 s a step", "2.844 s"), or in days to train.
+fn by_objective(
+    objective: Objective,
+    other: &plan::PlanResult,
+    best: &plan::PlanResult,
+) -> (String, String) {
+    match objective {
+        Objective::Step => (
+            format!("{:.3} s a step", other.step_time_s),
+            format!("{:.3} s", best.step_time_s),
+        ),
+        Objective::TimeToTrain => (
+            format!("{} days to train", crate::text::sig3(other.days_to_train)),
+            format!("{} days", crate::text::sig3(best.days_to_train)),
+        ),
+    }
 }
 
 /// The flags (or a jobs file's fields) that give `plan` whole, so that it runs as the
@@ -1526,16 +1536,7 @@ pub fn fewer_gpus_note(
     if alt.score(objective) >= (1.0 - FEWER_GPUS_GAIN) * best.score(objective) {
         return None;
     }
-    let (theirs, ours) = match objective {
-        Objective::Step => (
-            format!("{:.3} s a step", alt.step_time_s),
-            format!("{:.3} s", best.step_time_s),
-        ),
-        Objective::TimeToTrain => (
-            format!("{} days to train", crate::text::sig3(alt.days_to_train)),
-            format!("{} days", crate::text::sig3(best.days_to_train)),
-        ),
-    };
+    let (theirs, ours) = by_objective(objective, &alt, best);
     Some(format!(
         "{fewer} of the {gpus} GPUs train faster, the other {} spare: {theirs} with the planner's best there ({}), against {ours} with its best on all {gpus} ({}): {}",
         gpus - fewer,
