@@ -2020,11 +2020,18 @@ impl MergedScenario {
             .iter()
             .map(|p| value_of(p).unwrap_or_else(|| "as given".to_string()))
             .collect();
+        // Most rules name what the field must be ("a multiple of 8"); the planner's says
+        // why none of its values can be ("no plan exists: ...").
+        let rule = if allowed.starts_with("no ") {
+            format!(": {allowed}")
+        } else {
+            format!(", which must be {allowed}")
+        };
         Error::invalid(
             mine.join(", "),
             values.join(", "),
             format!(
-                "conflicts with {field} = {value} kept from {}, which must be {allowed}; set {field} too",
+                "conflicts with {field} = {value} kept from {}{rule}; set {field} too",
                 self.source()
             ),
         )

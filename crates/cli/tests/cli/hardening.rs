@@ -266,6 +266,12 @@ fn bad_inputs_get_one_clear_error() {
             &["simulate", "--model", "llama3-70b", "--cluster", "dgx-h100", "--gpus", "1024", "--tp", "8", "--pp", "4", "--global-batch", "1024", "--micro-batch", "3"],
             "parallel.micro_batch = 3 (given as --micro-batch): a micro-batch divides the batch per replica (global_batch / dp): another global_batch, or another micro_batch; one of",
         ),
+        // A GPU count no plan splits, against a batch the user did not write: the
+        // planner's reason, said as a reason.
+        (
+            &["simulate", "--model", "llama3-70b", "--cluster", "dgx-h100", "--gpus", "1001"],
+            "training.gpus = 1001 (given as --gpus): conflicts with training.global_batch = 12288 kept from the default scenario ('memphis-405b'): no plan exists: ",
+        ),
         // An etp no plan can fold the experts into: the rule, not only the planner's scope.
         (
             &["simulate", "--model", "crates/core/testdata/hf/mixtral-8x7b.json", "--cluster", "dgx-h100", "--gpus", "256", "--ep", "8", "--etp", "7"],
