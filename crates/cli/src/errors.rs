@@ -222,6 +222,91 @@ pub fn keyword_of(arg: &str) -> String {
         .replace('-', "_")
 }
 
+/// Every long flag of the binary, with whether it takes a value (`--tp 2`) or is a
+/// switch (`--allow-oom`), from clap's own definitions.
+fn long_flags() -> &'static std::collections::BTreeMap<String, bool> {
+    static ALL: std::sync::OnceLock<std::collections::BTreeMap<String, bool>> =
+        std::sync::OnceLock::new();
+    ALL.get_or_init(|| {
+        use clap::CommandFactory;
+        let cli = crate::cli::Cli::command();
+        std::iter::once(&cli)
+            .chain(cli.get_subcommands())
+            .flat_map(|c| c.get_arguments())
+            .filter_map(|a| Some((a.get_long()?.to_string(), a.get_action().takes_values())))
+            .filter(|(long, _)| long != "help" && long != "version")
+            .collect()
+    })
+}
+
+/// A message's command-line flags as an embedder's caller writes them (Python's
+/// keywords): `--tp 2` is `tp=2`, `--recompute full` is `recompute="full"`, `--model
+/// FILE` is `model=FILE`, `--allow-oom` is `allow_oom=True`, and a flag named without a
+/// value (`set --tokens, --seq-len`) is its keyword. Text in backticks (a command
+/// line: `memphis power`) is kept as it is.
+pub fn in_keywords(text: &str) -> String {
+    let flags = long_flags();
+    let value_of = |v: &str| -> String {
+        if v.parse::<f64>().is_ok() || v.chars().all(|c| c.is_ascii_uppercase() || c == '_') {
+            v.to_string()
+        } else if v == "true" || v == "false" {
+            if v == "true" { "True" } else { "False" }.to_string()
+        } else {
+            format!("\"{v}\"")
+        }
+    };
+    // A word's parts: what leads the flag or value ("("), its core, what trails it.
+    let split = |w: &str| -> (String, String, String) {
+        let lead: String = w.chars().take_while(|c| *c == '(').collect();
+        let rest = &w[lead.len()..];
+        let core = rest.trim_end_matches([',', ';', ':', ')', '.']);
+        (lead, core.to_string(), rest[core.len()..].to_string())
+    };
+    text.split('`')
+        .enumerate()
+        .map(|(i, part)| {
+            if i % 2 == 1 {
+                return part.to_string();
+            }
+            let words: Vec<&str> = part.split(' ').collect();
+            let mut out: Vec<String> = Vec::with_capacity(words.len());
+            let mut k = 0;
+            while k < words.len() {
+                let (lead, core, trail) = split(words[k]);
+                let known = core
+                    .strip_prefix("--")
+                    .and_then(|name| flags.get(name).map(|&v| (name, v)));
+                let Some((name, takes_value)) = known else {
+                    out.push(words[k].to_string());
+                    k += 1;
+                    continue;
+                };
+                let key = name.replace('-', "_");
+                let next = words
+                    .get(k + 1)
+                    .filter(|n| !n.is_empty() && !n.starts_with("--"));
+                match (takes_value, trail.is_empty(), next) {
+                    (true, true, Some(n)) => {
+                        let (_, v, after) = split(n);
+                        out.push(format!("{lead}{key}={}{after}", value_of(&v)));
+                        k += 2;
+                    }
+                    (true, _, _) => {
+                        out.push(format!("{lead}{key}{trail}"));
+                        k += 1;
+                    }
+                    (false, _, _) => {
+                        out.push(format!("{lead}{key}=True{trail}"));
+                        k += 1;
+                    }
+                }
+            }
+            out.join(" ")
+        })
+        .collect::<Vec<_>>()
+        .join("`")
+}
+
 /// The core names fields (`parallel.tp`); when the user gave that field as a flag
 /// (`--tp`), the message names the flag (or its keyword) too.
 fn with_flag(e: memphis_core::Error, given: &[String], naming: Naming) -> String {
@@ -267,6 +352,36 @@ pub type CliResult<T = ()> = Result<T, CliError>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn flags_in_a_message_read_as_keywords() {
+        for (cli, py) in [
+            (
+                "more pp or tp, --recompute full, more GPUs, or --plan auto (the planner's best plan that fits); --allow-oom runs it anyway",
+                "more pp or tp, recompute=\"full\", more GPUs, or plan=\"auto\" (the planner's best plan that fits); allow_oom=True runs it anyway",
+            ),
+            (
+                "15.0T tokens (set --tokens, --global-batch, --seq-len)",
+                "15.0T tokens (set tokens, global_batch, seq_len)",
+            ),
+            (
+                "to run it, --cp 1 --micro-batch 2 --recompute none --sequence-parallel true --tp 8",
+                "to run it, cp=1 micro_batch=2 recompute=\"none\" sequence_parallel=True tp=8",
+            ),
+            (
+                "a config.json is given as the model (--model FILE, or in a scenario)",
+                "a config.json is given as the model (model=FILE, or in a scenario)",
+            ),
+            ("with the flag to give: --gpus 96)", "with the flag to give: gpus=96)"),
+            // A command line in backticks stays one; a word that is no flag stays too.
+            (
+                "`memphis collective --network flow` places one group -- alone --nope",
+                "`memphis collective --network flow` places one group -- alone --nope",
+            ),
+        ] {
+            assert_eq!(in_keywords(cli), py);
+        }
+    }
 
     #[test]
     fn an_argument_is_named_by_its_keyword() {

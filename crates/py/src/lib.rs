@@ -3,7 +3,9 @@
 //! command line the `memphis` binary would get, and runs it through the binary's own
 //! code (`memphis_cli`): the same clap definitions parse the values, the same input
 //! code builds the scenario's layers, the same words describe errors. So a Python call
-//! and its command line cannot disagree, in figures or in messages.
+//! and its command line cannot disagree, in figures or in messages, but that the
+//! messages and notes name keywords where the binary's name flags (`tp=2` for `--tp 2`,
+//! `errors::in_keywords`).
 //!
 //! Errors: bad input raises `ScenarioError` (a `ValueError`) with the line the binary
 //! prints after `error: `; anything else (an I/O failure, a panic, which is caught here
@@ -304,20 +306,63 @@ fn in_pool<T: Send>(f: impl FnOnce() -> Result<T, Failure> + Send) -> Result<T, 
     pool(None)?.install(f)
 }
 
-/// `simulate`: the scenario and its report.
+/// A failure's message with the command-line flags it names as keywords.
+fn in_keywords(f: Failure) -> Failure {
+    Failure {
+        message: errors::in_keywords(&f.message),
+        ..f
+    }
+}
+
+/// Every `notes` list of a report (at any depth) with its flags as keywords.
+fn notes_in_keywords_of(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(map) => {
+            for (k, x) in map.iter_mut() {
+                match (k.as_str(), x) {
+                    ("notes", serde_json::Value::Array(notes)) => {
+                        for n in notes.iter_mut() {
+                            if let serde_json::Value::String(t) = n {
+                                *t = errors::in_keywords(t);
+                            }
+                        }
+                    }
+                    (_, x) => notes_in_keywords_of(x),
+                }
+            }
+        }
+        serde_json::Value::Array(xs) => xs.iter_mut().for_each(notes_in_keywords_of),
+        _ => {}
+    }
+}
+
+/// `simulate`: the scenario and its report, its notes and errors in keywords.
 fn simulate_call(call: &Call) -> Result<SimulationReport, Failure> {
     let (command, argv) = guarded(Vec::new(), || parse(call))?;
-    guarded(argv, || match command {
+    let mut report = guarded(argv, || match command {
         Command::Simulate(a) => {
             let layers = layers(&a.scenario, call.inline.as_deref())?;
             Ok(commands::simulate::simulated_with(&a, layers)?.1)
         }
         _ => Err(Failure::bad(format!("{}: not simulate", call.command))),
     })
+    .map_err(in_keywords)?;
+    for n in &mut report.notes {
+        *n = errors::in_keywords(n);
+    }
+    Ok(report)
+}
+
+/// Every other command's report, as the JSON `--json` prints, its notes and errors in
+/// keywords.
+fn report_call(call: &Call) -> Result<serde_json::Value, Failure> {
+    let mut value = command_report(call).map_err(in_keywords)?;
+    notes_in_keywords_of(&mut value);
+    Ok(value)
 }
 
 /// Every other command's report, as the JSON `--json` prints.
-fn report_call(call: &Call) -> Result<serde_json::Value, Failure> {
+fn command_report(call: &Call) -> Result<serde_json::Value, Failure> {
     let (command, argv) = guarded(Vec::new(), || parse(call))?;
     let json = |v: &dyn erased::Ser| v.value();
     guarded(argv, || {
@@ -496,8 +541,11 @@ struct Row {
     micro_batch: u32,
     global_batch: u64,
     seq_len: u64,
+    /// The precision the run ran at (`bf16`, `fp8`, ...), whether given or not.
+    precision: String,
     step_time_s: f64,
     mfu: f64,
+    mfu_causal: f64,
     tflops_per_gpu: f64,
     tokens_per_s: f64,
     memory_gib: f64,
@@ -533,8 +581,10 @@ const COLUMNS: &[&str] = &[
     "micro_batch",
     "global_batch",
     "seq_len",
+    "precision",
     "step_time_s",
     "mfu",
+    "mfu_causal",
     "tflops_per_gpu",
     "tokens_per_s",
     "memory_gib",
@@ -567,8 +617,10 @@ impl Row {
             micro_batch: p.micro_batch,
             global_batch: r.plan.global_batch,
             seq_len: r.plan.seq_len,
+            precision: memphis_core::serde_name(&r.plan.precision),
             step_time_s: r.step.time_s,
             mfu: r.step.mfu,
+            mfu_causal: r.step.mfu_causal,
             tflops_per_gpu: r.step.tflops_per_gpu,
             tokens_per_s: r.step.tokens_per_s,
             memory_gib: r.memory.per_gpu_gib,
@@ -600,8 +652,10 @@ impl Row {
         d.set_item("micro_batch", self.micro_batch)?;
         d.set_item("global_batch", self.global_batch)?;
         d.set_item("seq_len", self.seq_len)?;
+        d.set_item("precision", &self.precision)?;
         d.set_item("step_time_s", self.step_time_s)?;
         d.set_item("mfu", self.mfu)?;
+        d.set_item("mfu_causal", self.mfu_causal)?;
         d.set_item("tflops_per_gpu", self.tflops_per_gpu)?;
         d.set_item("tokens_per_s", self.tokens_per_s)?;
         d.set_item("memory_gib", self.memory_gib)?;
@@ -800,6 +854,24 @@ fn presets() -> Vec<(String, String, String, bool)> {
     out
 }
 
+/// A command's `--json` output as the Python function returns it: its notes with the
+/// flags they name as keywords. For checking the package against the binary.
+#[pyfunction]
+fn notes_in_keywords(json: &str) -> PyResult<String> {
+    let mut value: serde_json::Value = serde_json::from_str(json)
+        .map_err(|e| ScenarioError::new_err(format!("not JSON: {e}")))?;
+    notes_in_keywords_of(&mut value);
+    serde_json::to_string(&value)
+        .map_err(|e| InternalError::new_err(format!("serializing the report: {e}")))
+}
+
+/// A message of the binary's as the Python package words it: the flags it names as
+/// keywords (`--tp 2` is `tp=2`). For checking the package against the binary.
+#[pyfunction]
+fn flags_as_keywords(text: &str) -> String {
+    errors::in_keywords(text)
+}
+
 #[pymodule]
 fn _memphis(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // Nothing on stderr from inside Python: notes are in the reports.
@@ -815,6 +887,8 @@ fn _memphis(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("NOTES_SEPARATOR", NOTES_SEPARATOR)?;
     m.add_function(wrap_pyfunction!(presets, m)?)?;
     m.add_function(wrap_pyfunction!(options, m)?)?;
+    m.add_function(wrap_pyfunction!(notes_in_keywords, m)?)?;
+    m.add_function(wrap_pyfunction!(flags_as_keywords, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -46,9 +46,13 @@ class Cli:
         return subprocess.run([str(self.exe), "-q", *args], capture_output=True, text=True, cwd=REPO)
 
     def json(self, *args: str) -> dict:
+        """The command's `--json` as the Python function returns it: the notes name
+        keywords where the command line's name flags (`tokens=`, not `--tokens`)."""
         p = self.run(*args, "--json")
         assert p.returncode == 0, p.stderr
-        return json.loads(p.stdout)
+        from memphis import _memphis
+
+        return json.loads(_memphis.notes_in_keywords(p.stdout))
 
     def error(self, *args: str) -> str:
         """The error line the binary prints, without `error: ` (it must fail with 2)."""

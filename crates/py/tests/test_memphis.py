@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -155,6 +156,23 @@ def test_unknown_preset_is_the_clis_error(cli):
         memphis.simulate("no-such-preset")
     assert str(e.value) == cli.error("simulate", "no-such-preset")
     assert isinstance(e.value, ValueError)
+
+
+def test_notes_and_advice_name_keywords_not_flags(cli):
+    # The CLI's note says "(set --tokens, --global-batch, --seq-len)"; a notebook gets
+    # the keywords, in the report, its dict and a sweep's row alike.
+    args = dict(model="llama3-8b", cluster="dgx-h100", gpus=64)
+    said = cli.run("simulate", "--model", "llama3-8b", "--cluster", "dgx-h100", "--gpus", "64", "--json")
+    assert "(set --tokens, --global-batch, --seq-len)" in said.stdout
+    r = memphis.simulate(**args)
+    assert any(n.endswith("(set tokens, global_batch, seq_len)") for n in r.notes), r.notes
+    df = memphis.sweep(grid={"gpus": [64]}, model="llama3-8b", cluster="dgx-h100", progress=False)
+    for text in [*r.notes, *r.to_dict()["notes"], df["notes"][0]]:
+        assert re.search(r"--[a-z]", text) is None, text
+    # An error's advice too: the keyword and the value a notebook would write.
+    with pytest.raises(memphis.ScenarioError) as e:
+        memphis.simulate("dgx-h100-llama3-70b", gpus=1024, tp=2)
+    assert 'recompute="full"' in str(e.value) and "allow_oom=True runs it anyway" in str(e.value)
 
 
 def test_negative_gpu_count_is_the_clis_error(cli):
@@ -354,7 +372,9 @@ def test_reliability_cluster_collective_validate_presets(cli):
     assert memphis.validate(scenario=case) == cli.run("validate", "--scenario", case).stdout
     with pytest.raises(memphis.ScenarioError) as e:
         memphis.validate(scenario="x")
-    assert str(e.value) == cli.error("validate", "--scenario", "x")
+    # The CLI's words, its flag named as the keyword.
+    assert str(e.value) == memphis._memphis.flags_as_keywords(cli.error("validate", "--scenario", "x"))
+    assert str(e.value).startswith("scenario: no training case 'x'")
     # A collective curve is a row per size, as its docstring says.
     c = memphis.validate(suite="collectives")
     curves = cli.json("validate", "--suite", "collectives")["cases"]
@@ -404,7 +424,7 @@ def test_power_model_jobs_place_and_fabric_bench_are_the_clis(cli, tmp_path):
 
 SCENARIOS = [
     "dgx-h100-llama3-70b",
-    ("dgx-h100-llama3-70b", {"gpus": 2048}),
+    ("dgx-h100-llama3-70b", {"gpus": 2048, "precision": "fp8"}),
     ("dgx-a100-gpt3-175b", {"step_model": "analytical"}),
     {"preset": "dgx-h100-llama3-70b", "parallel": {"tp": 8}},
     ("memphis-405b", {"seq_len": 4096}),
@@ -425,6 +445,8 @@ def test_sweep_equals_single_calls():
         assert row["step_time_s"] == r.step_time_s
         assert row["days"] == r.days
         assert row["memory_gib"] == r.memory_gib
+        assert row["mfu_causal"] == r.mfu_causal
+        assert row["precision"] == r.to_dict()["plan"]["precision"]
         assert row["scenario"] == r.scenario
 
 
@@ -470,6 +492,10 @@ def test_a_failing_sweep_row_is_named(cli):
     with pytest.raises(memphis.ScenarioError) as e:
         memphis.sweep(grid=grid, base="dgx-h100-llama3-70b", progress=False)
     expected = cli.error("simulate", "dgx-h100-llama3-70b", "--gpus", "1024", "--tp", "2")
+    # The CLI's words, the flags its advice names as keywords.
+    assert "--recompute full" in expected
+    expected = memphis._memphis.flags_as_keywords(expected)
+    assert 'recompute="full"' in expected and "--" not in expected
     assert str(e.value) == f"sweep row 1 (gpus=1024, tp=2): {expected}"
     assert (e.value.row, e.value.input) == (1, {"gpus": 1024, "tp": 2})
 
@@ -514,6 +540,20 @@ def test_plan_notes_are_the_clis(cli):
     # The preset's run (tokens, batch, sequence) taken for another model: said, not silent.
     assert df.attrs["notes"] == expected["notes"]
     assert df.attrs["notes"][0].startswith("from the default scenario ('memphis-405b')")
+
+
+def test_plan_warns_where_the_table_cannot_show_it():
+    # Mixtral on 512 H100s: the best plans fill the GPU; those with room run ~3% slower.
+    config = str(REPO / "crates" / "core" / "testdata" / "hf" / "mixtral-8x7b.json")
+    kw = dict(model=config, cluster="dgx-h100", gpus=512, global_batch=1024, seq_len=8192, top=1)
+    with pytest.warns(memphis.MemphisWarning) as caught:
+        df = memphis.plan(**kw)
+    said = [str(w.message) for w in caught]
+    assert df["memory_tight"].tolist() == [True]
+    assert any("fills" in m and "may still run out of memory" in m for m in said), said
+    roomy = df.attrs["best_with_room"]
+    room = next(m for m in said if m.startswith("the planner's best plan that leaves room"))
+    assert f"{roomy['step_time_s']:.3f} s a step" in room and "tp=" in room and "--" not in room
 
 
 def test_thread_pool_executor_gives_the_same_table():

@@ -28,6 +28,7 @@ import math
 import numbers
 import os
 import sys
+import warnings
 import zlib
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Sequence, Union
 
@@ -41,6 +42,7 @@ __all__ = [
     "Report",
     "ScenarioError",
     "InternalError",
+    "MemphisWarning",
     "simulate",
     "plan",
     "sweep",
@@ -58,6 +60,12 @@ __all__ = [
 ]
 
 __version__: str = _memphis.__version__
+
+class MemphisWarning(UserWarning):
+    """A result memphis warns of where a table cannot show it: :func:`plan`'s warnings
+    of its best plan's run (a plan that fills the GPU, failures that take most of the
+    run), with the planner's best plan that leaves room where there is one."""
+
 
 #: A scenario: a preset name, a TOML file, or a dict with a scenario file's sections.
 Scenario = Union[str, "os.PathLike[str]", Mapping[str, Any], None]
@@ -197,6 +205,7 @@ class Report:
     # The main figures.
     @property
     def scenario(self) -> str:
+        """The scenario's name."""
         return self._dict["scenario"]
 
     @property
@@ -216,17 +225,20 @@ class Report:
 
     @property
     def mfu(self) -> float:
-        """Model FLOP utilization, 0 to 1 (attention over the whole score matrix, as
-        Megatron's formula counts it)."""
+        """Model FLOP utilization, 0 to 1: the model's FLOPs a second over the GPUs' dense
+        BF16 peak, whatever the precision (an FP8 run can pass 0.5 of it), with attention
+        over the whole score matrix, as Megatron's formula counts it."""
         return self._dict["step"]["mfu"]
 
     @property
     def mfu_causal(self) -> float:
-        """Model FLOP utilization counting only the causal half of attention."""
+        """Model FLOP utilization counting only the causal half of attention (of the
+        dense BF16 peak too): the work a causal mask leaves done."""
         return self._dict["step"]["mfu_causal"]
 
     @property
     def tflops_per_gpu(self) -> float:
+        """Model TFLOP/s a GPU sustains over the step (the FLOPs ``mfu`` counts)."""
         return self._dict["step"]["tflops_per_gpu"]
 
     @property
@@ -387,12 +399,20 @@ def plan(scenario: Scenario = None, top: int = 5, **overrides: Any) -> "pd.DataF
     Options as for :func:`simulate`, plus ``objective`` (``step`` or ``time-to-train``);
     all of them: ``memphis.options("plan")``. Returns a ``pandas.DataFrame``; the
     search's other fields (``plans_evaluated``, ``plans_feasible``, ``fingerprint``,
-    ``objective``, ...) are in ``df.attrs``, with ``notes``: what :func:`simulate` would
+    ``objective``, ...) are in ``df.attrs``; a row's ``index`` is the plan's place in the
+    search space, which shards of one search agree on. ``df.attrs`` also holds ``notes``: what :func:`simulate` would
     say of the scenario, then its warnings of the best plan's run (failures that take
-    most of it, say).
+    most of it, say). Those warnings are also issued as :class:`MemphisWarning`, which a
+    notebook shows beside the table, with the planner's best plan that leaves room
+    (``df.attrs["best_with_room"]``) where the best fills the GPU.
     """
     positional, inline = _scenario(scenario)
     r = _report("plan", positional, inline, dict(overrides, top=top))
+    for n in r.get("notes") or []:
+        if n.startswith("warning: "):
+            warnings.warn(n[len("warning: "):], MemphisWarning, stacklevel=2)
+        elif n.startswith("the planner's best plan that leaves room"):
+            warnings.warn(n, MemphisWarning, stacklevel=2)
     rows = []
     for rank, p in enumerate(r["top"], start=1):
         row = {"rank": rank}
@@ -402,6 +422,9 @@ def plan(scenario: Scenario = None, top: int = 5, **overrides: Any) -> "pd.DataF
             row[f"{k}_s"] = v
         rows.append(row)
     df = _pandas().DataFrame(rows)
+    # A count most plans leave unset: whole numbers with gaps, not floats.
+    if "recompute_layers" in df.columns:
+        df["recompute_layers"] = df["recompute_layers"].astype("Int64")
     df.attrs.update({k: v for k, v in r.items() if k != "top"})
     return df
 
