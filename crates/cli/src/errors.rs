@@ -270,6 +270,17 @@ pub fn in_keywords(text: &str) -> String {
             }
             let words: Vec<&str> = part.split(' ').collect();
             let mut out: Vec<String> = Vec::with_capacity(words.len());
+            // Keywords one after another are arguments of one call: comma-separated.
+            let mut open_keyword = false;
+            let keyword = |out: &mut Vec<String>, open: &mut bool, word: String, bare: bool| {
+                if *open {
+                    if let Some(last) = out.last_mut() {
+                        last.push(',');
+                    }
+                }
+                out.push(word);
+                *open = bare;
+            };
             let mut k = 0;
             while k < words.len() {
                 let (lead, core, trail) = split(words[k]);
@@ -278,6 +289,7 @@ pub fn in_keywords(text: &str) -> String {
                     .and_then(|name| flags.get(name).map(|&v| (name, v)));
                 let Some((name, takes_value)) = known else {
                     out.push(words[k].to_string());
+                    open_keyword = false;
                     k += 1;
                     continue;
                 };
@@ -288,15 +300,28 @@ pub fn in_keywords(text: &str) -> String {
                 match (takes_value, trail.is_empty(), next) {
                     (true, true, Some(n)) => {
                         let (_, v, after) = split(n);
-                        out.push(format!("{lead}{key}={}{after}", value_of(&v)));
+                        let bare = after.is_empty();
+                        keyword(
+                            &mut out,
+                            &mut open_keyword,
+                            format!("{lead}{key}={}{after}", value_of(&v)),
+                            bare,
+                        );
                         k += 2;
                     }
                     (true, _, _) => {
                         out.push(format!("{lead}{key}{trail}"));
+                        open_keyword = false;
                         k += 1;
                     }
                     (false, _, _) => {
-                        out.push(format!("{lead}{key}=True{trail}"));
+                        let bare = trail.is_empty();
+                        keyword(
+                            &mut out,
+                            &mut open_keyword,
+                            format!("{lead}{key}=True{trail}"),
+                            bare,
+                        );
                         k += 1;
                     }
                 }
@@ -366,7 +391,7 @@ mod tests {
             ),
             (
                 "to run it, --cp 1 --micro-batch 2 --recompute none --sequence-parallel true --tp 8",
-                "to run it, cp=1 micro_batch=2 recompute=\"none\" sequence_parallel=True tp=8",
+                "to run it, cp=1, micro_batch=2, recompute=\"none\", sequence_parallel=True, tp=8",
             ),
             (
                 "a config.json is given as the model (--model FILE, or in a scenario)",

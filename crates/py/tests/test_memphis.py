@@ -57,7 +57,10 @@ def test_model_file_and_switches(cli):
 
 def test_a_report_run_anyway_says_it_does_not_fit():
     kw = dict(tp=1, pp=1, cp=1, global_batch=1024, step_model="analytical")
-    oom = memphis.simulate("dgx-h100-llama3-70b", allow_oom=True, **kw)
+    with pytest.warns(memphis.MemphisWarning, match="DOES NOT FIT") as caught:
+        oom = memphis.simulate("dgx-h100-llama3-70b", allow_oom=True, **kw)
+    # From the caller's line, not the package's.
+    assert all(w.filename == __file__ for w in caught)
     assert not oom.fits
     assert repr(oom).endswith(f", DOES NOT FIT ({oom.memory_gib:.1f} GiB per GPU)>")
     assert "DOES NOT FIT" not in repr(memphis.simulate("dgx-h100-llama3-70b", step_model="analytical"))

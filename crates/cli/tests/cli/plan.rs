@@ -358,6 +358,68 @@ fn the_best_plan_that_leaves_room_is_named_and_runs_as_said() {
     assert_eq!(r["step"]["time_s"].as_f64().unwrap(), roomy_s, "{r}");
 }
 
+/// A best plan whose layers split unevenly (which Megatron-Core refuses unless given
+/// the counts) is said of in `plan` as `simulate` says it of the plan run.
+#[test]
+fn plan_says_when_its_best_splits_the_layers_unevenly() {
+    let llama = crate::util::repo().join("crates/core/testdata/hf/llama3.1-70b.json");
+    let job = [
+        "--model",
+        llama.to_str().unwrap(),
+        "--cluster",
+        "dgx-h100",
+        "--gpus",
+        "512",
+        "--global-batch",
+        "1024",
+        "--seq-len",
+        "8192",
+        "--tp",
+        "2",
+    ];
+    let mut args = vec!["plan", "--top", "1", "--json"];
+    args.extend(job);
+    let v = json(&args);
+    let best = &v["top"][0];
+    let chunks = best["pp"].as_u64().unwrap() * best["vpp"].as_u64().unwrap();
+    assert_ne!(80 % chunks, 0, "the case needs an uneven best plan: {best}");
+    let said: Vec<&str> = v["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|n| n.as_str())
+        .collect();
+    let note = said
+        .iter()
+        .find(|n| n.starts_with("the best plan: the 80 layers do not split evenly"))
+        .unwrap_or_else(|| panic!("{said:?}"));
+    // `simulate` of that plan says the same.
+    let mut run = vec!["simulate", "--json"];
+    run.extend(job);
+    let flags: Vec<String> = ["pp", "vpp", "cp", "micro_batch"]
+        .iter()
+        .map(|k| best[*k].to_string())
+        .collect();
+    run.extend([
+        "--pp",
+        &flags[0],
+        "--vpp",
+        &flags[1],
+        "--cp",
+        &flags[2],
+        "--micro-batch",
+        &flags[3],
+        "--recompute",
+        best["recompute"].as_str().unwrap(),
+    ]);
+    let s = json(&run);
+    let split = note.trim_start_matches("the best plan: ");
+    assert!(
+        s["notes"].as_array().unwrap().iter().any(|n| n == split),
+        "{s}"
+    );
+}
+
 /// A ranking says nothing of a run that failures dominate: `plan` warns of its best
 /// plan's run as `simulate` warns of that plan, in the same words.
 #[test]

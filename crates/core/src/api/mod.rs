@@ -269,7 +269,8 @@ fn minutes(min: f64) -> String {
 /// What `simulate` would warn of the best plan's run (failures taking most of it, a run
 /// of years), said by `plan` too: a ranking by step time or days says nothing of that.
 /// A run that barely progresses, which `simulate` refuses, is a warning here: the
-/// ranking stands, and the warning says what to change.
+/// ranking stands, and the warning says what to change. Then a layer split Megatron-Core
+/// runs only when given the counts, as `simulate` notes it.
 pub fn best_plan_notes(
     sc: &crate::scenario::Scenario,
     best: &crate::plan::PlanResult,
@@ -282,11 +283,15 @@ pub fn best_plan_notes(
         Err(e) => vec![format!("warning: simulate refuses the best plan: {e}")],
     };
     notes.extend(simulate::memory_warning(&s, &simulate::memory(&s)));
-    notes
+    let mut notes: Vec<String> = notes
         .into_iter()
         .filter(|n| n.starts_with("warning:"))
         .map(|n| n.replacen("warning: ", "warning: the best plan: ", 1))
-        .collect()
+        .collect();
+    // A layer split Megatron-Core refuses unless given the counts: said of the plan a
+    // table would have the user copy, as `simulate` says it of the plan run.
+    notes.extend(simulate::uneven_split_note(&s).map(|n| format!("the best plan: {n}")));
+    notes
 }
 
 /// What costs a run the most when failures dominate it.

@@ -549,7 +549,7 @@ fn straddling(sc: &Scenario) -> Vec<String> {
 /// A pipeline the user or the planner shaped whose chunks hold different layer counts:
 /// memphis runs it as Megatron-Core can, told the counts (its default refuses layers that
 /// do not divide).
-fn uneven_split_note(sc: &Scenario) -> Option<String> {
+pub(crate) fn uneven_split_note(sc: &Scenario) -> Option<String> {
     let split = sc.plan.layer_split(&sc.model, &sc.run);
     let sizes: std::collections::BTreeSet<u32> = split
         .chunks
@@ -1043,7 +1043,9 @@ pub struct ReliabilitySummary {
 pub struct FailureSummary {
     /// Mean time between unexpected interruptions of the job, hours.
     pub job_mtbf_hours: f64,
-    /// Unexpected interruptions over the run (the mean over the Monte Carlo trials).
+    /// Unexpected interruptions over the run: the mean over the Monte Carlo trials, or
+    /// where the run is too long for them (`monte_carlo` false), the rate over its
+    /// expected wall time.
     pub interruptions: f64,
     /// Planned interruptions over the run.
     pub planned_interruptions: f64,
@@ -1173,7 +1175,7 @@ pub fn does_not_fit(sc: &Scenario, m: &MemorySummary, hints: Hints) -> crate::Er
     fixes.push("more GPUs".into());
     let rest = match hints {
         Hints::Flags => {
-            ", or --plan auto (the planner's best plan that fits); --allow-oom runs it anyway"
+            ", or --plan auto (the planner's best plan that fits around the plan fields you gave); --allow-oom runs it anyway"
         }
         Hints::JobsFile => "",
     };
@@ -1577,6 +1579,20 @@ fn fixes_the_weights_share(sc: &Scenario, fixed: &ParallelFile) -> bool {
         && (!experts || (fixed.ep.is_some() && fixed.etp.is_some()))
 }
 
+/// Whether `fixed` sets every field that shapes a micro-batch's activations on a GPU
+/// and the weights beside them (tp, pp, cp, the micro-batch, recomputation, and for
+/// experts ep), so that only shorter sequences shrink them. Expert-TP is left to the
+/// planner's values, the same at any GPU count (it moves weights, not activations).
+fn fixes_the_activations(sc: &Scenario, fixed: &ParallelFile) -> bool {
+    let experts = sc.model.moe.is_some();
+    fixed.tp.is_some()
+        && fixed.pp.is_some()
+        && fixed.cp.is_some()
+        && fixed.micro_batch.is_some()
+        && fixed.recompute.is_some()
+        && (!experts || fixed.ep.is_some())
+}
+
 /// The one error for "no plan fits": which plans were tried (the fields the user fixed
 /// named) and what would make room.
 pub fn none_fits(sc: &Scenario, fixed: &ParallelFile) -> crate::Error {
@@ -1594,19 +1610,36 @@ pub fn none_fits(sc: &Scenario, fixed: &ParallelFile) -> crate::Error {
     let gpus = sc.job_gpus();
     let hbm = sc.cluster.gpu.hbm_capacity;
     let least = plan::least_memory(sc, fixed);
+    // Without the fields given, do plans fit? Else what would make room for any.
+    let without_them = || {
+        if plan::least_memory(sc, &ParallelFile::default()).is_some_and(|f| f.total <= hbm) {
+            " (without them, plans fit)".to_string()
+        } else {
+            format!(
+                "; without them no plan fits either: {}",
+                plan::what_makes_room(sc)
+            )
+        }
+    };
     let room = match &least {
         Some(l) if !fewer.is_empty() && l.floor > hbm && fixes_the_weights_share(sc, fixed) => {
             // No count of GPUs, batch or sequence makes room: only the fields given do.
-            let free =
-                plan::least_memory(sc, &ParallelFile::default()).is_some_and(|f| f.total <= hbm);
             format!(
                 "the weights, gradients and reserved memory alone need {:.1} GiB a GPU with these fields, whatever the GPUs, batch or sequence length: give fewer of the plan fields, or ones that share the weights over more GPUs{}",
                 l.floor.gib(),
-                if free {
-                    " (without them, plans fit)".to_string()
-                } else {
-                    format!("; without them no plan fits either: {}", plan::what_makes_room(sc))
-                }
+                without_them()
+            )
+        }
+        Some(l)
+            if !fewer.is_empty()
+                && l.floor_one_micro_batch > hbm
+                && fixes_the_activations(sc, fixed) =>
+        {
+            // One micro-batch in flight, the least a batch or GPU count leaves: still over.
+            format!(
+                "with one micro-batch in flight, the fewest any batch or GPU count leaves, these fields need {:.1} GiB a GPU: shorter sequences, or fewer of the plan fields{}",
+                l.floor_one_micro_batch.gib(),
+                without_them()
             )
         }
         _ => format!("{}{fewer}", plan::what_makes_room(sc)),

@@ -909,30 +909,43 @@ pub struct LeastMemory {
     /// sequences do not shrink: its weights, gradients and reserved memory (the
     /// distributed optimizer shards only the optimizer over more data-parallel ranks).
     pub floor: crate::units::Bytes,
+    /// The least any admitted plan holds with one micro-batch in flight, the fewest a
+    /// batch or GPU count can leave it: `floor` and that micro-batch's activations.
+    /// Only shorter sequences (or other plan fields) lower it.
+    pub floor_one_micro_batch: crate::units::Bytes,
 }
 
 /// The plan of the search space that `fixed` admits needing the least memory, that
 /// memory, and the floor no GPU count lowers ([`LeastMemory`]).
 pub fn least_memory(sc: &Scenario, fixed: &ParallelFile) -> Option<LeastMemory> {
     let all = candidates(sc, fixed).ok()?;
-    let need: Vec<(usize, f64, f64)> = all
+    let need: Vec<(usize, f64, f64, f64)> = all
         .par_iter()
         .enumerate()
         .filter(|(_, p)| fixed.admits(p))
         .map(|(i, p)| {
             let m = peak_memory(&sc.model, p, &sc.run, sc.cluster.gpu);
-            (i, m.total().0, (m.weights + m.gradients + m.reserved).0)
+            let one = crate::workload::TrainingRun {
+                global_batch: u64::from(p.dp) * u64::from(p.micro_batch),
+                ..sc.run.clone()
+            };
+            let m1 = peak_memory(&sc.model, p, &one, sc.cluster.gpu);
+            let states = (m.weights + m.gradients + m.reserved).0;
+            (i, m.total().0, states, (m1.total() - m1.optimizer).0)
         })
         .collect();
     // Ties go to the first enumerated, whatever the threads.
-    let &(i, total, _) = need
+    let &(i, total, _, _) = need
         .iter()
         .min_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)))?;
-    let floor = need.iter().map(|n| n.2).fold(f64::INFINITY, f64::min);
+    let least = |f: fn(&(usize, f64, f64, f64)) -> f64| {
+        crate::units::Bytes(need.iter().map(f).fold(f64::INFINITY, f64::min))
+    };
     Some(LeastMemory {
         plan: all[i].clone(),
         total: crate::units::Bytes(total),
-        floor: crate::units::Bytes(floor),
+        floor: least(|n| n.2),
+        floor_one_micro_batch: least(|n| n.3),
     })
 }
 

@@ -62,9 +62,9 @@ __all__ = [
 __version__: str = _memphis.__version__
 
 class MemphisWarning(UserWarning):
-    """A result memphis warns of where a table cannot show it: :func:`plan`'s warnings
-    of its best plan's run (a plan that fills the GPU, failures that take most of the
-    run), with the planner's best plan that leaves room where there is one."""
+    """A result memphis warns of (a plan that fills the GPU or does not fit, failures
+    that take most of the run), from :func:`simulate` and :func:`plan`, with the
+    planner's best plan that leaves room where there is one."""
 
 
 #: A scenario: a preset name, a TOML file, or a dict with a scenario file's sections.
@@ -377,10 +377,24 @@ def simulate(scenario: Scenario = None, **overrides: Any) -> Report:
     ``step_model="analytical"``, ``plan="auto"``, ``allow_oom=True``, ...
 
     Every keyword, with its help and default: ``memphis.options("simulate")`` (the
-    same list as ``memphis simulate --help``).
+    same list as ``memphis simulate --help``). The report's warnings (a plan that fills
+    the GPU, failures that take most of the run) are also issued as
+    :class:`MemphisWarning`; a sweep keeps them in its ``notes`` column.
     """
     positional, inline = _scenario(scenario)
-    return Report(_memphis.simulate(positional, inline, _options(overrides)))
+    report = Report(_memphis.simulate(positional, inline, _options(overrides)))
+    _warn(report.notes)
+    return report
+
+
+def _warn(notes: Iterable[str]) -> None:
+    """Issues a report's warnings, and the planner's plan with room, as MemphisWarning
+    (from the caller's caller: the user's line)."""
+    for n in notes:
+        if n.startswith("warning: "):
+            warnings.warn(n[len("warning: "):], MemphisWarning, stacklevel=3)
+        elif n.startswith("the planner's best plan that leaves room"):
+            warnings.warn(n, MemphisWarning, stacklevel=3)
 
 
 def _report(command: str, positional: Any, inline: Any, overrides: Mapping[str, Any]) -> Any:
@@ -408,11 +422,7 @@ def plan(scenario: Scenario = None, top: int = 5, **overrides: Any) -> "pd.DataF
     """
     positional, inline = _scenario(scenario)
     r = _report("plan", positional, inline, dict(overrides, top=top))
-    for n in r.get("notes") or []:
-        if n.startswith("warning: "):
-            warnings.warn(n[len("warning: "):], MemphisWarning, stacklevel=2)
-        elif n.startswith("the planner's best plan that leaves room"):
-            warnings.warn(n, MemphisWarning, stacklevel=2)
+    _warn(r.get("notes") or [])
     rows = []
     for rank, p in enumerate(r["top"], start=1):
         row = {"rank": rank}
