@@ -169,6 +169,12 @@ fn render(r: &SearchResult) -> String {
             .collect();
         let _ = writeln!(o, "      {}", parts.join(" · "));
     }
+    if !r.top.is_empty() {
+        let _ = writeln!(
+            o,
+            "\n  MFU, causal: the model's FLOPs over the GPUs' dense BF16 peak, whatever the precision (an FP8 run can pass 50%); causal counts attention's unmasked half only"
+        );
+    }
     if r.top.iter().any(|res| res.memory_tight) {
         let _ = writeln!(
             o,
