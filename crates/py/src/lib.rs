@@ -549,6 +549,8 @@ struct Row {
     tflops_per_gpu: f64,
     tokens_per_s: f64,
     memory_gib: f64,
+    /// Fits with less room than memphis stands behind without a warning.
+    memory_tight: bool,
     ideal_days: f64,
     days: f64,
     gpu_hours: f64,
@@ -588,6 +590,7 @@ const COLUMNS: &[&str] = &[
     "tflops_per_gpu",
     "tokens_per_s",
     "memory_gib",
+    "memory_tight",
     "ideal_days",
     "days",
     "gpu_hours",
@@ -624,6 +627,7 @@ impl Row {
             tflops_per_gpu: r.step.tflops_per_gpu,
             tokens_per_s: r.step.tokens_per_s,
             memory_gib: r.memory.per_gpu_gib,
+            memory_tight: r.memory.tight,
             ideal_days: r.run.ideal_days,
             days: r.run.days_p50,
             gpu_hours: r.run.gpu_hours,
@@ -659,6 +663,7 @@ impl Row {
         d.set_item("tflops_per_gpu", self.tflops_per_gpu)?;
         d.set_item("tokens_per_s", self.tokens_per_s)?;
         d.set_item("memory_gib", self.memory_gib)?;
+        d.set_item("memory_tight", self.memory_tight)?;
         d.set_item("ideal_days", self.ideal_days)?;
         d.set_item("days", self.days)?;
         d.set_item("gpu_hours", self.gpu_hours)?;

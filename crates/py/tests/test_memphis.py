@@ -449,6 +449,7 @@ def test_sweep_equals_single_calls():
         assert row["days"] == r.days
         assert row["memory_gib"] == r.memory_gib
         assert row["mfu_causal"] == r.mfu_causal
+        assert row["memory_tight"] == r.memory_tight
         assert row["precision"] == r.to_dict()["plan"]["precision"]
         assert row["scenario"] == r.scenario
 
@@ -509,7 +510,7 @@ def test_kept_errors_keep_integer_and_boolean_dtypes():
     assert df["error"].isna().tolist() == [True, False]
     for c in ("gpus", "tp", "pp", "cp", "dp", "global_batch", "seq_len"):
         assert str(df[c].dtype) == "Int64", c
-    assert str(df["fits"].dtype) == "boolean"
+    assert str(df["fits"].dtype) == "boolean" and str(df["memory_tight"].dtype) == "boolean"
     assert df["tp"].tolist()[0] == 4 and pd.isna(df["tp"].tolist()[1])
     # The input's columns do not depend on which rows ran: in_gpus is what was given.
     assert df["in_gpus"].tolist() == [1024, 1]

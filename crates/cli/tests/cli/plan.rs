@@ -349,6 +349,8 @@ fn the_best_plan_that_leaves_room_is_named_and_runs_as_said() {
             .any(|n| n == note.as_str()),
         "{s}"
     );
+    // Its JSON says the plan it ran is tight, as plan's table marks it.
+    assert_eq!(s["memory"]["tight"], true, "{s}");
     // Its flags run that plan, at that step.
     let flags = note.split("to run it, ").nth(1).unwrap();
     let mut run = vec!["simulate", "--json"];
@@ -356,6 +358,7 @@ fn the_best_plan_that_leaves_room_is_named_and_runs_as_said() {
     run.extend(flags.split(' '));
     let r = json(&run);
     assert_eq!(r["step"]["time_s"].as_f64().unwrap(), roomy_s, "{r}");
+    assert_eq!(r["memory"]["tight"], false, "{r}");
 }
 
 /// A best plan whose layers split unevenly (which Megatron-Core refuses unless given

@@ -968,6 +968,10 @@ pub struct MemorySummary {
     pub capacity_gib: f64,
     /// Whether it fits.
     pub fits: bool,
+    /// Whether it fits with less room than `memory::TIGHT_MEMORY_SHARE` leaves (what
+    /// `plan` calls `memory_tight`): the estimate of the memory held back then decides
+    /// whether it runs, and a warning says so.
+    pub tight: bool,
     /// The stage of the fullest GPU.
     pub stage: u32,
     /// Weights.
@@ -1203,7 +1207,7 @@ pub fn memory_warning(sc: &Scenario, m: &MemorySummary) -> Option<String> {
             m.capacity_gib
         ));
     }
-    fills_tightly(m.per_gpu_gib, m.capacity_gib).then(|| {
+    m.tight.then(|| {
         format!(
             "warning: {} fills {:.1} GiB of the {}'s {:.1} GiB ({:.0}%): {}; {} leave room",
             sc.plan.label(),
@@ -1237,10 +1241,12 @@ impl MemorySummary {
     /// The memory of a step result.
     pub(crate) fn of(sc: &Scenario, step: &StepResult) -> MemorySummary {
         let mem = &step.memory;
+        let (per_gpu_gib, capacity_gib) = (mem.total().gib(), sc.cluster.gpu.hbm_capacity.gib());
         MemorySummary {
-            per_gpu_gib: mem.total().gib(),
-            capacity_gib: sc.cluster.gpu.hbm_capacity.gib(),
+            per_gpu_gib,
+            capacity_gib,
             fits: step.fits,
+            tight: step.fits && fills_tightly(per_gpu_gib, capacity_gib),
             stage: mem.stage,
             weights_gib: mem.weights.gib(),
             gradients_gib: mem.gradients.gib(),

@@ -257,6 +257,12 @@ class Report:
         return self._dict["memory"]["per_gpu_gib"]
 
     @property
+    def memory_tight(self) -> bool:
+        """Whether the plan fits with less room than memphis stands behind without a
+        warning (over 95% of the GPU's memory): ``plan()``'s ``memory_tight``."""
+        return self._dict["memory"]["tight"]
+
+    @property
     def gpus(self) -> int:
         """GPUs in the job."""
         return self._dict["run"]["gpus"]
@@ -756,6 +762,7 @@ _NULLABLE = {
         "gpus", "tp", "pp", "vpp", "cp", "ep", "dp", "micro_batch", "global_batch", "seq_len"
     )},
     "fits": "boolean",
+    "memory_tight": "boolean",
 }
 
 
