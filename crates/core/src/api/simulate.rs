@@ -1047,9 +1047,10 @@ pub struct ReliabilitySummary {
 pub struct FailureSummary {
     /// Mean time between unexpected interruptions of the job, hours.
     pub job_mtbf_hours: f64,
-    /// Unexpected interruptions over the run: the mean over the Monte Carlo trials, or
-    /// where the run is too long for them (`monte_carlo` false), the rate over its
-    /// expected wall time.
+    /// Unexpected interruptions over the run, expected: the job's failure rate over the
+    /// mean hours the Monte Carlo trials are open to failures (their waits for repairs
+    /// and planned restarts aside), or where the run is too long for them (`monte_carlo`
+    /// false), over its expected wall time.
     pub interruptions: f64,
     /// Planned interruptions over the run.
     pub planned_interruptions: f64,

@@ -633,9 +633,11 @@ pub struct RunProjection {
     pub min_interval_min: f64,
     /// Checkpoint costs.
     pub checkpoint: CheckpointCost,
-    /// Unexpected interruptions over the run: the mean over the Monte Carlo trials (each
-    /// of its own length), or the rate over the expected wall time where there is none.
-    /// `reliability --days D` counts those of D days at the rate instead.
+    /// Unexpected interruptions over the run, expected: the job's failure rate over the
+    /// mean hours the Monte Carlo trials are open to failures (each of its own length;
+    /// Wald's identity, with less spread than the counts the trials draw), or over the
+    /// expected wall time where there is no Monte Carlo. `reliability --days D` counts
+    /// those of D days at the rate instead.
     pub interruptions: f64,
     /// Planned interruptions over the run.
     pub planned_interruptions: f64,
@@ -674,8 +676,24 @@ pub const MC_EVENT_BUDGET: f64 = 2_000_000.0;
 /// Fewest trials the event budget leaves.
 pub const MC_MIN_TRIALS: u32 = 20;
 
-/// One trial of the whole run: returns (wall hours, unexpected interruptions, hours
-/// waiting for spares).
+/// One Monte Carlo trial of the whole run.
+#[derive(Debug, Clone, Copy)]
+struct TrialOutcome {
+    /// Wall hours to the end of the run.
+    wall_h: f64,
+    /// Unexpected interruptions it drew: the tests' check of `exposed_h`.
+    #[cfg_attr(not(test), allow(dead_code))]
+    failures: u64,
+    /// Hours waiting for a spare (or a repair).
+    waited_h: f64,
+    /// Hours open to failures: the wall time less the waits and planned restarts, when
+    /// none strikes. Failures arrive at the job's rate over exactly these hours, so
+    /// that rate times their mean is the expected count (Wald's identity), with less
+    /// spread than the count drawn.
+    exposed_h: f64,
+}
+
+/// One trial of the whole run.
 #[allow(clippy::too_many_arguments)]
 fn trial(
     rng: &mut SplitMix64,
@@ -686,7 +704,7 @@ fn trial(
     fm: &FailureModel,
     spares_nodes: u64,
     repair_h: f64,
-) -> (f64, u64, f64) {
+) -> TrialOutcome {
     let lam = fm.unexpected_per_hour();
     let planned = fm.planned_per_hour;
     let spare_p = fm.spare_fraction();
@@ -707,6 +725,7 @@ fn trial(
     };
     let mut failures = 0u64;
     let mut waited = 0.0;
+    let mut planned_h = 0.0;
     let mut spares = spares_nodes;
     let mut repairs: Vec<f64> = Vec::new(); // wall times when repaired servers return
     let mut next_fail = exp(rng, lam);
@@ -722,6 +741,7 @@ fn trial(
         if next_planned < next_fail {
             // Planned: checkpoint first, nothing lost; restart.
             t.wall += stall_h + restart_h;
+            planned_h += stall_h + restart_h;
             t.since_ckpt = 0.0;
             next_planned = t.wall + exp(rng, planned);
             if next_fail < t.wall {
@@ -751,7 +771,12 @@ fn trial(
             next_planned = t.wall + exp(rng, planned);
         }
     }
-    (t.wall, failures, waited)
+    TrialOutcome {
+        wall_h: t.wall,
+        failures,
+        waited_h: waited,
+        exposed_h: t.wall - waited - planned_h,
+    }
 }
 
 /// A failure that takes a server out: swap in a spare, or, with none left, wait (from
@@ -906,7 +931,7 @@ pub fn project_run(
         .clamp(MC_MIN_TRIALS, cfg.trials.max(MC_MIN_TRIALS))
         .min(cfg.trials);
     let task = crate::progress::begin(crate::progress::Stage::MonteCarlo, u64::from(trials));
-    let outcomes: Vec<(f64, u64, f64)> = (0..trials)
+    let outcomes: Vec<TrialOutcome> = (0..trials)
         .into_par_iter()
         .map(|i| {
             task.tick(1);
@@ -925,9 +950,9 @@ pub fn project_run(
             )
         })
         .collect();
-    let mut walls: Vec<f64> = outcomes.iter().map(|o| o.0).collect();
-    let fails: f64 = outcomes.iter().map(|o| o.1 as f64).sum();
-    let waited: f64 = outcomes.iter().map(|o| o.2).sum();
+    let mut walls: Vec<f64> = outcomes.iter().map(|o| o.wall_h).collect();
+    let exposed: f64 = outcomes.iter().map(|o| o.exposed_h).sum();
+    let waited: f64 = outcomes.iter().map(|o| o.waited_h).sum();
     let n = trials as f64;
     let mean_wall = walls.iter().sum::<f64>() / n;
     walls.sort_by(f64::total_cmp);
@@ -940,7 +965,7 @@ pub fn project_run(
         checkpoint_interval_min: tau_h * 60.0,
         interval_rule,
         min_interval_min,
-        interruptions: fails / n,
+        interruptions: fm.unexpected_per_hour() * exposed / n,
         planned_interruptions: fm.planned_per_hour * days_p50 * 24.0,
         ettr: (work_hours / mean_wall).min(1.0),
         ettr_expected: analytic,
@@ -1068,13 +1093,14 @@ mod tests {
         let (work, tau, restart, mtbf) = (50.0, 0.5, 1.0, 1.0);
         let fm = only_failures(1.0 / mtbf);
         let trials = 300;
-        let (mut fast_wall, mut fast_fails) = (0.0, 0.0);
+        let (mut fast_wall, mut fast_fails, mut fast_expected) = (0.0, 0.0, 0.0);
         let mut rng = SplitMix64::new(11);
         for _ in 0..trials {
-            let (w, f, waited) = trial(&mut rng, work, tau, 0.0, restart, &fm, 1 << 40, 1.0);
-            assert_eq!(waited, 0.0);
-            fast_wall += w / trials as f64;
-            fast_fails += f as f64 / trials as f64;
+            let o = trial(&mut rng, work, tau, 0.0, restart, &fm, 1 << 40, 1.0);
+            assert_eq!(o.waited_h, 0.0);
+            fast_wall += o.wall_h / trials as f64;
+            fast_fails += o.failures as f64 / trials as f64;
+            fast_expected += o.exposed_h / mtbf / trials as f64;
         }
         let (mut slow_wall, mut slow_fails) = (0.0, 0.0);
         let mut rng = SplitMix64::new(12);
@@ -1099,12 +1125,46 @@ mod tests {
             (fast_fails / (fast_wall / mtbf) - 1.0).abs() < 0.05,
             "{fast_fails} in {fast_wall} h"
         );
+        // The count reported, the rate over the hours exposed (no waits or planned
+        // restarts here), is the count drawn in expectation.
+        assert!(
+            (fast_expected / fast_fails - 1.0).abs() < 0.05,
+            "{fast_expected} vs {fast_fails} drawn"
+        );
         // Without failures in restarts the run would be shorter: e^{u/M} vs 1 + u/M.
         let no_restart_failures = work / (tau / (((tau / mtbf).exp_m1()) * (mtbf + restart)));
         assert!(
             fast_wall > no_restart_failures * 1.1,
             "{fast_wall} vs {no_restart_failures}"
         );
+    }
+
+    /// With waits for repairs (no spare server) and planned restarts, the rate over the
+    /// hours exposed is still the count drawn, in expectation; over the wall time it
+    /// would count failures in hours none can strike.
+    #[test]
+    fn interruptions_are_the_rate_over_the_hours_exposed() {
+        let fm = FailureModel {
+            rates: vec![(CAUSES[0], 0.05)],
+            planned_per_hour: 0.02,
+        };
+        assert!(fm.spare_fraction() > 0.0);
+        let trials = 2000;
+        let (mut drawn, mut expected, mut over_wall, mut waited) = (0.0, 0.0, 0.0, 0.0);
+        let mut rng = SplitMix64::new(5);
+        for _ in 0..trials {
+            let o = trial(&mut rng, 100.0, 1.0, 0.01, 2.0, &fm, 0, 24.0);
+            drawn += o.failures as f64 / trials as f64;
+            expected += 0.05 * o.exposed_h / trials as f64;
+            over_wall += 0.05 * o.wall_h / trials as f64;
+            waited += o.waited_h / trials as f64;
+        }
+        assert!(waited > 10.0, "{waited} h waited");
+        assert!(
+            (expected / drawn - 1.0).abs() < 0.03,
+            "{expected} vs {drawn} drawn"
+        );
+        assert!(over_wall > drawn * 1.1, "{over_wall} vs {drawn}");
     }
 
     #[test]
