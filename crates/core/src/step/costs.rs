@@ -343,13 +343,15 @@ fn layer_compute(sc: &Scenario, cm: &ComputeModel, lw: &LayerWork) -> LayerCompu
     // Unfused attention: its batched GEMMs (never FP8: Transformer Engine quantizes only
     // the Linear layers, facts.md §8) and the score passes of its softmax and dropout.
     let half = cm.bf16();
+    let unfused_gemms: Seconds = lw.attention_gemms.iter().map(|g| half.gemm_time(g)).sum();
+    // Their backward at its own shapes, as every GEMM's.
+    let unfused_gemms_bwd: Seconds = lw
+        .attention_gemms
+        .iter()
+        .map(|g| half.gemm_backward_time(g))
+        .sum();
     let unfused = OpCost {
-        time: lw
-            .attention_gemms
-            .iter()
-            .map(|g| half.gemm_time(g))
-            .sum::<Seconds>()
-            + cm.memory_time(lw.attention_bytes),
+        time: unfused_gemms + cm.memory_time(lw.attention_bytes),
         flops: lw.attention_gemms.iter().map(|g| g.flops()).sum(),
         bytes: lw
             .attention_gemms
@@ -364,9 +366,8 @@ fn layer_compute(sc: &Scenario, cm: &ComputeModel, lw: &LayerWork) -> LayerCompu
         bytes: lw.attention_bwd_bytes,
     };
     let attn_fwd = cm.attention_time(lw.attention_flops, AttentionPass::Forward) + unfused.time;
-    let unfused_gemms = unfused.time - cm.memory_time(lw.attention_bytes);
     let attn_bwd = cm.attention_time(lw.attention_flops * 2.5, AttentionPass::Backward)
-        + unfused_gemms * 2.0
+        + unfused_gemms_bwd
         + unfused_bwd_bytes.time;
     let cast = Bytes(lw.fp8_cast_elements * cast_bytes(sc));
     let cast_bwd = Bytes(lw.fp8_cast_bwd_elements * cast_bytes(sc));
@@ -394,12 +395,12 @@ fn layer_compute(sc: &Scenario, cm: &ComputeModel, lw: &LayerWork) -> LayerCompu
         bytes: gemm_bytes * 2.0 + lw.elementwise_bwd_bytes + cast_bwd,
     };
     if !lw.attention_gemms.is_empty() {
-        let gemms = OpCost {
-            time: unfused_gemms,
-            flops: unfused.flops,
-            bytes: unfused.bytes - lw.attention_bytes,
+        let gemms_bwd = OpCost {
+            time: unfused_gemms_bwd,
+            flops: unfused.flops * 2.0,
+            bytes: (unfused.bytes - lw.attention_bytes) * 2.0,
         };
-        backward = backward.then(gemms.times(2.0)).then(unfused_bwd_bytes);
+        backward = backward.then(gemms_bwd).then(unfused_bwd_bytes);
         if sc.plan.recomputes(&sc.run, RecomputeModule::CoreAttn) {
             backward = backward.then(unfused);
         }
