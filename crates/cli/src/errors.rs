@@ -294,9 +294,10 @@ pub fn in_keywords(text: &str) -> String {
                     continue;
                 };
                 let key = name.replace('-', "_");
+                // A value is a word with a core (not "," alone) that is no flag itself.
                 let next = words
                     .get(k + 1)
-                    .filter(|n| !n.is_empty() && !n.starts_with("--"));
+                    .filter(|n| !n.starts_with("--") && !split(n).1.is_empty());
                 match (takes_value, trail.is_empty(), next) {
                     (true, true, Some(n)) => {
                         let (_, v, after) = split(n);
@@ -398,6 +399,8 @@ mod tests {
                 "a config.json is given as the model (model=FILE, or in a scenario)",
             ),
             ("with the flag to give: --gpus 96)", "with the flag to give: gpus=96)"),
+            // A flag before punctuation alone names the keyword, with no empty value.
+            ("set --tokens , or --seq-len", "set tokens , or seq_len"),
             // A command line in backticks stays one; a word that is no flag stays too.
             (
                 "`memphis collective --network flow` places one group -- alone --nope",
