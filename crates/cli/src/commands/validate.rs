@@ -19,8 +19,9 @@ pub fn run(a: ValidateArgs) -> CliResult {
         outs.put(report_out, case_scenario(&a, id)?)?;
         return outs.commit();
     }
-    let text = match report(&a)? {
-        Validated::One(report) => sinks::report_text(&report, a.json, render)?,
+    let validated = report(&a)?;
+    let text = match &validated {
+        Validated::One(report) => sinks::report_text(report, a.json, render)?,
         Validated::Suites(reports) => {
             if a.json {
                 sinks::json_text(&suites_report(&reports))?
@@ -38,7 +39,48 @@ pub fn run(a: ValidateArgs) -> CliResult {
         }
     };
     outs.put(report_out, text)?;
-    outs.commit()
+    outs.commit()?;
+    not_simulated(&validated)
+}
+
+/// A validation that left cases out is no pass: the whole report is written (the rows
+/// say why each was not simulated), then the run fails, so that CI cannot pass on a
+/// file whose broken cases the summary quietly drops.
+fn not_simulated(v: &Validated) -> CliResult {
+    let reports: Vec<(&str, &Report)> = match v {
+        Validated::One(r) => vec![("", r)],
+        Validated::Suites(s) => s.iter().map(|(s, r)| (s.name, r)).collect(),
+    };
+    let mut failed = Vec::new();
+    let mut total = 0;
+    for (suite, r) in reports {
+        if let Report::Training { cases, .. } = r {
+            total += cases.len();
+            failed.extend(cases.iter().filter_map(|c| {
+                c.error.as_ref().map(|e| match suite {
+                    "" => format!("{}: {e}", c.id),
+                    s => format!("{s}: {}: {e}", c.id),
+                })
+            }));
+        }
+    }
+    if failed.is_empty() {
+        return Ok(());
+    }
+    Err(CliError::bad(format!(
+        "{} of {total} cases could not be simulated, and the summary leaves them out: {}",
+        failed.len(),
+        first_few(&failed)
+    )))
+}
+
+/// The first three of `items`, joined, and how many more there are.
+fn first_few(items: &[String]) -> String {
+    let shown = items.iter().take(3).cloned().collect::<Vec<_>>().join("; ");
+    match items.len().saturating_sub(3) {
+        0 => shown,
+        more => format!("{shown}; and {more} more (see the report)"),
+    }
 }
 
 /// What `validate` compared: one case file (or suite), or every suite.
@@ -129,12 +171,16 @@ fn evaluate(file: &CaseFile, timeline: bool, label: &str) -> CliResult<Report> {
     if let Report::Training { cases, summary, .. } = &report {
         // Nothing compared is no validation: fail, so that CI cannot pass on it.
         if summary.n == 0 {
-            let why = cases
+            let why: Vec<String> = cases
                 .iter()
-                .find_map(|c| c.error.as_ref().map(|e| format!("case {}: {e}", c.id)))
-                .unwrap_or_else(|| "no cases".to_string());
+                .filter_map(|c| c.error.as_ref().map(|e| format!("case {}: {e}", c.id)))
+                .collect();
+            let why = match why.is_empty() {
+                true => "the file has no cases".to_string(),
+                false => first_few(&why),
+            };
             return Err(CliError::bad(format!(
-                "{label}no case could be simulated (first: {why})"
+                "{label}no case could be simulated: {why}"
             )));
         }
         let oom = cases
@@ -153,13 +199,6 @@ fn evaluate(file: &CaseFile, timeline: bool, label: &str) -> CliResult<Report> {
                     eprintln!("note: {label}case {}: {n}", c.id);
                 }
             }
-        }
-        let failed = cases.iter().filter(|c| c.error.is_some()).count();
-        if failed > 0 && !sinks::embedded() {
-            eprintln!(
-                "warning: {label}{failed} of {} cases could not be simulated; the summary leaves them out",
-                cases.len()
-            );
         }
     }
     Ok(report)
@@ -307,15 +346,20 @@ fn render(r: &Report) -> String {
                     }
                 }
             }
+            let left_out = cases.len() - summary.n;
             let _ = writeln!(
                 o,
-                "\n{} {}: mean absolute error {:.1}%, median {:.1}%, worst {:.1}% ({})",
+                "\n{} {}: mean absolute error {:.1}%, median {:.1}%, worst {:.1}% ({}){}",
                 summary.n,
                 if summary.n == 1 { "case" } else { "cases" },
                 summary.mape_pct,
                 summary.median_ape_pct,
                 summary.max_ape_pct,
-                summary.worst
+                summary.worst,
+                match left_out {
+                    0 => String::new(),
+                    k => format!("; {k} of {} not simulated, left out", cases.len()),
+                }
             );
             if !series.is_empty() {
                 let _ = writeln!(

@@ -272,6 +272,39 @@ fn validate_fails_when_no_case_could_be_simulated() {
     );
 }
 
+/// A file with some cases the model refuses is no pass either: the whole report is
+/// written, its summary says how many were left out, and the run exits 2 naming them.
+#[test]
+fn validate_fails_when_some_cases_could_not_be_simulated() {
+    let text = std::fs::read_to_string(validation("training_public.toml")).unwrap();
+    // The first case alone on a GPU the catalog does not have.
+    let bad = text.replacen("gpu = \"", "gpu = \"Z-", 1);
+    let path = crate::util::tmp("some.toml");
+    std::fs::write(&path, bad).unwrap();
+    let report = crate::util::tmp("some-report.txt");
+    let o = memphis(&[
+        "validate",
+        "--cases",
+        path.to_str().unwrap(),
+        "-o",
+        report.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("error: 1 of 41 cases could not be simulated")
+            && err.contains("narayanan2021_t1_1.7B: cluster.gpu = Z-"),
+        "{err}"
+    );
+    let written = std::fs::read_to_string(&report).unwrap();
+    assert!(
+        written.contains("40 cases: mean absolute error")
+            && written.contains("; 1 of 41 not simulated, left out")
+            && written.contains("not simulated: cluster.gpu = Z-"),
+        "{written}"
+    );
+}
+
 /// Format v2: the DeepSeek-V3 example (a model table with MoE widths, shared and dense
 /// layers, MLA and MTP; EP64 with etp 1) runs and gives a finite, positive prediction. No
 /// tuned figure is asserted: the point is that such a run can be written and compared.
