@@ -202,11 +202,13 @@ pub fn suggest_key(message: &str) -> String {
 /// serde's Rust type names in words: "expected u32" says what a user may write.
 fn plain_types(message: &str) -> String {
     const WORDS: [(&str, &str); 7] = [
+        // The type's range, not the field's: a field that must be 1 or more says so once
+        // it is read.
         (
             "expected u32",
-            "expected a whole number from 0 to 4,294,967,295",
+            "expected a whole number, not negative, at most 4,294,967,295",
         ),
-        ("expected u64", "expected a whole number, 0 or more"),
+        ("expected u64", "expected a whole number, not negative"),
         ("expected i64", "expected a whole number"),
         ("expected f64", "expected a number"),
         ("expected a sequence", "expected a list, as [1, 2]"),
@@ -234,7 +236,7 @@ fn plain_types(message: &str) -> String {
 
 /// A TOML error's message, said plainly (types as a user names them, a misspelt key's
 /// nearest field).
-fn toml_message(e: &toml::de::Error) -> String {
+pub(crate) fn toml_message(e: &toml::de::Error) -> String {
     // toml puts what it wanted on a line of its own: "invalid array\nexpected `]`".
     let one_line = e
         .message()
@@ -398,11 +400,11 @@ mod tests {
         for (text, words) in [
             (
                 "[parallel]\ntp = -2\n",
-                "expected a whole number from 0 to 4,294,967,295",
+                "expected a whole number, not negative, at most 4,294,967,295",
             ),
             (
                 "[training]\ngpus = 64.0\n",
-                "expected a whole number, 0 or more",
+                "expected a whole number, not negative",
             ),
             (
                 "[cluster]\noversubscription = 2.0\n",

@@ -187,17 +187,15 @@ fn evaluate(file: &CaseFile, timeline: bool, label: &str) -> CliResult<Report> {
             .iter()
             .filter(|c| c.memory.as_ref().is_some_and(|m| !m.fits))
             .count();
-        if oom > 0 && !sinks::embedded() {
-            eprintln!(
+        if oom > 0 {
+            sinks::note(&format!(
                 "warning: {label}{oom} of {} cases do not fit in memory by memphis's count; they ran, so they are compared all the same",
                 cases.len()
-            );
+            ));
         }
-        if !sinks::embedded() {
-            for c in cases {
-                for n in &c.notes {
-                    eprintln!("note: {label}case {}: {n}", c.id);
-                }
+        for c in cases {
+            for n in &c.notes {
+                sinks::note(&format!("{label}case {}: {n}", c.id));
             }
         }
     }
@@ -251,14 +249,14 @@ fn suite_differences(cases: &[TrainingCase]) {
         }
         if !differing.is_empty() {
             let list: Vec<String> = stated.iter().map(|(k, n)| format!("{k} ({n})")).collect();
-            eprintln!(
-                "note: {} of these cases share their ids with the suite '{}' ({}), which gives them recipe values this file does not: {} (`validate --suite {}` runs them so)",
+            sinks::note(&format!(
+                "{} of these cases share their ids with the suite '{}' ({}), which gives them recipe values this file does not: {} (`validate --suite {}` runs them so)",
                 differing.len(),
                 suite.name,
                 suite.path,
                 list.join(", "),
                 suite.name
-            );
+            ));
         }
     }
 }
@@ -285,17 +283,17 @@ fn assumed_notes(cases: &[TrainingCase], label: &str) {
             0 => String::new(),
             n => format!(" and {n} more"),
         };
-        eprintln!(
-            "note: {label}{} of {} cases take recipe values from their `assumed` entries: {} (cases {}{more}; `validate --scenario ID` shows one's)",
+        sinks::note(&format!(
+            "{label}{} of {} cases take recipe values from their `assumed` entries: {} (cases {}{more}; `validate --scenario ID` shows one's)",
             taking.len(),
             cases.len(),
             list.join(", "),
             taking[..taking.len().min(SHOWN)].join(", ")
-        );
+        ));
     }
     for c in cases {
         for why in &c.assumed_unread {
-            eprintln!("warning: {label}case {}: {why}", c.id);
+            sinks::note(&format!("warning: {label}case {}: {why}", c.id));
         }
     }
 }

@@ -674,7 +674,7 @@ fn forty_bad_inputs_one_clear_error_each() {
                         .as_bytes(),
                 ),
             ],
-            "expected a whole number, 0 or more",
+            "expected a whole number, not negative",
         ),
         (
             vec![

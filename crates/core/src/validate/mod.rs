@@ -6,7 +6,7 @@
 //! but its inputs.
 
 use crate::collective::nccl_tests;
-use crate::error::{suggest_key, Error, Result};
+use crate::error::{toml_message, Error, Result};
 use crate::fabric::routing::Routing;
 use crate::net::analytical::{CollectiveOp, GroupShape};
 use crate::scenario::NetworkModel;
@@ -309,8 +309,8 @@ fn section<T: serde::de::DeserializeOwned>(context: &str, table: toml::Value) ->
             })
         });
         match culprit {
-            Some((key, e1)) => Error::parse(format!("{context}.{key}"), suggest_key(e1.message())),
-            None => Error::parse(context, suggest_key(e.message())),
+            Some((key, e1)) => Error::parse(format!("{context}.{key}"), toml_message(&e1)),
+            None => Error::parse(context, toml_message(&e)),
         }
     })
 }
@@ -858,7 +858,7 @@ pub fn parse_cases(context: &str, text: &str) -> Result<CaseFile> {
                     Err(spanned) if spanned.span().is_some() => {
                         Error::toml(label(i, v), &spanned, text)
                     }
-                    _ => Error::parse(label(i, v), suggest_key(e.message())),
+                    _ => Error::parse(label(i, v), toml_message(&e)),
                 };
                 with_fields::<RawTrainingCase>("training", e)
             })?;
