@@ -34,6 +34,12 @@ impl SimTime {
     }
 }
 
+/// `s` seconds to the nanosecond, as a figure to show: a count of samples times their
+/// length carries float noise (3 x 0.1 = 0.30000000000000004) that no one asked for.
+pub fn to_whole_ns(s: f64) -> f64 {
+    (s * 1e9).round() / 1e9
+}
+
 impl Add for SimTime {
     type Output = SimTime;
     fn add(self, o: SimTime) -> SimTime {

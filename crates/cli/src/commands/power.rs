@@ -81,6 +81,16 @@ pub fn report_with(
             ),
         );
     }
+    if a.resolution.is_none() && opts.resolution_s < api::power::DEFAULT_RESOLUTION_S {
+        r.notes.insert(
+            at,
+            format!(
+                "resolution {} s: the window's length, shorter than the default {} s (one sample; give --resolution for more)",
+                memphis_core::units::to_whole_ns(opts.resolution_s),
+                api::power::DEFAULT_RESOLUTION_S
+            ),
+        );
+    }
     r.notes.splice(at..at, resolved.notes);
     Ok(r)
 }
@@ -175,11 +185,12 @@ fn render(r: &GridReport) -> String {
     let mit = r.mitigation.map_or("none".into(), |m| m.name().to_string());
     let _ = writeln!(
         o,
-        "power · {} · {} at {} ({} samples) · mitigation: {mit}",
+        "power · {} · {} at {} ({} sample{}) · mitigation: {mit}",
         r.scenario,
         window(r),
         duration(r.resolution_s),
-        r.samples
+        r.samples,
+        if r.samples == 1 { "" } else { "s" }
     );
     let (p10, p90) = sinks::format::duration_band(r.step_p10_s, r.step_p90_s);
     let _ = writeln!(
@@ -219,12 +230,13 @@ fn render(r: &GridReport) -> String {
     let d = &r.drops;
     let _ = writeln!(
         o,
-        "  drops        {} of more than {} MW within {} (largest {:.1} MW, mean {:.1} MW)",
+        "  drops        {} of more than {} MW within {} (largest {:.1} MW{})",
         d.count,
         d.threshold_mw,
         duration(d.within_s),
         d.largest_mw,
         d.mean_mw
+            .map_or(String::new(), |m| format!(", mean {m:.1} MW"))
     );
     if let Some(f) = &r.failure {
         let _ = writeln!(

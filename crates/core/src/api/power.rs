@@ -388,7 +388,7 @@ pub fn power(sc: &Scenario, o: &PowerOptions) -> Result<GridReport> {
     let n = check(o)?;
     let r = simulate(sc, &SimulateOptions::default())?;
     let dt = o.resolution_s;
-    let window = dt * n as f64;
+    let window = crate::units::to_whole_ns(dt * n as f64);
     if window / r.step.band.p10_s > MAX_STEPS {
         return Err(Error::invalid(
             "window",
@@ -823,8 +823,7 @@ fn notes(o: &PowerOptions, window: f64, n: usize, d: &Drops, step_hz: f64) -> Ve
     let dt = o.resolution_s;
     let mut v = Vec::new();
     if (window - o.window_s).abs() > 1e-9 * o.window_s {
-        // To the nanosecond: n x dt carries float noise (10.100000000000001).
-        let s = |x: f64| (x * 1e9).round() / 1e9;
+        let s = crate::units::to_whole_ns;
         v.push(format!(
             "the window of {} s is not a whole number of {} s samples: computed {} s ({n} samples), rounded up",
             s(o.window_s),

@@ -65,8 +65,9 @@ pub struct Drops {
     /// The largest fall within `within_s` anywhere in the series, MW (whatever the
     /// threshold).
     pub largest_mw: f64,
-    /// Their mean size (each its largest fall), MW.
-    pub mean_mw: f64,
+    /// Their mean size (each its largest fall), MW; none without a fall over the
+    /// threshold.
+    pub mean_mw: Option<f64>,
 }
 
 /// Range and ramps of a series.
@@ -314,10 +315,10 @@ pub fn drops(x: &[f64], dt: f64, threshold: f64, within_s: f64) -> Drops {
     }
     Drops {
         threshold_mw: threshold,
-        within_s: w as f64 * dt,
+        within_s: crate::units::to_whole_ns(w as f64 * dt),
         count,
         largest_mw: largest,
-        mean_mw: if count > 0 { total / count as f64 } else { 0.0 },
+        mean_mw: (count > 0).then(|| total / count as f64),
     }
 }
 
@@ -690,8 +691,10 @@ mod tests {
             let (largest, count, total) = brute(&x, w, th);
             assert_eq!(d.largest_mw, largest, "{x:?} w {w}");
             assert_eq!(d.count, count, "{x:?} w {w} th {th}");
-            let mean = if count > 0 { total / count as f64 } else { 0.0 };
-            assert!((d.mean_mw - mean).abs() < 1e-9);
+            match d.mean_mw {
+                Some(m) => assert!(count > 0 && (m - total / count as f64).abs() < 1e-9),
+                None => assert_eq!(count, 0),
+            }
             assert!((d.within_s - w as f64 * 0.1).abs() < 1e-12);
             // The largest is the same whatever the threshold.
             assert_eq!(drops(&x, 0.1, 1e6, w as f64 * 0.1).largest_mw, largest);
