@@ -155,20 +155,24 @@ fn packed(s: Servers, r: &Request, owner: &[Option<usize>]) -> Result<Vec<u32>> 
         Some(i) => Ok((i as u32..(i + n) as u32).collect()),
         // Too few free servers at all: no placement helps, only a smaller job.
         None if free < n => Err(too_few_free(r, free)),
-        None => Err(Error::invalid(
-            format!("job '{}': placement", r.name),
-            format!("packed, align {:?}", r.align).to_lowercase(),
-            format!(
-                "{n} free servers in a row starting on {} boundary, but no such run is free (the longest free run, from any server, is {} servers): scattered, a smaller job{}",
-                match r.align {
-                    Align::Server => "a server",
-                    Align::Rack => "a rack",
-                    Align::Array => "an array",
-                },
-                run.iter().max().copied().unwrap_or(0),
-                if r.align == Align::Server { "" } else { ", or align = \"server\"" }
-            ),
-        )),
+        None => {
+            let longest = run.iter().max().copied().unwrap_or(0);
+            // Packing from any server helps only where a run that long is free.
+            let unaligned = r.align != Align::Server && longest >= n;
+            Err(Error::invalid(
+                format!("job '{}': placement", r.name),
+                format!("packed, align {:?}", r.align).to_lowercase(),
+                format!(
+                    "{n} free servers in a row starting on {} boundary, but no such run is free (the longest free run, from any server, is {longest} servers): scattered, a job of at most {longest} servers{}",
+                    match r.align {
+                        Align::Server => "a server",
+                        Align::Rack => "a rack",
+                        Align::Array => "an array",
+                    },
+                    if unaligned { ", or align = \"server\"" } else { "" }
+                ),
+            ))
+        }
     }
 }
 
@@ -259,6 +263,23 @@ mod tests {
         let big = req("big", 17, PlacementKind::Packed, Align::Array);
         let e = place(S, &[a.clone(), big]).unwrap_err().to_string();
         assert!(e.contains("job 'big': placement"), "{e}");
+        // Servers 5-31 are a free run of 27 from no array boundary: packing from any
+        // server would place it.
+        assert!(
+            e.contains("a job of at most 27 servers, or align = \"server\""),
+            "{e}"
+        );
+        // No free run is as long as the job: packing from any server would not help
+        // either, and the advice does not offer it.
+        let mut split = req("split", 2, PlacementKind::Explicit, Align::Server);
+        split.explicit = vec![10, 20];
+        let twelve = req("twelve", 12, PlacementKind::Packed, Align::Array);
+        let e = place(S, &[split, twelve]).unwrap_err().to_string();
+        assert!(
+            e.contains("the longest free run, from any server, is 11 servers): scattered, a job of at most 11 servers")
+                && !e.contains("align = \"server\""),
+            "{e}"
+        );
         // More servers asked for than the cluster has: no placement would do, and the
         // error gives every job's share, packed or scattered alike.
         for kind in [PlacementKind::Packed, PlacementKind::Scattered] {
