@@ -9,8 +9,9 @@
 //!    with the target's mode and owner, and synced. Anything else (a character device
 //!    such as `/dev/null`, a FIFO, `-` for stdout) is written through at commit, never
 //!    replaced.
-//! 3. [`Outputs::commit`] writes the pass-through outputs, then renames the staged
-//!    files over their targets. A failure here is the environment's (full disk, I/O
+//! 3. [`Outputs::commit`] writes the pass-through outputs, renames the staged files
+//!    over their targets, and writes stdout last, so that a report on stdout means
+//!    every file was written. A failure here is the environment's (full disk, I/O
 //!    error): exit 1.
 //!
 //! Staged files are removed when an error drops the `Outputs`, and by the signal
@@ -156,8 +157,9 @@ impl Outputs {
         Ok(())
     }
 
-    /// Writes every output handed over: pass-through targets and stdout first, then the
-    /// staged files renamed over their targets. Outputs never handed over are skipped.
+    /// Writes every output handed over: pass-through targets first, then the staged
+    /// files renamed over their targets, then stdout. Outputs never handed over are
+    /// skipped.
     pub fn commit(mut self) -> CliResult {
         // An output never replaces a file the run read (`-o` naming the scenario).
         for item in &self.items {
@@ -170,23 +172,9 @@ impl Outputs {
                 }
             }
         }
-        for item in &mut self.items {
-            let State::Held(bytes) = &item.state else {
-                continue;
-            };
-            let written = match &item.target {
-                Target::Through(p) => write_through(p, bytes),
-                _ => super::stdout_bytes(bytes),
-            };
-            written.map_err(|e| {
-                CliError::env(format!(
-                    "{} '{}': cannot write: {}",
-                    item.flag,
-                    item.shown,
-                    io_reason(&e)
-                ))
-            })?;
-        }
+        // Pass-through targets first: one that cannot be written (`--csv /dev/full`)
+        // fails the run before stdout shows a report that reads as whole.
+        self.write_held(false)?;
         for item in &mut self.items {
             let (State::Staged { .. }, Target::Replace { path, dir, .. }) =
                 (&item.state, &item.target)
@@ -214,6 +202,30 @@ impl Outputs {
             if let Ok(d) = std::fs::File::open(dir) {
                 let _ = d.sync_all();
             }
+        }
+        // stdout last, once every file is in place.
+        self.write_held(true)
+    }
+
+    /// Writes the held outputs: stdout's (`stdout`) or the pass-through targets'.
+    fn write_held(&self, stdout: bool) -> CliResult {
+        for item in &self.items {
+            let State::Held(bytes) = &item.state else {
+                continue;
+            };
+            let written = match (&item.target, stdout) {
+                (Target::Through(p), false) => write_through(p, bytes),
+                (Target::Through(_), true) | (_, false) => continue,
+                (_, true) => super::stdout_bytes(bytes),
+            };
+            written.map_err(|e| {
+                CliError::env(format!(
+                    "{} '{}': cannot write: {}",
+                    item.flag,
+                    item.shown,
+                    io_reason(&e)
+                ))
+            })?;
         }
         Ok(())
     }

@@ -6,7 +6,7 @@
 //! The tests run as root here and in CI (device nodes need it); where a test needs root
 //! and is not, it says so and returns.
 
-use crate::util::{memphis, memphis_within, stderr, tmp};
+use crate::util::{memphis, memphis_within, stderr, stdout, tmp};
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -301,6 +301,8 @@ fn outputs_that_cannot_be_written_exit_1() {
         assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
         assert_eq!(err.lines().count(), 1, "{err}");
         assert!(err.contains("No space left on device"), "{err}");
+        // stdout comes last: a report there means every file was written.
+        assert!(o.stdout.is_empty(), "{args:?}: {}", stdout(&o));
     }
     for args in [&["--help"][..], &["simulate", "--help"], &["simulate"]] {
         let o = Command::new(env!("CARGO_BIN_EXE_memphis"))
