@@ -119,7 +119,9 @@ pub struct SimulateArgs {
     /// Write the report to FILE (atomically) instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// `auto`: replace the scenario's plan by the planner's best.
+    /// `auto`: replace the scenario's plan by the planner's best. It keeps the plan
+    /// fields you wrote (flags, your scenario file's [parallel]) and chooses the rest; a
+    /// preset's plan it replaces.
     #[arg(long, value_name = "auto")]
     pub plan: Option<String>,
     /// Step model: the discrete-event timeline (default) or the closed form.

@@ -96,6 +96,11 @@ pub fn searched_with(
         &sc,
         api::simulate::Hints::Flags,
     ));
+    if a.shard.is_none() {
+        result
+            .notes
+            .extend(api::simulate::one_plan_note(result.plans_evaluated, &fixed));
+    }
     if let Some(best) = result.top.first() {
         result.notes.extend(api::best_plan_notes(&sc, best));
         result.notes.extend(api::simulate::room_note(

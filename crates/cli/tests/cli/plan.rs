@@ -623,3 +623,28 @@ fn a_gpu_count_that_factors_badly_names_the_count_that_trains_faster() {
         plan["notes"]
     );
 }
+
+/// A scenario file that writes its whole plan (as `validate --scenario` exports one)
+/// leaves the planner nothing to choose: `plan` and `--plan auto` keep what was written,
+/// and say so, with the way out. A preset's plan is the planner's to replace: no note.
+#[test]
+fn a_plan_written_whole_is_said_to_leave_nothing_to_choose() {
+    let file = tmp("whole-plan.toml");
+    let f = file.to_str().unwrap();
+    let o = memphis(&["validate", "--scenario", "megatron_h100_weak_32B", "-o", f]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let says = |notes: &serde_json::Value| {
+        notes.as_array().unwrap().iter().any(|n| {
+            n.as_str()
+                .unwrap()
+                .contains("leave the planner one plan to price")
+        })
+    };
+    let p = json(&["plan", f, "--json", "-q"]);
+    assert_eq!(p["plans_evaluated"], 1);
+    assert!(says(&p["notes"]), "{}", p["notes"]);
+    let s = json(&["simulate", f, "--plan", "auto", "--json", "-q"]);
+    assert!(says(&s["notes"]), "{}", s["notes"]);
+    let preset = json(&["plan", "dgx-h100-llama3-70b", "--json", "-q"]);
+    assert!(!says(&preset["notes"]), "{}", preset["notes"]);
+}

@@ -1508,9 +1508,10 @@ pub fn plan_auto(layers: &ScenarioLayers) -> Result<Resolved> {
     let base = merged.for_planning()?;
     let fixed = merged.written_plan();
     let pick = best_plan(&base, &fixed)?.ok_or_else(|| none_fits(&base, &fixed))?;
-    let r = chosen(&merged, &base, &fixed, &pick, Hints::Flags, |sc| {
+    let mut r = chosen(&merged, &base, &fixed, &pick, Hints::Flags, |sc| {
         format!("the planner chose {}", sc.plan.chosen_label())
     });
+    r.notes.extend(one_plan_note(pick.evaluated, &fixed));
     Ok(with_context(layers, &merged, r, false, Hints::Flags))
 }
 
@@ -1564,6 +1565,18 @@ pub fn fewer_gpus_note(
 struct Pick {
     best: plan::PlanResult,
     with_room: Option<plan::PlanResult>,
+    /// Plans the search priced: 1 where the fields written leave no choice.
+    evaluated: u64,
+}
+
+/// Where the plan fields the user wrote (a scenario file's `[parallel]`, flags) leave
+/// the planner one plan to price: a search that keeps what was written, as `plan` and
+/// `--plan auto` do, chose nothing, and a user who exported a scenario with its whole
+/// plan expects it to.
+pub fn one_plan_note(evaluated: u64, fixed: &ParallelFile) -> Option<String> {
+    (evaluated == 1 && *fixed != ParallelFile::default()).then(|| {
+        "the plan fields written (the scenario file's [parallel] and the flags) leave the planner one plan to price: it keeps every one written; leave out of [parallel] the fields it should choose".to_string()
+    })
 }
 
 /// The planner's best plan keeping the `fixed` fields ([`plan::best`]), or `None` when
@@ -1571,10 +1584,12 @@ struct Pick {
 fn best_plan(base: &Scenario, fixed: &ParallelFile) -> Result<Option<Pick>> {
     let r = plan::search_within(base, fixed, Objective::Step, 1, None, &|_, _| {})?;
     let with_room = r.best_with_room;
-    Ok(r.top
-        .into_iter()
-        .next()
-        .map(|best| Pick { best, with_room }))
+    let evaluated = r.plans_evaluated;
+    Ok(r.top.into_iter().next().map(|best| Pick {
+        best,
+        with_room,
+        evaluated,
+    }))
 }
 
 /// Whether `fixed` sets every field that shares the weights over GPUs (tp and pp, and
