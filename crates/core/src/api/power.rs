@@ -408,7 +408,35 @@ pub fn power(sc: &Scenario, o: &PowerOptions) -> Result<GridReport> {
     report
         .notes
         .extend(ramps.and_then(|x| underseen_ramp_note(x, window, o.ramp_limit_mw_per_s)));
+    report.notes.extend(unmodelled_failures_note(
+        window,
+        r.reliability.failures.job_mtbf_hours,
+        report.failure.is_some(),
+    ));
     Ok(report)
+}
+
+/// Where the window is long against the job's MTBF: the failures it expects that the
+/// series leaves out (it models only the one `--failure-at` places), whose restarts
+/// take draw off the site and put ramps on the grid.
+fn unmodelled_failures_note(window_s: f64, mtbf_h: f64, modelled: bool) -> Option<String> {
+    let expected = window_s / 3600.0 / mtbf_h;
+    let modelled_n = f64::from(u8::from(modelled));
+    (expected.is_finite() && expected >= modelled_n + 1.0).then(|| {
+        format!(
+            "the job's MTBF is {}, so the window expects {} interruptions; the series models {}: the others' restarts, and the draw and ramps they bring, are not in its figures (`simulate` and `reliability` count them over the run)",
+            match mtbf_h < 1.0 {
+                true => format!("{} min", crate::text::sig3(mtbf_h * 60.0)),
+                false => format!("{} h", crate::text::sig3(mtbf_h)),
+            },
+            crate::text::sig3(expected),
+            if modelled {
+                "only the one --failure-at places"
+            } else {
+                "none (--failure-at places one)"
+            }
+        )
+    })
 }
 
 /// Steady training's fastest ramp over the same few steps, MW/s, at the report's
@@ -1369,6 +1397,30 @@ mod tests {
         assert!(underseen_ramp_note(RampsSeen { at_fine: 1.2, ..x }, 60.0, 1.0).is_none());
         // Under the ramp limit even at fine samples: nothing is understated.
         assert!(underseen_ramp_note(x, 60.0, 2.5).is_none());
+    }
+
+    #[test]
+    fn a_window_long_against_the_mtbf_says_what_it_leaves_out() {
+        // The default job's MTBF is about half an hour: 10 minutes expect no failure,
+        // a day expects dozens, of which the series models one at most.
+        let sc = default_scenario();
+        let mtbf_h = simulate(&sc, &SimulateOptions::default())
+            .unwrap()
+            .reliability
+            .failures
+            .job_mtbf_hours;
+        assert!(unmodelled_failures_note(600.0, mtbf_h, false).is_none());
+        let n = unmodelled_failures_note(86_400.0, mtbf_h, true).unwrap();
+        assert!(
+            n.contains(&format!(
+                "expects {} interruptions",
+                crate::text::sig3(24.0 / mtbf_h)
+            )) && n.contains("only the one --failure-at places"),
+            "{n}"
+        );
+        // One expected, one modelled: nothing left out worth a note.
+        assert!(unmodelled_failures_note(1.5 * mtbf_h * 3600.0, mtbf_h, true).is_none());
+        assert!(unmodelled_failures_note(1.5 * mtbf_h * 3600.0, mtbf_h, false).is_some());
     }
 
     #[test]
