@@ -684,6 +684,9 @@ struct TrialOutcome {
     /// Unexpected interruptions it drew: the tests' check of `exposed_h`.
     #[cfg_attr(not(test), allow(dead_code))]
     failures: u64,
+    /// Planned interruptions it drew: the tests' check of `trained_h`.
+    #[cfg_attr(not(test), allow(dead_code))]
+    planned: u64,
     /// Hours waiting for a spare (or a repair).
     waited_h: f64,
     /// Hours open to failures: the wall time less the waits and planned restarts, when
@@ -691,6 +694,10 @@ struct TrialOutcome {
     /// that rate times their mean is the expected count (Wald's identity), with less
     /// spread than the count drawn.
     exposed_h: f64,
+    /// Hours training (checkpoint stalls included): planned interruptions come only
+    /// then (one due while the job is down is taken at its restart, not counted
+    /// twice), so their rate times these hours is their expected count.
+    trained_h: f64,
 }
 
 /// One trial of the whole run.
@@ -724,8 +731,10 @@ fn trial(
         stall_h,
     };
     let mut failures = 0u64;
+    let mut planned_n = 0u64;
     let mut waited = 0.0;
     let mut planned_h = 0.0;
+    let mut trained_h = 0.0;
     let mut spares = spares_nodes;
     let mut repairs: Vec<f64> = Vec::new(); // wall times when repaired servers return
     let mut next_fail = exp(rng, lam);
@@ -734,12 +743,16 @@ fn trial(
     // in bulk, so a trial costs O(interruptions), whatever the checkpoint interval.
     while t.done < work_h {
         let event = next_fail.min(next_planned);
-        if t.advance_until(event) {
+        let from = t.wall;
+        let done = t.advance_until(event);
+        trained_h += t.wall - from;
+        if done {
             break;
         }
         t.wall = t.wall.max(event);
         if next_planned < next_fail {
             // Planned: checkpoint first, nothing lost; restart.
+            planned_n += 1;
             t.wall += stall_h + restart_h;
             planned_h += stall_h + restart_h;
             t.since_ckpt = 0.0;
@@ -774,8 +787,10 @@ fn trial(
     TrialOutcome {
         wall_h: t.wall,
         failures,
+        planned: planned_n,
         waited_h: waited,
         exposed_h: t.wall - waited - planned_h,
+        trained_h,
     }
 }
 
@@ -906,13 +921,16 @@ pub fn project_run(
     if !(expected_events.is_finite() && expected_events <= MC_MAX_EVENTS) {
         let ettr = analytic.max(1e-6);
         let days = work_hours / ettr / 24.0;
+        // Interruptions come while the job runs: not while it waits for a repaired
+        // server, nor during planned restarts.
+        let running_h = days * 24.0 * avail * (1.0 - planned_share);
         return RunProjection {
             job_mtbf_hours: mtbf_h,
             checkpoint_interval_min: tau_h * 60.0,
             interval_rule,
             min_interval_min,
-            interruptions: fm.unexpected_per_hour() * days * 24.0,
-            planned_interruptions: fm.planned_per_hour * days * 24.0,
+            interruptions: fm.unexpected_per_hour() * running_h,
+            planned_interruptions: fm.planned_per_hour * running_h,
             ettr,
             ettr_expected: ettr,
             days_p10: days,
@@ -953,6 +971,7 @@ pub fn project_run(
     let mut walls: Vec<f64> = outcomes.iter().map(|o| o.wall_h).collect();
     let exposed: f64 = outcomes.iter().map(|o| o.exposed_h).sum();
     let waited: f64 = outcomes.iter().map(|o| o.waited_h).sum();
+    let trained: f64 = outcomes.iter().map(|o| o.trained_h).sum();
     let n = trials as f64;
     let mean_wall = walls.iter().sum::<f64>() / n;
     walls.sort_by(f64::total_cmp);
@@ -966,7 +985,7 @@ pub fn project_run(
         interval_rule,
         min_interval_min,
         interruptions: fm.unexpected_per_hour() * exposed / n,
-        planned_interruptions: fm.planned_per_hour * days_p50 * 24.0,
+        planned_interruptions: fm.planned_per_hour * trained / n,
         ettr: (work_hours / mean_wall).min(1.0),
         ettr_expected: analytic,
         days_p10: q(0.1),
@@ -1149,8 +1168,9 @@ mod tests {
             planned_per_hour: 0.02,
         };
         assert!(fm.spare_fraction() > 0.0);
-        let trials = 2000;
+        let trials = 10000;
         let (mut drawn, mut expected, mut over_wall, mut waited) = (0.0, 0.0, 0.0, 0.0);
+        let (mut planned, mut planned_expected) = (0.0, 0.0);
         let mut rng = SplitMix64::new(5);
         for _ in 0..trials {
             let o = trial(&mut rng, 100.0, 1.0, 0.01, 2.0, &fm, 0, 24.0);
@@ -1158,6 +1178,8 @@ mod tests {
             expected += 0.05 * o.exposed_h / trials as f64;
             over_wall += 0.05 * o.wall_h / trials as f64;
             waited += o.waited_h / trials as f64;
+            planned += o.planned as f64 / trials as f64;
+            planned_expected += 0.02 * o.trained_h / trials as f64;
         }
         assert!(waited > 10.0, "{waited} h waited");
         assert!(
@@ -1165,6 +1187,18 @@ mod tests {
             "{expected} vs {drawn} drawn"
         );
         assert!(over_wall > drawn * 1.1, "{over_wall} vs {drawn}");
+        // Planned interruptions come only while the job trains: their rate over those
+        // hours is the count drawn; over the wall time (repairs waited for included)
+        // it would overcount.
+        assert!(
+            (planned_expected / planned - 1.0).abs() < 0.03,
+            "{planned_expected} vs {planned} drawn"
+        );
+        let planned_over_wall = over_wall * 0.02 / 0.05;
+        assert!(
+            planned_over_wall > planned * 1.1,
+            "{planned_over_wall} vs {planned}"
+        );
     }
 
     #[test]
