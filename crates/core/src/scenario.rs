@@ -97,7 +97,8 @@ pub struct ClusterFile {
     /// `liquid` or `air` (default liquid).
     pub cooling: Option<Cooling>,
     /// Power of a server besides its GPUs and NICs, W: CPUs, memory, NVLink switches,
-    /// fans (default [`crate::power::HOST_W_PER_GPU`] per GPU; `[power] host_w_per_node` overrides).
+    /// fans (default the GPU's systems' figure per GPU, `GpuSpec::host_w_per_gpu`: 150 W
+    /// but for GB200's 429 W; `[power] host_w_per_node` overrides).
     pub host_w_per_node: Option<f64>,
     /// NICs per server, GPU and CPU NICs together (default one per GPU and one more).
     pub nics_per_node: Option<f64>,
@@ -1128,7 +1129,7 @@ impl ClusterFile {
         fabric_spec.validate()?;
         let host_w_per_node = c
             .host_w_per_node
-            .unwrap_or(crate::power::HOST_W_PER_GPU * f64::from(gpn));
+            .unwrap_or(gpu.host_w_per_gpu * f64::from(gpn));
         let nics_per_node = c.nics_per_node.unwrap_or(f64::from(gpn) + 1.0);
         // The network model gives every GPU its NIC: a server has at least as many.
         for (name, v, least, most) in [

@@ -435,6 +435,33 @@ fn gb200_nvl72_runs_the_default_model_in_its_nvlink_domain() {
     assert!(tp * ep <= 72, "TP {tp} x EP {ep} inside the rack");
 }
 
+/// A GB200 cluster written without the preset draws what the preset's racks draw
+/// besides their GPUs: the host power is the GPU's systems', not an HGX server's.
+#[test]
+fn a_gb200_cluster_of_its_own_has_the_racks_host_power() {
+    let own = write(
+        "gb200-own.toml",
+        "gpu = \"GB200\"\ngpus = 9216\ngpus_per_node = 72\nnodes_per_rack = 1\nracks_per_array = 8\nnic_gbps = 400\nfabric = \"infiniband\"\ntiers = 3\nrail_optimized = false\n",
+    );
+    let hosts = |args: &[&str]| {
+        let r = json(args);
+        r["power"]["parts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"].as_str().unwrap().starts_with("hosts"))
+            .unwrap()["mw"]
+            .as_f64()
+            .unwrap()
+    };
+    let base = ["--gpus", "144", "--json", "-q"];
+    let preset = hosts(&[&["simulate", "--cluster", "gb200-nvl72"][..], &base].concat());
+    let written = hosts(&[&["simulate", "--cluster", own.as_str()][..], &base].concat());
+    // Two racks at 30.9 kW each.
+    assert!((preset - 0.0618).abs() < 1e-9, "{preset}");
+    assert!((written - preset).abs() < 1e-9, "{written} vs {preset}");
+}
+
 /// meta-24k is Meta's Llama 3 cluster as facts.md §4 describes it: 8 pods of 3,072 GPUs,
 /// non-blocking inside, 1:7 between them; under ECMP a job across pods steps slower than
 /// under adaptive routing.

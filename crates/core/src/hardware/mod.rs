@@ -75,6 +75,10 @@ pub struct GpuSpec {
     /// 8-GPU HGX server, or a GB200 NVL72's compute tray of 4 (2 Grace + 4 Blackwell,
     /// facts.md §11). A cluster's hosts default to it.
     pub gpus_per_host: u32,
+    /// What the systems built of it draw besides the GPUs and NICs, per GPU, W (CPUs,
+    /// memory, NVLink switches, drives, fans): a cluster's `host_w_per_node` defaults to
+    /// it times the GPUs a server.
+    pub host_w_per_gpu: f64,
 }
 
 impl GpuSpec {
@@ -144,6 +148,7 @@ pub fn gpu_catalog() -> &'static [GpuSpec] {
                 sms: 108,
                 nvlink_domain_gpus: 8,
                 gpus_per_host: 8,
+                host_w_per_gpu: crate::power::HOST_W_PER_GPU,
             },
             GpuSpec {
                 name: "H100-SXM5-80GB",
@@ -163,6 +168,7 @@ pub fn gpu_catalog() -> &'static [GpuSpec] {
                 sms: 132,
                 nvlink_domain_gpus: 8,
                 gpus_per_host: 8,
+                host_w_per_gpu: crate::power::HOST_W_PER_GPU,
             },
             GpuSpec {
                 name: "H800-SXM5-80GB",
@@ -181,6 +187,7 @@ pub fn gpu_catalog() -> &'static [GpuSpec] {
                 sms: 132,
                 nvlink_domain_gpus: 8,
                 gpus_per_host: 8,
+                host_w_per_gpu: crate::power::HOST_W_PER_GPU,
             },
             GpuSpec {
                 name: "H200-SXM-141GB",
@@ -199,6 +206,7 @@ pub fn gpu_catalog() -> &'static [GpuSpec] {
                 sms: 132,
                 nvlink_domain_gpus: 8,
                 gpus_per_host: 8,
+                host_w_per_gpu: crate::power::HOST_W_PER_GPU,
             },
             GpuSpec {
                 name: "B200",
@@ -216,6 +224,7 @@ pub fn gpu_catalog() -> &'static [GpuSpec] {
                 sms: 148,
                 nvlink_domain_gpus: 8,
                 gpus_per_host: 8,
+                host_w_per_gpu: crate::power::HOST_W_PER_GPU,
             },
             GpuSpec {
                 name: "GB200",
@@ -233,6 +242,11 @@ pub fn gpu_catalog() -> &'static [GpuSpec] {
                 sms: 148,
                 nvlink_domain_gpus: 72,
                 gpus_per_host: 4,
+                // A rack besides its GPUs and NICs: ~120 kW per rack (facts.md §11,
+                // ServeTheHome ⚠) less 72 GPUs at 1,200 W and 108 NICs at 25 W: 30.9 kW
+                // for 36 Grace CPUs, 18 NVLink switch chips, memory, fans and conversion
+                // ⚠ (an upper estimate: the rack figure is a maximum), over 72 GPUs.
+                host_w_per_gpu: 30_900.0 / 72.0,
             },
         ]
     })
