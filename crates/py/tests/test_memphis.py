@@ -38,6 +38,7 @@ def test_overrides_are_the_clis_flags(cli):
     assert report.step_time_s == expected["step"]["time_s"]
     assert report.mfu == expected["step"]["mfu"]
     assert 0 < report.mfu_causal < report.mfu
+    assert report.mfu_of_fp8_peak is None  # BF16
     assert report.days == expected["run"]["days_p50"]
     assert report.memory_gib == expected["memory"]["per_gpu_gib"]
 

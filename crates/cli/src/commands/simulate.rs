@@ -301,8 +301,10 @@ fn render(r: &SimulationReport) -> String {
     );
     let _ = writeln!(
         o,
-        "  MFU          {} (of the dense BF16 peak; {} counting causal attention)",
+        "  MFU          {} (of the dense BF16 peak{}; {} counting causal attention)",
         pct(st.mfu),
+        st.mfu_of_fp8_peak
+            .map_or(String::new(), |m| format!(", {} of the FP8 peak", pct(m))),
         pct(st.mfu_causal)
     );
     let _ = writeln!(o, "  per GPU      {:.0} TFLOP/s", st.tflops_per_gpu);

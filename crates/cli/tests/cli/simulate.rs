@@ -945,3 +945,44 @@ fn moe_imbalance_weighs_on_the_busiest_rank_not_on_a_gpu_holding_every_expert() 
     assert!(skewed > 2.0 * even, "{skewed} against {even}");
     assert!(step("4.0", "2") < skewed);
 }
+
+/// An FP8 run's MFU is said against the FP8 peak as well: of the BF16 peak alone it
+/// passes 50% and reads as impossible. H100's dense peaks are 989.4 and 1,978.9 TFLOP/s.
+#[test]
+fn an_fp8_run_says_its_mfu_of_the_fp8_peak() {
+    let fp8 = json(&[
+        "simulate",
+        "dgx-h100-llama3-70b",
+        "--precision",
+        "fp8",
+        "--json",
+        "-q",
+    ]);
+    let mfu = fp8["step"]["mfu"].as_f64().unwrap();
+    let of_fp8 = fp8["step"]["mfu_of_fp8_peak"].as_f64().unwrap();
+    assert!((of_fp8 / mfu - 0.5).abs() < 1e-3, "{of_fp8} vs {mfu}");
+    let bf16 = json(&[
+        "simulate",
+        "dgx-h100-llama3-70b",
+        "--precision",
+        "bf16",
+        "--json",
+        "-q",
+    ]);
+    assert!(bf16["step"]["mfu_of_fp8_peak"].is_null());
+    let o = memphis(&[
+        "simulate",
+        "dgx-h100-llama3-70b",
+        "--precision",
+        "fp8",
+        "-q",
+    ]);
+    let text = stdout(&o);
+    assert!(
+        text.contains(&format!(
+            "of the dense BF16 peak, {:.1}% of the FP8 peak",
+            of_fp8 * 100.0
+        )),
+        "{text}"
+    );
+}

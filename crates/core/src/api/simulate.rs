@@ -907,6 +907,10 @@ pub struct StepSummary {
     /// The same counting only the causal half of attention (what the kernels compute),
     /// as sources that report useful FLOPs do; lower at long sequences.
     pub mfu_causal: f64,
+    /// An FP8 run's MFU against the dense FP8 peak, the ceiling its GEMMs run against
+    /// (`mfu` is of the BF16 peak, as published MFU is, and passes 50% in FP8); none for
+    /// other precisions.
+    pub mfu_of_fp8_peak: Option<f64>,
     /// Model TFLOP/s per GPU.
     pub tflops_per_gpu: f64,
     /// Tokens per second, whole job.
@@ -1305,6 +1309,12 @@ fn report(
             time_s: step.time.0,
             mfu: step.mfu,
             mfu_causal: step.mfu_causal(&sc.model, &sc.run),
+            mfu_of_fp8_peak: sc
+                .cluster
+                .gpu
+                .peak_fp8
+                .filter(|_| sc.run.precision.fp8_gemms())
+                .map(|fp8| step.mfu * (sc.cluster.gpu.peak_bf16 / fp8)),
             tflops_per_gpu: step.tflops_per_gpu,
             tokens_per_s: step.tokens_per_s,
             model_flops: step.model_flops.0,

@@ -237,6 +237,12 @@ class Report:
         return self._dict["step"]["mfu_causal"]
 
     @property
+    def mfu_of_fp8_peak(self) -> Optional[float]:
+        """An FP8 run's MFU against the dense FP8 peak (its GEMMs' ceiling); None for
+        other precisions."""
+        return self._dict["step"].get("mfu_of_fp8_peak")
+
+    @property
     def tflops_per_gpu(self) -> float:
         """Model TFLOP/s a GPU sustains over the step (the FLOPs ``mfu`` counts)."""
         return self._dict["step"]["tflops_per_gpu"]
