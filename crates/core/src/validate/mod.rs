@@ -114,8 +114,17 @@ struct RawTrainingCase {
     distributed_optimizer: bool,
     precision: Precision,
     measured_step_time_s: f64,
+    /// How the step time was had: `measured` unless the case says (a throughput it was
+    /// derived from, say).
+    #[serde(default = "measured")]
     step_time_is: String,
+    /// Fields the source did not state, with the value chosen: none unless listed.
+    #[serde(default)]
     assumed: Vec<String>,
+}
+
+fn measured() -> String {
+    "measured".to_string()
 }
 
 /// The model fields of case format v1, flat in the case, in the order the README lists
@@ -200,15 +209,24 @@ impl RawTrainingCase {
                         ),
                     ));
                 }
-                // Worded as serde words a missing field, as format v1 always was.
-                let missing = |name: &str| {
-                    Error::parse(
+                // Every field missing at once, worded as serde words one. The experts
+                // default to none (dense), both together.
+                let dense = self.moe_experts.is_none() && self.moe_topk.is_none();
+                let missing: Vec<&str> = V1_MODEL_FIELDS
+                    .split(", ")
+                    .filter(|f| !flat.contains(f))
+                    .filter(|f| !(dense && f.starts_with("moe_")))
+                    .collect();
+                if !missing.is_empty() {
+                    return Err(Error::parse(
                         label,
                         format!(
-                            "missing field `{name}` (a format v1 case gives all of {V1_MODEL_FIELDS}; format v2 gives the model as a [case.model] table instead)"
+                            "missing field{} {} (a format v1 case gives all of {V1_MODEL_FIELDS}, the two moe_ fields left out for a dense model; format v2 gives the model as a [case.model] table instead)",
+                            if missing.len() == 1 { "" } else { "s" },
+                            missing.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", ")
                         ),
-                    )
-                };
+                    ));
+                }
                 if let Some(etp) = self.etp {
                     return Err(Error::invalid(
                         format!("{label}: etp"),
@@ -225,15 +243,15 @@ impl RawTrainingCase {
                 }
                 let model = ModelFile {
                     name: Some(self.id.clone()),
-                    layers: Some(self.layers.ok_or_else(|| missing("layers"))?),
-                    hidden: Some(self.hidden.ok_or_else(|| missing("hidden"))?),
-                    heads: Some(self.heads.ok_or_else(|| missing("heads"))?),
-                    kv_heads: Some(self.kv_heads.ok_or_else(|| missing("kv_heads"))?),
-                    ffn_hidden: Some(self.ffn_hidden.ok_or_else(|| missing("ffn_hidden"))?),
-                    mlp: Some(self.mlp.ok_or_else(|| missing("mlp"))?),
-                    vocab: Some(self.vocab.ok_or_else(|| missing("vocab"))?),
-                    moe_experts: Some(self.moe_experts.ok_or_else(|| missing("moe_experts"))?),
-                    moe_topk: Some(self.moe_topk.ok_or_else(|| missing("moe_topk"))?),
+                    layers: self.layers,
+                    hidden: self.hidden,
+                    heads: self.heads,
+                    kv_heads: self.kv_heads,
+                    ffn_hidden: self.ffn_hidden,
+                    mlp: self.mlp,
+                    vocab: self.vocab,
+                    moe_experts: Some(self.moe_experts.unwrap_or(0)),
+                    moe_topk: Some(self.moe_topk.unwrap_or(0)),
                     ..Default::default()
                 };
                 (1, model)
@@ -1940,6 +1958,27 @@ vocab = 32000
         // A v1 case missing one flat field names it; etp is v2's.
         let e = err(&ONE.replace("vocab = 32000\n", ""));
         assert!(e.contains("case 1 (id t): missing field `vocab`"), "{e}");
+        // Several missing are named at once, not one per run.
+        let e = err(&ONE
+            .replace("vocab = 32000\n", "")
+            .replace("hidden = 1024\n", ""));
+        assert!(e.contains("missing fields `hidden`, `vocab`"), "{e}");
+        // A dense case may leave out the experts, how its time was had (measured) and
+        // its assumptions (none); one expert field without the other is missing one.
+        let lean = ONE
+            .replace("moe_experts = 0\n", "")
+            .replace("moe_topk = 0\n", "")
+            .replace("step_time_is = \"measured\"\n", "")
+            .replace("assumed = []\n", "");
+        let CaseFile::Training(cases) = parse_cases("f", &lean).unwrap() else {
+            panic!()
+        };
+        let CaseFile::Training(full) = parse_cases("f", ONE).unwrap() else {
+            panic!()
+        };
+        assert_eq!(cases, full);
+        let e = err(&ONE.replace("moe_topk = 0\n", ""));
+        assert!(e.contains("missing field `moe_topk`"), "{e}");
         let e = err(&ONE.replace("ep = 1\n", "ep = 1\netp = 1\n"));
         assert!(
             e.contains("case 1 (id t): etp = 1") && e.contains("format v2"),
