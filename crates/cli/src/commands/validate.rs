@@ -8,7 +8,7 @@ use crate::{input, sinks};
 use memphis_core::api::{SuiteReport, SuitesReport};
 use memphis_core::serde_name;
 use memphis_core::validate::{
-    parse_cases, run_cases, CaseFile, Report, Suite, TrainingCase, SUITES,
+    parse_cases_with, run_cases, CaseFile, Report, Suite, TrainingCase, SUITES,
 };
 use std::fmt::Write;
 
@@ -108,10 +108,7 @@ pub fn suites_report(reports: &[(&'static Suite, Report)]) -> SuitesReport {
 pub fn report(a: &ValidateArgs) -> CliResult<Validated> {
     let timeline = a.step_model == memphis_core::step::StepModel::Timeline;
     let single = match (&a.cases, &a.suite) {
-        (Some(path), _) => {
-            let text = input::read_config(path, "case file")?;
-            Some(parse_cases(&path.display().to_string(), &text)?)
-        }
+        (Some(path), _) => Some(read_cases(path)?),
         (None, Some(name)) => Some(Suite::named(name)?.cases()?),
         (None, None) => None,
     };
@@ -135,10 +132,7 @@ pub fn report(a: &ValidateArgs) -> CliResult<Validated> {
 /// `--suite` where given, else from the first suite that has it.
 pub fn case_scenario(a: &ValidateArgs, id: &str) -> CliResult<String> {
     let files = match (&a.cases, &a.suite) {
-        (Some(path), _) => {
-            let text = input::read_config(path, "case file")?;
-            vec![parse_cases(&path.display().to_string(), &text)?]
-        }
+        (Some(path), _) => vec![read_cases(path)?],
         (None, Some(name)) => vec![Suite::named(name)?.cases()?],
         (None, None) => SUITES.iter().map(|s| s.cases()).collect::<Result<_, _>>()?,
     };
@@ -157,6 +151,23 @@ pub fn case_scenario(a: &ValidateArgs, id: &str) -> CliResult<String> {
         0 => format!("--scenario: no training case '{id}': there are no training cases here"),
         n => format!("--scenario: no training case '{id}' among the {n} here{near} (e.g. {some})"),
     }))
+}
+
+/// The case file at `path`, each `[case.model]` preset that names a file (a config.json,
+/// a scenario) read from the case file's folder, as a scenario file's are from its own.
+fn read_cases(path: &std::path::Path) -> CliResult<CaseFile> {
+    let text = input::read_config(path, "case file")?;
+    let folder = path.parent().unwrap_or(std::path::Path::new(""));
+    let model_file = |name: &str| {
+        let at = folder.join(name);
+        input::model_arg(&at.to_string_lossy())
+            .map_err(|e| memphis_core::Error::parse("model.preset", e.message))
+    };
+    Ok(parse_cases_with(
+        &path.display().to_string(),
+        &text,
+        &model_file,
+    )?)
 }
 
 /// Runs one case file; warns on stderr (prefixed by `label`) about cases the model

@@ -772,3 +772,65 @@ fn a_file_holds_one_kind_of_case() {
         );
     }
 }
+
+/// A case of one's own may take its model from a Hugging Face config.json, as a
+/// scenario's [model] does: `preset` names the file, found from the case file's folder,
+/// with the table's fields over it. The case runs as that model: exported, its scenario
+/// holds the config's shape.
+#[test]
+fn a_case_model_may_be_a_config_json() {
+    let dir = crate::util::tmp("case-hf");
+    std::fs::create_dir_all(dir.join("cases")).unwrap();
+    std::fs::copy(
+        repo().join("crates/core/testdata/hf/mixtral-8x7b.json"),
+        dir.join("mixtral.json"),
+    )
+    .unwrap();
+    let case = r#"[[case]]
+id = "mixtral_64"
+source = "a run of our own"
+gpu = "H100-SXM5-80GB"
+gpus = 64
+gpus_per_node = 8
+nic_gbps_per_gpu = 400
+fabric = "infiniband"
+seq_len = 4096
+tp = 2
+pp = 1
+cp = 1
+ep = 8
+dp = 32
+vpp = 1
+micro_batch = 1
+global_batch = 256
+sequence_parallel = true
+recompute = "selective"
+distributed_optimizer = true
+precision = "bf16"
+measured_step_time_s = 5.0
+[case.model]
+preset = "../mixtral.json"
+"#;
+    let file = dir.join("cases/mine.toml");
+    std::fs::write(&file, case).unwrap();
+    let f = file.to_str().unwrap();
+    let v = json(&["validate", "--cases", f, "--json"]);
+    assert_eq!(v["summary"]["n"], 1, "{v}");
+    let o = memphis(&["validate", "--cases", f, "--scenario", "mixtral_64"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let exported = stdout(&o);
+    assert!(
+        exported.contains("\nlayers = 32\n") && exported.contains("\nmoe_experts = 8\n"),
+        "{exported}"
+    );
+    // A file that is not there is the field's error, naming the path it looked at.
+    std::fs::write(&file, case.replace("../mixtral.json", "../nope.json")).unwrap();
+    let o = memphis(&["validate", "--cases", f]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("case 1 (id mixtral_64): model.preset: model '")
+            && stderr(&o).contains("nope.json': no such file"),
+        "{}",
+        stderr(&o)
+    );
+}

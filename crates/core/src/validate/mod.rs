@@ -153,7 +153,7 @@ impl RawTrainingCase {
 
     /// The case, its format told by its model: a `model` table is v2, flat fields v1.
     /// `label` names the case in errors.
-    fn into_case(self, label: &str) -> Result<TrainingCase> {
+    fn into_case(self, label: &str, model_file: &ModelFileReader<'_>) -> Result<TrainingCase> {
         let flat = self.flat_model_fields();
         let (format, model) = match self.model.clone() {
             Some(table) => {
@@ -178,6 +178,23 @@ impl RawTrainingCase {
                     ));
                 }
                 let model: ModelFile = section(&format!("{label}: model"), table)?;
+                // A preset that names a file (a config.json, a scenario) is read as a
+                // scenario's [model] reads it, the table's fields over it.
+                let model = match model
+                    .preset
+                    .clone()
+                    .filter(|p| crate::scenario::names_a_file(p))
+                {
+                    Some(path) => {
+                        let base = model_file(&path).map_err(|e| e.within(label))?;
+                        ModelFile {
+                            preset: None,
+                            ..model
+                        }
+                        .over(&base)?
+                    }
+                    None => model,
+                };
                 // A model that is not one is an error of the file, not a case the model
                 // refuses: say so now, naming the field.
                 model
@@ -188,9 +205,8 @@ impl RawTrainingCase {
                         Error::Unknown { name, known, .. } => Error::invalid(
                             format!("{label}: model.preset"),
                             name.clone(),
-                            // A case names a preset; a file is not read from a case.
                             format!(
-                                "one of {}{}",
+                                "one of {}; or the path of a config.json or scenario file{}",
                                 known.split("; or the path").next().unwrap_or(&known),
                                 crate::error::did_you_mean(&name, &known)
                             ),
@@ -707,7 +723,30 @@ pub enum CaseFile {
 }
 
 /// Parses a case file. The kind is told by the first case: collective cases have `op`.
+/// Reads the model file a `[case.model]` preset names (its path as written) into a
+/// scenario's `[model]` fields; its errors name the field (`model.preset`). The core
+/// does no I/O: the binary passes a reader.
+pub type ModelFileReader<'a> = dyn Fn(&str) -> Result<ModelFile> + 'a;
+
+/// [`parse_cases_with`] for text that names no model file (the suites compiled in): a
+/// file named is an error saying where files are read.
 pub fn parse_cases(context: &str, text: &str) -> Result<CaseFile> {
+    parse_cases_with(context, text, &|path| {
+        Err(Error::invalid(
+            "model.preset",
+            path,
+            "a preset name: files are read from a case file given to `memphis validate --cases`",
+        ))
+    })
+}
+
+/// A case file's text (`context` names it in errors), each `[case.model]` preset that
+/// names a file read by `model_file`.
+pub fn parse_cases_with(
+    context: &str,
+    text: &str,
+    model_file: &ModelFileReader<'_>,
+) -> Result<CaseFile> {
     let table: toml::Table = toml::from_str(text).map_err(|e| Error::toml(context, &e, text))?;
     for key in table.keys() {
         if key != "case" {
@@ -880,7 +919,7 @@ pub fn parse_cases(context: &str, text: &str) -> Result<CaseFile> {
                 };
                 with_fields::<RawTrainingCase>("training", e)
             })?;
-            let c = raw.into_case(&label(i, v))?;
+            let c = raw.into_case(&label(i, v), model_file)?;
             // A millisecond to a week: any real training step; outside it an error ratio
             // would be meaningless (or infinite).
             if !(c.measured_step_time_s.is_finite()
