@@ -183,10 +183,12 @@ fn render_place(r: &PlaceReport) -> String {
         r.frontier,
         pct(r.target_slowdown)
     );
+    // The target job's column bears its name (cut to the column), not a role word.
+    let first: String = r.frontier.chars().take(10).collect();
     let _ = writeln!(
         o,
         "  {:<22} {:>10} {:>10}  {:<14} {:>6}",
-        "policy", "frontier", "worst", "worst job", "target"
+        "policy", first, "worst", "worst job", "target"
     );
     for p in &r.policies {
         match &p.error {

@@ -986,3 +986,41 @@ fn an_fp8_run_says_its_mfu_of_the_fp8_peak() {
         "{text}"
     );
 }
+
+/// A two-tier fabric has nothing above its spines: the oversubscription note gives the
+/// leaves' one ratio, not a "1:1 at the spines" no one configured.
+#[test]
+fn a_two_tier_fabric_is_said_with_its_one_ratio() {
+    let cluster = tmp("two-tier.toml");
+    std::fs::write(
+        &cluster,
+        "gpu = \"H100-SXM5-80GB\"\ngpus = 4096\ngpus_per_node = 8\nnic_gbps = 400\nfabric = \"infiniband\"\ntiers = 2\nswitch_radix = 128\noversubscription = [3]\n",
+    )
+    .unwrap();
+    let r = json(&[
+        "simulate",
+        "dgx-h100-llama3-70b",
+        "--cluster",
+        cluster.to_str().unwrap(),
+        "--gpus",
+        "2048",
+        "--json",
+        "-q",
+    ]);
+    let notes: Vec<&str> = r["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.starts_with("the fabric is oversubscribed (3:1 at the leaves),")),
+        "{notes:?}"
+    );
+    assert!(
+        !notes.iter().any(|n| n.contains("at the spines")),
+        "{notes:?}"
+    );
+}

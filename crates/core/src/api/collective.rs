@@ -445,9 +445,14 @@ pub fn oversubscribed_note(c: &ClusterSpec, gpus: u64, flow_flag: &str) -> Optio
     } else {
         return None;
     };
+    // A fabric of two tiers has nothing above its spines: its one ratio is the leaves'.
+    let ratios = if spec.tiers <= 2 {
+        format!("{}:1 at the leaves", over[0])
+    } else {
+        format!("{}:1 at the leaves, {}:1 at the spines", over[0], over[1])
+    };
     Some(format!(
-        "the fabric is oversubscribed ({}:1 at the leaves, {}:1 at the spines), and the servers it runs on ({gpus} GPUs from the first) span more than one {tier}; the analytical model gives each rank its NIC's full rate wherever the traffic goes: {flow_flag} routes it on the fabric",
-        over[0], over[1]
+        "the fabric is oversubscribed ({ratios}), and the servers it runs on ({gpus} GPUs from the first) span more than one {tier}; the analytical model gives each rank its NIC's full rate wherever the traffic goes: {flow_flag} routes it on the fabric"
     ))
 }
 
