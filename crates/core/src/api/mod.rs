@@ -61,12 +61,18 @@ pub(crate) fn progress_notes(
     step_s: f64,
 ) -> crate::Result<Vec<String>> {
     let mtbf_min = rel.job_mtbf_hours * 60.0;
+    // The interval as given (the run rounds it to whole steps: 7200 min may run as
+    // 7199.98); an error echoes what the user wrote.
+    let given_interval = sc
+        .reliability
+        .checkpoint_interval_min
+        .map_or(rel.checkpoint_interval_min, |m| m);
     if rel.interval_rule == crate::reliability::IntervalRule::Set
         && rel.checkpoint_interval_min < rel.min_interval_min * (1.0 - 1e-9)
     {
         return Err(crate::Error::invalid(
             "reliability.checkpoint_interval_min",
-            format!("{:.4}", rel.checkpoint_interval_min),
+            given_interval,
             format!(
                 "at least {:.4} min: one checkpoint must land (on storage, or in a peer's memory with in-memory checkpoints) before the next starts, in whole steps",
                 rel.min_interval_min
@@ -96,7 +102,7 @@ pub(crate) fn progress_notes(
             ),
             Cause::Interval => crate::Error::invalid(
                 "reliability.checkpoint_interval_min",
-                rel.checkpoint_interval_min,
+                given_interval,
                 format!("an interval well under the job's MTBF ({mtbf_min:.1} min): {kept}"),
             ),
             Cause::Write => crate::Error::invalid(
