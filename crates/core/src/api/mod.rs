@@ -141,8 +141,13 @@ pub(crate) fn progress_notes(
     let years = rel.days_p50 / 365.25;
     if years > 10.0 {
         notes.push(format!(
-            "warning: the run takes {} years (p50); check the token budget and the job size",
-            crate::text::grouped(years.round() as u64)
+            "warning: the run takes {} years ({}); check the token budget and the job size",
+            crate::text::grouped(years.round() as u64),
+            if rel.monte_carlo {
+                "p50"
+            } else {
+                "the analytic expectation"
+            }
         ));
     }
     if rel.ettr < WARN_ETTR {
