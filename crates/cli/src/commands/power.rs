@@ -4,7 +4,7 @@
 
 use crate::cli::PowerArgs;
 use crate::errors::{CliError, CliResult};
-use crate::sinks::format::{duration, pct, sig3};
+use crate::sinks::format::{duration, pct, power_mw, sig3};
 use crate::{input, sinks};
 use memphis_core::api::{self, GridReport, PowerOptions};
 use std::fmt::Write;
@@ -176,6 +176,16 @@ pub fn window(r: &GridReport) -> String {
     }
 }
 
+/// A fall in power: in MW to a decimal, as a site's falls are; a small site's in kW
+/// ([`power_mw`]), where 0.0 MW would hide it.
+fn fall(mw: f64) -> String {
+    if mw.abs() >= 1.0 {
+        format!("{mw:.1} MW")
+    } else {
+        power_mw(mw)
+    }
+}
+
 fn render(r: &GridReport) -> String {
     let mut o = String::new();
     // A plan that does not fit (run with --allow-oom): the warning comes first of all.
@@ -205,8 +215,11 @@ fn render(r: &GridReport) -> String {
     let _ = writeln!(o, "\n{}", sinks::heading("what the grid sees (facility)"));
     let _ = writeln!(
         o,
-        "  power        peak {:.2} MW · min {:.2} MW · swing {:.2} MW · mean {:.2} MW",
-        sh.peak_mw, sh.min_mw, sh.swing_mw, sh.mean_mw
+        "  power        peak {} · min {} · swing {} · mean {}",
+        power_mw(sh.peak_mw),
+        power_mw(sh.min_mw),
+        power_mw(sh.swing_mw),
+        power_mw(sh.mean_mw)
     );
     let _ = writeln!(
         o,
@@ -230,21 +243,21 @@ fn render(r: &GridReport) -> String {
     let d = &r.drops;
     let _ = writeln!(
         o,
-        "  drops        {} of more than {} MW within {} (largest {:.1} MW{})",
+        "  drops        {} of more than {} MW within {} (largest {}{})",
         d.count,
         d.threshold_mw,
         duration(d.within_s),
-        d.largest_mw,
+        fall(d.largest_mw),
         d.mean_mw
-            .map_or(String::new(), |m| format!(", mean {m:.1} MW"))
+            .map_or(String::new(), |m| format!(", mean {}", fall(m)))
     );
     if let Some(f) = &r.failure {
         let _ = writeln!(
             o,
-            "  failure      asked at {}, struck {} later at the step's peak (the worst moment): a {:.1} MW fall (the largest drop within {} ending in the second after it); idle {}, warm-up {}",
+            "  failure      asked at {}, struck {} later at the step's peak (the worst moment): a {} fall (the largest drop within {} ending in the second after it); idle {}, warm-up {}",
             moment(f.asked_s),
             duration(f.at_s - f.asked_s),
-            f.drop_mw,
+            fall(f.drop_mw),
             duration(r.drops.within_s),
             duration(f.down_s),
             duration(f.warmup_s)
@@ -283,13 +296,13 @@ fn render_spectrum(o: &mut String, r: &GridReport) {
     }
     let _ = writeln!(
         o,
-        "  spectrum     peak {} Hz ({} x the step rate; from {} Hz up) · {} of the variance in {} ({:.2} MW RMS; Nyquist {} Hz)",
+        "  spectrum     peak {} Hz ({} x the step rate; from {} Hz up) · {} of the variance in {} ({} RMS; Nyquist {} Hz)",
         sig3(sp.peak_hz),
         sig3(sp.peak_hz / r.step_hz.max(1e-12)),
         sig3(sp.peak_from_hz),
         pct(sp.band_fraction),
         sp.band_label(),
-        sp.band_rms_mw,
+        power_mw(sp.band_rms_mw),
         trim(sp.nyquist_hz)
     );
     if main.is_empty() {
