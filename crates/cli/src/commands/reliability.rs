@@ -114,9 +114,10 @@ fn render(r: &ReliabilityReport) -> String {
     for c in &r.causes {
         let _ = writeln!(
             o,
-            "    {:<24} {:>7.2}  {:>6}",
+            "    {:<24} {:>7}  {:>6}",
             c.cause,
-            c.per_day,
+            // Three figures: a small job's rates are hundredths of one a day.
+            memphis_core::text::sig3(c.per_day),
             pct(c.share)
         );
     }
