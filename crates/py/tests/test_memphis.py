@@ -38,7 +38,9 @@ def test_overrides_are_the_clis_flags(cli):
     assert report.step_time_s == expected["step"]["time_s"]
     assert report.mfu == expected["step"]["mfu"]
     assert 0 < report.mfu_causal < report.mfu
-    assert report.mfu_of_fp8_peak is None  # BF16
+    # The preset runs FP8: its MFU of the FP8 peak is half that of the BF16 peak (H100).
+    assert report.mfu_of_fp8_peak == expected["step"]["mfu_of_fp8_peak"]
+    assert abs(report.mfu_of_fp8_peak / report.mfu - 0.5) < 1e-3
     assert report.days == expected["run"]["days_p50"]
     assert report.memory_gib == expected["memory"]["per_gpu_gib"]
 
