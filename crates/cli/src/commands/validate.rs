@@ -24,7 +24,7 @@ pub fn run(a: ValidateArgs) -> CliResult {
         Validated::One(report) => sinks::report_text(report, a.json, render)?,
         Validated::Suites(reports) => {
             if a.json {
-                sinks::json_text(&suites_report(&reports))?
+                sinks::json_text(&suites_report(reports))?
             } else {
                 let mut o = String::new();
                 for (i, (s, r)) in reports.iter().enumerate() {

@@ -190,14 +190,7 @@ impl Outputs {
                 let _ = std::fs::remove_file(&tmp);
             }
             cleanup::unregister(reg);
-            renamed.map_err(|e| {
-                CliError::env(format!(
-                    "{} '{}': cannot write: {}",
-                    item.flag,
-                    item.shown,
-                    io_reason(&e)
-                ))
-            })?;
+            renamed.map_err(|e| cannot_write(item, &e))?;
             // The rename itself on disk (best effort: not every file system can).
             if let Ok(d) = std::fs::File::open(dir) {
                 let _ = d.sync_all();
@@ -218,17 +211,20 @@ impl Outputs {
                 (Target::Through(_), true) | (_, false) => continue,
                 (_, true) => super::stdout_bytes(bytes),
             };
-            written.map_err(|e| {
-                CliError::env(format!(
-                    "{} '{}': cannot write: {}",
-                    item.flag,
-                    item.shown,
-                    io_reason(&e)
-                ))
-            })?;
+            written.map_err(|e| cannot_write(item, &e))?;
         }
         Ok(())
     }
+}
+
+/// An output that could not be written: the environment's fault (exit 1).
+fn cannot_write(item: &Item, e: &std::io::Error) -> CliError {
+    CliError::env(format!(
+        "{} '{}': cannot write: {}",
+        item.flag,
+        item.shown,
+        io_reason(e)
+    ))
 }
 
 impl Drop for Outputs {
