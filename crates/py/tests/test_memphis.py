@@ -356,7 +356,7 @@ def test_plan_is_one_row_per_plan(cli):
     assert df["tp"].tolist() == [p["tp"] for p in expected["top"]]
 
 
-def test_reliability_cluster_collective_validate_presets(cli):
+def test_reliability_cluster_collective_validate_presets(cli, tmp_path):
     assert memphis.reliability(gpus=16384, days=54) == cli.json("reliability", "--gpus", "16384", "--days", "54")
     assert memphis.cluster(cluster="dgx-h100") == cli.json("cluster", "--cluster", "dgx-h100")
     df = memphis.collective("all_reduce", gpus=8, minbytes="1K", maxbytes="1M")
@@ -373,6 +373,14 @@ def test_reliability_cluster_collective_validate_presets(cli):
     v = memphis.validate(suite="training", step_model="analytical")
     expected = cli.json("validate", "--suite", "training", "--step-model", "analytical")
     assert v["id"].tolist() == [c["id"] for c in expected["cases"]]
+    # A case the model refuses: the binary fails the run, a notebook is warned, and the
+    # row says why.
+    bad = tmp_path / "some.toml"
+    text = (REPO / "validation" / "training_public.toml").read_text()
+    bad.write_text(text.replace('gpu = "', 'gpu = "Z-', 1))
+    with pytest.warns(memphis.MemphisWarning, match=r"^1 of 41 cases could not be simulated"):
+        some = memphis.validate(cases=str(bad))
+    assert some["error"].notna().sum() == 1
     # A case's scenario, as `validate --scenario ID` prints it; an unknown id is the CLI's error.
     case = "megatron_h100_weak_32B"
     assert memphis.validate(scenario=case) == cli.run("validate", "--scenario", case).stdout

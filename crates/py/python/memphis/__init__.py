@@ -555,6 +555,19 @@ def validate(**overrides: Any) -> Union["pd.DataFrame", str]:
                 rows.append(dict(row, **{k: v[i] for k, v in curve.items()}))
             if not curve:
                 rows.append(row)
+    # A case the model refused is on its row, left out of the summary; the binary fails
+    # the run for it, a notebook is told.
+    training = [r for r in rows if "measured_step_time_s" in r]
+    refused = [r for r in training if r.get("error")]
+    if refused:
+        shown = "; ".join(f"{r.get('id')}: {r['error']}" for r in refused[:3])
+        more = f"; and {len(refused) - 3} more (the error column)" if len(refused) > 3 else ""
+        warnings.warn(
+            f"{len(refused)} of {len(training)} cases could not be simulated, and the summary "
+            f"leaves them out: {shown}{more}",
+            MemphisWarning,
+            stacklevel=2,
+        )
     df = _pandas().DataFrame(rows)
     # Each suite's summary (and the training suite's scaling series), as --json has them.
     df.attrs.update(
