@@ -217,14 +217,14 @@ impl Outputs {
     }
 }
 
-/// An output that could not be written: the environment's fault (exit 1).
+/// An output that could not be written: the environment's fault (exit 1). The report
+/// with no path given is stdout's, not a flag's.
 fn cannot_write(item: &Item, e: &std::io::Error) -> CliError {
-    CliError::env(format!(
-        "{} '{}': cannot write: {}",
-        item.flag,
-        item.shown,
-        io_reason(e)
-    ))
+    let what = match (&item.target, item.shown.as_str()) {
+        (Target::Stdout, "-") if item.report => "stdout".to_string(),
+        _ => format!("{} '{}'", item.flag, item.shown),
+    };
+    CliError::env(format!("{what}: cannot write: {}", io_reason(e)))
 }
 
 impl Drop for Outputs {
