@@ -5,7 +5,7 @@ use crate::cli::SimulateArgs;
 use crate::errors::{CliError, CliResult};
 use crate::sinks::format::{
     analytic_ettr, bytes, contention_line, count, days, days_spread, duration, energy_mwh,
-    energy_per_token, few, pct, power_mw, si, size_tb, spare_gpus, tenths,
+    energy_per_token, few, pct, power_mw, run_amount, si, size_tb, spare_gpus, tenths,
 };
 use crate::{input, sinks};
 use memphis_core::api::simulate::MemorySummary;
@@ -566,31 +566,31 @@ fn render_power(o: &mut String, r: &SimulationReport) {
     let _ = writeln!(o, "\nenergy, carbon, water of the job (whole run, p50)");
     let _ = writeln!(
         o,
-        "  energy       {} MWh ({} a training step; {} per token over the run, waits included; {:?} cooling: {} MWh)",
-        si(e.run_mwh),
+        "  energy       {} ({} a training step; {} per token over the run, waits included; {:?} cooling: {})",
+        run_amount(e.run_mwh, "MWh", "kWh"),
         energy_mwh(e.step_mwh),
         energy_per_token(e.j_per_token),
         pw.other_cooling,
-        si(e.run_mwh_other_cooling)
+        run_amount(e.run_mwh_other_cooling, "MWh", "kWh")
     );
     let _ = writeln!(
         o,
-        "  carbon       {} t CO2e ({:.0} g/kWh, {} from gas turbines)",
-        si(c.run_tco2e),
+        "  carbon       {} CO2e ({:.0} g/kWh, {} from gas turbines)",
+        run_amount(c.run_tco2e, "t", "kg"),
         c.gco2_per_kwh,
         pct(c.turbine_share)
     );
     let _ = writeln!(
         o,
-        "  water        {} m³ (on site and upstream)",
-        si(w.run_m3)
+        "  water        {} (on site and upstream)",
+        run_amount(w.run_m3, "m³", "L")
     );
     let _ = writeln!(
         o,
-        "  site         {} MWh · {} t CO2e · {} m³ over the same time",
-        si(e.site.run_mwh),
-        si(c.site.run_tco2e),
-        si(w.site.run_m3)
+        "  site         {} · {} CO2e · {} over the same time",
+        run_amount(e.site.run_mwh, "MWh", "kWh"),
+        run_amount(c.site.run_tco2e, "t", "kg"),
+        run_amount(w.site.run_m3, "m³", "L")
     );
 }
 

@@ -51,6 +51,18 @@ pub fn energy_mwh(mwh: f64) -> String {
     }
 }
 
+/// A quantity over a run with its unit: SI-suffixed from 1 (`27.5k MWh`), and below 1
+/// to three figures in the unit a thousand times smaller (`242 kWh`, `88.3 kg`), where
+/// one decimal of the large unit would read 0.2 or 0.0.
+pub fn run_amount(x: f64, unit: &str, small_unit: &str) -> String {
+    use memphis_core::text::{si, sig3};
+    if x.abs() >= 1.0 || x == 0.0 {
+        format!("{} {unit}", si(x))
+    } else {
+        format!("{} {small_unit}", sig3(x * 1e3))
+    }
+}
+
 /// Joules a token: three significant figures, in mJ below 0.1 J.
 pub fn energy_per_token(j: f64) -> String {
     use memphis_core::text::sig3;
