@@ -321,6 +321,15 @@ mod tests {
     }
 
     #[test]
+    fn a_small_run_s_amounts_are_in_the_smaller_unit() {
+        assert_eq!(run_amount(27_512.0, "MWh", "kWh"), "27.5k MWh");
+        assert_eq!(run_amount(1.0, "t", "kg"), "1 t");
+        assert_eq!(run_amount(0.2424, "MWh", "kWh"), "242 kWh");
+        assert_eq!(run_amount(0.0883, "t", "kg"), "88.3 kg");
+        assert_eq!(run_amount(0.0, "m³", "L"), "0 m³");
+    }
+
+    #[test]
     fn a_small_job_s_power_is_in_kw_or_w() {
         assert_eq!(power_mw(89.256), "89.26 MW");
         assert_eq!(power_mw(0.15), "0.15 MW");
