@@ -413,6 +413,14 @@ pub fn power(sc: &Scenario, o: &PowerOptions) -> Result<GridReport> {
         r.reliability.failures.job_mtbf_hours,
         report.failure.is_some(),
     ));
+    let run_s = r.run.days_p50 * 86_400.0;
+    if window > run_s {
+        report.notes.push(format!(
+            "the window ({} h) outlasts the run ({} h, p50 with failures): the series trains throughout, as a site that runs the job again would; its energy is not the run's (`simulate` gives that)",
+            crate::text::sig3(window / 3600.0),
+            crate::text::sig3(run_s / 3600.0)
+        ));
+    }
     Ok(report)
 }
 
@@ -1421,6 +1429,22 @@ mod tests {
         // One expected, one modelled: nothing left out worth a note.
         assert!(unmodelled_failures_note(1.5 * mtbf_h * 3600.0, mtbf_h, true).is_none());
         assert!(unmodelled_failures_note(1.5 * mtbf_h * 3600.0, mtbf_h, false).is_some());
+    }
+
+    #[test]
+    fn a_window_past_the_run_says_so() {
+        let mut sc = default_scenario();
+        let says = |sc: &Scenario| {
+            power(sc, &opts(600.0))
+                .unwrap()
+                .notes
+                .iter()
+                .any(|n| n.starts_with("the window (0.167 h) outlasts the run ("))
+        };
+        assert!(!says(&sc));
+        // Ten steps of about 5.6 s: a minute or so, under the 10-minute window.
+        sc.run.tokens = 10.0 * (sc.run.global_batch * sc.run.seq_len) as f64;
+        assert!(says(&sc));
     }
 
     #[test]
