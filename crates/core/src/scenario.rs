@@ -1489,11 +1489,16 @@ impl ScenarioFile {
         let dp = match (p.dp, job_gpus) {
             (Some(dp), Some(g)) => {
                 if model_par * u64::from(dp) != g {
+                    // The dp that would fit, where one does.
+                    let fits = match g % model_par {
+                        0 => format!(": dp = {}", g / model_par),
+                        _ => format!(": no dp does ({g} is no multiple of {model_par})"),
+                    };
                     return Err(Error::invalid(
                         "parallel.dp",
                         dp,
                         format!(
-                            "tp x pp x cp x dp = training.gpus ({tp} x {pp} x {cp} x dp = {g})"
+                            "tp x pp x cp x dp = training.gpus ({tp} x {pp} x {cp} x dp = {g}){fits}"
                         ),
                     ));
                 }

@@ -140,6 +140,11 @@ pub fn case_scenario(a: &ValidateArgs, id: &str) -> CliResult<String> {
     for file in &files {
         if let CaseFile::Training(cases) = file {
             if let Some(c) = cases.iter().find(|c| c.id == id) {
+                // A case the model refuses exports no scenario that `simulate` would
+                // refuse in turn: its error now, as its row in the report says it.
+                c.scenario()
+                    .validate()
+                    .map_err(|e| CliError::bad(format!("--scenario {id}: not simulated: {e}")))?;
                 return Ok(c.scenario_toml()?);
             }
             ids.extend(cases.iter().map(|c| c.id.as_str()));
@@ -355,7 +360,7 @@ fn render(r: &Report) -> String {
                     }
                 }
             }
-            let left_out = cases.len() - summary.n;
+            let left_out = summary.not_simulated;
             let _ = writeln!(
                 o,
                 "\n{} {}: mean absolute error {:.1}%, median {:.1}%, worst {:.1}% ({}){}",

@@ -303,6 +303,35 @@ fn validate_fails_when_some_cases_could_not_be_simulated() {
             && written.contains("not simulated: cluster.gpu = Z-"),
         "{written}"
     );
+    // The JSON's summary counts them too.
+    let o = memphis(&["validate", "--cases", path.to_str().unwrap(), "--json"]);
+    assert_eq!(o.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(
+        (
+            v["summary"]["n"].as_u64(),
+            v["summary"]["not_simulated"].as_u64()
+        ),
+        (Some(40), Some(1))
+    );
+    // Such a case exports no scenario that simulate would refuse in turn.
+    let out = crate::util::tmp("refused-case.toml");
+    let o = memphis(&[
+        "validate",
+        "--cases",
+        path.to_str().unwrap(),
+        "--scenario",
+        "narayanan2021_t1_1.7B",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("--scenario narayanan2021_t1_1.7B: not simulated: cluster.gpu = Z-"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!out.exists());
 }
 
 /// Format v2: the DeepSeek-V3 example (a model table with MoE widths, shared and dense

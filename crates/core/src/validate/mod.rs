@@ -1174,6 +1174,9 @@ pub struct Summary {
     pub max_ape_pct: f64,
     /// Where the largest error is.
     pub worst: String,
+    /// Training cases the model refused (each its row's `error`), left out of the
+    /// figures above; 0 for collectives.
+    pub not_simulated: usize,
 }
 
 /// The outcome of `validate`.
@@ -1223,6 +1226,7 @@ fn summarize(errors: &[(String, f64)]) -> Summary {
         median_ape_pct: median,
         max_ape_pct: max.max(0.0),
         worst,
+        not_simulated: 0,
     }
 }
 
@@ -1272,7 +1276,10 @@ pub fn run_cases(file: &CaseFile, timeline: bool) -> Result<Report> {
                 .filter_map(|r| r.error_pct.map(|e| (r.id.clone(), e)))
                 .collect();
             Ok(Report::Training {
-                summary: summarize(&errs),
+                summary: Summary {
+                    not_simulated: out.iter().filter(|r| r.error.is_some()).count(),
+                    ..summarize(&errs)
+                },
                 series: series(cases, &out),
                 cases: out,
             })
