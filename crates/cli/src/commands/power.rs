@@ -392,19 +392,26 @@ pub(crate) fn battery_line(r: &GridReport) -> String {
 
 fn render_mitigations(o: &mut String, r: &GridReport) {
     let _ = writeln!(o, "\n  {}", battery_line(r));
+    // A site that swings less than 1 MW reads in kW: its swings would all be 0.00 MW.
+    let unit = if r.baseline.shape.swing_mw < 1.0 {
+        ("kW", 1e3)
+    } else {
+        ("MW", 1.0)
+    };
     let _ = writeln!(
         o,
-        "\n  mitigation   swing MW  ramp MW/s  rise MW/s  band RMS MW   energy/step  step time"
+        "\n  mitigation   swing {u}  ramp {u}/s  rise {u}/s  band RMS {u}   energy/step  step time",
+        u = unit.0
     );
     for m in std::iter::once(&r.baseline).chain(&r.mitigations) {
         let _ = writeln!(
             o,
             "    {:<10} {:>8.2} {:>10.2} {:>10.2} {:>12.2} {:>+12} {:>+10}",
             m.name,
-            m.shape.swing_mw,
-            m.shape.ramp_max_mw_per_s,
-            m.shape.ramp_up_max_mw_per_s,
-            m.band_rms_mw,
+            m.shape.swing_mw * unit.1,
+            m.shape.ramp_max_mw_per_s * unit.1,
+            m.shape.ramp_up_max_mw_per_s * unit.1,
+            m.band_rms_mw * unit.1,
             pct(m.energy_cost),
             pct(m.step_time_cost)
         );
