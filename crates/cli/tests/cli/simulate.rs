@@ -114,12 +114,7 @@ fn hugging_face_config_runs() {
     assert_eq!(v["run"]["gpus"].as_u64().unwrap(), 64);
     // Mistral 7B's sliding window is modelled now: no note names it. What is not
     // modelled (an FP8 checkpoint's storage format) is said first.
-    let notes: Vec<&str> = v["notes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n.as_str().unwrap())
-        .collect();
+    let notes = crate::util::notes(&v);
     assert!(
         notes[0].contains("quantization_config (fp8) is not modelled"),
         "{notes:?}"
@@ -1007,12 +1002,7 @@ fn a_two_tier_fabric_is_said_with_its_one_ratio() {
         "--json",
         "-q",
     ]);
-    let notes: Vec<&str> = r["notes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n.as_str().unwrap())
-        .collect();
+    let notes = crate::util::notes(&r);
     assert!(
         notes
             .iter()

@@ -34,6 +34,16 @@ pub fn json(args: &[&str]) -> serde_json::Value {
     serde_json::from_slice(&o.stdout).expect("valid JSON")
 }
 
+/// A report's `notes`, as text.
+pub fn notes(report: &serde_json::Value) -> Vec<&str> {
+    report["notes"]
+        .as_array()
+        .expect("a notes list")
+        .iter()
+        .map(|n| n.as_str().expect("a note is text"))
+        .collect()
+}
+
 /// The repository root.
 pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
