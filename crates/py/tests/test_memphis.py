@@ -43,6 +43,10 @@ def test_overrides_are_the_clis_flags(cli):
     assert abs(report.mfu_of_fp8_peak / report.mfu - 0.5) < 1e-3
     assert report.days == expected["run"]["days_p50"]
     assert report.memory_gib == expected["memory"]["per_gpu_gib"]
+    rel = expected["reliability"]
+    assert (report.ettr, report.interruptions, report.planned_interruptions) == (
+        rel["ettr"], rel["interruptions"], rel["planned_interruptions"]
+    )
 
 
 def test_model_file_and_switches(cli):

@@ -290,8 +290,25 @@ class Report:
 
     @property
     def facility_mw(self) -> float:
-        """Facility power during training, MW."""
+        """The job's facility power during training, MW: its GPUs and their share of
+        the site (``power()`` gives the whole site's, idle GPUs included)."""
         return self._dict["power"]["facility_mw"]
+
+    @property
+    def ettr(self) -> float:
+        """Effective training time ratio, 0 to 1: the work's share of the run's wall
+        time (the Monte Carlo mean), as ``reliability()`` gives it."""
+        return self._dict["reliability"]["ettr"]
+
+    @property
+    def interruptions(self) -> float:
+        """Unexpected interruptions expected over the run."""
+        return self._dict["reliability"]["interruptions"]
+
+    @property
+    def planned_interruptions(self) -> float:
+        """Planned interruptions (maintenance, upgrades) expected over the run."""
+        return self._dict["reliability"]["planned_interruptions"]
 
     # Whole report.
     def to_dict(self) -> dict:
