@@ -227,18 +227,25 @@ fn render(r: &GridReport) -> String {
         energy(sh.energy_mwh, false),
         energy(r.power_model_mwh, false)
     );
-    let _ = writeln!(
-        o,
-        "  ramps        max {} MW/s · p99 {} MW/s · {} over the {} MW/s limit",
-        sig3(sh.ramp_max_mw_per_s),
-        sig3(sh.ramp_p99_mw_per_s),
-        if r.over_ramp_limit_s > 0.0 {
-            duration(r.over_ramp_limit_s)
-        } else {
-            "no time".into()
-        },
-        r.ramp_limit_mw_per_s
-    );
+    let _ = if r.samples < 2 {
+        writeln!(
+            o,
+            "  ramps        none measured: a ramp is a change between samples, and the window holds one"
+        )
+    } else {
+        writeln!(
+            o,
+            "  ramps        max {} MW/s · p99 {} MW/s · {} over the {} MW/s limit",
+            sig3(sh.ramp_max_mw_per_s),
+            sig3(sh.ramp_p99_mw_per_s),
+            if r.over_ramp_limit_s > 0.0 {
+                duration(r.over_ramp_limit_s)
+            } else {
+                "no time".into()
+            },
+            r.ramp_limit_mw_per_s
+        )
+    };
     render_spectrum(&mut o, r);
     let d = &r.drops;
     let _ = writeln!(
