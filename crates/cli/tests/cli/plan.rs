@@ -294,9 +294,9 @@ fn a_plan_without_sequence_parallelism_is_not_held_to_its_rule() {
     }
 }
 
-/// Mixtral 8x7B on 512 H100s at 1,024 sequences of 8,192 tokens: the fastest plans fill
-/// the GPU, those that leave room run about 3% slower.
-fn tight_mixtral(config: &str) -> [&str; 10] {
+/// A model's job on 512 H100s at 1,024 sequences of 8,192 tokens. For Mixtral 8x7B the
+/// fastest plans fill the GPU, those that leave room run about 3% slower.
+fn on_512_h100s(config: &str) -> [&str; 10] {
     [
         "--model",
         config,
@@ -316,7 +316,7 @@ fn tight_mixtral(config: &str) -> [&str; 10] {
 #[test]
 fn the_best_plan_that_leaves_room_is_named_and_runs_as_said() {
     let mixtral = crate::util::repo().join("crates/core/testdata/hf/mixtral-8x7b.json");
-    let job = tight_mixtral(mixtral.to_str().unwrap());
+    let job = on_512_h100s(mixtral.to_str().unwrap());
     let mut args = vec!["plan", "--top", "1", "--json"];
     args.extend(job);
     let v = json(&args);
@@ -366,32 +366,14 @@ fn the_best_plan_that_leaves_room_is_named_and_runs_as_said() {
 #[test]
 fn plan_says_when_its_best_splits_the_layers_unevenly() {
     let llama = crate::util::repo().join("crates/core/testdata/hf/llama3.1-70b.json");
-    let job = [
-        "--model",
-        llama.to_str().unwrap(),
-        "--cluster",
-        "dgx-h100",
-        "--gpus",
-        "512",
-        "--global-batch",
-        "1024",
-        "--seq-len",
-        "8192",
-        "--tp",
-        "2",
-    ];
+    let job = [&on_512_h100s(llama.to_str().unwrap())[..], &["--tp", "2"]].concat();
     let mut args = vec!["plan", "--top", "1", "--json"];
-    args.extend(job);
+    args.extend(&job);
     let v = json(&args);
     let best = &v["top"][0];
     let chunks = best["pp"].as_u64().unwrap() * best["vpp"].as_u64().unwrap();
     assert_ne!(80 % chunks, 0, "the case needs an uneven best plan: {best}");
-    let said: Vec<&str> = v["notes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|n| n.as_str())
-        .collect();
+    let said = crate::util::notes(&v);
     let note = said
         .iter()
         .find(|n| n.starts_with("the best plan: the 80 layers do not split evenly"))
@@ -430,7 +412,7 @@ fn plans_that_fill_the_gpu_are_marked_in_the_table() {
     // Mixtral on 256 H100s: the TP4 PP1 plans fill 79.0 of 79.6 GiB.
     let mixtral = crate::util::repo().join("crates/core/testdata/hf/mixtral-8x7b.json");
     let mut args = vec!["plan", "--top", "6", "-q"];
-    args.extend(tight_mixtral(mixtral.to_str().unwrap()));
+    args.extend(on_512_h100s(mixtral.to_str().unwrap()));
     let o = memphis(&args);
     let out = stdout(&o);
     assert!(o.status.success(), "{}", stderr(&o));
