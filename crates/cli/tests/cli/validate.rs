@@ -810,11 +810,13 @@ fn a_file_holds_one_kind_of_case() {
 fn a_case_model_may_be_a_config_json() {
     let dir = crate::util::tmp("case-hf");
     std::fs::create_dir_all(dir.join("cases")).unwrap();
-    std::fs::copy(
-        repo().join("crates/core/testdata/hf/mixtral-8x7b.json"),
-        dir.join("mixtral.json"),
+    // The config with a field memphis does not model, which the case's notes must say.
+    let mut config: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("crates/core/testdata/hf/mixtral-8x7b.json")).unwrap(),
     )
     .unwrap();
+    config["quantization_config"] = serde_json::json!({"quant_method": "fp8"});
+    std::fs::write(dir.join("mixtral.json"), config.to_string()).unwrap();
     let case = r#"[[case]]
 id = "mixtral_64"
 source = "a run of our own"
@@ -845,6 +847,13 @@ preset = "../mixtral.json"
     let f = file.to_str().unwrap();
     let v = json(&["validate", "--cases", f, "--json"]);
     assert_eq!(v["summary"]["n"], 1, "{v}");
+    let notes = crate::util::notes(&v["cases"][0]);
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("quantization_config (fp8) is not modelled")),
+        "{notes:?}"
+    );
     let o = memphis(&["validate", "--cases", f, "--scenario", "mixtral_64"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let exported = stdout(&o);

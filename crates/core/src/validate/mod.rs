@@ -1238,10 +1238,12 @@ pub fn run_cases(file: &CaseFile, timeline: bool) -> Result<Report> {
             let mut out = Vec::with_capacity(cases.len());
             for c in cases {
                 // One case the model refuses does not stop the others: it is reported.
-                let mut notes = Vec::new();
+                // What a config.json the case's model came from has that memphis does
+                // not model, first, as `simulate` says it.
+                let mut notes = c.model.warnings.clone();
                 let predicted = c.scenario().validate().and_then(|sc| {
                     let field = |_: &str, field: &str| field.to_string();
-                    notes = sc.unused_recipe(|f| c.sets_recipe(f), field);
+                    notes.extend(sc.unused_recipe(|f| c.sets_recipe(f), field));
                     notes.extend(sc.unused_recipe_in_plan(|f| c.sets_recipe(f), field));
                     let model = if timeline {
                         StepModel::Timeline
