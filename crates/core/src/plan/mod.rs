@@ -487,6 +487,23 @@ pub fn fewer_gpus_to_try(gpus: u64, global_batch: u64, per_server: u32) -> Optio
         .max()
 }
 
+/// The prime factors of `n`, smallest first, with repeats (none for 1).
+fn prime_factors(mut n: u64) -> Vec<u64> {
+    let mut out = Vec::new();
+    let mut p = 2;
+    while p * p <= n {
+        while n.is_multiple_of(p) {
+            out.push(p);
+            n /= p;
+        }
+        p += 1;
+    }
+    if n > 1 {
+        out.push(n);
+    }
+    out
+}
+
 /// Explains why no plan exists, when that is the case: the run itself out of range (a
 /// one-GPU plan refuses it too), else the divisibility of the global batch.
 fn no_plan_reason(sc: &Scenario) -> Error {
@@ -496,11 +513,22 @@ fn no_plan_reason(sc: &Scenario) -> Error {
     let gpus = sc.job_gpus();
     // The GPU count's odd part must go to pp (or dp): say so when it is the obstacle.
     let odd_part = gpus >> gpus.trailing_zeros();
-    let odd = if odd_part > 1 {
+    // A power of two or three times one is not the obstacle (the batch is).
+    let smooth = crate::scenario::smooth_gpus_up_to(gpus);
+    let odd = if odd_part > 1 && smooth < gpus {
+        let primes = prime_factors(odd_part);
+        let joined = primes
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(" x ");
+        let factored = match gpus / odd_part {
+            1 if primes.len() == 1 => format!("{gpus} is prime"),
+            1 => format!("{gpus} = {joined}"),
+            two => format!("{gpus} = {two} x {joined}"),
+        };
         format!(
-            " ({gpus} = {} x {odd_part}: the factor {odd_part} has to go to pp or dp; a power of two or three times one avoids it: {}, say)",
-            gpus / odd_part,
-            crate::scenario::smooth_gpus_up_to(gpus)
+            " ({factored}: tp and cp are powers of two, so the odd factor {odd_part} has to go to pp or dp; a power of two or three times one avoids it: {smooth}, say)"
         )
     } else {
         String::new()
@@ -708,6 +736,54 @@ fn batch_holds_the_fields(sc: &Scenario, fixed: &ParallelFile) -> Result<()> {
     crate::workload::plan::batch_splits(sc.run.global_batch, dp, mb, &dp_from)
 }
 
+/// The global batch, when it alone keeps every plan with the fields given out: at a
+/// batch that any dp splits, some plans have them all, but none splits this batch into
+/// dp x micro_batch equal parts. Said of the batch, with the nearest batches such plans
+/// split, not as a field that no plan has (tp = 4 and pp = 4 are plans of 768 GPUs, but
+/// not of a batch of 100).
+fn batch_admits_the_fields(sc: &Scenario, fixed: &ParallelFile) -> Result<()> {
+    let gb = sc.run.global_batch;
+    let mut free = sc.clone();
+    // dp divides the job's GPUs and the planner's micro-batches go up to 32.
+    free.run.global_batch = sc.job_gpus().saturating_mul(32);
+    let Ok(all) = candidates(&free, fixed) else {
+        return Ok(());
+    };
+    let per_step: std::collections::BTreeSet<u64> = all
+        .iter()
+        .filter(|p| fixed.admits(p))
+        .map(|p| u64::from(p.dp) * u64::from(p.micro_batch))
+        .collect();
+    let Some(&least) = per_step.first() else {
+        return Ok(()); // No batch helps: a field is what no plan has.
+    };
+    if per_step.iter().any(|&s| gb.is_multiple_of(s)) {
+        return Ok(());
+    }
+    let below = per_step.iter().map(|&s| gb / s * s).max().unwrap_or(0);
+    let above = per_step
+        .iter()
+        .map(|&s| (gb / s + 1) * s)
+        .min()
+        .unwrap_or(least);
+    let nearest = if below == 0 {
+        format!("the least is {above}")
+    } else {
+        format!("the nearest are {below} and {above}")
+    };
+    let given = toml::to_string(fixed).unwrap_or_default();
+    let given: Vec<&str> = given.lines().collect();
+    Err(Error::invalid(
+        "training.global_batch",
+        gb,
+        format!(
+            "a batch that some plan with {} splits into dp x micro_batch equal parts (dp = the job's {} GPUs / (tp x pp x cp)); {nearest}, or drop one of those fields",
+            given.join(", "),
+            sc.job_gpus()
+        ),
+    ))
+}
+
 /// [`search`] over the plans that keep the `fixed` fields (those the user wrote).
 pub fn search_within(
     sc: &Scenario,
@@ -743,6 +819,7 @@ pub fn search_within(
         {
             batch_holds_the_fields(sc, fixed)?;
         }
+        batch_admits_the_fields(sc, fixed)?;
         if let Some((field, value, had)) = fixed.unmatched(&all) {
             let (why, rule) = why_no_plan_has(sc, fixed, &field, &value);
             let missing = fixed.missing_to_complete(sc.model.moe.is_some());
@@ -1449,6 +1526,56 @@ mod tests {
             e.contains("training.global_batch = 128: a positive multiple of dp x micro_batch (64 x 4 = 256)"),
             "{e}"
         );
+        // TP1 PP2 leaves dp = 32 / cp, at least 2 (cp stops at 16): no plan with them
+        // splits an odd batch, though each is a plan of 64 GPUs. Said of the batch, not
+        // of pp.
+        let mut odd = sc.clone();
+        odd.run.global_batch = 99;
+        let e = search_within(
+            &odd,
+            &ParallelFile {
+                tp: Some(1),
+                pp: Some(2),
+                ..Default::default()
+            },
+            Objective::Step,
+            1,
+            None,
+            &|_, _| {},
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with(
+                "training.global_batch = 99: a batch that some plan with tp = 1, pp = 2 splits"
+            ) && e.contains("the nearest are 98 and 100"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn no_plan_for_an_odd_gpu_count_names_its_odd_factor() {
+        let mut sc = small();
+        sc.plan.dp = 1003; // tp = pp = cp = 1: the job's GPUs
+        sc.run.global_batch = 1024;
+        let e = no_plan_reason(&sc).to_string();
+        assert!(
+            e.contains("(1003 = 17 x 59: tp and cp are powers of two, so the odd factor 1003 has to go to pp or dp"),
+            "{e}"
+        );
+        sc.plan.dp = 24 * 17;
+        let e = no_plan_reason(&sc).to_string();
+        assert!(
+            e.contains("(408 = 8 x 3 x 17: tp and cp are powers of two, so the odd factor 51 has"),
+            "{e}"
+        );
+        // 3 x 2^k GPUs are not the obstacle: an odd batch is.
+        sc.plan.dp = 3 * 256;
+        sc.run.global_batch = 7;
+        let e = no_plan_reason(&sc).to_string();
+        assert!(e.contains("dp divides") && !e.contains("odd factor"), "{e}");
+        assert_eq!(prime_factors(1), Vec::<u64>::new());
+        assert_eq!(prime_factors(97), vec![97]);
     }
 
     #[test]
