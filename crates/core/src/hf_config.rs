@@ -567,6 +567,7 @@ pub fn model_from_hf_config(context: &str, json: &str) -> Result<ModelFile> {
     };
     let moe = read_moe(&c, &family, layers, ffn, &mut warnings)?;
     let mla = read_mla(&c)?;
+    attention_widths_taken(&c, &family, mla.is_some(), (hidden, heads), &mut warnings)?;
     let window = read_window(&c, &family, layers, &mut warnings)?;
     let mtp = c.u32_of(&["num_nextn_predict_layers"])?.filter(|&n| n > 0);
     unmodelled(&c, &mut warnings)?;
@@ -647,6 +648,42 @@ pub fn model_from_hf_config(context: &str, json: &str) -> Result<ModelFile> {
         .validate("model")
         .map_err(|e| c.in_config_terms(e))?;
     Ok(file)
+}
+
+/// Families whose configs state their own head width (`head_dim`), often not hidden /
+/// heads: Qwen3 (Qwen3-30B-A3B: 128 against 2,048 / 32 = 64), Gemma, gpt-oss, Llama 4.
+const HEAD_DIM_FAMILIES: &[&str] = &["qwen3", "gemma", "gpt_oss", "llama4"];
+
+/// Families whose models all share KV heads (grouped-query attention): a file of theirs
+/// without a KV head count is read as multi-head attention, and said so.
+const GQA_FAMILIES: &[&str] = &["qwen3", "mistral", "mixtral", "gemma3", "llama4", "gpt_oss"];
+
+/// Notes for the attention widths a file leaves out, which change the parameter count
+/// and the step: a missing `head_dim` where the family states its own (read as hidden
+/// / heads), and missing KV heads where the family shares them (read as one KV head per
+/// attention head). Either may differ from the family's config class's default ⚠
+/// (not looked up here), so the file should say.
+fn attention_widths_taken(
+    c: &Config,
+    family: &Family,
+    mla: bool,
+    (hidden, heads): (u64, u32),
+    warnings: &mut Vec<String>,
+) -> Result<()> {
+    if !mla && family.is(HEAD_DIM_FAMILIES) && c.u64_of(HEAD_DIM_KEYS)?.is_none() {
+        warnings.push(format!(
+            "{}: head_dim is missing: hidden_size / num_attention_heads = {} taken, though this family's configs give their own, often another",
+            c.context,
+            hidden / u64::from(heads.max(1))
+        ));
+    }
+    if !mla && family.is(GQA_FAMILIES) && c.u32_of(KV_HEADS_KEYS)?.is_none() {
+        warnings.push(format!(
+            "{}: num_key_value_heads is missing: {heads} taken, one a head (multi-head attention), though this family's models share fewer",
+            c.context
+        ));
+    }
+    Ok(())
 }
 
 /// The config keys each of memphis's model fields is read from, in the order tried.
@@ -1534,7 +1571,7 @@ mod tests {
             .replace("MixtralForCausalLM", "Qwen3MoeForCausalLM")
             .replace(
                 '{',
-                r#"{"model_type":"qwen3_moe","moe_intermediate_size":768,"#,
+                r#"{"model_type":"qwen3_moe","moe_intermediate_size":768,"head_dim":16,"#,
             );
         assert!(read("q.json", &qwen).warnings.is_empty());
         let e = err(&qwen.replace(r#","num_experts_per_tok":2"#, ""));
@@ -1692,6 +1729,46 @@ mod tests {
                 e.contains(&format!("{last} = missing")),
                 "{file} without {key}: {e}"
             );
+        }
+    }
+
+    /// A real config without an attention width the file should state is read as
+    /// transformers reads it, and said so; the real files themselves draw no such note.
+    #[test]
+    fn a_missing_attention_width_is_read_as_transformers_does_and_said() {
+        let without = |file: &str, key: &str| {
+            let mut v: Value = serde_json::from_str(real(file).json).unwrap();
+            assert!(v.as_object_mut().unwrap().remove(key).is_some());
+            read(file, &v.to_string())
+        };
+        let m = without("qwen3-30b-a3b.json", "head_dim");
+        assert_eq!(m.head_dim, None); // hidden / heads = 64, not the file's 128
+        assert!(
+            m.warnings
+                .iter()
+                .any(|w| w
+                    .contains("head_dim is missing: hidden_size / num_attention_heads = 64 taken")),
+            "{:?}",
+            m.warnings
+        );
+        let m = without("qwen3-32b.json", "num_key_value_heads");
+        assert_eq!((m.heads, m.kv_heads), (Some(64), Some(64)));
+        assert!(
+            m.warnings
+                .iter()
+                .any(|w| w.contains("num_key_value_heads is missing: 64 taken")),
+            "{:?}",
+            m.warnings
+        );
+        for r in REAL.iter().filter(|r| !r.file.starts_with("jamba")) {
+            if let Ok(m) = model_from_hf_config(r.file, r.json) {
+                assert!(
+                    !m.warnings.iter().any(|w| w.contains(" is missing: ")),
+                    "{}: {:?}",
+                    r.file,
+                    m.warnings
+                );
+            }
         }
     }
 
