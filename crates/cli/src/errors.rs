@@ -183,7 +183,15 @@ pub fn with_given<T>(given: Vec<String>, naming: Naming, f: impl FnOnce() -> T) 
 /// user's value with newlines in it, escaped here), with the valid values when it
 /// lists them.
 pub fn clap_line(rendered: &str) -> String {
-    let first = rendered.trim_start().split("\n\n").next().unwrap_or("");
+    let mut paragraphs = rendered.trim_start().split("\n\n");
+    let first = paragraphs.next().unwrap_or("");
+    // clap's suggestion for a misspelt flag or value ("tip: a similar argument exists:
+    // '--global-batch'"), kept on the line.
+    let tip = paragraphs
+        .map(str::trim)
+        .find(|p| p.starts_with("tip:"))
+        .map(|p| format!("; {}", one_line(p)))
+        .unwrap_or_default();
     let (message, values) = match first.find("\n  [possible values:") {
         Some(i) => (&first[..i], Some(first[i..].trim())),
         None => (first, None),
@@ -205,8 +213,8 @@ pub fn clap_line(rendered: &str) -> String {
     };
     let line = one_line(message);
     match values {
-        Some(v) => format!("error: {line} {} (see --help)", one_line(v)),
-        None => format!("error: {line} (see --help)"),
+        Some(v) => format!("error: {line} {}{tip} (see --help)", one_line(v)),
+        None => format!("error: {line}{tip} (see --help)"),
     }
 }
 

@@ -164,8 +164,13 @@ fn parse(call: &Call) -> Result<(Command, Vec<String>), Failure> {
         // A keyword the command does not take is named as Python names it.
         if e.kind() == clap::error::ErrorKind::UnknownArgument {
             if let Some(flag) = e.get(clap::error::ContextKind::InvalidArg) {
+                // clap's suggestion for a misspelt flag, as the keyword it is.
+                let near = e
+                    .get(clap::error::ContextKind::SuggestedArg)
+                    .map(|s| format!(" (did you mean '{}'?)", errors::keyword_of(&s.to_string())))
+                    .unwrap_or_default();
                 return Failure::bad(format!(
-                    "unexpected keyword '{}' for {}: memphis.options('{}') lists the keywords it takes",
+                    "unexpected keyword '{}' for {}{near}: memphis.options('{}') lists the keywords it takes",
                     errors::keyword_of(&flag.to_string()),
                     call.command,
                     call.command
@@ -539,6 +544,8 @@ struct Row {
     ep: u32,
     dp: u32,
     micro_batch: u32,
+    /// `none`, `selective` or `full`, as the plan's `recompute`.
+    recompute: String,
     global_batch: u64,
     seq_len: u64,
     /// The precision the run ran at (`bf16`, `fp8`, ...), whether given or not.
@@ -553,6 +560,8 @@ struct Row {
     memory_tight: bool,
     ideal_days: f64,
     days: f64,
+    days_p90: f64,
+    days_mean: f64,
     gpu_hours: f64,
     ettr: f64,
     it_mw: f64,
@@ -581,6 +590,7 @@ const COLUMNS: &[&str] = &[
     "ep",
     "dp",
     "micro_batch",
+    "recompute",
     "global_batch",
     "seq_len",
     "precision",
@@ -593,6 +603,8 @@ const COLUMNS: &[&str] = &[
     "memory_tight",
     "ideal_days",
     "days",
+    "days_p90",
+    "days_mean",
     "gpu_hours",
     "ettr",
     "it_mw",
@@ -618,6 +630,7 @@ impl Row {
             ep: p.ep,
             dp: p.dp,
             micro_batch: p.micro_batch,
+            recompute: memphis_core::serde_name(&p.recompute),
             global_batch: r.plan.global_batch,
             seq_len: r.plan.seq_len,
             precision: memphis_core::serde_name(&r.plan.precision),
@@ -630,6 +643,8 @@ impl Row {
             memory_tight: r.memory.tight,
             ideal_days: r.run.ideal_days,
             days: r.run.days_p50,
+            days_p90: r.run.days_p90,
+            days_mean: r.reliability.failures.days_mean,
             gpu_hours: r.run.gpu_hours,
             ettr: r.reliability.failures.ettr,
             it_mw: r.power.report.it_mw,
@@ -654,6 +669,7 @@ impl Row {
         d.set_item("ep", self.ep)?;
         d.set_item("dp", self.dp)?;
         d.set_item("micro_batch", self.micro_batch)?;
+        d.set_item("recompute", &self.recompute)?;
         d.set_item("global_batch", self.global_batch)?;
         d.set_item("seq_len", self.seq_len)?;
         d.set_item("precision", &self.precision)?;
@@ -666,6 +682,8 @@ impl Row {
         d.set_item("memory_tight", self.memory_tight)?;
         d.set_item("ideal_days", self.ideal_days)?;
         d.set_item("days", self.days)?;
+        d.set_item("days_p90", self.days_p90)?;
+        d.set_item("days_mean", self.days_mean)?;
         d.set_item("gpu_hours", self.gpu_hours)?;
         d.set_item("ettr", self.ettr)?;
         d.set_item("it_mw", self.it_mw)?;

@@ -244,9 +244,12 @@ def test_unknown_keyword_is_named_as_python_names_it():
     with pytest.raises(memphis.ScenarioError) as e:
         memphis.simulate(gpuz=8)
     assert str(e.value) == (
-        "unexpected keyword 'gpuz' for simulate: memphis.options('simulate') lists the keywords it takes"
+        "unexpected keyword 'gpuz' for simulate (did you mean 'gpu'?): memphis.options('simulate') lists the keywords it takes"
     )
-    with pytest.raises(memphis.ScenarioError, match="unexpected keyword 'global_btach' for plan"):
+    with pytest.raises(
+        memphis.ScenarioError,
+        match=r"unexpected keyword 'global_btach' for plan \(did you mean 'global_batch'\?\)",
+    ):
         memphis.plan(global_btach=8)
 
 
@@ -462,6 +465,11 @@ def test_sweep_equals_single_calls():
         r = single(s)
         assert row["step_time_s"] == r.step_time_s
         assert row["days"] == r.days
+        # The tail beside the median: a sweep over GPU counts shows the runs whose
+        # spares run out (mean past p90 or near it), not just their median.
+        assert (row["days_p90"], row["days_mean"]) == (r.days_p90, r.days_mean)
+        assert row["days"] <= row["days_p90"] and r.ideal_days <= row["days_mean"]
+        assert row["recompute"] == r.plan["recompute"]
         assert row["memory_gib"] == r.memory_gib
         assert row["mfu_causal"] == r.mfu_causal
         assert row["memory_tight"] == r.memory_tight

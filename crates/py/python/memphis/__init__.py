@@ -279,6 +279,18 @@ class Report:
         return self._dict["run"]["days_p50"]
 
     @property
+    def days_mean(self) -> float:
+        """Days to train, mean over the failure Monte Carlo: the expected time (the
+        ideal days over the ETTR), which a rare long wait for repairs moves while the
+        median stays put."""
+        return self._dict["reliability"]["days_mean"]
+
+    @property
+    def days_p90(self) -> float:
+        """Days to train, 90th percentile over the failure Monte Carlo."""
+        return self._dict["run"]["days_p90"]
+
+    @property
     def ideal_days(self) -> float:
         """Days to train without failures."""
         return self._dict["run"]["ideal_days"]
@@ -344,7 +356,9 @@ class Report:
             ("fits", f"{d['fits']} ({d['memory']['per_gpu_gib']:.1f} GiB per GPU)"),
             ("step", f"{step['time_s']:.3f} s, MFU {step['mfu']:.1%}, {step['tflops_per_gpu']:.0f} TFLOP/s per GPU"),
             ("tokens/s", f"{step['tokens_per_s']:,.0f}"),
-            ("days to train", f"{run['days_p50']:.1f} median ({run['ideal_days']:.1f} without failures)"),
+            ("days to train", f"{run['days_p50']:.1f} median, {run['days_p90']:.1f} p90"
+                              + (f", {rel['days_mean']:.1f} mean" if "days_mean" in rel else "")
+                              + f" ({run['ideal_days']:.1f} without failures)"),
         ]
         if "ettr" in rel:
             rows.append(("ETTR", f"{rel['ettr']:.1%}"))
@@ -380,8 +394,8 @@ class Report:
     def __repr__(self) -> str:
         p = self._dict["plan"]
         return (
-            f"<memphis.Report {self.scenario}: {self.gpus} GPUs, TP{p['tp']} PP{p['pp']} "
-            f"CP{p['cp']} EP{p['ep']} DP{p['dp']}, step {self.step_time_s:.3f} s, "
+            f"<memphis.Report {self.scenario}: {self.gpus} GPUs, {p['label']}, "
+            f"step {self.step_time_s:.3f} s, "
             f"MFU {self.mfu:.1%}, {self.days:.1f} days"
             # Run anyway (allow_oom=True): no real job could; said where it is read.
             f"{'' if self.fits else f', DOES NOT FIT ({self.memory_gib:.1f} GiB per GPU)'}>"
