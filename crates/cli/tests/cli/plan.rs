@@ -102,6 +102,11 @@ fn plan_command_shards_merge_and_errors() {
         (&["plan", "--shard", "0/4"][..], "--shard = 0/4"),
         (&["plan", "--shard", "5/4"][..], "--shard = 5/4"),
         (&["plan", "--global-batch-never"][..], "unexpected argument"),
+        // A misspelt flag keeps clap's suggestion on its one line.
+        (
+            &["plan", "--global-bach", "8"][..],
+            "error: unexpected argument '--global-bach' found; tip: a similar argument exists: '--global-batch' (see --help)\n",
+        ),
     ] {
         let o = memphis(args);
         assert_eq!(o.status.code(), Some(2), "{args:?}");
