@@ -253,9 +253,11 @@ pub fn rate_fractions(
     (rf, rates, fractions)
 }
 
-/// The double binary tree's pattern across servers: for each member slot, server i and
-/// its parent in heap order exchange (reduce up, broadcast down), in the tree and in its
-/// mirror, all at once as the pipelined tree runs.
+/// The double binary tree's pattern across servers: for each member slot, each server
+/// and its parent exchange (reduce up, broadcast down), in both trees, all at once as
+/// the pipelined tree runs. The trees are NCCL's over the servers in order
+/// ([`btree_parent`]), whose edges join servers a power of two apart, so a tree crosses
+/// a split of the servers into contiguous pods a few times a level, not once a server.
 pub fn tree_pattern(groups: &[Vec<u32>], gpus_per_node: u32) -> Vec<(u32, u32)> {
     let mut pairs = Vec::new();
     for g in groups {
@@ -266,23 +268,47 @@ pub fn tree_pattern(groups: &[Vec<u32>], gpus_per_node: u32) -> Vec<(u32, u32)> 
         }
         let per = nodes.iter().map(|v| v.len()).min().unwrap_or(0);
         for l in 0..per {
-            for mirror in [false, true] {
-                let at = |h: usize| {
-                    if mirror {
-                        nodes[n - 1 - h][l]
+            for second in [false, true] {
+                for node in 0..n {
+                    let parent = if second {
+                        dtree_second_parent(node, n)
                     } else {
-                        nodes[h][l]
+                        btree_parent(node, n)
+                    };
+                    if let Some(parent) = parent {
+                        let (child, parent) = (nodes[node][l], nodes[parent][l]);
+                        pairs.push((child, parent));
+                        pairs.push((parent, child));
                     }
-                };
-                for i in 1..n {
-                    let (child, parent) = (at(i), at((i - 1) / 2));
-                    pairs.push((child, parent));
-                    pairs.push((parent, child));
                 }
             }
         }
     }
     pairs
+}
+
+/// The parent of node `r` of `n` in NCCL's binary tree (src/graph/trees.cc,
+/// `ncclGetBtree`, from memory of the code ⚠): node 0 is the root; another node's parent
+/// is `(r ^ b) | (b << 1)` for `b` its lowest set bit, or `r ^ b` where that is out of
+/// range. Leaves are the odd nodes, each a neighbour's child.
+pub fn btree_parent(r: usize, n: usize) -> Option<usize> {
+    if r == 0 || r >= n {
+        return None;
+    }
+    let bit = r & r.wrapping_neg();
+    let up = (r ^ bit) | (bit << 1);
+    Some(if up >= n { r ^ bit } else { up })
+}
+
+/// The parent of node `r` in the second tree of NCCL's double binary tree
+/// (`ncclGetDtree`): the first mirrored (node `n - 1 - r`'s) for an even count, shifted
+/// by one node for an odd one, so that a leaf of one tree is inside the other.
+pub fn dtree_second_parent(r: usize, n: usize) -> Option<usize> {
+    if n.is_multiple_of(2) {
+        btree_parent(n - 1 - r, n).map(|u| n - 1 - u)
+    } else {
+        btree_parent((r + n - 1) % n, n).map(|u| (u + 1) % n)
+    }
 }
 
 /// Phases that run one after the other: their times add, so their rate fractions
@@ -512,6 +538,87 @@ impl CommModel for FlowComm {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// NCCL's trees as trees.cc draws them for 13 nodes (odd: the second is shifted) and
+    /// 12 (even: mirrored).
+    #[test]
+    fn the_trees_are_nccls() {
+        let parents = |n: usize, second: bool| -> Vec<Option<usize>> {
+            (0..n)
+                .map(|r| {
+                    if second {
+                        dtree_second_parent(r, n)
+                    } else {
+                        btree_parent(r, n)
+                    }
+                })
+                .collect()
+        };
+        //            0---------------8
+        //                   ______/ \______
+        //                  4               12
+        //                /   \            /  \
+        //              2       6       10     \
+        //             / \     / \     /  \     \
+        //            1   3   5   7   9   11    13 (13 nodes: 0 to 12)
+        let first: Vec<Option<usize>> = [
+            None,
+            Some(2),
+            Some(4),
+            Some(2),
+            Some(8),
+            Some(6),
+            Some(4),
+            Some(6),
+            Some(0),
+            Some(10),
+            Some(12),
+            Some(10),
+            Some(8),
+        ]
+        .to_vec();
+        assert_eq!(parents(13, false), first);
+        // Shifted by one node (trees.cc's second drawing): 1 is the root, 9 its child,
+        // 0 and 5 under 9, 11 under 0.
+        let second = parents(13, true);
+        assert_eq!(
+            (second[1], second[9], second[0], second[5], second[11]),
+            (None, Some(1), Some(9), Some(9), Some(0))
+        );
+        // Mirrored for 12 nodes: 11 is the root, 3 its child, 1 and 7 under 3, 0 under 1.
+        let mirror = parents(12, true);
+        assert_eq!(
+            (mirror[11], mirror[3], mirror[1], mirror[7], mirror[0]),
+            (None, Some(11), Some(3), Some(3), Some(1))
+        );
+        // Every node reaches a root; a leaf of one tree is inside the other, for odd
+        // and even counts.
+        for n in 2..300 {
+            for second in [false, true] {
+                let p = parents(n, second);
+                assert_eq!(p.iter().filter(|x| x.is_none()).count(), 1, "{n}");
+                for mut r in 0..n {
+                    let mut hops = 0;
+                    while let Some(u) = p[r] {
+                        r = u;
+                        hops += 1;
+                        assert!(hops <= 2 * n, "{n}: a cycle");
+                    }
+                }
+            }
+        }
+        // Edges join nodes a power of two apart: a tree of 768 crosses the middle a few
+        // times (a heap-ordered one would cross it 384 times).
+        let n = 768;
+        for second in [false, true] {
+            let crossing = parents(n, second)
+                .iter()
+                .enumerate()
+                .filter(|(r, u)| u.is_some_and(|u| (*r < n / 2) != (u < n / 2)))
+                .count();
+            assert!(crossing <= 4, "{crossing}");
+        }
+    }
 
     #[test]
     fn ring_pattern_crosses_servers_on_each_rail() {

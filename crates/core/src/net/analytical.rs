@@ -636,16 +636,20 @@ impl NetworkParams {
         // domain (72 GPUs of an NVL72 rack) where it was not measured; there NVLS would be
         // picked for a speed it cannot reach, slower than the ring beside it ⚠. So each
         // candidate is ranked, as it is priced, no faster than its floor.
-        let (wires, wires_in_network) = (
-            self.wire_floor(op, size, g, false),
-            self.wire_floor(op, size, g, true),
+        // Tree-shaped algorithms cross the fabric as a tree does, at the tree's NIC rate
+        // (the flow level derates a ring's and a tree's apart).
+        let (wires, wires_tree, wires_in_network) = (
+            self.wire_floor(op, size, g, false, self.nic),
+            self.wire_floor(op, size, g, false, self.tree_nic),
+            self.wire_floor(op, size, g, true, self.tree_nic),
         );
+        let eff = nvls_efficiency(self.generation).max(1e-9);
         let floor = |a: Algorithm| match a {
-            Algorithm::Nvls | Algorithm::NvlsTree => {
-                wires / nvls_efficiency(self.generation).max(1e-9)
-            }
-            Algorithm::NvlsSharp => wires_in_network / nvls_efficiency(self.generation).max(1e-9),
+            Algorithm::Nvls => wires / eff,
+            Algorithm::NvlsTree => wires_tree / eff,
+            Algorithm::NvlsSharp => wires_in_network / eff,
             Algorithm::CollnetDirect | Algorithm::CollnetChain => wires_in_network,
+            Algorithm::Tree => wires_tree,
             _ => wires,
         };
         let mut all = Vec::new();
@@ -779,13 +783,15 @@ impl NetworkParams {
     /// (n-1)/n of the buffer over its NVLink (sends, for reduce-scatter), and across
     /// servers each server moves 2(N-1)/N of it (all-reduce; (N-1)/N for all-gather and
     /// reduce-scatter) through its NICs, as no switch reduces in the network; with
-    /// SHARP (`in_network`) a server sends its data up once and takes the result once.
+    /// SHARP (`in_network`) a server sends its data up once and takes the result once,
+    /// each GPU's NIC at `nic`.
     fn wire_floor(
         &self,
         op: CollectiveOp,
         size: Bytes,
         g: GroupShape,
         in_network: bool,
+        nic: Bandwidth,
     ) -> Seconds {
         let n = g.ranks.max(1) as f64;
         let gpu = size * ((n - 1.0) / n) / self.nvlink;
@@ -798,7 +804,7 @@ impl NetworkParams {
             (CollectiveOp::AllReduce, false) => 2.0 * (nodes - 1.0) / nodes,
             _ => (nodes - 1.0) / nodes,
         };
-        let server = size * crossings / (self.nic * g.ranks_per_node.max(1) as f64);
+        let server = size * crossings / (nic * g.ranks_per_node.max(1) as f64);
         gpu.max(server)
     }
 
