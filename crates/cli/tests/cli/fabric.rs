@@ -300,6 +300,47 @@ fn collective_at_flow_level_on_100k_gpus_shows_ecmp_collisions() {
     );
 }
 
+/// A cluster whose last server is partly built (4,100 GPUs: 512 servers of 8 and one of
+/// 4, as `cluster` builds it) runs a collective on all its GPUs, and the last server
+/// holds as many ranks as it has GPUs.
+#[test]
+fn a_collective_runs_on_a_partly_built_last_server() {
+    let c = tmp("g4100.toml");
+    std::fs::write(
+        &c,
+        "gpu = \"H100-SXM5-80GB\"\ngpus = 4100\nnic_gbps = 400\nfabric = \"infiniband\"\n",
+    )
+    .unwrap();
+    let c = c.to_str().unwrap();
+    let run = |extra: &[&str]| {
+        let mut a = vec![
+            "collective",
+            "all_reduce",
+            "--cluster",
+            c,
+            "-b",
+            "1M",
+            "-e",
+            "1M",
+        ];
+        a.extend_from_slice(extra);
+        memphis(&a)
+    };
+    assert!(run(&["-g", "4100"]).status.success());
+    assert!(run(&["-g", "2052", "--per-server", "4"]).status.success());
+    let o = run(&["-g", "2053", "--per-server", "4"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("-g/--gpus = 2053: from 2 to 2,052: 4 a server (--per-server) on the cluster's 513 servers"),
+        "{}",
+        stderr(&o)
+    );
+    expect_bad(
+        &["collective", "all_reduce", "--cluster", c, "-g", "4101"],
+        "-g/--gpus = 4101: from 2 to the cluster's 4,100 GPUs",
+    );
+}
+
 #[test]
 fn collective_compares_with_an_nccl_tests_log() {
     let log = tmp("all_reduce_perf.log");

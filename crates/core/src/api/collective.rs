@@ -251,8 +251,12 @@ pub fn sweep(c: &ClusterSpec, o: &CollectiveOptions) -> Result<CollectiveReport>
             format!("from 1 to the cluster's {} GPUs a server", c.gpus_per_node),
         ));
     }
-    let servers = c.gpus / u64::from(c.gpus_per_node);
-    let most = servers * u64::from(per_server);
+    // A last server the cluster leaves partly built (4,100 GPUs: 512 of 8 and one of 4)
+    // holds as many ranks as it has GPUs, up to --per-server.
+    let gpn = u64::from(c.gpus_per_node);
+    let (full, last) = (c.gpus / gpn, c.gpus % gpn);
+    let servers = c.gpus.div_ceil(gpn);
+    let most = full * u64::from(per_server) + last.min(u64::from(per_server));
     if gpus < 2 || gpus > most {
         return Err(Error::invalid(
             "-g/--gpus",
