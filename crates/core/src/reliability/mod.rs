@@ -1008,13 +1008,20 @@ pub fn project_run(
         // Interruptions come while the job runs: not while it waits for a repaired
         // server, nor during planned restarts.
         let running_h = days * 24.0 * avail * (1.0 - planned_share);
+        let interruptions = fm.unexpected_per_hour() * running_h;
+        // Planned ones come only while the job trains, as the trials count them: not in
+        // the restarts after failures. Each interruption (those that strike a restart
+        // included) is followed by a restart that the next failure may cut short: M (1 -
+        // e^{-u/M}) on average.
+        let restarting_h = interruptions * mtbf_h * -(-restart_h / mtbf_h).exp_m1();
+        let training_h = (running_h - restarting_h).max(0.0);
         return RunProjection {
             job_mtbf_hours: mtbf_h,
             checkpoint_interval_min: tau_h * 60.0,
             interval_rule,
             min_interval_min,
-            interruptions: fm.unexpected_per_hour() * running_h,
-            planned_interruptions: fm.planned_per_hour * running_h,
+            interruptions,
+            planned_interruptions: fm.planned_per_hour * training_h,
             ettr,
             ettr_expected: ettr,
             days_p10: days,
@@ -1483,6 +1490,33 @@ mod tests {
             project_run(24.0 * 20.0, 10.0, 405e9 * 14.0, 100_000, 8, 100_000, &cfg).days_mean
         };
         assert!((narrow(200) / narrow(1000) - 1.0).abs() < 0.005);
+    }
+
+    /// Past MC_MAX_EVENTS the analytic expectation stands in; it counts interruptions of
+    /// both kinds over the same hours the trials do (planned ones while training, not in
+    /// restarts), so a run ten times as long has ten times as many of each.
+    #[test]
+    fn the_analytic_fallback_counts_interruptions_as_the_trials_do() {
+        let cfg = ReliabilityConfig::default();
+        let per_work_day = |days: f64| {
+            let r = project_run(24.0 * days, 5.6, 405e9 * 14.0, 98_304, 8, 1_696, &cfg);
+            (
+                r.monte_carlo,
+                r.interruptions / days,
+                r.planned_interruptions / days,
+            )
+        };
+        let (mc, unexpected, planned) = per_work_day(130.0);
+        let (fallback, unexpected_far, planned_far) = per_work_day(1300.0);
+        assert!(mc && !fallback);
+        assert!(
+            (unexpected_far / unexpected - 1.0).abs() < 0.02,
+            "{unexpected} {unexpected_far}"
+        );
+        assert!(
+            (planned_far / planned - 1.0).abs() < 0.02,
+            "{planned} {planned_far}"
+        );
     }
 
     #[test]
