@@ -52,6 +52,32 @@ fn reliability_reproduces_the_llama3_interruptions() {
     assert_eq!(a.stdout, b.stdout);
 }
 
+/// A checkpoint interval longer than the run takes no checkpoint: said, not refused
+/// (the job's MTBF is a month, so the run still keeps most of its time).
+#[test]
+fn an_interval_longer_than_the_run_is_said_to_take_no_checkpoint() {
+    let v = json(&[
+        "reliability",
+        "--cluster",
+        "dgx-h100",
+        "--gpus",
+        "64",
+        "--model",
+        "llama3-8b",
+        "--tokens",
+        "10B",
+        "--checkpoint-interval-min",
+        "1000h",
+        "--json",
+    ]);
+    let notes = v["notes"].to_string();
+    assert!(
+        notes.contains("reliability.checkpoint_interval_min = 60000: longer than the run's 4.2 h of work, so no checkpoint is taken"),
+        "{notes}"
+    );
+    assert!(v["ettr"].as_f64().unwrap() > 0.9, "{v}");
+}
+
 #[test]
 fn bad_reliability_and_power_inputs() {
     let table: &[(&[&str], &str)] = &[

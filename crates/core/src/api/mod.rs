@@ -130,6 +130,14 @@ pub(crate) fn progress_notes(
         });
     }
     let mut notes = Vec::new();
+    if rel.interval_rule == crate::reliability::IntervalRule::Set
+        && rel.checkpoint_interval_min >= ideal_days * 24.0 * 60.0
+    {
+        notes.push(format!(
+            "reliability.checkpoint_interval_min = {given_interval}: longer than the run's {} of work, so no checkpoint is taken and each failure restarts the run from its start",
+            minutes(ideal_days * 24.0 * 60.0)
+        ));
+    }
     notes.extend(undersampled(sc, rel, ideal_days));
     notes.extend(repair_outlasts_run(sc, rel));
     if !rel.monte_carlo {
