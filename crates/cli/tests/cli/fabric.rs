@@ -208,6 +208,14 @@ fn collective_names_a_faster_choice_than_the_tuners() {
     }
 }
 
+/// The header line of `collective --network flow` that gives each pattern's derating.
+fn contention_line(out: &str) -> String {
+    out.lines()
+        .find(|l| l.contains("fabric contention"))
+        .unwrap_or_else(|| panic!("{out}"))
+        .to_string()
+}
+
 /// At flow level a ring and NCCL's double binary tree cross the fabric differently. The
 /// tree's edges join servers a power of two apart, so few cross a pod's spines, and each
 /// GPU's NIC already shares its rate among its tree links: across Meta's two 1:7 pods
@@ -233,11 +241,7 @@ fn at_flow_level_rings_and_trees_meet_the_fabric_apart() {
             routing,
         ];
         let out = stdout(&memphis(&args));
-        let header = out
-            .lines()
-            .find(|l| l.contains("fabric contention"))
-            .unwrap_or_else(|| panic!("{out}"))
-            .to_string();
+        let header = contention_line(&out);
         let fraction = |what: &str| -> f64 {
             let at = header.find(what).unwrap_or_else(|| panic!("{header}")) + what.len();
             header[at..]
@@ -270,7 +274,7 @@ fn at_flow_level_rings_and_trees_meet_the_fabric_apart() {
 #[test]
 fn collective_at_flow_level_on_100k_gpus_shows_ecmp_collisions() {
     let run = |routing: &str| {
-        let out = stdout(&memphis(&[
+        contention_line(&stdout(&memphis(&[
             "collective",
             "all_reduce",
             "-g",
@@ -283,21 +287,12 @@ fn collective_at_flow_level_on_100k_gpus_shows_ecmp_collisions() {
             "flow",
             "--routing",
             routing,
-        ]));
-        let header = out
-            .lines()
-            .find(|l| l.contains("fabric contention"))
-            .unwrap_or_else(|| panic!("{out}"))
-            .to_string();
-        header
+        ])))
     };
     // Hash collisions slow the ring across the core tier; spraying does not.
-    assert!(run("ecmp").contains("ring 0."), "{}", run("ecmp"));
-    assert!(
-        run("adaptive").contains("ring 1.000, tree 1.000"),
-        "{}",
-        run("adaptive")
-    );
+    let (ecmp, adaptive) = (run("ecmp"), run("adaptive"));
+    assert!(ecmp.contains("ring 0."), "{ecmp}");
+    assert!(adaptive.contains("ring 1.000, tree 1.000"), "{adaptive}");
 }
 
 /// A cluster whose last server is partly built (4,100 GPUs: 512 servers of 8 and one of
