@@ -323,6 +323,29 @@ fn a_collective_runs_on_a_partly_built_last_server() {
     };
     assert!(run(&["-g", "4100"]).status.success());
     assert!(run(&["-g", "2052", "--per-server", "4"]).status.success());
+    // At flow level too: the partly built server's GPUs send their all-to-all from
+    // their own NICs where it has no GPU on the destination's rail.
+    for op in ["all_to_all", "all_reduce"] {
+        for routing in ["ecmp", "adaptive"] {
+            let o = memphis(&[
+                "collective",
+                op,
+                "--cluster",
+                c,
+                "-g",
+                "4099",
+                "-b",
+                "1M",
+                "-e",
+                "1M",
+                "--network",
+                "flow",
+                "--routing",
+                routing,
+            ]);
+            assert!(o.status.success(), "{op} {routing}: {}", stderr(&o));
+        }
+    }
     let o = run(&["-g", "2053", "--per-server", "4"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(

@@ -124,11 +124,21 @@ pub fn all_to_all_pattern(
         if n < 2 {
             continue;
         }
+        let fullest = nodes.iter().map(Vec::len).max().unwrap_or(0);
         for a in 0..n {
             let server = nodes[a][0] / gpn;
             for j in shifts.clone().filter(|&j| j < n) {
                 for &d in &nodes[(a + j) % n] {
-                    pairs.push((server * gpn + d % gpn, d));
+                    // The rail peer of d on this server sends; a server the group fills
+                    // less than its fullest (a cluster's partly built last server) may
+                    // have none, and one of its own GPUs sends instead.
+                    let peer = server * gpn + d % gpn;
+                    let src = if nodes[a].len() < fullest && !nodes[a].contains(&peer) {
+                        nodes[a][(d % gpn) as usize % nodes[a].len()]
+                    } else {
+                        peer
+                    };
+                    pairs.push((src, d));
                 }
             }
         }
