@@ -34,11 +34,13 @@ fn reliability_reproduces_the_llama3_interruptions() {
     assert_eq!(row["days_p50"], d["days_p50"]);
     // Each row says how busy its checkpoints keep the storage, and which rows pass the
     // 25% share the default scenario allows (its interval is bounded by it).
+    // A cycle is the interval's work and the stall.
     let write_s = d["checkpoint_write_s"].as_f64().unwrap();
+    let stall_s = d["checkpoint_stall_s"].as_f64().unwrap();
     for r in rows {
         let share = r["storage_share"].as_f64().unwrap();
-        let interval_s = r["checkpoint_interval_min"].as_f64().unwrap() * 60.0;
-        assert!((share * interval_s / write_s - 1.0).abs() < 1e-9, "{r}");
+        let cycle_s = r["checkpoint_interval_min"].as_f64().unwrap() * 60.0 + stall_s;
+        assert!((share * cycle_s / write_s - 1.0).abs() < 1e-9, "{r}");
         assert_eq!(
             r["over_storage_share"].as_bool(),
             Some(share > 0.25 + 1e-9),
@@ -50,6 +52,42 @@ fn reliability_reproduces_the_llama3_interruptions() {
     let a = memphis(&["reliability", "--seed", "9", "--json"]);
     let b = memphis(&["reliability", "--seed", "9", "--json"]);
     assert_eq!(a.stdout, b.stdout);
+}
+
+/// A synchronous checkpoint stalls for its write, and the storage is busy for that write
+/// once a cycle of the interval and the stall; with in-memory checkpoints it stalls only
+/// until the shard is in a peer's memory.
+#[test]
+fn a_synchronous_checkpoint_stalls_until_it_lands() {
+    let run = |memory: bool| {
+        let f = tmp(&format!("sync-{memory}.toml"));
+        std::fs::write(
+            &f,
+            format!("preset = \"meta-llama3-405b\"\n[reliability]\nasync_checkpoint = false\nstorage_write_tbps = 0.005\nrestore_from_memory = {memory}\n"),
+        )
+        .unwrap();
+        json(&["reliability", f.to_str().unwrap(), "--json"])
+    };
+    let storage = run(false);
+    let (write, stall) = (
+        storage["checkpoint_write_s"].as_f64().unwrap(),
+        storage["checkpoint_stall_s"].as_f64().unwrap(),
+    );
+    assert_eq!(write, stall);
+    let first = &storage["intervals"][0];
+    let interval_s = first["checkpoint_interval_min"].as_f64().unwrap() * 60.0;
+    let share = first["storage_share"].as_f64().unwrap();
+    assert!(
+        (share - write / (interval_s + stall)).abs() < 1e-9,
+        "{first}"
+    );
+    assert!(share < 0.51, "{first}");
+    let memory = run(true);
+    assert!(
+        memory["checkpoint_stall_s"].as_f64().unwrap() < 1.0,
+        "{memory}"
+    );
+    assert!(memory["ettr"].as_f64().unwrap() > storage["ettr"].as_f64().unwrap() + 0.2);
 }
 
 /// A checkpoint interval longer than the run takes no checkpoint: said, not refused

@@ -108,7 +108,8 @@ pub struct IntervalRow {
     pub ettr: f64,
     /// Wall days, median.
     pub days_p50: f64,
-    /// Share of the storage's write time the checkpoints take at this interval (the
+    /// Share of the storage's time writing checkpoints at this interval, over a cycle of
+    /// the interval's work and the stall (the
     /// scenario keeps it to `reliability::CHECKPOINT_STORAGE_SHARE` unless that costs
     /// over a point of ETTR).
     pub storage_share: f64,
@@ -173,12 +174,15 @@ pub fn reliability(sc: &Scenario, opts: &ReliabilityOptions) -> Result<Reliabili
         .map(|&m| {
             // The headline's own interval is the headline's run (all its trials), so
             // the two agree.
+            // A checkpoint is written once a cycle: the interval's work and the stall (a
+            // synchronous checkpoint's stall is its write).
+            let share = base.checkpoint.write_s / (m * 60.0 + base.checkpoint.stall_s);
             let row = |r: &crate::reliability::RunProjection| IntervalRow {
                 checkpoint_interval_min: m,
                 ettr: r.ettr,
                 days_p50: r.days_p50,
-                storage_share: base.checkpoint.write_s / (m * 60.0),
-                over_storage_share: base.checkpoint.write_s / (m * 60.0)
+                storage_share: share,
+                over_storage_share: share
                     > crate::reliability::CHECKPOINT_STORAGE_SHARE * (1.0 + 1e-9),
             };
             if (m - optimum).abs() <= 1e-9 * optimum {

@@ -110,11 +110,13 @@ pub fn a2a_windows(servers: usize, samples: usize) -> Vec<std::ops::Range<usize>
 /// (DeepSeek-V3, arXiv 2412.19437, §3.2.2). What a server's members send to one GPU
 /// rides that one flow; a group whose members sit on different rails of different
 /// servers borrows the other rails' NICs, as PXN does. A group of fewer servers than the
-/// window reaches has sent to all of them already.
+/// window reaches has sent to all of them already. Of a fabric of `gpus` GPUs: a partly
+/// built last server sends from its group's own GPUs where it has no rail peer.
 pub fn all_to_all_pattern(
     groups: &[Vec<u32>],
     shifts: std::ops::Range<usize>,
     gpus_per_node: u32,
+    gpus: u32,
 ) -> Vec<(u32, u32)> {
     let gpn = gpus_per_node.max(1);
     let mut pairs = Vec::new();
@@ -124,19 +126,17 @@ pub fn all_to_all_pattern(
         if n < 2 {
             continue;
         }
-        let fullest = nodes.iter().map(Vec::len).max().unwrap_or(0);
         for a in 0..n {
             let server = nodes[a][0] / gpn;
             for j in shifts.clone().filter(|&j| j < n) {
                 for &d in &nodes[(a + j) % n] {
-                    // The rail peer of d on this server sends; a server the group fills
-                    // less than its fullest (a cluster's partly built last server) may
-                    // have none, and one of its own GPUs sends instead.
+                    // The rail peer of d on this server sends; a cluster's partly built
+                    // last server may have none, and one of its group's GPUs sends.
                     let peer = server * gpn + d % gpn;
-                    let src = if nodes[a].len() < fullest && !nodes[a].contains(&peer) {
-                        nodes[a][(d % gpn) as usize % nodes[a].len()]
-                    } else {
+                    let src = if peer < gpus {
                         peer
+                    } else {
+                        nodes[a][(d % gpn) as usize % nodes[a].len()]
                     };
                     pairs.push((src, d));
                 }
@@ -147,8 +147,12 @@ pub fn all_to_all_pattern(
 }
 
 /// The windows of an all-to-all in every group at once, as phases that run one after
-/// the other.
-pub fn all_to_all_phases(groups: &[Vec<u32>], gpus_per_node: u32) -> Vec<Vec<(u32, u32)>> {
+/// the other, on a fabric of `cluster_gpus` GPUs.
+pub fn all_to_all_phases(
+    groups: &[Vec<u32>],
+    gpus_per_node: u32,
+    cluster_gpus: u32,
+) -> Vec<Vec<(u32, u32)>> {
     let servers = groups
         .iter()
         .map(|g| by_server(g, gpus_per_node).len())
@@ -159,7 +163,7 @@ pub fn all_to_all_phases(groups: &[Vec<u32>], gpus_per_node: u32) -> Vec<Vec<(u3
     let samples = (A2A_FLOWS_PER_DRAW / per_window.max(1)).clamp(1, A2A_WINDOW_SAMPLES);
     a2a_windows(servers, samples)
         .into_iter()
-        .map(|w| all_to_all_pattern(groups, w, gpus_per_node))
+        .map(|w| all_to_all_pattern(groups, w, gpus_per_node, cluster_gpus))
         .collect()
 }
 
@@ -339,7 +343,8 @@ fn all_to_all_fraction(
     routing: Routing,
     seed: u64,
 ) -> f64 {
-    let phases = all_to_all_phases(groups, gpn);
+    let gpus = u32::try_from(fabric.spec.endpoints).unwrap_or(u32::MAX);
+    let phases = all_to_all_phases(groups, gpn, gpus);
     phases_fraction(fabric, GroupKind::Ep, &phases, routing, seed)
 }
 
@@ -376,7 +381,11 @@ pub fn job_patterns(
     if layout.size(GroupKind::Ep) > 1 {
         out.insert(
             GroupKind::Ep,
-            all_to_all_phases(&mapped(GroupKind::Ep), gpn),
+            all_to_all_phases(
+                &mapped(GroupKind::Ep),
+                gpn,
+                u32::try_from(sc.cluster.gpus).unwrap_or(u32::MAX),
+            ),
         );
     }
     out
@@ -646,7 +655,7 @@ mod tests {
         // One group of 4 servers x 2 members: every member sends to its rail peer on
         // each of the 3 other servers, in one window.
         let g = vec![vec![0, 1, 8, 9, 16, 17, 24, 25]];
-        let phases = all_to_all_phases(&g, 8);
+        let phases = all_to_all_phases(&g, 8, 64);
         assert_eq!(phases.len(), 1);
         assert_eq!(phases[0].len(), 2 * 4 * 3);
         assert!(phases[0]
@@ -655,14 +664,14 @@ mod tests {
         // A group on different rails of its two servers (EP 12 on 8-GPU servers: GPUs
         // 12-23) sends from the NIC on each destination's rail.
         let g = vec![(12..24).collect::<Vec<u32>>()];
-        let p = &all_to_all_phases(&g, 8)[0];
+        let p = &all_to_all_phases(&g, 8, 64)[0];
         assert_eq!(p.len(), 8 + 4);
         assert!(
             p.iter().all(|&(s, d)| s % 8 == d % 8 && s / 8 != d / 8),
             "{p:?}"
         );
         // Inside one server: nothing on the fabric.
-        assert!(all_to_all_phases(&[vec![0, 1, 2, 3]], 8)
+        assert!(all_to_all_phases(&[vec![0, 1, 2, 3]], 8, 64)
             .iter()
             .all(|p| p.is_empty()));
         // 1,000 servers: 63 windows of A2A_PEERS_IN_FLIGHT shifts, 8 solved, from the
@@ -676,7 +685,7 @@ mod tests {
         assert_eq!(a2a_windows(5, 8), vec![1..5]);
         // A group too large for the flow budget is sampled by one window, a far one.
         let huge = vec![(0..100_000).collect::<Vec<u32>>()];
-        let phases = all_to_all_phases(&huge, 8);
+        let phases = all_to_all_phases(&huge, 8, u32::MAX);
         assert_eq!(phases.len(), 1);
         assert_eq!(phases[0].len(), 100_000 * A2A_PEERS_IN_FLIGHT);
         assert!(phases[0][0].1 > 6000 * 8, "{:?}", phases[0][0]);

@@ -462,8 +462,13 @@ impl Recovery {
 pub fn checkpoint_cost(size: f64, gpus: u64, cfg: &ReliabilityConfig) -> CheckpointCost {
     let write = size / (cfg.storage_write_tbps * 1e12);
     let shard = size / gpus.max(1) as f64;
+    // Asynchronous: the step waits for the copy to host memory. Synchronous: for the
+    // checkpoint to land where a restart reads it, storage or (in-memory checkpoints) a
+    // peer's memory, over PCIe and then the NIC.
     let stall = if cfg.async_checkpoint {
         shard / PCIE_BYTES_PER_S
+    } else if cfg.restore_from_memory {
+        shard / PCIE_BYTES_PER_S + shard / PEER_RESTORE_BYTES_PER_S
     } else {
         write
     };
