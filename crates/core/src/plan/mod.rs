@@ -10,7 +10,7 @@
 //! the thread count or the sharding.
 
 use crate::error::{Error, Result};
-use crate::reliability::{checkpoint_cost, daly_interval, ettr_expected, FailureModel};
+use crate::reliability::{checkpoint_cost, daly_interval, renewal_ettr, FailureModel};
 use crate::scenario::{ParallelFile, Scenario};
 use crate::step::analytical::{fits_in, simulate_step_split};
 use crate::step::{Heterogeneity, StepModel};
@@ -363,7 +363,7 @@ fn analytic_days(s: &Scenario, step_s: f64) -> f64 {
     let tau = daly_interval(stall.max(1e-9), mtbf)
         .max(step_s / 3600.0)
         .max(ck.write_s / 3600.0);
-    let ettr = ettr_expected(tau, stall, ck.restart_s / 3600.0, mtbf).max(1e-6);
+    let ettr = renewal_ettr(tau, &s.reliability, &ck, mtbf).max(1e-6);
     ideal_h / ettr / 24.0
 }
 
