@@ -787,7 +787,6 @@ fn trial(
         wall: 0.0,
         done: 0.0,
         since_ckpt: 0.0,
-        landing: 0.0,
         lands_at: 0.0,
         work_h,
         ck,
@@ -818,7 +817,7 @@ fn trial(
             t.wall += stall_h + ck.land_h + restart_h;
             planned_h += stall_h + ck.land_h + restart_h;
             t.since_ckpt = 0.0;
-            t.landing = 0.0;
+            t.lands_at = 0.0;
             next_planned = t.wall + exp(rng, planned);
             if next_fail < t.wall {
                 next_fail = t.wall + exp(rng, lam);
@@ -829,10 +828,10 @@ fn trial(
         // included), and nothing that such a checkpoint holds.
         t.done -= t.since_ckpt;
         if t.wall < t.lands_at {
-            t.done -= t.landing;
+            t.done -= ck.tau_h;
         }
         t.since_ckpt = 0.0;
-        t.landing = 0.0;
+        t.lands_at = 0.0;
         // Restart; a failure during the restart (or while waiting for a spare) is one
         // more interruption, and the restart begins again after it.
         loop {
@@ -901,9 +900,8 @@ struct Training {
     done: f64,
     /// Work since the last checkpoint was taken.
     since_ckpt: f64,
-    /// The work that checkpoint holds beyond the one before, and the wall time it lands:
-    /// a failure before then loses that work too.
-    landing: f64,
+    /// When that checkpoint lands: a failure before then loses the segment it holds
+    /// (`tau_h` of work) too. 0 when none is landing.
     lands_at: f64,
     work_h: f64,
     ck: Checkpoints,
@@ -946,7 +944,6 @@ impl Training {
                 self.wall = event;
                 return false;
             }
-            self.landing = self.since_ckpt;
             self.since_ckpt = 0.0;
             self.wall += stall_h;
             let cycle = tau_h + stall_h;
@@ -956,9 +953,6 @@ impl Training {
             let k = by_time.min(by_work);
             self.wall += k * cycle;
             self.done += k * tau_h;
-            if k > 0.0 {
-                self.landing = tau_h;
-            }
             self.lands_at = self.wall + land_h;
             if self.wall >= event {
                 return false;
