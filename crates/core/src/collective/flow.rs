@@ -579,7 +579,8 @@ mod tests {
         //                /   \            /  \
         //              2       6       10     \
         //             / \     / \     /  \     \
-        //            1   3   5   7   9   11    13 (13 nodes: 0 to 12)
+        //            1   3   5   7   9   11    13
+        // (trees.cc draws 14 nodes; of 13, node 13 is gone and the rest keep their parents)
         let first: Vec<Option<usize>> = [
             None,
             Some(2),
@@ -613,10 +614,14 @@ mod tests {
         // Every node reaches a root; a leaf of one tree is inside the other, for odd
         // and even counts.
         for n in 2..300 {
-            for second in [false, true] {
+            let mut has_children = [vec![false; n], vec![false; n]];
+            for (t, second) in [false, true].into_iter().enumerate() {
                 let p = parents(n, second);
                 assert_eq!(p.iter().filter(|x| x.is_none()).count(), 1, "{n}");
                 for mut r in 0..n {
+                    if let Some(u) = p[r] {
+                        has_children[t][u] = true;
+                    }
                     let mut hops = 0;
                     while let Some(u) = p[r] {
                         r = u;
@@ -625,6 +630,8 @@ mod tests {
                     }
                 }
             }
+            let leaf_in_both = (0..n).find(|&r| !has_children[0][r] && !has_children[1][r]);
+            assert_eq!(leaf_in_both, None, "{n}");
         }
         // Edges join nodes a power of two apart: a tree of 768 crosses the middle a few
         // times (a heap-ordered one would cross it 384 times).
