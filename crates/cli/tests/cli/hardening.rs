@@ -394,6 +394,17 @@ fn forty_bad_inputs_one_clear_error_each() {
             ],
             "training.gpus = 100000000 (given as --gpus): an integer from 1 to the cluster's 10,752 GPUs",
         ),
+        // The least interval is rounded up, so the figure printed passes when typed.
+        (
+            vec![
+                f("reliability"),
+                scen(
+                    "ck-short.toml",
+                    "[reliability]\nstorage_write_tbps = 0.5\ncheckpoint_interval_min = 0.1",
+                ),
+            ],
+            "reliability.checkpoint_interval_min = 0.1: at least 0.28 min: one checkpoint must land",
+        ),
         (
             vec![f("power"), f("--window"), f("-5m")],
             "--window = -300 s (-5 min): a duration from 1 ms to 7 d",

@@ -73,9 +73,10 @@ pub(crate) fn progress_notes(
         return Err(crate::Error::invalid(
             "reliability.checkpoint_interval_min",
             given_interval,
+            // Rounded up, so that the figure printed is one the check accepts.
             format!(
-                "at least {:.4} min: one checkpoint must land (on storage, or in a peer's memory with in-memory checkpoints) before the next starts, in whole steps",
-                rel.min_interval_min
+                "at least {:.2} min: one checkpoint must land (on storage, or in a peer's memory with in-memory checkpoints) before the next starts, in whole steps",
+                (rel.min_interval_min * 100.0).ceil() / 100.0
             ),
         ));
     }
