@@ -183,12 +183,19 @@ fn render_place(r: &PlaceReport) -> String {
         r.frontier,
         pct(r.target_slowdown)
     );
-    // The target job's column bears its name (cut to the column), not a role word.
+    let _ = writeln!(
+        o,
+        "slowdown: each job's step with the others over its fastest alone under any policy ('{}' {} alone, {})\n",
+        r.frontier,
+        duration(r.frontier_best_alone_s),
+        r.frontier_best_alone_policy
+    );
+    // The target job's columns bear its name (cut to the column), not a role word.
     let first: String = r.frontier.chars().take(10).collect();
     let _ = writeln!(
         o,
-        "  {:<22} {:>10} {:>10}  {:<14} {:>6}",
-        "policy", first, "worst", "worst job", "target"
+        "  {:<22} {:>10} {:>10} {:>10}  {:<14} {:>6}",
+        "policy", "its step", first, "worst", "worst job", "target"
     );
     for p in &r.policies {
         match &p.error {
@@ -198,8 +205,9 @@ fn render_place(r: &PlaceReport) -> String {
             None => {
                 let _ = writeln!(
                     o,
-                    "  {:<22} {:>10} {:>10}  {:<14} {:>6}",
+                    "  {:<22} {:>10} {:>10} {:>10}  {:<14} {:>6}",
                     p.policy,
+                    duration(p.frontier_step_s.unwrap_or(0.0)),
                     pct(p.frontier_slowdown.unwrap_or(0.0)),
                     pct(p.worst_slowdown.unwrap_or(0.0)),
                     // No job named where none slows by a shown amount (0.0%).

@@ -158,12 +158,13 @@ pub fn place_report(r: &PlaceReport) -> String {
         pct(r.target_slowdown),
         esc(r.recommended.as_deref().unwrap_or("none"))
     );
-    o.push_str(r#"<h2>Policies</h2><table id="table-policies"><tr><th>policy</th><th>frontier slowdown</th><th>worst slowdown</th><th>worst job</th><th>within target</th></tr>"#);
+    o.push_str(r#"<h2>Policies</h2><table id="table-policies"><tr><th>policy</th><th>frontier step</th><th>frontier slowdown</th><th>worst slowdown</th><th>worst job</th><th>within target</th></tr>"#);
     for p in &r.policies {
         let _ = write!(
             o,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(&p.policy),
+            p.frontier_step_s.map_or("-".into(), duration),
             p.frontier_slowdown.map_or("-".into(), pct),
             p.worst_slowdown.map_or("-".into(), pct),
             esc(p.worst_job.as_deref().or(p.error.as_deref()).unwrap_or("-")),

@@ -84,6 +84,61 @@ fn place_compares_policies_and_recommends_one_within_the_target() {
 }
 
 #[test]
+fn place_judges_each_policy_against_a_jobs_fastest_step_alone() {
+    // One job: no contention at all, but scattered over half of the cluster under ECMP
+    // its own rings meet on leaf-spine links. Against its own placement alone that is
+    // 0%; against its fastest step alone under any policy, it is the cost of scattering.
+    let path = tmp("one-job.toml");
+    std::fs::write(
+        &path,
+        "[cluster]\npreset = \"memphis\"\ngpus = 8192\n[[job]]\nname = \"frontier\"\ngpus = 4096\n\
+         [job.model]\npreset = \"llama3-70b\"\n[job.parallel]\ntp = 8\npp = 4\ncp = 1\n\
+         micro_batch = 1\nrecompute = \"selective\"\n[job.training]\nglobal_batch = 1024\nseq_len = 8192\n",
+    )
+    .unwrap();
+    let v = json(&[
+        "place",
+        path.to_str().unwrap(),
+        "--routing",
+        "ecmp",
+        "--json",
+    ]);
+    let rows = v["policies"].as_array().unwrap();
+    let alone = |p: &serde_json::Value| p["report"]["jobs"][0]["step_alone_s"].as_f64().unwrap();
+    let best = rows.iter().map(alone).fold(f64::INFINITY, f64::min);
+    assert_eq!(v["frontier_best_alone_s"].as_f64().unwrap(), best);
+    for p in rows {
+        let step = p["frontier_step_s"].as_f64().unwrap();
+        let slowdown = p["frontier_slowdown"].as_f64().unwrap();
+        assert!((slowdown - (step / best - 1.0)).abs() < 1e-12, "{p}");
+        assert_eq!(p["report"]["jobs"][0]["slowdown"].as_f64().unwrap(), 0.0);
+    }
+    let scattered = &rows[3];
+    assert!(alone(scattered) > 1.05 * best, "{scattered}");
+    assert_eq!(scattered["meets_target"], false, "{scattered}");
+    assert_eq!(v["recommended"], "as written");
+}
+
+#[test]
+fn place_refuses_jobs_no_policy_can_fit_together() {
+    let text = std::fs::read_to_string(crate::util::repo().join(TWO)).unwrap();
+    let path = tmp("too-many-jobs.toml");
+    std::fs::write(&path, text.replacen("gpus = 512", "gpus = 1024", 1)).unwrap();
+    let out = tmp("never-placed.txt");
+    let _ = std::fs::remove_file(&out);
+    for cmd in ["jobs", "place"] {
+        let o = memphis(&[cmd, path.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2), "{cmd}: {}", stdout(&o));
+        assert!(
+            stderr(&o).contains("at most the cluster's 128 servers: jobs never share a server"),
+            "{cmd}: {}",
+            stderr(&o)
+        );
+        assert!(!out.exists(), "{cmd}");
+    }
+}
+
+#[test]
 fn the_memphis_mix_is_solved_and_placed() {
     let v = json(&["place", MIX, "--json"]);
     assert_eq!(v["frontier"], "frontier");

@@ -627,9 +627,12 @@ pub struct PolicyRow {
     pub policy: String,
     /// Why it could not place the mix (then the figures are absent).
     pub error: Option<String>,
-    /// The first (frontier) job's slowdown.
+    /// The first (frontier) job's step with the other jobs, s.
+    pub frontier_step_s: Option<f64>,
+    /// The first (frontier) job's slowdown: its step with the others over its fastest
+    /// step alone under any policy compared (a placement slow by itself counts).
     pub frontier_slowdown: Option<f64>,
-    /// The largest slowdown of any job, and whose.
+    /// The largest slowdown of any job, each against its own fastest step alone.
     pub worst_slowdown: Option<f64>,
     /// The job with the largest slowdown.
     pub worst_job: Option<String>,
@@ -654,6 +657,11 @@ pub struct PlaceReport {
     pub frontier: String,
     /// The most slowdown accepted for it (0.05 = 5%).
     pub target_slowdown: f64,
+    /// The frontier job's fastest step alone under any policy compared, s: what its
+    /// slowdowns are measured against.
+    pub frontier_best_alone_s: f64,
+    /// The policy that gives it (the first such in order).
+    pub frontier_best_alone_policy: String,
     /// One row per policy.
     pub policies: Vec<PolicyRow>,
     /// The policy recommended: within the target, then the smallest worst slowdown of
@@ -673,32 +681,58 @@ pub fn place(mix: &Mix, fabric: &Fabric, target_slowdown: f64) -> Result<PlaceRe
             "0% to 1000%",
         ));
     }
-    let policies: Vec<PolicyRow> = Policy::ALL
+    let solved: Vec<Result<JobsReport>> = Policy::ALL
         .par_iter()
         .map(|&p| {
             let requests: Vec<Request> = mix.jobs.iter().map(|j| p.apply(&j.request)).collect();
             // Each job resolved where this policy puts it: a job the planner plans is
             // planned on those servers, as `jobs` plans it on the file's.
-            let solved = resolve_placed(&mix.file, &mix.cluster, mix.routing, requests.clone())
-                .and_then(|jobs| {
+            resolve_placed(&mix.file, &mix.cluster, mix.routing, requests.clone()).and_then(
+                |jobs| {
                     let placed = Mix {
                         jobs,
                         ..mix.clone()
                     };
                     solve(&placed, fabric, &requests)
-                });
-            match solved {
-                Ok(r) => policy_row(p, r, target_slowdown),
-                Err(e) => PolicyRow {
-                    policy: p.name().into(),
-                    error: Some(e.to_string()),
-                    frontier_slowdown: None,
-                    worst_slowdown: None,
-                    worst_job: None,
-                    meets_target: false,
-                    report: None,
                 },
-            }
+            )
+        })
+        .collect();
+    // Jobs that no policy can place together are an error, as `jobs` makes them.
+    if solved.iter().all(|r| r.is_err()) {
+        return Err(solved
+            .into_iter()
+            .find_map(|r| r.err())
+            .expect("four policies"));
+    }
+    // Each job's reference is its fastest step alone under any policy: a placement that
+    // slows a job by itself (its rings scattered over the fabric) costs it as contention
+    // does, and each policy is judged against the same figure.
+    let best_alone: Vec<(f64, usize)> = (0..mix.jobs.len())
+        .map(|i| {
+            solved
+                .iter()
+                .enumerate()
+                .filter_map(|(k, r)| r.as_ref().ok().map(|r| (r.jobs[i].step_alone_s, k)))
+                .fold((f64::INFINITY, 0), |b, x| if x.0 < b.0 { x } else { b })
+        })
+        .collect();
+    let best: Vec<f64> = best_alone.iter().map(|b| b.0).collect();
+    let policies: Vec<PolicyRow> = Policy::ALL
+        .iter()
+        .zip(solved)
+        .map(|(&p, solved)| match solved {
+            Ok(r) => policy_row(p, r, &best, target_slowdown),
+            Err(e) => PolicyRow {
+                policy: p.name().into(),
+                error: Some(e.to_string()),
+                frontier_step_s: None,
+                frontier_slowdown: None,
+                worst_slowdown: None,
+                worst_job: None,
+                meets_target: false,
+                report: None,
+            },
         })
         .collect();
     let recommended = policies
@@ -716,24 +750,26 @@ pub fn place(mix: &Mix, fabric: &Fabric, target_slowdown: f64) -> Result<PlaceRe
         overlap: mix.overlap,
         frontier: mix.jobs[0].request.name.clone(),
         target_slowdown,
+        frontier_best_alone_s: best[0],
+        frontier_best_alone_policy: Policy::ALL[best_alone[0].1].name().into(),
         policies,
         recommended,
         notes: mix_notes(mix),
     })
 }
 
-fn policy_row(p: Policy, r: JobsReport, target: f64) -> PolicyRow {
-    let frontier = r.jobs[0].slowdown;
-    let worst = r.jobs.iter().fold(
-        &r.jobs[0],
-        |w, j| if j.slowdown > w.slowdown { j } else { w },
-    );
+/// A policy's row: each job's step with the others against its fastest alone (`best`).
+fn policy_row(p: Policy, r: JobsReport, best: &[f64], target: f64) -> PolicyRow {
+    let slowdown = |i: usize| r.jobs[i].step_s / best[i] - 1.0;
+    let frontier = slowdown(0);
+    let worst = (1..r.jobs.len()).fold(0, |w, i| if slowdown(i) > slowdown(w) { i } else { w });
     PolicyRow {
         policy: p.name().into(),
         error: None,
+        frontier_step_s: Some(r.jobs[0].step_s),
         frontier_slowdown: Some(frontier),
-        worst_slowdown: Some(worst.slowdown),
-        worst_job: Some(worst.name.clone()),
+        worst_slowdown: Some(slowdown(worst)),
+        worst_job: Some(r.jobs[worst].name.clone()),
         meets_target: frontier <= target,
         report: Some(r),
     }
