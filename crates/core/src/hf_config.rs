@@ -108,6 +108,21 @@ const HYBRID_FAMILIES: &[(&str, &str)] = &[
         "lfm2",
         "short-convolution layers between its attention layers",
     ),
+    // Qwen3-Next and Qwen3.5: Gated DeltaNet layers, full attention every
+    // `full_attention_interval`-th (transformers' configuration_qwen3_next.py derives
+    // `layer_types` from it when the config leaves the list out).
+    (
+        "qwen3_next",
+        "Gated DeltaNet linear-attention layers between its attention layers",
+    ),
+    (
+        "qwen3next",
+        "Gated DeltaNet linear-attention layers between its attention layers",
+    ),
+    (
+        "qwen3_5",
+        "Gated DeltaNet linear-attention layers between its attention layers",
+    ),
     ("hybrid", "layers other than attention"),
 ];
 
@@ -130,6 +145,15 @@ const HYBRID_KEYS: &[(&str, &str)] = &[
         "attn_type_list",
         "linear-attention layers between softmax-attention ones",
     ),
+    (
+        "full_attention_interval",
+        "full attention only every k-th layer, linear attention in the others",
+    ),
+    ("linear_num_key_heads", "linear-attention layers"),
+    ("linear_num_value_heads", "linear-attention layers"),
+    ("linear_key_head_dim", "linear-attention layers"),
+    ("linear_value_head_dim", "linear-attention layers"),
+    ("linear_conv_kernel_dim", "linear-attention layers"),
 ];
 
 /// Prefixes of keys that only state-space configs carry.
@@ -827,7 +851,17 @@ impl Family {
 fn refuse_hybrids(c: &Config, family: &Family) -> Result<()> {
     let cannot = "which memphis cannot represent: it models transformers whose every layer is attention (full, sliding-window or chunked) with a dense or MoE MLP";
     if let Some((name, types)) = c.str_list("layer_types")? {
-        if let Some(other) = types.iter().find(|t| ![FULL, SLIDING, CHUNKED].contains(t)) {
+        let unrepresented = || {
+            types
+                .iter()
+                .filter(|t| ![FULL, SLIDING, CHUNKED].contains(t))
+        };
+        // The layers that are not attention are named (Granite's list calls its
+        // attention layers "attention", beside its "mamba" ones).
+        let other = unrepresented()
+            .find(|t| **t != "attention")
+            .or_else(|| unrepresented().next());
+        if let Some(other) = other {
             return Err(c.bad(
                 &name,
                 format!("[{}]", tally(&types)),
@@ -2069,9 +2103,29 @@ mod tests {
             e.starts_with("qwen3.5-27b.json: text_config.layer_types = [48 x linear_attention, 16 x full_attention]: a hybrid architecture (linear_attention layers"),
             "{e}"
         );
+        // Without its layer_types list (transformers derives it from the interval), the
+        // real Qwen3.5 file is still refused, as a Qwen3-Next file is.
+        let mut v: serde_json::Value = serde_json::from_str(real_json("qwen3.5-27b.json")).unwrap();
+        v["text_config"]
+            .as_object_mut()
+            .unwrap()
+            .remove("layer_types");
+        let e = model_from_hf_config("qwen3.5-27b.json", &v.to_string())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("qwen3.5-27b.json: model_type = qwen3_5")
+                && e.contains("Gated DeltaNet linear-attention layers")
+                && e.contains("full_attention_interval = 4"),
+            "{e}"
+        );
         let base =
             r#""hidden_size":64,"num_attention_heads":4,"num_hidden_layers":2,"vocab_size":100"#;
         for (extra, needle) in [
+            (r#""model_type":"qwen3_next""#, "c.json: model_type = qwen3_next: a hybrid architecture (Gated DeltaNet"),
+            (r#""model_type":"qwen3","full_attention_interval":4"#, "c.json: full_attention_interval = 4: a hybrid architecture (full attention only every k-th layer"),
+            (r#""linear_num_value_heads":32"#, "c.json: linear_num_value_heads = 32: a hybrid architecture (linear-attention layers)"),
+            (r#""layer_types":["attention","mamba"]"#, "c.json: layer_types = [1 x attention, 1 x mamba]: a hybrid architecture (mamba layers among its attention layers)"),
             (r#""model_type":"mamba""#, "c.json: model_type = mamba: a hybrid architecture (Mamba state-space layers instead of attention"),
             (r#""architectures":["RwkvForCausalLM"]"#, "c.json: architectures = rwkvforcausallm: a hybrid architecture (RWKV"),
             (r#""layers_block_type":["mamba","attention"]"#, "c.json: layers_block_type = [\"mamba\",\"attention\"]: a hybrid"),
