@@ -394,6 +394,17 @@ fn forty_bad_inputs_one_clear_error_each() {
             ],
             "training.gpus = 100000000 (given as --gpus): an integer from 1 to the cluster's 10,752 GPUs",
         ),
+        // Widths each in bounds whose product is not: refused, not a count saturated.
+        (
+            vec![
+                f("model"),
+                file(
+                    "huge-model.toml",
+                    b"name = \"huge\"\nlayers = 100000\nhidden = 16777216\nheads = 128\nkv_heads = 8\nffn_hidden = 16777216\nvocab = 1000000\nmlp = \"gated\"\n",
+                ),
+            ],
+            "model.layers = 100000: at most 6 at these widths: the model would have 1.443e20 parameters, past 2^53",
+        ),
         // The least interval is rounded up, so the figure printed passes when typed.
         (
             vec![

@@ -380,7 +380,12 @@ pub struct ModelSpec {
     pub max_seq_len: Option<u64>,
 }
 
-/// Largest dimension accepted; keeps every product below f64's exact-integer range.
+/// The largest parameter count memphis takes: 2^53, below which f64 counts whole numbers
+/// exactly (the reports print exact counts).
+pub const MAX_EXACT_COUNT: f64 = 9_007_199_254_740_992.0;
+
+/// Largest dimension accepted; keeps each product of two below f64's exact-integer range
+/// (the parameter count is bounded on its own, [`MAX_EXACT_COUNT`]).
 pub const MAX_DIM: u64 = 1 << 24;
 
 /// Parameters of one layer, as data parallelism and the optimizer see them.
@@ -542,6 +547,20 @@ impl ModelSpec {
                 f("mtp_layers"),
                 self.mtp_layers,
                 "an integer from 0 to 16",
+            ));
+        }
+        // Each width is bounded, their product is not: past 2^53 a count is no longer a
+        // whole number in f64 (nor, further on, in the reports' u64).
+        let params = self.total_params() + self.mtp_params();
+        if params > MAX_EXACT_COUNT {
+            let per_layer = params / self.layers as f64;
+            return Err(Error::invalid(
+                f("layers"),
+                self.layers,
+                format!(
+                    "at most {} at these widths: the model would have {params:.3e} parameters, past 2^53 ({MAX_EXACT_COUNT:.3e}), where counts stop being exact",
+                    ((MAX_EXACT_COUNT / per_layer).floor() as u64).max(1)
+                ),
             ));
         }
         Ok(())
