@@ -593,16 +593,27 @@ impl Scenario {
     pub fn unused_recipe(
         &self,
         written: impl Fn(&str) -> bool,
-        set: impl Fn(&str, &str) -> String,
+        assign: impl Fn(&str, &str, &str) -> String,
     ) -> Vec<String> {
         let r = &self.run.recipe;
         let mut notes = Vec::new();
         if written("fp8_recipe") && !self.run.precision.fp8_gemms() {
+            // The advice is one the GPU can take: FP8 where it has it, MXFP8 on Blackwell.
+            let gpu = self.cluster.gpu;
+            let advice = if gpu.peak_fp8.is_none() {
+                format!("{} has no FP8", gpu.name)
+            } else if r.fp8_recipe == Fp8Recipe::Mxfp8 && gpu.generation != Generation::Blackwell {
+                format!(
+                    "and MXFP8 needs Blackwell (B200, GB200); on {} FP8 runs delayed, tensorwise or blockwise",
+                    gpu.name
+                )
+            } else {
+                format!("set {}", assign("training", "precision", "\"fp8\""))
+            };
             notes.push(format!(
-                "fp8_recipe = {} applies with precision = fp8; this run's GEMMs are {} (set {} to fp8)",
+                "fp8_recipe = {} applies with precision = fp8; this run's GEMMs are {} ({advice})",
                 crate::serde_name(&r.fp8_recipe),
                 crate::serde_name(&self.run.precision),
-                set("training", "precision")
             ));
         }
         // Modules the model has none of recompute nothing.
@@ -2423,8 +2434,9 @@ mod tests {
         sc.run.precision = Precision::Bf16;
         let all = |_: &str| true;
         let set = |s: &str, f: &str| format!("{s}.{f}");
+        let assign = |s: &str, f: &str, v: &str| format!("{s}.{f} = {v}");
         let said = |sc: &Scenario, written: &dyn Fn(&str) -> bool| {
-            let mut n = sc.unused_recipe(written, set);
+            let mut n = sc.unused_recipe(written, assign);
             n.extend(sc.unused_recipe_in_plan(written, set));
             n
         };
@@ -2445,9 +2457,18 @@ mod tests {
             "{notes:#?}"
         );
         assert!(
-            notes[0].ends_with("(set training.precision to fp8)"),
+            notes[0].ends_with("(set training.precision = \"fp8\")"),
             "{}",
             notes[0]
+        );
+        // MXFP8 on Hopper: no advice to set FP8 that the next run would refuse.
+        let mut mx = sc.clone();
+        mx.run.recipe.fp8_recipe = Fp8Recipe::Mxfp8;
+        let n = mx.unused_recipe(|f| f == "fp8_recipe", assign);
+        assert!(
+            n[0].ends_with("(and MXFP8 needs Blackwell (B200, GB200); on H100-SXM5-80GB FP8 runs delayed, tensorwise or blockwise)"),
+            "{}",
+            n[0]
         );
         assert!(notes[4].contains("recompute is full"), "{}", notes[4]);
         // Nothing written, nothing said.
@@ -2467,7 +2488,7 @@ mod tests {
             crate::workload::plan::RecomputeModule::CoreAttn,
             crate::workload::plan::RecomputeModule::MoeAct,
         ];
-        let modules = sc.unused_recipe(|f| f == "recompute_modules", set);
+        let modules = sc.unused_recipe(|f| f == "recompute_modules", assign);
         assert_eq!(
             modules,
             ["recompute_modules moe_act recomputes nothing: llama3-70b has no experts"]

@@ -719,7 +719,7 @@ fn a_case_recipe_value_its_run_does_not_use_is_noted() {
     assert_eq!(
         notes,
         [
-            "fp8_recipe = tensorwise applies with precision = fp8; this run's GEMMs are fp16 (set precision to fp8)",
+            "fp8_recipe = tensorwise applies with precision = fp8; this run's GEMMs are fp16 (A100-SXM4-80GB has no FP8)",
             "cp_comm = all_gather applies with context parallelism (cp > 1); this plan has cp = 1",
         ]
     );

@@ -632,7 +632,7 @@ pub fn scenario_notes(merged: &MergedScenario, sc: &Scenario, hints: Hints) -> V
     notes.extend(sequence_parallel_notes(merged, sc, hints));
     notes.extend(sc.unused_recipe(
         |f| merged.wrote(&format!("training.{f}")),
-        |section, field| hints.set(section, &[field]),
+        |section, field, value| hints.assign(section, field, value),
     ));
     for section in ["model", "cluster"] {
         let prefix = format!("{section}.");

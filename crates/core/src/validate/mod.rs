@@ -1243,7 +1243,8 @@ pub fn run_cases(file: &CaseFile, timeline: bool) -> Result<Report> {
                 let mut notes = c.model.warnings.clone();
                 let predicted = c.scenario().validate().and_then(|sc| {
                     let field = |_: &str, field: &str| field.to_string();
-                    notes.extend(sc.unused_recipe(|f| c.sets_recipe(f), field));
+                    let assign = |_: &str, field: &str, value: &str| format!("{field} = {value}");
+                    notes.extend(sc.unused_recipe(|f| c.sets_recipe(f), assign));
                     notes.extend(sc.unused_recipe_in_plan(|f| c.sets_recipe(f), field));
                     let model = if timeline {
                         StepModel::Timeline
