@@ -140,7 +140,7 @@ pub(crate) fn progress_notes(
         ));
     }
     notes.extend(undersampled(sc, rel, ideal_days));
-    notes.extend(repair_outlasts_run(sc, rel));
+    notes.extend(repair_outlasts_run(sc, rel, ideal_days));
     if !rel.monte_carlo {
         notes.push(format!(
             "the run would see more than {} interruptions per Monte Carlo trial: its days are the analytic expectation, without a p10-p90 spread",
@@ -200,19 +200,23 @@ pub(crate) fn progress_notes(
 }
 
 /// A note where the analytic ETTR, a long run's steady state in which repairs come back,
-/// reads far below the Monte Carlo's because one repair outlasts the whole run: its
-/// spares are never returned, and wait only once failures outnumber them, which the
-/// trials draw and the steady state does not.
+/// reads far below the Monte Carlo's because one repair outlasts the run's training: its
+/// spares start full and the job waits only once failures outnumber them, which the
+/// trials draw and the steady state (its servers in repair as many as fail in a repair
+/// time) does not. Against the hours of training, not the wall time, which the waits
+/// themselves lengthen.
 fn repair_outlasts_run(
     sc: &crate::scenario::Scenario,
     rel: &crate::reliability::RunProjection,
+    ideal_days: f64,
 ) -> Option<String> {
     let repair_h = sc.reliability.repair_hours;
-    (rel.monte_carlo && rel.ettr > rel.ettr_expected + 0.1 && repair_h > rel.days_p90 * 24.0)
+    (rel.monte_carlo && rel.ettr > rel.ettr_expected + 0.1 && repair_h > ideal_days * 24.0)
         .then(|| {
             format!(
-                "the analytic ETTR ({:.1}%) is a long run's steady state, in which failed servers come back from repair as fast as others fail; a repair of {repair_h} h (reliability.repair_hours) outlasts this run, so none comes back and the job waits only once its failures outnumber its spares: the Monte Carlo's {:.1}% is this run's figure",
+                "the analytic ETTR ({:.1}%) is a long run's steady state, in which failed servers come back from repair as fast as others fail; a repair of {repair_h} h (reliability.repair_hours) outlasts this run's {} of training, so its spares start full and the job waits only once its failures outnumber them: the Monte Carlo's {:.1}% is this run's figure",
                 rel.ettr_expected * 100.0,
+                minutes(ideal_days * 24.0 * 60.0),
                 rel.ettr * 100.0
             )
         })
