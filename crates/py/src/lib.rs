@@ -43,12 +43,14 @@ create_exception!(
     "A failure that is not the input's: an I/O error, or a fault in memphis (a caught panic)."
 );
 
-/// One keyword's value: a switch (`allow_oom=True`) or the text its flag would take.
-/// Python turns numbers and lists into that text (`python/memphis/__init__.py`).
+/// One keyword's value: a switch (`allow_oom=True`), the text its flag would take, or
+/// a list's items as such texts. Python turns numbers into text
+/// (`python/memphis/__init__.py`).
 #[derive(Debug, Clone, FromPyObject)]
 enum Opt {
     Flag(bool),
     Text(String),
+    List(Vec<String>),
 }
 
 /// A command as the command line gives it: the positional argument (a scenario, a
@@ -121,6 +123,37 @@ fn switches(command: &str) -> &'static BTreeSet<String> {
     all.get(command).unwrap_or(&NONE)
 }
 
+/// How each option of each subcommand that takes several values takes them, from clap's
+/// definitions: joined by its delimiter (`recompute_modules`: ','), or as separate
+/// values (None).
+fn list_options(command: &str) -> &'static BTreeMap<String, Option<char>> {
+    static ALL: OnceLock<BTreeMap<String, BTreeMap<String, Option<char>>>> = OnceLock::new();
+    static NONE: BTreeMap<String, Option<char>> = BTreeMap::new();
+    let all = ALL.get_or_init(|| {
+        use clap::CommandFactory;
+        Cli::command()
+            .get_subcommands()
+            .map(|sub| {
+                let lists = sub
+                    .get_arguments()
+                    .filter_map(|a| {
+                        let long = a.get_long()?.to_string();
+                        match a.get_value_delimiter() {
+                            Some(d) => Some((long, Some(d))),
+                            None => a
+                                .get_num_args()
+                                .filter(|n| n.max_values() > 1)
+                                .map(|_| (long, None)),
+                        }
+                    })
+                    .collect();
+                (sub.get_name().to_string(), lists)
+            })
+            .collect()
+    });
+    all.get(command).unwrap_or(&NONE)
+}
+
 /// The command line of a call (`memphis simulate --gpus=16384 --tp=8 -- PRESET`).
 fn argv(call: &Call) -> Result<Vec<String>, Failure> {
     let mut argv = vec!["memphis".to_string(), call.command.clone()];
@@ -148,6 +181,22 @@ fn argv(call: &Call) -> Result<Vec<String>, Failure> {
             // `--flag=value` keeps a value that starts with '-' a value, so a negative
             // number gets the message the binary gives for `--gpus -5`.
             Opt::Text(v) => argv.push(format!("--{flag}={v}")),
+            Opt::List(items) => match list_options(&call.command).get(&flag) {
+                Some(Some(delimiter)) => {
+                    argv.push(format!("--{flag}={}", items.join(&delimiter.to_string())));
+                }
+                Some(None) => {
+                    argv.push(format!("--{flag}"));
+                    argv.extend(items.iter().cloned());
+                }
+                // A list where one value goes is a slip for a sweep, not values to join.
+                None => {
+                    return Err(Failure::bad(format!(
+                        "keyword {key} = [{}]: {key} takes one value; sweep(grid={{'{key}': [...]}}) runs one scenario per value",
+                        items.join(", ")
+                    )));
+                }
+            },
         }
     }
     if let Some(p) = &call.positional {
@@ -165,9 +214,12 @@ fn parse(call: &Call) -> Result<(Command, Vec<String>), Failure> {
         if e.kind() == clap::error::ErrorKind::UnknownArgument {
             if let Some(flag) = e.get(clap::error::ContextKind::InvalidArg) {
                 // clap's suggestion for a misspelt flag, as the keyword it is.
+                // Not an output option, which Python refuses as a keyword.
                 let near = e
                     .get(clap::error::ContextKind::SuggestedArg)
-                    .map(|s| format!(" (did you mean '{}'?)", errors::keyword_of(&s.to_string())))
+                    .map(|s| errors::keyword_of(&s.to_string()))
+                    .filter(|k| !OUTPUT_OPTIONS.contains(&k.as_str()))
+                    .map(|k| format!(" (did you mean '{k}'?)"))
                     .unwrap_or_default();
                 return Failure::bad(format!(
                     "unexpected keyword '{}' for {}{near}: memphis.options('{}') lists the keywords it takes",

@@ -672,6 +672,19 @@ def test_values_become_flag_text(cli):
     assert a.to_dict() == b
 
 
+def test_a_list_for_a_keyword_of_one_value_is_refused():
+    # A notebook's slip for a sweep: not joined into "64,128" nor run as 64.
+    for value in ([64], (64,), [64, 128]):
+        with pytest.raises(memphis.ScenarioError) as e:
+            memphis.simulate("dgx-h100-llama3-70b", gpus=value)
+        assert str(e.value).startswith("keyword gpus = [64"), str(e.value)
+        assert "gpus takes one value; sweep(grid={'gpus': [...]})" in str(e.value)
+    # A suggestion is a keyword Python takes, not an output option it refuses.
+    with pytest.raises(memphis.ScenarioError) as e:
+        memphis.simulate(top=5)
+    assert "did you mean 'output'" not in str(e.value), str(e.value)
+
+
 def test_the_namespace_holds_no_module_named_like_a_command():
     # `memphis.html` once was the standard library's html module, which a user took for
     # the CLI's --html: the package keeps its helpers' modules out of its names.

@@ -71,14 +71,18 @@ class MemphisWarning(UserWarning):
 Scenario = Union[str, "os.PathLike[str]", Mapping[str, Any], None]
 
 
-def _text(value: Any) -> Union[str, bool]:
+def _text(value: Any) -> Union[str, bool, list]:
     """An option's value as its flag takes it: switches stay bool (the native side knows
     which options are switches), booleans of valued flags are `true`/`false`, lists are
-    comma-joined (`recompute_modules=["core_attn", "moe_act"]`)."""
+    lists of such texts (the native side joins them for a flag that takes several,
+    `recompute_modules=["core_attn", "moe_act"]`, and refuses them for one that takes
+    one)."""
     if isinstance(value, bool):
         return value
-    if isinstance(value, (list, tuple)):
-        return ",".join(str(v).lower() if isinstance(v, bool) else str(_text(v)) for v in value)
+    if isinstance(value, (list, tuple)) or (hasattr(value, "tolist") and callable(value.tolist)
+                                            and getattr(value, "ndim", 0) > 0):
+        items = value.tolist() if not isinstance(value, (list, tuple)) else value
+        return [str(v).lower() if isinstance(v, bool) else str(_text(v)) for v in items]
     if isinstance(value, os.PathLike):
         return os.fspath(value)
     if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
