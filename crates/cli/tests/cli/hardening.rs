@@ -394,6 +394,21 @@ fn forty_bad_inputs_one_clear_error_each() {
             ],
             "training.gpus = 100000000 (given as --gpus): an integer from 1 to the cluster's 10,752 GPUs",
         ),
+        // No plan at 1,001 GPUs: the count suggested is the one whose dp takes the batch.
+        (
+            vec![
+                f("plan"),
+                f("--model"),
+                f("llama3-8b"),
+                f("--cluster"),
+                f("dgx-h100"),
+                f("--gpus"),
+                f("1001"),
+                f("--global-batch"),
+                f("1000"),
+            ],
+            "(1001 = 7 x 11 x 13: tp and cp are powers of two, so the odd factor 1001 has to go to pp or dp; a power of two or three times one, or a tp x dp whose dp divides the batch, avoids it: 1000, say)",
+        ),
         // Widths each in bounds whose product is not: refused, not a count saturated.
         (
             vec![

@@ -528,7 +528,10 @@ fn no_plan_reason(sc: &Scenario) -> Error {
             two => format!("{gpus} = {two} x {joined}"),
         };
         format!(
-            " ({factored}: tp and cp are powers of two, so the odd factor {odd_part} has to go to pp or dp; a power of two or three times one avoids it: {smooth}, say)"
+            " ({factored}: tp and cp are powers of two, so the odd factor {odd_part} has to go to pp or dp; a power of two or three times one, or a tp x dp whose dp divides the batch, avoids it: {}, say)",
+            // The count `plan` and `simulate` would also search (1,000 for 1,001 GPUs at
+            // a batch of 1,000), else the 2^k or 3·2^k below.
+            fewer_gpus_to_try(gpus, sc.run.global_batch, sc.cluster.gpus_per_node).unwrap_or(smooth)
         )
     } else {
         String::new()
