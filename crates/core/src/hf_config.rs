@@ -183,6 +183,11 @@ const LLAMA4_NOPE_INTERVAL: u64 = 4;
 /// Gemma3TextConfig's default `vocab_size` (its text_config omits it).
 const GEMMA3_VOCAB: u64 = 262_208;
 
+/// Gemma3TextConfig's default `max_position_embeddings`, 128K (transformers'
+/// configuration_gemma3.py, from memory ⚠; Gemma 3's stated context): its text_config
+/// omits it too.
+const GEMMA3_CONTEXT: u64 = 131_072;
+
 /// Qwen2MoeConfig's default `shared_expert_intermediate_size`.
 const QWEN2_MOE_SHARED: u64 = 5632;
 
@@ -644,7 +649,10 @@ pub fn model_from_hf_config(context: &str, json: &str) -> Result<ModelFile> {
         qkv_bias: Some(qkv_bias),
         qk_norm: family.is(QK_NORM_FAMILIES).then_some(true),
         sandwich_norms: family.is(SANDWICH_NORM_FAMILIES).then_some(true),
-        max_seq_len: c.u64_of(CONTEXT_KEYS)?,
+        max_seq_len: c.u64_of(CONTEXT_KEYS)?.or(family
+            .model_type
+            .starts_with("gemma3")
+            .then_some(GEMMA3_CONTEXT)),
         warnings,
         ..Default::default()
     };
@@ -2310,18 +2318,26 @@ mod tests {
         // Qwen2.5: q/k/v biases implied by the family.
         let r = real("qwen2.5-72b.json");
         assert_eq!(read(r.file, r.json).qkv_bias, Some(true));
-        // Gemma 3: read under text_config, GeGLU, tied and the class's vocabulary by
-        // default.
+        // Gemma 3: read under text_config, GeGLU, tied and the class's vocabulary and
+        // context by default (a longer sequence is then noted, as for Llama 3.1).
         let r = real("gemma-3-27b-it.json");
         let m = read(r.file, r.json);
         assert_eq!(
-            (m.hidden, m.head_dim, m.vocab, m.mlp, m.tied_embeddings),
+            (
+                m.hidden,
+                m.head_dim,
+                m.vocab,
+                m.mlp,
+                m.tied_embeddings,
+                m.max_seq_len
+            ),
             (
                 Some(5376),
                 Some(128),
                 Some(262_208),
                 Some(MlpKind::Gated),
-                Some(true)
+                Some(true),
+                Some(131_072)
             )
         );
         // Named by the file when it has no _name_or_path.
