@@ -157,19 +157,41 @@ fn packed(s: Servers, r: &Request, owner: &[Option<usize>]) -> Result<Vec<u32>> 
         None if free < n => Err(too_few_free(r, free)),
         None => {
             let longest = run.iter().max().copied().unwrap_or(0);
+            // The longest run the alignment can use: from a boundary, and within one unit
+            // for a job no larger than one.
+            let aligned = (0..owner.len())
+                .step_by(unit)
+                .map(|i| if n > unit { run[i] } else { run[i].min(unit) })
+                .max()
+                .unwrap_or(0);
+            let boundary = match r.align {
+                Align::Server => "a server",
+                Align::Rack => "a rack",
+                Align::Array => "an array",
+            };
             // Packing from any server helps only where a run that long is free.
-            let unaligned = r.align != Align::Server && longest >= n;
+            let mut fixes = vec!["scattered".to_string()];
+            if aligned > 0 {
+                fixes.push(format!("a job of at most {aligned} servers"));
+            }
+            let runs = if r.align != Align::Server && longest > aligned {
+                if longest >= n {
+                    fixes.push("align = \"server\"".into());
+                }
+                format!("the longest from {boundary} boundary is {aligned} servers, from any server {longest}")
+            } else {
+                format!("the longest free run is {longest} servers")
+            };
+            let last = fixes.pop().unwrap_or_default();
+            let fixes = match fixes.is_empty() {
+                true => last,
+                false => format!("{}, or {last}", fixes.join(", ")),
+            };
             Err(Error::invalid(
                 format!("job '{}': placement", r.name),
                 format!("packed, align {:?}", r.align).to_lowercase(),
                 format!(
-                    "{n} free servers in a row starting on {} boundary, but no such run is free (the longest free run, from any server, is {longest} servers): scattered, a job of at most {longest} servers{}",
-                    match r.align {
-                        Align::Server => "a server",
-                        Align::Rack => "a rack",
-                        Align::Array => "an array",
-                    },
-                    if unaligned { ", or align = \"server\"" } else { "" }
+                    "{n} free servers in a row starting on {boundary} boundary, but no such run is free ({runs}): {fixes}"
                 ),
             ))
         }
@@ -264,9 +286,9 @@ mod tests {
         let e = place(S, &[a.clone(), big]).unwrap_err().to_string();
         assert!(e.contains("job 'big': placement"), "{e}");
         // Servers 5-31 are a free run of 27 from no array boundary: packing from any
-        // server would place it.
+        // server would place it; from a boundary (16) the run is 16 long.
         assert!(
-            e.contains("a job of at most 27 servers, or align = \"server\""),
+            e.contains("(the longest from an array boundary is 16 servers, from any server 27): scattered, a job of at most 16 servers, or align = \"server\""),
             "{e}"
         );
         // No free run is as long as the job: packing from any server would not help
@@ -276,7 +298,7 @@ mod tests {
         let twelve = req("twelve", 12, PlacementKind::Packed, Align::Array);
         let e = place(S, &[split, twelve]).unwrap_err().to_string();
         assert!(
-            e.contains("the longest free run, from any server, is 11 servers): scattered, a job of at most 11 servers")
+            e.contains("(the longest from an array boundary is 10 servers, from any server 11): scattered, or a job of at most 10 servers")
                 && !e.contains("align = \"server\""),
             "{e}"
         );
