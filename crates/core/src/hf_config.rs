@@ -180,6 +180,12 @@ const GEMMA3_PATTERN: u64 = 6;
 /// with full attention, the others chunked.
 const LLAMA4_NOPE_INTERVAL: u64 = 4;
 
+/// Families whose every linear layer carries a bias, which the parameter count leaves out.
+const BIASED_FAMILIES: &[&str] = &["gpt2", "gpt_neox", "gpt_bigcode", "opt", "bloom", "phi"];
+
+/// Families with learned absolute position embeddings, left out of the count too.
+const LEARNED_POSITION_FAMILIES: &[&str] = &["gpt2", "gpt_bigcode", "opt"];
+
 /// Gemma3TextConfig's default `vocab_size` (its text_config omits it).
 const GEMMA3_VOCAB: u64 = 262_208;
 
@@ -1412,6 +1418,28 @@ fn unmodelled(c: &Config, warnings: &mut Vec<String>) -> Result<()> {
             "{ctx}: mlp_bias = true is not modelled: the MLP's biases are not counted"
         ));
     }
+    // Families whose every linear layer has a bias, some with learned positions too
+    // (transformers' modeling_gpt2.py Conv1D and wpe, modeling_gpt_neox.py, modeling_opt.py
+    // embed_positions, modeling_gpt_bigcode.py wpe, modeling_bloom.py, modeling_phi.py).
+    let model_type = c.string(&["model_type"]);
+    if BIASED_FAMILIES.contains(&model_type.as_str()) {
+        let positions = LEARNED_POSITION_FAMILIES
+            .contains(&model_type.as_str())
+            .then_some(" and its learned position embeddings (one hidden-wide vector a position)")
+            .unwrap_or("");
+        warnings.push(format!(
+            "{ctx}: model_type = {model_type} is counted without its linear layers' biases{positions}"
+        ));
+    }
+    for key in ["attn_logit_softcapping", "final_logit_softcapping"] {
+        if let Some((name, x)) = c.get(key).filter(|(_, x)| x.as_f64().is_some()) {
+            warnings.push(format!(
+                "{ctx}: {name} = {} is not modelled: the tanh soft-capping of the {} is not costed (an elementwise op; FlashAttention-2 and -3 fuse the scores' one)",
+                short_value(x),
+                if key.starts_with("attn") { "attention scores" } else { "final logits" }
+            ));
+        }
+    }
     if let Some((name, x)) = c
         .get("cross_attention_layers")
         .filter(|(_, x)| sets_something(x))
@@ -2296,6 +2324,27 @@ mod tests {
             ]
         );
         assert!(keys(r#""attn_output_gate":false,"mlp_bias":false,"cross_attention_layers":[],"n_group":1,"topk_group":1,"quantization_config":null"#).is_empty());
+        // Biases and learned positions a family always has; soft-capping where set.
+        assert_eq!(
+            keys(
+                r#""model_type":"gpt2","attn_logit_softcapping":50.0,"final_logit_softcapping":null"#
+            ),
+            ["model_type", "attn_logit_softcapping"]
+        );
+        let m = read("c.json", &format!(r#"{{{base},"model_type":"gpt2"}}"#));
+        assert!(
+            m.warnings[0].ends_with(
+                "biases and its learned position embeddings (one hidden-wide vector a position)"
+            ),
+            "{:?}",
+            m.warnings
+        );
+        let m = read("c.json", &format!(r#"{{{base},"model_type":"gpt_neox"}}"#));
+        assert!(
+            m.warnings[0].ends_with("without its linear layers' biases"),
+            "{:?}",
+            m.warnings
+        );
         // Group-limited routing is read now (moe_groups).
         assert!(
             keys(r#""n_routed_experts":8,"num_experts_per_tok":2,"n_group":4,"topk_group":2"#)
