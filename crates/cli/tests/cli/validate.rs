@@ -555,6 +555,13 @@ fn collective_case_files_are_checked_as_such() {
             "size_bytes[2] = 8: each size once (size_bytes[0] is the same size)",
         ),
         (
+            // Out of order, the first row is not the smallest size, where the latency
+            // is read.
+            "coll_order.toml",
+            "op = \"all_reduce\"\nsize_bytes = [1024, 8, 2048]\nmeasured_busbw_gbps = [0.0, 0.0, 0.0]\n",
+            "case 1 (id z): size_bytes[1] = 8: sizes in ascending order, as nccl-tests prints them: above size_bytes[0] = 1024",
+        ),
+        (
             "coll_times.toml",
             "op = \"all_reduce\"\nsize_bytes = [8]\nmeasured_busbw_gbps = [0.0]\nmeasured_time_us = [1.0, 2.0]\n",
             "measured_time_us = 2 values: one value per size_bytes entry (1)",

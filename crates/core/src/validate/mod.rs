@@ -883,6 +883,20 @@ pub fn parse_cases_with(
                     format!("each size once (size_bytes[{j}] is the same size)"),
                 ));
             }
+            // Smallest first, as nccl-tests prints them: the latency is read at the first.
+            if let Some(k) =
+                (1..c.size_bytes.len()).find(|&k| c.size_bytes[k] < c.size_bytes[k - 1])
+            {
+                return Err(Error::invalid(
+                    format!("{}: size_bytes[{k}]", label(i, v)),
+                    c.size_bytes[k],
+                    format!(
+                        "sizes in ascending order, as nccl-tests prints them: above size_bytes[{}] = {}",
+                        k - 1,
+                        c.size_bytes[k - 1]
+                    ),
+                ));
+            }
             let times = c.measured_time_us.as_ref().map(Vec::len);
             for (field, n) in [
                 ("measured_busbw_gbps", Some(c.measured_busbw_gbps.len())),
