@@ -572,6 +572,18 @@ fn collective_case_files_are_checked_as_such() {
             "op = \"all_reduce\"\nsize_bytes = [8, 1048576]\nmeasured_busbw_gbps = [0.0, 27.33]\nmeasured_time_us = [20.0, 30.0]\n",
             "measured_busbw_gbps[1] = 27.33: within 2% of the 65.54 GB/s that measured_time_us[1] = 30 µs gives",
         ),
+        (
+            // Below 1 GB/s too: 1 MiB in 109.2 µs is 18.00 GB/s, and 0.5 is a slip.
+            "coll_slip.toml",
+            "op = \"all_reduce\"\nsize_bytes = [8, 1048576]\nmeasured_busbw_gbps = [0.0, 0.5]\nmeasured_time_us = [20.0, 109.2]\n",
+            "measured_busbw_gbps[1] = 0.5: within 2% of the 18.00 GB/s that measured_time_us[1] = 109.2 µs gives",
+        ),
+        (
+            // A size compared without a bandwidth would leave the summary unsaid.
+            "coll_zero_busbw.toml",
+            "op = \"all_reduce\"\nsize_bytes = [8, 1048576]\nmeasured_busbw_gbps = [0.0, 0.0]\n",
+            "case 1 (id z): measured_busbw_gbps[1] = 0: a bus bandwidth above 0 GB/s: moving 1048576 B (1 MiB or more, the sizes compared) shows some",
+        ),
     ] {
         let p = write(name, body);
         expect_bad(&["validate", "-q", "--cases", p.to_str().unwrap()], needle);

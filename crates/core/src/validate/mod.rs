@@ -5,7 +5,7 @@
 //! validation and simulation as any user scenario: nothing is looked up from the case
 //! but its inputs.
 
-use crate::collective::nccl_tests;
+use crate::collective::nccl_tests::{self, COMPARE_MIN_BYTES};
 use crate::error::{toml_message, Error, Result};
 use crate::fabric::routing::Routing;
 use crate::net::analytical::{CollectiveOp, GroupShape};
@@ -910,6 +910,22 @@ pub fn parse_cases_with(
                     ));
                 }
             }
+            // A size compared with no bandwidth would drop out of the summary unsaid.
+            if let Some((k, &size)) =
+                c.size_bytes.iter().enumerate().find(|&(k, &size)| {
+                    size >= COMPARE_MIN_BYTES && c.measured_busbw_gbps[k] <= 0.0
+                })
+            {
+                return Err(Error::invalid(
+                    format!("{}: measured_busbw_gbps[{k}]", label(i, v)),
+                    c.measured_busbw_gbps[k],
+                    format!(
+                        "a bus bandwidth above 0 GB/s: moving {size} B (1 MiB or more, the \
+                         sizes compared) shows some; nccl-tests prints 0.00 only below \
+                         0.005 GB/s"
+                    ),
+                ));
+            }
             check_time_matches_busbw(&c).map_err(|e| e.within(&label(i, v)))?;
             out.push(c);
         }
@@ -1322,7 +1338,7 @@ pub fn run_cases(file: &CaseFile, timeline: bool) -> Result<Report> {
                     r.predicted_busbw_gbps.push(busbw);
                     r.predicted_time_us.push(e.time.0 * 1e6);
                     r.error_pct.push(err);
-                    if let Some(err) = err.filter(|_| size >= 1 << 20) {
+                    if let Some(err) = err.filter(|_| size >= COMPARE_MIN_BYTES) {
                         errs.push((format!("{} @ {size} B", c.id), err));
                     }
                 }
@@ -1376,9 +1392,9 @@ fn with_fields<T: serde::de::DeserializeOwned>(kind: &str, e: Error) -> Error {
 }
 
 /// A collective case that gives both time and bus bandwidth must give one measurement:
-/// where the bandwidth is large enough for its two decimals to matter little, the two
-/// agree as nccl-tests prints them (`nccl_tests::busbw_disagrees_with_time`). Otherwise
-/// the curve compared (busbw) and the latency checked (time) disagree.
+/// at every size, the two agree as nccl-tests prints them, to 2% or to the rounding of
+/// the busbw's two decimals (`nccl_tests::busbw_disagrees_with_time`). Otherwise the
+/// curve compared (busbw) and the latency checked (time) disagree.
 fn check_time_matches_busbw(c: &CollectiveCase) -> Result<()> {
     let Some(times) = &c.measured_time_us else {
         return Ok(());
@@ -1404,7 +1420,8 @@ fn check_time_matches_busbw(c: &CollectiveCase) -> Result<()> {
                 format!(
                     "within 2% of the {implied:.2} GB/s that measured_time_us[{k}] = {t} µs \
                      gives at {size} B (size x {:.4} / time, as nccl-tests computes \
-                     busbw); the two columns of one run agree",
+                     busbw), or within 0.005 GB/s of it (the rounding of nccl-tests' two \
+                     decimals) where that is wider; the two columns of one run agree",
                     c.op.bus_factor(c.gpus)
                 ),
             ));
