@@ -363,13 +363,10 @@ fn render(r: &Report) -> String {
             let left_out = summary.not_simulated;
             let _ = writeln!(
                 o,
-                "\n{} {}: mean absolute error {:.1}%, median {:.1}%, worst {:.1}% ({}){}",
+                "\n{} {}: {}{}",
                 summary.n,
                 if summary.n == 1 { "case" } else { "cases" },
-                summary.mape_pct,
-                summary.median_ape_pct,
-                summary.max_ape_pct,
-                summary.worst,
+                figures(summary, "mean absolute error", "no case was simulated"),
                 match left_out {
                     0 => String::new(),
                     k => format!("; {k} of {} not simulated, left out", cases.len()),
@@ -426,15 +423,27 @@ fn render(r: &Report) -> String {
             }
             let _ = writeln!(
                 o,
-                "\n{} size{} >= 1 MiB: mean absolute busbw error {:.1}%, median {:.1}%, worst {:.1}% ({})",
+                "\n{} size{} >= 1 MiB: {}",
                 summary.n,
                 if summary.n == 1 { "" } else { "s" },
-                summary.mape_pct,
-                summary.median_ape_pct,
-                summary.max_ape_pct,
-                summary.worst
+                figures(
+                    summary,
+                    "mean absolute busbw error",
+                    "no size of at least 1 MiB was compared"
+                )
             );
         }
     }
     o
+}
+
+/// A summary's figures, `what` first: mean, median and worst, or n/a and why where
+/// nothing was compared.
+fn figures(s: &memphis_core::validate::Summary, what: &str, none: &str) -> String {
+    match (s.mape_pct, s.median_ape_pct, s.max_ape_pct, &s.worst) {
+        (Some(mean), Some(median), Some(max), Some(worst)) => {
+            format!("{what} {mean:.1}%, median {median:.1}%, worst {max:.1}% ({worst})")
+        }
+        _ => format!("{what} n/a ({none})"),
+    }
 }

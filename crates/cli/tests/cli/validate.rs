@@ -891,3 +891,36 @@ preset = "../mixtral.json"
         stderr(&o)
     );
 }
+
+/// A collective file with no size of 1 MiB or more compares nothing: its summary says
+/// n/a, and the JSON's figures are null, not a 0% that reads as a perfect match.
+#[test]
+fn a_collective_file_with_no_size_compared_has_no_figures() {
+    let p = tmp("coll_small.toml");
+    std::fs::write(
+        &p,
+        "[[case]]\nid = \"small\"\nsource = \"x\"\nop = \"all_reduce\"\ngpu = \"H100-SXM5-80GB\"\ngpus = 8\ngpus_per_node = 8\nnic_gbps_per_gpu = 400\nfabric = \"infiniband\"\nsize_bytes = [8, 65536]\nmeasured_busbw_gbps = [0.0, 5.87]\n",
+    )
+    .unwrap();
+    let p = p.to_str().unwrap();
+    let o = memphis(&["validate", "--cases", p]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains(
+            "0 sizes >= 1 MiB: mean absolute busbw error n/a (no size of at least 1 MiB was compared)"
+        ),
+        "{out}"
+    );
+    assert!(!out.contains("0.0%,"), "{out}");
+    let v = json(&["validate", "--cases", p, "--json"]);
+    let s = &v["summary"];
+    assert_eq!(s["n"], 0);
+    for k in ["mape_pct", "median_ape_pct", "max_ape_pct", "worst"] {
+        assert!(s[k].is_null(), "{k}: {s}");
+    }
+    // Sizes compared have figures, as before.
+    let v = json(&["validate", "--suite", "collectives", "--json"]);
+    assert!(v["summary"]["mape_pct"].as_f64().unwrap() > 0.0);
+    assert!(v["summary"]["worst"].as_str().unwrap().contains(" @ "));
+}

@@ -1191,19 +1191,20 @@ fn series(cases: &[TrainingCase], results: &[TrainingResult]) -> Vec<SeriesResul
     out
 }
 
-/// Error statistics.
+/// Error statistics. With nothing compared (`n` = 0: a collective file with no size of
+/// 1 MiB or more), the figures are null, not a 0% that reads as a perfect match.
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Summary {
     /// Values compared.
     pub n: usize,
-    /// Mean absolute percentage error.
-    pub mape_pct: f64,
-    /// Median absolute percentage error.
-    pub median_ape_pct: f64,
-    /// Largest absolute percentage error.
-    pub max_ape_pct: f64,
-    /// Where the largest error is.
-    pub worst: String,
+    /// Mean absolute percentage error; null with nothing compared.
+    pub mape_pct: Option<f64>,
+    /// Median absolute percentage error; null with nothing compared.
+    pub median_ape_pct: Option<f64>,
+    /// Largest absolute percentage error; null with nothing compared.
+    pub max_ape_pct: Option<f64>,
+    /// Where the largest error is; null with nothing compared.
+    pub worst: Option<String>,
     /// Training cases the model refused (each its row's `error`), left out of the
     /// figures above; 0 for collectives.
     pub not_simulated: usize,
@@ -1239,23 +1240,17 @@ fn summarize(errors: &[(String, f64)]) -> Summary {
         .map(|(id, e)| (id.clone(), e.abs()))
         .fold((String::new(), -1.0), |a, b| if b.1 > a.1 { b } else { a });
     abs.sort_by(f64::total_cmp);
-    let median = if n == 0 {
-        0.0
-    } else if n % 2 == 1 {
-        abs[n / 2]
-    } else {
-        (abs[n / 2 - 1] + abs[n / 2]) / 2.0
+    let median = match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(abs[n / 2]),
+        _ => Some((abs[n / 2 - 1] + abs[n / 2]) / 2.0),
     };
     Summary {
         n,
-        mape_pct: if n == 0 {
-            0.0
-        } else {
-            abs.iter().sum::<f64>() / n as f64
-        },
+        mape_pct: (n > 0).then(|| abs.iter().sum::<f64>() / n as f64),
         median_ape_pct: median,
-        max_ape_pct: max.max(0.0),
-        worst,
+        max_ape_pct: (n > 0).then_some(max.max(0.0)),
+        worst: (n > 0).then_some(worst),
         not_simulated: 0,
     }
 }
@@ -2151,9 +2146,21 @@ vocab = 32000
     fn summary_statistics() {
         let s = summarize(&[("a".into(), 10.0), ("b".into(), -20.0), ("c".into(), 3.0)]);
         assert_eq!(s.n, 3);
-        assert!((s.mape_pct - 11.0).abs() < 1e-12);
-        assert_eq!(s.median_ape_pct, 10.0);
-        assert_eq!(s.max_ape_pct, 20.0);
-        assert_eq!(s.worst, "b");
+        assert!((s.mape_pct.unwrap() - 11.0).abs() < 1e-12);
+        assert_eq!(s.median_ape_pct, Some(10.0));
+        assert_eq!(s.max_ape_pct, Some(20.0));
+        assert_eq!(s.worst.as_deref(), Some("b"));
+        // Nothing compared has no figures, not a perfect 0%.
+        let none = summarize(&[]);
+        assert_eq!(none.n, 0);
+        assert_eq!(
+            (
+                none.mape_pct,
+                none.median_ape_pct,
+                none.max_ape_pct,
+                none.worst
+            ),
+            (None, None, None, None)
+        );
     }
 }
