@@ -924,3 +924,53 @@ fn a_collective_file_with_no_size_compared_has_no_figures() {
     assert!(v["summary"]["mape_pct"].as_f64().unwrap() > 0.0);
     assert!(v["summary"]["worst"].as_str().unwrap().contains(" @ "));
 }
+
+/// A scaling series is one model however its cases give it: Llama 3 8B as the preset, as
+/// its config.json and as fields written out (a v1 case's flat fields, a v2 table
+/// without the experts) are one model at four GPU counts, one strong series.
+#[test]
+fn a_series_is_one_model_however_its_cases_write_it() {
+    let dir = tmp("series-hf");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(
+        repo().join("crates/core/testdata/hf/llama3.1-8b.json"),
+        dir.join("llama.json"),
+    )
+    .unwrap();
+    let fields = "layers = 32\nhidden = 4096\nheads = 32\nkv_heads = 8\nffn_hidden = 14336\nvocab = 128256\nmlp = \"gated\"\n";
+    let case = |id: &str, gpus: u32, model: &str| {
+        format!(
+            "[[case]]\nid = \"{id}\"\nsource = \"x\"\ngpu = \"H100-SXM5-80GB\"\ngpus = {gpus}\ngpus_per_node = 8\nnic_gbps_per_gpu = 400\nfabric = \"infiniband\"\nseq_len = 2048\ntp = 2\npp = 1\ncp = 1\nep = 1\ndp = {}\nvpp = 1\nmicro_batch = 1\nglobal_batch = 128\nsequence_parallel = true\nrecompute = \"selective\"\ndistributed_optimizer = true\nprecision = \"bf16\"\nmeasured_step_time_s = {}\n{model}",
+            gpus / 2,
+            32.0 / f64::from(gpus)
+        )
+    };
+    let text = [
+        case(
+            "flat",
+            16,
+            &format!("{fields}moe_experts = 0\nmoe_topk = 0\n"),
+        ),
+        case("preset", 32, "[case.model]\npreset = \"llama3-8b\"\n"),
+        case("config", 64, "[case.model]\npreset = \"llama.json\"\n"),
+        case("table", 128, &format!("[case.model]\n{fields}")),
+    ]
+    .concat();
+    let path = dir.join("cases.toml");
+    std::fs::write(&path, text).unwrap();
+    let v = json(&[
+        "validate",
+        "-q",
+        "--cases",
+        path.to_str().unwrap(),
+        "--json",
+    ]);
+    let series = v["series"].as_array().unwrap();
+    assert_eq!(series.len(), 1, "{v}");
+    assert_eq!(series[0]["scaling"], "strong");
+    assert_eq!(
+        series[0]["ids"],
+        serde_json::json!(["flat", "preset", "config", "table"])
+    );
+    assert_eq!(series[0]["gpus"], serde_json::json!([16, 128]));
+}

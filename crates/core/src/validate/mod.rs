@@ -15,7 +15,7 @@ use crate::scenario::{
 };
 use crate::step::StepModel;
 use crate::units::Bytes;
-use crate::workload::{MlpKind, Precision, Recompute};
+use crate::workload::{MlpKind, ModelSpec, Precision, Recompute};
 use serde::{Deserialize, Serialize};
 
 mod suites;
@@ -1122,15 +1122,20 @@ pub struct SeriesResult {
     pub error_pct: f64,
 }
 
-/// The series among `cases` (simulated as `results`): cases agreeing on all but `gpus`,
-/// `dp` and the batch are grouped by global batch first; those left, by batch per GPU.
-fn series(cases: &[TrainingCase], results: &[TrainingResult]) -> Vec<SeriesResult> {
-    let plan_key = |c: &TrainingCase| {
-        // A v1 case's model is named after the case: the shape is what counts.
-        let model = ModelFile {
-            name: None,
-            ..c.model.clone()
-        };
+/// The series among `cases` (simulated as `results`, their models resolved as `models`):
+/// cases agreeing on all but `gpus`, `dp` and the batch are grouped by global batch
+/// first; those left, by batch per GPU.
+fn series(
+    cases: &[TrainingCase],
+    results: &[TrainingResult],
+    models: &[Option<ModelSpec>],
+) -> Vec<SeriesResult> {
+    let plan_key = |i: usize| {
+        let c = &cases[i];
+        // The model as memphis reads it, by shape: v1's flat fields, v2's table with or
+        // without its defaults written, a preset and a config.json of one shape are one
+        // model (a v1 case's is named after the case).
+        let model = models[i].as_ref().map(ModelSpec::shape);
         format!(
             "{:?}",
             (
@@ -1162,7 +1167,7 @@ fn series(cases: &[TrainingCase], results: &[TrainingResult]) -> Vec<SeriesResul
         };
         let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
         for &i in simulated.iter().filter(|&&i| !taken[i]) {
-            let key = plan_key(&cases[i]) + &batch_key(&cases[i]);
+            let key = plan_key(i) + &batch_key(&cases[i]);
             match groups.iter_mut().find(|(k, _)| *k == key) {
                 Some((_, members)) => members.push(i),
                 None => groups.push((key, vec![i])),
@@ -1261,6 +1266,7 @@ pub fn run_cases(file: &CaseFile, timeline: bool) -> Result<Report> {
     match file {
         CaseFile::Training(cases) => {
             let mut out = Vec::with_capacity(cases.len());
+            let mut models = Vec::with_capacity(cases.len());
             for c in cases {
                 // One case the model refuses does not stop the others: it is reported.
                 // What a config.json the case's model came from has that memphis does
@@ -1281,11 +1287,17 @@ pub fn run_cases(file: &CaseFile, timeline: bool) -> Result<Report> {
                         capacity_gib: sc.cluster.gpu.hbm_capacity.gib(),
                         fits: step.fits,
                     };
-                    Ok((step, memory))
+                    Ok((step, memory, sc.model))
                 });
                 let (pred, error, memory) = match predicted {
-                    Ok((step, memory)) => (Some(step.time.0), None, Some(memory)),
-                    Err(e) => (None, Some(e.to_string()), None),
+                    Ok((step, memory, model)) => {
+                        models.push(Some(model));
+                        (Some(step.time.0), None, Some(memory))
+                    }
+                    Err(e) => {
+                        models.push(None);
+                        (None, Some(e.to_string()), None)
+                    }
                 };
                 out.push(TrainingResult {
                     id: c.id.clone(),
@@ -1307,7 +1319,7 @@ pub fn run_cases(file: &CaseFile, timeline: bool) -> Result<Report> {
                     not_simulated: out.iter().filter(|r| r.error.is_some()).count(),
                     ..summarize(&errs)
                 },
-                series: series(cases, &out),
+                series: series(cases, &out, &models),
                 cases: out,
             })
         }
@@ -2140,6 +2152,50 @@ vocab = 32000
         assert_eq!((weak.scaling, weak.gpus), (Scaling::Weak, (64, 128)));
         assert_eq!(weak.ids, ["w64", "w128"]);
         assert!((weak.measured_ratio - 1.1).abs() < 1e-12);
+    }
+
+    /// A series is one model however its cases write it: v1's flat fields (experts 0)
+    /// and v2's table without the experts are one model, and so is a preset and its
+    /// fields written out.
+    #[test]
+    fn series_group_cases_by_the_model_they_resolve_to() {
+        let at = |text: &str, id: &str, gpus: u64| {
+            text.replace("id = \"t\"", &format!("id = \"{id}\""))
+                .replace("gpus = 16", &format!("gpus = {gpus}"))
+                .replace("dp = 4", &format!("dp = {}", gpus / 4))
+        };
+        let v2 = one_v2()
+            .replace("moe_experts = 0\n", "")
+            .replace("moe_topk = 0\n", "");
+        assert!(!v2.contains("moe_"), "{v2}");
+        // Llama 3 8B's shape as fields, and as its preset.
+        let llama = |preset: bool| {
+            let model = if preset {
+                "preset = \"llama3-8b\"\n".to_string()
+            } else {
+                "layers = 32\nhidden = 4096\nheads = 32\nkv_heads = 8\nffn_hidden = 14336\nvocab = 128256\nmlp = \"gated\"\n".to_string()
+            };
+            let mut t: toml::Table = toml::from_str(&v2).unwrap();
+            let case = t["case"].as_array_mut().unwrap()[0].as_table_mut().unwrap();
+            case.insert(
+                "model".into(),
+                toml::from_str::<toml::Table>(&model).unwrap().into(),
+            );
+            toml::to_string(&t).unwrap()
+        };
+        let text = [
+            at(ONE, "v1", 16),
+            at(&v2, "v2", 32),
+            at(&llama(false), "fields", 16),
+            at(&llama(true), "preset", 32),
+        ]
+        .concat();
+        let f = parse_cases("series.toml", &text).unwrap();
+        let Report::Training { series, .. } = run_cases(&f, false).unwrap() else {
+            panic!("training report")
+        };
+        let ids: Vec<_> = series.iter().map(|s| s.ids.join(" ")).collect();
+        assert_eq!(ids, ["v1 v2", "fields preset"], "{series:?}");
     }
 
     #[test]
