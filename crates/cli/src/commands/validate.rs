@@ -118,12 +118,18 @@ pub fn report(a: &ValidateArgs) -> CliResult<Validated> {
                 suite_differences(cases);
             }
         }
-        return Ok(Validated::One(evaluate(&file, timeline, "")?));
+        // How `--scenario` finds a case of this file again.
+        let from = match (&a.cases, &a.suite) {
+            (Some(path), _) => format!("--cases {} ", path.display()),
+            (None, Some(name)) => format!("--suite {name} "),
+            (None, None) => String::new(),
+        };
+        return Ok(Validated::One(evaluate(&file, timeline, "", &from)?));
     }
     let mut reports = Vec::with_capacity(SUITES.len());
     for s in SUITES {
         let label = format!("{}: ", s.name);
-        reports.push((s, evaluate(&s.cases()?, timeline, &label)?));
+        reports.push((s, evaluate(&s.cases()?, timeline, &label, "")?));
     }
     Ok(Validated::Suites(reports))
 }
@@ -176,8 +182,9 @@ fn read_cases(path: &std::path::Path) -> CliResult<CaseFile> {
 }
 
 /// Runs one case file; warns on stderr (prefixed by `label`) about cases the model
-/// refused.
-fn evaluate(file: &CaseFile, timeline: bool, label: &str) -> CliResult<Report> {
+/// refused. `from` is the arguments by which `validate --scenario` finds the file's
+/// cases (`--cases FILE `), for the warning about cases that do not fit.
+fn evaluate(file: &CaseFile, timeline: bool, label: &str, from: &str) -> CliResult<Report> {
     if let CaseFile::Training(cases) = file {
         if !sinks::embedded() {
             assumed_notes(cases, label);
@@ -199,13 +206,16 @@ fn evaluate(file: &CaseFile, timeline: bool, label: &str) -> CliResult<Report> {
                 "{label}no case could be simulated: {why}"
             )));
         }
-        let oom = cases
+        let oom: Vec<&str> = cases
             .iter()
             .filter(|c| c.memory.as_ref().is_some_and(|m| !m.fits))
-            .count();
-        if oom > 0 {
+            .map(|c| c.id.as_str())
+            .collect();
+        if let Some(first) = oom.first() {
+            // Plain `simulate` refuses such a plan: say how to run one anyway.
             sinks::note(&format!(
-                "warning: {label}{oom} of {} cases do not fit in memory by memphis's count; they ran, so they are compared all the same",
+                "warning: {label}{} of {} cases do not fit in memory by memphis's count; they ran, so they are compared all the same (to simulate one, e.g. {first}: `memphis validate {from}--scenario {first} -o out.toml`, then `memphis simulate out.toml --allow-oom`, as plain simulate refuses a plan that does not fit)",
+                oom.len(),
                 cases.len()
             ));
         }

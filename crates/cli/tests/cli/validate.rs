@@ -427,6 +427,27 @@ preset = "llama3-70b"
         "{}",
         stderr(&o)
     );
+    // The warning says how to run the case's scenario anyway, and that way runs it, where
+    // plain simulate refuses it.
+    let out = crate::util::tmp("oom_case_scenario.toml");
+    let how = format!(
+        "`memphis validate --cases {p} --scenario too_big -o out.toml`, then `memphis simulate out.toml --allow-oom`"
+    );
+    assert!(stderr(&o).contains(&how), "{}", stderr(&o));
+    let o = memphis(&[
+        "validate",
+        "--cases",
+        p,
+        "--scenario",
+        "too_big",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = out.to_str().unwrap();
+    expect_bad(&["simulate", out, "-q"], "--allow-oom");
+    let sim = json(&["simulate", out, "--allow-oom", "--json", "-q"]);
+    assert!(sim["step"]["time_s"].as_f64().unwrap() > 0.0);
 }
 
 /// A malformed v2 case is one error line, exit 2, naming the case and the field.
