@@ -677,6 +677,23 @@ fn recipe_of(label: &str, table: toml::Value) -> Result<TrainingFile> {
             "a table ([case.training]) with recipe fields of a scenario's [training] section",
         ));
     }
+    // A key neither the recipe's nor a flat one: named against the keys the table takes
+    // (serde's list would offer the flat ones, which are refused here).
+    let fields = recipe_fields();
+    let unknown = table.as_table().and_then(|t| {
+        t.keys()
+            .find(|k| !fields.contains(k) && !FLAT_TRAINING_FIELDS.contains(&k.as_str()))
+    });
+    if let Some(key) = unknown {
+        let expected: Vec<String> = fields.iter().map(|f| format!("`{f}`")).collect();
+        return Err(Error::parse(
+            format!("{context}.{key}"),
+            crate::error::suggest_key(&format!(
+                "unknown field `{key}`, expected one of {}",
+                expected.join(", ")
+            )),
+        ));
+    }
     let recipe: TrainingFile = section(&context, table.clone())?;
     if let Some(name) = FLAT_TRAINING_FIELDS
         .iter()
@@ -1772,6 +1789,21 @@ vocab = 32000
         );
     }
 
+    /// The README's `mlp` row names every value the parser takes, and only those.
+    #[test]
+    fn the_readme_lists_the_mlp_kinds_the_parser_takes() {
+        let readme = include_str!("../../../../validation/README.md");
+        let row = readme.lines().find(|l| l.starts_with("| mlp |")).unwrap();
+        let mut listed: Vec<&str> = row.split('`').skip(1).step_by(2).collect();
+        listed.sort();
+        let parse = |name: &str| toml::Value::String(name.into()).try_into::<MlpKind>();
+        let e = parse("nope").unwrap_err().to_string();
+        let mut taken: Vec<&str> = e.split('`').skip(3).step_by(2).collect();
+        taken.sort();
+        assert_eq!(listed, taken, "{row} / {e}");
+        assert!(listed.iter().all(|k| parse(k).is_ok()));
+    }
+
     #[test]
     fn a_v2_case_carries_its_recipe() {
         let v2 = one_v2() + "[case.training]\nmain_grads = \"fp32\"\nrecompute_modules = [\"core_attn\", \"layernorm\"]\n";
@@ -1790,7 +1822,18 @@ vocab = 32000
         let e = err(&(one_v2() + "[case.training]\nseq_len = 4096\n"));
         assert!(e.contains("case 1 (id t): training.seq_len = set"), "{e}");
         let e = err(&(one_v2() + "[case.training]\nmain_gradz = \"fp32\"\n"));
-        assert!(e.contains("did you mean `main_grads`"), "{e}");
+        assert!(e.contains("case 1 (id t): training.main_gradz: unknown key `main_gradz`: did you mean `main_grads`? (known keys: "), "{e}");
+        // The keys listed are those the table takes: not the ones it refuses as flat.
+        let known = e
+            .split("(known keys: ")
+            .nth(1)
+            .unwrap()
+            .trim_end_matches(')');
+        let known: Vec<&str> = known.split(", ").collect();
+        assert_eq!(known, recipe_fields(), "{e}");
+        for flat in FLAT_TRAINING_FIELDS {
+            assert!(!known.contains(&flat), "{flat}: {e}");
+        }
         let e = err(&(ONE.to_string() + "[case.training]\nep_overlap = true\n"));
         assert!(
             e.contains("case 1 (id t): training") && e.contains("format v2"),
