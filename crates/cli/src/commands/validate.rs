@@ -383,18 +383,32 @@ fn render(r: &Report) -> String {
                 }
             );
             if !series.is_empty() {
+                // Each column as wide as its header and its widest entry: short case ids
+                // leave the header wider than the ids, long GPU counts their column.
+                const FIRST: &str = "series (fewest GPUs)";
+                let gpus: Vec<String> = series
+                    .iter()
+                    .map(|r| format!("{} -> {}", r.gpus.0, r.gpus.1))
+                    .collect();
+                let ws = series
+                    .iter()
+                    .map(|r| r.ids[0].chars().count())
+                    .chain([w, FIRST.len()])
+                    .max()
+                    .unwrap_or(w);
+                let wg = gpus.iter().map(String::len).chain([13]).max().unwrap_or(13);
                 let _ = writeln!(
                     o,
-                    "\nscaling series: step time at the most GPUs over that at the fewest\n{:<w$}  {:>6}  {:>13}  {:>9}  {:>9}  {:>8}",
-                    "series (fewest GPUs)", "kind", "GPUs", "measured", "predicted", "error"
+                    "\nscaling series: step time at the most GPUs over that at the fewest\n{:<ws$}  {:>6}  {:>wg$}  {:>9}  {:>9}  {:>8}",
+                    FIRST, "kind", "GPUs", "measured", "predicted", "error"
                 );
-                for r in series {
+                for (r, g) in series.iter().zip(&gpus) {
                     let _ = writeln!(
                         o,
-                        "{:<w$}  {:>6}  {:>13}  {:>9.3}  {:>9.3}  {:>+7.1}%",
+                        "{:<ws$}  {:>6}  {:>wg$}  {:>9.3}  {:>9.3}  {:>+7.1}%",
                         r.ids[0],
                         serde_name(&r.scaling),
-                        format!("{} -> {}", r.gpus.0, r.gpus.1),
+                        g,
                         r.measured_ratio,
                         r.predicted_ratio,
                         r.error_pct

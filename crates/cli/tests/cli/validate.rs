@@ -995,3 +995,32 @@ fn a_series_is_one_model_however_its_cases_write_it() {
     );
     assert_eq!(series[0]["gpus"], serde_json::json!([16, 128]));
 }
+
+/// The scaling series' rows line up under their header whatever the ids' length: two
+/// cases of a suite's series renamed `s1` and `s2`, ids shorter than the header.
+#[test]
+fn the_series_table_lines_up_with_short_ids() {
+    let text = [
+        ("megascale_megatronlm_175b_256gpus", "s1"),
+        ("megascale_megatronlm_175b_512gpus", "s2"),
+    ]
+    .map(|(id, to)| suite_case(id).replace(&format!("id = \"{id}\""), &format!("id = \"{to}\"")))
+    .concat();
+    let p = tmp("short_ids.toml");
+    std::fs::write(&p, text).unwrap();
+    let o = memphis(&["validate", "-q", "--cases", p.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    let lines: Vec<&str> = out.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.starts_with("series (fewest GPUs)"))
+        .unwrap_or_else(|| panic!("{out}"));
+    let (header, row) = (lines[at], lines[at + 1]);
+    assert!(row.starts_with("s1 "), "{out}");
+    // Right-aligned columns: each header ends where its entries end.
+    let end = |line: &str, word: &str| line.rfind(word).map(|i| i + word.len());
+    assert_eq!(end(header, "kind"), end(row, "strong"), "{out}");
+    assert_eq!(end(header, "GPUs"), end(row, "256 -> 512"), "{out}");
+    assert_eq!(header.len(), row.len(), "{out}");
+}
