@@ -225,6 +225,13 @@ fn evaluate(file: &CaseFile, timeline: bool, label: &str, from: &str) -> CliResu
             }
         }
     }
+    if let Report::Collective { cases, .. } = &report {
+        for c in cases {
+            for n in &c.notes {
+                sinks::note(&format!("warning: {label}case {}: {n}", c.id));
+            }
+        }
+    }
     Ok(report)
 }
 

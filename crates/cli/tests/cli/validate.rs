@@ -1024,3 +1024,39 @@ fn the_series_table_lines_up_with_short_ids() {
     assert_eq!(end(header, "GPUs"), end(row, "256 -> 512"), "{out}");
     assert_eq!(header.len(), row.len(), "{out}");
 }
+
+/// A measured busbw above what the case's links allow is warned of (on stderr and in the
+/// case's `notes`), not refused; the suite's curves are within what theirs allow.
+#[test]
+fn a_busbw_above_the_links_is_warned_of() {
+    let p = tmp("coll_fast.toml");
+    std::fs::write(
+        &p,
+        "[[case]]\nid = \"a100_ag\"\nsource = \"x\"\nop = \"all_gather\"\ngpu = \"A100-SXM4-80GB\"\ngpus = 16\ngpus_per_node = 8\nnic_gbps_per_gpu = 200\nfabric = \"infiniband\"\nsize_bytes = [1048576, 1073741824]\nmeasured_busbw_gbps = [20.0, 362.0]\n",
+    )
+    .unwrap();
+    let p = p.to_str().unwrap();
+    let o = memphis(&["validate", "--cases", p]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("warning: case a100_ag: measured_busbw_gbps[1] = 362 at 1073741824 B is above the 240.0 GB/s a GPU's links allow here"),
+        "{err}"
+    );
+    let v = json(&["validate", "--cases", p, "--json", "-q"]);
+    let notes = crate::util::notes(&v["cases"][0]);
+    assert!(
+        notes.len() == 1 && notes[0].contains("above the 240.0 GB/s"),
+        "{notes:?}"
+    );
+    let o = memphis(&["validate", "--suite", "collectives"]);
+    assert!(
+        o.status.success() && !stderr(&o).contains("links allow"),
+        "{}",
+        stderr(&o)
+    );
+    let v = json(&["validate", "--suite", "collectives", "--json"]);
+    for c in v["cases"].as_array().unwrap() {
+        assert!(c.get("notes").is_none(), "{c}");
+    }
+}

@@ -8,7 +8,7 @@
 use crate::collective::nccl_tests::{self, COMPARE_MIN_BYTES};
 use crate::error::{toml_message, Error, Result};
 use crate::fabric::routing::Routing;
-use crate::net::analytical::{CollectiveOp, GroupShape};
+use crate::net::analytical::{CollectiveOp, GroupShape, NetworkParams};
 use crate::scenario::NetworkModel;
 use crate::scenario::{
     ClusterFile, FabricKind, ModelFile, ParallelFile, ScenarioFile, TrainingFile,
@@ -1107,6 +1107,10 @@ pub struct CollectiveResult {
     /// Signed error of the predicted time at the smallest size (the latency), percent,
     /// when the case has measured times.
     pub latency_error_pct: Option<f64>,
+    /// Warnings about the measurement: a busbw above what the case's links allow
+    /// ([`crate::net::analytical::NetworkParams::busbw_ceiling`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// How a series grows: the same global batch over more GPUs, or the same batch per GPU.
@@ -1354,6 +1358,7 @@ pub fn run_cases(file: &CaseFile, timeline: bool) -> Result<Report> {
                     predicted_time_us: vec![],
                     error_pct: vec![],
                     latency_error_pct: None,
+                    notes: above_the_links(c, &net, g).into_iter().collect(),
                 };
                 for (&size, &measured) in c.size_bytes.iter().zip(&c.measured_busbw_gbps) {
                     let e = net.collective(c.op, Bytes(size as f64), g);
@@ -1452,6 +1457,54 @@ fn check_time_matches_busbw(c: &CollectiveCase) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A warning where a collective case's measured busbw is above what its links allow
+/// (NVLink and the NICs it gives, [`NetworkParams::busbw_ceiling`]): the measurement is
+/// of other links, or a slip. A warning, not an error: the bound is loose for some
+/// algorithms, and a real curve may lie near it.
+fn above_the_links(c: &CollectiveCase, net: &NetworkParams, g: GroupShape) -> Option<String> {
+    let ceiling = net.busbw_ceiling(c.op, g);
+    let limit = ceiling.busbw.gbyte_per_s();
+    let over: Vec<usize> = (0..c.size_bytes.len())
+        .filter(|&k| c.measured_busbw_gbps[k] > limit)
+        .collect();
+    let &k = over.first()?;
+    let most = over
+        .iter()
+        .map(|&j| c.measured_busbw_gbps[j])
+        .fold(f64::MIN, f64::max);
+    let more = match over.len() {
+        1 => String::new(),
+        n => format!(
+            " (and {} more size{}, up to {most} GB/s)",
+            n - 1,
+            if n == 2 { "" } else { "s" }
+        ),
+    };
+    let nvlink = ceiling
+        .nvlink
+        .map(|b| format!("NVLink's {:.1} GB/s per {} GPU", b.gbyte_per_s(), c.gpu));
+    let nic = ceiling.nic.map(|b| {
+        format!(
+            "the {:.1} GB/s of a {} Gb/s NIC per GPU",
+            b.gbyte_per_s(),
+            c.nic_gbps_per_gpu
+        )
+    });
+    let links = match (nvlink, nic) {
+        (Some(a), Some(b)) => format!("the larger of {a} and {b}"),
+        (a, b) => a.or(b).unwrap_or_default(),
+    };
+    let doubled = if ceiling.in_network {
+        ", twice that for an all-reduce the switches reduce (NVLS, SHARP)"
+    } else {
+        ""
+    };
+    Some(format!(
+        "measured_busbw_gbps[{k}] = {} at {} B{more} is above the {limit:.1} GB/s a GPU's links allow here ({links}{doubled}): a measurement of other links than gpu, gpus_per_node and nic_gbps_per_gpu give, or a slip",
+        c.measured_busbw_gbps[k], c.size_bytes[k]
+    ))
 }
 
 /// A scenario error about the cluster a collective case gives, named by the case's
@@ -1606,6 +1659,47 @@ measured_busbw_gbps = [24.6]
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    /// A busbw above what the case's links allow is warned of in the case's notes; the
+    /// suite's curves, an NVLS one above the NIC's rate at 2 servers among them, are not.
+    #[test]
+    fn a_busbw_above_the_links_is_noted() {
+        let notes = |text: &str| match run_cases(&parse_cases("c.toml", text).unwrap(), false) {
+            Ok(Report::Collective { cases, .. }) => {
+                cases.into_iter().flat_map(|c| c.notes).collect::<Vec<_>>()
+            }
+            other => panic!("{other:?}"),
+        };
+        assert!(notes(COLL).is_empty());
+        for s in SUITES.iter().filter(|s| s.name == "collectives") {
+            assert_eq!(notes(s.text), Vec::<String>::new(), "{}", s.path);
+        }
+        // 16 A100s on 200 Gb/s NICs at 362 GB/s of all-gather: past NVLink's 240.
+        let a100 = COLL
+            .replace("all_reduce", "all_gather")
+            .replace("H100-SXM5-80GB", "A100-SXM4-80GB")
+            .replace("gpus_per_node = 1", "gpus_per_node = 8")
+            .replace("nic_gbps_per_gpu = 400", "nic_gbps_per_gpu = 200")
+            .replace("[1048576]", "[1048576, 2097152]")
+            .replace("[24.6]", "[362.0, 300.0]");
+        let n = notes(&a100);
+        assert_eq!(n.len(), 1, "{n:?}");
+        assert!(
+            n[0].starts_with("measured_busbw_gbps[0] = 362 at 1048576 B (and 1 more size, up to 362 GB/s) is above the 240.0 GB/s a GPU's links allow here (the larger of NVLink's 240.0 GB/s per A100-SXM4-80GB GPU and the 25.0 GB/s of a 200 Gb/s NIC per GPU)"),
+            "{n:?}"
+        );
+        // 900 GB/s of all-reduce on two H100 servers: past twice NVLink's 370.8 (NVLS).
+        let h100 = COLL
+            .replace("gpus_per_node = 1", "gpus_per_node = 8")
+            .replace("[24.6]", "[900.0]");
+        let n = notes(&h100);
+        assert!(
+            n.len() == 1
+                && n[0].contains("above the 741.6 GB/s")
+                && n[0].contains("twice that for an all-reduce"),
+            "{n:?}"
+        );
     }
 
     #[test]
