@@ -407,6 +407,17 @@ def test_reliability_cluster_collective_validate_presets(cli, tmp_path):
     assert [None if pd.isna(e) else e for e in mine["error_pct"]] == first["error_pct"]
     assert None in first["error_pct"]
     assert c.attrs["collectives"]["summary"] == cli.json("validate", "--suite", "collectives")["summary"]
+    # A measurement above what the case's links allow is warned of, as the binary does,
+    # and its curve is still a row per size.
+    fast = tmp_path / "fast.toml"
+    fast.write_text(
+        '[[case]]\nid = "a100_ag"\nsource = "x"\nop = "all_gather"\ngpu = "A100-SXM4-80GB"\n'
+        'gpus = 16\ngpus_per_node = 8\nnic_gbps_per_gpu = 200\nfabric = "infiniband"\n'
+        "size_bytes = [1048576, 1073741824]\nmeasured_busbw_gbps = [20.0, 362.0]\n"
+    )
+    with pytest.warns(memphis.MemphisWarning, match=r"^case a100_ag: measured_busbw_gbps\[1\] = 362"):
+        f = memphis.validate(cases=str(fast))
+    assert f["size_bytes"].tolist() == [1048576, 1073741824]
     p = memphis.presets()
     assert set(p["kind"]) == {"cluster", "model", "scenario"}
     assert p.loc[p["default"], "name"].tolist() == ["memphis-405b"]

@@ -118,12 +118,18 @@ pub fn report(a: &ValidateArgs) -> CliResult<Validated> {
                 suite_differences(cases);
             }
         }
-        return Ok(Validated::One(evaluate(&file, timeline, "")?));
+        // How `--scenario` finds a case of this file again.
+        let from = match (&a.cases, &a.suite) {
+            (Some(path), _) => format!("--cases {} ", path.display()),
+            (None, Some(name)) => format!("--suite {name} "),
+            (None, None) => String::new(),
+        };
+        return Ok(Validated::One(evaluate(&file, timeline, "", &from)?));
     }
     let mut reports = Vec::with_capacity(SUITES.len());
     for s in SUITES {
         let label = format!("{}: ", s.name);
-        reports.push((s, evaluate(&s.cases()?, timeline, &label)?));
+        reports.push((s, evaluate(&s.cases()?, timeline, &label, "")?));
     }
     Ok(Validated::Suites(reports))
 }
@@ -176,8 +182,9 @@ fn read_cases(path: &std::path::Path) -> CliResult<CaseFile> {
 }
 
 /// Runs one case file; warns on stderr (prefixed by `label`) about cases the model
-/// refused.
-fn evaluate(file: &CaseFile, timeline: bool, label: &str) -> CliResult<Report> {
+/// refused. `from` is the arguments by which `validate --scenario` finds the file's
+/// cases (`--cases FILE `), for the warning about cases that do not fit.
+fn evaluate(file: &CaseFile, timeline: bool, label: &str, from: &str) -> CliResult<Report> {
     if let CaseFile::Training(cases) = file {
         if !sinks::embedded() {
             assumed_notes(cases, label);
@@ -199,19 +206,29 @@ fn evaluate(file: &CaseFile, timeline: bool, label: &str) -> CliResult<Report> {
                 "{label}no case could be simulated: {why}"
             )));
         }
-        let oom = cases
+        let oom: Vec<&str> = cases
             .iter()
             .filter(|c| c.memory.as_ref().is_some_and(|m| !m.fits))
-            .count();
-        if oom > 0 {
+            .map(|c| c.id.as_str())
+            .collect();
+        if let Some(first) = oom.first() {
+            // Plain `simulate` refuses such a plan: say how to run one anyway.
             sinks::note(&format!(
-                "warning: {label}{oom} of {} cases do not fit in memory by memphis's count; they ran, so they are compared all the same",
+                "warning: {label}{} of {} cases do not fit in memory by memphis's count; they ran, so they are compared all the same (to simulate one, e.g. {first}: `memphis validate {from}--scenario {first} -o out.toml`, then `memphis simulate out.toml --allow-oom`, as plain simulate refuses a plan that does not fit)",
+                oom.len(),
                 cases.len()
             ));
         }
         for c in cases {
             for n in &c.notes {
                 sinks::note(&format!("{label}case {}: {n}", c.id));
+            }
+        }
+    }
+    if let Report::Collective { cases, .. } = &report {
+        for c in cases {
+            for n in &c.notes {
+                sinks::note(&format!("warning: {label}case {}: {n}", c.id));
             }
         }
     }
@@ -363,31 +380,42 @@ fn render(r: &Report) -> String {
             let left_out = summary.not_simulated;
             let _ = writeln!(
                 o,
-                "\n{} {}: mean absolute error {:.1}%, median {:.1}%, worst {:.1}% ({}){}",
+                "\n{} {}: {}{}",
                 summary.n,
                 if summary.n == 1 { "case" } else { "cases" },
-                summary.mape_pct,
-                summary.median_ape_pct,
-                summary.max_ape_pct,
-                summary.worst,
+                figures(summary, "mean absolute error", "no case was simulated"),
                 match left_out {
                     0 => String::new(),
                     k => format!("; {k} of {} not simulated, left out", cases.len()),
                 }
             );
             if !series.is_empty() {
+                // Each column as wide as its header and its widest entry: short case ids
+                // leave the header wider than the ids, long GPU counts their column.
+                const FIRST: &str = "series (fewest GPUs)";
+                let gpus: Vec<String> = series
+                    .iter()
+                    .map(|r| format!("{} -> {}", r.gpus.0, r.gpus.1))
+                    .collect();
+                let ws = series
+                    .iter()
+                    .map(|r| r.ids[0].chars().count())
+                    .chain([w, FIRST.len()])
+                    .max()
+                    .unwrap_or(w);
+                let wg = gpus.iter().map(String::len).chain([13]).max().unwrap_or(13);
                 let _ = writeln!(
                     o,
-                    "\nscaling series: step time at the most GPUs over that at the fewest\n{:<w$}  {:>6}  {:>13}  {:>9}  {:>9}  {:>8}",
-                    "series (fewest GPUs)", "kind", "GPUs", "measured", "predicted", "error"
+                    "\nscaling series: step time at the most GPUs over that at the fewest\n{:<ws$}  {:>6}  {:>wg$}  {:>9}  {:>9}  {:>8}",
+                    FIRST, "kind", "GPUs", "measured", "predicted", "error"
                 );
-                for r in series {
+                for (r, g) in series.iter().zip(&gpus) {
                     let _ = writeln!(
                         o,
-                        "{:<w$}  {:>6}  {:>13}  {:>9.3}  {:>9.3}  {:>+7.1}%",
+                        "{:<ws$}  {:>6}  {:>wg$}  {:>9.3}  {:>9.3}  {:>+7.1}%",
                         r.ids[0],
                         serde_name(&r.scaling),
-                        format!("{} -> {}", r.gpus.0, r.gpus.1),
+                        g,
                         r.measured_ratio,
                         r.predicted_ratio,
                         r.error_pct
@@ -426,15 +454,27 @@ fn render(r: &Report) -> String {
             }
             let _ = writeln!(
                 o,
-                "\n{} size{} >= 1 MiB: mean absolute busbw error {:.1}%, median {:.1}%, worst {:.1}% ({})",
+                "\n{} size{} >= 1 MiB: {}",
                 summary.n,
                 if summary.n == 1 { "" } else { "s" },
-                summary.mape_pct,
-                summary.median_ape_pct,
-                summary.max_ape_pct,
-                summary.worst
+                figures(
+                    summary,
+                    "mean absolute busbw error",
+                    "no size of at least 1 MiB was compared"
+                )
             );
         }
     }
     o
+}
+
+/// A summary's figures, `what` first: mean, median and worst, or n/a and why where
+/// nothing was compared.
+fn figures(s: &memphis_core::validate::Summary, what: &str, none: &str) -> String {
+    match (s.mape_pct, s.median_ape_pct, s.max_ape_pct, &s.worst) {
+        (Some(mean), Some(median), Some(max), Some(worst)) => {
+            format!("{what} {mean:.1}%, median {median:.1}%, worst {max:.1}% ({worst})")
+        }
+        _ => format!("{what} n/a ({none})"),
+    }
 }

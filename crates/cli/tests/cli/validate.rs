@@ -427,6 +427,27 @@ preset = "llama3-70b"
         "{}",
         stderr(&o)
     );
+    // The warning says how to run the case's scenario anyway, and that way runs it, where
+    // plain simulate refuses it.
+    let out = crate::util::tmp("oom_case_scenario.toml");
+    let how = format!(
+        "`memphis validate --cases {p} --scenario too_big -o out.toml`, then `memphis simulate out.toml --allow-oom`"
+    );
+    assert!(stderr(&o).contains(&how), "{}", stderr(&o));
+    let o = memphis(&[
+        "validate",
+        "--cases",
+        p,
+        "--scenario",
+        "too_big",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = out.to_str().unwrap();
+    expect_bad(&["simulate", out, "-q"], "--allow-oom");
+    let sim = json(&["simulate", out, "--allow-oom", "--json", "-q"]);
+    assert!(sim["step"]["time_s"].as_f64().unwrap() > 0.0);
 }
 
 /// A malformed v2 case is one error line, exit 2, naming the case and the field.
@@ -555,6 +576,13 @@ fn collective_case_files_are_checked_as_such() {
             "size_bytes[2] = 8: each size once (size_bytes[0] is the same size)",
         ),
         (
+            // Out of order, the first row is not the smallest size, where the latency
+            // is read.
+            "coll_order.toml",
+            "op = \"all_reduce\"\nsize_bytes = [1024, 8, 2048]\nmeasured_busbw_gbps = [0.0, 0.0, 0.0]\n",
+            "case 1 (id z): size_bytes[1] = 8: sizes in ascending order, as nccl-tests prints them: above size_bytes[0] = 1024",
+        ),
+        (
             "coll_times.toml",
             "op = \"all_reduce\"\nsize_bytes = [8]\nmeasured_busbw_gbps = [0.0]\nmeasured_time_us = [1.0, 2.0]\n",
             "measured_time_us = 2 values: one value per size_bytes entry (1)",
@@ -564,6 +592,18 @@ fn collective_case_files_are_checked_as_such() {
             "coll_disagree.toml",
             "op = \"all_reduce\"\nsize_bytes = [8, 1048576]\nmeasured_busbw_gbps = [0.0, 27.33]\nmeasured_time_us = [20.0, 30.0]\n",
             "measured_busbw_gbps[1] = 27.33: within 2% of the 65.54 GB/s that measured_time_us[1] = 30 µs gives",
+        ),
+        (
+            // Below 1 GB/s too: 1 MiB in 109.2 µs is 18.00 GB/s, and 0.5 is a slip.
+            "coll_slip.toml",
+            "op = \"all_reduce\"\nsize_bytes = [8, 1048576]\nmeasured_busbw_gbps = [0.0, 0.5]\nmeasured_time_us = [20.0, 109.2]\n",
+            "measured_busbw_gbps[1] = 0.5: within 2% of the 18.00 GB/s that measured_time_us[1] = 109.2 µs gives",
+        ),
+        (
+            // A size compared without a bandwidth would leave the summary unsaid.
+            "coll_zero_busbw.toml",
+            "op = \"all_reduce\"\nsize_bytes = [8, 1048576]\nmeasured_busbw_gbps = [0.0, 0.0]\n",
+            "case 1 (id z): measured_busbw_gbps[1] = 0: a bus bandwidth above 0 GB/s: moving 1048576 B (1 MiB or more, the sizes compared) shows some",
         ),
     ] {
         let p = write(name, body);
@@ -871,4 +911,152 @@ preset = "../mixtral.json"
         "{}",
         stderr(&o)
     );
+}
+
+/// A collective file with no size of 1 MiB or more compares nothing: its summary says
+/// n/a, and the JSON's figures are null, not a 0% that reads as a perfect match.
+#[test]
+fn a_collective_file_with_no_size_compared_has_no_figures() {
+    let p = tmp("coll_small.toml");
+    std::fs::write(
+        &p,
+        "[[case]]\nid = \"small\"\nsource = \"x\"\nop = \"all_reduce\"\ngpu = \"H100-SXM5-80GB\"\ngpus = 8\ngpus_per_node = 8\nnic_gbps_per_gpu = 400\nfabric = \"infiniband\"\nsize_bytes = [8, 65536]\nmeasured_busbw_gbps = [0.0, 5.87]\n",
+    )
+    .unwrap();
+    let p = p.to_str().unwrap();
+    let o = memphis(&["validate", "--cases", p]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains(
+            "0 sizes >= 1 MiB: mean absolute busbw error n/a (no size of at least 1 MiB was compared)"
+        ),
+        "{out}"
+    );
+    assert!(!out.contains("0.0%,"), "{out}");
+    let v = json(&["validate", "--cases", p, "--json"]);
+    let s = &v["summary"];
+    assert_eq!(s["n"], 0);
+    for k in ["mape_pct", "median_ape_pct", "max_ape_pct", "worst"] {
+        assert!(s[k].is_null(), "{k}: {s}");
+    }
+    // Sizes compared have figures, as before.
+    let v = json(&["validate", "--suite", "collectives", "--json"]);
+    assert!(v["summary"]["mape_pct"].as_f64().unwrap() > 0.0);
+    assert!(v["summary"]["worst"].as_str().unwrap().contains(" @ "));
+}
+
+/// A scaling series is one model however its cases give it: Llama 3 8B as the preset, as
+/// its config.json and as fields written out (a v1 case's flat fields, a v2 table
+/// without the experts) are one model at four GPU counts, one strong series.
+#[test]
+fn a_series_is_one_model_however_its_cases_write_it() {
+    let dir = tmp("series-hf");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(
+        repo().join("crates/core/testdata/hf/llama3.1-8b.json"),
+        dir.join("llama.json"),
+    )
+    .unwrap();
+    let fields = "layers = 32\nhidden = 4096\nheads = 32\nkv_heads = 8\nffn_hidden = 14336\nvocab = 128256\nmlp = \"gated\"\n";
+    let case = |id: &str, gpus: u32, model: &str| {
+        format!(
+            "[[case]]\nid = \"{id}\"\nsource = \"x\"\ngpu = \"H100-SXM5-80GB\"\ngpus = {gpus}\ngpus_per_node = 8\nnic_gbps_per_gpu = 400\nfabric = \"infiniband\"\nseq_len = 2048\ntp = 2\npp = 1\ncp = 1\nep = 1\ndp = {}\nvpp = 1\nmicro_batch = 1\nglobal_batch = 128\nsequence_parallel = true\nrecompute = \"selective\"\ndistributed_optimizer = true\nprecision = \"bf16\"\nmeasured_step_time_s = {}\n{model}",
+            gpus / 2,
+            32.0 / f64::from(gpus)
+        )
+    };
+    let text = [
+        case(
+            "flat",
+            16,
+            &format!("{fields}moe_experts = 0\nmoe_topk = 0\n"),
+        ),
+        case("preset", 32, "[case.model]\npreset = \"llama3-8b\"\n"),
+        case("config", 64, "[case.model]\npreset = \"llama.json\"\n"),
+        case("table", 128, &format!("[case.model]\n{fields}")),
+    ]
+    .concat();
+    let path = dir.join("cases.toml");
+    std::fs::write(&path, text).unwrap();
+    let v = json(&[
+        "validate",
+        "-q",
+        "--cases",
+        path.to_str().unwrap(),
+        "--json",
+    ]);
+    let series = v["series"].as_array().unwrap();
+    assert_eq!(series.len(), 1, "{v}");
+    assert_eq!(series[0]["scaling"], "strong");
+    assert_eq!(
+        series[0]["ids"],
+        serde_json::json!(["flat", "preset", "config", "table"])
+    );
+    assert_eq!(series[0]["gpus"], serde_json::json!([16, 128]));
+}
+
+/// The scaling series' rows line up under their header whatever the ids' length: two
+/// cases of a suite's series renamed `s1` and `s2`, ids shorter than the header.
+#[test]
+fn the_series_table_lines_up_with_short_ids() {
+    let text = [
+        ("megascale_megatronlm_175b_256gpus", "s1"),
+        ("megascale_megatronlm_175b_512gpus", "s2"),
+    ]
+    .map(|(id, to)| suite_case(id).replace(&format!("id = \"{id}\""), &format!("id = \"{to}\"")))
+    .concat();
+    let p = tmp("short_ids.toml");
+    std::fs::write(&p, text).unwrap();
+    let o = memphis(&["validate", "-q", "--cases", p.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    let lines: Vec<&str> = out.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.starts_with("series (fewest GPUs)"))
+        .unwrap_or_else(|| panic!("{out}"));
+    let (header, row) = (lines[at], lines[at + 1]);
+    assert!(row.starts_with("s1 "), "{out}");
+    // Right-aligned columns: each header ends where its entries end.
+    let end = |line: &str, word: &str| line.rfind(word).map(|i| i + word.len());
+    assert_eq!(end(header, "kind"), end(row, "strong"), "{out}");
+    assert_eq!(end(header, "GPUs"), end(row, "256 -> 512"), "{out}");
+    assert_eq!(header.len(), row.len(), "{out}");
+}
+
+/// A measured busbw above what the case's links allow is warned of (on stderr and in the
+/// case's `notes`), not refused; the suite's curves are within what theirs allow.
+#[test]
+fn a_busbw_above_the_links_is_warned_of() {
+    let p = tmp("coll_fast.toml");
+    std::fs::write(
+        &p,
+        "[[case]]\nid = \"a100_ag\"\nsource = \"x\"\nop = \"all_gather\"\ngpu = \"A100-SXM4-80GB\"\ngpus = 16\ngpus_per_node = 8\nnic_gbps_per_gpu = 200\nfabric = \"infiniband\"\nsize_bytes = [1048576, 1073741824]\nmeasured_busbw_gbps = [20.0, 362.0]\n",
+    )
+    .unwrap();
+    let p = p.to_str().unwrap();
+    let o = memphis(&["validate", "--cases", p]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("warning: case a100_ag: measured_busbw_gbps[1] = 362 at 1073741824 B is above the 240.0 GB/s a GPU's links allow here"),
+        "{err}"
+    );
+    let v = json(&["validate", "--cases", p, "--json", "-q"]);
+    let notes = crate::util::notes(&v["cases"][0]);
+    assert!(
+        notes.len() == 1 && notes[0].contains("above the 240.0 GB/s"),
+        "{notes:?}"
+    );
+    let o = memphis(&["validate", "--suite", "collectives"]);
+    assert!(
+        o.status.success() && !stderr(&o).contains("links allow"),
+        "{}",
+        stderr(&o)
+    );
+    let v = json(&["validate", "--suite", "collectives", "--json"]);
+    for c in v["cases"].as_array().unwrap() {
+        assert!(c.get("notes").is_none(), "{c}");
+    }
 }

@@ -8,8 +8,8 @@ pub mod nccl_tests;
 pub mod schedule;
 
 pub use crate::net::analytical::{
-    Algorithm, AllToAllRoute, Alternative, CollectiveEstimate, CollectiveOp, FasterBecause,
-    GroupShape, NetworkParams, Protocol,
+    Algorithm, AllToAllRoute, Alternative, BusbwCeiling, CollectiveEstimate, CollectiveOp,
+    FasterBecause, GroupShape, NetworkParams, Protocol,
 };
 
 /// The communicator kinds live with the rank layout that defines them.

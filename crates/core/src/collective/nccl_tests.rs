@@ -155,13 +155,24 @@ pub fn busbw_of_time(op: CollectiveOp, size_bytes: u64, ranks: u32, time_us: f64
     size_bytes as f64 * op.bus_factor(ranks) / (time_us * 1e3)
 }
 
-/// Where a measured bus bandwidth is large enough that its two printed decimals matter
-/// little (1 GB/s and up), it agrees with the one its time gives to this fraction; beyond
+/// Sizes from this one up count in a comparison's summary (`memphis collective
+/// --compare`, `memphis validate`): below it, latency rules and nccl-tests' own timing
+/// noise dominates.
+pub const COMPARE_MIN_BYTES: u64 = 1 << 20;
+
+/// A measured bus bandwidth agrees with the one its time gives to this fraction; beyond
 /// it, the two columns cannot be one run's.
 pub const BUSBW_TIME_TOLERANCE: f64 = 0.02;
 
+/// Half the last of the two decimals nccl-tests prints a bus bandwidth with, GB/s: a
+/// printed 0.01 stands for anything from 0.005 to 0.015, which no fraction of it bounds.
+pub const BUSBW_PRINTED_HALF_DIGIT: f64 = 0.005;
+
 /// The bus bandwidth `time_us` gives where it disagrees with the `busbw_gbps` measured
-/// beside it (see [`BUSBW_TIME_TOLERANCE`]); `None` where they agree.
+/// beside it; `None` where they agree: within [`BUSBW_TIME_TOLERANCE`] of the printed
+/// value, or within its rounding ([`BUSBW_PRINTED_HALF_DIGIT`]) where that is wider
+/// (below 0.25 GB/s). At every size: a slip of the busbw column (0.5 for 18 GB/s) would
+/// otherwise pass wherever it lands below 1 GB/s.
 pub fn busbw_disagrees_with_time(
     op: CollectiveOp,
     size_bytes: u64,
@@ -170,8 +181,9 @@ pub fn busbw_disagrees_with_time(
     busbw_gbps: f64,
 ) -> Option<f64> {
     let implied = busbw_of_time(op, size_bytes, ranks, time_us);
-    (busbw_gbps >= 1.0 && (implied / busbw_gbps - 1.0).abs() > BUSBW_TIME_TOLERANCE)
-        .then_some(implied)
+    // A hair over the half digit: a value printed exactly at the rounding edge agrees.
+    let allowed = (BUSBW_TIME_TOLERANCE * busbw_gbps).max(BUSBW_PRINTED_HALF_DIGIT * (1.0 + 1e-9));
+    ((implied - busbw_gbps).abs() > allowed).then_some(implied)
 }
 
 #[cfg(test)]
@@ -214,5 +226,25 @@ mod tests {
         let e = parse("log", "hello world\n").unwrap_err().to_string();
         assert!(e.contains("line 1"), "{e}");
         assert!(parse("log", "# only comments\n").is_err());
+    }
+
+    /// Busbw and time agree at every size: to 2%, or to the rounding of the busbw's two
+    /// decimals where that is wider; a slip of the busbw column below 1 GB/s is caught.
+    #[test]
+    fn busbw_and_time_agree_at_every_size() {
+        let ar = CollectiveOp::AllReduce;
+        // 1 MiB in 109.2 µs on 16 ranks is 18.00 GB/s: 0.5 (a slip) disagrees.
+        assert!(busbw_disagrees_with_time(ar, 1 << 20, 16, 109.2, 0.5).is_some());
+        assert!(busbw_disagrees_with_time(ar, 1 << 20, 16, 109.2, 18.0).is_none());
+        // 8 B in 15 µs is 0.0009 GB/s, printed 0.00; 128 B in 15 µs is 0.016, printed 0.02.
+        assert!(busbw_disagrees_with_time(ar, 8, 16, 15.0, 0.0).is_none());
+        assert!(busbw_disagrees_with_time(ar, 128, 16, 15.0, 0.02).is_none());
+        assert!(busbw_disagrees_with_time(ar, 128, 16, 15.0, 0.03).is_some());
+        // 64 KiB in 31.14 µs on 16 ranks is 3.95 GB/s: a slip to 0.39 is caught.
+        assert!(busbw_disagrees_with_time(ar, 65536, 16, 31.14, 3.95).is_none());
+        assert!(busbw_disagrees_with_time(ar, 65536, 16, 31.14, 0.39).is_some());
+        // Above 1 GB/s, 2% as before.
+        assert!(busbw_disagrees_with_time(ar, 1 << 20, 16, 109.2, 18.3).is_none());
+        assert!(busbw_disagrees_with_time(ar, 1 << 20, 16, 109.2, 18.5).is_some());
     }
 }

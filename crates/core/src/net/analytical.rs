@@ -475,7 +475,48 @@ struct Candidate {
     protocol: Protocol,
 }
 
+/// What a GPU's links allow a collective's measured bus bandwidth ([`NetworkParams::
+/// busbw_ceiling`]): the rate, and what it is made of, for a message that says so.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BusbwCeiling {
+    /// The most bus bandwidth a measurement can show, per GPU.
+    pub busbw: Bandwidth,
+    /// NVLink per GPU, where the group has two GPUs or more on a server.
+    pub nvlink: Option<Bandwidth>,
+    /// The NIC's line rate per GPU, where the group spans servers.
+    pub nic: Option<Bandwidth>,
+    /// Whether the switches may reduce (NVLS on the server, SHARP across): twice the
+    /// larger rate, for an all-reduce.
+    pub in_network: bool,
+}
+
 impl NetworkParams {
+    /// The most bus bandwidth `op` over `g` can show on these links: the larger of
+    /// NVLink's rate per GPU (the group's GPUs on one server) and the NIC's line rate
+    /// (before [`NET_EFFICIENCY`]: a measurement may beat NCCL's share; the group across
+    /// servers), twice that for an all-reduce where the switches reduce (NVLS on a GPU
+    /// with it, SHARP across servers): each GPU then sends and receives the buffer once,
+    /// where nccl-tests' bus factor counts it twice. Not a bound on every algorithm's
+    /// traffic (a hierarchical all-gather may draw on both NVLink and the NIC), but past
+    /// it a measurement is of other links than the case gives, or a slip.
+    pub fn busbw_ceiling(&self, op: CollectiveOp, g: GroupShape) -> BusbwCeiling {
+        let nvlink = (g.most_per_node > 1).then_some(self.nvlink);
+        let nic = (g.nodes > 1).then_some(self.nic * (1.0 / NET_EFFICIENCY));
+        let nvls = nvls_efficiency(self.generation) > 0.0 && g.ranks_per_node > 1;
+        let sharp = self.collnet && g.nodes > 1;
+        let in_network = op == CollectiveOp::AllReduce && (nvls || sharp);
+        let links = nvlink
+            .unwrap_or(Bandwidth(0.0))
+            .0
+            .max(nic.unwrap_or(Bandwidth(0.0)).0);
+        BusbwCeiling {
+            busbw: Bandwidth(links * if in_network { 2.0 } else { 1.0 }),
+            nvlink,
+            nic,
+            in_network,
+        }
+    }
+
     /// Bus bandwidth of a ring over this group, per GPU.
     pub fn ring_bus_bw(&self, g: GroupShape) -> Bandwidth {
         self.graph(g, self.nic).bus
@@ -1090,6 +1131,48 @@ mod tests {
             generation: Generation::Hopper,
             collnet: false,
         }
+    }
+
+    /// What the links allow a measured busbw: the larger of NVLink and the NIC's line
+    /// rate, twice that for an all-reduce the switches reduce.
+    #[test]
+    fn busbw_ceiling_is_the_larger_link_doubled_where_switches_reduce() {
+        let gb = |b: Bandwidth| b.gbyte_per_s();
+        // 16 A100s on 200 Gb/s NICs: 240 GB/s of NVLink, no NVLS; 362 GB/s is past it.
+        let a100 = NetworkParams {
+            nvlink: Bandwidth::from_gbyte_per_s(240.0),
+            nic: Bandwidth::from_gbit_per_s(200.0) * NET_EFFICIENCY,
+            tree_nic: Bandwidth::from_gbit_per_s(200.0) * NET_EFFICIENCY,
+            generation: Generation::Ampere,
+            ..h100_ib()
+        };
+        let two = GroupShape::uniform(16, 8);
+        let c = a100.busbw_ceiling(CollectiveOp::AllGather, two);
+        assert!((gb(c.busbw) - 240.0).abs() < 1e-9, "{c:?}");
+        assert!((gb(c.nic.unwrap()) - 25.0).abs() < 1e-9, "{c:?}");
+        assert!(!c.in_network);
+        assert!(!a100.busbw_ceiling(CollectiveOp::AllReduce, two).in_network);
+        // Two H100 servers: NVLS doubles the all-reduce's 370.8, not the all-gather's.
+        let h = h100_ib();
+        let ar = h.busbw_ceiling(CollectiveOp::AllReduce, two);
+        assert!(
+            ar.in_network && (gb(ar.busbw) - 741.6).abs() < 1e-9,
+            "{ar:?}"
+        );
+        assert!(gb(ar.busbw) < 900.0);
+        let ag = h.busbw_ceiling(CollectiveOp::AllGather, two);
+        assert!((gb(ag.busbw) - 370.8).abs() < 1e-9, "{ag:?}");
+        // One GPU a server: the NIC alone, doubled only by SHARP.
+        let spread = GroupShape::uniform(16, 1);
+        let c = h.busbw_ceiling(CollectiveOp::AllReduce, spread);
+        assert_eq!((c.nvlink, c.in_network), (None, false));
+        assert!((gb(c.busbw) - 50.0).abs() < 1e-9, "{c:?}");
+        let sharp = NetworkParams {
+            collnet: true,
+            ..h100_ib()
+        };
+        let c = sharp.busbw_ceiling(CollectiveOp::AllReduce, spread);
+        assert!(c.in_network && (gb(c.busbw) - 100.0).abs() < 1e-9, "{c:?}");
     }
 
     /// A GB200 NVL72 rack's NVLink domain: 72 GPUs at 721.8 GB/s as NCCL sees it.

@@ -5,17 +5,17 @@
 //! validation and simulation as any user scenario: nothing is looked up from the case
 //! but its inputs.
 
-use crate::collective::nccl_tests;
+use crate::collective::nccl_tests::{self, COMPARE_MIN_BYTES};
 use crate::error::{toml_message, Error, Result};
 use crate::fabric::routing::Routing;
-use crate::net::analytical::{CollectiveOp, GroupShape};
+use crate::net::analytical::{CollectiveOp, GroupShape, NetworkParams};
 use crate::scenario::NetworkModel;
 use crate::scenario::{
     ClusterFile, FabricKind, ModelFile, ParallelFile, ScenarioFile, TrainingFile,
 };
 use crate::step::StepModel;
 use crate::units::Bytes;
-use crate::workload::{MlpKind, Precision, Recompute};
+use crate::workload::{MlpKind, ModelSpec, Precision, Recompute};
 use serde::{Deserialize, Serialize};
 
 mod suites;
@@ -677,6 +677,23 @@ fn recipe_of(label: &str, table: toml::Value) -> Result<TrainingFile> {
             "a table ([case.training]) with recipe fields of a scenario's [training] section",
         ));
     }
+    // A key neither the recipe's nor a flat one: named against the keys the table takes
+    // (serde's list would offer the flat ones, which are refused here).
+    let fields = recipe_fields();
+    let unknown = table.as_table().and_then(|t| {
+        t.keys()
+            .find(|k| !fields.contains(k) && !FLAT_TRAINING_FIELDS.contains(&k.as_str()))
+    });
+    if let Some(key) = unknown {
+        let expected: Vec<String> = fields.iter().map(|f| format!("`{f}`")).collect();
+        return Err(Error::parse(
+            format!("{context}.{key}"),
+            crate::error::suggest_key(&format!(
+                "unknown field `{key}`, expected one of {}",
+                expected.join(", ")
+            )),
+        ));
+    }
     let recipe: TrainingFile = section(&context, table.clone())?;
     if let Some(name) = FLAT_TRAINING_FIELDS
         .iter()
@@ -883,6 +900,20 @@ pub fn parse_cases_with(
                     format!("each size once (size_bytes[{j}] is the same size)"),
                 ));
             }
+            // Smallest first, as nccl-tests prints them: the latency is read at the first.
+            if let Some(k) =
+                (1..c.size_bytes.len()).find(|&k| c.size_bytes[k] < c.size_bytes[k - 1])
+            {
+                return Err(Error::invalid(
+                    format!("{}: size_bytes[{k}]", label(i, v)),
+                    c.size_bytes[k],
+                    format!(
+                        "sizes in ascending order, as nccl-tests prints them: above size_bytes[{}] = {}",
+                        k - 1,
+                        c.size_bytes[k - 1]
+                    ),
+                ));
+            }
             let times = c.measured_time_us.as_ref().map(Vec::len);
             for (field, n) in [
                 ("measured_busbw_gbps", Some(c.measured_busbw_gbps.len())),
@@ -895,6 +926,22 @@ pub fn parse_cases_with(
                         format!("one value per size_bytes entry ({})", c.size_bytes.len()),
                     ));
                 }
+            }
+            // A size compared with no bandwidth would drop out of the summary unsaid.
+            if let Some((k, &size)) =
+                c.size_bytes.iter().enumerate().find(|&(k, &size)| {
+                    size >= COMPARE_MIN_BYTES && c.measured_busbw_gbps[k] <= 0.0
+                })
+            {
+                return Err(Error::invalid(
+                    format!("{}: measured_busbw_gbps[{k}]", label(i, v)),
+                    c.measured_busbw_gbps[k],
+                    format!(
+                        "a bus bandwidth above 0 GB/s: moving {size} B (1 MiB or more, the \
+                         sizes compared) shows some; nccl-tests prints 0.00 only below \
+                         0.005 GB/s"
+                    ),
+                ));
             }
             check_time_matches_busbw(&c).map_err(|e| e.within(&label(i, v)))?;
             out.push(c);
@@ -1060,6 +1107,10 @@ pub struct CollectiveResult {
     /// Signed error of the predicted time at the smallest size (the latency), percent,
     /// when the case has measured times.
     pub latency_error_pct: Option<f64>,
+    /// Warnings about the measurement: a busbw above what the case's links allow
+    /// ([`crate::net::analytical::NetworkParams::busbw_ceiling`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// How a series grows: the same global batch over more GPUs, or the same batch per GPU.
@@ -1092,15 +1143,20 @@ pub struct SeriesResult {
     pub error_pct: f64,
 }
 
-/// The series among `cases` (simulated as `results`): cases agreeing on all but `gpus`,
-/// `dp` and the batch are grouped by global batch first; those left, by batch per GPU.
-fn series(cases: &[TrainingCase], results: &[TrainingResult]) -> Vec<SeriesResult> {
-    let plan_key = |c: &TrainingCase| {
-        // A v1 case's model is named after the case: the shape is what counts.
-        let model = ModelFile {
-            name: None,
-            ..c.model.clone()
-        };
+/// The series among `cases` (simulated as `results`, their models resolved as `models`):
+/// cases agreeing on all but `gpus`, `dp` and the batch are grouped by global batch
+/// first; those left, by batch per GPU.
+fn series(
+    cases: &[TrainingCase],
+    results: &[TrainingResult],
+    models: &[Option<ModelSpec>],
+) -> Vec<SeriesResult> {
+    let plan_key = |i: usize| {
+        let c = &cases[i];
+        // The model as memphis reads it, by shape: v1's flat fields, v2's table with or
+        // without its defaults written, a preset and a config.json of one shape are one
+        // model (a v1 case's is named after the case).
+        let model = models[i].as_ref().map(ModelSpec::shape);
         format!(
             "{:?}",
             (
@@ -1132,7 +1188,7 @@ fn series(cases: &[TrainingCase], results: &[TrainingResult]) -> Vec<SeriesResul
         };
         let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
         for &i in simulated.iter().filter(|&&i| !taken[i]) {
-            let key = plan_key(&cases[i]) + &batch_key(&cases[i]);
+            let key = plan_key(i) + &batch_key(&cases[i]);
             match groups.iter_mut().find(|(k, _)| *k == key) {
                 Some((_, members)) => members.push(i),
                 None => groups.push((key, vec![i])),
@@ -1161,19 +1217,20 @@ fn series(cases: &[TrainingCase], results: &[TrainingResult]) -> Vec<SeriesResul
     out
 }
 
-/// Error statistics.
+/// Error statistics. With nothing compared (`n` = 0: a collective file with no size of
+/// 1 MiB or more), the figures are null, not a 0% that reads as a perfect match.
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Summary {
     /// Values compared.
     pub n: usize,
-    /// Mean absolute percentage error.
-    pub mape_pct: f64,
-    /// Median absolute percentage error.
-    pub median_ape_pct: f64,
-    /// Largest absolute percentage error.
-    pub max_ape_pct: f64,
-    /// Where the largest error is.
-    pub worst: String,
+    /// Mean absolute percentage error; null with nothing compared.
+    pub mape_pct: Option<f64>,
+    /// Median absolute percentage error; null with nothing compared.
+    pub median_ape_pct: Option<f64>,
+    /// Largest absolute percentage error; null with nothing compared.
+    pub max_ape_pct: Option<f64>,
+    /// Where the largest error is; null with nothing compared.
+    pub worst: Option<String>,
     /// Training cases the model refused (each its row's `error`), left out of the
     /// figures above; 0 for collectives.
     pub not_simulated: usize,
@@ -1209,23 +1266,17 @@ fn summarize(errors: &[(String, f64)]) -> Summary {
         .map(|(id, e)| (id.clone(), e.abs()))
         .fold((String::new(), -1.0), |a, b| if b.1 > a.1 { b } else { a });
     abs.sort_by(f64::total_cmp);
-    let median = if n == 0 {
-        0.0
-    } else if n % 2 == 1 {
-        abs[n / 2]
-    } else {
-        (abs[n / 2 - 1] + abs[n / 2]) / 2.0
+    let median = match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(abs[n / 2]),
+        _ => Some((abs[n / 2 - 1] + abs[n / 2]) / 2.0),
     };
     Summary {
         n,
-        mape_pct: if n == 0 {
-            0.0
-        } else {
-            abs.iter().sum::<f64>() / n as f64
-        },
+        mape_pct: (n > 0).then(|| abs.iter().sum::<f64>() / n as f64),
         median_ape_pct: median,
-        max_ape_pct: max.max(0.0),
-        worst,
+        max_ape_pct: (n > 0).then_some(max.max(0.0)),
+        worst: (n > 0).then_some(worst),
         not_simulated: 0,
     }
 }
@@ -1236,6 +1287,7 @@ pub fn run_cases(file: &CaseFile, timeline: bool) -> Result<Report> {
     match file {
         CaseFile::Training(cases) => {
             let mut out = Vec::with_capacity(cases.len());
+            let mut models = Vec::with_capacity(cases.len());
             for c in cases {
                 // One case the model refuses does not stop the others: it is reported.
                 // What a config.json the case's model came from has that memphis does
@@ -1257,11 +1309,17 @@ pub fn run_cases(file: &CaseFile, timeline: bool) -> Result<Report> {
                         capacity_gib: sc.cluster.gpu.hbm_capacity.gib(),
                         fits: step.fits,
                     };
-                    Ok((step, memory))
+                    Ok((step, memory, sc.model))
                 });
                 let (pred, error, memory) = match predicted {
-                    Ok((step, memory)) => (Some(step.time.0), None, Some(memory)),
-                    Err(e) => (None, Some(e.to_string()), None),
+                    Ok((step, memory, model)) => {
+                        models.push(Some(model));
+                        (Some(step.time.0), None, Some(memory))
+                    }
+                    Err(e) => {
+                        models.push(None);
+                        (None, Some(e.to_string()), None)
+                    }
                 };
                 out.push(TrainingResult {
                     id: c.id.clone(),
@@ -1283,7 +1341,7 @@ pub fn run_cases(file: &CaseFile, timeline: bool) -> Result<Report> {
                     not_simulated: out.iter().filter(|r| r.error.is_some()).count(),
                     ..summarize(&errs)
                 },
-                series: series(cases, &out),
+                series: series(cases, &out, &models),
                 cases: out,
             })
         }
@@ -1301,6 +1359,7 @@ pub fn run_cases(file: &CaseFile, timeline: bool) -> Result<Report> {
                     predicted_time_us: vec![],
                     error_pct: vec![],
                     latency_error_pct: None,
+                    notes: above_the_links(c, &net, g).into_iter().collect(),
                 };
                 for (&size, &measured) in c.size_bytes.iter().zip(&c.measured_busbw_gbps) {
                     let e = net.collective(c.op, Bytes(size as f64), g);
@@ -1309,7 +1368,7 @@ pub fn run_cases(file: &CaseFile, timeline: bool) -> Result<Report> {
                     r.predicted_busbw_gbps.push(busbw);
                     r.predicted_time_us.push(e.time.0 * 1e6);
                     r.error_pct.push(err);
-                    if let Some(err) = err.filter(|_| size >= 1 << 20) {
+                    if let Some(err) = err.filter(|_| size >= COMPARE_MIN_BYTES) {
                         errs.push((format!("{} @ {size} B", c.id), err));
                     }
                 }
@@ -1363,9 +1422,9 @@ fn with_fields<T: serde::de::DeserializeOwned>(kind: &str, e: Error) -> Error {
 }
 
 /// A collective case that gives both time and bus bandwidth must give one measurement:
-/// where the bandwidth is large enough for its two decimals to matter little, the two
-/// agree as nccl-tests prints them (`nccl_tests::busbw_disagrees_with_time`). Otherwise
-/// the curve compared (busbw) and the latency checked (time) disagree.
+/// at every size, the two agree as nccl-tests prints them, to 2% or to the rounding of
+/// the busbw's two decimals (`nccl_tests::busbw_disagrees_with_time`). Otherwise the
+/// curve compared (busbw) and the latency checked (time) disagree.
 fn check_time_matches_busbw(c: &CollectiveCase) -> Result<()> {
     let Some(times) = &c.measured_time_us else {
         return Ok(());
@@ -1391,13 +1450,62 @@ fn check_time_matches_busbw(c: &CollectiveCase) -> Result<()> {
                 format!(
                     "within 2% of the {implied:.2} GB/s that measured_time_us[{k}] = {t} µs \
                      gives at {size} B (size x {:.4} / time, as nccl-tests computes \
-                     busbw); the two columns of one run agree",
+                     busbw), or within 0.005 GB/s of it (the rounding of nccl-tests' two \
+                     decimals) where that is wider; the two columns of one run agree",
                     c.op.bus_factor(c.gpus)
                 ),
             ));
         }
     }
     Ok(())
+}
+
+/// A warning where a collective case's measured busbw is above what its links allow
+/// (NVLink and the NICs it gives, [`NetworkParams::busbw_ceiling`]): the measurement is
+/// of other links, or a slip. A warning, not an error: the bound is loose for some
+/// algorithms, and a real curve may lie near it.
+fn above_the_links(c: &CollectiveCase, net: &NetworkParams, g: GroupShape) -> Option<String> {
+    let ceiling = net.busbw_ceiling(c.op, g);
+    let limit = ceiling.busbw.gbyte_per_s();
+    let over: Vec<usize> = (0..c.size_bytes.len())
+        .filter(|&k| c.measured_busbw_gbps[k] > limit)
+        .collect();
+    let &k = over.first()?;
+    let most = over
+        .iter()
+        .map(|&j| c.measured_busbw_gbps[j])
+        .fold(f64::MIN, f64::max);
+    let more = match over.len() {
+        1 => String::new(),
+        n => format!(
+            " (and {} more size{}, up to {most} GB/s)",
+            n - 1,
+            if n == 2 { "" } else { "s" }
+        ),
+    };
+    let nvlink = ceiling
+        .nvlink
+        .map(|b| format!("NVLink's {:.1} GB/s per {} GPU", b.gbyte_per_s(), c.gpu));
+    let nic = ceiling.nic.map(|b| {
+        format!(
+            "the {:.1} GB/s of a {} Gb/s NIC per GPU",
+            b.gbyte_per_s(),
+            c.nic_gbps_per_gpu
+        )
+    });
+    let links = match (nvlink, nic) {
+        (Some(a), Some(b)) => format!("the larger of {a} and {b}"),
+        (a, b) => a.or(b).unwrap_or_default(),
+    };
+    let doubled = if ceiling.in_network {
+        ", twice that for an all-reduce the switches reduce (NVLS, SHARP)"
+    } else {
+        ""
+    };
+    Some(format!(
+        "measured_busbw_gbps[{k}] = {} at {} B{more} is above the {limit:.1} GB/s a GPU's links allow here ({links}{doubled}): a measurement of other links than gpu, gpus_per_node and nic_gbps_per_gpu give, or a slip",
+        c.measured_busbw_gbps[k], c.size_bytes[k]
+    ))
 }
 
 /// A scenario error about the cluster a collective case gives, named by the case's
@@ -1552,6 +1660,47 @@ measured_busbw_gbps = [24.6]
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    /// A busbw above what the case's links allow is warned of in the case's notes; the
+    /// suite's curves, an NVLS one above the NIC's rate at 2 servers among them, are not.
+    #[test]
+    fn a_busbw_above_the_links_is_noted() {
+        let notes = |text: &str| match run_cases(&parse_cases("c.toml", text).unwrap(), false) {
+            Ok(Report::Collective { cases, .. }) => {
+                cases.into_iter().flat_map(|c| c.notes).collect::<Vec<_>>()
+            }
+            other => panic!("{other:?}"),
+        };
+        assert!(notes(COLL).is_empty());
+        for s in SUITES.iter().filter(|s| s.name == "collectives") {
+            assert_eq!(notes(s.text), Vec::<String>::new(), "{}", s.path);
+        }
+        // 16 A100s on 200 Gb/s NICs at 362 GB/s of all-gather: past NVLink's 240.
+        let a100 = COLL
+            .replace("all_reduce", "all_gather")
+            .replace("H100-SXM5-80GB", "A100-SXM4-80GB")
+            .replace("gpus_per_node = 1", "gpus_per_node = 8")
+            .replace("nic_gbps_per_gpu = 400", "nic_gbps_per_gpu = 200")
+            .replace("[1048576]", "[1048576, 2097152]")
+            .replace("[24.6]", "[362.0, 300.0]");
+        let n = notes(&a100);
+        assert_eq!(n.len(), 1, "{n:?}");
+        assert!(
+            n[0].starts_with("measured_busbw_gbps[0] = 362 at 1048576 B (and 1 more size, up to 362 GB/s) is above the 240.0 GB/s a GPU's links allow here (the larger of NVLink's 240.0 GB/s per A100-SXM4-80GB GPU and the 25.0 GB/s of a 200 Gb/s NIC per GPU)"),
+            "{n:?}"
+        );
+        // 900 GB/s of all-reduce on two H100 servers: past twice NVLink's 370.8 (NVLS).
+        let h100 = COLL
+            .replace("gpus_per_node = 1", "gpus_per_node = 8")
+            .replace("[24.6]", "[900.0]");
+        let n = notes(&h100);
+        assert!(
+            n.len() == 1
+                && n[0].contains("above the 741.6 GB/s")
+                && n[0].contains("twice that for an all-reduce"),
+            "{n:?}"
+        );
     }
 
     #[test]
@@ -1735,6 +1884,21 @@ vocab = 32000
         );
     }
 
+    /// The README's `mlp` row names every value the parser takes, and only those.
+    #[test]
+    fn the_readme_lists_the_mlp_kinds_the_parser_takes() {
+        let readme = include_str!("../../../../validation/README.md");
+        let row = readme.lines().find(|l| l.starts_with("| mlp |")).unwrap();
+        let mut listed: Vec<&str> = row.split('`').skip(1).step_by(2).collect();
+        listed.sort();
+        let parse = |name: &str| toml::Value::String(name.into()).try_into::<MlpKind>();
+        let e = parse("nope").unwrap_err().to_string();
+        let mut taken: Vec<&str> = e.split('`').skip(3).step_by(2).collect();
+        taken.sort();
+        assert_eq!(listed, taken, "{row} / {e}");
+        assert!(listed.iter().all(|k| parse(k).is_ok()));
+    }
+
     #[test]
     fn a_v2_case_carries_its_recipe() {
         let v2 = one_v2() + "[case.training]\nmain_grads = \"fp32\"\nrecompute_modules = [\"core_attn\", \"layernorm\"]\n";
@@ -1753,7 +1917,18 @@ vocab = 32000
         let e = err(&(one_v2() + "[case.training]\nseq_len = 4096\n"));
         assert!(e.contains("case 1 (id t): training.seq_len = set"), "{e}");
         let e = err(&(one_v2() + "[case.training]\nmain_gradz = \"fp32\"\n"));
-        assert!(e.contains("did you mean `main_grads`"), "{e}");
+        assert!(e.contains("case 1 (id t): training.main_gradz: unknown key `main_gradz`: did you mean `main_grads`? (known keys: "), "{e}");
+        // The keys listed are those the table takes: not the ones it refuses as flat.
+        let known = e
+            .split("(known keys: ")
+            .nth(1)
+            .unwrap()
+            .trim_end_matches(')');
+        let known: Vec<&str> = known.split(", ").collect();
+        assert_eq!(known, recipe_fields(), "{e}");
+        for flat in FLAT_TRAINING_FIELDS {
+            assert!(!known.contains(&flat), "{flat}: {e}");
+        }
         let e = err(&(ONE.to_string() + "[case.training]\nep_overlap = true\n"));
         assert!(
             e.contains("case 1 (id t): training") && e.contains("format v2"),
@@ -2117,13 +2292,69 @@ vocab = 32000
         assert!((weak.measured_ratio - 1.1).abs() < 1e-12);
     }
 
+    /// A series is one model however its cases write it: v1's flat fields (experts 0)
+    /// and v2's table without the experts are one model, and so is a preset and its
+    /// fields written out.
+    #[test]
+    fn series_group_cases_by_the_model_they_resolve_to() {
+        let at = |text: &str, id: &str, gpus: u64| {
+            text.replace("id = \"t\"", &format!("id = \"{id}\""))
+                .replace("gpus = 16", &format!("gpus = {gpus}"))
+                .replace("dp = 4", &format!("dp = {}", gpus / 4))
+        };
+        let v2 = one_v2()
+            .replace("moe_experts = 0\n", "")
+            .replace("moe_topk = 0\n", "");
+        assert!(!v2.contains("moe_"), "{v2}");
+        // Llama 3 8B's shape as fields, and as its preset.
+        let llama = |preset: bool| {
+            let model = if preset {
+                "preset = \"llama3-8b\"\n".to_string()
+            } else {
+                "layers = 32\nhidden = 4096\nheads = 32\nkv_heads = 8\nffn_hidden = 14336\nvocab = 128256\nmlp = \"gated\"\n".to_string()
+            };
+            let mut t: toml::Table = toml::from_str(&v2).unwrap();
+            let case = t["case"].as_array_mut().unwrap()[0].as_table_mut().unwrap();
+            case.insert(
+                "model".into(),
+                toml::from_str::<toml::Table>(&model).unwrap().into(),
+            );
+            toml::to_string(&t).unwrap()
+        };
+        let text = [
+            at(ONE, "v1", 16),
+            at(&v2, "v2", 32),
+            at(&llama(false), "fields", 16),
+            at(&llama(true), "preset", 32),
+        ]
+        .concat();
+        let f = parse_cases("series.toml", &text).unwrap();
+        let Report::Training { series, .. } = run_cases(&f, false).unwrap() else {
+            panic!("training report")
+        };
+        let ids: Vec<_> = series.iter().map(|s| s.ids.join(" ")).collect();
+        assert_eq!(ids, ["v1 v2", "fields preset"], "{series:?}");
+    }
+
     #[test]
     fn summary_statistics() {
         let s = summarize(&[("a".into(), 10.0), ("b".into(), -20.0), ("c".into(), 3.0)]);
         assert_eq!(s.n, 3);
-        assert!((s.mape_pct - 11.0).abs() < 1e-12);
-        assert_eq!(s.median_ape_pct, 10.0);
-        assert_eq!(s.max_ape_pct, 20.0);
-        assert_eq!(s.worst, "b");
+        assert!((s.mape_pct.unwrap() - 11.0).abs() < 1e-12);
+        assert_eq!(s.median_ape_pct, Some(10.0));
+        assert_eq!(s.max_ape_pct, Some(20.0));
+        assert_eq!(s.worst.as_deref(), Some("b"));
+        // Nothing compared has no figures, not a perfect 0%.
+        let none = summarize(&[]);
+        assert_eq!(none.n, 0);
+        assert_eq!(
+            (
+                none.mape_pct,
+                none.median_ape_pct,
+                none.max_ape_pct,
+                none.worst
+            ),
+            (None, None, None, None)
+        );
     }
 }

@@ -413,6 +413,18 @@ impl LayerParams {
 }
 
 impl ModelSpec {
+    /// The model without what names or bounds it but does not change its work: its name
+    /// and the sequence length its positions were trained for. Two models of one shape
+    /// (a preset, a config.json or fields written out, as memphis reads them) are equal
+    /// here.
+    pub fn shape(&self) -> ModelSpec {
+        ModelSpec {
+            name: String::new(),
+            max_seq_len: None,
+            ..self.clone()
+        }
+    }
+
     /// A dense GQA transformer with nothing else: the shape most tests start from.
     #[allow(clippy::too_many_arguments)]
     pub fn dense(

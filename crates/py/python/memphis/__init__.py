@@ -584,10 +584,17 @@ def validate(**overrides: Any) -> Union["pd.DataFrame", str]:
         for c in s.get("cases", []):
             row = {"suite": s.get("suite")}
             row.update({k: v for k, v in c.items() if not isinstance(v, (dict, list))})
-            # A collective case is a curve: a row per size, its columns taken size by size.
-            curve = {k: v for k, v in c.items() if isinstance(v, list)} if "size_bytes" in c else {}
+            # A collective case is a curve: a row per size, its columns taken size by size
+            # (its notes, warnings as the binary prints them, are no column of the curve).
+            curve = (
+                {k: v for k, v in c.items() if isinstance(v, list) and k != "notes"}
+                if "size_bytes" in c
+                else {}
+            )
             for i in range(len(c["size_bytes"])) if curve else ():
                 rows.append(dict(row, **{k: v[i] for k, v in curve.items()}))
+            for n in c.get("notes", []) if curve else ():
+                warnings.warn(f"case {c.get('id')}: {n}", MemphisWarning, stacklevel=2)
             if not curve:
                 rows.append(row)
     # A case the model refused is on its row, left out of the summary; the binary fails
