@@ -376,6 +376,57 @@ fn allow_oom_keeps_the_presets_plan() {
     assert_eq!(v["fits"], false);
 }
 
+/// A model other than the preset's, some plan fields given, none of its plans fitting:
+/// `--allow-oom` runs the plan with those fields that needs the least memory (the one the
+/// refusal names), not the preset's plan for its own model under them (cp = 2 of the
+/// default's, which 16 GPUs cannot take).
+#[test]
+fn allow_oom_runs_the_least_memory_plan_with_the_fields_given() {
+    let args = [
+        "simulate",
+        "--model",
+        "llama3-70b",
+        "--cluster",
+        "dgx-h100",
+        "--gpus",
+        "16",
+        "--tp",
+        "8",
+        "--pp",
+        "2",
+        "--global-batch",
+        "16",
+        "--seq-len",
+        "8192",
+        "--recompute",
+        "none",
+    ];
+    let refused = memphis(&args);
+    assert_eq!(refused.status.code(), Some(2));
+    let err = stderr(&refused);
+    let named = err
+        .split("(the least any needs is ")
+        .nth(1)
+        .and_then(|r| r.split(" GiB").next())
+        .unwrap_or_else(|| panic!("{err}"))
+        .to_string();
+    let o = memphis(&[&args[..], &["--allow-oom", "--json"]].concat());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["fits"], false);
+    assert_eq!(
+        (v["plan"]["tp"].as_u64(), v["plan"]["pp"].as_u64()),
+        (Some(8), Some(2))
+    );
+    let gib = v["memory"]["per_gpu_gib"].as_f64().unwrap();
+    assert_eq!(format!("{gib:.1}"), named, "{}", v["memory"]);
+    assert!(
+        stderr(&o).contains("as allowed, the one that needs the least memory runs"),
+        "{}",
+        stderr(&o)
+    );
+}
+
 /// A whole plan search where nothing fits is one clear error, as for `--plan auto`.
 #[test]
 fn a_plan_search_where_nothing_fits_is_an_error() {

@@ -142,6 +142,25 @@ fn plan_for_other_model(
             // No plan for this model fits: say so, not what the preset's plan breaks.
             return Err(none_fits(&base, &fixed));
         }
+        Ok(None) if !whole => {
+            // With --allow-oom and no plan that fits: the plan with the fields given that
+            // needs the least memory runs, as asked, not the preset's plan for another
+            // model filled in under them.
+            let Some(least) = plan::least_memory(&base, &fixed) else {
+                return Err(none_fits(&base, &fixed));
+            };
+            let mut scenario = base.clone();
+            scenario.plan = least.plan;
+            let notes = vec![format!(
+                "no plan of {} {}fits; as allowed, the one that needs the least memory runs: {} ({:.1} GiB a GPU of {:.1})",
+                scenario.model.name,
+                if merged.wrote_in("parallel") { "with the plan fields you gave " } else { "" },
+                scenario.plan.chosen_label(),
+                least.total.gib(),
+                scenario.cluster.gpu.hbm_capacity.gib()
+            )];
+            return Ok(Some((Resolved { scenario, notes }, true)));
+        }
         Ok(Some(pick)) => pick,
         // A whole plan the planner does not search (or that does not fit, with
         // --allow-oom): run as given, the rest at memphis's defaults, not the preset's.
