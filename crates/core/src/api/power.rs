@@ -778,7 +778,13 @@ fn assemble(
     let dt = o.resolution_s;
     let limit = o.ramp_limit_mw_per_s;
     let base_mw = &runs[0].1.facility_mw;
-    let (grid_mw, battery) = grid::battery(base_mw, dt, limit, grid::ROUND_TRIP_EFFICIENCY);
+    let (grid_mw, battery) = grid::battery(
+        base_mw,
+        runs[0].1.steady_mw(),
+        dt,
+        limit,
+        grid::ROUND_TRIP_EFFICIENCY,
+    );
     let step_hz = 1.0 / r.step.time_s.max(1e-12);
     let from_hz = grid::BAND_HZ[0].min(step_hz / 2.0);
     // The failure as modelled: none where it found no moment to strike.
@@ -1151,6 +1157,53 @@ mod tests {
             row.energy_cost_mwh > 0.0 && row.step_time_cost == 0.0,
             "{row:?}"
         );
+    }
+
+    /// The window opens in steady state: the grid at t = 0 knows nothing of a failure
+    /// to come. Its opening mean once took in a fall within the first 300 s: with one at
+    /// 1 minute of 15 the grid opened at 55.9 MW under a 74.6 MW load, the battery
+    /// discharging for a minute before the failure, and its size hung on when it struck
+    /// (499 kWh at 1 minute, 665 at 3, 466 at 10).
+    #[test]
+    fn a_battery_opens_steady_whenever_the_failure_strikes() {
+        let sc = default_scenario();
+        let run = |window_s: f64, at: Option<f64>| {
+            let o = PowerOptions {
+                mitigation: Some(Mitigation::Battery),
+                failure_at_s: at,
+                ..opts(window_s)
+            };
+            power(&sc, &o).unwrap()
+        };
+        let steady = run(900.0, None);
+        // What the opening may legitimately differ by: the steady losses the grid opens
+        // buying, which the span (sized on the whole window) sets; here 0.25 MW.
+        let losses_mw = steady.battery.losses_mwh * 3600.0 / steady.window_s;
+        assert!(losses_mw > 0.0);
+        for at in [60.0, 180.0, 600.0] {
+            let r = run(900.0, Some(at));
+            let (g0, s0) = (r.series.facility_mw[0], steady.series.facility_mw[0]);
+            assert!(
+                (g0 - s0).abs() <= losses_mw,
+                "failure at {at} s: the grid opens at {g0} MW, {s0} MW without it"
+            );
+        }
+        // The battery's size: the failure's fall and the restart's climb, each taken at
+        // the ramp limit (about ΔP² / 2L). In 30 minutes every restart here completes
+        // (idle and warm-up take 10 minutes; in 15, the 10-minute failure's would not,
+        // and its climb is then no part of the window). Where in the step ripple each
+        // strikes may differ by what the steady job's battery holds: its ripple.
+        let ripple_mwh = run(1800.0, None).battery.mwh;
+        assert!(ripple_mwh > 0.0);
+        let sizes: Vec<f64> = [60.0, 180.0, 600.0]
+            .iter()
+            .map(|&at| run(1800.0, Some(at)).battery.mwh)
+            .collect();
+        let (lo, hi) = sizes
+            .iter()
+            .fold((f64::INFINITY, 0.0f64), |(l, h), &v| (l.min(v), h.max(v)));
+        assert!(lo > 100.0 * ripple_mwh, "{sizes:?} {ripple_mwh}");
+        assert!(hi - lo <= ripple_mwh, "{sizes:?} MWh, ripple {ripple_mwh}");
     }
 
     #[test]
