@@ -405,15 +405,27 @@ fn render_mitigations(o: &mut String, r: &GridReport) {
     } else {
         ("MW", 1.0)
     };
+    // The restart's own climb, where a restart is in the window.
+    let restart = r.baseline.restart_climb_mw_per_s.is_some();
     let _ = writeln!(
         o,
-        "\n  mitigation   swing {u}  ramp {u}/s  rise {u}/s  band RMS {u}   energy/step  step time",
+        "\n  mitigation   swing {u}  ramp {u}/s  rise {u}/s{}  band RMS {u}   energy/step  step time",
+        if restart {
+            format!("  restart {u}/s", u = unit.0)
+        } else {
+            String::new()
+        },
         u = unit.0
     );
     for m in std::iter::once(&r.baseline).chain(&r.mitigations) {
+        let climb = match (restart, m.restart_climb_mw_per_s) {
+            (false, _) => String::new(),
+            (true, Some(v)) => format!(" {:>13.2}", v * unit.1),
+            (true, None) => format!(" {:>13}", "-"),
+        };
         let _ = writeln!(
             o,
-            "    {:<10} {:>8.2} {:>10.2} {:>10.2} {:>12.2} {:>+12} {:>+10}",
+            "    {:<10} {:>8.2} {:>10.2} {:>10.2}{climb} {:>12.2} {:>+12} {:>+10}",
             m.name,
             m.shape.swing_mw * unit.1,
             m.shape.ramp_max_mw_per_s * unit.1,
@@ -421,6 +433,13 @@ fn render_mitigations(o: &mut String, r: &GridReport) {
             m.band_rms_mw * unit.1,
             pct(m.energy_cost),
             pct(m.step_time_cost)
+        );
+    }
+    if restart {
+        let _ = writeln!(
+            o,
+            "    restart: the steepest climb of the draw averaged over a step, from the failure to {} s after training resumes: the site's climb back to training power, its ripple left out (rise: the whole window's, the ripple's)",
+            api::power::RAMP_IN_S
         );
     }
     for m in &r.mitigations {

@@ -202,18 +202,20 @@ fn mitigation_chart(r: &GridReport) -> String {
 /// Costs and gains, as a table.
 fn mitigation_table(r: &GridReport) -> String {
     let mut o = String::from(
-        r#"<table id="table-mitigations"><tr><th>mitigation</th><th>peak MW</th><th>min MW</th><th>swing MW</th><th>max ramp MW/s</th><th>max rise MW/s</th><th>p99 ramp MW/s</th><th>band RMS MW</th><th>energy per step</th><th>extra MWh</th><th>step time</th><th>what</th></tr>"#,
+        r#"<table id="table-mitigations"><tr><th>mitigation</th><th>peak MW</th><th>min MW</th><th>swing MW</th><th>max ramp MW/s</th><th>max rise MW/s</th><th>restart rise MW/s</th><th>p99 ramp MW/s</th><th>band RMS MW</th><th>energy per step</th><th>extra MWh</th><th>step time</th><th>what</th></tr>"#,
     );
     for m in std::iter::once(&r.baseline).chain(&r.mitigations) {
         let _ = write!(
             o,
-            "<tr><td>{}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{}</td><td>{:.3}</td><td>{}</td><td style=\"text-align:left\">{}</td></tr>",
+            "<tr><td>{}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{}</td><td>{:.2}</td><td>{:.2}</td><td>{}</td><td>{:.3}</td><td>{}</td><td style=\"text-align:left\">{}</td></tr>",
             esc(&m.name),
             m.shape.peak_mw,
             m.shape.min_mw,
             m.shape.swing_mw,
             m.shape.ramp_max_mw_per_s,
             m.shape.ramp_up_max_mw_per_s,
+            m.restart_climb_mw_per_s
+                .map_or("-".to_string(), |v| format!("{v:.2}")),
             m.shape.ramp_p99_mw_per_s,
             m.band_rms_mw,
             pct(m.energy_cost),

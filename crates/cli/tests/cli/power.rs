@@ -553,3 +553,34 @@ fn a_stagger_that_cannot_act_in_the_window_says_why() {
     );
     assert!(!stagger("20m").contains("training resumes"));
 }
+
+/// The window's rise is training's ripple (about 160 MW/s between 100 ms samples),
+/// the same with a staggered restart as without: the restart's own climb, averaged
+/// over a step, is where the stagger shows. Back at once, the site climbs from waiting
+/// power to training's in a step (5.6 s); ramped in, over the stagger's 60 s.
+#[test]
+fn the_restarts_climb_shows_what_a_stagger_softens() {
+    let args = ["power", "--window", "1h", "--failure-at", "20m"];
+    let v = json(&[&args[..], &["--json"]].concat());
+    let climb = |name: &str| f(mitigation(&v, name), "restart_climb_mw_per_s");
+    let base = f(&v, "baseline.restart_climb_mw_per_s");
+    let rise = f(&v, "baseline.ramp_up_max_mw_per_s");
+    assert!(
+        (f(mitigation(&v, "stagger"), "ramp_up_max_mw_per_s") - rise).abs() < 0.01 * rise,
+        "the ripple sets both rises"
+    );
+    // Whatever the climb's size, the ramp-in spreads it over 60 s, not a step.
+    let step = f(&v, "step_s");
+    assert!(
+        climb("stagger") < 3.0 * step / 60.0 * base,
+        "{base} {}",
+        climb("stagger")
+    );
+    assert!(base < 0.2 * rise && climb("stagger") < climb("cap"), "{v}");
+    let text = stdout(&memphis(&args));
+    assert!(text.contains("restart MW/s") && text.contains("    restart: the steepest climb"));
+    // Without a failure there is no restart: null, and no column.
+    let calm = json(&["power", "--window", "2m", "--json"]);
+    assert!(calm["baseline"]["restart_climb_mw_per_s"].is_null());
+    assert!(!stdout(&memphis(&["power", "--window", "2m"])).contains("restart MW/s"));
+}

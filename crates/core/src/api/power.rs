@@ -158,6 +158,14 @@ pub struct Outcome {
     pub band_fraction: f64,
     /// Its RMS in the spectrum's band, MW.
     pub band_rms_mw: f64,
+    /// The restart's own climb, MW/s: the steepest rise of what the grid draws,
+    /// averaged over a step, from one step to the next, from the failure until
+    /// [`RAMP_IN_S`] after training resumes (the span a staggered restart ramps the job
+    /// back in over), each series from its own failure. Averaged over a step, so that
+    /// training's ripple (which sets the window's rise) is left out: what remains is the
+    /// site's climb back to training power. None without a failure, or where training
+    /// does not resume within the window.
+    pub restart_climb_mw_per_s: Option<f64>,
     /// Training steps done in the window.
     pub steps_done: f64,
     /// Training steps done in the same window without the failure (the same jitter),
@@ -654,7 +662,38 @@ impl Work {
     }
 }
 
-/// The outcome of a series of what the grid draws.
+/// The restart's climb in `mw` (bins of `dt`) for the failure `f` struck at `at_s`:
+/// the steepest rise of the mean over one step (`step_s`, in whole bins, at least one)
+/// to the next, from the failure to [`RAMP_IN_S`] after training resumes; none where
+/// it does not resume within the series.
+fn restart_climb(mw: &[f64], dt: f64, at_s: f64, f: Failure, step_s: f64) -> Option<f64> {
+    let resumed = at_s + f.down_s + f.warmup_s;
+    let n = mw.len();
+    if resumed >= n as f64 * dt {
+        return None;
+    }
+    let w = ((step_s / dt).round() as usize).max(1);
+    let from = ((at_s / dt).floor() as usize).min(n - 1);
+    // The last step compared ends a step past the ramp-in's end.
+    let to = ((((resumed + RAMP_IN_S) / dt).ceil() as usize) + w).min(n);
+    // Sums over [0, k): a step's mean is a difference of two.
+    let mut sums = Vec::with_capacity(to - from + 1);
+    sums.push(0.0);
+    for &x in &mw[from..to] {
+        sums.push(sums[sums.len() - 1] + x);
+    }
+    let bins = sums.len() - 1;
+    let climb = (0..(bins + 1).saturating_sub(2 * w))
+        .map(|k| {
+            let (a, b) = (sums[k + w] - sums[k], sums[k + 2 * w] - sums[k + w]);
+            (b - a) / (w * w) as f64 / dt
+        })
+        .fold(0.0, f64::max);
+    Some(climb)
+}
+
+/// The outcome of a series of what the grid draws; `restart`: the failure, when it
+/// struck this series and the step's time.
 fn outcome(
     name: &str,
     what: String,
@@ -662,6 +701,7 @@ fn outcome(
     dt: f64,
     work: Work,
     from_hz: f64,
+    restart: Option<(Failure, f64, f64)>,
 ) -> Outcome {
     let shape = grid::shape(grid_mw, dt);
     let sp = grid::spectrum(grid_mw, dt, from_hz);
@@ -677,6 +717,8 @@ fn outcome(
         peak_hz: sp.peak_hz,
         band_fraction: sp.band_fraction,
         band_rms_mw: sp.band_rms_mw,
+        restart_climb_mw_per_s: restart
+            .and_then(|(f, at, step_s)| restart_climb(grid_mw, dt, at, f, step_s)),
         steps_done: work.steps,
         unfailed_steps: work.unfailed_steps,
         energy_cost_mwh: 0.0,
@@ -720,10 +762,14 @@ fn outcomes(
     o: &PowerOptions,
     from_hz: f64,
     failure: Option<Failure>,
+    step_s: f64,
 ) -> (Outcome, Vec<Outcome>) {
     let (dt, limit) = (o.resolution_s, o.ramp_limit_mw_per_s);
     let base = &runs[0].1;
     let what = "the site as it is".to_string();
+    // Each series is struck at its own worst moment; the battery's grid at the
+    // baseline's.
+    let restart = |s: &Series| failure.zip(s.failed_at_s).map(|(f, at)| (f, at, step_s));
     let baseline = outcome(
         "baseline",
         what,
@@ -731,12 +777,14 @@ fn outcomes(
         dt,
         Work::of(base),
         from_hz,
+        restart(base),
     );
     let rows = Mitigation::ALL.into_iter().map(|m| {
-        let (mw, work) = match runs.iter().find(|x| x.0 == Some(m)) {
-            Some((_, s)) => (&s.facility_mw[..], Work::of(s)),
-            None => (grid_mw, Work::of(base)),
+        let (mw, series) = match runs.iter().find(|x| x.0 == Some(m)) {
+            Some((_, s)) => (&s.facility_mw[..], s),
+            None => (grid_mw, base),
         };
+        let work = Work::of(series);
         let mut what = m.what(limit);
         if m == Mitigation::Stagger {
             let window = base.facility_mw.len() as f64 * dt;
@@ -754,7 +802,7 @@ fn outcomes(
                 Some(_) => {}
             }
         }
-        let mut row = outcome(m.name(), what, mw, dt, work, from_hz);
+        let mut row = outcome(m.name(), what, mw, dt, work, from_hz, restart(series));
         if m == Mitigation::Battery && work.unfailed_steps > 0.0 {
             // Its cost is its losses: the grid's energy less the charge left in it
             // (which the next window draws back), not the grid's energy as such.
@@ -792,7 +840,8 @@ fn assemble(
         .inputs
         .failure
         .filter(|_| runs[0].1.failed_at_s.is_some());
-    let (baseline, mitigations) = outcomes(&runs, &grid_mw, &battery, o, from_hz, struck);
+    let (baseline, mitigations) =
+        outcomes(&runs, &grid_mw, &battery, o, from_hz, struck, r.step.time_s);
     let chosen = o.mitigation;
     let (series, battery_mw) = headline(&runs, chosen, &grid_mw);
     let shape = grid::shape(&series.facility_mw, dt);
@@ -1204,6 +1253,43 @@ mod tests {
             .fold((f64::INFINITY, 0.0f64), |(l, h), &v| (l.min(v), h.max(v)));
         assert!(lo > 100.0 * ripple_mwh, "{sizes:?} {ripple_mwh}");
         assert!(hi - lo <= ripple_mwh, "{sizes:?} MWh, ripple {ripple_mwh}");
+    }
+
+    /// The restart's climb leaves the ripple out: a jump back to training climbs by
+    /// its size over a step, a ramp-in by its size over the ramp, whatever the ripple.
+    #[test]
+    fn a_restarts_climb_is_the_sites_not_the_ripples() {
+        let (dt, step) = (0.1, 5.0);
+        let ripple = |k: usize| if k % 50 < 40 { 10.0 } else { -10.0 };
+        let f = Failure {
+            at_s: 100.0,
+            down_s: 50.0,
+            warmup_s: 0.0,
+        };
+        // Training at 100 MW (±10: 400 MW/s between samples), down to 50 MW from
+        // 100 s to 150 s, back at once or over the 60 s ramp-in.
+        let series = |ramp_s: f64| -> Vec<f64> {
+            (0..4000)
+                .map(|k| {
+                    let t = k as f64 * dt;
+                    let up = match t {
+                        t if t < 100.0 => 1.0,
+                        t if t < 150.0 => 0.0,
+                        t if ramp_s > 0.0 => ((t - 150.0) / ramp_s).min(1.0),
+                        _ => 1.0,
+                    };
+                    50.0 + up * (50.0 + ripple(k))
+                })
+                .collect()
+        };
+        let jump = restart_climb(&series(0.0), dt, 100.0, f, step).unwrap();
+        let ramp = restart_climb(&series(RAMP_IN_S), dt, 100.0, f, step).unwrap();
+        // 50 MW over a step, and over the ramp (the ripple's mean moves with it).
+        assert!((jump - 50.0 / step).abs() < 0.2 * 50.0 / step, "{jump}");
+        assert!(ramp < 1.2 * 50.0 / RAMP_IN_S, "{ramp}");
+        assert!(grid::shape(&series(0.0), dt).ramp_up_max_mw_per_s > 10.0 * jump);
+        // Training that does not resume in the window has no restart to climb.
+        assert!(restart_climb(&series(0.0)[..1400], dt, 100.0, f, step).is_none());
     }
 
     #[test]
