@@ -310,8 +310,13 @@ fn notes_say_what_was_changed_and_what_is_aliased() {
             .collect::<Vec<_>>()
             .join("\n")
     };
+    // The default changes nothing and sees all: its one note is what its battery is.
     let r = json(&["power", "--window", "10m", "--json"]);
-    assert_eq!(notes(&r), "");
+    assert!(
+        notes(&r).starts_with("the battery sized here (") && !notes(&r).contains('\n'),
+        "{}",
+        notes(&r)
+    );
     // 1 s samples: the step's 3rd harmonic (0.54 Hz) is past Nyquist (0.5 Hz).
     let r = json(&["power", "--window", "10m", "--resolution", "1s", "--json"]);
     assert!(notes(&r).contains("aliasing"), "{}", notes(&r));
@@ -583,4 +588,26 @@ fn the_restarts_climb_shows_what_a_stagger_softens() {
     let calm = json(&["power", "--window", "2m", "--json"]);
     assert!(calm["baseline"]["restart_climb_mw_per_s"].is_null());
     assert!(!stdout(&memphis(&["power", "--window", "2m"])).contains("restart MW/s"));
+}
+
+/// The default job's battery holds the step's ripple: tens of MW for seconds, which
+/// no grid Li-ion battery is built for (2-4 h at its rating); the note says so.
+#[test]
+fn a_battery_of_seconds_is_no_li_ion_battery() {
+    let v = json(&["power", "--window", "2m", "--json"]);
+    let (mw, mwh) = (f(&v, "battery.mw"), f(&v, "battery.mwh"));
+    assert!(mw / mwh > 0.5, "{mw} MW, {mwh} MWh");
+    let notes: Vec<&str> = v["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("is built for 2-4 h at its rating")
+                && n.contains(&format!("holds at least {:.1} MWh", 2.0 * mw))),
+        "{notes:?}"
+    );
 }

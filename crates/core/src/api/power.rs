@@ -421,6 +421,7 @@ pub fn power(sc: &Scenario, o: &PowerOptions) -> Result<GridReport> {
         r.reliability.failures.job_mtbf_hours,
         report.failure.is_some(),
     ));
+    report.notes.extend(battery_duty_note(&report.battery));
     let run_s = r.run.days_p50 * 86_400.0;
     if window > run_s {
         report.notes.push(format!(
@@ -430,6 +431,55 @@ pub fn power(sc: &Scenario, o: &PowerOptions) -> Result<GridReport> {
         ));
     }
     Ok(report)
+}
+
+/// The shortest a grid Li-ion battery (Megapack class) runs at its rated power, h: such
+/// storage is built for 2-4 h, at most 0.5 C ⚠ (an estimate: facts.md §13 gives Megapack
+/// 2 XL's 3.9 MWh and Megapack 3's ~5 MWh but no MW rating; Colossus's 150 MW of
+/// Megapacks beside >208 x 3.9 MWh, ~810 MWh, is about 5 h, same table ⚠).
+pub const LI_ION_MIN_HOURS: f64 = 2.0;
+
+/// Storage that runs at most this long at full power is a duty for supercapacitors or
+/// flywheels (seconds to about 15 minutes ⚠, an estimate), not for Li-ion, s.
+pub const SHORT_DUTY_S: f64 = 900.0;
+
+/// A note when the battery sized runs at full power for less than Li-ion storage is
+/// built for ([`LI_ION_MIN_HOURS`]): what such a battery would really be.
+fn battery_duty_note(b: &Battery) -> Option<String> {
+    if !(b.mw > 0.0 && b.mwh > 0.0) {
+        return None;
+    }
+    let hours = b.mwh / b.mw;
+    if hours >= LI_ION_MIN_HOURS {
+        return None;
+    }
+    let sig3 = crate::text::sig3;
+    let energy = |mwh: f64| match mwh < 1.0 {
+        true => format!("{} kWh", sig3(mwh * 1e3)),
+        false => format!("{} MWh", sig3(mwh)),
+    };
+    let c = 1.0 / hours;
+    let seconds = hours * 3600.0;
+    Some(format!(
+        "the battery sized here ({} MW, {}) runs {} at full power, a {} C rate: grid Li-ion storage (Megapack class) is built for {LI_ION_MIN_HOURS:.0}-4 h at its rating (at most {} C ⚠), so a Li-ion battery of {} MW holds at least {}{}",
+        sig3(b.mw),
+        energy(b.mwh),
+        match seconds < 60.0 {
+            true => format!("{} s", sig3(seconds)),
+            false => format!("{} min", sig3(seconds / 60.0)),
+        },
+        match c >= 1000.0 {
+            true => crate::text::grouped(c.round() as u64),
+            false => sig3(c),
+        },
+        1.0 / LI_ION_MIN_HOURS,
+        sig3(b.mw),
+        energy(b.mw * LI_ION_MIN_HOURS),
+        match seconds <= SHORT_DUTY_S {
+            true => ", and a duty of seconds to minutes is one for supercapacitors or flywheels ⚠",
+            false => "",
+        }
+    ))
 }
 
 /// Where the window is long against the job's MTBF: the failures it expects that the
@@ -1568,6 +1618,32 @@ mod tests {
         // One expected, one modelled: nothing left out worth a note.
         assert!(unmodelled_failures_note(1.5 * mtbf_h * 3600.0, mtbf_h, true).is_none());
         assert!(unmodelled_failures_note(1.5 * mtbf_h * 3600.0, mtbf_h, false).is_some());
+    }
+
+    /// A battery that runs seconds at full power is no Li-ion battery: the note says
+    /// what one would be; a 2-hour one draws none.
+    #[test]
+    fn a_battery_that_no_li_ion_storage_is_built_for_says_so() {
+        let b = |mw: f64, mwh: f64| Battery {
+            mw,
+            mwh,
+            ..Default::default()
+        };
+        let n = battery_duty_note(&b(31.2, 0.0034)).unwrap();
+        assert!(
+            n.contains("(31.2 MW, 3.40 kWh) runs 0.392 s at full power, a 9,176 C rate")
+                && n.contains("a Li-ion battery of 31.2 MW holds at least 62.4 MWh")
+                && n.contains("supercapacitors or flywheels"),
+            "{n}"
+        );
+        // An hour at full power: Li-ion-like, but twice the rate it is built for.
+        let hour = battery_duty_note(&b(10.0, 10.0)).unwrap();
+        assert!(
+            hour.contains("runs 60.0 min") && !hour.contains("flywheels"),
+            "{hour}"
+        );
+        assert!(battery_duty_note(&b(10.0, 10.0 * LI_ION_MIN_HOURS)).is_none());
+        assert!(battery_duty_note(&b(0.0, 0.0)).is_none());
     }
 
     #[test]
