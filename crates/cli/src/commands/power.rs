@@ -166,6 +166,11 @@ fn csv(r: &GridReport) -> String {
     o
 }
 
+/// The step under the headline's cap, where it differs from the step's time.
+pub(crate) fn headline_step(r: &GridReport) -> Option<f64> {
+    (r.headline_step_s != r.step_s).then_some(r.headline_step_s)
+}
+
 /// The window computed, exactly when it is not the one asked for (`602 s`, not the
 /// `10.0 min` that the rounding would show).
 pub fn window(r: &GridReport) -> String {
@@ -203,11 +208,23 @@ fn render(r: &GridReport) -> String {
         if r.samples == 1 { "" } else { "s" }
     );
     let (p10, p90) = sinks::format::duration_band(r.step_p10_s, r.step_p90_s);
+    let step = match headline_step(r) {
+        // A cap slows the step: the headline's figures are the capped step's.
+        Some(capped) => format!(
+            "{} under the cap = {:.3} Hz (without it {}, p10-p90 {p10} to {p90})",
+            duration(capped),
+            1.0 / capped,
+            duration(r.step_s)
+        ),
+        None => format!(
+            "{} (p10-p90 {p10} to {p90}) = {:.3} Hz",
+            duration(r.step_s),
+            r.step_hz
+        ),
+    };
     let _ = writeln!(
         o,
-        "  step         {} (p10-p90 {p10} to {p90}) = {:.3} Hz · {} job GPUs of {}",
-        duration(r.step_s),
-        r.step_hz,
+        "  step         {step} · {} job GPUs of {}",
         sinks::format::count(r.job_gpus),
         sinks::format::count(r.site_gpus)
     );
@@ -221,12 +238,24 @@ fn render(r: &GridReport) -> String {
         power_mw(sh.swing_mw),
         power_mw(sh.mean_mw)
     );
-    let _ = writeln!(
-        o,
-        "  energy       {} ({} at the power model's average, training throughout)",
-        energy(sh.energy_mwh, false),
-        energy(r.power_model_mwh, false)
-    );
+    let _ = match r.mitigation {
+        // The power model's energy is the site's without a mitigation: the same window
+        // without it comes first, like with like.
+        Some(m) => writeln!(
+            o,
+            "  energy       {} with the {} ({} without it in this window; {} at the power model's average, training throughout without a mitigation)",
+            energy(sh.energy_mwh, false),
+            m.name(),
+            energy(r.baseline.shape.energy_mwh, false),
+            energy(r.power_model_mwh, false)
+        ),
+        None => writeln!(
+            o,
+            "  energy       {} ({} at the power model's average, training throughout)",
+            energy(sh.energy_mwh, false),
+            energy(r.power_model_mwh, false)
+        ),
+    };
     let _ = if r.samples < 2 {
         writeln!(
             o,
@@ -305,7 +334,7 @@ fn render_spectrum(o: &mut String, r: &GridReport) {
         o,
         "  spectrum     peak {} Hz ({} x the step rate; from {} Hz up) · {} of the variance in {} ({} RMS; Nyquist {} Hz)",
         sig3(sp.peak_hz),
-        sig3(sp.peak_hz / r.step_hz.max(1e-12)),
+        sig3(sp.peak_hz * r.headline_step_s),
         sig3(sp.peak_from_hz),
         pct(sp.band_fraction),
         sp.band_label(),

@@ -611,3 +611,35 @@ fn a_battery_of_seconds_is_no_li_ion_battery() {
         "{notes:?}"
     );
 }
+
+/// Under the cap the headline is the capped site's: its step (compute slowed: the
+/// spectrum's lines are its harmonics) and its energy against the same window without
+/// the cap, not against the uncapped power model alone (which read as 10% missing).
+#[test]
+fn the_caps_headline_is_the_capped_sites() {
+    let args = ["power", "--window", "2m", "--mitigation", "cap"];
+    let v = json(&[&args[..], &["--json"]].concat());
+    let (step, capped) = (f(&v, "step_s"), f(&v, "headline_step_s"));
+    let cost = f(mitigation(&v, "cap"), "step_time_cost");
+    assert!(cost > 0.0 && (capped - step * (1.0 + cost)).abs() < 1e-9 * step);
+    // The peak is a harmonic of the capped step, not of the uncapped one.
+    let h = f(&v, "spectrum.peak_hz") * capped;
+    assert!((h - h.round()).abs() < 0.05, "{h} x the capped step rate");
+    let text = stdout(&memphis(&args));
+    let e = |mwh: f64| format!("{mwh:.3} MWh");
+    assert!(
+        text.contains(&format!(
+            "energy       {} with the cap ({} without it in this window;",
+            e(f(&v, "energy_mwh")),
+            e(f(&v, "baseline.energy_mwh"))
+        )) && text.contains(&format!("{} under the cap", sinks_duration(capped))),
+        "{text}"
+    );
+    let plain = json(&["power", "--window", "2m", "--json"]);
+    assert_eq!(f(&plain, "headline_step_s"), f(&plain, "step_s"));
+}
+
+/// A step as the text shows it (three significant figures, in s).
+fn sinks_duration(s: f64) -> String {
+    format!("{s:.2} s")
+}

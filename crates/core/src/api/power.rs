@@ -250,6 +250,10 @@ pub struct GridReport {
     pub step_p90_s: f64,
     /// 1 / step time, Hz.
     pub step_hz: f64,
+    /// The mean step in the headline series, s: under a cap, which slows compute,
+    /// `step_s` x (1 + the cap's step-time cost); else `step_s`. Its spectrum's lines
+    /// are this step's harmonics.
+    pub headline_step_s: f64,
     /// The mitigation in the headline figures (none: the site as it is).
     pub mitigation: Option<Mitigation>,
     /// Range, energy and ramps of the facility power the grid sees.
@@ -893,6 +897,11 @@ fn assemble(
     let (baseline, mitigations) =
         outcomes(&runs, &grid_mw, &battery, o, from_hz, struck, r.step.time_s);
     let chosen = o.mitigation;
+    // Only a cap changes the step's time (a stagger's cost is steps lost in a restart).
+    let headline_step_s = mitigations
+        .iter()
+        .find(|m| chosen == Some(Mitigation::Cap) && m.name == Mitigation::Cap.name())
+        .map_or(r.step.time_s, |m| r.step.time_s * (1.0 + m.step_time_cost));
     let (series, battery_mw) = headline(&runs, chosen, &grid_mw);
     let shape = grid::shape(&series.facility_mw, dt);
     let drops = grid::drops(
@@ -930,6 +939,7 @@ fn assemble(
         step_p10_s: r.step.band.p10_s,
         step_p90_s: r.step.band.p90_s,
         step_hz,
+        headline_step_s,
         mitigation: chosen,
         over_ramp_limit_s: over_limit(&series.facility_mw, dt, limit),
         ramp_limit_mw_per_s: limit,
