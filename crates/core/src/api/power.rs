@@ -490,9 +490,10 @@ fn battery_duty_note(b: &Battery) -> Option<String> {
 /// series leaves out (it models only the one `--failure-at` places), whose restarts
 /// take draw off the site and put ramps on the grid.
 fn unmodelled_failures_note(window_s: f64, mtbf_h: f64, modelled: bool) -> Option<String> {
+    // Whether or not one is modelled: a window that expects a failure or more is long
+    // against the MTBF either way (1.94 expected, one modelled, still leaves ~1 out).
     let expected = window_s / 3600.0 / mtbf_h;
-    let modelled_n = f64::from(u8::from(modelled));
-    (expected.is_finite() && expected >= modelled_n + 1.0).then(|| {
+    (expected.is_finite() && expected >= 1.0).then(|| {
         format!(
             "the job's MTBF is {}, so the window expects {} interruptions; the series models {}: the others' restarts, and the draw and ramps they bring, are not in its figures (`simulate` and `reliability` count them over the run)",
             match mtbf_h < 1.0 {
@@ -1625,9 +1626,27 @@ mod tests {
             )) && n.contains("only the one --failure-at places"),
             "{n}"
         );
-        // One expected, one modelled: nothing left out worth a note.
-        assert!(unmodelled_failures_note(1.5 * mtbf_h * 3600.0, mtbf_h, true).is_none());
-        assert!(unmodelled_failures_note(1.5 * mtbf_h * 3600.0, mtbf_h, false).is_some());
+        // Long against the MTBF, with a failure modelled or without: the note either way
+        // (an hour of the default expects 1.94, of which --failure-at models one).
+        for modelled in [true, false] {
+            assert!(unmodelled_failures_note(1.5 * mtbf_h * 3600.0, mtbf_h, modelled).is_some());
+            assert!(unmodelled_failures_note(0.9 * mtbf_h * 3600.0, mtbf_h, modelled).is_none());
+        }
+        let r = power(
+            &sc,
+            &PowerOptions {
+                failure_at_s: Some(1200.0),
+                ..opts(3600.0)
+            },
+        )
+        .unwrap();
+        assert!(
+            r.notes
+                .iter()
+                .any(|n| n.contains("only the one --failure-at places")),
+            "{:?}",
+            r.notes
+        );
     }
 
     /// A battery that runs seconds at full power is no Li-ion battery: the note says
