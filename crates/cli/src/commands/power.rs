@@ -324,8 +324,9 @@ fn render_spectrum(o: &mut String, r: &GridReport) {
     if sp.main.is_empty() && sp.peak_hz == 0.0 {
         let _ = writeln!(
             o,
-            "  spectrum     none: {} samples are too few (Nyquist {} Hz)",
+            "  spectrum     none: {} sample{} too few (Nyquist {} Hz)",
             r.samples,
+            if r.samples == 1 { " is" } else { "s are" },
             trim(sp.nyquist_hz)
         );
         return;

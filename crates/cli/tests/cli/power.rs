@@ -194,6 +194,19 @@ fn bad_windows_are_refused_with_the_flag() {
     expect_bad(&["power", "--window", "8d"], "--window = 691200");
     expect_bad(&["power", "--failure-at", "11m"], "--failure-at = 660 s");
     expect_bad(&["power", "--ramp-limit", "0"], "--ramp-limit = 0");
+    // Not a number: said so, with the flag and what a duration is (it once read as an
+    // unknown unit 'NaN').
+    for bad in ["NaN", "inf", "-inf"] {
+        let o = memphis(&["power", "--window", bad]);
+        assert_eq!(o.status.code(), Some(2), "{bad}");
+        let e = stderr(&o);
+        assert!(
+            e.contains(&format!("invalid value '{bad}' for '--window <DURATION>': not a number: a duration is one number with a unit, ms, s, m, h or d"))
+                && !e.contains("unknown unit"),
+            "{e}"
+        );
+    }
+    expect_bad(&["power", "--window", "1e400"], "not a finite number");
 }
 
 /// The longest window runs as asked, without a resolution: the default coarsens to fit.
@@ -216,6 +229,15 @@ fn the_smallest_windows_render() {
     ] {
         let o = memphis(&[&["power", "--html", html.to_str().unwrap()][..], &args[..]].concat());
         assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        // One sample is one, not "1 samples".
+        if args[1] == "1s" {
+            let text = stdout(&o);
+            assert!(
+                text.contains("(1 sample)") && text.contains("none: 1 sample is too few"),
+                "{text}"
+            );
+            assert!(!text.contains("1 samples"), "{text}");
+        }
         assert!(std::fs::read_to_string(&html)
             .unwrap()
             .contains("chart-series"));
