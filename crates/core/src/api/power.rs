@@ -1545,8 +1545,13 @@ mod tests {
             "{:?}",
             r.notes
         );
-        // The default: nothing changed, nothing aliased.
-        assert!(power(&sc, &opts(60.0)).unwrap().notes.is_empty());
+        // The default: nothing changed, nothing aliased; its one note is what its
+        // battery (seconds at full power) would be.
+        let notes = power(&sc, &opts(60.0)).unwrap().notes;
+        assert!(
+            notes.len() == 1 && notes[0].starts_with("the battery sized here ("),
+            "{notes:?}"
+        );
     }
 
     #[test]
