@@ -482,10 +482,16 @@ pub fn parse_duration(text: &str) -> Result<f64, String> {
     // The unit is the trailing letters, so that an exponent (1e3, 1.5e3s) is the number's.
     let num = t.trim_end_matches(|c: char| c.is_ascii_alphabetic());
     let unit = &t[num.len()..];
+    const ALLOWED: &str = "one number with a unit, ms, s, m, h or d (100ms, 10m, 1.5h; 90m, not 1h30m), or a bare number of seconds";
+    // No number before the letters (NaN, inf, abc): not a duration at all, whatever
+    // the letters would be as a unit.
+    if !num.chars().any(|c| c.is_ascii_digit()) {
+        return Err(format!("not a number: a duration is {ALLOWED}"));
+    }
     let scale = unit_seconds(unit)?;
     match num.trim().parse::<f64>() {
         Ok(v) if v.is_finite() => Ok(v * scale),
-        _ => Err("one number with a unit, ms, s, m, h or d (100ms, 10m, 1.5h; 90m, not 1h30m), or a bare number of seconds".into()),
+        _ => Err(format!("not a finite number: a duration is {ALLOWED}")),
     }
 }
 
@@ -638,6 +644,14 @@ mod tests {
         assert_eq!(p("1e3"), Ok(1000.0));
         assert_eq!(p("1.5e3s"), Ok(1500.0));
         assert!(p("10x").is_err() && p("m").is_err() && p("infs").is_err());
+        // Not a number: said so, not read as a unit ("unknown unit 'NaN'").
+        for bad in ["NaN", "nan", "inf", "-inf", "abc", "m"] {
+            let e = p(bad).unwrap_err();
+            assert!(
+                e.starts_with("not a number: a duration is one number with a unit"),
+                "{bad}: {e}"
+            );
+        }
     }
 
     #[test]

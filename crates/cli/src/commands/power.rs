@@ -166,6 +166,11 @@ fn csv(r: &GridReport) -> String {
     o
 }
 
+/// The step under the headline's cap, where it differs from the step's time.
+pub(crate) fn headline_step(r: &GridReport) -> Option<f64> {
+    (r.headline_step_s != r.step_s).then_some(r.headline_step_s)
+}
+
 /// The window computed, exactly when it is not the one asked for (`602 s`, not the
 /// `10.0 min` that the rounding would show).
 pub fn window(r: &GridReport) -> String {
@@ -203,11 +208,23 @@ fn render(r: &GridReport) -> String {
         if r.samples == 1 { "" } else { "s" }
     );
     let (p10, p90) = sinks::format::duration_band(r.step_p10_s, r.step_p90_s);
+    let step = match headline_step(r) {
+        // A cap slows the step: the headline's figures are the capped step's.
+        Some(capped) => format!(
+            "{} under the cap = {:.3} Hz (without it {}, p10-p90 {p10} to {p90})",
+            duration(capped),
+            1.0 / capped,
+            duration(r.step_s)
+        ),
+        None => format!(
+            "{} (p10-p90 {p10} to {p90}) = {:.3} Hz",
+            duration(r.step_s),
+            r.step_hz
+        ),
+    };
     let _ = writeln!(
         o,
-        "  step         {} (p10-p90 {p10} to {p90}) = {:.3} Hz · {} job GPUs of {}",
-        duration(r.step_s),
-        r.step_hz,
+        "  step         {step} · {} job GPUs of {}",
         sinks::format::count(r.job_gpus),
         sinks::format::count(r.site_gpus)
     );
@@ -221,12 +238,24 @@ fn render(r: &GridReport) -> String {
         power_mw(sh.swing_mw),
         power_mw(sh.mean_mw)
     );
-    let _ = writeln!(
-        o,
-        "  energy       {} ({} at the power model's average, training throughout)",
-        energy(sh.energy_mwh, false),
-        energy(r.power_model_mwh, false)
-    );
+    let _ = match r.mitigation {
+        // The power model's energy is the site's without a mitigation: the same window
+        // without it comes first, like with like.
+        Some(m) => writeln!(
+            o,
+            "  energy       {} with the {} ({} without it in this window; {} at the power model's average, training throughout without a mitigation)",
+            energy(sh.energy_mwh, false),
+            m.name(),
+            energy(r.baseline.shape.energy_mwh, false),
+            energy(r.power_model_mwh, false)
+        ),
+        None => writeln!(
+            o,
+            "  energy       {} ({} at the power model's average, training throughout)",
+            energy(sh.energy_mwh, false),
+            energy(r.power_model_mwh, false)
+        ),
+    };
     let _ = if r.samples < 2 {
         writeln!(
             o,
@@ -295,8 +324,9 @@ fn render_spectrum(o: &mut String, r: &GridReport) {
     if sp.main.is_empty() && sp.peak_hz == 0.0 {
         let _ = writeln!(
             o,
-            "  spectrum     none: {} samples are too few (Nyquist {} Hz)",
+            "  spectrum     none: {} sample{} too few (Nyquist {} Hz)",
             r.samples,
+            if r.samples == 1 { " is" } else { "s are" },
             trim(sp.nyquist_hz)
         );
         return;
@@ -305,7 +335,7 @@ fn render_spectrum(o: &mut String, r: &GridReport) {
         o,
         "  spectrum     peak {} Hz ({} x the step rate; from {} Hz up) · {} of the variance in {} ({} RMS; Nyquist {} Hz)",
         sig3(sp.peak_hz),
-        sig3(sp.peak_hz / r.step_hz.max(1e-12)),
+        sig3(sp.peak_hz * r.headline_step_s),
         sig3(sp.peak_from_hz),
         pct(sp.band_fraction),
         sp.band_label(),
@@ -405,15 +435,27 @@ fn render_mitigations(o: &mut String, r: &GridReport) {
     } else {
         ("MW", 1.0)
     };
+    // The restart's own climb, where a restart is in the window.
+    let restart = r.baseline.restart_climb_mw_per_s.is_some();
     let _ = writeln!(
         o,
-        "\n  mitigation   swing {u}  ramp {u}/s  rise {u}/s  band RMS {u}   energy/step  step time",
+        "\n  mitigation   swing {u}  ramp {u}/s  rise {u}/s{}  band RMS {u}   energy/step  step time",
+        if restart {
+            format!("  restart {u}/s", u = unit.0)
+        } else {
+            String::new()
+        },
         u = unit.0
     );
     for m in std::iter::once(&r.baseline).chain(&r.mitigations) {
+        let climb = match (restart, m.restart_climb_mw_per_s) {
+            (false, _) => String::new(),
+            (true, Some(v)) => format!(" {:>13.2}", v * unit.1),
+            (true, None) => format!(" {:>13}", "-"),
+        };
         let _ = writeln!(
             o,
-            "    {:<10} {:>8.2} {:>10.2} {:>10.2} {:>12.2} {:>+12} {:>+10}",
+            "    {:<10} {:>8.2} {:>10.2} {:>10.2}{climb} {:>12.2} {:>+12} {:>+10}",
             m.name,
             m.shape.swing_mw * unit.1,
             m.shape.ramp_max_mw_per_s * unit.1,
@@ -421,6 +463,13 @@ fn render_mitigations(o: &mut String, r: &GridReport) {
             m.band_rms_mw * unit.1,
             pct(m.energy_cost),
             pct(m.step_time_cost)
+        );
+    }
+    if restart {
+        let _ = writeln!(
+            o,
+            "    restart: the steepest climb of the draw averaged over a step, from the failure to {} s after training resumes: the site's climb back to training power, its ripple left out (rise: the whole window's, the ripple's)",
+            api::power::RAMP_IN_S
         );
     }
     for m in &r.mitigations {

@@ -115,8 +115,10 @@ fn spectrum_chart(r: &GridReport) -> String {
         r##"<rect x="{b0:.1}" y="0" width="{:.1}" height="{H}" fill="#eef4ff"/>"##,
         (b1 - b0).max(0.0)
     );
+    // The headline series' step: under a cap, the capped one.
+    let step_hz = 1.0 / r.headline_step_s.max(1e-12);
     for k in 1..=20 {
-        let hz = k as f64 * r.step_hz;
+        let hz = k as f64 * step_hz;
         if hz < sp.nyquist_hz {
             let px = x(hz);
             let _ = write!(
@@ -140,12 +142,12 @@ fn spectrum_chart(r: &GridReport) -> String {
         H + 18.0,
         sig3(sp.resolution_hz),
         sig3(sp.nyquist_hz),
-        sig3(r.step_hz),
+        sig3(step_hz),
         H + 36.0,
         sp.band_label(),
         pct(sp.band_fraction),
         sig3(sp.peak_hz),
-        sp.peak_hz / r.step_hz.max(1e-12)
+        sp.peak_hz / step_hz
     );
     svg
 }
@@ -202,18 +204,20 @@ fn mitigation_chart(r: &GridReport) -> String {
 /// Costs and gains, as a table.
 fn mitigation_table(r: &GridReport) -> String {
     let mut o = String::from(
-        r#"<table id="table-mitigations"><tr><th>mitigation</th><th>peak MW</th><th>min MW</th><th>swing MW</th><th>max ramp MW/s</th><th>max rise MW/s</th><th>p99 ramp MW/s</th><th>band RMS MW</th><th>energy per step</th><th>extra MWh</th><th>step time</th><th>what</th></tr>"#,
+        r#"<table id="table-mitigations"><tr><th>mitigation</th><th>peak MW</th><th>min MW</th><th>swing MW</th><th>max ramp MW/s</th><th>max rise MW/s</th><th>restart rise MW/s</th><th>p99 ramp MW/s</th><th>band RMS MW</th><th>energy per step</th><th>extra MWh</th><th>step time</th><th>what</th></tr>"#,
     );
     for m in std::iter::once(&r.baseline).chain(&r.mitigations) {
         let _ = write!(
             o,
-            "<tr><td>{}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{}</td><td>{:.3}</td><td>{}</td><td style=\"text-align:left\">{}</td></tr>",
+            "<tr><td>{}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td><td>{}</td><td>{:.2}</td><td>{:.2}</td><td>{}</td><td>{:.3}</td><td>{}</td><td style=\"text-align:left\">{}</td></tr>",
             esc(&m.name),
             m.shape.peak_mw,
             m.shape.min_mw,
             m.shape.swing_mw,
             m.shape.ramp_max_mw_per_s,
             m.shape.ramp_up_max_mw_per_s,
+            m.restart_climb_mw_per_s
+                .map_or("-".to_string(), |v| format!("{v:.2}")),
             m.shape.ramp_p99_mw_per_s,
             m.band_rms_mw,
             pct(m.energy_cost),
@@ -236,8 +240,15 @@ pub fn power_report(r: &GridReport) -> String {
         r#"<div class="sub">{} at {} · step {} ({:.3} Hz) · {} job GPUs of {} · mitigation: {}</div>"#,
         crate::commands::power::window(r),
         duration(r.resolution_s),
-        duration(r.step_s),
-        r.step_hz,
+        match crate::commands::power::headline_step(r) {
+            Some(capped) => format!(
+                "{} under the cap, {} without",
+                duration(capped),
+                duration(r.step_s)
+            ),
+            None => duration(r.step_s),
+        },
+        1.0 / r.headline_step_s.max(1e-12),
         r.job_gpus,
         r.site_gpus,
         r.mitigation.map_or("none", |m| m.name())

@@ -194,6 +194,19 @@ fn bad_windows_are_refused_with_the_flag() {
     expect_bad(&["power", "--window", "8d"], "--window = 691200");
     expect_bad(&["power", "--failure-at", "11m"], "--failure-at = 660 s");
     expect_bad(&["power", "--ramp-limit", "0"], "--ramp-limit = 0");
+    // Not a number: said so, with the flag and what a duration is (it once read as an
+    // unknown unit 'NaN').
+    for bad in ["NaN", "inf", "-inf"] {
+        let o = memphis(&["power", "--window", bad]);
+        assert_eq!(o.status.code(), Some(2), "{bad}");
+        let e = stderr(&o);
+        assert!(
+            e.contains(&format!("invalid value '{bad}' for '--window <DURATION>': not a number: a duration is one number with a unit, ms, s, m, h or d"))
+                && !e.contains("unknown unit"),
+            "{e}"
+        );
+    }
+    expect_bad(&["power", "--window", "1e400"], "not a finite number");
 }
 
 /// The longest window runs as asked, without a resolution: the default coarsens to fit.
@@ -216,6 +229,15 @@ fn the_smallest_windows_render() {
     ] {
         let o = memphis(&[&["power", "--html", html.to_str().unwrap()][..], &args[..]].concat());
         assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        // One sample is one, not "1 samples".
+        if args[1] == "1s" {
+            let text = stdout(&o);
+            assert!(
+                text.contains("(1 sample)") && text.contains("none: 1 sample is too few"),
+                "{text}"
+            );
+            assert!(!text.contains("1 samples"), "{text}");
+        }
         assert!(std::fs::read_to_string(&html)
             .unwrap()
             .contains("chart-series"));
@@ -310,8 +332,13 @@ fn notes_say_what_was_changed_and_what_is_aliased() {
             .collect::<Vec<_>>()
             .join("\n")
     };
+    // The default changes nothing and sees all: its one note is what its battery is.
     let r = json(&["power", "--window", "10m", "--json"]);
-    assert_eq!(notes(&r), "");
+    assert!(
+        notes(&r).starts_with("the battery sized here (") && !notes(&r).contains('\n'),
+        "{}",
+        notes(&r)
+    );
     // 1 s samples: the step's 3rd harmonic (0.54 Hz) is past Nyquist (0.5 Hz).
     let r = json(&["power", "--window", "10m", "--resolution", "1s", "--json"]);
     assert!(notes(&r).contains("aliasing"), "{}", notes(&r));
@@ -552,4 +579,89 @@ fn a_stagger_that_cannot_act_in_the_window_says_why() {
         "{short}"
     );
     assert!(!stagger("20m").contains("training resumes"));
+}
+
+/// The window's rise is training's ripple (about 160 MW/s between 100 ms samples),
+/// the same with a staggered restart as without: the restart's own climb, averaged
+/// over a step, is where the stagger shows. Back at once, the site climbs from waiting
+/// power to training's in a step (5.6 s); ramped in, over the stagger's 60 s.
+#[test]
+fn the_restarts_climb_shows_what_a_stagger_softens() {
+    let args = ["power", "--window", "1h", "--failure-at", "20m"];
+    let v = json(&[&args[..], &["--json"]].concat());
+    let climb = |name: &str| f(mitigation(&v, name), "restart_climb_mw_per_s");
+    let base = f(&v, "baseline.restart_climb_mw_per_s");
+    let rise = f(&v, "baseline.ramp_up_max_mw_per_s");
+    assert!(
+        (f(mitigation(&v, "stagger"), "ramp_up_max_mw_per_s") - rise).abs() < 0.01 * rise,
+        "the ripple sets both rises"
+    );
+    // Whatever the climb's size, the ramp-in spreads it over 60 s, not a step.
+    let step = f(&v, "step_s");
+    assert!(
+        climb("stagger") < 3.0 * step / 60.0 * base,
+        "{base} {}",
+        climb("stagger")
+    );
+    assert!(base < 0.2 * rise && climb("stagger") < climb("cap"), "{v}");
+    let text = stdout(&memphis(&args));
+    assert!(text.contains("restart MW/s") && text.contains("    restart: the steepest climb"));
+    // Without a failure there is no restart: null, and no column.
+    let calm = json(&["power", "--window", "2m", "--json"]);
+    assert!(calm["baseline"]["restart_climb_mw_per_s"].is_null());
+    assert!(!stdout(&memphis(&["power", "--window", "2m"])).contains("restart MW/s"));
+}
+
+/// The default job's battery holds the step's ripple: tens of MW for seconds, which
+/// no grid Li-ion battery is built for (2-4 h at its rating); the note says so.
+#[test]
+fn a_battery_of_seconds_is_no_li_ion_battery() {
+    let v = json(&["power", "--window", "2m", "--json"]);
+    let (mw, mwh) = (f(&v, "battery.mw"), f(&v, "battery.mwh"));
+    assert!(mw / mwh > 0.5, "{mw} MW, {mwh} MWh");
+    let notes: Vec<&str> = v["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("is built for 2-4 h at its rating")
+                && n.contains(&format!("holds at least {:.1} MWh", 2.0 * mw))),
+        "{notes:?}"
+    );
+}
+
+/// Under the cap the headline is the capped site's: its step (compute slowed: the
+/// spectrum's lines are its harmonics) and its energy against the same window without
+/// the cap, not against the uncapped power model alone (which read as 10% missing).
+#[test]
+fn the_caps_headline_is_the_capped_sites() {
+    let args = ["power", "--window", "2m", "--mitigation", "cap"];
+    let v = json(&[&args[..], &["--json"]].concat());
+    let (step, capped) = (f(&v, "step_s"), f(&v, "headline_step_s"));
+    let cost = f(mitigation(&v, "cap"), "step_time_cost");
+    assert!(cost > 0.0 && (capped - step * (1.0 + cost)).abs() < 1e-9 * step);
+    // The peak is a harmonic of the capped step, not of the uncapped one.
+    let h = f(&v, "spectrum.peak_hz") * capped;
+    assert!((h - h.round()).abs() < 0.05, "{h} x the capped step rate");
+    let text = stdout(&memphis(&args));
+    let e = |mwh: f64| format!("{mwh:.3} MWh");
+    assert!(
+        text.contains(&format!(
+            "energy       {} with the cap ({} without it in this window;",
+            e(f(&v, "energy_mwh")),
+            e(f(&v, "baseline.energy_mwh"))
+        )) && text.contains(&format!("{} under the cap", sinks_duration(capped))),
+        "{text}"
+    );
+    let plain = json(&["power", "--window", "2m", "--json"]);
+    assert_eq!(f(&plain, "headline_step_s"), f(&plain, "step_s"));
+}
+
+/// A step as the text shows it (three significant figures, in s).
+fn sinks_duration(s: f64) -> String {
+    format!("{s:.2} s")
 }

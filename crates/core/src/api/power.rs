@@ -158,6 +158,14 @@ pub struct Outcome {
     pub band_fraction: f64,
     /// Its RMS in the spectrum's band, MW.
     pub band_rms_mw: f64,
+    /// The restart's own climb, MW/s: the steepest rise of what the grid draws,
+    /// averaged over a step, from one step to the next, from the failure until
+    /// [`RAMP_IN_S`] after training resumes (the span a staggered restart ramps the job
+    /// back in over), each series from its own failure. Averaged over a step, so that
+    /// training's ripple (which sets the window's rise) is left out: what remains is the
+    /// site's climb back to training power. None without a failure, or where training
+    /// does not resume within the window.
+    pub restart_climb_mw_per_s: Option<f64>,
     /// Training steps done in the window.
     pub steps_done: f64,
     /// Training steps done in the same window without the failure (the same jitter),
@@ -242,6 +250,10 @@ pub struct GridReport {
     pub step_p90_s: f64,
     /// 1 / step time, Hz.
     pub step_hz: f64,
+    /// The mean step in the headline series, s: under a cap, which slows compute,
+    /// `step_s` x (1 + the cap's step-time cost); else `step_s`. Its spectrum's lines
+    /// are this step's harmonics.
+    pub headline_step_s: f64,
     /// The mitigation in the headline figures (none: the site as it is).
     pub mitigation: Option<Mitigation>,
     /// Range, energy and ramps of the facility power the grid sees.
@@ -413,6 +425,7 @@ pub fn power(sc: &Scenario, o: &PowerOptions) -> Result<GridReport> {
         r.reliability.failures.job_mtbf_hours,
         report.failure.is_some(),
     ));
+    report.notes.extend(battery_duty_note(&report.battery));
     let run_s = r.run.days_p50 * 86_400.0;
     if window > run_s {
         report.notes.push(format!(
@@ -424,13 +437,63 @@ pub fn power(sc: &Scenario, o: &PowerOptions) -> Result<GridReport> {
     Ok(report)
 }
 
+/// The shortest a grid Li-ion battery (Megapack class) runs at its rated power, h: such
+/// storage is built for 2-4 h, at most 0.5 C ⚠ (an estimate: facts.md §13 gives Megapack
+/// 2 XL's 3.9 MWh and Megapack 3's ~5 MWh but no MW rating; Colossus's 150 MW of
+/// Megapacks beside >208 x 3.9 MWh, ~810 MWh, is about 5 h, same table ⚠).
+pub const LI_ION_MIN_HOURS: f64 = 2.0;
+
+/// Storage that runs at most this long at full power is a duty for supercapacitors or
+/// flywheels (seconds to about 15 minutes ⚠, an estimate), not for Li-ion, s.
+pub const SHORT_DUTY_S: f64 = 900.0;
+
+/// A note when the battery sized runs at full power for less than Li-ion storage is
+/// built for ([`LI_ION_MIN_HOURS`]): what such a battery would really be.
+fn battery_duty_note(b: &Battery) -> Option<String> {
+    if !(b.mw > 0.0 && b.mwh > 0.0) {
+        return None;
+    }
+    let hours = b.mwh / b.mw;
+    if hours >= LI_ION_MIN_HOURS {
+        return None;
+    }
+    let sig3 = crate::text::sig3;
+    let energy = |mwh: f64| match mwh < 1.0 {
+        true => format!("{} kWh", sig3(mwh * 1e3)),
+        false => format!("{} MWh", sig3(mwh)),
+    };
+    let c = 1.0 / hours;
+    let seconds = hours * 3600.0;
+    Some(format!(
+        "the battery sized here ({} MW, {}) runs {} at full power, a {} C rate: grid Li-ion storage (Megapack class) is built for {LI_ION_MIN_HOURS:.0}-4 h at its rating (at most {} C ⚠), so a Li-ion battery of {} MW holds at least {}{}",
+        sig3(b.mw),
+        energy(b.mwh),
+        match seconds < 60.0 {
+            true => format!("{} s", sig3(seconds)),
+            false => format!("{} min", sig3(seconds / 60.0)),
+        },
+        match c >= 1000.0 {
+            true => crate::text::grouped(c.round() as u64),
+            false => sig3(c),
+        },
+        1.0 / LI_ION_MIN_HOURS,
+        sig3(b.mw),
+        energy(b.mw * LI_ION_MIN_HOURS),
+        match seconds <= SHORT_DUTY_S {
+            true => ", and a duty of seconds to minutes is one for supercapacitors or flywheels ⚠",
+            false => "",
+        }
+    ))
+}
+
 /// Where the window is long against the job's MTBF: the failures it expects that the
 /// series leaves out (it models only the one `--failure-at` places), whose restarts
 /// take draw off the site and put ramps on the grid.
 fn unmodelled_failures_note(window_s: f64, mtbf_h: f64, modelled: bool) -> Option<String> {
+    // Whether or not one is modelled: a window that expects a failure or more is long
+    // against the MTBF either way (1.94 expected, one modelled, still leaves ~1 out).
     let expected = window_s / 3600.0 / mtbf_h;
-    let modelled_n = f64::from(u8::from(modelled));
-    (expected.is_finite() && expected >= modelled_n + 1.0).then(|| {
+    (expected.is_finite() && expected >= 1.0).then(|| {
         format!(
             "the job's MTBF is {}, so the window expects {} interruptions; the series models {}: the others' restarts, and the draw and ramps they bring, are not in its figures (`simulate` and `reliability` count them over the run)",
             match mtbf_h < 1.0 {
@@ -654,7 +717,38 @@ impl Work {
     }
 }
 
-/// The outcome of a series of what the grid draws.
+/// The restart's climb in `mw` (bins of `dt`) for the failure `f` struck at `at_s`:
+/// the steepest rise of the mean over one step (`step_s`, in whole bins, at least one)
+/// to the next, from the failure to [`RAMP_IN_S`] after training resumes; none where
+/// it does not resume within the series.
+fn restart_climb(mw: &[f64], dt: f64, at_s: f64, f: Failure, step_s: f64) -> Option<f64> {
+    let resumed = at_s + f.down_s + f.warmup_s;
+    let n = mw.len();
+    if resumed >= n as f64 * dt {
+        return None;
+    }
+    let w = ((step_s / dt).round() as usize).max(1);
+    let from = ((at_s / dt).floor() as usize).min(n - 1);
+    // The last step compared ends a step past the ramp-in's end.
+    let to = ((((resumed + RAMP_IN_S) / dt).ceil() as usize) + w).min(n);
+    // Sums over [0, k): a step's mean is a difference of two.
+    let mut sums = Vec::with_capacity(to - from + 1);
+    sums.push(0.0);
+    for &x in &mw[from..to] {
+        sums.push(sums[sums.len() - 1] + x);
+    }
+    let bins = sums.len() - 1;
+    let climb = (0..(bins + 1).saturating_sub(2 * w))
+        .map(|k| {
+            let (a, b) = (sums[k + w] - sums[k], sums[k + 2 * w] - sums[k + w]);
+            (b - a) / (w * w) as f64 / dt
+        })
+        .fold(0.0, f64::max);
+    Some(climb)
+}
+
+/// The outcome of a series of what the grid draws; `restart`: the failure, when it
+/// struck this series and the step's time.
 fn outcome(
     name: &str,
     what: String,
@@ -662,6 +756,7 @@ fn outcome(
     dt: f64,
     work: Work,
     from_hz: f64,
+    restart: Option<(Failure, f64, f64)>,
 ) -> Outcome {
     let shape = grid::shape(grid_mw, dt);
     let sp = grid::spectrum(grid_mw, dt, from_hz);
@@ -677,6 +772,8 @@ fn outcome(
         peak_hz: sp.peak_hz,
         band_fraction: sp.band_fraction,
         band_rms_mw: sp.band_rms_mw,
+        restart_climb_mw_per_s: restart
+            .and_then(|(f, at, step_s)| restart_climb(grid_mw, dt, at, f, step_s)),
         steps_done: work.steps,
         unfailed_steps: work.unfailed_steps,
         energy_cost_mwh: 0.0,
@@ -720,10 +817,14 @@ fn outcomes(
     o: &PowerOptions,
     from_hz: f64,
     failure: Option<Failure>,
+    step_s: f64,
 ) -> (Outcome, Vec<Outcome>) {
     let (dt, limit) = (o.resolution_s, o.ramp_limit_mw_per_s);
     let base = &runs[0].1;
     let what = "the site as it is".to_string();
+    // Each series is struck at its own worst moment; the battery's grid at the
+    // baseline's.
+    let restart = |s: &Series| failure.zip(s.failed_at_s).map(|(f, at)| (f, at, step_s));
     let baseline = outcome(
         "baseline",
         what,
@@ -731,12 +832,14 @@ fn outcomes(
         dt,
         Work::of(base),
         from_hz,
+        restart(base),
     );
     let rows = Mitigation::ALL.into_iter().map(|m| {
-        let (mw, work) = match runs.iter().find(|x| x.0 == Some(m)) {
-            Some((_, s)) => (&s.facility_mw[..], Work::of(s)),
-            None => (grid_mw, Work::of(base)),
+        let (mw, series) = match runs.iter().find(|x| x.0 == Some(m)) {
+            Some((_, s)) => (&s.facility_mw[..], s),
+            None => (grid_mw, base),
         };
+        let work = Work::of(series);
         let mut what = m.what(limit);
         if m == Mitigation::Stagger {
             let window = base.facility_mw.len() as f64 * dt;
@@ -754,7 +857,7 @@ fn outcomes(
                 Some(_) => {}
             }
         }
-        let mut row = outcome(m.name(), what, mw, dt, work, from_hz);
+        let mut row = outcome(m.name(), what, mw, dt, work, from_hz, restart(series));
         if m == Mitigation::Battery && work.unfailed_steps > 0.0 {
             // Its cost is its losses: the grid's energy less the charge left in it
             // (which the next window draws back), not the grid's energy as such.
@@ -778,7 +881,13 @@ fn assemble(
     let dt = o.resolution_s;
     let limit = o.ramp_limit_mw_per_s;
     let base_mw = &runs[0].1.facility_mw;
-    let (grid_mw, battery) = grid::battery(base_mw, dt, limit, grid::ROUND_TRIP_EFFICIENCY);
+    let (grid_mw, battery) = grid::battery(
+        base_mw,
+        runs[0].1.steady_mw(),
+        dt,
+        limit,
+        grid::ROUND_TRIP_EFFICIENCY,
+    );
     let step_hz = 1.0 / r.step.time_s.max(1e-12);
     let from_hz = grid::BAND_HZ[0].min(step_hz / 2.0);
     // The failure as modelled: none where it found no moment to strike.
@@ -786,8 +895,14 @@ fn assemble(
         .inputs
         .failure
         .filter(|_| runs[0].1.failed_at_s.is_some());
-    let (baseline, mitigations) = outcomes(&runs, &grid_mw, &battery, o, from_hz, struck);
+    let (baseline, mitigations) =
+        outcomes(&runs, &grid_mw, &battery, o, from_hz, struck, r.step.time_s);
     let chosen = o.mitigation;
+    // Only a cap changes the step's time (a stagger's cost is steps lost in a restart).
+    let headline_step_s = mitigations
+        .iter()
+        .find(|m| chosen == Some(Mitigation::Cap) && m.name == Mitigation::Cap.name())
+        .map_or(r.step.time_s, |m| r.step.time_s * (1.0 + m.step_time_cost));
     let (series, battery_mw) = headline(&runs, chosen, &grid_mw);
     let shape = grid::shape(&series.facility_mw, dt);
     let drops = grid::drops(
@@ -825,6 +940,7 @@ fn assemble(
         step_p10_s: r.step.band.p10_s,
         step_p90_s: r.step.band.p90_s,
         step_hz,
+        headline_step_s,
         mitigation: chosen,
         over_ramp_limit_s: over_limit(&series.facility_mw, dt, limit),
         ramp_limit_mw_per_s: limit,
@@ -1153,6 +1269,90 @@ mod tests {
         );
     }
 
+    /// The window opens in steady state: the grid at t = 0 knows nothing of a failure
+    /// to come. Its opening mean once took in a fall within the first 300 s: with one at
+    /// 1 minute of 15 the grid opened at 55.9 MW under a 74.6 MW load, the battery
+    /// discharging for a minute before the failure, and its size hung on when it struck
+    /// (499 kWh at 1 minute, 665 at 3, 466 at 10).
+    #[test]
+    fn a_battery_opens_steady_whenever_the_failure_strikes() {
+        let sc = default_scenario();
+        let run = |window_s: f64, at: Option<f64>| {
+            let o = PowerOptions {
+                mitigation: Some(Mitigation::Battery),
+                failure_at_s: at,
+                ..opts(window_s)
+            };
+            power(&sc, &o).unwrap()
+        };
+        let steady = run(900.0, None);
+        // What the opening may legitimately differ by: the steady losses the grid opens
+        // buying, which the span (sized on the whole window) sets; here 0.25 MW.
+        let losses_mw = steady.battery.losses_mwh * 3600.0 / steady.window_s;
+        assert!(losses_mw > 0.0);
+        for at in [60.0, 180.0, 600.0] {
+            let r = run(900.0, Some(at));
+            let (g0, s0) = (r.series.facility_mw[0], steady.series.facility_mw[0]);
+            assert!(
+                (g0 - s0).abs() <= losses_mw,
+                "failure at {at} s: the grid opens at {g0} MW, {s0} MW without it"
+            );
+        }
+        // The battery's size: the failure's fall and the restart's climb, each taken at
+        // the ramp limit (about ΔP² / 2L). In 30 minutes every restart here completes
+        // (idle and warm-up take 10 minutes; in 15, the 10-minute failure's would not,
+        // and its climb is then no part of the window). Where in the step ripple each
+        // strikes may differ by what the steady job's battery holds: its ripple.
+        let ripple_mwh = run(1800.0, None).battery.mwh;
+        assert!(ripple_mwh > 0.0);
+        let sizes: Vec<f64> = [60.0, 180.0, 600.0]
+            .iter()
+            .map(|&at| run(1800.0, Some(at)).battery.mwh)
+            .collect();
+        let (lo, hi) = sizes
+            .iter()
+            .fold((f64::INFINITY, 0.0f64), |(l, h), &v| (l.min(v), h.max(v)));
+        assert!(lo > 100.0 * ripple_mwh, "{sizes:?} {ripple_mwh}");
+        assert!(hi - lo <= ripple_mwh, "{sizes:?} MWh, ripple {ripple_mwh}");
+    }
+
+    /// The restart's climb leaves the ripple out: a jump back to training climbs by
+    /// its size over a step, a ramp-in by its size over the ramp, whatever the ripple.
+    #[test]
+    fn a_restarts_climb_is_the_sites_not_the_ripples() {
+        let (dt, step) = (0.1, 5.0);
+        let ripple = |k: usize| if k % 50 < 40 { 10.0 } else { -10.0 };
+        let f = Failure {
+            at_s: 100.0,
+            down_s: 50.0,
+            warmup_s: 0.0,
+        };
+        // Training at 100 MW (±10: 400 MW/s between samples), down to 50 MW from
+        // 100 s to 150 s, back at once or over the 60 s ramp-in.
+        let series = |ramp_s: f64| -> Vec<f64> {
+            (0..4000)
+                .map(|k| {
+                    let t = k as f64 * dt;
+                    let up = match t {
+                        t if t < 100.0 => 1.0,
+                        t if t < 150.0 => 0.0,
+                        t if ramp_s > 0.0 => ((t - 150.0) / ramp_s).min(1.0),
+                        _ => 1.0,
+                    };
+                    50.0 + up * (50.0 + ripple(k))
+                })
+                .collect()
+        };
+        let jump = restart_climb(&series(0.0), dt, 100.0, f, step).unwrap();
+        let ramp = restart_climb(&series(RAMP_IN_S), dt, 100.0, f, step).unwrap();
+        // 50 MW over a step, and over the ramp (the ripple's mean moves with it).
+        assert!((jump - 50.0 / step).abs() < 0.2 * 50.0 / step, "{jump}");
+        assert!(ramp < 1.2 * 50.0 / RAMP_IN_S, "{ramp}");
+        assert!(grid::shape(&series(0.0), dt).ramp_up_max_mw_per_s > 10.0 * jump);
+        // Training that does not resume in the window has no restart to climb.
+        assert!(restart_climb(&series(0.0)[..1400], dt, 100.0, f, step).is_none());
+    }
+
     #[test]
     fn mitigations_trade_energy_or_time_for_smoothness() {
         let o = PowerOptions {
@@ -1345,8 +1545,13 @@ mod tests {
             "{:?}",
             r.notes
         );
-        // The default: nothing changed, nothing aliased.
-        assert!(power(&sc, &opts(60.0)).unwrap().notes.is_empty());
+        // The default: nothing changed, nothing aliased; its one note is what its
+        // battery (seconds at full power) would be.
+        let notes = power(&sc, &opts(60.0)).unwrap().notes;
+        assert!(
+            notes.len() == 1 && notes[0].starts_with("the battery sized here ("),
+            "{notes:?}"
+        );
     }
 
     #[test]
@@ -1426,9 +1631,53 @@ mod tests {
             )) && n.contains("only the one --failure-at places"),
             "{n}"
         );
-        // One expected, one modelled: nothing left out worth a note.
-        assert!(unmodelled_failures_note(1.5 * mtbf_h * 3600.0, mtbf_h, true).is_none());
-        assert!(unmodelled_failures_note(1.5 * mtbf_h * 3600.0, mtbf_h, false).is_some());
+        // Long against the MTBF, with a failure modelled or without: the note either way
+        // (an hour of the default expects 1.94, of which --failure-at models one).
+        for modelled in [true, false] {
+            assert!(unmodelled_failures_note(1.5 * mtbf_h * 3600.0, mtbf_h, modelled).is_some());
+            assert!(unmodelled_failures_note(0.9 * mtbf_h * 3600.0, mtbf_h, modelled).is_none());
+        }
+        let r = power(
+            &sc,
+            &PowerOptions {
+                failure_at_s: Some(1200.0),
+                ..opts(3600.0)
+            },
+        )
+        .unwrap();
+        assert!(
+            r.notes
+                .iter()
+                .any(|n| n.contains("only the one --failure-at places")),
+            "{:?}",
+            r.notes
+        );
+    }
+
+    /// A battery that runs seconds at full power is no Li-ion battery: the note says
+    /// what one would be; a 2-hour one draws none.
+    #[test]
+    fn a_battery_that_no_li_ion_storage_is_built_for_says_so() {
+        let b = |mw: f64, mwh: f64| Battery {
+            mw,
+            mwh,
+            ..Default::default()
+        };
+        let n = battery_duty_note(&b(31.2, 0.0034)).unwrap();
+        assert!(
+            n.contains("(31.2 MW, 3.40 kWh) runs 0.392 s at full power, a 9,176 C rate")
+                && n.contains("a Li-ion battery of 31.2 MW holds at least 62.4 MWh")
+                && n.contains("supercapacitors or flywheels"),
+            "{n}"
+        );
+        // An hour at full power: Li-ion-like, but twice the rate it is built for.
+        let hour = battery_duty_note(&b(10.0, 10.0)).unwrap();
+        assert!(
+            hour.contains("runs 60.0 min") && !hour.contains("flywheels"),
+            "{hour}"
+        );
+        assert!(battery_duty_note(&b(10.0, 10.0 * LI_ION_MIN_HOURS)).is_none());
+        assert!(battery_duty_note(&b(0.0, 0.0)).is_none());
     }
 
     #[test]

@@ -359,10 +359,11 @@ pub const TRACK_S: f64 = 30.0;
 /// ([`TRACK_S`] when none does; the grid's own clamp then holds the limit). A load that
 /// never ramps past the limit needs no battery at all; a tighter limit asks the battery
 /// to cover more of each step's ripple.
-pub fn track_span_s(load: &[f64], dt: f64, limit: f64) -> f64 {
+/// `steady` is the load the window opens with, as in [`battery`].
+pub fn track_span_s(load: &[f64], steady: &[f64], dt: f64, limit: f64) -> f64 {
     let fastest_mean_ramp = |span: f64| {
         let follow = follow_per_bin(dt, span);
-        let mut mean = opening_mean(load, dt, span);
+        let mut mean = opening_mean(steady, dt, span);
         let mut fastest = 0.0f64;
         for &y in load {
             let next = mean + (y - mean) * follow;
@@ -405,15 +406,24 @@ fn follow_per_bin(dt: f64, span: f64) -> f64 {
 pub const ROUND_TRIP_EFFICIENCY: f64 = 0.91;
 
 /// Where the grid's mean of the load stands at t = 0, the window opening in steady
-/// state: the load's mean over its first [`SOC_RETURN_S`] (the load itself where the
-/// grid follows it, with no span). Not the first bin: a mean that opened at a step's
-/// dip would climb from it as no mean of a steady load does.
-fn opening_mean(load: &[f64], dt: f64, span: f64) -> f64 {
+/// state: the steady load's mean over its first [`SOC_RETURN_S`] (its first bin where
+/// the grid follows the load, with no span). Not the first bin of a span: a mean that
+/// opened at a step's dip would climb from it as no mean of a steady load does. The
+/// steady load, not the window's: a failure within the window's first [`SOC_RETURN_S`]
+/// is nothing the grid can know of at t = 0 (a mean that took in its fall opened the
+/// grid tens of MW below the load, the battery discharging for a minute before it).
+fn opening_mean(steady: &[f64], dt: f64, span: f64) -> f64 {
     let head = match span > 0.0 {
-        true => &load[..load.len().min((SOC_RETURN_S / dt).ceil() as usize)],
-        false => &load[..load.len().min(1)],
+        true => opening(steady, dt),
+        false => &steady[..steady.len().min(1)],
     };
     head.iter().sum::<f64>() / head.len().max(1) as f64
+}
+
+/// The steady load's first [`SOC_RETURN_S`]: what the opening's mean and losses are
+/// read from.
+fn opening(steady: &[f64], dt: f64) -> &[f64] {
+    &steady[..steady.len().min((SOC_RETURN_S / dt).ceil() as usize)]
 }
 
 /// The grid's controller behind the battery, and the battery's charge.
@@ -462,7 +472,7 @@ impl Steer {
 /// battery covers the difference, losing `1 − √η` each way. The battery is sized to the
 /// window: its MW and MWh are what it used (a steady job's step ripple: 3.3 kWh for the
 /// default, whatever the window). The window opens in steady state: the grid at the
-/// load's mean over the first [`SOC_RETURN_S`] plus the battery's steady losses (their
+/// steady load's mean over the first [`SOC_RETURN_S`] plus the battery's steady losses (their
 /// mean rate over a run of the controller through that stretch), which it has long
 /// bought as they come; not at the mean alone, from which it would climb by the losses
 /// over the span's first seconds, a drift no steady site has. The mean opens at the
@@ -471,8 +481,14 @@ impl Steer {
 /// gone within the span. After a failure's fall the
 /// grid ramps down at the limit while the battery takes the difference, then returns that
 /// charge by dipping below the load (about 4 MW below its low for the default's failure).
-pub fn battery(load: &[f64], dt: f64, limit: f64, eta: f64) -> (Vec<f64>, Battery) {
-    let span = track_span_s(load, dt, limit);
+///
+/// `steady` is the load as the window opens in steady state, what the grid knows at
+/// t = 0: `load` itself where nothing unforeseen strikes it, else the same window
+/// without the failure (the same steps; the two agree until it strikes). The opening
+/// mean and the steady losses come from it, so a failure early in the window changes
+/// nothing before it.
+pub fn battery(load: &[f64], steady: &[f64], dt: f64, limit: f64, eta: f64) -> (Vec<f64>, Battery) {
+    let span = track_span_s(load, steady, dt, limit);
     // What the grid steers to: the load's mean over the span, not the load itself where
     // the load ramps past the limit. A grid that chased such a load at its ramp limit sat
     // where the load spends its time (the high compute phase, above the mean) and filled
@@ -480,7 +496,7 @@ pub fn battery(load: &[f64], dt: f64, limit: f64, eta: f64) -> (Vec<f64>, Batter
     // 14 kWh of ripple. And the battery's losses over the same span, which the grid buys
     // as they come rather than letting the charge drift down until the return pulls it
     // back.
-    let mean = opening_mean(load, dt, span);
+    let mean = opening_mean(steady, dt, span);
     let naive = Steer {
         grid: mean,
         mean,
@@ -493,7 +509,7 @@ pub fn battery(load: &[f64], dt: f64, limit: f64, eta: f64) -> (Vec<f64>, Batter
     };
     // The steady losses: their mean rate through the opening stretch (they come of the
     // step's ripple, which the start hardly changes).
-    let head = &load[..load.len().min((SOC_RETURN_S / dt).ceil() as usize)];
+    let head = opening(steady, dt);
     let mut run = naive;
     let lossy = head.iter().map(|&y| run.next(y).1).sum::<f64>() / head.len().max(1) as f64;
     let mut steer = Steer {
@@ -722,7 +738,7 @@ mod tests {
             .iter()
             .map(|v| 50.0 + 40.0 * v)
             .collect();
-        let (g, b) = battery(&x, 0.1, 1.0, 0.91);
+        let (g, b) = battery(&x, &x, 0.1, 1.0, 0.91);
         let s = shape(&g, 0.1);
         assert!(s.ramp_max_mw_per_s <= 1.0 + 1e-9, "{s:?}");
         assert!(s.swing_mw < 10.0, "{s:?}");
@@ -748,7 +764,7 @@ mod tests {
         let step: Vec<f64> = (0..55).map(|k| if k < 45 { 100.0 } else { 70.0 }).collect();
         let size = |seconds: usize| {
             let x: Vec<f64> = step.iter().cycle().take(seconds * 10).cloned().collect();
-            battery(&x, 0.1, 1.0, 0.91).1
+            battery(&x, &x, 0.1, 1.0, 0.91).1
         };
         let (short, long) = (size(600), size(3000));
         // The high phase's excess over the mean: (100 − 94.5) MW x 4.5 s = 6.9 kWh.
@@ -765,7 +781,7 @@ mod tests {
         let mut x: Vec<f64> = step.iter().cycle().take(3000).cloned().collect();
         x.extend(std::iter::repeat_n(60.0, 3000));
         let load_ramp = shape(&x, 0.1).ramp_max_mw_per_s;
-        let (g, none) = battery(&x, 0.1, load_ramp * 1.01, 0.91);
+        let (g, none) = battery(&x, &x, 0.1, load_ramp * 1.01, 0.91);
         assert_eq!(
             (none.mw, none.mwh, none.losses_mwh),
             (0.0, 0.0, 0.0),
@@ -774,7 +790,7 @@ mod tests {
         assert_eq!(g, x);
         let sizes: Vec<Battery> = [100.0, 10.0, 1.0, 0.1]
             .iter()
-            .map(|&limit| battery(&x, 0.1, limit, 0.91).1)
+            .map(|&limit| battery(&x, &x, 0.1, limit, 0.91).1)
             .collect();
         // Energy grows as the limit tightens (the power rating is the failure's fall
         // at any limit that does not follow it).
@@ -782,7 +798,7 @@ mod tests {
             assert!(pair[1].mwh >= pair[0].mwh - 1e-12, "{pair:?}");
         }
         for (b, limit) in sizes.iter().zip([100.0, 10.0, 1.0, 0.1]) {
-            let (g, _) = battery(&x, 0.1, limit, 0.91);
+            let (g, _) = battery(&x, &x, 0.1, limit, 0.91);
             assert!(
                 shape(&g, 0.1).ramp_max_mw_per_s <= limit + 1e-9,
                 "{limit}: {b:?}"
@@ -799,7 +815,7 @@ mod tests {
             let x: Vec<f64> = (0..(600.0 / dt) as usize)
                 .map(|k| 100.0 + 30.0 * (k as f64 * dt * 0.5).cos())
                 .collect();
-            let (_, b) = battery(&x, dt, 1.0, 0.91);
+            let (_, b) = battery(&x, &x, dt, 1.0, 0.91);
             let load = shape(&x, dt).ramp_max_mw_per_s;
             assert!(
                 b.battery_ramp_mw_per_s <= load + 1.0 + 1e-9,
@@ -809,7 +825,7 @@ mod tests {
             assert!(b.losses_mwh > 0.0);
         }
         // A flat load: nothing to do.
-        let (g, b) = battery(&[50.0; 100], 0.1, 1.0, 0.91);
+        let (g, b) = battery(&[50.0; 100], &[50.0; 100], 0.1, 1.0, 0.91);
         assert_eq!(
             (b.mw, b.battery_ramp_mw_per_s, b.losses_mwh),
             (0.0, 0.0, 0.0)
@@ -831,9 +847,9 @@ mod tests {
             .map(|k| if k % 2 == 0 { 100.0 } else { 80.0 })
             .collect();
         // The mean ramps at most 10 MW (half the ripple) over the span: 10 s.
-        let span = track_span_s(&x, 0.1, 1.0);
+        let span = track_span_s(&x, &x, 0.1, 1.0);
         assert!((span - 10.0).abs() < 0.2, "{span}");
-        let (g, b) = battery(&x, 0.1, 1.0, 0.91);
+        let (g, b) = battery(&x, &x, 0.1, 1.0, 0.91);
         let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
         let (first, rest) = (mean(&g[..300]), mean(&g[600..]));
         let losses_mw = b.losses_mwh * 3600.0 / 600.0;

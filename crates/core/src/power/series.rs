@@ -121,6 +121,10 @@ pub struct Series {
     pub unfailed_steps: f64,
     /// The facility's energy in that window, MWh.
     pub unfailed_mwh: f64,
+    /// The facility in that window, MW per bin, where there is a failure (empty
+    /// without: the series itself): the steady site the window opens in, which the
+    /// battery's controller knows at t = 0, the failure not.
+    pub unfailed_mw: Vec<f64>,
 }
 
 /// Relative clock speed at a power cap, by P = P_idle + (P_max − P_idle)·(f/f_max)³:
@@ -430,11 +434,24 @@ pub fn build(inp: &SeriesInputs, scale: &mut dyn FnMut() -> f64) -> Series {
     (s.unfailed_steps, s.unfailed_mwh) = match without {
         Some(w) => {
             let u = with_loads(inp, w);
-            (u.steps_done, u.energy_mwh())
+            let steady = (u.steps_done, u.energy_mwh());
+            s.unfailed_mw = u.facility_mw;
+            steady
         }
         None => (s.steps_done, s.energy_mwh()),
     };
     s
+}
+
+impl Series {
+    /// The facility as the window opens, steady: the same window without the failure
+    /// where there is one, else this one.
+    pub fn steady_mw(&self) -> &[f64] {
+        match self.unfailed_mw.is_empty() {
+            true => &self.facility_mw,
+            false => &self.unfailed_mw,
+        }
+    }
 }
 
 /// The job's draw with the site's other loads, each through its filter.
@@ -477,6 +494,7 @@ fn with_loads(inp: &SeriesInputs, job: JobDraw) -> Series {
         failed_at_s: None,
         unfailed_steps: steps_done,
         unfailed_mwh: 0.0,
+        unfailed_mw: Vec::new(),
     }
 }
 
