@@ -1423,10 +1423,11 @@ fn unmodelled(c: &Config, warnings: &mut Vec<String>) -> Result<()> {
     // embed_positions, modeling_gpt_bigcode.py wpe, modeling_bloom.py, modeling_phi.py).
     let model_type = c.string(&["model_type"]);
     if BIASED_FAMILIES.contains(&model_type.as_str()) {
-        let positions = LEARNED_POSITION_FAMILIES
-            .contains(&model_type.as_str())
-            .then_some(" and its learned position embeddings (one hidden-wide vector a position)")
-            .unwrap_or("");
+        let positions = if LEARNED_POSITION_FAMILIES.contains(&model_type.as_str()) {
+            " and its learned position embeddings (one hidden-wide vector a position)"
+        } else {
+            ""
+        };
         warnings.push(format!(
             "{ctx}: model_type = {model_type} is counted without its linear layers' biases{positions}"
         ));
