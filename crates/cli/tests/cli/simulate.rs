@@ -1014,3 +1014,42 @@ fn a_two_tier_fabric_is_said_with_its_one_ratio() {
         "{notes:?}"
     );
 }
+
+/// GB200 in air-cooled servers, as `--gpu GB200` on an air-cooled cluster makes: priced
+/// as asked, and said, since no such system is built; its own NVL72 preset says nothing.
+#[test]
+fn an_air_cooled_gb200_is_noted() {
+    let notes = |args: &[&str]| {
+        let v = json(
+            &[
+                &["simulate", "--model", "llama3-8b", "--json", "-q"][..],
+                args,
+            ]
+            .concat(),
+        );
+        v["notes"].to_string()
+    };
+    let air = notes(&[
+        "--cluster",
+        "dgx-h200",
+        "--gpu",
+        "GB200",
+        "--gpus",
+        "64",
+        "--global-batch",
+        "64",
+    ]);
+    assert!(
+        air.contains("cooling = air: GB200 systems are built liquid-cooled only"),
+        "{air}"
+    );
+    let nvl = notes(&[
+        "--cluster",
+        "gb200-nvl72",
+        "--gpus",
+        "576",
+        "--global-batch",
+        "576",
+    ]);
+    assert!(!nvl.contains("liquid-cooled only"), "{nvl}");
+}

@@ -631,6 +631,12 @@ fn masked_attention_note(sc: &Scenario) -> Option<String> {
 pub fn scenario_notes(merged: &MergedScenario, sc: &Scenario, hints: Hints) -> Vec<String> {
     let mut notes = Vec::new();
     notes.extend(super::cluster::oversized_domain(&sc.cluster));
+    if sc.cluster.gpu.liquid_only && sc.power.cooling == crate::power::Cooling::Air {
+        notes.push(format!(
+            "cooling = air: {} systems are built liquid-cooled only (GPUs and CPUs on cold plates); memphis prices air cooling's PUE as asked",
+            sc.cluster.gpu.name
+        ));
+    }
     notes.extend(super::cluster::unbuilt_ratio(&sc.cluster));
     notes.extend(super::spares_note(sc));
     notes.extend(masked_attention_note(sc));

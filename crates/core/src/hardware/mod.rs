@@ -79,6 +79,10 @@ pub struct GpuSpec {
     /// memory, NVLink switches, drives, fans): a cluster's `host_w_per_node` defaults to
     /// it times the GPUs a server.
     pub host_w_per_gpu: f64,
+    /// Whether the systems built of it are liquid-cooled only: GB200's compute trays
+    /// hold their GPUs and CPUs on cold plates ([GBUG], facts.md §11); HGX boards ship
+    /// air-cooled too.
+    pub liquid_only: bool,
 }
 
 impl GpuSpec {
@@ -149,6 +153,7 @@ pub fn gpu_catalog() -> &'static [GpuSpec] {
                 nvlink_domain_gpus: 8,
                 gpus_per_host: 8,
                 host_w_per_gpu: crate::power::HOST_W_PER_GPU,
+                liquid_only: false,
             },
             GpuSpec {
                 name: "H100-SXM5-80GB",
@@ -169,6 +174,7 @@ pub fn gpu_catalog() -> &'static [GpuSpec] {
                 nvlink_domain_gpus: 8,
                 gpus_per_host: 8,
                 host_w_per_gpu: crate::power::HOST_W_PER_GPU,
+                liquid_only: false,
             },
             GpuSpec {
                 name: "H800-SXM5-80GB",
@@ -188,6 +194,7 @@ pub fn gpu_catalog() -> &'static [GpuSpec] {
                 nvlink_domain_gpus: 8,
                 gpus_per_host: 8,
                 host_w_per_gpu: crate::power::HOST_W_PER_GPU,
+                liquid_only: false,
             },
             GpuSpec {
                 name: "H200-SXM-141GB",
@@ -207,6 +214,7 @@ pub fn gpu_catalog() -> &'static [GpuSpec] {
                 nvlink_domain_gpus: 8,
                 gpus_per_host: 8,
                 host_w_per_gpu: crate::power::HOST_W_PER_GPU,
+                liquid_only: false,
             },
             GpuSpec {
                 name: "B200",
@@ -225,6 +233,7 @@ pub fn gpu_catalog() -> &'static [GpuSpec] {
                 nvlink_domain_gpus: 8,
                 gpus_per_host: 8,
                 host_w_per_gpu: crate::power::HOST_W_PER_GPU,
+                liquid_only: false,
             },
             GpuSpec {
                 name: "GB200",
@@ -247,6 +256,7 @@ pub fn gpu_catalog() -> &'static [GpuSpec] {
                 // for 36 Grace CPUs, 18 NVLink switch chips, memory, fans and conversion
                 // ⚠ (an upper estimate: the rack figure is a maximum), over 72 GPUs.
                 host_w_per_gpu: 30_900.0 / 72.0,
+                liquid_only: true,
             },
         ]
     })
