@@ -383,3 +383,31 @@ fn a_small_jobs_spare_table_steps_by_servers() {
     assert_eq!(small[..4], [0, 8, 16, 32], "{small:?}");
     assert_eq!(spares(&[]), [0, 96, 488, 976, 1696]);
 }
+
+/// A synchronous checkpoint has landed when its stall ends: an interval of one step is
+/// allowed (the async rule, one landing before the next, does not apply), and the
+/// warning names the stall that costs the run, not the step.
+#[test]
+fn a_synchronous_checkpoint_may_come_every_step() {
+    let p = tmp("sync-every-step.toml");
+    let text = "preset = \"memphis-405b\"\n[reliability]\nasync_checkpoint = false\nstorage_write_tbps = 0.1\ncheckpoint_interval_min = 0.1\n";
+    std::fs::write(&p, text).unwrap();
+    let o = memphis(&["reliability", p.to_str().unwrap(), "--json"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("each synchronous checkpoint stalls training 0.9 min"),
+        "{err}"
+    );
+    let async_one = std::fs::read_to_string(&p)
+        .unwrap()
+        .replace("async_checkpoint = false", "async_checkpoint = true");
+    std::fs::write(&p, async_one).unwrap();
+    let o = memphis(&["reliability", p.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("one checkpoint must land"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -106,6 +106,14 @@ pub(crate) fn progress_notes(
                 given_interval,
                 format!("an interval well under the job's MTBF ({mtbf_min:.1} min): {kept}"),
             ),
+            Cause::Stall => crate::Error::invalid(
+                "reliability.checkpoint_interval_min",
+                given_interval,
+                format!(
+                    "an interval well over each synchronous checkpoint's stall ({}): {kept}; leave it unset for the best one, or set async_checkpoint",
+                    minutes(rel.checkpoint.stall_s / 60.0)
+                ),
+            ),
             Cause::Write => crate::Error::invalid(
                 "reliability.storage_write_tbps",
                 cfg.storage_write_tbps,
@@ -191,6 +199,7 @@ pub(crate) fn progress_notes(
                 format!("{lost}, mostly {:.0} h waiting for repairs: {stops}, and no recovery technique that swaps servers helps (more spares, up to the GPUs the cluster leaves free: reliability.spare_gpus; fewer GPUs for the job, a bigger cluster, or repair_hours of your own)", rel.spare_wait_hours)
             }
             Cause::Interval => format!("{lost}: a checkpoint every {:.1} min against a job MTBF of {mtbf_min:.1} min (leave the interval unset for the best one)", rel.checkpoint_interval_min),
+            Cause::Stall => format!("{lost}: each synchronous checkpoint stalls training {} (reliability.storage_write_tbps) every {} of training (reliability.checkpoint_interval_min; leave it unset for the best one, or set async_checkpoint)", minutes(rel.checkpoint.stall_s / 60.0), minutes(rel.checkpoint_interval_min)),
             Cause::Write => format!("{lost}: a checkpoint takes {} to write (reliability.storage_write_tbps) against a job MTBF of {mtbf_min:.1} min", minutes(rel.checkpoint.write_s / 60.0)),
             Cause::Restart(field, _) => format!("{lost}: a restart takes {} ({field}) against a job MTBF of {mtbf_min:.1} min", minutes(rel.checkpoint.restart_s / 60.0)),
             Cause::Step => format!("{lost}: a step of {:.1} min against a job MTBF of {mtbf_min:.1} min", step_s / 60.0),
@@ -326,6 +335,8 @@ enum Cause {
     Interval,
     /// Checkpoints as far apart as their write takes, past the MTBF (slow storage).
     Write,
+    /// A set interval shorter than the synchronous stall of each checkpoint.
+    Stall,
     /// Restarts that take a good part of the MTBF: the field behind the longest part.
     Restart(&'static str, f64),
     /// Else the step itself.
@@ -343,6 +354,13 @@ impl Cause {
         }
         if rel.interval_rule == IntervalRule::Set && rel.checkpoint_interval_min > 0.5 * mtbf_min {
             return Cause::Interval;
+        }
+        // A synchronous stall longer than the training between two: the run mostly waits.
+        if rel.interval_rule == IntervalRule::Set
+            && !cfg.async_checkpoint
+            && rel.checkpoint.stall_s > rel.checkpoint_interval_min * 60.0
+        {
+            return Cause::Stall;
         }
         if matches!(
             rel.interval_rule,

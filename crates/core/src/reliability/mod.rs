@@ -584,10 +584,11 @@ fn in_steps(h: f64, step_s: f64, round: impl Fn(f64) -> f64) -> f64 {
     }
 }
 
-/// The shortest checkpoint interval possible, hours: a step, or the time a checkpoint
-/// takes to land, in whole steps (one lands before the next starts).
+/// The shortest checkpoint interval possible, hours: a step, or the time an asynchronous
+/// checkpoint goes on landing behind training, in whole steps (one lands before the next
+/// starts). A synchronous one has landed when its stall ends, so a step will do.
 pub fn min_interval_h(cfg: &ReliabilityConfig, ck: &CheckpointCost, step_s: f64) -> f64 {
-    whole_steps(landing_s(cfg, ck) / 3600.0, step_s)
+    whole_steps(at_risk_after_stall_s(cfg, ck) / 3600.0, step_s)
 }
 
 /// The checkpoint interval in hours, and what set it. Unless the user set it: Daly's
