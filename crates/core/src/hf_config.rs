@@ -914,11 +914,13 @@ fn refuse_hybrids(c: &Config, family: &Family) -> Result<()> {
         } else {
             ("architectures", family.arch.clone())
         };
-        return Err(c.bad(
-            field,
-            value,
-            format!("a hybrid architecture ({what}{evidence}), {cannot}"),
-        ));
+        // Mamba, RWKV, xLSTM alone are no hybrid: they have no attention at all.
+        let kind = if what.ends_with("instead of attention") {
+            "an architecture without attention"
+        } else {
+            "a hybrid architecture"
+        };
+        return Err(c.bad(field, value, format!("{kind} ({what}{evidence}), {cannot}")));
     }
     if let Some((key, what)) = HYBRID_KEYS
         .iter()
@@ -1435,9 +1437,13 @@ fn unmodelled(c: &Config, warnings: &mut Vec<String>) -> Result<()> {
     for key in ["attn_logit_softcapping", "final_logit_softcapping"] {
         if let Some((name, x)) = c.get(key).filter(|(_, x)| x.as_f64().is_some()) {
             warnings.push(format!(
-                "{ctx}: {name} = {} is not modelled: the tanh soft-capping of the {} is not costed (an elementwise op; FlashAttention-2 and -3 fuse the scores' one)",
+                "{ctx}: {name} = {} is not modelled: the tanh soft-capping of the {} is not costed",
                 short_value(x),
-                if key.starts_with("attn") { "attention scores" } else { "final logits" }
+                if key.starts_with("attn") {
+                    "attention scores (FlashAttention-2 and -3 fuse it into their kernel)"
+                } else {
+                    "final logits (an elementwise op over the vocabulary)"
+                }
             ));
         }
     }
@@ -2163,8 +2169,8 @@ mod tests {
             (r#""model_type":"qwen3","full_attention_interval":4"#, "c.json: full_attention_interval = 4: a hybrid architecture (full attention only every k-th layer"),
             (r#""linear_num_value_heads":32"#, "c.json: linear_num_value_heads = 32: a hybrid architecture (linear-attention layers)"),
             (r#""layer_types":["attention","mamba"]"#, "c.json: layer_types = [1 x attention, 1 x mamba]: a hybrid architecture (mamba layers among its attention layers)"),
-            (r#""model_type":"mamba""#, "c.json: model_type = mamba: a hybrid architecture (Mamba state-space layers instead of attention"),
-            (r#""architectures":["RwkvForCausalLM"]"#, "c.json: architectures = rwkvforcausallm: a hybrid architecture (RWKV"),
+            (r#""model_type":"mamba""#, "c.json: model_type = mamba: an architecture without attention (Mamba state-space layers instead of attention"),
+            (r#""architectures":["RwkvForCausalLM"]"#, "c.json: architectures = rwkvforcausallm: an architecture without attention (RWKV"),
             (r#""layers_block_type":["mamba","attention"]"#, "c.json: layers_block_type = [\"mamba\",\"attention\"]: a hybrid"),
             (r#""ssm_state_size":16"#, "c.json: ssm_state_size = 16: a hybrid architecture (state-space layers)"),
             (r#""layer_types":["mamba","full_attention"]"#, "c.json: layer_types = [1 x mamba, 1 x full_attention]: a hybrid"),

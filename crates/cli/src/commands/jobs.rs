@@ -224,7 +224,9 @@ fn render_place(r: &PlaceReport) -> String {
         o,
         "\n{}",
         match &r.recommended {
-            Some(p) => format!("recommended: {p} (its jobs below)"),
+            Some(p) => format!(
+                "recommended: {p} (its jobs below, alone and shared on the servers it gives them: their slowdown is the contention alone)"
+            ),
             None => format!(
                 "no policy keeps '{}' within {}: fewer or smaller jobs beside it, adaptive routing, or a looser target",
                 r.frontier,

@@ -75,7 +75,7 @@ fn body(o: &mut String, r: &JobsReport, tag: &str) {
             esc(&kinds.join(", "))
         );
     }
-    o.push_str("</table><h2>Slowdown against running alone</h2>");
+    o.push_str("</table><h2>Slowdown against running alone on the same servers</h2>");
     let rows: Vec<_> = r
         .jobs
         .iter()
@@ -158,7 +158,7 @@ pub fn place_report(r: &PlaceReport) -> String {
         pct(r.target_slowdown),
         esc(r.recommended.as_deref().unwrap_or("none"))
     );
-    o.push_str(r#"<h2>Policies</h2><table id="table-policies"><tr><th>policy</th><th>frontier step</th><th>frontier slowdown</th><th>worst slowdown</th><th>worst job</th><th>within target</th></tr>"#);
+    o.push_str(r#"<h2>Policies</h2><table id="table-policies"><tr><th>policy</th><th>frontier's step</th><th>frontier slowdown</th><th>worst slowdown</th><th>worst job</th><th>within target</th></tr>"#);
     for p in &r.policies {
         let _ = write!(
             o,
@@ -167,7 +167,13 @@ pub fn place_report(r: &PlaceReport) -> String {
             p.frontier_step_s.map_or("-".into(), duration),
             p.frontier_slowdown.map_or("-".into(), pct),
             p.worst_slowdown.map_or("-".into(), pct),
-            esc(p.worst_job.as_deref().or(p.error.as_deref()).unwrap_or("-")),
+            // No job named where none slows by a shown amount, as the text says it.
+            esc(p
+                .worst_job
+                .as_deref()
+                .filter(|_| p.worst_slowdown.unwrap_or(0.0) >= 0.0005)
+                .or(p.error.as_deref())
+                .unwrap_or("-")),
             if p.meets_target { "yes" } else { "no" }
         );
     }
