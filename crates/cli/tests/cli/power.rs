@@ -665,3 +665,32 @@ fn the_caps_headline_is_the_capped_sites() {
 fn sinks_duration(s: f64) -> String {
     format!("{s:.2} s")
 }
+
+/// A restart that ends past the window leaves the climb back out of the battery's
+/// sizing: said on the battery's row, and not where the window holds the restart.
+#[test]
+fn a_battery_sized_before_the_restart_ends_says_so() {
+    let legend = |window: &str| {
+        let o = memphis(&[
+            "power",
+            "--window",
+            window,
+            "--failure-at",
+            "10m",
+            "--mitigation",
+            "battery",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        stdout(&o)
+            .lines()
+            .find(|l| l.trim_start().starts_with("battery:"))
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(
+        legend("15m").contains("sized for the failure's fall alone"),
+        "{}",
+        legend("15m")
+    );
+    assert!(!legend("30m").contains("fall alone"), "{}", legend("30m"));
+}

@@ -841,8 +841,18 @@ fn outcomes(
         };
         let work = Work::of(series);
         let mut what = m.what(limit);
+        let window = base.facility_mw.len() as f64 * dt;
+        // A restart past the window's end: the battery is sized for the fall alone.
+        if let Some(f) = failure.filter(|f| f.at_s + f.down_s + f.warmup_s >= window) {
+            if m == Mitigation::Battery {
+                what.push_str(&format!(
+                    " (sized for the failure's fall alone: training resumes {:.0} s after it, past this {:.0} s window, and the climb back, which draws on the battery too, is left out: lengthen --window)",
+                    f.down_s + f.warmup_s,
+                    window
+                ));
+            }
+        }
         if m == Mitigation::Stagger {
-            let window = base.facility_mw.len() as f64 * dt;
             match failure {
                 None if o.failure_at_s.is_some() => {
                     what.push_str(" (no restart in this window: the failure asked is left out, as a note says)")
