@@ -42,7 +42,8 @@ pub fn report_with(
 fn render(r: &ReliabilityReport) -> String {
     let mut o = String::new();
     // A plan that does not fit (run with --allow-oom): the warning comes first of all.
-    if let Some(w) = (!r.fits).then(|| r.notes.first()).flatten() {
+    let oom = (!r.fits).then(|| r.notes.first()).flatten();
+    if let Some(w) = oom {
         let _ = writeln!(o, "{w}");
     }
     let _ = writeln!(
@@ -53,6 +54,7 @@ fn render(r: &ReliabilityReport) -> String {
         count(r.failures.spare_gpus),
         duration(r.step_time_s)
     );
+    sinks::note_lines(&mut o, &r.notes[usize::from(oom.is_some())..]);
     let f = &r.failures;
     let _ = writeln!(
         o,

@@ -220,17 +220,7 @@ fn render(r: &SimulationReport) -> String {
         let _ = writeln!(o, "{w}");
     }
     let _ = writeln!(o, "memphis · {}", r.scenario);
-    for n in r.notes.iter().skip(usize::from(oom.is_some())) {
-        // A warning is labelled as one, not as "note     warning: ...".
-        match n.strip_prefix("warning: ") {
-            Some(w) => {
-                let _ = writeln!(o, "  warning  {w}");
-            }
-            None => {
-                let _ = writeln!(o, "  note     {n}");
-            }
-        }
-    }
+    crate::sinks::note_lines(&mut o, &r.notes[usize::from(oom.is_some())..]);
     let c = &r.cluster.inventory;
     let _ = writeln!(
         o,

@@ -132,6 +132,20 @@ pub fn note(msg: &str) {
 
 /// A note as a line says it: `note: ...`, or a warning as it is (`warning: ...`), not
 /// `note: warning: ...`.
+/// A report's notes as lines of its text ("  note     ...", "  warning  ..."), under its
+/// first line, so that a report written to a file keeps them: `simulate` and
+/// `reliability` alike.
+pub fn note_lines(o: &mut String, notes: &[String]) {
+    use std::fmt::Write;
+    for n in notes {
+        // A warning is labelled as one, not as "note     warning: ...".
+        let _ = match n.strip_prefix("warning: ") {
+            Some(w) => writeln!(o, "  warning  {w}"),
+            None => writeln!(o, "  note     {n}"),
+        };
+    }
+}
+
 pub fn labelled_note(msg: &str) -> String {
     if msg.starts_with("warning: ") {
         msg.to_string()

@@ -411,3 +411,35 @@ fn a_synchronous_checkpoint_may_come_every_step() {
         stderr(&o)
     );
 }
+
+/// The report's notes and warnings are in its text, as `simulate`'s are: a report written
+/// to a file keeps them (spares that are no whole server, failures that take the run).
+#[test]
+fn a_reliability_report_keeps_its_warnings_in_a_file() {
+    let out = tmp("reliability-notes.txt");
+    let o = memphis(&[
+        "reliability",
+        "dgx-h100-llama3-70b",
+        "--spares",
+        "3",
+        "-q",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&out).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("reliability · "), "{text}");
+    assert!(
+        lines[1..]
+            .iter()
+            .any(|l| l.starts_with("  note     spares count in whole servers")),
+        "{text}"
+    );
+    assert!(
+        lines[1..]
+            .iter()
+            .any(|l| l.starts_with("  warning  failures take")),
+        "{text}"
+    );
+}
