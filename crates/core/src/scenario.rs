@@ -1095,8 +1095,13 @@ impl ClusterFile {
             over.push(1.0);
         }
         let spine_less = tiers <= 2 && over.get(1).is_some_and(|&r| r != 1.0);
-        if over.len() != 2 || spine_less {
-            let allowed = if tiers <= 2 {
+        // One tier has no uplinks at all: no ratio to oversubscribe.
+        let leaf_less = tiers == 1 && over.first().is_some_and(|&r| r != 1.0);
+        if over.len() != 2 || spine_less || leaf_less {
+            let allowed = if tiers == 1 {
+                "for 1 tier, [1] or left out: its one switch tier has no uplinks to oversubscribe"
+                    .to_string()
+            } else if tiers <= 2 {
                 format!("for {tiers} tier(s), one ratio, [leaf] (or [leaf, 1]: no tier above the spines), from 1 (non-blocking) to 64")
             } else {
                 "two ratios, [leaf, spine], each from 1 (non-blocking) to 64".to_string()

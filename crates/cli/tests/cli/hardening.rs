@@ -394,6 +394,18 @@ fn forty_bad_inputs_one_clear_error_each() {
             ],
             "training.gpus = 100000000 (given as --gpus): an integer from 1 to the cluster's 10,752 GPUs",
         ),
+        // One switch tier has no uplinks: a ratio for them is refused, not ignored.
+        (
+            vec![
+                f("cluster"),
+                f("--cluster"),
+                file(
+                    "one-tier.toml",
+                    b"gpu = \"H100-SXM5-80GB\"\ngpus = 64\nnic_gbps = 400\ntiers = 1\noversubscription = [3, 1]\n",
+                ),
+            ],
+            "cluster.oversubscription = [3.0, 1.0]: for 1 tier, [1] or left out",
+        ),
         // No plan at 1,001 GPUs: the count suggested is the one whose dp takes the batch.
         (
             vec![
