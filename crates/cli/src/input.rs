@@ -336,10 +336,13 @@ fn section_files_within(
         let base = model_arg_within(&at(&name), depth)?;
         let model = std::mem::take(&mut file.model).over(&base)?;
         // Checked here, so that an error names the file it comes from.
-        model
-            .clone()
-            .validate("model")
-            .map_err(|e| e.within(&format!("[model] from '{}'", at(&name))))?;
+        model.clone().validate("model").map_err(|e| {
+            e.within(&origin(
+                "[model]",
+                &at(&name),
+                base.validate("model").is_ok(),
+            ))
+        })?;
         out.model = Some(model);
     }
     if let Some(name) = file
@@ -351,14 +354,27 @@ fn section_files_within(
         if let Some(base) = cluster_file_arg(&at(&name))? {
             let written = std::mem::take(&mut file.cluster);
             let cluster = scenario::section_under(&written, &base)?;
-            cluster
-                .clone()
-                .validate("cluster")
-                .map_err(|e| e.within(&format!("[cluster] from '{}'", at(&name))))?;
+            cluster.clone().validate("cluster").map_err(|e| {
+                e.within(&origin(
+                    "[cluster]",
+                    &at(&name),
+                    base.clone().validate("cluster").is_ok(),
+                ))
+            })?;
             out.cluster = Some(cluster);
         }
     }
     Ok(out)
+}
+
+/// Where a section's bad field comes from: the file its preset names, or, where that file
+/// alone is sound (`file_sound`), the fields the section writes beside it.
+fn origin(section: &str, file: &str, file_sound: bool) -> String {
+    if file_sound {
+        format!("{section} (its fields beside preset '{file}')")
+    } else {
+        format!("{section} from '{file}'")
+    }
 }
 
 /// A model argument: a preset name, a Hugging Face `config.json`, or a TOML model file

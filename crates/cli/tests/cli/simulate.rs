@@ -1053,3 +1053,38 @@ fn an_air_cooled_gb200_is_noted() {
     ]);
     assert!(!nvl.contains("liquid-cooled only"), "{nvl}");
 }
+
+/// A bad field in a section over a preset file is blamed on where it is written: the
+/// scenario's own fields beside the preset, or the file the preset names.
+#[test]
+fn a_bad_cluster_field_names_where_it_is_written() {
+    let dir = tmp("blame");
+    std::fs::create_dir_all(&dir).unwrap();
+    let cluster = "gpu = \"H100-SXM5-80GB\"\ngpus = 1024\nnic_gbps = 400\ntiers = 3\n";
+    std::fs::write(dir.join("c.toml"), cluster).unwrap();
+    std::fs::write(
+        dir.join("bad.toml"),
+        cluster.replace("tiers = 3", "tiers = 5"),
+    )
+    .unwrap();
+    let scenario = |preset: &str, extra: &str| {
+        let p = dir.join("s.toml");
+        let text = format!("preset = \"memphis-405b\"\n[cluster]\npreset = \"{preset}\"\n{extra}");
+        std::fs::write(&p, text).unwrap();
+        let o = memphis(&["simulate", p.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+        stderr(&o)
+    };
+    let err = scenario("c.toml", "tiers = 5\n");
+    assert!(
+        err.contains("[cluster] (its fields beside preset '") && err.contains("cluster.tiers = 5"),
+        "{err}"
+    );
+    let err = scenario("bad.toml", "");
+    assert!(
+        err.contains("[cluster] from '")
+            && err.contains("bad.toml")
+            && err.contains("cluster.tiers = 5"),
+        "{err}"
+    );
+}
