@@ -590,9 +590,13 @@ fn a_gpu_count_that_factors_badly_names_the_count_that_trains_faster() {
         .to_string();
     let at_96 = json(&[&["simulate", "--json", "--plan", "auto"][..], &job("96")].concat());
     let step_96 = at_96["step"]["time_s"].as_f64().unwrap();
+    let days_96 = at_96["run"]["days_p50"].as_f64().unwrap();
     assert!(
-        note.contains(&format!("{step_96:.3} s a step with")) && note.ends_with(": --gpus 96"),
-        "{note} / {step_96}"
+        note.contains(&format!(
+            "{step_96:.3} s a step ({} days to train) with",
+            memphis_core::text::sig3(days_96)
+        )) && note.ends_with(": --gpus 96"),
+        "{note} / {step_96} / {days_96}"
     );
     let best_100 = plan["top"][0]["step_time_s"].as_f64().unwrap();
     assert!(step_96 < 0.95 * best_100, "{step_96} vs {best_100}");

@@ -263,9 +263,19 @@ fn by_objective(
     best: &plan::PlanResult,
 ) -> (String, String) {
     match objective {
+        // The days too: a plan ranked by its step may still train slower or faster
+        // for its failures (spares that another GPU count leaves, or takes).
         Objective::Step => (
-            format!("{:.3} s a step", other.step_time_s),
-            format!("{:.3} s", best.step_time_s),
+            format!(
+                "{:.3} s a step ({} days to train)",
+                other.step_time_s,
+                crate::text::sig3(other.days_to_train)
+            ),
+            format!(
+                "{:.3} s ({} days)",
+                best.step_time_s,
+                crate::text::sig3(best.days_to_train)
+            ),
         ),
         Objective::TimeToTrain => (
             format!("{} days to train", crate::text::sig3(other.days_to_train)),
