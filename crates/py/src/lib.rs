@@ -22,7 +22,7 @@ use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use rayon::prelude::*;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -101,53 +101,44 @@ const OUTPUT_OPTIONS: &[&str] = &[
     "json", "output", "out", "html", "trace", "csv", "timing", "quiet",
 ];
 
-/// The switches (options that take no value) of each subcommand, from clap's own
-/// definitions: `allow_oom=True` becomes `--allow-oom`, `allow_oom=False` nothing.
-fn switches(command: &str) -> &'static BTreeSet<String> {
-    static ALL: OnceLock<BTreeMap<String, BTreeSet<String>>> = OnceLock::new();
-    static NONE: BTreeSet<String> = BTreeSet::new();
-    let all = ALL.get_or_init(|| {
-        use clap::CommandFactory;
-        Cli::command()
-            .get_subcommands()
-            .map(|sub| {
-                let set = sub
-                    .get_arguments()
-                    .filter(|a| !a.get_action().takes_values())
-                    .filter_map(|a| a.get_long().map(String::from))
-                    .collect();
-                (sub.get_name().to_string(), set)
-            })
-            .collect()
-    });
-    all.get(command).unwrap_or(&NONE)
+/// How a long option takes its value, from clap's own definitions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Takes {
+    /// No value: a switch (`allow_oom=True` is `--allow-oom`, `False` nothing).
+    Nothing,
+    /// One value.
+    One,
+    /// Several, joined by a delimiter (`recompute_modules`: ',').
+    Joined(char),
+    /// Several, as separate values.
+    Separate,
 }
 
-/// How each option of each subcommand that takes several values takes them, from clap's
-/// definitions: joined by its delimiter (`recompute_modules`: ','), or as separate
-/// values (None).
-fn list_options(command: &str) -> &'static BTreeMap<String, Option<char>> {
-    static ALL: OnceLock<BTreeMap<String, BTreeMap<String, Option<char>>>> = OnceLock::new();
-    static NONE: BTreeMap<String, Option<char>> = BTreeMap::new();
+/// How each long option of a subcommand takes its value.
+fn options_of(command: &str) -> &'static BTreeMap<String, Takes> {
+    static ALL: OnceLock<BTreeMap<String, BTreeMap<String, Takes>>> = OnceLock::new();
+    static NONE: BTreeMap<String, Takes> = BTreeMap::new();
     let all = ALL.get_or_init(|| {
         use clap::CommandFactory;
         Cli::command()
             .get_subcommands()
             .map(|sub| {
-                let lists = sub
+                let options = sub
                     .get_arguments()
                     .filter_map(|a| {
-                        let long = a.get_long()?.to_string();
-                        match a.get_value_delimiter() {
-                            Some(d) => Some((long, Some(d))),
-                            None => a
-                                .get_num_args()
-                                .filter(|n| n.max_values() > 1)
-                                .map(|_| (long, None)),
-                        }
+                        let takes = if !a.get_action().takes_values() {
+                            Takes::Nothing
+                        } else if let Some(d) = a.get_value_delimiter() {
+                            Takes::Joined(d)
+                        } else if a.get_num_args().is_some_and(|n| n.max_values() > 1) {
+                            Takes::Separate
+                        } else {
+                            Takes::One
+                        };
+                        Some((a.get_long()?.to_string(), takes))
                     })
                     .collect();
-                (sub.get_name().to_string(), lists)
+                (sub.get_name().to_string(), options)
             })
             .collect()
     });
@@ -157,7 +148,8 @@ fn list_options(command: &str) -> &'static BTreeMap<String, Option<char>> {
 /// The command line of a call (`memphis simulate --gpus=16384 --tp=8 -- PRESET`).
 fn argv(call: &Call) -> Result<Vec<String>, Failure> {
     let mut argv = vec!["memphis".to_string(), call.command.clone()];
-    let switches = switches(&call.command);
+    let options = options_of(&call.command);
+    let is_switch = |flag: &str| options.get(flag) == Some(&Takes::Nothing);
     for (key, value) in &call.options {
         if OUTPUT_OPTIONS.contains(&key.as_str()) {
             return Err(Failure::bad(format!(
@@ -166,13 +158,13 @@ fn argv(call: &Call) -> Result<Vec<String>, Failure> {
         }
         let flag = key.replace('_', "-");
         match value {
-            Opt::Flag(on) if switches.contains(&flag) => {
+            Opt::Flag(on) if is_switch(&flag) => {
                 if *on {
                     argv.push(format!("--{flag}"));
                 }
             }
             Opt::Flag(on) => argv.push(format!("--{flag}={on}")),
-            Opt::Text(v) if switches.contains(&flag) => {
+            Opt::Text(v) if is_switch(&flag) => {
                 return Err(Failure::bad(format!(
                     "{key} = {v:?}: True or False (a switch of {})",
                     call.command
@@ -181,16 +173,16 @@ fn argv(call: &Call) -> Result<Vec<String>, Failure> {
             // `--flag=value` keeps a value that starts with '-' a value, so a negative
             // number gets the message the binary gives for `--gpus -5`.
             Opt::Text(v) => argv.push(format!("--{flag}={v}")),
-            Opt::List(items) => match list_options(&call.command).get(&flag) {
-                Some(Some(delimiter)) => {
+            Opt::List(items) => match options.get(&flag) {
+                Some(Takes::Joined(delimiter)) => {
                     argv.push(format!("--{flag}={}", items.join(&delimiter.to_string())));
                 }
-                Some(None) => {
+                Some(Takes::Separate) => {
                     argv.push(format!("--{flag}"));
                     argv.extend(items.iter().cloned());
                 }
                 // A list where one value goes is a slip for a sweep, not values to join.
-                None => {
+                _ => {
                     return Err(Failure::bad(format!(
                         "keyword {key} = [{}]: {key} takes one value; sweep(grid={{'{key}': [...]}}) runs one scenario per value",
                         items.join(", ")
