@@ -188,7 +188,7 @@ pub struct ScenarioArgs {
     #[arg(long, value_enum)]
     pub routing: Option<Routing>,
     /// Seed of the failure Monte Carlo (and of `power`'s step-to-step jitter).
-    #[arg(long, value_parser = memphis_core::scenario::count_or_none_u64, allow_hyphen_values = true)]
+    #[arg(long, value_parser = seed_value, allow_hyphen_values = true)]
     pub seed: Option<u64>,
     /// Hot spare GPUs, counted in whole servers (a failure takes a whole server out).
     /// Default: the cluster's GPUs the job leaves free. [reliability] spare_gpus.
@@ -357,7 +357,8 @@ pub struct CollectiveArgs {
 #[derive(Debug, Args)]
 #[command(allow_negative_numbers = true)]
 pub struct ReliabilityArgs {
-    /// Report the interruptions expected in this many days of training.
+    /// Report the interruptions expected in this many calendar days, at the job's rates
+    /// (as Llama 3's 54-day count was taken; `over the run` counts the run's own days).
     #[arg(long)]
     pub days: Option<f64>,
     /// `auto`: replace the scenario's plan by the planner's best, as `simulate --plan
@@ -453,6 +454,18 @@ fn per_server_count(text: &str) -> Result<u32, String> {
             )
         })
     })
+}
+
+/// `--seed`: a whole number. Past u64 the bound said is the seed's own (TOML's
+/// integers, 2^63 - 1), which the scenario's check names for any u64 past it too.
+fn seed_value(text: &str) -> Result<u64, String> {
+    match memphis_core::scenario::count_or_none_u64(text) {
+        Err(e) if e.contains(" is more than ") => Err(format!(
+            "{text} is more than {}",
+            memphis_core::text::bound(i64::MAX as u64)
+        )),
+        r => r,
+    }
 }
 
 /// `-g`: a whole number, whose range the command checks against the cluster (and says

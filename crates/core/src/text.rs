@@ -1,6 +1,31 @@
 //! Numbers written for people, as messages and reports print them: grouped counts,
 //! bounds that name the integer limit they are, three significant figures, SI suffixes.
 
+/// Seconds with a unit that fits: µs, ms, s, min, h, d.
+pub fn duration(s: f64) -> String {
+    let (per, unit, decimals) = duration_unit(s);
+    format!("{:.*} {unit}", decimals, s / per)
+}
+
+/// The unit a duration of `s` seconds is shown in: seconds per unit, its symbol, and
+/// the decimals shown.
+pub fn duration_unit(s: f64) -> (f64, &'static str, usize) {
+    let a = s.abs();
+    if a < 1e-3 {
+        (1e-6, "µs", 1)
+    } else if a < 1.0 {
+        (1e-3, "ms", 1)
+    } else if a < 120.0 {
+        (1.0, "s", 2)
+    } else if a < 7200.0 {
+        (60.0, "min", 1)
+    } else if a < 172_800.0 {
+        (3600.0, "h", 1)
+    } else {
+        (86400.0, "d", 1)
+    }
+}
+
 /// A count with thousands separators: `12,288`.
 pub fn grouped(n: u64) -> String {
     let s = n.to_string();

@@ -63,7 +63,7 @@ fn render(r: &ReliabilityReport) -> String {
     );
     let _ = writeln!(
         o,
-        "  over the run    {} unexpected and {} planned interruptions",
+        "  over the run    {} unexpected and {} planned interruptions (failures while the job is up, planned stops while it trains)",
         few(f.interruptions),
         few(f.planned_interruptions)
     );
@@ -77,7 +77,7 @@ fn render(r: &ReliabilityReport) -> String {
         );
         let _ = writeln!(
             o,
-            "  {span:<15} {} unexpected and {} planned interruptions",
+            "  {span:<15} {} unexpected and {} planned interruptions (calendar days at the job's rates)",
             few(u),
             few(p)
         );

@@ -1,30 +1,8 @@
 //! Consistent units in all output: 1.23 s, 456 TFLOP/s, 12.3 MW, 80.0 GiB.
 use memphis_core::api::simulate::{FailureSummary, SimulationReport};
 
-/// Seconds with a unit that fits: µs, ms, s, min, h, d.
-pub fn duration(s: f64) -> String {
-    let (per, unit, decimals) = duration_unit(s);
-    format!("{:.*} {unit}", decimals, s / per)
-}
-
-/// The unit a duration of `s` seconds is shown in: seconds per unit, its symbol, and
-/// the decimals shown.
-fn duration_unit(s: f64) -> (f64, &'static str, usize) {
-    let a = s.abs();
-    if a < 1e-3 {
-        (1e-6, "µs", 1)
-    } else if a < 1.0 {
-        (1e-3, "ms", 1)
-    } else if a < 120.0 {
-        (1.0, "s", 2)
-    } else if a < 7200.0 {
-        (60.0, "min", 1)
-    } else if a < 172_800.0 {
-        (3600.0, "h", 1)
-    } else {
-        (86400.0, "d", 1)
-    }
-}
+pub use memphis_core::text::duration;
+use memphis_core::text::duration_unit;
 
 /// The two ends of a band, each as [`duration`] shows it, but in the upper end's unit
 /// and with up to three more decimals where the usual ones would print them alike.

@@ -181,6 +181,11 @@ fn bad_inputs_get_one_clear_error() {
             &["simulate", "--seed", "9223372036854775808"],
             "reliability.seed = 9223372036854775808 (given as --seed): at most 9,223,372,036,854,775,807 (2^63 - 1)",
         ),
+        // Past u64 too, the bound said is the seed's, not u64's.
+        (
+            &["simulate", "--seed", "18446744073709551616"],
+            "18446744073709551616 is more than 9,223,372,036,854,775,807 (2^63 - 1)",
+        ),
         // A batch past the bound is refused for that, not for its divisors.
         (
             &[

@@ -104,7 +104,15 @@ pub(crate) fn progress_notes(
             Cause::Interval => crate::Error::invalid(
                 "reliability.checkpoint_interval_min",
                 given_interval,
-                format!("an interval well under the job's MTBF ({mtbf_min:.1} min): {kept}"),
+                format!(
+                    "an interval well under the job's MTBF ({mtbf_min:.1} min): {kept}; Daly's optimum for its stall is {}: leave it unset for that",
+                    minutes(
+                        crate::reliability::daly_interval(
+                            (rel.checkpoint.stall_s / 3600.0).max(1e-9),
+                            rel.job_mtbf_hours
+                        ) * 60.0
+                    )
+                ),
             ),
             Cause::Stall => crate::Error::invalid(
                 "reliability.checkpoint_interval_min",

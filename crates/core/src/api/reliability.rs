@@ -298,15 +298,50 @@ fn recovery_rows(
         }
         let mut c = cfg.clone();
         (t.apply)(&mut c);
-        let what = match t.changes(cfg) {
-            Some(c) => format!("{} ({c})", t.what),
-            None => t.what.to_string(),
+        let r = reliability_of(sc, step_s, work_hours, &c);
+        let mut changes: Vec<String> = t.changes(cfg).into_iter().collect();
+        if c.restore_from_memory && !cfg.restore_from_memory {
+            // What restoring from memory changes here, which a restart's minutes may
+            // not show: the reload, and a synchronous checkpoint's stall.
+            changes.push(from_memory(base, &r, cfg, &c));
+        }
+        let what = if changes.is_empty() {
+            t.what.to_string()
+        } else {
+            format!("{} ({})", t.what, changes.join("; "))
         };
-        rows.push(row(t.name, &what, &c));
+        rows.push(of(t.name, &what, &r));
         (t.apply)(&mut all);
     }
     rows.push(row("all together", "every technique above", &all));
     rows
+}
+
+/// A restore from memory's change to the run `before`: the reload (the restart less its
+/// detection, rescheduling and warm-up), and a synchronous checkpoint's stall.
+fn from_memory(
+    before: &crate::reliability::RunProjection,
+    after: &crate::reliability::RunProjection,
+    cfg_before: &ReliabilityConfig,
+    cfg_after: &ReliabilityConfig,
+) -> String {
+    use crate::text::duration;
+    let reload = |r: &crate::reliability::RunProjection, c: &ReliabilityConfig| {
+        r.checkpoint.restart_s - (c.detect_min + c.reschedule_min + c.warmup_min) * 60.0
+    };
+    let mut said = format!(
+        "reload {} -> {}",
+        duration(reload(before, cfg_before)),
+        duration(reload(after, cfg_after))
+    );
+    if !cfg_before.async_checkpoint {
+        said += &format!(
+            ", stall {} -> {}",
+            duration(before.checkpoint.stall_s),
+            duration(after.checkpoint.stall_s)
+        );
+    }
+    said
 }
 
 #[cfg(test)]

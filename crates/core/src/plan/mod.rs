@@ -363,7 +363,7 @@ fn analytic_days(s: &Scenario, step_s: f64) -> f64 {
     let tau = daly_interval(stall.max(1e-9), mtbf)
         .max(step_s / 3600.0)
         .max(ck.write_s / 3600.0);
-    let ettr = renewal_ettr(tau, &s.reliability, &ck, mtbf).max(1e-6);
+    let ettr = renewal_ettr(tau.min(ideal_h), &s.reliability, &ck, &fm).max(1e-6);
     ideal_h / ettr / 24.0
 }
 

@@ -301,15 +301,39 @@ pub fn daly_interval(delta: f64, mtbf: f64) -> f64 {
 /// takes R = M(e^{u0/M} − 1) on average, and M + R = M e^{u0/M}. To first order it is
 /// Kokolis et al. 2024's (1 − (u0 + τ/2)/M) / (1 + δ/τ) (facts.md §6.2); unlike that, it
 /// stays right when a step or a restart is as long as the MTBF.
-pub fn ettr_expected(tau: f64, delta: f64, restart: f64, mtbf: f64) -> f64 {
+///
+/// Planned interruptions, `planned` per hour of training, end a segment too: each
+/// checkpoints first, so nothing is lost (their restarts are counted apart). A segment's
+/// work is then L = min(τ, X), X ~ Exp(planned), drawn afresh at each attempt (the
+/// planned clock is memoryless). Over attempts (renewal-reward): one succeeds with
+/// S = E[e^{−(L+δ)/M}] and lasts (1 − S) M on average, a failed one costs a restart more,
+/// so ETTR = E[L e^{−(L+δ)/M}] / ((1 − S)(M + R)). With none planned, L = τ and this is
+/// the formula above. It matters where τ is a sizeable share of the time between planned
+/// stops (an interval of days): they then checkpoint more often than τ does.
+pub fn ettr_expected(tau: f64, delta: f64, restart: f64, mtbf: f64, planned: f64) -> f64 {
     if !(tau > 0.0 && mtbf > 0.0) {
         return 0.0;
     }
-    let per_segment = ((tau + delta) / mtbf).exp_m1() * mtbf * (restart / mtbf).exp();
-    if !per_segment.is_finite() || per_segment <= 0.0 {
+    let (c, p) = (1.0 / mtbf, planned.max(0.0));
+    let k = c + p;
+    let x = k * tau;
+    let survive_tau = (-x).exp();
+    // 1 − e^{−x}(1 + x), without cancellation for small x.
+    let g = if x < 1e-3 {
+        x * x * (0.5 - x / 3.0 + x * x / 8.0)
+    } else {
+        -(-x).exp_m1() - x * survive_tau
+    };
+    // E[L e^{−L/M}] and 1 − S (k(1 − S) = c(1 − e^{−kτ}) + (1 − e^{−cδ})(p + c e^{−kτ})).
+    let work = p / (k * k) * g + tau * survive_tau;
+    let lost_stall = -(-c * delta).exp_m1();
+    let fail = (c * -(-x).exp_m1() + lost_stall * (p + c * survive_tau)) / k;
+    let per_attempt = fail * mtbf * (restart / mtbf).exp();
+    let ettr = (-c * delta).exp() * work / per_attempt;
+    if !ettr.is_finite() {
         return 0.0;
     }
-    (tau / per_segment).clamp(0.0, 1.0)
+    ettr.clamp(0.0, 1.0)
 }
 
 /// Share of the time a job is not waiting for a repaired server, when failures that
@@ -563,9 +587,20 @@ pub fn at_risk_after_stall_s(cfg: &ReliabilityConfig, ck: &CheckpointCost) -> f6
 /// (a failure at a point x of a cycle τ loses x, and τ more when x falls in the landing
 /// window W: τ/2 + W on average, for W ≤ τ, which the interval keeps), which is the
 /// renewal formula's with the restart longer by W.
-pub fn renewal_ettr(tau_h: f64, cfg: &ReliabilityConfig, ck: &CheckpointCost, mtbf_h: f64) -> f64 {
+pub fn renewal_ettr(
+    tau_h: f64,
+    cfg: &ReliabilityConfig,
+    ck: &CheckpointCost,
+    fm: &FailureModel,
+) -> f64 {
     let restart_h = (ck.restart_s + at_risk_after_stall_s(cfg, ck)) / 3600.0;
-    ettr_expected(tau_h, ck.stall_s / 3600.0, restart_h, mtbf_h)
+    ettr_expected(
+        tau_h,
+        ck.stall_s / 3600.0,
+        restart_h,
+        fm.job_mtbf_hours(),
+        fm.planned_per_hour,
+    )
 }
 
 /// `h` hours rounded up to whole steps of `step_s` (at least one): checkpoints are taken
@@ -598,7 +633,7 @@ pub fn checkpoint_interval(
     cfg: &ReliabilityConfig,
     ck: &CheckpointCost,
     step_s: f64,
-    mtbf_h: f64,
+    fm: &FailureModel,
 ) -> (f64, IntervalRule) {
     let step_h = step_s / 3600.0;
     let whole_steps = |h: f64| whole_steps(h, step_s);
@@ -608,7 +643,7 @@ pub fn checkpoint_interval(
         return (in_steps(m / 60.0, step_s, f64::round), IntervalRule::Set);
     }
     let stall_h = ck.stall_s / 3600.0;
-    let daly = daly_interval(stall_h.max(1e-9), mtbf_h);
+    let daly = daly_interval(stall_h.max(1e-9), fm.job_mtbf_hours());
     // In-memory checkpoints go to a peer over the scale-out NIC (GEMINI); storage then
     // only keeps a copy now and then, off the critical path of a restart.
     let copy_h = landing_s(cfg, ck) / 3600.0;
@@ -633,7 +668,7 @@ pub fn checkpoint_interval(
     // The share is a courtesy to the site; the write time is a hard floor (a checkpoint
     // must land before the next starts). Where the courtesy costs over a point of ETTR
     // (slow storage, short MTBF), checkpoints follow each other at the write time.
-    let ettr = |h: f64| renewal_ettr(whole_steps(h), cfg, ck, mtbf_h);
+    let ettr = |h: f64| renewal_ettr(whole_steps(h), cfg, ck, fm);
     let (hard, hard_rule) = pick((copy_h, floor_rule));
     let (h, rule) = if rule == floor_rule && ettr(hard) > ettr(h) + 0.01 {
         let rule = if hard_rule == floor_rule && floor_rule == IntervalRule::Storage {
@@ -668,7 +703,9 @@ pub struct RunProjection {
     /// expected wall time where there is no Monte Carlo. `reliability --days D` counts
     /// those of D days at the rate instead.
     pub interruptions: f64,
-    /// Planned interruptions over the run.
+    /// Planned interruptions over the run: at their rate over the hours training (one
+    /// due while the job is down is taken at its restart), so fewer than the rate times
+    /// the wall time that `reliability --days` counts.
     pub planned_interruptions: f64,
     /// Mean ETTR over the trials (useful training time / wall time).
     pub ettr: f64,
@@ -985,12 +1022,13 @@ pub fn project_run(
     let stall_h = ck.stall_s / 3600.0;
     let restart_h = ck.restart_s / 3600.0;
     let land_h = at_risk_after_stall_s(cfg, &ck) / 3600.0;
-    let (tau_h, interval_rule) = checkpoint_interval(cfg, &ck, step_s, mtbf_h);
+    let (tau_h, interval_rule) = checkpoint_interval(cfg, &ck, step_s, &fm);
     let min_interval_min = min_interval_h(cfg, &ck, step_s) * 60.0;
     let spares_nodes = spare_gpus / u64::from(gpus_per_host.max(1));
     // The analytic run: the renewal ETTR, times the share of time the job is not waiting
     // for a repaired server.
-    let renewal = renewal_ettr(tau_h, cfg, &ck, mtbf_h);
+    // Past the run's work no checkpoint is taken: the run is one segment.
+    let renewal = renewal_ettr(tau_h.min(work_hours), cfg, &ck, &fm);
     let avail = spare_availability(
         fm.unexpected_per_hour() * fm.spare_fraction(),
         cfg.repair_hours,
@@ -999,14 +1037,15 @@ pub fn project_run(
     // The analytic run, hours: the renewal's time (training, lost work included, and
     // the restarts after failures, which are each cut short by the next failure at M (1
     // - e^{-u/M}) on average, so take a share λ M (1 - e^{-u/M}) of it); planned
-    // interruptions (checkpoint, let it land, restart: nothing lost) come at their rate
-    // over the hours training, as the trials count them; and the waits for repaired
-    // servers, 1 - avail of the wall time.
+    // interruptions (checkpoint, let it land, restart: nothing lost; the renewal counts
+    // the checkpoint's stall, as it ends a segment) come at their rate over the hours
+    // training, as the trials count them; and the waits for repaired servers, 1 - avail
+    // of the wall time.
     let renewal_h = work_hours / renewal.max(1e-12);
     let restarting_share = -(-restart_h / mtbf_h).exp_m1();
     let training_h = renewal_h * (1.0 - restarting_share);
     let planned = fm.planned_per_hour * training_h;
-    let running_h = renewal_h + planned * (restart_h + stall_h + land_h);
+    let running_h = renewal_h + planned * (restart_h + land_h);
     let wall_h = running_h / avail.max(1e-12);
     let analytic = (work_hours / wall_h).min(1.0);
     let expected_events =
@@ -1293,18 +1332,19 @@ mod tests {
             if cfg_async {
                 assert_eq!(at_risk_after_stall_s(&cfg, &cost), cost.write_s);
             }
-            let formula = work / renewal_ettr(ck.tau_h, &cfg, &cost, 1.0);
+            let formula = work / renewal_ettr(ck.tau_h, &cfg, &cost, &only_failures(1.0));
             assert!((fast / slow - 1.0).abs() < 0.05, "{ck:?}: {fast} vs {slow}");
             assert!(
                 (fast / formula - 1.0).abs() < 0.05,
                 "{ck:?}: {fast} vs {formula}"
             );
             // Counting checkpoints as safe when they begin is 15% faster or more.
-            let naive = work / ettr_expected(ck.tau_h, ck.stall_h, restart, 1.0);
+            let naive = work / ettr_expected(ck.tau_h, ck.stall_h, restart, 1.0, 0.0);
             let naive = if cfg_async {
                 naive
             } else {
-                work / ettr_expected(ck.tau_h, 0.0, restart, 1.0) * (1.0 + ck.stall_h / ck.tau_h)
+                work / ettr_expected(ck.tau_h, 0.0, restart, 1.0, 0.0)
+                    * (1.0 + ck.stall_h / ck.tau_h)
             };
             assert!(fast > naive * 1.15, "{ck:?}: {fast} vs {naive}");
         }
@@ -1334,7 +1374,7 @@ mod tests {
             slow_wall += w / trials as f64;
             slow_fails += f as f64 / trials as f64;
         }
-        let analytic = work / ettr_expected(tau, 0.0, restart, mtbf);
+        let analytic = work / ettr_expected(tau, 0.0, restart, mtbf, 0.0);
         for (name, wall) in [("fast", fast_wall), ("reference", slow_wall)] {
             assert!(
                 (wall / analytic - 1.0).abs() < 0.03,
@@ -1571,13 +1611,52 @@ mod tests {
     }
 
     #[test]
+    fn planned_stops_checkpoint_so_the_analytic_ettr_counts_them() {
+        // An interval three MTBFs long, and a planned stop every five MTBFs on average:
+        // the trials (each planned stop checkpoints first) and the renewal formula agree,
+        // and both keep far more than the fixed-interval formula, which ignores them.
+        let (mtbf, tau, restart, work) = (1.0, 3.0, 0.05, 400.0);
+        let fm = FailureModel {
+            rates: vec![(CAUSES[0], 1.0 / mtbf)],
+            planned_per_hour: 0.2,
+        };
+        let ck = Checkpoints {
+            tau_h: tau,
+            stall_h: 0.01,
+            land_h: 0.0,
+        };
+        let trials = 200;
+        let mut rng = SplitMix64::new(5);
+        let (mut wall, mut planned_h) = (0.0, 0.0);
+        for _ in 0..trials {
+            let o = trial(&mut rng, work, ck, restart, &fm, 1 << 40, 1.0);
+            wall += o.wall_h / trials as f64;
+            planned_h += o.planned as f64 * (ck.stall_h + restart) / trials as f64;
+        }
+        // The trials' time less the planned stops' stalls and restarts, which the
+        // formula leaves to the caller.
+        let trials_ettr = work / (wall - planned_h);
+        let formula = ettr_expected(tau, ck.stall_h, restart, mtbf, 0.2);
+        let fixed = ettr_expected(tau, ck.stall_h, restart, mtbf, 0.0);
+        assert!(
+            (trials_ettr / formula - 1.0).abs() < 0.04,
+            "{trials_ettr} vs {formula}"
+        );
+        assert!(formula > 1.5 * fixed, "{formula} vs {fixed}");
+        // None planned: the fixed-interval formula exactly.
+        let none = ettr_expected(tau, ck.stall_h, restart, mtbf, 0.0);
+        let by_hand = tau / (((tau + ck.stall_h) / mtbf).exp_m1() * mtbf * (restart / mtbf).exp());
+        assert!((none / by_hand - 1.0).abs() < 1e-12, "{none} vs {by_hand}");
+    }
+
+    #[test]
     fn the_exact_ettr_matches_kokolis_to_first_order() {
         // τ = 1 h, δ = 1 min, u0 = 10 min, M = 100 h: the first-order form of facts.md §6.2.
         let (tau, delta, u0, m) = (1.0, 1.0 / 60.0, 10.0 / 60.0, 100.0);
         let kokolis = (1.0 - (u0 + tau / 2.0) / m) / (1.0 + delta / tau);
-        assert!((ettr_expected(tau, delta, u0, m) - kokolis).abs() < 1e-3);
+        assert!((ettr_expected(tau, delta, u0, m, 0.0) - kokolis).abs() < 1e-3);
         // A segment far longer than the MTBF: almost no progress, and no NaN.
-        assert!(ettr_expected(1e4, 0.0, 0.1, 1.0) < 1e-12);
+        assert!(ettr_expected(1e4, 0.0, 0.1, 1.0, 0.0) < 1e-12);
     }
 
     #[test]
@@ -1588,7 +1667,7 @@ mod tests {
         assert!((ck.write_s - 7.0).abs() < 1e-9);
         // A 1 s step and a 30 min MTBF: Daly wants ~9.6 s (stall 25 ms), storage allows
         // one every 7 s / 25% = 28 s: 28 steps.
-        let (h, rule) = checkpoint_interval(&cfg, &ck, 1.0, 0.5);
+        let (h, rule) = checkpoint_interval(&cfg, &ck, 1.0, &only_failures(2.0));
         assert_eq!(rule, IntervalRule::Storage);
         assert!((h * 3600.0 - 28.0).abs() < 1e-6, "{}", h * 3600.0);
         // In memory: 1.4 GB over 50 GB/s is 28 ms, / 25% = 112 ms: Daly's 9.6 s stands,
@@ -1597,17 +1676,25 @@ mod tests {
             restore_from_memory: true,
             ..cfg.clone()
         };
-        let (h, rule) =
-            checkpoint_interval(&mem, &checkpoint_cost(1e12 * 14.0, 10_000, &mem), 1.0, 0.5);
+        let (h, rule) = checkpoint_interval(
+            &mem,
+            &checkpoint_cost(1e12 * 14.0, 10_000, &mem),
+            1.0,
+            &only_failures(2.0),
+        );
         assert_eq!(rule, IntervalRule::Daly);
         assert!((h * 3600.0 - 10.0).abs() < 1e-6, "{}", h * 3600.0);
         // A step longer than all of them: every step.
-        let (h, rule) =
-            checkpoint_interval(&mem, &checkpoint_cost(1e12 * 14.0, 10_000, &mem), 60.0, 0.5);
+        let (h, rule) = checkpoint_interval(
+            &mem,
+            &checkpoint_cost(1e12 * 14.0, 10_000, &mem),
+            60.0,
+            &only_failures(2.0),
+        );
         assert_eq!(rule, IntervalRule::Step);
         assert!((h * 3600.0 - 60.0).abs() < 1e-6);
         // A long MTBF: Daly's optimum wins, in whole steps.
-        let (h, rule) = checkpoint_interval(&cfg, &ck, 1.0, 1000.0);
+        let (h, rule) = checkpoint_interval(&cfg, &ck, 1.0, &only_failures(1e-3));
         assert_eq!(rule, IntervalRule::Daly);
         assert_eq!((h * 3600.0).fract(), 0.0);
         // Set: rounded up to whole steps.
@@ -1615,7 +1702,7 @@ mod tests {
             checkpoint_interval_min: Some(0.5 / 60.0),
             ..cfg
         };
-        let (h, rule) = checkpoint_interval(&set, &ck, 1.0, 0.5);
+        let (h, rule) = checkpoint_interval(&set, &ck, 1.0, &only_failures(2.0));
         assert_eq!(rule, IntervalRule::Set);
         assert!((h * 3600.0 - 1.0).abs() < 1e-9);
     }
