@@ -1148,15 +1148,21 @@ impl ClusterFile {
             .unwrap_or(gpu.host_w_per_gpu * f64::from(gpn));
         let nics_per_node = c.nics_per_node.unwrap_or(f64::from(gpn) + 1.0);
         // The network model gives every GPU its NIC: a server has at least as many.
-        for (name, v, least, most) in [
-            ("host_w_per_node", host_w_per_node, 0.0, 1e6),
-            ("nics_per_node", nics_per_node, f64::from(gpn), 4096.0),
+        for (name, v, least, most, why) in [
+            ("host_w_per_node", host_w_per_node, 0.0, 1e6, ""),
+            (
+                "nics_per_node",
+                nics_per_node,
+                f64::from(gpn),
+                4096.0,
+                " (one per GPU at least: the network model gives each GPU its own NIC; for GPUs that share fewer NICs, give nic_gbps as each GPU's share of them)",
+            ),
         ] {
             if !(v.is_finite() && (least..=most).contains(&v)) {
                 return Err(Error::invalid(
                     format!("{prefix}.{name}"),
                     v,
-                    format!("a number from {least} to {most}"),
+                    format!("a number from {least} to {most}{why}"),
                 ));
             }
         }

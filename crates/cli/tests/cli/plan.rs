@@ -615,6 +615,50 @@ fn a_gpu_count_that_factors_badly_names_the_count_that_trains_faster() {
     );
 }
 
+/// A count that splits well can still be too many for its batch: Llama 3 8B at a batch
+/// of 8 on 192 GPUs (3 x 2^6) must put the 3 in pp, and its best step is slower than on
+/// 128 of them (the frontier case: 98,304 GPUs at a batch of 2,048 against 65,536).
+/// The next 2^k or 3·2^k below is tried, not only the largest tp x dp the batch takes
+/// (64 here), and the note's figures are what `--gpus 128` gives.
+#[test]
+fn a_batch_too_small_for_the_gpus_names_the_smaller_count_that_trains_faster() {
+    let job = |gpus: &'static str| {
+        [
+            "--model",
+            "llama3-8b",
+            "--cluster",
+            "dgx-h100",
+            "--global-batch",
+            "8",
+            "--gpus",
+            gpus,
+        ]
+    };
+    let plan = json(&[&["plan", "--json", "-q"][..], &job("192")].concat());
+    let note = plan["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|n| n.as_str())
+        .find(|n| n.starts_with("128 of the 192 GPUs train faster"))
+        .unwrap_or_else(|| panic!("{}", plan["notes"]))
+        .to_string();
+    let at_128 = json(
+        &[
+            &["simulate", "--json", "-q", "--plan", "auto"][..],
+            &job("128"),
+        ]
+        .concat(),
+    );
+    let step_128 = at_128["step"]["time_s"].as_f64().unwrap();
+    assert!(
+        note.contains(&format!("{step_128:.3} s a step")) && note.ends_with(": --gpus 128"),
+        "{note} / {step_128}"
+    );
+    let best_192 = plan["top"][0]["step_time_s"].as_f64().unwrap();
+    assert!(step_128 < 0.95 * best_192, "{step_128} vs {best_192}");
+}
+
 /// A scenario file that writes its whole plan (as `validate --scenario` exports one)
 /// leaves the planner nothing to choose: `plan` and `--plan auto` keep what was written,
 /// and say so, with the way out. A preset's plan is the planner's to replace: no note.

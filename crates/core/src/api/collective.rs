@@ -307,7 +307,7 @@ pub fn sweep(c: &ClusterSpec, o: &CollectiveOptions) -> Result<CollectiveReport>
             } else {
                 "-e/--maxbytes"
             },
-            largest,
+            format!("{largest} B ({:.1} GiB)", gib(largest as f64)),
             format!(
                 "at most {:.1} GiB: nccl-tests holds {} in the {:.0} GiB of each {}",
                 gib(hbm / (1.0 + share)),
@@ -665,7 +665,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            e.starts_with("-e/--maxbytes = 51539607552: at most 39.8 GiB: nccl-tests holds a send and a receive buffer"),
+            e.starts_with("-e/--maxbytes = 51539607552 B (48.0 GiB): at most 39.8 GiB: nccl-tests holds a send and a receive buffer"),
             "{e}"
         );
         assert!(sweep(&c, &sized(CollectiveOp::AllGather, 48 << 30)).is_ok());

@@ -94,7 +94,8 @@ pub(crate) fn progress_notes(
         return Err(match cause {
             Cause::Spares => crate::Error::invalid(
                 "reliability.spare_gpus",
-                rel.spare_gpus,
+                // As given (7), not the whole servers it makes (0), which the text says.
+                cfg.spare_gpus.unwrap_or(rel.spare_gpus),
                 format!(
                     "enough hot spares to replace failed servers while they are repaired{}: the job waits {:.0} h for repairs and {kept}; more spares, up to the GPUs the cluster leaves free, fewer GPUs for the job, or a bigger cluster",
                     whole_hosts.as_deref().map(|h| format!(" ({h})")).unwrap_or_default(),
@@ -157,6 +158,13 @@ pub(crate) fn progress_notes(
     }
     notes.extend(undersampled(sc, rel, ideal_days));
     notes.extend(repair_outlasts_run(sc, rel, ideal_days));
+    if sc.cluster.gpu.generation != crate::hardware::Generation::Hopper {
+        // The calibration is one H100 run's: nothing published counts another GPU's.
+        notes.push(format!(
+            "failure rates are Llama 3's, counted on H100s: the {} is given the same rate per GPU, NIC and server ⚠ (no published count for it)",
+            sc.cluster.gpu.name
+        ));
+    }
     if !rel.monte_carlo {
         notes.push(format!(
             "the run would see more than {} interruptions per Monte Carlo trial: its days are the analytic expectation, without a p10-p90 spread",

@@ -432,8 +432,14 @@ fn resolve_plan(
         // No plan either. The rest of the scenario is valid (it was built for
         // planning), so what the preset's plan breaks matters less than why no plan
         // exists, which the planner's error names (10,000 GPUs and a global batch of
-        // 12,288 share no dp).
-        Err(e) => return Err(e),
+        // 12,288 share no dp). A field the user did not write (the preset's batch) is
+        // said as the conflict it is with the fields they did, as `plan` says it.
+        Err(e) => {
+            return Err(match e.field() {
+                Some(f) if !merged.wrote(f) => merged.blame(e),
+                _ => e,
+            })
+        }
     };
     // No preset and no plan written: memphis's default plan (every GPU data-parallel).
     let from = match merged.preset.as_deref() {
@@ -1564,12 +1570,15 @@ pub fn plan_auto(layers: &ScenarioLayers) -> Result<Resolved> {
 /// for [`fewer_gpus_note`] to say so.
 pub const FEWER_GPUS_GAIN: f64 = 0.05;
 
-/// A note when the job's GPU count splits badly and fewer GPUs train faster: 100 GPUs
+/// A note when fewer GPUs train faster. Where the job's GPU count splits badly: 100 GPUs
 /// (4 x 25) leave only plans with pp or cp of 5 or 25, and 96 of them, the rest spare,
-/// can beat `best` there; so can 2,000 of 2,048 at a global batch of 2,000. The count
-/// tried is [`plan::fewer_gpus_to_try`]'s; the note is said when the planner's best on
-/// it beats `best` by more than [`FEWER_GPUS_GAIN`]. `None` where the count splits
-/// well, for a placed job, or where the fields given rule the other count out.
+/// can beat `best` there; so can 2,000 of 2,048 at a global batch of 2,000. Where it
+/// splits well, a batch too small for it can still leave the step slower than on fewer:
+/// 98,304 GPUs at a batch of 2,048 take pp 48 where 65,536 take pp 8, so the next 2^k or
+/// 3·2^k below is tried. The count tried is the larger of [`plan::fewer_gpus_to_try`]'s
+/// and that one; the note is said when the planner's best on it beats `best` by more than
+/// [`FEWER_GPUS_GAIN`]. `None` for a placed job, or where the fields given rule the
+/// other count out.
 pub fn fewer_gpus_note(
     file: &crate::scenario::ScenarioFile,
     base: &Scenario,
@@ -1582,7 +1591,9 @@ pub fn fewer_gpus_note(
     if base.servers.is_some() {
         return None;
     }
-    let fewer = plan::fewer_gpus_to_try(gpus, base.run.global_batch, base.cluster.gpus_per_node)?;
+    let next_smooth = (gpus > 1).then(|| crate::scenario::smooth_gpus_up_to(gpus - 1));
+    let fewer = plan::fewer_gpus_to_try(gpus, base.run.global_batch, base.cluster.gpus_per_node)
+        .max(next_smooth)?;
     let mut f = file.clone();
     f.training.gpus = Some(fewer);
     let sc = crate::scenario::build_for_planning(&f).ok()?;

@@ -961,6 +961,12 @@ impl NetworkParams {
             }
         }
         let bus = Bandwidth::from_gbyte_per_s(hf * intra.min(inter).min(cap));
+        // Each GPU moves through NVLink what NVLS on one server moves (the whole buffer to
+        // the switch and back), so the time is no shorter than there, whatever speed the
+        // multi-node search settles at (its array can sit above the one-server one, as on
+        // H800's 8 links: 42 against 40 GB/s).
+        let one_server = self.nvls_speed(h, false) * eff * (hf - 1.0) / hf * 2.0;
+        let time_bus = Bandwidth::from_gbyte_per_s(hf * intra.min(one_server).min(inter).min(cap));
         let tuner_lat = NVLS_LAT_US + 2.0 * levels * net_nvls_tree_tuner_lat_us(self.generation);
         // What the hops cost beyond the latency the tuner ranks with.
         let unranked =
@@ -970,7 +976,7 @@ impl NetworkParams {
         let fill = Bytes(size.0.min((stages - 1.0) * concurrent * c));
         Some(Candidate {
             tuned,
-            time: tuned + Seconds(unranked * 1e-6) + fill * bus_factor / bus,
+            time: Seconds((tuner_lat + unranked) * 1e-6) + (size + fill) * bus_factor / time_bus,
             algorithm: Algorithm::NvlsTree,
             protocol: Protocol::Simple,
         })
