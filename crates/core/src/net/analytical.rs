@@ -41,16 +41,16 @@ impl AllToAllRoute {
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum CollectiveOp {
     /// Sum across ranks, result everywhere.
-    #[cfg_attr(feature = "clap", value(name = "all_reduce"))]
+    #[cfg_attr(feature = "clap", value(name = "all_reduce", alias = "all-reduce"))]
     AllReduce,
     /// Concatenate shards everywhere.
-    #[cfg_attr(feature = "clap", value(name = "all_gather"))]
+    #[cfg_attr(feature = "clap", value(name = "all_gather", alias = "all-gather"))]
     AllGather,
     /// Sum, each rank keeps a shard.
-    #[cfg_attr(feature = "clap", value(name = "reduce_scatter"))]
+    #[cfg_attr(feature = "clap", value(name = "reduce_scatter", alias = "reduce-scatter"))]
     ReduceScatter,
     /// Every rank sends a distinct block to every other.
-    #[cfg_attr(feature = "clap", value(name = "all_to_all", alias = "alltoall"))]
+    #[cfg_attr(feature = "clap", value(name = "all_to_all", aliases = ["alltoall", "all-to-all"]))]
     AllToAll,
 }
 
