@@ -44,6 +44,27 @@ pub fn report(a: &CollectiveArgs) -> CliResult<CollectiveReport> {
         );
     }
     let r = api::sweep(&c, &o)?;
+    if r.network == NetworkModel::Flow {
+        // Contention the header reports but that sets no row's time: said, lest the
+        // derating read as a cost (NVLink binds a rack-scale group, say).
+        let alone = api::sweep(
+            &c,
+            &CollectiveOptions {
+                network: NetworkModel::Analytical,
+                ..o.clone()
+            },
+        )?;
+        let same = r
+            .rows
+            .iter()
+            .zip(&alone.rows)
+            .all(|(a, b)| (a.time_us - b.time_us).abs() <= 1e-9 * b.time_us.abs());
+        if same && r.fabric_fraction.is_some_and(|f| f < 1.0) {
+            sinks::note(
+                "the fabric's contention slows none of these sizes: each time is the analytical model's, set by NVLink, the NICs' own rate or latency",
+            );
+        }
+    }
     if r.network == NetworkModel::Analytical {
         // The GPUs of the servers the group runs on, from the first: as the sweep placed it.
         let spanned = r.gpus.div_ceil(u64::from(r.per_server)) * u64::from(c.gpus_per_node);

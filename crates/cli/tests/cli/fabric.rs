@@ -436,3 +436,35 @@ fn collective_bad_inputs() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("broadcast"));
 }
+
+/// A contention the header reports but that sets no row's time is said so: two NVL72
+/// racks under ECMP derate the NICs to 0.22, yet NVLink binds their all-reduce, which
+/// the analytical model prices the same. Where the fabric does slow a size (Meta's 1:7
+/// pods under ECMP), nothing is said.
+#[test]
+fn contention_that_binds_no_size_is_said_not_to() {
+    let run = |cluster: &str, gpus: &str| {
+        memphis(&[
+            "collective",
+            "all_reduce",
+            "--cluster",
+            cluster,
+            "-g",
+            gpus,
+            "-b",
+            "1G",
+            "-e",
+            "1G",
+            "--network",
+            "flow",
+            "--routing",
+            "ecmp",
+        ])
+    };
+    let says = "the fabric's contention slows none of these sizes";
+    let nvl = run("gb200-nvl72", "144");
+    assert!(contention_line(&stdout(&nvl)).contains("ring 0.2"));
+    assert!(stderr(&nvl).contains(says), "{}", stderr(&nvl));
+    let meta = run("meta-24k", "6144");
+    assert!(!stderr(&meta).contains(says), "{}", stderr(&meta));
+}

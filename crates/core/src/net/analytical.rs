@@ -47,7 +47,10 @@ pub enum CollectiveOp {
     #[cfg_attr(feature = "clap", value(name = "all_gather", alias = "all-gather"))]
     AllGather,
     /// Sum, each rank keeps a shard.
-    #[cfg_attr(feature = "clap", value(name = "reduce_scatter", alias = "reduce-scatter"))]
+    #[cfg_attr(
+        feature = "clap",
+        value(name = "reduce_scatter", alias = "reduce-scatter")
+    )]
     ReduceScatter,
     /// Every rank sends a distinct block to every other.
     #[cfg_attr(feature = "clap", value(name = "all_to_all", aliases = ["alltoall", "all-to-all"]))]
