@@ -489,13 +489,50 @@ fn step_factor(text: &str) -> Result<u64, String> {
     }
 }
 
-/// A duration: a number and a unit (ms, s, m, h, d), or a bare number of seconds.
+/// A duration: a number and a unit (ms, s, m, h, d), or a bare number of seconds; or
+/// several with units, added up as a clock reads them (1h30m, 9m59.5s).
 pub fn parse_duration(text: &str) -> Result<f64, String> {
     let t = text.trim();
+    // Parts begin where a digit follows a unit's letter ("1h30m": "1h", "30m"); an
+    // exponent's sign or digits follow an "e", which is no unit.
+    let starts: Vec<usize> = t
+        .char_indices()
+        .zip(t.chars().skip(1))
+        .filter(|((_, c), next)| {
+            c.is_ascii_alphabetic() && *c != 'e' && *c != 'E' && next.is_ascii_digit()
+        })
+        .map(|((i, c), _)| i + c.len_utf8())
+        .collect();
+    if !starts.is_empty() {
+        let bounds: Vec<usize> = std::iter::once(0)
+            .chain(starts)
+            .chain(std::iter::once(t.len()))
+            .collect();
+        let mut total = 0.0;
+        for w in bounds.windows(2) {
+            let part = &t[w[0]..w[1]];
+            // Each part with its own unit, none negative: `1h-30m` is no clock's reading.
+            if !part.ends_with(|c: char| c.is_ascii_alphabetic()) || part.starts_with(['-', '+']) {
+                return Err(format!(
+                    "'{part}' of '{t}' is not a number with a unit: a duration is {DURATION_ALLOWED}"
+                ));
+            }
+            total += parse_one_duration(part)?;
+        }
+        return Ok(total);
+    }
+    parse_one_duration(t)
+}
+
+/// What a duration may be, as errors say it.
+const DURATION_ALLOWED: &str = "one number with a unit, ms, s, m, h or d (100ms, 10m, 1.5h), several added up (1h30m), or a bare number of seconds";
+
+/// One number and its unit (or none: seconds).
+fn parse_one_duration(t: &str) -> Result<f64, String> {
     // The unit is the trailing letters, so that an exponent (1e3, 1.5e3s) is the number's.
     let num = t.trim_end_matches(|c: char| c.is_ascii_alphabetic());
     let unit = &t[num.len()..];
-    const ALLOWED: &str = "one number with a unit, ms, s, m, h or d (100ms, 10m, 1.5h; 90m, not 1h30m), or a bare number of seconds";
+    const ALLOWED: &str = DURATION_ALLOWED;
     // No number before the letters (NaN, inf, abc): not a duration at all, whatever
     // the letters would be as a unit.
     if !num.chars().any(|c| c.is_ascii_digit()) {
@@ -524,20 +561,23 @@ fn unit_seconds(unit: &str) -> Result<f64, String> {
 /// ([`parse_duration`]'s) is converted (90s is 1.5).
 pub fn parse_minutes(text: &str) -> Result<f64, String> {
     const ALLOWED: &str =
-        "minutes as a bare number (30, 0.5), or a number with a unit, ms, s, m, h or d (90s, 1.5h)";
+        "minutes as a bare number (30, 0.5), or a duration with units, ms, s, m, h or d (90s, 1.5h, 1h30m)";
     let t = text.trim();
     let num = t.trim_end_matches(|c: char| c.is_ascii_alphabetic());
-    let unit = &t[num.len()..];
-    let per_minute = match unit {
-        "" => 1.0,
-        _ if num.trim().is_empty() => return Err(ALLOWED.into()),
-        _ => unit_seconds(unit)? / 60.0,
-    };
+    if num.trim().is_empty() {
+        return Err(ALLOWED.into());
+    }
     // The range is the scenario's to check, so that its message names the field.
-    num.trim()
-        .parse::<f64>()
-        .map(|v| v * per_minute)
-        .map_err(|_| ALLOWED.into())
+    if num.len() == t.len() {
+        return num.trim().parse::<f64>().map_err(|_| ALLOWED.into());
+    }
+    parse_duration(t).map(|s| s / 60.0).map_err(|e| {
+        if e.starts_with("unknown unit") {
+            e
+        } else {
+            ALLOWED.into()
+        }
+    })
 }
 
 /// `plan` flags.
@@ -656,6 +696,14 @@ mod tests {
         assert_eq!(p("-1s"), Ok(-1.0));
         assert_eq!(p("1e3"), Ok(1000.0));
         assert_eq!(p("1.5e3s"), Ok(1500.0));
+        // Several parts, each with its unit, added up as a clock reads them.
+        assert_eq!(p("1h30m"), Ok(5400.0));
+        assert_eq!(p("9m59.5s"), Ok(599.5));
+        assert_eq!(p("1d2h3m4s"), Ok(93_784.0));
+        assert!(p("1h30")
+            .unwrap_err()
+            .starts_with("'30' of '1h30' is not a number with a unit"));
+        assert!(p("1h-30m").is_err() && p("1h30x").is_err());
         assert!(p("10x").is_err() && p("m").is_err() && p("infs").is_err());
         // Not a number: said so, not read as a unit ("unknown unit 'NaN'").
         for bad in ["NaN", "nan", "inf", "-inf", "abc", "m"] {
@@ -677,7 +725,8 @@ mod tests {
         assert_eq!(p("1e1"), Ok(10.0));
         assert_eq!(p("-1"), Ok(-1.0));
         assert!(p("10x").is_err() && p("abc").is_err() && p("").is_err());
-        assert_eq!(p("1h30m"), Err(p("abc").unwrap_err()));
+        assert_eq!(p("1h30m"), Ok(90.0));
+        assert_eq!(p("1h30"), Err(p("abc").unwrap_err()));
     }
 }
 

@@ -115,9 +115,20 @@ fn cut_quoted(message: &str) -> String {
 /// Escapes what a terminal would act on: control characters (C0, DEL, C1, so newlines
 /// and the ESC of escape sequences) and the bidirectional controls that reorder text.
 fn escape(s: &str) -> String {
+    escape_keeping(s, false)
+}
+
+/// A report's text as a terminal can show it: [`escape`], but its lines kept. A name
+/// read from a file (a config's `_name_or_path`) is printed in reports too.
+pub fn printable(s: &str) -> String {
+    escape_keeping(s, true)
+}
+
+fn escape_keeping(s: &str, newlines: bool) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
+            '\n' if newlines => out.push('\n'),
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
@@ -222,6 +233,12 @@ pub fn clap_line(rendered: &str) -> String {
 /// it: `--global-batch <N>` is `global_batch`, `-g/--gpus` is `gpus`, the positional
 /// `<OP>` is `op`.
 pub fn keyword_of(arg: &str) -> String {
+    // A group clap names whole (`<--slow-gpu <INDEX>|--slow-link <INDEX>>`): each one.
+    if arg.contains('|') {
+        let each: Vec<String> = arg.split('|').map(keyword_of).collect();
+        let each: Vec<&str> = each.iter().map(String::as_str).collect();
+        return memphis_core::text::or_list(&each);
+    }
     let long = arg.rsplit_once("--").map_or(arg, |(_, long)| long);
     let name = long.trim_start_matches('-');
     let name = name.split([' ', '=']).next().unwrap_or(name);
@@ -292,7 +309,17 @@ pub fn in_keywords(text: &str) -> String {
             let mut k = 0;
             while k < words.len() {
                 let (lead, core, trail) = split(words[k]);
-                let known = core
+                // `-b/--minbytes` is its long flag's keyword.
+                let long = core
+                    .split_once("/--")
+                    .filter(|(short, _)| short.starts_with('-'))
+                    .map_or(core.as_str(), |(_, long)| long);
+                let long = if long.len() < core.len() {
+                    format!("--{long}")
+                } else {
+                    core.clone()
+                };
+                let known = long
                     .strip_prefix("--")
                     .and_then(|name| flags.get(name).map(|&v| (name, v)));
                 let Some((name, takes_value)) = known else {
@@ -303,9 +330,11 @@ pub fn in_keywords(text: &str) -> String {
                 };
                 let key = name.replace('-', "_");
                 // A value is a word with a core (not "," alone) that is no flag itself.
-                let next = words
-                    .get(k + 1)
-                    .filter(|n| !n.starts_with("--") && !split(n).1.is_empty());
+                // A word in brackets is said of the flag ("at least --minbytes (1024)"), not
+                // its value.
+                let next = words.get(k + 1).filter(|n| {
+                    !n.starts_with("--") && !n.starts_with('(') && !split(n).1.is_empty()
+                });
                 match (takes_value, trail.is_empty(), next) {
                     (true, true, Some(n)) => {
                         let (_, v, after) = split(n);
@@ -355,7 +384,7 @@ fn with_flag(e: memphis_core::Error, given: &[String], naming: Naming) -> String
     // An option the binary checks itself is named by its flag (`--window = 30 d`): a
     // keyword's caller reads the keyword.
     if naming == Naming::Keywords && field.starts_with('-') {
-        return format!("{} = {value}: {allowed}", keyword_of(field));
+        return format!("{} = {value}: {}", keyword_of(field), in_keywords(allowed));
     }
     let Some(flag) = memphis_core::scenario::flag_of(field) else {
         return e.to_string();
@@ -409,6 +438,8 @@ mod tests {
             ("with the flag to give: --gpus 96)", "with the flag to give: gpus=96)"),
             // A flag before punctuation alone names the keyword, with no empty value.
             ("set --tokens , or --seq-len", "set tokens , or seq_len"),
+            // A short and long flag together, and a bracket said of it, not its value.
+            ("at least -b/--minbytes (1073741824)", "at least minbytes (1073741824)"),
             // A command line in backticks stays one; a word that is no flag stays too.
             (
                 "`memphis collective --network flow` places one group -- alone --nope",
@@ -427,6 +458,10 @@ mod tests {
             ("<OP>", "op"),
             ("--pattern <PATTERN>", "pattern"),
             ("--tp=3", "tp"),
+            (
+                "<--slow-gpu <INDEX>|--slow-server <INDEX>|--slow-link <INDEX>>",
+                "slow_gpu, slow_server or slow_link",
+            ),
         ] {
             assert_eq!(keyword_of(arg), key, "{arg}");
         }

@@ -265,8 +265,8 @@ pub struct TrainingFile {
     #[cfg_attr(feature = "clap", arg(long, value_parser = token_budget, allow_hyphen_values = true))]
     #[serde(default, deserialize_with = "token_budget_in_file")]
     pub tokens: Option<f64>,
-    /// `fp16`, `bf16` or `fp8`.
-    #[cfg_attr(feature = "clap", arg(long, value_enum))]
+    /// `fp16`, `bf16` or `fp8` (any case on the command line: BF16 as papers write it).
+    #[cfg_attr(feature = "clap", arg(long, value_enum, ignore_case = true))]
     pub precision: Option<Precision>,
     /// Main gradient precision, buffer and reduction (default: a BF16 buffer reduced at
     /// FP32 size).

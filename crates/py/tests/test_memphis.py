@@ -594,6 +594,24 @@ def test_plan_warns_where_the_table_cannot_show_it():
     assert f"{roomy['step_time_s']:.3f} s a step" in room and "tp=" in room and "--" not in room
 
 
+def test_reliability_power_and_model_warn_as_simulate_does():
+    # A plan run anyway though it does not fit: every report says so, and each function
+    # issues it as a warning from the caller's line, not only simulate().
+    kw = dict(tp=1, pp=1, cp=1, global_batch=1024, allow_oom=True)
+    for call in (
+        lambda: memphis.reliability("dgx-h100-llama3-70b", **kw),
+        lambda: memphis.power("dgx-h100-llama3-70b", window="1m", **kw),
+    ):
+        with pytest.warns(memphis.MemphisWarning, match="DOES NOT FIT") as caught:
+            call()
+        assert all(w.filename == __file__ for w in caught)
+    # A vision-language config: what memphis does not model is a warning too.
+    gemma = str(REPO / "crates" / "core" / "testdata" / "hf" / "gemma-3-27b-it.json")
+    with pytest.warns(memphis.MemphisWarning, match="vision_config") as caught:
+        m = memphis.model(gemma)
+    assert [str(w.message) for w in caught] == m["warnings"]
+
+
 def test_thread_pool_executor_gives_the_same_table():
     alone = memphis.sweep(SCENARIOS, progress=False)
     with concurrent.futures.ThreadPoolExecutor(2) as ex:

@@ -514,7 +514,7 @@ fn render_power(o: &mut String, r: &SimulationReport) {
     );
     let _ = writeln!(
         o,
-        "  swing        {} facility over one step (the {}'s phases, unsmoothed)",
+        "  swing        {} facility over one step (the {}'s phases, unsmoothed; cooling holds its mean, as it follows over a minute)",
         power_mw(pw.swing_mw),
         pw.swing_source
     );

@@ -101,7 +101,7 @@ pub fn report_text<T: serde::Serialize>(
     if json {
         json_text(r)
     } else {
-        Ok(render(r))
+        Ok(crate::errors::printable(&render(r)))
     }
 }
 

@@ -278,7 +278,12 @@ pub fn power_report(r: &GridReport) -> String {
         ),
         (
             "battery",
-            format!("{:.1} MW · {:.2} MWh", r.battery.mw, r.battery.mwh),
+            // Its energy in the unit the text says it in (a battery of kWh is no 0.00 MWh).
+            format!(
+                "{:.1} MW · {}",
+                r.battery.mw,
+                crate::commands::power::energy(r.battery.mwh, false)
+            ),
         ),
     ];
     o.push_str(r#"<div class="cards" id="cards">"#);

@@ -585,6 +585,36 @@ fn error_lines_escape_control_characters_and_cut_long_values() {
     assert!(err.len() < 1500, "{} bytes", err.len());
 }
 
+/// A name read from a file reaches the report's text too (a config's `_name_or_path`
+/// heads `simulate`'s): a colour code or a right-to-left override in it is escaped there
+/// as in error lines, and the report keeps its lines.
+#[test]
+fn report_text_escapes_control_characters_from_a_config() {
+    let src = crate::util::repo().join("crates/core/testdata/hf/llama3.1-8b.json");
+    let mut cfg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(src).unwrap()).unwrap();
+    cfg["_name_or_path"] = "evil\u{202e}\u{1b}[31mred".into();
+    let file = tmp("nasty-name.json");
+    std::fs::write(&file, cfg.to_string()).unwrap();
+    let o = memphis(&[
+        "simulate",
+        "--model",
+        file.to_str().unwrap(),
+        "--cluster",
+        "dgx-h100",
+        "--gpus",
+        "64",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        !out.contains('\u{1b}') && !out.contains('\u{202e}'),
+        "{out:?}"
+    );
+    assert!(out.contains(r"evil\u{202e}\u{1b}[31mred"), "{out}");
+    assert!(out.lines().count() > 20, "{out}");
+}
+
 #[test]
 fn a_config_json_where_toml_goes_is_named_as_json() {
     let cfg = crate::util::repo().join("crates/core/testdata/hf/llama3.1-8b.json");

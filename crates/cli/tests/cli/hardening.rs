@@ -1120,3 +1120,10 @@ fn a_batch_past_its_bound_is_refused_before_any_plan_search() {
         );
     }
 }
+
+/// Papers write the precision in capitals: `--precision BF16` runs as `bf16`.
+#[test]
+fn precision_flag_takes_any_case() {
+    let j = crate::util::json(&["simulate", "--precision", "BF16", "--json", "-q"]);
+    assert_eq!(j["plan"]["precision"], "bf16", "{}", j["plan"]);
+}

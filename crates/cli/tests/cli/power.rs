@@ -169,6 +169,18 @@ fn csv_and_html_are_written_whole() {
     ] {
         assert!(page.contains(&format!("id=\"{id}\"")), "{id}");
     }
+    // The battery card says its energy in the unit the text does: this window's battery
+    // holds kWh, no "0.00 MWh".
+    let battery = stdout(&o)
+        .lines()
+        .find(|l| l.contains("battery for"))
+        .unwrap()
+        .to_string();
+    assert!(
+        battery.contains(" kWh") || battery.contains(" Wh"),
+        "{battery}"
+    );
+    assert!(!page.contains("0.00 MWh"), "{battery}");
     // Nothing but the two files in their folder's share of the test (no temporary left).
     let dir = csv.parent().unwrap();
     assert!(std::fs::read_dir(dir).unwrap().all(|e| !e

@@ -191,8 +191,10 @@ pub struct PowerReport {
     /// The job's average facility power (IT x PUE), MW.
     pub facility_mw: f64,
     /// The power swing: max − min of the job's facility power over one step, from the
-    /// timeline when there is one, else from the phases. The rest of the site draws a
-    /// constant, so this is the site's swing too. MW.
+    /// timeline when there is one, else from the phases. Cooling and power delivery hold
+    /// their mean over a step (they follow the load over about a minute), so this is the
+    /// IT load's swing; the rest of the site draws a constant, so it is the site's
+    /// swing too. MW.
     pub swing_mw: f64,
     /// Where the swing comes from: `timeline` or `phases`.
     pub swing_source: &'static str,
@@ -205,10 +207,12 @@ pub struct PowerReport {
     pub pue: f64,
     /// The job's average draw by part, largest first.
     pub parts: Vec<Part>,
-    /// The job's facility power over one step, phase by phase.
+    /// The job's facility power over one step, phase by phase (its IT power in each,
+    /// cooling and power delivery at their mean).
     pub profile: Vec<ProfileSegment>,
     /// The job's facility power over one step from the timeline: (seconds, MW) at the
-    /// middle of each bin. None without a timeline.
+    /// middle of each bin, cooling and power delivery at their mean. None without a
+    /// timeline.
     pub timeline: Option<Vec<(f64, f64)>>,
     /// The job's facility MW with the other cooling (liquid vs air comparison).
     pub facility_mw_other_cooling: f64,
@@ -358,6 +362,10 @@ pub fn power_report(
     let job_fixed = job_it - job_gpus_mw;
     let gpus_in = |s: GpuState| job * w(s) / 1e6;
     let peak_it = gpus_in(GpuState::Compute) + job_fixed;
+    // Cooling and power delivery over one step: at the step's mean. They follow the IT
+    // load over about a minute (`power`'s filter), not within a step, so the facility
+    // swings by the IT load's swing, not by PUE times it.
+    let cooling_mw = job_it * (pue - 1.0);
     let idle_job_it = gpus_in(GpuState::Idle) + job_fixed;
     let mut parts: Vec<Part> = ledger
         .iter()
@@ -383,7 +391,7 @@ pub fn power_report(
         .map(|p| ProfileSegment {
             phase: p.name,
             seconds: phase_s(p),
-            facility_mw: (gpus_in(p.state) + job_fixed) * pue,
+            facility_mw: gpus_in(p.state) + job_fixed + cooling_mw,
         })
         .collect();
     let timeline: Option<Vec<(f64, f64)>> = sampled.map(|b| {
@@ -395,7 +403,7 @@ pub fn power_report(
             .map(|(k, s)| {
                 (
                     (k as f64 + 0.5) * bin,
-                    (job * sample_w(s) / 1e6 + job_fixed) * pue,
+                    job * sample_w(s) / 1e6 + job_fixed + cooling_mw,
                 )
             })
             .collect()
@@ -405,7 +413,7 @@ pub fn power_report(
     let peak_it = match &timeline {
         Some(tl) => tl
             .iter()
-            .map(|p| p.1 / pue)
+            .map(|p| p.1 - cooling_mw)
             .fold(0.0, f64::max)
             .min(peak_it),
         None => peak_it,
@@ -500,10 +508,11 @@ mod tests {
         assert_eq!(p.swing_mw, 0.0, "nothing but compute: no swing");
         assert!((p.step_mwh - it * 1.15 / 3600.0).abs() < 1e-12);
         // Half the step waiting: the GPU average is the mean of the two states, and the
-        // swing is the two states' difference in facility power.
+        // swing is the two states' difference in IT power (cooling holds its mean over
+        // a step).
         let q = power_report(&inputs(1000), &cfg(), 2.0, &phases(1.0, 1.0), None);
         assert!((q.it_mw - (it - 0.7 + 0.7 * 0.725)).abs() < 1e-9);
-        assert!((q.swing_mw - 0.7 * 0.55 * 1.15).abs() < 1e-9);
+        assert!((q.swing_mw - 0.7 * 0.55).abs() < 1e-9);
         assert_eq!(q.swing_source, "phases");
         assert!((q.facility_mw_other_cooling / q.facility_mw - 1.5 / 1.15).abs() < 1e-9);
         // Time the phases do not cover waits.
@@ -589,12 +598,21 @@ mod tests {
         let tl = p.timeline.as_ref().unwrap();
         assert_eq!(tl.len(), 4);
         assert!((tl[0].0 - 0.25).abs() < 1e-12 && (tl[3].0 - 1.75).abs() < 1e-12);
-        assert!((tl[0].1 - 0.7 * 1.15).abs() < 1e-9);
-        assert!((tl[2].1 - 0.7 * 0.45 * 1.15).abs() < 1e-9);
-        assert!((tl[3].1 - 0.7 * 0.75 * 1.15).abs() < 1e-9);
-        assert_eq!(p.swing_source, "timeline");
-        assert!((p.swing_mw - 0.7 * 0.55 * 1.15).abs() < 1e-9);
+        // Each bin: its IT draw, and cooling at the step's mean (0.15 of it); so the
+        // bins average the facility power, and swing by the IT swing.
         let avg = 0.7 * (1.0 + 1.0 + 0.45 + 0.75) / 4.0;
+        let cooling = 0.15 * avg;
+        assert!((tl[0].1 - (0.7 + cooling)).abs() < 1e-9);
+        assert!((tl[2].1 - (0.7 * 0.45 + cooling)).abs() < 1e-9);
+        assert!((tl[3].1 - (0.7 * 0.75 + cooling)).abs() < 1e-9);
+        let mean = tl.iter().map(|p| p.1).sum::<f64>() / 4.0;
+        assert!(
+            (mean - p.facility_mw).abs() < 1e-9,
+            "{mean} vs {}",
+            p.facility_mw
+        );
+        assert_eq!(p.swing_source, "timeline");
+        assert!((p.swing_mw - 0.7 * 0.55).abs() < 1e-9);
         assert!((p.it_mw - avg).abs() < 1e-9, "{}", p.it_mw);
     }
 

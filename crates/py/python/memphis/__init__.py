@@ -489,9 +489,12 @@ def plan(scenario: Scenario = None, top: int = 5, **overrides: Any) -> "pd.DataF
 def reliability(scenario: Scenario = None, **overrides: Any) -> dict:
     """``memphis reliability``: job MTBF, checkpoint interval, ETTR, spares (a dict, as
     ``--json`` prints it). Options: ``days``, ``spares``, ``checkpoint_interval_min``
-    and the scenario options of :func:`simulate`."""
+    and the scenario options of :func:`simulate`. Its warnings are issued as
+    :class:`MemphisWarning`, as :func:`simulate` issues them."""
     positional, inline = _scenario(scenario)
-    return _report("reliability", positional, inline, overrides)
+    r = _report("reliability", positional, inline, overrides)
+    _warn(r.get("notes") or [])
+    return r
 
 
 def cluster(scenario: Optional[str] = None, **overrides: Any) -> dict:
@@ -507,18 +510,25 @@ def power(scenario: Scenario = None, **overrides: Any) -> dict:
     mitigation costs. Options: ``window``, ``resolution`` (durations: ``"1h"``,
     ``"100ms"``, or seconds), ``failure_at``, ``mitigation``, ``ramp_limit``,
     ``drop_mw``, ``drop_within`` and the scenario options of :func:`simulate`. The
-    ``notes`` say how the scenario was resolved, then what the window notes."""
+    ``notes`` say how the scenario was resolved, then what the window notes; its warnings
+    are issued as :class:`MemphisWarning`, as :func:`simulate` issues them."""
     positional, inline = _scenario(scenario)
-    return _report("power", positional, inline, overrides)
+    r = _report("power", positional, inline, overrides)
+    _warn(r.get("notes") or [])
+    return r
 
 
 def model(model: Union[str, "os.PathLike[str]"]) -> dict:
     """``memphis model``: a model as memphis reads it (a preset, a TOML model file or a
     Hugging Face ``config.json``): layers by kind, attention and MLP shapes, parameters,
-    and the warnings about what it does not model (a dict, as ``--json`` prints it)."""
+    and the warnings about what it does not model (a dict, as ``--json`` prints it),
+    which are also issued as :class:`MemphisWarning`."""
     if not isinstance(model, (str, os.PathLike)):
         raise ScenarioError(f"model = {model!r}: a preset name or a file's path")
-    return _report("model", os.fspath(model), None, {})
+    r = _report("model", os.fspath(model), None, {})
+    for w in r.get("warnings") or []:
+        warnings.warn(w, MemphisWarning, stacklevel=2)
+    return r
 
 
 def jobs(file: Union[str, "os.PathLike[str]"], **overrides: Any) -> dict:
