@@ -208,6 +208,31 @@ fn collective_names_a_faster_choice_than_the_tuners() {
     }
 }
 
+/// The arguments of a 1 GiB all-reduce on the first `gpus` GPUs of `cluster`, at flow
+/// level.
+fn all_reduce_1g_at_flow_level<'a>(
+    cluster: &'a str,
+    gpus: &'a str,
+    routing: &'a str,
+) -> [&'a str; 14] {
+    [
+        "collective",
+        "all_reduce",
+        "--cluster",
+        cluster,
+        "-g",
+        gpus,
+        "-b",
+        "1G",
+        "-e",
+        "1G",
+        "--network",
+        "flow",
+        "--routing",
+        routing,
+    ]
+}
+
 /// The header line of `collective --network flow` that gives each pattern's derating.
 fn contention_line(out: &str) -> String {
     out.lines()
@@ -224,22 +249,7 @@ fn contention_line(out: &str) -> String {
 #[test]
 fn at_flow_level_rings_and_trees_meet_the_fabric_apart() {
     let run = |routing: &str| {
-        let args = [
-            "collective",
-            "all_reduce",
-            "--cluster",
-            "meta-24k",
-            "-g",
-            "6144",
-            "-b",
-            "1G",
-            "-e",
-            "1G",
-            "--network",
-            "flow",
-            "--routing",
-            routing,
-        ];
+        let args = all_reduce_1g_at_flow_level("meta-24k", "6144", routing);
         let out = stdout(&memphis(&args));
         let header = contention_line(&out);
         let fraction = |what: &str| -> f64 {
@@ -274,20 +284,9 @@ fn at_flow_level_rings_and_trees_meet_the_fabric_apart() {
 #[test]
 fn collective_at_flow_level_on_100k_gpus_shows_ecmp_collisions() {
     let run = |routing: &str| {
-        contention_line(&stdout(&memphis(&[
-            "collective",
-            "all_reduce",
-            "-g",
-            "100000",
-            "-b",
-            "1G",
-            "-e",
-            "1G",
-            "--network",
-            "flow",
-            "--routing",
-            routing,
-        ])))
+        contention_line(&stdout(&memphis(&all_reduce_1g_at_flow_level(
+            "memphis", "100000", routing,
+        ))))
     };
     // Hash collisions slow the ring across the core tier; spraying does not.
     let (ecmp, adaptive) = (run("ecmp"), run("adaptive"));
@@ -443,24 +442,8 @@ fn collective_bad_inputs() {
 /// pods under ECMP), nothing is said.
 #[test]
 fn contention_that_binds_no_size_is_said_not_to() {
-    let run = |cluster: &str, gpus: &str| {
-        memphis(&[
-            "collective",
-            "all_reduce",
-            "--cluster",
-            cluster,
-            "-g",
-            gpus,
-            "-b",
-            "1G",
-            "-e",
-            "1G",
-            "--network",
-            "flow",
-            "--routing",
-            "ecmp",
-        ])
-    };
+    let run =
+        |cluster: &str, gpus: &str| memphis(&all_reduce_1g_at_flow_level(cluster, gpus, "ecmp"));
     let says = "the fabric's contention slows none of these sizes";
     let nvl = run("gb200-nvl72", "144");
     assert!(contention_line(&stdout(&nvl)).contains("ring 0.2"));

@@ -562,32 +562,40 @@ fn a_config_jsons_unmodelled_fields_are_in_every_report() {
     assert_eq!(first_note(&["reliability"]), said);
 }
 
+/// Llama 3 8B on H100 servers, at a global batch and GPU count.
+fn llama3_8b_on_h100(batch: &'static str, gpus: &'static str) -> [&'static str; 8] {
+    [
+        "--model",
+        "llama3-8b",
+        "--cluster",
+        "dgx-h100",
+        "--global-batch",
+        batch,
+        "--gpus",
+        gpus,
+    ]
+}
+
+/// The report's note that starts with `prefix`.
+fn note_starting(report: &serde_json::Value, prefix: &str) -> String {
+    report["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|n| n.as_str())
+        .find(|n| n.starts_with(prefix))
+        .unwrap_or_else(|| panic!("{}", report["notes"]))
+        .to_string()
+}
+
 /// 100 GPUs (4 x 25) leave Llama 3 8B at a batch of 96 only plans with pp or cp of 5
 /// or 25; 96 of them train over twice as fast. `plan` and `--plan auto` say so, with the
 /// same figures `--gpus 96` gives; a count that splits well (128) gets no such note.
 #[test]
 fn a_gpu_count_that_factors_badly_names_the_count_that_trains_faster() {
-    let job = |gpus: &'static str| {
-        [
-            "--model",
-            "llama3-8b",
-            "--cluster",
-            "dgx-h100",
-            "--global-batch",
-            "96",
-            "--gpus",
-            gpus,
-        ]
-    };
+    let job = |gpus| llama3_8b_on_h100("96", gpus);
     let plan = json(&[&["plan", "--json"][..], &job("100")].concat());
-    let note = plan["notes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|n| n.as_str())
-        .find(|n| n.starts_with("96 of the 100 GPUs train faster"))
-        .unwrap_or_else(|| panic!("{}", plan["notes"]))
-        .to_string();
+    let note = note_starting(&plan, "96 of the 100 GPUs train faster");
     let at_96 = json(&[&["simulate", "--json", "--plan", "auto"][..], &job("96")].concat());
     let step_96 = at_96["step"]["time_s"].as_f64().unwrap();
     let days_96 = at_96["run"]["days_p50"].as_f64().unwrap();
@@ -622,27 +630,9 @@ fn a_gpu_count_that_factors_badly_names_the_count_that_trains_faster() {
 /// (64 here), and the note's figures are what `--gpus 128` gives.
 #[test]
 fn a_batch_too_small_for_the_gpus_names_the_smaller_count_that_trains_faster() {
-    let job = |gpus: &'static str| {
-        [
-            "--model",
-            "llama3-8b",
-            "--cluster",
-            "dgx-h100",
-            "--global-batch",
-            "8",
-            "--gpus",
-            gpus,
-        ]
-    };
+    let job = |gpus| llama3_8b_on_h100("8", gpus);
     let plan = json(&[&["plan", "--json", "-q"][..], &job("192")].concat());
-    let note = plan["notes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|n| n.as_str())
-        .find(|n| n.starts_with("128 of the 192 GPUs train faster"))
-        .unwrap_or_else(|| panic!("{}", plan["notes"]))
-        .to_string();
+    let note = note_starting(&plan, "128 of the 192 GPUs train faster");
     let at_128 = json(
         &[
             &["simulate", "--json", "-q", "--plan", "auto"][..],
