@@ -112,35 +112,15 @@ fn cut_quoted(message: &str) -> String {
     out
 }
 
-/// Escapes what a terminal would act on: control characters (C0, DEL, C1, so newlines
-/// and the ESC of escape sequences) and the bidirectional controls that reorder text.
+/// Escapes what a terminal would act on ([`memphis_core::text::escape_controls`]),
+/// newlines too: a message is one line.
 fn escape(s: &str) -> String {
-    escape_keeping(s, false)
+    memphis_core::text::escape_controls(s, false)
 }
 
-/// A report's text as a terminal can show it: [`escape`], but its lines kept. A name
-/// read from a file (a config's `_name_or_path`) is printed in reports too.
+/// A report's text as a terminal can show it: escaped, but its lines kept.
 pub fn printable(s: &str) -> String {
-    escape_keeping(s, true)
-}
-
-fn escape_keeping(s: &str, newlines: bool) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '\n' if newlines => out.push('\n'),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control()
-                || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') =>
-            {
-                out.push_str(&format!("\\u{{{:x}}}", c as u32));
-            }
-            c => out.push(c),
-        }
-    }
-    out
+    memphis_core::text::escape_controls(s, true)
 }
 
 impl From<memphis_core::Error> for CliError {

@@ -1183,7 +1183,7 @@ impl ClusterFile {
             ));
         }
         Ok(ClusterSpec {
-            name: c.name.unwrap_or_else(|| "custom".into()),
+            name: crate::text::printable(&c.name.unwrap_or_else(|| "custom".into())),
             gpu,
             gpus,
             gpus_per_node: gpn,
@@ -1350,7 +1350,7 @@ impl ModelFile {
             (None, None) => hidden / u64::from(heads),
         };
         let spec = ModelSpec {
-            name: m.name.unwrap_or_else(|| "custom".into()),
+            name: crate::text::printable(&m.name.unwrap_or_else(|| "custom".into())),
             layers: m.layers.ok_or_else(|| need("layers"))?,
             hidden,
             heads,
@@ -1620,9 +1620,10 @@ impl ScenarioFile {
         };
         reliability.validate(cluster.gpus, plan.gpus())?;
         Ok(Scenario {
-            name: sf
-                .name
-                .unwrap_or_else(|| format!("{} on {}", model.name, cluster.name)),
+            name: crate::text::printable(
+                &sf.name
+                    .unwrap_or_else(|| format!("{} on {}", model.name, cluster.name)),
+            ),
             cluster,
             model,
             plan,

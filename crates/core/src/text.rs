@@ -26,6 +26,34 @@ pub fn duration_unit(s: f64) -> (f64, &'static str, usize) {
     }
 }
 
+/// A name read from a file as a report can print it: [`escape_controls`], its newlines
+/// too, so that a name cannot draw lines or colours of its own.
+pub fn printable(name: &str) -> String {
+    escape_controls(name, false)
+}
+
+/// Escapes what a terminal would act on: control characters (C0, DEL, C1: newlines and
+/// the ESC of escape sequences) and the bidirectional controls that reorder text, as
+/// `\n`, `\r`, `\t` or `\u{1b}`; newlines kept where `keep_newlines` (a report's lines).
+pub fn escape_controls(s: &str, keep_newlines: bool) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\n' if keep_newlines => out.push('\n'),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control()
+                || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') =>
+            {
+                out.push_str(&format!("\\u{{{:x}}}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// A count with thousands separators: `12,288`.
 pub fn grouped(n: u64) -> String {
     let s = n.to_string();

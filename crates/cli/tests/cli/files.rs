@@ -586,14 +586,14 @@ fn error_lines_escape_control_characters_and_cut_long_values() {
 }
 
 /// A name read from a file reaches the report's text too (a config's `_name_or_path`
-/// heads `simulate`'s): a colour code or a right-to-left override in it is escaped there
-/// as in error lines, and the report keeps its lines.
+/// heads `simulate`'s): a colour code, a right-to-left override or a newline in it is
+/// escaped there as in error lines, and the report keeps its own lines.
 #[test]
 fn report_text_escapes_control_characters_from_a_config() {
     let src = crate::util::repo().join("crates/core/testdata/hf/llama3.1-8b.json");
     let mut cfg: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(src).unwrap()).unwrap();
-    cfg["_name_or_path"] = "evil\u{202e}\u{1b}[31mred".into();
+    cfg["_name_or_path"] = "evil\u{202e}\u{1b}[31mred\nFAKE LINE".into();
     let file = tmp("nasty-name.json");
     std::fs::write(&file, cfg.to_string()).unwrap();
     let o = memphis(&[
@@ -611,7 +611,12 @@ fn report_text_escapes_control_characters_from_a_config() {
         !out.contains('\u{1b}') && !out.contains('\u{202e}'),
         "{out:?}"
     );
-    assert!(out.contains(r"evil\u{202e}\u{1b}[31mred"), "{out}");
+    assert!(
+        out.contains(r"evil\u{202e}\u{1b}[31mred\nFAKE LINE"),
+        "{out}"
+    );
+    // A newline in a name draws no line of its own, in the report or its notes.
+    assert!(out.lines().all(|l| !l.starts_with("FAKE LINE")), "{out}");
     assert!(out.lines().count() > 20, "{out}");
 }
 

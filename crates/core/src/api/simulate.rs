@@ -1575,8 +1575,10 @@ pub const FEWER_GPUS_GAIN: f64 = 0.05;
 /// can beat `best` there; so can 2,000 of 2,048 at a global batch of 2,000. Where it
 /// splits well, a batch too small for it can still leave the step slower than on fewer:
 /// 98,304 GPUs at a batch of 2,048 take pp 48 where 65,536 take pp 8, so the next 2^k or
-/// 3·2^k below is tried. The count tried is the larger of [`plan::fewer_gpus_to_try`]'s
-/// and that one; the note is said when the planner's best on it beats `best` by more than
+/// 3·2^k below is tried, and the power of two below (1,024 GPUs at a batch of 8 step
+/// slower than 512, while 768 is no faster than 1,024). The counts tried are the larger
+/// of [`plan::fewer_gpus_to_try`]'s and the next 2^k or 3·2^k, and that power of two; of
+/// them, the faster one's note is said when the planner's best on it beats `best` by more than
 /// [`FEWER_GPUS_GAIN`]. `None` for a placed job, or where the fields given rule the
 /// other count out.
 pub fn fewer_gpus_note(
@@ -1592,13 +1594,21 @@ pub fn fewer_gpus_note(
         return None;
     }
     let next_smooth = (gpus > 1).then(|| crate::scenario::smooth_gpus_up_to(gpus - 1));
-    let fewer = plan::fewer_gpus_to_try(gpus, base.run.global_batch, base.cluster.gpus_per_node)
+    let first = plan::fewer_gpus_to_try(gpus, base.run.global_batch, base.cluster.gpus_per_node)
         .max(next_smooth)?;
-    let mut f = file.clone();
-    f.training.gpus = Some(fewer);
-    let sc = crate::scenario::build_for_planning(&f).ok()?;
-    let r = plan::search_within(&sc, fixed, objective, 1, None, &|_, _| {}).ok()?;
-    let alt = r.top.into_iter().next()?;
+    // And the power of two below: 1,024 GPUs at a batch of 8 step slower than 512, and
+    // 768 (the next below) no faster than 1,024.
+    let half = (gpus > 1).then(|| 1u64 << (63 - (gpus - 1).leading_zeros()));
+    let counts = std::iter::once(first).chain(half.filter(|&h| h != first && h < gpus));
+    let (fewer, alt) = counts
+        .filter_map(|n| {
+            let mut f = file.clone();
+            f.training.gpus = Some(n);
+            let sc = crate::scenario::build_for_planning(&f).ok()?;
+            let r = plan::search_within(&sc, fixed, objective, 1, None, &|_, _| {}).ok()?;
+            Some((n, r.top.into_iter().next()?))
+        })
+        .min_by(|a, b| a.1.score(objective).total_cmp(&b.1.score(objective)))?;
     if alt.score(objective) >= (1.0 - FEWER_GPUS_GAIN) * best.score(objective) {
         return None;
     }
