@@ -647,6 +647,11 @@ fn a_batch_too_small_for_the_gpus_names_the_smaller_count_that_trains_faster() {
     );
     let best_192 = plan["top"][0]["step_time_s"].as_f64().unwrap();
     assert!(step_128 < 0.95 * best_192, "{step_128} vs {best_192}");
+    // 1,024 GPUs: 768, the next count below, is no faster; 512, the power of two below,
+    // is, and named.
+    let plan = json(&[&["plan", "--json", "-q"][..], &job("1024")].concat());
+    let note = note_starting(&plan, "512 of the 1024 GPUs train faster");
+    assert!(note.ends_with(": --gpus 512"), "{note}");
 }
 
 /// A scenario file that writes its whole plan (as `validate --scenario` exports one)
