@@ -264,7 +264,7 @@ pub struct ModelArgs {
 #[derive(Debug, Args)]
 pub struct FabricBenchArgs {
     /// Traffic pattern.
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, ignore_case = true)]
     pub pattern: Pattern,
     /// GPUs taking part (the first N of the cluster). Default: all.
     #[arg(long, short = 'g', value_parser = whole_gpus, allow_hyphen_values = true)]
@@ -295,8 +295,8 @@ pub struct FabricBenchArgs {
 /// `collective` flags.
 #[derive(Debug, Args)]
 pub struct CollectiveArgs {
-    /// The collective, named as nccl-tests names it.
-    #[arg(value_enum)]
+    /// The collective, named as nccl-tests names it (any case).
+    #[arg(value_enum, ignore_case = true)]
     pub op: CollectiveOp,
     /// GPUs in the communicator (the first N of the cluster). Default: 8, or the log's ranks.
     #[arg(short = 'g', long, value_parser = whole_gpus, allow_hyphen_values = true)]

@@ -17,7 +17,7 @@ pub enum Pattern {
     /// A random cyclic permutation, seeded: every GPU sends to one and receives from one.
     Permutation,
     /// Every GPU sends to every other.
-    #[cfg_attr(feature = "clap", value(alias = "all_to_all"))]
+    #[cfg_attr(feature = "clap", value(aliases = ["all_to_all", "alltoall"]))]
     AllToAll,
 }
 
