@@ -1028,7 +1028,8 @@ pub fn project_run(
     // The analytic run: the renewal ETTR, times the share of time the job is not waiting
     // for a repaired server.
     // Past the run's work no checkpoint is taken: the run is one segment.
-    let renewal = renewal_ettr(tau_h.min(work_hours), cfg, &ck, &fm);
+    let tau_run = tau_h.min(work_hours);
+    let renewal = renewal_ettr(tau_run, cfg, &ck, &fm);
     let avail = spare_availability(
         fm.unexpected_per_hour() * fm.spare_fraction(),
         cfg.repair_hours,
@@ -1041,15 +1042,24 @@ pub fn project_run(
     // the checkpoint's stall, as it ends a segment) come at their rate over the hours
     // training, as the trials count them; and the waits for repaired servers, 1 - avail
     // of the wall time.
-    let renewal_h = work_hours / renewal.max(1e-12);
+    // The renewal prices every segment as τ; the run's last is what whole intervals
+    // leave, shorter and so cheaper (each segment's cost grows as e^{τ/M}): priced as
+    // its own length. It matters where τ is a good share of the run.
+    let whole = (work_hours / tau_run).floor();
+    let rest = work_hours - whole * tau_run;
+    let renewal_h = whole * tau_run / renewal.max(1e-12)
+        + if rest > 1e-9 * work_hours {
+            rest / renewal_ettr(rest, cfg, &ck, &fm).max(1e-12)
+        } else {
+            0.0
+        };
     let restarting_share = -(-restart_h / mtbf_h).exp_m1();
     let training_h = renewal_h * (1.0 - restarting_share);
     let planned = fm.planned_per_hour * training_h;
     let running_h = renewal_h + planned * (restart_h + land_h);
     let wall_h = running_h / avail.max(1e-12);
     let analytic = (work_hours / wall_h).min(1.0);
-    let expected_events =
-        work_hours * (fm.unexpected_per_hour() + fm.planned_per_hour) / renewal.max(1e-12);
+    let expected_events = renewal_h * (fm.unexpected_per_hour() + fm.planned_per_hour);
     if !(expected_events.is_finite() && expected_events <= MC_MAX_EVENTS) {
         let ettr = analytic.max(1e-6);
         let days = work_hours / ettr / 24.0;
@@ -1608,6 +1618,26 @@ mod tests {
         };
         let q = project_run(24.0, 5.0, 405e9 * 14.0, 98_304, 8, 1_696, &short);
         assert!((q.checkpoint_interval_min - 5.0 / 60.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_analytic_run_prices_its_last_segment_as_its_own_length() {
+        // 16,384 GPUs (a 3.1 h MTBF), 16 h of work, a checkpoint every 12 h: a 12 h
+        // segment and a 4 h one. Priced as 16/12 segments of 12 h, the analytic ETTR
+        // read 14.5% against the trials' 17.9%; each at its own length, they agree.
+        let cfg = ReliabilityConfig {
+            checkpoint_interval_min: Some(12.0 * 60.0),
+            trials: 2_000,
+            ..ReliabilityConfig::default()
+        };
+        let r = project_run(16.0, 30.0, 405e9 * 14.0, 16_384, 8, 1 << 20, &cfg);
+        assert!(r.monte_carlo);
+        assert!(
+            (r.ettr_expected / r.ettr - 1.0).abs() < 0.06,
+            "{} vs {}",
+            r.ettr_expected,
+            r.ettr
+        );
     }
 
     #[test]
