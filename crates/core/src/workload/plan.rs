@@ -170,7 +170,9 @@ pub enum Dispatcher {
     /// All-to-all over the EP group: each token goes only where its experts are.
     Alltoall,
     /// All-gather every token over the EP group, reduce-scatter the outputs: simpler,
-    /// more bytes.
+    /// and more bytes in all, but as ring collectives they stream over NVLink and every
+    /// NIC of a server, so with a large top-k across servers they can take less time
+    /// than an all-to-all whose remote tokens each cross one NIC.
     Allgather,
     /// DeepEP's dispatch and combine (DeepSeek-V3, arXiv 2412.19437, §3.2.2; Megatron-
     /// Core's flex dispatcher runs it): a token crosses the network once per server its
