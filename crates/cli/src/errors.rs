@@ -290,17 +290,13 @@ pub fn in_keywords(text: &str) -> String {
             while k < words.len() {
                 let (lead, core, trail) = split(words[k]);
                 // `-b/--minbytes` is its long flag's keyword.
-                let long = core
-                    .split_once("/--")
-                    .filter(|(short, _)| short.starts_with('-'))
-                    .map_or(core.as_str(), |(_, long)| long);
-                let long = if long.len() < core.len() {
-                    format!("--{long}")
-                } else {
-                    core.clone()
-                };
-                let known = long
+                let known = core
                     .strip_prefix("--")
+                    .or_else(|| {
+                        core.split_once("/--")
+                            .filter(|(short, _)| short.starts_with('-'))
+                            .map(|(_, long)| long)
+                    })
                     .and_then(|name| flags.get(name).map(|&v| (name, v)));
                 let Some((name, takes_value)) = known else {
                     out.push(words[k].to_string());

@@ -1695,14 +1695,16 @@ pub fn default_job_gpus(cluster_gpus: u64, gpus_per_node: u32) -> u64 {
 /// The largest 2^k or 3·2^k at most `limit` (at least 1): a GPU count that splits into
 /// tp, pp, cp and dp every way the planner tries.
 pub fn smooth_gpus_up_to(limit: u64) -> u64 {
-    let pow2 = |x: u64| {
-        if x == 0 {
-            0
-        } else {
-            1u64 << (63 - x.leading_zeros())
-        }
-    };
-    pow2(limit).max(3 * pow2(limit / 3)).max(1)
+    pow2_up_to(limit).max(3 * pow2_up_to(limit / 3)).max(1)
+}
+
+/// The largest power of two at most `limit` (0 for 0).
+pub fn pow2_up_to(limit: u64) -> u64 {
+    if limit == 0 {
+        0
+    } else {
+        1u64 << (63 - limit.leading_zeros())
+    }
 }
 
 /// Switching capacity of one Spectrum-4 SN5600, Tb/s (facts.md §1.3).

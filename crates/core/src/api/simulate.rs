@@ -1598,7 +1598,7 @@ pub fn fewer_gpus_note(
         .max(next_smooth)?;
     // And the power of two below: 1,024 GPUs at a batch of 8 step slower than 512, and
     // 768 (the next below) no faster than 1,024.
-    let half = (gpus > 1).then(|| 1u64 << (63 - (gpus - 1).leading_zeros()));
+    let half = (gpus > 1).then(|| crate::scenario::pow2_up_to(gpus - 1));
     let counts = std::iter::once(first).chain(half.filter(|&h| h != first && h < gpus));
     let (fewer, alt) = counts
         .filter_map(|n| {
