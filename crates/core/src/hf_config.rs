@@ -1668,7 +1668,7 @@ mod tests {
         m.validate("model").unwrap();
     }
 
-    /// One real config.json (copied from `../shared/models/`) and its counts.
+    /// One real config.json (copied from `shared/models/`) and its counts.
     struct Real {
         file: &'static str,
         json: &'static str,
@@ -1693,8 +1693,8 @@ mod tests {
         };
     }
 
-    /// Every non-hybrid config of `../shared/models/` with the exact total and active
-    /// parameters of `../shared/models/INDEX.md` (its "exact total" and "exact active"
+    /// Every non-hybrid config of `shared/models/` with the exact total and active
+    /// parameters of `shared/models/INDEX.md` (its "exact total" and "exact active"
     /// columns; the total where it gives no active count, for dense models).
     const REAL: &[Real] = &[
         real!(

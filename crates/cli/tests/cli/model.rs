@@ -3,7 +3,7 @@
 
 use crate::util::{expect_bad, json, memphis, repo, stderr, stdout, tmp};
 
-/// A config of the core's test data (copies of `../shared/models/`).
+/// A config of the core's test data (copies of `shared/models/`).
 fn hf(file: &str) -> String {
     let p = repo().join("crates/core/testdata/hf").join(file);
     assert!(p.is_file(), "{}", p.display());
@@ -14,7 +14,7 @@ fn hf(file: &str) -> String {
 fn deepseek_v3_as_memphis_reads_it() {
     let path = hf("deepseek-v3.json");
     let v = json(&["model", &path, "--json"]);
-    // ../shared/models/INDEX.md: 671,026,419,200 total ("671B"), 37,552,297,472 active.
+    // shared/models/INDEX.md: 671,026,419,200 total ("671B"), 37,552,297,472 active.
     let params = v["params"].as_f64().unwrap();
     let active = v["active_params"].as_f64().unwrap();
     assert!((params / 671.0e9 - 1.0).abs() < 0.005, "{params}");

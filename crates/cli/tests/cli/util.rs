@@ -50,7 +50,7 @@ pub fn repo() -> PathBuf {
 }
 
 /// A file of the repository's validation suites (`validation/`, the repository's copy of
-/// `../shared/validation/`).
+/// `shared/validation/`).
 pub fn validation(file: &str) -> PathBuf {
     let p = repo().join("validation").join(file);
     assert!(p.is_file(), "expected the validation file {}", p.display());

@@ -359,8 +359,8 @@ fn a_v2_case_file_runs_through_validate() {
     assert!(o.status.success(), "{}", stderr(&o));
     let says = stdout(&o).contains("does not fit by memphis's count");
     assert_eq!(says, m["fits"] == false, "{}", stdout(&o));
-    // The example is the model of ../shared/models/deepseek-v3.json: 671,026,419,200
-    // parameters (../shared/models/INDEX.md), the MTP layer not counted (nor by memphis);
+    // The example is the model of shared/models/deepseek-v3.json: 671,026,419,200
+    // parameters (shared/models/INDEX.md), the MTP layer not counted (nor by memphis);
     // within 1e-4 (the router's 14,848 correction biases, say).
     use memphis_core::validate::{parse_cases, CaseFile};
     let text = std::fs::read_to_string(&path).unwrap();
@@ -676,7 +676,7 @@ fn without_recipe(case: &str) -> String {
 }
 
 /// A format v1 case (flat model fields, no recipe table) states its recipe in its
-/// `assumed` entries, as ../shared's cases do ("attention: unfused (why)"): `validate`
+/// `assumed` entries, as the shared folder's cases do ("attention: unfused (why)"): `validate`
 /// reads them, says so, and predicts what the same case with a v2 recipe table predicts.
 #[test]
 fn a_v1_case_takes_its_recipe_from_its_assumed_entries() {

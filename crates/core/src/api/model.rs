@@ -192,7 +192,7 @@ mod tests {
         );
         assert_eq!((r.windowed_layers, r.global_layers), (0, 61));
         assert_eq!(r.attention.kind, AttentionKind::Mla);
-        // INDEX.md (../shared/models/): 671,026,419,200 total, 37,552,297,472 active.
+        // INDEX.md (shared/models/): 671,026,419,200 total, 37,552,297,472 active.
         assert!((r.params as f64 / 671_026_419_200.0 - 1.0).abs() < 0.005);
         assert!((r.active_params as f64 / 37_552_297_472.0 - 1.0).abs() < 0.005);
         // INDEX.md: 36,625,618,432 active without the input embedding.

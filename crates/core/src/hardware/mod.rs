@@ -1,6 +1,6 @@
 //! Hardware catalog: GPUs and NICs, with the source of every number.
 //!
-//! Sources are abbreviated as in `../shared/reference/facts.md` (section numbers given).
+//! Sources are abbreviated as in `shared/reference/facts.md` (section numbers given).
 
 use crate::error::{Error, Result};
 use crate::units::{Bandwidth, Bytes, FlopRate, Watts, GIB, MIB};

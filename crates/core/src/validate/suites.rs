@@ -1,7 +1,7 @@
 //! The repository's validation suites (`validation/*.toml`), compiled in so that the
 //! installed binary carries its ground truth and runs anywhere.
 //!
-//! `validation/` is the repository's copy of `../shared/validation/`; a file copied in
+//! `validation/` is the repository's copy of `shared/validation/`; a file copied in
 //! there is listed here too (a test checks that every `*.toml` there is).
 
 use super::{parse_cases, CaseFile};
