@@ -118,11 +118,6 @@ fn escape(s: &str) -> String {
     memphis_core::text::escape_controls(s, false)
 }
 
-/// A report's text as a terminal can show it: escaped, but its lines kept.
-pub fn printable(s: &str) -> String {
-    memphis_core::text::escape_controls(s, true)
-}
-
 impl From<memphis_core::Error> for CliError {
     fn from(mut e: memphis_core::Error) -> Self {
         // The value given is the user's: cut, like a quoted one (see `one_line`).

@@ -18,10 +18,7 @@ pub fn run(a: PowerArgs) -> CliResult {
     // The options first: a bad window is refused before any simulation.
     let opts = options(&a)?;
     let r = report_with(&a, opts, input::scenario_layers(&a.scenario)?)?;
-    // On stderr too, as `simulate` and `reliability` say theirs (the report keeps them).
-    for n in &r.notes {
-        sinks::note(n);
-    }
+    sinks::report_notes(&r.notes, a.json, a.output.as_deref());
     if let Some(slot) = csv_out {
         outs.put(slot, csv(&r))?;
     }

@@ -11,9 +11,7 @@ use std::fmt::Write;
 
 pub fn run(a: ReliabilityArgs) -> CliResult {
     let r = report(&a)?;
-    for n in &r.notes {
-        sinks::note(n);
-    }
+    sinks::report_notes(&r.notes, a.json, a.output.as_deref());
     sinks::report(&r, a.json, a.output.as_deref(), render)
 }
 

@@ -22,17 +22,7 @@ pub fn run(a: SimulateArgs) -> CliResult {
     let trace_out = outs.file("--trace", a.trace.as_deref())?;
     let html_out = outs.file("--html", a.html.as_deref())?;
     let (sc, report) = simulated(&a)?;
-    // Notes go to stderr for whoever reads the terminal while the report goes elsewhere;
-    // a text report on the terminal shows them itself.
-    let on_terminal = {
-        use std::io::IsTerminal;
-        !a.json && a.output.is_none() && std::io::stdout().is_terminal()
-    };
-    if !on_terminal {
-        for n in &report.notes {
-            sinks::note(n);
-        }
-    }
+    sinks::report_notes(&report.notes, a.json, a.output.as_deref());
     if let (Some(slot), Some(tl)) = (trace_out, &report.timeline) {
         let m = &report.memory;
         let static_gib = m.weights_gib + m.gradients_gib + m.optimizer_gib + m.reserved_gib;

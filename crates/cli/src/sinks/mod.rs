@@ -55,14 +55,34 @@ pub fn status(msg: &str) {
     }
 }
 
+/// The terminal's bold on and off, around a [`heading`].
+const BOLD: &str = "\x1b[1m";
+const NOT_BOLD: &str = "\x1b[0m";
+
 /// Bold section headings when stdout is a terminal and NO_COLOR is unset.
 pub fn heading(text: &str) -> String {
     use std::io::IsTerminal;
     if std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none() {
-        format!("\x1b[1m{text}\x1b[0m")
+        format!("{BOLD}{text}{NOT_BOLD}")
     } else {
         text.to_string()
     }
+}
+
+/// A report's text as a terminal can show it: every control character escaped but the
+/// line breaks and the bold a [`heading`] writes (names from files were escaped as read;
+/// this keeps anything else from reaching the terminal raw).
+pub fn printable(s: &str) -> String {
+    let escape = |part: &str| memphis_core::text::escape_controls(part, true);
+    s.split(BOLD)
+        .map(|p| {
+            p.split(NOT_BOLD)
+                .map(escape)
+                .collect::<Vec<_>>()
+                .join(NOT_BOLD)
+        })
+        .collect::<Vec<_>>()
+        .join(BOLD)
 }
 
 /// Writes `text` to stdout; a closed pipe is not an error.
@@ -101,7 +121,7 @@ pub fn report_text<T: serde::Serialize>(
     if json {
         json_text(r)
     } else {
-        Ok(crate::errors::printable(&render(r)))
+        Ok(printable(&render(r)))
     }
 }
 
@@ -123,6 +143,16 @@ pub fn put_report(text: String, output: Option<&std::path::Path>) -> CliResult {
     outs.commit()
 }
 
+/// A report's notes on stderr, for whoever reads the terminal while the report goes
+/// elsewhere (`--json`, `-o FILE`, a pipe); a text report on the terminal shows them
+/// itself, so they are not said twice.
+pub fn report_notes(notes: &[String], json: bool, output: Option<&std::path::Path>) {
+    use std::io::IsTerminal;
+    if json || output.is_some() || !std::io::stdout().is_terminal() {
+        notes.iter().for_each(|n| note(n));
+    }
+}
+
 /// A note on stderr about a decision made for the user (unless `--quiet`).
 pub fn note(msg: &str) {
     if !QUIET.load(std::sync::atomic::Ordering::Relaxed) && !embedded() {
@@ -130,8 +160,6 @@ pub fn note(msg: &str) {
     }
 }
 
-/// A note as a line says it: `note: ...`, or a warning as it is (`warning: ...`), not
-/// `note: warning: ...`.
 /// A report's notes as lines of its text ("  note     ...", "  warning  ..."), under its
 /// first line, so that a report written to a file keeps them: `simulate` and
 /// `reliability` alike.
@@ -146,6 +174,8 @@ pub fn note_lines(o: &mut String, notes: &[String]) {
     }
 }
 
+/// A note as a line says it: `note: ...`, or a warning as it is (`warning: ...`), not
+/// `note: warning: ...`.
 pub fn labelled_note(msg: &str) -> String {
     if msg.starts_with("warning: ") {
         msg.to_string()
@@ -162,6 +192,19 @@ mod tests {
         assert_eq!(
             super::labelled_note("the planner chose"),
             "note: the planner chose"
+        );
+    }
+
+    #[test]
+    fn a_report_keeps_its_headings_bold_and_escapes_any_other_control() {
+        let text = format!(
+            "{}step{}\n  name \x1b[31mred\x1b[0m\u{7}\n",
+            super::BOLD,
+            super::NOT_BOLD
+        );
+        assert_eq!(
+            super::printable(&text),
+            "\x1b[1mstep\x1b[0m\n  name \\u{1b}[31mred\x1b[0m\\u{7}\n"
         );
     }
 }
