@@ -182,10 +182,15 @@ fn plan_for_other_model(
         };
         return Ok(Some((r, true)));
     }
-    let around = if merged.wrote_in("parallel") {
-        " around the plan fields you gave"
-    } else {
-        ""
+    // Where few fields were left to it, the note names them: the label alone reads as if
+    // the planner had chosen the whole plan.
+    let around = match written.missing_to_complete(moe).as_slice() {
+        _ if !merged.wrote_in("parallel") => String::new(),
+        few @ [_, ..] if few.len() <= 3 => format!(
+            " around the plan fields you gave, choosing {}",
+            crate::text::and_list(few)
+        ),
+        _ => " around the plan fields you gave".to_string(),
     };
     let whose = merged.source();
     let r = chosen(merged, &base, &fixed, &pick, hints, |sc| {
@@ -1857,6 +1862,18 @@ mod tests {
         assert_ne!(
             (given.scenario.plan.pp, given.scenario.plan.cp),
             (preset.pp, preset.cp)
+        );
+        // With few fields left to the planner, the note names them.
+        let mut flags = ScenarioFile::default();
+        flags.model.preset = Some("llama3-70b".into());
+        let p = &mut flags.parallel;
+        (p.tp, p.pp, p.cp, p.micro_batch) = (Some(8), Some(4), Some(1), Some(1));
+        p.recompute = Some(crate::workload::plan::Recompute::Selective);
+        let r = resolve(&ScenarioLayers::flags(flags)).unwrap();
+        assert!(
+            r.notes[0].ends_with("around the plan fields you gave, choosing vpp"),
+            "{:?}",
+            r.notes
         );
     }
 
