@@ -38,6 +38,7 @@ pub fn run(a: JobsArgs) -> CliResult {
     let report_out = outs.report("-o", a.output.as_deref())?;
     let html_out = outs.file("--html", a.html.as_deref())?;
     let r = report(&a)?;
+    sinks::report_notes(&r.notes, a.json, a.output.as_deref());
     if let Some(slot) = html_out {
         outs.put(slot, sinks::jobs_html::jobs_report(&r))?;
     }
@@ -51,6 +52,7 @@ pub fn run_place(a: PlaceArgs) -> CliResult {
     let report_out = outs.report("-o", a.jobs.output.as_deref())?;
     let html_out = outs.file("--html", a.jobs.html.as_deref())?;
     let r = place_report(&a)?;
+    sinks::report_notes(&r.notes, a.jobs.json, a.jobs.output.as_deref());
     if let Some(slot) = html_out {
         outs.put(slot, sinks::jobs_html::place_report(&r))?;
     }
@@ -210,11 +212,7 @@ fn render_place(r: &PlaceReport) -> String {
                     duration(p.frontier_step_s.unwrap_or(0.0)),
                     pct(p.frontier_slowdown.unwrap_or(0.0)),
                     pct(p.worst_slowdown.unwrap_or(0.0)),
-                    // No job named where none slows by a shown amount (0.0%).
-                    p.worst_job
-                        .as_deref()
-                        .filter(|_| p.worst_slowdown.unwrap_or(0.0) >= 0.0005)
-                        .unwrap_or("-"),
+                    p.worst_job.as_deref().unwrap_or("-"),
                     if p.meets_target { "yes" } else { "no" }
                 );
             }

@@ -167,13 +167,7 @@ pub fn place_report(r: &PlaceReport) -> String {
             p.frontier_step_s.map_or("-".into(), duration),
             p.frontier_slowdown.map_or("-".into(), pct),
             p.worst_slowdown.map_or("-".into(), pct),
-            // No job named where none slows by a shown amount, as the text says it.
-            esc(p
-                .worst_job
-                .as_deref()
-                .filter(|_| p.worst_slowdown.unwrap_or(0.0) >= 0.0005)
-                .or(p.error.as_deref())
-                .unwrap_or("-")),
+            esc(p.worst_job.as_deref().or(p.error.as_deref()).unwrap_or("-")),
             if p.meets_target { "yes" } else { "no" }
         );
     }

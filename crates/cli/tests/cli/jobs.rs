@@ -295,6 +295,28 @@ fn bad_jobs_files_are_refused_naming_job_field_and_value() {
     expect_bad(&["jobs", "no-such-file.toml"], "no-such-file.toml");
 }
 
+/// A server list that is not a list of the job's servers is bad input for `place` as for
+/// `jobs`: no policy mends a typo. Lists that overlap are a placement that fails, which
+/// `place` compares the other policies around.
+#[test]
+fn a_malformed_server_list_is_refused_by_place_too() {
+    let list = |ids: &str| job("a", &format!("placement = \"explicit\"\nservers = [{ids}]"));
+    let ids = |v: Vec<u32>| v.iter().map(u32::to_string).collect::<Vec<_>>().join(", ");
+    let twice = ids((0..31).chain([30]).collect());
+    let past = ids((97..128).chain([128]).collect());
+    for (text, needle) in [
+        (
+            list(&twice),
+            "job 'a': servers = 30: each server once (server 30 is listed twice)",
+        ),
+        (list(&past), "job 'a': servers = 128: server ids 0 to 127"),
+    ] {
+        let f = file(&format!("{CLUSTER}{text}{}", job("b", "")));
+        expect_bad(&["jobs", &f], needle);
+        expect_bad(&["place", &f], needle);
+    }
+}
+
 /// A jobs file has no flags: its notes say which of the job's fields to set.
 #[test]
 fn notes_name_the_jobs_file_fields_not_flags() {

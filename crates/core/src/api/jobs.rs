@@ -91,6 +91,8 @@ pub fn resolve_mix(file: &JobsFile) -> Result<Mix> {
                 .map_err(|e| e.within(&format!("job '{name}'")))?,
         );
     }
+    // What no policy can mend is the file's error, for `jobs` and `place` alike.
+    placement::check(servers_of(&cluster), &requests)?;
     let jobs = match placement::place(servers_of(&cluster), &requests) {
         Ok(placed) => resolve_on(
             file,
@@ -620,6 +622,9 @@ impl Policy {
     }
 }
 
+/// A slowdown too small to name a job for: under 0.05%, what a report shows as 0.0%.
+pub const NEGLIGIBLE_SLOWDOWN: f64 = 0.0005;
+
 /// One policy's outcome.
 #[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct PolicyRow {
@@ -634,7 +639,8 @@ pub struct PolicyRow {
     pub frontier_slowdown: Option<f64>,
     /// The largest slowdown of any job, each against its own fastest step alone.
     pub worst_slowdown: Option<f64>,
-    /// The job with the largest slowdown.
+    /// The job with the largest slowdown; none where no job slows by
+    /// [`NEGLIGIBLE_SLOWDOWN`] or more.
     pub worst_job: Option<String>,
     /// Whether the frontier job's slowdown is within the target.
     pub meets_target: bool,
@@ -752,10 +758,31 @@ pub fn place(mix: &Mix, fabric: &Fabric, target_slowdown: f64) -> Result<PlaceRe
         target_slowdown,
         frontier_best_alone_s: best[0],
         frontier_best_alone_policy: Policy::ALL[best_alone[0].1].name().into(),
+        notes: place_notes(mix, &policies),
         policies,
         recommended,
-        notes: mix_notes(mix),
     })
+}
+
+/// What resolving the jobs said as the file places them, then what a policy's own
+/// resolution said otherwise (a planner planning on other servers may choose another
+/// plan), under the policy's name: the rows' plans are each policy's.
+fn place_notes(mix: &Mix, policies: &[PolicyRow]) -> Vec<String> {
+    let mut notes = mix_notes(mix);
+    let as_written = notes.clone();
+    for p in policies {
+        let Some(r) = &p.report else { continue };
+        for n in r.notes.iter().filter(|n| !as_written.contains(n)) {
+            let said = match n.strip_prefix("warning: ") {
+                Some(w) => format!("warning: {}: {w}", p.policy),
+                None => format!("{}: {n}", p.policy),
+            };
+            if !notes.contains(&said) {
+                notes.push(said);
+            }
+        }
+    }
+    notes
 }
 
 /// A policy's row: each job's step with the others against its fastest alone (`best`).
@@ -769,7 +796,7 @@ fn policy_row(p: Policy, r: JobsReport, best: &[f64], target: f64) -> PolicyRow 
         frontier_step_s: Some(r.jobs[0].step_s),
         frontier_slowdown: Some(frontier),
         worst_slowdown: Some(slowdown(worst)),
-        worst_job: Some(r.jobs[worst].name.clone()),
+        worst_job: (slowdown(worst) >= NEGLIGIBLE_SLOWDOWN).then(|| r.jobs[worst].name.clone()),
         meets_target: frontier <= target,
         report: Some(r),
     }
@@ -936,6 +963,39 @@ seq_len = 4096
             "{:?}",
             r.policies
         );
+    }
+
+    /// Where a policy's planner chooses another plan than the file's placement gets, the
+    /// notes say it under the policy's name; a row where no job slows names no job.
+    #[test]
+    fn place_says_each_policys_own_plan_and_names_no_job_where_none_slows() {
+        let text = planned_job("placement = \"scattered\"")
+            .replace("gpus = 256", "gpus = 512")
+            .replace("llama3-70b", "llama3-8b");
+        let mix = resolve_mix(&parse_jobs("t", &text).unwrap()).unwrap();
+        let fabric = Fabric::build(&mix.cluster.fabric_spec);
+        let r = place(&mix, &fabric, 0.05).unwrap();
+        let as_written = &r.policies[0].report.as_ref().unwrap().jobs[0].plan;
+        let mut differ = 0;
+        for p in &r.policies[1..] {
+            let plan = &p.report.as_ref().unwrap().jobs[0].plan;
+            let said = r.notes.iter().any(|n| {
+                n.starts_with(&format!("{}: job 'a': the planner chose {plan}", p.policy))
+            });
+            assert_eq!(
+                said,
+                plan != as_written,
+                "{}: {plan} {:?}",
+                p.policy,
+                r.notes
+            );
+            differ += usize::from(plan != as_written);
+            // A job is named only where one slows (here, by a placement slower alone).
+            let slows = p.worst_slowdown.unwrap() >= NEGLIGIBLE_SLOWDOWN;
+            assert_eq!(p.worst_job.is_some(), slows, "{}", p.policy);
+        }
+        assert!(differ > 0, "{:?}", r.notes);
+        assert!(r.policies.iter().any(|p| p.worst_job.is_none()));
     }
 
     #[test]

@@ -38,31 +38,22 @@ pub struct Request {
     pub seed: u64,
 }
 
+/// What no placement policy can mend, checked before any is tried: more servers asked
+/// for than the cluster has, and an explicit list that is not a list of the job's
+/// servers (its length, an id past the cluster, an id given twice). A list that overlaps
+/// another job's is a placement that fails, not bad input: other policies may place the
+/// jobs.
+pub fn check(s: Servers, requests: &[Request]) -> Result<()> {
+    capacity(s, requests)?;
+    requests
+        .iter()
+        .filter(|r| r.kind == PlacementKind::Explicit)
+        .try_for_each(|r| check_list(s, r))
+}
+
 /// Each request's servers, in rank order, in request order.
 pub fn place(s: Servers, requests: &[Request]) -> Result<Vec<Vec<u32>>> {
-    // More servers asked for than there are: no order of placing helps, so the whole
-    // file is named rather than whichever job comes last.
-    let asked: u64 = requests.iter().map(|r| u64::from(r.servers)).sum();
-    if asked > u64::from(s.count) {
-        let each: Vec<String> = requests
-            .iter()
-            .map(|r| format!("'{}' {}", r.name, grouped(r.gpus)))
-            .collect();
-        let gpus: u64 = requests.iter().map(|r| r.gpus).sum();
-        return Err(Error::invalid(
-            "the jobs' gpus",
-            format!(
-                "{} on {} servers in all ({})",
-                grouped(gpus),
-                grouped(asked),
-                each.join(" + ")
-            ),
-            format!(
-                "at most the cluster's {} servers: jobs never share a server",
-                grouped(u64::from(s.count))
-            ),
-        ));
-    }
+    capacity(s, requests)?;
     let mut owner: Vec<Option<usize>> = vec![None; s.count as usize];
     let mut out = vec![Vec::new(); requests.len()];
     // Explicit lists first, then packed jobs, then scattered ones (they take what is
@@ -89,7 +80,35 @@ pub fn place(s: Servers, requests: &[Request]) -> Result<Vec<Vec<u32>>> {
     Ok(out)
 }
 
-fn explicit(s: Servers, r: &Request, owner: &[Option<usize>], all: &[Request]) -> Result<Vec<u32>> {
+/// More servers asked for than there are: no order of placing helps, so the whole file
+/// is named rather than whichever job comes last.
+fn capacity(s: Servers, requests: &[Request]) -> Result<()> {
+    let asked: u64 = requests.iter().map(|r| u64::from(r.servers)).sum();
+    if asked <= u64::from(s.count) {
+        return Ok(());
+    }
+    let each: Vec<String> = requests
+        .iter()
+        .map(|r| format!("'{}' {}", r.name, grouped(r.gpus)))
+        .collect();
+    let gpus: u64 = requests.iter().map(|r| r.gpus).sum();
+    Err(Error::invalid(
+        "the jobs' gpus",
+        format!(
+            "{} on {} servers in all ({})",
+            grouped(gpus),
+            grouped(asked),
+            each.join(" + ")
+        ),
+        format!(
+            "at most the cluster's {} servers: jobs never share a server",
+            grouped(u64::from(s.count))
+        ),
+    ))
+}
+
+/// An explicit list's own errors (see [`check`]).
+fn check_list(s: Servers, r: &Request) -> Result<()> {
     let field = format!("job '{}': servers", r.name);
     if r.explicit.len() != r.servers as usize {
         return Err(Error::invalid(
@@ -113,20 +132,29 @@ fn explicit(s: Servers, r: &Request, owner: &[Option<usize>], all: &[Request]) -
         if !seen.insert(v) {
             return Err(Error::invalid(
                 field,
-                format!("{:?}", r.explicit),
+                v,
                 format!("each server once (server {v} is listed twice)"),
             ));
         }
-        if let Some(o) = owner[v as usize] {
-            return Err(Error::invalid(
-                field,
-                v,
-                format!(
-                    "servers no other job holds (job '{}' lists it)",
-                    all[o].name
-                ),
-            ));
-        }
+    }
+    Ok(())
+}
+
+fn explicit(s: Servers, r: &Request, owner: &[Option<usize>], all: &[Request]) -> Result<Vec<u32>> {
+    check_list(s, r)?;
+    if let Some((v, o)) = r
+        .explicit
+        .iter()
+        .find_map(|&v| owner[v as usize].map(|o| (v, o)))
+    {
+        return Err(Error::invalid(
+            format!("job '{}': servers", r.name),
+            v,
+            format!(
+                "servers no other job holds (job '{}' lists it)",
+                all[o].name
+            ),
+        ));
     }
     Ok(r.explicit.clone())
 }
