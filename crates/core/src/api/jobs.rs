@@ -639,8 +639,8 @@ pub struct PolicyRow {
     pub frontier_slowdown: Option<f64>,
     /// The largest slowdown of any job, each against its own fastest step alone.
     pub worst_slowdown: Option<f64>,
-    /// The job with the largest slowdown; none where no job slows by
-    /// [`NEGLIGIBLE_SLOWDOWN`] or more.
+    /// The job with the largest slowdown; none where no job slows by 0.05% or more
+    /// (`NEGLIGIBLE_SLOWDOWN`: what a report shows as 0.0%).
     pub worst_job: Option<String>,
     /// Whether the frontier job's slowdown is within the target.
     pub meets_target: bool,
