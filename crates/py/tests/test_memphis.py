@@ -107,6 +107,20 @@ def test_report_renders():
     assert "dgx-h100-llama3-70b" in repr(r)
 
 
+def test_repr_gives_the_mean_days_where_failures_make_them_lopsided_and_keys_say_what_they_are():
+    # 10B tokens on the default job: most trials see no failure (the median is the
+    # ideal), the mean waits for some.
+    short = memphis.simulate(tokens="10B")
+    mean = short["reliability"]["days_mean"]
+    assert mean > 1.1 * short.days
+    assert repr(short).endswith(f"{short.days:.1f} days (mean {mean:.1f})>")
+    assert "mean" not in repr(memphis.simulate("dgx-h100-llama3-70b"))
+    with pytest.raises(KeyError, match="report.step_time_s is an attribute"):
+        short["step_time_s"]
+    with pytest.raises(KeyError, match="its keys: scenario, fits"):
+        short["nope"]
+
+
 def test_notebook_repr_is_a_compact_summary():
     # The full page is hundreds of KB (565 KB for memphis-405b): a notebook that shows
     # a report keeps a summary table; to_html() is the page.

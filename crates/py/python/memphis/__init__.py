@@ -386,7 +386,13 @@ class Report:
         )
 
     def __getitem__(self, key: str) -> Any:
-        return self._dict[key]
+        try:
+            return self._dict[key]
+        except KeyError:
+            attribute = (f"; report.{key} is an attribute"
+                         if isinstance(getattr(type(self), key, None), property) else "")
+            raise KeyError(f"{key!r}: not a key of the report's JSON (its keys: "
+                           f"{', '.join(self._dict)}){attribute}") from None
 
     def __eq__(self, other: object) -> bool:
         # The same report (its JSON), whether computed here, unpickled or deep-copied.
@@ -395,12 +401,20 @@ class Report:
     def __hash__(self) -> int:
         return hash(self._json)
 
+    def _days_mean_aside(self) -> str:
+        # The median alone misleads where failures make the run's time lopsided (a
+        # short run that most often sees none, and sometimes waits days for a repair).
+        mean = self._dict.get("reliability", {}).get("days_mean")
+        if mean is None or abs(mean - self.days) <= 0.1 * self.days:
+            return ""
+        return f" (mean {mean:.1f})"
+
     def __repr__(self) -> str:
         p = self._dict["plan"]
         return (
             f"<memphis.Report {self.scenario}: {self.gpus} GPUs, {p['label']}, "
             f"step {self.step_time_s:.3f} s, "
-            f"MFU {self.mfu:.1%}, {self.days:.1f} days"
+            f"MFU {self.mfu:.1%}, {self.days:.1f} days{self._days_mean_aside()}"
             # Run anyway (allow_oom=True): no real job could; said where it is read.
             f"{'' if self.fits else f', DOES NOT FIT ({self.memory_gib:.1f} GiB per GPU)'}>"
         )
