@@ -355,9 +355,16 @@ impl<'a> Config<'a> {
     fn uint(&self, keys: &[&str]) -> Result<Option<(String, u64)>> {
         for k in keys {
             if let Some((name, x)) = self.get(k) {
+                // A whole number past u64 reads as a float (1e+40): its fault is its size.
+                let too_big = x.as_f64().is_some_and(|f| f >= 1.0 && f.fract() == 0.0);
+                let allowed = if too_big {
+                    "an integer below 2^64"
+                } else {
+                    "a non-negative integer"
+                };
                 let n = x
                     .as_u64()
-                    .ok_or_else(|| self.bad(&name, short_value(x), "a non-negative integer"))?;
+                    .ok_or_else(|| self.bad(&name, short_value(x), allowed))?;
                 return Ok(Some((name, n)));
             }
         }
@@ -2210,6 +2217,14 @@ mod tests {
             (
                 r#"{"text_config": {"hidden_size": "big"}}"#,
                 "c.json: text_config.hidden_size = \"big\": a non-negative integer",
+            ),
+            (
+                r#"{"hidden_size":64,"num_attention_heads":4,"num_hidden_layers":8,"vocab_size":1e40}"#,
+                "c.json: vocab_size = 1e+40: an integer below 2^64",
+            ),
+            (
+                r#"{"hidden_size":64,"num_attention_heads":4,"num_hidden_layers":8,"vocab_size":-3}"#,
+                "c.json: vocab_size = -3: a non-negative integer",
             ),
             (
                 r#"{"hidden_size":64,"num_attention_heads":4,"num_hidden_layers":4000000000,"vocab_size":100}"#,
