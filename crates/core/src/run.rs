@@ -56,14 +56,7 @@ pub fn project_with(
     let steps = sc.run.steps();
     let work_hours = sc.run.work_hours(step.time.0);
     let reliability = reliability_of(sc, step.time.0, work_hours, &sc.reliability);
-    let busy = timeline.map(|tl| busy_profile(tl, sc.plan.pp, POWER_SAMPLES));
-    let power = power_report(
-        &power_inputs(sc, inv),
-        &sc.power,
-        step.time.0,
-        &step_phases(step),
-        busy.as_ref(),
-    );
+    let power = power_of(sc, step, timeline, inv);
     let wall_hours = reliability.days_p50 * 24.0;
     // Energy per token over the tokens the whole steps train, not the budget asked for.
     let footprint = run_footprint(
@@ -81,6 +74,24 @@ pub fn project_with(
         power,
         footprint,
     }
+}
+
+/// The job's power over its step and the site's beside it, from the timeline when the
+/// step was simulated as one: `simulate`'s, and each job's of a mix (`jobs`).
+pub fn power_of(
+    sc: &Scenario,
+    step: &StepResult,
+    timeline: Option<&Timeline>,
+    inv: &Inventory,
+) -> PowerReport {
+    let busy = timeline.map(|tl| busy_profile(tl, sc.plan.pp, POWER_SAMPLES));
+    power_report(
+        &power_inputs(sc, inv),
+        &sc.power,
+        step.time.0,
+        &step_phases(step),
+        busy.as_ref(),
+    )
 }
 
 /// Failures, checkpoints and spares over `work_hours` of training at `step_s` per step:

@@ -4,7 +4,7 @@
 use super::cluster::serde_name;
 use crate::cli::{JobsArgs, PlaceArgs};
 use crate::errors::CliResult;
-use crate::sinks::format::{count, duration, pct};
+use crate::sinks::format::{count, duration, pct, power_mw};
 use crate::{input, sinks};
 use memphis_core::api::jobs::{self as api, JobsReport, Mix, PlaceReport};
 use memphis_core::fabric::Fabric;
@@ -102,8 +102,8 @@ fn job_table(o: &mut String, r: &JobsReport) {
     let wl = width(26, &mut r.jobs.iter().map(|j| j.plan.chars().count()));
     let _ = writeln!(
         o,
-        "  {:<wn$} {:>7} {:>7}  {:>ws$}  {:<wp$} {:<wl$} {:>9} {:>9} {:>8}  fabric rate alone -> shared",
-        "job", "GPUs", "arrays", "servers", "placement", "plan", "alone", "shared", "slowdown"
+        "  {:<wn$} {:>7} {:>7}  {:>ws$}  {:<wp$} {:<wl$} {:>9} {:>9} {:>8} {:>9}  fabric rate alone -> shared",
+        "job", "GPUs", "arrays", "servers", "placement", "plan", "alone", "shared", "slowdown", "facility"
     );
     for (j, span) in r.jobs.iter().zip(&spans) {
         let kinds: Vec<String> = j
@@ -113,7 +113,7 @@ fn job_table(o: &mut String, r: &JobsReport) {
             .collect();
         let _ = writeln!(
             o,
-            "  {:<wn$} {:>7} {:>7}  {:>ws$}  {:<wp$} {:<wl$} {:>9} {:>9} {:>8}  {}",
+            "  {:<wn$} {:>7} {:>7}  {:>ws$}  {:<wp$} {:<wl$} {:>9} {:>9} {:>8} {:>9}  {}",
             j.name,
             count(j.gpus),
             j.arrays,
@@ -123,9 +123,19 @@ fn job_table(o: &mut String, r: &JobsReport) {
             duration(j.step_alone_s),
             duration(j.step_s),
             pct(j.slowdown),
+            power_mw(j.facility_mw),
             kinds.join(", ")
         );
     }
+    let s = &r.site;
+    let _ = writeln!(
+        o,
+        "\n  site  {} facility ({} IT): every job training, at its step with the others; {} of the {} GPUs in no job, at idle power",
+        power_mw(s.facility_mw),
+        power_mw(s.it_mw),
+        count(s.idle_gpus),
+        count(s.gpus)
+    );
 }
 
 /// The binding links, at most `max`.

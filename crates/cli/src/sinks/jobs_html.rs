@@ -2,7 +2,7 @@
 //! job's slowdown, and the saturated links by round and tier, as inline SVG (ids
 //! `chart-*`, `table-*`).
 
-use super::format::{duration, pct};
+use super::format::{duration, pct, power_mw};
 use super::html::{esc, head, COLORS};
 use memphis_core::api::jobs::{JobsReport, PlaceReport};
 use std::fmt::Write;
@@ -54,7 +54,7 @@ fn bars(id: &str, rows: &[(String, f64, Option<f64>, String)], colors: [&str; 2]
 
 /// The jobs table, slowdown bars, hot links by tier and the binding links.
 fn body(o: &mut String, r: &JobsReport, tag: &str) {
-    o.push_str(&format!(r#"<h2>Jobs</h2><table id="table-jobs{tag}"><tr><th>job</th><th>GPUs</th><th>arrays</th><th>placement</th><th>plan</th><th>step alone</th><th>step shared</th><th>slowdown</th><th>fabric rate alone → shared</th></tr>"#));
+    o.push_str(&format!(r#"<h2>Jobs</h2><table id="table-jobs{tag}"><tr><th>job</th><th>GPUs</th><th>arrays</th><th>placement</th><th>plan</th><th>step alone</th><th>step shared</th><th>slowdown</th><th>facility</th><th>fabric rate alone → shared</th></tr>"#));
     for j in &r.jobs {
         let kinds: Vec<String> = j
             .kinds
@@ -63,7 +63,7 @@ fn body(o: &mut String, r: &JobsReport, tag: &str) {
             .collect();
         let _ = write!(
             o,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(&j.name),
             j.gpus,
             j.arrays,
@@ -72,10 +72,19 @@ fn body(o: &mut String, r: &JobsReport, tag: &str) {
             duration(j.step_alone_s),
             duration(j.step_s),
             pct(j.slowdown),
+            power_mw(j.facility_mw),
             esc(&kinds.join(", "))
         );
     }
-    o.push_str("</table><h2>Slowdown against running alone on the same servers</h2>");
+    let _ = write!(
+        o,
+        r#"</table><p class="sub" id="site{tag}">Site: {} facility ({} IT), every job training at its step with the others; {} of the {} GPUs in no job, at idle power.</p>"#,
+        power_mw(r.site.facility_mw),
+        power_mw(r.site.it_mw),
+        r.site.idle_gpus,
+        r.site.gpus
+    );
+    o.push_str("<h2>Slowdown against running alone on the same servers</h2>");
     let rows: Vec<_> = r
         .jobs
         .iter()

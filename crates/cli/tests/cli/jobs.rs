@@ -52,6 +52,45 @@ fn two_jobs_scattered_over_the_same_arrays_slow_down_on_named_links() {
     }
 }
 
+/// A job alone in a mix is `simulate`'s job: its step and power, and the site's.
+#[test]
+fn a_job_alone_in_a_mix_draws_what_simulate_says() {
+    let job = "[model]\npreset = \"llama3-8b\"\n[parallel]\ntp = 8\npp = 1\ncp = 1\n[training]\nglobal_batch = 256\nseq_len = 4096\n";
+    let cluster = "[cluster]\npreset = \"memphis\"\ngpus = 1024\n";
+    let mix = tmp("one-job.toml");
+    std::fs::write(
+        &mix,
+        format!(
+            "{cluster}[[job]]\nname = \"a\"\ngpus = 512\n{}",
+            job.replace('[', "[job.")
+        ),
+    )
+    .unwrap();
+    let scenario = tmp("one-job-scenario.toml");
+    std::fs::write(&scenario, format!("{cluster}{job}gpus = 512\n")).unwrap();
+    let m = json(&["jobs", mix.to_str().unwrap(), "--json"]);
+    let s = json(&["simulate", scenario.to_str().unwrap(), "--json"]);
+    let close = |a: &serde_json::Value, b: &serde_json::Value| {
+        let (a, b) = (a.as_f64().unwrap(), b.as_f64().unwrap());
+        assert!((a - b).abs() <= 1e-9 * b.abs(), "{a} against {b}");
+    };
+    let j = &m["jobs"][0];
+    close(&j["step_s"], &s["step"]["time_s"]);
+    close(&j["it_mw"], &s["power"]["it_mw"]);
+    close(&j["facility_mw"], &s["power"]["facility_mw"]);
+    close(&m["site"]["it_mw"], &s["power"]["site"]["it_mw"]);
+    close(
+        &m["site"]["facility_mw"],
+        &s["power"]["site"]["facility_mw"],
+    );
+    assert_eq!(m["site"]["idle_gpus"], s["power"]["site"]["idle_gpus"]);
+    // A second job adds its own draw, less its GPUs' idle power: the site draws more.
+    let two = json(&["jobs", TWO, "--json"]);
+    let site = two["site"]["facility_mw"].as_f64().unwrap();
+    assert!(site > m["site"]["facility_mw"].as_f64().unwrap(), "{site}");
+    assert_eq!(two["site"]["idle_gpus"], 0);
+}
+
 #[test]
 fn place_compares_policies_and_recommends_one_within_the_target() {
     let v = json(&["place", TWO, "--routing", "ecmp", "--json"]);

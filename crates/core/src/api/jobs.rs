@@ -8,10 +8,11 @@ use crate::api::simulate::{resolve_with, Hints};
 use crate::collective::flow::FlowComm;
 use crate::collective::GroupKind;
 use crate::error::{Error, Result};
-use crate::fabric::{Fabric, Routing};
+use crate::fabric::{Fabric, Inventory, Routing};
 use crate::jobs::contention::{self, Contention, PlacedJob};
 use crate::jobs::placement::{self, Request, Servers};
 use crate::jobs::{Align, JobFile, JobsFile, Overlap, PlacementKind, MAX_JOBS};
+use crate::power::PowerReport;
 use crate::scenario::{
     scenario_preset, ClusterFile, ClusterSpec, NetworkModel, Scenario, ScenarioFile,
     ScenarioLayers, TrainingFile, DEFAULT_SCENARIO,
@@ -327,8 +328,29 @@ pub struct JobRow {
     pub step_s: f64,
     /// step_s / step_alone_s - 1 (0.05 = 5% slower).
     pub slowdown: f64,
+    /// The job's average IT power at its step with the others, MW: its GPUs, and its
+    /// share of hosts, NICs, switches and storage, as `simulate` accounts a job (a
+    /// slower step waits more, and its GPUs draw less on average).
+    pub it_mw: f64,
+    /// The same at the facility (IT x PUE), MW.
+    pub facility_mw: f64,
     /// Per communicator kind on the fabric: its slowest flow's rate / line rate.
     pub kinds: Vec<KindRow>,
+}
+
+/// The site with every job of the mix training together: the jobs' GPUs at their
+/// steps with the others, the GPUs no job holds at idle power, and the rest of the site
+/// (hosts, NICs, switches, storage) as `simulate` accounts it.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct MixSite {
+    /// GPUs in the cluster.
+    pub gpus: u64,
+    /// GPUs no job holds, at idle power.
+    pub idle_gpus: u64,
+    /// Average IT power, MW.
+    pub it_mw: f64,
+    /// Average facility power, MW: IT x the PUE of the first job's scenario.
+    pub facility_mw: f64,
 }
 
 /// A communicator kind's derating, alone and shared.
@@ -398,6 +420,8 @@ pub struct JobsReport {
     pub binding_links: Vec<LinkRow>,
     /// Saturation by round and tier.
     pub rounds: Vec<RoundRow>,
+    /// The site's power with every job training.
+    pub site: MixSite,
     /// What memphis decided on the jobs' behalf.
     pub notes: Vec<String>,
 }
@@ -422,10 +446,13 @@ fn solve(mix: &Mix, fabric: &Fabric, requests: &[Request]) -> Result<JobsReport>
         })
         .collect();
     let c = contention::solve(fabric, &pj, mix.routing, mix.overlap);
-    let rows = (0..mix.jobs.len())
+    let inv = fabric.inventory();
+    let (rows, powers): (Vec<JobRow>, Vec<PowerReport>) = (0..mix.jobs.len())
         .into_par_iter()
-        .map(|i| job_row(mix, i, &requests[i], &placed[i], &c))
-        .collect::<Result<Vec<_>>>()?;
+        .map(|i| job_row(mix, i, &requests[i], &placed[i], &c, &inv))
+        .collect::<Result<Vec<_>>>()?
+        .into_iter()
+        .unzip();
     let name = |j: &usize| mix.jobs[*j].request.name.clone();
     Ok(JobsReport {
         name: mix.name.clone(),
@@ -449,6 +476,7 @@ fn solve(mix: &Mix, fabric: &Fabric, requests: &[Request]) -> Result<JobsReport>
             })
             .collect(),
         rounds: c.rounds.iter().map(round_row).collect(),
+        site: mix_site(&powers, &mix.jobs),
         notes: mix_notes(mix)
             .into_iter()
             .chain(busy_as_aligned(mix.overlap, &c))
@@ -513,27 +541,54 @@ fn round_row(r: &contention::RoundLinks) -> RoundRow {
 }
 
 /// The step with a derating per kind: the one step function's parts, timeline model.
-fn step_with(sc: &Scenario, fractions: &BTreeMap<GroupKind, f64>) -> Result<f64> {
+fn step_with(
+    sc: &Scenario,
+    fractions: &BTreeMap<GroupKind, f64>,
+    inv: &Inventory,
+) -> Result<(f64, PowerReport)> {
     let comm = FlowComm::with_fractions(sc.cluster.network(), fractions.clone());
     let base = step::simulate_step_with(sc, &comm);
-    let (r, _) = step::simulate_timeline_step(sc, base, &Heterogeneity::default())?;
-    Ok(r.time.0)
+    let (r, tl) = step::simulate_timeline_step(sc, base, &Heterogeneity::default())?;
+    Ok((r.time.0, crate::run::power_of(sc, &r, Some(&tl), inv)))
 }
 
-fn job_row(mix: &Mix, i: usize, req: &Request, servers: &[u32], c: &Contention) -> Result<JobRow> {
+/// The site with every job training: the whole site idle (the first job's account of
+/// it), plus what each job's training adds over its GPUs idling. The ledger is linear
+/// (`power::account`): with one job this is `simulate`'s site.
+fn mix_site(powers: &[PowerReport], jobs: &[MixJob]) -> MixSite {
+    let site = &powers[0].site;
+    let it_mw = site.idle_it_mw + powers.iter().map(|p| p.it_mw - p.idle_it_mw).sum::<f64>();
+    let held: u64 = jobs.iter().map(|j| j.scenario.job_gpus()).sum();
+    MixSite {
+        gpus: site.gpus,
+        idle_gpus: site.gpus.saturating_sub(held),
+        it_mw,
+        facility_mw: it_mw * powers[0].pue,
+    }
+}
+
+fn job_row(
+    mix: &Mix,
+    i: usize,
+    req: &Request,
+    servers: &[u32],
+    c: &Contention,
+    inv: &Inventory,
+) -> Result<(JobRow, PowerReport)> {
     let j = &mix.jobs[i];
     let sc = &j.scenario;
     let name = &req.name;
-    let alone = step_with(sc, &c.alone[i]).map_err(|e| e.within(&format!("job '{name}'")))?;
-    let shared = if c.shared[i] == c.alone[i] {
-        alone
+    let within = |e: Error| e.within(&format!("job '{name}'"));
+    let (alone, alone_power) = step_with(sc, &c.alone[i], inv).map_err(within)?;
+    let (shared, power) = if c.shared[i] == c.alone[i] {
+        (alone, alone_power)
     } else {
-        step_with(sc, &c.shared[i]).map_err(|e| e.within(&format!("job '{name}'")))?
+        step_with(sc, &c.shared[i], inv).map_err(within)?
     };
     let per_array = u64::from(servers_of(&mix.cluster).per_array.max(1));
     let arrays: std::collections::BTreeSet<u64> =
         servers.iter().map(|&s| u64::from(s) / per_array).collect();
-    Ok(JobRow {
+    let row = JobRow {
         name: name.clone(),
         model: sc.model.name.clone(),
         plan: sc.plan.label(),
@@ -548,6 +603,8 @@ fn job_row(mix: &Mix, i: usize, req: &Request, servers: &[u32], c: &Contention) 
         step_alone_s: alone,
         step_s: shared,
         slowdown: shared / alone - 1.0,
+        it_mw: power.it_mw,
+        facility_mw: power.facility_mw,
         kinds: c.alone[i]
             .iter()
             .map(|(k, a)| KindRow {
@@ -556,7 +613,8 @@ fn job_row(mix: &Mix, i: usize, req: &Request, servers: &[u32], c: &Contention) 
                 shared: c.shared[i].get(k).copied().unwrap_or(*a),
             })
             .collect(),
-    })
+    };
+    Ok((row, power))
 }
 
 fn placement_label(r: &Request) -> String {
