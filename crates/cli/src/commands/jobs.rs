@@ -29,7 +29,11 @@ fn mix(a: &JobsArgs) -> CliResult<Mix> {
     if a.overlap.is_some() {
         file.overlap = a.overlap;
     }
-    sinks::status(&format!("resolving {} jobs ...", file.jobs.len()));
+    let n = file.jobs.len();
+    sinks::status(&format!(
+        "resolving {n} job{} ...",
+        if n == 1 { "" } else { "s" }
+    ));
     Ok(api::resolve_mix(&file)?)
 }
 

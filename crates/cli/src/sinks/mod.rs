@@ -51,6 +51,7 @@ pub fn progress_enabled() -> bool {
 /// A status line on stderr for work that takes a while (only on a terminal).
 pub fn status(msg: &str) {
     if progress_enabled() {
+        progress::clear();
         eprintln!("  {msg}");
     }
 }
@@ -98,6 +99,7 @@ pub fn stdout(text: &str) -> CliResult {
 /// Writes `bytes` to stdout and flushes; a closed pipe (the reader is gone, as with
 /// `| head`) is not an error.
 pub fn stdout_bytes(bytes: &[u8]) -> std::io::Result<()> {
+    progress::end();
     let mut out = std::io::stdout().lock();
     match out.write_all(bytes).and_then(|_| out.flush()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
@@ -156,6 +158,7 @@ pub fn report_notes(notes: &[String], json: bool, output: Option<&std::path::Pat
 /// A note on stderr about a decision made for the user (unless `--quiet`).
 pub fn note(msg: &str) {
     if !QUIET.load(std::sync::atomic::Ordering::Relaxed) && !embedded() {
+        progress::clear();
         eprintln!("{}", labelled_note(&crate::errors::one_line(msg)));
     }
 }

@@ -4,13 +4,53 @@
 //! once and off a terminal too (for tests and logs); `--quiet` silences it either way.
 
 use std::io::Write;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// How long a command runs before the line shows.
 const AFTER: Duration = Duration::from_secs(1);
 /// How often it is redrawn.
 const EVERY: Duration = Duration::from_millis(200);
+
+/// The line's state, shared by the drawing thread and whoever writes meanwhile: a
+/// status line or a note on stderr clears it first (it is drawn again after), and the
+/// report on stdout ends it, so no output runs into it.
+struct Line {
+    /// Ended: never drawn again.
+    ended: bool,
+    /// On the terminal now.
+    shown: bool,
+}
+
+static LINE: Mutex<Line> = Mutex::new(Line {
+    ended: true,
+    shown: false,
+});
+
+fn line() -> std::sync::MutexGuard<'static, Line> {
+    LINE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn erase(l: &mut Line) {
+    if l.shown {
+        let mut err = std::io::stderr().lock();
+        let _ = write!(err, "\r\x1b[K");
+        let _ = err.flush();
+        l.shown = false;
+    }
+}
+
+/// Clears the line before another line goes to stderr; it is drawn again later.
+pub fn clear() {
+    erase(&mut line());
+}
+
+/// Ends the line before the report goes out.
+pub fn end() {
+    let mut l = line();
+    l.ended = true;
+    erase(&mut l);
+}
 
 /// Runs `work`, drawing the progress line beside it when it takes a while.
 pub fn around<T>(work: impl FnOnce() -> T) -> T {
@@ -19,21 +59,27 @@ pub fn around<T>(work: impl FnOnce() -> T) -> T {
         return work();
     }
     let after = if forced { Duration::ZERO } else { AFTER };
-    let stop = AtomicBool::new(false);
+    *line() = Line {
+        ended: false,
+        shown: false,
+    };
     std::thread::scope(|s| {
-        s.spawn(|| draw(&stop, after));
+        s.spawn(|| draw(after));
         let out = work();
-        stop.store(true, Ordering::Relaxed);
+        end();
         out
     })
 }
 
-fn draw(stop: &AtomicBool, after: Duration) {
+fn draw(after: Duration) {
     let start = Instant::now();
-    let (mut drawn, mut next) = (false, after);
-    while !stop.load(Ordering::Relaxed) {
+    let mut next = after;
+    loop {
         std::thread::sleep(Duration::from_millis(20));
         let t = start.elapsed();
+        if line().ended {
+            return;
+        }
         if t < next {
             continue;
         }
@@ -46,14 +92,14 @@ fn draw(stop: &AtomicBool, after: Duration) {
             ),
             None => "working".into(),
         };
+        // Drawn under the lock: a writer's clear or end cannot fall between.
+        let mut l = line();
+        if l.ended {
+            return;
+        }
         let mut err = std::io::stderr().lock();
         let _ = write!(err, "\r\x1b[K  {what} · {:.1} s", t.as_secs_f64());
         let _ = err.flush();
-        drawn = true;
-    }
-    if drawn {
-        let mut err = std::io::stderr().lock();
-        let _ = write!(err, "\r\x1b[K");
-        let _ = err.flush();
+        l.shown = true;
     }
 }

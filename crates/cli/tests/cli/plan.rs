@@ -170,6 +170,36 @@ fn a_progress_line_follows_the_planner_on_stderr() {
     assert_eq!(with.stdout, without.stdout);
 }
 
+/// On one terminal (stderr and stdout into the same place), the progress line is
+/// erased before a note or the report is written, so neither runs on from it.
+#[test]
+fn the_progress_line_is_erased_before_the_report() {
+    let bin = env!("CARGO_BIN_EXE_memphis");
+    let o = std::process::Command::new("sh")
+        .args([
+            "-c",
+            &format!("'{bin}' plan --gpus 16384 --top 3 --json 2>&1"),
+        ])
+        .current_dir(crate::util::repo())
+        .env("MEMPHIS_PROGRESS", "always")
+        .output()
+        .expect("run sh");
+    assert!(o.status.success());
+    let merged = String::from_utf8_lossy(&o.stdout);
+    assert!(merged.contains("planning: "), "{merged}");
+    // Each drawing of the line is erased before anything else is written: no note and
+    // no report runs on from it.
+    for drawn in merged.split("\r\x1b[K").filter(|p| p.starts_with("  ")) {
+        let line_only = drawn.ends_with(" s") && !drawn.contains('\n');
+        assert!(line_only, "{drawn:?}");
+    }
+    let before = &merged[..merged.find("{\n").expect("the report")];
+    assert!(
+        before.ends_with("\x1b[K") || before.ends_with('\n'),
+        "{before:?}"
+    );
+}
+
 /// Plan fields that break a rule together (interleaving against the batch) are refused
 /// for that rule by `simulate` and `plan` alike, not as "no plan has them all".
 #[test]
