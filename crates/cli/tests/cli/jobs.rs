@@ -334,21 +334,33 @@ fn bad_jobs_files_are_refused_naming_job_field_and_value() {
     expect_bad(&["jobs", "no-such-file.toml"], "no-such-file.toml");
 }
 
-/// A server list that is not a list of the job's servers is bad input for `place` as for
-/// `jobs`: no policy mends a typo. Lists that overlap are a placement that fails, which
-/// `place` compares the other policies around.
+/// A server list that is not a list of the job's servers, or that names another list's
+/// server, is bad input for `place` as for `jobs`: the file is wrong whatever the policy.
 #[test]
 fn a_malformed_server_list_is_refused_by_place_too() {
-    let list = |ids: &str| job("a", &format!("placement = \"explicit\"\nservers = [{ids}]"));
+    let list = |name: &str, ids: &str| {
+        job(
+            name,
+            &format!("placement = \"explicit\"\nservers = [{ids}]"),
+        )
+    };
     let ids = |v: Vec<u32>| v.iter().map(u32::to_string).collect::<Vec<_>>().join(", ");
     let twice = ids((0..31).chain([30]).collect());
     let past = ids((97..128).chain([128]).collect());
+    let (first, overlapping) = (ids((0..32).collect()), ids((31..63).collect()));
     for (text, needle) in [
         (
-            list(&twice),
+            list("a", &twice),
             "job 'a': servers = 30: each server once (server 30 is listed twice)",
         ),
-        (list(&past), "job 'a': servers = 128: server ids 0 to 127"),
+        (
+            list("a", &past),
+            "job 'a': servers = 128: server ids 0 to 127",
+        ),
+        (
+            list("a", &first) + &list("c", &overlapping),
+            "job 'c': servers = 31: servers no other job holds (job 'a' lists it)",
+        ),
     ] {
         let f = file(&format!("{CLUSTER}{text}{}", job("b", "")));
         expect_bad(&["jobs", &f], needle);

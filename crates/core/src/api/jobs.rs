@@ -994,32 +994,48 @@ seq_len = 4096
     }
 
     /// A file whose own placement fails still resolves: `jobs` says why it cannot place
-    /// it, and `place` compares the policies that can.
+    /// it, and `place` compares the policies that can. Explicit lists that overlap are
+    /// the file's error, for both.
     #[test]
     fn place_compares_policies_when_the_files_own_placement_fails() {
-        let job = |name: &str, servers: &str| {
+        let job = |name: &str, gpus: u32, placed: &str| {
             format!(
-                "[[job]]\nname = \"{name}\"\ngpus = 16\nplacement = \"explicit\"\nservers = {servers}\n[job.model]\npreset = \"llama3-8b\"\n[job.training]\nglobal_batch = 64\nseq_len = 4096\n"
+                "[[job]]\nname = \"{name}\"\ngpus = {gpus}\n{placed}\n[job.model]\npreset = \"llama3-8b\"\n[job.training]\nglobal_batch = 48\nseq_len = 4096\n"
             )
         };
+        let explicit = |servers: &str| format!("placement = \"explicit\"\nservers = {servers}");
+        let cluster = "[cluster]\npreset = \"dgx-h100\"\ngpus = 32\n";
+        // Server 1 taken leaves no three servers in a row for b.
         let text = format!(
-            "[cluster]\npreset = \"dgx-h100\"\n{}{}",
-            job("a", "[0, 1]"),
-            job("b", "[1, 2]")
+            "{cluster}{}{}",
+            job("a", 8, &explicit("[1]")),
+            job("b", 24, "")
         );
         let mix = resolve_mix(&parse_jobs("t", &text).unwrap()).unwrap();
         let fabric = Fabric::build(&mix.cluster.fabric_spec);
         let e = jobs(&mix, &fabric).unwrap_err().to_string();
-        assert!(e.contains("job 'b': servers = 1"), "{e}");
+        assert!(e.contains("job 'b'"), "{e}");
         let r = place(&mix, &fabric, 0.05).unwrap();
         assert!(r.policies[0]
             .error
             .as_deref()
             .is_some_and(|e| e.contains("job 'b'")));
-        assert!(
-            r.policies[1..].iter().all(|p| p.error.is_none()),
-            "{:?}",
+        let placed = |name: &str| {
             r.policies
+                .iter()
+                .any(|p| p.policy == name && p.error.is_none())
+        };
+        assert!(placed("packed") && placed("scattered"), "{:?}", r.policies);
+        let overlap = format!(
+            "{cluster}{}{}",
+            job("a", 16, &explicit("[0, 1]")),
+            job("b", 16, &explicit("[1, 2]"))
+        );
+        let e = resolve_mix(&parse_jobs("t", &overlap).unwrap()).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("job 'b': servers = 1: servers no other job holds"),
+            "{e}"
         );
     }
 

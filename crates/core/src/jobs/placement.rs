@@ -38,17 +38,22 @@ pub struct Request {
     pub seed: u64,
 }
 
-/// What no placement policy can mend, checked before any is tried: more servers asked
-/// for than the cluster has, and an explicit list that is not a list of the job's
-/// servers (its length, an id past the cluster, an id given twice). A list that overlaps
-/// another job's is a placement that fails, not bad input: other policies may place the
-/// jobs.
+/// What the file gets wrong whatever the policy, checked before any is tried: more
+/// servers asked for than the cluster has, and an explicit list that is not a list of
+/// the job's servers (its length, an id past the cluster, an id given twice) or that
+/// names a server another job's list names. Packed and scattered jobs that find no room
+/// beside the explicit ones are a placement that fails, not bad input: `place` compares
+/// the policies that can place them.
 pub fn check(s: Servers, requests: &[Request]) -> Result<()> {
     capacity(s, requests)?;
-    requests
-        .iter()
-        .filter(|r| r.kind == PlacementKind::Explicit)
-        .try_for_each(|r| check_list(s, r))
+    let mut owner: Vec<Option<usize>> = vec![None; s.count as usize];
+    for (i, r) in requests.iter().enumerate() {
+        if r.kind == PlacementKind::Explicit {
+            explicit(s, r, &owner, requests)?;
+            r.explicit.iter().for_each(|&v| owner[v as usize] = Some(i));
+        }
+    }
+    Ok(())
 }
 
 /// Each request's servers, in rank order, in request order.
