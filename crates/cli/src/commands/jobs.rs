@@ -158,10 +158,12 @@ fn link_lines(o: &mut String, r: &JobsReport, max: usize) {
             String::new()
         }
     );
-    for l in r.binding_links.iter().take(max) {
+    let shown = || r.binding_links.iter().take(max);
+    let wr = shown().map(|l| l.round.chars().count()).fold(4, usize::max);
+    for l in shown() {
         let _ = writeln!(
             o,
-            "  {:<4} {:<10} {:<26} binds {}; shared by {}",
+            "  {:<wr$} {:<10} {:<26} binds {}; shared by {}",
             l.round,
             l.tier,
             l.link,
