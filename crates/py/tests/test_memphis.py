@@ -113,7 +113,7 @@ def test_repr_gives_the_mean_days_where_failures_make_them_lopsided_and_keys_say
     short = memphis.simulate(tokens="10B")
     mean = short["reliability"]["days_mean"]
     assert mean > 1.1 * short.days
-    assert repr(short).endswith(f"{short.days:.1f} days (mean {mean:.1f})>")
+    assert repr(short).endswith(f"{short.days:.2g} days (mean {mean:.2g})>")
     assert "mean" not in repr(memphis.simulate("dgx-h100-llama3-70b"))
     with pytest.raises(KeyError, match="report.step_time_s is an attribute"):
         short["step_time_s"]

@@ -407,17 +407,27 @@ class Report:
         mean = self._dict.get("reliability", {}).get("days_mean")
         if mean is None or abs(mean - self.days) <= 0.1 * self.days:
             return ""
-        return f" (mean {mean:.1f})"
+        return f" (mean {_days_text(mean)})"
 
     def __repr__(self) -> str:
         p = self._dict["plan"]
         return (
             f"<memphis.Report {self.scenario}: {self.gpus} GPUs, {p['label']}, "
             f"step {self.step_time_s:.3f} s, "
-            f"MFU {self.mfu:.1%}, {self.days:.1f} days{self._days_mean_aside()}"
+            f"MFU {self.mfu:.1%}, {_days_text(self.days)} days{self._days_mean_aside()}"
             # Run anyway (allow_oom=True): no real job could; said where it is read.
             f"{'' if self.fits else f', DOES NOT FIT ({self.memory_gib:.1f} GiB per GPU)'}>"
         )
+
+
+def _days_text(days: float) -> str:
+    """Days as a repr says them: whole from 100, one decimal from 1, two significant
+    figures below (a run of minutes is not "0.0 days")."""
+    if days >= 100:
+        return f"{days:,.0f}"
+    if days >= 1:
+        return f"{days:.1f}"
+    return f"{days:.2g}"
 
 
 def _unpickle_report(text: str, page: bytes) -> Report:
