@@ -217,8 +217,12 @@ pub fn sweep(c: &ClusterSpec, o: &CollectiveOptions) -> Result<CollectiveReport>
         }
     }
     let gpus = o.gpus.or(logged_ranks).unwrap_or(8);
-    // The log's hosts, where its `# Rank` lines name them, place the ranks.
-    let logged_per_host = log.and_then(|l| l.most_per_host);
+    // The log's hosts, where its `# Rank` lines name them, place the ranks; a log that
+    // names fewer ranks than run (one process's lines, a cut log) does not say how many
+    // shared a host.
+    let logged_per_host = log
+        .filter(|l| l.ranks.is_some_and(|r| u64::from(r) >= gpus))
+        .and_then(|l| l.most_per_host);
     if let (Some(given), Some(host)) = (o.per_server, logged_per_host) {
         if given != host {
             return Err(Error::invalid(
@@ -646,6 +650,22 @@ mod tests {
             e.starts_with("--per-server = 2: 1, the most ranks the nccl-tests log has on one host"),
             "{e}"
         );
+        // A log that names one of 16 ranks does not place them: 8 a server, as the
+        // cluster has, or --per-server.
+        // (266.43 GB/s of algorithm bandwidth on 16 ranks: 499.56 of bus bandwidth.)
+        let cut = format!(
+            "{}\n{}",
+            hosts.lines().next().unwrap(),
+            row("sum", "499.56")
+        );
+        let cut = |per_server| CollectiveOptions {
+            gpus: Some(16),
+            per_server,
+            compare: Some(nccl_tests::parse("log", &cut).unwrap()),
+            ..CollectiveOptions::new(CollectiveOp::AllReduce)
+        };
+        assert_eq!(sweep(&c, &cut(None)).unwrap().per_server, 8);
+        assert_eq!(sweep(&c, &cut(Some(2))).unwrap().per_server, 2);
         // A header of one process's GPU, with no `# Rank` lines: -g is needed.
         let one = format!("# nThread 1 nGpus 1 minBytes 8\n{}", row("sum", "466.33"));
         let e = run(CollectiveOp::AllReduce, None, &one).unwrap_err();
