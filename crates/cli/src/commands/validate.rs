@@ -144,6 +144,14 @@ pub fn case_scenario(a: &ValidateArgs, id: &str) -> CliResult<String> {
     };
     let mut ids = Vec::new();
     for file in &files {
+        // A collective case has a curve, not a job: nothing for `simulate` to run.
+        if let CaseFile::Collective(cases) = file {
+            if cases.iter().any(|c| c.id == id) {
+                return Err(CliError::bad(format!(
+                    "--scenario: '{id}' is a collective case (a bus-bandwidth curve), not a training run: only training cases export a scenario; `memphis collective` runs its collective"
+                )));
+            }
+        }
         if let CaseFile::Training(cases) = file {
             if let Some(c) = cases.iter().find(|c| c.id == id) {
                 // A case the model refuses exports no scenario that `simulate` would

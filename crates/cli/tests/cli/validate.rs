@@ -542,6 +542,14 @@ fn a_case_prints_as_the_scenario_it_runs_as() {
         &["validate", "--suite", "collectives", "--scenario", "x"],
         "there are no training cases here",
     );
+    expect_bad(
+        &[
+            "validate",
+            "--scenario",
+            "nccl309_allreduce_h100_8node_64gpu_ib400",
+        ],
+        "'nccl309_allreduce_h100_8node_64gpu_ib400' is a collective case",
+    );
 }
 
 /// A collective case file is read as one: a misspelt key is named against the
