@@ -70,6 +70,17 @@ pub fn heading(text: &str) -> String {
     }
 }
 
+/// Bytes without the bold a [`heading`] writes (a report going to a file).
+pub fn unstyled(bytes: Vec<u8>) -> Vec<u8> {
+    match String::from_utf8(bytes) {
+        Ok(text) if text.contains(BOLD) || text.contains(NOT_BOLD) => {
+            text.replace(BOLD, "").replace(NOT_BOLD, "").into_bytes()
+        }
+        Ok(text) => text.into_bytes(),
+        Err(e) => e.into_bytes(),
+    }
+}
+
 /// A report's text as a terminal can show it: every control character escaped but the
 /// line breaks and the bold a [`heading`] writes (names from files were escaped as read;
 /// this keeps anything else from reaching the terminal raw).
@@ -196,6 +207,13 @@ mod tests {
             super::labelled_note("the planner chose"),
             "note: the planner chose"
         );
+    }
+
+    #[test]
+    fn a_report_for_a_file_is_written_without_the_terminals_bold() {
+        let styled = format!("{}step{}\n  time 1 s\n", super::BOLD, super::NOT_BOLD);
+        assert_eq!(super::unstyled(styled.into_bytes()), b"step\n  time 1 s\n");
+        assert_eq!(super::unstyled(vec![0xff, b'a']), vec![0xff, b'a']);
     }
 
     #[test]

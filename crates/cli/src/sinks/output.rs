@@ -128,7 +128,12 @@ impl Outputs {
     /// pass-through targets keep the bytes until then.
     pub fn put(&mut self, slot: Slot, bytes: impl Into<Vec<u8>>) -> CliResult {
         let item = &mut self.items[slot.0];
-        let bytes = bytes.into();
+        let mut bytes = bytes.into();
+        // The terminal's bold belongs on the terminal: a file (or a pipe given by name)
+        // gets the text plain, whatever stdout is.
+        if !matches!(item.target, Target::Stdout) {
+            bytes = super::unstyled(bytes);
+        }
         discard(std::mem::replace(&mut item.state, State::Empty));
         item.state = match &item.target {
             Target::Stdout | Target::Through(_) => State::Held(bytes),
