@@ -174,8 +174,8 @@ pub(crate) fn refuse_unless_fits(sc: &Scenario, allow_oom: bool, notes: &[String
         for n in notes {
             sinks::note(n);
         }
-        sinks::progress::clear();
-        eprint!("{}", memory_lines(&m));
+        let lines = memory_lines(&m);
+        sinks::progress::cleared(|| eprint!("{lines}"));
     }
     Err(api::simulate::does_not_fit(sc, &m, api::simulate::Hints::Flags).into())
 }

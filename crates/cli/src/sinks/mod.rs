@@ -51,8 +51,7 @@ pub fn progress_enabled() -> bool {
 /// A status line on stderr for work that takes a while (only on a terminal).
 pub fn status(msg: &str) {
     if progress_enabled() {
-        progress::clear();
-        eprintln!("  {msg}");
+        progress::cleared(|| eprintln!("  {msg}"));
     }
 }
 
@@ -169,8 +168,8 @@ pub fn report_notes(notes: &[String], json: bool, output: Option<&std::path::Pat
 /// A note on stderr about a decision made for the user (unless `--quiet`).
 pub fn note(msg: &str) {
     if !QUIET.load(std::sync::atomic::Ordering::Relaxed) && !embedded() {
-        progress::clear();
-        eprintln!("{}", labelled_note(&crate::errors::one_line(msg)));
+        let line = labelled_note(&crate::errors::one_line(msg));
+        progress::cleared(|| eprintln!("{line}"));
     }
 }
 

@@ -40,9 +40,12 @@ fn erase(l: &mut Line) {
     }
 }
 
-/// Clears the line before another line goes to stderr; it is drawn again later.
-pub fn clear() {
-    erase(&mut line());
+/// Writes another line to stderr with the progress line cleared first, and not drawn
+/// again until it is out (it is drawn again later). `write` must not come back here.
+pub fn cleared<T>(write: impl FnOnce() -> T) -> T {
+    let mut l = line();
+    erase(&mut l);
+    write()
 }
 
 /// Ends the line before the report goes out.
