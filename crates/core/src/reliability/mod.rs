@@ -1716,12 +1716,7 @@ mod tests {
         // 16,384 GPUs (a 3.1 h MTBF), 16 h of work, a checkpoint every 12 h: a 12 h
         // segment and a 4 h one. Priced as 16/12 segments of 12 h, the analytic ETTR
         // read 14.5% against the trials' 17.9%; each at its own length, they agree.
-        let cfg = ReliabilityConfig {
-            checkpoint_interval_min: Some(12.0 * 60.0),
-            trials: 2_000,
-            ..ReliabilityConfig::default()
-        };
-        let r = project_run(16.0, 30.0, 405e9 * 14.0, 16_384, 8, 1 << 20, &cfg);
+        let r = sixteen_hours_on_16k_gpus(12.0 * 60.0);
         assert!(r.monte_carlo);
         assert!(
             (r.ettr_expected / r.ettr - 1.0).abs() < 0.06,
@@ -1729,6 +1724,17 @@ mod tests {
             r.ettr_expected,
             r.ettr
         );
+    }
+
+    /// 16 h of Llama 3 405B work on 16,384 GPUs (30 s steps, spares aplenty), with a
+    /// checkpoint every `interval_min`, over 2,000 trials.
+    fn sixteen_hours_on_16k_gpus(interval_min: f64) -> RunProjection {
+        let cfg = ReliabilityConfig {
+            checkpoint_interval_min: Some(interval_min),
+            trials: 2_000,
+            ..ReliabilityConfig::default()
+        };
+        project_run(16.0, 30.0, 405e9 * 14.0, 16_384, 8, 1 << 20, &cfg)
     }
 
     #[test]
@@ -1750,12 +1756,7 @@ mod tests {
         // 16,384 GPUs, 16 h of work, no checkpoint within it: planned stops are the only
         // ones. The trials and the analytic run agree (the renewal formula read 10.9%
         // against 15.5%).
-        let cfg = ReliabilityConfig {
-            checkpoint_interval_min: Some(40.0 * 1440.0),
-            trials: 2_000,
-            ..ReliabilityConfig::default()
-        };
-        let r = project_run(16.0, 30.0, 405e9 * 14.0, 16_384, 8, 1 << 20, &cfg);
+        let r = sixteen_hours_on_16k_gpus(40.0 * 1440.0);
         assert!(
             (r.ettr_expected / r.ettr - 1.0).abs() < 0.03,
             "{} vs {}",
