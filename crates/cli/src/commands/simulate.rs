@@ -24,9 +24,7 @@ pub fn run(a: SimulateArgs) -> CliResult {
     let (sc, report) = simulated(&a)?;
     sinks::report_notes(&report.notes, a.json, a.output.as_deref());
     if let (Some(slot), Some(tl)) = (trace_out, &report.timeline) {
-        let m = &report.memory;
-        let static_gib = m.weights_gib + m.gradients_gib + m.optimizer_gib + m.reserved_gib;
-        let text = memphis_core::step::trace::chrome_trace(tl, sc.plan.pp, &sc.name, static_gib)?;
+        let text = memphis_core::step::trace::chrome_trace(tl, sc.plan.pp, &sc.name)?;
         outs.put(slot, text)?;
     }
     if let Some(slot) = html_out {

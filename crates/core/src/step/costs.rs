@@ -10,7 +10,6 @@ use crate::net::analytical::{AllToAllRoute, CollectiveOp, GroupShape};
 use crate::scenario::Scenario;
 use crate::units::{Bytes, Flops, Seconds};
 use crate::workload::layout::RankLayout;
-use crate::workload::memory::activation_bytes_per_layer;
 use crate::workload::model::LayerKind;
 use crate::workload::ops::{head_work, layer_work, tokens_per_gpu, Gemm, LayerWork, HALF};
 use crate::workload::plan::{CpComm, Dispatcher, LayerSplit, Recompute, RecomputeModule};
@@ -96,8 +95,6 @@ pub struct LayerCosts {
     pub cp: LayerComm,
     /// Expert-parallel dispatch and combine all-to-all (never hidden).
     pub ep: LayerComm,
-    /// Activation bytes the layer keeps per micro-batch until its backward.
-    pub activation_bytes: Bytes,
 }
 
 impl LayerComm {
@@ -130,7 +127,6 @@ impl LayerCosts {
             tp: self.tp.plus(o.tp),
             cp: self.cp.plus(o.cp),
             ep: self.ep.plus(o.ep),
-            activation_bytes: self.activation_bytes + o.activation_bytes,
         }
     }
 
@@ -145,7 +141,6 @@ impl LayerCosts {
             tp: self.tp.times(k),
             cp: self.cp.times(k),
             ep: self.ep.times(k),
-            activation_bytes: self.activation_bytes * k,
         }
     }
 
@@ -269,7 +264,7 @@ pub(crate) fn step_costs_split(sc: &Scenario, net: &dyn CommModel, split: LayerS
             .into_iter()
             .map(|k| {
                 let lw = layer_work(model, &sc.plan, &sc.run, k);
-                (k, layer_costs(sc, net, &layout, &cm, &lw, k))
+                (k, layer_costs(sc, net, &layout, &cm, &lw))
             })
             .collect()
     };
@@ -438,7 +433,6 @@ fn layer_costs(
     layout: &RankLayout,
     cm: &ComputeModel,
     lw: &LayerWork,
-    kind: LayerKind,
 ) -> LayerCosts {
     let c = layer_compute(sc, cm, lw);
     LayerCosts {
@@ -453,7 +447,6 @@ fn layer_costs(
         ),
         cp: cp_comm(sc, net, layout.shape(GroupKind::Cp), lw, c.attn),
         ep: ep_comm(sc, net, layout, lw, &c.cost),
-        activation_bytes: activation_bytes_per_layer(&sc.model, &sc.plan, &sc.run, kind),
     }
 }
 
@@ -882,6 +875,7 @@ fn stage_dp(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::workload::memory::activation_bytes_per_layer;
     use crate::workload::plan::AttentionKernel;
 
     #[test]
@@ -969,7 +963,6 @@ mod tests {
                 stages.ep.whole.backward.bytes.0,
                 all.ep.whole.backward.bytes.0,
             ),
-            (stages.activation_bytes.0, all.activation_bytes.0),
         ] {
             assert!((got / want - 1.0).abs() < 1e-12, "{got} vs {want}");
         }
@@ -1002,15 +995,20 @@ mod tests {
             let c = step_costs(sc, &sc.cluster.network());
             c.kinds.iter().find(|(k, _)| k.moe && !k.mtp).unwrap().1
         };
-        let with = moe(&sc);
+        // And it stores less.
+        let held = |sc: &Scenario| {
+            let kind = *sc.model.kinds().iter().find(|k| k.moe && !k.mtp).unwrap();
+            activation_bytes_per_layer(&sc.model, &sc.plan, &sc.run, kind).0
+        };
+        let (with, held_with) = (moe(&sc), held(&sc));
         sc.run.recipe.recompute_modules = vec![crate::workload::plan::RecomputeModule::CoreAttn];
-        let without = moe(&sc);
+        let (without, held_without) = (moe(&sc), held(&sc));
         assert_eq!(with.compute.forward, without.compute.forward);
         // The MLA up-projections again: (1536 x 128·192 + 512 x 128·256) x 2 FLOPs per token.
         let up = 2.0 * 4096.0 * (1536.0 * 128.0 * 192.0 + 512.0 * 128.0 * 256.0);
         let extra = (with.compute.backward.flops - without.compute.backward.flops).0;
         assert!((extra / up - 1.0).abs() < 1e-12, "{extra} vs {up}");
-        assert!(with.activation_bytes.0 < without.activation_bytes.0);
+        assert!(held_with < held_without);
     }
 
     #[test]
@@ -1036,10 +1034,14 @@ mod tests {
         sc.run.global_batch = 16;
         sc.run.precision = crate::workload::Precision::Bf16;
         let layer = |sc: &Scenario| step_costs(sc, &sc.cluster.network()).kinds[0].1;
+        let held = |sc: &Scenario| {
+            let kind = sc.model.kinds()[0];
+            activation_bytes_per_layer(&sc.model, &sc.plan, &sc.run, kind).0
+        };
         let fused = layer(&sc);
         sc.run.recipe.attention = AttentionKernel::Unfused;
         sc.plan.recompute = Recompute::None;
-        let unfused = layer(&sc);
+        let (unfused, unfused_held) = (layer(&sc), held(&sc));
         // The unfused forward moves at least the 9 bytes per score of its softmax and
         // dropout, and the 2 x 2 bytes its GEMMs write and read, over 16 x 24 x 2048².
         let scores = 16.0 * 24.0 * 2048.0 * 2048.0;
@@ -1054,7 +1056,7 @@ mod tests {
         sc.plan.recompute = Recompute::Selective;
         let selective = layer(&sc);
         assert!(selective.compute.backward.time > unfused.compute.backward.time);
-        assert!(selective.activation_bytes.0 + 5.0 * scores <= unfused.activation_bytes.0 + 1.0);
+        assert!(held(&sc) + 5.0 * scores <= unfused_held + 1.0);
     }
 
     #[test]

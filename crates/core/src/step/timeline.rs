@@ -18,6 +18,8 @@ use super::analytical::StepResult;
 use super::costs::{FwdBwd, LayerCosts, OpCost, StepCosts};
 use crate::scenario::Scenario;
 use crate::units::{Seconds, SimTime};
+use crate::workload::memory::{chunk_activations, memory_per_stage_split};
+use crate::workload::schedule::{stage_schedule, Dir, Op};
 use serde::Serialize;
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap};
@@ -154,15 +156,16 @@ impl Serialize for SpanLabel {
     }
 }
 
-/// Memory in use on a stage at a time (activations plus the static part).
+/// Memory in use on a stage at a time: its weights, gradients, optimizer state and
+/// reserve, and the activations it holds then (what `workload::memory` counts, op by op).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MemorySample {
     /// Stage.
     pub stage: u32,
     /// When.
     pub at: SimTime,
-    /// Bytes of activations held.
-    pub activation_bytes: f64,
+    /// Bytes in use.
+    pub bytes: f64,
 }
 
 /// Slowdowns of single components (stragglers).
@@ -297,60 +300,6 @@ pub struct Timeline {
     pub memory: Vec<MemorySample>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Dir {
-    F,
-    B,
-}
-
-/// One op of a stage's schedule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Op {
-    dir: Dir,
-    mb: u32,
-    chunk: u32,
-}
-
-/// Megatron's per-stage order of forward and backward chunk-microbatches.
-/// Virtual micro-batch k maps to micro-batch (k / (p·v))·p + k % p and chunk
-/// (k / p) % v (backward: v - 1 - that), groups of p micro-batches at a time.
-fn stage_schedule(s: u32, p: u32, v: u32, m: u32) -> Vec<Op> {
-    let total = m * v;
-    let map = |k: u32, dir: Dir| {
-        // Groups of p micro-batches; the last group may be smaller.
-        let group = k / (p * v);
-        let base = group * p;
-        let size = p.min(m - base);
-        let within = k - group * p * v;
-        let chunk = within / size;
-        let mb = base + within % size;
-        let chunk = if dir == Dir::B { v - 1 - chunk } else { chunk };
-        Op { dir, mb, chunk }
-    };
-    let warmup = if v == 1 {
-        (p - s - 1).min(m)
-    } else {
-        ((p - s - 1) * 2 + (v - 1) * p).min(total)
-    };
-    let mut ops = Vec::with_capacity(2 * total as usize);
-    let (mut f, mut b) = (0, 0);
-    for _ in 0..warmup {
-        ops.push(map(f, Dir::F));
-        f += 1;
-    }
-    while f < total {
-        ops.push(map(f, Dir::F));
-        f += 1;
-        ops.push(map(b, Dir::B));
-        b += 1;
-    }
-    while b < total {
-        ops.push(map(b, Dir::B));
-        b += 1;
-    }
-    ops
-}
-
 fn ns(s: Seconds) -> u64 {
     SimTime::from_seconds(s).0
 }
@@ -454,7 +403,15 @@ fn simulate(sc: &Scenario, step: &StepResult, het: &Heterogeneity, dynamic: bool
     let mut gather_hold = vec![0u64; p as usize];
     let mut spans = Vec::new();
     let mut memory = Vec::new();
-    let mut act = vec![0.0f64; p as usize];
+    // Memory in use per stage: the static part, then each forward adds its chunk's
+    // activations and the backward frees them (the memory model's own figures).
+    let split = plan.layer_split(&sc.model, &sc.run);
+    let held = chunk_activations(&sc.model, plan, &sc.run, &split);
+    let mut in_use: Vec<f64> =
+        memory_per_stage_split(&sc.model, plan, &sc.run, sc.cluster.gpu, &split)
+            .iter()
+            .map(|m| (m.weights + m.gradients + m.optimizer + m.reserved).0)
+            .collect();
     let mut compute_end = vec![0u64; p as usize];
     let mut send_hold = vec![0u64; p as usize];
 
@@ -624,12 +581,12 @@ fn simulate(sc: &Scenario, step: &StepResult, het: &Heterogeneity, dynamic: bool
             }
         }
         // Activation memory: held from the end of F to the end of B.
-        let delta = layers.activation_bytes.0;
-        act[su] += if op.dir == Dir::F { delta } else { -delta };
+        let delta = held[su][op.chunk as usize];
+        in_use[su] += if op.dir == Dir::F { delta } else { -delta };
         memory.push(MemorySample {
             stage: s,
             at: SimTime(end),
-            activation_bytes: act[su].max(0.0),
+            bytes: in_use[su],
         });
         // Where this op's output goes: forward to the next stage (or, from the last
         // stage, the next chunk on stage 0); backward to the previous stage (or, from

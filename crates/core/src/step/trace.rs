@@ -3,6 +3,7 @@
 //! FLOPs and bytes, and a counter of activation memory in use.
 
 use super::timeline::{Stream, Timeline};
+use crate::units::GIB;
 use serde_json::{json, Value};
 
 /// Most stages written; a deeper pipeline is sampled evenly (first and last kept).
@@ -53,11 +54,9 @@ pub fn event_count(tl: &Timeline, pp: u32) -> usize {
         + tl.memory.iter().filter(|m| kept(m.stage)).count()
 }
 
-/// Writes the trace as JSON. `title` names the run; `static_gib` is the memory that
-/// does not change during the step (weights, gradients, optimizer), added to the
-/// counter. Events are written one by one (memory stays that of the text), and a trace
+/// Writes the trace as JSON. `title` names the run. Events are written one by one (memory stays that of the text), and a trace
 /// over [`MAX_TRACE_EVENTS`] is refused.
-pub fn chrome_trace(tl: &Timeline, pp: u32, title: &str, static_gib: f64) -> crate::Result<String> {
+pub fn chrome_trace(tl: &Timeline, pp: u32, title: &str) -> crate::Result<String> {
     let n = event_count(tl, pp);
     if n > MAX_TRACE_EVENTS {
         return Err(crate::Error::invalid(
@@ -112,7 +111,7 @@ pub fn chrome_trace(tl: &Timeline, pp: u32, title: &str, static_gib: f64) -> cra
     for m in tl.memory.iter().filter(|m| kept(m.stage)) {
         push(json!({
             "name": "memory in use (GiB)", "ph": "C", "pid": m.stage, "ts": m.at.0 as f64 / 1e3,
-            "args": {"GiB": static_gib + m.activation_bytes / (1u64 << 30) as f64},
+            "args": {"GiB": m.bytes / GIB},
         }));
     }
     let other = json!({
@@ -190,7 +189,7 @@ mod tests {
         let step = crate::step::simulate_step(&sc);
         let tl = crate::step::timeline::simulate_timeline(&sc, &step, &Heterogeneity::default());
         let trace: Value =
-            serde_json::from_str(&chrome_trace(&tl, sc.plan.pp, "t", 0.0).unwrap()).unwrap();
+            serde_json::from_str(&chrome_trace(&tl, sc.plan.pp, "t").unwrap()).unwrap();
         let ops: Vec<&Value> = trace["traceEvents"]
             .as_array()
             .unwrap()

@@ -43,6 +43,7 @@ use super::ops::{tokens_per_gpu, HALF};
 use super::plan::{
     AttentionKernel, LayerSplit, ParallelPlan, Recompute, RecomputeModule, TrainingRun,
 };
+use super::schedule::warmup;
 use crate::hardware::GpuSpec;
 use crate::units::{Bytes, GIB};
 use serde::Serialize;
@@ -220,34 +221,8 @@ pub fn memory_per_stage_split(
     debug_assert_eq!(split, &plan.layer_split(model, run));
     let (wb, gb, ob) = bytes_per_param(run, gpu);
     let t = plan.tp as f64;
-    let m = plan.micro_batches(run) as f64;
-    let (p, v) = (plan.pp as f64, plan.vpp as f64);
-    let kinds = model.kinds();
-    // Per kind: a layer as the plan has it, and, under block recomputation, one that
-    // keeps its activations.
-    let per_kind = |p: &ParallelPlan| -> Vec<f64> {
-        kinds
-            .iter()
-            .map(|&k| activation_bytes_per_layer(model, p, run, k).0)
-            .collect()
-    };
-    let recomputing = per_kind(plan);
-    let keeping = plan.keeping_activations().map(|p| per_kind(&p));
-    // A chunk's layers by kind, those past its first N keeping their activations under
-    // block recomputation.
-    let chunk_act = |s: usize, c: usize| -> f64 {
-        let mut sum = 0.0;
-        plan.for_each_chunk_kind(model, split, (s, c), |k, n, recomputes| {
-            let k = kinds.binary_search(&k).expect("listed");
-            sum += f64::from(n)
-                * match &keeping {
-                    Some(kept) if !recomputes => kept[k],
-                    _ => recomputing[k],
-                };
-        });
-        sum
-    };
-    let tokens = tokens_per_gpu(plan, run);
+    let m = plan.micro_batches(run) as u32;
+    let held = chunk_activations(model, plan, run, split);
     // Optimizer state is sharded over the data-parallel ranks that hold the same weights:
     // dp x cp for dense weights, tp x cp x dp / (etp x ep) for experts (the rank
     // layout's groups).
@@ -273,26 +248,13 @@ pub fn memory_per_stage_split(
             // Embedding and output layer are not Transformer Engine modules: no FP8
             // copies (see `step::costs`).
             let weights = (params - embedding) * wb + embedding * HALF;
-            // In-flight micro-batches on stage s (Megatron's warm-up counts): 1F1B holds
-            // p - s of the stage; interleaved holds (v·p + p - 1 - 2s) chunks, taken at
-            // the stage's mean chunk.
-            let stage_act: f64 = (0..split.chunks[s].len()).map(|c| chunk_act(s, c)).sum();
-            let mut activations = if plan.vpp > 1 {
-                let chunks = (v * p + p - 1.0 - 2.0 * s as f64).min(m * v);
-                chunks * stage_act / v
-            } else {
-                (p - s as f64).min(m) * stage_act
-            };
+            // The most the stage holds at once in Megatron's order (`schedule`): its
+            // in-flight micro-batches' chunks, the logits of one on the last stage.
+            let mut activations = peak_held(&held[s], s as u32, plan.pp, plan.vpp, m);
             if plan.recompute == Recompute::Full || plan.recomputes(run, RecomputeModule::CoreAttn)
             {
                 // Recomputed unfused scores: one layer's at a time, on top of what is kept.
                 activations += unfused_scores_bytes(model, plan, run);
-            }
-            if last {
-                // The logits of this rank's vocab shard for one micro-batch, as the loss
-                // keeps them (see the top).
-                activations +=
-                    tokens * model.vocab as f64 / t * run.recipe.cross_entropy.kept_per_logit();
             }
             MemoryBreakdown {
                 stage: s as u32,
@@ -304,6 +266,168 @@ pub fn memory_per_stage_split(
             }
         })
         .collect()
+}
+
+/// Activation bytes one micro-batch holds on each chunk of each stage (`[stage][chunk]`)
+/// from its forward to its backward: the chunk's layers (under block recomputation, those
+/// past its first N keep theirs), and on the last stage's last chunk the logits of this
+/// rank's vocab shard as the loss keeps them (see the top).
+pub fn chunk_activations(
+    model: &ModelSpec,
+    plan: &ParallelPlan,
+    run: &TrainingRun,
+    split: &LayerSplit,
+) -> Vec<Vec<f64>> {
+    let kinds = model.kinds();
+    // Per kind: a layer as the plan has it, and, under block recomputation, one that
+    // keeps its activations.
+    let per_kind = |p: &ParallelPlan| -> Vec<f64> {
+        kinds
+            .iter()
+            .map(|&k| activation_bytes_per_layer(model, p, run, k).0)
+            .collect()
+    };
+    let recomputing = per_kind(plan);
+    let keeping = plan.keeping_activations().map(|p| per_kind(&p));
+    let logits = tokens_per_gpu(plan, run) * model.vocab as f64 / plan.tp as f64
+        * run.recipe.cross_entropy.kept_per_logit();
+    let stages = split.chunks.len();
+    (0..stages)
+        .map(|s| {
+            let chunks = split.chunks[s].len();
+            (0..chunks)
+                .map(|c| {
+                    let mut sum = 0.0;
+                    plan.for_each_chunk_kind(model, split, (s, c), |k, n, recomputes| {
+                        let k = kinds.binary_search(&k).expect("listed");
+                        sum += f64::from(n)
+                            * match &keeping {
+                                Some(kept) if !recomputes => kept[k],
+                                _ => recomputing[k],
+                            };
+                    });
+                    if s + 1 == stages && c + 1 == chunks {
+                        sum += logits;
+                    }
+                    sum
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// The most activation memory stage `s` (of `p`, `v` chunks each, `m` micro-batches)
+/// holds at once, each forward holding its chunk's `held` bytes until its backward, in
+/// the order Megatron runs them ([`for_each_op`]). With chunks of equal size that is
+/// Megatron's warm-up count of them (1F1B: p - s; interleaved: v·p + p - 1 - 2s) times
+/// one; with unequal ones, whichever chunks are in flight at the fullest moment.
+///
+/// The planner asks this of every plan it weighs, so it does not walk all 2·m·v ops.
+/// Past the warm-up each forward n is followed by a backward, so what is held after
+/// forward n is I(n) = (the first n + 1 forwards' bytes) - (the first n - w backwards'),
+/// w the warm-up: prefix sums over chunks, O(1) each. I changes at a constant rate
+/// between the points where the forward's or the backward's chunk changes, so its peak
+/// is at one of those. While both passes are in full groups of p micro-batches, I
+/// repeats every p·v ops, so one period of them and those of the last, partial group are
+/// all that can hold the peak. [`peak_held_walked`] walks every op: the tests' oracle.
+pub fn peak_held(held: &[f64], s: u32, p: u32, v: u32, m: u32) -> f64 {
+    let total = m * v;
+    let w = warmup(s, p, v, m);
+    if held.iter().all(|&h| h == held[0]) {
+        return f64::from((w + 1).min(total)) * held[0];
+    }
+    let whole: f64 = held.iter().sum();
+    // Prefix sums over the chunks in forward order and in backward (reversed) order.
+    let prefix = |order: &mut dyn Iterator<Item = f64>| {
+        let mut sums = Vec::with_capacity(held.len() + 1);
+        sums.push(0.0);
+        for h in order {
+            sums.push(sums.last().copied().unwrap_or(0.0) + h);
+        }
+        sums
+    };
+    let fwd_prefix = prefix(&mut held.iter().copied());
+    let bwd_prefix = prefix(&mut held.iter().rev().copied());
+    let pv = p * v;
+    // Passes below `periodic` are in full groups; the last group has `last` micro-batches.
+    let periodic = (m / p) * pv;
+    let last = m % p;
+    // The bytes of the first n passes in the order `sums` gives the chunks.
+    let passed = |n: u32, sums: &[f64]| -> f64 {
+        // r passes into a group whose chunks take `len` passes each.
+        let runs = |r: u32, len: u32| {
+            let (c, rest) = ((r / len) as usize, r % len);
+            let into_next = if rest > 0 {
+                f64::from(rest) * (sums[c + 1] - sums[c])
+            } else {
+                0.0
+            };
+            f64::from(len) * sums[c] + into_next
+        };
+        let full = n.min(periodic);
+        let mut bytes = f64::from(full / pv * p) * whole + runs(full % pv, p);
+        if n > periodic {
+            bytes += runs(n - periodic, last);
+        }
+        bytes
+    };
+    if w >= total {
+        return passed(total, &fwd_prefix);
+    }
+    let held_after = |n: u32| passed(n + 1, &fwd_prefix) - passed(n - w, &bwd_prefix);
+    let mut peak = f64::MIN;
+    let mut consider = |n: u32| {
+        if (w..total).contains(&n) {
+            peak = peak.max(held_after(n));
+        }
+    };
+    consider(w);
+    consider(total - 1);
+    // One period of full groups: the forward's chunk changes after n with (n + 1) % p = 0,
+    // the backward's at n - w = 0 (mod p).
+    let resume = periodic.min(total);
+    let window_end = (w + pv).min(resume).max(w);
+    let first_forward_change = (w + 1).div_ceil(p) * p - 1;
+    for n in (first_forward_change..window_end).step_by(p as usize) {
+        consider(n);
+    }
+    for n in (w..window_end).step_by(p as usize) {
+        consider(n);
+    }
+    if window_end > w {
+        consider(window_end - 1);
+    }
+    if last > 0 {
+        // The last group: forward runs of `last` from `periodic`; backward runs of p
+        // until the backward reaches `periodic`, then of `last`.
+        for x in (periodic.max(1)..=total).step_by(last as usize) {
+            consider(x - 1);
+        }
+        let from = resume.max(w);
+        let first_backward_change = w + (from - w).div_ceil(p) * p;
+        for n in (first_backward_change..(w + periodic).min(total)).step_by(p as usize) {
+            consider(n);
+        }
+        for n in ((w + periodic)..total).step_by(last as usize) {
+            consider(n);
+        }
+    }
+    peak
+}
+
+/// [`peak_held`] by walking every op of the stage: the reference it is tested against.
+#[cfg(test)]
+pub fn peak_held_walked(held: &[f64], s: u32, p: u32, v: u32, m: u32) -> f64 {
+    let (mut now, mut peak) = (0.0f64, 0.0f64);
+    use super::schedule::{for_each_op, Dir};
+    for_each_op(s, p, v, m, |op| match op.dir {
+        Dir::F => {
+            now += held[op.chunk as usize];
+            peak = peak.max(now);
+        }
+        Dir::B => now -= held[op.chunk as usize],
+    });
+    peak
 }
 
 /// The fullest stage's memory.
@@ -333,6 +457,46 @@ pub fn peak_memory_split(
                 .then(b.stage.cmp(&a.stage))
         })
         .expect("pp >= 1 gives at least one stage")
+}
+
+#[cfg(test)]
+mod peak_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        /// The shortcut through the steady state finds the peak the full walk finds, for
+        /// any stage, chunk sizes (equal or not) and micro-batch count, whole groups of
+        /// p or not.
+        #[test]
+        fn the_peak_in_flight_is_the_walks(
+            p in 1u32..9, v in 1u32..7, m in 1u32..150, s_frac in 0.0f64..1.0,
+            sizes in proptest::collection::vec(0u32..5, 6),
+        ) {
+            let s = ((s_frac * p as f64) as u32).min(p - 1);
+            let held: Vec<f64> = sizes[..v as usize].iter().map(|&n| f64::from(n) * 1.5).collect();
+            let fast = peak_held(&held, s, p, v, m);
+            let walked = peak_held_walked(&held, s, p, v, m);
+            prop_assert!((fast - walked).abs() <= 1e-9 * walked.max(1.0), "{fast} vs {walked}");
+        }
+    }
+
+    /// Unequal chunks: the stage holds more than the mean chunk times Megatron's count,
+    /// since it holds the big chunks of the next micro-batches while freeing small ones.
+    #[test]
+    fn unequal_chunks_peak_above_their_mean() {
+        let held = [3.0, 3.0, 3.0, 3.0, 2.0, 2.0, 2.0, 2.0];
+        let (p, v, m) = (2, 8, 8);
+        let mean = held.iter().sum::<f64>() / 8.0;
+        let count = f64::from(v * p + p - 1);
+        let peak = peak_held(&held, 0, p, v, m);
+        assert!(peak > count * mean + 2.0, "{peak} vs {}", count * mean);
+        assert_eq!(peak, peak_held_walked(&held, 0, p, v, m));
+        // Equal chunks: exactly the count.
+        assert_eq!(peak_held(&[2.5; 8], 0, p, v, m), count * 2.5);
+        assert_eq!(peak_held(&[2.5], 1, 4, 1, 16), 3.0 * 2.5);
+    }
 }
 
 #[cfg(test)]

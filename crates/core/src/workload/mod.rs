@@ -7,6 +7,7 @@ pub mod memory;
 pub mod model;
 pub mod ops;
 pub mod plan;
+pub mod schedule;
 
 pub(crate) use layout::RankLayout;
 pub use model::{MlpKind, ModelSpec, Moe};
