@@ -22,7 +22,11 @@ pub fn report(a: &ClusterArgs) -> CliResult<ClusterReport> {
         (None, Some(c)) => c,
         (None, None) => cluster_arg(DEFAULT_CLUSTER)?,
     };
-    Ok(api::cluster_report(&c))
+    let r = api::cluster_report(&c);
+    if let Some(note) = api::ratio_off_as_built(&r) {
+        sinks::note(&note);
+    }
+    Ok(r)
 }
 
 /// The positional argument: a scenario (preset or file) whose cluster to take, or, for

@@ -538,6 +538,46 @@ fn a_tier_the_size_does_not_need_is_said_not_built_in_the_header() {
     );
 }
 
+/// A plain (not rail-optimized) leaf takes whole servers, so a 4:1 fabric is built 4:1
+/// and a ring crossing its leaves runs at line rate (helper-124: a last leaf of one
+/// server with two uplinks ran every ring through it at a quarter); a ratio the ports
+/// cannot give is said as built.
+#[test]
+fn plain_leaves_take_whole_servers_and_a_ratio_off_is_said() {
+    let plain = "gpu = \"H100-SXM5-80GB\"\ngpus = 2048\ngpus_per_node = 8\nnic_gbps = 400\n\
+                 fabric = \"infiniband\"\ntiers = 2\nswitch_radix = 64\nrail_optimized = false\n";
+    let four = write(
+        "plain-4to1.toml",
+        &format!("{plain}oversubscription = [4]\n"),
+    );
+    let v = json(&["cluster", "--cluster", &four, "--json"]);
+    assert_eq!(v["oversubscription_built"][0].as_f64(), Some(4.0), "{v}");
+    assert_eq!(v["switches_by_tier"][0].as_u64(), Some(43), "{v}");
+    let o = memphis(&["cluster", "--cluster", &four]);
+    assert!(!stderr(&o).contains("is built as"), "{}", stderr(&o));
+    let o = memphis(&[
+        "fabric-bench",
+        "--cluster",
+        &four,
+        "--pattern",
+        "ring",
+        "-g",
+        "2048",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("min 1.000"), "{}", stdout(&o));
+    let steep = write(
+        "plain-64to1.toml",
+        &format!("{plain}oversubscription = [64]\n"),
+    );
+    let o = memphis(&["cluster", "--cluster", &steep]);
+    assert!(
+        stderr(&o).contains("the leaf tier's 64:1 is built as 55.35:1"),
+        "{}",
+        stderr(&o)
+    );
+}
+
 /// A cluster's site fields (grid, turbines, water) are checked by every command that
 /// reads the cluster, as `simulate` checks them, not only by those that use them.
 #[test]

@@ -131,6 +131,31 @@ pub fn unbuilt_ratio(c: &ClusterSpec) -> Option<String> {
     })
 }
 
+/// A tier whose oversubscription as built is off the one asked for by more than 5%:
+/// switches have whole ports, a plain leaf takes whole servers, and spines and cores come
+/// in whole switches, so a ratio such as 64:1 on radix 64 (one uplink for 56 GPUs) cannot
+/// be built as written. Said by `cluster`, which shows both.
+pub fn ratio_off_as_built(r: &ClusterReport) -> Option<String> {
+    let tiers = ["leaf", "spine"];
+    let off: Vec<String> = r
+        .oversubscription
+        .iter()
+        .zip(&r.oversubscription_built)
+        .zip(tiers)
+        .filter(|((asked, built), _)| (*built / *asked - 1.0).abs() > 0.05)
+        .map(|((asked, built), tier)| {
+            format!("the {tier} tier's {asked}:1 is built as {built:.2}:1")
+        })
+        .collect();
+    (!off.is_empty()).then(|| {
+        format!(
+            "cluster.oversubscription: {}, as near as whole switch ports, whole servers to a plain leaf and whole switches allow at radix {}",
+            off.join(", "),
+            r.radix
+        )
+    })
+}
+
 /// The inventory of `c`: builds its fabric and counts.
 pub fn cluster_report(c: &ClusterSpec) -> ClusterReport {
     report_of(c, &Fabric::build(&c.fabric_spec).inventory())

@@ -65,12 +65,20 @@ pub const MAX_ENDPOINTS: u64 = 4_000_000;
 pub const MAX_TIERS: u32 = 3;
 
 impl FabricSpec {
-    /// Leaf down ports d1 and uplinks u1 (u1 = 0 for a single tier).
+    /// Leaf down ports d1 and uplinks u1 (u1 = 0 for a single tier). Without rails all
+    /// of a server's NICs go to its leaf, so a leaf with room for a server takes whole
+    /// servers: the ports the ratio leaves over a multiple of gpus_per_node stay unused,
+    /// rather than a server straddling two leaves and a last leaf of a few GPUs.
     pub fn leaf_ports(&self) -> (u32, u32) {
         if self.tiers == 1 {
             return (self.radix, 0);
         }
-        split_ports(self.radix, self.oversubscription[0])
+        let (down, up) = split_ports(self.radix, self.oversubscription[0]);
+        let g = self.gpus_per_node.max(1);
+        if !self.rail_optimized && down >= g {
+            return (down / g * g, up);
+        }
+        (down, up)
     }
 
     /// Spine down ports d2 and uplinks u2 (u2 = 0 when the spine is the top tier).

@@ -761,6 +761,28 @@ mod tests {
         assert_eq!(l(4, 0), 8);
     }
 
+    /// Without rails a leaf takes whole servers: at 4:1 a radix-64 leaf has 51 ports for
+    /// GPUs, six servers' worth (48) and 12 uplinks, so 2,048 GPUs make 42 full leaves
+    /// and one of four servers, each 4:1, not 40 leaves of 51 GPUs and one of a single
+    /// server that every ring crossing it shares two uplinks of.
+    #[test]
+    fn plain_leaves_hold_whole_servers() {
+        let s = FabricSpec {
+            oversubscription: [4.0, 1.0],
+            ..spec(2048, 64, 2, false)
+        };
+        s.validate().unwrap();
+        assert_eq!(s.leaf_ports().0, 48);
+        let f = Fabric::build(&s);
+        let inv = f.inventory();
+        assert_eq!(inv.switches_by_tier[0], 43);
+        assert_eq!(inv.links_by_tier[1], 2048 / 4);
+        for server in 0..256u32 {
+            let l = f.leaf_of[(server * 8) as usize];
+            assert!((1..8).all(|g| f.leaf_of[(server * 8 + g) as usize] == l));
+        }
+    }
+
     #[test]
     fn memphis_scale_builds() {
         let s = FabricSpec {
