@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 /// memphis: predict how a training job runs on a GPU supercluster, in seconds.
 #[derive(Debug, Parser)]
-#[command(name = "memphis", version, about, long_about = None, allow_negative_numbers = true, after_help = "Examples:\n  memphis simulate                    the default: Llama 3.1 405B on the 100,000-GPU Memphis cluster\n  memphis simulate --model config.json --gpus 1024 --tp 8 --pp 4\n  memphis model config.json           what memphis reads from a Hugging Face config.json\n  memphis validate                    the published training runs and collectives\n\nExit codes: 0 success, 2 bad input, 1 an output that could not be written (a full disk) or an internal error.")]
+#[command(name = "memphis", version, about, long_about = None, allow_negative_numbers = true, after_help = "Examples:\n  memphis simulate                    the default: Llama 3.1 405B on the 100,000-GPU Memphis cluster\n  memphis simulate --model config.json --gpus 1024 --tp 8 --pp 4\n  memphis model config.json           what memphis reads from a Hugging Face config.json\n  memphis validate                    the published training runs and collectives\n\nExit codes: 0 success, 2 bad input (an output path whose directory is missing or not writable included), 1 an output that could not be written once the work was done (a full disk) or an internal error.")]
 pub struct Cli {
     /// Nothing on stderr but errors: no progress bars, status lines, notes or warnings (a
     /// report's own notes stay in it).

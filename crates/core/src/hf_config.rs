@@ -280,6 +280,9 @@ struct Config<'a> {
     context: &'a str,
     top: &'a Obj,
     text: Option<&'a Obj>,
+    /// Every key asked for (`get`), found or not: what a key one slip from an unset one
+    /// is checked against ([`misspelt_keys`]).
+    asked: std::cell::RefCell<BTreeSet<String>>,
 }
 
 impl<'a> Config<'a> {
@@ -288,6 +291,12 @@ impl<'a> Config<'a> {
     /// `attn_config` and `ffn_config`). A key set to null is absent (GPT-2's
     /// `"n_inner": null` means the default).
     fn get(&self, k: &str) -> Option<(String, &'a Value)> {
+        self.asked.borrow_mut().insert(k.to_string());
+        self.lookup(k)
+    }
+
+    /// [`Self::get`] without counting the key as asked.
+    fn lookup(&self, k: &str) -> Option<(String, &'a Value)> {
         if let Some((section, key)) = k.split_once('.') {
             let x = self.top.get(section)?.as_object()?.get(key)?;
             return (!x.is_null()).then(|| (k.to_string(), x));
@@ -440,6 +449,71 @@ impl<'a> Config<'a> {
     }
 }
 
+/// Keys read other than through [`Config::get`] (the family, the name, the nested
+/// configs of other modalities) or that hold the language model's keys.
+const READ_DIRECTLY: &[&str] = &[
+    "model_type",
+    "architectures",
+    "_name_or_path",
+    "text_config",
+    "q_lora_rank",
+    "vision_config",
+    "audio_config",
+    "vision_tower",
+];
+
+/// A key memphis does not read, one slip from a key it asked for and did not find
+/// (`kv_n_head` for DBRX's `attn_config.kv_n_heads`, `sliding_windw`): that key then
+/// reads as unset, its default taken in silence, so the likely typo is said. Keys the
+/// config has for other purposes are many; only near misses of a key asked for and
+/// absent are named.
+fn misspelt_keys(c: &Config, warnings: &mut Vec<String>) {
+    let asked = c.asked.borrow();
+    let unset: Vec<&str> = asked
+        .iter()
+        .map(String::as_str)
+        .filter(|k| c.lookup(k).is_none())
+        .collect();
+    // The config's keys as `get` names them: top level, text_config's, and the nested
+    // sections asked into (DBRX's attn_config and ffn_config).
+    let mut keys: Vec<(String, String)> = Vec::new();
+    for (k, _) in c.top.iter() {
+        keys.push((k.clone(), k.clone()));
+    }
+    for (k, _) in c.text.into_iter().flatten() {
+        keys.push((k.clone(), format!("text_config.{k}")));
+    }
+    for section in asked
+        .iter()
+        .filter_map(|k| k.split_once('.').map(|(s, _)| s))
+    {
+        if let Some(obj) = c.top.get(section).and_then(Value::as_object) {
+            for (k, _) in obj {
+                let key = format!("{section}.{k}");
+                keys.push((key.clone(), key));
+            }
+        }
+    }
+    keys.sort();
+    keys.dedup();
+    for (key, shown) in keys {
+        if asked.contains(&key) || READ_DIRECTLY.contains(&key.as_str()) || key.len() < 6 {
+            continue;
+        }
+        let near = unset
+            .iter()
+            .map(|u| (crate::error::edit_distance(&key, u), *u))
+            .filter(|&(d, _)| d <= 2 && 4 * d <= key.len())
+            .min();
+        if let Some((_, want)) = near {
+            warnings.push(format!(
+                "{}: {shown} is not a key memphis reads, and {want} is not set: misspelt? ({want} is read as unset, its default taken)",
+                c.context
+            ));
+        }
+    }
+}
+
 /// Whether a config value changes something: not null, false, 0, "" or [].
 fn sets_something(v: &Value) -> bool {
     match v {
@@ -505,7 +579,12 @@ pub fn model_from_hf_config(context: &str, json: &str) -> Result<ModelFile> {
             ))
         }
     };
-    let c = Config { context, top, text };
+    let c = Config {
+        context,
+        top,
+        text,
+        asked: Default::default(),
+    };
     let family = Family::of(&c);
     refuse_hybrids(&c, &family)?;
     refuse_encoders(&c, &family)?;
@@ -613,6 +692,7 @@ pub fn model_from_hf_config(context: &str, json: &str) -> Result<ModelFile> {
     let window = read_window(&c, &family, layers, &mut warnings)?;
     let mtp = c.u32_of(&["num_nextn_predict_layers"])?.filter(|&n| n > 0);
     unmodelled(&c, &mut warnings)?;
+    misspelt_keys(&c, &mut warnings);
     if ffn_given.is_none() && gated && moe.is_none() {
         return Err(c.missing(
             "intermediate_size",
@@ -1070,8 +1150,17 @@ fn read_moe(
         }
         return Ok(None);
     };
-    let topk = match c.u32_of(TOPK_KEYS)? {
-        Some(k) => k,
+    let topk = match c.uint(TOPK_KEYS)? {
+        // Checked here, before anything derived from it (group-limited routing) would be
+        // named for it.
+        Some((key, k)) if k == 0 || k > u64::from(experts) => {
+            return Err(c.bad(
+                &key,
+                k,
+                format!("1 to the {experts} routed experts a token can be sent to"),
+            ))
+        }
+        Some((_, k)) => k as u32,
         // Each family's config class has its own default (Mixtral 2, Qwen3-MoE and
         // DeepSeek-V3 8, DBRX 1): Mixtral's is taken with a warning, as for its expert
         // count; another family's is refused rather than guessed.
@@ -2296,6 +2385,12 @@ mod tests {
                 r#""n_routed_experts":8,"num_experts_per_tok":2,"moe_intermediate_size":2,"n_group":0,"topk_group":1"#,
                 "c.json: n_group = 0",
             ),
+            // More experts a token than there are: the top-k is named, not the groups
+            // the check of topk_group would blame (helper-123).
+            (
+                r#""n_routed_experts":8,"num_experts_per_tok":80,"moe_intermediate_size":2,"n_group":1,"topk_group":1"#,
+                "c.json: num_experts_per_tok = 80: 1 to the 8 routed experts",
+            ),
         ] {
             let e = err(&format!("{{{base},{extra}}}"));
             assert!(e.starts_with(needle), "{extra}: {e}");
@@ -2325,6 +2420,49 @@ mod tests {
             "{e}"
         );
         assert!(t.elapsed().as_secs() < 20, "{:?}", t.elapsed());
+    }
+
+    /// A key one slip from one memphis asked for and did not find is said: it would
+    /// otherwise read as unset in silence (helper-123: DBRX read as MHA, Gemma 3 as all
+    /// global attention). Keys it does not read and no asked key is near stay unsaid.
+    #[test]
+    fn a_near_miss_of_an_unset_key_is_said() {
+        let base = r#""model_type":"gemma3_text","hidden_size":64,"num_attention_heads":4,"num_hidden_layers":4,"vocab_size":100,"intermediate_size":128"#;
+        let m = read(
+            "c.json",
+            &format!("{{{base},\"sliding_windw\":16,\"bos_token_id\":2}}"),
+        );
+        let said: Vec<&String> = m
+            .warnings
+            .iter()
+            .filter(|w| w.contains("misspelt"))
+            .collect();
+        assert_eq!(said.len(), 1, "{:?}", m.warnings);
+        assert!(
+            said[0].starts_with(
+                "c.json: sliding_windw is not a key memphis reads, and sliding_window is not set"
+            ),
+            "{}",
+            said[0]
+        );
+        assert_eq!(m.window, None);
+        // Spelt right, nothing is said.
+        let m = read("c.json", &format!("{{{base},\"sliding_window\":16}}"));
+        assert!(
+            !m.warnings.iter().any(|w| w.contains("misspelt")),
+            "{:?}",
+            m.warnings
+        );
+        assert_eq!(m.window, Some(16));
+        // A nested section's key (DBRX's attn_config).
+        let dbrx = r#"{"model_type":"dbrx","d_model":64,"n_heads":4,"n_layers":2,"vocab_size":100,
+            "attn_config":{"kv_n_head":1},"ffn_config":{"ffn_hidden_size":128,"moe_num_experts":4,"moe_top_k":2}}"#;
+        let m = read("d.json", dbrx);
+        assert!(
+            m.warnings.iter().any(|w| w.starts_with("d.json: attn_config.kv_n_head is not a key memphis reads, and attn_config.kv_n_heads is not set")),
+            "{:?}",
+            m.warnings
+        );
     }
 
     #[test]

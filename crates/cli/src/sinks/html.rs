@@ -6,8 +6,8 @@ use memphis_core::step::timeline::{Stream, Timeline};
 use std::fmt::Write;
 
 use super::format::{
-    contention_line, count, days, duration, energy_mwh, energy_per_token, few, pct, si, spare_gpus,
-    tenths,
+    contention_line, count, days, duration, energy_mwh, energy_per_token, few, pct, power_mw, si,
+    spare_gpus, tenths,
 };
 
 /// Escapes text for HTML.
@@ -180,15 +180,17 @@ fn power_line(r: &SimulationReport, points: &[(f64, f64)]) -> String {
         );
     }
     format!(
-        r##"<svg id="chart-power" class="chart" viewBox="0 0 {w} {}" width="100%" role="img"><title>power over one step</title><path d="{path}" fill="none" stroke="#e05d5d" stroke-width="2"/><text x="4" y="12" font-size="11">{hi:.1} MW</text><text x="4" y="{:.0}" font-size="11">{lo:.1} MW</text><text x="0" y="{:.0}" font-size="12">the job's facility power over one step ({}): average {:.2} MW ({:.2} MW IT), swing {:.2} MW; site {:.1} MW</text></svg>"##,
+        r##"<svg id="chart-power" class="chart" viewBox="0 0 {w} {}" width="100%" role="img"><title>power over one step</title><path d="{path}" fill="none" stroke="#e05d5d" stroke-width="2"/><text x="4" y="12" font-size="11">{}</text><text x="4" y="{:.0}" font-size="11">{}</text><text x="0" y="{:.0}" font-size="12">the job's facility power over one step ({}): average {} ({} IT), swing {}; site {}</text></svg>"##,
         h + 40.0,
+        power_mw(hi),
         h - 2.0,
+        power_mw(lo),
         h + 26.0,
         duration(r.step.time_s),
-        r.power.report.facility_mw,
-        r.power.report.it_mw,
-        r.power.report.swing_mw,
-        r.power.report.site.facility_mw
+        power_mw(r.power.report.facility_mw),
+        power_mw(r.power.report.it_mw),
+        power_mw(r.power.report.swing_mw),
+        power_mw(r.power.report.site.facility_mw)
     )
 }
 
@@ -208,33 +210,33 @@ fn power_chart(r: &SimulationReport) -> String {
         let bh = p.facility_mw / peak * h;
         let _ = write!(
             svg,
-            r#"<rect x="{x:.1}" y="{:.1}" width="{bw:.1}" height="{bh:.1}" fill="{}"><title>{}: {:.1} MW for {}</title></rect>"#,
+            r#"<rect x="{x:.1}" y="{:.1}" width="{bw:.1}" height="{bh:.1}" fill="{}"><title>{}: {} for {}</title></rect>"#,
             h - bh,
             COLORS[i % COLORS.len()],
             p.phase,
-            p.facility_mw,
+            power_mw(p.facility_mw),
             duration(p.seconds)
         );
         if bw > 60.0 {
             let _ = write!(
                 svg,
-                r##"<text x="{:.1}" y="{:.1}" font-size="12" fill="#fff">{} {:.0} MW</text>"##,
+                r##"<text x="{:.1}" y="{:.1}" font-size="12" fill="#fff">{} {}</text>"##,
                 x + 4.0,
                 h - bh + 16.0,
                 p.phase,
-                p.facility_mw
+                power_mw(p.facility_mw)
             );
         }
         x += bw;
     }
     let _ = write!(
         svg,
-        r#"<text x="0" y="{:.0}" font-size="12">the job: average {:.2} MW facility ({:.2} MW IT), swing {:.2} MW; site {:.1} MW</text></svg>"#,
+        r#"<text x="0" y="{:.0}" font-size="12">the job: average {} facility ({} IT), swing {}; site {}</text></svg>"#,
         h + 26.0,
-        r.power.report.facility_mw,
-        r.power.report.it_mw,
-        r.power.report.swing_mw,
-        r.power.report.site.facility_mw
+        power_mw(r.power.report.facility_mw),
+        power_mw(r.power.report.it_mw),
+        power_mw(r.power.report.swing_mw),
+        power_mw(r.power.report.site.facility_mw)
     );
     svg
 }
@@ -334,8 +336,9 @@ pub fn report(r: &SimulationReport) -> String {
         (
             "facility power (job · site)",
             format!(
-                "{:.1} · {:.1} MW",
-                r.power.report.facility_mw, r.power.report.site.facility_mw
+                "{} · {}",
+                power_mw(r.power.report.facility_mw),
+                power_mw(r.power.report.site.facility_mw)
             ),
         ),
         ("carbon", format!("{} t CO2e", si(r.carbon.run_tco2e))),
@@ -344,13 +347,13 @@ pub fn report(r: &SimulationReport) -> String {
     o.push_str(&head(&title));
     let _ = write!(
         o,
-        r#"<div class="sub">{} on {} x {} · {} parameters · {} = {} GPUs · {} sequences of {} tokens · {} · {}</div>"#,
+        r#"<div class="sub">{} on {} of a cluster of {} x {} · {} parameters · {} · {} sequences of {} tokens · {} · {}</div>"#,
         esc(&r.model.name),
+        count(r.run.gpus),
         count(r.cluster.inventory.gpus),
         esc(&r.cluster.inventory.gpu),
         si(r.model.params),
         p.label(),
-        count(r.run.gpus),
         count(r.plan.global_batch),
         count(r.plan.seq_len),
         esc(&format!("{:?}", r.plan.precision).to_lowercase()),
@@ -480,21 +483,24 @@ pub fn report(r: &SimulationReport) -> String {
 fn power_parts_table(r: &SimulationReport) -> String {
     let total: f64 = r.power.report.parts.iter().map(|p| p.mw).sum();
     let mut o = String::from(
-        r#"<table id="table-power"><tr><th>component</th><th>MW</th><th>share</th></tr>"#,
+        r#"<table id="table-power"><tr><th>component</th><th>power</th><th>share</th></tr>"#,
     );
     for part in r.power.report.parts.iter().filter(|p| p.mw > 0.0) {
         let _ = write!(
             o,
-            "<tr><td>{}</td><td>{:.2}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(part.name),
-            part.mw,
+            power_mw(part.mw),
             pct(part.mw / total.max(1e-30))
         );
     }
     let _ = write!(
         o,
-        "<tr><th>IT</th><th>{:.2}</th><th></th></tr></table><p class=\"sub\">facility {:.1} MW at PUE {:.2} · swing {:.1} MW between compute and waits</p>",
-        r.power.report.it_mw, r.power.report.facility_mw, r.power.report.pue, r.power.report.swing_mw
+        "<tr><th>IT</th><th>{}</th><th></th></tr></table><p class=\"sub\">facility {} at PUE {:.2} · swing {} between compute and waits</p>",
+        power_mw(r.power.report.it_mw),
+        power_mw(r.power.report.facility_mw),
+        r.power.report.pue,
+        power_mw(r.power.report.swing_mw)
     );
     o
 }

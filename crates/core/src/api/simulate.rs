@@ -632,6 +632,27 @@ pub(crate) fn uneven_split_note(sc: &Scenario) -> Option<String> {
 /// passes the work a causal kernel does by a quarter or more, as at long sequences:
 /// say so, with the share, so that the causal figure is the one compared with measured
 /// utilization.
+/// Sliding-window layers under context parallelism: each one's exchange is priced as the
+/// whole keys and values, while its attention is priced over the window.
+fn windowed_cp_note(sc: &Scenario) -> Option<String> {
+    let w = sc
+        .model
+        .window
+        .as_ref()
+        .filter(|w| sc.plan.cp > 1 && w.tokens < sc.run.seq_len)?;
+    let windowed = (0..sc.model.layers)
+        .filter(|&i| sc.model.layer_kind(i).window.is_some())
+        .count();
+    (windowed > 0).then(|| {
+        format!(
+            "cp = {} with sliding-window attention ({windowed} of the {} layers, windows of {} tokens): each windowed layer's context-parallel exchange is priced as every rank's keys and values, as an all-gather moves them, and its attention over the window. Transformer Engine runs windowed attention under context parallelism only with cp_comm all_gather or a2a (⚠ from memory of its code); a ring that passed only the window's keys would move less",
+            sc.plan.cp,
+            sc.model.layers,
+            crate::text::grouped(w.tokens),
+        )
+    })
+}
+
 fn masked_attention_note(sc: &Scenario) -> Option<String> {
     use crate::workload::ops::{model_flops_per_step, AttentionCount};
     let full = model_flops_per_step(&sc.model, &sc.run, AttentionCount::Full);
@@ -661,6 +682,7 @@ pub fn scenario_notes(merged: &MergedScenario, sc: &Scenario, hints: Hints) -> V
     notes.extend(super::cluster::unbuilt_ratio(&sc.cluster));
     notes.extend(super::spares_note(sc));
     notes.extend(masked_attention_note(sc));
+    notes.extend(windowed_cp_note(sc));
     if sc.network == NetworkModel::Analytical && hints == Hints::Flags {
         notes.extend(super::collective::oversubscribed_note(
             &sc.cluster,

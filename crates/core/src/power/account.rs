@@ -208,7 +208,9 @@ pub struct PowerReport {
     /// The job's average draw by part, largest first.
     pub parts: Vec<Part>,
     /// The job's facility power over one step, phase by phase (its IT power in each,
-    /// cooling and power delivery at their mean).
+    /// cooling and power delivery at their mean). The phases are averaged over the job's
+    /// GPUs, not the critical stage's as the step's breakdown is: compute is the stages'
+    /// mean, and the critical stage's compute past it counts as waiting, in the bubble.
     pub profile: Vec<ProfileSegment>,
     /// The job's facility power over one step from the timeline: (seconds, MW) at the
     /// middle of each bin, cooling and power delivery at their mean. None without a
