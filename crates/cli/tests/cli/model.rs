@@ -93,6 +93,46 @@ fn windows_and_chunks_are_counted_by_layer() {
     );
 }
 
+/// Context parallelism over sliding-window layers says how their exchange is priced
+/// (every rank's keys and values), and says nothing without CP or past the window.
+#[test]
+fn windowed_layers_under_context_parallelism_are_said() {
+    let gemma = hf("gemma-3-27b-it.json");
+    let run = |cp: &str, seq: &str| {
+        let args = [
+            "simulate",
+            "--model",
+            &gemma,
+            "--cluster",
+            "dgx-h200",
+            "--gpus",
+            "64",
+            "--seq-len",
+            seq,
+            "--tp",
+            "8",
+            "--cp",
+            cp,
+            "--plan",
+            "auto",
+            "--json",
+            "-q",
+        ];
+        let o = memphis(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        v["notes"].as_array().unwrap().iter().any(|n| {
+            n.as_str().unwrap().contains(
+                "with sliding-window attention (52 of the 62 layers, windows of 1,024 tokens)",
+            )
+        })
+    };
+    assert!(run("4", "32768"));
+    assert!(!run("1", "32768"));
+    // A sequence within the window: the windows change nothing.
+    assert!(!run("2", "1024"));
+}
+
 #[test]
 fn hybrids_are_one_clear_error() {
     for (file, needle) in [

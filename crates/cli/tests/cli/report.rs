@@ -155,3 +155,38 @@ fn html_report_renders_in_headless_chromium() {
         );
     }
 }
+
+/// A small job's power reads in kW, as the text report gives it, not as 0.1 MW and
+/// rows of 0.00; the header gives the job's GPUs of the cluster's.
+#[test]
+fn a_small_jobs_report_gives_its_power_in_kw() {
+    let html = tmp("small.html");
+    let o = memphis(&[
+        "simulate",
+        "--model",
+        "llama3-8b",
+        "--cluster",
+        "dgx-h100",
+        "--gpus",
+        "16",
+        "--plan",
+        "auto",
+        "--html",
+        html.to_str().unwrap(),
+        "-q",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        page.contains("llama3-8b on 16 of a cluster of 10,752 x H100"),
+        "header"
+    );
+    let card = page
+        .split("facility power (job · site)")
+        .nth(1)
+        .and_then(|rest| rest.split("</div><div class=\"v\">").nth(1))
+        .and_then(|v| v.split("</div>").next())
+        .unwrap();
+    assert!(card.contains(" kW · ") && card.ends_with(" MW"), "{card}");
+    assert!(!page.contains("<td>0.00</td>"), "a part read 0.00");
+}
