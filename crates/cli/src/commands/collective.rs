@@ -20,10 +20,18 @@ pub fn run(a: CollectiveArgs) -> CliResult {
 /// The report `collective` shows, without writing it.
 pub fn report(a: &CollectiveArgs) -> CliResult<CollectiveReport> {
     let compare = match &a.compare {
-        Some(p) => Some(nccl_tests::parse(
-            &p.display().to_string(),
-            &input::read_text(p, "nccl-tests log")?,
-        )?),
+        Some(p) => {
+            let context = p.display().to_string();
+            let log = nccl_tests::parse(&context, &input::read_text(p, "nccl-tests log")?)?;
+            for note in nccl_tests::log_notes(&context, &log) {
+                sinks::note(&note);
+            }
+            // The log's sizes are the sweep's.
+            if a.min_bytes != "8" || a.max_bytes != "16G" || a.factor != 2 {
+                sinks::note("--compare prices the log's own sizes: -b, -e and -f are not used");
+            }
+            Some(log)
+        }
         None => None,
     };
     let c = cluster_arg(&a.cluster)?;

@@ -420,16 +420,49 @@ fn check_log(l: &NcclLog, op: CollectiveOp, n: u32) -> Result<()> {
         if let Some(implied) =
             nccl_tests::busbw_disagrees_with_time(op, r.size_bytes, n, r.time_us, r.busbw_gbps)
         {
+            // A log of another collective: its busbw factor fits every row.
+            let fits = |other: CollectiveOp| {
+                l.rows
+                    .iter()
+                    .filter(|r| r.size_bytes > 0 && r.time_us > 0.0)
+                    .all(|r| {
+                        nccl_tests::busbw_disagrees_with_time(
+                            other,
+                            r.size_bytes,
+                            n,
+                            r.time_us,
+                            r.busbw_gbps,
+                        )
+                        .is_none()
+                    })
+            };
+            let other = [
+                CollectiveOp::AllReduce,
+                CollectiveOp::AllGather,
+                CollectiveOp::ReduceScatter,
+                CollectiveOp::AllToAll,
+            ]
+            .into_iter()
+            .filter(|&o| o.bus_factor(n) != op.bus_factor(n))
+            .find(|&o| fits(o))
+            .map(|o| {
+                format!(
+                    "; every row's busbw is {}'s for its time: a log of {}?",
+                    op_name(o),
+                    op_name(o)
+                )
+            })
+            .unwrap_or_default();
             return Err(Error::invalid(
                 format!("--compare: line {}: busbw", r.line),
                 r.busbw_gbps,
                 format!(
-                    "within 2% of the {implied:.2} GB/s its time ({} µs) gives at {} B on \
-                     {n} ranks, as nccl-tests computes busbw for {} (or within 0.005 GB/s, \
-                     the rounding of its two decimals, where that is wider)",
+                    "the busbw nccl-tests computes for {} from the row's time ({} µs at {} B \
+                     on {n} ranks): {implied:.2} GB/s, within 2% (or 0.005 GB/s, the \
+                     rounding of its two decimals, where that is wider){other}",
+                    op_name(op),
                     r.time_us,
                     r.size_bytes,
-                    op_name(op)
                 ),
             ));
         }
@@ -622,10 +655,17 @@ mod tests {
         // A busbw its own time does not give (8 ranks: 466.33 GB/s).
         let e = run(CollectiveOp::AllReduce, None, &row("sum", "9999.0")).unwrap_err();
         assert!(
-            e.starts_with("--compare: line 1: busbw = 9999: within 2% of the 466.33"),
+            e.starts_with("--compare: line 1: busbw = 9999: the busbw nccl-tests computes for all_reduce from the row's time (4029.4 µs at 1073741824 B on 8 ranks): 466.33 GB/s"),
             "{e}"
         );
         assert!(run(CollectiveOp::AllReduce, None, &row("sum", "466.33")).is_ok());
+        // An all-reduce log compared as a reduce-scatter: the busbw fits all_reduce's
+        // factor, and the error says so (helper-124).
+        let e = run(CollectiveOp::ReduceScatter, None, &row("sum", "466.33")).unwrap_err();
+        assert!(
+            e.ends_with("every row's busbw is all_reduce's for its time: a log of all_reduce?"),
+            "{e}"
+        );
         // The log's hosts place its ranks: 2 hosts of 1 rank each is 1 a server.
         let hosts = "#  Rank  0 Group  0 Pid  1 on nodeA device  0 [0x18] NVIDIA H100\n\
                      #  Rank  1 Group  0 Pid  1 on nodeB device  0 [0x18] NVIDIA H100\n";

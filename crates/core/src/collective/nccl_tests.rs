@@ -34,6 +34,45 @@ pub struct NcclLog {
     pub reduces: Option<bool>,
     /// Data rows in order.
     pub rows: Vec<NcclRow>,
+    /// Ranks on each host the `# Rank` lines name, in order of first appearance.
+    pub ranks_per_host: Vec<u32>,
+    /// Lines of rows whose `#wrong` column counts wrong results (a broken run).
+    pub wrong_lines: Vec<usize>,
+}
+
+/// What a log holds that the comparison cannot follow, said before it: ranks spread
+/// unevenly over hosts (the sweep places the most a host has on each server, from the
+/// first), and rows nccl-tests found wrong results in (compared as written).
+pub fn log_notes(context: &str, log: &NcclLog) -> Vec<String> {
+    let mut notes = Vec::new();
+    let hosts = &log.ranks_per_host;
+    if hosts.len() > 1 && hosts.iter().any(|&n| n != hosts[0]) {
+        let most = hosts.iter().copied().max().unwrap_or(1);
+        let ranks: u32 = hosts.iter().sum();
+        let shown: Vec<String> = hosts.iter().take(8).map(u32::to_string).collect();
+        notes.push(format!(
+            "--compare {context}: its {ranks} ranks sit unevenly on {} hosts ({}{}): memphis places {most} a server from the first, on {} servers, not as the log ran",
+            hosts.len(),
+            shown.join(", "),
+            if hosts.len() > 8 { ", ..." } else { "" },
+            ranks.div_ceil(most.max(1))
+        ));
+    }
+    if !log.wrong_lines.is_empty() {
+        let lines: Vec<String> = log
+            .wrong_lines
+            .iter()
+            .take(8)
+            .map(usize::to_string)
+            .collect();
+        notes.push(format!(
+            "--compare {context}: nccl-tests counted wrong results (#wrong above 0) on line{} {}{}: a broken run, its times compared as written",
+            if log.wrong_lines.len() == 1 { "" } else { "s" },
+            lines.join(", "),
+            if log.wrong_lines.len() > 8 { ", ..." } else { "" }
+        ));
+    }
+    notes
 }
 
 /// Parses nccl-tests output. Comment lines (`#`) and blank lines are read for the header
@@ -45,6 +84,7 @@ pub fn parse(context: &str, text: &str) -> Result<NcclLog> {
     let mut op = None;
     let mut reduces = None;
     let mut rows = Vec::new();
+    let mut wrong_lines = Vec::new();
     for (i, raw) in text.lines().enumerate() {
         let line_no = i + 1;
         let line = raw.trim();
@@ -121,6 +161,15 @@ pub fn parse(context: &str, text: &str) -> Result<NcclLog> {
         else {
             return Err(bad("time, algbw and busbw must be non-negative numbers"));
         };
+        // #wrong, out of place and in place: "N/A" where the run did not check.
+        let wrong = [first + 3, first + 7].iter().any(|&k| {
+            t.get(k)
+                .and_then(|v| v.parse::<f64>().ok())
+                .is_some_and(|w| w > 0.0)
+        });
+        if wrong {
+            wrong_lines.push(line_no);
+        }
         rows.push(NcclRow {
             size_bytes: size,
             time_us,
@@ -146,6 +195,8 @@ pub fn parse(context: &str, text: &str) -> Result<NcclLog> {
         op,
         reduces,
         rows,
+        ranks_per_host: hosts.iter().map(|(_, n)| *n).collect(),
+        wrong_lines,
     })
 }
 
@@ -216,6 +267,33 @@ mod tests {
         assert_eq!(l.most_per_host, Some(2));
         let gather = LOG.replace("  sum ", " none ");
         assert_eq!(parse("log", &gather).unwrap().reduces, Some(false));
+    }
+
+    /// Ranks spread unevenly over hosts, and rows nccl-tests found wrong results in, are
+    /// said before the comparison (helper-124: both went unsaid).
+    #[test]
+    fn uneven_hosts_and_wrong_rows_are_said() {
+        let l = parse("log", LOG).unwrap();
+        assert_eq!(log_notes("log", &l), Vec::<String>::new());
+        let uneven = LOG.replace(
+            "#  Rank  1 Group  0 Pid  1 on node1 device  1",
+            "#  Rank  1 Group  0 Pid  1 on node2 device  1 [0x2a] NVIDIA H100 80GB HBM3\n#  Rank  2 Group  0 Pid  1 on node2 device  1",
+        );
+        let l = parse("log", &uneven).unwrap();
+        assert_eq!(l.ranks_per_host, [1, 2]);
+        let wrong = uneven.replace("67.04      0", "67.04      3");
+        let notes = log_notes("log", &parse("log", &wrong).unwrap());
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        assert!(
+            notes[0].starts_with("--compare log: its 3 ranks sit unevenly on 2 hosts (1, 2): memphis places 2 a server from the first, on 2 servers"),
+            "{}",
+            notes[0]
+        );
+        assert!(
+            notes[1].contains("#wrong above 0) on line 11:"),
+            "{}",
+            notes[1]
+        );
     }
 
     #[test]

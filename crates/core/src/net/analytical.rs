@@ -491,10 +491,17 @@ pub struct BusbwCeiling {
     /// Whether the switches may reduce (NVLS on the server, SHARP across): twice the
     /// larger rate, for an all-reduce.
     pub in_network: bool,
+    /// An all-to-all across servers: the share of the bytes its busbw counts that leave
+    /// the server, (n - k) / (n - 1) with k the fewest ranks a server has. Each rank's
+    /// block for another server is its own, so no link inside the server carries it,
+    /// and the NICs bound the busbw to their rate over this share.
+    pub off_server_share: Option<f64>,
 }
 
 impl NetworkParams {
-    /// The most bus bandwidth `op` over `g` can show on these links: the larger of
+    /// The most bus bandwidth `op` over `g` can show on these links (an all-to-all
+    /// across servers: its NICs' rate over the share of its bytes that leave the server,
+    /// [`BusbwCeiling::off_server_share`]); else the larger of
     /// NVLink's rate per GPU (the group's GPUs on one server) and the NIC's line rate
     /// (before [`NET_EFFICIENCY`]: a measurement may beat NCCL's share; the group across
     /// servers), twice that for an all-reduce where the switches reduce (NVLS on a GPU
@@ -508,6 +515,17 @@ impl NetworkParams {
         let nvls = nvls_efficiency(self.generation) > 0.0 && g.ranks_per_node > 1;
         let sharp = self.collnet && g.nodes > 1;
         let in_network = op == CollectiveOp::AllReduce && (nvls || sharp);
+        if let (CollectiveOp::AllToAll, Some(nic)) = (op, nic) {
+            let (n, k) = (f64::from(g.ranks), f64::from(g.ranks_per_node));
+            let share = (n - k) / (n - 1.0).max(1.0);
+            return BusbwCeiling {
+                busbw: nic * (1.0 / share.max(1e-9)),
+                nvlink: None,
+                nic: Some(nic),
+                in_network: false,
+                off_server_share: Some(share),
+            };
+        }
         let links = nvlink
             .unwrap_or(Bandwidth(0.0))
             .0
@@ -517,6 +535,7 @@ impl NetworkParams {
             nvlink,
             nic,
             in_network,
+            off_server_share: None,
         }
     }
 

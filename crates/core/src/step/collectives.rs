@@ -84,7 +84,9 @@ impl<'a> Recorder<'a> {
         let using = CollectiveUse {
             group: kind.name(),
             op,
-            size_bytes: size.0,
+            // A mean over ranks (an all-to-all's routed tokens) is no whole number of
+            // bytes; the call is priced on the exact size, shown to the byte.
+            size_bytes: size.0.round(),
             ranks: shape.ranks,
             servers: shape.nodes,
             ranks_per_server: shape.ranks_per_node,

@@ -1483,9 +1483,13 @@ fn above_the_links(c: &CollectiveCase, net: &NetworkParams, g: GroupShape) -> Op
             if n == 2 { "" } else { "s" }
         ),
     };
-    let nvlink = ceiling
-        .nvlink
-        .map(|b| format!("NVLink's {:.1} GB/s per {} GPU", b.gbyte_per_s(), c.gpu));
+    let nvlink = ceiling.nvlink.map(|b| {
+        format!(
+            "NVLink's {:.1} GB/s per {} GPU (the rate NCCL's model gives its links)",
+            b.gbyte_per_s(),
+            c.gpu
+        )
+    });
     let nic = ceiling.nic.map(|b| {
         format!(
             "the {:.1} GB/s of a {} Gb/s NIC per GPU",
@@ -1493,9 +1497,13 @@ fn above_the_links(c: &CollectiveCase, net: &NetworkParams, g: GroupShape) -> Op
             c.nic_gbps_per_gpu
         )
     });
-    let links = match (nvlink, nic) {
-        (Some(a), Some(b)) => format!("the larger of {a} and {b}"),
-        (a, b) => a.or(b).unwrap_or_default(),
+    let links = match (nvlink, nic, ceiling.off_server_share) {
+        (_, Some(b), Some(share)) => format!(
+            "{b}, over the {:.0}% of an all-to-all's bytes that leave the server, as no link inside it can carry them",
+            share * 100.0
+        ),
+        (Some(a), Some(b), None) => format!("the larger of {a} and {b}"),
+        (a, b, _) => a.or(b).unwrap_or_default(),
     };
     let doubled = if ceiling.in_network {
         ", twice that for an all-reduce the switches reduce (NVLS, SHARP)"
@@ -1687,7 +1695,21 @@ measured_busbw_gbps = [24.6]
         let n = notes(&a100);
         assert_eq!(n.len(), 1, "{n:?}");
         assert!(
-            n[0].starts_with("measured_busbw_gbps[0] = 362 at 1048576 B (and 1 more size, up to 362 GB/s) is above the 240.0 GB/s a GPU's links allow here (the larger of NVLink's 240.0 GB/s per A100-SXM4-80GB GPU and the 25.0 GB/s of a 200 Gb/s NIC per GPU)"),
+            n[0].starts_with("measured_busbw_gbps[0] = 362 at 1048576 B (and 1 more size, up to 362 GB/s) is above the 240.0 GB/s a GPU's links allow here (the larger of NVLink's 240.0 GB/s per A100-SXM4-80GB GPU (the rate NCCL's model gives its links) and the 25.0 GB/s of a 200 Gb/s NIC per GPU)"),
+            "{n:?}"
+        );
+        // An all-to-all over two 8-GPU servers: 8 of each rank's 15 blocks leave the
+        // server, so its NIC's line rate of 50 GB/s bounds the busbw to 50 x 15 / 8 =
+        // 93.75, whatever NVLink gives (helper-124: 310 GB/s passed).
+        let a2a = COLL
+            .replace("all_reduce", "all_to_all")
+            .replace("gpus_per_node = 1", "gpus_per_node = 8")
+            .replace("[24.6]", "[310.0]");
+        let n = notes(&a2a);
+        assert!(
+            n.len() == 1
+                && n[0].contains("above the 93.8 GB/s")
+                && n[0].contains("over the 53% of an all-to-all's bytes that leave the server"),
             "{n:?}"
         );
         // 900 GB/s of all-reduce on two H100 servers: past twice NVLink's 370.8 (NVLS).
