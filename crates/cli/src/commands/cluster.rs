@@ -83,12 +83,17 @@ fn render(r: &ClusterReport) -> String {
         r.nodes_per_rack,
         if r.nodes_per_rack == 1 { "" } else { "s" }
     );
-    let _ = writeln!(
-        o,
-        "  arrays        {} ({} racks each)",
-        count(r.arrays),
-        r.racks_per_array
-    );
+    // One array, partly filled: its size as configured is not what it holds.
+    let arrays = if r.arrays == 1 && r.racks < u64::from(r.racks_per_array) {
+        format!(
+            "1 ({} racks of the {} an array holds)",
+            count(r.racks),
+            r.racks_per_array
+        )
+    } else {
+        format!("{} ({} racks each)", count(r.arrays), r.racks_per_array)
+    };
+    let _ = writeln!(o, "  arrays        {arrays}");
     // Tiers the size does not need are not built (`not built` below says why).
     let built = r.switches_by_tier.iter().filter(|&&n| n > 0).count() as u32;
     let tiers = if built > 0 && built < r.tiers {
