@@ -39,13 +39,21 @@ pub struct FlowComm {
     tree_kind: Option<GroupKind>,
 }
 
-/// A group's members by server, servers in order.
+/// A group's members by server, the servers in the order the group's ranks reach them:
+/// NCCL's ring across servers follows the ranks, so a placement that orders its servers
+/// (an explicit list, `[0, 128, 1, 129, ...]`) orders the ring's hops, whatever the
+/// servers' numbers.
 fn by_server(group: &[u32], gpus_per_node: u32) -> Vec<Vec<u32>> {
-    let mut m: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+    let mut slot: BTreeMap<u32, usize> = BTreeMap::new();
+    let mut servers: Vec<Vec<u32>> = Vec::new();
     for &r in group {
-        m.entry(r / gpus_per_node).or_default().push(r);
+        let i = *slot.entry(r / gpus_per_node).or_insert_with(|| {
+            servers.push(Vec::new());
+            servers.len() - 1
+        });
+        servers[i].push(r);
     }
-    m.into_values().collect()
+    servers
 }
 
 /// The ring-step pattern of a set of concurrent groups (global GPU ids): inside each
@@ -655,6 +663,11 @@ mod tests {
         assert!(p.contains(&(0, 8)) && p.contains(&(24, 0)) && p.contains(&(1, 9)));
         // A group inside one server has no fabric flows.
         assert!(ring_pattern(&[vec![0, 1, 2, 3]], 8).is_empty());
+        // The ring visits servers in the ranks' order, not by number: ranks placed on
+        // servers 0, 2, 1 hop 0 -> 2 -> 1 -> 0 (helper-125: an explicit order that
+        // crossed leaves at every hop priced as the packed one).
+        let p = ring_pattern(&[vec![0, 16, 8]], 8);
+        assert_eq!(p, [(0, 16), (16, 8), (8, 0)]);
     }
 
     #[test]
