@@ -692,7 +692,6 @@ pub fn model_from_hf_config(context: &str, json: &str) -> Result<ModelFile> {
     let window = read_window(&c, &family, layers, &mut warnings)?;
     let mtp = c.u32_of(&["num_nextn_predict_layers"])?.filter(|&n| n > 0);
     unmodelled(&c, &mut warnings)?;
-    misspelt_keys(&c, &mut warnings);
     if ffn_given.is_none() && gated && moe.is_none() {
         return Err(c.missing(
             "intermediate_size",
@@ -767,6 +766,8 @@ pub fn model_from_hf_config(context: &str, json: &str) -> Result<ModelFile> {
         file.mla_qk_rope_dim = Some(a.qk_rope_dim);
         file.mla_v_dim = Some(a.v_dim);
     }
+    // Last, once every key has been asked for (the head width and the context too).
+    misspelt_keys(&c, &mut file.warnings);
     // Checked here as well as where a scenario is built, so that a bad value is named
     // by the config key it came from, not by memphis's field.
     file.clone()
@@ -2446,6 +2447,24 @@ mod tests {
             said[0]
         );
         assert_eq!(m.window, None);
+        // Keys read as the model file is built are asked for too: the context, the
+        // head width (helper-125: both went unsaid).
+        for (typo, want) in [
+            (
+                "max_position_embedding",
+                "max_position_embeddings is not set",
+            ),
+            ("head_dims", "head_dim is not set"),
+        ] {
+            let m = read("c.json", &format!("{{{base},\"{typo}\":96}}"));
+            assert!(
+                m.warnings
+                    .iter()
+                    .any(|w| w.contains(&format!("{typo} is not a key memphis reads, and {want}"))),
+                "{typo}: {:?}",
+                m.warnings
+            );
+        }
         // Spelt right, nothing is said.
         let m = read("c.json", &format!("{{{base},\"sliding_window\":16}}"));
         assert!(

@@ -23,9 +23,6 @@ pub fn report(a: &CollectiveArgs) -> CliResult<CollectiveReport> {
         Some(p) => {
             let context = p.display().to_string();
             let log = nccl_tests::parse(&context, &input::read_text(p, "nccl-tests log")?)?;
-            for note in nccl_tests::log_notes(&context, &log) {
-                sinks::note(&note);
-            }
             // The log's sizes are the sweep's.
             if a.min_bytes != "8" || a.max_bytes != "16G" || a.factor != 2 {
                 sinks::note("--compare prices the log's own sizes: -b, -e and -f are not used");
@@ -52,6 +49,11 @@ pub fn report(a: &CollectiveArgs) -> CliResult<CollectiveReport> {
         );
     }
     let r = api::sweep(&c, &o)?;
+    if let (Some(path), Some(log)) = (&a.compare, &o.compare) {
+        for note in nccl_tests::log_notes(&path.display().to_string(), log) {
+            sinks::note(&note);
+        }
+    }
     if r.network == NetworkModel::Flow {
         // Contention the header reports but that sets no row's time: said, lest the
         // derating read as a cost (NVLink binds a rack-scale group, say).

@@ -332,3 +332,50 @@ fn a_sequence_past_the_trained_context_gets_a_note() {
         "{past}"
     );
 }
+
+/// The planner's note names etp among the fields it chose where it chose one other than
+/// tp, the default a reader of the flags would assume (helper-125).
+#[test]
+fn a_chosen_etp_is_named_with_the_fields_the_planner_chose() {
+    let mixtral = mixtral_config();
+    let run = |etp: &[&str]| {
+        let args = [
+            &[
+                "simulate",
+                "--model",
+                &mixtral,
+                "--cluster",
+                "dgx-h200",
+                "--gpus",
+                "512",
+                "--tp",
+                "2",
+                "--pp",
+                "4",
+                "--vpp",
+                "2",
+                "--ep",
+                "2",
+                "--micro-batch",
+                "1",
+                "--json",
+                "-q",
+            ][..],
+            etp,
+        ]
+        .concat();
+        json(&args)
+    };
+    let v = run(&[]);
+    let plan = &v["plan"];
+    assert_eq!(
+        (plan["tp"].as_u64(), plan["etp"].as_u64()),
+        (Some(2), Some(1))
+    );
+    let note = v["notes"][0].as_str().unwrap();
+    assert!(note.ends_with("choosing cp, recompute and etp"), "{note}");
+    // Given, it is not the planner's to name.
+    let v = run(&["--etp", "1"]);
+    let note = v["notes"][0].as_str().unwrap();
+    assert!(note.ends_with("choosing cp and recompute"), "{note}");
+}

@@ -223,7 +223,18 @@ pub fn sweep(c: &ClusterSpec, o: &CollectiveOptions) -> Result<CollectiveReport>
     let logged_per_host = log
         .filter(|l| l.ranks.is_some_and(|r| u64::from(r) >= gpus))
         .and_then(|l| l.most_per_host);
-    if let (Some(given), Some(host)) = (o.per_server, logged_per_host) {
+    // Hosts of unequal ranks (8, 5, 3) are no layout the sweep builds: the user says
+    // how to place them, knowing the comparison is then of another layout.
+    let uneven = log.filter(|l| l.ranks.is_some_and(|r| u64::from(r) >= gpus) && l.uneven_hosts());
+    if let (Some(l), None) = (uneven, o.per_server) {
+        return Err(Error::invalid(
+            "--compare",
+            format!("a log of {} ranks on hosts of {}", gpus, l.hosts_listed()),
+            "ranks as memphis places them, the same number on each host and fewer on the \
+             last only: give --per-server N to compare it placed N a server anyway",
+        ));
+    }
+    if let (Some(given), Some(host), false) = (o.per_server, logged_per_host, uneven.is_some()) {
         if given != host {
             return Err(Error::invalid(
                 "--per-server",
@@ -690,6 +701,38 @@ mod tests {
             e.starts_with("--per-server = 2: 1, the most ranks the nccl-tests log has on one host"),
             "{e}"
         );
+        // Hosts of 2 and 1 ranks then 2 (unequal before the last): no layout the sweep
+        // builds, so refused unless --per-server places them (helper-125: compared as 8
+        // a server, 331% off, exit 0).
+        let host = |r: u32, h: &str| {
+            format!("#  Rank {r} Group  0 Pid  1 on {h} device  0 [0x18] NVIDIA H100\n")
+        };
+        let uneven = format!(
+            "{}{}{}{}{}",
+            host(0, "a"),
+            host(1, "a"),
+            host(2, "b"),
+            host(3, "c"),
+            host(4, "c")
+        );
+        let uneven = |per_server| CollectiveOptions {
+            per_server,
+            compare: Some(
+                nccl_tests::parse("log", &format!("{uneven}{}", row("sum", "1.0"))).unwrap(),
+            ),
+            ..CollectiveOptions::new(CollectiveOp::AllReduce)
+        };
+        let e = sweep(&c, &uneven(None)).unwrap_err().to_string();
+        assert!(
+            e.starts_with(
+                "--compare = a log of 5 ranks on hosts of 2, 1, 2: ranks as memphis places them"
+            ),
+            "{e}"
+        );
+        assert!(sweep(&c, &uneven(Some(2)))
+            .unwrap_err()
+            .to_string()
+            .contains("busbw"));
         // A log that names one of 16 ranks does not place them: 8 a server, as the
         // cluster has, or --per-server.
         // (266.43 GB/s of algorithm bandwidth on 16 ranks: 499.56 of bus bandwidth.)

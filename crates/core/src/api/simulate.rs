@@ -184,7 +184,13 @@ fn plan_for_other_model(
     }
     // Where few fields were left to it, the note names them: the label alone reads as if
     // the planner had chosen the whole plan.
-    let around = match written.missing_to_complete(moe).as_slice() {
+    // The planner also chooses etp for an MoE model where none is given; said where its
+    // choice is not the default (tp), which a reader of the flags would assume.
+    let mut left = written.missing_to_complete(moe);
+    if moe && written.etp.is_none() && pick.best.plan.etp != pick.best.plan.tp {
+        left.push("etp");
+    }
+    let around = match left.as_slice() {
         _ if !merged.wrote_in("parallel") => String::new(),
         few @ [_, ..] if few.len() <= 3 => format!(
             " around the plan fields you gave, choosing {}",

@@ -40,22 +40,39 @@ pub struct NcclLog {
     pub wrong_lines: Vec<usize>,
 }
 
-/// What a log holds that the comparison cannot follow, said before it: ranks spread
-/// unevenly over hosts (the sweep places the most a host has on each server, from the
-/// first), and rows nccl-tests found wrong results in (compared as written).
+impl NcclLog {
+    /// Whether the `# Rank` lines put the ranks on hosts in a way the sweep cannot place
+    /// them: it fills servers in order, the same number on each and fewer on the last.
+    pub fn uneven_hosts(&self) -> bool {
+        let hosts = &self.ranks_per_host;
+        let most = hosts.iter().copied().max().unwrap_or(0);
+        hosts.len() > 1
+            && (hosts[..hosts.len() - 1].iter().any(|&n| n != most)
+                || hosts[hosts.len() - 1] > most)
+    }
+
+    /// The ranks a host, as listed ("8, 5, 3"; the first eight).
+    pub fn hosts_listed(&self) -> String {
+        let hosts = &self.ranks_per_host;
+        let shown: Vec<String> = hosts.iter().take(8).map(u32::to_string).collect();
+        format!(
+            "{}{}",
+            shown.join(", "),
+            if hosts.len() > 8 { ", ..." } else { "" }
+        )
+    }
+}
+
+/// What a log holds that the comparison does not follow, said with it: ranks spread
+/// unevenly over hosts (compared as `--per-server` places them, which the sweep requires
+/// of such a log), and rows nccl-tests found wrong results in (compared as written).
 pub fn log_notes(context: &str, log: &NcclLog) -> Vec<String> {
     let mut notes = Vec::new();
-    let hosts = &log.ranks_per_host;
-    if hosts.len() > 1 && hosts.iter().any(|&n| n != hosts[0]) {
-        let most = hosts.iter().copied().max().unwrap_or(1);
-        let ranks: u32 = hosts.iter().sum();
-        let shown: Vec<String> = hosts.iter().take(8).map(u32::to_string).collect();
+    if log.uneven_hosts() {
         notes.push(format!(
-            "--compare {context}: its {ranks} ranks sit unevenly on {} hosts ({}{}): memphis places {most} a server from the first, on {} servers, not as the log ran",
-            hosts.len(),
-            shown.join(", "),
-            if hosts.len() > 8 { ", ..." } else { "" },
-            ranks.div_ceil(most.max(1))
+            "--compare {context}: its ranks sit unevenly on {} hosts ({}): compared as --per-server places them, not as the log ran",
+            log.ranks_per_host.len(),
+            log.hosts_listed()
         ));
     }
     if !log.wrong_lines.is_empty() {
@@ -285,10 +302,20 @@ mod tests {
         let notes = log_notes("log", &parse("log", &wrong).unwrap());
         assert_eq!(notes.len(), 2, "{notes:?}");
         assert!(
-            notes[0].starts_with("--compare log: its 3 ranks sit unevenly on 2 hosts (1, 2): memphis places 2 a server from the first, on 2 servers"),
+            notes[0].starts_with("--compare log: its ranks sit unevenly on 2 hosts (1, 2): compared as --per-server places them"),
             "{}",
             notes[0]
         );
+        // Full hosts and a last one with fewer: as the sweep places them, nothing said.
+        let last_fewer = uneven
+            .replace("on node1 device  0", "on node0 device  0")
+            .replace(
+                "#  Rank  1 Group  0 Pid  1 on node2",
+                "#  Rank  1 Group  0 Pid  1 on node0",
+            );
+        let l = parse("log", &last_fewer).unwrap();
+        assert_eq!(l.ranks_per_host, [2, 1]);
+        assert!(!l.uneven_hosts());
         assert!(
             notes[1].contains("#wrong above 0) on line 11:"),
             "{}",
