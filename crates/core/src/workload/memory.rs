@@ -318,9 +318,10 @@ pub fn chunk_activations(
 
 /// The most activation memory stage `s` (of `p`, `v` chunks each, `m` micro-batches)
 /// holds at once, each forward holding its chunk's `held` bytes until its backward, in
-/// the order Megatron runs them ([`for_each_op`]). With chunks of equal size that is
-/// Megatron's warm-up count of them (1F1B: p - s; interleaved: v·p + p - 1 - 2s) times
-/// one; with unequal ones, whichever chunks are in flight at the fullest moment.
+/// the order Megatron runs them ([`super::schedule::for_each_op`]). With chunks of
+/// equal size that is Megatron's warm-up count of them (1F1B: p - s; interleaved:
+/// v·p + p - 1 - 2s) times one; with unequal ones, whichever chunks are in flight at the
+/// fullest moment.
 ///
 /// The planner asks this of every plan it weighs, so it does not walk all 2·m·v ops.
 /// Past the warm-up each forward n is followed by a backward, so what is held after
