@@ -379,9 +379,17 @@ pub fn sweep(c: &ClusterSpec, o: &CollectiveOptions) -> Result<CollectiveReport>
             }
         })
         .collect();
+    // Sizes nccl-tests found wrong results at are a broken run's: shown, not counted.
+    let wrong: Vec<u64> = log.map_or(Vec::new(), |l| {
+        l.rows
+            .iter()
+            .filter(|r| l.wrong_lines.contains(&r.line))
+            .map(|r| r.size_bytes)
+            .collect()
+    });
     let counted: Vec<f64> = rows
         .iter()
-        .filter(|r| r.size_bytes >= COMPARE_MIN_BYTES)
+        .filter(|r| r.size_bytes >= COMPARE_MIN_BYTES && !wrong.contains(&r.size_bytes))
         .filter_map(|r| r.error_pct.map(f64::abs))
         .collect();
     let compare = (!counted.is_empty()).then(|| CompareSummary {
@@ -623,6 +631,20 @@ mod tests {
         assert_eq!(s.sizes, 2);
         let mean = (r.rows[0].error_pct.unwrap().abs() + r.rows[1].error_pct.unwrap().abs()) / 2.0;
         assert_eq!(s.mean_abs_error_pct, mean);
+        // A size nccl-tests found wrong results at is shown but left out of the mean.
+        let text = "# nThread 1 nGpus 8 minBytes 1048576 maxBytes 1073741824 step: 2(factor)\n\
+             # all_reduce_perf -b 1M -e 1G\n\
+             \x20    1048576        262144     float     sum      -1    27.37   38.31   67.04      2    27.10   38.69   67.71      0\n\
+             \x20 1073741824     268435456     float     sum      -1   4029.4  266.48  466.33      0   4030.1  266.43  466.25      0\n";
+        let o = CollectiveOptions {
+            compare: Some(nccl_tests::parse("log", text).unwrap()),
+            ..CollectiveOptions::new(CollectiveOp::AllReduce)
+        };
+        let w = sweep(&c, &o).unwrap();
+        assert!(w.rows[0].measured_busbw_gbps.is_some());
+        let s = w.compare.as_ref().unwrap();
+        assert_eq!(s.sizes, 1);
+        assert_eq!(s.mean_abs_error_pct, w.rows[1].error_pct.unwrap().abs());
         // The log's collective must be the one asked for.
         let o = CollectiveOptions {
             op: CollectiveOp::AllGather,

@@ -65,7 +65,7 @@ impl NcclLog {
 
 /// What a log holds that the comparison does not follow, said with it: ranks spread
 /// unevenly over hosts (compared as `--per-server` places them, which the sweep requires
-/// of such a log), and rows nccl-tests found wrong results in (compared as written).
+/// of such a log), and rows nccl-tests found wrong results in (shown, not counted).
 pub fn log_notes(context: &str, log: &NcclLog) -> Vec<String> {
     let mut notes = Vec::new();
     if log.uneven_hosts() {
@@ -83,7 +83,7 @@ pub fn log_notes(context: &str, log: &NcclLog) -> Vec<String> {
             .map(usize::to_string)
             .collect();
         notes.push(format!(
-            "--compare {context}: nccl-tests counted wrong results (#wrong above 0) on line{} {}{}: a broken run, its times compared as written",
+            "--compare {context}: nccl-tests counted wrong results (#wrong above 0) on line{} {}{}: a broken run, its sizes shown but left out of the mean error",
             if log.wrong_lines.len() == 1 { "" } else { "s" },
             lines.join(", "),
             if log.wrong_lines.len() > 8 { ", ..." } else { "" }
