@@ -1108,7 +1108,17 @@ impl ClusterFile {
             };
             return Err(Error::invalid(
                 format!("{prefix}.oversubscription"),
-                format!("{over:?}"),
+                // As written ([2]), not as completed ([2.0, 1.0]).
+                format!(
+                    "[{}]",
+                    c.oversubscription
+                        .as_deref()
+                        .unwrap_or(&over)
+                        .iter()
+                        .map(f64::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
                 allowed,
             ));
         }

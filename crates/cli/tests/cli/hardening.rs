@@ -159,7 +159,7 @@ fn bad_inputs_get_one_clear_error() {
         // A 2-tier fabric has no tier above its spines for a second ratio.
         (
             &["cluster", "--cluster", two_tier.to_str().unwrap()],
-            "cluster.oversubscription = [3.0, 5.0]: for 2 tier(s), one ratio",
+            "cluster.oversubscription = [3, 5]: for 2 tier(s), one ratio",
         ),
         // Sequence parallelism needs the sequence to split over the tp ranks.
         (
@@ -409,7 +409,7 @@ fn forty_bad_inputs_one_clear_error_each() {
                     b"gpu = \"H100-SXM5-80GB\"\ngpus = 64\nnic_gbps = 400\ntiers = 1\noversubscription = [3, 1]\n",
                 ),
             ],
-            "cluster.oversubscription = [3.0, 1.0]: for 1 tier, [1] or left out",
+            "cluster.oversubscription = [3, 1]: for 1 tier, [1] or left out",
         ),
         // No plan at 1,001 GPUs: the count suggested is the one whose dp takes the batch.
         (
