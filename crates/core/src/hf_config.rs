@@ -496,6 +496,9 @@ fn misspelt_keys(c: &Config, warnings: &mut Vec<String>) {
     }
     keys.sort();
     keys.dedup();
+    // Near means at most two edits, and no more than one per four characters, in keys of
+    // six or more: short keys (n_head, d_model) are a slip from too many others. A
+    // heuristic of ours, checked against the 18 shared configs (no key said).
     for (key, shown) in keys {
         if asked.contains(&key) || READ_DIRECTLY.contains(&key.as_str()) || key.len() < 6 {
             continue;
