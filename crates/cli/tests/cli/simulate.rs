@@ -1111,3 +1111,75 @@ fn a_bad_cluster_field_names_where_it_is_written() {
         "{err}"
     );
 }
+
+/// At DP 8,192 Megatron's default gradient bucket (1M x dp parameters) holds an 8B
+/// model's whole gradient: `simulate` says overlap hides nothing and prices it so (the
+/// same step as without it), while `plan`, whose notes come before any plan, does not
+/// say it of the plan it has not chosen.
+#[test]
+fn overlap_that_one_bucket_defeats_is_said_and_costs_what_none_does() {
+    let args = [
+        "simulate",
+        "--model",
+        "llama3-8b",
+        "--cluster",
+        "dgx-h100",
+        "--gpus",
+        "8192",
+        "--tp",
+        "1",
+        "--pp",
+        "1",
+        "--cp",
+        "1",
+        "--micro-batch",
+        "1",
+        "--global-batch",
+        "16384",
+        "--seq-len",
+        "4096",
+        "--json",
+    ];
+    let on = json(&args);
+    assert!(
+        crate::util::notes(&on)
+            .iter()
+            .any(|n| n.starts_with("dp_overlap hides nothing at dp = 8192")),
+        "{:?}",
+        crate::util::notes(&on)
+    );
+    let off = json(&[&args[..], &["--dp-overlap", "false"]].concat());
+    assert!(!crate::util::notes(&off)
+        .iter()
+        .any(|n| n.contains("hides nothing")));
+    let t = |v: &serde_json::Value| v["step"]["time_s"].as_f64().unwrap();
+    assert!(
+        (t(&on) / t(&off) - 1.0).abs() < 1e-6,
+        "{} vs {}",
+        t(&on),
+        t(&off)
+    );
+    let o = memphis(&[
+        "plan",
+        "--model",
+        "llama3-8b",
+        "--cluster",
+        "dgx-h100",
+        "--gpus",
+        "8192",
+        "--tp",
+        "1",
+        "--pp",
+        "1",
+        "--cp",
+        "1",
+        "--global-batch",
+        "16384",
+        "--seq-len",
+        "4096",
+        "--top",
+        "1",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("hides nothing"), "{}", stderr(&o));
+}

@@ -91,6 +91,7 @@ fn with_context(
     r.notes
         .extend(inherited(merged, &r.scenario, plan_kept, hints));
     r.notes.extend(straddling(&r.scenario));
+    r.notes.extend(one_bucket_note(&r.scenario));
     r.notes.extend(scenario_notes(merged, &r.scenario, hints));
     r.notes.extend(r.scenario.unused_recipe_in_plan(
         |f| merged.wrote(&format!("training.{f}")),
@@ -657,6 +658,18 @@ fn windowed_cp_note(sc: &Scenario) -> Option<String> {
             crate::text::grouped(w.tokens),
         )
     })
+}
+
+/// Overlap asked for where Megatron's default bucket holds each stage's whole gradient:
+/// it hides nothing, and the report's DP time is the same as without it.
+fn one_bucket_note(sc: &Scenario) -> Option<String> {
+    let (bucket, largest) = crate::step::costs::overlap_in_one_bucket(sc)?;
+    Some(format!(
+        "dp_overlap hides nothing at dp = {}: Megatron's default gradient bucket, max(40M, 1M x dp) = {} parameters, holds each stage's whole gradient buffer ({} a GPU at most), so the reduction starts after the backward and the first forward waits for the whole parameter gather; Megatron's --ddp-bucket-size sets smaller buckets, which memphis does not model (nor does the planner try them)",
+        sc.plan.dp,
+        crate::text::si(bucket),
+        crate::text::si(largest),
+    ))
 }
 
 fn masked_attention_note(sc: &Scenario) -> Option<String> {

@@ -260,7 +260,8 @@ fn expose_dp(sc: &Scenario, c: &StepCosts, stages: &mut [StageTiming]) {
             // and its last bucket waits for that backward's end. In the warm-up each
             // chunk's first forward comes pp chunk-forwards after the previous one's,
             // and its gather, queued behind the earlier chunks', paces that forward (it
-            // waits for each bucket), so the forward ends no sooner than the gather.
+            // waits for each bucket), so the forward ends no sooner than the gather and
+            // then the forward of the last bucket's layers.
             let (chunk_b, chunk_f) = (st.backward / v, st.forward / v);
             let (r, g) = (reduce / v, gather / v);
             let mut free = f64::NEG_INFINITY;
@@ -271,10 +272,11 @@ fn expose_dp(sc: &Scenario, c: &StepCosts, stages: &mut [StageTiming]) {
             }
             let exposed_reduce = Seconds((free - slack_b.0).max(0.0));
             let exposed_gather = if dist {
+                let unhidden = chunk_f.0 * (1.0 - (d.last_bucket_fraction * v).min(1.0));
                 let late = (0..sc.plan.vpp)
-                    .map(|c| f64::from(c) * (g.0 - pp * chunk_f.0) + (g.0 - chunk_f.0))
+                    .map(|c| f64::from(c) * (g.0 - pp * chunk_f.0) + (g.0 - unhidden))
                     .fold(0.0, f64::max);
-                Seconds((late - slack_f.0).max(0.0)) + d.first_gather.min(g)
+                Seconds(late - slack_f.0).max(d.first_gather.min(g))
             } else {
                 Seconds::ZERO
             };
@@ -285,8 +287,11 @@ fn expose_dp(sc: &Scenario, c: &StepCosts, stages: &mut [StageTiming]) {
             let exposed_reduce = (reduce - st.backward - slack_b)
                 .max(d.last_bucket.min(reduce))
                 .max(Seconds::ZERO);
+            // Its gather: the forward waits for the first bucket, and ends no sooner
+            // than the whole gather and then the forward of the last bucket's layers.
             let exposed_gather = if dist {
-                (gather - st.forward - slack_f).max(Seconds::ZERO) + d.first_gather.min(gather)
+                let unhidden = st.forward * (1.0 - d.last_bucket_fraction.min(1.0));
+                (gather - unhidden - slack_f).max(d.first_gather.min(gather))
             } else {
                 Seconds::ZERO
             };

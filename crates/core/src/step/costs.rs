@@ -727,6 +727,60 @@ fn p2p_cost(sc: &Scenario, net: &dyn CommModel, layout: &RankLayout) -> OpCost {
     }
 }
 
+/// Per GPU, the parameters whose gradients a pipeline stage reduces over its data-parallel
+/// groups: its layers' dense weights (sharded by tp), its experts' (by etp x ep), and its
+/// embeddings' (the first and the last stage; by tp).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StageGradParams {
+    pub layers_dense: f64,
+    pub experts: f64,
+    pub embedding: f64,
+}
+
+impl StageGradParams {
+    pub fn of(sc: &Scenario, split: &LayerSplit, s: usize) -> Self {
+        let (plan, pp) = (&sc.plan, split.chunks.len());
+        let tp = plan.tp as f64;
+        let (d, e) = split.stage_params(s);
+        StageGradParams {
+            layers_dense: d / tp,
+            experts: e / (plan.etp as f64 * plan.ep as f64),
+            embedding: sc.model.stage_embedding_params(s == 0, s + 1 == pp) / tp,
+        }
+    }
+
+    /// The dense gradient buffer: the layers' dense weights and the embeddings.
+    pub fn dense(&self) -> f64 {
+        self.layers_dense + self.embedding
+    }
+}
+
+/// With `dp_overlap` and no interleaving, where Megatron's default bucket
+/// ([`bucket_params`]) holds every stage's whole dense and expert gradient buffers (a
+/// data parallelism so large that the bucket outgrows them), so that nothing overlaps:
+/// the reduction waits for the backward's end and the first forward for the whole
+/// parameter gather. (Interleaved, each chunk has buffers of its own, and a chunk's
+/// reduction and gather still run behind the other chunks' work.) The bucket and the
+/// largest buffer it holds, per GPU, in parameters; `None` where some bucket is smaller
+/// than its buffer, or with nothing to overlap.
+pub fn overlap_in_one_bucket(sc: &Scenario) -> Option<(f64, f64)> {
+    let plan = &sc.plan;
+    let layout = RankLayout::new(plan, sc.cluster.gpus_per_node);
+    let reduced = layout.size(GroupKind::Dp) > 1 || layout.size(GroupKind::ExpertDp) > 1;
+    if !sc.run.recipe.dp_overlap || !reduced || plan.vpp > 1 {
+        return None;
+    }
+    let split = plan.layer_split(&sc.model, &sc.run);
+    let largest = (0..split.chunks.len())
+        .map(|s| {
+            let g = StageGradParams::of(sc, &split, s);
+            g.dense().max(g.experts)
+        })
+        .fold(0.0, f64::max);
+    let bucket = bucket_params(plan.dp);
+    (largest > 0.0 && largest <= bucket).then_some((bucket, largest))
+}
+
 /// Per stage: gradient reduction, parameter gathering and the optimizer.
 fn dp_costs(
     sc: &Scenario,
@@ -743,11 +797,9 @@ fn dp_costs(
     let mut priced: Vec<([u64; 3], StageDpCosts)> = Vec::new();
     (0..pp)
         .map(|s| {
-            let (d, e) = split.stage_params(s);
-            let mut dense = d / tp;
-            let experts = e / (plan.etp as f64 * plan.ep as f64);
-            let layer_weights = dense + experts;
-            dense += model.stage_embedding_params(s == 0, s + 1 == pp) / tp;
+            let g = StageGradParams::of(sc, split, s);
+            let (dense, experts) = (g.dense(), g.experts);
+            let layer_weights = g.layers_dense + experts;
             // Megatron buckets the gradients in reverse order of the parameters and never
             // splits one, so the first stage's last bucket holds at least the input
             // embedding, whose gradient the backward produces last.
@@ -817,7 +869,11 @@ fn stage_dp(
         (both(CollectiveOp::AllReduce, grad_bytes), OpCost::default())
     };
     // One bucket of each group (Megatron buckets dense and expert gradients apart): the
-    // last to reduce and the first to gather, each a collective of its own size.
+    // last to reduce and the first to gather, each a collective of its own size. Each
+    // buffer's last bucket is final only as the backward ends (the dense one holds the
+    // first layers and the embedding, the experts' the first MoE layer), so both reduce
+    // after it, one after the other on the NICs: their times add (as the whole
+    // reductions' do), and a bucket that holds its whole buffer hides nothing.
     let bucket = last_bucket_params;
     let one_bucket = |op: CollectiveOp, per_param: f64| {
         let part = |n: f64, b: f64, kind: GroupKind, g: GroupShape| {
@@ -827,12 +883,13 @@ fn stage_dp(
                 Seconds::ZERO
             }
         };
-        part(dense, bucket, GroupKind::Dp, dense_g).max(part(
-            experts,
-            bucket_params(plan.dp),
-            GroupKind::ExpertDp,
-            expert_g,
-        ))
+        part(dense, bucket, GroupKind::Dp, dense_g)
+            + part(
+                experts,
+                bucket_params(plan.dp),
+                GroupKind::ExpertDp,
+                expert_g,
+            )
     };
     let (last_bucket, first_gather) = if plan.distributed_optimizer {
         (
