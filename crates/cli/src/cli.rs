@@ -91,7 +91,7 @@ pub enum Command {
     )]
     Completions {
         /// The shell.
-        #[arg(value_enum)]
+        #[arg(value_enum, ignore_case = true)]
         shell: ShellArg,
     },
     /// Print the JSON Schema of a command's `--json` report.
@@ -125,7 +125,7 @@ pub struct SimulateArgs {
     #[arg(long, value_name = "auto")]
     pub plan: Option<String>,
     /// Step model: the discrete-event timeline (default) or the closed form.
-    #[arg(long, value_enum, default_value = "timeline")]
+    #[arg(long, value_enum, ignore_case = true, default_value = "timeline")]
     pub step_model: StepModel,
     /// Write a self-contained HTML report (no network needed to view it).
     #[arg(long, value_name = "FILE.html")]
@@ -182,10 +182,10 @@ pub struct ScenarioArgs {
     #[command(flatten)]
     pub training: TrainingFile,
     /// Network fidelity: analytical (fast, default) or flow (the fabric graph).
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, ignore_case = true)]
     pub network: Option<NetworkModel>,
     /// Routing on the fabric at flow level.
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, ignore_case = true)]
     pub routing: Option<Routing>,
     /// Seed of the failure Monte Carlo (and of `power`'s step-to-step jitter).
     #[arg(long, value_parser = seed_value, allow_hyphen_values = true)]
@@ -204,7 +204,7 @@ pub struct ScenarioArgs {
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
     /// Step model for training cases.
-    #[arg(long, value_enum, default_value = "timeline")]
+    #[arg(long, value_enum, ignore_case = true, default_value = "timeline")]
     pub step_model: StepModel,
     /// Case file (format v1 or v2): training or collective cases. Default: every suite of the
     /// repository (`validation/`), compiled into the binary.
@@ -271,7 +271,7 @@ pub struct FabricBenchArgs {
     pub gpus: Option<u64>,
     /// Routing mode: adaptive by default, as simulate, collective and jobs route; ecmp
     /// shows what hash collisions cost.
-    #[arg(long, value_enum, default_value = "adaptive")]
+    #[arg(long, value_enum, ignore_case = true, default_value = "adaptive")]
     pub routing: Routing,
     /// The cluster: a preset (see `memphis presets`) or a TOML file with the fields of a
     /// scenario's [cluster] section.
@@ -335,12 +335,13 @@ pub struct CollectiveArgs {
     #[arg(
         long,
         value_enum,
+        ignore_case = true,
         default_value = "analytical",
         hide_possible_values = true
     )]
     pub network: NetworkModel,
     /// Routing (flow level) [default: adaptive].
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, ignore_case = true)]
     pub routing: Option<Routing>,
     /// nccl-tests output to compare against, size by size.
     #[arg(long, value_name = "LOG")]
@@ -401,7 +402,7 @@ pub struct PowerArgs {
     pub failure_at: Option<f64>,
     /// The mitigation in the headline figures, the series and the CSV (all four are
     /// compared in any case).
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, ignore_case = true)]
     pub mitigation: Option<memphis_core::api::Mitigation>,
     /// The grid's ramp limit, MW/s: the battery is sized to hold it.
     #[arg(long, value_name = "MW_PER_S", default_value_t = 1.0)]
@@ -588,7 +589,7 @@ pub struct PlanArgs {
     #[arg(long, default_value_t = 5, value_parser = top_count, allow_hyphen_values = true)]
     pub top: usize,
     /// What to rank by.
-    #[arg(long, value_enum, default_value = "step")]
+    #[arg(long, value_enum, ignore_case = true, default_value = "step")]
     pub objective: Objective,
     /// Evaluate only slice I of N (1-based), for a sweep over many machines.
     #[arg(long, value_name = "I/N")]
@@ -737,10 +738,10 @@ pub struct JobsArgs {
     #[arg(value_name = "JOBS.toml")]
     pub file: PathBuf,
     /// Routing on the fabric (default: the file's, else adaptive).
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, ignore_case = true)]
     pub routing: Option<Routing>,
     /// How the jobs' communication phases meet (default: the file's, else aligned).
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, ignore_case = true)]
     pub overlap: Option<memphis_core::jobs::Overlap>,
     /// Print JSON.
     #[arg(long)]

@@ -233,7 +233,7 @@ pub struct ParallelFile {
     #[cfg_attr(feature = "clap", arg(long, value_name = "BOOL"))]
     pub sequence_parallel: Option<bool>,
     /// `none`, `selective` or `full`.
-    #[cfg_attr(feature = "clap", arg(long, value_enum))]
+    #[cfg_attr(feature = "clap", arg(long, value_enum, ignore_case = true))]
     pub recompute: Option<Recompute>,
     /// With `recompute = "full"`: only the first N layers of each model chunk recompute,
     /// the others keep their activations (Megatron's `--recompute-method block
@@ -265,18 +265,19 @@ pub struct TrainingFile {
     #[cfg_attr(feature = "clap", arg(long, value_parser = token_budget, allow_hyphen_values = true))]
     #[serde(default, deserialize_with = "token_budget_in_file")]
     pub tokens: Option<f64>,
-    /// `fp16`, `bf16` or `fp8` (any case on the command line: BF16 as papers write it).
+    /// `fp16`, `bf16` or `fp8` (any case on the command line, as every choice flag: BF16 as
+    /// papers write it).
     #[cfg_attr(feature = "clap", arg(long, value_enum, ignore_case = true))]
     pub precision: Option<Precision>,
     /// Main gradient precision, buffer and reduction (default: a BF16 buffer reduced at
     /// FP32 size).
-    #[cfg_attr(feature = "clap", arg(long, value_enum))]
+    #[cfg_attr(feature = "clap", arg(long, value_enum, ignore_case = true))]
     pub main_grads: Option<GradPrecision>,
     /// Adam moment precision (default fp32).
-    #[cfg_attr(feature = "clap", arg(long, value_enum))]
+    #[cfg_attr(feature = "clap", arg(long, value_enum, ignore_case = true))]
     pub optimizer_states: Option<StatePrecision>,
     /// MoE token dispatcher (default alltoall).
-    #[cfg_attr(feature = "clap", arg(long, value_enum))]
+    #[cfg_attr(feature = "clap", arg(long, value_enum, ignore_case = true))]
     pub moe_dispatcher: Option<Dispatcher>,
     /// Hide expert-parallel communication behind compute (default false).
     #[cfg_attr(feature = "clap", arg(long, value_name = "BOOL"))]
@@ -292,23 +293,26 @@ pub struct TrainingFile {
     pub pp_overlap: Option<bool>,
     /// FP8 scaling recipe, used with `precision = "fp8"`: delayed (the default),
     /// tensorwise, blockwise, or mxfp8 (Blackwell only).
-    #[cfg_attr(feature = "clap", arg(long, value_enum))]
+    #[cfg_attr(feature = "clap", arg(long, value_enum, ignore_case = true))]
     pub fp8_recipe: Option<Fp8Recipe>,
     /// What selective recompute recomputes, comma-separated (default core_attn).
-    #[cfg_attr(feature = "clap", arg(long, value_enum, value_delimiter = ','))]
+    #[cfg_attr(
+        feature = "clap",
+        arg(long, value_enum, ignore_case = true, value_delimiter = ',')
+    )]
     pub recompute_modules: Option<Vec<RecomputeModule>>,
     /// Attention kernel: `fused` (FlashAttention-3 or cuDNN on Hopper; default), `flash2`
     /// (FlashAttention-2, slower after Ampere) or `unfused` (the scores in HBM,
     /// Megatron-LM before 2022).
-    #[cfg_attr(feature = "clap", arg(long, value_enum))]
+    #[cfg_attr(feature = "clap", arg(long, value_enum, ignore_case = true))]
     pub attention: Option<AttentionKernel>,
     /// The loss over the vocabulary: `fused` (Transformer Engine's kernel; default) or
     /// `unfused` (Megatron-LM's separate FP32 ops, before 2024).
-    #[cfg_attr(feature = "clap", arg(long, value_enum))]
+    #[cfg_attr(feature = "clap", arg(long, value_enum, ignore_case = true))]
     pub cross_entropy: Option<CrossEntropy>,
     /// Context parallelism's key-value exchange: `p2p` (a ring hidden behind attention;
     /// default) or `all_gather` (gathered before attention, exposed: Llama 3's).
-    #[cfg_attr(feature = "clap", arg(long, value_enum))]
+    #[cfg_attr(feature = "clap", arg(long, value_enum, ignore_case = true))]
     pub cp_comm: Option<CpComm>,
 }
 

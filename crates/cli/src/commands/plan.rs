@@ -138,6 +138,9 @@ fn render(r: &SearchResult) -> String {
             .max(r.top.len())
             .min(r.plans_feasible as usize)
     );
+    if !r.job.is_empty() {
+        let _ = writeln!(o, "  job      {}", r.job);
+    }
     let _ = writeln!(o, "\n  #  TP  PP vpp  CP  EP ETP     DP  mb  recompute  dist-opt      step    MFU causal   memory  days p50");
     for (i, res) in r.top.iter().enumerate() {
         let p = &res.plan;

@@ -243,10 +243,7 @@ fn render(r: &SimulationReport) -> String {
         r.plan.micro_batches,
         count(r.plan.global_batch),
         count(r.plan.seq_len),
-        match (r.plan.precision, r.plan.fp8_recipe) {
-            (_, Some(recipe)) => format!("FP8 ({} scaling)", serde_name(&recipe)),
-            (prec, None) => serde_name(&prec).to_uppercase(),
-        },
+        r.plan.precision.label(r.plan.fp8_recipe),
         p.recompute_label(),
         if p.sequence_parallel && p.tp > 1 {
             " · SP"

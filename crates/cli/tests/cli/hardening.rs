@@ -1,7 +1,7 @@
 //! Hardening: bad inputs get one clear error, output is deterministic, help and
 //! completions.
 
-use crate::util::{memphis, stderr, stdout, tmp, validation};
+use crate::util::{json, memphis, stderr, stdout, tmp, validation};
 use std::path::Path;
 
 #[test]
@@ -1126,4 +1126,50 @@ fn a_batch_past_its_bound_is_refused_before_any_plan_search() {
 fn precision_flag_takes_any_case() {
     let j = crate::util::json(&["simulate", "--precision", "BF16", "--json", "-q"]);
     assert_eq!(j["plan"]["precision"], "bf16", "{}", j["plan"]);
+}
+
+/// Every flag that takes one of a list of words takes it in any case, as `--precision`
+/// always has (`BF16` as papers write it): `--fp8-recipe MXFP8` had been refused.
+#[test]
+fn choice_flags_take_any_case() {
+    let run = |args: &[&str]| {
+        let v = json(&[&["simulate", "--json"], args].concat());
+        v["step"]["time_s"].as_f64().unwrap()
+    };
+    let upper = run(&[
+        "--precision",
+        "FP8",
+        "--fp8-recipe",
+        "TENSORWISE",
+        "--main-grads",
+        "FP32",
+        "--recompute",
+        "Full",
+        "--step-model",
+        "Analytical",
+    ]);
+    let lower = run(&[
+        "--precision",
+        "fp8",
+        "--fp8-recipe",
+        "tensorwise",
+        "--main-grads",
+        "fp32",
+        "--recompute",
+        "full",
+        "--step-model",
+        "analytical",
+    ]);
+    assert_eq!(upper, lower);
+    let o = memphis(&[
+        "collective",
+        "ALL_REDUCE",
+        "-g",
+        "8",
+        "-b",
+        "1M",
+        "-e",
+        "1M",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
 }

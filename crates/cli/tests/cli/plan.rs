@@ -708,3 +708,43 @@ fn a_plan_written_whole_is_said_to_leave_nothing_to_choose() {
     let preset = json(&["plan", "dgx-h100-llama3-70b", "--json", "-q"]);
     assert!(!says(&preset["notes"]), "{}", preset["notes"]);
 }
+
+/// `plan` names the job it searched (model, GPUs of which cluster, precision with its
+/// FP8 recipe, batch, sequence, tokens), in text and JSON, so that a table or a shard
+/// says what it ranks.
+#[test]
+fn plan_names_the_job_it_searched() {
+    let args = [
+        "plan",
+        "--model",
+        "llama3-8b",
+        "--cluster",
+        "dgx-b200",
+        "--gpus",
+        "64",
+        "--precision",
+        "FP8",
+        "--fp8-recipe",
+        "MXFP8",
+        "--global-batch",
+        "256",
+        "--seq-len",
+        "4096",
+        "--tp",
+        "1",
+        "--pp",
+        "1",
+        "--top",
+        "1",
+    ];
+    let job = "llama3-8b on 64 of dgx-b200's 16,384 B200 · FP8 (mxfp8 scaling) · 256 seq 4,096 · 15.0T tokens";
+    let o = memphis(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains(&format!("  job      {job}")),
+        "{}",
+        stdout(&o)
+    );
+    let v = json(&[&args[..], &["--json"]].concat());
+    assert_eq!(v["job"], job);
+}

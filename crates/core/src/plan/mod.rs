@@ -102,6 +102,10 @@ impl PlanResult {
 pub struct SearchResult {
     /// Fingerprint of the scenario, objective and K: shards must agree on it.
     pub fingerprint: String,
+    /// The job searched, in words ([`job_label`]): model, GPUs of which cluster,
+    /// precision, batch, sequence and tokens. Empty in a shard file from before it.
+    #[serde(default)]
+    pub job: String,
     /// Shard "i/n" (1-based) or "all".
     pub shard: String,
     /// Candidates evaluated (valid plans).
@@ -437,6 +441,29 @@ impl Shard {
         }
         Ok(Shard { index: i, count: n })
     }
+}
+
+/// The job a search is for, in words: "llama3-8b on 64 of dgx-h100's 10,752
+/// H100-SXM5-80GB · BF16 · 12,288 seq 8,192 · 15.0T tokens".
+pub fn job_label(sc: &Scenario) -> String {
+    let g = crate::text::grouped;
+    let recipe = sc
+        .run
+        .precision
+        .fp8_gemms()
+        .then_some(sc.run.recipe.fp8_recipe);
+    format!(
+        "{} on {} of {}'s {} {} · {} · {} seq {} · {} tokens",
+        sc.model.name,
+        g(sc.job_gpus()),
+        sc.cluster.name,
+        g(sc.cluster.gpus),
+        sc.cluster.gpu.name,
+        sc.run.precision.label(recipe),
+        g(sc.run.global_batch),
+        g(sc.run.seq_len),
+        crate::text::si(sc.run.tokens)
+    )
 }
 
 /// A stable fingerprint of what a search is about.
@@ -939,6 +966,7 @@ pub fn search_within(
     results.truncate(top);
     Ok(SearchResult {
         fingerprint: fingerprint(sc, fixed, objective, top),
+        job: job_label(sc),
         shard: shard.map_or("all".into(), |s| format!("{}/{}", s.index, s.count)),
         plans_evaluated: evaluated,
         plans_feasible: feasible,
@@ -1143,6 +1171,7 @@ pub fn merge(parts: &[SearchResult], expected: &str, sc: &Scenario) -> Result<Se
     let feasible = sum(|p| p.plans_feasible)?;
     Ok(SearchResult {
         fingerprint: first.fingerprint.clone(),
+        job: first.job.clone(),
         shard: "all".into(),
         plans_evaluated: evaluated,
         plans_feasible: feasible,

@@ -72,6 +72,14 @@ impl Precision {
     pub fn fp8_gemms(self) -> bool {
         self == Precision::Fp8
     }
+
+    /// As reports say it: `BF16`, or `FP8 (mxfp8 scaling)` with the recipe FP8 runs with.
+    pub fn label(self, fp8_recipe: Option<Fp8Recipe>) -> String {
+        match (self.fp8_gemms(), fp8_recipe) {
+            (true, Some(recipe)) => format!("FP8 ({} scaling)", crate::serde_name(&recipe)),
+            _ => crate::serde_name(&self).to_uppercase(),
+        }
+    }
 }
 
 /// How FP8 GEMM operands are scaled (Megatron's `--fp8-recipe`; facts.md §8, from
