@@ -1183,3 +1183,55 @@ fn overlap_that_one_bucket_defeats_is_said_and_costs_what_none_does() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(!stderr(&o).contains("hides nothing"), "{}", stderr(&o));
 }
+
+/// A job that ends part-way through a server runs, and says so: 512 GB200s are 7 NVL72
+/// racks and 8 GPUs of an eighth, which a jobs file refuses (whole servers only).
+#[test]
+fn a_job_on_part_of_a_server_is_said() {
+    let v = json(&[
+        "simulate",
+        "--cluster",
+        "gb200-nvl72",
+        "--gpus",
+        "512",
+        "--model",
+        "llama3-8b",
+        "--tp",
+        "1",
+        "--pp",
+        "1",
+        "--cp",
+        "1",
+        "--global-batch",
+        "512",
+        "--json",
+    ]);
+    let notes = crate::util::notes(&v);
+    assert!(
+        notes.iter().any(|n| n.starts_with(
+            "the job's 512 GPUs take 7 whole servers of 72 GPUs (NVLink domains) and 8 GPUs of one more"
+        )),
+        "{notes:?}"
+    );
+    let whole = json(&[
+        "simulate",
+        "--cluster",
+        "gb200-nvl72",
+        "--gpus",
+        "576",
+        "--model",
+        "llama3-8b",
+        "--tp",
+        "1",
+        "--pp",
+        "1",
+        "--cp",
+        "1",
+        "--global-batch",
+        "576",
+        "--json",
+    ]);
+    assert!(!crate::util::notes(&whole)
+        .iter()
+        .any(|n| n.starts_with("the job's")));
+}

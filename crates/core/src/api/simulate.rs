@@ -91,6 +91,7 @@ fn with_context(
     r.notes
         .extend(inherited(merged, &r.scenario, plan_kept, hints));
     r.notes.extend(straddling(&r.scenario));
+    r.notes.extend(part_server_note(&r.scenario));
     r.notes.extend(one_bucket_note(&r.scenario));
     r.notes.extend(scenario_notes(merged, &r.scenario, hints));
     r.notes.extend(r.scenario.unused_recipe_in_plan(
@@ -656,6 +657,28 @@ fn windowed_cp_note(sc: &Scenario) -> Option<String> {
             sc.plan.cp,
             sc.model.layers,
             crate::text::grouped(w.tokens),
+        )
+    })
+}
+
+/// A job that ends part-way through a server (an NVLink domain): memphis runs it there,
+/// while a jobs file places jobs on whole servers only, so the same job cannot be put
+/// to `jobs` as it is.
+fn part_server_note(sc: &Scenario) -> Option<String> {
+    let (gpus, per) = (sc.job_gpus(), u64::from(sc.cluster.gpus_per_node));
+    let rest = gpus % per;
+    (per > 1 && rest > 0).then(|| {
+        let taken = match gpus / per {
+            0 => format!("{rest} of one server's {per} GPUs (an NVLink domain)"),
+            whole => format!(
+                "{} whole server{} of {per} GPUs (NVLink domains) and {rest} GPUs of one more",
+                crate::text::grouped(whole),
+                if whole == 1 { "" } else { "s" }
+            ),
+        };
+        format!(
+            "the job's {} GPUs take {taken}; memphis runs that part-server as the rank layout places it and counts its hosts' power, while a jobs file (`memphis jobs`) places jobs on whole servers only",
+            crate::text::grouped(gpus),
         )
     })
 }
