@@ -996,11 +996,10 @@ mod pipeline_tests {
     /// Overlapping the data-parallel traffic never costs time. Where Megatron's default
     /// bucket, max(40M, 1M x dp), holds each stage's whole gradient (Grok-1 at DP 3,072
     /// without interleaving), it hides nothing: the step is the one without overlap, in
-    /// both step models. The
-    /// forward once waited for the whole gather twice over there (a gather plus one
-    /// bucket's gather, that bucket being all of it), and the dense and expert buffers'
-    /// last buckets counted as one: overlap took a 30B MoE on 8,192 B200s from 1.105 s
-    /// to 1.129 s.
+    /// both step models. The forward once waited there for the whole gather twice over
+    /// (the gather, then one bucket's gather, that bucket being all of it), and the
+    /// dense and expert buffers' last buckets counted as the larger one: overlap took a
+    /// 30B MoE on 8,192 B200s from 1.105 s to 1.129 s.
     #[test]
     fn overlap_costs_nothing_and_a_bucket_holding_everything_hides_nothing() {
         for (gpus, one_bucket) in [(98_304u64, true), (2_048, false)] {
