@@ -286,6 +286,15 @@ pub struct TrainingFile {
     /// `--overlap-grad-reduce` and `--overlap-param-gather`; default true).
     #[cfg_attr(feature = "clap", arg(long, value_name = "BOOL"))]
     pub dp_overlap: Option<bool>,
+    /// Gradient bucket with dp_overlap, in parameters (Megatron-Core's
+    /// `--ddp-bucket-size`): a number, or one with K, M or B (40M). Default Megatron's,
+    /// max(40M, 1M x dp).
+    #[cfg_attr(
+        feature = "clap",
+        arg(long, value_parser = param_count, value_name = "PARAMS")
+    )]
+    #[serde(default, deserialize_with = "param_count_in_file")]
+    pub ddp_bucket_size: Option<f64>,
     /// Hide pipeline sends and receives behind compute in interleaved schedules
     /// (Megatron-Core's `--overlap-p2p-communication`; default true). 1F1B without
     /// interleaving always waits for them.
@@ -351,32 +360,65 @@ fn whole_number(text: &str, least: u64) -> std::result::Result<u64, String> {
 fn token_budget_in_file<'de, D: serde::Deserializer<'de>>(
     d: D,
 ) -> std::result::Result<Option<f64>, D::Error> {
-    struct Budget;
-    impl serde::de::Visitor<'_> for Budget {
-        type Value = f64;
-        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-            f.write_str("a number of tokens (15e12) or one with K, M, B or T (\"15T\")")
-        }
-        fn visit_f64<E: serde::de::Error>(self, v: f64) -> std::result::Result<f64, E> {
-            Ok(v)
-        }
-        fn visit_i64<E: serde::de::Error>(self, v: i64) -> std::result::Result<f64, E> {
-            Ok(v as f64)
-        }
-        fn visit_u64<E: serde::de::Error>(self, v: u64) -> std::result::Result<f64, E> {
-            Ok(v as f64)
-        }
-        fn visit_str<E: serde::de::Error>(self, v: &str) -> std::result::Result<f64, E> {
-            token_budget(v).map_err(E::custom)
-        }
+    d.deserialize_any(Scaled {
+        expecting: "a number of tokens (15e12) or one with K, M, B or T (\"15T\")",
+        parse: token_budget,
+    })
+    .map(Some)
+}
+
+fn param_count_in_file<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<f64>, D::Error> {
+    d.deserialize_any(Scaled {
+        expecting: "a number of parameters (4e7) or one with K, M or B (\"40M\")",
+        parse: param_count,
+    })
+    .map(Some)
+}
+
+/// A file's number, or text with a suffix that `parse` reads.
+struct Scaled {
+    expecting: &'static str,
+    parse: fn(&str) -> std::result::Result<f64, String>,
+}
+
+impl serde::de::Visitor<'_> for Scaled {
+    type Value = f64;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str(self.expecting)
     }
-    d.deserialize_any(Budget).map(Some)
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> std::result::Result<f64, E> {
+        Ok(v)
+    }
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> std::result::Result<f64, E> {
+        Ok(v as f64)
+    }
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> std::result::Result<f64, E> {
+        Ok(v as f64)
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> std::result::Result<f64, E> {
+        (self.parse)(v).map_err(E::custom)
+    }
 }
 
 /// A token budget on the command line (or as text in a file): a number, or one with a
 /// K, M, B (or G) or T suffix as reports print it (15T). Its range (NaN and infinity
 /// out) is checked with the scenario's, whose message names the field.
 pub fn token_budget(text: &str) -> std::result::Result<f64, String> {
+    scaled_number(text)
+        .ok_or_else(|| format!("{text} is not a number of tokens (15T, 500B, 1.5e12)"))
+}
+
+/// A count of parameters on the command line (or as text in a file), as
+/// [`token_budget`] reads tokens: 40M, 1.5B, 4e7.
+pub fn param_count(text: &str) -> std::result::Result<f64, String> {
+    scaled_number(text)
+        .ok_or_else(|| format!("{text} is not a number of parameters (40M, 1.5B, 4e7)"))
+}
+
+/// A number, or one with a K, M, B (or G) or T suffix as reports print them.
+fn scaled_number(text: &str) -> Option<f64> {
     let t = text.trim();
     let (num, scale) = match t.chars().last().map(|c| c.to_ascii_uppercase()) {
         Some('K') => (&t[..t.len() - 1], 1e3),
@@ -385,10 +427,7 @@ pub fn token_budget(text: &str) -> std::result::Result<f64, String> {
         Some('T') => (&t[..t.len() - 1], 1e12),
         _ => (t, 1.0),
     };
-    num.trim()
-        .parse::<f64>()
-        .map(|v| v * scale)
-        .map_err(|_| format!("{text} is not a number of tokens (15T, 500B, 1.5e12)"))
+    num.trim().parse::<f64>().ok().map(|v| v * scale)
 }
 
 /// [`count_u64`] for the 32-bit counts (parallel sizes, micro-batch).
@@ -708,6 +747,12 @@ impl Scenario {
         let reduces = layout.size(crate::workload::layout::GroupKind::Dp) > 1
             || (self.model.moe.is_some()
                 && layout.size(crate::workload::layout::GroupKind::ExpertDp) > 1);
+        if written("ddp_bucket_size") && reduces && !r.dp_overlap {
+            notes.push(
+                "ddp_bucket_size applies with dp_overlap; without it Megatron reduces each gradient buffer whole, after the backward"
+                    .to_string(),
+            );
+        }
         if written("dp_overlap") && r.dp_overlap && !reduces {
             notes.push(
                 "dp_overlap applies with data parallelism; this plan has dp x cp = 1, no gradients to reduce between replicas"
@@ -1573,6 +1618,20 @@ impl ScenarioFile {
             ));
         }
         let t = &sf.training;
+        let ddp_bucket_size = t
+            .ddp_bucket_size
+            .map(|b| {
+                if b.is_finite() && (1.0..=1e15).contains(&b) {
+                    Ok(b.round() as u64)
+                } else {
+                    Err(Error::invalid(
+                        "training.ddp_bucket_size",
+                        b,
+                        "a number of parameters from 1 to 1e15 (40M, 1.5B)",
+                    ))
+                }
+            })
+            .transpose()?;
         let run = TrainingRun {
             global_batch: t.global_batch.ok_or_else(|| {
                 Error::invalid(
@@ -1592,6 +1651,7 @@ impl ScenarioFile {
                 moe_dispatcher: t.moe_dispatcher.unwrap_or(Dispatcher::Alltoall),
                 ep_overlap: t.ep_overlap.unwrap_or(false),
                 dp_overlap: t.dp_overlap.unwrap_or(true),
+                ddp_bucket_size,
                 pp_overlap: t.pp_overlap.unwrap_or(true),
                 fp8_recipe: t.fp8_recipe.unwrap_or_default(),
                 recompute_modules: t

@@ -1159,6 +1159,32 @@ fn overlap_that_one_bucket_defeats_is_said_and_costs_what_none_does() {
         t(&on),
         t(&off)
     );
+    // A bucket of Megatron's default size at small dp, as --ddp-bucket-size sets it,
+    // overlaps again: faster, and nothing said.
+    let small = json(&[&args[..], &["--ddp-bucket-size", "40M"]].concat());
+    assert!(t(&small) < 0.9 * t(&on), "{} vs {}", t(&small), t(&on));
+    assert!(!crate::util::notes(&small)
+        .iter()
+        .any(|n| n.contains("hides nothing")));
+    assert_eq!(small["plan"]["recipe"]["ddp_bucket_size"], 40_000_000);
+    // Without overlap the bucket is said to do nothing.
+    let unused = json(
+        &[
+            &args[..],
+            &["--ddp-bucket-size", "40M", "--dp-overlap", "false"],
+        ]
+        .concat(),
+    );
+    assert!(crate::util::notes(&unused)
+        .iter()
+        .any(|n| n.starts_with("ddp_bucket_size applies with dp_overlap")));
+    assert_eq!(t(&unused), t(&off));
+    for bad in ["0", "-1", "abc", "1e16"] {
+        expect_bad(
+            &[&args[..], &["--ddp-bucket-size", bad]].concat(),
+            "number of parameters",
+        );
+    }
     let o = memphis(&[
         "plan",
         "--model",

@@ -92,7 +92,7 @@ fn with_context(
         .extend(inherited(merged, &r.scenario, plan_kept, hints));
     r.notes.extend(straddling(&r.scenario));
     r.notes.extend(part_server_note(&r.scenario));
-    r.notes.extend(one_bucket_note(&r.scenario));
+    r.notes.extend(one_bucket_note(&r.scenario, hints));
     r.notes.extend(scenario_notes(merged, &r.scenario, hints));
     r.notes.extend(r.scenario.unused_recipe_in_plan(
         |f| merged.wrote(&format!("training.{f}")),
@@ -685,13 +685,20 @@ fn part_server_note(sc: &Scenario) -> Option<String> {
 
 /// Overlap asked for where Megatron's default bucket holds each stage's whole gradient:
 /// it hides nothing, and the report's DP time is the same as without it.
-fn one_bucket_note(sc: &Scenario) -> Option<String> {
+fn one_bucket_note(sc: &Scenario, hints: Hints) -> Option<String> {
     let (bucket, largest) = crate::step::costs::overlap_in_one_bucket(sc)?;
+    let whose = match sc.run.recipe.ddp_bucket_size {
+        Some(_) => format!("the gradient bucket of {}", crate::text::si(bucket)),
+        None => format!(
+            "Megatron's default gradient bucket, max(40M, 1M x dp) = {}",
+            crate::text::si(bucket)
+        ),
+    };
     Some(format!(
-        "dp_overlap hides nothing at dp = {}: Megatron's default gradient bucket, max(40M, 1M x dp) = {} parameters, holds each stage's whole gradient buffer ({} a GPU at most), so the reduction starts after the backward and the first forward waits for the whole parameter gather; Megatron's --ddp-bucket-size sets smaller buckets, which memphis does not model (nor does the planner try them)",
+        "dp_overlap hides nothing at dp = {}: {whose} parameters holds each stage's whole gradient buffer ({} a GPU at most), so the reduction starts after the backward and the first forward waits for the whole parameter gather; set a smaller bucket to overlap them ({}, Megatron's flag of that name; the planner does not search it)",
         sc.plan.dp,
-        crate::text::si(bucket),
         crate::text::si(largest),
+        hints.assign("training", "ddp_bucket_size", "\"40M\""),
     ))
 }
 

@@ -219,12 +219,6 @@ const ADAM_FLOPS_PER_PARAM: f64 = 16.0;
 /// FLOPs of the gradient-norm pass per gradient element: square and accumulate.
 const GRAD_NORM_FLOPS_PER_PARAM: f64 = 2.0;
 
-/// Bucket of Megatron's gradient buffer: max(40M, 1M x dp) elements
-/// (megatron/core/distributed/distributed_data_parallel.py, `bucket_size`).
-pub(crate) fn bucket_params(dp: u32) -> f64 {
-    (40e6f64).max(1e6 * dp as f64)
-}
-
 /// Exposed part of a TP collective of duration `comm` overlapped with GEMMs of duration
 /// `gemm`: the pipelined overlap splits it into tp chunks, the first (or last) of which
 /// cannot hide; the rest hides up to the GEMM time.
@@ -755,8 +749,8 @@ impl StageGradParams {
     }
 }
 
-/// With `dp_overlap` and no interleaving, where Megatron's default bucket
-/// ([`bucket_params`]) holds every stage's whole dense and expert gradient buffers (a
+/// With `dp_overlap` and no interleaving, where the gradient bucket
+/// ([`Recipe::bucket_params`]: Megatron's default unless set) holds every stage's whole dense and expert gradient buffers (a
 /// data parallelism so large that the bucket outgrows them), so that nothing overlaps:
 /// the reduction waits for the backward's end and the first forward for the whole
 /// parameter gather. (Interleaved, each chunk has buffers of its own, and a chunk's
@@ -777,7 +771,7 @@ pub fn overlap_in_one_bucket(sc: &Scenario) -> Option<(f64, f64)> {
             g.dense().max(g.experts)
         })
         .fold(0.0, f64::max);
-    let bucket = bucket_params(plan.dp);
+    let bucket = sc.run.recipe.bucket_params(plan.dp);
     (largest > 0.0 && largest <= bucket).then_some((bucket, largest))
 }
 
@@ -804,9 +798,12 @@ fn dp_costs(
             // splits one, so the first stage's last bucket holds at least the input
             // embedding, whose gradient the backward produces last.
             let last_bucket = if s == 0 {
-                bucket_params(plan.dp).max(model.embedding_params() / tp)
+                sc.run
+                    .recipe
+                    .bucket_params(plan.dp)
+                    .max(model.embedding_params() / tp)
             } else {
-                bucket_params(plan.dp)
+                sc.run.recipe.bucket_params(plan.dp)
             };
             let key = [dense.to_bits(), experts.to_bits(), last_bucket.to_bits()];
             let mut dp = match priced.iter().find(|(k, _)| *k == key) {
@@ -886,7 +883,7 @@ fn stage_dp(
         part(dense, bucket, GroupKind::Dp, dense_g)
             + part(
                 experts,
-                bucket_params(plan.dp),
+                sc.run.recipe.bucket_params(plan.dp),
                 GroupKind::ExpertDp,
                 expert_g,
             )
@@ -921,7 +918,9 @@ fn stage_dp(
             flops: Flops(owned * ADAM_FLOPS_PER_PARAM + params * GRAD_NORM_FLOPS_PER_PARAM),
             bytes,
         },
-        last_bucket_fraction: (bucket.min(dense).max(bucket_params(plan.dp).min(experts))
+        last_bucket_fraction: (bucket
+            .min(dense)
+            .max(sc.run.recipe.bucket_params(plan.dp).min(experts))
             / params.max(1.0))
         .min(1.0),
         last_bucket,
@@ -1153,14 +1152,20 @@ mod tests {
         // The first stage's last bucket is at least its input embedding (never split),
         // larger than a standard bucket.
         let emb = sc.model.embedding_params() / sc.plan.tp as f64;
-        assert!(emb > bucket_params(sc.plan.dp));
+        assert!(emb > sc.run.recipe.bucket_params(sc.plan.dp));
         assert!(c.dp[0].last_bucket > c.dp[1].last_bucket);
         assert!(c.dp[0].last_bucket_fraction > c.dp[1].last_bucket_fraction);
     }
 
     #[test]
     fn megatron_bucket_size() {
-        assert_eq!(bucket_params(8), 40e6);
-        assert_eq!(bucket_params(128), 128e6);
+        assert_eq!(
+            crate::workload::plan::Recipe::default().bucket_params(8),
+            40e6
+        );
+        assert_eq!(
+            crate::workload::plan::Recipe::default().bucket_params(128),
+            128e6
+        );
     }
 }

@@ -330,6 +330,10 @@ pub struct Recipe {
     /// forward-backward, then reduce the gradients, step, gather the parameters), each
     /// runs whole, after the backward and before the next forward.
     pub dp_overlap: bool,
+    /// With `dp_overlap`, the gradient bucket in parameters (Megatron-Core's
+    /// `--ddp-bucket-size`); `None` for Megatron's default, max(40M, 1M x dp)
+    /// ([`Recipe::bucket_params`]).
+    pub ddp_bucket_size: Option<u64>,
     /// Pipeline sends and receives hide behind compute in an interleaved schedule
     /// (Megatron-Core's `--overlap-p2p-communication`): a stage posts a chunk's send and
     /// computes on while it flies. Off, as in Megatron-LM before it (its
@@ -350,7 +354,21 @@ pub struct Recipe {
     pub cp_comm: CpComm,
 }
 
+/// Megatron-Core's default gradient bucket, in parameters: max(40M, 1M x dp)
+/// (megatron/core/distributed/distributed_data_parallel.py, `bucket_size`), which grows
+/// with the data parallelism to amortize each collective's latency over its ranks.
+fn default_bucket_params(dp: u32) -> f64 {
+    (40e6f64).max(1e6 * dp as f64)
+}
+
 impl Recipe {
+    /// The gradient bucket at data parallelism `dp`, in parameters: the one set, else
+    /// Megatron's default.
+    pub fn bucket_params(&self, dp: u32) -> f64 {
+        self.ddp_bucket_size
+            .map_or_else(|| default_bucket_params(dp), |b| b as f64)
+    }
+
     /// The fields set otherwise than by default, as `name = value` in TOML's spelling, by
     /// name: what a report shows of the recipe. The FP8 scaling is left out (reports
     /// give it with the precision, where it applies).
@@ -389,6 +407,7 @@ impl Default for Recipe {
             moe_dispatcher: Dispatcher::Alltoall,
             ep_overlap: false,
             dp_overlap: true,
+            ddp_bucket_size: None,
             pp_overlap: true,
             fp8_recipe: Fp8Recipe::Delayed,
             recompute_modules: vec![RecomputeModule::CoreAttn],
