@@ -373,9 +373,15 @@ fn a_chosen_etp_is_named_with_the_fields_the_planner_chose() {
         (Some(2), Some(1))
     );
     let note = v["notes"][0].as_str().unwrap();
-    assert!(note.ends_with("choosing cp, recompute and etp"), "{note}");
+    assert!(
+        note.ends_with("(the fields it chose: cp, recompute and etp)"),
+        "{note}"
+    );
     // Given, it is not the planner's to name.
     let v = run(&["--etp", "1"]);
     let note = v["notes"][0].as_str().unwrap();
-    assert!(note.ends_with("choosing cp and recompute"), "{note}");
+    assert!(
+        note.ends_with("(the fields it chose: cp and recompute)"),
+        "{note}"
+    );
 }

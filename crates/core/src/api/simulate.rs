@@ -195,7 +195,8 @@ fn plan_for_other_model(
     let around = match left.as_slice() {
         _ if !merged.wrote_in("parallel") => String::new(),
         few @ [_, ..] if few.len() <= 3 => format!(
-            " around the plan fields you gave, choosing {}",
+            " around the plan fields you gave (the field{} it chose: {})",
+            if few.len() == 1 { "" } else { "s" },
             crate::text::and_list(few)
         ),
         _ => " around the plan fields you gave".to_string(),
@@ -1942,7 +1943,7 @@ mod tests {
         p.recompute = Some(crate::workload::plan::Recompute::Selective);
         let r = resolve(&ScenarioLayers::flags(flags)).unwrap();
         assert!(
-            r.notes[0].ends_with("around the plan fields you gave, choosing vpp"),
+            r.notes[0].ends_with("around the plan fields you gave (the field it chose: vpp)"),
             "{:?}",
             r.notes
         );
