@@ -631,10 +631,18 @@ fn render_collectives(o: &mut String, r: &SimulationReport) {
         .iter()
         .any(|c| c.group == "dp" || c.group == "expert_dp")
     {
-        let _ = writeln!(
-            o,
-            "  dp: a stage's whole gradient reduction (weight gather) as one call; Megatron sends it in buckets, and with dp_overlap the backward (forward) hides what it can"
-        );
+        if r.plan.recipe.dp_overlap {
+            let _ = writeln!(
+                o,
+                "  dp: the largest call: with dp_overlap Megatron reduces (gathers) a stage's buffer in buckets of {} parameters, one call each, and the backward (forward) hides what it can",
+                si(r.plan.recipe.bucket_params(r.plan.plan.dp))
+            );
+        } else {
+            let _ = writeln!(
+                o,
+                "  dp: a stage's whole gradient reduction (weight gather) as one call, between the steps (dp_overlap = false)"
+            );
+        }
         // An unset gradient recipe reduces BF16 and FP8 runs' gradients in FP32 over a
         // 16-bit buffer: twice FP16's traffic on the same plan, which is worth a word.
         if r.plan.recipe.main_grads.is_none() && r.plan.grad_reduce_bytes > 2.0 {

@@ -280,10 +280,20 @@ fn the_collectives_table_says_how_a_cp_ring_is_priced() {
     let ring = stdout(&memphis(&["simulate", "-q"]));
     assert!(ring.contains("  cp        all_gather"), "{ring}");
     assert!(ring.contains(line), "{ring}");
-    // The data-parallel rows are whole reductions, and say so.
+    // The data-parallel rows are one bucket each, and say so (the default's DP 384:
+    // Megatron's max(40M, 1M x dp) = 384M); without overlap, whole reductions.
     assert!(
-        ring.contains("  dp: a stage's whole gradient reduction"),
+        ring.contains("  dp: the largest call: with dp_overlap Megatron reduces (gathers) a stage's buffer in buckets of 384M parameters"),
         "{ring}"
+    );
+    assert!(
+        ring.contains("  dp        reduce_scatter    1.4 GiB"),
+        "{ring}"
+    );
+    let whole = stdout(&memphis(&["simulate", "-q", "--dp-overlap", "false"]));
+    assert!(
+        whole.contains("  dp: a stage's whole gradient reduction (weight gather) as one call"),
+        "{whole}"
     );
     let gather = stdout(&memphis(&["simulate", "-q", "--cp-comm", "all_gather"]));
     assert!(gather.contains("  cp        all_gather"), "{gather}");

@@ -696,10 +696,19 @@ fn one_bucket_note(sc: &Scenario, hints: Hints) -> Option<String> {
         ),
     };
     Some(format!(
-        "dp_overlap hides nothing at dp = {}: {whose} parameters holds each stage's whole gradient buffer ({} a GPU at most), so the reduction starts after the backward and the first forward waits for the whole parameter gather; set a smaller bucket to overlap them ({}, Megatron's flag of that name; the planner does not search it)",
+        "dp_overlap hides nothing at dp = {}: {whose} parameters holds each stage's whole gradient buffer ({} a GPU at most), so the reduction starts after the backward{}; a smaller bucket overlaps them ({}, a quarter of that buffer, say; Megatron's flag of that name), but each bucket pays the collective's whole latency over the dp ranks, so many small ones cost more than they hide (the planner does not search it)",
         sc.plan.dp,
         crate::text::si(largest),
-        hints.assign("training", "ddp_bucket_size", "\"40M\""),
+        if sc.plan.distributed_optimizer {
+            " and the first forward waits for the whole parameter gather"
+        } else {
+            ""
+        },
+        hints.assign(
+            "training",
+            "ddp_bucket_size",
+            &format!("\"{}\"", crate::text::si(largest / 4.0))
+        ),
     ))
 }
 

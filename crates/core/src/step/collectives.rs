@@ -12,8 +12,8 @@ use serde::Serialize;
 use std::cell::RefCell;
 
 /// One communicator's collective: of the calls a step makes with the same communicator
-/// and operation, the largest (a stage's whole gradient reduction, not its last bucket;
-/// the stage with the most parameters).
+/// and operation, the largest (for data parallelism, one full bucket of the stage with
+/// the most parameters, or its whole buffer without overlap).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct CollectiveUse {
     /// The communicator: tp, cp, ep, dp, expert_dp, expert_tp.

@@ -847,12 +847,30 @@ fn stage_dp(
         layout.shape(GroupKind::Dp),
         layout.shape(GroupKind::ExpertDp),
     );
-    // One collective on the dense and the expert data-parallel groups.
+    // The dense and the expert gradient buffers, each on its data-parallel group. With
+    // overlap Megatron reduces (and gathers) a buffer bucket by bucket, one collective
+    // each, one after the other on the group's communicator, so each bucket pays the
+    // collective's whole latency, which grows with the ranks: that is why its default
+    // bucket grows with dp. Without overlap a buffer is one bucket (Megatron sets no
+    // bucket size then), reduced whole.
+    let bucket_size = sc.run.recipe.bucket_params(plan.dp);
+    let calls = |op: CollectiveOp, params: f64, per_param: f64, kind, g: GroupShape| {
+        if !sc.run.recipe.dp_overlap || params <= bucket_size {
+            return net.collective(op, Bytes(params * per_param), kind, g);
+        }
+        let full = (params / bucket_size).floor();
+        let rest = params - full * bucket_size;
+        let mut t = net.collective(op, Bytes(bucket_size * per_param), kind, g) * full;
+        if rest > 0.0 {
+            t += net.collective(op, Bytes(rest * per_param), kind, g);
+        }
+        t
+    };
     let both = |op: CollectiveOp, per_param: f64| {
         let (d, e) = (Bytes(dense * per_param), Bytes(experts * per_param));
         OpCost {
-            time: net.collective(op, d, GroupKind::Dp, dense_g)
-                + net.collective(op, e, GroupKind::ExpertDp, expert_g),
+            time: calls(op, dense, per_param, GroupKind::Dp, dense_g)
+                + calls(op, experts, per_param, GroupKind::ExpertDp, expert_g),
             flops: Flops::ZERO,
             bytes: sent(op, d, dense_g.ranks) + sent(op, e, expert_g.ranks),
         }
@@ -944,6 +962,23 @@ mod tests {
 
     fn deepseek() -> Scenario {
         crate::scenario::preset_scenario("deepseek-v3-h800")
+    }
+
+    /// With overlap each bucket is a collective of its own, one after the other, and
+    /// pays the collective's whole latency: a million-parameter bucket takes the 70B
+    /// preset's reduction (DP 32) well past its default buckets', and without overlap
+    /// the buffer goes whole, one latency. Tiny buckets had cost nothing (helper-128).
+    #[test]
+    fn each_bucket_pays_its_collectives_latency() {
+        let mut sc = crate::scenario::preset_scenario("dgx-h100-llama3-70b");
+        let reduce = |sc: &Scenario| step_costs(sc, &sc.cluster.network()).dp[0].grad_reduce.time;
+        let default = reduce(&sc);
+        sc.run.recipe.ddp_bucket_size = Some(1_000_000);
+        let small = reduce(&sc);
+        assert!(small.0 > 1.5 * default.0, "{small:?} vs {default:?}");
+        sc.run.recipe.dp_overlap = false;
+        let whole = reduce(&sc);
+        assert!(whole < default, "{whole:?} vs {default:?}");
     }
 
     #[test]
