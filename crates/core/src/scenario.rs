@@ -230,7 +230,7 @@ pub struct ParallelFile {
     #[cfg_attr(feature = "clap", arg(long, value_parser = count_u32))]
     pub micro_batch: Option<u32>,
     /// Sequence parallelism (default: on when tp > 1).
-    #[cfg_attr(feature = "clap", arg(long, value_name = "BOOL"))]
+    #[cfg_attr(feature = "clap", arg(long, value_name = "BOOL", value_parser = any_case_bool))]
     pub sequence_parallel: Option<bool>,
     /// `none`, `selective` or `full`.
     #[cfg_attr(feature = "clap", arg(long, value_enum, ignore_case = true))]
@@ -242,7 +242,7 @@ pub struct ParallelFile {
     #[cfg_attr(feature = "clap", arg(long, value_name = "N"))]
     pub recompute_layers: Option<u32>,
     /// ZeRO-1 optimizer sharding.
-    #[cfg_attr(feature = "clap", arg(long, value_name = "BOOL"))]
+    #[cfg_attr(feature = "clap", arg(long, value_name = "BOOL", value_parser = any_case_bool))]
     pub distributed_optimizer: Option<bool>,
 }
 
@@ -280,11 +280,11 @@ pub struct TrainingFile {
     #[cfg_attr(feature = "clap", arg(long, value_enum, ignore_case = true))]
     pub moe_dispatcher: Option<Dispatcher>,
     /// Hide expert-parallel communication behind compute (default false).
-    #[cfg_attr(feature = "clap", arg(long, value_name = "BOOL"))]
+    #[cfg_attr(feature = "clap", arg(long, value_name = "BOOL", value_parser = any_case_bool))]
     pub ep_overlap: Option<bool>,
     /// Hide data-parallel communication behind compute (Megatron-Core's
     /// `--overlap-grad-reduce` and `--overlap-param-gather`; default true).
-    #[cfg_attr(feature = "clap", arg(long, value_name = "BOOL"))]
+    #[cfg_attr(feature = "clap", arg(long, value_name = "BOOL", value_parser = any_case_bool))]
     pub dp_overlap: Option<bool>,
     /// Gradient bucket with dp_overlap, in parameters (Megatron-Core's
     /// `--ddp-bucket-size`): a number, or one with K, M or B (40M). Default Megatron's,
@@ -298,7 +298,7 @@ pub struct TrainingFile {
     /// Hide pipeline sends and receives behind compute in interleaved schedules
     /// (Megatron-Core's `--overlap-p2p-communication`; default true). 1F1B without
     /// interleaving always waits for them.
-    #[cfg_attr(feature = "clap", arg(long, value_name = "BOOL"))]
+    #[cfg_attr(feature = "clap", arg(long, value_name = "BOOL", value_parser = any_case_bool))]
     pub pp_overlap: Option<bool>,
     /// FP8 scaling recipe, used with `precision = "fp8"`: delayed (the default),
     /// tensorwise, blockwise, or mxfp8 (Blackwell only).
@@ -323,6 +323,17 @@ pub struct TrainingFile {
     /// default) or `all_gather` (gathered before attention, exposed: Llama 3's).
     #[cfg_attr(feature = "clap", arg(long, value_enum, ignore_case = true))]
     pub cp_comm: Option<CpComm>,
+}
+
+/// `true` or `false` on the command line, in any case (`True`, `FALSE`), as the choice
+/// flags take their words.
+#[cfg(feature = "clap")]
+pub fn any_case_bool(text: &str) -> std::result::Result<bool, String> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(format!("'{text}' is not true or false")),
+    }
 }
 
 /// A count given on the command line (GPUs, ranks, sequences, tokens): a whole number of
@@ -407,14 +418,15 @@ impl serde::de::Visitor<'_> for Scaled {
 /// out) is checked with the scenario's, whose message names the field.
 pub fn token_budget(text: &str) -> std::result::Result<f64, String> {
     scaled_number(text)
-        .ok_or_else(|| format!("{text} is not a number of tokens (15T, 500B, 1.5e12)"))
+        .ok_or_else(|| format!("'{text}' is not a number of tokens (15T, 500B, 1.5e12)"))
 }
 
 /// A count of parameters on the command line (or as text in a file), as
 /// [`token_budget`] reads tokens: 40M, 1.5B, 4e7.
 pub fn param_count(text: &str) -> std::result::Result<f64, String> {
-    scaled_number(text)
-        .ok_or_else(|| format!("{text} is not a number of parameters (40M, 1.5B, 4e7)"))
+    scaled_number(text).ok_or_else(|| {
+        format!("'{text}' is not a number of parameters (40M, 1.5B, 4e7; from 1 to 1e15)")
+    })
 }
 
 /// A number, or one with a K, M, B (or G) or T suffix as reports print them.
@@ -2494,7 +2506,7 @@ mod tests {
         assert_eq!(tokens("4096"), Ok(Some(4096.0)));
         let e = tokens("\"15X\"").unwrap_err();
         assert!(
-            e.ends_with("15X is not a number of tokens (15T, 500B, 1.5e12)"),
+            e.ends_with("'15X' is not a number of tokens (15T, 500B, 1.5e12)"),
             "{e}"
         );
         let e = tokens("true").unwrap_err();

@@ -1147,6 +1147,8 @@ fn choice_flags_take_any_case() {
         "Full",
         "--step-model",
         "Analytical",
+        "--dp-overlap",
+        "True",
     ]);
     let lower = run(&[
         "--precision",
@@ -1159,6 +1161,8 @@ fn choice_flags_take_any_case() {
         "full",
         "--step-model",
         "analytical",
+        "--dp-overlap",
+        "true",
     ]);
     assert_eq!(upper, lower);
     let o = memphis(&[

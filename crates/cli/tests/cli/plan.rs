@@ -747,4 +747,7 @@ fn plan_names_the_job_it_searched() {
     );
     let v = json(&[&args[..], &["--json"]].concat());
     assert_eq!(v["job"], job);
+    // The recipe's fields set otherwise than by default follow (any case, as flags).
+    let v = json(&[&args[..], &["--dp-overlap", "FALSE", "--json"]].concat());
+    assert_eq!(v["job"], format!("{job} · dp_overlap = false"));
 }

@@ -794,6 +794,7 @@ pub fn scenario_notes(merged: &MergedScenario, sc: &Scenario, hints: Hints) -> V
 /// [`scenario_notes`]. The plan itself is the planner's, so nothing is said of it.
 pub fn plan_notes(merged: &MergedScenario, sc: &Scenario, hints: Hints) -> Vec<String> {
     let mut notes = inherited(merged, sc, false, hints);
+    notes.extend(part_server_note(sc));
     notes.extend(scenario_notes(merged, sc, hints));
     notes
 }

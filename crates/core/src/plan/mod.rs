@@ -444,7 +444,8 @@ impl Shard {
 }
 
 /// The job a search is for, in words: "llama3-8b on 64 of dgx-h100's 10,752
-/// H100-SXM5-80GB · BF16 · 12,288 seq 8,192 · 15.0T tokens".
+/// H100-SXM5-80GB · BF16 · 12,288 seq 8,192 · 15.0T tokens", then the recipe's fields
+/// set otherwise than by default ("· dp_overlap = false").
 pub fn job_label(sc: &Scenario) -> String {
     let g = crate::text::grouped;
     let recipe = sc
@@ -463,7 +464,13 @@ pub fn job_label(sc: &Scenario) -> String {
         g(sc.run.global_batch),
         g(sc.run.seq_len),
         crate::text::si(sc.run.tokens)
-    )
+    ) + &sc
+        .run
+        .recipe
+        .changes()
+        .iter()
+        .map(|c| format!(" · {c}"))
+        .collect::<String>()
 }
 
 /// A stable fingerprint of what a search is about.
