@@ -326,13 +326,13 @@ pub struct TrainingFile {
 }
 
 /// `true` or `false` on the command line, in any case (`True`, `FALSE`), as the choice
-/// flags take their words.
+/// flags take their words; `yes` and `no` too, as `plan`'s table prints them.
 #[cfg(feature = "clap")]
 pub fn any_case_bool(text: &str) -> std::result::Result<bool, String> {
     match text.trim().to_ascii_lowercase().as_str() {
-        "true" => Ok(true),
-        "false" => Ok(false),
-        _ => Err(format!("'{text}' is not true or false")),
+        "true" | "yes" => Ok(true),
+        "false" | "no" => Ok(false),
+        _ => Err(format!("'{text}' is not true or false (or yes or no)")),
     }
 }
 

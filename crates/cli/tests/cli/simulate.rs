@@ -1270,3 +1270,60 @@ fn a_job_on_part_of_a_server_is_said() {
         .iter()
         .any(|n| n.starts_with("the job's")));
 }
+
+/// Each virtual pipeline chunk is a DDP module with buffers of its own: a bucket larger
+/// than the buffer reduces one chunk's gradients a call, as without overlap, not the
+/// stage's four chunks at once (the default, vpp 4: 3.0 GiB, not 11.9); and where the
+/// bucket set is larger than Megatron's default, the one-bucket note suggests the
+/// default (helper-129: it had suggested a quarter of the buffer, slower).
+#[test]
+fn a_dp_call_holds_one_chunks_buffer_and_the_note_suggests_the_default() {
+    let dp_calls = |args: &[&str]| -> Vec<f64> {
+        let v = json(&[&["simulate", "--json"], args].concat());
+        v["collectives"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["group"] == "dp")
+            .map(|c| c["size_bytes"].as_f64().unwrap() / (1u64 << 30) as f64)
+            .collect()
+    };
+    let huge = dp_calls(&["--ddp-bucket-size", "1e12"]);
+    assert_eq!(huge, dp_calls(&["--dp-overlap", "false"]));
+    assert!(huge[0] > 2.5 && huge[0] < 4.0, "{huge:?}");
+    let v = json(&[
+        "simulate",
+        "--model",
+        "llama3-8b",
+        "--cluster",
+        "dgx-h100",
+        "--gpus",
+        "1024",
+        "--tp",
+        "1",
+        "--pp",
+        "1",
+        "--cp",
+        "1",
+        "--micro-batch",
+        "1",
+        "--global-batch",
+        "1024",
+        "--seq-len",
+        "4096",
+        "--ddp-bucket-size",
+        "20B",
+        "--json",
+    ]);
+    assert!(
+        crate::util::notes(&v)
+            .iter()
+            .any(|n| n.contains("--ddp-bucket-size 1.0B, Megatron's default at this dp")),
+        "{:?}",
+        crate::util::notes(&v)
+    );
+    assert_eq!(
+        json(&["simulate", "--distributed-optimizer", "yes", "--json"])["step"]["time_s"],
+        json(&["simulate", "--json"])["step"]["time_s"]
+    );
+}

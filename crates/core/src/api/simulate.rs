@@ -688,6 +688,14 @@ fn part_server_note(sc: &Scenario) -> Option<String> {
 /// it hides nothing, and the report's DP time is the same as without it.
 fn one_bucket_note(sc: &Scenario, hints: Hints) -> Option<String> {
     let (bucket, largest) = crate::step::costs::overlap_in_one_bucket(sc)?;
+    // Megatron's default where it is smaller than the buffer (a bucket set larger than
+    // it), else a quarter of the buffer.
+    let default = crate::workload::plan::Recipe::default().bucket_params(sc.plan.dp);
+    let (suggested, which) = if default < largest {
+        (default, "Megatron's default at this dp")
+    } else {
+        (largest / 4.0, "a quarter of that buffer, say")
+    };
     let whose = match sc.run.recipe.ddp_bucket_size {
         Some(_) => format!("the gradient bucket of {}", crate::text::si(bucket)),
         None => format!(
@@ -696,7 +704,7 @@ fn one_bucket_note(sc: &Scenario, hints: Hints) -> Option<String> {
         ),
     };
     Some(format!(
-        "dp_overlap hides nothing at dp = {}: {whose} parameters holds each stage's whole gradient buffer ({} a GPU at most), so the reduction starts after the backward{}; a smaller bucket overlaps them ({}, a quarter of that buffer, say; Megatron's flag of that name), but each bucket pays the collective's whole latency over the dp ranks, so many small ones cost more than they hide (the planner does not search it)",
+        "dp_overlap hides nothing at dp = {}: {whose} parameters holds each stage's whole gradient buffer ({} a GPU at most), so the reduction starts after the backward{}; a smaller bucket overlaps them ({}, {which}; Megatron's flag of that name), but each bucket pays the collective's whole latency over the dp ranks, so many small ones cost more than they hide (the planner does not search it)",
         sc.plan.dp,
         crate::text::si(largest),
         if sc.plan.distributed_optimizer {
@@ -707,7 +715,7 @@ fn one_bucket_note(sc: &Scenario, hints: Hints) -> Option<String> {
         hints.assign(
             "training",
             "ddp_bucket_size",
-            &format!("\"{}\"", crate::text::si(largest / 4.0))
+            &format!("\"{}\"", crate::text::si(suggested))
         ),
     ))
 }

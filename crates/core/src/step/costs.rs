@@ -847,24 +847,27 @@ fn stage_dp(
         layout.shape(GroupKind::Dp),
         layout.shape(GroupKind::ExpertDp),
     );
-    // The dense and the expert gradient buffers, each on its data-parallel group. With
+    // The dense and the expert gradient buffers, each on its data-parallel group, one
+    // pair per virtual pipeline chunk (each chunk is a DDP module of its own). With
     // overlap Megatron reduces (and gathers) a buffer bucket by bucket, one collective
     // each, one after the other on the group's communicator, so each bucket pays the
     // collective's whole latency, which grows with the ranks: that is why its default
     // bucket grows with dp. Without overlap a buffer is one bucket (Megatron sets no
     // bucket size then), reduced whole.
     let bucket_size = sc.run.recipe.bucket_params(plan.dp);
+    let chunks = plan.vpp.max(1) as f64;
     let calls = |op: CollectiveOp, params: f64, per_param: f64, kind, g: GroupShape| {
-        if !sc.run.recipe.dp_overlap || params <= bucket_size {
-            return net.collective(op, Bytes(params * per_param), kind, g);
+        let buffer = params / chunks;
+        if !sc.run.recipe.dp_overlap || buffer <= bucket_size {
+            return net.collective(op, Bytes(buffer * per_param), kind, g) * chunks;
         }
-        let full = (params / bucket_size).floor();
-        let rest = params - full * bucket_size;
+        let full = (buffer / bucket_size).floor();
+        let rest = buffer - full * bucket_size;
         let mut t = net.collective(op, Bytes(bucket_size * per_param), kind, g) * full;
         if rest > 0.0 {
             t += net.collective(op, Bytes(rest * per_param), kind, g);
         }
-        t
+        t * chunks
     };
     let both = |op: CollectiveOp, per_param: f64| {
         let (d, e) = (Bytes(dense * per_param), Bytes(experts * per_param));
@@ -891,9 +894,13 @@ fn stage_dp(
     // reductions' do), and a bucket that holds its whole buffer hides nothing.
     let bucket = last_bucket_params;
     let one_bucket = |op: CollectiveOp, per_param: f64| {
+        // A chunk's buffer, or a bucket of it; the first stage's last bucket holds at
+        // least the embedding, which its first chunk holds whole.
         let part = |n: f64, b: f64, kind: GroupKind, g: GroupShape| {
             if n > 0.0 {
-                net.collective(op, Bytes(n.min(b) * per_param), kind, g)
+                let held = if b > bucket_size { b.min(n) } else { 0.0 };
+                let size = (n / chunks).min(b).max(held);
+                net.collective(op, Bytes(size * per_param), kind, g)
             } else {
                 Seconds::ZERO
             }
