@@ -750,8 +750,9 @@ impl StageGradParams {
 }
 
 /// With `dp_overlap` and no interleaving, where the gradient bucket
-/// ([`Recipe::bucket_params`]: Megatron's default unless set) holds every stage's whole dense and expert gradient buffers (a
-/// data parallelism so large that the bucket outgrows them), so that nothing overlaps:
+/// ([`Recipe::bucket_params`]: Megatron's default unless set) holds every stage's whole
+/// dense and expert gradient buffers (a data parallelism so large that the bucket
+/// outgrows them), so that nothing overlaps:
 /// the reduction waits for the backward's end and the first forward for the whole
 /// parameter gather. (Interleaved, each chunk has buffers of its own, and a chunk's
 /// reduction and gather still run behind the other chunks' work.) The bucket and the
@@ -906,12 +907,7 @@ fn stage_dp(
             }
         };
         part(dense, bucket, GroupKind::Dp, dense_g)
-            + part(
-                experts,
-                sc.run.recipe.bucket_params(plan.dp),
-                GroupKind::ExpertDp,
-                expert_g,
-            )
+            + part(experts, bucket_size, GroupKind::ExpertDp, expert_g)
     };
     let (last_bucket, first_gather) = if plan.distributed_optimizer {
         (
@@ -943,11 +939,8 @@ fn stage_dp(
             flops: Flops(owned * ADAM_FLOPS_PER_PARAM + params * GRAD_NORM_FLOPS_PER_PARAM),
             bytes,
         },
-        last_bucket_fraction: (bucket
-            .min(dense)
-            .max(sc.run.recipe.bucket_params(plan.dp).min(experts))
-            / params.max(1.0))
-        .min(1.0),
+        last_bucket_fraction: (bucket.min(dense).max(bucket_size.min(experts)) / params.max(1.0))
+            .min(1.0),
         last_bucket,
         first_gather,
     }
